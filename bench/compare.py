@@ -1,0 +1,119 @@
+"""Side-by-side comparison of fastnn with its peers, in one process.
+
+Runs every ``bench/compare_*.py`` section (each defines ``run(args) -> list of
+rows``) and prints one markdown table of medians and ratios.
+
+    python bench/compare.py              # all sections, 1 and 2 threads
+    python bench/compare.py --only ops   # sections whose name contains "ops"
+    python bench/compare.py --quick      # fewer repeats (smoke test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import statistics
+import sys
+import time
+from typing import Callable, Optional
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.05) -> float:
+    """Median wall time of one call of `fn`, over `repeats` timed batches of calls."""
+    fn()  # warm-up
+    calls = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        if time.perf_counter() - t0 >= min_time or calls >= 1 << 20:
+            break
+        calls *= 2
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - t0) / calls)
+    return statistics.median(samples)
+
+
+def format_time(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3f} ms"
+    return f"{seconds * 1e6:.2f} us"
+
+
+def row(
+    name: str,
+    threads: int,
+    fastnn_s: float,
+    peer: str,
+    peer_s: Optional[float],
+    work: Optional[str] = None,
+) -> dict:
+    """One table row: `ratio` is peer time / fastnn time (above 1: fastnn faster)."""
+    return {
+        "case": name,
+        "threads": threads,
+        "fastnn": format_time(fastnn_s),
+        "peer": peer,
+        "peer time": format_time(peer_s) if peer_s is not None else "n/a",
+        "ratio": f"{peer_s / fastnn_s:.2f}x" if peer_s is not None else "n/a",
+        "work": work or "",
+    }
+
+
+def print_table(rows: list) -> None:
+    if not rows:
+        print("(no rows)")
+        return
+    keys = list(rows[0].keys())
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "|".join("---" for _ in keys) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+
+
+def load_sections(only: Optional[str]) -> list:
+    sections = []
+    for path in sorted(HERE.glob("compare_*.py")):
+        if only and only not in path.stem:
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+        sections.append(module)
+    return sections
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=None, help="run sections whose name contains this")
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats per case")
+    parser.add_argument("--quick", action="store_true", help="few repeats, small sizes")
+    args = parser.parse_args(argv)
+    args.thread_counts = [int(t) for t in args.threads.split(",")]
+    if args.quick:
+        args.repeats = 3
+    sys.path.insert(0, str(HERE))
+    import fastnn
+
+    info = fastnn.runtime_info()
+    print(f"fastnn {info['version']} isa={info['isa']} compiler={info['compiler']}")
+    rows: list = []
+    for section in load_sections(args.only):
+        rows.extend(section.run(args))
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

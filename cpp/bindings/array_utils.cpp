@@ -1,0 +1,61 @@
+#include "bindings/array_utils.h"
+
+namespace fastnn::bindings {
+
+std::string shape_string(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(a.shape(i));
+  }
+  if (a.ndim() == 1) s += ",";
+  return s + ")";
+}
+
+py::array as_numeric_array(const py::handle& obj, const char* what) {
+  py::array arr = py::array::ensure(obj);
+  if (!arr) {
+    PyErr_Clear();
+    throw py::type_error(std::string(what) + " must be array-like of numbers, got " +
+                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  }
+  const char kind = arr.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b') {
+    throw py::type_error(std::string(what) +
+                         " must have a real numeric dtype (bool, int, uint or float), got dtype " +
+                         std::string(py::str(arr.dtype())));
+  }
+  return arr;
+}
+
+FloatArray as_float32_c(const py::handle& obj, const char* what) {
+  py::array arr     = as_numeric_array(obj, what);
+  FloatArray result = FloatArray::ensure(arr);
+  if (!result) throw py::error_already_set();
+  return result;
+}
+
+FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_t>& shape,
+                             const char* what) {
+  if (!py::isinstance<py::array>(out))
+    throw py::type_error(std::string(what) + " must be a numpy.ndarray, got " +
+                         std::string(py::str(py::type::handle_of(out).attr("__name__"))));
+  py::array arr = py::reinterpret_borrow<py::array>(out);
+  if (!arr.dtype().is(py::dtype::of<float>()))
+    throw py::type_error(std::string(what) + " must have dtype float32, got " +
+                         std::string(py::str(arr.dtype())));
+  std::string expected = "(";
+  for (size_t i = 0; i < shape.size(); ++i) expected += (i ? ", " : "") + std::to_string(shape[i]);
+  expected += shape.size() == 1 ? ",)" : ")";
+  bool same = arr.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; same && i < shape.size(); ++i) same = arr.shape(i) == shape[i];
+  if (!same)
+    throw py::value_error(std::string(what) + " must have shape " + expected + ", got " +
+                          shape_string(arr));
+  if (!(arr.flags() & py::array::c_style))
+    throw py::value_error(std::string(what) + " must be C-contiguous");
+  if (!arr.writeable()) throw py::value_error(std::string(what) + " must be writable");
+  return py::reinterpret_borrow<FloatArray>(arr);
+}
+
+}  // namespace fastnn::bindings

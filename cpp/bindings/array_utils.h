@@ -1,0 +1,36 @@
+// Validation and conversion of NumPy arrays at the binding boundary.
+//
+// Bindings validate and convert; they hold no math. Real numeric dtypes
+// (bool, integers, floats) are accepted and converted to float32 once;
+// complex, object, string and structured dtypes raise TypeError.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+namespace fastnn::bindings {
+
+namespace py = pybind11;
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// "(3, 4)" for error messages.
+std::string shape_string(const py::array& a);
+
+// Raises TypeError unless `obj` converts to an array of a real numeric dtype.
+// `what` names the argument in the message.
+py::array as_numeric_array(const py::handle& obj, const char* what);
+
+// A C-contiguous float32 array with the values of `obj` (no copy when it
+// already is one). Raises TypeError for non-numeric dtypes.
+FloatArray as_float32_c(const py::handle& obj, const char* what);
+
+// Checks that `out` is a writable, C-contiguous float32 ndarray of `shape`;
+// raises TypeError / ValueError saying what was expected.
+FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_t>& shape,
+                             const char* what);
+
+}  // namespace fastnn::bindings

@@ -1,0 +1,54 @@
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include "bindings/array_utils.h"
+#include "ops/elementwise.h"
+
+namespace py = pybind11;
+
+namespace fastnn::bindings {
+
+namespace {
+
+py::array relu(const py::handle& x_obj) {
+  FloatArray x = as_float32_c(x_obj, "x");
+  FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  const float* xp = x.data();
+  float* yp       = y.mutable_data();
+  const int64_t n = x.size();
+  {
+    py::gil_scoped_release release;
+    ops::relu_forward(yp, xp, n);
+  }
+  return std::move(y);
+}
+
+py::array relu_grad(const py::handle& dy_obj, const py::handle& x_obj) {
+  FloatArray dy = as_float32_c(dy_obj, "dy");
+  FloatArray x  = as_float32_c(x_obj, "x");
+  bool same     = dy.ndim() == x.ndim();
+  for (py::ssize_t i = 0; same && i < x.ndim(); ++i) same = dy.shape(i) == x.shape(i);
+  if (!same)
+    throw py::value_error("relu_grad: dy and x must have the same shape, got dy " +
+                          shape_string(dy) + " and x " + shape_string(x));
+  FloatArray dx(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  const float* dyp = dy.data();
+  const float* xp  = x.data();
+  float* dxp       = dx.mutable_data();
+  const int64_t n  = x.size();
+  {
+    py::gil_scoped_release release;
+    ops::relu_backward(dxp, dyp, xp, n);
+  }
+  return std::move(dx);
+}
+
+}  // namespace
+
+void bind_elementwise(py::module_& ops) {
+  ops.def("relu", &relu, py::arg("x"), "max(x, 0) elementwise, as float32.");
+  ops.def("relu_grad", &relu_grad, py::arg("dy"), py::arg("x"),
+          "Gradient of relu: dy where x > 0, else 0 (x is relu's input).");
+}
+
+}  // namespace fastnn::bindings

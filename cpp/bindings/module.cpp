@@ -1,0 +1,18 @@
+// fastnn._core: the compiled module. Each area registers its functions from its
+// own file (bind_<area>.cpp); this file only calls them.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+namespace fastnn::bindings {
+void bind_runtime(py::module_& m);
+void bind_elementwise(py::module_& ops);
+}  // namespace fastnn::bindings
+
+PYBIND11_MODULE(_core, m) {
+  m.doc()               = "fastnn's compiled core (private: use the fastnn package)";
+  m.attr("__version__") = FASTNN_VERSION;
+  py::module_ ops       = m.def_submodule("ops", "Raw kernels on NumPy arrays");
+  fastnn::bindings::bind_runtime(m);
+  fastnn::bindings::bind_elementwise(ops);
+}

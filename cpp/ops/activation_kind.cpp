@@ -1,0 +1,47 @@
+#include "ops/activation_kind.h"
+
+#include <stdexcept>
+
+namespace fastnn::ops {
+
+namespace {
+struct NamedKind {
+  const char* name;
+  ActivationKind kind;
+};
+constexpr NamedKind kNames[] = {
+    {"linear", ActivationKind::linear},
+    {"relu", ActivationKind::relu},
+    {"sigmoid", ActivationKind::sigmoid},
+    {"tanh", ActivationKind::tanh},
+    {"softmax", ActivationKind::softmax},
+    {"leaky_relu", ActivationKind::leaky_relu},
+    {"elu", ActivationKind::elu},
+    {"selu", ActivationKind::selu},
+    {"gelu", ActivationKind::gelu},
+    {"gelu_exact", ActivationKind::gelu_exact},
+    {"silu", ActivationKind::silu},
+    {"softplus", ActivationKind::softplus},
+    {"softsign", ActivationKind::softsign},
+    {"hard_sigmoid", ActivationKind::hard_sigmoid},
+    {"exponential", ActivationKind::exponential},
+};
+}  // namespace
+
+ActivationKind activation_from_name(const std::string& name) {
+  if (name == "swish") return ActivationKind::silu;
+  for (const auto& n : kNames)
+    if (name == n.name) return n.kind;
+  std::string valid;
+  for (const auto& n : kNames) valid += std::string(valid.empty() ? "" : ", ") + n.name;
+  throw std::invalid_argument("Unknown activation '" + name + "'; expected one of: " + valid +
+                              ", swish");
+}
+
+const char* activation_name(ActivationKind kind) {
+  for (const auto& n : kNames)
+    if (n.kind == kind) return n.name;
+  return "unknown";
+}
+
+}  // namespace fastnn::ops

@@ -1,0 +1,35 @@
+// The activation functions fastnn knows, shared by the GEMM epilogue, the
+// elementwise kernels and the network engine. Names follow Keras
+// (keras.activations): activation_from_name accepts Keras's string ids.
+#pragma once
+
+#include <string>
+
+namespace fastnn::ops {
+
+enum class ActivationKind : int {
+  linear = 0,
+  relu,
+  sigmoid,
+  tanh,
+  softmax,  // over the last axis, max-subtracted
+  leaky_relu,
+  elu,
+  selu,
+  gelu,        // tanh approximation (Keras approximate=True)
+  gelu_exact,  // erf form (Keras approximate=False, the Keras 3 default)
+  silu,        // a.k.a. swish
+  softplus,
+  softsign,
+  hard_sigmoid,
+  exponential,
+};
+
+constexpr int kNumActivationKinds = static_cast<int>(ActivationKind::exponential) + 1;
+
+// Keras string id -> kind ("swish" == "silu", "linear" == None). Throws
+// std::invalid_argument naming the valid ids when the name is unknown.
+ActivationKind activation_from_name(const std::string& name);
+const char* activation_name(ActivationKind kind);
+
+}  // namespace fastnn::ops

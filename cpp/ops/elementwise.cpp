@@ -1,0 +1,43 @@
+#include "ops/elementwise.h"
+
+#include <algorithm>
+
+#include "runtime/dispatch.h"
+#include "runtime/threads.h"
+
+namespace fastnn::ops {
+
+namespace {
+constexpr int64_t kChunk = 1 << 15;  // elements per parallel chunk (128 KiB)
+}
+
+const ElementwiseKernels& elementwise_kernels() {
+#if defined(FASTNN_HAVE_AVX2)
+  if (runtime::active_isa() == runtime::Isa::avx2) return kElementwiseKernelsAvx2;
+#endif
+  return kElementwiseKernelsGeneric;
+}
+
+void relu_forward(float* y, const float* x, int64_t n) {
+  const auto kernel    = elementwise_kernels().relu_forward;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) return kernel(y, x, n);
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk;
+    kernel(y + begin, x + begin, std::min(kChunk, n - begin));
+  }
+}
+
+void relu_backward(float* dx, const float* dy, const float* x, int64_t n) {
+  const auto kernel    = elementwise_kernels().relu_backward;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) return kernel(dx, dy, x, n);
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk;
+    kernel(dx + begin, dy + begin, x + begin, std::min(kChunk, n - begin));
+  }
+}
+
+}  // namespace fastnn::ops

@@ -1,0 +1,33 @@
+// Elementwise kernels over contiguous float32 arrays, one table per ISA.
+//
+//   relu_forward:  y[i]  = max(x[i], 0)                     (y may alias x)
+//   relu_backward: dx[i] = x[i] > 0 ? dy[i] : 0             (dx may alias dy)
+//                  x is the forward *input*; gradients are overwritten, never
+//                  accumulated.
+//
+// Threading: the public functions split n into fixed chunks of kChunk
+// elements with OpenMP; results do not depend on the thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace fastnn::ops {
+
+struct ElementwiseKernels {
+  void (*relu_forward)(float* y, const float* x, int64_t n);
+  void (*relu_backward)(float* dx, const float* dy, const float* x, int64_t n);
+};
+
+// Defined in elementwise_ref.cpp and avx2/elementwise_avx2.cpp.
+extern const ElementwiseKernels kElementwiseKernelsGeneric;
+#if defined(FASTNN_HAVE_AVX2)
+extern const ElementwiseKernels kElementwiseKernelsAvx2;
+#endif
+
+// The table of the active ISA (runtime::active_isa()).
+const ElementwiseKernels& elementwise_kernels();
+
+void relu_forward(float* y, const float* x, int64_t n);
+void relu_backward(float* dx, const float* dy, const float* x, int64_t n);
+
+}  // namespace fastnn::ops

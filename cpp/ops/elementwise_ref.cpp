@@ -1,0 +1,24 @@
+// Portable elementwise kernels: plain loops the compiler may vectorize for the
+// baseline ISA (SSE2 on x86-64).
+#include "ops/elementwise.h"
+
+namespace fastnn::ops {
+
+namespace {
+
+void relu_forward_ref(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward_ref(float* dx, const float* dy, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+}  // namespace
+
+const ElementwiseKernels kElementwiseKernelsGeneric = {
+    relu_forward_ref,
+    relu_backward_ref,
+};
+
+}  // namespace fastnn::ops

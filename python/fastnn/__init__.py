@@ -1,0 +1,74 @@
+"""fastnn: fast CPU training and inference of multilayer perceptrons, Keras API.
+
+Change ``from tensorflow.keras import ...`` (or ``from keras import ...``) to
+``from fastnn import ...``. The numeric core is C++ (OpenMP, AVX2/FMA with a
+portable fallback chosen at run time) in ``fastnn._core``.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from fastnn import _core
+
+# Resolves FASTNN_ISA now, so that a level this machine cannot run fails the
+# import with a RuntimeError naming the levels it can.
+_core.active_isa()
+
+from fastnn import ops as ops  # noqa: E402
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "__version__",
+    "get_num_threads",
+    "ops",
+    "runtime_info",
+    "set_num_threads",
+]
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the number of threads fastnn's kernels use.
+
+    Args:
+        n: a positive integer. Defaults to what OpenMP picks (``OMP_NUM_THREADS``
+            when set, else the number of cores).
+
+    Raises:
+        ValueError: when `n` is not a positive integer.
+    """
+    if isinstance(n, bool):
+        raise ValueError(f"num_threads must be a positive integer, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise ValueError(f"num_threads must be a positive integer, got {n!r}") from None
+    if n < 1:
+        raise ValueError(f"num_threads must be a positive integer, got {n}")
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Returns the number of threads fastnn's kernels use."""
+    return int(_core.get_num_threads())
+
+
+def runtime_info() -> dict:
+    """Describes the build and the machine fastnn runs on.
+
+    Returns:
+        A dict with ``version``, ``isa`` (the kernel set in use), ``isa_available``
+        (kernel sets this CPU can run), ``isa_compiled``, ``cpu_features``,
+        ``num_threads``, ``openmp`` and ``compiler``.
+    """
+    return {
+        "version": __version__,
+        "isa": _core.active_isa(),
+        "isa_available": list(_core.available_isas()),
+        "isa_compiled": list(_core.compiled_isas()),
+        "cpu_features": dict(_core.cpu_features()),
+        "num_threads": get_num_threads(),
+        "openmp": bool(_core.openmp_enabled()),
+        "compiler": _core.compiler(),
+    }

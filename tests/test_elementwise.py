@@ -1,0 +1,68 @@
+"""Elementwise kernels against NumPy on every ISA path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+
+SIZES = [0, 1, 7, 8, 9, 31, 1000, 65537, 100003]
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_relu_matches_numpy(isa, rng, n):
+    x = rng.standard_normal(n).astype(np.float32)
+    np.testing.assert_array_equal(fastnn.ops.relu(x), np.maximum(x, 0))
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_relu_grad_matches_numpy(isa, rng, n):
+    x = rng.standard_normal(n).astype(np.float32)
+    dy = rng.standard_normal(n).astype(np.float32)
+    np.testing.assert_array_equal(fastnn.ops.relu_grad(dy, x), np.where(x > 0, dy, 0))
+
+
+def test_relu_special_values(isa):
+    x = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 3e38] * 3, np.float32)
+    y = fastnn.ops.relu(x)
+    expected = np.where(x > 0, x, 0).astype(np.float32)
+    np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_relu_accepts_any_layout_and_dtype(isa, rng, order):
+    x64 = np.asarray(rng.standard_normal((17, 13)), order=order)
+    np.testing.assert_array_equal(fastnn.ops.relu(x64), np.maximum(x64, 0).astype(np.float32))
+    strided = x64[::2, ::3]
+    np.testing.assert_array_equal(
+        fastnn.ops.relu(strided), np.maximum(strided, 0).astype(np.float32)
+    )
+    ints = np.arange(-5, 6, dtype=np.int64)
+    np.testing.assert_array_equal(fastnn.ops.relu(ints), np.maximum(ints, 0).astype(np.float32))
+
+
+def test_relu_threads_give_identical_results(threads, rng):
+    x = rng.standard_normal(1_000_003).astype(np.float32)
+    fastnn.set_num_threads(1)
+    one = fastnn.ops.relu(x)
+    fastnn.set_num_threads(2)
+    np.testing.assert_array_equal(fastnn.ops.relu(x), one)
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (np.array([1 + 2j], np.complex64), TypeError),
+        (np.array(["a"], object), TypeError),
+        (np.array(["a", "b"]), TypeError),
+    ],
+)
+def test_relu_rejects_non_numeric(bad, error):
+    with pytest.raises(error, match="dtype"):
+        fastnn.ops.relu(bad)
+
+
+def test_relu_grad_shape_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
+        fastnn.ops.relu_grad(np.zeros(3, np.float32), np.zeros(4, np.float32))

@@ -1,0 +1,109 @@
+"""Build, dispatch, threads and introspection (the foundation)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fastnn
+from fastnn import _core
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env.pop("FASTNN_ISA", None)
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120
+    )
+
+
+def test_version_has_one_source():
+    import importlib.metadata
+
+    assert fastnn.__version__ == importlib.metadata.version("fastnn")
+    assert fastnn.__version__ == _core.__version__
+
+
+def test_runtime_info_keys_and_types():
+    info = fastnn.runtime_info()
+    for key in ("version", "isa", "isa_available", "num_threads", "openmp", "compiler"):
+        assert key in info
+    assert info["isa"] in info["isa_available"]
+    assert "generic" in info["isa_available"]
+    assert isinstance(info["num_threads"], int) and info["num_threads"] >= 1
+    assert info["openmp"] is True
+    assert isinstance(info["compiler"], str) and info["compiler"]
+
+
+def test_default_isa_is_best_available():
+    result = run_python("import fastnn; print(fastnn.runtime_info()['isa'])")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == fastnn.runtime_info()["isa_available"][-1]
+
+
+def test_default_isa_is_avx2_when_cpu_has_it():
+    features = _core.cpu_features()
+    if not (features["avx2"] and features["fma"]):
+        pytest.skip("CPU lacks AVX2/FMA")
+    result = run_python("import fastnn; print(fastnn.runtime_info()['isa'])")
+    assert result.stdout.strip() == "avx2"
+
+
+def test_fastnn_isa_generic_forces_the_portable_path():
+    result = run_python("import fastnn; print(fastnn.runtime_info()['isa'])", FASTNN_ISA="generic")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "generic"
+
+
+@pytest.mark.parametrize("level", ["avx512", "sse9", "AVX2 "])
+def test_fastnn_isa_unknown_or_missing_is_a_clear_runtime_error(level):
+    result = run_python("import fastnn", FASTNN_ISA=level)
+    assert result.returncode != 0
+    assert "RuntimeError" in result.stderr
+    assert "FASTNN_ISA" in result.stderr or "ISA" in result.stderr
+    assert "Segmentation" not in result.stderr
+
+
+def test_set_isa_rejects_unavailable_level():
+    with pytest.raises(ValueError, match="avx512"):
+        _core.set_isa("avx512")
+
+
+def test_set_and_get_num_threads(threads):
+    fastnn.set_num_threads(1)
+    assert fastnn.get_num_threads() == 1
+    fastnn.set_num_threads(3)
+    assert fastnn.get_num_threads() == 3
+    assert fastnn.runtime_info()["num_threads"] == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, -100, 1.5, 2.0, "2", None, True])
+def test_set_num_threads_rejects_bad_values(threads, bad):
+    before = fastnn.get_num_threads()
+    with pytest.raises(ValueError, match="positive integer"):
+        fastnn.set_num_threads(bad)
+    assert fastnn.get_num_threads() == before
+
+
+def test_default_num_threads_honours_omp_num_threads():
+    result = run_python("import fastnn; print(fastnn.get_num_threads())", OMP_NUM_THREADS="3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3"
+
+
+def test_import_pulls_in_nothing_heavy():
+    code = (
+        "import sys; before = set(sys.modules); import numpy; base = set(sys.modules);"
+        "import fastnn; added = set(sys.modules) - base;"
+        "heavy = [m for m in added if m.split('.')[0] in "
+        "('torch', 'tensorflow', 'keras', 'scipy', 'sklearn', 'pandas', 'matplotlib', 'h5py',"
+        " 'urllib', 'http', 'email', 'zipfile', 'json', 'threadpoolctl')];"
+        "print(sorted(heavy))"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
