@@ -1,0 +1,60 @@
+// Single-precision GEMM with fused epilogue, row-major view.
+//
+//   C := alpha * op(A) * op(B) + beta * C        then, if `epilogue` is given,
+//   C := act(C + bias)                            (bias per output column)
+//
+// op(A) is m x k, op(B) is k x n, C is m x n. All matrices are row-major with
+// leading dimensions lda, ldb, ldc (>= their row length); a column-major matrix
+// is the transpose of a row-major one, so callers map layouts through `trans_*`
+// without copying. `trans_a`: op(A) = A^T, i.e. A is stored k x m.
+//
+// beta == 0 means C is never read (a NaN in C cannot leak). m, n or k may be
+// zero: with k == 0 the result is beta * C (then the epilogue).
+//
+// Epilogue (forward pass of a dense layer):
+//   pre_activation, when not null, receives C + bias before the activation
+//   (m x n, leading dimension ld_pre). Supported activations: linear, relu,
+//   sigmoid, tanh; others throw std::invalid_argument (apply them separately).
+//
+// Prologue (backward pass): when `prologue_a.act` is not linear, op(A) is
+// replaced elementwise by op(A) ⊙ f'(Y) where Y (same shape as op(A), stored
+// row-major m x k with leading dimension ld_y, never transposed) is the
+// activation's *output*; f' is expressed through the output: relu: Y > 0,
+// sigmoid: Y(1-Y), tanh: 1-Y². Same for `prologue_b` on op(B) (k x n).
+//
+// Threads: the result is bit-identical for any thread count (K is never split;
+// the blocking chosen for a shape does not depend on the thread count).
+#pragma once
+
+#include <cstdint>
+
+#include "ops/activation_kind.h"
+
+namespace fastnn::gemm {
+
+struct Epilogue {
+  const float* bias       = nullptr;  // n floats, or null
+  ops::ActivationKind act = ops::ActivationKind::linear;
+  float* pre_activation   = nullptr;  // m x n, or null
+  int64_t ld_pre          = 0;
+};
+
+struct Prologue {
+  ops::ActivationKind act = ops::ActivationKind::linear;  // linear: no prologue
+  const float* y          = nullptr;
+  int64_t ld_y            = 0;
+};
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+           const Epilogue* epilogue = nullptr, const Prologue* prologue_a = nullptr,
+           const Prologue* prologue_b = nullptr);
+
+// The naive triple loop, kept on purpose as an oracle for tests and benchmarks
+// (same contract, single-threaded, float accumulation in k order).
+void sgemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc, const Epilogue* epilogue = nullptr,
+                 const Prologue* prologue_a = nullptr, const Prologue* prologue_b = nullptr);
+
+}  // namespace fastnn::gemm
