@@ -1,0 +1,171 @@
+"""Seconds per epoch of `fit` on Fashion-MNIST, the seed network, vs peers.
+
+fastnn `fit` (verbose=0 and verbose=1) against a hand-written PyTorch loop over
+pre-made float32 tensors (Adam(fused=True), its fastest CPU mode), Keras 3
+`fit` (torch backend) and scikit-learn's MLPClassifier (one `partial_fit` is
+one epoch). Same data, network, batch 128, threads set equal for all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+import fastnn
+
+from compare import format_time
+
+BATCH = 128
+
+
+def load_data(quick: bool):
+    from fastnn.datasets import fashion_mnist
+
+    (x, y), _ = fashion_mnist.load_data()
+    x = x.reshape(-1, 784).astype(np.float32) / 255.0
+    y = y.astype(np.int64)
+    if quick:
+        x, y = x[:6000], y[:6000]
+    return x, y
+
+
+def median_epoch(run_epoch, epochs: int) -> float:
+    run_epoch()  # warm-up epoch (allocations, thread pools, JIT of peers)
+    samples = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        run_epoch()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def fastnn_epoch(x, y, verbose: int):
+    from fastnn.layers import Dense, Input
+    from fastnn.models import Sequential
+    from fastnn.optimizers import Adam
+
+    model = Sequential(
+        [
+            Input(shape=(784,)),
+            Dense(128, activation="relu"),
+            Dense(128, activation="relu"),
+            Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(Adam(learning_rate=1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+
+    def run():
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink):
+            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=verbose)
+
+    return run
+
+
+def torch_epoch(x, y, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, fused=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def run():
+        order = torch.randperm(len(xt))
+        for start in range(0, len(xt), BATCH):
+            idx = order[start : start + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def keras_epoch(x, y, threads: int):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    import torch
+
+    torch.set_num_threads(threads)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+
+    def run():
+        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+
+    return run
+
+
+def sklearn_epoch(x, y):
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(128, 128), batch_size=BATCH, learning_rate_init=1e-3)
+    classes = np.arange(10)
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.partial_fit(x, y, classes=classes)
+
+    return run
+
+
+def run(args) -> list:
+    from threadpoolctl import threadpool_limits
+
+    x, y = load_data(args.quick)
+    epochs = 2 if args.quick else 3
+    rows = []
+    for threads in args.thread_counts:
+        fastnn.set_num_threads(threads)
+        t_fast = median_epoch(fastnn_epoch(x, y, 0), epochs)
+        t_fast_bar = median_epoch(fastnn_epoch(x, y, 1), epochs)
+        peers = {}
+        with threadpool_limits(limits=threads):
+            with contextlib.suppress(ImportError):
+                peers["PyTorch loop, Adam(fused=True)"] = median_epoch(
+                    torch_epoch(x, y, threads), epochs
+                )
+            with contextlib.suppress(ImportError):
+                peers["Keras 3 fit (torch backend)"] = median_epoch(
+                    keras_epoch(x, y, threads), epochs
+                )
+            with contextlib.suppress(ImportError):
+                peers["sklearn MLPClassifier"] = median_epoch(sklearn_epoch(x, y), epochs)
+        bar_cost = t_fast_bar / t_fast - 1
+        work = f"{len(x)} samples; verbose=1: {format_time(t_fast_bar)} ({bar_cost:+.1%})"
+        for peer, t_peer in peers.items():
+            rows.append(
+                {
+                    "case": "fit epoch, 784-128-128-10, batch 128",
+                    "threads": threads,
+                    "fastnn": format_time(t_fast),
+                    "peer": peer,
+                    "peer time": format_time(t_peer),
+                    "ratio": f"{t_peer / t_fast:.2f}x",
+                    "work": work,
+                }
+            )
+    return rows
