@@ -579,6 +579,8 @@ class _MonitorMixin:
         else:
             self.monitor_op = np.greater
             self.min_delta = abs(self.min_delta)
+        if getattr(self, "best", None) is None:
+            self.best = math.inf if direction == "min" else -math.inf
 
     def _is_improvement(self, monitor_value, reference_value):
         if reference_value is None:
@@ -694,8 +696,8 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         filepath: where to save; may hold `str.format` fields filled with
             `epoch` (1-based) and the epoch's logs, e.g.
             `"ckpt-{epoch:02d}-{val_loss:.4f}.keras"`. It must end in `.keras`
-            for whole models, in `.weights.npz` (or Keras's `.weights.h5`) with
-            `save_weights_only=True`.
+            for whole models, in `.weights.npz` with `save_weights_only=True`
+            (fastnn writes NumPy weights where Keras writes `.weights.h5`).
         monitor: the metric to monitor. Defaults to `"val_loss"`.
         verbose: 0 (silent) or 1 (messages). Defaults to `0`.
         save_best_only: save only when the monitored value improves.
@@ -739,11 +741,17 @@ class ModelCheckpoint(_MonitorMixin, Callback):
                 "Expected save_freq are 'epoch' or a positive integer"
             )
         if save_weights_only:
-            if not self.filepath.endswith((".weights.npz", ".weights.h5")):
+            if not self.filepath.endswith(".weights.npz"):
+                hint = (
+                    " fastnn stores weights as NumPy arrays, not HDF5: use `.weights.npz` "
+                    "where Keras uses `.weights.h5`."
+                    if self.filepath.endswith(".h5")
+                    else ""
+                )
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    "provided must end in `.weights.npz` (or Keras's `.weights.h5`). "
-                    f"Received: filepath={self.filepath}"
+                    f"provided must end in `.weights.npz`. Received: filepath={self.filepath}."
+                    + hint
                 )
         elif not self.filepath.endswith(".keras"):
             raise ValueError(
