@@ -311,7 +311,7 @@ def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> No
 
 
 def _load_npz(data: bytes, source: str) -> dict:
-    if not data.startswith(b"PK\x03\x04"):
+    if not data.startswith(b"PK"):  # a zip: local header, or end record when empty
         raise ValueError(f"{source} is not a NumPy .npz weights file (foreign or empty file)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
