@@ -92,5 +92,5 @@ def normalize(x, axis=-1, order=2):
     arr = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(arr, order, axis))
     norm[norm == 0] = 1
-    axis = axis or -1
+    # Keras writes `axis or -1` here, which turns axis=0 into -1; the axis given is used.
     return arr / np.expand_dims(norm, axis)
