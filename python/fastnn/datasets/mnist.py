@@ -6,6 +6,7 @@ of NIST's datasets, available under CC BY-SA 3.0.
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -68,8 +69,10 @@ def load_data(path="mnist.npz", *, cache_dir=None, base_url=None):
 
 
 def _load_npz(path):
+    with open(path, "rb") as fh:  # np.load leaks its handle when the zip is damaged
+        data = fh.read()
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with np.load(io.BytesIO(data), allow_pickle=False) as f:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
             if missing:
                 raise _common.DatasetError(f"{path}: not an MNIST .npz (missing {sorted(missing)})")
