@@ -279,3 +279,11 @@ def test_writes_to_sys_stdout_by_default(clock, capsys):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Progbar(**kwargs)
+
+
+def test_non_numeric_values_are_shown_as_given(clock):
+    out = io.StringIO()
+    bar = Progbar(1, stream=out, stateful_metrics=["note"])
+    clock.t = 101.0
+    bar.update(1, [("note", "warm-up")])
+    assert out.getvalue().endswith(" - note: warm-up\n")

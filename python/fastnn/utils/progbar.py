@@ -221,7 +221,10 @@ class Progbar:
         text = ""
         for k in self._values_order:
             total, count = self._values[k]
-            text += f" - {k}:" + _format_value(float(total) / max(1, count))
+            try:
+                text += f" - {k}:" + _format_value(float(total) / max(1, count))
+            except (TypeError, ValueError):  # a non-numeric value is shown as given
+                text += f" - {k}: {total}"
         return text
 
     def _time_text(self, current, now, time_per_unit, finalize) -> str:
