@@ -323,3 +323,41 @@ def test_deserialize_only_uses_listed_classes():
         saving.deserialize_keras_object({"class_name": "Thing", "config": [1]}, {"Thing": Thing})
     with pytest.raises(TypeError, match="no get_config"):
         saving.serialize_keras_object(object())
+
+
+def test_pack_and_unpack_weights_round_trip(tmp_path, rng):
+    k0, b0 = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    k1, b1 = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    opt = [np.array(5), np.array(0.01), rng.standard_normal((4, 3))]
+    layers = [("Dense", [k0, b0]), ("Dropout", []), ("Dense", [k1, b1])]
+    packed = saving.pack_weights(layers, opt)
+    assert sorted(packed) == [
+        "layers/dense/vars/0",
+        "layers/dense/vars/1",
+        "layers/dense_1/vars/0",
+        "layers/dense_1/vars/1",
+        "optimizer/vars/0",
+        "optimizer/vars/1",
+        "optimizer/vars/2",
+    ]
+    path = tmp_path / "m.keras"
+    saving.write_archive(path, CONFIG, packed)
+    spec = [("Dense", [(4, 3), (3,)]), ("Dropout", []), ("Dense", [(3, 2), (2,)])]
+    per_layer, optimizer = saving.unpack_weights(saving.read_archive(path).weights, spec)
+    for got, want in zip(per_layer, [[k0, b0], [], [k1, b1]]):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    assert len(optimizer) == 3 and int(optimizer[0]) == 5
+    assert saving.unpack_weights(saving.pack_weights(layers), spec)[1] == []
+
+
+def test_unpack_weights_names_every_mismatch():
+    packed = saving.pack_weights([("Dense", [np.zeros((4, 3)), np.zeros(3)])])
+    with pytest.raises(ValueError, match=r"layers/dense/vars/0 \(Dense\) has shape \(4, 3\); "
+                       r"the model expects \(5, 3\)"):  # fmt: skip
+        saving.unpack_weights(packed, [("Dense", [(5, 3), (3,)])])
+    with pytest.raises(ValueError, match="layers/dense_1/vars/0 .* is missing"):
+        saving.unpack_weights(packed, [("Dense", [(4, 3), (3,)]), ("Dense", [(3, 1), (1,)])])
+    with pytest.raises(ValueError, match="weights the model lacks: layers/dense/vars/1"):
+        saving.unpack_weights(packed, [("Dense", [(4, 3)])])

@@ -196,8 +196,13 @@ class CallbackList(Callback):
         cbs.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            ...batches: on_train_batch_begin/end as `batch_hook_policy` says...
-            epoch_logs = {...train metrics...}
+            policy = cbs.batch_hook_policy("train")  # may change between epochs
+            # "none": one C++ call for the epoch. "progress": C++ runs chunks of
+            # steps; after each, cbs.on_train_batch_end(last_batch, running_logs).
+            # "every": per batch, cbs.on_train_batch_begin(b), the step,
+            # cbs.on_train_batch_end(b, running_logs), then stop if
+            # model.stop_training (TerminateOnNaN sets it mid-epoch).
+            epoch_logs = {...train metrics, keys sorted...}
             if validating:  # evaluate with the same callbacks, silently
                 cbs.on_test_begin(); ...; cbs.on_test_end(val_logs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})

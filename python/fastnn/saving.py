@@ -33,10 +33,12 @@ __all__ = [
     "ArchiveContents",
     "deserialize_keras_object",
     "layer_paths",
+    "pack_weights",
     "read_archive",
     "read_weights",
     "serialize_keras_object",
     "to_snake_case",
+    "unpack_weights",
     "write_archive",
     "write_weights",
 ]
@@ -95,6 +97,85 @@ def layer_paths(class_names) -> list:
             used[name] = 0
         paths.append(f"layers/{name}")
     return paths
+
+
+def pack_weights(layers, optimizer_variables=None) -> dict:
+    """The flat weights dict of a model, in Keras's naming.
+
+    Args:
+        layers: list of `(class_name, [arrays])`, one per layer in order
+            (layers without weights may be listed with `[]`; they still take
+            their place in the per-class counter, as in Keras).
+        optimizer_variables: list of arrays (Keras: iterations, learning rate,
+            then each variable's slots), or None.
+
+    Returns:
+        `{"layers/dense/vars/0": kernel, "layers/dense/vars/1": bias, ...,
+        "optimizer/vars/0": ...}` (arrays as given, not copied).
+
+    >>> sorted(pack_weights([("Dense", [np.zeros((2, 3)), np.zeros(3)])]))
+    ['layers/dense/vars/0', 'layers/dense/vars/1']
+    """
+    out = {}
+    class_names = [class_name for class_name, _ in layers]
+    for path, (_, arrays) in zip(layer_paths(class_names), layers):
+        for i, arr in enumerate(arrays):
+            out[f"{path}/vars/{i}"] = arr
+    for i, arr in enumerate(optimizer_variables or ()):
+        out[f"optimizer/vars/{i}"] = arr
+    return out
+
+
+def unpack_weights(weights, layers):
+    """Splits a flat weights dict back per layer, checking every shape.
+
+    Args:
+        weights: the dict `read_archive`/`read_weights` returned.
+        layers: list of `(class_name, [expected shapes])`, one per layer of the
+            model being loaded, in order.
+
+    Returns:
+        `(per_layer, optimizer_variables)`: a list (one list of arrays per
+        layer, in `vars/0, vars/1 ...` order) and the list of
+        `optimizer/vars/i` arrays (empty when the file has none).
+
+    Raises:
+        ValueError: a layer's array is missing, has another shape, or the file
+            holds layer arrays the model does not have; the message names the
+            key and both shapes, so a file from another architecture is a clear
+            error and nothing is half-loaded.
+    """
+    class_names = [class_name for class_name, _ in layers]
+    per_layer = []
+    used = set()
+    problems = []
+    for path, (class_name, shapes) in zip(layer_paths(class_names), layers):
+        arrays = []
+        for i, shape in enumerate(shapes):
+            key = f"{path}/vars/{i}"
+            if key not in weights:
+                problems.append(f"{key} ({class_name}) is missing; expected shape {tuple(shape)}")
+                continue
+            arr = np.asarray(weights[key])
+            used.add(key)
+            if tuple(arr.shape) != tuple(shape):
+                problems.append(
+                    f"{key} ({class_name}) has shape {tuple(arr.shape)}; the model expects "
+                    f"{tuple(shape)}"
+                )
+            arrays.append(arr)
+        per_layer.append(arrays)
+    extra = sorted(k for k in weights if k.startswith("layers/") and k not in used)
+    if extra:
+        problems.append(f"the file has weights the model lacks: {', '.join(extra[:8])}")
+    if problems:
+        raise ValueError(
+            "The weights do not match the model's architecture:\n  " + "\n  ".join(problems)
+        )
+    optimizer = []
+    while f"optimizer/vars/{len(optimizer)}" in weights:
+        optimizer.append(np.asarray(weights[f"optimizer/vars/{len(optimizer)}"]))
+    return per_layer, optimizer
 
 
 # -- serialization -------------------------------------------------------------
