@@ -437,3 +437,16 @@ def test_real_debian_fashion_mnist(tmp_path, monkeypatch):
     assert np.bincount(y_train).tolist() == [6000] * 10
     assert np.bincount(y_test).tolist() == [1000] * 10
     assert int(x_train.max()) == 255 and int(x_train.min()) == 0
+
+
+def test_downloaded_files_get_the_usual_permissions(isolated, monkeypatch, rng, serve):
+    files = idx_files(make_split(rng))
+    monkeypatch.setattr(fashion_mnist, "FILE_HASHES", {k: sha256(v) for k, v in files.items()})
+    server = serve(files)
+    old = os.umask(0o022)
+    try:
+        fashion_mnist.load_data(cache_dir=str(isolated / "c"), base_url=server.url)
+    finally:
+        os.umask(old)
+    for name in files:
+        assert (isolated / "c" / "fashion-mnist" / name).stat().st_mode & 0o777 == 0o644

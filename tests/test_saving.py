@@ -361,3 +361,14 @@ def test_unpack_weights_names_every_mismatch():
         saving.unpack_weights(packed, [("Dense", [(4, 3), (3,)]), ("Dense", [(3, 1), (1,)])])
     with pytest.raises(ValueError, match="weights the model lacks: layers/dense/vars/1"):
         saving.unpack_weights(packed, [("Dense", [(4, 3)])])
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        saving.write_archive(tmp_path / "m.keras", {}, {})
+        saving.write_weights(tmp_path / "w.weights.npz", {})
+    finally:
+        os.umask(old)
+    for name in ("m.keras", "w.weights.npz"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644

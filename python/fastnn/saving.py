@@ -29,6 +29,8 @@ import re
 
 import numpy as np
 
+from fastnn.utils.fileio import atomic_write
+
 __all__ = [
     "ArchiveContents",
     "deserialize_keras_object",
@@ -306,36 +308,6 @@ def _npz_bytes(weights: dict) -> bytes:
     return buffer.getvalue()
 
 
-def _atomic_write(path: str, write_fn, overwrite: bool) -> None:
-    """Writes via `write_fn(fileobj)` to a temporary file beside `path`,
-    fsyncs it, then renames it over `path`. On any error the temporary file is
-    removed and `path` is untouched."""
-    import tempfile
-
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot save to {path!r}: it is a directory")
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path!r} already exists; pass overwrite=True to replace it")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {path!r}: directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _default_metadata(extra) -> dict:
     import datetime
 
@@ -388,7 +360,7 @@ def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> No
             zf.writestr(CONFIG_FILENAME, config_json)
             zf.writestr(WEIGHTS_FILENAME, npz)
 
-    _atomic_write(path, write, overwrite)
+    atomic_write(path, write, overwrite)
 
 
 def _load_npz(data: bytes, source: str) -> dict:
@@ -501,7 +473,7 @@ def write_weights(path, weights, *, overwrite=True) -> None:
             f"Received: filepath={path}.{hint}"
         )
     npz = _npz_bytes(_check_weights(weights))
-    _atomic_write(path, lambda f: f.write(npz), overwrite)
+    atomic_write(path, lambda f: f.write(npz), overwrite)
 
 
 def read_weights(path) -> dict:

@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 
+from fastnn.utils.fileio import open_temp_beside
+
 __all__ = ["DatasetError", "DEFAULT_BASE_URL", "read_idx"]
 
 # The mirror Keras's own loaders download from.
@@ -134,17 +136,13 @@ def _download(url: str, dest: str, sha256: str) -> None:
     """Downloads `url` to `dest` through a temporary file in dest's directory,
     renamed into place only when its SHA-256 matches."""
     import hashlib
-    import tempfile
     import urllib.error
     import urllib.request
 
-    directory = os.path.dirname(dest)
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(dest) + ".", suffix=".part"
-    )
+    out, tmp = open_temp_beside(dest, suffix=".part")
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
+        with out:
             try:
                 with urllib.request.urlopen(url, timeout=60) as response:
                     while True:
