@@ -647,3 +647,39 @@ def test_module_exports():
     for name in cb_module.__all__:
         assert isinstance(getattr(cb_module, name), type)
     assert math.isclose(cb_module._learning_rate_of(FakeOptimizer(np.float32(0.5))), 0.5)
+
+
+def test_callback_list_dispatches_every_hook_and_append_wires_new_callbacks():
+    calls = []
+
+    class Recorder(Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                return lambda *args, **kwargs: calls.append((name, args[:1]))
+            return super().__getattribute__(name)
+
+    model = FakeModel()
+    cbs = CallbackList([], model=model, verbose=0, epochs=1, steps=1)
+    rec = Recorder()
+    cbs.append(rec)
+    assert rec.model is model and rec.params == {"verbose": 0, "epochs": 1, "steps": 1}
+    with pytest.raises(TypeError, match="Callback"):
+        cbs.append(print)
+    for hook in ("on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
+                 "on_predict_begin", "on_predict_end"):  # fmt: skip
+        getattr(cbs, hook)()
+    batch_hooks = (
+        "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
+        "on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin",
+        "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end",
+    )  # fmt: skip
+    for hook in batch_hooks:
+        getattr(cbs, hook)(4)
+    names = [name for name, _ in calls]
+    assert names == [
+        "on_train_begin", "on_train_end", "on_test_begin", "on_test_end", "on_predict_begin",
+        "on_predict_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
+        "on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
+        "on_predict_batch_begin", "on_predict_batch_end",
+    ]  # fmt: skip
+    assert calls[-1][1] == (4,)
