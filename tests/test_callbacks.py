@@ -527,6 +527,9 @@ def test_lr_scheduler_needs_a_callable_and_an_optimizer_rate():
     model.optimizer = object()
     with pytest.raises(ValueError, match="learning_rate"):
         simulate_fit(model, [LearningRateScheduler(lambda e, lr: lr)], losses(1))
+    model.optimizer = FakeOptimizer(learning_rate=lambda step: 0.1)
+    with pytest.raises(TypeError, match="must read as a float; got function"):
+        simulate_fit(model, [ReduceLROnPlateau(monitor="loss")], losses(1))
 
 
 def test_reduce_lr_on_plateau(capsys):

@@ -79,7 +79,14 @@ def _print_msg(message: str) -> None:
 def _learning_rate_of(optimizer) -> float:
     if not hasattr(optimizer, "learning_rate"):
         raise ValueError('Optimizer must have a "learning_rate" attribute.')
-    return float(np.asarray(optimizer.learning_rate))
+    value = optimizer.learning_rate
+    try:
+        return float(np.asarray(value))
+    except (TypeError, ValueError):
+        raise TypeError(
+            "The optimizer's learning_rate must read as a float; got "
+            f"{type(value).__name__}: {value!r:.100}"
+        ) from None
 
 
 class Callback:
