@@ -1,0 +1,1162 @@
+"""Callbacks: hooks into `fit`, `evaluate` and `predict`, as ``keras.callbacks``.
+
+The classes, arguments, defaults, hook names and messages follow Keras 3
+(``keras/src/callbacks/*.py``). What a model needs to provide for them:
+
+- ``model.stop_training`` (a bool attribute `fit` checks after each epoch
+  and after each batch it returns control for);
+- ``model.get_weights()`` / ``model.set_weights(list)`` (EarlyStopping with
+  ``restore_best_weights``);
+- ``model.optimizer.learning_rate`` readable as a float and assignable
+  (LearningRateScheduler, ReduceLROnPlateau);
+- ``model.save(filepath, overwrite=True)`` and
+  ``model.save_weights(filepath, overwrite=True)`` (ModelCheckpoint);
+- optionally ``model.metrics_names`` (CSVLogger adds the ``val_`` columns it
+  names) and ``model.metrics`` objects with a ``name`` and a ``direction``
+  (``"up"``/``"down"``) so ``mode="auto"`` can tell how a custom metric
+  improves.
+
+How `fit` drives them: see `CallbackList` (and its `batch_hook_policy`, which
+tells `fit` when it may run a whole epoch in C++ without returning to Python).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+
+from fastnn.utils.progbar import Progbar
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]
+
+_BATCH_HOOKS = {
+    "train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"),
+    "test": ("on_test_batch_begin", "on_test_batch_end"),
+    "predict": ("on_predict_batch_begin", "on_predict_batch_end"),
+}
+
+# Metric names whose values get better as they grow, for mode="auto" (Keras
+# reads the same from each metric object's `_direction`).
+_UP_METRICS = {
+    "accuracy",
+    "acc",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+}
+_DOWN_METRICS = {
+    "loss",
+    "mean_squared_error",
+    "mse",
+    "mean_absolute_error",
+    "mae",
+}
+
+
+def _print_msg(message: str) -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def _learning_rate_of(optimizer) -> float:
+    if not hasattr(optimizer, "learning_rate"):
+        raise ValueError('Optimizer must have a "learning_rate" attribute.')
+    value = optimizer.learning_rate
+    try:
+        return float(np.asarray(value))
+    except (TypeError, ValueError):
+        raise TypeError(
+            "The optimizer's learning_rate must read as a float; got "
+            f"{type(value).__name__}: {value!r:.100}"
+        ) from None
+
+
+class Callback:
+    """Base class used to build new callbacks.
+
+    Subclass it and override the hooks you need. Each hook receives `logs`, a
+    dict of floats: at the end of a batch, the running means of the loss and
+    metrics over the epoch so far; at the end of an epoch, their epoch values
+    plus the `val_`-prefixed validation values when there is validation.
+
+    Attributes:
+        params: dict of training parameters (`verbose`, `epochs`, `steps`).
+        model: the model being trained.
+
+    >>> class Count(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         self.last = epoch
+    """
+
+    def __init__(self):
+        self.params = None
+        self._model = None
+
+    def set_params(self, params):
+        self.params = params
+
+    def set_model(self, model):
+        self._model = model
+
+    @property
+    def model(self):
+        return self._model
+
+    def on_batch_begin(self, batch, logs=None):
+        """A backwards compatibility alias for `on_train_batch_begin`."""
+
+    def on_batch_end(self, batch, logs=None):
+        """A backwards compatibility alias for `on_train_batch_end`."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of an epoch (0-based `epoch`), in `fit` only."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of an epoch with its metrics (and `val_` ones)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Called at the beginning of a training batch in `fit`."""
+        self.on_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Called at the end of a training batch in `fit`."""
+        self.on_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Called at the beginning of a batch in `evaluate` (and validation)."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """Called at the end of a batch in `evaluate` (and validation)."""
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        """Called at the beginning of a batch in `predict`."""
+
+    def on_predict_batch_end(self, batch, logs=None):
+        """Called at the end of a batch in `predict`."""
+
+    def on_train_begin(self, logs=None):
+        """Called at the beginning of training."""
+
+    def on_train_end(self, logs=None):
+        """Called at the end of training, with the last epoch's logs."""
+
+    def on_test_begin(self, logs=None):
+        """Called at the beginning of evaluation or validation."""
+
+    def on_test_end(self, logs=None):
+        """Called at the end of evaluation or validation."""
+
+    def on_predict_begin(self, logs=None):
+        """Called at the beginning of prediction."""
+
+    def on_predict_end(self, logs=None):
+        """Called at the end of prediction."""
+
+    def _implements_batch_hooks(self, mode: str) -> bool:
+        """Whether this callback does anything in `mode`'s per-batch hooks.
+
+        True when a batch hook of `mode` ("train", "test" or "predict") is
+        overridden by the class or set on the instance (LambdaCallback).
+        """
+        for name in _BATCH_HOOKS[mode]:
+            if name in self.__dict__:
+                return True
+            if getattr(type(self), name) is not getattr(Callback, name):
+                return True
+        return False
+
+
+class CallbackList(Callback):
+    """Container abstracting a list of callbacks, called all at once.
+
+    Args:
+        callbacks: list of `Callback` instances.
+        add_history: whether to add a `History` if the list has none.
+        add_progbar: whether to add a `ProgbarLogger` if the list has none.
+        model: the model these callbacks are used with.
+        **params: passed to each callback's `set_params` (`fit` passes
+            `verbose`, `epochs` and `steps`).
+
+    How `fit` drives it (Keras's order)::
+
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
+                           model=model, verbose=verbose, epochs=epochs, steps=steps)
+        model.stop_training = False
+        cbs.on_train_begin()
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            policy = cbs.batch_hook_policy("train")  # may change between epochs
+            # "none": one C++ call for the epoch. "progress": C++ runs chunks of
+            # steps; after each, cbs.on_train_batch_end(last_batch, running_logs).
+            # "every": per batch, cbs.on_train_batch_begin(b), the step,
+            # cbs.on_train_batch_end(b, running_logs), then stop if
+            # model.stop_training (TerminateOnNaN sets it mid-epoch).
+            epoch_logs = {...train metrics, keys sorted...}
+            if validating:  # evaluate with the same callbacks, silently
+                cbs.on_test_begin(); ...; cbs.on_test_end(val_logs)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+        return cbs.history  # model.history is set too
+    """
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
+        super().__init__()
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        elif not isinstance(callbacks, (list, tuple)):
+            raise TypeError(
+                f"`callbacks` must be a list of Callback instances, got {type(callbacks).__name__}"
+            )
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    "Every entry of `callbacks` must be a fastnn.callbacks.Callback instance; "
+                    f"got {cb!r} of type {type(cb).__name__}"
+                )
+        self.callbacks = list(callbacks)
+        self._add_default_callbacks(add_history, add_progbar)
+        self.set_model(model)
+        self.set_params(params)
+
+    def _add_default_callbacks(self, add_history, add_progbar):
+        self._progbar = None
+        self._history = None
+        for cb in self.callbacks:
+            if isinstance(cb, ProgbarLogger):
+                self._progbar = cb
+            elif isinstance(cb, History):
+                self._history = cb
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
+
+    @property
+    def history(self):
+        """The `History` callback of the list (None if there is none)."""
+        return self._history
+
+    def append(self, callback):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"Expected a Callback instance, got {type(callback).__name__}")
+        self.callbacks.append(callback)
+        if self.model is not None:
+            callback.set_model(self.model)
+        if self.params:
+            callback.set_params(self.params)
+
+    def set_params(self, params):
+        self.params = params
+        if params:
+            for callback in self.callbacks:
+                callback.set_params(params)
+
+    def set_model(self, model):
+        if model is None:
+            return
+        super().set_model(model)
+        if self._history is not None:
+            model.history = self._history
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def batch_hook_policy(self, mode: str = "train") -> str:
+        """How often `fit`/`evaluate`/`predict` must call the batch hooks.
+
+        Args:
+            mode: "train", "test" or "predict".
+
+        Returns:
+            - `"every"`: some callback acts on each batch: call
+              `on_{mode}_batch_begin` and `on_{mode}_batch_end` for every batch.
+            - `"progress"`: only the progress bar listens: call
+              `on_{mode}_batch_end(batch, logs)` whenever convenient, with
+              increasing batch indices (e.g. at the end of each chunk of steps
+              that C++ ran, about every 0.05 s), never needed per batch; the
+              first call may be after batch 0 alone so the bar's time per
+              step leaves the first step out, as Keras's does.
+            - `"none"`: nobody listens; run the whole epoch without returning.
+        """
+        if mode not in _BATCH_HOOKS:
+            raise ValueError(f"mode must be 'train', 'test' or 'predict', got {mode!r}")
+        progress = False
+        for cb in self.callbacks:
+            if type(cb) is ProgbarLogger:
+                progress = progress or cb._wants_progress(mode)
+            elif cb._implements_batch_hooks(mode):
+                return "every"
+        return "progress" if progress else "none"
+
+    @staticmethod
+    def _pythonify_logs(logs):
+        result = {}
+        for key, value in sorted(logs.items()):
+            if isinstance(value, dict):
+                result.update(CallbackList._pythonify_logs(value))
+            else:
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    pass
+                result[key] = value
+        return result
+
+    def on_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_batch_begin(batch, logs=logs)
+
+    def on_batch_end(self, batch, logs=None):
+        logs = self._pythonify_logs(logs or {})
+        for callback in self.callbacks:
+            callback.on_batch_end(batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # The same dict goes to every callback so that keys a callback adds
+        # (e.g. `learning_rate`) reach the ones after it and History.
+        logs = {} if logs is None else logs
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_train_batch_begin(batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = self._pythonify_logs(logs or {})
+        for callback in self.callbacks:
+            callback.on_train_batch_end(batch, logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_test_batch_begin(batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        logs = self._pythonify_logs(logs or {})
+        for callback in self.callbacks:
+            callback.on_test_batch_end(batch, logs=logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_predict_batch_begin(batch, logs=logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_predict_batch_end(batch, logs=logs)
+
+    def on_train_begin(self, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_train_end(logs)
+
+    def on_test_begin(self, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_test_begin(logs)
+
+    def on_test_end(self, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_test_end(logs)
+
+    def on_predict_begin(self, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_predict_begin(logs)
+
+    def on_predict_end(self, logs=None):
+        logs = logs or {}
+        for callback in self.callbacks:
+            callback.on_predict_end(logs)
+
+
+class History(Callback):
+    """Records each epoch's logs; `fit` returns it.
+
+    Attributes:
+        history: dict mapping each log key to the list of its per-epoch
+            values (floats), keys in the order they first appeared (Keras's
+            sorted train keys, then `val_` keys, then keys callbacks add such
+            as `learning_rate`).
+        epoch: the list of epoch indices run.
+        params: `{"verbose", "epochs", "steps"}` as `fit` passed them.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                pass
+            self.history.setdefault(k, []).append(v)
+        if self.model is not None:
+            self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints the progress bar and metrics to stdout (added by `fit` when
+    `verbose` is not 0).
+
+    Batch logs are the running means over the epoch so far; they are shown as
+    given (Keras 3 averages them a second time over steps while an epoch runs;
+    the final line of an epoch is the same either way).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seen = 0
+        self.progbar = None
+        self.target = None
+        self.verbose = 1
+        self.epochs = 1
+        self._called_in_fit = False
+
+    def set_params(self, params):
+        verbose = params.get("verbose", 1)
+        if verbose == "auto":
+            verbose = 1
+        self.verbose = verbose
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
+
+    def _wants_progress(self, mode: str) -> bool:
+        if self.verbose != 1:
+            return False
+        if mode == "test":
+            return not self._called_in_fit
+        return True
+
+    def on_train_begin(self, logs=None):
+        # Inside fit, validation is silent.
+        self._called_in_fit = True
+
+    def on_test_begin(self, logs=None):
+        if not self._called_in_fit:
+            self._reset_progbar()
+            self._maybe_init_progbar()
+
+    def on_predict_begin(self, logs=None):
+        self._reset_progbar()
+        self._maybe_init_progbar()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset_progbar()
+        self._maybe_init_progbar()
+        if self.verbose and self.epochs > 1:
+            _print_msg(f"Epoch {epoch + 1}/{self.epochs}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update_progbar(batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._called_in_fit:
+            self._update_progbar(batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._update_progbar(batch, None)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finalize_progbar(logs)
+
+    def on_test_end(self, logs=None):
+        if not self._called_in_fit:
+            self._finalize_progbar(logs)
+
+    def on_predict_end(self, logs=None):
+        self._finalize_progbar(logs)
+
+    def on_train_end(self, logs=None):
+        self._called_in_fit = False
+
+    def _reset_progbar(self):
+        self.seen = 0
+        self.progbar = None
+
+    def _maybe_init_progbar(self):
+        if self.progbar is None:
+            self.progbar = Progbar(
+                target=self.target,
+                verbose=self.verbose,
+                unit_name="step",
+                stateless_metrics=(),
+            )
+
+    def _update_progbar(self, batch, logs=None):
+        logs = logs or {}
+        self._maybe_init_progbar()
+        self.seen = batch + 1
+        if self.verbose == 1:
+            self.progbar.update(self.seen, list(logs.items()), finalize=False)
+
+    def _finalize_progbar(self, logs):
+        logs = logs or {}
+        self._maybe_init_progbar()
+        if self.target is None:
+            self.target = self.seen
+            self.progbar.target = self.target
+        self.progbar.update(self.target, list(logs.items()), finalize=True)
+
+
+class _MonitorMixin:
+    """mode/min_delta logic shared by EarlyStopping and ModelCheckpoint
+    (Keras's MonitorCallback)."""
+
+    def _init_monitor(self, monitor, mode, min_delta):
+        if mode not in ("auto", "min", "max"):
+            warnings.warn(
+                f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
+                stacklevel=3,
+            )
+            mode = "auto"
+        self.monitor = monitor
+        self.mode = mode
+        self.min_delta = abs(min_delta)
+        self.monitor_op = None
+
+    def _infer_direction(self):
+        """'min' or 'max' for mode='auto', from the metric's name or object."""
+        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+        for m in getattr(self.model, "metrics", None) or ():
+            if getattr(m, "name", None) == name:
+                direction = getattr(m, "direction", None) or getattr(m, "_direction", None)
+                if direction == "up":
+                    return "max"
+                if direction == "down":
+                    return "min"
+        if name in _UP_METRICS:
+            return "max"
+        if name in _DOWN_METRICS:
+            return "min"
+        raise ValueError(
+            f"{type(self).__name__} callback received monitor={self.monitor}, but fastnn "
+            "isn't able to automatically determine whether that metric should be maximized "
+            "or minimized. Pass `mode='max'` in order to monitor based on the highest metric "
+            "value, or pass `mode='min'` in order to use the lowest value."
+        )
+
+    def _set_monitor_op(self):
+        direction = self.mode if self.mode != "auto" else self._infer_direction()
+        if direction == "min":
+            self.monitor_op = np.less
+            self.min_delta = -abs(self.min_delta)
+        else:
+            self.monitor_op = np.greater
+            self.min_delta = abs(self.min_delta)
+        if getattr(self, "best", None) is None:
+            self.best = math.inf if direction == "min" else -math.inf
+
+    def _is_improvement(self, monitor_value, reference_value):
+        if reference_value is None:
+            return True
+        return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
+
+
+class EarlyStopping(_MonitorMixin, Callback):
+    """Stops training when a monitored metric has stopped improving.
+
+    Args:
+        monitor: quantity to monitor. Defaults to `"val_loss"`.
+        min_delta: minimum change that counts as an improvement. Defaults to `0`.
+        patience: epochs without improvement after which training stops.
+            Defaults to `0`.
+        verbose: 0 (silent) or 1 (messages). Defaults to `0`.
+        mode: `"auto"`, `"min"` or `"max"`. Defaults to `"auto"`.
+        baseline: training stops unless the monitored value beats it within
+            `patience` epochs. Defaults to `None`.
+        restore_best_weights: at the end of training, restore the weights of
+            the best epoch. Defaults to `False`.
+        start_from_epoch: epochs to wait before monitoring. Defaults to `0`.
+
+    >>> callback = EarlyStopping(monitor="loss", patience=3)
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
+        super().__init__()
+        self._init_monitor(monitor, mode, min_delta)
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.restore_best_weights = restore_best_weights
+        self.best_weights = None
+        self.start_from_epoch = start_from_epoch
+        self.best = None
+        self.best_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        # Instances can be reused.
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_weights = None
+        self.best_epoch = 0
+        self.monitor_op = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+            self.best = math.inf if self.monitor_op is np.less else -math.inf
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            # Until something improves, the current weights are the best.
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            # Restart waiting only when beating both the baseline and the best.
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            _print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                _print_msg(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
+
+    def get_monitor_value(self, logs):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                f"available. Available metrics are: {','.join(list(logs.keys()))}",
+                stacklevel=2,
+            )
+        return value
+
+
+class ModelCheckpoint(_MonitorMixin, Callback):
+    """Saves the model or its weights at the end of every epoch (or every N batches).
+
+    Args:
+        filepath: where to save; may hold `str.format` fields filled with
+            `epoch` (1-based) and the epoch's logs, e.g.
+            `"ckpt-{epoch:02d}-{val_loss:.4f}.keras"`. It must end in `.keras`
+            for whole models, in `.weights.npz` with `save_weights_only=True`
+            (fastnn writes NumPy weights where Keras writes `.weights.h5`).
+        monitor: the metric to monitor. Defaults to `"val_loss"`.
+        verbose: 0 (silent) or 1 (messages). Defaults to `0`.
+        save_best_only: save only when the monitored value improves.
+            Defaults to `False`.
+        save_weights_only: call `model.save_weights` instead of `model.save`.
+            Defaults to `False`.
+        mode: `"auto"`, `"min"` or `"max"`. Defaults to `"auto"`.
+        save_freq: `"epoch"`, or an integer number of batches. Defaults to
+            `"epoch"`.
+        initial_value_threshold: initial "best" value with `save_best_only`.
+            Defaults to `None`.
+    """
+
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
+        super().__init__()
+        self._init_monitor(monitor, mode, 0)
+        self.best = initial_value_threshold
+        self.verbose = verbose
+        self.filepath = os.fspath(filepath)
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
+        if save_freq != "epoch" and (
+            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
+        ):
+            raise ValueError(
+                f"Unrecognized save_freq: {save_freq!r}. "
+                "Expected save_freq are 'epoch' or a positive integer"
+            )
+        if save_weights_only:
+            if not self.filepath.endswith(".weights.npz"):
+                hint = (
+                    " fastnn stores weights as NumPy arrays, not HDF5: use `.weights.npz` "
+                    "where Keras uses `.weights.h5`."
+                    if self.filepath.endswith(".h5")
+                    else ""
+                )
+                raise ValueError(
+                    "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
+                    f"provided must end in `.weights.npz`. Received: filepath={self.filepath}."
+                    + hint
+                )
+        elif not self.filepath.endswith(".keras"):
+            raise ValueError(
+                "The filepath provided must end in `.keras` (Keras model format). "
+                f"Received: filepath={self.filepath}"
+            )
+
+    def _implements_batch_hooks(self, mode: str) -> bool:
+        return mode == "train" and self.save_freq != "epoch"
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._save_model(epoch=self._current_epoch, batch=batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        if self.save_freq == "epoch":
+            self._save_model(epoch=epoch, batch=None, logs=logs)
+
+    def _should_save_on_batch(self, batch):
+        if self.save_freq == "epoch":
+            return False
+        if batch <= self._last_batch_seen:  # a new epoch
+            add_batches = batch + 1
+        else:
+            add_batches = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add_batches
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _should_save_model(self, epoch, logs, filepath):
+        logs = logs or {}
+        if not self.save_best_only:
+            if self.verbose > 0:
+                _print_msg(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
+            return True
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        best_str = "None" if self.best is None else f"{self.best:.5f}"
+        if self._is_improvement(current, self.best):
+            if self.verbose > 0:
+                _print_msg(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to "
+                    f"{current:.5f}, saving model to {filepath}"
+                )
+            self.best = current
+            return True
+        if self.verbose > 0:
+            _print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+        return False
+
+    def _save_model(self, epoch, batch, logs):
+        logs = logs or {}
+        filepath = self._get_file_path(epoch, batch, logs)
+        if os.path.isdir(filepath):
+            raise OSError(
+                "Please specify a non-directory filepath for ModelCheckpoint. "
+                f"Filepath used is an existing directory: {filepath}"
+            )
+        if not self._should_save_model(epoch, logs, filepath):
+            return
+        dirname = os.path.dirname(filepath)
+        if dirname:
+            os.makedirs(dirname, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(filepath, overwrite=True)
+        else:
+            self.model.save(filepath, overwrite=True)
+        if self.verbose > 0:
+            _print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+
+    def _get_file_path(self, epoch, batch, logs):
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as e:
+            raise KeyError(
+                f'Failed to format this callback filepath: "{self.filepath}". '
+                f"Reason: {e!r}. Available keys: epoch, {', '.join(logs)}"
+            ) from None
+
+
+class LearningRateScheduler(Callback):
+    """Sets the optimizer's learning rate at the start of every epoch.
+
+    Args:
+        schedule: a function `schedule(epoch, lr) -> new_lr` (epoch is 0-based,
+            `lr` the current rate as a float); a one-argument `schedule(epoch)`
+            is accepted too.
+        verbose: 0 (quiet) or 1 (a message each epoch). Defaults to `0`.
+
+    The epoch's logs get `learning_rate`, the rate in use at its end.
+
+    >>> callback = LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"`schedule` must be callable, got {type(schedule).__name__}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        learning_rate = _learning_rate_of(optimizer)
+        try:
+            learning_rate = self.schedule(epoch, learning_rate)
+        except TypeError:  # the older one-argument schedules
+            learning_rate = self.schedule(epoch)
+        if isinstance(learning_rate, np.ndarray) and learning_rate.shape == ():
+            learning_rate = learning_rate[()]
+        if isinstance(learning_rate, bool) or not isinstance(
+            learning_rate, (float, int, np.floating, np.integer)
+        ):
+            raise ValueError(
+                f"The output of the `schedule` function should be a float. Got: {learning_rate!r}"
+            )
+        learning_rate = float(learning_rate)
+        if not math.isfinite(learning_rate) or learning_rate < 0:
+            raise ValueError(
+                "The `schedule` function must return a finite, non-negative learning rate. "
+                f"Got: {learning_rate} at epoch {epoch}"
+            )
+        optimizer.learning_rate = learning_rate
+        if self.verbose > 0:
+            _print_msg(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                f"{learning_rate}."
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate_of(self.model.optimizer)
+
+
+class ReduceLROnPlateau(Callback):
+    """Reduces the learning rate when a metric has stopped improving.
+
+    Args:
+        monitor: quantity to monitor. Defaults to `"val_loss"`.
+        factor: `new_lr = lr * factor`, below 1. Defaults to `0.1`.
+        patience: epochs without improvement before reducing. Defaults to `10`.
+        verbose: 0 (quiet) or 1 (messages). Defaults to `0`.
+        mode: `"auto"`, `"min"` or `"max"`; auto means max when the monitored
+            name holds "acc", else min. Defaults to `"auto"`.
+        min_delta: threshold for a new optimum. Defaults to `1e-4`.
+        cooldown: epochs to wait after a reduction. Defaults to `0`.
+        min_lr: lower bound on the learning rate. Defaults to `0.0`.
+
+    The epoch's logs get `learning_rate`.
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        **kwargs,
+    ):
+        super().__init__()
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {sorted(kwargs)}")
+        if factor >= 1.0:
+            raise ValueError(
+                f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
+            )
+        self.monitor = monitor
+        self.factor = factor
+        self.min_lr = min_lr
+        self.min_delta = min_delta
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.cooldown_counter = 0
+        self.wait = 0
+        self.best = 0
+        self.mode = mode
+        self.monitor_op = None
+        self._reset()
+
+    def _reset(self):
+        if self.mode not in ("auto", "min", "max"):
+            warnings.warn(
+                f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.",
+                stacklevel=2,
+            )
+            self.mode = "auto"
+        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
+            self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
+            self.best = np.inf
+        else:
+            self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
+            self.best = -np.inf
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        logs["learning_rate"] = _learning_rate_of(self.model.optimizer)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is "
+                f"not available. Available metrics are: {','.join(list(logs.keys()))}.",
+                stacklevel=2,
+            )
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.monitor_op(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = _learning_rate_of(self.model.optimizer)
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        _print_msg(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                            f"to {new_lr}."
+                        )
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+
+class CSVLogger(Callback):
+    """Streams epoch results to a CSV file.
+
+    Args:
+        filename: the CSV file, e.g. `"run/log.csv"`.
+        separator: the column separator. Defaults to `","`.
+        append: append to an existing file (no second header) instead of
+            overwriting it. Defaults to `False`.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.sep = separator
+        self.filename = os.fspath(filename)
+        self.append = append
+        self.writer = None
+        self.keys = None
+        self.append_header = True
+        self.csv_file = None
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, encoding="utf-8") as f:
+                    self.append_header = not bool(len(f.readline()))
+            mode = "a"
+        else:
+            mode = "w"
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer = None
+        self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import csv
+
+        logs = logs or {}
+
+        def handle_value(k):
+            is_zero_dim_ndarray = isinstance(k, np.ndarray) and k.ndim == 0
+            if isinstance(k, str):
+                return k
+            if hasattr(k, "__iter__") and not is_zero_dim_ndarray:
+                return f'"[{", ".join(map(str, k))}]"'
+            return k
+
+        if self.keys is None:
+            self.keys = sorted(logs.keys())
+            for name in getattr(self.model, "metrics_names", None) or ():
+                if name.startswith("val_") and name not in self.keys:
+                    self.keys.append(name)
+
+        if self.writer is None:
+            sep = self.sep
+
+            class CustomDialect(csv.excel):
+                delimiter = sep
+
+            self.writer = csv.DictWriter(
+                self.csv_file, fieldnames=["epoch"] + self.keys, dialect=CustomDialect
+            )
+            if self.append_header:
+                self.writer.writeheader()
+
+        row = {"epoch": epoch}
+        row.update((key, handle_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+class TerminateOnNaN(Callback):
+    """Stops training when a batch's loss is NaN or infinite.
+
+    Args:
+        raise_error: raise a RuntimeError at once instead of setting
+            `model.stop_training` (which lets `on_train_end` run). Defaults to
+            `False`.
+    """
+
+    def __init__(self, raise_error=False):
+        super().__init__()
+        self.raise_error = raise_error
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            if self.raise_error:
+                raise RuntimeError(
+                    f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
+                    "Terminating training immediately."
+                )
+            _print_msg(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """Builds a callback from plain functions.
+
+    Args:
+        on_epoch_begin, on_epoch_end: called as `f(epoch, logs)`.
+        on_train_begin, on_train_end: called as `f(logs)`.
+        on_train_batch_begin, on_train_batch_end: called as `f(batch, logs)`.
+        **kwargs: any other hook, by its name (e.g. `on_test_end=f`).
+
+    >>> cb = LambdaCallback(on_epoch_end=lambda epoch, logs: None)
+    """
+
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        on_train_batch_begin=None,
+        on_train_batch_end=None,
+        **kwargs,
+    ):
+        super().__init__()
+        hooks = dict(
+            on_epoch_begin=on_epoch_begin,
+            on_epoch_end=on_epoch_end,
+            on_train_begin=on_train_begin,
+            on_train_end=on_train_end,
+            on_train_batch_begin=on_train_batch_begin,
+            on_train_batch_end=on_train_batch_end,
+        )
+        for name, fn in kwargs.items():
+            if not (name.startswith("on_") and callable(getattr(Callback, name, None))):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            hooks[name] = fn
+        for name, fn in hooks.items():
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}")
+            setattr(self, name, fn)

@@ -1,0 +1,271 @@
+"""Finding, downloading and reading the IDX files of MNIST-like datasets.
+
+Where a dataset ``<name>`` ("mnist", "fashion-mnist") is looked for, in order:
+
+1. ``$FASTNN_DATA/<name>/`` when the ``FASTNN_DATA`` environment variable is set;
+2. the cache, ``~/.fastnn/datasets/<name>/`` (or the `cache_dir` argument);
+3. ``/usr/share/datasets/<name>/`` (Debian's ``dataset-fashion-mnist`` package
+   installs Fashion-MNIST there);
+4. otherwise the files are downloaded from the mirror Keras uses (or
+   ``$FASTNN_DATASETS_URL`` / the `base_url` argument), each checked against
+   its SHA-256 before it is renamed into the cache: a corrupted or partial
+   download never lands there.
+
+A directory counts only when it holds the whole set of files, each either
+gzip-compressed (``.gz``) or raw. Files found locally are validated by
+structure (IDX header, sizes, gzip CRC), not by checksum, since distributions
+recompress them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from fastnn.utils.fileio import open_temp_beside
+
+__all__ = ["DatasetError", "DEFAULT_BASE_URL", "read_idx"]
+
+# The mirror Keras's own loaders download from.
+DEFAULT_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+SYSTEM_DIR = "/usr/share/datasets"
+
+_IDX_DTYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CHUNK = 1 << 20
+
+
+class DatasetError(OSError):
+    """A dataset could not be found, downloaded, verified or read."""
+
+
+def _read_bytes(path: str) -> bytes:
+    """The file's content, gunzipped when it starts with the gzip magic."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DatasetError(f"{path}: damaged gzip file ({e})") from None
+    return data
+
+
+def read_idx(path) -> np.ndarray:
+    """Reads an IDX file (the MNIST format), gzip-compressed or raw.
+
+    The header is two zero bytes, a type code (0x08 unsigned byte ... 0x0E
+    float64), the number of dimensions, then each dimension as a big-endian
+    uint32; the data follow, C-ordered, big-endian.
+
+    Returns:
+        An array of the file's shape, in native byte order.
+
+    Raises:
+        DatasetError: the file is not IDX (bad magic or type code), or its size
+            does not match its header (truncated or trailing bytes).
+    """
+    path = os.fspath(path)
+    data = _read_bytes(path)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise DatasetError(f"{path}: not an IDX file (bad magic number)")
+    code, ndim = data[2], data[3]
+    if code not in _IDX_DTYPES:
+        raise DatasetError(f"{path}: not an IDX file (unknown type code 0x{code:02x})")
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(data) < header:
+        raise DatasetError(f"{path}: truncated IDX header")
+    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    dtype = _IDX_DTYPES[code]
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        raise DatasetError(
+            f"{path}: IDX size mismatch: header says shape {shape} ({expected} bytes), "
+            f"file has {len(data)} bytes "
+            f"({'truncated' if len(data) < expected else 'trailing data'})"
+        )
+    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="), copy=True)
+
+
+def default_cache_dir() -> str:
+    return os.path.join(os.path.expanduser("~"), ".fastnn", "datasets")
+
+
+def search_dirs(name: str, cache_dir=None) -> list:
+    """The directories looked in for dataset `name`, in order."""
+    dirs = []
+    env = os.environ.get("FASTNN_DATA")
+    if env:
+        dirs.append(os.path.join(env, name))
+    dirs.append(os.path.join(cache_dir or default_cache_dir(), name))
+    dirs.append(os.path.join(SYSTEM_DIR, name))
+    return dirs
+
+
+def _locate(directory: str, filename: str):
+    """The path of `filename` (a `.gz` name) or of its raw twin in `directory`."""
+    candidates = (filename, filename[:-3]) if filename.endswith(".gz") else (filename,)
+    for candidate in candidates:
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def find_local(name: str, filenames, cache_dir=None):
+    """The first searched directory holding every file; `{filename: path}` or None."""
+    for directory in search_dirs(name, cache_dir):
+        paths = {f: _locate(directory, f) for f in filenames}
+        if all(paths.values()):
+            return paths
+    return None
+
+
+def _download(url: str, dest: str, sha256: str) -> None:
+    """Downloads `url` to `dest` through a temporary file in dest's directory,
+    renamed into place only when its SHA-256 matches."""
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    out, tmp = open_temp_beside(dest, suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with out:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    while True:
+                        chunk = response.read(_CHUNK)
+                        if not chunk:
+                            break
+                        digest.update(chunk)
+                        out.write(chunk)
+            except urllib.error.HTTPError as e:
+                raise DatasetError(f"download of {url} failed: HTTP {e.code} {e.reason}") from None
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                reason = getattr(e, "reason", e)
+                raise DatasetError(f"download of {url} failed: {reason}") from None
+            out.flush()
+            os.fsync(out.fileno())
+        got = digest.hexdigest()
+        if got != sha256:
+            raise DatasetError(
+                f"checksum mismatch for {url}: expected SHA-256 {sha256}, got {got}. "
+                "The download is corrupted or the mirror serves a different file; "
+                "nothing was stored."
+            )
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
+    """Paths of `files` (filename -> SHA-256) for dataset `name`: found locally
+    or downloaded, verified, into the cache.
+
+    Raises:
+        DatasetError: a download failed (offline, HTTP error) or a checksum
+            did not match; the message says where fastnn looked and what to do.
+    """
+    found = find_local(name, list(files), cache_dir)
+    if found is not None:
+        return found
+    base = base_url or os.environ.get("FASTNN_DATASETS_URL") or DEFAULT_BASE_URL
+    if not base.endswith("/"):
+        base += "/"
+    target = os.path.join(cache_dir or default_cache_dir(), name)
+    created = not os.path.isdir(target)
+    try:
+        os.makedirs(target, exist_ok=True)
+    except OSError as e:
+        raise DatasetError(f"cannot create the dataset cache {target}: {e}") from None
+    paths = {}
+    try:
+        for filename, sha256 in files.items():
+            dest = os.path.join(target, filename)
+            if not (os.path.isfile(dest) and _sha256_of(dest) == sha256):
+                _download(base + filename, dest, sha256)
+            paths[filename] = dest
+    except DatasetError as e:
+        if created:
+            try:
+                os.rmdir(target)  # only when nothing was stored in it
+            except OSError:
+                pass
+        looked = "\n  ".join(search_dirs(name, cache_dir))
+        hint = (
+            "\nOn Debian or Ubuntu, `apt-get install dataset-fashion-mnist` provides it."
+            if name == "fashion-mnist"
+            else ""
+        )
+        raise DatasetError(
+            f"{name}: {e}\nfastnn looked for {', '.join(files)} (gzipped or not) in:\n  "
+            f"{looked}\nand then tried to download them from {base}.\n"
+            f"Copy the files into one of those directories (or set FASTNN_DATA to a directory "
+            f"holding a {name}/ folder), or set FASTNN_DATASETS_URL to a reachable mirror."
+            f"{hint}"
+        ) from None
+    return paths
+
+
+def _sha256_of(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_idx_set(name: str, paths: dict, names: tuple) -> tuple:
+    """Reads and checks the four IDX files of an MNIST-like dataset.
+
+    `names` is (train labels, train images, test labels, test images).
+    Returns `((x_train, y_train), (x_test, y_test))`, uint8.
+    """
+    arrays = []
+    for filename in names:
+        path = paths[filename]
+        try:
+            arrays.append(read_idx(path))
+        except DatasetError as e:
+            raise DatasetError(
+                f"{name}: {e}. Delete or replace the damaged file (fastnn will download "
+                "a fresh copy when none is found)."
+            ) from None
+    y_train, x_train, y_test, x_test = arrays
+    for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        _check_split(name, x, y, split, paths)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _check_split(name, x, y, split, where) -> None:
+    if x.dtype != np.uint8 or y.dtype != np.uint8:
+        raise DatasetError(f"{name} {split}: expected uint8 IDX files, got {x.dtype} and {y.dtype}")
+    if x.ndim != 3 or y.ndim != 1:
+        raise DatasetError(
+            f"{name} {split}: expected images of shape (n, rows, cols) and labels of shape "
+            f"(n,), got {x.shape} and {y.shape} (files: {where})"
+        )
+    if x.shape[0] != y.shape[0]:
+        raise DatasetError(
+            f"{name} {split}: {x.shape[0]} images but {y.shape[0]} labels (files: {where})"
+        )
+    if y.size and int(y.max()) > 9:
+        raise DatasetError(f"{name} {split}: label {int(y.max())} is outside 0-9 (files: {where})")

@@ -1,0 +1,426 @@
+"""Metrics: names, aliases and Keras 3's resolution of `"accuracy"`.
+
+fastnn computes metrics in C++ alongside the loss; the classes here describe
+them: each has a `name` (the key in logs and History), a canonical `kind`
+(what the C++ side computes), its parameters (`threshold`, `k`), a
+`direction` (`"up"` when larger is better), and `get_config`/`from_config`.
+
+`compile(metrics=[...])` entries are resolved like Keras 3
+(``keras/src/trainers/compile_utils.py``, `get_metric`): the strings
+`"accuracy"` and `"acc"` (any case) become binary, sparse categorical or
+categorical accuracy from the shapes of labels and predictions, keeping the
+user's string as the log name; other strings name a class (`"MeanSquaredError"`,
+`"mean_squared_error"`, `"mse"` ...); a string's log name is the string itself.
+
+>>> m = resolve("acc", y_true_shape=(32,), y_pred_shape=(32, 10))
+>>> m.name, m.kind
+('acc', 'sparse_categorical_accuracy')
+"""
+
+from __future__ import annotations
+
+import operator
+
+__all__ = [
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "Metric",
+    "SparseCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "deserialize",
+    "get",
+    "is_binary_or_sparse_categorical",
+    "resolve",
+    "resolve_metrics",
+    "serialize",
+]
+
+
+def _shape(shape, what):
+    try:
+        shape = tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(f"{what} must be a tuple of integers, got {shape!r}") from None
+    if not shape:
+        raise ValueError(f"{what} must have at least one dimension, got {shape}")
+    return shape
+
+
+class Metric:
+    """Base class: a metric fastnn computes in C++ during fit and evaluate.
+
+    Args:
+        name: the key in logs and History. Defaults to the class's snake-case
+            name.
+        dtype: accepted for Keras compatibility; metrics are accumulated in
+            float64 and reported as Python floats.
+    """
+
+    kind = None
+    direction = "up"
+    _default_name = None
+
+    def __init__(self, name=None, dtype=None):
+        if name is None:
+            name = self._default_name
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"Metric name must be a non-empty string, got {name!r}")
+        self.name = name
+        self.dtype = dtype
+
+    @property
+    def params(self) -> dict:
+        """Parameters the C++ side needs besides `kind` (e.g. `k`, `threshold`)."""
+        return {}
+
+    def check_shapes(self, y_true_shape, y_pred_shape) -> None:
+        """Raises ValueError when labels of `y_true_shape` cannot be scored
+        against predictions of `y_pred_shape` by this metric."""
+        t = _shape(y_true_shape, "y_true_shape")
+        p = _shape(y_pred_shape, "y_pred_shape")
+        if t != p and not (len(t) == len(p) - 1 and t == p[:-1] and p[-1] == 1):
+            raise ValueError(
+                f"Metric {self.name!r} ({type(self).__name__}) needs labels shaped like the "
+                f"predictions; got labels {t} and predictions {p}"
+            )
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"<{type(self).__name__} name={self.name!r}{extra}>"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.name == other.name and self.params == other.params
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.name, tuple(sorted(self.params.items()))))
+
+
+class BinaryAccuracy(Metric):
+    """How often `(y_pred > threshold)` equals the 0/1 label.
+
+    Args:
+        name: defaults to `"binary_accuracy"`.
+        dtype: accepted for Keras compatibility.
+        threshold: a prediction above it counts as 1. Defaults to `0.5`.
+    """
+
+    kind = "binary_accuracy"
+    _default_name = "binary_accuracy"
+
+    def __init__(self, name=None, dtype=None, threshold=0.5):
+        super().__init__(name=name, dtype=dtype)
+        if isinstance(threshold, bool):
+            raise ValueError(f"threshold must be a number, got {threshold!r}")
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise ValueError(f"threshold must be a number, got {threshold!r}") from None
+        if threshold != threshold:
+            raise ValueError("threshold must not be NaN")
+        self.threshold = threshold
+
+    @property
+    def params(self):
+        return {"threshold": self.threshold}
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+class CategoricalAccuracy(Metric):
+    """How often the arg-max of the prediction is the arg-max of the one-hot label."""
+
+    kind = "categorical_accuracy"
+    _default_name = "categorical_accuracy"
+
+
+class SparseCategoricalAccuracy(Metric):
+    """How often the arg-max of the prediction equals the integer label."""
+
+    kind = "sparse_categorical_accuracy"
+    _default_name = "sparse_categorical_accuracy"
+
+    def check_shapes(self, y_true_shape, y_pred_shape):
+        t = _shape(y_true_shape, "y_true_shape")
+        p = _shape(y_pred_shape, "y_pred_shape")
+        if not (t == p[:-1] or (len(t) == len(p) and t[:-1] == p[:-1] and t[-1] == 1)):
+            raise ValueError(
+                f"Metric {self.name!r} ({type(self).__name__}) needs integer labels of shape "
+                f"{p[:-1]} (or {p[:-1] + (1,)}) for predictions of shape {p}; got labels {t}"
+            )
+
+
+class _TopK(Metric):
+    def __init__(self, k=5, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if isinstance(k, bool):
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        try:
+            k = operator.index(k)
+        except TypeError:
+            raise ValueError(f"k must be a positive integer, got {k!r}") from None
+        if k < 1:
+            raise ValueError(f"k must be a positive integer, got {k}")
+        self.k = k
+
+    @property
+    def params(self):
+        return {"k": self.k}
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
+
+
+class TopKCategoricalAccuracy(_TopK):
+    """How often the one-hot label's class is among the `k` largest predictions.
+
+    Args:
+        k: how many top predictions count. Defaults to `5`.
+        name: defaults to `"top_k_categorical_accuracy"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "top_k_categorical_accuracy"
+    _default_name = "top_k_categorical_accuracy"
+
+
+class SparseTopKCategoricalAccuracy(_TopK):
+    """How often the integer label is among the `k` largest predictions.
+
+    Args:
+        k: how many top predictions count. Defaults to `5`.
+        name: defaults to `"sparse_top_k_categorical_accuracy"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "sparse_top_k_categorical_accuracy"
+    _default_name = "sparse_top_k_categorical_accuracy"
+    check_shapes = SparseCategoricalAccuracy.check_shapes
+
+
+class MeanSquaredError(Metric):
+    """Mean of `(y_true - y_pred) ** 2` over all elements and samples."""
+
+    kind = "mean_squared_error"
+    direction = "down"
+    _default_name = "mean_squared_error"
+
+
+class MeanAbsoluteError(Metric):
+    """Mean of `|y_true - y_pred|` over all elements and samples."""
+
+    kind = "mean_absolute_error"
+    direction = "down"
+    _default_name = "mean_absolute_error"
+
+
+_CLASSES = (
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+)
+
+# Names Keras accepts for these metrics: class names, snake-case names, aliases.
+_BY_NAME = {}
+for _cls in _CLASSES:
+    _BY_NAME[_cls.__name__] = _cls
+    _BY_NAME[_cls._default_name] = _cls
+_BY_NAME.update(
+    {
+        "mse": MeanSquaredError,
+        "MSE": MeanSquaredError,
+        "mae": MeanAbsoluteError,
+        "MAE": MeanAbsoluteError,
+    }
+)
+del _cls
+
+# Keras metrics fastnn does not compute: named so that the error says so.
+_KERAS_ONLY = {
+    "auc", "precision", "recall", "true_positives", "true_negatives", "false_positives",
+    "false_negatives", "f1_score", "f_beta_score", "r2_score", "root_mean_squared_error",
+    "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
+    "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
+    "kl_divergence", "poisson", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "iou", "mean_iou", "binary_iou",
+}  # fmt: skip
+
+
+def _supported_names() -> str:
+    return ", ".join(
+        sorted({c._default_name for c in _CLASSES} | {"accuracy", "acc", "mse", "mae"})
+    )
+
+
+def _is_accuracy_alias(identifier) -> bool:
+    return isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc")
+
+
+def get(identifier):
+    """Returns the Metric an identifier names (`"accuracy"`/`"acc"` excepted,
+    which need shapes: see `resolve`).
+
+    Args:
+        identifier: a Metric instance (returned as is), a Metric class
+            (instantiated), a name (`"mse"`, `"MeanSquaredError"`,
+            `"sparse_categorical_accuracy"` ...), a config dict
+            `{"class_name", "config"}`, or None.
+
+    Raises:
+        ValueError: an unknown name, a Keras metric fastnn does not compute,
+            or `"accuracy"` (which depends on the data's shapes).
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier.kind:
+        return identifier()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if _is_accuracy_alias(identifier):
+            raise ValueError(
+                f"Metric {identifier!r} depends on the shapes of labels and predictions; "
+                "use resolve(identifier, y_true_shape, y_pred_shape)"
+            )
+        cls = _BY_NAME.get(identifier)
+        if cls is not None:
+            return cls()
+        from fastnn.saving import to_snake_case
+
+        if to_snake_case(identifier) in _KERAS_ONLY or identifier.lower() in _KERAS_ONLY:
+            raise ValueError(
+                f"fastnn does not compute the metric {identifier!r}. Supported metrics: "
+                f"{_supported_names()}"
+            )
+    raise ValueError(
+        f"Could not interpret metric identifier: {identifier!r}. Supported metrics: "
+        f"{_supported_names()}"
+    )
+
+
+def is_binary_or_sparse_categorical(y_true_shape, y_pred_shape):
+    """Keras 3's rule, from shapes only: `(is_binary, is_sparse_categorical)`.
+
+    Binary when predictions have a last dimension of 1; sparse categorical
+    when labels have a lower rank than predictions, or a last dimension of 1
+    against predictions with more than one.
+    """
+    t = _shape(y_true_shape, "y_true_shape")
+    p = _shape(y_pred_shape, "y_pred_shape")
+    is_binary = p[-1] == 1
+    is_sparse_categorical = len(t) < len(p) or (t[-1] == 1 and p[-1] > 1)
+    return is_binary, is_sparse_categorical
+
+
+def resolve(identifier, y_true_shape, y_pred_shape):
+    """The Metric `compile(metrics=[identifier])` computes for data of these shapes.
+
+    `"accuracy"`/`"acc"` (any case) become `BinaryAccuracy` when predictions
+    have a last dimension of 1, else `SparseCategoricalAccuracy` when labels
+    are integer indices (lower rank, or last dimension 1), else
+    `CategoricalAccuracy`. A string identifier is the log name; Metric objects
+    keep their own name.
+
+    Args:
+        identifier: as `get`, or `"accuracy"`/`"acc"`.
+        y_true_shape: shape of the labels, e.g. `(n,)` or `(n, classes)`.
+        y_pred_shape: shape of the model's output, e.g. `(n, classes)`.
+
+    Returns:
+        A Metric instance (a new one when `identifier` is not a Metric).
+
+    Raises:
+        ValueError: unknown identifier, or shapes the metric cannot score.
+    """
+    if identifier is None:
+        raise ValueError("Expected a metric, received None")
+    if _is_accuracy_alias(identifier):
+        is_binary, is_sparse = is_binary_or_sparse_categorical(y_true_shape, y_pred_shape)
+        if is_binary:
+            metric = BinaryAccuracy(name=identifier)
+        elif is_sparse:
+            metric = SparseCategoricalAccuracy(name=identifier)
+        else:
+            metric = CategoricalAccuracy(name=identifier)
+    else:
+        metric = get(identifier)
+        if isinstance(identifier, str):
+            metric.name = identifier
+    metric.check_shapes(y_true_shape, y_pred_shape)
+    return metric
+
+
+def resolve_metrics(metrics, y_true_shape, y_pred_shape) -> list:
+    """Resolves `compile`'s `metrics` list; repeated names get `_1`, `_2` ...
+
+    Args:
+        metrics: None, one identifier, or a list/tuple of identifiers.
+
+    Returns:
+        A list of Metric instances in the given order, with unique names.
+
+    Raises:
+        ValueError: for an identifier `resolve` rejects, or `metrics` given as
+            a dict (fastnn models have one output).
+    """
+    if metrics is None:
+        return []
+    if isinstance(metrics, dict):
+        raise ValueError(
+            "`metrics` as a dict is for models with several named outputs; fastnn's "
+            "Sequential has one. Pass a list, e.g. metrics=['accuracy']."
+        )
+    if not isinstance(metrics, (list, tuple)):
+        metrics = [metrics]
+    resolved = []
+    counters = {}
+    for identifier in metrics:
+        if identifier is None:
+            continue
+        metric = resolve(identifier, y_true_shape, y_pred_shape)
+        if metric.name in counters:
+            index = counters[metric.name]
+            counters[metric.name] += 1
+            if metric is identifier:
+                raise ValueError(f"The same Metric object {metric!r} is listed twice in `metrics`")
+            metric.name = f"{metric.name}_{index}"
+        else:
+            counters[metric.name] = 1
+        resolved.append(metric)
+    return resolved
+
+
+def serialize(metric) -> dict:
+    """`{"module": "fastnn.metrics", "class_name", "config", "registered_name"}`."""
+    if not isinstance(metric, Metric):
+        raise TypeError(f"Expected a Metric, got {type(metric).__name__}")
+    return {
+        "module": "fastnn.metrics",
+        "class_name": type(metric).__name__,
+        "config": metric.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config):
+    """Rebuilds a Metric from `serialize`'s output (built-in classes only)."""
+    from fastnn.saving import deserialize_keras_object
+
+    obj = deserialize_keras_object(config, {c.__name__: c for c in _CLASSES})
+    if not isinstance(obj, Metric):
+        raise ValueError(f"{config!r:.200} does not describe a metric")
+    return obj

@@ -1,0 +1,499 @@
+"""Reading and writing `.keras` archives and `.weights.npz` files.
+
+The archive has the layout of Keras 3's own (``keras/src/saving/saving_lib.py``):
+a zip holding
+
+- ``metadata.json``: ``{"fastnn_version", "date_saved", ...}``;
+- ``config.json``: the Keras-style serialized model (``{"module",
+  "class_name", "config", "compile_config", ...}``), see
+  `serialize_keras_object`;
+- ``model.weights.npz``: every array under a flat key in Keras's naming
+  (``layers/dense/vars/0``, ``layers/dense/vars/1``, ``layers/dense_1/vars/0``,
+  ``optimizer/vars/0`` ...), see `layer_paths`.
+
+Weights are read with ``allow_pickle=False``: an archive holds data only and
+can never run code, and deserialization only instantiates classes from the
+table the caller passes (`deserialize_keras_object`). Writes are atomic: the
+file is written next to its destination under a temporary name, flushed to
+disk, then renamed over it, so a failed save never destroys the previous file.
+A missing, truncated or foreign file raises a clear error.
+
+This module is imported lazily: nothing here runs at ``import fastnn``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+
+import numpy as np
+
+from fastnn.utils.fileio import atomic_write
+
+__all__ = [
+    "ArchiveContents",
+    "deserialize_keras_object",
+    "layer_paths",
+    "pack_weights",
+    "read_archive",
+    "read_weights",
+    "serialize_keras_object",
+    "to_snake_case",
+    "unpack_weights",
+    "write_archive",
+    "write_weights",
+]
+
+CONFIG_FILENAME = "config.json"
+METADATA_FILENAME = "metadata.json"
+WEIGHTS_FILENAME = "model.weights.npz"
+ARCHIVE_SUFFIX = ".keras"
+WEIGHTS_SUFFIX = ".weights.npz"
+
+
+class ArchiveContents(tuple):
+    """What `read_archive` returns: `(config, weights, metadata)`."""
+
+    __slots__ = ()
+
+    def __new__(cls, config, weights, metadata):
+        return super().__new__(cls, (config, weights, metadata))
+
+    config = property(lambda self: self[0], doc="The decoded config.json (a dict).")
+    weights = property(lambda self: self[1], doc="Flat dict: key -> NumPy array.")
+    metadata = property(lambda self: self[2], doc="The decoded metadata.json (a dict).")
+
+
+# -- names ---------------------------------------------------------------------
+
+
+def to_snake_case(name: str) -> str:
+    """'Dense' -> 'dense', 'InputLayer' -> 'input_layer' (Keras's rule)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name
+
+
+def layer_paths(class_names) -> list:
+    """Keras's weight-file path of each layer, from the layers' class names.
+
+    Layers are named by class in snake case with a counter per class, as
+    Keras's saver names them (not by the layers' own names, which vary):
+
+    >>> layer_paths(["Dense", "Dropout", "Dense"])
+    ['layers/dense', 'layers/dropout', 'layers/dense_1']
+
+    A layer's arrays go under ``<path>/vars/0``, ``<path>/vars/1`` ... in the
+    order of its weights (kernel then bias for Dense).
+    """
+    used = {}
+    paths = []
+    for class_name in class_names:
+        name = to_snake_case(class_name)
+        if name in used:
+            used[name] += 1
+            name = f"{name}_{used[name]}"
+        else:
+            used[name] = 0
+        paths.append(f"layers/{name}")
+    return paths
+
+
+def pack_weights(layers, optimizer_variables=None) -> dict:
+    """The flat weights dict of a model, in Keras's naming.
+
+    Args:
+        layers: list of `(class_name, [arrays])`, one per layer in order
+            (layers without weights may be listed with `[]`; they still take
+            their place in the per-class counter, as in Keras).
+        optimizer_variables: list of arrays (Keras: iterations, learning rate,
+            then each variable's slots), or None.
+
+    Returns:
+        `{"layers/dense/vars/0": kernel, "layers/dense/vars/1": bias, ...,
+        "optimizer/vars/0": ...}` (arrays as given, not copied).
+
+    >>> sorted(pack_weights([("Dense", [np.zeros((2, 3)), np.zeros(3)])]))
+    ['layers/dense/vars/0', 'layers/dense/vars/1']
+    """
+    out = {}
+    class_names = [class_name for class_name, _ in layers]
+    for path, (_, arrays) in zip(layer_paths(class_names), layers):
+        for i, arr in enumerate(arrays):
+            out[f"{path}/vars/{i}"] = arr
+    for i, arr in enumerate(optimizer_variables or ()):
+        out[f"optimizer/vars/{i}"] = arr
+    return out
+
+
+def unpack_weights(weights, layers):
+    """Splits a flat weights dict back per layer, checking every shape.
+
+    Args:
+        weights: the dict `read_archive`/`read_weights` returned.
+        layers: list of `(class_name, [expected shapes])`, one per layer of the
+            model being loaded, in order.
+
+    Returns:
+        `(per_layer, optimizer_variables)`: a list (one list of arrays per
+        layer, in `vars/0, vars/1 ...` order) and the list of
+        `optimizer/vars/i` arrays (empty when the file has none).
+
+    Raises:
+        ValueError: a layer's array is missing, has another shape, or the file
+            holds layer arrays the model does not have; the message names the
+            key and both shapes, so a file from another architecture is a clear
+            error and nothing is half-loaded.
+    """
+    class_names = [class_name for class_name, _ in layers]
+    per_layer = []
+    used = set()
+    problems = []
+    for path, (class_name, shapes) in zip(layer_paths(class_names), layers):
+        arrays = []
+        for i, shape in enumerate(shapes):
+            key = f"{path}/vars/{i}"
+            if key not in weights:
+                problems.append(f"{key} ({class_name}) is missing; expected shape {tuple(shape)}")
+                continue
+            arr = np.asarray(weights[key])
+            used.add(key)
+            if tuple(arr.shape) != tuple(shape):
+                problems.append(
+                    f"{key} ({class_name}) has shape {tuple(arr.shape)}; the model expects "
+                    f"{tuple(shape)}"
+                )
+            arrays.append(arr)
+        per_layer.append(arrays)
+    extra = sorted(k for k in weights if k.startswith("layers/") and k not in used)
+    if extra:
+        problems.append(f"the file has weights the model lacks: {', '.join(extra[:8])}")
+    if problems:
+        raise ValueError(
+            "The weights do not match the model's architecture:\n  " + "\n  ".join(problems)
+        )
+    optimizer = []
+    while f"optimizer/vars/{len(optimizer)}" in weights:
+        optimizer.append(np.asarray(weights[f"optimizer/vars/{len(optimizer)}"]))
+    return per_layer, optimizer
+
+
+# -- serialization -------------------------------------------------------------
+
+
+def serialize_keras_object(obj, module=None):
+    """A Keras-style description of `obj`, made of JSON types only.
+
+    Objects with a `get_config()` become ``{"module", "class_name", "config",
+    "registered_name"}`` (``module`` is `module` or the object's class module);
+    lists, tuples and dicts are serialized item by item; strings, numbers,
+    booleans and None stay as they are; NumPy scalars and arrays become Python
+    numbers and lists.
+
+    Raises:
+        TypeError: for anything else (e.g. a lambda), naming its type.
+    """
+    if obj is None or isinstance(obj, (str, bool, int, float)):
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): serialize_keras_object(v) for k, v in obj.items()}
+    get_config = getattr(obj, "get_config", None)
+    if callable(get_config):
+        cls = type(obj)
+        return {
+            "module": module or cls.__module__,
+            "class_name": cls.__name__,
+            "config": serialize_keras_object(get_config()),
+            "registered_name": None,
+        }
+    raise TypeError(
+        f"Cannot serialize an object of type {type(obj).__name__} ({obj!r}): it has no get_config()"
+    )
+
+
+def deserialize_keras_object(config, module_objects, custom_objects=None):
+    """Rebuilds an object from `serialize_keras_object`'s output.
+
+    Only classes (or functions) found by name in `custom_objects` or
+    `module_objects` are used: a file can name a class, never make code run
+    that the caller did not list.
+
+    Args:
+        config: a dict with ``class_name`` and ``config``, or a string naming
+            an entry of the tables (e.g. ``"relu"``), or None.
+        module_objects: dict of allowed names -> class or function.
+        custom_objects: extra names -> class or function, searched first.
+
+    Returns:
+        `cls.from_config(config["config"])` when the class has `from_config`,
+        else `cls(**config["config"])`; for a string, the table's entry
+        (instantiated if it is a class).
+
+    Raises:
+        ValueError: for an unknown name or a malformed description.
+    """
+    if config is None:
+        return None
+    table = dict(module_objects)
+    if custom_objects:
+        table.update(custom_objects)
+    if isinstance(config, str):
+        if config not in table:
+            raise ValueError(
+                f"Unknown object {config!r}. Known: {', '.join(sorted(table)) or 'none'}"
+            )
+        obj = table[config]
+        return obj() if isinstance(obj, type) else obj
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            "Expected a dict with 'class_name' and 'config' (or a name); got "
+            f"{type(config).__name__}: {config!r:.200}"
+        )
+    class_name = config["class_name"]
+    inner = config.get("config", {})
+    if inner is None:
+        inner = {}
+    if not isinstance(inner, dict):
+        raise ValueError(f"The 'config' of {class_name!r} must be a dict, got {inner!r:.200}")
+    cls = table.get(class_name)
+    if cls is None:
+        raise ValueError(
+            f"Unknown class_name {class_name!r}. Known: {', '.join(sorted(table)) or 'none'}"
+        )
+    from_config = getattr(cls, "from_config", None)
+    if callable(from_config):
+        return from_config(inner)
+    return cls(**inner)
+
+
+# -- files ---------------------------------------------------------------------
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable: {obj!r:.200}")
+
+
+def _check_weights(weights) -> dict:
+    if not isinstance(weights, dict):
+        raise TypeError(f"weights must be a dict of name -> array, got {type(weights).__name__}")
+    out = {}
+    for key, value in weights.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"weight keys must be non-empty strings, got {key!r}")
+        arr = np.asarray(value)
+        if arr.dtype.hasobject or arr.dtype.kind not in "biufc":
+            raise TypeError(
+                f"weight {key!r} must be a numeric array, got dtype {arr.dtype} "
+                "(objects cannot be stored: files are loaded with allow_pickle=False)"
+            )
+        out[key] = arr
+    return out
+
+
+def _npz_bytes(weights: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **weights)
+    return buffer.getvalue()
+
+
+def _default_metadata(extra) -> dict:
+    import datetime
+
+    from fastnn import _core
+
+    metadata = {
+        "fastnn_version": _core.__version__,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+    }
+    if extra:
+        metadata.update(extra)
+    return metadata
+
+
+def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> None:
+    """Writes a `.keras` archive atomically.
+
+    Args:
+        path: destination; must end in `.keras`.
+        config: the model's serialized config (a dict of JSON types; NumPy
+            scalars and arrays are converted).
+        weights: flat dict: key (e.g. ``layers/dense/vars/0``) -> array.
+        metadata: extra entries for metadata.json (`fastnn_version` and
+            `date_saved` are always written).
+        overwrite: replace an existing file. Defaults to `True`.
+
+    Raises:
+        ValueError: `path` does not end in `.keras`.
+        TypeError: a config value is not JSON-serializable or a weight is not
+            a numeric array.
+        FileExistsError: the file exists and `overwrite` is False.
+    """
+    import json
+    import zipfile
+
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path.endswith(ARCHIVE_SUFFIX):
+        raise ValueError(
+            f"Invalid `filepath` argument: expected a `.keras` extension. Received: filepath={path}"
+        )
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    config_json = json.dumps(config, default=_json_default)
+    metadata_json = json.dumps(_default_metadata(metadata), default=_json_default)
+    npz = _npz_bytes(_check_weights(weights))
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr(METADATA_FILENAME, metadata_json)
+            zf.writestr(CONFIG_FILENAME, config_json)
+            zf.writestr(WEIGHTS_FILENAME, npz)
+
+    atomic_write(path, write, overwrite)
+
+
+def _load_npz(data: bytes, source: str) -> dict:
+    if not data.startswith(b"PK"):  # a zip: local header, or end record when empty
+        raise ValueError(f"{source} is not a NumPy .npz weights file (foreign or empty file)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except ValueError as e:
+        if "pickle" in str(e).lower():
+            raise ValueError(
+                f"{source} holds Python objects (pickled data); fastnn never loads those. "
+                "Only numeric arrays can be read."
+            ) from None
+        raise ValueError(f"{source} is not a valid NumPy .npz weights file: {e}") from None
+    except Exception as e:  # BadZipFile, EOFError, OSError from a damaged file
+        raise ValueError(f"{source} is truncated or corrupted ({type(e).__name__}: {e})") from None
+
+
+def _check_readable(path: str) -> None:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a directory, not a file")
+
+
+def read_archive(path) -> ArchiveContents:
+    """Reads a `.keras` archive written by `write_archive`.
+
+    Returns:
+        `ArchiveContents(config, weights, metadata)`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the name does not end in `.keras`; the file is not a zip
+            (a foreign file), is truncated or corrupted, lacks config.json or
+            model.weights.npz (a Keras archive with HDF5 weights is named as
+            such), or holds pickled objects.
+    """
+    import json
+    import zipfile
+
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path.endswith(ARCHIVE_SUFFIX):
+        raise ValueError(
+            f"Invalid filename: expected a `.keras` extension. Received: filepath={path}"
+        )
+    _check_readable(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path!r} is not a .keras archive: it is not a zip file (foreign or truncated file)"
+        )
+    try:
+        with zipfile.ZipFile(path, "r") as zf:
+            names = set(zf.namelist())
+            if CONFIG_FILENAME not in names:
+                raise ValueError(
+                    f"{path!r} is not a .keras archive: it has no {CONFIG_FILENAME} "
+                    f"(members: {sorted(names)[:10]})"
+                )
+            if WEIGHTS_FILENAME not in names:
+                if "model.weights.h5" in names:
+                    raise ValueError(
+                        f"{path!r} stores its weights as HDF5 (model.weights.h5, written by "
+                        "Keras); fastnn reads model.weights.npz only. Re-save it from Keras "
+                        "with weights in NumPy format, or rebuild the model and copy weights."
+                    )
+                raise ValueError(f"{path!r} is not a .keras archive: it has no {WEIGHTS_FILENAME}")
+            config_bytes = zf.read(CONFIG_FILENAME)
+            metadata_bytes = zf.read(METADATA_FILENAME) if METADATA_FILENAME in names else b"{}"
+            weights_bytes = zf.read(WEIGHTS_FILENAME)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{path!r} is truncated or corrupted: {e}") from None
+    except (EOFError, OSError) as e:
+        if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        raise ValueError(f"{path!r} is truncated or corrupted: {e}") from None
+    try:
+        config = json.loads(config_bytes.decode("utf-8"))
+        metadata = json.loads(metadata_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f"{path!r} has a damaged {CONFIG_FILENAME} or {METADATA_FILENAME}: {e}"
+        ) from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path!r}: {CONFIG_FILENAME} must hold a JSON object")
+    if not isinstance(metadata, dict):
+        metadata = {}
+    weights = _load_npz(weights_bytes, f"{path!r} ({WEIGHTS_FILENAME})")
+    return ArchiveContents(config, weights, metadata)
+
+
+def write_weights(path, weights, *, overwrite=True) -> None:
+    """Writes a flat weights dict to a `.weights.npz` file atomically.
+
+    Raises:
+        ValueError: `path` does not end in `.weights.npz` (a Keras
+            `.weights.h5` name gets an explanation: fastnn writes NumPy, not HDF5).
+    """
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path.endswith(WEIGHTS_SUFFIX):
+        hint = (
+            " fastnn stores weights as NumPy arrays, not HDF5: use a name ending in "
+            "`.weights.npz` instead of `.weights.h5`."
+            if isinstance(path, str) and path.endswith(".h5")
+            else ""
+        )
+        raise ValueError(
+            "Invalid `filepath` argument: expected a `.weights.npz` extension. "
+            f"Received: filepath={path}.{hint}"
+        )
+    npz = _npz_bytes(_check_weights(weights))
+    atomic_write(path, lambda f: f.write(npz), overwrite)
+
+
+def read_weights(path) -> dict:
+    """Reads the weights of a `.weights.npz` file or of a `.keras` archive.
+
+    Returns:
+        Flat dict: key -> NumPy array.
+
+    Raises:
+        FileNotFoundError, ValueError: as `read_archive`.
+    """
+    path = os.fspath(path)
+    if isinstance(path, str) and path.endswith(ARCHIVE_SUFFIX):
+        return read_archive(path).weights
+    if not isinstance(path, str) or not path.endswith(WEIGHTS_SUFFIX):
+        raise ValueError(
+            "Invalid `filepath` argument: expected a `.weights.npz` or `.keras` extension. "
+            f"Received: filepath={path}"
+        )
+    _check_readable(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    return _load_npz(data, repr(path))
