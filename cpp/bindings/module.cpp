@@ -9,6 +9,7 @@ void bind_runtime(py::module_& m);
 void bind_elementwise(py::module_& ops);
 void bind_activations(py::module_& ops);
 void bind_losses(py::module_& ops);
+void bind_nn(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::bind_elementwise(ops);
   fastnn::bindings::bind_activations(ops);
   fastnn::bindings::bind_losses(ops);
+  fastnn::bindings::bind_nn(m);
 }
