@@ -178,3 +178,17 @@ def test_aliases_and_bad_inputs(rng):
         fastnn.ops.loss(y, pred, "mse", sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="delta must be > 0"):
         fastnn.ops.loss(y, pred, "huber", delta=0.0)
+
+
+def test_any_layout_and_dtype(rng):
+    y, pred = make_case(rng, "categorical_crossentropy", True, 9, 6)
+    wide = np.asfortranarray(np.repeat(pred.astype(np.float64), 2, axis=1))
+    loss_a, grad_a = fastnn.ops.loss(y, pred, "cce", from_logits=True)
+    loss_b, grad_b = fastnn.ops.loss(y.astype(np.int64), wide[:, ::2], "cce", from_logits=True)
+    assert loss_a == loss_b
+    np.testing.assert_array_equal(grad_a, grad_b)
+    labels = y.argmax(1)
+    loss_c, _ = fastnn.ops.loss(labels.astype(np.float32), pred, "scce", from_logits=True)
+    assert loss_c == pytest.approx(loss_a, rel=1e-12)
+    loss_d, _ = fastnn.ops.loss(labels[:, None], pred, "scce", from_logits=True)
+    assert loss_d == loss_c

@@ -462,6 +462,20 @@ def test_initializers_statistics_and_seeds():
         initializers.get("glorot")
 
 
+def test_compile_accepts_sgd_only_until_fused_optimizers_land():
+    model = models.Sequential([layers.Dense(1, input_dim=2)])
+    model.compile("SGD", "mse")
+    assert model.optimizer.learning_rate == 0.01
+
+    class Adam:
+        learning_rate = 0.001
+
+    with pytest.raises(ValueError, match="not supported by the engine yet"):
+        model.compile(Adam(), "mse")
+    with pytest.raises(ValueError, match="'adam' is not available"):
+        model.compile("adam", "mse")
+
+
 def test_keras_style_errors():
     with pytest.raises(ValueError, match="Unknown activation 'relux'"):
         layers.Dense(3, activation="relux")

@@ -43,6 +43,26 @@ _ACCURACY_IDS = {
 }
 
 
+def _resolve_optimizer(optimizer):
+    """The engine applies plain SGD (``w -= learning_rate * g``) for now: accept
+    ``"sgd"`` or an optimizer whose class is named SGD, without momentum."""
+    if isinstance(optimizer, str):
+        if optimizer.lower() == "sgd":
+            return _optimizers.SGD()
+        raise ValueError(
+            f"optimizer {optimizer!r} is not available in this build; use 'sgd' or "
+            "fastnn.optimizers.SGD(learning_rate=...)"
+        )
+    if type(optimizer).__name__ != "SGD" or not hasattr(optimizer, "learning_rate"):
+        raise ValueError(
+            f"optimizer {optimizer!r} is not supported by the engine yet; use "
+            "fastnn.optimizers.SGD(learning_rate=...)"
+        )
+    if getattr(optimizer, "momentum", 0.0) or getattr(optimizer, "nesterov", False):
+        raise ValueError("SGD with momentum is not supported by the engine yet; use momentum=0.0")
+    return optimizer
+
+
 class Sequential:
     """A linear stack of layers.
 
@@ -174,7 +194,8 @@ class Sequential:
         Args:
             optimizer: ``"sgd"`` or a ``fastnn.optimizers.SGD`` instance (its
                 ``learning_rate`` is read at every step). Defaults to
-                `"rmsprop"` as Keras, which this build does not provide yet.
+                `"rmsprop"` as Keras, which the engine does not run yet
+                (ValueError).
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
             metrics: None or a list of ``"accuracy"``/``"acc"`` or explicit
@@ -185,7 +206,7 @@ class Sequential:
             raise TypeError(f"compile got unsupported argument(s): {', '.join(sorted(kwargs))}")
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
-        self.optimizer = _optimizers.get(optimizer)
+        self.optimizer = _resolve_optimizer(optimizer)
         self.loss = _losses.get(loss)
         names = [] if metrics is None else list(metrics)
         kinds = []
