@@ -11,13 +11,18 @@ namespace {
 
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kGeluCoeff   = 0.044715f;
-constexpr float kInvSqrt2    = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi  = 0.3989422804014327f;
 
 inline float sigmoid(float x) {
   if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
   const float e = std::exp(x);
   return e / (1.0f + e);
+}
+
+// Phi(x) = erfc(-x / sqrt 2) / 2, in double so that the scaling of x does
+// not cost relative accuracy in the lower tail.
+inline float normal_cdf(float x) {
+  return static_cast<float>(0.5 * std::erfc(-static_cast<double>(x) * 0.7071067811865476));
 }
 
 inline float softplus(float x) { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
@@ -53,7 +58,7 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n) {
       }
       break;
     case ActivationKind::gelu_exact:
-      for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kInvSqrt2));
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * normal_cdf(x[i]);
       break;
     case ActivationKind::silu:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] * sigmoid(x[i]);
@@ -113,7 +118,7 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
     case ActivationKind::gelu_exact:
       for (int64_t i = 0; i < n; ++i) {
         const float v   = x[i];
-        const float cdf = 0.5f * (1.0f + std::erf(v * kInvSqrt2));
+        const float cdf = normal_cdf(v);
         const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
         dx[i]           = dy[i] * (cdf + v * pdf);
       }

@@ -1,10 +1,7 @@
 // AVX2/FMA activation kernels (compiled with -mavx2 -mfma). Vector body of 8
 // lanes; the tail runs the same vector code on masked loads and stores, so a
-// value does not depend on its position. gelu_exact calls std::erf per lane
-// (no vector erf yet).
+// value does not depend on its position.
 #include <immintrin.h>
-
-#include <cmath>
 
 #include "ops/activations.h"
 #include "ops/avx2/vmath_avx2.h"
@@ -94,8 +91,7 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n) {
       });
       break;
     case ActivationKind::gelu_exact:
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.7071067811865476f));
+      map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, avx2::normal_cdf256(v)); });
       break;
     case ActivationKind::silu:
       map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, sigmoid256(v)); });
@@ -176,12 +172,10 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
       });
       break;
     case ActivationKind::gelu_exact:
-      for (int64_t i = 0; i < n; ++i) {
-        const float v   = x[i];
-        const float cdf = 0.5f * (1.0f + std::erf(v * 0.7071067811865476f));
-        const float pdf = 0.3989422804014327f * std::exp(-0.5f * v * v);
-        dx[i]           = dy[i] * (cdf + v * pdf);
-      }
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 d = _mm256_fmadd_ps(v, avx2::normal_pdf256(v), avx2::normal_cdf256(v));
+        return _mm256_mul_ps(g, d);
+      });
       break;
     case ActivationKind::silu:
       map2(dx, dy, x, n, [](__m256 g, __m256 v) {
