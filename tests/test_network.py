@@ -476,6 +476,20 @@ def test_compile_accepts_sgd_only_until_fused_optimizers_land():
         model.compile("adam", "mse")
 
 
+def test_metric_must_fit_the_targets_of_the_loss():
+    model = models.Sequential([layers.Dense(3, input_dim=2)])
+    model.compile("sgd", "mse")
+    for metric, loss in [("binary_accuracy", "scce"), ("sparse_categorical_accuracy", "mse")]:
+        with pytest.raises(ValueError, match=f"metric '{metric}' does not fit"):
+            model.compile("sgd", loss, metrics=[metric])
+        assert model.loss.kernel == "mean_squared_error"  # a failed compile changes nothing
+    net = models.Sequential([layers.Dense(3, input_dim=2)])._net
+    with pytest.raises(ValueError, match="binary_accuracy needs one-hot or binary targets"):
+        net.set_loss("sparse_categorical_crossentropy", metrics=["binary_accuracy"])
+    with pytest.raises(ValueError, match="sparse_categorical_accuracy needs integer class ids"):
+        net.set_loss("mse", metrics=["sparse_categorical_accuracy"])
+
+
 def test_keras_style_errors():
     with pytest.raises(ValueError, match="Unknown activation 'relux'"):
         layers.Dense(3, activation="relux")

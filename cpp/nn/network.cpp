@@ -109,6 +109,15 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
 }
 
 void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics) {
+  const bool sparse = loss.kind == ops::LossKind::sparse_categorical_crossentropy;
+  for (ops::MetricKind m : metrics)
+    if ((m == ops::MetricKind::sparse_categorical_accuracy) != sparse)
+      throw std::invalid_argument(std::string(ops::metric_name(m)) +
+                                  (sparse ? " needs one-hot or binary targets, but the loss "
+                                            "sparse_categorical_crossentropy takes class ids"
+                                          : " needs integer class ids, but the loss " +
+                                                std::string(ops::loss_name(loss.kind)) +
+                                                " takes target arrays"));
   std::lock_guard<std::mutex> lock(mutex_);
   loss_                  = loss;
   metrics_               = std::move(metrics);

@@ -206,45 +206,56 @@ class Sequential:
             raise TypeError(f"compile got unsupported argument(s): {', '.join(sorted(kwargs))}")
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
-        self.optimizer = _resolve_optimizer(optimizer)
-        self.loss = _losses.get(loss)
+        optimizer = _resolve_optimizer(optimizer)
+        loss = _losses.get(loss)
         names = [] if metrics is None else list(metrics)
         kinds = []
         for m in names:
             if not isinstance(m, str):
                 raise TypeError(f"metrics must be strings, got {m!r}")
             if m in ("accuracy", "acc"):
-                kinds.append(None)  # resolved against the loss/output in _configure_engine
+                kinds.append(None)  # resolved against the loss/output in _metric_kernels
             elif m in _ACCURACY_IDS:
+                sparse = loss.kernel == "sparse_categorical_crossentropy"
+                if (m == "sparse_categorical_accuracy") != sparse:
+                    raise ValueError(
+                        f"metric {m!r} does not fit the targets of the loss {loss.kernel!r} "
+                        "(sparse_categorical_accuracy goes with sparse_categorical_crossentropy)"
+                    )
                 kinds.append(m)
             else:
                 raise ValueError(
                     f"Unknown metric {m!r}; expected 'accuracy', 'acc' or one of: "
                     + ", ".join(sorted(_ACCURACY_IDS))
                 )
-        self._metric_names = names
-        self._metric_kinds = kinds
-        self.compiled = True
         if self._net is not None:
-            self._configure_engine()
+            self._net.set_loss(
+                loss.kernel,
+                from_logits=loss.from_logits,
+                delta=loss.delta,
+                metrics=self._metric_kernels(loss, kinds),
+            )
+        self.optimizer, self.loss = optimizer, loss
+        self._metric_names, self._metric_kinds = names, kinds
+        self.compiled = True
 
-    def _resolve_accuracy(self) -> str:
-        """Keras's "accuracy": binary for one output or binary cross-entropy,
-        sparse for integer labels, categorical otherwise."""
-        kernel = self.loss.kernel
-        if kernel == "sparse_categorical_crossentropy":
-            return "sparse_categorical_accuracy"
-        if kernel == "binary_crossentropy" or self._net.output_dim == 1:
-            return "binary_accuracy"
-        return "categorical_accuracy"
+    def _metric_kernels(self, loss, kinds) -> List[str]:
+        """Keras's "accuracy": sparse for sparse cross-entropy, binary for
+        binary cross-entropy or one output, categorical otherwise."""
+        if loss.kernel == "sparse_categorical_crossentropy":
+            default = "sparse_categorical_accuracy"
+        elif loss.kernel == "binary_crossentropy" or self._net.output_dim == 1:
+            default = "binary_accuracy"
+        else:
+            default = "categorical_accuracy"
+        return [k or default for k in kinds]
 
     def _configure_engine(self) -> None:
-        kinds = [k or self._resolve_accuracy() for k in self._metric_kinds]
         self._net.set_loss(
             self.loss.kernel,
             from_logits=self.loss.from_logits,
             delta=self.loss.delta,
-            metrics=kinds,
+            metrics=self._metric_kernels(self.loss, self._metric_kinds),
         )
 
     # -- data ----------------------------------------------------------------
