@@ -270,7 +270,6 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
     wsum = static_cast<double>(rows);
   }
   r->weight_sum += wsum;
-  r->metric_sums.resize(metrics_.size(), 0.0);
   for (size_t k = 0; k < metrics_.size(); ++k)
     r->metric_sums[k] +=
         ops::accuracy_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
@@ -289,20 +288,21 @@ void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_si
   }
 }
 
-RunResult Network::train_batch_locked(const Batch& batch) {
-  RunResult r;
+void Network::train_batch_locked(const Batch& batch, RunResult* acc) {
   const float* y = forward(batch.x, batch.rows, true);
   float* dout    = dbuf_[0].data();
-  accumulate_loss(batch, y, dout, &r);
+  accumulate_loss(batch, y, dout, acc);
   backward(batch.x, batch.rows, dout);
-  r.steps = 1;
-  return r;
+  ++acc->steps;
 }
 
 RunResult Network::train_batch(const Batch& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   reserve(batch.rows);
-  return train_batch_locked(batch);
+  RunResult r;
+  r.metric_sums.assign(metrics_.size(), 0.0);
+  train_batch_locked(batch, &r);
+  return r;
 }
 
 void Network::sgd_step(float learning_rate) {
@@ -334,19 +334,14 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
       if (data.sample_weight) wg_.data()[r] = data.sample_weight[idx];
     }
     Batch b;
-    b.x               = xg_.data();
-    b.target          = data.target ? tg_.data() : nullptr;
-    b.labels          = data.labels ? lg_.data() : nullptr;
-    b.sample_weight   = data.sample_weight ? wg_.data() : nullptr;
-    b.rows            = rows;
-    const RunResult r = train_batch_locked(b);
+    b.x             = xg_.data();
+    b.target        = data.target ? tg_.data() : nullptr;
+    b.labels        = data.labels ? lg_.data() : nullptr;
+    b.sample_weight = data.sample_weight ? wg_.data() : nullptr;
+    b.rows          = rows;
+    train_batch_locked(b, &total);  // adds this step's sums, no allocation
     updater.step(params_.data(), grads_.data(), buffer_size_);
     ++iterations_;
-    total.loss_sum += r.loss_sum;
-    total.samples += r.samples;
-    total.weight_sum += r.weight_sum;
-    for (size_t k = 0; k < r.metric_sums.size(); ++k) total.metric_sums[k] += r.metric_sums[k];
-    ++total.steps;
   }
   return total;
 }

@@ -164,8 +164,10 @@ class Network {
   // Returns the output (rows, output_dim) in the workspace.
   const float* forward(const float* x, int64_t rows, bool training);
   void backward(const float* x, int64_t rows, float* dout);
+  // Adds the batch's loss and metric sums to *r (r->metric_sums sized to
+  // metrics_ by the caller, so that nothing allocates per step).
   void accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r);
-  RunResult train_batch_locked(const Batch& batch);
+  void train_batch_locked(const Batch& batch, RunResult* acc);
 
   int64_t input_dim_;
   std::vector<LayerSpec> layers_;
