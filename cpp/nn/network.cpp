@@ -17,6 +17,9 @@ using ops::ActivationKind;
 
 constexpr int64_t kAlignFloats = 16;       // 64 bytes
 constexpr int64_t kChunk       = 1 << 15;  // elements per parallel chunk
+// Below this many chunks a streaming pass stays on one thread: waking a team
+// costs more than the pass (and much more when another process holds a core).
+constexpr int64_t kMinParallelChunks = 8;
 
 int64_t align_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
@@ -43,7 +46,8 @@ void scale_inplace(float* d, const float* m, int64_t n) {
 void SgdUpdater::step(float* params, const float* grads, int64_t n) {
   const float lr       = lr_;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static) if (chunks > 1)
+#pragma omp parallel for num_threads(runtime::num_threads()) \
+    schedule(static) if (chunks >= kMinParallelChunks)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t end = std::min(n, (c + 1) * kChunk);
     for (int64_t i = c * kChunk; i < end; ++i) params[i] -= lr * grads[i];
