@@ -7,6 +7,9 @@ namespace py = pybind11;
 namespace fastnn::bindings {
 void bind_runtime(py::module_& m);
 void bind_elementwise(py::module_& ops);
+void bind_activations(py::module_& ops);
+void bind_losses(py::module_& ops);
+void bind_nn(py::module_& m);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -15,4 +18,7 @@ PYBIND11_MODULE(_core, m) {
   py::module_ ops       = m.def_submodule("ops", "Raw kernels on NumPy arrays");
   fastnn::bindings::bind_runtime(m);
   fastnn::bindings::bind_elementwise(ops);
+  fastnn::bindings::bind_activations(ops);
+  fastnn::bindings::bind_losses(ops);
+  fastnn::bindings::bind_nn(m);
 }

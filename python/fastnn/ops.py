@@ -13,3 +13,10 @@ __all__ = ["relu", "relu_grad"]
 
 relu = _ops.relu
 relu_grad = _ops.relu_grad
+
+# Activations and losses (cpp/ops/activations.h, cpp/ops/losses.h).
+__all__ += ["activation", "activation_grad", "loss"]
+
+activation = _ops.activation
+activation_grad = _ops.activation_grad
+loss = _ops.loss

@@ -1,0 +1,97 @@
+// fastnn.ops.loss: a Keras loss and its gradient w.r.t. y_pred on NumPy arrays.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "bindings/array_utils.h"
+#include "ops/losses.h"
+
+namespace py = pybind11;
+
+namespace fastnn::bindings {
+
+namespace {
+
+using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+
+py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const std::string& name,
+               bool from_logits, double delta, const py::handle& sw_obj) {
+  ops::LossConfig config;
+  try {
+    config.kind = ops::loss_from_name(name);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  config.from_logits = from_logits;
+  if (!(delta > 0.0)) throw py::value_error("delta must be > 0, got " + std::to_string(delta));
+  config.delta = static_cast<float>(delta);
+
+  FloatArray pred = as_float32_c(y_pred_obj, "y_pred");
+  if (pred.ndim() != 2)
+    throw py::value_error("y_pred must be 2-D (samples, outputs), got shape " + shape_string(pred));
+  const int64_t rows = pred.shape(0), cols = pred.shape(1);
+  if (cols == 0) throw py::value_error("y_pred must have at least one column");
+  const bool sparse = config.kind == ops::LossKind::sparse_categorical_crossentropy;
+
+  FloatArray target;
+  IntArray labels;
+  if (sparse) {
+    py::array raw = as_numeric_array(y_true_obj, "y_true");
+    if (!(raw.ndim() == 1 || (raw.ndim() == 2 && raw.shape(1) == 1)) || raw.shape(0) != rows)
+      throw py::value_error(
+          "sparse_categorical_crossentropy: y_true must hold one class id per "
+          "row, shape (" +
+          std::to_string(rows) + ",), got " + shape_string(raw));
+    FloatArray f = as_float32_c(raw, "y_true");
+    for (int64_t r = 0; r < rows; ++r) {
+      const float v = f.data()[r];
+      if (!(v >= 0.0f && v < static_cast<float>(cols)) || v != std::floor(v))
+        throw py::value_error("sparse_categorical_crossentropy: label " + std::to_string(v) +
+                              " at row " + std::to_string(r) + " is not a class id in [0, " +
+                              std::to_string(cols) + ")");
+    }
+    labels = IntArray::ensure(f);
+  } else {
+    target = as_float32_c(y_true_obj, "y_true");
+    if (target.ndim() != 2 || target.shape(0) != rows || target.shape(1) != cols)
+      throw py::value_error(std::string(ops::loss_name(config.kind)) +
+                            ": y_true must have the shape of y_pred " + shape_string(pred) +
+                            ", got " + shape_string(target));
+  }
+  FloatArray sw;  // default-constructed array_t is an empty array, not null
+  const bool weighted = !sw_obj.is_none();
+  if (weighted) {
+    sw = as_float32_c(sw_obj, "sample_weight");
+    if (sw.ndim() != 1 || sw.shape(0) != rows)
+      throw py::value_error("sample_weight must have shape (" + std::to_string(rows) + ",), got " +
+                            shape_string(sw));
+  }
+  FloatArray grad(
+      std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});
+  const float* pp   = pred.data();
+  const float* tp   = sparse ? nullptr : target.data();
+  const int32_t* lp = sparse ? labels.data() : nullptr;
+  const float* wp   = weighted ? sw.data() : nullptr;
+  float* gp         = grad.mutable_data();
+  double value      = 0.0;
+  {
+    py::gil_scoped_release release;
+    value = ops::loss_forward_backward(config, pp, tp, lp, wp, rows, cols, gp);
+  }
+  return py::make_tuple(value, std::move(grad));
+}
+
+}  // namespace
+
+void bind_losses(py::module_& ops) {
+  ops.def("loss", &loss, py::arg("y_true"), py::arg("y_pred"), py::arg("name"),
+          py::arg("from_logits") = false, py::arg("delta") = 1.0,
+          py::arg("sample_weight") = py::none(),
+          "(loss, d loss / d y_pred) of a Keras loss with sum_over_batch_size reduction. "
+          "y_pred is (samples, outputs); y_true has its shape, or holds class ids for "
+          "sparse_categorical_crossentropy.");
+}
+
+}  // namespace fastnn::bindings

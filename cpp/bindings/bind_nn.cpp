@@ -1,0 +1,393 @@
+// fastnn._core.nn: the Network engine and initializers. Validates every array
+// (shapes, lengths, label range, NaN/Inf) BEFORE touching the network, so a
+// rejected call changes no state; converts to float32 / int32 C-contiguous
+// (no copy when the caller already converted); releases the GIL around the
+// engine.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+#include "bindings/array_utils.h"
+#include "nn/initializers.h"
+#include "nn/network.h"
+#include "ops/activation_kind.h"
+#include "ops/losses.h"
+
+namespace py = pybind11;
+
+namespace fastnn::bindings {
+
+namespace {
+
+using IntArray   = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using Int64Array = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using nn::Network;
+
+template <typename F>
+auto translating(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+}
+
+nn::LayerSpec layer_from_dict(const py::dict& d) {
+  nn::LayerSpec s;
+  const std::string type = py::str(d["type"]);
+  if (type == "dense") {
+    s.type     = nn::LayerType::dense;
+    s.units    = d["units"].cast<int64_t>();
+    s.use_bias = d.contains("use_bias") ? d["use_bias"].cast<bool>() : true;
+  } else if (type == "activation") {
+    s.type = nn::LayerType::activation;
+  } else if (type == "dropout") {
+    s.type = nn::LayerType::dropout;
+    s.rate = d["rate"].cast<float>();
+    s.seed = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
+  } else {
+    throw py::value_error("unknown layer type '" + type + "'; expected dense, activation, dropout");
+  }
+  if (d.contains("activation"))
+    s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });
+  return s;
+}
+
+// x as a (rows, input_dim) float32 C array with only finite values.
+FloatArray checked_x(const Network& net, const py::handle& x_obj, bool check_finite) {
+  FloatArray x = as_float32_c(x_obj, "x");
+  if (x.ndim() != 2 || x.shape(1) != net.input_dim()) {
+    std::string msg = "x has shape " + shape_string(x) + " but the network takes (n, " +
+                      std::to_string(net.input_dim()) + ")";
+    if (x.ndim() > 2) {
+      int64_t prod = 1;
+      for (py::ssize_t i = 1; i < x.ndim(); ++i) prod *= x.shape(i);
+      msg += prod == net.input_dim()
+                 ? ": add a Flatten layer or reshape to (n, " + std::to_string(prod) + ")"
+                 : "";
+    }
+    throw py::value_error(msg);
+  }
+  if (check_finite) {
+    const float* p  = x.data();
+    const int64_t n = x.size();
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(p[i]))
+        throw py::value_error("x contains " + std::string(std::isnan(p[i]) ? "NaN" : "Inf") +
+                              " at row " + std::to_string(i / net.input_dim()) + ", column " +
+                              std::to_string(i % net.input_dim()));
+  }
+  return x;
+}
+
+struct Targets {
+  FloatArray target;
+  IntArray labels;
+  bool sparse = false;
+};
+
+Targets checked_y(const Network& net, const py::handle& y_obj, int64_t rows) {
+  Targets t;
+  const int64_t classes = net.output_dim();
+  t.sparse              = net.loss().kind == ops::LossKind::sparse_categorical_crossentropy;
+  py::array raw         = as_numeric_array(y_obj, "y");
+  if (raw.ndim() == 0 || raw.shape(0) != rows)
+    throw py::value_error("x and y must have the same number of samples, got x with " +
+                          std::to_string(rows) + " and y with shape " + shape_string(raw));
+  if (t.sparse) {
+    if (!(raw.ndim() == 1 || (raw.ndim() == 2 && raw.shape(1) == 1)))
+      throw py::value_error("sparse_categorical_crossentropy takes integer class ids of shape (" +
+                            std::to_string(rows) + ",), got y with shape " + shape_string(raw) +
+                            (raw.ndim() == 2 && raw.shape(1) == classes
+                                 ? " (one-hot labels: use categorical_crossentropy)"
+                                 : ""));
+    auto v          = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(raw);
+    const double* p = v.data();
+    for (int64_t i = 0; i < rows; ++i)
+      if (!(p[i] >= 0.0 && p[i] < static_cast<double>(classes)) || p[i] != std::floor(p[i]))
+        throw py::value_error("label " + std::string(py::str(py::float_(p[i]))) + " at index " +
+                              std::to_string(i) + " is not a class id in [0, " +
+                              std::to_string(classes) + ") for a network with " +
+                              std::to_string(classes) + " outputs");
+    t.labels = IntArray::ensure(v);
+  } else {
+    FloatArray f = as_float32_c(raw, "y");
+    const bool matches =
+        (f.ndim() == 2 && f.shape(1) == classes) || (f.ndim() == 1 && classes == 1);
+    if (!matches)
+      throw py::value_error(std::string(ops::loss_name(net.loss().kind)) + " needs y of shape (" +
+                            std::to_string(rows) + ", " + std::to_string(classes) +
+                            ") to match the network output, got " + shape_string(f) +
+                            (f.ndim() == 1 ? " (integer labels: use "
+                                             "sparse_categorical_crossentropy)"
+                                           : ""));
+    const float* p = f.data();
+    for (int64_t i = 0; i < f.size(); ++i)
+      if (!std::isfinite(p[i]))
+        throw py::value_error("y contains NaN or Inf at flat index " + std::to_string(i));
+    t.target = f;
+  }
+  return t;
+}
+
+FloatArray checked_weights(const py::handle& sw_obj, int64_t rows) {
+  FloatArray sw = as_float32_c(sw_obj, "sample_weight");
+  if (sw.ndim() != 1 || sw.shape(0) != rows)
+    throw py::value_error("sample_weight must have shape (" + std::to_string(rows) + ",), got " +
+                          shape_string(sw));
+  for (int64_t i = 0; i < rows; ++i)
+    if (!std::isfinite(sw.data()[i]))
+      throw py::value_error("sample_weight contains NaN or Inf at index " + std::to_string(i));
+  return sw;
+}
+
+py::dict result_dict(const nn::RunResult& r) {
+  py::dict d;
+  d["loss_sum"]    = r.loss_sum;
+  d["samples"]     = r.samples;
+  d["weight_sum"]  = r.weight_sum;
+  d["metric_sums"] = r.metric_sums;
+  d["steps"]       = r.steps;
+  d["loss"]        = r.samples > 0 ? r.loss_sum / r.samples : 0.0;
+  return d;
+}
+
+// Arrays of one call, validated; keeps the converted arrays alive.
+struct CallData {
+  FloatArray x, sw;
+  Targets y;
+  bool weighted = false;
+  nn::Batch batch() const {
+    nn::Batch b;
+    b.x             = x.data();
+    b.rows          = x.shape(0);
+    b.target        = y.sparse ? nullptr : y.target.data();
+    b.labels        = y.sparse ? y.labels.data() : nullptr;
+    b.sample_weight = weighted ? sw.data() : nullptr;
+    return b;
+  }
+};
+
+CallData checked_call(const Network& net, const py::handle& x, const py::handle& y,
+                      const py::handle& sw, bool check_finite, bool allow_empty) {
+  CallData c;
+  c.x                = checked_x(net, x, check_finite);
+  const int64_t rows = c.x.shape(0);
+  if (rows == 0 && !allow_empty) throw py::value_error("empty batch: x has 0 samples");
+  c.y        = checked_y(net, y, rows);
+  c.weighted = !sw.is_none();
+  if (c.weighted) c.sw = checked_weights(sw, rows);
+  return c;
+}
+
+py::array view(py::object owner, float* data, std::vector<py::ssize_t> shape) {
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t s = sizeof(float);
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return py::array(py::dtype::of<float>(), shape, strides, data, owner);
+}
+
+std::vector<py::ssize_t> tensor_shape(const nn::TensorInfo& t) {
+  if (t.cols) return {t.rows, t.cols};
+  return {t.rows};
+}
+
+}  // namespace
+
+void bind_nn(py::module_& m) {
+  py::module_ nnm = m.def_submodule("nn", "The network engine (private: use fastnn.models)");
+
+  nnm.def(
+      "initialize",
+      [](const std::string& name, std::vector<int64_t> shape, int64_t fan_in, int64_t fan_out,
+         uint64_t seed, double a, double b) {
+        const nn::InitKind kind = translating([&] { return nn::init_from_name(name); });
+        std::vector<py::ssize_t> pshape(shape.begin(), shape.end());
+        for (auto d : pshape)
+          if (d < 0) throw py::value_error("shape dimensions must be >= 0");
+        FloatArray out(pshape);
+        float* p        = out.mutable_data();
+        const int64_t n = out.size();
+        {
+          py::gil_scoped_release release;
+          nn::initialize(kind, p, n, fan_in, fan_out, seed, a, b);
+        }
+        return out;
+      },
+      py::arg("name"), py::arg("shape"), py::arg("fan_in"), py::arg("fan_out"), py::arg("seed"),
+      py::arg("a") = 0.0, py::arg("b") = 0.0,
+      "Values of a keras.initializers kind (see cpp/nn/initializers.h).");
+
+  py::class_<Network>(nnm, "Network")
+      .def(py::init([](int64_t input_dim, const py::list& layers) {
+             std::vector<nn::LayerSpec> specs;
+             for (const auto& l : layers) specs.push_back(layer_from_dict(l.cast<py::dict>()));
+             return translating([&] { return std::make_unique<Network>(input_dim, specs); });
+           }),
+           py::arg("input_dim"), py::arg("layers"))
+      .def_property_readonly("input_dim", &Network::input_dim)
+      .def_property_readonly("output_dim", &Network::output_dim)
+      .def_property_readonly("num_params", &Network::num_params)
+      .def_property_readonly("buffer_size", &Network::buffer_size)
+      .def_property_readonly("fused_output", &Network::fused_output)
+      .def_property("iterations", &Network::iterations, &Network::set_iterations)
+      .def_property_readonly(
+          "params",
+          [](py::object self) {
+            Network& n = self.cast<Network&>();
+            return view(self, n.params(), {n.buffer_size()});
+          },
+          "The flat parameter buffer (a view; padding between tensors stays 0).")
+      .def_property_readonly(
+          "grads",
+          [](py::object self) {
+            Network& n = self.cast<Network&>();
+            return view(self, n.grads(), {n.buffer_size()});
+          },
+          "The flat gradient buffer (a view), same layout as params.")
+      .def(
+          "tensors",
+          [](const Network& n) {
+            py::list out;
+            for (const auto& t : n.tensors()) {
+              py::dict d;
+              d["offset"]  = t.offset;
+              d["shape"]   = py::tuple(py::cast(tensor_shape(t)));
+              d["layer"]   = t.layer;
+              d["is_bias"] = t.is_bias;
+              out.append(d);
+            }
+            return out;
+          },
+          "Each parameter tensor: offset into params, shape, layer index, is_bias.")
+      .def(
+          "param_views",
+          [](py::object self) {
+            Network& n = self.cast<Network&>();
+            py::list out;
+            for (const auto& t : n.tensors())
+              out.append(view(self, n.params() + t.offset, tensor_shape(t)));
+            return out;
+          },
+          "NumPy views into params, one per tensor (kernel (in, units), bias (units,)).")
+      .def(
+          "grad_views",
+          [](py::object self) {
+            Network& n = self.cast<Network&>();
+            py::list out;
+            for (const auto& t : n.tensors())
+              out.append(view(self, n.grads() + t.offset, tensor_shape(t)));
+            return out;
+          },
+          "NumPy views into grads, one per tensor.")
+      .def(
+          "set_loss",
+          [](Network& n, const std::string& name, bool from_logits, double delta,
+             const std::vector<std::string>& metrics) {
+            ops::LossConfig c;
+            c.kind        = translating([&] { return ops::loss_from_name(name); });
+            c.from_logits = from_logits;
+            if (!(delta > 0.0)) throw py::value_error("delta must be > 0");
+            c.delta = static_cast<float>(delta);
+            std::vector<ops::MetricKind> ms;
+            for (const auto& s : metrics)
+              ms.push_back(translating([&] { return ops::metric_from_name(s); }));
+            n.set_loss(c, ms);
+          },
+          py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
+          py::arg("metrics") = std::vector<std::string>{})
+      .def(
+          "predict",
+          [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {
+            FloatArray x       = checked_x(n, x_obj, check_finite);
+            const int64_t rows = x.shape(0);
+            FloatArray out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
+                                                    static_cast<py::ssize_t>(n.output_dim())});
+            const float* xp = x.data();
+            float* op       = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              n.predict(xp, rows, op, batch_size);
+            }
+            return out;
+          },
+          py::arg("x"), py::arg("batch_size") = 32, py::arg("check_finite") = true)
+      .def(
+          "train_batch",
+          [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw,
+             bool check_finite) {
+            CallData c = checked_call(n, x, y, sw, check_finite, false);
+            nn::RunResult r;
+            {
+              py::gil_scoped_release release;
+              r = n.train_batch(c.batch());
+            }
+            return result_dict(r);
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
+          py::arg("check_finite") = true,
+          "Forward + loss + backward; gradients overwritten in grads; weights unchanged.")
+      .def(
+          "sgd_step",
+          [](Network& n, float lr) {
+            py::gil_scoped_release release;
+            n.sgd_step(lr);
+          },
+          py::arg("learning_rate"), "params -= learning_rate * grads; iterations += 1.")
+      .def(
+          "train_epoch",
+          [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw,
+             const py::handle& order_obj, int64_t batch_size, int64_t step_begin, int64_t step_end,
+             float learning_rate, bool check_finite) {
+            CallData c       = checked_call(n, x, y, sw, check_finite, false);
+            Int64Array order = Int64Array::ensure(as_numeric_array(order_obj, "order"));
+            if (order.ndim() != 1) throw py::value_error("order must be 1-D");
+            const int64_t rows = c.x.shape(0);
+            for (int64_t i = 0; i < order.size(); ++i)
+              if (order.data()[i] < 0 || order.data()[i] >= rows)
+                throw py::value_error("order[" + std::to_string(i) +
+                                      "] = " + std::to_string(order.data()[i]) +
+                                      " is outside [0, " + std::to_string(rows) + ")");
+            if (batch_size < 1)
+              throw py::value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
+            if (step_begin < 0 || step_end < step_begin)
+              throw py::value_error("need 0 <= step_begin <= step_end");
+            nn::SgdUpdater sgd(learning_rate);
+            nn::RunResult r;
+            {
+              py::gil_scoped_release release;
+              r = n.train_epoch(c.batch(), order.data(), order.size(), batch_size, step_begin,
+                                step_end, sgd);
+            }
+            return result_dict(r);
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("order"),
+          py::arg("batch_size"), py::arg("step_begin"), py::arg("step_end"),
+          py::arg("learning_rate"), py::arg("check_finite") = true,
+          "Steps [step_begin, step_end) of an epoch over the samples in `order`, each "
+          "train_batch + SGD update; returns the sums over those steps.")
+      .def(
+          "evaluate",
+          [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw,
+             int64_t batch_size, bool check_finite) {
+            CallData c = checked_call(n, x, y, sw, check_finite, false);
+            nn::RunResult r;
+            {
+              py::gil_scoped_release release;
+              r = n.evaluate(c.batch(), batch_size);
+            }
+            return result_dict(r);
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
+          py::arg("batch_size") = 32, py::arg("check_finite") = true,
+          "Loss and metric sums in inference mode over all samples.");
+}
+
+}  // namespace fastnn::bindings

@@ -1,0 +1,376 @@
+#include "nn/network.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "gemm/gemm.h"
+#include "nn/initializers.h"
+#include "ops/activations.h"
+#include "runtime/threads.h"
+
+namespace fastnn::nn {
+
+namespace {
+
+using ops::ActivationKind;
+
+constexpr int64_t kAlignFloats = 16;       // 64 bytes
+constexpr int64_t kChunk       = 1 << 15;  // elements per parallel chunk
+// Below this many chunks a streaming pass stays on one thread: waking a team
+// costs more than the pass (and much more when another process holds a core).
+constexpr int64_t kMinParallelChunks = 8;
+
+int64_t align_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+bool epilogue_supports(ActivationKind act) {
+  return act == ActivationKind::linear || act == ActivationKind::relu ||
+         act == ActivationKind::sigmoid || act == ActivationKind::tanh;
+}
+
+// db[j] = sum_r d[r, j], rows in order (deterministic).
+void column_sums(float* db, const float* d, int64_t rows, int64_t cols) {
+  for (int64_t j = 0; j < cols; ++j) db[j] = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dr = d + r * cols;
+    for (int64_t j = 0; j < cols; ++j) db[j] += dr[j];
+  }
+}
+
+void scale_inplace(float* d, const float* m, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] *= m[i];
+}
+
+}  // namespace
+
+void SgdUpdater::step(float* params, const float* grads, int64_t n) {
+  const float lr       = lr_;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(runtime::num_threads()) \
+    schedule(static) if (chunks >= kMinParallelChunks)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t end = std::min(n, (c + 1) * kChunk);
+    for (int64_t i = c * kChunk; i < end; ++i) params[i] -= lr * grads[i];
+  }
+}
+
+Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
+    : input_dim_(input_dim), layers_(std::move(layers)) {
+  if (input_dim_ < 1)
+    throw std::invalid_argument("input_dim must be >= 1, got " + std::to_string(input_dim_));
+  if (layers_.empty()) throw std::invalid_argument("a Network needs at least one layer");
+  int64_t width    = input_dim_;
+  int64_t offset   = 0;
+  max_width_       = input_dim_;
+  first_trainable_ = static_cast<int>(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const LayerSpec& L = layers_[i];
+    LayerState s;
+    s.in = width;
+    switch (L.type) {
+      case LayerType::dense:
+        if (L.units < 1)
+          throw std::invalid_argument("Dense units must be >= 1, got " + std::to_string(L.units));
+        s.out    = L.units;
+        s.kernel = offset;
+        offset   = align_up(offset + s.in * s.out);
+        tensors_.push_back({s.kernel, s.in, s.out, static_cast<int>(i), false});
+        num_params_ += s.in * s.out;
+        if (L.use_bias) {
+          s.bias = offset;
+          offset = align_up(offset + s.out);
+          tensors_.push_back({s.bias, s.out, 0, static_cast<int>(i), true});
+          num_params_ += s.out;
+        }
+        s.epilogue_act   = epilogue_supports(L.act);
+        s.keep_pre       = !s.epilogue_act;
+        first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
+        break;
+      case LayerType::activation:
+        s.out = width;
+        break;
+      case LayerType::dropout:
+        if (!(L.rate >= 0.0f && L.rate < 1.0f))
+          throw std::invalid_argument("Dropout rate must be in [0, 1), got " +
+                                      std::to_string(L.rate));
+        s.out = width;
+        break;
+    }
+    width      = s.out;
+    max_width_ = std::max(max_width_, width);
+    widths_.push_back(width);
+    state_.push_back(s);
+  }
+  buffer_size_ = std::max<int64_t>(offset, kAlignFloats);
+  params_.reserve(buffer_size_);
+  grads_.reserve(buffer_size_);
+  params_.zero();
+  grads_.zero();
+  out_.resize(layers_.size());
+  pre_.resize(layers_.size());
+  mask_.resize(layers_.size());
+  out_ptr_.assign(layers_.size(), nullptr);
+}
+
+void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics) {
+  const bool sparse = loss.kind == ops::LossKind::sparse_categorical_crossentropy;
+  for (ops::MetricKind m : metrics)
+    if ((m == ops::MetricKind::sparse_categorical_accuracy) != sparse)
+      throw std::invalid_argument(std::string(ops::metric_name(m)) +
+                                  (sparse ? " needs one-hot or binary targets, but the loss "
+                                            "sparse_categorical_crossentropy takes class ids"
+                                          : " needs integer class ids, but the loss " +
+                                                std::string(ops::loss_name(loss.kind)) +
+                                                " takes target arrays"));
+  std::lock_guard<std::mutex> lock(mutex_);
+  loss_                  = loss;
+  metrics_               = std::move(metrics);
+  const LayerSpec& last  = layers_.back();
+  const bool has_act     = last.type != LayerType::dropout;
+  const bool categorical = loss.kind == ops::LossKind::categorical_crossentropy ||
+                           loss.kind == ops::LossKind::sparse_categorical_crossentropy;
+  fused_ =
+      has_act && !loss.from_logits &&
+      ((categorical && last.act == ActivationKind::softmax) ||
+       (loss.kind == ops::LossKind::binary_crossentropy && last.act == ActivationKind::sigmoid));
+  // The fused form needs the last dense layer's logits.
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    if (layers_[i].type != LayerType::dense) continue;
+    const bool fused_here  = fused_ && i + 1 == layers_.size();
+    state_[i].epilogue_act = epilogue_supports(layers_[i].act) && !fused_here;
+    state_[i].keep_pre     = !state_[i].epilogue_act;
+  }
+}
+
+void Network::reserve(int64_t rows) {
+  if (rows <= capacity_) return;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const size_t n = static_cast<size_t>(rows * state_[i].out);
+    out_[i].reserve(n);
+    if (layers_[i].type == LayerType::dense) pre_[i].reserve(n);
+    if (layers_[i].type == LayerType::dropout) mask_[i].reserve(n);
+  }
+  const size_t wide = static_cast<size_t>(rows * max_width_);
+  dbuf_[0].reserve(wide);
+  dbuf_[1].reserve(wide);
+  xg_.reserve(static_cast<size_t>(rows * input_dim_));
+  tg_.reserve(static_cast<size_t>(rows * output_dim()));
+  wg_.reserve(static_cast<size_t>(rows));
+  lg_.reserve(static_cast<size_t>(rows));
+  capacity_ = rows;
+}
+
+const float* Network::forward(const float* x, int64_t rows, bool training) {
+  const float* in = x;
+  float* params   = params_.data();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const LayerSpec& L  = layers_[i];
+    const LayerState& S = state_[i];
+    float* y            = out_[i].data();
+    switch (L.type) {
+      case LayerType::dense: {
+        // x is (rows, in), W (in, out), y (rows, out)
+        gemm::Epilogue ep;
+        ep.bias        = S.bias >= 0 ? params + S.bias : nullptr;
+        ep.act         = S.epilogue_act ? L.act : ActivationKind::linear;
+        const bool use = ep.bias != nullptr || ep.act != ActivationKind::linear;
+        float* dst     = S.keep_pre ? pre_[i].data() : y;
+        gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
+                    dst, S.out, use ? &ep : nullptr);
+        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out);
+        break;
+      }
+      case LayerType::activation:
+        ops::activation_forward(L.act, y, in, rows, S.out);
+        break;
+      case LayerType::dropout: {
+        if (!training || L.rate == 0.0f) {
+          y = const_cast<float*>(in);  // identity: no copy
+          break;
+        }
+        float* m          = mask_[i].data();
+        const int64_t n   = rows * S.out;
+        const float scale = 1.0f / (1.0f - L.rate);
+        const float rate  = L.rate;
+        const uint64_t key =
+            mix64(L.seed ^ mix64(static_cast<uint64_t>(iterations_) * 0xD1B54A32D192ED03ull +
+                                 static_cast<uint64_t>(i)));
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static) if (chunks > 1)
+        for (int64_t c = 0; c < chunks; ++c) {
+          const int64_t end = std::min(n, (c + 1) * kChunk);
+          for (int64_t e = c * kChunk; e < end; ++e) {
+            m[e] = uniform01(key + static_cast<uint64_t>(e)) >= rate ? scale : 0.0f;
+            y[e] = in[e] * m[e];
+          }
+        }
+        break;
+      }
+    }
+    out_ptr_[i] = y;
+    in          = y;
+  }
+  return in;
+}
+
+void Network::backward(const float* x, int64_t rows, float* dout) {
+  float* params  = params_.data();
+  float* grads   = grads_.data();
+  float* d       = dout;
+  float* other   = d == dbuf_[0].data() ? dbuf_[1].data() : dbuf_[0].data();
+  bool d_is_pre  = fused_;  // d is already the gradient w.r.t. the last pre-activation
+  const int last = static_cast<int>(layers_.size()) - 1;
+  for (int i = last; i >= first_trainable_; --i) {
+    const LayerSpec& L  = layers_[i];
+    const LayerState& S = state_[i];
+    const float* in     = i == 0 ? x : out_ptr_[i - 1];
+    switch (L.type) {
+      case LayerType::dense: {
+        // d (rows, out) -> dZ in place; dW = x^T dZ; db = colsum dZ; dx = dZ W^T
+        if (!d_is_pre && L.act != ActivationKind::linear)
+          ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
+                                   rows, S.out);
+        if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
+        gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
+                    grads + S.kernel, S.out);
+        if (i > first_trainable_) {
+          gemm::sgemm(false, true, rows, S.in, S.out, 1.0f, d, S.out, params + S.kernel, S.out,
+                      0.0f, other, S.in);
+          std::swap(d, other);
+        }
+        break;
+      }
+      case LayerType::activation:
+        if (!d_is_pre) ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out);
+        break;
+      case LayerType::dropout:
+        if (L.rate != 0.0f) scale_inplace(d, mask_[i].data(), rows * S.out);
+        break;
+    }
+    d_is_pre = false;
+  }
+}
+
+void Network::accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r) {
+  const int64_t rows = b.rows, cols = output_dim();
+  ops::LossConfig cfg = loss_;
+  const float* src    = out;
+  if (fused_) {
+    const size_t last = layers_.size() - 1;
+    cfg.from_logits   = true;
+    if (layers_[last].type == LayerType::dense)
+      src = pre_[last].data();
+    else
+      src = last == 0 ? b.x : out_ptr_[last - 1];
+  }
+  const double loss =
+      ops::loss_forward_backward(cfg, src, b.target, b.labels, b.sample_weight, rows, cols, dout);
+  r->loss_sum += loss * static_cast<double>(rows);
+  r->samples += static_cast<double>(rows);
+  double wsum = 0.0;
+  if (b.sample_weight) {
+    for (int64_t i = 0; i < rows; ++i) wsum += b.sample_weight[i];
+  } else {
+    wsum = static_cast<double>(rows);
+  }
+  r->weight_sum += wsum;
+  for (size_t k = 0; k < metrics_.size(); ++k)
+    r->metric_sums[k] +=
+        ops::accuracy_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
+}
+
+void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (batch_size <= 0 || batch_size > rows) batch_size = rows;
+  if (rows == 0) return;
+  reserve(batch_size);
+  const int64_t ow = output_dim();
+  for (int64_t off = 0; off < rows; off += batch_size) {
+    const int64_t r = std::min(batch_size, rows - off);
+    const float* y  = forward(x + off * input_dim_, r, false);
+    std::memcpy(out + off * ow, y, static_cast<size_t>(r * ow) * sizeof(float));
+  }
+}
+
+void Network::train_batch_locked(const Batch& batch, RunResult* acc) {
+  const float* y = forward(batch.x, batch.rows, true);
+  float* dout    = dbuf_[0].data();
+  accumulate_loss(batch, y, dout, acc);
+  backward(batch.x, batch.rows, dout);
+  ++acc->steps;
+}
+
+RunResult Network::train_batch(const Batch& batch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reserve(batch.rows);
+  RunResult r;
+  r.metric_sums.assign(metrics_.size(), 0.0);
+  train_batch_locked(batch, &r);
+  return r;
+}
+
+void Network::sgd_step(float learning_rate) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SgdUpdater(learning_rate).step(params_.data(), grads_.data(), buffer_size_);
+  ++iterations_;
+}
+
+RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t order_len,
+                               int64_t batch_size, int64_t step_begin, int64_t step_end,
+                               Updater& updater) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
+  RunResult total;
+  total.metric_sums.assign(metrics_.size(), 0.0);
+  reserve(std::min(batch_size, std::max<int64_t>(order_len, 1)));
+  const int64_t in = input_dim_, ow = output_dim();
+  for (int64_t s = step_begin; s < step_end; ++s) {
+    const int64_t b0 = s * batch_size;
+    if (b0 >= order_len) break;
+    const int64_t rows = std::min(batch_size, order_len - b0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t idx = order[b0 + r];
+      std::memcpy(xg_.data() + r * in, data.x + idx * in, static_cast<size_t>(in) * sizeof(float));
+      if (data.target)
+        std::memcpy(tg_.data() + r * ow, data.target + idx * ow,
+                    static_cast<size_t>(ow) * sizeof(float));
+      if (data.labels) lg_.data()[r] = data.labels[idx];
+      if (data.sample_weight) wg_.data()[r] = data.sample_weight[idx];
+    }
+    Batch b;
+    b.x             = xg_.data();
+    b.target        = data.target ? tg_.data() : nullptr;
+    b.labels        = data.labels ? lg_.data() : nullptr;
+    b.sample_weight = data.sample_weight ? wg_.data() : nullptr;
+    b.rows          = rows;
+    train_batch_locked(b, &total);  // adds this step's sums, no allocation
+    updater.step(params_.data(), grads_.data(), buffer_size_);
+    ++iterations_;
+  }
+  return total;
+}
+
+RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  RunResult total;
+  total.metric_sums.assign(metrics_.size(), 0.0);
+  const int64_t rows = data.rows;
+  if (rows == 0) return total;
+  if (batch_size <= 0 || batch_size > rows) batch_size = rows;
+  reserve(batch_size);
+  const int64_t ow = output_dim();
+  for (int64_t off = 0; off < rows; off += batch_size) {
+    Batch b;
+    b.rows          = std::min(batch_size, rows - off);
+    b.x             = data.x + off * input_dim_;
+    b.target        = data.target ? data.target + off * ow : nullptr;
+    b.labels        = data.labels ? data.labels + off : nullptr;
+    b.sample_weight = data.sample_weight ? data.sample_weight + off : nullptr;
+    const float* y  = forward(b.x, b.rows, false);
+    accumulate_loss(b, y, nullptr, &total);
+    ++total.steps;
+  }
+  return total;
+}
+
+}  // namespace fastnn::nn

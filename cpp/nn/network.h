@@ -1,0 +1,199 @@
+// nn::Network: a sequential MLP that trains with one call per batch (or per
+// run of steps) and owns all of its memory.
+//
+// Layers (LayerSpec), applied in order to a (rows, input_dim) row-major batch:
+//   dense       y = act(x W + b)    W (in, units) row-major, b (units,); use_bias=false drops b
+//   activation  y = act(x)
+//   dropout     training: y = x * m / (1 - rate), m ~ Bernoulli(1 - rate) per element;
+//               inference: y = x. m is a pure function of (seed, iteration, layer,
+//               element): counter-based, independent of threads and batch layout.
+// (Flatten is a reshape the Python front resolves: rows stay rows.)
+//
+// Parameters live in ONE 64-byte-aligned float32 buffer, in layer order, each
+// tensor (kernel, then bias) starting on a 64-byte boundary; the gradient
+// buffer has the same layout and padding (kept at zero). `tensors()` lists
+// (offset, shape). train_batch OVERWRITES the gradients (never accumulates).
+//
+// The loss (ops/losses.h) is computed on the last layer's output. When the
+// last layer's activation is softmax and the loss a categorical (or sparse
+// categorical) cross-entropy on probabilities, or sigmoid with binary
+// cross-entropy, the loss is computed from the logits in the stable form
+// (gradient softmax - onehot, resp. sigmoid - t), as Keras does for outputs
+// it knows came from softmax/sigmoid; the value equals the probability form
+// wherever the probabilities lie in [1e-7, 1 - 1e-7].
+//
+// Workspaces (activations, pre-activations, dropout masks, two gradient
+// buffers, the gathered batch) grow to the largest batch seen and are reused:
+// no allocation once the largest batch has run. Threads: the GEMMs and
+// elementwise kernels are deterministic for any thread count, reductions (bias
+// gradients, loss) run in a fixed order, so results are bit-identical for
+// every thread count. Public methods lock a mutex: one call at a time.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ops/activation_kind.h"
+#include "ops/losses.h"
+#include "runtime/aligned_buffer.h"
+
+namespace fastnn::nn {
+
+enum class LayerType : int { dense = 0, activation, dropout };
+
+struct LayerSpec {
+  LayerType type          = LayerType::dense;
+  int64_t units           = 0;  // dense
+  ops::ActivationKind act = ops::ActivationKind::linear;
+  bool use_bias           = true;  // dense
+  float rate              = 0.0f;  // dropout, in [0, 1)
+  uint64_t seed           = 0;     // dropout
+};
+
+struct TensorInfo {
+  int64_t offset;  // floats from the start of the parameter buffer
+  int64_t rows;    // kernel: in; bias: units
+  int64_t cols;    // kernel: units; bias: 0 (1-D)
+  int layer;       // index into the layer list
+  bool is_bias;
+  int64_t size() const { return cols ? rows * cols : rows; }
+};
+
+// Sums over the batches of a run; Keras-style means are
+//   loss     = loss_sum / samples            (batch losses weighted by batch size)
+//   metric k = metric_sums[k] / weight_sum   (weighted by sample weights)
+struct RunResult {
+  double loss_sum   = 0.0;  // sum over batches of rows_b * loss_b
+  double samples    = 0.0;
+  double weight_sum = 0.0;  // sum of sample weights (rows when unweighted)
+  std::vector<double> metric_sums;
+  int64_t steps = 0;
+};
+
+// The update applied after each batch's backward pass in train_epoch.
+class Updater {
+ public:
+  virtual ~Updater() = default;
+  // params -= f(grads): one pass over the n floats of the flat buffers.
+  virtual void step(float* params, const float* grads, int64_t n) = 0;
+};
+
+// Plain SGD, p -= lr * g (Keras SGD with momentum 0).
+class SgdUpdater : public Updater {
+ public:
+  explicit SgdUpdater(float learning_rate) : lr_(learning_rate) {}
+  void step(float* params, const float* grads, int64_t n) override;
+
+ private:
+  float lr_;
+};
+
+// Batch inputs. x is (rows, input_dim); exactly one of `target` (rows,
+// output_dim) and `labels` (rows,) is used, as the loss requires (labels for
+// sparse categorical cross-entropy); `sample_weight` (rows,) may be null.
+struct Batch {
+  const float* x             = nullptr;
+  const float* target        = nullptr;
+  const int32_t* labels      = nullptr;
+  const float* sample_weight = nullptr;
+  int64_t rows               = 0;
+};
+
+class Network {
+ public:
+  // Throws std::invalid_argument for an empty layer list, units < 1,
+  // input_dim < 1, a dropout rate outside [0, 1).
+  Network(int64_t input_dim, std::vector<LayerSpec> layers);
+  Network(const Network&)            = delete;
+  Network& operator=(const Network&) = delete;
+
+  int64_t input_dim() const { return input_dim_; }
+  int64_t output_dim() const { return widths_.back(); }
+  int64_t num_params() const { return num_params_; }
+  // Size of the flat buffers including alignment padding.
+  int64_t buffer_size() const { return buffer_size_; }
+  float* params() { return params_.data(); }
+  float* grads() { return grads_.data(); }
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const std::vector<LayerSpec>& layers() const { return layers_; }
+
+  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics = {});
+  const ops::LossConfig& loss() const { return loss_; }
+  const std::vector<ops::MetricKind>& metrics() const { return metrics_; }
+  // True when the loss is computed from the logits of the last activation.
+  bool fused_output() const { return fused_; }
+
+  // Dropout masks depend on the iteration; train_epoch increments it per step.
+  int64_t iterations() const { return iterations_; }
+  void set_iterations(int64_t it) { iterations_ = it; }
+
+  // Inference: out (rows, output_dim) = network(x), batch_size rows at a time
+  // (batch_size <= 0: all rows at once). No gradients kept.
+  void predict(const float* x, int64_t rows, float* out, int64_t batch_size);
+
+  // Forward (training mode) + loss + backward into grads(); returns the
+  // batch's loss and metric sums (steps = 1). Does not update the weights.
+  RunResult train_batch(const Batch& batch);
+
+  // p -= lr * g over the whole flat buffer; increments iterations().
+  void sgd_step(float learning_rate);
+
+  // Steps [step_begin, step_end) of an epoch: step s trains on the samples
+  // order[s * batch_size : min((s + 1) * batch_size, order_len)] gathered from
+  // `data` (whose rows index the full arrays), then calls updater.step and
+  // increments iterations(). Returns the sums over those steps.
+  RunResult train_epoch(const Batch& data, const int64_t* order, int64_t order_len,
+                        int64_t batch_size, int64_t step_begin, int64_t step_end, Updater& updater);
+
+  // Loss and metric sums in inference mode (no dropout, no gradients) over
+  // all rows of `data`, batch_size rows at a time.
+  RunResult evaluate(const Batch& data, int64_t batch_size);
+
+ private:
+  struct LayerState {
+    int64_t in = 0, out = 0;
+    int64_t kernel = -1, bias = -1;  // offsets into params_, -1 if none
+    bool epilogue_act = false;       // act fused in the GEMM epilogue
+    bool keep_pre     = false;       // pre-activation stored (dense)
+  };
+
+  void reserve(int64_t rows);
+  // Runs the layers; training enables dropout and keeps what backward needs.
+  // Returns the output (rows, output_dim) in the workspace.
+  const float* forward(const float* x, int64_t rows, bool training);
+  void backward(const float* x, int64_t rows, float* dout);
+  // Adds the batch's loss and metric sums to *r (r->metric_sums sized to
+  // metrics_ by the caller, so that nothing allocates per step).
+  void accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r);
+  void train_batch_locked(const Batch& batch, RunResult* acc);
+
+  int64_t input_dim_;
+  std::vector<LayerSpec> layers_;
+  std::vector<LayerState> state_;
+  std::vector<int64_t> widths_;  // output width of each layer
+  std::vector<TensorInfo> tensors_;
+  int64_t num_params_  = 0;
+  int64_t buffer_size_ = 0;
+  int64_t max_width_   = 0;
+  int first_trainable_ = 0;  // no input gradient is needed below this layer
+
+  runtime::AlignedBuffer<float> params_, grads_;
+
+  ops::LossConfig loss_;
+  std::vector<ops::MetricKind> metrics_;
+  bool fused_ = false;
+
+  // Workspaces, sized for capacity_ rows.
+  int64_t capacity_ = 0;
+  std::vector<runtime::AlignedBuffer<float>> out_, pre_, mask_;
+  std::vector<const float*> out_ptr_;  // output of each layer in the last forward
+  runtime::AlignedBuffer<float> dbuf_[2], xg_, tg_, wg_;
+  runtime::AlignedBuffer<int32_t> lg_;
+
+  int64_t iterations_ = 0;
+  std::mutex mutex_;
+};
+
+}  // namespace fastnn::nn

@@ -1,0 +1,87 @@
+#include "ops/activations.h"
+
+#include <algorithm>
+
+#include "runtime/dispatch.h"
+#include "runtime/threads.h"
+
+namespace fastnn::ops {
+
+namespace {
+constexpr int64_t kChunk = 1 << 14;  // elements per parallel chunk (64 KiB)
+}
+
+const ActivationKernels& activation_kernels() {
+#if defined(FASTNN_HAVE_AVX2)
+  if (runtime::active_isa() == runtime::Isa::avx2) return kActivationKernelsAvx2;
+#endif
+  return kActivationKernelsGeneric;
+}
+
+bool activation_needs_input(ActivationKind kind) {
+  switch (kind) {
+    case ActivationKind::leaky_relu:
+    case ActivationKind::gelu:
+    case ActivationKind::gelu_exact:
+    case ActivationKind::silu:
+    case ActivationKind::softplus:
+    case ActivationKind::softsign:
+    case ActivationKind::hard_sigmoid:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols) {
+  const ActivationKernels& k = activation_kernels();
+  if (rows <= 0 || cols <= 0) return;
+  if (kind == ActivationKind::softmax) {
+    const int64_t chunk_rows = std::max<int64_t>(1, kChunk / cols);
+    const int64_t chunks     = (rows + chunk_rows - 1) / chunk_rows;
+    if (chunks <= 1) return k.softmax_forward(y, x, rows, cols);
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t r0 = c * chunk_rows;
+      k.softmax_forward(y + r0 * cols, x + r0 * cols, std::min(chunk_rows, rows - r0), cols);
+    }
+    return;
+  }
+  const int64_t n      = rows * cols;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) return k.forward(kind, y, x, n);
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t b = c * kChunk;
+    k.forward(kind, y + b, x + b, std::min(kChunk, n - b));
+  }
+}
+
+void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
+                         const float* y, int64_t rows, int64_t cols) {
+  const ActivationKernels& k = activation_kernels();
+  if (rows <= 0 || cols <= 0) return;
+  if (kind == ActivationKind::softmax) {
+    const int64_t chunk_rows = std::max<int64_t>(1, kChunk / cols);
+    const int64_t chunks     = (rows + chunk_rows - 1) / chunk_rows;
+    if (chunks <= 1) return k.softmax_backward(dx, dy, y, rows, cols);
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t r0 = c * chunk_rows;
+      k.softmax_backward(dx + r0 * cols, dy + r0 * cols, y + r0 * cols,
+                         std::min(chunk_rows, rows - r0), cols);
+    }
+    return;
+  }
+  const int64_t n      = rows * cols;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) return k.backward(kind, dx, dy, x, y, n);
+#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t b = c * kChunk;
+    k.backward(kind, dx + b, dy + b, x ? x + b : nullptr, y ? y + b : nullptr,
+               std::min(kChunk, n - b));
+  }
+}
+
+}  // namespace fastnn::ops

@@ -1,0 +1,64 @@
+// Activation functions forward and backward, one kernel table per ISA.
+//
+// Elementwise kinds (every ActivationKind except softmax), n floats:
+//   activation_forward:  y[i]  = f(x[i])                         (y may alias x)
+//   activation_backward: dx[i] = dy[i] * f'(x[i])                (dx may alias dy)
+//     f' is computed from x (the forward input) and/or y (the forward output),
+//     whichever is cheaper and exact: relu, sigmoid, tanh, elu, selu and
+//     exponential read y; leaky_relu, gelu, gelu_exact, silu, softplus,
+//     softsign and hard_sigmoid read x. Pass both when you have them; a kind
+//     that needs only y accepts x == nullptr (activation_needs_input()).
+// Softmax over the last axis of a rows x cols row-major matrix:
+//   y[r, j]  = exp(x[r, j] - max_j x[r, :]) / sum_j exp(x[r, j] - max)
+//   dx[r, j] = y[r, j] * (dy[r, j] - sum_k dy[r, k] * y[r, k])   (reads y only)
+// Gradients are overwritten, never accumulated.
+//
+// Fixed parameters follow keras.activations defaults: leaky_relu negative
+// slope 0.2, elu alpha 1.0, selu alpha 1.67326324 / scale 1.05070098,
+// hard_sigmoid = clip(x / 6 + 1/2, 0, 1) (Keras 3), gelu tanh form
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
+// Every kind is stable for |x| up to 1e4 (no NaN from overflow; exponential
+// and its gradient are +inf above log(FLT_MAX), as exp is).
+//
+// Threading: rows are split into fixed chunks; results do not depend on the
+// thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/activation_kind.h"
+
+namespace fastnn::ops {
+
+constexpr float kLeakyReluSlope = 0.2f;
+constexpr float kEluAlpha       = 1.0f;
+constexpr float kSeluAlpha      = 1.6732632423543772f;
+constexpr float kSeluScale      = 1.0507009873554805f;
+
+struct ActivationKernels {
+  // Elementwise kinds only (not softmax).
+  void (*forward)(ActivationKind kind, float* y, const float* x, int64_t n);
+  void (*backward)(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
+                   int64_t n);
+  void (*softmax_forward)(float* y, const float* x, int64_t rows, int64_t cols);
+  void (*softmax_backward)(float* dx, const float* dy, const float* y, int64_t rows, int64_t cols);
+};
+
+// Defined in activations_ref.cpp and avx2/activations_avx2.cpp.
+extern const ActivationKernels kActivationKernelsGeneric;
+#if defined(FASTNN_HAVE_AVX2)
+extern const ActivationKernels kActivationKernelsAvx2;
+#endif
+
+// The table of the active ISA (runtime::active_isa()).
+const ActivationKernels& activation_kernels();
+
+// True when activation_backward of `kind` reads x (the forward input).
+bool activation_needs_input(ActivationKind kind);
+
+// x, y, dx, dy are rows x cols, row-major, contiguous.
+void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols);
+void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
+                         const float* y, int64_t rows, int64_t cols);
+
+}  // namespace fastnn::ops

@@ -1,0 +1,189 @@
+// Portable activation kernels: plain loops over <cmath>, one per kind, that
+// the compiler may vectorize for the baseline ISA. Also the oracle the AVX2
+// twin is tested against.
+#include <cmath>
+
+#include "ops/activations.h"
+
+namespace fastnn::ops {
+
+namespace {
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kGeluCoeff   = 0.044715f;
+constexpr float kInvSqrt2Pi  = 0.3989422804014327f;
+
+inline float sigmoid(float x) {
+  if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.0f + e);
+}
+
+// Phi(x) = erfc(-x / sqrt 2) / 2, in double so that the scaling of x does
+// not cost relative accuracy in the lower tail.
+inline float normal_cdf(float x) {
+  return static_cast<float>(0.5 * std::erfc(-static_cast<double>(x) * 0.7071067811865476));
+}
+
+inline float softplus(float x) { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+
+void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n) {
+  switch (kind) {
+    case ActivationKind::linear:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i];
+      break;
+    case ActivationKind::relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case ActivationKind::sigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = sigmoid(x[i]);
+      break;
+    case ActivationKind::tanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+      break;
+    case ActivationKind::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : kLeakyReluSlope * x[i];
+      break;
+    case ActivationKind::elu:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : kEluAlpha * std::expm1(x[i]);
+      break;
+    case ActivationKind::selu:
+      for (int64_t i = 0; i < n; ++i)
+        y[i] = kSeluScale * (x[i] > 0.0f ? x[i] : kSeluAlpha * std::expm1(x[i]));
+      break;
+    case ActivationKind::gelu:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        y[i]          = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v)));
+      }
+      break;
+    case ActivationKind::gelu_exact:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * normal_cdf(x[i]);
+      break;
+    case ActivationKind::silu:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * sigmoid(x[i]);
+      break;
+    case ActivationKind::softplus:
+      for (int64_t i = 0; i < n; ++i) y[i] = softplus(x[i]);
+      break;
+    case ActivationKind::softsign:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::fabs(x[i]));
+      break;
+    case ActivationKind::hard_sigmoid:
+      for (int64_t i = 0; i < n; ++i)
+        y[i] = std::fmin(std::fmax(x[i] * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+      break;
+    case ActivationKind::exponential:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+      break;
+    case ActivationKind::softmax:
+      break;  // row-wise: softmax_forward_ref
+  }
+}
+
+void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
+                  int64_t n) {
+  switch (kind) {
+    case ActivationKind::linear:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i];
+      break;
+    case ActivationKind::relu:
+      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+      break;
+    case ActivationKind::sigmoid:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
+      break;
+    case ActivationKind::tanh:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+      break;
+    case ActivationKind::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : kLeakyReluSlope * dy[i];
+      break;
+    case ActivationKind::elu:
+      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + kEluAlpha);
+      break;
+    case ActivationKind::selu:
+      for (int64_t i = 0; i < n; ++i)
+        dx[i] = y[i] > 0.0f ? kSeluScale * dy[i] : dy[i] * (y[i] + kSeluScale * kSeluAlpha);
+      break;
+    case ActivationKind::gelu:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        const float t = std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v));
+        const float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kSqrt2OverPi *
+                                                (1.0f + 3.0f * kGeluCoeff * v * v);
+        dx[i] = dy[i] * d;
+      }
+      break;
+    case ActivationKind::gelu_exact:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v   = x[i];
+        const float cdf = normal_cdf(v);
+        const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
+        dx[i]           = dy[i] * (cdf + v * pdf);
+      }
+      break;
+    case ActivationKind::silu:
+      for (int64_t i = 0; i < n; ++i) {
+        const float s = sigmoid(x[i]);
+        dx[i]         = dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
+      }
+      break;
+    case ActivationKind::softplus:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * sigmoid(x[i]);
+      break;
+    case ActivationKind::softsign:
+      for (int64_t i = 0; i < n; ++i) {
+        const float d = 1.0f + std::fabs(x[i]);
+        dx[i]         = dy[i] / (d * d);
+      }
+      break;
+    case ActivationKind::hard_sigmoid:
+      for (int64_t i = 0; i < n; ++i)
+        dx[i] = (x[i] > -3.0f && x[i] < 3.0f) ? dy[i] * (1.0f / 6.0f) : 0.0f;
+      break;
+    case ActivationKind::exponential:
+      for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i];
+      break;
+    case ActivationKind::softmax:
+      break;  // row-wise: softmax_backward_ref
+  }
+}
+
+void softmax_forward_ref(float* y, const float* x, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr       = y + r * cols;
+    float m         = xr[0];
+    for (int64_t j = 1; j < cols; ++j) m = std::fmax(m, xr[j]);
+    float s = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      yr[j] = std::exp(xr[j] - m);
+      s += yr[j];
+    }
+    const float inv = 1.0f / s;
+    for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+  }
+}
+
+void softmax_backward_ref(float* dx, const float* dy, const float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * cols;
+    const float* yr  = y + r * cols;
+    float* dxr       = dx + r * cols;
+    float dot        = 0.0f;
+    for (int64_t j = 0; j < cols; ++j) dot += dyr[j] * yr[j];
+    for (int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - dot);
+  }
+}
+
+}  // namespace
+
+const ActivationKernels kActivationKernelsGeneric = {
+    forward_ref,
+    backward_ref,
+    softmax_forward_ref,
+    softmax_backward_ref,
+};
+
+}  // namespace fastnn::ops

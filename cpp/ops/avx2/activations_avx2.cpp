@@ -1,0 +1,276 @@
+// AVX2/FMA activation kernels (compiled with -mavx2 -mfma). Vector body of 8
+// lanes; the tail runs the same vector code on masked loads and stores, so a
+// value does not depend on its position.
+#include <immintrin.h>
+
+#include "ops/activations.h"
+#include "ops/avx2/vmath_avx2.h"
+
+namespace fastnn::ops {
+
+namespace {
+
+using avx2::exp256;
+using avx2::expm1_256;
+using avx2::log1p_pos256;
+using avx2::sigmoid256;
+using avx2::tanh256;
+using avx2::vset;
+
+inline __m256i tail_mask(int64_t r) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), idx);
+}
+
+// y = f(x)
+template <typename F>
+inline void map1(float* y, const float* x, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(x + i, m)));
+  }
+}
+
+// dx = f(dy, a)
+template <typename F>
+inline void map2(float* dx, const float* dy, const float* a, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dx + i, f(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(a + i)));
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    _mm256_maskstore_ps(dx + i, m, f(_mm256_maskload_ps(dy + i, m), _mm256_maskload_ps(a + i, m)));
+  }
+}
+
+const __m256 kZero = _mm256_setzero_ps();
+
+inline __m256 gt0(__m256 v) { return _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ); }
+
+inline __m256 gelu_inner(__m256 v) {  // sqrt(2/pi) * (v + 0.044715 v^3)
+  const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+  return _mm256_mul_ps(vset(0.7978845608028654f), _mm256_fmadd_ps(vset(0.044715f), v3, v));
+}
+
+void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n) {
+  switch (kind) {
+    case ActivationKind::linear:
+      map1(y, x, n, [](__m256 v) { return v; });
+      break;
+    case ActivationKind::relu:
+      map1(y, x, n, [](__m256 v) { return _mm256_and_ps(v, gt0(v)); });
+      break;
+    case ActivationKind::sigmoid:
+      map1(y, x, n, [](__m256 v) { return sigmoid256(v); });
+      break;
+    case ActivationKind::tanh:
+      map1(y, x, n, [](__m256 v) { return tanh256(v); });
+      break;
+    case ActivationKind::leaky_relu:
+      map1(y, x, n, [](__m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(vset(kLeakyReluSlope), v), v, gt0(v));
+      });
+      break;
+    case ActivationKind::elu:
+      map1(y, x, n, [](__m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(vset(kEluAlpha), expm1_256(v)), v, gt0(v));
+      });
+      break;
+    case ActivationKind::selu:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 neg = _mm256_mul_ps(vset(kSeluAlpha), expm1_256(v));
+        return _mm256_mul_ps(vset(kSeluScale), _mm256_blendv_ps(neg, v, gt0(v)));
+      });
+      break;
+    case ActivationKind::gelu:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 t = tanh256(gelu_inner(v));
+        return _mm256_mul_ps(_mm256_mul_ps(vset(0.5f), v), _mm256_add_ps(vset(1.0f), t));
+      });
+      break;
+    case ActivationKind::gelu_exact:
+      map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, avx2::normal_cdf256(v)); });
+      break;
+    case ActivationKind::silu:
+      map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, sigmoid256(v)); });
+      break;
+    case ActivationKind::softplus:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 ax = _mm256_andnot_ps(vset(-0.0f), v);
+        const __m256 l  = log1p_pos256(exp256(_mm256_sub_ps(kZero, ax)));
+        // max(0, v) written so that NaN propagates
+        return _mm256_add_ps(_mm256_max_ps(kZero, v), l);
+      });
+      break;
+    case ActivationKind::softsign:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 ax = _mm256_andnot_ps(vset(-0.0f), v);
+        return _mm256_div_ps(v, _mm256_add_ps(vset(1.0f), ax));
+      });
+      break;
+    case ActivationKind::hard_sigmoid:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 t = _mm256_add_ps(_mm256_mul_ps(v, vset(1.0f / 6.0f)), vset(0.5f));
+        return _mm256_min_ps(vset(1.0f), _mm256_max_ps(kZero, t));
+      });
+      break;
+    case ActivationKind::exponential:
+      map1(y, x, n, [](__m256 v) { return exp256(v); });
+      break;
+    case ActivationKind::softmax:
+      break;  // row-wise: softmax_forward_avx2
+  }
+}
+
+void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
+                   int64_t n) {
+  switch (kind) {
+    case ActivationKind::linear:
+      map2(dx, dy, dy, n, [](__m256 g, __m256) { return g; });
+      break;
+    case ActivationKind::relu:
+      map2(dx, dy, y, n, [](__m256 g, __m256 o) { return _mm256_and_ps(g, gt0(o)); });
+      break;
+    case ActivationKind::sigmoid:
+      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
+        return _mm256_mul_ps(g, _mm256_mul_ps(o, _mm256_sub_ps(vset(1.0f), o)));
+      });
+      break;
+    case ActivationKind::tanh:
+      map2(dx, dy, y, n,
+           [](__m256 g, __m256 o) { return _mm256_mul_ps(g, _mm256_fnmadd_ps(o, o, vset(1.0f))); });
+      break;
+    case ActivationKind::leaky_relu:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(vset(kLeakyReluSlope), g), g, gt0(v));
+      });
+      break;
+    case ActivationKind::elu:
+      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
+        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_add_ps(o, vset(kEluAlpha))), g, gt0(o));
+      });
+      break;
+    case ActivationKind::selu:
+      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
+        const __m256 neg = _mm256_mul_ps(g, _mm256_add_ps(o, vset(kSeluScale * kSeluAlpha)));
+        return _mm256_blendv_ps(neg, _mm256_mul_ps(vset(kSeluScale), g), gt0(o));
+      });
+      break;
+    case ActivationKind::gelu:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 t    = tanh256(gelu_inner(v));
+        const __m256 half = vset(0.5f);
+        const __m256 dinner =
+            _mm256_mul_ps(vset(0.7978845608028654f),
+                          _mm256_fmadd_ps(vset(3.0f * 0.044715f), _mm256_mul_ps(v, v), vset(1.0f)));
+        const __m256 sech2 = _mm256_fnmadd_ps(t, t, vset(1.0f));
+        const __m256 d     = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), sech2), dinner,
+                                             _mm256_mul_ps(half, _mm256_add_ps(vset(1.0f), t)));
+        return _mm256_mul_ps(g, d);
+      });
+      break;
+    case ActivationKind::gelu_exact:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 d = _mm256_fmadd_ps(v, avx2::normal_pdf256(v), avx2::normal_cdf256(v));
+        return _mm256_mul_ps(g, d);
+      });
+      break;
+    case ActivationKind::silu:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 s   = sigmoid256(v);
+        const __m256 oms = _mm256_sub_ps(vset(1.0f), s);
+        return _mm256_mul_ps(g, _mm256_mul_ps(s, _mm256_fmadd_ps(v, oms, vset(1.0f))));
+      });
+      break;
+    case ActivationKind::softplus:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) { return _mm256_mul_ps(g, sigmoid256(v)); });
+      break;
+    case ActivationKind::softsign:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 d = _mm256_add_ps(vset(1.0f), _mm256_andnot_ps(vset(-0.0f), v));
+        return _mm256_div_ps(g, _mm256_mul_ps(d, d));
+      });
+      break;
+    case ActivationKind::hard_sigmoid:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, vset(-3.0f), _CMP_GT_OQ),
+                                        _mm256_cmp_ps(v, vset(3.0f), _CMP_LT_OQ));
+        return _mm256_and_ps(_mm256_mul_ps(g, vset(1.0f / 6.0f)), in);
+      });
+      break;
+    case ActivationKind::exponential:
+      map2(dx, dy, y, n, [](__m256 g, __m256 o) { return _mm256_mul_ps(g, o); });
+      break;
+    case ActivationKind::softmax:
+      break;  // row-wise: softmax_backward_avx2
+  }
+}
+
+void softmax_forward_avx2(float* y, const float* x, int64_t rows, int64_t cols) {
+  const __m256 ninf = vset(-__builtin_inff());
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr       = y + r * cols;
+    __m256 vm       = ninf;
+    int64_t j       = 0;
+    for (; j + 8 <= cols; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + j));
+    __m256i tm = tail_mask(cols - j);
+    if (j < cols)
+      vm = _mm256_max_ps(
+          vm, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xr + j, tm), _mm256_castsi256_ps(tm)));
+    const __m256 m = vset(avx2::hmax256(vm));
+    __m256 vs      = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= cols; j += 8) {
+      const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(xr + j), m));
+      _mm256_storeu_ps(yr + j, e);
+      vs = _mm256_add_ps(vs, e);
+    }
+    if (j < cols) {
+      const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(xr + j, tm), m)),
+                                     _mm256_castsi256_ps(tm));
+      _mm256_maskstore_ps(yr + j, tm, e);
+      vs = _mm256_add_ps(vs, e);
+    }
+    const __m256 inv = vset(1.0f / avx2::hsum256(vs));
+    for (j = 0; j + 8 <= cols; j += 8)
+      _mm256_storeu_ps(yr + j, _mm256_mul_ps(_mm256_loadu_ps(yr + j), inv));
+    if (j < cols)
+      _mm256_maskstore_ps(yr + j, tm, _mm256_mul_ps(_mm256_maskload_ps(yr + j, tm), inv));
+  }
+}
+
+void softmax_backward_avx2(float* dx, const float* dy, const float* y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * cols;
+    const float* yr  = y + r * cols;
+    float* dxr       = dx + r * cols;
+    __m256 vd        = _mm256_setzero_ps();
+    int64_t j        = 0;
+    for (; j + 8 <= cols; j += 8)
+      vd = _mm256_fmadd_ps(_mm256_loadu_ps(dyr + j), _mm256_loadu_ps(yr + j), vd);
+    const __m256i tm = tail_mask(cols - j);
+    if (j < cols)
+      vd = _mm256_fmadd_ps(_mm256_maskload_ps(dyr + j, tm), _mm256_maskload_ps(yr + j, tm), vd);
+    const __m256 dot = vset(avx2::hsum256(vd));
+    for (j = 0; j + 8 <= cols; j += 8)
+      _mm256_storeu_ps(dxr + j, _mm256_mul_ps(_mm256_loadu_ps(yr + j),
+                                              _mm256_sub_ps(_mm256_loadu_ps(dyr + j), dot)));
+    if (j < cols)
+      _mm256_maskstore_ps(dxr + j, tm,
+                          _mm256_mul_ps(_mm256_maskload_ps(yr + j, tm),
+                                        _mm256_sub_ps(_mm256_maskload_ps(dyr + j, tm), dot)));
+  }
+}
+
+}  // namespace
+
+const ActivationKernels kActivationKernelsAvx2 = {
+    forward_avx2,
+    backward_avx2,
+    softmax_forward_avx2,
+    softmax_backward_avx2,
+};
+
+}  // namespace fastnn::ops

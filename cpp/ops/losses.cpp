@@ -1,0 +1,247 @@
+// Losses and accuracy counts: one scalar pass per row (rows x classes is
+// small next to the GEMMs that produce it), double accumulators in row order.
+#include "ops/losses.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace fastnn::ops {
+
+namespace {
+
+struct NamedLoss {
+  const char* name;
+  LossKind kind;
+};
+constexpr NamedLoss kLossNames[] = {
+    {"mean_squared_error", LossKind::mean_squared_error},
+    {"mean_absolute_error", LossKind::mean_absolute_error},
+    {"huber", LossKind::huber},
+    {"binary_crossentropy", LossKind::binary_crossentropy},
+    {"categorical_crossentropy", LossKind::categorical_crossentropy},
+    {"sparse_categorical_crossentropy", LossKind::sparse_categorical_crossentropy},
+    {"mse", LossKind::mean_squared_error},
+    {"mae", LossKind::mean_absolute_error},
+    {"huber_loss", LossKind::huber},
+    {"bce", LossKind::binary_crossentropy},
+    {"cce", LossKind::categorical_crossentropy},
+    {"scce", LossKind::sparse_categorical_crossentropy},
+};
+
+struct NamedMetric {
+  const char* name;
+  MetricKind kind;
+};
+constexpr NamedMetric kMetricNames[] = {
+    {"sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy},
+    {"categorical_accuracy", MetricKind::categorical_accuracy},
+    {"binary_accuracy", MetricKind::binary_accuracy},
+};
+
+inline double sigmoid_d(double z) {
+  if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
+  const double e = std::exp(z);
+  return e / (1.0 + e);
+}
+
+inline int64_t argmax_row(const float* v, int64_t cols) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < cols; ++j)
+    if (v[j] > v[best]) best = j;
+  return best;
+}
+
+// Row r of a categorical target: target[r] or onehot(labels[r]).
+inline double target_at(const float* target, const int32_t* labels, int64_t r, int64_t cols,
+                        int64_t j) {
+  return labels ? (labels[r] == j ? 1.0 : 0.0) : static_cast<double>(target[r * cols + j]);
+}
+
+double categorical_logits(const float* z, const float* target, const int32_t* labels, int64_t r,
+                          int64_t cols, double scale, float* dz) {
+  double m = z[0];
+  for (int64_t j = 1; j < cols; ++j) m = std::max(m, static_cast<double>(z[j]));
+  double s = 0.0;
+  for (int64_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(z[j]) - m);
+  const double lse = m + std::log(s);
+  double loss = 0.0, tsum = 0.0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const double t = target_at(target, labels, r, cols, j);
+    if (t != 0.0) loss += t * (lse - z[j]);
+    tsum += t;
+  }
+  if (dz)
+    for (int64_t j = 0; j < cols; ++j) {
+      const double p = std::exp(static_cast<double>(z[j]) - lse);
+      dz[j] = static_cast<float>((p * tsum - target_at(target, labels, r, cols, j)) * scale);
+    }
+  return loss;
+}
+
+double categorical_probs(const float* o, const float* target, const int32_t* labels, int64_t r,
+                         int64_t cols, double scale, float* dout) {
+  const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
+  double s = 0.0;
+  for (int64_t j = 0; j < cols; ++j) s += o[j];
+  double loss = 0.0, gq = 0.0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const double t = target_at(target, labels, r, cols, j);
+    const double q = o[j] / s;
+    const double c = std::min(std::max(q, eps), one_m_eps);
+    if (t != 0.0) loss -= t * std::log(c);
+    const double g = (q >= eps && q <= one_m_eps) ? -t / c : 0.0;
+    gq += g * q;
+    if (dout) dout[j] = static_cast<float>(g);  // d loss / d q_j for now
+  }
+  if (dout)
+    for (int64_t j = 0; j < cols; ++j) dout[j] = static_cast<float>((dout[j] - gq) / s * scale);
+  return loss;
+}
+
+}  // namespace
+
+LossKind loss_from_name(const std::string& name) {
+  for (const auto& n : kLossNames)
+    if (name == n.name) return n.kind;
+  std::string valid;
+  for (const auto& n : kLossNames) valid += std::string(valid.empty() ? "" : ", ") + n.name;
+  throw std::invalid_argument("Unknown loss '" + name + "'; expected one of: " + valid);
+}
+
+const char* loss_name(LossKind kind) {
+  for (const auto& n : kLossNames)
+    if (n.kind == kind) return n.name;
+  return "unknown";
+}
+
+MetricKind metric_from_name(const std::string& name) {
+  for (const auto& n : kMetricNames)
+    if (name == n.name) return n.kind;
+  throw std::invalid_argument(
+      "Unknown metric '" + name +
+      "'; expected sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+}
+
+const char* metric_name(MetricKind kind) {
+  for (const auto& n : kMetricNames)
+    if (n.kind == kind) return n.name;
+  return "unknown";
+}
+
+double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
+                             const int32_t* labels, const float* sample_weight, int64_t rows,
+                             int64_t cols, float* dout) {
+  if (rows <= 0) return 0.0;
+  const bool sparse = config.kind == LossKind::sparse_categorical_crossentropy;
+  if (sparse) {
+    if (!labels) throw std::invalid_argument("sparse_categorical_crossentropy needs labels");
+    for (int64_t r = 0; r < rows; ++r)
+      if (labels[r] < 0 || labels[r] >= cols)
+        throw std::invalid_argument("label " + std::to_string(labels[r]) + " at row " +
+                                    std::to_string(r) + " is outside [0, " + std::to_string(cols) +
+                                    ")");
+  } else if (!target) {
+    throw std::invalid_argument(std::string(loss_name(config.kind)) + " needs a target array");
+  }
+  const double inv_rows = 1.0 / static_cast<double>(rows);
+  const double inv_elem = inv_rows / static_cast<double>(cols);
+  const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
+  const double delta = config.delta;
+  double total       = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const double w  = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
+    const float* o  = out + r * cols;
+    const float* t  = target ? target + r * cols : nullptr;
+    float* d        = dout ? dout + r * cols : nullptr;
+    double row_loss = 0.0;
+    switch (config.kind) {
+      case LossKind::mean_squared_error:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double e = static_cast<double>(o[j]) - t[j];
+          row_loss += e * e;
+          if (d) d[j] = static_cast<float>(2.0 * e * w * inv_elem);
+        }
+        row_loss /= static_cast<double>(cols);
+        break;
+      case LossKind::mean_absolute_error:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double e = static_cast<double>(o[j]) - t[j];
+          row_loss += std::fabs(e);
+          if (d) d[j] = static_cast<float>((e > 0 ? 1.0 : (e < 0 ? -1.0 : 0.0)) * w * inv_elem);
+        }
+        row_loss /= static_cast<double>(cols);
+        break;
+      case LossKind::huber:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double e  = static_cast<double>(o[j]) - t[j];
+          const double ae = std::fabs(e);
+          const double q  = std::min(ae, delta);
+          row_loss += 0.5 * q * q + delta * (ae - q);
+          if (d) {
+            const double g = ae <= delta ? e : (e > 0 ? delta : -delta);
+            d[j]           = static_cast<float>(g * w * inv_elem);
+          }
+        }
+        row_loss /= static_cast<double>(cols);
+        break;
+      case LossKind::binary_crossentropy:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double tj = t[j];
+          if (config.from_logits) {
+            const double z = o[j];
+            row_loss += std::max(z, 0.0) - z * tj + std::log1p(std::exp(-std::fabs(z)));
+            if (d) d[j] = static_cast<float>((sigmoid_d(z) - tj) * w * inv_elem);
+          } else {
+            const double p = std::min(std::max(static_cast<double>(o[j]), eps), one_m_eps);
+            row_loss -= tj * std::log(p) + (1.0 - tj) * std::log(1.0 - p);
+            if (d) {
+              const bool in  = o[j] >= eps && o[j] <= one_m_eps;
+              const double g = in ? (-tj / p + (1.0 - tj) / (1.0 - p)) : 0.0;
+              d[j]           = static_cast<float>(g * w * inv_elem);
+            }
+          }
+        }
+        row_loss /= static_cast<double>(cols);
+        break;
+      case LossKind::categorical_crossentropy:
+      case LossKind::sparse_categorical_crossentropy:
+        row_loss =
+            config.from_logits
+                ? categorical_logits(o, target, sparse ? labels : nullptr, r, cols, w * inv_rows, d)
+                : categorical_probs(o, target, sparse ? labels : nullptr, r, cols, w * inv_rows, d);
+        break;
+    }
+    total += w * row_loss;
+  }
+  return total * inv_rows;
+}
+
+double accuracy_sum(MetricKind kind, const float* out, const float* target, const int32_t* labels,
+                    const float* sample_weight, int64_t rows, int64_t cols, float threshold) {
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const double w = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
+    const float* o = out + r * cols;
+    double v       = 0.0;
+    switch (kind) {
+      case MetricKind::sparse_categorical_accuracy:
+        v = argmax_row(o, cols) == labels[r] ? 1.0 : 0.0;
+        break;
+      case MetricKind::categorical_accuracy:
+        v = argmax_row(o, cols) == argmax_row(target + r * cols, cols) ? 1.0 : 0.0;
+        break;
+      case MetricKind::binary_accuracy: {
+        int64_t hits = 0;
+        for (int64_t j = 0; j < cols; ++j)
+          hits += ((o[j] > threshold ? 1.0f : 0.0f) == target[r * cols + j]) ? 1 : 0;
+        v = static_cast<double>(hits) / static_cast<double>(cols);
+        break;
+      }
+    }
+    total += w * v;
+  }
+  return total;
+}
+
+}  // namespace fastnn::ops

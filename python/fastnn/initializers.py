@@ -1,0 +1,232 @@
+"""Weight initializers (``keras.initializers``).
+
+Calling an initializer with a shape returns a float32 NumPy array computed in
+C++ from a counter-based random stream: the same seed gives the same values
+on every machine and thread count (Keras's own random stream is not
+reproduced). An initializer built with ``seed=None`` draws a fresh seed on
+each call from a NumPy generator, which :func:`set_seed` reseeds.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+
+from fastnn import _core
+
+__all__ = [
+    "Constant",
+    "GlorotNormal",
+    "GlorotUniform",
+    "HeNormal",
+    "HeUniform",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Ones",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "Zeros",
+    "get",
+    "set_seed",
+]
+
+_seed_rng = np.random.default_rng()
+
+
+def set_seed(seed: Optional[int]) -> None:
+    """Reseeds the generator that unseeded initializers draw their seeds from."""
+    global _seed_rng
+    _seed_rng = np.random.default_rng(seed)
+
+
+def _fans(shape: Sequence[int]):
+    """Keras's compute_fans: (fan_in, fan_out)."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class. ``kernel`` names the C++ initializer; ``a``, ``b`` its parameters."""
+
+    kernel = ""
+
+    def __init__(self, seed: Optional[int] = None, a: float = 0.0, b: float = 0.0):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self._a = float(a)
+        self._b = float(b)
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        """A float32 array of `shape`."""
+        if dtype is not None and np.dtype(dtype) != np.float32:
+            raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
+        shape = tuple(int(d) for d in shape)
+        fan_in, fan_out = _fans(shape)
+        seed = self.seed if self.seed is not None else int(_seed_rng.integers(0, 2**63))
+        seed &= (1 << 64) - 1
+        return _core.nn.initialize(
+            self.kernel, list(shape), fan_in, fan_out, seed, self._a, self._b
+        )
+
+    def get_config(self) -> dict:
+        return {"seed": self.seed}
+
+
+class Zeros(Initializer):
+    """All zeros."""
+
+    kernel = "zeros"
+
+    def __init__(self):
+        super().__init__()
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class Ones(Initializer):
+    """All ones."""
+
+    kernel = "ones"
+
+    def __init__(self):
+        super().__init__()
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class Constant(Initializer):
+    """Every value equal to `value`. Defaults to `0.0`."""
+
+    kernel = "constant"
+
+    def __init__(self, value: float = 0.0):
+        super().__init__(a=value)
+        self.value = float(value)
+
+    def get_config(self) -> dict:
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    """N(mean, stddev**2). Defaults: mean `0.0`, stddev `0.05`."""
+
+    kernel = "random_normal"
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None):
+        super().__init__(seed, mean, stddev)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def get_config(self) -> dict:
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class TruncatedNormal(RandomNormal):
+    """N(mean, stddev**2) redrawn until within two stddev of the mean."""
+
+    kernel = "truncated_normal"
+
+
+class RandomUniform(Initializer):
+    """U(minval, maxval). Defaults: `-0.05`, `0.05`."""
+
+    kernel = "random_uniform"
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Optional[int] = None):
+        super().__init__(seed, minval, maxval)
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def get_config(self) -> dict:
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class GlorotUniform(Initializer):
+    """U(+-sqrt(6 / (fan_in + fan_out))) (the Dense kernel default)."""
+
+    kernel = "glorot_uniform"
+
+
+class GlorotNormal(Initializer):
+    """Truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796."""
+
+    kernel = "glorot_normal"
+
+
+class HeUniform(Initializer):
+    """U(+-sqrt(6 / fan_in))."""
+
+    kernel = "he_uniform"
+
+
+class HeNormal(Initializer):
+    """Truncated normal, stddev sqrt(2 / fan_in) / 0.8796."""
+
+    kernel = "he_normal"
+
+
+class LecunUniform(Initializer):
+    """U(+-sqrt(3 / fan_in))."""
+
+    kernel = "lecun_uniform"
+
+
+class LecunNormal(Initializer):
+    """Truncated normal, stddev sqrt(1 / fan_in) / 0.8796."""
+
+    kernel = "lecun_normal"
+
+
+_CLASSES = {
+    c.kernel: c
+    for c in (
+        Zeros,
+        Ones,
+        Constant,
+        RandomNormal,
+        TruncatedNormal,
+        RandomUniform,
+        GlorotUniform,
+        GlorotNormal,
+        HeUniform,
+        HeNormal,
+        LecunUniform,
+        LecunNormal,
+    )
+}
+_CLASSES["zero"] = Zeros
+_CLASSES["one"] = Ones
+
+
+def get(identifier) -> Initializer:
+    """An initializer from a Keras string id (``"he_normal"``,
+    ``"GlorotUniform"``), a class, or an instance."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Initializer) and identifier.kernel:
+        return identifier()
+    if isinstance(identifier, str):
+        key = "".join(
+            ("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(identifier)
+        )
+        cls = _CLASSES.get(identifier) or _CLASSES.get(key)
+        if cls is None:
+            raise ValueError(
+                f"Unknown initializer {identifier!r}; expected one of: "
+                + ", ".join(sorted(_CLASSES))
+            )
+        return cls()
+    raise TypeError(
+        f"initializer must be a string or a fastnn.initializers.Initializer, got {identifier!r}"
+    )

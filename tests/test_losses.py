@@ -1,0 +1,194 @@
+"""Fused losses (value and gradient) against float64 NumPy references,
+central differences and PyTorch autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+
+EPS = 1e-7
+LOSSES = [
+    ("mean_squared_error", False),
+    ("mean_absolute_error", False),
+    ("huber", False),
+    ("binary_crossentropy", False),
+    ("binary_crossentropy", True),
+    ("categorical_crossentropy", False),
+    ("categorical_crossentropy", True),
+    ("sparse_categorical_crossentropy", False),
+    ("sparse_categorical_crossentropy", True),
+]
+
+
+def _log_softmax(z):
+    m = z.max(-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
+
+
+def ref_loss(name, from_logits, y_true, y_pred, sw=None, delta=1.0):
+    """Keras 3 definitions in float64, reduction sum_over_batch_size."""
+    o = y_pred.astype(np.float64)
+    n, c = o.shape
+    if name == "sparse_categorical_crossentropy":
+        t = np.eye(c)[y_true.astype(int)]
+        name = "categorical_crossentropy"
+    else:
+        t = y_true.astype(np.float64)
+    if name == "mean_squared_error":
+        per = ((o - t) ** 2).mean(-1)
+    elif name == "mean_absolute_error":
+        per = np.abs(o - t).mean(-1)
+    elif name == "huber":
+        e = np.abs(o - t)
+        q = np.minimum(e, delta)
+        per = (0.5 * q**2 + delta * (e - q)).mean(-1)
+    elif name == "binary_crossentropy":
+        if from_logits:
+            per = (np.maximum(o, 0) - o * t + np.log1p(np.exp(-np.abs(o)))).mean(-1)
+        else:
+            p = np.clip(o, EPS, 1 - EPS)
+            per = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean(-1)
+    else:
+        if from_logits:
+            per = -(t * _log_softmax(o)).sum(-1)
+        else:
+            p = np.clip(o / o.sum(-1, keepdims=True), EPS, 1 - EPS)
+            per = -(t * np.log(p)).sum(-1)
+    w = np.ones(n) if sw is None else sw.astype(np.float64)
+    return float((w * per).sum() / n)
+
+
+def make_case(rng, name, from_logits, n, c):
+    if from_logits or name in ("mean_squared_error", "mean_absolute_error", "huber"):
+        pred = rng.standard_normal((n, c)) * 2
+    elif name == "binary_crossentropy":
+        pred = rng.uniform(0.05, 0.95, (n, c))
+    else:  # probabilities that are not normalised (Keras renormalises)
+        pred = rng.uniform(0.05, 1.0, (n, c))
+    if name == "sparse_categorical_crossentropy":
+        y = rng.integers(0, c, n)
+    elif name == "categorical_crossentropy":
+        y = np.eye(c)[rng.integers(0, c, n)]
+    elif name == "binary_crossentropy":
+        y = rng.integers(0, 2, (n, c)).astype(np.float64)
+    else:
+        y = rng.standard_normal((n, c))
+    return y, pred.astype(np.float32)
+
+
+@pytest.mark.parametrize("name,from_logits", LOSSES)
+@pytest.mark.parametrize("n,c", [(1, 1), (5, 7), (64, 10), (3, 37)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_value_and_gradient_match_float64(rng, name, from_logits, n, c, weighted):
+    if name == "sparse_categorical_crossentropy" and c == 1 and not from_logits:
+        pass  # one class: p = 1, clipped; still well defined
+    y, pred = make_case(rng, name, from_logits, n, c)
+    sw = rng.uniform(0, 2, n).astype(np.float32) if weighted else None
+    loss, grad = fastnn.ops.loss(
+        y, pred, name, from_logits=from_logits, sample_weight=sw, delta=0.7
+    )
+    expected = ref_loss(name, from_logits, y, pred, sw, delta=0.7)
+    assert loss == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    # central differences of the float64 reference
+    p64 = pred.astype(np.float64)
+    num = np.zeros_like(p64)
+    h = 1e-6
+    for idx in np.ndindex(p64.shape):
+        e = np.zeros_like(p64)
+        e[idx] = h
+        num[idx] = (
+            ref_loss(name, from_logits, y, p64 + e, sw, 0.7)
+            - ref_loss(name, from_logits, y, p64 - e, sw, 0.7)
+        ) / (2 * h)
+    np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,from_logits", LOSSES)
+def test_gradient_matches_torch_autograd(rng, name, from_logits):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    n, c = 17, 5
+    y, pred = make_case(rng, name, from_logits, n, c)
+    sw = rng.uniform(0, 2, n)
+    o = torch.tensor(pred.astype(np.float64), requires_grad=True)
+    w = torch.tensor(sw)
+    if name == "sparse_categorical_crossentropy":
+        t = F.one_hot(torch.tensor(y), c).double()
+    else:
+        t = torch.tensor(y.astype(np.float64))
+    if name == "mean_squared_error":
+        per = ((o - t) ** 2).mean(-1)
+    elif name == "mean_absolute_error":
+        per = (o - t).abs().mean(-1)
+    elif name == "huber":
+        per = F.huber_loss(o, t, reduction="none", delta=1.0).mean(-1)
+    elif name == "binary_crossentropy":
+        if from_logits:
+            per = F.binary_cross_entropy_with_logits(o, t, reduction="none").mean(-1)
+        else:
+            p = o.clamp(EPS, 1 - EPS)
+            per = -(t * p.log() + (1 - t) * (1 - p).log()).mean(-1)
+    else:
+        if from_logits:
+            per = -(t * torch.log_softmax(o, -1)).sum(-1)
+        else:
+            p = (o / o.sum(-1, keepdim=True)).clamp(EPS, 1 - EPS)
+            per = -(t * p.log()).sum(-1)
+    total = (w * per).sum() / n
+    total.backward()
+    loss, grad = fastnn.ops.loss(y, pred, name, from_logits=from_logits, sample_weight=sw)
+    assert loss == pytest.approx(total.item(), rel=1e-6)
+    np.testing.assert_allclose(grad, o.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_logits_forms_are_stable_for_huge_logits():
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], np.float32)
+    loss, grad = fastnn.ops.loss(
+        np.array([1, 2]), z, "sparse_categorical_crossentropy", from_logits=True
+    )
+    assert np.isfinite(loss) and np.isfinite(grad).all()
+    assert loss == pytest.approx((2e4 + np.log(3)) / 2, rel=1e-6)
+    loss, grad = fastnn.ops.loss(np.array([[0.0, 1, 1], [1, 0, 1]]), z, "bce", from_logits=True)
+    assert np.isfinite(loss) and np.isfinite(grad).all()
+
+
+def test_probability_clipping_like_keras():
+    # p = 0 is clipped to 1e-7: loss = -log(1e-7), gradient 0 through the clip
+    loss, grad = fastnn.ops.loss(
+        np.array([[1.0]]), np.array([[0.0]], np.float32), "binary_crossentropy"
+    )
+    assert loss == pytest.approx(-np.log(1e-7), rel=1e-6)
+    assert grad[0, 0] == 0.0
+
+
+def test_aliases_and_bad_inputs(rng):
+    y, pred = make_case(rng, "mean_squared_error", False, 4, 3)
+    assert fastnn.ops.loss(y, pred, "mse")[0] == fastnn.ops.loss(y, pred, "mean_squared_error")[0]
+    with pytest.raises(ValueError, match="Unknown loss 'msee'"):
+        fastnn.ops.loss(y, pred, "msee")
+    with pytest.raises(ValueError, match=r"shape of y_pred \(4, 3\), got \(4, 2\)"):
+        fastnn.ops.loss(y[:, :2], pred, "mse")
+    with pytest.raises(ValueError, match=r"label 3.* outside|label 3.*\[0, 3\)"):
+        fastnn.ops.loss(np.array([0, 1, 3, 0]), pred, "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"label -1"):
+        fastnn.ops.loss(np.array([0, -1, 2, 0]), pred, "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+        fastnn.ops.loss(y, pred, "mse", sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="delta must be > 0"):
+        fastnn.ops.loss(y, pred, "huber", delta=0.0)
+
+
+def test_any_layout_and_dtype(rng):
+    y, pred = make_case(rng, "categorical_crossentropy", True, 9, 6)
+    wide = np.asfortranarray(np.repeat(pred.astype(np.float64), 2, axis=1))
+    loss_a, grad_a = fastnn.ops.loss(y, pred, "cce", from_logits=True)
+    loss_b, grad_b = fastnn.ops.loss(y.astype(np.int64), wide[:, ::2], "cce", from_logits=True)
+    assert loss_a == loss_b
+    np.testing.assert_array_equal(grad_a, grad_b)
+    labels = y.argmax(1)
+    loss_c, _ = fastnn.ops.loss(labels.astype(np.float32), pred, "scce", from_logits=True)
+    assert loss_c == pytest.approx(loss_a, rel=1e-12)
+    loss_d, _ = fastnn.ops.loss(labels[:, None], pred, "scce", from_logits=True)
+    assert loss_d == loss_c
