@@ -15,14 +15,36 @@ from fastnn import _core
 # import with a RuntimeError naming the levels it can.
 _core.active_isa()
 
-from fastnn import ops as ops  # noqa: E402
+from fastnn import (  # noqa: E402
+    activations,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    utils,
+)
 
 __version__: str = _core.__version__
 
 __all__ = [
     "__version__",
+    "activations",
+    "callbacks",
+    "datasets",
     "get_num_threads",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
     "ops",
+    "optimizers",
+    "utils",
     "runtime_info",
     "set_num_threads",
 ]
