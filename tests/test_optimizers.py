@@ -784,3 +784,42 @@ def test_flat_optimizer_errors():
         opt.iterations = -1
     with pytest.raises(IndexError):
         opt.slot(2)
+
+
+def test_hyperparameters_changed_after_build_take_effect_and_keep_state(isa):
+    ws, grads = random_problem(14, steps=40)
+    opt = optimizers.Adam(learning_rate=0.01)
+    ref = KerasReference("adam", SHAPES)
+    ref_ws = [w.astype(np.float64) for w in ws]
+    vars_ = [w.copy() for w in ws]
+    for i, g in enumerate(grads):
+        if i == 20:
+            opt.weight_decay = 0.1
+            opt.beta_2 = 0.99
+            ref.hp.update(weight_decay=0.1, beta_2=0.99)
+        ref_ws = ref.step(ref_ws, g, 0.01)
+        opt.apply_gradients(zip(g, vars_))
+    assert opt.iterations == 40
+    assert_trajectory_close(vars_, ref_ws)
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+def test_flat_build_equals_apply_gradients_bitwise(kind, isa):
+    ws, grads = random_problem(15, steps=5)
+    offsets = np.concatenate([[0], np.cumsum([w.size for w in ws])]).tolist()
+    a = CLASSES[kind](learning_rate=0.01, clipnorm=2.0)
+    b = CLASSES[kind](learning_rate=0.01, clipnorm=2.0)
+    vars_ = [w.copy() for w in ws]
+    flat = np.concatenate([w.ravel() for w in ws])
+    b._build_flat(offsets)
+    for g in grads:
+        a.apply_gradients(zip(g, vars_))
+        b._apply_flat(flat, np.concatenate([x.ravel() for x in g]))
+    assert flat.tobytes() == np.concatenate([v.ravel() for v in vars_]).tobytes()
+    assert a.iterations == b.iterations == 5
+    flat_slots = b.variables[2:]
+    split_slots = a.variables[2:]
+    per_slot = len(ws)
+    for s, flat_slot in enumerate(flat_slots):
+        joined = np.concatenate([x.ravel() for x in split_slots[s * per_slot : (s + 1) * per_slot]])
+        assert flat_slot.tobytes() == joined.tobytes()

@@ -191,6 +191,7 @@ class Optimizer:
         self.name = name if name is not None else type(self).__name__.lower()
         self._iterations = 0
         self._kernel = None  # _core.optim.Optimizer, created by build()
+        self._built_config: dict = {}
         self._variables_list: list = []
         self._index: dict = {}
 
@@ -282,11 +283,46 @@ class Optimizer:
         offsets = [0]
         for v in var_list:
             offsets.append(offsets[-1] + v.size)
-        kernel = _core.optim.Optimizer(self._kernel_config(), offsets)
-        kernel.iterations = self._iterations
-        self._kernel = kernel
+        self._make_kernel(offsets)
         self._variables_list = list(var_list)
         self._index = {vid: i for i, vid in enumerate(ids)}
+
+    def _build_flat(self, offsets) -> None:
+        """Creates the state for one flat parameter buffer whose tensor k is
+        elements ``[offsets[k], offsets[k+1])`` (the network's layout); step it
+        with `_apply_flat`. Slots share the layout (see `variables`)."""
+        self._make_kernel([int(o) for o in offsets])
+        self._variables_list = []
+        self._index = {}
+
+    def _apply_flat(self, params: np.ndarray, grads) -> int:
+        """One step on the flat buffer built by `_build_flat`: `params` is the
+        writable float32 buffer (updated in place), `grads` its gradient of the
+        same size. Returns `iterations` after the step."""
+        if self._kernel is None:
+            raise ValueError("_apply_flat: call _build_flat(offsets) first")
+        self._sync_kernel_config()
+        self._kernel.step(params, grads, self._current_learning_rate())
+        return self.iterations
+
+    def _make_kernel(self, offsets) -> None:
+        config = self._kernel_config()
+        kernel = _core.optim.Optimizer(config, offsets)
+        kernel.iterations = self.iterations
+        self._kernel = kernel
+        self._built_config = config
+
+    def _sync_kernel_config(self) -> None:
+        """Hyperparameters changed since build (e.g. ``opt.weight_decay = 0.01``):
+        a new C++ optimizer with the new config, keeping the slots it shares."""
+        config = self._kernel_config()
+        if config == self._built_config:
+            return
+        old = self._kernel
+        self._make_kernel(list(old.offsets))
+        for i, name in enumerate(self._kernel.slot_names):
+            if name in old.slot_names:
+                np.copyto(self._kernel.slot(i), old.slot(old.slot_names.index(name)))
 
     @property
     def built(self) -> bool:
@@ -341,6 +377,7 @@ class Optimizer:
             per_tensor[k] = g
         if all(g is None for g in per_tensor):
             raise ValueError("No gradients provided for any variable.")
+        self._sync_kernel_config()
         lr = self._current_learning_rate()
         self._kernel.step_tensors(self._variables_list, per_tensor, lr)
 
@@ -359,6 +396,8 @@ class Optimizer:
         offsets = self._kernel.offsets
         for s, _ in enumerate(self._kernel.slot_names):
             flat = self._kernel.slot(s)
+            if not self._variables_list:  # built flat: one buffer per slot
+                out.append(flat)
             for k, v in enumerate(self._variables_list):
                 out.append(flat[offsets[k] : offsets[k + 1]].reshape(v.shape))
         return out
