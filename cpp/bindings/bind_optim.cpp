@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bindings/array_utils.h"
+#include "bindings/optim_config.h"
 #include "optim/optimizer.h"
 
 namespace py = pybind11;
@@ -49,7 +50,9 @@ void translate_invalid(const std::function<void()>& f) {
 }
 
 // The C++ optimizer config from the plain dict of Optimizer._kernel_config().
-Config config_from_dict(const py::dict& d) {
+}  // namespace
+
+Config optim_config_from_dict(const py::dict& d) {
   static const std::set<std::string> kKeys = {
       "kind",         "momentum", "nesterov",  "beta_1",   "beta_2",
       "epsilon",      "amsgrad",  "rho",       "centered", "initial_accumulator_value",
@@ -84,7 +87,7 @@ Config config_from_dict(const py::dict& d) {
   return c;
 }
 
-py::dict config_to_dict(const Config& c) {
+py::dict optim_config_to_dict(const Config& c) {
   py::dict d;
   d["kind"]                      = optim::kind_name(c.kind);
   d["momentum"]                  = c.momentum;
@@ -101,6 +104,8 @@ py::dict config_to_dict(const Config& c) {
   d["clip_value"]                = c.clip_value;
   return d;
 }
+
+namespace {
 
 std::vector<py::ssize_t> shape_of(const py::array& a) {
   return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
@@ -326,7 +331,7 @@ fastnn.optimizers.<X>()._kernel_config(); tensor k is elements
 [offsets[k], offsets[k+1]) of the flat buffer. Owns the slot buffers and the
 iteration counter; see cpp/optim/optimizer.h for the formulas.)doc")
       .def(py::init([](const py::dict& config, std::vector<int64_t> offsets) {
-             Config c = config_from_dict(config);
+             Config c = optim_config_from_dict(config);
              std::unique_ptr<optim::Optimizer> o;
              translate_invalid(
                  [&] { o = std::make_unique<optim::Optimizer>(c, std::move(offsets)); });
@@ -407,7 +412,8 @@ iteration counter; see cpp/optim/optimizer.h for the formulas.)doc")
       .def_property_readonly("num_tensors", &optim::Optimizer::num_tensors)
       .def_property_readonly("offsets", &optim::Optimizer::offsets)
       .def_property_readonly(
-          "config", [](const optim::Optimizer& self) { return config_to_dict(self.config()); })
+          "config",
+          [](const optim::Optimizer& self) { return optim_config_to_dict(self.config()); })
       .def_property_readonly("slot_names",
                              [](const optim::Optimizer& self) {
                                std::vector<std::string> names;
@@ -436,7 +442,8 @@ void bind_optim(py::module_& m, py::module_& ops) {
   bind_updates(ops);
   py::module_ om = m.def_submodule("optim", "Fused optimizers over flat float32 buffers");
   om.def(
-      "validate_config", [](const py::dict& d) { return config_to_dict(config_from_dict(d)); },
+      "validate_config",
+      [](const py::dict& d) { return optim_config_to_dict(optim_config_from_dict(d)); },
       py::arg("config"),
       "Parses and checks a kernel config dict; returns it with defaults filled.");
   bind_optimizer_class(om);

@@ -125,7 +125,13 @@ void update(const Config& config, float* param, const float* grad, float* const*
 //   opt.step(params, grads, n, lr);   // n == opt.size(); iterations() += 1
 //
 // The learning rate is passed per step (a schedule is evaluated by the
-// caller at iterations(), before the step, as Keras does).
+// caller at iterations(), before the step, as Keras does; a C++ loop over an
+// epoch can take the rates of its steps precomputed by Python, since a
+// schedule depends on the step number only).
+//
+// From Python: fastnn.optimizers.<X>(...)._kernel_config() is the Config as a
+// dict (bindings/optim_config.h converts it); fastnn._core.optim.Optimizer
+// binds this class.
 class Optimizer {
  public:
   // offsets: T+1 non-decreasing values starting at 0. Throws
