@@ -10,6 +10,7 @@ void bind_elementwise(py::module_& ops);
 void bind_activations(py::module_& ops);
 void bind_losses(py::module_& ops);
 void bind_nn(py::module_& m);
+void bind_optim(py::module_& m, py::module_& ops);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::bind_activations(ops);
   fastnn::bindings::bind_losses(ops);
   fastnn::bindings::bind_nn(m);
+  fastnn::bindings::bind_optim(m, ops);
 }

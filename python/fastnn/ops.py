@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from fastnn._core import ops as _ops
 
-__all__ = ["relu", "relu_grad"]
+__all__ = [
+    "relu",
+    "relu_grad",
+    # optimizer steps (cpp/optim)
+    "adagrad_update",
+    "adam_update",
+    "adamw_update",
+    "rmsprop_update",
+    "sgd_update",
+]
 
 relu = _ops.relu
 relu_grad = _ops.relu_grad
@@ -20,3 +29,10 @@ __all__ += ["activation", "activation_grad", "loss"]
 activation = _ops.activation
 activation_grad = _ops.activation_grad
 loss = _ops.loss
+
+# Optimizer steps: Keras 3 formulas, in place on float32 arrays (cpp/optim/optimizer.h).
+adagrad_update = _ops.adagrad_update
+adam_update = _ops.adam_update
+adamw_update = _ops.adamw_update
+rmsprop_update = _ops.rmsprop_update
+sgd_update = _ops.sgd_update

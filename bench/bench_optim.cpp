@@ -1,0 +1,235 @@
+// Optimizer steps against their memory roofline.
+//
+// An optimizer step is a streaming kernel: its limit is memory bandwidth. The
+// roofline kernel here moves exactly the same bytes as the optimizer (Adam:
+// read p, g, m, v and write p, m, v = 28 bytes per parameter) with no
+// arithmetic: it ORs every loaded stream into a mask the compiler cannot see
+// is zero and writes each written stream back unchanged, over the same
+// buffers, with the same chunking and OpenMP threads. Each benchmark iteration
+// times the roofline and the optimizer back to back (same cache state, same
+// neighbours on a shared machine) and reports
+//
+//   roofline_frac = median(roofline time) / median(optimizer time)   (1 = at the limit)
+//   GB/s          = optimizer bytes / median(optimizer time)
+//
+// Arguments: {parameters, threads}. The time column is the optimizer's.
+//   build/bench/bench/fastnn_bench --benchmark_filter=BM_optim
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "optim/optimizer.h"
+#include "runtime/aligned_buffer.h"
+#include "runtime/cpu_features.h"
+#include "runtime/dispatch.h"
+#include "runtime/threads.h"
+
+namespace {
+
+using fastnn::optim::Config;
+using fastnn::optim::Kind;
+using fastnn::runtime::AlignedBuffer;
+
+// Reads kWritten + kReadOnly streams and writes the kWritten ones back
+// unchanged (x | (all & mask) with mask == 0 at run time): the optimizer's
+// memory traffic and no arithmetic.
+template <int kWritten, int kReadOnly>
+__attribute__((target("avx2"))) void roofline_chunk(uint32_t* const* written_ptrs,
+                                                    const uint32_t* const* read_only_ptrs,
+                                                    uint32_t mask, int64_t n) {
+  uint32_t* w[kWritten];
+  const uint32_t* r[kReadOnly];
+  for (int j = 0; j < kWritten; ++j) w[j] = written_ptrs[j];
+  for (int j = 0; j < kReadOnly; ++j) r[j] = read_only_ptrs[j];
+  const __m256i vmask = _mm256_set1_epi32(static_cast<int>(mask));
+  int64_t i           = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i x[kWritten];
+    __m256i all = _mm256_setzero_si256();
+    for (int j = 0; j < kWritten; ++j) {
+      x[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[j] + i));
+      all  = _mm256_or_si256(all, x[j]);
+    }
+    for (int j = 0; j < kReadOnly; ++j)
+      all = _mm256_or_si256(all, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r[j] + i)));
+    all = _mm256_and_si256(all, vmask);
+    for (int j = 0; j < kWritten; ++j)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(w[j] + i), _mm256_or_si256(x[j], all));
+  }
+  for (; i < n; ++i) {
+    uint32_t all = 0;
+    for (int j = 0; j < kWritten; ++j) all |= w[j][i];
+    for (int j = 0; j < kReadOnly; ++j) all |= r[j][i];
+    all &= mask;
+    for (int j = 0; j < kWritten; ++j) w[j][i] |= all;
+  }
+}
+
+using RooflineChunk = void (*)(uint32_t* const*, const uint32_t* const*, uint32_t, int64_t);
+
+RooflineChunk roofline_for(size_t n_written) {
+  switch (n_written) {
+    case 1:
+      return roofline_chunk<1, 1>;
+    case 2:
+      return roofline_chunk<2, 1>;
+    case 3:
+      return roofline_chunk<3, 1>;
+    default:
+      return roofline_chunk<4, 1>;
+  }
+}
+
+void roofline(const std::vector<float*>& written, const std::vector<const float*>& read_only,
+              uint32_t mask, int64_t n, int threads) {
+  constexpr int64_t kChunk   = fastnn::optim::kChunk;
+  const int64_t chunks       = (n + kChunk - 1) / kChunk;
+  const RooflineChunk kernel = roofline_for(written.size());
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t b = c * kChunk;
+    uint32_t* w[4];
+    const uint32_t* r[1];
+    for (size_t j = 0; j < written.size(); ++j) w[j] = reinterpret_cast<uint32_t*>(written[j] + b);
+    for (size_t j = 0; j < read_only.size(); ++j)
+      r[j] = reinterpret_cast<const uint32_t*>(read_only[j] + b);
+    kernel(w, r, mask, std::min(kChunk, n - b));
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+void run_case(benchmark::State& state, const Config& config) {
+  if (!fastnn::runtime::cpu_features().avx2) {
+    state.SkipWithError("the roofline kernel needs AVX2");
+    return;
+  }
+  const int64_t n     = state.range(0);
+  const int threads   = static_cast<int>(state.range(1));
+  const int threads_0 = fastnn::runtime::num_threads();
+  fastnn::runtime::set_num_threads(threads);
+
+  AlignedBuffer<float> params(n), grads(n);
+  std::mt19937 gen(42);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    params.data()[i] = normal(gen);
+    grads.data()[i]  = normal(gen);
+  }
+  fastnn::optim::Optimizer opt(config, {0, n});
+  std::vector<float*> written{params.data()};
+  for (int s = 0; s < opt.num_slots(); ++s) written.push_back(opt.slot(s));
+  std::vector<const float*> read_only{grads.data()};
+  int64_t it    = 0;
+  uint32_t mask = 0;
+  benchmark::DoNotOptimize(mask);
+
+  const double lr = 1e-3;
+  opt.step(params.data(), grads.data(), n, lr);  // warm-up (and page-in)
+  roofline(written, read_only, mask, n, threads);
+  std::vector<double> t_roof, t_opt;
+  using clock = std::chrono::steady_clock;
+  for (auto _ : state) {
+    // Alternate which kernel runs first, so neither always finds the data
+    // as the other left it.
+    const bool roof_first = (it++ % 2) == 0;
+    const auto t0         = clock::now();
+    if (roof_first)
+      roofline(written, read_only, mask, n, threads);
+    else
+      opt.step(params.data(), grads.data(), n, lr);
+    const auto t1 = clock::now();
+    if (roof_first)
+      opt.step(params.data(), grads.data(), n, lr);
+    else
+      roofline(written, read_only, mask, n, threads);
+    const auto t2 = clock::now();
+    benchmark::ClobberMemory();
+    const double first_s  = std::chrono::duration<double>(t1 - t0).count();
+    const double second_s = std::chrono::duration<double>(t2 - t1).count();
+    const double roof_s   = roof_first ? first_s : second_s;
+    const double opt_s    = roof_first ? second_s : first_s;
+    t_roof.push_back(roof_s);
+    t_opt.push_back(opt_s);
+    state.SetIterationTime(opt_s);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(params.data()[i])) {
+      state.SkipWithError("optimizer produced a non-finite parameter");
+      break;
+    }
+  const double bytes =
+      static_cast<double>(n) * 4.0 * static_cast<double>(2 * written.size() + read_only.size());
+  state.counters["roofline_frac"] = median(t_roof) / median(t_opt);
+  state.counters["GB/s"]          = bytes / median(t_opt) / 1e9;
+  state.counters["B/param"]       = bytes / static_cast<double>(n);
+  state.SetLabel(std::string(fastnn::runtime::isa_name(fastnn::runtime::active_isa())));
+  fastnn::runtime::set_num_threads(threads_0);
+}
+
+Config make(Kind kind) {
+  Config c;
+  c.kind = kind;
+  if (kind == Kind::sgd) c.momentum = 0.0;
+  if (kind == Kind::adamw) c.weight_decay = 0.004;
+  return c;
+}
+
+void BM_optim_sgd(benchmark::State& s) { run_case(s, make(Kind::sgd)); }
+void BM_optim_sgd_momentum(benchmark::State& s) {
+  Config c   = make(Kind::sgd);
+  c.momentum = 0.9;
+  run_case(s, c);
+}
+void BM_optim_sgd_nesterov(benchmark::State& s) {
+  Config c   = make(Kind::sgd);
+  c.momentum = 0.9;
+  c.nesterov = true;
+  run_case(s, c);
+}
+void BM_optim_adam(benchmark::State& s) { run_case(s, make(Kind::adam)); }
+void BM_optim_adam_amsgrad(benchmark::State& s) {
+  Config c  = make(Kind::adam);
+  c.amsgrad = true;
+  run_case(s, c);
+}
+void BM_optim_adamw(benchmark::State& s) { run_case(s, make(Kind::adamw)); }
+void BM_optim_rmsprop(benchmark::State& s) { run_case(s, make(Kind::rmsprop)); }
+void BM_optim_rmsprop_centered_momentum(benchmark::State& s) {
+  Config c   = make(Kind::rmsprop);
+  c.centered = true;
+  c.momentum = 0.9;
+  c.epsilon  = 1e-3;  // a constant gradient rounds v - a^2 to about +-1e-7 g^2
+  run_case(s, c);
+}
+void BM_optim_adagrad(benchmark::State& s) { run_case(s, make(Kind::adagrad)); }
+
+void args(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {int64_t{1} << 20, int64_t{1} << 24})
+    for (int64_t t : {1, 2}) b->Args({n, t});
+  b->UseManualTime()->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK(BM_optim_sgd)->Apply(args);
+BENCHMARK(BM_optim_sgd_momentum)->Apply(args);
+BENCHMARK(BM_optim_sgd_nesterov)->Apply(args);
+BENCHMARK(BM_optim_adam)->Apply(args);
+BENCHMARK(BM_optim_adam_amsgrad)->Apply(args);
+BENCHMARK(BM_optim_adamw)->Apply(args);
+BENCHMARK(BM_optim_rmsprop)->Apply(args);
+BENCHMARK(BM_optim_rmsprop_centered_momentum)->Apply(args);
+BENCHMARK(BM_optim_adagrad)->Apply(args);
+
+}  // namespace

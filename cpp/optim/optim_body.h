@@ -1,0 +1,269 @@
+// The optimizer update bodies, written once over an "ops" type O that supplies
+// V (float, or a SIMD register of O::kWidth floats) and load / store / set1 /
+// add / sub / mul / div / sqrt / min / max. Each ISA's translation unit
+// instantiates them with its vector ops for the body and with ScalarOps for
+// the tail, so the tail mirrors the body operation for operation and every
+// path rounds the same way (the including file turns FMA contraction off).
+//
+// Everything here has internal linkage (anonymous namespace): each ISA's TU
+// gets its own copy compiled with its own flags, so no instantiation built
+// with -mavx2 can be picked by the linker for the portable path.
+//
+// Formulas: cpp/optim/optimizer.h (Keras 3, keras/src/optimizers/*.py).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "optim/optim_kernels.h"
+
+namespace fastnn::optim {
+namespace {
+
+struct ScalarOps {
+  using V                     = float;
+  static constexpr int kWidth = 1;
+  static V load(const float* p) { return *p; }
+  static void store(float* p, V x) { *p = x; }
+  static V set1(float x) { return x; }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V mul(V a, V b) { return a * b; }
+  static V div(V a, V b) { return a / b; }
+  static V sqrt(V a) { return std::sqrt(a); }
+  // Same selection as x86 minps/maxps: the second operand when unordered.
+  static V min(V a, V b) { return a < b ? a : b; }
+  static V max(V a, V b) { return a > b ? a : b; }
+};
+
+template <class O>
+struct Consts {
+  typename O::V lr, wd_lr, scale, clip_hi, clip_lo, momentum, one_minus_beta_1, one_minus_beta_2,
+      alpha, epsilon, rho, one_minus_rho;
+};
+
+template <class O>
+Consts<O> make_consts(const StepParams& s) {
+  Consts<O> k;
+  k.lr               = O::set1(s.lr);
+  k.wd_lr            = O::set1(s.wd_lr);
+  k.scale            = O::set1(s.scale);
+  k.clip_hi          = O::set1(s.clip);
+  k.clip_lo          = O::set1(-s.clip);
+  k.momentum         = O::set1(s.momentum);
+  k.one_minus_beta_1 = O::set1(s.one_minus_beta_1);
+  k.one_minus_beta_2 = O::set1(s.one_minus_beta_2);
+  k.alpha            = O::set1(s.alpha);
+  k.epsilon          = O::set1(s.epsilon);
+  k.rho              = O::set1(s.rho);
+  k.one_minus_rho    = O::set1(s.one_minus_rho);
+  return k;
+}
+
+// Clip (keras/src/optimizers/base_optimizer.py, _clip_gradients): scale for
+// clipnorm / global_clipnorm, then clip to [-c, c] (NaN stays NaN).
+template <class O, bool kClipValue, bool kScale>
+inline typename O::V load_grad(const Consts<O>& k, const float* g) {
+  typename O::V x = O::load(g);
+  if constexpr (kScale) x = O::mul(x, k.scale);
+  if constexpr (kClipValue) x = O::max(k.clip_lo, O::min(k.clip_hi, x));
+  return x;
+}
+
+// Decoupled weight decay (base_optimizer.py, _apply_weight_decay).
+template <class O, bool kDecay>
+inline typename O::V load_param(const Consts<O>& k, const float* p) {
+  typename O::V w = O::load(p);
+  if constexpr (kDecay) w = O::sub(w, O::mul(w, k.wd_lr));
+  return w;
+}
+
+// keras/src/optimizers/sgd.py
+template <class O, bool kClipValue, bool kScale, bool kDecay, bool kMomentum, bool kNesterov>
+inline void sgd_at(const Consts<O>& k, float* p, const float* gp, float* bp) {
+  using V   = typename O::V;
+  const V g = load_grad<O, kClipValue, kScale>(k, gp);
+  V w       = load_param<O, kDecay>(k, p);
+  if constexpr (!kMomentum) {
+    w = O::sub(w, O::mul(g, k.lr));
+  } else {
+    const V b = O::sub(O::mul(O::load(bp), k.momentum), O::mul(g, k.lr));
+    O::store(bp, b);
+    if constexpr (kNesterov)
+      w = O::add(w, O::sub(O::mul(b, k.momentum), O::mul(g, k.lr)));
+    else
+      w = O::add(w, b);
+  }
+  O::store(p, w);
+}
+
+// keras/src/optimizers/adam.py (AdamW is Adam with weight decay, adamw.py)
+template <class O, bool kClipValue, bool kScale, bool kDecay, bool kAmsgrad>
+inline void adam_at(const Consts<O>& k, float* p, const float* gp, float* mp, float* vp,
+                    float* vhp) {
+  using V   = typename O::V;
+  const V g = load_grad<O, kClipValue, kScale>(k, gp);
+  V w       = load_param<O, kDecay>(k, p);
+  V m       = O::load(mp);
+  V v       = O::load(vp);
+  m         = O::add(m, O::mul(O::sub(g, m), k.one_minus_beta_1));
+  v         = O::add(v, O::mul(O::sub(O::mul(g, g), v), k.one_minus_beta_2));
+  O::store(mp, m);
+  O::store(vp, v);
+  if constexpr (kAmsgrad) {
+    v = O::max(O::load(vhp), v);
+    O::store(vhp, v);
+  }
+  w = O::sub(w, O::div(O::mul(m, k.alpha), O::add(O::sqrt(v), k.epsilon)));
+  O::store(p, w);
+}
+
+// keras/src/optimizers/rmsprop.py
+template <class O, bool kClipValue, bool kScale, bool kDecay, bool kMomentum, bool kCentered>
+inline void rmsprop_at(const Consts<O>& k, float* p, const float* gp, float* vp, float* bp,
+                       float* ap) {
+  using V   = typename O::V;
+  const V g = load_grad<O, kClipValue, kScale>(k, gp);
+  V w       = load_param<O, kDecay>(k, p);
+  const V v = O::add(O::mul(k.rho, O::load(vp)), O::mul(k.one_minus_rho, O::mul(g, g)));
+  O::store(vp, v);
+  V d;
+  if constexpr (kCentered) {
+    const V a = O::add(O::mul(k.rho, O::load(ap)), O::mul(k.one_minus_rho, g));
+    O::store(ap, a);
+    d = O::add(O::sub(v, O::mul(a, a)), k.epsilon);
+  } else {
+    d = O::add(v, k.epsilon);
+  }
+  const V inc = O::div(O::mul(k.lr, g), O::sqrt(d));
+  if constexpr (kMomentum) {
+    const V b = O::add(O::mul(k.momentum, O::load(bp)), inc);
+    O::store(bp, b);
+    w = O::sub(w, b);
+  } else {
+    w = O::sub(w, inc);
+  }
+  O::store(p, w);
+}
+
+// keras/src/optimizers/adagrad.py
+template <class O, bool kClipValue, bool kScale, bool kDecay>
+inline void adagrad_at(const Consts<O>& k, float* p, const float* gp, float* accp) {
+  using V     = typename O::V;
+  const V g   = load_grad<O, kClipValue, kScale>(k, gp);
+  V w         = load_param<O, kDecay>(k, p);
+  const V acc = O::add(O::load(accp), O::mul(g, g));
+  O::store(accp, acc);
+  w = O::sub(w, O::div(O::mul(k.lr, g), O::sqrt(O::add(acc, k.epsilon))));
+  O::store(p, w);
+}
+
+// Calls f(std::bool_constant<b0>{}, std::bool_constant<b1>{}, ...) for the
+// run-time flags, so each combination gets its own branch-free loop.
+template <bool... kDone, class F>
+inline void with_flags(F&& f) {
+  f(std::bool_constant<kDone>{}...);
+}
+template <bool... kDone, class F, class... Rest>
+inline void with_flags(F&& f, bool b, Rest... rest) {
+  if (b)
+    with_flags<kDone..., true>(std::forward<F>(f), rest...);
+  else
+    with_flags<kDone..., false>(std::forward<F>(f), rest...);
+}
+
+// The loops: vector body with VecOps, then the tail with ScalarOps.
+template <class VecOps>
+void sgd_kernel(const StepParams& s, float* p, const float* g, float* b, int64_t n) {
+  with_flags(
+      [&](auto cv, auto sc, auto wd, auto mom, auto nest) {
+        constexpr bool CV = decltype(cv)::value, SC = decltype(sc)::value, WD = decltype(wd)::value,
+                       MOM = decltype(mom)::value, NEST = decltype(nest)::value;
+        const auto kv        = make_consts<VecOps>(s);
+        const auto ks        = make_consts<ScalarOps>(s);
+        constexpr int64_t kW = VecOps::kWidth;
+        int64_t i            = 0;
+        if constexpr (kW > 1)
+          for (; i + kW <= n; i += kW)
+            sgd_at<VecOps, CV, SC, WD, MOM, NEST>(kv, p + i, g + i, MOM ? b + i : nullptr);
+        for (; i < n; ++i)
+          sgd_at<ScalarOps, CV, SC, WD, MOM, NEST>(ks, p + i, g + i, MOM ? b + i : nullptr);
+      },
+      s.clip_value, s.scale_grad, s.decay, s.has_momentum, s.has_momentum && s.nesterov);
+}
+
+template <class VecOps>
+void adam_kernel(const StepParams& s, float* p, const float* g, float* m, float* v, float* vhat,
+                 int64_t n) {
+  with_flags(
+      [&](auto cv, auto sc, auto wd, auto ams) {
+        constexpr bool CV = decltype(cv)::value, SC = decltype(sc)::value, WD = decltype(wd)::value,
+                       AMS   = decltype(ams)::value;
+        const auto kv        = make_consts<VecOps>(s);
+        const auto ks        = make_consts<ScalarOps>(s);
+        constexpr int64_t kW = VecOps::kWidth;
+        int64_t i            = 0;
+        if constexpr (kW > 1)
+          for (; i + kW <= n; i += kW)
+            adam_at<VecOps, CV, SC, WD, AMS>(kv, p + i, g + i, m + i, v + i,
+                                             AMS ? vhat + i : nullptr);
+        for (; i < n; ++i)
+          adam_at<ScalarOps, CV, SC, WD, AMS>(ks, p + i, g + i, m + i, v + i,
+                                              AMS ? vhat + i : nullptr);
+      },
+      s.clip_value, s.scale_grad, s.decay, s.amsgrad);
+}
+
+template <class VecOps>
+void rmsprop_kernel(const StepParams& s, float* p, const float* g, float* v, float* b, float* a,
+                    int64_t n) {
+  with_flags(
+      [&](auto cv, auto sc, auto wd, auto mom, auto cen) {
+        constexpr bool CV = decltype(cv)::value, SC = decltype(sc)::value, WD = decltype(wd)::value,
+                       MOM = decltype(mom)::value, CEN = decltype(cen)::value;
+        const auto kv        = make_consts<VecOps>(s);
+        const auto ks        = make_consts<ScalarOps>(s);
+        constexpr int64_t kW = VecOps::kWidth;
+        int64_t i            = 0;
+        if constexpr (kW > 1)
+          for (; i + kW <= n; i += kW)
+            rmsprop_at<VecOps, CV, SC, WD, MOM, CEN>(kv, p + i, g + i, v + i, MOM ? b + i : nullptr,
+                                                     CEN ? a + i : nullptr);
+        for (; i < n; ++i)
+          rmsprop_at<ScalarOps, CV, SC, WD, MOM, CEN>(ks, p + i, g + i, v + i,
+                                                      MOM ? b + i : nullptr, CEN ? a + i : nullptr);
+      },
+      s.clip_value, s.scale_grad, s.decay, s.has_momentum, s.centered);
+}
+
+template <class VecOps>
+void adagrad_kernel(const StepParams& s, float* p, const float* g, float* acc, int64_t n) {
+  with_flags(
+      [&](auto cv, auto sc, auto wd) {
+        constexpr bool CV = decltype(cv)::value, SC = decltype(sc)::value, WD = decltype(wd)::value;
+        const auto kv        = make_consts<VecOps>(s);
+        const auto ks        = make_consts<ScalarOps>(s);
+        constexpr int64_t kW = VecOps::kWidth;
+        int64_t i            = 0;
+        if constexpr (kW > 1)
+          for (; i + kW <= n; i += kW) adagrad_at<VecOps, CV, SC, WD>(kv, p + i, g + i, acc + i);
+        for (; i < n; ++i) adagrad_at<ScalarOps, CV, SC, WD>(ks, p + i, g + i, acc + i);
+      },
+      s.clip_value, s.scale_grad, s.decay);
+}
+
+// Tail of sum_squares shared by every ISA: lanes[j] already hold the sums of
+// the full blocks of 8; adds the last n % 8 elements to lanes 0.. and combines.
+inline double sum_squares_finish(double lanes[8], const float* x, int64_t full, int64_t n) {
+  for (int64_t i = full; i < n; ++i) {
+    const double d = static_cast<double>(x[i]);
+    lanes[i - full] += d * d;
+  }
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+         ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+}  // namespace
+}  // namespace fastnn::optim

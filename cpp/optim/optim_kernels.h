@@ -1,0 +1,59 @@
+// The per-ISA optimizer kernel table (internal to cpp/optim).
+//
+// Each kernel updates n contiguous elements of one tensor in place with the
+// formulas of optimizer.h, reading the gradient once and writing the
+// parameter and each slot once. StepParams carries the per-step scalars,
+// already rounded to float32 (computed in double by optimizer.cpp).
+#pragma once
+
+#include <cstdint>
+
+namespace fastnn::optim {
+
+struct StepParams {
+  float lr               = 0.0f;  // learning rate
+  float wd_lr            = 0.0f;  // weight_decay * lr
+  float scale            = 1.0f;  // clipnorm / global_clipnorm factor of this tensor
+  float clip             = 0.0f;  // clipvalue c
+  float momentum         = 0.0f;  // sgd / rmsprop
+  float one_minus_beta_1 = 0.0f;
+  float one_minus_beta_2 = 0.0f;
+  float alpha            = 0.0f;  // lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+  float epsilon          = 0.0f;
+  float rho              = 0.0f;
+  float one_minus_rho    = 0.0f;
+  bool decay             = false;  // apply w -= w * wd_lr
+  bool clip_value        = false;  // apply clip to [-clip, clip]
+  bool scale_grad        = false;  // apply g *= scale
+  bool has_momentum      = false;  // sgd: momentum != 0; rmsprop: momentum > 0
+  bool nesterov          = false;  // sgd
+  bool amsgrad           = false;  // adam
+  bool centered          = false;  // rmsprop
+};
+
+struct OptimKernels {
+  // b: momentum slot (unused unless has_momentum).
+  void (*sgd)(const StepParams& s, float* p, const float* g, float* b, int64_t n);
+  // vhat unused unless amsgrad.
+  void (*adam)(const StepParams& s, float* p, const float* g, float* m, float* v, float* vhat,
+               int64_t n);
+  // b unused unless has_momentum; a unused unless centered.
+  void (*rmsprop)(const StepParams& s, float* p, const float* g, float* v, float* b, float* a,
+                  int64_t n);
+  void (*adagrad)(const StepParams& s, float* p, const float* g, float* acc, int64_t n);
+  // Sum of x[i]^2 in double: lane j (0..7) sums the elements i with i % 8 == j
+  // in index order, then ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)). Same bits on
+  // every ISA.
+  double (*sum_squares)(const float* x, int64_t n);
+};
+
+// Defined in optim_ref.cpp and avx2/optim_avx2.cpp.
+extern const OptimKernels kOptimKernelsGeneric;
+#if defined(FASTNN_HAVE_AVX2)
+extern const OptimKernels kOptimKernelsAvx2;
+#endif
+
+// The table of the active ISA (runtime::active_isa()).
+const OptimKernels& optim_kernels();
+
+}  // namespace fastnn::optim

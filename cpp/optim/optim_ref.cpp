@@ -1,0 +1,37 @@
+// Portable optimizer kernels: the bodies of optim_body.h with scalar ops only,
+// plain loops the compiler may vectorize for the baseline ISA.
+#include <cstdint>
+
+// No FMA contraction: every path must round like the others (optim_body.h).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include "optim/optim_body.h"
+#include "optim/optim_kernels.h"
+
+namespace fastnn::optim {
+
+namespace {
+
+double sum_squares_ref(const float* x, int64_t n) {
+  double lanes[8]    = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t full = n / 8 * 8;
+  for (int64_t i = 0; i < full; i += 8)
+    for (int j = 0; j < 8; ++j) {
+      const double d = static_cast<double>(x[i + j]);
+      lanes[j] += d * d;
+    }
+  return sum_squares_finish(lanes, x, full, n);
+}
+
+}  // namespace
+
+const OptimKernels kOptimKernelsGeneric = {
+    sgd_kernel<ScalarOps>,     adam_kernel<ScalarOps>, rmsprop_kernel<ScalarOps>,
+    adagrad_kernel<ScalarOps>, sum_squares_ref,
+};
+
+}  // namespace fastnn::optim

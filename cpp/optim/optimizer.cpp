@@ -1,0 +1,350 @@
+#include "optim/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+#include "optim/optim_kernels.h"
+#include "runtime/dispatch.h"
+#include "runtime/threads.h"
+
+namespace fastnn::optim {
+
+const OptimKernels& optim_kernels() {
+#if defined(FASTNN_HAVE_AVX2)
+  if (runtime::active_isa() == runtime::Isa::avx2) return kOptimKernelsAvx2;
+#endif
+  return kOptimKernelsGeneric;
+}
+
+namespace {
+
+std::string fmt(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", x);
+  return buf;
+}
+
+void check_range(const char* name, double x, double lo, double hi, bool hi_open) {
+  const bool ok = std::isfinite(x) && x >= lo && (hi_open ? x < hi : x <= hi);
+  if (!ok)
+    throw std::invalid_argument(std::string("optimizer: `") + name + "` must be in [" + fmt(lo) +
+                                ", " + fmt(hi) + (hi_open ? ")" : "]") + ", got " + fmt(x));
+}
+
+void check_nonneg(const char* name, double x) {
+  if (!(std::isfinite(x) && x >= 0.0))
+    throw std::invalid_argument(std::string("optimizer: `") + name +
+                                "` must be a finite number >= 0, got " + fmt(x));
+}
+
+bool clips_by_norm(const Config& c) {
+  return (c.clip == Clip::clipnorm || c.clip == Clip::global_clipnorm) && c.clip_value > 0.0;
+}
+
+// The per-step scalars, in double, rounded once to float32.
+StepParams make_step_params(const Config& c, int64_t t, double lr) {
+  StepParams s;
+  s.lr         = static_cast<float>(lr);
+  s.decay      = c.weight_decay != 0.0;
+  s.wd_lr      = static_cast<float>(c.weight_decay * lr);
+  s.clip_value = c.clip == Clip::clipvalue && c.clip_value > 0.0;
+  s.clip       = static_cast<float>(c.clip_value);
+  s.scale_grad = clips_by_norm(c);
+  s.epsilon    = static_cast<float>(c.epsilon);
+  switch (c.kind) {
+    case Kind::sgd:
+      s.momentum     = static_cast<float>(c.momentum);
+      s.has_momentum = c.momentum != 0.0;
+      s.nesterov     = c.nesterov;
+      break;
+    case Kind::adam:
+    case Kind::adamw: {
+      const double td    = static_cast<double>(t);
+      s.one_minus_beta_1 = static_cast<float>(1.0 - c.beta_1);
+      s.one_minus_beta_2 = static_cast<float>(1.0 - c.beta_2);
+      s.alpha            = static_cast<float>(lr * std::sqrt(1.0 - std::pow(c.beta_2, td)) /
+                                   (1.0 - std::pow(c.beta_1, td)));
+      s.amsgrad          = c.amsgrad;
+      break;
+    }
+    case Kind::rmsprop:
+      s.rho           = static_cast<float>(c.rho);
+      s.one_minus_rho = static_cast<float>(1.0 - c.rho);
+      s.momentum      = static_cast<float>(c.momentum);
+      s.has_momentum  = c.momentum > 0.0;
+      s.centered      = c.centered;
+      break;
+    case Kind::adagrad:
+      break;
+  }
+  return s;
+}
+
+struct WorkItem {
+  int32_t tensor;
+  int64_t begin;
+  int64_t count;
+};
+
+// Every tensor cut into kChunk-element chunks from its first element.
+template <class Item>
+void build_items(const std::vector<int64_t>& offsets, std::vector<Item>& items) {
+  items.clear();
+  for (size_t k = 0; k + 1 < offsets.size(); ++k) {
+    const int64_t size = offsets[k + 1] - offsets[k];
+    for (int64_t b = 0; b < size; b += kChunk)
+      items.push_back(Item{static_cast<int32_t>(k), b, std::min(kChunk, size - b)});
+  }
+}
+
+void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, float* p,
+                const float* g, float* const* slots, int64_t off, int64_t n) {
+  // slots[i] + off: the slot elements of this chunk (layouts: slot_names()).
+  auto at = [&](int i) { return slots[i] + off; };
+  switch (c.kind) {
+    case Kind::sgd:
+      kern.sgd(s, p, g, s.has_momentum ? at(0) : nullptr, n);
+      break;
+    case Kind::adam:
+    case Kind::adamw:
+      kern.adam(s, p, g, at(0), at(1), s.amsgrad ? at(2) : nullptr, n);
+      break;
+    case Kind::rmsprop: {
+      int next     = 1;
+      float* mom   = s.has_momentum ? at(next++) : nullptr;
+      float* avg_g = s.centered ? at(next++) : nullptr;
+      kern.rmsprop(s, p, g, at(0), mom, avg_g, n);
+      break;
+    }
+    case Kind::adagrad:
+      kern.adagrad(s, p, g, at(0), n);
+      break;
+  }
+}
+
+// The whole step: norms (when clipping by norm), then the fused update.
+// params[k] / grads[k]: tensor k; slot i of tensor k starts at
+// slot_bases[i] + offsets[k]. grads[k] == nullptr skips tensor k.
+template <class Item>
+void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>& offsets,
+              const std::vector<Item>& items, float* const* params, const float* const* grads,
+              float* const* slot_bases, double* partial, double* tensor_sum, float* scales) {
+  const OptimKernels& kern = optim_kernels();
+  const int64_t n_items    = static_cast<int64_t>(items.size());
+  const int num_tensors    = static_cast<int>(offsets.size()) - 1;
+  const int threads        = n_items > 1 ? runtime::num_threads() : 1;
+  StepParams base          = make_step_params(c, t, lr);
+
+  for (int k = 0; k < num_tensors; ++k) scales[k] = 1.0f;
+  if (base.scale_grad) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n_items; ++i) {
+      const Item& it = items[i];
+      const float* g = grads[it.tensor];
+      partial[i]     = g ? kern.sum_squares(g + it.begin, it.count) : 0.0;
+    }
+    // Per-tensor sums in chunk order, then (global) in tensor order.
+    for (int k = 0; k < num_tensors; ++k) tensor_sum[k] = 0.0;
+    for (int64_t i = 0; i < n_items; ++i) tensor_sum[items[i].tensor] += partial[i];
+    const double cv = c.clip_value;
+    if (c.clip == Clip::clipnorm) {
+      // base_optimizer.py _clip_by_norm: g * c / max(norm, c)
+      for (int k = 0; k < num_tensors; ++k) {
+        const double l2 = tensor_sum[k] > 0.0 ? std::sqrt(tensor_sum[k]) : tensor_sum[k];
+        scales[k]       = static_cast<float>(cv / std::max(l2, cv));  // NaN norm -> NaN
+      }
+    } else {
+      // base_optimizer.py clip_by_global_norm: g * c * min(1/norm, 1/c) + (norm - norm)
+      double total = 0.0;
+      for (int k = 0; k < num_tensors; ++k)
+        if (grads[k]) total += tensor_sum[k];
+      const double norm  = std::sqrt(total);
+      const double scale = cv * std::min(1.0 / norm, 1.0 / cv) + (norm - norm);
+      for (int k = 0; k < num_tensors; ++k) scales[k] = static_cast<float>(scale);
+    }
+  }
+
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n_items; ++i) {
+    const Item& it = items[i];
+    const float* g = grads[it.tensor];
+    if (g == nullptr) continue;
+    StepParams s = base;
+    s.scale      = scales[it.tensor];
+    run_kernel(kern, c, s, params[it.tensor] + it.begin, g + it.begin, slot_bases,
+               offsets[it.tensor] + it.begin, it.count);
+  }
+}
+
+}  // namespace
+
+void validate_config(const Config& c) {
+  switch (c.kind) {
+    case Kind::sgd:
+      check_range("momentum", c.momentum, 0.0, 1.0, false);
+      break;
+    case Kind::adam:
+    case Kind::adamw:
+      check_range("beta_1", c.beta_1, 0.0, 1.0, true);
+      check_range("beta_2", c.beta_2, 0.0, 1.0, true);
+      check_nonneg("epsilon", c.epsilon);
+      break;
+    case Kind::rmsprop:
+      check_range("rho", c.rho, 0.0, 1.0, true);
+      check_range("momentum", c.momentum, 0.0, 1.0, false);
+      check_nonneg("epsilon", c.epsilon);
+      break;
+    case Kind::adagrad:
+      check_nonneg("initial_accumulator_value", c.initial_accumulator_value);
+      check_nonneg("epsilon", c.epsilon);
+      break;
+  }
+  check_nonneg("weight_decay", c.weight_decay);
+  if (c.clip != Clip::none) check_nonneg(clip_name(c.clip), c.clip_value);
+}
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::sgd:
+      return "sgd";
+    case Kind::adam:
+      return "adam";
+    case Kind::adamw:
+      return "adamw";
+    case Kind::rmsprop:
+      return "rmsprop";
+    case Kind::adagrad:
+      return "adagrad";
+  }
+  return "unknown";
+}
+
+Kind parse_kind(const std::string& name) {
+  for (Kind k : {Kind::sgd, Kind::adam, Kind::adamw, Kind::rmsprop, Kind::adagrad})
+    if (name == kind_name(k)) return k;
+  throw std::invalid_argument("optimizer: unknown kind '" + name +
+                              "'; expected one of: sgd, adam, adamw, rmsprop, adagrad");
+}
+
+const char* clip_name(Clip clip) {
+  switch (clip) {
+    case Clip::none:
+      return "none";
+    case Clip::clipnorm:
+      return "clipnorm";
+    case Clip::clipvalue:
+      return "clipvalue";
+    case Clip::global_clipnorm:
+      return "global_clipnorm";
+  }
+  return "unknown";
+}
+
+Clip parse_clip(const std::string& name) {
+  for (Clip c : {Clip::none, Clip::clipnorm, Clip::clipvalue, Clip::global_clipnorm})
+    if (name == clip_name(c)) return c;
+  throw std::invalid_argument("optimizer: unknown clip mode '" + name +
+                              "'; expected one of: none, clipnorm, clipvalue, global_clipnorm");
+}
+
+std::vector<std::string> slot_names(const Config& c) {
+  switch (c.kind) {
+    case Kind::sgd:
+      if (c.momentum != 0.0) return {"momentum"};
+      return {};
+    case Kind::adam:
+    case Kind::adamw:
+      if (c.amsgrad) return {"momentum", "velocity", "velocity_hat"};
+      return {"momentum", "velocity"};
+    case Kind::rmsprop: {
+      std::vector<std::string> names{"velocity"};
+      if (c.momentum > 0.0) names.push_back("momentum");
+      if (c.centered) names.push_back("average_gradient");
+      return names;
+    }
+    case Kind::adagrad:
+      return {"accumulator"};
+  }
+  return {};
+}
+
+float slot_initial_value(const Config& c, int slot) {
+  (void)slot;
+  return c.kind == Kind::adagrad ? static_cast<float>(c.initial_accumulator_value) : 0.0f;
+}
+
+void update(const Config& config, float* param, const float* grad, float* const* slots, int64_t n,
+            int64_t step, double learning_rate) {
+  validate_config(config);
+  if (n < 0) throw std::invalid_argument("optimizer: n must be >= 0");
+  if (step < 1) throw std::invalid_argument("optimizer: step must be >= 1, got " + fmt(step));
+  const std::vector<int64_t> offsets{0, n};
+  std::vector<WorkItem> items;
+  build_items(offsets, items);
+  std::vector<double> partial(items.size());
+  double tensor_sum = 0.0;
+  float scale       = 1.0f;
+  run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, partial.data(),
+           &tensor_sum, &scale);
+}
+
+Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
+    : config_(config), offsets_(std::move(offsets)), slot_names_(slot_names(config)) {
+  validate_config(config_);
+  if (offsets_.empty() || offsets_[0] != 0)
+    throw std::invalid_argument("Optimizer: offsets must start with 0");
+  for (size_t k = 1; k < offsets_.size(); ++k)
+    if (offsets_[k] < offsets_[k - 1])
+      throw std::invalid_argument("Optimizer: offsets must be non-decreasing");
+  const auto n = static_cast<size_t>(size());
+  slots_.resize(slot_names_.size());
+  for (auto& s : slots_) s.reserve(std::max<size_t>(n, 1));
+  std::vector<WorkItem> items;
+  build_items(offsets_, items);
+  items_.reserve(items.size());
+  for (const auto& it : items) items_.push_back({it.tensor, it.begin, it.count});
+  partial_sums_.assign(items_.size(), 0.0);
+  scales_.assign(num_tensors(), 1.0f);
+  tensor_sums_.assign(num_tensors(), 0.0);
+  param_ptrs_.assign(num_tensors(), nullptr);
+  grad_ptrs_.assign(num_tensors(), nullptr);
+  reset();
+}
+
+void Optimizer::reset() {
+  iterations_ = 0;
+  for (int i = 0; i < num_slots(); ++i) {
+    const float v = slot_initial_value(config_, i);
+    std::fill(slots_[i].data(), slots_[i].data() + size(), v);
+  }
+}
+
+void Optimizer::set_iterations(int64_t iterations) {
+  if (iterations < 0)
+    throw std::invalid_argument("Optimizer: iterations must be >= 0, got " + fmt(iterations));
+  iterations_ = iterations;
+}
+
+void Optimizer::step(float* params, const float* grads, int64_t n, double learning_rate) {
+  if (n != size())
+    throw std::invalid_argument("Optimizer::step: n = " + fmt(n) + " but the optimizer has " +
+                                fmt(size()) + " parameters");
+  for (int k = 0; k < num_tensors(); ++k) {
+    param_ptrs_[k] = params + offsets_[k];
+    grad_ptrs_[k]  = grads + offsets_[k];
+  }
+  step_tensors(param_ptrs_.data(), grad_ptrs_.data(), learning_rate);
+}
+
+void Optimizer::step_tensors(float* const* params, const float* const* grads,
+                             double learning_rate) {
+  float* bases[3] = {nullptr, nullptr, nullptr};
+  for (int i = 0; i < num_slots(); ++i) bases[i] = slots_[i].data();
+  run_step(config_, iterations_ + 1, learning_rate, offsets_, items_, params, grads, bases,
+           partial_sums_.data(), tensor_sums_.data(), scales_.data());
+  ++iterations_;
+}
+
+}  // namespace fastnn::optim

@@ -1,0 +1,187 @@
+// Fused optimizer steps over flat float32 buffers, with Keras 3 numerics.
+//
+// One step of every optimizer is, per parameter element (t = iterations + 1,
+// the step being taken, starting at 1; lr = the learning rate of this step):
+//
+//   1. clip       g' = g * s                       clipnorm / global_clipnorm
+//                 g' = min(max(g, -c), c)          clipvalue
+//                 s = c / max(||g||_2, c) per tensor (clipnorm), or
+//                 s = c * min(1 / ||g_all||_2, 1 / c) + (norm - norm) over all
+//                 tensors (global_clipnorm; NaN/Inf norms give NaN, as Keras).
+//   2. decay      w  = w - w * (wd * lr)            decoupled, only if wd != 0
+//   3. update (Keras 3, keras/src/optimizers/<name>.py):
+//
+//   sgd       mu == 0:  w = w - g * lr
+//             else:     b = b * mu - g * lr
+//                       nesterov: w = w + (b * mu - g * lr)   else: w = w + b
+//   adam,     m = m + (g - m) * (1 - beta_1)
+//   adamw     v = v + (g*g - v) * (1 - beta_2)
+//             amsgrad:  vhat = max(vhat, v), and vhat replaces v below
+//             alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)   (in double)
+//             w = w - (m * alpha) / (sqrt(v) + epsilon)
+//   rmsprop   v = rho * v + (1 - rho) * g*g
+//             centered: a = rho * a + (1 - rho) * g;  d = v - a*a + epsilon
+//             else:     d = v + epsilon
+//             inc = lr * g / sqrt(d)
+//             momentum > 0: b = momentum * b + inc; w = w - b   else: w = w - inc
+//   adagrad   acc = acc + g*g              (acc starts at initial_accumulator_value)
+//             w = w - lr * g / sqrt(acc + epsilon)
+//
+// Where PyTorch (torch.optim) differs:
+//   * Adam: torch computes w -= lr/(1-beta_1^t) * m / (sqrt(v)/sqrt(1-beta_2^t) + eps)
+//     with eps = 1e-8: the same as Keras's form only with Keras's epsilon set to
+//     torch_eps * sqrt(1 - beta_2^t), i.e. they agree exactly only as eps -> 0.
+//   * AdamW: torch decays with w *= 1 - lr*wd before the update, like Keras;
+//     torch's default wd is 0.01, Keras's 0.004.
+//   * RMSprop: torch puts epsilon outside the root (g / (sqrt(v) + eps)), with
+//     defaults rho (alpha) = 0.99, lr = 0.01, eps = 1e-8.
+//   * SGD momentum: torch keeps b = mu*b + g, w -= lr*b (lr outside the
+//     buffer); the same trajectory as Keras's only while lr is constant.
+//   * Adagrad: torch adds epsilon outside the root and defaults to
+//     initial_accumulator_value = 0.
+//
+// Numerics: all per-step scalars (alpha, 1 - beta, wd*lr, clip scales) are
+// computed once per step in double and rounded to float32; the element loops
+// are float32 without FMA contraction (the AVX2 path and the portable path
+// execute the same IEEE operations in the same order, so they give
+// bit-identical results for finite inputs). Norms are sums of squares in
+// double over fixed chunks of kChunk elements (8 interleaved partial sums per
+// chunk, combined in a fixed order), so they do not depend on the thread count.
+//
+// Threading: every tensor is cut into chunks of kChunk elements starting at the
+// tensor's first element; chunks run in parallel (OpenMP, runtime::num_threads())
+// and no result depends on which thread runs which chunk: parameters and slots
+// are bit-identical for any thread count.
+//
+// Gradients are read only (never modified, clipping happens in registers).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/aligned_buffer.h"
+
+namespace fastnn::optim {
+
+enum class Kind : int { sgd = 0, adam = 1, adamw = 2, rmsprop = 3, adagrad = 4 };
+enum class Clip : int { none = 0, clipnorm = 1, clipvalue = 2, global_clipnorm = 3 };
+
+// Elements per parallel chunk (and per partial norm sum).
+constexpr int64_t kChunk = 1 << 14;
+
+// Hyperparameters of one optimizer. Fields that do not apply to `kind` are
+// ignored. Validate with validate_config() (throws std::invalid_argument).
+struct Config {
+  Kind kind                        = Kind::adam;
+  double momentum                  = 0.0;    // sgd, rmsprop
+  bool nesterov                    = false;  // sgd
+  double beta_1                    = 0.9;    // adam, adamw
+  double beta_2                    = 0.999;  // adam, adamw
+  double epsilon                   = 1e-7;   // adam, adamw, rmsprop, adagrad
+  bool amsgrad                     = false;  // adam, adamw
+  double rho                       = 0.9;    // rmsprop
+  bool centered                    = false;  // rmsprop
+  double initial_accumulator_value = 0.1;    // adagrad
+  double weight_decay              = 0.0;    // every kind; 0 means none
+  Clip clip                        = Clip::none;
+  double clip_value                = 0.0;  // c of the clip mode; <= 0 disables clipping
+};
+
+// Throws std::invalid_argument naming the field when a value is out of range
+// (beta_1/beta_2/rho outside [0, 1), momentum outside [0, 1], epsilon < 0,
+// weight_decay < 0, initial_accumulator_value < 0, non-finite values).
+void validate_config(const Config& config);
+
+const char* kind_name(Kind kind);
+Kind parse_kind(const std::string& name);  // "sgd", "adam", ...; throws std::invalid_argument
+const char* clip_name(Clip clip);
+Clip parse_clip(const std::string& name);  // "none", "clipnorm", ...; throws std::invalid_argument
+
+// Slots (optimizer state buffers) the config needs, in Keras's order:
+//   sgd: momentum (if momentum != 0); adam/adamw: momentum, velocity,
+//   velocity_hat (if amsgrad); rmsprop: velocity, momentum (if momentum > 0),
+//   average_gradient (if centered); adagrad: accumulator.
+std::vector<std::string> slot_names(const Config& config);
+
+// Value a slot starts at (initial_accumulator_value for adagrad, else 0).
+float slot_initial_value(const Config& config, int slot);
+
+// ---------------------------------------------------------------------------
+// Single-buffer step (the NumPy API): one tensor of n elements, updated in
+// place. `slots` holds slot_names(config).size() pointers of n floats each.
+// `step` is t (>= 1), the number of this update. Clip modes apply to this one
+// tensor (clipnorm and global_clipnorm coincide). Threads over chunks.
+void update(const Config& config, float* param, const float* grad, float* const* slots, int64_t n,
+            int64_t step, double learning_rate);
+
+// ---------------------------------------------------------------------------
+// An optimizer over T tensors laid out back to back in one flat buffer:
+// tensor k is elements [offsets[k], offsets[k+1]). It owns its slot buffers
+// (64-byte aligned, same flat layout as the parameters) and the iteration
+// counter.
+//
+//   Optimizer opt(config, {0, 784*128, 784*128 + 128, ...});
+//   opt.step(params, grads, n, lr);   // n == opt.size(); iterations() += 1
+//
+// The learning rate is passed per step (a schedule is evaluated by the
+// caller at iterations(), before the step, as Keras does; a C++ loop over an
+// epoch can take the rates of its steps precomputed by Python, since a
+// schedule depends on the step number only).
+//
+// From Python: fastnn.optimizers.<X>(...)._kernel_config() is the Config as a
+// dict (bindings/optim_config.h converts it); fastnn._core.optim.Optimizer
+// binds this class.
+class Optimizer {
+ public:
+  // offsets: T+1 non-decreasing values starting at 0. Throws
+  // std::invalid_argument for a bad config or bad offsets.
+  Optimizer(const Config& config, std::vector<int64_t> offsets);
+
+  // One step over the flat buffer; n must equal size() (std::invalid_argument
+  // otherwise). params updated in place; grads read only.
+  void step(float* params, const float* grads, int64_t n, double learning_rate);
+
+  // One step over tensors stored apart: params[k] and grads[k] point to tensor
+  // k's elements. A tensor whose grads[k] is nullptr is skipped (no update, no
+  // decay, not counted in the global norm), as Keras skips None gradients.
+  void step_tensors(float* const* params, const float* const* grads, double learning_rate);
+
+  const Config& config() const { return config_; }
+  const std::vector<int64_t>& offsets() const { return offsets_; }
+  int64_t size() const { return offsets_.back(); }
+  int num_tensors() const { return static_cast<int>(offsets_.size()) - 1; }
+
+  int64_t iterations() const { return iterations_; }
+  void set_iterations(int64_t iterations);  // >= 0 (loading a checkpoint)
+
+  // Slot buffers, each size() floats in the flat layout (for save/load).
+  int num_slots() const { return static_cast<int>(slot_names_.size()); }
+  const std::string& slot_name(int i) const { return slot_names_.at(i); }
+  float* slot(int i) { return slots_.at(i).data(); }
+  const float* slot(int i) const { return slots_.at(i).data(); }
+
+  // Slots back to their initial values and iterations to 0.
+  void reset();
+
+ private:
+  Config config_;
+  std::vector<int64_t> offsets_;
+  std::vector<std::string> slot_names_;
+  std::vector<runtime::AlignedBuffer<float>> slots_;
+  int64_t iterations_ = 0;
+  // Preallocated per-step scratch (no allocation in step()).
+  struct WorkItem {
+    int32_t tensor;
+    int64_t begin;  // element offset inside the tensor
+    int64_t count;
+  };
+  std::vector<WorkItem> items_;
+  std::vector<double> partial_sums_;  // one per work item
+  std::vector<double> tensor_sums_;   // one per tensor
+  std::vector<float> scales_;         // one per tensor
+  std::vector<float*> param_ptrs_;
+  std::vector<const float*> grad_ptrs_;
+};
+
+}  // namespace fastnn::optim

@@ -1,0 +1,431 @@
+"""The optimizer base class: Keras 3's options and state over fastnn's fused C++ steps."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from fastnn import _core
+from fastnn.optimizers import schedules as _schedules
+
+__all__ = ["Optimizer"]
+
+# Keras 3 options fastnn accepts only at their defaults (kept in get_config so
+# that configs written by Keras load).
+_KERAS_ONLY_DEFAULTS = {
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+class _Default(float):
+    """A float default that remembers it was not passed (to tell `lr=` apart)."""
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+
+def _real(value, name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
+    return value
+
+
+def _in_range(value, name: str, lo: float, hi: float, hi_open: bool) -> float:
+    value = _real(value, name)
+    if value < lo or value > hi or (hi_open and value == hi):
+        interval = f"[{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise ValueError(f"Argument `{name}` must be in {interval}. Received: {name}={value}")
+    return value
+
+
+def _nonneg(value, name: str) -> float:
+    value = _real(value, name)
+    if value < 0:
+        raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={value}")
+    return value
+
+
+def _flag(value, name: str) -> bool:
+    if isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, numbers.Integral) and value in (0, 1)
+    ):
+        return bool(value)
+    raise ValueError(f"Argument `{name}` must be a boolean. Received: {name}={value!r}")
+
+
+def _optional_nonneg(value, name: str):
+    return None if value is None else _nonneg(value, name)
+
+
+def _check_learning_rate(value):
+    """A number >= 0 (returned as float), a LearningRateSchedule, or a callable."""
+    if isinstance(value, _schedules.LearningRateSchedule) or callable(value):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            "Argument `learning_rate` should be a number, a LearningRateSchedule or a "
+            f"callable. Received: learning_rate={value!r}"
+        )
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            "Argument `learning_rate` must be a finite number >= 0. "
+            f"Received: learning_rate={value}"
+        )
+    return value
+
+
+def _check_variable(var, index: int) -> np.ndarray:
+    if not isinstance(var, np.ndarray):
+        raise TypeError(
+            f"Variable {index} must be a numpy.ndarray of float32 (updated in place), "
+            f"got {type(var).__name__}"
+        )
+    if var.dtype != np.float32:
+        raise TypeError(f"Variable {index} must have dtype float32, got {var.dtype}")
+    if not var.flags.c_contiguous:
+        raise ValueError(f"Variable {index} must be C-contiguous")
+    if not var.flags.writeable:
+        raise ValueError(f"Variable {index} must be writable")
+    return var
+
+
+class Optimizer:
+    """Base class of fastnn's optimizers (Keras 3 semantics, fused C++ steps).
+
+    One step is: clip the gradients (`clipnorm`, `clipvalue` or
+    `global_clipnorm`), decay the weights (``w -= w * weight_decay * lr``), then
+    the optimizer's update, in one fused pass per variable.
+
+    Args:
+        learning_rate: a number >= 0 (integers such as `1` are accepted, unlike
+            Keras 3), a `fastnn.optimizers.schedules.LearningRateSchedule`
+            (evaluated at `iterations` before each step), or a callable with no
+            arguments returning the rate.
+        weight_decay: decoupled weight decay factor, or `None`. Defaults to `None`.
+        clipnorm: clip each variable's gradient to this L2 norm. Defaults to `None`.
+        clipvalue: clip every gradient element to `[-clipvalue, clipvalue]`.
+            Defaults to `None`.
+        global_clipnorm: clip all gradients together to this global L2 norm
+            (computed with a fixed-order reduction: the same bits for any
+            thread count). Defaults to `None`. At most one of the three clip
+            options may be set; `0` means no clipping, as in Keras.
+        name: the optimizer's name.
+
+    Keras 3's `use_ema`, `ema_momentum`, `ema_overwrite_frequency`,
+    `loss_scale_factor` and `gradient_accumulation_steps` are accepted at their
+    defaults only. `lr=` (Keras 2's spelling) is accepted with a
+    `DeprecationWarning` (Keras 3 rejects it); any other unknown keyword
+    argument raises `ValueError` naming it.
+    """
+
+    _kind = ""  # the C++ kernel kind
+    _slot_names: tuple = ()
+
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        if "lr" in kwargs:
+            lr = kwargs.pop("lr")
+            if not isinstance(learning_rate, _Default):
+                raise ValueError(
+                    "Pass only one of `learning_rate` and `lr` (the deprecated Keras 2 "
+                    f"spelling). Received: learning_rate={learning_rate!r}, lr={lr!r}"
+                )
+            warnings.warn(
+                "Argument `lr` is deprecated (Keras 3 rejects it); use `learning_rate` instead.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            learning_rate = lr
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        given = {
+            "use_ema": use_ema,
+            "ema_momentum": ema_momentum,
+            "ema_overwrite_frequency": ema_overwrite_frequency,
+            "loss_scale_factor": loss_scale_factor,
+            "gradient_accumulation_steps": gradient_accumulation_steps,
+        }
+        for key, default in _KERAS_ONLY_DEFAULTS.items():
+            if given[key] != default:
+                raise ValueError(
+                    f"Argument `{key}` is not supported by fastnn (only its default "
+                    f"{default!r}). Received: {key}={given[key]!r}"
+                )
+        if isinstance(learning_rate, _Default):
+            learning_rate = float(learning_rate)
+        self._learning_rate = _check_learning_rate(learning_rate)
+        self.weight_decay = _optional_nonneg(weight_decay, "weight_decay")
+        self.clipnorm = _optional_nonneg(clipnorm, "clipnorm")
+        self.clipvalue = _optional_nonneg(clipvalue, "clipvalue")
+        self.global_clipnorm = _optional_nonneg(global_clipnorm, "global_clipnorm")
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}"
+            )
+        self.name = name if name is not None else type(self).__name__.lower()
+        self._iterations = 0
+        self._kernel = None  # _core.optim.Optimizer, created by build()
+        self._built_config: dict = {}
+        self._variables_list: list = []
+        self._index: dict = {}
+
+    # ------------------------------------------------------------------ state
+    @property
+    def iterations(self) -> int:
+        """The number of steps applied so far."""
+        return int(self._kernel.iterations) if self._kernel is not None else self._iterations
+
+    @iterations.setter
+    def iterations(self, value) -> None:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"`iterations` must be an integer >= 0, got {value!r}")
+        if value < 0:
+            raise ValueError(f"`iterations` must be an integer >= 0, got {value}")
+        self._iterations = int(value)
+        if self._kernel is not None:
+            self._kernel.iterations = int(value)
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next step (a schedule is evaluated at `iterations`).
+
+        Settable with a number (callbacks do), a schedule or a callable; setting a
+        number on an optimizer built with a schedule raises `TypeError`, as in Keras.
+        """
+        return self._current_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        value = _check_learning_rate(value)
+        if isinstance(self._learning_rate, _schedules.LearningRateSchedule) and not callable(value):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its "
+                "`learning_rate` constructor argument, hence its learning rate is not "
+                "settable. Create the optimizer with a number `learning_rate` instead."
+            )
+        self._learning_rate = value
+
+    def _current_learning_rate(self) -> float:
+        lr = self._learning_rate
+        if isinstance(lr, _schedules.LearningRateSchedule):
+            value = lr(self.iterations)
+        elif callable(lr):
+            value = lr()
+        else:
+            return lr
+        value = float(value)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"The learning rate schedule returned {value}; expected >= 0")
+        return value
+
+    # --------------------------------------------------------------- kernel
+    def _kernel_config(self) -> dict:
+        """The plain dict of the C++ `optim::Config` (see cpp/optim/optimizer.h).
+
+        Keys: kind, momentum, nesterov, beta_1, beta_2, epsilon, amsgrad, rho,
+        centered, initial_accumulator_value, weight_decay (0.0 for none), clip
+        ("none", "clipnorm", "clipvalue", "global_clipnorm") and clip_value.
+        `fastnn._core.optim.Optimizer(config, offsets)` takes it as is. The
+        learning rate is not part of it: pass `self.learning_rate` to each step.
+        """
+        clip, clip_value = "none", 0.0
+        # Keras: a clip option of 0 means no clipping.
+        if self.clipnorm:
+            clip, clip_value = "clipnorm", self.clipnorm
+        elif self.global_clipnorm:
+            clip, clip_value = "global_clipnorm", self.global_clipnorm
+        elif self.clipvalue:
+            clip, clip_value = "clipvalue", self.clipvalue
+        config = {
+            "kind": self._kind,
+            "weight_decay": self.weight_decay or 0.0,
+            "clip": clip,
+            "clip_value": float(clip_value),
+        }
+        config.update(self._kernel_hyperparameters())
+        return config
+
+    def _kernel_hyperparameters(self) -> dict:
+        raise NotImplementedError
+
+    def build(self, var_list) -> None:
+        """Creates the state (slots) for `var_list`, a list of float32 NumPy arrays."""
+        var_list = [_check_variable(v, i) for i, v in enumerate(var_list)]
+        ids = [id(v) for v in var_list]
+        if len(set(ids)) != len(ids):
+            raise ValueError("build: the same variable appears twice in var_list")
+        offsets = [0]
+        for v in var_list:
+            offsets.append(offsets[-1] + v.size)
+        self._make_kernel(offsets)
+        self._variables_list = list(var_list)
+        self._index = {vid: i for i, vid in enumerate(ids)}
+
+    def _build_flat(self, offsets) -> None:
+        """Creates the state for one flat parameter buffer whose tensor k is
+        elements ``[offsets[k], offsets[k+1])`` (the network's layout); step it
+        with `_apply_flat`. Slots share the layout (see `variables`)."""
+        self._make_kernel([int(o) for o in offsets])
+        self._variables_list = []
+        self._index = {}
+
+    def _apply_flat(self, params: np.ndarray, grads) -> int:
+        """One step on the flat buffer built by `_build_flat`: `params` is the
+        writable float32 buffer (updated in place), `grads` its gradient of the
+        same size. Returns `iterations` after the step."""
+        if self._kernel is None:
+            raise ValueError("_apply_flat: call _build_flat(offsets) first")
+        self._sync_kernel_config()
+        self._kernel.step(params, grads, self._current_learning_rate())
+        return self.iterations
+
+    def _make_kernel(self, offsets) -> None:
+        config = self._kernel_config()
+        kernel = _core.optim.Optimizer(config, offsets)
+        kernel.iterations = self.iterations
+        self._kernel = kernel
+        self._built_config = config
+
+    def _sync_kernel_config(self) -> None:
+        """Hyperparameters changed since build (e.g. ``opt.weight_decay = 0.01``):
+        a new C++ optimizer with the new config, keeping the slots it shares."""
+        config = self._kernel_config()
+        if config == self._built_config:
+            return
+        old = self._kernel
+        self._make_kernel(list(old.offsets))
+        for i, name in enumerate(self._kernel.slot_names):
+            if name in old.slot_names:
+                np.copyto(self._kernel.slot(i), old.slot(old.slot_names.index(name)))
+
+    @property
+    def built(self) -> bool:
+        return self._kernel is not None
+
+    def apply_gradients(self, grads_and_vars) -> int:
+        """Applies one step: `grads_and_vars` is a list of ``(gradient, variable)``.
+
+        Variables are float32 NumPy arrays, updated in place (the first call
+        builds the optimizer on them; later calls may pass any subset of them).
+        Gradients are array-likes of the variables' shapes, or `None` to skip a
+        variable. Returns `iterations` after the step.
+        """
+        pairs = list(grads_and_vars)
+        if not pairs:
+            return self.iterations
+        grads = [g for g, _ in pairs]
+        variables = [v for _, v in pairs]
+        self.apply(grads, variables)
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None) -> None:
+        """Applies one step with `grads` matching `trainable_variables` one to one
+        (or the variables the optimizer was built with)."""
+        grads = list(grads)
+        if not grads:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must already "
+                    "be built on a list of variables. Call `optimizer.build(variables)` first."
+                )
+            variables = self._variables_list
+        else:
+            variables = list(trainable_variables)
+            if not self.built:
+                self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"Received {len(grads)} gradients for {len(variables)} variables; "
+                "they must match one to one."
+            )
+        per_tensor = [None] * len(self._variables_list)
+        for i, (g, v) in enumerate(zip(grads, variables)):
+            k = self._index.get(id(v))
+            if k is None:
+                raise ValueError(
+                    f"Unknown variable {i} (shape {getattr(v, 'shape', None)}). This optimizer "
+                    "can only be called for the variables it was built with."
+                )
+            per_tensor[k] = g
+        if all(g is None for g in per_tensor):
+            raise ValueError("No gradients provided for any variable.")
+        self._sync_kernel_config()
+        lr = self._current_learning_rate()
+        self._kernel.step_tensors(self._variables_list, per_tensor, lr)
+
+    @property
+    def variables(self) -> list:
+        """Keras's order: iterations, learning_rate, then each slot for every variable.
+
+        Slot arrays are writable views of the optimizer's state (assigning into
+        them, e.g. when loading a checkpoint, changes the state).
+        """
+        out = [np.array(self.iterations, dtype=np.int64)]
+        if not callable(self._learning_rate):
+            out.append(np.array(self._learning_rate, dtype=np.float32))
+        if self._kernel is None:
+            return out
+        offsets = self._kernel.offsets
+        for s, _ in enumerate(self._kernel.slot_names):
+            flat = self._kernel.slot(s)
+            if not self._variables_list:  # built flat: one buffer per slot
+                out.append(flat)
+            for k, v in enumerate(self._variables_list):
+                out.append(flat[offsets[k] : offsets[k + 1]].reshape(v.shape))
+        return out
+
+    # --------------------------------------------------------------- config
+    def get_config(self) -> dict:
+        """The constructor arguments, as Keras 3 writes them (a schedule is serialized)."""
+        lr = self._learning_rate
+        if isinstance(lr, _schedules.LearningRateSchedule):
+            lr = _schedules.serialize(lr)
+        config = {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
+        config.update(_KERAS_ONLY_DEFAULTS)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Creates an optimizer from the output of `get_config()` (no state)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = _schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<fastnn.optimizers.{type(self).__name__} name={self.name!r}>"

@@ -1,0 +1,313 @@
+"""Learning rate schedules, as in ``keras.optimizers.schedules`` (Keras 3).
+
+A schedule is a callable ``schedule(step) -> float`` evaluated by the optimizer
+at the number of completed steps (0 on the first update), with ``get_config``
+and ``from_config``. Pass one as the ``learning_rate`` of any optimizer:
+
+>>> from fastnn import optimizers
+>>> lr = optimizers.schedules.ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96)
+>>> opt = optimizers.SGD(learning_rate=lr)
+
+The formulas follow ``keras/src/optimizers/schedules/learning_rate_schedule.py``
+and are computed in double precision (Keras computes them in float32).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = [
+    "CosineDecay",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "LearningRateSchedule",
+    "PiecewiseConstantDecay",
+    "deserialize",
+    "serialize",
+]
+
+
+def _number(value, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
+    if positive and value <= 0:
+        raise ValueError(f"Argument `{name}` must be > 0. Received: {name}={value}")
+    if nonneg and value < 0:
+        raise ValueError(f"Argument `{name}` must be >= 0. Received: {name}={value}")
+    return value
+
+
+def _step(step) -> float:
+    if isinstance(step, bool) or not isinstance(step, numbers.Real):
+        raise ValueError(f"A schedule's `step` must be a number, got {step!r}")
+    return float(step)
+
+
+class LearningRateSchedule:
+    """Base class of learning rate schedules: subclasses define ``__call__(step)``."""
+
+    def __call__(self, step) -> float:
+        raise NotImplementedError(
+            f"Learning rate schedule '{type(self).__name__}' must override `__call__(self, step)`."
+        )
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(
+            f"Learning rate schedule '{type(self).__name__}' must override `get_config()`."
+        )
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Instantiates a schedule from the output of `get_config()`."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: a positive number of steps per decay period.
+        decay_rate: the factor applied per period.
+        staircase: if `True`, `step / decay_steps` is floored (the rate changes
+            at discrete intervals). Defaults to `False`.
+        name: Defaults to `"ExponentialDecay"`.
+
+    >>> ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
+    0.025
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="ExponentialDecay",
+    ):
+        self.initial_learning_rate = _number(
+            initial_learning_rate, "initial_learning_rate", nonneg=True
+        )
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.decay_rate = _number(decay_rate, "decay_rate", nonneg=True)
+        self.staircase = bool(staircase)
+        self.name = name
+        self._config_steps = decay_steps  # as given, for get_config
+
+    def __call__(self, step) -> float:
+        p = _step(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate**p
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self._config_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: a positive number of steps.
+        decay_rate: the decay rate.
+        staircase: if `True`, `step / decay_steps` is floored. Defaults to `False`.
+        name: Defaults to `"InverseTimeDecay"`.
+
+    >>> InverseTimeDecay(0.1, decay_steps=1, decay_rate=0.5)(2)
+    0.05
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="InverseTimeDecay",
+    ):
+        self.initial_learning_rate = _number(
+            initial_learning_rate, "initial_learning_rate", nonneg=True
+        )
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.decay_rate = _number(decay_rate, "decay_rate", nonneg=True)
+        self.staircase = bool(staircase)
+        self.name = name
+        self._config_steps = decay_steps  # as given, for get_config
+
+    def __call__(self, step) -> float:
+        p = _step(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self._config_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """A piecewise constant learning rate.
+
+    ``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
+    ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after
+    ``boundaries[-1]``.
+
+    Args:
+        boundaries: strictly increasing step numbers.
+        values: one more value than `boundaries`.
+        name: Defaults to `"PiecewiseConstant"`.
+
+    >>> PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])(15)
+    0.5
+    """
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        boundaries = list(boundaries)
+        values = list(values)
+        if len(boundaries) != len(values) - 1:
+            raise ValueError(
+                "The length of boundaries should be 1 less than the length of values. "
+                f"Received: boundaries={boundaries} of length {len(boundaries)}, and "
+                f"values={values} of length {len(values)}."
+            )
+        for i, b in enumerate(boundaries):
+            _number(b, f"boundaries[{i}]")
+        for i in range(1, len(boundaries)):
+            if not boundaries[i] > boundaries[i - 1]:
+                raise ValueError(
+                    f"Argument `boundaries` must be strictly increasing. Received: {boundaries}"
+                )
+        for i, v in enumerate(values):
+            _number(v, f"values[{i}]", nonneg=True)
+        self.boundaries = boundaries
+        self.values = values
+        self.name = name
+
+    def __call__(self, step) -> float:
+        s = _step(step)
+        for b, v in zip(self.boundaries, self.values):
+            if s <= b:
+                return float(v)
+        return float(self.values[-1])
+
+    def get_config(self) -> dict:
+        return {"boundaries": list(self.boundaries), "values": list(self.values), "name": self.name}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay with an optional linear warmup (SGDR, Loshchilov & Hutter).
+
+    Without `warmup_target`: ``lr0 * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps))
+    + alpha)`` with ``s = min(step, decay_steps)``. With `warmup_target`: a linear
+    ramp from `initial_learning_rate` to `warmup_target` over `warmup_steps`, then
+    the cosine decay from `warmup_target` over `decay_steps`.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: a positive number of steps to decay over.
+        alpha: the final learning rate as a fraction of the decayed-from rate.
+            Defaults to `0.0`.
+        name: Defaults to `"CosineDecay"`.
+        warmup_target: the rate reached at the end of the warmup, or `None`
+            for no warmup. Defaults to `None`.
+        warmup_steps: number of warmup steps. Defaults to `0`.
+
+    >>> CosineDecay(0.1, decay_steps=100)(100)
+    0.0
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        alpha=0.0,
+        name="CosineDecay",
+        warmup_target=None,
+        warmup_steps=0,
+    ):
+        self.initial_learning_rate = _number(
+            initial_learning_rate, "initial_learning_rate", nonneg=True
+        )
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.alpha = _number(alpha, "alpha", nonneg=True)
+        self.name = name
+        self.warmup_target = (
+            None if warmup_target is None else _number(warmup_target, "warmup_target", nonneg=True)
+        )
+        self.warmup_steps = _number(warmup_steps, "warmup_steps", nonneg=True)
+        self._config_steps = (decay_steps, warmup_steps)  # as given, for get_config
+
+    def _decay(self, step: float, decay_from: float) -> float:
+        cosine = 0.5 * (1.0 + math.cos(math.pi * (step / self.decay_steps)))
+        return decay_from * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step) -> float:
+        s = _step(step)
+        if self.warmup_target is None:
+            return self._decay(min(s, self.decay_steps), self.initial_learning_rate)
+        s = min(s, self.decay_steps + self.warmup_steps)
+        if s < self.warmup_steps:
+            fraction = s / self.warmup_steps
+            delta = self.warmup_target - self.initial_learning_rate
+            return delta * fraction + self.initial_learning_rate
+        return self._decay(s - self.warmup_steps, self.warmup_target)
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self._config_steps[0],
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self._config_steps[1],
+        }
+
+
+_SCHEDULES = {
+    cls.__name__: cls
+    for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay)
+}
+
+
+def serialize(schedule: LearningRateSchedule) -> dict:
+    """Returns ``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
+    if not isinstance(schedule, LearningRateSchedule):
+        raise ValueError(f"Expected a LearningRateSchedule, got {schedule!r}")
+    return {
+        "module": "keras.optimizers.schedules",
+        "class_name": type(schedule).__name__,
+        "config": schedule.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict) -> LearningRateSchedule:
+    """Builds a schedule from the output of `serialize()` (or Keras 3's)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Expected a dict with 'class_name' and 'config', got {config!r}")
+    name = config["class_name"]
+    if name not in _SCHEDULES:
+        raise ValueError(
+            f"Unknown learning rate schedule: '{name}'. Expected one of {sorted(_SCHEDULES)}"
+        )
+    return _SCHEDULES[name].from_config(dict(config.get("config", {})))

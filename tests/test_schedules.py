@@ -1,0 +1,104 @@
+"""Learning rate schedules: Keras 3 formulas, configs, bad arguments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fastnn.optimizers import schedules
+
+STEPS = [0, 1, 7, 10, 29, 30, 31, 99, 100, 101, 250, 10_000]
+
+
+@pytest.mark.parametrize("staircase", [False, True])
+def test_exponential_decay(staircase):
+    s = schedules.ExponentialDecay(0.1, decay_steps=30, decay_rate=0.7, staircase=staircase)
+    for step in STEPS:
+        p = step // 30 if staircase else step / 30
+        assert s(step) == pytest.approx(0.1 * 0.7**p, rel=1e-12)
+    assert s(np.int64(30)) == pytest.approx(0.07)
+
+
+@pytest.mark.parametrize("staircase", [False, True])
+def test_inverse_time_decay(staircase):
+    s = schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=staircase)
+    for step in STEPS:
+        p = step // 10 if staircase else step / 10
+        assert s(step) == pytest.approx(0.1 / (1 + 0.5 * p), rel=1e-12)
+
+
+def test_piecewise_constant_decay_boundaries_are_inclusive_on_the_left_piece():
+    s = schedules.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
+    expected = {0: 1.0, 9: 1.0, 10: 1.0, 11: 0.5, 20: 0.5, 21: 0.1, 1000: 0.1}
+    for step, value in expected.items():
+        assert s(step) == value
+
+
+def test_cosine_decay_without_warmup():
+    s = schedules.CosineDecay(0.1, decay_steps=100, alpha=0.2)
+    for step in STEPS:
+        c = min(step, 100)
+        cosine = 0.5 * (1 + math.cos(math.pi * c / 100))
+        assert s(step) == pytest.approx(0.1 * ((1 - 0.2) * cosine + 0.2), rel=1e-12, abs=1e-15)
+    assert s(100) == pytest.approx(0.02) and s(5000) == pytest.approx(0.02)
+
+
+def test_cosine_decay_with_warmup():
+    s = schedules.CosineDecay(0.0, decay_steps=100, warmup_target=0.1, warmup_steps=20)
+    assert s(0) == 0.0
+    assert s(10) == pytest.approx(0.05)
+    assert s(20) == pytest.approx(0.1)  # warmup done: decay starts from the target
+    assert s(70) == pytest.approx(0.05)
+    assert s(120) == pytest.approx(0.0, abs=1e-15)
+    assert s(500) == pytest.approx(0.0, abs=1e-15)
+
+
+ALL = [
+    schedules.ExponentialDecay(0.1, 1000, 0.96, staircase=True),
+    schedules.InverseTimeDecay(0.1, 10, 0.5),
+    schedules.PiecewiseConstantDecay([100, 200], [0.1, 0.01, 0.001]),
+    schedules.CosineDecay(0.0, 100, alpha=0.1, warmup_target=0.1, warmup_steps=10),
+]
+
+
+@pytest.mark.parametrize("s", ALL, ids=lambda s: type(s).__name__)
+def test_config_round_trip(s):
+    config = s.get_config()
+    clone = type(s).from_config(config)
+    assert clone.get_config() == config
+    again = schedules.deserialize(schedules.serialize(s))
+    assert type(again) is type(s)
+    for step in (0, 5, 150, 1000):
+        assert clone(step) == s(step) == again(step)
+
+
+def test_serialize_matches_keras_layout():
+    d = schedules.serialize(ALL[0])
+    assert d["class_name"] == "ExponentialDecay"
+    assert d["module"] == "keras.optimizers.schedules"
+    assert d["config"]["decay_steps"] == 1000 and d["config"]["staircase"] is True
+
+
+@pytest.mark.parametrize(
+    "make, arg",
+    [
+        (lambda: schedules.ExponentialDecay(0.1, 0, 0.5), "decay_steps"),
+        (lambda: schedules.ExponentialDecay(-0.1, 10, 0.5), "initial_learning_rate"),
+        (lambda: schedules.InverseTimeDecay(0.1, -5, 0.5), "decay_steps"),
+        (lambda: schedules.CosineDecay(0.1, 0), "decay_steps"),
+        (lambda: schedules.CosineDecay(0.1, 10, warmup_steps=-1), "warmup_steps"),
+        (lambda: schedules.PiecewiseConstantDecay([10], [0.1]), "length"),
+        (lambda: schedules.PiecewiseConstantDecay([20, 10], [0.1, 0.2, 0.3]), "increasing"),
+        (lambda: schedules.deserialize({"class_name": "Nope", "config": {}}), "Nope"),
+    ],
+)
+def test_bad_arguments_raise(make, arg):
+    with pytest.raises(ValueError, match=arg):
+        make()
+
+
+def test_base_class_must_be_subclassed():
+    with pytest.raises(NotImplementedError):
+        schedules.LearningRateSchedule()(0)
