@@ -305,8 +305,11 @@ def test_train_epoch_equals_train_on_batch_steps(rng):
         a.train_on_batch(x[order[s : s + 32]], y[order[s : s + 32]], sw[order[s : s + 32]])
         for s in range(0, 103, 32)
     ]
-    first = b._net.train_epoch(x, y, sw, order, 32, 0, 2, 0.1)
-    rest = b._net.train_epoch(x, y, sw, order, 32, 2, 10, 0.1)  # past the end: stops at 4 steps
+    b._ensure_optimizer_built()
+    data = b._net.prepare(x, y, sw)
+    kernel, rates = b.optimizer._kernel, np.full(8, 0.1)
+    first = b._net.train_epoch(data, order, 32, 0, 2, kernel, rates)
+    rest = b._net.train_epoch(data, order, 32, 2, 10, kernel, rates)  # stops after 4 steps
     assert (first["steps"], rest["steps"]) == (2, 2)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
@@ -322,9 +325,8 @@ def test_fused_softmax_ce_equals_unfused_definition(rng):
     y = targets(rng, "categorical_crossentropy", 9, WIDTHS[-1])
     probs = model.predict(x)
     unfused, _ = fastnn.ops.loss(y, probs, "categorical_crossentropy")
-    assert model._net.evaluate(np.asarray(x, np.float32), y)["loss"] == pytest.approx(
-        unfused, rel=1e-5
-    )
+    data = model._net.prepare(np.asarray(x, np.float32), y)
+    assert model._net.evaluate(data)["loss"] == pytest.approx(unfused, rel=1e-5)
 
 
 def test_metrics_and_return_forms(rng):
@@ -462,18 +464,25 @@ def test_initializers_statistics_and_seeds():
         initializers.get("glorot")
 
 
-def test_compile_accepts_sgd_only_until_fused_optimizers_land():
+@pytest.mark.parametrize("name", ["sgd", "SGD", "adam", "adamw", "rmsprop", "adagrad"])
+def test_compile_takes_every_optimizer_by_string_id(name):
     model = models.Sequential([layers.Dense(1, input_dim=2)])
-    model.compile("SGD", "mse")
-    assert model.optimizer.learning_rate == 0.01
+    model.compile(name, "mse")
+    assert type(model.optimizer).__name__.lower() == name.lower()
+    model.train_on_batch(np.ones((4, 2)), np.ones((4, 1)))
+    assert model.optimizer.iterations == 1
+
+
+def test_compile_rejects_what_is_not_an_optimizer():
+    model = models.Sequential([layers.Dense(1, input_dim=2)])
 
     class Adam:
         learning_rate = 0.001
 
-    with pytest.raises(ValueError, match="not supported by the engine yet"):
+    with pytest.raises(ValueError, match="Could not interpret optimizer"):
         model.compile(Adam(), "mse")
-    with pytest.raises(ValueError, match="'adam' is not available"):
-        model.compile("adam", "mse")
+    with pytest.raises(ValueError, match="Could not interpret optimizer identifier: 'adamax'"):
+        model.compile("adamax", "mse")
 
 
 def test_metric_must_fit_the_targets_of_the_loss():

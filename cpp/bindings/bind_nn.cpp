@@ -14,8 +14,10 @@
 #include "bindings/array_utils.h"
 #include "nn/initializers.h"
 #include "nn/network.h"
+#include "nn/optimizer_updater.h"
 #include "ops/activation_kind.h"
 #include "ops/losses.h"
+#include "optim/optimizer.h"
 
 namespace py = pybind11;
 
@@ -225,6 +227,10 @@ void bind_nn(py::module_& m) {
       py::arg("a") = 0.0, py::arg("b") = 0.0,
       "Values of a keras.initializers kind (see cpp/nn/initializers.h).");
 
+  py::class_<CallData, std::shared_ptr<CallData>>(
+      nnm, "Data", "Arrays validated and converted once by Network.prepare.")
+      .def_property_readonly("rows", [](const CallData& c) { return c.x.shape(0); });
+
   py::class_<Network>(nnm, "Network")
       .def(py::init([](int64_t input_dim, const py::list& layers) {
              std::vector<nn::LayerSpec> specs;
@@ -342,52 +348,91 @@ void bind_nn(py::module_& m) {
           },
           py::arg("learning_rate"), "params -= learning_rate * grads; iterations += 1.")
       .def(
+          "prepare",
+          [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw) {
+            return std::make_shared<CallData>(checked_call(n, x, y, sw, true, false));
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
+          "Validates and converts x, y, sample_weight once (shapes, labels, NaN/Inf) for "
+          "train_epoch / evaluate; raises ValueError/TypeError before anything changes.")
+      .def(
           "train_epoch",
-          [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw,
-             const py::handle& order_obj, int64_t batch_size, int64_t step_begin, int64_t step_end,
-             float learning_rate, bool check_finite) {
-            CallData c       = checked_call(n, x, y, sw, check_finite, false);
+          [](Network& n, const CallData& data, const py::handle& order_obj, int64_t batch_size,
+             int64_t step_begin, int64_t step_end, optim::Optimizer& optimizer,
+             const py::handle& rates_obj) {
             Int64Array order = Int64Array::ensure(as_numeric_array(order_obj, "order"));
             if (order.ndim() != 1) throw py::value_error("order must be 1-D");
-            const int64_t rows = c.x.shape(0);
-            for (int64_t i = 0; i < order.size(); ++i)
-              if (order.data()[i] < 0 || order.data()[i] >= rows)
-                throw py::value_error("order[" + std::to_string(i) +
-                                      "] = " + std::to_string(order.data()[i]) +
-                                      " is outside [0, " + std::to_string(rows) + ")");
             if (batch_size < 1)
               throw py::value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
             if (step_begin < 0 || step_end < step_begin)
               throw py::value_error("need 0 <= step_begin <= step_end");
-            nn::SgdUpdater sgd(learning_rate);
+            if (optimizer.size() != n.buffer_size())
+              throw py::value_error(
+                  "the optimizer was built for " + std::to_string(optimizer.size()) +
+                  " parameters, the network has " + std::to_string(n.buffer_size()));
+            auto rates = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
+                as_numeric_array(rates_obj, "learning_rates"));
+            if (rates.ndim() != 1 || rates.shape(0) < step_end - step_begin)
+              throw py::value_error("learning_rates must hold one rate per step");
+            // Only the samples these steps read are checked: O(steps * batch).
+            const int64_t rows   = data.x.shape(0);
+            const int64_t first  = std::min<int64_t>(step_begin * batch_size, order.size());
+            const int64_t last   = std::min<int64_t>(step_end * batch_size, order.size());
+            const int64_t* index = order.data();
+            for (int64_t i = first; i < last; ++i)
+              if (index[i] < 0 || index[i] >= rows)
+                throw py::value_error("order[" + std::to_string(i) +
+                                      "] = " + std::to_string(index[i]) + " is outside [0, " +
+                                      std::to_string(rows) + ")");
+            nn::OptimizerUpdater updater(optimizer, rates.data(), rates.shape(0));
             nn::RunResult r;
             {
               py::gil_scoped_release release;
-              r = n.train_epoch(c.batch(), order.data(), order.size(), batch_size, step_begin,
-                                step_end, sgd);
+              r = n.train_epoch(data.batch(), index, order.size(), batch_size, step_begin, step_end,
+                                updater);
             }
             return result_dict(r);
           },
-          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("order"),
-          py::arg("batch_size"), py::arg("step_begin"), py::arg("step_end"),
-          py::arg("learning_rate"), py::arg("check_finite") = true,
-          "Steps [step_begin, step_end) of an epoch over the samples in `order`, each "
-          "train_batch + SGD update; returns the sums over those steps.")
+          py::arg("data"), py::arg("order"), py::arg("batch_size"), py::arg("step_begin"),
+          py::arg("step_end"), py::arg("optimizer"), py::arg("learning_rates"),
+          "Steps [step_begin, step_end) of an epoch over the samples in `order`: each is "
+          "forward + loss + backward + one fused optimizer step with learning_rates[k]; "
+          "returns the sums over those steps.")
       .def(
           "evaluate",
-          [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw,
-             int64_t batch_size, bool check_finite) {
-            CallData c = checked_call(n, x, y, sw, check_finite, false);
+          [](Network& n, const CallData& data, int64_t batch_size) {
+            if (batch_size < 1)
+              throw py::value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
             nn::RunResult r;
             {
               py::gil_scoped_release release;
-              r = n.evaluate(c.batch(), batch_size);
+              r = n.evaluate(data.batch(), batch_size);
             }
             return result_dict(r);
           },
-          py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
-          py::arg("batch_size") = 32, py::arg("check_finite") = true,
-          "Loss and metric sums in inference mode over all samples.");
+          py::arg("data"), py::arg("batch_size") = 32,
+          "Loss and metric sums in inference mode over all samples.")
+      .def(
+          "evaluate_rows",
+          [](Network& n, const CallData& data, int64_t begin, int64_t end) {
+            const int64_t rows = data.x.shape(0);
+            if (begin < 0 || end < begin || end > rows)
+              throw py::value_error("need 0 <= begin <= end <= rows");
+            nn::Batch b = data.batch();
+            b.x += begin * n.input_dim();
+            if (b.target) b.target += begin * n.output_dim();
+            if (b.labels) b.labels += begin;
+            if (b.sample_weight) b.sample_weight += begin;
+            b.rows = end - begin;
+            nn::RunResult r;
+            {
+              py::gil_scoped_release release;
+              r = n.evaluate(b, std::max<int64_t>(1, end - begin));
+            }
+            return result_dict(r);
+          },
+          py::arg("data"), py::arg("begin"), py::arg("end"),
+          "evaluate over rows [begin, end) of data, as one batch.");
 }
 
 }  // namespace fastnn::bindings

@@ -4,7 +4,8 @@ Calling an initializer with a shape returns a float32 NumPy array computed in
 C++ from a counter-based random stream: the same seed gives the same values
 on every machine and thread count (Keras's own random stream is not
 reproduced). An initializer built with ``seed=None`` draws a fresh seed on
-each call from a NumPy generator, which :func:`set_seed` reseeds.
+each call from :func:`fastnn.utils.next_seed`, a sequence that
+:func:`fastnn.utils.set_random_seed` fixes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fastnn import _core
+from fastnn.utils.seeding import next_seed
 
 __all__ = [
     "Constant",
@@ -31,16 +33,7 @@ __all__ = [
     "TruncatedNormal",
     "Zeros",
     "get",
-    "set_seed",
 ]
-
-_seed_rng = np.random.default_rng()
-
-
-def set_seed(seed: Optional[int]) -> None:
-    """Reseeds the generator that unseeded initializers draw their seeds from."""
-    global _seed_rng
-    _seed_rng = np.random.default_rng(seed)
 
 
 def _fans(shape: Sequence[int]):
@@ -73,7 +66,7 @@ class Initializer:
             raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
         shape = tuple(int(d) for d in shape)
         fan_in, fan_out = _fans(shape)
-        seed = self.seed if self.seed is not None else int(_seed_rng.integers(0, 2**63))
+        seed = self.seed if self.seed is not None else next_seed()
         seed &= (1 << 64) - 1
         return _core.nn.initialize(
             self.kernel, list(shape), fan_in, fan_out, seed, self._a, self._b

@@ -16,6 +16,7 @@ import numpy as np
 
 from fastnn import activations as _activations
 from fastnn import initializers as _initializers
+from fastnn.utils.seeding import next_seed
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
 
@@ -248,7 +249,7 @@ class Dropout(Layer):
             )
         seed = self.seed
         if seed is None:
-            seed = int(_initializers._seed_rng.integers(0, 2**63))
+            seed = next_seed()
         return {"type": "dropout", "rate": self.rate, "seed": int(seed) & ((1 << 64) - 1)}
 
     def get_config(self) -> dict:

@@ -13,8 +13,9 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 * the engine's bindings then check widths, lengths, label values and NaN/Inf
   before anything changes (``check_finite=False`` skips the O(n) NaN scan for
   arrays already checked);
-* ``Network.train_epoch(x, y, sample_weight, order, batch_size, step_begin,
-  step_end, learning_rate)`` runs any range of steps of an epoch in C++,
+* ``Network.prepare(x, y, sample_weight)`` validates and converts once; then
+  ``Network.train_epoch(data, order, batch_size, step_begin, step_end,
+  optimizer_kernel, learning_rates)`` runs any range of steps of an epoch in C++,
   gathering each batch by index from ``order``, and returns the sums
   (``loss_sum``, ``samples``, ``metric_sums``, ``weight_sum``) a progress bar
   needs: Keras's epoch loss is ``loss_sum / samples`` and a metric is
@@ -23,7 +24,10 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+import time
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -44,23 +48,9 @@ _ACCURACY_IDS = {
 
 
 def _resolve_optimizer(optimizer):
-    """The engine applies plain SGD (``w -= learning_rate * g``) for now: accept
-    ``"sgd"`` or an optimizer whose class is named SGD, without momentum."""
-    if isinstance(optimizer, str):
-        if optimizer.lower() == "sgd":
-            return _optimizers.SGD()
-        raise ValueError(
-            f"optimizer {optimizer!r} is not available in this build; use 'sgd' or "
-            "fastnn.optimizers.SGD(learning_rate=...)"
-        )
-    if type(optimizer).__name__ != "SGD" or not hasattr(optimizer, "learning_rate"):
-        raise ValueError(
-            f"optimizer {optimizer!r} is not supported by the engine yet; use "
-            "fastnn.optimizers.SGD(learning_rate=...)"
-        )
-    if getattr(optimizer, "momentum", 0.0) or getattr(optimizer, "nesterov", False):
-        raise ValueError("SGD with momentum is not supported by the engine yet; use momentum=0.0")
-    return optimizer
+    """An optimizer instance from a Keras string id ("adam", "sgd", ...), a
+    config dict or an instance."""
+    return _optimizers.get(optimizer)
 
 
 class Sequential:
@@ -87,6 +77,10 @@ class Sequential:
         self.compiled = False
         self._metric_names: List[str] = []
         self._metric_kinds: List[str] = []
+        self._optimizer_net = None  # the network the optimizer's state was built for
+        self._busy = threading.Lock()  # one training call at a time
+        self.stop_training = False
+        self.history = None
         for layer in layers or []:
             self.add(layer, rebuild=False)
         if self._input_shape is not None and any(
@@ -192,10 +186,9 @@ class Sequential:
         """Sets the optimizer, loss and metrics.
 
         Args:
-            optimizer: ``"sgd"`` or a ``fastnn.optimizers.SGD`` instance (its
-                ``learning_rate`` is read at every step). Defaults to
-                `"rmsprop"` as Keras, which the engine does not run yet
-                (ValueError).
+            optimizer: a string id (``"adam"``, ``"sgd"``, ``"rmsprop"``,
+                ``"adamw"``, ``"adagrad"``) or a ``fastnn.optimizers``
+                instance. Defaults to `"rmsprop"`, as in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
             metrics: None or a list of ``"accuracy"``/``"acc"`` or explicit
@@ -236,6 +229,7 @@ class Sequential:
                 metrics=self._metric_kernels(loss, kinds),
             )
         self.optimizer, self.loss = optimizer, loss
+        self._optimizer_net = None  # state is built for the new optimizer on first use
         self._metric_names, self._metric_kinds = names, kinds
         self.compiled = True
 
@@ -287,13 +281,53 @@ class Sequential:
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
         return np.ascontiguousarray(x, dtype=np.float32)
 
+    @contextlib.contextmanager
+    def _exclusive(self, what: str):
+        """Refuses a second concurrent training call on this model."""
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(
+                f"{what}: this model is already training in another thread; a model "
+                "trains in one thread at a time"
+            )
+        try:
+            yield
+        finally:
+            self._busy.release()
+
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
             raise RuntimeError(f"call compile(optimizer, loss) before {what}")
 
     # -- training / inference ------------------------------------------------
-    def train_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
-        """One SGD step on one batch.
+    def _prepare_data(self, x, y, sample_weight, what: str):
+        """Validates and converts x, y, sample_weight once (NaN/Inf, shapes,
+        labels): the returned engine handle is reused for every chunk of steps."""
+        x = self._prepare_x(x)
+        if y is None:
+            raise ValueError(f"{what} needs targets y")
+        if len(x) == 0:
+            raise ValueError(f"{what}: empty batch: x has 0 samples")
+        return self._net.prepare(x, y, sample_weight)
+
+    def _ensure_optimizer_built(self) -> None:
+        """Creates the optimizer's state for the network's flat buffer (once)."""
+        if self._optimizer_net is not self._net:
+            offsets = [t["offset"] for t in self._net.tensors()] or [0]
+            offsets[0] = 0
+            offsets.append(self._net.buffer_size)
+            self.optimizer._build_flat(offsets)
+            self._optimizer_net = self._net
+
+    def _run_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
+        """Steps [begin, end) of an epoch in one C++ call (GIL released)."""
+        self.optimizer._sync_kernel_config()
+        rates = _learning_rates(self.optimizer, end - begin)
+        return self._net.train_epoch(
+            data, order, batch_size, begin, end, self.optimizer._kernel, rates
+        )
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on one batch.
 
         Args:
             x: ``(n, *input_shape)`` array-like (any real dtype or layout,
@@ -301,6 +335,7 @@ class Sequential:
             y: targets: class ids ``(n,)`` for sparse categorical
                 cross-entropy, else ``(n, outputs)``.
             sample_weight: optional ``(n,)`` weights.
+            class_weight: optional dict class id -> weight.
             return_dict: return ``{"loss": ..., metric: ...}``.
 
         Returns:
@@ -312,52 +347,303 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
-        x = self._prepare_x(x)
-        if y is None:
-            raise ValueError("train_on_batch needs targets y")
-        result = self._net.train_batch(x, y, sample_weight)
-        self._net.sgd_step(self._learning_rate())
+        with self._exclusive("train_on_batch"):
+            sample_weight = _merge_class_weight(y, sample_weight, class_weight)
+            data = self._prepare_data(x, y, sample_weight, "train_on_batch")
+            self._ensure_optimizer_built()
+            rows = data.rows
+            result = self._run_steps(data, np.arange(rows, dtype=np.int64), rows, 0, 1)
         return self._format(result, return_dict)
 
-    def _learning_rate(self) -> float:
-        return float(self.optimizer.learning_rate)
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss and metrics of one batch, in inference mode (no update)."""
+        self._require_compiled("test_on_batch")
+        data = self._prepare_data(x, y, sample_weight, "test_on_batch")
+        return self._format(self._net.evaluate(data, data.rows), return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch (all of `x` at once)."""
+        x = self._prepare_x(x)
+        return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
-        logs: Dict[str, float] = {"loss": float(result["loss_sum"] / result["samples"])}
-        weight = result["weight_sum"]
-        for name, total in zip(self._metric_names, result["metric_sums"]):
-            logs[name] = float(total / weight) if weight else 0.0
+        logs = self._logs(result)
         if return_dict:
             return dict(sorted(logs.items()))
         if not self._metric_names:
             return logs["loss"]
         return [logs["loss"], *(logs[n] for n in self._metric_names)]
 
-    def predict(
-        self, x, batch_size: Optional[int] = None, verbose="auto", steps=None, callbacks=None
+    def _logs(self, result: dict) -> Dict[str, float]:
+        """Keras means from the engine's sums: loss weighted by batch size,
+        metrics by sample weight."""
+        samples = result["samples"]
+        logs: Dict[str, float] = {"loss": float(result["loss_sum"] / samples) if samples else 0.0}
+        weight = result["weight_sum"]
+        for name, total in zip(self._metric_names, result["metric_sums"]):
+            logs[name] = float(total / weight) if weight else 0.0
+        return logs
+
+    @property
+    def metrics_names(self) -> List[str]:
+        """``["loss", *metric names]``, the order `evaluate` returns values in."""
+        return ["loss", *self._metric_names]
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
     ):
+        """Trains the model for a fixed number of epochs (Keras 3 semantics).
+
+        Each epoch hands C++ the shuffled sample order and runs the steps in a
+        few calls with the GIL released; Python regains control only where a
+        callback or the progress bar needs it (every step when a callback
+        implements batch hooks, about every 0.05 s for the bar, else about
+        every 0.25 s so that Ctrl-C stays responsive).
+
+        Args:
+            x: ``(n, *input_shape)`` array-like of real numbers.
+            y: targets: class ids ``(n,)`` for sparse categorical
+                cross-entropy, else ``(n, outputs)``.
+            batch_size: samples per step. Defaults to `32` (None). The last,
+                smaller batch is used.
+            epochs: index of the last epoch. Defaults to `1`.
+            verbose: `"auto"` (= 1), 0 (silent), 1 (progress bar) or 2 (one
+                line per epoch). Defaults to `"auto"`.
+            callbacks: list of `fastnn.callbacks.Callback`. Defaults to `None`.
+            validation_split: fraction in [0, 1) of the data, taken from the
+                end before shuffling, to validate on. Defaults to `0.0`.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val,
+                sample_weight_val)``; overrides `validation_split`.
+            shuffle: reshuffle the training samples every epoch. Defaults to
+                `True`.
+            class_weight: dict class id -> weight (a class not listed weighs
+                1). Not with `sample_weight`.
+            sample_weight: ``(n,)`` weights of the training samples.
+            initial_epoch: epoch to start at (runs ``initial_epoch..epochs-1``).
+            validation_batch_size: Defaults to `batch_size`.
+            validation_freq: validate every `validation_freq` epochs.
+                Defaults to `1`.
+
+        Returns:
+            A `fastnn.callbacks.History`.
+
+        Raises:
+            ValueError / TypeError: bad arguments or data, before any weight
+            changes. RuntimeError: `fit` already running on this model in
+            another thread.
+        """
+        from fastnn import callbacks as _callbacks
+
+        self._require_compiled("fit")
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError(
+                "steps_per_epoch and validation_steps are for datasets; fastnn's fit takes "
+                "NumPy arrays and runs ceil(n / batch_size) steps per epoch"
+            )
+        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        epochs = _check_int(epochs, "epochs", 0)
+        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
+        validation_freq = _check_positive_int(validation_freq, "validation_freq")
+        verbose = _check_verbose(verbose)
+        if x is None or y is None:
+            raise ValueError("fit needs x and y as arrays")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("You cannot use `class_weight` and `sample_weight` at the same time.")
+        split = _check_split(validation_split)
+
+        with self._exclusive("fit"):
+            if validation_data is None and split > 0.0:
+                (x, y, sample_weight), validation_data = _train_validation_split(
+                    x, y, sample_weight, split
+                )
+            sample_weight = _merge_class_weight(y, sample_weight, class_weight)
+            data = self._prepare_data(x, y, sample_weight, "fit")
+            val_data = None
+            if validation_data is not None:
+                val_data = self._prepare_data(*_unpack_validation(validation_data), "validation")
+            val_batch = _check_positive_int(
+                validation_batch_size or batch_size, "validation_batch_size"
+            )
+            self._ensure_optimizer_built()
+
+            n = data.rows
+            steps = -(-n // batch_size)
+            cbs = _callbacks.CallbackList(
+                callbacks,
+                add_history=True,
+                add_progbar=verbose != 0,
+                model=self,
+                verbose=verbose,
+                epochs=epochs,
+                steps=steps,
+            )
+            self.stop_training = False
+            shuffler = np.random.default_rng(_shuffle_seed())
+            epoch_logs: Dict[str, float] = {}
+            cbs.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                order = shuffler.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+                train_logs = self._fit_epoch(data, order, batch_size, steps, cbs)
+                epoch_logs = dict(sorted(train_logs.items()))
+                if val_data is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_data(val_data, val_batch, cbs, silent=True)
+                    epoch_logs.update({"val_" + k: v for k, v in sorted(val_logs.items())})
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+            cbs.on_train_end(epoch_logs)
+        self.history = cbs.history
+        return cbs.history
+
+    def _fit_epoch(self, data, order, batch_size: int, steps: int, cbs) -> Dict[str, float]:
+        """Runs one epoch in chunks of steps; returns its logs."""
+        policy = cbs.batch_hook_policy("train")
+        totals = None
+        step = 0
+        # The first chunk is one step (so the bar's time per step leaves it
+        # out, as Keras does); later chunks last about `target` seconds.
+        target = 0.05 if policy == "progress" else 0.25
+        chunk = 1
+        while step < steps:
+            end = min(steps, step + chunk)
+            if policy == "every":
+                cbs.on_train_batch_begin(step)
+            start = time.perf_counter()
+            result = self._run_steps(data, order, batch_size, step, end)
+            elapsed = time.perf_counter() - start
+            totals = result if totals is None else _add_results(totals, result)
+            if policy != "none":
+                cbs.on_train_batch_end(end - 1, self._logs(totals))
+            step = end
+            if policy == "every":
+                if self.stop_training:
+                    break
+            else:
+                per_step = elapsed / max(1, result["steps"])
+                chunk = max(1, min(steps, int(target / per_step) if per_step > 0 else steps))
+        return self._logs(totals) if totals is not None else {"loss": 0.0}
+
+    def _evaluate_data(self, data, batch_size: int, cbs, silent: bool = False) -> Dict[str, float]:
+        """Loss and metrics over `data` in inference mode, with test hooks."""
+        cbs.on_test_begin()
+        policy = cbs.batch_hook_policy("test")
+        if policy == "every":
+            totals = None
+            for b, start in enumerate(range(0, data.rows, batch_size)):
+                cbs.on_test_batch_begin(b)
+                result = self._net.evaluate_rows(data, start, min(data.rows, start + batch_size))
+                totals = result if totals is None else _add_results(totals, result)
+                cbs.on_test_batch_end(b, self._logs(totals))
+        else:
+            totals = self._net.evaluate(data, batch_size)
+            if policy == "progress" and not silent:
+                cbs.on_test_batch_end(-(-data.rows // batch_size) - 1, self._logs(totals))
+        logs = self._logs(totals)
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
+        """Loss and metrics on `x`, `y` in inference mode.
+
+        Args:
+            x, y: as in `fit`.
+            batch_size: Defaults to `32` (None).
+            verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
+            sample_weight: optional ``(n,)`` weights.
+            callbacks: list of callbacks (test hooks). Defaults to `None`.
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            ``[loss, *metrics]`` (a float when there are no metrics), or a dict.
+        """
+        from fastnn import callbacks as _callbacks
+
+        self._require_compiled("evaluate")
+        if steps is not None:
+            raise ValueError("steps is for datasets; evaluate takes NumPy arrays")
+        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        verbose = _check_verbose(verbose)
+        data = self._prepare_data(x, y, sample_weight, "evaluate")
+        cbs = _callbacks.CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=-(-data.rows // batch_size),
+        )
+        logs = self._evaluate_data(data, batch_size, cbs)
+        if return_dict:
+            return dict(sorted(logs.items()))
+        if not self._metric_names:
+            return logs["loss"]
+        return [logs["loss"], *(logs[n] for n in self._metric_names)]
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, computed `batch_size` samples at a time.
 
         Args:
             x: ``(n, *input_shape)`` array-like.
             batch_size: Defaults to `32` (None).
-            verbose: accepted for Keras compatibility; no progress bar is drawn.
+            verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
+            callbacks: list of callbacks (predict hooks). Defaults to `None`.
 
         Returns:
             float32 array ``(n, outputs)``.
         """
-        if steps is not None or callbacks is not None:
-            raise ValueError("predict: steps and callbacks are not supported")
-        if batch_size is None:
-            batch_size = 32
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, (int, np.integer))
-            or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        from fastnn import callbacks as _callbacks
+
+        if steps is not None:
+            raise ValueError("steps is for datasets; predict takes NumPy arrays")
+        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        verbose = _check_verbose(verbose)
         x = self._prepare_x(x)
-        return self._net.predict(x, int(batch_size))
+        if verbose == 0 and not callbacks:
+            return self._net.predict(x, batch_size)
+        n_steps = -(-len(x) // batch_size)
+        cbs = _callbacks.CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=n_steps
+        )
+        cbs.on_predict_begin()
+        if cbs.batch_hook_policy("predict") == "every":
+            out = np.empty((len(x), self._net.output_dim), np.float32)
+            for b, start in enumerate(range(0, len(x), batch_size)):
+                cbs.on_predict_batch_begin(b)
+                part = self._net.predict(x[start : start + batch_size], batch_size)
+                out[start : start + batch_size] = part
+                cbs.on_predict_batch_end(b, {"outputs": part})
+        else:
+            out = self._net.predict(x, batch_size)
+            cbs.on_predict_batch_end(n_steps - 1, {})
+        cbs.on_predict_end()
+        return out
 
     def __call__(self, x):
         """``predict(x)`` on all of `x` at once."""
@@ -397,3 +683,130 @@ class Sequential:
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
             )
         return config
+
+
+# -- fit helpers ----------------------------------------------------------------
+def _check_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value}")
+    return int(value)
+
+
+def _check_positive_int(value, name: str) -> int:
+    return _check_int(value, name, 1)
+
+
+def _check_verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def _check_split(split) -> float:
+    try:
+        value = float(split)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`validation_split` must be a float in [0, 1). Received: validation_split={split!r}"
+        ) from None
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"`validation_split` must be between 0 and 1 (excluded). "
+            f"Received: validation_split={split}"
+        )
+    return value
+
+
+def _train_validation_split(x, y, sample_weight, split: float):
+    """Keras 3's split: the last ``n - floor(n * (1 - split))`` rows validate,
+    cut before any shuffling."""
+    x, y = np.asarray(x), np.asarray(y)
+    n = len(x)
+    split_at = int(math.floor(n * (1.0 - split)))
+    if split_at == 0 or split_at == n:
+        raise ValueError(
+            f"Training data contains {n} samples, which is not sufficient to split it into a "
+            f"validation and training set as specified by `validation_split={split}`. Either "
+            "provide more data, or a different value for the `validation_split` argument."
+        )
+    if len(y) != n:
+        raise ValueError(
+            f"x and y must have the same number of samples, got x with {n} and y with {len(y)}"
+        )
+    train_w = val_w = None
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        train_w, val_w = sample_weight[:split_at], sample_weight[split_at:]
+    return (x[:split_at], y[:split_at], train_w), (x[split_at:], y[split_at:], val_w)
+
+
+def _unpack_validation(validation_data):
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError(
+            "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
+            f"val_sample_weight). Received: {type(validation_data).__name__}"
+        )
+    x, y, *rest = validation_data
+    return x, y, (rest[0] if rest else None)
+
+
+def _merge_class_weight(y, sample_weight, class_weight):
+    """Keras's class_weight: each sample weighs class_weight[its class] (1 when
+    the class is not listed); the class of a one-hot row is its argmax."""
+    if class_weight is None:
+        return sample_weight
+    if sample_weight is not None:
+        raise ValueError("You cannot use `class_weight` and `sample_weight` at the same time.")
+    if not isinstance(class_weight, dict):
+        raise ValueError(f"`class_weight` must be a dict, got {type(class_weight).__name__}")
+    labels = np.asarray(y)
+    if labels.ndim > 1:
+        labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold numbers to apply class_weight, got dtype {labels.dtype}")
+    labels = np.round(labels).astype(np.int64)
+    keys = np.array([int(k) for k in class_weight], dtype=np.int64)
+    values = np.array([float(v) for v in class_weight.values()], dtype=np.float64)
+    weights = np.ones(labels.shape, np.float32)
+    if len(keys):
+        order = np.argsort(keys)
+        keys, values = keys[order], values[order]
+        pos = np.clip(np.searchsorted(keys, labels), 0, len(keys) - 1)
+        hit = keys[pos] == labels
+        weights[hit] = values[pos[hit]]
+    return weights
+
+
+def _learning_rates(optimizer, count: int) -> np.ndarray:
+    """The learning rate of each of the next `count` steps (a schedule depends
+    on the step number only, so a chunk of steps can run in C++ at once)."""
+    from fastnn.optimizers import schedules as _schedules
+
+    lr = optimizer._learning_rate
+    if isinstance(lr, _schedules.LearningRateSchedule):
+        start = optimizer.iterations
+        rates = np.array([float(lr(start + i)) for i in range(count)], np.float64)
+        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
+        return rates
+    return np.full(count, optimizer.learning_rate, np.float64)
+
+
+def _shuffle_seed() -> int:
+    from fastnn.utils.seeding import next_seed
+
+    return next_seed()
+
+
+def _add_results(a: dict, b: dict) -> dict:
+    return {
+        "loss_sum": a["loss_sum"] + b["loss_sum"],
+        "samples": a["samples"] + b["samples"],
+        "weight_sum": a["weight_sum"] + b["weight_sum"],
+        "metric_sums": [u + v for u, v in zip(a["metric_sums"], b["metric_sums"])],
+        "steps": a["steps"] + b["steps"],
+    }

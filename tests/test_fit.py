@@ -1,0 +1,296 @@
+"""Model.fit / evaluate / predict semantics, as Keras 3 defines them."""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import callbacks, layers, models, optimizers
+
+
+def make_data(n=200, features=12, classes=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((classes, features)) * 2.0
+    y = rng.integers(0, classes, n)
+    x = (centers[y] + rng.standard_normal((n, features))).astype(np.float32)
+    return x, y
+
+
+def make_model(features=12, classes=4, seed=1, optimizer=None, metrics=("accuracy",)):
+    fastnn.utils.set_random_seed(seed)
+    model = models.Sequential(
+        [
+            layers.Input(shape=(features,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dense(classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=optimizer or optimizers.SGD(learning_rate=0.1),
+        loss="sparse_categorical_crossentropy",
+        metrics=list(metrics),
+    )
+    return model
+
+
+def weights_equal(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b)) and len(a) == len(b)
+
+
+def test_fit_returns_history_with_keras_keys_and_learns():
+    x, y = make_data()
+    model = make_model()
+    history = model.fit(x, y, epochs=5, batch_size=16, verbose=0, validation_split=0.25)
+    assert isinstance(history, callbacks.History)
+    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert history.epoch == [0, 1, 2, 3, 4]
+    assert history.params == {"verbose": 0, "epochs": 5, "steps": math.ceil(150 / 16)}
+    assert all(isinstance(v, float) for v in history.history["loss"])
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["accuracy"][-1] > 0.5
+
+
+def test_fit_loss_is_the_batch_size_weighted_mean_of_batch_losses():
+    x, y = make_data(n=50)
+    model = make_model()
+    twin = make_model()
+    history = model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    losses, sizes = [], []
+    for start in range(0, 50, 16):
+        result = twin.train_on_batch(x[start : start + 16], y[start : start + 16])
+        losses.append(result[0] if isinstance(result, list) else result)
+        sizes.append(len(x[start : start + 16]))
+    expected = float(np.dot(losses, sizes) / 50)
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
+    assert weights_equal(model.get_weights(), twin.get_weights())
+
+
+def test_validation_split_takes_the_tail_before_shuffling():
+    x, y = make_data(n=100)
+    model = make_model()
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0, validation_split=0.2)
+    reference = make_model()
+    reference.fit(x[:80], y[:80], epochs=1, batch_size=10, verbose=0, shuffle=True)
+    # Same seed, same training rows in the same shuffled order: identical weights.
+    assert weights_equal(model.get_weights(), reference.get_weights())
+    val = model.evaluate(x[80:], y[80:], verbose=0, return_dict=True)
+    history = make_model().fit(x, y, epochs=1, batch_size=10, verbose=0, validation_split=0.2)
+    assert history.history["val_loss"][0] == pytest.approx(val["loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("split", [1.0, 1.5, -0.1])
+def test_validation_split_out_of_range_is_an_error(split):
+    x, y = make_data(n=20)
+    model = make_model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit(x, y, validation_split=split, verbose=0)
+    assert weights_equal(before, model.get_weights())
+
+
+def test_shuffle_false_keeps_order_and_is_deterministic():
+    x, y = make_data(n=64)
+    a = make_model()
+    a.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    b = make_model()
+    for _ in range(2):
+        for start in range(0, 64, 8):
+            b.train_on_batch(x[start : start + 8], y[start : start + 8])
+    assert weights_equal(a.get_weights(), b.get_weights())
+
+
+def test_same_seed_gives_bit_identical_weights_whatever_the_threads(threads):
+    x, y = make_data(n=300)
+    results = []
+    for n_threads in (1, 2, 1):
+        fastnn.set_num_threads(n_threads)
+        model = make_model(seed=7, optimizer=optimizers.Adam(learning_rate=1e-2))
+        model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        results.append(model.get_weights())
+    assert weights_equal(results[0], results[1])
+    assert weights_equal(results[0], results[2])
+
+
+def test_last_partial_batch_is_used():
+    x, y = make_data(n=33)
+    model = make_model()
+    history = model.fit(x, y, epochs=1, batch_size=32, verbose=0, shuffle=False)
+    assert history.params["steps"] == 2
+    twin = make_model()
+    twin.train_on_batch(x[:32], y[:32])
+    twin.train_on_batch(x[32:], y[32:])
+    assert weights_equal(model.get_weights(), twin.get_weights())
+
+
+def test_class_weight_and_sample_weight_together_is_an_error():
+    x, y = make_data(n=20)
+    model = make_model()
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit(x, y, class_weight={0: 1.0}, sample_weight=np.ones(20), verbose=0)
+
+
+def test_class_weight_equals_the_matching_sample_weight():
+    x, y = make_data(n=40)
+    class_weight = {0: 0.5, 1: 2.0, 2: 1.0, 3: 3.0}
+    a = make_model()
+    a.fit(x, y, epochs=2, batch_size=8, shuffle=False, class_weight=class_weight, verbose=0)
+    b = make_model()
+    sw = np.array([class_weight[int(c)] for c in y])
+    b.fit(x, y, epochs=2, batch_size=8, shuffle=False, sample_weight=sw, verbose=0)
+    assert weights_equal(a.get_weights(), b.get_weights())
+    c = make_model()
+    c.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert not weights_equal(a.get_weights(), c.get_weights())
+
+
+def test_sample_weight_scales_the_loss_like_keras():
+    x, y = make_data(n=16)
+    model = make_model()
+    plain = model.evaluate(x, y, verbose=0, batch_size=16)
+    doubled = model.evaluate(x, y, verbose=0, batch_size=16, sample_weight=np.full(16, 2.0))
+    assert doubled[0] == pytest.approx(2 * plain[0], rel=1e-5)
+
+
+def test_initial_epoch_runs_the_remaining_epochs():
+    x, y = make_data(n=40)
+    model = make_model()
+    history = model.fit(x, y, epochs=5, initial_epoch=3, verbose=0)
+    assert history.epoch == [3, 4]
+
+
+def test_evaluate_returns_loss_then_metrics_and_dict():
+    x, y = make_data(n=40)
+    model = make_model()
+    result = model.evaluate(x, y, verbose=0)
+    assert isinstance(result, list) and len(result) == 2
+    as_dict = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(as_dict) == ["accuracy", "loss"]
+    assert as_dict["loss"] == pytest.approx(result[0])
+    predictions = model.predict(x, verbose=0)
+    accuracy = float(np.mean(np.argmax(predictions, axis=1) == y))
+    assert as_dict["accuracy"] == pytest.approx(accuracy)
+
+
+def test_validation_data_overrides_validation_split():
+    x, y = make_data(n=60)
+    xv, yv = make_data(n=30, seed=5)
+    model = make_model()
+    history = model.fit(x, y, epochs=1, verbose=0, validation_data=(xv, yv), validation_split=0.5)
+    expected = model.evaluate(xv, yv, verbose=0, return_dict=True)
+    assert history.history["val_loss"][0] == pytest.approx(expected["loss"], rel=1e-5)
+    assert history.params["steps"] == math.ceil(60 / 32)
+
+
+def test_stop_training_from_a_callback_ends_fit():
+    x, y = make_data(n=40)
+    model = make_model()
+
+    class StopAfterTwo(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    history = model.fit(x, y, epochs=10, verbose=0, callbacks=[StopAfterTwo()])
+    assert history.epoch == [0, 1]
+
+
+def test_per_batch_callbacks_see_every_step():
+    x, y = make_data(n=50)
+    model = make_model()
+    seen = []
+    cb = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[cb])
+    assert seen == [0, 1, 2, 3] * 2
+
+
+def test_progress_bar_plain_lines_when_not_a_terminal(monkeypatch):
+    x, y = make_data(n=64)
+    model = make_model()
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=1)
+    text = out.getvalue()
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text
+    assert "4/4" in text and "accuracy:" in text and "loss:" in text
+    assert "\r" not in text and "\b" not in text and "\x1b" not in text
+
+
+def test_verbose_2_prints_one_line_per_epoch(monkeypatch):
+    x, y = make_data(n=64)
+    model = make_model()
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    model.fit(x, y, epochs=3, batch_size=16, verbose=2)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("4/4")]
+    assert len(lines) == 3
+
+
+def test_verbose_0_prints_nothing(capsys):
+    x, y = make_data(n=64)
+    make_model().fit(x, y, epochs=2, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_learning_rate_scheduler_changes_the_rate_and_is_logged():
+    x, y = make_data(n=40)
+    model = make_model()
+    scheduler = callbacks.LearningRateScheduler(lambda epoch, lr: 0.5 / (epoch + 1))
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[scheduler])
+    assert history.history["learning_rate"] == pytest.approx([0.5, 0.25, 0.5 / 3])
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.5 / 3)
+
+
+def test_early_stopping_restores_the_best_weights():
+    x, y = make_data(n=80)
+    model = make_model(optimizer=optimizers.SGD(learning_rate=0.05))
+    snapshots = []
+
+    class Snapshot(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append((logs["loss"], self.model.get_weights()))
+
+    stopper = callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+
+    # A learning rate that makes training diverge after the first epochs.
+    class Blowup(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                self.model.optimizer.learning_rate = 50.0
+
+    model.fit(x, y, epochs=20, verbose=0, callbacks=[Blowup(), Snapshot(), stopper])
+    best_loss, best_weights = min(snapshots, key=lambda s: s[0])
+    assert len(snapshots) < 20
+    assert weights_equal(model.get_weights(), best_weights)
+
+
+def test_seed_script_mistake_images_into_dense_says_add_flatten():
+    model = models.Sequential(
+        [layers.Dense(8, activation="relu", input_shape=(784,)), layers.Dense(10)]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    x = np.zeros((5, 28, 28), np.float32)
+    with pytest.raises(ValueError, match="Flatten"):
+        model.fit(x, np.zeros(5, np.int64), verbose=0)
+    assert weights_equal(before, model.get_weights())
+
+
+def test_seed_script_mistake_two_classes_for_ten_labels_names_the_label():
+    model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    y = np.array([0, 1, 9, 3])
+    with pytest.raises(ValueError, match=r"9.*\[0, 2\)|\[0, 2\).*9"):
+        model.fit(np.zeros((4, 4), np.float32), y, verbose=0)
+    assert weights_equal(before, model.get_weights())
+
+
+def test_adam_lr_keyword_works_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="learning_rate"):
+        optimizer = optimizers.Adam(lr=0.001)
+    assert float(optimizer.learning_rate) == pytest.approx(0.001)
