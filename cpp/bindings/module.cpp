@@ -7,6 +7,7 @@ namespace py = pybind11;
 namespace fastnn::bindings {
 void bind_runtime(py::module_& m);
 void bind_elementwise(py::module_& ops);
+void bind_gemm(py::module_& ops);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -15,4 +16,5 @@ PYBIND11_MODULE(_core, m) {
   py::module_ ops       = m.def_submodule("ops", "Raw kernels on NumPy arrays");
   fastnn::bindings::bind_runtime(m);
   fastnn::bindings::bind_elementwise(ops);
+  fastnn::bindings::bind_gemm(ops);
 }

@@ -11,5 +11,12 @@ from fastnn._core import ops as _ops
 
 __all__ = ["relu", "relu_grad"]
 
+# gemm
+__all__ += ["dense", "matmul"]
+
 relu = _ops.relu
 relu_grad = _ops.relu_grad
+
+# gemm
+dense = _ops.dense
+matmul = _ops.matmul
