@@ -53,8 +53,8 @@ const SgemmKernels& sgemm_kernels() {
 
 namespace {
 
-constexpr int64_t kKC = 256;
-constexpr int64_t kMC = 144;
+constexpr int64_t kKC = 512;
+constexpr int64_t kMC = 96;
 constexpr int64_t kNC = 4080;
 
 // Below this many flops (2*m*n*k) a call runs on one thread: the fork/join of

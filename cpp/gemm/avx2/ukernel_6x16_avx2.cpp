@@ -43,11 +43,168 @@ inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpil
   _mm256_storeu_ps(c + 8, v1);
 }
 
+// k-loop of the packed case in assembly: GCC's allocation of the 12
+// accumulators around the intrinsics version adds register moves to the
+// loop body. ymm4..15 hold rows 0..5 (row r: ymm(4+2r) lanes 0-7, ymm(5+2r)
+// lanes 8-15); ymm0/1 the B row, ymm2/3 broadcast A values. The FMA of each
+// lane, in k order, is the same as the intrinsics kernel's (bit-identical).
+// Ends by storing the accumulators row-major into acc[6 * 16].
+void kloop_packed_asm(int64_t k, const float* a, const float* b, float* acc) {
+  int64_t k4 = k >> 2, k1 = k & 3;
+  asm volatile(
+      "vxorps %%ymm4, %%ymm4, %%ymm4\n\t"
+      "vxorps %%ymm5, %%ymm5, %%ymm5\n\t"
+      "vxorps %%ymm6, %%ymm6, %%ymm6\n\t"
+      "vxorps %%ymm7, %%ymm7, %%ymm7\n\t"
+      "vxorps %%ymm8, %%ymm8, %%ymm8\n\t"
+      "vxorps %%ymm9, %%ymm9, %%ymm9\n\t"
+      "vxorps %%ymm10, %%ymm10, %%ymm10\n\t"
+      "vxorps %%ymm11, %%ymm11, %%ymm11\n\t"
+      "vxorps %%ymm12, %%ymm12, %%ymm12\n\t"
+      "vxorps %%ymm13, %%ymm13, %%ymm13\n\t"
+      "vxorps %%ymm14, %%ymm14, %%ymm14\n\t"
+      "vxorps %%ymm15, %%ymm15, %%ymm15\n\t"
+      "test %[k4], %[k4]\n\t"
+      "jz 2f\n\t"
+      ".p2align 5\n\t"
+      "1:\n\t"
+      "prefetcht0 384(%[a])\n\t"
+      "vmovaps 0(%[b]), %%ymm0\n\t"
+      "vmovaps 32(%[b]), %%ymm1\n\t"
+      "vbroadcastss 0(%[a]), %%ymm2\n\t"
+      "vbroadcastss 4(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm4\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm5\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm6\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm7\n\t"
+      "vbroadcastss 8(%[a]), %%ymm2\n\t"
+      "vbroadcastss 12(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm8\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm9\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm10\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm11\n\t"
+      "vbroadcastss 16(%[a]), %%ymm2\n\t"
+      "vbroadcastss 20(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm12\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm13\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm14\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm15\n\t"
+      "vmovaps 64(%[b]), %%ymm0\n\t"
+      "vmovaps 96(%[b]), %%ymm1\n\t"
+      "vbroadcastss 24(%[a]), %%ymm2\n\t"
+      "vbroadcastss 28(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm4\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm5\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm6\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm7\n\t"
+      "vbroadcastss 32(%[a]), %%ymm2\n\t"
+      "vbroadcastss 36(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm8\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm9\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm10\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm11\n\t"
+      "vbroadcastss 40(%[a]), %%ymm2\n\t"
+      "vbroadcastss 44(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm12\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm13\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm14\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm15\n\t"
+      "vmovaps 128(%[b]), %%ymm0\n\t"
+      "vmovaps 160(%[b]), %%ymm1\n\t"
+      "vbroadcastss 48(%[a]), %%ymm2\n\t"
+      "vbroadcastss 52(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm4\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm5\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm6\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm7\n\t"
+      "vbroadcastss 56(%[a]), %%ymm2\n\t"
+      "vbroadcastss 60(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm8\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm9\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm10\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm11\n\t"
+      "vbroadcastss 64(%[a]), %%ymm2\n\t"
+      "vbroadcastss 68(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm12\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm13\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm14\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm15\n\t"
+      "vmovaps 192(%[b]), %%ymm0\n\t"
+      "vmovaps 224(%[b]), %%ymm1\n\t"
+      "vbroadcastss 72(%[a]), %%ymm2\n\t"
+      "vbroadcastss 76(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm4\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm5\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm6\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm7\n\t"
+      "vbroadcastss 80(%[a]), %%ymm2\n\t"
+      "vbroadcastss 84(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm8\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm9\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm10\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm11\n\t"
+      "vbroadcastss 88(%[a]), %%ymm2\n\t"
+      "vbroadcastss 92(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm12\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm13\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm14\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm15\n\t"
+      "add $96, %[a]\n\t"
+      "add $256, %[b]\n\t"
+      "dec %[k4]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[k1], %[k1]\n\t"
+      "jz 4f\n\t"
+      "3:\n\t"
+      "vmovaps 0(%[b]), %%ymm0\n\t"
+      "vmovaps 32(%[b]), %%ymm1\n\t"
+      "vbroadcastss 0(%[a]), %%ymm2\n\t"
+      "vbroadcastss 4(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm4\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm5\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm6\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm7\n\t"
+      "vbroadcastss 8(%[a]), %%ymm2\n\t"
+      "vbroadcastss 12(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm8\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm9\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm10\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm11\n\t"
+      "vbroadcastss 16(%[a]), %%ymm2\n\t"
+      "vbroadcastss 20(%[a]), %%ymm3\n\t"
+      "vfmadd231ps %%ymm0, %%ymm2, %%ymm12\n\t"
+      "vfmadd231ps %%ymm1, %%ymm2, %%ymm13\n\t"
+      "vfmadd231ps %%ymm0, %%ymm3, %%ymm14\n\t"
+      "vfmadd231ps %%ymm1, %%ymm3, %%ymm15\n\t"
+      "add $24, %[a]\n\t"
+      "add $64, %[b]\n\t"
+      "dec %[k1]\n\t"
+      "jnz 3b\n\t"
+      "4:\n\t"
+      "vmovups %%ymm4, 0(%[acc])\n\t"
+      "vmovups %%ymm5, 32(%[acc])\n\t"
+      "vmovups %%ymm6, 64(%[acc])\n\t"
+      "vmovups %%ymm7, 96(%[acc])\n\t"
+      "vmovups %%ymm8, 128(%[acc])\n\t"
+      "vmovups %%ymm9, 160(%[acc])\n\t"
+      "vmovups %%ymm10, 192(%[acc])\n\t"
+      "vmovups %%ymm11, 224(%[acc])\n\t"
+      "vmovups %%ymm12, 256(%[acc])\n\t"
+      "vmovups %%ymm13, 288(%[acc])\n\t"
+      "vmovups %%ymm14, 320(%[acc])\n\t"
+      "vmovups %%ymm15, 352(%[acc])\n\t"
+      : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1)
+      : [acc] "r"(acc)
+      : "ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7", "ymm8", "ymm9", "ymm10",
+        "ymm11", "ymm12", "ymm13", "ymm14", "ymm15", "memory", "cc");
+}
+
 // kPackedA: A is a packed panel (rs_a = 1, cs_a = 6) and its offsets are
 // compile-time constants; otherwise A is read in place with any strides.
 template <bool kPackedA>
-void ukernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                  int64_t rs_b, float* c, int64_t ldc, int m, int n, const TileEpilogue& ep) {
+void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                     int64_t rs_b, float* acc) {
   __m256 vacc0x0 = _mm256_setzero_ps(), vacc0x8 = _mm256_setzero_ps();
   __m256 vacc1x0 = _mm256_setzero_ps(), vacc1x8 = _mm256_setzero_ps();
   __m256 vacc2x0 = _mm256_setzero_ps(), vacc2x8 = _mm256_setzero_ps();
@@ -106,25 +263,25 @@ void ukernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const f
   }
 #undef FASTNN_UK_STEP
 
+  float* out = acc;
+  _mm256_store_ps(out + 0 * kNr, vacc0x0), _mm256_store_ps(out + 0 * kNr + 8, vacc0x8);
+  _mm256_store_ps(out + 1 * kNr, vacc1x0), _mm256_store_ps(out + 1 * kNr + 8, vacc1x8);
+  _mm256_store_ps(out + 2 * kNr, vacc2x0), _mm256_store_ps(out + 2 * kNr + 8, vacc2x8);
+  _mm256_store_ps(out + 3 * kNr, vacc3x0), _mm256_store_ps(out + 3 * kNr + 8, vacc3x8);
+  _mm256_store_ps(out + 4 * kNr, vacc4x0), _mm256_store_ps(out + 4 * kNr + 8, vacc4x8);
+  _mm256_store_ps(out + 5 * kNr, vacc5x0), _mm256_store_ps(out + 5 * kNr + 8, vacc5x8);
+}
+
+// Writes the accumulated tile acc[6 * 16] to C through the epilogue: vector
+// rows for a full tile, the same operations in scalar form on the m x n corner
+// of an edge tile (no access outside it).
+void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const TileEpilogue& ep) {
   if (m == kMr && n == kNr) {
-    float* pre = ep.pre;
-    store_row(vacc0x0, vacc0x8, c + 0 * ldc, pre ? pre + 0 * ep.ld_pre : nullptr, ep);
-    store_row(vacc1x0, vacc1x8, c + 1 * ldc, pre ? pre + 1 * ep.ld_pre : nullptr, ep);
-    store_row(vacc2x0, vacc2x8, c + 2 * ldc, pre ? pre + 2 * ep.ld_pre : nullptr, ep);
-    store_row(vacc3x0, vacc3x8, c + 3 * ldc, pre ? pre + 3 * ep.ld_pre : nullptr, ep);
-    store_row(vacc4x0, vacc4x8, c + 4 * ldc, pre ? pre + 4 * ep.ld_pre : nullptr, ep);
-    store_row(vacc5x0, vacc5x8, c + 5 * ldc, pre ? pre + 5 * ep.ld_pre : nullptr, ep);
+    for (int r = 0; r < kMr; ++r)
+      store_row(_mm256_load_ps(acc + r * kNr), _mm256_load_ps(acc + r * kNr + 8), c + r * ldc,
+                ep.pre ? ep.pre + r * ep.ld_pre : nullptr, ep);
     return;
   }
-  // Edge tile: spill the accumulators, then the same operations in scalar
-  // form on the m x n corner only (no access outside it).
-  alignas(32) float acc[kMr * kNr];
-  _mm256_store_ps(acc + 0 * kNr, vacc0x0), _mm256_store_ps(acc + 0 * kNr + 8, vacc0x8);
-  _mm256_store_ps(acc + 1 * kNr, vacc1x0), _mm256_store_ps(acc + 1 * kNr + 8, vacc1x8);
-  _mm256_store_ps(acc + 2 * kNr, vacc2x0), _mm256_store_ps(acc + 2 * kNr + 8, vacc2x8);
-  _mm256_store_ps(acc + 3 * kNr, vacc3x0), _mm256_store_ps(acc + 3 * kNr + 8, vacc3x8);
-  _mm256_store_ps(acc + 4 * kNr, vacc4x0), _mm256_store_ps(acc + 4 * kNr + 8, vacc4x8);
-  _mm256_store_ps(acc + 5 * kNr, vacc5x0), _mm256_store_ps(acc + 5 * kNr + 8, vacc5x8);
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) {
       float v = ep.alpha * acc[i * kNr + j];
@@ -141,10 +298,14 @@ void ukernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const f
 void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                              int64_t rs_b, float* c, int64_t ldc, int m, int n,
                              const TileEpilogue& ep) {
-  if (rs_a == 1 && cs_a == kMr)
-    ukernel_6x16<true>(k, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, ep);
+  alignas(32) float acc[kMr * kNr];
+  if (rs_a == 1 && cs_a == kMr && rs_b == kNr)
+    kloop_packed_asm(k, a, b, acc);
+  else if (rs_a == 1 && cs_a == kMr)
+    accumulate_6x16<true>(k, a, rs_a, cs_a, b, rs_b, acc);
   else
-    ukernel_6x16<false>(k, a, rs_a, cs_a, b, rs_b, c, ldc, m, n, ep);
+    accumulate_6x16<false>(k, a, rs_a, cs_a, b, rs_b, acc);
+  finish_tile(acc, c, ldc, m, n, ep);
 }
 
 }  // namespace
