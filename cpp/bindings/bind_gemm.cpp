@@ -95,10 +95,27 @@ FloatArray checked_input(const py::handle& obj, const char* fn, const char* what
   return arr;
 }
 
+// The byte range [lo, hi) an array's elements span (what
+// numpy.may_share_memory compares, without its call overhead).
+bool byte_range(const py::array& a, std::uintptr_t* lo, std::uintptr_t* hi) {
+  if (a.size() == 0) return false;
+  auto base         = reinterpret_cast<std::uintptr_t>(a.data());
+  std::intptr_t low = 0, high = 0;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    const std::intptr_t span = static_cast<std::intptr_t>(a.shape(d) - 1) * a.strides(d);
+    (span < 0 ? low : high) += span;
+  }
+  *lo = base + low;
+  *hi = base + high + a.itemsize();
+  return true;
+}
+
 void check_no_overlap(const py::array& out, const MatView& a, const MatView& b, const char* fn) {
-  py::object may_share = py::module_::import("numpy").attr("may_share_memory");
-  if (may_share(out, a.keep).cast<bool>() || may_share(out, b.keep).cast<bool>())
-    throw py::value_error(std::string(fn) + ": out must not share memory with the inputs");
+  std::uintptr_t olo, ohi, lo, hi;
+  if (!byte_range(out, &olo, &ohi)) return;
+  for (const py::array* in : {&a.keep, &b.keep})
+    if (byte_range(*in, &lo, &hi) && lo < ohi && olo < hi)
+      throw py::value_error(std::string(fn) + ": out must not share memory with the inputs");
 }
 
 struct GemmShape {

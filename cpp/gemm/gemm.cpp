@@ -63,7 +63,7 @@ constexpr double kParallelMinFlops = 2.0e6;
 
 // Small-problem thresholds (see choose_packing()).
 constexpr int64_t kSupMaxNForUnpackedA = 256;
-constexpr int64_t kSupMaxMForUnpackedB = 256;
+constexpr int64_t kSupMaxMForUnpackedB = 64;
 
 std::atomic<int> g_force_pack_a{-1};
 std::atomic<int> g_force_pack_b{-1};
@@ -103,7 +103,6 @@ struct Plan {
   const Prologue* prologue_a;
   const Prologue* prologue_b;
   bool pack_a, pack_b;
-  float* bbuf;  // shared packed B block (pack_b only)
 };
 
 // The packing decision. A packed A block is reused by every NR panel of the B
@@ -144,43 +143,47 @@ void choose_grid(int64_t mp, int64_t np, int threads, int* tm, int* tn) {
   }
 }
 
-void run_plan(const Plan& P) {
+// One thread's share: the rectangle rows [row_begin, row_end) x columns
+// [col_begin, col_end) of C (MR / NR aligned), computed with no
+// synchronization: each thread packs the A and B blocks its rectangle needs
+// into its own buffers. When the grid splits M, B blocks are packed by every
+// thread; that duplicate copy costs ~16/m of the compute (m / threads rows
+// share it) and buys a region without barriers, which matters on a machine
+// whose other core is busy (a preempted thread stalls every barrier).
+void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t col_begin,
+                   int64_t col_end) {
   const SgemmKernels& K = *P.kern;
   const int mr = K.mr, nr = K.nr;
-  const int tid = omp_get_thread_num(), nth = omp_get_num_threads();
 
   // Per-thread buffers, allocated once per thread and reused by later calls.
   thread_local runtime::AlignedBuffer<float> abuf;
+  thread_local runtime::AlignedBuffer<float> bbuf;
   thread_local runtime::AlignedBuffer<float> edge_a;
   thread_local runtime::AlignedBuffer<float> edge_b;
   if (P.pack_a) abuf.reserve(static_cast<size_t>(kMC * kKC));
+  if (P.pack_b) {
+    const int64_t width_pad = (std::min(col_end - col_begin, kNC) + nr - 1) / nr * nr;
+    bbuf.reserve(static_cast<size_t>(width_pad * std::min(P.k, kKC)));
+  }
   edge_a.reserve(static_cast<size_t>(mr * kKC));
   edge_b.reserve(static_cast<size_t>(nr * kKC));
 
   const Epilogue* E        = P.epilogue;
   const ActivationKind act = E ? E->act : ActivationKind::linear;
   const bool post_act      = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
-  const int64_t mp         = (P.m + mr - 1) / mr;
 
-  for (int64_t jc = 0; jc < P.n; jc += kNC) {
-    const int64_t nc = std::min(kNC, P.n - jc);
+  // B blocks of equal width (a multiple of NR, at most NC): 4096 columns make
+  // two blocks of 2048, not 4080 + 16.
+  const int64_t width   = col_end - col_begin;
+  const int64_t nblocks = (width + kNC - 1) / kNC;
+  const int64_t nc_step = ((width + nblocks - 1) / nblocks + nr - 1) / nr * nr;
+  for (int64_t jc = col_begin; jc < col_end; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, col_end - jc);
     const int64_t np = (nc + nr - 1) / nr;
-    int tm = 1, tn = 1;
-    choose_grid(mp, np, nth, &tm, &tn);
-    int64_t r0, r1, s0, s1;
-    split_range(mp, tm, tid / tn, &r0, &r1);
-    split_range(np, tn, tid % tn, &s0, &s1);
-    const int64_t row_begin = r0 * mr, row_end = std::min(r1 * mr, P.m);
-
     for (int64_t pc = 0; pc < P.k; pc += kKC) {
       const int64_t kc = std::min(kKC, P.k - pc);
       const bool first = pc == 0, last = pc + kc == P.k;
-      if (P.pack_b) {
-#pragma omp for schedule(static)
-        for (int64_t s = 0; s < np; ++s)
-          K.pack_b(P.b, P.ldb, P.trans_b, pc, jc + s * nr, kc, std::min<int64_t>(nr, nc - s * nr),
-                   nr, P.prologue_b, P.bbuf + s * nr * kc);
-      }
+      if (P.pack_b) K.pack_b(P.b, P.ldb, P.trans_b, pc, jc, kc, nc, nr, P.prologue_b, bbuf.data());
       TileEpilogue ep;
       ep.alpha = P.alpha;
       ep.beta  = first ? P.beta : 1.0f;
@@ -194,13 +197,13 @@ void run_plan(const Plan& P) {
           const int64_t tail = mc / mr * mr;
           K.pack_a(P.a, P.lda, P.trans_a, ib + tail, pc, mc - tail, kc, mr, nullptr, edge_a.data());
         }
-        for (int64_t s = s0; s < s1; ++s) {
+        for (int64_t s = 0; s < np; ++s) {
           const int64_t j = jc + s * nr;
           const int ncols = static_cast<int>(std::min<int64_t>(nr, P.n - j));
           const float* bp = nullptr;
           int64_t rs_b    = nr;
           if (P.pack_b) {
-            bp = P.bbuf + s * nr * kc;
+            bp = bbuf.data() + s * nr * kc;
           } else if (ncols == nr) {
             bp   = P.b + pc * P.ldb + j;
             rs_b = P.ldb;
@@ -238,11 +241,21 @@ void run_plan(const Plan& P) {
           }
         }
       }
-      if (P.pack_b) {
-#pragma omp barrier
-      }
     }
   }
+}
+
+// Thread `tid` of `threads` computes its rectangle of the tm x tn grid.
+void run_plan(const Plan& P, int tid, int threads) {
+  const int mr = P.kern->mr, nr = P.kern->nr;
+  const int64_t mp = (P.m + mr - 1) / mr, np = (P.n + nr - 1) / nr;
+  int tm = 1, tn = 1;
+  choose_grid(mp, np, threads, &tm, &tn);
+  int64_t r0, r1, s0, s1;
+  split_range(mp, tm, tid / tn, &r0, &r1);
+  split_range(np, tn, tid % tn, &s0, &s1);
+  if (r0 >= r1 || s0 >= s1) return;
+  run_rectangle(P, r0 * mr, std::min(r1 * mr, P.m), s0 * nr, std::min(s1 * nr, P.n));
 }
 
 // C := beta * C (C not read when beta == 0), then the epilogue: the result
@@ -285,26 +298,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) return scale_and_epilogue(m, n, beta, c, ldc, epilogue);
 
-  Plan P{&sgemm_kernels(),
-         trans_a,
-         trans_b,
-         m,
-         n,
-         k,
-         alpha,
-         beta,
-         a,
-         lda,
-         b,
-         ldb,
-         c,
-         ldc,
-         epilogue,
-         prologue_a,
-         prologue_b,
-         false,
-         false,
-         nullptr};
+  Plan P{
+      &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,
+      epilogue,         prologue_a, prologue_b, false, false};
   choose_packing(P);
   const SgemmKernels& K = *P.kern;
 
@@ -312,21 +308,14 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
       kParallelMinFlops)
     threads = 1;
-  const int64_t tiles = ((m + K.mr - 1) / K.mr) * ((std::min(n, kNC) + K.nr - 1) / K.nr);
+  const int64_t tiles = ((m + K.mr - 1) / K.mr) * ((n + K.nr - 1) / K.nr);
   threads             = static_cast<int>(std::min<int64_t>(threads, tiles));
 
-  // The shared packed B block lives in the calling thread's buffer.
-  thread_local runtime::AlignedBuffer<float> bbuf;
-  if (P.pack_b) {
-    const int64_t nc_pad = (std::min(n, kNC) + K.nr - 1) / K.nr * K.nr;
-    bbuf.reserve(static_cast<size_t>(nc_pad * std::min(k, kKC)));
-    P.bbuf = bbuf.data();
-  }
   if (threads <= 1) {
-    run_plan(P);
+    run_plan(P, 0, 1);
   } else {
 #pragma omp parallel num_threads(threads)
-    run_plan(P);
+    run_plan(P, omp_get_thread_num(), omp_get_num_threads());
   }
 }
 

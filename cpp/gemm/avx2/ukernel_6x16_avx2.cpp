@@ -5,8 +5,6 @@
 // pre-activation store and relu) is applied while the tile is in registers.
 #include <immintrin.h>
 
-#include <cmath>
-
 #include "gemm/gemm_kernels.h"
 
 namespace fastnn::gemm {
@@ -16,31 +14,44 @@ namespace {
 constexpr int kMr = 6;
 constexpr int kNr = 16;
 
-// Writes one 16-wide row of the tile through the epilogue (full tiles only).
-inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpilogue& ep) {
+// Writes one row of the tile through the epilogue: lanes j < n only (n <= 16,
+// masked loads and stores never touch the masked-off lanes' memory).
+template <bool kFull>
+inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpilogue& ep,
+                      __m256i mask0, __m256i mask1) {
+  auto load = [&](const float* p, int half) {
+    if constexpr (kFull) return _mm256_loadu_ps(p + 8 * half);
+    return _mm256_maskload_ps(p + 8 * half, half ? mask1 : mask0);
+  };
+  auto store = [&](float* p, int half, __m256 v) {
+    if constexpr (kFull)
+      _mm256_storeu_ps(p + 8 * half, v);
+    else
+      _mm256_maskstore_ps(p + 8 * half, half ? mask1 : mask0, v);
+  };
   const __m256 valpha = _mm256_set1_ps(ep.alpha);
   v0                  = _mm256_mul_ps(v0, valpha);
   v1                  = _mm256_mul_ps(v1, valpha);
   if (ep.beta != 0.0f) {
     const __m256 vbeta = _mm256_set1_ps(ep.beta);
-    v0                 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), v0);
-    v1                 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c + 8), v1);
+    v0                 = _mm256_fmadd_ps(vbeta, load(c, 0), v0);
+    v1                 = _mm256_fmadd_ps(vbeta, load(c, 1), v1);
   }
   if (ep.bias) {
-    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(ep.bias));
-    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(ep.bias + 8));
+    v0 = _mm256_add_ps(v0, load(ep.bias, 0));
+    v1 = _mm256_add_ps(v1, load(ep.bias, 1));
   }
   if (pre) {
-    _mm256_storeu_ps(pre, v0);
-    _mm256_storeu_ps(pre + 8, v1);
+    store(pre, 0, v0);
+    store(pre, 1, v1);
   }
   if (ep.relu) {
     const __m256 vzero = _mm256_setzero_ps();
     v0                 = _mm256_and_ps(v0, _mm256_cmp_ps(v0, vzero, _CMP_GT_OQ));
     v1                 = _mm256_and_ps(v1, _mm256_cmp_ps(v1, vzero, _CMP_GT_OQ));
   }
-  _mm256_storeu_ps(c, v0);
-  _mm256_storeu_ps(c + 8, v1);
+  store(c, 0, v0);
+  store(c, 1, v1);
 }
 
 // k-loop of the packed case in assembly: GCC's allocation of the 12
@@ -272,25 +283,19 @@ void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, cons
   _mm256_store_ps(out + 5 * kNr, vacc5x0), _mm256_store_ps(out + 5 * kNr + 8, vacc5x8);
 }
 
-// Writes the accumulated tile acc[6 * 16] to C through the epilogue: vector
-// rows for a full tile, the same operations in scalar form on the m x n corner
-// of an edge tile (no access outside it).
+// Writes the accumulated tile acc[6 * 16] to C through the epilogue, rows
+// r < m, lanes j < n (masked for an edge tile: no access outside it).
 void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const TileEpilogue& ep) {
-  if (m == kMr && n == kNr) {
-    for (int r = 0; r < kMr; ++r)
-      store_row(_mm256_load_ps(acc + r * kNr), _mm256_load_ps(acc + r * kNr + 8), c + r * ldc,
-                ep.pre ? ep.pre + r * ep.ld_pre : nullptr, ep);
-    return;
-  }
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      float v = ep.alpha * acc[i * kNr + j];
-      if (ep.beta != 0.0f) v = std::fma(ep.beta, c[i * ldc + j], v);
-      if (ep.bias) v += ep.bias[j];
-      if (ep.pre) ep.pre[i * ep.ld_pre + j] = v;
-      if (ep.relu) v = v > 0.0f ? v : 0.0f;
-      c[i * ldc + j] = v;
-    }
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
+  const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), lanes);
+  for (int r = 0; r < m; ++r) {
+    const __m256 v0 = _mm256_load_ps(acc + r * kNr), v1 = _mm256_load_ps(acc + r * kNr + 8);
+    float* pre = ep.pre ? ep.pre + r * ep.ld_pre : nullptr;
+    if (n == kNr)
+      store_row<true>(v0, v1, c + r * ldc, pre, ep, mask0, mask1);
+    else
+      store_row<false>(v0, v1, c + r * ldc, pre, ep, mask0, mask1);
   }
 }
 
