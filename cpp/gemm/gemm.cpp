@@ -183,7 +183,7 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
     for (int64_t pc = 0; pc < P.k; pc += kKC) {
       const int64_t kc = std::min(kKC, P.k - pc);
       const bool first = pc == 0, last = pc + kc == P.k;
-      if (P.pack_b) K.pack_b(P.b, P.ldb, P.trans_b, pc, jc, kc, nc, nr, P.prologue_b, bbuf.data());
+      if (P.pack_b) K.pack_b(P.b, P.ldb, P.trans_b, pc, jc, kc, nc, P.prologue_b, bbuf.data());
       TileEpilogue ep;
       ep.alpha = P.alpha;
       ep.beta  = first ? P.beta : 1.0f;
@@ -192,10 +192,10 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
       for (int64_t ib = row_begin; ib < row_end; ib += kMC) {
         const int64_t mc = std::min(kMC, row_end - ib);
         if (P.pack_a) {
-          K.pack_a(P.a, P.lda, P.trans_a, ib, pc, mc, kc, mr, P.prologue_a, abuf.data());
+          K.pack_a(P.a, P.lda, P.trans_a, ib, pc, mc, kc, P.prologue_a, abuf.data());
         } else if (mc % mr) {
           const int64_t tail = mc / mr * mr;
-          K.pack_a(P.a, P.lda, P.trans_a, ib + tail, pc, mc - tail, kc, mr, nullptr, edge_a.data());
+          K.pack_a(P.a, P.lda, P.trans_a, ib + tail, pc, mc - tail, kc, nullptr, edge_a.data());
         }
         for (int64_t s = 0; s < np; ++s) {
           const int64_t j = jc + s * nr;
@@ -208,7 +208,7 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
             bp   = P.b + pc * P.ldb + j;
             rs_b = P.ldb;
           } else {
-            K.pack_b(P.b, P.ldb, P.trans_b, pc, j, kc, ncols, nr, nullptr, edge_b.data());
+            K.pack_b(P.b, P.ldb, P.trans_b, pc, j, kc, ncols, nullptr, edge_b.data());
             bp = edge_b.data();
           }
           ep.bias = last && E && E->bias ? E->bias + j : nullptr;

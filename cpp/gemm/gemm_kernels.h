@@ -45,13 +45,14 @@ using SgemmUkernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t c
 // Packs rows [i0, i0 + mc) and columns [p0, p0 + kc) of op(A) into ceil(mc/mr)
 // panels of mr x kc (layout above), zero-padding the last panel's missing rows.
 // With an active prologue, each element is multiplied by f'(Y(i, p)).
+// The panel height mr is the table's (fixed per function).
 using SgemmPackA = void (*)(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
-                            int64_t mc, int64_t kc, int mr, const Prologue* prologue, float* dst);
+                            int64_t mc, int64_t kc, const Prologue* prologue, float* dst);
 
 // Packs rows [p0, p0 + kc) and columns [j0, j0 + nc) of op(B) into ceil(nc/nr)
 // panels of kc x nr, zero-padding the last panel's missing columns.
 using SgemmPackB = void (*)(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
-                            int64_t kc, int64_t nc, int nr, const Prologue* prologue, float* dst);
+                            int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
 
 struct SgemmKernels {
   int mr;
@@ -61,11 +62,17 @@ struct SgemmKernels {
   SgemmPackB pack_b;
 };
 
-// Portable packing (pack_ref.cpp), usable with any mr / nr.
-void sgemm_pack_a_ref(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0, int64_t mc,
-                      int64_t kc, int mr, const Prologue* prologue, float* dst);
-void sgemm_pack_b_ref(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0, int64_t kc,
-                      int64_t nc, int nr, const Prologue* prologue, float* dst);
+// Packing at each table's panel sizes (pack_ref.cpp, avx2/pack_avx2.cpp).
+void sgemm_pack_a_4_ref(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0, int64_t mc,
+                        int64_t kc, const Prologue* prologue, float* dst);
+void sgemm_pack_b_8_ref(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0, int64_t kc,
+                        int64_t nc, const Prologue* prologue, float* dst);
+#if defined(FASTNN_HAVE_AVX2)
+void sgemm_pack_a_6_avx2(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                         int64_t mc, int64_t kc, const Prologue* prologue, float* dst);
+void sgemm_pack_b_16_avx2(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
+                          int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
+#endif
 
 // f'(y) through the activation's output y (see gemm.h); scalar, shared.
 float sgemm_derivative_from_output(ops::ActivationKind act, float y);

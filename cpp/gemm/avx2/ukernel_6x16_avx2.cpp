@@ -303,6 +303,12 @@ void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const Ti
 void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                              int64_t rs_b, float* c, int64_t ldc, int m, int n,
                              const TileEpilogue& ep) {
+  // The C tile is read (beta != 0 or a later k block) and written after the
+  // k-loop: start fetching its lines now so the loop hides the misses.
+  for (int r = 0; r < m; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
+  }
   alignas(32) float acc[kMr * kNr];
   if (rs_a == 1 && cs_a == kMr && rs_b == kNr)
     kloop_packed_asm(k, a, b, acc);
@@ -316,7 +322,7 @@ void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs
 }  // namespace
 
 const SgemmKernels kSgemmKernelsAvx2 = {
-    kMr, kNr, sgemm_ukernel_6x16_avx2, sgemm_pack_a_ref, sgemm_pack_b_ref,
+    kMr, kNr, sgemm_ukernel_6x16_avx2, sgemm_pack_a_6_avx2, sgemm_pack_b_16_avx2,
 };
 
 }  // namespace fastnn::gemm
