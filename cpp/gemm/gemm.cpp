@@ -9,16 +9,23 @@
 //           for ir in the A block's MR panels
 //             microkernel: MR x NR tile of C, epilogue on the last pc       (L1)
 //
-// Block sizes for this machine (AMD EPYC family 25, /sys/devices/system/cpu/
-// cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB shared):
-//   KC = 256: one packed B micro-panel (KC x 16 floats = 16 KiB) plus one A
-//             micro-panel (KC x 6 = 6 KiB) stay in L1d while the microkernel
-//             streams them.
-//   MC = 144: the packed A block (144 x 256 x 4 B = 144 KiB) sits in L2 next
-//             to the B micro-panels streaming through it; MC is a multiple of
+// Block sizes for this machine (AMD EPYC family 25 model 17, /sys/devices/
+// system/cpu/cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB
+// shared; cpuid also reports AVX-512, but its 512-bit FMAs are double-pumped
+// on this core, so the AVX2 6 x 16 kernel has the same 32 FLOP/cycle peak):
+//   KC = 512: one packed B micro-panel (512 x 16 x 4 B = 32 KiB) streams
+//             through L1 against A micro-panels of 12 KiB; the C tile is
+//             loaded and stored once per 512 k steps.
+//   MC = 96:  the packed A block (96 x 512 x 4 B = 192 KiB) stays in L2 while
+//             every B micro-panel of the block streams past it; a multiple of
 //             both ISAs' MR (6 and 4).
-//   NC = 4080: the packed B block (256 x 4080 x 4 B = 4 MiB) fits the L3
-//             share; a multiple of both NR (16 and 8).
+//   NC = 4080: the packed B block (512 x 4080 x 4 B = 8 MiB) fits L3; a
+//             multiple of both NR (16 and 8); blocks are evened out (n = 4096
+//             makes two of 2048).
+// Measured with bench/bench_gemm.cpp BM_sgemm_square (n = 1024, 2048, one
+// thread, three runs each): (MC, KC) = (96, 512) 95-97 GFLOP/s on both sizes;
+// (144, 256) 86-92 at 1024 and 92-103 at 2048; (288, 256) and (480, 256) no
+// better; KC = 384 runs were inconclusive on this shared machine.
 // Only KC changes the arithmetic (the order of the k-sums); it is a constant,
 // so a result never depends on the thread count, on how M/N are split, or on
 // whether an operand was packed or read in place (the small-problem path).
@@ -57,8 +64,12 @@ constexpr int64_t kKC = 512;
 constexpr int64_t kMC = 96;
 constexpr int64_t kNC = 4080;
 
-// Below this many flops (2*m*n*k) a call runs on one thread: the fork/join of
-// an OpenMP team (~5-10 us here) costs more than the split saves.
+// Below this many flops (2*m*n*k) a call runs on one thread. Measured with
+// fastnn.ops.matmul on squares, 1 vs 2 threads, libgomp's default wait policy,
+// on this 2-core machine while other jobs ran: s = 80 (1 MFLOP) 1.01x,
+// s = 100 (2 MFLOP) 1.22x, s = 128 (4 MFLOP) 1.60x; at s <= 64 the second
+// thread lost (and a preempted spinning thread can stall a call for a whole
+// scheduler slice, ~10 ms).
 constexpr double kParallelMinFlops = 2.0e6;
 
 // Small-problem thresholds (see choose_packing()).
@@ -105,12 +116,20 @@ struct Plan {
   bool pack_a, pack_b;
 };
 
-// The packing decision. A packed A block is reused by every NR panel of the B
-// block, a packed B block by every MR panel of A; when the reuse is short the
-// copy costs more than the strided reads it saves. Thresholds measured with
-// bench/bench_gemm.cpp (BM_sgemm_path: forced packed vs in-place for the MLP
-// shapes and squares) on this machine; reading in place needs no prologue on
-// that operand, and B needs unit column stride (not transposed).
+// The packing decision (the small-problem path reads an operand in place).
+// A packed A block is reused by every NR panel of the B block, a packed B
+// block by every MR panel of A; with little reuse the copy costs more than the
+// strided reads it saves. Measured single-thread with bench/bench_gemm.cpp,
+// medians of 7 (BM_sgemm_path: MLP shapes, every combination forced;
+// BM_sgemm_square_path: m x n x n with small m):
+//   A in place wins while n is small: n = 10: 32-51 vs 16-29 GFLOP/s packed;
+//     n = 128 (m = 128 or 1024, NN): 95-106 vs 85-89; n = 784: packed wins
+//     (104 vs 92). Threshold: n <= 256.
+//   B in place wins only for a few row panels: m = 6..48: 56-108 vs 39-89
+//     GFLOP/s packed; m = 96: mixed (106 vs 79 at n = k = 128, 87 vs 98 at
+//     512); m = 128, k = 784: packed 97 vs 70. Threshold: m <= 64.
+// Reading in place needs no prologue on that operand, and B needs unit column
+// stride (not transposed).
 void choose_packing(Plan& p) {
   p.pack_a     = is_active(p.prologue_a) || p.n > kSupMaxNForUnpackedA;
   p.pack_b     = is_active(p.prologue_b) || p.trans_b || p.m > kSupMaxMForUnpackedB;
