@@ -1,5 +1,9 @@
 """sgemm: fastnn.ops.matmul / dense vs numpy.matmul (OpenBLAS), 1 and 2 threads.
 
+The two are timed in alternating batches (fastnn, numpy, numpy, fastnn, ...)
+and each side's median batch is reported, so a burst of load from other jobs
+on this shared machine hits both sides alike.
+
 NumPy's BLAS is limited with threadpoolctl to the same thread count as
 fastnn. OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE at import: run
 this with both unset, e.g. ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
@@ -8,11 +12,37 @@ python bench/compare.py --only gemm``; the kernel OpenBLAS picked is printed.
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import numpy as np
 
 import fastnn
 
-from compare import median_seconds, row
+from compare import row
+
+
+def paired_medians(f, g, repeats, min_time=0.02):
+    """Median seconds per call of f and of g, timed in alternating batches."""
+    f()
+    g()
+    calls = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            f()
+        if time.perf_counter() - t0 >= min_time or calls >= 1 << 16:
+            break
+        calls *= 2
+    tf, tg = [], []
+    for r in range(repeats):
+        for fn, out in ((f, tf), (g, tg)) if r % 2 == 0 else ((g, tg), (f, tf)):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            out.append((time.perf_counter() - t0) / calls)
+    return statistics.median(tf), statistics.median(tg)
+
 
 # (name, m, n, k, transpose_a, transpose_b) for a 784-128-128-10 MLP.
 LAYERS = [(784, 128), (128, 128), (128, 10)]
@@ -57,15 +87,13 @@ def run(args) -> list:
                 np_out = np.empty((m, n), np.float32)
                 a_op = a.T if ta else a
                 b_op = b.T if tb else b
-                reps = args.repeats if m * n * k < 1 << 30 else 3
-                t_fast = median_seconds(
+                reps = args.repeats if m * n * k < 1 << 30 else 5
+                t_fast, t_np = paired_medians(
                     lambda a=a, b=b, ta=ta, tb=tb, out=out: fastnn.ops.matmul(
                         a, b, ta, tb, out=out
                     ),
+                    lambda a_op=a_op, b_op=b_op, o=np_out: np.matmul(a_op, b_op, out=o),
                     reps,
-                )
-                t_np = median_seconds(
-                    lambda a_op=a_op, b_op=b_op, o=np_out: np.matmul(a_op, b_op, out=o), reps
                 )
                 gflops = 2 * m * n * k / t_fast / 1e9
                 rows.append(
@@ -76,17 +104,17 @@ def run(args) -> list:
                     x = rng.standard_normal((batch, fan_in), dtype=np.float32)
                     w = rng.standard_normal((fan_in, fan_out), dtype=np.float32)
                     bias = rng.standard_normal(fan_out, dtype=np.float32)
-                    t_fast = median_seconds(
-                        lambda x=x, w=w, bias=bias: fastnn.ops.dense(x, w, bias, "relu"),
-                        args.repeats,
-                    )
 
                     def numpy_dense(x=x, w=w, bias=bias):
                         y = np.matmul(x, w)
                         y += bias
                         return np.maximum(y, 0, out=y)
 
-                    t_np = median_seconds(numpy_dense, args.repeats)
+                    t_fast, t_np = paired_medians(
+                        lambda x=x, w=w, bias=bias: fastnn.ops.dense(x, w, bias, "relu"),
+                        numpy_dense,
+                        args.repeats,
+                    )
                     rows.append(
                         row(
                             f"dense+bias+relu {fan_in}x{fan_out} b{batch}",

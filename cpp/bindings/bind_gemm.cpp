@@ -229,10 +229,42 @@ void sgemm_full(const py::handle& a_obj, const py::handle& b_obj, const py::hand
 void bind_gemm(py::module_& ops) {
   ops.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("transpose_a") = false,
           py::arg("transpose_b") = false, py::arg("out") = py::none(),
-          "op(a) @ op(b) in float32, op = transpose when asked. Any 2-D layout.");
+          R"doc(Matrix product op(a) @ op(b) in float32.
+
+Args:
+    a: 2-D array (m, k), or (k, m) with transpose_a. Any real dtype (converted
+        to float32 once) and any memory order: C- and Fortran-ordered arrays
+        and views with one unit stride are used without a copy.
+    b: 2-D array (k, n), or (n, k) with transpose_b.
+    transpose_a: use a.T. Defaults to `False`.
+    transpose_b: use b.T. Defaults to `False`.
+    out: C-contiguous float32 array of shape (m, n) to write into (must not
+        overlap a or b). Defaults to `None` (a new array).
+
+Returns:
+    The (m, n) float32 product (`out` when given).
+
+>>> fastnn.ops.matmul(np.ones((2, 3)), np.ones((3, 4))).shape
+(2, 4)
+)doc");
   ops.def("dense", &dense, py::arg("x"), py::arg("w"), py::arg("b") = py::none(),
           py::arg("activation") = py::none(), py::arg("return_pre_activation") = false,
-          "activation(x @ w + b), fused in one pass over the output.");
+          R"doc(Dense layer forward: activation(x @ w + b), fused into the GEMM.
+
+The bias add and the activation are applied to each output tile while it is
+in registers (relu) or in L1 (sigmoid, tanh), not in separate passes.
+
+Args:
+    x: 2-D array (batch, in), any real dtype and memory order.
+    w: 2-D array (in, out).
+    b: 1-D array (out,). Defaults to `None` (no bias).
+    activation: None, 'linear', 'relu', 'sigmoid' or 'tanh'. Defaults to
+        `None`.
+    return_pre_activation: also return z = x @ w + b. Defaults to `False`.
+
+Returns:
+    y, float32 (batch, out); (y, z) with return_pre_activation.
+)doc");
   ops.def("_sgemm", &sgemm_full, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("alpha"),
           py::arg("beta"), py::arg("transpose_a") = false, py::arg("transpose_b") = false,
           py::arg("bias") = py::none(), py::arg("activation") = py::none(),
