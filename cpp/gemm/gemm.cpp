@@ -1,13 +1,18 @@
 // The BLIS-style driver: five loops around the per-ISA microkernel.
 //
-//   for jc in [0, n) step NC            B block op(B)[:, jc:jc+NC]         (L3)
-//     for pc in [0, k) step KC           K is never split across threads
-//       pack B block (KC x NC) into NR-wide panels, shared by the team     (L3)
-//       for ic in this thread's rows, step MC
-//         pack A block (MC x KC) into MR-tall panels, per thread           (L2)
-//         for jr in this thread's NR panels of the B block
+//   threads: a tm x tn grid of C rectangles (MR / NR aligned), one each
+//   for jc in the rectangle's columns, step NC   B block op(B)[:, jc:jc+NC]
+//     for pc in [0, k) step KC                   K is never split
+//       pack B block (KC x NC) into NR-wide panels, per thread       (L3)
+//       for ic in the rectangle's rows, step MC
+//         pack A block (MC x KC) into MR-tall panels, per thread     (L2)
+//         for jr in the B block's NR panels
 //           for ir in the A block's MR panels
-//             microkernel: MR x NR tile of C, epilogue on the last pc       (L1)
+//             microkernel: MR x NR tile of C, epilogue on the last pc (L1)
+//
+// Small-problem path: an operand with little reuse is read in place by the
+// microkernel instead of being packed (choose_packing(); only the partial
+// edge panel is packed, so nothing outside the matrices is ever read).
 //
 // Block sizes for this machine (AMD EPYC family 25 model 17, /sys/devices/
 // system/cpu/cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB
@@ -29,9 +34,6 @@
 // Only KC changes the arithmetic (the order of the k-sums); it is a constant,
 // so a result never depends on the thread count, on how M/N are split, or on
 // whether an operand was packed or read in place (the small-problem path).
-//
-// Small-problem ("sup") path: the operands are read in place instead of being
-// packed where that is legal and pays (see choose_packing()).
 #include "gemm/gemm.h"
 
 #include <omp.h>
