@@ -11,6 +11,7 @@ void bind_activations(py::module_& ops);
 void bind_losses(py::module_& ops);
 void bind_nn(py::module_& m);
 void bind_optim(py::module_& m, py::module_& ops);
+void bind_gemm(py::module_& ops);
 }  // namespace fastnn::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -23,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
   fastnn::bindings::bind_losses(ops);
   fastnn::bindings::bind_nn(m);
   fastnn::bindings::bind_optim(m, ops);
+  fastnn::bindings::bind_gemm(ops);
 }

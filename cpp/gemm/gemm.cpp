@@ -1,14 +1,351 @@
-// Placeholder-free starting point: sgemm forwards to the naive loop until the
-// packed BLIS-style implementation replaces this file's body.
+// The BLIS-style driver: five loops around the per-ISA microkernel.
+//
+//   threads: a tm x tn grid of C rectangles (MR / NR aligned), one each
+//   for jc in the rectangle's columns, step NC   B block op(B)[:, jc:jc+NC]
+//     for pc in [0, k) step KC                   K is never split
+//       pack B block (KC x NC) into NR-wide panels, per thread       (L3)
+//       for ic in the rectangle's rows, step MC
+//         pack A block (MC x KC) into MR-tall panels, per thread     (L2)
+//         for jr in the B block's NR panels
+//           for ir in the A block's MR panels
+//             microkernel: MR x NR tile of C, epilogue on the last pc (L1)
+//
+// Small-problem path: an operand with little reuse is read in place by the
+// microkernel instead of being packed (choose_packing(); only the partial
+// edge panel is packed, so nothing outside the matrices is ever read).
+//
+// Block sizes for this machine (AMD EPYC family 25 model 17, /sys/devices/
+// system/cpu/cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB
+// shared; cpuid also reports AVX-512, but its 512-bit FMAs are double-pumped
+// on this core, so the AVX2 6 x 16 kernel has the same 32 FLOP/cycle peak):
+//   KC = 512: one packed B micro-panel (512 x 16 x 4 B = 32 KiB) streams
+//             through L1 against A micro-panels of 12 KiB; the C tile is
+//             loaded and stored once per 512 k steps.
+//   MC = 96:  the packed A block (96 x 512 x 4 B = 192 KiB) stays in L2 while
+//             every B micro-panel of the block streams past it; a multiple of
+//             both ISAs' MR (6 and 4).
+//   NC = 4080: the packed B block (512 x 4080 x 4 B = 8 MiB) fits L3; a
+//             multiple of both NR (16 and 8); blocks are evened out (n = 4096
+//             makes two of 2048).
+// Measured with bench/bench_gemm.cpp BM_sgemm_square (n = 1024, 2048, one
+// thread, three runs each): (MC, KC) = (96, 512) 95-97 GFLOP/s on both sizes;
+// (144, 256) 86-92 at 1024 and 92-103 at 2048; (288, 256) and (480, 256) no
+// better; KC = 384 runs were inconclusive on this shared machine.
+// Only KC changes the arithmetic (the order of the k-sums); it is a constant,
+// so a result never depends on the thread count, on how M/N are split, or on
+// whether an operand was packed or read in place (the small-problem path).
 #include "gemm/gemm.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "gemm/gemm_kernels.h"
+#include "runtime/aligned_buffer.h"
+#include "runtime/dispatch.h"
+#include "runtime/threads.h"
+
 namespace fastnn::gemm {
+
+using ops::ActivationKind;
+
+const SgemmKernels& sgemm_kernels() {
+#if defined(FASTNN_HAVE_AVX2)
+  if (runtime::active_isa() == runtime::Isa::avx2) return kSgemmKernelsAvx2;
+#endif
+  return kSgemmKernelsGeneric;
+}
+
+namespace {
+
+constexpr int64_t kKC = 512;
+constexpr int64_t kMC = 96;
+constexpr int64_t kNC = 4080;
+
+// Below this many flops (2*m*n*k) a call runs on one thread. Measured with
+// fastnn.ops.matmul on squares, 1 vs 2 threads, libgomp's default wait policy,
+// on this 2-core machine while other jobs ran: s = 80 (1 MFLOP) 1.01x,
+// s = 100 (2 MFLOP) 1.22x, s = 128 (4 MFLOP) 1.60x; at s <= 64 the second
+// thread lost (and a preempted spinning thread can stall a call for a whole
+// scheduler slice, ~10 ms).
+constexpr double kParallelMinFlops = 2.0e6;
+
+// Small-problem thresholds (see choose_packing()).
+constexpr int64_t kSupMaxNForUnpackedA     = 256;
+constexpr int64_t kSupMaxTransposedAFloats = (512 << 10) / 4;  // half of L2
+constexpr int64_t kSupMaxMForUnpackedB     = 64;
+
+std::atomic<int> g_force_pack_a{-1};
+std::atomic<int> g_force_pack_b{-1};
+
+bool is_active(const Prologue* p) { return p != nullptr && p->act != ActivationKind::linear; }
+
+bool epilogue_act_supported(ActivationKind act) {
+  return act == ActivationKind::linear || act == ActivationKind::relu ||
+         act == ActivationKind::sigmoid || act == ActivationKind::tanh;
+}
+
+float activate(ActivationKind act, float x) {
+  switch (act) {
+    case ActivationKind::relu:
+      return x > 0.0f ? x : 0.0f;
+    case ActivationKind::sigmoid:
+      return 1.0f / (1.0f + std::exp(-x));
+    case ActivationKind::tanh:
+      return std::tanh(x);
+    default:
+      return x;
+  }
+}
+
+struct Plan {
+  const SgemmKernels* kern;
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  float alpha, beta;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  const Epilogue* epilogue;
+  const Prologue* prologue_a;
+  const Prologue* prologue_b;
+  bool pack_a, pack_b;
+};
+
+// The packing decision (the small-problem path reads an operand in place).
+// A packed A block is reused by every NR panel of the B block, a packed B
+// block by every MR panel of A; with little reuse the copy costs more than the
+// strided reads it saves. Measured single-thread with bench/bench_gemm.cpp,
+// medians of 7 (BM_sgemm_path: MLP shapes, every combination forced;
+// BM_sgemm_square_path: m x n x n with small m):
+//   A in place wins while n is small: n = 10: 32-51 vs 16-29 GFLOP/s packed;
+//     n = 128 (m = 128 or 1024, NN): 95-106 vs 85-89; n = 784: packed wins
+//     (104 vs 92). Threshold: n <= 256.
+//   A transposed (TN) and read in place touches one cache line per k step
+//   per MR panel and uses 6 of its 16 floats; the rest are read by later
+//   panels, so all of op(A) must stay in L2 meanwhile. CPU time, n = 128:
+//   m x k = 784 x 128 or 128 x 1024 (<= 512 KiB): in place 1.06-1.19x faster;
+//   784 x 256, 784 x 512, 784 x 1024 (>= 784 KiB): packed 1.05-1.10x faster.
+//   Threshold: op(A) <= 512 KiB, half of this L2.
+//   B in place wins only for a few row panels: m = 6..48: 56-108 vs 39-89
+//     GFLOP/s packed; m = 96: mixed (106 vs 79 at n = k = 128, 87 vs 98 at
+//     512); m = 128, k = 784: packed 97 vs 70. Threshold: m <= 64.
+// Reading in place needs no prologue on that operand, and B needs unit column
+// stride (not transposed).
+void choose_packing(Plan& p) {
+  p.pack_a = is_active(p.prologue_a) || p.n > kSupMaxNForUnpackedA ||
+             (p.trans_a && p.m * p.k > kSupMaxTransposedAFloats);
+  p.pack_b     = is_active(p.prologue_b) || p.trans_b || p.m > kSupMaxMForUnpackedB;
+  const int fa = g_force_pack_a.load(std::memory_order_relaxed);
+  const int fb = g_force_pack_b.load(std::memory_order_relaxed);
+  if (fa >= 0) p.pack_a = fa == 1 || is_active(p.prologue_a);
+  if (fb >= 0) p.pack_b = fb == 1 || is_active(p.prologue_b) || p.trans_b;
+}
+
+// Splits `count` items into `parts` contiguous ranges; returns part `idx`.
+void split_range(int64_t count, int parts, int idx, int64_t* begin, int64_t* end) {
+  const int64_t base = count / parts, extra = count % parts;
+  *begin = idx * base + std::min<int64_t>(idx, extra);
+  *end   = *begin + base + (idx < extra ? 1 : 0);
+}
+
+// Thread grid tm x tn (tm * tn == threads) minimizing the largest share of
+// tiles; ties prefer splitting M (the B block is shared, A blocks are not).
+void choose_grid(int64_t mp, int64_t np, int threads, int* tm, int* tn) {
+  int64_t best = -1;
+  for (int t = threads; t >= 1; --t) {
+    if (threads % t) continue;
+    const int u        = threads / t;
+    const int64_t cost = ((mp + t - 1) / t) * ((np + u - 1) / u);
+    if (best < 0 || cost < best) {
+      best = cost;
+      *tm  = t;
+      *tn  = u;
+    }
+  }
+}
+
+// One thread's share: the rectangle rows [row_begin, row_end) x columns
+// [col_begin, col_end) of C (MR / NR aligned), computed with no
+// synchronization: each thread packs the A and B blocks its rectangle needs
+// into its own buffers. When the grid splits M, B blocks are packed by every
+// thread; that duplicate copy costs ~16/m of the compute (m / threads rows
+// share it) and buys a region without barriers, which matters on a machine
+// whose other core is busy (a preempted thread stalls every barrier).
+void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t col_begin,
+                   int64_t col_end) {
+  const SgemmKernels& K = *P.kern;
+  const int mr = K.mr, nr = K.nr;
+
+  // Per-thread buffers, allocated once per thread and reused by later calls.
+  thread_local runtime::AlignedBuffer<float> abuf;
+  thread_local runtime::AlignedBuffer<float> bbuf;
+  thread_local runtime::AlignedBuffer<float> edge_a;
+  thread_local runtime::AlignedBuffer<float> edge_b;
+  if (P.pack_a) abuf.reserve(static_cast<size_t>(kMC * kKC));
+  if (P.pack_b) {
+    const int64_t width_pad = (std::min(col_end - col_begin, kNC) + nr - 1) / nr * nr;
+    bbuf.reserve(static_cast<size_t>(width_pad * std::min(P.k, kKC)));
+  }
+  edge_a.reserve(static_cast<size_t>(mr * kKC));
+  edge_b.reserve(static_cast<size_t>(nr * kKC));
+
+  const Epilogue* E        = P.epilogue;
+  const ActivationKind act = E ? E->act : ActivationKind::linear;
+  const bool post_act      = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
+
+  // B blocks of equal width (a multiple of NR, at most NC): 4096 columns make
+  // two blocks of 2048, not 4080 + 16.
+  const int64_t width   = col_end - col_begin;
+  const int64_t nblocks = (width + kNC - 1) / kNC;
+  const int64_t nc_step = ((width + nblocks - 1) / nblocks + nr - 1) / nr * nr;
+  for (int64_t jc = col_begin; jc < col_end; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, col_end - jc);
+    const int64_t np = (nc + nr - 1) / nr;
+    for (int64_t pc = 0; pc < P.k; pc += kKC) {
+      const int64_t kc = std::min(kKC, P.k - pc);
+      const bool first = pc == 0, last = pc + kc == P.k;
+      if (P.pack_b) K.pack_b(P.b, P.ldb, P.trans_b, pc, jc, kc, nc, P.prologue_b, bbuf.data());
+      TileEpilogue ep;
+      ep.alpha = P.alpha;
+      ep.beta  = first ? P.beta : 1.0f;
+      ep.relu  = last && act == ActivationKind::relu;
+
+      for (int64_t ib = row_begin; ib < row_end; ib += kMC) {
+        const int64_t mc = std::min(kMC, row_end - ib);
+        if (P.pack_a) {
+          K.pack_a(P.a, P.lda, P.trans_a, ib, pc, mc, kc, P.prologue_a, abuf.data());
+        } else if (mc % mr) {
+          const int64_t tail = mc / mr * mr;
+          K.pack_a(P.a, P.lda, P.trans_a, ib + tail, pc, mc - tail, kc, nullptr, edge_a.data());
+        }
+        for (int64_t s = 0; s < np; ++s) {
+          const int64_t j = jc + s * nr;
+          const int ncols = static_cast<int>(std::min<int64_t>(nr, P.n - j));
+          const float* bp = nullptr;
+          int64_t rs_b    = nr;
+          if (P.pack_b) {
+            bp = bbuf.data() + s * nr * kc;
+          } else if (ncols == nr) {
+            bp   = P.b + pc * P.ldb + j;
+            rs_b = P.ldb;
+          } else {
+            K.pack_b(P.b, P.ldb, P.trans_b, pc, j, kc, ncols, nullptr, edge_b.data());
+            bp = edge_b.data();
+          }
+          ep.bias = last && E && E->bias ? E->bias + j : nullptr;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int rows  = static_cast<int>(std::min<int64_t>(mr, mc - ir));
+            const int64_t i = ib + ir;
+            const float* ap;
+            int64_t rs_a = 1, cs_a = mr;
+            if (P.pack_a) {
+              ap = abuf.data() + ir * kc;
+            } else if (rows < mr) {
+              ap = edge_a.data();
+            } else if (P.trans_a) {
+              ap   = P.a + pc * P.lda + i;
+              cs_a = P.lda;
+            } else {
+              ap   = P.a + i * P.lda + pc;
+              rs_a = P.lda;
+              cs_a = 1;
+            }
+            ep.pre =
+                last && E && E->pre_activation ? E->pre_activation + i * E->ld_pre + j : nullptr;
+            ep.ld_pre = E ? E->ld_pre : 0;
+            float* ct = P.c + i * P.ldc + j;
+            K.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, ct, P.ldc, rows, ncols, ep);
+            if (last && post_act)
+              for (int ii = 0; ii < rows; ++ii)
+                for (int jj = 0; jj < ncols; ++jj)
+                  ct[ii * P.ldc + jj] = activate(act, ct[ii * P.ldc + jj]);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Thread `tid` of `threads` computes its rectangle of the tm x tn grid.
+void run_plan(const Plan& P, int tid, int threads) {
+  const int mr = P.kern->mr, nr = P.kern->nr;
+  const int64_t mp = (P.m + mr - 1) / mr, np = (P.n + nr - 1) / nr;
+  int tm = 1, tn = 1;
+  choose_grid(mp, np, threads, &tm, &tn);
+  int64_t r0, r1, s0, s1;
+  split_range(mp, tm, tid / tn, &r0, &r1);
+  split_range(np, tn, tid % tn, &s0, &s1);
+  if (r0 >= r1 || s0 >= s1) return;
+  run_rectangle(P, r0 * mr, std::min(r1 * mr, P.m), s0 * nr, std::min(s1 * nr, P.n));
+}
+
+// C := beta * C (C not read when beta == 0), then the epilogue: the result
+// when op(A) * op(B) contributes nothing (k == 0 or alpha == 0).
+void scale_and_epilogue(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
+                        const Epilogue* e) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      float v = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+      if (e) {
+        if (e->bias) v += e->bias[j];
+        if (e->pre_activation) e->pre_activation[i * e->ld_pre + j] = v;
+        v = activate(e->act, v);
+      }
+      c[i * ldc + j] = v;
+    }
+  }
+}
+
+}  // namespace
+
+void set_sgemm_packing_override(int pack_a, int pack_b) {
+  g_force_pack_a.store(pack_a < 0 ? -1 : (pack_a ? 1 : 0), std::memory_order_relaxed);
+  g_force_pack_b.store(pack_b < 0 ? -1 : (pack_b ? 1 : 0), std::memory_order_relaxed);
+}
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
            const Epilogue* epilogue, const Prologue* prologue_a, const Prologue* prologue_b) {
-  sgemm_naive(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, prologue_a,
-              prologue_b);
+  if (m < 0 || n < 0 || k < 0)
+    throw std::invalid_argument("sgemm: negative size m=" + std::to_string(m) +
+                                " n=" + std::to_string(n) + " k=" + std::to_string(k));
+  if (epilogue && !epilogue_act_supported(epilogue->act))
+    throw std::invalid_argument(std::string("sgemm epilogue: unsupported activation '") +
+                                ops::activation_name(epilogue->act) + "'");
+  for (const Prologue* p : {prologue_a, prologue_b})
+    if (p && !epilogue_act_supported(p->act))
+      throw std::invalid_argument(std::string("sgemm prologue: unsupported activation '") +
+                                  ops::activation_name(p->act) + "'");
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.0f) return scale_and_epilogue(m, n, beta, c, ldc, epilogue);
+
+  Plan P{
+      &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,
+      epilogue,         prologue_a, prologue_b, false, false};
+  choose_packing(P);
+  const SgemmKernels& K = *P.kern;
+
+  int threads = runtime::num_threads();
+  if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
+      kParallelMinFlops)
+    threads = 1;
+  const int64_t tiles = ((m + K.mr - 1) / K.mr) * ((n + K.nr - 1) / K.nr);
+  threads             = static_cast<int>(std::min<int64_t>(threads, tiles));
+
+  if (threads <= 1) {
+    run_plan(P, 0, 1);
+  } else {
+#pragma omp parallel num_threads(threads)
+    run_plan(P, omp_get_thread_num(), omp_get_num_threads());
+  }
 }
 
 }  // namespace fastnn::gemm

@@ -50,6 +50,12 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            const Epilogue* epilogue = nullptr, const Prologue* prologue_a = nullptr,
            const Prologue* prologue_b = nullptr);
 
+// Testing and benchmarking hook: forces whether op(A) / op(B) are packed
+// (-1: the measured automatic choice; 0: read in place where legal, i.e. no
+// prologue on that operand and, for B, not transposed; 1: always pack). Only
+// the speed changes: results are bit-identical either way. Process-wide.
+void set_sgemm_packing_override(int pack_a, int pack_b);
+
 // The naive triple loop, kept on purpose as an oracle for tests and benchmarks
 // (same contract, single-threaded, float accumulation in k order).
 void sgemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

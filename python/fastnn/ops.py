@@ -20,6 +20,9 @@ __all__ = [
     "sgd_update",
 ]
 
+# gemm
+__all__ += ["dense", "matmul"]
+
 relu = _ops.relu
 relu_grad = _ops.relu_grad
 
@@ -36,3 +39,7 @@ adam_update = _ops.adam_update
 adamw_update = _ops.adamw_update
 rmsprop_update = _ops.rmsprop_update
 sgd_update = _ops.sgd_update
+
+# gemm
+dense = _ops.dense
+matmul = _ops.matmul

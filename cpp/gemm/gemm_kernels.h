@@ -1,0 +1,88 @@
+// Internal to cpp/gemm: the per-ISA microkernel table and packing routines
+// the five-loop driver (gemm.cpp) is built on. Not a public header.
+//
+// Microkernel contract (BLIS style), one MR x NR tile of C:
+//
+//   acc[i][j] = sum_{p < k} A(i, p) * B(p, j)      i < MR, j < NR, p in order
+//   C(i, j)   = alpha * acc[i][j] + beta * C(i, j)  for i < m, j < n only
+//             (+ bias[j]; pre(i, j) = that value; relu)   when `ep` asks
+//
+//   A(i, p) = a[i * rs_a + p * cs_a]   packed panel: rs_a = 1, cs_a = MR
+//   B(p, j) = b[p * rs_b + j]          packed panel: rs_b = NR (unit column stride)
+//
+//   Packed A micro-panel (MR x k), column after column:   Packed B micro-panel (k x NR):
+//     p=0: a00 a10 .. a(MR-1)0                               p=0: b00 b01 .. b0(NR-1)
+//     p=1: a01 a11 .. a(MR-1)1                               p=1: b10 b11 .. b1(NR-1)
+//     ...                                                    ...
+//
+//   The kernel reads exactly MR rows of A and NR columns of B for every p, so
+//   edge panels (m < MR or n < NR) must be zero-padded packed panels; it never
+//   reads or writes C outside the m x n corner. beta == 0: C is not read.
+//   The k-loop order is fixed, so a tile's value does not depend on which
+//   thread computes it or on whether its operands were packed.
+#pragma once
+
+#include <cstdint>
+
+#include "gemm/gemm.h"
+
+namespace fastnn::gemm {
+
+// What the microkernel applies when it writes its tile.
+struct TileEpilogue {
+  float alpha       = 1.0f;
+  float beta        = 0.0f;     // 0: C is not read
+  const float* bias = nullptr;  // NR-window of the bias (already offset), or null
+  float* pre        = nullptr;  // pre-activation tile (already offset), or null
+  int64_t ld_pre    = 0;
+  bool relu         = false;  // max(x, 0) with NaN -> 0, as x > 0 ? x : 0
+};
+
+using SgemmUkernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                              int64_t rs_b, float* c, int64_t ldc, int m, int n,
+                              const TileEpilogue& ep);
+
+// Packs rows [i0, i0 + mc) and columns [p0, p0 + kc) of op(A) into ceil(mc/mr)
+// panels of mr x kc (layout above), zero-padding the last panel's missing rows.
+// With an active prologue, each element is multiplied by f'(Y(i, p)).
+// The panel height mr is the table's (fixed per function).
+using SgemmPackA = void (*)(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                            int64_t mc, int64_t kc, const Prologue* prologue, float* dst);
+
+// Packs rows [p0, p0 + kc) and columns [j0, j0 + nc) of op(B) into ceil(nc/nr)
+// panels of kc x nr, zero-padding the last panel's missing columns.
+using SgemmPackB = void (*)(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
+                            int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
+
+struct SgemmKernels {
+  int mr;
+  int nr;
+  SgemmUkernel ukernel;
+  SgemmPackA pack_a;
+  SgemmPackB pack_b;
+};
+
+// Packing at each table's panel sizes (pack_ref.cpp, avx2/pack_avx2.cpp).
+void sgemm_pack_a_4_ref(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0, int64_t mc,
+                        int64_t kc, const Prologue* prologue, float* dst);
+void sgemm_pack_b_8_ref(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0, int64_t kc,
+                        int64_t nc, const Prologue* prologue, float* dst);
+#if defined(FASTNN_HAVE_AVX2)
+void sgemm_pack_a_6_avx2(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                         int64_t mc, int64_t kc, const Prologue* prologue, float* dst);
+void sgemm_pack_b_16_avx2(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
+                          int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
+#endif
+
+// f'(y) through the activation's output y (see gemm.h); scalar, shared.
+float sgemm_derivative_from_output(ops::ActivationKind act, float y);
+
+extern const SgemmKernels kSgemmKernelsGeneric;  // ukernel_ref.cpp: 4 x 8
+#if defined(FASTNN_HAVE_AVX2)
+extern const SgemmKernels kSgemmKernelsAvx2;  // avx2/ukernel_6x16_avx2.cpp: 6 x 16
+#endif
+
+// The table of the active ISA (runtime::active_isa()).
+const SgemmKernels& sgemm_kernels();
+
+}  // namespace fastnn::gemm
