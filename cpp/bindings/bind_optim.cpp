@@ -49,9 +49,9 @@ void translate_invalid(const std::function<void()>& f) {
   }
 }
 
-// The C++ optimizer config from the plain dict of Optimizer._kernel_config().
 }  // namespace
 
+// The C++ optimizer config from the plain dict of Optimizer._kernel_config().
 Config optim_config_from_dict(const py::dict& d) {
   static const std::set<std::string> kKeys = {
       "kind",         "momentum", "nesterov",  "beta_1",   "beta_2",
