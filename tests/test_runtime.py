@@ -14,7 +14,8 @@ from fastnn import _core
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)
-    full_env.pop("FASTNN_ISA", None)
+    for key in ("FASTNN_ISA", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FASTNN_WAIT_POLICY"):
+        full_env.pop(key, None)
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=120
@@ -107,3 +108,17 @@ def test_import_pulls_in_nothing_heavy():
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_wait_policy_passive_by_default_and_user_setting_wins():
+    code = (
+        "import os, fastnn; "
+        "print(fastnn.runtime_info()['omp_wait_policy'], 'OMP_WAIT_POLICY' in os.environ)"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["PASSIVE", "False"]  # set for libgomp's load only
+    result = run_python(code, OMP_WAIT_POLICY="ACTIVE")
+    assert result.stdout.split() == ["user:", "ACTIVE", "True"]
+    result = run_python(code, FASTNN_WAIT_POLICY="libgomp")
+    assert result.stdout.split()[:2] == ["libgomp", "default"]

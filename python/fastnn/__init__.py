@@ -8,8 +8,36 @@ portable fallback chosen at run time) in ``fastnn._core``.
 from __future__ import annotations
 
 import operator
+import os
 
-from fastnn import _core
+
+def _choose_wait_policy() -> str:
+    """Makes fastnn's OpenMP threads sleep rather than spin while they wait.
+
+    On a shared machine a spinning thread holds a core another process needs,
+    and a step can stall for a scheduler slice (measured here: the seed network
+    at 2 threads, 20 times slower with libgomp's default spinning than with
+    OMP_WAIT_POLICY=PASSIVE while other processes ran; bench/wait_policy.py).
+    libgomp reads its environment when it loads, i.e. when ``_core`` is
+    imported, so the variable is set for that moment only and removed again,
+    leaving libraries loaded later untouched. A user's OMP_WAIT_POLICY or
+    GOMP_SPINCOUNT always wins; FASTNN_WAIT_POLICY=libgomp keeps libgomp's
+    own default.
+    """
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return "user: " + os.environ.get("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    if os.environ.get("FASTNN_WAIT_POLICY", "").lower() == "libgomp":
+        return "libgomp default"
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return "PASSIVE"
+
+
+_wait_policy = _choose_wait_policy()
+try:
+    from fastnn import _core
+finally:
+    if _wait_policy == "PASSIVE":
+        del os.environ["OMP_WAIT_POLICY"]
 
 # Resolves FASTNN_ISA now, so that a level this machine cannot run fails the
 # import with a RuntimeError naming the levels it can.
@@ -82,7 +110,8 @@ def runtime_info() -> dict:
     Returns:
         A dict with ``version``, ``isa`` (the kernel set in use), ``isa_available``
         (kernel sets this CPU can run), ``isa_compiled``, ``cpu_features``,
-        ``num_threads``, ``openmp`` and ``compiler``.
+        ``num_threads``, ``openmp``, ``compiler`` and ``omp_wait_policy`` (what
+        fastnn asked libgomp for when it loaded).
     """
     return {
         "version": __version__,
@@ -93,4 +122,5 @@ def runtime_info() -> dict:
         "num_threads": get_num_threads(),
         "openmp": bool(_core.openmp_enabled()),
         "compiler": _core.compiler(),
+        "omp_wait_policy": _wait_policy,
     }
