@@ -58,7 +58,11 @@ def fastnn_epoch(x, y, verbose: int):
             Dense(10, activation="softmax"),
         ]
     )
-    model.compile(Adam(learning_rate=1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(
+        optimizer=Adam(learning_rate=1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
     def run():
         sink = io.StringIO()
@@ -110,7 +114,11 @@ def keras_epoch(x, y, threads: int):
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
     def run():
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)

@@ -2,7 +2,7 @@
 
 Each policy runs in a fresh process (libgomp reads its environment when it
 loads). Run it on a quiet machine and again with a competing process
-(`--compete`: one busy-looping process per core) to see how each policy
+(`--compete`: one busy-looping process per core it may run on) to see how each policy
 degrades when cores are shared (DESIGN.md, principle 9).
 
     python bench/wait_policy.py [--threads 2] [--compete] [--repeats 3]
@@ -41,7 +41,7 @@ model = models.Sequential([
     layers.Dense(128, activation="relu"),
     layers.Dense(10, activation="softmax"),
 ])
-model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 model.fit(x, y, batch_size=128, epochs=1, verbose=0)
 times = []
 for _ in range(epochs):
@@ -66,7 +66,7 @@ def main() -> int:
     args = parser.parse_args()
     burners = []
     if args.compete:
-        for _ in range(os.cpu_count() or 1):
+        for _ in range(len(os.sched_getaffinity(0))):
             p = multiprocessing.Process(target=burn, daemon=True)
             p.start()
             burners.append(p)
