@@ -253,6 +253,8 @@ def test_changed_learning_rate_is_restored(tmp_path):
     other.load_weights(path)
     assert other.optimizer.learning_rate == pytest.approx(0.003, rel=1e-7)
     assert other.optimizer.iterations == model.optimizer.iterations
+    for a, b in zip(optimizer_state(other), optimizer_state(model)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_unbuilt_and_uncompiled_models_round_trip(tmp_path):
@@ -398,12 +400,25 @@ def test_overwrite_false_refuses_and_keeps_the_file(tmp_path):
 
 
 def test_unsavable_learning_rate_fails_before_writing(tmp_path):
-    model = make_model(optimizers.SGD(learning_rate=lambda: 0.1))
+    model = make_model(optimizers.SGD(learning_rate=lambda: 0.1, momentum=0.9))
     path = tmp_path / "m.keras"
     path.write_bytes(b"previous")
     with pytest.raises(TypeError, match="callable"):
         model.save(path)
     assert path.read_bytes() == b"previous" and os.listdir(tmp_path) == ["m.keras"]
+    # save_weights stores variables only (no learning-rate variable, as Keras).
+    model.fit(*make_data(), verbose=0)
+    model.save_weights(tmp_path / "w.weights.npz")
+    with np.load(tmp_path / "w.weights.npz", allow_pickle=False) as npz:
+        optimizer_keys = {k for k in npz.files if k.startswith("optimizer/")}
+    # iterations, then a momentum per weight.
+    assert optimizer_keys == {f"optimizer/vars/{i}" for i in range(1 + 6)}
+    other = make_model(optimizers.SGD(learning_rate=lambda: 0.1, momentum=0.9), seed=2)
+    other.load_weights(tmp_path / "w.weights.npz")
+    assert same_weights(other.get_weights(), model.get_weights())
+    assert other.optimizer.iterations == model.optimizer.iterations
+    for a, b in zip(optimizer_state(other), optimizer_state(model)):
+        np.testing.assert_array_equal(a, b)
 
 
 # -- errors leave the model unchanged ------------------------------------------------

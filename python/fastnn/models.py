@@ -948,6 +948,15 @@ class Sequential:
                 f"fastnn does not write HDF5: save to a name ending in `.keras` instead. "
                 f"Received: filepath={path}"
             )
+        if self.compiled:
+            lr = self.optimizer._learning_rate
+            if callable(lr) and not isinstance(lr, _schedules().LearningRateSchedule):
+                raise TypeError(
+                    "Cannot save an optimizer whose learning_rate is a Python callable "
+                    "(its config cannot be stored); use a "
+                    "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
+                    "save_weights()"
+                )
         config = {
             "module": "keras",
             "class_name": "Sequential",
@@ -1034,11 +1043,6 @@ class Sequential:
         momentum then velocity) that slot of every weight, as views."""
         opt = self.optimizer
         lr = opt._learning_rate
-        if callable(lr) and not isinstance(lr, _schedules().LearningRateSchedule):
-            raise TypeError(
-                "Cannot save an optimizer whose learning_rate is a Python callable; "
-                "use a fastnn.optimizers.schedules.LearningRateSchedule or a number"
-            )
         out = [np.array(opt.iterations, np.int64)]
         if not callable(lr):
             out.append(np.array(lr, np.float32))
