@@ -18,7 +18,17 @@ from fastnn import activations as _activations
 from fastnn import initializers as _initializers
 from fastnn.utils.seeding import next_seed
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
+__all__ = [
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "deserialize",
+    "serialize",
+]
 
 _name_counts: Dict[str, int] = {}
 
@@ -90,6 +100,44 @@ class Layer:
             config["batch_input_shape"] = (None, *self._input_shape)
         return config
 
+    @classmethod
+    def from_config(cls, config: dict):
+        """Creates a layer from `get_config()`'s output, or from the config
+        Keras 3 writes for the same layer.
+
+        Keras-only keys are accepted at their defaults (``trainable=True``,
+        ``dtype`` float32, no constraints or LoRA); initializers may be
+        Keras-serialized dicts. Legacy ``batch_input_shape`` becomes
+        ``input_shape``.
+
+        Raises:
+            ValueError: an unknown key, or a Keras-only option fastnn does
+                not support at a non-default value (named in the message).
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config takes a dict, got {type(config).__name__}")
+        config = dict(config)
+        batch_input_shape = config.pop("batch_input_shape", None)
+        if batch_input_shape is not None and config.get("input_shape") is None:
+            config["input_shape"] = tuple(batch_input_shape)[1:]
+        accepted = _init_parameters(cls)
+        kwargs = {}
+        for key, value in config.items():
+            if key in accepted:
+                kwargs[key] = _deserialize_argument(key, value)
+            elif key in _KERAS_ONLY_DEFAULTS:
+                if not _KERAS_ONLY_DEFAULTS[key](value):
+                    raise ValueError(
+                        f"{cls.__name__} config: {key}={value!r} is not supported by fastnn "
+                        "(only its Keras default)"
+                    )
+            else:
+                raise ValueError(
+                    f"Unknown key {key!r} in the config of {cls.__name__}; accepted: "
+                    + ", ".join(sorted(accepted))
+                )
+        return cls(**kwargs)
+
     def _spec(self, input_shape) -> Optional[dict]:
         """The C++ layer description, or None for a pure reshape."""
         raise NotImplementedError
@@ -114,6 +162,25 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict:
         return {"name": self.name, "batch_shape": (self.batch_size, *self._input_shape)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """From ``{"batch_shape": (None, 784), "name": ...}`` (Keras 3's keys,
+        ``dtype``/``sparse``/``ragged`` at their defaults) or legacy
+        ``batch_input_shape``."""
+        if not isinstance(config, dict):
+            raise TypeError(f"InputLayer.from_config takes a dict, got {type(config).__name__}")
+        config = dict(config)
+        batch_shape = config.pop("batch_shape", None)
+        if batch_shape is None:
+            batch_shape = config.pop("batch_input_shape", None)
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+            if not batch_shape:
+                raise ValueError("InputLayer config: batch_shape must include the batch axis")
+            config.setdefault("shape", batch_shape[1:])
+            config.setdefault("batch_size", batch_shape[0])
+        return super().from_config(config)
 
 
 def Input(shape=None, batch_size=None, name=None, **kwargs) -> InputLayer:
@@ -193,8 +260,8 @@ class Dense(Layer):
             "units": self.units,
             "activation": self.activation,
             "use_bias": self.use_bias,
-            "kernel_initializer": type(self.kernel_initializer).__name__,
-            "bias_initializer": type(self.bias_initializer).__name__,
+            "kernel_initializer": _serialize_initializer(self.kernel_initializer),
+            "bias_initializer": _serialize_initializer(self.bias_initializer),
         }
 
 
@@ -250,7 +317,8 @@ class Dropout(Layer):
         seed = self.seed
         if seed is None:
             seed = next_seed()
-        return {"type": "dropout", "rate": self.rate, "seed": int(seed) & ((1 << 64) - 1)}
+        self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
+        return {"type": "dropout", "rate": self.rate, "seed": self._built_seed}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
@@ -293,3 +361,123 @@ def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> L
             raise ValueError(f"{what}: weight {i} contains NaN or Inf")
         arrays.append(a)
     return arrays
+
+
+# -- serialization -------------------------------------------------------------
+
+# Keras 3 config keys fastnn layers accept only at their defaults.
+_KERAS_ONLY_DEFAULTS = {
+    "trainable": lambda v: v is True,
+    "dtype": lambda v: _is_float32_policy(v),
+    "autocast": lambda v: v is True,
+    "kernel_regularizer": lambda v: v is None,
+    "bias_regularizer": lambda v: v is None,
+    "activity_regularizer": lambda v: v is None,
+    "kernel_constraint": lambda v: v is None,
+    "bias_constraint": lambda v: v is None,
+    "lora_rank": lambda v: v is None,
+    "lora_alpha": lambda v: v is None,
+    "quantization_config": lambda v: v is None,
+    "sparse": lambda v: v is False,
+    "ragged": lambda v: v is False,
+    "optional": lambda v: v is False,
+}
+
+
+def _is_float32_policy(value) -> bool:
+    """None, "float32", or Keras's ``DTypePolicy`` dict naming float32."""
+    if value is None or value == "float32":
+        return True
+    if isinstance(value, dict):
+        inner = value.get("config") or {}
+        return isinstance(inner, dict) and inner.get("name") == "float32"
+    return False
+
+
+def _init_parameters(cls) -> set:
+    """Named constructor arguments of `cls`, following ``**kwargs`` up the MRO."""
+    import inspect
+
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names.update(
+            p.name
+            for p in params
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        )
+        if not any(p.kind == p.VAR_KEYWORD for p in params) or klass is Layer:
+            break
+    return names
+
+
+def _serialize_initializer(initializer) -> dict:
+    """Keras 3's form: ``{"module": "keras.initializers", "class_name", "config", ...}``."""
+    return {
+        "module": "keras.initializers",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+        "registered_name": None,
+    }
+
+
+def _deserialize_argument(key: str, value):
+    """Initializer and regularizer dicts become objects; the rest is kept."""
+    if not isinstance(value, dict):
+        return value
+    if key.endswith("_initializer"):
+        inner = value.get("config") or {}
+        if not isinstance(inner, dict):
+            raise ValueError(f"{key}: 'config' must be a dict, got {inner!r:.200}")
+        cls = type(_initializers.get(value.get("class_name")))
+        return cls(**inner)
+    if key.endswith("_regularizer"):
+        import importlib
+
+        try:
+            regularizers = importlib.import_module("fastnn.regularizers")
+        except ImportError:
+            raise ValueError(f"{key}={value!r:.200}: this fastnn has no regularizers") from None
+        if hasattr(regularizers, "deserialize"):
+            return regularizers.deserialize(value)
+        return regularizers.get(value)
+    return value
+
+
+def serialize(layer: Layer) -> dict:
+    """Keras 3's form: ``{"module": "keras.layers", "class_name", "config", "registered_name"}``.
+
+    >>> serialize(Dense(3, name="out"))["config"]["units"]
+    3
+    """
+    if not isinstance(layer, Layer):
+        raise TypeError(f"serialize takes a fastnn layer, got {type(layer).__name__}")
+    return {
+        "module": "keras.layers",
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict, custom_objects=None) -> Layer:
+    """Rebuilds a layer from `serialize`'s output (or Keras 3's) with
+    ``from_config``; only fastnn's layer classes and `custom_objects` are used.
+
+    Raises:
+        ValueError: an unknown class or key, or a malformed config.
+    """
+    from fastnn.saving import deserialize_keras_object
+
+    table = {
+        name: obj
+        for name, obj in globals().items()
+        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer
+    }
+    layer = deserialize_keras_object(config, table, custom_objects)
+    if not isinstance(layer, Layer):
+        raise ValueError(f"{config!r:.200} does not describe a layer")
+    return layer

@@ -37,7 +37,7 @@ from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import optimizers as _optimizers
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "load_model"]
 
 # Keras metric ids fastnn computes in C++ alongside the loss.
 _ACCURACY_IDS = {
@@ -669,20 +669,496 @@ class Sequential:
             view[...] = value
 
     def count_params(self) -> int:
-        """Number of weights (0 before build)."""
-        return int(self._net.num_params) if self._net is not None else 0
+        """Number of weights.
 
-    def get_config(self) -> dict:
-        config = {"name": self.name, "layers": []}
-        if self._input_shape is not None:
-            config["layers"].append(
-                {"class_name": "InputLayer", "config": {"batch_shape": (None, *self._input_shape)}}
+        Raises:
+            ValueError: the model is not built yet (as Keras).
+        """
+        if self._net is None:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                "built. You can build it manually via: `layer.build(input_shape)`."
             )
+        return int(sum(w.size for w in self.weights))
+
+    # -- structure: pop, get_layer, summary ------------------------------------
+    def pop(self, rebuild: bool = True) -> _layers.Layer:
+        """Removes the last layer and returns it.
+
+        The weights of the remaining layers are kept (the network is rebuilt
+        without the layer); the optimizer's state starts afresh at the next
+        training call, since the parameters changed.
+
+        Raises:
+            TypeError: the model has no layers.
+        """
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._layers.pop()
+        previous = self._net
+        self._net = None
+        if rebuild and previous is not None and self._layers:
+            try:
+                self.build()
+            except Exception:
+                self._layers.append(layer)  # a failed rebuild leaves the model as it was
+                self._net = previous
+                raise
+        return layer
+
+    def get_layer(self, name=None, index=None) -> _layers.Layer:
+        """A layer by `name` or by `index` in `layers` (as Keras 3).
+
+        Raises:
+            ValueError: both or neither given, no such name, index out of range.
+        """
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise ValueError(f"`index` must be an integer. Received: index={index!r}")
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(self._layers)} layers."
+                )
+            return self._layers[index]
+        if name is not None:
+            for layer in self._layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: "
+                f"{[layer.name for layer in self._layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs) -> None:
+        """Prints the Keras 3 summary table (as Keras draws it without colour).
+
+        ::
+
+            Model: "sequential"
+            ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
+            ┃ Layer (type)                         ┃ Output Shape                ┃         Param # ┃
+            ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
+            │ dense (Dense)                        │ (None, 128)                 │         100,480 │
+            ...
+             Total params: 118,282 (462.04 KB)
+
+        Args:
+            line_length: total width. Defaults to 88, or the terminal width
+                less 4 when narrower (Keras's rule).
+            positions: right edge of each column, as fractions of
+                `line_length` (or absolute columns when above 1). Defaults to
+                `[0.45, 0.80, 1.0]`.
+            print_fn: called once with the whole summary (ending in a
+                newline), as Keras 3 does. Defaults to writing to stdout.
+
+        After the optimizer has state (the first training step), an
+        "Optimizer params" line follows and "Total params" includes it, as
+        in Keras 3.
+        """
+        for key, default in (("expand_nested", False), ("show_trainable", False)):
+            if kwargs.pop(key, default) != default:
+                raise ValueError(f"summary: `{key}` is not supported by fastnn")
+        if kwargs.pop("layer_range", None) is not None:
+            raise ValueError("summary: `layer_range` is not supported by fastnn")
+        if kwargs:
+            raise TypeError(f"summary got unexpected argument(s): {', '.join(sorted(kwargs))}")
+        text = _summary_text(self, line_length, positions)
+        if print_fn is None:
+            import sys
+
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            print_fn(text)
+
+    def _layer_output_shapes(self) -> List[Optional[tuple]]:
+        """Each layer's output shape without the batch axis (None when unknown)."""
+        shape = self._input_shape
+        shapes = []
         for layer in self._layers:
-            config["layers"].append(
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
+            if shape is not None:
+                try:
+                    shape = tuple(layer.compute_output_shape(shape))
+                except ValueError:
+                    shape = None
+            shapes.append(shape)
+        return shapes
+
+    # -- config ----------------------------------------------------------------
+    def get_config(self) -> dict:
+        """Keras 3's Sequential config: ``{"name", "trainable", "dtype", "layers":
+        [InputLayer, each layer serialized], "build_input_shape"}``."""
+        layer_configs = []
+        if self._input_shape is not None:
+            layer_configs.append(
+                {
+                    "module": "keras.layers",
+                    "class_name": "InputLayer",
+                    "config": {
+                        "batch_shape": (None, *self._input_shape),
+                        "dtype": "float32",
+                        "sparse": False,
+                        "ragged": False,
+                        "name": "input_layer",
+                    },
+                    "registered_name": None,
+                }
             )
+        shape = self._input_shape
+        for layer in self._layers:
+            entry = _layers.serialize(layer)
+            if self.built:
+                entry["build_config"] = {"input_shape": (None, *shape)}
+                shape = tuple(layer.compute_output_shape(shape))
+            layer_configs.append(entry)
+        config = {"name": self.name, "trainable": True, "dtype": "float32", "layers": layer_configs}
+        if self.built:
+            config["build_input_shape"] = (None, *self._input_shape)
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None) -> Sequential:
+        """Creates a model from `get_config()`'s output (or Keras 3's config of
+        a Sequential of supported layers, or a plain list of layer configs).
+
+        The model is built (new weights) when the config holds an input shape.
+
+        Raises:
+            ValueError: an unknown layer class or key, a malformed config.
+        """
+        if isinstance(config, (list, tuple)):
+            name, layer_configs, build_input_shape = None, list(config), None
+        elif isinstance(config, dict):
+            if "layers" not in config:
+                raise ValueError(f"A Sequential config needs 'layers'; got keys {sorted(config)}")
+            for key in ("trainable", "dtype"):
+                if key in config and not _layers._KERAS_ONLY_DEFAULTS[key](config[key]):
+                    raise ValueError(f"Sequential config: {key}={config[key]!r} is not supported")
+            name = config.get("name")
+            layer_configs = config["layers"]
+            build_input_shape = config.get("build_input_shape")
+        else:
+            raise TypeError(f"from_config takes a dict, got {type(config).__name__}")
+        if not isinstance(layer_configs, (list, tuple)):
+            raise ValueError(
+                f"Sequential config: 'layers' must be a list, got {layer_configs!r:.200}"
+            )
+        model = cls(name=name)
+        for layer_config in layer_configs:
+            model.add(_layers.deserialize(layer_config, custom_objects))
+        if not model.built and isinstance(build_input_shape, (list, tuple)) and model._layers:
+            model.build(build_input_shape)
+        return model
+
+    def get_compile_config(self) -> Optional[dict]:
+        """What `compile` was given, serialized (Keras 3's ``compile_config``);
+        None before `compile`."""
+        if not self.compiled:
+            return None
+        from fastnn import metrics as _metrics
+
+        metric_ids = getattr(self, "_metric_ids", None)
+        if metric_ids is None:
+            metric_ids = self._metric_names
+        metrics = []
+        for m in metric_ids or ():
+            if isinstance(m, str):
+                metrics.append(m)
+            elif isinstance(m, type):
+                metrics.append(_metrics.serialize(m()))
+            else:
+                metrics.append(_metrics.serialize(m))
+        return {
+            "optimizer": _optimizers.serialize(self.optimizer),
+            "loss": _serialize_loss(self.loss),
+            "loss_weights": None,
+            "metrics": metrics or None,
+            "weighted_metrics": None,
+            "run_eagerly": False,
+            "steps_per_execution": 1,
+            "jit_compile": False,
+        }
+
+    def compile_from_config(self, config: dict) -> None:
+        """`compile` with the arguments `get_compile_config` recorded.
+
+        Raises:
+            ValueError: a malformed config or an option fastnn lacks.
+        """
+        if not isinstance(config, dict):
+            raise ValueError(f"compile_config must be a dict, got {config!r:.200}")
+        from fastnn import metrics as _metrics
+
+        for key in ("loss_weights", "weighted_metrics"):
+            if config.get(key) is not None:
+                raise ValueError(f"compile_config: `{key}` is not supported by fastnn")
+        optimizer = config.get("optimizer", "rmsprop")
+        if isinstance(optimizer, dict):
+            optimizer = _optimizers.deserialize(optimizer)
+        metrics = config.get("metrics")
+        if metrics is not None:
+            if not isinstance(metrics, (list, tuple)):
+                raise ValueError(f"compile_config: metrics must be a list, got {metrics!r:.200}")
+            metrics = [_metrics.deserialize(m) if isinstance(m, dict) else m for m in metrics]
+        self.compile(
+            optimizer=optimizer, loss=_deserialize_loss(config.get("loss")), metrics=metrics
+        )
+
+    # -- saving ----------------------------------------------------------------
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+        """Saves the model as a `.keras` archive (Keras 3's layout).
+
+        The zip holds ``config.json`` (`get_config` plus ``compile_config``),
+        ``metadata.json`` and ``model.weights.npz`` with every weight under
+        Keras's names (``layers/dense/vars/0`` ...) and the optimizer's state
+        under ``optimizer/vars/i`` in Keras's order (iterations, learning
+        rate, then each slot for every variable), so `load_model` resumes
+        training exactly. The write is atomic: a failed save leaves any
+        previous file intact.
+
+        Args:
+            filepath: a path ending in `.keras`.
+            overwrite: replace an existing file. Defaults to `True`; when
+                False an existing file raises `FileExistsError` (Keras asks
+                interactively instead).
+
+        Raises:
+            ValueError: another extension (HDF5 is not written), `zipped=False`.
+            TypeError: an optimizer whose learning rate is a plain callable
+                (it cannot be stored; use a LearningRateSchedule).
+            FileExistsError: the file exists and `overwrite` is False.
+        """
+        import os
+
+        from fastnn import saving
+
+        if kwargs:
+            raise TypeError(f"save got unexpected argument(s): {', '.join(sorted(kwargs))}")
+        if zipped is False:
+            raise ValueError("fastnn saves zipped `.keras` archives only (zipped=False)")
+        path = os.fspath(filepath)
+        if isinstance(path, str) and path.endswith((".h5", ".hdf5")):
+            raise ValueError(
+                f"fastnn does not write HDF5: save to a name ending in `.keras` instead. "
+                f"Received: filepath={path}"
+            )
+        if self.compiled:
+            lr = self.optimizer._learning_rate
+            if callable(lr) and not isinstance(lr, _schedules().LearningRateSchedule):
+                raise TypeError(
+                    "Cannot save an optimizer whose learning_rate is a Python callable "
+                    "(its config cannot be stored); use a "
+                    "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
+                    "save_weights()"
+                )
+        config = {
+            "module": "keras",
+            "class_name": "Sequential",
+            "config": self._saving_config(),
+            "registered_name": None,
+        }
+        if self.built:
+            config["build_config"] = {"input_shape": (None, *self._input_shape)}
+        compile_config = self.get_compile_config()
+        if compile_config is not None:
+            config["compile_config"] = compile_config
+        saving.write_archive(path, config, self._state_dict(), overwrite=overwrite)
+
+    def _saving_config(self) -> dict:
+        """`get_config`, with the seed each Dropout drew (so masks resume exactly)."""
+        config = self.get_config()
+        entries = [e for e in config["layers"] if e["class_name"] != "InputLayer"]
+        for layer, entry in zip(self._layers, entries):
+            if isinstance(layer, _layers.Dropout) and layer.seed is None:
+                seed = getattr(layer, "_built_seed", None)
+                if seed is not None and self.built:
+                    entry["config"]["seed"] = seed
+        return config
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Saves the weights (and the optimizer's state, as Keras 3 does) to a
+        `.weights.npz` file, atomically; keys as in `save`.
+
+        Raises:
+            ValueError: the name does not end in `.weights.npz`, or the model
+                is not built.
+            FileExistsError: the file exists and `overwrite` is False.
+        """
+        from fastnn import saving
+
+        if self._net is None:
+            raise ValueError(
+                "the model is not built yet, so it has no weights to save: call build() "
+                "or train/predict first"
+            )
+        saving.write_weights(filepath, self._state_dict(), overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Loads weights saved by `save_weights` or `save` (`.weights.npz` or `.keras`).
+
+        Every array is checked (names, shapes, finite values) before any is
+        written, so a failed load leaves the model unchanged. When the model
+        is compiled and the file holds a matching optimizer state (same
+        optimizer kind), it is restored too; a state for another optimizer
+        is skipped with a warning, as in Keras.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: a truncated, corrupted or foreign file, another
+                architecture (the message names each key and shape), or an
+                unbuilt model.
+        """
+        from fastnn import saving
+
+        if self._net is None:
+            raise ValueError(
+                f"Cannot load weights into model {self.name!r}: it is not built yet. Build it "
+                "first (Input(shape=...) as first layer, or model.build(input_shape))."
+            )
+        weights = saving.read_weights(filepath)
+        self._load_state(weights, source=repr(str(filepath)))
+
+    def _state_dict(self) -> dict:
+        """The flat weights dict `save`/`save_weights` write."""
+        from fastnn import saving
+
+        optimizer_vars = self._optimizer_variables() if self.compiled else None
+        out = saving.pack_weights(
+            [(type(layer).__name__, list(layer._weights)) for layer in self._layers],
+            optimizer_vars,
+        )
+        if self._net is not None:
+            out[_NETWORK_ITERATIONS_KEY] = np.array(self._net.iterations, np.int64)
+        return out
+
+    def _optimizer_variables(self) -> List[np.ndarray]:
+        """Keras's ``optimizer.variables``: iterations, the learning rate (when
+        it is a number), then for each slot (Keras's order, e.g. Adam's
+        momentum then velocity) that slot of every weight, as views."""
+        opt = self.optimizer
+        lr = opt._learning_rate
+        out = [np.array(opt.iterations, np.int64)]
+        if not callable(lr):
+            out.append(np.array(lr, np.float32))
+        if self._net is not None and self._optimizer_net is self._net and opt._kernel is not None:
+            kernel = opt._kernel
+            tensors = self._net.tensors()
+            for s in range(len(kernel.slot_names)):
+                flat = kernel.slot(s)
+                for t in tensors:
+                    shape = tuple(t["shape"])
+                    start = int(t["offset"])
+                    out.append(flat[start : start + math.prod(shape)].reshape(shape))
+        return out
+
+    def _load_state(self, weights: dict, source: str, load_optimizer: bool = True) -> None:
+        """Checks every array of `weights` against the model, then writes the
+        layers' weights and (when compiled) the optimizer's state."""
+        import warnings
+
+        from fastnn import saving
+
+        if self._net is None:
+            raise ValueError(
+                f"Cannot load weights from {source} into model {self.name!r}: it is not built "
+                "yet. Build it first (Input(shape=...) as first layer, or model.build(shape))."
+            )
+        layer_specs = [
+            (type(layer).__name__, [w.shape for w in layer._weights]) for layer in self._layers
+        ]
+        try:
+            per_layer, optimizer_vars = saving.unpack_weights(weights, layer_specs)
+            checked = [
+                _layers._checked_weights(layer._weights, arrays, f"layer {layer.name!r}")
+                for layer, arrays in zip(self._layers, per_layer)
+            ]
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"Cannot load {source} into model {self.name!r}: {e}") from None
+        plan = None
+        if load_optimizer and self.compiled and optimizer_vars:
+            plan = self._optimizer_restore_plan(optimizer_vars, source)
+            if isinstance(plan, str):
+                warnings.warn(plan, stacklevel=3)
+                plan = None
+        net_iterations = weights.get(_NETWORK_ITERATIONS_KEY)
+        if net_iterations is not None:
+            net_iterations = _scalar_count(net_iterations, f"{source}: network iterations")
+        # Everything is valid: write.
+        for layer, arrays in zip(self._layers, checked):
+            for view, value in zip(layer._weights, arrays):
+                view[...] = value
+        if plan is not None:
+            self._apply_optimizer_plan(plan)
+        if net_iterations is not None:
+            self._net.iterations = net_iterations
+
+    def _optimizer_restore_plan(self, variables: List[np.ndarray], source: str):
+        """Validates a saved optimizer state: returns what to write, or a
+        warning message (str) when it belongs to another optimizer."""
+        opt = self.optimizer
+        has_lr = not callable(opt._learning_rate)
+        base = 2 if has_lr else 1
+        slot_names = _slot_names(opt)
+        shapes = [tuple(t["shape"]) for t in self._net.tensors()]
+        full = base + len(slot_names) * len(shapes)
+        if len(variables) not in (base, full):
+            return (
+                f"Skipping variable loading for optimizer '{opt.name}', because it has {full} "
+                f"variables whereas the saved optimizer has {len(variables)} variables."
+            )
+        iterations = _scalar_count(variables[0], f"{source}: optimizer iterations")
+        lr = None
+        if has_lr:
+            value = np.asarray(variables[1])
+            if value.shape != () or value.dtype.kind not in "biuf" or not np.isfinite(value):
+                raise ValueError(f"{source}: the saved learning rate {value!r} is not a number")
+            value = float(value)
+            if value < 0:
+                raise ValueError(f"{source}: the saved learning rate {value} is negative")
+            # The file keeps float32 (as Keras); keep the exact value when it agrees.
+            if np.float32(opt._learning_rate) != np.float32(value):
+                lr = value
+        slots = []
+        if len(variables) == full:
+            k = base
+            for name in slot_names:
+                for shape in shapes:
+                    arr = np.asarray(variables[k])
+                    if arr.shape != shape or arr.dtype.kind not in "biuf":
+                        raise ValueError(
+                            f"{source}: optimizer/vars/{k} ({name} slot) has shape {arr.shape} "
+                            f"and dtype {arr.dtype}; the model expects {shape} float32"
+                        )
+                    if not np.isfinite(arr).all():
+                        raise ValueError(f"{source}: optimizer/vars/{k} contains NaN or Inf")
+                    slots.append(arr)
+                    k += 1
+        return {"iterations": iterations, "learning_rate": lr, "slots": slots}
+
+    def _apply_optimizer_plan(self, plan: dict) -> None:
+        opt = self.optimizer
+        if plan["learning_rate"] is not None:
+            opt.learning_rate = plan["learning_rate"]
+        if plan["slots"]:
+            self._ensure_optimizer_built()
+            kernel = opt._kernel
+            tensors = self._net.tensors()
+            k = 0
+            for s in range(len(kernel.slot_names)):
+                flat = kernel.slot(s)
+                for t in tensors:
+                    start = int(t["offset"])
+                    flat[start : start + math.prod(t["shape"])] = plan["slots"][k].reshape(-1)
+                    k += 1
+        elif opt._kernel is not None and self._optimizer_net is self._net:
+            opt._kernel.reset()  # the file's optimizer had no state yet
+        opt.iterations = plan["iterations"]
 
 
 # -- fit helpers ----------------------------------------------------------------
@@ -810,3 +1286,278 @@ def _add_results(a: dict, b: dict) -> dict:
         "metric_sums": [u + v for u, v in zip(a["metric_sums"], b["metric_sums"])],
         "steps": a["steps"] + b["steps"],
     }
+
+
+# -- saving helpers ---------------------------------------------------------------
+# The network's own step counter (Dropout masks depend on it); not a Keras key.
+_NETWORK_ITERATIONS_KEY = "fastnn/network_iterations"
+
+
+def _schedules():
+    from fastnn.optimizers import schedules
+
+    return schedules
+
+
+def _scalar_count(value, what: str) -> int:
+    arr = np.asarray(value)
+    if arr.shape != () or arr.dtype.kind not in "biuf" or not np.isfinite(arr):
+        raise ValueError(f"{what} must be a scalar count, got {arr!r}")
+    count = int(arr)
+    if count != arr or count < 0:
+        raise ValueError(f"{what} must be an integer >= 0, got {arr}")
+    return count
+
+
+def _slot_names(optimizer) -> List[str]:
+    """The optimizer's slots in Keras's order (from a size-0 C++ kernel)."""
+    return list(_core.optim.Optimizer(optimizer._kernel_config(), [0, 0]).slot_names)
+
+
+def _serialize_loss(loss) -> dict:
+    """Keras 3's form of a loss object."""
+    return {
+        "module": "keras.losses",
+        "class_name": type(loss).__name__,
+        "config": loss.get_config(),
+        "registered_name": None,
+    }
+
+
+# Keras loss config keys fastnn accepts only at their defaults.
+_LOSS_KERAS_DEFAULTS = {
+    "reduction": ("sum_over_batch_size", "auto", None),
+    "dtype": (None, "float32"),
+    "ignore_class": (None,),
+    "axis": (-1,),
+    "label_smoothing": (0, 0.0),
+}
+
+
+def _deserialize_loss(value):
+    """A loss from a compile config: a string id stays one; a Keras-style dict
+    becomes a `fastnn.losses` instance."""
+    if not isinstance(value, dict):
+        return value
+    import inspect
+
+    name = value.get("class_name")
+    cls = getattr(_losses, str(name), None)
+    if not (isinstance(cls, type) and issubclass(cls, _losses.Loss) and cls.kernel):
+        raise ValueError(f"Unknown loss class {name!r} in the compile config")
+    config = dict(value.get("config") or {})
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    kwargs = {}
+    for key, item in config.items():
+        if key in accepted:
+            kwargs[key] = item
+        elif key in _LOSS_KERAS_DEFAULTS:
+            if item not in _LOSS_KERAS_DEFAULTS[key]:
+                raise ValueError(f"loss {name}: {key}={item!r} is not supported by fastnn")
+        else:
+            raise ValueError(f"Unknown key {key!r} in the config of loss {name}")
+    return cls(**kwargs)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:
+    """Loads a model saved by `Sequential.save` (a `.keras` archive).
+
+    Rebuilds the model from ``config.json``, restores its weights, and with
+    `compile` compiles it as it was and restores the optimizer's state
+    (iterations, learning rate, slots), so `fit` continues exactly where the
+    saved model stopped.
+
+    Args:
+        filepath: a path ending in `.keras`.
+        custom_objects: extra layer classes by name. Defaults to `None`.
+        compile: compile the model as saved. Defaults to `True`.
+        safe_mode: accepted for Keras compatibility; fastnn is always safe
+            (arrays load with ``allow_pickle=False``; only known classes are
+            instantiated).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a truncated, corrupted or foreign file, a model other
+            than a Sequential of fastnn's layers, or weights that do not fit
+            the architecture.
+    """
+    from fastnn import saving
+
+    contents = saving.read_archive(filepath)
+    config = contents.config
+    source = repr(str(filepath))
+    class_name = config.get("class_name")
+    if class_name != "Sequential":
+        raise ValueError(
+            f"{source} holds a {class_name!r} model; fastnn loads Sequential models only"
+        )
+    try:
+        model = Sequential.from_config(config.get("config") or {}, custom_objects)
+        if (
+            model._net is None
+            and contents.weights
+            and any(k.startswith("layers/") for k in contents.weights)
+        ):
+            build_config = config.get("build_config") or {}
+            if build_config.get("input_shape"):
+                model.build(build_config["input_shape"])
+        compile_config = config.get("compile_config") if compile else None
+        if compile_config:
+            model.compile_from_config(compile_config)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
+    if model._net is not None:
+        model._load_state(contents.weights, source, load_optimizer=bool(compile_config))
+    return model
+
+
+# -- summary ------------------------------------------------------------------------
+def _readable_memory_size(size: float) -> str:
+    """Keras's summary_utils.readable_memory_size."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+def _ratio_reduce(total: int, ratios, maximums, values) -> List[int]:
+    """Rich's ratio_reduce (how a table too wide for its width shrinks)."""
+    ratios = [r if m else 0 for r, m in zip(ratios, maximums)]
+    total_ratio = sum(ratios)
+    if not total_ratio:
+        return list(values)
+    remaining = total
+    out = []
+    for ratio, maximum, value in zip(ratios, maximums, values):
+        if ratio and total_ratio > 0:
+            distributed = min(maximum, round(ratio * remaining / total_ratio))
+            out.append(value - distributed)
+            remaining -= distributed
+            total_ratio -= ratio
+        else:
+            out.append(value)
+    return out
+
+
+def _ratio_distribute(total: int, ratios) -> List[int]:
+    """Rich's ratio_distribute (how a table narrower than its width grows)."""
+    total_ratio = sum(ratios)
+    remaining = total
+    out = []
+    for ratio in ratios:
+        distributed = math.ceil(ratio * remaining / total_ratio) if total_ratio > 0 else remaining
+        out.append(distributed)
+        total_ratio -= ratio
+        remaining -= distributed
+    return out
+
+
+def _cell_lines(text: str, width: int) -> List[str]:
+    """Word-wraps `text` to `width` columns; a word too long ends in '…'."""
+    if width <= 0:
+        return [""]
+    lines: List[str] = []
+    current = ""
+    for word in text.split(" "):
+        if len(word) > width:
+            word = word[: width - 1] + "…"
+        if not current:
+            current = word
+        elif len(current) + 1 + len(word) <= width:
+            current += " " + word
+        else:
+            lines.append(current)
+            current = word
+    lines.append(current)
+    return lines
+
+
+def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
+    """Keras 3's summary as its rich table renders without colour."""
+    import shutil
+
+    header = ["Layer (type)", "Output Shape", "Param #"]
+    right = [False, False, True]
+    if line_length is None:
+        line_length = min(88, shutil.get_terminal_size().columns - 4)
+    line_length = _check_positive_int(line_length, "line_length")
+    positions = list(positions or [0.45, 0.80, 1.0])
+    if len(positions) != len(header):
+        raise ValueError(f"`positions` must hold {len(header)} values, got {positions}")
+    if positions[-1] <= 1:
+        positions = [int(p * line_length) for p in positions]
+    widths = []
+    current = 0
+    for pos in positions:
+        width = int(pos) - current
+        if width < 4:
+            raise ValueError("Insufficient console width to print summary.")
+        widths.append(width)
+        current += width
+    # Rich: cells are padded by one space each side; the table (with its
+    # len(header) + 1 borders) is exactly line_length wide.
+    inner = line_length - (len(header) + 1)
+    cells = [w + 2 for w in widths]
+    if sum(cells) > inner:
+        cells = _ratio_reduce(sum(cells) - inner, [1] * len(cells), cells, cells)
+    elif sum(cells) < inner:
+        cells = [c + d for c, d in zip(cells, _ratio_distribute(inner - sum(cells), cells))]
+
+    def row(fields, left, mid, end):
+        columns = [_cell_lines(f, c - 2) for f, c in zip(fields, cells)]
+        height = max(len(c) for c in columns)
+        out = []
+        for i in range(height):
+            parts = []
+            for lines, c, r in zip(columns, cells, right):
+                text = lines[i] if i < len(lines) else ""
+                text = text.rjust(c - 2) if r else text.ljust(c - 2)
+                parts.append(" " + text + " ")
+            out.append(left + mid.join(parts) + end)
+        return out
+
+    def rule(left, fill, mid, end):
+        return left + mid.join(fill * c for c in cells) + end
+
+    lines = [f'Model: "{model.name}"', rule("┏", "━", "┳", "┓")]
+    lines += row(header, "┃", "┃", "┃")
+    lines.append(rule("┡", "━", "╇", "┩"))
+    shapes = model._layer_output_shapes() if model.built else [None] * len(model._layers)
+    for i, (layer, shape) in enumerate(zip(model._layers, shapes)):
+        if i:
+            lines.append(rule("├", "─", "┼", "┤"))
+        shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"
+        if model.built:
+            params = f"{layer.count_params():,}"
+        else:
+            params = "0 (unbuilt)"
+        lines += row([f"{layer.name} ({type(layer).__name__})", shape_text, params], "│", "│", "│")
+    lines.append(rule("└", "─", "┴", "┘"))
+
+    trainable = sum(w.size for w in model.weights) if model.built else 0
+    trainable_bytes = trainable * 4
+    optimizer_count = optimizer_bytes = 0
+    optimizer_built = (
+        model.compiled
+        and model._net is not None
+        and model._optimizer_net is model._net
+        and model.optimizer._kernel is not None
+    )
+    if optimizer_built:
+        # Keras's optimizer.variables: iterations (int64), the learning rate
+        # (float32, when a number), then every slot of every weight (float32).
+        slots = len(model.optimizer._kernel.slot_names) * trainable
+        has_lr = not callable(model.optimizer._learning_rate)
+        optimizer_count = 1 + int(has_lr) + slots
+        optimizer_bytes = 8 + 4 * int(has_lr) + 4 * slots
+    total = trainable + optimizer_count
+    total_bytes = trainable_bytes + optimizer_bytes
+    lines.append(f" Total params: {total:,} ({_readable_memory_size(total_bytes)})")
+    lines.append(f" Trainable params: {trainable:,} ({_readable_memory_size(trainable_bytes)})")
+    lines.append(f" Non-trainable params: 0 ({_readable_memory_size(0)})")
+    if optimizer_built:
+        lines.append(
+            f" Optimizer params: {optimizer_count:,} ({_readable_memory_size(optimizer_bytes)})"
+        )
+    return "\n".join(lines) + "\n"
