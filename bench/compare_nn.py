@@ -122,7 +122,7 @@ def run(args) -> list:
             t_np = median_seconds(lambda x=x, y=y: npm.step(x, y), args.repeats)
             rows.append(row(f"train step b={batch}", threads, t_fast, "numpy", t_np, work))
         x1 = rng.standard_normal((1, WIDTHS[0])).astype(np.float32)
-        t_pred = median_seconds(lambda x1=x1: model.predict(x1), args.repeats)
+        t_pred = median_seconds(lambda x1=x1: model.predict(x1, verbose=0), args.repeats)
         t_raw = median_seconds(lambda x1=x1: net.predict(x1, 1, False), args.repeats)
         if torch is not None:
             x1t = torch.from_numpy(x1)
