@@ -71,7 +71,7 @@ DERIVATIVE = {
     "exponential": np.exp,
 }
 ELEMENTWISE = sorted(FORWARD)
-EXTREMES = [-1e30, -1e20, -1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4, 1e20, 1e30]
+EXTREMES = [-3.4e38, -1e30, -1e20, -1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4, 1e20, 1e30, 3.4e38]
 
 
 def _f32(a):

@@ -245,7 +245,7 @@ def test_fuzz_relu(case):
     assert err is None, err
     x32 = _as_float32(x)
     assert y.dtype == np.float32 and y.shape == x32.shape and y.flags.c_contiguous
-    # fastnn's relu maps NaN to 0 (x > 0 ? x : 0), documented in ops/elementwise.h
+    # fastnn's relu is x > 0 ? x : 0, NaN -> 0 (tests/test_elementwise.py special values)
     np.testing.assert_array_equal(y, np.where(x32 > 0, x32, np.float32(0)))
 
 
