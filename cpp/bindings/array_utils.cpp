@@ -29,10 +29,10 @@ py::array as_numeric_array(const py::handle& obj, const char* what) {
 }
 
 FloatArray as_float32_c(const py::handle& obj, const char* what) {
-  py::array arr     = as_numeric_array(obj, what);
-  FloatArray result = FloatArray::ensure(arr);
-  if (!result) throw py::error_already_set();
-  return result;
+  py::array arr = as_numeric_array(obj, what);
+  // The converting constructor keeps NumPy's error (MemoryError, or a cast
+  // warning the user turned into an error); ensure() would clear it.
+  return FloatArray(arr);
 }
 
 FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_t>& shape,

@@ -44,15 +44,17 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const
           "sparse_categorical_crossentropy: y_true must hold one class id per "
           "row, shape (" +
           std::to_string(rows) + ",), got " + shape_string(raw));
-    FloatArray f = as_float32_c(raw, "y_true");
-    for (int64_t r = 0; r < rows; ++r) {
-      const float v = f.data()[r];
-      if (!(v >= 0.0f && v < static_cast<float>(cols)) || v != std::floor(v))
-        throw py::value_error("sparse_categorical_crossentropy: label " + std::to_string(v) +
-                              " at row " + std::to_string(r) + " is not a class id in [0, " +
+    // checked as given (in double), not after rounding to float32: 1 - 1e-9
+    // is no class id, and 2^24 + 1 stays 2^24 + 1
+    auto ids        = py::array_t<double, py::array::c_style | py::array::forcecast>(raw);
+    const double* v = ids.data();
+    for (int64_t r = 0; r < rows; ++r)
+      if (!(v[r] >= 0.0 && v[r] < static_cast<double>(cols)) || v[r] != std::floor(v[r]))
+        throw py::value_error("sparse_categorical_crossentropy: label " +
+                              std::string(py::str(py::float_(v[r]))) + " at row " +
+                              std::to_string(r) + " is not a class id in [0, " +
                               std::to_string(cols) + ")");
-    }
-    labels = IntArray::ensure(f);
+    labels = IntArray(ids);
   } else {
     target = as_float32_c(y_true_obj, "y_true");
     if (target.ndim() != 2 || target.shape(0) != rows || target.shape(1) != cols)

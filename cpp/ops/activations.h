@@ -17,8 +17,11 @@
 // slope 0.2, elu alpha 1.0, selu alpha 1.67326324 / scale 1.05070098,
 // hard_sigmoid = clip(x / 6 + 1/2, 0, 1) (Keras 3), gelu tanh form
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
-// Every kind is stable for |x| up to 1e4 (no NaN from overflow; exponential
-// and its gradient are +inf above log(FLT_MAX), as exp is).
+// No kind gives NaN for a finite x, up to |x| = FLT_MAX (exponential and its
+// gradient are +inf above log(FLT_MAX), as exp is; selu overflows to +inf
+// above FLT_MAX / 1.0507). NaN in, NaN out, except relu (0) and the
+// gradients that select dy by comparing x (relu, leaky_relu, hard_sigmoid);
+// +-inf give the IEEE value of the formula (tests/test_extremes.py has the table).
 //
 // Threading: rows are split into fixed chunks; results do not depend on the
 // thread count.

@@ -70,8 +70,10 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n) {
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] / (1.0f + std::fabs(x[i]));
       break;
     case ActivationKind::hard_sigmoid:
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = std::fmin(std::fmax(x[i] * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+      for (int64_t i = 0; i < n; ++i) {
+        const float t = x[i] * (1.0f / 6.0f) + 0.5f;
+        y[i]          = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);  // NaN stays NaN (as AVX2)
+      }
       break;
     case ActivationKind::exponential:
       for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
@@ -110,8 +112,11 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
       for (int64_t i = 0; i < n; ++i) {
         const float v = x[i];
         const float t = std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v));
-        const float d = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kSqrt2OverPi *
-                                                (1.0f + 3.0f * kGeluCoeff * v * v);
+        // |v| >= 10: t is +-1 exactly and the second term 0; v clamped there
+        // so that 0 * inf (v * v overflows beyond 1.8e19) is not NaN
+        const float c = std::fmin(std::fmax(v, -10.0f), 10.0f);
+        const float d = 0.5f * (1.0f + t) + 0.5f * c * (1.0f - t * t) * kSqrt2OverPi *
+                                                (1.0f + 3.0f * kGeluCoeff * c * c);
         dx[i] = dy[i] * d;
       }
       break;

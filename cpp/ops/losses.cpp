@@ -64,16 +64,17 @@ double categorical_logits(const float* z, const float* target, const int32_t* la
   for (int64_t j = 1; j < cols; ++j) m = std::max(m, static_cast<double>(z[j]));
   double s = 0.0;
   for (int64_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(z[j]) - m);
-  const double lse = m + std::log(s);
+  // everything relative to m: m + log(s) would lose log(s) when |m| ~ 1e30
+  const double log_s = std::log(s);
   double loss = 0.0, tsum = 0.0;
   for (int64_t j = 0; j < cols; ++j) {
     const double t = target_at(target, labels, r, cols, j);
-    if (t != 0.0) loss += t * (lse - z[j]);
+    if (t != 0.0) loss += t * (log_s - (static_cast<double>(z[j]) - m));
     tsum += t;
   }
   if (dz)
     for (int64_t j = 0; j < cols; ++j) {
-      const double p = std::exp(static_cast<double>(z[j]) - lse);
+      const double p = std::exp(static_cast<double>(z[j]) - m) / s;
       dz[j] = static_cast<float>((p * tsum - target_at(target, labels, r, cols, j)) * scale);
     }
   return loss;
@@ -176,8 +177,8 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
         for (int64_t j = 0; j < cols; ++j) {
           const double e  = static_cast<double>(o[j]) - t[j];
           const double ae = std::fabs(e);
-          const double q  = std::min(ae, delta);
-          row_loss += 0.5 * q * q + delta * (ae - q);
+          // Keras's branches: delta = inf is plain e^2 / 2 (no inf * 0)
+          row_loss += ae <= delta ? 0.5 * e * e : delta * (ae - 0.5 * delta);
           if (d) {
             const double g = ae <= delta ? e : (e > 0 ? delta : -delta);
             d[j]           = static_cast<float>(g * w * inv_elem);

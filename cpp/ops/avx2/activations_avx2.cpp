@@ -162,11 +162,14 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
       map2(dx, dy, x, n, [](__m256 g, __m256 v) {
         const __m256 t    = tanh256(gelu_inner(v));
         const __m256 half = vset(0.5f);
+        // |v| >= 10: t is +-1 exactly and the second term 0; v clamped there
+        // so that 0 * inf (v * v overflows beyond 1.8e19) is not NaN
+        const __m256 c = _mm256_min_ps(_mm256_max_ps(v, vset(-10.0f)), vset(10.0f));
         const __m256 dinner =
             _mm256_mul_ps(vset(0.7978845608028654f),
-                          _mm256_fmadd_ps(vset(3.0f * 0.044715f), _mm256_mul_ps(v, v), vset(1.0f)));
+                          _mm256_fmadd_ps(vset(3.0f * 0.044715f), _mm256_mul_ps(c, c), vset(1.0f)));
         const __m256 sech2 = _mm256_fnmadd_ps(t, t, vset(1.0f));
-        const __m256 d     = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), sech2), dinner,
+        const __m256 d     = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, c), sech2), dinner,
                                              _mm256_mul_ps(half, _mm256_add_ps(vset(1.0f), t)));
         return _mm256_mul_ps(g, d);
       });

@@ -1,0 +1,258 @@
+"""float32 overflow and special values through every activation (forward and
+backward) and every loss, on every ISA.
+
+Finite inputs up to |x| = 1e30 give finite results or exactly what the
+float64 definition rounds to in float32 (exp overflowing to inf, as in Keras);
+never NaN. NaN and +-inf inputs follow the table below (the IEEE result of the
+Keras formula: NaN in, NaN out, except where a comparison selects a branch).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import fastnn
+
+SQ2PI = math.sqrt(2.0 / math.pi)
+SELU_A = 1.6732632423543772
+SELU_S = 1.0507009873554805
+EPS = 1e-7
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _phi(x):
+    return 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(-x / math.sqrt(2))
+
+
+def _gelu_t(x):
+    return np.tanh(SQ2PI * (x + 0.044715 * x**3))
+
+
+# float64 definitions (keras.activations) and their derivatives
+FORWARD = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "selu": lambda x: SELU_S * np.where(x > 0, x, SELU_A * np.expm1(np.minimum(x, 0))),
+    "gelu": lambda x: 0.5 * x * (1 + _gelu_t(x)),
+    "gelu_exact": lambda x: x * _phi(x),
+    "silu": lambda x: x * _sigmoid(x),
+    "softplus": lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
+    "exponential": np.exp,
+}
+DERIVATIVE = {
+    "linear": lambda x: np.ones_like(x),
+    "relu": lambda x: (x > 0).astype(np.float64),
+    "sigmoid": lambda x: _sigmoid(x) * _sigmoid(-x),
+    "tanh": lambda x: 1.0 / np.cosh(np.minimum(np.abs(x), 700)) ** 2,
+    "leaky_relu": lambda x: np.where(x > 0, 1.0, 0.2),
+    "elu": lambda x: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0))),
+    "selu": lambda x: SELU_S * np.where(x > 0, 1.0, SELU_A * np.exp(np.minimum(x, 0))),
+    "gelu": lambda x: (
+        0.5 * (1 + _gelu_t(x)) + 0.5 * x * (1 - _gelu_t(x) ** 2) * SQ2PI * (1 + 3 * 0.044715 * x**2)
+    ),
+    "gelu_exact": lambda x: _phi(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+    "silu": lambda x: _sigmoid(x) * (1 + x * _sigmoid(-x)),
+    "softplus": _sigmoid,
+    "softsign": lambda x: 1.0 / (1 + np.abs(x)) ** 2,
+    "hard_sigmoid": lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0.0),
+    "exponential": np.exp,
+}
+ELEMENTWISE = sorted(FORWARD)
+EXTREMES = [-3.4e38, -1e30, -1e20, -1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4, 1e20, 1e30, 3.4e38]
+
+
+def _f32(a):
+    with np.errstate(over="ignore"):
+        return np.asarray(a, np.float64).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_activation_at_extreme_finite_inputs(isa, name):
+    x = np.array(EXTREMES, np.float32)
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        want_y = _f32(FORWARD[name](x64))
+        want_dx = _f32(0.5 * DERIVATIVE[name](x64))
+    y = fastnn.ops.activation(x, name)
+    dx = fastnn.ops.activation_grad(np.full_like(x, 0.5), x, name)
+    assert not np.isnan(y).any() and not np.isnan(dx).any(), (y, dx)
+    if name not in ("exponential", "selu"):  # exp(1e4) and 1.05 * 3.4e38 overflow
+        assert np.isfinite(y).all() and np.isfinite(dx).all(), (y, dx)
+    # equal to the float64 definition rounded to float32 (inf where it overflows)
+    np.testing.assert_allclose(y, want_y, rtol=3e-6, atol=1e-6)
+    np.testing.assert_allclose(dx, want_dx, rtol=3e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("big", [1e4, 1e30, 3.4e38])
+def test_softmax_rows_with_extreme_logits(isa, big):
+    x = np.array(
+        [[big, -big, 0.0], [big, big, big], [-big, -big, -big], [big, big, -big], [1.0, 2.0, big]],
+        np.float32,
+    )
+    dy = np.array([1.0, -2.0, 0.5], np.float32) * np.ones_like(x)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(-1, keepdims=True))
+    p = e / e.sum(-1, keepdims=True)
+    y = fastnn.ops.activation(x, "softmax")
+    dx = fastnn.ops.activation_grad(dy, x, "softmax")
+    assert np.isfinite(y).all() and np.isfinite(dx).all()
+    np.testing.assert_allclose(y, p, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(dx, p * (dy - (dy * p).sum(-1, keepdims=True)), atol=1e-6)
+
+
+def test_gelu_gradient_beyond_float32_square(isa):
+    """|x| > 1.8e19: x * x overflows, but the derivative is 1 (x > 0) or 0."""
+    x = np.array([-3.4e38, -1e30, -2e19, 2e19, 1e30, 3.4e38], np.float32)
+    dx = fastnn.ops.activation_grad(np.ones_like(x), x, "gelu")
+    np.testing.assert_array_equal(dx, [0, 0, 0, 1, 1, 1])
+
+
+# What NaN and +-inf give (dy = 1). Keras computes the same IEEE results from its
+# formulas (e.g. softsign(inf) = inf / inf, silu(-inf) = -inf * 0), except relu,
+# which fastnn defines as x > 0 ? x : 0 (NaN -> 0, where tf.nn.relu keeps NaN).
+NAN = float("nan")
+INF = float("inf")
+#               f(nan) f(+inf) f(-inf)           f'(nan) f'(+inf) f'(-inf)
+SPECIAL = {
+    "linear": ((NAN, INF, -INF), (1.0, 1.0, 1.0)),
+    "relu": ((0.0, INF, 0.0), (0.0, 1.0, 0.0)),
+    "sigmoid": ((NAN, 1.0, 0.0), (NAN, 0.0, 0.0)),
+    "tanh": ((NAN, 1.0, -1.0), (NAN, 0.0, 0.0)),
+    "leaky_relu": ((NAN, INF, -INF), (0.2, 1.0, 0.2)),
+    "elu": ((NAN, INF, -1.0), (NAN, 1.0, 0.0)),
+    "selu": ((NAN, INF, -SELU_S * SELU_A), (NAN, SELU_S, 0.0)),
+    "gelu": ((NAN, INF, NAN), (NAN, 1.0, 0.0)),
+    "gelu_exact": ((NAN, INF, NAN), (NAN, NAN, NAN)),
+    "silu": ((NAN, INF, NAN), (NAN, NAN, NAN)),
+    "softplus": ((NAN, INF, 0.0), (NAN, 1.0, 0.0)),
+    "softsign": ((NAN, NAN, NAN), (NAN, 0.0, 0.0)),
+    "hard_sigmoid": ((NAN, 1.0, 0.0), (0.0, 0.0, 0.0)),
+    "exponential": ((NAN, INF, 0.0), (NAN, INF, 0.0)),
+}
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_nan_and_inf_follow_the_documented_table(isa, name):
+    x = np.array([NAN, INF, -INF] * 3, np.float32)  # 9: vector body and tail
+    y = fastnn.ops.activation(x, name)
+    dx = fastnn.ops.activation_grad(np.ones_like(x), x, name)
+    want_y, want_dx = SPECIAL[name]
+    np.testing.assert_allclose(y, np.array(want_y * 3, np.float32), rtol=1e-6)
+    np.testing.assert_allclose(dx, np.array(want_dx * 3, np.float32), rtol=1e-6)
+
+
+def test_softmax_nan_and_inf_rows(isa):
+    x = np.array([[NAN, 0.0, 1.0], [INF, 0.0, 1.0], [-INF, 0.0, 0.0]], np.float32)
+    y = fastnn.ops.activation(x, "softmax")
+    assert np.isnan(y[0]).all()  # a NaN spreads over its row
+    assert np.isnan(y[1]).all()  # inf - inf: NaN, as exp(x - max) in Keras
+    np.testing.assert_allclose(y[2], [0.0, 0.5, 0.5])
+
+
+# ----------------------------------------------------------------------------
+# losses
+
+LOSSES = [
+    ("mean_squared_error", False),
+    ("mean_absolute_error", False),
+    ("huber", False),
+    ("binary_crossentropy", False),
+    ("binary_crossentropy", True),
+    ("categorical_crossentropy", False),
+    ("categorical_crossentropy", True),
+    ("sparse_categorical_crossentropy", False),
+    ("sparse_categorical_crossentropy", True),
+]
+
+
+def _torch_loss(torch, name, from_logits, o, y, c):
+    """Keras 3 definitions (with its probability clipping), float64 autograd."""
+    F = torch.nn.functional
+    if name == "sparse_categorical_crossentropy":
+        t = F.one_hot(torch.tensor(np.asarray(y, np.int64)), c).double()
+        name = "categorical_crossentropy"
+    else:
+        t = torch.tensor(np.asarray(y, np.float64))
+    if name == "mean_squared_error":
+        per = ((o - t) ** 2).mean(-1)
+    elif name == "mean_absolute_error":
+        per = (o - t).abs().mean(-1)
+    elif name == "huber":
+        e = (o - t).abs()
+        per = torch.where(e <= 1.0, 0.5 * e**2, e - 0.5).mean(-1)
+    elif name == "binary_crossentropy":
+        if from_logits:
+            per = F.binary_cross_entropy_with_logits(o, t, reduction="none").mean(-1)
+        else:
+            p = o.clamp(EPS, 1 - EPS)
+            per = -(t * p.log() + (1 - t) * (1 - p).log()).mean(-1)
+    elif from_logits:
+        per = -(t * o.log_softmax(-1)).sum(-1)
+    else:
+        p = (o / o.sum(-1, keepdim=True)).clamp(EPS, 1 - EPS)
+        per = -(t * p.log()).sum(-1)
+    return per.sum() / o.shape[0]
+
+
+@pytest.mark.parametrize("name,from_logits", LOSSES)
+@pytest.mark.parametrize("big", [1e4, 1e30])
+def test_losses_at_extreme_outputs(name, from_logits, big):
+    torch = pytest.importorskip("torch")
+    c = 4
+    probs = name != "mean_squared_error" and name != "mean_absolute_error" and name != "huber"
+    probs = probs and not from_logits
+    if probs:  # probabilities are >= 0; Keras renormalises categorical rows
+        pred = np.array([[big, 0, 0, 0], [big, big, 1, 0], [0.5, 0.25, big, 1e-30]], np.float32)
+    else:
+        pred = np.array([[big, -big, 0, 1], [-big, -big, -big, -big], [big, big, 2, -3]])
+        pred = pred.astype(np.float32)
+    if name == "sparse_categorical_crossentropy":
+        y = np.array([1, 0, 3])
+    elif name == "categorical_crossentropy":
+        y = np.eye(c, dtype=np.float32)[[1, 0, 3]]
+    elif name == "binary_crossentropy":
+        y = np.array([[1, 0, 1, 0], [0, 0, 1, 1], [1, 1, 0, 0]], np.float32)
+    else:
+        y = np.array([[0, 1, -1, 2], [3, 0, 0, 0], [1, 1, 1, 1]], np.float32)
+    value, grad = fastnn.ops.loss(y, pred, name, from_logits=from_logits)
+    assert math.isfinite(value) and np.isfinite(grad).all(), (value, grad)
+    o = torch.tensor(pred.astype(np.float64), requires_grad=True)
+    want = _torch_loss(torch, name, from_logits, o, y, c)
+    want.backward()
+    assert value == pytest.approx(want.item(), rel=1e-6)
+    want_grad = o.grad.numpy()
+    scale = max(1.0, float(np.abs(want_grad).max()))
+    np.testing.assert_allclose(grad, want_grad.astype(np.float32), rtol=1e-5, atol=1e-6 * scale)
+
+
+def test_huber_with_infinite_delta_is_half_the_squared_error():
+    """Keras's branch form: |e| <= delta is e^2 / 2 for delta = inf (no inf * 0)."""
+    t = np.array([[0.0, 1.0], [2.0, -3.0]], np.float32)
+    o = np.array([[0.5, -1.0], [1e30, 0.0]], np.float32)
+    e = o.astype(np.float64) - t
+    for delta in (float("inf"), 1e300):  # 1e300 is inf in float32
+        value, grad = fastnn.ops.loss(t, o, "huber", delta=delta)
+        assert value == pytest.approx((0.5 * e**2).mean(-1).sum() / 2, rel=1e-12)
+        np.testing.assert_allclose(grad, (e / 4).astype(np.float32), rtol=1e-7)
+
+
+def test_loss_nan_output_gives_nan_loss():
+    """A NaN output makes the loss NaN (TerminateOnNaN can see it)."""
+    for name, from_logits in LOSSES:
+        pred = np.array([[0.2, NAN, 0.3], [0.1, 0.2, 0.7]], np.float32)
+        y = np.array([1, 2]) if name.startswith("sparse") else np.eye(3, dtype=np.float32)[[1, 2]]
+        value, _ = fastnn.ops.loss(y, pred, name, from_logits=from_logits)
+        assert math.isnan(value), name

@@ -1,0 +1,884 @@
+"""Property-based fuzzing of the bindings (hypothesis).
+
+Every ``fastnn.ops`` entry point and ``Sequential.predict`` /
+``Sequential.train_on_batch`` get random shapes (0 included), dtypes (bool,
+int8, uint64, float16, float64, complex, object, strings, datetimes),
+C/Fortran order, huge and negative strides, broadcast (zero-stride) views,
+NaN/Inf, mismatched lengths and out-of-range labels. Each case either equals
+the NumPy reference or raises ValueError/TypeError; a model that raised has
+bit-identical weights and the same iteration count as before.
+
+Budget: the default (CI) profile runs a fixed, derandomized number of examples
+per entry point (>= 10,000 in total, about 2 minutes on 2 cores). Set
+``FASTNN_FUZZ_EXAMPLES=N`` to run N random (not derandomized) examples per
+entry point instead. The number of cases run is printed at the end of the
+module ("fastnn fuzz: ... cases").
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn import initializers, layers, models, optimizers  # noqa: E402
+
+_ON_DEMAND = int(os.environ.get("FASTNN_FUZZ_EXAMPLES", "0") or 0)
+
+# examples per entry point in CI (sum >= 10,000)
+_CI_BUDGET = {
+    "relu": 1500,
+    "relu_grad": 1200,
+    "activation": 2200,
+    "activation_grad": 1800,
+    "loss": 1800,
+    "predict": 1000,
+    "train_on_batch": 1200,
+}
+
+CASES: Counter = Counter()  # entry point -> cases run (includes hypothesis replays)
+RAISED: Counter = Counter()  # entry point -> cases that raised ValueError/TypeError
+
+
+def _settings(entry: str):
+    n = _ON_DEMAND or _CI_BUDGET[entry]
+    return settings(
+        max_examples=n,
+        deadline=None,
+        derandomize=not _ON_DEMAND,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
+
+
+def test_fuzz_entry_points_are_all_covered():
+    """A new fastnn.ops function must get a fuzz test here."""
+    fuzzed = {"activation", "activation_grad", "loss", "relu", "relu_grad"}
+    assert set(fastnn.ops.__all__) == fuzzed
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_case_count(request):
+    yield
+    total = sum(CASES.values())
+    parts = ", ".join(f"{k} {CASES[k]} ({RAISED[k]} raised)" for k in sorted(CASES))
+    line = f"fastnn fuzz: {total} cases [{parts}]"
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            reporter.write_line(line)
+    else:  # pragma: no cover - without the terminal or capture plugin
+        print(line)
+    path = os.environ.get("FASTNN_FUZZ_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+# ----------------------------------------------------------------------------
+# strategies
+
+REAL_DTYPES = [
+    np.bool_,
+    np.int8,
+    np.uint8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint32,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+    np.longdouble,
+]
+BAD_DTYPES = [
+    np.complex64,
+    np.complex128,
+    np.object_,
+    np.dtype("<U4"),
+    np.dtype("S4"),
+    np.dtype("datetime64[s]"),
+    np.dtype("timedelta64[ms]"),
+    np.dtype([("a", "<f4")]),
+    np.dtype("V4"),
+]
+
+
+def _elements(dtype, finite_bound):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        width = 16 if dtype.itemsize == 2 else (32 if dtype.itemsize == 4 else 64)
+        if finite_bound is None:
+            return st.floats(width=width)
+        bound = float(np.finfo(dtype).max) if finite_bound > np.finfo(dtype).max else finite_bound
+        return st.one_of(st.floats(-bound, bound, width=width), st.just(float("nan")))
+    return None  # hypothesis's default for the dtype
+
+
+def _fill(draw, dtype, shape, finite_bound, values=None):
+    """An array of `shape` and `dtype` with varied values."""
+    dtype = np.dtype(dtype)
+    n = math.prod(shape)
+    if dtype == np.object_:
+        items = draw(
+            st.lists(
+                st.one_of(st.floats(-10, 10), st.integers(-5, 5), st.none(), st.text(max_size=2)),
+                min_size=n,
+                max_size=n,
+            )
+        )
+        a = np.empty(n, dtype=object)
+        a[:] = items
+        return a.reshape(shape)
+    if dtype.kind in "USVMm" or dtype.names:
+        return np.zeros(shape, dtype=dtype)
+    if dtype.kind == "c":
+        re = draw(hnp.arrays(np.float64, shape, elements=st.floats(-10, 10)))
+        return (re - 1j * re).astype(dtype)
+    if values is not None:
+        return draw(hnp.arrays(dtype, shape, elements=values))
+    if dtype == np.longdouble:
+        base = draw(hnp.arrays(np.float64, shape, elements=_elements(np.float64, finite_bound)))
+        return base.astype(np.longdouble)
+    return draw(hnp.arrays(dtype, shape, elements=_elements(dtype, finite_bound)))
+
+
+@st.composite
+def layouts(draw, base):
+    """`base`'s values in some memory layout: C, F, strided (possibly huge
+    strides), reversed, or a zero-stride broadcast view. The values are those
+    of the returned array, not necessarily of `base`."""
+    kind = draw(st.sampled_from(["c", "f", "strided", "huge", "reversed", "broadcast"]))
+    if kind == "c" or base.ndim == 0:
+        return np.ascontiguousarray(base)
+    if kind == "f":
+        return np.asfortranarray(base)
+    if kind == "reversed":
+        return base[(slice(None, None, -1),) * base.ndim].copy()[
+            (slice(None, None, -1),) * base.ndim
+        ]
+    if kind == "broadcast":
+        # first axis repeated with stride 0 (values of base[:1])
+        if base.shape[0] == 0:
+            return base
+        return np.broadcast_to(base[:1], base.shape)
+    step = draw(st.integers(2, 7)) if kind == "strided" else draw(st.integers(4096, 1 << 18))
+    # a zero-filled (lazily allocated) buffer with base's values every `step` items on axis 0
+    big_shape = (base.shape[0] * step,) + base.shape[1:]
+    if math.prod(big_shape) * base.dtype.itemsize > (1 << 28):
+        return base
+    big = np.zeros(big_shape, dtype=base.dtype)
+    view = big[::step]
+    view[...] = base
+    return view
+
+
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=7)
+
+
+@st.composite
+def any_array(draw, shape=None, finite_bound=None, bad_dtype_p=0.15):
+    """(array, is_real_numeric)."""
+    if shape is None:
+        shape = draw(SHAPES)
+    bad = draw(st.integers(0, 99)) >= 100 - round(100 * bad_dtype_p)  # 0 is drawn most
+    dtype = draw(st.sampled_from(BAD_DTYPES if bad else REAL_DTYPES))
+    a = _fill(draw, dtype, shape, finite_bound)
+    if a.dtype.kind in "biuf":
+        a = draw(layouts(a))
+    if draw(st.integers(0, 20)) == 20:
+        lst = a.tolist()  # nested lists (or a scalar) convert too
+        return lst, _is_array_like_real(lst)
+    return a, not bad
+
+
+def _as_float32(a):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(a, dtype=np.float32)
+
+
+def _is_array_like_real(a):
+    try:
+        arr = np.asarray(a)
+    except ValueError:  # ragged
+        return False
+    return arr.dtype.kind in "biuf"
+
+
+def _call(entry, fn, *args, **kwargs):
+    """Runs fn; returns (result, None) or (None, exception) for ValueError/TypeError."""
+    CASES[entry] += 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            return fn(*args, **kwargs), None
+        except (ValueError, TypeError) as e:
+            RAISED[entry] += 1
+            assert str(e), "the error message must say what went wrong"
+            return None, e
+
+
+# ----------------------------------------------------------------------------
+# relu / relu_grad
+
+
+@_settings("relu")
+@given(any_array())
+def test_fuzz_relu(case):
+    x, real = case
+    y, err = _call("relu", fastnn.ops.relu, x)
+    if not real or not _is_array_like_real(x):
+        assert isinstance(err, TypeError), f"expected TypeError, got {err!r} / {y!r}"
+        return
+    assert err is None, err
+    x32 = _as_float32(x)
+    assert y.dtype == np.float32 and y.shape == x32.shape and y.flags.c_contiguous
+    # fastnn's relu is x > 0 ? x : 0, NaN -> 0 (tests/test_elementwise.py special values)
+    np.testing.assert_array_equal(y, np.where(x32 > 0, x32, np.float32(0)))
+
+
+@_settings("relu_grad")
+@given(st.data())
+def test_fuzz_relu_grad(data):
+    x, real_x = data.draw(any_array(bad_dtype_p=0.08))
+    shape = np.shape(x) if real_x else None
+    same = shape is not None and data.draw(st.booleans(), label="same shape")
+    dy, real_dy = data.draw(any_array(shape=shape if same else None, bad_dtype_p=0.08), label="dy")
+    dx, err = _call("relu_grad", fastnn.ops.relu_grad, dy, x)
+    if not (real_x and real_dy and _is_array_like_real(x) and _is_array_like_real(dy)):
+        assert isinstance(err, TypeError), err
+        return
+    x32, dy32 = _as_float32(x), _as_float32(dy)
+    if x32.shape != dy32.shape:
+        assert isinstance(err, ValueError) and "same shape" in str(err), err
+        return
+    assert err is None, err
+    np.testing.assert_array_equal(dx, np.where(x32 > 0, dy32, np.float32(0)))
+
+
+# ----------------------------------------------------------------------------
+# activation / activation_grad: float64 references (values and derivatives)
+
+SQ2PI = math.sqrt(2.0 / math.pi)
+SELU_A = 1.6732632423543772
+SELU_S = 1.0507009873554805
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _phi(x):  # standard normal CDF
+    return 0.5 * np.vectorize(math.erfc, otypes=[np.float64])(-x / math.sqrt(2))
+
+
+def _gelu_t(x):
+    return np.tanh(SQ2PI * (x + 0.044715 * x**3))
+
+
+FORWARD = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.where(x > 0, x, 0.0),
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.2 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    "selu": lambda x: SELU_S * np.where(x > 0, x, SELU_A * np.expm1(np.minimum(x, 0))),
+    "gelu": lambda x: 0.5 * x * (1 + _gelu_t(x)),
+    "gelu_exact": lambda x: x * _phi(x),
+    "silu": lambda x: x * _sigmoid(x),
+    "softplus": lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
+    "exponential": np.exp,
+}
+DERIVATIVE = {
+    "linear": lambda x: np.ones_like(x),
+    "relu": lambda x: (x > 0).astype(np.float64),
+    "sigmoid": lambda x: _sigmoid(x) * _sigmoid(-x),
+    "tanh": lambda x: 1.0 / np.cosh(np.minimum(np.abs(x), 700)) ** 2,
+    "leaky_relu": lambda x: np.where(x > 0, 1.0, 0.2),
+    "elu": lambda x: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0))),
+    "selu": lambda x: SELU_S * np.where(x > 0, 1.0, SELU_A * np.exp(np.minimum(x, 0))),
+    "gelu": lambda x: (
+        0.5 * (1 + _gelu_t(x)) + 0.5 * x * (1 - _gelu_t(x) ** 2) * SQ2PI * (1 + 3 * 0.044715 * x**2)
+    ),
+    "gelu_exact": lambda x: _phi(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+    "silu": lambda x: _sigmoid(x) * (1 + x * _sigmoid(-x)),
+    "softplus": _sigmoid,
+    "softsign": lambda x: 1.0 / (1 + np.abs(x)) ** 2,
+    "hard_sigmoid": lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0.0),
+    # dy * y with y = exp(x) in float32, as fastnn and Keras compute it: 0 * inf is NaN
+    "exponential": lambda x: np.exp(x).astype(np.float32).astype(np.float64),
+}
+ACTIVATIONS = sorted(FORWARD) + ["softmax"]
+ALIASES = {"swish": "silu", "gelu_approximate": None}  # None: not a kernel name
+
+
+def _softmax(x):
+    if x.ndim == 0:
+        x = x.reshape(1)
+        return _softmax(x).reshape(())
+    if x.shape[-1] == 0:
+        return x.copy()
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _act_ref(name, x64):
+    with np.errstate(all="ignore"):
+        return _softmax(x64) if name == "softmax" else FORWARD[name](x64)
+
+
+def _act_grad_ref(name, x64, dy64):
+    with np.errstate(all="ignore"):
+        if name == "softmax":
+            y = _softmax(x64)
+            if y.ndim == 0:
+                return np.zeros_like(y)
+            return y * (dy64 - (dy64 * y).sum(axis=-1, keepdims=True))
+        return dy64 * DERIVATIVE[name](x64)
+
+
+def _expected_nan(name, x32):
+    """Where fastnn's output is NaN for a NaN input (NaN propagates, except
+    relu's x > 0 ? x : 0, and softmax spreads a NaN over its row)."""
+    nan = np.isnan(x32)
+    if name == "relu":
+        return np.zeros_like(nan)
+    if name == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
+        return np.broadcast_to(nan.any(axis=-1, keepdims=True), nan.shape)
+    return nan
+
+
+def _check_close(actual, expected, nan_mask, rtol, atol):
+    assert np.array_equal(np.isnan(actual), nan_mask), (
+        f"NaN positions differ: got {np.argwhere(np.isnan(actual) != nan_mask)[:5].tolist()}"
+    )
+    keep = ~nan_mask
+    atol = np.broadcast_to(atol, actual.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = expected.astype(np.float32).astype(np.float64)[keep]
+        got = actual.astype(np.float64)[keep]
+        same_inf = np.isinf(want) & (got == want)
+        ok = same_inf | (np.abs(got - want) <= atol[keep] + rtol * np.abs(want))
+    bad = np.argwhere(~ok)[:5].ravel()
+    assert ok.all(), f"got {got[bad]}, expected {want[bad]} (float64 {expected[keep][bad]})"
+
+
+@st.composite
+def name_strategy(draw):
+    kind = draw(st.integers(0, 9))
+    if kind == 9:
+        return draw(st.text(max_size=6))
+    if kind == 8:
+        return draw(st.sampled_from(["RELU", "softmax ", "", "relu\x00", "gelu_approximate"]))
+    return draw(st.sampled_from(ACTIVATIONS + ["swish"]))
+
+
+def _kernel_name(name):
+    if name in ACTIVATIONS:
+        return name
+    return {"swish": "silu"}.get(name)
+
+
+@_settings("activation")
+@given(st.data())
+def test_fuzz_activation(data):
+    name = data.draw(name_strategy(), label="name")
+    x, real = data.draw(any_array(finite_bound=1e4), label="x")
+    y, err = _call("activation", fastnn.ops.activation, x, name)
+    kernel = _kernel_name(name)
+    if not real or not _is_array_like_real(x):
+        assert isinstance(err, (TypeError, ValueError)), err
+        return
+    if kernel is None:
+        assert isinstance(err, ValueError) and "Unknown activation" in str(err), err
+        return
+    assert err is None, err
+    x32 = _as_float32(x)
+    assert y.dtype == np.float32 and y.shape == x32.shape
+    expected = _act_ref(kernel, x32.astype(np.float64))
+    atol = np.full(x32.shape, 1e-6)
+    _check_close(y, expected, _expected_nan(kernel, x32), 3e-6, atol)
+
+
+@_settings("activation_grad")
+@given(st.data())
+def test_fuzz_activation_grad(data):
+    name = data.draw(st.sampled_from(ACTIVATIONS + ["swish", "nope"]), label="name")
+    x, real_x = data.draw(any_array(finite_bound=1e4, bad_dtype_p=0.08), label="x")
+    same = real_x and data.draw(st.integers(0, 9), label="same") > 0
+    shape = np.shape(x) if same else None
+    dy, real_dy = data.draw(any_array(shape=shape, finite_bound=100.0, bad_dtype_p=0.08), "dy")
+    dx, err = _call("activation_grad", fastnn.ops.activation_grad, dy, x, name)
+    kernel = _kernel_name(name)
+    if kernel is None:
+        assert isinstance(err, ValueError), err  # the name is checked first
+        return
+    if not (real_x and real_dy and _is_array_like_real(x) and _is_array_like_real(dy)):
+        assert isinstance(err, TypeError), err
+        return
+    x32, dy32 = _as_float32(x), _as_float32(dy)
+    if x32.shape != dy32.shape:
+        assert isinstance(err, ValueError) and "same shape" in str(err), err
+        return
+    assert err is None, err
+    assert dx.dtype == np.float32 and dx.shape == x32.shape
+    x64, dy64 = x32.astype(np.float64), dy32.astype(np.float64)
+    expected = _act_grad_ref(kernel, x64, dy64)
+    nan_mask = _expected_nan(kernel, x32) | np.isnan(dy32)
+    # derivatives that select dy by a comparison on x: a NaN x selects a branch
+    if kernel == "linear":
+        nan_mask = np.isnan(dy32)
+    elif kernel == "relu":
+        nan_mask = (x32 > 0) & np.isnan(dy32)
+        expected = np.where(x32 > 0, dy64, 0.0)
+    elif kernel == "hard_sigmoid":
+        inside = (x32 > -3) & (x32 < 3)
+        nan_mask = inside & np.isnan(dy32)
+        expected = np.where(inside, dy64 / 6, 0.0)
+    elif kernel == "leaky_relu":
+        nan_mask = np.isnan(dy32)
+        expected = np.where(np.isnan(x32), 0.2 * dy64, expected)
+    elif kernel == "exponential":
+        nan_mask = nan_mask | np.isnan(expected)
+    if kernel == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
+        nan_mask = np.broadcast_to(
+            (np.isnan(x32) | np.isnan(dy32)).any(axis=-1, keepdims=True), x32.shape
+        )
+    # fastnn takes f' from the float32 forward output: allow its rounding
+    atol = 1e-6 * (1.0 + np.abs(np.nan_to_num(dy64)))
+    if kernel == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
+        atol = atol + 1e-6 * np.abs(np.nan_to_num(dy64)).sum(axis=-1, keepdims=True)
+    _check_close(dx, expected, nan_mask, 1e-4, atol)
+
+
+# ----------------------------------------------------------------------------
+# loss
+
+EPS = 1e-7
+LOSS_NAMES = [
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+]
+LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "scce": None}
+
+
+def _log_softmax(z):
+    m = z.max(-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
+
+
+def _ref_loss(name, from_logits, t, o, w, delta):
+    """Keras 3 definitions in float64, reduction sum_over_batch_size."""
+    n, _ = o.shape
+    if n == 0:
+        return 0.0
+    with np.errstate(all="ignore"):
+        if name == "mean_squared_error":
+            per = ((o - t) ** 2).mean(-1)
+        elif name == "mean_absolute_error":
+            per = np.abs(o - t).mean(-1)
+        elif name == "huber":
+            e = np.abs(o - t)
+            per = np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2).mean(-1)
+        elif name == "binary_crossentropy":
+            if from_logits:
+                per = (np.maximum(o, 0) - o * t + np.log1p(np.exp(-np.abs(o)))).mean(-1)
+            else:
+                p = np.clip(o, EPS, 1 - EPS)
+                per = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean(-1)
+        else:
+            # an entry with t == 0 adds nothing, even when its log is NaN (fastnn's
+            # convention; Keras computes 0 * NaN = NaN there)
+            if from_logits:
+                per = np.where(t != 0, t * -_log_softmax(o), 0.0).sum(-1)
+            else:
+                p = np.clip(o / o.sum(-1, keepdims=True), EPS, 1 - EPS)
+                per = -(np.where(t != 0, t * np.log(p), 0.0)).sum(-1)
+        return float((w * per).sum() / n)
+
+
+@st.composite
+def loss_cases(draw):
+    name = draw(st.sampled_from(LOSS_NAMES))
+    from_logits = draw(st.booleans())
+    rows = draw(st.integers(0, 6))
+    cols = draw(st.integers(0 if draw(st.integers(0, 15)) == 15 else 1, 6))
+    pred_shape = draw(st.sampled_from([(rows, cols)] * 15 + [(rows,), (rows, cols, 1), ()]))
+    prob = name in ("binary_crossentropy", "categorical_crossentropy") and not from_logits
+    prob = prob or (name == "sparse_categorical_crossentropy" and not from_logits)
+    values = st.floats(0.0, 1.0) if prob else st.floats(-30, 30)
+    if draw(st.integers(0, 9)) == 9:
+        values = st.one_of(values, st.just(float("nan")), st.just(float("inf")))
+    pdtype = draw(st.sampled_from([np.float32, np.float64, np.float16, np.int8, np.uint64]))
+    if np.dtype(pdtype).kind in "iu":
+        pred = _fill(draw, pdtype, pred_shape, None)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            pred = _fill(draw, np.float64, pred_shape, None, values=values).astype(pdtype)
+    if draw(st.integers(0, 15)) == 15:
+        pred = _fill(draw, draw(st.sampled_from(BAD_DTYPES)), pred_shape, None)
+    pred = draw(layouts(pred)) if pred.dtype.kind in "biuf" else pred
+    if name == "sparse_categorical_crossentropy":
+        lshape = draw(st.sampled_from([(rows,)] * 5 + [(rows, 1), (rows + 1,), (rows, 2), ()]))
+        ldtype = draw(
+            st.sampled_from(
+                [np.int64, np.int32, np.int8, np.uint64, np.uint8, np.bool_, np.float64]
+                + [np.float32, np.float16]
+            )
+        )
+        if ldtype in (np.float64, np.float32, np.float16):
+            label_values = st.one_of(
+                st.integers(-1, cols + 1).map(float),
+                st.floats(-2, cols + 1, width=16),
+                st.sampled_from([0.5, 1 - 1e-9, float(2**31), float(2**32 + 1), float("nan")]),
+            )
+            with np.errstate(over="ignore", invalid="ignore"):
+                y = _fill(draw, np.float64, lshape, None, values=label_values).astype(ldtype)
+        elif ldtype == np.bool_:
+            y = _fill(draw, ldtype, lshape, None)
+        else:
+            info = np.iinfo(ldtype)
+            lo = max(info.min, -2)
+            hi = min(info.max, cols + 1)
+            vals = st.one_of(st.integers(lo, hi), st.sampled_from([info.max, info.min]))
+            y = _fill(draw, ldtype, lshape, None, values=vals)
+    else:
+        tshape = draw(st.sampled_from([pred_shape] * 6 + [(rows + 1, cols), (rows, cols + 1)]))
+        tvals = st.floats(0, 1) if prob else st.floats(-30, 30)
+        tdtype = draw(st.sampled_from([np.float32, np.float64, np.bool_, np.int8, np.float16]))
+        if np.dtype(tdtype).kind == "f":
+            y = _fill(draw, np.float64, tshape, None, values=tvals).astype(tdtype)
+        else:
+            y = _fill(draw, tdtype, tshape, None)
+    if draw(st.integers(0, 20)) == 20:
+        y = _fill(draw, draw(st.sampled_from(BAD_DTYPES)), np.shape(y), None)
+    y = draw(layouts(y)) if y.dtype.kind in "biuf" else y
+    sw = None
+    if draw(st.booleans()):
+        swshape = draw(st.sampled_from([(rows,)] * 5 + [(rows + 1,), (rows, 1), ()]))
+        sw = _fill(draw, np.float64, swshape, None, values=st.floats(-2, 3)).astype(
+            draw(st.sampled_from([np.float32, np.float64, np.int8]))
+        )
+    delta = draw(st.one_of(st.just(1.0), st.floats(1e-3, 10), st.sampled_from([0.0, -1.0])))
+    return name, from_logits, pred, y, sw, delta
+
+
+def _valid_labels(y, rows, cols):
+    """Class ids as int64, or None when y is not a valid sparse target."""
+    if y.dtype.kind not in "biuf" or not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        return None
+    if y.shape[0] != rows:
+        return None
+    if y.dtype.kind in "iu":
+        v = y.reshape(-1)
+        ok = (v >= 0) & (v < cols) if y.dtype.kind == "i" else v < cols
+        return v.astype(np.int64) if ok.all() else None
+    v = y.reshape(-1).astype(np.float64)
+    ok = (v >= 0) & (v < cols) & (v == np.floor(v))
+    return v.astype(np.int64) if ok.all() else None
+
+
+@_settings("loss")
+@given(loss_cases())
+def test_fuzz_loss(case):
+    name, from_logits, pred, y, sw, delta = case
+    result, err = _call(
+        "loss",
+        fastnn.ops.loss,
+        y,
+        pred,
+        name,
+        from_logits=from_logits,
+        delta=delta,
+        sample_weight=sw,
+    )
+    if not delta > 0:  # checked first
+        assert isinstance(err, ValueError) and "delta" in str(err), err
+        return
+    if pred.dtype.kind not in "biuf":
+        assert isinstance(err, TypeError), err
+        return
+    p32 = _as_float32(pred)
+    if p32.ndim != 2 or p32.shape[1] == 0:
+        assert isinstance(err, ValueError) and "y_pred" in str(err), err
+        return
+    rows, cols = p32.shape
+    if y.dtype.kind not in "biuf":
+        assert isinstance(err, TypeError) and "y_true" in str(err), err
+        return
+    sparse = name == "sparse_categorical_crossentropy"
+    if sparse:
+        labels = _valid_labels(y, rows, cols)
+        if labels is None:
+            assert isinstance(err, ValueError), err
+            return
+        t64 = np.eye(cols)[labels]
+    else:
+        y32 = _as_float32(y)
+        if y32.shape != (rows, cols):
+            assert isinstance(err, ValueError) and "y_true" in str(err), err
+            return
+        t64 = y32.astype(np.float64)
+    if sw is not None and (sw.shape != (rows,)):
+        assert isinstance(err, ValueError) and "sample_weight" in str(err), err
+        return
+    assert err is None, err
+    value, grad = result
+    assert isinstance(value, float) and grad.dtype == np.float32 and grad.shape == (rows, cols)
+    w = np.ones(rows) if sw is None else _as_float32(sw).astype(np.float64)
+    kernel = "categorical_crossentropy" if sparse else name
+    expected = _ref_loss(kernel, from_logits, t64, p32.astype(np.float64), w, np.float32(delta))
+    if math.isnan(expected):
+        assert math.isnan(value)
+    else:
+        assert value == pytest.approx(expected, rel=2e-5, abs=1e-6), (value, expected)
+    # the gradient does not depend on how the arrays came in
+    canon_y = labels.astype(np.int32) if sparse else _as_float32(y)
+    canon_sw = None if sw is None else _as_float32(sw)
+    _, grad_c = fastnn.ops.loss(
+        canon_y,
+        np.ascontiguousarray(p32),
+        name,
+        from_logits=from_logits,
+        delta=delta,
+        sample_weight=canon_sw,
+    )
+    np.testing.assert_array_equal(grad, grad_c)
+
+
+def test_loss_rejects_labels_that_round_to_a_class_id():
+    """Labels are checked as given (float64), not after rounding to float32."""
+    pred = np.full((1, 3), 1 / 3, np.float32)
+    for bad in (1 - 1e-9, 2 + 1e-12, -1e-30):
+        with pytest.raises(ValueError, match="not a class id"):
+            fastnn.ops.loss(np.array([bad]), pred, "sparse_categorical_crossentropy")
+    logits = np.zeros((1, (1 << 24) + 2), np.float32)
+    _, grad = fastnn.ops.loss(
+        np.array([(1 << 24) + 1], np.int64),
+        logits,
+        "sparse_categorical_crossentropy",
+        from_logits=True,
+    )
+    # class 2^24 + 1 (not 2^24, the nearest float32) is the target: softmax - onehot
+    assert grad[0, (1 << 24) + 1] < 0 < grad[0, 1 << 24]
+
+
+# ----------------------------------------------------------------------------
+# Sequential.predict / train_on_batch against a float64 NumPy network
+
+IN, HID, OUT = 5, 4, 3
+
+
+def _model(lr=0.1):
+    model = models.Sequential(
+        [
+            layers.Input(shape=(IN,)),
+            layers.Dense(
+                HID,
+                activation="tanh",
+                kernel_initializer=initializers.GlorotUniform(3),
+                bias_initializer=initializers.RandomUniform(-0.3, 0.3, seed=4),
+            ),
+            layers.Dense(
+                OUT,
+                activation="softmax",
+                kernel_initializer=initializers.GlorotUniform(5),
+                bias_initializer=initializers.RandomUniform(-0.3, 0.3, seed=6),
+            ),
+        ]
+    )
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=lr), loss="sparse_categorical_crossentropy"
+    )
+    return model
+
+
+def _np_forward(weights, x):
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in weights)
+    h = np.tanh(x @ w1 + b1)
+    return h, _softmax(h @ w2 + b2)
+
+
+def _np_sgd_step(weights, x, labels, sw, lr):
+    """One Keras SGD step of the tanh/softmax network with sparse CE, float64."""
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in weights)
+    n = x.shape[0]
+    h, p = _np_forward(weights, x)
+    t = np.eye(OUT)[labels]
+    w = np.ones(n) if sw is None else sw
+    loss = float((w * -np.log(np.clip(p[np.arange(n), labels], EPS, 1 - EPS))).sum() / n)
+    dz2 = (p - t) * w[:, None] / n
+    dh = dz2 @ w2.T
+    dz1 = dh * (1 - h**2)
+    grads = [x.T @ dz1, dz1.sum(0), h.T @ dz2, dz2.sum(0)]
+    return loss, [p_ - lr * g for p_, g in zip((w1, b1, w2, b2), grads)]
+
+
+@pytest.fixture(scope="module")
+def fuzz_model():
+    model = _model()
+    return model, [w.copy() for w in model.get_weights()]
+
+
+@st.composite
+def model_x(draw, rows=None):
+    if rows is None:
+        rows = draw(st.integers(0, 6))
+    shape = (rows, IN)
+    if draw(st.integers(0, 4)) == 4:
+        shape = draw(
+            st.sampled_from([(rows, IN + 1), (rows,), (rows, IN, 1), (), (rows, 0), (IN,)])
+        )
+    bound = None if draw(st.integers(0, 5)) == 5 else 10.0
+    x, real = draw(any_array(shape=shape, finite_bound=bound))
+    return x, real
+
+
+def _x_valid(x, real):
+    """x as float32 (n, IN) when predict/train must accept it, else None."""
+    if not real or not _is_array_like_real(x):
+        return None
+    x32 = _as_float32(x)
+    if x32.ndim != 2 or x32.shape[1] != IN or not np.isfinite(x32).all():
+        return None
+    return x32
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+@_settings("predict")
+@given(st.data())
+def test_fuzz_predict(fuzz_model, data):
+    model, initial = fuzz_model
+    model.set_weights(initial)
+    x, real = data.draw(model_x(), label="x")
+    batch_size = data.draw(
+        st.one_of(
+            st.none(),
+            st.integers(1, 9),
+            st.sampled_from([0, -1, 2**40, True, 2.0, "8", np.int64(3), np.uint8(2)]),
+        ),
+        label="batch_size",
+    )
+    out, err = _call("predict", model.predict, x, batch_size=batch_size)
+    assert _same_weights(model.get_weights(), initial)
+    bs_ok = batch_size is None or (
+        isinstance(batch_size, (int, np.integer))
+        and not isinstance(batch_size, bool)
+        and batch_size >= 1
+    )
+    if not bs_ok:
+        assert isinstance(err, ValueError) and "batch_size" in str(err), err
+        return
+    x32 = _x_valid(x, real)
+    if x32 is None:
+        assert err is not None, f"accepted x {np.shape(x)} {getattr(x, 'dtype', None)}"
+        return
+    assert err is None, err
+    assert out.dtype == np.float32 and out.shape == (x32.shape[0], OUT)
+    _, expected = _np_forward(initial, x32.astype(np.float64))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+@st.composite
+def train_cases(draw):
+    x, real = draw(model_x(rows=draw(st.integers(1, 6)) if draw(st.integers(0, 9)) < 9 else 0))
+    rows = np.shape(x)[0] if np.ndim(x) > 0 else 0
+    lshape = draw(st.sampled_from([(rows,)] * 6 + [(rows, 1), (rows + 1,), (rows, OUT), ()]))
+    ldtype = draw(st.sampled_from([np.int64, np.int8, np.uint64, np.float64, np.float32]))
+    values = st.integers(0, OUT - 1)
+    if draw(st.integers(0, 3)) == 3:
+        values = st.one_of(
+            values,
+            st.sampled_from([-1, OUT, 2**32, 2**62])
+            if np.dtype(ldtype).kind in "iu"
+            else st.sampled_from([0.5, -0.0, float("nan"), float(OUT), 1 - 1e-12]),
+        )
+    if np.dtype(ldtype).kind == "u":
+        values = values.filter(lambda v: v >= 0)
+    if np.dtype(ldtype) == np.int8:
+        values = values.filter(lambda v: -128 <= v <= 127)
+    y = _fill(draw, ldtype, lshape, None, values=values)
+    if draw(st.integers(0, 20)) == 20:
+        y = draw(st.sampled_from([None, "abc", np.array([1j] * max(rows, 1))]))
+    else:
+        y = draw(layouts(y))
+    sw = None
+    if draw(st.booleans()):
+        swshape = draw(st.sampled_from([(rows,)] * 5 + [(rows + 1,), (rows, 1)]))
+        swvals = st.floats(0, 3)
+        if draw(st.integers(0, 3)) == 3:
+            swvals = st.one_of(swvals, st.sampled_from([float("nan"), float("inf")]))
+        sw = _fill(draw, np.float64, swshape, None, values=swvals)
+    return x, real, y, sw
+
+
+@_settings("train_on_batch")
+@given(train_cases())
+def test_fuzz_train_on_batch(fuzz_model, case):
+    model, initial = fuzz_model
+    model.set_weights(initial)
+    x, real, y, sw = case
+    iterations = model._net.iterations
+    loss, err = _call("train_on_batch", model.train_on_batch, x, y, sample_weight=sw)
+    if err is not None:
+        # a rejected batch changes nothing
+        assert _same_weights(model.get_weights(), initial)
+        assert model._net.iterations == iterations
+    x32 = _x_valid(x, real)
+    valid = x32 is not None and x32.shape[0] > 0
+    labels = None
+    if valid and isinstance(y, np.ndarray):
+        labels = _valid_labels(y, x32.shape[0], OUT)
+    valid = valid and labels is not None
+    if valid and sw is not None:
+        valid = sw.shape == (x32.shape[0],) and bool(np.isfinite(sw).all())
+    if not valid:
+        assert err is not None, f"accepted x {np.shape(x)}, y {y!r}, sample_weight {sw!r}"
+        return
+    assert err is None, err
+    sw64 = None if sw is None else _as_float32(sw).astype(np.float64)
+    expected_loss, expected = _np_sgd_step(initial, x32.astype(np.float64), labels, sw64, 0.1)
+    assert loss == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)
+    # float32 products of x with the error terms: tolerance grows with |x|
+    atol = 2e-6 * (1.0 + float(np.abs(x32).max()))
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol)
+
+
+def test_conversion_error_is_numpy_s_own():
+    """A failed float32 conversion raises NumPy's exception (here the overflow
+    warning made an error), not a bare "Internal error" RuntimeError."""
+    import warnings
+
+    big = np.array([1e300, -1.0])
+    with warnings.catch_warnings(), np.errstate(over="warn"):
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            fastnn.ops.relu(big)
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            fastnn.ops.loss(np.zeros((1, 2)), big[None, :], "mse")
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(fastnn.ops.relu(big), [np.inf, 0.0])
