@@ -156,12 +156,6 @@ def _exact_oracle_model():
     return model
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="train_on_batch is two engine calls (train_batch, sgd_step), each locked on its "
-    "own: a second thread's train_batch can overwrite the gradients between them, so a "
-    "step applies the other thread's gradients (reported; fix in models.py / the engine)",
-)
 def test_train_on_batch_from_two_threads_on_one_model_is_serialized_or_refused():
     rng = np.random.default_rng(0)
     rows, steps = 1024, 150

@@ -205,11 +205,6 @@ def test_train_on_batch_over_more_than_2_31_elements(report):
     report(f"train_on_batch on {x.size} elements: kernel gradient ok")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine's bias gradient (column_sums in cpp/nn/network.cpp) adds rows one by "
-    "one into a float32: past 2^24 rows of similar terms the additions are lost (reported)",
-)
 def test_bias_gradient_of_a_batch_of_2_25_rows():
     rows = 1 << 25  # 128 MiB of zeros, mapped lazily
     x = np.zeros((rows, 1), np.float32)

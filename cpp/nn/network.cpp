@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "gemm/gemm.h"
 #include "nn/initializers.h"
@@ -29,12 +30,24 @@ bool epilogue_supports(ActivationKind act) {
 }
 
 // db[j] = sum_r d[r, j], rows in order (deterministic).
+// db[j] = sum over rows of d[r][j]: float sums over blocks of kSumBlock rows,
+// combined in double in row order (accurate past 2^24 rows, deterministic).
 void column_sums(float* db, const float* d, int64_t rows, int64_t cols) {
-  for (int64_t j = 0; j < cols; ++j) db[j] = 0.0f;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* dr = d + r * cols;
-    for (int64_t j = 0; j < cols; ++j) db[j] += dr[j];
+  constexpr int64_t kSumBlock = 256;
+  thread_local std::vector<float> block;
+  thread_local std::vector<double> total;
+  block.resize(static_cast<size_t>(cols));
+  total.assign(static_cast<size_t>(cols), 0.0);
+  for (int64_t r0 = 0; r0 < rows; r0 += kSumBlock) {
+    const int64_t r1 = std::min(rows, r0 + kSumBlock);
+    for (int64_t j = 0; j < cols; ++j) block[j] = 0.0f;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* dr = d + r * cols;
+      for (int64_t j = 0; j < cols; ++j) block[j] += dr[j];
+    }
+    for (int64_t j = 0; j < cols; ++j) total[j] += block[j];
   }
+  for (int64_t j = 0; j < cols; ++j) db[j] = static_cast<float>(total[j]);
 }
 
 void scale_inplace(float* d, const float* m, int64_t n) {
