@@ -414,7 +414,7 @@ class Sequential:
         few calls with the GIL released; Python regains control only where a
         callback or the progress bar needs it (every step when a callback
         implements batch hooks, about every 0.05 s for the bar, else about
-        every 0.25 s so that Ctrl-C stays responsive).
+        every 0.1 s so that Ctrl-C stays responsive).
 
         Args:
             x: ``(n, *input_shape)`` array-like of real numbers.
@@ -519,7 +519,7 @@ class Sequential:
         step = 0
         # The first chunk is one step (so the bar's time per step leaves it
         # out, as Keras does); later chunks last about `target` seconds.
-        target = 0.05 if policy == "progress" else 0.25
+        target = 0.05 if policy == "progress" else 0.1
         chunk = 1
         while step < steps:
             end = min(steps, step + chunk)
