@@ -59,6 +59,36 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
   return s;
 }
 
+// A metric given as its canonical name or {"kind": name, "k": int, "threshold": float}.
+ops::MetricConfig metric_from_object(const py::handle& m) {
+  ops::MetricConfig c;
+  if (py::isinstance<py::str>(m)) {
+    c.kind = translating([&] { return ops::metric_from_name(m.cast<std::string>()); });
+    return c;
+  }
+  if (!py::isinstance<py::dict>(m))
+    throw py::type_error("a metric must be a name or a dict with 'kind', got " +
+                         std::string(py::str(py::repr(m))));
+  const py::dict d = m.cast<py::dict>();
+  for (const auto& item : d) {
+    const std::string key = py::str(item.first);
+    if (key != "kind" && key != "k" && key != "threshold")
+      throw py::value_error("unknown metric parameter '" + key + "'; expected kind, k, threshold");
+  }
+  if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
+  c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
+  if (d.contains("k")) {
+    c.k = d["k"].cast<int64_t>();
+    if (c.k < 1) throw py::value_error("metric k must be >= 1, got " + std::to_string(c.k));
+  }
+  if (d.contains("threshold")) {
+    const double t = d["threshold"].cast<double>();
+    if (std::isnan(t)) throw py::value_error("metric threshold must not be NaN");
+    c.threshold = static_cast<float>(t);
+  }
+  return c;
+}
+
 // x as a (rows, input_dim) float32 C array with only finite values.
 FloatArray checked_x(const Network& net, const py::handle& x_obj, bool check_finite) {
   FloatArray x = as_float32_c(x_obj, "x");
@@ -296,19 +326,23 @@ void bind_nn(py::module_& m) {
       .def(
           "set_loss",
           [](Network& n, const std::string& name, bool from_logits, double delta,
-             const std::vector<std::string>& metrics) {
+             const py::list& metrics) {
             ops::LossConfig c;
             c.kind        = translating([&] { return ops::loss_from_name(name); });
             c.from_logits = from_logits;
             if (!(delta > 0.0)) throw py::value_error("delta must be > 0");
             c.delta = static_cast<float>(delta);
-            std::vector<ops::MetricKind> ms;
-            for (const auto& s : metrics)
-              ms.push_back(translating([&] { return ops::metric_from_name(s); }));
-            n.set_loss(c, ms);
+            std::vector<ops::MetricConfig> ms;
+            for (const auto& m : metrics) ms.push_back(metric_from_object(m));
+            translating([&] {
+              n.set_loss(c, ms);
+              return 0;
+            });
           },
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
-          py::arg("metrics") = std::vector<std::string>{})
+          py::arg("metrics") = py::list(),
+          "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
+          "metric name or a dict {'kind': name, 'k': int, 'threshold': float}.")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {

@@ -112,16 +112,18 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   out_ptr_.assign(layers_.size(), nullptr);
 }
 
-void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics) {
+void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics) {
   const bool sparse = loss.kind == ops::LossKind::sparse_categorical_crossentropy;
-  for (ops::MetricKind m : metrics)
-    if ((m == ops::MetricKind::sparse_categorical_accuracy) != sparse)
-      throw std::invalid_argument(std::string(ops::metric_name(m)) +
-                                  (sparse ? " needs one-hot or binary targets, but the loss "
-                                            "sparse_categorical_crossentropy takes class ids"
-                                          : " needs integer class ids, but the loss " +
-                                                std::string(ops::loss_name(loss.kind)) +
-                                                " takes target arrays"));
+  for (const ops::MetricConfig& m : metrics) {
+    const std::string name = ops::metric_name(m.kind);
+    if (ops::metric_takes_labels(m.kind) != sparse)
+      throw std::invalid_argument(name + (sparse ? " needs one-hot or binary targets, but the loss "
+                                                   "sparse_categorical_crossentropy takes class ids"
+                                                 : " needs integer class ids, but the loss " +
+                                                       std::string(ops::loss_name(loss.kind)) +
+                                                       " takes target arrays"));
+    if (m.k < 1) throw std::invalid_argument(name + ": k must be >= 1, got " + std::to_string(m.k));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   loss_                  = loss;
   metrics_               = std::move(metrics);
@@ -276,7 +278,7 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
   r->weight_sum += wsum;
   for (size_t k = 0; k < metrics_.size(); ++k)
     r->metric_sums[k] +=
-        ops::accuracy_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
+        ops::metric_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
 }
 
 void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {

@@ -119,9 +119,12 @@ class Network {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::vector<LayerSpec>& layers() const { return layers_; }
 
-  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics = {});
+  // Throws std::invalid_argument when a metric does not read the targets the
+  // loss takes (class ids for sparse_categorical_crossentropy, arrays
+  // otherwise: see ops::metric_takes_labels) or a top-k metric has k < 1.
+  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics = {});
   const ops::LossConfig& loss() const { return loss_; }
-  const std::vector<ops::MetricKind>& metrics() const { return metrics_; }
+  const std::vector<ops::MetricConfig>& metrics() const { return metrics_; }
   // True when the loss is computed from the logits of the last activation.
   bool fused_output() const { return fused_; }
 
@@ -182,7 +185,7 @@ class Network {
   runtime::AlignedBuffer<float> params_, grads_;
 
   ops::LossConfig loss_;
-  std::vector<ops::MetricKind> metrics_;
+  std::vector<ops::MetricConfig> metrics_;
   bool fused_ = false;
 
   // Workspaces, sized for capacity_ rows.

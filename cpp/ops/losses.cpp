@@ -1,4 +1,4 @@
-// Losses and accuracy counts: one scalar pass per row (rows x classes is
+// Losses and metrics: one scalar pass per row (rows x classes is
 // small next to the GEMMs that produce it), double accumulators in row order.
 #include "ops/losses.h"
 
@@ -37,6 +37,10 @@ constexpr NamedMetric kMetricNames[] = {
     {"sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy},
     {"categorical_accuracy", MetricKind::categorical_accuracy},
     {"binary_accuracy", MetricKind::binary_accuracy},
+    {"top_k_categorical_accuracy", MetricKind::top_k_categorical_accuracy},
+    {"sparse_top_k_categorical_accuracy", MetricKind::sparse_top_k_categorical_accuracy},
+    {"mean_squared_error", MetricKind::mean_squared_error},
+    {"mean_absolute_error", MetricKind::mean_absolute_error},
 };
 
 inline double sigmoid_d(double z) {
@@ -118,9 +122,14 @@ const char* loss_name(LossKind kind) {
 MetricKind metric_from_name(const std::string& name) {
   for (const auto& n : kMetricNames)
     if (name == n.name) return n.kind;
-  throw std::invalid_argument(
-      "Unknown metric '" + name +
-      "'; expected sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+  std::string valid;
+  for (const auto& n : kMetricNames) valid += std::string(valid.empty() ? "" : ", ") + n.name;
+  throw std::invalid_argument("Unknown metric '" + name + "'; expected one of: " + valid);
+}
+
+bool metric_takes_labels(MetricKind kind) {
+  return kind == MetricKind::sparse_categorical_accuracy ||
+         kind == MetricKind::sparse_top_k_categorical_accuracy;
 }
 
 const char* metric_name(MetricKind kind) {
@@ -217,27 +226,53 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   return total * inv_rows;
 }
 
-double accuracy_sum(MetricKind kind, const float* out, const float* target, const int32_t* labels,
-                    const float* sample_weight, int64_t rows, int64_t cols, float threshold) {
-  double total = 0.0;
+double metric_sum(const MetricConfig& config, const float* out, const float* target,
+                  const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols) {
+  const float threshold = config.threshold;
+  const int64_t k       = config.k;
+  const double inv_cols = 1.0 / static_cast<double>(cols);
+  double total          = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
     const double w = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
     const float* o = out + r * cols;
+    const float* t = target ? target + r * cols : nullptr;
     double v       = 0.0;
-    switch (kind) {
+    switch (config.kind) {
       case MetricKind::sparse_categorical_accuracy:
         v = argmax_row(o, cols) == labels[r] ? 1.0 : 0.0;
         break;
       case MetricKind::categorical_accuracy:
-        v = argmax_row(o, cols) == argmax_row(target + r * cols, cols) ? 1.0 : 0.0;
+        v = argmax_row(o, cols) == argmax_row(t, cols) ? 1.0 : 0.0;
         break;
       case MetricKind::binary_accuracy: {
         int64_t hits = 0;
         for (int64_t j = 0; j < cols; ++j)
-          hits += ((o[j] > threshold ? 1.0f : 0.0f) == target[r * cols + j]) ? 1 : 0;
-        v = static_cast<double>(hits) / static_cast<double>(cols);
+          hits += ((o[j] > threshold ? 1.0f : 0.0f) == t[j]) ? 1 : 0;
+        v = static_cast<double>(hits) * inv_cols;
         break;
       }
+      case MetricKind::top_k_categorical_accuracy:
+      case MetricKind::sparse_top_k_categorical_accuracy: {
+        const int64_t c   = config.kind == MetricKind::sparse_top_k_categorical_accuracy
+                                ? labels[r]
+                                : argmax_row(t, cols);
+        const float score = o[c];
+        int64_t above     = 0;  // classes scored strictly higher than c
+        for (int64_t j = 0; j < cols; ++j) above += o[j] > score ? 1 : 0;
+        v = (score == score && above < k) ? 1.0 : 0.0;
+        break;
+      }
+      case MetricKind::mean_squared_error:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double e = static_cast<double>(o[j]) - t[j];
+          v += e * e;
+        }
+        v *= inv_cols;
+        break;
+      case MetricKind::mean_absolute_error:
+        for (int64_t j = 0; j < cols; ++j) v += std::fabs(static_cast<double>(o[j]) - t[j]);
+        v *= inv_cols;
+        break;
     }
     total += w * v;
   }

@@ -57,23 +57,45 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
                              const int32_t* labels, const float* sample_weight, int64_t rows,
                              int64_t cols, float* dout);
 
-// Accuracy metrics (keras.metrics.*Accuracy), as weighted counts:
-//   returns sum_r w_r * v_r where
-//   sparse_categorical_accuracy  v_r = [argmax_j out[r] == label[r]]
-//   categorical_accuracy         v_r = [argmax_j out[r] == argmax_j target[r]]
-//   binary_accuracy              v_r = mean_j [(out[r, j] > threshold) == target[r, j]]
-// (argmax takes the first maximum). The Keras metric value is this sum
-// divided by sum_r w_r (rows when sample_weight is null).
+// Metrics (keras.metrics.*), as weighted sums over the rows:
+//   returns sum_r w_r * v_r where (argmax takes the first maximum)
+//   sparse_categorical_accuracy        v_r = [argmax_j out[r] == label[r]]
+//   categorical_accuracy               v_r = [argmax_j out[r] == argmax_j target[r]]
+//   binary_accuracy(threshold)         v_r = mean_j [(out[r, j] > threshold) == target[r, j]]
+//   top_k_categorical_accuracy(k)      v_r = [#{j : out[r, j] > out[r, c]} < k], c = argmax_j
+//   target[r] sparse_top_k_categorical_accuracy(k)   the same with c = label[r] mean_squared_error
+//   v_r = mean_j (out[r, j] - target[r, j])^2 mean_absolute_error                v_r = mean_j
+//   |out[r, j] - target[r, j]|
+// Top-k counts ties as Keras's in_top_k does (the class is in the top k when
+// its score is >= the k-th largest score); a NaN score at c is a miss. The
+// Keras metric value is this sum divided by sum_r w_r (rows when
+// sample_weight is null). One pass over rows x cols, double accumulators in
+// row order: independent of the thread count.
 enum class MetricKind : int {
   sparse_categorical_accuracy = 0,
   categorical_accuracy,
   binary_accuracy,
+  top_k_categorical_accuracy,
+  sparse_top_k_categorical_accuracy,
+  mean_squared_error,
+  mean_absolute_error,
 };
 
+struct MetricConfig {
+  MetricKind kind = MetricKind::categorical_accuracy;
+  int64_t k       = 5;     // top-k metrics, >= 1
+  float threshold = 0.5f;  // binary_accuracy
+};
+
+// Canonical Keras metric names (the snake-case class names above). Throws
+// std::invalid_argument naming the valid names.
 MetricKind metric_from_name(const std::string& name);
 const char* metric_name(MetricKind kind);
+// True for the metrics that read integer `labels` (the sparse ones), false
+// for those that read a `target` array.
+bool metric_takes_labels(MetricKind kind);
 
-double accuracy_sum(MetricKind kind, const float* out, const float* target, const int32_t* labels,
-                    const float* sample_weight, int64_t rows, int64_t cols, float threshold = 0.5f);
+double metric_sum(const MetricConfig& config, const float* out, const float* target,
+                  const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols);
 
 }  // namespace fastnn::ops
