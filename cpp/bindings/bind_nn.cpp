@@ -45,6 +45,10 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     s.type     = nn::LayerType::dense;
     s.units    = d["units"].cast<int64_t>();
     s.use_bias = d.contains("use_bias") ? d["use_bias"].cast<bool>() : true;
+    for (const auto& [key, field] :
+         {std::make_pair("kernel_l1", &s.kernel_l1), std::make_pair("kernel_l2", &s.kernel_l2),
+          std::make_pair("bias_l1", &s.bias_l1), std::make_pair("bias_l2", &s.bias_l2)})
+      if (d.contains(key)) *field = d[key].cast<float>();
   } else if (type == "activation") {
     s.type = nn::LayerType::activation;
   } else if (type == "dropout") {
@@ -274,6 +278,14 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("buffer_size", &Network::buffer_size)
       .def_property_readonly("fused_output", &Network::fused_output)
       .def_property("iterations", &Network::iterations, &Network::set_iterations)
+      .def_property_readonly(
+          "regularization_penalty",
+          [](Network& n) {
+            py::gil_scoped_release release;
+            return n.regularization_penalty();
+          },
+          "sum over regularized tensors of l1 * sum|w| + l2 * sum w^2 (0.0 without "
+          "regularizers); train_batch and evaluate add it to each batch's loss.")
       .def_property_readonly(
           "params",
           [](py::object self) {

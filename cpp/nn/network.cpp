@@ -1,8 +1,10 @@
 #include "nn/network.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 
 #include "gemm/gemm.h"
 #include "nn/initializers.h"
@@ -39,6 +41,33 @@ void column_sums(float* db, const float* d, int64_t rows, int64_t cols) {
 
 void scale_inplace(float* d, const float* m, int64_t n) {
   for (int64_t i = 0; i < n; ++i) d[i] *= m[i];
+}
+
+void check_factor(float v, const char* what, size_t layer) {
+  if (!(v >= 0.0f && std::isfinite(v)))
+    throw std::invalid_argument(std::string(what) + " of layer " + std::to_string(layer) +
+                                " must be a finite number >= 0, got " + std::to_string(v));
+}
+
+// l1 * sum|w| + l2 * sum w^2 over w[begin, end), in double, index order.
+double penalty_sum(const float* w, int64_t begin, int64_t end, float l1, float l2) {
+  double s1 = 0.0, s2 = 0.0;
+  for (int64_t i = begin; i < end; ++i) {
+    const double v = w[i];
+    s1 += std::fabs(v);
+    s2 += v * v;
+  }
+  return static_cast<double>(l1) * s1 + static_cast<double>(l2) * s2;
+}
+
+// g += l1 * sign(w) + 2 * l2 * w over [begin, end).
+void penalty_grad(float* g, const float* w, int64_t begin, int64_t end, float l1, float l2) {
+  const float l2x2 = 2.0f * l2;
+  for (int64_t i = begin; i < end; ++i) {
+    const float v    = w[i];
+    const float sign = v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f);
+    g[i] += l1 * sign + l2x2 * v;
+  }
 }
 
 }  // namespace
@@ -82,6 +111,17 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
           tensors_.push_back({s.bias, s.out, 0, static_cast<int>(i), true});
           num_params_ += s.out;
         }
+        check_factor(L.kernel_l1, "kernel l1", i);
+        check_factor(L.kernel_l2, "kernel l2", i);
+        check_factor(L.bias_l1, "bias l1", i);
+        check_factor(L.bias_l2, "bias l2", i);
+        for (const auto& [begin, size, l1, l2] :
+             {std::make_tuple(s.kernel, s.in * s.out, L.kernel_l1, L.kernel_l2),
+              std::make_tuple(s.bias, s.out, L.bias_l1, L.bias_l2)}) {
+          if (begin < 0 || (l1 == 0.0f && l2 == 0.0f)) continue;
+          for (int64_t c = 0; c < size; c += kChunk)
+            reg_chunks_.push_back({begin + c, begin + std::min(size, c + kChunk), l1, l2});
+        }
         s.epilogue_act   = epilogue_supports(L.act);
         s.keep_pre       = !s.epilogue_act;
         first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
@@ -106,6 +146,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   grads_.reserve(buffer_size_);
   params_.zero();
   grads_.zero();
+  reg_partial_.assign(reg_chunks_.size(), 0.0);
   out_.resize(layers_.size());
   pre_.resize(layers_.size());
   mask_.resize(layers_.size());
@@ -294,11 +335,37 @@ void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_si
   }
 }
 
+double Network::regularize(bool add_grad) {
+  const int64_t chunks = static_cast<int64_t>(reg_chunks_.size());
+  if (chunks == 0) return 0.0;
+  const float* w = params_.data();
+  float* g       = grads_.data();
+  double* part   = reg_partial_.data();
+#pragma omp parallel for num_threads(runtime::num_threads()) \
+    schedule(static) if (chunks >= kMinParallelChunks)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const RegChunk& ch = reg_chunks_[static_cast<size_t>(c)];
+    part[c]            = penalty_sum(w, ch.begin, ch.end, ch.l1, ch.l2);
+    if (add_grad) penalty_grad(g, w, ch.begin, ch.end, ch.l1, ch.l2);
+  }
+  double total = 0.0;
+  for (int64_t c = 0; c < chunks; ++c) total += part[c];
+  return total;
+}
+
+double Network::regularization_penalty() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return regularize(false);
+}
+
 void Network::train_batch_locked(const Batch& batch, RunResult* acc) {
   const float* y = forward(batch.x, batch.rows, true);
   float* dout    = dbuf_[0].data();
   accumulate_loss(batch, y, dout, acc);
   backward(batch.x, batch.rows, dout);
+  // the penalty of the weights this step's forward pass used (Keras adds it
+  // to the batch loss it reports, weighted by the batch size)
+  acc->loss_sum += regularize(true) * static_cast<double>(batch.rows);
   ++acc->steps;
 }
 
@@ -360,7 +427,8 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
   if (rows == 0) return total;
   if (batch_size <= 0 || batch_size > rows) batch_size = rows;
   reserve(batch_size);
-  const int64_t ow = output_dim();
+  const int64_t ow     = output_dim();
+  const double penalty = regularize(false);  // the weights do not change here
   for (int64_t off = 0; off < rows; off += batch_size) {
     Batch b;
     b.rows          = std::min(batch_size, rows - off);
@@ -370,6 +438,7 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
     b.sample_weight = data.sample_weight ? data.sample_weight + off : nullptr;
     const float* y  = forward(b.x, b.rows, false);
     accumulate_loss(b, y, nullptr, &total);
+    total.loss_sum += penalty * static_cast<double>(b.rows);
     ++total.steps;
   }
   return total;

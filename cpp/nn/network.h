@@ -9,6 +9,17 @@
 //               element): counter-based, independent of threads and batch layout.
 // (Flatten is a reshape the Python front resolves: rows stay rows.)
 //
+// Weight regularization (keras.regularizers L1/L2/L1L2 on a Dense kernel or
+// bias): each regularized tensor w adds the penalty l1 * sum|w| + l2 * sum w^2
+// (no 1/2, as Keras) to the loss and l1 * sign(w) + 2 * l2 * w (sign(0) = 0)
+// to its gradient, in one pass after backward. As in Keras 3 (the trainer's
+// compute_loss serves train and test steps), the penalty of the current
+// weights is part of the reported loss in training AND in evaluate: each
+// batch reports loss_b + penalty, so RunResult::loss_sum holds
+// sum_b rows_b * (loss_b + penalty_b). The penalty sum runs over fixed chunks
+// of at most 32768 floats, each summed in double in index order and combined
+// in chunk order: independent of the thread count.
+//
 // Parameters live in ONE 64-byte-aligned float32 buffer, in layer order, each
 // tensor (kernel, then bias) starting on a 64-byte boundary; the gradient
 // buffer has the same layout and padding (kept at zero). `tensors()` lists
@@ -50,6 +61,9 @@ struct LayerSpec {
   bool use_bias           = true;  // dense
   float rate              = 0.0f;  // dropout, in [0, 1)
   uint64_t seed           = 0;     // dropout
+  // dense: penalty factors, finite and >= 0 (0 = none)
+  float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
+  float bias_l1 = 0.0f, bias_l2 = 0.0f;
 };
 
 struct TensorInfo {
@@ -104,7 +118,8 @@ struct Batch {
 class Network {
  public:
   // Throws std::invalid_argument for an empty layer list, units < 1,
-  // input_dim < 1, a dropout rate outside [0, 1).
+  // input_dim < 1, a dropout rate outside [0, 1), a negative or non-finite
+  // regularization factor.
   Network(int64_t input_dim, std::vector<LayerSpec> layers);
   Network(const Network&)            = delete;
   Network& operator=(const Network&) = delete;
@@ -127,6 +142,10 @@ class Network {
   const std::vector<ops::MetricConfig>& metrics() const { return metrics_; }
   // True when the loss is computed from the logits of the last activation.
   bool fused_output() const { return fused_; }
+
+  // The regularization penalty of the current weights (0 without
+  // regularizers): what train_batch and evaluate add to each batch's loss.
+  double regularization_penalty();
 
   // Dropout masks depend on the iteration; train_epoch increments it per step.
   int64_t iterations() const { return iterations_; }
@@ -171,6 +190,9 @@ class Network {
   // metrics_ by the caller, so that nothing allocates per step).
   void accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r);
   void train_batch_locked(const Batch& batch, RunResult* acc);
+  // The penalty of the regularized tensors; with add_grad, also adds its
+  // gradient to grads_.
+  double regularize(bool add_grad);
 
   int64_t input_dim_;
   std::vector<LayerSpec> layers_;
@@ -181,6 +203,13 @@ class Network {
   int64_t buffer_size_ = 0;
   int64_t max_width_   = 0;
   int first_trainable_ = 0;  // no input gradient is needed below this layer
+
+  struct RegChunk {
+    int64_t begin, end;  // float range in params_/grads_
+    float l1, l2;
+  };
+  std::vector<RegChunk> reg_chunks_;  // regularized tensors, cut in fixed-size chunks
+  std::vector<double> reg_partial_;   // one penalty partial sum per chunk
 
   runtime::AlignedBuffer<float> params_, grads_;
 

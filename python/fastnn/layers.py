@@ -16,6 +16,7 @@ import numpy as np
 
 from fastnn import activations as _activations
 from fastnn import initializers as _initializers
+from fastnn import regularizers as _regularizers
 from fastnn.utils.seeding import next_seed
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
@@ -131,6 +132,10 @@ class Dense(Layer):
         use_bias: whether to add a bias. Defaults to `True`.
         kernel_initializer: Defaults to `"glorot_uniform"`.
         bias_initializer: Defaults to `"zeros"`.
+        kernel_regularizer: None, a ``fastnn.regularizers`` L1, L2 or L1L2
+            (or its id, e.g. ``"l2"``): its penalty joins the loss and its
+            gradient the kernel's. Defaults to `None`.
+        bias_regularizer: the same for the bias. Defaults to `None`.
 
     Input shape ``(batch, in)``; output shape ``(batch, units)``.
 
@@ -144,6 +149,8 @@ class Dense(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -154,6 +161,14 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self._kernel_penalty = _regularizers.penalty_factors(
+            self.kernel_regularizer, f"Dense {self.name!r} kernel_regularizer"
+        )
+        self._bias_penalty = _regularizers.penalty_factors(
+            self.bias_regularizer, f"Dense {self.name!r} bias_regularizer"
+        )
         self._in = None
 
     def compute_output_shape(self, input_shape):
@@ -171,6 +186,10 @@ class Dense(Layer):
             "units": self.units,
             "activation": _activations.get(self.activation),
             "use_bias": self.use_bias,
+            "kernel_l1": self._kernel_penalty[0],
+            "kernel_l2": self._kernel_penalty[1],
+            "bias_l1": self._bias_penalty[0],
+            "bias_l2": self._bias_penalty[1],
         }
 
     def _init_weights(self):
@@ -195,6 +214,8 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": type(self.kernel_initializer).__name__,
             "bias_initializer": type(self.bias_initializer).__name__,
+            "kernel_regularizer": _serialize_regularizer(self.kernel_regularizer),
+            "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
         }
 
 
@@ -268,6 +289,10 @@ class Flatten(Layer):
 
     def _spec(self, input_shape):
         return None
+
+
+def _serialize_regularizer(regularizer):
+    return None if regularizer is None else _regularizers.serialize(regularizer)
 
 
 def _snake(name: str) -> str:
