@@ -338,12 +338,13 @@ void bind_nn(py::module_& m) {
       .def(
           "set_loss",
           [](Network& n, const std::string& name, bool from_logits, double delta,
-             const py::list& metrics) {
+             const py::list& metrics, double label_smoothing) {
             ops::LossConfig c;
             c.kind        = translating([&] { return ops::loss_from_name(name); });
             c.from_logits = from_logits;
             if (!(delta > 0.0)) throw py::value_error("delta must be > 0");
-            c.delta = static_cast<float>(delta);
+            c.delta           = static_cast<float>(delta);
+            c.label_smoothing = static_cast<float>(label_smoothing);
             std::vector<ops::MetricConfig> ms;
             for (const auto& m : metrics) ms.push_back(metric_from_object(m));
             translating([&] {
@@ -352,7 +353,7 @@ void bind_nn(py::module_& m) {
             });
           },
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
-          py::arg("metrics") = py::list(),
+          py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
           "metric name or a dict {'kind': name, 'k': int, 'threshold': float}.")
       .def(

@@ -154,6 +154,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
 }
 
 void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics) {
+  ops::check_loss_config(loss);
   const bool sparse = loss.kind == ops::LossKind::sparse_categorical_crossentropy;
   for (const ops::MetricConfig& m : metrics) {
     const std::string name = ops::metric_name(m.kind);

@@ -17,6 +17,9 @@
 //   categorical_crossentropy  l_r = -sum_j t_j log clip(o_j / sum_k o_k, 1e-7, 1 - 1e-7);
 //                        from_logits: sum_j t_j * (logsumexp(z) - z_j)
 //   sparse_categorical_crossentropy: the categorical forms with t = onehot(label).
+// Label smoothing ls in [0, 1] (binary and categorical cross-entropy only, as
+// Keras 3) replaces the target first: binary t <- t (1 - ls) + ls / 2,
+// categorical t <- t (1 - ls) + ls / cols.
 // dout (rows x cols), when not null, is OVERWRITTEN with d loss / d out
 // (exact derivative of the formula above; where a clip is active the
 // derivative through it is 0, as in PyTorch/TensorFlow clamp). With
@@ -48,10 +51,15 @@ LossKind loss_from_name(const std::string& name);
 const char* loss_name(LossKind kind);
 
 struct LossConfig {
-  LossKind kind    = LossKind::mean_squared_error;
-  bool from_logits = false;  // cross-entropies only
-  float delta      = 1.0f;   // huber only
+  LossKind kind         = LossKind::mean_squared_error;
+  bool from_logits      = false;  // cross-entropies only
+  float delta           = 1.0f;   // huber only
+  float label_smoothing = 0.0f;   // binary / categorical cross-entropy, in [0, 1]
 };
+
+// Throws std::invalid_argument for delta <= 0, label_smoothing outside
+// [0, 1], or label_smoothing != 0 with another loss.
+void check_loss_config(const LossConfig& config);
 
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
                              const int32_t* labels, const float* sample_weight, int64_t rows,

@@ -220,7 +220,11 @@ class Sequential:
         resolved, kernels = self._metric_kernels(loss, metric_ids)
         if self._net is not None:
             self._net.set_loss(
-                loss.kernel, from_logits=loss.from_logits, delta=loss.delta, metrics=kernels
+                loss.kernel,
+                from_logits=loss.from_logits,
+                delta=loss.delta,
+                metrics=kernels,
+                label_smoothing=loss.label_smoothing,
             )
         self.optimizer, self.loss = optimizer, loss
         self._optimizer_net = None  # state is built for the new optimizer on first use
@@ -282,6 +286,7 @@ class Sequential:
             from_logits=self.loss.from_logits,
             delta=self.loss.delta,
             metrics=kernels,
+            label_smoothing=self.loss.label_smoothing,
         )
 
     # -- data ----------------------------------------------------------------
