@@ -60,6 +60,8 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });
+  if (d.contains("activation_param") && !d["activation_param"].is_none())
+    s.act_param = d["activation_param"].cast<float>();  // else the kind's Keras default
   return s;
 }
 

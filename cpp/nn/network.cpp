@@ -96,6 +96,13 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     const LayerSpec& L = layers_[i];
     LayerState s;
     s.in = width;
+    if (std::isnan(layers_[i].act_param))
+      layers_[i].act_param = ops::activation_default_param(L.act);
+    if (!std::isfinite(L.act_param) ||
+        (L.act == ActivationKind::elu && L.type != LayerType::dropout && L.act_param < 0.0f))
+      throw std::invalid_argument("activation parameter of layer " + std::to_string(i) +
+                                  " must be finite (and >= 0 for elu's alpha), got " +
+                                  std::to_string(L.act_param));
     switch (L.type) {
       case LayerType::dense:
         if (L.units < 1)
@@ -221,11 +228,11 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
         float* dst     = S.keep_pre ? pre_[i].data() : y;
         gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
                     dst, S.out, use ? &ep : nullptr);
-        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out);
+        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, L.act_param);
         break;
       }
       case LayerType::activation:
-        ops::activation_forward(L.act, y, in, rows, S.out);
+        ops::activation_forward(L.act, y, in, rows, S.out, L.act_param);
         break;
       case LayerType::dropout: {
         if (!training || L.rate == 0.0f) {
@@ -273,7 +280,7 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         // d (rows, out) -> dZ in place; dW = x^T dZ; db = colsum dZ; dx = dZ W^T
         if (!d_is_pre && L.act != ActivationKind::linear)
           ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
-                                   rows, S.out);
+                                   rows, S.out, L.act_param);
         if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
         gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
                     grads + S.kernel, S.out);
@@ -285,7 +292,8 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         break;
       }
       case LayerType::activation:
-        if (!d_is_pre) ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out);
+        if (!d_is_pre)
+          ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out, L.act_param);
         break;
       case LayerType::dropout:
         if (L.rate != 0.0f) scale_inplace(d, mask_[i].data(), rows * S.out);

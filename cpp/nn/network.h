@@ -4,6 +4,7 @@
 // Layers (LayerSpec), applied in order to a (rows, input_dim) row-major batch:
 //   dense       y = act(x W + b)    W (in, units) row-major, b (units,); use_bias=false drops b
 //   activation  y = act(x)
+//   (act_param: leaky_relu's negative slope or elu's alpha, see ops/activations.h)
 //   dropout     training: y = x * m / (1 - rate), m ~ Bernoulli(1 - rate) per element;
 //               inference: y = x. m is a pure function of (seed, iteration, layer,
 //               element): counter-based, independent of threads and batch layout.
@@ -42,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -58,9 +60,11 @@ struct LayerSpec {
   LayerType type          = LayerType::dense;
   int64_t units           = 0;  // dense
   ops::ActivationKind act = ops::ActivationKind::linear;
-  bool use_bias           = true;  // dense
-  float rate              = 0.0f;  // dropout, in [0, 1)
-  uint64_t seed           = 0;     // dropout
+  // leaky_relu slope / elu alpha (ops/activations.h); NaN: Keras's default
+  float act_param = std::numeric_limits<float>::quiet_NaN();
+  bool use_bias   = true;  // dense
+  float rate      = 0.0f;  // dropout, in [0, 1)
+  uint64_t seed   = 0;     // dropout
   // dense: penalty factors, finite and >= 0 (0 = none)
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;
@@ -119,7 +123,7 @@ class Network {
  public:
   // Throws std::invalid_argument for an empty layer list, units < 1,
   // input_dim < 1, a dropout rate outside [0, 1), a negative or non-finite
-  // regularization factor.
+  // regularization factor, a non-finite act_param or a negative elu alpha.
   Network(int64_t input_dim, std::vector<LayerSpec> layers);
   Network(const Network&)            = delete;
   Network& operator=(const Network&) = delete;

@@ -19,7 +19,17 @@ from fastnn import initializers as _initializers
 from fastnn import regularizers as _regularizers
 from fastnn.utils.seeding import next_seed
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
+__all__ = [
+    "ELU",
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "LeakyReLU",
+]
 
 _name_counts: Dict[str, int] = {}
 
@@ -236,6 +246,74 @@ class Activation(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "activation": self.activation}
+
+
+class LeakyReLU(Activation):
+    """``x`` if ``x > 0`` else ``negative_slope * x`` (keras.layers.LeakyReLU).
+
+    Args:
+        negative_slope: a finite float >= 0. Defaults to `0.3` (the Keras
+            layer's default; the function ``activations.leaky_relu`` uses
+            0.2). The legacy name ``alpha`` is accepted with a warning.
+    """
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:
+            import warnings
+
+            negative_slope = kwargs.pop("alpha")
+            warnings.warn(
+                "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
+            )
+        super().__init__("leaky_relu", **kwargs)
+        self.negative_slope = _activation_param(
+            negative_slope,
+            "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. "
+            f"Expected a float. Received: negative_slope={negative_slope!r}",
+        )
+
+    def _spec(self, input_shape):
+        return {**super()._spec(input_shape), "activation_param": self.negative_slope}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "negative_slope": self.negative_slope}
+
+
+class ELU(Activation):
+    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)`` (keras.layers.ELU).
+
+    Args:
+        alpha: a finite float >= 0 (the gradient is computed from the
+            output, which needs alpha >= 0). Defaults to `1.0`.
+    """
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__("elu", **kwargs)
+        self.alpha = _activation_param(
+            alpha, f"ELU alpha must be a finite float >= 0, got {alpha!r}"
+        )
+
+    def _spec(self, input_shape):
+        return {**super()._spec(input_shape), "activation_param": self.alpha}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "alpha": self.alpha}
+
+
+def _activation_param(value, message: str) -> float:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        raise ValueError(message)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(message)
+    return value
 
 
 class Dropout(Layer):
