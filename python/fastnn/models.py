@@ -258,18 +258,20 @@ class Sequential:
             width = dense[-1].units if dense else None
             if width is None and self._layers and self._input_shape is not None:
                 width = math.prod(self._input_shape)
+        names = []
+        for m in metric_ids:
+            metric = None if _metrics._is_accuracy_alias(m) else _metrics.get(m)  # checks names
+            names.append(m if isinstance(m, str) else metric.name)
         if width is None:
-            names = []
-            for m in metric_ids:
-                metric = None if _metrics._is_accuracy_alias(m) else _metrics.get(m)  # checks names
-                names.append(m if isinstance(m, str) else metric.name)
             unresolved = [_metrics.Metric(name=n) for n in names]  # kind None until build
             return _metrics.resolve_metrics(unresolved, (1, 2), (1, 2)), []
         sparse = loss.kernel == "sparse_categorical_crossentropy"
         y_true_shape = (1,) if sparse or width == 1 else (1, width)
         try:
             resolved = _metrics.resolve_metrics(metric_ids, y_true_shape, (1, width))
-        except ValueError as e:
+        except ValueError as e:  # names were checked above: a shape mismatch or a repeat
+            if "listed twice" in str(e):
+                raise
             targets = "class ids of shape (n,)" if sparse else f"targets of shape (n, {width})"
             raise ValueError(
                 f"{e} (shapes with a batch of 1). The loss {loss.kernel!r} takes {targets} "
