@@ -370,3 +370,45 @@ def test_engine_rejects_bad_factors():
         spec = {"type": "dense", "units": 3, key: value}
         with pytest.raises(ValueError, match="must be a finite number >= 0"):
             _core.nn.Network(4, [spec])
+
+
+def test_penalty_and_its_gradient_are_the_same_bits_on_every_isa():
+    from fastnn import _core
+
+    regs = [(L1L2(1e-3, 1e-2), L1(0.1))]
+    model = models.Sequential(
+        [
+            layers.Input(shape=(37,)),
+            layers.Dense(
+                1001,  # 37037 kernel floats: two chunks, and lane tails
+                kernel_initializer=initializers.GlorotUniform(5),
+                bias_initializer=initializers.RandomUniform(-1, 1, seed=6),
+                kernel_regularizer=regs[0][0],
+                bias_regularizer=regs[0][1],
+            ),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    # x = 0 and y = the bias: the output is exactly y, the data gradient
+    # exactly 0, so the gradient is the penalty's alone
+    x = np.zeros((3, 37), np.float32)
+    y = np.tile(model.get_weights()[1], (3, 1))
+    previous = _core.active_isa()
+    results = []
+    try:
+        for name in _core.available_isas():
+            _core.set_isa(name)
+            loss, grads = engine_grads(model, x, y)
+            results.append((name, model._net.regularization_penalty, loss, grads))
+    finally:
+        _core.set_isa(previous)
+    weights = model.get_weights()
+    # (the factors are float32 in the engine: 1e-7 relative)
+    assert results[0][1] == pytest.approx(penalty64(weights, regs), rel=1e-7)
+    assert results[0][2] == results[0][1]  # the loss is the penalty alone
+    for g, p in zip(results[0][3], penalty_grads64(weights, regs)):
+        np.testing.assert_allclose(g, p, rtol=1e-6, atol=1e-9)
+    for name, penalty, loss, grads in results[1:]:
+        assert (penalty, loss) == (results[0][1], results[0][2]), name
+        for g, g0 in zip(grads, results[0][3]):
+            np.testing.assert_array_equal(g, g0)

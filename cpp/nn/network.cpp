@@ -8,6 +8,7 @@
 
 #include "gemm/gemm.h"
 #include "nn/initializers.h"
+#include "nn/penalty.h"
 #include "ops/activations.h"
 #include "runtime/threads.h"
 
@@ -47,27 +48,6 @@ void check_factor(float v, const char* what, size_t layer) {
   if (!(v >= 0.0f && std::isfinite(v)))
     throw std::invalid_argument(std::string(what) + " of layer " + std::to_string(layer) +
                                 " must be a finite number >= 0, got " + std::to_string(v));
-}
-
-// l1 * sum|w| + l2 * sum w^2 over w[begin, end), in double, index order.
-double penalty_sum(const float* w, int64_t begin, int64_t end, float l1, float l2) {
-  double s1 = 0.0, s2 = 0.0;
-  for (int64_t i = begin; i < end; ++i) {
-    const double v = w[i];
-    s1 += std::fabs(v);
-    s2 += v * v;
-  }
-  return static_cast<double>(l1) * s1 + static_cast<double>(l2) * s2;
-}
-
-// g += l1 * sign(w) + 2 * l2 * w over [begin, end).
-void penalty_grad(float* g, const float* w, int64_t begin, int64_t end, float l1, float l2) {
-  const float l2x2 = 2.0f * l2;
-  for (int64_t i = begin; i < end; ++i) {
-    const float v    = w[i];
-    const float sign = v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f);
-    g[i] += l1 * sign + l2x2 * v;
-  }
 }
 
 }  // namespace
@@ -354,8 +334,7 @@ double Network::regularize(bool add_grad) {
     schedule(static) if (chunks >= kMinParallelChunks)
   for (int64_t c = 0; c < chunks; ++c) {
     const RegChunk& ch = reg_chunks_[static_cast<size_t>(c)];
-    part[c]            = penalty_sum(w, ch.begin, ch.end, ch.l1, ch.l2);
-    if (add_grad) penalty_grad(g, w, ch.begin, ch.end, ch.l1, ch.l2);
+    part[c]            = penalty_pass(w, add_grad ? g : nullptr, ch.begin, ch.end, ch.l1, ch.l2);
   }
   double total = 0.0;
   for (int64_t c = 0; c < chunks; ++c) total += part[c];

@@ -18,8 +18,9 @@
 // weights is part of the reported loss in training AND in evaluate: each
 // batch reports loss_b + penalty, so RunResult::loss_sum holds
 // sum_b rows_b * (loss_b + penalty_b). The penalty sum runs over fixed chunks
-// of at most 32768 floats, each summed in double in index order and combined
-// in chunk order: independent of the thread count.
+// of at most 32768 floats, each summed in 32 double accumulators (by index
+// mod 32) combined in a fixed order, the chunks in chunk order: independent of
+// the thread count.
 //
 // Parameters live in ONE 64-byte-aligned float32 buffer, in layer order, each
 // tensor (kernel, then bias) starting on a 64-byte boundary; the gradient
