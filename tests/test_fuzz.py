@@ -43,6 +43,13 @@ _CI_BUDGET = {
     "loss": 1800,
     "predict": 1000,
     "train_on_batch": 1200,
+    "matmul": 700,
+    "dense": 500,
+    "sgd_update": 250,
+    "adam_update": 250,
+    "adamw_update": 150,
+    "rmsprop_update": 250,
+    "adagrad_update": 150,
 }
 
 CASES: Counter = Counter()  # entry point -> cases run (includes hypothesis replays)
@@ -63,7 +70,8 @@ def _settings(entry: str):
 
 def test_fuzz_entry_points_are_all_covered():
     """A new fastnn.ops function must get a fuzz test here."""
-    fuzzed = {"activation", "activation_grad", "loss", "relu", "relu_grad"}
+    fuzzed = {"activation", "activation_grad", "loss", "relu", "relu_grad", "matmul", "dense"}
+    fuzzed |= {f"{name}_update" for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad")}
     assert set(fastnn.ops.__all__) == fuzzed
 
 
@@ -882,3 +890,202 @@ def test_conversion_error_is_numpy_s_own():
             fastnn.ops.loss(np.zeros((1, 2)), big[None, :], "mse")
     with np.errstate(over="ignore"):
         np.testing.assert_array_equal(fastnn.ops.relu(big), [np.inf, 0.0])
+
+
+# ----------------------------------------------------------------------------
+# matmul / dense: float64 references, tolerance scaled by K
+
+
+@st.composite
+def gemm_operand(draw, rows, cols, bad_p=0.1):
+    """(array, kind): kind "real", "bad" (non-numeric dtype) or "rank" (not 2-D)."""
+    roll = draw(st.integers(0, 99))
+    if roll < round(100 * bad_p):
+        dtype = draw(st.sampled_from(BAD_DTYPES))
+        return _fill(draw, dtype, (rows, cols), 10.0), "bad"
+    if roll < round(100 * bad_p) + 5:
+        shape = draw(st.sampled_from([(rows,), (rows, cols, 1), ()]))
+        return np.ones(shape, np.float32), "rank"
+    dtype = np.dtype(draw(st.sampled_from([np.float32, np.float64, np.int8, np.int32, np.bool_])))
+    values = {
+        "f": st.floats(-8, 8, width=32),
+        "i": st.integers(-8, 8),
+        "b": st.booleans(),
+    }[dtype.kind]
+    a = _fill(draw, dtype, (rows, cols), 8.0, values=values)
+    return draw(layouts(a)), "real"
+
+
+def _gemm_tolerance(k):
+    return 1e-5 * (1 + k) * 64
+
+
+@_settings("matmul")
+@given(st.data())
+def test_fuzz_matmul(data):
+    m, k, n = (data.draw(st.integers(0, 40), label=name) for name in "mkn")
+    ta, tb = data.draw(st.booleans(), label="ta"), data.draw(st.booleans(), label="tb")
+    k_b = k if data.draw(st.integers(0, 9), label="match") else k + 1
+    a, kind_a = data.draw(gemm_operand(k if ta else m, m if ta else k), label="a")
+    b, kind_b = data.draw(gemm_operand(n if tb else k_b, k_b if tb else n), label="b")
+    c, err = _call("matmul", fastnn.ops.matmul, a, b, transpose_a=ta, transpose_b=tb)
+    if {"bad", "rank"} <= {kind_a, kind_b}:  # either complaint is right
+        assert isinstance(err, (TypeError, ValueError)), err
+        return
+    if "bad" in (kind_a, kind_b):
+        assert isinstance(err, TypeError), err
+        return
+    if "rank" in (kind_a, kind_b):
+        assert isinstance(err, ValueError), err
+        return
+    if k_b != k:
+        assert isinstance(err, ValueError) and "(" in str(err), err
+        return
+    assert err is None, err
+    a64 = np.asarray(a, np.float64).astype(np.float32).astype(np.float64)
+    b64 = np.asarray(b, np.float64).astype(np.float32).astype(np.float64)
+    ref = (a64.T if ta else a64) @ (b64.T if tb else b64)
+    assert c.dtype == np.float32 and c.shape == (m, n)
+    np.testing.assert_allclose(c, ref, rtol=1e-5, atol=_gemm_tolerance(k))
+
+
+DENSE_ACTS = {
+    None: lambda z: z,
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+}
+
+
+@_settings("dense")
+@given(st.data())
+def test_fuzz_dense(data):
+    m, k, n = (data.draw(st.integers(0, 30), label=name) for name in "mkn")
+    x, kind_x = data.draw(gemm_operand(m, k), label="x")
+    w, kind_w = data.draw(gemm_operand(k, n), label="w")
+    with_bias = data.draw(st.booleans(), label="bias")
+    bias_len = n if data.draw(st.integers(0, 9), label="bias ok") else n + 2
+    b = np.linspace(-1, 1, bias_len, dtype=np.float32) if with_bias else None
+    act = data.draw(st.sampled_from([*DENSE_ACTS, "softmax_bogus"]), label="activation")
+    y, err = _call("dense", fastnn.ops.dense, x, w, b, act)
+    flaws = {kind_x, kind_w} - {"real"}
+    if len(flaws) + (act == "softmax_bogus") + (with_bias and bias_len != n) > 1:
+        assert isinstance(err, (TypeError, ValueError)), err  # either complaint is right
+        return
+    if "bad" in (kind_x, kind_w):
+        assert isinstance(err, TypeError), err
+        return
+    if "rank" in (kind_x, kind_w) or act == "softmax_bogus" or (with_bias and bias_len != n):
+        assert isinstance(err, ValueError), err
+        return
+    assert err is None, err
+    x64 = np.asarray(x, np.float64).astype(np.float32).astype(np.float64)
+    w64 = np.asarray(w, np.float64).astype(np.float32).astype(np.float64)
+    z = x64 @ w64 + (b.astype(np.float64) if with_bias else 0.0)
+    np.testing.assert_allclose(y, DENSE_ACTS[act](z), rtol=1e-5, atol=_gemm_tolerance(k))
+
+
+# ----------------------------------------------------------------------------
+# in-place optimizer updates: one step equals a float64 transcription of Keras 3
+
+
+def _keras_step(name, p, g, slots, lr):
+    """One step (t = 1) of Keras 3's formulas in float64; returns the new param."""
+    if name == "sgd":
+        return p - lr * g
+    if name in ("adam", "adamw"):
+        if name == "adamw":
+            p = p - p * 0.004 * lr
+        m = slots[0] + (g - slots[0]) * 0.1
+        v = slots[1] + (g * g - slots[1]) * 0.001
+        alpha = lr * math.sqrt(1 - 0.999) / (1 - 0.9)
+        return p - alpha * m / (np.sqrt(v) + 1e-7)
+    if name == "rmsprop":
+        v = 0.9 * slots[0] + 0.1 * g * g
+        return p - lr * g / np.sqrt(v + 1e-7)
+    acc = slots[0] + g * g  # adagrad
+    return p - lr * g / np.sqrt(acc + 1e-7)
+
+
+UPDATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+
+
+def _fuzz_update(name, data):
+    n = data.draw(st.integers(0, 300), label="n")
+    flaw = data.draw(
+        st.sampled_from(["none"] * 6 + ["dtype", "shape", "strided", "readonly", "lr"]),
+        label="flaw",
+    )
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    param = rng.standard_normal(n).astype(np.float32)
+    grad = rng.standard_normal(n).astype(np.float32)
+    slots = [np.abs(rng.standard_normal(n)).astype(np.float32) for _ in range(UPDATE_SLOTS[name])]
+    if name == "adagrad":
+        slots[0] += np.float32(0.1)
+    lr = 0.01
+    target = data.draw(st.integers(0, 1 + len(slots)), label="flawed array")
+    arrays = [param, grad, *slots]
+    if flaw == "dtype":
+        arrays[target] = arrays[target].astype(np.float64)
+    elif flaw == "shape":
+        arrays[target] = np.zeros(n + 1, np.float32)
+    elif flaw == "strided" and n > 1:
+        buf = np.zeros(2 * n, np.float32)
+        buf[::2] = arrays[target]
+        arrays[target] = buf[::2]
+    elif flaw == "readonly":
+        arrays[target] = arrays[target].copy()
+        arrays[target].flags.writeable = False
+    elif flaw == "lr":
+        lr = data.draw(st.sampled_from([-1.0, float("nan"), float("inf")]), label="lr")
+    before = [a.copy() for a in arrays]
+    fn = getattr(fastnn.ops, f"{name}_update")
+    extra = (1,) if name in ("adam", "adamw") else ()
+    _, err = _call(f"{name}_update", fn, *arrays, *extra, learning_rate=lr)
+    grad_only_flaw = target == 1 and flaw in ("dtype", "strided", "readonly")
+    if flaw == "none" or (flaw == "strided" and n <= 1) or grad_only_flaw:
+        # a gradient is only read: any real dtype or layout is accepted
+        assert err is None, err
+        expected = _keras_step(
+            name,
+            before[0].astype(np.float64),
+            np.asarray(before[1], np.float64),
+            [s.astype(np.float64) for s in before[2:]],
+            lr,
+        )
+        np.testing.assert_allclose(arrays[0], expected, rtol=2e-5, atol=1e-6)
+        return
+    assert isinstance(err, (ValueError, TypeError)), f"{flaw} on array {target}: {err!r}"
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)  # nothing changed
+
+
+@_settings("sgd_update")
+@given(st.data())
+def test_fuzz_sgd_update(data):
+    _fuzz_update("sgd", data)
+
+
+@_settings("adam_update")
+@given(st.data())
+def test_fuzz_adam_update(data):
+    _fuzz_update("adam", data)
+
+
+@_settings("adamw_update")
+@given(st.data())
+def test_fuzz_adamw_update(data):
+    _fuzz_update("adamw", data)
+
+
+@_settings("rmsprop_update")
+@given(st.data())
+def test_fuzz_rmsprop_update(data):
+    _fuzz_update("rmsprop", data)
+
+
+@_settings("adagrad_update")
+@given(st.data())
+def test_fuzz_adagrad_update(data):
+    _fuzz_update("adagrad", data)

@@ -123,6 +123,10 @@ def test_resolve_metrics_rejects_the_same_object_twice_and_dicts():
     m = MeanSquaredError()
     with pytest.raises(ValueError, match="listed twice"):
         metrics.resolve_metrics([m, m], (3, 1), (3, 1))
+    # two objects of the same name are two metrics: the second is renamed
+    a, b = MeanSquaredError(), MeanSquaredError()
+    got = metrics.resolve_metrics([a, b], (3, 1), (3, 1))
+    assert got == [a, b] and (a.name, b.name) == ("mean_squared_error", "mean_squared_error_1")
     with pytest.raises(ValueError, match="dict"):
         metrics.resolve_metrics({"out": "accuracy"}, (3,), (3, 2))
 

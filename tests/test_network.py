@@ -488,8 +488,11 @@ def test_compile_rejects_what_is_not_an_optimizer():
 def test_metric_must_fit_the_targets_of_the_loss():
     model = models.Sequential([layers.Dense(3, input_dim=2)])
     model.compile("sgd", "mse")
-    for metric, loss in [("binary_accuracy", "scce"), ("sparse_categorical_accuracy", "mse")]:
-        with pytest.raises(ValueError, match=f"metric '{metric}' does not fit"):
+    for metric, loss, message in [
+        ("binary_accuracy", "scce", "needs labels shaped like the predictions.*takes class ids"),
+        ("sparse_categorical_accuracy", "mse", r"needs integer labels.*takes targets of shape"),
+    ]:
+        with pytest.raises(ValueError, match=f"Metric '{metric}'.*{message}"):
             model.compile("sgd", loss, metrics=[metric])
         assert model.loss.kernel == "mean_squared_error"  # a failed compile changes nothing
     net = models.Sequential([layers.Dense(3, input_dim=2)])._net

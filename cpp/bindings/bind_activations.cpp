@@ -3,6 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "bindings/array_utils.h"
@@ -28,8 +29,23 @@ void rows_cols(const py::array& a, int64_t* rows, int64_t* cols) {
   *rows = *cols == 0 ? 0 : a.size() / *cols;
 }
 
-py::array activation(const py::handle& x_obj, const std::string& name) {
+// `param` (None: Keras's default) is leaky_relu's negative slope or elu's alpha.
+float param_for(ops::ActivationKind kind, const py::handle& param) {
+  if (param.is_none()) return ops::activation_default_param(kind);
+  if (!ops::activation_has_param(kind))
+    throw py::value_error(std::string("activation '") + ops::activation_name(kind) +
+                          "' takes no parameter");
+  const double a = param.cast<double>();
+  if (!std::isfinite(a))
+    throw py::value_error("activation parameter must be finite, got " + std::to_string(a));
+  if (kind == ops::ActivationKind::elu && a < 0.0)
+    throw py::value_error("elu alpha must be >= 0, got " + std::to_string(a));
+  return static_cast<float>(a);
+}
+
+py::array activation(const py::handle& x_obj, const std::string& name, const py::handle& param) {
   const ops::ActivationKind kind = kind_from(name);
+  const float a                  = param_for(kind, param);
   FloatArray x                   = as_float32_c(x_obj, "x");
   FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
   int64_t rows, cols;
@@ -38,14 +54,15 @@ py::array activation(const py::handle& x_obj, const std::string& name) {
   float* yp       = y.mutable_data();
   {
     py::gil_scoped_release release;
-    ops::activation_forward(kind, yp, xp, rows, cols);
+    ops::activation_forward(kind, yp, xp, rows, cols, a);
   }
   return std::move(y);
 }
 
 py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj,
-                          const std::string& name) {
+                          const std::string& name, const py::handle& param) {
   const ops::ActivationKind kind = kind_from(name);
+  const float a                  = param_for(kind, param);
   FloatArray dy                  = as_float32_c(dy_obj, "dy");
   FloatArray x                   = as_float32_c(x_obj, "x");
   bool same                      = dy.ndim() == x.ndim();
@@ -63,8 +80,8 @@ py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj,
   float* dxp       = dx.mutable_data();
   {
     py::gil_scoped_release release;
-    ops::activation_forward(kind, yp, xp, rows, cols);
-    ops::activation_backward(kind, dxp, dyp, xp, yp, rows, cols);
+    ops::activation_forward(kind, yp, xp, rows, cols, a);
+    ops::activation_backward(kind, dxp, dyp, xp, yp, rows, cols, a);
   }
   return std::move(dx);
 }
@@ -72,9 +89,11 @@ py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj,
 }  // namespace
 
 void bind_activations(py::module_& ops) {
-  ops.def("activation", &activation, py::arg("x"), py::arg("name"),
-          "keras.activations.<name>(x) as float32 (softmax over the last axis).");
+  ops.def("activation", &activation, py::arg("x"), py::arg("name"), py::arg("param") = py::none(),
+          "keras.activations.<name>(x) as float32 (softmax over the last axis); param is "
+          "leaky_relu's negative_slope or elu's alpha (None: Keras's default).");
   ops.def("activation_grad", &activation_grad, py::arg("dy"), py::arg("x"), py::arg("name"),
+          py::arg("param") = py::none(),
           "Gradient of the activation: dy * f'(x) (softmax: the Jacobian-vector product over "
           "the last axis). x is the activation's input.");
 }

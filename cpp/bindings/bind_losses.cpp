@@ -17,7 +17,7 @@ namespace {
 using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 
 py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const std::string& name,
-               bool from_logits, double delta, const py::handle& sw_obj) {
+               bool from_logits, double delta, const py::handle& sw_obj, double label_smoothing) {
   ops::LossConfig config;
   try {
     config.kind = ops::loss_from_name(name);
@@ -26,7 +26,13 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const
   }
   config.from_logits = from_logits;
   if (!(delta > 0.0)) throw py::value_error("delta must be > 0, got " + std::to_string(delta));
-  config.delta = static_cast<float>(delta);
+  config.delta           = static_cast<float>(delta);
+  config.label_smoothing = static_cast<float>(label_smoothing);
+  try {
+    ops::check_loss_config(config);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
 
   FloatArray pred = as_float32_c(y_pred_obj, "y_pred");
   if (pred.ndim() != 2)
@@ -90,7 +96,7 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const
 void bind_losses(py::module_& ops) {
   ops.def("loss", &loss, py::arg("y_true"), py::arg("y_pred"), py::arg("name"),
           py::arg("from_logits") = false, py::arg("delta") = 1.0,
-          py::arg("sample_weight") = py::none(),
+          py::arg("sample_weight") = py::none(), py::arg("label_smoothing") = 0.0,
           "(loss, d loss / d y_pred) of a Keras loss with sum_over_batch_size reduction. "
           "y_pred is (samples, outputs); y_true has its shape, or holds class ids for "
           "sparse_categorical_crossentropy.");

@@ -45,6 +45,10 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     s.type     = nn::LayerType::dense;
     s.units    = d["units"].cast<int64_t>();
     s.use_bias = d.contains("use_bias") ? d["use_bias"].cast<bool>() : true;
+    for (const auto& [key, field] :
+         {std::make_pair("kernel_l1", &s.kernel_l1), std::make_pair("kernel_l2", &s.kernel_l2),
+          std::make_pair("bias_l1", &s.bias_l1), std::make_pair("bias_l2", &s.bias_l2)})
+      if (d.contains(key)) *field = d[key].cast<float>();
   } else if (type == "activation") {
     s.type = nn::LayerType::activation;
   } else if (type == "dropout") {
@@ -56,7 +60,39 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });
+  if (d.contains("activation_param") && !d["activation_param"].is_none())
+    s.act_param = d["activation_param"].cast<float>();  // else the kind's Keras default
   return s;
+}
+
+// A metric given as its canonical name or {"kind": name, "k": int, "threshold": float}.
+ops::MetricConfig metric_from_object(const py::handle& m) {
+  ops::MetricConfig c;
+  if (py::isinstance<py::str>(m)) {
+    c.kind = translating([&] { return ops::metric_from_name(m.cast<std::string>()); });
+    return c;
+  }
+  if (!py::isinstance<py::dict>(m))
+    throw py::type_error("a metric must be a name or a dict with 'kind', got " +
+                         std::string(py::str(py::repr(m))));
+  const py::dict d = m.cast<py::dict>();
+  for (const auto& item : d) {
+    const std::string key = py::str(item.first);
+    if (key != "kind" && key != "k" && key != "threshold")
+      throw py::value_error("unknown metric parameter '" + key + "'; expected kind, k, threshold");
+  }
+  if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
+  c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
+  if (d.contains("k")) {
+    c.k = d["k"].cast<int64_t>();
+    if (c.k < 1) throw py::value_error("metric k must be >= 1, got " + std::to_string(c.k));
+  }
+  if (d.contains("threshold")) {
+    const double t = d["threshold"].cast<double>();
+    if (std::isnan(t)) throw py::value_error("metric threshold must not be NaN");
+    c.threshold = static_cast<float>(t);
+  }
+  return c;
 }
 
 // x as a (rows, input_dim) float32 C array with only finite values.
@@ -245,6 +281,14 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("fused_output", &Network::fused_output)
       .def_property("iterations", &Network::iterations, &Network::set_iterations)
       .def_property_readonly(
+          "regularization_penalty",
+          [](Network& n) {
+            py::gil_scoped_release release;
+            return n.regularization_penalty();
+          },
+          "sum over regularized tensors of l1 * sum|w| + l2 * sum w^2 (0.0 without "
+          "regularizers); train_batch and evaluate add it to each batch's loss.")
+      .def_property_readonly(
           "params",
           [](py::object self) {
             Network& n = self.cast<Network&>();
@@ -296,19 +340,24 @@ void bind_nn(py::module_& m) {
       .def(
           "set_loss",
           [](Network& n, const std::string& name, bool from_logits, double delta,
-             const std::vector<std::string>& metrics) {
+             const py::list& metrics, double label_smoothing) {
             ops::LossConfig c;
             c.kind        = translating([&] { return ops::loss_from_name(name); });
             c.from_logits = from_logits;
             if (!(delta > 0.0)) throw py::value_error("delta must be > 0");
-            c.delta = static_cast<float>(delta);
-            std::vector<ops::MetricKind> ms;
-            for (const auto& s : metrics)
-              ms.push_back(translating([&] { return ops::metric_from_name(s); }));
-            n.set_loss(c, ms);
+            c.delta           = static_cast<float>(delta);
+            c.label_smoothing = static_cast<float>(label_smoothing);
+            std::vector<ops::MetricConfig> ms;
+            for (const auto& m : metrics) ms.push_back(metric_from_object(m));
+            translating([&] {
+              n.set_loss(c, ms);
+              return 0;
+            });
           },
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
-          py::arg("metrics") = std::vector<std::string>{})
+          py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
+          "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
+          "metric name or a dict {'kind': name, 'k': int, 'threshold': float}.")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {

@@ -1,12 +1,15 @@
 #include "nn/network.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "gemm/gemm.h"
 #include "nn/initializers.h"
+#include "nn/penalty.h"
 #include "ops/activations.h"
 #include "runtime/threads.h"
 
@@ -54,6 +57,12 @@ void scale_inplace(float* d, const float* m, int64_t n) {
   for (int64_t i = 0; i < n; ++i) d[i] *= m[i];
 }
 
+void check_factor(float v, const char* what, size_t layer) {
+  if (!(v >= 0.0f && std::isfinite(v)))
+    throw std::invalid_argument(std::string(what) + " of layer " + std::to_string(layer) +
+                                " must be a finite number >= 0, got " + std::to_string(v));
+}
+
 }  // namespace
 
 void SgdUpdater::step(float* params, const float* grads, int64_t n) {
@@ -80,6 +89,13 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     const LayerSpec& L = layers_[i];
     LayerState s;
     s.in = width;
+    if (std::isnan(layers_[i].act_param))
+      layers_[i].act_param = ops::activation_default_param(L.act);
+    if (!std::isfinite(L.act_param) ||
+        (L.act == ActivationKind::elu && L.type != LayerType::dropout && L.act_param < 0.0f))
+      throw std::invalid_argument("activation parameter of layer " + std::to_string(i) +
+                                  " must be finite (and >= 0 for elu's alpha), got " +
+                                  std::to_string(L.act_param));
     switch (L.type) {
       case LayerType::dense:
         if (L.units < 1)
@@ -94,6 +110,17 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
           offset = align_up(offset + s.out);
           tensors_.push_back({s.bias, s.out, 0, static_cast<int>(i), true});
           num_params_ += s.out;
+        }
+        check_factor(L.kernel_l1, "kernel l1", i);
+        check_factor(L.kernel_l2, "kernel l2", i);
+        check_factor(L.bias_l1, "bias l1", i);
+        check_factor(L.bias_l2, "bias l2", i);
+        for (const auto& [begin, size, l1, l2] :
+             {std::make_tuple(s.kernel, s.in * s.out, L.kernel_l1, L.kernel_l2),
+              std::make_tuple(s.bias, s.out, L.bias_l1, L.bias_l2)}) {
+          if (begin < 0 || (l1 == 0.0f && l2 == 0.0f)) continue;
+          for (int64_t c = 0; c < size; c += kChunk)
+            reg_chunks_.push_back({begin + c, begin + std::min(size, c + kChunk), l1, l2});
         }
         s.epilogue_act   = epilogue_supports(L.act);
         s.keep_pre       = !s.epilogue_act;
@@ -119,22 +146,26 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   grads_.reserve(buffer_size_);
   params_.zero();
   grads_.zero();
+  reg_partial_.assign(reg_chunks_.size(), 0.0);
   out_.resize(layers_.size());
   pre_.resize(layers_.size());
   mask_.resize(layers_.size());
   out_ptr_.assign(layers_.size(), nullptr);
 }
 
-void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics) {
+void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics) {
+  ops::check_loss_config(loss);
   const bool sparse = loss.kind == ops::LossKind::sparse_categorical_crossentropy;
-  for (ops::MetricKind m : metrics)
-    if ((m == ops::MetricKind::sparse_categorical_accuracy) != sparse)
-      throw std::invalid_argument(std::string(ops::metric_name(m)) +
-                                  (sparse ? " needs one-hot or binary targets, but the loss "
-                                            "sparse_categorical_crossentropy takes class ids"
-                                          : " needs integer class ids, but the loss " +
-                                                std::string(ops::loss_name(loss.kind)) +
-                                                " takes target arrays"));
+  for (const ops::MetricConfig& m : metrics) {
+    const std::string name = ops::metric_name(m.kind);
+    if (ops::metric_takes_labels(m.kind) != sparse)
+      throw std::invalid_argument(name + (sparse ? " needs one-hot or binary targets, but the loss "
+                                                   "sparse_categorical_crossentropy takes class ids"
+                                                 : " needs integer class ids, but the loss " +
+                                                       std::string(ops::loss_name(loss.kind)) +
+                                                       " takes target arrays"));
+    if (m.k < 1) throw std::invalid_argument(name + ": k must be >= 1, got " + std::to_string(m.k));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   loss_                  = loss;
   metrics_               = std::move(metrics);
@@ -190,11 +221,11 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
         float* dst     = S.keep_pre ? pre_[i].data() : y;
         gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
                     dst, S.out, use ? &ep : nullptr);
-        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out);
+        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, L.act_param);
         break;
       }
       case LayerType::activation:
-        ops::activation_forward(L.act, y, in, rows, S.out);
+        ops::activation_forward(L.act, y, in, rows, S.out, L.act_param);
         break;
       case LayerType::dropout: {
         if (!training || L.rate == 0.0f) {
@@ -242,7 +273,7 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         // d (rows, out) -> dZ in place; dW = x^T dZ; db = colsum dZ; dx = dZ W^T
         if (!d_is_pre && L.act != ActivationKind::linear)
           ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
-                                   rows, S.out);
+                                   rows, S.out, L.act_param);
         if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
         gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
                     grads + S.kernel, S.out);
@@ -254,7 +285,8 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         break;
       }
       case LayerType::activation:
-        if (!d_is_pre) ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out);
+        if (!d_is_pre)
+          ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out, L.act_param);
         break;
       case LayerType::dropout:
         if (L.rate != 0.0f) scale_inplace(d, mask_[i].data(), rows * S.out);
@@ -289,7 +321,7 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
   r->weight_sum += wsum;
   for (size_t k = 0; k < metrics_.size(); ++k)
     r->metric_sums[k] +=
-        ops::accuracy_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
+        ops::metric_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
 }
 
 void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {
@@ -305,11 +337,36 @@ void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_si
   }
 }
 
+double Network::regularize(bool add_grad) {
+  const int64_t chunks = static_cast<int64_t>(reg_chunks_.size());
+  if (chunks == 0) return 0.0;
+  const float* w = params_.data();
+  float* g       = grads_.data();
+  double* part   = reg_partial_.data();
+#pragma omp parallel for num_threads(runtime::num_threads()) \
+    schedule(static) if (chunks >= kMinParallelChunks)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const RegChunk& ch = reg_chunks_[static_cast<size_t>(c)];
+    part[c]            = penalty_pass(w, add_grad ? g : nullptr, ch.begin, ch.end, ch.l1, ch.l2);
+  }
+  double total = 0.0;
+  for (int64_t c = 0; c < chunks; ++c) total += part[c];
+  return total;
+}
+
+double Network::regularization_penalty() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return regularize(false);
+}
+
 void Network::train_batch_locked(const Batch& batch, RunResult* acc) {
   const float* y = forward(batch.x, batch.rows, true);
   float* dout    = dbuf_[0].data();
   accumulate_loss(batch, y, dout, acc);
   backward(batch.x, batch.rows, dout);
+  // the penalty of the weights this step's forward pass used (Keras adds it
+  // to the batch loss it reports, weighted by the batch size)
+  acc->loss_sum += regularize(true) * static_cast<double>(batch.rows);
   ++acc->steps;
 }
 
@@ -371,7 +428,8 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
   if (rows == 0) return total;
   if (batch_size <= 0 || batch_size > rows) batch_size = rows;
   reserve(batch_size);
-  const int64_t ow = output_dim();
+  const int64_t ow     = output_dim();
+  const double penalty = regularize(false);  // the weights do not change here
   for (int64_t off = 0; off < rows; off += batch_size) {
     Batch b;
     b.rows          = std::min(batch_size, rows - off);
@@ -381,6 +439,7 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
     b.sample_weight = data.sample_weight ? data.sample_weight + off : nullptr;
     const float* y  = forward(b.x, b.rows, false);
     accumulate_loss(b, y, nullptr, &total);
+    total.loss_sum += penalty * static_cast<double>(b.rows);
     ++total.steps;
   }
   return total;

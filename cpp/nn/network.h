@@ -4,10 +4,23 @@
 // Layers (LayerSpec), applied in order to a (rows, input_dim) row-major batch:
 //   dense       y = act(x W + b)    W (in, units) row-major, b (units,); use_bias=false drops b
 //   activation  y = act(x)
+//   (act_param: leaky_relu's negative slope or elu's alpha, see ops/activations.h)
 //   dropout     training: y = x * m / (1 - rate), m ~ Bernoulli(1 - rate) per element;
 //               inference: y = x. m is a pure function of (seed, iteration, layer,
 //               element): counter-based, independent of threads and batch layout.
 // (Flatten is a reshape the Python front resolves: rows stay rows.)
+//
+// Weight regularization (keras.regularizers L1/L2/L1L2 on a Dense kernel or
+// bias): each regularized tensor w adds the penalty l1 * sum|w| + l2 * sum w^2
+// (no 1/2, as Keras) to the loss and l1 * sign(w) + 2 * l2 * w (sign(0) = 0)
+// to its gradient, in one pass after backward. As in Keras 3 (the trainer's
+// compute_loss serves train and test steps), the penalty of the current
+// weights is part of the reported loss in training AND in evaluate: each
+// batch reports loss_b + penalty, so RunResult::loss_sum holds
+// sum_b rows_b * (loss_b + penalty_b). The penalty sum runs over fixed chunks
+// of at most 32768 floats, each summed in 32 double accumulators (by index
+// mod 32) combined in a fixed order, the chunks in chunk order: independent of
+// the thread count.
 //
 // Parameters live in ONE 64-byte-aligned float32 buffer, in layer order, each
 // tensor (kernel, then bias) starting on a 64-byte boundary; the gradient
@@ -31,6 +44,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -47,9 +61,14 @@ struct LayerSpec {
   LayerType type          = LayerType::dense;
   int64_t units           = 0;  // dense
   ops::ActivationKind act = ops::ActivationKind::linear;
-  bool use_bias           = true;  // dense
-  float rate              = 0.0f;  // dropout, in [0, 1)
-  uint64_t seed           = 0;     // dropout
+  // leaky_relu slope / elu alpha (ops/activations.h); NaN: Keras's default
+  float act_param = std::numeric_limits<float>::quiet_NaN();
+  bool use_bias   = true;  // dense
+  float rate      = 0.0f;  // dropout, in [0, 1)
+  uint64_t seed   = 0;     // dropout
+  // dense: penalty factors, finite and >= 0 (0 = none)
+  float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
+  float bias_l1 = 0.0f, bias_l2 = 0.0f;
 };
 
 struct TensorInfo {
@@ -104,7 +123,8 @@ struct Batch {
 class Network {
  public:
   // Throws std::invalid_argument for an empty layer list, units < 1,
-  // input_dim < 1, a dropout rate outside [0, 1).
+  // input_dim < 1, a dropout rate outside [0, 1), a negative or non-finite
+  // regularization factor, a non-finite act_param or a negative elu alpha.
   Network(int64_t input_dim, std::vector<LayerSpec> layers);
   Network(const Network&)            = delete;
   Network& operator=(const Network&) = delete;
@@ -119,11 +139,18 @@ class Network {
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::vector<LayerSpec>& layers() const { return layers_; }
 
-  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricKind> metrics = {});
+  // Throws std::invalid_argument when a metric does not read the targets the
+  // loss takes (class ids for sparse_categorical_crossentropy, arrays
+  // otherwise: see ops::metric_takes_labels) or a top-k metric has k < 1.
+  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics = {});
   const ops::LossConfig& loss() const { return loss_; }
-  const std::vector<ops::MetricKind>& metrics() const { return metrics_; }
+  const std::vector<ops::MetricConfig>& metrics() const { return metrics_; }
   // True when the loss is computed from the logits of the last activation.
   bool fused_output() const { return fused_; }
+
+  // The regularization penalty of the current weights (0 without
+  // regularizers): what train_batch and evaluate add to each batch's loss.
+  double regularization_penalty();
 
   // Dropout masks depend on the iteration; train_epoch increments it per step.
   int64_t iterations() const { return iterations_; }
@@ -168,6 +195,9 @@ class Network {
   // metrics_ by the caller, so that nothing allocates per step).
   void accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r);
   void train_batch_locked(const Batch& batch, RunResult* acc);
+  // The penalty of the regularized tensors; with add_grad, also adds its
+  // gradient to grads_.
+  double regularize(bool add_grad);
 
   int64_t input_dim_;
   std::vector<LayerSpec> layers_;
@@ -179,10 +209,17 @@ class Network {
   int64_t max_width_   = 0;
   int first_trainable_ = 0;  // no input gradient is needed below this layer
 
+  struct RegChunk {
+    int64_t begin, end;  // float range in params_/grads_
+    float l1, l2;
+  };
+  std::vector<RegChunk> reg_chunks_;  // regularized tensors, cut in fixed-size chunks
+  std::vector<double> reg_partial_;   // one penalty partial sum per chunk
+
   runtime::AlignedBuffer<float> params_, grads_;
 
   ops::LossConfig loss_;
-  std::vector<ops::MetricKind> metrics_;
+  std::vector<ops::MetricConfig> metrics_;
   bool fused_ = false;
 
   // Workspaces, sized for capacity_ rows.

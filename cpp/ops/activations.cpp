@@ -33,7 +33,27 @@ bool activation_needs_input(ActivationKind kind) {
   }
 }
 
+bool activation_has_param(ActivationKind kind) {
+  return kind == ActivationKind::leaky_relu || kind == ActivationKind::elu;
+}
+
+float activation_default_param(ActivationKind kind) {
+  if (kind == ActivationKind::leaky_relu) return kLeakyReluSlope;
+  if (kind == ActivationKind::elu) return kEluAlpha;
+  return 0.0f;
+}
+
 void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols) {
+  activation_forward(kind, y, x, rows, cols, activation_default_param(kind));
+}
+
+void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
+                         const float* y, int64_t rows, int64_t cols) {
+  activation_backward(kind, dx, dy, x, y, rows, cols, activation_default_param(kind));
+}
+
+void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols,
+                        float a) {
   const ActivationKernels& k = activation_kernels();
   if (rows <= 0 || cols <= 0) return;
   if (kind == ActivationKind::softmax) {
@@ -49,16 +69,16 @@ void activation_forward(ActivationKind kind, float* y, const float* x, int64_t r
   }
   const int64_t n      = rows * cols;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-  if (chunks <= 1) return k.forward(kind, y, x, n);
+  if (chunks <= 1) return k.forward(kind, y, x, n, a);
 #pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t b = c * kChunk;
-    k.forward(kind, y + b, x + b, std::min(kChunk, n - b));
+    k.forward(kind, y + b, x + b, std::min(kChunk, n - b), a);
   }
 }
 
 void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
-                         const float* y, int64_t rows, int64_t cols) {
+                         const float* y, int64_t rows, int64_t cols, float a) {
   const ActivationKernels& k = activation_kernels();
   if (rows <= 0 || cols <= 0) return;
   if (kind == ActivationKind::softmax) {
@@ -75,12 +95,12 @@ void activation_backward(ActivationKind kind, float* dx, const float* dy, const 
   }
   const int64_t n      = rows * cols;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-  if (chunks <= 1) return k.backward(kind, dx, dy, x, y, n);
+  if (chunks <= 1) return k.backward(kind, dx, dy, x, y, n, a);
 #pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t b = c * kChunk;
     k.backward(kind, dx + b, dy + b, x ? x + b : nullptr, y ? y + b : nullptr,
-               std::min(kChunk, n - b));
+               std::min(kChunk, n - b), a);
   }
 }
 

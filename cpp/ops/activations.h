@@ -13,8 +13,12 @@
 //   dx[r, j] = y[r, j] * (dy[r, j] - sum_k dy[r, k] * y[r, k])   (reads y only)
 // Gradients are overwritten, never accumulated.
 //
-// Fixed parameters follow keras.activations defaults: leaky_relu negative
-// slope 0.2, elu alpha 1.0, selu alpha 1.67326324 / scale 1.05070098,
+// One parameter `a` is configurable: leaky_relu's negative slope
+// (y = x > 0 ? x : a x; Keras default 0.2) and elu's alpha (y = x > 0 ? x :
+// a (exp(x) - 1); Keras default 1.0; a >= 0, since the derivative is read
+// from y); the other kinds ignore it. activation_default_param(kind) gives
+// the Keras default, and the overloads without `a` use it.
+// Fixed parameters follow keras.activations: selu alpha 1.67326324 / scale 1.05070098,
 // hard_sigmoid = clip(x / 6 + 1/2, 0, 1) (Keras 3), gelu tanh form
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
 // No kind gives NaN for a finite x, up to |x| = FLT_MAX (exponential and its
@@ -39,10 +43,10 @@ constexpr float kSeluAlpha      = 1.6732632423543772f;
 constexpr float kSeluScale      = 1.0507009873554805f;
 
 struct ActivationKernels {
-  // Elementwise kinds only (not softmax).
-  void (*forward)(ActivationKind kind, float* y, const float* x, int64_t n);
+  // Elementwise kinds only (not softmax); `a` as activation_forward's.
+  void (*forward)(ActivationKind kind, float* y, const float* x, int64_t n, float a);
   void (*backward)(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
-                   int64_t n);
+                   int64_t n, float a);
   void (*softmax_forward)(float* y, const float* x, int64_t rows, int64_t cols);
   void (*softmax_backward)(float* dx, const float* dy, const float* y, int64_t rows, int64_t cols);
 };
@@ -59,7 +63,17 @@ const ActivationKernels& activation_kernels();
 // True when activation_backward of `kind` reads x (the forward input).
 bool activation_needs_input(ActivationKind kind);
 
+// True for the kinds that read the parameter `a` (leaky_relu, elu).
+bool activation_has_param(ActivationKind kind);
+// Keras's default `a`: 0.2 for leaky_relu, 1.0 for elu, 0 for the others.
+float activation_default_param(ActivationKind kind);
+
 // x, y, dx, dy are rows x cols, row-major, contiguous.
+void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols,
+                        float a);
+void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
+                         const float* y, int64_t rows, int64_t cols, float a);
+// The same with a = activation_default_param(kind).
 void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols);
 void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
                          const float* y, int64_t rows, int64_t cols);

@@ -27,7 +27,7 @@ inline float normal_cdf(float x) {
 
 inline float softplus(float x) { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
 
-void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n) {
+void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float a) {
   switch (kind) {
     case ActivationKind::linear:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i];
@@ -42,10 +42,10 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n) {
       for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
       break;
     case ActivationKind::leaky_relu:
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : kLeakyReluSlope * x[i];
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : a * x[i];
       break;
     case ActivationKind::elu:
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : kEluAlpha * std::expm1(x[i]);
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : a * std::expm1(x[i]);
       break;
     case ActivationKind::selu:
       for (int64_t i = 0; i < n; ++i)
@@ -84,7 +84,7 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n) {
 }
 
 void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
-                  int64_t n) {
+                  int64_t n, float a) {
   switch (kind) {
     case ActivationKind::linear:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i];
@@ -99,10 +99,10 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
       break;
     case ActivationKind::leaky_relu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : kLeakyReluSlope * dy[i];
+      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
       break;
     case ActivationKind::elu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + kEluAlpha);
+      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
       break;
     case ActivationKind::selu:
       for (int64_t i = 0; i < n; ++i)

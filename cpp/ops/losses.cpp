@@ -1,4 +1,4 @@
-// Losses and accuracy counts: one scalar pass per row (rows x classes is
+// Losses and metrics: one scalar pass per row (rows x classes is
 // small next to the GEMMs that produce it), double accumulators in row order.
 #include "ops/losses.h"
 
@@ -37,6 +37,10 @@ constexpr NamedMetric kMetricNames[] = {
     {"sparse_categorical_accuracy", MetricKind::sparse_categorical_accuracy},
     {"categorical_accuracy", MetricKind::categorical_accuracy},
     {"binary_accuracy", MetricKind::binary_accuracy},
+    {"top_k_categorical_accuracy", MetricKind::top_k_categorical_accuracy},
+    {"sparse_top_k_categorical_accuracy", MetricKind::sparse_top_k_categorical_accuracy},
+    {"mean_squared_error", MetricKind::mean_squared_error},
+    {"mean_absolute_error", MetricKind::mean_absolute_error},
 };
 
 inline double sigmoid_d(double z) {
@@ -58,8 +62,15 @@ inline double target_at(const float* target, const int32_t* labels, int64_t r, i
   return labels ? (labels[r] == j ? 1.0 : 0.0) : static_cast<double>(target[r * cols + j]);
 }
 
+// Row r of a categorical target, label-smoothed: t (1 - ls) + ls / cols.
+inline double smoothed_at(const float* target, const int32_t* labels, int64_t r, int64_t cols,
+                          int64_t j, double ls) {
+  const double t = target_at(target, labels, r, cols, j);
+  return ls == 0.0 ? t : t * (1.0 - ls) + ls / static_cast<double>(cols);
+}
+
 double categorical_logits(const float* z, const float* target, const int32_t* labels, int64_t r,
-                          int64_t cols, double scale, float* dz) {
+                          int64_t cols, double ls, double scale, float* dz) {
   double m = z[0];
   for (int64_t j = 1; j < cols; ++j) m = std::max(m, static_cast<double>(z[j]));
   double s = 0.0;
@@ -68,26 +79,26 @@ double categorical_logits(const float* z, const float* target, const int32_t* la
   const double log_s = std::log(s);
   double loss = 0.0, tsum = 0.0;
   for (int64_t j = 0; j < cols; ++j) {
-    const double t = target_at(target, labels, r, cols, j);
+    const double t = smoothed_at(target, labels, r, cols, j, ls);
     if (t != 0.0) loss += t * (log_s - (static_cast<double>(z[j]) - m));
     tsum += t;
   }
   if (dz)
     for (int64_t j = 0; j < cols; ++j) {
       const double p = std::exp(static_cast<double>(z[j]) - m) / s;
-      dz[j] = static_cast<float>((p * tsum - target_at(target, labels, r, cols, j)) * scale);
+      dz[j] = static_cast<float>((p * tsum - smoothed_at(target, labels, r, cols, j, ls)) * scale);
     }
   return loss;
 }
 
 double categorical_probs(const float* o, const float* target, const int32_t* labels, int64_t r,
-                         int64_t cols, double scale, float* dout) {
+                         int64_t cols, double ls, double scale, float* dout) {
   const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
   double s = 0.0;
   for (int64_t j = 0; j < cols; ++j) s += o[j];
   double loss = 0.0, gq = 0.0;
   for (int64_t j = 0; j < cols; ++j) {
-    const double t = target_at(target, labels, r, cols, j);
+    const double t = smoothed_at(target, labels, r, cols, j, ls);
     const double q = o[j] / s;
     const double c = std::min(std::max(q, eps), one_m_eps);
     if (t != 0.0) loss -= t * std::log(c);
@@ -119,9 +130,14 @@ const char* loss_name(LossKind kind) {
 MetricKind metric_from_name(const std::string& name) {
   for (const auto& n : kMetricNames)
     if (name == n.name) return n.kind;
-  throw std::invalid_argument(
-      "Unknown metric '" + name +
-      "'; expected sparse_categorical_accuracy, categorical_accuracy or binary_accuracy");
+  std::string valid;
+  for (const auto& n : kMetricNames) valid += std::string(valid.empty() ? "" : ", ") + n.name;
+  throw std::invalid_argument("Unknown metric '" + name + "'; expected one of: " + valid);
+}
+
+bool metric_takes_labels(MetricKind kind) {
+  return kind == MetricKind::sparse_categorical_accuracy ||
+         kind == MetricKind::sparse_top_k_categorical_accuracy;
 }
 
 const char* metric_name(MetricKind kind) {
@@ -130,9 +146,23 @@ const char* metric_name(MetricKind kind) {
   return "unknown";
 }
 
+void check_loss_config(const LossConfig& config) {
+  if (!(config.delta > 0.0f))
+    throw std::invalid_argument("delta must be > 0, got " + std::to_string(config.delta));
+  const float ls = config.label_smoothing;
+  if (!(ls >= 0.0f && ls <= 1.0f))
+    throw std::invalid_argument("label_smoothing must be in [0, 1], got " + std::to_string(ls));
+  if (ls != 0.0f && config.kind != LossKind::binary_crossentropy &&
+      config.kind != LossKind::categorical_crossentropy)
+    throw std::invalid_argument(std::string("label_smoothing applies to binary_crossentropy and "
+                                            "categorical_crossentropy, not ") +
+                                loss_name(config.kind));
+}
+
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
                              const int32_t* labels, const float* sample_weight, int64_t rows,
                              int64_t cols, float* dout) {
+  check_loss_config(config);
   if (rows <= 0) return 0.0;
   const bool sparse = config.kind == LossKind::sparse_categorical_crossentropy;
   if (sparse) {
@@ -149,6 +179,7 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   const double inv_elem = inv_rows / static_cast<double>(cols);
   const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
   const double delta = config.delta;
+  const double ls    = config.label_smoothing;
   double total       = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
     const double w  = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
@@ -188,7 +219,7 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
         break;
       case LossKind::binary_crossentropy:
         for (int64_t j = 0; j < cols; ++j) {
-          const double tj = t[j];
+          const double tj = ls == 0.0 ? t[j] : t[j] * (1.0 - ls) + 0.5 * ls;
           if (config.from_logits) {
             const double z = o[j];
             row_loss += std::max(z, 0.0) - z * tj + std::log1p(std::exp(-std::fabs(z)));
@@ -207,10 +238,10 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
         break;
       case LossKind::categorical_crossentropy:
       case LossKind::sparse_categorical_crossentropy:
-        row_loss =
-            config.from_logits
-                ? categorical_logits(o, target, sparse ? labels : nullptr, r, cols, w * inv_rows, d)
-                : categorical_probs(o, target, sparse ? labels : nullptr, r, cols, w * inv_rows, d);
+        row_loss = config.from_logits ? categorical_logits(o, target, sparse ? labels : nullptr, r,
+                                                           cols, ls, w * inv_rows, d)
+                                      : categorical_probs(o, target, sparse ? labels : nullptr, r,
+                                                          cols, ls, w * inv_rows, d);
         break;
     }
     total += w * row_loss;
@@ -218,27 +249,53 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   return total * inv_rows;
 }
 
-double accuracy_sum(MetricKind kind, const float* out, const float* target, const int32_t* labels,
-                    const float* sample_weight, int64_t rows, int64_t cols, float threshold) {
-  double total = 0.0;
+double metric_sum(const MetricConfig& config, const float* out, const float* target,
+                  const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols) {
+  const float threshold = config.threshold;
+  const int64_t k       = config.k;
+  const double inv_cols = 1.0 / static_cast<double>(cols);
+  double total          = 0.0;
   for (int64_t r = 0; r < rows; ++r) {
     const double w = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
     const float* o = out + r * cols;
+    const float* t = target ? target + r * cols : nullptr;
     double v       = 0.0;
-    switch (kind) {
+    switch (config.kind) {
       case MetricKind::sparse_categorical_accuracy:
         v = argmax_row(o, cols) == labels[r] ? 1.0 : 0.0;
         break;
       case MetricKind::categorical_accuracy:
-        v = argmax_row(o, cols) == argmax_row(target + r * cols, cols) ? 1.0 : 0.0;
+        v = argmax_row(o, cols) == argmax_row(t, cols) ? 1.0 : 0.0;
         break;
       case MetricKind::binary_accuracy: {
         int64_t hits = 0;
         for (int64_t j = 0; j < cols; ++j)
-          hits += ((o[j] > threshold ? 1.0f : 0.0f) == target[r * cols + j]) ? 1 : 0;
-        v = static_cast<double>(hits) / static_cast<double>(cols);
+          hits += ((o[j] > threshold ? 1.0f : 0.0f) == t[j]) ? 1 : 0;
+        v = static_cast<double>(hits) * inv_cols;
         break;
       }
+      case MetricKind::top_k_categorical_accuracy:
+      case MetricKind::sparse_top_k_categorical_accuracy: {
+        const int64_t c   = config.kind == MetricKind::sparse_top_k_categorical_accuracy
+                                ? labels[r]
+                                : argmax_row(t, cols);
+        const float score = o[c];
+        int64_t above     = 0;  // classes scored strictly higher than c
+        for (int64_t j = 0; j < cols; ++j) above += o[j] > score ? 1 : 0;
+        v = (score == score && above < k) ? 1.0 : 0.0;
+        break;
+      }
+      case MetricKind::mean_squared_error:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double e = static_cast<double>(o[j]) - t[j];
+          v += e * e;
+        }
+        v *= inv_cols;
+        break;
+      case MetricKind::mean_absolute_error:
+        for (int64_t j = 0; j < cols; ++j) v += std::fabs(static_cast<double>(o[j]) - t[j]);
+        v *= inv_cols;
+        break;
     }
     total += w * v;
   }

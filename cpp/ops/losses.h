@@ -17,6 +17,9 @@
 //   categorical_crossentropy  l_r = -sum_j t_j log clip(o_j / sum_k o_k, 1e-7, 1 - 1e-7);
 //                        from_logits: sum_j t_j * (logsumexp(z) - z_j)
 //   sparse_categorical_crossentropy: the categorical forms with t = onehot(label).
+// Label smoothing ls in [0, 1] (binary and categorical cross-entropy only, as
+// Keras 3) replaces the target first: binary t <- t (1 - ls) + ls / 2,
+// categorical t <- t (1 - ls) + ls / cols.
 // dout (rows x cols), when not null, is OVERWRITTEN with d loss / d out
 // (exact derivative of the formula above; where a clip is active the
 // derivative through it is 0, as in PyTorch/TensorFlow clamp). With
@@ -48,32 +51,59 @@ LossKind loss_from_name(const std::string& name);
 const char* loss_name(LossKind kind);
 
 struct LossConfig {
-  LossKind kind    = LossKind::mean_squared_error;
-  bool from_logits = false;  // cross-entropies only
-  float delta      = 1.0f;   // huber only
+  LossKind kind         = LossKind::mean_squared_error;
+  bool from_logits      = false;  // cross-entropies only
+  float delta           = 1.0f;   // huber only
+  float label_smoothing = 0.0f;   // binary / categorical cross-entropy, in [0, 1]
 };
+
+// Throws std::invalid_argument for delta <= 0, label_smoothing outside
+// [0, 1], or label_smoothing != 0 with another loss.
+void check_loss_config(const LossConfig& config);
 
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
                              const int32_t* labels, const float* sample_weight, int64_t rows,
                              int64_t cols, float* dout);
 
-// Accuracy metrics (keras.metrics.*Accuracy), as weighted counts:
-//   returns sum_r w_r * v_r where
-//   sparse_categorical_accuracy  v_r = [argmax_j out[r] == label[r]]
-//   categorical_accuracy         v_r = [argmax_j out[r] == argmax_j target[r]]
-//   binary_accuracy              v_r = mean_j [(out[r, j] > threshold) == target[r, j]]
-// (argmax takes the first maximum). The Keras metric value is this sum
-// divided by sum_r w_r (rows when sample_weight is null).
+// Metrics (keras.metrics.*), as weighted sums over the rows:
+//   returns sum_r w_r * v_r where (argmax takes the first maximum)
+//   sparse_categorical_accuracy        v_r = [argmax_j out[r] == label[r]]
+//   categorical_accuracy               v_r = [argmax_j out[r] == argmax_j target[r]]
+//   binary_accuracy(threshold)         v_r = mean_j [(out[r, j] > threshold) == target[r, j]]
+//   top_k_categorical_accuracy(k)      v_r = [#{j : out[r, j] > out[r, c]} < k], c = argmax_j
+//   target[r] sparse_top_k_categorical_accuracy(k)   the same with c = label[r] mean_squared_error
+//   v_r = mean_j (out[r, j] - target[r, j])^2 mean_absolute_error                v_r = mean_j
+//   |out[r, j] - target[r, j]|
+// Top-k counts ties as Keras's in_top_k does (the class is in the top k when
+// its score is >= the k-th largest score); a NaN score at c is a miss. The
+// Keras metric value is this sum divided by sum_r w_r (rows when
+// sample_weight is null). One pass over rows x cols, double accumulators in
+// row order: independent of the thread count.
 enum class MetricKind : int {
   sparse_categorical_accuracy = 0,
   categorical_accuracy,
   binary_accuracy,
+  top_k_categorical_accuracy,
+  sparse_top_k_categorical_accuracy,
+  mean_squared_error,
+  mean_absolute_error,
 };
 
+struct MetricConfig {
+  MetricKind kind = MetricKind::categorical_accuracy;
+  int64_t k       = 5;     // top-k metrics, >= 1
+  float threshold = 0.5f;  // binary_accuracy
+};
+
+// Canonical Keras metric names (the snake-case class names above). Throws
+// std::invalid_argument naming the valid names.
 MetricKind metric_from_name(const std::string& name);
 const char* metric_name(MetricKind kind);
+// True for the metrics that read integer `labels` (the sparse ones), false
+// for those that read a `target` array.
+bool metric_takes_labels(MetricKind kind);
 
-double accuracy_sum(MetricKind kind, const float* out, const float* target, const int32_t* labels,
-                    const float* sample_weight, int64_t rows, int64_t cols, float threshold = 0.5f);
+double metric_sum(const MetricConfig& config, const float* out, const float* target,
+                  const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols);
 
 }  // namespace fastnn::ops

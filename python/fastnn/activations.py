@@ -6,7 +6,8 @@ or ``None`` (linear); :func:`get` resolves any of them to the kernel name.
 
 Keras 3 defaults are kept: ``"gelu"`` is the exact (erf) form
 (``approximate=False``), ``leaky_relu`` has ``negative_slope=0.2`` and ``elu``
-``alpha=1.0`` (other values are not supported).
+``alpha=1.0``; the layers ``fastnn.layers.LeakyReLU(negative_slope)`` and
+``ELU(alpha)`` train with other values.
 """
 
 from __future__ import annotations
@@ -64,17 +65,30 @@ def softmax(x, axis=-1):
 
 
 def leaky_relu(x, negative_slope=0.2):
-    """``x`` if ``x > 0`` else ``negative_slope * x`` (only 0.2 is supported)."""
-    if negative_slope != 0.2:
-        raise ValueError(f"leaky_relu supports negative_slope=0.2 only, got {negative_slope!r}")
-    return _ops.activation(x, "leaky_relu")
+    """``x`` if ``x > 0`` else ``negative_slope * x``.
+
+    Args:
+        negative_slope: a finite float. Defaults to `0.2`.
+    """
+    return _ops.activation(x, "leaky_relu", _float(negative_slope, "negative_slope"))
 
 
 def elu(x, alpha=1.0):
-    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)`` (only ``alpha=1.0``)."""
-    if alpha != 1.0:
-        raise ValueError(f"elu supports alpha=1.0 only, got {alpha!r}")
-    return _ops.activation(x, "elu")
+    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``.
+
+    Args:
+        alpha: a finite float >= 0. Defaults to `1.0`.
+    """
+    return _ops.activation(x, "elu", _float(alpha, "alpha"))
+
+
+def _float(value, name: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a float, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a float, got {value!r}") from None
 
 
 def selu(x):

@@ -16,9 +16,11 @@ import numpy as np
 
 from fastnn import activations as _activations
 from fastnn import initializers as _initializers
+from fastnn import regularizers as _regularizers
 from fastnn.utils.seeding import next_seed
 
 __all__ = [
+    "ELU",
     "Activation",
     "Dense",
     "Dropout",
@@ -26,6 +28,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LeakyReLU",
     "deserialize",
     "serialize",
 ]
@@ -198,6 +201,10 @@ class Dense(Layer):
         use_bias: whether to add a bias. Defaults to `True`.
         kernel_initializer: Defaults to `"glorot_uniform"`.
         bias_initializer: Defaults to `"zeros"`.
+        kernel_regularizer: None, a ``fastnn.regularizers`` L1, L2 or L1L2
+            (or its id, e.g. ``"l2"``): its penalty joins the loss and its
+            gradient the kernel's. Defaults to `None`.
+        bias_regularizer: the same for the bias. Defaults to `None`.
 
     Input shape ``(batch, in)``; output shape ``(batch, units)``.
 
@@ -211,6 +218,8 @@ class Dense(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -221,6 +230,14 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self._kernel_penalty = _regularizers.penalty_factors(
+            self.kernel_regularizer, f"Dense {self.name!r} kernel_regularizer"
+        )
+        self._bias_penalty = _regularizers.penalty_factors(
+            self.bias_regularizer, f"Dense {self.name!r} bias_regularizer"
+        )
         self._in = None
 
     def compute_output_shape(self, input_shape):
@@ -238,6 +255,10 @@ class Dense(Layer):
             "units": self.units,
             "activation": _activations.get(self.activation),
             "use_bias": self.use_bias,
+            "kernel_l1": self._kernel_penalty[0],
+            "kernel_l2": self._kernel_penalty[1],
+            "bias_l1": self._bias_penalty[0],
+            "bias_l2": self._bias_penalty[1],
         }
 
     def _init_weights(self):
@@ -262,6 +283,8 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": _serialize_initializer(self.kernel_initializer),
             "bias_initializer": _serialize_initializer(self.bias_initializer),
+            "kernel_regularizer": _serialize_regularizer(self.kernel_regularizer),
+            "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
         }
 
 
@@ -282,6 +305,74 @@ class Activation(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "activation": self.activation}
+
+
+class LeakyReLU(Activation):
+    """``x`` if ``x > 0`` else ``negative_slope * x`` (keras.layers.LeakyReLU).
+
+    Args:
+        negative_slope: a finite float >= 0. Defaults to `0.3` (the Keras
+            layer's default; the function ``activations.leaky_relu`` uses
+            0.2). The legacy name ``alpha`` is accepted with a warning.
+    """
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:
+            import warnings
+
+            negative_slope = kwargs.pop("alpha")
+            warnings.warn(
+                "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
+            )
+        super().__init__("leaky_relu", **kwargs)
+        self.negative_slope = _activation_param(
+            negative_slope,
+            "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. "
+            f"Expected a float. Received: negative_slope={negative_slope!r}",
+        )
+
+    def _spec(self, input_shape):
+        return {**super()._spec(input_shape), "activation_param": self.negative_slope}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "negative_slope": self.negative_slope}
+
+
+class ELU(Activation):
+    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)`` (keras.layers.ELU).
+
+    Args:
+        alpha: a finite float >= 0 (the gradient is computed from the
+            output, which needs alpha >= 0). Defaults to `1.0`.
+    """
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__("elu", **kwargs)
+        self.alpha = _activation_param(
+            alpha, f"ELU alpha must be a finite float >= 0, got {alpha!r}"
+        )
+
+    def _spec(self, input_shape):
+        return {**super()._spec(input_shape), "activation_param": self.alpha}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "alpha": self.alpha}
+
+
+def _activation_param(value, message: str) -> float:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        raise ValueError(message)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(message)
+    return value
 
 
 class Dropout(Layer):
@@ -336,6 +427,10 @@ class Flatten(Layer):
 
     def _spec(self, input_shape):
         return None
+
+
+def _serialize_regularizer(regularizer):
+    return None if regularizer is None else _regularizers.serialize(regularizer)
 
 
 def _snake(name: str) -> str:

@@ -30,6 +30,7 @@ class Loss:
     are passed to it."""
 
     kernel = ""
+    label_smoothing = 0.0  # set by the cross-entropies that take it
 
     def __init__(self, name: Optional[str] = None, from_logits: bool = False, delta: float = 1.0):
         self.name = name or _snake(type(self).__name__)
@@ -45,6 +46,7 @@ class Loss:
             from_logits=self.from_logits,
             delta=self.delta,
             sample_weight=sample_weight,
+            label_smoothing=self.label_smoothing,
         )
         return float(value)
 
@@ -96,12 +98,25 @@ class Huber(Loss):
 
 class _Crossentropy(Loss):
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str = ""):
-        if label_smoothing:
-            raise ValueError("label_smoothing is not supported yet; use 0.0")
+        if isinstance(label_smoothing, bool):
+            raise ValueError(f"label_smoothing must be a float in [0, 1], got {label_smoothing!r}")
+        try:
+            label_smoothing = float(label_smoothing)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"label_smoothing must be a float in [0, 1], got {label_smoothing!r}"
+            ) from None
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be a float in [0, 1], got {label_smoothing}")
         super().__init__(name, from_logits=from_logits)
+        self.label_smoothing = label_smoothing
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 class BinaryCrossentropy(_Crossentropy):
@@ -109,6 +124,9 @@ class BinaryCrossentropy(_Crossentropy):
 
     Args:
         from_logits: whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: in [0, 1]; targets become
+            ``y * (1 - label_smoothing) + 0.5 * label_smoothing``. Defaults
+            to `0.0`.
     """
 
     kernel = "binary_crossentropy"
@@ -123,6 +141,9 @@ class CategoricalCrossentropy(_Crossentropy):
 
     Args:
         from_logits: whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: in [0, 1]; targets become
+            ``y * (1 - label_smoothing) + label_smoothing / classes``.
+            Defaults to `0.0`.
     """
 
     kernel = "categorical_crossentropy"

@@ -388,15 +388,18 @@ def resolve_metrics(metrics, y_true_shape, y_pred_shape) -> list:
         metrics = [metrics]
     resolved = []
     counters = {}
+    objects = set()  # ids of the Metric objects listed
     for identifier in metrics:
         if identifier is None:
             continue
         metric = resolve(identifier, y_true_shape, y_pred_shape)
+        if metric is identifier:
+            if id(metric) in objects:
+                raise ValueError(f"The same Metric object {metric!r} is listed twice in `metrics`")
+            objects.add(id(metric))
         if metric.name in counters:
             index = counters[metric.name]
             counters[metric.name] += 1
-            if metric is identifier:
-                raise ValueError(f"The same Metric object {metric!r} is listed twice in `metrics`")
             metric.name = f"{metric.name}_{index}"
         else:
             counters[metric.name] = 1

@@ -35,16 +35,10 @@ import numpy as np
 from fastnn import _core
 from fastnn import layers as _layers
 from fastnn import losses as _losses
+from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 
 __all__ = ["Sequential", "load_model"]
-
-# Keras metric ids fastnn computes in C++ alongside the loss.
-_ACCURACY_IDS = {
-    "sparse_categorical_accuracy",
-    "categorical_accuracy",
-    "binary_accuracy",
-}
 
 
 def _resolve_optimizer(optimizer):
@@ -75,8 +69,9 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.compiled = False
+        self._metric_ids: list = []  # compile's metrics, as given
+        self._metrics: list = []  # the resolved fastnn.metrics.Metric objects
         self._metric_names: List[str] = []
-        self._metric_kinds: List[str] = []
         self._optimizer_net = None  # the network the optimizer's state was built for
         self._busy = threading.Lock()  # one training call at a time
         self.stop_training = False
@@ -191,9 +186,22 @@ class Sequential:
                 instance. Defaults to `"rmsprop"`, as in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
-            metrics: None or a list of ``"accuracy"``/``"acc"`` or explicit
-                ``"sparse_categorical_accuracy"``, ``"categorical_accuracy"``,
-                ``"binary_accuracy"``. Defaults to `None`.
+            metrics: None, or a list of metrics computed in C++ alongside the
+                loss: Keras names and aliases (``"accuracy"``/``"acc"``,
+                resolved from the shapes of labels and predictions as Keras 3
+                does; ``"binary_accuracy"``, ``"categorical_accuracy"``,
+                ``"sparse_categorical_accuracy"``,
+                ``"top_k_categorical_accuracy"``,
+                ``"sparse_top_k_categorical_accuracy"``, ``"mse"``,
+                ``"mae"``, class names ...), ``fastnn.metrics`` classes or
+                instances (e.g. ``TopKCategoricalAccuracy(k=3)``). A string
+                is its own log name; an instance keeps its `name`. Defaults
+                to `None`.
+
+        Raises:
+            ValueError / TypeError: an unknown optimizer, loss or metric, or
+            a metric that cannot score this loss's targets (e.g.
+            ``"categorical_accuracy"`` with integer labels); nothing changes.
         """
         if kwargs:
             raise TypeError(f"compile got unsupported argument(s): {', '.join(sorted(kwargs))}")
@@ -201,55 +209,86 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
         loss = _losses.get(loss)
-        names = [] if metrics is None else list(metrics)
-        kinds = []
-        for m in names:
-            if not isinstance(m, str):
-                raise TypeError(f"metrics must be strings, got {m!r}")
-            if m in ("accuracy", "acc"):
-                kinds.append(None)  # resolved against the loss/output in _metric_kernels
-            elif m in _ACCURACY_IDS:
-                sparse = loss.kernel == "sparse_categorical_crossentropy"
-                if (m == "sparse_categorical_accuracy") != sparse:
-                    raise ValueError(
-                        f"metric {m!r} does not fit the targets of the loss {loss.kernel!r} "
-                        "(sparse_categorical_accuracy goes with sparse_categorical_crossentropy)"
-                    )
-                kinds.append(m)
-            else:
-                raise ValueError(
-                    f"Unknown metric {m!r}; expected 'accuracy', 'acc' or one of: "
-                    + ", ".join(sorted(_ACCURACY_IDS))
-                )
+        if metrics is None:
+            metric_ids = []
+        elif isinstance(metrics, dict):
+            metric_ids = metrics  # resolve_metrics explains why a dict is refused
+        elif isinstance(metrics, (list, tuple)):
+            metric_ids = [m for m in metrics if m is not None]
+        else:
+            metric_ids = [metrics]
+        resolved, kernels = self._metric_kernels(loss, metric_ids)
         if self._net is not None:
             self._net.set_loss(
                 loss.kernel,
                 from_logits=loss.from_logits,
                 delta=loss.delta,
-                metrics=self._metric_kernels(loss, kinds),
+                metrics=kernels,
+                label_smoothing=loss.label_smoothing,
             )
         self.optimizer, self.loss = optimizer, loss
         self._optimizer_net = None  # state is built for the new optimizer on first use
-        self._metric_names, self._metric_kinds = names, kinds
+        self._metric_ids = metric_ids
+        self._metrics = resolved
+        self._metric_names = [m.name for m in resolved]
         self.compiled = True
 
-    def _metric_kernels(self, loss, kinds) -> List[str]:
-        """Keras's "accuracy": sparse for sparse cross-entropy, binary for
-        binary cross-entropy or one output, categorical otherwise."""
-        if loss.kernel == "sparse_categorical_crossentropy":
-            default = "sparse_categorical_accuracy"
-        elif loss.kernel == "binary_crossentropy" or self._net.output_dim == 1:
-            default = "binary_accuracy"
+    def _metric_kernels(self, loss, metric_ids):
+        """Resolves `compile`'s metrics as Keras 3 does from the shapes of
+        labels and predictions, and describes them for the C++ engine.
+
+        The shapes follow from the loss and the output width: integer class
+        ids ``(n,)`` for sparse categorical cross-entropy (and for one
+        output), else targets ``(n, outputs)``; predictions ``(n, outputs)``.
+        The width is the network's or, before build, the last Dense layer's
+        units (the other layers keep the width). With no width known yet
+        (no layers), names are checked now and shapes when the model is built.
+
+        Returns:
+            ``(metrics, kernels)``: the `fastnn.metrics.Metric` objects, with
+            unique log names, and per metric the dict ``{"kind", **params}``
+            ``Network.set_loss`` takes (empty when the width is unknown).
+        """
+        if isinstance(metric_ids, dict):
+            return _metrics.resolve_metrics(metric_ids, (1,), (1, 2)), []  # raises: one output
+        if self._net is not None:
+            width = int(self._net.output_dim)
         else:
-            default = "categorical_accuracy"
-        return [k or default for k in kinds]
+            dense = [layer for layer in self._layers if isinstance(layer, _layers.Dense)]
+            width = dense[-1].units if dense else None
+            if width is None and self._layers and self._input_shape is not None:
+                width = math.prod(self._input_shape)
+        names = []
+        for m in metric_ids:
+            metric = None if _metrics._is_accuracy_alias(m) else _metrics.get(m)  # checks names
+            names.append(m if isinstance(m, str) else metric.name)
+        if width is None:
+            unresolved = [_metrics.Metric(name=n) for n in names]  # kind None until build
+            return _metrics.resolve_metrics(unresolved, (1, 2), (1, 2)), []
+        sparse = loss.kernel == "sparse_categorical_crossentropy"
+        y_true_shape = (1,) if sparse or width == 1 else (1, width)
+        try:
+            resolved = _metrics.resolve_metrics(metric_ids, y_true_shape, (1, width))
+        except ValueError as e:  # names were checked above: a shape mismatch or a repeat
+            if "listed twice" in str(e):
+                raise
+            targets = "class ids of shape (n,)" if sparse else f"targets of shape (n, {width})"
+            raise ValueError(
+                f"{e} (shapes with a batch of 1). The loss {loss.kernel!r} takes {targets} "
+                f"and the model outputs (n, {width})."
+            ) from None
+        kernels = [{"kind": m.kind, **m.params} for m in resolved]
+        return resolved, kernels
 
     def _configure_engine(self) -> None:
+        self._metrics, kernels = self._metric_kernels(self.loss, self._metric_ids)
+        self._metric_names = [m.name for m in self._metrics]
         self._net.set_loss(
             self.loss.kernel,
             from_logits=self.loss.from_logits,
             delta=self.loss.delta,
-            metrics=self._metric_kernels(self.loss, self._metric_kinds),
+            metrics=kernels,
+            label_smoothing=self.loss.label_smoothing,
         )
 
     # -- data ----------------------------------------------------------------

@@ -54,7 +54,7 @@ inline __m256 gelu_inner(__m256 v) {  // sqrt(2/pi) * (v + 0.044715 v^3)
   return _mm256_mul_ps(vset(0.7978845608028654f), _mm256_fmadd_ps(vset(0.044715f), v3, v));
 }
 
-void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n) {
+void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, float a) {
   switch (kind) {
     case ActivationKind::linear:
       map1(y, x, n, [](__m256 v) { return v; });
@@ -69,13 +69,12 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n) {
       map1(y, x, n, [](__m256 v) { return tanh256(v); });
       break;
     case ActivationKind::leaky_relu:
-      map1(y, x, n, [](__m256 v) {
-        return _mm256_blendv_ps(_mm256_mul_ps(vset(kLeakyReluSlope), v), v, gt0(v));
-      });
+      map1(y, x, n,
+           [a](__m256 v) { return _mm256_blendv_ps(_mm256_mul_ps(vset(a), v), v, gt0(v)); });
       break;
     case ActivationKind::elu:
-      map1(y, x, n, [](__m256 v) {
-        return _mm256_blendv_ps(_mm256_mul_ps(vset(kEluAlpha), expm1_256(v)), v, gt0(v));
+      map1(y, x, n, [a](__m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(vset(a), expm1_256(v)), v, gt0(v));
       });
       break;
     case ActivationKind::selu:
@@ -125,7 +124,7 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n) {
 }
 
 void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
-                   int64_t n) {
+                   int64_t n, float a) {
   switch (kind) {
     case ActivationKind::linear:
       map2(dx, dy, dy, n, [](__m256 g, __m256) { return g; });
@@ -143,13 +142,13 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
            [](__m256 g, __m256 o) { return _mm256_mul_ps(g, _mm256_fnmadd_ps(o, o, vset(1.0f))); });
       break;
     case ActivationKind::leaky_relu:
-      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
-        return _mm256_blendv_ps(_mm256_mul_ps(vset(kLeakyReluSlope), g), g, gt0(v));
+      map2(dx, dy, x, n, [a](__m256 g, __m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(vset(a), g), g, gt0(v));
       });
       break;
     case ActivationKind::elu:
-      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
-        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_add_ps(o, vset(kEluAlpha))), g, gt0(o));
+      map2(dx, dy, y, n, [a](__m256 g, __m256 o) {
+        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_add_ps(o, vset(a))), g, gt0(o));
       });
       break;
     case ActivationKind::selu:

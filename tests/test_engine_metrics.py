@@ -1,0 +1,299 @@
+"""Metrics the C++ engine computes alongside the loss (train_on_batch, fit,
+evaluate), against NumPy float64 references, with and without sample weights;
+compile()'s resolution of names, aliases, classes and instances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastnn import initializers, layers, metrics, models, optimizers
+
+N_IN, N_OUT = 11, 7
+
+
+def make_model(loss="categorical_crossentropy", last="softmax", width=N_OUT, metric_list=None):
+    model = models.Sequential(
+        [
+            layers.Input(shape=(N_IN,)),
+            layers.Dense(13, activation="tanh", kernel_initializer=initializers.GlorotUniform(3)),
+            layers.Dense(
+                width,
+                activation=last,
+                kernel_initializer=initializers.GlorotUniform(4),
+                bias_initializer=initializers.RandomUniform(-0.5, 0.5, seed=5),
+            ),
+        ]
+    )
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.0), loss=loss, metrics=metric_list)
+    return model
+
+
+def weighted_mean(values, sw):
+    w = np.ones(len(values)) if sw is None else sw.astype(np.float64)
+    return float(np.sum(w * values) / np.sum(w))
+
+
+def in_top_k(pred, cls, k):
+    """Keras's in_top_k (torch backend): the class's score >= the k-th largest."""
+    kth = np.sort(pred, axis=1)[:, -k]
+    return (pred[np.arange(len(pred)), cls] >= kth).astype(np.float64)
+
+
+def reference(kind, pred, y, params):
+    pred = pred.astype(np.float64)
+    if kind == "sparse_categorical_accuracy":
+        return (pred.argmax(1) == y).astype(np.float64)
+    if kind == "categorical_accuracy":
+        return (pred.argmax(1) == y.argmax(1)).astype(np.float64)
+    if kind == "binary_accuracy":
+        t = y.reshape(pred.shape)
+        return ((pred > params.get("threshold", 0.5)) == t).mean(1)
+    if kind == "top_k_categorical_accuracy":
+        return in_top_k(pred, y.argmax(1), params.get("k", 5))
+    if kind == "sparse_top_k_categorical_accuracy":
+        return in_top_k(pred, y, params.get("k", 5))
+    if kind == "mean_squared_error":
+        return ((pred - y.reshape(pred.shape)) ** 2).mean(1)
+    if kind == "mean_absolute_error":
+        return np.abs(pred - y.reshape(pred.shape)).mean(1)
+    raise AssertionError(kind)
+
+
+def data_for(loss, rng, n, width):
+    x = rng.standard_normal((n, N_IN)).astype(np.float32)
+    if loss == "sparse_categorical_crossentropy":
+        y = rng.integers(0, width, n)
+    elif loss == "categorical_crossentropy":
+        y = np.eye(width, dtype=np.float32)[rng.integers(0, width, n)]
+    elif loss == "binary_crossentropy":
+        y = rng.integers(0, 2, (n, width)).astype(np.float32)
+    else:
+        y = rng.standard_normal((n, width)).astype(np.float32)
+    return x, y
+
+
+# (loss, last activation, output width, metric identifier, canonical kind, params)
+CASES = [
+    ("sparse_categorical_crossentropy", "softmax", 7, "sparse_categorical_accuracy", {}),
+    ("categorical_crossentropy", "softmax", 7, "categorical_accuracy", {}),
+    ("binary_crossentropy", "sigmoid", 5, "binary_accuracy", {}),
+    (
+        "binary_crossentropy",
+        "sigmoid",
+        5,
+        metrics.BinaryAccuracy(threshold=0.3),
+        {"threshold": 0.3},
+    ),
+    ("categorical_crossentropy", "softmax", 7, "top_k_categorical_accuracy", {}),
+    ("categorical_crossentropy", "softmax", 7, metrics.TopKCategoricalAccuracy(k=2), {"k": 2}),
+    ("categorical_crossentropy", "softmax", 7, metrics.TopKCategoricalAccuracy(k=1), {"k": 1}),
+    ("sparse_categorical_crossentropy", "softmax", 7, "sparse_top_k_categorical_accuracy", {}),
+    (
+        "sparse_categorical_crossentropy",
+        "softmax",
+        7,
+        metrics.SparseTopKCategoricalAccuracy(k=3),
+        {"k": 3},
+    ),
+    ("mse", "linear", 6, "mse", {}),
+    ("mse", "linear", 6, "mean_squared_error", {}),
+    ("huber", "linear", 6, metrics.MeanSquaredError, {}),
+    ("mae", "tanh", 6, "mae", {}),
+    ("mse", "sigmoid", 6, metrics.MeanAbsoluteError(name="l1_error"), {}),
+    ("mse", "linear", 1, "mse", {}),  # one output, targets (n,)
+]
+
+
+def _kind(identifier):
+    return metrics.get(identifier).kind
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss,last,width,identifier,params", CASES)
+def test_evaluate_and_train_on_batch_match_numpy(
+    isa, rng, loss, last, width, identifier, params, weighted
+):
+    model = make_model(loss, last, width, [identifier])
+    name = model.metrics_names[1]
+    kind = model._metrics[0].kind
+    assert kind == _kind(identifier)
+    n = 61
+    x, y = data_for(loss, rng, n, width)
+    if width == 1:
+        y = y[:, 0]
+    sw = rng.uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
+    # evaluate: several batches, the last one smaller
+    pred = model.predict(x, batch_size=8, verbose=0)
+    expected = weighted_mean(reference(kind, pred, y, params), sw)
+    loss_value, value = model.evaluate(x, y, batch_size=8, sample_weight=sw, verbose=0)
+    assert value == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    assert model.evaluate(x, y, batch_size=8, sample_weight=sw, verbose=0, return_dict=True)[
+        name
+    ] == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    # train_on_batch (learning rate 0: the forward pass is the same)
+    pred = model.predict(x, batch_size=n, verbose=0)
+    expected = weighted_mean(reference(kind, pred, y, params), sw)
+    logs = model.train_on_batch(x, y, sample_weight=sw, return_dict=True)
+    assert logs[name] == pytest.approx(expected, rel=1e-6, abs=1e-7)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fit_logs_are_sample_weighted_means_over_the_epoch(rng, weighted):
+    metric_list = [
+        "acc",
+        metrics.SparseTopKCategoricalAccuracy(k=2, name="top2"),
+        "sparse_top_k_categorical_accuracy",
+    ]
+    model = make_model("sparse_categorical_crossentropy", "softmax", N_OUT, metric_list)
+    x, y = data_for("sparse_categorical_crossentropy", rng, 50, N_OUT)
+    sw = rng.uniform(0.1, 3.0, 50).astype(np.float32) if weighted else None
+    pred = model.predict(x, verbose=0)
+    history = model.fit(x, y, batch_size=16, epochs=2, sample_weight=sw, verbose=0)
+    assert sorted(history.history) == [
+        "acc",
+        "loss",
+        "sparse_top_k_categorical_accuracy",
+        "top2",
+    ]
+    for key, kind, params in [
+        ("acc", "sparse_categorical_accuracy", {}),
+        ("top2", "sparse_top_k_categorical_accuracy", {"k": 2}),
+        ("sparse_top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", {"k": 5}),
+    ]:
+        expected = weighted_mean(reference(kind, pred, y, params), sw)
+        assert history.history[key] == pytest.approx([expected, expected], rel=1e-6)
+
+
+def test_top_k_counts_ties_as_keras_in_top_k():
+    """Every row scores [1, 2, 2, 0, 2]: class 1 is in the top 1 (tied first),
+    class 0 only from k = 4 on, class 3 from k = 5 on."""
+    model = models.Sequential(
+        [
+            layers.Input(shape=(2,)),
+            layers.Dense(5),
+        ]
+    )
+    model.set_weights([np.zeros((2, 5)), np.array([1.0, 2.0, 2.0, 0.0, 2.0])])
+    x = np.ones((3, 2), np.float32)
+    y = np.array([1, 0, 3])
+    for k, expected in [(1, 1 / 3), (3, 1 / 3), (4, 2 / 3), (5, 1.0), (9, 1.0)]:
+        model.compile(
+            "sgd",
+            "sparse_categorical_crossentropy",
+            metrics=[metrics.SparseTopKCategoricalAccuracy(k=k)],
+        )
+        assert model.evaluate(x, y, verbose=0)[1] == pytest.approx(expected)
+        onehot = np.eye(5, dtype=np.float32)[y]
+        model.compile("sgd", "mse", metrics=[metrics.TopKCategoricalAccuracy(k=k)])
+        assert model.evaluate(x, onehot, verbose=0)[1] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "loss,width,expected",
+    [
+        ("sparse_categorical_crossentropy", 7, "sparse_categorical_accuracy"),
+        ("categorical_crossentropy", 7, "categorical_accuracy"),
+        ("binary_crossentropy", 1, "binary_accuracy"),
+        ("mse", 1, "binary_accuracy"),
+        ("binary_crossentropy", 4, "categorical_accuracy"),  # Keras: last dim > 1
+        ("mse", 3, "categorical_accuracy"),
+    ],
+)
+@pytest.mark.parametrize("alias", ["accuracy", "acc", "Accuracy"])
+def test_accuracy_resolves_like_keras_and_keeps_the_users_name(loss, width, expected, alias):
+    model = make_model(loss, "sigmoid" if "binary" in loss else "softmax", width, [alias])
+    assert model.metrics_names == ["loss", alias]
+    assert model._metrics[0].kind == expected
+
+
+def test_names_aliases_classes_instances_and_duplicates(rng):
+    model = make_model(
+        "mse",
+        "linear",
+        4,
+        ["mse", "mae", metrics.MeanSquaredError, "MeanAbsoluteError", "mse", "accuracy"],
+    )
+    assert model.metrics_names == [
+        "loss",
+        "mse",
+        "mae",
+        "mean_squared_error",
+        "MeanAbsoluteError",
+        "mse_1",
+        "accuracy",
+    ]
+    x, y = data_for("mse", rng, 20, 4)
+    values = model.evaluate(x, y, verbose=0)
+    assert values[1] == values[3] == values[5] == pytest.approx(values[0], rel=1e-6)  # mse loss
+    assert values[2] == values[4]
+
+
+def test_compile_before_the_width_is_known():
+    # no input shape: the width comes from the last Dense layer
+    model = models.Sequential([layers.Dense(8, activation="relu"), layers.Dense(3)])
+    model.compile("sgd", "categorical_crossentropy", metrics=["acc", "top_k_categorical_accuracy"])
+    assert model.metrics_names == ["loss", "acc", "top_k_categorical_accuracy"]
+    assert [m.kind for m in model._metrics] == [
+        "categorical_accuracy",
+        "top_k_categorical_accuracy",
+    ]
+    with pytest.raises(ValueError, match="needs integer labels"):
+        model.compile("sgd", "mse", metrics=["sparse_categorical_accuracy"])
+    # no layers at all: names now, kinds when the model is built
+    empty = models.Sequential()
+    empty.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy", "accuracy"])
+    assert empty.metrics_names == ["loss", "accuracy", "accuracy_1"]
+    with pytest.raises(ValueError, match="Could not interpret metric"):
+        empty.compile("sgd", "mse", metrics=["bogus"])
+    empty.add(layers.Input(shape=(4,)))
+    empty.add(layers.Dense(3, activation="softmax"))
+    assert [m.kind for m in empty._metrics] == ["sparse_categorical_accuracy"] * 2
+    x = np.eye(4, dtype=np.float32)[:3]
+    y = np.array([0, 1, 2])
+    logs = empty.evaluate(x, y, verbose=0, return_dict=True)
+    pred = empty.predict(x, verbose=0)
+    assert logs["accuracy"] == logs["accuracy_1"] == pytest.approx(np.mean(pred.argmax(1) == y))
+
+
+@pytest.mark.parametrize(
+    "metric,match",
+    [
+        ("bogus", "Could not interpret metric identifier: 'bogus'"),
+        ("auc", "fastnn does not compute the metric 'auc'"),
+        (3, "Could not interpret metric identifier: 3"),
+        ({"out": "accuracy"}, "metrics` as a dict"),
+        ("categorical_accuracy", "needs labels shaped like the predictions"),
+        ("mse", "needs labels shaped like the predictions"),
+        (metrics.TopKCategoricalAccuracy(k=2), "needs labels shaped like the predictions"),
+    ],
+)
+def test_bad_metrics_raise_and_change_nothing(metric, match):
+    model = make_model("sparse_categorical_crossentropy", "softmax", N_OUT, ["accuracy"])
+    with pytest.raises(ValueError, match=match):
+        model.compile(
+            "adam",
+            "sparse_categorical_crossentropy",
+            metrics=metric if isinstance(metric, dict) else [metric],
+        )
+    assert model.metrics_names == ["loss", "accuracy"]
+    assert isinstance(model.optimizer, optimizers.SGD)
+
+
+def test_engine_set_loss_validates_metric_descriptions():
+    net = make_model("categorical_crossentropy", "softmax", N_OUT)._net
+    net.set_loss("categorical_crossentropy", metrics=[{"kind": "top_k_categorical_accuracy"}])
+    with pytest.raises(ValueError, match="k must be >= 1, got 0"):
+        net.set_loss("cce", metrics=[{"kind": "top_k_categorical_accuracy", "k": 0}])
+    with pytest.raises(ValueError, match="unknown metric parameter 'kk'"):
+        net.set_loss("cce", metrics=[{"kind": "top_k_categorical_accuracy", "kk": 2}])
+    with pytest.raises(ValueError, match="Unknown metric 'acc'; expected one of"):
+        net.set_loss("cce", metrics=["acc"])
+    with pytest.raises(ValueError, match="threshold must not be NaN"):
+        net.set_loss("cce", metrics=[{"kind": "binary_accuracy", "threshold": float("nan")}])
+    with pytest.raises(TypeError, match="a metric must be a name or a dict"):
+        net.set_loss("cce", metrics=[3])
+    with pytest.raises(ValueError, match="sparse_top_k_categorical_accuracy needs integer"):
+        net.set_loss("cce", metrics=["sparse_top_k_categorical_accuracy"])
+    with pytest.raises(ValueError, match="mean_squared_error needs one-hot or binary targets"):
+        net.set_loss("scce", metrics=["mean_squared_error"])
