@@ -14,6 +14,11 @@
 // microkernel instead of being packed (choose_packing(); only the partial
 // edge panel is packed, so nothing outside the matrices is ever read).
 //
+// Small-M path (m <= kSmallMMaxRows, op(B) not transposed, no prologue): no
+// tiles at all; the per-ISA SgemmSmallM kernel broadcasts A and streams B's
+// rows (run_small_m()). Same KC blocks and epilogue operations as the tiled
+// path, so the choice changes only the speed, never a bit of the result.
+//
 // Block sizes for this machine (AMD EPYC family 25 model 17, /sys/devices/
 // system/cpu/cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB
 // shared; cpuid also reports AVX-512, but its 512-bit FMAs are double-pumped
