@@ -9,6 +9,8 @@
 //   BM_sgemm_dense_relu/...    forward with the fused bias + relu epilogue
 //   BM_sgemm_path/...          the MLP shapes with packing forced on/off
 //                              (how choose_packing()'s thresholds were set)
+//   BM_sgemm_small_m/...       forward at batch 1..8, small-M path on/off
+//                              (how kSmallMMaxRows was set)
 //   BM_cpu_clock               core clock measured by a chain of dependent
 //                              adds (1 cycle each) per CPU second: the GHz
 //                              counter, for peak = 32 FLOP/cycle x GHz
@@ -181,6 +183,26 @@ void BM_sgemm_square_path(benchmark::State& state) {
 BENCHMARK(BM_sgemm_square_path)
     ->ArgsProduct({{128, 512}, {6, 12, 24, 48, 96}, {0, 2}})
     ->ArgNames({"nk", "m", "pack"});
+
+// Single thread, forward X * W of the three layers at batch m = 1..8: the
+// small-M path (path 1) against the tiled driver (path 0, automatic packing).
+void BM_sgemm_small_m(benchmark::State& state) {
+  fastnn::runtime::set_num_threads(1);
+  Case cs = mlp_case(state.range(0), 0, state.range(1));
+  fastnn::gemm::set_sgemm_small_m_override(static_cast<int>(state.range(2)));
+  Epilogue ep;
+  ep.bias = cs.bias.data();
+  ep.act  = fastnn::ops::ActivationKind::relu;
+  for (auto _ : state) {
+    cs.run(&ep);
+    benchmark::ClobberMemory();
+  }
+  fastnn::gemm::set_sgemm_small_m_override(-1);
+  report(state, cs, true);
+}
+BENCHMARK(BM_sgemm_small_m)
+    ->ArgsProduct({{1, 2, 3, 4, 5, 6, 7, 8}, {0, 1, 2}, {0, 1}})
+    ->ArgNames({"m", "layer", "small"});
 
 void BM_cpu_clock(benchmark::State& state) {
   constexpr int64_t kIters = 1 << 22;

@@ -276,6 +276,10 @@ Returns:
       [](int pack_a, int pack_b) { gemm::set_sgemm_packing_override(pack_a, pack_b); },
       py::arg("pack_a"), py::arg("pack_b"),
       "Private: force packing of A / B (-1 auto, 0 in place, 1 packed); results unchanged.");
+  ops.def(
+      "_sgemm_set_small_m", [](int mode) { gemm::set_sgemm_small_m_override(mode); },
+      py::arg("mode"),
+      "Private: small-M path (-1 auto, 0 never, 1 wherever legal); results unchanged.");
 }
 
 }  // namespace fastnn::bindings

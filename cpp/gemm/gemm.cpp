@@ -14,6 +14,11 @@
 // microkernel instead of being packed (choose_packing(); only the partial
 // edge panel is packed, so nothing outside the matrices is ever read).
 //
+// Small-M path (m <= kSmallMMaxRows, op(B) not transposed, no prologue): no
+// tiles at all; the per-ISA SgemmSmallM kernel broadcasts A and streams B's
+// rows (run_small_m()). Same KC blocks and epilogue operations as the tiled
+// path, so the choice changes only the speed, never a bit of the result.
+//
 // Block sizes for this machine (AMD EPYC family 25 model 17, /sys/devices/
 // system/cpu/cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB
 // shared; cpuid also reports AVX-512, but its 512-bit FMAs are double-pumped
@@ -79,8 +84,25 @@ constexpr int64_t kSupMaxNForUnpackedA     = 256;
 constexpr int64_t kSupMaxTransposedAFloats = (512 << 10) / 4;  // half of L2
 constexpr int64_t kSupMaxMForUnpackedB     = 64;
 
+// Small-M path (SgemmSmallM in gemm_kernels.h): up to this many rows of C
+// are computed without packing or tiles. Measured single-thread with
+// bench/bench_gemm.cpp BM_sgemm_small_m (forward X * W + bias, relu), medians,
+// tiled driver -> small-M path, microseconds (3.6 GHz; the other core busy):
+//   784 -> 128: m = 1: 13.2-17.4 -> 3.6 (B streams from L2 at ~32 B/cycle:
+//               the floor), m = 2: 12.2 -> 6.1, m = 3: 13.3 -> 5.5,
+//               m = 4: 13.2 -> 7.5, m = 5: 13.1 -> 11.2 (a second run: the
+//               tiled one faster), m = 6: 11.4 -> 13.5 (tiled wins: full 6-row
+//               tiles).
+//   128 -> 128: m = 1: 2.16 -> 0.76, m = 4: 2.3 -> 1.46, m = 6: 2.0 -> 2.7.
+//   128 -> 10:  m = 1: 0.85 -> 0.17, m = 4: 0.99 -> 0.21.
+// Threshold: m <= 4, where it wins on every shape.
+constexpr int64_t kSmallMMaxRows = 4;
+// Columns per thread share of the small-M path (a multiple of every chunk).
+constexpr int64_t kSmallMColumnUnit = 192;
+
 std::atomic<int> g_force_pack_a{-1};
 std::atomic<int> g_force_pack_b{-1};
+std::atomic<int> g_force_small_m{-1};
 
 bool is_active(const Prologue* p) { return p != nullptr && p->act != ActivationKind::linear; }
 
@@ -304,7 +326,72 @@ void scale_and_epilogue(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
   }
 }
 
+// Whether sgemm takes the small-M path: legal when op(B) has unit column
+// stride (not transposed) and no prologue is active; chosen by shape alone
+// (m), unless a testing override says otherwise.
+bool use_small_m(bool trans_b, int64_t m, const Prologue* pa, const Prologue* pb) {
+  if (trans_b || is_active(pa) || is_active(pb)) return false;
+  const int force = g_force_small_m.load(std::memory_order_relaxed);
+  if (force >= 0) return force == 1;
+  if (g_force_pack_a.load(std::memory_order_relaxed) >= 0 ||
+      g_force_pack_b.load(std::memory_order_relaxed) >= 0)
+    return false;  // a packing override asks for the tiled driver
+  return m <= kSmallMMaxRows;
+}
+
+// The small-M path: the kernel on column ranges of C. Every element's value
+// depends only on its own row and column (K order fixed, same KC blocks as the
+// tiled driver), so any column split gives bit-identical results.
+void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                 const Epilogue* e) {
+  SgemmSmallM s;
+  s.m = m, s.n = n, s.k = k, s.kc = kKC;
+  s.alpha = alpha, s.beta = beta;
+  s.a    = a;
+  s.rs_a = trans_a ? 1 : lda;
+  s.cs_a = trans_a ? lda : 1;
+  s.b = b, s.ldb = ldb, s.c = c, s.ldc = ldc;
+  const ActivationKind act = e ? e->act : ActivationKind::linear;
+  if (e) s.bias = e->bias, s.pre = e->pre_activation, s.ld_pre = e->ld_pre;
+  s.relu                      = act == ActivationKind::relu;
+  const bool post_act         = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
+  const SgemmSmallMKernel run = sgemm_kernels().small_m;
+
+  // Columns [j0, j1) of every row, then the activations the kernel does not fuse.
+  auto columns = [&](int64_t j0, int64_t j1) {
+    SgemmSmallM part = s;
+    part.n           = j1 - j0;
+    part.b           = b + j0;
+    part.c           = c + j0;
+    if (s.bias) part.bias = s.bias + j0;
+    if (s.pre) part.pre = s.pre + j0;
+    run(part);
+    if (post_act)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
+  };
+
+  int threads = runtime::num_threads();
+  if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
+      kParallelMinFlops)
+    threads = 1;
+  const int64_t units = (n + kSmallMColumnUnit - 1) / kSmallMColumnUnit;
+  threads             = static_cast<int>(std::min<int64_t>(threads, units));
+  if (threads <= 1) return columns(0, n);
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t u0, u1;
+    split_range(units, omp_get_num_threads(), omp_get_thread_num(), &u0, &u1);
+    if (u0 < u1) columns(u0 * kSmallMColumnUnit, std::min(n, u1 * kSmallMColumnUnit));
+  }
+}
+
 }  // namespace
+
+void set_sgemm_small_m_override(int mode) {
+  g_force_small_m.store(mode < 0 ? -1 : (mode ? 1 : 0), std::memory_order_relaxed);
+}
 
 void set_sgemm_packing_override(int pack_a, int pack_b) {
   g_force_pack_a.store(pack_a < 0 ? -1 : (pack_a ? 1 : 0), std::memory_order_relaxed);
@@ -326,6 +413,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
                                   ops::activation_name(p->act) + "'");
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) return scale_and_epilogue(m, n, beta, c, ldc, epilogue);
+  if (use_small_m(trans_b, m, prologue_a, prologue_b))
+    return run_small_m(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
 
   Plan P{
       &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,

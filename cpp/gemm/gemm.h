@@ -56,6 +56,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 // the speed changes: results are bit-identical either way. Process-wide.
 void set_sgemm_packing_override(int pack_a, int pack_b);
 
+// Testing and benchmarking hook for the small-M path (a few rows of C computed
+// without packing; see gemm.cpp): -1: the measured automatic choice (m <= a
+// few rows, op(B) not transposed, no prologue, no packing override); 0: never;
+// 1: always where legal (any m). Results are bit-identical either way.
+// Process-wide.
+void set_sgemm_small_m_override(int mode);
+
 // The naive triple loop, kept on purpose as an oracle for tests and benchmarks
 // (same contract, single-threaded, float accumulation in k order).
 void sgemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -54,13 +54,53 @@ using SgemmPackA = void (*)(const float* a, int64_t lda, bool trans, int64_t i0,
 using SgemmPackB = void (*)(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
                             int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
 
+// Small-M path (no packing, no microkernel tiles): all of C's m x n in one
+// call, for a few rows (the forward pass of a dense layer at batch 1..4).
+//
+//   A(i, p) = a[i * rs_a + p * cs_a]   (op(A) with any strides: A or A^T)
+//   B(p, j) = b[p * ldb + j]           (op(B) not transposed: unit column stride)
+//
+// The k-sums restart every `kc` steps exactly as the packed driver's KC blocks
+// do, and each block is written through the same epilogue, in the same order,
+// with the same vector operations as that ISA's microkernel:
+//   block 0:      C = alpha * acc + beta * C   (C not read when beta == 0)
+//   later blocks: C = alpha * acc + 1 * C
+//   last block:   + bias[j]; pre(i, j) = that value; relu
+// so every C(i, j) is bit-identical to the packed path of the same ISA (which
+// also does not depend on how C is tiled or split among threads). Rows are
+// taken a few at a time; columns in register-sized chunks, the last masked.
+// Nothing outside the m x n / m x k / k x n matrices is read or written.
+struct SgemmSmallM {
+  int64_t m = 0, n = 0, k = 0, kc = 0;
+  float alpha = 1.0f, beta = 0.0f;  // beta == 0: C is not read
+  const float* a = nullptr;
+  int64_t rs_a = 0, cs_a = 0;
+  const float* b    = nullptr;
+  int64_t ldb       = 0;
+  float* c          = nullptr;
+  int64_t ldc       = 0;
+  const float* bias = nullptr;  // n floats, or null
+  float* pre        = nullptr;  // m x n pre-activation (C + bias before relu), or null
+  int64_t ld_pre    = 0;
+  bool relu         = false;
+};
+
+using SgemmSmallMKernel = void (*)(const SgemmSmallM& args);
+
 struct SgemmKernels {
   int mr;
   int nr;
   SgemmUkernel ukernel;
   SgemmPackA pack_a;
   SgemmPackB pack_b;
+  SgemmSmallMKernel small_m;
 };
+
+// The small-M kernels (small_m_ref.cpp, avx2/small_m_avx2.cpp).
+void sgemm_small_m_ref(const SgemmSmallM& args);
+#if defined(FASTNN_HAVE_AVX2)
+void sgemm_small_m_avx2(const SgemmSmallM& args);
+#endif
 
 // Packing at each table's panel sizes (pack_ref.cpp, avx2/pack_avx2.cpp).
 void sgemm_pack_a_4_ref(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0, int64_t mc,

@@ -40,6 +40,8 @@ from fastnn import optimizers as _optimizers
 
 __all__ = ["Sequential", "load_model"]
 
+_FLOAT32 = np.dtype(np.float32)
+
 
 def _resolve_optimizer(optimizer):
     """An optimizer instance from a Keras string id ("adam", "sgd", ...), a
@@ -300,6 +302,15 @@ class Sequential:
 
     def _prepare_x(self, x) -> np.ndarray:
         """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once."""
+        if (
+            type(x) is np.ndarray
+            and x.dtype is _FLOAT32
+            and x.ndim == 2
+            and self._net is not None
+            and x.shape[1:] == self._input_shape
+            and x.flags.c_contiguous
+        ):
+            return x  # already what the engine takes (a one-sample predict's path)
         if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
             x = np.asarray(x)
         if not isinstance(x, np.ndarray):
@@ -657,15 +668,16 @@ class Sequential:
         Returns:
             float32 array ``(n, outputs)``.
         """
-        from fastnn import callbacks as _callbacks
-
         if steps is not None:
             raise ValueError("steps is for datasets; predict takes NumPy arrays")
-        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
-        verbose = _check_verbose(verbose)
+        batch_size = 32 if batch_size is None else _check_positive_int(batch_size, "batch_size")
+        if type(verbose) is not int or verbose != 0:
+            verbose = _check_verbose(verbose)
         x = self._prepare_x(x)
         if verbose == 0 and not callbacks:
             return self._net.predict(x, batch_size)
+        from fastnn import callbacks as _callbacks
+
         n_steps = -(-len(x) // batch_size)
         cbs = _callbacks.CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=n_steps

@@ -322,7 +322,12 @@ void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs
 }  // namespace
 
 const SgemmKernels kSgemmKernelsAvx2 = {
-    kMr, kNr, sgemm_ukernel_6x16_avx2, sgemm_pack_a_6_avx2, sgemm_pack_b_16_avx2,
+    kMr,
+    kNr,
+    sgemm_ukernel_6x16_avx2,
+    sgemm_pack_a_6_avx2,
+    sgemm_pack_b_16_avx2,
+    sgemm_small_m_avx2,
 };
 
 }  // namespace fastnn::gemm

@@ -1,0 +1,112 @@
+"""model.predict's fast path (a C-contiguous float32 array, verbose=0): the
+same outputs and the same validation as every other input form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastnn import layers, models
+
+
+def build(width=37):
+    model = models.Sequential(
+        [
+            layers.Input(shape=(width,)),
+            layers.Dense(53, activation="relu"),
+            layers.Dense(19, activation="tanh"),
+            layers.Dense(7, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_every_input_form_gives_the_fast_path_output(isa, rng):
+    model = build()
+    x64 = rng.standard_normal((9, 37))
+    x = x64.astype(np.float32)
+    want = model.predict(x, verbose=0)
+    assert want.dtype == np.float32 and want.shape == (9, 7)
+    wide = np.zeros((9, 74), np.float32)
+    wide[:, ::2] = x
+    forms = [
+        x64,  # float64: converted once
+        np.asfortranarray(x),
+        wide[:, ::2],  # non-contiguous view
+        x.tolist(),
+        x.astype(">f4"),  # float32, but not the native byte order
+    ]
+    for form in forms:
+        np.testing.assert_array_equal(model.predict(form, verbose=0), want)
+    np.testing.assert_array_equal(model.predict(x, batch_size=2, verbose=np.int64(0)), want)
+    np.testing.assert_array_equal(model.predict_on_batch(x), want)
+    np.testing.assert_array_equal(model(x), want)
+    for i in (0, 4, 8):  # batch 1 (small-M GEMMs) equals the row of the batch
+        np.testing.assert_array_equal(model.predict(x[i : i + 1], verbose=0), want[i : i + 1])
+    xi = (x64 * 3).astype(np.int64)
+    np.testing.assert_array_equal(
+        model.predict(xi, verbose=0), model.predict(xi.astype(np.float32), verbose=0)
+    )
+
+
+def test_fast_path_returns_a_new_array_and_leaves_x_alone(rng):
+    model = build()
+    x = rng.standard_normal((3, 37)).astype(np.float32)
+    before = x.copy()
+    out = model.predict(x, verbose=0)
+    assert not np.shares_memory(out, x)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("rows,row,col", [(1, 0, 0), (1, 0, 36), (50, 49, 36), (50, 17, 5)])
+def test_nan_or_inf_anywhere_raises_and_names_it(rng, rows, row, col, bad):
+    model = build()
+    x = rng.standard_normal((rows, 37)).astype(np.float32)
+    x[row, col] = bad
+    what = "NaN" if np.isnan(bad) else "Inf"
+    with pytest.raises(ValueError, match=rf"x contains {what} at row {row}, column {col}"):
+        model.predict(x, verbose=0)
+    x[row, col] = 0.0
+    assert np.all(np.isfinite(model.predict(x, verbose=0)))
+
+
+def test_largest_finite_values_are_accepted():
+    model = build()
+    x = np.full((2, 37), np.finfo(np.float32).max, np.float32)
+    x[1] = -np.finfo(np.float32).tiny
+    out = model.predict(x, verbose=0)
+    assert out.shape == (2, 7)
+
+
+@pytest.mark.parametrize(
+    "x,error,match",
+    [
+        (np.zeros((4, 36), np.float32), ValueError, r"\(n, 36\) but the model takes \(n, 37\)"),
+        (np.zeros((4, 1, 37), np.float32), ValueError, r"add a Flatten layer or reshape"),
+        (np.zeros(37, np.float32), ValueError, r"samples of shape"),
+        (np.zeros((4, 37), np.complex64), TypeError, r"real numbers"),
+    ],
+)
+def test_bad_x_raises(x, error, match):
+    model = build()
+    with pytest.raises(error, match=match):
+        model.predict(x, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"verbose": False}, r"`verbose` must be"),
+        ({"verbose": 3}, r"`verbose` must be"),
+        ({"verbose": "0"}, r"`verbose` must be"),
+        ({"batch_size": 0}, r"`batch_size` must be an integer >= 1"),
+        ({"batch_size": 2.0}, r"`batch_size` must be an integer >= 1"),
+        ({"steps": 1}, r"steps is for datasets"),
+    ],
+)
+def test_bad_arguments_raise(rng, kwargs, match):
+    model = build()
+    with pytest.raises(ValueError, match=match):
+        model.predict(rng.standard_normal((2, 37)).astype(np.float32), **kwargs)
