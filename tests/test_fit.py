@@ -294,3 +294,10 @@ def test_adam_lr_keyword_works_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="learning_rate"):
         optimizer = optimizers.Adam(lr=0.001)
     assert float(optimizer.learning_rate) == pytest.approx(0.001)
+
+
+def test_compile_loss_weights_only_one_for_a_single_output():
+    model = make_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=[1.0])
+    with pytest.raises(ValueError, match="loss_weights"):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=0.5)

@@ -54,6 +54,7 @@ from fastnn import (  # noqa: E402
     models,
     ops,
     optimizers,
+    regularizers,
     utils,
 )
 
@@ -72,6 +73,7 @@ __all__ = [
     "models",
     "ops",
     "optimizers",
+    "regularizers",
     "utils",
     "runtime_info",
     "set_num_threads",

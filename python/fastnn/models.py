@@ -179,7 +179,9 @@ class Sequential:
             self._configure_engine()
 
     # -- compile -------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs) -> None:
+    def compile(
+        self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs
+    ) -> None:
         """Sets the optimizer, loss and metrics.
 
         Args:
@@ -199,6 +201,8 @@ class Sequential:
                 instances (e.g. ``TopKCategoricalAccuracy(k=3)``). A string
                 is its own log name; an instance keeps its `name`. Defaults
                 to `None`.
+            loss_weights: for this single-output model only `None` or `1.0`
+                (also as a one-element list or dict) is accepted.
 
         Raises:
             ValueError / TypeError: an unknown optimizer, loss or metric, or
@@ -207,6 +211,17 @@ class Sequential:
         """
         if kwargs:
             raise TypeError(f"compile got unsupported argument(s): {', '.join(sorted(kwargs))}")
+        weights = loss_weights
+        if isinstance(weights, dict):
+            weights = list(weights.values())
+        if isinstance(weights, (list, tuple)) and len(weights) == 1:
+            weights = weights[0]
+        if weights is not None and weights != 1.0:
+            raise ValueError(
+                "loss_weights weigh the losses of a multi-output model; a Sequential model "
+                "has one loss, so only None or 1.0 is accepted. "
+                f"Received: loss_weights={loss_weights!r}"
+            )
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
