@@ -10,13 +10,22 @@ rows``) and prints one markdown table of medians and ratios.
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import pathlib
-import statistics
-import sys
-import time
-from typing import Callable, Optional
+import os
+
+# OpenBLAS's worker threads spin for a while after each numpy call and would
+# hold the cores during the next fastnn timing; a short timeout lets them
+# sleep. numpy's own times are unchanged by it (1024^3 sgemm, 2 threads:
+# 11.1 ms either way), fastnn's 2-thread times are no longer halved.
+# Set before numpy is first imported (it is read when OpenBLAS loads).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import pathlib  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Callable, Optional  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 

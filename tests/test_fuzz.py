@@ -43,6 +43,8 @@ _CI_BUDGET = {
     "loss": 1800,
     "predict": 1000,
     "train_on_batch": 1200,
+    "fit": 500,
+    "evaluate": 500,
     "matmul": 700,
     "dense": 500,
     "sgd_update": 250,
@@ -874,6 +876,68 @@ def test_fuzz_train_on_batch(fuzz_model, case):
     atol = 2e-6 * (1.0 + float(np.abs(x32).max()))
     for got, want in zip(model.get_weights(), expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol)
+
+
+def _expected_train_case(case):
+    """(x32, labels) when the case is valid for training, else None."""
+    x, real, y, sw = case
+    x32 = _x_valid(x, real)
+    if x32 is None or x32.shape[0] == 0 or not isinstance(y, np.ndarray):
+        return None
+    labels = _valid_labels(y, x32.shape[0], OUT)
+    if labels is None:
+        return None
+    if sw is not None and not (sw.shape == (x32.shape[0],) and bool(np.isfinite(sw).all())):
+        return None
+    return x32, labels
+
+
+@_settings("fit")
+@given(train_cases())
+def test_fuzz_fit(fuzz_model, case):
+    """fit with one batch holding every sample is one step: the same as
+    train_on_batch, or an error that changes nothing."""
+    model, initial = fuzz_model
+    model.set_weights(initial)
+    x, _real, y, sw = case
+    iterations = model._net.iterations
+    history, err = _call(
+        "fit", model.fit, x, y, sample_weight=sw, batch_size=1 << 20, shuffle=False, verbose=0
+    )
+    valid = _expected_train_case(case)
+    if valid is None:
+        assert err is not None, f"accepted x {np.shape(x)}, y {y!r}, sample_weight {sw!r}"
+        assert _same_weights(model.get_weights(), initial)
+        assert model._net.iterations == iterations
+        return
+    assert err is None, err
+    x32, labels = valid
+    sw64 = None if sw is None else _as_float32(sw).astype(np.float64)
+    expected_loss, expected = _np_sgd_step(initial, x32.astype(np.float64), labels, sw64, 0.1)
+    assert history.history["loss"][0] == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)
+    atol = 2e-6 * (1.0 + float(np.abs(x32).max()))
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol)
+
+
+@_settings("evaluate")
+@given(train_cases())
+def test_fuzz_evaluate(fuzz_model, case):
+    model, initial = fuzz_model
+    model.set_weights(initial)
+    x, _real, y, sw = case
+    result, err = _call("evaluate", model.evaluate, x, y, sample_weight=sw, verbose=0)
+    assert _same_weights(model.get_weights(), initial)  # evaluate never trains
+    valid = _expected_train_case(case)
+    if valid is None:
+        assert err is not None, f"accepted x {np.shape(x)}, y {y!r}, sample_weight {sw!r}"
+        return
+    assert err is None, err
+    x32, labels = valid
+    sw64 = None if sw is None else _as_float32(sw).astype(np.float64)
+    expected_loss, _ = _np_sgd_step(initial, x32.astype(np.float64), labels, sw64, 0.1)
+    loss = result[0] if isinstance(result, list) else result
+    assert loss == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)
 
 
 def test_conversion_error_is_numpy_s_own():
