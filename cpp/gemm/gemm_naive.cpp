@@ -7,6 +7,8 @@ namespace fastnn::gemm {
 
 namespace {
 
+// The oracle keeps its own scalar activation helpers on purpose: it must not
+// share code with the implementation it checks (pack_ref.cpp has the twin).
 using ops::ActivationKind;
 
 float derivative_from_output(ActivationKind act, float y) {
