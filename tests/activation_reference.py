@@ -46,7 +46,7 @@ FORWARD = {
 }
 DERIVATIVE = {
     "linear": lambda x: np.ones_like(x),
-    "relu": lambda x: (x > 0).astype(np.float64),
+    "relu": lambda x: np.where(x <= 0, 0.0, 1.0),  # NaN passes dy, as torch
     "sigmoid": lambda x: _sigmoid(x) * _sigmoid(-x),
     "tanh": lambda x: 1.0 / np.cosh(np.minimum(np.abs(x), 700)) ** 2,
     "leaky_relu": lambda x: np.where(x > 0, 1.0, 0.2),

@@ -26,8 +26,14 @@ def test_relu_grad_matches_numpy(isa, rng, n):
 def test_relu_special_values(isa):
     x = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 3e38] * 3, np.float32)
     y = fastnn.ops.relu(x)
-    expected = np.where(x > 0, x, 0).astype(np.float32)
-    np.testing.assert_array_equal(y, expected)
+    # torch.relu: NaN stays NaN (np.maximum propagates it too)
+    np.testing.assert_array_equal(y, np.maximum(x, np.float32(0)))
+    assert np.isnan(y[0]) and np.isnan(y[8])
+    dy = np.arange(1, x.size + 1, dtype=np.float32)
+    dx = fastnn.ops.relu_grad(dy, x)
+    # torch's relu backward, threshold_backward: x <= 0 ? 0 : dy (a NaN x passes dy)
+    np.testing.assert_array_equal(dx, np.where(x <= 0, np.float32(0), dy))
+    assert dx[0] == 1.0 and dx[8] == 9.0
 
 
 @pytest.mark.parametrize("order", ["C", "F"])

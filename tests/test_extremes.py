@@ -71,14 +71,15 @@ def test_gelu_gradient_beyond_float32_square(isa):
 
 
 # What NaN and +-inf give (dy = 1). Keras computes the same IEEE results from its
-# formulas (e.g. softsign(inf) = inf / inf, silu(-inf) = -inf * 0), except relu,
-# which fastnn defines as x > 0 ? x : 0 (NaN -> 0, where tf.nn.relu keeps NaN).
+# formulas (e.g. softsign(inf) = inf / inf, silu(-inf) = -inf * 0). relu is
+# torch.relu's x < 0 ? 0 : x (NaN stays NaN), and its gradient torch's
+# x <= 0 ? 0 : dy (a NaN passes dy).
 NAN = float("nan")
 INF = float("inf")
 #               f(nan) f(+inf) f(-inf)           f'(nan) f'(+inf) f'(-inf)
 SPECIAL = {
     "linear": ((NAN, INF, -INF), (1.0, 1.0, 1.0)),
-    "relu": ((0.0, INF, 0.0), (0.0, 1.0, 0.0)),
+    "relu": ((NAN, INF, 0.0), (1.0, 1.0, 0.0)),
     "sigmoid": ((NAN, 1.0, 0.0), (NAN, 0.0, 0.0)),
     "tanh": ((NAN, 1.0, -1.0), (NAN, 0.0, 0.0)),
     "leaky_relu": ((NAN, INF, -INF), (0.2, 1.0, 0.2)),

@@ -257,8 +257,8 @@ def test_fuzz_relu(case):
     assert err is None, err
     x32 = _as_float32(x)
     assert y.dtype == np.float32 and y.shape == x32.shape and y.flags.c_contiguous
-    # fastnn's relu is x > 0 ? x : 0, NaN -> 0 (tests/test_elementwise.py special values)
-    np.testing.assert_array_equal(y, np.where(x32 > 0, x32, np.float32(0)))
+    # torch.relu: x < 0 ? 0 : x, NaN stays NaN (tests/test_elementwise.py special values)
+    np.testing.assert_array_equal(y, np.where(x32 < 0, np.float32(0), x32))
 
 
 @_settings("relu_grad")
@@ -277,16 +277,14 @@ def test_fuzz_relu_grad(data):
         assert isinstance(err, ValueError) and "same shape" in str(err), err
         return
     assert err is None, err
-    np.testing.assert_array_equal(dx, np.where(x32 > 0, dy32, np.float32(0)))
+    np.testing.assert_array_equal(dx, np.where(x32 <= 0, np.float32(0), dy32))
 
 
 # ----------------------------------------------------------------------------
 # activation / activation_grad: float64 references (values and derivatives)
 
-# fastnn's relu maps NaN to 0 (tests/test_elementwise.py); the exponential's
-# gradient is dy * y with y = exp(x) in float32, as fastnn and Keras compute it
-# (0 * inf is NaN).
-FORWARD = {**FORWARD, "relu": lambda x: np.where(x > 0, x, 0.0)}
+# The exponential's gradient is dy * y with y = exp(x) in float32, as fastnn
+# and Keras compute it (0 * inf is NaN).
 DERIVATIVE = {
     **DERIVATIVE,
     "exponential": lambda x: np.exp(x).astype(np.float32).astype(np.float64),
@@ -321,11 +319,9 @@ def _act_grad_ref(name, x64, dy64):
 
 
 def _expected_nan(name, x32):
-    """Where fastnn's output is NaN for a NaN input (NaN propagates, except
-    relu's x > 0 ? x : 0, and softmax spreads a NaN over its row)."""
+    """Where fastnn's output is NaN for a NaN input (NaN propagates; softmax
+    spreads a NaN over its row)."""
     nan = np.isnan(x32)
-    if name == "relu":
-        return np.zeros_like(nan)
     if name == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
         return np.broadcast_to(nan.any(axis=-1, keepdims=True), nan.shape)
     return nan
@@ -412,8 +408,8 @@ def test_fuzz_activation_grad(data):
     if kernel == "linear":
         nan_mask = np.isnan(dy32)
     elif kernel == "relu":
-        nan_mask = (x32 > 0) & np.isnan(dy32)
-        expected = np.where(x32 > 0, dy64, 0.0)
+        nan_mask = ~(x32 <= 0) & np.isnan(dy32)  # torch: x <= 0 ? 0 : dy
+        expected = np.where(x32 <= 0, 0.0, dy64)
     elif kernel == "hard_sigmoid":
         inside = (x32 > -3) & (x32 < 3)
         nan_mask = inside & np.isnan(dy32)

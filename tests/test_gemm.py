@@ -204,6 +204,34 @@ def test_prologue_equals_unfused(isa, rng, m, n, k, ta, tb, side, activation):
     np.testing.assert_allclose(c, expected, rtol=1e-5, atol=tol(k))
 
 
+@pytest.mark.parametrize("m,n,k", [(1, 9, 5), (3, 40, 17), (37, 10, 64), (130, 70, 300)])
+def test_fused_relu_propagates_nan_as_torch(isa, rng, m, n, k):
+    """relu in the epilogue is torch.relu (NaN stays NaN), and the relu prologue
+    is torch's backward (y <= 0 ? 0 : dy: a NaN y passes dy), on every GEMM path
+    (small M, unpacked, packed)."""
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    b[n // 2] = np.nan  # a NaN column
+    x[m - 1, 0] = np.nan  # a NaN row
+    y, z = fastnn.ops.dense(x, w, b, activation="relu", return_pre_activation=True)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(z))
+    assert np.isnan(y[:, n // 2]).all() and np.isnan(y[m - 1]).all()
+    finite = ~np.isnan(z)
+    np.testing.assert_array_equal(y[finite], np.maximum(z[finite], 0))
+
+    # prologue on A: op(A) * relu'(Y) with Y holding NaN, -0, 0 and signs
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    y_a = rng.standard_normal((m, k)).astype(np.float32)
+    y_a.flat[:: 3] = np.nan
+    y_a.flat[1 :: 7] = -0.0
+    y_a = np.maximum(y_a, 0)  # NaN stays NaN
+    c = np.empty((m, n), np.float32)
+    _core.ops._sgemm(a, w, c, 1.0, 0.0, False, False, prologue_a="relu", y_a=y_a)
+    masked = np.where(y_a <= 0, np.float32(0), a)  # torch: y <= 0 ? 0 : dy
+    np.testing.assert_allclose(c, fastnn.ops.matmul(masked, w), rtol=1e-5, atol=tol(k))
+
+
 def test_beta_zero_ignores_nan_in_out(isa, rng):
     a = rng.standard_normal((33, 20)).astype(np.float32)
     b = rng.standard_normal((20, 45)).astype(np.float32)

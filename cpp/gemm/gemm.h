@@ -19,7 +19,7 @@
 // Prologue (backward pass): when `prologue_a.act` is not linear, op(A) is
 // replaced elementwise by op(A) ⊙ f'(Y) where Y (same shape as op(A), stored
 // row-major m x k with leading dimension ld_y, never transposed) is the
-// activation's *output*; f' is expressed through the output: relu: Y > 0,
+// activation's *output*; f' is expressed through the output: relu: !(Y <= 0) (NaN passes, as torch),
 // sigmoid: Y(1-Y), tanh: 1-Y². Same for `prologue_b` on op(B) (k x n).
 //
 // Threads: the result is bit-identical for any thread count (K is never split;

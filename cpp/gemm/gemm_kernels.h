@@ -35,7 +35,7 @@ struct TileEpilogue {
   const float* bias = nullptr;  // NR-window of the bias (already offset), or null
   float* pre        = nullptr;  // pre-activation tile (already offset), or null
   int64_t ld_pre    = 0;
-  bool relu         = false;  // max(x, 0) with NaN -> 0, as x > 0 ? x : 0
+  bool relu         = false;  // x < 0 ? 0 : x, NaN passes (torch.relu)
 };
 
 using SgemmUkernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,

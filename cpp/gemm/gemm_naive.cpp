@@ -16,7 +16,7 @@ float derivative_from_output(ActivationKind act, float y) {
     case ActivationKind::linear:
       return 1.0f;
     case ActivationKind::relu:
-      return y > 0.0f ? 1.0f : 0.0f;
+      return y <= 0.0f ? 0.0f : 1.0f;
     case ActivationKind::sigmoid:
       return y * (1.0f - y);
     case ActivationKind::tanh:
@@ -31,7 +31,7 @@ float apply_activation(ActivationKind act, float x) {
     case ActivationKind::linear:
       return x;
     case ActivationKind::relu:
-      return x > 0.0f ? x : 0.0f;
+      return x < 0.0f ? 0.0f : x;
     case ActivationKind::sigmoid:
       return 1.0f / (1.0f + std::exp(-x));
     case ActivationKind::tanh:

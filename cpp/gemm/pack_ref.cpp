@@ -15,7 +15,7 @@ float sgemm_derivative_from_output(ActivationKind act, float y) {
     case ActivationKind::linear:
       return 1.0f;
     case ActivationKind::relu:
-      return y > 0.0f ? 1.0f : 0.0f;
+      return y <= 0.0f ? 0.0f : 1.0f;
     case ActivationKind::sigmoid:
       return y * (1.0f - y);
     case ActivationKind::tanh:

@@ -51,7 +51,7 @@ void tile(const SgemmSmallM& s, const float* a, float* c, float* pre, int64_t j,
         if (beta != 0.0f) v += beta * cr[jj];
         if (last && s.bias) v += s.bias[j + jj];
         if (pr) pr[jj] = v;
-        if (last && s.relu) v = v > 0.0f ? v : 0.0f;
+        if (last && s.relu) v = v < 0.0f ? 0.0f : v;
         cr[jj] = v;
       }
     }

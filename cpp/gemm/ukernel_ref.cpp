@@ -28,7 +28,7 @@ void sgemm_ukernel_4x8_ref(int64_t k, const float* a, int64_t rs_a, int64_t cs_a
       if (ep.beta != 0.0f) v += ep.beta * c[i * ldc + j];
       if (ep.bias) v += ep.bias[j];
       if (ep.pre) ep.pre[i * ep.ld_pre + j] = v;
-      if (ep.relu) v = v > 0.0f ? v : 0.0f;
+      if (ep.relu) v = v < 0.0f ? 0.0f : v;
       c[i * ldc + j] = v;
     }
   }

@@ -23,8 +23,9 @@
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
 // No kind gives NaN for a finite x, up to |x| = FLT_MAX (exponential and its
 // gradient are +inf above log(FLT_MAX), as exp is; selu overflows to +inf
-// above FLT_MAX / 1.0507). NaN in, NaN out, except relu (0) and the
-// gradients that select dy by comparing x (relu, leaky_relu, hard_sigmoid);
+// above FLT_MAX / 1.0507). NaN in, NaN out (relu too, as torch.relu and
+// Keras), except the gradients that select dy by comparing x (relu passes dy
+// where y is NaN, as torch does; leaky_relu, hard_sigmoid);
 // +-inf give the IEEE value of the formula (tests/test_extremes.py has the table).
 //
 // Threading: rows are split into fixed chunks; results do not depend on the

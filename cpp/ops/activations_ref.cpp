@@ -33,7 +33,7 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float
       for (int64_t i = 0; i < n; ++i) y[i] = x[i];
       break;
     case ActivationKind::relu:
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
       break;
     case ActivationKind::sigmoid:
       for (int64_t i = 0; i < n; ++i) y[i] = sigmoid(x[i]);
@@ -90,7 +90,7 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i];
       break;
     case ActivationKind::relu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] <= 0.0f ? 0.0f : dy[i];
       break;
     case ActivationKind::sigmoid:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));

@@ -1,7 +1,8 @@
 // Elementwise kernels over contiguous float32 arrays, one table per ISA.
 //
-//   relu_forward:  y[i]  = max(x[i], 0)                     (y may alias x)
-//   relu_backward: dx[i] = x[i] > 0 ? dy[i] : 0             (dx may alias dy)
+//   relu_forward:  y[i]  = x[i] < 0 ? 0 : x[i]              (y may alias x)
+//   relu_backward: dx[i] = x[i] <= 0 ? 0 : dy[i]            (dx may alias dy)
+// As torch.relu and its backward: NaN in x gives NaN out and passes dy.
 //                  x is the forward *input*; gradients are overwritten, never
 //                  accumulated.
 //

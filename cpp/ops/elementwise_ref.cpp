@@ -7,11 +7,11 @@ namespace fastnn::ops {
 namespace {
 
 void relu_forward_ref(float* y, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 void relu_backward_ref(float* dx, const float* dy, const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] <= 0.0f ? 0.0f : dy[i];
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ void tile(const SgemmSmallM& s, const float* a, float* c, float* pre, int64_t j,
           else
             store<false>(pr + 8 * v, x, tail);
         }
-        if (last && s.relu) x = _mm256_and_ps(x, _mm256_cmp_ps(x, vzero, _CMP_GT_OQ));
+        if (last && s.relu) x = _mm256_andnot_ps(_mm256_cmp_ps(x, vzero, _CMP_LT_OQ), x);
         if (masked)
           store<true>(cr + 8 * v, x, tail);
         else

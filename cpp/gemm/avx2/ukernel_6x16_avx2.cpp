@@ -47,8 +47,8 @@ inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpil
   }
   if (ep.relu) {
     const __m256 vzero = _mm256_setzero_ps();
-    v0                 = _mm256_and_ps(v0, _mm256_cmp_ps(v0, vzero, _CMP_GT_OQ));
-    v1                 = _mm256_and_ps(v1, _mm256_cmp_ps(v1, vzero, _CMP_GT_OQ));
+    v0                 = _mm256_andnot_ps(_mm256_cmp_ps(v0, vzero, _CMP_LT_OQ), v0);
+    v1                 = _mm256_andnot_ps(_mm256_cmp_ps(v1, vzero, _CMP_LT_OQ), v1);
   }
   store(c, 0, v0);
   store(c, 1, v1);

@@ -49,6 +49,11 @@ const __m256 kZero = _mm256_setzero_ps();
 
 inline __m256 gt0(__m256 v) { return _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ); }
 
+// x < 0 ? 0 : x, as torch.relu: NaN and -0 pass through.
+inline __m256 relu256(__m256 v) {
+  return _mm256_andnot_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ), v);
+}
+
 inline __m256 gelu_inner(__m256 v) {  // sqrt(2/pi) * (v + 0.044715 v^3)
   const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
   return _mm256_mul_ps(vset(0.7978845608028654f), _mm256_fmadd_ps(vset(0.044715f), v3, v));
@@ -60,7 +65,7 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, floa
       map1(y, x, n, [](__m256 v) { return v; });
       break;
     case ActivationKind::relu:
-      map1(y, x, n, [](__m256 v) { return _mm256_and_ps(v, gt0(v)); });
+      map1(y, x, n, [](__m256 v) { return relu256(v); });
       break;
     case ActivationKind::sigmoid:
       map1(y, x, n, [](__m256 v) { return sigmoid256(v); });
@@ -130,7 +135,9 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
       map2(dx, dy, dy, n, [](__m256 g, __m256) { return g; });
       break;
     case ActivationKind::relu:
-      map2(dx, dy, y, n, [](__m256 g, __m256 o) { return _mm256_and_ps(g, gt0(o)); });
+      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
+        return _mm256_andnot_ps(_mm256_cmp_ps(o, kZero, _CMP_LE_OQ), g);
+      });
       break;
     case ActivationKind::sigmoid:
       map2(dx, dy, y, n, [](__m256 g, __m256 o) {
