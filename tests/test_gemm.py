@@ -223,8 +223,8 @@ def test_fused_relu_propagates_nan_as_torch(isa, rng, m, n, k):
     # prologue on A: op(A) * relu'(Y) with Y holding NaN, -0, 0 and signs
     a = rng.standard_normal((m, k)).astype(np.float32)
     y_a = rng.standard_normal((m, k)).astype(np.float32)
-    y_a.flat[:: 3] = np.nan
-    y_a.flat[1 :: 7] = -0.0
+    y_a.flat[::3] = np.nan
+    y_a.flat[1::7] = -0.0
     y_a = np.maximum(y_a, 0)  # NaN stays NaN
     c = np.empty((m, n), np.float32)
     _core.ops._sgemm(a, w, c, 1.0, 0.0, False, False, prologue_a="relu", y_a=y_a)

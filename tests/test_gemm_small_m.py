@@ -30,13 +30,19 @@ def tol(k):
 
 
 @contextlib.contextmanager
-def small_m(mode):
-    """Forces the small-M path on (1) or off (0) inside the block."""
-    _core.ops._sgemm_set_small_m(mode)
+def path_override(setter, mode):
+    """Forces a GEMM path on (1) or off (0) inside the block, through one of
+    the private _sgemm_set_* hooks; back to the automatic choice after."""
+    setter(mode)
     try:
         yield
     finally:
-        _core.ops._sgemm_set_small_m(-1)
+        setter(-1)
+
+
+def small_m(mode):
+    """Forces the small-M path on (1) or off (0) inside the block."""
+    return path_override(_core.ops._sgemm_set_small_m, mode)
 
 
 def op_a(rng, m, k, ta, layout="C"):

@@ -28,9 +28,21 @@ def seed_network(optimizer="adam"):
     return model
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test. A process started in the
+    background by a non-interactive shell (``cmd &``) inherits SIGINT ignored,
+    and Python then leaves it ignored: Ctrl-C could not reach the test."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
 @pytest.mark.parametrize("verbose", [0, 1])
-def test_sigint_during_fit_stops_promptly_and_leaves_a_usable_model(verbose, capsys):
+def test_sigint_during_fit_stops_promptly_and_leaves_a_usable_model(
+    verbose, capsys, python_sigint_handler
+):
     rng = np.random.default_rng(0)
     x = rng.random((20000, 784), dtype=np.float32)
     y = rng.integers(0, 10, 20000)

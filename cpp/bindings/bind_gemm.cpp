@@ -280,6 +280,10 @@ Returns:
       "_sgemm_set_small_m", [](int mode) { gemm::set_sgemm_small_m_override(mode); },
       py::arg("mode"),
       "Private: small-M path (-1 auto, 0 never, 1 wherever legal); results unchanged.");
+  ops.def(
+      "_sgemm_set_narrow_n", [](int mode) { gemm::set_sgemm_narrow_n_override(mode); },
+      py::arg("mode"),
+      "Private: narrow-N path (-1 auto, 0 never, 1 wherever legal); results unchanged.");
 }
 
 }  // namespace fastnn::bindings

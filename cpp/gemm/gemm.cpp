@@ -103,6 +103,11 @@ constexpr int64_t kSmallMColumnUnit = 192;
 std::atomic<int> g_force_pack_a{-1};
 std::atomic<int> g_force_pack_b{-1};
 std::atomic<int> g_force_small_m{-1};
+std::atomic<int> g_force_narrow_n{-1};
+
+// Rows per thread share of the narrow-N path (a multiple of its row blocks).
+constexpr int64_t kNarrowNRowUnit = 16;
+static_assert(kKC == kNarrowNMaxKc, "the narrow-N path restarts its sums at the same KC blocks");
 
 bool is_active(const Prologue* p) { return p != nullptr && p->act != ActivationKind::linear; }
 
@@ -326,6 +331,35 @@ void scale_and_epilogue(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
   }
 }
 
+// Copies what the direct (small-M, narrow-N) kernels fuse from the epilogue:
+// bias, pre-activation and relu; returns the activation (sigmoid and tanh are
+// applied by the caller after the kernel).
+template <class Args>
+ActivationKind set_fused_epilogue(Args& s, const Epilogue* e) {
+  const ActivationKind act = e ? e->act : ActivationKind::linear;
+  if (e) s.bias = e->bias, s.pre = e->pre_activation, s.ld_pre = e->ld_pre;
+  s.relu = act == ActivationKind::relu;
+  return act;
+}
+
+// Calls part(begin, end) on contiguous ranges of [0, count) in multiples of
+// `unit`, one range per thread (one thread below kParallelMinFlops): for the
+// paths whose elements depend only on their own row and column, so any split
+// gives bit-identical results.
+template <class Part>
+void split_among_threads(int64_t count, int64_t unit, double flops, const Part& part) {
+  int threads         = flops < kParallelMinFlops ? 1 : runtime::num_threads();
+  const int64_t units = (count + unit - 1) / unit;
+  threads             = static_cast<int>(std::min<int64_t>(threads, units));
+  if (threads <= 1) return part(0, count);
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t u0, u1;
+    split_range(units, omp_get_num_threads(), omp_get_thread_num(), &u0, &u1);
+    if (u0 < u1) part(u0 * unit, std::min(count, u1 * unit));
+  }
+}
+
 // Whether sgemm takes the small-M path: legal when op(B) has unit column
 // stride (not transposed) and no prologue is active; chosen by shape alone
 // (m), unless a testing override says otherwise.
@@ -352,9 +386,7 @@ void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
   s.rs_a = trans_a ? 1 : lda;
   s.cs_a = trans_a ? lda : 1;
   s.b = b, s.ldb = ldb, s.c = c, s.ldc = ldc;
-  const ActivationKind act = e ? e->act : ActivationKind::linear;
-  if (e) s.bias = e->bias, s.pre = e->pre_activation, s.ld_pre = e->ld_pre;
-  s.relu                      = act == ActivationKind::relu;
+  const ActivationKind act    = set_fused_epilogue(s, e);
   const bool post_act         = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
   const SgemmSmallMKernel run = sgemm_kernels().small_m;
 
@@ -372,22 +404,76 @@ void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
         for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
   };
 
-  int threads = runtime::num_threads();
-  if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
-      kParallelMinFlops)
-    threads = 1;
-  const int64_t units = (n + kSmallMColumnUnit - 1) / kSmallMColumnUnit;
-  threads             = static_cast<int>(std::min<int64_t>(threads, units));
-  if (threads <= 1) return columns(0, n);
-#pragma omp parallel num_threads(threads)
-  {
-    int64_t u0, u1;
-    split_range(units, omp_get_num_threads(), omp_get_thread_num(), &u0, &u1);
-    if (u0 < u1) columns(u0 * kSmallMColumnUnit, std::min(n, u1 * kSmallMColumnUnit));
+  split_among_threads(n, kSmallMColumnUnit, 2.0 * static_cast<double>(m) * n * k, columns);
+}
+
+// Whether sgemm takes the narrow-N path (after the small-M path declined):
+// chosen by shape alone (n), when this ISA has the kernel, op(A) has no
+// prologue (a prologue on B is applied while copying B) and no testing
+// override asks for another path.
+bool use_narrow_n(int64_t n, const Prologue* pa) {
+  if (sgemm_kernels().narrow_n == nullptr || is_active(pa)) return false;
+  const int force = g_force_narrow_n.load(std::memory_order_relaxed);
+  if (force >= 0) return force == 1 && n <= kNarrowNMaxCols;
+  if (g_force_pack_a.load(std::memory_order_relaxed) >= 0 ||
+      g_force_pack_b.load(std::memory_order_relaxed) >= 0 ||
+      g_force_small_m.load(std::memory_order_relaxed) == 1)
+    return false;  // an override asks for another path
+  return n <= kNarrowNMaxCols;
+}
+
+// The narrow-N path: the kernel on row ranges of C (each element depends only
+// on its own row and column: any split gives bit-identical results).
+void run_narrow_n(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc, const Epilogue* e, const Prologue* pb) {
+  SgemmNarrowN s;
+  s.m = m, s.n = n, s.k = k, s.kc = kKC;
+  s.alpha = alpha, s.beta = beta;
+  s.a    = a;
+  s.rs_a = trans_a ? 1 : lda;
+  s.cs_a = trans_a ? lda : 1;
+  // op(B) (k x n, small) with the prologue applied, as the packing routines
+  // apply it (the same multiply by the same derivative).
+  thread_local runtime::AlignedBuffer<float> b_scaled;
+  if (is_active(pb)) {
+    b_scaled.reserve(static_cast<size_t>(k * n));
+    float* dst = b_scaled.data();
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; ++j)
+        dst[p * n + j] = (trans_b ? b[j * ldb + p] : b[p * ldb + j]) *
+                         sgemm_derivative_from_output(pb->act, pb->y[p * pb->ld_y + j]);
+    s.b = dst, s.rs_b = n, s.cs_b = 1;
+  } else {
+    s.b    = b;
+    s.rs_b = trans_b ? 1 : ldb;
+    s.cs_b = trans_b ? ldb : 1;
   }
+  s.c = c, s.ldc = ldc;
+  const ActivationKind act     = set_fused_epilogue(s, e);
+  const bool post_act          = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
+  const SgemmNarrowNKernel run = sgemm_kernels().narrow_n;
+
+  auto rows = [&](int64_t i0, int64_t i1) {
+    SgemmNarrowN part = s;
+    part.m            = i1 - i0;
+    part.a            = a + i0 * s.rs_a;
+    part.c            = c + i0 * ldc;
+    if (s.pre) part.pre = s.pre + i0 * s.ld_pre;
+    run(part);
+    if (post_act)
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
+  };
+
+  split_among_threads(m, kNarrowNRowUnit, 2.0 * static_cast<double>(m) * n * k, rows);
 }
 
 }  // namespace
+
+void set_sgemm_narrow_n_override(int mode) {
+  g_force_narrow_n.store(mode < 0 ? -1 : (mode ? 1 : 0), std::memory_order_relaxed);
+}
 
 void set_sgemm_small_m_override(int mode) {
   g_force_small_m.store(mode < 0 ? -1 : (mode ? 1 : 0), std::memory_order_relaxed);
@@ -415,6 +501,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (k == 0 || alpha == 0.0f) return scale_and_epilogue(m, n, beta, c, ldc, epilogue);
   if (use_small_m(trans_b, m, prologue_a, prologue_b))
     return run_small_m(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+  if (use_narrow_n(n, prologue_a))
+    return run_narrow_n(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+                        prologue_b);
 
   Plan P{
       &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,

@@ -19,8 +19,8 @@
 // Prologue (backward pass): when `prologue_a.act` is not linear, op(A) is
 // replaced elementwise by op(A) ⊙ f'(Y) where Y (same shape as op(A), stored
 // row-major m x k with leading dimension ld_y, never transposed) is the
-// activation's *output*; f' is expressed through the output: relu: !(Y <= 0) (NaN passes, as torch),
-// sigmoid: Y(1-Y), tanh: 1-Y². Same for `prologue_b` on op(B) (k x n).
+// activation's *output*; f' is expressed through the output: relu: !(Y <= 0) (NaN passes, as
+// torch), sigmoid: Y(1-Y), tanh: 1-Y². Same for `prologue_b` on op(B) (k x n).
 //
 // Threads: the result is bit-identical for any thread count (K is never split;
 // the blocking chosen for a shape does not depend on the thread count).
@@ -62,6 +62,13 @@ void set_sgemm_packing_override(int pack_a, int pack_b);
 // 1: always where legal (any m). Results are bit-identical either way.
 // Process-wide.
 void set_sgemm_small_m_override(int mode);
+
+// Testing and benchmarking hook for the narrow-N path (C with at most 12
+// columns computed with vectors down M; see gemm.cpp): -1: the measured
+// automatic choice (n <= 12, no prologue on A, no other override, an ISA that
+// has the kernel); 0: never; 1: always where legal. Results are bit-identical
+// either way. Process-wide.
+void set_sgemm_narrow_n_override(int mode);
 
 // The naive triple loop, kept on purpose as an oracle for tests and benchmarks
 // (same contract, single-threaded, float accumulation in k order).

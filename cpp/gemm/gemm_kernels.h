@@ -87,6 +87,38 @@ struct SgemmSmallM {
 
 using SgemmSmallMKernel = void (*)(const SgemmSmallM& args);
 
+// Narrow-N path: all of C's m x n for n <= kNarrowNMaxCols columns, with
+// vectors running down M (eight rows of one column per register) instead of
+// across N, so no lane is spent on padding columns.
+//
+//   A(i, p) = a[i * rs_a + p * cs_a]   rs_a == 1 (read in place) or cs_a == 1
+//                                      (row-major: packed by the kernel)
+//   B(p, j) = b[p * rs_b + j * cs_b]   any strides (read in place)
+//
+// The k-sums restart every `kc` (<= kNarrowNMaxKc) steps and each block goes
+// through the epilogue exactly as in the small-M path (see above), so every
+// C(i, j) is bit-identical to the packed path and the small-M path of the same
+// ISA, and to any split of the rows. Nothing outside the matrices is read or
+// written.
+constexpr int64_t kNarrowNMaxCols = 12;
+constexpr int64_t kNarrowNMaxKc   = 512;
+struct SgemmNarrowN {
+  int64_t m = 0, n = 0, k = 0, kc = 0;
+  float alpha = 1.0f, beta = 0.0f;  // beta == 0: C is not read
+  const float* a = nullptr;
+  int64_t rs_a = 0, cs_a = 0;
+  const float* b = nullptr;
+  int64_t rs_b = 0, cs_b = 0;
+  float* c          = nullptr;
+  int64_t ldc       = 0;
+  const float* bias = nullptr;  // n floats, or null
+  float* pre        = nullptr;  // m x n pre-activation (C + bias before relu), or null
+  int64_t ld_pre    = 0;
+  bool relu         = false;
+};
+
+using SgemmNarrowNKernel = void (*)(const SgemmNarrowN& args);
+
 struct SgemmKernels {
   int mr;
   int nr;
@@ -94,12 +126,14 @@ struct SgemmKernels {
   SgemmPackA pack_a;
   SgemmPackB pack_b;
   SgemmSmallMKernel small_m;
+  SgemmNarrowNKernel narrow_n;  // null: this ISA has none (the tiled path is used)
 };
 
 // The small-M kernels (small_m_ref.cpp, avx2/small_m_avx2.cpp).
 void sgemm_small_m_ref(const SgemmSmallM& args);
 #if defined(FASTNN_HAVE_AVX2)
 void sgemm_small_m_avx2(const SgemmSmallM& args);
+void sgemm_narrow_n_avx2(const SgemmNarrowN& args);
 #endif
 
 // Packing at each table's panel sizes (pack_ref.cpp, avx2/pack_avx2.cpp).

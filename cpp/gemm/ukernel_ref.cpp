@@ -37,7 +37,8 @@ void sgemm_ukernel_4x8_ref(int64_t k, const float* a, int64_t rs_a, int64_t cs_a
 }  // namespace
 
 const SgemmKernels kSgemmKernelsGeneric = {
-    kMr, kNr, sgemm_ukernel_4x8_ref, sgemm_pack_a_4_ref, sgemm_pack_b_8_ref, sgemm_small_m_ref,
+    kMr,     kNr, sgemm_ukernel_4x8_ref, sgemm_pack_a_4_ref, sgemm_pack_b_8_ref, sgemm_small_m_ref,
+    nullptr,
 };
 
 }  // namespace fastnn::gemm

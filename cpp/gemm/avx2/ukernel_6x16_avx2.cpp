@@ -328,6 +328,7 @@ const SgemmKernels kSgemmKernelsAvx2 = {
     sgemm_pack_a_6_avx2,
     sgemm_pack_b_16_avx2,
     sgemm_small_m_avx2,
+    sgemm_narrow_n_avx2,
 };
 
 }  // namespace fastnn::gemm

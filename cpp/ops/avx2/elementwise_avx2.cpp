@@ -14,7 +14,7 @@ void relu_forward_avx2(float* y, const float* x, int64_t n) {
   const __m256 vzero = _mm256_setzero_ps();
   int64_t i          = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 vx   = _mm256_loadu_ps(x + i);
+    const __m256 vx       = _mm256_loadu_ps(x + i);
     const __m256 negative = _mm256_cmp_ps(vx, vzero, _CMP_LT_OQ);
     _mm256_storeu_ps(y + i, _mm256_andnot_ps(negative, vx));
   }
