@@ -6,6 +6,11 @@ rows``) and prints one markdown table of medians and ratios.
     python bench/compare.py              # all sections, 1 and 2 threads
     python bench/compare.py --only ops   # sections whose name contains "ops"
     python bench/compare.py --quick      # fewer repeats (smoke test)
+
+Each section runs in its own Python process: a section's peers (PyTorch's and
+OpenBLAS's thread pools, Keras) would otherwise stay loaded and slow the next
+section's fastnn timings (seen: single-thread sgemm 15 % slower after the fit
+section had run PyTorch and Keras).
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
+import json  # noqa: E402
 import pathlib  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Callable, Optional  # noqa: E402
@@ -89,17 +96,34 @@ def print_table(rows: list) -> None:
         print("| " + " | ".join(str(r[k]) for k in keys) + " |")
 
 
-def load_sections(only: Optional[str]) -> list:
-    sections = []
-    for path in sorted(HERE.glob("compare_*.py")):
-        if only and only not in path.stem:
-            continue
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
-        sections.append(module)
-    return sections
+def section_paths(only: Optional[str]) -> list:
+    return [p for p in sorted(HERE.glob("compare_*.py")) if not only or only in p.stem]
+
+
+def load_section(path: pathlib.Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ROWS_TAG = "compare.py rows: "
+
+
+def run_in_child(path: pathlib.Path, args) -> list:
+    """Runs one section in a fresh interpreter; returns its rows (its other
+    output, e.g. which BLAS kernel numpy uses, is passed through)."""
+    cmd = [sys.executable, __file__, "--section", path.stem, "--threads", args.threads]
+    cmd += ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+    rows = []
+    for line in done.stdout.splitlines():
+        if line.startswith(ROWS_TAG):
+            rows = json.loads(line[len(ROWS_TAG) :])
+        elif not line.startswith("fastnn "):
+            print(line)
+    return rows
 
 
 def main(argv: Optional[list] = None) -> int:
@@ -108,18 +132,25 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats per case")
     parser.add_argument("--quick", action="store_true", help="few repeats, small sizes")
+    parser.add_argument("--section", default=None, help=argparse.SUPPRESS)  # one, in-process
     args = parser.parse_args(argv)
     args.thread_counts = [int(t) for t in args.threads.split(",")]
-    if args.quick:
+    quick = args.quick
+    if quick:
         args.repeats = 3
     sys.path.insert(0, str(HERE))
     import fastnn
 
     info = fastnn.runtime_info()
-    print(f"fastnn {info['version']} isa={info['isa']} compiler={info['compiler']}")
+    print(f"fastnn {info['version']} isa={info['isa']} compiler={info['compiler']}", flush=True)
+    if args.section:
+        rows = load_section(HERE / f"{args.section}.py").run(args)
+        print(ROWS_TAG + json.dumps(rows), flush=True)
+        return 0
+    args.quick = quick
     rows: list = []
-    for section in load_sections(args.only):
-        rows.extend(section.run(args))
+    for path in section_paths(args.only):
+        rows.extend(run_in_child(path, args))
     print_table(rows)
     return 0
 

@@ -46,9 +46,11 @@ py::array relu_grad(const py::handle& dy_obj, const py::handle& x_obj) {
 }  // namespace
 
 void bind_elementwise(py::module_& ops) {
-  ops.def("relu", &relu, py::arg("x"), "max(x, 0) elementwise, as float32.");
+  ops.def("relu", &relu, py::arg("x"),
+          "max(x, 0) elementwise, as float32; NaN stays NaN (as torch.relu and Keras).");
   ops.def("relu_grad", &relu_grad, py::arg("dy"), py::arg("x"),
-          "Gradient of relu: dy where x > 0, else 0 (x is relu's input).");
+          "Gradient of relu: 0 where x <= 0, else dy (x is relu's input; a NaN x passes dy, "
+          "as torch's relu backward does).");
 }
 
 }  // namespace fastnn::bindings
