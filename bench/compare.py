@@ -7,10 +7,13 @@ rows``) and prints one markdown table of medians and ratios.
     python bench/compare.py --only ops   # sections whose name contains "ops"
     python bench/compare.py --quick      # fewer repeats (smoke test)
 
-Each section runs in its own Python process: a section's peers (PyTorch's and
-OpenBLAS's thread pools, Keras) would otherwise stay loaded and slow the next
-section's fastnn timings (seen: single-thread sgemm 15 % slower after the fit
-section had run PyTorch and Keras).
+Each section runs in its own Python process per thread count: a section's
+peers (PyTorch's and OpenBLAS's thread pools, Keras) would otherwise stay
+loaded and slow the next section's fastnn timings (seen: single-thread sgemm
+15 % slower after the fit section had run PyTorch and Keras). The 1-thread
+processes are pinned to one core (fastnn and the peer alike): unpinned, the
+first second of a process and migrations between the cores made single-thread
+times of either side swing by up to 25 %.
 """
 
 from __future__ import annotations
@@ -111,10 +114,11 @@ def load_section(path: pathlib.Path):
 ROWS_TAG = "compare.py rows: "
 
 
-def run_in_child(path: pathlib.Path, args) -> list:
-    """Runs one section in a fresh interpreter; returns its rows (its other
-    output, e.g. which BLAS kernel numpy uses, is passed through)."""
-    cmd = [sys.executable, __file__, "--section", path.stem, "--threads", args.threads]
+def run_in_child(path: pathlib.Path, threads: int, args) -> list:
+    """Runs one section at one thread count in a fresh interpreter; returns its
+    rows (its other output, e.g. which BLAS kernel numpy uses, is passed
+    through)."""
+    cmd = [sys.executable, __file__, "--section", path.stem, "--threads", str(threads)]
     cmd += ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
     done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
     rows = []
@@ -135,6 +139,8 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--section", default=None, help=argparse.SUPPRESS)  # one, in-process
     args = parser.parse_args(argv)
     args.thread_counts = [int(t) for t in args.threads.split(",")]
+    if args.section and args.thread_counts == [1] and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})  # before any pool starts
     quick = args.quick
     if quick:
         args.repeats = 3
@@ -150,7 +156,8 @@ def main(argv: Optional[list] = None) -> int:
     args.quick = quick
     rows: list = []
     for path in section_paths(args.only):
-        rows.extend(run_in_child(path, args))
+        for threads in args.thread_counts:
+            rows.extend(run_in_child(path, threads, args))
     print_table(rows)
     return 0
 
