@@ -95,6 +95,28 @@ def test_thousand_train_and_predict_calls_keep_rss_flat(rng, report):
     assert growth < LIMIT_MIB
 
 
+def test_thousand_fit_and_predict_calls_keep_rss_flat(rng, report):
+    """fit's own path (data handle, shuffled epoch in C++, History, callbacks)
+    and predict, 1,000 calls each."""
+    model = _model()
+    x = rng.standard_normal((48, 20)).astype(np.float32)
+    y = rng.integers(0, 5, 48)
+    x_val, y_val = x[:9], y[:9]
+
+    def round_trip():
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, validation_data=(x_val, y_val))
+        model.predict(x[:13], batch_size=8, verbose=0)
+
+    for _ in range(100):
+        round_trip()
+    before = _rss_mib()
+    for _ in range(1000):
+        round_trip()
+    growth = _rss_mib() - before
+    report(f"RSS growth over 1000 fit + 1000 predict calls: {growth:+.2f} MiB")
+    assert growth < LIMIT_MIB
+
+
 def test_fifty_model_builds_and_deletions_keep_rss_flat(rng, report):
     x = rng.standard_normal((32, 20)).astype(np.float32)
     y = rng.integers(0, 5, 32)
@@ -203,6 +225,35 @@ def test_train_on_batch_over_more_than_2_31_elements(report):
     new_w, _ = model.get_weights()
     np.testing.assert_allclose(new_w, w - xs.T @ d_marked, rtol=1e-5, atol=1e-6)
     report(f"train_on_batch on {x.size} elements: kernel gradient ok")
+
+
+@pytest.mark.slow
+def test_fit_over_more_than_2_31_elements(report):
+    """fit gathers rows through 64-bit offsets: an epoch in order over all rows
+    (batches of 2^16 rows; the rows on both sides of element 2^31 fall in
+    different steps) moves the weights exactly as a float64 replay of the same
+    SGD steps does."""
+    x, marked = _big_x()
+    model = _linear_model()
+    w, b = (v.astype(np.float64) for v in model.get_weights())
+    y = np.zeros((_ROWS, 2), np.float32)
+    batch = 1 << 16
+    history = model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+    # Replay: only marked rows are non-zero; a zero row's output is b, its
+    # mse gradient b / rows_in_step, and it adds nothing to the weight gradient.
+    rows_marked = sorted(marked)
+    for start in range(0, _ROWS, batch):
+        stop = min(_ROWS, start + batch)
+        here = [r for r in rows_marked if start <= r < stop]
+        xs = np.stack([x[r].astype(np.float64) for r in here]) if here else np.zeros((0, _COLS))
+        d = (xs @ w + b) / (stop - start)
+        grad_b = d.sum(axis=0) + (stop - start - len(here)) * b / (stop - start)
+        w, b = w - xs.T @ d, b - grad_b
+    new_w, new_b = model.get_weights()
+    np.testing.assert_allclose(new_w, w, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(new_b, b, rtol=1e-4, atol=1e-6)
+    assert model.optimizer.iterations == -(-_ROWS // batch)
+    report(f"fit on {x.size} elements, {len(history.history['loss'])} epoch: weights ok")
 
 
 def test_bias_gradient_of_a_batch_of_2_25_rows():
