@@ -40,17 +40,22 @@ from typing import Callable, Optional  # noqa: E402
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.05) -> float:
-    """Median wall time of one call of `fn`, over `repeats` timed batches of calls."""
-    fn()  # warm-up
+def calls_for(fn: Callable[[], object], min_time: float = 0.05) -> int:
+    """How many calls of `fn` (after one warm-up call) last at least min_time."""
+    fn()
     calls = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(calls):
             fn()
         if time.perf_counter() - t0 >= min_time or calls >= 1 << 20:
-            break
+            return calls
         calls *= 2
+
+
+def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.05) -> float:
+    """Median wall time of one call of `fn`, over `repeats` timed batches of calls."""
+    calls = calls_for(fn, min_time)
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -58,6 +63,25 @@ def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.0
             fn()
         samples.append((time.perf_counter() - t0) / calls)
     return statistics.median(samples)
+
+
+def paired_medians(
+    fa: Callable[[], object], fb: Callable[[], object], repeats: int, min_time: float = 0.05
+) -> tuple:
+    """Median seconds per call of fa and of fb, timed in alternating batches
+    (fa, fb, fb, fa, ...), so a burst of load from other jobs on a shared
+    machine hits both sides alike."""
+    ca, cb = calls_for(fa, min_time), calls_for(fb, min_time)
+    ta: list = []
+    tb: list = []
+    for r in range(repeats):
+        order = ((fa, ca, ta), (fb, cb, tb)) if r % 2 == 0 else ((fb, cb, tb), (fa, ca, ta))
+        for fn, calls, out in order:
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            out.append((time.perf_counter() - t0) / calls)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def format_time(seconds: float) -> str:

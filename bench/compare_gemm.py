@@ -12,37 +12,11 @@ python bench/compare.py --only gemm``; the kernel OpenBLAS picked is printed.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 import fastnn
 
-from compare import row
-
-
-def paired_medians(f, g, repeats, min_time=0.02):
-    """Median seconds per call of f and of g, timed in alternating batches."""
-    f()
-    g()
-    calls = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            f()
-        if time.perf_counter() - t0 >= min_time or calls >= 1 << 16:
-            break
-        calls *= 2
-    tf, tg = [], []
-    for r in range(repeats):
-        for fn, out in ((f, tf), (g, tg)) if r % 2 == 0 else ((g, tg), (f, tf)):
-            t0 = time.perf_counter()
-            for _ in range(calls):
-                fn()
-            out.append((time.perf_counter() - t0) / calls)
-    return statistics.median(tf), statistics.median(tg)
-
+from compare import paired_medians, row
 
 # (name, m, n, k, transpose_a, transpose_b) for a 784-128-128-10 MLP.
 LAYERS = [(784, 128), (128, 128), (128, 10)]
@@ -94,6 +68,7 @@ def run(args) -> list:
                     ),
                     lambda a_op=a_op, b_op=b_op, o=np_out: np.matmul(a_op, b_op, out=o),
                     reps,
+                    min_time=0.02,
                 )
                 gflops = 2 * m * n * k / t_fast / 1e9
                 rows.append(
@@ -114,6 +89,7 @@ def run(args) -> list:
                         lambda x=x, w=w, bias=bias: fastnn.ops.dense(x, w, bias, "relu"),
                         numpy_dense,
                         args.repeats,
+                        min_time=0.02,
                     )
                     rows.append(
                         row(

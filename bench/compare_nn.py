@@ -12,7 +12,7 @@ import numpy as np
 import fastnn
 from fastnn import layers, models, optimizers
 
-from compare import median_seconds, row
+from compare import median_seconds, paired_medians, row
 
 WIDTHS = (784, 128, 128, 10)
 
@@ -106,9 +106,6 @@ def run(args) -> list:
             def fast_step(x=x, y=y):
                 net.train_batch(x, y, None, check_finite=False)
 
-            t_fast = median_seconds(fast_step, args.repeats)
-            gflops = step_flops(batch) / t_fast / 1e9
-            work = f"{gflops:.1f} GFLOP/s"
             if torch is not None:
                 xt = torch.from_numpy(x)
                 yt = torch.from_numpy(y.astype(np.int64))
@@ -117,9 +114,11 @@ def run(args) -> list:
                     tmodel.zero_grad(set_to_none=True)
                     loss_fn(tmodel(xt), yt).backward()
 
-                t_torch = median_seconds(torch_step, args.repeats)
+                t_fast, t_torch = paired_medians(fast_step, torch_step, args.repeats)
+                work = f"{step_flops(batch) / t_fast / 1e9:.1f} GFLOP/s"
                 rows.append(row(f"train step b={batch}", threads, t_fast, "torch", t_torch, work))
-            t_np = median_seconds(lambda x=x, y=y: npm.step(x, y), args.repeats)
+            t_fast, t_np = paired_medians(fast_step, lambda x=x, y=y: npm.step(x, y), args.repeats)
+            work = f"{step_flops(batch) / t_fast / 1e9:.1f} GFLOP/s"
             rows.append(row(f"train step b={batch}", threads, t_fast, "numpy", t_np, work))
         x1 = rng.standard_normal((1, WIDTHS[0])).astype(np.float32)
         t_pred = median_seconds(lambda x1=x1: model.predict(x1, verbose=0), args.repeats)

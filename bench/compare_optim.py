@@ -14,46 +14,12 @@ faster).
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 import fastnn
 from fastnn import optimizers
 
-from compare import row
-
-
-def _calls_for(fn, min_time: float = 0.05) -> int:
-    fn()  # warm-up
-    calls = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        if time.perf_counter() - t0 >= min_time or calls >= 1 << 16:
-            return calls
-        calls *= 2
-
-
-def paired_medians(fa, fb, repeats: int):
-    """Median seconds per call of fa and fb, timed in alternating batches (a
-    shared machine's load hits both alike)."""
-    ca, cb = _calls_for(fa), _calls_for(fb)
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(ca):
-            fa()
-        t1 = time.perf_counter()
-        for _ in range(cb):
-            fb()
-        t2 = time.perf_counter()
-        ta.append((t1 - t0) / ca)
-        tb.append((t2 - t1) / cb)
-    return statistics.median(ta), statistics.median(tb)
-
+from compare import paired_medians, row
 
 MLP_SHAPES = [(784, 128), (128,), (128, 128), (128,), (128, 10), (10,)]
 
