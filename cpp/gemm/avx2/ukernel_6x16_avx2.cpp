@@ -286,6 +286,17 @@ void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, cons
 // Writes the accumulated tile acc[6 * 16] to C through the epilogue, rows
 // r < m, lanes j < n (masked for an edge tile: no access outside it).
 void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const TileEpilogue& ep) {
+  if (m == kMr && n == kNr && ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias && !ep.pre &&
+      !ep.relu) {
+    // The plain product of a full tile (most tiles of a GEMM with one K
+    // block): stored as is, which is what the general epilogue computes
+    // (x * 1 = x, no other term).
+    for (int r = 0; r < kMr; ++r) {
+      _mm256_storeu_ps(c + r * ldc, _mm256_load_ps(acc + r * kNr));
+      _mm256_storeu_ps(c + r * ldc + 8, _mm256_load_ps(acc + r * kNr + 8));
+    }
+    return;
+  }
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
   const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), lanes);
