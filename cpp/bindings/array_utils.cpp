@@ -13,7 +13,10 @@ std::string shape_string(const py::array& a) {
 }
 
 py::array as_numeric_array(const py::handle& obj, const char* what) {
-  py::array arr = py::array::ensure(obj);
+  // An ndarray is used as it is (ensure() would go through NumPy's general
+  // conversion, a measurable part of a small call).
+  py::array arr = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
+                                                 : py::array::ensure(obj);
   if (!arr) {
     PyErr_Clear();
     throw py::type_error(std::string(what) + " must be array-like of numbers, got " +
@@ -44,14 +47,16 @@ FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_
   if (!arr.dtype().is(py::dtype::of<float>()))
     throw py::type_error(std::string(what) + " must have dtype float32, got " +
                          std::string(py::str(arr.dtype())));
-  std::string expected = "(";
-  for (size_t i = 0; i < shape.size(); ++i) expected += (i ? ", " : "") + std::to_string(shape[i]);
-  expected += shape.size() == 1 ? ",)" : ")";
   bool same = arr.ndim() == static_cast<py::ssize_t>(shape.size());
   for (size_t i = 0; same && i < shape.size(); ++i) same = arr.shape(i) == shape[i];
-  if (!same)
+  if (!same) {
+    std::string expected = "(";
+    for (size_t i = 0; i < shape.size(); ++i)
+      expected += (i ? ", " : "") + std::to_string(shape[i]);
+    expected += shape.size() == 1 ? ",)" : ")";
     throw py::value_error(std::string(what) + " must have shape " + expected + ", got " +
                           shape_string(arr));
+  }
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error(std::string(what) + " must be C-contiguous");
   if (!arr.writeable()) throw py::value_error(std::string(what) + " must be writable");
