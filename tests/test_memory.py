@@ -74,6 +74,17 @@ def test_the_meter_sees_a_deliberate_8_mib_leak():
     del kept
 
 
+def _rss_growth(call, warm_up, calls):
+    """RSS growth (MiB) over `calls` calls of call(i), after `warm_up` calls
+    that let allocators and workspaces reach their steady size."""
+    for i in range(warm_up):
+        call(i)
+    before = _rss_mib()
+    for i in range(calls):
+        call(warm_up + i)
+    return _rss_mib() - before
+
+
 def test_thousand_train_and_predict_calls_keep_rss_flat(rng, report):
     model = _model()
     x = rng.standard_normal((64, 20))  # float64: converted on every call
@@ -81,16 +92,11 @@ def test_thousand_train_and_predict_calls_keep_rss_flat(rng, report):
     sw = rng.uniform(0.5, 1.5, 64)
     x_odd = np.asfortranarray(x[:37])
 
-    def round_trip():
+    def round_trip(_):
         model.train_on_batch(x, y, sample_weight=sw)
         model.predict(x_odd, batch_size=16)
 
-    for _ in range(100):
-        round_trip()
-    before = _rss_mib()
-    for _ in range(1000):
-        round_trip()
-    growth = _rss_mib() - before
+    growth = _rss_growth(round_trip, 100, 1000)
     report(f"RSS growth over 1000 train_on_batch + 1000 predict calls: {growth:+.2f} MiB")
     assert growth < LIMIT_MIB
 
@@ -103,16 +109,11 @@ def test_thousand_fit_and_predict_calls_keep_rss_flat(rng, report):
     y = rng.integers(0, 5, 48)
     x_val, y_val = x[:9], y[:9]
 
-    def round_trip():
+    def round_trip(_):
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, validation_data=(x_val, y_val))
         model.predict(x[:13], batch_size=8, verbose=0)
 
-    for _ in range(100):
-        round_trip()
-    before = _rss_mib()
-    for _ in range(1000):
-        round_trip()
-    growth = _rss_mib() - before
+    growth = _rss_growth(round_trip, 100, 1000)
     report(f"RSS growth over 1000 fit + 1000 predict calls: {growth:+.2f} MiB")
     assert growth < LIMIT_MIB
 
@@ -129,12 +130,7 @@ def test_fifty_model_builds_and_deletions_keep_rss_flat(rng, report):
         del model
         return weights
 
-    for i in range(5):
-        build_use_delete(i)
-    before = _rss_mib()
-    for i in range(50):
-        build_use_delete(100 + i)
-    growth = _rss_mib() - before
+    growth = _rss_growth(build_use_delete, 5, 50)
     report(f"RSS growth over 50 model builds and deletions: {growth:+.2f} MiB")
     assert growth < LIMIT_MIB
 

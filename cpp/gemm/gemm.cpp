@@ -331,15 +331,32 @@ void scale_and_epilogue(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
   }
 }
 
-// Copies what the direct (small-M, narrow-N) kernels fuse from the epilogue:
-// bias, pre-activation and relu; returns the activation (sigmoid and tanh are
-// applied by the caller after the kernel).
-template <class Args>
-ActivationKind set_fused_epilogue(Args& s, const Epilogue* e) {
+// The fields every direct (small-M, narrow-N) path fills alike: sizes, op(A),
+// C, and what the kernels fuse from the epilogue (bias, pre-activation, relu).
+// Returns the activation; sigmoid and tanh are applied after the kernel, by
+// apply_post_activation.
+ActivationKind set_direct(SgemmDirect& s, bool trans_a, int64_t m, int64_t n, int64_t k,
+                          float alpha, const float* a, int64_t lda, float beta, float* c,
+                          int64_t ldc, const Epilogue* e) {
+  s.m = m, s.n = n, s.k = k, s.kc = kKC;
+  s.alpha = alpha, s.beta = beta;
+  s.a    = a;
+  s.rs_a = trans_a ? 1 : lda;
+  s.cs_a = trans_a ? lda : 1;
+  s.c = c, s.ldc = ldc;
   const ActivationKind act = e ? e->act : ActivationKind::linear;
   if (e) s.bias = e->bias, s.pre = e->pre_activation, s.ld_pre = e->ld_pre;
   s.relu = act == ActivationKind::relu;
   return act;
+}
+
+// Rows [i0, i1) x columns [j0, j1) of C through the activations the direct
+// kernels do not fuse (sigmoid, tanh); nothing for the others.
+void apply_post_activation(ActivationKind act, float* c, int64_t ldc, int64_t i0, int64_t i1,
+                           int64_t j0, int64_t j1) {
+  if (act != ActivationKind::sigmoid && act != ActivationKind::tanh) return;
+  for (int64_t i = i0; i < i1; ++i)
+    for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
 }
 
 // Calls part(begin, end) on contiguous ranges of [0, count) in multiples of
@@ -380,14 +397,8 @@ void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
                  const Epilogue* e) {
   SgemmSmallM s;
-  s.m = m, s.n = n, s.k = k, s.kc = kKC;
-  s.alpha = alpha, s.beta = beta;
-  s.a    = a;
-  s.rs_a = trans_a ? 1 : lda;
-  s.cs_a = trans_a ? lda : 1;
-  s.b = b, s.ldb = ldb, s.c = c, s.ldc = ldc;
-  const ActivationKind act    = set_fused_epilogue(s, e);
-  const bool post_act         = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
+  const ActivationKind act = set_direct(s, trans_a, m, n, k, alpha, a, lda, beta, c, ldc, e);
+  s.b = b, s.ldb = ldb;
   const SgemmSmallMKernel run = sgemm_kernels().small_m;
 
   // Columns [j0, j1) of every row, then the activations the kernel does not fuse.
@@ -399,9 +410,7 @@ void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     if (s.bias) part.bias = s.bias + j0;
     if (s.pre) part.pre = s.pre + j0;
     run(part);
-    if (post_act)
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
+    apply_post_activation(act, c, ldc, 0, m, j0, j1);
   };
 
   split_among_threads(n, kSmallMColumnUnit, 2.0 * static_cast<double>(m) * n * k, columns);
@@ -412,14 +421,15 @@ void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
 // prologue (a prologue on B is applied while copying B) and no testing
 // override asks for another path.
 bool use_narrow_n(int64_t n, const Prologue* pa) {
-  if (sgemm_kernels().narrow_n == nullptr || is_active(pa)) return false;
+  const SgemmKernels& K = sgemm_kernels();
+  // n <= nr: a prologue's op(B) is packed into one panel (run_narrow_n).
+  const bool legal = K.narrow_n != nullptr && !is_active(pa) && n <= kNarrowNMaxCols && n <= K.nr;
+  if (!legal) return false;
   const int force = g_force_narrow_n.load(std::memory_order_relaxed);
-  if (force >= 0) return force == 1 && n <= kNarrowNMaxCols;
-  if (g_force_pack_a.load(std::memory_order_relaxed) >= 0 ||
-      g_force_pack_b.load(std::memory_order_relaxed) >= 0 ||
-      g_force_small_m.load(std::memory_order_relaxed) == 1)
-    return false;  // an override asks for another path
-  return n <= kNarrowNMaxCols;
+  if (force >= 0) return force == 1;
+  return g_force_pack_a.load(std::memory_order_relaxed) < 0 &&
+         g_force_pack_b.load(std::memory_order_relaxed) < 0 &&
+         g_force_small_m.load(std::memory_order_relaxed) != 1;  // no override asks for another path
 }
 
 // The narrow-N path: the kernel on row ranges of C (each element depends only
@@ -428,31 +438,22 @@ void run_narrow_n(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* e, const Prologue* pb) {
   SgemmNarrowN s;
-  s.m = m, s.n = n, s.k = k, s.kc = kKC;
-  s.alpha = alpha, s.beta = beta;
-  s.a    = a;
-  s.rs_a = trans_a ? 1 : lda;
-  s.cs_a = trans_a ? lda : 1;
-  // op(B) (k x n, small) with the prologue applied, as the packing routines
-  // apply it (the same multiply by the same derivative).
-  thread_local runtime::AlignedBuffer<float> b_scaled;
+  const ActivationKind act = set_direct(s, trans_a, m, n, k, alpha, a, lda, beta, c, ldc, e);
+  const SgemmKernels& K    = sgemm_kernels();
+  // With a prologue, op(B) (k x n, small) is packed once, by the tiled path's
+  // packing routine, into one zero-padded panel of k x nr (n <= 12 <= nr):
+  // the same multiply by the same derivative.
+  thread_local runtime::AlignedBuffer<float> b_packed;
   if (is_active(pb)) {
-    b_scaled.reserve(static_cast<size_t>(k * n));
-    float* dst = b_scaled.data();
-    for (int64_t p = 0; p < k; ++p)
-      for (int64_t j = 0; j < n; ++j)
-        dst[p * n + j] = (trans_b ? b[j * ldb + p] : b[p * ldb + j]) *
-                         sgemm_derivative_from_output(pb->act, pb->y[p * pb->ld_y + j]);
-    s.b = dst, s.rs_b = n, s.cs_b = 1;
+    b_packed.reserve(static_cast<size_t>(k * K.nr));
+    K.pack_b(b, ldb, trans_b, 0, 0, k, n, pb, b_packed.data());
+    s.b = b_packed.data(), s.rs_b = K.nr, s.cs_b = 1;
   } else {
     s.b    = b;
     s.rs_b = trans_b ? 1 : ldb;
     s.cs_b = trans_b ? ldb : 1;
   }
-  s.c = c, s.ldc = ldc;
-  const ActivationKind act     = set_fused_epilogue(s, e);
-  const bool post_act          = act == ActivationKind::sigmoid || act == ActivationKind::tanh;
-  const SgemmNarrowNKernel run = sgemm_kernels().narrow_n;
+  const SgemmNarrowNKernel run = K.narrow_n;
 
   auto rows = [&](int64_t i0, int64_t i1) {
     SgemmNarrowN part = s;
@@ -461,9 +462,7 @@ void run_narrow_n(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
     part.c            = c + i0 * ldc;
     if (s.pre) part.pre = s.pre + i0 * s.ld_pre;
     run(part);
-    if (post_act)
-      for (int64_t i = i0; i < i1; ++i)
-        for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
+    apply_post_activation(act, c, ldc, i0, i1, 0, n);
   };
 
   split_among_threads(m, kNarrowNRowUnit, 2.0 * static_cast<double>(m) * n * k, rows);

@@ -54,6 +54,23 @@ using SgemmPackA = void (*)(const float* a, int64_t lda, bool trans, int64_t i0,
 using SgemmPackB = void (*)(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
                             int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
 
+// What the direct paths (small-M, narrow-N: no microkernel tiles) share: the
+// sizes, op(A) with any strides, C and the epilogue they fuse.
+//
+//   A(i, p) = a[i * rs_a + p * cs_a]
+struct SgemmDirect {
+  int64_t m = 0, n = 0, k = 0, kc = 0;
+  float alpha = 1.0f, beta = 0.0f;  // beta == 0: C is not read
+  const float* a = nullptr;
+  int64_t rs_a = 0, cs_a = 0;
+  float* c          = nullptr;
+  int64_t ldc       = 0;
+  const float* bias = nullptr;  // n floats, or null
+  float* pre        = nullptr;  // m x n pre-activation (C + bias before relu), or null
+  int64_t ld_pre    = 0;
+  bool relu         = false;
+};
+
 // Small-M path (no packing, no microkernel tiles): all of C's m x n in one
 // call, for a few rows (the forward pass of a dense layer at batch 1..4).
 //
@@ -70,19 +87,9 @@ using SgemmPackB = void (*)(const float* b, int64_t ldb, bool trans, int64_t p0,
 // also does not depend on how C is tiled or split among threads). Rows are
 // taken a few at a time; columns in register-sized chunks, the last masked.
 // Nothing outside the m x n / m x k / k x n matrices is read or written.
-struct SgemmSmallM {
-  int64_t m = 0, n = 0, k = 0, kc = 0;
-  float alpha = 1.0f, beta = 0.0f;  // beta == 0: C is not read
-  const float* a = nullptr;
-  int64_t rs_a = 0, cs_a = 0;
-  const float* b    = nullptr;
-  int64_t ldb       = 0;
-  float* c          = nullptr;
-  int64_t ldc       = 0;
-  const float* bias = nullptr;  // n floats, or null
-  float* pre        = nullptr;  // m x n pre-activation (C + bias before relu), or null
-  int64_t ld_pre    = 0;
-  bool relu         = false;
+struct SgemmSmallM : SgemmDirect {
+  const float* b = nullptr;
+  int64_t ldb    = 0;
 };
 
 using SgemmSmallMKernel = void (*)(const SgemmSmallM& args);
@@ -102,19 +109,9 @@ using SgemmSmallMKernel = void (*)(const SgemmSmallM& args);
 // written.
 constexpr int64_t kNarrowNMaxCols = 12;
 constexpr int64_t kNarrowNMaxKc   = 512;
-struct SgemmNarrowN {
-  int64_t m = 0, n = 0, k = 0, kc = 0;
-  float alpha = 1.0f, beta = 0.0f;  // beta == 0: C is not read
-  const float* a = nullptr;
-  int64_t rs_a = 0, cs_a = 0;
+struct SgemmNarrowN : SgemmDirect {
   const float* b = nullptr;
   int64_t rs_b = 0, cs_b = 0;
-  float* c          = nullptr;
-  int64_t ldc       = 0;
-  const float* bias = nullptr;  // n floats, or null
-  float* pre        = nullptr;  // m x n pre-activation (C + bias before relu), or null
-  int64_t ld_pre    = 0;
-  bool relu         = false;
 };
 
 using SgemmNarrowNKernel = void (*)(const SgemmNarrowN& args);
