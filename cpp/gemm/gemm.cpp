@@ -106,7 +106,7 @@ std::atomic<int> g_force_small_m{-1};
 std::atomic<int> g_force_narrow_n{-1};
 
 // Rows per thread share of the narrow-N path (a multiple of its row blocks).
-constexpr int64_t kNarrowNRowUnit = 16;
+constexpr int64_t kNarrowNRowUnit = 32;
 static_assert(kKC == kNarrowNMaxKc, "the narrow-N path restarts its sums at the same KC blocks");
 
 bool is_active(const Prologue* p) { return p != nullptr && p->act != ActivationKind::linear; }

@@ -3,23 +3,23 @@
 // weight gradient), so the 6 x 16 tile would leave 16 - n lanes of every FMA
 // idle (6 of 16 for n = 10). Here the vectors run down M instead:
 //
-//   for p in the KC block:       va[r] = A(i + 8r .. i + 8r + 7, p)    (r < R)
-//     for j in the column group: vb    = broadcast B(p, j)
-//       for r < R:               acc[r][j] = fma(va[r], vb, acc[r][j])
+//   for p in the KC block:       vb[j] = broadcast B(p, j)   (j in the group)
+//     for r < 4:                 va    = A(i + 8r .. i + 8r + 7, p)
+//       for j in the group:      acc[r][j] = fma(va, vb[j], acc[r][j])
 //
-// Columns go in one or two groups of at most 6 and rows in blocks of R = 2
-// vectors (R = 4 for n <= 3): at most 12 accumulators, R A vectors and one
-// broadcast fit the 16 ymm registers, every broadcast feeds R >= 2 FMAs (one
-// broadcast load issues per cycle) and at least 8 FMA chains are in flight.
-// op(A) is read in place when it has unit row stride (A^T stored: the weight
-// gradient X^T * dY); a row-major op(A) is packed 8 rows at a time with 8 x 8
-// register transposes into a panel on the stack. B is read in place with any
-// strides. After each KC block the accumulators are transposed back to rows
-// and written through the 6 x 16 microkernel's epilogue (alpha multiply, beta
-// FMA, bias add, pre store, relu), in the same order: every C(i, j) is the same
-// FMA chain (p ascending, restarting every kc) and the same epilogue as the
-// microkernel and the small-M path compute, so results are bit-identical to
-// those paths and to any split of the rows.
+// Rows go in blocks of 4 vectors (32 rows) and columns in groups of at most 3
+// (10 = 3 + 3 + 2 + 2): at most 12 accumulators, 3 broadcasts and one A vector
+// fit the 16 ymm registers, every broadcast feeds 4 FMAs (one broadcast load
+// issues per cycle) and at least 8 FMA chains are in flight. op(A) is read in
+// place when it has unit row stride (A^T stored: the weight gradient X^T *
+// dY); a row-major op(A) is packed 8 rows at a time with 8 x 8 transposes into
+// a panel. B is read in place with any strides. After each KC block the
+// accumulators are transposed back to rows and written through the 6 x 16
+// microkernel's epilogue (alpha multiply, beta FMA, bias add, pre store,
+// relu), in the same order: every C(i, j) is the same FMA chain (p ascending,
+// restarting every kc) and the same epilogue as the microkernel and the
+// small-M path compute, so results are bit-identical to those paths and to
+// any split of the rows.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -32,8 +32,17 @@ namespace fastnn::gemm {
 namespace {
 
 constexpr int kLanes = 8;
-// Values of p per piece of a KC block (the panel: R * 8 * 128 floats, 8-16 KiB).
+// Values of p per piece of a KC block (the panel: 4 * 8 * 128 floats, 16 KiB).
 constexpr int64_t kNarrowSub = 128;
+// The same for op(A) read in place (A^T stored, columns lda apart): with a
+// leading dimension of a power of two, 128 values of p put 16 or more of the
+// piece's cache lines on one L1 set (8 ways) and every column group after the
+// first would reread them from L2; 32 keep the piece in L1 (4.9 us against
+// 6.4 us for 128 x 128 x 10 from a numpy array 16 bytes off a line).
+constexpr int64_t kNarrowSubInPlace = 32;
+// Row vectors per block (32 rows) and columns per group (see accumulate).
+constexpr int kNarrowRowVectors = 4;
+constexpr int kNarrowGroupMax   = 3;
 
 // r[q] holds column q of an 8 x 8 block (lanes = rows); afterwards r[q] holds
 // row q (lanes = columns).
@@ -60,6 +69,33 @@ inline void transpose8(__m256 r[kLanes]) {
   r[7]            = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
+// The 8 x 8 block at src (rows q = 0..7 at src + q * lda) transposed into
+// out[q * 8 + r] = src[r * lda + q]. The 128-bit halves are loaded into the
+// lanes they end up in (vinsertf128 from memory), so the transpose needs 12
+// shuffles and 8 blends instead of 24 shuffles: a Zen core runs shuffles on
+// two of its vector pipes and blends on all four.
+inline void transpose8_from(const float* src, int64_t lda, float* out) {
+  auto halves = [&](int lo_row, int64_t col) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(src + lo_row * lda + col)),
+                                _mm_loadu_ps(src + (lo_row + 4) * lda + col), 1);
+  };
+  const __m256 r0 = halves(0, 0), r1 = halves(1, 0), r2 = halves(2, 0), r3 = halves(3, 0);
+  const __m256 r4 = halves(0, 4), r5 = halves(1, 4), r6 = halves(2, 4), r7 = halves(3, 4);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  auto pair = [&](__m256 x, __m256 y, int q) {
+    const __m256 v = _mm256_shuffle_ps(x, y, _MM_SHUFFLE(1, 0, 3, 2));
+    _mm256_store_ps(out + q * kLanes, _mm256_blend_ps(x, v, 0xCC));
+    _mm256_store_ps(out + (q + 1) * kLanes, _mm256_blend_ps(y, v, 0x33));
+  };
+  pair(t0, t2, 0);
+  pair(t1, t3, 2);
+  pair(t4, t6, 4);
+  pair(t5, t7, 6);
+}
+
 inline __m256i lanes_below(int64_t count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const int clamped   = static_cast<int>(std::clamp<int64_t>(count, 0, kLanes));
@@ -71,22 +107,43 @@ inline __m256i lanes_below(int64_t count) {
 void pack_rows_transposed(const float* a, int64_t lda, int rows, int64_t kc, float* panel) {
   int64_t p = 0;
   if (rows == kLanes) {
-    for (; p + kLanes <= kc; p += kLanes) {
-      __m256 r[kLanes];
-      for (int q = 0; q < kLanes; ++q) r[q] = _mm256_loadu_ps(a + q * lda + p);
-      transpose8(r);
-      for (int q = 0; q < kLanes; ++q) _mm256_store_ps(panel + (p + q) * kLanes, r[q]);
-    }
+    for (; p + kLanes <= kc; p += kLanes) transpose8_from(a + p, lda, panel + p * kLanes);
   }
   for (; p < kc; ++p)
     for (int q = 0; q < kLanes; ++q) panel[p * kLanes + q] = q < rows ? a[q * lda + p] : 0.0f;
 }
 
-// One row of C (columns j < n, masks for lanes 0-7 and 8-15) through the
-// microkernel's epilogue. kTwo: n > 8 (a second vector).
-template <bool kTwo>
+// Stores lanes [0, W) of v at c with plain stores (4, 2 and 1 lanes at a
+// time): a masked store is microcoded on Zen cores and cost more than the
+// FMAs of a short row.
+template <int W>
+inline void store_lanes(float* c, __m256 v) {
+  static_assert(W >= 0 && W <= kLanes, "lanes");
+  if constexpr (W == kLanes) {
+    _mm256_storeu_ps(c, v);
+  } else if constexpr (W > 0) {
+    __m128 x = _mm256_castps256_ps128(v);
+    if constexpr ((W & 4) != 0) {
+      _mm_storeu_ps(c, x);
+      x = _mm256_extractf128_ps(v, 1);
+      c += 4;
+    }
+    if constexpr ((W & 2) != 0) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(c), x);
+      x = _mm_movehl_ps(x, x);
+      c += 2;
+    }
+    if constexpr ((W & 1) != 0) _mm_store_ss(c, x);
+  }
+}
+
+// One row of C (N columns: lanes 0-7 of v0, then v1) through the microkernel's
+// epilogue; mask0/mask1 select columns j < N for the loads.
+template <int N>
 inline void finish_row(__m256 v0, __m256 v1, float* c, float* pre, const float* bias, float alpha,
                        float beta, bool relu, __m256i mask0, __m256i mask1) {
+  constexpr bool kTwo = N > kLanes;
+  constexpr int W0 = kTwo ? kLanes : N, W1 = kTwo ? N - kLanes : 0;
   const __m256 valpha = _mm256_set1_ps(alpha);
   v0                  = _mm256_mul_ps(v0, valpha);
   if (kTwo) v1 = _mm256_mul_ps(v1, valpha);
@@ -100,86 +157,95 @@ inline void finish_row(__m256 v0, __m256 v1, float* c, float* pre, const float* 
     if (kTwo) v1 = _mm256_add_ps(v1, _mm256_maskload_ps(bias + kLanes, mask1));
   }
   if (pre) {
-    _mm256_maskstore_ps(pre, mask0, v0);
-    if (kTwo) _mm256_maskstore_ps(pre + kLanes, mask1, v1);
+    store_lanes<W0>(pre, v0);
+    store_lanes<W1>(pre + kLanes, v1);
   }
   if (relu) {
     const __m256 vzero = _mm256_setzero_ps();
     v0                 = _mm256_andnot_ps(_mm256_cmp_ps(v0, vzero, _CMP_LT_OQ), v0);
     if (kTwo) v1 = _mm256_andnot_ps(_mm256_cmp_ps(v1, vzero, _CMP_LT_OQ), v1);
   }
-  _mm256_maskstore_ps(c, mask0, v0);
-  if (kTwo) _mm256_maskstore_ps(c + kLanes, mask1, v1);
+  store_lanes<W0>(c, v0);
+  store_lanes<W1>(c + kLanes, v1);
 }
 
-// The k-loop of one KC block for a group of NG <= 6 columns starting at
-// column j0: sums[r][j0 + j] = column j0 + j of rows 8r .. 8r + 7, the FMA
-// chain over p ascending, continued from sums unless `start`; vector r of A at
-// p is a[p * a_step + r * a_vec]. Each broadcast of B feeds R FMAs: a Zen core
-// issues one broadcast load per cycle, so R >= 2 keeps both FMA pipes busy.
-// The accumulators are named registers (GCC keeps an array of vectors in
-// memory when the loop around it is not unrolled first).
-#define FASTNN_NARROW_ACC(J)                                                       \
-  __m256 acc0_##J = _mm256_setzero_ps(), acc1_##J = _mm256_setzero_ps(),           \
-         acc2_##J = _mm256_setzero_ps(), acc3_##J = _mm256_setzero_ps();           \
-  if constexpr (J < NG) {                                                          \
-    if (!start) {                                                                  \
-      acc0_##J = _mm256_load_ps(sums[0][j0 + J]);                                  \
-      if constexpr (R > 1) acc1_##J = _mm256_load_ps(sums[R > 1 ? 1 : 0][j0 + J]); \
-      if constexpr (R > 2) acc2_##J = _mm256_load_ps(sums[R > 2 ? 2 : 0][j0 + J]); \
-      if constexpr (R > 3) acc3_##J = _mm256_load_ps(sums[R > 3 ? 3 : 0][j0 + J]); \
-    }                                                                              \
+// The k-loop of one KC block for a group of NG <= 3 columns starting at
+// column j0: sums[r][j0 + j] = column j0 + j of rows 8r .. 8r + 7 (r < 4),
+// the FMA chain over p ascending, continued from sums unless `start`; vector r
+// of A at p is a[p * a_step + r * a_vec]. Per p: NG broadcasts of B, then each
+// of the 4 A vectors is loaded once and feeds NG FMAs. 4 NG accumulators, NG
+// broadcasts and one A vector fill at most the 16 ymm registers; a broadcast
+// feeds 4 FMAs (a Zen core issues one broadcast load per cycle, so the FMA
+// pipes, not the load port, set the pace), and with NG >= 2 at least 8 FMA
+// chains are in flight. The accumulators are named registers (GCC keeps an
+// array of vectors in memory when the loop around it is not unrolled first).
+#define FASTNN_NARROW_ACC(J)                                             \
+  __m256 acc0_##J = _mm256_setzero_ps(), acc1_##J = _mm256_setzero_ps(), \
+         acc2_##J = _mm256_setzero_ps(), acc3_##J = _mm256_setzero_ps(); \
+  if constexpr (J < NG) {                                                \
+    if (!start) {                                                        \
+      acc0_##J = _mm256_load_ps(sums[0][j0 + J]);                        \
+      acc1_##J = _mm256_load_ps(sums[1][j0 + J]);                        \
+      acc2_##J = _mm256_load_ps(sums[2][j0 + J]);                        \
+      acc3_##J = _mm256_load_ps(sums[3][j0 + J]);                        \
+    }                                                                    \
   }
-#define FASTNN_NARROW_FMA(J)                                            \
-  if constexpr (J < NG) {                                               \
-    const __m256 vb = _mm256_broadcast_ss(b + J * cs_b);                \
-    acc0_##J        = _mm256_fmadd_ps(va0, vb, acc0_##J);               \
-    if constexpr (R > 1) acc1_##J = _mm256_fmadd_ps(va1, vb, acc1_##J); \
-    if constexpr (R > 2) acc2_##J = _mm256_fmadd_ps(va2, vb, acc2_##J); \
-    if constexpr (R > 3) acc3_##J = _mm256_fmadd_ps(va3, vb, acc3_##J); \
+#define FASTNN_NARROW_FMA(R, J) \
+  if constexpr (J < NG) acc##R##_##J = _mm256_fmadd_ps(va, vb##J, acc##R##_##J);
+#define FASTNN_NARROW_ROW(R)                                                \
+  {                                                                         \
+    __m256 va = _mm256_loadu_ps(a + p * a_step + R * a_vec);                \
+    asm("" : "+x"(va)); /* one load, not one folded into each FMA */        \
+    FASTNN_NARROW_FMA(R, 0) FASTNN_NARROW_FMA(R, 1) FASTNN_NARROW_FMA(R, 2) \
   }
-#define FASTNN_NARROW_STORE(J)                                                   \
-  if constexpr (J < NG) {                                                        \
-    _mm256_store_ps(sums[0][j0 + J], acc0_##J);                                  \
-    if constexpr (R > 1) _mm256_store_ps(sums[R > 1 ? 1 : 0][j0 + J], acc1_##J); \
-    if constexpr (R > 2) _mm256_store_ps(sums[R > 2 ? 2 : 0][j0 + J], acc2_##J); \
-    if constexpr (R > 3) _mm256_store_ps(sums[R > 3 ? 3 : 0][j0 + J], acc3_##J); \
+#define FASTNN_NARROW_STORE(J)                  \
+  if constexpr (J < NG) {                       \
+    _mm256_store_ps(sums[0][j0 + J], acc0_##J); \
+    _mm256_store_ps(sums[1][j0 + J], acc1_##J); \
+    _mm256_store_ps(sums[2][j0 + J], acc2_##J); \
+    _mm256_store_ps(sums[3][j0 + J], acc3_##J); \
   }
-template <int NG, int R>
+template <int NG>
 inline void accumulate(const float* a, int64_t a_step, int64_t a_vec, int64_t kq, const float* b,
                        int64_t rs_b, int64_t cs_b, bool start, int j0,
                        float sums[][kNarrowNMaxCols][kLanes]) {
-  static_assert(NG >= 1 && NG <= 6 && R >= 1 && R <= 4 && NG * R <= 12, "register budget");
-  // clang-format off
-  FASTNN_NARROW_ACC(0) FASTNN_NARROW_ACC(1) FASTNN_NARROW_ACC(2)
-  FASTNN_NARROW_ACC(3) FASTNN_NARROW_ACC(4) FASTNN_NARROW_ACC(5)
-      // clang-format on
-      auto load = [&](int r, int64_t p) { return _mm256_loadu_ps(a + p * a_step + r * a_vec); };
+  static_assert(NG >= 1 && NG <= kNarrowGroupMax, "register budget");
+  FASTNN_NARROW_ACC(0);
+  FASTNN_NARROW_ACC(1);
+  FASTNN_NARROW_ACC(2);
   for (int64_t p = 0; p < kq; ++p, b += rs_b) {
-    const __m256 va0 = load(0, p);
-    const __m256 va1 = R > 1 ? load(R > 1 ? 1 : 0, p) : va0;
-    const __m256 va2 = R > 2 ? load(R > 2 ? 2 : 0, p) : va0;
-    const __m256 va3 = R > 3 ? load(R > 3 ? 3 : 0, p) : va0;
-    (void)va1, (void)va2, (void)va3;
-    // clang-format off
-    FASTNN_NARROW_FMA(0) FASTNN_NARROW_FMA(1) FASTNN_NARROW_FMA(2)
-    FASTNN_NARROW_FMA(3) FASTNN_NARROW_FMA(4) FASTNN_NARROW_FMA(5)
-    // clang-format on
+    const __m256 vb0 = _mm256_broadcast_ss(b);
+    const __m256 vb1 = NG > 1 ? _mm256_broadcast_ss(b + cs_b) : vb0;
+    const __m256 vb2 = NG > 2 ? _mm256_broadcast_ss(b + 2 * cs_b) : vb0;
+    (void)vb1, (void)vb2;
+    FASTNN_NARROW_ROW(0);
+    FASTNN_NARROW_ROW(1);
+    FASTNN_NARROW_ROW(2);
+    FASTNN_NARROW_ROW(3);
   }
-  // clang-format off
-  FASTNN_NARROW_STORE(0) FASTNN_NARROW_STORE(1) FASTNN_NARROW_STORE(2)
-  FASTNN_NARROW_STORE(3) FASTNN_NARROW_STORE(4) FASTNN_NARROW_STORE(5)
-  // clang-format on
+  FASTNN_NARROW_STORE(0);
+  FASTNN_NARROW_STORE(1);
+  FASTNN_NARROW_STORE(2);
 }
 #undef FASTNN_NARROW_ACC
 #undef FASTNN_NARROW_FMA
+#undef FASTNN_NARROW_ROW
 #undef FASTNN_NARROW_STORE
 
-// Row vectors per block for N columns: enough FMA chains (R * group width) to
-// hide the FMA latency, at most 12 accumulators per group.
-template <int N>
-constexpr int rows_vectors() {
-  return N <= 3 ? 4 : 2;
+// The group of columns starting at J0 and those after it: the N columns are
+// split into ceil(N / 3) groups as evenly as possible (10 = 3 + 3 + 2 + 2),
+// so no group is narrower than 2 (8 FMA chains) unless N is 1.
+template <int N, int J0>
+inline void accumulate_groups(const float* a, int64_t a_step, int64_t a_vec, int64_t kq,
+                              const float* b, int64_t rs_b, int64_t cs_b, bool start,
+                              float sums[][kNarrowNMaxCols][kLanes]) {
+  constexpr int groups = (N + kNarrowGroupMax - 1) / kNarrowGroupMax;
+  // Width of the group starting at J0: the first N % groups groups are one wider.
+  constexpr int base = N / groups, wide = N % groups;
+  constexpr int width = J0 < wide * (base + 1) ? base + 1 : base;
+  accumulate<width>(a, a_step, a_vec, kq, b + J0 * cs_b, rs_b, cs_b, start, J0, sums);
+  if constexpr (J0 + width < N)
+    accumulate_groups<N, J0 + width>(a, a_step, a_vec, kq, b, rs_b, cs_b, start, sums);
 }
 
 // Copies rows [0, rows) (rows <= 8) of an op(A) with unit row stride, for kq
@@ -195,28 +261,31 @@ void copy_rows(const float* a, int64_t cs_a, int rows, int64_t kq, float* panel)
 }
 
 // Rows [i, i + rows) (rows <= 8R) of C, all N columns, in column groups of at
-// most 6. Each KC block is taken kNarrowSub values of p at a time, so that
-// the second column group finds those rows of A in cache: read in place when
-// op(A) has unit row stride (a partial last block is copied, masked), else
-// transposed into `panel` (R * 8 * kNarrowSub floats). The accumulators go
-// through `sums` between pieces, which continues the same FMA chains.
+// most 3. Each KC block is taken kNarrowSub (in place: kNarrowSubInPlace)
+// values of p at a time, so that the column groups after the first find those
+// rows of A in L1: read in place when op(A) has unit row stride (a partial
+// last block is copied, masked), else transposed into `panel` (R * 8 *
+// kNarrowSub floats). The accumulators go through `sums` between pieces,
+// which continues the same FMA chains.
 template <int N>
 void row_block(const SgemmNarrowN& s, int64_t i, int rows, float* panel) {
-  constexpr int R         = rows_vectors<N>();
-  constexpr int G0        = N <= 6 ? N : (N + 1) / 2;  // first group's width
-  constexpr int G1        = N - G0;                    // second group's (0: none)
+  constexpr int R         = kNarrowRowVectors;
   const __m256i col_mask0 = lanes_below(N), col_mask1 = lanes_below(N - kLanes);
   alignas(32) float sums[R][kNarrowNMaxCols][kLanes];
+  // Full rows with unit row stride are read in place, in pieces of
+  // kNarrowSubInPlace values of p.
+  const bool in_place = s.rs_a == 1 && rows == kLanes * R;
+  const int64_t sub   = in_place ? kNarrowSubInPlace : kNarrowSub;
 
   for (int64_t p0 = 0; p0 < s.k; p0 += s.kc) {
     const int64_t kc = std::min(s.kc, s.k - p0);
     const bool first = p0 == 0;
     const bool last  = p0 + kc == s.k;
-    for (int64_t q0 = 0; q0 < kc; q0 += kNarrowSub) {
-      const int64_t kq = std::min<int64_t>(kNarrowSub, kc - q0);
+    for (int64_t q0 = 0; q0 < kc; q0 += sub) {
+      const int64_t kq = std::min<int64_t>(sub, kc - q0);
       const float* a   = panel;  // the panel: R blocks of kq x 8
       int64_t a_step = kLanes, a_vec = kq * kLanes;
-      if (s.rs_a == 1 && rows == kLanes * R) {  // full rows with unit stride: in place
+      if (in_place) {
         a      = s.a + i + (p0 + q0) * s.cs_a;
         a_step = s.cs_a;
         a_vec  = kLanes;
@@ -234,9 +303,7 @@ void row_block(const SgemmNarrowN& s, int64_t i, int rows, float* panel) {
         }
       }
       const float* b = s.b + (p0 + q0) * s.rs_b;
-      accumulate<G0, R>(a, a_step, a_vec, kq, b, s.rs_b, s.cs_b, q0 == 0, 0, sums);
-      if constexpr (G1 > 0)
-        accumulate<G1, R>(a, a_step, a_vec, kq, b + G0 * s.cs_b, s.rs_b, s.cs_b, q0 == 0, G0, sums);
+      accumulate_groups<N, 0>(a, a_step, a_vec, kq, b, s.rs_b, s.cs_b, q0 == 0, sums);
     }
 
     const float beta  = first ? s.beta : 1.0f;
@@ -258,10 +325,8 @@ void row_block(const SgemmNarrowN& s, int64_t i, int rows, float* panel) {
         const int64_t row = i + kLanes * r + q;
         float* c          = s.c + row * s.ldc;
         float* pre        = last && s.pre ? s.pre + row * s.ld_pre : nullptr;
-        if constexpr (N > kLanes)
-          finish_row<true>(lo[q], hi[q], c, pre, bias, s.alpha, beta, relu, col_mask0, col_mask1);
-        else
-          finish_row<false>(lo[q], lo[q], c, pre, bias, s.alpha, beta, relu, col_mask0, col_mask1);
+        finish_row<N>(lo[q], N > kLanes ? hi[q] : lo[q], c, pre, bias, s.alpha, beta, relu,
+                      col_mask0, col_mask1);
       }
     }
   }
@@ -269,7 +334,7 @@ void row_block(const SgemmNarrowN& s, int64_t i, int rows, float* panel) {
 
 template <int N>
 void run_columns(const SgemmNarrowN& s) {
-  constexpr int rows = kLanes * rows_vectors<N>();
+  constexpr int rows = kLanes * kNarrowRowVectors;
   thread_local runtime::AlignedBuffer<float> panel;
   panel.reserve(static_cast<size_t>(rows * kNarrowSub));
   for (int64_t i = 0; i < s.m; i += rows)

@@ -59,9 +59,12 @@ inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpil
 // loop body. ymm4..15 hold rows 0..5 (row r: ymm(4+2r) lanes 0-7, ymm(5+2r)
 // lanes 8-15); ymm0/1 the B row, ymm2/3 broadcast A values. The FMA of each
 // lane, in k order, is the same as the intrinsics kernel's (bit-identical).
-// Ends by storing the accumulators row-major into acc[6 * 16].
-void kloop_packed_asm(int64_t k, const float* a, const float* b, float* acc) {
+// Ends by storing the accumulators to the 6 x 16 block at out, rows ld floats
+// apart.
+void kloop_packed_asm(int64_t k, const float* a, const float* b, float* out, int64_t ld) {
   int64_t k4 = k >> 2, k1 = k & 3;
+  const int64_t ld_bytes = ld * static_cast<int64_t>(sizeof(float));
+  float* row             = nullptr;
   asm volatile(
       "vxorps %%ymm4, %%ymm4, %%ymm4\n\t"
       "vxorps %%ymm5, %%ymm5, %%ymm5\n\t"
@@ -193,29 +196,32 @@ void kloop_packed_asm(int64_t k, const float* a, const float* b, float* acc) {
       "dec %[k1]\n\t"
       "jnz 3b\n\t"
       "4:\n\t"
-      "vmovups %%ymm4, 0(%[acc])\n\t"
-      "vmovups %%ymm5, 32(%[acc])\n\t"
-      "vmovups %%ymm6, 64(%[acc])\n\t"
-      "vmovups %%ymm7, 96(%[acc])\n\t"
-      "vmovups %%ymm8, 128(%[acc])\n\t"
-      "vmovups %%ymm9, 160(%[acc])\n\t"
-      "vmovups %%ymm10, 192(%[acc])\n\t"
-      "vmovups %%ymm11, 224(%[acc])\n\t"
-      "vmovups %%ymm12, 256(%[acc])\n\t"
-      "vmovups %%ymm13, 288(%[acc])\n\t"
-      "vmovups %%ymm14, 320(%[acc])\n\t"
-      "vmovups %%ymm15, 352(%[acc])\n\t"
-      : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1)
-      : [acc] "r"(acc)
+      "vmovups %%ymm4, 0(%[out])\n\t"
+      "vmovups %%ymm5, 32(%[out])\n\t"
+      "vmovups %%ymm6, 0(%[out],%[ld],1)\n\t"
+      "vmovups %%ymm7, 32(%[out],%[ld],1)\n\t"
+      "vmovups %%ymm8, 0(%[out],%[ld],2)\n\t"
+      "vmovups %%ymm9, 32(%[out],%[ld],2)\n\t"
+      "lea (%[out],%[ld],2), %[row]\n\t"
+      "vmovups %%ymm10, 0(%[row],%[ld],1)\n\t"
+      "vmovups %%ymm11, 32(%[row],%[ld],1)\n\t"
+      "vmovups %%ymm12, 0(%[out],%[ld],4)\n\t"
+      "vmovups %%ymm13, 32(%[out],%[ld],4)\n\t"
+      "lea (%[out],%[ld],4), %[row]\n\t"
+      "vmovups %%ymm14, 0(%[row],%[ld],1)\n\t"
+      "vmovups %%ymm15, 32(%[row],%[ld],1)\n\t"
+      : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1), [row] "=&r"(row)
+      : [out] "r"(out), [ld] "r"(ld_bytes)
       : "ymm0", "ymm1", "ymm2", "ymm3", "ymm4", "ymm5", "ymm6", "ymm7", "ymm8", "ymm9", "ymm10",
         "ymm11", "ymm12", "ymm13", "ymm14", "ymm15", "memory", "cc");
 }
 
 // kPackedA: A is a packed panel (rs_a = 1, cs_a = 6) and its offsets are
 // compile-time constants; otherwise A is read in place with any strides.
+// Stores the accumulators to the 6 x 16 block at out, rows ld floats apart.
 template <bool kPackedA>
 void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                     int64_t rs_b, float* acc) {
+                     int64_t rs_b, float* out, int64_t ld) {
   __m256 vacc0x0 = _mm256_setzero_ps(), vacc0x8 = _mm256_setzero_ps();
   __m256 vacc1x0 = _mm256_setzero_ps(), vacc1x8 = _mm256_setzero_ps();
   __m256 vacc2x0 = _mm256_setzero_ps(), vacc2x8 = _mm256_setzero_ps();
@@ -274,29 +280,17 @@ void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, cons
   }
 #undef FASTNN_UK_STEP
 
-  float* out = acc;
-  _mm256_store_ps(out + 0 * kNr, vacc0x0), _mm256_store_ps(out + 0 * kNr + 8, vacc0x8);
-  _mm256_store_ps(out + 1 * kNr, vacc1x0), _mm256_store_ps(out + 1 * kNr + 8, vacc1x8);
-  _mm256_store_ps(out + 2 * kNr, vacc2x0), _mm256_store_ps(out + 2 * kNr + 8, vacc2x8);
-  _mm256_store_ps(out + 3 * kNr, vacc3x0), _mm256_store_ps(out + 3 * kNr + 8, vacc3x8);
-  _mm256_store_ps(out + 4 * kNr, vacc4x0), _mm256_store_ps(out + 4 * kNr + 8, vacc4x8);
-  _mm256_store_ps(out + 5 * kNr, vacc5x0), _mm256_store_ps(out + 5 * kNr + 8, vacc5x8);
+  _mm256_storeu_ps(out + 0 * ld, vacc0x0), _mm256_storeu_ps(out + 0 * ld + 8, vacc0x8);
+  _mm256_storeu_ps(out + 1 * ld, vacc1x0), _mm256_storeu_ps(out + 1 * ld + 8, vacc1x8);
+  _mm256_storeu_ps(out + 2 * ld, vacc2x0), _mm256_storeu_ps(out + 2 * ld + 8, vacc2x8);
+  _mm256_storeu_ps(out + 3 * ld, vacc3x0), _mm256_storeu_ps(out + 3 * ld + 8, vacc3x8);
+  _mm256_storeu_ps(out + 4 * ld, vacc4x0), _mm256_storeu_ps(out + 4 * ld + 8, vacc4x8);
+  _mm256_storeu_ps(out + 5 * ld, vacc5x0), _mm256_storeu_ps(out + 5 * ld + 8, vacc5x8);
 }
 
 // Writes the accumulated tile acc[6 * 16] to C through the epilogue, rows
 // r < m, lanes j < n (masked for an edge tile: no access outside it).
 void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const TileEpilogue& ep) {
-  if (m == kMr && n == kNr && ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias && !ep.pre &&
-      !ep.relu) {
-    // The plain product of a full tile (most tiles of a GEMM with one K
-    // block): stored as is, which is what the general epilogue computes
-    // (x * 1 = x, no other term).
-    for (int r = 0; r < kMr; ++r) {
-      _mm256_storeu_ps(c + r * ldc, _mm256_load_ps(acc + r * kNr));
-      _mm256_storeu_ps(c + r * ldc + 8, _mm256_load_ps(acc + r * kNr + 8));
-    }
-    return;
-  }
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes);
   const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), lanes);
@@ -320,14 +314,21 @@ void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
   }
+  // The plain product of a full tile (most tiles of a GEMM with one K block)
+  // goes from the registers straight to C: that is what the epilogue computes
+  // (x * 1 = x, no other term). Otherwise the tile goes through acc.
+  const bool plain = m == kMr && n == kNr && ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias &&
+                     !ep.pre && !ep.relu;
   alignas(32) float acc[kMr * kNr];
+  float* out       = plain ? c : acc;
+  const int64_t ld = plain ? ldc : kNr;
   if (rs_a == 1 && cs_a == kMr && rs_b == kNr)
-    kloop_packed_asm(k, a, b, acc);
+    kloop_packed_asm(k, a, b, out, ld);
   else if (rs_a == 1 && cs_a == kMr)
-    accumulate_6x16<true>(k, a, rs_a, cs_a, b, rs_b, acc);
+    accumulate_6x16<true>(k, a, rs_a, cs_a, b, rs_b, out, ld);
   else
-    accumulate_6x16<false>(k, a, rs_a, cs_a, b, rs_b, acc);
-  finish_tile(acc, c, ldc, m, n, ep);
+    accumulate_6x16<false>(k, a, rs_a, cs_a, b, rs_b, out, ld);
+  if (!plain) finish_tile(acc, c, ldc, m, n, ep);
 }
 
 }  // namespace
