@@ -169,3 +169,84 @@ def test_narrow_n_touches_only_its_window(isa, rng, ta, m):
     np.testing.assert_allclose(c, want_c, rtol=0, atol=tol(k))
     np.testing.assert_allclose(z, want_z, rtol=0, atol=tol(k))
     assert (big_c[m:] == 7.0).all() and (big_z[m:] == 7.0).all()
+
+
+# The last partial 16-column panel of a wider C (n = 16 q + e, e <= 12) goes
+# to the narrow-N path, the full panels to the tiled driver.
+EDGE_SHAPES = [(37, 17, 130), (130, 26, 97), (9, 44, 513), (64, 100, 64), (23, 50, 1100)]
+
+
+@pytest.mark.parametrize("act", [None, "relu", "sigmoid"])
+@pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-0.5, 1.0)])
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("m,n,k", EDGE_SHAPES)
+def test_edge_columns_bit_identical_to_tiled_path(isa, rng, m, n, k, ta, tb, alpha, beta, act):
+    a = op_a(rng, m, k, ta)
+    b = op_b(rng, k, n, tb)
+    c0 = rng.standard_normal((m, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    results = []
+    for mode in (1, 0):
+        with narrow_n(mode):
+            results.append(
+                sgemm(a, b, ta, tb, alpha=alpha, beta=beta, c=c0, bias=bias, act=act, pre=True)
+            )
+    (c_split, z_split), (c_tiled, z_tiled) = results
+    np.testing.assert_array_equal(z_split, z_tiled)
+    np.testing.assert_array_equal(c_split, c_tiled)
+    want, _ = reference(a, b, ta, tb, alpha, beta, c0, bias, act)
+    np.testing.assert_allclose(c_split, want, rtol=0, atol=2 * tol(k) + 1e-6)
+
+
+@pytest.mark.parametrize("tb", [False, True])
+@pytest.mark.parametrize("m,n,k", [(128, 100, 128), (37, 23, 600)])
+def test_edge_columns_prologue_on_b(isa, rng, m, n, k, tb):
+    """dW = X^T (dY * relu'(Y)) for a 100-unit layer: the edge columns read
+    their own columns of Y."""
+    a = op_a(rng, m, k, True)
+    b = op_b(rng, k, n, tb)
+    y = np.maximum(rng.standard_normal((k, n)), 0).astype(np.float32)
+    results = []
+    for mode in (1, 0):
+        with narrow_n(mode):
+            c = np.full((m, n), np.nan, np.float32)
+            _core.ops._sgemm(a, b, c, 1.0, 0.0, True, tb, prologue_b="relu", y_b=y)
+            results.append(c)
+    np.testing.assert_array_equal(results[0], results[1])
+    want, _ = reference(a, (b.T if tb else b) * (y > 0), True, False)
+    np.testing.assert_allclose(results[0], want, rtol=0, atol=tol(k))
+
+
+@pytest.mark.parametrize("ta", [False, True])
+def test_edge_columns_touch_only_their_window(isa, rng, ta):
+    """C and the pre-activation are the first rows of larger arrays (a write
+    past a row's last column would land in the next row, past the last row in
+    the sentinel rows), the bias a window of a longer one."""
+    m, n, k = 29, 40, 37
+    a = op_a(rng, m, k, ta, "wide")
+    b = op_b(rng, k, n, False, "wide")
+    big_c = np.full((m + 3, n), 7.0, np.float32)
+    big_z = np.full((m + 3, n), 7.0, np.float32)
+    c, z = big_c[:m], big_z[:m]
+    bias_buf = np.full(n + 4, np.nan, np.float32)
+    bias_buf[2 : n + 2] = rng.standard_normal(n)
+    bias = bias_buf[2 : n + 2]
+    _core.ops._sgemm(a, b, c, 1.0, 0.0, ta, False, bias=bias, activation="relu", pre_activation=z)
+    want_c, want_z = reference(a, b, ta, False, bias=bias, act="relu")
+    np.testing.assert_allclose(c, want_c, rtol=0, atol=tol(k))
+    np.testing.assert_allclose(z, want_z, rtol=0, atol=tol(k))
+    assert (big_c[m:] == 7.0).all() and (big_z[m:] == 7.0).all()
+
+
+@pytest.mark.parametrize("m,n,k", [(1000, 100, 300), (517, 27, 1030)])
+def test_edge_columns_threads_give_bit_identical_results(isa, threads, rng, m, n, k):
+    a = op_a(rng, m, k, False)
+    b = op_b(rng, k, n, False)
+    bias = rng.standard_normal(n).astype(np.float32)
+    results = []
+    for t in (1, 2, 3):
+        fastnn.set_num_threads(t)
+        results.append(sgemm(a, b, bias=bias, act="tanh", pre=True))
+    for c, z in results[1:]:
+        np.testing.assert_array_equal(c, results[0][0])
+        np.testing.assert_array_equal(z, results[0][1])

@@ -110,6 +110,9 @@ std::atomic<int> g_force_pack_b{-1};
 std::atomic<int> g_force_small_m{-1};
 std::atomic<int> g_force_narrow_n{-1};
 
+// Widest last partial NR panel given to the narrow-N path (see sgemm).
+constexpr int64_t kNarrowEdgeMaxCols = 12;
+
 // Rows per thread share of the narrow-N path (a multiple of its row blocks).
 constexpr int64_t kNarrowNRowUnit = 32;
 static_assert(kKC == kNarrowNMaxKc, "the narrow-N path restarts its sums at the same KC blocks");
@@ -487,6 +490,32 @@ void run_narrow_n(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
   split_among_threads(m, kNarrowNRowUnit, 2.0 * static_cast<double>(m) * n * k, rows);
 }
 
+// The tiled (packed or in-place) driver over all of C.
+void run_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+               int64_t ldc, const Epilogue* epilogue, const Prologue* prologue_a,
+               const Prologue* prologue_b) {
+  Plan P{
+      &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,
+      epilogue,         prologue_a, prologue_b, false, false};
+  choose_packing(P);
+  const SgemmKernels& K = *P.kern;
+
+  int threads = runtime::num_threads();
+  if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
+      kParallelMinFlops)
+    threads = 1;
+  const int64_t tiles = ((m + K.mr - 1) / K.mr) * ((n + K.nr - 1) / K.nr);
+  threads             = static_cast<int>(std::min<int64_t>(threads, tiles));
+
+  if (threads <= 1) {
+    run_plan(P, 0, 1);
+  } else {
+#pragma omp parallel num_threads(threads)
+    run_plan(P, omp_get_thread_num(), omp_get_num_threads());
+  }
+}
+
 }  // namespace
 
 void set_sgemm_narrow_n_override(int mode) {
@@ -523,25 +552,33 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     return run_narrow_n(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
                         prologue_b);
 
-  Plan P{
-      &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,
-      epilogue,         prologue_a, prologue_b, false, false};
-  choose_packing(P);
-  const SgemmKernels& K = *P.kern;
-
-  int threads = runtime::num_threads();
-  if (2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) <
-      kParallelMinFlops)
-    threads = 1;
-  const int64_t tiles = ((m + K.mr - 1) / K.mr) * ((n + K.nr - 1) / K.nr);
-  threads             = static_cast<int>(std::min<int64_t>(threads, tiles));
-
-  if (threads <= 1) {
-    run_plan(P, 0, 1);
-  } else {
-#pragma omp parallel num_threads(threads)
-    run_plan(P, omp_get_thread_num(), omp_get_num_threads());
+  // Columns past the last full NR panel of a wider C (n = 100: six panels and
+  // four columns) would cost a whole tile's FMAs; the narrow-N path computes
+  // them with vectors down M instead. Every element keeps its FMA chain and
+  // epilogue, so the result is the one the tiled path alone gives.
+  const SgemmKernels& kern = sgemm_kernels();
+  const int64_t edge       = n % kern.nr;
+  if (n > kern.nr && edge > 0 && edge <= kNarrowEdgeMaxCols && use_narrow_n(edge, prologue_a)) {
+    const int64_t main = n - edge;
+    run_tiled(trans_a, trans_b, m, main, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+              prologue_a, prologue_b);
+    Epilogue edge_epilogue;
+    if (epilogue) {
+      edge_epilogue = *epilogue;
+      if (edge_epilogue.bias) edge_epilogue.bias += main;
+      if (edge_epilogue.pre_activation) edge_epilogue.pre_activation += main;
+    }
+    Prologue edge_prologue;
+    if (prologue_b) {
+      edge_prologue = *prologue_b;
+      if (edge_prologue.y) edge_prologue.y += main;  // indexed like op(B)
+    }
+    return run_narrow_n(trans_a, trans_b, m, edge, k, alpha, a, lda,
+                        trans_b ? b + main * ldb : b + main, ldb, beta, c + main, ldc,
+                        epilogue ? &edge_epilogue : nullptr, prologue_b ? &edge_prologue : nullptr);
   }
+  run_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, prologue_a,
+            prologue_b);
 }
 
 }  // namespace fastnn::gemm
