@@ -9,7 +9,15 @@ import itertools
 
 import numpy as np
 import pytest
-from test_gemm_small_m import op_a, path_override, reference, sgemm, small_m, tol
+from test_gemm_small_m import (
+    assert_path_matches_tiled,
+    op_a,
+    path_override,
+    reference,
+    sgemm,
+    small_m,
+    tol,
+)
 
 import fastnn
 from fastnn import _core
@@ -27,6 +35,13 @@ def narrow_n(mode):
 def op_b(rng, k, n, tb, layout="C"):
     """A matrix whose op() is k x n (stored n x k when tb)."""
     return op_a(rng, k, n, tb, layout)
+
+
+def assert_narrow_matches_tiled(rng, m, n, k, ta, tb, alpha, beta, act):
+    """The narrow-N path on (the whole of a narrow C, or a wider C's edge
+    columns) and off: the same bits."""
+    a, b = op_a(rng, m, k, ta), op_b(rng, k, n, tb)
+    assert_path_matches_tiled(narrow_n, rng, a, b, ta, tb, alpha, beta, act, 2 * tol(k) + 1e-6)
 
 
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
@@ -61,21 +76,7 @@ def test_narrow_n_any_layout(isa, rng, m, n, k, ta, tb, la, lb):
     [(5, 10, 128), (17, 1, 513), (64, 6, 1100), (130, 10, 97), (33, 12, 1600), (8, 7, 3)],
 )
 def test_narrow_n_bit_identical_to_tiled_path(isa, rng, m, n, k, ta, tb, alpha, beta, act):
-    a = op_a(rng, m, k, ta)
-    b = op_b(rng, k, n, tb)
-    c0 = rng.standard_normal((m, n)).astype(np.float32)
-    bias = rng.standard_normal(n).astype(np.float32)
-    results = []
-    for mode in (1, 0):
-        with narrow_n(mode):
-            results.append(
-                sgemm(a, b, ta, tb, alpha=alpha, beta=beta, c=c0, bias=bias, act=act, pre=True)
-            )
-    (c_narrow, z_narrow), (c_tiled, z_tiled) = results
-    np.testing.assert_array_equal(z_narrow, z_tiled)
-    np.testing.assert_array_equal(c_narrow, c_tiled)
-    want, _ = reference(a, b, ta, tb, alpha, beta, c0, bias, act)
-    np.testing.assert_allclose(c_narrow, want, rtol=0, atol=2 * tol(k) + 1e-6)
+    assert_narrow_matches_tiled(rng, m, n, k, ta, tb, alpha, beta, act)
 
 
 @pytest.mark.parametrize("m,n,k", [(1, 10, 784), (3, 12, 513), (4, 1, 7)])
@@ -181,21 +182,7 @@ EDGE_SHAPES = [(37, 17, 130), (130, 26, 97), (9, 44, 513), (64, 100, 64), (23, 5
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
 @pytest.mark.parametrize("m,n,k", EDGE_SHAPES)
 def test_edge_columns_bit_identical_to_tiled_path(isa, rng, m, n, k, ta, tb, alpha, beta, act):
-    a = op_a(rng, m, k, ta)
-    b = op_b(rng, k, n, tb)
-    c0 = rng.standard_normal((m, n)).astype(np.float32)
-    bias = rng.standard_normal(n).astype(np.float32)
-    results = []
-    for mode in (1, 0):
-        with narrow_n(mode):
-            results.append(
-                sgemm(a, b, ta, tb, alpha=alpha, beta=beta, c=c0, bias=bias, act=act, pre=True)
-            )
-    (c_split, z_split), (c_tiled, z_tiled) = results
-    np.testing.assert_array_equal(z_split, z_tiled)
-    np.testing.assert_array_equal(c_split, c_tiled)
-    want, _ = reference(a, b, ta, tb, alpha, beta, c0, bias, act)
-    np.testing.assert_allclose(c_split, want, rtol=0, atol=2 * tol(k) + 1e-6)
+    assert_narrow_matches_tiled(rng, m, n, k, ta, tb, alpha, beta, act)
 
 
 @pytest.mark.parametrize("tb", [False, True])

@@ -144,19 +144,27 @@ def test_small_m_strided_and_transposed_operands(isa, rng, m, n, k, la, lb):
 def test_small_m_bit_identical_to_tiled_path(isa, rng, m, n, k, ta, alpha, beta, act):
     a = op_a(rng, m, k, ta)
     b = rng.standard_normal((k, n)).astype(np.float32)
+    assert_path_matches_tiled(small_m, rng, a, b, ta, False, alpha, beta, act, tol(k) + 1e-6)
+
+
+def assert_path_matches_tiled(path, rng, a, b, ta, tb, alpha, beta, act, atol):
+    """C and the pre-activation with a direct path forced on and off
+    (path(mode): a context manager such as small_m): the same bits, and
+    within atol of float64."""
+    m, n = a.shape[1 if ta else 0], b.shape[0 if tb else 1]
     c0 = rng.standard_normal((m, n)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
     results = []
     for mode in (1, 0):
-        with small_m(mode):
+        with path(mode):
             results.append(
-                sgemm(a, b, ta, alpha=alpha, beta=beta, c=c0, bias=bias, act=act, pre=True)
+                sgemm(a, b, ta, tb, alpha=alpha, beta=beta, c=c0, bias=bias, act=act, pre=True)
             )
-    (c_small, z_small), (c_tiled, z_tiled) = results
-    np.testing.assert_array_equal(z_small, z_tiled)
-    np.testing.assert_array_equal(c_small, c_tiled)
-    want, _ = reference(a, b, ta, False, alpha, beta, c0, bias, act)
-    np.testing.assert_allclose(c_small, want, rtol=0, atol=tol(k) + 1e-6)
+    (c_path, z_path), (c_tiled, z_tiled) = results
+    np.testing.assert_array_equal(z_path, z_tiled)
+    np.testing.assert_array_equal(c_path, c_tiled)
+    want, _ = reference(a, b, ta, tb, alpha, beta, c0, bias, act)
+    np.testing.assert_allclose(c_path, want, rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("m,n,k", [(1, 5000, 300), (2, 1000, 784), (3, 4100, 130), (4, 700, 600)])
