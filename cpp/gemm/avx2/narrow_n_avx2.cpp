@@ -26,6 +26,7 @@
 
 #include "gemm/gemm_kernels.h"
 #include "runtime/aligned_buffer.h"
+#include "runtime/avx2_tail.h"
 
 namespace fastnn::gemm {
 
@@ -113,30 +114,6 @@ void pack_rows_transposed(const float* a, int64_t lda, int rows, int64_t kc, flo
     for (int q = 0; q < kLanes; ++q) panel[p * kLanes + q] = q < rows ? a[q * lda + p] : 0.0f;
 }
 
-// Stores lanes [0, W) of v at c with plain stores (4, 2 and 1 lanes at a
-// time): a masked store is microcoded on Zen cores and cost more than the
-// FMAs of a short row.
-template <int W>
-inline void store_lanes(float* c, __m256 v) {
-  static_assert(W >= 0 && W <= kLanes, "lanes");
-  if constexpr (W == kLanes) {
-    _mm256_storeu_ps(c, v);
-  } else if constexpr (W > 0) {
-    __m128 x = _mm256_castps256_ps128(v);
-    if constexpr ((W & 4) != 0) {
-      _mm_storeu_ps(c, x);
-      x = _mm256_extractf128_ps(v, 1);
-      c += 4;
-    }
-    if constexpr ((W & 2) != 0) {
-      _mm_storel_pi(reinterpret_cast<__m64*>(c), x);
-      x = _mm_movehl_ps(x, x);
-      c += 2;
-    }
-    if constexpr ((W & 1) != 0) _mm_store_ss(c, x);
-  }
-}
-
 // One row of C (N columns: lanes 0-7 of v0, then v1) through the microkernel's
 // epilogue; mask0/mask1 select columns j < N for the loads.
 template <int N>
@@ -157,16 +134,16 @@ inline void finish_row(__m256 v0, __m256 v1, float* c, float* pre, const float* 
     if (kTwo) v1 = _mm256_add_ps(v1, _mm256_maskload_ps(bias + kLanes, mask1));
   }
   if (pre) {
-    store_lanes<W0>(pre, v0);
-    store_lanes<W1>(pre + kLanes, v1);
+    runtime::store_first_lanes(pre, v0, W0);
+    runtime::store_first_lanes(pre + kLanes, v1, W1);
   }
   if (relu) {
     const __m256 vzero = _mm256_setzero_ps();
     v0                 = _mm256_andnot_ps(_mm256_cmp_ps(v0, vzero, _CMP_LT_OQ), v0);
     if (kTwo) v1 = _mm256_andnot_ps(_mm256_cmp_ps(v1, vzero, _CMP_LT_OQ), v1);
   }
-  store_lanes<W0>(c, v0);
-  store_lanes<W1>(c + kLanes, v1);
+  runtime::store_first_lanes(c, v0, W0);
+  runtime::store_first_lanes(c + kLanes, v1, W1);
 }
 
 // The k-loop of one KC block for a group of NG <= 3 columns starting at

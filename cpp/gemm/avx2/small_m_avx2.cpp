@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "gemm/gemm_kernels.h"
+#include "runtime/avx2_tail.h"
 
 namespace fastnn::gemm {
 
@@ -35,20 +36,23 @@ inline __m256 load(const float* p, __m256i mask) {
   return _mm256_loadu_ps(p);
 }
 
+// The first `count` lanes when kMasked (plain stores: see avx2_tail.h).
 template <bool kMasked>
-inline void store(float* p, __m256 v, __m256i mask) {
+inline void store(float* p, __m256 v, int64_t count) {
   if constexpr (kMasked)
-    _mm256_maskstore_ps(p, mask, v);
+    runtime::store_first_lanes(p, v, count);
   else {
-    (void)mask;
+    (void)count;
     _mm256_storeu_ps(p, v);
   }
 }
 
 // Rows [0, R) of the group (a, c, pre already offset to its first row),
-// columns [j, j + 8V) with the last vector masked by `tail` when kMasked.
+// columns [j, j + 8V) with the last vector masked by `tail` (its first
+// tail_count lanes) when kMasked.
 template <int R, int V, bool kMasked>
-void tile(const SgemmSmallM& s, const float* a, float* c, float* pre, int64_t j, __m256i tail) {
+void tile(const SgemmSmallM& s, const float* a, float* c, float* pre, int64_t j, __m256i tail,
+          int64_t tail_count) {
   const __m256 valpha = _mm256_set1_ps(s.alpha);
   const __m256 vzero  = _mm256_setzero_ps();
   const int64_t rs_a = s.rs_a, cs_a = s.cs_a, ldb = s.ldb;
@@ -99,15 +103,15 @@ void tile(const SgemmSmallM& s, const float* a, float* c, float* pre, int64_t j,
         }
         if (pr) {
           if (masked)
-            store<true>(pr + 8 * v, x, tail);
+            store<true>(pr + 8 * v, x, tail_count);
           else
-            store<false>(pr + 8 * v, x, tail);
+            store<false>(pr + 8 * v, x, tail_count);
         }
         if (last && s.relu) x = _mm256_andnot_ps(_mm256_cmp_ps(x, vzero, _CMP_LT_OQ), x);
         if (masked)
-          store<true>(cr + 8 * v, x, tail);
+          store<true>(cr + 8 * v, x, tail_count);
         else
-          store<false>(cr + 8 * v, x, tail);
+          store<false>(cr + 8 * v, x, tail_count);
       }
     }
   }
@@ -119,11 +123,11 @@ void chunk(const SgemmSmallM& s, const float* a, float* c, float* pre, int64_t j
   if constexpr (V > 1) {
     if (cols <= 8 * (V - 1)) return chunk<R, V - 1>(s, a, c, pre, j, cols);
   }
-  if (cols == 8 * V) return tile<R, V, false>(s, a, c, pre, j, _mm256_setzero_si256());
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i tail =
-      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols - 8 * (V - 1))), lanes);
-  tile<R, V, true>(s, a, c, pre, j, tail);
+  if (cols == 8 * V) return tile<R, V, false>(s, a, c, pre, j, _mm256_setzero_si256(), 8);
+  const int64_t tail_count = cols - 8 * (V - 1);
+  const __m256i lanes      = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(tail_count)), lanes);
+  tile<R, V, true>(s, a, c, pre, j, tail, tail_count);
 }
 
 template <int R>

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include "gemm/gemm_kernels.h"
+#include "runtime/avx2_tail.h"
 
 namespace fastnn::gemm {
 
@@ -14,11 +15,11 @@ namespace {
 constexpr int kMr = 6;
 constexpr int kNr = 16;
 
-// Writes one row of the tile through the epilogue: lanes j < n only (n <= 16,
-// masked loads and stores never touch the masked-off lanes' memory).
+// Writes one row of the tile through the epilogue: lanes j < n only (n <= 16;
+// masked loads and the partial stores never touch the other lanes' memory).
 template <bool kFull>
 inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpilogue& ep,
-                      __m256i mask0, __m256i mask1) {
+                      __m256i mask0, __m256i mask1, int n) {
   auto load = [&](const float* p, int half) {
     if constexpr (kFull) return _mm256_loadu_ps(p + 8 * half);
     return _mm256_maskload_ps(p + 8 * half, half ? mask1 : mask0);
@@ -27,7 +28,7 @@ inline void store_row(__m256 v0, __m256 v1, float* c, float* pre, const TileEpil
     if constexpr (kFull)
       _mm256_storeu_ps(p + 8 * half, v);
     else
-      _mm256_maskstore_ps(p + 8 * half, half ? mask1 : mask0, v);
+      runtime::store_first_lanes(p + 8 * half, v, half ? n - 8 : n);
   };
   const __m256 valpha = _mm256_set1_ps(ep.alpha);
   v0                  = _mm256_mul_ps(v0, valpha);
@@ -298,9 +299,9 @@ void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const Ti
     const __m256 v0 = _mm256_load_ps(acc + r * kNr), v1 = _mm256_load_ps(acc + r * kNr + 8);
     float* pre = ep.pre ? ep.pre + r * ep.ld_pre : nullptr;
     if (n == kNr)
-      store_row<true>(v0, v1, c + r * ldc, pre, ep, mask0, mask1);
+      store_row<true>(v0, v1, c + r * ldc, pre, ep, mask0, mask1, n);
     else
-      store_row<false>(v0, v1, c + r * ldc, pre, ep, mask0, mask1);
+      store_row<false>(v0, v1, c + r * ldc, pre, ep, mask0, mask1, n);
   }
 }
 

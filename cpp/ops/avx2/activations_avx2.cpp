@@ -5,6 +5,7 @@
 
 #include "ops/activations.h"
 #include "ops/avx2/vmath_avx2.h"
+#include "runtime/avx2_tail.h"
 
 namespace fastnn::ops {
 
@@ -29,7 +30,7 @@ inline void map1(float* y, const float* x, int64_t n, F f) {
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));
   if (i < n) {
     const __m256i m = tail_mask(n - i);
-    _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(x + i, m)));
+    runtime::store_first_lanes(y + i, f(_mm256_maskload_ps(x + i, m)), n - i);
   }
 }
 
@@ -41,7 +42,8 @@ inline void map2(float* dx, const float* dy, const float* a, int64_t n, F f) {
     _mm256_storeu_ps(dx + i, f(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(a + i)));
   if (i < n) {
     const __m256i m = tail_mask(n - i);
-    _mm256_maskstore_ps(dx + i, m, f(_mm256_maskload_ps(dy + i, m), _mm256_maskload_ps(a + i, m)));
+    runtime::store_first_lanes(
+        dx + i, f(_mm256_maskload_ps(dy + i, m), _mm256_maskload_ps(a + i, m)), n - i);
   }
 }
 
@@ -239,14 +241,15 @@ void softmax_forward_avx2(float* y, const float* x, int64_t rows, int64_t cols) 
     if (j < cols) {
       const __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(xr + j, tm), m)),
                                      _mm256_castsi256_ps(tm));
-      _mm256_maskstore_ps(yr + j, tm, e);
+      runtime::store_first_lanes(yr + j, e, cols - j);
       vs = _mm256_add_ps(vs, e);
     }
     const __m256 inv = vset(1.0f / avx2::hsum256(vs));
     for (j = 0; j + 8 <= cols; j += 8)
       _mm256_storeu_ps(yr + j, _mm256_mul_ps(_mm256_loadu_ps(yr + j), inv));
     if (j < cols)
-      _mm256_maskstore_ps(yr + j, tm, _mm256_mul_ps(_mm256_maskload_ps(yr + j, tm), inv));
+      runtime::store_first_lanes(yr + j, _mm256_mul_ps(_mm256_maskload_ps(yr + j, tm), inv),
+                                 cols - j);
   }
 }
 
@@ -267,9 +270,10 @@ void softmax_backward_avx2(float* dx, const float* dy, const float* y, int64_t r
       _mm256_storeu_ps(dxr + j, _mm256_mul_ps(_mm256_loadu_ps(yr + j),
                                               _mm256_sub_ps(_mm256_loadu_ps(dyr + j), dot)));
     if (j < cols)
-      _mm256_maskstore_ps(dxr + j, tm,
-                          _mm256_mul_ps(_mm256_maskload_ps(yr + j, tm),
-                                        _mm256_sub_ps(_mm256_maskload_ps(dyr + j, tm), dot)));
+      runtime::store_first_lanes(dxr + j,
+                                 _mm256_mul_ps(_mm256_maskload_ps(yr + j, tm),
+                                               _mm256_sub_ps(_mm256_maskload_ps(dyr + j, tm), dot)),
+                                 cols - j);
   }
 }
 
