@@ -162,7 +162,7 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
 
   for (int k = 0; k < num_tensors; ++k) scales[k] = 1.0f;
   if (base.scale_grad) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int64_t i = 0; i < n_items; ++i) {
       const Item& it = items[i];
       const float* g = grads[it.tensor];
@@ -189,7 +189,7 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
     }
   }
 
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (int64_t i = 0; i < n_items; ++i) {
     const Item& it = items[i];
     const float* g = grads[it.tensor];
