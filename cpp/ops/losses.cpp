@@ -73,8 +73,17 @@ double categorical_logits(const float* z, const float* target, const int32_t* la
                           int64_t cols, double ls, double scale, float* dz) {
   double m = z[0];
   for (int64_t j = 1; j < cols; ++j) m = std::max(m, static_cast<double>(z[j]));
-  double s = 0.0;
-  for (int64_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(z[j]) - m);
+  // exp(z_j - m) once per element: kept for the gradient when the row is
+  // short (a classifier's), recomputed otherwise (the same values).
+  constexpr int64_t kKeptCols = 64;
+  double kept[kKeptCols];
+  const bool keep = cols <= kKeptCols;
+  double s        = 0.0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const double e = std::exp(static_cast<double>(z[j]) - m);
+    if (keep) kept[j] = e;
+    s += e;
+  }
   // everything relative to m: m + log(s) would lose log(s) when |m| ~ 1e30
   const double log_s = std::log(s);
   double loss = 0.0, tsum = 0.0;
@@ -85,7 +94,7 @@ double categorical_logits(const float* z, const float* target, const int32_t* la
   }
   if (dz)
     for (int64_t j = 0; j < cols; ++j) {
-      const double p = std::exp(static_cast<double>(z[j]) - m) / s;
+      const double p = (keep ? kept[j] : std::exp(static_cast<double>(z[j]) - m)) / s;
       dz[j] = static_cast<float>((p * tsum - smoothed_at(target, labels, r, cols, j, ls)) * scale);
     }
   return loss;
