@@ -147,13 +147,18 @@ def test_narrow_n_threads_give_bit_identical_results(isa, threads, rng, m, n, k,
         np.testing.assert_array_equal(z, results[0][1])
 
 
-@pytest.mark.parametrize("m", [21, 16, 5])
+@pytest.mark.parametrize(
+    # n = 10: the whole of C on the narrow-N path; n = 40: its last 8 columns.
+    "m,n",
+    [(21, 10), (16, 10), (5, 10), (29, 40)],
+)
 @pytest.mark.parametrize("ta", [False, True])
-def test_narrow_n_touches_only_its_window(isa, rng, ta, m):
-    """C and the pre-activation are the first rows of larger arrays, the bias a
-    window of a longer one: the path writes exactly the m x n block (edge rows
-    masked) and reads no bias past its n values."""
-    n, k = 10, 37
+def test_narrow_n_touches_only_its_window(isa, rng, ta, m, n):
+    """C and the pre-activation are the first rows of larger arrays (a write
+    past a row's last column would land in the next row, past the last row in
+    the sentinel rows), the bias a window of a longer one: the path writes
+    exactly the m x n block and reads no bias past its n values."""
+    k = 37
     a = op_a(rng, m, k, ta, "wide")
     b = op_b(rng, k, n, False, "wide")
     big_c = np.full((m + 3, n), 7.0, np.float32)
@@ -202,27 +207,6 @@ def test_edge_columns_prologue_on_b(isa, rng, m, n, k, tb):
     np.testing.assert_array_equal(results[0], results[1])
     want, _ = reference(a, (b.T if tb else b) * (y > 0), True, False)
     np.testing.assert_allclose(results[0], want, rtol=0, atol=tol(k))
-
-
-@pytest.mark.parametrize("ta", [False, True])
-def test_edge_columns_touch_only_their_window(isa, rng, ta):
-    """C and the pre-activation are the first rows of larger arrays (a write
-    past a row's last column would land in the next row, past the last row in
-    the sentinel rows), the bias a window of a longer one."""
-    m, n, k = 29, 40, 37
-    a = op_a(rng, m, k, ta, "wide")
-    b = op_b(rng, k, n, False, "wide")
-    big_c = np.full((m + 3, n), 7.0, np.float32)
-    big_z = np.full((m + 3, n), 7.0, np.float32)
-    c, z = big_c[:m], big_z[:m]
-    bias_buf = np.full(n + 4, np.nan, np.float32)
-    bias_buf[2 : n + 2] = rng.standard_normal(n)
-    bias = bias_buf[2 : n + 2]
-    _core.ops._sgemm(a, b, c, 1.0, 0.0, ta, False, bias=bias, activation="relu", pre_activation=z)
-    want_c, want_z = reference(a, b, ta, False, bias=bias, act="relu")
-    np.testing.assert_allclose(c, want_c, rtol=0, atol=tol(k))
-    np.testing.assert_allclose(z, want_z, rtol=0, atol=tol(k))
-    assert (big_c[m:] == 7.0).all() and (big_z[m:] == 7.0).all()
 
 
 @pytest.mark.parametrize("m,n,k", [(1000, 100, 300), (517, 27, 1030)])

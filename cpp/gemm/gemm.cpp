@@ -110,9 +110,6 @@ std::atomic<int> g_force_pack_b{-1};
 std::atomic<int> g_force_small_m{-1};
 std::atomic<int> g_force_narrow_n{-1};
 
-// Widest last partial NR panel given to the narrow-N path (see sgemm).
-constexpr int64_t kNarrowEdgeMaxCols = 12;
-
 // Rows per thread share of the narrow-N path (a multiple of its row blocks).
 constexpr int64_t kNarrowNRowUnit = 32;
 static_assert(kKC == kNarrowNMaxKc, "the narrow-N path restarts its sums at the same KC blocks");
@@ -446,7 +443,8 @@ void run_small_m(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
   split_among_threads(n, kSmallMColumnUnit, 2.0 * static_cast<double>(m) * n * k, columns);
 }
 
-// Whether sgemm takes the narrow-N path (after the small-M path declined):
+// Whether sgemm gives n columns (all of C, or its last partial NR panel) to
+// the narrow-N path (after the small-M path declined):
 // chosen by shape alone (n), when this ISA has the kernel, op(A) has no
 // prologue (a prologue on B is applied while copying B) and no testing
 // override asks for another path.
@@ -556,20 +554,18 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
   if (k == 0 || alpha == 0.0f) return scale_and_epilogue(m, n, beta, c, ldc, epilogue);
   if (use_small_m(trans_b, m, prologue_a, prologue_b))
     return run_small_m(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-  if (use_narrow_n(n, prologue_a))
-    return run_narrow_n(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
-                        prologue_b);
 
-  // Columns past the last full NR panel of a wider C (n = 100: six panels and
-  // four columns) would cost a whole tile's FMAs; the narrow-N path computes
-  // them with vectors down M instead. Every element keeps its FMA chain and
-  // epilogue, so the result is the one the tiled path alone gives.
-  const SgemmKernels& kern = sgemm_kernels();
-  const int64_t edge       = n % kern.nr;
-  if (n > kern.nr && edge > 0 && edge <= kNarrowEdgeMaxCols && use_narrow_n(edge, prologue_a)) {
+  // Columns past the last full NR panel (all of a C narrower than NR; n = 100:
+  // six panels and four columns) would cost a whole tile's FMAs; the narrow-N
+  // path computes them with vectors down M instead, the full panels go to the
+  // tiled driver. Every element keeps its FMA chain and epilogue, so the
+  // result is the one the tiled path alone gives.
+  const int64_t edge = n % sgemm_kernels().nr;
+  if (edge > 0 && use_narrow_n(edge, prologue_a)) {
     const int64_t main = n - edge;
-    run_tiled(trans_a, trans_b, m, main, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
-              prologue_a, prologue_b);
+    if (main > 0)
+      run_tiled(trans_a, trans_b, m, main, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
+                prologue_a, prologue_b);
     Epilogue edge_epilogue;
     if (epilogue) {
       edge_epilogue = *epilogue;
