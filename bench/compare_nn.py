@@ -3,7 +3,9 @@ of 784-128(relu)-128(relu)-10(softmax) with sparse categorical cross-entropy,
 fastnn vs PyTorch (same threads, zero_grad(set_to_none=True)) and vs a
 hand-written NumPy implementation (its BLAS limited to the same threads with
 threadpoolctl); and predict latency at batch 1 vs PyTorch under
-inference_mode."""
+inference_mode. The step is also timed with other hidden activations
+(tanh, sigmoid, gelu, silu) against the same torch network.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +28,37 @@ def step_flops(batch: int) -> float:
     return total
 
 
-def fastnn_model():
+# Hidden activations of the extra rows: fastnn name -> torch module factory
+# (torch's GELU with approximate="tanh" is Keras's default gelu).
+OTHER_ACTIVATIONS = ("tanh", "sigmoid", "gelu", "silu")
+
+
+def torch_activation(torch, name: str):
+    return {
+        "relu": torch.nn.ReLU,
+        "tanh": torch.nn.Tanh,
+        "sigmoid": torch.nn.Sigmoid,
+        "gelu": lambda: torch.nn.GELU(approximate="tanh"),
+        "silu": torch.nn.SiLU,
+    }[name]()
+
+
+def torch_model(torch, activation: str = "relu"):
+    return torch.nn.Sequential(
+        torch.nn.Linear(WIDTHS[0], WIDTHS[1]),
+        torch_activation(torch, activation),
+        torch.nn.Linear(WIDTHS[1], WIDTHS[2]),
+        torch_activation(torch, activation),
+        torch.nn.Linear(WIDTHS[2], WIDTHS[3]),
+    )
+
+
+def fastnn_model(activation: str = "relu"):
     model = models.Sequential(
         [
             layers.Input(shape=(WIDTHS[0],)),
-            layers.Dense(WIDTHS[1], activation="relu"),
-            layers.Dense(WIDTHS[2], activation="relu"),
+            layers.Dense(WIDTHS[1], activation=activation),
+            layers.Dense(WIDTHS[2], activation=activation),
             layers.Dense(WIDTHS[3], activation="softmax"),
         ]
     )
@@ -84,13 +111,7 @@ def run(args) -> list:
     net = model._net
     npm = NumpyMLP(model.get_weights())
     if torch is not None:
-        tmodel = torch.nn.Sequential(
-            torch.nn.Linear(WIDTHS[0], WIDTHS[1]),
-            torch.nn.ReLU(),
-            torch.nn.Linear(WIDTHS[1], WIDTHS[2]),
-            torch.nn.ReLU(),
-            torch.nn.Linear(WIDTHS[2], WIDTHS[3]),
-        )
+        tmodel = torch_model(torch)
         loss_fn = torch.nn.CrossEntropyLoss()
     from threadpoolctl import threadpool_limits
 
@@ -133,5 +154,31 @@ def run(args) -> list:
             t_tp = median_seconds(torch_predict, args.repeats)
             rows.append(row("predict b=1 (model.predict)", threads, t_pred, "torch", t_tp))
             rows.append(row("predict b=1 (engine call)", threads, t_raw, "torch", t_tp))
+            rows += other_activations(args, torch, rng, threads)
         limits.restore_original_limits()
+    return rows
+
+
+def other_activations(args, torch, rng, threads: int) -> list:
+    """The batch-128 step with other hidden activations, fastnn vs torch."""
+    rows = []
+    batch = 128
+    x = rng.standard_normal((batch, WIDTHS[0])).astype(np.float32)
+    y = rng.integers(0, WIDTHS[-1], batch).astype(np.int32)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for name in OTHER_ACTIVATIONS:
+        net = fastnn_model(name)._net
+        tmodel = torch_model(torch, name)
+
+        def fast_step(net=net):
+            net.train_batch(x, y, None, check_finite=False)
+
+        def torch_step(tmodel=tmodel):
+            tmodel.zero_grad(set_to_none=True)
+            loss_fn(tmodel(xt), yt).backward()
+
+        t_fast, t_torch = paired_medians(fast_step, torch_step, args.repeats)
+        work = f"{step_flops(batch) / t_fast / 1e9:.1f} GFLOP/s"
+        rows.append(row(f"train step b={batch}, {name}", threads, t_fast, "torch", t_torch, work))
     return rows

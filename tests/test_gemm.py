@@ -176,6 +176,24 @@ def test_dense_equals_unfused(isa, rng, m, n, k, activation):
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize(
+    "m,n,k",
+    # tiled (with and without edge columns), small-M (m <= 4), narrow-N
+    # (n <= 12), K = 0 (no product: bias and activation only)
+    [(128, 128, 784), (37, 53, 19), (3, 40, 33), (257, 10, 128), (9, 5, 0), (1, 1, 1)],
+)
+def test_fused_activation_equals_the_activation_kernel(isa, rng, m, n, k, activation):
+    """The epilogue applies the ISA's vectorized activation kernel, the one
+    fastnn.ops.activation runs: a fused layer equals GEMM + bias, then the
+    activation, bit for bit, on every path."""
+    x = (3 * rng.standard_normal((m, k))).astype(np.float32)
+    w = (rng.standard_normal((k, n)) / np.sqrt(max(k, 1))).astype(np.float32)
+    b = (3 * rng.standard_normal(n)).astype(np.float32)
+    y, z = fastnn.ops.dense(x, w, b, activation=activation, return_pre_activation=True)
+    np.testing.assert_array_equal(y, fastnn.ops.activation(z, activation))
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 @pytest.mark.parametrize("side", ["a", "b"])
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
 @pytest.mark.parametrize("m,n,k", [(17, 31, 97), (128, 10, 128), (300, 129, 40)])

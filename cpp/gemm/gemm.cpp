@@ -50,6 +50,7 @@
 #include <string>
 
 #include "gemm/gemm_kernels.h"
+#include "ops/activations.h"
 #include "runtime/aligned_buffer.h"
 #include "runtime/dispatch.h"
 #include "runtime/threads.h"
@@ -121,16 +122,21 @@ bool epilogue_act_supported(ActivationKind act) {
          act == ActivationKind::sigmoid || act == ActivationKind::tanh;
 }
 
-float activate(ActivationKind act, float x) {
+// n consecutive floats of a row of C through the epilogue's activation:
+// sigmoid and tanh by the active ISA's vectorized activation kernel, the one
+// ops::activation_forward uses, so a fused layer gives the values of the
+// unfused GEMM + activation.
+void activate_row(ActivationKind act, float* row, int64_t n) {
   switch (act) {
     case ActivationKind::relu:
-      return x > 0.0f ? x : 0.0f;
+      for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? 0.0f : row[j];
+      break;
     case ActivationKind::sigmoid:
-      return 1.0f / (1.0f + std::exp(-x));
     case ActivationKind::tanh:
-      return std::tanh(x);
+      ops::activation_kernels().forward(act, row, row, n, 0.0f);
+      break;
     default:
-      return x;
+      break;
   }
 }
 
@@ -318,9 +324,7 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
             float* ct = P.c + i * P.ldc + j;
             K.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, ct, P.ldc, rows, ncols, ep);
             if (last && post_act)
-              for (int ii = 0; ii < rows; ++ii)
-                for (int jj = 0; jj < ncols; ++jj)
-                  ct[ii * P.ldc + jj] = activate(act, ct[ii * P.ldc + jj]);
+              for (int ii = 0; ii < rows; ++ii) activate_row(act, ct + ii * P.ldc, ncols);
           }
         }
       }
@@ -351,10 +355,10 @@ void scale_and_epilogue(int64_t m, int64_t n, float beta, float* c, int64_t ldc,
       if (e) {
         if (e->bias) v += e->bias[j];
         if (e->pre_activation) e->pre_activation[i * e->ld_pre + j] = v;
-        v = activate(e->act, v);
       }
       c[i * ldc + j] = v;
     }
+    if (e) activate_row(e->act, c + i * ldc, n);
   }
 }
 
@@ -382,8 +386,7 @@ ActivationKind set_direct(SgemmDirect& s, bool trans_a, int64_t m, int64_t n, in
 void apply_post_activation(ActivationKind act, float* c, int64_t ldc, int64_t i0, int64_t i1,
                            int64_t j0, int64_t j1) {
   if (act != ActivationKind::sigmoid && act != ActivationKind::tanh) return;
-  for (int64_t i = i0; i < i1; ++i)
-    for (int64_t j = j0; j < j1; ++j) c[i * ldc + j] = activate(act, c[i * ldc + j]);
+  for (int64_t i = i0; i < i1; ++i) activate_row(act, c + i * ldc + j0, j1 - j0);
 }
 
 // Calls part(begin, end) on contiguous ranges of [0, count) in multiples of
