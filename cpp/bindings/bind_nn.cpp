@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 
 #include "bindings/array_utils.h"
+#include "nn/dropout.h"
 #include "nn/initializers.h"
 #include "nn/network.h"
 #include "nn/optimizer_updater.h"
@@ -279,6 +281,24 @@ void bind_nn(py::module_& m) {
       py::arg("name"), py::arg("shape"), py::arg("fan_in"), py::arg("fan_out"), py::arg("seed"),
       py::arg("a") = 0.0, py::arg("b") = 0.0,
       "Values of a keras.initializers kind (see cpp/nn/initializers.h).");
+
+  nnm.def(
+      "_dropout_forward",
+      [](const FloatArray& x, uint64_t key, float rate, int64_t begin) {
+        if (x.ndim() != 1) throw py::value_error("x must be 1-D");
+        const int64_t n = x.shape(0);
+        if (begin < 0 || begin > n) throw py::value_error("need 0 <= begin <= len(x)");
+        if (!(rate >= 0.0f && rate < 1.0f)) throw py::value_error("rate must be in [0, 1)");
+        FloatArray y(n), mask(n);
+        std::fill(y.mutable_data(), y.mutable_data() + n, 0.0f);
+        std::fill(mask.mutable_data(), mask.mutable_data() + n, 0.0f);
+        nn::dropout_forward(mask.mutable_data(), y.mutable_data(), x.data(), begin, n, key, rate,
+                            1.0f / (1.0f - rate));
+        return py::make_tuple(y, mask);
+      },
+      py::arg("x"), py::arg("key"), py::arg("rate"), py::arg("begin") = 0,
+      "Testing hook: the Dropout layer's kernel over elements [begin, len(x)) "
+      "(see cpp/nn/dropout.h); returns (y, mask), zeros before begin.");
 
   py::class_<CallData, std::shared_ptr<CallData>>(
       nnm, "Data", "Arrays validated and converted once by Network.prepare.")

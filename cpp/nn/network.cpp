@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm/gemm.h"
+#include "nn/dropout.h"
 #include "nn/initializers.h"
 #include "nn/penalty.h"
 #include "ops/activations.h"
@@ -246,11 +247,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
         const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for num_threads(runtime::num_threads()) schedule(static) if (chunks > 1)
         for (int64_t c = 0; c < chunks; ++c) {
-          const int64_t end = std::min(n, (c + 1) * kChunk);
-          for (int64_t e = c * kChunk; e < end; ++e) {
-            m[e] = uniform01(key + static_cast<uint64_t>(e)) >= rate ? scale : 0.0f;
-            y[e] = in[e] * m[e];
-          }
+          dropout_forward(m, y, in, c * kChunk, std::min(n, (c + 1) * kChunk), key, rate, scale);
         }
         break;
       }
