@@ -66,11 +66,17 @@ def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.0
 
 
 def paired_medians(
-    fa: Callable[[], object], fb: Callable[[], object], repeats: int, min_time: float = 0.05
+    fa: Callable[[], object],
+    fb: Callable[[], object],
+    repeats: int,
+    min_time: float = 0.05,
+    settle: float = 0.0,
 ) -> tuple:
     """Median seconds per call of fa and of fb, timed in alternating batches
     (fa, fb, fb, fa, ...), so a burst of load from other jobs on a shared
-    machine hits both sides alike."""
+    machine hits both sides alike. `settle`: seconds slept, untimed, after
+    each batch (a peer whose idle threads spin would otherwise hold the cores
+    during the next batch)."""
     ca, cb = calls_for(fa, min_time), calls_for(fb, min_time)
     ta: list = []
     tb: list = []
@@ -81,6 +87,8 @@ def paired_medians(
             for _ in range(calls):
                 fn()
             out.append((time.perf_counter() - t0) / calls)
+            if settle:
+                time.sleep(settle)
     return statistics.median(ta), statistics.median(tb)
 
 
