@@ -61,10 +61,14 @@ from fastnn import (  # noqa: E402
     regularizers,
     utils,
 )
+from fastnn.layers import Input  # noqa: E402  (keras.Input)
+from fastnn.models import Sequential  # noqa: E402  (keras.Sequential)
 
 __version__: str = _core.__version__
 
 __all__ = [
+    "Input",
+    "Sequential",
     "__version__",
     "activations",
     "callbacks",

@@ -17,6 +17,7 @@ import numpy as np
 from fastnn import activations as _activations
 from fastnn import initializers as _initializers
 from fastnn import regularizers as _regularizers
+from fastnn.utils.naming import to_snake_case
 from fastnn.utils.seeding import next_seed
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "InputLayer",
     "Layer",
     "LeakyReLU",
+    "ReLU",
+    "Softmax",
     "deserialize",
     "serialize",
 ]
@@ -69,7 +72,7 @@ class Layer:
         self._input_shape = (
             None if input_shape is None else _shape_tuple(input_shape, "input_shape")
         )
-        self.name = name or _unique_name(_snake(type(self).__name__))
+        self.name = name or _unique_name(to_snake_case(type(self).__name__))
         self._weights: List[np.ndarray] = []
         self.built = False
 
@@ -363,6 +366,66 @@ class ELU(Activation):
         return {**config, "alpha": self.alpha}
 
 
+class ReLU(Activation):
+    """``max(x, 0)`` (keras.layers.ReLU); with ``negative_slope`` > 0,
+    ``x`` if ``x > 0`` else ``negative_slope * x``.
+
+    Args:
+        max_value: only `None` (no cap) is supported.
+        negative_slope: a finite float >= 0. Defaults to `0.0`.
+        threshold: only `0.0` is supported.
+
+    Raises:
+        ValueError: a cap or a threshold (fastnn has no kernel for them), or a
+            negative slope below 0.
+    """
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        slope = _activation_param(
+            negative_slope,
+            "The negative_slope value of a ReLU layer cannot be None or negative value. "
+            f"Expected a float. Received: negative_slope={negative_slope!r}",
+        )
+        if max_value is not None:
+            raise ValueError(
+                f"fastnn's ReLU layer supports max_value=None only, got max_value={max_value!r}"
+            )
+        if threshold is None or isinstance(threshold, bool) or float(threshold) != 0.0:
+            raise ValueError(
+                f"fastnn's ReLU layer supports threshold=0 only, got threshold={threshold!r}"
+            )
+        super().__init__("leaky_relu" if slope > 0 else "relu", **kwargs)
+        self.negative_slope = slope
+
+    def _spec(self, input_shape):
+        spec = super()._spec(input_shape)
+        return {**spec, "activation_param": self.negative_slope} if self.negative_slope else spec
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        slope = self.negative_slope
+        return {**config, "max_value": None, "negative_slope": slope, "threshold": 0.0}
+
+
+class Softmax(Activation):
+    """Softmax over the last axis (keras.layers.Softmax).
+
+    Args:
+        axis: only the last axis (`-1`, the default) is supported.
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        if axis != -1:
+            raise ValueError(f"fastnn's Softmax layer supports axis=-1 only, got axis={axis!r}")
+        super().__init__("softmax", **kwargs)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "axis": -1}
+
+
 def _activation_param(value, message: str) -> float:
     if value is None or isinstance(value, (bool, np.bool_)):
         raise ValueError(message)
@@ -431,12 +494,6 @@ class Flatten(Layer):
 
 def _serialize_regularizer(regularizer):
     return None if regularizer is None else _regularizers.serialize(regularizer)
-
-
-def _snake(name: str) -> str:
-    return "".join(
-        ("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(name)
-    )
 
 
 def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> List[np.ndarray]:

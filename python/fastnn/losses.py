@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional
 
 from fastnn import ops as _ops
+from fastnn.utils.naming import to_snake_case
 
 __all__ = [
     "BinaryCrossentropy",
@@ -33,7 +34,7 @@ class Loss:
     label_smoothing = 0.0  # set by the cross-entropies that take it
 
     def __init__(self, name: Optional[str] = None, from_logits: bool = False, delta: float = 1.0):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or to_snake_case(type(self).__name__)
         self.from_logits = bool(from_logits)
         self.delta = float(delta)
 
@@ -187,15 +188,6 @@ _ALIASES = {
 }
 
 
-def _snake(name: str) -> str:
-    out = []
-    for i, c in enumerate(name):
-        if c.isupper() and i:
-            out.append("_")
-        out.append(c.lower())
-    return "".join(out)
-
-
 def get(identifier) -> Loss:
     """A loss instance from a Keras string id, a class name or an instance.
 
@@ -207,7 +199,7 @@ def get(identifier) -> Loss:
     if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.kernel:
         return identifier()
     if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _ALIASES.get(_snake(identifier))
+        cls = _ALIASES.get(identifier) or _ALIASES.get(to_snake_case(identifier))
         if cls is None:
             raise ValueError(
                 f"Unknown loss {identifier!r}; expected one of: " + ", ".join(sorted(_ALIASES))

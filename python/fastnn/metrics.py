@@ -299,7 +299,7 @@ def get(identifier):
         cls = _BY_NAME.get(identifier)
         if cls is not None:
             return cls()
-        from fastnn.saving import to_snake_case
+        from fastnn.utils.naming import to_snake_case
 
         if to_snake_case(identifier) in _KERAS_ONLY or identifier.lower() in _KERAS_ONLY:
             raise ValueError(

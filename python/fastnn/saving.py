@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import io
 import os
-import re
 
 import numpy as np
 
 from fastnn.utils.fileio import atomic_write
+from fastnn.utils.naming import to_snake_case
 
 __all__ = [
     "ArchiveContents",
@@ -66,14 +66,6 @@ class ArchiveContents(tuple):
 
 
 # -- names ---------------------------------------------------------------------
-
-
-def to_snake_case(name: str) -> str:
-    """'Dense' -> 'dense', 'InputLayer' -> 'input_layer' (Keras's rule)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-    return name
 
 
 def layer_paths(class_names) -> list:

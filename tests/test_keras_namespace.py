@@ -1,0 +1,99 @@
+"""`import fastnn as keras` for scripts written against Keras's top-level
+namespace, and the activation layers Keras scripts use (ReLU, Softmax)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+import fastnn as keras
+from fastnn import layers
+
+
+def test_top_level_names_are_keras_ones():
+    assert keras.Sequential is fastnn.models.Sequential
+    assert keras.Input is fastnn.layers.Input
+    for name in ("layers", "models", "optimizers", "losses", "metrics", "callbacks", "utils"):
+        assert hasattr(keras, name)
+
+
+def test_a_keras_tutorial_script_runs_with_the_import_changed(rng):
+    x = rng.random((256, 28, 28)).astype("float32")
+    y = rng.integers(0, 10, 256)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(32),
+            keras.layers.ReLU(),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10),
+        ]
+    )
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer="adam", loss=loss_fn, metrics=["accuracy"])
+    history = model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    assert sorted(history.history) == ["accuracy", "loss"]
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
+
+
+@pytest.mark.parametrize(
+    "layer,reference",
+    [
+        (lambda: layers.ReLU(), lambda z: np.maximum(z, 0)),
+        (lambda: layers.ReLU(negative_slope=0.25), lambda z: np.where(z > 0, z, 0.25 * z)),
+        (
+            lambda: layers.Softmax(),
+            lambda z: (
+                np.exp(z - z.max(1, keepdims=True))
+                / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)
+            ),
+        ),
+    ],
+)
+def test_activation_layers_compute_their_function(rng, layer, reference):
+    model = fastnn.Sequential([fastnn.Input((7,)), layers.Dense(5), layer()])
+    model.compile("sgd", "mse")
+    x = rng.standard_normal((9, 7)).astype(np.float32)
+    kernel, bias = model.get_weights()
+    z = x.astype(np.float64) @ kernel + bias
+    np.testing.assert_allclose(model.predict(x, verbose=0), reference(z), rtol=1e-5, atol=1e-6)
+
+
+def test_activation_layers_names_and_configs_follow_keras(tmp_path, rng):
+    # Keras's to_snake_case: ReLU -> re_lu, LeakyReLU -> leaky_re_lu, ELU -> elu
+    relu, leaky, elu, softmax = layers.ReLU(), layers.LeakyReLU(), layers.ELU(), layers.Softmax()
+    assert relu.name.startswith("re_lu") and "re_l_u" not in relu.name
+    assert leaky.name.startswith("leaky_re_lu") and elu.name.startswith("elu")
+    assert softmax.name.startswith("softmax")
+    config = layers.ReLU(negative_slope=0.5).get_config()
+    assert (config["max_value"], config["negative_slope"], config["threshold"]) == (None, 0.5, 0.0)
+    assert layers.Softmax().get_config()["axis"] == -1
+    model = fastnn.Sequential(
+        [fastnn.Input((4,)), layers.Dense(3), layers.ReLU(negative_slope=0.1), layers.Softmax()]
+    )
+    model.compile("adam", "categorical_crossentropy")
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = fastnn.models.load_model(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == ["Dense", "ReLU", "Softmax"]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: layers.ReLU(max_value=6.0), "max_value=None only"),
+        (lambda: layers.ReLU(threshold=0.5), "threshold=0 only"),
+        (lambda: layers.ReLU(negative_slope=-1.0), "negative_slope"),
+        (lambda: layers.ReLU(negative_slope=None), "negative_slope"),
+        (lambda: layers.Softmax(axis=0), "axis=-1 only"),
+        (lambda: layers.Softmax(axis=1), "axis=-1 only"),
+    ],
+)
+def test_activation_layers_reject_what_has_no_kernel(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
