@@ -5,7 +5,7 @@ loads). Run it on a quiet machine and again with a competing process
 (`--compete`: one busy-looping process per core it may run on) to see how each policy
 degrades when cores are shared (DESIGN.md, principle 9).
 
-    python bench/wait_policy.py [--threads 2] [--compete] [--repeats 3]
+    python bench/wait_policy.py [--threads 2] [--batch-size 128] [--compete] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ import sys
 POLICIES = {
     "1 thread (no waiting)": {"OMP_NUM_THREADS": "1"},
     "default (spin, then sleep)": {},
+    "GOMP_SPINCOUNT=100000": {"GOMP_SPINCOUNT": "100000"},
+    "GOMP_SPINCOUNT=30000": {"GOMP_SPINCOUNT": "30000"},
     "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
+    "GOMP_SPINCOUNT=3000": {"GOMP_SPINCOUNT": "3000"},
     "GOMP_SPINCOUNT=1000": {"GOMP_SPINCOUNT": "1000"},
     "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
     "OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE"},
@@ -29,7 +32,7 @@ POLICIES = {
 CHILD = r"""
 import sys, time, numpy as np, fastnn
 from fastnn import layers, models
-threads, samples, epochs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+threads, samples, epochs, batch = (int(a) for a in sys.argv[1:5])
 fastnn.set_num_threads(threads)
 rng = np.random.default_rng(0)
 x = rng.random((samples, 784), dtype=np.float32)
@@ -42,11 +45,11 @@ model = models.Sequential([
     layers.Dense(10, activation="softmax"),
 ])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
 times = []
 for _ in range(epochs):
     t0 = time.perf_counter()
-    model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
     times.append(time.perf_counter() - t0)
 print(sorted(times)[len(times) // 2])
 """
@@ -62,6 +65,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--compete", action="store_true", help="one busy process per core")
     args = parser.parse_args()
     burners = []
@@ -71,7 +75,10 @@ def main() -> int:
             p.start()
             burners.append(p)
     try:
-        print(f"threads={args.threads} samples={args.samples} compete={args.compete}")
+        print(
+            f"threads={args.threads} samples={args.samples} batch={args.batch_size} "
+            f"compete={args.compete}"
+        )
         print("| policy | s/epoch (median) | vs default |")
         print("|---|---|---|")
         base = None
@@ -93,6 +100,7 @@ def main() -> int:
                         env.get("OMP_NUM_THREADS", str(args.threads)),
                         str(args.samples),
                         "3",
+                        str(args.batch_size),
                     ],
                     env=env,
                     capture_output=True,

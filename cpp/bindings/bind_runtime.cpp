@@ -1,8 +1,16 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
 #include "runtime/cpu_features.h"
 #include "runtime/dispatch.h"
+#include "runtime/team.h"
 #include "runtime/threads.h"
 
 namespace py = pybind11;
@@ -41,6 +49,50 @@ void bind_runtime(py::module_& m) {
         }
       },
       py::arg("name"), "Forces the kernel set (for tests); raises ValueError when unavailable.");
+  m.def(
+      "_team_selftest",
+      [](int threads, int tasks, int gap_us, bool raise_at_end) {
+        if (threads < 1 || tasks < 0 || gap_us < 0) throw py::value_error("bad selftest arguments");
+        bool in_session = false;
+        int widest = 0, nested_widest = 0;
+        {
+          py::gil_scoped_release release;
+          runtime::run_in_team(threads, [&] {
+            in_session = runtime::in_team_session();
+            for (int t = 0; t < tasks; ++t) {
+              // a serial gap: past the spin window the workers sleep
+              if (gap_us) std::this_thread::sleep_for(std::chrono::microseconds(gap_us));
+              std::atomic<int> calls{0};
+              std::atomic<int64_t> tid_sum{0};
+              int team = 0;
+              runtime::parallel(threads, [&](int tid, int n) {
+                calls.fetch_add(1);
+                tid_sum.fetch_add(tid + 1);
+                if (tid == 0) team = n;
+                int inner = 0;
+                runtime::parallel(threads, [&](int, int m) { inner = m; });
+                if (tid == 0) nested_widest = std::max(nested_widest, inner);
+              });
+              widest = std::max(widest, team);
+              if (calls.load() != team || tid_sum.load() != int64_t{team} * (team + 1) / 2)
+                throw std::runtime_error("a task did not run once on every thread");
+              std::vector<std::atomic<int>> hits(997);
+              runtime::parallel_for_dynamic(threads, 997, [&](int64_t i) { hits[i].fetch_add(1); });
+              for (auto& h : hits)
+                if (h.load() != 1) throw std::runtime_error("parallel_for_dynamic missed an item");
+            }
+            if (raise_at_end) throw std::runtime_error("selftest: raised inside the session");
+          });
+        }
+        py::dict d;
+        d["in_session"]    = in_session;
+        d["widest"]        = widest;
+        d["nested_widest"] = nested_widest;
+        return d;
+      },
+      py::arg("threads"), py::arg("tasks"), py::arg("gap_us") = 0, py::arg("raise_at_end") = false,
+      "Testing hook: runs `tasks` parallel tasks in a team session (cpp/runtime/team.h), "
+      "checks each ran once per thread, and reports the session's team widths.");
   m.def("cpu_features", []() {
     const auto& f = runtime::cpu_features();
     py::dict d;

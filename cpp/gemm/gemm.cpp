@@ -41,8 +41,6 @@
 // whether an operand was packed or read in place (the small-problem path).
 #include "gemm/gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -53,6 +51,7 @@
 #include "ops/activations.h"
 #include "runtime/aligned_buffer.h"
 #include "runtime/dispatch.h"
+#include "runtime/team.h"
 #include "runtime/threads.h"
 
 namespace fastnn::gemm {
@@ -399,12 +398,11 @@ void split_among_threads(int64_t count, int64_t unit, double flops, const Part& 
   const int64_t units = (count + unit - 1) / unit;
   threads             = static_cast<int>(std::min<int64_t>(threads, units));
   if (threads <= 1) return part(0, count);
-#pragma omp parallel num_threads(threads)
-  {
+  runtime::parallel(threads, [&](int tid, int team) {
     int64_t u0, u1;
-    split_range(units, omp_get_num_threads(), omp_get_thread_num(), &u0, &u1);
+    split_range(units, team, tid, &u0, &u1);
     if (u0 < u1) part(u0 * unit, std::min(count, u1 * unit));
-  }
+  });
 }
 
 // Whether sgemm takes the small-M path: legal when op(B) has unit column
@@ -520,8 +518,7 @@ void run_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   if (threads <= 1) {
     run_plan(P, 0, 1);
   } else {
-#pragma omp parallel num_threads(threads)
-    run_plan(P, omp_get_thread_num(), omp_get_num_threads());
+    runtime::parallel(threads, [&](int tid, int team) { run_plan(P, tid, team); });
   }
 }
 

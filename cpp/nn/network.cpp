@@ -12,6 +12,7 @@
 #include "nn/initializers.h"
 #include "nn/penalty.h"
 #include "ops/activations.h"
+#include "runtime/team.h"
 #include "runtime/threads.h"
 
 namespace fastnn::nn {
@@ -62,6 +63,10 @@ void scale_inplace(float* d, const float* m, int64_t n) {
 // region costs a few microseconds).
 constexpr int64_t kMinParallelGatherFloats = 1 << 14;
 
+// Batches below this many flops (forward, or forward + backward) run without
+// a team session: their products all run on one thread.
+constexpr double kTeamMinFlops = 4.0e6;
+
 void check_factor(float v, const char* what, size_t layer) {
   if (!(v >= 0.0f && std::isfinite(v)))
     throw std::invalid_argument(std::string(what) + " of layer " + std::to_string(layer) +
@@ -73,12 +78,12 @@ void check_factor(float v, const char* what, size_t layer) {
 void SgdUpdater::step(float* params, const float* grads, int64_t n) {
   const float lr       = lr_;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(runtime::num_threads()) \
-    schedule(static) if (chunks >= kMinParallelChunks)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t end = std::min(n, (c + 1) * kChunk);
-    for (int64_t i = c * kChunk; i < end; ++i) params[i] -= lr * grads[i];
-  }
+  runtime::parallel_for_static(chunks >= kMinParallelChunks ? runtime::num_threads() : 1, chunks,
+                               [&](int64_t c) {
+                                 const int64_t end = std::min(n, (c + 1) * kChunk);
+                                 for (int64_t i = c * kChunk; i < end; ++i)
+                                   params[i] -= lr * grads[i];
+                               });
 }
 
 Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
@@ -110,6 +115,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         offset   = align_up(offset + s.in * s.out);
         tensors_.push_back({s.kernel, s.in, s.out, static_cast<int>(i), false});
         num_params_ += s.in * s.out;
+        macs_per_row_ += s.in * s.out;
         if (L.use_bias) {
           s.bias = offset;
           offset = align_up(offset + s.out);
@@ -191,6 +197,14 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   }
 }
 
+int Network::team_threads(int64_t rows, int passes) const {
+  // A team session pays one fork; worth it when a batch holds parallel GEMMs
+  // (gemm.cpp runs products under 2 MFLOP on one thread).
+  const double flops = 2.0 * static_cast<double>(rows) * static_cast<double>(macs_per_row_) *
+                       static_cast<double>(passes);
+  return flops >= kTeamMinFlops ? runtime::num_threads() : 1;
+}
+
 void Network::reserve(int64_t rows) {
   if (rows <= capacity_) return;
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -245,10 +259,11 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
             mix64(L.seed ^ mix64(static_cast<uint64_t>(iterations_) * 0xD1B54A32D192ED03ull +
                                  static_cast<uint64_t>(i)));
         const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static) if (chunks > 1)
-        for (int64_t c = 0; c < chunks; ++c) {
-          dropout_forward(m, y, in, c * kChunk, std::min(n, (c + 1) * kChunk), key, rate, scale);
-        }
+        runtime::parallel_for_static(
+            chunks > 1 ? runtime::num_threads() : 1, chunks, [&](int64_t c) {
+              dropout_forward(m, y, in, c * kChunk, std::min(n, (c + 1) * kChunk), key, rate,
+                              scale);
+            });
         break;
       }
     }
@@ -331,11 +346,13 @@ void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_si
   if (rows == 0) return;
   reserve(batch_size);
   const int64_t ow = output_dim();
-  for (int64_t off = 0; off < rows; off += batch_size) {
-    const int64_t r = std::min(batch_size, rows - off);
-    const float* y  = forward(x + off * input_dim_, r, false);
-    std::memcpy(out + off * ow, y, static_cast<size_t>(r * ow) * sizeof(float));
-  }
+  runtime::run_in_team(team_threads(batch_size, 1), [&] {
+    for (int64_t off = 0; off < rows; off += batch_size) {
+      const int64_t r = std::min(batch_size, rows - off);
+      const float* y  = forward(x + off * input_dim_, r, false);
+      std::memcpy(out + off * ow, y, static_cast<size_t>(r * ow) * sizeof(float));
+    }
+  });
 }
 
 double Network::regularize(bool add_grad) {
@@ -344,12 +361,11 @@ double Network::regularize(bool add_grad) {
   const float* w = params_.data();
   float* g       = grads_.data();
   double* part   = reg_partial_.data();
-#pragma omp parallel for num_threads(runtime::num_threads()) \
-    schedule(static) if (chunks >= kMinParallelChunks)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const RegChunk& ch = reg_chunks_[static_cast<size_t>(c)];
-    part[c]            = penalty_pass(w, add_grad ? g : nullptr, ch.begin, ch.end, ch.l1, ch.l2);
-  }
+  runtime::parallel_for_static(
+      chunks >= kMinParallelChunks ? runtime::num_threads() : 1, chunks, [&](int64_t c) {
+        const RegChunk& ch = reg_chunks_[static_cast<size_t>(c)];
+        part[c] = penalty_pass(w, add_grad ? g : nullptr, ch.begin, ch.end, ch.l1, ch.l2);
+      });
   double total = 0.0;
   for (int64_t c = 0; c < chunks; ++c) total += part[c];
   return total;
@@ -376,7 +392,7 @@ RunResult Network::train_batch(const Batch& batch) {
   reserve(batch.rows);
   RunResult r;
   r.metric_sums.assign(metrics_.size(), 0.0);
-  train_batch_locked(batch, &r);
+  runtime::run_in_team(team_threads(batch.rows, 3), [&] { train_batch_locked(batch, &r); });
   return r;
 }
 
@@ -395,34 +411,36 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
   total.metric_sums.assign(metrics_.size(), 0.0);
   reserve(std::min(batch_size, std::max<int64_t>(order_len, 1)));
   const int64_t in = input_dim_, ow = output_dim();
-  for (int64_t s = step_begin; s < step_end; ++s) {
-    const int64_t b0 = s * batch_size;
-    if (b0 >= order_len) break;
-    const int64_t rows = std::min(batch_size, order_len - b0);
-    // The batch's rows are scattered over the data set (DRAM when it is
-    // larger than the caches): copying them on every thread keeps more
-    // misses in flight. A copy: the result does not depend on the split.
-#pragma omp parallel for num_threads(runtime::num_threads()) \
-    schedule(static) if (rows * in >= kMinParallelGatherFloats)
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t idx = order[b0 + r];
-      std::memcpy(xg_.data() + r * in, data.x + idx * in, static_cast<size_t>(in) * sizeof(float));
-      if (data.target)
-        std::memcpy(tg_.data() + r * ow, data.target + idx * ow,
-                    static_cast<size_t>(ow) * sizeof(float));
-      if (data.labels) lg_.data()[r] = data.labels[idx];
-      if (data.sample_weight) wg_.data()[r] = data.sample_weight[idx];
+  runtime::run_in_team(team_threads(batch_size, 3), [&] {
+    for (int64_t s = step_begin; s < step_end; ++s) {
+      const int64_t b0 = s * batch_size;
+      if (b0 >= order_len) break;
+      const int64_t rows = std::min(batch_size, order_len - b0);
+      // The batch's rows are scattered over the data set (DRAM when it is
+      // larger than the caches): copying them on every thread keeps more
+      // misses in flight. A copy: the result does not depend on the split.
+      runtime::parallel_for_static(
+          rows * in >= kMinParallelGatherFloats ? runtime::num_threads() : 1, rows, [&](int64_t r) {
+            const int64_t idx = order[b0 + r];
+            std::memcpy(xg_.data() + r * in, data.x + idx * in,
+                        static_cast<size_t>(in) * sizeof(float));
+            if (data.target)
+              std::memcpy(tg_.data() + r * ow, data.target + idx * ow,
+                          static_cast<size_t>(ow) * sizeof(float));
+            if (data.labels) lg_.data()[r] = data.labels[idx];
+            if (data.sample_weight) wg_.data()[r] = data.sample_weight[idx];
+          });
+      Batch b;
+      b.x             = xg_.data();
+      b.target        = data.target ? tg_.data() : nullptr;
+      b.labels        = data.labels ? lg_.data() : nullptr;
+      b.sample_weight = data.sample_weight ? wg_.data() : nullptr;
+      b.rows          = rows;
+      train_batch_locked(b, &total);  // adds this step's sums, no allocation
+      updater.step(params_.data(), grads_.data(), buffer_size_);
+      ++iterations_;
     }
-    Batch b;
-    b.x             = xg_.data();
-    b.target        = data.target ? tg_.data() : nullptr;
-    b.labels        = data.labels ? lg_.data() : nullptr;
-    b.sample_weight = data.sample_weight ? wg_.data() : nullptr;
-    b.rows          = rows;
-    train_batch_locked(b, &total);  // adds this step's sums, no allocation
-    updater.step(params_.data(), grads_.data(), buffer_size_);
-    ++iterations_;
-  }
+  });
   return total;
 }
 
@@ -436,18 +454,20 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
   reserve(batch_size);
   const int64_t ow     = output_dim();
   const double penalty = regularize(false);  // the weights do not change here
-  for (int64_t off = 0; off < rows; off += batch_size) {
-    Batch b;
-    b.rows          = std::min(batch_size, rows - off);
-    b.x             = data.x + off * input_dim_;
-    b.target        = data.target ? data.target + off * ow : nullptr;
-    b.labels        = data.labels ? data.labels + off : nullptr;
-    b.sample_weight = data.sample_weight ? data.sample_weight + off : nullptr;
-    const float* y  = forward(b.x, b.rows, false);
-    accumulate_loss(b, y, nullptr, &total);
-    total.loss_sum += penalty * static_cast<double>(b.rows);
-    ++total.steps;
-  }
+  runtime::run_in_team(team_threads(batch_size, 1), [&] {
+    for (int64_t off = 0; off < rows; off += batch_size) {
+      Batch b;
+      b.rows          = std::min(batch_size, rows - off);
+      b.x             = data.x + off * input_dim_;
+      b.target        = data.target ? data.target + off * ow : nullptr;
+      b.labels        = data.labels ? data.labels + off : nullptr;
+      b.sample_weight = data.sample_weight ? data.sample_weight + off : nullptr;
+      const float* y  = forward(b.x, b.rows, false);
+      accumulate_loss(b, y, nullptr, &total);
+      total.loss_sum += penalty * static_cast<double>(b.rows);
+      ++total.steps;
+    }
+  });
   return total;
 }
 

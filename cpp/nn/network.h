@@ -204,10 +204,14 @@ class Network {
   std::vector<LayerState> state_;
   std::vector<int64_t> widths_;  // output width of each layer
   std::vector<TensorInfo> tensors_;
-  int64_t num_params_  = 0;
-  int64_t buffer_size_ = 0;
-  int64_t max_width_   = 0;
-  int first_trainable_ = 0;  // no input gradient is needed below this layer
+  int64_t num_params_   = 0;
+  int64_t buffer_size_  = 0;
+  int64_t max_width_    = 0;
+  int first_trainable_  = 0;
+  int64_t macs_per_row_ = 0;  // multiply-adds of the dense layers per sample
+  // Threads of the team session for a batch of `rows` (1: none); passes = 1
+  // for inference, 3 for a training step.
+  int team_threads(int64_t rows, int passes) const;  // no input gradient is needed below this layer
 
   struct RegChunk {
     int64_t begin, end;  // float range in params_/grads_

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/dispatch.h"
+#include "runtime/team.h"
 #include "runtime/threads.h"
 
 namespace fastnn::ops {
@@ -60,21 +61,19 @@ void activation_forward(ActivationKind kind, float* y, const float* x, int64_t r
     const int64_t chunk_rows = std::max<int64_t>(1, kChunk / cols);
     const int64_t chunks     = (rows + chunk_rows - 1) / chunk_rows;
     if (chunks <= 1) return k.softmax_forward(y, x, rows, cols);
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) {
+    runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
       const int64_t r0 = c * chunk_rows;
       k.softmax_forward(y + r0 * cols, x + r0 * cols, std::min(chunk_rows, rows - r0), cols);
-    }
+    });
     return;
   }
   const int64_t n      = rows * cols;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks <= 1) return k.forward(kind, y, x, n, a);
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
+  runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
     const int64_t b = c * kChunk;
     k.forward(kind, y + b, x + b, std::min(kChunk, n - b), a);
-  }
+  });
 }
 
 void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
@@ -85,23 +84,21 @@ void activation_backward(ActivationKind kind, float* dx, const float* dy, const 
     const int64_t chunk_rows = std::max<int64_t>(1, kChunk / cols);
     const int64_t chunks     = (rows + chunk_rows - 1) / chunk_rows;
     if (chunks <= 1) return k.softmax_backward(dx, dy, y, rows, cols);
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
-    for (int64_t c = 0; c < chunks; ++c) {
+    runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
       const int64_t r0 = c * chunk_rows;
       k.softmax_backward(dx + r0 * cols, dy + r0 * cols, y + r0 * cols,
                          std::min(chunk_rows, rows - r0), cols);
-    }
+    });
     return;
   }
   const int64_t n      = rows * cols;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks <= 1) return k.backward(kind, dx, dy, x, y, n, a);
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
+  runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
     const int64_t b = c * kChunk;
     k.backward(kind, dx + b, dy + b, x ? x + b : nullptr, y ? y + b : nullptr,
                std::min(kChunk, n - b), a);
-  }
+  });
 }
 
 }  // namespace fastnn::ops

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/dispatch.h"
+#include "runtime/team.h"
 #include "runtime/threads.h"
 
 namespace fastnn::ops {
@@ -22,22 +23,20 @@ void relu_forward(float* y, const float* x, int64_t n) {
   const auto kernel    = elementwise_kernels().relu_forward;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks <= 1) return kernel(y, x, n);
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
+  runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
     const int64_t begin = c * kChunk;
     kernel(y + begin, x + begin, std::min(kChunk, n - begin));
-  }
+  });
 }
 
 void relu_backward(float* dx, const float* dy, const float* x, int64_t n) {
   const auto kernel    = elementwise_kernels().relu_backward;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks <= 1) return kernel(dx, dy, x, n);
-#pragma omp parallel for num_threads(runtime::num_threads()) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
+  runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
     const int64_t begin = c * kChunk;
     kernel(dx + begin, dy + begin, x + begin, std::min(kChunk, n - begin));
-  }
+  });
 }
 
 }  // namespace fastnn::ops

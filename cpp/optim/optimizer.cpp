@@ -7,6 +7,7 @@
 
 #include "optim/optim_kernels.h"
 #include "runtime/dispatch.h"
+#include "runtime/team.h"
 #include "runtime/threads.h"
 
 #if defined(__linux__)
@@ -167,12 +168,11 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
 
   for (int k = 0; k < num_tensors; ++k) scales[k] = 1.0f;
   if (base.scale_grad) {
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int64_t i = 0; i < n_items; ++i) {
+    runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
       const Item& it = items[i];
       const float* g = grads[it.tensor];
       partial[i]     = g ? kern.sum_squares(g + it.begin, it.count) : 0.0;
-    }
+    });
     // Per-tensor sums in chunk order, then (global) in tensor order.
     for (int k = 0; k < num_tensors; ++k) tensor_sum[k] = 0.0;
     for (int64_t i = 0; i < n_items; ++i) tensor_sum[items[i].tensor] += partial[i];
@@ -194,16 +194,15 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
     }
   }
 
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-  for (int64_t i = 0; i < n_items; ++i) {
+  runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
     const Item& it = items[i];
     const float* g = grads[it.tensor];
-    if (g == nullptr) continue;
+    if (g == nullptr) return;
     StepParams s = base;
     s.scale      = scales[it.tensor];
     run_kernel(kern, c, s, params[it.tensor] + it.begin, g + it.begin, slot_bases,
                offsets[it.tensor] + it.begin, it.count);
-  }
+  });
 }
 
 }  // namespace

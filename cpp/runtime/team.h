@@ -1,0 +1,82 @@
+// Parallel regions of fastnn's kernels, and team sessions that keep one team
+// of threads awake across the many short regions of a training step.
+//
+// parallel(n, fn) runs fn(tid, threads) on `threads` <= n threads, tid 0 being
+// the caller, and returns when all have finished: an OpenMP parallel region,
+// or, inside a TeamSession opened on the calling thread, a task handed to the
+// session's waiting workers.
+//
+// Why sessions: between regions libgomp's workers spin only briefly
+// (fastnn asks for GOMP_SPINCOUNT=1000, about 20 us, so that they do not hold
+// cores other processes need), then sleep; waking a sleeping worker took
+// 30-40 us on this project's 2-vCPU virtual machine, more than a
+// 32-row GEMM saves by running on two threads. A step's serial gaps (the small
+// layers, the loss) are often longer than 20 us. A session's workers wait by
+// spinning for up to kTeamSpinMicros between tasks, then sleep on a condition
+// variable; the session ends when the engine call returns, so between calls
+// (Python code, other processes) the threads are libgomp's again.
+//
+// A task's work split depends only on (tid, threads), as with OpenMP, so
+// results are the same inside and outside a session. FASTNN_TEAM_SESSIONS=0
+// turns sessions off (read when a session would open).
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace fastnn::runtime {
+
+// A non-owning reference to a callable void(int tid, int threads).
+class TaskRef {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, TaskRef>>>
+  TaskRef(F&& f)  // NOLINT: implicit on purpose, like std::function_ref
+      : object_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* o, int tid, int threads) {
+          (*static_cast<std::remove_reference_t<F>*>(o))(tid, threads);
+        }) {}
+  void operator()(int tid, int threads) const { call_(object_, tid, threads); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, int, int);
+};
+
+void parallel(int n, TaskRef fn);
+
+// f(i) for i in [0, count): thread t of T takes the t-th of T contiguous,
+// nearly equal blocks (OpenMP's schedule(static)).
+template <class F>
+void parallel_for_static(int n, int64_t count, F&& f) {
+  parallel(n, [&](int tid, int threads) {
+    const int64_t base = count / threads, extra = count % threads;
+    const int64_t begin = tid * base + (tid < extra ? tid : extra);
+    const int64_t end   = begin + base + (tid < extra ? 1 : 0);
+    for (int64_t i = begin; i < end; ++i) f(i);
+  });
+}
+
+// f(i) for i in [0, count), handed out one at a time (schedule(dynamic, 1)).
+void parallel_for_dynamic_impl(int n, int64_t count, void* f, void (*call)(void*, int64_t));
+template <class F>
+void parallel_for_dynamic(int n, int64_t count, F&& f) {
+  parallel_for_dynamic_impl(n, count, static_cast<void*>(&f), [](void* o, int64_t i) {
+    (*static_cast<std::remove_reference_t<F>*>(o))(i);
+  });
+}
+
+// Runs body() on the calling thread while a team of n - 1 workers (n <= 1 or
+// an enclosing session: none) waits for its parallel() calls. Exceptions from
+// body propagate after the team has stopped.
+void run_in_team_impl(int n, void* body, void (*call)(void*));
+template <class F>
+void run_in_team(int n, F&& body) {
+  run_in_team_impl(n, static_cast<void*>(&body),
+                   [](void* o) { (*static_cast<std::remove_reference_t<F>*>(o))(); });
+}
+
+// Testing hook: whether the calling thread is inside a session.
+bool in_team_session();
+
+}  // namespace fastnn::runtime

@@ -1,0 +1,136 @@
+"""Team sessions (cpp/runtime/team.h): one team of threads kept awake across a
+training step's many short parallel regions. The runtime is checked directly
+(every task runs once per thread, also after the workers fell asleep between
+tasks; nested regions run on one thread; an exception inside a session
+propagates and leaves the runtime usable), and the engine gives the same bits
+with sessions on and off."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _core, layers, models
+
+
+@pytest.fixture
+def sessions_off():
+    """Yields a context switch: sessions_off(True) sets FASTNN_TEAM_SESSIONS=0."""
+    previous = os.environ.get("FASTNN_TEAM_SESSIONS")
+
+    def switch(off: bool) -> None:
+        if off:
+            os.environ["FASTNN_TEAM_SESSIONS"] = "0"
+        else:
+            os.environ.pop("FASTNN_TEAM_SESSIONS", None)
+
+    yield switch
+    switch(previous == "0")
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("gap_us", [0, 50, 600])  # 600 us: past the 200 us spin window
+def test_every_task_runs_once_per_thread(threads, gap_us):
+    report = _core._team_selftest(threads, 40, gap_us=gap_us)
+    assert report == {"in_session": True, "widest": threads, "nested_widest": 1}
+
+
+def test_one_thread_opens_no_session():
+    assert _core._team_selftest(1, 5) == {"in_session": False, "widest": 1, "nested_widest": 1}
+
+
+def test_sessions_can_be_turned_off(sessions_off):
+    sessions_off(True)
+    report = _core._team_selftest(2, 5)
+    assert report["in_session"] is False and report["widest"] == 2
+
+
+def test_an_exception_inside_a_session_propagates_and_the_runtime_recovers():
+    with pytest.raises(RuntimeError, match="raised inside the session"):
+        _core._team_selftest(2, 3, raise_at_end=True)
+    assert _core._team_selftest(2, 10)["widest"] == 2
+
+
+def test_bad_selftest_arguments():
+    with pytest.raises(ValueError):
+        _core._team_selftest(0, 1)
+
+
+def _build(x):
+    fastnn.utils.set_random_seed(3)
+    model = models.Sequential(
+        [
+            layers.Input(shape=(x.shape[1],)),
+            layers.Dense(96, activation="relu"),
+            layers.Dropout(0.25),
+            layers.Dense(64, activation="tanh"),
+            layers.Dense(5, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _run(model, x, y):
+    # shuffle=False: the shuffle draws from the process-wide seeded generator
+    history = model.fit(x, y, batch_size=64, epochs=2, verbose=0, shuffle=False)
+    model.train_on_batch(x[:100], y[:100])
+    return (
+        model.get_weights(),
+        history.history,
+        model.predict(x, batch_size=200, verbose=0),
+        model.evaluate(x, y, batch_size=128, verbose=0),
+    )
+
+
+def _train(seed_data, threads: int):
+    x, y = seed_data
+    fastnn.set_num_threads(threads)
+    return _run(_build(x), x, y)
+
+
+@pytest.fixture
+def seed_data(rng):
+    x = rng.standard_normal((700, 300)).astype(np.float32)
+    y = rng.integers(0, 5, 700)
+    return x, y
+
+
+def test_engine_gives_the_same_bits_with_sessions_on_and_off(seed_data, sessions_off, threads):
+    runs = []
+    for off in (False, True):
+        sessions_off(off)
+        for n in (1, 2, 3):
+            runs.append(_train(seed_data, n))
+    weights, history, predictions, evaluation = runs[0]
+    for w, h, p, e in runs[1:]:
+        for a, b in zip(w, weights):
+            np.testing.assert_array_equal(a, b)
+        assert h == history and e == evaluation
+        np.testing.assert_array_equal(p, predictions)
+
+
+def test_two_models_train_in_sessions_at_once(seed_data, threads):
+    """Each Python thread's engine call opens its own session."""
+    x, y = seed_data
+    expected = _train(seed_data, 2)
+    built = [_build(x), _build(x)]  # seeded builds, one after the other
+    results = [None, None]
+
+    def work(i):
+        results[i] = _run(built[i], x, y)
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for weights, history, predictions, evaluation in results:
+        for a, b in zip(weights, expected[0]):
+            np.testing.assert_array_equal(a, b)
+        assert history == expected[1] and evaluation == expected[3]
+        np.testing.assert_array_equal(predictions, expected[2])
