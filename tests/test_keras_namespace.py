@@ -97,3 +97,31 @@ def test_activation_layers_names_and_configs_follow_keras(tmp_path, rng):
 def test_activation_layers_reject_what_has_no_kernel(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_nesting_a_model_is_a_clear_error_and_changes_nothing(rng):
+    inner = fastnn.Sequential([fastnn.Input((4,)), layers.Dense(3)])
+    inner.compile("sgd", "mse")
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    before = inner.predict(x, verbose=0)
+    with pytest.raises(TypeError, match="cannot nest a model"):
+        fastnn.Sequential([inner, layers.Softmax()])
+    np.testing.assert_array_equal(inner.predict(x, verbose=0), before)
+
+
+def test_a_layer_of_one_model_cannot_join_another(rng):
+    """Keras shares such a layer's weights between the models; fastnn keeps each
+    model's weights in its own buffer, so it refuses instead of letting the first
+    model's get_weights() drift from what its engine computes."""
+    first = fastnn.Sequential([fastnn.Input((4,)), layers.Dense(3)])
+    first.compile("sgd", "mse")
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    before = first.predict(x, verbose=0)
+    with pytest.raises(ValueError, match="already belongs to model"):
+        fastnn.Sequential(first.layers + [layers.Softmax()])
+    np.testing.assert_array_equal(first.predict(x, verbose=0), before)
+    np.testing.assert_array_equal(first.layers[0].kernel, first.get_weights()[0])
+    # a popped layer belongs to no model any more
+    layer = first.pop()
+    second = fastnn.Sequential([fastnn.Input((4,)), layer])
+    assert second.layers == [layer]

@@ -73,6 +73,7 @@ class Layer:
             None if input_shape is None else _shape_tuple(input_shape, "input_shape")
         )
         self.name = name or _unique_name(to_snake_case(type(self).__name__))
+        self._owner = None  # weakref to the model whose buffer holds the weights
         self._weights: List[np.ndarray] = []
         self.built = False
 

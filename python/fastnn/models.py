@@ -28,6 +28,7 @@ import contextlib
 import math
 import threading
 import time
+import weakref
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -92,10 +93,24 @@ class Sequential:
         When the input shape is known the model is (re)built at once, as in
         Keras; the weights of the layers already there are kept.
         """
+        if isinstance(layer, Sequential):
+            raise TypeError(
+                f"fastnn cannot nest a model ({layer.name!r}) inside a Sequential: add the "
+                "layers to one model, or apply the last step to predict's output (for Keras's "
+                "Sequential([model, Softmax()]): fastnn.activations.softmax(model.predict(x)))"
+            )
         if not isinstance(layer, _layers.Layer):
             raise TypeError(f"Sequential.add takes a fastnn.layers.Layer, got {layer!r}")
         if layer in self._layers:
             raise ValueError(f"layer {layer.name!r} is already in the model")
+        ref = getattr(layer, "_owner", None)
+        owner = ref() if ref is not None else None
+        if owner is not None and owner is not self and layer in owner._layers:
+            raise ValueError(
+                f"layer {layer.name!r} already belongs to model {owner.name!r}: fastnn models "
+                "do not share layers (each keeps its weights in its own buffer); create a new "
+                "layer and copy the weights with set_weights(layer.get_weights())"
+            )
         if isinstance(layer, _layers.InputLayer):
             if self._layers or self._input_shape is not None:
                 raise ValueError("Input must be the first layer of a Sequential model")
@@ -173,6 +188,7 @@ class Sequential:
             layer.built = True
         for layer in self._layers:
             layer.built = True
+            layer._owner = weakref.ref(self)
         self._output_shape = shape
         self._net = net
         if self.compiled:
@@ -770,6 +786,7 @@ class Sequential:
                 self._layers.append(layer)  # a failed rebuild leaves the model as it was
                 self._net = previous
                 raise
+        layer._owner = None
         return layer
 
     def get_layer(self, name=None, index=None) -> _layers.Layer:
