@@ -125,3 +125,17 @@ def test_a_layer_of_one_model_cannot_join_another(rng):
     layer = first.pop()
     second = fastnn.Sequential([fastnn.Input((4,)), layer])
     assert second.layers == [layer]
+
+
+def test_backend_functions_keras_scripts_call():
+    from fastnn import backend as K
+
+    layers.Dense(2)
+    K.clear_session()
+    assert layers.Dense(2).name == "dense" and layers.Dense(2).name == "dense_1"
+    assert fastnn.Sequential().name == "sequential"
+    assert (K.floatx(), K.epsilon(), K.backend()) == ("float32", 1e-7, "fastnn")
+    assert K.image_data_format() == "channels_last"
+    K.set_floatx("float32")
+    with pytest.raises(ValueError, match="float32 only"):
+        K.set_floatx("float64")

@@ -49,6 +49,7 @@ _core.active_isa()
 
 from fastnn import (  # noqa: E402
     activations,
+    backend,
     callbacks,
     datasets,
     initializers,
@@ -71,6 +72,7 @@ __all__ = [
     "Sequential",
     "__version__",
     "activations",
+    "backend",
     "callbacks",
     "datasets",
     "get_num_threads",
