@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import layers, models
 
 
@@ -48,6 +49,25 @@ def test_every_input_form_gives_the_fast_path_output(isa, rng):
     np.testing.assert_array_equal(
         model.predict(xi, verbose=0), model.predict(xi.astype(np.float32), verbose=0)
     )
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_large_batch_equals_small_batches(isa, rng, threads):
+    """predict computes large batches 1,024 rows at a time; each output row is
+    the one any batch size gives (2,500 rows: two full pieces and a short one)."""
+    previous = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        model = build(width=300)
+        x = rng.standard_normal((2500, 300)).astype(np.float32)
+        whole = model.predict(x, batch_size=2500, verbose=0)
+        np.testing.assert_array_equal(model.predict(x, batch_size=97, verbose=0), whole)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), whole)
+        np.testing.assert_array_equal(model.predict_on_batch(x), whole)
+        tail = model.predict(x[1500:], batch_size=1000, verbose=0)
+        np.testing.assert_array_equal(tail, whole[1500:])
+    finally:
+        fastnn.set_num_threads(previous)
 
 
 def test_fast_path_returns_a_new_array_and_leaves_x_alone(rng):

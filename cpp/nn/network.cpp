@@ -67,6 +67,9 @@ constexpr int64_t kMinParallelGatherFloats = 1 << 14;
 // a team session: their products all run on one thread.
 constexpr double kTeamMinFlops = 4.0e6;
 
+// predict computes at most this many rows per forward pass (see predict()).
+constexpr int64_t kInferenceChunkRows = 1024;
+
 void check_factor(float v, const char* what, size_t layer) {
   if (!(v >= 0.0f && std::isfinite(v)))
     throw std::invalid_argument(std::string(what) + " of layer " + std::to_string(layer) +
@@ -344,6 +347,11 @@ void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_si
   std::lock_guard<std::mutex> lock(mutex_);
   if (batch_size <= 0 || batch_size > rows) batch_size = rows;
   if (rows == 0) return;
+  // Rows are independent, so larger batches are computed kInferenceChunkRows
+  // at a time: the layers' outputs then stay in L2 between layers (10,000
+  // rows of the seed network: 16.3-17.5 ms against 18.2-19.7 in one piece on
+  // 2 threads), and each output row is the same.
+  batch_size = std::min(batch_size, kInferenceChunkRows);
   reserve(batch_size);
   const int64_t ow = output_dim();
   runtime::run_in_team(team_threads(batch_size, 1), [&] {
