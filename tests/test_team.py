@@ -7,7 +7,6 @@ with sessions on and off."""
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
@@ -19,17 +18,14 @@ from fastnn import _core, layers, models
 
 @pytest.fixture
 def sessions_off():
-    """Yields a context switch: sessions_off(True) sets FASTNN_TEAM_SESSIONS=0."""
-    previous = os.environ.get("FASTNN_TEAM_SESSIONS")
+    """Yields a switch: sessions_off(True) turns team sessions off."""
+    previous = _core._team_sessions()
 
     def switch(off: bool) -> None:
-        if off:
-            os.environ["FASTNN_TEAM_SESSIONS"] = "0"
-        else:
-            os.environ.pop("FASTNN_TEAM_SESSIONS", None)
+        _core._set_team_sessions(not off)
 
     yield switch
-    switch(previous == "0")
+    _core._set_team_sessions(previous)
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
@@ -53,6 +49,17 @@ def test_an_exception_inside_a_session_propagates_and_the_runtime_recovers():
     with pytest.raises(RuntimeError, match="raised inside the session"):
         _core._team_selftest(2, 3, raise_at_end=True)
     assert _core._team_selftest(2, 10)["widest"] == 2
+
+
+@pytest.mark.parametrize("off", [False, True])
+@pytest.mark.parametrize("tid", [0, 1, 2])
+def test_an_exception_in_a_task_share_is_rethrown_after_the_join(sessions_off, off, tid):
+    """Raised by the calling thread's share or a worker's: the task's data
+    lives on the caller's stack, so parallel() waits for every share first."""
+    sessions_off(off)
+    with pytest.raises(RuntimeError, match="raised in a task share"):
+        _core._team_selftest(3, 6, raise_in_task_tid=tid)
+    assert _core._team_selftest(3, 10)["widest"] == 3
 
 
 def test_bad_selftest_arguments():

@@ -51,7 +51,7 @@ void bind_runtime(py::module_& m) {
       py::arg("name"), "Forces the kernel set (for tests); raises ValueError when unavailable.");
   m.def(
       "_team_selftest",
-      [](int threads, int tasks, int gap_us, bool raise_at_end) {
+      [](int threads, int tasks, int gap_us, bool raise_at_end, int raise_in_task_tid) {
         if (threads < 1 || tasks < 0 || gap_us < 0) throw py::value_error("bad selftest arguments");
         bool in_session = false;
         int widest = 0, nested_widest = 0;
@@ -66,6 +66,8 @@ void bind_runtime(py::module_& m) {
               std::atomic<int64_t> tid_sum{0};
               int team = 0;
               runtime::parallel(threads, [&](int tid, int n) {
+                if (tid == raise_in_task_tid && t == tasks / 2)
+                  throw std::runtime_error("selftest: raised in a task share");
                 calls.fetch_add(1);
                 tid_sum.fetch_add(tid + 1);
                 if (tid == 0) team = n;
@@ -91,8 +93,13 @@ void bind_runtime(py::module_& m) {
         return d;
       },
       py::arg("threads"), py::arg("tasks"), py::arg("gap_us") = 0, py::arg("raise_at_end") = false,
+      py::arg("raise_in_task_tid") = -1,
       "Testing hook: runs `tasks` parallel tasks in a team session (cpp/runtime/team.h), "
-      "checks each ran once per thread, and reports the session's team widths.");
+      "checks each ran once per thread, and reports the session's team widths; "
+      "raise_in_task_tid: the thread whose share of the middle task throws.");
+  m.def("_set_team_sessions", &runtime::set_team_sessions, py::arg("enabled"),
+        "Private: team sessions on or off for the process (results are the same).");
+  m.def("_team_sessions", &runtime::team_sessions, "Private: whether team sessions are on.");
   m.def("cpu_features", []() {
     const auto& f = runtime::cpu_features();
     py::dict d;

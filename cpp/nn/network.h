@@ -207,11 +207,11 @@ class Network {
   int64_t num_params_   = 0;
   int64_t buffer_size_  = 0;
   int64_t max_width_    = 0;
-  int first_trainable_  = 0;
+  int first_trainable_  = 0;  // no input gradient is needed below this layer
   int64_t macs_per_row_ = 0;  // multiply-adds of the dense layers per sample
   // Threads of the team session for a batch of `rows` (1: none); passes = 1
   // for inference, 3 for a training step.
-  int team_threads(int64_t rows, int passes) const;  // no input gradient is needed below this layer
+  int team_threads(int64_t rows, int passes) const;
 
   struct RegChunk {
     int64_t begin, end;  // float range in params_/grads_

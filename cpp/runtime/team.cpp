@@ -7,11 +7,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <mutex>
-#include <string>
 #include <thread>
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
 #include <immintrin.h>
 #endif
 
@@ -23,17 +23,26 @@ namespace {
 // serial gaps of a training step (tens of microseconds), short enough that a
 // long serial phase does not hold a core.
 constexpr int64_t kTeamSpinMicros = 200;
+// How long the calling thread spins for the workers to finish a task before it
+// yields its core (a worker that was pre-empted needs one to finish).
+constexpr int64_t kJoinSpinMicros = 50;
 
 inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
   _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
 #endif
 }
 
+using Clock = std::chrono::steady_clock;
+
 struct Team {
   int size = 1;
-  std::atomic<uint64_t> generation{0};  // bumped when a task (or stop) is posted
-  std::atomic<int> remaining{0};        // workers yet to finish the current task
+  // bumped when a task (or stop) is posted; workers poll it
+  alignas(64) std::atomic<uint64_t> generation{0};
+  // workers yet to finish the current task; the calling thread polls it
+  alignas(64) std::atomic<int> remaining{0};
   std::atomic<bool> stop{false};
   std::atomic<int> sleepers{0};
   const TaskRef* task = nullptr;
@@ -41,6 +50,7 @@ struct Team {
   bool running        = false;  // a task is out (a nested parallel() runs on one thread)
   std::mutex mutex;
   std::condition_variable wake;
+  std::exception_ptr task_error;  // the first exception a worker's share threw
 
   void post() {
     generation.fetch_add(1, std::memory_order_seq_cst);
@@ -52,13 +62,12 @@ struct Team {
 
   // Waits until the generation differs from `seen`; returns the new one.
   uint64_t wait_for_post(uint64_t seen) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::microseconds(kTeamSpinMicros);
+    const auto deadline = Clock::now() + std::chrono::microseconds(kTeamSpinMicros);
     for (int spins = 0;; ++spins) {
       const uint64_t g = generation.load(std::memory_order_acquire);
       if (g != seen) return g;
       cpu_relax();
-      if ((spins & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
+      if ((spins & 63) == 63 && Clock::now() > deadline) break;
     }
     std::unique_lock<std::mutex> lock(mutex);
     sleepers.fetch_add(1, std::memory_order_seq_cst);
@@ -67,53 +76,94 @@ struct Team {
     return generation.load(std::memory_order_acquire);
   }
 
-  void worker(int tid) {
-    uint64_t seen = 0;
-    for (;;) {
-      seen = wait_for_post(seen);
-      if (stop.load(std::memory_order_acquire)) return;
-      if (tid < task_threads) (*task)(tid, task_threads);
-      remaining.fetch_sub(1, std::memory_order_acq_rel);
-    }
-  }
+  void worker(int tid);
 
+  // Runs fn on `threads` threads and returns when every worker has finished
+  // its share, also when a share threw (the first exception is rethrown here
+  // after the join: fn's data lives on this thread's stack).
   void run(const TaskRef& fn, int threads) {
     task         = &fn;
     task_threads = threads;
+    task_error   = nullptr;
     running      = true;
     remaining.store(size - 1, std::memory_order_relaxed);
     post();
-    fn(0, threads);
+    std::exception_ptr error;
+    try {
+      fn(0, threads);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const auto deadline = Clock::now() + std::chrono::microseconds(kJoinSpinMicros);
     for (int spins = 0; remaining.load(std::memory_order_acquire) != 0; ++spins) {
-      if (spins < (1 << 16))
+      if ((spins & 63) != 63 || Clock::now() < deadline)
         cpu_relax();
       else
         std::this_thread::yield();  // a worker is off its core: let it back on
     }
     running = false;
+    if (!error) error = task_error;
+    if (error) std::rethrow_exception(error);
   }
 };
 
-thread_local Team* t_team = nullptr;
+thread_local Team* t_team   = nullptr;  // the session this thread opened
+thread_local bool t_in_task = false;    // a worker running its share of a task
 
-// FASTNN_TEAM_SESSIONS=0 turns sessions off (libgomp regions throughout);
-// read on every session, so a test can compare both in one process.
+void Team::worker(int tid) {
+  t_in_task     = true;  // a parallel() inside a share runs on one thread
+  uint64_t seen = 0;
+  for (;;) {
+    seen = wait_for_post(seen);
+    if (stop.load(std::memory_order_acquire)) break;
+    if (tid < task_threads) {
+      try {
+        (*task)(tid, task_threads);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!task_error) task_error = std::current_exception();
+      }
+    }
+    remaining.fetch_sub(1, std::memory_order_acq_rel);
+  }
+  t_in_task = false;
+}
+
+// -1: not read yet; then 0 or 1. FASTNN_TEAM_SESSIONS=0 turns sessions off.
+std::atomic<int> g_sessions{-1};
+
 bool team_sessions_enabled() {
-  const char* v = std::getenv("FASTNN_TEAM_SESSIONS");
-  return v == nullptr || std::string(v) != "0";
+  int v = g_sessions.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* env = std::getenv("FASTNN_TEAM_SESSIONS");
+    v               = env != nullptr && std::strcmp(env, "0") == 0 ? 0 : 1;
+    int expected    = -1;
+    g_sessions.compare_exchange_strong(expected, v, std::memory_order_relaxed);
+    v = g_sessions.load(std::memory_order_relaxed);
+  }
+  return v == 1;
 }
 
 }  // namespace
 
 void parallel(int n, TaskRef fn) {
-  if (n <= 1) return fn(0, 1);
+  if (n <= 1 || t_in_task) return fn(0, 1);
   if (Team* team = t_team) {
     const int threads = std::min(n, team->size);
     if (threads <= 1 || team->running) return fn(0, 1);
     return team->run(fn, threads);
   }
+  std::exception_ptr error;
 #pragma omp parallel num_threads(n)
-  fn(omp_get_thread_num(), omp_get_num_threads());
+  {
+    try {
+      fn(omp_get_thread_num(), omp_get_num_threads());
+    } catch (...) {
+#pragma omp critical(fastnn_parallel_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void parallel_for_dynamic_impl(int n, int64_t count, void* f, void (*call)(void*, int64_t)) {
@@ -128,7 +178,7 @@ void parallel_for_dynamic_impl(int n, int64_t count, void* f, void (*call)(void*
 }
 
 void run_in_team_impl(int n, void* body, void (*call)(void*)) {
-  if (n <= 1 || t_team != nullptr || !team_sessions_enabled()) return call(body);
+  if (n <= 1 || t_team != nullptr || t_in_task || !team_sessions_enabled()) return call(body);
   Team team;
   std::exception_ptr error;
 #pragma omp parallel num_threads(n)
@@ -154,5 +204,11 @@ void run_in_team_impl(int n, void* body, void (*call)(void*)) {
 }
 
 bool in_team_session() { return t_team != nullptr; }
+
+void set_team_sessions(bool enabled) {
+  g_sessions.store(enabled ? 1 : 0, std::memory_order_relaxed);
+}
+
+bool team_sessions() { return team_sessions_enabled(); }
 
 }  // namespace fastnn::runtime

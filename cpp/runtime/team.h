@@ -18,7 +18,11 @@
 //
 // A task's work split depends only on (tid, threads), as with OpenMP, so
 // results are the same inside and outside a session. FASTNN_TEAM_SESSIONS=0
-// turns sessions off (read when a session would open).
+// turns sessions off (read once); set_team_sessions changes it at run time.
+//
+// An exception thrown by a share of a task (on any thread) is rethrown by
+// parallel() on the calling thread after every share has finished. A
+// parallel() inside a share runs on that share's thread alone.
 #pragma once
 
 #include <cstdint>
@@ -61,9 +65,9 @@ void parallel_for_static(int n, int64_t count, F&& f) {
 void parallel_for_dynamic_impl(int n, int64_t count, void* f, void (*call)(void*, int64_t));
 template <class F>
 void parallel_for_dynamic(int n, int64_t count, F&& f) {
-  parallel_for_dynamic_impl(n, count, static_cast<void*>(&f), [](void* o, int64_t i) {
-    (*static_cast<std::remove_reference_t<F>*>(o))(i);
-  });
+  parallel_for_dynamic_impl(
+      n, count, const_cast<void*>(static_cast<const void*>(&f)),
+      [](void* o, int64_t i) { (*static_cast<std::remove_reference_t<F>*>(o))(i); });
 }
 
 // Runs body() on the calling thread while a team of n - 1 workers (n <= 1 or
@@ -72,11 +76,15 @@ void parallel_for_dynamic(int n, int64_t count, F&& f) {
 void run_in_team_impl(int n, void* body, void (*call)(void*));
 template <class F>
 void run_in_team(int n, F&& body) {
-  run_in_team_impl(n, static_cast<void*>(&body),
+  run_in_team_impl(n, const_cast<void*>(static_cast<const void*>(&body)),
                    [](void* o) { (*static_cast<std::remove_reference_t<F>*>(o))(); });
 }
 
-// Testing hook: whether the calling thread is inside a session.
+// Whether the calling thread is inside a session.
 bool in_team_session();
+
+// Turns team sessions on or off for the process (results are the same).
+void set_team_sessions(bool enabled);
+bool team_sessions();
 
 }  // namespace fastnn::runtime

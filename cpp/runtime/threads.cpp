@@ -9,14 +9,24 @@
 namespace fastnn::runtime {
 
 namespace {
-std::atomic<int> g_num_threads{0};  // 0: not chosen yet, use OpenMP's default
-}
+std::atomic<int> g_num_threads{0};      // 0: not chosen yet, use OpenMP's default
+std::atomic<int> g_default_threads{0};  // OpenMP's default at the top level
+}  // namespace
 
 int num_threads() {
   int n = g_num_threads.load(std::memory_order_relaxed);
   if (n > 0) return n;
+  // Inside a parallel region (a team session: runtime/team.h) OpenMP's
+  // default is the next nesting level's (OMP_NUM_THREADS=4,1 gives 1): use
+  // the top level's, read outside any region.
+  if (omp_in_parallel()) {
+    n = g_default_threads.load(std::memory_order_relaxed);
+    return n > 0 ? n : 1;
+  }
   n = omp_get_max_threads();
-  return n > 0 ? n : 1;
+  n = n > 0 ? n : 1;
+  g_default_threads.store(n, std::memory_order_relaxed);
+  return n;
 }
 
 void set_num_threads(int n) {
