@@ -202,7 +202,7 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
 
 int Network::team_threads(int64_t rows, int passes) const {
   // A team session pays one fork; worth it when a batch holds parallel GEMMs
-  // (gemm.cpp runs products under 2 MFLOP on one thread).
+  // (inside a session gemm.cpp runs products under 1 MFLOP on one thread).
   const double flops = 2.0 * static_cast<double>(rows) * static_cast<double>(macs_per_row_) *
                        static_cast<double>(passes);
   return flops >= kTeamMinFlops ? runtime::num_threads() : 1;
