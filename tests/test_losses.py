@@ -79,7 +79,7 @@ def make_case(rng, name, from_logits, n, c):
 
 
 @pytest.mark.parametrize("name,from_logits", LOSSES)
-@pytest.mark.parametrize("n,c", [(1, 1), (5, 7), (64, 10), (3, 37)])
+@pytest.mark.parametrize("n,c", [(1, 1), (5, 7), (64, 10), (3, 37), (4, 65), (3, 1000)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_value_and_gradient_match_float64(rng, name, from_logits, n, c, weighted):
     if name == "sparse_categorical_crossentropy" and c == 1 and not from_logits:
