@@ -192,3 +192,24 @@ def test_any_layout_and_dtype(rng):
     assert loss_c == pytest.approx(loss_a, rel=1e-12)
     loss_d, _ = fastnn.ops.loss(labels[:, None], pred, "scce", from_logits=True)
     assert loss_d == loss_c
+
+
+@pytest.mark.parametrize("name,from_logits", LOSSES)
+def test_wide_outputs_split_rows_over_threads_with_the_same_bits(rng, name, from_logits):
+    """64 x 1,000 outputs (past 32,768 elements) run on every thread; the
+    total is summed in row order, so any thread count gives the same bits."""
+    y, pred = make_case(rng, name, from_logits, 64, 1000)
+    sw = rng.uniform(0, 2, 64).astype(np.float32)
+    previous = fastnn.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            fastnn.set_num_threads(threads)
+            results.append(
+                fastnn.ops.loss(y, pred, name, from_logits=from_logits, sample_weight=sw, delta=0.7)
+            )
+    finally:
+        fastnn.set_num_threads(previous)
+    for loss, grad in results[1:]:
+        assert loss == results[0][0]
+        np.testing.assert_array_equal(grad, results[0][1])

@@ -7,7 +7,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runtime/team.h"
+#include "runtime/threads.h"
+
 namespace fastnn::ops {
+
+namespace {
+// Below this many output elements a batch's loss runs on one thread.
+constexpr int64_t kParallelLossElements = 1 << 15;
+}  // namespace
 
 namespace {
 
@@ -194,8 +202,8 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
   const double delta = config.delta;
   const double ls    = config.label_smoothing;
-  double total       = 0.0;
-  for (int64_t r = 0; r < rows; ++r) {
+  // w * loss of row r, its gradient written to dout's row r
+  auto row_value = [&](int64_t r) -> double {
     const double w  = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
     const float* o  = out + r * cols;
     const float* t  = target ? target + r * cols : nullptr;
@@ -258,7 +266,20 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
                                                           cols, ls, w * inv_rows, d);
         break;
     }
-    total += w * row_loss;
+    return w * row_loss;
+  };
+  double total = 0.0;
+  if (rows * cols < kParallelLossElements || runtime::num_threads() <= 1) {
+    for (int64_t r = 0; r < rows; ++r) total += row_value(r);
+  } else {
+    // Wide outputs (many classes): rows on every thread, summed in row order
+    // afterwards, so the total is the serial one bit for bit.
+    thread_local std::vector<double> row_values;
+    if (row_values.size() < static_cast<size_t>(rows)) row_values.resize(static_cast<size_t>(rows));
+    double* values = row_values.data();
+    runtime::parallel_for_static(runtime::num_threads(), rows,
+                                 [&](int64_t r) { values[r] = row_value(r); });
+    for (int64_t r = 0; r < rows; ++r) total += values[r];
   }
   return total * inv_rows;
 }
