@@ -43,7 +43,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -210,13 +209,6 @@ void choose_packing(Plan& p) {
   if (fb >= 0) p.pack_b = fb == 1 || is_active(p.prologue_b) || p.trans_b;
 }
 
-// Splits `count` items into `parts` contiguous ranges; returns part `idx`.
-void split_range(int64_t count, int parts, int idx, int64_t* begin, int64_t* end) {
-  const int64_t base = count / parts, extra = count % parts;
-  *begin = idx * base + std::min<int64_t>(idx, extra);
-  *end   = *begin + base + (idx < extra ? 1 : 0);
-}
-
 // Thread grid tm x tn (tm * tn == threads) minimizing the largest share of
 // work: its tiles, plus the panels it packs. Every thread packs the B panels
 // of its own columns and the A panels of its own rows, so splitting M makes
@@ -348,8 +340,8 @@ void run_plan(const Plan& P, int tid, int threads) {
   int tm = 1, tn = 1;
   choose_grid(mp, np, threads, P.pack_a, P.pack_b, &tm, &tn);
   int64_t r0, r1, s0, s1;
-  split_range(mp, tm, tid / tn, &r0, &r1);
-  split_range(np, tn, tid % tn, &s0, &s1);
+  runtime::split_range(mp, tm, tid / tn, &r0, &r1);
+  runtime::split_range(np, tn, tid % tn, &s0, &s1);
   if (r0 >= r1 || s0 >= s1) return;
   run_rectangle(P, r0 * mr, std::min(r1 * mr, P.m), s0 * nr, std::min(s1 * nr, P.n));
 }
@@ -410,7 +402,7 @@ void split_among_threads(int64_t count, int64_t unit, double flops, const Part& 
   if (threads <= 1) return part(0, count);
   runtime::parallel(threads, [&](int tid, int team) {
     int64_t u0, u1;
-    split_range(units, team, tid, &u0, &u1);
+    runtime::split_range(units, team, tid, &u0, &u1);
     if (u0 < u1) part(u0 * unit, std::min(count, u1 * unit));
   });
 }

@@ -13,11 +13,9 @@
 namespace fastnn::ops {
 
 namespace {
+
 // Below this many output elements a batch's loss runs on one thread.
 constexpr int64_t kParallelLossElements = 1 << 15;
-}  // namespace
-
-namespace {
 
 struct NamedLoss {
   const char* name;

@@ -49,14 +49,21 @@ class TaskRef {
 
 void parallel(int n, TaskRef fn);
 
+// Part `idx` of `count` items cut into `parts` contiguous, nearly equal
+// ranges (the first count % parts ranges one longer): OpenMP's static split.
+inline void split_range(int64_t count, int parts, int idx, int64_t* begin, int64_t* end) {
+  const int64_t base = count / parts, extra = count % parts;
+  *begin = idx * base + (idx < extra ? idx : extra);
+  *end   = *begin + base + (idx < extra ? 1 : 0);
+}
+
 // f(i) for i in [0, count): thread t of T takes the t-th of T contiguous,
 // nearly equal blocks (OpenMP's schedule(static)).
 template <class F>
 void parallel_for_static(int n, int64_t count, F&& f) {
   parallel(n, [&](int tid, int threads) {
-    const int64_t base = count / threads, extra = count % threads;
-    const int64_t begin = tid * base + (tid < extra ? tid : extra);
-    const int64_t end   = begin + base + (tid < extra ? 1 : 0);
+    int64_t begin, end;
+    split_range(count, threads, tid, &begin, &end);
     for (int64_t i = begin; i < end; ++i) f(i);
   });
 }
