@@ -2,18 +2,31 @@
 training step's many short parallel regions. The runtime is checked directly
 (every task runs once per thread, also after the workers fell asleep between
 tasks; nested regions run on one thread; an exception inside a session
-propagates and leaves the runtime usable), and the engine gives the same bits
-with sessions on and off."""
+propagates and leaves the runtime usable; a worker that loses its core makes
+the following tasks run narrower for a while, the straggler back-off), and the
+engine gives the same bits with sessions on and off."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
 import fastnn
 from fastnn import _core, layers, models
+
+
+@pytest.fixture(autouse=True)
+def no_backoff():
+    """Team widths are asserted below: a straggle that another job on the
+    machine causes must not narrow them (test_straggler_backoff turns the
+    back-off on)."""
+    previous = _core._straggler_backoff()
+    _core._set_straggler_backoff(False)
+    yield
+    _core._set_straggler_backoff(previous)
 
 
 @pytest.fixture
@@ -65,6 +78,41 @@ def test_an_exception_in_a_task_share_is_rethrown_after_the_join(sessions_off, o
 def test_bad_selftest_arguments():
     with pytest.raises(ValueError):
         _core._team_selftest(0, 1)
+    with pytest.raises(ValueError):
+        _core._team_selftest(2, 1, straggle_us=-1)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_straggler_backoff(threads):
+    """The last thread of the first task sleeps 3 ms (as if another process
+    held its core): the join waited past 0.5 ms and past the calling thread's
+    own share, so the next task runs one thread narrower. With the back-off
+    off the straggle is still counted but the width stays. After the longest
+    back-off period (128 ms) the full width is tried again."""
+    _core._set_straggler_backoff(True)  # also ends any back-off in progress
+    for _attempt in range(3):  # a 2 ms back-off can expire if this thread is pre-empted
+        before = _core._team_straggles()
+        report = _core._team_selftest(threads, 4, straggle_us=3000)
+        assert _core._team_straggles() > before
+        assert report["first_width"] == threads
+        if report["second_width"] == threads - 1:
+            break
+    assert report["second_width"] == threads - 1
+    time.sleep(0.3)
+    report = _core._team_selftest(threads, 4, straggle_us=3000)
+    assert report["first_width"] == threads
+    _core._set_straggler_backoff(False)
+    before = _core._team_straggles()
+    report = _core._team_selftest(threads, 4, straggle_us=3000)
+    assert _core._team_straggles() > before
+    assert report["first_width"] == report["second_width"] == threads
+
+
+def test_backoff_switch():
+    _core._set_straggler_backoff(True)
+    assert _core._straggler_backoff() is True
+    _core._set_straggler_backoff(False)
+    assert _core._straggler_backoff() is False
 
 
 def _build(x):

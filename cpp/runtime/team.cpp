@@ -27,6 +27,24 @@ constexpr int64_t kTeamSpinMicros = 200;
 // yields its core (a worker that was pre-empted needs one to finish).
 constexpr int64_t kJoinSpinMicros = 50;
 
+// Straggler back-off. When another process takes one of the cores, a team
+// worker sits off-CPU for a scheduler slice (milliseconds) and each task's
+// join waits for it: with one busy process beside a 2-thread fit on this
+// 2-core machine, an epoch at batch 32 took 6x, at batch 128 3x, its 1-thread
+// time. So the calling thread times each task: its own share, and its wait at
+// the join. A wait longer than kStraggleMicros and longer than its own share
+// (a balanced share that late lost its core), or a team that over a window of
+// kWindowMicros waited longer than it worked (two threads slower than one),
+// marks a straggle; tasks then run one thread narrower for a back-off period,
+// after which the full width is tried again. A straggle within a period after
+// the last back-off ended doubles the period (up to kBackoffMaxMicros, so a
+// probe at full width costs a few percent), otherwise it is kBackoffMinMicros.
+// The split of work depends on the width only for speed (team.h).
+constexpr int64_t kStraggleMicros   = 500;
+constexpr int64_t kWindowMicros     = 2000;
+constexpr int64_t kBackoffMinMicros = 2000;
+constexpr int64_t kBackoffMaxMicros = 128000;
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
   _mm_pause();
@@ -36,6 +54,38 @@ inline void cpu_relax() {
 }
 
 using Clock = std::chrono::steady_clock;
+
+int64_t now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// Process-wide, like the contention it tracks. Concurrent sessions may
+// overwrite each other's updates: that only shifts a period.
+std::atomic<bool> g_backoff_enabled{true};
+std::atomic<int> g_narrow_width{0};      // the widest a task may run while backing off
+std::atomic<int64_t> g_narrow_until{0};  // when the back-off ends (now_micros); 0: never began
+std::atomic<int64_t> g_backoff{kBackoffMinMicros};
+std::atomic<int64_t> g_straggles{0};
+
+// The width a task of `threads` threads may run at now.
+int straggler_width(int threads) {
+  const int64_t until = g_narrow_until.load(std::memory_order_relaxed);
+  if (until == 0 || now_micros() >= until) return threads;
+  return std::min(threads, g_narrow_width.load(std::memory_order_relaxed));
+}
+
+// A task of `width` threads posted at `posted` and joined at `joined` straggled.
+void record_straggle(int width, int64_t posted, int64_t joined) {
+  g_straggles.fetch_add(1, std::memory_order_relaxed);
+  if (!g_backoff_enabled.load(std::memory_order_relaxed)) return;
+  int64_t period       = g_backoff.load(std::memory_order_relaxed);
+  const bool recurring = posted - g_narrow_until.load(std::memory_order_relaxed) < period;
+  period               = recurring ? std::min(2 * period, kBackoffMaxMicros) : kBackoffMinMicros;
+  g_backoff.store(period, std::memory_order_relaxed);
+  g_narrow_width.store(std::max(1, width - 1), std::memory_order_relaxed);
+  g_narrow_until.store(joined + period, std::memory_order_relaxed);
+}
 
 struct Team {
   int size = 1;
@@ -50,7 +100,8 @@ struct Team {
   bool running        = false;  // a task is out (a nested parallel() runs on one thread)
   std::mutex mutex;
   std::condition_variable wake;
-  std::exception_ptr task_error;  // the first exception a worker's share threw
+  std::exception_ptr task_error;             // the first exception a worker's share threw
+  int64_t window_work = 0, window_wait = 0;  // the calling thread's, since the window began
 
   void post() {
     generation.fetch_add(1, std::memory_order_seq_cst);
@@ -87,6 +138,7 @@ struct Team {
     task_error   = nullptr;
     running      = true;
     remaining.store(size - 1, std::memory_order_relaxed);
+    const int64_t posted = now_micros();
     post();
     std::exception_ptr error;
     try {
@@ -94,14 +146,26 @@ struct Team {
     } catch (...) {
       error = std::current_exception();
     }
-    const auto deadline = Clock::now() + std::chrono::microseconds(kJoinSpinMicros);
+    const int64_t own_done = now_micros();
+    const auto deadline    = Clock::now() + std::chrono::microseconds(kJoinSpinMicros);
     for (int spins = 0; remaining.load(std::memory_order_acquire) != 0; ++spins) {
       if ((spins & 63) != 63 || Clock::now() < deadline)
         cpu_relax();
       else
         std::this_thread::yield();  // a worker is off its core: let it back on
     }
-    running = false;
+    running              = false;
+    const int64_t joined = now_micros(), waited = joined - own_done;
+    const int64_t work = own_done - posted;
+    window_work += work;
+    window_wait += waited;
+    if (waited > kStraggleMicros && waited > work) {
+      record_straggle(threads, posted, joined);
+      window_work = window_wait = 0;
+    } else if (window_work + window_wait >= kWindowMicros) {
+      if (window_wait > window_work) record_straggle(threads, posted, joined);
+      window_work = window_wait = 0;
+    }
     if (!error) error = task_error;
     if (error) std::rethrow_exception(error);
   }
@@ -149,7 +213,7 @@ bool team_sessions_enabled() {
 void parallel(int n, TaskRef fn) {
   if (n <= 1 || t_in_task) return fn(0, 1);
   if (Team* team = t_team) {
-    const int threads = std::min(n, team->size);
+    const int threads = straggler_width(std::min(n, team->size));
     if (threads <= 1 || team->running) return fn(0, 1);
     return team->run(fn, threads);
   }
@@ -202,6 +266,15 @@ void run_in_team_impl(int n, void* body, void (*call)(void*)) {
   }
   if (error) std::rethrow_exception(error);
 }
+
+int64_t team_straggles() { return g_straggles.load(std::memory_order_relaxed); }
+void set_straggler_backoff(bool enabled) {
+  g_backoff_enabled.store(enabled, std::memory_order_relaxed);
+  g_narrow_until.store(0, std::memory_order_relaxed);
+  g_backoff.store(kBackoffMinMicros, std::memory_order_relaxed);
+}
+
+bool straggler_backoff() { return g_backoff_enabled.load(std::memory_order_relaxed); }
 
 bool in_team_session() { return t_team != nullptr; }
 

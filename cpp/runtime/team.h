@@ -17,7 +17,9 @@
 // (Python code, other processes) the threads are libgomp's again.
 //
 // A task's work split depends only on (tid, threads), as with OpenMP, so
-// results are the same inside and outside a session. FASTNN_TEAM_SESSIONS=0
+// results are the same inside and outside a session, and at any width: a
+// session narrows its tasks for a while when a worker keeps losing its core to
+// another process (the straggler back-off in team.cpp). FASTNN_TEAM_SESSIONS=0
 // turns sessions off (read once); set_team_sessions changes it at run time.
 //
 // An exception thrown by a share of a task (on any thread) is rethrown by
@@ -86,6 +88,13 @@ void run_in_team(int n, F&& body) {
   run_in_team_impl(n, const_cast<void*>(static_cast<const void*>(&body)),
                    [](void* o) { (*static_cast<std::remove_reference_t<F>*>(o))(); });
 }
+
+// Straggles seen so far (team.cpp: a join that waited on a worker which had
+// lost its core). With the back-off on (the default), tasks in a session run
+// narrower for a while after one; turning it on or off also ends a back-off.
+int64_t team_straggles();
+void set_straggler_backoff(bool enabled);
+bool straggler_backoff();
 
 // Whether the calling thread is inside a session.
 bool in_team_session();
