@@ -1,6 +1,8 @@
 """Metrics the C++ engine computes alongside the loss (train_on_batch, fit,
-evaluate), against NumPy float64 references, with and without sample weights;
-compile()'s resolution of names, aliases, classes and instances."""
+evaluate), against NumPy float64 references, with and without sample weights
+(as Keras 3: `metrics` count every sample once, `weighted_metrics` average
+with the sample and class weights); compile()'s resolution of names, aliases,
+classes and instances."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ from fastnn import initializers, layers, metrics, models, optimizers
 N_IN, N_OUT = 11, 7
 
 
-def make_model(loss="categorical_crossentropy", last="softmax", width=N_OUT, metric_list=None):
+def make_model(
+    loss="categorical_crossentropy",
+    last="softmax",
+    width=N_OUT,
+    metric_list=None,
+    weighted_list=None,
+):
     model = models.Sequential(
         [
             layers.Input(shape=(N_IN,)),
@@ -25,7 +33,12 @@ def make_model(loss="categorical_crossentropy", last="softmax", width=N_OUT, met
             ),
         ]
     )
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.0), loss=loss, metrics=metric_list)
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.0),
+        loss=loss,
+        metrics=metric_list,
+        weighted_metrics=weighted_list,
+    )
     return model
 
 
@@ -109,12 +122,16 @@ def _kind(identifier):
     return metrics.get(identifier).kind
 
 
+@pytest.mark.parametrize("via", ["metrics", "weighted_metrics"])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("loss,last,width,identifier,params", CASES)
 def test_evaluate_and_train_on_batch_match_numpy(
-    isa, rng, loss, last, width, identifier, params, weighted
+    isa, rng, loss, last, width, identifier, params, weighted, via
 ):
-    model = make_model(loss, last, width, [identifier])
+    if via == "metrics":
+        model = make_model(loss, last, width, [identifier])
+    else:
+        model = make_model(loss, last, width, weighted_list=[identifier])
     name = model.metrics_names[1]
     kind = model._metrics[0].kind
     assert kind == _kind(identifier)
@@ -123,9 +140,10 @@ def test_evaluate_and_train_on_batch_match_numpy(
     if width == 1:
         y = y[:, 0]
     sw = rng.uniform(0.1, 3.0, n).astype(np.float32) if weighted else None
+    sw_metric = sw if via == "weighted_metrics" else None
     # evaluate: several batches, the last one smaller
     pred = model.predict(x, batch_size=8, verbose=0)
-    expected = weighted_mean(reference(kind, pred, y, params), sw)
+    expected = weighted_mean(reference(kind, pred, y, params), sw_metric)
     loss_value, value = model.evaluate(x, y, batch_size=8, sample_weight=sw, verbose=0)
     assert value == pytest.approx(expected, rel=1e-6, abs=1e-7)
     assert model.evaluate(x, y, batch_size=8, sample_weight=sw, verbose=0, return_dict=True)[
@@ -133,36 +151,87 @@ def test_evaluate_and_train_on_batch_match_numpy(
     ] == pytest.approx(expected, rel=1e-6, abs=1e-7)
     # train_on_batch (learning rate 0: the forward pass is the same)
     pred = model.predict(x, batch_size=n, verbose=0)
-    expected = weighted_mean(reference(kind, pred, y, params), sw)
+    expected = weighted_mean(reference(kind, pred, y, params), sw_metric)
     logs = model.train_on_batch(x, y, sample_weight=sw, return_dict=True)
     assert logs[name] == pytest.approx(expected, rel=1e-6, abs=1e-7)
 
 
-@pytest.mark.parametrize("weighted", [False, True])
-def test_fit_logs_are_sample_weighted_means_over_the_epoch(rng, weighted):
+@pytest.mark.parametrize("weights", [None, "sample", "class"])
+def test_fit_logs_metrics_over_samples_and_weighted_metrics_with_the_weights(rng, weights):
     metric_list = [
         "acc",
         metrics.SparseTopKCategoricalAccuracy(k=2, name="top2"),
         "sparse_top_k_categorical_accuracy",
     ]
-    model = make_model("sparse_categorical_crossentropy", "softmax", N_OUT, metric_list)
+    model = make_model(
+        "sparse_categorical_crossentropy",
+        "softmax",
+        N_OUT,
+        metric_list,
+        weighted_list=[
+            "acc",
+            "sparse_top_k_categorical_accuracy",
+            metrics.SparseTopKCategoricalAccuracy(k=3, name="top3"),
+        ],
+    )
     x, y = data_for("sparse_categorical_crossentropy", rng, 50, N_OUT)
-    sw = rng.uniform(0.1, 3.0, 50).astype(np.float32) if weighted else None
+    x_val, y_val = data_for("sparse_categorical_crossentropy", rng, 23, N_OUT)
+    sw_val = rng.uniform(0.1, 3.0, 23).astype(np.float32)
+    class_weight = {c: 0.5 + c for c in range(N_OUT)}
+    sw = {
+        None: None,
+        "sample": rng.uniform(0.1, 3.0, 50).astype(np.float32),
+        "class": np.array([class_weight[c] for c in y], np.float32),
+    }[weights]
     pred = model.predict(x, verbose=0)
-    history = model.fit(x, y, batch_size=16, epochs=2, sample_weight=sw, verbose=0)
-    assert sorted(history.history) == [
-        "acc",
-        "loss",
-        "sparse_top_k_categorical_accuracy",
-        "top2",
-    ]
-    for key, kind, params in [
-        ("acc", "sparse_categorical_accuracy", {}),
-        ("top2", "sparse_top_k_categorical_accuracy", {"k": 2}),
-        ("sparse_top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", {"k": 5}),
+    pred_val = model.predict(x_val, verbose=0)
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=2,
+        sample_weight=sw if weights == "sample" else None,
+        class_weight=class_weight if weights == "class" else None,
+        validation_data=(x_val, y_val, sw_val),
+        verbose=0,
+    )
+    logged = ["acc", "top2", "sparse_top_k_categorical_accuracy"]
+    logged += ["weighted_acc", "weighted_sparse_top_k_categorical_accuracy", "top3"]
+    assert model.metrics_names == ["loss", *logged]
+    assert sorted(history.history) == sorted(
+        ["loss", "val_loss", *logged, *(f"val_{k}" for k in logged)]
+    )
+    top_k = "sparse_top_k_categorical_accuracy"
+    for key, kind, params, weighted in [
+        ("acc", "sparse_categorical_accuracy", {}, False),
+        ("top2", top_k, {"k": 2}, False),
+        (top_k, top_k, {}, False),
+        ("weighted_acc", "sparse_categorical_accuracy", {}, True),
+        (f"weighted_{top_k}", top_k, {}, True),
+        ("top3", top_k, {"k": 3}, True),
     ]:
-        expected = weighted_mean(reference(kind, pred, y, params), sw)
-        assert history.history[key] == pytest.approx([expected, expected], rel=1e-6)
+        expected = weighted_mean(reference(kind, pred, y, params), sw if weighted else None)
+        assert history.history[key] == pytest.approx([expected, expected], rel=1e-6), key
+        expected = weighted_mean(
+            reference(kind, pred_val, y_val, params), sw_val if weighted else None
+        )
+        assert history.history[f"val_{key}"] == pytest.approx([expected, expected], rel=1e-6)
+
+
+def test_weighted_metrics_round_trip_through_the_compile_config(tmp_path, rng):
+    model = make_model(
+        "sparse_categorical_crossentropy", "softmax", N_OUT, ["acc"], weighted_list=["acc"]
+    )
+    config = model.get_compile_config()
+    assert config["metrics"] == ["acc"] and config["weighted_metrics"] == ["acc"]
+    x, y = data_for("sparse_categorical_crossentropy", rng, 9, N_OUT)
+    sw = rng.uniform(0.1, 3.0, 9).astype(np.float32)
+    before = model.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    model.save(tmp_path / "m.keras")
+    loaded = models.load_model(tmp_path / "m.keras")
+    assert loaded.metrics_names == ["loss", "acc", "weighted_acc"]
+    assert loaded.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True) == before
+    assert before["acc"] != before["weighted_acc"]
 
 
 def test_top_k_counts_ties_as_keras_in_top_k():
@@ -297,3 +366,33 @@ def test_engine_set_loss_validates_metric_descriptions():
         net.set_loss("cce", metrics=["sparse_top_k_categorical_accuracy"])
     with pytest.raises(ValueError, match="mean_squared_error needs one-hot or binary targets"):
         net.set_loss("scce", metrics=["mean_squared_error"])
+
+
+@pytest.mark.parametrize(
+    "plain,weighted,names",
+    [
+        (
+            ["accuracy"],
+            ["accuracy", "accuracy"],
+            ["accuracy", "weighted_accuracy", "weighted_accuracy_1"],
+        ),
+        ([], ["accuracy", "accuracy"], ["accuracy", "weighted_accuracy"]),
+        (
+            ["acc"],
+            ["sparse_top_k_categorical_accuracy"],
+            ["acc", "sparse_top_k_categorical_accuracy"],
+        ),
+        (None, None, []),
+    ],
+)
+def test_weighted_metric_names_follow_keras(plain, weighted, names):
+    """Keras 3's CompileMetrics.result(): a weighted metric keeps its name
+    unless an earlier metric has it, then weighted_<name>, then _1, _2 ..."""
+    model = make_model("sparse_categorical_crossentropy", "softmax", N_OUT, plain, weighted)
+    assert model.metrics_names == ["loss", *names]
+    # before the width is known too
+    empty = models.Sequential()
+    empty.compile(
+        "sgd", "sparse_categorical_crossentropy", metrics=plain, weighted_metrics=weighted
+    )
+    assert empty.metrics_names == ["loss", *names]

@@ -82,8 +82,9 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   const py::dict d = m.cast<py::dict>();
   for (const auto& item : d) {
     const std::string key = py::str(item.first);
-    if (key != "kind" && key != "k" && key != "threshold")
-      throw py::value_error("unknown metric parameter '" + key + "'; expected kind, k, threshold");
+    if (key != "kind" && key != "k" && key != "threshold" && key != "weighted")
+      throw py::value_error("unknown metric parameter '" + key +
+                            "'; expected kind, k, threshold, weighted");
   }
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
@@ -96,6 +97,7 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
     if (std::isnan(t)) throw py::value_error("metric threshold must not be NaN");
     c.threshold = static_cast<float>(t);
   }
+  if (d.contains("weighted")) c.weighted = d["weighted"].cast<bool>();
   return c;
 }
 
@@ -394,7 +396,8 @@ void bind_nn(py::module_& m) {
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
           py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
-          "metric name or a dict {'kind': name, 'k': int, 'threshold': float}.")
+          "metric name or a dict {'kind': name, 'k': int, 'threshold': float, 'weighted': bool} "
+          "(weighted: averaged with the sample weights; else every sample counts once).")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {

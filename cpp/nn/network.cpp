@@ -340,7 +340,8 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
   r->weight_sum += wsum;
   for (size_t k = 0; k < metrics_.size(); ++k)
     r->metric_sums[k] +=
-        ops::metric_sum(metrics_[k], out, b.target, b.labels, b.sample_weight, rows, cols);
+        ops::metric_sum(metrics_[k], out, b.target, b.labels,
+                        metrics_[k].weighted ? b.sample_weight : nullptr, rows, cols);
 }
 
 void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {

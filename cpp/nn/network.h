@@ -82,7 +82,8 @@ struct TensorInfo {
 
 // Sums over the batches of a run; Keras-style means are
 //   loss     = loss_sum / samples            (batch losses weighted by batch size)
-//   metric k = metric_sums[k] / weight_sum   (weighted by sample weights)
+//   metric k = metric_sums[k] / weight_sum   (a weighted metric)
+//   metric k = metric_sums[k] / samples      (an unweighted one, as Keras's `metrics`)
 struct RunResult {
   double loss_sum   = 0.0;  // sum over batches of rows_b * loss_b
   double samples    = 0.0;

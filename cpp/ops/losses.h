@@ -91,8 +91,9 @@ enum class MetricKind : int {
 
 struct MetricConfig {
   MetricKind kind = MetricKind::categorical_accuracy;
-  int64_t k       = 5;     // top-k metrics, >= 1
-  float threshold = 0.5f;  // binary_accuracy
+  int64_t k       = 5;      // top-k metrics, >= 1
+  float threshold = 0.5f;   // binary_accuracy
+  bool weighted   = false;  // averaged with the sample weights (Keras's weighted_metrics)
 };
 
 // Canonical Keras metric names (the snake-case class names above). Throws

@@ -364,11 +364,13 @@ def resolve(identifier, y_true_shape, y_pred_shape):
     return metric
 
 
-def resolve_metrics(metrics, y_true_shape, y_pred_shape) -> list:
+def resolve_metrics(metrics, y_true_shape, y_pred_shape, rename_repeats: bool = True) -> list:
     """Resolves `compile`'s `metrics` list; repeated names get `_1`, `_2` ...
 
     Args:
         metrics: None, one identifier, or a list/tuple of identifiers.
+        rename_repeats: False leaves repeated names for the caller to rename
+            (`weighted_metrics` are named against `metrics` too).
 
     Returns:
         A list of Metric instances in the given order, with unique names.
@@ -397,7 +399,7 @@ def resolve_metrics(metrics, y_true_shape, y_pred_shape) -> list:
             if id(metric) in objects:
                 raise ValueError(f"The same Metric object {metric!r} is listed twice in `metrics`")
             objects.add(id(metric))
-        if metric.name in counters:
+        if metric.name in counters and rename_repeats:
             index = counters[metric.name]
             counters[metric.name] += 1
             metric.name = f"{metric.name}_{index}"

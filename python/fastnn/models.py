@@ -19,7 +19,7 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
   gathering each batch by index from ``order``, and returns the sums
   (``loss_sum``, ``samples``, ``metric_sums``, ``weight_sum``) a progress bar
   needs: Keras's epoch loss is ``loss_sum / samples`` and a metric is
-  ``metric_sums[k] / weight_sum``.
+  ``metric_sums[k] / samples`` (``/ weight_sum`` for a weighted metric).
 """
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ from fastnn import optimizers as _optimizers
 __all__ = ["Sequential", "load_model"]
 
 _FLOAT32 = np.dtype(np.float32)
+
+
+def _metric_list(metrics) -> list:
+    """`compile`'s metrics argument as a list (a dict is kept: resolve_metrics
+    explains why it is refused)."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, dict):
+        return metrics
+    if isinstance(metrics, (list, tuple)):
+        return [m for m in metrics if m is not None]
+    return [metrics]
 
 
 def _resolve_optimizer(optimizer):
@@ -73,7 +85,9 @@ class Sequential:
         self.loss = None
         self.compiled = False
         self._metric_ids: list = []  # compile's metrics, as given
-        self._metrics: list = []  # the resolved fastnn.metrics.Metric objects
+        self._weighted_metric_ids: list = []  # compile's weighted_metrics, as given
+        self._metrics: list = []  # the resolved fastnn.metrics.Metric objects, both kinds
+        self._metric_weighted: List[bool] = []  # per resolved metric: weighted by samples
         self._metric_names: List[str] = []
         self._optimizer_net = None  # the network the optimizer's state was built for
         self._busy = threading.Lock()  # one training call at a time
@@ -196,7 +210,13 @@ class Sequential:
 
     # -- compile -------------------------------------------------------------
     def compile(
-        self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        **kwargs,
     ) -> None:
         """Sets the optimizer, loss and metrics.
 
@@ -215,8 +235,13 @@ class Sequential:
                 ``"sparse_top_k_categorical_accuracy"``, ``"mse"``,
                 ``"mae"``, class names ...), ``fastnn.metrics`` classes or
                 instances (e.g. ``TopKCategoricalAccuracy(k=3)``). A string
-                is its own log name; an instance keeps its `name`. Defaults
-                to `None`.
+                is its own log name; an instance keeps its `name`. As in
+                Keras 3 these are not weighted by `sample_weight` or
+                `class_weight` (every sample counts once). Defaults to `None`.
+            weighted_metrics: the same kinds of metrics, averaged with the
+                sample (and class) weights, as Keras 3's `weighted_metrics`;
+                one whose name a `metrics` entry already has is logged as
+                ``weighted_<name>``. Defaults to `None`.
             loss_weights: for this single-output model only `None` or `1.0`
                 (also as a one-element list or dict) is accepted.
 
@@ -242,15 +267,9 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
         loss = _losses.get(loss)
-        if metrics is None:
-            metric_ids = []
-        elif isinstance(metrics, dict):
-            metric_ids = metrics  # resolve_metrics explains why a dict is refused
-        elif isinstance(metrics, (list, tuple)):
-            metric_ids = [m for m in metrics if m is not None]
-        else:
-            metric_ids = [metrics]
-        resolved, kernels = self._metric_kernels(loss, metric_ids)
+        metric_ids = _metric_list(metrics)
+        weighted_ids = _metric_list(weighted_metrics)
+        resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)
         if self._net is not None:
             self._net.set_loss(
                 loss.kernel,
@@ -262,11 +281,43 @@ class Sequential:
         self.optimizer, self.loss = optimizer, loss
         self._optimizer_net = None  # state is built for the new optimizer on first use
         self._metric_ids = metric_ids
+        self._weighted_metric_ids = weighted_ids
         self._metrics = resolved
+        self._metric_weighted = weighted
         self._metric_names = [m.name for m in resolved]
         self.compiled = True
 
-    def _metric_kernels(self, loss, metric_ids):
+    def _metric_kernels(self, loss, metric_ids, weighted_ids):
+        """`compile`'s `metrics` then `weighted_metrics`, resolved by
+        `_resolve_metric_list`; a weighted metric whose name an unweighted one
+        has is renamed ``weighted_<name>`` (then ``_1``, ...), as Keras 3's
+        CompileMetrics names them.
+
+        Returns:
+            ``(metrics, kernels, weighted)``: the Metric objects, the engine's
+            dicts (each with ``"weighted"``), and per metric whether it is
+            averaged with the sample weights.
+        """
+        plain, plain_kernels = self._resolve_metric_list(loss, metric_ids)
+        heavy, heavy_kernels = self._resolve_metric_list(loss, weighted_ids, rename_repeats=False)
+        counters = {m.name: 1 for m in plain}
+        for metric in heavy:
+            name = metric.name
+            if name in counters:
+                name = f"weighted_{name}"
+                if name in counters:
+                    index = counters[name]
+                    counters[name] += 1
+                    name = f"{name}_{index}"
+                metric.name = name
+            counters.setdefault(name, 1)
+        kernels = [{**k, "weighted": False} for k in plain_kernels]
+        kernels += [{**k, "weighted": True} for k in heavy_kernels]
+        if not plain_kernels and plain or not heavy_kernels and heavy:
+            kernels = []  # the width is not known yet
+        return plain + heavy, kernels, [False] * len(plain) + [True] * len(heavy)
+
+    def _resolve_metric_list(self, loss, metric_ids, rename_repeats: bool = True):
         """Resolves `compile`'s metrics as Keras 3 does from the shapes of
         labels and predictions, and describes them for the C++ engine.
 
@@ -283,7 +334,7 @@ class Sequential:
             ``Network.set_loss`` takes (empty when the width is unknown).
         """
         if isinstance(metric_ids, dict):
-            return _metrics.resolve_metrics(metric_ids, (1,), (1, 2)), []  # raises: one output
+            _metrics.resolve_metrics(metric_ids, (1,), (1, 2))  # raises: one output
         if self._net is not None:
             width = int(self._net.output_dim)
         else:
@@ -297,11 +348,13 @@ class Sequential:
             names.append(m if isinstance(m, str) else metric.name)
         if width is None:
             unresolved = [_metrics.Metric(name=n) for n in names]  # kind None until build
-            return _metrics.resolve_metrics(unresolved, (1, 2), (1, 2)), []
+            return _metrics.resolve_metrics(unresolved, (1, 2), (1, 2), rename_repeats), []
         sparse = loss.kernel == "sparse_categorical_crossentropy"
         y_true_shape = (1,) if sparse or width == 1 else (1, width)
         try:
-            resolved = _metrics.resolve_metrics(metric_ids, y_true_shape, (1, width))
+            resolved = _metrics.resolve_metrics(
+                metric_ids, y_true_shape, (1, width), rename_repeats
+            )
         except ValueError as e:  # names were checked above: a shape mismatch or a repeat
             if "listed twice" in str(e):
                 raise
@@ -314,7 +367,9 @@ class Sequential:
         return resolved, kernels
 
     def _configure_engine(self) -> None:
-        self._metrics, kernels = self._metric_kernels(self.loss, self._metric_ids)
+        self._metrics, kernels, self._metric_weighted = self._metric_kernels(
+            self.loss, self._metric_ids, self._weighted_metric_ids
+        )
         self._metric_names = [m.name for m in self._metrics]
         self._net.set_loss(
             self.loss.kernel,
@@ -457,12 +512,15 @@ class Sequential:
 
     def _logs(self, result: dict) -> Dict[str, float]:
         """Keras means from the engine's sums: loss weighted by batch size,
-        metrics by sample weight."""
+        `metrics` over samples, `weighted_metrics` by sample weight."""
         samples = result["samples"]
         logs: Dict[str, float] = {"loss": float(result["loss_sum"] / samples) if samples else 0.0}
         weight = result["weight_sum"]
-        for name, total in zip(self._metric_names, result["metric_sums"]):
-            logs[name] = float(total / weight) if weight else 0.0
+        for name, total, weighted in zip(
+            self._metric_names, result["metric_sums"], self._metric_weighted
+        ):
+            count = weight if weighted else samples
+            logs[name] = float(total / count) if count else 0.0
         return logs
 
     @property
@@ -946,23 +1004,23 @@ class Sequential:
             return None
         from fastnn import metrics as _metrics
 
-        metric_ids = getattr(self, "_metric_ids", None)
-        if metric_ids is None:
-            metric_ids = self._metric_names
-        metrics = []
-        for m in metric_ids or ():
-            if isinstance(m, str):
-                metrics.append(m)
-            elif isinstance(m, type):
-                metrics.append(_metrics.serialize(m()))
-            else:
-                metrics.append(_metrics.serialize(m))
+        def serialized(ids):
+            out = []
+            for m in ids or ():
+                if isinstance(m, str):
+                    out.append(m)
+                elif isinstance(m, type):
+                    out.append(_metrics.serialize(m()))
+                else:
+                    out.append(_metrics.serialize(m))
+            return out or None
+
         return {
             "optimizer": _optimizers.serialize(self.optimizer),
             "loss": _serialize_loss(self.loss),
             "loss_weights": None,
-            "metrics": metrics or None,
-            "weighted_metrics": None,
+            "metrics": serialized(self._metric_ids),
+            "weighted_metrics": serialized(self._weighted_metric_ids),
             "run_eagerly": False,
             "steps_per_execution": 1,
             "jit_compile": False,
@@ -978,19 +1036,24 @@ class Sequential:
             raise ValueError(f"compile_config must be a dict, got {config!r:.200}")
         from fastnn import metrics as _metrics
 
-        for key in ("loss_weights", "weighted_metrics"):
-            if config.get(key) is not None:
-                raise ValueError(f"compile_config: `{key}` is not supported by fastnn")
+        if config.get("loss_weights") is not None:
+            raise ValueError("compile_config: `loss_weights` is not supported by fastnn")
         optimizer = config.get("optimizer", "rmsprop")
         if isinstance(optimizer, dict):
             optimizer = _optimizers.deserialize(optimizer)
-        metrics = config.get("metrics")
-        if metrics is not None:
-            if not isinstance(metrics, (list, tuple)):
-                raise ValueError(f"compile_config: metrics must be a list, got {metrics!r:.200}")
-            metrics = [_metrics.deserialize(m) if isinstance(m, dict) else m for m in metrics]
+        lists = {}
+        for key in ("metrics", "weighted_metrics"):
+            items = config.get(key)
+            if items is not None:
+                if not isinstance(items, (list, tuple)):
+                    raise ValueError(f"compile_config: {key} must be a list, got {items!r:.200}")
+                items = [_metrics.deserialize(m) if isinstance(m, dict) else m for m in items]
+            lists[key] = items
         self.compile(
-            optimizer=optimizer, loss=_deserialize_loss(config.get("loss")), metrics=metrics
+            optimizer=optimizer,
+            loss=_deserialize_loss(config.get("loss")),
+            metrics=lists["metrics"],
+            weighted_metrics=lists["weighted_metrics"],
         )
 
     # -- saving ----------------------------------------------------------------
