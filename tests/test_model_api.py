@@ -377,7 +377,6 @@ def test_from_config_reads_a_keras_3_config():
 @pytest.mark.parametrize(
     "key, value, match",
     [
-        ("trainable", False, "trainable=False is not supported"),
         ("kernel_constraint", {"class_name": "NonNeg"}, "kernel_constraint"),
         ("dtype", "float16", "dtype='float16' is not supported"),
         ("mystery", 1, "Unknown key 'mystery' in the config of Dense"),

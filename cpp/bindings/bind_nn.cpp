@@ -430,6 +430,17 @@ void bind_nn(py::module_& m) {
           py::arg("check_finite") = true,
           "Forward + loss + backward; gradients overwritten in grads; weights unchanged.")
       .def(
+          "set_trainable",
+          [](Network& n, const std::vector<bool>& trainable) {
+            translating([&] {
+              n.set_trainable(trainable);
+              return 0;
+            });
+          },
+          py::arg("trainable"),
+          "Per layer, whether it trains (Keras's layer.trainable): a frozen layer gets no "
+          "gradient and no regularization penalty.")
+      .def(
           "sgd_step",
           [](Network& n, float lr) {
             py::gil_scoped_release release;

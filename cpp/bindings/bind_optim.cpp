@@ -359,6 +359,14 @@ iteration counter; see cpp/optim/optimizer.h for the formulas.)doc")
           py::arg("params"), py::arg("grads"), py::arg("learning_rate"),
           "One step over the flat buffers (params updated in place); iterations += 1.")
       .def(
+          "set_frozen",
+          [](optim::Optimizer& self, const std::vector<bool>& frozen) {
+            translate_invalid([&] { self.set_frozen(frozen); });
+          },
+          py::arg("frozen"),
+          "Per tensor, whether step() leaves it alone (no update, no weight decay, outside the "
+          "global norm): the tensors of layers with trainable=False.")
+      .def(
           "step_tensors",
           [](optim::Optimizer& self, const py::list& params_list, const py::list& grads_list,
              double learning_rate) {

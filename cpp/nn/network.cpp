@@ -134,7 +134,8 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
               std::make_tuple(s.bias, s.out, L.bias_l1, L.bias_l2)}) {
           if (begin < 0 || (l1 == 0.0f && l2 == 0.0f)) continue;
           for (int64_t c = 0; c < size; c += kChunk)
-            reg_chunks_.push_back({begin + c, begin + std::min(size, c + kChunk), l1, l2});
+            reg_chunks_.push_back(
+                {begin + c, begin + std::min(size, c + kChunk), l1, l2, static_cast<int>(i)});
         }
         s.epilogue_act   = epilogue_supports(L.act);
         s.keep_pre       = !s.epilogue_act;
@@ -165,6 +166,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   pre_.resize(layers_.size());
   mask_.resize(layers_.size());
   out_ptr_.assign(layers_.size(), nullptr);
+  frozen_.assign(layers_.size(), 0);
 }
 
 void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics) {
@@ -293,9 +295,11 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         if (!d_is_pre && L.act != ActivationKind::linear)
           ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
                                    rows, S.out, L.act_param);
-        if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
-        gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
-                    grads + S.kernel, S.out);
+        if (!frozen_[static_cast<size_t>(i)]) {
+          if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
+          gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
+                      grads + S.kernel, S.out);
+        }
         if (i > first_trainable_) {
           gemm::sgemm(false, true, rows, S.in, S.out, 1.0f, d, S.out, params + S.kernel, S.out,
                       0.0f, other, S.in);
@@ -373,7 +377,9 @@ double Network::regularize(bool add_grad) {
   runtime::parallel_for_static(
       chunks >= kMinParallelChunks ? runtime::num_threads() : 1, chunks, [&](int64_t c) {
         const RegChunk& ch = reg_chunks_[static_cast<size_t>(c)];
-        part[c] = penalty_pass(w, add_grad ? g : nullptr, ch.begin, ch.end, ch.l1, ch.l2);
+        part[c]            = frozen_[static_cast<size_t>(ch.layer)]
+                                 ? 0.0
+                                 : penalty_pass(w, add_grad ? g : nullptr, ch.begin, ch.end, ch.l1, ch.l2);
       });
   double total = 0.0;
   for (int64_t c = 0; c < chunks; ++c) total += part[c];
@@ -403,6 +409,22 @@ RunResult Network::train_batch(const Batch& batch) {
   r.metric_sums.assign(metrics_.size(), 0.0);
   runtime::run_in_team(team_threads(batch.rows, 3), [&] { train_batch_locked(batch, &r); });
   return r;
+}
+
+void Network::set_trainable(const std::vector<bool>& trainable) {
+  if (trainable.size() != layers_.size())
+    throw std::invalid_argument("set_trainable: " + std::to_string(trainable.size()) +
+                                " flags for " + std::to_string(layers_.size()) + " layers");
+  std::lock_guard<std::mutex> lock(mutex_);
+  first_trainable_ = static_cast<int>(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    frozen_[i] = trainable[i] ? 0 : 1;
+    if (trainable[i] && layers_[i].type == LayerType::dense)
+      first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
+  }
+  for (const TensorInfo& t : tensors_)  // a frozen tensor's gradient reads as 0
+    if (frozen_[static_cast<size_t>(t.layer)])
+      std::fill(grads_.data() + t.offset, grads_.data() + t.offset + t.size(), 0.0f);
 }
 
 void Network::sgd_step(float learning_rate) {

@@ -153,6 +153,16 @@ class Network {
   // regularizers): what train_batch and evaluate add to each batch's loss.
   double regularization_penalty();
 
+  // Per layer, whether it trains (Keras's layer.trainable). A frozen layer's
+  // weights get no gradient (its grads stay 0, so an update that reads them
+  // moves nothing; the fused optimizer also skips them, see
+  // optim::Optimizer::set_frozen) and its regularization penalty leaves the
+  // loss, as Keras counts only trainable weights' penalties; backward stops
+  // below the lowest trainable layer. One flag per layer, else
+  // std::invalid_argument.
+  void set_trainable(const std::vector<bool>& trainable);
+  bool trainable(int layer) const { return frozen_.at(static_cast<size_t>(layer)) == 0; }
+
   // Dropout masks depend on the iteration; train_epoch increments it per step.
   int64_t iterations() const { return iterations_; }
   void set_iterations(int64_t it) { iterations_ = it; }
@@ -205,11 +215,12 @@ class Network {
   std::vector<LayerState> state_;
   std::vector<int64_t> widths_;  // output width of each layer
   std::vector<TensorInfo> tensors_;
-  int64_t num_params_   = 0;
-  int64_t buffer_size_  = 0;
-  int64_t max_width_    = 0;
-  int first_trainable_  = 0;  // no input gradient is needed below this layer
-  int64_t macs_per_row_ = 0;  // multiply-adds of the dense layers per sample
+  int64_t num_params_  = 0;
+  int64_t buffer_size_ = 0;
+  int64_t max_width_   = 0;
+  int first_trainable_ = 0;      // no input gradient is needed below this layer
+  std::vector<uint8_t> frozen_;  // per layer: trainable=False (no gradients, no penalty)
+  int64_t macs_per_row_ = 0;     // multiply-adds of the dense layers per sample
   // Threads of the team session for a batch of `rows` (1: none); passes = 1
   // for inference, 3 for a training step.
   int team_threads(int64_t rows, int passes) const;
@@ -217,6 +228,7 @@ class Network {
   struct RegChunk {
     int64_t begin, end;  // float range in params_/grads_
     float l1, l2;
+    int layer;
   };
   std::vector<RegChunk> reg_chunks_;  // regularized tensors, cut in fixed-size chunks
   std::vector<double> reg_partial_;   // one penalty partial sum per chunk

@@ -339,7 +339,15 @@ Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
   tensor_sums_.assign(num_tensors(), 0.0);
   param_ptrs_.assign(num_tensors(), nullptr);
   grad_ptrs_.assign(num_tensors(), nullptr);
+  frozen_.assign(num_tensors(), 0);
   reset();
+}
+
+void Optimizer::set_frozen(const std::vector<bool>& frozen) {
+  if (static_cast<int>(frozen.size()) != num_tensors())
+    throw std::invalid_argument("Optimizer::set_frozen: " + fmt(frozen.size()) + " flags for " +
+                                fmt(num_tensors()) + " tensors");
+  for (size_t k = 0; k < frozen.size(); ++k) frozen_[k] = frozen[k] ? 1 : 0;
 }
 
 void Optimizer::reset() {
@@ -362,7 +370,7 @@ void Optimizer::step(float* params, const float* grads, int64_t n, double learni
                                 fmt(size()) + " parameters");
   for (int k = 0; k < num_tensors(); ++k) {
     param_ptrs_[k] = params + offsets_[k];
-    grad_ptrs_[k]  = grads + offsets_[k];
+    grad_ptrs_[k]  = frozen_[k] ? nullptr : grads + offsets_[k];
   }
   step_tensors(param_ptrs_.data(), grad_ptrs_.data(), learning_rate);
 }

@@ -141,8 +141,16 @@ class Optimizer {
   Optimizer(const Config& config, std::vector<int64_t> offsets);
 
   // One step over the flat buffer; n must equal size() (std::invalid_argument
-  // otherwise). params updated in place; grads read only.
+  // otherwise). params updated in place; grads read only. Frozen tensors
+  // (set_frozen) are skipped as step_tensors skips a nullptr gradient.
   void step(float* params, const float* grads, int64_t n, double learning_rate);
+
+  // Per tensor, whether step() leaves it alone (a layer with trainable=False:
+  // no update, no weight decay, its slots kept, outside the global norm, as
+  // Keras applies gradients to the trainable variables only). num_tensors()
+  // flags; throws std::invalid_argument otherwise.
+  void set_frozen(const std::vector<bool>& frozen);
+  bool frozen(int k) const { return frozen_.at(static_cast<size_t>(k)) != 0; }
 
   // One step over tensors stored apart: params[k] and grads[k] point to tensor
   // k's elements. A tensor whose grads[k] is nullptr is skipped (no update, no
@@ -184,6 +192,7 @@ class Optimizer {
   std::vector<float> scales_;         // one per tensor
   std::vector<float*> param_ptrs_;
   std::vector<const float*> grad_ptrs_;
+  std::vector<uint8_t> frozen_;  // one flag per tensor
 };
 
 }  // namespace fastnn::optim

@@ -58,10 +58,25 @@ def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
 
 
 class Layer:
-    """Base class: name, the input shape the layer was given (legacy
-    ``input_shape=`` / ``input_dim=``) and, once built, views of its weights."""
+    """Base class: name, whether it trains, the input shape the layer was
+    given (legacy ``input_shape=`` / ``input_dim=``) and, once built, views
+    of its weights.
 
-    def __init__(self, name: Optional[str] = None, input_shape=None, input_dim=None, **kwargs):
+    ``trainable=False`` (or setting ``layer.trainable = False`` at any time,
+    also between steps from a callback) freezes the layer as in Keras 3: its
+    weights get no update, no weight decay and no share of the global
+    gradient norm, and its regularization penalty leaves the loss; they
+    still take part in the forward pass and in saving.
+    """
+
+    def __init__(
+        self,
+        name: Optional[str] = None,
+        input_shape=None,
+        input_dim=None,
+        trainable=True,
+        **kwargs,
+    ):
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s): "
@@ -76,6 +91,16 @@ class Layer:
         self._owner = None  # weakref to the model whose buffer holds the weights
         self._weights: List[np.ndarray] = []
         self.built = False
+        self.trainable = trainable
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the layer's weights train (settable; Keras's bool(value))."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
 
     # -- shapes --------------------------------------------------------------
     def compute_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
@@ -87,6 +112,16 @@ class Layer:
     def weights(self) -> List[np.ndarray]:
         """Views into the model's parameter buffer (empty before build)."""
         return list(self._weights)
+
+    @property
+    def trainable_weights(self) -> List[np.ndarray]:
+        """`weights` when the layer is trainable, else none."""
+        return list(self._weights) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> List[np.ndarray]:
+        """`weights` when the layer is frozen, else none."""
+        return [] if self.trainable else list(self._weights)
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the layer's weights (kernel, bias)."""
@@ -102,7 +137,7 @@ class Layer:
         return int(sum(w.size for w in self._weights))
 
     def get_config(self) -> dict:
-        config = {"name": self.name}
+        config = {"name": self.name, "trainable": self.trainable}
         if self._input_shape is not None:
             config["batch_input_shape"] = (None, *self._input_shape)
         return config
@@ -112,8 +147,8 @@ class Layer:
         """Creates a layer from `get_config()`'s output, or from the config
         Keras 3 writes for the same layer.
 
-        Keras-only keys are accepted at their defaults (``trainable=True``,
-        ``dtype`` float32, no constraints or LoRA); initializers may be
+        Keras-only keys are accepted at their defaults (``dtype`` float32,
+        no constraints or LoRA); initializers may be
         Keras-serialized dicts. Legacy ``batch_input_shape`` becomes
         ``input_shape``.
 
@@ -520,7 +555,6 @@ def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> L
 
 # Keras 3 config keys fastnn layers accept only at their defaults.
 _KERAS_ONLY_DEFAULTS = {
-    "trainable": lambda v: v is True,
     "dtype": lambda v: _is_float32_policy(v),
     "autocast": lambda v: v is True,
     "kernel_regularizer": lambda v: v is None,

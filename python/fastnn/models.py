@@ -28,6 +28,7 @@ import contextlib
 import math
 import threading
 import time
+import warnings
 import weakref
 from typing import Dict, List, Optional, Sequence
 
@@ -68,6 +69,8 @@ class Sequential:
     Args:
         layers: optional list of layers to add. Defaults to `None`.
         name: the model's name. Defaults to `"sequential"` (numbered when reused).
+        trainable: False freezes every layer (see `trainable`). Defaults to
+            `True`.
 
     >>> from fastnn import layers
     >>> model = Sequential([layers.Input(shape=(784,)), layers.Dense(10, activation="softmax")])
@@ -75,9 +78,15 @@ class Sequential:
     """
 
     def __init__(
-        self, layers: Optional[Sequence[_layers.Layer]] = None, name: Optional[str] = None
+        self,
+        layers: Optional[Sequence[_layers.Layer]] = None,
+        name: Optional[str] = None,
+        trainable: bool = True,
     ):
         self.name = name or _layers._unique_name("sequential")
+        self._trainable = bool(trainable)
+        self._spec_layers: List[_layers.Layer] = []  # the layers the engine has, in order
+        self._synced_trainable = None  # (flags, optimizer kernel) last given to the engine
         self._layers: List[_layers.Layer] = []
         self._input_shape = None  # per-sample shape, without the batch axis
         self._net = None
@@ -205,6 +214,8 @@ class Sequential:
             layer._owner = weakref.ref(self)
         self._output_shape = shape
         self._net = net
+        self._spec_layers = [layer for layer, _ in specs]
+        self._synced_trainable = None
         if self.compiled:
             self._configure_engine()
 
@@ -454,8 +465,28 @@ class Sequential:
             self.optimizer._build_flat(offsets)
             self._optimizer_net = self._net
 
+    def _warn_if_nothing_trains(self) -> None:
+        if not self.trainable_weights:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=3)
+
+    def _sync_trainable(self) -> None:
+        """Gives the engine (and the optimizer's state) the layers' current
+        `trainable` flags, when they changed: Keras applies a change at the
+        next step."""
+        if self._net is None:
+            return
+        flags = tuple(self._trainable and layer.trainable for layer in self._spec_layers)
+        kernel = self.optimizer._kernel if self._optimizer_net is self._net else None
+        if self._synced_trainable == (flags, kernel):
+            return
+        self._net.set_trainable(list(flags))
+        if kernel is not None:
+            kernel.set_frozen([not flags[t["layer"]] for t in self._net.tensors()])
+        self._synced_trainable = (flags, kernel)
+
     def _run_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
         """Steps [begin, end) of an epoch in one C++ call (GIL released)."""
+        self._sync_trainable()
         self.optimizer._sync_kernel_config()
         rates = _learning_rates(self.optimizer, end - begin)
         return self._net.train_epoch(
@@ -487,6 +518,7 @@ class Sequential:
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "train_on_batch")
             self._ensure_optimizer_built()
+            self._warn_if_nothing_trains()
             rows = data.rows
             result = self._run_steps(data, np.arange(rows, dtype=np.int64), rows, 0, 1)
         return self._format(result, return_dict)
@@ -495,6 +527,7 @@ class Sequential:
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
         data = self._prepare_data(x, y, sample_weight, "test_on_batch")
+        self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._format(self._net.evaluate(data, data.rows), return_dict)
 
     def predict_on_batch(self, x):
@@ -620,6 +653,7 @@ class Sequential:
                 validation_batch_size or batch_size, "validation_batch_size"
             )
             self._ensure_optimizer_built()
+            self._warn_if_nothing_trains()
 
             n = data.rows
             steps = -(-n // batch_size)
@@ -681,6 +715,7 @@ class Sequential:
 
     def _evaluate_data(self, data, batch_size: int, cbs, silent: bool = False) -> Dict[str, float]:
         """Loss and metrics over `data` in inference mode, with test hooks."""
+        self._sync_trainable()  # frozen layers' penalties leave the loss
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
         if policy == "every":
@@ -795,6 +830,33 @@ class Sequential:
     def weights(self) -> List[np.ndarray]:
         """Views of every weight, in Keras order (per layer: kernel, bias)."""
         return [w for layer in self._layers for w in layer._weights]
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the model trains. Setting it sets every layer's
+        `trainable` too, as Keras 3 does; while it is False no layer trains,
+        whatever its own flag."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = self._trainable
+
+    @property
+    def trainable_weights(self) -> List[np.ndarray]:
+        """Views of the weights that train, in Keras order."""
+        if not self._trainable:
+            return []
+        return [w for layer in self._layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> List[np.ndarray]:
+        """Views of the frozen weights, in Keras order."""
+        if not self._trainable:
+            return self.weights
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of every weight in Keras order and shapes (kernel ``(in, units)``)."""
@@ -958,7 +1020,12 @@ class Sequential:
                 entry["build_config"] = {"input_shape": (None, *shape)}
                 shape = tuple(layer.compute_output_shape(shape))
             layer_configs.append(entry)
-        config = {"name": self.name, "trainable": True, "dtype": "float32", "layers": layer_configs}
+        config = {
+            "name": self.name,
+            "trainable": self._trainable,
+            "dtype": "float32",
+            "layers": layer_configs,
+        }
         if self.built:
             config["build_input_shape"] = (None, *self._input_shape)
         return config
@@ -973,14 +1040,17 @@ class Sequential:
         Raises:
             ValueError: an unknown layer class or key, a malformed config.
         """
+        trainable = True
         if isinstance(config, (list, tuple)):
             name, layer_configs, build_input_shape = None, list(config), None
         elif isinstance(config, dict):
             if "layers" not in config:
                 raise ValueError(f"A Sequential config needs 'layers'; got keys {sorted(config)}")
-            for key in ("trainable", "dtype"):
-                if key in config and not _layers._KERAS_ONLY_DEFAULTS[key](config[key]):
-                    raise ValueError(f"Sequential config: {key}={config[key]!r} is not supported")
+            if "dtype" in config and not _layers._KERAS_ONLY_DEFAULTS["dtype"](config["dtype"]):
+                raise ValueError(f"Sequential config: dtype={config['dtype']!r} is not supported")
+            trainable = config.get("trainable", True)
+            if not isinstance(trainable, bool):
+                raise ValueError(f"Sequential config: trainable must be a bool, got {trainable!r}")
             name = config.get("name")
             layer_configs = config["layers"]
             build_input_shape = config.get("build_input_shape")
@@ -993,6 +1063,7 @@ class Sequential:
         model = cls(name=name)
         for layer_config in layer_configs:
             model.add(_layers.deserialize(layer_config, custom_objects))
+        model._trainable = trainable  # the layers keep the flags their configs hold
         if not model.built and isinstance(build_input_shape, (list, tuple)) and model._layers:
             model.build(build_input_shape)
         return model
@@ -1681,7 +1752,8 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
         lines += row([f"{layer.name} ({type(layer).__name__})", shape_text, params], "│", "│", "│")
     lines.append(rule("└", "─", "┴", "┘"))
 
-    trainable = sum(w.size for w in model.weights) if model.built else 0
+    trainable = sum(w.size for w in model.trainable_weights) if model.built else 0
+    frozen = sum(w.size for w in model.non_trainable_weights) if model.built else 0
     trainable_bytes = trainable * 4
     optimizer_count = optimizer_bytes = 0
     optimizer_built = (
@@ -1692,16 +1764,17 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
     )
     if optimizer_built:
         # Keras's optimizer.variables: iterations (int64), the learning rate
-        # (float32, when a number), then every slot of every weight (float32).
+        # (float32, when a number), then every slot of every trainable weight
+        # (float32).
         slots = len(model.optimizer._kernel.slot_names) * trainable
         has_lr = not callable(model.optimizer._learning_rate)
         optimizer_count = 1 + int(has_lr) + slots
         optimizer_bytes = 8 + 4 * int(has_lr) + 4 * slots
-    total = trainable + optimizer_count
-    total_bytes = trainable_bytes + optimizer_bytes
+    total = trainable + frozen + optimizer_count
+    total_bytes = trainable_bytes + 4 * frozen + optimizer_bytes
     lines.append(f" Total params: {total:,} ({_readable_memory_size(total_bytes)})")
     lines.append(f" Trainable params: {trainable:,} ({_readable_memory_size(trainable_bytes)})")
-    lines.append(f" Non-trainable params: 0 ({_readable_memory_size(0)})")
+    lines.append(f" Non-trainable params: {frozen:,} ({_readable_memory_size(4 * frozen)})")
     if optimizer_built:
         lines.append(
             f" Optimizer params: {optimizer_count:,} ({_readable_memory_size(optimizer_bytes)})"
