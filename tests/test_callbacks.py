@@ -467,10 +467,10 @@ def test_checkpoint_directory_as_filepath_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(filepath="m.h5"), "must end in `.keras`"),
+        (dict(filepath="m.h5"), "must end in `.keras`.*legacy HDF5"),
         (dict(filepath="m.weights.npz"), "must end in `.keras`"),
-        (dict(filepath="m.keras", save_weights_only=True), r"\.weights\.npz"),
-        (dict(filepath="m.weights.h5", save_weights_only=True), "not HDF5"),
+        (dict(filepath="m.keras", save_weights_only=True), r"\.weights\.h5.*\.weights\.npz"),
+        (dict(filepath="m.h5", save_weights_only=True), r"must end in `\.weights\.h5`"),
         (dict(filepath="m.keras", save_freq="batch"), "save_freq"),
         (dict(filepath="m.keras", save_freq=0), "save_freq"),
         (dict(filepath="m.keras", save_freq=True), "save_freq"),

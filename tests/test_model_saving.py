@@ -354,10 +354,11 @@ def test_optimizer_state_of_another_optimizer_is_skipped_with_a_warning(tmp_path
         np.testing.assert_array_equal(a, b)
 
 
-def test_save_weights_needs_the_npz_extension_and_a_built_model(tmp_path):
+def test_save_weights_needs_a_weights_extension_and_a_built_model(tmp_path):
     model = make_model()
-    with pytest.raises(ValueError, match=r"\.weights\.npz"):
-        model.save_weights(tmp_path / "w.weights.h5")
+    for name in ["w.h5", "w.npz", "w.keras"]:
+        with pytest.raises(ValueError, match=r"`\.weights\.h5` or `\.weights\.npz`"):
+            model.save_weights(tmp_path / name)
     with pytest.raises(ValueError, match="not built"):
         models.Sequential([layers.Dense(2)]).save_weights(tmp_path / "w.weights.npz")
     with pytest.raises(ValueError, match="not built"):
@@ -367,8 +368,9 @@ def test_save_weights_needs_the_npz_extension_and_a_built_model(tmp_path):
 
 def test_save_needs_the_keras_extension(tmp_path):
     model = make_model()
-    with pytest.raises(ValueError, match="HDF5"):
-        model.save(tmp_path / "m.h5")
+    for name in ["m.h5", "m.hdf5", "m.weights.h5"]:
+        with pytest.raises(ValueError, match=r"legacy HDF5 model.*`\.keras`.*save_weights"):
+            model.save(tmp_path / name)
     with pytest.raises(ValueError, match=r"\.keras"):
         model.save(tmp_path / "m.zip")
     with pytest.raises(TypeError, match="save_format"):

@@ -151,13 +151,15 @@ def test_archive_needs_the_keras_extension(tmp_path, name):
         saving.read_archive(tmp_path / name)
 
 
-def test_weights_need_the_npz_extension_and_h5_is_explained(tmp_path):
-    with pytest.raises(ValueError, match="not HDF5"):
-        saving.write_weights(tmp_path / "m.weights.h5", {})
+def test_weights_need_a_weights_extension_and_legacy_h5_is_explained(tmp_path):
     with pytest.raises(ValueError, match=r"\.weights\.npz"):
         saving.write_weights(tmp_path / "m.npz", {})
-    with pytest.raises(ValueError, match=r"\.weights\.npz"):
-        saving.read_weights(tmp_path / "m.weights.h5")
+    with pytest.raises(ValueError, match=r"Keras 3 requires `\.weights\.h5`.*legacy"):
+        saving.write_weights(tmp_path / "m.h5", {})
+    (tmp_path / "m.h5").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"`\.weights\.h5` or `\.weights\.npz` or `\.keras`"):
+        saving.read_weights(tmp_path / "m.h5")
+    assert os.listdir(tmp_path) == ["m.h5"]
 
 
 def test_missing_and_directory_paths(tmp_path):

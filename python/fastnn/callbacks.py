@@ -708,8 +708,9 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         filepath: where to save; may hold `str.format` fields filled with
             `epoch` (1-based) and the epoch's logs, e.g.
             `"ckpt-{epoch:02d}-{val_loss:.4f}.keras"`. It must end in `.keras`
-            for whole models, in `.weights.npz` with `save_weights_only=True`
-            (fastnn writes NumPy weights where Keras writes `.weights.h5`).
+            for whole models, in `.weights.h5` (Keras 3's HDF5 layout; needs
+            h5py) or `.weights.npz` with `save_weights_only=True`. Keras 3
+            also takes `.h5` for a legacy HDF5 model, which fastnn refuses.
         monitor: the metric to monitor. Defaults to `"val_loss"`.
         verbose: 0 (silent) or 1 (messages). Defaults to `0`.
         save_best_only: save only when the monitored value improves.
@@ -753,22 +754,27 @@ class ModelCheckpoint(_MonitorMixin, Callback):
                 "Expected save_freq are 'epoch' or a positive integer"
             )
         if save_weights_only:
-            if not self.filepath.endswith(".weights.npz"):
-                hint = (
-                    " fastnn stores weights as NumPy arrays, not HDF5: use `.weights.npz` "
-                    "where Keras uses `.weights.h5`."
-                    if self.filepath.endswith(".h5")
-                    else ""
-                )
+            if not self.filepath.endswith((".weights.h5", ".weights.npz")):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    f"provided must end in `.weights.npz`. Received: filepath={self.filepath}."
-                    + hint
+                    "provided must end in `.weights.h5` (Keras weights format) or "
+                    f"`.weights.npz` (NumPy). Received: filepath={self.filepath}"
                 )
+            if self.filepath.endswith(".weights.h5"):
+                from fastnn import saving
+
+                saving._import_h5py("Saving")  # fail now, not after the first epoch
         elif not self.filepath.endswith(".keras"):
+            hint = (
+                ". Keras 3 would save a legacy HDF5 model here (a format it deprecates); "
+                "fastnn does not write legacy HDF5 models: use a `.keras` name, or "
+                "`save_weights_only=True` with a `.weights.h5` name"
+                if self.filepath.endswith(".h5")
+                else ""
+            )
             raise ValueError(
                 "The filepath provided must end in `.keras` (Keras model format). "
-                f"Received: filepath={self.filepath}"
+                f"Received: filepath={self.filepath}{hint}"
             )
 
     def _implements_batch_hooks(self, mode: str) -> bool:

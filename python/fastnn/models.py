@@ -1146,7 +1146,8 @@ class Sequential:
                 interactively instead).
 
         Raises:
-            ValueError: another extension (HDF5 is not written), `zipped=False`.
+            ValueError: another extension (legacy HDF5 models `.h5` are not
+                written), `zipped=False`.
             TypeError: an optimizer whose learning rate is a plain callable
                 (it cannot be stored; use a LearningRateSchedule).
             FileExistsError: the file exists and `overwrite` is False.
@@ -1162,7 +1163,9 @@ class Sequential:
         path = os.fspath(filepath)
         if isinstance(path, str) and path.endswith((".h5", ".hdf5")):
             raise ValueError(
-                f"fastnn does not write HDF5: save to a name ending in `.keras` instead. "
+                "fastnn does not write legacy HDF5 model files (Keras 3 still writes them, "
+                "as a deprecated format): save the model to a name ending in `.keras`, or "
+                "only its weights with save_weights('<name>.weights.h5'). "
                 f"Received: filepath={path}"
             )
         if self.compiled:
@@ -1200,11 +1203,13 @@ class Sequential:
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Saves the weights (and the optimizer's state, as Keras 3 does) to a
-        `.weights.npz` file, atomically; keys as in `save`.
+        `.weights.h5` file in Keras 3's HDF5 layout (Keras loads it; needs
+        h5py) or a `.weights.npz` file, atomically; keys as in `save`.
 
         Raises:
-            ValueError: the name does not end in `.weights.npz`, or the model
-                is not built.
+            ValueError: the name ends in neither `.weights.h5` nor
+                `.weights.npz`, or the model is not built.
+            ImportError: `.weights.h5` without h5py installed.
             FileExistsError: the file exists and `overwrite` is False.
         """
         from fastnn import saving
@@ -1214,10 +1219,17 @@ class Sequential:
                 "the model is not built yet, so it has no weights to save: call build() "
                 "or train/predict first"
             )
-        saving.write_weights(filepath, self._state_dict(), overwrite=overwrite)
+        names = saving.h5_group_names(
+            self.name,
+            [(type(layer).__name__, layer.name) for layer in self._layers],
+            self.optimizer.name if self.compiled else None,
+        )
+        saving.write_weights(filepath, self._state_dict(), overwrite=overwrite, group_names=names)
 
     def load_weights(self, filepath) -> None:
-        """Loads weights saved by `save_weights` or `save` (`.weights.npz` or `.keras`).
+        """Loads weights saved by `save_weights` or `save` (`.weights.h5`,
+        `.weights.npz` or `.keras`); a `.weights.h5` file written by Keras 3
+        for the same architecture loads too.
 
         Every array is checked (names, shapes, finite values) before any is
         written, so a failed load leaves the model unchanged. When the model
@@ -1230,6 +1242,7 @@ class Sequential:
             ValueError: a truncated, corrupted or foreign file, another
                 architecture (the message names each key and shape), or an
                 unbuilt model.
+            ImportError: `.weights.h5` without h5py installed.
         """
         from fastnn import saving
 

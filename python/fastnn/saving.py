@@ -1,4 +1,4 @@
-"""Reading and writing `.keras` archives and `.weights.npz` files.
+"""Reading and writing `.keras` archives, `.weights.npz` and `.weights.h5` files.
 
 The archive has the layout of Keras 3's own (``keras/src/saving/saving_lib.py``):
 a zip holding
@@ -18,12 +18,23 @@ file is written next to its destination under a temporary name, flushed to
 disk, then renamed over it, so a failed save never destroys the previous file.
 A missing, truncated or foreign file raises a clear error.
 
+``.weights.h5`` files have the HDF5 layout of Keras 3's ``save_weights``
+(``H5IOStore``), so each side loads the other's file for the same
+architecture: a ``vars`` group (attribute ``name``: the model's name) at the
+root, then ``layers/<path>/vars`` per layer (attribute ``name``: the layer's
+name; empty for layers without weights) holding datasets ``0``, ``1`` ...,
+and ``optimizer/vars`` (attribute ``name``: the optimizer's name) when the
+model is compiled. fastnn adds ``fastnn/network_iterations``, which Keras
+never reads. They need the optional h5py package (``pip install h5py``);
+without it every other format still works and only ``.weights.h5`` raises.
+
 This module is imported lazily: nothing here runs at ``import fastnn``.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 
 import numpy as np
@@ -34,6 +45,7 @@ from fastnn.utils.naming import to_snake_case
 __all__ = [
     "ArchiveContents",
     "deserialize_keras_object",
+    "h5_group_names",
     "layer_paths",
     "pack_weights",
     "read_archive",
@@ -50,6 +62,12 @@ METADATA_FILENAME = "metadata.json"
 WEIGHTS_FILENAME = "model.weights.npz"
 ARCHIVE_SUFFIX = ".keras"
 WEIGHTS_SUFFIX = ".weights.npz"
+H5_WEIGHTS_SUFFIX = ".weights.h5"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# Keras's guard against HDF5 "shape bombs": a dataset declaring more than this
+# many bytes must store at least 1/_H5_MAX_EXPANSION of them on disk.
+_H5_BOMB_FLOOR_BYTES = 1 << 32
+_H5_MAX_EXPANSION = 1000
 
 
 class ArchiveContents(tuple):
@@ -91,6 +109,30 @@ def layer_paths(class_names) -> list:
             used[name] = 0
         paths.append(f"layers/{name}")
     return paths
+
+
+def h5_group_names(model_name, layers, optimizer_name=None) -> dict:
+    """The ``name`` attribute of each ``vars`` group of a `.weights.h5` file.
+
+    Keras 3 creates ``<path>/vars`` with ``attrs["name"]`` for the model
+    (path ``""``), for every layer (even one without weights) and for the
+    optimizer; `write_weights` writes the same groups from this dict.
+
+    Args:
+        model_name: the model's name.
+        layers: list of `(class_name, layer_name)`, one per layer in order.
+        optimizer_name: the optimizer's name, or None when not compiled.
+
+    >>> h5_group_names("sequential", [("Dense", "d1"), ("Dropout", "drop")], "adam")
+    {'': 'sequential', 'layers/dense': 'd1', 'layers/dropout': 'drop', 'optimizer': 'adam'}
+    """
+    names = {"": str(model_name)}
+    paths = layer_paths([class_name for class_name, _ in layers])
+    for path, (_, layer_name) in zip(paths, layers):
+        names[path] = str(layer_name)
+    if optimizer_name is not None:
+        names["optimizer"] = str(optimizer_name)
+    return names
 
 
 def pack_weights(layers, optimizer_variables=None) -> dict:
@@ -445,47 +487,172 @@ def read_archive(path) -> ArchiveContents:
     return ArchiveContents(config, weights, metadata)
 
 
-def write_weights(path, weights, *, overwrite=True) -> None:
-    """Writes a flat weights dict to a `.weights.npz` file atomically.
+def _import_h5py(action: str):
+    """h5py, or an ImportError that says how to get it and what works without it."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(
+            f"{action} `.weights.h5` files needs the optional h5py package, which is not "
+            "installed: `pip install h5py` (or `pip install fastnn[h5]`). `.weights.npz` "
+            "files and `.keras` archives work without it."
+        ) from None
+    return h5py
+
+
+def _h5_bytes(weights: dict, group_names) -> bytes:
+    """A `.weights.h5` file's bytes in Keras 3's layout (see the module doc)."""
+    h5py = _import_h5py("Writing")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.require_group("vars")  # Keras always writes the model's own group
+        for path, name in (group_names or {}).items():
+            group = f.require_group(f"{path}/vars" if path else "vars")
+            group.attrs["name"] = name
+        for key, arr in weights.items():
+            if key == "optimizer/vars/0" and arr.shape == () and arr.dtype.kind in "iu":
+                # Keras's iterations variable is int32; keep int64 past its range.
+                if np.iinfo(np.int32).min <= int(arr) <= np.iinfo(np.int32).max:
+                    arr = arr.astype(np.int32)
+            parent, _, leaf = key.rpartition("/")
+            group = f.require_group(parent) if parent else f
+            group.create_dataset(leaf, data=arr)
+    return buffer.getvalue()
+
+
+def _h5_arrays(group, h5py, prefix: str, out: dict, source: str) -> None:
+    """Every dataset under `group` into `out` (key: its path), refusing links,
+    external or virtual data and shape bombs, as Keras's `safe_get_h5_*`."""
+    for name in group:
+        link = group.get(name, getlink=True)
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+            raise ValueError(
+                f"{source} has a {type(link).__name__} at {prefix}{name}; links are not allowed "
+                "in weights files"
+            )
+        obj = group[name]
+        key = f"{prefix}{name}"
+        if isinstance(obj, h5py.Group):
+            _h5_arrays(obj, h5py, key + "/", out, source)
+            continue
+        if not isinstance(obj, h5py.Dataset):
+            raise ValueError(f"{source}: {key} is neither a group nor a dataset")
+        if obj.external or obj.is_virtual:
+            raise ValueError(f"{source}: {key} keeps its data outside the file; not allowed")
+        bfloat16 = obj.attrs.get("dtype") == "bfloat16" and obj.dtype.itemsize == 2
+        if not bfloat16 and obj.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{source}: {key} has dtype {obj.dtype}; weights files hold numeric arrays only"
+            )
+        declared = math.prod(obj.shape or ()) * obj.dtype.itemsize
+        if (
+            declared > _H5_BOMB_FLOOR_BYTES
+            and declared > _H5_MAX_EXPANSION * obj.id.get_storage_size()
+        ):
+            raise ValueError(
+                f"{source}: {key} declares {declared} bytes but stores almost nothing; "
+                "refusing a possible decompression/shape bomb"
+            )
+        arr = np.asarray(obj[()])
+        if bfloat16:  # raw bfloat16 bits are the upper half of a float32
+            arr = (arr.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        out[key] = arr
+
+
+def _read_h5(path: str) -> dict:
+    h5py = _import_h5py("Reading")
+    source = repr(path)
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK"):
+        raise ValueError(
+            f"{source} is a zip file (a NumPy .npz or a .keras archive?), not an HDF5 "
+            "`.weights.h5` file; name .npz weights `*.weights.npz`"
+        )
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{source} is not an HDF5 weights file (foreign, empty or truncated file)")
+    out = {}
+    try:
+        with h5py.File(path, "r") as f:
+            if "layers" not in f and "vars" not in f:
+                legacy = "layer_names" in f.attrs or "model_weights" in f
+                raise ValueError(
+                    f"{source} is not a Keras 3 `.weights.h5` file: it has no `layers` or `vars` "
+                    "group"
+                    + (
+                        " (it is a legacy Keras 2 HDF5 model or weights file, which fastnn "
+                        "does not read)"
+                        if legacy
+                        else ""
+                    )
+                )
+            _h5_arrays(f, h5py, "", out, source)
+    except (OSError, RuntimeError, KeyError) as e:
+        if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        raise ValueError(f"{source} is truncated or corrupted ({type(e).__name__}: {e})") from None
+    return out
+
+
+def _weights_suffix_error(path, verb: str, extra: str = "") -> ValueError:
+    hint = ""
+    if isinstance(path, str) and path.endswith((".h5", ".hdf5")):
+        hint = (
+            " Keras 3 requires `.weights.h5` for weights files too; a plain `.h5` name is "
+            "Keras 2's legacy HDF5 layout, which fastnn does not write or read."
+        )
+    return ValueError(
+        f"Invalid `filepath` argument: expected a `.weights.h5` or `.weights.npz`{extra} "
+        f"extension to {verb}. Received: filepath={path}.{hint}"
+    )
+
+
+def write_weights(path, weights, *, overwrite=True, group_names=None) -> None:
+    """Writes a flat weights dict to a `.weights.npz` or `.weights.h5` file atomically.
+
+    Args:
+        path: ends in `.weights.npz` (NumPy) or `.weights.h5` (Keras 3's
+            HDF5 layout; needs h5py).
+        weights: flat dict: key (e.g. ``layers/dense/vars/0``) -> array.
+        overwrite: replace an existing file. Defaults to `True`.
+        group_names: for `.weights.h5`, the ``name`` attribute of each
+            ``vars`` group (`h5_group_names`); ignored for `.weights.npz`.
 
     Raises:
-        ValueError: `path` does not end in `.weights.npz` (a Keras
-            `.weights.h5` name gets an explanation: fastnn writes NumPy, not HDF5).
+        ValueError: another extension.
+        ImportError: `.weights.h5` without h5py installed.
+        FileExistsError: the file exists and `overwrite` is False.
     """
     path = os.fspath(path)
-    if not isinstance(path, str) or not path.endswith(WEIGHTS_SUFFIX):
-        hint = (
-            " fastnn stores weights as NumPy arrays, not HDF5: use a name ending in "
-            "`.weights.npz` instead of `.weights.h5`."
-            if isinstance(path, str) and path.endswith(".h5")
-            else ""
-        )
-        raise ValueError(
-            "Invalid `filepath` argument: expected a `.weights.npz` extension. "
-            f"Received: filepath={path}.{hint}"
-        )
-    npz = _npz_bytes(_check_weights(weights))
-    atomic_write(path, lambda f: f.write(npz), overwrite)
+    if isinstance(path, str) and path.endswith(H5_WEIGHTS_SUFFIX):
+        data = _h5_bytes(_check_weights(weights), group_names)
+    elif isinstance(path, str) and path.endswith(WEIGHTS_SUFFIX):
+        data = _npz_bytes(_check_weights(weights))
+    else:
+        raise _weights_suffix_error(path, "save weights")
+    atomic_write(path, lambda f: f.write(data), overwrite)
 
 
 def read_weights(path) -> dict:
-    """Reads the weights of a `.weights.npz` file or of a `.keras` archive.
+    """Reads the weights of a `.weights.npz` or `.weights.h5` file or of a `.keras` archive.
 
     Returns:
-        Flat dict: key -> NumPy array.
+        Flat dict: key -> NumPy array (for `.weights.h5`, each dataset under
+        its path, e.g. ``layers/dense/vars/0``).
 
     Raises:
-        FileNotFoundError, ValueError: as `read_archive`.
+        FileNotFoundError, ValueError: as `read_archive`; a `.weights.h5`
+            file that is not HDF5 or not in Keras 3's layout is a ValueError.
+        ImportError: `.weights.h5` without h5py installed.
     """
     path = os.fspath(path)
     if isinstance(path, str) and path.endswith(ARCHIVE_SUFFIX):
         return read_archive(path).weights
-    if not isinstance(path, str) or not path.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(
-            "Invalid `filepath` argument: expected a `.weights.npz` or `.keras` extension. "
-            f"Received: filepath={path}"
-        )
+    if not isinstance(path, str) or not path.endswith((WEIGHTS_SUFFIX, H5_WEIGHTS_SUFFIX)):
+        raise _weights_suffix_error(path, "load weights", " or `.keras`")
     _check_readable(path)
+    if path.endswith(H5_WEIGHTS_SUFFIX):
+        return _read_h5(path)
     with open(path, "rb") as f:
         data = f.read()
     return _load_npz(data, repr(path))
