@@ -121,16 +121,17 @@ def test_archive_has_keras_config_and_weight_names(tmp_path):
     for i, name in enumerate(names):
         np.testing.assert_array_equal(weights[f"{name}/vars/0"], kernels[2 * i])
         np.testing.assert_array_equal(weights[f"{name}/vars/1"], kernels[2 * i + 1])
-    # Keras's optimizer.variables: iterations, learning_rate, then every
-    # variable's momentum, then every variable's velocity (adam.py build()).
+    # Keras's optimizer.variables: iterations, learning_rate, then each
+    # variable's momentum and velocity, variable by variable (adam.py build()
+    # asks add_optimizer_variables for both names in one call).
     assert weights["optimizer/vars/0"] == 3 and weights["optimizer/vars/0"].dtype == np.int64
     assert weights["optimizer/vars/1"] == np.float32(0.01)
     kernel = model.optimizer._kernel
     assert list(kernel.slot_names) == ["momentum", "velocity"]
     tensors = model._net.tensors()
     k = 2
-    for s in range(2):
-        for t in tensors:
+    for t in tensors:
+        for s in range(2):
             size = math.prod(t["shape"])
             expected = kernel.slot(s)[t["offset"] : t["offset"] + size].reshape(t["shape"])
             np.testing.assert_array_equal(weights[f"optimizer/vars/{k}"], expected)
@@ -619,3 +620,25 @@ def test_early_stopping_restores_the_best_weights_with_real_fit(tmp_path):
     # The restored model saves and loads like any other.
     model.save(tmp_path / "best.keras")
     assert same_weights(models.load_model(tmp_path / "best.keras").get_weights(), best_weights)
+
+
+def test_adam_state_in_the_slot_order_of_earlier_files_still_loads(tmp_path):
+    """Files fastnn wrote before it followed Keras's order hold every
+    momentum, then every velocity: recognised by their shapes and restored."""
+    x, y = make_data()
+    model = make_model()
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    state = optimizer_state(model)
+    variables = model._optimizer_variables()
+    head, slots = variables[:2], variables[2:]
+    legacy = head + slots[0::2] + slots[1::2]  # momentum of each weight, then velocity
+    fresh = make_model()
+    fresh.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)
+    fresh._apply_optimizer_plan(fresh._optimizer_restore_plan(legacy, "legacy"))
+    for got, want in zip(optimizer_state(fresh), state):
+        np.testing.assert_array_equal(got, want)
+    fresh2 = make_model()
+    fresh2.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)
+    fresh2._apply_optimizer_plan(fresh2._optimizer_restore_plan(variables, "current"))
+    for got, want in zip(optimizer_state(fresh2), state):
+        np.testing.assert_array_equal(got, want)

@@ -492,6 +492,16 @@ KERAS_SCRIPT = textwrap.dedent(
     k.load_weights(os.path.join(d, "fastnn_adam.weights.h5"))
     np.savez(os.path.join(d, "keras_loaded_adam.npz"), pred=k.predict(x, verbose=0),
              **{f"w{i}": w for i, w in enumerate(k.get_weights())})
+    # A trained Keras Adam model takes its optimizer state (m0, v0, m1, v1 ...).
+    k = model()
+    k.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
+              loss="sparse_categorical_crossentropy")
+    k.fit(xs, ys, epochs=1, verbose=0)
+    k.load_weights(os.path.join(d, "fastnn_adam.weights.h5"))
+    np.savez(os.path.join(d, "keras_loaded_adam_state.npz"),
+             iterations=int(k.optimizer.iterations),
+             **{f"slot{i}": keras.ops.convert_to_numpy(v)
+                for i, v in enumerate(k.optimizer.variables[2:])})
 
     # Keras -> fastnn: weights set from the test, trained with SGD(momentum) and Adam.
     given = np.load(os.path.join(d, "given.npz"))
@@ -519,6 +529,19 @@ def numbered(arrays):
     return {f"w{i}": w for i, w in enumerate(arrays)}
 
 
+def adam_slots(model):
+    """[momentum, velocity] of every weight from the engine's flat slot
+    buffers: Keras 3's order for Adam (m0, v0, m1, v1, ...)."""
+    kernel = model.optimizer._kernel
+    assert list(kernel.slot_names) == ["momentum", "velocity"]
+    out = []
+    for t in model._net.tensors():
+        size = int(np.prod(t["shape"]))
+        for s in range(2):
+            out.append(kernel.slot(s)[t["offset"] : t["offset"] + size].reshape(t["shape"]).copy())
+    return out
+
+
 @pytest.fixture(scope="module")
 def keras_run(tmp_path_factory):
     """Runs Keras 3 (torch backend) once in a subprocess on files fastnn wrote,
@@ -535,6 +558,7 @@ def keras_run(tmp_path_factory):
     adam = trained_model(seed=2)
     adam.save_weights(d / "fastnn_adam.weights.h5")
     np.savez(d / "fastnn_adam.npz", pred=adam.predict(x, verbose=0), **numbered(adam.get_weights()))
+    np.savez(d / "fastnn_adam_slots.npz", **numbered(adam_slots(adam)))
     given = make_model(seed=11, compile=False).get_weights()
     np.savez(d / "given.npz", **numbered(given))
     script = d / "keras_side.py"
@@ -582,6 +606,15 @@ def test_fastnn_weights_h5_loads_in_keras(keras_run):
         for i in range(4):
             np.testing.assert_array_equal(theirs[f"w{i}"], ours[f"w{i}"])
         np.testing.assert_allclose(theirs["pred"], ours["pred"], rtol=1e-5, atol=1e-6)
+    # ... and into a trained Keras Adam model, with the optimizer state
+    with (
+        np.load(keras_run / "fastnn_adam_slots.npz") as ours,
+        np.load(keras_run / "keras_loaded_adam_state.npz") as theirs,
+    ):
+        assert int(theirs["iterations"]) > 0
+        assert len([k for k in theirs if k.startswith("slot")]) == 8
+        for i in range(8):
+            np.testing.assert_array_equal(theirs[f"slot{i}"], ours[f"w{i}"])
 
 
 def test_keras_weights_h5_loads_in_fastnn(keras_run):
@@ -611,15 +644,10 @@ def test_keras_weights_h5_loads_in_fastnn(keras_run):
         np.testing.assert_allclose(bare.predict(x, verbose=0), theirs["pred"], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="fastnn orders Adam's optimizer variables momentum-of-every-weight then "
-    "velocity-of-every-weight; Keras 3 interleaves them per weight (m0, v0, m1, v1 ...), "
-    "so a trained Adam state does not cross between the two",
-)
 def test_keras_adam_state_loads_into_a_compiled_fastnn_model(keras_run):
     model = make_model()  # compiled with Adam, as before model.load_weights(...)
     model.load_weights(keras_run / "keras_adam.weights.h5")
     with np.load(keras_run / "keras_adam.npz") as theirs:
         assert model.optimizer.iterations == int(theirs["iterations"])
+        for i, slot in enumerate(adam_slots(model)):
+            np.testing.assert_array_equal(slot, theirs[f"slot{i}"])

@@ -1269,8 +1269,8 @@ class Sequential:
 
     def _optimizer_variables(self) -> List[np.ndarray]:
         """Keras's ``optimizer.variables``: iterations, the learning rate (when
-        it is a number), then for each slot (Keras's order, e.g. Adam's
-        momentum then velocity) that slot of every weight, as views."""
+        it is a number), then the slots of the weights in Keras's order
+        (`_slot_order`), as views."""
         opt = self.optimizer
         lr = opt._learning_rate
         out = [np.array(opt.iterations, np.int64)]
@@ -1279,12 +1279,10 @@ class Sequential:
         if self._net is not None and self._optimizer_net is self._net and opt._kernel is not None:
             kernel = opt._kernel
             tensors = self._net.tensors()
-            for s in range(len(kernel.slot_names)):
-                flat = kernel.slot(s)
-                for t in tensors:
-                    shape = tuple(t["shape"])
-                    start = int(t["offset"])
-                    out.append(flat[start : start + math.prod(shape)].reshape(shape))
+            for s, k in _slot_order(kernel.slot_names, len(tensors)):
+                shape = tuple(tensors[k]["shape"])
+                start = int(tensors[k]["offset"])
+                out.append(kernel.slot(s)[start : start + math.prod(shape)].reshape(shape))
         return out
 
     def _load_state(self, weights: dict, source: str, load_optimizer: bool = True) -> None:
@@ -1354,21 +1352,24 @@ class Sequential:
             # The file keeps float32 (as Keras); keep the exact value when it agrees.
             if np.float32(opt._learning_rate) != np.float32(value):
                 lr = value
-        slots = []
+        slots = {}  # (slot, tensor) -> array
         if len(variables) == full:
-            k = base
-            for name in slot_names:
-                for shape in shapes:
-                    arr = np.asarray(variables[k])
-                    if arr.shape != shape or arr.dtype.kind not in "biuf":
-                        raise ValueError(
-                            f"{source}: optimizer/vars/{k} ({name} slot) has shape {arr.shape} "
-                            f"and dtype {arr.dtype}; the model expects {shape} float32"
-                        )
-                    if not np.isfinite(arr).all():
-                        raise ValueError(f"{source}: optimizer/vars/{k} contains NaN or Inf")
-                    slots.append(arr)
-                    k += 1
+            order = _slot_order(slot_names, len(shapes))
+            legacy = _slot_order(slot_names, len(shapes), grouped=True)
+            shapes_at = [np.shape(v) for v in variables[base:]]
+            if legacy != order and shapes_at != [shapes[t] for _, t in order]:
+                if shapes_at == [shapes[t] for _, t in legacy]:
+                    order = legacy  # a file written before fastnn followed Keras's order
+            for k, (s, t) in enumerate(order, start=base):
+                arr = np.asarray(variables[k])
+                if arr.shape != shapes[t] or arr.dtype.kind not in "biuf":
+                    raise ValueError(
+                        f"{source}: optimizer/vars/{k} ({slot_names[s]} slot) has shape "
+                        f"{arr.shape} and dtype {arr.dtype}; the model expects {shapes[t]} float32"
+                    )
+                if not np.isfinite(arr).all():
+                    raise ValueError(f"{source}: optimizer/vars/{k} contains NaN or Inf")
+                slots[(s, t)] = arr
         return {"iterations": iterations, "learning_rate": lr, "slots": slots}
 
     def _apply_optimizer_plan(self, plan: dict) -> None:
@@ -1379,13 +1380,9 @@ class Sequential:
             self._ensure_optimizer_built()
             kernel = opt._kernel
             tensors = self._net.tensors()
-            k = 0
-            for s in range(len(kernel.slot_names)):
-                flat = kernel.slot(s)
-                for t in tensors:
-                    start = int(t["offset"])
-                    flat[start : start + math.prod(t["shape"])] = plan["slots"][k].reshape(-1)
-                    k += 1
+            for (s, k), arr in plan["slots"].items():
+                start = int(tensors[k]["offset"])
+                kernel.slot(s)[start : start + math.prod(tensors[k]["shape"])] = arr.reshape(-1)
         elif opt._kernel is not None and self._optimizer_net is self._net:
             opt._kernel.reset()  # the file's optimizer had no state yet
         opt.iterations = plan["iterations"]
@@ -1542,6 +1539,23 @@ def _scalar_count(value, what: str) -> int:
 def _slot_names(optimizer) -> List[str]:
     """The optimizer's slots in Keras's order (from a size-0 C++ kernel)."""
     return list(_core.optim.Optimizer(optimizer._kernel_config(), [0, 0]).slot_names)
+
+
+def _slot_order(slot_names: Sequence[str], tensors: int, grouped: bool = False) -> list:
+    """``(slot, tensor)`` pairs in the order of Keras 3's ``optimizer.variables``.
+
+    Keras creates slots with ``add_optimizer_variables(vars, names)``, which
+    loops over the weights and, for each, over the names: Adam and AdamW ask
+    for ``["momentum", "velocity"]`` in one call (so m0, v0, m1, v1, ...),
+    then ``velocity_hat`` (amsgrad) in another; SGD, RMSprop and Adagrad make
+    one call per slot (every weight's first slot, then the next). `grouped`:
+    one slot after another for every optimizer (fastnn's files before it
+    followed Keras here).
+    """
+    paired = 2 if not grouped and list(slot_names[:2]) == ["momentum", "velocity"] else 0
+    order = [(s, t) for t in range(tensors) for s in range(paired)]
+    order += [(s, t) for s in range(paired, len(slot_names)) for t in range(tensors)]
+    return order
 
 
 def _serialize_loss(loss) -> dict:
