@@ -63,12 +63,13 @@ from fastnn import (  # noqa: E402
     utils,
 )
 from fastnn.layers import Input  # noqa: E402  (keras.Input)
-from fastnn.models import Sequential  # noqa: E402  (keras.Sequential)
+from fastnn.models import Model, Sequential  # noqa: E402  (keras.Model, keras.Sequential)
 
 __version__: str = _core.__version__
 
 __all__ = [
     "Input",
+    "Model",
     "Sequential",
     "__version__",
     "activations",

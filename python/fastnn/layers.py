@@ -184,6 +184,15 @@ class Layer:
         """The C++ layer description, or None for a pure reshape."""
         raise NotImplementedError
 
+    def __call__(self, inputs, *args, **kwargs):
+        """Keras's functional API: called on `Input(shape=...)` (or on what
+        such a call returned) it returns a symbolic tensor for
+        `fastnn.Model(inputs, outputs)` (see fastnn.functional). Calling a
+        layer on arrays is not supported: use a model's `predict`."""
+        from fastnn.functional import call_layer
+
+        return call_layer(self, inputs, args, kwargs)
+
     def _init_weights(self) -> List[np.ndarray]:
         return []
 
@@ -204,6 +213,23 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict:
         return {"name": self.name, "batch_shape": (self.batch_size, *self._input_shape)}
+
+    # As Keras's `Input` returns a KerasTensor: the functional API's start.
+    @property
+    def shape(self) -> tuple:
+        """``(batch_size, *shape)``, as Keras's KerasTensor (batch None)."""
+        return (self.batch_size, *self._input_shape)
+
+    @property
+    def dtype(self) -> str:
+        return "float32"
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self._input_shape)
+
+    def __call__(self, inputs, *args, **kwargs):
+        raise TypeError("An Input is not called on data; call layers on it instead")
 
     @classmethod
     def from_config(cls, config: dict):
@@ -226,7 +252,8 @@ class InputLayer(Layer):
 
 
 def Input(shape=None, batch_size=None, name=None, **kwargs) -> InputLayer:
-    """The input of a Sequential model: ``Input(shape=(784,))``."""
+    """The input of a model: first in a Sequential's layers, or called on by
+    layers for a functional `fastnn.Model` (``x = Dense(64)(inputs)``)."""
     return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
 
 

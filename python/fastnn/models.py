@@ -40,7 +40,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 
-__all__ = ["Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model"]
 
 _FLOAT32 = np.dtype(np.float32)
 
@@ -922,19 +922,20 @@ class Sequential:
         if index is not None:
             if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
                 raise ValueError(f"`index` must be an integer. Received: index={index!r}")
-            if not -len(self._layers) <= index < len(self._layers):
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
                 raise ValueError(
                     f"Was asked to retrieve layer at index {index} but model only has "
-                    f"{len(self._layers)} layers."
+                    f"{len(layers)} layers."
                 )
-            return self._layers[index]
+            return layers[index]
         if name is not None:
-            for layer in self._layers:
+            for layer in self.layers:
                 if layer.name == name:
                     return layer
             raise ValueError(
                 f"No such layer: {name}. Existing layers are: "
-                f"{[layer.name for layer in self._layers]}."
+                f"{[layer.name for layer in self.layers]}."
             )
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
@@ -1601,6 +1602,68 @@ def _deserialize_loss(value):
         else:
             raise ValueError(f"Unknown key {key!r} in the config of loss {name}")
     return cls(**kwargs)
+
+
+class Model(Sequential):
+    """Keras's functional model, for a single chain of layers:
+
+    >>> from fastnn import Input, Model, layers
+    >>> inputs = Input(shape=(784,))
+    >>> x = layers.Dense(64, activation="relu")(inputs)
+    >>> outputs = layers.Dense(10, activation="softmax")(x)
+    >>> model = Model(inputs=inputs, outputs=outputs, name="mnist_model")
+
+    Everything else is `Sequential`'s (compile, fit, save ...); as in Keras,
+    `layers` starts with the InputLayer. A file it saves loads back as a
+    Sequential of the same layers.
+
+    Args:
+        inputs: the `Input(...)` the layers were called on (or a one-element
+            list of it).
+        outputs: what the last call returned (or a one-element list).
+        name: Defaults to `"functional"` (numbered when reused), as Keras.
+        trainable: Defaults to `True`.
+
+    Raises:
+        ValueError: `outputs` not computed from `inputs`, several inputs or
+            outputs, a layer called twice.
+        NotImplementedError: subclassing Model (a `call` method): fastnn
+            builds networks from layers only.
+    """
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if type(self) is not Model or (inputs is None and outputs is None):
+            raise NotImplementedError(
+                "fastnn does not support subclassed models (a Model with a `call` method): "
+                "build the network with Sequential([...]) or with the functional API, "
+                "Model(inputs=Input(shape=...), outputs=...)"
+            )
+        if kwargs:
+            raise TypeError(f"Model got unexpected argument(s): {', '.join(sorted(kwargs))}")
+        from fastnn import functional
+
+        layers = functional.chain(inputs, outputs)
+        super().__init__(
+            layers, name=name or _layers._unique_name("functional"), trainable=trainable
+        )
+        self._input_layer = layers[0]
+        self._outputs = outputs
+
+    @property
+    def layers(self) -> List[_layers.Layer]:
+        """The InputLayer, then the layers in call order (as Keras's
+        functional models list them)."""
+        return [self._input_layer, *self._layers]
+
+    @property
+    def inputs(self) -> list:
+        return [self._input_layer]
+
+    @property
+    def outputs(self) -> list:
+        return (
+            [self._outputs] if not isinstance(self._outputs, (list, tuple)) else list(self._outputs)
+        )
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:

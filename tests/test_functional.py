@@ -1,0 +1,156 @@
+"""Keras's functional API for a single chain of layers (fastnn.functional):
+layers called on `Input(...)` give symbolic tensors with Keras's shapes,
+`Model(inputs, outputs)` trains and predicts exactly as the Sequential of the
+same layers, and graphs fastnn cannot run raise clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import Input, Model, layers, models
+
+
+def functional_mlp(name=None, features=12):
+    inputs = Input(shape=(features,))
+    x = layers.Dense(16, activation="relu")(inputs)
+    x = layers.Dropout(0.2, seed=3)(x)
+    x = layers.Dense(8, activation="tanh")(x)
+    outputs = layers.Dense(3, activation="softmax")(x)
+    return Model(inputs=inputs, outputs=outputs, name=name), inputs, outputs
+
+
+def data(n=50, features=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, features)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def test_symbolic_shapes_follow_the_layers():
+    inputs = Input(shape=(28, 28))
+    assert inputs.shape == (None, 28, 28) and inputs.dtype == "float32" and inputs.ndim == 3
+    flat = layers.Flatten()(inputs)
+    assert flat.shape == (None, 784)
+    hidden = layers.Dense(64, activation="relu")(flat)
+    assert hidden.shape == (None, 64) and hidden.ndim == 2
+    assert "from=" in repr(hidden)
+    assert layers.Activation("relu")(hidden).shape == (None, 64)
+    # a call with the keyword arguments Keras scripts pass
+    assert layers.Dropout(0.5)(hidden, training=True).shape == (None, 64)
+
+
+def test_model_is_the_chain_and_trains_as_the_sequential():
+    model, inputs, outputs = functional_mlp(name="mnist_model")
+    assert isinstance(model, Model) and isinstance(model, models.Sequential)
+    assert fastnn.Model is models.Model
+    assert model.name == "mnist_model"
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer",
+        "Dense",
+        "Dropout",
+        "Dense",
+        "Dense",
+    ]
+    assert model.get_layer(index=0) is inputs and model.get_layer(index=1) is model.layers[1]
+    assert model.inputs == [inputs] and model.outputs == [outputs]
+    twin = models.Sequential(
+        [
+            Input(shape=(12,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dropout(0.2, seed=3),
+            layers.Dense(8, activation="tanh"),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    twin.set_weights(model.get_weights())
+    for m in (model, twin):
+        m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = data()
+    h1 = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    h2 = twin.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    assert h1.history == h2.history
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), twin.predict(x, verbose=0))
+
+
+def test_default_names_are_numbered_functional():
+    fastnn.backend.clear_session()
+    first, _, _ = functional_mlp()
+    second, _, _ = functional_mlp()
+    assert (first.name, second.name) == ("functional", "functional_1")
+
+
+def test_one_element_lists_are_accepted():
+    inputs = Input(shape=(4,))
+    outputs = layers.Dense(2)([inputs])
+    model = Model(inputs=[inputs], outputs=[outputs])
+    assert model.predict(np.ones((3, 4), np.float32), verbose=0).shape == (3, 2)
+
+
+def test_save_and_load_give_the_same_outputs(tmp_path):
+    model, _, _ = functional_mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = data()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "f.keras")
+    loaded = models.load_model(tmp_path / "f.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_graphs_fastnn_cannot_run_raise_clear_errors():
+    inputs = Input(shape=(6,))
+    shared = layers.Dense(6)
+    twice = shared(shared(inputs))
+    with pytest.raises(ValueError, match="used twice"):
+        Model(inputs, twice)
+    other = Input(shape=(6,))
+    with pytest.raises(ValueError, match="not computed from `inputs`"):
+        Model(inputs, layers.Dense(2)(other))
+    with pytest.raises(ValueError, match="one input and one output"):
+        Model([inputs, other], layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match="one input and one output"):
+        Model(inputs, [layers.Dense(2)(inputs), layers.Dense(3)(inputs)])
+    with pytest.raises(ValueError, match="call at least one layer"):
+        Model(inputs, inputs)
+    with pytest.raises(ValueError, match="result of fastnn.Input"):
+        Model(layers.Dense(2)(inputs), layers.Dense(2)(inputs))
+    with pytest.raises(ValueError, match="called on 2 inputs"):
+        layers.Dense(2)([inputs, other])
+
+
+def test_bad_calls_raise_clear_errors():
+    with pytest.raises(TypeError, match="called on a ndarray.*predict"):
+        layers.Dense(3)(np.ones((2, 4), np.float32))
+    with pytest.raises(ValueError, match="add a Flatten layer"):
+        layers.Dense(3)(Input(shape=(28, 28)))
+    with pytest.raises(ValueError, match=r"input_shape=\(5,\)"):
+        layers.Dense(3, input_shape=(5,))(Input(shape=(4,)))
+    with pytest.raises(TypeError, match="unsupported argument"):
+        layers.Dense(3)(Input(shape=(4,)), foo=1)
+    with pytest.raises(ValueError, match="masks"):
+        layers.Dense(3)(Input(shape=(4,)), mask=np.ones(4))
+    with pytest.raises(TypeError, match="not called on data"):
+        Input(shape=(4,))(np.ones((1, 4)))
+
+
+def test_subclassed_models_are_refused():
+    with pytest.raises(NotImplementedError, match="subclassed models"):
+        Model()
+
+    class MyModel(Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(NotImplementedError, match="subclassed models"):
+        MyModel()
+    inputs = Input(shape=(3,))
+    with pytest.raises(TypeError, match="unexpected argument"):
+        Model(inputs, layers.Dense(1)(inputs), bogus=1)
+
+
+def test_a_layer_of_a_built_model_cannot_start_a_second_model():
+    model, inputs, outputs = functional_mlp()
+    model.build()
+    with pytest.raises(ValueError, match="already belongs to model"):
+        Model(inputs, outputs)
