@@ -28,6 +28,7 @@ import contextlib
 import math
 import threading
 import time
+import warnings
 import weakref
 from typing import Dict, List, Optional, Sequence
 
@@ -93,6 +94,10 @@ class Sequential:
         self._busy = threading.Lock()  # one training call at a time
         self.stop_training = False
         self.history = None
+        # compile's Keras options, recorded only (see compile).
+        self.run_eagerly = False
+        self.jit_compile = False
+        self.steps_per_execution = 1
         for layer in layers or []:
             self.add(layer, rebuild=False)
         if self._input_shape is not None and any(
@@ -216,7 +221,10 @@ class Sequential:
         metrics=None,
         loss_weights=None,
         weighted_metrics=None,
-        **kwargs,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
     ) -> None:
         """Sets the optimizer, loss and metrics.
 
@@ -244,14 +252,39 @@ class Sequential:
                 ``weighted_<name>``. Defaults to `None`.
             loss_weights: for this single-output model only `None` or `1.0`
                 (also as a one-element list or dict) is accepted.
+            run_eagerly: accepted and recorded as Keras 3 records it; fastnn
+                always runs its compiled C++ steps, so it changes nothing.
+                Defaults to `False`.
+            steps_per_execution: an integer >= 1, recorded; changes nothing
+                (fastnn already runs many steps per C++ call, and calls the
+                batch hooks of callbacks after every batch). Keras 3 checks
+                it only when training starts (and its PyTorch backend then
+                refuses values above 1); fastnn checks it here. Defaults to
+                `1`.
+            jit_compile: `"auto"`, `True` or `False`, recorded as Keras 3
+                resolves it with the PyTorch backend: `"auto"` becomes
+                `False`, and `True` with `run_eagerly=True` becomes `False`
+                with a warning. Changes nothing. Defaults to `"auto"`.
+            auto_scale_loss: accepted (Keras scales the loss of
+                `mixed_float16` models; fastnn computes in float32), not
+                recorded, as in Keras. Defaults to `True`.
 
         Raises:
             ValueError / TypeError: an unknown optimizer, loss or metric, or
             a metric that cannot score this loss's targets (e.g.
-            ``"categorical_accuracy"`` with integer labels); nothing changes.
+            ``"categorical_accuracy"`` with integer labels), or a
+            `steps_per_execution` that is not an integer >= 1; nothing
+            changes.
         """
-        if kwargs:
-            raise TypeError(f"compile got unsupported argument(s): {', '.join(sorted(kwargs))}")
+        steps_per_execution = _check_steps_per_execution(steps_per_execution)
+        if jit_compile == "auto" or run_eagerly:
+            if jit_compile and jit_compile != "auto":
+                warnings.warn(
+                    "If `run_eagerly` is True, then `jit_compile` cannot also be True. "
+                    "Disabling `jit_compile`.",
+                    stacklevel=2,
+                )
+            jit_compile = False
         weights = loss_weights
         if isinstance(weights, dict):
             weights = list(weights.values())
@@ -285,6 +318,9 @@ class Sequential:
         self._metrics = resolved
         self._metric_weighted = weighted
         self._metric_names = [m.name for m in resolved]
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
         self.compiled = True
 
     def _metric_kernels(self, loss, metric_ids, weighted_ids):
@@ -1021,9 +1057,9 @@ class Sequential:
             "loss_weights": None,
             "metrics": serialized(self._metric_ids),
             "weighted_metrics": serialized(self._weighted_metric_ids),
-            "run_eagerly": False,
-            "steps_per_execution": 1,
-            "jit_compile": False,
+            "run_eagerly": self.run_eagerly,
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self.jit_compile,
         }
 
     def compile_from_config(self, config: dict) -> None:
@@ -1054,6 +1090,9 @@ class Sequential:
             loss=_deserialize_loss(config.get("loss")),
             metrics=lists["metrics"],
             weighted_metrics=lists["weighted_metrics"],
+            run_eagerly=config.get("run_eagerly", False),
+            steps_per_execution=config.get("steps_per_execution", 1),
+            jit_compile=config.get("jit_compile", "auto"),
         )
 
     # -- saving ----------------------------------------------------------------
@@ -1318,6 +1357,22 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def _check_positive_int(value, name: str) -> int:
     return _check_int(value, name, 1)
+
+
+def _check_steps_per_execution(value) -> int:
+    """compile's `steps_per_execution`: an integer >= 1 (Keras 3 fails on
+    others when training starts: TypeError for a non-integer, ValueError
+    for 0)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"`steps_per_execution` must be an integer >= 1. "
+            f"Received: steps_per_execution={value!r}"
+        )
+    if value < 1:
+        raise ValueError(
+            f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
+        )
+    return int(value)
 
 
 def _check_verbose(verbose) -> int:
