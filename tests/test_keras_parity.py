@@ -142,3 +142,30 @@ def test_compile_options_round_trip_through_compile_config(tmp_path):
     loaded = models.load_model(path)
     assert loaded.get_compile_config()["steps_per_execution"] == 3
     assert loaded.get_compile_config()["run_eagerly"] is True
+
+
+# -- 2. model(x, training=..., mask=...) ------------------------------------------
+@pytest.mark.parametrize("kwargs", [{}, {"training": False}, {"training": None}, {"mask": None}])
+def test_call_accepts_training_and_mask(kwargs):
+    model = regression_model(dropout=0.5)
+    x, _ = data()
+    out = model(x, **kwargs)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (10, 2)
+    np.testing.assert_array_equal(out, model.predict(x, verbose=0))
+
+
+def test_call_training_true_without_dropout_is_inference():
+    model = regression_model(dropout=0.0)
+    x, _ = data()
+    np.testing.assert_array_equal(model(x, training=True), model(x))
+
+
+def test_call_training_true_with_dropout_is_refused_clearly():
+    model = regression_model(dropout=0.5)
+    with pytest.raises(NotImplementedError, match=r"training=True\) would apply the Dropout"):
+        model(data()[0], training=True)
+
+
+def test_call_training_is_keyword_only():
+    with pytest.raises(TypeError):
+        regression_model()(data()[0], False)

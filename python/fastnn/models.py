@@ -821,8 +821,34 @@ class Sequential:
         cbs.on_predict_end()
         return out
 
-    def __call__(self, x):
-        """``predict(x)`` on all of `x` at once."""
+    def __call__(self, x, *, training=None, mask=None):
+        """``predict(x)`` on all of `x` at once, as a float32 NumPy array
+        (Keras 3 returns a backend tensor).
+
+        Args:
+            x: ``(n, *input_shape)`` array-like.
+            training: `None` or `False` run the inference pass, as in Keras.
+                `True` gives the same outputs when no Dropout layer has a
+                rate above 0 (the other layers behave the same in both
+                modes); with such a layer it raises `NotImplementedError`,
+                since fastnn's training-mode forward pass runs only inside
+                `fit`/`train_on_batch`. Defaults to `None`.
+            mask: accepted and ignored, as Keras 3 ignores it for these
+                layers (none of them takes a mask). Defaults to `None`.
+        """
+        if training:
+            dropouts = [
+                layer.name
+                for layer in self._layers
+                if isinstance(layer, _layers.Dropout) and layer.rate > 0
+            ]
+            if dropouts:
+                raise NotImplementedError(
+                    f"model(x, training=True) would apply the Dropout layer(s) {dropouts}; "
+                    "fastnn runs its training-mode forward pass only inside fit and "
+                    "train_on_batch. Call the model with training=False (or None) for "
+                    "inference outputs."
+                )
         x = self._prepare_x(x)
         return self._net.predict(x, 0)
 
