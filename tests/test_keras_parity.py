@@ -169,3 +169,32 @@ def test_call_training_true_with_dropout_is_refused_clearly():
 def test_call_training_is_keyword_only():
     with pytest.raises(TypeError):
         regression_model()(data()[0], False)
+
+
+# -- 4. / 5. layer names and pop --------------------------------------------------
+KERAS_UNIQUE_NAMES = (
+    "All layers added to a Sequential model should have unique names. Name 'hidden' is "
+    "already the name of a layer in this model. Update the `name` argument to pass a "
+    "unique name."
+)
+
+
+def test_duplicate_layer_name_in_constructor_raises_keras_error():
+    with pytest.raises(ValueError) as info:
+        models.Sequential(
+            [
+                layers.Input(shape=(3,)),
+                layers.Dense(2, name="hidden"),
+                layers.Dense(2, name="hidden"),
+            ]
+        )
+    assert str(info.value) == KERAS_UNIQUE_NAMES
+
+
+def test_duplicate_layer_name_on_add_raises_and_leaves_the_model():
+    model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(2, name="hidden")])
+    with pytest.raises(ValueError) as info:
+        model.add(layers.Dense(2, name="hidden"))
+    assert str(info.value) == KERAS_UNIQUE_NAMES
+    assert [layer.name for layer in model.layers] == ["hidden"]
+    model.add(layers.Dense(2, name="other"))  # still usable

@@ -122,6 +122,13 @@ class Sequential:
             raise TypeError(f"Sequential.add takes a fastnn.layers.Layer, got {layer!r}")
         if layer in self._layers:
             raise ValueError(f"layer {layer.name!r} is already in the model")
+        if any(other.name == layer.name for other in self._layers):
+            raise ValueError(  # Keras 3's check and message
+                "All layers added to a Sequential model "
+                f"should have unique names. Name '{layer.name}' is already "
+                "the name of a layer in this model. Update the `name` argument "
+                "to pass a unique name."
+            )
         ref = getattr(layer, "_owner", None)
         owner = ref() if ref is not None else None
         if owner is not None and owner is not self and layer in owner._layers:
