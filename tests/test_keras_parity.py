@@ -198,3 +198,10 @@ def test_duplicate_layer_name_on_add_raises_and_leaves_the_model():
     assert str(info.value) == KERAS_UNIQUE_NAMES
     assert [layer.name for layer in model.layers] == ["hidden"]
     model.add(layers.Dense(2, name="other"))  # still usable
+
+
+def test_pop_on_empty_model_raises_index_error():
+    with pytest.raises(IndexError, match="pop from empty list"):
+        models.Sequential().pop()
+    with pytest.raises(IndexError):
+        models.Sequential([layers.Input(shape=(3,))]).pop()

@@ -899,10 +899,11 @@ class Sequential:
         training call, since the parameters changed.
 
         Raises:
-            TypeError: the model has no layers.
+            IndexError: the model has no layers (Keras 3 pops from its empty
+                layer list).
         """
         if not self._layers:
-            raise TypeError("There are no layers in the model.")
+            raise IndexError("pop from empty list: there are no layers in the model.")
         layer = self._layers.pop()
         previous = self._net
         self._net = None
