@@ -205,3 +205,16 @@ def test_pop_on_empty_model_raises_index_error():
         models.Sequential().pop()
     with pytest.raises(IndexError):
         models.Sequential([layers.Input(shape=(3,))]).pop()
+
+
+# -- 9. using a model before compile ---------------------------------------------
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
+def test_training_calls_before_compile_raise_keras_value_error(method):
+    x, y = data()
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model"):
+        getattr(regression_model(), method)(x, y)
+
+
+def test_predict_before_compile_works():
+    x, _ = data()
+    assert regression_model().predict(x, verbose=0).shape == (10, 2)

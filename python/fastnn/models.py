@@ -474,8 +474,12 @@ class Sequential:
             self._busy.release()
 
     def _require_compiled(self, what: str) -> None:
+        """Keras 3's check (its ValueError and message) before `what`."""
         if not self.compiled:
-            raise RuntimeError(f"call compile(optimizer, loss) before {what}")
+            raise ValueError(
+                f"You must call `compile()` before using the model (`{what}()` needs an "
+                "optimizer and a loss: model.compile(optimizer, loss))."
+            )
 
     # -- training / inference ------------------------------------------------
     def _prepare_data(self, x, y, sample_weight, what: str):
