@@ -218,3 +218,55 @@ def test_training_calls_before_compile_raise_keras_value_error(method):
 def test_predict_before_compile_works():
     x, _ = data()
     assert regression_model().predict(x, verbose=0).shape == (10, 2)
+
+
+# -- 10. EarlyStopping's auto mode ---------------------------------------------------
+def early_stopping_fit(metrics, monitor, mode="auto"):
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    y = np.array([0, 1] * 4)
+    fastnn.utils.set_random_seed(0)
+    model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=metrics)
+    rec = Recorder()
+    stop = callbacks.EarlyStopping(monitor=monitor, mode=mode)
+    history = model.fit(x, y, epochs=2, validation_data=(x, y), verbose=0, callbacks=[rec, stop])
+    return history, rec
+
+
+@pytest.mark.parametrize(
+    "metrics,monitor",
+    [(["accuracy"], "val_acc"), ([], "val_accuracy"), (["accuracy"], "acc"), (["accuracy"], "foo")],
+)
+def test_early_stopping_auto_mode_on_an_unknown_direction_raises_after_the_first_epoch(
+    metrics, monitor
+):
+    # Keras 3: the ValueError comes from the first on_epoch_end, after epoch 0 trained
+    events = []
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=metrics)
+    seen = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: events.append(epoch))
+    stop = callbacks.EarlyStopping(monitor=monitor)
+    with pytest.raises(ValueError, match=f"received monitor={monitor}, but fastnn isn't able"):
+        model.fit(x, np.array([0, 1] * 4), epochs=2, verbose=0, callbacks=[seen, stop])
+    assert events == [0]
+
+
+@pytest.mark.parametrize(
+    "metrics,monitor",
+    [
+        (["acc"], "val_acc"),
+        (["sparse_categorical_accuracy"], "val_sparse_categorical_accuracy"),
+        ([], "loss"),
+        ([], "val_loss"),
+    ],
+)
+def test_early_stopping_auto_mode_on_a_compiled_metric_or_loss_works(metrics, monitor):
+    history, _ = early_stopping_fit(metrics, monitor)
+    assert history.epoch[0] == 0
+
+
+def test_early_stopping_explicit_mode_on_a_missing_metric_warns_as_keras():
+    with pytest.warns(UserWarning, match="Early stopping conditioned on metric `val_acc`"):
+        history, _ = early_stopping_fit(["accuracy"], "val_acc", mode="max")
+    assert history.epoch == [0, 1]
