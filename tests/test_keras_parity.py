@@ -4,11 +4,17 @@ listed them."""
 
 from __future__ import annotations
 
+import copy
+import json
+import math
+import pickle
+
 import numpy as np
 import pytest
 
 import fastnn
-from fastnn import callbacks, layers, models
+from fastnn import callbacks, layers, models, optimizers
+from fastnn.optimizers import schedules
 
 RAN_OUT = "Your input ran out of data"
 
@@ -270,3 +276,65 @@ def test_early_stopping_explicit_mode_on_a_missing_metric_warns_as_keras():
     with pytest.warns(UserWarning, match="Early stopping conditioned on metric `val_acc`"):
         history, _ = early_stopping_fit(["accuracy"], "val_acc", mode="max")
     assert history.epoch == [0, 1]
+
+
+# -- 11. optimizer.learning_rate / iterations ---------------------------------------
+def test_learning_rate_assign_and_numpy():
+    opt = optimizers.Adam(learning_rate=0.5)
+    assert opt.learning_rate.numpy().dtype == np.float32 and opt.learning_rate.numpy() == 0.5
+    assert opt.learning_rate.assign(0.25) is None
+    assert opt.learning_rate == 0.25 and opt.get_config()["learning_rate"] == 0.25
+    opt.learning_rate = 0.125  # plain assignment still works
+    assert opt.learning_rate == 0.125
+    with pytest.raises(ValueError, match="learning_rate"):
+        opt.learning_rate.assign(-1.0)  # checked as the setter checks it
+
+
+def test_learning_rate_value_behaves_as_the_float_it_is():
+    opt = optimizers.SGD(learning_rate=0.001)
+    lr = opt.learning_rate
+    assert isinstance(lr, float) and float(lr) == 0.001
+    assert repr(lr) == "0.001" and str(lr) == "0.001" and f"{lr:.2e}" == "1.00e-03"
+    assert lr * 2 == 0.002 and type(lr * 2) is float and lr < 0.01 and hash(lr) == hash(0.001)
+    assert json.dumps({"lr": lr}) == '{"lr": 0.001}'
+    assert json.dumps(opt.get_config())  # unaffected
+    assert type(pickle.loads(pickle.dumps(lr))) is float and copy.deepcopy(lr) == 0.001
+    assert np.asarray(lr).dtype == np.float64 and math.isclose(np.float32(lr), 0.001, rel_tol=1e-7)
+    assert optimizers.SGD(learning_rate=lr).get_config()["learning_rate"] == 0.001
+
+
+def test_learning_rate_assign_changes_training_like_setting_it():
+    x, y = data()
+    a, b = regression_model(), regression_model()
+    a.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    b.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    a.optimizer.learning_rate.assign(1e-4)
+    b.optimizer.learning_rate = 1e-4
+    a.fit(x, y, verbose=0, shuffle=False)
+    b.fit(x, y, verbose=0, shuffle=False)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_scheduled_learning_rate_reads_but_cannot_be_assigned():
+    opt = optimizers.SGD(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5))
+    assert opt.learning_rate.numpy() == np.float32(0.1)
+    with pytest.raises(AttributeError, match="cannot be assigned"):
+        opt.learning_rate.assign(0.3)  # Keras 3: a tensor, without `assign`
+    with pytest.raises(TypeError, match="not settable"):
+        opt.learning_rate = 0.3
+
+
+def test_iterations_numpy_assign_and_int_behaviour():
+    x, y = data()
+    model = regression_model()
+    model.compile("sgd", "mse")
+    model.fit(x, y, batch_size=5, verbose=0)
+    its = model.optimizer.iterations
+    assert its == 2 and isinstance(its, int) and its + 1 == 3 and repr(its) == "2"
+    assert its.numpy() == 2 and its.numpy().dtype == np.int64
+    assert json.dumps(its) == "2" and type(pickle.loads(pickle.dumps(its))) is int
+    its.assign(7)
+    assert model.optimizer.iterations == 7
+    model.optimizer.iterations = 3
+    assert model.optimizer.iterations.numpy() == 3
