@@ -213,6 +213,40 @@ def test_pop_on_empty_model_raises_index_error():
         models.Sequential([layers.Input(shape=(3,))]).pop()
 
 
+# -- 8. sample weights of shape (n, 1) ---------------------------------------------
+def weighted_model():
+    fastnn.utils.set_random_seed(0)
+    model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+    return model
+
+
+def test_sample_weight_column_is_taken_as_a_vector():
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    y = np.array([0, 1] * 4)
+    w = np.linspace(0.1, 2.0, 8).astype(np.float32)
+    column = w[:, None]
+    a, b = weighted_model(), weighted_model()
+    assert a.evaluate(x, y, sample_weight=column, verbose=0) == b.evaluate(
+        x, y, sample_weight=w, verbose=0
+    )
+    assert a.test_on_batch(x, y, sample_weight=column) == b.test_on_batch(x, y, sample_weight=w)
+    assert a.train_on_batch(x, y, sample_weight=column) == b.train_on_batch(x, y, sample_weight=w)
+    ha = a.fit(x, y, sample_weight=column, validation_data=(x, y, column), verbose=0, shuffle=False)
+    hb = b.fit(x, y, sample_weight=w, validation_data=(x, y, w), verbose=0, shuffle=False)
+    assert ha.history == hb.history
+    ha = a.fit(x, y, sample_weight=column, validation_split=0.25, verbose=0, shuffle=False)
+    hb = b.fit(x, y, sample_weight=w, validation_split=0.25, verbose=0, shuffle=False)
+    assert ha.history == hb.history
+
+
+@pytest.mark.parametrize("shape", [(8, 2), (8, 1, 1), (1, 8)])
+def test_sample_weight_of_other_shapes_is_still_refused(shape):
+    x = np.ones((8, 3), np.float32)
+    with pytest.raises(ValueError):
+        weighted_model().evaluate(x, np.zeros(8), sample_weight=np.ones(shape), verbose=0)
+
+
 # -- 9. using a model before compile ---------------------------------------------
 @pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
 def test_training_calls_before_compile_raise_keras_value_error(method):

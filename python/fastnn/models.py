@@ -490,7 +490,7 @@ class Sequential:
             raise ValueError(f"{what} needs targets y")
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
-        return self._net.prepare(x, y, sample_weight)
+        return self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
 
     def _ensure_optimizer_built(self) -> None:
         """Creates the optimizer's state for the network's flat buffer (once)."""
@@ -517,7 +517,7 @@ class Sequential:
                 converted once).
             y: targets: class ids ``(n,)`` for sparse categorical
                 cross-entropy, else ``(n, outputs)``.
-            sample_weight: optional ``(n,)`` weights.
+            sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
             class_weight: optional dict class id -> weight.
             return_dict: return ``{"loss": ..., metric: ...}``.
 
@@ -620,7 +620,8 @@ class Sequential:
                 `True`.
             class_weight: dict class id -> weight (a class not listed weighs
                 1). Not with `sample_weight`.
-            sample_weight: ``(n,)`` weights of the training samples.
+            sample_weight: ``(n,)`` (or ``(n, 1)``, as Keras 3 takes it)
+                weights of the training samples.
             initial_epoch: epoch to start at (runs ``initial_epoch..epochs-1``).
             validation_batch_size: Defaults to `batch_size`.
             validation_freq: validate every `validation_freq` epochs.
@@ -762,7 +763,7 @@ class Sequential:
             x, y: as in `fit`.
             batch_size: Defaults to `32` (None).
             verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
-            sample_weight: optional ``(n,)`` weights.
+            sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
             callbacks: list of callbacks (test hooks). Defaults to `None`.
             return_dict: return ``{name: value}`` instead of a list.
 
@@ -1457,6 +1458,16 @@ def _train_validation_split(x, y, sample_weight, split: float):
         sample_weight = np.asarray(sample_weight)
         train_w, val_w = sample_weight[:split_at], sample_weight[split_at:]
     return (x[:split_at], y[:split_at], train_w), (x[split_at:], y[split_at:], val_w)
+
+
+def _squeeze_sample_weight(sample_weight):
+    """Keras 3 takes sample weights of shape ``(n, 1)`` as ``(n,)``."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 2 and weights.shape[1] == 1:
+        return weights[:, 0]
+    return sample_weight
 
 
 def _unpack_validation(validation_data):
