@@ -213,6 +213,29 @@ def test_pop_on_empty_model_raises_index_error():
         models.Sequential([layers.Input(shape=(3,))]).pop()
 
 
+# -- 6. / 7. log order and callback params ----------------------------------------
+SORTED_KEYS = ["accuracy", "loss", "sparse_top_k_categorical_accuracy", "weighted_accuracy"]
+
+
+def test_callback_params_for_fit_evaluate_and_predict_match_keras():
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    y = np.array([0, 1] * 5)
+    model = classifier()
+    rec = Recorder()
+    model.fit(x, y, batch_size=4, epochs=2, validation_data=(x, y), verbose=0, callbacks=[rec])
+    model.evaluate(x, y, verbose=0, callbacks=[rec])
+    model.predict(x, verbose=0, callbacks=[rec])
+    model.predict(x, verbose=2, callbacks=[rec])
+    assert rec.params_seen == [
+        ("train", {"verbose": 0, "epochs": 2, "steps": 3}),
+        ("test", {"verbose": 0, "epochs": 2, "steps": 3}),  # validation: fit's params
+        ("test", {"verbose": 0, "epochs": 2, "steps": 3}),
+        ("test", {"verbose": 0, "epochs": 1, "steps": 1}),
+        ("predict", {"verbose": 0, "epochs": 1, "steps": 1}),
+        ("predict", {"verbose": 2, "epochs": 1, "steps": 1}),
+    ]
+
+
 # -- 8. sample weights of shape (n, 1) ---------------------------------------------
 def weighted_model():
     fastnn.utils.set_random_seed(0)

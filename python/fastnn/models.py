@@ -817,7 +817,12 @@ class Sequential:
 
         n_steps = -(-len(x) // batch_size)
         cbs = _callbacks.CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=n_steps
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=n_steps,
         )
         cbs.on_predict_begin()
         if cbs.batch_hook_policy("predict") == "every":
