@@ -217,6 +217,31 @@ def test_pop_on_empty_model_raises_index_error():
 SORTED_KEYS = ["accuracy", "loss", "sparse_top_k_categorical_accuracy", "weighted_accuracy"]
 
 
+def test_logs_reach_callbacks_with_keys_sorted_as_in_keras():
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    y = np.array([0, 1] * 5)
+    model = classifier()
+    rec = Recorder()
+    history = model.fit(x, y, batch_size=4, validation_data=(x, y), verbose=0, callbacks=[rec])
+    everything = sorted(SORTED_KEYS + ["val_" + k for k in SORTED_KEYS])
+    ends = {
+        name: keys for name, keys in rec.calls if name in ("epoch_end", "test_end", "train_end")
+    }
+    assert ends == {"test_end": SORTED_KEYS, "epoch_end": everything, "train_end": everything}
+    assert list(history.history) == everything
+    rec = Recorder()
+    model.evaluate(x, y, verbose=0, callbacks=[rec])
+    assert rec.calls[-1] == ("test_end", SORTED_KEYS)
+
+
+def test_evaluate_verbose_2_prints_metrics_sorted(capsys):
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    classifier().evaluate(x, np.array([0, 1] * 5), verbose=2)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    names = [part.split(":")[0] for part in line.split(" - ")[3:]]
+    assert names == SORTED_KEYS  # Keras: accuracy, loss, ..., weighted_accuracy
+
+
 def test_callback_params_for_fit_evaluate_and_predict_match_keras():
     x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
     y = np.array([0, 1] * 5)

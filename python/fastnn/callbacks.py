@@ -309,7 +309,7 @@ class CallbackList(Callback):
         return result
 
     def on_batch_begin(self, batch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_batch_begin(batch, logs=logs)
 
@@ -319,19 +319,20 @@ class CallbackList(Callback):
             callback.on_batch_end(batch, logs=logs)
 
     def on_epoch_begin(self, epoch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        # The same dict goes to every callback so that keys a callback adds
-        # (e.g. `learning_rate`) reach the ones after it and History.
-        logs = {} if logs is None else logs
+        # Keras's pythonify_logs: a copy with the keys sorted. The same copy
+        # goes to every callback so that keys a callback adds (e.g.
+        # `learning_rate`) reach the ones after it and History.
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_train_batch_begin(batch, logs=logs)
 
@@ -341,7 +342,7 @@ class CallbackList(Callback):
             callback.on_train_batch_end(batch, logs=logs)
 
     def on_test_batch_begin(self, batch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_test_batch_begin(batch, logs=logs)
 
@@ -361,32 +362,32 @@ class CallbackList(Callback):
             callback.on_predict_batch_end(batch, logs=logs)
 
     def on_train_begin(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_train_begin(logs)
 
     def on_train_end(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_train_end(logs)
 
     def on_test_begin(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_test_begin(logs)
 
     def on_test_end(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_test_end(logs)
 
     def on_predict_begin(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_predict_begin(logs)
 
     def on_predict_end(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_predict_end(logs)
 

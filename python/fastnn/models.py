@@ -688,10 +688,10 @@ class Sequential:
                 cbs.on_epoch_begin(epoch)
                 order = shuffler.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
                 train_logs = self._fit_epoch(data, order, batch_size, steps, cbs)
-                epoch_logs = dict(sorted(train_logs.items()))
+                epoch_logs = dict(train_logs)
                 if val_data is not None and (epoch + 1) % validation_freq == 0:
                     val_logs = self._evaluate_data(val_data, val_batch, cbs, silent=True)
-                    epoch_logs.update({"val_" + k: v for k, v in sorted(val_logs.items())})
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
