@@ -8,6 +8,7 @@ import copy
 import json
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -175,6 +176,213 @@ def test_call_training_true_with_dropout_is_refused_clearly():
 def test_call_training_is_keyword_only():
     with pytest.raises(TypeError):
         regression_model()(data()[0], False)
+
+
+# -- 3. steps_per_epoch / validation_steps / steps with arrays ---------------------
+def tracking_model(n):
+    """A linear model on one-hot inputs: the kernel row k changes only in
+    the steps whose batch holds sample k."""
+    model = models.Sequential([layers.Input(shape=(n,)), layers.Dense(1, use_bias=False)])
+    model.set_weights([np.zeros((n, 1), np.float32)])
+    model.compile(optimizers.SGD(learning_rate=0.1), "mse")
+    return model
+
+
+class StepRows(callbacks.Callback):
+    """Per epoch, the samples each step trained on (rows whose kernel entry moved)."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append([])
+        self.last = self.model.get_weights()[0][:, 0].copy()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = self.model.get_weights()[0][:, 0].copy()
+        self.epochs[-1].append(np.flatnonzero(now != self.last).tolist())
+        self.last = now
+
+
+def fit_rows(n, batch_size, steps_per_epoch, epochs, **kwargs):
+    model = tracking_model(n)
+    x = np.eye(n, dtype=np.float32)
+    y = np.ones((n, 1), np.float32)
+    rows = StepRows()
+    history = model.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,
+        verbose=0,
+        callbacks=[rows],
+        **kwargs,
+    )
+    return rows.epochs, history
+
+
+def test_steps_per_epoch_below_batches_continues_the_pass_across_epochs():
+    # Keras 3: 10 samples, batch 3 (4 batches), steps_per_epoch=2, 3 epochs
+    epochs, history = fit_rows(10, 3, 2, 3)
+    assert epochs == [[[0, 1, 2], [3, 4, 5]], [[6, 7, 8], [9]], [[0, 1, 2], [3, 4, 5]]]
+    assert history.params == {"verbose": 0, "epochs": 3, "steps": 2}
+
+
+def test_steps_per_epoch_not_dividing_the_batches_ends_epochs_early_with_keras_warning():
+    # Keras 3: steps_per_epoch=3 of 4 batches -> epochs of 3, 1, 3, 1 steps
+    with pytest.warns(UserWarning, match=RAN_OUT) as record:
+        epochs, history = fit_rows(10, 3, 3, 4)
+    assert [len(e) for e in epochs] == [3, 1, 3, 1]
+    assert epochs[1] == [[9]] and epochs[2][0] == [0, 1, 2]
+    assert len([w for w in record if RAN_OUT in str(w.message)]) == 2
+    assert history.params["steps"] == 3 and history.epoch == [0, 1, 2, 3]
+
+
+def test_steps_per_epoch_equal_to_batches_is_an_ordinary_epoch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        epochs, _ = fit_rows(10, 3, 4, 2)
+    assert epochs[0] == epochs[1] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+
+
+def test_steps_per_epoch_above_batches_runs_every_batch_and_warns():
+    with pytest.warns(UserWarning, match=RAN_OUT):
+        epochs, history = fit_rows(10, 3, 6, 2)
+    assert [len(e) for e in epochs] == [4, 4]
+    assert history.params["steps"] == 6
+
+
+def test_steps_per_epoch_without_batch_size_takes_ceil_n_over_steps():
+    epochs, _ = fit_rows(10, None, 3, 1)  # Keras: batch size ceil(10 / 3) = 4
+    assert epochs == [[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]]
+
+
+def test_steps_per_epoch_reshuffles_only_when_a_pass_ends():
+    model = tracking_model(12)
+    x, y = np.eye(12, dtype=np.float32), np.ones((12, 1), np.float32)
+    rows = StepRows()
+    fastnn.utils.set_random_seed(3)
+    model.fit(x, y, batch_size=3, epochs=4, steps_per_epoch=2, verbose=0, callbacks=[rows])
+    for first, second in (rows.epochs[0:2], rows.epochs[2:4]):
+        seen = sorted(r for step in first + second for r in step)
+        assert seen == list(range(12))  # two epochs = one pass over all samples
+
+
+def test_steps_per_epoch_matches_the_same_batches_run_directly():
+    x, y = data(12)
+    model = regression_model()
+    model.compile("sgd", "mse")
+    start = model.get_weights()
+    history = model.fit(x, y, batch_size=4, epochs=2, steps_per_epoch=1, shuffle=False, verbose=0)
+    reference = regression_model()
+    reference.set_weights(start)
+    reference.compile("sgd", "mse")
+    first = reference.train_on_batch(x[0:4], y[0:4])
+    second = reference.train_on_batch(x[4:8], y[4:8])
+    np.testing.assert_allclose(history.history["loss"], [first, second], rtol=1e-6)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_steps_per_epoch_progress_bar_targets_the_steps(capsys):
+    x, y = data()
+    model = regression_model()
+    model.compile("sgd", "mse")
+    with pytest.warns(UserWarning, match=RAN_OUT):
+        model.fit(x, y, batch_size=3, epochs=2, steps_per_epoch=3, shuffle=False, verbose=2)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("3/3")]
+    assert len(lines) == 2  # Keras: "3/3 - 0s - ..." also for the 1-step epoch
+
+
+def test_validation_steps_evaluates_the_first_batches_every_time():
+    x, y = data(10)
+    model = regression_model()
+    model.compile("sgd", "mse")
+    rec = Recorder()
+    history = model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=2,
+        validation_data=(x, y),
+        validation_steps=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[rec],
+    )
+    model2 = regression_model()
+    model2.set_weights(model.get_weights())
+    model2.compile("sgd", "mse")
+    expected = model2.evaluate(x[:8], y[:8], batch_size=4, verbose=0)
+    assert history.history["val_loss"][-1] == pytest.approx(expected, rel=1e-6)
+    test_batches = [c for c in rec.calls if c[0] == "test_batch"]
+    assert test_batches == [("test_batch", 0), ("test_batch", 1)] * 2  # as in Keras
+
+
+def test_validation_steps_without_batch_size_takes_ceil_n_val_over_steps():
+    x, y = data(10)
+    model = regression_model()
+    model.compile("sgd", "mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history = model.fit(x, y, epochs=1, validation_data=(x, y), validation_steps=2, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x, y, verbose=0), rel=1e-6
+    )  # 2 batches of 5: every validation sample
+
+
+def test_evaluate_steps_takes_the_first_batches():
+    x, y = data(10)
+    model = regression_model()
+    model.compile("sgd", "mse", metrics=["mae"])
+    rec = Recorder()
+    logs = model.evaluate(x, y, batch_size=3, steps=2, verbose=0, callbacks=[rec], return_dict=True)
+    assert logs == pytest.approx(model.evaluate(x[:6], y[:6], verbose=0, return_dict=True))
+    assert rec.params_seen == [("test", {"verbose": 0, "epochs": 1, "steps": 2})]
+    assert [c for c in rec.calls if c[0] == "test_batch"] == [("test_batch", 0), ("test_batch", 1)]
+
+
+def test_evaluate_steps_without_batch_size_and_beyond_the_data():
+    x, y = data(10)
+    model = regression_model()
+    model.compile("sgd", "mse")
+    whole = model.evaluate(x, y, verbose=0)
+    assert model.evaluate(x, y, steps=3, verbose=0) == pytest.approx(whole, rel=1e-6)
+    with pytest.warns(UserWarning, match=RAN_OUT):
+        assert model.evaluate(x, y, batch_size=3, steps=6, verbose=0) == pytest.approx(whole)
+
+
+def test_predict_steps_takes_the_first_batches():
+    x, _ = data(10)
+    model = regression_model()
+    full = model.predict(x, verbose=0)
+    out = model.predict(x, batch_size=3, steps=2, verbose=0)
+    np.testing.assert_array_equal(out, full[:6])
+    assert model.predict(x, steps=3, verbose=0).shape == (10, 2)  # batches of ceil(10 / 3)
+    rec = Recorder()
+    out = model.predict(x, batch_size=3, steps=2, verbose=0, callbacks=[rec])
+    assert out.shape == (6, 2)
+    assert rec.params_seen == [("predict", {"verbose": 0, "epochs": 1, "steps": 2})]
+    with pytest.warns(UserWarning, match=RAN_OUT):
+        np.testing.assert_array_equal(model.predict(x, batch_size=3, steps=6, verbose=0), full)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0, "2", True])
+def test_steps_arguments_must_be_positive_ints(value):
+    x, y = data()
+    model = regression_model()
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="`steps_per_epoch` must be an integer >= 1"):
+        model.fit(x, y, steps_per_epoch=value, verbose=0)
+    with pytest.raises(ValueError, match="`validation_steps` must be an integer >= 1"):
+        model.fit(x, y, validation_data=(x, y), validation_steps=value, verbose=0)
+    with pytest.raises(ValueError, match="`steps` must be an integer >= 1"):
+        model.evaluate(x, y, steps=value, verbose=0)
+    with pytest.raises(ValueError, match="`steps` must be an integer >= 1"):
+        model.predict(x, steps=value, verbose=0)
 
 
 # -- 4. / 5. layer names and pop --------------------------------------------------

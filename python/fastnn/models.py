@@ -606,8 +606,9 @@ class Sequential:
             x: ``(n, *input_shape)`` array-like of real numbers.
             y: targets: class ids ``(n,)`` for sparse categorical
                 cross-entropy, else ``(n, outputs)``.
-            batch_size: samples per step. Defaults to `32` (None). The last,
-                smaller batch is used.
+            batch_size: samples per step. Defaults to `32` (None), or with
+                `steps_per_epoch` to ``ceil(n / steps_per_epoch)``, as in
+                Keras 3. The last, smaller batch is used.
             epochs: index of the last epoch. Defaults to `1`.
             verbose: `"auto"` (= 1), 0 (silent), 1 (progress bar) or 2 (one
                 line per epoch). Defaults to `"auto"`.
@@ -623,7 +624,21 @@ class Sequential:
             sample_weight: ``(n,)`` (or ``(n, 1)``, as Keras 3 takes it)
                 weights of the training samples.
             initial_epoch: epoch to start at (runs ``initial_epoch..epochs-1``).
-            validation_batch_size: Defaults to `batch_size`.
+            steps_per_epoch: steps (batches) per epoch, as Keras 3 runs them
+                on arrays: an epoch continues the pass over the (shuffled)
+                batches where the previous epoch stopped, and a new pass
+                (reshuffled) starts only after the last batch. When fewer
+                batches than `steps_per_epoch` remain in the pass, the epoch
+                ends early with Keras's "Your input ran out of data"
+                warning. History.params["steps"] and the progress bar's
+                target are `steps_per_epoch`. Defaults to `None`: every
+                batch, ``ceil(n / batch_size)`` steps.
+            validation_steps: validate on the first `validation_steps`
+                batches only (every validation starts from the first batch;
+                fewer batches warn, as Keras does). Defaults to `None`: all.
+            validation_batch_size: Defaults to `batch_size` (when that is
+                None: ``ceil(n_val / validation_steps)`` with
+                `validation_steps`, else 32, as in Keras 3).
             validation_freq: validate every `validation_freq` epochs.
                 Defaults to `1`.
 
@@ -638,12 +653,14 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         self._require_compiled("fit")
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError(
-                "steps_per_epoch and validation_steps are for datasets; fastnn's fit takes "
-                "NumPy arrays and runs ceil(n / batch_size) steps per epoch"
+        steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _check_steps(validation_steps, "validation_steps")
+        if batch_size is not None:
+            batch_size = _check_positive_int(batch_size, "batch_size")
+        if validation_batch_size is not None:
+            validation_batch_size = _check_positive_int(
+                validation_batch_size, "validation_batch_size"
             )
-        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
@@ -664,13 +681,14 @@ class Sequential:
             val_data = None
             if validation_data is not None:
                 val_data = self._prepare_data(*_unpack_validation(validation_data), "validation")
-            val_batch = _check_positive_int(
-                validation_batch_size or batch_size, "validation_batch_size"
-            )
+                val_batch = validation_batch_size or batch_size
+                val_batch = val_batch or _default_batch_size(val_data.rows, validation_steps)
             self._ensure_optimizer_built()
 
             n = data.rows
-            steps = -(-n // batch_size)
+            batch_size = batch_size or _default_batch_size(n, steps_per_epoch)
+            batches = -(-n // batch_size)
+            steps = steps_per_epoch or batches
             cbs = _callbacks.CallbackList(
                 callbacks,
                 add_history=True,
@@ -683,14 +701,25 @@ class Sequential:
             self.stop_training = False
             shuffler = np.random.default_rng(_shuffle_seed())
             epoch_logs: Dict[str, float] = {}
+            order, done = None, 0  # the pass over the batches, and the batches it ran
             cbs.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
-                order = shuffler.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
-                train_logs = self._fit_epoch(data, order, batch_size, steps, cbs)
+                if order is None:
+                    order = shuffler.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+                    done = 0
+                count = min(steps, batches - done)
+                if count < steps:
+                    _warn_ran_out("training", steps, count, batches, batch_size, epoch=True)
+                train_logs = self._fit_epoch(data, order, batch_size, done, count, cbs)
+                done += count
+                if done >= batches:
+                    order = None
                 epoch_logs = dict(train_logs)
                 if val_data is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_data(val_data, val_batch, cbs, silent=True)
+                    val_logs = self._evaluate_data(
+                        val_data, val_batch, cbs, silent=True, steps=validation_steps
+                    )
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
@@ -699,8 +728,11 @@ class Sequential:
         self.history = cbs.history
         return cbs.history
 
-    def _fit_epoch(self, data, order, batch_size: int, steps: int, cbs) -> Dict[str, float]:
-        """Runs one epoch in chunks of steps; returns its logs."""
+    def _fit_epoch(
+        self, data, order, batch_size: int, first: int, steps: int, cbs
+    ) -> Dict[str, float]:
+        """Runs one epoch, the `steps` batches of `order` from batch `first`
+        on, in chunks of steps; returns its logs (batch hooks count from 0)."""
         policy = cbs.batch_hook_policy("train")
         totals = None
         step = 0
@@ -713,7 +745,7 @@ class Sequential:
             if policy == "every":
                 cbs.on_train_batch_begin(step)
             start = time.perf_counter()
-            result = self._run_steps(data, order, batch_size, step, end)
+            result = self._run_steps(data, order, batch_size, first + step, first + end)
             elapsed = time.perf_counter() - start
             totals = result if totals is None else _add_results(totals, result)
             if policy != "none":
@@ -727,16 +759,29 @@ class Sequential:
                 chunk = max(1, min(steps, int(target / per_step) if per_step > 0 else steps))
         return self._logs(totals) if totals is not None else {"loss": 0.0}
 
-    def _evaluate_data(self, data, batch_size: int, cbs, silent: bool = False) -> Dict[str, float]:
-        """Loss and metrics over `data` in inference mode, with test hooks."""
+    def _evaluate_data(
+        self, data, batch_size: int, cbs, silent: bool = False, steps: Optional[int] = None
+    ) -> Dict[str, float]:
+        """Loss and metrics over `data` (its first `steps` batches when
+        given) in inference mode, with test hooks."""
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
-        if policy == "every":
+        rows = data.rows
+        if steps is not None:
+            batches = -(-rows // batch_size)
+            if steps > batches:
+                _warn_ran_out("evaluation", steps, batches, batches, batch_size)
+            rows = min(rows, steps * batch_size)
+        if policy == "every" or rows < data.rows:
             totals = None
-            for b, start in enumerate(range(0, data.rows, batch_size)):
-                cbs.on_test_batch_begin(b)
-                result = self._net.evaluate_rows(data, start, min(data.rows, start + batch_size))
+            for b, start in enumerate(range(0, rows, batch_size)):
+                if policy == "every":
+                    cbs.on_test_batch_begin(b)
+                result = self._net.evaluate_rows(data, start, min(rows, start + batch_size))
                 totals = result if totals is None else _add_results(totals, result)
+                if policy == "every":
+                    cbs.on_test_batch_end(b, self._logs(totals))
+            if policy == "progress" and not silent:
                 cbs.on_test_batch_end(b, self._logs(totals))
         else:
             totals = self._net.evaluate(data, batch_size)
@@ -764,6 +809,9 @@ class Sequential:
             batch_size: Defaults to `32` (None).
             verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
             sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
+            steps: evaluate the first `steps` batches only, as Keras 3 does
+                with arrays (more steps than batches: all of them, with
+                Keras's "ran out of data" warning). Defaults to `None`: all.
             callbacks: list of callbacks (test hooks). Defaults to `None`.
             return_dict: return ``{name: value}`` instead of a list.
 
@@ -773,20 +821,21 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         self._require_compiled("evaluate")
-        if steps is not None:
-            raise ValueError("steps is for datasets; evaluate takes NumPy arrays")
-        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        steps = _check_steps(steps, "steps")
+        if batch_size is not None:
+            batch_size = _check_positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
         data = self._prepare_data(x, y, sample_weight, "evaluate")
+        batch_size = batch_size or _default_batch_size(data.rows, steps)
         cbs = _callbacks.CallbackList(
             callbacks,
             add_progbar=verbose != 0,
             model=self,
             verbose=verbose,
             epochs=1,
-            steps=-(-data.rows // batch_size),
+            steps=steps or -(-data.rows // batch_size),
         )
-        logs = self._evaluate_data(data, batch_size, cbs)
+        logs = self._evaluate_data(data, batch_size, cbs, steps=steps)
         if return_dict:
             return dict(sorted(logs.items()))
         if not self._metric_names:
@@ -798,24 +847,35 @@ class Sequential:
 
         Args:
             x: ``(n, *input_shape)`` array-like.
-            batch_size: Defaults to `32` (None).
+            batch_size: Defaults to `32` (None), or with `steps` to
+                ``ceil(n / steps)``, as in Keras 3.
             verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
+            steps: predict the first `steps` batches only, as Keras 3 does
+                with arrays (more steps than batches: all of them, with
+                Keras's "ran out of data" warning). Defaults to `None`: all.
             callbacks: list of callbacks (predict hooks). Defaults to `None`.
 
         Returns:
-            float32 array ``(n, outputs)``.
+            float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
+            rows with `steps`).
         """
-        if steps is not None:
-            raise ValueError("steps is for datasets; predict takes NumPy arrays")
-        batch_size = 32 if batch_size is None else _check_positive_int(batch_size, "batch_size")
+        steps = _check_steps(steps, "steps")
+        if batch_size is not None:
+            batch_size = _check_positive_int(batch_size, "batch_size")
         if type(verbose) is not int or verbose != 0:
             verbose = _check_verbose(verbose)
         x = self._prepare_x(x)
+        batch_size = batch_size or _default_batch_size(len(x), steps)
+        n_steps = -(-len(x) // batch_size)
+        if steps is not None:
+            if steps > n_steps:
+                _warn_ran_out("prediction", steps, n_steps, n_steps, batch_size)
+            x = x[: steps * batch_size]
+            n_steps = steps
         if verbose == 0 and not callbacks:
             return self._net.predict(x, batch_size)
         from fastnn import callbacks as _callbacks
 
-        n_steps = -(-len(x) // batch_size)
         cbs = _callbacks.CallbackList(
             callbacks,
             add_progbar=verbose != 0,
@@ -834,7 +894,7 @@ class Sequential:
                 cbs.on_predict_batch_end(b, {"outputs": part})
         else:
             out = self._net.predict(x, batch_size)
-            cbs.on_predict_batch_end(n_steps - 1, {})
+            cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
         return out
 
@@ -1401,6 +1461,39 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def _check_positive_int(value, name: str) -> int:
     return _check_int(value, name, 1)
+
+
+def _check_steps(value, name: str) -> Optional[int]:
+    """`steps_per_epoch`, `validation_steps`, `steps`: None or an integer >= 1
+    (Keras 3 treats 0 as None and a negative count as "until the data ends",
+    and fails on a float or string when it starts; fastnn refuses them all)."""
+    return None if value is None else _check_positive_int(value, name)
+
+
+def _default_batch_size(rows: int, steps: Optional[int]) -> int:
+    """Keras 3's batch size for arrays when none is given: enough for `steps`
+    batches to cover the rows, else 32."""
+    return max(1, -(-rows // steps)) if steps else 32
+
+
+def _warn_ran_out(
+    what: str, steps: int, ran: int, batches: int, batch_size: int, epoch: bool = False
+) -> None:
+    """Keras 3's warning when `steps` asks for more batches than remain."""
+    where = (
+        "an epoch continues the pass over the batches where the previous one stopped, "
+        "and a new pass starts after the last batch"
+        if epoch
+        else "every call starts from the first batch"
+    )
+    warnings.warn(
+        f"Your input ran out of data; interrupting {what}. It ran {ran} of the {steps} "
+        f"steps asked for: the arrays hold {batches} batches of up to {batch_size} samples, "
+        f"and {where} (as in Keras). Make sure that your data can generate at least "
+        "`steps_per_epoch * epochs` batches.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _check_steps_per_execution(value) -> int:
