@@ -337,7 +337,8 @@ def test_early_stopping_min_delta():
 @pytest.mark.parametrize("mode", ["auto", "max"])
 def test_early_stopping_accuracy_is_maximized(mode):
     es = EarlyStopping(monitor="val_accuracy", patience=1, mode=mode)
-    history = simulate_fit(FakeModel(), [es], losses(0.5, 0.6, 0.55, 0.54, 0.9, key="val_accuracy"))
+    model = FakeModel(metrics=[FakeMetric("accuracy", "up")])  # auto mode reads its direction
+    history = simulate_fit(model, [es], losses(0.5, 0.6, 0.55, 0.54, 0.9, key="val_accuracy"))
     assert history.epoch == [0, 1, 2] and es.best == 0.6
 
 
@@ -420,7 +421,7 @@ def test_checkpoint_save_best_only_writes_only_on_improvement(tmp_path, capsys):
 
 
 def test_checkpoint_best_only_with_epoch_in_name(tmp_path):
-    model = FakeModel()
+    model = FakeModel(metrics=[FakeMetric("accuracy", "up")])
     path = str(tmp_path / "m-{epoch}.keras")
     mc = ModelCheckpoint(path, monitor="val_accuracy", save_best_only=True)
     simulate_fit(model, [mc], losses(0.5, 0.4, 0.6, key="val_accuracy"))

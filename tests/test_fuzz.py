@@ -817,12 +817,12 @@ def test_fuzz_train_on_batch(fuzz_model, case):
         labels = _valid_labels(y, x32.shape[0], OUT)
     valid = valid and labels is not None
     if valid and sw is not None:
-        valid = sw.shape == (x32.shape[0],) and bool(np.isfinite(sw).all())
+        valid = _sample_weight_shape_ok(sw, x32.shape[0]) and bool(np.isfinite(sw).all())
     if not valid:
         assert err is not None, f"accepted x {np.shape(x)}, y {y!r}, sample_weight {sw!r}"
         return
     assert err is None, err
-    sw64 = None if sw is None else _as_float32(sw).astype(np.float64)
+    sw64 = None if sw is None else _as_float32(sw).astype(np.float64).reshape(-1)
     expected_loss, expected = _np_sgd_step(initial, x32.astype(np.float64), labels, sw64, 0.1)
     assert loss == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)
     # float32 products of x with the error terms: tolerance grows with |x|
@@ -840,9 +840,16 @@ def _expected_train_case(case):
     labels = _valid_labels(y, x32.shape[0], OUT)
     if labels is None:
         return None
-    if sw is not None and not (sw.shape == (x32.shape[0],) and bool(np.isfinite(sw).all())):
+    if sw is not None and not (
+        _sample_weight_shape_ok(sw, x32.shape[0]) and bool(np.isfinite(sw).all())
+    ):
         return None
     return x32, labels
+
+
+def _sample_weight_shape_ok(sw, rows):
+    """(rows,), or (rows, 1) which Keras 3 squeezes."""
+    return sw.shape in ((rows,), (rows, 1))
 
 
 @_settings("fit")
@@ -865,7 +872,7 @@ def test_fuzz_fit(fuzz_model, case):
         return
     assert err is None, err
     x32, labels = valid
-    sw64 = None if sw is None else _as_float32(sw).astype(np.float64)
+    sw64 = None if sw is None else _as_float32(sw).astype(np.float64).reshape(-1)
     expected_loss, expected = _np_sgd_step(initial, x32.astype(np.float64), labels, sw64, 0.1)
     assert history.history["loss"][0] == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)
     atol = 2e-6 * (1.0 + float(np.abs(x32).max()))
@@ -887,7 +894,7 @@ def test_fuzz_evaluate(fuzz_model, case):
         return
     assert err is None, err
     x32, labels = valid
-    sw64 = None if sw is None else _as_float32(sw).astype(np.float64)
+    sw64 = None if sw is None else _as_float32(sw).astype(np.float64).reshape(-1)
     expected_loss, _ = _np_sgd_step(initial, x32.astype(np.float64), labels, sw64, 0.1)
     loss = result[0] if isinstance(result, list) else result
     assert loss == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)

@@ -182,12 +182,12 @@ def test_pop_removes_the_last_layer_and_keeps_the_other_weights():
     assert model.predict(x, verbose=0).shape == (3, 2)
 
 
-def test_pop_until_empty_then_type_error():
+def test_pop_until_empty_then_index_error():
     model = models.Sequential([layers.Input(shape=(3,)), layers.Dense(2), layers.Dense(1)])
     model.pop()
     model.pop()
     assert model.layers == [] and not model.built
-    with pytest.raises(TypeError, match="There are no layers in the model."):
+    with pytest.raises(IndexError, match="pop from empty list"):  # Keras 3's IndexError
         model.pop()
     model.add(layers.Dense(4))  # the input shape is kept, as Keras keeps its InputLayer
     assert model.built and model.get_weights()[0].shape == (3, 4)

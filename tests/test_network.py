@@ -509,7 +509,7 @@ def test_keras_style_errors():
         models.Sequential([layers.Dense(1, input_dim=2)]).compile("sgd", "msee")
     with pytest.raises(ValueError, match=r"Dropout rate must be in \[0, 1\)"):
         layers.Dropout(1.0)
-    with pytest.raises(RuntimeError, match="compile"):
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model"):
         models.Sequential([layers.Dense(1, input_dim=2)]).train_on_batch(
             np.ones((1, 2)), np.ones(1)
         )

@@ -123,7 +123,7 @@ def test_bad_x_raises(x, error, match):
         ({"verbose": "0"}, r"`verbose` must be"),
         ({"batch_size": 0}, r"`batch_size` must be an integer >= 1"),
         ({"batch_size": 2.0}, r"`batch_size` must be an integer >= 1"),
-        ({"steps": 1}, r"steps is for datasets"),
+        ({"steps": 0}, r"`steps` must be an integer >= 1"),
     ],
 )
 def test_bad_arguments_raise(rng, kwargs, match):

@@ -12,9 +12,10 @@ The classes, arguments, defaults, hook names and messages follow Keras 3
 - ``model.save(filepath, overwrite=True)`` and
   ``model.save_weights(filepath, overwrite=True)`` (ModelCheckpoint);
 - optionally ``model.metrics_names`` (CSVLogger adds the ``val_`` columns it
-  names) and ``model.metrics`` objects with a ``name`` and a ``direction``
-  (``"up"``/``"down"``) so ``mode="auto"`` can tell how a custom metric
-  improves.
+  names) and ``model.metrics`` (or a Sequential's ``_metrics``) objects with
+  a ``name`` and a ``direction`` (``"up"``/``"down"``): with
+  ``mode="auto"``, a monitored name other than ``"loss"`` must be one of
+  them, as in Keras 3.
 
 How `fit` drives them: see `CallbackList` (and its `batch_hook_policy`, which
 tells `fit` when it may run a whole epoch in C++ without returning to Python).
@@ -49,25 +50,6 @@ _BATCH_HOOKS = {
     "train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"),
     "test": ("on_test_batch_begin", "on_test_batch_end"),
     "predict": ("on_predict_batch_begin", "on_predict_batch_end"),
-}
-
-# Metric names whose values get better as they grow, for mode="auto" (Keras
-# reads the same from each metric object's `_direction`).
-_UP_METRICS = {
-    "accuracy",
-    "acc",
-    "binary_accuracy",
-    "categorical_accuracy",
-    "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy",
-}
-_DOWN_METRICS = {
-    "loss",
-    "mean_squared_error",
-    "mse",
-    "mean_absolute_error",
-    "mae",
 }
 
 
@@ -327,7 +309,7 @@ class CallbackList(Callback):
         return result
 
     def on_batch_begin(self, batch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_batch_begin(batch, logs=logs)
 
@@ -337,19 +319,20 @@ class CallbackList(Callback):
             callback.on_batch_end(batch, logs=logs)
 
     def on_epoch_begin(self, epoch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        # The same dict goes to every callback so that keys a callback adds
-        # (e.g. `learning_rate`) reach the ones after it and History.
-        logs = {} if logs is None else logs
+        # Keras's pythonify_logs: a copy with the keys sorted. The same copy
+        # goes to every callback so that keys a callback adds (e.g.
+        # `learning_rate`) reach the ones after it and History.
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_train_batch_begin(batch, logs=logs)
 
@@ -359,7 +342,7 @@ class CallbackList(Callback):
             callback.on_train_batch_end(batch, logs=logs)
 
     def on_test_batch_begin(self, batch, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_test_batch_begin(batch, logs=logs)
 
@@ -379,32 +362,32 @@ class CallbackList(Callback):
             callback.on_predict_batch_end(batch, logs=logs)
 
     def on_train_begin(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_train_begin(logs)
 
     def on_train_end(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_train_end(logs)
 
     def on_test_begin(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_test_begin(logs)
 
     def on_test_end(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_test_end(logs)
 
     def on_predict_begin(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_predict_begin(logs)
 
     def on_predict_end(self, logs=None):
-        logs = logs or {}
+        logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_predict_end(logs)
 
@@ -563,25 +546,29 @@ class _MonitorMixin:
         self.monitor_op = None
 
     def _infer_direction(self):
-        """'min' or 'max' for mode='auto', from the metric's name or object."""
-        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        for m in getattr(self.model, "metrics", None) or ():
+        """'min' or 'max' for mode='auto', as Keras 3's MonitorCallback infers
+        it: "loss" (or "val_loss") is minimized; any other name must be the
+        name of one of the model's compiled metrics, whose `direction` tells.
+        A name that is neither raises ValueError (Keras's message), e.g.
+        "val_acc" when the metric was compiled as "accuracy"."""
+        name = self.monitor.removeprefix("val_")
+        direction = "min" if name == "loss" else None
+        model_metrics = getattr(self.model, "metrics", None)
+        if model_metrics is None:
+            model_metrics = getattr(self.model, "_metrics", None)
+        for m in model_metrics or ():
             if getattr(m, "name", None) == name:
-                direction = getattr(m, "direction", None) or getattr(m, "_direction", None)
-                if direction == "up":
-                    return "max"
-                if direction == "down":
-                    return "min"
-        if name in _UP_METRICS:
-            return "max"
-        if name in _DOWN_METRICS:
-            return "min"
-        raise ValueError(
-            f"{type(self).__name__} callback received monitor={self.monitor}, but fastnn "
-            "isn't able to automatically determine whether that metric should be maximized "
-            "or minimized. Pass `mode='max'` in order to monitor based on the highest metric "
-            "value, or pass `mode='min'` in order to use the lowest value."
-        )
+                found = getattr(m, "direction", None) or getattr(m, "_direction", None)
+                if found is not None:
+                    direction = "max" if found == "up" else "min"
+        if direction is None:
+            raise ValueError(
+                f"{type(self).__name__} callback received monitor={self.monitor}, but fastnn "
+                "isn't able to automatically determine whether that metric should be "
+                "maximized or minimized. Pass `mode='max'` in order to monitor based on the "
+                "highest metric value, or pass `mode='min'` in order to use the lowest value."
+            )
+        return direction
 
     def _set_monitor_op(self):
         direction = self.mode if self.mode != "auto" else self._infer_direction()

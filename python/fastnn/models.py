@@ -102,6 +102,10 @@ class Sequential:
         self._busy = threading.Lock()  # one training call at a time
         self.stop_training = False
         self.history = None
+        # compile's Keras options, recorded only (see compile).
+        self.run_eagerly = False
+        self.jit_compile = False
+        self.steps_per_execution = 1
         for layer in layers or []:
             self.add(layer, rebuild=False)
         if self._input_shape is not None and any(
@@ -126,6 +130,13 @@ class Sequential:
             raise TypeError(f"Sequential.add takes a fastnn.layers.Layer, got {layer!r}")
         if layer in self._layers:
             raise ValueError(f"layer {layer.name!r} is already in the model")
+        if any(other.name == layer.name for other in self._layers):
+            raise ValueError(  # Keras 3's check and message
+                "All layers added to a Sequential model "
+                f"should have unique names. Name '{layer.name}' is already "
+                "the name of a layer in this model. Update the `name` argument "
+                "to pass a unique name."
+            )
         ref = getattr(layer, "_owner", None)
         owner = ref() if ref is not None else None
         if owner is not None and owner is not self and layer in owner._layers:
@@ -227,7 +238,10 @@ class Sequential:
         metrics=None,
         loss_weights=None,
         weighted_metrics=None,
-        **kwargs,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
     ) -> None:
         """Sets the optimizer, loss and metrics.
 
@@ -255,14 +269,39 @@ class Sequential:
                 ``weighted_<name>``. Defaults to `None`.
             loss_weights: for this single-output model only `None` or `1.0`
                 (also as a one-element list or dict) is accepted.
+            run_eagerly: accepted and recorded as Keras 3 records it; fastnn
+                always runs its compiled C++ steps, so it changes nothing.
+                Defaults to `False`.
+            steps_per_execution: an integer >= 1, recorded; changes nothing
+                (fastnn already runs many steps per C++ call, and calls the
+                batch hooks of callbacks after every batch). Keras 3 checks
+                it only when training starts (and its PyTorch backend then
+                refuses values above 1); fastnn checks it here. Defaults to
+                `1`.
+            jit_compile: `"auto"`, `True` or `False`, recorded as Keras 3
+                resolves it with the PyTorch backend: `"auto"` becomes
+                `False`, and `True` with `run_eagerly=True` becomes `False`
+                with a warning. Changes nothing. Defaults to `"auto"`.
+            auto_scale_loss: accepted (Keras scales the loss of
+                `mixed_float16` models; fastnn computes in float32), not
+                recorded, as in Keras. Defaults to `True`.
 
         Raises:
             ValueError / TypeError: an unknown optimizer, loss or metric, or
             a metric that cannot score this loss's targets (e.g.
-            ``"categorical_accuracy"`` with integer labels); nothing changes.
+            ``"categorical_accuracy"`` with integer labels), or a
+            `steps_per_execution` that is not an integer >= 1; nothing
+            changes.
         """
-        if kwargs:
-            raise TypeError(f"compile got unsupported argument(s): {', '.join(sorted(kwargs))}")
+        steps_per_execution = _check_steps_per_execution(steps_per_execution)
+        if jit_compile == "auto" or run_eagerly:
+            if jit_compile and jit_compile != "auto":
+                warnings.warn(
+                    "If `run_eagerly` is True, then `jit_compile` cannot also be True. "
+                    "Disabling `jit_compile`.",
+                    stacklevel=2,
+                )
+            jit_compile = False
         weights = loss_weights
         if isinstance(weights, dict):
             weights = list(weights.values())
@@ -296,6 +335,9 @@ class Sequential:
         self._metrics = resolved
         self._metric_weighted = weighted
         self._metric_names = [m.name for m in resolved]
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
+        self.steps_per_execution = steps_per_execution
         self.compiled = True
 
     def _metric_kernels(self, loss, metric_ids, weighted_ids):
@@ -442,8 +484,12 @@ class Sequential:
             self._busy.release()
 
     def _require_compiled(self, what: str) -> None:
+        """Keras 3's check (its ValueError and message) before `what`."""
         if not self.compiled:
-            raise RuntimeError(f"call compile(optimizer, loss) before {what}")
+            raise ValueError(
+                f"You must call `compile()` before using the model (`{what}()` needs an "
+                "optimizer and a loss: model.compile(optimizer, loss))."
+            )
 
     # -- training / inference ------------------------------------------------
     def _prepare_data(self, x, y, sample_weight, what: str):
@@ -454,7 +500,7 @@ class Sequential:
             raise ValueError(f"{what} needs targets y")
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
-        return self._net.prepare(x, y, sample_weight)
+        return self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
 
     def _ensure_optimizer_built(self) -> None:
         """Creates the optimizer's state for the network's flat buffer (once)."""
@@ -501,7 +547,7 @@ class Sequential:
                 converted once).
             y: targets: class ids ``(n,)`` for sparse categorical
                 cross-entropy, else ``(n, outputs)``.
-            sample_weight: optional ``(n,)`` weights.
+            sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
             class_weight: optional dict class id -> weight.
             return_dict: return ``{"loss": ..., metric: ...}``.
 
@@ -592,8 +638,9 @@ class Sequential:
             x: ``(n, *input_shape)`` array-like of real numbers.
             y: targets: class ids ``(n,)`` for sparse categorical
                 cross-entropy, else ``(n, outputs)``.
-            batch_size: samples per step. Defaults to `32` (None). The last,
-                smaller batch is used.
+            batch_size: samples per step. Defaults to `32` (None), or with
+                `steps_per_epoch` to ``ceil(n / steps_per_epoch)``, as in
+                Keras 3. The last, smaller batch is used.
             epochs: index of the last epoch. Defaults to `1`.
             verbose: `"auto"` (= 1), 0 (silent), 1 (progress bar) or 2 (one
                 line per epoch). Defaults to `"auto"`.
@@ -606,9 +653,24 @@ class Sequential:
                 `True`.
             class_weight: dict class id -> weight (a class not listed weighs
                 1). Not with `sample_weight`.
-            sample_weight: ``(n,)`` weights of the training samples.
+            sample_weight: ``(n,)`` (or ``(n, 1)``, as Keras 3 takes it)
+                weights of the training samples.
             initial_epoch: epoch to start at (runs ``initial_epoch..epochs-1``).
-            validation_batch_size: Defaults to `batch_size`.
+            steps_per_epoch: steps (batches) per epoch, as Keras 3 runs them
+                on arrays: an epoch continues the pass over the (shuffled)
+                batches where the previous epoch stopped, and a new pass
+                (reshuffled) starts only after the last batch. When fewer
+                batches than `steps_per_epoch` remain in the pass, the epoch
+                ends early with Keras's "Your input ran out of data"
+                warning. History.params["steps"] and the progress bar's
+                target are `steps_per_epoch`. Defaults to `None`: every
+                batch, ``ceil(n / batch_size)`` steps.
+            validation_steps: validate on the first `validation_steps`
+                batches only (every validation starts from the first batch;
+                fewer batches warn, as Keras does). Defaults to `None`: all.
+            validation_batch_size: Defaults to `batch_size` (when that is
+                None: ``ceil(n_val / validation_steps)`` with
+                `validation_steps`, else 32, as in Keras 3).
             validation_freq: validate every `validation_freq` epochs.
                 Defaults to `1`.
 
@@ -623,12 +685,14 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         self._require_compiled("fit")
-        if steps_per_epoch is not None or validation_steps is not None:
-            raise ValueError(
-                "steps_per_epoch and validation_steps are for datasets; fastnn's fit takes "
-                "NumPy arrays and runs ceil(n / batch_size) steps per epoch"
+        steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _check_steps(validation_steps, "validation_steps")
+        if batch_size is not None:
+            batch_size = _check_positive_int(batch_size, "batch_size")
+        if validation_batch_size is not None:
+            validation_batch_size = _check_positive_int(
+                validation_batch_size, "validation_batch_size"
             )
-        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
@@ -649,14 +713,15 @@ class Sequential:
             val_data = None
             if validation_data is not None:
                 val_data = self._prepare_data(*_unpack_validation(validation_data), "validation")
-            val_batch = _check_positive_int(
-                validation_batch_size or batch_size, "validation_batch_size"
-            )
+                val_batch = validation_batch_size or batch_size
+                val_batch = val_batch or _default_batch_size(val_data.rows, validation_steps)
             self._ensure_optimizer_built()
             self._warn_if_nothing_trains()
 
             n = data.rows
-            steps = -(-n // batch_size)
+            batch_size = batch_size or _default_batch_size(n, steps_per_epoch)
+            batches = -(-n // batch_size)
+            steps = steps_per_epoch or batches
             cbs = _callbacks.CallbackList(
                 callbacks,
                 add_history=True,
@@ -669,15 +734,26 @@ class Sequential:
             self.stop_training = False
             shuffler = np.random.default_rng(_shuffle_seed())
             epoch_logs: Dict[str, float] = {}
+            order, done = None, 0  # the pass over the batches, and the batches it ran
             cbs.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
-                order = shuffler.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
-                train_logs = self._fit_epoch(data, order, batch_size, steps, cbs)
-                epoch_logs = dict(sorted(train_logs.items()))
+                if order is None:
+                    order = shuffler.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
+                    done = 0
+                count = min(steps, batches - done)
+                if count < steps:
+                    _warn_ran_out("training", steps, count, batches, batch_size, epoch=True)
+                train_logs = self._fit_epoch(data, order, batch_size, done, count, cbs)
+                done += count
+                if done >= batches:
+                    order = None
+                epoch_logs = dict(train_logs)
                 if val_data is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_data(val_data, val_batch, cbs, silent=True)
-                    epoch_logs.update({"val_" + k: v for k, v in sorted(val_logs.items())})
+                    val_logs = self._evaluate_data(
+                        val_data, val_batch, cbs, silent=True, steps=validation_steps
+                    )
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
@@ -685,8 +761,11 @@ class Sequential:
         self.history = cbs.history
         return cbs.history
 
-    def _fit_epoch(self, data, order, batch_size: int, steps: int, cbs) -> Dict[str, float]:
-        """Runs one epoch in chunks of steps; returns its logs."""
+    def _fit_epoch(
+        self, data, order, batch_size: int, first: int, steps: int, cbs
+    ) -> Dict[str, float]:
+        """Runs one epoch, the `steps` batches of `order` from batch `first`
+        on, in chunks of steps; returns its logs (batch hooks count from 0)."""
         policy = cbs.batch_hook_policy("train")
         totals = None
         step = 0
@@ -699,7 +778,7 @@ class Sequential:
             if policy == "every":
                 cbs.on_train_batch_begin(step)
             start = time.perf_counter()
-            result = self._run_steps(data, order, batch_size, step, end)
+            result = self._run_steps(data, order, batch_size, first + step, first + end)
             elapsed = time.perf_counter() - start
             totals = result if totals is None else _add_results(totals, result)
             if policy != "none":
@@ -713,17 +792,30 @@ class Sequential:
                 chunk = max(1, min(steps, int(target / per_step) if per_step > 0 else steps))
         return self._logs(totals) if totals is not None else {"loss": 0.0}
 
-    def _evaluate_data(self, data, batch_size: int, cbs, silent: bool = False) -> Dict[str, float]:
-        """Loss and metrics over `data` in inference mode, with test hooks."""
+    def _evaluate_data(
+        self, data, batch_size: int, cbs, silent: bool = False, steps: Optional[int] = None
+    ) -> Dict[str, float]:
+        """Loss and metrics over `data` (its first `steps` batches when
+        given) in inference mode, with test hooks."""
         self._sync_trainable()  # frozen layers' penalties leave the loss
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
-        if policy == "every":
+        rows = data.rows
+        if steps is not None:
+            batches = -(-rows // batch_size)
+            if steps > batches:
+                _warn_ran_out("evaluation", steps, batches, batches, batch_size)
+            rows = min(rows, steps * batch_size)
+        if policy == "every" or rows < data.rows:
             totals = None
-            for b, start in enumerate(range(0, data.rows, batch_size)):
-                cbs.on_test_batch_begin(b)
-                result = self._net.evaluate_rows(data, start, min(data.rows, start + batch_size))
+            for b, start in enumerate(range(0, rows, batch_size)):
+                if policy == "every":
+                    cbs.on_test_batch_begin(b)
+                result = self._net.evaluate_rows(data, start, min(rows, start + batch_size))
                 totals = result if totals is None else _add_results(totals, result)
+                if policy == "every":
+                    cbs.on_test_batch_end(b, self._logs(totals))
+            if policy == "progress" and not silent:
                 cbs.on_test_batch_end(b, self._logs(totals))
         else:
             totals = self._net.evaluate(data, batch_size)
@@ -750,7 +842,10 @@ class Sequential:
             x, y: as in `fit`.
             batch_size: Defaults to `32` (None).
             verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
-            sample_weight: optional ``(n,)`` weights.
+            sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
+            steps: evaluate the first `steps` batches only, as Keras 3 does
+                with arrays (more steps than batches: all of them, with
+                Keras's "ran out of data" warning). Defaults to `None`: all.
             callbacks: list of callbacks (test hooks). Defaults to `None`.
             return_dict: return ``{name: value}`` instead of a list.
 
@@ -760,20 +855,21 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         self._require_compiled("evaluate")
-        if steps is not None:
-            raise ValueError("steps is for datasets; evaluate takes NumPy arrays")
-        batch_size = _check_positive_int(32 if batch_size is None else batch_size, "batch_size")
+        steps = _check_steps(steps, "steps")
+        if batch_size is not None:
+            batch_size = _check_positive_int(batch_size, "batch_size")
         verbose = _check_verbose(verbose)
         data = self._prepare_data(x, y, sample_weight, "evaluate")
+        batch_size = batch_size or _default_batch_size(data.rows, steps)
         cbs = _callbacks.CallbackList(
             callbacks,
             add_progbar=verbose != 0,
             model=self,
             verbose=verbose,
             epochs=1,
-            steps=-(-data.rows // batch_size),
+            steps=steps or -(-data.rows // batch_size),
         )
-        logs = self._evaluate_data(data, batch_size, cbs)
+        logs = self._evaluate_data(data, batch_size, cbs, steps=steps)
         if return_dict:
             return dict(sorted(logs.items()))
         if not self._metric_names:
@@ -785,26 +881,42 @@ class Sequential:
 
         Args:
             x: ``(n, *input_shape)`` array-like.
-            batch_size: Defaults to `32` (None).
+            batch_size: Defaults to `32` (None), or with `steps` to
+                ``ceil(n / steps)``, as in Keras 3.
             verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
+            steps: predict the first `steps` batches only, as Keras 3 does
+                with arrays (more steps than batches: all of them, with
+                Keras's "ran out of data" warning). Defaults to `None`: all.
             callbacks: list of callbacks (predict hooks). Defaults to `None`.
 
         Returns:
-            float32 array ``(n, outputs)``.
+            float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
+            rows with `steps`).
         """
-        if steps is not None:
-            raise ValueError("steps is for datasets; predict takes NumPy arrays")
-        batch_size = 32 if batch_size is None else _check_positive_int(batch_size, "batch_size")
+        steps = _check_steps(steps, "steps")
+        if batch_size is not None:
+            batch_size = _check_positive_int(batch_size, "batch_size")
         if type(verbose) is not int or verbose != 0:
             verbose = _check_verbose(verbose)
         x = self._prepare_x(x)
+        batch_size = batch_size or _default_batch_size(len(x), steps)
+        n_steps = -(-len(x) // batch_size)
+        if steps is not None:
+            if steps > n_steps:
+                _warn_ran_out("prediction", steps, n_steps, n_steps, batch_size)
+            x = x[: steps * batch_size]
+            n_steps = steps
         if verbose == 0 and not callbacks:
             return self._net.predict(x, batch_size)
         from fastnn import callbacks as _callbacks
 
-        n_steps = -(-len(x) // batch_size)
         cbs = _callbacks.CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=n_steps
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=1,
+            steps=n_steps,
         )
         cbs.on_predict_begin()
         if cbs.batch_hook_policy("predict") == "every":
@@ -816,12 +928,38 @@ class Sequential:
                 cbs.on_predict_batch_end(b, {"outputs": part})
         else:
             out = self._net.predict(x, batch_size)
-            cbs.on_predict_batch_end(n_steps - 1, {})
+            cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
         return out
 
-    def __call__(self, x):
-        """``predict(x)`` on all of `x` at once."""
+    def __call__(self, x, *, training=None, mask=None):
+        """``predict(x)`` on all of `x` at once, as a float32 NumPy array
+        (Keras 3 returns a backend tensor).
+
+        Args:
+            x: ``(n, *input_shape)`` array-like.
+            training: `None` or `False` run the inference pass, as in Keras.
+                `True` gives the same outputs when no Dropout layer has a
+                rate above 0 (the other layers behave the same in both
+                modes); with such a layer it raises `NotImplementedError`,
+                since fastnn's training-mode forward pass runs only inside
+                `fit`/`train_on_batch`. Defaults to `None`.
+            mask: accepted and ignored, as Keras 3 ignores it for these
+                layers (none of them takes a mask). Defaults to `None`.
+        """
+        if training:
+            dropouts = [
+                layer.name
+                for layer in self._layers
+                if isinstance(layer, _layers.Dropout) and layer.rate > 0
+            ]
+            if dropouts:
+                raise NotImplementedError(
+                    f"model(x, training=True) would apply the Dropout layer(s) {dropouts}; "
+                    "fastnn runs its training-mode forward pass only inside fit and "
+                    "train_on_batch. Call the model with training=False (or None) for "
+                    "inference outputs."
+                )
         x = self._prepare_x(x)
         return self._net.predict(x, 0)
 
@@ -892,10 +1030,11 @@ class Sequential:
         training call, since the parameters changed.
 
         Raises:
-            TypeError: the model has no layers.
+            IndexError: the model has no layers (Keras 3 pops from its empty
+                layer list).
         """
         if not self._layers:
-            raise TypeError("There are no layers in the model.")
+            raise IndexError("pop from empty list: there are no layers in the model.")
         layer = self._layers.pop()
         previous = self._net
         self._net = None
@@ -1093,9 +1232,9 @@ class Sequential:
             "loss_weights": None,
             "metrics": serialized(self._metric_ids),
             "weighted_metrics": serialized(self._weighted_metric_ids),
-            "run_eagerly": False,
-            "steps_per_execution": 1,
-            "jit_compile": False,
+            "run_eagerly": self.run_eagerly,
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self.jit_compile,
         }
 
     def compile_from_config(self, config: dict) -> None:
@@ -1126,6 +1265,9 @@ class Sequential:
             loss=_deserialize_loss(config.get("loss")),
             metrics=lists["metrics"],
             weighted_metrics=lists["weighted_metrics"],
+            run_eagerly=config.get("run_eagerly", False),
+            steps_per_execution=config.get("steps_per_execution", 1),
+            jit_compile=config.get("jit_compile", "auto"),
         )
 
     # -- saving ----------------------------------------------------------------
@@ -1402,6 +1544,55 @@ def _check_positive_int(value, name: str) -> int:
     return _check_int(value, name, 1)
 
 
+def _check_steps(value, name: str) -> Optional[int]:
+    """`steps_per_epoch`, `validation_steps`, `steps`: None or an integer >= 1
+    (Keras 3 treats 0 as None and a negative count as "until the data ends",
+    and fails on a float or string when it starts; fastnn refuses them all)."""
+    return None if value is None else _check_positive_int(value, name)
+
+
+def _default_batch_size(rows: int, steps: Optional[int]) -> int:
+    """Keras 3's batch size for arrays when none is given: enough for `steps`
+    batches to cover the rows, else 32."""
+    return max(1, -(-rows // steps)) if steps else 32
+
+
+def _warn_ran_out(
+    what: str, steps: int, ran: int, batches: int, batch_size: int, epoch: bool = False
+) -> None:
+    """Keras 3's warning when `steps` asks for more batches than remain."""
+    where = (
+        "an epoch continues the pass over the batches where the previous one stopped, "
+        "and a new pass starts after the last batch"
+        if epoch
+        else "every call starts from the first batch"
+    )
+    warnings.warn(
+        f"Your input ran out of data; interrupting {what}. It ran {ran} of the {steps} "
+        f"steps asked for: the arrays hold {batches} batches of up to {batch_size} samples, "
+        f"and {where} (as in Keras). Make sure that your data can generate at least "
+        "`steps_per_epoch * epochs` batches.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _check_steps_per_execution(value) -> int:
+    """compile's `steps_per_execution`: an integer >= 1 (Keras 3 fails on
+    others when training starts: TypeError for a non-integer, ValueError
+    for 0)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"`steps_per_execution` must be an integer >= 1. "
+            f"Received: steps_per_execution={value!r}"
+        )
+    if value < 1:
+        raise ValueError(
+            f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
+        )
+    return int(value)
+
+
 def _check_verbose(verbose) -> int:
     if verbose == "auto":
         return 1
@@ -1446,6 +1637,16 @@ def _train_validation_split(x, y, sample_weight, split: float):
         sample_weight = np.asarray(sample_weight)
         train_w, val_w = sample_weight[:split_at], sample_weight[split_at:]
     return (x[:split_at], y[:split_at], train_w), (x[split_at:], y[split_at:], val_w)
+
+
+def _squeeze_sample_weight(sample_weight):
+    """Keras 3 takes sample weights of shape ``(n, 1)`` as ``(n,)``."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 2 and weights.shape[1] == 1:
+        return weights[:, 0]
+    return sample_weight
 
 
 def _unpack_validation(validation_data):

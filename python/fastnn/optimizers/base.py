@@ -31,6 +31,71 @@ class _Default(float):
         return float.__repr__(self)
 
 
+class _LearningRate(float):
+    """What `Optimizer.learning_rate` returns: the rate as a Python float
+    (arithmetic, comparisons, formatting and JSON are float's) that also has
+    the methods Keras 3 code calls on its learning-rate variable.
+
+    It is a snapshot: setting the rate later does not change it.
+
+    >>> from fastnn import optimizers
+    >>> opt = optimizers.SGD(learning_rate=0.5)
+    >>> opt.learning_rate.assign(0.25)
+    >>> opt.learning_rate * 2
+    0.5
+    """
+
+    def __new__(cls, value, optimizer=None):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer  # None: read-only (schedule or callable)
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The rate as a 0-d float32 array, as Keras's variable gives it."""
+        return np.array(float(self), dtype=np.float32)
+
+    def assign(self, value) -> None:
+        """Sets the optimizer's learning rate (``opt.learning_rate = value``)."""
+        if self._optimizer is None:
+            # Keras 3 returns a tensor for a schedule, which has no `assign`.
+            raise AttributeError(
+                "This optimizer's learning rate comes from a LearningRateSchedule or a "
+                "callable, so it cannot be assigned (in Keras 3 it is a tensor without "
+                "`assign`). Create the optimizer with a number `learning_rate` instead."
+            )
+        self._optimizer.learning_rate = value
+
+    def __reduce__(self):
+        return (float, (float(self),))  # pickles and copies as a plain float
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+
+class _Iterations(int):
+    """What `Optimizer.iterations` returns: the step count as a Python int
+    that also has Keras's variable methods `numpy()` and `assign(v)`."""
+
+    def __new__(cls, value, optimizer):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The count as a 0-d int64 array."""
+        return np.array(int(self), dtype=np.int64)
+
+    def assign(self, value) -> None:
+        """Sets the optimizer's step count (``opt.iterations = value``)."""
+        self._optimizer.iterations = value
+
+    def __reduce__(self):
+        return (int, (int(self),))
+
+    def __repr__(self) -> str:
+        return int.__repr__(self)
+
+
 def _real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
@@ -198,8 +263,10 @@ class Optimizer:
     # ------------------------------------------------------------------ state
     @property
     def iterations(self) -> int:
-        """The number of steps applied so far."""
-        return int(self._kernel.iterations) if self._kernel is not None else self._iterations
+        """The number of steps applied so far: an int that also has Keras's
+        variable methods ``numpy()`` and ``assign(value)``. Settable."""
+        count = int(self._kernel.iterations) if self._kernel is not None else self._iterations
+        return _Iterations(count, self)
 
     @iterations.setter
     def iterations(self, value) -> None:
@@ -215,10 +282,16 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule is evaluated at `iterations`).
 
+        A float that also has Keras's variable methods: ``numpy()`` (a 0-d
+        float32 array) and ``assign(value)``, the same as setting it. With
+        a schedule or a callable, ``assign`` raises `AttributeError` (Keras 3
+        then returns a tensor, which has no `assign`).
+
         Settable with a number (callbacks do), a schedule or a callable; setting a
         number on an optimizer built with a schedule raises `TypeError`, as in Keras.
         """
-        return self._current_learning_rate()
+        settable = not callable(self._learning_rate)
+        return _LearningRate(self._current_learning_rate(), self if settable else None)
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
