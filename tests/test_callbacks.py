@@ -551,11 +551,30 @@ def test_reduce_lr_on_plateau_cooldown_and_min_delta():
     assert model.optimizer.learning_rate == pytest.approx(0.01)
 
 
-def test_reduce_lr_on_plateau_maximizes_acc_in_auto_mode():
-    model = FakeModel(learning_rate=1.0)
+def test_reduce_lr_on_plateau_infers_the_direction_as_keras_3():
+    """Keras 3's ReduceLROnPlateau is a MonitorCallback: auto mode maximizes a
+    compiled metric whose direction is up, and cannot guess for a name that
+    is neither "loss" nor a compiled metric (Keras 2 looked for "acc")."""
+    model = FakeModel(learning_rate=1.0, metrics=[FakeMetric("acc", "up")])
     cb = ReduceLROnPlateau(monitor="val_acc", patience=1, factor=0.5)
     simulate_fit(model, [cb], losses(0.1, 0.2, 0.3, key="val_acc"))
     assert model.optimizer.learning_rate == 1.0
+    model = FakeModel(learning_rate=1.0)
+    cb = ReduceLROnPlateau(monitor="val_acc", patience=1, factor=0.5)
+    with pytest.raises(ValueError, match="monitor=val_acc.*mode='max'"):
+        simulate_fit(model, [cb], losses(0.1, 0.2, 0.3, key="val_acc"))
+    model = FakeModel(learning_rate=1.0)
+    cb = ReduceLROnPlateau(monitor="val_acc", patience=1, factor=0.5, mode="max")
+    simulate_fit(model, [cb], losses(0.3, 0.2, 0.1, key="val_acc"))
+    assert model.optimizer.learning_rate == 0.25
+
+
+def test_reduce_lr_on_plateau_keeps_waiting_at_min_lr():
+    """As Keras: no reduction (already at min_lr) resets neither wait nor cooldown."""
+    model = FakeModel(learning_rate=0.5)
+    cb = ReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, min_lr=0.5)
+    simulate_fit(model, [cb], losses(1.0, 2.0, 3.0, key="loss"))
+    assert model.optimizer.learning_rate == 0.5 and cb.wait == 2
 
 
 def test_reduce_lr_on_plateau_bad_arguments():

@@ -905,7 +905,7 @@ class LearningRateScheduler(Callback):
             logs["learning_rate"] = _learning_rate_of(self.model.optimizer)
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(_MonitorMixin, Callback):
     """Reduces the learning rate when a metric has stopped improving.
 
     Args:
@@ -913,8 +913,10 @@ class ReduceLROnPlateau(Callback):
         factor: `new_lr = lr * factor`, below 1. Defaults to `0.1`.
         patience: epochs without improvement before reducing. Defaults to `10`.
         verbose: 0 (quiet) or 1 (messages). Defaults to `0`.
-        mode: `"auto"`, `"min"` or `"max"`; auto means max when the monitored
-            name holds "acc", else min. Defaults to `"auto"`.
+        mode: `"auto"`, `"min"` or `"max"`; auto infers the direction as
+            EarlyStopping does (Keras 3's MonitorCallback): "loss" is
+            minimized, a compiled metric goes its own way, any other name is
+            a ValueError at the first epoch's end. Defaults to `"auto"`.
         min_delta: threshold for a new optimum. Defaults to `1e-4`.
         cooldown: epochs to wait after a reduction. Defaults to `0`.
         min_lr: lower bound on the learning rate. Defaults to `0.0`.
@@ -937,44 +939,43 @@ class ReduceLROnPlateau(Callback):
         super().__init__()
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {sorted(kwargs)}")
+        self._init_monitor(monitor, mode, min_delta)
         if factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
             )
-        self.monitor = monitor
         self.factor = factor
         self.min_lr = min_lr
-        self.min_delta = min_delta
         self.patience = patience
         self.verbose = verbose
         self.cooldown = cooldown
         self.cooldown_counter = 0
         self.wait = 0
-        self.best = 0
-        self.mode = mode
-        self.monitor_op = None
-        self._reset()
+        self.best = None
 
     def _reset(self):
-        if self.mode not in ("auto", "min", "max"):
-            warnings.warn(
-                f"Learning rate reduction mode {self.mode} is unknown, fallback to auto mode.",
-                stacklevel=2,
-            )
-            self.mode = "auto"
-        if self.mode == "min" or (self.mode == "auto" and "acc" not in self.monitor):
-            self.monitor_op = lambda a, b: np.less(a, b - self.min_delta)
-            self.best = np.inf
-        else:
-            self.monitor_op = lambda a, b: np.greater(a, b + self.min_delta)
-            self.best = -np.inf
+        self.best = None
         self.cooldown_counter = 0
         self.wait = 0
 
     def on_train_begin(self, logs=None):
         self._reset()
 
+    def _reduce_lr(self, epoch) -> bool:
+        old_lr = _learning_rate_of(self.model.optimizer)
+        if old_lr > np.float32(self.min_lr):
+            new_lr = max(old_lr * self.factor, self.min_lr)
+            self.model.optimizer.learning_rate = new_lr
+            if self.verbose > 0:
+                _print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
+                )
+            return True
+        return False
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()  # once the model's metrics are known, as Keras
         logs = {} if logs is None else logs
         logs["learning_rate"] = _learning_rate_of(self.model.optimizer)
         current = logs.get(self.monitor)
@@ -988,23 +989,14 @@ class ReduceLROnPlateau(Callback):
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
-        if self.monitor_op(current, self.best):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.wait = 0
         elif not self.in_cooldown():
             self.wait += 1
-            if self.wait >= self.patience:
-                old_lr = _learning_rate_of(self.model.optimizer)
-                if old_lr > np.float32(self.min_lr):
-                    new_lr = max(old_lr * self.factor, self.min_lr)
-                    self.model.optimizer.learning_rate = new_lr
-                    if self.verbose > 0:
-                        _print_msg(
-                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                            f"to {new_lr}."
-                        )
-                    self.cooldown_counter = self.cooldown
-                    self.wait = 0
+            if self.wait >= self.patience and self._reduce_lr(epoch):
+                self.cooldown_counter = self.cooldown
+                self.wait = 0
 
     def in_cooldown(self):
         return self.cooldown_counter > 0
