@@ -89,8 +89,8 @@ def test_straggler_backoff(threads):
     own share, so the next task runs one thread narrower. With the back-off
     off the straggle is still counted but the width stays. After the longest
     back-off period (128 ms) the full width is tried again."""
-    _core._set_straggler_backoff(True)  # also ends any back-off in progress
     for _attempt in range(3):  # a 2 ms back-off can expire if this thread is pre-empted
+        _core._set_straggler_backoff(True)  # also ends any back-off in progress
         before = _core._team_straggles()
         report = _core._team_selftest(threads, 4, straggle_us=3000)
         assert _core._team_straggles() > before

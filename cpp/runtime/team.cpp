@@ -95,9 +95,17 @@ struct Team {
   alignas(64) std::atomic<int> remaining{0};
   std::atomic<bool> stop{false};
   std::atomic<int> sleepers{0};
-  const TaskRef* task = nullptr;
-  int task_threads    = 1;
-  bool running        = false;  // a task is out (a nested parallel() runs on one thread)
+  // The task of generation g is in slots[g & 1]. The caller waits only for
+  // the task's own threads, so a worker outside it may still be reading the
+  // previous post while the next is written: it reads a slot, then checks
+  // that the generation did not move on (a seqlock), and the two slots keep
+  // the slot it reads from being rewritten before the generation moves.
+  struct Slot {
+    std::atomic<const TaskRef*> task{nullptr};
+    std::atomic<int> threads{1};
+  };
+  Slot slots[2];
+  bool running = false;  // a task is out (a nested parallel() runs on one thread)
   std::mutex mutex;
   std::condition_variable wake;
   std::exception_ptr task_error;             // the first exception a worker's share threw
@@ -129,15 +137,18 @@ struct Team {
 
   void worker(int tid);
 
-  // Runs fn on `threads` threads and returns when every worker has finished
-  // its share, also when a share threw (the first exception is rethrown here
-  // after the join: fn's data lives on this thread's stack).
+  // Runs fn on `threads` threads and returns when those workers (tids 1 ..
+  // threads - 1) have finished their shares, also when a share threw (the
+  // first exception is rethrown here after the join: fn's data lives on this
+  // thread's stack). Workers outside the task are not waited for, so one
+  // that lost its core does not hold up a narrowed task.
   void run(const TaskRef& fn, int threads) {
-    task         = &fn;
-    task_threads = threads;
-    task_error   = nullptr;
-    running      = true;
-    remaining.store(size - 1, std::memory_order_relaxed);
+    Slot& slot = slots[(generation.load(std::memory_order_relaxed) + 1) & 1];
+    slot.task.store(&fn, std::memory_order_release);
+    slot.threads.store(threads, std::memory_order_release);
+    task_error = nullptr;
+    running    = true;
+    remaining.store(threads - 1, std::memory_order_relaxed);
     const int64_t posted = now_micros();
     post();
     std::exception_ptr error;
@@ -178,15 +189,25 @@ void Team::worker(int tid) {
   t_in_task     = true;  // a parallel() inside a share runs on one thread
   uint64_t seen = 0;
   for (;;) {
-    seen = wait_for_post(seen);
+    uint64_t g          = wait_for_post(seen);
+    const TaskRef* task = nullptr;
+    int threads         = 1;
+    for (;;) {  // the slot of generation g, unless the caller has posted again
+      const Slot& slot   = slots[g & 1];
+      task               = slot.task.load(std::memory_order_acquire);
+      threads            = slot.threads.load(std::memory_order_acquire);
+      const uint64_t now = generation.load(std::memory_order_acquire);
+      if (now == g) break;
+      g = now;
+    }
+    seen = g;
     if (stop.load(std::memory_order_acquire)) break;
-    if (tid < task_threads) {
-      try {
-        (*task)(tid, task_threads);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!task_error) task_error = std::current_exception();
-      }
+    if (tid >= threads) continue;  // not in this task: the caller does not wait for it
+    try {
+      (*task)(tid, threads);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!task_error) task_error = std::current_exception();
     }
     remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
@@ -214,7 +235,18 @@ void parallel(int n, TaskRef fn) {
   if (n <= 1 || t_in_task) return fn(0, 1);
   if (Team* team = t_team) {
     const int threads = straggler_width(std::min(n, team->size));
-    if (threads <= 1 || team->running) return fn(0, 1);
+    if (team->running) return fn(0, 1);
+    if (threads <= 1) {  // narrowed to this thread: a parallel() inside stays on it
+      team->running = true;
+      try {
+        fn(0, 1);
+      } catch (...) {
+        team->running = false;
+        throw;
+      }
+      team->running = false;
+      return;
+    }
     return team->run(fn, threads);
   }
   std::exception_ptr error;
