@@ -267,6 +267,16 @@ def bad_h5_files(tmp_path):
     with h5py.File(link, "a") as f:
         f["layers/extra"] = h5py.SoftLink("/layers/dense")
     files["soft_link"] = (link, ValueError, "SoftLink")
+    cycle = tmp_path / "cycle.weights.h5"
+    cycle.write_bytes(data)
+    with h5py.File(cycle, "a") as f:
+        f["layers/dense/loop"] = f["layers/dense"]  # a hard link to its own parent
+    files["hard_link_cycle"] = (cycle, ValueError, "reached twice")
+    alias = tmp_path / "alias.weights.h5"
+    alias.write_bytes(data)
+    with h5py.File(alias, "a") as f:
+        f["layers/dense/copy"] = f["layers/dense/vars/0"]  # one dataset under two names
+    files["hard_link_alias"] = (alias, ValueError, "reached twice")
     text_dataset = tmp_path / "strings.weights.h5"
     text_dataset.write_bytes(data)
     with h5py.File(text_dataset, "a") as f:
@@ -301,6 +311,8 @@ BAD_CASES = [
     "foreign_hdf5",
     "keras2_legacy",
     "soft_link",
+    "hard_link_cycle",
+    "hard_link_alias",
     "string_dataset",
     "wrong_shapes",
     "extra_layer",

@@ -520,9 +520,15 @@ def _h5_bytes(weights: dict, group_names) -> bytes:
     return buffer.getvalue()
 
 
-def _h5_arrays(group, h5py, prefix: str, out: dict, source: str) -> None:
+def _h5_arrays(group, h5py, prefix: str, out: dict, source: str, seen=None) -> None:
     """Every dataset under `group` into `out` (key: its path), refusing links,
-    external or virtual data and shape bombs, as Keras's `safe_get_h5_*`."""
+    external or virtual data and shape bombs, as Keras's `safe_get_h5_*`, and
+    an object reached twice (hard links: a cycle, or one group linked many
+    times to make the walk explode)."""
+    seen = set() if seen is None else seen
+    if group.id in seen:
+        raise ValueError(f"{source}: {prefix or '/'} is reached twice (a hard-link cycle or alias)")
+    seen.add(group.id)
     for name in group:
         link = group.get(name, getlink=True)
         if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
@@ -533,8 +539,11 @@ def _h5_arrays(group, h5py, prefix: str, out: dict, source: str) -> None:
         obj = group[name]
         key = f"{prefix}{name}"
         if isinstance(obj, h5py.Group):
-            _h5_arrays(obj, h5py, key + "/", out, source)
+            _h5_arrays(obj, h5py, key + "/", out, source, seen)
             continue
+        if obj.id in seen:
+            raise ValueError(f"{source}: {key} is reached twice (a hard-link alias)")
+        seen.add(obj.id)
         if not isinstance(obj, h5py.Dataset):
             raise ValueError(f"{source}: {key} is neither a group nor a dataset")
         if obj.external or obj.is_virtual:
