@@ -154,3 +154,30 @@ def test_a_layer_of_a_built_model_cannot_start_a_second_model():
     model.build()
     with pytest.raises(ValueError, match="already belongs to model"):
         Model(inputs, outputs)
+
+
+def test_functional_models_have_no_add_or_pop_and_rebuild_from_config():
+    model, _, _ = functional_mlp()
+    with pytest.raises(AttributeError, match="no attribute 'add'"):
+        model.add(layers.Dense(2))
+    with pytest.raises(AttributeError, match="no attribute 'pop'"):
+        model.pop()
+    clone = Model.from_config(model.get_config())
+    assert [type(layer).__name__ for layer in clone.layers] == [
+        "Dense",
+        "Dropout",
+        "Dense",
+        "Dense",
+    ]
+    clone.set_weights(model.get_weights())
+    x, _ = data()
+    np.testing.assert_array_equal(clone.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_the_input_name_counts_among_the_layer_names():
+    """Keras 3: an Input and a layer of the same name are refused."""
+    with pytest.raises(ValueError, match="unique names"):
+        models.Sequential([Input(shape=(3,), name="x"), layers.Dense(2, name="x")])
+    inputs = Input(shape=(3,), name="y")
+    with pytest.raises(ValueError, match="unique names"):
+        Model(inputs, layers.Dense(2, name="y")(inputs))

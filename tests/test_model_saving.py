@@ -620,25 +620,3 @@ def test_early_stopping_restores_the_best_weights_with_real_fit(tmp_path):
     # The restored model saves and loads like any other.
     model.save(tmp_path / "best.keras")
     assert same_weights(models.load_model(tmp_path / "best.keras").get_weights(), best_weights)
-
-
-def test_adam_state_in_the_slot_order_of_earlier_files_still_loads(tmp_path):
-    """Files fastnn wrote before it followed Keras's order hold every
-    momentum, then every velocity: recognised by their shapes and restored."""
-    x, y = make_data()
-    model = make_model()
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    state = optimizer_state(model)
-    variables = model._optimizer_variables()
-    head, slots = variables[:2], variables[2:]
-    legacy = head + slots[0::2] + slots[1::2]  # momentum of each weight, then velocity
-    fresh = make_model()
-    fresh.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)
-    fresh._apply_optimizer_plan(fresh._optimizer_restore_plan(legacy, "legacy"))
-    for got, want in zip(optimizer_state(fresh), state):
-        np.testing.assert_array_equal(got, want)
-    fresh2 = make_model()
-    fresh2.fit(x[:16], y[:16], batch_size=16, epochs=1, verbose=0)
-    fresh2._apply_optimizer_plan(fresh2._optimizer_restore_plan(variables, "current"))
-    for got, want in zip(optimizer_state(fresh2), state):
-        np.testing.assert_array_equal(got, want)

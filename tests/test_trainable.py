@@ -117,6 +117,31 @@ def test_adam_weight_decay_and_gradients_skip_a_frozen_layer():
     assert not np.any(grads[2]) and not np.any(grads[3])
 
 
+def test_a_frozen_layer_stays_frozen_when_a_hyperparameter_changes():
+    """A changed weight decay builds a new C++ optimizer (between epochs, from
+    a callback): the frozen flags must reach it before its first step."""
+    model = make_model(frozen=(0,))
+    start = model.get_weights()[0]
+    model.compile(optimizers.AdamW(0.05, weight_decay=0.01), "sparse_categorical_crossentropy")
+
+    def on_epoch_end(epoch, logs):
+        model.optimizer.weight_decay = 0.5 + epoch
+
+    x, y = data()
+    model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=3,
+        verbose=0,
+        callbacks=[callbacks.LambdaCallback(on_epoch_end=on_epoch_end)],
+    )
+    np.testing.assert_array_equal(model.get_weights()[0], start)
+    model.optimizer.clipnorm = 0.1
+    model.train_on_batch(x, y)
+    np.testing.assert_array_equal(model.get_weights()[0], start)
+
+
 def test_the_penalty_of_a_frozen_layer_leaves_the_loss():
     x, y = data()
     model = make_model(l2=1.0)
@@ -217,14 +242,27 @@ def test_layer_trainable_follows_keras_bool_conversion():
 
 
 def test_frozen_results_are_the_same_on_one_and_two_threads(threads):
+    """Wide enough that the step runs in a team session, its GEMMs and the
+    optimizer (over 16,384 parameters) on both threads."""
     results = []
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((512, 300)).astype(np.float32)
+    y = rng.integers(0, 10, 512)
     for n in (1, 2):
         fastnn.set_num_threads(n)
-        model = make_model(frozen=(0,))
+        fastnn.utils.set_random_seed(4)
+        model = models.Sequential(
+            [
+                layers.Input(shape=(300,)),
+                layers.Dense(256, activation="relu", trainable=False),
+                layers.Dense(256, activation="relu"),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
-        x, y = data(300)
-        model.fit(x, y, batch_size=64, epochs=2, verbose=0, shuffle=False)
+        model.fit(x, y, batch_size=256, epochs=2, verbose=0, shuffle=False)
         results.append(model.get_weights())
+    assert _core.nn.Network is type(model._net) and model.count_params() > 16384
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
@@ -238,3 +276,44 @@ def test_bad_flag_counts_are_refused_by_the_engine():
     with pytest.raises(ValueError, match="6 tensors"):
         model.optimizer._kernel.set_frozen([True, False])
     assert _core.nn.Network is type(model._net)
+
+
+def test_saved_optimizer_state_covers_the_trainable_weights(tmp_path):
+    """As Keras builds optimizer slots for trainable variables only, the saved
+    state has iterations, the learning rate and Adam's (momentum, velocity)
+    of each trainable weight; loading it and training on equals training
+    straight through."""
+    x, y = data(64)
+
+    def frozen_model():
+        model = make_model(frozen=(1,))
+        model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+        return model
+
+    straight = frozen_model()
+    straight.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    first = frozen_model()
+    first.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    variables = first._optimizer_variables()
+    assert len(variables) == 2 + 2 * 4  # 4 trainable tensors of 6
+    assert [v.shape for v in variables[2:4]] == [(7, 13), (7, 13)]
+    assert [v.shape for v in variables[4:6]] == [(13,), (13,)]
+    first.save(tmp_path / "half.keras")
+    resumed = models.load_model(tmp_path / "half.keras")
+    assert [layer.trainable for layer in resumed.layers] == [True, False, True]
+    resumed.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # a model whose flags differ takes the weights and skips the state, as Keras
+    other = make_model()
+    other.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+    other.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        other.load_weights(_weights_file(first, tmp_path))
+    np.testing.assert_array_equal(other.get_weights()[0], first.get_weights()[0])
+
+
+def _weights_file(model, tmp_path):
+    path = tmp_path / "w.weights.npz"
+    model.save_weights(path)
+    return path

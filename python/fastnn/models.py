@@ -107,7 +107,7 @@ class Sequential:
         self.jit_compile = False
         self.steps_per_execution = 1
         for layer in layers or []:
-            self.add(layer, rebuild=False)
+            Sequential.add(self, layer, rebuild=False)
         if self._input_shape is not None and any(
             not isinstance(layer, _layers.Flatten) for layer in self._layers
         ):
@@ -130,7 +130,10 @@ class Sequential:
             raise TypeError(f"Sequential.add takes a fastnn.layers.Layer, got {layer!r}")
         if layer in self._layers:
             raise ValueError(f"layer {layer.name!r} is already in the model")
-        if any(other.name == layer.name for other in self._layers):
+        names = [other.name for other in self._layers]
+        if getattr(self, "_input_name", None) is not None:
+            names.append(self._input_name)
+        if layer.name in names:
             raise ValueError(  # Keras 3's check and message
                 "All layers added to a Sequential model "
                 f"should have unique names. Name '{layer.name}' is already "
@@ -149,6 +152,7 @@ class Sequential:
             if self._layers or self._input_shape is not None:
                 raise ValueError("Input must be the first layer of a Sequential model")
             self._input_shape = layer._input_shape
+            self._input_name = layer.name
             return
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
@@ -511,6 +515,11 @@ class Sequential:
             self.optimizer._build_flat(offsets)
             self._optimizer_net = self._net
 
+    def _trainable_tensors(self) -> List[int]:
+        """Indices into ``net.tensors()`` of the weights that train."""
+        flags = [self._trainable and layer.trainable for layer in self._spec_layers]
+        return [k for k, t in enumerate(self._net.tensors()) if flags[t["layer"]]]
+
     def _warn_if_nothing_trains(self) -> None:
         if not self.trainable_weights:
             warnings.warn("The model does not have any trainable weights.", stacklevel=3)
@@ -532,8 +541,10 @@ class Sequential:
 
     def _run_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
         """Steps [begin, end) of an epoch in one C++ call (GIL released)."""
-        self._sync_trainable()
+        # A changed hyperparameter makes a new C++ optimizer: the frozen flags
+        # go to that one (the sync's key holds the optimizer object).
         self.optimizer._sync_kernel_config()
+        self._sync_trainable()
         rates = _learning_rates(self.optimizer, end - begin)
         return self._net.train_epoch(
             data, order, batch_size, begin, end, self.optimizer._kernel, rates
@@ -1412,8 +1423,8 @@ class Sequential:
 
     def _optimizer_variables(self) -> List[np.ndarray]:
         """Keras's ``optimizer.variables``: iterations, the learning rate (when
-        it is a number), then the slots of the weights in Keras's order
-        (`_slot_order`), as views."""
+        it is a number), then the slots of the trainable weights in Keras's
+        order (`_slot_order`), as views."""
         opt = self.optimizer
         lr = opt._learning_rate
         out = [np.array(opt.iterations, np.int64)]
@@ -1422,7 +1433,7 @@ class Sequential:
         if self._net is not None and self._optimizer_net is self._net and opt._kernel is not None:
             kernel = opt._kernel
             tensors = self._net.tensors()
-            for s, k in _slot_order(kernel.slot_names, len(tensors)):
+            for s, k in _slot_order(kernel.slot_names, self._trainable_tensors()):
                 shape = tuple(tensors[k]["shape"])
                 start = int(tensors[k]["offset"])
                 out.append(kernel.slot(s)[start : start + math.prod(shape)].reshape(shape))
@@ -1477,7 +1488,8 @@ class Sequential:
         base = 2 if has_lr else 1
         slot_names = _slot_names(opt)
         shapes = [tuple(t["shape"]) for t in self._net.tensors()]
-        full = base + len(slot_names) * len(shapes)
+        trainable = self._trainable_tensors()
+        full = base + len(slot_names) * len(trainable)
         if len(variables) not in (base, full):
             return (
                 f"Skipping variable loading for optimizer '{opt.name}', because it has {full} "
@@ -1497,13 +1509,7 @@ class Sequential:
                 lr = value
         slots = {}  # (slot, tensor) -> array
         if len(variables) == full:
-            order = _slot_order(slot_names, len(shapes))
-            legacy = _slot_order(slot_names, len(shapes), grouped=True)
-            shapes_at = [np.shape(v) for v in variables[base:]]
-            if legacy != order and shapes_at != [shapes[t] for _, t in order]:
-                if shapes_at == [shapes[t] for _, t in legacy]:
-                    order = legacy  # a file written before fastnn followed Keras's order
-            for k, (s, t) in enumerate(order, start=base):
+            for k, (s, t) in enumerate(_slot_order(slot_names, trainable), start=base):
                 arr = np.asarray(variables[k])
                 if arr.shape != shapes[t] or arr.dtype.kind not in "biuf":
                     raise ValueError(
@@ -1522,6 +1528,7 @@ class Sequential:
         if plan["slots"]:
             self._ensure_optimizer_built()
             kernel = opt._kernel
+            kernel.reset()  # frozen weights' slots are not in the file: they start afresh
             tensors = self._net.tensors()
             for (s, k), arr in plan["slots"].items():
                 start = int(tensors[k]["offset"])
@@ -1743,20 +1750,19 @@ def _slot_names(optimizer) -> List[str]:
     return list(_core.optim.Optimizer(optimizer._kernel_config(), [0, 0]).slot_names)
 
 
-def _slot_order(slot_names: Sequence[str], tensors: int, grouped: bool = False) -> list:
-    """``(slot, tensor)`` pairs in the order of Keras 3's ``optimizer.variables``.
+def _slot_order(slot_names: Sequence[str], tensors: Sequence[int]) -> list:
+    """``(slot, tensor)`` pairs in the order of Keras 3's ``optimizer.variables``
+    for the given tensors (the trainable ones: Keras builds slots for those).
 
     Keras creates slots with ``add_optimizer_variables(vars, names)``, which
     loops over the weights and, for each, over the names: Adam and AdamW ask
     for ``["momentum", "velocity"]`` in one call (so m0, v0, m1, v1, ...),
     then ``velocity_hat`` (amsgrad) in another; SGD, RMSprop and Adagrad make
-    one call per slot (every weight's first slot, then the next). `grouped`:
-    one slot after another for every optimizer (fastnn's files before it
-    followed Keras here).
+    one call per slot (every weight's first slot, then the next).
     """
-    paired = 2 if not grouped and list(slot_names[:2]) == ["momentum", "velocity"] else 0
-    order = [(s, t) for t in range(tensors) for s in range(paired)]
-    order += [(s, t) for s in range(paired, len(slot_names)) for t in range(tensors)]
+    paired = 2 if list(slot_names[:2]) == ["momentum", "velocity"] else 0
+    order = [(s, t) for t in tensors for s in range(paired)]
+    order += [(s, t) for s in range(paired, len(slot_names)) for t in tensors]
     return order
 
 
@@ -1849,6 +1855,24 @@ class Model(Sequential):
         )
         self._input_layer = layers[0]
         self._outputs = outputs
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None) -> Sequential:
+        """The model `get_config` describes, as a Sequential of its layers (a
+        chain needs nothing more)."""
+        return Sequential.from_config(config, custom_objects)
+
+    def add(self, layer, rebuild: bool = True):
+        raise AttributeError(
+            "'Model' object has no attribute 'add': a functional model's layers are fixed by "
+            "its inputs and outputs (as in Keras); use Sequential to add or pop layers"
+        )
+
+    def pop(self, rebuild: bool = True):
+        raise AttributeError(
+            "'Model' object has no attribute 'pop': a functional model's layers are fixed by "
+            "its inputs and outputs (as in Keras); use Sequential to add or pop layers"
+        )
 
     @property
     def layers(self) -> List[_layers.Layer]:
