@@ -88,14 +88,40 @@ def test_one_element_lists_are_accepted():
     assert model.predict(np.ones((3, 4), np.float32), verbose=0).shape == (3, 2)
 
 
-def test_save_and_load_give_the_same_outputs(tmp_path):
-    model, _, _ = functional_mlp()
+def test_save_and_load_give_the_same_model(tmp_path, capsys):
+    """A functional model loads back as one: the same layers (the InputLayer
+    first, so indices keep their meaning), outputs and summary."""
+    model, _, _ = functional_mlp(name="chain")
     model.compile("sgd", "sparse_categorical_crossentropy")
     x, y = data()
     model.fit(x, y, epochs=1, verbose=0)
     model.save(tmp_path / "f.keras")
     loaded = models.load_model(tmp_path / "f.keras")
+    assert isinstance(loaded, Model) and loaded.name == "chain"
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.summary()
+    loaded.summary()
+    first, second = capsys.readouterr().out.split('Model: "chain"')[1:]
+    assert first == second and f"{model.layers[0].name} (InputLayer)" in first
+
+
+def test_from_config_refuses_configs_that_are_not_a_chain():
+    model, _, _ = functional_mlp()
+    config = model.get_config()
+    entries = config["layers"]
+    names = [e["config"]["name"] for e in entries]
+    # Keras's form: each layer names the layer it reads; make the last skip one
+    for prev, entry in zip(names, entries[1:]):
+        entry["inbound_nodes"] = [{"args": [{"config": {"keras_history": [prev, 0, 0]}}]}]
+    assert isinstance(Model.from_config(config).layers[-1], layers.Dense)
+    entries[-1]["inbound_nodes"] = [{"args": [{"config": {"keras_history": [names[1], 0, 0]}}]}]
+    with pytest.raises(ValueError, match="one chain of layers"):
+        Model.from_config(config)
+    with pytest.raises(ValueError, match="start with an InputLayer"):
+        Model.from_config({"layers": entries[1:]})
+    with pytest.raises(ValueError, match="one input"):
+        Model.from_config({"layers": [entries[0], entries[0]]})
 
 
 def test_graphs_fastnn_cannot_run_raise_clear_errors():
@@ -163,7 +189,9 @@ def test_functional_models_have_no_add_or_pop_and_rebuild_from_config():
     with pytest.raises(AttributeError, match="no attribute 'pop'"):
         model.pop()
     clone = Model.from_config(model.get_config())
+    assert isinstance(clone, Model)
     assert [type(layer).__name__ for layer in clone.layers] == [
+        "InputLayer",
         "Dense",
         "Dropout",
         "Dense",

@@ -523,9 +523,13 @@ def test_load_weights_with_a_damaged_optimizer_slot_changes_nothing(tmp_path, tr
 def test_load_model_rejects_other_model_classes(tmp_path):
     from fastnn import saving
 
+    path = tmp_path / "subclassed.keras"
+    saving.write_archive(path, {"class_name": "MyModel", "config": {}}, {})
+    with pytest.raises(ValueError, match="Sequential models and functional models"):
+        models.load_model(path)
     path = tmp_path / "functional.keras"
     saving.write_archive(path, {"class_name": "Functional", "config": {}}, {})
-    with pytest.raises(ValueError, match="Sequential models only"):
+    with pytest.raises(ValueError, match="needs a 'layers' list"):
         models.load_model(path)
     path = tmp_path / "unknown_layer.keras"
     config = {

@@ -531,6 +531,25 @@ KERAS_SCRIPT = textwrap.dedent(
             out[f"slot{i}"] = keras.ops.convert_to_numpy(v)
         np.savez(os.path.join(d, f"keras_{name}.npz"), **out)
 
+    # Whole-model .keras archives Keras writes (HDF5 weights inside): a
+    # functional chain and a Sequential, trained so the optimizer has state.
+    for kind in ["functional", "sequential"]:
+        if kind == "functional":
+            inputs = keras.Input((4,), name="pixels")
+            h = keras.layers.Dense(8, activation="relu")(inputs)
+            h = keras.layers.Dropout(0.25)(h)
+            outputs = keras.layers.Dense(3, activation="softmax")(h)
+            k = keras.Model(inputs, outputs, name="chain")
+        else:
+            k = model()
+        k.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
+                  loss="sparse_categorical_crossentropy")
+        k.fit(xs, ys, epochs=1, batch_size=16, verbose=0)
+        k.save(os.path.join(d, f"keras_{kind}.keras"))
+        np.savez(os.path.join(d, f"keras_{kind}_model.npz"), pred=k.predict(x, verbose=0),
+                 iterations=int(k.optimizer.iterations),
+                 names=np.array([layer.name for layer in k.layers]))
+
     with open(os.path.join(d, "result.json"), "w") as f:
         json.dump(result, f)
     """
@@ -663,3 +682,23 @@ def test_keras_adam_state_loads_into_a_compiled_fastnn_model(keras_run):
         assert model.optimizer.iterations == int(theirs["iterations"])
         for i, slot in enumerate(adam_slots(model)):
             np.testing.assert_array_equal(slot, theirs[f"slot{i}"])
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_keras_written_keras_archives_load_in_fastnn(keras_run, kind):
+    """A .keras archive Keras 3 wrote (config.json in Keras's form, weights as
+    model.weights.h5): the same model type, layer names, predictions and
+    optimizer state; it then trains on."""
+    x = np.load(keras_run / "x.npy")
+    model = models.load_model(keras_run / f"keras_{kind}.keras")
+    with np.load(keras_run / f"keras_{kind}_model.npz") as theirs:
+        assert isinstance(model, models.Model) == (kind == "functional")
+        assert [layer.name for layer in model.layers] == list(theirs["names"])
+        np.testing.assert_allclose(
+            model.predict(x, verbose=0), theirs["pred"], rtol=1e-5, atol=1e-6
+        )
+        iterations = int(theirs["iterations"])
+        assert model.optimizer.iterations == iterations > 0
+    xs, ys = make_data(n=16, seed=9)
+    model.fit(xs, ys, epochs=1, verbose=0)
+    assert model.optimizer.iterations == iterations + 1

@@ -53,9 +53,25 @@ class Initializer:
 
     kernel = ""
 
-    def __init__(self, seed: Optional[int] = None, a: float = 0.0, b: float = 0.0):
+    def __init__(
+        self,
+        seed: Optional[int] = None,
+        a: float = 0.0,
+        b: float = 0.0,
+        *,
+        input_axes=None,
+        output_axes=None,
+    ):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"seed must be an int or None, got {seed!r}")
+        # Keras 3.15's variance-scaling initializers take the axes the fans
+        # are counted over; fastnn's Dense kernels have one of each (None).
+        for name, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
+            if axes is not None:
+                raise ValueError(
+                    f"{type(self).__name__}: {name}={axes!r} is not supported by fastnn (only "
+                    "None: the kernel's first axis is its input, the second its output)"
+                )
         self.seed = None if seed is None else int(seed)
         self._a = float(a)
         self._b = float(b)

@@ -1159,7 +1159,7 @@ class Sequential:
                         "dtype": "float32",
                         "sparse": False,
                         "ragged": False,
-                        "name": "input_layer",
+                        "name": getattr(self, "_input_name", None) or "input_layer",
                     },
                     "registered_name": None,
                 }
@@ -1333,7 +1333,7 @@ class Sequential:
                 )
         config = {
             "module": "keras",
-            "class_name": "Sequential",
+            "class_name": "Functional" if isinstance(self, Model) else "Sequential",
             "config": self._saving_config(),
             "registered_name": None,
         }
@@ -1525,16 +1525,15 @@ class Sequential:
         opt = self.optimizer
         if plan["learning_rate"] is not None:
             opt.learning_rate = plan["learning_rate"]
-        if plan["slots"]:
-            self._ensure_optimizer_built()
-            kernel = opt._kernel
-            kernel.reset()  # frozen weights' slots are not in the file: they start afresh
-            tensors = self._net.tensors()
-            for (s, k), arr in plan["slots"].items():
-                start = int(tensors[k]["offset"])
-                kernel.slot(s)[start : start + math.prod(tensors[k]["shape"])] = arr.reshape(-1)
-        elif opt._kernel is not None and self._optimizer_net is self._net:
-            opt._kernel.reset()  # the file's optimizer had no state yet
+        # The file holds the optimizer's variables: it is built, as Keras's is
+        # after loading (summary counts it), with the saved slots or afresh.
+        self._ensure_optimizer_built()
+        kernel = opt._kernel
+        kernel.reset()  # frozen weights' slots are not in the file: they start afresh
+        tensors = self._net.tensors()
+        for (s, k), arr in plan["slots"].items():
+            start = int(tensors[k]["offset"])
+            kernel.slot(s)[start : start + math.prod(tensors[k]["shape"])] = arr.reshape(-1)
         opt.iterations = plan["iterations"]
 
 
@@ -1811,6 +1810,25 @@ def _deserialize_loss(value):
     return cls(**kwargs)
 
 
+def _history(end) -> dict:
+    """A ``[layer_name, node, tensor]`` end of ``input_layers``/``output_layers``
+    as an argument of Keras's ``inbound_nodes``."""
+    return {"config": {"keras_history": list(end)}}
+
+
+def _inbound_names(inbound) -> list:
+    """The layer names a Keras 3 ``inbound_nodes`` entry reads from."""
+    names = []
+    for node in inbound or ():
+        args = node.get("args", []) if isinstance(node, dict) else []
+        for arg in args:
+            history = arg.get("config", {}).get("keras_history") if isinstance(arg, dict) else None
+            if not history:
+                raise ValueError(f"an inbound node fastnn cannot read: {node!r:.200}")
+            names.append(history[0])
+    return names
+
+
 class Model(Sequential):
     """Keras's functional model, for a single chain of layers:
 
@@ -1857,10 +1875,54 @@ class Model(Sequential):
         self._outputs = outputs
 
     @classmethod
-    def from_config(cls, config, custom_objects=None) -> Sequential:
-        """The model `get_config` describes, as a Sequential of its layers (a
-        chain needs nothing more)."""
-        return Sequential.from_config(config, custom_objects)
+    def from_config(cls, config, custom_objects=None) -> Model:
+        """A functional Model from `get_config()`'s output, or from the config
+        Keras 3 writes for a functional model whose layers form one chain
+        (each layer's ``inbound_nodes`` name the layer before it).
+
+        Raises:
+            ValueError: not a chain from one input to one output, an unknown
+                layer class or key, a malformed config.
+        """
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), (list, tuple)):
+            raise ValueError(
+                f"A functional model config needs a 'layers' list, got {config!r:.200}"
+            )
+        inputs, outputs, previous = None, None, None
+        for entry in config["layers"]:
+            if not isinstance(entry, dict):
+                raise ValueError(f"A layer entry must be a dict, got {entry!r:.200}")
+            entry = dict(entry)
+            entry_name = entry.pop("name", None)
+            inbound = entry.pop("inbound_nodes", None)
+            layer = _layers.deserialize(entry, custom_objects)
+            if isinstance(layer, _layers.InputLayer):
+                if inputs is not None:
+                    raise ValueError("fastnn models have one input; the config has several")
+                inputs = outputs = layer
+            else:
+                if inputs is None:
+                    raise ValueError("the config's layers do not start with an InputLayer")
+                if inbound is not None and _inbound_names(inbound) != [previous]:
+                    raise ValueError(
+                        f"layer {layer.name!r} takes {_inbound_names(inbound)}, not the output of "
+                        f"{previous!r}: fastnn runs functional models that are one chain of layers"
+                    )
+                outputs = layer(outputs)
+            previous = entry_name or layer.name
+        for key in ("output_layers", "input_layers"):
+            ends = config.get(key)
+            if isinstance(ends, (list, tuple)) and ends and isinstance(ends[0], str):
+                ends = [ends]  # Keras writes one [name, node, tensor] for a single end
+            if ends is not None and _inbound_names([{"args": [_history(e) for e in ends]}]) != [
+                previous if key == "output_layers" else inputs.name
+            ]:
+                raise ValueError(
+                    f"{key} {ends!r:.200} is not the chain's end: one input, one output"
+                )
+        return Model(
+            inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True)
+        )
 
     def add(self, layer, rebuild: bool = True):
         raise AttributeError(
@@ -1919,12 +1981,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
     config = contents.config
     source = repr(str(filepath))
     class_name = config.get("class_name")
-    if class_name != "Sequential":
+    if class_name not in ("Sequential", "Functional"):
         raise ValueError(
-            f"{source} holds a {class_name!r} model; fastnn loads Sequential models only"
+            f"{source} holds a {class_name!r} model; fastnn loads Sequential models and "
+            "functional models that are one chain of layers"
         )
     try:
-        model = Sequential.from_config(config.get("config") or {}, custom_objects)
+        kind = Model if class_name == "Functional" else Sequential
+        model = kind.from_config(config.get("config") or {}, custom_objects)
         if (
             model._net is None
             and contents.weights
@@ -2056,7 +2120,10 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
     lines += row(header, "┃", "┃", "┃")
     lines.append(rule("┡", "━", "╇", "┩"))
     shapes = model._layer_output_shapes() if model.built else [None] * len(model._layers)
-    for i, (layer, shape) in enumerate(zip(model._layers, shapes)):
+    rows = list(zip(model._layers, shapes))
+    if isinstance(model, Model):  # Keras lists a functional model's InputLayer
+        rows.insert(0, (model._input_layer, model._input_shape))
+    for i, (layer, shape) in enumerate(rows):
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
         shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"

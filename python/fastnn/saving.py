@@ -60,6 +60,7 @@ __all__ = [
 CONFIG_FILENAME = "config.json"
 METADATA_FILENAME = "metadata.json"
 WEIGHTS_FILENAME = "model.weights.npz"
+H5_WEIGHTS_FILENAME = "model.weights.h5"  # what Keras writes in its archives
 ARCHIVE_SUFFIX = ".keras"
 WEIGHTS_SUFFIX = ".weights.npz"
 H5_WEIGHTS_SUFFIX = ".weights.h5"
@@ -431,8 +432,8 @@ def read_archive(path) -> ArchiveContents:
         FileNotFoundError: no such file.
         ValueError: the name does not end in `.keras`; the file is not a zip
             (a foreign file), is truncated or corrupted, lacks config.json or
-            model.weights.npz (a Keras archive with HDF5 weights is named as
-            such), or holds pickled objects.
+            its weights (model.weights.npz, or the model.weights.h5 Keras
+            writes, read with h5py), or holds pickled objects.
     """
     import json
     import zipfile
@@ -455,17 +456,12 @@ def read_archive(path) -> ArchiveContents:
                     f"{path!r} is not a .keras archive: it has no {CONFIG_FILENAME} "
                     f"(members: {sorted(names)[:10]})"
                 )
-            if WEIGHTS_FILENAME not in names:
-                if "model.weights.h5" in names:
-                    raise ValueError(
-                        f"{path!r} stores its weights as HDF5 (model.weights.h5, written by "
-                        "Keras); fastnn reads model.weights.npz only. Re-save it from Keras "
-                        "with weights in NumPy format, or rebuild the model and copy weights."
-                    )
+            h5_weights = WEIGHTS_FILENAME not in names and H5_WEIGHTS_FILENAME in names
+            if WEIGHTS_FILENAME not in names and not h5_weights:
                 raise ValueError(f"{path!r} is not a .keras archive: it has no {WEIGHTS_FILENAME}")
             config_bytes = zf.read(CONFIG_FILENAME)
             metadata_bytes = zf.read(METADATA_FILENAME) if METADATA_FILENAME in names else b"{}"
-            weights_bytes = zf.read(WEIGHTS_FILENAME)
+            weights_bytes = zf.read(H5_WEIGHTS_FILENAME if h5_weights else WEIGHTS_FILENAME)
     except zipfile.BadZipFile as e:
         raise ValueError(f"{path!r} is truncated or corrupted: {e}") from None
     except (EOFError, OSError) as e:
@@ -483,7 +479,10 @@ def read_archive(path) -> ArchiveContents:
         raise ValueError(f"{path!r}: {CONFIG_FILENAME} must hold a JSON object")
     if not isinstance(metadata, dict):
         metadata = {}
-    weights = _load_npz(weights_bytes, f"{path!r} ({WEIGHTS_FILENAME})")
+    if h5_weights:  # an archive Keras wrote: its HDF5 weights, in the same layout
+        weights = _read_h5_bytes(weights_bytes, f"{path!r} ({H5_WEIGHTS_FILENAME})")
+    else:
+        weights = _load_npz(weights_bytes, f"{path!r} ({WEIGHTS_FILENAME})")
     return ArchiveContents(config, weights, metadata)
 
 
@@ -568,6 +567,9 @@ def _h5_arrays(group, h5py, prefix: str, out: dict, source: str, seen=None) -> N
         out[key] = arr
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def _read_h5(path: str) -> dict:
     h5py = _import_h5py("Reading")
     source = repr(path)
@@ -580,9 +582,23 @@ def _read_h5(path: str) -> dict:
         )
     if not h5py.is_hdf5(path):
         raise ValueError(f"{source} is not an HDF5 weights file (foreign, empty or truncated file)")
+    return _read_h5_file(h5py, path, source)
+
+
+def _read_h5_bytes(data: bytes, source: str) -> dict:
+    """The `model.weights.h5` of a `.keras` archive Keras wrote."""
+    import io
+
+    h5py = _import_h5py("Reading the HDF5 weights of")
+    if not data.startswith(_HDF5_SIGNATURE):
+        raise ValueError(f"{source} is not HDF5 (truncated or corrupted)")
+    return _read_h5_file(h5py, io.BytesIO(data), source)
+
+
+def _read_h5_file(h5py, file, source: str) -> dict:
     out = {}
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(file, "r") as f:
             if "layers" not in f and "vars" not in f:
                 legacy = "layer_names" in f.attrs or "model_weights" in f
                 raise ValueError(
