@@ -315,7 +315,8 @@ def test_train_epoch_equals_train_on_batch_steps(rng):
         np.testing.assert_array_equal(wa, wb)
     sizes = [32, 32, 32, 7]  # the last, smaller batch
     expected_loss = sum(n * lg[0] for n, lg in zip(sizes, logs)) / 103
-    assert (first["loss_sum"] + rest["loss_sum"]) / 103 == pytest.approx(expected_loss, rel=1e-12)
+    # the logs are float32 (as Keras's), the engine's sums float64
+    assert (first["loss_sum"] + rest["loss_sum"]) / 103 == pytest.approx(expected_loss, rel=1e-7)
 
 
 def test_fused_softmax_ce_equals_unfused_definition(rng):

@@ -1,6 +1,14 @@
 #include "bindings/array_utils.h"
 
+#include <cmath>
+
 namespace fastnn::bindings {
+
+std::string label_text(double value) {
+  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9.0e15)
+    return std::to_string(static_cast<int64_t>(value));
+  return std::string(py::str(py::float_(value)));
+}
 
 std::string shape_string(const py::array& a) {
   std::string s = "(";

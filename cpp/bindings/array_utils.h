@@ -18,6 +18,10 @@ namespace py = pybind11;
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
 // "(3, 4)" for error messages.
+// A label value for an error message: "10" for a whole number (labels come
+// in as doubles), else its Python float repr ("2.5", "nan").
+std::string label_text(double value);
+
 std::string shape_string(const py::array& a);
 
 // Raises TypeError unless `obj` converts to an array of a real numeric dtype.

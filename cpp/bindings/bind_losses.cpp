@@ -56,9 +56,8 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const
     const double* v = ids.data();
     for (int64_t r = 0; r < rows; ++r)
       if (!(v[r] >= 0.0 && v[r] < static_cast<double>(cols)) || v[r] != std::floor(v[r]))
-        throw py::value_error("sparse_categorical_crossentropy: label " +
-                              std::string(py::str(py::float_(v[r]))) + " at row " +
-                              std::to_string(r) + " is not a class id in [0, " +
+        throw py::value_error("sparse_categorical_crossentropy: label " + label_text(v[r]) +
+                              " at row " + std::to_string(r) + " is not a class id in [0, " +
                               std::to_string(cols) + ")");
     labels = IntArray(ids);
   } else {

@@ -114,6 +114,11 @@ class Layer:
         return list(self._weights)
 
     @property
+    def dtype(self) -> str:
+        """The weights' and computations' dtype: always float32."""
+        return "float32"
+
+    @property
     def trainable_weights(self) -> List[np.ndarray]:
         """`weights` when the layer is trainable, else none."""
         return list(self._weights) if self.trainable else []

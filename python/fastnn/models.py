@@ -40,7 +40,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 
-__all__ = ["Model", "Sequential", "load_model"]
+__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
 
 _FLOAT32 = np.dtype(np.float32)
 
@@ -466,6 +466,8 @@ class Sequential:
             hint = ""
             if x.ndim > 2 and math.prod(x.shape[1:]) == dim:
                 hint = f": add a Flatten layer or reshape to (n, {dim})"
+            elif x.shape == self._input_shape:
+                hint = ": one sample needs a batch axis, x[None] or np.expand_dims(x, 0)"
             shape_str = "(n, " + ", ".join(str(d) for d in x.shape[1:]) + ")"
             raise ValueError(
                 f"x has samples of shape {shape_str} but the model takes "
@@ -602,15 +604,19 @@ class Sequential:
 
     def _logs(self, result: dict) -> Dict[str, float]:
         """Keras means from the engine's sums: loss weighted by batch size,
-        `metrics` over samples, `weighted_metrics` by sample weight."""
+        `metrics` over samples, `weighted_metrics` by sample weight. The sums
+        are float64; each mean is rounded to float32, the precision of
+        Keras's metric variables, so logs, History and CSVLogger print the
+        digits Keras prints (0.5166666507720947 for 31/60)."""
         samples = result["samples"]
-        logs: Dict[str, float] = {"loss": float(result["loss_sum"] / samples) if samples else 0.0}
+        loss = result["loss_sum"] / samples if samples else 0.0
+        logs: Dict[str, float] = {"loss": float(np.float32(loss))}
         weight = result["weight_sum"]
         for name, total, weighted in zip(
             self._metric_names, result["metric_sums"], self._metric_weighted
         ):
             count = weight if weighted else samples
-            logs[name] = float(total / count) if count else 0.0
+            logs[name] = float(np.float32(total / count)) if count else 0.0
         return logs
 
     @property
@@ -707,6 +713,7 @@ class Sequential:
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
+        verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
@@ -738,7 +745,7 @@ class Sequential:
                 add_history=True,
                 add_progbar=verbose != 0,
                 model=self,
-                verbose=verbose,
+                verbose=verbose_param,
                 epochs=epochs,
                 steps=steps,
             )
@@ -869,6 +876,7 @@ class Sequential:
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_positive_int(batch_size, "batch_size")
+        verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
         data = self._prepare_data(x, y, sample_weight, "evaluate")
         batch_size = batch_size or _default_batch_size(data.rows, steps)
@@ -876,7 +884,7 @@ class Sequential:
             callbacks,
             add_progbar=verbose != 0,
             model=self,
-            verbose=verbose,
+            verbose=verbose_param,
             epochs=1,
             steps=steps or -(-data.rows // batch_size),
         )
@@ -907,6 +915,7 @@ class Sequential:
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_positive_int(batch_size, "batch_size")
+        verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         if type(verbose) is not int or verbose != 0:
             verbose = _check_verbose(verbose)
         x = self._prepare_x(x)
@@ -925,7 +934,7 @@ class Sequential:
             callbacks,
             add_progbar=verbose != 0,
             model=self,
-            verbose=verbose,
+            verbose=verbose_param,
             epochs=1,
             steps=n_steps,
         )
@@ -979,6 +988,58 @@ class Sequential:
     def weights(self) -> List[np.ndarray]:
         """Views of every weight, in Keras order (per layer: kernel, bias)."""
         return [w for layer in self._layers for w in layer._weights]
+
+    @property
+    def input_shape(self) -> tuple:
+        """``(None, *features)``, as Keras; AttributeError while unknown."""
+        if self._input_shape is None:
+            raise AttributeError(
+                f"The model {self.name!r} has no defined input yet: give it an Input(shape=...) "
+                "or call build()"
+            )
+        return (None, *self._input_shape)
+
+    @property
+    def output_shape(self) -> tuple:
+        """``(None, *outputs)``, as Keras; AttributeError before the model is built."""
+        if self._net is None:
+            raise AttributeError(f"The model {self.name!r} is not built yet: no defined output")
+        return (None, *self._output_shape)
+
+    @property
+    def losses(self) -> List[float]:
+        """The regularization penalties of the trainable weights, one per
+        regularized weight in layer order (Keras's ``model.losses``; floats
+        here). The training loss includes their sum."""
+        out = []
+        if self._net is None or not self._trainable:
+            return out
+        for layer in self._layers:
+            if not isinstance(layer, _layers.Dense) or not layer.trainable:
+                continue
+            for regularizer, weight in (
+                (layer.kernel_regularizer, layer.kernel),
+                (layer.bias_regularizer, layer.bias),
+            ):
+                if regularizer is not None and weight is not None:
+                    out.append(float(regularizer(weight)))
+        return out
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture (no weights) as Keras's JSON: ``{"module",
+        "class_name", "config", "registered_name"}``; `model_from_json`
+        reads it. `kwargs` go to ``json.dumps``."""
+        import json
+
+        return json.dumps(
+            {
+                "module": "keras",
+                "class_name": "Functional" if isinstance(self, Model) else "Sequential",
+                "config": self.get_config(),
+                "registered_name": None,
+            },
+            **kwargs,
+        )
 
     @property
     def trainable(self) -> bool:
@@ -1951,6 +2012,32 @@ class Model(Sequential):
         return (
             [self._outputs] if not isinstance(self._outputs, (list, tuple)) else list(self._outputs)
         )
+
+
+def model_from_json(json_string, custom_objects=None) -> Sequential:
+    """A new model (fresh weights) from `to_json`'s output or Keras 3's JSON
+    of a Sequential or a functional chain of fastnn's layers.
+
+    Raises:
+        ValueError: not JSON, another model class, or a config fastnn cannot
+            rebuild.
+    """
+    import json
+
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"model_from_json takes a JSON string: {e}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"model_from_json: expected a JSON object, got {config!r:.200}")
+    class_name = config.get("class_name")
+    if class_name not in ("Sequential", "Functional"):
+        raise ValueError(
+            f"model_from_json: a {class_name!r} model; fastnn builds Sequential models and "
+            "functional models that are one chain of layers"
+        )
+    kind = Model if class_name == "Functional" else Sequential
+    return kind.from_config(config.get("config") or {}, custom_objects)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:

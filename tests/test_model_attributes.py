@@ -1,0 +1,122 @@
+"""Model and layer attributes Keras scripts read: input_shape/output_shape,
+losses (the regularization penalties), to_json/model_from_json, dtype, the
+callbacks' `verbose` param as given, float32 log values, and the hints of
+common shape and label mistakes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import Input, Model, callbacks, layers, models, regularizers
+
+
+def mlp(l2=0.0, name=None):
+    model = models.Sequential(
+        [
+            Input(shape=(5,)),
+            layers.Dense(
+                4, activation="relu", kernel_regularizer=regularizers.l2(l2) if l2 else None
+            ),
+            layers.Dense(3, activation="softmax", bias_regularizer=regularizers.l1(0.5)),
+        ],
+        name=name,
+    )
+    model.set_weights([np.linspace(-1, 1, w.size).reshape(w.shape) for w in model.weights])
+    return model
+
+
+def test_input_and_output_shapes():
+    model = mlp()
+    assert model.input_shape == (None, 5) and model.output_shape == (None, 3)
+    unbuilt = models.Sequential([layers.Dense(2)])
+    with pytest.raises(AttributeError, match="no defined input"):
+        _ = unbuilt.input_shape
+    with pytest.raises(AttributeError, match="not built"):
+        _ = unbuilt.output_shape
+    assert layers.Dense(2).dtype == "float32" and Input(shape=(2,)).dtype == "float32"
+
+
+def test_losses_are_the_penalties_of_the_trainable_weights():
+    model = mlp(l2=0.1)
+    kernel, bias = model.weights[0].astype(np.float64), model.weights[3].astype(np.float64)
+    expected = [0.1 * float((kernel**2).sum()), 0.5 * float(np.abs(bias).sum())]
+    assert model.losses == pytest.approx(expected, rel=1e-6)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = np.zeros((2, 5), np.float32)
+    y = np.array([0, 1])
+    # the evaluated loss is the data loss plus their sum
+    data_loss = model.evaluate(x, y, verbose=0) - sum(model.losses)
+    assert data_loss == pytest.approx(
+        -np.log(model.predict(x, verbose=0)[[0, 1], [0, 1]]).mean(), rel=1e-5
+    )
+    model.layers[0].trainable = False
+    assert model.losses == pytest.approx(expected[1:], rel=1e-6)
+    assert mlp().losses == pytest.approx([0.5 * float(np.abs(mlp().weights[3]).sum())], rel=1e-6)
+    assert models.Sequential([layers.Dense(2)]).losses == []
+
+
+def test_to_json_and_model_from_json_round_trip():
+    model = mlp(name="net")
+    text = model.to_json(indent=2)
+    config = json.loads(text)
+    assert config["class_name"] == "Sequential" and config["config"]["name"] == "net"
+    clone = models.model_from_json(text)
+    assert [type(layer).__name__ for layer in clone.layers] == ["Dense", "Dense"]
+    assert clone.input_shape == (None, 5)
+    inputs = Input(shape=(5,))
+    functional = Model(inputs, layers.Dense(2)(inputs), name="f")
+    again = models.model_from_json(functional.to_json())
+    assert isinstance(again, Model) and again.name == "f"
+    with pytest.raises(ValueError, match="JSON string"):
+        models.model_from_json("{not json")
+    with pytest.raises(ValueError, match="'Conv' model"):
+        models.model_from_json(json.dumps({"class_name": "Conv", "config": {}}))
+
+
+def test_callback_params_keep_verbose_as_given():
+    seen = {}
+
+    class Spy(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen["fit"] = self.params["verbose"]
+
+        def on_test_begin(self, logs=None):
+            seen.setdefault("evaluate", self.params["verbose"])
+
+    model = mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = np.zeros((4, 5), np.float32), np.zeros(4, np.int64)
+    model.fit(x, y, verbose=0, callbacks=[Spy()])
+    assert seen["fit"] == 0
+    model.fit(x, y, verbose="auto", callbacks=[Spy()])
+    assert seen["fit"] == "auto"
+    model.evaluate(x, y, verbose=2, callbacks=[Spy()])
+    assert seen["evaluate"] == 2
+
+
+def test_logged_values_are_float32_as_keras():
+    model = mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.zeros((60, 5), np.float32)
+    predicted = int(model.predict(x[:1], verbose=0).argmax())  # the same for every row
+    y = np.array([predicted] * 31 + [(predicted + 1) % 3] * 29)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["accuracy"] == float(np.float32(31 / 60)) == 0.5166666507720947
+    assert logs["accuracy"] != 31 / 60
+    assert logs["loss"] == float(np.float32(logs["loss"]))
+
+
+def test_mistake_hints():
+    model = mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"x\[None\]"):
+        model.predict(np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match=r"label 7 at index 1 is not a class id in \[0, 3\)"):
+        model.fit(np.zeros((2, 5), np.float32), np.array([0, 7]), verbose=0)
+    with pytest.raises(ValueError, match=r"label 2.5 at index 0"):
+        model.fit(np.zeros((2, 5), np.float32), np.array([2.5, 0]), verbose=0)
+    assert fastnn.__version__
