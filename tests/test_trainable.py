@@ -317,3 +317,33 @@ def _weights_file(model, tmp_path):
     path = tmp_path / "w.weights.npz"
     model.save_weights(path)
     return path
+
+
+def test_the_optimizer_keeps_the_weights_it_was_built_for(tmp_path, capsys):
+    """Keras builds the optimizer's variables for the weights trainable at its
+    first step and keeps that set: freezing afterwards without recompiling
+    changes the trainable count but not the optimizer's (summary and saved
+    state); a new compile builds for the new set."""
+    x, y = data(32)
+    model = make_model()
+    model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.layers[0].trainable = False
+    model.fit(x, y, epochs=1, verbose=0)
+    model.summary()
+    text = capsys.readouterr().out
+    assert " Trainable params: 214 (856.00 B)" in text  # 318 - 104 frozen
+    assert " Optimizer params: 638 (2.50 KB)" in text  # 2 + 2 * 318
+    assert len(model._optimizer_variables()) == 2 + 2 * 6
+    model.save(tmp_path / "m.keras")
+    # loading builds the optimizer for the weights trainable now (4 tensors),
+    # so the saved state of 6 is skipped, with Keras's warning
+    with pytest.warns(UserWarning, match="has 10 variables whereas the saved optimizer has 14"):
+        loaded = models.load_model(tmp_path / "m.keras")
+    assert loaded.layers[0].trainable is False
+    loaded.fit(x, y, epochs=1, verbose=0)
+    assert len(loaded._optimizer_variables()) == 2 + 2 * 4
+    model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.summary()
+    assert " Optimizer params: 430 (1.68 KB)" in capsys.readouterr().out  # 2 + 2 * 214

@@ -99,6 +99,7 @@ class Sequential:
         self._metric_weighted: List[bool] = []  # per resolved metric: weighted by samples
         self._metric_names: List[str] = []
         self._optimizer_net = None  # the network the optimizer's state was built for
+        self._optimizer_tensors: List[int] = []  # the weights it was built for (trainable then)
         self._busy = threading.Lock()  # one training call at a time
         self.stop_training = False
         self.history = None
@@ -516,6 +517,9 @@ class Sequential:
             offsets.append(self._net.buffer_size)
             self.optimizer._build_flat(offsets)
             self._optimizer_net = self._net
+            # Keras builds the optimizer's variables for the weights trainable
+            # now and keeps that set (summary's count, the saved state)
+            self._optimizer_tensors = self._trainable_tensors()
 
     def _trainable_tensors(self) -> List[int]:
         """Indices into ``net.tensors()`` of the weights that train."""
@@ -1494,7 +1498,7 @@ class Sequential:
         if self._net is not None and self._optimizer_net is self._net and opt._kernel is not None:
             kernel = opt._kernel
             tensors = self._net.tensors()
-            for s, k in _slot_order(kernel.slot_names, self._trainable_tensors()):
+            for s, k in _slot_order(kernel.slot_names, self._optimizer_tensors):
                 shape = tuple(tensors[k]["shape"])
                 start = int(tensors[k]["offset"])
                 out.append(kernel.slot(s)[start : start + math.prod(shape)].reshape(shape))
@@ -1549,7 +1553,10 @@ class Sequential:
         base = 2 if has_lr else 1
         slot_names = _slot_names(opt)
         shapes = [tuple(t["shape"]) for t in self._net.tensors()]
-        trainable = self._trainable_tensors()
+        if self._optimizer_net is self._net:
+            trainable = self._optimizer_tensors  # the set the built optimizer has
+        else:
+            trainable = self._trainable_tensors()  # the set it will be built with
         full = base + len(slot_names) * len(trainable)
         if len(variables) not in (base, full):
             return (
@@ -2233,9 +2240,11 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
     )
     if optimizer_built:
         # Keras's optimizer.variables: iterations (int64), the learning rate
-        # (float32, when a number), then every slot of every trainable weight
-        # (float32).
-        slots = len(model.optimizer._kernel.slot_names) * trainable
+        # (float32, when a number), then every slot of every weight that was
+        # trainable when the optimizer was built (float32).
+        tensors = model._net.tensors()
+        built_for = sum(math.prod(tensors[k]["shape"]) for k in model._optimizer_tensors)
+        slots = len(model.optimizer._kernel.slot_names) * built_for
         has_lr = not callable(model.optimizer._learning_rate)
         optimizer_count = 1 + int(has_lr) + slots
         optimizer_bytes = 8 + 4 * int(has_lr) + 4 * slots
