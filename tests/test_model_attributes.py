@@ -120,3 +120,40 @@ def test_mistake_hints():
     with pytest.raises(ValueError, match=r"label 2.5 at index 0"):
         model.fit(np.zeros((2, 5), np.float32), np.array([2.5, 0]), verbose=0)
     assert fastnn.__version__
+
+
+def test_weights_are_keras_style_variables_viewing_the_buffer():
+    import copy
+    import pickle
+
+    model = mlp(name="net")
+    kernel = model.weights[0]
+    assert isinstance(kernel, layers.Variable) and isinstance(kernel, np.ndarray)
+    assert (kernel.name, kernel.shape, kernel.dtype) == ("kernel", (5, 4), np.float32)
+    assert kernel.path == f"net/{model.layers[0].name}/kernel"
+    assert model.weights[1].name == "bias" and model.layers[0].bias.name == "bias"
+    assert repr(kernel).startswith(f"<Variable path=net/{model.layers[0].name}/kernel")
+    # a view: numpy() copies, assign writes through, arithmetic gives plain arrays
+    snapshot = kernel.numpy()
+    assert type(snapshot) is np.ndarray and type(kernel * 2) is np.ndarray
+    kernel.assign(np.full((5, 4), 0.5))
+    np.testing.assert_array_equal(model.get_weights()[0], np.full((5, 4), 0.5, np.float32))
+    assert type(model.get_weights()[0]) is np.ndarray
+    with pytest.raises(ValueError, match="must match"):
+        kernel.assign(np.zeros(3))
+    assert type(pickle.loads(pickle.dumps(kernel))) is np.ndarray
+    np.testing.assert_array_equal(copy.deepcopy(kernel), kernel)
+    model.layers[0].trainable = False
+    assert kernel.trainable is False and model.weights[2].trainable is True
+    inputs = Input(shape=(2,))
+    functional = Model(inputs, layers.Dense(3, name="d")(inputs))
+    assert [w.path for w in functional.weights] == ["d/kernel", "d/bias"]
+
+
+def test_layer_activation_is_the_name_and_a_callable():
+    dense = layers.Dense(3, activation="relu")
+    assert dense.activation == "relu" and dense.activation.__name__ == "relu"
+    np.testing.assert_array_equal(dense.activation(np.array([-1.0, 2.0])), [0.0, 2.0])
+    assert layers.Dense(2).activation.__name__ == "linear"
+    assert json.loads(json.dumps(dense.get_config()))["activation"] == "relu"
+    assert layers.Activation("tanh").activation.__name__ == "tanh"

@@ -202,6 +202,25 @@ def get(identifier: Union[str, Callable, None]) -> str:
     return _KERNELS[_keras_name(identifier)]
 
 
+class NamedActivation(str):
+    """What ``layer.activation`` holds: the Keras name (it is that string, so
+    configs and comparisons see "relu") that is also callable as the
+    function of this module, with its ``__name__``, as Keras's layers hold
+    the function itself (``layer.activation.__name__``, ``layer.activation(x)``)."""
+
+    @property
+    def __name__(self) -> str:  # noqa: PLW3201 (Keras's function attribute)
+        return str(self)
+
+    def __call__(self, x, *args, **kwargs):
+        return globals()[str(self)](x, *args, **kwargs)
+
+
+def named(identifier: Union[str, Callable, None]) -> NamedActivation:
+    """`serialize`'s name as a `NamedActivation`."""
+    return NamedActivation(serialize(identifier))
+
+
 def serialize(identifier: Union[str, Callable, None]) -> str:
     """The Keras string id of an activation (``None`` -> ``"linear"``)."""
     return _keras_name(identifier)

@@ -57,6 +57,68 @@ def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
     return shape
 
 
+class Variable(np.ndarray):
+    """A weight as Keras 3 shows it: a float32 NumPy view into the model's
+    parameter buffer (writing to it changes the model) with Keras's `name`
+    ("kernel", "bias"), `path` ("sequential/dense/kernel"), `trainable`,
+    `numpy()` (a copy) and `assign(value)`. Arithmetic on it gives plain
+    arrays."""
+
+    def __new__(cls, view: np.ndarray, name: str, path: str, layer: Layer):
+        obj = view.view(cls)
+        obj._keras_name, obj._keras_path, obj._layer = name, path, layer
+        return obj
+
+    def __array_finalize__(self, obj):
+        self._keras_name = getattr(obj, "_keras_name", None)
+        self._keras_path = getattr(obj, "_keras_path", None)
+        self._layer = getattr(obj, "_layer", None)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        def plain(a):
+            return a.view(np.ndarray) if isinstance(a, Variable) else a
+
+        if "out" in kwargs:
+            kwargs["out"] = tuple(plain(o) for o in kwargs["out"])
+        return getattr(ufunc, method)(*(plain(i) for i in inputs), **kwargs)
+
+    @property
+    def name(self) -> str:
+        return self._keras_name
+
+    @property
+    def path(self) -> str:
+        return self._keras_path
+
+    @property
+    def trainable(self) -> bool:
+        return self._layer is not None and self._layer.trainable
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self, dtype=np.float32)
+
+    def assign(self, value) -> Variable:
+        """Writes `value` (this shape, finite) in place, as Keras's assign."""
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != self.shape:
+            raise ValueError(
+                f"The shape of the target variable and the shape of the target value in "
+                f"`variable.assign(value)` must match. variable.shape={self.shape}, "
+                f"Received: value.shape={arr.shape}. Target variable: {self!r}"
+            )
+        self.view(np.ndarray)[...] = arr
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"<Variable path={self._keras_path}, shape={self.shape}, dtype=float32, "
+            f"value={np.array2string(self.view(np.ndarray))}>"
+        )
+
+    def __reduce__(self):  # pickles/copies as the plain array it is
+        return np.array(self).__reduce__()
+
+
 class Layer:
     """Base class: name, whether it trains, the input shape the layer was
     given (legacy ``input_shape=`` / ``input_dim=``) and, once built, views
@@ -110,8 +172,20 @@ class Layer:
     # -- weights -------------------------------------------------------------
     @property
     def weights(self) -> List[np.ndarray]:
-        """Views into the model's parameter buffer (empty before build)."""
-        return list(self._weights)
+        """The weights as `Variable` views into the model's parameter buffer
+        (empty before build): kernel, then bias."""
+        owner = self._owner() if self._owner is not None else None
+        prefix = self.name
+        if owner is not None and not hasattr(owner, "_input_layer"):  # Keras: in a Sequential
+            prefix = f"{owner.name}/{self.name}"
+        names = self._weight_names()
+        return [
+            Variable(view, name, f"{prefix}/{name}", self)
+            for view, name in zip(self._weights, names)
+        ]
+
+    def _weight_names(self) -> List[str]:
+        return ["kernel", "bias"][: len(self._weights)]
 
     @property
     def dtype(self) -> str:
@@ -121,12 +195,12 @@ class Layer:
     @property
     def trainable_weights(self) -> List[np.ndarray]:
         """`weights` when the layer is trainable, else none."""
-        return list(self._weights) if self.trainable else []
+        return self.weights if self.trainable else []
 
     @property
     def non_trainable_weights(self) -> List[np.ndarray]:
         """`weights` when the layer is frozen, else none."""
-        return [] if self.trainable else list(self._weights)
+        return [] if self.trainable else self.weights
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the layer's weights (kernel, bias)."""
@@ -297,7 +371,7 @@ class Dense(Layer):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise ValueError(f"Dense units must be a positive int, got {units!r}")
         self.units = int(units)
-        self.activation = _activations.serialize(activation)
+        self.activation = _activations.named(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
@@ -340,11 +414,11 @@ class Dense(Layer):
 
     @property
     def kernel(self) -> np.ndarray:
-        return self._weights[0]
+        return self.weights[0]
 
     @property
     def bias(self) -> Optional[np.ndarray]:
-        return self._weights[1] if self.use_bias and len(self._weights) > 1 else None
+        return self.weights[1] if self.use_bias and len(self._weights) > 1 else None
 
     def get_config(self) -> dict:
         return {
@@ -364,7 +438,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = _activations.serialize(activation)
+        self.activation = _activations.named(activation)
 
     def _spec(self, input_shape):
         if len(input_shape) != 1:

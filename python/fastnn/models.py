@@ -990,8 +990,9 @@ class Sequential:
     # -- weights -------------------------------------------------------------
     @property
     def weights(self) -> List[np.ndarray]:
-        """Views of every weight, in Keras order (per layer: kernel, bias)."""
-        return [w for layer in self._layers for w in layer._weights]
+        """Every weight, in Keras order (per layer: kernel, bias), as
+        `fastnn.layers.Variable` views into the parameter buffer."""
+        return [w for layer in self._layers for w in layer.weights]
 
     @property
     def input_shape(self) -> tuple:
@@ -1074,7 +1075,7 @@ class Sequential:
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of every weight in Keras order and shapes (kernel ``(in, units)``)."""
-        return [w.copy() for w in self.weights]
+        return [np.array(w) for layer in self._layers for w in layer._weights]
 
     def set_weights(self, weights: Sequence) -> None:
         """Writes all weights; validates every array before writing any."""
