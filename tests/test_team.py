@@ -8,6 +8,7 @@ engine gives the same bits with sessions on and off."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -84,28 +85,45 @@ def test_bad_selftest_arguments():
 
 @pytest.mark.parametrize("threads", [2, 3])
 def test_straggler_backoff(threads):
-    """The last thread of the first task sleeps 3 ms (as if another process
+    """The last thread of the second task sleeps 3 ms (as if another process
     held its core): the join waited past 0.5 ms and past the calling thread's
     own share, so the next task runs one thread narrower. With the back-off
     off the straggle is still counted but the width stays. After the longest
-    back-off period (128 ms) the full width is tried again."""
+    back-off period (128 ms) the full width is tried again. (With more
+    threads than cores a worker is often asleep when a task is posted, and
+    such tasks do not count: skipped there.)"""
+    if len(os.sched_getaffinity(0)) < threads:
+        pytest.skip(f"{threads} threads need {threads} cores for a worker to be awake")
     for _attempt in range(3):  # a 2 ms back-off can expire if this thread is pre-empted
         _core._set_straggler_backoff(True)  # also ends any back-off in progress
         before = _core._team_straggles()
         report = _core._team_selftest(threads, 4, straggle_us=3000)
         assert _core._team_straggles() > before
-        assert report["first_width"] == threads
-        if report["second_width"] == threads - 1:
+        assert report["straggled_width"] == threads
+        if report["next_width"] == threads - 1:
             break
-    assert report["second_width"] == threads - 1
+    assert report["next_width"] == threads - 1
     time.sleep(0.3)
     report = _core._team_selftest(threads, 4, straggle_us=3000)
-    assert report["first_width"] == threads
+    assert report["straggled_width"] == threads
     _core._set_straggler_backoff(False)
     before = _core._team_straggles()
     report = _core._team_selftest(threads, 4, straggle_us=3000)
     assert _core._team_straggles() > before
-    assert report["first_width"] == report["second_width"] == threads
+    assert report["straggled_width"] == report["next_width"] == threads
+
+
+def test_a_late_first_task_is_no_straggle():
+    """A worker still starting or asleep joins late by its wake-up time, not
+    because another process holds its core: the session's first task (here
+    straggling only because its worker starts late) and tasks after a gap
+    longer than the spin window (600 us: the workers sleep) do not count."""
+    _core._set_straggler_backoff(True)
+    before = _core._team_straggles()
+    for _ in range(20):
+        _core._team_selftest(2, 3, gap_us=600)
+    # only genuine pre-emptions by other jobs could count here
+    assert _core._team_straggles() - before <= 2
 
 
 def test_backoff_switch():

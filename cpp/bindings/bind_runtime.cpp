@@ -56,7 +56,7 @@ void bind_runtime(py::module_& m) {
         if (threads < 1 || tasks < 0 || gap_us < 0 || straggle_us < 0)
           throw py::value_error("bad selftest arguments");
         bool in_session = false;
-        int widest = 0, nested_widest = 0, first_width = 0, second_width = 0;
+        int widest = 0, nested_widest = 0, straggled_width = 0, next_width = 0;
         {
           py::gil_scoped_release release;
           runtime::run_in_team(threads, [&] {
@@ -73,16 +73,17 @@ void bind_runtime(py::module_& m) {
                 calls.fetch_add(1);
                 tid_sum.fetch_add(tid + 1);
                 if (tid == 0) team = n;
-                // the last thread of the first task loses its core for a while
-                if (straggle_us && t == 0 && tid == n - 1 && n > 1)
+                // the last thread of the second task (the workers are up by
+                // then) loses its core for a while
+                if (straggle_us && t == 1 && tid == n - 1 && n > 1)
                   std::this_thread::sleep_for(std::chrono::microseconds(straggle_us));
                 int inner = 0;
                 runtime::parallel(threads, [&](int, int m) { inner = m; });
                 if (tid == 0) nested_widest = std::max(nested_widest, inner);
               });
               widest = std::max(widest, team);
-              if (t == 0) first_width = team;
-              if (t == 1) second_width = team;
+              if (t == 1) straggled_width = team;
+              if (t == 2) next_width = team;
               if (calls.load() != team || tid_sum.load() != int64_t{team} * (team + 1) / 2)
                 throw std::runtime_error("a task did not run once on every thread");
               std::vector<std::atomic<int>> hits(997);
@@ -98,8 +99,8 @@ void bind_runtime(py::module_& m) {
         d["widest"]        = widest;
         d["nested_widest"] = nested_widest;
         if (straggle_us) {
-          d["first_width"]  = first_width;
-          d["second_width"] = second_width;
+          d["straggled_width"] = straggled_width;
+          d["next_width"]      = next_width;
         }
         return d;
       },
@@ -108,8 +109,8 @@ void bind_runtime(py::module_& m) {
       "Testing hook: runs `tasks` parallel tasks in a team session (cpp/runtime/team.h), "
       "checks each ran once per thread, and reports the session's team widths; "
       "raise_in_task_tid: the thread whose share of the middle task throws; straggle_us: "
-      "the last thread of the first task sleeps that long (reports the widths of the first two "
-      "tasks: first_width, second_width).");
+      "the last thread of the second task sleeps that long (reports the widths of that task and "
+      "the next: straggled_width, next_width).");
   m.def("_set_team_sessions", &runtime::set_team_sessions, py::arg("enabled"),
         "Private: team sessions on or off for the process (results are the same).");
   m.def("_team_sessions", &runtime::team_sessions, "Private: whether team sessions are on.");

@@ -95,6 +95,7 @@ struct Team {
   alignas(64) std::atomic<int> remaining{0};
   std::atomic<bool> stop{false};
   std::atomic<int> sleepers{0};
+  std::atomic<int> arrived{0};  // workers that have entered their loop
   // The task of generation g is in slots[g & 1]. The caller waits only for
   // the task's own threads, so a worker outside it may still be reading the
   // previous post while the next is written: it reads a slot, then checks
@@ -149,6 +150,13 @@ struct Team {
     task_error = nullptr;
     running    = true;
     remaining.store(threads - 1, std::memory_order_relaxed);
+    // A worker still starting (the session's first tasks) or asleep (after a
+    // long serial gap) joins late by its wake-up time, tens to hundreds of
+    // microseconds on a virtual machine whose idle vCPU was descheduled:
+    // no core was taken from it, so such a task does not count toward the
+    // back-off.
+    const bool awake = arrived.load(std::memory_order_relaxed) == size - 1 &&
+                       sleepers.load(std::memory_order_seq_cst) == 0;
     const int64_t posted = now_micros();
     post();
     std::exception_ptr error;
@@ -168,14 +176,16 @@ struct Team {
     running              = false;
     const int64_t joined = now_micros(), waited = joined - own_done;
     const int64_t work = own_done - posted;
-    window_work += work;
-    window_wait += waited;
-    if (waited > kStraggleMicros && waited > work) {
-      record_straggle(threads, posted, joined);
-      window_work = window_wait = 0;
-    } else if (window_work + window_wait >= kWindowMicros) {
-      if (window_wait > window_work) record_straggle(threads, posted, joined);
-      window_work = window_wait = 0;
+    if (awake) {
+      window_work += work;
+      window_wait += waited;
+      if (waited > kStraggleMicros && waited > work) {
+        record_straggle(threads, posted, joined);
+        window_work = window_wait = 0;
+      } else if (window_work + window_wait >= kWindowMicros) {
+        if (window_wait > window_work) record_straggle(threads, posted, joined);
+        window_work = window_wait = 0;
+      }
     }
     if (!error) error = task_error;
     if (error) std::rethrow_exception(error);
@@ -188,6 +198,7 @@ thread_local bool t_in_task = false;    // a worker running its share of a task
 void Team::worker(int tid) {
   t_in_task     = true;  // a parallel() inside a share runs on one thread
   uint64_t seen = 0;
+  arrived.fetch_add(1, std::memory_order_relaxed);
   for (;;) {
     uint64_t g          = wait_for_post(seen);
     const TaskRef* task = nullptr;
