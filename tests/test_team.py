@@ -94,23 +94,29 @@ def test_straggler_backoff(threads):
     such tasks do not count: skipped there.)"""
     if len(os.sched_getaffinity(0)) < threads:
         pytest.skip(f"{threads} threads need {threads} cores for a worker to be awake")
-    for _attempt in range(3):  # a 2 ms back-off can expire if this thread is pre-empted
+    # Retried: another job on the machine can pre-empt this thread past the
+    # 2 ms back-off, or put the worker to sleep before the task is posted.
+    narrowed = False
+    for _attempt in range(5):
         _core._set_straggler_backoff(True)  # also ends any back-off in progress
         before = _core._team_straggles()
         report = _core._team_selftest(threads, 4, straggle_us=3000)
-        assert _core._team_straggles() > before
         assert report["straggled_width"] == threads
-        if report["next_width"] == threads - 1:
+        if _core._team_straggles() > before and report["next_width"] == threads - 1:
+            narrowed = True
             break
-    assert report["next_width"] == threads - 1
+    assert narrowed
     time.sleep(0.3)
     report = _core._team_selftest(threads, 4, straggle_us=3000)
     assert report["straggled_width"] == threads
     _core._set_straggler_backoff(False)
-    before = _core._team_straggles()
-    report = _core._team_selftest(threads, 4, straggle_us=3000)
-    assert _core._team_straggles() > before
-    assert report["straggled_width"] == report["next_width"] == threads
+    counted = False
+    for _attempt in range(5):
+        before = _core._team_straggles()
+        report = _core._team_selftest(threads, 4, straggle_us=3000)
+        assert report["straggled_width"] == report["next_width"] == threads
+        counted = counted or _core._team_straggles() > before
+    assert counted
 
 
 def test_a_late_first_task_is_no_straggle():

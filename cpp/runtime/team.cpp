@@ -111,6 +111,7 @@ struct Team {
   std::condition_variable wake;
   std::exception_ptr task_error;             // the first exception a worker's share threw
   int64_t window_work = 0, window_wait = 0;  // the calling thread's, since the window began
+  int64_t last_join = 0;                     // when the previous task joined (now_micros)
 
   void post() {
     generation.fetch_add(1, std::memory_order_seq_cst);
@@ -150,14 +151,16 @@ struct Team {
     task_error = nullptr;
     running    = true;
     remaining.store(threads - 1, std::memory_order_relaxed);
-    // A worker still starting (the session's first tasks) or asleep (after a
-    // long serial gap) joins late by its wake-up time, tens to hundreds of
-    // microseconds on a virtual machine whose idle vCPU was descheduled:
-    // no core was taken from it, so such a task does not count toward the
-    // back-off.
-    const bool awake = arrived.load(std::memory_order_relaxed) == size - 1 &&
-                       sleepers.load(std::memory_order_seq_cst) == 0;
+    // A worker still starting (the session's first tasks) or asleep after a
+    // serial gap longer than its spin joins late by its wake-up time, up to
+    // milliseconds on a virtual machine whose idle vCPU was descheduled: no
+    // core was taken from it, so such a task does not count toward the
+    // back-off. (Asleep after a shorter gap, it was off its core while it
+    // spun: that counts.)
     const int64_t posted = now_micros();
+    const bool awake =
+        arrived.load(std::memory_order_relaxed) == size - 1 &&
+        (sleepers.load(std::memory_order_seq_cst) == 0 || posted - last_join < kTeamSpinMicros);
     post();
     std::exception_ptr error;
     try {
@@ -175,6 +178,7 @@ struct Team {
     }
     running              = false;
     const int64_t joined = now_micros(), waited = joined - own_done;
+    last_join          = joined;
     const int64_t work = own_done - posted;
     if (awake) {
       window_work += work;
