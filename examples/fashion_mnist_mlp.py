@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         print(f"Could not load Fashion-MNIST: {exc}", file=sys.stderr)
         print(
             "Install Debian's package (apt-get install dataset-fashion-mnist), or put the four "
-            "IDX files in $FASTNN_DATA/fashion_mnist/, or connect to the internet.",
+            "IDX files in $FASTNN_DATA/fashion-mnist/, or connect to the internet.",
             file=sys.stderr,
         )
         return 1
