@@ -396,3 +396,79 @@ def test_weighted_metric_names_follow_keras(plain, weighted, names):
         "sgd", "sparse_categorical_crossentropy", metrics=plain, weighted_metrics=weighted
     )
     assert empty.metrics_names == ["loss", *names]
+
+
+def confusion(pred, y, threshold, sw=None):
+    """Keras's confusion counts (metrics_utils): label = y != 0, predicted =
+    pred > threshold, over every element, each row weighted by sw."""
+    w = np.ones(len(pred)) if sw is None else sw.astype(np.float64)
+    label, predicted = y.reshape(pred.shape) != 0, pred > threshold
+    count = lambda m: float((w[:, None] * m).sum())  # noqa: E731
+    return {
+        "tp": count(label & predicted),
+        "fp": count(~label & predicted),
+        "tn": count(~label & ~predicted),
+        "fn": count(label & ~predicted),
+    }
+
+
+@pytest.mark.parametrize("width", [1, 4])
+@pytest.mark.parametrize("threshold", [None, 0.3, 0.5])
+def test_precision_recall_and_confusion_counts_match_keras_formulas(rng, width, threshold):
+    kwargs = {} if threshold is None else {"thresholds": threshold}
+    t = 0.5 if threshold is None else threshold
+    plain = [
+        metrics.Precision(**kwargs),
+        metrics.Recall(**kwargs),
+        metrics.TruePositives(**kwargs),
+        metrics.FalsePositives(**kwargs),
+        metrics.TrueNegatives(**kwargs),
+        metrics.FalseNegatives(**kwargs),
+    ]
+    weighted = [metrics.Precision(name="wp", **kwargs), metrics.TrueNegatives(name="wtn", **kwargs)]
+    model = make_model("binary_crossentropy", "sigmoid", width, plain, weighted)
+    x, y = data_for("binary_crossentropy", rng, 45, width)
+    if width == 1:
+        y = y[:, 0]
+    sw = rng.uniform(0.1, 3.0, 45).astype(np.float32)
+    pred = model.predict(x, verbose=0).astype(np.float64)
+    c, cw = confusion(pred, y, t), confusion(pred, y, t, sw)
+    logs = model.evaluate(x, y, batch_size=8, sample_weight=sw, verbose=0, return_dict=True)
+    expected = {
+        "precision": c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0,
+        "recall": c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0,
+        "true_positives": c["tp"],
+        "false_positives": c["fp"],
+        "true_negatives": c["tn"],
+        "false_negatives": c["fn"],
+        "wp": cw["tp"] / (cw["tp"] + cw["fp"]) if cw["tp"] + cw["fp"] else 0.0,
+        "wtn": cw["tn"],
+    }
+    for key, value in expected.items():
+        assert logs[key] == pytest.approx(value, rel=1e-6, abs=1e-6), key
+    assert c["tp"] + c["fp"] + c["tn"] + c["fn"] == 45 * width
+
+
+def test_precision_recall_by_name_and_their_limits():
+    model = make_model("binary_crossentropy", "sigmoid", 1, ["precision", "recall"])
+    assert model.metrics_names == ["loss", "precision", "recall"]
+    assert [m.direction for m in model._metrics] == ["up", "up"]
+    assert metrics.FalsePositives().direction == "down"
+    # no predicted or labelled positives: 0, as Keras's divide_no_nan
+    x = np.zeros((3, N_IN), np.float32)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])  # predicts 0.5: not above
+    logs = model.evaluate(x, np.zeros(3), verbose=0, return_dict=True)
+    assert logs["precision"] == 0.0 and logs["recall"] == 0.0
+    with pytest.raises(ValueError, match="one threshold"):
+        metrics.Precision(thresholds=[0.3, 0.6])
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        metrics.Recall(thresholds=1.5)
+    with pytest.raises(ValueError, match="top_k"):
+        metrics.Precision(top_k=2)
+    with pytest.raises(ValueError, match="needs labels shaped like the predictions"):
+        make_model("sparse_categorical_crossentropy", "softmax", N_OUT, ["precision"])
+    config = metrics.Precision(thresholds=0.3, name="p").get_config()
+    assert metrics.deserialize(metrics.serialize(metrics.Precision(thresholds=0.3, name="p"))) == (
+        metrics.Precision(thresholds=0.3, name="p")
+    )
+    assert config["thresholds"] == 0.3

@@ -136,7 +136,7 @@ def test_resolve_metrics_rejects_the_same_object_twice_and_dicts():
     [
         ("auc", "does not compute the metric 'auc'"),
         ("AUC", "does not compute"),
-        ("Precision", "does not compute"),
+        ("F1Score", "does not compute"),
         ("root_mean_squared_error", "does not compute"),
         ("accuracyy", "Could not interpret metric identifier: 'accuracyy'"),
         (3, "Could not interpret"),

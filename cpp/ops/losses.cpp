@@ -48,6 +48,10 @@ constexpr NamedMetric kMetricNames[] = {
     {"sparse_top_k_categorical_accuracy", MetricKind::sparse_top_k_categorical_accuracy},
     {"mean_squared_error", MetricKind::mean_squared_error},
     {"mean_absolute_error", MetricKind::mean_absolute_error},
+    {"true_positives", MetricKind::true_positives},
+    {"false_positives", MetricKind::false_positives},
+    {"true_negatives", MetricKind::true_negatives},
+    {"false_negatives", MetricKind::false_negatives},
 };
 
 inline double sigmoid_d(double z) {
@@ -329,6 +333,22 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
         for (int64_t j = 0; j < cols; ++j) v += std::fabs(static_cast<double>(o[j]) - t[j]);
         v *= inv_cols;
         break;
+      case MetricKind::true_positives:
+      case MetricKind::false_positives:
+      case MetricKind::true_negatives:
+      case MetricKind::false_negatives: {
+        // keras/src/metrics/metrics_utils.py update_confusion_matrix_variables:
+        // label = cast(y_true, bool), predicted = y_pred > threshold
+        const bool want_label =
+            config.kind == MetricKind::true_positives || config.kind == MetricKind::false_negatives;
+        const bool want_pred =
+            config.kind == MetricKind::true_positives || config.kind == MetricKind::false_positives;
+        int64_t hits = 0;
+        for (int64_t j = 0; j < cols; ++j)
+          hits += ((t[j] != 0.0f) == want_label && (o[j] > threshold) == want_pred) ? 1 : 0;
+        v = static_cast<double>(hits);
+        break;
+      }
     }
     total += w * v;
   }

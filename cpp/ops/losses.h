@@ -87,12 +87,20 @@ enum class MetricKind : int {
   sparse_top_k_categorical_accuracy,
   mean_squared_error,
   mean_absolute_error,
+  // Keras's confusion counts over every output element: the label counts as
+  // positive when nonzero, the prediction when above the threshold; summed,
+  // not averaged (Precision and Recall are ratios of two of them, formed in
+  // Python).
+  true_positives,
+  false_positives,
+  true_negatives,
+  false_negatives,
 };
 
 struct MetricConfig {
   MetricKind kind = MetricKind::categorical_accuracy;
   int64_t k       = 5;      // top-k metrics, >= 1
-  float threshold = 0.5f;   // binary_accuracy
+  float threshold = 0.5f;   // binary_accuracy and the confusion counts
   bool weighted   = false;  // averaged with the sample weights (Keras's weighted_metrics)
 };
 

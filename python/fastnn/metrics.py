@@ -24,6 +24,12 @@ import operator
 __all__ = [
     "BinaryAccuracy",
     "CategoricalAccuracy",
+    "FalseNegatives",
+    "FalsePositives",
+    "Precision",
+    "Recall",
+    "TrueNegatives",
+    "TruePositives",
     "MeanAbsoluteError",
     "MeanSquaredError",
     "Metric",
@@ -93,6 +99,17 @@ class Metric:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def _kernels(self) -> list:
+        """What the C++ engine sums per batch for this metric (one or more
+        ``{"kind", **params}``)."""
+        return [{"kind": self.kind, **self.params}]
+
+    def _value(self, sums, count: float) -> float:
+        """The metric from the engine's sums of `_kernels` over a run; `count`
+        is the number of samples (the sum of their weights for a weighted
+        metric). A mean by default."""
+        return sums[0] / count if count else 0.0
 
     def __repr__(self):
         extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
@@ -224,6 +241,127 @@ class MeanAbsoluteError(Metric):
     _default_name = "mean_absolute_error"
 
 
+def _single_threshold(thresholds, cls_name: str) -> float:
+    """Keras's `thresholds` argument: None (0.5) or one number in [0, 1]."""
+    if thresholds is None:
+        return 0.5
+    if isinstance(thresholds, (list, tuple)):
+        if len(thresholds) != 1:
+            raise ValueError(
+                f"{cls_name}: fastnn computes one threshold; got thresholds={thresholds!r}"
+            )
+        thresholds = thresholds[0]
+    if isinstance(thresholds, bool) or not isinstance(thresholds, (int, float)):
+        raise ValueError(f"{cls_name}: thresholds must be a number, got {thresholds!r}")
+    value = float(thresholds)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
+    return value
+
+
+class _ConfusionCount(Metric):
+    """A count of output elements by label (nonzero: positive) and prediction
+    (above the threshold: positive), weighted for `weighted_metrics`, as
+    Keras's TruePositives etc.; the log holds the count, not a mean."""
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.thresholds = thresholds
+        self._threshold = _single_threshold(thresholds, type(self).__name__)
+
+    @property
+    def params(self) -> dict:
+        return {"threshold": self._threshold}
+
+    def _value(self, sums, count: float) -> float:
+        return sums[0]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """Output elements with a nonzero label predicted above the threshold."""
+
+    kind = "true_positives"
+    _default_name = "true_positives"
+
+
+class FalsePositives(_ConfusionCount):
+    """Output elements with a zero label predicted above the threshold."""
+
+    kind = "false_positives"
+    direction = "down"
+    _default_name = "false_positives"
+
+
+class TrueNegatives(_ConfusionCount):
+    """Output elements with a zero label predicted at or below the threshold."""
+
+    kind = "true_negatives"
+    _default_name = "true_negatives"
+
+
+class FalseNegatives(_ConfusionCount):
+    """Output elements with a nonzero label predicted at or below the threshold."""
+
+    kind = "false_negatives"
+    direction = "down"
+    _default_name = "false_negatives"
+
+
+class _ConfusionRatio(Metric):
+    """tp / (tp + other) over the whole run (0 when both are 0), as Keras's
+    Precision and Recall: `thresholds` one number (default 0.5); Keras's
+    `top_k` and `class_id` are not supported."""
+
+    _other = None
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        for arg, value in (("top_k", top_k), ("class_id", class_id)):
+            if value is not None:
+                raise ValueError(f"{type(self).__name__}: `{arg}` is not supported by fastnn")
+        self.thresholds = thresholds
+        self._threshold = _single_threshold(thresholds, type(self).__name__)
+
+    @property
+    def params(self) -> dict:
+        return {"threshold": self._threshold}
+
+    def _kernels(self) -> list:
+        t = self._threshold
+        return [{"kind": "true_positives", "threshold": t}, {"kind": self._other, "threshold": t}]
+
+    def _value(self, sums, count: float) -> float:
+        total = sums[0] + sums[1]
+        return sums[0] / total if total else 0.0
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "thresholds": self.thresholds,
+            "top_k": None,
+            "class_id": None,
+        }
+
+
+class Precision(_ConfusionRatio):
+    """True positives over predicted positives (Keras's Precision)."""
+
+    kind = "precision"
+    _other = "false_positives"
+    _default_name = "precision"
+
+
+class Recall(_ConfusionRatio):
+    """True positives over labelled positives (Keras's Recall)."""
+
+    kind = "recall"
+    _other = "false_negatives"
+    _default_name = "recall"
+
+
 _CLASSES = (
     BinaryAccuracy,
     CategoricalAccuracy,
@@ -232,6 +370,12 @@ _CLASSES = (
     SparseTopKCategoricalAccuracy,
     MeanSquaredError,
     MeanAbsoluteError,
+    TruePositives,
+    FalsePositives,
+    TrueNegatives,
+    FalseNegatives,
+    Precision,
+    Recall,
 )
 
 # Names Keras accepts for these metrics: class names, snake-case names, aliases.
@@ -251,8 +395,7 @@ del _cls
 
 # Keras metrics fastnn does not compute: named so that the error says so.
 _KERAS_ONLY = {
-    "auc", "precision", "recall", "true_positives", "true_negatives", "false_positives",
-    "false_negatives", "f1_score", "f_beta_score", "r2_score", "root_mean_squared_error",
+    "auc", "f1_score", "f_beta_score", "r2_score", "root_mean_squared_error",
     "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
     "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
     "kl_divergence", "poisson", "binary_crossentropy", "categorical_crossentropy",

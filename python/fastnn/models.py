@@ -421,7 +421,7 @@ class Sequential:
                 f"{e} (shapes with a batch of 1). The loss {loss.kernel!r} takes {targets} "
                 f"and the model outputs (n, {width})."
             ) from None
-        kernels = [{"kind": m.kind, **m.params} for m in resolved]
+        kernels = [k for m in resolved for k in m._kernels()]
         return resolved, kernels
 
     def _configure_engine(self) -> None:
@@ -616,11 +616,13 @@ class Sequential:
         loss = result["loss_sum"] / samples if samples else 0.0
         logs: Dict[str, float] = {"loss": float(np.float32(loss))}
         weight = result["weight_sum"]
-        for name, total, weighted in zip(
-            self._metric_names, result["metric_sums"], self._metric_weighted
-        ):
-            count = weight if weighted else samples
-            logs[name] = float(np.float32(total / count)) if count else 0.0
+        sums = result["metric_sums"]
+        at = 0
+        for metric, weighted in zip(self._metrics, self._metric_weighted):
+            n = len(metric._kernels())  # the engine's sums this metric reads
+            value = metric._value(sums[at : at + n], weight if weighted else samples)
+            logs[metric.name] = float(np.float32(value))
+            at += n
         return logs
 
     @property
