@@ -157,3 +157,38 @@ def test_layer_activation_is_the_name_and_a_callable():
     assert layers.Dense(2).activation.__name__ == "linear"
     assert json.loads(json.dumps(dense.get_config()))["activation"] == "relu"
     assert layers.Activation("tanh").activation.__name__ == "tanh"
+
+
+def test_variable_aliases_and_updates():
+    model = mlp()
+    assert [v.path for v in model.variables] == [w.path for w in model.weights]
+    assert len(model.trainable_variables) == 4 and model.non_trainable_variables == []
+    layer = model.layers[0]
+    assert len(layer.variables) == 2 and len(layer.trainable_variables) == 2
+    bias = layer.bias
+    bias.assign_add(np.ones(4))
+    bias.assign_sub(np.full(4, 0.25))
+    np.testing.assert_allclose(model.get_weights()[1], mlp().get_weights()[1] + 0.75, rtol=1e-6)
+    assert type(bias.value) is np.ndarray and np.shares_memory(bias.value, model.weights[1])
+    fastnn.utils.clear_session()  # keras.utils.clear_session, as in Keras 3
+    assert layers.Dense(1).name == "dense"
+
+
+def test_keras_only_layer_options_at_their_defaults():
+    dense = layers.Dense(
+        3, activity_regularizer=None, kernel_constraint=None, bias_constraint=None, dtype="float32"
+    )
+    assert dense.units == 3
+    with pytest.raises(ValueError, match="activity_regularizer=.*not supported"):
+        layers.Dense(3, activity_regularizer="l2")
+    with pytest.raises(ValueError, match="dtype='float16' is not supported"):
+        layers.Dense(3, dtype="float16")
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        layers.Dense(3, bogus=1)
+
+
+def test_calling_a_model_on_a_symbolic_input_says_what_to_do():
+    model = mlp()
+    inputs = Input(shape=(5,))
+    with pytest.raises(TypeError, match="cannot call the model .* on a symbolic input"):
+        model(inputs)

@@ -97,6 +97,17 @@ class Variable(np.ndarray):
     def numpy(self) -> np.ndarray:
         return np.array(self, dtype=np.float32)
 
+    @property
+    def value(self) -> np.ndarray:
+        """The array itself (Keras's `variable.value`)."""
+        return self.view(np.ndarray)
+
+    def assign_add(self, delta) -> Variable:
+        return self.assign(self.view(np.ndarray) + np.asarray(delta, dtype=np.float64))
+
+    def assign_sub(self, delta) -> Variable:
+        return self.assign(self.view(np.ndarray) - np.asarray(delta, dtype=np.float64))
+
     def assign(self, value) -> Variable:
         """Writes `value` (this shape, finite) in place, as Keras's assign."""
         arr = np.asarray(value, dtype=np.float64)
@@ -139,6 +150,15 @@ class Layer:
         trainable=True,
         **kwargs,
     ):
+        # Keras options fastnn has only at their defaults (dtype float32, no
+        # constraints or activity regularizer ...): accepted at those
+        for key in [k for k in kwargs if k in _KERAS_ONLY_DEFAULTS]:
+            value = kwargs.pop(key)
+            if not _KERAS_ONLY_DEFAULTS[key](value):
+                raise ValueError(
+                    f"{type(self).__name__}: {key}={value!r} is not supported by fastnn "
+                    "(only its Keras default)"
+                )
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__} got unexpected keyword argument(s): "
@@ -201,6 +221,11 @@ class Layer:
     def non_trainable_weights(self) -> List[np.ndarray]:
         """`weights` when the layer is frozen, else none."""
         return [] if self.trainable else self.weights
+
+    # Keras 3's other names for the same lists (no metric or seed state here)
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the layer's weights (kernel, bias)."""

@@ -973,6 +973,14 @@ class Sequential:
             mask: accepted and ignored, as Keras 3 ignores it for these
                 layers (none of them takes a mask). Defaults to `None`.
         """
+        from fastnn import functional
+
+        if functional.is_symbolic(x):
+            raise TypeError(
+                f"fastnn cannot call the model {self.name!r} on a symbolic input (nesting a "
+                "model in a functional Model): build one chain with the layers themselves, "
+                "e.g. copy them with set_weights, or apply the extra step to predict's output"
+            )
         if training:
             dropouts = [
                 layer.name
@@ -1074,6 +1082,11 @@ class Sequential:
         if not self._trainable:
             return self.weights
         return [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    # Keras 3's other names for the same lists
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of every weight in Keras order and shapes (kernel ``(in, units)``)."""
@@ -2242,7 +2255,7 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
         and model.optimizer._kernel is not None
     )
     if optimizer_built:
-        # Keras's optimizer.variables: iterations (int64), the learning rate
+        # Keras's optimizer.variables: iterations (int32), the learning rate
         # (float32, when a number), then every slot of every weight that was
         # trainable when the optimizer was built (float32).
         tensors = model._net.tensors()
@@ -2250,7 +2263,7 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
         slots = len(model.optimizer._kernel.slot_names) * built_for
         has_lr = not callable(model.optimizer._learning_rate)
         optimizer_count = 1 + int(has_lr) + slots
-        optimizer_bytes = 8 + 4 * int(has_lr) + 4 * slots
+        optimizer_bytes = 4 + 4 * int(has_lr) + 4 * slots  # Keras 3.15: int32 iteration
     total = trainable + frozen + optimizer_count
     total_bytes = trainable_bytes + 4 * frozen + optimizer_bytes
     lines.append(f" Total params: {total:,} ({_readable_memory_size(total_bytes)})")

@@ -11,8 +11,17 @@ from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
 from fastnn.utils.seeding import get_random_seed, next_seed, set_random_seed
 
+
+def clear_session(free_memory: bool = True) -> None:
+    """`fastnn.backend.clear_session` (Keras 3 has it in `keras.utils` too)."""
+    from fastnn.backend import clear_session as _clear_session
+
+    _clear_session(free_memory)
+
+
 __all__ = [
     "Progbar",
+    "clear_session",
     "get_random_seed",
     "next_seed",
     "normalize",
