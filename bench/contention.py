@@ -41,28 +41,17 @@ def child(mode: str, batch: int, samples: int) -> float:
     rng = np.random.default_rng(0)
     x = rng.random((samples, 784), dtype=np.float32)
     y = rng.integers(0, 10, samples)
+    compare_fit.BATCH = batch
     if lib == "torch":
-        compare_fit.BATCH = batch
         run = compare_fit.torch_epoch(x, y, threads)
     else:
         import fastnn
-        from fastnn import _core, layers, models
+        from fastnn import _core
 
         fastnn.set_num_threads(threads)
         _core._set_straggler_backoff(backoff)
         fastnn.utils.set_random_seed(0)
-        model = models.Sequential(
-            [
-                layers.Input(shape=(784,)),
-                layers.Dense(128, activation="relu"),
-                layers.Dense(128, activation="relu"),
-                layers.Dense(10, activation="softmax"),
-            ]
-        )
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-
-        def run():
-            model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+        run = compare_fit.fastnn_epoch(x, y, verbose=0)
 
     run()  # warm-up
     times = []

@@ -565,12 +565,21 @@ class Snapshot(callbacks.Callback):
         self.seen.append((logs["val_loss"], self.model.get_weights()))
 
 
-def test_model_checkpoint_best_only_writes_only_on_improvement(tmp_path):
+@pytest.mark.parametrize("suffix", [".keras", ".weights.h5"])
+def test_model_checkpoint_best_only_writes_only_on_improvement(tmp_path, suffix):
+    """Whole models (.keras) and, with save_weights_only, Keras 3's
+    .weights.h5 files."""
+    weights_only = suffix == ".weights.h5"
+    if weights_only:
+        pytest.importorskip("h5py")
     x, y = make_data(n=120)
     model = make_model(optimizers.SGD(learning_rate=0.05))
     snapshot = Snapshot()
     checkpoint = callbacks.ModelCheckpoint(
-        str(tmp_path / "best-{epoch:02d}.keras"), monitor="val_loss", save_best_only=True
+        str(tmp_path / f"best-{{epoch:02d}}{suffix}"),
+        monitor="val_loss",
+        save_best_only=True,
+        save_weights_only=weights_only,
     )
     # Snapshot runs before the checkpoint, Blowup after both.
     model.fit(
@@ -584,9 +593,14 @@ def test_model_checkpoint_best_only_writes_only_on_improvement(tmp_path):
     losses = [loss for loss, _ in snapshot.seen]
     improved = [e for e, loss in enumerate(losses) if loss < min(losses[:e], default=np.inf)]
     assert len(improved) < len(losses)  # some epochs did not improve
-    assert sorted(os.listdir(tmp_path)) == [f"best-{e + 1:02d}.keras" for e in improved]
+    assert sorted(os.listdir(tmp_path)) == [f"best-{e + 1:02d}{suffix}" for e in improved]
     best = improved[-1]
-    loaded = models.load_model(tmp_path / f"best-{best + 1:02d}.keras")
+    path = tmp_path / f"best-{best + 1:02d}{suffix}"
+    if weights_only:
+        loaded = make_model(seed=6)
+        loaded.load_weights(path)
+    else:
+        loaded = models.load_model(path)
     assert same_weights(loaded.get_weights(), snapshot.seen[best][1])
 
 

@@ -383,55 +383,6 @@ def test_fastnn_imports_without_h5py():
 # -- ModelCheckpoint ------------------------------------------------------------------
 
 
-class Snapshot(callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seen.append((logs["val_loss"], self.model.get_weights()))
-
-
-class Blowup(callbacks.Callback):
-    """Makes training diverge from epoch `at` on (so the loss stops improving)."""
-
-    def __init__(self, at):
-        super().__init__()
-        self.at = at
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.at:
-            self.model.optimizer.learning_rate = 40.0
-
-
-def test_model_checkpoint_weights_h5_writes_only_on_improvement(tmp_path):
-    x, y = make_data(n=120)
-    model = make_model(optimizers.SGD(learning_rate=0.05))
-    snapshot = Snapshot()
-    checkpoint = callbacks.ModelCheckpoint(
-        str(tmp_path / "best-{epoch:02d}.weights.h5"),
-        monitor="val_loss",
-        save_best_only=True,
-        save_weights_only=True,
-    )
-    model.fit(
-        x,
-        y,
-        epochs=8,
-        verbose=0,
-        validation_split=0.25,
-        callbacks=[snapshot, checkpoint, Blowup(at=3)],
-    )
-    losses = [loss for loss, _ in snapshot.seen]
-    improved = [e for e, loss in enumerate(losses) if loss < min(losses[:e], default=np.inf)]
-    assert len(improved) < len(losses)  # some epochs did not improve
-    assert sorted(os.listdir(tmp_path)) == [f"best-{e + 1:02d}.weights.h5" for e in improved]
-    best = improved[-1]
-    other = make_model(seed=6)
-    other.load_weights(tmp_path / f"best-{best + 1:02d}.weights.h5")
-    assert same_weights(other.get_weights(), snapshot.seen[best][1])
-
-
 def test_model_checkpoint_suffixes():
     callbacks.ModelCheckpoint("c.weights.h5", save_weights_only=True)
     callbacks.ModelCheckpoint("c.weights.npz", save_weights_only=True)

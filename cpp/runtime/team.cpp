@@ -253,14 +253,11 @@ void parallel(int n, TaskRef fn) {
     if (team->running) return fn(0, 1);
     if (threads <= 1) {  // narrowed to this thread: a parallel() inside stays on it
       team->running = true;
-      try {
-        fn(0, 1);
-      } catch (...) {
-        team->running = false;
-        throw;
-      }
-      team->running = false;
-      return;
+      struct Busy {
+        bool& flag;
+        ~Busy() { flag = false; }  // also when fn throws
+      } busy{team->running};
+      return fn(0, 1);
     }
     return team->run(fn, threads);
   }

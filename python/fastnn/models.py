@@ -1894,12 +1894,6 @@ def _deserialize_loss(value):
     return cls(**kwargs)
 
 
-def _history(end) -> dict:
-    """A ``[layer_name, node, tensor]`` end of ``input_layers``/``output_layers``
-    as an argument of Keras's ``inbound_nodes``."""
-    return {"config": {"keras_history": list(end)}}
-
-
 def _inbound_names(inbound) -> list:
     """The layer names a Keras 3 ``inbound_nodes`` entry reads from."""
     names = []
@@ -1998,9 +1992,8 @@ class Model(Sequential):
             ends = config.get(key)
             if isinstance(ends, (list, tuple)) and ends and isinstance(ends[0], str):
                 ends = [ends]  # Keras writes one [name, node, tensor] for a single end
-            if ends is not None and _inbound_names([{"args": [_history(e) for e in ends]}]) != [
-                previous if key == "output_layers" else inputs.name
-            ]:
+            expected = previous if key == "output_layers" else inputs.name
+            if ends is not None and [end[0] for end in ends] != [expected]:
                 raise ValueError(
                     f"{key} {ends!r:.200} is not the chain's end: one input, one output"
                 )
