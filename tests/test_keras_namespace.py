@@ -18,6 +18,13 @@ def test_top_level_names_are_keras_ones():
         assert hasattr(keras, name)
 
 
+def test_the_top_level_namespace_holds_only_fastnn_names():
+    # `fastnn.os` or `fastnn.operator` would be the package's own imports leaking
+    # into what a user sees in dir() and tab completion (keras has none).
+    public = {name for name in dir(fastnn) if not name.startswith("_")}
+    assert public == set(fastnn.__all__) - {"__version__"}
+
+
 def test_a_keras_tutorial_script_runs_with_the_import_changed(rng):
     x = rng.random((256, 28, 28)).astype("float32")
     y = rng.integers(0, 10, 256)

@@ -5,10 +5,8 @@ Change ``from tensorflow.keras import ...`` (or ``from keras import ...``) to
 portable fallback chosen at run time) in ``fastnn._core``.
 """
 
-from __future__ import annotations
-
-import operator
-import os
+import operator as _operator
+import os as _os
 
 
 def _choose_wait_policy() -> str:
@@ -27,11 +25,11 @@ def _choose_wait_policy() -> str:
     OMP_WAIT_POLICY or GOMP_SPINCOUNT always wins; FASTNN_WAIT_POLICY=libgomp
     keeps libgomp's own default.
     """
-    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
-        return "user: " + os.environ.get("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
-    if os.environ.get("FASTNN_WAIT_POLICY", "").lower() == "libgomp":
+    if "OMP_WAIT_POLICY" in _os.environ or "GOMP_SPINCOUNT" in _os.environ:
+        return "user: " + _os.environ.get("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    if _os.environ.get("FASTNN_WAIT_POLICY", "").lower() == "libgomp":
         return "libgomp default"
-    os.environ["GOMP_SPINCOUNT"] = _SPINCOUNT
+    _os.environ["GOMP_SPINCOUNT"] = _SPINCOUNT
     return "GOMP_SPINCOUNT=" + _SPINCOUNT
 
 
@@ -41,7 +39,7 @@ try:
     from fastnn import _core
 finally:
     if _wait_policy.startswith("GOMP_SPINCOUNT"):
-        del os.environ["GOMP_SPINCOUNT"]
+        del _os.environ["GOMP_SPINCOUNT"]
 
 # Resolves FASTNN_ISA now, so that a level this machine cannot run fails the
 # import with a RuntimeError naming the levels it can.
@@ -104,7 +102,7 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool):
         raise ValueError(f"num_threads must be a positive integer, got {n!r}")
     try:
-        n = operator.index(n)
+        n = _operator.index(n)
     except TypeError:
         raise ValueError(f"num_threads must be a positive integer, got {n!r}") from None
     if n < 1:
