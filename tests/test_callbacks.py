@@ -416,8 +416,20 @@ def test_checkpoint_save_best_only_writes_only_on_improvement(tmp_path, capsys):
     with open(path) as f:
         assert f.read() == "model 3.0"  # from epoch 3, the last improvement
     out = capsys.readouterr().out
-    assert "Epoch 1: val_loss improved from inf to 1.00000, saving model to" in out
+    # Keras 3.15 (model_checkpoint.py) starts from best=None and prints it so.
+    assert "Epoch 1: val_loss improved from None to 1.00000, saving model to" in out
     assert "Epoch 3: val_loss did not improve from 0.80000" in out
+
+
+def test_checkpoint_and_early_stopping_best_is_none_until_a_monitored_epoch(tmp_path):
+    # As Keras 3: `best` starts as None (not ±inf), so the first monitored value
+    # always counts as an improvement, even NaN.
+    model = FakeModel()
+    mc = ModelCheckpoint(str(tmp_path / "b.keras"), save_best_only=True)
+    es = EarlyStopping(monitor="loss", start_from_epoch=5)
+    simulate_fit(model, [mc, es], [{"loss": 1.0, "val_loss": float("nan")}])
+    assert len(model.saved) == 1 and math.isnan(mc.best)
+    assert es.best is None
 
 
 def test_checkpoint_best_only_with_epoch_in_name(tmp_path):

@@ -578,8 +578,6 @@ class _MonitorMixin:
         else:
             self.monitor_op = np.greater
             self.min_delta = abs(self.min_delta)
-        if getattr(self, "best", None) is None:
-            self.best = math.inf if direction == "min" else -math.inf
 
     def _is_improvement(self, monitor_value, reference_value):
         if reference_value is None:
@@ -634,6 +632,7 @@ class EarlyStopping(_MonitorMixin, Callback):
         # Instances can be reused.
         self.wait = 0
         self.stopped_epoch = 0
+        self.best = None  # as Keras 3: None until the first monitored epoch
         self.best_weights = None
         self.best_epoch = 0
         self.monitor_op = None
@@ -641,7 +640,6 @@ class EarlyStopping(_MonitorMixin, Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
             self._set_monitor_op()
-            self.best = math.inf if self.monitor_op is np.less else -math.inf
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
