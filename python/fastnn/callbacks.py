@@ -11,8 +11,7 @@ The classes, arguments, defaults, hook names and messages follow Keras 3
   (LearningRateScheduler, ReduceLROnPlateau);
 - ``model.save(filepath, overwrite=True)`` and
   ``model.save_weights(filepath, overwrite=True)`` (ModelCheckpoint);
-- optionally ``model.metrics_names`` (CSVLogger adds the ``val_`` columns it
-  names) and ``model.metrics`` (or a Sequential's ``_metrics``) objects with
+- optionally ``model.metrics`` (or a Sequential's ``_metrics``) objects with
   a ``name`` and a ``direction`` (``"up"``/``"down"``): with
   ``mode="auto"``, a monitored name other than ``"loss"`` must be one of
   them, as in Keras 3.
@@ -1003,6 +1002,10 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
 class CSVLogger(Callback):
     """Streams epoch results to a CSV file.
 
+    The columns are `epoch` then the first epoch's log keys, sorted; as in
+    Keras 3, when none of them is a `val_` key a `val_` column is added for
+    each (written `NA` while there is no such value).
+
     Args:
         filename: the CSV file, e.g. `"run/log.csv"`.
         separator: the column separator. Defaults to `","`.
@@ -1048,10 +1051,12 @@ class CSVLogger(Callback):
             return k
 
         if self.keys is None:
+            # Keras 3.15 (csv_logger.py): without any `val_` key in the first
+            # epoch's logs (no validation, or validation_freq > 1), a `val_`
+            # column is added for every key, written "NA" when absent.
             self.keys = sorted(logs.keys())
-            for name in getattr(self.model, "metrics_names", None) or ():
-                if name.startswith("val_") and name not in self.keys:
-                    self.keys.append(name)
+            if self.keys and not any(key.startswith("val_") for key in self.keys):
+                self.keys.extend([f"val_{key}" for key in self.keys])
 
         if self.writer is None:
             sep = self.sep
