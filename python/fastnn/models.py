@@ -40,7 +40,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 
-__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json"]
 
 _FLOAT32 = np.dtype(np.float32)
 
@@ -2028,6 +2028,91 @@ class Model(Sequential):
         return (
             [self._outputs] if not isinstance(self._outputs, (list, tuple)) else list(self._outputs)
         )
+
+
+def clone_model(
+    model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs
+) -> Sequential:
+    """A copy of `model` with new layers, hence new weights, as Keras 3's
+    `keras.models.clone_model`: the same class, name, layers (by default
+    ``layer.__class__.from_config(layer.get_config())``) and input; compiled
+    with `model`'s compile arguments (a new optimizer) if `model` was compiled.
+    Copy the weights with ``clone.set_weights(model.get_weights())``.
+
+    Args:
+        model: a `Sequential` or a functional `Model`.
+        input_tensors: an `Input(...)` (or a one-element list of it) to build
+            the clone on instead of a new one like `model`'s. Defaults to `None`.
+        clone_function: ``fn(layer) -> layer`` making each new layer (not the
+            Input). It must return a new layer: fastnn models do not share
+            layers. Defaults to `None`.
+        call_function: functional models only: ``fn(layer, x) -> output``
+            calling each new layer, e.g. to insert a layer after it.
+            Defaults to `None`.
+        recursive: accepted for Keras's signature; fastnn models hold no
+            inner models. Defaults to `False`.
+
+    Raises:
+        ValueError: not a fastnn model, `call_function` with a Sequential,
+            `clone_function` not returning a layer, an unexpected argument.
+    """
+    if kwargs:
+        raise ValueError(f"Unexpected keyword argument(s): {tuple(kwargs.keys())}")
+    if not isinstance(model, Sequential):
+        raise ValueError(
+            f"Expected `model` argument to be a Sequential or functional Model instance. "
+            f"Received: model={model!r:.200}"
+        )
+    if clone_function is None:
+
+        def clone_function(layer):
+            return layer.__class__.from_config(layer.get_config())
+
+    if not callable(clone_function):
+        raise ValueError(
+            "Expected `clone_function` argument to be a callable. "
+            f"Received: clone_function={clone_function!r:.200}"
+        )
+    functional = isinstance(model, Model)
+    if call_function is not None and not functional:
+        raise ValueError(
+            "`call_function` argument is not supported with Sequential models. In a "
+            "Sequential model, layers aren't called at model-construction time (they're "
+            "merely listed). Use `call_function` with Functional models only."
+        )
+    if isinstance(input_tensors, (list, tuple)):
+        if len(input_tensors) != 1:
+            raise ValueError("Argument `input_tensors` must contain a single tensor.")
+        input_tensors = input_tensors[0]
+    if input_tensors is not None and not isinstance(input_tensors, _layers.InputLayer):
+        raise ValueError(
+            "Argument `input_tensors` must be an `Input(...)`. "
+            f"Received invalid value: input_tensors={input_tensors!r:.200}"
+        )
+    new_layers = []
+    for layer in model._layers:
+        new = clone_function(layer)
+        if not isinstance(new, _layers.Layer):
+            raise ValueError(
+                f"`clone_function` must return a fastnn layer; for {layer.name!r} it "
+                f"returned {new!r:.200}"
+            )
+        new_layers.append(new)
+    inputs = input_tensors
+    if inputs is None and model._input_shape is not None:
+        name = model._input_layer.name if functional else getattr(model, "_input_name", None)
+        inputs = _layers.Input(shape=model._input_shape, name=name)
+    if functional:
+        outputs = inputs
+        for layer in new_layers:
+            outputs = layer(outputs) if call_function is None else call_function(layer, outputs)
+        clone = Model(inputs, outputs, name=model.name, trainable=model.trainable)
+    else:
+        stack = new_layers if inputs is None else [inputs, *new_layers]
+        clone = Sequential(stack, name=model.name, trainable=model.trainable)
+    if model.compiled:
+        clone.compile_from_config(model.get_compile_config())
+    return clone
 
 
 def model_from_json(json_string, custom_objects=None) -> Sequential:
