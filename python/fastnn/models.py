@@ -2158,13 +2158,22 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
             instantiated).
 
     Raises:
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file; it is also a `ValueError`, which
+            Keras 3 raises there ("File not found: filepath=...").
         ValueError: a truncated, corrupted or foreign file, a model other
             than a Sequential of fastnn's layers, or weights that do not fit
             the architecture.
     """
+    import os
+
     from fastnn import saving
 
+    name = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else None
+    if isinstance(name, str) and name.endswith(".keras") and not os.path.exists(name):
+        raise saving.ModelFileNotFoundError(
+            f"File not found: filepath={name}. "
+            "Please ensure the file is an accessible `.keras` zip file."
+        )
     contents = saving.read_archive(filepath)
     config = contents.config
     source = repr(str(filepath))

@@ -71,6 +71,11 @@ _H5_BOMB_FLOOR_BYTES = 1 << 32
 _H5_MAX_EXPANSION = 1000
 
 
+class ModelFileNotFoundError(FileNotFoundError, ValueError):
+    """`load_model` on a missing file: a `FileNotFoundError`, and the
+    `ValueError` Keras 3 raises there, so either ``except`` catches it."""
+
+
 class ArchiveContents(tuple):
     """What `read_archive` returns: `(config, weights, metadata)`."""
 
