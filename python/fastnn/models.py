@@ -1040,21 +1040,31 @@ class Sequential:
                     out.append(float(regularizer(weight)))
         return out
 
+    def _class_identity(self, config: dict) -> dict:
+        """`config` wrapped as Keras 3 serializes this model in JSON and
+        `.keras` archives: ``{"module", "class_name", "config", "registered_name"}``."""
+        if isinstance(self, Model):
+            module, class_name, registered = (
+                "keras.src.models.functional",
+                "Functional",
+                "Functional",
+            )
+        else:
+            module, class_name, registered = "keras", "Sequential", None
+        return {
+            "module": module,
+            "class_name": class_name,
+            "config": config,
+            "registered_name": registered,
+        }
+
     def to_json(self, **kwargs) -> str:
         """The architecture (no weights) as Keras's JSON: ``{"module",
         "class_name", "config", "registered_name"}``; `model_from_json`
         reads it. `kwargs` go to ``json.dumps``."""
         import json
 
-        return json.dumps(
-            {
-                "module": "keras",
-                "class_name": "Functional" if isinstance(self, Model) else "Sequential",
-                "config": self.get_config(),
-                "registered_name": None,
-            },
-            **kwargs,
-        )
+        return json.dumps(self._class_identity(self.get_config()), **kwargs)
 
     @property
     def trainable(self) -> bool:
@@ -1412,12 +1422,7 @@ class Sequential:
                     "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
                     "save_weights()"
                 )
-        config = {
-            "module": "keras",
-            "class_name": "Functional" if isinstance(self, Model) else "Sequential",
-            "config": self._saving_config(),
-            "registered_name": None,
-        }
+        config = self._class_identity(self._saving_config())
         if self.built:
             config["build_config"] = {"input_shape": (None, *self._input_shape)}
         compile_config = self.get_compile_config()
@@ -1917,8 +1922,8 @@ class Model(Sequential):
     >>> model = Model(inputs=inputs, outputs=outputs, name="mnist_model")
 
     Everything else is `Sequential`'s (compile, fit, save ...); as in Keras,
-    `layers` starts with the InputLayer. A file it saves loads back as a
-    Sequential of the same layers.
+    `layers` starts with the InputLayer; `get_config` is Keras's functional
+    layout. A file it saves loads back as a `Model` of the same layers.
 
     Args:
         inputs: the `Input(...)` the layers were called on (or a one-element
@@ -1951,6 +1956,44 @@ class Model(Sequential):
         )
         self._input_layer = layers[0]
         self._outputs = outputs
+
+    def get_config(self) -> dict:
+        """Keras 3's functional config: ``{"name", "trainable", "layers",
+        "input_layers", "output_layers"}``, each layer entry with its
+        ``name`` and the ``inbound_nodes`` naming the layer it reads
+        (keras/src/models/functional.py), so Keras's `from_config` and
+        `model_from_json` rebuild it too."""
+        entries = super().get_config()["layers"]
+        shapes = [(None, *self._input_shape)]
+        shapes += [None if s is None else (None, *s) for s in self._layer_output_shapes()]
+        layer_configs, previous = [], None
+        for entry, shape in zip(entries, shapes):
+            entry = dict(entry)
+            name = entry["config"]["name"]
+            entry["name"] = name
+            entry["inbound_nodes"] = []
+            if previous is not None:
+                kwargs = {"training": False} if entry["class_name"] == "Dropout" else {}
+                tensor = {
+                    "shape": previous[1],
+                    "dtype": "float32",
+                    "keras_history": [previous[0], 0, 0],
+                }
+                entry["inbound_nodes"] = [
+                    {
+                        "args": [{"class_name": "__keras_tensor__", "config": tensor}],
+                        "kwargs": kwargs,
+                    }
+                ]
+            layer_configs.append(entry)
+            previous = (name, shape)
+        return {
+            "name": self.name,
+            "trainable": self._trainable,
+            "layers": layer_configs,
+            "input_layers": [layer_configs[0]["name"], 0, 0],
+            "output_layers": [previous[0], 0, 0],
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None) -> Model:
