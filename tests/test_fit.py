@@ -199,6 +199,28 @@ def test_stop_training_from_a_callback_ends_fit():
     assert history.epoch == [0, 1]
 
 
+@pytest.mark.parametrize("hook", ["on_train_begin", "on_epoch_begin"])
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_stop_training_before_an_epochs_first_batch_still_runs_one_batch(hook, verbose, capsys):
+    # Keras 3's fit checks stop_training after each batch only: set before the
+    # epoch's first batch, that batch runs, then the epoch and fit end.
+    x, y = make_data(n=40)
+    model = make_model()
+
+    class StopEarly(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if hook == "on_train_begin":
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if hook == "on_epoch_begin" and epoch == 1:
+                self.model.stop_training = True
+
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=verbose, callbacks=[StopEarly()])
+    assert history.epoch == ([0] if hook == "on_train_begin" else [0, 1])
+    assert int(model.optimizer.iterations) == (1 if hook == "on_train_begin" else 5 + 1)
+
+
 def test_per_batch_callbacks_see_every_step():
     x, y = make_data(n=50)
     model = make_model()

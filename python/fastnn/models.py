@@ -808,10 +808,11 @@ class Sequential:
             if policy != "none":
                 cbs.on_train_batch_end(end - 1, self._logs(totals))
             step = end
-            if policy == "every":
-                if self.stop_training:
-                    break
-            else:
+            if self.stop_training:
+                # Keras checks after every batch: set before the epoch's first
+                # batch (on_train_begin, on_epoch_begin), one batch still runs.
+                break
+            if policy != "every":
                 per_step = elapsed / max(1, result["steps"])
                 chunk = max(1, min(steps, int(target / per_step) if per_step > 0 else steps))
         return self._logs(totals) if totals is not None else {"loss": 0.0}
