@@ -281,3 +281,17 @@ def test_keras_rebuilds_fastnn_functional_json(tmp_path):
     assert (kind, name) == ("Functional", "chain")
     assert names == [layer.name for layer in model.layers]
     assert shapes == [list(w.shape) for w in model.get_weights()]
+
+
+def test_input_and_output_are_what_the_model_was_made_with():
+    # Keras 3 (models/functional.py): `input` / `output` return the
+    # constructor's inputs / outputs as given, a tensor or a list.
+    inputs = Input(shape=(4,))
+    outputs = layers.Dense(1)(layers.Dense(3)(inputs))
+    model = Model(inputs, outputs)
+    assert model.input is inputs and model.output is outputs
+    assert model.input.shape == (None, 4) and model.output.shape == (None, 1)
+    inputs = Input(shape=(4,))
+    outputs = layers.Dense(2)(inputs)
+    listed = Model([inputs], [outputs])
+    assert listed.input == [inputs] and listed.output == [outputs]

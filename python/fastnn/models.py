@@ -1956,6 +1956,7 @@ class Model(Sequential):
             layers, name=name or _layers._unique_name("functional"), trainable=trainable
         )
         self._input_layer = layers[0]
+        self._inputs_struct = inputs  # as given (a tensor or a list), for `input`
         self._outputs = outputs
 
     def get_config(self) -> dict:
@@ -2066,6 +2067,18 @@ class Model(Sequential):
     @property
     def inputs(self) -> list:
         return [self._input_layer]
+
+    @property
+    def input(self):
+        """The `inputs` the model was made with, as given (an `Input(...)`, or
+        the list holding it), as Keras's `model.input`."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        """The `outputs` the model was made with, as given, as Keras's
+        `model.output`."""
+        return self._outputs
 
     @property
     def outputs(self) -> list:
