@@ -137,7 +137,7 @@ def test_resolve_metrics_rejects_the_same_object_twice_and_dicts():
         ("auc", "does not compute the metric 'auc'"),
         ("AUC", "does not compute"),
         ("F1Score", "does not compute"),
-        ("root_mean_squared_error", "does not compute"),
+        ("mean_absolute_percentage_error", "does not compute"),
         ("accuracyy", "Could not interpret metric identifier: 'accuracyy'"),
         (3, "Could not interpret"),
         (lambda y, p: 0, "Could not interpret"),

@@ -19,6 +19,7 @@ user's string as the log name; other strings name a class (`"MeanSquaredError"`,
 
 from __future__ import annotations
 
+import math
 import operator
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "Metric",
+    "RootMeanSquaredError",
     "SparseCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy",
     "TopKCategoricalAccuracy",
@@ -233,6 +235,17 @@ class MeanSquaredError(Metric):
     _default_name = "mean_squared_error"
 
 
+class RootMeanSquaredError(MeanSquaredError):
+    """Square root of the mean of `(y_true - y_pred) ** 2`: Keras 3's
+    ``RootMeanSquaredError`` (keras/src/metrics/regression_metrics.py), the
+    root of the (weighted) mean the `MeanSquaredError` metric computes."""
+
+    _default_name = "root_mean_squared_error"
+
+    def _value(self, sums, count: float) -> float:
+        return math.sqrt(max(sums[0] / count, 0.0)) if count else 0.0
+
+
 class MeanAbsoluteError(Metric):
     """Mean of `|y_true - y_pred|` over all elements and samples."""
 
@@ -369,6 +382,7 @@ _CLASSES = (
     TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     MeanSquaredError,
+    RootMeanSquaredError,
     MeanAbsoluteError,
     TruePositives,
     FalsePositives,
@@ -395,7 +409,7 @@ del _cls
 
 # Keras metrics fastnn does not compute: named so that the error says so.
 _KERAS_ONLY = {
-    "auc", "f1_score", "f_beta_score", "r2_score", "root_mean_squared_error",
+    "auc", "f1_score", "f_beta_score", "r2_score",
     "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
     "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
     "kl_divergence", "poisson", "binary_crossentropy", "categorical_crossentropy",
