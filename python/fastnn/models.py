@@ -40,7 +40,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 _FLOAT32 = np.dtype(np.float32)
 
@@ -1442,18 +1442,31 @@ class Sequential:
                     entry["config"]["seed"] = seed
         return config
 
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
         """Saves the weights (and the optimizer's state, as Keras 3 does) to a
         `.weights.h5` file in Keras 3's HDF5 layout (Keras loads it; needs
         h5py) or a `.weights.npz` file, atomically; keys as in `save`.
 
+        Args:
+            filepath: the file, ending in `.weights.h5` or `.weights.npz`.
+            overwrite: replace an existing file. Defaults to `True`.
+            max_shard_size: Keras's sharding; fastnn writes one file, so only
+                `None` is accepted. Defaults to `None`.
+
         Raises:
             ValueError: the name ends in neither `.weights.h5` nor
-                `.weights.npz`, or the model is not built.
+                `.weights.npz`, the model is not built, or `max_shard_size`
+                is given.
             ImportError: `.weights.h5` without h5py installed.
             FileExistsError: the file exists and `overwrite` is False.
         """
         from fastnn import saving
+
+        if max_shard_size is not None:
+            raise ValueError(
+                "fastnn writes weights to one file: `max_shard_size` (sharded weights) is not "
+                f"supported. Received: max_shard_size={max_shard_size!r}"
+            )
 
         if self._net is None:
             raise ValueError(
@@ -1467,10 +1480,14 @@ class Sequential:
         )
         saving.write_weights(filepath, self._state_dict(), overwrite=overwrite, group_names=names)
 
-    def load_weights(self, filepath) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
         """Loads weights saved by `save_weights` or `save` (`.weights.h5`,
         `.weights.npz` or `.keras`); a `.weights.h5` file written by Keras 3
         for the same architecture loads too.
+
+        `skip_mismatch` is Keras's argument: only `False` (every weight must
+        match) is supported. Other keyword arguments raise `ValueError`, as
+        in Keras.
 
         Every array is checked (names, shapes, finite values) before any is
         written, so a failed load leaves the model unchanged. When the model
@@ -1487,6 +1504,13 @@ class Sequential:
         """
         from fastnn import saving
 
+        if kwargs:
+            raise ValueError(f"Invalid keyword arguments: {kwargs}")  # Keras's message
+        if skip_mismatch:
+            raise ValueError(
+                "fastnn loads every weight or none: `skip_mismatch=True` is not supported "
+                "(load into a model of the same architecture)"
+            )
         if self._net is None:
             raise ValueError(
                 f"Cannot load weights into model {self.name!r}: it is not built yet. Build it "
@@ -2196,6 +2220,14 @@ def model_from_json(json_string, custom_objects=None) -> Sequential:
         )
     kind = Model if class_name == "Functional" else Sequential
     return kind.from_config(config.get("config") or {}, custom_objects)
+
+
+def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+    """`model.save(filepath, overwrite, zipped)`, as Keras 3's
+    `keras.models.save_model` / `keras.saving.save_model`."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"save_model takes a fastnn model, got {type(model).__name__}")
+    model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:
