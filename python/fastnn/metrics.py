@@ -22,6 +22,10 @@ from __future__ import annotations
 import math
 import operator
 
+import numpy as np
+
+from fastnn import losses as _losses
+
 __all__ = [
     "BinaryAccuracy",
     "CategoricalAccuracy",
@@ -38,12 +42,19 @@ __all__ = [
     "SparseCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy",
     "TopKCategoricalAccuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
     "deserialize",
     "get",
     "is_binary_or_sparse_categorical",
+    "mean_absolute_error",
+    "mean_squared_error",
     "resolve",
     "resolve_metrics",
     "serialize",
+    "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
 ]
 
 
@@ -375,6 +386,84 @@ class Recall(_ConfusionRatio):
     _default_name = "recall"
 
 
+# -- Keras's metric functions (keras/src/metrics/accuracy_metrics.py) -------------------
+#
+# Per-sample values in NumPy (float32 for the accuracies, as Keras's floatx);
+# `compile(metrics=[<function>])` computes the
+# class the function is tagged with (`_metric_class`), named after the function.
+
+
+def _tag(cls):
+    def tag(function):
+        function._metric_class = cls
+        return function
+
+    return tag
+
+
+def _sparse_labels(y_true, y_pred):
+    labels = np.asarray(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    return labels
+
+
+@_tag(BinaryAccuracy)
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """Per output, as Keras 3 (float32): 1.0 where ``y_pred > threshold``
+    equals the 0/1 label, else 0.0 (the metric averages them)."""
+    from fastnn.losses import _same_rank
+
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return (y_true == (y_pred > threshold)).astype(np.float32)
+
+
+@_tag(CategoricalAccuracy)
+def categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where the arg-max of the prediction is the arg-max of
+    the one-hot label, else 0.0."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float32)
+
+
+@_tag(SparseCategoricalAccuracy)
+def sparse_categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where the arg-max of the prediction is the integer label."""
+    y_pred = np.asarray(y_pred)
+    labels = _sparse_labels(y_true, y_pred)
+    return (labels == np.argmax(y_pred, axis=-1)).astype(np.float32)
+
+
+def _in_top_k(classes, y_pred, k):
+    # Keras's in_top_k: the class's score is at least the k-th largest.
+    kth = np.sort(y_pred, axis=-1)[..., -min(k, y_pred.shape[-1])]
+    score = np.take_along_axis(y_pred, classes[..., None].astype(np.int64), axis=-1)[..., 0]
+    return (score >= kth).astype(np.float32)
+
+
+@_tag(TopKCategoricalAccuracy)
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """Per sample: 1.0 where the one-hot label's class is among the `k`
+    largest predictions."""
+    y_pred = np.asarray(y_pred)
+    return _in_top_k(np.argmax(np.asarray(y_true), axis=-1), y_pred, k)
+
+
+@_tag(SparseTopKCategoricalAccuracy)
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """Per sample: 1.0 where the integer label is among the `k` largest
+    predictions. `from_sorted_ids` is not supported."""
+    if from_sorted_ids:
+        raise ValueError("fastnn does not support `from_sorted_ids=True`")
+    y_pred = np.asarray(y_pred)
+    return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
+
+
+# Keras exports the regression losses as metric functions too.
+mean_squared_error = _tag(MeanSquaredError)(_losses.mean_squared_error)
+mean_absolute_error = _tag(MeanAbsoluteError)(_losses.mean_absolute_error)
+
+
 _CLASSES = (
     BinaryAccuracy,
     CategoricalAccuracy,
@@ -445,6 +534,8 @@ def get(identifier):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier.kind:
         return identifier()
+    if callable(identifier) and getattr(identifier, "_metric_class", None) is not None:
+        return identifier._metric_class(name=identifier.__name__)  # Keras's metric function
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):

@@ -1323,6 +1323,8 @@ class Sequential:
             for m in ids or ():
                 if isinstance(m, str):
                     out.append(m)
+                elif getattr(m, "_metric_class", None) is not None:
+                    out.append(m.__name__)  # a Keras metric function, by its name
                 elif isinstance(m, type):
                     out.append(_metrics.serialize(m()))
                 else:
