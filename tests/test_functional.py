@@ -295,3 +295,19 @@ def test_input_and_output_are_what_the_model_was_made_with():
     outputs = layers.Dense(2)(inputs)
     listed = Model([inputs], [outputs])
     assert listed.input == [inputs] and listed.output == [outputs]
+
+
+def test_input_takes_keras_batch_shape():
+    # Keras 3's Input(batch_shape=...) includes the batch axis; shape and
+    # batch_size may not be given with it (keras/src/layers/core/input_layer.py).
+    inputs = Input(batch_shape=(None, 5), name="x")
+    assert inputs.shape == (None, 5) and inputs.name == "x"
+    model = Model(inputs, layers.Dense(2)(inputs))
+    assert model.input_shape == (None, 5)
+    assert Input(batch_shape=(8, 3)).shape == (8, 3)
+    seq = models.Sequential([layers.InputLayer(batch_shape=(None, 4)), layers.Dense(1)])
+    assert seq.input_shape == (None, 4)
+    with pytest.raises(ValueError, match="both `shape` and `batch_shape`"):
+        Input(shape=(5,), batch_shape=(None, 5))
+    with pytest.raises(ValueError, match="both `batch_size` and `batch_shape`"):
+        Input(batch_size=2, batch_shape=(None, 5))
