@@ -323,3 +323,34 @@ def test_compile_loss_weights_only_one_for_a_single_output():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=[1.0])
     with pytest.raises(ValueError, match="loss_weights"):
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=0.5)
+
+
+def test_batch_sources_keras_takes_are_a_clear_error():
+    # Keras also trains on generators and PyDatasets; fastnn's engine takes
+    # whole arrays, and says so instead of "needs x and y as arrays".
+    x, y = make_data(n=20)
+    model = make_model()
+
+    def batches():
+        while True:
+            yield x[:10], y[:10]
+
+    class Dataset:  # the shape of keras.utils.PyDataset
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return x[index * 10 : (index + 1) * 10], y[index * 10 : (index + 1) * 10]
+
+    for source in (batches(), Dataset()):
+        with pytest.raises(
+            ValueError, match="fit: fastnn takes the data as arrays.*np.concatenate"
+        ):
+            model.fit(source, steps_per_epoch=2, verbose=0)
+        with pytest.raises(ValueError, match="evaluate: fastnn takes the data as arrays"):
+            model.evaluate(source, verbose=0)
+        with pytest.raises(ValueError, match="predict: fastnn takes the data as arrays"):
+            model.predict(source, verbose=0)
+    with pytest.raises(ValueError, match="validation_data: fastnn takes the data as arrays"):
+        model.fit(x, y, validation_data=batches(), verbose=0)
+    assert model.optimizer.iterations == 0

@@ -721,6 +721,8 @@ class Sequential:
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
+        _refuse_batch_source(x, "fit")
+        _refuse_batch_source(validation_data, "fit: validation_data")
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -879,6 +881,7 @@ class Sequential:
         """
         from fastnn import callbacks as _callbacks
 
+        _refuse_batch_source(x, "evaluate")
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -919,6 +922,7 @@ class Sequential:
             float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
             rows with `steps`).
         """
+        _refuse_batch_source(x, "predict")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_positive_int(batch_size, "batch_size")
@@ -1713,6 +1717,23 @@ def _check_steps_per_execution(value) -> int:
             f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
         )
     return int(value)
+
+
+def _refuse_batch_source(x, what: str) -> None:
+    """A clear error for the batch sources Keras also takes (Python
+    generators, `keras.utils.PyDataset`, tf.data, torch DataLoader):
+    fastnn's engine takes whole arrays."""
+    if x is None or isinstance(x, (list, tuple, dict, str, np.ndarray)):
+        return
+    if hasattr(x, "shape") or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return  # array-like (torch tensors, pandas frames ...)
+    if hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")):
+        raise ValueError(
+            f"{what}: fastnn takes the data as arrays (x, y); got a {type(x).__name__}, which "
+            "yields batches (a generator, a PyDataset, a tf.data Dataset or a DataLoader). "
+            "Batch sources are not supported: gather the batches into arrays "
+            "(np.concatenate) and pass those."
+        )
 
 
 def _check_verbose(verbose) -> int:
