@@ -41,12 +41,11 @@ class FakeMetric:
 class FakeModel:
     """What callbacks need from a model, and a record of what they did."""
 
-    def __init__(self, learning_rate=0.01, metrics=(), metrics_names=()):
+    def __init__(self, learning_rate=0.01, metrics=()):
         self.stop_training = False
         self.optimizer = FakeOptimizer(learning_rate)
         self.weights = [np.zeros(2), np.zeros(1)]
         self.metrics = list(metrics)
-        self.metrics_names = list(metrics_names)
         self.saved = []
         self.history = None
 
@@ -416,8 +415,20 @@ def test_checkpoint_save_best_only_writes_only_on_improvement(tmp_path, capsys):
     with open(path) as f:
         assert f.read() == "model 3.0"  # from epoch 3, the last improvement
     out = capsys.readouterr().out
-    assert "Epoch 1: val_loss improved from inf to 1.00000, saving model to" in out
+    # Keras 3.15 (model_checkpoint.py) starts from best=None and prints it so.
+    assert "Epoch 1: val_loss improved from None to 1.00000, saving model to" in out
     assert "Epoch 3: val_loss did not improve from 0.80000" in out
+
+
+def test_checkpoint_and_early_stopping_best_is_none_until_a_monitored_epoch(tmp_path):
+    # As Keras 3: `best` starts as None (not ±inf), so the first monitored value
+    # always counts as an improvement, even NaN.
+    model = FakeModel()
+    mc = ModelCheckpoint(str(tmp_path / "b.keras"), save_best_only=True)
+    es = EarlyStopping(monitor="loss", start_from_epoch=5)
+    simulate_fit(model, [mc, es], [{"loss": 1.0, "val_loss": float("nan")}])
+    assert len(model.saved) == 1 and math.isnan(mc.best)
+    assert es.best is None
 
 
 def test_checkpoint_best_only_with_epoch_in_name(tmp_path):
@@ -594,15 +605,27 @@ def read_csv(path, sep=","):
         return list(csv.reader(f, delimiter=sep))
 
 
-def test_csv_logger_writes_header_and_rows(tmp_path):
+def test_csv_logger_without_validation_adds_na_val_columns_as_keras(tmp_path):
+    # Keras 3.15 (csv_logger.py): no `val_` key in the first epoch's logs, so
+    # a `val_` column for every key, "NA" while absent.
     path = tmp_path / "log.csv"
-    model = FakeModel(metrics_names=["loss", "accuracy", "val_loss", "val_accuracy"])
-    simulate_fit(model, [CSVLogger(path)], [{"loss": 1.5, "accuracy": 0.25}, {"loss": 0.5}])
+    simulate_fit(FakeModel(), [CSVLogger(path)], [{"loss": 1.5, "accuracy": 0.25}, {"loss": 0.5}])
     rows = read_csv(path)
     assert rows == [
-        ["epoch", "accuracy", "loss", "val_loss", "val_accuracy"],
+        ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"],
         ["0", "0.25", "1.5", "NA", "NA"],
         ["1", "NA", "0.5", "NA", "NA"],
+    ]
+
+
+def test_csv_logger_with_validation_keeps_the_first_epochs_keys(tmp_path):
+    path = tmp_path / "log.csv"
+    epochs = [{"loss": 1.5, "val_loss": 2.0, "learning_rate": 0.5}, {"loss": 0.5, "val_loss": 1.0}]
+    simulate_fit(FakeModel(), [CSVLogger(path)], epochs)
+    assert read_csv(path) == [
+        ["epoch", "learning_rate", "loss", "val_loss"],
+        ["0", "0.5", "1.5", "2.0"],
+        ["1", "NA", "0.5", "1.0"],
     ]
 
 
@@ -610,9 +633,14 @@ def test_csv_logger_append_and_separator(tmp_path):
     path = str(tmp_path / "log.tsv")
     simulate_fit(FakeModel(), [CSVLogger(path, separator="\t")], losses(1.0))
     simulate_fit(FakeModel(), [CSVLogger(path, separator="\t", append=True)], losses(2.0, 3.0))
-    assert read_csv(path, "\t") == [["epoch", "loss"], ["0", "1.0"], ["0", "2.0"], ["1", "3.0"]]
+    assert read_csv(path, "\t") == [
+        ["epoch", "loss", "val_loss"],
+        ["0", "1.0", "NA"],
+        ["0", "2.0", "NA"],
+        ["1", "3.0", "NA"],
+    ]
     simulate_fit(FakeModel(), [CSVLogger(path, separator="\t")], losses(4.0))
-    assert read_csv(path, "\t") == [["epoch", "loss"], ["0", "4.0"]]
+    assert read_csv(path, "\t") == [["epoch", "loss", "val_loss"], ["0", "4.0", "NA"]]
 
 
 def test_terminate_on_nan_stops_after_the_bad_batch(capsys):

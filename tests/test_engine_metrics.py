@@ -472,3 +472,22 @@ def test_precision_recall_by_name_and_their_limits():
         metrics.Precision(thresholds=0.3, name="p")
     )
     assert config["thresholds"] == 0.3
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_root_mean_squared_error_is_keras_formula(rng, weighted):
+    # keras/src/metrics/regression_metrics.py: a Mean of (y_pred - y_true)**2,
+    # each sample's mean over its outputs weighted by its sample weight, then
+    # the square root of total / count.
+    x = rng.standard_normal((37, N_IN)).astype(np.float32)
+    y = rng.standard_normal((37, N_OUT)).astype(np.float32)
+    sw = rng.uniform(0.0, 2.0, 37) if weighted else None
+    listed = {"weighted_list" if weighted else "metric_list": ["root_mean_squared_error"]}
+    model = make_model(loss="mse", last="linear", **listed)
+    logs = model.evaluate(x, y, sample_weight=sw, batch_size=8, verbose=0, return_dict=True)
+    per_sample = np.mean((model.predict(x, verbose=0).astype(np.float64) - y) ** 2, axis=1)
+    expected = np.sqrt(weighted_mean(per_sample, sw if weighted else None))
+    name = "root_mean_squared_error"
+    assert logs[name] == pytest.approx(expected, rel=1e-5)
+    assert metrics.get("RootMeanSquaredError").direction == "down"
+    assert metrics.get(name).get_config() == {"name": name, "dtype": None}

@@ -199,6 +199,28 @@ def test_stop_training_from_a_callback_ends_fit():
     assert history.epoch == [0, 1]
 
 
+@pytest.mark.parametrize("hook", ["on_train_begin", "on_epoch_begin"])
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_stop_training_before_an_epochs_first_batch_still_runs_one_batch(hook, verbose, capsys):
+    # Keras 3's fit checks stop_training after each batch only: set before the
+    # epoch's first batch, that batch runs, then the epoch and fit end.
+    x, y = make_data(n=40)
+    model = make_model()
+
+    class StopEarly(callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if hook == "on_train_begin":
+                self.model.stop_training = True
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if hook == "on_epoch_begin" and epoch == 1:
+                self.model.stop_training = True
+
+    history = model.fit(x, y, epochs=4, batch_size=8, verbose=verbose, callbacks=[StopEarly()])
+    assert history.epoch == ([0] if hook == "on_train_begin" else [0, 1])
+    assert int(model.optimizer.iterations) == (1 if hook == "on_train_begin" else 5 + 1)
+
+
 def test_per_batch_callbacks_see_every_step():
     x, y = make_data(n=50)
     model = make_model()
@@ -301,3 +323,34 @@ def test_compile_loss_weights_only_one_for_a_single_output():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=[1.0])
     with pytest.raises(ValueError, match="loss_weights"):
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=0.5)
+
+
+def test_batch_sources_keras_takes_are_a_clear_error():
+    # Keras also trains on generators and PyDatasets; fastnn's engine takes
+    # whole arrays, and says so instead of "needs x and y as arrays".
+    x, y = make_data(n=20)
+    model = make_model()
+
+    def batches():
+        while True:
+            yield x[:10], y[:10]
+
+    class Dataset:  # the shape of keras.utils.PyDataset
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return x[index * 10 : (index + 1) * 10], y[index * 10 : (index + 1) * 10]
+
+    for source in (batches(), Dataset()):
+        with pytest.raises(
+            ValueError, match="fit: fastnn takes the data as arrays.*np.concatenate"
+        ):
+            model.fit(source, steps_per_epoch=2, verbose=0)
+        with pytest.raises(ValueError, match="evaluate: fastnn takes the data as arrays"):
+            model.evaluate(source, verbose=0)
+        with pytest.raises(ValueError, match="predict: fastnn takes the data as arrays"):
+            model.predict(source, verbose=0)
+    with pytest.raises(ValueError, match="validation_data: fastnn takes the data as arrays"):
+        model.fit(x, y, validation_data=batches(), verbose=0)
+    assert model.optimizer.iterations == 0

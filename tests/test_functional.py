@@ -5,6 +5,12 @@ same layers, and graphs fastnn cannot run raise clear errors."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -209,3 +215,99 @@ def test_the_input_name_counts_among_the_layer_names():
     inputs = Input(shape=(3,), name="y")
     with pytest.raises(ValueError, match="unique names"):
         Model(inputs, layers.Dense(2, name="y")(inputs))
+
+
+def test_get_config_is_keras_functional_layout():
+    # keras/src/models/functional.py: each layer entry names itself and the
+    # layer it reads; input_layers / output_layers name the ends.
+    inputs = Input(shape=(4,), name="inp")
+    x = layers.Dense(5, activation="relu", name="h")(inputs)
+    x = layers.Dropout(0.3, name="drop")(x)
+    model = Model(inputs, layers.Dense(3, name="o")(x), name="fm")
+    config = model.get_config()
+    assert sorted(config) == ["input_layers", "layers", "name", "output_layers", "trainable"]
+    assert config["input_layers"] == ["inp", 0, 0] and config["output_layers"] == ["o", 0, 0]
+    entries = config["layers"]
+    assert [e["name"] for e in entries] == ["inp", "h", "drop", "o"]
+    assert entries[0]["inbound_nodes"] == []
+    tensor = entries[2]["inbound_nodes"][0]["args"][0]
+    assert tensor["class_name"] == "__keras_tensor__"
+    assert tensor["config"] == {
+        "shape": (None, 5),
+        "dtype": "float32",
+        "keras_history": ["h", 0, 0],
+    }
+    assert entries[2]["inbound_nodes"][0]["kwargs"] == {"training": False}
+    assert [
+        e["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0] for e in entries[1:]
+    ] == [
+        "inp",
+        "h",
+        "drop",
+    ]
+    clone = Model.from_config(config)
+    assert [layer.name for layer in clone.layers] == ["inp", "h", "drop", "o"]
+    text = json.loads(model.to_json())
+    assert [text[k] for k in ("module", "class_name", "registered_name")] == [
+        "keras.src.models.functional",
+        "Functional",
+        "Functional",
+    ]
+
+
+def test_keras_rebuilds_fastnn_functional_json(tmp_path):
+    for module in ["torch", "keras"]:
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
+    model, _, _ = functional_mlp(name="chain")
+    (tmp_path / "model.json").write_text(model.to_json())
+    script = (
+        "import json, sys, keras\n"
+        "m = keras.models.model_from_json(open(sys.argv[1]).read())\n"
+        "print(json.dumps([type(m).__name__, m.name, [l.name for l in m.layers],"
+        " [list(w.shape) for w in m.get_weights()]]))\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="torch")
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "model.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if out.returncode != 0 and "No module named" in out.stderr:
+        pytest.skip(f"keras cannot be imported: {out.stderr[-300:]}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    kind, name, names, shapes = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (kind, name) == ("Functional", "chain")
+    assert names == [layer.name for layer in model.layers]
+    assert shapes == [list(w.shape) for w in model.get_weights()]
+
+
+def test_input_and_output_are_what_the_model_was_made_with():
+    # Keras 3 (models/functional.py): `input` / `output` return the
+    # constructor's inputs / outputs as given, a tensor or a list.
+    inputs = Input(shape=(4,))
+    outputs = layers.Dense(1)(layers.Dense(3)(inputs))
+    model = Model(inputs, outputs)
+    assert model.input is inputs and model.output is outputs
+    assert model.input.shape == (None, 4) and model.output.shape == (None, 1)
+    inputs = Input(shape=(4,))
+    outputs = layers.Dense(2)(inputs)
+    listed = Model([inputs], [outputs])
+    assert listed.input == [inputs] and listed.output == [outputs]
+
+
+def test_input_takes_keras_batch_shape():
+    # Keras 3's Input(batch_shape=...) includes the batch axis; shape and
+    # batch_size may not be given with it (keras/src/layers/core/input_layer.py).
+    inputs = Input(batch_shape=(None, 5), name="x")
+    assert inputs.shape == (None, 5) and inputs.name == "x"
+    model = Model(inputs, layers.Dense(2)(inputs))
+    assert model.input_shape == (None, 5)
+    assert Input(batch_shape=(8, 3)).shape == (8, 3)
+    seq = models.Sequential([layers.InputLayer(batch_shape=(None, 4)), layers.Dense(1)])
+    assert seq.input_shape == (None, 4)
+    with pytest.raises(ValueError, match="both `shape` and `batch_shape`"):
+        Input(shape=(5,), batch_shape=(None, 5))
+    with pytest.raises(ValueError, match="both `batch_size` and `batch_shape`"):
+        Input(batch_size=2, batch_shape=(None, 5))

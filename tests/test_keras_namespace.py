@@ -146,3 +146,27 @@ def test_backend_functions_keras_scripts_call():
     K.set_floatx("float32")
     with pytest.raises(ValueError, match="float32 only"):
         K.set_floatx("float64")
+
+
+def test_keras_saving_api_and_models_save_model(tmp_path, rng):
+    # Keras 3 scripts save and load through keras.saving (and keras.models.save_model).
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    keras.saving.save_model(model, tmp_path / "a.keras")
+    keras.models.save_model(model, tmp_path / "b.keras", overwrite=True)
+    for name in ("a.keras", "b.keras"):
+        loaded = keras.saving.load_model(tmp_path / name)
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    keras.saving.save_weights(model, tmp_path / "w.weights.npz")
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    keras.saving.load_weights(other, tmp_path / "w.weights.npz", skip_mismatch=False)
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.save_weights(tmp_path / "w2.weights.npz", max_shard_size=None)
+    with pytest.raises(ValueError, match="max_shard_size"):
+        model.save_weights(tmp_path / "w3.weights.npz", max_shard_size=1)
+    with pytest.raises(ValueError, match="skip_mismatch"):
+        other.load_weights(tmp_path / "w2.weights.npz", skip_mismatch=True)
+    with pytest.raises(ValueError, match="Invalid keyword arguments"):
+        other.load_weights(tmp_path / "w2.weights.npz", by_name=True)
+    assert "saving" in keras.__all__

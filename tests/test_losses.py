@@ -213,3 +213,67 @@ def test_wide_outputs_split_rows_over_threads_with_the_same_bits(rng, name, from
     for loss, grad in results[1:]:
         assert loss == results[0][0]
         np.testing.assert_array_equal(grad, results[0][1])
+
+
+# -- Keras's loss functions (keras.losses.mean_squared_error ...) -----------------------
+
+
+@pytest.mark.parametrize("name,from_logits", LOSSES)
+def test_loss_functions_give_keras_per_sample_losses(rng, name, from_logits):
+    # Keras's functions return one loss per sample; their mean is the
+    # sum_over_batch_size loss the classes and the C++ kernel compute.
+    y, pred = make_case(rng, name, from_logits, 6, 4)
+    function = getattr(fastnn.losses, name)
+    kwargs = {"from_logits": True} if from_logits else {}
+    per_sample = function(y, pred, **kwargs)
+    assert per_sample.shape == (6,)
+    np.testing.assert_allclose(per_sample.mean(), ref_loss(name, from_logits, y, pred), rtol=1e-12)
+    loss = fastnn.losses.get(function)
+    assert isinstance(loss, function._loss_class)
+    expected = type(loss)(from_logits=True) if from_logits else loss
+    np.testing.assert_allclose(per_sample.mean(), expected(y, pred), rtol=1e-5)
+
+
+def test_loss_functions_keras_values_and_shapes():
+    # Values from Keras 3.15 (torch backend): clipped probabilities, a label
+    # of rank one less than the prediction, 1-D inputs reduced to a scalar.
+    bce = fastnn.losses.binary_crossentropy(np.array([[1.0], [0.0]]), np.array([[0.0], [1.0]]))
+    np.testing.assert_allclose(bce, [16.118095, 16.118095], rtol=1e-6)
+    assert fastnn.losses.binary_crossentropy(np.array([1.0, 0.0]), np.array([0.6, 0.3])).shape == ()
+    mse = fastnn.losses.mean_squared_error(np.array([1.0, 2.0]), np.array([[0.0], [4.0]]))
+    np.testing.assert_array_equal(mse, [1.0, 4.0])
+    np.testing.assert_allclose(fastnn.losses.huber([[0.0, 0.0]], [[0.5, 2.0]], delta=1.0), [0.8125])
+    with pytest.raises(ValueError, match="same shape"):
+        fastnn.losses.mean_squared_error(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize(
+    "function, labels, activation, width",
+    [
+        ("sparse_categorical_crossentropy", "ids", "softmax", 3),
+        ("categorical_crossentropy", "one_hot", "softmax", 3),
+        ("binary_crossentropy", "binary", "sigmoid", 1),
+        ("mean_squared_error", "real", None, 2),
+        ("huber", "real", None, 2),
+    ],
+)
+def test_compile_with_a_keras_loss_function_trains_as_its_string(
+    rng, function, labels, activation, width
+):
+    x = rng.standard_normal((24, 4)).astype(np.float32)
+    ids = rng.integers(0, 3, 24)
+    y = {
+        "ids": ids,
+        "one_hot": np.eye(3)[ids],
+        "binary": (ids > 0).astype(np.float32),
+        "real": x[:, :2],
+    }[labels]
+    histories = []
+    for loss in (getattr(fastnn.losses, function), function):
+        fastnn.utils.set_random_seed(0)
+        model = fastnn.Sequential(
+            [fastnn.Input((4,)), fastnn.layers.Dense(width, activation=activation)]
+        )
+        model.compile("sgd", loss=loss)
+        histories.append(model.fit(x, y, epochs=2, batch_size=8, verbose=0).history)
+    assert histories[0] == histories[1]

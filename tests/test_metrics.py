@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+import fastnn
 from fastnn import metrics
 from fastnn.metrics import (
     BinaryAccuracy,
@@ -137,7 +139,7 @@ def test_resolve_metrics_rejects_the_same_object_twice_and_dicts():
         ("auc", "does not compute the metric 'auc'"),
         ("AUC", "does not compute"),
         ("F1Score", "does not compute"),
-        ("root_mean_squared_error", "does not compute"),
+        ("mean_absolute_percentage_error", "does not compute"),
         ("accuracyy", "Could not interpret metric identifier: 'accuracyy'"),
         (3, "Could not interpret"),
         (lambda y, p: 0, "Could not interpret"),
@@ -202,3 +204,72 @@ def test_is_binary_or_sparse_categorical():
     assert f((4, 10), (4, 10)) == (False, False)
     assert f((4, 1), (4, 1)) == (True, False)
     assert f((4,), (4, 1)) == (True, True)
+
+
+# -- Keras's metric functions (keras/src/metrics/accuracy_metrics.py) --------------------
+
+
+def test_metric_functions_give_keras_values():
+    # Keras 3.15 (torch backend): float32 per sample (binary_accuracy per
+    # output), ties counted in top-k, labels of shape (n,) or (n, 1).
+    y_pred = np.array([[0.25, 0.25, 0.25, 0.25], [0.1, 0.7, 0.15, 0.05], [0.6, 0.1, 0.2, 0.1]])
+    one_hot = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.float64)
+    ids = np.array([2, 1, 3])
+    binary = metrics.binary_accuracy(one_hot, y_pred, threshold=0.2)
+    assert binary.dtype == np.float32 and binary.shape == (3, 4)
+    np.testing.assert_array_equal(binary, [[0, 0, 1, 0], [1, 1, 1, 1], [0, 1, 1, 0]])
+    np.testing.assert_array_equal(metrics.categorical_accuracy(one_hot, y_pred), [0, 1, 0])
+    np.testing.assert_array_equal(metrics.sparse_categorical_accuracy(ids, y_pred), [0, 1, 0])
+    np.testing.assert_array_equal(
+        metrics.sparse_categorical_accuracy(ids[:, None], y_pred), [0, 1, 0]
+    )
+    np.testing.assert_array_equal(
+        metrics.top_k_categorical_accuracy(one_hot, y_pred, k=2), [1, 1, 0]
+    )
+    np.testing.assert_array_equal(
+        metrics.sparse_top_k_categorical_accuracy(ids, y_pred, k=3), [1, 1, 1]
+    )
+    np.testing.assert_allclose(
+        metrics.mean_squared_error(one_hot, y_pred), [0.1875, 0.03125, 0.305]
+    )
+
+
+@pytest.mark.parametrize(
+    "function, cls",
+    [
+        (metrics.binary_accuracy, metrics.BinaryAccuracy),
+        (metrics.categorical_accuracy, metrics.CategoricalAccuracy),
+        (metrics.sparse_categorical_accuracy, metrics.SparseCategoricalAccuracy),
+        (metrics.top_k_categorical_accuracy, metrics.TopKCategoricalAccuracy),
+        (metrics.sparse_top_k_categorical_accuracy, metrics.SparseTopKCategoricalAccuracy),
+        (metrics.mean_squared_error, metrics.MeanSquaredError),
+        (metrics.mean_absolute_error, metrics.MeanAbsoluteError),
+    ],
+)
+def test_metric_functions_name_their_metric_in_compile(function, cls):
+    metric = metrics.get(function)
+    assert type(metric) is cls and metric.name == function.__name__
+
+
+def test_compile_with_metric_functions_logs_and_saves_them(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    model = fastnn.Sequential([fastnn.Input((4,)), fastnn.layers.Dense(3, activation="softmax")])
+    model.compile(
+        "sgd",
+        fastnn.losses.sparse_categorical_crossentropy,
+        metrics=[metrics.sparse_categorical_accuracy, "accuracy"],
+        weighted_metrics=[metrics.sparse_categorical_accuracy],
+    )
+    logs = model.fit(x, y, verbose=0).history
+    assert sorted(logs) == [
+        "accuracy",
+        "loss",
+        "sparse_categorical_accuracy",
+        "weighted_sparse_categorical_accuracy",
+    ]
+    assert logs["accuracy"] == logs["sparse_categorical_accuracy"]
+    model.save(tmp_path / "m.keras")
+    loaded = fastnn.models.load_model(tmp_path / "m.keras")
+    assert loaded.metrics_names == model.metrics_names

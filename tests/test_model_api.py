@@ -426,3 +426,85 @@ def test_layer_deserialize_only_knows_layers():
         layers.deserialize({"class_name": "Lambda", "config": {}})
     with pytest.raises(TypeError, match="takes a fastnn layer"):
         layers.serialize("dense")
+
+
+# -- clone_model (keras/src/models/cloning.py) ----------------------------------------
+
+
+def small_regressor():
+    fastnn.utils.set_random_seed(0)
+    return models.Sequential(
+        [
+            layers.Input(shape=(4,), name="features"),
+            layers.Dense(5, activation="relu", name="hidden"),
+            layers.Dense(2, name="out"),
+        ],
+        name="regressor",
+    )
+
+
+def test_clone_model_has_new_layers_and_weights_like_keras():
+    model = small_regressor()
+    clone = models.clone_model(model)
+    assert type(clone) is models.Sequential and clone.name == "regressor"
+    assert [layer.name for layer in clone.layers] == ["hidden", "out"]
+    assert clone.get_config()["layers"] == model.get_config()["layers"]
+    assert all(a is not b for a, b in zip(clone.layers, model.layers))
+    assert not any(np.array_equal(a, b) for a, b in zip(clone.get_weights()[::2],
+                                                        model.get_weights()[::2]))  # fmt: skip
+    assert not clone.compiled  # as its source
+
+
+def test_clone_model_of_a_compiled_model_is_compiled_alike_with_its_own_optimizer():
+    model = small_regressor()
+    model.compile(optimizers.SGD(0.05, momentum=0.5), "mae", metrics=["mse"])
+    clone = models.clone_model(model)
+    assert clone.compiled and clone.optimizer is not model.optimizer
+    assert clone.get_compile_config() == model.get_compile_config()
+    clone.set_weights(model.get_weights())
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    y = np.random.default_rng(1).standard_normal((16, 2)).astype(np.float32)
+    expected = model.fit(x, y, epochs=2, verbose=0, shuffle=False).history
+    assert clone.fit(x, y, epochs=2, verbose=0, shuffle=False).history == expected
+
+
+def test_clone_model_clone_function_and_input_tensors():
+    def wider_hidden(layer):
+        config = layer.get_config()
+        if config["name"] == "hidden":
+            config["units"] = 7
+        return layer.__class__.from_config(config)
+
+    clone = models.clone_model(small_regressor(), clone_function=wider_hidden)
+    assert [w.shape for w in clone.get_weights()] == [(4, 7), (7,), (7, 2), (2,)]
+    clone = models.clone_model(small_regressor(), input_tensors=[layers.Input(shape=(4,))])
+    assert clone.input_shape == (None, 4)
+    with pytest.raises(ValueError, match="must return a fastnn layer"):
+        models.clone_model(small_regressor(), clone_function=lambda layer: None)
+
+
+def test_clone_model_functional_with_call_function():
+    inputs = layers.Input(shape=(4,), name="fin")
+    outputs = layers.Dense(1, name="fo")(layers.Dense(3, name="fd")(inputs))
+    model = models.Model(inputs, outputs, name="fm")
+
+    def dropout_after_fd(layer, x):
+        out = layer(x)
+        return layers.Dropout(0.5, name="inserted")(out) if layer.name == "fd" else out
+
+    clone = models.clone_model(model, call_function=dropout_after_fd)
+    assert type(clone) is models.Model and clone.name == "fm"
+    assert [layer.name for layer in clone.layers] == ["fin", "fd", "inserted", "fo"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"call_function": lambda layer, x: layer(x)}, "not supported with Sequential"),
+        ({"foo": 1}, r"Unexpected keyword argument\(s\): \('foo',\)"),
+        ({"input_tensors": np.zeros((1, 4))}, "must be an `Input"),
+    ],
+)
+def test_clone_model_refuses_what_keras_refuses(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.clone_model(small_regressor(), **kwargs)

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -491,10 +492,19 @@ def test_load_weights_errors_leave_the_model_unchanged(tmp_path, trained, case):
     assert_unchanged(trained, weights, state)
 
 
-@pytest.mark.parametrize("case", ["missing", "truncated", "foreign_zip", "not_a_zip"])
+@pytest.mark.parametrize("case", ["truncated", "foreign_zip", "not_a_zip"])
 def test_load_model_errors_are_clear(tmp_path, trained, case):
     path, error, pattern = bad_files(tmp_path, trained)[case]
     with pytest.raises(error, match=pattern):
+        models.load_model(path)
+
+
+@pytest.mark.parametrize("error", [ValueError, FileNotFoundError])
+def test_load_model_missing_file_is_keras_value_error_and_file_not_found(tmp_path, error):
+    # Keras 3.15 (saving_api.load_model) raises ValueError with this message.
+    path = tmp_path / "missing.keras"
+    message = f"File not found: filepath={path}. Please ensure the file is an accessible"
+    with pytest.raises(error, match=re.escape(message)):
         models.load_model(path)
 
 

@@ -465,6 +465,22 @@ def test_initializers_statistics_and_seeds():
         initializers.get("glorot")
 
 
+def test_initializers_have_keras_lower_case_aliases():
+    # Keras 3: keras.initializers.he_normal is HeNormal, so he_normal(seed=1) builds one.
+    for alias, cls in [
+        ("he_normal", initializers.HeNormal),
+        ("glorot_uniform", initializers.GlorotUniform),
+        ("random_normal", initializers.RandomNormal),
+        ("zeros", initializers.Zeros),
+        ("constant", initializers.Constant),
+    ]:
+        assert getattr(initializers, alias) is cls
+    layer = layers.Dense(3, kernel_initializer=initializers.he_normal(seed=1))
+    model = models.Sequential([layers.Input((4,)), layer])
+    expected = initializers.HeNormal(seed=1)((4, 3))
+    np.testing.assert_array_equal(model.get_weights()[0], expected)
+
+
 @pytest.mark.parametrize("name", ["sgd", "SGD", "adam", "adamw", "rmsprop", "adagrad"])
 def test_compile_takes_every_optimizer_by_string_id(name):
     model = models.Sequential([layers.Dense(1, input_dim=2)])

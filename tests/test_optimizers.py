@@ -531,8 +531,19 @@ def test_lr_and_learning_rate_together_raise():
 def test_unknown_kwargs_raise_naming_them():
     with pytest.raises(ValueError, match="betaa_1"):
         optimizers.Adam(betaa_1=0.9)
-    with pytest.raises(ValueError, match="decay"):
-        optimizers.SGD(decay=0.1)
+    with pytest.raises(ValueError, match="momentum_2"), pytest.warns(UserWarning):
+        optimizers.SGD(decay=0.1, momentum_2=0.5)
+
+
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.Adam, optimizers.RMSprop])
+def test_keras_2_decay_warns_and_is_ignored_as_keras_3(cls):
+    # Keras 3.15 (base_optimizer.py): a UserWarning, then the argument is dropped.
+    with pytest.warns(UserWarning, match=r"`decay` is no longer supported and will be ignored"):
+        opt = cls(learning_rate=0.1, decay=1e-6)
+    assert opt.get_config() == cls(learning_rate=0.1).get_config() | {"name": opt.name}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cls(decay=None)  # Keras pops it silently when None
 
 
 @pytest.mark.parametrize(

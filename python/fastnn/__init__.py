@@ -83,10 +83,20 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
     "runtime_info",
     "set_num_threads",
 ]
+
+
+def __getattr__(name: str):
+    # `fastnn.saving` (keras.saving) is imported on first use, not at `import fastnn`.
+    if name == "saving":
+        import importlib
+
+        return importlib.import_module("fastnn.saving")
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
 
 
 def set_num_threads(n: int) -> None:

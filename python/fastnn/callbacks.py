@@ -11,8 +11,7 @@ The classes, arguments, defaults, hook names and messages follow Keras 3
   (LearningRateScheduler, ReduceLROnPlateau);
 - ``model.save(filepath, overwrite=True)`` and
   ``model.save_weights(filepath, overwrite=True)`` (ModelCheckpoint);
-- optionally ``model.metrics_names`` (CSVLogger adds the ``val_`` columns it
-  names) and ``model.metrics`` (or a Sequential's ``_metrics``) objects with
+- optionally ``model.metrics`` (or a Sequential's ``_metrics``) objects with
   a ``name`` and a ``direction`` (``"up"``/``"down"``): with
   ``mode="auto"``, a monitored name other than ``"loss"`` must be one of
   them, as in Keras 3.
@@ -578,8 +577,6 @@ class _MonitorMixin:
         else:
             self.monitor_op = np.greater
             self.min_delta = abs(self.min_delta)
-        if getattr(self, "best", None) is None:
-            self.best = math.inf if direction == "min" else -math.inf
 
     def _is_improvement(self, monitor_value, reference_value):
         if reference_value is None:
@@ -634,6 +631,7 @@ class EarlyStopping(_MonitorMixin, Callback):
         # Instances can be reused.
         self.wait = 0
         self.stopped_epoch = 0
+        self.best = None  # as Keras 3: None until the first monitored epoch
         self.best_weights = None
         self.best_epoch = 0
         self.monitor_op = None
@@ -641,7 +639,6 @@ class EarlyStopping(_MonitorMixin, Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
             self._set_monitor_op()
-            self.best = math.inf if self.monitor_op is np.less else -math.inf
         current = self.get_monitor_value(logs)
         if current is None or epoch < self.start_from_epoch:
             return
@@ -1005,6 +1002,10 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
 class CSVLogger(Callback):
     """Streams epoch results to a CSV file.
 
+    The columns are `epoch` then the first epoch's log keys, sorted; as in
+    Keras 3, when none of them is a `val_` key a `val_` column is added for
+    each (written `NA` while there is no such value).
+
     Args:
         filename: the CSV file, e.g. `"run/log.csv"`.
         separator: the column separator. Defaults to `","`.
@@ -1050,10 +1051,12 @@ class CSVLogger(Callback):
             return k
 
         if self.keys is None:
+            # Keras 3.15 (csv_logger.py): without any `val_` key in the first
+            # epoch's logs (no validation, or validation_freq > 1), a `val_`
+            # column is added for every key, written "NA" when absent.
             self.keys = sorted(logs.keys())
-            for name in getattr(self.model, "metrics_names", None) or ():
-                if name.startswith("val_") and name not in self.keys:
-                    self.keys.append(name)
+            if self.keys and not any(key.startswith("val_") for key in self.keys):
+                self.keys.extend([f"val_{key}" for key in self.keys])
 
         if self.writer is None:
             sep = self.sep

@@ -32,7 +32,19 @@ __all__ = [
     "RandomUniform",
     "TruncatedNormal",
     "Zeros",
+    "constant",
     "get",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "zeros",
 ]
 
 
@@ -216,6 +228,20 @@ _CLASSES = {
 }
 _CLASSES["zero"] = Zeros
 _CLASSES["one"] = Ones
+
+# Keras 3's lower-case aliases of the classes (keras.initializers.he_normal(seed=1) ...).
+zeros = Zeros
+ones = Ones
+constant = Constant
+random_normal = RandomNormal
+truncated_normal = TruncatedNormal
+random_uniform = RandomUniform
+glorot_uniform = GlorotUniform
+glorot_normal = GlorotNormal
+he_uniform = HeUniform
+he_normal = HeNormal
+lecun_uniform = LecunUniform
+lecun_normal = LecunNormal
 
 
 def get(identifier) -> Initializer:

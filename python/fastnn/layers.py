@@ -307,9 +307,20 @@ class Layer:
 class InputLayer(Layer):
     """The model's input: ``shape`` without the batch axis."""
 
-    def __init__(self, shape=None, batch_size=None, name=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, name=None, batch_shape=None, **kwargs):
         if "input_shape" in kwargs:
             shape = kwargs.pop("input_shape")
+        if batch_shape is not None:  # Keras 3's form: the batch axis first
+            if shape is not None:
+                raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+            if batch_size is not None:
+                raise ValueError(
+                    "You cannot pass both `batch_size` and `batch_shape` at the same time."
+                )
+            batch_shape = tuple(batch_shape)
+            if not batch_shape:
+                raise ValueError("`batch_shape` must include the batch axis, e.g. (None, 784)")
+            batch_size, shape = batch_shape[0], batch_shape[1:]
         if shape is None:
             raise ValueError("Input needs shape=, e.g. Input(shape=(784,))")
         super().__init__(name=name, input_shape=shape, **kwargs)
@@ -355,10 +366,15 @@ class InputLayer(Layer):
         return super().from_config(config)
 
 
-def Input(shape=None, batch_size=None, name=None, **kwargs) -> InputLayer:
+def Input(shape=None, batch_size=None, name=None, batch_shape=None, **kwargs) -> InputLayer:
     """The input of a model: first in a Sequential's layers, or called on by
-    layers for a functional `fastnn.Model` (``x = Dense(64)(inputs)``)."""
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
+    layers for a functional `fastnn.Model` (``x = Dense(64)(inputs)``).
+
+    `shape` excludes the batch axis; Keras's `batch_shape` (e.g. ``(None, 784)``)
+    includes it and replaces `shape` and `batch_size`."""
+    return InputLayer(
+        shape=shape, batch_size=batch_size, name=name, batch_shape=batch_shape, **kwargs
+    )
 
 
 class Dense(Layer):

@@ -3,13 +3,18 @@
 with its gradient, by the C++ kernel the models train with.
 
 Models take a loss as a Keras string (``"mse"``,
-``"sparse_categorical_crossentropy"``, ...) or an instance of a class below.
-Calling an instance on NumPy arrays returns the loss as a float.
+``"sparse_categorical_crossentropy"``, ...), an instance of a class below, or
+one of Keras's loss functions below (``keras.losses.mean_squared_error`` ...),
+which trains as its class with the default arguments. Calling an instance on
+NumPy arrays returns the loss as a float; calling a function returns the
+per-sample losses, as Keras's functions do.
 """
 
 from __future__ import annotations
 
 from typing import Optional
+
+import numpy as np
 
 from fastnn import ops as _ops
 from fastnn.utils.naming import to_snake_case
@@ -22,7 +27,13 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "SparseCategoricalCrossentropy",
+    "binary_crossentropy",
+    "categorical_crossentropy",
     "get",
+    "huber",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "sparse_categorical_crossentropy",
 ]
 
 
@@ -172,6 +183,45 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
+# -- Keras's loss functions (keras/src/losses/losses.py, torch backend's nn.py) --------
+#
+# Per-sample losses, in float64 NumPy, vectorized. `compile(loss=<function>)`
+# trains with the class the function is tagged with (`_loss_class`), whose
+# C++ kernel computes the same values.
+
+_EPSILON = 1e-7  # keras.config.epsilon()
+
+
+def _same_rank(y_true, y_pred):
+    """Float64 arrays; a label of one rank less gets a last axis of 1 (or a
+    prediction one), as Keras's `squeeze_or_expand_to_same_rank`."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
+        y_pred = y_pred[..., None]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. "
+            f"Received: target.shape={y_true.shape}, output.shape={y_pred.shape}"
+        )
+    return y_true, y_pred
+
+
+def _log_softmax(z, axis):
+    z = z - np.max(z, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def _tag(cls):
+    def tag(function):
+        function._loss_class = cls
+        return function
+
+    return tag
+
+
 _ALIASES = {
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
@@ -189,7 +239,8 @@ _ALIASES = {
 
 
 def get(identifier) -> Loss:
-    """A loss instance from a Keras string id, a class name or an instance.
+    """A loss instance from a Keras string id, a class name, an instance or
+    one of Keras's loss functions (`mean_squared_error` ...).
 
     Raises:
         ValueError: for an unknown name. TypeError: for another object.
@@ -198,6 +249,8 @@ def get(identifier) -> Loss:
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.kernel:
         return identifier()
+    if callable(identifier) and getattr(identifier, "_loss_class", None) is not None:
+        return identifier._loss_class()  # Keras's loss function: its class, defaults
     if isinstance(identifier, str):
         cls = _ALIASES.get(identifier) or _ALIASES.get(to_snake_case(identifier))
         if cls is None:
@@ -206,3 +259,90 @@ def get(identifier) -> Loss:
             )
         return cls()
     raise TypeError(f"loss must be a string or a fastnn.losses.Loss, got {identifier!r}")
+
+
+@_tag(MeanSquaredError)
+def mean_squared_error(y_true, y_pred):
+    """``mean((y_true - y_pred) ** 2, axis=-1)``, per sample."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return np.mean(np.square(y_true - y_pred), axis=-1)
+
+
+@_tag(MeanAbsoluteError)
+def mean_absolute_error(y_true, y_pred):
+    """``mean(|y_true - y_pred|, axis=-1)``, per sample."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return np.mean(np.abs(y_true - y_pred), axis=-1)
+
+
+@_tag(Huber)
+def huber(y_true, y_pred, delta=1.0):
+    """Huber loss per sample: ``0.5 e**2`` where ``|e| <= delta`` else
+    ``delta |e| - 0.5 delta**2``, averaged over the last axis."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    error = np.abs(y_pred - y_true)
+    delta = float(delta)
+    elementwise = np.where(error <= delta, 0.5 * error**2, delta * error - 0.5 * delta**2)
+    return np.mean(elementwise, axis=-1)
+
+
+@_tag(BinaryCrossentropy)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy per sample, averaged over `axis`; probabilities
+    are clipped to ``[1e-7, 1 - 1e-7]``."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:  # max(z, 0) - z y + log(1 + exp(-|z|))
+        z = y_pred
+        elementwise = np.maximum(z, 0.0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
+    else:
+        p = np.clip(y_pred, _EPSILON, 1.0 - _EPSILON)
+        elementwise = -(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p))
+    return np.mean(elementwise, axis=axis)
+
+
+@_tag(CategoricalCrossentropy)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Cross-entropy per sample against one-hot (or soft) targets;
+    probabilities are renormalised to sum to 1 and clipped to
+    ``[1e-7, 1 - 1e-7]``."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    if label_smoothing:
+        classes = y_true.shape[axis]
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / classes
+    if from_logits:
+        log_p = _log_softmax(y_pred, axis)
+    else:
+        p = y_pred / np.sum(y_pred, axis=axis, keepdims=True)
+        log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
+    return -np.sum(y_true * log_p, axis=axis)
+
+
+@_tag(SparseCategoricalCrossentropy)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Cross-entropy per sample against integer class ids (`y_true` of shape
+    ``(n,)`` or ``(n, 1)``); probabilities are renormalised and clipped as in
+    `categorical_crossentropy`. `ignore_class` is not supported."""
+    if ignore_class is not None:
+        raise ValueError("fastnn does not support `ignore_class`; pass None")
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    labels = np.asarray(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.shape != y_pred.shape[:-1]:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape up until the last "
+            f"dimension: target.shape={labels.shape}, output.shape={y_pred.shape}"
+        )
+    classes = labels.astype(np.int64)
+    if np.any(classes != labels) or np.any(classes < 0) or np.any(classes >= y_pred.shape[-1]):
+        raise ValueError(
+            f"sparse_categorical_crossentropy takes class ids in [0, {y_pred.shape[-1]})"
+        )
+    if from_logits:
+        log_p = _log_softmax(y_pred, axis)
+    else:
+        p = y_pred / np.sum(y_pred, axis=axis, keepdims=True)
+        log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
+    return -np.take_along_axis(log_p, classes[..., None], axis=-1)[..., 0]

@@ -19,7 +19,12 @@ user's string as the log name; other strings name a class (`"MeanSquaredError"`,
 
 from __future__ import annotations
 
+import math
 import operator
+
+import numpy as np
+
+from fastnn import losses as _losses
 
 __all__ = [
     "BinaryAccuracy",
@@ -33,15 +38,23 @@ __all__ = [
     "MeanAbsoluteError",
     "MeanSquaredError",
     "Metric",
+    "RootMeanSquaredError",
     "SparseCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy",
     "TopKCategoricalAccuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
     "deserialize",
     "get",
     "is_binary_or_sparse_categorical",
+    "mean_absolute_error",
+    "mean_squared_error",
     "resolve",
     "resolve_metrics",
     "serialize",
+    "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "top_k_categorical_accuracy",
 ]
 
 
@@ -233,6 +246,17 @@ class MeanSquaredError(Metric):
     _default_name = "mean_squared_error"
 
 
+class RootMeanSquaredError(MeanSquaredError):
+    """Square root of the mean of `(y_true - y_pred) ** 2`: Keras 3's
+    ``RootMeanSquaredError`` (keras/src/metrics/regression_metrics.py), the
+    root of the (weighted) mean the `MeanSquaredError` metric computes."""
+
+    _default_name = "root_mean_squared_error"
+
+    def _value(self, sums, count: float) -> float:
+        return math.sqrt(max(sums[0] / count, 0.0)) if count else 0.0
+
+
 class MeanAbsoluteError(Metric):
     """Mean of `|y_true - y_pred|` over all elements and samples."""
 
@@ -362,6 +386,84 @@ class Recall(_ConfusionRatio):
     _default_name = "recall"
 
 
+# -- Keras's metric functions (keras/src/metrics/accuracy_metrics.py) -------------------
+#
+# Per-sample values in NumPy (float32 for the accuracies, as Keras's floatx);
+# `compile(metrics=[<function>])` computes the
+# class the function is tagged with (`_metric_class`), named after the function.
+
+
+def _tag(cls):
+    def tag(function):
+        function._metric_class = cls
+        return function
+
+    return tag
+
+
+def _sparse_labels(y_true, y_pred):
+    labels = np.asarray(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    return labels
+
+
+@_tag(BinaryAccuracy)
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """Per output, as Keras 3 (float32): 1.0 where ``y_pred > threshold``
+    equals the 0/1 label, else 0.0 (the metric averages them)."""
+    from fastnn.losses import _same_rank
+
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return (y_true == (y_pred > threshold)).astype(np.float32)
+
+
+@_tag(CategoricalAccuracy)
+def categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where the arg-max of the prediction is the arg-max of
+    the one-hot label, else 0.0."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float32)
+
+
+@_tag(SparseCategoricalAccuracy)
+def sparse_categorical_accuracy(y_true, y_pred):
+    """Per sample: 1.0 where the arg-max of the prediction is the integer label."""
+    y_pred = np.asarray(y_pred)
+    labels = _sparse_labels(y_true, y_pred)
+    return (labels == np.argmax(y_pred, axis=-1)).astype(np.float32)
+
+
+def _in_top_k(classes, y_pred, k):
+    # Keras's in_top_k: the class's score is at least the k-th largest.
+    kth = np.sort(y_pred, axis=-1)[..., -min(k, y_pred.shape[-1])]
+    score = np.take_along_axis(y_pred, classes[..., None].astype(np.int64), axis=-1)[..., 0]
+    return (score >= kth).astype(np.float32)
+
+
+@_tag(TopKCategoricalAccuracy)
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """Per sample: 1.0 where the one-hot label's class is among the `k`
+    largest predictions."""
+    y_pred = np.asarray(y_pred)
+    return _in_top_k(np.argmax(np.asarray(y_true), axis=-1), y_pred, k)
+
+
+@_tag(SparseTopKCategoricalAccuracy)
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """Per sample: 1.0 where the integer label is among the `k` largest
+    predictions. `from_sorted_ids` is not supported."""
+    if from_sorted_ids:
+        raise ValueError("fastnn does not support `from_sorted_ids=True`")
+    y_pred = np.asarray(y_pred)
+    return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
+
+
+# Keras exports the regression losses as metric functions too.
+mean_squared_error = _tag(MeanSquaredError)(_losses.mean_squared_error)
+mean_absolute_error = _tag(MeanAbsoluteError)(_losses.mean_absolute_error)
+
+
 _CLASSES = (
     BinaryAccuracy,
     CategoricalAccuracy,
@@ -369,6 +471,7 @@ _CLASSES = (
     TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     MeanSquaredError,
+    RootMeanSquaredError,
     MeanAbsoluteError,
     TruePositives,
     FalsePositives,
@@ -395,7 +498,7 @@ del _cls
 
 # Keras metrics fastnn does not compute: named so that the error says so.
 _KERAS_ONLY = {
-    "auc", "f1_score", "f_beta_score", "r2_score", "root_mean_squared_error",
+    "auc", "f1_score", "f_beta_score", "r2_score",
     "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
     "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
     "kl_divergence", "poisson", "binary_crossentropy", "categorical_crossentropy",
@@ -431,6 +534,8 @@ def get(identifier):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier.kind:
         return identifier()
+    if callable(identifier) and getattr(identifier, "_metric_class", None) is not None:
+        return identifier._metric_class(name=identifier.__name__)  # Keras's metric function
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):

@@ -40,7 +40,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 
-__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 _FLOAT32 = np.dtype(np.float32)
 
@@ -721,6 +721,8 @@ class Sequential:
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
+        _refuse_batch_source(x, "fit")
+        _refuse_batch_source(validation_data, "fit: validation_data")
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -808,10 +810,11 @@ class Sequential:
             if policy != "none":
                 cbs.on_train_batch_end(end - 1, self._logs(totals))
             step = end
-            if policy == "every":
-                if self.stop_training:
-                    break
-            else:
+            if self.stop_training:
+                # Keras checks after every batch: set before the epoch's first
+                # batch (on_train_begin, on_epoch_begin), one batch still runs.
+                break
+            if policy != "every":
                 per_step = elapsed / max(1, result["steps"])
                 chunk = max(1, min(steps, int(target / per_step) if per_step > 0 else steps))
         return self._logs(totals) if totals is not None else {"loss": 0.0}
@@ -878,6 +881,7 @@ class Sequential:
         """
         from fastnn import callbacks as _callbacks
 
+        _refuse_batch_source(x, "evaluate")
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -918,6 +922,7 @@ class Sequential:
             float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
             rows with `steps`).
         """
+        _refuse_batch_source(x, "predict")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_positive_int(batch_size, "batch_size")
@@ -1040,21 +1045,31 @@ class Sequential:
                     out.append(float(regularizer(weight)))
         return out
 
+    def _class_identity(self, config: dict) -> dict:
+        """`config` wrapped as Keras 3 serializes this model in JSON and
+        `.keras` archives: ``{"module", "class_name", "config", "registered_name"}``."""
+        if isinstance(self, Model):
+            module, class_name, registered = (
+                "keras.src.models.functional",
+                "Functional",
+                "Functional",
+            )
+        else:
+            module, class_name, registered = "keras", "Sequential", None
+        return {
+            "module": module,
+            "class_name": class_name,
+            "config": config,
+            "registered_name": registered,
+        }
+
     def to_json(self, **kwargs) -> str:
         """The architecture (no weights) as Keras's JSON: ``{"module",
         "class_name", "config", "registered_name"}``; `model_from_json`
         reads it. `kwargs` go to ``json.dumps``."""
         import json
 
-        return json.dumps(
-            {
-                "module": "keras",
-                "class_name": "Functional" if isinstance(self, Model) else "Sequential",
-                "config": self.get_config(),
-                "registered_name": None,
-            },
-            **kwargs,
-        )
+        return json.dumps(self._class_identity(self.get_config()), **kwargs)
 
     @property
     def trainable(self) -> bool:
@@ -1312,6 +1327,8 @@ class Sequential:
             for m in ids or ():
                 if isinstance(m, str):
                     out.append(m)
+                elif getattr(m, "_metric_class", None) is not None:
+                    out.append(m.__name__)  # a Keras metric function, by its name
                 elif isinstance(m, type):
                     out.append(_metrics.serialize(m()))
                 else:
@@ -1412,12 +1429,7 @@ class Sequential:
                     "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
                     "save_weights()"
                 )
-        config = {
-            "module": "keras",
-            "class_name": "Functional" if isinstance(self, Model) else "Sequential",
-            "config": self._saving_config(),
-            "registered_name": None,
-        }
+        config = self._class_identity(self._saving_config())
         if self.built:
             config["build_config"] = {"input_shape": (None, *self._input_shape)}
         compile_config = self.get_compile_config()
@@ -1436,18 +1448,31 @@ class Sequential:
                     entry["config"]["seed"] = seed
         return config
 
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
+    def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
         """Saves the weights (and the optimizer's state, as Keras 3 does) to a
         `.weights.h5` file in Keras 3's HDF5 layout (Keras loads it; needs
         h5py) or a `.weights.npz` file, atomically; keys as in `save`.
 
+        Args:
+            filepath: the file, ending in `.weights.h5` or `.weights.npz`.
+            overwrite: replace an existing file. Defaults to `True`.
+            max_shard_size: Keras's sharding; fastnn writes one file, so only
+                `None` is accepted. Defaults to `None`.
+
         Raises:
             ValueError: the name ends in neither `.weights.h5` nor
-                `.weights.npz`, or the model is not built.
+                `.weights.npz`, the model is not built, or `max_shard_size`
+                is given.
             ImportError: `.weights.h5` without h5py installed.
             FileExistsError: the file exists and `overwrite` is False.
         """
         from fastnn import saving
+
+        if max_shard_size is not None:
+            raise ValueError(
+                "fastnn writes weights to one file: `max_shard_size` (sharded weights) is not "
+                f"supported. Received: max_shard_size={max_shard_size!r}"
+            )
 
         if self._net is None:
             raise ValueError(
@@ -1461,10 +1486,14 @@ class Sequential:
         )
         saving.write_weights(filepath, self._state_dict(), overwrite=overwrite, group_names=names)
 
-    def load_weights(self, filepath) -> None:
+    def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
         """Loads weights saved by `save_weights` or `save` (`.weights.h5`,
         `.weights.npz` or `.keras`); a `.weights.h5` file written by Keras 3
         for the same architecture loads too.
+
+        `skip_mismatch` is Keras's argument: only `False` (every weight must
+        match) is supported. Other keyword arguments raise `ValueError`, as
+        in Keras.
 
         Every array is checked (names, shapes, finite values) before any is
         written, so a failed load leaves the model unchanged. When the model
@@ -1481,6 +1510,13 @@ class Sequential:
         """
         from fastnn import saving
 
+        if kwargs:
+            raise ValueError(f"Invalid keyword arguments: {kwargs}")  # Keras's message
+        if skip_mismatch:
+            raise ValueError(
+                "fastnn loads every weight or none: `skip_mismatch=True` is not supported "
+                "(load into a model of the same architecture)"
+            )
         if self._net is None:
             raise ValueError(
                 f"Cannot load weights into model {self.name!r}: it is not built yet. Build it "
@@ -1681,6 +1717,23 @@ def _check_steps_per_execution(value) -> int:
             f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
         )
     return int(value)
+
+
+def _refuse_batch_source(x, what: str) -> None:
+    """A clear error for the batch sources Keras also takes (Python
+    generators, `keras.utils.PyDataset`, tf.data, torch DataLoader):
+    fastnn's engine takes whole arrays."""
+    if x is None or isinstance(x, (list, tuple, dict, str, np.ndarray)):
+        return
+    if hasattr(x, "shape") or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return  # array-like (torch tensors, pandas frames ...)
+    if hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")):
+        raise ValueError(
+            f"{what}: fastnn takes the data as arrays (x, y); got a {type(x).__name__}, which "
+            "yields batches (a generator, a PyDataset, a tf.data Dataset or a DataLoader). "
+            "Batch sources are not supported: gather the batches into arrays "
+            "(np.concatenate) and pass those."
+        )
 
 
 def _check_verbose(verbose) -> int:
@@ -1917,8 +1970,8 @@ class Model(Sequential):
     >>> model = Model(inputs=inputs, outputs=outputs, name="mnist_model")
 
     Everything else is `Sequential`'s (compile, fit, save ...); as in Keras,
-    `layers` starts with the InputLayer. A file it saves loads back as a
-    Sequential of the same layers.
+    `layers` starts with the InputLayer; `get_config` is Keras's functional
+    layout. A file it saves loads back as a `Model` of the same layers.
 
     Args:
         inputs: the `Input(...)` the layers were called on (or a one-element
@@ -1950,7 +2003,46 @@ class Model(Sequential):
             layers, name=name or _layers._unique_name("functional"), trainable=trainable
         )
         self._input_layer = layers[0]
+        self._inputs_struct = inputs  # as given (a tensor or a list), for `input`
         self._outputs = outputs
+
+    def get_config(self) -> dict:
+        """Keras 3's functional config: ``{"name", "trainable", "layers",
+        "input_layers", "output_layers"}``, each layer entry with its
+        ``name`` and the ``inbound_nodes`` naming the layer it reads
+        (keras/src/models/functional.py), so Keras's `from_config` and
+        `model_from_json` rebuild it too."""
+        entries = super().get_config()["layers"]
+        shapes = [(None, *self._input_shape)]
+        shapes += [None if s is None else (None, *s) for s in self._layer_output_shapes()]
+        layer_configs, previous = [], None
+        for entry, shape in zip(entries, shapes):
+            entry = dict(entry)
+            name = entry["config"]["name"]
+            entry["name"] = name
+            entry["inbound_nodes"] = []
+            if previous is not None:
+                kwargs = {"training": False} if entry["class_name"] == "Dropout" else {}
+                tensor = {
+                    "shape": previous[1],
+                    "dtype": "float32",
+                    "keras_history": [previous[0], 0, 0],
+                }
+                entry["inbound_nodes"] = [
+                    {
+                        "args": [{"class_name": "__keras_tensor__", "config": tensor}],
+                        "kwargs": kwargs,
+                    }
+                ]
+            layer_configs.append(entry)
+            previous = (name, shape)
+        return {
+            "name": self.name,
+            "trainable": self._trainable,
+            "layers": layer_configs,
+            "input_layers": [layer_configs[0]["name"], 0, 0],
+            "output_layers": [previous[0], 0, 0],
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None) -> Model:
@@ -2024,10 +2116,107 @@ class Model(Sequential):
         return [self._input_layer]
 
     @property
+    def input(self):
+        """The `inputs` the model was made with, as given (an `Input(...)`, or
+        the list holding it), as Keras's `model.input`."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        """The `outputs` the model was made with, as given, as Keras's
+        `model.output`."""
+        return self._outputs
+
+    @property
     def outputs(self) -> list:
         return (
             [self._outputs] if not isinstance(self._outputs, (list, tuple)) else list(self._outputs)
         )
+
+
+def clone_model(
+    model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs
+) -> Sequential:
+    """A copy of `model` with new layers, hence new weights, as Keras 3's
+    `keras.models.clone_model`: the same class, name, layers (by default
+    ``layer.__class__.from_config(layer.get_config())``) and input; compiled
+    with `model`'s compile arguments (a new optimizer) if `model` was compiled.
+    Copy the weights with ``clone.set_weights(model.get_weights())``.
+
+    Args:
+        model: a `Sequential` or a functional `Model`.
+        input_tensors: an `Input(...)` (or a one-element list of it) to build
+            the clone on instead of a new one like `model`'s. Defaults to `None`.
+        clone_function: ``fn(layer) -> layer`` making each new layer (not the
+            Input). It must return a new layer: fastnn models do not share
+            layers. Defaults to `None`.
+        call_function: functional models only: ``fn(layer, x) -> output``
+            calling each new layer, e.g. to insert a layer after it.
+            Defaults to `None`.
+        recursive: accepted for Keras's signature; fastnn models hold no
+            inner models. Defaults to `False`.
+
+    Raises:
+        ValueError: not a fastnn model, `call_function` with a Sequential,
+            `clone_function` not returning a layer, an unexpected argument.
+    """
+    if kwargs:
+        raise ValueError(f"Unexpected keyword argument(s): {tuple(kwargs.keys())}")
+    if not isinstance(model, Sequential):
+        raise ValueError(
+            f"Expected `model` argument to be a Sequential or functional Model instance. "
+            f"Received: model={model!r:.200}"
+        )
+    if clone_function is None:
+
+        def clone_function(layer):
+            return layer.__class__.from_config(layer.get_config())
+
+    if not callable(clone_function):
+        raise ValueError(
+            "Expected `clone_function` argument to be a callable. "
+            f"Received: clone_function={clone_function!r:.200}"
+        )
+    functional = isinstance(model, Model)
+    if call_function is not None and not functional:
+        raise ValueError(
+            "`call_function` argument is not supported with Sequential models. In a "
+            "Sequential model, layers aren't called at model-construction time (they're "
+            "merely listed). Use `call_function` with Functional models only."
+        )
+    if isinstance(input_tensors, (list, tuple)):
+        if len(input_tensors) != 1:
+            raise ValueError("Argument `input_tensors` must contain a single tensor.")
+        input_tensors = input_tensors[0]
+    if input_tensors is not None and not isinstance(input_tensors, _layers.InputLayer):
+        raise ValueError(
+            "Argument `input_tensors` must be an `Input(...)`. "
+            f"Received invalid value: input_tensors={input_tensors!r:.200}"
+        )
+    new_layers = []
+    for layer in model._layers:
+        new = clone_function(layer)
+        if not isinstance(new, _layers.Layer):
+            raise ValueError(
+                f"`clone_function` must return a fastnn layer; for {layer.name!r} it "
+                f"returned {new!r:.200}"
+            )
+        new_layers.append(new)
+    inputs = input_tensors
+    if inputs is None and model._input_shape is not None:
+        name = model._input_layer.name if functional else getattr(model, "_input_name", None)
+        inputs = _layers.Input(shape=model._input_shape, name=name)
+    if functional:
+        outputs = inputs
+        for layer in new_layers:
+            outputs = layer(outputs) if call_function is None else call_function(layer, outputs)
+        clone = Model(inputs, outputs, name=model.name, trainable=model.trainable)
+    else:
+        stack = new_layers if inputs is None else [inputs, *new_layers]
+        clone = Sequential(stack, name=model.name, trainable=model.trainable)
+    if model.compiled:
+        clone.compile_from_config(model.get_compile_config())
+    return clone
 
 
 def model_from_json(json_string, custom_objects=None) -> Sequential:
@@ -2056,6 +2245,14 @@ def model_from_json(json_string, custom_objects=None) -> Sequential:
     return kind.from_config(config.get("config") or {}, custom_objects)
 
 
+def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
+    """`model.save(filepath, overwrite, zipped)`, as Keras 3's
+    `keras.models.save_model` / `keras.saving.save_model`."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"save_model takes a fastnn model, got {type(model).__name__}")
+    model.save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:
     """Loads a model saved by `Sequential.save` (a `.keras` archive).
 
@@ -2073,13 +2270,22 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
             instantiated).
 
     Raises:
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file; it is also a `ValueError`, which
+            Keras 3 raises there ("File not found: filepath=...").
         ValueError: a truncated, corrupted or foreign file, a model other
             than a Sequential of fastnn's layers, or weights that do not fit
             the architecture.
     """
+    import os
+
     from fastnn import saving
 
+    name = os.fspath(filepath) if isinstance(filepath, (str, os.PathLike)) else None
+    if isinstance(name, str) and name.endswith(".keras") and not os.path.exists(name):
+        raise saving.ModelFileNotFoundError(
+            f"File not found: filepath={name}. "
+            "Please ensure the file is an accessible `.keras` zip file."
+        )
     contents = saving.read_archive(filepath)
     config = contents.config
     source = repr(str(filepath))

@@ -28,6 +28,9 @@ model is compiled. fastnn adds ``fastnn/network_iterations``, which Keras
 never reads. They need the optional h5py package (``pip install h5py``);
 without it every other format still works and only ``.weights.h5`` raises.
 
+It is also ``keras.saving``'s public API: `load_model`, `save_model`,
+`load_weights`, `save_weights`.
+
 This module is imported lazily: nothing here runs at ``import fastnn``.
 """
 
@@ -69,6 +72,11 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # many bytes must store at least 1/_H5_MAX_EXPANSION of them on disk.
 _H5_BOMB_FLOOR_BYTES = 1 << 32
 _H5_MAX_EXPANSION = 1000
+
+
+class ModelFileNotFoundError(FileNotFoundError, ValueError):
+    """`load_model` on a missing file: a `FileNotFoundError`, and the
+    `ValueError` Keras 3 raises there, so either ``except`` catches it."""
 
 
 class ArchiveContents(tuple):
@@ -681,3 +689,35 @@ def read_weights(path) -> dict:
     with open(path, "rb") as f:
         data = f.read()
     return _load_npz(data, repr(path))
+
+
+# -- keras.saving's functions ----------------------------------------------------------
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """`fastnn.models.load_model`, as Keras 3's `keras.saving.load_model`."""
+    from fastnn import models
+
+    return models.load_model(
+        filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+    )
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """`model.save(filepath, overwrite, zipped)`, as Keras 3's
+    `keras.saving.save_model`."""
+    from fastnn import models
+
+    models.save_model(model, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+
+def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs):
+    """`model.save_weights(...)`, as Keras 3's `keras.saving.save_weights`."""
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    model.save_weights(filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
+    """`model.load_weights(...)`, as Keras 3's `keras.saving.load_weights`."""
+    model.load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)

@@ -225,6 +225,11 @@ class Optimizer:
                 stacklevel=3,
             )
             learning_rate = lr
+        if kwargs.pop("decay", None) is not None:
+            # Keras 3 (keras/src/optimizers/base_optimizer.py) warns and ignores it.
+            warnings.warn(
+                "Argument `decay` is no longer supported and will be ignored.", stacklevel=3
+            )
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         given = {
