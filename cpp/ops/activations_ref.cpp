@@ -102,11 +102,13 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
       for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
       break;
     case ActivationKind::elu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
+      // a exp(x), not y + a: that cancels as y -> -a (x = -17: 44 % off, 0 below -17)
+      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (a * std::exp(x[i]));
       break;
     case ActivationKind::selu:
       for (int64_t i = 0; i < n; ++i)
-        dx[i] = y[i] > 0.0f ? kSeluScale * dy[i] : dy[i] * (y[i] + kSeluScale * kSeluAlpha);
+        dx[i] =
+            x[i] > 0.0f ? kSeluScale * dy[i] : dy[i] * ((kSeluScale * kSeluAlpha) * std::exp(x[i]));
       break;
     case ActivationKind::gelu:
       for (int64_t i = 0; i < n; ++i) {

@@ -155,15 +155,16 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
         return _mm256_blendv_ps(_mm256_mul_ps(vset(a), g), g, gt0(v));
       });
       break;
-    case ActivationKind::elu:
-      map2(dx, dy, y, n, [a](__m256 g, __m256 o) {
-        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_add_ps(o, vset(a))), g, gt0(o));
+    case ActivationKind::elu:  // a exp(x): y + a would cancel as y -> -a
+      map2(dx, dy, x, n, [a](__m256 g, __m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_mul_ps(vset(a), exp256(v))), g, gt0(v));
       });
       break;
     case ActivationKind::selu:
-      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
-        const __m256 neg = _mm256_mul_ps(g, _mm256_add_ps(o, vset(kSeluScale * kSeluAlpha)));
-        return _mm256_blendv_ps(neg, _mm256_mul_ps(vset(kSeluScale), g), gt0(o));
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 neg =
+            _mm256_mul_ps(g, _mm256_mul_ps(vset(kSeluScale * kSeluAlpha), exp256(v)));
+        return _mm256_blendv_ps(neg, _mm256_mul_ps(vset(kSeluScale), g), gt0(v));
       });
       break;
     case ActivationKind::gelu:
