@@ -212,3 +212,11 @@ def test_elu_selu_gradient_keeps_relative_accuracy_in_the_lower_tail(isa, name, 
     dx = fastnn.ops.activation_grad(dy, x, name, param)
     expected = dy * coef * np.exp(x.astype(np.float64))
     np.testing.assert_allclose(dx, expected, rtol=4e-6, atol=0)
+
+
+def test_hard_sigmoid_keeps_relative_accuracy_near_minus_three(isa):
+    # (x + 3) / 6 as torch's hardsigmoid (Keras's torch backend): x + 3 is exact
+    # there, where x / 6 + 0.5 cancels (relative error 1e-3 at x = -2.99999)
+    x = np.linspace(-3.0, -2.9, 1001).astype(np.float32)[1:]
+    y = fastnn.ops.activation(x, "hard_sigmoid")
+    np.testing.assert_allclose(y, (x.astype(np.float64) + 3.0) / 6.0, rtol=2e-7, atol=0)

@@ -21,7 +21,7 @@
 // kinds ignore it. activation_default_param(kind) gives the Keras default,
 // and the overloads without `a` use it.
 // Fixed parameters follow keras.activations: selu alpha 1.67326324 / scale 1.05070098,
-// hard_sigmoid = clip(x / 6 + 1/2, 0, 1) (Keras 3), gelu tanh form
+// hard_sigmoid = clip((x + 3) / 6, 0, 1) (Keras 3; torch's rounding), gelu tanh form
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
 // No kind gives NaN for a finite x, up to |x| = FLT_MAX (exponential and its
 // gradient are +inf above log(FLT_MAX), as exp is; selu overflows to +inf

@@ -71,7 +71,8 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float
       break;
     case ActivationKind::hard_sigmoid:
       for (int64_t i = 0; i < n; ++i) {
-        const float t = x[i] * (1.0f / 6.0f) + 0.5f;
+        // (x + 3) / 6, as torch: x + 3 is exact near -3, where x / 6 + 0.5 cancels
+        const float t = (x[i] + 3.0f) / 6.0f;
         y[i]          = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);  // NaN stays NaN (as AVX2)
       }
       break;

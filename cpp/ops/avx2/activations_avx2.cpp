@@ -118,7 +118,8 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, floa
       break;
     case ActivationKind::hard_sigmoid:
       map1(y, x, n, [](__m256 v) {
-        const __m256 t = _mm256_add_ps(_mm256_mul_ps(v, vset(1.0f / 6.0f)), vset(0.5f));
+        // (x + 3) / 6, as torch: x + 3 is exact near -3, where x / 6 + 0.5 cancels
+        const __m256 t = _mm256_div_ps(_mm256_add_ps(v, vset(3.0f)), vset(6.0f));
         return _mm256_min_ps(vset(1.0f), _mm256_max_ps(kZero, t));
       });
       break;
