@@ -199,3 +199,39 @@ def test_lower_tail_keeps_relative_accuracy(isa, name):
             2 * math.pi
         )
         np.testing.assert_allclose(dx, expected, rtol=5e-5, atol=1e-30)
+
+
+@pytest.mark.parametrize(
+    "name,param,coef", [("elu", None, 1.0), ("elu", 0.5, 0.5), ("selu", None, SELU_S * SELU_A)]
+)
+def test_elu_selu_gradient_keeps_relative_accuracy_in_the_lower_tail(isa, name, param, coef):
+    # f'(x) = coef * exp(x) for x <= 0, as torch's elu backward computes it; read
+    # from the output (y + coef) it cancels: 2.6 % off at x = -15, 0 below -17
+    x = np.linspace(-80.0, 0.0, 1001).astype(np.float32)  # results stay normal floats
+    dy = np.where(np.arange(x.size) % 2 == 0, 1.0, -2.5).astype(np.float32)
+    dx = fastnn.ops.activation_grad(dy, x, name, param)
+    expected = dy * coef * np.exp(x.astype(np.float64))
+    np.testing.assert_allclose(dx, expected, rtol=4e-6, atol=0)
+
+
+def test_hard_sigmoid_keeps_relative_accuracy_near_minus_three(isa):
+    # (x + 3) / 6 as torch's hardsigmoid (Keras's torch backend): x + 3 is exact
+    # there, where x / 6 + 0.5 cancels (relative error 1e-3 at x = -2.99999)
+    x = np.linspace(-3.0, -2.9, 1001).astype(np.float32)[1:]
+    y = fastnn.ops.activation(x, "hard_sigmoid")
+    np.testing.assert_allclose(y, (x.astype(np.float64) + 3.0) / 6.0, rtol=2e-7, atol=0)
+
+
+def test_gelu_tanh_form_keeps_relative_accuracy_in_the_lower_tail(isa):
+    # 0.5 x (1 + tanh u) = x sigmoid(2u): 1 + tanh u cancels as u -> -inf
+    # (30 % off at x = -5, 0 below -5.5 where the value is still a normal float).
+    # The float32 rounding of 2u (|2u| <= 87 here) bounds the error: |2u| eps.
+    x = np.linspace(-9.5, -3.0, 997).astype(np.float32)
+    x64 = x.astype(np.float64)
+    w = 2 * SQ2PI * (x64 + 0.044715 * x64**3)  # 2u
+    s = _sigmoid(w)
+    y = fastnn.ops.activation(x, "gelu")
+    np.testing.assert_allclose(y, x64 * s, rtol=1.5e-5, atol=0)
+    dx = fastnn.ops.activation_grad(np.ones_like(x), x, "gelu")
+    dw = 2 * SQ2PI * (1 + 3 * 0.044715 * x64**2)
+    np.testing.assert_allclose(dx, s + x64 * dw * s * _sigmoid(-w), rtol=2e-5, atol=0)

@@ -207,3 +207,16 @@ def test_loss_nan_output_gives_nan_loss():
         y = np.array([1, 2]) if name.startswith("sparse") else np.eye(3, dtype=np.float32)[[1, 2]]
         value, _ = fastnn.ops.loss(y, pred, name, from_logits=from_logits)
         assert math.isnan(value), name
+
+
+def test_huber_gradient_of_a_nan_output_is_nan_as_torch():
+    """torch.nn.functional.huber_loss (and Keras, whose where() takes the linear
+    branch, delta * sign(NaN)) give a NaN output a NaN gradient, not -delta."""
+    torch = pytest.importorskip("torch")
+    pred = np.array([[0.2, NAN, 0.3], [0.1, INF, -INF]], np.float32)
+    y = np.zeros((2, 3), np.float32)
+    value, grad = fastnn.ops.loss(y, pred, "huber", delta=0.5)
+    o = torch.tensor(pred.astype(np.float64), requires_grad=True)
+    torch.nn.functional.huber_loss(o, torch.zeros(2, 3, dtype=torch.float64), delta=0.5).backward()
+    assert math.isnan(value)
+    np.testing.assert_array_equal(grad, o.grad.numpy().astype(np.float32))

@@ -296,7 +296,7 @@ v_hat start at zeros); grad: any real array of that shape.)doc";
       R"doc(One Keras 3 RMSprop step, in place (epsilon inside the root, unlike PyTorch).
 
     v = rho*v + (1 - rho)*g*g
-    average_gradient given (centered): a = rho*a + (1 - rho)*g; d = v - a*a + epsilon
+    average_gradient given (centered): a = rho*a + (1 - rho)*g; d = max(v - a*a, 0) + epsilon
     else d = v + epsilon
     inc = lr*g/sqrt(d);  momentum > 0: b = momentum*b + inc, param -= b;  else param -= inc
 Decoupled weight decay and clipping as in sgd_update. State arrays start at zeros.)doc");

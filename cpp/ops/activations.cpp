@@ -22,6 +22,8 @@ const ActivationKernels& activation_kernels() {
 bool activation_needs_input(ActivationKind kind) {
   switch (kind) {
     case ActivationKind::leaky_relu:
+    case ActivationKind::elu:
+    case ActivationKind::selu:
     case ActivationKind::gelu:
     case ActivationKind::gelu_exact:
     case ActivationKind::silu:

@@ -4,10 +4,12 @@
 //   activation_forward:  y[i]  = f(x[i])                         (y may alias x)
 //   activation_backward: dx[i] = dy[i] * f'(x[i])                (dx may alias dy)
 //     f' is computed from x (the forward input) and/or y (the forward output),
-//     whichever is cheaper and exact: relu, sigmoid, tanh, elu, selu and
-//     exponential read y; leaky_relu, gelu, gelu_exact, silu, softplus,
-//     softsign and hard_sigmoid read x. Pass both when you have them; a kind
-//     that needs only y accepts x == nullptr (activation_needs_input()).
+//     whichever is cheaper and exact: relu, sigmoid, tanh and exponential read
+//     y; leaky_relu, elu, selu, gelu, gelu_exact, silu, softplus, softsign and
+//     hard_sigmoid read x (elu's a exp(x) keeps its relative accuracy where
+//     y + a, the form read from y, cancels as x -> -inf). Pass both when you
+//     have them; a kind that needs only y accepts x == nullptr
+//     (activation_needs_input()).
 // Softmax over the last axis of a rows x cols row-major matrix:
 //   y[r, j]  = exp(x[r, j] - max_j x[r, :]) / sum_j exp(x[r, j] - max)
 //   dx[r, j] = y[r, j] * (dy[r, j] - sum_k dy[r, k] * y[r, k])   (reads y only)
@@ -15,11 +17,11 @@
 //
 // One parameter `a` is configurable: leaky_relu's negative slope
 // (y = x > 0 ? x : a x; Keras default 0.2) and elu's alpha (y = x > 0 ? x :
-// a (exp(x) - 1); Keras default 1.0; a >= 0, since the derivative is read
-// from y); the other kinds ignore it. activation_default_param(kind) gives
-// the Keras default, and the overloads without `a` use it.
+// a (exp(x) - 1); Keras default 1.0; the bindings take a >= 0); the other
+// kinds ignore it. activation_default_param(kind) gives the Keras default,
+// and the overloads without `a` use it.
 // Fixed parameters follow keras.activations: selu alpha 1.67326324 / scale 1.05070098,
-// hard_sigmoid = clip(x / 6 + 1/2, 0, 1) (Keras 3), gelu tanh form
+// hard_sigmoid = clip((x + 3) / 6, 0, 1) (Keras 3; torch's rounding), gelu tanh form
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
 // No kind gives NaN for a finite x, up to |x| = FLT_MAX (exponential and its
 // gradient are +inf above log(FLT_MAX), as exp is; selu overflows to +inf

@@ -52,9 +52,10 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float
         y[i] = kSeluScale * (x[i] > 0.0f ? x[i] : kSeluAlpha * std::expm1(x[i]));
       break;
     case ActivationKind::gelu:
+      // 0.5 v (1 + tanh u) as v sigmoid(2u): 1 + tanh u cancels as u -> -inf
       for (int64_t i = 0; i < n; ++i) {
         const float v = x[i];
-        y[i]          = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v)));
+        y[i]          = v * sigmoid(2.0f * kSqrt2OverPi * (v + kGeluCoeff * v * v * v));
       }
       break;
     case ActivationKind::gelu_exact:
@@ -71,7 +72,8 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float
       break;
     case ActivationKind::hard_sigmoid:
       for (int64_t i = 0; i < n; ++i) {
-        const float t = x[i] * (1.0f / 6.0f) + 0.5f;
+        // (x + 3) / 6, as torch: x + 3 is exact near -3, where x / 6 + 0.5 cancels
+        const float t = (x[i] + 3.0f) / 6.0f;
         y[i]          = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);  // NaN stays NaN (as AVX2)
       }
       break;
@@ -102,22 +104,28 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
       for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : a * dy[i];
       break;
     case ActivationKind::elu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + a);
+      // a exp(x), not y + a: that cancels as y -> -a (x = -17: 44 % off, 0 below -17)
+      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (a * std::exp(x[i]));
       break;
     case ActivationKind::selu:
       for (int64_t i = 0; i < n; ++i)
-        dx[i] = y[i] > 0.0f ? kSeluScale * dy[i] : dy[i] * (y[i] + kSeluScale * kSeluAlpha);
+        dx[i] =
+            x[i] > 0.0f ? kSeluScale * dy[i] : dy[i] * ((kSeluScale * kSeluAlpha) * std::exp(x[i]));
       break;
     case ActivationKind::gelu:
+      // f = v s(w), w = 2u: f' = s(w) + v w' s(w) s(-w), with s(w) s(-w) = e q^2,
+      // e = exp(-|w|), q = 1 / (1 + e): no cancellation as w -> -inf
       for (int64_t i = 0; i < n; ++i) {
         const float v = x[i];
-        const float t = std::tanh(kSqrt2OverPi * (v + kGeluCoeff * v * v * v));
-        // |v| >= 10: t is +-1 exactly and the second term 0; v clamped there
+        const float w = 2.0f * kSqrt2OverPi * (v + kGeluCoeff * v * v * v);
+        const float e = std::exp(-std::fabs(w));
+        const float q = 1.0f / (1.0f + e);
+        const float s = w >= 0.0f ? q : e * q;
+        // |v| >= 20: e is 0 exactly and the second term 0; v clamped there
         // so that 0 * inf (v * v overflows beyond 1.8e19) is not NaN
-        const float c = std::fmin(std::fmax(v, -10.0f), 10.0f);
-        const float d = 0.5f * (1.0f + t) + 0.5f * c * (1.0f - t * t) * kSqrt2OverPi *
-                                                (1.0f + 3.0f * kGeluCoeff * c * c);
-        dx[i] = dy[i] * d;
+        const float c  = std::fmin(std::fmax(v, -20.0f), 20.0f);
+        const float dw = 2.0f * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * c * c);
+        dx[i]          = dy[i] * (s + c * dw * (e * q * q));
       }
       break;
     case ActivationKind::gelu_exact:

@@ -235,7 +235,8 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
           // Keras's branches: delta = inf is plain e^2 / 2 (no inf * 0)
           row_loss += ae <= delta ? 0.5 * e * e : delta * (ae - 0.5 * delta);
           if (d) {
-            const double g = ae <= delta ? e : (e > 0 ? delta : -delta);
+            // NaN e keeps NaN (torch's huber_loss and Keras's delta * sign(e))
+            const double g = ae <= delta ? e : (e > 0 ? delta : (e < 0 ? -delta : e));
             d[j]           = static_cast<float>(g * w * inv_elem);
           }
         }

@@ -133,7 +133,10 @@ inline void rmsprop_at(const Consts<O>& k, float* p, const float* gp, float* vp,
   if constexpr (kCentered) {
     const V a = O::add(O::mul(k.rho, O::load(ap)), O::mul(k.one_minus_rho, g));
     O::store(ap, a);
-    d = O::add(O::sub(v, O::mul(a, a)), k.epsilon);
+    // v - a^2 >= 0 exactly (Cauchy-Schwarz on the moving averages); clamp its
+    // float32 rounding, negative once it shrinks below ~eps v, at 0 so that
+    // sqrt(d) is not NaN (Keras's formula otherwise; max keeps a NaN second operand).
+    d = O::add(O::max(O::set1(0.0f), O::sub(v, O::mul(a, a))), k.epsilon);
   } else {
     d = O::add(v, k.epsilon);
   }

@@ -20,7 +20,8 @@
 //             alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)   (in double)
 //             w = w - (m * alpha) / (sqrt(v) + epsilon)
 //   rmsprop   v = rho * v + (1 - rho) * g*g
-//             centered: a = rho * a + (1 - rho) * g;  d = v - a*a + epsilon
+//             centered: a = rho * a + (1 - rho) * g;  d = max(v - a*a, 0) + epsilon
+//             (v - a*a >= 0 exactly; the max clamps its float32 rounding, not in Keras)
 //             else:     d = v + epsilon
 //             inc = lr * g / sqrt(d)
 //             momentum > 0: b = momentum * b + inc; w = w - b   else: w = w - inc

@@ -92,8 +92,8 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, floa
       break;
     case ActivationKind::gelu:
       map1(y, x, n, [](__m256 v) {
-        const __m256 t = tanh256(gelu_inner(v));
-        return _mm256_mul_ps(_mm256_mul_ps(vset(0.5f), v), _mm256_add_ps(vset(1.0f), t));
+        // 0.5 v (1 + tanh u) as v sigmoid(2u): 1 + tanh u cancels as u -> -inf
+        return _mm256_mul_ps(v, sigmoid256(_mm256_mul_ps(vset(2.0f), gelu_inner(v))));
       });
       break;
     case ActivationKind::gelu_exact:
@@ -118,7 +118,8 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, floa
       break;
     case ActivationKind::hard_sigmoid:
       map1(y, x, n, [](__m256 v) {
-        const __m256 t = _mm256_add_ps(_mm256_mul_ps(v, vset(1.0f / 6.0f)), vset(0.5f));
+        // (x + 3) / 6, as torch: x + 3 is exact near -3, where x / 6 + 0.5 cancels
+        const __m256 t = _mm256_div_ps(_mm256_add_ps(v, vset(3.0f)), vset(6.0f));
         return _mm256_min_ps(vset(1.0f), _mm256_max_ps(kZero, t));
       });
       break;
@@ -155,30 +156,35 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
         return _mm256_blendv_ps(_mm256_mul_ps(vset(a), g), g, gt0(v));
       });
       break;
-    case ActivationKind::elu:
-      map2(dx, dy, y, n, [a](__m256 g, __m256 o) {
-        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_add_ps(o, vset(a))), g, gt0(o));
+    case ActivationKind::elu:  // a exp(x): y + a would cancel as y -> -a
+      map2(dx, dy, x, n, [a](__m256 g, __m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(g, _mm256_mul_ps(vset(a), exp256(v))), g, gt0(v));
       });
       break;
     case ActivationKind::selu:
-      map2(dx, dy, y, n, [](__m256 g, __m256 o) {
-        const __m256 neg = _mm256_mul_ps(g, _mm256_add_ps(o, vset(kSeluScale * kSeluAlpha)));
-        return _mm256_blendv_ps(neg, _mm256_mul_ps(vset(kSeluScale), g), gt0(o));
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 neg =
+            _mm256_mul_ps(g, _mm256_mul_ps(vset(kSeluScale * kSeluAlpha), exp256(v)));
+        return _mm256_blendv_ps(neg, _mm256_mul_ps(vset(kSeluScale), g), gt0(v));
       });
       break;
     case ActivationKind::gelu:
+      // f = v s(w), w = 2u: f' = s(w) + v w' s(w) s(-w), with s(w) s(-w) = e q^2,
+      // e = exp(-|w|), q = 1 / (1 + e): no cancellation as w -> -inf
       map2(dx, dy, x, n, [](__m256 g, __m256 v) {
-        const __m256 t    = tanh256(gelu_inner(v));
-        const __m256 half = vset(0.5f);
-        // |v| >= 10: t is +-1 exactly and the second term 0; v clamped there
+        const __m256 w = _mm256_mul_ps(vset(2.0f), gelu_inner(v));
+        const __m256 e = exp256(_mm256_sub_ps(kZero, _mm256_andnot_ps(vset(-0.0f), w)));
+        const __m256 q = _mm256_div_ps(vset(1.0f), _mm256_add_ps(vset(1.0f), e));
+        const __m256 s =
+            _mm256_blendv_ps(_mm256_mul_ps(e, q), q, _mm256_cmp_ps(w, kZero, _CMP_GE_OQ));
+        // |v| >= 20: e is 0 exactly and the second term 0; v clamped there
         // so that 0 * inf (v * v overflows beyond 1.8e19) is not NaN
-        const __m256 c = _mm256_min_ps(_mm256_max_ps(v, vset(-10.0f)), vset(10.0f));
-        const __m256 dinner =
-            _mm256_mul_ps(vset(0.7978845608028654f),
+        const __m256 c = _mm256_min_ps(_mm256_max_ps(v, vset(-20.0f)), vset(20.0f));
+        const __m256 dw =
+            _mm256_mul_ps(vset(2.0f * 0.7978845608028654f),
                           _mm256_fmadd_ps(vset(3.0f * 0.044715f), _mm256_mul_ps(c, c), vset(1.0f)));
-        const __m256 sech2 = _mm256_fnmadd_ps(t, t, vset(1.0f));
-        const __m256 d     = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, c), sech2), dinner,
-                                             _mm256_mul_ps(half, _mm256_add_ps(vset(1.0f), t)));
+        const __m256 d =
+            _mm256_fmadd_ps(_mm256_mul_ps(c, dw), _mm256_mul_ps(e, _mm256_mul_ps(q, q)), s);
         return _mm256_mul_ps(g, d);
       });
       break;

@@ -249,9 +249,11 @@ class RMSprop(Optimizer):
     """RMSprop as Keras 3 writes it (`keras/src/optimizers/rmsprop.py`).
 
     ``v = rho·v + (1 - rho)·g²``; centered: ``a = rho·a + (1 - rho)·g`` and
-    ``d = v - a² + epsilon``, else ``d = v + epsilon``; ``inc = lr·g/√d``; with
-    momentum ``b = momentum·b + inc; w -= b``, else ``w -= inc``. Epsilon sits
-    inside the square root; PyTorch puts it outside (and defaults to rho=0.99,
+    ``d = max(v - a², 0) + epsilon`` (``v - a² >= 0`` exactly; the max, not in
+    Keras, stops its float32 rounding from making ``√d`` NaN), else
+    ``d = v + epsilon``; ``inc = lr·g/√d``; with momentum
+    ``b = momentum·b + inc; w -= b``, else ``w -= inc``. Epsilon sits inside
+    the square root; PyTorch puts it outside (and defaults to rho=0.99,
     lr=0.01, eps=1e-8).
 
     Args:
