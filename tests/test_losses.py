@@ -277,3 +277,20 @@ def test_compile_with_a_keras_loss_function_trains_as_its_string(
         model.compile("sgd", loss=loss)
         histories.append(model.fit(x, y, epochs=2, batch_size=8, verbose=0).history)
     assert histories[0] == histories[1]
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: fastnn.losses.Huber(delta=10**400), "delta must be > 0"),
+        (lambda: fastnn.losses.BinaryCrossentropy(label_smoothing=10**400), "label_smoothing"),
+        (
+            lambda: fastnn.losses.CategoricalCrossentropy(label_smoothing=-(10**400)),
+            "label_smoothing",
+        ),
+    ],
+)
+def test_an_int_too_large_for_a_float_is_a_value_error(make, match):
+    """Was float()'s OverflowError 'int too large to convert to float'."""
+    with pytest.raises(ValueError, match=match):
+        make()

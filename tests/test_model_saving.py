@@ -530,6 +530,36 @@ def test_load_weights_with_a_damaged_optimizer_slot_changes_nothing(tmp_path, tr
     assert_unchanged(other, weights, state)
 
 
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("optimizer/vars/0", np.array(2**64 - 1, np.uint64)),
+        ("optimizer/vars/0", np.array(2**63 - 1, np.int64)),
+        ("optimizer/vars/0", np.array(1e300)),
+        ("fastnn/network_iterations", np.array(2**64 - 1, np.uint64)),
+    ],
+)
+def test_load_weights_with_a_step_count_beyond_int64_changes_nothing(tmp_path, trained, key, value):
+    """A uint64 count was pybind11's TypeError raised after the slots had been
+    written; 2**63 - 1 loaded and then overflowed the engine's int64."""
+    path = tmp_path / "w.weights.npz"
+    trained.save_weights(path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays[key] = value
+    damaged = tmp_path / "damaged.weights.npz"
+    np.savez(damaged, **arrays)
+    other = make_model(seed=3)
+    other.fit(*make_data(), epochs=1, verbose=0)
+    weights, state = other.get_weights(), optimizer_state(other)
+    net_iterations = other._net.iterations
+    with pytest.raises(ValueError, match=r"iterations must be an integer in \[0, 2\*\*62\]"):
+        other.load_weights(damaged)
+    assert_unchanged(other, weights, state)
+    assert other._net.iterations == net_iterations
+    other.fit(*make_data(), epochs=1, verbose=0)  # still trains
+
+
 def test_load_model_rejects_other_model_classes(tmp_path):
     from fastnn import saving
 
@@ -648,3 +678,73 @@ def test_early_stopping_restores_the_best_weights_with_real_fit(tmp_path):
     # The restored model saves and loads like any other.
     model.save(tmp_path / "best.keras")
     assert same_weights(models.load_model(tmp_path / "best.keras").get_weights(), best_weights)
+
+
+# -- pickle / copy -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle", "copy"])
+@pytest.mark.parametrize("dropout", [False, True], ids=["plain", "dropout"])
+def test_pickle_and_copies_of_a_model_resume_exactly_and_are_independent(how, dropout):
+    """Went through the `.keras` format as Keras 3's models do; was
+    "cannot pickle 'fastnn._core.optim.Optimizer' object" (deepcopy) and
+    "cannot pickle 'weakref.ReferenceType' object" (pickle)."""
+    import copy
+    import pickle
+
+    straight = train_in_two_fits(OPTIMIZERS["adam"], dropout)
+    copies = {
+        "deepcopy": copy.deepcopy,
+        "pickle": lambda m: pickle.loads(pickle.dumps(m)),
+        "copy": copy.copy,
+    }
+    originals = []
+
+    def clone(model):
+        originals.append((model, model.get_weights(), optimizer_state(model)))
+        twin = copies[how](model)
+        assert twin is not model and twin.layers[0] is not model.layers[0]
+        assert twin.compiled and twin._net is not model._net
+        return twin
+
+    resumed = train_in_two_fits(OPTIMIZERS["adam"], dropout, clone)
+    assert same_weights(resumed.get_weights(), straight.get_weights())
+    for a, b in zip(optimizer_state(resumed), optimizer_state(straight)):
+        np.testing.assert_array_equal(a, b)
+    (original, weights, state), = originals  # fmt: skip
+    assert_unchanged(original, weights, state)  # training the copy left it alone
+
+
+def test_copies_of_unbuilt_and_uncompiled_models():
+    import copy
+
+    unbuilt = models.Sequential([layers.Dense(3), layers.Dense(2)])
+    assert not copy.deepcopy(unbuilt).built
+    uncompiled = models.Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
+    twin = copy.deepcopy(uncompiled)
+    assert not twin.compiled
+    assert same_weights(twin.get_weights(), uncompiled.get_weights())
+
+
+def test_a_pickled_layer_carries_its_weights_and_no_model(trained):
+    import pickle
+
+    layer = trained.layers[0]
+    twin = pickle.loads(pickle.dumps(layer))
+    assert twin._owner is None and twin.name == layer.name
+    assert same_weights(twin.get_weights(), layer.get_weights())
+    model = models.Sequential([layers.Input(shape=(6,)), twin])  # keeps the weights
+    assert same_weights(model.layers[0].get_weights(), layer.get_weights())
+
+
+def test_a_built_optimizer_refuses_pickle_with_a_clear_error(trained):
+    import copy
+    import pickle
+
+    with pytest.raises(TypeError, match="Pickle or copy the model"):
+        pickle.dumps(trained.optimizer)
+    with pytest.raises(TypeError, match="built optimizer 'adam'"):
+        copy.deepcopy(trained.optimizer)
+    assert copy.copy(trained.optimizer)._kernel is trained.optimizer._kernel  # shallow: shared
+    fresh = copy.deepcopy(optimizers.Adam(learning_rate=0.5))  # an unbuilt one copies
+    assert float(fresh.learning_rate) == 0.5

@@ -45,13 +45,27 @@ def _unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
+def _is_whole(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and math.isfinite(value) and value == int(value)
+
+
 def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
+    if isinstance(shape, (str, bytes)):
+        raise TypeError(f"{what} must be a tuple of ints, got {shape!r}")
     try:
-        shape = tuple(int(d) for d in shape)
+        entries = tuple(shape)
     except TypeError:
         raise TypeError(f"{what} must be a tuple of ints, got {shape!r}") from None
+    # whole numbers only (2.0 is 2): int() would truncate 2.5 to 2 and read "4" as 4
+    if not all(_is_whole(d) for d in entries):
+        raise TypeError(f"{what} must be a tuple of ints, got {shape!r}")
+    shape = tuple(int(d) for d in entries)
     if not shape or any(d < 1 for d in shape):
         raise ValueError(f"{what} must be a non-empty tuple of positive ints, got {shape!r}")
     return shape
@@ -239,6 +253,16 @@ class Layer:
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights))
+
+    def __getstate__(self) -> dict:
+        """Pickles and deep-copies as a layer of no model (the owner is a weak
+        reference, and a copy's weights cannot live in the model's buffer):
+        the weights come along as plain arrays, kept when the copy is added to
+        a model of the same shapes."""
+        state = self.__dict__.copy()
+        state["_owner"] = None
+        state["_weights"] = [np.array(w, dtype=np.float32) for w in self._weights]
+        return state
 
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
@@ -614,7 +638,7 @@ def _activation_param(value, message: str) -> float:
         raise ValueError(message)
     try:
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(message) from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(message)
@@ -638,6 +662,8 @@ class Dropout(Layer):
             rate = float(rate)
         except (TypeError, ValueError):
             raise TypeError(f"Dropout rate must be a float, got {rate!r}") from None
+        except OverflowError:  # an int too large for a float
+            rate = math.inf
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
         if noise_shape is not None:

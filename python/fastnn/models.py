@@ -24,6 +24,7 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import math
 import threading
@@ -121,6 +122,7 @@ class Sequential:
         When the input shape is known the model is (re)built at once, as in
         Keras; the weights of the layers already there are kept.
         """
+        self._refuse_while_training("add")
         if isinstance(layer, Sequential):
             raise TypeError(
                 f"fastnn cannot nest a model ({layer.name!r}) inside a Sequential: add the "
@@ -212,6 +214,7 @@ class Sequential:
             shape = layer.compute_output_shape(shape)
         if not specs:
             raise ValueError("the model has no Dense, Activation or Dropout layer")
+        _check_network_size(self._input_shape, specs)
         net = _core.nn.Network(math.prod(self._input_shape), [s for _, s in specs])
         views = net.param_views()
         k = 0
@@ -298,6 +301,7 @@ class Sequential:
             `steps_per_execution` that is not an integer >= 1; nothing
             changes.
         """
+        self._refuse_while_training("compile")
         steps_per_execution = _check_steps_per_execution(steps_per_execution)
         if jit_compile == "auto" or run_eagerly:
             if jit_compile and jit_compile != "auto":
@@ -455,6 +459,12 @@ class Sequential:
             and x.flags.c_contiguous
         ):
             return x  # already what the engine takes (a one-sample predict's path)
+        if isinstance(x, (dict, collections.abc.Iterator)):
+            # ValueError, as Keras's for a data type it does not recognize.
+            raise ValueError(
+                f"x must be a NumPy array or an array-like of numbers, got {type(x).__name__}: "
+                "fastnn takes the data as arrays (no generators, datasets or dicts of inputs)"
+            )
         if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
             x = np.asarray(x)
         if not isinstance(x, np.ndarray):
@@ -490,6 +500,18 @@ class Sequential:
         finally:
             self._busy.release()
 
+    def _refuse_while_training(self, what: str) -> None:
+        """`compile`, `add` and `pop` change the network, loss or optimizer that a
+        running `fit` / `train_on_batch` steps with: refused until it returns
+        (from one of its callbacks, or from another thread)."""
+        if self._busy.locked():
+            raise RuntimeError(
+                f"{what}() cannot run while model {self.name!r} is training (fit or "
+                "train_on_batch is running, e.g. this is one of its callbacks): the running "
+                f"steps use the network, loss and optimizer it would change. Call {what}() "
+                "after fit returns (a callback can set model.stop_training = True)."
+            )
+
     def _require_compiled(self, what: str) -> None:
         """Keras 3's check (its ValueError and message) before `what`."""
         if not self.compiled:
@@ -509,13 +531,36 @@ class Sequential:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
         return self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
 
+    def _usable_optimizer(self):
+        """`model.optimizer`, checked: an Optimizer, and not one whose state
+        belongs to another (living) model."""
+        opt = self.optimizer
+        if not isinstance(opt, _optimizers.Optimizer):
+            raise TypeError(
+                "model.optimizer must be a fastnn.optimizers.Optimizer (compile sets it), "
+                f"got {opt!r:.80}"
+            )
+        owner = getattr(opt, "_flat_owner", None)
+        owner = owner() if owner is not None else None
+        if opt._kernel is not None and owner is not None and owner is not self:
+            raise ValueError(  # Keras 3's BaseOptimizer._check_variables_are_known
+                f"Unknown variables: the optimizer {opt.name!r} was built for the weights "
+                f"of model {owner.name!r}. This optimizer can only be called for the "
+                "variables it was originally built with. When working with a new set of "
+                "variables, you should recreate a new optimizer instance."
+            )
+        return opt
+
     def _ensure_optimizer_built(self) -> None:
-        """Creates the optimizer's state for the network's flat buffer (once)."""
-        if self._optimizer_net is not self._net:
+        """Creates the optimizer's state for the network's flat buffer (once,
+        and again for an optimizer assigned to `model.optimizer` since)."""
+        opt = self._usable_optimizer()
+        if self._optimizer_net is not self._net or opt._kernel is None:
             offsets = [t["offset"] for t in self._net.tensors()] or [0]
             offsets[0] = 0
             offsets.append(self._net.buffer_size)
-            self.optimizer._build_flat(offsets)
+            opt._build_flat(offsets)
+            opt._flat_owner = weakref.ref(self)
             self._optimizer_net = self._net
             # Keras builds the optimizer's variables for the weights trainable
             # now and keeps that set (summary's count, the saved state)
@@ -537,7 +582,9 @@ class Sequential:
         if self._net is None:
             return
         flags = tuple(self._trainable and layer.trainable for layer in self._spec_layers)
-        kernel = self.optimizer._kernel if self._optimizer_net is self._net else None
+        owner = getattr(self.optimizer, "_flat_owner", None)  # the state is this model's
+        mine = self._optimizer_net is self._net and owner is not None and owner() is self
+        kernel = self.optimizer._kernel if mine else None
         if self._synced_trainable == (flags, kernel):
             return
         self._net.set_trainable(list(flags))
@@ -711,9 +758,9 @@ class Sequential:
         steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
         validation_steps = _check_steps(validation_steps, "validation_steps")
         if batch_size is not None:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = _check_batch_size(batch_size, "batch_size")
         if validation_batch_size is not None:
-            validation_batch_size = _check_positive_int(
+            validation_batch_size = _check_batch_size(
                 validation_batch_size, "validation_batch_size"
             )
         epochs = _check_int(epochs, "epochs", 0)
@@ -738,7 +785,14 @@ class Sequential:
             data = self._prepare_data(x, y, sample_weight, "fit")
             val_data = None
             if validation_data is not None:
-                val_data = self._prepare_data(*_unpack_validation(validation_data), "validation")
+                try:
+                    val_data = self._prepare_data(
+                        *_unpack_validation(validation_data), "validation"
+                    )
+                except (ValueError, TypeError) as e:
+                    if str(e).startswith("`validation_data`"):
+                        raise
+                    raise type(e)(f"validation_data: {e}") from None
                 val_batch = validation_batch_size or batch_size
                 val_batch = val_batch or _default_batch_size(val_data.rows, validation_steps)
             self._ensure_optimizer_built()
@@ -885,7 +939,7 @@ class Sequential:
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
         data = self._prepare_data(x, y, sample_weight, "evaluate")
@@ -925,7 +979,7 @@ class Sequential:
         _refuse_batch_source(x, "predict")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         if type(verbose) is not int or verbose != 0:
             verbose = _check_verbose(verbose)
@@ -962,6 +1016,22 @@ class Sequential:
             cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
         return out
+
+    def __reduce__(self):
+        """Pickling, copy.copy and copy.deepcopy go through the `.keras`
+        format, as Keras 3's models do (KerasSaveable.__reduce__): the copy
+        has the architecture, weights, compile config and optimizer state
+        (not `history` or callbacks). What `save` refuses (a callable
+        learning rate) is refused here with its error."""
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "model.keras")
+            self.save(path)
+            with open(path, "rb") as f:
+                data = f.read()
+        return (_unpickle_model, (data,))
 
     def __call__(self, x, *, training=None, mask=None):
         """``predict(x)`` on all of `x` at once, as a float32 NumPy array
@@ -1140,6 +1210,7 @@ class Sequential:
             IndexError: the model has no layers (Keras 3 pops from its empty
                 layer list).
         """
+        self._refuse_while_training("pop")
         if not self._layers:
             raise IndexError("pop from empty list: there are no layers in the model.")
         layer = self._layers.pop()
@@ -1600,7 +1671,7 @@ class Sequential:
     def _optimizer_restore_plan(self, variables: List[np.ndarray], source: str):
         """Validates a saved optimizer state: returns what to write, or a
         warning message (str) when it belongs to another optimizer."""
-        opt = self.optimizer
+        opt = self._usable_optimizer()  # before any weight is written
         has_lr = not callable(opt._learning_rate)
         base = 2 if has_lr else 1
         slot_names = _slot_names(opt)
@@ -1657,6 +1728,26 @@ class Sequential:
         opt.iterations = plan["iterations"]
 
 
+def _check_network_size(input_shape, specs) -> None:
+    """Refuses what the engine cannot address (2**56 floats per input row or
+    per kernel) with a ValueError, before a size reaches C++'s int64."""
+    limit = 2**56
+    width = math.prod(input_shape)
+    if width > limit:
+        raise ValueError(
+            f"the model's input has {width} features per sample; fastnn supports at most 2**56"
+        )
+    for layer, spec in specs:
+        units = spec.get("units")
+        if units is not None:
+            if width * units > limit:
+                raise ValueError(
+                    f"layer {layer.name!r} would hold {width} x {units} weights; fastnn "
+                    "supports at most 2**56 per kernel"
+                )
+            width = units
+
+
 # -- fit helpers ----------------------------------------------------------------
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -1668,6 +1759,12 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def _check_positive_int(value, name: str) -> int:
     return _check_int(value, name, 1)
+
+
+def _check_batch_size(value, name: str) -> int:
+    """An integer >= 1; one above any possible row count (10**30) is the
+    same single batch, so it is lowered to 2**40 for the engine's int64."""
+    return min(_check_positive_int(value, name), 2**40)
 
 
 def _check_steps(value, name: str) -> Optional[int]:
@@ -1763,7 +1860,13 @@ def _train_validation_split(x, y, sample_weight, split: float):
     """Keras 3's split: the last ``n - floor(n * (1 - split))`` rows validate,
     cut before any shuffling."""
     x, y = np.asarray(x), np.asarray(y)
+    for name, arr in (("x", x), ("y", y)):
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must have a batch axis, got shape {arr.shape}")
     n = len(x)
+    if sample_weight is not None and np.shape(sample_weight) not in ((n,), (n, 1)):
+        # checked here: sliced, a wrong length would be blamed on the validation part
+        raise ValueError(f"sample_weight must have shape ({n},), got {np.shape(sample_weight)}")
     split_at = int(math.floor(n * (1.0 - split)))
     if split_at == 0 or split_at == n:
         raise ValueError(
@@ -1817,8 +1920,7 @@ def _merge_class_weight(y, sample_weight, class_weight):
     if labels.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numbers to apply class_weight, got dtype {labels.dtype}")
     labels = np.round(labels).astype(np.int64)
-    keys = np.array([int(k) for k in class_weight], dtype=np.int64)
-    values = np.array([float(v) for v in class_weight.values()], dtype=np.float64)
+    keys, values = _class_weight_items(class_weight)
     weights = np.ones(labels.shape, np.float32)
     if len(keys):
         order = np.argsort(keys)
@@ -1829,6 +1931,37 @@ def _merge_class_weight(y, sample_weight, class_weight):
     return weights
 
 
+def _class_weight_items(class_weight: dict):
+    """class_weight's (class ids, weights) as arrays. A key must be a whole
+    number (Keras looks each label up as an int: 0 and 0.0 match, 0.5 never
+    does) and a weight a finite float32 number; a ValueError naming
+    `class_weight` otherwise. Ids beyond int64 can match no label: dropped."""
+    import numbers
+
+    keys, values = [], []
+    for key, value in class_weight.items():
+        whole = isinstance(key, numbers.Real) and math.isfinite(key) and key == int(key)
+        if not whole:
+            raise ValueError(
+                f"`class_weight` keys must be class ids (integers). Received: key {key!r}"
+            )
+        weight = math.nan
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            try:
+                weight = float(value)
+            except OverflowError:  # an integer too large for a float
+                weight = math.inf
+        if not abs(weight) <= float(np.finfo(np.float32).max):
+            raise ValueError(
+                "`class_weight` values must be finite float32 numbers. "
+                f"Received: class_weight[{key!r}] = {value!r}"
+            )
+        if -(2**63) <= int(key) < 2**63:
+            keys.append(int(key))
+            values.append(weight)
+    return np.array(keys, dtype=np.int64), np.array(values, dtype=np.float64)
+
+
 def _learning_rates(optimizer, count: int) -> np.ndarray:
     """The learning rate of each of the next `count` steps (a schedule depends
     on the step number only, so a chunk of steps can run in C++ at once)."""
@@ -1837,7 +1970,9 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
     lr = optimizer._learning_rate
     if isinstance(lr, _schedules.LearningRateSchedule):
         start = optimizer.iterations
-        rates = np.array([float(lr(start + i)) for i in range(count)], np.float64)
+        from fastnn.optimizers.base import _schedule_value
+
+        rates = np.array([_schedule_value(lr(start + i)) for i in range(count)], np.float64)
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
             raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
         return rates
@@ -1876,8 +2011,8 @@ def _scalar_count(value, what: str) -> int:
     if arr.shape != () or arr.dtype.kind not in "biuf" or not np.isfinite(arr):
         raise ValueError(f"{what} must be a scalar count, got {arr!r}")
     count = int(arr)
-    if count != arr or count < 0:
-        raise ValueError(f"{what} must be an integer >= 0, got {arr}")
+    if count != arr or count < 0 or count > 2**62:  # the engine counts in int64
+        raise ValueError(f"{what} must be an integer in [0, 2**62], got {arr}")
     return count
 
 
@@ -2231,7 +2366,7 @@ def model_from_json(json_string, custom_objects=None) -> Sequential:
 
     try:
         config = json.loads(json_string)
-    except (TypeError, json.JSONDecodeError) as e:
+    except (TypeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError(f"model_from_json takes a JSON string: {e}") from None
     if not isinstance(config, dict):
         raise ValueError(f"model_from_json: expected a JSON object, got {config!r:.200}")
@@ -2314,6 +2449,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
     if model._net is not None:
         model._load_state(contents.weights, source, load_optimizer=bool(compile_config))
     return model
+
+
+def _unpickle_model(data: bytes) -> Sequential:
+    """The model `Sequential.__reduce__` saved as `.keras` bytes."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load_model(path)
 
 
 # -- summary ------------------------------------------------------------------------

@@ -72,6 +72,10 @@ class _LearningRate(float):
         return float.__repr__(self)
 
 
+# The step counter is an int64 in C++: a count above this could overflow it.
+_MAX_ITERATIONS = 2**62
+
+
 class _Iterations(int):
     """What `Optimizer.iterations` returns: the step count as a Python int
     that also has Keras's variable methods `numpy()` and `assign(v)`."""
@@ -96,10 +100,33 @@ class _Iterations(int):
         return int.__repr__(self)
 
 
+def _float(value, name: str) -> float:
+    """float(value), with a ValueError naming the argument for an integer
+    too large for a float (Python's OverflowError names nothing)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(
+            f"Argument `{name}` must be finite. Received: an integer too large for a float"
+        ) from None
+
+
+def _schedule_value(value) -> float:
+    """What a schedule or callable learning rate returned, as a float; a
+    ValueError saying so when it is not a number (was float()'s own error:
+    "could not convert string to float", OverflowError)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"The learning rate schedule returned {value!r:.80}; expected a number >= 0"
+        ) from None
+
+
 def _real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
-    value = float(value)
+    value = _float(value, name)
     if not math.isfinite(value):
         raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
     return value
@@ -141,7 +168,7 @@ def _check_learning_rate(value):
             "Argument `learning_rate` should be a number, a LearningRateSchedule or a "
             f"callable. Received: learning_rate={value!r}"
         )
-    value = float(value)
+    value = _float(value, "learning_rate")
     if not math.isfinite(value) or value < 0:
         raise ValueError(
             "Argument `learning_rate` must be a finite number >= 0. "
@@ -277,8 +304,8 @@ class Optimizer:
     def iterations(self, value) -> None:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             raise ValueError(f"`iterations` must be an integer >= 0, got {value!r}")
-        if value < 0:
-            raise ValueError(f"`iterations` must be an integer >= 0, got {value}")
+        if value < 0 or value > _MAX_ITERATIONS:
+            raise ValueError(f"`iterations` must be an integer in [0, 2**62], got {value}")
         self._iterations = int(value)
         if self._kernel is not None:
             self._kernel.iterations = int(value)
@@ -317,10 +344,30 @@ class Optimizer:
             value = lr()
         else:
             return lr
-        value = float(value)
+        value = _schedule_value(value)
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"The learning rate schedule returned {value}; expected >= 0")
         return value
+
+    # ----------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        """An optimizer pickles and deep-copies while it has no state; a built
+        one holds the slots of a model's flat buffer (or of the variables
+        `build` was given), which a copy could not be attached to."""
+        if self._kernel is not None or self._variables_list:
+            raise TypeError(
+                f"Cannot pickle or deep-copy the built optimizer {self.name!r}: its state "
+                "belongs to the weights it was built for. Pickle or copy the model (its "
+                "optimizer state comes along), or copy the settings with "
+                f"{type(self).__name__}.from_config(optimizer.get_config())."
+            )
+        return self.__dict__.copy()
+
+    def __copy__(self):
+        """A shallow copy shares the state, as before (no pickling involved)."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
 
     # --------------------------------------------------------------- kernel
     def _kernel_config(self) -> dict:
