@@ -174,8 +174,16 @@ def test_aliases_and_bad_inputs(rng):
         fastnn.ops.loss(np.array([0, 1, 3, 0]), pred, "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"label -1"):
         fastnn.ops.loss(np.array([0, -1, 2, 0]), pred, "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\) or \(4, 1\)"):
         fastnn.ops.loss(y, pred, "mse", sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape .*got \(4, 2\)"):
+        fastnn.ops.loss(y, pred, "mse", sample_weight=np.ones((4, 2)))
+    # (n, 1), as models take it: the same as (n,)
+    weights = np.array([0.5, 2.0, 0.0, 1.0])
+    as_column = fastnn.ops.loss(y, pred, "mse", sample_weight=weights[:, None])
+    as_vector = fastnn.ops.loss(y, pred, "mse", sample_weight=weights)
+    assert as_column[0] == as_vector[0]
+    np.testing.assert_array_equal(as_column[1], as_vector[1])
     with pytest.raises(ValueError, match="delta must be > 0"):
         fastnn.ops.loss(y, pred, "huber", delta=0.0)
 

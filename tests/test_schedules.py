@@ -23,6 +23,17 @@ def test_exponential_decay(staircase):
 
 
 @pytest.mark.parametrize("staircase", [False, True])
+def test_exponential_decay_that_overflows_is_inf_as_keras(staircase):
+    # Keras (float32) returns inf; Python's float power raised OverflowError.
+    s = schedules.ExponentialDecay(0.1, decay_steps=2.5, decay_rate=1.5, staircase=staircase)
+    assert s(10**6) == math.inf
+    model_optimizer = optimizers.SGD(learning_rate=s)
+    model_optimizer.iterations = 10**6
+    with pytest.raises(ValueError, match="returned inf"):
+        model_optimizer._current_learning_rate()
+
+
+@pytest.mark.parametrize("staircase", [False, True])
 def test_inverse_time_decay(staircase):
     s = schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=staircase)
     for step in STEPS:

@@ -71,9 +71,11 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const
   const bool weighted = !sw_obj.is_none();
   if (weighted) {
     sw = as_float32_c(sw_obj, "sample_weight");
-    if (sw.ndim() != 1 || sw.shape(0) != rows)
-      throw py::value_error("sample_weight must have shape (" + std::to_string(rows) + ",), got " +
-                            shape_string(sw));
+    // (rows,) or (rows, 1), as models take it
+    if (sw.ndim() < 1 || sw.ndim() > 2 || sw.shape(0) != rows ||
+        (sw.ndim() == 2 && sw.shape(1) != 1))
+      throw py::value_error("sample_weight must have shape (" + std::to_string(rows) + ",) or (" +
+                            std::to_string(rows) + ", 1), got " + shape_string(sw));
   }
   FloatArray grad(
       std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)});

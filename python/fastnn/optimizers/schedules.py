@@ -111,7 +111,11 @@ class ExponentialDecay(LearningRateSchedule):
         p = _step(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
+        try:
+            factor = self.decay_rate**p
+        except OverflowError:  # float32 Keras gives inf here; so does this
+            factor = math.inf
+        return self.initial_learning_rate * factor
 
     def get_config(self) -> dict:
         return {
