@@ -90,6 +90,26 @@ def test_set_num_threads_rejects_bad_values(threads, bad):
     assert fastnn.get_num_threads() == before
 
 
+@pytest.mark.parametrize("bad", [1025, 200_000, 2**31, 2**70])
+def test_set_num_threads_refuses_more_than_1024(threads, bad):
+    """200000 was accepted and the next fit segfaulted (libgomp's team);
+    2**70 was pybind11's 'incompatible function arguments' TypeError."""
+    before = fastnn.get_num_threads()
+    with pytest.raises(ValueError, match="at most 1024"):
+        fastnn.set_num_threads(bad)
+    with pytest.raises(ValueError, match=r"\[1, 1024\]"):
+        _core.set_num_threads(min(bad, 2**31 - 1))
+    assert fastnn.get_num_threads() == before
+    fastnn.set_num_threads(1024)  # the limit itself is fine
+    assert fastnn.get_num_threads() == 1024
+
+
+def test_omp_num_threads_above_the_limit_is_lowered_to_it():
+    result = run_python("import fastnn; print(fastnn.get_num_threads())", OMP_NUM_THREADS="5000")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1024"
+
+
 def test_default_num_threads_honours_omp_num_threads():
     result = run_python("import fastnn; print(fastnn.get_num_threads())", OMP_NUM_THREADS="3")
     assert result.returncode == 0, result.stderr

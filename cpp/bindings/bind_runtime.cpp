@@ -22,7 +22,10 @@ void bind_runtime(py::module_& m) {
   m.def(
       "set_num_threads",
       [](int n) {
-        if (n < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(n));
+        if (n < 1 || n > runtime::kMaxThreads)
+          throw py::value_error("num_threads must be in [1, " +
+                                std::to_string(runtime::kMaxThreads) + "], got " +
+                                std::to_string(n));
         runtime::set_num_threads(n);
       },
       py::arg("n"));

@@ -24,14 +24,15 @@ int num_threads() {
     return n > 0 ? n : 1;
   }
   n = omp_get_max_threads();
-  n = n > 0 ? n : 1;
+  n = n > 0 ? (n < kMaxThreads ? n : kMaxThreads) : 1;
   g_default_threads.store(n, std::memory_order_relaxed);
   return n;
 }
 
 void set_num_threads(int n) {
-  if (n < 1)
-    throw std::invalid_argument("num_threads must be a positive integer, got " + std::to_string(n));
+  if (n < 1 || n > kMaxThreads)
+    throw std::invalid_argument("num_threads must be an integer in [1, " +
+                                std::to_string(kMaxThreads) + "], got " + std::to_string(n));
   g_num_threads.store(n, std::memory_order_relaxed);
 }
 

@@ -7,8 +7,13 @@
 
 namespace fastnn::runtime {
 
+// The most threads fastnn runs: each holds packing buffers and a stack, and
+// libgomp fails (a crash, not an error) on teams of ~10^5 threads.
+constexpr int kMaxThreads = 1024;
+
+// At most kMaxThreads (an OMP_NUM_THREADS above it is lowered to it).
 int num_threads();
-// n >= 1; throws std::invalid_argument otherwise.
+// 1 <= n <= kMaxThreads; throws std::invalid_argument otherwise.
 void set_num_threads(int n);
 bool openmp_enabled();
 

@@ -91,15 +91,19 @@ __all__ = [
 ]
 
 
+_MAX_THREADS = 1024  # runtime::kMaxThreads (cpp/runtime/threads.h)
+
+
 def set_num_threads(n: int) -> None:
     """Sets the number of threads fastnn's kernels use.
 
     Args:
-        n: a positive integer. Defaults to what OpenMP picks (``OMP_NUM_THREADS``
-            when set, else the number of cores).
+        n: an integer in [1, 1024]. Defaults to what OpenMP picks
+            (``OMP_NUM_THREADS`` when set, else the number of cores; at
+            most 1024).
 
     Raises:
-        ValueError: when `n` is not a positive integer.
+        ValueError: when `n` is not an integer in [1, 1024].
     """
     if isinstance(n, bool):
         raise ValueError(f"num_threads must be a positive integer, got {n!r}")
@@ -109,6 +113,8 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"num_threads must be a positive integer, got {n!r}") from None
     if n < 1:
         raise ValueError(f"num_threads must be a positive integer, got {n}")
+    if n > _MAX_THREADS:  # teams of ~10^5 threads crash libgomp; each holds buffers
+        raise ValueError(f"num_threads must be at most {_MAX_THREADS}, got {n}")
     _core.set_num_threads(n)
 
 
