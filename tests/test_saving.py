@@ -374,3 +374,48 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
         os.umask(old)
     for name in ("m.keras", "w.weights.npz"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+
+
+def test_a_deeply_nested_config_is_a_clear_error(tmp_path, weights):
+    """json's RecursionError escaped load_model and model_from_json."""
+    path = tmp_path / "deep.keras"
+    saving.write_archive(path, {"class_name": "Sequential"}, weights)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    rewritten = tmp_path / "rewritten.keras"
+    with zipfile.ZipFile(path) as zi, zipfile.ZipFile(rewritten, "w") as zo:
+        for name in zi.namelist():
+            zo.writestr(name, deep if name == saving.CONFIG_FILENAME else zi.read(name))
+    with pytest.raises(ValueError, match="damaged config.json"):
+        saving.read_archive(rewritten)
+    with pytest.raises(ValueError, match="model_from_json takes a JSON string"):
+        fastnn.models.model_from_json(deep.decode())
+
+
+@pytest.mark.parametrize("member", ["config.json", "model.weights.npz", "npz member"])
+def test_zip_bomb_members_are_refused_before_they_are_read(tmp_path, weights, monkeypatch, member):
+    """A member declaring far more bytes than it stores (a zip bomb) was read
+    whole into memory; the guard (Keras's HDF5 rule: above a floor, at most
+    1000x expansion; JSON at most 64 MiB) runs on the central directory.
+    The floors are lowered here to keep the bomb small."""
+    monkeypatch.setattr(saving, "_H5_BOMB_FLOOR_BYTES", 1 << 20)
+    monkeypatch.setattr(saving, "_H5_MAX_EXPANSION", 100)
+    monkeypatch.setattr(saving, "_JSON_MAX_BYTES", 1 << 20)
+    path = tmp_path / "bomb.keras"
+    saving.write_archive(path, {"class_name": "Sequential"}, weights)
+    zeros = b"0" * (8 << 20)
+    bomb = tmp_path / "bomb2.keras"
+    with zipfile.ZipFile(path) as zi, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zo:
+        for name in zi.namelist():
+            data = zi.read(name)
+            if member == "config.json" and name == saving.CONFIG_FILENAME:
+                data = b'{"class_name": "Sequential", "pad": "' + zeros + b'"}'
+            if member == "model.weights.npz" and name == saving.WEIGHTS_FILENAME:
+                data += zeros
+            if member == "npz member" and name == saving.WEIGHTS_FILENAME:
+                inner = io.BytesIO()
+                np.savez_compressed(inner, big=np.zeros(8 << 20, np.uint8))
+                data = inner.getvalue()
+            zo.writestr(name, data)
+    pattern = "declares .* bytes" if member != "config.json" else "config.json declares"
+    with pytest.raises(ValueError, match=pattern):
+        saving.read_archive(bomb)

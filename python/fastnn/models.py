@@ -2042,7 +2042,7 @@ def model_from_json(json_string, custom_objects=None) -> Sequential:
 
     try:
         config = json.loads(json_string)
-    except (TypeError, json.JSONDecodeError) as e:
+    except (TypeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError(f"model_from_json takes a JSON string: {e}") from None
     if not isinstance(config, dict):
         raise ValueError(f"model_from_json: expected a JSON object, got {config!r:.200}")

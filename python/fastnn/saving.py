@@ -69,6 +69,11 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # many bytes must store at least 1/_H5_MAX_EXPANSION of them on disk.
 _H5_BOMB_FLOOR_BYTES = 1 << 32
 _H5_MAX_EXPANSION = 1000
+# The same guard for the members of a .keras zip (and of its .npz): a member
+# that declares more than the floor must not expand more than that ratio;
+# config.json and metadata.json (kilobytes when fastnn or Keras writes them)
+# may not declare more than _JSON_MAX_BYTES.
+_JSON_MAX_BYTES = 64 << 20
 
 
 class ArchiveContents(tuple):
@@ -398,9 +403,36 @@ def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> No
     atomic_write(path, write, overwrite)
 
 
+def _check_zip_sizes(zf, source: str, json_names=()) -> None:
+    """Refuses a zip bomb before any member is read: a member declaring more
+    than _H5_BOMB_FLOOR_BYTES with a ratio above _H5_MAX_EXPANSION, or a JSON
+    member declaring more than _JSON_MAX_BYTES."""
+    for info in zf.infolist():
+        if info.filename in json_names and info.file_size > _JSON_MAX_BYTES:
+            raise ValueError(
+                f"{source}: {info.filename} declares {info.file_size} bytes (at most "
+                f"{_JSON_MAX_BYTES}); refusing to read it (a damaged file or a zip bomb)"
+            )
+        if info.file_size > _H5_BOMB_FLOOR_BYTES and info.file_size > _H5_MAX_EXPANSION * max(
+            1, info.compress_size
+        ):
+            raise ValueError(
+                f"{source}: member {info.filename!r} declares {info.file_size} bytes from "
+                f"{info.compress_size} compressed (more than {_H5_MAX_EXPANSION}x); refusing "
+                "to expand it (a damaged file or a zip bomb)"
+            )
+
+
 def _load_npz(data: bytes, source: str) -> dict:
+    import zipfile
+
     if not data.startswith(b"PK"):  # a zip: local header, or end record when empty
         raise ValueError(f"{source} is not a NumPy .npz weights file (foreign or empty file)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _check_zip_sizes(zf, source)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{source} is truncated or corrupted (BadZipFile: {e})") from None
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
@@ -451,6 +483,7 @@ def read_archive(path) -> ArchiveContents:
     try:
         with zipfile.ZipFile(path, "r") as zf:
             names = set(zf.namelist())
+            _check_zip_sizes(zf, repr(path), (CONFIG_FILENAME, METADATA_FILENAME))
             if CONFIG_FILENAME not in names:
                 raise ValueError(
                     f"{path!r} is not a .keras archive: it has no {CONFIG_FILENAME} "
@@ -471,7 +504,7 @@ def read_archive(path) -> ArchiveContents:
     try:
         config = json.loads(config_bytes.decode("utf-8"))
         metadata = json.loads(metadata_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ValueError(
             f"{path!r} has a damaged {CONFIG_FILENAME} or {METADATA_FILENAME}: {e}"
         ) from None
