@@ -146,3 +146,12 @@ def test_bad_values():
         _core.nn.Network(
             3, [{"type": "dense", "units": 2, "activation": "elu", "activation_param": -1}]
         )
+
+
+def test_ops_activation_parameter_errors_are_clear():
+    """A str or a huge int was pybind11's bare RuntimeError 'Unable to cast'."""
+    x = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match="activation parameter must be a finite number"):
+        fastnn.ops.activation(x, "leaky_relu", 10**400)
+    with pytest.raises(TypeError, match="activation parameter must be a number, got str"):
+        fastnn.ops.activation(x, "elu", "1.0")

@@ -426,3 +426,43 @@ def test_layer_deserialize_only_knows_layers():
         layers.deserialize({"class_name": "Lambda", "config": {}})
     with pytest.raises(TypeError, match="takes a fastnn layer"):
         layers.serialize("dense")
+
+
+@pytest.mark.parametrize(
+    "stack, match",
+    [
+        (lambda: [layers.Input(shape=(2**32,)), layers.Dense(2**32)], "4294967296 x 4294967296"),
+        (lambda: [layers.Input(shape=(4,)), layers.Dense(2**70)], "at most 2\\*\\*56 per kernel"),
+        (
+            lambda: [layers.Input(shape=(2**40, 2**40)), layers.Flatten(), layers.Dense(1)],
+            "input has 1208925819614629174706176 features",
+        ),  # fmt: skip
+    ],
+)
+def test_layer_sizes_the_engine_cannot_address_are_value_errors(stack, match):
+    """2**32 x 2**32 overflowed int64 in the engine (a tiny buffer under huge
+    views, then a hang writing them); 2**70 units or inputs were pybind11's
+    RuntimeError / TypeError."""
+    with pytest.raises(ValueError, match=match):
+        models.Sequential(stack())
+
+
+def test_adding_a_layer_too_large_leaves_the_model_unchanged():
+    model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(3)])
+    weights, net = model.get_weights(), model._net
+    with pytest.raises(ValueError, match="3 x 1152921504606846976 weights"):
+        model.add(layers.Dense(2**60))
+    assert len(model.layers) == 1 and model._net is net
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+
+
+def test_the_engine_refuses_sizes_it_cannot_address():
+    """The C++ guard behind the Python one (fastnn._core used directly)."""
+    from fastnn import _core
+
+    with pytest.raises(ValueError, match="more than a buffer can address"):
+        _core.nn.Network(2**40, [{"type": "dense", "units": 2**40}])
+    with pytest.raises(ValueError, match="units and seed must be integers that fit in 64 bits"):
+        _core.nn.Network(4, [{"type": "dense", "units": 2**70}])
+    with pytest.raises(ValueError, match="input_dim must be in"):
+        _core.nn.Network(2**60, [{"type": "activation"}])

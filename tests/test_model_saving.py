@@ -520,6 +520,36 @@ def test_load_weights_with_a_damaged_optimizer_slot_changes_nothing(tmp_path, tr
     assert_unchanged(other, weights, state)
 
 
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("optimizer/vars/0", np.array(2**64 - 1, np.uint64)),
+        ("optimizer/vars/0", np.array(2**63 - 1, np.int64)),
+        ("optimizer/vars/0", np.array(1e300)),
+        ("fastnn/network_iterations", np.array(2**64 - 1, np.uint64)),
+    ],
+)
+def test_load_weights_with_a_step_count_beyond_int64_changes_nothing(tmp_path, trained, key, value):
+    """A uint64 count was pybind11's TypeError raised after the slots had been
+    written; 2**63 - 1 loaded and then overflowed the engine's int64."""
+    path = tmp_path / "w.weights.npz"
+    trained.save_weights(path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays[key] = value
+    damaged = tmp_path / "damaged.weights.npz"
+    np.savez(damaged, **arrays)
+    other = make_model(seed=3)
+    other.fit(*make_data(), epochs=1, verbose=0)
+    weights, state = other.get_weights(), optimizer_state(other)
+    net_iterations = other._net.iterations
+    with pytest.raises(ValueError, match=r"iterations must be an integer in \[0, 2\*\*62\]"):
+        other.load_weights(damaged)
+    assert_unchanged(other, weights, state)
+    assert other._net.iterations == net_iterations
+    other.fit(*make_data(), epochs=1, verbose=0)  # still trains
+
+
 def test_load_model_rejects_other_model_classes(tmp_path):
     from fastnn import saving
 

@@ -823,3 +823,54 @@ def test_flat_build_equals_apply_gradients_bitwise(kind, isa):
     for s, flat_slot in enumerate(flat_slots):
         joined = np.concatenate([x.ravel() for x in split_slots[s * per_slot : (s + 1) * per_slot]])
         assert flat_slot.tobytes() == joined.tobytes()
+
+
+HUGE = 10**400  # an int no float holds
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: optimizers.Adam(learning_rate=HUGE), "learning_rate"),
+        (lambda: optimizers.SGD(momentum=HUGE), "momentum"),
+        (lambda: optimizers.Adam(epsilon=HUGE), "epsilon"),
+        (lambda: optimizers.RMSprop(clipnorm=HUGE), "clipnorm"),
+        (lambda: optimizers.AdamW(weight_decay=HUGE), "weight_decay"),
+        (lambda: optimizers.Adagrad(initial_accumulator_value=HUGE), "initial_accumulator_value"),
+        (lambda: optimizers.Adam.from_config({"learning_rate": HUGE}), "learning_rate"),
+        (lambda: schedules.ExponentialDecay(0.1, decay_steps=HUGE, decay_rate=0.5), "decay_steps"),
+        (lambda: schedules.CosineDecay(HUGE, 10), "initial_learning_rate"),
+    ],
+)
+def test_an_integer_too_large_for_a_float_is_a_value_error_naming_it(make, name):
+    """Was Python's OverflowError 'int too large to convert to float', which
+    names no argument."""
+    with pytest.raises(ValueError, match=rf"`{name}` must be finite.*too large for a float"):
+        make()
+
+
+def test_ops_updates_refuse_an_integer_too_large_for_a_float():
+    """Was pybind11's bare RuntimeError 'Unable to cast Python instance'."""
+    param, grad = np.ones(4, np.float32), np.ones(4, np.float32)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number"):
+        fastnn.ops.sgd_update(param, grad, learning_rate=HUGE)
+    with pytest.raises(ValueError, match="clipvalue must be a finite number"):
+        fastnn.ops.adam_update(param, grad, np.zeros(4, np.float32), np.zeros(4, np.float32), 1,
+                               clipvalue=HUGE)  # fmt: skip
+    np.testing.assert_array_equal(param, np.ones(4, np.float32))
+
+
+@pytest.mark.parametrize("count", [2**62 + 1, 2**64 - 1, 2**70])
+def test_iterations_beyond_the_engine_s_int64_are_refused_and_change_nothing(count):
+    """2**64 - 1 raised pybind11's TypeError after the Python-side count had
+    changed (the optimizer then disagreed with itself)."""
+    model = fastnn.models.Sequential([fastnn.layers.Input(shape=(3,)), fastnn.layers.Dense(2)])
+    model.compile(optimizers.Adam(), "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    opt = model.optimizer
+    before = (int(opt.iterations), opt._iterations, opt._kernel.iterations)
+    with pytest.raises(ValueError, match=r"\[0, 2\*\*62\]"):
+        opt.iterations = count
+    with pytest.raises(ValueError, match=r"\[0, 2\*\*62\]"):
+        opt.iterations.assign(count)
+    assert (int(opt.iterations), opt._iterations, opt._kernel.iterations) == before

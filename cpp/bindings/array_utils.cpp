@@ -71,4 +71,16 @@ FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_
   return py::reinterpret_borrow<FloatArray>(arr);
 }
 
+double as_double(const py::handle& obj, const std::string& what) {
+  try {
+    return obj.cast<double>();
+  } catch (const py::cast_error&) {
+    const std::string type = py::str(py::type::handle_of(obj).attr("__name__"));
+    if (py::isinstance<py::int_>(obj))
+      throw py::value_error(what +
+                            " must be a finite number, got an integer too large for a float");
+    throw py::type_error(what + " must be a number, got " + type);
+  }
+}
+
 }  // namespace fastnn::bindings

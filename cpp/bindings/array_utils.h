@@ -37,4 +37,9 @@ FloatArray as_float32_c(const py::handle& obj, const char* what);
 FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_t>& shape,
                              const char* what);
 
+// `obj` as a double: TypeError naming `what` unless it is a number,
+// ValueError when it is an integer too large for a double (10**400), in
+// place of pybind11's bare "Unable to cast" RuntimeError.
+double as_double(const py::handle& obj, const std::string& what);
+
 }  // namespace fastnn::bindings

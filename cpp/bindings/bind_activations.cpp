@@ -35,7 +35,7 @@ float param_for(ops::ActivationKind kind, const py::handle& param) {
   if (!ops::activation_has_param(kind))
     throw py::value_error(std::string("activation '") + ops::activation_name(kind) +
                           "' takes no parameter");
-  const double a = param.cast<double>();
+  const double a = as_double(param, "activation parameter");
   if (!std::isfinite(a))
     throw py::value_error("activation parameter must be finite, got " + std::to_string(a));
   if (kind == ops::ActivationKind::elu && a < 0.0)

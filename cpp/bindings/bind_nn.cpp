@@ -93,7 +93,7 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
     if (c.k < 1) throw py::value_error("metric k must be >= 1, got " + std::to_string(c.k));
   }
   if (d.contains("threshold")) {
-    const double t = d["threshold"].cast<double>();
+    const double t = as_double(d["threshold"], "metric threshold");
     if (std::isnan(t)) throw py::value_error("metric threshold must not be NaN");
     c.threshold = static_cast<float>(t);
   }
@@ -308,7 +308,16 @@ void bind_nn(py::module_& m) {
   py::class_<Network>(nnm, "Network")
       .def(py::init([](int64_t input_dim, const py::list& layers) {
              std::vector<nn::LayerSpec> specs;
-             for (const auto& l : layers) specs.push_back(layer_from_dict(l.cast<py::dict>()));
+             for (const auto& l : layers) {
+               try {
+                 specs.push_back(layer_from_dict(l.cast<py::dict>()));
+               } catch (const py::cast_error&) {  // e.g. units beyond int64: no bare RuntimeError
+                 throw py::value_error("layer " + std::to_string(specs.size()) + " " +
+                                       std::string(py::str(py::repr(l))) +
+                                       ": units and seed must be integers that fit in 64 bits, "
+                                       "rate and parameters numbers");
+               }
+             }
              return translating([&] { return std::make_unique<Network>(input_dim, specs); });
            }),
            py::arg("input_dim"), py::arg("layers"))

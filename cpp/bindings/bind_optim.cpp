@@ -36,7 +36,7 @@ double finite_number(const py::handle& obj, const std::string& what) {
         py::hasattr(obj, "__float__")))
     throw py::type_error(what + " must be a number, got " +
                          std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
-  const double x = obj.cast<double>();
+  const double x = as_double(obj, what);
   if (!std::isfinite(x)) throw py::value_error(what + " must be finite, got " + std::to_string(x));
   return x;
 }

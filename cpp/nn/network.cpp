@@ -67,6 +67,10 @@ constexpr int64_t kMinParallelGatherFloats = 1 << 14;
 // a team session: their products all run on one thread.
 constexpr double kTeamMinFlops = 4.0e6;
 
+// Sizes in floats (input width, a kernel's in * units, the whole buffer) are
+// kept below this, so that offsets and byte counts never overflow int64.
+constexpr int64_t kMaxBufferFloats = int64_t{1} << 56;
+
 // predict computes at most this many rows per forward pass (see predict()).
 constexpr int64_t kInferenceChunkRows = 1024;
 
@@ -91,8 +95,9 @@ void SgdUpdater::step(float* params, const float* grads, int64_t n) {
 
 Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     : input_dim_(input_dim), layers_(std::move(layers)) {
-  if (input_dim_ < 1)
-    throw std::invalid_argument("input_dim must be >= 1, got " + std::to_string(input_dim_));
+  if (input_dim_ < 1 || input_dim_ > kMaxBufferFloats)
+    throw std::invalid_argument("input_dim must be in [1, 2**56], got " +
+                                std::to_string(input_dim_));
   if (layers_.empty()) throw std::invalid_argument("a Network needs at least one layer");
   int64_t width    = input_dim_;
   int64_t offset   = 0;
@@ -113,6 +118,10 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
       case LayerType::dense:
         if (L.units < 1)
           throw std::invalid_argument("Dense units must be >= 1, got " + std::to_string(L.units));
+        if (L.units > kMaxBufferFloats / s.in)  // in * units would overflow the offsets
+          throw std::invalid_argument("Dense layer " + std::to_string(i) + " would hold " +
+                                      std::to_string(s.in) + " x " + std::to_string(L.units) +
+                                      " weights, more than a buffer can address");
         s.out    = L.units;
         s.kernel = offset;
         offset   = align_up(offset + s.in * s.out);
@@ -151,6 +160,10 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         s.out = width;
         break;
     }
+    if (offset > kMaxBufferFloats)
+      throw std::invalid_argument("the network's weights (" + std::to_string(offset) +
+                                  " floats after layer " + std::to_string(i) +
+                                  ") are more than a buffer can address");
     width      = s.out;
     max_width_ = std::max(max_width_, width);
     widths_.push_back(width);

@@ -212,6 +212,7 @@ class Sequential:
             shape = layer.compute_output_shape(shape)
         if not specs:
             raise ValueError("the model has no Dense, Activation or Dropout layer")
+        _check_network_size(self._input_shape, specs)
         net = _core.nn.Network(math.prod(self._input_shape), [s for _, s in specs])
         views = net.param_views()
         k = 0
@@ -1621,6 +1622,26 @@ class Sequential:
         opt.iterations = plan["iterations"]
 
 
+def _check_network_size(input_shape, specs) -> None:
+    """Refuses what the engine cannot address (2**56 floats per input row or
+    per kernel) with a ValueError, before a size reaches C++'s int64."""
+    limit = 2**56
+    width = math.prod(input_shape)
+    if width > limit:
+        raise ValueError(
+            f"the model's input has {width} features per sample; fastnn supports at most 2**56"
+        )
+    for layer, spec in specs:
+        units = spec.get("units")
+        if units is not None:
+            if width * units > limit:
+                raise ValueError(
+                    f"layer {layer.name!r} would hold {width} x {units} weights; fastnn "
+                    "supports at most 2**56 per kernel"
+                )
+            width = units
+
+
 # -- fit helpers ----------------------------------------------------------------
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -1823,8 +1844,8 @@ def _scalar_count(value, what: str) -> int:
     if arr.shape != () or arr.dtype.kind not in "biuf" or not np.isfinite(arr):
         raise ValueError(f"{what} must be a scalar count, got {arr!r}")
     count = int(arr)
-    if count != arr or count < 0:
-        raise ValueError(f"{what} must be an integer >= 0, got {arr}")
+    if count != arr or count < 0 or count > 2**62:  # the engine counts in int64
+        raise ValueError(f"{what} must be an integer in [0, 2**62], got {arr}")
     return count
 
 

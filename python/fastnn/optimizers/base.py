@@ -72,6 +72,10 @@ class _LearningRate(float):
         return float.__repr__(self)
 
 
+# The step counter is an int64 in C++: a count above this could overflow it.
+_MAX_ITERATIONS = 2**62
+
+
 class _Iterations(int):
     """What `Optimizer.iterations` returns: the step count as a Python int
     that also has Keras's variable methods `numpy()` and `assign(v)`."""
@@ -96,10 +100,21 @@ class _Iterations(int):
         return int.__repr__(self)
 
 
+def _float(value, name: str) -> float:
+    """float(value), with a ValueError naming the argument for an integer
+    too large for a float (Python's OverflowError names nothing)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(
+            f"Argument `{name}` must be finite. Received: an integer too large for a float"
+        ) from None
+
+
 def _real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
-    value = float(value)
+    value = _float(value, name)
     if not math.isfinite(value):
         raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
     return value
@@ -141,7 +156,7 @@ def _check_learning_rate(value):
             "Argument `learning_rate` should be a number, a LearningRateSchedule or a "
             f"callable. Received: learning_rate={value!r}"
         )
-    value = float(value)
+    value = _float(value, "learning_rate")
     if not math.isfinite(value) or value < 0:
         raise ValueError(
             "Argument `learning_rate` must be a finite number >= 0. "
@@ -272,8 +287,8 @@ class Optimizer:
     def iterations(self, value) -> None:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             raise ValueError(f"`iterations` must be an integer >= 0, got {value!r}")
-        if value < 0:
-            raise ValueError(f"`iterations` must be an integer >= 0, got {value}")
+        if value < 0 or value > _MAX_ITERATIONS:
+            raise ValueError(f"`iterations` must be an integer in [0, 2**62], got {value}")
         self._iterations = int(value)
         if self._kernel is not None:
             self._kernel.iterations = int(value)

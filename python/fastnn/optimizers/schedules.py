@@ -31,7 +31,12 @@ __all__ = [
 def _number(value, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(
+            f"Argument `{name}` must be finite. Received: an integer too large for a float"
+        ) from None
     if not math.isfinite(value):
         raise ValueError(f"Argument `{name}` must be finite. Received: {name}={value}")
     if positive and value <= 0:
