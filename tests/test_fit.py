@@ -301,3 +301,128 @@ def test_compile_loss_weights_only_one_for_a_single_output():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=[1.0])
     with pytest.raises(ValueError, match="loss_weights"):
         model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=0.5)
+
+
+# -- adversarial re-check: errors name the culprit and change nothing ---------------
+def _state(model):
+    """Weights, optimizer slots and both step counters, copied."""
+    slots = [np.array(v, copy=True) for v in model._optimizer_variables()]
+    return model.get_weights(), slots, int(model.optimizer.iterations), model._net.iterations
+
+
+def _assert_state(model, state):
+    weights, slots, iterations, net_iterations = state
+    assert weights_equal(weights, model.get_weights())
+    assert weights_equal(slots, [np.asarray(v) for v in model._optimizer_variables()])
+    assert (int(model.optimizer.iterations), model._net.iterations) == (iterations, net_iterations)
+
+
+@pytest.mark.parametrize("what", ["compile", "compile_same_optimizer", "add", "pop"])
+def test_compile_add_pop_from_a_callback_are_refused_mid_fit(what):
+    """They would change the network, loss or optimizer the running steps
+    use (was an AttributeError about 'offsets', or 'needs a target array')."""
+    x, y = make_data()
+    model = make_model(optimizer=optimizers.Adam())
+    model.fit(x, y, batch_size=50, epochs=1, verbose=0)
+    net, loss, optimizer, layer_list = model._net, model.loss, model.optimizer, model.layers
+    calls = {
+        "compile": lambda: model.compile("sgd", "categorical_crossentropy"),
+        "compile_same_optimizer": lambda: model.compile(model.optimizer, "mse"),
+        "add": lambda: model.add(layers.Dense(3)),
+        "pop": lambda: model.pop(),
+    }
+    seen = {}
+
+    class Change(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen["state"] = _state(model)
+            calls[what]()
+
+    with pytest.raises(RuntimeError, match=r"cannot run while model .* is training"):
+        model.fit(x, y, batch_size=50, epochs=2, verbose=0, callbacks=[Change()])
+    _assert_state(model, seen["state"])  # nothing after the step the callback saw
+    assert (model._net, model.loss, model.optimizer, model.layers) == (
+        net,
+        loss,
+        optimizer,
+        layer_list,
+    )
+    assert not model._busy.locked()
+    history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)  # trains on as before
+    assert np.isfinite(history.history["loss"][0])
+    calls[what]()  # and after fit it works
+
+
+@pytest.mark.parametrize(
+    "class_weight, match",
+    [
+        ({0: float("nan")}, r"class_weight\[0\] = nan"),
+        ({0: float("inf")}, r"class_weight\[0\] = inf"),
+        ({0: 1e39}, r"float32"),
+        ({0: None}, r"class_weight\[0\] = None"),
+        ({0: "2"}, r"class_weight\[0\] = '2'"),
+        ({"a": 1.0}, r"keys must be class ids.*'a'"),
+        ({0.5: 2.0}, r"keys must be class ids.*0\.5"),  # was applied to class 0
+        ({float("nan"): 2.0}, r"keys must be class ids"),
+    ],
+)
+def test_bad_class_weight_names_class_weight_and_changes_nothing(class_weight, match):
+    x, y = make_data()
+    model = make_model()
+    state = _state(model)
+    for call in (
+        lambda: model.fit(x, y, class_weight=class_weight, verbose=0),
+        lambda: model.train_on_batch(x, y, class_weight=class_weight),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+        _assert_state(model, state)
+
+
+def test_class_weight_keys_keras_matches_are_accepted():
+    """Keras looks labels up as ints: 1.0, np.int64(1) and True are class 1;
+    an id beyond int64 matches nothing."""
+    x, y = make_data()
+    weights = []
+    for key in (1, 1.0, np.int64(1), True):
+        model = make_model()
+        model.fit(x, y, class_weight={key: 3.0, 2**70: 5.0}, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    assert all(weights_equal(weights[0], w) for w in weights[1:])
+
+
+def test_a_batch_size_beyond_int64_is_one_batch_of_everything():
+    """10**30 was pybind11's 'incompatible function arguments' TypeError, and
+    as validation_batch_size it raised after the epoch had trained."""
+    x, y = make_data()
+    a, b = make_model(), make_model()
+    huge = 10**30
+    ha = a.fit(x, y, batch_size=huge, epochs=2, shuffle=False, verbose=0,
+               validation_data=(x, y), validation_batch_size=huge)  # fmt: skip
+    hb = b.fit(x, y, batch_size=len(x), epochs=2, shuffle=False, verbose=0,
+               validation_data=(x, y))  # fmt: skip
+    assert ha.history == hb.history
+    assert weights_equal(a.get_weights(), b.get_weights())
+    assert a.evaluate(x, y, batch_size=huge, verbose=0) == b.evaluate(x, y, verbose=0)
+    np.testing.assert_array_equal(a.predict(x, batch_size=huge, verbose=0), b.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize(
+    "validation_data, error, match",
+    [
+        (lambda x, y: (x, y, np.ones(3)), ValueError, r"^validation_data: sample_weight"),
+        (lambda x, y: (x[:, :5], y), ValueError, r"^validation_data: x has samples"),
+        (lambda x, y: (x, y[:7]), ValueError, r"^validation_data: x and y"),
+        (lambda x, y: (x, y + 10), ValueError, r"^validation_data: label 1[0-3]"),
+        (lambda x, y: (x.astype(str), y), TypeError, r"^validation_data: x must hold"),
+    ],
+)
+def test_bad_validation_data_is_named_and_changes_nothing(validation_data, error, match):
+    """The errors of the validation arrays said 'sample_weight' or 'x', as if
+    the training arrays were wrong."""
+    x, y = make_data()
+    model = make_model()
+    state = _state(model)
+    with pytest.raises(error, match=match):
+        model.fit(x, y, validation_data=validation_data(x, y), verbose=0)
+    _assert_state(model, state)

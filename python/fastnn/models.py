@@ -121,6 +121,7 @@ class Sequential:
         When the input shape is known the model is (re)built at once, as in
         Keras; the weights of the layers already there are kept.
         """
+        self._refuse_while_training("add")
         if isinstance(layer, Sequential):
             raise TypeError(
                 f"fastnn cannot nest a model ({layer.name!r}) inside a Sequential: add the "
@@ -299,6 +300,7 @@ class Sequential:
             `steps_per_execution` that is not an integer >= 1; nothing
             changes.
         """
+        self._refuse_while_training("compile")
         steps_per_execution = _check_steps_per_execution(steps_per_execution)
         if jit_compile == "auto" or run_eagerly:
             if jit_compile and jit_compile != "auto":
@@ -490,6 +492,18 @@ class Sequential:
             yield
         finally:
             self._busy.release()
+
+    def _refuse_while_training(self, what: str) -> None:
+        """`compile`, `add` and `pop` change the network, loss or optimizer that a
+        running `fit` / `train_on_batch` steps with: refused until it returns
+        (from one of its callbacks, or from another thread)."""
+        if self._busy.locked():
+            raise RuntimeError(
+                f"{what}() cannot run while model {self.name!r} is training (fit or "
+                "train_on_batch is running, e.g. this is one of its callbacks): the running "
+                f"steps use the network, loss and optimizer it would change. Call {what}() "
+                "after fit returns (a callback can set model.stop_training = True)."
+            )
 
     def _require_compiled(self, what: str) -> None:
         """Keras 3's check (its ValueError and message) before `what`."""
@@ -712,9 +726,9 @@ class Sequential:
         steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
         validation_steps = _check_steps(validation_steps, "validation_steps")
         if batch_size is not None:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = _check_batch_size(batch_size, "batch_size")
         if validation_batch_size is not None:
-            validation_batch_size = _check_positive_int(
+            validation_batch_size = _check_batch_size(
                 validation_batch_size, "validation_batch_size"
             )
         epochs = _check_int(epochs, "epochs", 0)
@@ -737,7 +751,14 @@ class Sequential:
             data = self._prepare_data(x, y, sample_weight, "fit")
             val_data = None
             if validation_data is not None:
-                val_data = self._prepare_data(*_unpack_validation(validation_data), "validation")
+                try:
+                    val_data = self._prepare_data(
+                        *_unpack_validation(validation_data), "validation"
+                    )
+                except (ValueError, TypeError) as e:
+                    if str(e).startswith("`validation_data`"):
+                        raise
+                    raise type(e)(f"validation_data: {e}") from None
                 val_batch = validation_batch_size or batch_size
                 val_batch = val_batch or _default_batch_size(val_data.rows, validation_steps)
             self._ensure_optimizer_built()
@@ -882,7 +903,7 @@ class Sequential:
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
         data = self._prepare_data(x, y, sample_weight, "evaluate")
@@ -921,7 +942,7 @@ class Sequential:
         """
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
-            batch_size = _check_positive_int(batch_size, "batch_size")
+            batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         if type(verbose) is not int or verbose != 0:
             verbose = _check_verbose(verbose)
@@ -1126,6 +1147,7 @@ class Sequential:
             IndexError: the model has no layers (Keras 3 pops from its empty
                 layer list).
         """
+        self._refuse_while_training("pop")
         if not self._layers:
             raise IndexError("pop from empty list: there are no layers in the model.")
         layer = self._layers.pop()
@@ -1655,6 +1677,12 @@ def _check_positive_int(value, name: str) -> int:
     return _check_int(value, name, 1)
 
 
+def _check_batch_size(value, name: str) -> int:
+    """An integer >= 1; one above any possible row count (10**30) is the
+    same single batch, so it is lowered to 2**40 for the engine's int64."""
+    return min(_check_positive_int(value, name), 2**40)
+
+
 def _check_steps(value, name: str) -> Optional[int]:
     """`steps_per_epoch`, `validation_steps`, `steps`: None or an integer >= 1
     (Keras 3 treats 0 as None and a negative count as "until the data ends",
@@ -1785,8 +1813,7 @@ def _merge_class_weight(y, sample_weight, class_weight):
     if labels.dtype.kind not in "biuf":
         raise TypeError(f"y must hold numbers to apply class_weight, got dtype {labels.dtype}")
     labels = np.round(labels).astype(np.int64)
-    keys = np.array([int(k) for k in class_weight], dtype=np.int64)
-    values = np.array([float(v) for v in class_weight.values()], dtype=np.float64)
+    keys, values = _class_weight_items(class_weight)
     weights = np.ones(labels.shape, np.float32)
     if len(keys):
         order = np.argsort(keys)
@@ -1795,6 +1822,37 @@ def _merge_class_weight(y, sample_weight, class_weight):
         hit = keys[pos] == labels
         weights[hit] = values[pos[hit]]
     return weights
+
+
+def _class_weight_items(class_weight: dict):
+    """class_weight's (class ids, weights) as arrays. A key must be a whole
+    number (Keras looks each label up as an int: 0 and 0.0 match, 0.5 never
+    does) and a weight a finite float32 number; a ValueError naming
+    `class_weight` otherwise. Ids beyond int64 can match no label: dropped."""
+    import numbers
+
+    keys, values = [], []
+    for key, value in class_weight.items():
+        whole = isinstance(key, numbers.Real) and math.isfinite(key) and key == int(key)
+        if not whole:
+            raise ValueError(
+                f"`class_weight` keys must be class ids (integers). Received: key {key!r}"
+            )
+        weight = math.nan
+        if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            try:
+                weight = float(value)
+            except OverflowError:  # an integer too large for a float
+                weight = math.inf
+        if not abs(weight) <= float(np.finfo(np.float32).max):
+            raise ValueError(
+                "`class_weight` values must be finite float32 numbers. "
+                f"Received: class_weight[{key!r}] = {value!r}"
+            )
+        if -(2**63) <= int(key) < 2**63:
+            keys.append(int(key))
+            values.append(weight)
+    return np.array(keys, dtype=np.int64), np.array(values, dtype=np.float64)
 
 
 def _learning_rates(optimizer, count: int) -> np.ndarray:
