@@ -162,6 +162,24 @@ def test_read_idx_types_and_compression(tmp_path, code, arr, gz):
         (b"\x00\x00\x08\x01\x00\x00\x00\x05\x01\x02", "truncated"),
         (b"\x00\x00\x08\x01\x00\x00\x00\x01\x01\x02", "trailing data"),
         (b"\x1f\x8b\x08\x00garbage", "damaged gzip"),
+        # 65536**4 bytes wrapped an int64 product to 0: was NumPy's reshape ValueError
+        pytest.param(
+            b"\x00\x00\x08\x04" + b"\x00\x01\x00\x00" * 4,
+            r"18446744073709551636 bytes",
+            id="size_wraps_int64_to_0",
+        ),
+        # an int64 product gone negative: the message said "-8589934575 bytes"
+        pytest.param(
+            b"\x00\x00\x08\x03" + b"\xff" * 8 + b"\x00\x00\x00\x01",
+            r"18446744065119617041 bytes",
+            id="size_wraps_int64_negative",
+        ),
+        # more axes than NumPy has: was NumPy's "maximum supported dimension" ValueError
+        pytest.param(
+            b"\x00\x00\x08\xff" + b"\x00\x00\x00\x01" * 255 + b"\x07",
+            "255 dimensions",
+            id="255_dimensions",
+        ),
     ],
 )
 def test_read_idx_rejects_bad_files(tmp_path, content, match):

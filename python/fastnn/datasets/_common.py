@@ -19,6 +19,7 @@ recompress them.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -85,9 +86,12 @@ def read_idx(path) -> np.ndarray:
     header = 4 + 4 * ndim
     if ndim == 0 or len(data) < header:
         raise DatasetError(f"{path}: truncated IDX header")
+    if ndim > 32:  # NumPy's arrays have at most 64 axes; IDX files 1 to 3
+        raise DatasetError(f"{path}: not an IDX file ({ndim} dimensions)")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: an int64 product of the dimensions can wrap to the file's size
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(data) != expected:
         raise DatasetError(
             f"{path}: IDX size mismatch: header says shape {shape} ({expected} bytes), "
