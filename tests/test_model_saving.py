@@ -668,3 +668,73 @@ def test_early_stopping_restores_the_best_weights_with_real_fit(tmp_path):
     # The restored model saves and loads like any other.
     model.save(tmp_path / "best.keras")
     assert same_weights(models.load_model(tmp_path / "best.keras").get_weights(), best_weights)
+
+
+# -- pickle / copy -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle", "copy"])
+@pytest.mark.parametrize("dropout", [False, True], ids=["plain", "dropout"])
+def test_pickle_and_copies_of_a_model_resume_exactly_and_are_independent(how, dropout):
+    """Went through the `.keras` format as Keras 3's models do; was
+    "cannot pickle 'fastnn._core.optim.Optimizer' object" (deepcopy) and
+    "cannot pickle 'weakref.ReferenceType' object" (pickle)."""
+    import copy
+    import pickle
+
+    straight = train_in_two_fits(OPTIMIZERS["adam"], dropout)
+    copies = {
+        "deepcopy": copy.deepcopy,
+        "pickle": lambda m: pickle.loads(pickle.dumps(m)),
+        "copy": copy.copy,
+    }
+    originals = []
+
+    def clone(model):
+        originals.append((model, model.get_weights(), optimizer_state(model)))
+        twin = copies[how](model)
+        assert twin is not model and twin.layers[0] is not model.layers[0]
+        assert twin.compiled and twin._net is not model._net
+        return twin
+
+    resumed = train_in_two_fits(OPTIMIZERS["adam"], dropout, clone)
+    assert same_weights(resumed.get_weights(), straight.get_weights())
+    for a, b in zip(optimizer_state(resumed), optimizer_state(straight)):
+        np.testing.assert_array_equal(a, b)
+    (original, weights, state), = originals  # fmt: skip
+    assert_unchanged(original, weights, state)  # training the copy left it alone
+
+
+def test_copies_of_unbuilt_and_uncompiled_models():
+    import copy
+
+    unbuilt = models.Sequential([layers.Dense(3), layers.Dense(2)])
+    assert not copy.deepcopy(unbuilt).built
+    uncompiled = models.Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
+    twin = copy.deepcopy(uncompiled)
+    assert not twin.compiled
+    assert same_weights(twin.get_weights(), uncompiled.get_weights())
+
+
+def test_a_pickled_layer_carries_its_weights_and_no_model(trained):
+    import pickle
+
+    layer = trained.layers[0]
+    twin = pickle.loads(pickle.dumps(layer))
+    assert twin._owner is None and twin.name == layer.name
+    assert same_weights(twin.get_weights(), layer.get_weights())
+    model = models.Sequential([layers.Input(shape=(6,)), twin])  # keeps the weights
+    assert same_weights(model.layers[0].get_weights(), layer.get_weights())
+
+
+def test_a_built_optimizer_refuses_pickle_with_a_clear_error(trained):
+    import copy
+    import pickle
+
+    with pytest.raises(TypeError, match="Pickle or copy the model"):
+        pickle.dumps(trained.optimizer)
+    with pytest.raises(TypeError, match="built optimizer 'adam'"):
+        copy.deepcopy(trained.optimizer)
+    assert copy.copy(trained.optimizer)._kernel is trained.optimizer._kernel  # shallow: shared
+    fresh = copy.deepcopy(optimizers.Adam(learning_rate=0.5))  # an unbuilt one copies
+    assert float(fresh.learning_rate) == 0.5

@@ -240,6 +240,16 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights))
 
+    def __getstate__(self) -> dict:
+        """Pickles and deep-copies as a layer of no model (the owner is a weak
+        reference, and a copy's weights cannot live in the model's buffer):
+        the weights come along as plain arrays, kept when the copy is added to
+        a model of the same shapes."""
+        state = self.__dict__.copy()
+        state["_owner"] = None
+        state["_weights"] = [np.array(w, dtype=np.float32) for w in self._weights]
+        return state
+
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
         if self._input_shape is not None:

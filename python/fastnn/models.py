@@ -980,6 +980,22 @@ class Sequential:
         cbs.on_predict_end()
         return out
 
+    def __reduce__(self):
+        """Pickling, copy.copy and copy.deepcopy go through the `.keras`
+        format, as Keras 3's models do (KerasSaveable.__reduce__): the copy
+        has the architecture, weights, compile config and optimizer state
+        (not `history` or callbacks). What `save` refuses (a callable
+        learning rate) is refused here with its error."""
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "model.keras")
+            self.save(path)
+            with open(path, "rb") as f:
+                data = f.read()
+        return (_unpickle_model, (data,))
+
     def __call__(self, x, *, training=None, mask=None):
         """``predict(x)`` on all of `x` at once, as a float32 NumPy array
         (Keras 3 returns a backend tensor).
@@ -2187,6 +2203,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
     if model._net is not None:
         model._load_state(contents.weights, source, load_optimizer=bool(compile_config))
     return model
+
+
+def _unpickle_model(data: bytes) -> Sequential:
+    """The model `Sequential.__reduce__` saved as `.keras` bytes."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return load_model(path)
 
 
 # -- summary ------------------------------------------------------------------------

@@ -332,6 +332,26 @@ class Optimizer:
             raise ValueError(f"The learning rate schedule returned {value}; expected >= 0")
         return value
 
+    # ----------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        """An optimizer pickles and deep-copies while it has no state; a built
+        one holds the slots of a model's flat buffer (or of the variables
+        `build` was given), which a copy could not be attached to."""
+        if self._kernel is not None or self._variables_list:
+            raise TypeError(
+                f"Cannot pickle or deep-copy the built optimizer {self.name!r}: its state "
+                "belongs to the weights it was built for. Pickle or copy the model (its "
+                "optimizer state comes along), or copy the settings with "
+                f"{type(self).__name__}.from_config(optimizer.get_config())."
+            )
+        return self.__dict__.copy()
+
+    def __copy__(self):
+        """A shallow copy shares the state, as before (no pickling involved)."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     # --------------------------------------------------------------- kernel
     def _kernel_config(self) -> dict:
         """The plain dict of the C++ `optim::Config` (see cpp/optim/optimizer.h).
