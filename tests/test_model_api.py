@@ -466,3 +466,23 @@ def test_the_engine_refuses_sizes_it_cannot_address():
         _core.nn.Network(4, [{"type": "dense", "units": 2**70}])
     with pytest.raises(ValueError, match="input_dim must be in"):
         _core.nn.Network(2**60, [{"type": "activation"}])
+
+
+@pytest.mark.parametrize("shape", [(2.5,), "4", ("4",), (True,), (float("nan"),)])
+def test_input_shapes_must_hold_whole_numbers(shape):
+    """(2.5,) built a model of 2 inputs (int() truncated it), "4" one of 4,
+    (True,) one of 1; ("a",) was int()'s 'invalid literal' ValueError."""
+    with pytest.raises(TypeError, match="input_shape must be a tuple of ints"):
+        models.Sequential([layers.Input(shape=shape), layers.Flatten(), layers.Dense(2)])
+    with pytest.raises(TypeError, match="input_shape must be a tuple of ints"):
+        layers.Dense(2, input_shape=shape)
+    model = models.Sequential([layers.Dense(2)])
+    with pytest.raises(TypeError, match="input_shape must be a tuple of ints"):
+        model.build((None, *shape) if isinstance(shape, tuple) else (None, shape))
+    assert not model.built
+
+
+def test_input_shapes_of_whole_floats_and_numpy_ints_are_fine():
+    for shape in [(3.0,), (np.int64(3),), (np.float32(3),), 3, [3]]:
+        model = models.Sequential([layers.Input(shape=shape), layers.Dense(2)])
+        assert model.input_shape == (None, 3)

@@ -45,13 +45,27 @@ def _unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
+def _is_whole(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and math.isfinite(value) and value == int(value)
+
+
 def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
+    if isinstance(shape, (str, bytes)):
+        raise TypeError(f"{what} must be a tuple of ints, got {shape!r}")
     try:
-        shape = tuple(int(d) for d in shape)
+        entries = tuple(shape)
     except TypeError:
         raise TypeError(f"{what} must be a tuple of ints, got {shape!r}") from None
+    # whole numbers only (2.0 is 2): int() would truncate 2.5 to 2 and read "4" as 4
+    if not all(_is_whole(d) for d in entries):
+        raise TypeError(f"{what} must be a tuple of ints, got {shape!r}")
+    shape = tuple(int(d) for d in entries)
     if not shape or any(d < 1 for d in shape):
         raise ValueError(f"{what} must be a non-empty tuple of positive ints, got {shape!r}")
     return shape
