@@ -63,6 +63,11 @@ def test_to_categorical_infers_num_classes_and_accepts_integral_floats():
         ([0, 1], 2.5, "positive integer"),
         ([0, 1], True, "positive integer"),
         (np.zeros(0, np.int64), None, "empty"),
+        # int64 wrapped these: "class index -9223372036854775808 ... num_classes=-9223..."
+        (np.array([2**64 - 1], np.uint64), None, "class index 18446744073709551615 is out"),
+        (np.array([0, 2**63], np.uint64), 3, "class index 9223372036854775808 is out"),
+        ([1e30], 3, r"class index 1e\+30 is out"),
+        ([-1e30], None, r"class index -1e\+30 is out"),
     ],
 )
 def test_to_categorical_bad_input(labels, num_classes, match):

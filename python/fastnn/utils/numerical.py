@@ -45,6 +45,10 @@ def to_categorical(x, num_classes=None):
                 "to_categorical expects integer class indices; got non-integer or non-finite "
                 f"values such as {arr[(~np.isfinite(arr)) | (arr != np.round(arr))].flat[0]!r}"
             )
+    if arr.size:  # int64 would wrap these (2**64 - 1 read as -1, 1e30 as -2**63)
+        for bad in (arr.min(), arr.max()):
+            if not -(2**62) <= bad <= 2**62:
+                raise ValueError(f"to_categorical: class index {bad} is out of range")
     labels = arr.astype(np.int64)
     input_shape = labels.shape
     if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
