@@ -155,3 +155,18 @@ def test_ops_activation_parameter_errors_are_clear():
         fastnn.ops.activation(x, "leaky_relu", 10**400)
     with pytest.raises(TypeError, match="activation parameter must be a number, got str"):
         fastnn.ops.activation(x, "elu", "1.0")
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: layers.LeakyReLU(negative_slope=10**400), ValueError, "negative_slope"),
+        (lambda: layers.ELU(alpha=10**400), ValueError, "alpha"),
+        (lambda: layers.Dropout(10**400), ValueError, r"rate must be in \[0, 1\)"),
+        (lambda: activations.leaky_relu(np.ones(2), negative_slope=10**400), ValueError, "float"),
+    ],
+)
+def test_layer_parameters_too_large_for_a_float_are_clear_errors(make, error, match):
+    """Were float()'s OverflowError 'int too large to convert to float'."""
+    with pytest.raises(error, match=match):
+        make()

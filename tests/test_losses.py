@@ -213,3 +213,20 @@ def test_wide_outputs_split_rows_over_threads_with_the_same_bits(rng, name, from
     for loss, grad in results[1:]:
         assert loss == results[0][0]
         np.testing.assert_array_equal(grad, results[0][1])
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: fastnn.losses.Huber(delta=10**400), "delta must be > 0"),
+        (lambda: fastnn.losses.BinaryCrossentropy(label_smoothing=10**400), "label_smoothing"),
+        (
+            lambda: fastnn.losses.CategoricalCrossentropy(label_smoothing=-(10**400)),
+            "label_smoothing",
+        ),
+    ],
+)
+def test_an_int_too_large_for_a_float_is_a_value_error(make, match):
+    """Was float()'s OverflowError 'int too large to convert to float'."""
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -202,3 +202,34 @@ def test_is_binary_or_sparse_categorical():
     assert f((4, 10), (4, 10)) == (False, False)
     assert f((4, 1), (4, 1)) == (True, False)
     assert f((4,), (4, 1)) == (True, True)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: metrics.BinaryAccuracy(threshold=10**400), "threshold must be a number"),
+        (lambda: metrics.Precision(thresholds=10**400), r"must be in \[0, 1\]"),
+        (lambda: metrics.Recall(thresholds=[-(10**400)]), r"must be in \[0, 1\]"),
+    ],
+)
+def test_an_int_too_large_for_a_float_is_a_value_error(make, match):
+    """Was float()'s OverflowError 'int too large to convert to float'."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_top_k_beyond_int64_counts_every_class():
+    """k=2**70 was pybind11's bare 'Unable to cast' RuntimeError at compile;
+    any k >= the number of classes scores 1.0, as Keras does."""
+    import numpy as np
+
+    from fastnn import layers, models
+
+    model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    model.compile(
+        "sgd",
+        "sparse_categorical_crossentropy",
+        metrics=[metrics.SparseTopKCategoricalAccuracy(k=2**70)],
+    )
+    x, y = np.ones((5, 4), np.float32), np.array([0, 1, 2, 0, 1])
+    assert model.evaluate(x, y, verbose=0)[1] == 1.0

@@ -412,3 +412,12 @@ def test_penalty_and_its_gradient_are_the_same_bits_on_every_isa():
         assert (penalty, loss) == (results[0][1], results[0][2]), name
         for g, g0 in zip(grads, results[0][3]):
             np.testing.assert_array_equal(g, g0)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: L2(10**400), lambda: L1(10**400), lambda: L1L2(l2=10**400)]
+)
+def test_an_int_too_large_for_a_float_is_a_value_error(make):
+    """Was float()'s OverflowError 'int too large to convert to float'."""
+    with pytest.raises(ValueError, match="expected a non-negative float"):
+        make()

@@ -87,7 +87,7 @@ def _float(value, name: str) -> float:
         raise ValueError(f"{name} must be a float, got {value!r}")
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a float, got {value!r}") from None
 
 

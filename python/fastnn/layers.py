@@ -622,7 +622,7 @@ def _activation_param(value, message: str) -> float:
         raise ValueError(message)
     try:
         value = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(message) from None
     if not math.isfinite(value) or value < 0:
         raise ValueError(message)
@@ -646,6 +646,8 @@ class Dropout(Layer):
             rate = float(rate)
         except (TypeError, ValueError):
             raise TypeError(f"Dropout rate must be a float, got {rate!r}") from None
+        except OverflowError:  # an int too large for a float
+            rate = math.inf
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
         if noise_shape is not None:

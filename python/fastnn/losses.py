@@ -89,7 +89,11 @@ class Huber(Loss):
     kernel = "huber"
 
     def __init__(self, delta: float = 1.0, name: str = "huber_loss"):
-        if not float(delta) > 0.0:
+        try:
+            positive = float(delta) > 0.0
+        except OverflowError:  # an int too large for a float
+            positive = False
+        if not positive:
             raise ValueError(f"delta must be > 0, got {delta!r}")
         super().__init__(name, delta=delta)
 
@@ -103,7 +107,7 @@ class _Crossentropy(Loss):
             raise ValueError(f"label_smoothing must be a float in [0, 1], got {label_smoothing!r}")
         try:
             label_smoothing = float(label_smoothing)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(
                 f"label_smoothing must be a float in [0, 1], got {label_smoothing!r}"
             ) from None

@@ -19,6 +19,7 @@ user's string as the log name; other strings name a class (`"MeanSquaredError"`,
 
 from __future__ import annotations
 
+import math
 import operator
 
 __all__ = [
@@ -140,7 +141,7 @@ class BinaryAccuracy(Metric):
             raise ValueError(f"threshold must be a number, got {threshold!r}")
         try:
             threshold = float(threshold)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"threshold must be a number, got {threshold!r}") from None
         if threshold != threshold:
             raise ValueError("threshold must not be NaN")
@@ -192,7 +193,7 @@ class _TopK(Metric):
 
     @property
     def params(self):
-        return {"k": self.k}
+        return {"k": min(self.k, 2**62)}  # any k >= the classes counts all; C++ takes int64
 
     def get_config(self):
         return {**super().get_config(), "k": self.k}
@@ -253,7 +254,10 @@ def _single_threshold(thresholds, cls_name: str) -> float:
         thresholds = thresholds[0]
     if isinstance(thresholds, bool) or not isinstance(thresholds, (int, float)):
         raise ValueError(f"{cls_name}: thresholds must be a number, got {thresholds!r}")
-    value = float(thresholds)
+    try:
+        value = float(thresholds)
+    except OverflowError:  # an int too large for a float
+        value = math.inf
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
     return value

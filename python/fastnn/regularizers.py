@@ -47,7 +47,10 @@ def _factor(value, name: str, default: float) -> float:
             f"Invalid value for argument {name}: expected a non-negative float. "
             f"Received: {name}={value!r}"
         )
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        value = math.inf
     if math.isnan(value) or math.isinf(value) or value < 0:
         raise ValueError(
             f"Invalid value for argument {name}: expected a non-negative float. "
