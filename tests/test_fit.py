@@ -426,3 +426,65 @@ def test_bad_validation_data_is_named_and_changes_nothing(validation_data, error
     with pytest.raises(error, match=match):
         model.fit(x, y, validation_data=validation_data(x, y), verbose=0)
     _assert_state(model, state)
+
+
+def test_an_optimizer_assigned_to_model_optimizer_is_built_and_used():
+    """Keras's train step uses whatever `model.optimizer` is; fastnn kept the
+    old optimizer's state and raised "'NoneType' object has no attribute
+    'offsets'"."""
+    x, y = make_data()
+    model = make_model()
+    model.fit(x, y, epochs=1, verbose=0)
+    model.optimizer = optimizers.Adam(learning_rate=0.01)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.optimizer.iterations == 7 and model.optimizer.built
+    for bad in ("sgd", None):
+        model.optimizer = bad
+        state = model.get_weights(), model._net.iterations
+        with pytest.raises(TypeError, match="model.optimizer must be a fastnn.optimizers"):
+            model.fit(x, y, verbose=0)
+        with pytest.raises(TypeError, match="model.optimizer must be a fastnn.optimizers"):
+            model.train_on_batch(x, y)
+        assert weights_equal(state[0], model.get_weights()) and model._net.iterations == state[1]
+        model.evaluate(x, y, verbose=0)  # inference needs no optimizer
+
+
+def test_one_optimizer_instance_for_two_models_is_keras_s_value_error():
+    """The second model stepped with the first one's moments (same layout)
+    or a size error; Keras 3 refuses an optimizer built for other variables."""
+    x, y = make_data()
+    shared = optimizers.Adam()
+    first, second = make_model(optimizer=shared), make_model(optimizer=shared)
+    first.fit(x, y, epochs=1, verbose=0)
+    slots = [np.array(v, copy=True) for v in first._optimizer_variables()]
+    before = second.get_weights(), second._net.iterations
+    with pytest.raises(ValueError, match="can only be called for the variables it was originally"):
+        second.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="can only be called for the variables it was originally"):
+        second.train_on_batch(x, y)
+    assert weights_equal(before[0], second.get_weights()) and second._net.iterations == before[1]
+    assert weights_equal(slots, [np.asarray(v) for v in first._optimizer_variables()])
+    first.fit(x, y, epochs=1, verbose=0)  # the owner trains on
+
+
+def test_load_weights_with_another_model_s_optimizer_changes_nothing(tmp_path):
+    x, y = make_data()
+    shared = optimizers.Adam()
+    first, second = make_model(optimizer=shared), make_model(optimizer=shared, seed=2)
+    first.fit(x, y, epochs=1, verbose=0)
+    first.save_weights(tmp_path / "first.weights.npz")
+    before = second.get_weights()
+    with pytest.raises(ValueError, match="was built for the weights of model"):
+        second.load_weights(tmp_path / "first.weights.npz")
+    assert weights_equal(before, second.get_weights())
+
+
+@pytest.mark.parametrize("value", ["x", 10**400, None], ids=["str", "huge_int", "none"])
+def test_a_learning_rate_callable_returning_no_number_is_a_clear_error(value):
+    """Was float()'s "could not convert string to float: 'x'" / OverflowError."""
+    x, y = make_data()
+    model = make_model(optimizer=optimizers.SGD(learning_rate=lambda: value))
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="The learning rate schedule returned"):
+        model.fit(x, y, verbose=0)
+    assert weights_equal(before, model.get_weights())

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from fastnn import optimizers
 from fastnn.optimizers import schedules
 
 STEPS = [0, 1, 7, 10, 29, 30, 31, 99, 100, 101, 250, 10_000]
@@ -102,3 +103,30 @@ def test_bad_arguments_raise(make, arg):
 def test_base_class_must_be_subclassed():
     with pytest.raises(NotImplementedError):
         schedules.LearningRateSchedule()(0)
+
+
+class _Returns(schedules.LearningRateSchedule):
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, step):
+        return self.value
+
+    def get_config(self):
+        return {}
+
+
+@pytest.mark.parametrize("value", ["x", 10**400, [0.1]], ids=["str", "huge_int", "list"])
+def test_a_schedule_returning_no_number_is_a_clear_error(value):
+    """Was float()'s "could not convert string to float: 'x'" / OverflowError /
+    TypeError."""
+    from fastnn import layers, models
+
+    model = models.Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+    model.compile(optimizers.SGD(learning_rate=_Returns(value)), "mse")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="The learning rate schedule returned"):
+        model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+    with pytest.raises(ValueError, match="The learning rate schedule returned"):
+        float(model.optimizer.learning_rate)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

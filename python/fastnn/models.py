@@ -524,13 +524,36 @@ class Sequential:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
         return self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
 
+    def _usable_optimizer(self):
+        """`model.optimizer`, checked: an Optimizer, and not one whose state
+        belongs to another (living) model."""
+        opt = self.optimizer
+        if not isinstance(opt, _optimizers.Optimizer):
+            raise TypeError(
+                "model.optimizer must be a fastnn.optimizers.Optimizer (compile sets it), "
+                f"got {opt!r:.80}"
+            )
+        owner = getattr(opt, "_flat_owner", None)
+        owner = owner() if owner is not None else None
+        if opt._kernel is not None and owner is not None and owner is not self:
+            raise ValueError(  # Keras 3's BaseOptimizer._check_variables_are_known
+                f"Unknown variables: the optimizer {opt.name!r} was built for the weights "
+                f"of model {owner.name!r}. This optimizer can only be called for the "
+                "variables it was originally built with. When working with a new set of "
+                "variables, you should recreate a new optimizer instance."
+            )
+        return opt
+
     def _ensure_optimizer_built(self) -> None:
-        """Creates the optimizer's state for the network's flat buffer (once)."""
-        if self._optimizer_net is not self._net:
+        """Creates the optimizer's state for the network's flat buffer (once,
+        and again for an optimizer assigned to `model.optimizer` since)."""
+        opt = self._usable_optimizer()
+        if self._optimizer_net is not self._net or opt._kernel is None:
             offsets = [t["offset"] for t in self._net.tensors()] or [0]
             offsets[0] = 0
             offsets.append(self._net.buffer_size)
-            self.optimizer._build_flat(offsets)
+            opt._build_flat(offsets)
+            opt._flat_owner = weakref.ref(self)
             self._optimizer_net = self._net
             # Keras builds the optimizer's variables for the weights trainable
             # now and keeps that set (summary's count, the saved state)
@@ -552,7 +575,9 @@ class Sequential:
         if self._net is None:
             return
         flags = tuple(self._trainable and layer.trainable for layer in self._spec_layers)
-        kernel = self.optimizer._kernel if self._optimizer_net is self._net else None
+        owner = getattr(self.optimizer, "_flat_owner", None)  # the state is this model's
+        mine = self._optimizer_net is self._net and owner is not None and owner() is self
+        kernel = self.optimizer._kernel if mine else None
         if self._synced_trainable == (flags, kernel):
             return
         self._net.set_trainable(list(flags))
@@ -1603,7 +1628,7 @@ class Sequential:
     def _optimizer_restore_plan(self, variables: List[np.ndarray], source: str):
         """Validates a saved optimizer state: returns what to write, or a
         warning message (str) when it belongs to another optimizer."""
-        opt = self.optimizer
+        opt = self._usable_optimizer()  # before any weight is written
         has_lr = not callable(opt._learning_rate)
         base = 2 if has_lr else 1
         slot_names = _slot_names(opt)
@@ -1879,7 +1904,9 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
     lr = optimizer._learning_rate
     if isinstance(lr, _schedules.LearningRateSchedule):
         start = optimizer.iterations
-        rates = np.array([float(lr(start + i)) for i in range(count)], np.float64)
+        from fastnn.optimizers.base import _schedule_value
+
+        rates = np.array([_schedule_value(lr(start + i)) for i in range(count)], np.float64)
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
             raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
         return rates

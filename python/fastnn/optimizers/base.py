@@ -111,6 +111,18 @@ def _float(value, name: str) -> float:
         ) from None
 
 
+def _schedule_value(value) -> float:
+    """What a schedule or callable learning rate returned, as a float; a
+    ValueError saying so when it is not a number (was float()'s own error:
+    "could not convert string to float", OverflowError)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(
+            f"The learning rate schedule returned {value!r:.80}; expected a number >= 0"
+        ) from None
+
+
 def _real(value, name: str) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
@@ -327,7 +339,7 @@ class Optimizer:
             value = lr()
         else:
             return lr
-        value = float(value)
+        value = _schedule_value(value)
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"The learning rate schedule returned {value}; expected >= 0")
         return value
