@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import sys
 
 import numpy as np
@@ -488,3 +489,42 @@ def test_a_learning_rate_callable_returning_no_number_is_a_clear_error(value):
     with pytest.raises(ValueError, match="The learning rate schedule returned"):
         model.fit(x, y, verbose=0)
     assert weights_equal(before, model.get_weights())
+
+
+@pytest.mark.parametrize("shape", [(240,), (199,), (160,), (200, 2), ()])
+def test_validation_split_checks_sample_weight_before_slicing_it(shape):
+    """A wrong length was sliced with x and blamed on the validation part
+    ('sample_weight must have shape (40,), got (80,)'); a scalar raised
+    NumPy's IndexError."""
+    x, y = make_data()
+    model = make_model()
+    state = _state(model)
+    expected = re.escape(f"sample_weight must have shape (200,), got {shape}")
+    with pytest.raises(ValueError, match=f"^{expected}$"):
+        model.fit(x, y, sample_weight=np.ones(shape), validation_split=0.2, verbose=0)
+    _assert_state(model, state)
+
+
+@pytest.mark.parametrize(
+    "make_x", [lambda x: (row for row in x), lambda x: iter(x), lambda x: {"input": x}]
+)
+def test_generators_iterators_and_dicts_are_named_as_unsupported(make_x):
+    """Were 'x must hold real numbers, got dtype object' (np.asarray of them)."""
+    x, y = make_data()
+    model = make_model()
+    state = _state(model)
+    for call in (
+        lambda: model.fit(make_x(x), y, verbose=0),
+        lambda: model.predict(make_x(x), verbose=0),
+        lambda: model.evaluate(make_x(x), y, verbose=0),
+        lambda: model.train_on_batch(make_x(x), y),
+    ):
+        with pytest.raises(TypeError, match="no generators, datasets or dicts of inputs"):
+            call()
+    _assert_state(model, state)
+
+
+def test_validation_split_of_a_scalar_x_is_a_value_error():
+    model = make_model()
+    with pytest.raises(ValueError, match="x must have a batch axis"):
+        model.fit(3.0, np.zeros(4), validation_split=0.5, verbose=0)

@@ -24,6 +24,7 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import math
 import threading
@@ -458,6 +459,11 @@ class Sequential:
             and x.flags.c_contiguous
         ):
             return x  # already what the engine takes (a one-sample predict's path)
+        if isinstance(x, (dict, collections.abc.Iterator)):
+            raise TypeError(
+                f"x must be a NumPy array or an array-like of numbers, got {type(x).__name__}: "
+                "fastnn's models take arrays (no generators, datasets or dicts of inputs)"
+            )
         if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
             x = np.asarray(x)
         if not isinstance(x, np.ndarray):
@@ -1800,7 +1806,13 @@ def _train_validation_split(x, y, sample_weight, split: float):
     """Keras 3's split: the last ``n - floor(n * (1 - split))`` rows validate,
     cut before any shuffling."""
     x, y = np.asarray(x), np.asarray(y)
+    for name, arr in (("x", x), ("y", y)):
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must have a batch axis, got shape {arr.shape}")
     n = len(x)
+    if sample_weight is not None and np.shape(sample_weight) not in ((n,), (n, 1)):
+        # checked here: sliced, a wrong length would be blamed on the validation part
+        raise ValueError(f"sample_weight must have shape ({n},), got {np.shape(sample_weight)}")
     split_at = int(math.floor(n * (1.0 - split)))
     if split_at == 0 or split_at == n:
         raise ValueError(
