@@ -602,13 +602,13 @@ def test_fuzz_loss(case):
             assert isinstance(err, ValueError) and "y_true" in str(err), err
             return
         t64 = y32.astype(np.float64)
-    if sw is not None and (sw.shape != (rows,)):
+    if sw is not None and sw.shape not in ((rows,), (rows, 1)):  # (n, 1) as models take it
         assert isinstance(err, ValueError) and "sample_weight" in str(err), err
         return
     assert err is None, err
     value, grad = result
     assert isinstance(value, float) and grad.dtype == np.float32 and grad.shape == (rows, cols)
-    w = np.ones(rows) if sw is None else _as_float32(sw).astype(np.float64)
+    w = np.ones(rows) if sw is None else _as_float32(sw).astype(np.float64).reshape(rows)
     kernel = "categorical_crossentropy" if sparse else name
     expected = _ref_loss(kernel, from_logits, t64, p32.astype(np.float64), w, np.float32(delta))
     if math.isnan(expected):
