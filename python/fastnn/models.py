@@ -31,7 +31,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -1277,19 +1277,25 @@ class Sequential:
                 `[0.45, 0.80, 1.0]`.
             print_fn: called once with the whole summary (ending in a
                 newline), as Keras 3 does. Defaults to writing to stdout.
+            expand_nested: accepted; fastnn models hold no nested models.
+                Defaults to `False`.
+            show_trainable: add Keras's "Trainable" column (`Y`, `N`, or
+                `-` for a layer without weights). Defaults to `False`.
+            layer_range: two regular expressions: the rows from the first
+                layer whose name matches the first to the last layer whose
+                name matches the second (Keras's rule); the totals stay the
+                model's. Defaults to `None`: every layer.
 
         After the optimizer has state (the first training step), an
         "Optimizer params" line follows and "Total params" includes it, as
         in Keras 3.
         """
-        for key, default in (("expand_nested", False), ("show_trainable", False)):
-            if kwargs.pop(key, default) != default:
-                raise ValueError(f"summary: `{key}` is not supported by fastnn")
-        if kwargs.pop("layer_range", None) is not None:
-            raise ValueError("summary: `layer_range` is not supported by fastnn")
+        kwargs.pop("expand_nested", None)  # no nested models to expand
+        show_trainable = bool(kwargs.pop("show_trainable", False))
+        layer_range = kwargs.pop("layer_range", None)
         if kwargs:
             raise TypeError(f"summary got unexpected argument(s): {', '.join(sorted(kwargs))}")
-        text = _summary_text(self, line_length, positions)
+        text = _summary_text(self, line_length, positions, show_trainable, layer_range)
         if print_fn is None:
             import sys
 
@@ -2525,16 +2531,50 @@ def _cell_lines(text: str, width: int) -> List[str]:
     return lines
 
 
-def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
+def _layer_index_bounds(layers, layer_range) -> Tuple[int, int]:
+    """Keras's get_layer_index_bound_by_layer_name: the slice of `layers`
+    from the first name matching ``layer_range[0]`` to the last matching
+    ``layer_range[1]`` (``re.match``), both included."""
+    import re
+
+    if layer_range is None:
+        return 0, len(layers)
+    if len(layer_range) != 2:
+        raise ValueError(
+            "layer_range must be a list or tuple of length 2. Received: "
+            f"layer_range = {layer_range} of length {len(layer_range)}"
+        )
+    if not all(isinstance(name, str) for name in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    lower = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
+    upper = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
+    if not lower or not upper:
+        raise ValueError(
+            f"Passed layer_names do not match the layer names in the model. Received: {layer_range}"
+        )
+    if min(lower) > max(upper):
+        return min(upper), max(lower) + 1
+    return min(lower), max(upper) + 1
+
+
+def _summary_text(
+    model: Sequential, line_length=None, positions=None, show_trainable=False, layer_range=None
+) -> str:
     """Keras 3's summary as its rich table renders without colour."""
     import shutil
 
     header = ["Layer (type)", "Output Shape", "Param #"]
-    right = [False, False, True]
-    if line_length is None:
-        line_length = min(88, shutil.get_terminal_size().columns - 4)
-    line_length = _check_positive_int(line_length, "line_length")
+    align = ["left", "left", "right"]
+    default_line_length = 88
     positions = list(positions or [0.45, 0.80, 1.0])
+    if show_trainable:  # Keras: a centred column, the others narrowed to 90 %
+        default_line_length += 12
+        positions = [p * 0.90 for p in positions] + [1.0]
+        header.append("Trainable")
+        align.append("center")
+    if line_length is None:
+        line_length = min(default_line_length, shutil.get_terminal_size().columns - 4)
+    line_length = _check_positive_int(line_length, "line_length")
     if len(positions) != len(header):
         raise ValueError(f"`positions` must hold {len(header)} values, got {positions}")
     if positions[-1] <= 1:
@@ -2562,9 +2602,15 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
         out = []
         for i in range(height):
             parts = []
-            for lines, c, r in zip(columns, cells, right):
+            for lines, c, how in zip(columns, cells, align):
                 text = lines[i] if i < len(lines) else ""
-                text = text.rjust(c - 2) if r else text.ljust(c - 2)
+                if how == "right":
+                    text = text.rjust(c - 2)
+                elif how == "center":  # rich: the odd space goes right
+                    before = (c - 2 - len(text)) // 2
+                    text = (" " * before + text).ljust(c - 2)
+                else:
+                    text = text.ljust(c - 2)
                 parts.append(" " + text + " ")
             out.append(left + mid.join(parts) + end)
         return out
@@ -2579,7 +2625,8 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
     rows = list(zip(model._layers, shapes))
     if isinstance(model, Model):  # Keras lists a functional model's InputLayer
         rows.insert(0, (model._input_layer, model._input_shape))
-    for i, (layer, shape) in enumerate(rows):
+    first, end = _layer_index_bounds([layer for layer, _ in rows], layer_range)
+    for i, (layer, shape) in enumerate(rows[first:end]):
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
         shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"
@@ -2587,7 +2634,11 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
             params = f"{layer.count_params():,}"
         else:
             params = "0 (unbuilt)"
-        lines += row([f"{layer.name} ({type(layer).__name__})", shape_text, params], "│", "│", "│")
+        fields = [f"{layer.name} ({type(layer).__name__})", shape_text, params]
+        if show_trainable:
+            has_weights = bool(layer.weights) if model.built else False
+            fields.append(("Y" if layer.trainable else "N") if has_weights else "-")
+        lines += row(fields, "│", "│", "│")
     lines.append(rule("└", "─", "┴", "┘"))
 
     trainable = sum(w.size for w in model.trainable_weights) if model.built else 0
