@@ -192,3 +192,17 @@ def test_calling_a_model_on_a_symbolic_input_says_what_to_do():
     inputs = Input(shape=(5,))
     with pytest.raises(TypeError, match="cannot call the model .* on a symbolic input"):
         model(inputs)
+
+
+def test_model_dtype_and_layer_path_as_keras():
+    # Keras 3.15: model.dtype "float32"; layer.path "<sequential>/<layer>" in a
+    # Sequential, the name in a functional model, None outside a model and
+    # for the InputLayer.
+    seq = models.Sequential([Input((3,)), layers.Dense(2, name="x")], name="sq")
+    assert seq.dtype == "float32"
+    assert seq.layers[0].path == "sq/x" and seq.weights[0].path == "sq/x/kernel"
+    inputs = Input((5,), name="inp")
+    functional = Model(inputs, layers.Dense(2, name="d2")(inputs), name="fm")
+    assert [layer.path for layer in functional.layers] == [None, "d2"]
+    assert functional.weights[0].path == "d2/kernel" and functional.dtype == "float32"
+    assert layers.Dense(3, name="free").path is None

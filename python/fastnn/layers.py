@@ -208,15 +208,23 @@ class Layer:
     def weights(self) -> List[np.ndarray]:
         """The weights as `Variable` views into the model's parameter buffer
         (empty before build): kernel, then bias."""
-        owner = self._owner() if self._owner is not None else None
-        prefix = self.name
-        if owner is not None and not hasattr(owner, "_input_layer"):  # Keras: in a Sequential
-            prefix = f"{owner.name}/{self.name}"
+        prefix = self.path or self.name
         names = self._weight_names()
         return [
             Variable(view, name, f"{prefix}/{name}", self)
             for view, name in zip(self._weights, names)
         ]
+
+    @property
+    def path(self) -> Optional[str]:
+        """Keras's layer path: ``"<model>/<layer>"`` in a Sequential, the
+        layer's name in a functional model, None outside a model."""
+        owner = self._owner() if self._owner is not None else None
+        if owner is None or isinstance(self, InputLayer):
+            return None
+        if hasattr(owner, "_input_layer"):  # a functional model: the name alone
+            return self.name
+        return f"{owner.name}/{self.name}"
 
     def _weight_names(self) -> List[str]:
         return ["kernel", "bias"][: len(self._weights)]

@@ -1072,6 +1072,11 @@ class Sequential:
         x = self._prepare_x(x)
         return self._net.predict(x, 0)
 
+    @property
+    def dtype(self) -> str:
+        """The model's dtype, as Keras's `model.dtype`: always float32."""
+        return "float32"
+
     # -- weights -------------------------------------------------------------
     @property
     def weights(self) -> List[np.ndarray]:
