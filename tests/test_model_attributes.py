@@ -206,3 +206,33 @@ def test_model_dtype_and_layer_path_as_keras():
     assert [layer.path for layer in functional.layers] == [None, "d2"]
     assert functional.weights[0].path == "d2/kernel" and functional.dtype == "float32"
     assert layers.Dense(3, name="free").path is None
+
+
+def test_metrics_get_metrics_result_and_reset_metrics_as_keras():
+    # Keras 3.15: [] before compile; the "loss" tracker, then "compile_metrics"
+    # (holding the compiled metrics) when there are some; the values are
+    # the last run's; reset_metrics zeroes them.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    y = rng.standard_normal((16, 1)).astype(np.float32)
+    model = models.Sequential([Input((3,)), layers.Dense(1)])
+    assert model.metrics == []
+    model.compile("sgd", "mse")
+    assert [m.name for m in model.metrics] == ["loss"]
+    assert model.get_metrics_result() == {"loss": 0.0}
+    model.compile("sgd", "mse", metrics=["mae"])
+    tracker, compiled = model.metrics
+    assert (tracker.name, compiled.name) == ("loss", "compile_metrics")
+    assert [m.name for m in compiled.metrics] == ["mae"]
+    history = model.fit(x, y, epochs=2, verbose=0)
+    last = {key: values[-1] for key, values in history.history.items()}
+    assert model.get_metrics_result() == last
+    assert tracker.result() == last["loss"] and compiled.result() == {"mae": last["mae"]}
+    logs = model.evaluate(x[:5], y[:5], verbose=0, return_dict=True)
+    assert model.get_metrics_result() == logs
+    model.reset_metrics()
+    assert model.get_metrics_result() == {"loss": 0.0, "mae": 0.0}
+    # EarlyStopping's mode="auto" reads the compiled metrics' direction through them
+    stopper = callbacks.EarlyStopping(monitor="val_mae", patience=0)
+    model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[stopper])
+    assert stopper.monitor_op is np.less

@@ -99,6 +99,7 @@ class Sequential:
         self._metrics: list = []  # the resolved fastnn.metrics.Metric objects, both kinds
         self._metric_weighted: List[bool] = []  # per resolved metric: weighted by samples
         self._metric_names: List[str] = []
+        self._metrics_state: Dict[str, float] = {}  # the last run's running logs
         self._optimizer_net = None  # the network the optimizer's state was built for
         self._optimizer_tensors: List[int] = []  # the weights it was built for (trainable then)
         self._busy = threading.Lock()  # one training call at a time
@@ -344,6 +345,7 @@ class Sequential:
         self._metrics = resolved
         self._metric_weighted = weighted
         self._metric_names = [m.name for m in resolved]
+        self._metrics_state = {}
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
@@ -670,7 +672,34 @@ class Sequential:
             value = metric._value(sums[at : at + n], weight if weighted else samples)
             logs[metric.name] = float(np.float32(value))
             at += n
+        self._metrics_state = logs  # what Keras's metric objects now hold
         return logs
+
+    @property
+    def metrics(self) -> list:
+        """As Keras 3's `model.metrics` once compiled: the loss tracker
+        (``name="loss"``), then, when metrics were compiled, one
+        ``"compile_metrics"`` entry whose `metrics` are the compiled Metric
+        objects. `result()` reads the values of the last fit / evaluate /
+        train_on_batch run (running means while it runs)."""
+        if not self.compiled:
+            return []
+        tracked = [_TrackedMetrics(self, "loss")]
+        if self._metrics:
+            tracked.append(_TrackedMetrics(self, "compile_metrics", self._metrics))
+        return tracked
+
+    def get_metrics_result(self) -> Dict[str, float]:
+        """``{"loss": ..., <metric>: ...}`` as the metrics hold them after the
+        last run (zeros before any, or after `reset_metrics`), as Keras 3."""
+        if not self.compiled:
+            return {}
+        names = ["loss", *self._metric_names]
+        return {name: self._metrics_state.get(name, 0.0) for name in names}
+
+    def reset_metrics(self) -> None:
+        """Sets what `get_metrics_result` reports back to zeros, as Keras 3."""
+        self._metrics_state = {}
 
     @property
     def metrics_names(self) -> List[str]:
@@ -1825,6 +1854,34 @@ def _check_steps_per_execution(value) -> int:
             f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
         )
     return int(value)
+
+
+class _TrackedMetrics:
+    """An entry of `Sequential.metrics`: Keras 3's loss tracker (a `Mean`
+    named "loss") or its `CompileMetrics` ("compile_metrics", with the
+    compiled metrics in `metrics`), reading the model's last run."""
+
+    def __init__(self, model: Sequential, name: str, metrics: Sequence = ()):
+        self._model = model
+        self.name = name
+        self.metrics = list(metrics)
+
+    def result(self):
+        """The loss (a float), or ``{metric name: value}`` for compile_metrics."""
+        state = self._model._metrics_state
+        if not self.metrics:
+            return state.get(self.name, 0.0)
+        return {m.name: state.get(m.name, 0.0) for m in self.metrics}
+
+    def reset_state(self) -> None:
+        state = dict(self._model._metrics_state)
+        for name in [m.name for m in self.metrics] or [self.name]:
+            state.pop(name, None)
+        self._model._metrics_state = state
+
+    def __repr__(self) -> str:
+        kind = "CompileMetrics" if self.metrics else "Mean"
+        return f"<{kind} name={self.name}>"
 
 
 def _refuse_batch_source(x, what: str) -> None:
