@@ -581,3 +581,24 @@ def test_validation_split_of_a_scalar_x_is_a_value_error():
     model = make_model()
     with pytest.raises(ValueError, match="x must have a batch axis"):
         model.fit(3.0, np.zeros(4), validation_split=0.5, verbose=0)
+
+
+def test_a_callback_may_train_and_evaluate_the_model_fit_is_training():
+    # Keras runs train_on_batch / evaluate called from fit's callbacks; so does
+    # fastnn (in fit's thread), as if the calls were made between the epochs.
+    x, y = make_data(n=40)
+
+    class TrainAtEpochEnd(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.train_on_batch(x[:8], y[:8])
+            logs["extra"] = self.model.evaluate(x, y, verbose=0)[0]
+
+    inside = make_model()
+    inside.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0,
+               callbacks=[TrainAtEpochEnd()])  # fmt: skip
+    between = make_model()
+    for _ in range(2):
+        between.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+        between.train_on_batch(x[:8], y[:8])
+    assert weights_equal(inside.get_weights(), between.get_weights())
+    assert inside.history.history["extra"][-1] == between.evaluate(x, y, verbose=0)[0]

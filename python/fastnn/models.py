@@ -102,7 +102,7 @@ class Sequential:
         self._metrics_state: Dict[str, float] = {}  # the last run's running logs
         self._optimizer_net = None  # the network the optimizer's state was built for
         self._optimizer_tensors: List[int] = []  # the weights it was built for (trainable then)
-        self._busy = threading.Lock()  # one training call at a time
+        self._busy = _TrainingLock()  # one training call at a time (see _TrainingLock)
         self.stop_training = False
         self.history = None
         # compile's Keras options, recorded only (see compile).
@@ -491,7 +491,8 @@ class Sequential:
 
     @contextlib.contextmanager
     def _exclusive(self, what: str):
-        """Refuses a second concurrent training call on this model."""
+        """Refuses a training call from another thread while one runs; the
+        same thread may re-enter (train_on_batch or fit from fit's callbacks)."""
         if not self._busy.acquire(blocking=False):
             raise RuntimeError(
                 f"{what}: this model is already training in another thread; a model "
@@ -1854,6 +1855,30 @@ def _check_steps_per_execution(value) -> int:
             f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
         )
     return int(value)
+
+
+class _TrainingLock:
+    """A model's training lock: one fit / train_on_batch at a time across
+    threads, while the thread running one may start another from its
+    callbacks (a callback's `train_on_batch`), as Keras allows. `locked()`
+    says whether any is running."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._depth = 0  # nested calls of the owning thread
+
+    def acquire(self, blocking: bool = True) -> bool:
+        acquired = self._lock.acquire(blocking)
+        if acquired:
+            self._depth += 1
+        return acquired
+
+    def release(self) -> None:
+        self._depth -= 1
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._depth > 0
 
 
 class _TrackedMetrics:
