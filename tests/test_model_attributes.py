@@ -236,3 +236,13 @@ def test_metrics_get_metrics_result_and_reset_metrics_as_keras():
     stopper = callbacks.EarlyStopping(monitor="val_mae", patience=0)
     model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[stopper])
     assert stopper.monitor_op is np.less
+
+
+def test_unbuilt_dense_has_no_kernel_or_bias_attribute_as_keras():
+    dense = layers.Dense(2)
+    assert not hasattr(dense, "kernel") and not hasattr(dense, "bias")
+    with pytest.raises(AttributeError, match="'Dense' object has no attribute 'kernel'"):
+        dense.kernel  # noqa: B018
+    models.Sequential([Input((3,)), dense])
+    assert dense.kernel.shape == (3, 2) and dense.bias.shape == (2,)
+    assert models.Sequential([Input((3,)), layers.Dense(2, use_bias=False)]).layers[0].bias is None

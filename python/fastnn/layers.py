@@ -487,10 +487,18 @@ class Dense(Layer):
 
     @property
     def kernel(self) -> np.ndarray:
+        """The kernel `Variable`; as in Keras, an unbuilt layer has none
+        (AttributeError, so ``hasattr(layer, "kernel")`` is False)."""
+        if not self._weights:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'kernel'")
         return self.weights[0]
 
     @property
     def bias(self) -> Optional[np.ndarray]:
+        """The bias `Variable` (None with ``use_bias=False``); AttributeError
+        before the layer is built, as in Keras."""
+        if not self._weights:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'bias'")
         return self.weights[1] if self.use_bias and len(self._weights) > 1 else None
 
     def get_config(self) -> dict:
