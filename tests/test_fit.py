@@ -602,3 +602,20 @@ def test_a_callback_may_train_and_evaluate_the_model_fit_is_training():
         between.train_on_batch(x[:8], y[:8])
     assert weights_equal(inside.get_weights(), between.get_weights())
     assert inside.history.history["extra"][-1] == between.evaluate(x, y, verbose=0)[0]
+
+
+def test_one_element_lists_of_arrays_are_the_single_input_and_target_as_keras():
+    # Keras reads a list of arrays as one array per input / output and unwraps
+    # it for a model with one of each: fit([x], [y]), predict([x]) ...
+    x, y = make_data(n=24)
+    listed, plain = make_model(), make_model()
+    history = listed.fit([x], [y], validation_data=([x], [y]), epochs=2, verbose=0, shuffle=False)
+    expected = plain.fit(x, y, validation_data=(x, y), epochs=2, verbose=0, shuffle=False)
+    assert history.history == expected.history
+    np.testing.assert_array_equal(listed.predict([x], verbose=0), plain.predict(x, verbose=0))
+    np.testing.assert_array_equal(listed((x,)), plain(x))
+    assert listed.evaluate([x], [y], verbose=0) == plain.evaluate(x, y, verbose=0)
+    assert listed.test_on_batch([x], [y]) == plain.test_on_batch(x, y)
+    # a list of rows is still data: two samples here, one there
+    assert listed.predict(x[:2].tolist(), verbose=0).shape == (2, 4)
+    assert listed.predict([x[0]], verbose=0).shape == (1, 4)

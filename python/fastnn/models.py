@@ -627,6 +627,7 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
+        x, y, sample_weight = _single_structures(x, y, sample_weight)
         with self._exclusive("train_on_batch"):
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "train_on_batch")
@@ -639,13 +640,14 @@ class Sequential:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
+        x, y, sample_weight = _single_structures(x, y, sample_weight)
         data = self._prepare_data(x, y, sample_weight, "test_on_batch")
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._format(self._net.evaluate(data, data.rows), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
-        x = self._prepare_x(x)
+        x = self._prepare_x(_single_structures(x)[0])
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -800,6 +802,7 @@ class Sequential:
         verbose = _check_verbose(verbose)
         _refuse_batch_source(x, "fit")
         _refuse_batch_source(validation_data, "fit: validation_data")
+        x, y, sample_weight = _single_structures(x, y, sample_weight)
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -966,6 +969,7 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         _refuse_batch_source(x, "evaluate")
+        x, y, sample_weight = _single_structures(x, y, sample_weight)
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -1007,6 +1011,7 @@ class Sequential:
             rows with `steps`).
         """
         _refuse_batch_source(x, "predict")
+        x, _, _ = _single_structures(x)
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
@@ -1099,7 +1104,7 @@ class Sequential:
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
                 )
-        x = self._prepare_x(x)
+        x = self._prepare_x(_single_structures(x)[0])
         return self._net.predict(x, 0)
 
     @property
@@ -1909,6 +1914,26 @@ class _TrackedMetrics:
         return f"<{kind} name={self.name}>"
 
 
+def _single_structures(x, y=None, sample_weight=None):
+    """Keras reads a list or tuple of arrays as one array per model input
+    (or output); fastnn models have one of each, so a one-element list of a
+    batched array is that array, as Keras unwraps it: ``predict([x])``,
+    ``fit([x], [y])``. A list of rows (plain numbers, or one-sample arrays)
+    stays data, as before."""
+
+    def unwrap(value, rows):
+        if not isinstance(value, (list, tuple)) or len(value) != 1:
+            return value
+        ndim = getattr(value[0], "ndim", 0)
+        if ndim >= 2 or (ndim == 1 and rows is not None and rows > 1 and len(value[0]) == rows):
+            return value[0]
+        return value
+
+    x = unwrap(x, None)
+    rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
+    return x, unwrap(y, rows), unwrap(sample_weight, rows)
+
+
 def _refuse_batch_source(x, what: str) -> None:
     """A clear error for the batch sources Keras also takes (Python
     generators, `keras.utils.PyDataset`, tf.data, torch DataLoader):
@@ -1995,7 +2020,7 @@ def _unpack_validation(validation_data):
             f"val_sample_weight). Received: {type(validation_data).__name__}"
         )
     x, y, *rest = validation_data
-    return x, y, (rest[0] if rest else None)
+    return _single_structures(x, y, rest[0] if rest else None)
 
 
 def _merge_class_weight(y, sample_weight, class_weight):
