@@ -450,6 +450,12 @@ class Sequential:
                 raise ValueError(f"x must have a batch axis, got shape {x.shape}")
             self.build(x.shape)
 
+    def _input_name_or_none(self) -> Optional[str]:
+        """The Input layer's name (what a dict of inputs is keyed by)."""
+        if isinstance(self, Model):
+            return self._input_layer.name
+        return getattr(self, "_input_name", None)
+
     def _prepare_x(self, x) -> np.ndarray:
         """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once."""
         if (
@@ -627,7 +633,7 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
-        x, y, sample_weight = _single_structures(x, y, sample_weight)
+        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
         with self._exclusive("train_on_batch"):
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "train_on_batch")
@@ -640,14 +646,14 @@ class Sequential:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
-        x, y, sample_weight = _single_structures(x, y, sample_weight)
+        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
         data = self._prepare_data(x, y, sample_weight, "test_on_batch")
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._format(self._net.evaluate(data, data.rows), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
-        x = self._prepare_x(_single_structures(x)[0])
+        x = self._prepare_x(_single_structures(x, input_name=self._input_name_or_none())[0])
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -802,7 +808,7 @@ class Sequential:
         verbose = _check_verbose(verbose)
         _refuse_batch_source(x, "fit")
         _refuse_batch_source(validation_data, "fit: validation_data")
-        x, y, sample_weight = _single_structures(x, y, sample_weight)
+        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -820,7 +826,8 @@ class Sequential:
             if validation_data is not None:
                 try:
                     val_data = self._prepare_data(
-                        *_unpack_validation(validation_data), "validation"
+                        *_unpack_validation(validation_data, self._input_name_or_none()),
+                        "validation",
                     )
                 except (ValueError, TypeError) as e:
                     if str(e).startswith("`validation_data`"):
@@ -969,7 +976,7 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         _refuse_batch_source(x, "evaluate")
-        x, y, sample_weight = _single_structures(x, y, sample_weight)
+        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -1011,7 +1018,7 @@ class Sequential:
             rows with `steps`).
         """
         _refuse_batch_source(x, "predict")
-        x, _, _ = _single_structures(x)
+        x, _, _ = _single_structures(x, input_name=self._input_name_or_none())
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
@@ -1104,7 +1111,7 @@ class Sequential:
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
                 )
-        x = self._prepare_x(_single_structures(x)[0])
+        x = self._prepare_x(_single_structures(x, input_name=self._input_name_or_none())[0])
         return self._net.predict(x, 0)
 
     @property
@@ -1914,12 +1921,21 @@ class _TrackedMetrics:
         return f"<{kind} name={self.name}>"
 
 
-def _single_structures(x, y=None, sample_weight=None):
+def _single_structures(x, y=None, sample_weight=None, input_name=None):
     """Keras reads a list or tuple of arrays as one array per model input
     (or output); fastnn models have one of each, so a one-element list of a
     batched array is that array, as Keras unwraps it: ``predict([x])``,
     ``fit([x], [y])``. A list of rows (plain numbers, or one-sample arrays)
-    stays data, as before."""
+    stays data, as before. A dict of inputs by name, ``{input_name: x}``,
+    is `x` (Keras's error when that name is missing)."""
+    if isinstance(x, dict):
+        if input_name is None or input_name not in x:
+            expected = [] if input_name is None else [input_name]
+            raise ValueError(
+                f'Missing data for input "{input_name}". You passed a data dictionary with '
+                f"keys {list(x)}. Expected the following keys: {expected}"
+            )
+        x = x[input_name]
 
     def unwrap(value, rows):
         if not isinstance(value, (list, tuple)) or len(value) != 1:
@@ -2013,14 +2029,14 @@ def _squeeze_sample_weight(sample_weight):
     return sample_weight
 
 
-def _unpack_validation(validation_data):
+def _unpack_validation(validation_data, input_name=None):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
             "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
             f"val_sample_weight). Received: {type(validation_data).__name__}"
         )
     x, y, *rest = validation_data
-    return _single_structures(x, y, rest[0] if rest else None)
+    return _single_structures(x, y, rest[0] if rest else None, input_name)
 
 
 def _merge_class_weight(y, sample_weight, class_weight):
