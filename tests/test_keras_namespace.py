@@ -177,3 +177,20 @@ def test_keras_saving_api_and_models_save_model(tmp_path, rng):
     with pytest.raises(ValueError, match="Invalid keyword arguments"):
         other.load_weights(tmp_path / "w2.weights.npz", by_name=True)
     assert "saving" in keras.__all__
+
+
+def test_keras_config_functions():
+    # keras.config (Keras 3): the float32-only answers fastnn can give.
+    assert keras.config.floatx() == "float32" and keras.config.epsilon() == 1e-7
+    assert keras.config.image_data_format() == "channels_last"
+    assert keras.config.backend() == keras.backend.backend()
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
+    keras.config.enable_unsafe_deserialization()
+    keras.config.disable_traceback_filtering()
+    assert keras.config.dtype_policy() == "float32"
+    assert keras.config.is_traceback_filtering_enabled() is False
+    with pytest.raises(ValueError, match="float32 only"):
+        keras.config.set_dtype_policy("mixed_float16")
+    with pytest.raises(ValueError, match="float32 only"):
+        keras.config.set_floatx("float64")
