@@ -87,6 +87,7 @@ class Sequential:
         self.name = name or _layers._unique_name("sequential")
         self._trainable = bool(trainable)
         self._spec_layers: List[_layers.Layer] = []  # the layers the engine has, in order
+        self._normalizers: List[_layers.Layer] = []  # Normalization layers, applied to x
         self._synced_trainable = None  # (flags, optimizer kernel) last given to the engine
         self._layers: List[_layers.Layer] = []
         self._input_shape = None  # per-sample shape, without the batch axis
@@ -112,7 +113,7 @@ class Sequential:
         for layer in layers or []:
             Sequential.add(self, layer, rebuild=False)
         if self._input_shape is not None and any(
-            not isinstance(layer, _layers.Flatten) for layer in self._layers
+            not isinstance(layer, _PREPROCESSING) for layer in self._layers
         ):
             self.build()
 
@@ -161,7 +162,7 @@ class Sequential:
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
         self._layers.append(layer)
-        if rebuild and self._input_shape is not None and not isinstance(layer, _layers.Flatten):
+        if rebuild and self._input_shape is not None and not isinstance(layer, _PREPROCESSING):
             previous = self._net
             self._net = None
             try:
@@ -208,7 +209,18 @@ class Sequential:
                 f"data to (n, {math.prod(shape)})"
             )
         specs = []
-        for layer in self._layers:
+        normalizers = []
+        for i, layer in enumerate(self._layers):
+            if isinstance(layer, _layers.Normalization):
+                if len(shape) != 1 or not all(
+                    isinstance(before, _PREPROCESSING) for before in self._layers[:i]
+                ):
+                    raise ValueError(
+                        f"Normalization layer {layer.name!r}: fastnn normalizes the model's "
+                        "inputs, so it must come first (after a Flatten at most)"
+                    )
+                layer._build_statistics(shape[0])
+                normalizers.append(layer)
             spec = layer._spec(shape)
             if spec is not None:
                 specs.append((layer, spec))
@@ -235,6 +247,7 @@ class Sequential:
         self._output_shape = shape
         self._net = net
         self._spec_layers = [layer for layer, _ in specs]
+        self._normalizers = normalizers
         self._synced_trainable = None
         if self.compiled:
             self._configure_engine()
@@ -465,6 +478,7 @@ class Sequential:
             and self._net is not None
             and x.shape[1:] == self._input_shape
             and x.flags.c_contiguous
+            and not self._normalizers
         ):
             return x  # already what the engine takes (a one-sample predict's path)
         if isinstance(x, (dict, collections.abc.Iterator)):
@@ -493,7 +507,10 @@ class Sequential:
                 f"(n, {', '.join(map(str, self._input_shape))}){hint}"
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
-        return np.ascontiguousarray(x, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        for layer in self._normalizers:  # once per call, as every conversion
+            x = layer._normalize(x)
+        return x
 
     @contextlib.contextmanager
     def _exclusive(self, what: str):
@@ -1802,6 +1819,10 @@ def _check_network_size(input_shape, specs) -> None:
 
 
 # -- fit helpers ----------------------------------------------------------------
+# Layers the engine does not run: a reshape, and the inputs' normalization.
+_PREPROCESSING = (_layers.Flatten, _layers.Normalization)
+
+
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
