@@ -625,3 +625,14 @@ def test_one_element_lists_of_arrays_are_the_single_input_and_target_as_keras():
     # a list of rows is still data: two samples here, one there
     assert listed.predict(x[:2].tolist(), verbose=0).shape == (2, 4)
     assert listed.predict([x[0]], verbose=0).shape == (1, 4)
+
+
+def test_a_list_holding_one_sample_stays_one_sample():
+    # predict([image]) of a model whose samples are 2-D: one sample, as before
+    # (Keras would read the list as the input structure and fail).
+    model = models.Sequential(
+        [layers.Input(shape=(4, 3)), layers.Flatten(), layers.Dense(2, activation="softmax")]
+    )
+    image = np.ones((4, 3), np.float32)
+    assert model.predict([image], verbose=0).shape == (1, 2)
+    assert model.predict([np.ones((5, 4, 3))], verbose=0).shape == (5, 2)

@@ -463,11 +463,15 @@ class Sequential:
                 raise ValueError(f"x must have a batch axis, got shape {x.shape}")
             self.build(x.shape)
 
-    def _input_name_or_none(self) -> Optional[str]:
-        """The Input layer's name (what a dict of inputs is keyed by)."""
+    def _structure_hints(self) -> dict:
+        """What `_single_structures` needs to read Keras's input structures:
+        the Input's name (a dict's key) and the number of axes of a sample."""
         if isinstance(self, Model):
-            return self._input_layer.name
-        return getattr(self, "_input_name", None)
+            name = self._input_layer.name
+        else:
+            name = getattr(self, "_input_name", None)
+        ndim = None if self._input_shape is None else len(self._input_shape)
+        return {"input_name": name, "sample_ndim": ndim}
 
     def _prepare_x(self, x) -> np.ndarray:
         """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once."""
@@ -650,7 +654,7 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         with self._exclusive("train_on_batch"):
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "train_on_batch")
@@ -663,14 +667,14 @@ class Sequential:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         data = self._prepare_data(x, y, sample_weight, "test_on_batch")
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._format(self._net.evaluate(data, data.rows), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
-        x = self._prepare_x(_single_structures(x, input_name=self._input_name_or_none())[0])
+        x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -825,7 +829,7 @@ class Sequential:
         verbose = _check_verbose(verbose)
         _refuse_batch_source(x, "fit")
         _refuse_batch_source(validation_data, "fit: validation_data")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -843,7 +847,7 @@ class Sequential:
             if validation_data is not None:
                 try:
                     val_data = self._prepare_data(
-                        *_unpack_validation(validation_data, self._input_name_or_none()),
+                        *_unpack_validation(validation_data, **self._structure_hints()),
                         "validation",
                     )
                 except (ValueError, TypeError) as e:
@@ -993,7 +997,7 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         _refuse_batch_source(x, "evaluate")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, self._input_name_or_none())
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -1035,7 +1039,7 @@ class Sequential:
             rows with `steps`).
         """
         _refuse_batch_source(x, "predict")
-        x, _, _ = _single_structures(x, input_name=self._input_name_or_none())
+        x, _, _ = _single_structures(x, **self._structure_hints())
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
@@ -1128,7 +1132,7 @@ class Sequential:
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
                 )
-        x = self._prepare_x(_single_structures(x, input_name=self._input_name_or_none())[0])
+        x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
         return self._net.predict(x, 0)
 
     @property
@@ -1942,13 +1946,15 @@ class _TrackedMetrics:
         return f"<{kind} name={self.name}>"
 
 
-def _single_structures(x, y=None, sample_weight=None, input_name=None):
+def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_ndim=None):
     """Keras reads a list or tuple of arrays as one array per model input
     (or output); fastnn models have one of each, so a one-element list of a
     batched array is that array, as Keras unwraps it: ``predict([x])``,
     ``fit([x], [y])``. A list of rows (plain numbers, or one-sample arrays)
-    stays data, as before. A dict of inputs by name, ``{input_name: x}``,
-    is `x` (Keras's error when that name is missing)."""
+    stays data, as before, and so does a list holding one sample of a model
+    whose samples have `sample_ndim` axes (``predict([image])``). A dict of
+    inputs by name, ``{input_name: x}``, is `x` (Keras's error when that name
+    is missing)."""
     if isinstance(x, dict):
         if input_name is None or input_name not in x:
             expected = [] if input_name is None else [input_name]
@@ -1966,7 +1972,15 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None):
             return value[0]
         return value
 
-    x = unwrap(x, None)
+    if (
+        isinstance(x, (list, tuple))
+        and len(x) == 1
+        and sample_ndim is not None
+        and getattr(x[0], "ndim", 0) == sample_ndim
+    ):
+        pass  # one sample in a list: data
+    else:
+        x = unwrap(x, None)
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
     return x, unwrap(y, rows), unwrap(sample_weight, rows)
 
@@ -2050,14 +2064,14 @@ def _squeeze_sample_weight(sample_weight):
     return sample_weight
 
 
-def _unpack_validation(validation_data, input_name=None):
+def _unpack_validation(validation_data, input_name=None, sample_ndim=None):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
             "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
             f"val_sample_weight). Received: {type(validation_data).__name__}"
         )
     x, y, *rest = validation_data
-    return _single_structures(x, y, rest[0] if rest else None, input_name)
+    return _single_structures(x, y, rest[0] if rest else None, input_name, sample_ndim)
 
 
 def _merge_class_weight(y, sample_weight, class_weight):
