@@ -887,7 +887,7 @@ class LearningRateScheduler(Callback):
             learning_rate, (float, int, np.floating, np.integer)
         ):
             raise ValueError(
-                f"The output of the `schedule` function should be a float. Got: {learning_rate!r}"
+                f"The output of the `schedule` function should be a float. Got: {learning_rate}"
             )
         learning_rate = float(learning_rate)
         if not math.isfinite(learning_rate) or learning_rate < 0:
