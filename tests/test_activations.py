@@ -235,3 +235,11 @@ def test_gelu_tanh_form_keeps_relative_accuracy_in_the_lower_tail(isa):
     dx = fastnn.ops.activation_grad(np.ones_like(x), x, "gelu")
     dw = 2 * SQ2PI * (1 + 3 * 0.044715 * x64**2)
     np.testing.assert_allclose(dx, s + x64 * dw * s * _sigmoid(-w), rtol=2e-5, atol=0)
+
+
+def test_swish_is_named_silu_in_layers_as_keras():
+    # Keras 3: "swish" is silu, and layers report and save it as "silu".
+    dense = fastnn.layers.Dense(3, activation="swish")
+    assert dense.activation == "silu" and dense.get_config()["activation"] == "silu"
+    assert fastnn.layers.Activation("swish").get_config()["activation"] == "silu"
+    assert fastnn.activations.serialize(fastnn.activations.swish) == "silu"

@@ -532,6 +532,13 @@ def test_lr_scheduler_bad_schedule_output(bad):
     assert model.optimizer.learning_rate == 0.01  # unchanged
 
 
+def test_lr_scheduler_not_a_float_message_is_keras():
+    # Keras 3.15 (learning_rate_scheduler.py) prints the value with str().
+    expected = "The output of the `schedule` function should be a float. Got: x$"
+    with pytest.raises(ValueError, match=expected):
+        simulate_fit(FakeModel(), [LearningRateScheduler(lambda e, lr: "x")], losses(1))
+
+
 def test_lr_scheduler_needs_a_callable_and_an_optimizer_rate():
     with pytest.raises(TypeError, match="callable"):
         LearningRateScheduler(0.1)

@@ -329,7 +329,7 @@ def test_compile_before_the_width_is_known():
     "metric,match",
     [
         ("bogus", "Could not interpret metric identifier: 'bogus'"),
-        ("auc", "fastnn does not compute the metric 'auc'"),
+        ("f1_score", "fastnn does not compute the metric 'f1_score'"),
         (3, "Could not interpret metric identifier: 3"),
         ({"out": "accuracy"}, "metrics` as a dict"),
         ("categorical_accuracy", "needs labels shaped like the predictions"),
@@ -491,3 +491,59 @@ def test_root_mean_squared_error_is_keras_formula(rng, weighted):
     assert logs[name] == pytest.approx(expected, rel=1e-5)
     assert metrics.get("RootMeanSquaredError").direction == "down"
     assert metrics.get(name).get_config() == {"name": name, "dtype": None}
+
+
+def predictions_model(predictions, metric_list, weighted_list=None):
+    """A model whose outputs are its inputs (Dense 1x1 identity), to score
+    given predictions with compiled metrics."""
+    model = models.Sequential([layers.Input(shape=(1,)), layers.Dense(1)])
+    model.set_weights([np.ones((1, 1), np.float32), np.zeros(1, np.float32)])
+    model.compile("sgd", "mse", metrics=metric_list, weighted_metrics=weighted_list)
+    return model, np.asarray(predictions, np.float32).reshape(-1, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [  # Keras 3.15's results for labels [0, 0, 1, 1, 1, 0], predictions below
+        ({}, 0.7777777910232544),
+        ({"curve": "PR"}, 0.8007864952087402),
+        ({"summation_method": "minoring"}, 0.6666666865348816),
+        ({"curve": "PR", "summation_method": "majoring"}, 0.888888955116272),
+        ({"thresholds": [0.25, 0.6]}, 0.7222222089767456),
+    ],
+)
+def test_auc_matches_keras(kwargs, expected):
+    model, x = predictions_model(
+        [0.1, 0.5, 0.3, 0.9, 0.7, 0.65], [metrics.AUC(num_thresholds=5, **kwargs)]
+    )
+    y = np.array([0, 0, 1, 1, 1, 0], np.float32)
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["auc"] == pytest.approx(
+        expected, abs=1e-6
+    )
+
+
+def test_auc_keras_docstring_logits_and_weights():
+    # Keras's docstring: thresholds [-1e-7, 0.5, 1 + 1e-7] -> 0.75
+    model, x = predictions_model([0, 0.5, 0.3, 0.9], [metrics.AUC(num_thresholds=3)])
+    assert model.evaluate(x, np.array([0, 0, 1, 1.0]), verbose=0, return_dict=True)["auc"] == 0.75
+    # from_logits thresholds the sigmoid (Keras 3.15: 0.6666666269302368)
+    logits = [-2.0, 0.2, -0.5, 2.0, 1.0, 0.6]
+    model, x = predictions_model(logits, [metrics.AUC(num_thresholds=5, from_logits=True)])
+    labels = np.array([0, 0, 1, 1, 1, 0], np.float32)
+    assert model.evaluate(x, labels, verbose=0, return_dict=True)["auc"] == pytest.approx(
+        2 / 3, abs=1e-6
+    )
+    # weighted: a zero weight removes a sample, as if it were absent
+    model, x = predictions_model(
+        [0.1, 0.5, 0.3, 0.9], ["accuracy"], [metrics.AUC(num_thresholds=3)]
+    )
+    weighted = model.evaluate(x, labels[:4], sample_weight=np.array([1, 0, 1, 1]), verbose=0,
+                              return_dict=True)["auc"]  # fmt: skip
+    dropped, x3 = predictions_model([0.1, 0.3, 0.9], ["accuracy"], [metrics.AUC(num_thresholds=3)])
+    assert weighted == dropped.evaluate(x3, labels[[0, 2, 3]], verbose=0, return_dict=True)["auc"]
+    assert (
+        metrics.get("auc").direction == "up"
+        and metrics.get("AUC").get_config()["num_thresholds"] == 200
+    )
+    with pytest.raises(ValueError, match="multi_label"):
+        metrics.AUC(multi_label=True)

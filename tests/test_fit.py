@@ -559,9 +559,15 @@ def test_validation_split_checks_sample_weight_before_slicing_it(shape):
 
 
 @pytest.mark.parametrize(
-    "make_x", [lambda x: (row for row in x), lambda x: iter(x), lambda x: {"input": x}]
+    "make_x, match",
+    [
+        (lambda x: (row for row in x), "takes the data as arrays"),
+        (lambda x: iter(x), "takes the data as arrays"),
+        # a dict is read as inputs by name (Keras's error for an unknown name)
+        (lambda x: {"input": x}, 'Missing data for input "input_layer'),
+    ],
 )
-def test_generators_iterators_and_dicts_are_named_as_unsupported(make_x):
+def test_generators_iterators_and_dicts_are_named_as_unsupported(make_x, match):
     """Were 'x must hold real numbers, got dtype object' (np.asarray of them)."""
     x, y = make_data()
     model = make_model()
@@ -572,7 +578,7 @@ def test_generators_iterators_and_dicts_are_named_as_unsupported(make_x):
         lambda: model.evaluate(make_x(x), y, verbose=0),
         lambda: model.train_on_batch(make_x(x), y),
     ):
-        with pytest.raises(ValueError, match="takes the data as arrays"):
+        with pytest.raises(ValueError, match=match):
             call()
     _assert_state(model, state)
 
@@ -581,3 +587,52 @@ def test_validation_split_of_a_scalar_x_is_a_value_error():
     model = make_model()
     with pytest.raises(ValueError, match="x must have a batch axis"):
         model.fit(3.0, np.zeros(4), validation_split=0.5, verbose=0)
+
+
+def test_a_callback_may_train_and_evaluate_the_model_fit_is_training():
+    # Keras runs train_on_batch / evaluate called from fit's callbacks; so does
+    # fastnn (in fit's thread), as if the calls were made between the epochs.
+    x, y = make_data(n=40)
+
+    class TrainAtEpochEnd(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.train_on_batch(x[:8], y[:8])
+            logs["extra"] = self.model.evaluate(x, y, verbose=0)[0]
+
+    inside = make_model()
+    inside.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0,
+               callbacks=[TrainAtEpochEnd()])  # fmt: skip
+    between = make_model()
+    for _ in range(2):
+        between.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+        between.train_on_batch(x[:8], y[:8])
+    assert weights_equal(inside.get_weights(), between.get_weights())
+    assert inside.history.history["extra"][-1] == between.evaluate(x, y, verbose=0)[0]
+
+
+def test_one_element_lists_of_arrays_are_the_single_input_and_target_as_keras():
+    # Keras reads a list of arrays as one array per input / output and unwraps
+    # it for a model with one of each: fit([x], [y]), predict([x]) ...
+    x, y = make_data(n=24)
+    listed, plain = make_model(), make_model()
+    history = listed.fit([x], [y], validation_data=([x], [y]), epochs=2, verbose=0, shuffle=False)
+    expected = plain.fit(x, y, validation_data=(x, y), epochs=2, verbose=0, shuffle=False)
+    assert history.history == expected.history
+    np.testing.assert_array_equal(listed.predict([x], verbose=0), plain.predict(x, verbose=0))
+    np.testing.assert_array_equal(listed((x,)), plain(x))
+    assert listed.evaluate([x], [y], verbose=0) == plain.evaluate(x, y, verbose=0)
+    assert listed.test_on_batch([x], [y]) == plain.test_on_batch(x, y)
+    # a list of rows is still data: two samples here, one there
+    assert listed.predict(x[:2].tolist(), verbose=0).shape == (2, 4)
+    assert listed.predict([x[0]], verbose=0).shape == (1, 4)
+
+
+def test_a_list_holding_one_sample_stays_one_sample():
+    # predict([image]) of a model whose samples are 2-D: one sample, as before
+    # (Keras would read the list as the input structure and fail).
+    model = models.Sequential(
+        [layers.Input(shape=(4, 3)), layers.Flatten(), layers.Dense(2, activation="softmax")]
+    )
+    image = np.ones((4, 3), np.float32)
+    assert model.predict([image], verbose=0).shape == (1, 2)
+    assert model.predict([np.ones((5, 4, 3))], verbose=0).shape == (5, 2)

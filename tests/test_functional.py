@@ -311,3 +311,23 @@ def test_input_takes_keras_batch_shape():
         Input(shape=(5,), batch_shape=(None, 5))
     with pytest.raises(ValueError, match="both `batch_size` and `batch_shape`"):
         Input(batch_size=2, batch_shape=(None, 5))
+
+
+def test_inputs_as_a_dict_keyed_by_the_input_name_as_keras():
+    # Keras 3 takes {input name: array} for a model's inputs.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12, 4)).astype(np.float32)
+    y = rng.standard_normal((12, 2)).astype(np.float32)
+    inputs = Input(shape=(4,), name="features")
+    model = Model(inputs, layers.Dense(2)(inputs))
+    model.compile("sgd", "mse")
+    np.testing.assert_array_equal(
+        model.predict({"features": x}, verbose=0), model.predict(x, verbose=0)
+    )
+    assert model.evaluate({"features": x}, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    model.fit({"features": x}, y, validation_data=({"features": x}, y), verbose=0)
+    message = "Missing data for input \"features\".*keys \\['feat'\\]"
+    with pytest.raises(ValueError, match=message):
+        model.predict({"feat": x}, verbose=0)
+    seq = models.Sequential([Input((4,), name="raw"), layers.Dense(1)])
+    assert seq.predict({"raw": x}, verbose=0).shape == (12, 1)

@@ -177,3 +177,80 @@ def test_keras_saving_api_and_models_save_model(tmp_path, rng):
     with pytest.raises(ValueError, match="Invalid keyword arguments"):
         other.load_weights(tmp_path / "w2.weights.npz", by_name=True)
     assert "saving" in keras.__all__
+
+
+def test_keras_config_functions():
+    # keras.config (Keras 3): the float32-only answers fastnn can give.
+    assert keras.config.floatx() == "float32" and keras.config.epsilon() == 1e-7
+    assert keras.config.image_data_format() == "channels_last"
+    assert keras.config.backend() == keras.backend.backend()
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
+    keras.config.enable_unsafe_deserialization()
+    keras.config.disable_traceback_filtering()
+    assert keras.config.dtype_policy() == "float32"
+    assert keras.config.is_traceback_filtering_enabled() is False
+    with pytest.raises(ValueError, match="float32 only"):
+        keras.config.set_dtype_policy("mixed_float16")
+    with pytest.raises(ValueError, match="float32 only"):
+        keras.config.set_floatx("float64")
+
+
+# -- Normalization (keras/src/layers/preprocessing/normalization.py) ---------------------
+
+
+def normalization_data():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((50, 3)) * [1, 10, 100] + [0, 5, -50]).astype(np.float32)
+    return x, (x @ np.array([[1.0], [0.1], [0.01]])).astype(np.float32)
+
+
+def test_normalization_adapt_and_call_as_keras():
+    x, _ = normalization_data()
+    layer = keras.layers.Normalization(axis=-1)
+    layer.adapt(x)
+    mean, variance, count = layer.get_weights()
+    np.testing.assert_allclose(mean, x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(variance, x.var(0), rtol=1e-5)
+    assert count.shape == () and count.dtype == np.int32  # Keras 3.15 keeps it 0
+    assert [w.name for w in layer.weights] == ["mean", "variance", "count"]
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 3
+    # Keras 3.15's values for the first sample
+    np.testing.assert_allclose(layer(x[:1]), [[0.2928, -0.267, 0.4037]], atol=1e-4)
+    given = keras.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 4.0, 0.0])
+    np.testing.assert_array_equal(given(np.ones((1, 3))), [[0.0, -0.5, -2e7]])  # sqrt floor 1e-7
+    assert given.weights == []
+    inverse = keras.layers.Normalization(invert=True)
+    inverse.adapt(x)
+    np.testing.assert_allclose(inverse(np.zeros((1, 3))), mean[None], rtol=1e-6)
+    assert layer.get_config()["axis"] == (-1,) and layer.get_config()["mean"] is None
+    with pytest.raises(ValueError, match="both `mean` and `variance`"):
+        keras.layers.Normalization(mean=[1.0])
+    with pytest.raises(ValueError, match="last axis only"):
+        keras.layers.Normalization(axis=0)
+
+
+def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):
+    x, y = normalization_data()
+    layer = keras.layers.Normalization()
+    layer.adapt(x)
+    model = keras.Sequential(
+        [keras.Input((3,)), layer, keras.layers.Dense(4), keras.layers.Dense(1)]
+    )
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
+    plain.set_weights(model.get_weights()[3:])
+    for m in (model, plain):
+        m.compile("adam", "mae")
+    history = model.fit(x, y, epochs=2, batch_size=10, verbose=0, shuffle=False).history
+    expected = plain.fit(layer(x), y, epochs=2, batch_size=10, verbose=0, shuffle=False).history
+    assert history == expected
+    np.testing.assert_array_equal(model.predict(x, verbose=0), plain.predict(layer(x), verbose=0))
+    assert (model.count_params(), len(model.trainable_weights)) == (28, 4)
+    text = []
+    model.summary(print_fn=text.append)
+    assert " Non-trainable params: 7 (28.00 B)" in text[0]  # Keras 3.15's line
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="must come first"):
+        keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Normalization()])

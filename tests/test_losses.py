@@ -302,3 +302,29 @@ def test_an_int_too_large_for_a_float_is_a_value_error(make, match):
     """Was float()'s OverflowError 'int too large to convert to float'."""
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "cls, extra",
+    [
+        (fastnn.losses.MeanSquaredError, {}),
+        (fastnn.losses.MeanAbsoluteError, {}),
+        (fastnn.losses.Huber, {}),
+        (fastnn.losses.BinaryCrossentropy, {"axis": -1}),
+        (fastnn.losses.CategoricalCrossentropy, {"axis": -1}),
+        (fastnn.losses.SparseCategoricalCrossentropy, {"ignore_class": None}),
+    ],
+)
+def test_losses_take_keras_arguments_at_their_defaults(cls, extra):
+    # Keras 3 scripts pass reduction= / dtype= (and axis, ignore_class); fastnn
+    # computes Keras's defaults and says so for other values.
+    loss = cls(reduction="sum_over_batch_size", dtype="float32", **extra)
+    assert cls.from_config(loss.get_config()).get_config() == loss.get_config()
+    assert loss.get_config()["reduction"] == "sum_over_batch_size"
+    with pytest.raises(ValueError, match="reduction='sum' is not supported by fastnn"):
+        cls(reduction="sum")
+    with pytest.raises(ValueError, match="dtype='float64' is not supported"):
+        cls(dtype="float64")
+    for key in extra:
+        with pytest.raises(ValueError, match=f"{key}=0 is not supported"):
+            cls(**{key: 0})

@@ -136,8 +136,8 @@ def test_resolve_metrics_rejects_the_same_object_twice_and_dicts():
 @pytest.mark.parametrize(
     "identifier, match",
     [
-        ("auc", "does not compute the metric 'auc'"),
-        ("AUC", "does not compute"),
+        ("f1_score", "does not compute the metric 'f1_score'"),
+        ("R2Score", "does not compute"),
         ("F1Score", "does not compute"),
         ("mean_absolute_percentage_error", "does not compute"),
         ("accuracyy", "Could not interpret metric identifier: 'accuracyy'"),

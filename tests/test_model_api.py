@@ -155,8 +155,6 @@ def test_summary_matches_rich_rendering(monkeypatch, line_length, positions):
 
 def test_summary_rejects_what_it_does_not_support():
     model = seed_network()
-    with pytest.raises(ValueError, match="expand_nested"):
-        model.summary(expand_nested=True)
     with pytest.raises(TypeError, match="colour"):
         model.summary(colour=True)
     with pytest.raises(ValueError, match="Insufficient console width"):
@@ -568,3 +566,62 @@ def test_input_shapes_of_whole_floats_and_numpy_ints_are_fine():
     for shape in [(3.0,), (np.int64(3),), (np.float32(3),), 3, [3]]:
         model = models.Sequential([layers.Input(shape=shape), layers.Dense(2)])
         assert model.input_shape == (None, 3)
+
+
+# -- summary's show_trainable / layer_range / expand_nested ------------------------------
+
+# Keras 3.15's text (colour codes removed) for the functional model below.
+SHOW_TRAINABLE_SUMMARY = """\
+Model: "fm"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━┓
+┃ Layer (type)                ┃ Output Shape          ┃    Param # ┃ Trai… ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━┩
+│ inp (InputLayer)            │ (None, 5)             │          0 │   -   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│ d1 (Dense)                  │ (None, 4)             │         24 │   N   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│ act (Activation)            │ (None, 4)             │          0 │   -   │
+├─────────────────────────────┼───────────────────────┼────────────┼───────┤
+│ d2 (Dense)                  │ (None, 2)             │         10 │   Y   │
+└─────────────────────────────┴───────────────────────┴────────────┴───────┘
+ Total params: 34 (136.00 B)
+ Trainable params: 10 (40.00 B)
+ Non-trainable params: 24 (96.00 B)
+"""
+
+LAYER_RANGE_SUMMARY = """\
+Model: "fm"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━┓
+┃ Layer (type)              ┃ Output Shape        ┃   Param # ┃ Tra… ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━┩
+│ d1 (Dense)                │ (None, 4)           │        24 │  N   │
+├───────────────────────────┼─────────────────────┼───────────┼──────┤
+│ act (Activation)          │ (None, 4)           │         0 │  -   │
+├───────────────────────────┼─────────────────────┼───────────┼──────┤
+│ d2 (Dense)                │ (None, 2)           │        10 │  Y   │
+└───────────────────────────┴─────────────────────┴───────────┴──────┘
+ Total params: 34 (136.00 B)
+ Trainable params: 10 (40.00 B)
+ Non-trainable params: 24 (96.00 B)
+"""
+
+
+def frozen_first_functional():
+    inputs = layers.Input(shape=(5,), name="inp")
+    x = layers.Activation("relu", name="act")(layers.Dense(4, name="d1")(inputs))
+    model = models.Model(inputs, layers.Dense(2, name="d2")(x), name="fm")
+    model.get_layer("d1").trainable = False
+    return model
+
+
+def test_summary_show_trainable_and_layer_range_as_keras():
+    model = frozen_first_functional()
+    assert capture_summary(model, show_trainable=True, line_length=76) == SHOW_TRAINABLE_SUMMARY
+    # layer_range: regular expressions, the bounds in either order, both included
+    text = capture_summary(model, layer_range=["d2", "d1"], show_trainable=True, line_length=70)
+    assert text == LAYER_RANGE_SUMMARY
+    assert capture_summary(model, expand_nested=True) == capture_summary(model)
+    with pytest.raises(ValueError, match="do not match the layer names"):
+        model.summary(layer_range=["zz", "d1"])
+    with pytest.raises(ValueError, match="length 2"):
+        model.summary(layer_range=["d1"])

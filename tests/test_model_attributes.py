@@ -192,3 +192,57 @@ def test_calling_a_model_on_a_symbolic_input_says_what_to_do():
     inputs = Input(shape=(5,))
     with pytest.raises(TypeError, match="cannot call the model .* on a symbolic input"):
         model(inputs)
+
+
+def test_model_dtype_and_layer_path_as_keras():
+    # Keras 3.15: model.dtype "float32"; layer.path "<sequential>/<layer>" in a
+    # Sequential, the name in a functional model, None outside a model and
+    # for the InputLayer.
+    seq = models.Sequential([Input((3,)), layers.Dense(2, name="x")], name="sq")
+    assert seq.dtype == "float32"
+    assert seq.layers[0].path == "sq/x" and seq.weights[0].path == "sq/x/kernel"
+    inputs = Input((5,), name="inp")
+    functional = Model(inputs, layers.Dense(2, name="d2")(inputs), name="fm")
+    assert [layer.path for layer in functional.layers] == [None, "d2"]
+    assert functional.weights[0].path == "d2/kernel" and functional.dtype == "float32"
+    assert layers.Dense(3, name="free").path is None
+
+
+def test_metrics_get_metrics_result_and_reset_metrics_as_keras():
+    # Keras 3.15: [] before compile; the "loss" tracker, then "compile_metrics"
+    # (holding the compiled metrics) when there are some; the values are
+    # the last run's; reset_metrics zeroes them.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 3)).astype(np.float32)
+    y = rng.standard_normal((16, 1)).astype(np.float32)
+    model = models.Sequential([Input((3,)), layers.Dense(1)])
+    assert model.metrics == []
+    model.compile("sgd", "mse")
+    assert [m.name for m in model.metrics] == ["loss"]
+    assert model.get_metrics_result() == {"loss": 0.0}
+    model.compile("sgd", "mse", metrics=["mae"])
+    tracker, compiled = model.metrics
+    assert (tracker.name, compiled.name) == ("loss", "compile_metrics")
+    assert [m.name for m in compiled.metrics] == ["mae"]
+    history = model.fit(x, y, epochs=2, verbose=0)
+    last = {key: values[-1] for key, values in history.history.items()}
+    assert model.get_metrics_result() == last
+    assert tracker.result() == last["loss"] and compiled.result() == {"mae": last["mae"]}
+    logs = model.evaluate(x[:5], y[:5], verbose=0, return_dict=True)
+    assert model.get_metrics_result() == logs
+    model.reset_metrics()
+    assert model.get_metrics_result() == {"loss": 0.0, "mae": 0.0}
+    # EarlyStopping's mode="auto" reads the compiled metrics' direction through them
+    stopper = callbacks.EarlyStopping(monitor="val_mae", patience=0)
+    model.fit(x, y, epochs=2, verbose=0, validation_data=(x, y), callbacks=[stopper])
+    assert stopper.monitor_op is np.less
+
+
+def test_unbuilt_dense_has_no_kernel_or_bias_attribute_as_keras():
+    dense = layers.Dense(2)
+    assert not hasattr(dense, "kernel") and not hasattr(dense, "bias")
+    with pytest.raises(AttributeError, match="'Dense' object has no attribute 'kernel'"):
+        dense.kernel  # noqa: B018
+    models.Sequential([Input((3,)), dense])
+    assert dense.kernel.shape == (3, 2) and dense.bias.shape == (2,)
+    assert models.Sequential([Input((3,)), layers.Dense(2, use_bias=False)]).layers[0].bias is None

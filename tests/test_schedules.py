@@ -141,3 +141,62 @@ def test_a_schedule_returning_no_number_is_a_clear_error(value):
     with pytest.raises(ValueError, match="The learning rate schedule returned"):
         float(model.optimizer.learning_rate)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+# Keras 3.15's values (torch backend) at steps 0, 1, 2, 3, 4, 5, 7, 9, 10, 13, 20, 40.
+STEPS = [0, 1, 2, 3, 4, 5, 7, 9, 10, 13, 20, 40]
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (
+            lambda: schedules.PolynomialDecay(0.1, 10),
+            [0.1, 0.09001, 0.08002, 0.07003, 0.06004, 0.05005, 0.03007, 0.01009] + [0.0001] * 4,
+        ),
+        (
+            lambda: schedules.PolynomialDecay(0.1, 4, end_learning_rate=0.0, power=0.5, cycle=True),
+            [0.1, 0.086603, 0.070711, 0.05, 0.0, 0.061237, 0.035355, 0.05, 0.040825, 0.043301]
+            + [0.0, 0.0],
+        ),
+        (
+            lambda: schedules.CosineDecayRestarts(0.1, 5),
+            [0.1, 0.090451, 0.065451, 0.034549, 0.009549, 0.1, 0.090451, 0.065451, 0.05]
+            + [0.009549, 0.085355, 0.096194],
+        ),
+        (
+            lambda: schedules.CosineDecayRestarts(0.1, 3, t_mul=1.0, m_mul=0.5, alpha=0.1),
+            [0.1, 0.0775, 0.0325, 0.055, 0.04375, 0.02125, 0.026875, 0.02125, 0.018438]
+            + [0.014219, 0.010352, 0.010008],
+        ),
+        (
+            lambda: schedules.CosineDecayRestarts(0.2, 2, t_mul=3.0, m_mul=0.8),
+            [0.2, 0.1, 0.16, 0.149282, 0.12, 0.08, 0.010718, 0.127028, 0.12414, 0.105138]
+            + [0.032, 0.086336],
+        ),
+    ],
+)
+def test_polynomial_and_cosine_restarts_match_keras(make, expected):
+    schedule = make()
+    np.testing.assert_allclose([schedule(s) for s in STEPS], expected, atol=1e-6)
+    again = schedules.deserialize(schedules.serialize(schedule))
+    assert type(again) is type(schedule) and again.get_config() == schedule.get_config()
+
+
+def test_polynomial_and_cosine_restarts_configs_and_checks():
+    assert schedules.PolynomialDecay(0.1, 10).get_config() == {
+        "initial_learning_rate": 0.1,
+        "decay_steps": 10,
+        "end_learning_rate": 0.0001,
+        "power": 1.0,
+        "cycle": False,
+        "name": "PolynomialDecay",
+    }
+    assert schedules.CosineDecayRestarts(0.1, 5).get_config()["name"] == "SGDRDecay"
+    with pytest.raises(ValueError, match="decay_steps"):
+        schedules.PolynomialDecay(0.1, 0)
+    with pytest.raises(ValueError, match="first_decay_steps"):
+        schedules.CosineDecayRestarts(0.1, -1)
+    # values Keras's float32 arithmetic makes inf / NaN, not Python exceptions
+    assert schedules.PolynomialDecay(0.1, 4, power=-1.0)(10) == math.inf
+    assert math.isnan(schedules.CosineDecayRestarts(0.1, 2, t_mul=0.5)(100))

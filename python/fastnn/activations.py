@@ -178,7 +178,7 @@ def _keras_name(identifier: Union[str, Callable, None]) -> str:
                 f"Unknown activation {identifier!r}; expected None or one of: "
                 + ", ".join(sorted(_KERNELS))
             )
-        return identifier
+        return "silu" if identifier == "swish" else identifier  # Keras 3's name for both
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]
     raise TypeError(

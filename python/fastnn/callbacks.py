@@ -11,7 +11,8 @@ The classes, arguments, defaults, hook names and messages follow Keras 3
   (LearningRateScheduler, ReduceLROnPlateau);
 - ``model.save(filepath, overwrite=True)`` and
   ``model.save_weights(filepath, overwrite=True)`` (ModelCheckpoint);
-- optionally ``model.metrics`` (or a Sequential's ``_metrics``) objects with
+- optionally ``model.metrics`` (entries with a ``metrics`` list, as Keras 3's
+  ``CompileMetrics``, are read through it; or a Sequential's ``_metrics``) objects with
   a ``name`` and a ``direction`` (``"up"``/``"down"``): with
   ``mode="auto"``, a monitored name other than ``"loss"`` must be one of
   them, as in Keras 3.
@@ -555,7 +556,11 @@ class _MonitorMixin:
         model_metrics = getattr(self.model, "metrics", None)
         if model_metrics is None:
             model_metrics = getattr(self.model, "_metrics", None)
-        for m in model_metrics or ():
+        flat = []
+        for m in model_metrics or ():  # Keras: a CompileMetrics entry lists the metrics
+            inner = getattr(m, "metrics", None)
+            flat.extend(inner if isinstance(inner, list) else [m])
+        for m in flat:
             if getattr(m, "name", None) == name:
                 found = getattr(m, "direction", None) or getattr(m, "_direction", None)
                 if found is not None:
@@ -882,7 +887,7 @@ class LearningRateScheduler(Callback):
             learning_rate, (float, int, np.floating, np.integer)
         ):
             raise ValueError(
-                f"The output of the `schedule` function should be a float. Got: {learning_rate!r}"
+                f"The output of the `schedule` function should be a float. Got: {learning_rate}"
             )
         learning_rate = float(learning_rate)
         if not math.isfinite(learning_rate) or learning_rate < 0:

@@ -30,6 +30,7 @@ __all__ = [
     "InputLayer",
     "Layer",
     "LeakyReLU",
+    "Normalization",
     "ReLU",
     "Softmax",
     "deserialize",
@@ -208,15 +209,23 @@ class Layer:
     def weights(self) -> List[np.ndarray]:
         """The weights as `Variable` views into the model's parameter buffer
         (empty before build): kernel, then bias."""
-        owner = self._owner() if self._owner is not None else None
-        prefix = self.name
-        if owner is not None and not hasattr(owner, "_input_layer"):  # Keras: in a Sequential
-            prefix = f"{owner.name}/{self.name}"
+        prefix = self.path or self.name
         names = self._weight_names()
         return [
             Variable(view, name, f"{prefix}/{name}", self)
             for view, name in zip(self._weights, names)
         ]
+
+    @property
+    def path(self) -> Optional[str]:
+        """Keras's layer path: ``"<model>/<layer>"`` in a Sequential, the
+        layer's name in a functional model, None outside a model."""
+        owner = self._owner() if self._owner is not None else None
+        if owner is None or isinstance(self, InputLayer):
+            return None
+        if hasattr(owner, "_input_layer"):  # a functional model: the name alone
+            return self.name
+        return f"{owner.name}/{self.name}"
 
     def _weight_names(self) -> List[str]:
         return ["kernel", "bias"][: len(self._weights)]
@@ -479,10 +488,18 @@ class Dense(Layer):
 
     @property
     def kernel(self) -> np.ndarray:
+        """The kernel `Variable`; as in Keras, an unbuilt layer has none
+        (AttributeError, so ``hasattr(layer, "kernel")`` is False)."""
+        if not self._weights:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'kernel'")
         return self.weights[0]
 
     @property
     def bias(self) -> Optional[np.ndarray]:
+        """The bias `Variable` (None with ``use_bias=False``); AttributeError
+        before the layer is built, as in Keras."""
+        if not self._weights:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'bias'")
         return self.weights[1] if self.use_bias and len(self._weights) > 1 else None
 
     def get_config(self) -> dict:
@@ -699,6 +716,157 @@ class Flatten(Layer):
 
     def _spec(self, input_shape):
         return None
+
+
+class Normalization(Layer):
+    """Feature-wise standardisation of the model's inputs, as Keras 3's
+    ``Normalization``: ``(x - mean) / max(sqrt(variance), 1e-7)`` (with
+    `invert`, ``mean + x * max(sqrt(variance), 1e-7)``).
+
+    The statistics come from `adapt(data)` (then they are the layer's
+    non-trainable weights ``mean``, ``variance`` and ``count``, saved with the
+    model), or are given as `mean` and `variance` (then it has no weights).
+    Unadapted, it is built with zero means and unit variances.
+
+    fastnn applies it to the inputs, once per `fit`/`evaluate`/`predict`
+    call, so it must be the model's first layer (after a `Flatten` at most)
+    and normalizes the last axis (``axis=-1``).
+
+    Args:
+        axis: the feature axis: `-1` (or ``(-1,)``). Defaults to `-1`.
+        mean: per-feature means, or None. Defaults to `None`.
+        variance: per-feature variances, or None. Defaults to `None`.
+        invert: undo the normalization instead. Defaults to `False`.
+
+    >>> layer = Normalization()
+    >>> layer.adapt(np.array([[1.0], [3.0]]))
+    >>> layer(np.array([[2.0]]))
+    array([[0.]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+        if axes not in ((-1,),):
+            raise ValueError(
+                f"fastnn's Normalization normalizes the last axis only (axis=-1); got axis={axis!r}"
+            )
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                "When setting values directly, both `mean` and `variance` must be set. "
+                f"Received: mean={mean} and variance={variance}"
+            )
+        self.axis = axes
+        self.invert = bool(invert)
+        self.input_mean = mean
+        self.input_variance = variance
+        self._given = None
+        if mean is not None:
+            self._given = (
+                np.asarray(mean, dtype=np.float32).reshape(-1),
+                np.asarray(variance, dtype=np.float32).reshape(-1),
+            )
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _spec(self, input_shape):
+        return None  # applied to the inputs by the model, not by the engine
+
+    def _weight_names(self) -> List[str]:
+        return ["mean", "variance", "count"][: len(self._weights)]
+
+    @property
+    def trainable_weights(self) -> List[np.ndarray]:
+        return []  # Keras: mean, variance and count never train
+
+    @property
+    def non_trainable_weights(self) -> List[np.ndarray]:
+        return self.weights
+
+    def _build_statistics(self, features: int) -> None:
+        """Keras's unadapted state: zero means, unit variances, count 0."""
+        if self._given is None and not self._weights:
+            self._weights = [
+                np.zeros(features, np.float32),
+                np.ones(features, np.float32),
+                np.zeros((), np.int32),
+            ]
+        self.built = True
+
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Computes the per-feature mean and variance of `data` (samples
+        on the first axes, features last), as Keras's `adapt`."""
+        if self._given is not None:
+            raise ValueError("Cannot `adapt` a Normalization layer created with mean and variance")
+        values = np.asarray(data, dtype=np.float64)
+        if values.dtype.kind not in "biuf" or values.ndim < 1 or values.size == 0:
+            raise ValueError(f"adapt needs a non-empty numeric array, got shape {values.shape}")
+        if values.ndim == 1:
+            values = values[:, None]
+        flat = values.reshape(-1, values.shape[-1])
+        mean, variance = flat.mean(axis=0), flat.var(axis=0)
+        if self._weights:  # in place: a model built with the layer keeps its views
+            if self._weights[0].shape != mean.shape:
+                raise ValueError(
+                    f"adapt: the layer has {self._weights[0].shape[0]} features, the data "
+                    f"{mean.shape[0]}"
+                )
+            self._weights[0][...] = mean
+            self._weights[1][...] = variance
+        else:
+            self._weights = [
+                mean.astype(np.float32),
+                variance.astype(np.float32),
+                np.zeros((), np.int32),  # Keras 3.15's count stays 0 after adapt
+            ]
+        self.built = True
+
+    def _statistics(self):
+        if self._given is not None:
+            return self._given
+        if not self._weights:
+            return None
+        return self._weights[0], self._weights[1]
+
+    def _normalize(self, x: np.ndarray) -> np.ndarray:
+        """The layer on a float32 ``(n, features)`` array (a new array)."""
+        stats = self._statistics()
+        if stats is None:
+            return x.copy()
+        mean, variance = stats
+        if mean.size not in (1, x.shape[-1]):
+            raise ValueError(
+                f"Normalization {self.name!r} has {mean.size} features; the inputs have "
+                f"{x.shape[-1]}"
+            )
+        scale = np.maximum(np.sqrt(variance), np.float32(1e-7))
+        out = mean + x * scale if self.invert else (x - mean) / scale
+        return out.astype(np.float32, copy=False)
+
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array,
+        the normalized array (float32), as Keras computes it eagerly."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        x = np.asarray(inputs, dtype=np.float32)
+        if self._given is None and not self._weights:
+            self._build_statistics(x.shape[-1])
+        return self._normalize(x)
+
+    def get_config(self) -> dict:
+        def listed(value):
+            return value.tolist() if isinstance(value, np.ndarray) else value
+
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "invert": self.invert,
+            "mean": listed(self.input_mean),
+            "variance": listed(self.input_variance),
+        }
 
 
 def _serialize_regularizer(regularizer):

@@ -37,6 +37,30 @@ __all__ = [
 ]
 
 
+# Keras loss arguments fastnn has only at their defaults: (accepted values).
+_KERAS_ONLY_ARGUMENTS = {
+    "reduction": ("sum_over_batch_size", "auto", None),  # "auto": Keras 2's spelling
+    "dtype": (None, "float32"),
+    "axis": (-1,),
+    "ignore_class": (None,),
+}
+
+
+def _check_keras_only(cls_name: str, **arguments) -> None:
+    """Keras's loss arguments at values fastnn computes, else a ValueError."""
+    for key, value in arguments.items():
+        if value not in _KERAS_ONLY_ARGUMENTS[key]:
+            why = (
+                "losses reduce with the mean over the batch"
+                if key == "reduction"
+                else "only its Keras default"
+            )
+            raise ValueError(
+                f"{cls_name}: {key}={value!r} is not supported by fastnn ({why}, "
+                f"{_KERAS_ONLY_ARGUMENTS[key][0]!r})"
+            )
+
+
 class Loss:
     """Base class: ``kernel`` names the C++ loss; ``from_logits`` and ``delta``
     are passed to it."""
@@ -48,6 +72,11 @@ class Loss:
         self.name = name or to_snake_case(type(self).__name__)
         self.from_logits = bool(from_logits)
         self.delta = float(delta)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """The loss `get_config()` (or Keras 3's config of it) describes."""
+        return cls(**config)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         """The loss of `y_pred` (samples, outputs) against `y_true`."""
@@ -75,7 +104,8 @@ class MeanSquaredError(Loss):
 
     kernel = "mean_squared_error"
 
-    def __init__(self, name: str = "mean_squared_error"):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
         super().__init__(name)
 
 
@@ -84,7 +114,8 @@ class MeanAbsoluteError(Loss):
 
     kernel = "mean_absolute_error"
 
-    def __init__(self, name: str = "mean_absolute_error"):
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
         super().__init__(name)
 
 
@@ -99,7 +130,10 @@ class Huber(Loss):
 
     kernel = "huber"
 
-    def __init__(self, delta: float = 1.0, name: str = "huber_loss"):
+    def __init__(
+        self, delta: float = 1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None
+    ):
+        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
         try:
             positive = float(delta) > 0.0
         except OverflowError:  # an int too large for a float
@@ -132,6 +166,7 @@ class _Crossentropy(Loss):
             **super().get_config(),
             "from_logits": self.from_logits,
             "label_smoothing": self.label_smoothing,
+            "axis": -1,
         }
 
 
@@ -147,7 +182,16 @@ class BinaryCrossentropy(_Crossentropy):
 
     kernel = "binary_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, name="binary_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+        dtype=None,
+    ):
+        _check_keras_only(type(self).__name__, axis=axis, reduction=reduction, dtype=dtype)
         super().__init__(from_logits, label_smoothing, name)
 
 
@@ -164,7 +208,16 @@ class CategoricalCrossentropy(_Crossentropy):
 
     kernel = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, name="categorical_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+        dtype=None,
+    ):
+        _check_keras_only(type(self).__name__, axis=axis, reduction=reduction, dtype=dtype)
         super().__init__(from_logits, label_smoothing, name)
 
 
@@ -180,11 +233,21 @@ class SparseCategoricalCrossentropy(Loss):
 
     kernel = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits: bool = False, name: str = "sparse_categorical_crossentropy"):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class=None,
+        reduction="sum_over_batch_size",
+        name: str = "sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        _check_keras_only(
+            type(self).__name__, ignore_class=ignore_class, reduction=reduction, dtype=dtype
+        )
         super().__init__(name, from_logits=from_logits)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
 
 
 # -- Keras's loss functions (keras/src/losses/losses.py, torch backend's nn.py) --------

@@ -27,6 +27,7 @@ import numpy as np
 from fastnn import losses as _losses
 
 __all__ = [
+    "AUC",
     "BinaryAccuracy",
     "CategoricalAccuracy",
     "FalseNegatives",
@@ -389,6 +390,162 @@ class Recall(_ConfusionRatio):
     _default_name = "recall"
 
 
+class AUC(Metric):
+    """Area under the ROC (or precision-recall) curve, as Keras 3's ``AUC``
+    (keras/src/metrics/confusion_metrics.py): confusion counts over every
+    output element at `num_thresholds` thresholds (evenly spaced in (0, 1),
+    plus one just below 0 and one just above 1), summed over the run, then
+    Keras's Riemann sum (or its interpolated PR formula).
+
+    Args:
+        num_thresholds: how many thresholds, > 1. Defaults to `200`.
+        curve: `"ROC"` or `"PR"`. Defaults to `"ROC"`.
+        summation_method: `"interpolation"`, `"minoring"` or `"majoring"`.
+            Defaults to `"interpolation"`.
+        name: Defaults to `"auc"`.
+        dtype: accepted for Keras compatibility.
+        thresholds: explicit thresholds in [0, 1] instead of `num_thresholds`.
+            Defaults to `None`.
+        multi_label, num_labels, label_weights: Keras's per-label AUC; only
+            their defaults (one AUC over all outputs).
+        from_logits: predictions are logits (thresholded after a sigmoid).
+            Defaults to `False`.
+    """
+
+    kind = "auc"
+    _default_name = "auc"
+
+    def __init__(
+        self,
+        num_thresholds=200,
+        curve="ROC",
+        summation_method="interpolation",
+        name=None,
+        dtype=None,
+        thresholds=None,
+        multi_label=False,
+        num_labels=None,
+        label_weights=None,
+        from_logits=False,
+    ):
+        super().__init__(name=name, dtype=dtype)
+        if multi_label or num_labels is not None or label_weights is not None:
+            raise ValueError(
+                "AUC: fastnn computes one AUC over all outputs (multi_label=False, "
+                "num_labels=None, label_weights=None)"
+            )
+        curve = str(curve).upper()
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f'Invalid `curve` argument value "{curve}". Expected ROC or PR')
+        summation_method = str(summation_method).lower()
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(
+                f'Invalid `summation_method` argument value "{summation_method}". Expected '
+                "interpolation, minoring or majoring"
+            )
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            inner = sorted(float(t) for t in thresholds)
+            if any(not 0.0 <= t <= 1.0 for t in inner):
+                raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
+            self.num_thresholds = len(inner) + 2
+        else:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int):
+                raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: "
+                                 f"num_thresholds={num_thresholds!r}")  # fmt: skip
+            if num_thresholds <= 1:
+                raise ValueError(
+                    "Argument `num_thresholds` must be an integer > 1. "
+                    f"Received: num_thresholds={num_thresholds}"
+                )
+            self.num_thresholds = num_thresholds
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.thresholds = [-1e-7, *inner, 1.0 + 1e-7]
+        self.curve = curve
+        self.summation_method = summation_method
+        self.from_logits = bool(from_logits)
+
+    @property
+    def params(self) -> dict:
+        return {"num_thresholds": self.num_thresholds}
+
+    def check_shapes(self, y_true_shape, y_pred_shape) -> None:
+        Metric.check_shapes(self, y_true_shape, y_pred_shape)
+
+    def _engine_threshold(self, t: float) -> float:
+        """The threshold on what the engine compares: the prediction, or with
+        `from_logits` the logit whose sigmoid is `t`."""
+        if not self.from_logits:
+            return t
+        if t <= 0.0:
+            return -3.0e38  # every sigmoid is above
+        if t >= 1.0:
+            return 3.0e38
+        return math.log(t / (1.0 - t))
+
+    def _kernels(self) -> list:
+        kinds = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+        return [
+            {"kind": kind, "threshold": self._engine_threshold(t)}
+            for kind in kinds
+            for t in self.thresholds
+        ]
+
+    def _value(self, sums, count: float) -> float:
+        n = self.num_thresholds
+        tp, fp, tn, fn = (np.asarray(sums[i * n : (i + 1) * n], np.float64) for i in range(4))
+
+        def ratio(a, b):
+            return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            dtp = tp[:-1] - tp[1:]
+            p = tp + fp
+            dp = p[:-1] - p[1:]
+            slope = ratio(dtp, np.maximum(dp, 0.0))
+            intercept = tp[1:] - slope * p[1:]
+            both = (p[:-1] > 0) & (p[1:] > 0)
+            p_ratio = np.where(both, ratio(p[:-1], np.maximum(p[1:], 0.0)), 1.0)
+            with np.errstate(divide="ignore"):
+                log_ratio = np.log(p_ratio)
+            increment = ratio(slope * (dtp + intercept * log_ratio), np.maximum(tp[1:] + fn[1:], 0))
+            return float(np.sum(increment))
+        recall = ratio(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = ratio(fp, fp + tn), recall
+        else:
+            x, y = recall, ratio(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return float(np.sum((x[:-1] - x[1:]) * heights))
+
+    def get_config(self) -> dict:
+        config = {
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "multi_label": False,
+            "num_labels": None,
+            "label_weights": None,
+            "from_logits": self.from_logits,
+        }
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if config.get("thresholds") is not None:
+            config.pop("num_thresholds", None)
+        return cls(**config)
+
+
 # -- Keras's metric functions (keras/src/metrics/accuracy_metrics.py) -------------------
 #
 # Per-sample values in NumPy (float32 for the accuracies, as Keras's floatx);
@@ -482,6 +639,7 @@ _CLASSES = (
     FalseNegatives,
     Precision,
     Recall,
+    AUC,
 )
 
 # Names Keras accepts for these metrics: class names, snake-case names, aliases.
@@ -501,7 +659,7 @@ del _cls
 
 # Keras metrics fastnn does not compute: named so that the error says so.
 _KERAS_ONLY = {
-    "auc", "f1_score", "f_beta_score", "r2_score",
+    "f1_score", "f_beta_score", "r2_score",
     "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
     "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
     "kl_divergence", "poisson", "binary_crossentropy", "categorical_crossentropy",

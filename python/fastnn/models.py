@@ -31,7 +31,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -87,6 +87,7 @@ class Sequential:
         self.name = name or _layers._unique_name("sequential")
         self._trainable = bool(trainable)
         self._spec_layers: List[_layers.Layer] = []  # the layers the engine has, in order
+        self._normalizers: List[_layers.Layer] = []  # Normalization layers, applied to x
         self._synced_trainable = None  # (flags, optimizer kernel) last given to the engine
         self._layers: List[_layers.Layer] = []
         self._input_shape = None  # per-sample shape, without the batch axis
@@ -99,9 +100,10 @@ class Sequential:
         self._metrics: list = []  # the resolved fastnn.metrics.Metric objects, both kinds
         self._metric_weighted: List[bool] = []  # per resolved metric: weighted by samples
         self._metric_names: List[str] = []
+        self._metrics_state: Dict[str, float] = {}  # the last run's running logs
         self._optimizer_net = None  # the network the optimizer's state was built for
         self._optimizer_tensors: List[int] = []  # the weights it was built for (trainable then)
-        self._busy = threading.Lock()  # one training call at a time
+        self._busy = _TrainingLock()  # one training call at a time (see _TrainingLock)
         self.stop_training = False
         self.history = None
         # compile's Keras options, recorded only (see compile).
@@ -111,7 +113,7 @@ class Sequential:
         for layer in layers or []:
             Sequential.add(self, layer, rebuild=False)
         if self._input_shape is not None and any(
-            not isinstance(layer, _layers.Flatten) for layer in self._layers
+            not isinstance(layer, _PREPROCESSING) for layer in self._layers
         ):
             self.build()
 
@@ -160,7 +162,7 @@ class Sequential:
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
         self._layers.append(layer)
-        if rebuild and self._input_shape is not None and not isinstance(layer, _layers.Flatten):
+        if rebuild and self._input_shape is not None and not isinstance(layer, _PREPROCESSING):
             previous = self._net
             self._net = None
             try:
@@ -207,7 +209,18 @@ class Sequential:
                 f"data to (n, {math.prod(shape)})"
             )
         specs = []
-        for layer in self._layers:
+        normalizers = []
+        for i, layer in enumerate(self._layers):
+            if isinstance(layer, _layers.Normalization):
+                if len(shape) != 1 or not all(
+                    isinstance(before, _PREPROCESSING) for before in self._layers[:i]
+                ):
+                    raise ValueError(
+                        f"Normalization layer {layer.name!r}: fastnn normalizes the model's "
+                        "inputs, so it must come first (after a Flatten at most)"
+                    )
+                layer._build_statistics(shape[0])
+                normalizers.append(layer)
             spec = layer._spec(shape)
             if spec is not None:
                 specs.append((layer, spec))
@@ -234,6 +247,7 @@ class Sequential:
         self._output_shape = shape
         self._net = net
         self._spec_layers = [layer for layer, _ in specs]
+        self._normalizers = normalizers
         self._synced_trainable = None
         if self.compiled:
             self._configure_engine()
@@ -344,6 +358,7 @@ class Sequential:
         self._metrics = resolved
         self._metric_weighted = weighted
         self._metric_names = [m.name for m in resolved]
+        self._metrics_state = {}
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
@@ -448,6 +463,16 @@ class Sequential:
                 raise ValueError(f"x must have a batch axis, got shape {x.shape}")
             self.build(x.shape)
 
+    def _structure_hints(self) -> dict:
+        """What `_single_structures` needs to read Keras's input structures:
+        the Input's name (a dict's key) and the number of axes of a sample."""
+        if isinstance(self, Model):
+            name = self._input_layer.name
+        else:
+            name = getattr(self, "_input_name", None)
+        ndim = None if self._input_shape is None else len(self._input_shape)
+        return {"input_name": name, "sample_ndim": ndim}
+
     def _prepare_x(self, x) -> np.ndarray:
         """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once."""
         if (
@@ -457,6 +482,7 @@ class Sequential:
             and self._net is not None
             and x.shape[1:] == self._input_shape
             and x.flags.c_contiguous
+            and not self._normalizers
         ):
             return x  # already what the engine takes (a one-sample predict's path)
         if isinstance(x, (dict, collections.abc.Iterator)):
@@ -485,11 +511,15 @@ class Sequential:
                 f"(n, {', '.join(map(str, self._input_shape))}){hint}"
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
-        return np.ascontiguousarray(x, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        for layer in self._normalizers:  # once per call, as every conversion
+            x = layer._normalize(x)
+        return x
 
     @contextlib.contextmanager
     def _exclusive(self, what: str):
-        """Refuses a second concurrent training call on this model."""
+        """Refuses a training call from another thread while one runs; the
+        same thread may re-enter (train_on_batch or fit from fit's callbacks)."""
         if not self._busy.acquire(blocking=False):
             raise RuntimeError(
                 f"{what}: this model is already training in another thread; a model "
@@ -624,6 +654,7 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         with self._exclusive("train_on_batch"):
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "train_on_batch")
@@ -636,13 +667,14 @@ class Sequential:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         data = self._prepare_data(x, y, sample_weight, "test_on_batch")
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._format(self._net.evaluate(data, data.rows), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
-        x = self._prepare_x(x)
+        x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -670,7 +702,34 @@ class Sequential:
             value = metric._value(sums[at : at + n], weight if weighted else samples)
             logs[metric.name] = float(np.float32(value))
             at += n
+        self._metrics_state = logs  # what Keras's metric objects now hold
         return logs
+
+    @property
+    def metrics(self) -> list:
+        """As Keras 3's `model.metrics` once compiled: the loss tracker
+        (``name="loss"``), then, when metrics were compiled, one
+        ``"compile_metrics"`` entry whose `metrics` are the compiled Metric
+        objects. `result()` reads the values of the last fit / evaluate /
+        train_on_batch run (running means while it runs)."""
+        if not self.compiled:
+            return []
+        tracked = [_TrackedMetrics(self, "loss")]
+        if self._metrics:
+            tracked.append(_TrackedMetrics(self, "compile_metrics", self._metrics))
+        return tracked
+
+    def get_metrics_result(self) -> Dict[str, float]:
+        """``{"loss": ..., <metric>: ...}`` as the metrics hold them after the
+        last run (zeros before any, or after `reset_metrics`), as Keras 3."""
+        if not self.compiled:
+            return {}
+        names = ["loss", *self._metric_names]
+        return {name: self._metrics_state.get(name, 0.0) for name in names}
+
+    def reset_metrics(self) -> None:
+        """Sets what `get_metrics_result` reports back to zeros, as Keras 3."""
+        self._metrics_state = {}
 
     @property
     def metrics_names(self) -> List[str]:
@@ -770,6 +829,7 @@ class Sequential:
         verbose = _check_verbose(verbose)
         _refuse_batch_source(x, "fit")
         _refuse_batch_source(validation_data, "fit: validation_data")
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -787,7 +847,8 @@ class Sequential:
             if validation_data is not None:
                 try:
                     val_data = self._prepare_data(
-                        *_unpack_validation(validation_data), "validation"
+                        *_unpack_validation(validation_data, **self._structure_hints()),
+                        "validation",
                     )
                 except (ValueError, TypeError) as e:
                     if str(e).startswith("`validation_data`"):
@@ -936,6 +997,7 @@ class Sequential:
         from fastnn import callbacks as _callbacks
 
         _refuse_batch_source(x, "evaluate")
+        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -977,6 +1039,7 @@ class Sequential:
             rows with `steps`).
         """
         _refuse_batch_source(x, "predict")
+        x, _, _ = _single_structures(x, **self._structure_hints())
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
@@ -1069,8 +1132,13 @@ class Sequential:
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
                 )
-        x = self._prepare_x(x)
+        x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
         return self._net.predict(x, 0)
+
+    @property
+    def dtype(self) -> str:
+        """The model's dtype, as Keras's `model.dtype`: always float32."""
+        return "float32"
 
     # -- weights -------------------------------------------------------------
     @property
@@ -1277,19 +1345,25 @@ class Sequential:
                 `[0.45, 0.80, 1.0]`.
             print_fn: called once with the whole summary (ending in a
                 newline), as Keras 3 does. Defaults to writing to stdout.
+            expand_nested: accepted; fastnn models hold no nested models.
+                Defaults to `False`.
+            show_trainable: add Keras's "Trainable" column (`Y`, `N`, or
+                `-` for a layer without weights). Defaults to `False`.
+            layer_range: two regular expressions: the rows from the first
+                layer whose name matches the first to the last layer whose
+                name matches the second (Keras's rule); the totals stay the
+                model's. Defaults to `None`: every layer.
 
         After the optimizer has state (the first training step), an
         "Optimizer params" line follows and "Total params" includes it, as
         in Keras 3.
         """
-        for key, default in (("expand_nested", False), ("show_trainable", False)):
-            if kwargs.pop(key, default) != default:
-                raise ValueError(f"summary: `{key}` is not supported by fastnn")
-        if kwargs.pop("layer_range", None) is not None:
-            raise ValueError("summary: `layer_range` is not supported by fastnn")
+        kwargs.pop("expand_nested", None)  # no nested models to expand
+        show_trainable = bool(kwargs.pop("show_trainable", False))
+        layer_range = kwargs.pop("layer_range", None)
         if kwargs:
             raise TypeError(f"summary got unexpected argument(s): {', '.join(sorted(kwargs))}")
-        text = _summary_text(self, line_length, positions)
+        text = _summary_text(self, line_length, positions, show_trainable, layer_range)
         if print_fn is None:
             import sys
 
@@ -1749,6 +1823,10 @@ def _check_network_size(input_shape, specs) -> None:
 
 
 # -- fit helpers ----------------------------------------------------------------
+# Layers the engine does not run: a reshape, and the inputs' normalization.
+_PREPROCESSING = (_layers.Flatten, _layers.Normalization)
+
+
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
@@ -1814,6 +1892,97 @@ def _check_steps_per_execution(value) -> int:
             f"`steps_per_execution` must be an integer >= 1. Received: steps_per_execution={value}"
         )
     return int(value)
+
+
+class _TrainingLock:
+    """A model's training lock: one fit / train_on_batch at a time across
+    threads, while the thread running one may start another from its
+    callbacks (a callback's `train_on_batch`), as Keras allows. `locked()`
+    says whether any is running."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._depth = 0  # nested calls of the owning thread
+
+    def acquire(self, blocking: bool = True) -> bool:
+        acquired = self._lock.acquire(blocking)
+        if acquired:
+            self._depth += 1
+        return acquired
+
+    def release(self) -> None:
+        self._depth -= 1
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._depth > 0
+
+
+class _TrackedMetrics:
+    """An entry of `Sequential.metrics`: Keras 3's loss tracker (a `Mean`
+    named "loss") or its `CompileMetrics` ("compile_metrics", with the
+    compiled metrics in `metrics`), reading the model's last run."""
+
+    def __init__(self, model: Sequential, name: str, metrics: Sequence = ()):
+        self._model = model
+        self.name = name
+        self.metrics = list(metrics)
+
+    def result(self):
+        """The loss (a float), or ``{metric name: value}`` for compile_metrics."""
+        state = self._model._metrics_state
+        if not self.metrics:
+            return state.get(self.name, 0.0)
+        return {m.name: state.get(m.name, 0.0) for m in self.metrics}
+
+    def reset_state(self) -> None:
+        state = dict(self._model._metrics_state)
+        for name in [m.name for m in self.metrics] or [self.name]:
+            state.pop(name, None)
+        self._model._metrics_state = state
+
+    def __repr__(self) -> str:
+        kind = "CompileMetrics" if self.metrics else "Mean"
+        return f"<{kind} name={self.name}>"
+
+
+def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_ndim=None):
+    """Keras reads a list or tuple of arrays as one array per model input
+    (or output); fastnn models have one of each, so a one-element list of a
+    batched array is that array, as Keras unwraps it: ``predict([x])``,
+    ``fit([x], [y])``. A list of rows (plain numbers, or one-sample arrays)
+    stays data, as before, and so does a list holding one sample of a model
+    whose samples have `sample_ndim` axes (``predict([image])``). A dict of
+    inputs by name, ``{input_name: x}``, is `x` (Keras's error when that name
+    is missing)."""
+    if isinstance(x, dict):
+        if input_name is None or input_name not in x:
+            expected = [] if input_name is None else [input_name]
+            raise ValueError(
+                f'Missing data for input "{input_name}". You passed a data dictionary with '
+                f"keys {list(x)}. Expected the following keys: {expected}"
+            )
+        x = x[input_name]
+
+    def unwrap(value, rows):
+        if not isinstance(value, (list, tuple)) or len(value) != 1:
+            return value
+        ndim = getattr(value[0], "ndim", 0)
+        if ndim >= 2 or (ndim == 1 and rows is not None and rows > 1 and len(value[0]) == rows):
+            return value[0]
+        return value
+
+    if (
+        isinstance(x, (list, tuple))
+        and len(x) == 1
+        and sample_ndim is not None
+        and getattr(x[0], "ndim", 0) == sample_ndim
+    ):
+        pass  # one sample in a list: data
+    else:
+        x = unwrap(x, None)
+    rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
+    return x, unwrap(y, rows), unwrap(sample_weight, rows)
 
 
 def _refuse_batch_source(x, what: str) -> None:
@@ -1895,14 +2064,14 @@ def _squeeze_sample_weight(sample_weight):
     return sample_weight
 
 
-def _unpack_validation(validation_data):
+def _unpack_validation(validation_data, input_name=None, sample_ndim=None):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
             "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
             f"val_sample_weight). Received: {type(validation_data).__name__}"
         )
     x, y, *rest = validation_data
-    return x, y, (rest[0] if rest else None)
+    return _single_structures(x, y, rest[0] if rest else None, input_name, sample_ndim)
 
 
 def _merge_class_weight(y, sample_weight, class_weight):
@@ -2525,16 +2694,50 @@ def _cell_lines(text: str, width: int) -> List[str]:
     return lines
 
 
-def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
+def _layer_index_bounds(layers, layer_range) -> Tuple[int, int]:
+    """Keras's get_layer_index_bound_by_layer_name: the slice of `layers`
+    from the first name matching ``layer_range[0]`` to the last matching
+    ``layer_range[1]`` (``re.match``), both included."""
+    import re
+
+    if layer_range is None:
+        return 0, len(layers)
+    if len(layer_range) != 2:
+        raise ValueError(
+            "layer_range must be a list or tuple of length 2. Received: "
+            f"layer_range = {layer_range} of length {len(layer_range)}"
+        )
+    if not all(isinstance(name, str) for name in layer_range):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    lower = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
+    upper = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
+    if not lower or not upper:
+        raise ValueError(
+            f"Passed layer_names do not match the layer names in the model. Received: {layer_range}"
+        )
+    if min(lower) > max(upper):
+        return min(upper), max(lower) + 1
+    return min(lower), max(upper) + 1
+
+
+def _summary_text(
+    model: Sequential, line_length=None, positions=None, show_trainable=False, layer_range=None
+) -> str:
     """Keras 3's summary as its rich table renders without colour."""
     import shutil
 
     header = ["Layer (type)", "Output Shape", "Param #"]
-    right = [False, False, True]
-    if line_length is None:
-        line_length = min(88, shutil.get_terminal_size().columns - 4)
-    line_length = _check_positive_int(line_length, "line_length")
+    align = ["left", "left", "right"]
+    default_line_length = 88
     positions = list(positions or [0.45, 0.80, 1.0])
+    if show_trainable:  # Keras: a centred column, the others narrowed to 90 %
+        default_line_length += 12
+        positions = [p * 0.90 for p in positions] + [1.0]
+        header.append("Trainable")
+        align.append("center")
+    if line_length is None:
+        line_length = min(default_line_length, shutil.get_terminal_size().columns - 4)
+    line_length = _check_positive_int(line_length, "line_length")
     if len(positions) != len(header):
         raise ValueError(f"`positions` must hold {len(header)} values, got {positions}")
     if positions[-1] <= 1:
@@ -2562,9 +2765,15 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
         out = []
         for i in range(height):
             parts = []
-            for lines, c, r in zip(columns, cells, right):
+            for lines, c, how in zip(columns, cells, align):
                 text = lines[i] if i < len(lines) else ""
-                text = text.rjust(c - 2) if r else text.ljust(c - 2)
+                if how == "right":
+                    text = text.rjust(c - 2)
+                elif how == "center":  # rich: the odd space goes right
+                    before = (c - 2 - len(text)) // 2
+                    text = (" " * before + text).ljust(c - 2)
+                else:
+                    text = text.ljust(c - 2)
                 parts.append(" " + text + " ")
             out.append(left + mid.join(parts) + end)
         return out
@@ -2579,7 +2788,8 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
     rows = list(zip(model._layers, shapes))
     if isinstance(model, Model):  # Keras lists a functional model's InputLayer
         rows.insert(0, (model._input_layer, model._input_shape))
-    for i, (layer, shape) in enumerate(rows):
+    first, end = _layer_index_bounds([layer for layer, _ in rows], layer_range)
+    for i, (layer, shape) in enumerate(rows[first:end]):
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
         shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"
@@ -2587,7 +2797,11 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
             params = f"{layer.count_params():,}"
         else:
             params = "0 (unbuilt)"
-        lines += row([f"{layer.name} ({type(layer).__name__})", shape_text, params], "│", "│", "│")
+        fields = [f"{layer.name} ({type(layer).__name__})", shape_text, params]
+        if show_trainable:
+            has_weights = bool(layer.weights) if model.built else False
+            fields.append(("Y" if layer.trainable else "N") if has_weights else "-")
+        lines += row(fields, "│", "│", "│")
     lines.append(rule("└", "─", "┴", "┘"))
 
     trainable = sum(w.size for w in model.trainable_weights) if model.built else 0

@@ -19,10 +19,12 @@ import numbers
 
 __all__ = [
     "CosineDecay",
+    "CosineDecayRestarts",
     "ExponentialDecay",
     "InverseTimeDecay",
     "LearningRateSchedule",
     "PiecewiseConstantDecay",
+    "PolynomialDecay",
     "deserialize",
     "serialize",
 ]
@@ -292,9 +294,145 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+class PolynomialDecay(LearningRateSchedule):
+    """``(lr0 - end) * (1 - s / decay_steps) ** power + end`` with
+    ``s = min(step, decay_steps)``; with `cycle`, `decay_steps` is first
+    raised to the smallest multiple of itself at or above `step` (the
+    first cycle when `step` is 0).
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        decay_steps: a positive number of steps to decay over.
+        end_learning_rate: the final learning rate. Defaults to `0.0001`.
+        power: the polynomial's power. Defaults to `1.0`.
+        cycle: restart the decay after `decay_steps`. Defaults to `False`.
+        name: Defaults to `"PolynomialDecay"`.
+
+    >>> PolynomialDecay(0.1, decay_steps=10, end_learning_rate=0.0)(5)
+    0.05
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        end_learning_rate=0.0001,
+        power=1.0,
+        cycle=False,
+        name="PolynomialDecay",
+    ):
+        self.initial_learning_rate = _number(
+            initial_learning_rate, "initial_learning_rate", nonneg=True
+        )
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.end_learning_rate = _number(end_learning_rate, "end_learning_rate", nonneg=True)
+        self.power = _number(power, "power")
+        self.cycle = bool(cycle)
+        self.name = name
+        self._config_steps = decay_steps  # as given, for get_config
+
+    def __call__(self, step) -> float:
+        s = _step(step)
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps *= 1.0 if s == 0 else math.ceil(s / self.decay_steps)
+        else:
+            s = min(s, decay_steps)
+        p = s / decay_steps
+        span = self.initial_learning_rate - self.end_learning_rate
+        try:
+            decayed = (1.0 - p) ** self.power
+        except (OverflowError, ZeroDivisionError):  # Keras's float32 gives inf
+            decayed = math.inf
+        return span * decayed + self.end_learning_rate
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self._config_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): the first period lasts
+    `first_decay_steps`, each next one `t_mul` times longer and starting
+    from `m_mul` times the previous peak; within a period
+    ``lr0 * m_mul**i * ((1 - alpha) * 0.5 * (1 + cos(pi * f)) + alpha)``
+    for the fraction `f` of the period done.
+
+    Args:
+        initial_learning_rate: the learning rate at step 0.
+        first_decay_steps: a positive number of steps in the first period.
+        t_mul: how much longer each period is. Defaults to `2.0`.
+        m_mul: how much lower each period's peak is. Defaults to `1.0`.
+        alpha: the final learning rate as a fraction of the peak. Defaults to `0.0`.
+        name: Defaults to `"SGDRDecay"`.
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate,
+        first_decay_steps,
+        t_mul=2.0,
+        m_mul=1.0,
+        alpha=0.0,
+        name="SGDRDecay",
+    ):
+        self.initial_learning_rate = _number(
+            initial_learning_rate, "initial_learning_rate", nonneg=True
+        )
+        self.first_decay_steps = _number(first_decay_steps, "first_decay_steps", positive=True)
+        self._t_mul = _number(t_mul, "t_mul", positive=True)
+        self._m_mul = _number(m_mul, "m_mul", nonneg=True)
+        self.alpha = _number(alpha, "alpha", nonneg=True)
+        self.name = name
+        self._config_steps = first_decay_steps  # as given, for get_config
+
+    def __call__(self, step) -> float:
+        fraction = _step(step) / self.first_decay_steps
+        t_mul = self._t_mul
+        if t_mul == 1.0:
+            restart = math.floor(fraction)
+            fraction -= restart
+        else:  # the periods' lengths form a geometric series
+            remaining = 1.0 - fraction * (1.0 - t_mul)
+            if remaining <= 0.0:  # t_mul < 1: past the series' end, NaN in Keras
+                return math.nan
+            restart = math.floor(math.log(remaining) / math.log(t_mul))
+            done = (1.0 - t_mul**restart) / (1.0 - t_mul)
+            fraction = (fraction - done) / t_mul**restart
+        try:
+            peak = self._m_mul**restart
+        except OverflowError:  # Keras's float32 gives inf
+            peak = math.inf
+        cosine = 0.5 * peak * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self._config_steps,
+            "t_mul": self._t_mul,
+            "m_mul": self._m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
 _SCHEDULES = {
     cls.__name__: cls
-    for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay)
+    for cls in (
+        ExponentialDecay,
+        InverseTimeDecay,
+        PiecewiseConstantDecay,
+        CosineDecay,
+        PolynomialDecay,
+        CosineDecayRestarts,
+    )
 }
 
 
