@@ -229,20 +229,18 @@ void Team::worker(int tid) {
   t_in_task = false;
 }
 
-// -1: not read yet; then 0 or 1. FASTNN_TEAM_SESSIONS=0 turns sessions off.
-std::atomic<int> g_sessions{-1};
-
-bool team_sessions_enabled() {
-  int v = g_sessions.load(std::memory_order_relaxed);
-  if (v < 0) {
-    const char* env = std::getenv("FASTNN_TEAM_SESSIONS");
-    v               = env != nullptr && std::strcmp(env, "0") == 0 ? 0 : 1;
-    int expected    = -1;
-    g_sessions.compare_exchange_strong(expected, v, std::memory_order_relaxed);
-    v = g_sessions.load(std::memory_order_relaxed);
-  }
-  return v == 1;
+// FASTNN_TEAM_SESSIONS=0 turns sessions off. Read when the library loads
+// (in Python: the import of fastnn._core, under the GIL), not at the first
+// engine call: that runs without the GIL, so its getenv could race another
+// Python thread's os.environ update, and glibc's getenv is not safe against a
+// concurrent setenv (which may free the environment array being read).
+int sessions_from_env() {
+  const char* env = std::getenv("FASTNN_TEAM_SESSIONS");
+  return env != nullptr && std::strcmp(env, "0") == 0 ? 0 : 1;
 }
+std::atomic<int> g_sessions{sessions_from_env()};  // 0 or 1
+
+bool team_sessions_enabled() { return g_sessions.load(std::memory_order_relaxed) == 1; }
 
 }  // namespace
 
