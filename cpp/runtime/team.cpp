@@ -70,7 +70,12 @@ std::atomic<int64_t> g_straggles{0};
 
 // The width a task of `threads` threads may run at now.
 int straggler_width(int threads) {
-  const int64_t until = g_narrow_until.load(std::memory_order_relaxed);
+  // Off means full width, also against a record_straggle that read the switch
+  // on and stored its end time after set_straggler_backoff(false) cleared it.
+  if (!g_backoff_enabled.load(std::memory_order_relaxed)) return threads;
+  // acquire: pairs with the release in record_straggle, so a width stored
+  // with the end time is seen (not the initial 0: a task on one thread)
+  const int64_t until = g_narrow_until.load(std::memory_order_acquire);
   if (until == 0 || now_micros() >= until) return threads;
   return std::min(threads, g_narrow_width.load(std::memory_order_relaxed));
 }
@@ -84,7 +89,7 @@ void record_straggle(int width, int64_t posted, int64_t joined) {
   period               = recurring ? std::min(2 * period, kBackoffMaxMicros) : kBackoffMinMicros;
   g_backoff.store(period, std::memory_order_relaxed);
   g_narrow_width.store(std::max(1, width - 1), std::memory_order_relaxed);
-  g_narrow_until.store(joined + period, std::memory_order_relaxed);
+  g_narrow_until.store(joined + period, std::memory_order_release);
 }
 
 struct Team {
