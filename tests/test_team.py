@@ -9,6 +9,8 @@ engine gives the same bits with sessions on and off."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -57,6 +59,29 @@ def test_sessions_can_be_turned_off(sessions_off):
     sessions_off(True)
     report = _core._team_selftest(2, 5)
     assert report["in_session"] is False and report["widest"] == 2
+
+
+def test_team_sessions_environment_is_read_at_import():
+    """FASTNN_TEAM_SESSIONS is read when _core loads, under the GIL: read at
+    the first engine call (GIL released) its getenv could race another
+    Python thread's os.environ update, which glibc's getenv is not safe
+    against. So a change after the import no longer counts."""
+    code = (
+        "import os; from fastnn import _core; "
+        "os.environ['FASTNN_TEAM_SESSIONS'] = '1' if {before!r} == '0' else '0'; "
+        "print(_core._team_sessions(), _core._team_selftest(2, 3)['in_session'])"
+    )
+    for before, expected in (("0", "False False"), ("1", "True True")):
+        env = dict(os.environ, FASTNN_TEAM_SESSIONS=before)
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(before=before)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == expected.split()
 
 
 def test_an_exception_inside_a_session_propagates_and_the_runtime_recovers():

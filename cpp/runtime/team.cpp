@@ -70,7 +70,12 @@ std::atomic<int64_t> g_straggles{0};
 
 // The width a task of `threads` threads may run at now.
 int straggler_width(int threads) {
-  const int64_t until = g_narrow_until.load(std::memory_order_relaxed);
+  // Off means full width, also against a record_straggle that read the switch
+  // on and stored its end time after set_straggler_backoff(false) cleared it.
+  if (!g_backoff_enabled.load(std::memory_order_relaxed)) return threads;
+  // acquire: pairs with the release in record_straggle, so a width stored
+  // with the end time is seen (not the initial 0: a task on one thread)
+  const int64_t until = g_narrow_until.load(std::memory_order_acquire);
   if (until == 0 || now_micros() >= until) return threads;
   return std::min(threads, g_narrow_width.load(std::memory_order_relaxed));
 }
@@ -84,7 +89,7 @@ void record_straggle(int width, int64_t posted, int64_t joined) {
   period               = recurring ? std::min(2 * period, kBackoffMaxMicros) : kBackoffMinMicros;
   g_backoff.store(period, std::memory_order_relaxed);
   g_narrow_width.store(std::max(1, width - 1), std::memory_order_relaxed);
-  g_narrow_until.store(joined + period, std::memory_order_relaxed);
+  g_narrow_until.store(joined + period, std::memory_order_release);
 }
 
 struct Team {
@@ -229,20 +234,18 @@ void Team::worker(int tid) {
   t_in_task = false;
 }
 
-// -1: not read yet; then 0 or 1. FASTNN_TEAM_SESSIONS=0 turns sessions off.
-std::atomic<int> g_sessions{-1};
-
-bool team_sessions_enabled() {
-  int v = g_sessions.load(std::memory_order_relaxed);
-  if (v < 0) {
-    const char* env = std::getenv("FASTNN_TEAM_SESSIONS");
-    v               = env != nullptr && std::strcmp(env, "0") == 0 ? 0 : 1;
-    int expected    = -1;
-    g_sessions.compare_exchange_strong(expected, v, std::memory_order_relaxed);
-    v = g_sessions.load(std::memory_order_relaxed);
-  }
-  return v == 1;
+// FASTNN_TEAM_SESSIONS=0 turns sessions off. Read when the library loads
+// (in Python: the import of fastnn._core, under the GIL), not at the first
+// engine call: that runs without the GIL, so its getenv could race another
+// Python thread's os.environ update, and glibc's getenv is not safe against a
+// concurrent setenv (which may free the environment array being read).
+int sessions_from_env() {
+  const char* env = std::getenv("FASTNN_TEAM_SESSIONS");
+  return env != nullptr && std::strcmp(env, "0") == 0 ? 0 : 1;
 }
+std::atomic<int> g_sessions{sessions_from_env()};  // 0 or 1
+
+bool team_sessions_enabled() { return g_sessions.load(std::memory_order_relaxed) == 1; }
 
 }  // namespace
 

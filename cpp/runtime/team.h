@@ -20,7 +20,8 @@
 // results are the same inside and outside a session, and at any width: a
 // session narrows its tasks for a while when a worker keeps losing its core to
 // another process (the straggler back-off in team.cpp). FASTNN_TEAM_SESSIONS=0
-// turns sessions off (read once); set_team_sessions changes it at run time.
+// turns sessions off (read when the library loads); set_team_sessions changes
+// it at run time.
 //
 // An exception thrown by a share of a task (on any thread) is rethrown by
 // parallel() on the calling thread after every share has finished. A
