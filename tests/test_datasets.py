@@ -430,6 +430,14 @@ def test_mnist_path_argument(bad):
         mnist.load_data(bad)
 
 
+@pytest.mark.parametrize("bad", [3, b"http://127.0.0.1:9/"])
+def test_base_url_must_be_a_string(isolated, bad):
+    """Was "'int' object has no attribute 'endswith'" (an AttributeError)."""
+    for load in (fashion_mnist.load_data, mnist.load_data):
+        with pytest.raises(TypeError, match="base_url must be a URL string"):
+            load(base_url=bad)
+
+
 def test_public_names():
     assert datasets.mnist is mnist and datasets.fashion_mnist is fashion_mnist
     assert issubclass(DatasetError, OSError)

@@ -186,6 +186,8 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
         DatasetError: a download failed (offline, HTTP error) or a checksum
             did not match; the message says where fastnn looked and what to do.
     """
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a URL string (or None), got {base_url!r}")
     found = find_local(name, list(files), cache_dir)
     if found is not None:
         return found
