@@ -528,3 +528,78 @@ def test_validation_split_of_a_scalar_x_is_a_value_error():
     model = make_model()
     with pytest.raises(ValueError, match="x must have a batch axis"):
         model.fit(3.0, np.zeros(4), validation_split=0.5, verbose=0)
+
+
+@pytest.mark.parametrize("change", ["add", "pop", "compile"])
+def test_evaluate_and_predict_finish_on_the_network_they_started_with(change):
+    """A callback of evaluate() that added a Dense(100000) made the engine read
+    the (n, 2) targets 100000 wide: NaN, or a segfault. They finish on the
+    network they validated their arrays for (the model's new one is used by
+    the next call); a loss changed under evaluate is a ValueError."""
+    x = np.ones((256, 4), np.float32)
+    y = np.full((256, 2), 0.5, np.float32)
+
+    def make():
+        model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(3), layers.Dense(2)])
+        model.compile("sgd", "mse")
+        return model
+
+    model = make()
+    expected_loss = model.evaluate(x, y, verbose=0)
+    changes = {
+        "add": lambda: model.add(layers.Dense(100_000)),
+        "pop": lambda: model.pop(),
+        "compile": lambda: model.compile("sgd", "sparse_categorical_crossentropy"),
+    }
+
+    class Change(callbacks.Callback):
+        def on_test_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                changes[change]()
+
+        on_predict_batch_begin = on_test_batch_begin
+
+    if change == "compile":  # same network, another loss: the engine refuses the targets
+        with pytest.raises(ValueError, match="compiled with another loss"):
+            model.evaluate(x, y, batch_size=32, verbose=0, callbacks=[Change()])
+    else:
+        assert model.evaluate(x, y, batch_size=32, verbose=0, callbacks=[Change()]) == expected_loss
+    model = make()
+    expected_out = model.predict(x, verbose=0)
+    out = model.predict(x, batch_size=32, verbose=0, callbacks=[Change()])
+    np.testing.assert_array_equal(out, expected_out)
+
+
+def test_the_engine_refuses_data_validated_for_another_network():
+    """The C++ guard behind the one above (fastnn._core used directly)."""
+    from fastnn import _core
+
+    a = _core.nn.Network(4, [{"type": "dense", "units": 2}])
+    b = _core.nn.Network(4, [{"type": "dense", "units": 50}])
+    a.set_loss("mse")
+    b.set_loss("mse")
+    data = a.prepare(np.ones((8, 4), np.float32), np.ones((8, 2), np.float32))
+    with pytest.raises(ValueError, match="validated for a network with 4 inputs, 2 outputs"):
+        b.evaluate(data, 4)
+    with pytest.raises(ValueError, match="this network has 4 inputs, 50 outputs"):
+        b.evaluate_rows(data, 0, 8)
+    b.set_loss("sparse_categorical_crossentropy")
+    opt = _core.optim.Optimizer({"kind": "sgd"}, [0, b.buffer_size])
+    with pytest.raises(ValueError, match="target arrays"):
+        b.train_epoch(data, np.arange(8), 4, 0, 1, opt, np.full(1, 0.1))
+
+
+def test_a_callback_may_give_the_model_a_new_optimizer_mid_fit():
+    """Was pybind11's 'incompatible function arguments' (the new optimizer had
+    no state); as in Keras, the next step uses the new optimizer."""
+    x, y = make_data()
+    model = make_model()
+    replacement = optimizers.Adam(learning_rate=0.01)
+
+    class Swap(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                model.optimizer = replacement
+
+    model.fit(x, y, batch_size=20, epochs=1, verbose=0, callbacks=[Swap()])
+    assert model.optimizer is replacement and replacement.iterations == 8

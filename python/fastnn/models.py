@@ -595,6 +595,7 @@ class Sequential:
         """Steps [begin, end) of an epoch in one C++ call (GIL released)."""
         # A changed hyperparameter makes a new C++ optimizer: the frozen flags
         # go to that one (the sync's key holds the optimizer object).
+        self._ensure_optimizer_built()  # model.optimizer may be a new one (a callback's)
         self.optimizer._sync_kernel_config()
         self._sync_trainable()
         rates = _learning_rates(self.optimizer, end - begin)
@@ -875,6 +876,7 @@ class Sequential:
         """Loss and metrics over `data` (its first `steps` batches when
         given) in inference mode, with test hooks."""
         self._sync_trainable()  # frozen layers' penalties leave the loss
+        net = self._net  # the network `data` was validated for, even if a callback rebuilds
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
         rows = data.rows
@@ -888,14 +890,14 @@ class Sequential:
             for b, start in enumerate(range(0, rows, batch_size)):
                 if policy == "every":
                     cbs.on_test_batch_begin(b)
-                result = self._net.evaluate_rows(data, start, min(rows, start + batch_size))
+                result = net.evaluate_rows(data, start, min(rows, start + batch_size))
                 totals = result if totals is None else _add_results(totals, result)
                 if policy == "every":
                     cbs.on_test_batch_end(b, self._logs(totals))
             if policy == "progress" and not silent:
                 cbs.on_test_batch_end(b, self._logs(totals))
         else:
-            totals = self._net.evaluate(data, batch_size)
+            totals = net.evaluate(data, batch_size)
             if policy == "progress" and not silent:
                 cbs.on_test_batch_end(-(-data.rows // batch_size) - 1, self._logs(totals))
         logs = self._logs(totals)
@@ -997,16 +999,17 @@ class Sequential:
             epochs=1,
             steps=n_steps,
         )
+        net = self._net  # the network x was checked for, even if a callback rebuilds
         cbs.on_predict_begin()
         if cbs.batch_hook_policy("predict") == "every":
-            out = np.empty((len(x), self._net.output_dim), np.float32)
+            out = np.empty((len(x), net.output_dim), np.float32)
             for b, start in enumerate(range(0, len(x), batch_size)):
                 cbs.on_predict_batch_begin(b)
-                part = self._net.predict(x[start : start + batch_size], batch_size)
+                part = net.predict(x[start : start + batch_size], batch_size)
                 out[start : start + batch_size] = part
                 cbs.on_predict_batch_end(b, {"outputs": part})
         else:
-            out = self._net.predict(x, batch_size)
+            out = net.predict(x, batch_size)
             cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
         return out
