@@ -89,7 +89,12 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
   if (d.contains("k")) {
-    c.k = d["k"].cast<int64_t>();
+    try {
+      c.k = d["k"].cast<int64_t>();
+    } catch (const py::cast_error&) {  // 2**70: no bare "Unable to cast" RuntimeError
+      throw py::value_error("metric k must be an integer that fits in 64 bits, got " +
+                            std::string(py::str(py::repr(d["k"]))));
+    }
     if (c.k < 1) throw py::value_error("metric k must be >= 1, got " + std::to_string(c.k));
   }
   if (d.contains("threshold")) {
