@@ -416,6 +416,8 @@ def test_a_batch_size_beyond_int64_is_one_batch_of_everything():
         (lambda x, y: (x, y[:7]), ValueError, r"^validation_data: x and y"),
         (lambda x, y: (x, y + 10), ValueError, r"^validation_data: label 1[0-3]"),
         (lambda x, y: (x.astype(str), y), TypeError, r"^validation_data: x must hold"),
+        (lambda x, y: (x[:0], y[:0]), ValueError, r"^validation_data: empty batch"),
+        (lambda x, y: (x, None), ValueError, r"^validation_data needs targets y"),
     ],
 )
 def test_bad_validation_data_is_named_and_changes_nothing(validation_data, error, match):

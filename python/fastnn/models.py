@@ -785,10 +785,10 @@ class Sequential:
             if validation_data is not None:
                 try:
                     val_data = self._prepare_data(
-                        *_unpack_validation(validation_data), "validation"
+                        *_unpack_validation(validation_data), "validation_data"
                     )
                 except (ValueError, TypeError) as e:
-                    if str(e).startswith("`validation_data`"):
+                    if str(e).lstrip("`").startswith("validation_data"):
                         raise
                     raise type(e)(f"validation_data: {e}") from None
                 val_batch = validation_batch_size or batch_size
