@@ -41,6 +41,8 @@ _IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _CHUNK = 1 << 20
+# MNIST's largest IDX file is 47 MB decompressed: more is refused, not expanded.
+_MAX_IDX_BYTES = 1 << 30
 
 
 class DatasetError(OSError):
@@ -48,17 +50,25 @@ class DatasetError(OSError):
 
 
 def _read_bytes(path: str) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic."""
+    """The file's content, gunzipped when it starts with the gzip magic, at
+    most _MAX_IDX_BYTES of it (a gzip bomb is refused, not expanded)."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:2] == b"\x1f\x8b":
         import gzip
+        import io
         import zlib
 
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
+                data = g.read(_MAX_IDX_BYTES + 1)  # to the end (CRC checked) when smaller
         except (OSError, EOFError, zlib.error) as e:
             raise DatasetError(f"{path}: damaged gzip file ({e})") from None
+        if len(data) > _MAX_IDX_BYTES:
+            raise DatasetError(
+                f"{path}: decompresses to more than {_MAX_IDX_BYTES} bytes; the IDX files "
+                "of these datasets are far smaller (a damaged file or a gzip bomb)"
+            )
     return data
 
 
