@@ -470,6 +470,27 @@ def test_one_optimizer_instance_for_two_models_is_keras_s_value_error():
     first.fit(x, y, epochs=1, verbose=0)  # the owner trains on
 
 
+def test_a_model_given_another_model_s_optimizer_does_not_take_its_slots():
+    """A model that had trained with its own optimizer and was then given one
+    built for another model saved and counted that model's slots as its own
+    (the same layout), or failed reading them."""
+    x, y = make_data()
+    first, second = make_model(optimizer=optimizers.Adam()), make_model(seed=2)
+    first.fit(x, y, epochs=1, verbose=0)
+    second.fit(x, y, epochs=1, verbose=0)
+    second.optimizer = first.optimizer
+    assert len(second._optimizer_variables()) == 2  # iterations, learning rate: no slots
+    assert "Optimizer params" not in _summary(second)
+    with pytest.raises(ValueError, match="can only be called for the variables"):
+        second.fit(x, y, epochs=1, verbose=0)
+
+
+def _summary(model) -> str:
+    lines = []
+    model.summary(print_fn=lambda line, **kwargs: lines.append(line))
+    return "\n".join(lines)
+
+
 def test_load_weights_with_another_model_s_optimizer_changes_nothing(tmp_path):
     x, y = make_data()
     shared = optimizers.Adam()

@@ -550,6 +550,19 @@ class Sequential:
             )
         return opt
 
+    def _owns_optimizer_state(self) -> bool:
+        """Whether `model.optimizer` holds state built for this model's current
+        network (not for another model sharing the instance, nor none yet)."""
+        opt = self.optimizer
+        owner = getattr(opt, "_flat_owner", None)
+        return (
+            self._net is not None
+            and self._optimizer_net is self._net
+            and getattr(opt, "_kernel", None) is not None
+            and owner is not None
+            and owner() is self
+        )
+
     def _ensure_optimizer_built(self) -> None:
         """Creates the optimizer's state for the network's flat buffer (once,
         and again for an optimizer assigned to `model.optimizer` since)."""
@@ -581,9 +594,7 @@ class Sequential:
         if self._net is None:
             return
         flags = tuple(self._trainable and layer.trainable for layer in self._spec_layers)
-        owner = getattr(self.optimizer, "_flat_owner", None)  # the state is this model's
-        mine = self._optimizer_net is self._net and owner is not None and owner() is self
-        kernel = self.optimizer._kernel if mine else None
+        kernel = self.optimizer._kernel if self._owns_optimizer_state() else None
         if self._synced_trainable == (flags, kernel):
             return
         self._net.set_trainable(list(flags))
@@ -1584,7 +1595,7 @@ class Sequential:
         out = [np.array(opt.iterations, np.int64)]
         if not callable(lr):
             out.append(np.array(lr, np.float32))
-        if self._net is not None and self._optimizer_net is self._net and opt._kernel is not None:
+        if self._owns_optimizer_state():  # another model's slots are not this one's
             kernel = opt._kernel
             tensors = self._net.tensors()
             for s, k in _slot_order(kernel.slot_names, self._optimizer_tensors):
@@ -2390,12 +2401,7 @@ def _summary_text(model: Sequential, line_length=None, positions=None) -> str:
     frozen = sum(w.size for w in model.non_trainable_weights) if model.built else 0
     trainable_bytes = trainable * 4
     optimizer_count = optimizer_bytes = 0
-    optimizer_built = (
-        model.compiled
-        and model._net is not None
-        and model._optimizer_net is model._net
-        and model.optimizer._kernel is not None
-    )
+    optimizer_built = model.compiled and model._owns_optimizer_state()
     if optimizer_built:
         # Keras's optimizer.variables: iterations (int32), the learning rate
         # (float32, when a number), then every slot of every weight that was
