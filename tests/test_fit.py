@@ -626,3 +626,23 @@ def test_a_callback_may_give_the_model_a_new_optimizer_mid_fit():
 
     model.fit(x, y, batch_size=20, epochs=1, verbose=0, callbacks=[Swap()])
     assert model.optimizer is replacement and replacement.iterations == 8
+
+
+@pytest.mark.parametrize("stack", [["relu"], ["dropout"], ["flatten", "softmax"]])
+def test_a_model_without_weights_fits_with_keras_s_warning(stack):
+    """Raised the engine's 'Optimizer::set_frozen: 0 flags for 1 tensors';
+    Keras warns that nothing trains and runs the epochs."""
+    make = {
+        "relu": lambda: layers.Activation("relu"),
+        "softmax": lambda: layers.Activation("softmax"),
+        "dropout": lambda: layers.Dropout(0.5),
+        "flatten": lambda: layers.Flatten(),
+    }
+    model = models.Sequential([layers.Input(shape=(3,))] + [make[name]() for name in stack])
+    model.compile("adam", "mse")
+    x, y = np.ones((4, 3), np.float32), np.full((4, 3), 0.5, np.float32)
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(x, y, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations == 2
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        assert np.isfinite(model.train_on_batch(x, y))

@@ -599,7 +599,9 @@ class Sequential:
             return
         self._net.set_trainable(list(flags))
         if kernel is not None:
-            kernel.set_frozen([not flags[t["layer"]] for t in self._net.tensors()])
+            # no weights at all (Activation/Dropout only): the optimizer spans the
+            # buffer's padding as one tensor, which never trains
+            kernel.set_frozen([not flags[t["layer"]] for t in self._net.tensors()] or [True])
         self._synced_trainable = (flags, kernel)
 
     def _run_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
