@@ -1380,8 +1380,14 @@ class Sequential:
             )
         model = cls(name=name)
         for layer_config in layer_configs:
-            model.add(_layers.deserialize(layer_config, custom_objects))
+            # built once below, as the constructor does: a rebuild per layer made
+            # loading n layers O(n**2) (a 3000-layer config took minutes)
+            model.add(_layers.deserialize(layer_config, custom_objects), rebuild=False)
         model._trainable = trainable  # the layers keep the flags their configs hold
+        if model._input_shape is not None and any(
+            not isinstance(layer, _layers.Flatten) for layer in model._layers
+        ):
+            model.build()
         if not model.built and isinstance(build_input_shape, (list, tuple)) and model._layers:
             model.build(build_input_shape)
         return model
