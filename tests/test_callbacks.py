@@ -741,3 +741,32 @@ def test_callback_list_dispatches_every_hook_and_append_wires_new_callbacks():
         "on_predict_batch_begin", "on_predict_batch_end",
     ]  # fmt: skip
     assert calls[-1][1] == (4,)
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: EarlyStopping(patience="a"), ValueError, "`patience` must be a number"),
+        (lambda: EarlyStopping(min_delta="x"), ValueError, "`min_delta` must be a number"),
+        (lambda: EarlyStopping(baseline="x"), ValueError, "`baseline` must be a number"),
+        (lambda: EarlyStopping(start_from_epoch=None), ValueError, "`start_from_epoch`"),
+        (lambda: EarlyStopping(monitor=3), TypeError, "`monitor` must be a metric name"),
+        (lambda: ReduceLROnPlateau(factor=-1.0), ValueError, "factor >= 0"),
+        (lambda: ReduceLROnPlateau(factor=float("nan")), ValueError, "`factor` must be"),
+        (lambda: ReduceLROnPlateau(min_lr=-1.0), ValueError, "min_lr >= 0"),
+        (lambda: ReduceLROnPlateau(cooldown="x"), ValueError, "`cooldown` must be a number"),
+        (lambda: ReduceLROnPlateau(patience=None), ValueError, "`patience` must be a number"),
+    ],
+)
+def test_monitor_callbacks_check_their_arguments_before_training(make, error, match):
+    """These were accepted, then failed in on_epoch_end after the model had
+    trained epochs (patience='a': a TypeError comparing 'a' with an int once
+    the metric stopped improving; monitor=3: an AttributeError), or silently
+    set the learning rate to min_lr (factor=-1: max(-lr, min_lr))."""
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_monitor_callbacks_keep_keras_s_accepted_values():
+    assert EarlyStopping(patience=2.5, min_delta=-0.1, baseline=np.float32(0.5)).min_delta == 0.1
+    assert ReduceLROnPlateau(factor=0.0, min_lr=0, cooldown=np.int64(2)).factor == 0.0

@@ -189,6 +189,20 @@ def test_read_idx_rejects_bad_files(tmp_path, content, match):
         read_idx(path)
 
 
+def test_read_idx_refuses_a_gzip_bomb_without_expanding_it(tmp_path, monkeypatch):
+    """gzip.decompress expanded the whole file in memory first. The limit
+    (1 GiB) is lowered here to keep the bomb small."""
+    monkeypatch.setattr(common, "_MAX_IDX_BYTES", 1 << 20)
+    header = b"\x00\x00\x08\x01" + (4 << 20).to_bytes(4, "big")
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(4 << 20)))
+    with pytest.raises(DatasetError, match=r"decompresses to more than 1048576 bytes"):
+        read_idx(path)
+    small = tmp_path / "small-idx1-ubyte.gz"
+    small.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x02\x07\x09"))
+    np.testing.assert_array_equal(read_idx(small), [7, 9])  # below the limit: as before
+
+
 def test_read_idx_truncated_gzip(tmp_path):
     data = gzip.compress(idx_bytes(np.zeros((10, 28, 28), np.uint8)))
     path = tmp_path / "cut.gz"
@@ -428,6 +442,14 @@ def test_mnist_damaged_npz_and_pickles(isolated, monkeypatch, rng):
 def test_mnist_path_argument(bad):
     with pytest.raises(ValueError, match="plain file name"):
         mnist.load_data(bad)
+
+
+@pytest.mark.parametrize("bad", [3, b"http://127.0.0.1:9/"])
+def test_base_url_must_be_a_string(isolated, bad):
+    """Was "'int' object has no attribute 'endswith'" (an AttributeError)."""
+    for load in (fashion_mnist.load_data, mnist.load_data):
+        with pytest.raises(TypeError, match="base_url must be a URL string"):
+            load(base_url=bad)
 
 
 def test_public_names():

@@ -469,6 +469,8 @@ def test_a_batch_size_beyond_int64_is_one_batch_of_everything():
         (lambda x, y: (x, y[:7]), ValueError, r"^validation_data: x and y"),
         (lambda x, y: (x, y + 10), ValueError, r"^validation_data: label 1[0-3]"),
         (lambda x, y: (x.astype(str), y), TypeError, r"^validation_data: x must hold"),
+        (lambda x, y: (x[:0], y[:0]), ValueError, r"^validation_data: empty batch"),
+        (lambda x, y: (x, None), ValueError, r"^validation_data needs targets y"),
     ],
 )
 def test_bad_validation_data_is_named_and_changes_nothing(validation_data, error, match):
@@ -519,6 +521,27 @@ def test_one_optimizer_instance_for_two_models_is_keras_s_value_error():
     assert weights_equal(before[0], second.get_weights()) and second._net.iterations == before[1]
     assert weights_equal(slots, [np.asarray(v) for v in first._optimizer_variables()])
     first.fit(x, y, epochs=1, verbose=0)  # the owner trains on
+
+
+def test_a_model_given_another_model_s_optimizer_does_not_take_its_slots():
+    """A model that had trained with its own optimizer and was then given one
+    built for another model saved and counted that model's slots as its own
+    (the same layout), or failed reading them."""
+    x, y = make_data()
+    first, second = make_model(optimizer=optimizers.Adam()), make_model(seed=2)
+    first.fit(x, y, epochs=1, verbose=0)
+    second.fit(x, y, epochs=1, verbose=0)
+    second.optimizer = first.optimizer
+    assert len(second._optimizer_variables()) == 2  # iterations, learning rate: no slots
+    assert "Optimizer params" not in _summary(second)
+    with pytest.raises(ValueError, match="can only be called for the variables"):
+        second.fit(x, y, epochs=1, verbose=0)
+
+
+def _summary(model) -> str:
+    lines = []
+    model.summary(print_fn=lambda line, **kwargs: lines.append(line))
+    return "\n".join(lines)
 
 
 def test_load_weights_with_another_model_s_optimizer_changes_nothing(tmp_path):
@@ -636,3 +659,98 @@ def test_a_list_holding_one_sample_stays_one_sample():
     image = np.ones((4, 3), np.float32)
     assert model.predict([image], verbose=0).shape == (1, 2)
     assert model.predict([np.ones((5, 4, 3))], verbose=0).shape == (5, 2)
+
+
+@pytest.mark.parametrize("change", ["add", "pop", "compile"])
+def test_evaluate_and_predict_finish_on_the_network_they_started_with(change):
+    """A callback of evaluate() that added a Dense(100000) made the engine read
+    the (n, 2) targets 100000 wide: NaN, or a segfault. They finish on the
+    network they validated their arrays for (the model's new one is used by
+    the next call); a loss changed under evaluate is a ValueError."""
+    x = np.ones((256, 4), np.float32)
+    y = np.full((256, 2), 0.5, np.float32)
+
+    def make():
+        model = models.Sequential([layers.Input(shape=(4,)), layers.Dense(3), layers.Dense(2)])
+        model.compile("sgd", "mse")
+        return model
+
+    model = make()
+    expected_loss = model.evaluate(x, y, verbose=0)
+    changes = {
+        "add": lambda: model.add(layers.Dense(100_000)),
+        "pop": lambda: model.pop(),
+        "compile": lambda: model.compile("sgd", "sparse_categorical_crossentropy"),
+    }
+
+    class Change(callbacks.Callback):
+        def on_test_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                changes[change]()
+
+        on_predict_batch_begin = on_test_batch_begin
+
+    if change == "compile":  # same network, another loss: the engine refuses the targets
+        with pytest.raises(ValueError, match="compiled with another loss"):
+            model.evaluate(x, y, batch_size=32, verbose=0, callbacks=[Change()])
+    else:
+        assert model.evaluate(x, y, batch_size=32, verbose=0, callbacks=[Change()]) == expected_loss
+    model = make()
+    expected_out = model.predict(x, verbose=0)
+    out = model.predict(x, batch_size=32, verbose=0, callbacks=[Change()])
+    np.testing.assert_array_equal(out, expected_out)
+
+
+def test_the_engine_refuses_data_validated_for_another_network():
+    """The C++ guard behind the one above (fastnn._core used directly)."""
+    from fastnn import _core
+
+    a = _core.nn.Network(4, [{"type": "dense", "units": 2}])
+    b = _core.nn.Network(4, [{"type": "dense", "units": 50}])
+    a.set_loss("mse")
+    b.set_loss("mse")
+    data = a.prepare(np.ones((8, 4), np.float32), np.ones((8, 2), np.float32))
+    with pytest.raises(ValueError, match="validated for a network with 4 inputs, 2 outputs"):
+        b.evaluate(data, 4)
+    with pytest.raises(ValueError, match="this network has 4 inputs, 50 outputs"):
+        b.evaluate_rows(data, 0, 8)
+    b.set_loss("sparse_categorical_crossentropy")
+    opt = _core.optim.Optimizer({"kind": "sgd"}, [0, b.buffer_size])
+    with pytest.raises(ValueError, match="target arrays"):
+        b.train_epoch(data, np.arange(8), 4, 0, 1, opt, np.full(1, 0.1))
+
+
+def test_a_callback_may_give_the_model_a_new_optimizer_mid_fit():
+    """Was pybind11's 'incompatible function arguments' (the new optimizer had
+    no state); as in Keras, the next step uses the new optimizer."""
+    x, y = make_data()
+    model = make_model()
+    replacement = optimizers.Adam(learning_rate=0.01)
+
+    class Swap(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                model.optimizer = replacement
+
+    model.fit(x, y, batch_size=20, epochs=1, verbose=0, callbacks=[Swap()])
+    assert model.optimizer is replacement and replacement.iterations == 8
+
+
+@pytest.mark.parametrize("stack", [["relu"], ["dropout"], ["flatten", "softmax"]])
+def test_a_model_without_weights_fits_with_keras_s_warning(stack):
+    """Raised the engine's 'Optimizer::set_frozen: 0 flags for 1 tensors';
+    Keras warns that nothing trains and runs the epochs."""
+    make = {
+        "relu": lambda: layers.Activation("relu"),
+        "softmax": lambda: layers.Activation("softmax"),
+        "dropout": lambda: layers.Dropout(0.5),
+        "flatten": lambda: layers.Flatten(),
+    }
+    model = models.Sequential([layers.Input(shape=(3,))] + [make[name]() for name in stack])
+    model.compile("adam", "mse")
+    x, y = np.ones((4, 3), np.float32), np.full((4, 3), 0.5, np.float32)
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(x, y, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and model.optimizer.iterations == 2
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        assert np.isfinite(model.train_on_batch(x, y))

@@ -304,3 +304,12 @@ def test_top_k_beyond_int64_counts_every_class():
     )
     x, y = np.ones((5, 4), np.float32), np.array([0, 1, 2, 0, 1])
     assert model.evaluate(x, y, verbose=0)[1] == 1.0
+
+
+def test_the_engine_refuses_a_metric_k_beyond_int64():
+    """Was pybind11's bare 'Unable to cast' RuntimeError (fastnn._core directly)."""
+    from fastnn import _core
+
+    net = _core.nn.Network(4, [{"type": "dense", "units": 3}])
+    with pytest.raises(ValueError, match="metric k must be an integer that fits in 64 bits"):
+        net.set_loss("mse", metrics=[{"kind": "top_k_categorical_accuracy", "k": 2**70}])

@@ -625,3 +625,25 @@ def test_summary_show_trainable_and_layer_range_as_keras():
         model.summary(layer_range=["zz", "d1"])
     with pytest.raises(ValueError, match="length 2"):
         model.summary(layer_range=["d1"])
+
+
+def test_from_config_builds_the_network_once(monkeypatch):
+    """Each layer's add() rebuilt the whole network and re-drew every layer's
+    weights: loading n layers was O(n**2) (3000 layers took minutes; copying or
+    pickling such a model too). Built once, it draws the weights the
+    constructor draws for the same seed."""
+    from fastnn import _core, utils
+
+    def stack():
+        return [layers.Input(shape=(3,))] + [layers.Dense(2, name=f"d{i}") for i in range(60)]
+
+    config = models.Sequential(stack()).get_config()
+    built = []
+    network = _core.nn.Network
+    monkeypatch.setattr(_core.nn, "Network", lambda *a: built.append(1) or network(*a))
+    utils.set_random_seed(3)
+    loaded = models.Sequential.from_config(config)
+    assert len(built) == 1 and len(loaded.layers) == 60
+    utils.set_random_seed(3)
+    direct = models.Sequential(stack())
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), direct.get_weights()))

@@ -246,3 +246,25 @@ def test_unbuilt_dense_has_no_kernel_or_bias_attribute_as_keras():
     models.Sequential([Input((3,)), dense])
     assert dense.kernel.shape == (3, 2) and dense.bias.shape == (2,)
     assert models.Sequential([Input((3,)), layers.Dense(2, use_bias=False)]).layers[0].bias is None
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda v: v.assign(np.full((5, 4), np.nan)), ValueError, "NaN or Inf"),
+        (lambda v: v.assign(np.full((5, 4), 1e39)), ValueError, "NaN or Inf"),
+        (lambda v: v.assign(np.full((5, 4), None)), TypeError, "must be numeric, got dtype object"),
+        (lambda v: v.assign(np.full((5, 4), "1")), TypeError, "must be numeric"),
+        (lambda v: v.assign_add(np.full((5, 4), None)), TypeError, "assign_add"),
+        (lambda v: v.assign_sub(np.full((5, 4), np.inf)), ValueError, "NaN or Inf"),
+        (lambda v: v.assign(np.ones((5, 4), complex)), TypeError, "complex"),
+    ],
+)
+def test_variable_assign_refuses_what_set_weights_refuses(call, error, match):
+    """assign wrote NaN/Inf (its docstring promised finite values), turned None
+    into NaN, and said 'could not convert string to float' for strings."""
+    model = mlp()
+    before = model.get_weights()
+    with pytest.raises(error, match=match):
+        call(model.weights[0])
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

@@ -419,3 +419,22 @@ def test_zip_bomb_members_are_refused_before_they_are_read(tmp_path, weights, mo
     pattern = "declares .* bytes" if member != "config.json" else "config.json declares"
     with pytest.raises(ValueError, match=pattern):
         saving.read_archive(bomb)
+
+
+def test_saving_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path, weights):
+    """The atomic rename replaced the link itself with a regular file and left
+    its target stale (open(path, "wb"), and Keras, write through the link)."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    target = runs / "model.keras"
+    saving.write_archive(target, CONFIG, weights)
+    link = tmp_path / "latest.keras"
+    link.symlink_to(target)
+    saving.write_archive(link, {"other": 1}, {})
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert saving.read_archive(target).config == {"other": 1}
+    assert sorted(os.listdir(runs)) == ["model.keras"]  # no temporary file left
+    weights_link = tmp_path / "w.weights.npz"
+    weights_link.symlink_to(runs / "w.weights.npz")  # dangling until written
+    saving.write_weights(weights_link, weights)
+    assert weights_link.is_symlink() and (runs / "w.weights.npz").is_file()

@@ -89,7 +89,12 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
   if (d.contains("k")) {
-    c.k = d["k"].cast<int64_t>();
+    try {
+      c.k = d["k"].cast<int64_t>();
+    } catch (const py::cast_error&) {  // 2**70: no bare "Unable to cast" RuntimeError
+      throw py::value_error("metric k must be an integer that fits in 64 bits, got " +
+                            std::string(py::str(py::repr(d["k"]))));
+    }
     if (c.k < 1) throw py::value_error("metric k must be >= 1, got " + std::to_string(c.k));
   }
   if (d.contains("threshold")) {
@@ -218,7 +223,8 @@ py::dict result_dict(const nn::RunResult& r) {
 struct CallData {
   FloatArray x, sw;
   Targets y;
-  bool weighted = false;
+  bool weighted   = false;
+  int64_t outputs = 0;  // the network's output width when the data was validated
   nn::Batch batch() const {
     nn::Batch b;
     b.x             = x.data();
@@ -234,12 +240,29 @@ CallData checked_call(const Network& net, const py::handle& x, const py::handle&
                       const py::handle& sw, bool check_finite, bool allow_empty) {
   CallData c;
   c.x                = checked_x(net, x, check_finite);
+  c.outputs          = net.output_dim();
   const int64_t rows = c.x.shape(0);
   if (rows == 0 && !allow_empty) throw py::value_error("empty batch: x has 0 samples");
   c.y        = checked_y(net, y, rows);
   c.weighted = !sw.is_none();
   if (c.weighted) c.sw = checked_weights(sw, rows);
   return c;
+}
+
+// `data` was validated against a network of the same input width, output
+// width and label kind as `n` (a model rebuilt or recompiled since, e.g. by a
+// callback, would read its targets with another width: out of bounds).
+void check_prepared_for(const Network& n, const CallData& data) {
+  const bool sparse = n.loss().kind == ops::LossKind::sparse_categorical_crossentropy;
+  if (data.x.shape(1) == n.input_dim() && data.outputs == n.output_dim() && data.y.sparse == sparse)
+    return;
+  throw py::value_error(
+      "the data was validated for a network with " + std::to_string(data.x.shape(1)) + " inputs, " +
+      std::to_string(data.outputs) + " outputs and " +
+      (data.y.sparse ? "integer labels" : "target arrays") + "; this network has " +
+      std::to_string(n.input_dim()) + " inputs, " + std::to_string(n.output_dim()) +
+      " outputs and loss " + ops::loss_name(n.loss().kind) +
+      " (the model changed since: a layer added or removed, or compiled with another loss)");
 }
 
 py::array view(py::object owner, float* data, std::vector<py::ssize_t> shape) {
@@ -468,6 +491,7 @@ void bind_nn(py::module_& m) {
           [](Network& n, const CallData& data, const py::handle& order_obj, int64_t batch_size,
              int64_t step_begin, int64_t step_end, optim::Optimizer& optimizer,
              const py::handle& rates_obj) {
+            check_prepared_for(n, data);
             Int64Array order = Int64Array::ensure(as_numeric_array(order_obj, "order"));
             if (order.ndim() != 1) throw py::value_error("order must be 1-D");
             if (batch_size < 1)
@@ -509,6 +533,7 @@ void bind_nn(py::module_& m) {
       .def(
           "evaluate",
           [](Network& n, const CallData& data, int64_t batch_size) {
+            check_prepared_for(n, data);
             if (batch_size < 1)
               throw py::value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
             nn::RunResult r;
@@ -523,6 +548,7 @@ void bind_nn(py::module_& m) {
       .def(
           "evaluate_rows",
           [](Network& n, const CallData& data, int64_t begin, int64_t end) {
+            check_prepared_for(n, data);
             const int64_t rows = data.x.shape(0);
             if (begin < 0 || end < begin || end > rows)
               throw py::value_error("need 0 <= begin <= end <= rows");

@@ -53,6 +53,20 @@ _BATCH_HOOKS = {
 }
 
 
+def _number(value, name: str) -> float:
+    """A real number (an int stays an int), not NaN: a ValueError naming the
+    argument otherwise."""
+    import numbers
+
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or value != value  # NaN
+    ):
+        raise ValueError(f"`{name}` must be a number, got {value!r}")
+    return value
+
+
 def _print_msg(message: str) -> None:
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
@@ -534,6 +548,9 @@ class _MonitorMixin:
     (Keras's MonitorCallback)."""
 
     def _init_monitor(self, monitor, mode, min_delta):
+        if not isinstance(monitor, str):  # else an AttributeError once training ran
+            raise TypeError(f"`monitor` must be a metric name (a str), got {monitor!r}")
+        min_delta = _number(min_delta, "min_delta")
         if mode not in ("auto", "min", "max"):
             warnings.warn(
                 f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
@@ -621,14 +638,15 @@ class EarlyStopping(_MonitorMixin, Callback):
     ):
         super().__init__()
         self._init_monitor(monitor, mode, min_delta)
-        self.patience = patience
+        # checked here: a bad value failed in on_epoch_end, after epochs had trained
+        self.patience = _number(patience, "patience")
         self.verbose = verbose
-        self.baseline = baseline
+        self.baseline = None if baseline is None else _number(baseline, "baseline")
         self.wait = 0
         self.stopped_epoch = 0
         self.restore_best_weights = restore_best_weights
         self.best_weights = None
-        self.start_from_epoch = start_from_epoch
+        self.start_from_epoch = _number(start_from_epoch, "start_from_epoch")
         self.best = None
         self.best_epoch = 0
 
@@ -942,15 +960,23 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {sorted(kwargs)}")
         self._init_monitor(monitor, mode, min_delta)
+        factor = _number(factor, "factor")
         if factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
             )
+        # checked here: a negative rate (or a bad count) failed in on_epoch_end,
+        # after epochs had trained
+        if factor < 0:
+            raise ValueError(f"ReduceLROnPlateau needs a factor >= 0. Received factor={factor}")
+        min_lr = _number(min_lr, "min_lr")
+        if min_lr < 0:
+            raise ValueError(f"ReduceLROnPlateau needs min_lr >= 0. Received min_lr={min_lr}")
         self.factor = factor
         self.min_lr = min_lr
-        self.patience = patience
+        self.patience = _number(patience, "patience")
         self.verbose = verbose
-        self.cooldown = cooldown
+        self.cooldown = _number(cooldown, "cooldown")
         self.cooldown_counter = 0
         self.wait = 0
         self.best = None

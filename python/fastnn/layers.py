@@ -46,6 +46,16 @@ def _unique_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
+def _numeric(value, what: str) -> np.ndarray:
+    """`value` as a float64 array; a TypeError unless it holds real numbers
+    (np.asarray(..., float64) turned None into NaN and said "could not
+    convert string to float")."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"variable.{what}(value): value must be numeric, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
 def _is_whole(value) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return False
@@ -118,19 +128,31 @@ class Variable(np.ndarray):
         return self.view(np.ndarray)
 
     def assign_add(self, delta) -> Variable:
-        return self.assign(self.view(np.ndarray) + np.asarray(delta, dtype=np.float64))
+        return self.assign(self.view(np.ndarray) + _numeric(delta, "assign_add"))
 
     def assign_sub(self, delta) -> Variable:
-        return self.assign(self.view(np.ndarray) - np.asarray(delta, dtype=np.float64))
+        return self.assign(self.view(np.ndarray) - _numeric(delta, "assign_sub"))
 
     def assign(self, value) -> Variable:
-        """Writes `value` (this shape, finite) in place, as Keras's assign."""
-        arr = np.asarray(value, dtype=np.float64)
+        """Writes `value` (this shape, finite) in place, as Keras's assign.
+
+        Raises:
+            TypeError: a value that is not numeric (object, str, complex).
+            ValueError: another shape, or NaN/Inf (as float32), as `set_weights`.
+        """
+        arr = _numeric(value, "assign")
         if arr.shape != self.shape:
             raise ValueError(
                 f"The shape of the target variable and the shape of the target value in "
                 f"`variable.assign(value)` must match. variable.shape={self.shape}, "
                 f"Received: value.shape={arr.shape}. Target variable: {self!r}"
+            )
+        with np.errstate(over="ignore"):  # beyond float32's range is Inf: refused
+            finite = np.isfinite(arr.astype(np.float32)).all()
+        if not finite:
+            raise ValueError(
+                f"variable.assign(value): value contains NaN or Inf (as float32). "
+                f"Target variable: {self!r}"
             )
         self.view(np.ndarray)[...] = arr
         return self

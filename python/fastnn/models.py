@@ -581,6 +581,19 @@ class Sequential:
             )
         return opt
 
+    def _owns_optimizer_state(self) -> bool:
+        """Whether `model.optimizer` holds state built for this model's current
+        network (not for another model sharing the instance, nor none yet)."""
+        opt = self.optimizer
+        owner = getattr(opt, "_flat_owner", None)
+        return (
+            self._net is not None
+            and self._optimizer_net is self._net
+            and getattr(opt, "_kernel", None) is not None
+            and owner is not None
+            and owner() is self
+        )
+
     def _ensure_optimizer_built(self) -> None:
         """Creates the optimizer's state for the network's flat buffer (once,
         and again for an optimizer assigned to `model.optimizer` since)."""
@@ -612,20 +625,21 @@ class Sequential:
         if self._net is None:
             return
         flags = tuple(self._trainable and layer.trainable for layer in self._spec_layers)
-        owner = getattr(self.optimizer, "_flat_owner", None)  # the state is this model's
-        mine = self._optimizer_net is self._net and owner is not None and owner() is self
-        kernel = self.optimizer._kernel if mine else None
+        kernel = self.optimizer._kernel if self._owns_optimizer_state() else None
         if self._synced_trainable == (flags, kernel):
             return
         self._net.set_trainable(list(flags))
         if kernel is not None:
-            kernel.set_frozen([not flags[t["layer"]] for t in self._net.tensors()])
+            # no weights at all (Activation/Dropout only): the optimizer spans the
+            # buffer's padding as one tensor, which never trains
+            kernel.set_frozen([not flags[t["layer"]] for t in self._net.tensors()] or [True])
         self._synced_trainable = (flags, kernel)
 
     def _run_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
         """Steps [begin, end) of an epoch in one C++ call (GIL released)."""
         # A changed hyperparameter makes a new C++ optimizer: the frozen flags
         # go to that one (the sync's key holds the optimizer object).
+        self._ensure_optimizer_built()  # model.optimizer may be a new one (a callback's)
         self.optimizer._sync_kernel_config()
         self._sync_trainable()
         rates = _learning_rates(self.optimizer, end - begin)
@@ -848,10 +862,10 @@ class Sequential:
                 try:
                     val_data = self._prepare_data(
                         *_unpack_validation(validation_data, **self._structure_hints()),
-                        "validation",
+                        "validation_data",
                     )
                 except (ValueError, TypeError) as e:
-                    if str(e).startswith("`validation_data`"):
+                    if str(e).lstrip("`").startswith("validation_data"):
                         raise
                     raise type(e)(f"validation_data: {e}") from None
                 val_batch = validation_batch_size or batch_size
@@ -940,6 +954,7 @@ class Sequential:
         """Loss and metrics over `data` (its first `steps` batches when
         given) in inference mode, with test hooks."""
         self._sync_trainable()  # frozen layers' penalties leave the loss
+        net = self._net  # the network `data` was validated for, even if a callback rebuilds
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
         rows = data.rows
@@ -953,14 +968,14 @@ class Sequential:
             for b, start in enumerate(range(0, rows, batch_size)):
                 if policy == "every":
                     cbs.on_test_batch_begin(b)
-                result = self._net.evaluate_rows(data, start, min(rows, start + batch_size))
+                result = net.evaluate_rows(data, start, min(rows, start + batch_size))
                 totals = result if totals is None else _add_results(totals, result)
                 if policy == "every":
                     cbs.on_test_batch_end(b, self._logs(totals))
             if policy == "progress" and not silent:
                 cbs.on_test_batch_end(b, self._logs(totals))
         else:
-            totals = self._net.evaluate(data, batch_size)
+            totals = net.evaluate(data, batch_size)
             if policy == "progress" and not silent:
                 cbs.on_test_batch_end(-(-data.rows // batch_size) - 1, self._logs(totals))
         logs = self._logs(totals)
@@ -1066,16 +1081,17 @@ class Sequential:
             epochs=1,
             steps=n_steps,
         )
+        net = self._net  # the network x was checked for, even if a callback rebuilds
         cbs.on_predict_begin()
         if cbs.batch_hook_policy("predict") == "every":
-            out = np.empty((len(x), self._net.output_dim), np.float32)
+            out = np.empty((len(x), net.output_dim), np.float32)
             for b, start in enumerate(range(0, len(x), batch_size)):
                 cbs.on_predict_batch_begin(b)
-                part = self._net.predict(x[start : start + batch_size], batch_size)
+                part = net.predict(x[start : start + batch_size], batch_size)
                 out[start : start + batch_size] = part
                 cbs.on_predict_batch_end(b, {"outputs": part})
         else:
-            out = self._net.predict(x, batch_size)
+            out = net.predict(x, batch_size)
             cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
         return out
@@ -1454,8 +1470,14 @@ class Sequential:
             )
         model = cls(name=name)
         for layer_config in layer_configs:
-            model.add(_layers.deserialize(layer_config, custom_objects))
+            # built once below, as the constructor does: a rebuild per layer made
+            # loading n layers O(n**2) (a 3000-layer config took minutes)
+            model.add(_layers.deserialize(layer_config, custom_objects), rebuild=False)
         model._trainable = trainable  # the layers keep the flags their configs hold
+        if model._input_shape is not None and any(
+            not isinstance(layer, _layers.Flatten) for layer in model._layers
+        ):
+            model.build()
         if not model.built and isinstance(build_input_shape, (list, tuple)) and model._layers:
             model.build(build_input_shape)
         return model
@@ -1692,7 +1714,7 @@ class Sequential:
         out = [np.array(opt.iterations, np.int64)]
         if not callable(lr):
             out.append(np.array(lr, np.float32))
-        if self._net is not None and self._optimizer_net is self._net and opt._kernel is not None:
+        if self._owns_optimizer_state():  # another model's slots are not this one's
             kernel = opt._kernel
             tensors = self._net.tensors()
             for s, k in _slot_order(kernel.slot_names, self._optimizer_tensors):
@@ -2808,12 +2830,7 @@ def _summary_text(
     frozen = sum(w.size for w in model.non_trainable_weights) if model.built else 0
     trainable_bytes = trainable * 4
     optimizer_count = optimizer_bytes = 0
-    optimizer_built = (
-        model.compiled
-        and model._net is not None
-        and model._optimizer_net is model._net
-        and model.optimizer._kernel is not None
-    )
+    optimizer_built = model.compiled and model._owns_optimizer_state()
     if optimizer_built:
         # Keras's optimizer.variables: iterations (int32), the learning rate
         # (float32, when a number), then every slot of every weight that was

@@ -41,6 +41,8 @@ _IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _CHUNK = 1 << 20
+# MNIST's largest IDX file is 47 MB decompressed: more is refused, not expanded.
+_MAX_IDX_BYTES = 1 << 30
 
 
 class DatasetError(OSError):
@@ -48,17 +50,25 @@ class DatasetError(OSError):
 
 
 def _read_bytes(path: str) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic."""
+    """The file's content, gunzipped when it starts with the gzip magic, at
+    most _MAX_IDX_BYTES of it (a gzip bomb is refused, not expanded)."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:2] == b"\x1f\x8b":
         import gzip
+        import io
         import zlib
 
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
+                data = g.read(_MAX_IDX_BYTES + 1)  # to the end (CRC checked) when smaller
         except (OSError, EOFError, zlib.error) as e:
             raise DatasetError(f"{path}: damaged gzip file ({e})") from None
+        if len(data) > _MAX_IDX_BYTES:
+            raise DatasetError(
+                f"{path}: decompresses to more than {_MAX_IDX_BYTES} bytes; the IDX files "
+                "of these datasets are far smaller (a damaged file or a gzip bomb)"
+            )
     return data
 
 
@@ -186,6 +196,8 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
         DatasetError: a download failed (offline, HTTP error) or a checksum
             did not match; the message says where fastnn looked and what to do.
     """
+    if base_url is not None and not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a URL string (or None), got {base_url!r}")
     found = find_local(name, list(files), cache_dir)
     if found is not None:
         return found

@@ -36,13 +36,18 @@ def atomic_write(path: str, write_fn, overwrite: bool = True) -> None:
     The data go to a temporary file in the same directory, are flushed and
     fsynced, and the file is renamed over `path` (`os.replace`, atomic on
     POSIX and Windows). On any error the temporary file is removed and `path`
-    keeps its previous content.
+    keeps its previous content. A symbolic link is written through: its
+    target is replaced and the link kept.
 
     Raises:
         IsADirectoryError: `path` is a directory.
         FileExistsError: `path` exists and `overwrite` is False.
         FileNotFoundError: `path`'s directory does not exist.
     """
+    if os.path.islink(path):
+        # through the link, as open(path, "wb") writes: the rename would
+        # replace the link itself with a file and leave its target stale
+        path = os.path.realpath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot save to {path!r}: it is a directory")
     if not overwrite and os.path.exists(path):
