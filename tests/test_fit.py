@@ -407,6 +407,25 @@ def test_compile_add_pop_from_a_callback_are_refused_mid_fit(what):
     calls[what]()  # and after fit it works
 
 
+def test_on_train_end_may_compile_add_and_pop_as_keras():
+    """on_train_end runs after the last step, as Keras's: it may change the
+    model (it was refused as 'cannot run while training')."""
+    x, y = make_data()
+    model = make_model()
+
+    class Rebuild(callbacks.Callback):
+        def on_train_end(self, logs=None):
+            model.pop()
+            model.add(layers.Dense(4, activation="softmax"))
+            model.compile("sgd", "sparse_categorical_crossentropy")
+
+    model.fit(x, y, batch_size=50, epochs=1, verbose=0, callbacks=[Rebuild()])
+    assert isinstance(model.loss, fastnn.losses.SparseCategoricalCrossentropy)
+    assert isinstance(model.optimizer, optimizers.SGD)
+    assert not model._busy.locked()
+    assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"][0])
+
+
 @pytest.mark.parametrize(
     "class_weight, match",
     [

@@ -912,7 +912,9 @@ class Sequential:
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
-            cbs.on_train_end(epoch_logs)
+        # After the training section, as in Keras: on_train_end may compile,
+        # add or pop (no step of this fit runs any more).
+        cbs.on_train_end(epoch_logs)
         self.history = cbs.history
         return cbs.history
 
