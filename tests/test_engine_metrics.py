@@ -449,6 +449,42 @@ def test_precision_recall_and_confusion_counts_match_keras_formulas(rng, width, 
     assert c["tp"] + c["fp"] + c["tn"] + c["fn"] == 45 * width
 
 
+@pytest.mark.parametrize("width", [1, 3])
+def test_confusion_counts_at_many_thresholds_in_one_pass_equal_each_alone(rng, width):
+    """Consecutive counts of one kind at nondecreasing thresholds (an AUC's
+    200) are computed in one bucketed pass: each must equal the count at its
+    threshold alone, with ties at the thresholds, repeated and unsorted
+    thresholds (a new run starts) and sample weights."""
+    thresholds = [0.0, 0.25, 0.5, 0.5, 0.75, 1.0, 0.25, 0.75]  # ..., 1.0 | 0.25, 0.75
+    kinds = {
+        "tp": metrics.TruePositives,
+        "fp": metrics.FalsePositives,
+        "tn": metrics.TrueNegatives,
+        "fn": metrics.FalseNegatives,
+    }
+
+    def listed(prefix):
+        return [
+            cls(thresholds=t, name=f"{prefix}{key}_{i}")
+            for key, cls in kinds.items()
+            for i, t in enumerate(thresholds)
+        ]
+
+    model = models.Sequential([layers.Input(shape=(width,)), layers.Dense(width)])
+    model.set_weights([np.eye(width, dtype=np.float32), np.zeros(width, np.float32)])
+    model.compile("sgd", "mse", metrics=listed(""), weighted_metrics=listed("w"))
+    x = rng.choice(np.array([0.0, 0.25, 0.5, 0.75, 1.0, 0.1, 0.6, -0.5, 1.5], np.float32),
+                   size=(61, width))  # fmt: skip
+    y = (rng.random((61, width)) < 0.5).astype(np.float32)
+    sw = rng.uniform(0.0, 2.0, 61).astype(np.float32)
+    logs = model.evaluate(x, y, sample_weight=sw, batch_size=16, verbose=0, return_dict=True)
+    for i, t in enumerate(thresholds):
+        plain, weighted = confusion(x, y, t), confusion(x, y, t, sw)
+        for key in kinds:
+            assert logs[f"{key}_{i}"] == plain[key], (key, t)
+            assert logs[f"w{key}_{i}"] == pytest.approx(weighted[key], rel=1e-6), (key, t)
+
+
 def test_precision_recall_by_name_and_their_limits():
     model = make_model("binary_crossentropy", "sigmoid", 1, ["precision", "recall"])
     assert model.metrics_names == ["loss", "precision", "recall"]

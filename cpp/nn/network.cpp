@@ -195,9 +195,26 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
                                                        " takes target arrays"));
     if (m.k < 1) throw std::invalid_argument(name + ": k must be >= 1, got " + std::to_string(m.k));
   }
+  std::vector<MetricRun> runs;
+  size_t longest = 0;
+  for (size_t i = 0; i < metrics.size();) {
+    size_t end = i + 1;
+    if (ops::is_confusion_count(metrics[i].kind))
+      while (end < metrics.size() && metrics[end].kind == metrics[i].kind &&
+             metrics[end].weighted == metrics[i].weighted &&
+             metrics[end - 1].threshold <= metrics[end].threshold)  // (false for NaN)
+        ++end;
+    runs.push_back({i, end});
+    longest = std::max(longest, end - i);
+    i       = end;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
-  loss_                  = loss;
-  metrics_               = std::move(metrics);
+  loss_        = loss;
+  metrics_     = std::move(metrics);
+  metric_runs_ = std::move(runs);
+  run_thresholds_.resize(longest);
+  run_buckets_.resize(2 * (longest + 1));
+  run_sums_.resize(longest);
   const LayerSpec& last  = layers_.back();
   const bool has_act     = last.type != LayerType::dropout;
   const bool categorical = loss.kind == ops::LossKind::categorical_crossentropy ||
@@ -355,10 +372,20 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
     wsum = static_cast<double>(rows);
   }
   r->weight_sum += wsum;
-  for (size_t k = 0; k < metrics_.size(); ++k)
-    r->metric_sums[k] +=
-        ops::metric_sum(metrics_[k], out, b.target, b.labels,
-                        metrics_[k].weighted ? b.sample_weight : nullptr, rows, cols);
+  for (const MetricRun& run : metric_runs_) {
+    const ops::MetricConfig& first = metrics_[run.begin];
+    const float* weights           = first.weighted ? b.sample_weight : nullptr;
+    if (run.end - run.begin == 1) {
+      r->metric_sums[run.begin] +=
+          ops::metric_sum(first, out, b.target, b.labels, weights, rows, cols);
+      continue;
+    }
+    const int64_t n = static_cast<int64_t>(run.end - run.begin);
+    for (int64_t i = 0; i < n; ++i) run_thresholds_[i] = metrics_[run.begin + i].threshold;
+    ops::confusion_sums_sorted(first.kind, run_thresholds_.data(), n, out, b.target, weights, rows,
+                               cols, run_buckets_.data(), run_sums_.data());
+    for (int64_t i = 0; i < n; ++i) r->metric_sums[run.begin + i] += run_sums_[i];
+  }
 }
 
 void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {

@@ -238,6 +238,17 @@ class Network {
   ops::LossConfig loss_;
   std::vector<ops::MetricConfig> metrics_;
   bool fused_ = false;
+  // metrics_ in runs computed by one call: a run of consecutive confusion
+  // counts of one kind and weighting at nondecreasing thresholds (an AUC's
+  // 200 thresholds) is one ops::confusion_sums_sorted pass; anything else is
+  // a run of one (ops::metric_sum). Sized by set_loss: nothing allocates per
+  // batch.
+  struct MetricRun {
+    size_t begin, end;
+  };
+  std::vector<MetricRun> metric_runs_;
+  std::vector<float> run_thresholds_;  // the thresholds of the longest run
+  std::vector<double> run_buckets_, run_sums_;
 
   // Workspaces, sized for capacity_ rows.
   int64_t capacity_ = 0;

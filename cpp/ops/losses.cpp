@@ -356,4 +356,39 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
   return total;
 }
 
+bool is_confusion_count(MetricKind kind) {
+  return kind == MetricKind::true_positives || kind == MetricKind::false_positives ||
+         kind == MetricKind::true_negatives || kind == MetricKind::false_negatives;
+}
+
+void confusion_sums_sorted(MetricKind kind, const float* thresholds, int64_t n, const float* out,
+                           const float* target, const float* sample_weight, int64_t rows,
+                           int64_t cols, double* buckets, double* sums) {
+  double* pos = buckets;          // label nonzero, by bucket
+  double* neg = buckets + n + 1;  // label zero
+  std::fill(buckets, buckets + 2 * (n + 1), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const double w = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
+    const float* o = out + r * cols;
+    const float* t = target + r * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      // out > thresholds[i] exactly for i < b (a NaN output is above none)
+      const int64_t b = std::lower_bound(thresholds, thresholds + n, o[j]) - thresholds;
+      (t[j] != 0.0f ? pos : neg)[b] += w;
+    }
+  }
+  const bool label_positive = kind == MetricKind::true_positives ||  // TP, FN count pos
+                              kind == MetricKind::false_negatives;
+  const bool predicted_positive =
+      kind == MetricKind::true_positives || kind == MetricKind::false_positives;
+  const double* hist = label_positive ? pos : neg;
+  if (predicted_positive) {  // sums[i] = hist[i + 1] + ... + hist[n]
+    double above = 0.0;
+    for (int64_t i = n - 1; i >= 0; --i) sums[i] = (above += hist[i + 1]);
+  } else {  // sums[i] = hist[0] + ... + hist[i]
+    double below = 0.0;
+    for (int64_t i = 0; i < n; ++i) sums[i] = (below += hist[i]);
+  }
+}
+
 }  // namespace fastnn::ops

@@ -115,4 +115,18 @@ bool metric_takes_labels(MetricKind kind);
 double metric_sum(const MetricConfig& config, const float* out, const float* target,
                   const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols);
 
+// True for the four confusion counts (true/false positives/negatives).
+bool is_confusion_count(MetricKind kind);
+
+// The confusion counts of `kind` at n nondecreasing thresholds in one pass:
+// sums[i] = metric_sum({kind, threshold = thresholds[i]}, ...) up to the
+// order of the double additions (exact without sample weights). Each output
+// element falls in the bucket b = #{i : thresholds[i] < out} (0 for NaN), the
+// label's weight is added to pos[b] or neg[b], and suffix or prefix sums of
+// the buckets give the counts: AUC's 4 x 200 counts cost four passes instead
+// of 800. `buckets` holds 2 * (n + 1) doubles of scratch.
+void confusion_sums_sorted(MetricKind kind, const float* thresholds, int64_t n, const float* out,
+                           const float* target, const float* sample_weight, int64_t rows,
+                           int64_t cols, double* buckets, double* sums);
+
 }  // namespace fastnn::ops
