@@ -407,6 +407,63 @@ def test_compile_add_pop_from_a_callback_are_refused_mid_fit(what):
     calls[what]()  # and after fit it works
 
 
+class _EndlessBatches:
+    """A keras.utils.PyDataset-shaped source: a length and batches by index
+    (np.asarray of one ran until memory was gone when __getitem__ never
+    raises IndexError; here it yields (x, y) batches)."""
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        return np.zeros((4, 12), np.float32), np.zeros(4)
+
+
+def test_a_batch_source_is_one_clear_error_on_every_entry_point():
+    x, y = make_data()
+    model = make_model()
+    state = _state(model)
+    source = _EndlessBatches()
+    for call in (
+        lambda: model.fit(source, verbose=0),
+        lambda: model.evaluate(source, verbose=0),
+        lambda: model.predict(source, verbose=0),
+        lambda: model.train_on_batch(source),
+        lambda: model.test_on_batch(source),
+        lambda: model.predict_on_batch(source),
+        lambda: model(source),
+    ):
+        with pytest.raises(ValueError, match="fastnn takes the data as arrays"):
+            call()
+    _assert_state(model, state)
+
+
+def test_plain_arrays_skip_the_input_structure_handling(monkeypatch):
+    """predict / predict_on_batch / model(x) / the *_on_batch calls take
+    plain arrays as they are: the list/dict unwrapping is for other inputs
+    (its Python work doubled batch-1 latency)."""
+    x, y = make_data()
+    model = make_model()
+    expected = model.predict(x[:1], verbose=0)
+
+    def unexpected(*args, **kwargs):
+        raise AssertionError("plain arrays went through _single_structures")
+
+    monkeypatch.setattr(fastnn.models, "_single_structures", unexpected)
+    np.testing.assert_array_equal(model.predict(x[:1], verbose=0), expected)
+    np.testing.assert_array_equal(model.predict_on_batch(x[:1]), expected)
+    np.testing.assert_array_equal(model(x[:1]), expected)
+    model.test_on_batch(x, y)
+    model.train_on_batch(x, y, sample_weight=np.ones(len(x)))
+
+
+def test_a_dict_for_a_model_without_a_named_input_says_so():
+    x, _ = make_data()
+    model = models.Sequential([layers.Dense(2, input_shape=(12,))])
+    with pytest.raises(ValueError, match="has no name to look up: pass the array itself"):
+        model.predict({"features": x}, verbose=0)
+
+
 def test_on_train_end_may_compile_add_and_pop_as_keras():
     """on_train_end runs after the last step, as Keras's: it may change the
     model (it was refused as 'cannot run while training')."""

@@ -3,6 +3,8 @@ namespace, and the activation layers Keras scripts use (ReLU, Softmax)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -254,3 +256,33 @@ def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(ValueError, match="must come first"):
         keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Normalization()])
+
+
+def test_normalization_added_after_a_dense_is_refused_and_changes_nothing():
+    """add() skipped the rebuild for a Normalization, so one added after a
+    Dense was kept in model.layers and never applied (predict unchanged)."""
+    x = np.ones((4, 3), np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    before = model.predict(x, verbose=0)
+    with pytest.raises(ValueError, match="must come first"):
+        model.add(keras.layers.Normalization(mean=[100.0] * 3, variance=[1.0] * 3))
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense"]
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)
+    model.add(keras.layers.Dense(1))  # the model goes on as before
+    assert model.predict(x, verbose=0).shape == (4, 1)
+
+
+def test_models_of_preprocessing_layers_only_load_copy_and_pop():
+    """Flatten/Normalization run in Python: a model of only those is not built
+    (no engine layer), in the constructor, add, pop and from_config alike."""
+    normalizer = keras.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 4.0, 4.0])
+    only = keras.Sequential([keras.Input((3,)), normalizer])
+    for copy_of in (keras.Sequential.from_config(only.get_config()), copy.deepcopy(only)):
+        assert [type(layer).__name__ for layer in copy_of.layers] == ["Normalization"]
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Normalization(), keras.layers.Dense(1)]
+    )
+    model.pop()
+    assert [type(layer).__name__ for layer in model.layers] == ["Normalization"]
+    model.add(keras.layers.Dense(2))
+    assert model.predict(np.zeros((1, 3)), verbose=0).shape == (1, 2)

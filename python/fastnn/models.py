@@ -24,7 +24,6 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 
 from __future__ import annotations
 
-import collections.abc
 import contextlib
 import math
 import threading
@@ -112,9 +111,7 @@ class Sequential:
         self.steps_per_execution = 1
         for layer in layers or []:
             Sequential.add(self, layer, rebuild=False)
-        if self._input_shape is not None and any(
-            not isinstance(layer, _PREPROCESSING) for layer in self._layers
-        ):
+        if self._input_shape is not None and _has_engine_layer(self._layers):
             self.build()
 
     # -- structure -----------------------------------------------------------
@@ -162,7 +159,9 @@ class Sequential:
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
         self._layers.append(layer)
-        if rebuild and self._input_shape is not None and not isinstance(layer, _PREPROCESSING):
+        # Rebuilt once a layer the engine runs is there (also for a Normalization
+        # added after one: build() then refuses its place, and the add is undone).
+        if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
             previous = self._net
             self._net = None
             try:
@@ -473,6 +472,19 @@ class Sequential:
         ndim = None if self._input_shape is None else len(self._input_shape)
         return {"input_name": name, "sample_ndim": ndim}
 
+    def _input_structures(self, what: str, x, y=None, sample_weight=None):
+        """Keras's input structures read as fastnn's one input and output
+        (`_single_structures`), batch sources refused; plain arrays, the
+        common case (and a one-sample predict's), pass untouched."""
+        if (
+            type(x) is np.ndarray
+            and (y is None or type(y) is np.ndarray)
+            and (sample_weight is None or type(sample_weight) is np.ndarray)
+        ):
+            return x, y, sample_weight
+        _refuse_batch_source(x, what)
+        return _single_structures(x, y, sample_weight, **self._structure_hints())
+
     def _prepare_x(self, x) -> np.ndarray:
         """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once."""
         if (
@@ -485,12 +497,12 @@ class Sequential:
             and not self._normalizers
         ):
             return x  # already what the engine takes (a one-sample predict's path)
-        if isinstance(x, (dict, collections.abc.Iterator)):
-            # ValueError, as Keras's for a data type it does not recognize.
+        if isinstance(x, dict):  # left after _single_structures took {input name: x}
             raise ValueError(
-                f"x must be a NumPy array or an array-like of numbers, got {type(x).__name__}: "
-                "fastnn takes the data as arrays (no generators, datasets or dicts of inputs)"
+                "x: fastnn takes the data as arrays; a dict of inputs must map the model's "
+                f"input name to an array, got a dict with keys {list(x)[:8]}"
             )
+        _refuse_batch_source(x, "x")  # a generator or dataset reaching np.asarray
         if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
             x = np.asarray(x)
         if not isinstance(x, np.ndarray):
@@ -668,7 +680,7 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
+        x, y, sample_weight = self._input_structures("train_on_batch", x, y, sample_weight)
         with self._exclusive("train_on_batch"):
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "train_on_batch")
@@ -681,14 +693,16 @@ class Sequential:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
+        x, y, sample_weight = self._input_structures("test_on_batch", x, y, sample_weight)
         data = self._prepare_data(x, y, sample_weight, "test_on_batch")
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._format(self._net.evaluate(data, data.rows), return_dict)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
-        x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
+        if type(x) is not np.ndarray:
+            x = self._input_structures("predict_on_batch", x)[0]
+        x = self._prepare_x(x)
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -841,9 +855,8 @@ class Sequential:
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
-        _refuse_batch_source(x, "fit")
         _refuse_batch_source(validation_data, "fit: validation_data")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
+        x, y, sample_weight = self._input_structures("fit", x, y, sample_weight)
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
         if class_weight is not None and sample_weight is not None:
@@ -1013,8 +1026,7 @@ class Sequential:
         """
         from fastnn import callbacks as _callbacks
 
-        _refuse_batch_source(x, "evaluate")
-        x, y, sample_weight = _single_structures(x, y, sample_weight, **self._structure_hints())
+        x, y, sample_weight = self._input_structures("evaluate", x, y, sample_weight)
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
@@ -1055,8 +1067,8 @@ class Sequential:
             float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
             rows with `steps`).
         """
-        _refuse_batch_source(x, "predict")
-        x, _, _ = _single_structures(x, **self._structure_hints())
+        if type(x) is not np.ndarray:  # (a plain array, the batch-1 path, skips the call)
+            x = self._input_structures("predict", x)[0]
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
@@ -1150,7 +1162,9 @@ class Sequential:
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
                 )
-        x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
+        if type(x) is not np.ndarray:
+            x = self._input_structures("call", x)[0]
+        x = self._prepare_x(x)
         return self._net.predict(x, 0)
 
     @property
@@ -1302,7 +1316,7 @@ class Sequential:
         layer = self._layers.pop()
         previous = self._net
         self._net = None
-        if rebuild and previous is not None and self._layers:
+        if rebuild and previous is not None and _has_engine_layer(self._layers):
             try:
                 self.build()
             except Exception:
@@ -1476,9 +1490,7 @@ class Sequential:
             # loading n layers O(n**2) (a 3000-layer config took minutes)
             model.add(_layers.deserialize(layer_config, custom_objects), rebuild=False)
         model._trainable = trainable  # the layers keep the flags their configs hold
-        if model._input_shape is not None and any(
-            not isinstance(layer, _layers.Flatten) for layer in model._layers
-        ):
+        if model._input_shape is not None and _has_engine_layer(model._layers):
             model.build()
         if not model.built and isinstance(build_input_shape, (list, tuple)) and model._layers:
             model.build(build_input_shape)
@@ -1851,6 +1863,12 @@ def _check_network_size(input_shape, specs) -> None:
 _PREPROCESSING = (_layers.Flatten, _layers.Normalization)
 
 
+def _has_engine_layer(layers) -> bool:
+    """Whether the C++ network has a layer to run (Flatten and Normalization
+    are applied to the inputs in Python): a model is built only then."""
+    return any(not isinstance(layer, _PREPROCESSING) for layer in layers)
+
+
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
@@ -1980,7 +1998,13 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
     inputs by name, ``{input_name: x}``, is `x` (Keras's error when that name
     is missing)."""
     if isinstance(x, dict):
-        if input_name is None or input_name not in x:
+        if input_name is None:
+            raise ValueError(
+                f"x is a dict (keys {list(x)[:8]}), but this model's input has no name to look "
+                "up: pass the array itself (a dict of inputs is keyed by the name of the "
+                "model's Input(name=...))"
+            )
+        if input_name not in x:
             expected = [] if input_name is None else [input_name]
             raise ValueError(
                 f'Missing data for input "{input_name}". You passed a data dictionary with '
