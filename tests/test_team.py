@@ -146,15 +146,25 @@ def test_straggler_backoff(threads):
 
 def test_a_late_first_task_is_no_straggle():
     """A worker still starting or asleep joins late by its wake-up time, not
-    because another process holds its core: the session's first task (here
-    straggling only because its worker starts late) and tasks after a gap
-    longer than the spin window (600 us: the workers sleep) do not count."""
+    because another process holds its core: the session's first task and
+    tasks after a gap longer than the spin window (600 us: the workers
+    sleep) do not count. Here the task after the gap straggles 3 ms on
+    purpose (straggle_us): posted to sleeping workers, it must not count,
+    where it would count in each of the 20 sessions otherwise."""
     _core._set_straggler_backoff(True)
-    before = _core._team_straggles()
-    for _ in range(20):
-        _core._team_selftest(2, 3, gap_us=600)
-    # only genuine pre-emptions by other jobs could count here
-    assert _core._team_straggles() - before <= 2
+    # A genuine pre-emption by another job (a loaded CI machine) may count
+    # once or twice; the best of three runs must stay at <= 2.
+    counts = []
+    for _attempt in range(3):
+        before = _core._team_straggles()
+        for _ in range(20):
+            _core._set_straggler_backoff(True)  # ends a back-off: each session at full width
+            _core._team_selftest(2, 3, gap_us=600, straggle_us=3000)
+        counts.append(_core._team_straggles() - before)
+        if counts[-1] <= 2:
+            break
+    assert min(counts) <= 2, counts
+    _core._set_straggler_backoff(True)  # ends any back-off for the next tests
 
 
 def test_backoff_switch():
