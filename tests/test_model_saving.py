@@ -737,14 +737,19 @@ def test_a_pickled_layer_carries_its_weights_and_no_model(trained):
     assert same_weights(model.layers[0].get_weights(), layer.get_weights())
 
 
-def test_a_built_optimizer_refuses_pickle_with_a_clear_error(trained):
+def test_a_built_optimizer_copies_as_a_new_unbuilt_one_as_keras(trained):
+    # Keras 3.15: copy.deepcopy / pickle of a built optimizer give an unbuilt
+    # one with the same settings and iterations 0
     import copy
     import pickle
 
-    with pytest.raises(TypeError, match="Pickle or copy the model"):
-        pickle.dumps(trained.optimizer)
-    with pytest.raises(TypeError, match="built optimizer 'adam'"):
-        copy.deepcopy(trained.optimizer)
+    original = trained.optimizer
+    assert original.iterations > 0
+    for twin in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original)):
+        assert type(twin) is type(original) and twin is not original
+        assert twin.get_config() == original.get_config()
+        assert twin.iterations == 0 and twin._kernel is None
+    assert original._kernel is not None and original.iterations > 0  # untouched
     assert copy.copy(trained.optimizer)._kernel is trained.optimizer._kernel  # shallow: shared
     fresh = copy.deepcopy(optimizers.Adam(learning_rate=0.5))  # an unbuilt one copies
     assert float(fresh.learning_rate) == 0.5

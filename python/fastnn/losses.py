@@ -39,7 +39,8 @@ __all__ = [
 
 # Keras loss arguments fastnn has only at their defaults: (accepted values).
 _KERAS_ONLY_ARGUMENTS = {
-    "reduction": ("sum_over_batch_size", "auto", None),  # "auto": Keras 2's spelling
+    # None / "none" would return per-sample losses in Keras, "auto" is refused there
+    "reduction": ("sum_over_batch_size",),
     "dtype": (None, "float32"),
     "axis": (-1,),
     "ignore_class": (None,),

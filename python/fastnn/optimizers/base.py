@@ -351,16 +351,12 @@ class Optimizer:
 
     # ----------------------------------------------------------- pickling
     def __getstate__(self) -> dict:
-        """An optimizer pickles and deep-copies while it has no state; a built
-        one holds the slots of a model's flat buffer (or of the variables
-        `build` was given), which a copy could not be attached to."""
+        """Pickling or deep-copying a built optimizer gives a new, unbuilt one
+        with the same settings (iterations 0), as Keras 3's does: its slots
+        belong to the weights it was built for (a model's pickle or copy
+        carries them along)."""
         if self._kernel is not None or self._variables_list:
-            raise TypeError(
-                f"Cannot pickle or deep-copy the built optimizer {self.name!r}: its state "
-                "belongs to the weights it was built for. Pickle or copy the model (its "
-                "optimizer state comes along), or copy the settings with "
-                f"{type(self).__name__}.from_config(optimizer.get_config())."
-            )
+            return type(self).from_config(self.get_config()).__dict__.copy()
         return self.__dict__.copy()
 
     def __copy__(self):
