@@ -558,6 +558,14 @@ def test_auc_matches_keras(kwargs, expected):
     )
 
 
+def test_auc_takes_a_numpy_integer_count_of_thresholds():
+    # Keras 3.15 accepts np.int64(50); fastnn refused it
+    assert metrics.AUC(num_thresholds=np.int64(50)).num_thresholds == 50
+    assert isinstance(metrics.AUC(num_thresholds=np.int32(7)).get_config()["num_thresholds"], int)
+    with pytest.raises(ValueError, match="num_thresholds"):
+        metrics.AUC(num_thresholds=np.float64(50))
+
+
 def test_auc_keras_docstring_logits_and_weights():
     # Keras's docstring: thresholds [-1e-7, 0.5, 1 + 1e-7] -> 0.75
     model, x = predictions_model([0, 0.5, 0.3, 0.9], [metrics.AUC(num_thresholds=3)])

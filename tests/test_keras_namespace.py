@@ -4,6 +4,7 @@ namespace, and the activation layers Keras scripts use (ReLU, Softmax)."""
 from __future__ import annotations
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -256,6 +257,15 @@ def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(ValueError, match="must come first"):
         keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Normalization()])
+
+
+def test_a_copied_normalization_keeps_its_int32_count():
+    layer = keras.layers.Normalization()
+    layer.adapt(np.arange(12.0).reshape(4, 3))
+    for twin in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        assert [w.dtype for w in twin.get_weights()] == [np.float32, np.float32, np.int32]
+        for mine, theirs in zip(twin.get_weights(), layer.get_weights()):
+            np.testing.assert_array_equal(mine, theirs)
 
 
 def test_normalization_added_after_a_dense_is_refused_and_changes_nothing():

@@ -292,7 +292,7 @@ class Layer:
         a model of the same shapes."""
         state = self.__dict__.copy()
         state["_owner"] = None
-        state["_weights"] = [np.array(w, dtype=np.float32) for w in self._weights]
+        state["_weights"] = [np.array(w, copy=True) for w in self._weights]  # (int32 counts too)
         return state
 
     def get_config(self) -> dict:

@@ -20,6 +20,7 @@ user's string as the log name; other strings name a class (`"MeanSquaredError"`,
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 
 import numpy as np
@@ -450,9 +451,12 @@ class AUC(Metric):
                 raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
             self.num_thresholds = len(inner) + 2
         else:
-            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int):
+            if isinstance(num_thresholds, (bool, np.bool_)) or not isinstance(
+                num_thresholds, numbers.Integral
+            ):
                 raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: "
                                  f"num_thresholds={num_thresholds!r}")  # fmt: skip
+            num_thresholds = int(num_thresholds)  # (a NumPy integer too, as Keras)
             if num_thresholds <= 1:
                 raise ValueError(
                     "Argument `num_thresholds` must be an integer > 1. "
