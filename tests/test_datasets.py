@@ -203,6 +203,24 @@ def test_read_idx_refuses_a_gzip_bomb_without_expanding_it(tmp_path, monkeypatch
     np.testing.assert_array_equal(read_idx(small), [7, 9])  # below the limit: as before
 
 
+def test_read_idx_inflates_a_gzip_only_as_far_as_its_header_says(tmp_path):
+    """A header of 2 bytes over 200 MB of zeros (200 KB gzipped) is refused as
+    trailing data after inflating 3 bytes of data, not 200 MB."""
+    import tracemalloc
+
+    header = b"\x00\x00\x08\x01" + (2).to_bytes(4, "big")
+    path = tmp_path / "long-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(header + bytes(200 << 20), compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match="trailing data"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < (20 << 20), peak
+
+
 def test_read_idx_truncated_gzip(tmp_path):
     data = gzip.compress(idx_bytes(np.zeros((10, 28, 28), np.uint8)))
     path = tmp_path / "cut.gz"

@@ -50,26 +50,42 @@ class DatasetError(OSError):
 
 
 def _read_bytes(path: str) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic, at
-    most _MAX_IDX_BYTES of it (a gzip bomb is refused, not expanded)."""
+    """The file's content, gunzipped when it starts with the gzip magic.
+    A gzipped file is inflated only as far as its IDX header says (plus one
+    byte, to see trailing data), at most _MAX_IDX_BYTES: a gzip bomb is
+    refused, not expanded."""
     with open(path, "rb") as f:
         data = f.read()
-    if data[:2] == b"\x1f\x8b":
-        import gzip
-        import io
-        import zlib
+    if data[:2] != b"\x1f\x8b":
+        return data
+    import gzip
+    import io
+    import zlib
 
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
-                data = g.read(_MAX_IDX_BYTES + 1)  # to the end (CRC checked) when smaller
-        except (OSError, EOFError, zlib.error) as e:
-            raise DatasetError(f"{path}: damaged gzip file ({e})") from None
-        if len(data) > _MAX_IDX_BYTES:
-            raise DatasetError(
-                f"{path}: decompresses to more than {_MAX_IDX_BYTES} bytes; the IDX files "
-                "of these datasets are far smaller (a damaged file or a gzip bomb)"
-            )
-    return data
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
+            head = g.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            if head[:2] != b"\x00\x00" or head[2] not in _IDX_DTYPES or not 0 < ndim <= 32:
+                return head  # not IDX: read_idx says why
+            head += g.read(4 * ndim)
+            if len(head) < 4 + 4 * ndim:
+                return head  # a truncated header
+            shape = np.frombuffer(head, dtype=">u4", count=ndim, offset=4)
+            size = len(head) + math.prod(int(d) for d in shape) * _IDX_DTYPES[head[2]].itemsize
+            if size > _MAX_IDX_BYTES:
+                raise DatasetError(
+                    f"{path}: decompresses to more than {_MAX_IDX_BYTES} bytes (its IDX header "
+                    f"says {size}); the IDX files of these datasets are far smaller (a damaged "
+                    "file or a gzip bomb)"
+                )
+            # one byte more than the header says: fewer bytes read means the end
+            # of the stream was reached, and its CRC checked
+            return head + g.read(size - len(head) + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        if isinstance(e, DatasetError):
+            raise
+        raise DatasetError(f"{path}: damaged gzip file ({e})") from None
 
 
 def read_idx(path) -> np.ndarray:
