@@ -226,8 +226,50 @@ def test_normalization_adapt_and_call_as_keras():
     assert layer.get_config()["axis"] == (-1,) and layer.get_config()["mean"] is None
     with pytest.raises(ValueError, match="both `mean` and `variance`"):
         keras.layers.Normalization(mean=[1.0])
-    with pytest.raises(ValueError, match="last axis only"):
+    with pytest.raises(ValueError, match="normalizes the last axis"):
         keras.layers.Normalization(axis=0)
+
+
+def test_basic_regression_tutorial_normalization_axis_none_shared_and_1d_inputs():
+    """TensorFlow's "Basic regression" tutorial: `Normalization(input_shape=[1],
+    axis=None)` adapted on a 1-D column, shared by two models, fed 1-D inputs,
+    `normalizer.mean.numpy()` and `normalizer(first).numpy()`. Values from
+    Keras 3.15.1 (torch backend)."""
+    x = np.array([1.0, 2.0, 4.0, 9.0])
+    norm = layers.Normalization(input_shape=[1], axis=None)
+    norm.adapt(x)
+    weights = norm.get_weights()
+    assert [w.shape for w in weights] == [(), (), ()]
+    np.testing.assert_array_equal(weights[:2], [4.0, 9.5])
+    assert norm.mean.shape == (1,) and norm.mean.numpy().tolist() == [4.0]
+    assert norm.get_config()["axis"] == ()
+    model = keras.Sequential([norm, layers.Dense(1, kernel_initializer="ones")])
+    text = []
+    model.summary(print_fn=text.append)
+    assert "│ normalization" in text[0] and "│             3 │" in text[0]
+    want = [-0.97332853, -0.64888567, 0.0, 1.6222142]
+    np.testing.assert_allclose(model.predict(x, verbose=0).ravel(), want, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x[:, None], verbose=0).ravel(), want, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x[:, None, None], verbose=0).ravel(), want, rtol=1e-6)
+    second = keras.Sequential([norm, layers.Dense(2)])  # the layer is shared, as in Keras
+    assert second.predict(x, verbose=0).shape == (4, 2)
+    assert norm.path == f"{model.name}/{norm.name}"
+    model.compile("sgd", "mse")
+    assert sorted(model.fit(x, x, epochs=1, verbose=0).history) == ["loss"]
+    np.testing.assert_allclose(model.evaluate(x, x, verbose=0), 19.530298233032227, rtol=1e-5)
+    grid = np.arange(12.0).reshape(4, 3)
+    every = layers.Normalization(axis=None)
+    every.adapt(grid)
+    assert [w.shape for w in every.get_weights()] == [(), (), ()] and every.mean.shape == (1, 1)
+    out = every(grid[:1])
+    np.testing.assert_allclose(out.numpy(), [[-1.593255, -1.3035723, -1.0138896]], rtol=1e-6)
+    assert type(out.numpy()) is np.ndarray and type(out + 1) is np.ndarray
+    per_feature = layers.Normalization()
+    per_feature.adapt(grid)
+    np.testing.assert_array_equal(per_feature.mean.numpy(), [[4.5, 5.5, 6.5]])
+    np.testing.assert_array_equal(per_feature.variance.numpy(), [grid.var(0)])
+    with pytest.raises(ValueError, match="samples of shape"):
+        keras.Sequential([keras.Input((3,)), layers.Dense(1)]).predict(grid[:, :2], verbose=0)
 
 
 def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):

@@ -147,7 +147,11 @@ class Sequential:
             )
         ref = getattr(layer, "_owner", None)
         owner = ref() if ref is not None else None
-        if owner is not None and owner is not self and layer in owner._layers:
+        # Keras shares a layer between models; fastnn can where the weights are
+        # not in a model's buffer: Flatten, Normalization (its statistics are
+        # its own arrays) and layers without weights. The first model keeps it.
+        shareable = isinstance(layer, _PREPROCESSING) or not layer._weights
+        if owner is not None and owner is not self and layer in owner._layers and not shareable:
             raise ValueError(
                 f"layer {layer.name!r} already belongs to model {owner.name!r}: fastnn models "
                 "do not share layers (each keeps its weights in its own buffer); create a new "
@@ -243,7 +247,10 @@ class Sequential:
             layer.built = True
         for layer in self._layers:
             layer.built = True
-            layer._owner = weakref.ref(self)
+            ref = getattr(layer, "_owner", None)
+            owner = ref() if ref is not None else None
+            if owner is None or owner is self or layer not in owner._layers:
+                layer._owner = weakref.ref(self)  # a shared layer keeps its first model
         self._output_shape = shape
         self._net = net
         self._spec_layers = [layer for layer, _ in specs]
@@ -498,6 +505,13 @@ class Sequential:
         if x.dtype.kind not in "biuf":
             raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
         self._ensure_built(x)
+        if x.ndim >= 1 and x.shape[1:] != self._input_shape:
+            # Keras's Functional._adjust_input_rank: one axis of length 1 too
+            # many at the end is squeezed, one too few is added.
+            if x.ndim == len(self._input_shape) + 2 and x.shape[-1] == 1:
+                x = x.reshape(x.shape[:-1])
+            elif x.ndim == len(self._input_shape) and self._input_shape[-1:] == (1,):
+                x = x.reshape(x.shape + (1,))
         if x.ndim < 1 or x.shape[1:] != self._input_shape:
             dim = math.prod(self._input_shape)
             hint = ""
@@ -1309,7 +1323,8 @@ class Sequential:
                 self._layers.append(layer)  # a failed rebuild leaves the model as it was
                 self._net = previous
                 raise
-        layer._owner = None
+        if layer._owner is not None and layer._owner() is self:
+            layer._owner = None
         return layer
 
     def get_layer(self, name=None, index=None) -> _layers.Layer:
