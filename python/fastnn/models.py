@@ -703,7 +703,8 @@ class Sequential:
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
         x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
-        return self._net.predict(x, 0)
+        # a NumPy array that also has the Keras tensor's numpy() (model(x).numpy())
+        return self._net.predict(x, 0).view(_layers._EagerArray)
 
     def _format(self, result: dict, return_dict: bool):
         logs = self._logs(result)
@@ -1130,7 +1131,7 @@ class Sequential:
 
     def __call__(self, x, *, training=None, mask=None):
         """``predict(x)`` on all of `x` at once, as a float32 NumPy array
-        (Keras 3 returns a backend tensor).
+        (Keras 3 returns a backend tensor; like it, the array has `numpy()`).
 
         Args:
             x: ``(n, *input_shape)`` array-like.
@@ -1165,7 +1166,8 @@ class Sequential:
                     "inference outputs."
                 )
         x = self._prepare_x(_single_structures(x, **self._structure_hints())[0])
-        return self._net.predict(x, 0)
+        # a NumPy array that also has the Keras tensor's numpy() (model(x).numpy())
+        return self._net.predict(x, 0).view(_layers._EagerArray)
 
     @property
     def dtype(self) -> str:
