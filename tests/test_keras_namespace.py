@@ -272,6 +272,23 @@ def test_basic_regression_tutorial_normalization_axis_none_shared_and_1d_inputs(
         keras.Sequential([keras.Input((3,)), layers.Dense(1)]).predict(grid[:, :2], verbose=0)
 
 
+def test_summary_of_an_unbuilt_model_counts_an_adapted_normalization():
+    """Basic regression's `build_and_compile_model(normalizer).summary()` before
+    fit: Keras 3.15.1 counts the adapted layer's 9 + 9 + 1 weights."""
+    norm = layers.Normalization(axis=-1)
+    norm.adapt(np.arange(18.0).reshape(2, 9))
+    model = keras.Sequential([norm, layers.Dense(64, activation="relu"), layers.Dense(1)])
+    text = []
+    model.summary(print_fn=text.append)
+    lines = text[0].splitlines()
+    assert lines[4].endswith("│            19 │") and lines[6].endswith("│   0 (unbuilt) │")
+    assert lines[-3:] == [
+        " Total params: 19 (76.00 B)",
+        " Trainable params: 0 (0.00 B)",
+        " Non-trainable params: 19 (76.00 B)",
+    ]
+
+
 def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):
     x, y = normalization_data()
     layer = keras.layers.Normalization()

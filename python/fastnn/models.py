@@ -2834,19 +2834,22 @@ def _summary_text(
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
         shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"
-        if model.built:
+        # Keras counts a layer built on its own (an adapted Normalization)
+        # in a model not built yet
+        if model.built or layer._weights:
             params = f"{layer.count_params():,}"
         else:
             params = "0 (unbuilt)"
         fields = [f"{layer.name} ({type(layer).__name__})", shape_text, params]
         if show_trainable:
-            has_weights = bool(layer.weights) if model.built else False
+            has_weights = bool(layer.weights) if model.built or layer._weights else False
             fields.append(("Y" if layer.trainable else "N") if has_weights else "-")
         lines += row(fields, "│", "│", "│")
     lines.append(rule("└", "─", "┴", "┘"))
 
-    trainable = sum(w.size for w in model.trainable_weights) if model.built else 0
-    frozen = sum(w.size for w in model.non_trainable_weights) if model.built else 0
+    counted = [layer for layer in model._layers if model.built or layer._weights]
+    trainable = sum(w.size for layer in counted for w in layer.trainable_weights)
+    frozen = sum(w.size for layer in counted for w in layer.non_trainable_weights)
     trainable_bytes = trainable * 4
     optimizer_count = optimizer_bytes = 0
     optimizer_built = model.compiled and model._owns_optimizer_state()
