@@ -313,3 +313,22 @@ def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(ValueError, match="must come first"):
         keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), keras.layers.Normalization()])
+
+
+def test_ops_array_constructors_as_keras():
+    """keras-io's guides make inputs with `ops.ones((3, 3))` and labels with
+    `ops.one_hot(y_train, num_classes=10)` (float labels); values and dtypes
+    from Keras 3.15.1 (torch backend)."""
+    ones = keras.ops.ones((2, 3))
+    assert ones.dtype == np.float32 and ones.shape == (2, 3) and (ones == 1).all()
+    assert keras.ops.zeros(3).dtype == np.float32 and not keras.ops.zeros(3).any()
+    assert keras.ops.ones((2,), dtype="int32").dtype == np.int32
+    hot = keras.ops.one_hot(np.array([0.0, 2.0, 1.0], np.float32), num_classes=3)
+    np.testing.assert_array_equal(hot, np.eye(3, dtype=np.float32)[[0, 2, 1]])
+    assert hot.dtype == np.float32
+    negative = keras.ops.one_hot(np.array([[1, -1]]), 3)
+    np.testing.assert_array_equal(negative, [[[0, 1, 0], [0, 0, 0]]])
+    first_axis = keras.ops.one_hot(np.array([1, 0]), 3, axis=0)
+    np.testing.assert_array_equal(first_axis, [[0, 1], [1, 0], [0, 0]])
+    with pytest.raises(ValueError, match="out of range"):
+        keras.ops.one_hot(np.array([3]), 3)
