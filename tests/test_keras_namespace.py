@@ -332,3 +332,28 @@ def test_ops_array_constructors_as_keras():
     np.testing.assert_array_equal(first_axis, [[0, 1], [1, 0], [0, 0]])
     with pytest.raises(ValueError, match="out of range"):
         keras.ops.one_hot(np.array([3]), 3)
+
+
+def test_dense_called_on_arrays_builds_and_computes_as_keras():
+    """keras-io's Sequential-model guide: `layer.weights` is empty until
+    `layer(ops.ones((1, 4)))` creates a (4, 3) kernel and a (3,) bias, and
+    `layer3(layer2(layer1(x)))` equals the Sequential of those layers."""
+    layer = layers.Dense(3)
+    assert layer.weights == []
+    y = layer(keras.ops.ones((1, 4)))
+    assert [tuple(w.shape) for w in layer.weights] == [(4, 3), (3,)]
+    assert y.shape == (1, 3) and y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), layer.kernel.numpy().sum(0, keepdims=True), rtol=1e-6)
+    layer1 = layers.Dense(2, activation="relu", name="layer1")
+    layer2 = layers.Dense(3, activation="softmax", name="layer2")
+    layer3 = layers.Dense(4, activation="elu", name="layer3")
+    x = np.random.default_rng(0).standard_normal((3, 3))
+    y = layer3(layer2(layer1(x)))
+    model = keras.Sequential([keras.Input((3,)), layer1, layer2, layer3])  # keeps their weights
+    np.testing.assert_allclose(model(x), y, rtol=1e-6, atol=1e-7)
+    layer1.kernel.assign(np.ones((3, 2)))  # the layer now reads the model's buffer
+    np.testing.assert_allclose(layer1(x), np.maximum(x.sum(1, keepdims=True) * [1, 1], 0))
+    with pytest.raises(ValueError, match="has 3 inputs"):
+        layer1(np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"input_shape=\(5,\)"):
+        layers.Dense(3, input_shape=(5,))(np.ones((2, 4)))

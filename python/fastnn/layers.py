@@ -523,6 +523,52 @@ class Dense(Layer):
             "bias_l2": self._bias_penalty[1],
         }
 
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, in)``, Keras's eager call: the first call creates the
+        weights (as Keras's `build`), then ``activation(x @ kernel + bias)``
+        comes back as float32, computed by the same C++ kernels as a model's
+        (`fastnn.ops.dense`, `fastnn.ops.activation`). The weights join the
+        first model the layer is added to."""
+        from fastnn import ops
+        from fastnn.functional import is_symbolic
+
+        if (
+            is_symbolic(inputs)
+            or isinstance(inputs, (list, tuple))
+            and any(is_symbolic(i) for i in inputs)
+        ):
+            return super().__call__(inputs, *args, **kwargs)
+        if args or set(kwargs) - {"training", "mask"}:
+            raise TypeError(f"Layer {self.name!r}: unsupported call arguments")
+        x = np.asarray(inputs)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"Dense {self.name!r} needs real numbers, got dtype {x.dtype}")
+        if x.ndim != 2:
+            raise ValueError(
+                f"Dense layer {self.name!r} takes inputs of shape (batch, features), got {x.shape}"
+            )
+        if not self._weights:
+            if self._input_shape is not None and tuple(self._input_shape) != x.shape[1:]:
+                raise ValueError(
+                    f"Layer {self.name!r} was given input_shape={self._input_shape} but is "
+                    f"called on an input of shape {(None, *x.shape[1:])}"
+                )
+            self._in = int(x.shape[1])
+            self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
+            self.built = True
+        kernel = self._weights[0]
+        if x.shape[1] != kernel.shape[0]:
+            raise ValueError(
+                f"Dense layer {self.name!r} has {kernel.shape[0]} inputs; got an input of shape "
+                f"{(None, x.shape[1])}"
+            )
+        bias = self._weights[1] if self.use_bias else None
+        z = ops.dense(x, kernel, bias)
+        name = _activations.get(self.activation)
+        out = z if name == "linear" else ops.activation(z, name)
+        return np.asarray(out, dtype=np.float32).view(_EagerArray)
+
     def _init_weights(self):
         values = [self.kernel_initializer((self._in, self.units))]
         if self.use_bias:
