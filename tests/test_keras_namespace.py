@@ -357,3 +357,27 @@ def test_dense_called_on_arrays_builds_and_computes_as_keras():
         layer1(np.ones((2, 5)))
     with pytest.raises(ValueError, match=r"input_shape=\(5,\)"):
         layers.Dense(3, input_shape=(5,))(np.ones((2, 4)))
+
+
+def test_dense_build_creates_weights_for_set_weights():
+    """keras-io's serialization guide: `layer.build((None, 784))`, then
+    `layer_2.set_weights(layer_1.get_weights())`."""
+
+    def create_layer():
+        layer = layers.Dense(64, activation="relu", name="dense_2")
+        layer.build((None, 784))
+        return layer
+
+    layer_1 = create_layer()
+    layer_2 = create_layer()
+    assert layer_1.built and [tuple(w.shape) for w in layer_1.weights] == [(784, 64), (64,)]
+    assert not np.array_equal(layer_1.kernel, layer_2.kernel)
+    layer_2.set_weights(layer_1.get_weights())
+    np.testing.assert_array_equal(layer_2.kernel, layer_1.kernel)
+    kernel = layer_1.kernel.numpy()
+    layer_1.build((None, 784))  # built already: nothing changes
+    np.testing.assert_array_equal(layer_1.kernel, kernel)
+    model = keras.Sequential([keras.Input((784,)), layer_1])
+    np.testing.assert_array_equal(model.get_weights()[0], kernel)
+    with pytest.raises(ValueError, match="input shape"):
+        layers.Dense(3).build((None, 28, 28))

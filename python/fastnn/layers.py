@@ -523,6 +523,31 @@ class Dense(Layer):
             "bias_l2": self._bias_penalty[1],
         }
 
+    def build(self, input_shape) -> None:
+        """Keras's ``layer.build((None, in))``: creates the kernel and bias
+        (from the initializers) if the layer has none yet; a model the layer
+        joins keeps them."""
+        shape = tuple(input_shape)
+        if (
+            len(shape) != 2
+            or isinstance(shape[1], bool)
+            or not isinstance(shape[1], (int, np.integer))
+        ):
+            raise ValueError(
+                f"Dense layer {self.name!r} is built with an input shape (batch, features), "
+                f"got {input_shape!r}"
+            )
+        if self._input_shape is not None and tuple(self._input_shape) != shape[1:]:
+            raise ValueError(
+                f"Layer {self.name!r} was given input_shape={self._input_shape} but is "
+                f"built for an input of shape {(None, *shape[1:])}"
+            )
+        if self._weights:
+            return
+        self._in = int(shape[1])
+        self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
+        self.built = True
+
     def __call__(self, inputs, *args, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
         ``(batch, in)``, Keras's eager call: the first call creates the
@@ -549,14 +574,7 @@ class Dense(Layer):
                 f"Dense layer {self.name!r} takes inputs of shape (batch, features), got {x.shape}"
             )
         if not self._weights:
-            if self._input_shape is not None and tuple(self._input_shape) != x.shape[1:]:
-                raise ValueError(
-                    f"Layer {self.name!r} was given input_shape={self._input_shape} but is "
-                    f"called on an input of shape {(None, *x.shape[1:])}"
-                )
-            self._in = int(x.shape[1])
-            self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
-            self.built = True
+            self.build((None, *x.shape[1:]))
         kernel = self._weights[0]
         if x.shape[1] != kernel.shape[0]:
             raise ValueError(
