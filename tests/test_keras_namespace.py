@@ -381,3 +381,12 @@ def test_dense_build_creates_weights_for_set_weights():
     np.testing.assert_array_equal(model.get_weights()[0], kernel)
     with pytest.raises(ValueError, match="input shape"):
         layers.Dense(3).build((None, 28, 28))
+
+
+def test_layer_repr_is_keras_one():
+    """keras-io's Sequential guide prints `model.layers`: Keras 3 writes
+    `<Dense name=dense_7, built=True>`."""
+    layer = layers.Dense(2, name="d")
+    assert repr(layer) == "<Dense name=d, built=False>"
+    keras.Sequential([keras.Input((4,)), layer])
+    assert repr([layer]) == "[<Dense name=d, built=True>]"

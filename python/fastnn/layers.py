@@ -377,7 +377,7 @@ class Layer:
         return []
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name}>"
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"  # Keras 3
 
 
 class InputLayer(Layer):
