@@ -103,10 +103,11 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
         raise TypeError(f"one_hot needs numeric labels, got dtype {labels.dtype}")
     if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
         raise ValueError("one_hot: the labels contain NaN or Inf")
-    labels = labels.astype(np.int64)
-    if labels.size and labels.max() >= num_classes:
+    if labels.size and labels.max() >= num_classes:  # before the cast, which could wrap
         raise ValueError(
             f"one_hot: label {labels.max()} is out of range for num_classes={num_classes}"
         )
+    with np.errstate(invalid="ignore"):  # a label below int64's range is negative anyway
+        labels = labels.astype(np.int64)
     out = (labels[..., None] == np.arange(num_classes)).astype(_float_dtype(dtype))
     return np.moveaxis(out, -1, axis) if axis != -1 else out
