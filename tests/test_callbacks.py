@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import callbacks as cb_module
 from fastnn.callbacks import (
     Callback,
@@ -770,3 +771,31 @@ def test_monitor_callbacks_check_their_arguments_before_training(make, error, ma
 def test_monitor_callbacks_keep_keras_s_accepted_values():
     assert EarlyStopping(patience=2.5, min_delta=-0.1, baseline=np.float32(0.5)).min_delta == 0.1
     assert ReduceLROnPlateau(factor=0.0, min_lr=0, cooldown=np.int64(2)).factor == 0.0
+
+
+def test_tensorboard_is_accepted_and_refused_before_fit_changes_anything():
+    """keras-io's "Training & evaluation with the built-in methods" creates a
+    TensorBoard callback; Keras 3 takes the same arguments (and, without
+    TensorFlow, fails when fit starts). fastnn writes no TensorBoard logs."""
+    cb = fastnn.callbacks.TensorBoard(
+        log_dir="/full_path_to_your_logs",
+        histogram_freq=0,
+        embeddings_freq=0,
+        update_freq="batch",
+    )
+    assert (cb.log_dir, cb.update_freq, cb.write_graph) == ("/full_path_to_your_logs", 1, True)
+    model = fastnn.Sequential([fastnn.Input((2,)), fastnn.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    before = model.get_weights()
+    x = np.ones((4, 2), np.float32)
+    for run in (
+        lambda: model.fit(x, np.ones(4), verbose=0, callbacks=[cb]),
+        lambda: model.evaluate(x, np.ones(4), verbose=0, callbacks=[cb]),
+        lambda: model.predict(x, verbose=0, callbacks=[cb]),
+    ):
+        with pytest.raises(NotImplementedError, match="TensorBoard"):
+            run()
+    assert int(model.optimizer.iterations) == 0
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)
+    assert not os.path.exists("/full_path_to_your_logs")

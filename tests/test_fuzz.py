@@ -54,6 +54,8 @@ _CI_BUDGET = {
     "adamw_update": 150,
     "rmsprop_update": 250,
     "adagrad_update": 150,
+    "one_hot": 300,
+    "ones_zeros": 100,
 }
 
 CASES: Counter = Counter()  # entry point -> cases run (includes hypothesis replays)
@@ -76,6 +78,7 @@ def test_fuzz_entry_points_are_all_covered():
     """A new fastnn.ops function must get a fuzz test here."""
     fuzzed = {"activation", "activation_grad", "loss", "relu", "relu_grad", "matmul", "dense"}
     fuzzed |= {f"{name}_update" for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad")}
+    fuzzed |= {"ones", "zeros", "one_hot"}
     assert set(fastnn.ops.__all__) == fuzzed
 
 
@@ -240,6 +243,49 @@ def _call(entry, fn, *args, **kwargs):
             RAISED[entry] += 1
             assert str(e), "the error message must say what went wrong"
             return None, e
+
+
+# ----------------------------------------------------------------------------
+# ones / zeros / one_hot (Keras's array constructors, NumPy)
+
+
+@_settings("ones_zeros")
+@given(st.lists(st.integers(0, 4), max_size=3), st.sampled_from([None, "float32", "int32"]))
+def test_fuzz_ones_zeros(shape, dtype):
+    for fn, value in ((fastnn.ops.ones, 1), (fastnn.ops.zeros, 0)):
+        out, err = _call("ones_zeros", fn, tuple(shape), dtype=dtype)
+        assert err is None, err
+        assert out.shape == tuple(shape) and out.dtype == np.dtype(dtype or "float32")
+        assert (out == value).all()
+
+
+@_settings("one_hot")
+@given(st.data())
+def test_fuzz_one_hot(data):
+    x, real = data.draw(any_array(bad_dtype_p=0.08), label="x")
+    num_classes = data.draw(
+        st.one_of(st.integers(-1, 6), st.sampled_from([True, 2.0, "3", np.int64(4)])),
+        label="num_classes",
+    )
+    out, err = _call("one_hot", fastnn.ops.one_hot, x, num_classes)
+    bad_n = isinstance(num_classes, (bool, float, str)) or num_classes < 1
+    if bad_n or not real or not _is_array_like_real(x):
+        assert err is not None, f"accepted x {x!r}, num_classes {num_classes!r}"
+        return
+    values = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(values).all() or (values.size and values.max() >= num_classes):
+        assert isinstance(err, ValueError), err
+        return
+    if values.size and np.abs(values).max() >= 2**62:
+        return  # beyond int64: NumPy's cast decides
+    assert err is None, err
+    labels = values.astype(np.int64)
+    want = np.zeros(labels.shape + (int(num_classes),), np.float32)
+    for index in np.ndindex(labels.shape):
+        if labels[index] >= 0:
+            want[index + (labels[index],)] = 1
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, want)
 
 
 # ----------------------------------------------------------------------------
@@ -722,6 +768,8 @@ def _x_valid(x, real):
     if not real or not _is_array_like_real(x):
         return None
     x32 = _as_float32(x)
+    if x32.ndim == 3 and x32.shape[2] == 1:
+        x32 = x32[:, :, 0]  # Keras's Functional._adjust_input_rank squeezes it
     if x32.ndim != 2 or x32.shape[1] != IN or not np.isfinite(x32).all():
         return None
     return x32

@@ -229,8 +229,67 @@ def test_normalization_adapt_and_call_as_keras():
     assert layer.get_config()["axis"] == (-1,) and layer.get_config()["mean"] is None
     with pytest.raises(ValueError, match="both `mean` and `variance`"):
         keras.layers.Normalization(mean=[1.0])
-    with pytest.raises(ValueError, match="last axis only"):
+    with pytest.raises(ValueError, match="normalizes the last axis"):
         keras.layers.Normalization(axis=0)
+
+
+def test_basic_regression_tutorial_normalization_axis_none_shared_and_1d_inputs():
+    """TensorFlow's "Basic regression" tutorial: `Normalization(input_shape=[1],
+    axis=None)` adapted on a 1-D column, shared by two models, fed 1-D inputs,
+    `normalizer.mean.numpy()` and `normalizer(first).numpy()`. Values from
+    Keras 3.15.1 (torch backend)."""
+    x = np.array([1.0, 2.0, 4.0, 9.0])
+    norm = layers.Normalization(input_shape=[1], axis=None)
+    norm.adapt(x)
+    weights = norm.get_weights()
+    assert [w.shape for w in weights] == [(), (), ()]
+    np.testing.assert_array_equal(weights[:2], [4.0, 9.5])
+    assert norm.mean.shape == (1,) and norm.mean.numpy().tolist() == [4.0]
+    assert norm.get_config()["axis"] == ()
+    model = keras.Sequential([norm, layers.Dense(1, kernel_initializer="ones")])
+    text = []
+    model.summary(print_fn=text.append)
+    assert "│ normalization" in text[0] and "│             3 │" in text[0]
+    want = [-0.97332853, -0.64888567, 0.0, 1.6222142]
+    np.testing.assert_allclose(model.predict(x, verbose=0).ravel(), want, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x[:, None], verbose=0).ravel(), want, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(x[:, None, None], verbose=0).ravel(), want, rtol=1e-6)
+    second = keras.Sequential([norm, layers.Dense(2)])  # the layer is shared, as in Keras
+    assert second.predict(x, verbose=0).shape == (4, 2)
+    assert norm.path == f"{model.name}/{norm.name}"
+    model.compile("sgd", "mse")
+    assert sorted(model.fit(x, x, epochs=1, verbose=0).history) == ["loss"]
+    np.testing.assert_allclose(model.evaluate(x, x, verbose=0), 19.530298233032227, rtol=1e-5)
+    grid = np.arange(12.0).reshape(4, 3)
+    every = layers.Normalization(axis=None)
+    every.adapt(grid)
+    assert [w.shape for w in every.get_weights()] == [(), (), ()] and every.mean.shape == (1, 1)
+    out = every(grid[:1])
+    np.testing.assert_allclose(out.numpy(), [[-1.593255, -1.3035723, -1.0138896]], rtol=1e-6)
+    assert type(out.numpy()) is np.ndarray and type(out + 1) is np.ndarray
+    per_feature = layers.Normalization()
+    per_feature.adapt(grid)
+    np.testing.assert_array_equal(per_feature.mean.numpy(), [[4.5, 5.5, 6.5]])
+    np.testing.assert_array_equal(per_feature.variance.numpy(), [grid.var(0)])
+    with pytest.raises(ValueError, match="samples of shape"):
+        keras.Sequential([keras.Input((3,)), layers.Dense(1)]).predict(grid[:, :2], verbose=0)
+
+
+def test_summary_of_an_unbuilt_model_counts_an_adapted_normalization():
+    """Basic regression's `build_and_compile_model(normalizer).summary()` before
+    fit: Keras 3.15.1 counts the adapted layer's 9 + 9 + 1 weights."""
+    norm = layers.Normalization(axis=-1)
+    norm.adapt(np.arange(18.0).reshape(2, 9))
+    model = keras.Sequential([norm, layers.Dense(64, activation="relu"), layers.Dense(1)])
+    text = []
+    model.summary(print_fn=text.append)
+    lines = text[0].splitlines()
+    assert lines[4].endswith("│            19 │") and lines[6].endswith("│   0 (unbuilt) │")
+    assert lines[-3:] == [
+        " Total params: 19 (76.00 B)",
+        " Trainable params: 0 (0.00 B)",
+        " Non-trainable params: 19 (76.00 B)",
+    ]
 
 
 def test_normalization_first_layer_trains_on_normalized_inputs(tmp_path):
@@ -296,3 +355,80 @@ def test_models_of_preprocessing_layers_only_load_copy_and_pop():
     assert [type(layer).__name__ for layer in model.layers] == ["Normalization"]
     model.add(keras.layers.Dense(2))
     assert model.predict(np.zeros((1, 3)), verbose=0).shape == (1, 2)
+
+
+def test_ops_array_constructors_as_keras():
+    """keras-io's guides make inputs with `ops.ones((3, 3))` and labels with
+    `ops.one_hot(y_train, num_classes=10)` (float labels); values and dtypes
+    from Keras 3.15.1 (torch backend)."""
+    ones = keras.ops.ones((2, 3))
+    assert ones.dtype == np.float32 and ones.shape == (2, 3) and (ones == 1).all()
+    assert keras.ops.zeros(3).dtype == np.float32 and not keras.ops.zeros(3).any()
+    assert keras.ops.ones((2,), dtype="int32").dtype == np.int32
+    hot = keras.ops.one_hot(np.array([0.0, 2.0, 1.0], np.float32), num_classes=3)
+    np.testing.assert_array_equal(hot, np.eye(3, dtype=np.float32)[[0, 2, 1]])
+    assert hot.dtype == np.float32
+    negative = keras.ops.one_hot(np.array([[1, -1]]), 3)
+    np.testing.assert_array_equal(negative, [[[0, 1, 0], [0, 0, 0]]])
+    first_axis = keras.ops.one_hot(np.array([1, 0]), 3, axis=0)
+    np.testing.assert_array_equal(first_axis, [[0, 1], [1, 0], [0, 0]])
+    with pytest.raises(ValueError, match="out of range"):
+        keras.ops.one_hot(np.array([3]), 3)
+
+
+def test_dense_called_on_arrays_builds_and_computes_as_keras():
+    """keras-io's Sequential-model guide: `layer.weights` is empty until
+    `layer(ops.ones((1, 4)))` creates a (4, 3) kernel and a (3,) bias, and
+    `layer3(layer2(layer1(x)))` equals the Sequential of those layers."""
+    layer = layers.Dense(3)
+    assert layer.weights == []
+    y = layer(keras.ops.ones((1, 4)))
+    assert [tuple(w.shape) for w in layer.weights] == [(4, 3), (3,)]
+    assert y.shape == (1, 3) and y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), layer.kernel.numpy().sum(0, keepdims=True), rtol=1e-6)
+    layer1 = layers.Dense(2, activation="relu", name="layer1")
+    layer2 = layers.Dense(3, activation="softmax", name="layer2")
+    layer3 = layers.Dense(4, activation="elu", name="layer3")
+    x = np.random.default_rng(0).standard_normal((3, 3))
+    y = layer3(layer2(layer1(x)))
+    model = keras.Sequential([keras.Input((3,)), layer1, layer2, layer3])  # keeps their weights
+    np.testing.assert_allclose(model(x), y, rtol=1e-6, atol=1e-7)
+    layer1.kernel.assign(np.ones((3, 2)))  # the layer now reads the model's buffer
+    np.testing.assert_allclose(layer1(x), np.maximum(x.sum(1, keepdims=True) * [1, 1], 0))
+    with pytest.raises(ValueError, match="has 3 inputs"):
+        layer1(np.ones((2, 5)))
+    with pytest.raises(ValueError, match=r"input_shape=\(5,\)"):
+        layers.Dense(3, input_shape=(5,))(np.ones((2, 4)))
+
+
+def test_dense_build_creates_weights_for_set_weights():
+    """keras-io's serialization guide: `layer.build((None, 784))`, then
+    `layer_2.set_weights(layer_1.get_weights())`."""
+
+    def create_layer():
+        layer = layers.Dense(64, activation="relu", name="dense_2")
+        layer.build((None, 784))
+        return layer
+
+    layer_1 = create_layer()
+    layer_2 = create_layer()
+    assert layer_1.built and [tuple(w.shape) for w in layer_1.weights] == [(784, 64), (64,)]
+    assert not np.array_equal(layer_1.kernel, layer_2.kernel)
+    layer_2.set_weights(layer_1.get_weights())
+    np.testing.assert_array_equal(layer_2.kernel, layer_1.kernel)
+    kernel = layer_1.kernel.numpy()
+    layer_1.build((None, 784))  # built already: nothing changes
+    np.testing.assert_array_equal(layer_1.kernel, kernel)
+    model = keras.Sequential([keras.Input((784,)), layer_1])
+    np.testing.assert_array_equal(model.get_weights()[0], kernel)
+    with pytest.raises(ValueError, match="input shape"):
+        layers.Dense(3).build((None, 28, 28))
+
+
+def test_layer_repr_is_keras_one():
+    """keras-io's Sequential guide prints `model.layers`: Keras 3 writes
+    `<Dense name=dense_7, built=True>`."""
+    layer = layers.Dense(2, name="d")
+    assert repr(layer) == "<Dense name=d, built=False>"
+    keras.Sequential([keras.Input((4,)), layer])
+    assert repr([layer]) == "[<Dense name=d, built=True>]"

@@ -159,6 +159,11 @@ def test_call_accepts_training_and_mask(kwargs):
     out = model(x, **kwargs)
     assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (10, 2)
     np.testing.assert_array_equal(out, model.predict(x, verbose=0))
+    # Keras returns a backend tensor; tutorials call numpy() on it (TF's Overfit
+    # and underfit, keras-io's customizing-fit guide)
+    plain = out.numpy()
+    assert type(plain) is np.ndarray and type(out * 2) is np.ndarray
+    np.testing.assert_array_equal(plain, out)
 
 
 def test_call_training_true_without_dropout_is_inference():

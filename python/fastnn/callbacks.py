@@ -43,6 +43,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]
 
@@ -1136,6 +1137,49 @@ class TerminateOnNaN(Callback):
                 )
             _print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class TensorBoard(Callback):
+    """Keras's ``TensorBoard`` callback, accepted so that scripts which
+    create one run; fastnn writes no TensorBoard logs, so a `fit`,
+    `evaluate` or `predict` given one raises `NotImplementedError` before it
+    starts (Keras without TensorFlow installed fails there too). Log with
+    `CSVLogger` or the returned `History` instead.
+
+    Args:
+        log_dir, histogram_freq, write_graph, write_images,
+        write_steps_per_second, update_freq, profile_batch, embeddings_freq,
+        embeddings_metadata: Keras 3's arguments, kept as attributes.
+    """
+
+    def __init__(
+        self,
+        log_dir="logs",
+        histogram_freq=0,
+        write_graph=True,
+        write_images=False,
+        write_steps_per_second=False,
+        update_freq="epoch",
+        profile_batch=0,
+        embeddings_freq=0,
+        embeddings_metadata=None,
+    ):
+        super().__init__()
+        self.log_dir = str(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = write_graph
+        self.write_images = write_images
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self.profile_batch = profile_batch
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+
+    def set_model(self, model):
+        raise NotImplementedError(
+            "fastnn does not write TensorBoard logs: drop the TensorBoard callback, or log "
+            "with fastnn.callbacks.CSVLogger or the History that fit returns"
+        )
 
 
 class LambdaCallback(Callback):

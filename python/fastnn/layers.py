@@ -82,6 +82,27 @@ def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
     return shape
 
 
+class _EagerArray(np.ndarray):
+    """A float32 NumPy array that also answers Keras's tensor method
+    ``numpy()`` (a plain copy), for what Keras computes eagerly on arrays:
+    a model or layer called on data, `Normalization`'s `mean`. Arithmetic
+    on it gives plain arrays."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        def plain(a):
+            return a.view(np.ndarray) if isinstance(a, _EagerArray) else a
+
+        if "out" in kwargs:
+            kwargs["out"] = tuple(plain(o) for o in kwargs["out"])
+        return getattr(ufunc, method)(*(plain(i) for i in inputs), **kwargs)
+
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.view(np.ndarray))
+
+
 class Variable(np.ndarray):
     """A weight as Keras 3 shows it: a float32 NumPy view into the model's
     parameter buffer (writing to it changes the model) with Keras's `name`
@@ -356,7 +377,7 @@ class Layer:
         return []
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} name={self.name}>"
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"  # Keras 3
 
 
 class InputLayer(Layer):
@@ -501,6 +522,70 @@ class Dense(Layer):
             "bias_l1": self._bias_penalty[0],
             "bias_l2": self._bias_penalty[1],
         }
+
+    def build(self, input_shape) -> None:
+        """Keras's ``layer.build((None, in))``: creates the kernel and bias
+        (from the initializers) if the layer has none yet; a model the layer
+        joins keeps them."""
+        shape = tuple(input_shape)
+        if (
+            len(shape) != 2
+            or isinstance(shape[1], bool)
+            or not isinstance(shape[1], (int, np.integer))
+        ):
+            raise ValueError(
+                f"Dense layer {self.name!r} is built with an input shape (batch, features), "
+                f"got {input_shape!r}"
+            )
+        if self._input_shape is not None and tuple(self._input_shape) != shape[1:]:
+            raise ValueError(
+                f"Layer {self.name!r} was given input_shape={self._input_shape} but is "
+                f"built for an input of shape {(None, *shape[1:])}"
+            )
+        if self._weights:
+            return
+        self._in = int(shape[1])
+        self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
+        self.built = True
+
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, in)``, Keras's eager call: the first call creates the
+        weights (as Keras's `build`), then ``activation(x @ kernel + bias)``
+        comes back as float32, computed by the same C++ kernels as a model's
+        (`fastnn.ops.dense`, `fastnn.ops.activation`). The weights join the
+        first model the layer is added to."""
+        from fastnn import ops
+        from fastnn.functional import is_symbolic
+
+        if (
+            is_symbolic(inputs)
+            or isinstance(inputs, (list, tuple))
+            and any(is_symbolic(i) for i in inputs)
+        ):
+            return super().__call__(inputs, *args, **kwargs)
+        if args or set(kwargs) - {"training", "mask"}:
+            raise TypeError(f"Layer {self.name!r}: unsupported call arguments")
+        x = np.asarray(inputs)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"Dense {self.name!r} needs real numbers, got dtype {x.dtype}")
+        if x.ndim != 2:
+            raise ValueError(
+                f"Dense layer {self.name!r} takes inputs of shape (batch, features), got {x.shape}"
+            )
+        if not self._weights:
+            self.build((None, *x.shape[1:]))
+        kernel = self._weights[0]
+        if x.shape[1] != kernel.shape[0]:
+            raise ValueError(
+                f"Dense layer {self.name!r} has {kernel.shape[0]} inputs; got an input of shape "
+                f"{(None, x.shape[1])}"
+            )
+        bias = self._weights[1] if self.use_bias else None
+        z = ops.dense(x, kernel, bias)
+        name = _activations.get(self.activation)
+        out = z if name == "linear" else ops.activation(z, name)
+        return np.asarray(out, dtype=np.float32).view(_EagerArray)
 
     def _init_weights(self):
         values = [self.kernel_initializer((self._in, self.units))]
@@ -768,10 +853,14 @@ class Normalization(Layer):
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
-        axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
-        if axes not in ((-1,),):
+        if axis is None:
+            axes = ()  # Keras: one mean and variance over every value
+        else:
+            axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+        if axes not in ((-1,), ()):
             raise ValueError(
-                f"fastnn's Normalization normalizes the last axis only (axis=-1); got axis={axis!r}"
+                "fastnn's Normalization normalizes the last axis (axis=-1) or every value "
+                f"alike (axis=None); got axis={axis!r}"
             )
         if (mean is None) != (variance is None):
             raise ValueError(
@@ -779,6 +868,7 @@ class Normalization(Layer):
                 f"Received: mean={mean} and variance={variance}"
             )
         self.axis = axes
+        self._stats_rank = 2  # the rank of the data adapted on (Keras's `mean` has it)
         self.invert = bool(invert)
         self.input_mean = mean
         self.input_variance = variance
@@ -806,12 +896,38 @@ class Normalization(Layer):
     def non_trainable_weights(self) -> List[np.ndarray]:
         return self.weights
 
+    def _stat_shape(self, features: int) -> tuple:
+        return (features,) if self.axis else ()  # axis=None: scalars, as Keras
+
+    @property
+    def mean(self) -> _EagerArray:
+        """Keras's ``layer.mean``: the means broadcast to the inputs,
+        ``(1, features)`` (``(1, 1)`` with ``axis=None``), once built."""
+        return self._broadcast_statistic(0, "mean")
+
+    @property
+    def variance(self) -> _EagerArray:
+        """Keras's ``layer.variance``, shaped as `mean`."""
+        return self._broadcast_statistic(1, "variance")
+
+    def _broadcast_statistic(self, which: int, name: str) -> _EagerArray:
+        stats = self._statistics()
+        if stats is None:
+            raise AttributeError(
+                f"'Normalization' layer {self.name!r} has no {name!r} before it is adapted or built"
+            )
+        value = np.asarray(stats[which], dtype=np.float32)
+        # Keras broadcasts to the rank of the data it was built or adapted on
+        shape = (1,) * (self._stats_rank - 1) + (value.size if self.axis else 1,)
+        return np.array(value.reshape(shape)).view(_EagerArray)
+
     def _build_statistics(self, features: int) -> None:
         """Keras's unadapted state: zero means, unit variances, count 0."""
         if self._given is None and not self._weights:
+            shape = self._stat_shape(features)
             self._weights = [
-                np.zeros(features, np.float32),
-                np.ones(features, np.float32),
+                np.zeros(shape, np.float32),
+                np.ones(shape, np.float32),
                 np.zeros((), np.int32),
             ]
         self.built = True
@@ -824,22 +940,24 @@ class Normalization(Layer):
         values = np.asarray(data, dtype=np.float64)
         if values.dtype.kind not in "biuf" or values.ndim < 1 or values.size == 0:
             raise ValueError(f"adapt needs a non-empty numeric array, got shape {values.shape}")
-        if values.ndim == 1:
-            values = values[:, None]
+        self._stats_rank = max(values.ndim, 1)
+        if values.ndim == 1 or not self.axis:
+            values = values.reshape(-1, 1)  # axis=None: every value is a sample
         flat = values.reshape(-1, values.shape[-1])
         mean, variance = flat.mean(axis=0), flat.var(axis=0)
         if self._weights:  # in place: a model built with the layer keeps its views
-            if self._weights[0].shape != mean.shape:
+            if self._weights[0].size != mean.size:
                 raise ValueError(
-                    f"adapt: the layer has {self._weights[0].shape[0]} features, the data "
+                    f"adapt: the layer has {self._weights[0].size} features, the data "
                     f"{mean.shape[0]}"
                 )
-            self._weights[0][...] = mean
-            self._weights[1][...] = variance
+            self._weights[0][...] = mean.reshape(self._weights[0].shape)
+            self._weights[1][...] = variance.reshape(self._weights[1].shape)
         else:
+            shape = self._stat_shape(mean.shape[0])
             self._weights = [
-                mean.astype(np.float32),
-                variance.astype(np.float32),
+                mean.astype(np.float32).reshape(shape),
+                variance.astype(np.float32).reshape(shape),
                 np.zeros((), np.int32),  # Keras 3.15's count stays 0 after adapt
             ]
         self.built = True
@@ -876,7 +994,7 @@ class Normalization(Layer):
         x = np.asarray(inputs, dtype=np.float32)
         if self._given is None and not self._weights:
             self._build_statistics(x.shape[-1])
-        return self._normalize(x)
+        return self._normalize(x).view(_EagerArray)
 
     def get_config(self) -> dict:
         def listed(value):

@@ -144,7 +144,11 @@ class Sequential:
             )
         ref = getattr(layer, "_owner", None)
         owner = ref() if ref is not None else None
-        if owner is not None and owner is not self and layer in owner._layers:
+        # Keras shares a layer between models; fastnn can where the weights are
+        # not in a model's buffer: Flatten, Normalization (its statistics are
+        # its own arrays) and layers without weights. The first model keeps it.
+        shareable = isinstance(layer, _PREPROCESSING) or not layer._weights
+        if owner is not None and owner is not self and layer in owner._layers and not shareable:
             raise ValueError(
                 f"layer {layer.name!r} already belongs to model {owner.name!r}: fastnn models "
                 "do not share layers (each keeps its weights in its own buffer); create a new "
@@ -242,7 +246,10 @@ class Sequential:
             layer.built = True
         for layer in self._layers:
             layer.built = True
-            layer._owner = weakref.ref(self)
+            ref = getattr(layer, "_owner", None)
+            owner = ref() if ref is not None else None
+            if owner is None or owner is self or layer not in owner._layers:
+                layer._owner = weakref.ref(self)  # a shared layer keeps its first model
         self._output_shape = shape
         self._net = net
         self._spec_layers = [layer for layer, _ in specs]
@@ -510,6 +517,13 @@ class Sequential:
         if x.dtype.kind not in "biuf":
             raise TypeError(f"x must hold real numbers, got dtype {x.dtype}")
         self._ensure_built(x)
+        if x.ndim >= 1 and x.shape[1:] != self._input_shape:
+            # Keras's Functional._adjust_input_rank: one axis of length 1 too
+            # many at the end is squeezed, one too few is added.
+            if x.ndim == len(self._input_shape) + 2 and x.shape[-1] == 1:
+                x = x.reshape(x.shape[:-1])
+            elif x.ndim == len(self._input_shape) and self._input_shape[-1:] == (1,):
+                x = x.reshape(x.shape + (1,))
         if x.ndim < 1 or x.shape[1:] != self._input_shape:
             dim = math.prod(self._input_shape)
             hint = ""
@@ -1128,7 +1142,7 @@ class Sequential:
 
     def __call__(self, x, *, training=None, mask=None):
         """``predict(x)`` on all of `x` at once, as a float32 NumPy array
-        (Keras 3 returns a backend tensor).
+        (Keras 3 returns a backend tensor; like it, the array has `numpy()`).
 
         Args:
             x: ``(n, *input_shape)`` array-like.
@@ -1165,7 +1179,8 @@ class Sequential:
         if type(x) is not np.ndarray:
             x = self._input_structures("call", x)[0]
         x = self._prepare_x(x)
-        return self._net.predict(x, 0)
+        # a NumPy array that also has the Keras tensor's numpy() (model(x).numpy())
+        return self._net.predict(x, 0).view(_layers._EagerArray)
 
     @property
     def dtype(self) -> str:
@@ -1323,7 +1338,8 @@ class Sequential:
                 self._layers.append(layer)  # a failed rebuild leaves the model as it was
                 self._net = previous
                 raise
-        layer._owner = None
+        if layer._owner is not None and layer._owner() is self:
+            layer._owner = None
         return layer
 
     def get_layer(self, name=None, index=None) -> _layers.Layer:
@@ -2841,19 +2857,22 @@ def _summary_text(
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
         shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"
-        if model.built:
+        # Keras counts a layer built on its own (an adapted Normalization)
+        # in a model not built yet
+        if model.built or layer._weights:
             params = f"{layer.count_params():,}"
         else:
             params = "0 (unbuilt)"
         fields = [f"{layer.name} ({type(layer).__name__})", shape_text, params]
         if show_trainable:
-            has_weights = bool(layer.weights) if model.built else False
+            has_weights = bool(layer.weights) if model.built or layer._weights else False
             fields.append(("Y" if layer.trainable else "N") if has_weights else "-")
         lines += row(fields, "│", "│", "│")
     lines.append(rule("└", "─", "┴", "┘"))
 
-    trainable = sum(w.size for w in model.trainable_weights) if model.built else 0
-    frozen = sum(w.size for w in model.non_trainable_weights) if model.built else 0
+    counted = [layer for layer in model._layers if model.built or layer._weights]
+    trainable = sum(w.size for layer in counted for w in layer.trainable_weights)
+    frozen = sum(w.size for layer in counted for w in layer.non_trainable_weights)
     trainable_bytes = trainable * 4
     optimizer_count = optimizer_bytes = 0
     optimizer_built = model.compiled and model._owns_optimizer_state()

@@ -43,3 +43,71 @@ sgd_update = _ops.sgd_update
 # gemm
 dense = _ops.dense
 matmul = _ops.matmul
+
+# Keras's `keras.ops` array constructors that scripts use for inputs and
+# labels (`x = ops.ones((3, 3))`, `ops.one_hot(y, num_classes=10)`), in NumPy.
+__all__ += ["ones", "zeros", "one_hot"]
+
+
+def _float_dtype(dtype):
+    import numpy as np
+
+    return np.dtype("float32" if dtype is None else dtype)
+
+
+def ones(shape, dtype=None):
+    """Keras's ``ops.ones``: an array of ones, float32 unless `dtype`.
+
+    >>> ones((2, 3)).dtype
+    dtype('float32')
+    """
+    import numpy as np
+
+    return np.ones(shape, dtype=_float_dtype(dtype))
+
+
+def zeros(shape, dtype=None):
+    """Keras's ``ops.zeros``: an array of zeros, float32 unless `dtype`."""
+    import numpy as np
+
+    return np.zeros(shape, dtype=_float_dtype(dtype))
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """Keras's ``ops.one_hot``: integer-valued labels (of any real dtype)
+    to one-hot rows along `axis`, float32 unless `dtype`. A negative label
+    gives a row of zeros, as Keras's; a label ``>= num_classes`` raises
+    ValueError (Keras's torch backend raises too).
+
+    Args:
+        x: labels, array-like of whole numbers.
+        num_classes: the length of each one-hot row.
+        axis: where the new axis goes. Defaults to `-1`.
+        dtype: the result's dtype. Defaults to float32.
+        sparse: only `False` (dense arrays). Defaults to `False`.
+
+    >>> one_hot([0, 2], num_classes=3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
+    import numpy as np
+
+    if sparse:
+        raise ValueError("fastnn's one_hot gives dense arrays only (sparse=False)")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"num_classes must be an int, got {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    labels = np.asarray(x)
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(f"one_hot needs numeric labels, got dtype {labels.dtype}")
+    if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+        raise ValueError("one_hot: the labels contain NaN or Inf")
+    if labels.size and labels.max() >= num_classes:  # before the cast, which could wrap
+        raise ValueError(
+            f"one_hot: label {labels.max()} is out of range for num_classes={num_classes}"
+        )
+    with np.errstate(invalid="ignore"):  # a label below int64's range is negative anyway
+        labels = labels.astype(np.int64)
+    out = (labels[..., None] == np.arange(num_classes)).astype(_float_dtype(dtype))
+    return np.moveaxis(out, -1, axis) if axis != -1 else out
