@@ -327,6 +327,26 @@ def test_a_copied_normalization_keeps_its_int32_count():
             np.testing.assert_array_equal(mine, theirs)
 
 
+def test_normalization_statistics_must_fit_the_inputs_and_be_finite():
+    """Adapted on 5 features, the layer was accepted into a 3-input model and
+    failed only in fit/predict; NaN in adapt's data made fit blame x."""
+    adapted = keras.layers.Normalization()
+    adapted.adapt(np.arange(20.0).reshape(4, 5))
+    with pytest.raises(ValueError, match="statistics for 5 features, but the model's inputs"):
+        keras.Sequential([keras.Input((3,)), adapted, keras.layers.Dense(1)])
+    given = keras.layers.Normalization(mean=[0.0, 1.0], variance=[1.0, 1.0])
+    with pytest.raises(ValueError, match="statistics for 2 features"):
+        keras.Sequential([keras.Input((3,)), given, keras.layers.Dense(1)])
+    layer = keras.layers.Normalization()
+    with pytest.raises(ValueError, match="adapt: the data holds NaN or Inf"):
+        layer.adapt(np.array([[1.0, np.nan], [2.0, 3.0]]))
+    assert not layer.get_weights()  # nothing adapted
+    scalar = keras.layers.Normalization(axis=None)  # one statistic fits any width
+    scalar.adapt(np.arange(20.0).reshape(4, 5))
+    model = keras.Sequential([keras.Input((3,)), scalar, keras.layers.Dense(1)])
+    assert model.predict(np.zeros((2, 3)), verbose=0).shape == (2, 1)
+
+
 def test_normalization_added_after_a_dense_is_refused_and_changes_nothing():
     """add() skipped the rebuild for a Normalization, so one added after a
     Dense was kept in model.layers and never applied (predict unchanged)."""

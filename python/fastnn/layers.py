@@ -922,7 +922,14 @@ class Normalization(Layer):
         return np.array(value.reshape(shape)).view(_EagerArray)
 
     def _build_statistics(self, features: int) -> None:
-        """Keras's unadapted state: zero means, unit variances, count 0."""
+        """Keras's unadapted state: zero means, unit variances, count 0;
+        statistics already there (adapted or given) must fit `features`."""
+        stats = self._statistics()
+        if stats is not None and stats[0].size not in (1, features):
+            raise ValueError(
+                f"Normalization layer {self.name!r} has statistics for {stats[0].size} features, "
+                f"but the model's inputs have {features}"
+            )
         if self._given is None and not self._weights:
             shape = self._stat_shape(features)
             self._weights = [
@@ -940,6 +947,8 @@ class Normalization(Layer):
         values = np.asarray(data, dtype=np.float64)
         if values.dtype.kind not in "biuf" or values.ndim < 1 or values.size == 0:
             raise ValueError(f"adapt needs a non-empty numeric array, got shape {values.shape}")
+        if not np.isfinite(values).all():  # (the statistics would be NaN)
+            raise ValueError("adapt: the data holds NaN or Inf values")
         self._stats_rank = max(values.ndim, 1)
         if values.ndim == 1 or not self.axis:
             values = values.reshape(-1, 1)  # axis=None: every value is a sample
