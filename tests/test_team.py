@@ -152,8 +152,10 @@ def test_a_late_first_task_is_no_straggle():
     purpose (straggle_us): posted to sleeping workers, it must not count,
     where it would count in each of the 20 sessions otherwise."""
     _core._set_straggler_backoff(True)
-    # A genuine pre-emption by another job (a loaded CI machine) may count
-    # once or twice; the best of three runs must stay at <= 2.
+    # Genuine pre-emptions by other jobs count too: 0-7 of these 60 tasks on a
+    # loaded 2-core machine (another test run beside this one). Counting the
+    # late starts would add the 20 forced straggles; the best of three runs
+    # must stay at or below half of them.
     counts = []
     for _attempt in range(3):
         before = _core._team_straggles()
@@ -161,9 +163,9 @@ def test_a_late_first_task_is_no_straggle():
             _core._set_straggler_backoff(True)  # ends a back-off: each session at full width
             _core._team_selftest(2, 3, gap_us=600, straggle_us=3000)
         counts.append(_core._team_straggles() - before)
-        if counts[-1] <= 2:
+        if counts[-1] <= 10:
             break
-    assert min(counts) <= 2, counts
+    assert min(counts) <= 10, counts
     _core._set_straggler_backoff(True)  # ends any back-off for the next tests
 
 
