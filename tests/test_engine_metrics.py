@@ -591,3 +591,111 @@ def test_auc_keras_docstring_logits_and_weights():
     )
     with pytest.raises(ValueError, match="multi_label"):
         metrics.AUC(multi_label=True)
+
+
+# -- the cross-entropy metrics (keras/src/metrics/probabilistic_metrics.py) -------------
+
+
+def crossentropy_per_sample(kind, pred, y, from_logits=False, label_smoothing=0.0):
+    """Keras's per-sample cross-entropies in float64 (probabilities clipped to
+    [1e-7, 1 - 1e-7], categorical ones renormalised)."""
+    pred = pred.astype(np.float64)
+    if kind == "binary_crossentropy":
+        t = y.reshape(pred.shape) * (1 - label_smoothing) + 0.5 * label_smoothing
+        if from_logits:
+            per = np.maximum(pred, 0) - pred * t + np.log1p(np.exp(-np.abs(pred)))
+        else:
+            p = np.clip(pred, 1e-7, 1 - 1e-7)
+            per = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+        return per.mean(axis=1)
+    classes = pred.shape[1]
+    t = np.eye(classes)[y] if kind == "sparse_categorical_crossentropy" else y
+    t = t * (1 - label_smoothing) + label_smoothing / classes
+    if from_logits:
+        z = pred - pred.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    else:
+        p = pred / pred.sum(axis=1, keepdims=True)
+        log_p = np.log(np.clip(p, 1e-7, 1 - 1e-7))
+    return -(t * log_p).sum(axis=1)
+
+
+@pytest.mark.parametrize(
+    "loss, last, width, metric, from_logits, label_smoothing",
+    [
+        ("binary_crossentropy", "sigmoid", 1, "BinaryCrossentropy", False, 0.0),
+        ("binary_crossentropy", "sigmoid", 3, "BinaryCrossentropy", False, 0.2),
+        ("mse", "linear", 3, "BinaryCrossentropy", True, 0.0),
+        ("categorical_crossentropy", "softmax", N_OUT, "CategoricalCrossentropy", False, 0.1),
+        ("categorical_crossentropy", "softmax", N_OUT, "BinaryCrossentropy", False, 0.0),
+        ("mse", "linear", N_OUT, "CategoricalCrossentropy", True, 0.0),
+        ("sparse_categorical_crossentropy", "softmax", N_OUT, "SparseCategoricalCrossentropy",
+         False, 0.0),
+    ],
+)  # fmt: skip
+def test_crossentropy_metrics_are_keras_means_of_the_loss(
+    rng, loss, last, width, metric, from_logits, label_smoothing
+):
+    kwargs = {"from_logits": from_logits}
+    if label_smoothing:
+        kwargs["label_smoothing"] = label_smoothing
+    cls = getattr(metrics, metric)
+    plain, weighted = cls(**kwargs), cls(name="weighted", **kwargs)
+    model = make_model(loss, last, width, [plain], [weighted])
+    x, y = data_for(loss if loss != "mse" else metric_loss_name(metric), rng, 45, width)
+    if width == 1:
+        y = y[:, 0]
+    sw = rng.uniform(0.1, 3.0, 45).astype(np.float32)
+    logs = model.evaluate(x, y, batch_size=8, sample_weight=sw, verbose=0, return_dict=True)
+    per = crossentropy_per_sample(
+        plain.kind, model.predict(x, verbose=0), y, from_logits, label_smoothing
+    )
+    assert logs[plain.name] == pytest.approx(per.mean(), rel=2e-6)
+    assert logs["weighted"] == pytest.approx(weighted_mean(per, sw), rel=2e-6)
+
+
+def metric_loss_name(metric):
+    return {
+        "BinaryCrossentropy": "binary_crossentropy",
+        "CategoricalCrossentropy": "categorical_crossentropy",
+        "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+    }[metric]
+
+
+def test_crossentropy_metric_of_a_saturated_output_equals_the_loss(rng):
+    """On a sigmoid output the loss is computed from the logits; the matching
+    metric is too (Keras's TensorFlow backend does both), so an unweighted,
+    unregularized model logs metric == loss even where the probabilities
+    saturate (the clipped probability form would cap it at -log(1e-7))."""
+    model = make_model("binary_crossentropy", "sigmoid", 2, ["binary_crossentropy"])
+    model.set_weights([w * 40 for w in model.get_weights()])
+    x, y = data_for("binary_crossentropy", rng, 64, 2)
+    logs = model.evaluate(x * 10, 1 - y, verbose=0, return_dict=True)
+    assert logs["loss"] > -np.log(1e-7)  # saturated: beyond the clipped form's cap
+    assert logs["binary_crossentropy"] == pytest.approx(logs["loss"], rel=1e-6)
+
+
+def test_crossentropy_metrics_by_name_function_and_their_errors():
+    for name in ("binary_crossentropy", "BinaryCrossentropy"):
+        assert type(metrics.get(name)) is metrics.BinaryCrossentropy
+    assert metrics.get(metrics.categorical_crossentropy).name == "categorical_crossentropy"
+    assert metrics.get("sparse_categorical_crossentropy").direction == "down"
+    config = metrics.CategoricalCrossentropy(label_smoothing=0.1, from_logits=True).get_config()
+    assert config == {
+        "name": "categorical_crossentropy",
+        "dtype": None,
+        "from_logits": True,
+        "label_smoothing": 0.1,
+        "axis": -1,
+    }
+    assert metrics.deserialize(metrics.serialize(metrics.BinaryCrossentropy(name="b"))) == (
+        metrics.BinaryCrossentropy(name="b")
+    )
+    with pytest.raises(ValueError, match="label_smoothing must be in"):
+        metrics.BinaryCrossentropy(label_smoothing=2)
+    with pytest.raises(ValueError, match="axis=-1 only"):
+        metrics.CategoricalCrossentropy(axis=0)
+    with pytest.raises(ValueError, match="needs integer labels"):
+        make_model(
+            "categorical_crossentropy", "softmax", N_OUT, ["sparse_categorical_crossentropy"]
+        )

@@ -82,9 +82,11 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   const py::dict d = m.cast<py::dict>();
   for (const auto& item : d) {
     const std::string key = py::str(item.first);
-    if (key != "kind" && key != "k" && key != "threshold" && key != "weighted")
+    if (key != "kind" && key != "k" && key != "threshold" && key != "weighted" &&
+        key != "from_logits" && key != "label_smoothing")
       throw py::value_error("unknown metric parameter '" + key +
-                            "'; expected kind, k, threshold, weighted");
+                            "'; expected kind, k, threshold, weighted, from_logits, "
+                            "label_smoothing");
   }
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
@@ -103,6 +105,13 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
     c.threshold = static_cast<float>(t);
   }
   if (d.contains("weighted")) c.weighted = d["weighted"].cast<bool>();
+  if (d.contains("from_logits")) c.from_logits = d["from_logits"].cast<bool>();
+  if (d.contains("label_smoothing")) {
+    const double ls = as_double(d["label_smoothing"], "metric label_smoothing");
+    if (!(ls >= 0.0 && ls <= 1.0))
+      throw py::value_error("metric label_smoothing must be in [0, 1]");
+    c.label_smoothing = static_cast<float>(ls);
+  }
   return c;
 }
 

@@ -194,6 +194,8 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
                                                        std::string(ops::loss_name(loss.kind)) +
                                                        " takes target arrays"));
     if (m.k < 1) throw std::invalid_argument(name + ": k must be >= 1, got " + std::to_string(m.k));
+    ops::LossConfig as_loss;
+    if (ops::metric_loss(m, &as_loss)) ops::check_loss_config(as_loss);  // e.g. label_smoothing
   }
   std::vector<MetricRun> runs;
   size_t longest = 0;
@@ -223,6 +225,13 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
       has_act && !loss.from_logits &&
       ((categorical && last.act == ActivationKind::softmax) ||
        (loss.kind == ops::LossKind::binary_crossentropy && last.act == ActivationKind::sigmoid));
+  metric_on_logits_.assign(metrics_.size(), 0);
+  for (size_t k = 0; k < metrics_.size(); ++k) {
+    ops::LossConfig as_loss;
+    if (!fused_ || !ops::metric_loss(metrics_[k], &as_loss) || as_loss.from_logits) continue;
+    const bool metric_categorical = as_loss.kind != ops::LossKind::binary_crossentropy;
+    metric_on_logits_[k]          = metric_categorical == categorical;
+  }
   // The fused form needs the last dense layer's logits.
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (layers_[i].type != LayerType::dense) continue;
@@ -376,8 +385,15 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
     const ops::MetricConfig& first = metrics_[run.begin];
     const float* weights           = first.weighted ? b.sample_weight : nullptr;
     if (run.end - run.begin == 1) {
-      r->metric_sums[run.begin] +=
-          ops::metric_sum(first, out, b.target, b.labels, weights, rows, cols);
+      if (metric_on_logits_[run.begin]) {  // (src holds the logits: fused_)
+        ops::MetricConfig on_logits = first;
+        on_logits.from_logits       = true;
+        r->metric_sums[run.begin] +=
+            ops::metric_sum(on_logits, src, b.target, b.labels, weights, rows, cols);
+      } else {
+        r->metric_sums[run.begin] +=
+            ops::metric_sum(first, out, b.target, b.labels, weights, rows, cols);
+      }
       continue;
     }
     const int64_t n = static_cast<int64_t>(run.end - run.begin);

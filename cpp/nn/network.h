@@ -247,6 +247,10 @@ class Network {
     size_t begin, end;
   };
   std::vector<MetricRun> metric_runs_;
+  // Per metric: a cross-entropy metric of the fused loss's family (binary for a
+  // sigmoid output, categorical for softmax), computed like the loss from the
+  // logits (Keras's TensorFlow backend does the same for its metrics).
+  std::vector<uint8_t> metric_on_logits_;
   std::vector<float> run_thresholds_;  // the thresholds of the longest run
   std::vector<double> run_buckets_, run_sums_;
 

@@ -52,6 +52,9 @@ constexpr NamedMetric kMetricNames[] = {
     {"false_positives", MetricKind::false_positives},
     {"true_negatives", MetricKind::true_negatives},
     {"false_negatives", MetricKind::false_negatives},
+    {"binary_crossentropy", MetricKind::binary_crossentropy},
+    {"categorical_crossentropy", MetricKind::categorical_crossentropy},
+    {"sparse_categorical_crossentropy", MetricKind::sparse_categorical_crossentropy},
 };
 
 inline double sigmoid_d(double z) {
@@ -161,7 +164,27 @@ MetricKind metric_from_name(const std::string& name) {
 
 bool metric_takes_labels(MetricKind kind) {
   return kind == MetricKind::sparse_categorical_accuracy ||
-         kind == MetricKind::sparse_top_k_categorical_accuracy;
+         kind == MetricKind::sparse_top_k_categorical_accuracy ||
+         kind == MetricKind::sparse_categorical_crossentropy;
+}
+
+bool metric_loss(const MetricConfig& metric, LossConfig* loss) {
+  switch (metric.kind) {
+    case MetricKind::binary_crossentropy:
+      loss->kind = LossKind::binary_crossentropy;
+      break;
+    case MetricKind::categorical_crossentropy:
+      loss->kind = LossKind::categorical_crossentropy;
+      break;
+    case MetricKind::sparse_categorical_crossentropy:
+      loss->kind = LossKind::sparse_categorical_crossentropy;
+      break;
+    default:
+      return false;
+  }
+  loss->from_logits     = metric.from_logits;
+  loss->label_smoothing = metric.label_smoothing;
+  return true;
 }
 
 const char* metric_name(MetricKind kind) {
@@ -289,6 +312,10 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
 
 double metric_sum(const MetricConfig& config, const float* out, const float* target,
                   const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols) {
+  LossConfig loss;
+  if (metric_loss(config, &loss))  // sum_r w_r * loss_r: the loss's mean times the rows
+    return loss_forward_backward(loss, out, target, labels, sample_weight, rows, cols, nullptr) *
+           static_cast<double>(rows);
   const float threshold = config.threshold;
   const int64_t k       = config.k;
   const double inv_cols = 1.0 / static_cast<double>(cols);
@@ -350,6 +377,10 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
         v = static_cast<double>(hits);
         break;
       }
+      case MetricKind::binary_crossentropy:
+      case MetricKind::categorical_crossentropy:
+      case MetricKind::sparse_categorical_crossentropy:
+        break;  // computed by the loss above
     }
     total += w * v;
   }

@@ -95,6 +95,12 @@ enum class MetricKind : int {
   false_positives,
   true_negatives,
   false_negatives,
+  // The cross-entropy losses as metrics (keras.metrics.BinaryCrossentropy
+  // ...): v_r = the loss of row r (from_logits, label_smoothing as the loss
+  // takes them), so the metric is its (weighted) mean over the samples.
+  binary_crossentropy,
+  categorical_crossentropy,
+  sparse_categorical_crossentropy,
 };
 
 struct MetricConfig {
@@ -102,6 +108,9 @@ struct MetricConfig {
   int64_t k       = 5;      // top-k metrics, >= 1
   float threshold = 0.5f;   // binary_accuracy and the confusion counts
   bool weighted   = false;  // averaged with the sample weights (Keras's weighted_metrics)
+  // the cross-entropy metrics
+  bool from_logits      = false;
+  float label_smoothing = 0.0f;
 };
 
 // Canonical Keras metric names (the snake-case class names above). Throws
@@ -117,6 +126,10 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
 
 // True for the four confusion counts (true/false positives/negatives).
 bool is_confusion_count(MetricKind kind);
+
+// The loss a cross-entropy metric computes (its kind, from_logits and
+// label_smoothing); false for the other metrics.
+bool metric_loss(const MetricConfig& metric, LossConfig* loss);
 
 // The confusion counts of `kind` at n nondecreasing thresholds in one pass:
 // sums[i] = metric_sum({kind, threshold = thresholds[i]}, ...) up to the

@@ -30,7 +30,9 @@ from fastnn import losses as _losses
 __all__ = [
     "AUC",
     "BinaryAccuracy",
+    "BinaryCrossentropy",
     "CategoricalAccuracy",
+    "CategoricalCrossentropy",
     "FalseNegatives",
     "FalsePositives",
     "Precision",
@@ -42,10 +44,13 @@ __all__ = [
     "Metric",
     "RootMeanSquaredError",
     "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
     "TopKCategoricalAccuracy",
     "binary_accuracy",
+    "binary_crossentropy",
     "categorical_accuracy",
+    "categorical_crossentropy",
     "deserialize",
     "get",
     "is_binary_or_sparse_categorical",
@@ -55,6 +60,7 @@ __all__ = [
     "resolve_metrics",
     "serialize",
     "sparse_categorical_accuracy",
+    "sparse_categorical_crossentropy",
     "sparse_top_k_categorical_accuracy",
     "top_k_categorical_accuracy",
 ]
@@ -265,6 +271,103 @@ class MeanAbsoluteError(Metric):
     kind = "mean_absolute_error"
     direction = "down"
     _default_name = "mean_absolute_error"
+
+
+class _CrossentropyMetric(Metric):
+    """The mean of a cross-entropy loss over the samples (weighted in
+    `weighted_metrics`), as Keras 3's cross-entropy metrics
+    (keras/src/metrics/probabilistic_metrics.py). Computed by the loss's C++
+    kernel; on a softmax (sigmoid) output with a categorical (binary)
+    cross-entropy metric, from the logits, as fastnn's loss and Keras's
+    TensorFlow backend compute it."""
+
+    direction = "down"
+
+    def __init__(self, name=None, dtype=None, from_logits=False, label_smoothing=0.0):
+        super().__init__(name=name, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        try:
+            label_smoothing = float(label_smoothing)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(
+                f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}"
+            ) from None
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        self.label_smoothing = label_smoothing
+
+    @property
+    def params(self) -> dict:
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.params}
+
+
+class BinaryCrossentropy(_CrossentropyMetric):
+    """Mean binary cross-entropy (Keras's ``metrics.BinaryCrossentropy``).
+
+    Args:
+        name: defaults to `"binary_crossentropy"`.
+        dtype: accepted for Keras compatibility.
+        from_logits: predictions are logits. Defaults to `False`.
+        label_smoothing: in [0, 1], as the loss's. Defaults to `0.0`.
+    """
+
+    kind = "binary_crossentropy"
+    _default_name = "binary_crossentropy"
+
+
+class CategoricalCrossentropy(_CrossentropyMetric):
+    """Mean categorical cross-entropy against one-hot labels (Keras's
+    ``metrics.CategoricalCrossentropy``).
+
+    Args:
+        name: defaults to `"categorical_crossentropy"`.
+        dtype: accepted for Keras compatibility.
+        from_logits: predictions are logits. Defaults to `False`.
+        label_smoothing: in [0, 1], as the loss's. Defaults to `0.0`.
+        axis: the class axis: `-1` only. Defaults to `-1`.
+    """
+
+    kind = "categorical_crossentropy"
+    _default_name = "categorical_crossentropy"
+
+    def __init__(self, name=None, dtype=None, from_logits=False, label_smoothing=0.0, axis=-1):
+        if axis != -1:
+            raise ValueError(f"{type(self).__name__}: fastnn takes axis=-1 only, got {axis!r}")
+        super().__init__(name, dtype, from_logits, label_smoothing)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": -1}
+
+
+class SparseCategoricalCrossentropy(_CrossentropyMetric):
+    """Mean categorical cross-entropy against integer labels (Keras's
+    ``metrics.SparseCategoricalCrossentropy``).
+
+    Args:
+        name: defaults to `"sparse_categorical_crossentropy"`.
+        dtype: accepted for Keras compatibility.
+        from_logits: predictions are logits. Defaults to `False`.
+        axis: the class axis: `-1` only. Defaults to `-1`.
+    """
+
+    kind = "sparse_categorical_crossentropy"
+    _default_name = "sparse_categorical_crossentropy"
+    check_shapes = SparseCategoricalAccuracy.check_shapes
+
+    def __init__(self, name=None, dtype=None, from_logits=False, axis=-1):
+        if axis != -1:
+            raise ValueError(f"{type(self).__name__}: fastnn takes axis=-1 only, got {axis!r}")
+        super().__init__(name, dtype, from_logits)
+
+    @property
+    def params(self) -> dict:
+        return {"from_logits": self.from_logits}
+
+    def get_config(self) -> dict:
+        return {**Metric.get_config(self), "from_logits": self.from_logits, "axis": -1}
 
 
 def _single_threshold(thresholds, cls_name: str) -> float:
@@ -623,9 +726,14 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
 
 
-# Keras exports the regression losses as metric functions too.
+# Keras exports the regression and cross-entropy losses as metric functions too.
 mean_squared_error = _tag(MeanSquaredError)(_losses.mean_squared_error)
 mean_absolute_error = _tag(MeanAbsoluteError)(_losses.mean_absolute_error)
+binary_crossentropy = _tag(BinaryCrossentropy)(_losses.binary_crossentropy)
+categorical_crossentropy = _tag(CategoricalCrossentropy)(_losses.categorical_crossentropy)
+sparse_categorical_crossentropy = _tag(SparseCategoricalCrossentropy)(
+    _losses.sparse_categorical_crossentropy
+)
 
 
 _CLASSES = (
@@ -644,6 +752,9 @@ _CLASSES = (
     Precision,
     Recall,
     AUC,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
 )
 
 # Names Keras accepts for these metrics: class names, snake-case names, aliases.
@@ -666,8 +777,7 @@ _KERAS_ONLY = {
     "f1_score", "f_beta_score", "r2_score",
     "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
     "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
-    "kl_divergence", "poisson", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "iou", "mean_iou", "binary_iou",
+    "kl_divergence", "poisson", "iou", "mean_iou", "binary_iou",
 }  # fmt: skip
 
 
