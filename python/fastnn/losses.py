@@ -147,18 +147,22 @@ class Huber(Loss):
         return {**super().get_config(), "delta": self.delta}
 
 
+def _label_smoothing(value) -> float:
+    """A cross-entropy's label_smoothing (loss or metric): a float in [0, 1]."""
+    if isinstance(value, bool):
+        raise ValueError(f"label_smoothing must be a float in [0, 1], got {value!r}")
+    try:
+        smoothing = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"label_smoothing must be a float in [0, 1], got {value!r}") from None
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be a float in [0, 1], got {smoothing}")
+    return smoothing
+
+
 class _Crossentropy(Loss):
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str = ""):
-        if isinstance(label_smoothing, bool):
-            raise ValueError(f"label_smoothing must be a float in [0, 1], got {label_smoothing!r}")
-        try:
-            label_smoothing = float(label_smoothing)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(
-                f"label_smoothing must be a float in [0, 1], got {label_smoothing!r}"
-            ) from None
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be a float in [0, 1], got {label_smoothing}")
+        label_smoothing = _label_smoothing(label_smoothing)
         super().__init__(name, from_logits=from_logits)
         self.label_smoothing = label_smoothing
 

@@ -286,15 +286,7 @@ class _CrossentropyMetric(Metric):
     def __init__(self, name=None, dtype=None, from_logits=False, label_smoothing=0.0):
         super().__init__(name=name, dtype=dtype)
         self.from_logits = bool(from_logits)
-        try:
-            label_smoothing = float(label_smoothing)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(
-                f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}"
-            ) from None
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = _losses._label_smoothing(label_smoothing)
 
     @property
     def params(self) -> dict:
