@@ -452,6 +452,23 @@ def test_validation_metrics_by_string_id_equal_evaluate_after_training(rng):
     assert evaluated["loss"] == pytest.approx(evaluated["logcosh"], rel=1e-12)
 
 
+@pytest.mark.parametrize("activation, loss", [("softmax", "cce"), ("sigmoid", "bce")])
+def test_metrics_on_a_fused_output_read_the_probabilities(rng, activation, loss):
+    # softmax/sigmoid + cross-entropy train from the logits; these metrics (unlike the
+    # cross-entropy metrics) are computed on the probabilities the model outputs
+    x, y, sw = _metric_data(rng, n=20)
+    model = fastnn.Sequential([fastnn.Input((4,)), fastnn.layers.Dense(3, activation=activation)])
+    objects = [METRIC_CLASSES[name]() for name in NAMES]
+    model.compile("sgd", loss=loss, metrics=objects, weighted_metrics=["kl_divergence"])
+    got = model.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    out = model.predict(x, verbose=0)
+    for name in NAMES:
+        per = ref_per_sample(name, y, out)[0]
+        assert got[METRIC_NAMES[name]] == pytest.approx(per.mean(), rel=1e-6), name
+    per = ref_per_sample("kl_divergence", y, out)[0]
+    assert got["weighted_kl_divergence"] == pytest.approx((sw * per).sum() / sw.sum(), rel=1e-6)
+
+
 def test_hinge_converts_per_batch_as_keras(rng):
     # Keras converts y_true per call: a batch of only 0/1 labels becomes -1/1, a
     # batch holding a 0.5 stays as it is.
@@ -497,10 +514,10 @@ def test_metrics_need_targets_shaped_like_the_predictions(rng):
 # -- names, configs, saving ------------------------------------------------------------
 
 LOSS_IDS = {
-    "mean_absolute_percentage_error": ["mape", "MeanAbsolutePercentageError"],
-    "mean_squared_logarithmic_error": ["msle", "MeanSquaredLogarithmicError"],
+    "mean_absolute_percentage_error": ["mape", "MAPE", "MeanAbsolutePercentageError"],
+    "mean_squared_logarithmic_error": ["msle", "MSLE", "MeanSquaredLogarithmicError"],
     "log_cosh": ["logcosh", "LogCosh"],
-    "kl_divergence": ["kld", "kullback_leibler_divergence", "KLDivergence"],
+    "kl_divergence": ["kld", "KLD", "kullback_leibler_divergence", "KLDivergence"],
     "poisson": ["Poisson"],
     "hinge": ["Hinge"],
     "squared_hinge": ["SquaredHinge"],
