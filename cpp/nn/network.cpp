@@ -228,7 +228,9 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   metric_on_logits_.assign(metrics_.size(), 0);
   for (size_t k = 0; k < metrics_.size(); ++k) {
     ops::LossConfig as_loss;
-    if (!fused_ || !ops::metric_loss(metrics_[k], &as_loss) || as_loss.from_logits) continue;
+    if (!fused_ || !ops::metric_loss(metrics_[k], &as_loss) || as_loss.from_logits ||
+        !ops::is_crossentropy(as_loss.kind))
+      continue;
     const bool metric_categorical = as_loss.kind != ops::LossKind::binary_crossentropy;
     metric_on_logits_[k]          = metric_categorical == categorical;
   }

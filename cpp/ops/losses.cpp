@@ -34,6 +34,19 @@ constexpr NamedLoss kLossNames[] = {
     {"bce", LossKind::binary_crossentropy},
     {"cce", LossKind::categorical_crossentropy},
     {"scce", LossKind::sparse_categorical_crossentropy},
+    {"mean_absolute_percentage_error", LossKind::mean_absolute_percentage_error},
+    {"mean_squared_logarithmic_error", LossKind::mean_squared_logarithmic_error},
+    {"log_cosh", LossKind::log_cosh},
+    {"kl_divergence", LossKind::kl_divergence},
+    {"poisson", LossKind::poisson},
+    {"hinge", LossKind::hinge},
+    {"squared_hinge", LossKind::squared_hinge},
+    {"categorical_hinge", LossKind::categorical_hinge},
+    {"mape", LossKind::mean_absolute_percentage_error},
+    {"msle", LossKind::mean_squared_logarithmic_error},
+    {"logcosh", LossKind::log_cosh},
+    {"kld", LossKind::kl_divergence},
+    {"kullback_leibler_divergence", LossKind::kl_divergence},
 };
 
 struct NamedMetric {
@@ -55,6 +68,34 @@ constexpr NamedMetric kMetricNames[] = {
     {"binary_crossentropy", MetricKind::binary_crossentropy},
     {"categorical_crossentropy", MetricKind::categorical_crossentropy},
     {"sparse_categorical_crossentropy", MetricKind::sparse_categorical_crossentropy},
+    {"mean_absolute_percentage_error", MetricKind::mean_absolute_percentage_error},
+    {"mean_squared_logarithmic_error", MetricKind::mean_squared_logarithmic_error},
+    {"log_cosh_error", MetricKind::log_cosh_error},
+    {"kl_divergence", MetricKind::kl_divergence},
+    {"poisson", MetricKind::poisson},
+    {"hinge", MetricKind::hinge},
+    {"squared_hinge", MetricKind::squared_hinge},
+    {"categorical_hinge", MetricKind::categorical_hinge},
+};
+
+// The metrics that are a loss of the same name (the cross-entropies take
+// from_logits and label_smoothing besides).
+struct MetricAsLoss {
+  MetricKind metric;
+  LossKind loss;
+};
+constexpr MetricAsLoss kMetricLosses[] = {
+    {MetricKind::binary_crossentropy, LossKind::binary_crossentropy},
+    {MetricKind::categorical_crossentropy, LossKind::categorical_crossentropy},
+    {MetricKind::sparse_categorical_crossentropy, LossKind::sparse_categorical_crossentropy},
+    {MetricKind::mean_absolute_percentage_error, LossKind::mean_absolute_percentage_error},
+    {MetricKind::mean_squared_logarithmic_error, LossKind::mean_squared_logarithmic_error},
+    {MetricKind::log_cosh_error, LossKind::log_cosh},
+    {MetricKind::kl_divergence, LossKind::kl_divergence},
+    {MetricKind::poisson, LossKind::poisson},
+    {MetricKind::hinge, LossKind::hinge},
+    {MetricKind::squared_hinge, LossKind::squared_hinge},
+    {MetricKind::categorical_hinge, LossKind::categorical_hinge},
 };
 
 inline double sigmoid_d(double z) {
@@ -138,6 +179,84 @@ double categorical_probs(const float* o, const float* target, const int32_t* lab
   return loss;
 }
 
+// Element j of a loss that is a mean (kl_divergence: a sum) over the row,
+// o = out[r, j], t = target[r, j] (the hinges' converted to -1/1 by the
+// caller): its value and d value / d o. keras/src/losses/losses.py.
+inline double element_loss(LossKind kind, double o, double t, double* grad) {
+  const double eps = kProbEpsilon;
+  switch (kind) {
+    case LossKind::mean_absolute_percentage_error: {
+      const double den = std::max(std::fabs(t), eps);
+      const double e   = o - t;
+      *grad            = (e > 0 ? 100.0 : (e < 0 ? -100.0 : 0.0)) / den;
+      return 100.0 * std::fabs(e) / den;
+    }
+    case LossKind::mean_squared_logarithmic_error: {
+      const double p = std::max(o, eps);  // (a NaN o stays NaN)
+      const double e = std::log1p(p) - std::log1p(std::max(t, eps));
+      *grad          = o >= eps ? 2.0 * e / (1.0 + p) : 0.0;
+      return e * e;
+    }
+    case LossKind::log_cosh: {
+      // x + softplus(-2x) - log 2 with softplus(y) = max(y, 0) + log1p(exp(-|y|))
+      const double x = o - t, ax = std::fabs(x);
+      *grad = std::tanh(x);  // 1 - 2 sigmoid(-2x)
+      return ax + std::log1p(std::exp(-2.0 * ax)) - 0.69314718055994530942;
+    }
+    case LossKind::kl_divergence: {
+      const double tc = std::min(std::max(t, eps), 1.0);
+      const double pc = std::min(std::max(o, eps), 1.0);
+      *grad           = (o >= eps && o <= 1.0) ? -tc / pc : 0.0;
+      return tc * std::log(tc / pc);
+    }
+    case LossKind::poisson:
+      *grad = 1.0 - t / (o + eps);
+      return o - t * std::log(o + eps);
+    case LossKind::hinge: {
+      const double m = 1.0 - t * o;
+      *grad          = m >= 0.0 ? -t : 0.0;
+      return m < 0.0 ? 0.0 : m;  // (NaN stays NaN)
+    }
+    case LossKind::squared_hinge: {
+      const double m = 1.0 - t * o;
+      const double h = m < 0.0 ? 0.0 : m;
+      *grad          = -2.0 * t * h;
+      return h * h;
+    }
+    default:
+      *grad = 0.0;
+      return 0.0;
+  }
+}
+
+// Keras's convert_binary_labels_to_hinge: true when every target is 0 or 1.
+bool all_binary(const float* target, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (target[i] != 0.0f && target[i] != 1.0f) return false;
+  return true;
+}
+
+// max(neg - pos + 1, 0), neg = max_j (1 - t_j) o_j, pos = sum_j t_j o_j.
+double categorical_hinge_row(const float* o, const float* t, int64_t cols, double scale, float* d) {
+  double pos = 0.0, neg = (1.0 - t[0]) * static_cast<double>(o[0]);
+  for (int64_t j = 0; j < cols; ++j) {
+    pos += static_cast<double>(t[j]) * o[j];
+    const double q = (1.0 - t[j]) * static_cast<double>(o[j]);
+    if (q > neg || q != q) neg = q;  // a NaN stays (q > NaN is false)
+  }
+  const double v = neg - pos + 1.0;
+  if (d) {
+    int64_t ties = 0;  // the maximum's derivative is shared between equal maxima
+    for (int64_t j = 0; j < cols; ++j) ties += (1.0 - t[j]) * static_cast<double>(o[j]) == neg;
+    for (int64_t j = 0; j < cols; ++j) {
+      const double q = (1.0 - t[j]) * static_cast<double>(o[j]);
+      const double g = -static_cast<double>(t[j]) + (q == neg ? (1.0 - t[j]) / ties : 0.0);
+      d[j]           = static_cast<float>(v >= 0.0 ? g * scale : 0.0);
+    }
+  }
+  return v < 0.0 ? 0.0 : v;
+}
+
 }  // namespace
 
 LossKind loss_from_name(const std::string& name) {
@@ -169,22 +288,20 @@ bool metric_takes_labels(MetricKind kind) {
 }
 
 bool metric_loss(const MetricConfig& metric, LossConfig* loss) {
-  switch (metric.kind) {
-    case MetricKind::binary_crossentropy:
-      loss->kind = LossKind::binary_crossentropy;
-      break;
-    case MetricKind::categorical_crossentropy:
-      loss->kind = LossKind::categorical_crossentropy;
-      break;
-    case MetricKind::sparse_categorical_crossentropy:
-      loss->kind = LossKind::sparse_categorical_crossentropy;
-      break;
-    default:
-      return false;
+  for (const auto& m : kMetricLosses) {
+    if (m.metric != metric.kind) continue;
+    loss->kind            = m.loss;
+    const bool ce         = is_crossentropy(m.loss);
+    loss->from_logits     = ce && metric.from_logits;
+    loss->label_smoothing = ce ? metric.label_smoothing : 0.0f;
+    return true;
   }
-  loss->from_logits     = metric.from_logits;
-  loss->label_smoothing = metric.label_smoothing;
-  return true;
+  return false;
+}
+
+bool is_crossentropy(LossKind kind) {
+  return kind == LossKind::binary_crossentropy || kind == LossKind::categorical_crossentropy ||
+         kind == LossKind::sparse_categorical_crossentropy;
 }
 
 const char* metric_name(MetricKind kind) {
@@ -227,6 +344,8 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
   const double delta = config.delta;
   const double ls    = config.label_smoothing;
+  const bool hinge   = config.kind == LossKind::hinge || config.kind == LossKind::squared_hinge;
+  const bool to_pm1  = hinge && all_binary(target, rows * cols);  // {0, 1} -> {-1, 1}
   // w * loss of row r, its gradient written to dout's row r
   auto row_value = [&](int64_t r) -> double {
     const double w  = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
@@ -291,6 +410,27 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
                                       : categorical_probs(o, target, sparse ? labels : nullptr, r,
                                                           cols, ls, w * inv_rows, d);
         break;
+      case LossKind::categorical_hinge:
+        row_loss = categorical_hinge_row(o, t, cols, w * inv_rows, d);
+        break;
+      case LossKind::mean_absolute_percentage_error:
+      case LossKind::mean_squared_logarithmic_error:
+      case LossKind::log_cosh:
+      case LossKind::kl_divergence:
+      case LossKind::poisson:
+      case LossKind::hinge:
+      case LossKind::squared_hinge: {
+        const bool sum     = config.kind == LossKind::kl_divergence;  // the others: mean_j
+        const double scale = w * (sum ? inv_rows : inv_elem);
+        for (int64_t j = 0; j < cols; ++j) {
+          const double tj = to_pm1 ? 2.0 * t[j] - 1.0 : t[j];
+          double g        = 0.0;
+          row_loss += element_loss(config.kind, o[j], tj, &g);
+          if (d) d[j] = static_cast<float>(g * scale);
+        }
+        if (!sum) row_loss /= static_cast<double>(cols);
+        break;
+      }
     }
     return w * row_loss;
   };
@@ -380,6 +520,14 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
       case MetricKind::binary_crossentropy:
       case MetricKind::categorical_crossentropy:
       case MetricKind::sparse_categorical_crossentropy:
+      case MetricKind::mean_absolute_percentage_error:
+      case MetricKind::mean_squared_logarithmic_error:
+      case MetricKind::log_cosh_error:
+      case MetricKind::kl_divergence:
+      case MetricKind::poisson:
+      case MetricKind::hinge:
+      case MetricKind::squared_hinge:
+      case MetricKind::categorical_hinge:
         break;  // computed by the loss above
     }
     total += w * v;

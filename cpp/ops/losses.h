@@ -2,7 +2,7 @@
 // defines them (keras/src/losses/losses.py, keras/src/metrics/accuracy_metrics.py).
 //
 // out is the network output, rows x cols row-major. Targets are either
-// `target` (rows x cols floats; mse, mae, huber, binary and categorical
+// `target` (rows x cols floats; every loss but sparse categorical
 // cross-entropy) or `labels` (rows int32 class ids in [0, cols); sparse
 // categorical cross-entropy). `sample_weight` (rows floats) may be null
 // (all ones).
@@ -17,12 +17,27 @@
 //   categorical_crossentropy  l_r = -sum_j t_j log clip(o_j / sum_k o_k, 1e-7, 1 - 1e-7);
 //                        from_logits: sum_j t_j * (logsumexp(z) - z_j)
 //   sparse_categorical_crossentropy: the categorical forms with t = onehot(label).
+//   mean_absolute_percentage_error  l_r = mean_j 100 |o - t| / max(|t|, 1e-7)
+//   mean_squared_logarithmic_error  l_r = mean_j (log(max(o, 1e-7) + 1) - log(max(t, 1e-7) + 1))^2
+//   log_cosh             l_r = mean_j e + softplus(-2 e) - log 2, e = o - t (= |e| +
+//                        log1p(exp(-2 |e|)) - log 2, no overflow; gradient tanh(e))
+//   kl_divergence        l_r = sum_j T log(T / P), T = clip(t, 1e-7, 1), P = clip(o, 1e-7, 1)
+//   poisson              l_r = mean_j o - t log(o + 1e-7)   (o + 1e-7 <= 0 gives NaN, as Keras)
+//   hinge                l_r = mean_j max(1 - t o, 0)
+//   squared_hinge        l_r = mean_j max(1 - t o, 0)^2
+//                        (both: when every target of the call is 0 or 1, t <- 2 t - 1 first,
+//                        Keras's convert_binary_labels_to_hinge over the whole batch)
+//   categorical_hinge    l_r = max(max_j (1 - t_j) o_j - sum_j t_j o_j + 1, 0)
+// (keras/src/losses/losses.py; 1e-7 is the float32 epsilon, compared in float32 as Keras.)
 // Label smoothing ls in [0, 1] (binary and categorical cross-entropy only, as
 // Keras 3) replaces the target first: binary t <- t (1 - ls) + ls / 2,
 // categorical t <- t (1 - ls) + ls / cols.
 // dout (rows x cols), when not null, is OVERWRITTEN with d loss / d out
 // (exact derivative of the formula above; where a clip is active the
-// derivative through it is 0, as in PyTorch/TensorFlow clamp). With
+// derivative through it is 0, as in PyTorch/TensorFlow clamp; at the clip
+// limit itself, and where a hinge's max(m, 0) has m == 0, the derivative
+// passes, as clamp and TensorFlow's maximum give it; categorical_hinge's
+// max_j splits its derivative evenly between tied j, as reduce_max/amax). With
 // from_logits the gradients are the stable closed forms
 // (sigmoid(z) - t) w / (rows cols) and (softmax(z) sum t - t) w / rows.
 // Sums are accumulated in double in row order: the result does not depend on
@@ -41,11 +56,20 @@ enum class LossKind : int {
   binary_crossentropy,
   categorical_crossentropy,
   sparse_categorical_crossentropy,
+  mean_absolute_percentage_error,
+  mean_squared_logarithmic_error,
+  log_cosh,
+  kl_divergence,
+  poisson,
+  hinge,
+  squared_hinge,
+  categorical_hinge,
 };
 
 constexpr float kProbEpsilon = 1e-7f;  // keras.config.epsilon()
 
-// Keras names and aliases ("mse", "mae", "huber_loss", "bce", "cce", "scce", ...).
+// Keras names and aliases ("mse", "mae", "huber_loss", "bce", "cce", "scce",
+// "mape", "msle", "logcosh", "kld", "kullback_leibler_divergence").
 // Throws std::invalid_argument naming the valid names.
 LossKind loss_from_name(const std::string& name);
 const char* loss_name(LossKind kind);
@@ -101,6 +125,16 @@ enum class MetricKind : int {
   binary_crossentropy,
   categorical_crossentropy,
   sparse_categorical_crossentropy,
+  // The other Keras losses as metrics (keras.metrics.MeanAbsolutePercentageError,
+  // ..., LogCoshError, KLDivergence, Poisson, Hinge ...): v_r = the loss of row r.
+  mean_absolute_percentage_error,
+  mean_squared_logarithmic_error,
+  log_cosh_error,
+  kl_divergence,
+  poisson,
+  hinge,
+  squared_hinge,
+  categorical_hinge,
 };
 
 struct MetricConfig {
@@ -127,9 +161,13 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
 // True for the four confusion counts (true/false positives/negatives).
 bool is_confusion_count(MetricKind kind);
 
-// The loss a cross-entropy metric computes (its kind, from_logits and
-// label_smoothing); false for the other metrics.
+// The loss a loss-valued metric computes (the cross-entropies with their
+// from_logits and label_smoothing, and the losses above); false for the
+// other metrics.
 bool metric_loss(const MetricConfig& metric, LossConfig* loss);
+
+// True for binary, categorical and sparse categorical cross-entropy.
+bool is_crossentropy(LossKind kind);
 
 // The confusion counts of `kind` at n nondecreasing thresholds in one pass:
 // sums[i] = metric_sum({kind, threshold = thresholds[i]}, ...) up to the

@@ -22,18 +22,34 @@ from fastnn.utils.naming import to_snake_case
 __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalHinge",
+    "Hinge",
     "Huber",
+    "KLDivergence",
+    "LogCosh",
     "Loss",
     "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
+    "Poisson",
     "SparseCategoricalCrossentropy",
+    "SquaredHinge",
     "binary_crossentropy",
     "categorical_crossentropy",
+    "categorical_hinge",
     "get",
+    "hinge",
     "huber",
+    "kl_divergence",
+    "log_cosh",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
     "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
     "sparse_categorical_crossentropy",
+    "squared_hinge",
 ]
 
 
@@ -255,6 +271,105 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
 
 
+class _KerasLoss(Loss):
+    """A loss whose only Keras arguments are `reduction`, `name` and `dtype`
+    (the kernel's name is its default name)."""
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
+        super().__init__(name or self.kernel)
+
+
+class MeanAbsolutePercentageError(_KerasLoss):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)`` per sample.
+
+    Args:
+        name: defaults to `"mean_absolute_percentage_error"`.
+
+    >>> loss = MeanAbsolutePercentageError()
+    >>> round(loss([[100.0, 200.0, 300.0]], [[90.0, 210.0, 310.0]]), 4)
+    6.1111
+    """
+
+    kernel = "mean_absolute_percentage_error"
+
+
+class MeanSquaredLogarithmicError(_KerasLoss):
+    """``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2,
+    axis=-1)`` per sample.
+
+    Args:
+        name: defaults to `"mean_squared_logarithmic_error"`.
+    """
+
+    kernel = "mean_squared_logarithmic_error"
+
+
+class LogCosh(_KerasLoss):
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)`` per sample, computed as
+    Keras does as ``x + softplus(-2x) - log(2)`` (no overflow).
+
+    Args:
+        name: defaults to `"log_cosh"`.
+    """
+
+    kernel = "log_cosh"
+
+
+class KLDivergence(_KerasLoss):
+    """``sum(y_true * log(y_true / y_pred), axis=-1)`` per sample, both
+    clipped to ``[1e-7, 1]`` first.
+
+    Args:
+        name: defaults to `"kl_divergence"`.
+    """
+
+    kernel = "kl_divergence"
+
+
+class Poisson(_KerasLoss):
+    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` per sample.
+
+    Args:
+        name: defaults to `"poisson"`.
+    """
+
+    kernel = "poisson"
+
+
+class Hinge(_KerasLoss):
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)`` per sample; labels
+    that are all 0 or 1 become -1 or 1 first (as Keras, per call or batch).
+
+    Args:
+        name: defaults to `"hinge"`.
+    """
+
+    kernel = "hinge"
+
+
+class SquaredHinge(_KerasLoss):
+    """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`` per sample; labels
+    that are all 0 or 1 become -1 or 1 first (as Keras, per call or batch).
+
+    Args:
+        name: defaults to `"squared_hinge"`.
+    """
+
+    kernel = "squared_hinge"
+
+
+class CategoricalHinge(_KerasLoss):
+    """``max(neg - pos + 1, 0)`` per sample, ``pos = sum(y_true * y_pred)``,
+    ``neg = max((1 - y_true) * y_pred)``, against one-hot labels.
+
+    Args:
+        name: defaults to `"categorical_hinge"`.
+    """
+
+    kernel = "categorical_hinge"
+
+
 # -- Keras's loss functions (keras/src/losses/losses.py, torch backend's nn.py) --------
 #
 # Per-sample losses, in float64 NumPy, vectorized. `compile(loss=<function>)`
@@ -307,6 +422,19 @@ _ALIASES = {
     "cce": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "scce": SparseCategoricalCrossentropy,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
+    "poisson": Poisson,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
 }
 
 
@@ -418,3 +546,81 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         p = y_pred / np.sum(y_pred, axis=axis, keepdims=True)
         log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
     return -np.take_along_axis(log_p, classes[..., None], axis=-1)[..., 0]
+
+
+@_tag(MeanAbsolutePercentageError)
+def mean_absolute_percentage_error(y_true, y_pred):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)``, per sample."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return 100.0 * np.mean(np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), _EPSILON)), -1)
+
+
+@_tag(MeanSquaredLogarithmicError)
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2,
+    axis=-1)``, per sample."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    first_log = np.log(np.maximum(y_pred, _EPSILON) + 1.0)
+    second_log = np.log(np.maximum(y_true, _EPSILON) + 1.0)
+    return np.mean(np.square(first_log - second_log), axis=-1)
+
+
+@_tag(LogCosh)
+def log_cosh(y_true, y_pred):
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)`` per sample, as
+    ``x + softplus(-2x) - log(2)``."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    x = y_pred - y_true
+    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
+
+
+@_tag(KLDivergence)
+def kl_divergence(y_true, y_pred):
+    """``sum(y_true * log(y_true / y_pred), axis=-1)`` per sample, both
+    clipped to ``[1e-7, 1]``."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.clip(np.asarray(y_true, dtype=np.float64), _EPSILON, 1.0)
+    y_pred = np.clip(y_pred, _EPSILON, 1.0)
+    return np.sum(y_true * np.log(y_true / y_pred), axis=-1)
+
+
+@_tag(Poisson)
+def poisson(y_true, y_pred):
+    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` per sample."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN / -inf as Keras
+        return np.mean(y_pred - y_true * np.log(y_pred + _EPSILON), axis=-1)
+
+
+def _hinge_labels(y_true):
+    """Keras's convert_binary_labels_to_hinge: all 0/1 labels become -1/1."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    return 2.0 * y_true - 1.0 if np.all((y_true == 0) | (y_true == 1)) else y_true
+
+
+@_tag(Hinge)
+def hinge(y_true, y_pred):
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)`` per sample (0/1 labels
+    as -1/1)."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    return np.mean(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0), axis=-1)
+
+
+@_tag(SquaredHinge)
+def squared_hinge(y_true, y_pred):
+    """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`` per sample (0/1
+    labels as -1/1)."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    return np.mean(np.square(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0)), axis=-1)
+
+
+@_tag(CategoricalHinge)
+def categorical_hinge(y_true, y_pred):
+    """``max(neg - pos + 1, 0)`` per sample, ``pos = sum(y_true * y_pred)``,
+    ``neg = max((1 - y_true) * y_pred)``."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.float64)
+    pos = np.sum(y_true * y_pred, axis=-1)
+    neg = np.max((1.0 - y_true) * y_pred, axis=-1)
+    return np.maximum(neg - pos + 1.0, 0.0)

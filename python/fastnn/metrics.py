@@ -33,35 +33,51 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
+    "CategoricalHinge",
     "FalseNegatives",
     "FalsePositives",
+    "Hinge",
+    "KLDivergence",
+    "LogCoshError",
     "Precision",
     "Recall",
     "TrueNegatives",
     "TruePositives",
     "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
     "Metric",
+    "Poisson",
     "RootMeanSquaredError",
     "SparseCategoricalAccuracy",
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
+    "SquaredHinge",
     "TopKCategoricalAccuracy",
     "binary_accuracy",
     "binary_crossentropy",
     "categorical_accuracy",
     "categorical_crossentropy",
+    "categorical_hinge",
     "deserialize",
     "get",
+    "hinge",
     "is_binary_or_sparse_categorical",
+    "kl_divergence",
+    "log_cosh",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
     "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "poisson",
     "resolve",
     "resolve_metrics",
     "serialize",
     "sparse_categorical_accuracy",
     "sparse_categorical_crossentropy",
     "sparse_top_k_categorical_accuracy",
+    "squared_hinge",
     "top_k_categorical_accuracy",
 ]
 
@@ -360,6 +376,112 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
 
     def get_config(self) -> dict:
         return {**Metric.get_config(self), "from_logits": self.from_logits, "axis": -1}
+
+
+class _LossMetric(Metric):
+    """The mean over the samples (weighted in `weighted_metrics`) of the
+    loss of the same name, as Keras 3's MeanMetricWrapper metrics
+    (keras/src/metrics/regression_metrics.py, probabilistic_metrics.py,
+    hinge_metrics.py): computed by the loss's C++ kernel, per batch (the
+    hinges convert labels that are all 0 or 1 to -1/1 per batch, as Keras)."""
+
+    direction = "down"
+
+
+class MeanAbsolutePercentageError(_LossMetric):
+    """Mean of ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)``.
+
+    Args:
+        name: defaults to `"mean_absolute_percentage_error"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "mean_absolute_percentage_error"
+    _default_name = "mean_absolute_percentage_error"
+
+
+class MeanSquaredLogarithmicError(_LossMetric):
+    """Mean of ``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2, axis=-1)``.
+
+    Args:
+        name: defaults to `"mean_squared_logarithmic_error"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "mean_squared_logarithmic_error"
+    _default_name = "mean_squared_logarithmic_error"
+
+
+class LogCoshError(_LossMetric):
+    """Mean of ``mean(log(cosh(y_pred - y_true)), axis=-1)``.
+
+    Args:
+        name: defaults to `"logcosh"` (Keras's name).
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "log_cosh_error"
+    _default_name = "logcosh"
+
+
+class KLDivergence(_LossMetric):
+    """Mean of ``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[1e-7, 1]``.
+
+    Args:
+        name: defaults to `"kl_divergence"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "kl_divergence"
+    _default_name = "kl_divergence"
+
+
+class Poisson(_LossMetric):
+    """Mean of ``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``.
+
+    Args:
+        name: defaults to `"poisson"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "poisson"
+    _default_name = "poisson"
+
+
+class Hinge(_LossMetric):
+    """Mean of ``mean(max(1 - y_true * y_pred, 0), axis=-1)`` (0/1 labels as -1/1).
+
+    Args:
+        name: defaults to `"hinge"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "hinge"
+    _default_name = "hinge"
+
+
+class SquaredHinge(_LossMetric):
+    """Mean of ``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`` (0/1 labels as -1/1).
+
+    Args:
+        name: defaults to `"squared_hinge"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "squared_hinge"
+    _default_name = "squared_hinge"
+
+
+class CategoricalHinge(_LossMetric):
+    """Mean of ``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``.
+
+    Args:
+        name: defaults to `"categorical_hinge"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "categorical_hinge"
+    _default_name = "categorical_hinge"
 
 
 def _single_threshold(thresholds, cls_name: str) -> float:
@@ -726,6 +848,18 @@ categorical_crossentropy = _tag(CategoricalCrossentropy)(_losses.categorical_cro
 sparse_categorical_crossentropy = _tag(SparseCategoricalCrossentropy)(
     _losses.sparse_categorical_crossentropy
 )
+mean_absolute_percentage_error = _tag(MeanAbsolutePercentageError)(
+    _losses.mean_absolute_percentage_error
+)
+mean_squared_logarithmic_error = _tag(MeanSquaredLogarithmicError)(
+    _losses.mean_squared_logarithmic_error
+)
+log_cosh = _tag(LogCoshError)(_losses.log_cosh)
+kl_divergence = _tag(KLDivergence)(_losses.kl_divergence)
+poisson = _tag(Poisson)(_losses.poisson)
+hinge = _tag(Hinge)(_losses.hinge)
+squared_hinge = _tag(SquaredHinge)(_losses.squared_hinge)
+categorical_hinge = _tag(CategoricalHinge)(_losses.categorical_hinge)
 
 
 _CLASSES = (
@@ -747,6 +881,14 @@ _CLASSES = (
     BinaryCrossentropy,
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    LogCoshError,
+    KLDivergence,
+    Poisson,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
 )
 
 # Names Keras accepts for these metrics: class names, snake-case names, aliases.
@@ -760,22 +902,26 @@ _BY_NAME.update(
         "MSE": MeanSquaredError,
         "mae": MeanAbsoluteError,
         "MAE": MeanAbsoluteError,
+        "mape": MeanAbsolutePercentageError,
+        "MAPE": MeanAbsolutePercentageError,
+        "msle": MeanSquaredLogarithmicError,
+        "MSLE": MeanSquaredLogarithmicError,
+        "log_cosh_error": LogCoshError,  # (Keras's snake-case class name)
     }
 )
 del _cls
 
 # Keras metrics fastnn does not compute: named so that the error says so.
 _KERAS_ONLY = {
-    "f1_score", "f_beta_score", "r2_score",
-    "mean_absolute_percentage_error", "mape", "msle", "mean_squared_logarithmic_error",
-    "cosine_similarity", "log_cosh_error", "hinge", "squared_hinge", "categorical_hinge",
-    "kl_divergence", "poisson", "iou", "mean_iou", "binary_iou",
+    "f1_score", "f_beta_score", "r2_score", "cosine_similarity", "iou", "mean_iou", "binary_iou",
 }  # fmt: skip
 
 
 def _supported_names() -> str:
     return ", ".join(
-        sorted({c._default_name for c in _CLASSES} | {"accuracy", "acc", "mse", "mae"})
+        sorted(
+            {c._default_name for c in _CLASSES} | {"accuracy", "acc", "mse", "mae", "mape", "msle"}
+        )
     )
 
 
