@@ -783,7 +783,7 @@ def test_flat_optimizer_errors():
     with pytest.raises(ValueError, match="unknown key 'bogus'"):
         _core.optim.Optimizer({**config, "bogus": 1}, [0, 3])
     with pytest.raises(ValueError, match="unknown kind"):
-        _core.optim.Optimizer({**config, "kind": "adamax"}, [0, 3])
+        _core.optim.Optimizer({**config, "kind": "adamx"}, [0, 3])
     with pytest.raises(ValueError, match="beta_2"):
         _core.optim.Optimizer({**config, "beta_2": 1.0}, [0, 3])
     with pytest.raises(ValueError, match="offsets"):
