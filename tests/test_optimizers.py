@@ -114,6 +114,10 @@ CLASSES = {
     "adamw": optimizers.AdamW,
     "rmsprop": optimizers.RMSprop,
     "adagrad": optimizers.Adagrad,
+    # tested against Keras in test_optimizers_extra.py; here in the generic tests
+    "nadam": optimizers.Nadam,
+    "adamax": optimizers.Adamax,
+    "lion": optimizers.Lion,
 }
 
 # (kind, constructor kwargs): every optimizer and option.
