@@ -273,17 +273,8 @@ def run_steps(kind, kw, sizes):
 
 @pytest.mark.parametrize("case", DETERMINISM_CASES, ids=case_id)
 def test_isa_paths_give_identical_bits(case):
-    if len(_core.available_isas()) < 2:
-        pytest.skip("only one ISA on this machine")
     kind, kw = case
-    previous = _core.active_isa()
-    results = []
-    try:
-        for name in _core.available_isas():
-            _core.set_isa(name)
-            results.append(run_steps(kind, kw, SIZES))
-    finally:
-        _core.set_isa(previous)
+    results = test_optimizers.results_on_every_isa(lambda: run_steps(kind, kw, SIZES))
     for a, b in zip(results[0], results[-1]):
         assert a.tobytes() == b.tobytes()
 
