@@ -4,7 +4,6 @@ arguments, compile by name and exact resumption after save/load."""
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 
@@ -608,7 +607,6 @@ def test_summary_counts_nadam_s_u_product():
         text = "\n".join(lines)
         counts[name] = int(text.split("Optimizer params: ")[1].split(" ")[0].replace(",", ""))
     assert counts["nadam"] == counts["adam"] + 1
-    assert math.isfinite(counts["nadam"])
 
 
 @pytest.mark.parametrize("kind", KINDS)
