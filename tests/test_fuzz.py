@@ -54,6 +54,9 @@ _CI_BUDGET = {
     "adamw_update": 150,
     "rmsprop_update": 250,
     "adagrad_update": 150,
+    "nadam_update": 150,
+    "adamax_update": 150,
+    "lion_update": 150,
     "one_hot": 300,
     "ones_zeros": 100,
 }
@@ -77,7 +80,10 @@ def _settings(entry: str):
 def test_fuzz_entry_points_are_all_covered():
     """A new fastnn.ops function must get a fuzz test here."""
     fuzzed = {"activation", "activation_grad", "loss", "relu", "relu_grad", "matmul", "dense"}
-    fuzzed |= {f"{name}_update" for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad")}
+    fuzzed |= {
+        f"{name}_update"
+        for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "lion")
+    }
     fuzzed |= {"ones", "zeros", "one_hot"}
     assert set(fastnn.ops.__all__) == fuzzed
 
@@ -1076,11 +1082,32 @@ def _keras_step(name, p, g, slots, lr):
     if name == "rmsprop":
         v = 0.9 * slots[0] + 0.1 * g * g
         return p - lr * g / np.sqrt(v + 1e-7)
+    if name == "nadam":
+        u_1, u_2 = 0.9 * (1 - 0.5 * 0.96), 0.9 * (1 - 0.5 * 0.96**2)
+        m = slots[0] + (g - slots[0]) * 0.1
+        v = slots[1] + (g * g - slots[1]) * 0.001
+        m_hat = u_2 * m / (1 - u_1 * u_2) + (1 - u_1) * g / (1 - u_1)
+        return p - m_hat * lr / (np.sqrt(v / (1 - 0.999)) + 1e-7)
+    if name == "adamax":
+        m = slots[0] + (g - slots[0]) * 0.1
+        u = np.maximum(0.999 * slots[1], np.abs(g))
+        return p - lr * m / ((1 - 0.9) * (u + 1e-7))
+    if name == "lion":
+        return p - lr * np.sign(slots[0] * 0.9 + g * 0.1)
     acc = slots[0] + g * g  # adagrad
     return p - lr * g / np.sqrt(acc + 1e-7)
 
 
-UPDATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+UPDATE_SLOTS = {
+    "sgd": 0,
+    "adam": 2,
+    "adamw": 2,
+    "rmsprop": 1,
+    "adagrad": 1,
+    "nadam": 2,
+    "adamax": 2,
+    "lion": 1,
+}
 
 
 def _fuzz_update(name, data):
@@ -1113,7 +1140,7 @@ def _fuzz_update(name, data):
         lr = data.draw(st.sampled_from([-1.0, float("nan"), float("inf")]), label="lr")
     before = [a.copy() for a in arrays]
     fn = getattr(fastnn.ops, f"{name}_update")
-    extra = (1,) if name in ("adam", "adamw") else ()
+    extra = (1,) if name in ("adam", "adamw", "nadam", "adamax") else ()
     _, err = _call(f"{name}_update", fn, *arrays, *extra, learning_rate=lr)
     grad_only_flaw = target == 1 and flaw in ("dtype", "strided", "readonly")
     if flaw == "none" or (flaw == "strided" and n <= 1) or grad_only_flaw:
@@ -1161,3 +1188,21 @@ def test_fuzz_rmsprop_update(data):
 @given(st.data())
 def test_fuzz_adagrad_update(data):
     _fuzz_update("adagrad", data)
+
+
+@_settings("nadam_update")
+@given(st.data())
+def test_fuzz_nadam_update(data):
+    _fuzz_update("nadam", data)
+
+
+@_settings("adamax_update")
+@given(st.data())
+def test_fuzz_adamax_update(data):
+    _fuzz_update("adamax", data)
+
+
+@_settings("lion_update")
+@given(st.data())
+def test_fuzz_lion_update(data):
+    _fuzz_update("lion", data)

@@ -321,6 +321,71 @@ Decoupled weight decay and clipping as in sgd_update. State arrays start at zero
     acc += g*g;  param -= lr*g/sqrt(acc + epsilon)
 accumulator starts at initial_accumulator_value (Keras: 0.1). Decoupled weight
 decay and clipping as in sgd_update.)doc");
+
+  // Nadam and Adamax: two slots and the step number, as adam_update.
+  auto two_slot = [](const char* fn, Kind kind, const char* second) {
+    return [fn, kind, second](const py::handle& param, const py::handle& grad, const py::handle& m,
+                              const py::handle& s2, int64_t step, const py::handle& learning_rate,
+                              double beta_1, double beta_2, double epsilon, double weight_decay,
+                              const py::handle& clipnorm, const py::handle& clipvalue) {
+      Config c;
+      c.kind         = kind;
+      c.beta_1       = beta_1;
+      c.beta_2       = beta_2;
+      c.epsilon      = epsilon;
+      c.weight_decay = weight_decay;
+      run_update(fn, c, param, grad, {{"m", m}, {second, s2}}, step, learning_rate, clipnorm,
+                 clipvalue);
+    };
+  };
+  ops.def("nadam_update", two_slot("nadam_update", Kind::nadam, "v"), py::arg("param"),
+          py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"), py::kw_only(),
+          py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999,
+          py::arg("epsilon") = 1e-7, py::arg("weight_decay") = 0.0,
+          py::arg("clipnorm") = py::none(), py::arg("clipvalue") = py::none(),
+          R"doc(One Keras 3 Nadam step t = `step` (1 for the first), in place.
+
+    u_s = beta_1*(1 - 0.5*0.96^s);  U_t = u_1*...*u_t (Keras's u_product, from t)
+    m += (g - m)*(1 - beta_1);  v += (g*g - v)*(1 - beta_2)
+    m_hat = u_{t+1}*m/(1 - U_t*u_{t+1}) + (1 - u_t)*g/(1 - U_t)
+    param -= lr*m_hat / (sqrt(v/(1 - beta_2^t)) + epsilon)
+Decoupled weight decay and clipping as in adam_update. param, m, v: writable
+C-contiguous float32 arrays of one shape (m, v start at zeros).)doc");
+  ops.def("adamax_update", two_slot("adamax_update", Kind::adamax, "u"), py::arg("param"),
+          py::arg("grad"), py::arg("m"), py::arg("u"), py::arg("step"), py::kw_only(),
+          py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999,
+          py::arg("epsilon") = 1e-7, py::arg("weight_decay") = 0.0,
+          py::arg("clipnorm") = py::none(), py::arg("clipvalue") = py::none(),
+          R"doc(One Keras 3 Adamax step t = `step` (1 for the first), in place.
+
+    m += (g - m)*(1 - beta_1);  u = max(beta_2*u, |g|)
+    param -= lr/(1 - beta_1^t) * m / (u + epsilon)
+Decoupled weight decay and clipping as in adam_update. param, m, u: writable
+C-contiguous float32 arrays of one shape (m, u start at zeros).)doc");
+
+  ops.def(
+      "lion_update",
+      [](const py::handle& param, const py::handle& grad, const py::handle& m,
+         const py::handle& learning_rate, double beta_1, double beta_2, double weight_decay,
+         const py::handle& clipnorm, const py::handle& clipvalue) {
+        Config c;
+        c.kind         = Kind::lion;
+        c.beta_1       = beta_1;
+        c.beta_2       = beta_2;
+        c.weight_decay = weight_decay;
+        run_update("lion_update", c, param, grad, {{"m", m}}, 1, learning_rate, clipnorm,
+                   clipvalue);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("m"), py::kw_only(),
+      py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.99,
+      py::arg("weight_decay") = 0.0, py::arg("clipnorm") = py::none(),
+      py::arg("clipvalue") = py::none(),
+      R"doc(One Keras 3 Lion step, in place.
+
+    param -= lr*sign(m*beta_1 + g*(1 - beta_1));  m = m*beta_2 + g*(1 - beta_2)
+beta_1 in (0, 1] (Keras), beta_2 in [0, 1]. Decoupled weight decay and clipping
+as in sgd_update. param, m: writable C-contiguous float32 arrays of one shape
+(m starts at zeros).)doc");
 }
 
 void bind_optimizer_class(py::module_& om) {
@@ -454,6 +519,8 @@ void bind_optim(py::module_& m, py::module_& ops) {
       [](const py::dict& d) { return optim_config_to_dict(optim_config_from_dict(d)); },
       py::arg("config"),
       "Parses and checks a kernel config dict; returns it with defaults filled.");
+  om.def("nadam_u_product", &optim::nadam_u_product, py::arg("beta_1"), py::arg("t"),
+         "Nadam's u_product after step t (Keras's `_u_product` variable), in double.");
   bind_optimizer_class(om);
 }
 

@@ -9,7 +9,8 @@
 
 namespace fastnn::bindings {
 
-// Keys: kind ("sgd", "adam", "adamw", "rmsprop", "adagrad"), momentum,
+// Keys: kind ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam",
+// "adamax", "lion"), momentum,
 // nesterov, beta_1, beta_2, epsilon, amsgrad, rho, centered,
 // initial_accumulator_value, weight_decay (0 = none), clip ("none",
 // "clipnorm", "clipvalue", "global_clipnorm"), clip_value. Missing keys keep

@@ -1,6 +1,6 @@
 // The optimizer update bodies, written once over an "ops" type O that supplies
 // V (float, or a SIMD register of O::kWidth floats) and load / store / set1 /
-// add / sub / mul / div / sqrt / min / max. Each ISA's translation unit
+// add / sub / mul / div / sqrt / min / max / abs / sign. Each ISA's translation unit
 // instantiates them with its vector ops for the body and with ScalarOps for
 // the tail, so the tail mirrors the body operation for operation and every
 // path rounds the same way (the including file turns FMA contraction off).
@@ -36,12 +36,15 @@ struct ScalarOps {
   // Same selection as x86 minps/maxps: the second operand when unordered.
   static V min(V a, V b) { return a < b ? a : b; }
   static V max(V a, V b) { return a > b ? a : b; }
+  static V abs(V a) { return std::fabs(a); }
+  // 1, -1 or +0 (for either zero); NaN stays NaN (as Keras's ops.sign).
+  static V sign(V a) { return a > 0.0f ? 1.0f : (a < 0.0f ? -1.0f : (a == a ? 0.0f : a)); }
 };
 
 template <class O>
 struct Consts {
   typename O::V lr, wd_lr, scale, clip_hi, clip_lo, momentum, one_minus_beta_1, one_minus_beta_2,
-      alpha, epsilon, rho, one_minus_rho;
+      alpha, epsilon, rho, one_minus_rho, beta_1, beta_2, nadam_m, nadam_g, bias_2;
 };
 
 template <class O>
@@ -59,6 +62,11 @@ Consts<O> make_consts(const StepParams& s) {
   k.epsilon          = O::set1(s.epsilon);
   k.rho              = O::set1(s.rho);
   k.one_minus_rho    = O::set1(s.one_minus_rho);
+  k.beta_1           = O::set1(s.beta_1);
+  k.beta_2           = O::set1(s.beta_2);
+  k.nadam_m          = O::set1(s.nadam_m);
+  k.nadam_g          = O::set1(s.nadam_g);
+  k.bias_2           = O::set1(s.bias_2);
   return k;
 }
 
@@ -70,6 +78,14 @@ inline typename O::V load_grad(const Consts<O>& k, const float* g) {
   if constexpr (kScale) x = O::mul(x, k.scale);
   if constexpr (kClipValue) x = O::max(k.clip_lo, O::min(k.clip_hi, x));
   return x;
+}
+
+// The moving average x + (target - x) * one_minus (Adam's, Nadam's and
+// Adamax's first moment, Adam's and Nadam's second).
+template <class O>
+inline typename O::V moving_average(typename O::V x, typename O::V target,
+                                    typename O::V one_minus) {
+  return O::add(x, O::mul(O::sub(target, x), one_minus));
 }
 
 // Decoupled weight decay (base_optimizer.py, _apply_weight_decay).
@@ -108,8 +124,8 @@ inline void adam_at(const Consts<O>& k, float* p, const float* gp, float* mp, fl
   V w       = load_param<O, kDecay>(k, p);
   V m       = O::load(mp);
   V v       = O::load(vp);
-  m         = O::add(m, O::mul(O::sub(g, m), k.one_minus_beta_1));
-  v         = O::add(v, O::mul(O::sub(O::mul(g, g), v), k.one_minus_beta_2));
+  m         = moving_average<O>(m, g, k.one_minus_beta_1);
+  v         = moving_average<O>(v, O::mul(g, g), k.one_minus_beta_2);
   O::store(mp, m);
   O::store(vp, v);
   if constexpr (kAmsgrad) {
@@ -160,6 +176,53 @@ inline void adagrad_at(const Consts<O>& k, float* p, const float* gp, float* acc
   const V acc = O::add(O::load(accp), O::mul(g, g));
   O::store(accp, acc);
   w = O::sub(w, O::div(O::mul(k.lr, g), O::sqrt(O::add(acc, k.epsilon))));
+  O::store(p, w);
+}
+
+// keras/src/optimizers/nadam.py (U_t, u_t, u_{t+1} folded into nadam_m / nadam_g)
+template <class O, class CV, class SC, class WD>
+inline void nadam_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, float* mp,
+                     float* vp) {
+  using V   = typename O::V;
+  const V g = load_grad<O, CV::value, SC::value>(k, gp);
+  V w       = load_param<O, WD::value>(k, p);
+  V m       = O::load(mp);
+  V v       = O::load(vp);
+  m         = moving_average<O>(m, g, k.one_minus_beta_1);
+  v         = moving_average<O>(v, O::mul(g, g), k.one_minus_beta_2);
+  O::store(mp, m);
+  O::store(vp, v);
+  const V m_hat_lr = O::add(O::mul(m, k.nadam_m), O::mul(g, k.nadam_g));
+  w                = O::sub(w, O::div(m_hat_lr, O::add(O::sqrt(O::div(v, k.bias_2)), k.epsilon)));
+  O::store(p, w);
+}
+
+// keras/src/optimizers/adamax.py
+template <class O, class CV, class SC, class WD>
+inline void adamax_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, float* mp,
+                      float* up) {
+  using V   = typename O::V;
+  const V g = load_grad<O, CV::value, SC::value>(k, gp);
+  V w       = load_param<O, WD::value>(k, p);
+  V m       = O::load(mp);
+  m         = moving_average<O>(m, g, k.one_minus_beta_1);
+  const V u = O::max(O::mul(k.beta_2, O::load(up)), O::abs(g));  // NaN g -> NaN u
+  O::store(mp, m);
+  O::store(up, u);
+  w = O::sub(w, O::div(O::mul(m, k.alpha), O::add(u, k.epsilon)));
+  O::store(p, w);
+}
+
+// keras/src/optimizers/lion.py
+template <class O, class CV, class SC, class WD>
+inline void lion_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, float* mp) {
+  using V   = typename O::V;
+  const V g = load_grad<O, CV::value, SC::value>(k, gp);
+  V w       = load_param<O, WD::value>(k, p);
+  const V m = O::load(mp);
+  const V c = O::add(O::mul(m, k.beta_1), O::mul(g, k.one_minus_beta_1));
+  w         = O::sub(w, O::mul(k.lr, O::sign(c)));
+  O::store(mp, O::add(O::mul(m, k.beta_2), O::mul(g, k.one_minus_beta_2)));
   O::store(p, w);
 }
 
@@ -255,6 +318,45 @@ void adagrad_kernel(const StepParams& s, float* p, const float* g, float* acc, i
         for (; i < n; ++i) adagrad_at<ScalarOps, CV, SC, WD>(ks, p + i, g + i, acc + i);
       },
       s.clip_value, s.scale_grad, s.decay);
+}
+
+// The loop of the kernels below: body(k, i) over whole vectors with
+// Consts<VecOps>, then element by element with Consts<ScalarOps>, for the
+// clip / decay flags of s as std::bool_constant arguments: body(k, i, cv, sc, wd).
+template <class VecOps, class Body>
+void for_each_element(const StepParams& s, int64_t n, Body&& body) {
+  with_flags(
+      [&](auto cv, auto sc, auto wd) {
+        const auto kv        = make_consts<VecOps>(s);
+        const auto ks        = make_consts<ScalarOps>(s);
+        constexpr int64_t kW = VecOps::kWidth;
+        int64_t i            = 0;
+        if constexpr (kW > 1)
+          for (; i + kW <= n; i += kW) body(kv, i, cv, sc, wd);
+        for (; i < n; ++i) body(ks, i, cv, sc, wd);
+      },
+      s.clip_value, s.scale_grad, s.decay);
+}
+
+template <class VecOps>
+void nadam_kernel(const StepParams& s, float* p, const float* g, float* m, float* v, int64_t n) {
+  for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
+    nadam_at(k, cv, sc, wd, p + i, g + i, m + i, v + i);
+  });
+}
+
+template <class VecOps>
+void adamax_kernel(const StepParams& s, float* p, const float* g, float* m, float* u, int64_t n) {
+  for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
+    adamax_at(k, cv, sc, wd, p + i, g + i, m + i, u + i);
+  });
+}
+
+template <class VecOps>
+void lion_kernel(const StepParams& s, float* p, const float* g, float* m, int64_t n) {
+  for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
+    lion_at(k, cv, sc, wd, p + i, g + i, m + i);
+  });
 }
 
 // Tail of sum_squares shared by every ISA: lanes[j] already hold the sums of

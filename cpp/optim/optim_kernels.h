@@ -18,7 +18,12 @@ struct StepParams {
   float momentum         = 0.0f;  // sgd / rmsprop
   float one_minus_beta_1 = 0.0f;
   float one_minus_beta_2 = 0.0f;
-  float alpha            = 0.0f;  // lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+  float alpha            = 0.0f;  // adam: lr sqrt(1-beta_2^t)/(1-beta_1^t); adamax: lr/(1-beta_1^t)
+  float beta_1           = 0.0f;  // lion
+  float beta_2           = 0.0f;  // adamax, lion
+  float nadam_m          = 0.0f;  // nadam c_m = lr * u_{t+1} / (1 - U_t * u_{t+1})
+  float nadam_g          = 0.0f;  // nadam c_g = lr * (1 - u_t) / (1 - U_t)
+  float bias_2           = 0.0f;  // nadam 1 - beta_2^t
   float epsilon          = 0.0f;
   float rho              = 0.0f;
   float one_minus_rho    = 0.0f;
@@ -41,6 +46,10 @@ struct OptimKernels {
   void (*rmsprop)(const StepParams& s, float* p, const float* g, float* v, float* b, float* a,
                   int64_t n);
   void (*adagrad)(const StepParams& s, float* p, const float* g, float* acc, int64_t n);
+  void (*nadam)(const StepParams& s, float* p, const float* g, float* m, float* v, int64_t n);
+  // u: the exponentially weighted infinity norm (Keras's "norm" slot).
+  void (*adamax)(const StepParams& s, float* p, const float* g, float* m, float* u, int64_t n);
+  void (*lion)(const StepParams& s, float* p, const float* g, float* m, int64_t n);
   // Sum of x[i]^2 in double: lane j (0..7) sums the elements i with i % 8 == j
   // in index order, then ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)). Same bits on
   // every ISA.

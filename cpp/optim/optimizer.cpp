@@ -85,6 +85,31 @@ StepParams make_step_params(const Config& c, int64_t t, double lr) {
       break;
     case Kind::adagrad:
       break;
+    case Kind::nadam: {
+      // keras/src/optimizers/nadam.py: u_t and u_{t+1}, U_t = u_1 ... u_t
+      // (the product after this step's update), U_{t+1} = U_t u_{t+1}.
+      const double td     = static_cast<double>(t);
+      const double u_t    = c.beta_1 * (1.0 - 0.5 * std::pow(0.96, td));
+      const double u_next = c.beta_1 * (1.0 - 0.5 * std::pow(0.96, td + 1.0));
+      const double prod   = nadam_u_product(c.beta_1, t);
+      s.one_minus_beta_1  = static_cast<float>(1.0 - c.beta_1);
+      s.one_minus_beta_2  = static_cast<float>(1.0 - c.beta_2);
+      s.nadam_m           = static_cast<float>(lr * u_next / (1.0 - prod * u_next));
+      s.nadam_g           = static_cast<float>(lr * (1.0 - u_t) / (1.0 - prod));
+      s.bias_2            = static_cast<float>(1.0 - std::pow(c.beta_2, td));
+      break;
+    }
+    case Kind::adamax:
+      s.one_minus_beta_1 = static_cast<float>(1.0 - c.beta_1);
+      s.beta_2           = static_cast<float>(c.beta_2);
+      s.alpha = static_cast<float>(lr / (1.0 - std::pow(c.beta_1, static_cast<double>(t))));
+      break;
+    case Kind::lion:
+      s.beta_1           = static_cast<float>(c.beta_1);
+      s.beta_2           = static_cast<float>(c.beta_2);
+      s.one_minus_beta_1 = static_cast<float>(1.0 - c.beta_1);
+      s.one_minus_beta_2 = static_cast<float>(1.0 - c.beta_2);
+      break;
   }
   return s;
 }
@@ -144,6 +169,15 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
     }
     case Kind::adagrad:
       kern.adagrad(s, p, g, at(0), n);
+      break;
+    case Kind::nadam:
+      kern.nadam(s, p, g, at(0), at(1), n);
+      break;
+    case Kind::adamax:
+      kern.adamax(s, p, g, at(0), at(1), n);
+      break;
+    case Kind::lion:
+      kern.lion(s, p, g, at(0), n);
       break;
   }
 }
@@ -213,9 +247,17 @@ void validate_config(const Config& c) {
       break;
     case Kind::adam:
     case Kind::adamw:
+    case Kind::nadam:
+    case Kind::adamax:
       check_range("beta_1", c.beta_1, 0.0, 1.0, true);
       check_range("beta_2", c.beta_2, 0.0, 1.0, true);
       check_nonneg("epsilon", c.epsilon);
+      break;
+    case Kind::lion:
+      // keras/src/optimizers/lion.py: beta_1 in (0, 1] (0 degenerates to signSGD).
+      if (!(std::isfinite(c.beta_1) && c.beta_1 > 0.0 && c.beta_1 <= 1.0))
+        throw std::invalid_argument("optimizer: `beta_1` must be in (0, 1], got " + fmt(c.beta_1));
+      check_range("beta_2", c.beta_2, 0.0, 1.0, false);
       break;
     case Kind::rmsprop:
       check_range("rho", c.rho, 0.0, 1.0, true);
@@ -243,15 +285,23 @@ const char* kind_name(Kind kind) {
       return "rmsprop";
     case Kind::adagrad:
       return "adagrad";
+    case Kind::nadam:
+      return "nadam";
+    case Kind::adamax:
+      return "adamax";
+    case Kind::lion:
+      return "lion";
   }
   return "unknown";
 }
 
 Kind parse_kind(const std::string& name) {
-  for (Kind k : {Kind::sgd, Kind::adam, Kind::adamw, Kind::rmsprop, Kind::adagrad})
+  for (Kind k : {Kind::sgd, Kind::adam, Kind::adamw, Kind::rmsprop, Kind::adagrad, Kind::nadam,
+                 Kind::adamax, Kind::lion})
     if (name == kind_name(k)) return k;
-  throw std::invalid_argument("optimizer: unknown kind '" + name +
-                              "'; expected one of: sgd, adam, adamw, rmsprop, adagrad");
+  throw std::invalid_argument(
+      "optimizer: unknown kind '" + name +
+      "'; expected one of: sgd, adam, adamw, rmsprop, adagrad, nadam, adamax, lion");
 }
 
 const char* clip_name(Clip clip) {
@@ -292,8 +342,40 @@ std::vector<std::string> slot_names(const Config& c) {
     }
     case Kind::adagrad:
       return {"accumulator"};
+    case Kind::nadam:
+      return {"momentum", "velocity"};
+    case Kind::adamax:
+      return {"momentum", "norm"};
+    case Kind::lion:
+      return {"momentum"};
   }
   return {};
+}
+
+namespace {
+
+// prefix[s] = prod_{i=1..s} (1 - 0.5 * 0.96^i) in double, up to the first s
+// whose factor rounds to 1.0 (s = 900): later prefixes all equal the last entry.
+const std::vector<double>& nadam_prefix_products() {
+  static const std::vector<double> table = [] {
+    std::vector<double> t{1.0};
+    for (int i = 1;; ++i) {
+      const double f = 1.0 - 0.5 * std::pow(0.96, static_cast<double>(i));
+      if (f == 1.0) break;
+      t.push_back(t.back() * f);
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+double nadam_u_product(double beta_1, int64_t t) {
+  const std::vector<double>& prefix = nadam_prefix_products();
+  const int64_t last                = static_cast<int64_t>(prefix.size()) - 1;
+  return std::pow(beta_1, static_cast<double>(t)) *
+         prefix[static_cast<size_t>(std::min(std::max<int64_t>(t, 0), last))];
 }
 
 float slot_initial_value(const Config& c, int slot) {

@@ -27,6 +27,29 @@
 //             momentum > 0: b = momentum * b + inc; w = w - b   else: w = w - inc
 //   adagrad   acc = acc + g*g              (acc starts at initial_accumulator_value)
 //             w = w - lr * g / sqrt(acc + epsilon)
+//   nadam     u_s = beta_1 * (1 - 0.5 * 0.96^s)          (momentum cache of step s)
+//             U_t = u_1 * u_2 * ... * u_t                  (Keras's `u_product`)
+//             m = m + (g - m) * (1 - beta_1);  v = v + (g*g - v) * (1 - beta_2)
+//             c_m = lr * u_{t+1} / (1 - U_t * u_{t+1});  c_g = lr * (1 - u_t) / (1 - U_t)
+//             w = w - (m * c_m + g * c_g) / (sqrt(v / (1 - beta_2^t)) + epsilon)
+//             (c_m, c_g, 1 - beta_2^t in double; Keras's m_hat * lr with lr folded in)
+//   adamax    m = m + (g - m) * (1 - beta_1);  u = max(beta_2 * u, |g|)
+//             alpha = lr / (1 - beta_1^t)                  (in double)
+//             w = w - (m * alpha) / (u + epsilon)
+//   lion      c = m * beta_1 + g * (1 - beta_1)            (the old m)
+//             w = w - lr * sign(c)                         (sign(0) = 0, NaN stays NaN)
+//             m = m * beta_2 + g * (1 - beta_2)
+//
+// Nadam's U_t: Keras keeps it as a float32 variable multiplied by u_t at every
+// step (`_u_product`, saved with the slots). Here it is a function of t alone,
+// computed in double as beta_1^t * prod_{s=1..min(t,K)} (1 - 0.5 * 0.96^s), where
+// K = 900 is the first s whose factor rounds to 1.0 in double, so that the
+// prefix products are one table of K doubles and a step's scalars cost a few
+// pow calls, whatever t (see nadam_u_product). The values agree with Keras's
+// running product to float32 rounding; they differ from it only if beta_1 is
+// changed between steps (Keras's product keeps the old factors) or iterations
+// is set by hand. Saving writes U_t for Keras; loading recomputes it from
+// iterations.
 //
 // Where PyTorch (torch.optim) differs:
 //   * Adam: torch computes w -= lr/(1-beta_1^t) * m / (sqrt(v)/sqrt(1-beta_2^t) + eps)
@@ -40,6 +63,11 @@
 //     buffer); the same trajectory as Keras's only while lr is constant.
 //   * Adagrad: torch adds epsilon outside the root and defaults to
 //     initial_accumulator_value = 0.
+//   * NAdam: torch's momentum_decay is 0.004 (mu_t = beta_1 * (1 - 0.5 *
+//     0.96^(t * 0.004))) where Keras has 0.96^t; eps = 1e-8, lr = 2e-3.
+//   * Adamax: torch adds epsilon inside the max (u = max(beta_2 u, |g| + eps)),
+//     Keras outside (u + epsilon in the denominator); torch's lr is 2e-3.
+//   * Lion is not in torch.optim.
 //
 // Numerics: all per-step scalars (alpha, 1 - beta, wd*lr, clip scales) are
 // computed once per step in double and rounded to float32; the element loops
@@ -67,7 +95,16 @@
 
 namespace fastnn::optim {
 
-enum class Kind : int { sgd = 0, adam = 1, adamw = 2, rmsprop = 3, adagrad = 4 };
+enum class Kind : int {
+  sgd     = 0,
+  adam    = 1,
+  adamw   = 2,
+  rmsprop = 3,
+  adagrad = 4,
+  nadam   = 5,
+  adamax  = 6,
+  lion    = 7,
+};
 enum class Clip : int { none = 0, clipnorm = 1, clipvalue = 2, global_clipnorm = 3 };
 
 // Elements per parallel chunk (and per partial norm sum). The seed network's
@@ -84,9 +121,9 @@ struct Config {
   Kind kind                        = Kind::adam;
   double momentum                  = 0.0;    // sgd, rmsprop
   bool nesterov                    = false;  // sgd
-  double beta_1                    = 0.9;    // adam, adamw
-  double beta_2                    = 0.999;  // adam, adamw
-  double epsilon                   = 1e-7;   // adam, adamw, rmsprop, adagrad
+  double beta_1                    = 0.9;    // adam, adamw, nadam, adamax, lion
+  double beta_2                    = 0.999;  // adam, adamw, nadam, adamax, lion
+  double epsilon                   = 1e-7;   // adam(w), rmsprop, adagrad, nadam, adamax
   bool amsgrad                     = false;  // adam, adamw
   double rho                       = 0.9;    // rmsprop
   bool centered                    = false;  // rmsprop
@@ -97,7 +134,8 @@ struct Config {
 };
 
 // Throws std::invalid_argument naming the field when a value is out of range
-// (beta_1/beta_2/rho outside [0, 1), momentum outside [0, 1], epsilon < 0,
+// (beta_1/beta_2/rho outside [0, 1), but lion's beta_1 outside (0, 1] as
+// Keras and its beta_2 outside [0, 1]; momentum outside [0, 1], epsilon < 0,
 // weight_decay < 0, initial_accumulator_value < 0, non-finite values).
 void validate_config(const Config& config);
 
@@ -109,8 +147,13 @@ Clip parse_clip(const std::string& name);  // "none", "clipnorm", ...; throws st
 // Slots (optimizer state buffers) the config needs, in Keras's order:
 //   sgd: momentum (if momentum != 0); adam/adamw: momentum, velocity,
 //   velocity_hat (if amsgrad); rmsprop: velocity, momentum (if momentum > 0),
-//   average_gradient (if centered); adagrad: accumulator.
+//   average_gradient (if centered); adagrad: accumulator; nadam: momentum,
+//   velocity; adamax: momentum, norm; lion: momentum.
 std::vector<std::string> slot_names(const Config& config);
+
+// Nadam's U_t = prod_{s=1..t} beta_1 * (1 - 0.5 * 0.96^s), in double (1 for
+// t = 0): Keras's `u_product` after step t (see the top of this file).
+double nadam_u_product(double beta_1, int64_t t);
 
 // Value a slot starts at (initial_accumulator_value for adagrad, else 0).
 float slot_initial_value(const Config& config, int slot);

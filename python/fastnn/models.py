@@ -275,8 +275,9 @@ class Sequential:
 
         Args:
             optimizer: a string id (``"adam"``, ``"sgd"``, ``"rmsprop"``,
-                ``"adamw"``, ``"adagrad"``) or a ``fastnn.optimizers``
-                instance. Defaults to `"rmsprop"`, as in Keras.
+                ``"adamw"``, ``"adagrad"``, ``"nadam"``, ``"adamax"``,
+                ``"lion"``) or a ``fastnn.optimizers`` instance. Defaults
+                to `"rmsprop"`, as in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
             metrics: None, or a list of metrics computed in C++ alongside the
@@ -1738,7 +1739,8 @@ class Sequential:
     def _optimizer_variables(self) -> List[np.ndarray]:
         """Keras's ``optimizer.variables``: iterations, the learning rate (when
         it is a number), then the slots of the trainable weights in Keras's
-        order (`_slot_order`), as views."""
+        order (`_slot_order`), as views, then scalar state (Nadam's
+        ``u_product``)."""
         opt = self.optimizer
         lr = opt._learning_rate
         out = [np.array(opt.iterations, np.int64)]
@@ -1751,6 +1753,7 @@ class Sequential:
                 shape = tuple(tensors[k]["shape"])
                 start = int(tensors[k]["offset"])
                 out.append(kernel.slot(s)[start : start + math.prod(shape)].reshape(shape))
+            out += opt._scalar_variables()
         return out
 
     def _load_state(self, weights: dict, source: str, load_optimizer: bool = True) -> None:
@@ -1806,7 +1809,8 @@ class Sequential:
             trainable = self._optimizer_tensors  # the set the built optimizer has
         else:
             trainable = self._trainable_tensors()  # the set it will be built with
-        full = base + len(slot_names) * len(trainable)
+        scalars = len(opt._scalar_variables())
+        full = base + len(slot_names) * len(trainable) + scalars
         if len(variables) not in (base, full):
             return (
                 f"Skipping variable loading for optimizer '{opt.name}', because it has {full} "
@@ -1836,6 +1840,12 @@ class Sequential:
                 if not np.isfinite(arr).all():
                     raise ValueError(f"{source}: optimizer/vars/{k} contains NaN or Inf")
                 slots[(s, t)] = arr
+            # Scalar state (Nadam's u_product): checked, then recomputed from
+            # iterations (fastnn derives it from the step number).
+            for k in range(full - scalars, full):
+                value = np.asarray(variables[k])
+                if value.shape != () or value.dtype.kind not in "biuf" or not np.isfinite(value):
+                    raise ValueError(f"{source}: optimizer/vars/{k} {value!r} is not a number")
         return {"iterations": iterations, "learning_rate": lr, "slots": slots}
 
     def _apply_optimizer_plan(self, plan: dict) -> None:
@@ -2259,12 +2269,13 @@ def _slot_order(slot_names: Sequence[str], tensors: Sequence[int]) -> list:
     for the given tensors (the trainable ones: Keras builds slots for those).
 
     Keras creates slots with ``add_optimizer_variables(vars, names)``, which
-    loops over the weights and, for each, over the names: Adam and AdamW ask
-    for ``["momentum", "velocity"]`` in one call (so m0, v0, m1, v1, ...),
-    then ``velocity_hat`` (amsgrad) in another; SGD, RMSprop and Adagrad make
-    one call per slot (every weight's first slot, then the next).
+    loops over the weights and, for each, over the names: Adam, AdamW and
+    Nadam ask for ``["momentum", "velocity"]`` in one call (so m0, v0, m1,
+    v1, ...), Adamax for ``["momentum", "norm"]``, then Adam's
+    ``velocity_hat`` (amsgrad) in another; SGD, RMSprop, Adagrad and Lion
+    make one call per slot (every weight's first slot, then the next).
     """
-    paired = 2 if list(slot_names[:2]) == ["momentum", "velocity"] else 0
+    paired = 2 if list(slot_names[:2]) in (["momentum", "velocity"], ["momentum", "norm"]) else 0
     order = [(s, t) for t in tensors for s in range(paired)]
     order += [(s, t) for s in range(paired, len(slot_names)) for t in tensors]
     return order
@@ -2884,6 +2895,7 @@ def _summary_text(
         built_for = sum(math.prod(tensors[k]["shape"]) for k in model._optimizer_tensors)
         slots = len(model.optimizer._kernel.slot_names) * built_for
         has_lr = not callable(model.optimizer._learning_rate)
+        slots += len(model.optimizer._scalar_variables())  # float32, as Nadam's u_product
         optimizer_count = 1 + int(has_lr) + slots
         optimizer_bytes = 4 + 4 * int(has_lr) + 4 * slots  # Keras 3.15: int32 iteration
     total = trainable + frozen + optimizer_count

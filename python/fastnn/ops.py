@@ -15,7 +15,10 @@ __all__ = [
     # optimizer steps (cpp/optim)
     "adagrad_update",
     "adam_update",
+    "adamax_update",
     "adamw_update",
+    "lion_update",
+    "nadam_update",
     "rmsprop_update",
     "sgd_update",
 ]
@@ -36,7 +39,10 @@ loss = _ops.loss
 # Optimizer steps: Keras 3 formulas, in place on float32 arrays (cpp/optim/optimizer.h).
 adagrad_update = _ops.adagrad_update
 adam_update = _ops.adam_update
+adamax_update = _ops.adamax_update
 adamw_update = _ops.adamw_update
+lion_update = _ops.lion_update
+nadam_update = _ops.nadam_update
 rmsprop_update = _ops.rmsprop_update
 sgd_update = _ops.sgd_update
 

@@ -31,6 +31,15 @@ struct Avx2Ops {
   static V sqrt(V a) { return _mm256_sqrt_ps(a); }
   static V min(V a, V b) { return _mm256_min_ps(a, b); }
   static V max(V a, V b) { return _mm256_max_ps(a, b); }
+  static V abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  // 1, -1 or +0 (for either zero); NaN stays NaN: ScalarOps::sign lane by lane.
+  static V sign(V a) {
+    const V zero = _mm256_setzero_ps();
+    const V one  = _mm256_set1_ps(1.0f);
+    const V pos  = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_GT_OQ), one);
+    const V neg  = _mm256_and_ps(_mm256_cmp_ps(a, zero, _CMP_LT_OQ), one);
+    return _mm256_blendv_ps(_mm256_sub_ps(pos, neg), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+  }
 };
 
 double sum_squares_avx2(const float* x, int64_t n) {
@@ -53,8 +62,8 @@ double sum_squares_avx2(const float* x, int64_t n) {
 }  // namespace
 
 const OptimKernels kOptimKernelsAvx2 = {
-    sgd_kernel<Avx2Ops>,     adam_kernel<Avx2Ops>, rmsprop_kernel<Avx2Ops>,
-    adagrad_kernel<Avx2Ops>, sum_squares_avx2,
+    sgd_kernel<Avx2Ops>,   adam_kernel<Avx2Ops>,   rmsprop_kernel<Avx2Ops>, adagrad_kernel<Avx2Ops>,
+    nadam_kernel<Avx2Ops>, adamax_kernel<Avx2Ops>, lion_kernel<Avx2Ops>,    sum_squares_avx2,
 };
 
 }  // namespace fastnn::optim

@@ -1,6 +1,6 @@
 """Optimizers with Keras 3 names, defaults and numerics, stepping in fused C++.
 
-``fastnn.optimizers.{SGD, Adam, AdamW, RMSprop, Adagrad}`` mirror
+``fastnn.optimizers.{SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion}`` mirror
 ``keras.optimizers``; ``get("adam")`` and ``compile(optimizer="adam")`` resolve
 lower-cased class names. Each step clips, decays and updates every element in
 one fused, vectorized, multithreaded pass (``cpp/optim/optimizer.h``), with the
@@ -14,7 +14,9 @@ Deliberate differences from Keras 3, each a trap Keras sets:
 * ``lr=`` (Keras 2's spelling) works with a ``DeprecationWarning``;
 * out-of-range values (negative learning rate, ``beta_1`` outside [0, 1), ...)
   raise ``ValueError`` naming the argument at construction, not at the first
-  step.
+  step;
+* Nadam's ``u_product`` is computed from the step number in double, not kept
+  as a running float32 product (see `Nadam`).
 
 >>> import numpy as np
 >>> from fastnn import optimizers
@@ -28,6 +30,9 @@ array([0.5, 1.5, 2.5, 3.5], dtype=float32)
 
 from __future__ import annotations
 
+import numpy as np
+
+from fastnn import _core
 from fastnn.optimizers import schedules
 from fastnn.optimizers.base import (
     Optimizer,
@@ -46,6 +51,9 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "Lion",
+    "Nadam",
     "Optimizer",
     "RMSprop",
     "deserialize",
@@ -385,7 +393,170 @@ class Adagrad(Optimizer):
         return config
 
 
-_ALL = {cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad)}
+class _BetasEpsilon(Optimizer):
+    """Nadam and Adamax: Adam's options without amsgrad (Keras 3's signatures)."""
+
+    def __init__(
+        self,
+        learning_rate=_DEFAULT_LR_0_001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
+        self.beta_1 = _in_range(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
+        self.beta_2 = _in_range(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
+        self.epsilon = _nonneg(epsilon, "epsilon")
+
+    def _kernel_hyperparameters(self) -> dict:
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._kernel_hyperparameters())
+        return config
+
+
+class Nadam(_BetasEpsilon):
+    """Adam with Nesterov momentum (Dozat; Keras 3 `Nadam`, `keras/src/optimizers/nadam.py`).
+
+    With ``u_s = beta_1·(1 - 0.5·0.96ˢ)`` and ``U_t = u_1·…·u_t``:
+    ``m += (g - m)(1 - beta_1)``; ``v += (g² - v)(1 - beta_2)``;
+    ``m̂ = u_{t+1}·m/(1 - U_t·u_{t+1}) + (1 - u_t)·g/(1 - U_t)``;
+    ``w -= lr·m̂ / (√(v/(1 - beta_2ᵗ)) + epsilon)``.
+
+    Keras keeps ``U_t`` as a float32 variable (``u_product``) multiplied by
+    ``u_t`` at each step; fastnn computes it from the step number in double
+    (equal to float32 rounding; it differs only when `beta_1` is changed
+    between steps or `iterations` is set by hand). It is saved after the
+    slots, as Keras's variable, and recomputed from `iterations` on load.
+    PyTorch's NAdam decays the momentum with ``0.96^(0.004·t)`` and puts eps
+    outside the bias-corrected root, with eps 1e-8 and lr 2e-3.
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.001`.
+        beta_1: in [0, 1). Defaults to `0.9`.
+        beta_2: in [0, 1). Defaults to `0.999`.
+        epsilon: >= 0, added outside the square root. Defaults to `1e-7`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `name` (see `Optimizer`).
+    """
+
+    _kind = "nadam"
+
+    def _scalar_variables(self) -> list:
+        # Keras's `_u_product` after `iterations` steps (its last variable).
+        u_product = _core.optim.nadam_u_product(self.beta_1, int(self.iterations))
+        return [np.array(u_product, dtype=np.float32)]
+
+
+class Adamax(_BetasEpsilon):
+    """Adam with the infinity norm (Kingma & Ba; Keras 3 `Adamax`).
+
+    ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2·u, |g|)``;
+    ``w -= lr/(1 - beta_1ᵗ) · m / (u + epsilon)``. PyTorch adds eps inside
+    the max (``u = max(beta_2·u, |g| + eps)``) and defaults to lr 2e-3.
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.001`.
+        beta_1: in [0, 1). Defaults to `0.9`.
+        beta_2: in [0, 1). Defaults to `0.999`.
+        epsilon: >= 0. Defaults to `1e-7`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `name` (see `Optimizer`).
+    """
+
+    _kind = "adamax"
+
+
+class Lion(Optimizer):
+    """Lion, the evolved sign momentum (Chen et al.; Keras 3 `Lion`).
+
+    ``w -= lr·sign(beta_1·m + (1 - beta_1)·g)``; then
+    ``m = beta_2·m + (1 - beta_2)·g``. Every step moves each weight by
+    exactly ±lr (or 0), so Lion wants a learning rate 3-10x smaller than
+    Adam's.
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.001`.
+        beta_1: in (0, 1], as Keras checks (0 would be signSGD). Defaults to `0.9`.
+        beta_2: in [0, 1]. Defaults to `0.99`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `name` (see `Optimizer`).
+    """
+
+    _kind = "lion"
+
+    def __init__(
+        self,
+        learning_rate=_DEFAULT_LR_0_001,
+        beta_1=0.9,
+        beta_2=0.99,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
+        self.beta_1 = _in_range(beta_1, "beta_1", 0.0, 1.0, hi_open=False, lo_open=True)
+        self.beta_2 = _in_range(beta_2, "beta_2", 0.0, 1.0, hi_open=False)
+
+    def _kernel_hyperparameters(self) -> dict:
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._kernel_hyperparameters())
+        return config
+
+
+_ALL = {
+    cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion)
+}
 
 
 def serialize(optimizer: Optimizer) -> dict:

@@ -132,10 +132,10 @@ def _real(value, name: str) -> float:
     return value
 
 
-def _in_range(value, name: str, lo: float, hi: float, hi_open: bool) -> float:
+def _in_range(value, name: str, lo: float, hi: float, hi_open: bool, lo_open=False) -> float:
     value = _real(value, name)
-    if value < lo or value > hi or (hi_open and value == hi):
-        interval = f"[{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    if value < lo or value > hi or (hi_open and value == hi) or (lo_open and value == lo):
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
         raise ValueError(f"Argument `{name}` must be in {interval}. Received: {name}={value}")
     return value
 
@@ -504,7 +504,8 @@ class Optimizer:
 
     @property
     def variables(self) -> list:
-        """Keras's order: iterations, learning_rate, then each slot for every variable.
+        """Keras's order: iterations, learning_rate, then each slot for every
+        variable, then scalar state (Nadam's ``u_product``).
 
         Slot arrays are writable views of the optimizer's state (assigning into
         them, e.g. when loading a checkpoint, changes the state).
@@ -521,7 +522,12 @@ class Optimizer:
                 out.append(flat)
             for k, v in enumerate(self._variables_list):
                 out.append(flat[offsets[k] : offsets[k + 1]].reshape(v.shape))
-        return out
+        return out + self._scalar_variables()
+
+    def _scalar_variables(self) -> list:
+        """Keras's scalar optimizer variables after the slots (Nadam's
+        ``u_product``), as 0-d float32 arrays; none by default."""
+        return []
 
     # --------------------------------------------------------------- config
     def get_config(self) -> dict:
