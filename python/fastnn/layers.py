@@ -886,12 +886,14 @@ class BatchNormalization(Layer):
                 "BatchNormalization axis=0 is the batch axis; fastnn normalizes the features "
                 "(axis=-1)"
             )
-        momentum = _finite_float(momentum, "BatchNormalization momentum")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNormalization momentum must be in [0, 1], got {momentum}")
-        epsilon = _finite_float(epsilon, "BatchNormalization epsilon")
-        if not epsilon > 0.0:
-            raise ValueError(f"BatchNormalization epsilon must be > 0, got {epsilon}")
+        message = f"BatchNormalization momentum must be a number in [0, 1], got {momentum!r}"
+        momentum = _activation_param(momentum, message)
+        if momentum > 1.0:
+            raise ValueError(message)
+        message = f"BatchNormalization epsilon must be a finite number > 0, got {epsilon!r}"
+        epsilon = _activation_param(epsilon, message)
+        if epsilon == 0.0:
+            raise ValueError(message)
         unsupported = {
             "beta_regularizer": beta_regularizer,
             "gamma_regularizer": gamma_regularizer,
@@ -1072,21 +1074,6 @@ class BatchNormalization(Layer):
             "renorm_clipping": None,
             "renorm_momentum": self.renorm_momentum,
         }
-
-
-def _finite_float(value, what: str) -> float:
-    """`value` as a finite Python float, else a clear TypeError/ValueError."""
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {value!r}") from None
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"{what} must be finite, got {value!r}")
-    return number
 
 
 class Flatten(Layer):
