@@ -536,6 +536,8 @@ KERAS_SCRIPT = textwrap.dedent(
     for i, w in enumerate(k.get_weights()):
         out[f"final{i}"] = w
     out["predict"] = k.predict(x, verbose=0)
+    k.save(os.path.join(d, "k.keras"))
+    k.save_weights(os.path.join(d, "k.weights.h5"))
     out["evaluate"] = np.array(k.evaluate(x, y, verbose=0))
     bn = k.layers[1]
     meta = {"names": [w.name for w in bn.weights], "config": bn.get_config(),
@@ -580,7 +582,7 @@ def keras_run(tmp_path_factory):
     assert run.returncode == 0, run.stderr[-3000:]
     with np.load(d / "keras.npz") as data:
         arrays = dict(data)
-    return x, y, arrays, json.loads((d / "meta.json").read_text())
+    return x, y, arrays, json.loads((d / "meta.json").read_text()), d
 
 
 def _listed(arrays, prefix):
@@ -588,7 +590,7 @@ def _listed(arrays, prefix):
 
 
 def test_matches_keras_over_five_sgd_steps(keras_run):
-    x, y, ref, meta = keras_run
+    x, y, ref, meta, _ = keras_run
     model = models.Sequential(
         [
             layers.Input(shape=(9,)),
@@ -625,7 +627,7 @@ def test_matches_keras_over_five_sgd_steps(keras_run):
 
 
 def test_frozen_matches_keras(keras_run):
-    x, y, ref, _ = keras_run
+    x, y, ref, _, _ = keras_run
     model = models.Sequential(
         [layers.Input(shape=(9,)), layers.Dense(6), layers.BatchNormalization(), layers.Dense(4)]
     )
@@ -637,3 +639,28 @@ def test_frozen_matches_keras(keras_run):
     np.testing.assert_allclose(losses, ref["frozen_losses"], rtol=1e-5)
     for a, b in zip(model.get_weights(), _listed(ref, "frozen_final")):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_loads_keras_files(keras_run):
+    x, y, ref, _, d = keras_run
+    model = models.load_model(d / "k.keras")
+    assert isinstance(model.layers[1], layers.BatchNormalization)
+    np.testing.assert_allclose(model.predict(x, verbose=0), ref["predict"], rtol=1e-6, atol=1e-7)
+    pytest.importorskip("h5py")
+    fresh = models.Sequential.from_config(model.get_config())
+    fresh.load_weights(d / "k.weights.h5")
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+    for a, b in zip(fresh.get_weights(), _listed(ref, "final")):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_one_row_batches_give_beta_and_stay_finite(rng):
+    model = bn_model(optimizer="adam")
+    x = rng.standard_normal((9, 5)).astype(np.float32)
+    y = rng.standard_normal((9, 3)).astype(np.float32)
+    model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)  # last batch: 1 row
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    bn = model.get_layer("bn")
+    before = np.array(bn.moving_variance)
+    model.train_on_batch(x[:1], y[:1])  # variance 0: moving_variance * momentum
+    np.testing.assert_allclose(bn.moving_variance, before * np.float32(0.99), rtol=1e-6)
