@@ -59,8 +59,15 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     s.type = nn::LayerType::dropout;
     s.rate = d["rate"].cast<float>();
     s.seed = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
+  } else if (type == "batch_norm") {
+    s.type = nn::LayerType::batch_norm;
+    if (d.contains("momentum")) s.momentum = d["momentum"].cast<double>();
+    if (d.contains("epsilon")) s.epsilon = d["epsilon"].cast<double>();
+    if (d.contains("center")) s.center = d["center"].cast<bool>();
+    if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
   } else {
-    throw py::value_error("unknown layer type '" + type + "'; expected dense, activation, dropout");
+    throw py::value_error("unknown layer type '" + type +
+                          "'; expected dense, activation, dropout, batch_norm");
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });
@@ -406,6 +413,33 @@ void bind_nn(py::module_& m) {
             return out;
           },
           "NumPy views into params, one per tensor (kernel (in, units), bias (units,)).")
+      .def(
+          "state_views",
+          [](py::object self) {
+            Network& n = self.cast<Network&>();
+            py::list out;
+            for (const auto& t : n.stat_tensors())
+              out.append(view(self, n.stats() + t.offset, {static_cast<py::ssize_t>(t.size)}));
+            return out;
+          },
+          "NumPy views into the state buffer: each batch_norm layer's moving_mean, then "
+          "moving_variance, (features,), in layer order. No optimizer sees them.")
+      .def(
+          "state_tensors",
+          [](const Network& n) {
+            py::list out;
+            for (const auto& t : n.stat_tensors()) {
+              py::dict d;
+              d["offset"]      = t.offset;
+              d["shape"]       = py::make_tuple(t.size);
+              d["layer"]       = t.layer;
+              d["is_variance"] = t.is_variance;
+              out.append(d);
+            }
+            return out;
+          },
+          "Each moving statistic: offset into the state buffer, shape, layer index, "
+          "is_variance.")
       .def(
           "grad_views",
           [](py::object self) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gemm/gemm.h"
+#include "nn/batch_norm.h"
 #include "nn/dropout.h"
 #include "nn/initializers.h"
 #include "nn/penalty.h"
@@ -101,6 +102,8 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   if (layers_.empty()) throw std::invalid_argument("a Network needs at least one layer");
   int64_t width    = input_dim_;
   int64_t offset   = 0;
+  int64_t stat_end = 0;  // floats of the state buffer so far
+  int64_t bn_width = 0;  // the widest batch_norm layer
   max_width_       = input_dim_;
   first_trainable_ = static_cast<int>(layers_.size());
   for (size_t i = 0; i < layers_.size(); ++i) {
@@ -159,6 +162,37 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
                                       std::to_string(L.rate));
         s.out = width;
         break;
+      case LayerType::batch_norm: {
+        if (!(L.momentum >= 0.0 && L.momentum <= 1.0))
+          throw std::invalid_argument("BatchNormalization momentum of layer " + std::to_string(i) +
+                                      " must be in [0, 1], got " + std::to_string(L.momentum));
+        if (!(L.epsilon > 0.0 && std::isfinite(L.epsilon)))
+          throw std::invalid_argument("BatchNormalization epsilon of layer " + std::to_string(i) +
+                                      " must be a finite number > 0, got " +
+                                      std::to_string(L.epsilon));
+        s.out         = width;
+        const int idx = static_cast<int>(i);
+        if (L.scale) {
+          s.gamma = offset;
+          offset  = align_up(offset + width);
+          tensors_.push_back({s.gamma, width, 0, idx, false});
+          num_params_ += width;
+        }
+        if (L.center) {
+          s.beta = offset;
+          offset = align_up(offset + width);
+          tensors_.push_back({s.beta, width, 0, idx, true});
+          num_params_ += width;
+        }
+        s.moving_mean = stat_end;
+        s.moving_var  = align_up(stat_end + width);
+        stat_end      = align_up(s.moving_var + width);
+        stat_tensors_.push_back({s.moving_mean, width, idx, false});
+        stat_tensors_.push_back({s.moving_var, width, idx, true});
+        if (L.scale || L.center) first_trainable_ = std::min(first_trainable_, idx);
+        bn_width = std::max(bn_width, width);
+        break;
+      }
     }
     if (offset > kMaxBufferFloats)
       throw std::invalid_argument("the network's weights (" + std::to_string(offset) +
@@ -174,6 +208,16 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   grads_.reserve(buffer_size_);
   params_.zero();
   grads_.zero();
+  stats_size_ = std::max<int64_t>(stat_end, kAlignFloats);
+  stats_.reserve(stats_size_);
+  stats_.zero();
+  for (const StatInfo& t : stat_tensors_)  // Keras's initializers: zeros, ones
+    if (t.is_variance) std::fill(stats_.data() + t.offset, stats_.data() + t.offset + t.size, 1.0f);
+  bn_.resize(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (layers_[i].type == LayerType::batch_norm)
+      bn_[i].reserve(static_cast<size_t>(3 * state_[i].out));
+  bn_acc_.assign(static_cast<size_t>(2 * bn_width), 0.0);
   reg_partial_.assign(reg_chunks_.size(), 0.0);
   out_.resize(layers_.size());
   pre_.resize(layers_.size());
@@ -218,7 +262,7 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   run_buckets_.resize(2 * (longest + 1));
   run_sums_.resize(longest);
   const LayerSpec& last  = layers_.back();
-  const bool has_act     = last.type != LayerType::dropout;
+  const bool has_act     = last.type == LayerType::dense || last.type == LayerType::activation;
   const bool categorical = loss.kind == ops::LossKind::categorical_crossentropy ||
                            loss.kind == ops::LossKind::sparse_categorical_crossentropy;
   fused_ =
@@ -256,7 +300,8 @@ void Network::reserve(int64_t rows) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     const size_t n = static_cast<size_t>(rows * state_[i].out);
     out_[i].reserve(n);
-    if (layers_[i].type == LayerType::dense) pre_[i].reserve(n);
+    if (layers_[i].type == LayerType::dense || layers_[i].type == LayerType::batch_norm)
+      pre_[i].reserve(n);
     if (layers_[i].type == LayerType::dropout) mask_[i].reserve(n);
   }
   const size_t wide = static_cast<size_t>(rows * max_width_);
@@ -312,6 +357,9 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
             });
         break;
       }
+      case LayerType::batch_norm:
+        batch_norm_forward(i, in, y, rows, training && !frozen_[i]);
+        break;
     }
     out_ptr_[i] = y;
     in          = y;
@@ -355,9 +403,91 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
       case LayerType::dropout:
         if (L.rate != 0.0f) scale_inplace(d, mask_[i].data(), rows * S.out);
         break;
+      case LayerType::batch_norm:
+        batch_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
+        break;
     }
     d_is_pre = false;
   }
+}
+
+void Network::batch_norm_forward(size_t i, const float* in, float* y, int64_t rows, bool training) {
+  const LayerSpec& L  = layers_[i];
+  const LayerState& S = state_[i];
+  const int64_t cols  = S.out;
+  const float* gamma  = S.gamma >= 0 ? params_.data() + S.gamma : nullptr;
+  const float* beta   = S.beta >= 0 ? params_.data() + S.beta : nullptr;
+  float* moving_mean  = stats_.data() + S.moving_mean;
+  float* moving_var   = stats_.data() + S.moving_var;
+  float* mean         = bn_[i].data();  // the statistics this pass uses
+  float* inv          = mean + cols;
+  float* a            = inv + cols;
+  double* dmean       = bn_acc_.data();
+  double* dvar        = dmean + cols;
+  float* xhat         = training ? pre_[i].data() : nullptr;
+  // Keras: variance.add(epsilon), moving * momentum + stat * (1.0 - momentum),
+  // each a float32 operation with the Python float rounded to float32
+  const float eps  = static_cast<float>(L.epsilon);
+  const float keep = static_cast<float>(L.momentum);
+  const float take = static_cast<float>(1.0 - L.momentum);
+  // Columns are independent (each one's sums run over the rows in order):
+  // any split gives the same bits.
+  runtime::parallel(rows * cols >= kChunk ? runtime::num_threads() : 1, [&](int tid, int threads) {
+    int64_t j0, j1;
+    runtime::split_range(cols, threads, tid, &j0, &j1);
+    if (training) {
+      batch_norm_moments(in, rows, cols, j0, j1, dmean, dvar);
+      for (int64_t j = j0; j < j1; ++j) {
+        mean[j]         = static_cast<float>(dmean[j]);
+        const float var = static_cast<float>(dvar[j]);
+        inv[j]          = 1.0f / std::sqrt(var + eps);
+        moving_mean[j]  = moving_mean[j] * keep + mean[j] * take;
+        moving_var[j]   = moving_var[j] * keep + var * take;
+      }
+    } else {
+      for (int64_t j = j0; j < j1; ++j) {
+        mean[j] = moving_mean[j];
+        inv[j]  = 1.0f / std::sqrt(moving_var[j] + eps);
+      }
+    }
+    for (int64_t j = j0; j < j1; ++j) a[j] = gamma ? inv[j] * gamma[j] : inv[j];
+    batch_norm_apply(y, xhat, in, mean, inv, a, beta, rows, cols, j0, j1);
+  });
+}
+
+void Network::batch_norm_backward(size_t i, float* d, int64_t rows, bool need_dx) {
+  const LayerState& S = state_[i];
+  const int64_t cols  = S.out;
+  const float* a      = bn_[i].data() + 2 * cols;
+  float* grads        = grads_.data();
+  const int threads   = rows * cols >= kChunk ? runtime::num_threads() : 1;
+  if (frozen_[i]) {  // inference mode: y = (x - mean) * a + beta, no weight gradients
+    if (!need_dx) return;
+    runtime::parallel_for_static(threads, rows, [&](int64_t r) {
+      float* dr = d + r * cols;
+      for (int64_t j = 0; j < cols; ++j) dr[j] *= a[j];
+    });
+    return;
+  }
+  const float* xhat = pre_[i].data();
+  double* sdy       = bn_acc_.data();
+  double* sdx       = sdy + cols;
+  runtime::parallel(threads, [&](int tid, int nt) {
+    int64_t j0, j1;
+    runtime::split_range(cols, nt, tid, &j0, &j1);
+    batch_norm_sums(d, xhat, rows, cols, j0, j1, sdy, sdx);
+    for (int64_t j = j0; j < j1; ++j) {
+      if (S.gamma >= 0) grads[S.gamma + j] = static_cast<float>(sdx[j]);
+      if (S.beta >= 0) grads[S.beta + j] = static_cast<float>(sdy[j]);
+    }
+    if (need_dx) batch_norm_dx(d, d, xhat, a, sdy, sdx, rows, cols, j0, j1);
+  });
+}
+
+bool Network::trains(size_t i) const {
+  if (frozen_[i]) return false;
+  const LayerSpec& L = layers_[i];
+  return L.type == LayerType::dense || (L.type == LayerType::batch_norm && (L.scale || L.center));
 }
 
 void Network::accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r) {
@@ -475,11 +605,9 @@ void Network::set_trainable(const std::vector<bool>& trainable) {
                                 " flags for " + std::to_string(layers_.size()) + " layers");
   std::lock_guard<std::mutex> lock(mutex_);
   first_trainable_ = static_cast<int>(layers_.size());
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    frozen_[i] = trainable[i] ? 0 : 1;
-    if (trainable[i] && layers_[i].type == LayerType::dense)
-      first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
-  }
+  for (size_t i = 0; i < layers_.size(); ++i) frozen_[i] = trainable[i] ? 0 : 1;
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (trains(i)) first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
   for (const TensorInfo& t : tensors_)  // a frozen tensor's gradient reads as 0
     if (frozen_[static_cast<size_t>(t.layer)])
       std::fill(grads_.data() + t.offset, grads_.data() + t.offset + t.size(), 0.0f);

@@ -8,6 +8,22 @@
 //   dropout     training: y = x * m / (1 - rate), m ~ Bernoulli(1 - rate) per element;
 //               inference: y = x. m is a pure function of (seed, iteration, layer,
 //               element): counter-based, independent of threads and batch layout.
+//   batch_norm  Keras 3's BatchNormalization over the features (axis=-1), see
+//               nn/batch_norm.h for the formulas: y = (x - mean) * inv * gamma + beta,
+//               inv = 1 / sqrt(var + epsilon); gamma (scale=true) and beta
+//               (center=true) are (features,) tensors of the parameter buffer.
+//               Training mode (a training step and the layer trainable): mean
+//               and biased variance of the batch's rows (double sums, rows in
+//               order), and once per step
+//                 moving_mean     = moving_mean * momentum + mean * (1 - momentum)
+//                 moving_variance = moving_variance * momentum + var * (1 - momentum)
+//               in float32, as Keras. Otherwise (predict, evaluate, or a frozen
+//               layer, which Keras 3 runs in inference mode even inside fit):
+//               the moving statistics, unchanged. The moving statistics live in
+//               a separate float32 state buffer (stats(), stat_tensors()): no
+//               optimizer sees them. Backward: dgamma = sum dy * xhat, dbeta =
+//               sum dy, dx = gamma * inv / N * (N dy - sum dy - xhat sum(dy xhat))
+//               in training mode, dx = dy * gamma * inv in inference mode.
 // (Flatten is a reshape the Python front resolves: rows stay rows.)
 //
 // Weight regularization (keras.regularizers L1/L2/L1L2 on a Dense kernel or
@@ -55,7 +71,7 @@
 
 namespace fastnn::nn {
 
-enum class LayerType : int { dense = 0, activation, dropout };
+enum class LayerType : int { dense = 0, activation, dropout, batch_norm };
 
 struct LayerSpec {
   LayerType type          = LayerType::dense;
@@ -69,6 +85,18 @@ struct LayerSpec {
   // dense: penalty factors, finite and >= 0 (0 = none)
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;
+  // batch_norm: momentum in [0, 1], epsilon > 0 (doubles as Keras's Python
+  // floats; the float32 arithmetic rounds them as torch does)
+  double momentum = 0.99, epsilon = 1e-3;
+  bool center = true, scale = true;
+};
+
+// A moving statistic of a batch_norm layer in the state buffer.
+struct StatInfo {
+  int64_t offset;  // floats from the start of the state buffer
+  int64_t size;    // the layer's features
+  int layer;
+  bool is_variance;  // moving_variance, else moving_mean
 };
 
 struct TensorInfo {
@@ -125,7 +153,8 @@ class Network {
  public:
   // Throws std::invalid_argument for an empty layer list, units < 1,
   // input_dim < 1, a dropout rate outside [0, 1), a negative or non-finite
-  // regularization factor, a non-finite act_param or a negative elu alpha.
+  // regularization factor, a non-finite act_param, a negative elu alpha, a
+  // batch_norm momentum outside [0, 1] or an epsilon that is not finite and > 0.
   Network(int64_t input_dim, std::vector<LayerSpec> layers);
   Network(const Network&)            = delete;
   Network& operator=(const Network&) = delete;
@@ -138,6 +167,12 @@ class Network {
   float* params() { return params_.data(); }
   float* grads() { return grads_.data(); }
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  // The batch_norm layers' moving statistics (mean, then variance, per layer;
+  // initially 0 and 1), each on a 64-byte boundary; stats_size() includes
+  // the padding.
+  float* stats() { return stats_.data(); }
+  int64_t stats_size() const { return stats_size_; }
+  const std::vector<StatInfo>& stat_tensors() const { return stat_tensors_; }
   const std::vector<LayerSpec>& layers() const { return layers_; }
 
   // Throws std::invalid_argument when a metric does not read the targets the
@@ -195,6 +230,9 @@ class Network {
     int64_t kernel = -1, bias = -1;  // offsets into params_, -1 if none
     bool epilogue_act = false;       // act fused in the GEMM epilogue
     bool keep_pre     = false;       // pre-activation stored (dense)
+    // batch_norm: gamma/beta offsets into params_ (-1 if none), moving
+    // mean/variance offsets into stats_
+    int64_t gamma = -1, beta = -1, moving_mean = -1, moving_var = -1;
   };
 
   void reserve(int64_t rows);
@@ -202,6 +240,12 @@ class Network {
   // Returns the output (rows, output_dim) in the workspace.
   const float* forward(const float* x, int64_t rows, bool training);
   void backward(const float* x, int64_t rows, float* dout);
+  // The batch_norm layer i on in (rows, features) into y; training: batch
+  // statistics, x-hat kept in pre_[i], moving statistics updated.
+  void batch_norm_forward(size_t i, const float* in, float* y, int64_t rows, bool training);
+  void batch_norm_backward(size_t i, float* d, int64_t rows, bool need_dx);
+  // Whether layer i has weights that train (its gradients are needed).
+  bool trains(size_t i) const;
   // Adds the batch's loss and metric sums to *r (r->metric_sums sized to
   // metrics_ by the caller, so that nothing allocates per step).
   void accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r);
@@ -234,6 +278,9 @@ class Network {
   std::vector<double> reg_partial_;   // one penalty partial sum per chunk
 
   runtime::AlignedBuffer<float> params_, grads_;
+  runtime::AlignedBuffer<float> stats_;
+  std::vector<StatInfo> stat_tensors_;
+  int64_t stats_size_ = 0;
 
   ops::LossConfig loss_;
   std::vector<ops::MetricConfig> metrics_;
@@ -256,7 +303,12 @@ class Network {
 
   // Workspaces, sized for capacity_ rows.
   int64_t capacity_ = 0;
+  // pre_: a dense layer's pre-activation, a batch_norm layer's x-hat
   std::vector<runtime::AlignedBuffer<float>> out_, pre_, mask_;
+  // per batch_norm layer, 3 x features floats from its last forward: the
+  // mean used, inv = 1/sqrt(var + eps) and a = inv * gamma (sized once)
+  std::vector<runtime::AlignedBuffer<float>> bn_;
+  std::vector<double> bn_acc_;         // 2 x widest batch_norm: per-column double sums
   std::vector<const float*> out_ptr_;  // output of each layer in the last forward
   runtime::AlignedBuffer<float> dbuf_[2], xg_, tg_, wg_;
   runtime::AlignedBuffer<int32_t> lg_;

@@ -23,6 +23,7 @@ from fastnn.utils.seeding import next_seed
 __all__ = [
     "ELU",
     "Activation",
+    "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
@@ -138,7 +139,8 @@ class Variable(np.ndarray):
 
     @property
     def trainable(self) -> bool:
-        return self._layer is not None and self._layer.trainable
+        layer = self._layer
+        return layer is not None and layer.trainable and self._keras_name not in layer._STATE_NAMES
 
     def numpy(self) -> np.ndarray:
         return np.array(self, dtype=np.float32)
@@ -199,6 +201,10 @@ class Layer:
     gradient norm, and its regularization penalty leaves the loss; they
     still take part in the forward pass and in saving.
     """
+
+    # The last weights, by name, that live in the engine's state buffer
+    # (``net.state_views()``) rather than among its parameters: never trained.
+    _STATE_NAMES: Tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -809,6 +815,265 @@ class Dropout(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class BatchNormalization(Layer):
+    """Normalizes each feature with the batch's statistics while training and
+    with their moving averages in inference, as Keras 3's
+    ``BatchNormalization`` (``axis=-1``)::
+
+        y = (x - mean) * (1 / sqrt(var + epsilon)) * gamma + beta
+
+    In a training step (`fit`, `train_on_batch`) `mean` and `var` are the
+    batch's per-feature mean and biased variance, and the moving statistics
+    follow ``moving = moving * momentum + batch_stat * (1 - momentum)``; in
+    `predict`/`evaluate` they are ``moving_mean`` and ``moving_variance``.
+    As in Keras 3, a layer with ``trainable=False`` runs in inference mode
+    even inside `fit` and updates nothing. The engine computes it in C++;
+    the moving statistics are non-trainable weights outside the optimizer's
+    reach, saved with the model.
+
+    Args:
+        axis: the feature axis: `-1` (or the index of the last axis).
+            Defaults to `-1`.
+        momentum: the moving averages' momentum, in [0, 1]. Defaults to `0.99`.
+        epsilon: added to the variance, > 0. Defaults to `0.001`.
+        center: add the trainable offset `beta`. Defaults to `True`.
+        scale: multiply by the trainable `gamma`. Defaults to `True`.
+        beta_initializer: Defaults to `"zeros"`.
+        gamma_initializer: Defaults to `"ones"`.
+        moving_mean_initializer: Defaults to `"zeros"`.
+        moving_variance_initializer: Defaults to `"ones"`.
+        beta_regularizer, gamma_regularizer, beta_constraint,
+        gamma_constraint: only `None` (fastnn has no penalty or constraint
+            for these weights). Defaults to `None`.
+        synchronized: only `False` (one device). Defaults to `False`.
+
+    Input shape ``(batch, features)``; output shape the same.
+
+    >>> layer = BatchNormalization(momentum=0.9)
+    """
+
+    _STATE_NAMES = ("moving_mean", "moving_variance")
+
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        synchronized=False,
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        **kwargs,
+    ):
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(
+                f"BatchNormalization axis must be an int (the last axis), got {axis!r}"
+            )
+        if axis == 0:
+            raise ValueError(
+                "BatchNormalization axis=0 is the batch axis; fastnn normalizes the features "
+                "(axis=-1)"
+            )
+        message = f"BatchNormalization momentum must be a number in [0, 1], got {momentum!r}"
+        momentum = _activation_param(momentum, message)
+        if momentum > 1.0:
+            raise ValueError(message)
+        message = f"BatchNormalization epsilon must be a finite number > 0, got {epsilon!r}"
+        epsilon = _activation_param(epsilon, message)
+        if epsilon == 0.0:
+            raise ValueError(message)
+        unsupported = {
+            "beta_regularizer": beta_regularizer,
+            "gamma_regularizer": gamma_regularizer,
+            "beta_constraint": beta_constraint,
+            "gamma_constraint": gamma_constraint,
+            "renorm_clipping": renorm_clipping,
+        }
+        for key, value in unsupported.items():
+            if value is not None:
+                raise ValueError(
+                    f"BatchNormalization: {key}={value!r} is not supported by fastnn (only None)"
+                )
+        if synchronized:
+            raise ValueError(
+                "Argument synchronized=True is only supported with the TensorFlow backend "
+                "(fastnn trains on one device)."
+            )
+        if renorm:
+            raise ValueError("BatchNormalization: renorm=True is not supported by fastnn")
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = _initializers.get(beta_initializer)
+        self.gamma_initializer = _initializers.get(gamma_initializer)
+        self.moving_mean_initializer = _initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
+        self.synchronized = False
+        self.renorm = False
+        self.renorm_clipping = None
+        self.renorm_momentum = renorm_momentum
+        self._features = None
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        return tuple(input_shape)
+
+    def _check_input(self, input_shape) -> None:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"BatchNormalization layer {self.name!r} takes 1-D features per sample, got "
+                f"input shape {tuple(input_shape)}: add a Flatten layer before it"
+            )
+        if self.axis not in (-1, 1):
+            raise ValueError(
+                f"BatchNormalization layer {self.name!r}: axis={self.axis} is not the feature "
+                f"axis of inputs of shape {(None, *input_shape)}; fastnn normalizes axis=-1"
+            )
+
+    def _spec(self, input_shape):
+        self._check_input(input_shape)
+        self._features = int(input_shape[0])
+        return {
+            "type": "batch_norm",
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }
+
+    def build(self, input_shape) -> None:
+        """Keras's ``layer.build((None, features))``: creates the weights
+        (from the initializers) if the layer has none yet."""
+        shape = tuple(input_shape)
+        if (
+            len(shape) < 2
+            or isinstance(shape[-1], bool)
+            or not isinstance(shape[-1], (int, np.integer))
+        ):
+            raise ValueError(
+                f"BatchNormalization layer {self.name!r} is built with an input shape "
+                f"(batch, features), got {input_shape!r}"
+            )
+        self._check_input(shape[1:])
+        if self._weights:
+            return
+        self._features = int(shape[-1])
+        self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
+        self.built = True
+
+    def _init_weights(self):
+        shape = (self._features,)
+        values = []
+        if self.scale:
+            values.append(self.gamma_initializer(shape))
+        if self.center:
+            values.append(self.beta_initializer(shape))
+        values.append(self.moving_mean_initializer(shape))
+        values.append(self.moving_variance_initializer(shape))
+        return values
+
+    def _weight_names(self) -> List[str]:
+        return ["gamma"] * self.scale + ["beta"] * self.center + list(self._STATE_NAMES)
+
+    @property
+    def trainable_weights(self) -> List[np.ndarray]:
+        """gamma and beta (those that exist) when the layer trains."""
+        return self.weights[: -len(self._STATE_NAMES)] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> List[np.ndarray]:
+        """The moving statistics (and gamma, beta when frozen)."""
+        return self.weights[-len(self._STATE_NAMES) :] if self.trainable else self.weights
+
+    def _named(self, name: str):
+        if not self._weights:
+            return None  # Keras: None before build
+        names = self._weight_names()
+        return self.weights[names.index(name)] if name in names else None
+
+    gamma = property(lambda self: self._named("gamma"), doc="gamma (None when scale=False).")
+    beta = property(lambda self: self._named("beta"), doc="beta (None when center=False).")
+    moving_mean = property(lambda self: self._named("moving_mean"))
+    moving_variance = property(lambda self: self._named("moving_variance"))
+
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, features)``, Keras's eager call in float32: inference mode
+        (moving statistics), or with ``training=True`` (and the layer
+        trainable) the batch's statistics, updating the moving ones."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, training=training, **kwargs)
+        if args or set(kwargs) - {"mask"}:
+            raise TypeError(f"Layer {self.name!r}: unsupported call arguments")
+        x = np.asarray(inputs)
+        if x.dtype.kind not in "biuf" or x.ndim != 2:
+            raise ValueError(
+                f"BatchNormalization layer {self.name!r} takes real inputs of shape "
+                f"(batch, features), got {x.dtype} {x.shape}"
+            )
+        x = x.astype(np.float32)
+        if not self._weights:
+            self.build((None, x.shape[1]))
+        if x.shape[1] != self._weights[-1].shape[0]:
+            raise ValueError(
+                f"BatchNormalization layer {self.name!r} has {self._weights[-1].shape[0]} "
+                f"features; got an input of shape {x.shape}"
+            )
+        moving_mean, moving_var = self._weights[-2], self._weights[-1]
+        if training and self.trainable:
+            mean = x.astype(np.float64).mean(axis=0).astype(np.float32)
+            var = x.astype(np.float64).var(axis=0).astype(np.float32)
+            keep, take = np.float32(self.momentum), np.float32(1.0 - self.momentum)
+            moving_mean[...] = moving_mean * keep + mean * take
+            moving_var[...] = moving_var * keep + var * take
+        else:
+            mean, var = np.array(moving_mean), np.array(moving_var)
+        a = np.float32(1.0) / np.sqrt(var + np.float32(self.epsilon))
+        if self.scale:
+            a = a * self._weights[0]
+        y = (x - mean) * a
+        if self.center:
+            y = y + self._weights[int(self.scale)]
+        return np.asarray(y, dtype=np.float32).view(_EagerArray)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": _serialize_initializer(self.beta_initializer),
+            "gamma_initializer": _serialize_initializer(self.gamma_initializer),
+            "moving_mean_initializer": _serialize_initializer(self.moving_mean_initializer),
+            "moving_variance_initializer": _serialize_initializer(self.moving_variance_initializer),
+            "beta_regularizer": None,
+            "gamma_regularizer": None,
+            "beta_constraint": None,
+            "gamma_constraint": None,
+            "synchronized": False,
+            "renorm": False,
+            "renorm_clipping": None,
+            "renorm_momentum": self.renorm_momentum,
+        }
 
 
 class Flatten(Layer):

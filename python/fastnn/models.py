@@ -233,16 +233,19 @@ class Sequential:
         _check_network_size(self._input_shape, specs)
         net = _core.nn.Network(math.prod(self._input_shape), [s for _, s in specs])
         views = net.param_views()
-        k = 0
+        state_views = net.state_views()  # BatchNormalization's moving statistics
+        k = s = 0
         for layer, _ in specs:
             old = layer._weights  # kept when the model is rebuilt after add()
             values = layer._init_weights()
             if len(old) == len(values) and all(o.shape == v.shape for o, v in zip(old, values)):
                 values = [o.copy() for o in old]
-            layer._weights = views[k : k + len(values)]
+            params = len(values) - len(layer._STATE_NAMES)
+            layer._weights = views[k : k + params] + state_views[s : s + len(layer._STATE_NAMES)]
             for view, value in zip(layer._weights, values):
                 view[...] = value
-            k += len(values)
+            k += params
+            s += len(layer._STATE_NAMES)
             layer.built = True
         for layer in self._layers:
             layer.built = True
@@ -1149,8 +1152,9 @@ class Sequential:
             x: ``(n, *input_shape)`` array-like.
             training: `None` or `False` run the inference pass, as in Keras.
                 `True` gives the same outputs when no Dropout layer has a
-                rate above 0 (the other layers behave the same in both
-                modes); with such a layer it raises `NotImplementedError`,
+                rate above 0 and no BatchNormalization layer trains (the
+                other layers behave the same in both modes); with such a
+                layer it raises `NotImplementedError`,
                 since fastnn's training-mode forward pass runs only inside
                 `fit`/`train_on_batch`. Defaults to `None`.
             mask: accepted and ignored, as Keras 3 ignores it for these
@@ -1168,11 +1172,16 @@ class Sequential:
             dropouts = [
                 layer.name
                 for layer in self._layers
-                if isinstance(layer, _layers.Dropout) and layer.rate > 0
+                if isinstance(layer, _layers.Dropout)
+                and layer.rate > 0
+                or isinstance(layer, _layers.BatchNormalization)
+                and self._trainable
+                and layer.trainable
             ]
             if dropouts:
                 raise NotImplementedError(
-                    f"model(x, training=True) would apply the Dropout layer(s) {dropouts}; "
+                    f"model(x, training=True) would apply the Dropout or BatchNormalization "
+                    f"layer(s) {dropouts} in training mode; "
                     "fastnn runs its training-mode forward pass only inside fit and "
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
