@@ -1253,7 +1253,10 @@ class Sequential:
             _refuse_batch_source(validation_data, "fit: validation_data")
             val_arrays = _unpack_validation(validation_data, **self._structure_hints())
         with self._exclusive("fit"):
-            source = _batch_sources.adapter(x, class_weight, shuffle, _shuffle_seed())
+            # a seed only for a shuffled PyDataset: an unbuilt model's first
+            # batch builds it with the seeds arrays would give it
+            seed = _shuffle_seed() if shuffle and _batch_sources.is_py_dataset(x) else None
+            source = _batch_sources.adapter(x, class_weight, shuffle, seed)
             train = _batch_sources.EpochIterator(source, steps_per_epoch)
             cbs = _callbacks.CallbackList(
                 callbacks,
@@ -1282,8 +1285,9 @@ class Sequential:
                     )
                     first = False
                     totals = result if totals is None else _add_results(totals, result)
-                    if policy != "none":
-                        cbs.on_train_batch_end(step, self._logs(totals))
+                    # every batch, whatever the policy: the bar of an unknown
+                    # total (verbose=2 too) counts the steps it saw
+                    cbs.on_train_batch_end(step, self._logs(totals))
                     if self.stop_training:
                         break
                 # An epoch that got no batch logs nothing (Keras's empty logs).
@@ -1326,7 +1330,7 @@ class Sequential:
             bx, by, bw = _batch_sources.unpack(batch)
             result = self._source_batch("evaluate", step, self._test_batch, bx, by, bw)
             totals = result if totals is None else _add_results(totals, result)
-            if policy == "every" or (policy == "progress" and not silent):
+            if policy == "every" or not silent:
                 cbs.on_test_batch_end(step, self._logs(totals))
         logs = self._logs(totals) if totals is not None else {}
         cbs.on_test_end(logs)
@@ -1354,8 +1358,7 @@ class Sequential:
                 cbs.on_predict_batch_begin(step)
             bx = _batch_sources.unpack(batch)[0]
             outputs.append(self._source_batch("predict", step, self._predict_batch, bx))
-            if policy != "none":
-                cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
+            cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end()
         if not outputs:
             return np.empty((0, self._net.output_dim if self._net else 0), np.float32)
