@@ -205,10 +205,12 @@ class Sequential:
         if not self._layers:
             raise ValueError("the model has no layers")
         shape = self._input_shape
-        if len(shape) > 1 and not isinstance(self._layers[0], _layers.Flatten):
+        # Rescaling layers may come before the Flatten
+        first = next((x for x in self._layers if not isinstance(x, _layers.Rescaling)), None)
+        if len(shape) > 1 and not isinstance(first, _layers.Flatten):
             raise ValueError(
                 f"the model's input has shape {shape} but its first layer is "
-                f"{type(self._layers[0]).__name__}: add a Flatten layer first, or reshape the "
+                f"{type(first).__name__}: add a Flatten layer first, or reshape the "
                 f"data to (n, {math.prod(shape)})"
             )
         specs = []
@@ -223,6 +225,15 @@ class Sequential:
                         "inputs, so it must come first (after a Flatten at most)"
                     )
                 layer._build_statistics(shape[0])
+                normalizers.append(layer)
+            elif isinstance(layer, _layers.Rescaling):
+                if not all(isinstance(before, _PREPROCESSING) for before in self._layers[:i]):
+                    raise ValueError(
+                        f"Rescaling layer {layer.name!r}: fastnn rescales the model's inputs, "
+                        "so it must come before the layers the engine runs (first, before or "
+                        "after a Flatten, beside Normalization layers)"
+                    )
+                layer._build_rescaling(shape)
                 normalizers.append(layer)
             spec = layer._spec(shape)
             if spec is not None:
@@ -2124,13 +2135,13 @@ def _check_network_size(input_shape, specs) -> None:
 
 
 # -- fit helpers ----------------------------------------------------------------
-# Layers the engine does not run: a reshape, and the inputs' normalization.
-_PREPROCESSING = (_layers.Flatten, _layers.Normalization)
+# Layers the engine does not run: a reshape, and the inputs' normalization and rescaling.
+_PREPROCESSING = (_layers.Flatten, _layers.Normalization, _layers.Rescaling)
 
 
 def _has_engine_layer(layers) -> bool:
-    """Whether the C++ network has a layer to run (Flatten and Normalization
-    are applied to the inputs in Python): a model is built only then."""
+    """Whether the C++ network has a layer to run (Flatten, Normalization and
+    Rescaling are applied to the inputs in Python): a model is built only then."""
     return any(not isinstance(layer, _PREPROCESSING) for layer in layers)
 
 
