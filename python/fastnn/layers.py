@@ -33,6 +33,7 @@ __all__ = [
     "LeakyReLU",
     "Normalization",
     "ReLU",
+    "Rescaling",
     "Softmax",
     "deserialize",
     "serialize",
@@ -1281,6 +1282,133 @@ class Normalization(Layer):
             "mean": listed(self.input_mean),
             "variance": listed(self.input_variance),
         }
+
+
+class Rescaling(Layer):
+    """Rescales the model's inputs, as Keras 3's ``Rescaling``:
+    ``x * scale + offset``, computed in float32 (integer inputs such as uint8
+    images become floats).
+
+    fastnn applies it to the inputs, once per `fit`/`evaluate`/`predict` call
+    (or per batch of a generator), so it must come before every layer the
+    engine runs: first, before or after a `Flatten`, beside `Normalization`
+    layers (applied in the order given).
+
+    Args:
+        scale: a float, or per-feature values (an array broadcast to the
+            inputs' shape at the layer, as NumPy broadcasts).
+        offset: a float, or per-feature values. Defaults to `0.0`.
+
+    >>> layer = Rescaling(1 / 255)
+    >>> layer(np.array([[0, 255]], np.uint8))
+    array([[0., 1.]], dtype=float32)
+    """
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+        self.offset = offset
+        self._factors = (_rescaling_factor(scale, "scale"), _rescaling_factor(offset, "offset"))
+        self._flat_factors: Dict[int, tuple] = {}  # by input width, set by the model's build
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _spec(self, input_shape):
+        return None  # applied to the inputs by the model, not by the engine
+
+    def _build_rescaling(self, shape: Tuple[int, ...]) -> None:
+        """Checks that scale and offset broadcast to samples of `shape` and
+        keeps them flattened for the model's ``(n, features)`` inputs."""
+        flat = []
+        for name, factor in zip(("scale", "offset"), self._factors):
+            if factor.ndim == 0:
+                flat.append(factor)
+                continue
+            try:
+                fits = np.broadcast_shapes(factor.shape, shape) == tuple(shape)
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"Rescaling layer {self.name!r}: `{name}` of shape {factor.shape} does not "
+                    f"broadcast to the inputs it rescales, of shape (batch, "
+                    f"{', '.join(map(str, shape))})"
+                )
+            flat.append(np.ascontiguousarray(np.broadcast_to(factor, shape).reshape(-1)))
+        self._flat_factors[math.prod(shape)] = tuple(flat)
+        self.built = True
+
+    def _normalize(self, x: np.ndarray) -> np.ndarray:
+        """The layer on a float32 ``(n, features)`` array (a new array)."""
+        scale, offset = self._flat_factors.get(x.shape[-1], self._factors)
+        return (x * scale + offset).astype(np.float32, copy=False)
+
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array,
+        the rescaled array (float32), as Keras computes it eagerly."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        x = np.asarray(inputs)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"Rescaling takes real numbers, got dtype {x.dtype}")
+        scale, offset = self._factors
+        return np.asarray(x.astype(np.float32) * scale + offset, np.float32).view(_EagerArray)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "scale": _serialize_factor(self.scale),
+            "offset": _serialize_factor(self.offset),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Also reads Keras's ``{"class_name": "__numpy__", ...}`` arrays."""
+        if isinstance(config, dict):
+            config = dict(config)
+            for key in ("scale", "offset"):
+                if key in config:
+                    config[key] = _deserialize_factor(config[key], key)
+        return super().from_config(config)
+
+
+def _rescaling_factor(value, name: str) -> np.ndarray:
+    """`scale` or `offset` as float32 (a TypeError unless real numbers)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Rescaling: `{name}` must be a float or an array of floats, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = np.asarray(None)
+    if arr.dtype.kind not in "biuf" or arr.size == 0:
+        raise TypeError(
+            f"Rescaling: `{name}` must be a float or an array of floats, got {value!r:.100}"
+        )
+    return arr.astype(np.float32)
+
+
+def _serialize_factor(value):
+    """As Keras's serialize_keras_object: a NumPy array as ``__numpy__``."""
+    if isinstance(value, np.ndarray):
+        return {
+            "class_name": "__numpy__",
+            "config": {"value": value.tolist(), "dtype": str(value.dtype)},
+        }
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _deserialize_factor(value, name: str):
+    if isinstance(value, dict):
+        inner = value.get("config")
+        if value.get("class_name") != "__numpy__" or not isinstance(inner, dict):
+            raise ValueError(f"Rescaling config: unknown `{name}` {value!r:.200}")
+        return np.asarray(inner.get("value"), dtype=inner.get("dtype"))
+    return value
 
 
 def _serialize_regularizer(regularizer):

@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fastnn import _core
+from fastnn import _batch_sources, _core
 from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
@@ -205,10 +205,12 @@ class Sequential:
         if not self._layers:
             raise ValueError("the model has no layers")
         shape = self._input_shape
-        if len(shape) > 1 and not isinstance(self._layers[0], _layers.Flatten):
+        # Rescaling layers may come before the Flatten
+        first = next((x for x in self._layers if not isinstance(x, _layers.Rescaling)), None)
+        if len(shape) > 1 and not isinstance(first, _layers.Flatten):
             raise ValueError(
                 f"the model's input has shape {shape} but its first layer is "
-                f"{type(self._layers[0]).__name__}: add a Flatten layer first, or reshape the "
+                f"{type(first).__name__}: add a Flatten layer first, or reshape the "
                 f"data to (n, {math.prod(shape)})"
             )
         specs = []
@@ -223,6 +225,15 @@ class Sequential:
                         "inputs, so it must come first (after a Flatten at most)"
                     )
                 layer._build_statistics(shape[0])
+                normalizers.append(layer)
+            elif isinstance(layer, _layers.Rescaling):
+                if not all(isinstance(before, _PREPROCESSING) for before in self._layers[:i]):
+                    raise ValueError(
+                        f"Rescaling layer {layer.name!r}: fastnn rescales the model's inputs, "
+                        "so it must come before the layers the engine runs (first, before or "
+                        "after a Flatten, beside Normalization layers)"
+                    )
+                layer._build_rescaling(shape)
                 normalizers.append(layer)
             spec = layer._spec(shape)
             if spec is not None:
@@ -698,28 +709,43 @@ class Sequential:
             batch; raised before any weight changes.
         """
         self._require_compiled("train_on_batch")
-        x, y, sample_weight = self._input_structures("train_on_batch", x, y, sample_weight)
         with self._exclusive("train_on_batch"):
-            sample_weight = _merge_class_weight(y, sample_weight, class_weight)
-            data = self._prepare_data(x, y, sample_weight, "train_on_batch")
-            self._ensure_optimizer_built()
-            self._warn_if_nothing_trains()
-            rows = data.rows
-            result = self._run_steps(data, np.arange(rows, dtype=np.int64), rows, 0, 1)
+            result = self._train_batch("train_on_batch", x, y, sample_weight, class_weight)
         return self._format(result, return_dict)
+
+    def _train_batch(self, what, x, y, sample_weight, class_weight=None, warn=True) -> dict:
+        """One optimizer step on one batch, checked and converted first (nothing
+        changes on bad data): train_on_batch's path, and each batch of a
+        generator or PyDataset in `fit`. Returns the engine's sums."""
+        x, y, sample_weight = self._input_structures(what, x, y, sample_weight)
+        sample_weight = _merge_class_weight(y, sample_weight, class_weight)
+        data = self._prepare_data(x, y, sample_weight, what)
+        self._ensure_optimizer_built()
+        if warn:
+            self._warn_if_nothing_trains()
+        rows = data.rows
+        return self._run_steps(data, np.arange(rows, dtype=np.int64), rows, 0, 1)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
-        x, y, sample_weight = self._input_structures("test_on_batch", x, y, sample_weight)
-        data = self._prepare_data(x, y, sample_weight, "test_on_batch")
+        return self._format(self._test_batch("test_on_batch", x, y, sample_weight), return_dict)
+
+    def _test_batch(self, what, x, y, sample_weight) -> dict:
+        """Loss and metric sums of one batch in inference mode (test_on_batch,
+        and each batch of a generator or PyDataset in `evaluate`)."""
+        x, y, sample_weight = self._input_structures(what, x, y, sample_weight)
+        data = self._prepare_data(x, y, sample_weight, what)
         self._sync_trainable()  # frozen layers' penalties leave the loss
-        return self._format(self._net.evaluate(data, data.rows), return_dict)
+        return self._net.evaluate(data, data.rows)
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
+        return self._predict_batch("predict_on_batch", x)
+
+    def _predict_batch(self, what, x) -> np.ndarray:
         if type(x) is not np.ndarray:
-            x = self._input_structures("predict_on_batch", x)[0]
+            x = self._input_structures(what, x)[0]
         x = self._prepare_x(x)
         return self._net.predict(x, 0)
 
@@ -810,7 +836,21 @@ class Sequential:
         every 0.1 s so that Ctrl-C stays responsive).
 
         Args:
-            x: ``(n, *input_shape)`` array-like of real numbers.
+            x: ``(n, *input_shape)`` array-like of real numbers; or, as in
+                Keras 3, a Python generator (or iterator) yielding ``(x, y)``
+                or ``(x, y, sample_weight)`` batches, or a
+                `keras.utils.PyDataset`-shaped object (``len()`` batches,
+                ``dataset[i]`` the i-th, ``on_epoch_end()`` called after each
+                epoch). Each batch is checked and converted as arrays are and
+                trained in one engine step; `y`, `sample_weight` and
+                `validation_split` are then errors, `batch_size` is ignored,
+                `class_weight` only goes with a PyDataset, and `shuffle`
+                shuffles a PyDataset's batch order (a generator: ignored, with
+                Keras's warning). An infinite generator needs
+                `steps_per_epoch`; a finite one without it is read to its end
+                once (Keras's "ran out of data" warning) and, as in Keras,
+                later epochs replay its first two batches
+                (fastnn._batch_sources explains).
             y: targets: class ids ``(n,)`` for sparse categorical
                 cross-entropy, else ``(n, outputs)``.
             batch_size: samples per step. Defaults to `32` (None), or with
@@ -823,7 +863,9 @@ class Sequential:
             validation_split: fraction in [0, 1) of the data, taken from the
                 end before shuffling, to validate on. Defaults to `0.0`.
             validation_data: ``(x_val, y_val)`` or ``(x_val, y_val,
-                sample_weight_val)``; overrides `validation_split`.
+                sample_weight_val)``, or a generator or PyDataset (each
+                validation starts a new pass over it; `validation_steps`
+                batches when given); overrides `validation_split`.
             shuffle: reshuffle the training samples every epoch. Defaults to
                 `True`.
             class_weight: dict class id -> weight (a class not listed weighs
@@ -873,7 +915,30 @@ class Sequential:
         validation_freq = _check_positive_int(validation_freq, "validation_freq")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
-        _refuse_batch_source(validation_data, "fit: validation_data")
+        if _batch_sources.is_batch_source(x):
+            return self._fit_source(
+                x,
+                y,
+                sample_weight,
+                class_weight,
+                shuffle,
+                _check_split(validation_split),
+                validation_data,
+                validation_steps,
+                validation_freq,
+                epochs,
+                initial_epoch,
+                steps_per_epoch,
+                callbacks,
+                verbose,
+                verbose_param,
+                validation_batch_size or batch_size,
+            )
+        val_source = None
+        if _batch_sources.is_batch_source(validation_data):
+            val_source = _batch_sources.ValidationSource(validation_data, validation_steps)
+        else:
+            _refuse_batch_source(validation_data, "fit: validation_data")
         x, y, sample_weight = self._input_structures("fit", x, y, sample_weight)
         if x is None or y is None:
             raise ValueError("fit needs x and y as arrays")
@@ -889,7 +954,7 @@ class Sequential:
             sample_weight = _merge_class_weight(y, sample_weight, class_weight)
             data = self._prepare_data(x, y, sample_weight, "fit")
             val_data = None
-            if validation_data is not None:
+            if validation_data is not None and val_source is None:
                 try:
                     val_data = self._prepare_data(
                         *_unpack_validation(validation_data, **self._structure_hints()),
@@ -935,7 +1000,10 @@ class Sequential:
                 if done >= batches:
                     order = None
                 epoch_logs = dict(train_logs)
-                if val_data is not None and (epoch + 1) % validation_freq == 0:
+                if val_source is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_source(val_source.iterator(), cbs, silent=True)
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                elif val_data is not None and (epoch + 1) % validation_freq == 0:
                     val_logs = self._evaluate_data(
                         val_data, val_batch, cbs, silent=True, steps=validation_steps
                     )
@@ -1029,13 +1097,16 @@ class Sequential:
         """Loss and metrics on `x`, `y` in inference mode.
 
         Args:
-            x, y: as in `fit`.
+            x, y: as in `fit` (a generator or PyDataset: `y` and
+                `sample_weight` are errors, `batch_size` is ignored).
             batch_size: Defaults to `32` (None).
             verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
             sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
             steps: evaluate the first `steps` batches only, as Keras 3 does
                 with arrays (more steps than batches: all of them, with
-                Keras's "ran out of data" warning). Defaults to `None`: all.
+                Keras's "ran out of data" warning); a generator or PyDataset
+                is read from its start for `steps` batches (an infinite one
+                needs it). Defaults to `None`: all.
             callbacks: list of callbacks (test hooks). Defaults to `None`.
             return_dict: return ``{name: value}`` instead of a list.
 
@@ -1044,24 +1115,39 @@ class Sequential:
         """
         from fastnn import callbacks as _callbacks
 
-        x, y, sample_weight = self._input_structures("evaluate", x, y, sample_weight)
+        source = _batch_sources.is_batch_source(x)
+        if not source:
+            x, y, sample_weight = self._input_structures("evaluate", x, y, sample_weight)
         self._require_compiled("evaluate")
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
-        data = self._prepare_data(x, y, sample_weight, "evaluate")
-        batch_size = batch_size or _default_batch_size(data.rows, steps)
-        cbs = _callbacks.CallbackList(
-            callbacks,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose_param,
-            epochs=1,
-            steps=steps or -(-data.rows // batch_size),
-        )
-        logs = self._evaluate_data(data, batch_size, cbs, steps=steps)
+        if source:  # a generator or PyDataset: batch by batch, as Keras reads it
+            _batch_sources.check_arguments(x, y, sample_weight)
+            iterator = _batch_sources.EpochIterator(_batch_sources.adapter(x), steps)
+            cbs = _callbacks.CallbackList(
+                callbacks,
+                add_progbar=verbose != 0,
+                model=self,
+                verbose=verbose_param,
+                epochs=1,
+                steps=iterator.num_batches,
+            )
+            logs = self._evaluate_source(iterator, cbs)
+        else:
+            data = self._prepare_data(x, y, sample_weight, "evaluate")
+            batch_size = batch_size or _default_batch_size(data.rows, steps)
+            cbs = _callbacks.CallbackList(
+                callbacks,
+                add_progbar=verbose != 0,
+                model=self,
+                verbose=verbose_param,
+                epochs=1,
+                steps=steps or -(-data.rows // batch_size),
+            )
+            logs = self._evaluate_data(data, batch_size, cbs, steps=steps)
         if return_dict:
             return dict(sorted(logs.items()))
         if not self._metric_names:
@@ -1072,7 +1158,9 @@ class Sequential:
         """Outputs for `x`, computed `batch_size` samples at a time.
 
         Args:
-            x: ``(n, *input_shape)`` array-like.
+            x: ``(n, *input_shape)`` array-like, or a generator yielding
+                ``(x,)`` (or ``(x, y, ...)``: the inputs are used) batches, or
+                a PyDataset (see `fit`; `steps` batches when given).
             batch_size: Defaults to `32` (None), or with `steps` to
                 ``ceil(n / steps)``, as in Keras 3.
             verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
@@ -1085,14 +1173,19 @@ class Sequential:
             float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
             rows with `steps`).
         """
+        source = False
         if type(x) is not np.ndarray:  # (a plain array, the batch-1 path, skips the call)
-            x = self._input_structures("predict", x)[0]
+            source = _batch_sources.is_batch_source(x)
+            if not source:
+                x = self._input_structures("predict", x)[0]
         steps = _check_steps(steps, "steps")
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         if type(verbose) is not int or verbose != 0:
             verbose = _check_verbose(verbose)
+        if source:
+            return self._predict_source(x, steps, callbacks, verbose, verbose_param)
         x = self._prepare_x(x)
         batch_size = batch_size or _default_batch_size(len(x), steps)
         n_steps = -(-len(x) // batch_size)
@@ -1127,6 +1220,163 @@ class Sequential:
             cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
         return out
+
+    # -- generators and PyDatasets (Keras's batch sources) ----------------------
+    def _source_batch(self, what: str, step: int, run, *args):
+        """`run(what, *args)` for batch `step` of a generator or PyDataset; a
+        bad batch's ValueError / TypeError names the batch (it changed
+        nothing; the batches before it did, as in Keras)."""
+        try:
+            return run(what, *args)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{what}: batch {step} of the batch source: {e}") from None
+
+    def _fit_source(
+        self,
+        x,
+        y,
+        sample_weight,
+        class_weight,
+        shuffle,
+        split,
+        validation_data,
+        validation_steps,
+        validation_freq,
+        epochs,
+        initial_epoch,
+        steps_per_epoch,
+        callbacks,
+        verbose,
+        verbose_param,
+        val_batch_size,
+    ):
+        """`fit` on a generator or PyDataset, as Keras 3's trainer runs it
+        (one engine step per batch: `_train_batch`)."""
+        from fastnn import callbacks as _callbacks
+
+        if split > 0.0 and validation_data is None:
+            raise ValueError(  # Keras's array_slicing.train_validation_split
+                "Argument `validation_split` is only supported for tensors or NumPy arrays. "
+                f"Found incompatible type in the input: [{type(x)}]"
+            )
+        _batch_sources.check_arguments(x, y, sample_weight, class_weight)
+        val_source, val_arrays = None, None
+        if _batch_sources.is_batch_source(validation_data):
+            val_source = _batch_sources.ValidationSource(validation_data, validation_steps)
+        elif validation_data is not None:
+            _refuse_batch_source(validation_data, "fit: validation_data")
+            val_arrays = _unpack_validation(validation_data, **self._structure_hints())
+        with self._exclusive("fit"):
+            # a seed only for a shuffled PyDataset: an unbuilt model's first
+            # batch builds it with the seeds arrays would give it
+            seed = _shuffle_seed() if shuffle and _batch_sources.is_py_dataset(x) else None
+            source = _batch_sources.adapter(x, class_weight, shuffle, seed)
+            train = _batch_sources.EpochIterator(source, steps_per_epoch)
+            cbs = _callbacks.CallbackList(
+                callbacks,
+                add_history=True,
+                add_progbar=verbose != 0,
+                model=self,
+                verbose=verbose_param,
+                epochs=epochs,
+                steps=train.num_batches,
+            )
+            self.stop_training = False
+            epoch_logs: Dict[str, float] = {}
+            first = True
+            cbs.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                policy = cbs.batch_hook_policy("train")
+                totals = None
+                for step, batch in train.epoch():
+                    if policy == "every":
+                        cbs.on_train_batch_begin(step)
+                    bx, by, bw = _batch_sources.unpack(batch)
+                    bw, cw = _batch_sources.class_weight_of(bw)
+                    result = self._source_batch(
+                        "fit", step, self._train_batch, bx, by, bw, cw, first
+                    )
+                    first = False
+                    totals = result if totals is None else _add_results(totals, result)
+                    # every batch, whatever the policy: the bar of an unknown
+                    # total (verbose=2 too) counts the steps it saw
+                    cbs.on_train_batch_end(step, self._logs(totals))
+                    if self.stop_training:
+                        break
+                # An epoch that got no batch logs nothing (Keras's empty logs).
+                epoch_logs = self._logs(totals) if totals is not None else {}
+                if (val_source or val_arrays) is not None and (epoch + 1) % validation_freq == 0:
+                    if val_source is not None:
+                        val_logs = self._evaluate_source(val_source.iterator(), cbs, silent=True)
+                    else:
+                        val_logs = self._evaluate_arrays_in_fit(
+                            val_arrays, val_batch_size, validation_steps, cbs
+                        )
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+        cbs.on_train_end(epoch_logs)
+        self.history = cbs.history
+        return cbs.history
+
+    def _evaluate_arrays_in_fit(self, val_arrays, batch, steps, cbs) -> Dict[str, float]:
+        """Validation arrays of a `fit` on a batch source, `batch` rows at a
+        time (validation_batch_size or batch_size; None: 32, or enough for
+        `steps` batches, as in Keras)."""
+        try:
+            data = self._prepare_data(*val_arrays, "validation_data")
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"validation_data: {e}") from None
+        batch = batch or _default_batch_size(data.rows, steps)
+        return self._evaluate_data(data, batch, cbs, silent=True, steps=steps)
+
+    def _evaluate_source(self, iterator, cbs, silent: bool = False) -> Dict[str, float]:
+        """Loss and metrics over one pass of a batch source's EpochIterator
+        (`_test_batch` per batch), with test hooks."""
+        cbs.on_test_begin()
+        policy = cbs.batch_hook_policy("test")
+        totals = None
+        for step, batch in iterator.epoch():
+            if policy == "every":
+                cbs.on_test_batch_begin(step)
+            bx, by, bw = _batch_sources.unpack(batch)
+            result = self._source_batch("evaluate", step, self._test_batch, bx, by, bw)
+            totals = result if totals is None else _add_results(totals, result)
+            if policy == "every" or not silent:
+                cbs.on_test_batch_end(step, self._logs(totals))
+        logs = self._logs(totals) if totals is not None else {}
+        cbs.on_test_end(logs)
+        return logs
+
+    def _predict_source(self, x, steps, callbacks, verbose, verbose_param) -> np.ndarray:
+        """`predict` on a generator or PyDataset: each batch's inputs (its
+        targets and weights are ignored) through `_predict_batch`."""
+        from fastnn import callbacks as _callbacks
+
+        iterator = _batch_sources.EpochIterator(_batch_sources.adapter(x), steps)
+        cbs = _callbacks.CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose_param,
+            epochs=1,
+            steps=iterator.num_batches,
+        )
+        cbs.on_predict_begin()
+        policy = cbs.batch_hook_policy("predict")
+        outputs = []
+        for step, batch in iterator.epoch():
+            if policy == "every":
+                cbs.on_predict_batch_begin(step)
+            bx = _batch_sources.unpack(batch)[0]
+            outputs.append(self._source_batch("predict", step, self._predict_batch, bx))
+            cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        cbs.on_predict_end()
+        if not outputs:
+            return np.empty((0, self._net.output_dim if self._net else 0), np.float32)
+        return np.concatenate(outputs)
 
     def __reduce__(self):
         """Pickling, copy.copy and copy.deepcopy go through the `.keras`
@@ -1894,13 +2144,13 @@ def _check_network_size(input_shape, specs) -> None:
 
 
 # -- fit helpers ----------------------------------------------------------------
-# Layers the engine does not run: a reshape, and the inputs' normalization.
-_PREPROCESSING = (_layers.Flatten, _layers.Normalization)
+# Layers the engine does not run: a reshape, and the inputs' normalization and rescaling.
+_PREPROCESSING = (_layers.Flatten, _layers.Normalization, _layers.Rescaling)
 
 
 def _has_engine_layer(layers) -> bool:
-    """Whether the C++ network has a layer to run (Flatten and Normalization
-    are applied to the inputs in Python): a model is built only then."""
+    """Whether the C++ network has a layer to run (Flatten, Normalization and
+    Rescaling are applied to the inputs in Python): a model is built only then."""
     return any(not isinstance(layer, _PREPROCESSING) for layer in layers)
 
 
@@ -2069,19 +2319,21 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
 
 
 def _refuse_batch_source(x, what: str) -> None:
-    """A clear error for the batch sources Keras also takes (Python
-    generators, `keras.utils.PyDataset`, tf.data, torch DataLoader):
-    fastnn's engine takes whole arrays."""
+    """A clear error for the batch sources fastnn does not read here: a
+    tf.data Dataset, a torch DataLoader or another iterable anywhere, and a
+    generator or PyDataset where only arrays go (`train_on_batch`, inside a
+    list or a validation tuple). `fit`, `evaluate` and `predict` take a
+    generator or a PyDataset as `x` (see fastnn._batch_sources)."""
     if x is None or isinstance(x, (list, tuple, dict, str, np.ndarray)):
         return
     if hasattr(x, "shape") or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
         return  # array-like (torch tensors, pandas frames ...)
     if hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")):
         raise ValueError(
-            f"{what}: fastnn takes the data as arrays (x, y); got a {type(x).__name__}, which "
-            "yields batches (a generator, a PyDataset, a tf.data Dataset or a DataLoader). "
-            "Batch sources are not supported: gather the batches into arrays "
-            "(np.concatenate) and pass those."
+            f"{what}: fastnn takes the data as arrays (x, y) here; got a {type(x).__name__}, "
+            "which yields batches. fit, evaluate and predict take a Python generator or a "
+            "PyDataset as `x` (validation_data too); a tf.data Dataset or a DataLoader is "
+            "not supported: gather its batches into arrays (np.concatenate) and pass those."
         )
 
 
