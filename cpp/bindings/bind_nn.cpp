@@ -90,10 +90,10 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   for (const auto& item : d) {
     const std::string key = py::str(item.first);
     if (key != "kind" && key != "k" && key != "threshold" && key != "weighted" &&
-        key != "from_logits" && key != "label_smoothing")
+        key != "from_logits" && key != "label_smoothing" && key != "part" && key != "at_max")
       throw py::value_error("unknown metric parameter '" + key +
                             "'; expected kind, k, threshold, weighted, from_logits, "
-                            "label_smoothing");
+                            "label_smoothing, part, at_max");
   }
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
@@ -112,6 +112,15 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
     c.threshold = static_cast<float>(t);
   }
   if (d.contains("weighted")) c.weighted = d["weighted"].cast<bool>();
+  if (d.contains("at_max")) c.at_max = d["at_max"].cast<bool>();
+  if (d.contains("part")) {
+    try {
+      c.part = d["part"].cast<int64_t>();
+    } catch (const py::cast_error&) {
+      throw py::value_error("metric part must be an integer, got " +
+                            std::string(py::str(py::repr(d["part"]))));
+    }
+  }
   if (d.contains("from_logits")) c.from_logits = d["from_logits"].cast<bool>();
   if (d.contains("label_smoothing")) {
     const double ls = as_double(d["label_smoothing"], "metric label_smoothing");
