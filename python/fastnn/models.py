@@ -454,7 +454,7 @@ class Sequential:
                 metric_ids, y_true_shape, (1, width), rename_repeats
             )
         except ValueError as e:  # names were checked above: a shape mismatch or a repeat
-            if "listed twice" in str(e):
+            if "listed twice" in str(e) or "logs hold numbers" in str(e):
                 raise
             targets = "class ids of shape (n,)" if sparse else f"targets of shape (n, {width})"
             raise ValueError(
