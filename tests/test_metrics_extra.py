@@ -36,15 +36,17 @@ def r2_ref(y, p, sw=None, class_aggregation="uniform_average", num_regressors=0)
     raw = np.where(np.isinf(raw), 0.0, raw)
     if class_aggregation == "uniform_average":
         score = raw.mean()
-    else:
+    elif class_aggregation == "variance_weighted_average":
         score = (total * raw).sum() / total.sum()
+    else:
+        score = raw
     n = y.size
     if num_regressors and num_regressors < n - 1:
         score = 1.0 - (1.0 - score) * (n - 1.0) / (n - num_regressors - 1.0)
-    return float(score)
+    return score
 
 
-def fbeta_ref(y, p, sw=None, average="macro", beta=1.0, threshold=None):
+def fbeta_ref(y, p, sw=None, average=None, beta=1.0, threshold=None):
     y, p = np.asarray(y, np.float64), np.asarray(p, np.float32)
     if threshold is None:
         on = (p >= p.max(-1, keepdims=True)) & (np.abs(p) > np.float32(1e-9))
@@ -62,7 +64,7 @@ def fbeta_ref(y, p, sw=None, average="macro", beta=1.0, threshold=None):
     score = precision * recall / (beta**2 * precision + recall + EPS) * (1 + beta**2)
     if average == "weighted":
         return float((score * support / (support.sum() + EPS)).sum())
-    return float(np.mean(score))
+    return score if average is None else float(np.mean(score))
 
 
 def cosine_ref(y, p):
@@ -121,16 +123,19 @@ def _keras():
 
 
 def _keras_result(keras_metric, y, p, sw=None):
-    """Keras's metric object fed the same batches."""
+    """Keras's metric object fed the same batches (a float, or an array per output)."""
     for yb, pb, wb in _batches(y, p, sw):
         keras_metric.update_state(yb, pb, sample_weight=wb)
-    return float(keras_metric.result().detach().cpu().numpy())
+    result = keras_metric.result().detach().cpu().numpy().astype(np.float64)
+    return float(result) if result.ndim == 0 else result
 
 
 # -- R2Score ---------------------------------------------------------------------------
 
 R2_CASES = [
     {},
+    {"class_aggregation": None},
+    {"class_aggregation": None, "num_regressors": 3},
     {"class_aggregation": "variance_weighted_average"},
     {"num_regressors": 4},
     {"class_aggregation": "variance_weighted_average", "num_regressors": 2},
@@ -208,6 +213,8 @@ def test_r2_adjusted_falls_back_with_keras_warning(rng):
 # -- FBetaScore / F1Score --------------------------------------------------------------
 
 F_CASES = [
+    (metrics.F1Score, {}),
+    (metrics.FBetaScore, {"beta": 2.0, "threshold": 0.5}),
     (metrics.F1Score, {"average": "macro"}),
     (metrics.F1Score, {"average": "micro"}),
     (metrics.F1Score, {"average": "weighted"}),
@@ -511,20 +518,53 @@ def test_bad_arguments_raise(make, match):
         make()
 
 
-@pytest.mark.parametrize(
-    "metric, match",
-    [
-        (metrics.F1Score(), "average=None\\) gives one score per output"),
-        ("f1_score", "average=None"),
-        (metrics.R2Score(class_aggregation=None), "class_aggregation=None"),
-        (metrics.F1Score(average="macro"), "expects 2D inputs"),  # class ids (n,)
-    ],
-)
-def test_bad_compiles_raise_and_change_nothing(rng, metric, match):
+def test_fbeta_of_class_ids_raises_keras_error_and_changes_nothing(rng):
     x, y = _classification(rng)
     model = _model(rng, 5, 4, "softmax", "cce", metric_list=[metrics.F1Score(average="macro")])
     before = model.evaluate(x, y, verbose=0, return_dict=True)
-    loss = "sparse_categorical_crossentropy" if "2D" in match else "cce"
-    with pytest.raises(ValueError, match=match):
-        model.compile("sgd", loss, metrics=[metric])
-    assert model.evaluate(x, y, verbose=0, return_dict=True) == before
+    with pytest.raises(ValueError, match="F1Score expects 2D inputs"):
+        model.compile("sgd", "sparse_categorical_crossentropy", metrics=["f1_score"])
+    after = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert after == before and model.loss.kernel == "categorical_crossentropy"
+
+
+# -- per-output results (average=None, class_aggregation=None) -------------------------
+
+
+def test_per_class_results_are_logged_as_keras_logs_them(rng, capsys, tmp_path):
+    keras = _keras()
+    x, y = _classification(rng, c=3)
+    ours = _model(rng, 5, 3, "softmax", "categorical_crossentropy", lr=0.5,
+                  metric_list=["f1_score", metrics.R2Score(class_aggregation=None)])  # fmt: skip
+    theirs = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    theirs.compile(keras.optimizers.SGD(0.5), "categorical_crossentropy",
+                   metrics=["f1_score", keras.metrics.R2Score(class_aggregation=None)])  # fmt: skip
+    theirs.set_weights(ours.get_weights())
+    csv = tmp_path / "log.csv"
+    h_ours = ours.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=2,
+                      callbacks=[fastnn.callbacks.CSVLogger(str(csv))]).history  # fmt: skip
+    h_theirs = theirs.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0).history
+    assert sorted(h_ours) == sorted(h_theirs)
+    for key in ("f1_score", "r2_score"):
+        for a, b in zip(h_ours[key], h_theirs[key]):
+            assert isinstance(a, np.ndarray) and a.dtype == np.float32 and a.shape == (3,)
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # the progress bar shows the mean (Keras's Progbar), the CSV the array
+    shown = capsys.readouterr().out.splitlines()[-1]
+    assert f"f1_score: {float(np.mean(h_ours['f1_score'][-1])):.4f}" in shown
+    assert '"[' in csv.read_text().splitlines()[1]
+    loss, f1, r2 = ours.evaluate(x, y, batch_size=BATCH, verbose=0)
+    e_theirs = theirs.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
+    np.testing.assert_allclose(f1, e_theirs["f1_score"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(r2, e_theirs["r2_score"], rtol=1e-5, atol=1e-6)
+
+
+def test_one_output_per_class_result_is_a_float(rng):
+    x = rng.normal(size=(N, 5)).astype(np.float32)
+    y = (rng.uniform(size=(N, 1)) < 0.5).astype(np.float32)
+    model = _model(rng, 5, 1, "sigmoid", "binary_crossentropy",
+                   metric_list=[metrics.F1Score(threshold=0.5)])  # fmt: skip
+    p = model.predict(x, verbose=0)
+    got = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)["f1_score"]
+    assert type(got) is float
+    assert got == pytest.approx(float(fbeta_ref(y, p, threshold=0.5)[0]), rel=1e-6)

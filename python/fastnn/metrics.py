@@ -796,11 +796,12 @@ class CosineSimilarity(Metric):
 def _two_dims(metric, y_true_shape, y_pred_shape) -> int:
     """The number of outputs of 2-D labels and predictions (Keras's R2Score
     and FBetaScore take nothing else); labels ``(n,)`` against predictions
-    ``(n, 1)`` count as ``(n, 1)`` when `expand` (R2Score's
-    `squeeze_or_expand_to_same_rank`)."""
+    ``(n, 1)`` count as ``(n, 1)`` (R2Score's `squeeze_or_expand_to_same_rank`;
+    fastnn's engine reads a single output's labels either way, so
+    FBetaScore takes them too, where Keras's needs ``(n, 1)``)."""
     t = _shape(y_true_shape, "y_true_shape")
     p = _shape(y_pred_shape, "y_pred_shape")
-    if isinstance(metric, R2Score) and len(t) == 1 and len(p) == 2 and p[-1] == 1:
+    if len(t) == 1 and len(p) == 2 and p[-1] == 1:
         t = t + (1,)
     if len(t) != 2 or len(p) != 2 or t != p:
         raise ValueError(
@@ -812,22 +813,13 @@ def _two_dims(metric, y_true_shape, y_pred_shape) -> int:
 
 class _PerOutputMetric(Metric):
     """A metric of per-output sums over the whole run (R2Score, FBetaScore):
-    2-D labels and predictions, and an aggregation argument whose Keras value
-    `None` (one score per output, logged by Keras as a NumPy array) fastnn's
-    logs, which hold numbers, refuse at compile."""
-
-    _aggregation = ""  # the argument whose None is refused
-    _aggregations = ""  # its other values, for the error
+    2-D labels and predictions; with its aggregation argument None, one
+    score per output, logged as Keras 3 logs it: a float32 NumPy array in
+    logs, History and evaluate's results (a float for one output), the
+    progress bar showing its mean."""
 
     def check_shapes(self, y_true_shape, y_pred_shape) -> None:
-        outputs = _two_dims(self, y_true_shape, y_pred_shape)
-        if getattr(self, self._aggregation) is None:
-            raise ValueError(
-                f"{self.name!r}: {type(self).__name__}({self._aggregation}=None) gives one score "
-                "per output (Keras logs a NumPy array); fastnn's logs hold numbers. Pass "
-                f"{self._aggregation}={self._aggregations}."
-            )
-        self._outputs = outputs
+        self._outputs = _two_dims(self, y_true_shape, y_pred_shape)
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.params}
@@ -841,11 +833,10 @@ class R2Score(_PerOutputMetric):
     infinite), aggregated over the outputs.
 
     Args:
-        class_aggregation: `"uniform_average"` (mean over the outputs) or
+        class_aggregation: `"uniform_average"` (mean over the outputs),
             `"variance_weighted_average"` (weighted by each output's sum of
-            squares). Keras's `None` (one score per output) gives a vector
-            that fastnn's logs do not hold: compiling it raises a
-            ValueError. Defaults to `"uniform_average"`.
+            squares) or `None` (one score per output: an array in the logs,
+            as Keras). Defaults to `"uniform_average"`.
         num_regressors: > 0 gives the adjusted R2,
             ``1 - (1 - R2) (n - 1) / (n - num_regressors - 1)``, n the
             number of label elements seen (samples times outputs, as Keras);
@@ -857,8 +848,6 @@ class R2Score(_PerOutputMetric):
 
     kind = "r2_score"
     _default_name = "r2_score"
-    _aggregation = "class_aggregation"
-    _aggregations = "'uniform_average' or 'variance_weighted_average'"
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
                  dtype=None):  # fmt: skip
@@ -903,9 +892,11 @@ class R2Score(_PerOutputMetric):
         raw = np.where(np.isinf(raw), 0.0, raw)
         if self.class_aggregation == "uniform_average":
             score = float(np.mean(raw))
-        else:
+        elif self.class_aggregation == "variance_weighted_average":
             with np.errstate(divide="ignore", invalid="ignore"):
                 score = float(np.sum(total * raw) / np.sum(total))
+        else:
+            score = raw
         p = self.num_regressors
         if p != 0:
             n = rows * c  # Keras counts every label element
@@ -934,11 +925,10 @@ class FBetaScore(_PerOutputMetric):
     with ``P = tp / (tp + fp + 1e-7)``, ``R = tp / (tp + fn + 1e-7)``.
 
     Args:
-        average: `"micro"` (the counts summed over the classes first),
+        average: `None` (one score per class: an array in the logs, as
+            Keras), `"micro"` (the counts summed over the classes first),
             `"macro"` (the mean of the per-class scores) or `"weighted"`
-            (their mean weighted by the label sums). Keras's `None` (one
-            score per class) gives a vector that fastnn's logs do not hold:
-            compiling it raises a ValueError. Defaults to `None`.
+            (their mean weighted by the label sums). Defaults to `None`.
         beta: a Python float > 0. Defaults to `1.0`.
         threshold: a Python float in (0, 1]: a prediction above it is
             positive; `None`: the largest prediction of each row (every tied
@@ -949,8 +939,6 @@ class FBetaScore(_PerOutputMetric):
 
     kind = "fbeta_score"
     _default_name = "fbeta_score"
-    _aggregation = "average"
-    _aggregations = "'micro', 'macro' or 'weighted'"
 
     def __init__(self, average=None, beta=1.0, threshold=None, name=None, dtype=None):
         if average not in (None, "micro", "macro", "weighted"):
@@ -1008,15 +996,15 @@ class FBetaScore(_PerOutputMetric):
         score = precision * recall / (b2 * precision + recall + eps) * (1.0 + b2)
         if self.average == "weighted":
             return float(np.sum(score * support / (np.sum(support) + eps)))
-        return float(np.mean(score))
+        return score if self.average is None else float(np.mean(score))
 
 
 class F1Score(FBetaScore):
     """The F-1 score: `FBetaScore` with ``beta=1.0`` (Keras 3's ``F1Score``).
 
     Args:
-        average: `"micro"`, `"macro"` or `"weighted"` (`None` raises at
-            compile, see `FBetaScore`). Defaults to `None`.
+        average: `None`, `"micro"`, `"macro"` or `"weighted"`, as
+            `FBetaScore`'s. Defaults to `None`.
         threshold: as `FBetaScore`'s. Defaults to `None`.
         name: defaults to `"f1_score"`.
         dtype: accepted for Keras compatibility.
