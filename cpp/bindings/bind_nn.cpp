@@ -480,7 +480,9 @@ void bind_nn(py::module_& m) {
           py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
           "metric name or a dict {'kind': name, 'k': int, 'threshold': float, 'weighted': bool} "
-          "(weighted: averaged with the sample weights; else every sample counts once).")
+          "(weighted: averaged with the sample weights; else every sample counts once; "
+          "'from_logits', 'label_smoothing' for the cross-entropies; 'part' (which sum of a vector "
+          "metric such as r2_sums) and 'at_max' for the vector metrics).")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {
