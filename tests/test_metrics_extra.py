@@ -568,3 +568,25 @@ def test_one_output_per_class_result_is_a_float(rng):
     got = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)["f1_score"]
     assert type(got) is float
     assert got == pytest.approx(float(fbeta_ref(y, p, threshold=0.5)[0]), rel=1e-6)
+
+
+def test_adjacent_vector_metrics_keep_their_own_sums(rng):
+    # two F-scores (same threshold) and two R2Scores back to back: one engine pass each
+    x, y = _classification(rng, multilabel=True)
+    sw = _weights(rng)
+    listed = [metrics.F1Score(average="macro", threshold=0.5),
+              metrics.FBetaScore(average="macro", beta=2.0, threshold=0.5),
+              "r2_score", metrics.R2Score(class_aggregation=None), "auc"]  # fmt: skip
+    model = _model(rng, 5, 4, "sigmoid", "binary_crossentropy", metric_list=listed,
+                   weighted=[metrics.F1Score(average="weighted", threshold=0.5)])  # fmt: skip
+    p = model.predict(x, verbose=0)
+    logs = model.evaluate(x, y, sample_weight=sw, batch_size=BATCH, verbose=0, return_dict=True)
+    assert logs["f1_score"] == pytest.approx(fbeta_ref(y, p, average="macro", threshold=0.5))
+    assert logs["fbeta_score"] == pytest.approx(
+        fbeta_ref(y, p, average="macro", beta=2.0, threshold=0.5)
+    )
+    assert logs["weighted_f1_score"] == pytest.approx(
+        fbeta_ref(y, p, sw, average="weighted", threshold=0.5)
+    )
+    assert logs["r2_score"] == pytest.approx(r2_ref(y, p), rel=1e-6)
+    np.testing.assert_allclose(logs["r2_score_1"], r2_ref(y, p, class_aggregation=None), 1e-5)
