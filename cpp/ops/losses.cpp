@@ -617,9 +617,10 @@ void metric_vector_sums(const MetricConfig& config, const float* out, const floa
       continue;
     }
     // keras/src/metrics/f_score_metrics.py FBetaScore.update_state
-    float top = o[0];
+    float top = o[0];  // the row's maximum; NaN when any is (as ops.max): no positives
     if (config.at_max)
-      for (int64_t j = 1; j < cols; ++j) top = std::max(top, o[j]);
+      for (int64_t j = 1; j < cols; ++j)
+        if (o[j] > top || o[j] != o[j]) top = o[j];  // (a NaN top stays)
     for (int64_t j = 0; j < cols; ++j) {
       const bool on =
           config.at_max ? (o[j] >= top && std::fabs(o[j]) > 1e-9f) : o[j] > config.threshold;
