@@ -329,7 +329,7 @@ def test_compile_before_the_width_is_known():
     "metric,match",
     [
         ("bogus", "Could not interpret metric identifier: 'bogus'"),
-        ("f1_score", "fastnn does not compute the metric 'f1_score'"),
+        ("mean_iou", "fastnn does not compute the metric 'mean_iou'"),
         (3, "Could not interpret metric identifier: 3"),
         ({"out": "accuracy"}, "metrics` as a dict"),
         ("categorical_accuracy", "needs labels shaped like the predictions"),

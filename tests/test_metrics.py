@@ -136,10 +136,10 @@ def test_resolve_metrics_rejects_the_same_object_twice_and_dicts():
 @pytest.mark.parametrize(
     "identifier, match",
     [
-        ("f1_score", "does not compute the metric 'f1_score'"),
-        ("R2Score", "does not compute"),
-        ("F1Score", "does not compute"),
-        ("cosine_similarity", "does not compute"),
+        ("iou", "does not compute the metric 'iou'"),
+        ("mean_iou", "does not compute"),
+        ("binary_iou", "does not compute"),
+        ("fbeta_score", "Could not interpret metric identifier: 'fbeta_score'"),
         ("accuracyy", "Could not interpret metric identifier: 'accuracyy'"),
         (3, "Could not interpret"),
         (lambda y, p: 0, "Could not interpret"),

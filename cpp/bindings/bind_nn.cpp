@@ -90,10 +90,10 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   for (const auto& item : d) {
     const std::string key = py::str(item.first);
     if (key != "kind" && key != "k" && key != "threshold" && key != "weighted" &&
-        key != "from_logits" && key != "label_smoothing")
+        key != "from_logits" && key != "label_smoothing" && key != "part" && key != "at_max")
       throw py::value_error("unknown metric parameter '" + key +
                             "'; expected kind, k, threshold, weighted, from_logits, "
-                            "label_smoothing");
+                            "label_smoothing, part, at_max");
   }
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
@@ -112,6 +112,15 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
     c.threshold = static_cast<float>(t);
   }
   if (d.contains("weighted")) c.weighted = d["weighted"].cast<bool>();
+  if (d.contains("at_max")) c.at_max = d["at_max"].cast<bool>();
+  if (d.contains("part")) {
+    try {
+      c.part = d["part"].cast<int64_t>();
+    } catch (const py::cast_error&) {
+      throw py::value_error("metric part must be an integer, got " +
+                            std::string(py::str(py::repr(d["part"]))));
+    }
+  }
   if (d.contains("from_logits")) c.from_logits = d["from_logits"].cast<bool>();
   if (d.contains("label_smoothing")) {
     const double ls = as_double(d["label_smoothing"], "metric label_smoothing");
@@ -471,7 +480,9 @@ void bind_nn(py::module_& m) {
           py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
           "metric name or a dict {'kind': name, 'k': int, 'threshold': float, 'weighted': bool} "
-          "(weighted: averaged with the sample weights; else every sample counts once).")
+          "(weighted: averaged with the sample weights; else every sample counts once; "
+          "'from_logits', 'label_smoothing' for the cross-entropies; 'part' (which sum of a vector "
+          "metric such as r2_sums) and 'at_max' for the vector metrics).")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {

@@ -238,6 +238,10 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
                                                        std::string(ops::loss_name(loss.kind)) +
                                                        " takes target arrays"));
     if (m.k < 1) throw std::invalid_argument(name + ": k must be >= 1, got " + std::to_string(m.k));
+    const int64_t parts = ops::metric_vector_size(m.kind, output_dim());
+    if (parts && (m.part < 0 || m.part >= parts))
+      throw std::invalid_argument(name + ": part " + std::to_string(m.part) + " is outside [0, " +
+                                  std::to_string(parts) + ")");
     ops::LossConfig as_loss;
     if (ops::metric_loss(m, &as_loss)) ops::check_loss_config(as_loss);  // e.g. label_smoothing
   }
@@ -250,8 +254,16 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
              metrics[end].weighted == metrics[i].weighted &&
              metrics[end - 1].threshold <= metrics[end].threshold)  // (false for NaN)
         ++end;
+    const int64_t parts = ops::metric_vector_size(metrics[i].kind, output_dim());
+    if (parts)  // the sums of one vector metric: one pass
+      while (end < metrics.size() && metrics[end].kind == metrics[i].kind &&
+             metrics[end].weighted == metrics[i].weighted &&
+             metrics[end].threshold == metrics[i].threshold &&
+             metrics[end].at_max == metrics[i].at_max &&
+             metrics[end].part == metrics[end - 1].part + 1)
+        ++end;
     runs.push_back({i, end});
-    longest = std::max(longest, end - i);
+    longest = std::max(longest, std::max(end - i, static_cast<size_t>(parts)));
     i       = end;
   }
   std::lock_guard<std::mutex> lock(mutex_);
@@ -516,6 +528,11 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
   for (const MetricRun& run : metric_runs_) {
     const ops::MetricConfig& first = metrics_[run.begin];
     const float* weights           = first.weighted ? b.sample_weight : nullptr;
+    if (ops::metric_vector_size(first.kind, cols)) {
+      ops::metric_vector_sums(first, out, b.target, weights, rows, cols, run_sums_.data());
+      for (size_t i = run.begin; i < run.end; ++i) r->metric_sums[i] += run_sums_[metrics_[i].part];
+      continue;
+    }
     if (run.end - run.begin == 1) {
       if (metric_on_logits_[run.begin]) {  // (src holds the logits: fused_)
         ops::MetricConfig on_logits = first;

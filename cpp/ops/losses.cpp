@@ -47,6 +47,7 @@ constexpr NamedLoss kLossNames[] = {
     {"logcosh", LossKind::log_cosh},
     {"kld", LossKind::kl_divergence},
     {"kullback_leibler_divergence", LossKind::kl_divergence},
+    {"cosine_similarity", LossKind::cosine_similarity},
 };
 
 struct NamedMetric {
@@ -76,6 +77,9 @@ constexpr NamedMetric kMetricNames[] = {
     {"hinge", MetricKind::hinge},
     {"squared_hinge", MetricKind::squared_hinge},
     {"categorical_hinge", MetricKind::categorical_hinge},
+    {"cosine_similarity", MetricKind::cosine_similarity},
+    {"r2_sums", MetricKind::r2_sums},
+    {"f_score_counts", MetricKind::f_score_counts},
 };
 
 // The metrics that are a loss of the same name (the cross-entropies take
@@ -96,6 +100,7 @@ constexpr MetricAsLoss kMetricLosses[] = {
     {MetricKind::hinge, LossKind::hinge},
     {MetricKind::squared_hinge, LossKind::squared_hinge},
     {MetricKind::categorical_hinge, LossKind::categorical_hinge},
+    {MetricKind::cosine_similarity, LossKind::cosine_similarity},  // (negated)
 };
 
 inline double sigmoid_d(double z) {
@@ -257,6 +262,30 @@ double categorical_hinge_row(const float* o, const float* t, int64_t cols, doubl
   return v < 0.0 ? 0.0 : v;
 }
 
+// -sum_j n(t)_j n(o)_j with Keras's n(x) = x min(1 / |x|_2, 1 / epsilon)
+// (keras/src/ops/nn.py _normalize: x * minimum(rsqrt(sum x^2), 1 / epsilon)).
+// d (when not null) gets d / d o times scale; where the cap holds (|o| <=
+// 1e-7, a zero row included) n(o) = 1e7 o and the derivative is -1e7 n(t).
+double cosine_similarity_row(const float* o, const float* t, int64_t cols, double scale, float* d) {
+  constexpr double kInvEpsilon = 1e7;  // 1 / keras.config.epsilon() in float32
+  double so = 0.0, st = 0.0, dot = 0.0;
+  for (int64_t j = 0; j < cols; ++j) {
+    so += static_cast<double>(o[j]) * o[j];
+    st += static_cast<double>(t[j]) * t[j];
+    dot += static_cast<double>(t[j]) * o[j];
+  }
+  const double rt = 1.0 / std::sqrt(st), ro = 1.0 / std::sqrt(so);
+  const double it   = rt < kInvEpsilon ? rt : kInvEpsilon;  // (an infinite rsqrt is capped)
+  const bool capped = !(ro < kInvEpsilon);
+  const double io   = capped ? kInvEpsilon : ro;
+  if (d) {
+    const double radial = capped ? 0.0 : io * io * io * it * dot;
+    for (int64_t j = 0; j < cols; ++j)
+      d[j] = static_cast<float>(-(it * io * t[j] - radial * o[j]) * scale);
+  }
+  return -it * io * dot;
+}
+
 }  // namespace
 
 LossKind loss_from_name(const std::string& name) {
@@ -413,6 +442,9 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
       case LossKind::categorical_hinge:
         row_loss = categorical_hinge_row(o, t, cols, w * inv_rows, d);
         break;
+      case LossKind::cosine_similarity:
+        row_loss = cosine_similarity_row(o, t, cols, w * inv_rows, d);
+        break;
       case LossKind::mean_absolute_percentage_error:
       case LossKind::mean_squared_logarithmic_error:
       case LossKind::log_cosh:
@@ -453,9 +485,21 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
 double metric_sum(const MetricConfig& config, const float* out, const float* target,
                   const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols) {
   LossConfig loss;
-  if (metric_loss(config, &loss))  // sum_r w_r * loss_r: the loss's mean times the rows
-    return loss_forward_backward(loss, out, target, labels, sample_weight, rows, cols, nullptr) *
+  if (metric_loss(config, &loss)) {  // sum_r w_r * loss_r: the loss's mean times the rows
+    const double sign = config.kind == MetricKind::cosine_similarity ? -1.0 : 1.0;
+    return sign *
+           loss_forward_backward(loss, out, target, labels, sample_weight, rows, cols, nullptr) *
            static_cast<double>(rows);
+  }
+  if (const int64_t n = metric_vector_size(config.kind, cols)) {
+    if (config.part < 0 || config.part >= n)
+      throw std::invalid_argument(std::string(metric_name(config.kind)) + ": part " +
+                                  std::to_string(config.part) + " is outside [0, " +
+                                  std::to_string(n) + ")");
+    std::vector<double> sums(static_cast<size_t>(n));
+    metric_vector_sums(config, out, target, sample_weight, rows, cols, sums.data());
+    return sums[static_cast<size_t>(config.part)];
+  }
   const float threshold = config.threshold;
   const int64_t k       = config.k;
   const double inv_cols = 1.0 / static_cast<double>(cols);
@@ -528,11 +572,65 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
       case MetricKind::hinge:
       case MetricKind::squared_hinge:
       case MetricKind::categorical_hinge:
-        break;  // computed by the loss above
+      case MetricKind::cosine_similarity:
+      case MetricKind::r2_sums:
+      case MetricKind::f_score_counts:
+        break;  // computed above
     }
     total += w * v;
   }
   return total;
+}
+
+int64_t metric_vector_size(MetricKind kind, int64_t cols) {
+  if (kind == MetricKind::r2_sums) return 3 * cols + 2;
+  if (kind == MetricKind::f_score_counts) return 4 * cols;
+  return 0;
+}
+
+void metric_vector_sums(const MetricConfig& config, const float* out, const float* target,
+                        const float* sample_weight, int64_t rows, int64_t cols, double* sums) {
+  const int64_t n = metric_vector_size(config.kind, cols);
+  if (n == 0)
+    throw std::invalid_argument(std::string(metric_name(config.kind)) + " is not a vector metric");
+  if (!target)
+    throw std::invalid_argument(std::string(metric_name(config.kind)) + " needs targets");
+  std::fill(sums, sums + n, 0.0);
+  double* s0 = sums;             // r2: sum w t        f: true positives
+  double* s1 = sums + cols;      // r2: sum w t^2      f: false positives
+  double* s2 = sums + 2 * cols;  // r2: residuals      f: false negatives
+  double* s3 = sums + 3 * cols;  // r2: [sum w, rows]  f: support
+  for (int64_t r = 0; r < rows; ++r) {
+    const double w = sample_weight ? static_cast<double>(sample_weight[r]) : 1.0;
+    const float* o = out + r * cols;
+    const float* t = target + r * cols;
+    if (config.kind == MetricKind::r2_sums) {
+      // keras/src/metrics/regression_metrics.py R2Score.update_state
+      for (int64_t j = 0; j < cols; ++j) {
+        const double tj = t[j], e = tj - static_cast<double>(o[j]);
+        s0[j] += w * tj;
+        s1[j] += w * tj * tj;
+        s2[j] += w * e * e;
+      }
+      s3[0] += w;
+      s3[1] += 1.0;
+      continue;
+    }
+    // keras/src/metrics/f_score_metrics.py FBetaScore.update_state
+    float top = o[0];  // the row's maximum; NaN when any is (as ops.max): no positives
+    if (config.at_max)
+      for (int64_t j = 1; j < cols; ++j)
+        if (o[j] > top || o[j] != o[j]) top = o[j];  // (a NaN top stays)
+    for (int64_t j = 0; j < cols; ++j) {
+      const bool on =
+          config.at_max ? (o[j] >= top && std::fabs(o[j]) > 1e-9f) : o[j] > config.threshold;
+      const double p = on ? 1.0 : 0.0, tj = t[j];
+      s0[j] += w * p * tj;
+      s1[j] += w * p * (1.0 - tj);
+      s2[j] += w * (1.0 - p) * tj;
+      s3[j] += w * tj;
+    }
+  }
 }
 
 bool is_confusion_count(MetricKind kind) {

@@ -28,6 +28,10 @@
 //                        (both: when every target of the call is 0 or 1, t <- 2 t - 1 first,
 //                        Keras's convert_binary_labels_to_hinge over the whole batch)
 //   categorical_hinge    l_r = max(max_j (1 - t_j) o_j - sum_j t_j o_j + 1, 0)
+//   cosine_similarity    l_r = -sum_j n(t)_j n(o)_j, n(x) = x min(1 / |x|_2, 1e7)
+//                        (Keras's l2 normalize: x * min(rsqrt(sum x^2), 1 / epsilon); a
+//                        zero row is 0; where the 1e7 cap is active the derivative
+//                        through it is 0, as a clamp's: autograd gives NaN there)
 // (keras/src/losses/losses.py; 1e-7 is the float32 epsilon, compared in float32 as Keras.)
 // Label smoothing ls in [0, 1] (binary and categorical cross-entropy only, as
 // Keras 3) replaces the target first: binary t <- t (1 - ls) + ls / 2,
@@ -64,6 +68,7 @@ enum class LossKind : int {
   hinge,
   squared_hinge,
   categorical_hinge,
+  cosine_similarity,
 };
 
 constexpr float kProbEpsilon = 1e-7f;  // keras.config.epsilon()
@@ -135,6 +140,21 @@ enum class MetricKind : int {
   hinge,
   squared_hinge,
   categorical_hinge,
+  // keras.metrics.CosineSimilarity: v_r = -(the cosine_similarity loss of row r).
+  cosine_similarity,
+  // The vector metrics: one pass gives metric_vector_size(kind, cols) sums,
+  // and a config returns the one at index `part` (metric_vector_sums gives
+  // them all). With w_r the sample weight (1 when unweighted):
+  //   r2_sums (keras.metrics.R2Score), 3 cols + 2 sums:
+  //     [j] sum_r w t_rj, [cols + j] sum_r w t_rj^2,
+  //     [2 cols + j] sum_r w (t_rj - o_rj)^2, [3 cols] sum_r w, [3 cols + 1] rows
+  //   f_score_counts (keras.metrics.FBetaScore), 4 cols sums, p = the 0/1
+  //   prediction (o > threshold, or with at_max o >= max_j o_rj and |o| > 1e-9):
+  //     [j] sum_r w p t (true positives), [cols + j] sum_r w p (1 - t) (false
+  //     positives), [2 cols + j] sum_r w (1 - p) t (false negatives),
+  //     [3 cols + j] sum_r w t (support)
+  r2_sums,
+  f_score_counts,
 };
 
 struct MetricConfig {
@@ -145,6 +165,9 @@ struct MetricConfig {
   // the cross-entropy metrics
   bool from_logits      = false;
   float label_smoothing = 0.0f;
+  // the vector metrics
+  int64_t part = 0;      // which of the sums metric_sum returns
+  bool at_max  = false;  // f_score_counts: Keras's threshold=None (the row's maxima)
 };
 
 // Canonical Keras metric names (the snake-case class names above). Throws
@@ -157,6 +180,15 @@ bool metric_takes_labels(MetricKind kind);
 
 double metric_sum(const MetricConfig& config, const float* out, const float* target,
                   const int32_t* labels, const float* sample_weight, int64_t rows, int64_t cols);
+
+// How many sums a vector metric (r2_sums, f_score_counts) gives for cols
+// outputs; 0 for the other metrics.
+int64_t metric_vector_size(MetricKind kind, int64_t cols);
+
+// All metric_vector_size(config.kind, cols) sums of a vector metric,
+// OVERWRITTEN in sums; one pass over the rows in order, in double.
+void metric_vector_sums(const MetricConfig& config, const float* out, const float* target,
+                        const float* sample_weight, int64_t rows, int64_t cols, double* sums);
 
 // True for the four confusion counts (true/false positives/negatives).
 bool is_confusion_count(MetricKind kind);

@@ -23,6 +23,7 @@ __all__ = [
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
+    "CosineSimilarity",
     "Hinge",
     "Huber",
     "KLDivergence",
@@ -38,6 +39,7 @@ __all__ = [
     "binary_crossentropy",
     "categorical_crossentropy",
     "categorical_hinge",
+    "cosine_similarity",
     "get",
     "hinge",
     "huber",
@@ -370,6 +372,34 @@ class CategoricalHinge(_KerasLoss):
     kernel = "categorical_hinge"
 
 
+class CosineSimilarity(_KerasLoss):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=-1)`` per
+    sample, Keras 3's ``CosineSimilarity`` loss (keras/src/losses/losses.py):
+    ``l2_normalize(x) = x * min(1 / |x|, 1e7)``, so a zero vector gives 0;
+    -1 where the vectors point the same way.
+
+    The gradient is the derivative of that formula; where the ``1e7`` cap
+    holds (``|y_pred| <= 1e-7``, a zero prediction included) it is
+    ``-1e7 * l2_normalize(y_true)`` (the cap's own derivative is 0, as a
+    clamp's), where autograd through Keras's ``rsqrt`` gives NaN.
+
+    Args:
+        axis: the axis of the vectors: `-1` only. Defaults to `-1`.
+        reduction: `"sum_over_batch_size"` only. Defaults to it.
+        name: defaults to `"cosine_similarity"`.
+        dtype: `None` or `"float32"`. Defaults to `None`.
+
+    >>> round(CosineSimilarity()([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]]), 4)
+    -0.5
+    """
+
+    kernel = "cosine_similarity"
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None, dtype=None):
+        _check_keras_only(type(self).__name__, axis=axis)
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+
 # -- Keras's loss functions (keras/src/losses/losses.py, torch backend's nn.py) --------
 #
 # Per-sample losses, in float64 NumPy, vectorized. `compile(loss=<function>)`
@@ -435,6 +465,7 @@ _ALIASES = {
     "hinge": Hinge,
     "squared_hinge": SquaredHinge,
     "categorical_hinge": CategoricalHinge,
+    "cosine_similarity": CosineSimilarity,
 }
 
 
@@ -624,3 +655,19 @@ def categorical_hinge(y_true, y_pred):
     pos = np.sum(y_true * y_pred, axis=-1)
     neg = np.max((1.0 - y_true) * y_pred, axis=-1)
     return np.maximum(neg - pos + 1.0, 0.0)
+
+
+def _l2_normalize(x, axis=-1):
+    """Keras's ``ops.normalize(x, order=2)``: ``x * min(rsqrt(sum x**2), 1e7)``."""
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / np.sqrt(np.sum(np.square(x), axis=axis, keepdims=True))
+    return x * np.minimum(inv, 1.0 / _EPSILON)
+
+
+@_tag(CosineSimilarity)
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=axis)`` per
+    sample, as Keras's `losses.cosine_similarity` (the metric
+    `metrics.CosineSimilarity` averages its negation)."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    return -np.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
@@ -34,12 +35,16 @@ __all__ = [
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
+    "CosineSimilarity",
+    "F1Score",
+    "FBetaScore",
     "FalseNegatives",
     "FalsePositives",
     "Hinge",
     "KLDivergence",
     "LogCoshError",
     "Precision",
+    "R2Score",
     "Recall",
     "TrueNegatives",
     "TruePositives",
@@ -767,6 +772,256 @@ class AUC(Metric):
         return cls(**config)
 
 
+class CosineSimilarity(Metric):
+    """Mean over the samples of ``sum(l2_normalize(y_true) * l2_normalize(y_pred),
+    axis=-1)``, Keras 3's ``metrics.CosineSimilarity``
+    (keras/src/metrics/regression_metrics.py): the negated `CosineSimilarity`
+    loss, computed by its C++ kernel.
+
+    Args:
+        name: defaults to `"cosine_similarity"`.
+        dtype: accepted for Keras compatibility.
+        axis: the axis of the vectors: `-1` only. Defaults to `-1`.
+    """
+
+    kind = "cosine_similarity"
+    _default_name = "cosine_similarity"
+
+    def __init__(self, name=None, dtype=None, axis=-1):
+        if axis != -1:
+            raise ValueError(f"{type(self).__name__}: fastnn takes axis=-1 only, got {axis!r}")
+        super().__init__(name=name, dtype=dtype)
+
+
+def _two_dims(metric, y_true_shape, y_pred_shape) -> int:
+    """The number of outputs of 2-D labels and predictions (Keras's R2Score
+    and FBetaScore take nothing else); labels ``(n,)`` against predictions
+    ``(n, 1)`` count as ``(n, 1)`` (R2Score's `squeeze_or_expand_to_same_rank`;
+    fastnn's engine reads a single output's labels either way, so
+    FBetaScore takes them too, where Keras's needs ``(n, 1)``)."""
+    t = _shape(y_true_shape, "y_true_shape")
+    p = _shape(y_pred_shape, "y_pred_shape")
+    if len(t) == 1 and len(p) == 2 and p[-1] == 1:
+        t = t + (1,)
+    if len(t) != 2 or len(p) != 2 or t != p:
+        raise ValueError(
+            f"{type(metric).__name__} expects 2D inputs with shape (batch_size, output_dim). "
+            f"Received input shapes: y_pred.shape={p} and y_true.shape={t}."
+        )
+    return p[-1]
+
+
+class _PerOutputMetric(Metric):
+    """A metric of per-output sums over the whole run (R2Score, FBetaScore):
+    2-D labels and predictions; with its aggregation argument None, one
+    score per output, logged as Keras 3 logs it: a float32 NumPy array in
+    logs, History and evaluate's results (a float for one output), the
+    progress bar showing its mean."""
+
+    def check_shapes(self, y_true_shape, y_pred_shape) -> None:
+        self._outputs = _two_dims(self, y_true_shape, y_pred_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.params}
+
+
+class R2Score(_PerOutputMetric):
+    """The coefficient of determination over the whole run, Keras 3's
+    ``R2Score`` (keras/src/metrics/regression_metrics.py): per output j,
+    ``1 - sum w (y - p)**2 / (sum w y**2 - (sum w y)**2 / sum w)`` from
+    sums the C++ engine accumulates per batch in float64 (0 where that is
+    infinite), aggregated over the outputs.
+
+    Args:
+        class_aggregation: `"uniform_average"` (mean over the outputs),
+            `"variance_weighted_average"` (weighted by each output's sum of
+            squares) or `None` (one score per output: an array in the logs,
+            as Keras). Defaults to `"uniform_average"`.
+        num_regressors: > 0 gives the adjusted R2,
+            ``1 - (1 - R2) (n - 1) / (n - num_regressors - 1)``, n the
+            number of label elements seen (samples times outputs, as Keras);
+            with ``num_regressors >= n - 1`` the plain R2 and Keras's
+            warning. Defaults to `0`.
+        name: defaults to `"r2_score"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "r2_score"
+    _default_name = "r2_score"
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score",
+                 dtype=None):  # fmt: skip
+        valid = (None, "uniform_average", "variance_weighted_average")
+        if class_aggregation not in valid:
+            raise ValueError(
+                "Invalid value for argument `class_aggregation`. Expected "
+                f"one of {valid}. Received: class_aggregation={class_aggregation}"
+            )
+        if isinstance(num_regressors, bool) or not isinstance(num_regressors, numbers.Real):
+            raise ValueError(
+                "Invalid value for argument `num_regressors`. Expected a value >= 0. "
+                f"Received: num_regressors={num_regressors}"
+            )
+        if num_regressors < 0:
+            raise ValueError(
+                "Invalid value for argument `num_regressors`. "
+                "Expected a value >= 0. "
+                f"Received: num_regressors={num_regressors}"
+            )
+        super().__init__(name=name, dtype=dtype)
+        self.class_aggregation = class_aggregation
+        self.num_regressors = num_regressors
+        self._outputs = None  # set by check_shapes
+
+    @property
+    def params(self) -> dict:
+        return {"class_aggregation": self.class_aggregation, "num_regressors": self.num_regressors}
+
+    def _kernels(self) -> list:
+        return [{"kind": "r2_sums", "part": i} for i in range(3 * self._outputs + 2)]
+
+    def _value(self, sums, count: float) -> float:
+        c = self._outputs
+        sums = np.asarray(sums, np.float64)
+        total_sum, squared_sum, residual = sums[:c], sums[c : 2 * c], sums[2 * c : 3 * c]
+        weight, rows = sums[3 * c], sums[3 * c + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = total_sum / weight
+            total = squared_sum - total_sum * mean
+            raw = 1.0 - residual / total
+        raw = np.where(np.isinf(raw), 0.0, raw)
+        if self.class_aggregation == "uniform_average":
+            score = float(np.mean(raw))
+        elif self.class_aggregation == "variance_weighted_average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                score = float(np.sum(total * raw) / np.sum(total))
+        else:
+            score = raw
+        p = self.num_regressors
+        if p != 0:
+            n = rows * c  # Keras counts every label element
+            if p > n - 1:
+                warnings.warn(
+                    "More independent predictors than datapoints in adjusted R2 score. "
+                    "Falling back to standard R2 score.",
+                    stacklevel=2,
+                )
+            elif p == n - 1:
+                warnings.warn(
+                    "Division by zero in Adjusted R2 score. Falling back to standard R2 score.",
+                    stacklevel=2,
+                )
+            else:
+                score = 1.0 - (1.0 - score) * (n - 1.0) / (n - p - 1.0)
+        return score
+
+
+class FBetaScore(_PerOutputMetric):
+    """The F-beta score over the whole run, Keras 3's ``FBetaScore``
+    (keras/src/metrics/f_score_metrics.py), for one-hot or multi-label
+    targets: per class, true positives, false positives, false negatives
+    and the label sums accumulated by the C++ engine per batch (weighted in
+    `weighted_metrics`), then ``(1 + beta**2) P R / (beta**2 P + R + 1e-7)``
+    with ``P = tp / (tp + fp + 1e-7)``, ``R = tp / (tp + fn + 1e-7)``.
+
+    Args:
+        average: `None` (one score per class: an array in the logs, as
+            Keras), `"micro"` (the counts summed over the classes first),
+            `"macro"` (the mean of the per-class scores) or `"weighted"`
+            (their mean weighted by the label sums). Defaults to `None`.
+        beta: a Python float > 0. Defaults to `1.0`.
+        threshold: a Python float in (0, 1]: a prediction above it is
+            positive; `None`: the largest prediction of each row (every tied
+            one, if not within 1e-9 of 0) is positive. Defaults to `None`.
+        name: defaults to `"fbeta_score"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "fbeta_score"
+    _default_name = "fbeta_score"
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name=None, dtype=None):
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError(
+                "Invalid `average` argument value. Expected one of: "
+                "{None, 'micro', 'macro', 'weighted'}. "
+                f"Received: average={average}"
+            )
+        if not isinstance(beta, float):
+            raise ValueError(
+                "Invalid `beta` argument value. It should be a Python float. "
+                f"Received: beta={beta} of type '{type(beta)}'"
+            )
+        if beta <= 0.0:
+            raise ValueError(
+                f"Invalid `beta` argument value. It should be > 0. Received: beta={beta}"
+            )
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError(
+                    "Invalid `threshold` argument value. It should be a Python float. "
+                    f"Received: threshold={threshold} of type '{type(threshold)}'"
+                )
+            if threshold > 1.0 or threshold <= 0.0:
+                raise ValueError(
+                    "Invalid `threshold` argument value. It should verify 0 < threshold <= 1. "
+                    f"Received: threshold={threshold}"
+                )
+        super().__init__(name=name, dtype=dtype)
+        self.average = average
+        self.beta = beta
+        self.threshold = threshold
+        self._outputs = None  # set by check_shapes
+
+    @property
+    def params(self) -> dict:
+        return {"average": self.average, "beta": self.beta, "threshold": self.threshold}
+
+    def _kernels(self) -> list:
+        at_max = self.threshold is None
+        threshold = 0.5 if at_max else self.threshold
+        return [
+            {"kind": "f_score_counts", "part": i, "threshold": threshold, "at_max": at_max}
+            for i in range(4 * self._outputs)
+        ]
+
+    def _value(self, sums, count: float) -> float:
+        tp, fp, fn, support = np.asarray(sums, np.float64).reshape(4, self._outputs)
+        if self.average == "micro":
+            tp, fp, fn, support = tp.sum(), fp.sum(), fn.sum(), support.sum()
+        eps = _losses._EPSILON
+        precision = tp / (tp + fp + eps)
+        recall = tp / (tp + fn + eps)
+        b2 = self.beta**2
+        score = precision * recall / (b2 * precision + recall + eps) * (1.0 + b2)
+        if self.average == "weighted":
+            return float(np.sum(score * support / (np.sum(support) + eps)))
+        return score if self.average is None else float(np.mean(score))
+
+
+class F1Score(FBetaScore):
+    """The F-1 score: `FBetaScore` with ``beta=1.0`` (Keras 3's ``F1Score``).
+
+    Args:
+        average: `None`, `"micro"`, `"macro"` or `"weighted"`, as
+            `FBetaScore`'s. Defaults to `None`.
+        threshold: as `FBetaScore`'s. Defaults to `None`.
+        name: defaults to `"f1_score"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    kind = "f1_score"
+    _default_name = "f1_score"
+
+    def __init__(self, average=None, threshold=None, name=None, dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
 # -- Keras's metric functions (keras/src/metrics/accuracy_metrics.py) -------------------
 #
 # Per-sample values in NumPy (float32 for the accuracies, as Keras's floatx);
@@ -889,6 +1144,10 @@ _CLASSES = (
     Hinge,
     SquaredHinge,
     CategoricalHinge,
+    CosineSimilarity,
+    R2Score,
+    FBetaScore,
+    F1Score,
 )
 
 # Names Keras accepts for these metrics: class names, snake-case names, aliases.
@@ -907,20 +1166,21 @@ _BY_NAME.update(
         "msle": MeanSquaredLogarithmicError,
         "MSLE": MeanSquaredLogarithmicError,
         "log_cosh_error": LogCoshError,  # (Keras's snake-case class name)
+        "f_beta_score": FBetaScore,  # (to_snake_case("FBetaScore"); its name is fbeta_score)
     }
 )
+del _BY_NAME["fbeta_score"]  # Keras's metrics.get knows the class name and f_beta_score only
 del _cls
 
 # Keras metrics fastnn does not compute: named so that the error says so.
-_KERAS_ONLY = {
-    "f1_score", "f_beta_score", "r2_score", "cosine_similarity", "iou", "mean_iou", "binary_iou",
-}  # fmt: skip
+_KERAS_ONLY = {"iou", "mean_iou", "binary_iou"}
 
 
 def _supported_names() -> str:
     return ", ".join(
         sorted(
-            {c._default_name for c in _CLASSES} | {"accuracy", "acc", "mse", "mae", "mape", "msle"}
+            {c._default_name for c in _CLASSES} - {"fbeta_score"}
+            | {"accuracy", "acc", "f_beta_score", "mse", "mae", "mape", "msle"}
         )
     )
 

@@ -771,8 +771,11 @@ class Sequential:
         at = 0
         for metric, weighted in zip(self._metrics, self._metric_weighted):
             n = len(metric._kernels())  # the engine's sums this metric reads
-            value = metric._value(sums[at : at + n], weight if weighted else samples)
-            logs[metric.name] = float(np.float32(value))
+            value = np.asarray(
+                metric._value(sums[at : at + n], weight if weighted else samples), np.float32
+            )
+            # a vector (R2Score, FBetaScore per output) stays an array, as in Keras's logs
+            logs[metric.name] = value if value.size > 1 else float(value.reshape(()))
             at += n
         self._metrics_state = logs  # what Keras's metric objects now hold
         return logs

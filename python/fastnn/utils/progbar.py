@@ -22,6 +22,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 __all__ = ["Progbar"]
 
 _BAR_CELL = "\u2501"  # '━', the cell Keras 3 draws.
@@ -47,6 +49,13 @@ def _cell_for(stream) -> str:
     except (UnicodeEncodeError, LookupError):
         return _ASCII_CELL
     return _BAR_CELL
+
+
+def _mean(value) -> float:
+    """A number, or the mean of an array (a per-class metric), as Keras's Progbar."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    return float(np.mean(np.asarray(value, dtype=np.float64)))
 
 
 def _format_value(value: float) -> str:
@@ -222,7 +231,8 @@ class Progbar:
         for k in self._values_order:
             total, count = self._values[k]
             try:
-                text += f" - {k}:" + _format_value(float(total) / max(1, count))
+                # an array (a per-class metric) shows its mean, as Keras's Progbar
+                text += f" - {k}:" + _format_value(_mean(total) / max(1, count))
             except (TypeError, ValueError):  # a non-numeric value is shown as given
                 text += f" - {k}: {total}"
         return text
