@@ -1,0 +1,62 @@
+// Portable kernels of the noise layers (nn/noise.h).
+#include "nn/noise.h"
+
+#include <cmath>
+
+#include "nn/initializers.h"
+
+namespace fastnn::nn {
+
+namespace {
+constexpr float kTwoPi = 6.28318530717958647692f;
+// keras/src/layers/regularization/alpha_dropout.py
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+}  // namespace
+
+float normal01(uint64_t key) {
+  const uint64_t h = mix64(key);
+  const float u1   = static_cast<float>((h >> 40) + 1) * (1.0f / 16777216.0f);
+  const float u2   = static_cast<float>((h >> 16) & 0xFFFFFFull) * (1.0f / 16777216.0f);
+  return std::sqrt(-2.0f * std::log(u1)) * std::cos(kTwoPi * u2);
+}
+
+void gaussian_noise_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                            uint64_t key, float stddev) {
+  for (int64_t e = begin; e < end; ++e) {
+    noise[e] = stddev * normal01(key + static_cast<uint64_t>(e));
+    y[e]     = x[e] + noise[e];
+  }
+}
+
+void gaussian_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                              uint64_t key, float stddev) {
+  for (int64_t e = begin; e < end; ++e) {
+    noise[e] = 1.0f + stddev * normal01(key + static_cast<uint64_t>(e));
+    y[e]     = x[e] * noise[e];
+  }
+}
+
+AlphaDropoutCoeffs alpha_dropout_coeffs(float rate) {
+  const double r       = rate;
+  const double alpha_p = -kSeluAlpha * kSeluScale;
+  const double a       = 1.0 / std::sqrt((1.0 - r) * (1.0 + r * alpha_p * alpha_p));
+  const double b       = -a * alpha_p * r;
+  AlphaDropoutCoeffs c;
+  c.a       = static_cast<float>(a);
+  c.b       = static_cast<float>(b);
+  c.dropped = c.a * static_cast<float>(alpha_p) + c.b;
+  return c;
+}
+
+void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                           uint64_t key, float rate) {
+  const AlphaDropoutCoeffs c = alpha_dropout_coeffs(rate);
+  for (int64_t e = begin; e < end; ++e) {
+    const bool kept = uniform01(key + static_cast<uint64_t>(e)) >= rate;
+    noise[e]        = kept ? c.a : 0.0f;
+    y[e]            = kept ? c.a * x[e] + c.b : c.dropped;
+  }
+}
+
+}  // namespace fastnn::nn
