@@ -67,8 +67,9 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
   } else if (type == "gaussian_dropout" || type == "alpha_dropout") {
     s.type =
         type == "alpha_dropout" ? nn::LayerType::alpha_dropout : nn::LayerType::gaussian_dropout;
-    s.rate = d["rate"].cast<float>();
-    s.seed = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
+    s.rate        = d["rate"].cast<float>();
+    s.rate_double = d["rate"].cast<double>();
+    s.seed        = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
   } else if (type == "batch_norm") {
     s.type = nn::LayerType::batch_norm;
     if (d.contains("momentum")) s.momentum = d["momentum"].cast<double>();
@@ -357,26 +358,27 @@ void bind_nn(py::module_& m) {
 
   nnm.def(
       "_noise_forward",
-      [](const std::string& kind, const FloatArray& x, uint64_t key, float param, int64_t begin) {
+      [](const std::string& kind, const FloatArray& x, uint64_t key, double param, int64_t begin) {
         if (x.ndim() != 1) throw py::value_error("x must be 1-D");
         const int64_t n = x.shape(0);
         if (begin < 0 || begin > n) throw py::value_error("need 0 <= begin <= len(x)");
         FloatArray y(n), noise(n);
         std::fill(y.mutable_data(), y.mutable_data() + n, 0.0f);
         std::fill(noise.mutable_data(), noise.mutable_data() + n, 0.0f);
-        float* yp       = y.mutable_data();
-        float* np_      = noise.mutable_data();
-        const float* xp = x.data();
+        float* yp          = y.mutable_data();
+        float* np_         = noise.mutable_data();
+        const float* xp    = x.data();
+        const bool is_rate = kind != "gaussian_noise";
+        if (is_rate && !(param >= 0.0 && static_cast<float>(param) < 1.0f))
+          throw py::value_error("rate must be in [0, 1)");
         if (kind == "gaussian_noise") {
-          nn::gaussian_noise_forward(np_, yp, xp, begin, n, key, param);
+          nn::gaussian_noise_forward(np_, yp, xp, begin, n, key, static_cast<float>(param));
         } else if (kind == "gaussian_dropout") {
-          if (!(param >= 0.0f && param < 1.0f)) throw py::value_error("rate must be in [0, 1)");
-          const double r = param;
           nn::gaussian_dropout_forward(np_, yp, xp, begin, n, key,
-                                       static_cast<float>(std::sqrt(r / (1.0 - r))));
+                                       nn::gaussian_dropout_stddev(param));
         } else if (kind == "alpha_dropout") {
-          if (!(param >= 0.0f && param < 1.0f)) throw py::value_error("rate must be in [0, 1)");
-          nn::alpha_dropout_forward(np_, yp, xp, begin, n, key, param);
+          nn::alpha_dropout_forward(np_, yp, xp, begin, n, key, static_cast<float>(param),
+                                    nn::alpha_dropout_coeffs(param));
         } else {
           throw py::value_error("kind must be gaussian_noise, gaussian_dropout or alpha_dropout");
         }

@@ -395,10 +395,11 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
                                  static_cast<uint64_t>(i)));
         const LayerType type = L.type;
         const float scale    = 1.0f / (1.0f - rate);
-        const float stddev   = type == LayerType::gaussian_dropout
-                                   ? static_cast<float>(std::sqrt(static_cast<double>(rate) /
-                                                                  (1.0 - static_cast<double>(rate))))
-                                   : L.stddev;
+        const double rate64 = std::isnan(L.rate_double) ? static_cast<double>(rate) : L.rate_double;
+        const float stddev =
+            type == LayerType::gaussian_dropout ? gaussian_dropout_stddev(rate64) : L.stddev;
+        const AlphaDropoutCoeffs coeffs =
+            type == LayerType::alpha_dropout ? alpha_dropout_coeffs(rate64) : AlphaDropoutCoeffs{};
         const int64_t chunks = (n + kChunk - 1) / kChunk;
         runtime::parallel_for_static(
             chunks > 1 ? runtime::num_threads() : 1, chunks, [&](int64_t c) {
@@ -409,7 +410,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
                 case LayerType::gaussian_dropout:
                   return gaussian_dropout_forward(m, y, in, b, e, key, stddev);
                 case LayerType::alpha_dropout:
-                  return alpha_dropout_forward(m, y, in, b, e, key, rate);
+                  return alpha_dropout_forward(m, y, in, b, e, key, rate, coeffs);
                 default:
                   return dropout_forward(m, y, in, b, e, key, rate, scale);
               }

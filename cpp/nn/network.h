@@ -100,8 +100,11 @@ struct LayerSpec {
   float act_threshold = 0.0f;
   bool use_bias       = true;  // dense
   float rate          = 0.0f;  // dropout, gaussian_dropout, alpha_dropout: in [0, 1)
-  float stddev        = 0.0f;  // gaussian_noise: in [0, 1] (Keras's bounds)
-  uint64_t seed       = 0;     // dropout and the noise layers
+  // gaussian_dropout, alpha_dropout: the rate as the caller's double, from
+  // which Keras computes the stddev and AlphaDropout's a, b (NaN: rate)
+  double rate_double = std::numeric_limits<double>::quiet_NaN();
+  float stddev       = 0.0f;  // gaussian_noise: in [0, 1] (Keras's bounds)
+  uint64_t seed      = 0;     // dropout and the noise layers
   // dense: penalty factors, finite and >= 0 (0 = none)
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;

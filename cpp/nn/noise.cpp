@@ -37,7 +37,11 @@ void gaussian_dropout_forward(float* noise, float* y, const float* x, int64_t be
   }
 }
 
-AlphaDropoutCoeffs alpha_dropout_coeffs(float rate) {
+float gaussian_dropout_stddev(double rate) {
+  return static_cast<float>(std::sqrt(rate / (1.0 - rate)));
+}
+
+AlphaDropoutCoeffs alpha_dropout_coeffs(double rate) {
   const double r       = rate;
   const double alpha_p = -kSeluAlpha * kSeluScale;
   const double a       = 1.0 / std::sqrt((1.0 - r) * (1.0 + r * alpha_p * alpha_p));
@@ -50,8 +54,7 @@ AlphaDropoutCoeffs alpha_dropout_coeffs(float rate) {
 }
 
 void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
-                           uint64_t key, float rate) {
-  const AlphaDropoutCoeffs c = alpha_dropout_coeffs(rate);
+                           uint64_t key, float rate, const AlphaDropoutCoeffs& c) {
   for (int64_t e = begin; e < end; ++e) {
     const bool kept = uniform01(key + static_cast<uint64_t>(e)) >= rate;
     noise[e]        = kept ? c.a : 0.0f;

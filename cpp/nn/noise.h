@@ -33,13 +33,18 @@ void gaussian_noise_forward(float* noise, float* y, const float* x, int64_t begi
                             uint64_t key, float stddev);
 void gaussian_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
                               uint64_t key, float stddev);
-void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
-                           uint64_t key, float rate);
-
-// Keras's AlphaDropout constants for `rate` (in [0, 1)): a, b and a * alpha_p + b.
+// Keras's AlphaDropout constants for `rate` (in [0, 1), the user's double, as
+// Keras computes them from a Python float): a, b and a * alpha_p + b.
 struct AlphaDropoutCoeffs {
   float a, b, dropped;
 };
-AlphaDropoutCoeffs alpha_dropout_coeffs(float rate);
+AlphaDropoutCoeffs alpha_dropout_coeffs(double rate);
+// GaussianDropout's stddev sqrt(rate / (1 - rate)), from the double rate.
+float gaussian_dropout_stddev(double rate);
+
+// `rate` (float) is compared with the uniforms, as Keras's float32 tensors;
+// `c` = alpha_dropout_coeffs(rate as a double).
+void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                           uint64_t key, float rate, const AlphaDropoutCoeffs& c);
 
 }  // namespace fastnn::nn
