@@ -655,3 +655,27 @@ def test_alpha_dropout_constants_equal_keras(keras_run):
     ours = np.unique(y)
     assert len(theirs) == 2
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_multi_chunk_batches_are_thread_independent(threads):
+    """600 x 64 activations span two 32768-element chunks of the parallel
+    noise pass: 1 and 2 threads give the same step."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((600, 10)).astype(np.float32)
+    t = rng.standard_normal((600, 1)).astype(np.float32)
+    w0 = rng.standard_normal((10, 64)).astype(np.float32) * 0.3
+    w1 = rng.standard_normal((64, 1)).astype(np.float32) * 0.3
+    results = []
+    for n in (1, 2):
+        fastnn.set_num_threads(n)
+        for make in (
+            lambda: layers.GaussianNoise(0.3, seed=2),
+            lambda: layers.GaussianDropout(0.3, seed=2),
+            lambda: layers.AlphaDropout(0.3, seed=2),
+        ):
+            model = _two_layer(make(), w0, w1)
+            model.train_on_batch(x, t)
+            results.append(model.get_weights())
+    for a, b in zip(results[:3], results[3:]):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)

@@ -7,7 +7,9 @@ or ``None`` (linear); :func:`get` resolves any of them to the kernel name.
 Keras 3 defaults are kept: ``"gelu"`` is the exact (erf) form
 (``approximate=False``), ``leaky_relu`` has ``negative_slope=0.2`` and ``elu``
 ``alpha=1.0``; the layers ``fastnn.layers.LeakyReLU(negative_slope)`` and
-``ELU(alpha)`` train with other values.
+``ELU(alpha)`` train with other values. ``relu`` takes Keras 3's
+``negative_slope``, ``max_value`` and ``threshold`` (the layer
+``fastnn.layers.ReLU`` trains with them), ``relu6`` is ``relu(x, max_value=6)``.
 """
 
 from __future__ import annotations
