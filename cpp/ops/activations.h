@@ -46,6 +46,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "ops/activation_kind.h"
 
@@ -58,10 +59,10 @@ constexpr float kSeluScale      = 1.0507009873554805f;
 
 // The parameters of the parametrized kinds (see above).
 struct ActivationParams {
-  float a         = 0.0f;              // leaky_relu slope, elu alpha, relu_clipped negative slope
-  float max_value = __builtin_inff();  // relu_clipped
-  float threshold = 0.0f;              // relu_clipped
-  float max_grad  = 1.0f;              // relu_clipped: f' at x == max_value
+  float a         = 0.0f;  // leaky_relu slope, elu alpha, relu_clipped negative slope
+  float max_value = std::numeric_limits<float>::infinity();  // relu_clipped
+  float threshold = 0.0f;                                    // relu_clipped
+  float max_grad  = 1.0f;                                    // relu_clipped: f' at x == max_value
 };
 // Keras's relu(negative_slope, max_value (+inf: None), threshold) as relu_clipped's params.
 ActivationParams relu_clipped_params(float negative_slope, float max_value, float threshold);
