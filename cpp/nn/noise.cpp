@@ -1,9 +1,11 @@
-// Portable kernels of the noise layers (nn/noise.h).
+// Portable kernels of the noise layers (nn/noise.h) and the dispatch of
+// alpha_dropout_forward on the active ISA.
 #include "nn/noise.h"
 
 #include <cmath>
 
 #include "nn/initializers.h"
+#include "runtime/dispatch.h"
 
 namespace fastnn::nn {
 
@@ -53,13 +55,26 @@ AlphaDropoutCoeffs alpha_dropout_coeffs(double rate) {
   return c;
 }
 
+void alpha_dropout_forward_generic(float* noise, float* y, const float* x, int64_t begin,
+                                   int64_t end, uint64_t key, float rate,
+                                   const AlphaDropoutCoeffs& c) {
+  for (int64_t e = begin; e < end; ++e)
+    noise[e] = uniform01(key + static_cast<uint64_t>(e)) >= rate ? c.a : 0.0f;
+  alpha_dropout_affine(noise, y, x, begin, end, c);
+}
+
+void alpha_dropout_affine(const float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                          const AlphaDropoutCoeffs& c) {
+  for (int64_t e = begin; e < end; ++e) y[e] = noise[e] != 0.0f ? c.a * x[e] + c.b : c.dropped;
+}
+
 void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
                            uint64_t key, float rate, const AlphaDropoutCoeffs& c) {
-  for (int64_t e = begin; e < end; ++e) {
-    const bool kept = uniform01(key + static_cast<uint64_t>(e)) >= rate;
-    noise[e]        = kept ? c.a : 0.0f;
-    y[e]            = kept ? c.a * x[e] + c.b : c.dropped;
-  }
+#if defined(FASTNN_HAVE_AVX2)
+  if (runtime::active_isa() == runtime::Isa::avx2)
+    return alpha_dropout_forward_avx2(noise, y, x, begin, end, key, rate, c);
+#endif
+  alpha_dropout_forward_generic(noise, y, x, begin, end, key, rate, c);
 }
 
 }  // namespace fastnn::nn

@@ -43,8 +43,23 @@ AlphaDropoutCoeffs alpha_dropout_coeffs(double rate);
 float gaussian_dropout_stddev(double rate);
 
 // `rate` (float) is compared with the uniforms, as Keras's float32 tensors;
-// `c` = alpha_dropout_coeffs(rate as a double).
+// `c` = alpha_dropout_coeffs(rate as a double). Dispatches on the active ISA:
+// the AVX2 kernel draws the mask eight lanes at a time (bit-identical).
 void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
                            uint64_t key, float rate, const AlphaDropoutCoeffs& c);
+
+// The per-ISA kernels (noise.cpp, avx2/noise_avx2.cpp), and the affine step
+// y[e] = noise[e] != 0 ? a * x[e] + b : dropped over [begin, end) that the
+// AVX2 kernel leaves to this (non-FMA) translation unit, so that a * x + b
+// rounds twice on every path, as Keras's float32 ops.
+void alpha_dropout_forward_generic(float* noise, float* y, const float* x, int64_t begin,
+                                   int64_t end, uint64_t key, float rate,
+                                   const AlphaDropoutCoeffs& c);
+void alpha_dropout_affine(const float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                          const AlphaDropoutCoeffs& c);
+#if defined(FASTNN_HAVE_AVX2)
+void alpha_dropout_forward_avx2(float* noise, float* y, const float* x, int64_t begin, int64_t end,
+                                uint64_t key, float rate, const AlphaDropoutCoeffs& c);
+#endif
 
 }  // namespace fastnn::nn
