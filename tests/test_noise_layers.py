@@ -66,10 +66,29 @@ def selu(x):
 
 
 @pytest.mark.parametrize("key", [0, 99, 2**64 - 3])
-def test_normal_kernel_matches_box_muller_reference(key):
-    x = np.zeros(5000, np.float32)
+def test_normal_kernel_matches_box_muller_reference(isa, key):
+    """The polynomial log and cos stay within a few float ulps of float64."""
+    x = np.zeros(100_000, np.float32)
     _, noise = _core.nn._noise_forward("gaussian_noise", x, key, 1.0)
-    np.testing.assert_allclose(noise, normal_reference(5000, key), rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(noise, normal_reference(len(x), key), rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("kind", NOISE_KINDS)
+@pytest.mark.parametrize("n,key,begin", [(1, 3, 0), (15, 2**64 - 7, 2), (4099, 11, 5)])
+def test_noise_kernels_are_bit_identical_on_every_isa(rng, kind, n, key, begin):
+    x = (rng.standard_normal(n) * 3).astype(np.float32)
+    param = {"gaussian_noise": 0.7, "gaussian_dropout": 0.35, "alpha_dropout": 0.3}[kind]
+    outputs = []
+    previous = _core.active_isa()
+    try:
+        for isa_name in _core.available_isas():
+            _core.set_isa(isa_name)
+            outputs.append(_core.nn._noise_forward(kind, x, key, param, begin))
+    finally:
+        _core.set_isa(previous)
+    for y, noise in outputs[1:]:
+        np.testing.assert_array_equal(y.view(np.uint32), outputs[0][0].view(np.uint32))
+        np.testing.assert_array_equal(noise.view(np.uint32), outputs[0][1].view(np.uint32))
 
 
 @pytest.mark.parametrize("begin", [0, 1, 13])
@@ -83,7 +102,7 @@ def test_noise_kernels_from_an_offset_match_the_whole_range(isa, rng, begin):
         assert not y[:begin].any() and not n[:begin].any()
 
 
-def test_gaussian_noise_statistics():
+def test_gaussian_noise_statistics(isa):
     """y - x ~ N(0, 0.3^2): mean, std, the 1-sigma mass and the kurtosis of 10^6
     draws (bounds of about 5 standard errors)."""
     n, stddev = 1_000_000, 0.3
@@ -100,7 +119,7 @@ def test_gaussian_noise_statistics():
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.5, 0.8])
-def test_gaussian_dropout_statistics(rate):
+def test_gaussian_dropout_statistics(isa, rate):
     """y / x ~ N(1, rate / (1 - rate)) (Keras: stddev sqrt(rate / (1 - rate)))."""
     n = 1_000_000
     x = np.full(n, 2.0, np.float32)

@@ -32,18 +32,28 @@ inline __m256i mix64_x4(__m256i x) {
   return _mm256_xor_si256(x, _mm256_srli_epi64(x, 31));
 }
 
-// uniform01(key + e + j) for the lanes j = 0..7.
-inline __m256 uniform01_x8(uint64_t key, int64_t e) {
-  const __m256i lanes_lo = _mm256_setr_epi64x(0, 1, 2, 3);
-  const __m256i lanes_hi = _mm256_setr_epi64x(4, 5, 6, 7);
+// mix64(key + e + j) for j = 0..3 (*lo) and 4..7 (*hi).
+inline void mix64_x8(uint64_t key, int64_t e, __m256i* lo, __m256i* hi) {
+  const __m256i base = _mm256_set1_epi64x(static_cast<int64_t>(key + static_cast<uint64_t>(e)));
+  *lo                = mix64_x4(_mm256_add_epi64(base, _mm256_setr_epi64x(0, 1, 2, 3)));
+  *hi                = mix64_x4(_mm256_add_epi64(base, _mm256_setr_epi64x(4, 5, 6, 7)));
+}
+
+// The low dwords of the 64-bit lanes of a (elements 0..3) and b (4..7), in
+// element order.
+inline __m256i low_dwords_x8(__m256i a, __m256i b) {
   // dwords interleaved as [a0 b0 a1 b1 a2 b2 a3 b3] back to [a0..a3 b0..b3]
   const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-  const __m256i base  = _mm256_set1_epi64x(static_cast<int64_t>(key + static_cast<uint64_t>(e)));
-  // the top 24 bits of each hash, in the low dword of its lane
-  const __m256i a    = _mm256_srli_epi64(mix64_x4(_mm256_add_epi64(base, lanes_lo)), 40);
-  const __m256i b    = _mm256_srli_epi64(mix64_x4(_mm256_add_epi64(base, lanes_hi)), 40);
-  const __m256i ab   = _mm256_blend_epi32(a, _mm256_slli_epi64(b, 32), 0xAA);
-  const __m256i bits = _mm256_permutevar8x32_epi32(ab, order);
+  const __m256i ab    = _mm256_blend_epi32(a, _mm256_slli_epi64(b, 32), 0xAA);
+  return _mm256_permutevar8x32_epi32(ab, order);
+}
+
+// uniform01(key + e + j) for the lanes j = 0..7.
+inline __m256 uniform01_x8(uint64_t key, int64_t e) {
+  __m256i lo, hi;
+  mix64_x8(key, e, &lo, &hi);
+  // the top 24 bits of each hash
+  const __m256i bits = low_dwords_x8(_mm256_srli_epi64(lo, 40), _mm256_srli_epi64(hi, 40));
   return _mm256_mul_ps(_mm256_cvtepi32_ps(bits), _mm256_set1_ps(1.0f / 16777216.0f));
 }
 
