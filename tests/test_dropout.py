@@ -11,20 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from counter_rng import MASK64, mix64
 
 import fastnn
 from fastnn import _core, layers, models
-
-MASK64 = (1 << 64) - 1
-
-
-def mix64(x: np.ndarray) -> np.ndarray:
-    """nn::mix64 on uint64 arrays (NumPy's uint64 arithmetic wraps mod 2^64)."""
-    with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
 
 
 def reference(x: np.ndarray, key: int, rate: float, begin: int = 0):

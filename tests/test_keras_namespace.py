@@ -103,8 +103,8 @@ def test_activation_layers_names_and_configs_follow_keras(tmp_path, rng):
 @pytest.mark.parametrize(
     "make,match",
     [
-        (lambda: layers.ReLU(max_value=6.0), "max_value=None only"),
-        (lambda: layers.ReLU(threshold=0.5), "threshold=0 only"),
+        (lambda: layers.ReLU(max_value=-6.0), "max_value"),
+        (lambda: layers.ReLU(threshold=-0.5), "threshold"),
         (lambda: layers.ReLU(negative_slope=-1.0), "negative_slope"),
         (lambda: layers.ReLU(negative_slope=None), "negative_slope"),
         (lambda: layers.Softmax(axis=0), "axis=-1 only"),

@@ -43,9 +43,30 @@ float param_for(ops::ActivationKind kind, const py::handle& param) {
   return static_cast<float>(a);
 }
 
+// relu_clipped takes (negative_slope, max_value or None, threshold), each >= 0.
+ops::ActivationParams params_for(ops::ActivationKind kind, const py::handle& param) {
+  if (kind != ops::ActivationKind::relu_clipped) {
+    ops::ActivationParams p;
+    p.a = param_for(kind, param);
+    return p;
+  }
+  const char* expected =
+      "relu_clipped takes param=(negative_slope, max_value or None, threshold), each >= 0";
+  if (!py::isinstance<py::sequence>(param) || py::len(param) != 3) throw py::value_error(expected);
+  const py::sequence seq = param.cast<py::sequence>();
+  const double slope     = as_double(seq[0], "negative_slope");
+  const double max_value = seq[1].is_none() ? INFINITY : as_double(seq[1], "max_value");
+  const double threshold = as_double(seq[2], "threshold");
+  if (!(slope >= 0.0 && std::isfinite(slope) && max_value >= 0.0 && threshold >= 0.0 &&
+        std::isfinite(threshold)))
+    throw py::value_error(expected);
+  return ops::relu_clipped_params(static_cast<float>(slope), static_cast<float>(max_value),
+                                  static_cast<float>(threshold));
+}
+
 py::array activation(const py::handle& x_obj, const std::string& name, const py::handle& param) {
   const ops::ActivationKind kind = kind_from(name);
-  const float a                  = param_for(kind, param);
+  const ops::ActivationParams a  = params_for(kind, param);
   FloatArray x                   = as_float32_c(x_obj, "x");
   FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
   int64_t rows, cols;
@@ -62,7 +83,7 @@ py::array activation(const py::handle& x_obj, const std::string& name, const py:
 py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj,
                           const std::string& name, const py::handle& param) {
   const ops::ActivationKind kind = kind_from(name);
-  const float a                  = param_for(kind, param);
+  const ops::ActivationParams a  = params_for(kind, param);
   FloatArray dy                  = as_float32_c(dy_obj, "dy");
   FloatArray x                   = as_float32_c(x_obj, "x");
   bool same                      = dy.ndim() == x.ndim();
@@ -91,7 +112,8 @@ py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj,
 void bind_activations(py::module_& ops) {
   ops.def("activation", &activation, py::arg("x"), py::arg("name"), py::arg("param") = py::none(),
           "keras.activations.<name>(x) as float32 (softmax over the last axis); param is "
-          "leaky_relu's negative_slope or elu's alpha (None: Keras's default).");
+          "leaky_relu's negative_slope or elu's alpha (None: Keras's default), or relu_clipped's "
+          "(negative_slope, max_value or None, threshold).");
   ops.def("activation_grad", &activation_grad, py::arg("dy"), py::arg("x"), py::arg("name"),
           py::arg("param") = py::none(),
           "Gradient of the activation: dy * f'(x) (softmax: the Jacobian-vector product over "

@@ -18,6 +18,7 @@
 #include "nn/dropout.h"
 #include "nn/initializers.h"
 #include "nn/network.h"
+#include "nn/noise.h"
 #include "nn/optimizer_updater.h"
 #include "ops/activation_kind.h"
 #include "ops/losses.h"
@@ -59,6 +60,16 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     s.type = nn::LayerType::dropout;
     s.rate = d["rate"].cast<float>();
     s.seed = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
+  } else if (type == "gaussian_noise") {
+    s.type   = nn::LayerType::gaussian_noise;
+    s.stddev = d["stddev"].cast<float>();
+    s.seed   = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
+  } else if (type == "gaussian_dropout" || type == "alpha_dropout") {
+    s.type =
+        type == "alpha_dropout" ? nn::LayerType::alpha_dropout : nn::LayerType::gaussian_dropout;
+    s.rate        = d["rate"].cast<float>();
+    s.rate_double = d["rate"].cast<double>();
+    s.seed        = d.contains("seed") ? d["seed"].cast<uint64_t>() : 0;
   } else if (type == "batch_norm") {
     s.type = nn::LayerType::batch_norm;
     if (d.contains("momentum")) s.momentum = d["momentum"].cast<double>();
@@ -67,12 +78,17 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
   } else {
     throw py::value_error("unknown layer type '" + type +
-                          "'; expected dense, activation, dropout, batch_norm");
+                          "'; expected dense, activation, dropout, batch_norm, gaussian_noise, "
+                          "gaussian_dropout, alpha_dropout");
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });
   if (d.contains("activation_param") && !d["activation_param"].is_none())
     s.act_param = d["activation_param"].cast<float>();  // else the kind's Keras default
+  // relu_clipped: max_value (None: no cap) and threshold
+  if (d.contains("activation_max_value") && !d["activation_max_value"].is_none())
+    s.act_max_value = d["activation_max_value"].cast<float>();
+  if (d.contains("activation_threshold")) s.act_threshold = d["activation_threshold"].cast<float>();
   return s;
 }
 
@@ -348,6 +364,38 @@ void bind_nn(py::module_& m) {
       py::arg("x"), py::arg("key"), py::arg("rate"), py::arg("begin") = 0,
       "Testing hook: the Dropout layer's kernel over elements [begin, len(x)) "
       "(see cpp/nn/dropout.h); returns (y, mask), zeros before begin.");
+
+  nnm.def(
+      "_noise_forward",
+      [](const std::string& kind, const FloatArray& x, uint64_t key, double param, int64_t begin) {
+        if (x.ndim() != 1) throw py::value_error("x must be 1-D");
+        const int64_t n = x.shape(0);
+        if (begin < 0 || begin > n) throw py::value_error("need 0 <= begin <= len(x)");
+        FloatArray y(n), noise(n);
+        std::fill(y.mutable_data(), y.mutable_data() + n, 0.0f);
+        std::fill(noise.mutable_data(), noise.mutable_data() + n, 0.0f);
+        float* yp          = y.mutable_data();
+        float* np_         = noise.mutable_data();
+        const float* xp    = x.data();
+        const bool is_rate = kind != "gaussian_noise";
+        if (is_rate && !(param >= 0.0 && static_cast<float>(param) < 1.0f))
+          throw py::value_error("rate must be in [0, 1)");
+        if (kind == "gaussian_noise") {
+          nn::gaussian_noise_forward(np_, yp, xp, begin, n, key, static_cast<float>(param));
+        } else if (kind == "gaussian_dropout") {
+          nn::gaussian_dropout_forward(np_, yp, xp, begin, n, key,
+                                       nn::gaussian_dropout_stddev(param));
+        } else if (kind == "alpha_dropout") {
+          nn::alpha_dropout_forward(np_, yp, xp, begin, n, key, static_cast<float>(param),
+                                    nn::alpha_dropout_coeffs(param));
+        } else {
+          throw py::value_error("kind must be gaussian_noise, gaussian_dropout or alpha_dropout");
+        }
+        return py::make_tuple(y, noise);
+      },
+      py::arg("kind"), py::arg("x"), py::arg("key"), py::arg("param"), py::arg("begin") = 0,
+      "Testing hook: a noise layer's kernel (cpp/nn/noise.h) over elements [begin, len(x)); "
+      "param is the stddev (gaussian_noise) or the rate; returns (y, noise), zeros before begin.");
 
   py::class_<CallData, std::shared_ptr<CallData>>(
       nnm, "Data", "Arrays validated and converted once by Network.prepare.")

@@ -141,7 +141,7 @@ void activate_row(ActivationKind act, float* row, int64_t n) {
       break;
     case ActivationKind::sigmoid:
     case ActivationKind::tanh:
-      ops::activation_kernels().forward(act, row, row, n, 0.0f);
+      ops::activation_kernels().forward(act, row, row, n, ops::ActivationParams{});
       break;
     default:
       break;

@@ -11,6 +11,7 @@
 #include "nn/batch_norm.h"
 #include "nn/dropout.h"
 #include "nn/initializers.h"
+#include "nn/noise.h"
 #include "nn/penalty.h"
 #include "ops/activations.h"
 #include "runtime/team.h"
@@ -29,6 +30,30 @@ constexpr int64_t kChunk       = 1 << 15;  // elements per parallel chunk
 constexpr int64_t kMinParallelChunks = 8;
 
 int64_t align_up(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// Dropout and the noise layers: whether the layer draws random numbers in
+// training (it keeps a per-element factor in mask_ for backward).
+bool is_random(const LayerSpec& L) {
+  switch (L.type) {
+    case LayerType::dropout:
+    case LayerType::gaussian_dropout:
+    case LayerType::alpha_dropout:
+      return L.rate != 0.0f;
+    case LayerType::gaussian_noise:
+      return L.stddev != 0.0f;
+    default:
+      return false;
+  }
+}
+
+// The activation parameters of layer L.
+ops::ActivationParams act_params(const LayerSpec& L) {
+  if (L.act == ActivationKind::relu_clipped)
+    return ops::relu_clipped_params(L.act_param, L.act_max_value, L.act_threshold);
+  ops::ActivationParams p;
+  p.a = L.act_param;
+  return p;
+}
 
 bool epilogue_supports(ActivationKind act) {
   return act == ActivationKind::linear || act == ActivationKind::relu ||
@@ -117,6 +142,14 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
       throw std::invalid_argument("activation parameter of layer " + std::to_string(i) +
                                   " must be finite (and >= 0 for elu's alpha), got " +
                                   std::to_string(L.act_param));
+    if (L.act == ActivationKind::relu_clipped &&
+        !(L.act_param >= 0.0f && L.act_max_value >= 0.0f && L.act_threshold >= 0.0f &&
+          std::isfinite(L.act_threshold)))
+      throw std::invalid_argument(
+          "relu parameters of layer " + std::to_string(i) +
+          " must be >= 0 (negative_slope, threshold finite; max_value may be inf), got " +
+          std::to_string(L.act_param) + ", " + std::to_string(L.act_max_value) + ", " +
+          std::to_string(L.act_threshold));
     switch (L.type) {
       case LayerType::dense:
         if (L.units < 1)
@@ -157,9 +190,17 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         s.out = width;
         break;
       case LayerType::dropout:
+      case LayerType::gaussian_dropout:
+      case LayerType::alpha_dropout:
         if (!(L.rate >= 0.0f && L.rate < 1.0f))
           throw std::invalid_argument("Dropout rate must be in [0, 1), got " +
                                       std::to_string(L.rate));
+        s.out = width;
+        break;
+      case LayerType::gaussian_noise:
+        if (!(L.stddev >= 0.0f && L.stddev <= 1.0f))
+          throw std::invalid_argument("GaussianNoise stddev must be in [0, 1], got " +
+                                      std::to_string(L.stddev));
         s.out = width;
         break;
       case LayerType::batch_norm: {
@@ -314,7 +355,7 @@ void Network::reserve(int64_t rows) {
     out_[i].reserve(n);
     if (layers_[i].type == LayerType::dense || layers_[i].type == LayerType::batch_norm)
       pre_[i].reserve(n);
-    if (layers_[i].type == LayerType::dropout) mask_[i].reserve(n);
+    if (is_random(layers_[i])) mask_[i].reserve(n);
   }
   const size_t wide = static_cast<size_t>(rows * max_width_);
   dbuf_[0].reserve(wide);
@@ -343,29 +384,48 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
         float* dst     = S.keep_pre ? pre_[i].data() : y;
         gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
                     dst, S.out, use ? &ep : nullptr);
-        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, L.act_param);
+        if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, act_params(L));
         break;
       }
       case LayerType::activation:
-        ops::activation_forward(L.act, y, in, rows, S.out, L.act_param);
+        ops::activation_forward(L.act, y, in, rows, S.out, act_params(L));
         break;
-      case LayerType::dropout: {
-        if (!training || L.rate == 0.0f) {
+      case LayerType::dropout:
+      case LayerType::gaussian_noise:
+      case LayerType::gaussian_dropout:
+      case LayerType::alpha_dropout: {
+        if (!training || !is_random(L)) {
           y = const_cast<float*>(in);  // identity: no copy
           break;
         }
-        float* m          = mask_[i].data();
-        const int64_t n   = rows * S.out;
-        const float scale = 1.0f / (1.0f - L.rate);
-        const float rate  = L.rate;
+        float* m         = mask_[i].data();
+        const int64_t n  = rows * S.out;
+        const float rate = L.rate;
+        // the same key for every random layer type: (seed, iteration, layer)
         const uint64_t key =
             mix64(L.seed ^ mix64(static_cast<uint64_t>(iterations_) * 0xD1B54A32D192ED03ull +
                                  static_cast<uint64_t>(i)));
+        const LayerType type = L.type;
+        const float scale    = 1.0f / (1.0f - rate);
+        const double rate64 = std::isnan(L.rate_double) ? static_cast<double>(rate) : L.rate_double;
+        const float stddev =
+            type == LayerType::gaussian_dropout ? gaussian_dropout_stddev(rate64) : L.stddev;
+        const AlphaDropoutCoeffs coeffs =
+            type == LayerType::alpha_dropout ? alpha_dropout_coeffs(rate64) : AlphaDropoutCoeffs{};
         const int64_t chunks = (n + kChunk - 1) / kChunk;
         runtime::parallel_for_static(
             chunks > 1 ? runtime::num_threads() : 1, chunks, [&](int64_t c) {
-              dropout_forward(m, y, in, c * kChunk, std::min(n, (c + 1) * kChunk), key, rate,
-                              scale);
+              const int64_t b = c * kChunk, e = std::min(n, (c + 1) * kChunk);
+              switch (type) {
+                case LayerType::gaussian_noise:
+                  return gaussian_noise_forward(m, y, in, b, e, key, stddev);
+                case LayerType::gaussian_dropout:
+                  return gaussian_dropout_forward(m, y, in, b, e, key, stddev);
+                case LayerType::alpha_dropout:
+                  return alpha_dropout_forward(m, y, in, b, e, key, rate, coeffs);
+                default:
+                  return dropout_forward(m, y, in, b, e, key, rate, scale);
+              }
             });
         break;
       }
@@ -395,7 +455,7 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         // d (rows, out) -> dZ in place; dW = x^T dZ; db = colsum dZ; dx = dZ W^T
         if (!d_is_pre && L.act != ActivationKind::linear)
           ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
-                                   rows, S.out, L.act_param);
+                                   rows, S.out, act_params(L));
         if (!frozen_[static_cast<size_t>(i)]) {
           if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
           gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
@@ -410,11 +470,15 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
       }
       case LayerType::activation:
         if (!d_is_pre)
-          ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out, L.act_param);
+          ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out, act_params(L));
         break;
       case LayerType::dropout:
+      case LayerType::gaussian_dropout:
+      case LayerType::alpha_dropout:
         if (L.rate != 0.0f) scale_inplace(d, mask_[i].data(), rows * S.out);
         break;
+      case LayerType::gaussian_noise:
+        break;  // y = x + noise: dx = dy
       case LayerType::batch_norm:
         batch_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
         break;

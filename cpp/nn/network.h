@@ -8,6 +8,13 @@
 //   dropout     training: y = x * m / (1 - rate), m ~ Bernoulli(1 - rate) per element;
 //               inference: y = x. m is a pure function of (seed, iteration, layer,
 //               element): counter-based, independent of threads and batch layout.
+//   gaussian_noise, gaussian_dropout, alpha_dropout
+//               Keras 3's noise layers (nn/noise.h has the formulas): training
+//               adds N(0, stddev^2), multiplies by N(1, rate / (1 - rate)), or
+//               applies AlphaDropout's mask and affine map; inference: y = x.
+//               The noise is a pure function of (seed, iteration, layer,
+//               element), as dropout's mask; backward multiplies by the kept
+//               factor (passes dy through for gaussian_noise).
 //   batch_norm  Keras 3's BatchNormalization over the features (axis=-1), see
 //               nn/batch_norm.h for the formulas: y = (x - mean) * inv * gamma + beta,
 //               inv = 1 / sqrt(var + epsilon); gamma (scale=true) and beta
@@ -71,17 +78,33 @@
 
 namespace fastnn::nn {
 
-enum class LayerType : int { dense = 0, activation, dropout, batch_norm };
+enum class LayerType : int {
+  dense = 0,
+  activation,
+  dropout,
+  batch_norm,
+  gaussian_noise,
+  gaussian_dropout,
+  alpha_dropout,
+};
 
 struct LayerSpec {
   LayerType type          = LayerType::dense;
   int64_t units           = 0;  // dense
   ops::ActivationKind act = ops::ActivationKind::linear;
-  // leaky_relu slope / elu alpha (ops/activations.h); NaN: Keras's default
+  // leaky_relu slope / elu alpha / relu_clipped's negative slope
+  // (ops/activations.h); NaN: Keras's default
   float act_param = std::numeric_limits<float>::quiet_NaN();
-  bool use_bias   = true;  // dense
-  float rate      = 0.0f;  // dropout, in [0, 1)
-  uint64_t seed   = 0;     // dropout
+  // relu_clipped: max_value (+inf: none) and threshold, both >= 0
+  float act_max_value = std::numeric_limits<float>::infinity();
+  float act_threshold = 0.0f;
+  bool use_bias       = true;  // dense
+  float rate          = 0.0f;  // dropout, gaussian_dropout, alpha_dropout: in [0, 1)
+  // gaussian_dropout, alpha_dropout: the rate as the caller's double, from
+  // which Keras computes the stddev and AlphaDropout's a, b (NaN: rate)
+  double rate_double = std::numeric_limits<double>::quiet_NaN();
+  float stddev       = 0.0f;  // gaussian_noise: in [0, 1] (Keras's bounds)
+  uint64_t seed      = 0;     // dropout and the noise layers
   // dense: penalty factors, finite and >= 0 (0 = none)
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;
@@ -152,7 +175,9 @@ struct Batch {
 class Network {
  public:
   // Throws std::invalid_argument for an empty layer list, units < 1,
-  // input_dim < 1, a dropout rate outside [0, 1), a negative or non-finite
+  // input_dim < 1, a dropout (or gaussian/alpha dropout) rate outside [0, 1),
+  // a gaussian_noise stddev outside [0, 1], relu_clipped parameters that are
+  // negative or NaN (or infinite, but for max_value), a negative or non-finite
   // regularization factor, a non-finite act_param, a negative elu alpha, a
   // batch_norm momentum outside [0, 1] or an epsilon that is not finite and > 0.
   Network(int64_t input_dim, std::vector<LayerSpec> layers);

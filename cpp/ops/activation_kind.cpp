@@ -25,6 +25,7 @@ constexpr NamedKind kNames[] = {
     {"softsign", ActivationKind::softsign},
     {"hard_sigmoid", ActivationKind::hard_sigmoid},
     {"exponential", ActivationKind::exponential},
+    {"relu_clipped", ActivationKind::relu_clipped},
 };
 }  // namespace
 

@@ -23,9 +23,10 @@ enum class ActivationKind : int {
   softsign,
   hard_sigmoid,
   exponential,
+  relu_clipped,  // Keras's relu(x, negative_slope, max_value, threshold) (ops/activations.h)
 };
 
-constexpr int kNumActivationKinds = static_cast<int>(ActivationKind::exponential) + 1;
+constexpr int kNumActivationKinds = static_cast<int>(ActivationKind::relu_clipped) + 1;
 
 // Keras string id -> kind ("swish" == "silu", "linear" == None). Throws
 // std::invalid_argument naming the valid ids when the name is unknown.

@@ -30,6 +30,7 @@ bool activation_needs_input(ActivationKind kind) {
     case ActivationKind::softplus:
     case ActivationKind::softsign:
     case ActivationKind::hard_sigmoid:
+    case ActivationKind::relu_clipped:
       return true;
     default:
       return false;
@@ -38,6 +39,31 @@ bool activation_needs_input(ActivationKind kind) {
 
 bool activation_has_param(ActivationKind kind) {
   return kind == ActivationKind::leaky_relu || kind == ActivationKind::elu;
+}
+
+ActivationParams relu_clipped_params(float negative_slope, float max_value, float threshold) {
+  ActivationParams p;
+  p.a         = negative_slope;
+  p.max_value = max_value;
+  p.threshold = threshold;
+  // Keras's relu6 path (no threshold, max_value 6): torch.nn.functional.relu6,
+  // whose gradient is 0 at 6; elsewhere Keras clips, and torch.clip passes it.
+  p.max_grad = (threshold == 0.0f && max_value == 6.0f) ? 0.0f : 1.0f;
+  return p;
+}
+
+void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols,
+                        float a) {
+  ActivationParams p;
+  p.a = a;
+  activation_forward(kind, y, x, rows, cols, p);
+}
+
+void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
+                         const float* y, int64_t rows, int64_t cols, float a) {
+  ActivationParams p;
+  p.a = a;
+  activation_backward(kind, dx, dy, x, y, rows, cols, p);
 }
 
 float activation_default_param(ActivationKind kind) {
@@ -56,7 +82,7 @@ void activation_backward(ActivationKind kind, float* dx, const float* dy, const 
 }
 
 void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols,
-                        float a) {
+                        const ActivationParams& a) {
   const ActivationKernels& k = activation_kernels();
   if (rows <= 0 || cols <= 0) return;
   if (kind == ActivationKind::softmax) {
@@ -79,7 +105,7 @@ void activation_forward(ActivationKind kind, float* y, const float* x, int64_t r
 }
 
 void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
-                         const float* y, int64_t rows, int64_t cols, float a) {
+                         const float* y, int64_t rows, int64_t cols, const ActivationParams& a) {
   const ActivationKernels& k = activation_kernels();
   if (rows <= 0 || cols <= 0) return;
   if (kind == ActivationKind::softmax) {

@@ -20,6 +20,17 @@
 // a (exp(x) - 1); Keras default 1.0; the bindings take a >= 0); the other
 // kinds ignore it. activation_default_param(kind) gives the Keras default,
 // and the overloads without `a` use it.
+// relu_clipped is keras.activations.relu with its three parameters
+// (ActivationParams: a = negative_slope s >= 0, max_value m >= 0 (+inf:
+// None), threshold t >= 0), as Keras 3 computes it
+// (keras/src/activations/activations.py, ReLU.static_call):
+//   y  = x > t ? min(x, m) : s (x - t) + 0   (+0, not -0, for s = 0; NaN in, NaN out)
+//   f' = s for x < t; 0 at x == t; 1 for t < x < m; 0 for x > m; at x == m
+//        (> t) p.max_grad: 1 where Keras clips (torch.clip passes the
+//        gradient at the bound), 0 on Keras's relu6 path (t == 0, m == 6:
+//        torch's relu6 does not). relu_clipped_params() sets it. Reads x.
+// Plain relu (s = 0, no m, t = 0) and leaky_relu (s > 0, no m, t = 0) are
+// what Keras computes for those arguments and keep their own kinds.
 // Fixed parameters follow keras.activations: selu alpha 1.67326324 / scale 1.05070098,
 // hard_sigmoid = clip((x + 3) / 6, 0, 1) (Keras 3; torch's rounding), gelu tanh form
 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu_exact 0.5 x (1 + erf(x / sqrt 2)).
@@ -35,6 +46,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "ops/activation_kind.h"
 
@@ -45,11 +57,22 @@ constexpr float kEluAlpha       = 1.0f;
 constexpr float kSeluAlpha      = 1.6732632423543772f;
 constexpr float kSeluScale      = 1.0507009873554805f;
 
+// The parameters of the parametrized kinds (see above).
+struct ActivationParams {
+  float a         = 0.0f;  // leaky_relu slope, elu alpha, relu_clipped negative slope
+  float max_value = std::numeric_limits<float>::infinity();  // relu_clipped
+  float threshold = 0.0f;                                    // relu_clipped
+  float max_grad  = 1.0f;                                    // relu_clipped: f' at x == max_value
+};
+// Keras's relu(negative_slope, max_value (+inf: None), threshold) as relu_clipped's params.
+ActivationParams relu_clipped_params(float negative_slope, float max_value, float threshold);
+
 struct ActivationKernels {
-  // Elementwise kinds only (not softmax); `a` as activation_forward's.
-  void (*forward)(ActivationKind kind, float* y, const float* x, int64_t n, float a);
+  // Elementwise kinds only (not softmax); `p` as activation_forward's.
+  void (*forward)(ActivationKind kind, float* y, const float* x, int64_t n,
+                  const ActivationParams& p);
   void (*backward)(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
-                   int64_t n, float a);
+                   int64_t n, const ActivationParams& p);
   void (*softmax_forward)(float* y, const float* x, int64_t rows, int64_t cols);
   void (*softmax_backward)(float* dx, const float* dy, const float* y, int64_t rows, int64_t cols);
 };
@@ -72,6 +95,11 @@ bool activation_has_param(ActivationKind kind);
 float activation_default_param(ActivationKind kind);
 
 // x, y, dx, dy are rows x cols, row-major, contiguous.
+void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols,
+                        const ActivationParams& p);
+void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,
+                         const float* y, int64_t rows, int64_t cols, const ActivationParams& p);
+// The same with ActivationParams{a} (the kinds with one parameter).
 void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols,
                         float a);
 void activation_backward(ActivationKind kind, float* dx, const float* dy, const float* x,

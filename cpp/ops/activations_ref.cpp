@@ -27,7 +27,9 @@ inline float normal_cdf(float x) {
 
 inline float softplus(float x) { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
 
-void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float a) {
+void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n,
+                 const ActivationParams& p) {
+  const float a = p.a;
   switch (kind) {
     case ActivationKind::linear:
       for (int64_t i = 0; i < n; ++i) y[i] = x[i];
@@ -80,13 +82,21 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n, float
     case ActivationKind::exponential:
       for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
       break;
+    case ActivationKind::relu_clipped: {
+      const float m = p.max_value, t = p.threshold;
+      // + 0: Keras's 0 below the threshold is +0 (a = 0 would give -0)
+      for (int64_t i = 0; i < n; ++i)
+        y[i] = x[i] > t ? (x[i] < m ? x[i] : m) : a * (x[i] - t) + 0.0f;
+      break;
+    }
     case ActivationKind::softmax:
       break;  // row-wise: softmax_forward_ref
   }
 }
 
 void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
-                  int64_t n, float a) {
+                  int64_t n, const ActivationParams& p) {
+  const float a = p.a;
   switch (kind) {
     case ActivationKind::linear:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i];
@@ -158,6 +168,16 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
     case ActivationKind::exponential:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i];
       break;
+    case ActivationKind::relu_clipped: {
+      const float m = p.max_value, t = p.threshold;
+      const bool at_max_passes = p.max_grad != 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        const float v   = x[i];
+        const bool pass = v > t && (v < m || (v == m && at_max_passes));
+        dx[i]           = pass ? dy[i] : (v < t ? a * dy[i] : 0.0f);
+      }
+      break;
+    }
     case ActivationKind::softmax:
       break;  // row-wise: softmax_backward_ref
   }

@@ -7,11 +7,14 @@ or ``None`` (linear); :func:`get` resolves any of them to the kernel name.
 Keras 3 defaults are kept: ``"gelu"`` is the exact (erf) form
 (``approximate=False``), ``leaky_relu`` has ``negative_slope=0.2`` and ``elu``
 ``alpha=1.0``; the layers ``fastnn.layers.LeakyReLU(negative_slope)`` and
-``ELU(alpha)`` train with other values.
+``ELU(alpha)`` train with other values. ``relu`` takes Keras 3's
+``negative_slope``, ``max_value`` and ``threshold`` (the layer
+``fastnn.layers.ReLU`` trains with them), ``relu6`` is ``relu(x, max_value=6)``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Union
 
 from fastnn import ops as _ops
@@ -25,6 +28,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "relu",
+    "relu6",
     "selu",
     "serialize",
     "sigmoid",
@@ -42,9 +46,69 @@ def linear(x):
     return _ops.activation(x, "linear")
 
 
-def relu(x):
-    """``max(x, 0)``."""
-    return _ops.activation(x, "relu")
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit, ``max(x, 0)`` with Keras 3's defaults.
+
+    With the parameters, as ``keras.activations.relu`` computes it:
+    ``min(x, max_value)`` for ``x > threshold``, else
+    ``negative_slope * (x - threshold)``.
+
+    Args:
+        negative_slope: the slope below the threshold, a finite float >= 0.
+            Defaults to `0.0`.
+        max_value: the cap, a float >= 0, or `None` (no cap). Defaults to
+            `None`.
+        threshold: a finite float >= 0. Defaults to `0.0`.
+
+    Raises:
+        ValueError: a negative or non-finite argument (Keras's function
+            computes with negative ones; its `ReLU` layer refuses them).
+
+    >>> relu([-10.0, -5.0, 0.0, 5.0, 10.0], max_value=5.0)
+    array([0., 0., 0., 5., 5.], dtype=float32)
+    """
+    kernel, param = relu_kernel(negative_slope, max_value, threshold)
+    return _ops.activation(x, kernel, param)
+
+
+def relu6(x):
+    """``min(max(x, 0), 6)`` (Keras 3's ``relu6``)."""
+    return _ops.activation(x, *relu_kernel(0.0, 6.0, 0.0))
+
+
+def relu_kernel(negative_slope=0.0, max_value=None, threshold=0.0):
+    """The C++ kernel and its parameter for ``relu(x, negative_slope,
+    max_value, threshold)``: ``("relu", None)`` for the defaults,
+    ``("leaky_relu", slope)`` for a slope alone (what Keras computes then),
+    else ``("relu_clipped", (slope, max_value or None, threshold))``.
+
+    Raises:
+        ValueError: in Keras's words (keras.layers.ReLU) for a negative or
+            missing argument; also for a non-finite slope or threshold and a
+            NaN cap.
+    """
+    cap = None if max_value is None else _float(max_value, "max_value")
+    if cap is not None and not cap >= 0.0:
+        raise ValueError(
+            f"max_value of a ReLU layer cannot be a negative value. Received: max_value={max_value}"
+        )
+    slope = None if negative_slope is None else _float(negative_slope, "negative_slope")
+    if slope is None or not 0.0 <= slope < math.inf:
+        raise ValueError(
+            "negative_slope of a ReLU layer cannot be None or a negative value. "
+            f"Received: negative_slope={negative_slope}"
+        )
+    limit = None if threshold is None else _float(threshold, "threshold")
+    if limit is None or not 0.0 <= limit < math.inf:
+        raise ValueError(
+            "threshold of a ReLU layer cannot be None or a negative value. "
+            f"Received: threshold={threshold}"
+        )
+    if cap == math.inf:
+        cap = None
+    if cap is None and limit == 0.0:
+        return ("relu", None) if slope == 0.0 else ("leaky_relu", slope)
+    return "relu_clipped", (slope, cap, limit)
 
 
 def sigmoid(x):
@@ -136,6 +200,7 @@ def exponential(x):
 _KERNELS = {
     "linear": "linear",
     "relu": "relu",
+    "relu6": "relu_clipped",
     "sigmoid": "sigmoid",
     "tanh": "tanh",
     "softmax": "softmax",
@@ -154,6 +219,7 @@ _KERNELS = {
 _FUNCTIONS = {
     linear: "linear",
     relu: "relu",
+    relu6: "relu6",
     sigmoid: "sigmoid",
     tanh: "tanh",
     softmax: "softmax",
@@ -200,6 +266,20 @@ def get(identifier: Union[str, Callable, None]) -> str:
         ValueError: for an unknown name. TypeError: for another object.
     """
     return _KERNELS[_keras_name(identifier)]
+
+
+def spec(identifier: Union[str, Callable, None]) -> dict:
+    """The activation's part of a layer spec: the kernel name, plus the
+    parameters of ``"relu6"`` (the C++ relu_clipped with max_value 6)."""
+    name = _keras_name(identifier)
+    if name == "relu6":
+        return {
+            "activation": "relu_clipped",
+            "activation_param": 0.0,
+            "activation_max_value": 6.0,
+            "activation_threshold": 0.0,
+        }
+    return {"activation": _KERNELS[name]}
 
 
 class NamedActivation(str):

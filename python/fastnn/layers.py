@@ -23,10 +23,13 @@ from fastnn.utils.seeding import next_seed
 __all__ = [
     "ELU",
     "Activation",
+    "AlphaDropout",
     "BatchNormalization",
     "Dense",
     "Dropout",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
     "Input",
     "InputLayer",
     "Layer",
@@ -522,7 +525,7 @@ class Dense(Layer):
         return {
             "type": "dense",
             "units": self.units,
-            "activation": _activations.get(self.activation),
+            **_activations.spec(self.activation),
             "use_bias": self.use_bias,
             "kernel_l1": self._kernel_penalty[0],
             "kernel_l2": self._kernel_penalty[1],
@@ -591,7 +594,7 @@ class Dense(Layer):
         bias = self._weights[1] if self.use_bias else None
         z = ops.dense(x, kernel, bias)
         name = _activations.get(self.activation)
-        out = z if name == "linear" else ops.activation(z, name)
+        out = z if name == "linear" else _activations.named(self.activation)(z)
         return np.asarray(out, dtype=np.float32).view(_EagerArray)
 
     def _init_weights(self):
@@ -642,7 +645,7 @@ class Activation(Layer):
                 f"Activation layer {self.name!r} takes 1-D features per sample, got "
                 f"{tuple(input_shape)}: add a Flatten layer before it"
             )
-        return {"type": "activation", "activation": _activations.get(self.activation)}
+        return {"type": "activation", **_activations.spec(self.activation)}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "activation": self.activation}
@@ -705,45 +708,52 @@ class ELU(Activation):
 
 
 class ReLU(Activation):
-    """``max(x, 0)`` (keras.layers.ReLU); with ``negative_slope`` > 0,
-    ``x`` if ``x > 0`` else ``negative_slope * x``.
+    """Rectified linear unit (keras.layers.ReLU), as ``keras.activations.relu``:
+    ``min(x, max_value)`` for ``x > threshold``, else
+    ``negative_slope * (x - threshold)``; the defaults give ``max(x, 0)``.
 
     Args:
-        max_value: only `None` (no cap) is supported.
+        max_value: a float >= 0, or `None` (no cap). Defaults to `None`.
         negative_slope: a finite float >= 0. Defaults to `0.0`.
-        threshold: only `0.0` is supported.
+        threshold: a finite float >= 0. Defaults to `0.0`.
 
     Raises:
-        ValueError: a cap or a threshold (fastnn has no kernel for them), or a
-            negative slope below 0.
+        ValueError: in Keras's words for a negative (or `None`) slope or
+            threshold and a negative cap.
+
+    >>> model = Sequential([Input((3,)), layers.ReLU(max_value=6.0)])
+    >>> model.predict(np.array([[-1.0, 3.0, 9.0]]), verbose=0)
+    array([[0., 3., 6.]], dtype=float32)
     """
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
-        slope = _activation_param(
-            negative_slope,
-            "The negative_slope value of a ReLU layer cannot be None or negative value. "
-            f"Expected a float. Received: negative_slope={negative_slope!r}",
-        )
-        if max_value is not None:
-            raise ValueError(
-                f"fastnn's ReLU layer supports max_value=None only, got max_value={max_value!r}"
-            )
-        if threshold is None or isinstance(threshold, bool) or float(threshold) != 0.0:
-            raise ValueError(
-                f"fastnn's ReLU layer supports threshold=0 only, got threshold={threshold!r}"
-            )
-        super().__init__("leaky_relu" if slope > 0 else "relu", **kwargs)
-        self.negative_slope = slope
+        kernel, param = _activations.relu_kernel(negative_slope, max_value, threshold)
+        super().__init__("leaky_relu" if kernel == "leaky_relu" else "relu", **kwargs)
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope = float(negative_slope)
+        self.threshold = float(threshold)
+        self._kernel, self._param = kernel, param
 
     def _spec(self, input_shape):
-        spec = super()._spec(input_shape)
-        return {**spec, "activation_param": self.negative_slope} if self.negative_slope else spec
+        spec = {**super()._spec(input_shape), "activation": self._kernel}
+        if self._kernel == "leaky_relu":
+            spec["activation_param"] = self._param
+        elif self._kernel == "relu_clipped":
+            slope, cap, threshold = self._param
+            spec.update(
+                activation_param=slope, activation_max_value=cap, activation_threshold=threshold
+            )
+        return spec
 
     def get_config(self) -> dict:
         config = super().get_config()
         del config["activation"]
-        slope = self.negative_slope
-        return {**config, "max_value": None, "negative_slope": slope, "threshold": 0.0}
+        return {
+            **config,
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
 
 
 class Softmax(Activation):
@@ -776,7 +786,56 @@ def _activation_param(value, message: str) -> float:
     return value
 
 
-class Dropout(Layer):
+class _RandomLayer(Layer):
+    """Dropout and the noise layers: random in training (only inside fit and
+    train_on_batch), the identity in inference. The C++ engine draws the
+    noise from a counter keyed by (seed, training step, layer, element), so
+    it does not depend on the thread count, the ISA or the batch layout; a
+    `seed` of None draws one from `fastnn.utils.set_random_seed`'s stream
+    when the model is built (saved models keep it, so training resumes
+    exactly)."""
+
+    _type = ""
+
+    def _random(self) -> bool:
+        """Whether training mode draws noise (rate or stddev > 0)."""
+        return self._param() > 0
+
+    def _param(self) -> float:
+        return self.rate
+
+    def _spec(self, input_shape):
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name!r} takes 1-D features per sample, got "
+                f"{tuple(input_shape)}: add a Flatten layer before it"
+            )
+        seed = self.seed
+        if seed is None:
+            seed = next_seed()
+        self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
+        key = "stddev" if self._type == "gaussian_noise" else "rate"
+        return {"type": self._type, key: self._param(), "seed": self._built_seed}
+
+
+def _noise_param(value, name: str, inclusive: bool) -> float:
+    """A rate or stddev in [0, 1) (inclusive: [0, 1]), in Keras's words."""
+    bad = ValueError(
+        f"Invalid value received for argument `{name}`. Expected a float value between 0 and 1"
+        f"{'' if inclusive else ' (1 excluded)'}. Received: {name}={value}"
+    )
+    if value is None or isinstance(value, (bool, np.bool_, str)):
+        raise bad
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise bad from None
+    if not (0.0 <= value <= 1.0 if inclusive else 0.0 <= value < 1.0):
+        raise bad
+    return value
+
+
+class Dropout(_RandomLayer):
     """Inverted dropout while training: zeroes a fraction `rate` of the
     inputs and scales the rest by ``1 / (1 - rate)``; identity in inference.
 
@@ -786,6 +845,8 @@ class Dropout(Layer):
         seed: the mask stream's seed; None draws one. Masks are a function of
             (seed, training step, element), independent of thread count.
     """
+
+    _type = "dropout"
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -802,20 +863,97 @@ class Dropout(Layer):
         self.rate = rate
         self.seed = seed
 
-    def _spec(self, input_shape):
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"Dropout layer {self.name!r} takes 1-D features per sample, got "
-                f"{tuple(input_shape)}: add a Flatten layer before it"
-            )
-        seed = self.seed
-        if seed is None:
-            seed = next_seed()
-        self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
-        return {"type": "dropout", "rate": self.rate, "seed": self._built_seed}
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class GaussianNoise(_RandomLayer):
+    """Adds zero-centered Gaussian noise while training
+    (keras.layers.GaussianNoise): ``y = x + N(0, stddev^2)`` per element;
+    identity in inference. The gradient passes through unchanged.
+
+    Args:
+        stddev: the noise's standard deviation, in [0, 1] (Keras's bounds).
+        seed: the noise stream's seed; None draws one. Defaults to `None`.
+
+    Input shape: ``(batch, features)``. Output shape: the same.
+
+    >>> layer = layers.GaussianNoise(0.1, seed=7)
+    """
+
+    _type = "gaussian_noise"
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = _noise_param(stddev, "stddev", inclusive=True)
+        self.seed = seed
+
+    def _param(self) -> float:
+        return self.stddev
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class GaussianDropout(_RandomLayer):
+    """Multiplies by 1-centered Gaussian noise while training
+    (keras.layers.GaussianDropout): ``y = x * N(1, rate / (1 - rate))`` per
+    element (the variance), identity in inference; the gradient is
+    multiplied by the same noise.
+
+    Args:
+        rate: the drop probability the noise stands for, in [0, 1) (Keras
+            accepts 1 and then divides by zero in training).
+        seed: the noise stream's seed; None draws one. Defaults to `None`.
+
+    Input shape: ``(batch, features)``. Output shape: the same.
+
+    >>> layer = layers.GaussianDropout(0.2, seed=7)
+    """
+
+    _type = "gaussian_dropout"
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _noise_param(rate, "rate", inclusive=False)
+        self.seed = seed
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class AlphaDropout(_RandomLayer):
+    """Dropout that keeps SELU's self-normalizing mean and variance
+    (keras.layers.AlphaDropout). While training, each element is kept with
+    probability ``1 - rate`` and otherwise set to ``alpha_p = -alpha * scale``
+    (SELU's negative saturation), then ``y = a * x' + b`` with
+    ``a = ((1 - rate) (1 + rate alpha_p^2))^-1/2`` and ``b = -a alpha_p rate``;
+    identity in inference. The gradient is ``a`` where kept, 0 where dropped.
+
+    Args:
+        rate: the drop probability, in [0, 1) (Keras accepts 1, whose
+            a is infinite).
+        noise_shape: must be None (per-element masks).
+        seed: the mask stream's seed; None draws one. Defaults to `None`.
+
+    Input shape: ``(batch, features)``. Output shape: the same.
+
+    >>> layer = layers.AlphaDropout(0.1, seed=7)
+    """
+
+    _type = "alpha_dropout"
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _noise_param(rate, "rate", inclusive=False)
+        if noise_shape is not None:
+            raise ValueError("AlphaDropout noise_shape is not supported; use None")
+        self.noise_shape = None
+        self.seed = seed
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        return {**config, "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
 
 
 class BatchNormalization(Layer):
@@ -1545,7 +1683,10 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
     table = {
         name: obj
         for name, obj in globals().items()
-        if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer
+        if isinstance(obj, type)
+        and issubclass(obj, Layer)
+        and obj is not Layer
+        and not name.startswith("_")
     }
     layer = deserialize_keras_object(config, table, custom_objects)
     if not isinstance(layer, Layer):

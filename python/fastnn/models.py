@@ -1425,15 +1425,15 @@ class Sequential:
             dropouts = [
                 layer.name
                 for layer in self._layers
-                if isinstance(layer, _layers.Dropout)
-                and layer.rate > 0
+                if isinstance(layer, _layers._RandomLayer)
+                and layer._random()
                 or isinstance(layer, _layers.BatchNormalization)
                 and self._trainable
                 and layer.trainable
             ]
             if dropouts:
                 raise NotImplementedError(
-                    f"model(x, training=True) would apply the Dropout or BatchNormalization "
+                    f"model(x, training=True) would apply the Dropout, noise or BatchNormalization "
                     f"layer(s) {dropouts} in training mode; "
                     "fastnn runs its training-mode forward pass only inside fit and "
                     "train_on_batch. Call the model with training=False (or None) for "
@@ -1898,11 +1898,12 @@ class Sequential:
         saving.write_archive(path, config, self._state_dict(), overwrite=overwrite)
 
     def _saving_config(self) -> dict:
-        """`get_config`, with the seed each Dropout drew (so masks resume exactly)."""
+        """`get_config`, with the seed each Dropout or noise layer drew (so
+        masks and noise resume exactly)."""
         config = self.get_config()
         entries = [e for e in config["layers"] if e["class_name"] != "InputLayer"]
         for layer, entry in zip(self._layers, entries):
-            if isinstance(layer, _layers.Dropout) and layer.seed is None:
+            if isinstance(layer, _layers._RandomLayer) and layer.seed is None:
                 seed = getattr(layer, "_built_seed", None)
                 if seed is not None and self.built:
                     entry["config"]["seed"] = seed
@@ -2503,6 +2504,9 @@ def _add_results(a: dict, b: dict) -> dict:
 
 
 # -- saving helpers ---------------------------------------------------------------
+# Layers whose Keras call takes `training` (recorded in a functional config's nodes).
+_TRAINING_KWARG = ("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout")
+
 # The network's own step counter (Dropout masks depend on it); not a Keras key.
 _NETWORK_ITERATIONS_KEY = "fastnn/network_iterations"
 
@@ -2665,7 +2669,7 @@ class Model(Sequential):
             entry["name"] = name
             entry["inbound_nodes"] = []
             if previous is not None:
-                kwargs = {"training": False} if entry["class_name"] == "Dropout" else {}
+                kwargs = {"training": False} if entry["class_name"] in _TRAINING_KWARG else {}
                 tensor = {
                     "shape": previous[1],
                     "dtype": "float32",

@@ -1,57 +1,23 @@
-// dropout_forward for AVX2 (compiled with -mavx2 -mfma): mix64 on four 64-bit
-// lanes, its 64-bit products built from three 32x32->64 multiplies
-// (vpmuludq; AVX2 has no 64-bit multiply), then eight masks per step. The
-// integer steps are exact and the float steps (convert a 24-bit integer,
-// scale by 2^-24, compare, multiply) are the generic path's, so the masks and
-// outputs equal it bit for bit. About 2 cycles per element, against ~16 for
-// the scalar path.
+// dropout_forward for AVX2 (compiled with -mavx2 -mfma): eight uniforms per
+// step from avx2::uniform01_x8 (nn/avx2/mix64_avx2.h, bit-identical to
+// uniform01), then the generic path's float steps (compare, multiply), so the
+// masks and outputs equal it bit for bit. About 2 cycles per element, against
+// ~16 for the scalar path.
 #include <immintrin.h>
 
+#include "nn/avx2/mix64_avx2.h"
 #include "nn/dropout.h"
 
 namespace fastnn::nn {
-namespace {
-
-// x * c mod 2^64 per 64-bit lane.
-inline __m256i mul64_const(__m256i x, uint64_t c) {
-  const __m256i c_lo  = _mm256_set1_epi64x(static_cast<int64_t>(c & 0xFFFFFFFFull));
-  const __m256i c_hi  = _mm256_set1_epi64x(static_cast<int64_t>(c >> 32));
-  const __m256i lo_lo = _mm256_mul_epu32(x, c_lo);
-  const __m256i hi_lo = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), c_lo);
-  const __m256i lo_hi = _mm256_mul_epu32(x, c_hi);
-  const __m256i cross = _mm256_add_epi64(hi_lo, lo_hi);
-  return _mm256_add_epi64(lo_lo, _mm256_slli_epi64(cross, 32));
-}
-
-// nn::mix64 (initializers.cpp) on four lanes.
-inline __m256i mix64_x4(__m256i x) {
-  x = _mm256_add_epi64(x, _mm256_set1_epi64x(static_cast<int64_t>(0x9E3779B97F4A7C15ull)));
-  x = mul64_const(_mm256_xor_si256(x, _mm256_srli_epi64(x, 30)), 0xBF58476D1CE4E5B9ull);
-  x = mul64_const(_mm256_xor_si256(x, _mm256_srli_epi64(x, 27)), 0x94D049BB133111EBull);
-  return _mm256_xor_si256(x, _mm256_srli_epi64(x, 31));
-}
-
-}  // namespace
 
 void dropout_forward_avx2(float* mask, float* y, const float* x, int64_t begin, int64_t end,
                           uint64_t key, float rate, float scale) {
-  const __m256i lanes_lo = _mm256_setr_epi64x(0, 1, 2, 3);
-  const __m256i lanes_hi = _mm256_setr_epi64x(4, 5, 6, 7);
-  // dwords interleaved as [a0 b0 a1 b1 a2 b2 a3 b3] back to [a0..a3 b0..b3]
-  const __m256i order   = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-  const __m256 inv_2_24 = _mm256_set1_ps(1.0f / 16777216.0f);
-  const __m256 vrate    = _mm256_set1_ps(rate);
-  const __m256 vscale   = _mm256_set1_ps(scale);
-  int64_t e             = begin;
+  const __m256 vrate  = _mm256_set1_ps(rate);
+  const __m256 vscale = _mm256_set1_ps(scale);
+  int64_t e           = begin;
   for (; e + 8 <= end; e += 8) {
-    const __m256i base = _mm256_set1_epi64x(static_cast<int64_t>(key + static_cast<uint64_t>(e)));
-    // the top 24 bits of each hash, in the low dword of its lane
-    const __m256i a    = _mm256_srli_epi64(mix64_x4(_mm256_add_epi64(base, lanes_lo)), 40);
-    const __m256i b    = _mm256_srli_epi64(mix64_x4(_mm256_add_epi64(base, lanes_hi)), 40);
-    const __m256i ab   = _mm256_blend_epi32(a, _mm256_slli_epi64(b, 32), 0xAA);
-    const __m256i bits = _mm256_permutevar8x32_epi32(ab, order);
-    const __m256 u     = _mm256_mul_ps(_mm256_cvtepi32_ps(bits), inv_2_24);
-    const __m256 m     = _mm256_and_ps(_mm256_cmp_ps(u, vrate, _CMP_GE_OQ), vscale);
+    const __m256 u = avx2::uniform01_x8(key, e);
+    const __m256 m = _mm256_and_ps(_mm256_cmp_ps(u, vrate, _CMP_GE_OQ), vscale);
     _mm256_storeu_ps(mask + e, m);
     _mm256_storeu_ps(y + e, _mm256_mul_ps(_mm256_loadu_ps(x + e), m));
   }

@@ -61,7 +61,9 @@ inline __m256 gelu_inner(__m256 v) {  // sqrt(2/pi) * (v + 0.044715 v^3)
   return _mm256_mul_ps(vset(0.7978845608028654f), _mm256_fmadd_ps(vset(0.044715f), v3, v));
 }
 
-void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, float a) {
+void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n,
+                  const ActivationParams& p) {
+  const float a = p.a;
   switch (kind) {
     case ActivationKind::linear:
       map1(y, x, n, [](__m256 v) { return v; });
@@ -128,11 +130,23 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n, floa
       break;
     case ActivationKind::softmax:
       break;  // row-wise: softmax_forward_avx2
+    case ActivationKind::relu_clipped: {
+      const __m256 va = vset(a), vm = vset(p.max_value), vt = vset(p.threshold);
+      map1(y, x, n, [va, vm, vt](__m256 v) {
+        // x > t ? (x < m ? x : m) : a (x - t) + 0, as the generic path (NaN: a * NaN)
+        const __m256 pos = _mm256_blendv_ps(vm, v, _mm256_cmp_ps(v, vm, _CMP_LT_OQ));
+        const __m256 neg =
+            _mm256_add_ps(_mm256_mul_ps(va, _mm256_sub_ps(v, vt)), _mm256_setzero_ps());
+        return _mm256_blendv_ps(neg, pos, _mm256_cmp_ps(v, vt, _CMP_GT_OQ));
+      });
+      break;
+    }
   }
 }
 
 void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float* x, const float* y,
-                   int64_t n, float a) {
+                   int64_t n, const ActivationParams& p) {
+  const float a = p.a;
   switch (kind) {
     case ActivationKind::linear:
       map2(dx, dy, dy, n, [](__m256 g, __m256) { return g; });
@@ -222,6 +236,19 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
       break;
     case ActivationKind::softmax:
       break;  // row-wise: softmax_backward_avx2
+    case ActivationKind::relu_clipped: {
+      const __m256 va = vset(a), vm = vset(p.max_value), vt = vset(p.threshold);
+      const int at_max = p.max_grad != 0.0f ? _CMP_LE_OQ : _CMP_LT_OQ;
+      map2(dx, dy, x, n, [va, vm, vt, at_max](__m256 g, __m256 v) {
+        // t < x < m (or <= m): dy; x < t: a dy; else 0 (NaN x: 0, as generic)
+        const __m256 below = at_max == _CMP_LE_OQ ? _mm256_cmp_ps(v, vm, _CMP_LE_OQ)
+                                                  : _mm256_cmp_ps(v, vm, _CMP_LT_OQ);
+        const __m256 pass  = _mm256_and_ps(_mm256_cmp_ps(v, vt, _CMP_GT_OQ), below);
+        const __m256 neg   = _mm256_and_ps(_mm256_cmp_ps(v, vt, _CMP_LT_OQ), _mm256_mul_ps(va, g));
+        return _mm256_blendv_ps(neg, g, pass);
+      });
+      break;
+    }
   }
 }
 
