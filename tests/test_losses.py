@@ -329,3 +329,57 @@ def test_losses_take_keras_arguments_at_their_defaults(cls, extra):
     for key in extra:
         with pytest.raises(ValueError, match=f"{key}=0 is not supported"):
             cls(**{key: 0})
+
+
+@pytest.mark.parametrize(
+    "loss,activation",
+    [
+        ("sparse_categorical_crossentropy", "softmax"),
+        ("categorical_crossentropy", "linear"),
+        ("binary_crossentropy", "sigmoid"),
+    ],
+)
+def test_cross_entropy_in_a_team_session_has_the_same_bits_on_1_and_2_threads(
+    rng, loss, activation
+):
+    """Inside a training run's team session a cross-entropy splits its rows
+    over the threads from 1,024 output elements (128 x 10 here, 1,100 x 1 for
+    the binary case); the engine's float64 loss sums and the weights are the
+    serial ones bit for bit."""
+    classes = 1 if loss == "binary_crossentropy" else 10
+    rows = 1100 if classes == 1 else 128
+    x = rng.standard_normal((3 * rows, 31)).astype(np.float32)
+    labels = rng.integers(0, max(classes, 2), 3 * rows)
+    if loss == "sparse_categorical_crossentropy":
+        y = labels
+    elif loss == "categorical_crossentropy":
+        y = np.eye(classes, dtype=np.float32)[labels]
+    else:
+        y = labels[:, None].astype(np.float32)
+    sw = rng.uniform(0.5, 1.5, 3 * rows).astype(np.float32)
+    order = rng.permutation(3 * rows)
+    previous = fastnn.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            fastnn.utils.set_random_seed(5)
+            model = fastnn.Sequential(
+                [
+                    fastnn.Input((31,)),
+                    fastnn.layers.Dense(256, activation="relu"),  # big enough for a session
+                    fastnn.layers.Dense(classes, activation=activation),
+                ]
+            )
+            loss_class = type(fastnn.losses.get(loss))
+            model.compile("adam", loss_class(from_logits=activation == "linear"))
+            model._ensure_optimizer_built()
+            data = model._net.prepare(x, y, sw)
+            kernel, rates = model.optimizer._kernel, np.full(3, 1e-3)
+            sums = model._net.train_epoch(data, order, rows, 0, 3, kernel, rates)
+            results.append((sums["loss_sum"], model.get_weights()))
+    finally:
+        fastnn.set_num_threads(previous)
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(a, b)
