@@ -12,10 +12,8 @@ without them, in the same process.
 from __future__ import annotations
 
 import contextlib
-import io
-import os
 
-from compare_fit import BATCH, fastnn_epoch, load_data, median_epoch
+from compare_fit import fastnn_epoch, keras_epoch, load_data, median_epoch, torch_loop_epoch
 
 import fastnn
 
@@ -35,28 +33,11 @@ def layers_with_bn(layers):
     ]
 
 
-def fastnn_bn_epoch(x, y):
-    model = fastnn.Sequential(layers_with_bn(fastnn.layers))
-    model.compile(
-        optimizer=fastnn.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-
-    def run():
-        sink = io.StringIO()
-        with contextlib.redirect_stdout(sink):
-            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-
-    return run
-
-
 def torch_bn_epoch(x, y, threads: int):
     import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     nn = torch.nn
     model = nn.Sequential(
         nn.Linear(784, 128),
@@ -67,39 +48,7 @@ def torch_bn_epoch(x, y, threads: int):
         nn.ReLU(),
         nn.Linear(128, 10),
     )
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, fused=True)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def run():
-        model.train()
-        order = torch.randperm(len(xt))
-        for start in range(0, len(xt), BATCH):
-            idx = order[start : start + BATCH]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-
-    return run
-
-
-def keras_bn_epoch(x, y, threads: int):
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    import keras
-    import torch
-
-    torch.set_num_threads(threads)
-    model = keras.Sequential(layers_with_bn(keras.layers))
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-
-    def run():
-        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
-
-    return run
+    return torch_loop_epoch(model, x, y)
 
 
 def run(args) -> list:
@@ -110,7 +59,7 @@ def run(args) -> list:
     rows = []
     for threads in args.thread_counts:
         fastnn.set_num_threads(threads)
-        t_bn = median_epoch(fastnn_bn_epoch(x, y), epochs)
+        t_bn = median_epoch(fastnn_epoch(x, y, 0, layers_with_bn), epochs)
         t_plain = median_epoch(fastnn_epoch(x, y, 0), epochs)
         peers = {}
         with threadpool_limits(limits=threads):
@@ -120,7 +69,7 @@ def run(args) -> list:
                 )
             with contextlib.suppress(ImportError):
                 peers["Keras 3 fit (torch backend)"] = median_epoch(
-                    keras_bn_epoch(x, y, threads), epochs
+                    keras_epoch(x, y, threads, layers_with_bn), epochs
                 )
         work = (
             f"{len(x)} samples; without BatchNormalization {format_time(t_plain)} "

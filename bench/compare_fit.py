@@ -45,24 +45,27 @@ def median_epoch(run_epoch, epochs: int) -> float:
     return statistics.median(samples)
 
 
-def fastnn_epoch(x, y, verbose: int):
-    from fastnn.layers import Dense, Input
-    from fastnn.models import Sequential
-    from fastnn.optimizers import Adam
+def seed_layers(layers):
+    """The seed network in a Keras-like `layers` module (fastnn's or Keras's)."""
+    return [
+        layers.Input(shape=(784,)),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ]
 
-    model = Sequential(
-        [
-            Input(shape=(784,)),
-            Dense(128, activation="relu"),
-            Dense(128, activation="relu"),
-            Dense(10, activation="softmax"),
-        ]
-    )
+
+def compiled(model, optimizers):
     model.compile(
-        optimizer=Adam(learning_rate=1e-3),
+        optimizer=optimizers.Adam(learning_rate=1e-3),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    return model
+
+
+def fastnn_epoch(x, y, verbose: int, make_layers=seed_layers):
+    model = compiled(fastnn.Sequential(make_layers(fastnn.layers)), fastnn.optimizers)
 
     def run():
         sink = io.StringIO()
@@ -72,23 +75,17 @@ def fastnn_epoch(x, y, verbose: int):
     return run
 
 
-def torch_epoch(x, y, threads: int):
+def torch_loop_epoch(model, x, y):
+    """One epoch of a hand-written PyTorch loop over pre-made float32 tensors
+    (a reshuffled order each epoch, Adam(fused=True), cross-entropy)."""
     import torch
 
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 128),
-        torch.nn.ReLU(),
-        torch.nn.Linear(128, 128),
-        torch.nn.ReLU(),
-        torch.nn.Linear(128, 10),
-    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, fused=True)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def run():
+        model.train()
         order = torch.randperm(len(xt))
         for start in range(0, len(xt), BATCH):
             idx = order[start : start + BATCH]
@@ -100,25 +97,28 @@ def torch_epoch(x, y, threads: int):
     return run
 
 
-def keras_epoch(x, y, threads: int):
+def torch_epoch(x, y, threads: int):
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+    return torch_loop_epoch(model, x, y)
+
+
+def keras_epoch(x, y, threads: int, make_layers=seed_layers):
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
     import torch
 
     torch.set_num_threads(threads)
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(784,)),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model = compiled(keras.Sequential(make_layers(keras.layers)), keras.optimizers)
 
     def run():
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)

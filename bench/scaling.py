@@ -13,6 +13,9 @@ import time
 
 import numpy as np
 
+# the seed network's fastnn fit epoch and PyTorch loop epoch, as compare.py times them
+from compare_fit import fastnn_epoch, torch_epoch
+
 import fastnn
 
 
@@ -54,41 +57,11 @@ def main() -> int:
         with threadpool_limits(limits=t):
             t_np = median_time(lambda: a @ b)
         fastnn.utils.set_random_seed(0)
-        model = fastnn.models.Sequential(
-            [
-                fastnn.layers.Input(shape=(784,)),
-                fastnn.layers.Dense(128, activation="relu"),
-                fastnn.layers.Dense(128, activation="relu"),
-                fastnn.layers.Dense(10, activation="softmax"),
-            ]
-        )
-        model.compile(
-            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-        )
-        t_fit = median_time(lambda: model.fit(x, y, batch_size=128, verbose=0), repeats=3)
+        t_fit = median_time(fastnn_epoch(x, y, 0), repeats=3)
         t_torch = float("nan")
         if torch is not None:
             torch.set_num_threads(t)
-            xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-            net = torch.nn.Sequential(
-                torch.nn.Linear(784, 128),
-                torch.nn.ReLU(),
-                torch.nn.Linear(128, 128),
-                torch.nn.ReLU(),
-                torch.nn.Linear(128, 10),
-            )
-            opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7, fused=True)
-            loss_fn = torch.nn.CrossEntropyLoss()
-
-            def epoch():
-                order = torch.randperm(len(xt))
-                for s in range(0, len(xt), 128):
-                    idx = order[s : s + 128]
-                    opt.zero_grad(set_to_none=True)
-                    loss_fn(net(xt[idx]), yt[idx]).backward()
-                    opt.step()
-
-            t_torch = median_time(epoch, repeats=3)
+            t_torch = median_time(torch_epoch(x, y, t), repeats=3)
         print(
             f"| {t} | {flop / t_fast / 1e9:.1f} | {flop / t_np / 1e9:.1f} | {t_fit:.3f} s | "
             f"{t_torch:.3f} s | {t_torch / t_fit:.2f}x |",
