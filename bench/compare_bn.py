@@ -11,9 +11,15 @@ without them, in the same process.
 
 from __future__ import annotations
 
-import contextlib
-
-from compare_fit import fastnn_epoch, keras_epoch, load_data, median_epoch, torch_loop_epoch
+from compare_fit import (
+    fastnn_epoch,
+    fit_rows,
+    keras_epoch,
+    load_data,
+    median_epoch,
+    peer_epochs,
+    torch_loop_epoch,
+)
 
 import fastnn
 
@@ -52,8 +58,6 @@ def torch_bn_epoch(x, y, threads: int):
 
 
 def run(args) -> list:
-    from threadpoolctl import threadpool_limits
-
     x, y = load_data(args.quick)
     epochs = 2 if args.quick else 3
     rows = []
@@ -61,30 +65,14 @@ def run(args) -> list:
         fastnn.set_num_threads(threads)
         t_bn = median_epoch(fastnn_epoch(x, y, 0, layers_with_bn), epochs)
         t_plain = median_epoch(fastnn_epoch(x, y, 0), epochs)
-        peers = {}
-        with threadpool_limits(limits=threads):
-            with contextlib.suppress(ImportError):
-                peers["PyTorch loop, BatchNorm1d, Adam(fused=True)"] = median_epoch(
-                    torch_bn_epoch(x, y, threads), epochs
-                )
-            with contextlib.suppress(ImportError):
-                peers["Keras 3 fit (torch backend)"] = median_epoch(
-                    keras_epoch(x, y, threads, layers_with_bn), epochs
-                )
+        makers = {
+            "PyTorch loop, BatchNorm1d, Adam(fused=True)": lambda: torch_bn_epoch(x, y, threads),
+            "Keras 3 fit (torch backend)": lambda: keras_epoch(x, y, threads, layers_with_bn),
+        }
+        peers = peer_epochs(threads, epochs, makers)
         work = (
             f"{len(x)} samples; without BatchNormalization {format_time(t_plain)} "
             f"(BN costs {t_bn / t_plain - 1:+.1%})"
         )
-        for peer, t_peer in peers.items():
-            rows.append(
-                {
-                    "case": "fit epoch, 784-128(BN)-128(BN)-10, batch 128",
-                    "threads": threads,
-                    "fastnn": format_time(t_bn),
-                    "peer": peer,
-                    "peer time": format_time(t_peer),
-                    "ratio": f"{t_peer / t_bn:.2f}x",
-                    "work": work,
-                }
-            )
+        rows += fit_rows("fit epoch, 784-128(BN)-128(BN)-10, batch 128", threads, t_bn, peers, work)
     return rows

@@ -140,9 +140,36 @@ def sklearn_epoch(x, y):
     return run
 
 
-def run(args) -> list:
+def peer_epochs(threads: int, epochs: int, makers: dict) -> dict:
+    """Median epoch of each installed peer (name -> maker of its epoch), with
+    the BLAS pools of numpy/PyTorch limited to `threads`."""
     from threadpoolctl import threadpool_limits
 
+    peers = {}
+    with threadpool_limits(limits=threads):
+        for name, make in makers.items():
+            with contextlib.suppress(ImportError):
+                peers[name] = median_epoch(make(), epochs)
+    return peers
+
+
+def fit_rows(case: str, threads: int, t_fast: float, peers: dict, work: str) -> list:
+    """One table row per peer: fastnn's epoch against the peer's."""
+    return [
+        {
+            "case": case,
+            "threads": threads,
+            "fastnn": format_time(t_fast),
+            "peer": peer,
+            "peer time": format_time(t_peer),
+            "ratio": f"{t_peer / t_fast:.2f}x",
+            "work": work,
+        }
+        for peer, t_peer in peers.items()
+    ]
+
+
+def run(args) -> list:
     x, y = load_data(args.quick)
     epochs = 2 if args.quick else 3
     rows = []
@@ -150,30 +177,13 @@ def run(args) -> list:
         fastnn.set_num_threads(threads)
         t_fast = median_epoch(fastnn_epoch(x, y, 0), epochs)
         t_fast_bar = median_epoch(fastnn_epoch(x, y, 1), epochs)
-        peers = {}
-        with threadpool_limits(limits=threads):
-            with contextlib.suppress(ImportError):
-                peers["PyTorch loop, Adam(fused=True)"] = median_epoch(
-                    torch_epoch(x, y, threads), epochs
-                )
-            with contextlib.suppress(ImportError):
-                peers["Keras 3 fit (torch backend)"] = median_epoch(
-                    keras_epoch(x, y, threads), epochs
-                )
-            with contextlib.suppress(ImportError):
-                peers["sklearn MLPClassifier"] = median_epoch(sklearn_epoch(x, y), epochs)
+        makers = {
+            "PyTorch loop, Adam(fused=True)": lambda: torch_epoch(x, y, threads),
+            "Keras 3 fit (torch backend)": lambda: keras_epoch(x, y, threads),
+            "sklearn MLPClassifier": lambda: sklearn_epoch(x, y),
+        }
+        peers = peer_epochs(threads, epochs, makers)
         bar_cost = t_fast_bar / t_fast - 1
         work = f"{len(x)} samples; verbose=1: {format_time(t_fast_bar)} ({bar_cost:+.1%})"
-        for peer, t_peer in peers.items():
-            rows.append(
-                {
-                    "case": "fit epoch, 784-128-128-10, batch 128",
-                    "threads": threads,
-                    "fastnn": format_time(t_fast),
-                    "peer": peer,
-                    "peer time": format_time(t_peer),
-                    "ratio": f"{t_peer / t_fast:.2f}x",
-                    "work": work,
-                }
-            )
+        rows += fit_rows("fit epoch, 784-128-128-10, batch 128", threads, t_fast, peers, work)
     return rows
