@@ -294,13 +294,22 @@ def test_bit_identical_weights_for_1_and_2_threads(isa, threads):
         np.testing.assert_array_equal(a, b)
 
 
-def test_train_epoch_equals_train_on_batch_steps(rng):
-    x = rng.standard_normal((103, WIDTHS[0])).astype(np.float32)
-    y = rng.integers(0, WIDTHS[-1], 103)
+# (300, 96, 64, 5) at batch 32 opens a team session on 2 threads, where the
+# workers copy the next batch's rows while the caller runs the small last layer
+# and the loss (Network::train_epoch).
+@pytest.mark.parametrize(
+    "widths, threads_used",
+    [(WIDTHS, 1), (WIDTHS, 2), ((300, 96, 64, 5), 1), ((300, 96, 64, 5), 2)],
+)
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_train_epoch_equals_train_on_batch_steps(rng, threads, widths, threads_used, loss):
+    fastnn.set_num_threads(threads_used)
+    x = rng.standard_normal((103, widths[0])).astype(np.float32)
+    y = targets(rng, loss, 103, widths[-1])
     sw = rng.uniform(0.5, 1.5, 103).astype(np.float32)
     order = rng.permutation(103)
-    a = build(metrics=["accuracy"], dropout=0.2)
-    b = build(metrics=["accuracy"], dropout=0.2)
+    a = build(metrics=["accuracy"], dropout=0.2, widths=widths, loss=loss)
+    b = build(metrics=["accuracy"], dropout=0.2, widths=widths, loss=loss)
     logs = [
         a.train_on_batch(x[order[s : s + 32]], y[order[s : s + 32]], sw[order[s : s + 32]])
         for s in range(0, 103, 32)

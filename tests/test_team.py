@@ -101,11 +101,40 @@ def test_an_exception_in_a_task_share_is_rethrown_after_the_join(sessions_off, o
     assert _core._team_selftest(3, 10)["widest"] == 3
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("join_by_parallel", [False, True])
+def test_a_background_task_runs_on_the_workers_and_joins(threads, join_by_parallel):
+    """runtime::BackgroundTask: the workers run it while the caller goes on
+    (one thread: the caller runs it at start()); join(), or a parallel()
+    before it, returns only after every share."""
+    ran_off_caller = _core._background_selftest(threads, 30, join_by_parallel=join_by_parallel)
+    assert ran_off_caller == (30 if threads > 1 else 0)
+
+
+@pytest.mark.parametrize("join_by_parallel", [False, True])
+def test_an_exception_in_a_background_task_is_rethrown_at_its_join(join_by_parallel):
+    with pytest.raises(RuntimeError, match="raised in the background"):
+        _core._background_selftest(2, 5, join_by_parallel=join_by_parallel, raise_at_task=2)
+    assert _core._background_selftest(2, 5) == 5
+
+
+def test_a_caller_that_raises_while_a_background_task_is_out_waits_for_it():
+    """The task's data lives on the caller's stack: BackgroundTask's destructor
+    joins before the stack unwinds past it (AddressSanitizer in CI would see
+    a share writing to a dead frame)."""
+    for _ in range(5):
+        with pytest.raises(RuntimeError, match="the caller raised"):
+            _core._background_selftest(2, 3, caller_raises=True)
+    assert _core._background_selftest(2, 5) == 5
+
+
 def test_bad_selftest_arguments():
     with pytest.raises(ValueError):
         _core._team_selftest(0, 1)
     with pytest.raises(ValueError):
         _core._team_selftest(2, 1, straggle_us=-1)
+    with pytest.raises(ValueError):
+        _core._background_selftest(0, 1)
 
 
 @pytest.mark.parametrize("threads", [2, 3])

@@ -114,6 +114,56 @@ void bind_runtime(py::module_& m) {
       "raise_in_task_tid: the thread whose share of the middle task throws; straggle_us: "
       "the last thread of the second task sleeps that long (reports the widths of that task and "
       "the next: straggled_width, next_width).");
+  m.def(
+      "_background_selftest",
+      [](int threads, int tasks, bool join_by_parallel, int raise_at_task, bool caller_raises) {
+        if (threads < 1 || tasks < 0) throw py::value_error("bad selftest arguments");
+        int on_workers = 0;
+        {
+          py::gil_scoped_release release;
+          runtime::run_in_team(threads, [&] {
+            const std::thread::id caller = std::this_thread::get_id();
+            for (int t = 0; t < tasks; ++t) {
+              std::vector<std::atomic<int>> hits(1009);
+              std::atomic<int> shares_off_caller{0};
+              auto fill = [&](int tid, int n) {
+                // late enough that the caller is past start() and on its own work
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+                if (t == raise_at_task)
+                  throw std::runtime_error("selftest: raised in the background");
+                int64_t begin, end;
+                runtime::split_range(1009, n, tid, &begin, &end);
+                for (int64_t i = begin; i < end; ++i) hits[i].fetch_add(1);
+                if (std::this_thread::get_id() != caller) shares_off_caller.fetch_add(1);
+              };
+              const runtime::TaskRef fill_ref(fill);
+              runtime::BackgroundTask task;
+              task.start(fill_ref);
+              if (caller_raises) throw std::runtime_error("selftest: the caller raised");
+              auto all_once = [&] {
+                for (auto& h : hits)
+                  if (h.load() != 1) return false;
+                return true;
+              };
+              if (join_by_parallel) {
+                runtime::parallel(threads, [](int, int) {});
+                if (!all_once()) throw std::runtime_error("parallel() did not join the background");
+              }
+              task.join();
+              if (!all_once()) throw std::runtime_error("join() returned before the background");
+              if (shares_off_caller.load() > 0) ++on_workers;
+            }
+          });
+        }
+        return on_workers;
+      },
+      py::arg("threads"), py::arg("tasks"), py::arg("join_by_parallel") = false,
+      py::arg("raise_at_task") = -1, py::arg("caller_raises") = false,
+      "Testing hook: runs `tasks` runtime::BackgroundTask fills of 1,009 counters in a team "
+      "session, checks each counter was hit once when join() (or, with join_by_parallel, a "
+      "parallel() before it) returned, and returns how many tasks ran off the calling thread; "
+      "raise_at_task: the task whose shares throw; caller_raises: the caller throws while the "
+      "first task is out.");
   m.def("_set_team_sessions", &runtime::set_team_sessions, py::arg("enabled"),
         "Private: team sessions on or off for the process (results are the same).");
   m.def("_team_sessions", &runtime::team_sessions, "Private: whether team sessions are on.");

@@ -84,10 +84,6 @@ constexpr double kParallelMinFlops = 2.0e6;
 // 1.13x faster (paired, other batch sizes unchanged).
 constexpr double kTeamParallelMinFlops = 1.0e6;
 
-double parallel_min_flops() {
-  return runtime::in_team_session() ? kTeamParallelMinFlops : kParallelMinFlops;
-}
-
 // Small-problem thresholds (see choose_packing()).
 constexpr int64_t kSupMaxNForUnpackedA     = 256;
 constexpr int64_t kSupMaxTransposedAFloats = (512 << 10) / 4;  // half of L2
@@ -525,6 +521,10 @@ void run_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
 }
 
 }  // namespace
+
+double parallel_min_flops() {
+  return runtime::in_team_session() ? kTeamParallelMinFlops : kParallelMinFlops;
+}
 
 void set_sgemm_narrow_n_override(int mode) {
   g_force_narrow_n.store(mode < 0 ? -1 : (mode ? 1 : 0), std::memory_order_relaxed);

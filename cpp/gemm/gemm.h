@@ -50,6 +50,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            const Epilogue* epilogue = nullptr, const Prologue* prologue_a = nullptr,
            const Prologue* prologue_b = nullptr);
 
+// Products of fewer flops (2*m*n*k) run on one thread: in a team session
+// (runtime/team.h), 1 MFLOP, otherwise 2 (measured in gemm.cpp).
+double parallel_min_flops();
+
 // Testing and benchmarking hook: forces whether op(A) / op(B) are packed
 // (-1: the measured automatic choice; 0: read in place where legal, i.e. no
 // prologue on that operand and, for B, not transposed; 1: always pack). Only

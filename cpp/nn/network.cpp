@@ -360,17 +360,36 @@ void Network::reserve(int64_t rows) {
   const size_t wide = static_cast<size_t>(rows * max_width_);
   dbuf_[0].reserve(wide);
   dbuf_[1].reserve(wide);
-  xg_.reserve(static_cast<size_t>(rows * input_dim_));
-  tg_.reserve(static_cast<size_t>(rows * output_dim()));
-  wg_.reserve(static_cast<size_t>(rows));
-  lg_.reserve(static_cast<size_t>(rows));
+  for (int k = 0; k < 2; ++k) {
+    xg_[k].reserve(static_cast<size_t>(rows * input_dim_));
+    tg_[k].reserve(static_cast<size_t>(rows * output_dim()));
+    wg_[k].reserve(static_cast<size_t>(rows));
+    lg_[k].reserve(static_cast<size_t>(rows));
+  }
   capacity_ = rows;
 }
 
-const float* Network::forward(const float* x, int64_t rows, bool training) {
-  const float* in = x;
-  float* params   = params_.data();
+size_t Network::serial_tail_begin(int64_t rows) const {
+  const double min_flops = gemm::parallel_min_flops();
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const LayerSpec& L  = layers_[i];
+    const LayerState& S = state_[i];
+    const bool threaded =
+        L.type == LayerType::dense
+            ? 2.0 * static_cast<double>(rows) * static_cast<double>(S.in * S.out) >= min_flops
+            : L.type != LayerType::activation && rows * S.out >= kChunk;
+    if (threaded) return i + 1;
+  }
+  return 0;
+}
+
+const float* Network::forward(const float* x, int64_t rows, bool training,
+                              const runtime::TaskRef* background, runtime::BackgroundTask* task) {
+  const float* in   = x;
+  float* params     = params_.data();
+  const size_t tail = background ? serial_tail_begin(rows) : layers_.size();
   for (size_t i = 0; i < layers_.size(); ++i) {
+    if (background && i == tail) task->start(*background);
     const LayerSpec& L  = layers_[i];
     const LayerState& S = state_[i];
     float* y            = out_[i].data();
@@ -436,6 +455,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training) {
     out_ptr_[i] = y;
     in          = y;
   }
+  if (background && tail == layers_.size()) task->start(*background);
   return in;
 }
 
@@ -660,8 +680,10 @@ double Network::regularization_penalty() {
   return regularize(false);
 }
 
-void Network::train_batch_locked(const Batch& batch, RunResult* acc) {
-  const float* y = forward(batch.x, batch.rows, true);
+void Network::train_batch_locked(const Batch& batch, RunResult* acc,
+                                 const runtime::TaskRef* background,
+                                 runtime::BackgroundTask* task) {
+  const float* y = forward(batch.x, batch.rows, true, background, task);
   float* dout    = dbuf_[0].data();
   accumulate_loss(batch, y, dout, acc);
   backward(batch.x, batch.rows, dout);
@@ -710,33 +732,62 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
   reserve(std::min(batch_size, std::max<int64_t>(order_len, 1)));
   const int64_t in = input_dim_, ow = output_dim();
   runtime::run_in_team(team_threads(batch_size, 3), [&] {
+    // Copies rows [r0, r1) of the batch from order[b0] into buffer k.
+    auto gather = [&](int k, int64_t b0, int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t idx = order[b0 + r];
+        std::memcpy(xg_[k].data() + r * in, data.x + idx * in,
+                    static_cast<size_t>(in) * sizeof(float));
+        if (data.target)
+          std::memcpy(tg_[k].data() + r * ow, data.target + idx * ow,
+                      static_cast<size_t>(ow) * sizeof(float));
+        if (data.labels) lg_[k].data()[r] = data.labels[idx];
+        if (data.sample_weight) wg_[k].data()[r] = data.sample_weight[idx];
+      }
+    };
+    auto rows_at = [&](int64_t b0) { return std::min(batch_size, order_len - b0); };
+    // The next batch's rows are copied by the workers while this thread runs
+    // a step's serial stretch (the small last layers, the loss): they do not
+    // depend on the step. A copy: the result does not depend on who makes it.
+    int next_k          = 0;
+    int64_t next_b0     = 0;
+    auto copy_next_rows = [&](int tid, int threads) {
+      int64_t r0, r1;
+      runtime::split_range(rows_at(next_b0), threads, tid, &r0, &r1);
+      gather(next_k, next_b0, r0, r1);
+    };
+    const runtime::TaskRef copy_next(copy_next_rows);
+    runtime::BackgroundTask copying;  // joins before copy_next goes
+    int k = 0;
+    if (step_begin * batch_size < order_len && step_begin < step_end) {
+      // The batch's rows are scattered over the data set (DRAM when it is
+      // larger than the caches): copying them on every thread keeps more
+      // misses in flight.
+      const int64_t b0 = step_begin * batch_size, rows = rows_at(b0);
+      runtime::parallel(rows * in >= kMinParallelGatherFloats ? runtime::num_threads() : 1,
+                        [&](int tid, int threads) {
+                          int64_t r0, r1;
+                          runtime::split_range(rows, threads, tid, &r0, &r1);
+                          gather(0, b0, r0, r1);
+                        });
+    }
     for (int64_t s = step_begin; s < step_end; ++s) {
       const int64_t b0 = s * batch_size;
       if (b0 >= order_len) break;
-      const int64_t rows = std::min(batch_size, order_len - b0);
-      // The batch's rows are scattered over the data set (DRAM when it is
-      // larger than the caches): copying them on every thread keeps more
-      // misses in flight. A copy: the result does not depend on the split.
-      runtime::parallel_for_static(
-          rows * in >= kMinParallelGatherFloats ? runtime::num_threads() : 1, rows, [&](int64_t r) {
-            const int64_t idx = order[b0 + r];
-            std::memcpy(xg_.data() + r * in, data.x + idx * in,
-                        static_cast<size_t>(in) * sizeof(float));
-            if (data.target)
-              std::memcpy(tg_.data() + r * ow, data.target + idx * ow,
-                          static_cast<size_t>(ow) * sizeof(float));
-            if (data.labels) lg_.data()[r] = data.labels[idx];
-            if (data.sample_weight) wg_.data()[r] = data.sample_weight[idx];
-          });
+      copying.join();  // this step's rows are in buffer k
       Batch b;
-      b.x             = xg_.data();
-      b.target        = data.target ? tg_.data() : nullptr;
-      b.labels        = data.labels ? lg_.data() : nullptr;
-      b.sample_weight = data.sample_weight ? wg_.data() : nullptr;
-      b.rows          = rows;
-      train_batch_locked(b, &total);  // adds this step's sums, no allocation
+      b.x             = xg_[k].data();
+      b.target        = data.target ? tg_[k].data() : nullptr;
+      b.labels        = data.labels ? lg_[k].data() : nullptr;
+      b.sample_weight = data.sample_weight ? wg_[k].data() : nullptr;
+      b.rows          = rows_at(b0);
+      const bool more = s + 1 < step_end && b0 + batch_size < order_len;
+      next_k          = k ^ 1;
+      next_b0         = b0 + batch_size;
+      train_batch_locked(b, &total, more ? &copy_next : nullptr, &copying);
       updater.step(params_.data(), grads_.data(), buffer_size_);
       ++iterations_;
+      k ^= 1;
     }
   });
   return total;

@@ -75,6 +75,7 @@
 #include "ops/activation_kind.h"
 #include "ops/losses.h"
 #include "runtime/aligned_buffer.h"
+#include "runtime/team.h"
 
 namespace fastnn::nn {
 
@@ -263,7 +264,14 @@ class Network {
   void reserve(int64_t rows);
   // Runs the layers; training enables dropout and keeps what backward needs.
   // Returns the output (rows, output_dim) in the workspace.
-  const float* forward(const float* x, int64_t rows, bool training);
+  // With `background`, starts it (runtime::BackgroundTask) on the idle
+  // workers once the layers that run on several threads are done.
+  const float* forward(const float* x, int64_t rows, bool training,
+                       const runtime::TaskRef* background = nullptr,
+                       runtime::BackgroundTask* task      = nullptr);
+  // The first layer from which every layer of a batch of `rows` runs on one
+  // thread (layers_.size() if the last one does not).
+  size_t serial_tail_begin(int64_t rows) const;
   void backward(const float* x, int64_t rows, float* dout);
   // The batch_norm layer i on in (rows, features) into y; training: batch
   // statistics, x-hat kept in pre_[i], moving statistics updated.
@@ -274,7 +282,9 @@ class Network {
   // Adds the batch's loss and metric sums to *r (r->metric_sums sized to
   // metrics_ by the caller, so that nothing allocates per step).
   void accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r);
-  void train_batch_locked(const Batch& batch, RunResult* acc);
+  void train_batch_locked(const Batch& batch, RunResult* acc,
+                          const runtime::TaskRef* background = nullptr,
+                          runtime::BackgroundTask* task      = nullptr);
   // The penalty of the regularized tensors; with add_grad, also adds its
   // gradient to grads_.
   double regularize(bool add_grad);
@@ -335,8 +345,10 @@ class Network {
   std::vector<runtime::AlignedBuffer<float>> bn_;
   std::vector<double> bn_acc_;         // 2 x widest batch_norm: per-column double sums
   std::vector<const float*> out_ptr_;  // output of each layer in the last forward
-  runtime::AlignedBuffer<float> dbuf_[2], xg_, tg_, wg_;
-  runtime::AlignedBuffer<int32_t> lg_;
+  // train_epoch's gathered batches: two of each, so that the next batch's
+  // rows are copied while a step still reads the current one's
+  runtime::AlignedBuffer<float> dbuf_[2], xg_[2], tg_[2], wg_[2];
+  runtime::AlignedBuffer<int32_t> lg_[2];
 
   int64_t iterations_ = 0;
   std::mutex mutex_;

@@ -474,9 +474,11 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   // network's 128 x 10 softmax loss (~11 us on one thread) split in two made
   // the 2-thread fit epoch 0.974-0.993x as long (processes alternated,
   // medians of 15-25). The total is the serial one bit for bit either way.
-  const int64_t min_parallel = is_crossentropy(config.kind) && runtime::in_team_session()
-                                   ? kTeamParallelLossElements
-                                   : kParallelLossElements;
+  // (Not while the workers copy the next batch: the serial sum does not wait.)
+  const int64_t min_parallel =
+      is_crossentropy(config.kind) && runtime::in_team_session() && !runtime::background_busy()
+          ? kTeamParallelLossElements
+          : kParallelLossElements;
   if (rows * cols < min_parallel || runtime::num_threads() <= 1) {
     for (int64_t r = 0; r < rows; ++r) total += row_value(r);
   } else {

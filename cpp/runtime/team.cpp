@@ -142,7 +142,48 @@ struct Team {
     return generation.load(std::memory_order_acquire);
   }
 
+  // The background task (team.h's BackgroundTask): its function, run by the
+  // workers through `shim` as tids 0 .. size - 2 of size - 1.
+  const TaskRef* background_fn = nullptr;
+  bool background              = false;  // out and not yet joined
+  struct Shim {
+    Team* team;
+    void operator()(int tid, int threads) const { (*team->background_fn)(tid - 1, threads - 1); }
+  } shim{this};
+  TaskRef shim_ref{shim};
+
   void worker(int tid);
+
+  // Spins (then yields) until the workers of the task out have finished.
+  void wait_remaining() {
+    const auto deadline = Clock::now() + std::chrono::microseconds(kJoinSpinMicros);
+    for (int spins = 0; remaining.load(std::memory_order_acquire) != 0; ++spins) {
+      if ((spins & 63) != 63 || Clock::now() < deadline)
+        cpu_relax();
+      else
+        std::this_thread::yield();  // a worker is off its core: let it back on
+    }
+  }
+
+  void start_background(const TaskRef& fn) {
+    background_fn = &fn;
+    Slot& slot    = slots[(generation.load(std::memory_order_relaxed) + 1) & 1];
+    slot.task.store(&shim_ref, std::memory_order_release);
+    slot.threads.store(size, std::memory_order_release);
+    task_error = nullptr;
+    background = true;
+    remaining.store(size - 1, std::memory_order_relaxed);
+    post();
+  }
+
+  void join_background() {
+    wait_remaining();
+    background                   = false;
+    last_join                    = now_micros();
+    const std::exception_ptr err = task_error;
+    task_error                   = nullptr;
+    if (err) std::rethrow_exception(err);
+  }
 
   // Runs fn on `threads` threads and returns when those workers (tids 1 ..
   // threads - 1) have finished their shares, also when a share threw (the
@@ -150,6 +191,7 @@ struct Team {
   // thread's stack). Workers outside the task are not waited for, so one
   // that lost its core does not hold up a narrowed task.
   void run(const TaskRef& fn, int threads) {
+    if (background) join_background();
     Slot& slot = slots[(generation.load(std::memory_order_relaxed) + 1) & 1];
     slot.task.store(&fn, std::memory_order_release);
     slot.threads.store(threads, std::memory_order_release);
@@ -174,13 +216,7 @@ struct Team {
       error = std::current_exception();
     }
     const int64_t own_done = now_micros();
-    const auto deadline    = Clock::now() + std::chrono::microseconds(kJoinSpinMicros);
-    for (int spins = 0; remaining.load(std::memory_order_acquire) != 0; ++spins) {
-      if ((spins & 63) != 63 || Clock::now() < deadline)
-        cpu_relax();
-      else
-        std::this_thread::yield();  // a worker is off its core: let it back on
-    }
+    wait_remaining();
     running              = false;
     const int64_t joined = now_micros(), waited = joined - own_done;
     last_join          = joined;
@@ -254,6 +290,7 @@ void parallel(int n, TaskRef fn) {
   if (Team* team = t_team) {
     const int threads = straggler_width(std::min(n, team->size));
     if (team->running) return fn(0, 1);
+    if (team->background) team->join_background();
     if (threads <= 1) {  // narrowed to this thread: a parallel() inside stays on it
       team->running = true;
       struct Busy {
@@ -304,6 +341,13 @@ void run_in_team_impl(int n, void* body, void (*call)(void*)) {
       } catch (...) {
         error = std::current_exception();
       }
+      if (team.background) {  // a BackgroundTask's destructor joins: this is a safety net
+        try {
+          team.join_background();
+        } catch (...) {
+          if (!error) error = std::current_exception();
+        }
+      }
       t_team = nullptr;
       team.stop.store(true, std::memory_order_release);
       team.post();
@@ -312,6 +356,37 @@ void run_in_team_impl(int n, void* body, void (*call)(void*)) {
     }
   }
   if (error) std::rethrow_exception(error);
+}
+
+BackgroundTask::~BackgroundTask() {
+  try {
+    join();
+  } catch (...) {  // a destructor does not throw: join() explicitly to see it
+  }
+}
+
+void BackgroundTask::start(const TaskRef& fn) {
+  join();
+  Team* team = t_team;
+  if (team == nullptr || team->size <= 1 || t_in_task || team->running || team->background ||
+      straggler_width(team->size) < team->size) {
+    fn(0, 1);  // no free workers (or one keeps losing its core): run it here
+    return;
+  }
+  team->start_background(fn);
+  posted_ = true;
+}
+
+void BackgroundTask::join() {
+  if (!posted_) return;
+  posted_ = false;
+  if (Team* team = t_team; team != nullptr && team->background) team->join_background();
+}
+
+bool background_busy() {
+  const Team* team = t_team;
+  return team != nullptr && team->background &&
+         team->remaining.load(std::memory_order_acquire) != 0;
 }
 
 int64_t team_straggles() { return g_straggles.load(std::memory_order_relaxed); }

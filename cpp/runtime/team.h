@@ -90,6 +90,32 @@ void run_in_team(int n, F&& body) {
                    [](void* o) { (*static_cast<std::remove_reference_t<F>*>(o))(); });
 }
 
+// A task for the session's workers alone, while the calling thread goes on
+// (for work that does not depend on what the caller computes meanwhile: the
+// next batch's rows during a step's serial stretch). start() posts
+// fn(tid, threads) to the workers, tid 0 .. threads - 1 being workers 1 ..
+// threads; outside a session, in one with no workers, or inside a task, it
+// runs fn(0, 1) on the calling thread before returning. join() waits for the
+// workers' shares and rethrows the first exception one threw; the destructor
+// joins (fn must outlive the object). A parallel() while the task is out
+// joins it first, so the workers are free for its shares; background_busy()
+// says whether they are still at it (a caller may then keep small work on its
+// own thread rather than wait).
+class BackgroundTask {
+ public:
+  BackgroundTask()                                 = default;
+  BackgroundTask(const BackgroundTask&)            = delete;
+  BackgroundTask& operator=(const BackgroundTask&) = delete;
+  ~BackgroundTask();
+  void start(const TaskRef& fn);
+  void join();
+
+ private:
+  bool posted_ = false;
+};
+
+bool background_busy();
+
 // Straggles seen so far (team.cpp: a join that waited on a worker which had
 // lost its core). With the back-off on (the default), tasks in a session run
 // narrower for a while after one; turning it on or off also ends a back-off.
