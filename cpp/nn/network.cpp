@@ -1,6 +1,7 @@
 #include "nn/network.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -746,44 +747,54 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
       }
     };
     auto rows_at = [&](int64_t b0) { return std::min(batch_size, order_len - b0); };
-    // The next batch's rows are copied by the workers while this thread runs
-    // a step's serial stretch (the small last layers, the loss): they do not
-    // depend on the step. A copy: the result does not depend on who makes it.
-    int next_k          = 0;
-    int64_t next_b0     = 0;
-    auto copy_next_rows = [&](int tid, int threads) {
-      int64_t r0, r1;
-      runtime::split_range(rows_at(next_b0), threads, tid, &r0, &r1);
-      gather(next_k, next_b0, r0, r1);
+    // The next batch's rows are copied by the idle workers while this thread
+    // runs a step's serial stretch (the small last layers, the loss): they do
+    // not depend on the step. A worker copies rows one at a time until the
+    // step needs it again (the next parallel product); the rows it did not
+    // reach are copied by every thread when the next step begins. A copy: the
+    // result does not depend on who makes it.
+    int next_k      = 0;
+    int64_t next_b0 = 0;
+    std::atomic<int64_t> next_claimed{0};  // rows of the next batch taken
+    auto copy_next_rows = [&](int, int) {
+      const int64_t rows = rows_at(next_b0);
+      while (!runtime::background_stop_requested()) {
+        const int64_t r = next_claimed.fetch_add(1, std::memory_order_relaxed);
+        if (r >= rows) break;
+        gather(next_k, next_b0, r, r + 1);
+      }
     };
     const runtime::TaskRef copy_next(copy_next_rows);
     runtime::BackgroundTask copying;  // joins before copy_next goes
     int k = 0;
-    if (step_begin * batch_size < order_len && step_begin < step_end) {
-      // The batch's rows are scattered over the data set (DRAM when it is
-      // larger than the caches): copying them on every thread keeps more
-      // misses in flight.
-      const int64_t b0 = step_begin * batch_size, rows = rows_at(b0);
-      runtime::parallel(rows * in >= kMinParallelGatherFloats ? runtime::num_threads() : 1,
-                        [&](int tid, int threads) {
-                          int64_t r0, r1;
-                          runtime::split_range(rows, threads, tid, &r0, &r1);
-                          gather(0, b0, r0, r1);
-                        });
-    }
     for (int64_t s = step_begin; s < step_end; ++s) {
       const int64_t b0 = s * batch_size;
       if (b0 >= order_len) break;
-      copying.join();  // this step's rows are in buffer k
+      copying.join();
+      const int64_t rows   = rows_at(b0);
+      const int64_t copied = s == step_begin ? 0 : std::min(rows, next_claimed.load());
+      if (copied < rows) {
+        // The batch's rows are scattered over the data set (DRAM when it is
+        // larger than the caches): copying them on every thread keeps more
+        // misses in flight.
+        const int64_t left = rows - copied;
+        runtime::parallel(left * in >= kMinParallelGatherFloats ? runtime::num_threads() : 1,
+                          [&](int tid, int threads) {
+                            int64_t r0, r1;
+                            runtime::split_range(left, threads, tid, &r0, &r1);
+                            gather(k, b0, copied + r0, copied + r1);
+                          });
+      }
       Batch b;
       b.x             = xg_[k].data();
       b.target        = data.target ? tg_[k].data() : nullptr;
       b.labels        = data.labels ? lg_[k].data() : nullptr;
       b.sample_weight = data.sample_weight ? wg_[k].data() : nullptr;
-      b.rows          = rows_at(b0);
+      b.rows          = rows;
       const bool more = s + 1 < step_end && b0 + batch_size < order_len;
       next_k          = k ^ 1;
       next_b0         = b0 + batch_size;
+      next_claimed.store(0, std::memory_order_relaxed);
       train_batch_locked(b, &total, more ? &copy_next : nullptr, &copying);
       updater.step(params_.data(), grads_.data(), buffer_size_);
       ++iterations_;

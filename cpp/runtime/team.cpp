@@ -145,7 +145,8 @@ struct Team {
   // The background task (team.h's BackgroundTask): its function, run by the
   // workers through `shim` as tids 0 .. size - 2 of size - 1.
   const TaskRef* background_fn = nullptr;
-  bool background              = false;  // out and not yet joined
+  bool background              = false;                  // out and not yet joined
+  alignas(64) std::atomic<bool> background_stop{false};  // a join waits
   struct Shim {
     Team* team;
     void operator()(int tid, int threads) const { (*team->background_fn)(tid - 1, threads - 1); }
@@ -172,12 +173,15 @@ struct Team {
     slot.threads.store(size, std::memory_order_release);
     task_error = nullptr;
     background = true;
+    background_stop.store(false, std::memory_order_relaxed);
     remaining.store(size - 1, std::memory_order_relaxed);
     post();
   }
 
   void join_background() {
+    background_stop.store(true, std::memory_order_release);
     wait_remaining();
+    background_stop.store(false, std::memory_order_relaxed);
     background                   = false;
     last_join                    = now_micros();
     const std::exception_ptr err = task_error;
@@ -237,11 +241,13 @@ struct Team {
   }
 };
 
-thread_local Team* t_team   = nullptr;  // the session this thread opened
-thread_local bool t_in_task = false;    // a worker running its share of a task
+thread_local Team* t_team        = nullptr;  // the session this thread opened
+thread_local bool t_in_task      = false;    // a worker running its share of a task
+thread_local Team* t_worker_team = nullptr;  // the session this worker serves
 
 void Team::worker(int tid) {
   t_in_task     = true;  // a parallel() inside a share runs on one thread
+  t_worker_team = this;
   uint64_t seen = 0;
   arrived.fetch_add(1, std::memory_order_relaxed);
   for (;;) {
@@ -267,7 +273,8 @@ void Team::worker(int tid) {
     }
     remaining.fetch_sub(1, std::memory_order_acq_rel);
   }
-  t_in_task = false;
+  t_in_task     = false;
+  t_worker_team = nullptr;
 }
 
 // FASTNN_TEAM_SESSIONS=0 turns sessions off. Read when the library loads
@@ -381,6 +388,11 @@ void BackgroundTask::join() {
   if (!posted_) return;
   posted_ = false;
   if (Team* team = t_team; team != nullptr && team->background) team->join_background();
+}
+
+bool background_stop_requested() {
+  const Team* team = t_worker_team;
+  return team != nullptr && team->background_stop.load(std::memory_order_acquire);
 }
 
 bool background_busy() {

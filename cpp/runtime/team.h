@@ -98,9 +98,11 @@ void run_in_team(int n, F&& body) {
 // runs fn(0, 1) on the calling thread before returning. join() waits for the
 // workers' shares and rethrows the first exception one threw; the destructor
 // joins (fn must outlive the object). A parallel() while the task is out
-// joins it first, so the workers are free for its shares; background_busy()
-// says whether they are still at it (a caller may then keep small work on its
-// own thread rather than wait).
+// joins it first, so the workers are free for its shares. Both ask the task
+// to stop first: a share that polls background_stop_requested() between small
+// units of work can leave the rest to the caller instead of making it wait.
+// background_busy() says whether the workers are still at it (a caller may
+// then keep small work on its own thread rather than stop them).
 class BackgroundTask {
  public:
   BackgroundTask()                                 = default;
@@ -115,6 +117,9 @@ class BackgroundTask {
 };
 
 bool background_busy();
+// Inside a share of a BackgroundTask on a worker: whether a join() or a
+// parallel() waits for it to finish. Elsewhere false.
+bool background_stop_requested();
 
 // Straggles seen so far (team.cpp: a join that waited on a worker which had
 // lost its core). With the back-off on (the default), tasks in a session run
