@@ -107,15 +107,30 @@ def test_a_background_task_runs_on_the_workers_and_joins(threads, join_by_parall
     """runtime::BackgroundTask: the workers run it while the caller goes on
     (one thread: the caller runs it at start()); join(), or a parallel()
     before it, returns only after every share."""
-    ran_off_caller = _core._background_selftest(threads, 30, join_by_parallel=join_by_parallel)
-    assert ran_off_caller == (30 if threads > 1 else 0)
+    report = _core._background_selftest(threads, 30, join_by_parallel=join_by_parallel)
+    assert report == {"off_caller": 30 if threads > 1 else 0, "stopped_early": 0}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("join_by_parallel", [False, True])
+def test_a_join_asks_a_background_task_to_stop(threads, join_by_parallel):
+    """A share polling background_stop_requested() stops when the caller joins
+    (20 ms of items, joined after 0.3 ms): the items it took are done, the
+    rest untouched. On one thread the caller runs it whole at start()."""
+    report = _core._background_selftest(
+        threads, 10, join_by_parallel=join_by_parallel, stoppable=True
+    )
+    assert report == {
+        "off_caller": 10 if threads > 1 else 0,
+        "stopped_early": 10 if threads > 1 else 0,
+    }
 
 
 @pytest.mark.parametrize("join_by_parallel", [False, True])
 def test_an_exception_in_a_background_task_is_rethrown_at_its_join(join_by_parallel):
     with pytest.raises(RuntimeError, match="raised in the background"):
         _core._background_selftest(2, 5, join_by_parallel=join_by_parallel, raise_at_task=2)
-    assert _core._background_selftest(2, 5) == 5
+    assert _core._background_selftest(2, 5)["off_caller"] == 5
 
 
 def test_a_caller_that_raises_while_a_background_task_is_out_waits_for_it():
@@ -125,7 +140,7 @@ def test_a_caller_that_raises_while_a_background_task_is_out_waits_for_it():
     for _ in range(5):
         with pytest.raises(RuntimeError, match="the caller raised"):
             _core._background_selftest(2, 3, caller_raises=True)
-    assert _core._background_selftest(2, 5) == 5
+    assert _core._background_selftest(2, 5)["off_caller"] == 5
 
 
 def test_bad_selftest_arguments():

@@ -116,54 +116,76 @@ void bind_runtime(py::module_& m) {
       "the next: straggled_width, next_width).");
   m.def(
       "_background_selftest",
-      [](int threads, int tasks, bool join_by_parallel, int raise_at_task, bool caller_raises) {
+      [](int threads, int tasks, bool join_by_parallel, int raise_at_task, bool caller_raises,
+         bool stoppable) {
         if (threads < 1 || tasks < 0) throw py::value_error("bad selftest arguments");
-        int on_workers = 0;
+        constexpr int64_t kItems = 1009;
+        int off_caller = 0, stopped_early = 0;
         {
           py::gil_scoped_release release;
           runtime::run_in_team(threads, [&] {
             const std::thread::id caller = std::this_thread::get_id();
             for (int t = 0; t < tasks; ++t) {
-              std::vector<std::atomic<int>> hits(1009);
+              std::vector<std::atomic<int>> hits(kItems);
               std::atomic<int> shares_off_caller{0};
+              std::atomic<int64_t> claimed{0};
               auto fill = [&](int tid, int n) {
+                if (std::this_thread::get_id() != caller) shares_off_caller.fetch_add(1);
+                if (stoppable) {  // items one at a time until a join asks to stop
+                  while (!runtime::background_stop_requested()) {
+                    const int64_t i = claimed.fetch_add(1);
+                    if (i >= kItems) break;
+                    std::this_thread::sleep_for(std::chrono::microseconds(20));
+                    hits[i].fetch_add(1);
+                  }
+                  return;
+                }
                 // late enough that the caller is past start() and on its own work
                 std::this_thread::sleep_for(std::chrono::microseconds(200));
                 if (t == raise_at_task)
                   throw std::runtime_error("selftest: raised in the background");
                 int64_t begin, end;
-                runtime::split_range(1009, n, tid, &begin, &end);
+                runtime::split_range(kItems, n, tid, &begin, &end);
                 for (int64_t i = begin; i < end; ++i) hits[i].fetch_add(1);
-                if (std::this_thread::get_id() != caller) shares_off_caller.fetch_add(1);
               };
               const runtime::TaskRef fill_ref(fill);
               runtime::BackgroundTask task;
               task.start(fill_ref);
               if (caller_raises) throw std::runtime_error("selftest: the caller raised");
-              auto all_once = [&] {
-                for (auto& h : hits)
-                  if (h.load() != 1) return false;
+              // the items done: all of them, or (stoppable) those claimed
+              auto done_once = [&] {
+                const int64_t done = stoppable ? std::min(kItems, claimed.load()) : kItems;
+                for (int64_t i = 0; i < kItems; ++i)
+                  if (hits[i].load() != (i < done ? 1 : 0)) return false;
                 return true;
               };
+              if (stoppable) std::this_thread::sleep_for(std::chrono::microseconds(300));
               if (join_by_parallel) {
                 runtime::parallel(threads, [](int, int) {});
-                if (!all_once()) throw std::runtime_error("parallel() did not join the background");
+                if (!done_once())
+                  throw std::runtime_error("parallel() did not join the background");
               }
               task.join();
-              if (!all_once()) throw std::runtime_error("join() returned before the background");
-              if (shares_off_caller.load() > 0) ++on_workers;
+              if (!done_once()) throw std::runtime_error("join() returned before the background");
+              if (shares_off_caller.load() > 0) ++off_caller;
+              if (stoppable && claimed.load() < kItems) ++stopped_early;
             }
           });
         }
-        return on_workers;
+        py::dict d;
+        d["off_caller"]    = off_caller;
+        d["stopped_early"] = stopped_early;
+        return d;
       },
       py::arg("threads"), py::arg("tasks"), py::arg("join_by_parallel") = false,
-      py::arg("raise_at_task") = -1, py::arg("caller_raises") = false,
+      py::arg("raise_at_task") = -1, py::arg("caller_raises") = false, py::arg("stoppable") = false,
       "Testing hook: runs `tasks` runtime::BackgroundTask fills of 1,009 counters in a team "
-      "session, checks each counter was hit once when join() (or, with join_by_parallel, a "
-      "parallel() before it) returned, and returns how many tasks ran off the calling thread; "
-      "raise_at_task: the task whose shares throw; caller_raises: the caller throws while the "
-      "first task is out.");
+      "session and checks each counter was hit once when join() (or, with join_by_parallel, a "
+      "parallel() before it) returned; reports how many tasks ran off the calling thread "
+      "(off_caller) and how many stopped before the last item (stopped_early). stoppable: the "
+      "task takes items one at a time (20 us each) until background_stop_requested(), and the "
+      "caller joins after 300 us; raise_at_task: the task whose shares throw; caller_raises: the "
+      "caller throws while the first task is out.");
   m.def("_set_team_sessions", &runtime::set_team_sessions, py::arg("enabled"),
         "Private: team sessions on or off for the process (results are the same).");
   m.def("_team_sessions", &runtime::team_sessions, "Private: whether team sessions are on.");
