@@ -74,11 +74,15 @@ def _print_msg(message: str) -> None:
 
 
 def _learning_rate_of(optimizer) -> float:
+    """The rate as Keras's callbacks read it, ``float(convert_to_numpy(lr))``
+    of a float32 variable: rounded to float32 (0.9 reads 0.8999999761581421),
+    so the `lr` a schedule receives, the `learning_rate` logged in History and
+    CSVLogger, and the rates the callbacks print carry Keras's digits."""
     if not hasattr(optimizer, "learning_rate"):
         raise ValueError('Optimizer must have a "learning_rate" attribute.')
     value = optimizer.learning_rate
     try:
-        return float(np.asarray(value))
+        return float(np.asarray(value, dtype=np.float32))
     except (TypeError, ValueError):
         raise TypeError(
             "The optimizer's learning_rate must read as a float; got "

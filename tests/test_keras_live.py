@@ -1,0 +1,94 @@
+"""fastnn against a Keras 3 run of the same script (same initial weights,
+shuffle=False): the results a user sees when changing ``from keras import``
+to ``from fastnn import``. Skipped when Keras (torch backend) is missing."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import fastnn
+
+# torch's tensors under NumPy 2 (Keras's get_weights, History values)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
+
+def _keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return pytest.importorskip("keras")
+
+
+def _data(n, seed=0, features=4, classes=3):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    return x, rng.integers(0, classes, n)
+
+
+def _pair(keras, learning_rate=0.1):
+    """The same network in Keras and fastnn, with Keras's initial weights."""
+
+    def build(lib):
+        model = lib.Sequential(
+            [
+                lib.Input((4,)),
+                lib.layers.Dense(5, activation="relu"),
+                lib.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=lib.optimizers.SGD(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    keras.utils.set_random_seed(0)
+    theirs = build(keras)
+    ours = build(fastnn)
+    ours.set_weights(theirs.get_weights())
+    return theirs, ours
+
+
+def _fit_both(keras, make_callbacks, learning_rate=0.1, **kwargs):
+    x, y = _data(37)
+    results = []
+    for lib, model in zip((keras, fastnn), _pair(keras, learning_rate)):
+        history = model.fit(
+            x, y, batch_size=8, verbose=0, shuffle=False, callbacks=make_callbacks(lib), **kwargs
+        )
+        results.append(history)
+    return results
+
+
+@pytest.mark.parametrize("callback", ["scheduler", "plateau"])
+def test_logged_learning_rate_is_keras_s_float32_reading(callback, tmp_path):
+    keras = _keras()
+    seen = {}
+
+    def make_callbacks(lib):
+        seen[lib] = []
+
+        def schedule(epoch, lr):
+            seen[lib].append(lr)
+            return lr * 0.3
+
+        path = tmp_path / f"{lib.__name__}.csv"
+        if callback == "scheduler":
+            first = lib.callbacks.LearningRateScheduler(schedule)
+        else:
+            first = lib.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.3, patience=0)
+        return [first, lib.callbacks.CSVLogger(str(path))]
+
+    theirs, ours = _fit_both(keras, make_callbacks, learning_rate=3.0, epochs=4)
+    assert ours.history["learning_rate"] == theirs.history["learning_rate"]
+    assert seen[fastnn] == seen[keras]
+    column = {
+        lib: [row.split(",")[2] for row in (tmp_path / f"{lib.__name__}.csv").read_text().split()]
+        for lib in (keras, fastnn)
+    }
+    assert column[fastnn] == column[keras]
+    assert column[fastnn][0] == "learning_rate"
