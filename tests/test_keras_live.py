@@ -92,3 +92,25 @@ def test_logged_learning_rate_is_keras_s_float32_reading(callback, tmp_path):
     }
     assert column[fastnn] == column[keras]
     assert column[fastnn][0] == "learning_rate"
+
+
+def test_compiling_again_with_the_same_optimizer_keeps_its_state_as_keras():
+    keras = _keras()
+    x, y = _data(37)
+    results = []
+    for lib, model in zip((keras, fastnn), _pair(keras)):
+        model.compile(optimizer=lib.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=8, verbose=0, shuffle=False)
+        # the fine-tuning idiom: new metrics, the optimizer it trained with
+        model.compile(
+            optimizer=model.optimizer,
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        results.append((history.history, int(np.asarray(model.optimizer.iterations))))
+    (theirs, their_steps), (ours, our_steps) = results
+    assert our_steps == their_steps == 15
+    assert list(ours) == list(theirs)
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=2e-5, atol=1e-6)

@@ -372,8 +372,13 @@ class Sequential:
                 metrics=kernels,
                 label_smoothing=loss.label_smoothing,
             )
+        # The instance this model already trains with keeps its state (slots
+        # and iterations), as in Keras, where a built optimizer stays built:
+        # `compile(optimizer=model.optimizer, ...)` continues the training.
+        keep_state = optimizer is self.optimizer and self._owns_optimizer_state()
         self.optimizer, self.loss = optimizer, loss
-        self._optimizer_net = None  # state is built for the new optimizer on first use
+        if not keep_state:
+            self._optimizer_net = None  # state is built for the new optimizer on first use
         self._metric_ids = metric_ids
         self._weighted_metric_ids = weighted_ids
         self._metrics = resolved
