@@ -114,3 +114,83 @@ def test_compiling_again_with_the_same_optimizer_keeps_its_state_as_keras():
     assert list(ours) == list(theirs)
     for key in theirs:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=2e-5, atol=1e-6)
+
+
+def _binary_pair(keras, metrics):
+    """A one-sigmoid-output network in both, compiled with `metrics(lib)`."""
+
+    def build(lib):
+        model = lib.Sequential(
+            [
+                lib.Input((4,)),
+                lib.layers.Dense(5, activation="relu"),
+                lib.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(
+            optimizer=lib.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=metrics(lib)
+        )
+        return model
+
+    keras.utils.set_random_seed(0)
+    theirs = build(keras)
+    ours = build(fastnn)
+    ours.set_weights(theirs.get_weights())
+    return theirs, ours
+
+
+def _assert_same_values(ours, theirs):
+    """Equal structure and types (float or float32 array), close values."""
+    assert type(ours) is type(theirs), (ours, theirs)
+    if isinstance(theirs, dict):
+        assert list(ours) == list(theirs)
+        for key in theirs:
+            _assert_same_values(ours[key], theirs[key])
+    elif isinstance(theirs, list):
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _assert_same_values(a, b)
+    elif isinstance(theirs, np.ndarray):
+        assert (ours.shape, ours.dtype) == (theirs.shape, theirs.dtype)
+        np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6)
+    else:
+        assert ours == pytest.approx(theirs, rel=2e-5, abs=1e-6)
+
+
+def test_metric_aliases_and_per_output_vectors_log_as_keras(tmp_path):
+    keras = _keras()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((37, 4)).astype(np.float32)
+    y = rng.integers(0, 2, (37, 1)).astype(np.float32)
+    results = []
+    for lib, model in zip(
+        (keras, fastnn),
+        _binary_pair(keras, lambda lib: ["bce", "BCE", lib.metrics.F1Score(threshold=0.5)]),
+    ):
+        path = tmp_path / f"{lib.__name__}.csv"
+        history = model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            validation_data=(x[:11], y[:11]),
+            callbacks=[lib.callbacks.CSVLogger(str(path))],
+        )
+        results.append(
+            (
+                history.history,
+                model.evaluate(x, y, verbose=0),
+                model.evaluate(x, y, verbose=0, return_dict=True),
+                model.train_on_batch(x, y, return_dict=True),
+                path.read_text().splitlines()[0],
+            )
+        )
+    theirs, ours = results
+    # F1Score() of one output: whatever Keras's float() makes of array([f1])
+    # under this NumPy (an array with NumPy 2.4.6); 'bce' is Keras's alias
+    _assert_same_values(list(ours[:4]), list(theirs[:4]))
+    assert (
+        ours[4] == theirs[4] == "epoch,BCE,bce,f1_score,loss,val_BCE,val_bce,val_f1_score,val_loss"
+    )

@@ -779,8 +779,13 @@ class Sequential:
             value = np.asarray(
                 metric._value(sums[at : at + n], weight if weighted else samples), np.float32
             )
-            # a vector (R2Score, FBetaScore per output) stays an array, as in Keras's logs
-            logs[metric.name] = value if value.size > 1 else float(value.reshape(()))
+            # A per-output vector (FBetaScore's average=None, R2Score's
+            # class_aggregation=None) stays an array, as in Keras's logs; of one
+            # output it becomes a float where Keras's float(value) does.
+            if value.ndim == 0 or (value.size == 1 and _float_takes_size_one_arrays()):
+                logs[metric.name] = float(value.reshape(()))
+            else:
+                logs[metric.name] = value
             at += n
         self._metrics_state = logs  # what Keras's metric objects now hold
         return logs
@@ -2490,6 +2495,31 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
             raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
         return rates
     return np.full(count, optimizer.learning_rate, np.float64)
+
+
+def _float_takes_size_one_arrays() -> bool:
+    """Whether ``float(np.array([x]))`` gives a float with the NumPy in use.
+
+    Keras's logs (``pythonify_logs``) hold ``float(value)`` where that works,
+    else the value. NumPy deprecated converting an array of one element but
+    one or more dimensions in 1.25 (a DeprecationWarning, hidden by default)
+    and later releases refuse it (a TypeError in 2.4.6). So Keras logs
+    F1Score() of a single sigmoid output as a float under older NumPy and as
+    ``array([0.6], dtype=float32)`` under newer; fastnn follows the NumPy it
+    runs with."""
+    global _SIZE_ONE_FLOATS
+    if _SIZE_ONE_FLOATS is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                float(np.ones(1, np.float32))
+                _SIZE_ONE_FLOATS = True
+            except TypeError:
+                _SIZE_ONE_FLOATS = False
+    return _SIZE_ONE_FLOATS
+
+
+_SIZE_ONE_FLOATS: Optional[bool] = None
 
 
 def _shuffle_seed() -> int:
