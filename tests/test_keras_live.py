@@ -194,3 +194,13 @@ def test_metric_aliases_and_per_output_vectors_log_as_keras(tmp_path):
     assert (
         ours[4] == theirs[4] == "epoch,BCE,bce,f1_score,loss,val_BCE,val_bce,val_f1_score,val_loss"
     )
+
+
+@pytest.mark.parametrize("identifier", ["normal", "uniform", "zero", "one", "he_normal"])
+def test_initializer_ids_resolve_as_keras(identifier):
+    keras = _keras()
+    theirs = keras.initializers.get(identifier)
+    ours = fastnn.initializers.get(identifier)
+    assert type(ours).__name__ == type(theirs).__name__
+    expected = {k: v for k, v in theirs.get_config().items() if v is not None}
+    assert {k: v for k, v in ours.get_config().items() if v is not None} == expected
