@@ -204,3 +204,26 @@ def test_initializer_ids_resolve_as_keras(identifier):
     assert type(ours).__name__ == type(theirs).__name__
     expected = {k: v for k, v in theirs.get_config().items() if v is not None}
     assert {k: v for k, v in ours.get_config().items() if v is not None} == expected
+
+
+def test_model_loss_and_compile_config_keep_the_loss_as_given_as_keras():
+    keras = _keras()
+    seen = []
+    for lib in (keras, fastnn):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(2)])
+        before = model.get_compile_config()
+        model.compile("sgd", "mse")
+        by_name = (model.loss, model.get_compile_config()["loss"])
+        instance = lib.losses.MeanAbsoluteError(name="distance")
+        model.compile("sgd", instance)
+        config = model.get_compile_config()["loss"]
+        seen.append(
+            (
+                before,
+                by_name,
+                model.loss is instance,
+                config["class_name"],
+                config["config"]["name"],
+            )
+        )
+    assert seen[1] == seen[0] == ({}, ("mse", "mse"), True, "MeanAbsoluteError", "distance")

@@ -92,7 +92,8 @@ class Sequential:
         self._input_shape = None  # per-sample shape, without the batch axis
         self._net = None
         self.optimizer = None
-        self.loss = None
+        self.loss = None  # compile's `loss` as given, as Keras keeps it
+        self._loss = None  # the fastnn.losses.Loss it resolved to
         self.compiled = False
         self._metric_ids: list = []  # compile's metrics, as given
         self._weighted_metric_ids: list = []  # compile's weighted_metrics, as given
@@ -294,6 +295,8 @@ class Sequential:
                 to `"rmsprop"`, as in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
+                `model.loss` holds it as given (the string, say), as in
+                Keras.
             metrics: None, or a list of metrics computed in C++ alongside the
                 loss: Keras names and aliases (``"accuracy"``/``"acc"``,
                 resolved from the shapes of labels and predictions as Keras 3
@@ -360,6 +363,7 @@ class Sequential:
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
+        given_loss = loss
         loss = _losses.get(loss)
         metric_ids = _metric_list(metrics)
         weighted_ids = _metric_list(weighted_metrics)
@@ -376,7 +380,7 @@ class Sequential:
         # and iterations), as in Keras, where a built optimizer stays built:
         # `compile(optimizer=model.optimizer, ...)` continues the training.
         keep_state = optimizer is self.optimizer and self._owns_optimizer_state()
-        self.optimizer, self.loss = optimizer, loss
+        self.optimizer, self.loss, self._loss = optimizer, given_loss, loss
         if not keep_state:
             self._optimizer_net = None  # state is built for the new optimizer on first use
         self._metric_ids = metric_ids
@@ -471,15 +475,15 @@ class Sequential:
 
     def _configure_engine(self) -> None:
         self._metrics, kernels, self._metric_weighted = self._metric_kernels(
-            self.loss, self._metric_ids, self._weighted_metric_ids
+            self._loss, self._metric_ids, self._weighted_metric_ids
         )
         self._metric_names = [m.name for m in self._metrics]
         self._net.set_loss(
-            self.loss.kernel,
-            from_logits=self.loss.from_logits,
-            delta=self.loss.delta,
+            self._loss.kernel,
+            from_logits=self._loss.from_logits,
+            delta=self._loss.delta,
             metrics=kernels,
-            label_smoothing=self.loss.label_smoothing,
+            label_smoothing=self._loss.label_smoothing,
         )
 
     # -- data ----------------------------------------------------------------
@@ -1785,11 +1789,12 @@ class Sequential:
             model.build(build_input_shape)
         return model
 
-    def get_compile_config(self) -> Optional[dict]:
-        """What `compile` was given, serialized (Keras 3's ``compile_config``);
-        None before `compile`."""
+    def get_compile_config(self) -> dict:
+        """What `compile` was given, serialized (Keras 3's ``compile_config``):
+        a string loss or metric stays the string, as Keras keeps it; ``{}``
+        before `compile`, as in Keras."""
         if not self.compiled:
-            return None
+            return {}
         from fastnn import metrics as _metrics
 
         def serialized(ids):
@@ -1807,7 +1812,7 @@ class Sequential:
 
         return {
             "optimizer": _optimizers.serialize(self.optimizer),
-            "loss": _serialize_loss(self.loss),
+            "loss": self.loss if isinstance(self.loss, str) else _serialize_loss(self._loss),
             "loss_weights": None,
             "metrics": serialized(self._metric_ids),
             "weighted_metrics": serialized(self._weighted_metric_ids),
@@ -1902,9 +1907,8 @@ class Sequential:
         config = self._class_identity(self._saving_config())
         if self.built:
             config["build_config"] = {"input_shape": (None, *self._input_shape)}
-        compile_config = self.get_compile_config()
-        if compile_config is not None:
-            config["compile_config"] = compile_config
+        if self.compiled:
+            config["compile_config"] = self.get_compile_config()
         saving.write_archive(path, config, self._state_dict(), overwrite=overwrite)
 
     def _saving_config(self) -> dict:
