@@ -855,3 +855,27 @@ def test_compile_with_another_optimizer_starts_it_afresh():
     fresh.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
     assert model.optimizer.iterations == 4
     assert weights_equal(model.get_weights(), fresh.get_weights())
+
+
+def test_compile_back_to_an_optimizer_used_before_continues_it():
+    # Keras: an optimizer built for these weights stays built. Training with
+    # `first`, then `second`, then `first` again continues `first`'s slots.
+    x, y = make_data(n=50)
+    model = make_model(optimizer=optimizers.Adam(0.01))
+    first = model.optimizer
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    slots = [first._kernel.slot(i).copy() for i in range(len(first._kernel.slot_names))]
+    second = optimizers.SGD(0.05, momentum=0.9)
+    model.compile(optimizer=second, loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    weights = model.get_weights()
+    model.compile(optimizer=first, loss="sparse_categorical_crossentropy")
+    assert all(np.array_equal(first._kernel.slot(i), s) for i, s in enumerate(slots))
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert (first.iterations, second.iterations) == (8, 4)
+    # the same as one optimizer carrying those slots straight on
+    other = make_model(optimizer=optimizers.Adam(0.01))
+    other.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    other.set_weights(weights)
+    other.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert weights_equal(model.get_weights(), other.get_weights())

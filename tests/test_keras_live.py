@@ -94,13 +94,21 @@ def test_logged_learning_rate_is_keras_s_float32_reading(callback, tmp_path):
     assert column[fastnn][0] == "learning_rate"
 
 
-def test_compiling_again_with_the_same_optimizer_keeps_its_state_as_keras():
+@pytest.mark.parametrize("detour", [False, True])
+def test_compiling_again_with_the_same_optimizer_keeps_its_state_as_keras(detour):
     keras = _keras()
     x, y = _data(37)
     results = []
     for lib, model in zip((keras, fastnn), _pair(keras)):
         model.compile(optimizer=lib.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
         model.fit(x, y, batch_size=8, verbose=0, shuffle=False)
+        if detour:  # an epoch with another optimizer, then back to the first
+            first = model.optimizer
+            model.compile(
+                optimizer=lib.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy"
+            )
+            model.fit(x, y, batch_size=8, verbose=0, shuffle=False)
+            model.compile(optimizer=first, loss="sparse_categorical_crossentropy")
         # the fine-tuning idiom: new metrics, the optimizer it trained with
         model.compile(
             optimizer=model.optimizer,

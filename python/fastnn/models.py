@@ -376,12 +376,15 @@ class Sequential:
                 metrics=kernels,
                 label_smoothing=loss.label_smoothing,
             )
-        # The instance this model already trains with keeps its state (slots
-        # and iterations), as in Keras, where a built optimizer stays built:
-        # `compile(optimizer=model.optimizer, ...)` continues the training.
-        keep_state = optimizer is self.optimizer and self._owns_optimizer_state()
         self.optimizer, self.loss, self._loss = optimizer, given_loss, loss
-        if not keep_state:
+        if self._optimizer_built_here(optimizer):
+            # An optimizer built for this network keeps its state (slots and
+            # iterations), as in Keras, where a built optimizer stays built:
+            # `compile(optimizer=model.optimizer, ...)` continues the training,
+            # and so does going back to an optimizer used before.
+            self._optimizer_net = self._net
+            self._optimizer_tensors = list(optimizer._flat_tensors)
+        else:
             self._optimizer_net = None  # state is built for the new optimizer on first use
         self._metric_ids = metric_ids
         self._weighted_metric_ids = weighted_ids
@@ -644,6 +647,19 @@ class Sequential:
             and owner() is self
         )
 
+    def _optimizer_built_here(self, opt) -> bool:
+        """Whether `opt` holds state this model built for its current network."""
+        owner = getattr(opt, "_flat_owner", None)
+        net = getattr(opt, "_flat_net", None)
+        return (
+            self._net is not None
+            and getattr(opt, "_kernel", None) is not None
+            and owner is not None
+            and owner() is self
+            and net is not None
+            and net() is self._net
+        )
+
     def _ensure_optimizer_built(self) -> None:
         """Creates the optimizer's state for the network's flat buffer (once,
         and again for an optimizer assigned to `model.optimizer` since)."""
@@ -654,10 +670,12 @@ class Sequential:
             offsets.append(self._net.buffer_size)
             opt._build_flat(offsets)
             opt._flat_owner = weakref.ref(self)
+            opt._flat_net = weakref.ref(self._net)
             self._optimizer_net = self._net
             # Keras builds the optimizer's variables for the weights trainable
             # now and keeps that set (summary's count, the saved state)
             self._optimizer_tensors = self._trainable_tensors()
+            opt._flat_tensors = tuple(self._optimizer_tensors)
 
     def _trainable_tensors(self) -> List[int]:
         """Indices into ``net.tensors()`` of the weights that train."""
