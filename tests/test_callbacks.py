@@ -422,6 +422,24 @@ def test_checkpoint_save_best_only_writes_only_on_improvement(tmp_path, capsys):
     assert "Epoch 3: val_loss did not improve from 0.80000" in out
 
 
+def test_checkpoint_best_only_of_a_per_output_score_saves_every_epoch_as_keras(tmp_path):
+    # Keras 3.15 (model_checkpoint.py): a monitored array falls back to
+    # save_best_only=False with this warning; the name shows the array.
+    model = FakeModel()
+    epochs = [{"val_f1": np.array([v], np.float32)} for v in (0.5, 0.25, 0.75)]
+    path = str(tmp_path / "m{epoch}-{val_f1}.keras")
+    mc = ModelCheckpoint(path, monitor="val_f1", mode="max", save_best_only=True)
+    with pytest.warns(UserWarning) as caught:
+        simulate_fit(model, [mc], epochs)
+    assert [str(w.message) for w in caught] == [
+        "Can save best model only when `monitor` is a scalar value. "
+        f"Received: [{v}]. Falling back to `save_best_only=False`."
+        for v in (0.5, 0.25, 0.75)
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["m1-[0.5].keras", "m2-[0.25].keras", "m3-[0.75].keras"]
+    assert mc.best is None
+
+
 def test_checkpoint_and_early_stopping_best_is_none_until_a_monitored_epoch(tmp_path):
     # As Keras 3: `best` starts as None (not ±inf), so the first monitored value
     # always counts as an improvement, even NaN.

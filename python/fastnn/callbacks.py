@@ -829,6 +829,14 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         if current is None:
             warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
             return True
+        if isinstance(current, np.ndarray) and current.ndim > 0:
+            # a per-output score (F1Score(average=None) ...): Keras saves every time
+            warnings.warn(
+                "Can save best model only when `monitor` is a scalar value. "
+                f"Received: {current}. Falling back to `save_best_only=False`.",
+                stacklevel=3,
+            )
+            return True
         if self.monitor_op is None:
             self._set_monitor_op()
         best_str = "None" if self.best is None else f"{self.best:.5f}"
