@@ -169,7 +169,8 @@ def test_epoch_end_shares_one_logs_dict_so_added_keys_reach_history():
     assert history.history == {
         "loss": [1.0, 0.5],
         "accuracy": [0.5, 0.75],
-        "learning_rate": [0.05, 0.025],
+        # the float32 rate read back as Keras 3.15.1's History logs it
+        "learning_rate": [0.05000000074505806, 0.02500000037252903],
     }
     assert history.epoch == [0, 1]
     assert history.params == {"verbose": 0, "epochs": 2, "steps": 3}
@@ -421,6 +422,24 @@ def test_checkpoint_save_best_only_writes_only_on_improvement(tmp_path, capsys):
     assert "Epoch 3: val_loss did not improve from 0.80000" in out
 
 
+def test_checkpoint_best_only_of_a_per_output_score_saves_every_epoch_as_keras(tmp_path):
+    # Keras 3.15 (model_checkpoint.py): a monitored array falls back to
+    # save_best_only=False with this warning; the name shows the array.
+    model = FakeModel()
+    epochs = [{"val_f1": np.array([v], np.float32)} for v in (0.5, 0.25, 0.75)]
+    path = str(tmp_path / "m{epoch}-{val_f1}.keras")
+    mc = ModelCheckpoint(path, monitor="val_f1", mode="max", save_best_only=True)
+    with pytest.warns(UserWarning) as caught:
+        simulate_fit(model, [mc], epochs)
+    assert [str(w.message) for w in caught] == [
+        "Can save best model only when `monitor` is a scalar value. "
+        f"Received: [{v}]. Falling back to `save_best_only=False`."
+        for v in (0.5, 0.25, 0.75)
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["m1-[0.5].keras", "m2-[0.25].keras", "m3-[0.75].keras"]
+    assert mc.best is None
+
+
 def test_checkpoint_and_early_stopping_best_is_none_until_a_monitored_epoch(tmp_path):
     # As Keras 3: `best` starts as None (not ±inf), so the first monitored value
     # always counts as an improvement, even NaN.
@@ -511,9 +530,12 @@ def test_lr_scheduler_sets_rate_each_epoch_and_logs_it():
         return 0.01 if epoch < 2 else lr * 0.5
 
     history = simulate_fit(model, [LearningRateScheduler(schedule)], losses(1, 1, 1, 1))
-    assert seen == [(0, 0.01), (1, 0.01), (2, 0.01), (3, 0.005)]
-    assert model.optimizer.learning_rate == pytest.approx(0.0025)
-    assert history.history["learning_rate"] == pytest.approx([0.01, 0.01, 0.005, 0.0025])
+    # Keras reads the rate from its float32 variable: schedules see, and
+    # History logs, float32 values
+    f32 = float(np.float32(0.01))
+    assert seen == [(0, f32), (1, f32), (2, f32), (3, f32 / 2)]
+    assert model.optimizer.learning_rate == f32 / 4
+    assert history.history["learning_rate"] == [f32, f32, f32 / 2, f32 / 4]
 
 
 def test_lr_scheduler_one_argument_schedule_and_numpy_values(capsys):

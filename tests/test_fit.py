@@ -468,7 +468,7 @@ def test_on_train_end_may_compile_add_and_pop_as_keras():
             model.compile("sgd", "sparse_categorical_crossentropy")
 
     model.fit(x, y, batch_size=50, epochs=1, verbose=0, callbacks=[Rebuild()])
-    assert isinstance(model.loss, fastnn.losses.SparseCategoricalCrossentropy)
+    assert model.loss == "sparse_categorical_crossentropy"
     assert isinstance(model.optimizer, optimizers.SGD)
     assert not model._busy.locked()
     assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"][0])
@@ -823,3 +823,59 @@ def test_a_model_without_weights_fits_with_keras_s_warning(stack):
     assert len(history.history["loss"]) == 2 and model.optimizer.iterations == 2
     with pytest.warns(UserWarning, match="does not have any trainable weights"):
         assert np.isfinite(model.train_on_batch(x, y))
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda: optimizers.Adam(0.01), lambda: "adam"])
+def test_compile_again_with_the_model_s_optimizer_continues_its_training(make_optimizer):
+    # Keras keeps a built optimizer's slots and iterations: compiling again with
+    # model.optimizer (new metrics, say) and fitting equals one longer fit.
+    x, y = make_data(n=50)
+    straight = make_model(optimizer=make_optimizer())
+    expected = straight.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    model = make_model(optimizer=make_optimizer())
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    optimizer = model.optimizer
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["acc"])
+    history = model.fit(x, y, epochs=3, initial_epoch=1, batch_size=16, shuffle=False, verbose=0)
+    assert history.history["loss"] == expected.history["loss"][1:]
+    assert history.history["acc"] == expected.history["accuracy"][1:]
+    assert model.optimizer is optimizer and optimizer.iterations == 12
+    assert weights_equal(model.get_weights(), straight.get_weights())
+
+
+def test_compile_with_another_optimizer_starts_it_afresh():
+    x, y = make_data(n=50)
+    model = make_model(optimizer=optimizers.Adam(0.01))
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    weights = model.get_weights()
+    model.compile(optimizer=optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    fresh = make_model(optimizer=optimizers.Adam(0.01))
+    fresh.set_weights(weights)
+    fresh.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert model.optimizer.iterations == 4
+    assert weights_equal(model.get_weights(), fresh.get_weights())
+
+
+def test_compile_back_to_an_optimizer_used_before_continues_it():
+    # Keras: an optimizer built for these weights stays built. Training with
+    # `first`, then `second`, then `first` again continues `first`'s slots.
+    x, y = make_data(n=50)
+    model = make_model(optimizer=optimizers.Adam(0.01))
+    first = model.optimizer
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    slots = [first._kernel.slot(i).copy() for i in range(len(first._kernel.slot_names))]
+    second = optimizers.SGD(0.05, momentum=0.9)
+    model.compile(optimizer=second, loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    weights = model.get_weights()
+    model.compile(optimizer=first, loss="sparse_categorical_crossentropy")
+    assert all(np.array_equal(first._kernel.slot(i), s) for i, s in enumerate(slots))
+    model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert (first.iterations, second.iterations) == (8, 4)
+    # the same as one optimizer carrying those slots straight on
+    other = make_model(optimizer=optimizers.Adam(0.01))
+    other.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    other.set_weights(weights)
+    other.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    assert weights_equal(model.get_weights(), other.get_weights())

@@ -9,6 +9,7 @@ and Keras's errors."""
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -525,7 +526,7 @@ def test_fbeta_of_class_ids_raises_keras_error_and_changes_nothing(rng):
     with pytest.raises(ValueError, match="F1Score expects 2D inputs"):
         model.compile("sgd", "sparse_categorical_crossentropy", metrics=["f1_score"])
     after = model.evaluate(x, y, verbose=0, return_dict=True)
-    assert after == before and model.loss.kernel == "categorical_crossentropy"
+    assert after == before and model.loss == "cce"
 
 
 # -- per-output results (average=None, class_aggregation=None) -------------------------
@@ -559,15 +560,39 @@ def test_per_class_results_are_logged_as_keras_logs_them(rng, capsys, tmp_path):
     np.testing.assert_allclose(r2, e_theirs["r2_score"], rtol=1e-5, atol=1e-6)
 
 
-def test_one_output_per_class_result_is_a_float(rng):
+@pytest.mark.parametrize("numpy_takes_size_one", [True, False])
+def test_one_output_per_class_result_is_what_keras_s_float_makes_of_it(
+    rng, monkeypatch, numpy_takes_size_one
+):
+    # Keras's logs hold float(value) where NumPy allows it: a float under
+    # NumPy that converts a one-element array (with a DeprecationWarning),
+    # else the array (NumPy 2.4.6: TypeError). Both branches, whatever NumPy
+    # runs here.
+    monkeypatch.setattr(models, "_SIZE_ONE_FLOATS", numpy_takes_size_one)
     x = rng.normal(size=(N, 5)).astype(np.float32)
     y = (rng.uniform(size=(N, 1)) < 0.5).astype(np.float32)
     model = _model(rng, 5, 1, "sigmoid", "binary_crossentropy",
                    metric_list=[metrics.F1Score(threshold=0.5)])  # fmt: skip
     p = model.predict(x, verbose=0)
     got = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)["f1_score"]
-    assert type(got) is float
-    assert got == pytest.approx(float(fbeta_ref(y, p, threshold=0.5)[0]), rel=1e-6)
+    expected = float(fbeta_ref(y, p, threshold=0.5)[0])
+    if numpy_takes_size_one:
+        assert type(got) is float
+    else:
+        assert type(got) is np.ndarray and got.shape == (1,) and got.dtype == np.float32
+    assert np.asarray(got).reshape(()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_size_one_probe_is_the_running_numpy_s_answer(monkeypatch):
+    monkeypatch.setattr(models, "_SIZE_ONE_FLOATS", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # NumPy 1.25 to its removal
+        try:
+            float(np.ones(1, np.float32))
+            takes = True
+        except TypeError:
+            takes = False
+    assert models._float_takes_size_one_arrays() is takes
 
 
 def test_adjacent_vector_metrics_keep_their_own_sums(rng):

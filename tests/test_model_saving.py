@@ -113,7 +113,7 @@ def test_archive_has_keras_config_and_weight_names(tmp_path):
     compile_config = config["compile_config"]
     assert compile_config["optimizer"]["class_name"] == "Adam"
     assert compile_config["optimizer"]["config"]["learning_rate"] == 0.01
-    assert compile_config["loss"]["class_name"] == "SparseCategoricalCrossentropy"
+    assert compile_config["loss"] == "sparse_categorical_crossentropy"  # as given, as Keras
     assert compile_config["metrics"] == ["accuracy"]
 
     weights = archive_weights(path)

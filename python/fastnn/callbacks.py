@@ -74,11 +74,15 @@ def _print_msg(message: str) -> None:
 
 
 def _learning_rate_of(optimizer) -> float:
+    """The rate as Keras's callbacks read it, ``float(convert_to_numpy(lr))``
+    of a float32 variable: rounded to float32 (0.9 reads 0.8999999761581421),
+    so the `lr` a schedule receives, the `learning_rate` logged in History and
+    CSVLogger, and the rates the callbacks print carry Keras's digits."""
     if not hasattr(optimizer, "learning_rate"):
         raise ValueError('Optimizer must have a "learning_rate" attribute.')
     value = optimizer.learning_rate
     try:
-        return float(np.asarray(value))
+        return float(np.asarray(value, dtype=np.float32))
     except (TypeError, ValueError):
         raise TypeError(
             "The optimizer's learning_rate must read as a float; got "
@@ -824,6 +828,14 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
+            return True
+        if isinstance(current, np.ndarray) and current.ndim > 0:
+            # a per-output score (F1Score(average=None) ...): Keras saves every time
+            warnings.warn(
+                "Can save best model only when `monitor` is a scalar value. "
+                f"Received: {current}. Falling back to `save_best_only=False`.",
+                stacklevel=3,
+            )
             return True
         if self.monitor_op is None:
             self._set_monitor_op()

@@ -228,6 +228,9 @@ _CLASSES = {
 }
 _CLASSES["zero"] = Zeros
 _CLASSES["one"] = Ones
+# Keras's older short ids, still in keras.initializers.get (Dense(kernel_initializer="normal"))
+_CLASSES["normal"] = RandomNormal
+_CLASSES["uniform"] = RandomUniform
 
 # Keras 3's lower-case aliases of the classes (keras.initializers.he_normal(seed=1) ...).
 zeros = Zeros

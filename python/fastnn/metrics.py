@@ -815,7 +815,9 @@ class _PerOutputMetric(Metric):
     """A metric of per-output sums over the whole run (R2Score, FBetaScore):
     2-D labels and predictions; with its aggregation argument None, one
     score per output, logged as Keras 3 logs it: a float32 NumPy array in
-    logs, History and evaluate's results (a float for one output), the
+    logs, History and evaluate's results (for one output, a float only
+    where the NumPy in use converts a one-element array with ``float()``, as
+    Keras's logs do: see ``models._float_takes_size_one_arrays``), the
     progress bar showing its mean."""
 
     def check_shapes(self, y_true_shape, y_pred_shape) -> None:
@@ -1165,6 +1167,8 @@ _BY_NAME.update(
         "MAPE": MeanAbsolutePercentageError,
         "msle": MeanSquaredLogarithmicError,
         "MSLE": MeanSquaredLogarithmicError,
+        "bce": BinaryCrossentropy,
+        "BCE": BinaryCrossentropy,
         "log_cosh_error": LogCoshError,  # (Keras's snake-case class name)
         "f_beta_score": FBetaScore,  # (to_snake_case("FBetaScore"); its name is fbeta_score)
     }
@@ -1180,7 +1184,7 @@ def _supported_names() -> str:
     return ", ".join(
         sorted(
             {c._default_name for c in _CLASSES} - {"fbeta_score"}
-            | {"accuracy", "acc", "f_beta_score", "mse", "mae", "mape", "msle"}
+            | {"accuracy", "acc", "bce", "f_beta_score", "mse", "mae", "mape", "msle"}
         )
     )
 

@@ -92,7 +92,8 @@ class Sequential:
         self._input_shape = None  # per-sample shape, without the batch axis
         self._net = None
         self.optimizer = None
-        self.loss = None
+        self.loss = None  # compile's `loss` as given, as Keras keeps it
+        self._loss = None  # the fastnn.losses.Loss it resolved to
         self.compiled = False
         self._metric_ids: list = []  # compile's metrics, as given
         self._weighted_metric_ids: list = []  # compile's weighted_metrics, as given
@@ -294,6 +295,8 @@ class Sequential:
                 to `"rmsprop"`, as in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
+                `model.loss` holds it as given (the string, say), as in
+                Keras.
             metrics: None, or a list of metrics computed in C++ alongside the
                 loss: Keras names and aliases (``"accuracy"``/``"acc"``,
                 resolved from the shapes of labels and predictions as Keras 3
@@ -360,6 +363,7 @@ class Sequential:
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
+        given_loss = loss
         loss = _losses.get(loss)
         metric_ids = _metric_list(metrics)
         weighted_ids = _metric_list(weighted_metrics)
@@ -372,8 +376,16 @@ class Sequential:
                 metrics=kernels,
                 label_smoothing=loss.label_smoothing,
             )
-        self.optimizer, self.loss = optimizer, loss
-        self._optimizer_net = None  # state is built for the new optimizer on first use
+        self.optimizer, self.loss, self._loss = optimizer, given_loss, loss
+        if self._optimizer_built_here(optimizer):
+            # An optimizer built for this network keeps its state (slots and
+            # iterations), as in Keras, where a built optimizer stays built:
+            # `compile(optimizer=model.optimizer, ...)` continues the training,
+            # and so does going back to an optimizer used before.
+            self._optimizer_net = self._net
+            self._optimizer_tensors = list(optimizer._flat_tensors)
+        else:
+            self._optimizer_net = None  # state is built for the new optimizer on first use
         self._metric_ids = metric_ids
         self._weighted_metric_ids = weighted_ids
         self._metrics = resolved
@@ -466,15 +478,15 @@ class Sequential:
 
     def _configure_engine(self) -> None:
         self._metrics, kernels, self._metric_weighted = self._metric_kernels(
-            self.loss, self._metric_ids, self._weighted_metric_ids
+            self._loss, self._metric_ids, self._weighted_metric_ids
         )
         self._metric_names = [m.name for m in self._metrics]
         self._net.set_loss(
-            self.loss.kernel,
-            from_logits=self.loss.from_logits,
-            delta=self.loss.delta,
+            self._loss.kernel,
+            from_logits=self._loss.from_logits,
+            delta=self._loss.delta,
             metrics=kernels,
-            label_smoothing=self.loss.label_smoothing,
+            label_smoothing=self._loss.label_smoothing,
         )
 
     # -- data ----------------------------------------------------------------
@@ -635,6 +647,19 @@ class Sequential:
             and owner() is self
         )
 
+    def _optimizer_built_here(self, opt) -> bool:
+        """Whether `opt` holds state this model built for its current network."""
+        owner = getattr(opt, "_flat_owner", None)
+        net = getattr(opt, "_flat_net", None)
+        return (
+            self._net is not None
+            and getattr(opt, "_kernel", None) is not None
+            and owner is not None
+            and owner() is self
+            and net is not None
+            and net() is self._net
+        )
+
     def _ensure_optimizer_built(self) -> None:
         """Creates the optimizer's state for the network's flat buffer (once,
         and again for an optimizer assigned to `model.optimizer` since)."""
@@ -645,10 +670,12 @@ class Sequential:
             offsets.append(self._net.buffer_size)
             opt._build_flat(offsets)
             opt._flat_owner = weakref.ref(self)
+            opt._flat_net = weakref.ref(self._net)
             self._optimizer_net = self._net
             # Keras builds the optimizer's variables for the weights trainable
             # now and keeps that set (summary's count, the saved state)
             self._optimizer_tensors = self._trainable_tensors()
+            opt._flat_tensors = tuple(self._optimizer_tensors)
 
     def _trainable_tensors(self) -> List[int]:
         """Indices into ``net.tensors()`` of the weights that train."""
@@ -774,8 +801,13 @@ class Sequential:
             value = np.asarray(
                 metric._value(sums[at : at + n], weight if weighted else samples), np.float32
             )
-            # a vector (R2Score, FBetaScore per output) stays an array, as in Keras's logs
-            logs[metric.name] = value if value.size > 1 else float(value.reshape(()))
+            # A per-output vector (FBetaScore's average=None, R2Score's
+            # class_aggregation=None) stays an array, as in Keras's logs; of one
+            # output it becomes a float where Keras's float(value) does.
+            if value.ndim == 0 or (value.size == 1 and _float_takes_size_one_arrays()):
+                logs[metric.name] = float(value.reshape(()))
+            else:
+                logs[metric.name] = value
             at += n
         self._metrics_state = logs  # what Keras's metric objects now hold
         return logs
@@ -1775,11 +1807,12 @@ class Sequential:
             model.build(build_input_shape)
         return model
 
-    def get_compile_config(self) -> Optional[dict]:
-        """What `compile` was given, serialized (Keras 3's ``compile_config``);
-        None before `compile`."""
+    def get_compile_config(self) -> dict:
+        """What `compile` was given, serialized (Keras 3's ``compile_config``):
+        a string loss or metric stays the string, as Keras keeps it; ``{}``
+        before `compile`, as in Keras."""
         if not self.compiled:
-            return None
+            return {}
         from fastnn import metrics as _metrics
 
         def serialized(ids):
@@ -1797,7 +1830,7 @@ class Sequential:
 
         return {
             "optimizer": _optimizers.serialize(self.optimizer),
-            "loss": _serialize_loss(self.loss),
+            "loss": self.loss if isinstance(self.loss, str) else _serialize_loss(self._loss),
             "loss_weights": None,
             "metrics": serialized(self._metric_ids),
             "weighted_metrics": serialized(self._weighted_metric_ids),
@@ -1892,9 +1925,8 @@ class Sequential:
         config = self._class_identity(self._saving_config())
         if self.built:
             config["build_config"] = {"input_shape": (None, *self._input_shape)}
-        compile_config = self.get_compile_config()
-        if compile_config is not None:
-            config["compile_config"] = compile_config
+        if self.compiled:
+            config["compile_config"] = self.get_compile_config()
         saving.write_archive(path, config, self._state_dict(), overwrite=overwrite)
 
     def _saving_config(self) -> dict:
@@ -2485,6 +2517,31 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
             raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
         return rates
     return np.full(count, optimizer.learning_rate, np.float64)
+
+
+def _float_takes_size_one_arrays() -> bool:
+    """Whether ``float(np.array([x]))`` gives a float with the NumPy in use.
+
+    Keras's logs (``pythonify_logs``) hold ``float(value)`` where that works,
+    else the value. NumPy deprecated converting an array of one element but
+    one or more dimensions in 1.25 (a DeprecationWarning, hidden by default)
+    and later releases refuse it (a TypeError in 2.4.6). So Keras logs
+    F1Score() of a single sigmoid output as a float under older NumPy and as
+    ``array([0.6], dtype=float32)`` under newer; fastnn follows the NumPy it
+    runs with."""
+    global _SIZE_ONE_FLOATS
+    if _SIZE_ONE_FLOATS is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                float(np.ones(1, np.float32))
+                _SIZE_ONE_FLOATS = True
+            except TypeError:
+                _SIZE_ONE_FLOATS = False
+    return _SIZE_ONE_FLOATS
+
+
+_SIZE_ONE_FLOATS: Optional[bool] = None
 
 
 def _shuffle_seed() -> int:
