@@ -4,6 +4,10 @@ the argument and the bad value, and leaves the model or arrays unchanged.
 
 - A model or a batch too large for the memory: MemoryError naming the
   parameter count or the batch (was a bare "std::bad_alloc").
+- Scalar arguments of fastnn.ops of the wrong type or range (``step=1.5``,
+  ``step=2**70``, ``beta_1="x"``, ``name=None``): TypeError/ValueError naming
+  the argument (was pybind11's "incompatible function arguments", which names
+  none).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastnn import _core, layers, models
+from fastnn import _core, layers, models, ops
 
 
 def _overcommits_everything() -> bool:
@@ -96,3 +100,107 @@ def test_batch_too_large_for_memory_names_the_batch_and_changes_nothing():
     # a batch that fits still runs
     model.fit(x[:64], y[:64], batch_size=64, verbose=0)
     assert model.optimizer.iterations == 1
+
+
+# -- fastnn.ops scalar arguments --------------------------------------------
+
+
+def _slots(fn):
+    n = {"sgd_update": 1, "rmsprop_update": 1, "adagrad_update": 1, "lion_update": 1}.get(fn, 2)
+    return [np.zeros(6, np.float32) for _ in range(n)]
+
+
+_STEP_FNS = ["adam_update", "adamw_update", "nadam_update", "adamax_update"]
+
+
+@pytest.mark.parametrize("fn", _STEP_FNS)
+@pytest.mark.parametrize(
+    "step,error,match",
+    [
+        (
+            2**63,
+            ValueError,
+            "step must be an integer that fits in 64 bits, got 9223372036854775808",
+        ),
+        (2**70, ValueError, "step must be an integer that fits in 64 bits"),
+        (1.5, TypeError, "step must be an integer, got float"),
+        ("1", TypeError, "step must be an integer, got str"),
+        (None, TypeError, "step must be an integer, got NoneType"),
+    ],
+)
+def test_update_step_of_a_wrong_type_or_size_is_named(fn, step, error, match):
+    param = np.ones(6, np.float32)
+    slots = _slots(fn)
+    with pytest.raises(error, match=f"^{fn}: {match}"):
+        getattr(ops, fn)(param, np.ones(6), *slots, step)
+    assert np.all(param == 1) and all(np.all(s == 0) for s in slots)
+
+
+@pytest.mark.parametrize(
+    "fn,argument",
+    [
+        ("sgd_update", "momentum"),
+        ("sgd_update", "weight_decay"),
+        ("adam_update", "beta_1"),
+        ("adam_update", "beta_2"),
+        ("adam_update", "epsilon"),
+        ("adamw_update", "weight_decay"),
+        ("rmsprop_update", "rho"),
+        ("rmsprop_update", "momentum"),
+        ("rmsprop_update", "epsilon"),
+        ("adagrad_update", "epsilon"),
+        ("nadam_update", "beta_2"),
+        ("adamax_update", "epsilon"),
+        ("lion_update", "beta_1"),
+        ("lion_update", "weight_decay"),
+    ],
+)
+@pytest.mark.parametrize(
+    "value,error,match",
+    [
+        ("x", TypeError, "must be a number, got str"),
+        (None, TypeError, "must be a number, got NoneType"),
+        (2**1100, ValueError, "must be a finite number, got an integer too large for a float"),
+    ],
+)
+def test_update_hyperparameter_of_a_wrong_type_is_named(fn, argument, value, error, match):
+    param = np.ones(6, np.float32)
+    slots = _slots(fn)
+    step = (1,) if fn in _STEP_FNS else ()
+    with pytest.raises(error, match=f"^{fn}: {argument} {match}"):
+        getattr(ops, fn)(param, np.ones(6), *slots, *step, **{argument: value})
+    assert np.all(param == 1) and all(np.all(s == 0) for s in slots)
+
+
+def test_update_hyperparameters_still_take_numpy_scalars_and_ints():
+    param = np.ones(6, np.float32)
+    m, v = np.zeros(6, np.float32), np.zeros(6, np.float32)
+    ops.adam_update(param, np.ones(6), m, v, np.int64(1), beta_1=np.float32(0.5), epsilon=0)
+    expected = np.ones(6, np.float32)
+    ops.adam_update(expected, np.ones(6), np.zeros(6, np.float32), np.zeros(6, np.float32), 1,
+                    beta_1=0.5, epsilon=0.0)  # fmt: skip
+    np.testing.assert_array_equal(param, expected)
+
+
+@pytest.mark.parametrize("name", [None, 3, b"relu"])
+def test_activation_name_of_a_wrong_type_is_named(name):
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(TypeError, match="^activation: name must be a str, got "):
+        ops.activation(x, name)
+    with pytest.raises(TypeError, match="^activation_grad: name must be a str, got "):
+        ops.activation_grad(x, x, name)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"name": None}, TypeError, "^loss: name must be a str, got NoneType"),
+        ({"delta": "x"}, TypeError, "^loss: delta must be a number, got str"),
+        ({"delta": 2**1100}, ValueError, "^loss: delta must be a finite number"),
+        ({"label_smoothing": "x"}, TypeError, "^loss: label_smoothing must be a number, got str"),
+    ],
+)
+def test_loss_scalar_of_a_wrong_type_is_named(kwargs, error, match):
+    args = {"name": "huber", **kwargs}
+    with pytest.raises(error, match=match):
+        ops.loss(np.ones((2, 3)), np.ones((2, 3)), **args)
