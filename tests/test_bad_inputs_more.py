@@ -204,3 +204,68 @@ def test_loss_scalar_of_a_wrong_type_is_named(kwargs, error, match):
     args = {"name": "huber", **kwargs}
     with pytest.raises(error, match=match):
         ops.loss(np.ones((2, 3)), np.ones((2, 3)), **args)
+
+
+# -- layer and initializer arguments ------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2.5, 2), ("3", 2), (True, 2), 5, None, "ab"])
+def test_initializer_shape_that_is_not_ints_raises_instead_of_truncating(shape):
+    from fastnn import initializers
+
+    with pytest.raises(TypeError, match=r"^GlorotUniform: shape must be a tuple of ints, got "):
+        initializers.GlorotUniform(seed=1)(shape)
+
+
+def test_initializer_shape_takes_whole_numbers_and_refuses_negative_sizes():
+    from fastnn import initializers
+
+    init = initializers.HeNormal(seed=3)
+    np.testing.assert_array_equal(init((2.0, np.int64(3))), init([2, 3]))
+    with pytest.raises(
+        ValueError, match=r"^HeNormal: shape must have dimensions >= 0, got \(-1, 2\)"
+    ):
+        init((-1, 2))
+
+
+@pytest.mark.parametrize(
+    "make,prefix",
+    [
+        (layers.Dropout, "Dropout rate="),
+        (layers.GaussianDropout, "Invalid value received for argument `rate`: rate="),
+        (layers.AlphaDropout, "Invalid value received for argument `rate`: rate="),
+    ],
+)
+def test_dropout_rate_that_rounds_to_one_in_float32_is_named(make, prefix):
+    # 0.99999999 < 1 passed the layer's check, then the engine (float32) saw
+    # 1.0 and said "rate must be in [0, 1), got 1.000000" when the model was built
+    with pytest.raises(ValueError, match=f"^{prefix}" + r"0\.99999999 rounds to 1\.0 in float32"):
+        make(0.99999999)
+    largest = float(np.nextafter(np.float32(1), np.float32(0)))
+    model = models.Sequential([layers.Input((3,)), make(largest), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"mean": 0.0, "variance": -1.0},
+        {"mean": float("nan"), "variance": 1.0},
+        {"mean": [0.0, 1.0], "variance": [1.0, float("inf")]},
+        {"mean": 1e39, "variance": 1.0},  # Inf as float32
+    ],
+)
+def test_normalization_statistics_that_make_every_input_nan_are_refused(kwargs):
+    # were accepted; predict then said "x contains NaN at row 0, column 0" of finite data
+    with pytest.raises(ValueError, match=r"^Normalization: `mean` and `variance` must be finite"):
+        layers.Normalization(**kwargs)
+    layers.Normalization(mean=0.0, variance=0.0)  # a constant feature: Keras's epsilon
+
+
+@pytest.mark.parametrize(
+    "args,name", [((float("inf"),), "scale"), ((1.0, float("nan")), "offset"), ((1e39,), "scale")]
+)
+def test_rescaling_factors_that_make_every_input_nan_or_inf_are_refused(args, name):
+    with pytest.raises(ValueError, match=f"^Rescaling: `{name}` must be finite as float32"):
+        layers.Rescaling(*args)
