@@ -269,3 +269,36 @@ def test_normalization_statistics_that_make_every_input_nan_are_refused(kwargs):
 def test_rescaling_factors_that_make_every_input_nan_or_inf_are_refused(args, name):
     with pytest.raises(ValueError, match=f"^Rescaling: `{name}` must be finite as float32"):
         layers.Rescaling(*args)
+
+
+def test_batch_normalization_epsilon_that_is_zero_in_float32_is_refused():
+    # 1e-46 > 0 passed, then the engine added 0 to a zero variance: NaN outputs
+    with pytest.raises(ValueError, match=r"got 1e-46, which is 0 in float32"):
+        layers.BatchNormalization(epsilon=1e-46)
+    layers.BatchNormalization(epsilon=1e-45)  # the smallest float32 subnormal
+
+
+# -- optimizers ---------------------------------------------------------------
+
+
+def test_optimizer_built_on_views_sharing_memory_is_refused():
+    from fastnn import optimizers
+
+    buffer = np.zeros(8, np.float32)
+    opt = optimizers.Adam()
+    # were accepted: each step then updated the shared elements twice
+    with pytest.raises(ValueError, match=r"^build: variables 0 and 2 share memory"):
+        opt.build([buffer[:4], np.zeros(3, np.float32), buffer[2:6]])
+    assert not opt.built
+    opt.build([buffer[:4], buffer[4:], buffer[4:4]])  # disjoint views are separate variables
+    opt.apply([np.ones(4), np.ones(4), np.ones(0)])
+    assert np.all(buffer != 0)
+
+
+def test_clip_option_set_to_a_non_number_after_construction_is_named():
+    model = _small_model()
+    model.optimizer.clipnorm = "x"  # was: "could not convert string to float: 'x'"
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"clipnorm"):
+        model.fit(np.ones((8, 5), np.float32), np.ones((8, 3), np.float32), verbose=0)
+    assert _same(before, _state(model))

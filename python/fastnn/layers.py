@@ -1046,6 +1046,8 @@ class BatchNormalization(Layer):
         epsilon = _activation_param(epsilon, message)
         if epsilon == 0.0:
             raise ValueError(message)
+        if np.float32(epsilon) == 0.0:  # the engine adds it to variances in float32
+            raise ValueError(f"{message}, which is 0 in float32 (fastnn computes in float32)")
         unsupported = {
             "beta_regularizer": beta_regularizer,
             "gamma_regularizer": gamma_regularizer,
