@@ -302,3 +302,22 @@ def test_clip_option_set_to_a_non_number_after_construction_is_named():
     with pytest.raises(ValueError, match=r"clipnorm"):
         model.fit(np.ones((8, 5), np.float32), np.ones((8, 3), np.float32), verbose=0)
     assert _same(before, _state(model))
+
+
+# -- the engine's private entry points -----------------------------------------
+
+
+@pytest.mark.parametrize("batch_size,begin,end", [(3, 2**62, 2**62 + 1), (2**62, 3, 4)])
+def test_train_epoch_steps_whose_offset_overflows_read_nothing(batch_size, begin, end):
+    # step * batch_size wrapped to a negative offset: the order check read
+    # order[-4611686018427387900], and (3, 2**62) trained a batch of 3 rows
+    # gathered from outside the 2 samples
+    net = _core.nn.Network(5, [{"type": "dense", "units": 3}])
+    net.set_loss("mse")
+    params = net.params
+    params[:] = 0.5
+    opt = _core.optim.Optimizer({"kind": "sgd"}, [0, net.buffer_size])
+    data = net.prepare(np.ones((2, 5), np.float32), np.ones((2, 3), np.float32))
+    result = net.train_epoch(data, np.array([0, 1]), batch_size, begin, end, opt, np.ones(1))
+    assert result["steps"] == 0 and result["samples"] == 0
+    assert np.all(params == 0.5) and net.iterations == 0
