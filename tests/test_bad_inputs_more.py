@@ -206,6 +206,36 @@ def test_loss_scalar_of_a_wrong_type_is_named(kwargs, error, match):
         ops.loss(np.ones((2, 3)), np.ones((2, 3)), **args)
 
 
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: ops.matmul(np.ones((2, 2)), np.ones((2, 2)), "x"), "^matmul: transpose_a "),
+        (lambda: ops.matmul(np.ones((2, 2)), np.ones((2, 2)), False, [1]), "^matmul: transpose_b "),
+        (
+            lambda: ops.dense(np.ones((2, 2)), np.ones((2, 2)), None, "relu", "x"),
+            "^dense: return_pre_activation ",
+        ),
+        (
+            lambda: ops.loss(np.ones((2, 2)), np.ones((2, 2)), "mse", from_logits="x"),
+            "^loss: from_logits ",
+        ),
+        (
+            lambda: ops.sgd_update(np.ones(2, np.float32), np.ones(2), nesterov="x"),
+            "^sgd_update: nesterov ",
+        ),
+    ],
+)
+def test_flag_of_a_wrong_type_is_named(call, match):
+    with pytest.raises(TypeError, match=match + "must be a bool, got "):
+        call()
+
+
+def test_flags_still_take_what_converts_to_a_bool():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for flag in (True, np.bool_(True), 1):
+        np.testing.assert_array_equal(ops.matmul(a, a, transpose_b=flag), a @ a.T)
+
+
 # -- layer and initializer arguments ------------------------------------------
 
 

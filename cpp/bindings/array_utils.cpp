@@ -95,6 +95,15 @@ int64_t as_int64(const py::handle& obj, const std::string& what) {
   }
 }
 
+bool as_flag(const py::handle& obj, const std::string& what) {
+  try {
+    return obj.cast<bool>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(what + " must be a bool, got " +
+                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  }
+}
+
 std::string as_name(const py::handle& obj, const std::string& what) {
   if (!py::isinstance<py::str>(obj))
     throw py::type_error(what + " must be a str, got " +

@@ -47,6 +47,10 @@ double as_double(const py::handle& obj, const std::string& what);
 // of pybind11's "incompatible function arguments".
 int64_t as_int64(const py::handle& obj, const std::string& what);
 
+// `obj` as a bool (what pybind11 converts: True/False, NumPy bools, numbers,
+// None): TypeError naming `what` otherwise (a str, a list).
+bool as_flag(const py::handle& obj, const std::string& what);
+
 // `obj` as a string: TypeError naming `what` unless it is a str.
 std::string as_name(const py::handle& obj, const std::string& what);
 

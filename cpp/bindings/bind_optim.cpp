@@ -203,12 +203,12 @@ void bind_updates(py::module_& ops) {
   ops.def(
       "sgd_update",
       [](const py::handle& param, const py::handle& grad, const py::handle& momentum_buffer,
-         const py::handle& learning_rate, const py::handle& momentum, bool nesterov,
+         const py::handle& learning_rate, const py::handle& momentum, const py::handle& nesterov,
          const py::handle& weight_decay, const py::handle& clipnorm, const py::handle& clipvalue) {
         Config c;
         c.kind         = Kind::sgd;
         c.momentum     = number_arg("sgd_update", momentum, "momentum");
-        c.nesterov     = nesterov;
+        c.nesterov     = as_flag(nesterov, "sgd_update: nesterov");
         c.weight_decay = number_arg("sgd_update", weight_decay, "weight_decay");
         std::vector<std::pair<std::string, py::handle>> slots;
         if (c.momentum != 0.0) {
