@@ -83,4 +83,32 @@ double as_double(const py::handle& obj, const std::string& what) {
   }
 }
 
+int64_t as_int64(const py::handle& obj, const std::string& what) {
+  const std::string type = py::str(py::type::handle_of(obj).attr("__name__"));
+  if (!py::isinstance<py::int_>(obj) && !py::hasattr(obj, "__index__"))
+    throw py::type_error(what + " must be an integer, got " + type);
+  try {
+    return obj.cast<int64_t>();
+  } catch (const py::cast_error&) {
+    throw py::value_error(what + " must be an integer that fits in 64 bits, got " +
+                          std::string(py::str(obj)));
+  }
+}
+
+bool as_flag(const py::handle& obj, const std::string& what) {
+  try {
+    return obj.cast<bool>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(what + " must be a bool, got " +
+                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  }
+}
+
+std::string as_name(const py::handle& obj, const std::string& what) {
+  if (!py::isinstance<py::str>(obj))
+    throw py::type_error(what + " must be a str, got " +
+                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  return obj.cast<std::string>();
+}
+
 }  // namespace fastnn::bindings

@@ -42,4 +42,16 @@ FloatArray checked_out_array(const py::handle& out, const std::vector<py::ssize_
 // place of pybind11's bare "Unable to cast" RuntimeError.
 double as_double(const py::handle& obj, const std::string& what);
 
+// `obj` as an int64: TypeError naming `what` unless it is an integer (a float
+// such as 1.5 included), ValueError when it does not fit in 64 bits, in place
+// of pybind11's "incompatible function arguments".
+int64_t as_int64(const py::handle& obj, const std::string& what);
+
+// `obj` as a bool (what pybind11 converts: True/False, NumPy bools, numbers,
+// None): TypeError naming `what` otherwise (a str, a list).
+bool as_flag(const py::handle& obj, const std::string& what);
+
+// `obj` as a string: TypeError naming `what` unless it is a str.
+std::string as_name(const py::handle& obj, const std::string& what);
+
 }  // namespace fastnn::bindings

@@ -64,8 +64,8 @@ ops::ActivationParams params_for(ops::ActivationKind kind, const py::handle& par
                                   static_cast<float>(threshold));
 }
 
-py::array activation(const py::handle& x_obj, const std::string& name, const py::handle& param) {
-  const ops::ActivationKind kind = kind_from(name);
+py::array activation(const py::handle& x_obj, const py::handle& name, const py::handle& param) {
+  const ops::ActivationKind kind = kind_from(as_name(name, "activation: name"));
   const ops::ActivationParams a  = params_for(kind, param);
   FloatArray x                   = as_float32_c(x_obj, "x");
   FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
@@ -80,9 +80,9 @@ py::array activation(const py::handle& x_obj, const std::string& name, const py:
   return std::move(y);
 }
 
-py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj,
-                          const std::string& name, const py::handle& param) {
-  const ops::ActivationKind kind = kind_from(name);
+py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj, const py::handle& name,
+                          const py::handle& param) {
+  const ops::ActivationKind kind = kind_from(as_name(name, "activation_grad: name"));
   const ops::ActivationParams a  = params_for(kind, param);
   FloatArray dy                  = as_float32_c(dy_obj, "dy");
   FloatArray x                   = as_float32_c(x_obj, "x");

@@ -134,11 +134,14 @@ GemmShape gemm_shape(const MatView& a, const MatView& b, bool ta, bool tb, const
   return {m, n, ka};
 }
 
-py::array matmul(const py::handle& a_obj, const py::handle& b_obj, bool transpose_a,
-                 bool transpose_b, const py::object& out) {
-  const MatView a   = as_matrix(a_obj, "matmul", "a");
-  const MatView b   = as_matrix(b_obj, "matmul", "b");
-  const GemmShape s = gemm_shape(a, b, transpose_a, transpose_b, "matmul", "a", "b");
+py::array matmul(const py::handle& a_obj, const py::handle& b_obj,
+                 const py::handle& transpose_a_obj, const py::handle& transpose_b_obj,
+                 const py::object& out) {
+  const bool transpose_a = as_flag(transpose_a_obj, "matmul: transpose_a");
+  const bool transpose_b = as_flag(transpose_b_obj, "matmul: transpose_b");
+  const MatView a        = as_matrix(a_obj, "matmul", "a");
+  const MatView b        = as_matrix(b_obj, "matmul", "b");
+  const GemmShape s      = gemm_shape(a, b, transpose_a, transpose_b, "matmul", "a", "b");
   FloatArray c;
   if (out.is_none()) {
     c = FloatArray({s.m, s.n});
@@ -156,7 +159,9 @@ py::array matmul(const py::handle& a_obj, const py::handle& b_obj, bool transpos
 }
 
 py::object dense(const py::handle& x_obj, const py::handle& w_obj, const py::object& b_obj,
-                 const py::object& activation, bool return_pre_activation) {
+                 const py::object& activation, const py::handle& return_pre_activation_obj) {
+  const bool return_pre_activation =
+      as_flag(return_pre_activation_obj, "dense: return_pre_activation");
   const MatView x           = as_matrix(x_obj, "dense", "x");
   const MatView w           = as_matrix(w_obj, "dense", "w");
   const GemmShape s         = gemm_shape(x, w, false, false, "dense", "x", "w");

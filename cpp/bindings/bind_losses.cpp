@@ -16,8 +16,14 @@ namespace {
 
 using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 
-py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj, const std::string& name,
-               bool from_logits, double delta, const py::handle& sw_obj, double label_smoothing) {
+py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj,
+               const py::handle& name_obj, const py::handle& from_logits_obj,
+               const py::handle& delta_obj, const py::handle& sw_obj,
+               const py::handle& label_smoothing_obj) {
+  const std::string name       = as_name(name_obj, "loss: name");
+  const bool from_logits       = as_flag(from_logits_obj, "loss: from_logits");
+  const double delta           = as_double(delta_obj, "loss: delta");
+  const double label_smoothing = as_double(label_smoothing_obj, "loss: label_smoothing");
   ops::LossConfig config;
   try {
     config.kind = ops::loss_from_name(name);

@@ -608,6 +608,12 @@ void bind_nn(py::module_& m) {
                 as_numeric_array(rates_obj, "learning_rates"));
             if (rates.ndim() != 1 || rates.shape(0) < step_end - step_begin)
               throw py::value_error("learning_rates must hold one rate per step");
+            // Steps past the samples in `order` do nothing: clamped to those, step *
+            // batch_size cannot overflow (a wrapped product indexed outside `order`).
+            const int64_t steps_in_order =
+                order.size() / batch_size + (order.size() % batch_size != 0);
+            step_begin = std::min(step_begin, steps_in_order);
+            step_end   = std::min(step_end, steps_in_order);
             // Only the samples these steps read are checked: O(steps * batch).
             const int64_t rows   = data.x.shape(0);
             const int64_t first  = std::min<int64_t>(step_begin * batch_size, order.size());

@@ -193,19 +193,25 @@ void run_update(const std::string& fn, Config c, const py::handle& param_obj,
   optim::update(c, p, g, sp.data(), n, step, lr);
 }
 
+// A hyperparameter as a double: TypeError / ValueError naming it ("adam_update:
+// beta_1 must be a number, got str"); its range is validate_config's.
+double number_arg(const std::string& fn, const py::handle& obj, const char* name) {
+  return as_double(obj, fn + ": " + name);
+}
+
 void bind_updates(py::module_& ops) {
   ops.def(
       "sgd_update",
       [](const py::handle& param, const py::handle& grad, const py::handle& momentum_buffer,
-         const py::handle& learning_rate, double momentum, bool nesterov, double weight_decay,
-         const py::handle& clipnorm, const py::handle& clipvalue) {
+         const py::handle& learning_rate, const py::handle& momentum, const py::handle& nesterov,
+         const py::handle& weight_decay, const py::handle& clipnorm, const py::handle& clipvalue) {
         Config c;
         c.kind         = Kind::sgd;
-        c.momentum     = momentum;
-        c.nesterov     = nesterov;
-        c.weight_decay = weight_decay;
+        c.momentum     = number_arg("sgd_update", momentum, "momentum");
+        c.nesterov     = as_flag(nesterov, "sgd_update: nesterov");
+        c.weight_decay = number_arg("sgd_update", weight_decay, "weight_decay");
         std::vector<std::pair<std::string, py::handle>> slots;
-        if (momentum != 0.0) {
+        if (c.momentum != 0.0) {
           if (momentum_buffer.is_none())
             throw py::value_error(
                 "sgd_update: momentum != 0 needs momentum_buffer (zeros at the start)");
@@ -227,22 +233,23 @@ param and momentum_buffer: writable C-contiguous float32 arrays of one shape;
 grad: any real array of that shape.)doc");
 
   auto adam_like = [](const char* fn, Kind kind) {
-    return
-        [fn, kind](const py::handle& param, const py::handle& grad, const py::handle& m,
-                   const py::handle& v, int64_t step, const py::handle& learning_rate,
-                   double beta_1, double beta_2, double epsilon, const py::handle& v_hat,
-                   double weight_decay, const py::handle& clipnorm, const py::handle& clipvalue) {
-          Config c;
-          c.kind         = kind;
-          c.beta_1       = beta_1;
-          c.beta_2       = beta_2;
-          c.epsilon      = epsilon;
-          c.amsgrad      = !v_hat.is_none();
-          c.weight_decay = weight_decay;
-          std::vector<std::pair<std::string, py::handle>> slots{{"m", m}, {"v", v}};
-          if (c.amsgrad) slots.emplace_back("v_hat", v_hat);
-          run_update(fn, c, param, grad, slots, step, learning_rate, clipnorm, clipvalue);
-        };
+    return [fn, kind](const py::handle& param, const py::handle& grad, const py::handle& m,
+                      const py::handle& v, const py::handle& step, const py::handle& learning_rate,
+                      const py::handle& beta_1, const py::handle& beta_2, const py::handle& epsilon,
+                      const py::handle& v_hat, const py::handle& weight_decay,
+                      const py::handle& clipnorm, const py::handle& clipvalue) {
+      Config c;
+      c.kind         = kind;
+      c.beta_1       = number_arg(fn, beta_1, "beta_1");
+      c.beta_2       = number_arg(fn, beta_2, "beta_2");
+      c.epsilon      = number_arg(fn, epsilon, "epsilon");
+      c.amsgrad      = !v_hat.is_none();
+      c.weight_decay = number_arg(fn, weight_decay, "weight_decay");
+      std::vector<std::pair<std::string, py::handle>> slots{{"m", m}, {"v", v}};
+      if (c.amsgrad) slots.emplace_back("v_hat", v_hat);
+      run_update(fn, c, param, grad, slots, as_int64(step, std::string(fn) + ": step"),
+                 learning_rate, clipnorm, clipvalue);
+    };
   };
   const char* adam_doc = R"doc(One Keras 3 Adam step t = `step` (1 for the first), in place.
 
@@ -268,18 +275,19 @@ v_hat start at zeros); grad: any real array of that shape.)doc";
   ops.def(
       "rmsprop_update",
       [](const py::handle& param, const py::handle& grad, const py::handle& velocity,
-         const py::handle& learning_rate, double rho, double momentum, double epsilon,
-         const py::handle& momentum_buffer, const py::handle& average_gradient, double weight_decay,
+         const py::handle& learning_rate, const py::handle& rho, const py::handle& momentum,
+         const py::handle& epsilon, const py::handle& momentum_buffer,
+         const py::handle& average_gradient, const py::handle& weight_decay,
          const py::handle& clipnorm, const py::handle& clipvalue) {
         Config c;
         c.kind         = Kind::rmsprop;
-        c.rho          = rho;
-        c.momentum     = momentum;
-        c.epsilon      = epsilon;
+        c.rho          = number_arg("rmsprop_update", rho, "rho");
+        c.momentum     = number_arg("rmsprop_update", momentum, "momentum");
+        c.epsilon      = number_arg("rmsprop_update", epsilon, "epsilon");
         c.centered     = !average_gradient.is_none();
-        c.weight_decay = weight_decay;
+        c.weight_decay = number_arg("rmsprop_update", weight_decay, "weight_decay");
         std::vector<std::pair<std::string, py::handle>> slots{{"velocity", velocity}};
-        if (momentum > 0.0) {
+        if (c.momentum > 0.0) {
           if (momentum_buffer.is_none())
             throw py::value_error(
                 "rmsprop_update: momentum > 0 needs momentum_buffer (zeros at the start)");
@@ -304,12 +312,12 @@ Decoupled weight decay and clipping as in sgd_update. State arrays start at zero
   ops.def(
       "adagrad_update",
       [](const py::handle& param, const py::handle& grad, const py::handle& accumulator,
-         const py::handle& learning_rate, double epsilon, double weight_decay,
+         const py::handle& learning_rate, const py::handle& epsilon, const py::handle& weight_decay,
          const py::handle& clipnorm, const py::handle& clipvalue) {
         Config c;
         c.kind         = Kind::adagrad;
-        c.epsilon      = epsilon;
-        c.weight_decay = weight_decay;
+        c.epsilon      = number_arg("adagrad_update", epsilon, "epsilon");
+        c.weight_decay = number_arg("adagrad_update", weight_decay, "weight_decay");
         run_update("adagrad_update", c, param, grad, {{"accumulator", accumulator}}, 1,
                    learning_rate, clipnorm, clipvalue);
       },
@@ -325,17 +333,19 @@ decay and clipping as in sgd_update.)doc");
   // Nadam and Adamax: two slots and the step number, as adam_update.
   auto two_slot = [](const char* fn, Kind kind, const char* second) {
     return [fn, kind, second](const py::handle& param, const py::handle& grad, const py::handle& m,
-                              const py::handle& s2, int64_t step, const py::handle& learning_rate,
-                              double beta_1, double beta_2, double epsilon, double weight_decay,
-                              const py::handle& clipnorm, const py::handle& clipvalue) {
+                              const py::handle& s2, const py::handle& step,
+                              const py::handle& learning_rate, const py::handle& beta_1,
+                              const py::handle& beta_2, const py::handle& epsilon,
+                              const py::handle& weight_decay, const py::handle& clipnorm,
+                              const py::handle& clipvalue) {
       Config c;
       c.kind         = kind;
-      c.beta_1       = beta_1;
-      c.beta_2       = beta_2;
-      c.epsilon      = epsilon;
-      c.weight_decay = weight_decay;
-      run_update(fn, c, param, grad, {{"m", m}, {second, s2}}, step, learning_rate, clipnorm,
-                 clipvalue);
+      c.beta_1       = number_arg(fn, beta_1, "beta_1");
+      c.beta_2       = number_arg(fn, beta_2, "beta_2");
+      c.epsilon      = number_arg(fn, epsilon, "epsilon");
+      c.weight_decay = number_arg(fn, weight_decay, "weight_decay");
+      run_update(fn, c, param, grad, {{"m", m}, {second, s2}},
+                 as_int64(step, std::string(fn) + ": step"), learning_rate, clipnorm, clipvalue);
     };
   };
   ops.def("nadam_update", two_slot("nadam_update", Kind::nadam, "v"), py::arg("param"),
@@ -366,13 +376,13 @@ C-contiguous float32 arrays of one shape (m, u start at zeros).)doc");
   ops.def(
       "lion_update",
       [](const py::handle& param, const py::handle& grad, const py::handle& m,
-         const py::handle& learning_rate, double beta_1, double beta_2, double weight_decay,
-         const py::handle& clipnorm, const py::handle& clipvalue) {
+         const py::handle& learning_rate, const py::handle& beta_1, const py::handle& beta_2,
+         const py::handle& weight_decay, const py::handle& clipnorm, const py::handle& clipvalue) {
         Config c;
         c.kind         = Kind::lion;
-        c.beta_1       = beta_1;
-        c.beta_2       = beta_2;
-        c.weight_decay = weight_decay;
+        c.beta_1       = number_arg("lion_update", beta_1, "beta_1");
+        c.beta_2       = number_arg("lion_update", beta_2, "beta_2");
+        c.weight_decay = number_arg("lion_update", weight_decay, "weight_decay");
         run_update("lion_update", c, param, grad, {{"m", m}}, 1, learning_rate, clipnorm,
                    clipvalue);
       },

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -246,8 +247,15 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     state_.push_back(s);
   }
   buffer_size_ = std::max<int64_t>(offset, kAlignFloats);
-  params_.reserve(buffer_size_);
-  grads_.reserve(buffer_size_);
+  try {
+    params_.reserve(buffer_size_);
+    grads_.reserve(buffer_size_);
+  } catch (const std::bad_alloc&) {
+    throw runtime::AllocationError(
+        "fastnn could not allocate the network's " + std::to_string(num_params_) +
+        " parameters: " + runtime::byte_text(4.0 * static_cast<double>(buffer_size_)) +
+        " for the weights and as much for their gradients");
+  }
   params_.zero();
   grads_.zero();
   stats_size_ = std::max<int64_t>(stat_end, kAlignFloats);
@@ -351,6 +359,29 @@ int Network::team_threads(int64_t rows, int passes) const {
 
 void Network::reserve(int64_t rows) {
   if (rows <= capacity_) return;
+  // The workspaces' size in bytes, in double (an int64 product could wrap for
+  // a wide layer times a large batch), for the check and the message.
+  // (train_epoch's gathered batch twice: dbuf_ pair, xg_/tg_/wg_/lg_ pairs)
+  double per_row = 2.0 * (static_cast<double>(max_width_) + static_cast<double>(input_dim_) +
+                          static_cast<double>(output_dim()) + 2.0);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const bool pre =
+        layers_[i].type == LayerType::dense || layers_[i].type == LayerType::batch_norm;
+    per_row += static_cast<double>(state_[i].out) * (1 + pre + is_random(layers_[i]));
+  }
+  const double bytes     = per_row * static_cast<double>(rows) * sizeof(float);
+  const std::string what = "the layer outputs and gradients of a batch of " + std::to_string(rows) +
+                           " samples (" + runtime::byte_text(bytes) + "); use a smaller batch_size";
+  if (bytes > 0x1p62) throw runtime::AllocationError("fastnn cannot allocate " + what);
+  try {
+    reserve_workspaces(rows);
+  } catch (const std::bad_alloc&) {
+    throw runtime::AllocationError("fastnn could not allocate " + what);
+  }
+  capacity_ = rows;
+}
+
+void Network::reserve_workspaces(int64_t rows) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     const size_t n = static_cast<size_t>(rows * state_[i].out);
     out_[i].reserve(n);
@@ -367,7 +398,6 @@ void Network::reserve(int64_t rows) {
     wg_[k].reserve(static_cast<size_t>(rows));
     lg_[k].reserve(static_cast<size_t>(rows));
   }
-  capacity_ = rows;
 }
 
 size_t Network::serial_tail_begin(int64_t rows) const {

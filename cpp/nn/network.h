@@ -261,7 +261,10 @@ class Network {
     int64_t gamma = -1, beta = -1, moving_mean = -1, moving_var = -1;
   };
 
+  // Sizes the workspaces for batches of up to `rows`; a batch too large for
+  // the memory throws runtime::AllocationError naming it and batch_size.
   void reserve(int64_t rows);
+  void reserve_workspaces(int64_t rows);
   // Runs the layers; training enables dropout and keeps what backward needs.
   // Returns the output (rows, output_dim) in the workspace.
   // With `background`, starts it (runtime::BackgroundTask) on the idle

@@ -3,14 +3,38 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <utility>
 
 namespace fastnn::runtime {
 
 constexpr std::size_t kAlignment = 64;
+
+// "20.0 TiB" for messages.
+inline std::string byte_text(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"};
+  int u               = 0;
+  while (bytes >= 1024.0 && u < 8) bytes /= 1024.0, ++u;
+  char text[64];
+  std::snprintf(text, sizeof text, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return text;
+}
+
+// A std::bad_alloc that says what could not be allocated (pybind11 raises
+// MemoryError with its what()), in place of a bare "std::bad_alloc".
+class AllocationError : public std::bad_alloc {
+ public:
+  explicit AllocationError(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
 
 template <typename T>
 class AlignedBuffer {
@@ -32,11 +56,19 @@ class AlignedBuffer {
   }
 
   // Ensures room for n elements; contents are not preserved when it grows.
+  // Throws AllocationError (a std::bad_alloc naming the size) when the memory
+  // is not there or n elements' bytes overflow size_t.
   void reserve(std::size_t n) {
     if (n <= capacity_) return;
+    const double wanted = static_cast<double>(n) * sizeof(T);
+    if (n > (SIZE_MAX - kAlignment) / sizeof(T))
+      throw AllocationError("fastnn cannot allocate " + byte_text(wanted) +
+                            ": more than the address space");
     std::size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
     void* p           = std::aligned_alloc(kAlignment, bytes);
-    if (p == nullptr) throw std::bad_alloc();
+    if (p == nullptr)
+      throw AllocationError("fastnn could not allocate " + byte_text(wanted) + " (" +
+                            std::to_string(bytes) + " bytes)");
     std::free(data_);
     data_     = static_cast<T*>(p);
     capacity_ = n;

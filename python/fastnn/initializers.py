@@ -60,6 +60,28 @@ def _fans(shape: Sequence[int]):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
+def _checked_shape(shape, what: str) -> tuple:
+    """`shape` as a tuple of ints >= 0 (2.0 is 2); TypeError for 2.5, "3" or
+    True, which int() would turn into a different shape."""
+    bad = TypeError(f"{what}: shape must be a tuple of ints, got {shape!r}")
+    if isinstance(shape, (str, bytes)):
+        raise bad
+    try:
+        entries = tuple(shape)
+    except TypeError:
+        raise bad from None
+    for d in entries:
+        whole = isinstance(d, (int, np.integer)) or (
+            isinstance(d, (float, np.floating)) and math.isfinite(d) and d == int(d)
+        )
+        if not whole or isinstance(d, (bool, np.bool_)):
+            raise bad
+    shape = tuple(int(d) for d in entries)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"{what}: shape must have dimensions >= 0, got {shape}")
+    return shape
+
+
 class Initializer:
     """Base class. ``kernel`` names the C++ initializer; ``a``, ``b`` its parameters."""
 
@@ -92,7 +114,7 @@ class Initializer:
         """A float32 array of `shape`."""
         if dtype is not None and np.dtype(dtype) != np.float32:
             raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
-        shape = tuple(int(d) for d in shape)
+        shape = _checked_shape(shape, type(self).__name__)
         fan_in, fan_out = _fans(shape)
         seed = self.seed if self.seed is not None else next_seed()
         seed &= (1 << 64) - 1

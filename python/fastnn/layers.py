@@ -832,7 +832,19 @@ def _noise_param(value, name: str, inclusive: bool) -> float:
         raise bad from None
     if not (0.0 <= value <= 1.0 if inclusive else 0.0 <= value < 1.0):
         raise bad
+    if not inclusive:
+        _check_float32_rate(value, f"Invalid value received for argument `{name}`: {name}")
     return value
+
+
+def _check_float32_rate(rate: float, what: str) -> None:
+    """The engine computes in float32, where a rate within 2**-25 of 1 is 1."""
+    if np.float32(rate) >= 1.0:
+        largest = float(np.nextafter(np.float32(1), np.float32(0)))
+        raise ValueError(
+            f"{what}={rate!r} rounds to 1.0 in float32, which fastnn computes in; the largest "
+            f"rate below 1 is {largest!r}"
+        )
 
 
 class Dropout(_RandomLayer):
@@ -858,6 +870,7 @@ class Dropout(_RandomLayer):
             rate = math.inf
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        _check_float32_rate(rate, "Dropout rate")
         if noise_shape is not None:
             raise ValueError("Dropout noise_shape is not supported; use None")
         self.rate = rate
@@ -1033,6 +1046,8 @@ class BatchNormalization(Layer):
         epsilon = _activation_param(epsilon, message)
         if epsilon == 0.0:
             raise ValueError(message)
+        if np.float32(epsilon) == 0.0:  # the engine adds it to variances in float32
+            raise ValueError(f"{message}, which is 0 in float32 (fastnn computes in float32)")
         unsupported = {
             "beta_regularizer": beta_regularizer,
             "gamma_regularizer": gamma_regularizer,
@@ -1278,10 +1293,17 @@ class Normalization(Layer):
         self.input_variance = variance
         self._given = None
         if mean is not None:
-            self._given = (
-                np.asarray(mean, dtype=np.float32).reshape(-1),
-                np.asarray(variance, dtype=np.float32).reshape(-1),
-            )
+            with np.errstate(over="ignore"):
+                self._given = (
+                    np.asarray(mean, dtype=np.float32).reshape(-1),
+                    np.asarray(variance, dtype=np.float32).reshape(-1),
+                )
+            # else every input would become NaN or Inf (the square root of a negative)
+            if not all(np.isfinite(s).all() for s in self._given) or (self._given[1] < 0).any():
+                raise ValueError(
+                    "Normalization: `mean` and `variance` must be finite as float32 and the "
+                    f"variance >= 0, got mean={mean!r:.100}, variance={variance!r:.100}"
+                )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -1525,7 +1547,11 @@ def _rescaling_factor(value, name: str) -> np.ndarray:
         raise TypeError(
             f"Rescaling: `{name}` must be a float or an array of floats, got {value!r:.100}"
         )
-    return arr.astype(np.float32)
+    with np.errstate(over="ignore"):
+        arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():  # else every input would become NaN or Inf
+        raise ValueError(f"Rescaling: `{name}` must be finite as float32, got {value!r:.100}")
+    return arr
 
 
 def _serialize_factor(value):

@@ -243,7 +243,13 @@ class Sequential:
         if not specs:
             raise ValueError("the model has no Dense, Activation or Dropout layer")
         _check_network_size(self._input_shape, specs)
-        net = _core.nn.Network(math.prod(self._input_shape), [s for _, s in specs])
+        try:
+            net = _core.nn.Network(math.prod(self._input_shape), [s for _, s in specs])
+        except MemoryError as e:
+            raise MemoryError(
+                f"model {self.name!r} is too large for this machine's memory: {e} "
+                f"({_largest_kernel(self._input_shape, specs)})"
+            ) from None
         views = net.param_views()
         state_views = net.state_views()  # BatchNormalization's moving statistics
         k = s = 0
@@ -2182,6 +2188,17 @@ def _check_network_size(input_shape, specs) -> None:
 # -- fit helpers ----------------------------------------------------------------
 # Layers the engine does not run: a reshape, and the inputs' normalization and rescaling.
 _PREPROCESSING = (_layers.Flatten, _layers.Normalization, _layers.Rescaling)
+
+
+def _largest_kernel(input_shape, specs) -> str:
+    """Which layer holds the most weights, for an out-of-memory message."""
+    width, best = math.prod(input_shape), (0, None, 0, 0)
+    for layer, spec in specs:
+        units = spec.get("units")
+        if units is not None:
+            best = max(best, (width * units, layer.name, width, units), key=lambda b: b[0])
+            width = units
+    return f"its largest layer, {best[1]!r}, holds {best[2]} x {best[3]} weights"
 
 
 def _has_engine_layer(layers) -> bool:

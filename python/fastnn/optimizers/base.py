@@ -387,7 +387,7 @@ class Optimizer:
             "kind": self._kind,
             "weight_decay": self.weight_decay or 0.0,
             "clip": clip,
-            "clip_value": float(clip_value),
+            "clip_value": _nonneg(clip_value, clip),  # set after construction: checked here
         }
         config.update(self._kernel_hyperparameters())
         return config
@@ -401,6 +401,20 @@ class Optimizer:
         ids = [id(v) for v in var_list]
         if len(set(ids)) != len(ids):
             raise ValueError("build: the same variable appears twice in var_list")
+        # Views of one array would each get a step of their own on the same memory.
+        spans = sorted(
+            (v.__array_interface__["data"][0], v.nbytes, i) for i, v in enumerate(var_list)
+        )
+        end, last = 0, None  # the furthest byte reached so far, and whose it is
+        for start, size, i in spans:
+            if not size:
+                continue
+            if last is not None and start < end:
+                raise ValueError(
+                    f"build: variables {min(i, last)} and {max(i, last)} share memory (views "
+                    "of one array); each variable must be an array of its own"
+                )
+            end, last = start + size, i
         offsets = [0]
         for v in var_list:
             offsets.append(offsets[-1] + v.size)

@@ -1,0 +1,353 @@
+"""Bad inputs that reached the bindings without a clear error (an adversarial
+hunt over every public entry point): each raises a Python exception that names
+the argument and the bad value, and leaves the model or arrays unchanged.
+
+- A model or a batch too large for the memory: MemoryError naming the
+  parameter count or the batch (was a bare "std::bad_alloc").
+- Scalar arguments of fastnn.ops of the wrong type or range (``step=1.5``,
+  ``step=2**70``, ``beta_1="x"``, ``name=None``): TypeError/ValueError naming
+  the argument (was pybind11's "incompatible function arguments", which names
+  none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastnn import _core, layers, models, ops
+
+
+def _overcommits_everything() -> bool:
+    """vm.overcommit_memory=1 grants any allocation (and the OOM killer ends the
+    process when it is touched): a too-large batch cannot be refused there."""
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def _state(model):
+    return [w.copy() for w in model.get_weights()], model.optimizer.iterations
+
+
+def _same(a, b):
+    (wa, ia), (wb, ib) = a, b
+    return ia == ib and len(wa) == len(wb) and all(np.array_equal(x, y) for x, y in zip(wa, wb))
+
+
+def _small_model():
+    model = models.Sequential([layers.Input((5,)), layers.Dense(4), layers.Dense(3)])
+    model.compile("adam", "mse")
+    x = np.ones((8, 5), np.float32)
+    model.fit(x, np.ones((8, 3), np.float32), verbose=0)
+    return model
+
+
+# -- memory ------------------------------------------------------------------
+# 4 x 2**53 weights and 2**53 biases: 5 x 2**53 floats (fastnn addresses up to
+# 2**56), 160 PiB: beyond any address space (57-bit at most), so the
+# allocation fails on every machine.
+_HUGE_UNITS = 2**53
+
+
+def test_model_too_large_for_memory_names_its_size_and_largest_layer():
+    with pytest.raises(MemoryError) as info:
+        models.Sequential([layers.Input((4,)), layers.Dense(_HUGE_UNITS, name="huge")])
+    message = str(info.value)
+    assert "std::bad_alloc" not in message
+    assert f"{4 * _HUGE_UNITS + _HUGE_UNITS} parameters" in message
+    assert f"'huge', holds 4 x {_HUGE_UNITS} weights" in message
+
+
+def test_adding_a_layer_too_large_for_memory_leaves_the_model_unchanged():
+    model = _small_model()
+    before = _state(model)
+    with pytest.raises(MemoryError, match="is too large for this machine's memory"):
+        model.add(layers.Dense(_HUGE_UNITS))  # 3 x 2**53 weights after Dense(3): 128 PiB
+    assert len(model.layers) == 2 and _same(before, _state(model))
+    assert model.predict(np.ones((2, 5), np.float32), verbose=0).shape == (2, 3)
+
+
+def test_engine_network_too_large_for_memory():
+    with pytest.raises(MemoryError, match=r"network's \d+ parameters: .* PiB for the weights"):
+        _core.nn.Network(4, [{"type": "dense", "units": _HUGE_UNITS}])
+
+
+@pytest.mark.skipif(_overcommits_everything(), reason="vm.overcommit_memory=1 grants any size")
+def test_batch_too_large_for_memory_names_the_batch_and_changes_nothing():
+    # 2**24 samples through 2**22 units: 256 TiB of layer outputs (x is 64 MiB).
+    model = models.Sequential([layers.Input((1,)), layers.Dense(2**22), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    rows = 2**24
+    x = np.ones((rows, 1), np.float32)
+    y = np.ones((rows, 1), np.float32)
+    before = _state(model)
+    calls = {
+        "fit": lambda: model.fit(x, y, batch_size=rows, verbose=0),
+        "train_on_batch": lambda: model.train_on_batch(x, y),
+        "test_on_batch": lambda: model.test_on_batch(x, y),
+        "evaluate": lambda: model.evaluate(x, y, batch_size=rows, verbose=0),
+    }
+    for name, call in calls.items():
+        with pytest.raises(MemoryError) as info:
+            call()
+        message = str(info.value)
+        assert f"a batch of {rows} samples" in message and "batch_size" in message, name
+        assert "PiB" in message, name
+        assert _same(before, _state(model)), name
+    # a batch that fits still runs
+    model.fit(x[:64], y[:64], batch_size=64, verbose=0)
+    assert model.optimizer.iterations == 1
+
+
+# -- fastnn.ops scalar arguments --------------------------------------------
+
+
+def _slots(fn):
+    n = {"sgd_update": 1, "rmsprop_update": 1, "adagrad_update": 1, "lion_update": 1}.get(fn, 2)
+    return [np.zeros(6, np.float32) for _ in range(n)]
+
+
+_STEP_FNS = ["adam_update", "adamw_update", "nadam_update", "adamax_update"]
+
+
+@pytest.mark.parametrize("fn", _STEP_FNS)
+@pytest.mark.parametrize(
+    "step,error,match",
+    [
+        (
+            2**63,
+            ValueError,
+            "step must be an integer that fits in 64 bits, got 9223372036854775808",
+        ),
+        (2**70, ValueError, "step must be an integer that fits in 64 bits"),
+        (1.5, TypeError, "step must be an integer, got float"),
+        ("1", TypeError, "step must be an integer, got str"),
+        (None, TypeError, "step must be an integer, got NoneType"),
+    ],
+)
+def test_update_step_of_a_wrong_type_or_size_is_named(fn, step, error, match):
+    param = np.ones(6, np.float32)
+    slots = _slots(fn)
+    with pytest.raises(error, match=f"^{fn}: {match}"):
+        getattr(ops, fn)(param, np.ones(6), *slots, step)
+    assert np.all(param == 1) and all(np.all(s == 0) for s in slots)
+
+
+@pytest.mark.parametrize(
+    "fn,argument",
+    [
+        ("sgd_update", "momentum"),
+        ("sgd_update", "weight_decay"),
+        ("adam_update", "beta_1"),
+        ("adam_update", "beta_2"),
+        ("adam_update", "epsilon"),
+        ("adamw_update", "weight_decay"),
+        ("rmsprop_update", "rho"),
+        ("rmsprop_update", "momentum"),
+        ("rmsprop_update", "epsilon"),
+        ("adagrad_update", "epsilon"),
+        ("nadam_update", "beta_2"),
+        ("adamax_update", "epsilon"),
+        ("lion_update", "beta_1"),
+        ("lion_update", "weight_decay"),
+    ],
+)
+@pytest.mark.parametrize(
+    "value,error,match",
+    [
+        ("x", TypeError, "must be a number, got str"),
+        (None, TypeError, "must be a number, got NoneType"),
+        (2**1100, ValueError, "must be a finite number, got an integer too large for a float"),
+    ],
+)
+def test_update_hyperparameter_of_a_wrong_type_is_named(fn, argument, value, error, match):
+    param = np.ones(6, np.float32)
+    slots = _slots(fn)
+    step = (1,) if fn in _STEP_FNS else ()
+    with pytest.raises(error, match=f"^{fn}: {argument} {match}"):
+        getattr(ops, fn)(param, np.ones(6), *slots, *step, **{argument: value})
+    assert np.all(param == 1) and all(np.all(s == 0) for s in slots)
+
+
+def test_update_hyperparameters_still_take_numpy_scalars_and_ints():
+    param = np.ones(6, np.float32)
+    m, v = np.zeros(6, np.float32), np.zeros(6, np.float32)
+    ops.adam_update(param, np.ones(6), m, v, np.int64(1), beta_1=np.float32(0.5), epsilon=0)
+    expected = np.ones(6, np.float32)
+    ops.adam_update(expected, np.ones(6), np.zeros(6, np.float32), np.zeros(6, np.float32), 1,
+                    beta_1=0.5, epsilon=0.0)  # fmt: skip
+    np.testing.assert_array_equal(param, expected)
+
+
+@pytest.mark.parametrize("name", [None, 3, b"relu"])
+def test_activation_name_of_a_wrong_type_is_named(name):
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(TypeError, match="^activation: name must be a str, got "):
+        ops.activation(x, name)
+    with pytest.raises(TypeError, match="^activation_grad: name must be a str, got "):
+        ops.activation_grad(x, x, name)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"name": None}, TypeError, "^loss: name must be a str, got NoneType"),
+        ({"delta": "x"}, TypeError, "^loss: delta must be a number, got str"),
+        ({"delta": 2**1100}, ValueError, "^loss: delta must be a finite number"),
+        ({"label_smoothing": "x"}, TypeError, "^loss: label_smoothing must be a number, got str"),
+    ],
+)
+def test_loss_scalar_of_a_wrong_type_is_named(kwargs, error, match):
+    args = {"name": "huber", **kwargs}
+    with pytest.raises(error, match=match):
+        ops.loss(np.ones((2, 3)), np.ones((2, 3)), **args)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: ops.matmul(np.ones((2, 2)), np.ones((2, 2)), "x"), "^matmul: transpose_a "),
+        (lambda: ops.matmul(np.ones((2, 2)), np.ones((2, 2)), False, [1]), "^matmul: transpose_b "),
+        (
+            lambda: ops.dense(np.ones((2, 2)), np.ones((2, 2)), None, "relu", "x"),
+            "^dense: return_pre_activation ",
+        ),
+        (
+            lambda: ops.loss(np.ones((2, 2)), np.ones((2, 2)), "mse", from_logits="x"),
+            "^loss: from_logits ",
+        ),
+        (
+            lambda: ops.sgd_update(np.ones(2, np.float32), np.ones(2), nesterov="x"),
+            "^sgd_update: nesterov ",
+        ),
+    ],
+)
+def test_flag_of_a_wrong_type_is_named(call, match):
+    with pytest.raises(TypeError, match=match + "must be a bool, got "):
+        call()
+
+
+def test_flags_still_take_what_converts_to_a_bool():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for flag in (True, np.bool_(True), 1):
+        np.testing.assert_array_equal(ops.matmul(a, a, transpose_b=flag), a @ a.T)
+
+
+# -- layer and initializer arguments ------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2.5, 2), ("3", 2), (True, 2), 5, None, "ab"])
+def test_initializer_shape_that_is_not_ints_raises_instead_of_truncating(shape):
+    from fastnn import initializers
+
+    with pytest.raises(TypeError, match=r"^GlorotUniform: shape must be a tuple of ints, got "):
+        initializers.GlorotUniform(seed=1)(shape)
+
+
+def test_initializer_shape_takes_whole_numbers_and_refuses_negative_sizes():
+    from fastnn import initializers
+
+    init = initializers.HeNormal(seed=3)
+    np.testing.assert_array_equal(init((2.0, np.int64(3))), init([2, 3]))
+    with pytest.raises(
+        ValueError, match=r"^HeNormal: shape must have dimensions >= 0, got \(-1, 2\)"
+    ):
+        init((-1, 2))
+
+
+@pytest.mark.parametrize(
+    "make,prefix",
+    [
+        (layers.Dropout, "Dropout rate="),
+        (layers.GaussianDropout, "Invalid value received for argument `rate`: rate="),
+        (layers.AlphaDropout, "Invalid value received for argument `rate`: rate="),
+    ],
+)
+def test_dropout_rate_that_rounds_to_one_in_float32_is_named(make, prefix):
+    # 0.99999999 < 1 passed the layer's check, then the engine (float32) saw
+    # 1.0 and said "rate must be in [0, 1), got 1.000000" when the model was built
+    with pytest.raises(ValueError, match=f"^{prefix}" + r"0\.99999999 rounds to 1\.0 in float32"):
+        make(0.99999999)
+    largest = float(np.nextafter(np.float32(1), np.float32(0)))
+    model = models.Sequential([layers.Input((3,)), make(largest), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"mean": 0.0, "variance": -1.0},
+        {"mean": float("nan"), "variance": 1.0},
+        {"mean": [0.0, 1.0], "variance": [1.0, float("inf")]},
+        {"mean": 1e39, "variance": 1.0},  # Inf as float32
+    ],
+)
+def test_normalization_statistics_that_make_every_input_nan_are_refused(kwargs):
+    # were accepted; predict then said "x contains NaN at row 0, column 0" of finite data
+    with pytest.raises(ValueError, match=r"^Normalization: `mean` and `variance` must be finite"):
+        layers.Normalization(**kwargs)
+    layers.Normalization(mean=0.0, variance=0.0)  # a constant feature: Keras's epsilon
+
+
+@pytest.mark.parametrize(
+    "args,name", [((float("inf"),), "scale"), ((1.0, float("nan")), "offset"), ((1e39,), "scale")]
+)
+def test_rescaling_factors_that_make_every_input_nan_or_inf_are_refused(args, name):
+    with pytest.raises(ValueError, match=f"^Rescaling: `{name}` must be finite as float32"):
+        layers.Rescaling(*args)
+
+
+def test_batch_normalization_epsilon_that_is_zero_in_float32_is_refused():
+    # 1e-46 > 0 passed, then the engine added 0 to a zero variance: NaN outputs
+    with pytest.raises(ValueError, match=r"got 1e-46, which is 0 in float32"):
+        layers.BatchNormalization(epsilon=1e-46)
+    layers.BatchNormalization(epsilon=1e-45)  # the smallest float32 subnormal
+
+
+# -- optimizers ---------------------------------------------------------------
+
+
+def test_optimizer_built_on_views_sharing_memory_is_refused():
+    from fastnn import optimizers
+
+    buffer = np.zeros(8, np.float32)
+    opt = optimizers.Adam()
+    # were accepted: each step then updated the shared elements twice
+    with pytest.raises(ValueError, match=r"^build: variables 0 and 2 share memory"):
+        opt.build([buffer[:4], np.zeros(3, np.float32), buffer[2:6]])
+    assert not opt.built
+    opt.build([buffer[:4], buffer[4:], buffer[4:4]])  # disjoint views are separate variables
+    opt.apply([np.ones(4), np.ones(4), np.ones(0)])
+    assert np.all(buffer != 0)
+
+
+def test_clip_option_set_to_a_non_number_after_construction_is_named():
+    model = _small_model()
+    model.optimizer.clipnorm = "x"  # was: "could not convert string to float: 'x'"
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"clipnorm"):
+        model.fit(np.ones((8, 5), np.float32), np.ones((8, 3), np.float32), verbose=0)
+    assert _same(before, _state(model))
+
+
+# -- the engine's private entry points -----------------------------------------
+
+
+@pytest.mark.parametrize("batch_size,begin,end", [(3, 2**62, 2**62 + 1), (2**62, 3, 4)])
+def test_train_epoch_steps_whose_offset_overflows_read_nothing(batch_size, begin, end):
+    # step * batch_size wrapped to a negative offset: the order check read
+    # order[-4611686018427387900], and (3, 2**62) trained a batch of 3 rows
+    # gathered from outside the 2 samples
+    net = _core.nn.Network(5, [{"type": "dense", "units": 3}])
+    net.set_loss("mse")
+    params = net.params
+    params[:] = 0.5
+    opt = _core.optim.Optimizer({"kind": "sgd"}, [0, net.buffer_size])
+    data = net.prepare(np.ones((2, 5), np.float32), np.ones((2, 3), np.float32))
+    result = net.train_epoch(data, np.array([0, 1]), batch_size, begin, end, opt, np.ones(1))
+    assert result["steps"] == 0 and result["samples"] == 0
+    assert np.all(params == 0.5) and net.iterations == 0
