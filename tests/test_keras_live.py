@@ -28,22 +28,19 @@ def _data(n, seed=0, features=4, classes=3):
     return x, rng.integers(0, classes, n)
 
 
-def _pair(keras, learning_rate=0.1):
-    """The same network in Keras and fastnn, with Keras's initial weights."""
+def _twins(keras, outputs, activation, loss, learning_rate=0.1, metrics=lambda lib: ["accuracy"]):
+    """The same 4-5-`outputs` network in Keras and fastnn, compiled with SGD,
+    `loss` and `metrics(lib)`, fastnn's holding Keras's initial weights."""
 
     def build(lib):
         model = lib.Sequential(
             [
                 lib.Input((4,)),
                 lib.layers.Dense(5, activation="relu"),
-                lib.layers.Dense(3, activation="softmax"),
+                lib.layers.Dense(outputs, activation=activation),
             ]
         )
-        model.compile(
-            optimizer=lib.optimizers.SGD(learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        model.compile(optimizer=lib.optimizers.SGD(learning_rate), loss=loss, metrics=metrics(lib))
         return model
 
     keras.utils.set_random_seed(0)
@@ -51,6 +48,11 @@ def _pair(keras, learning_rate=0.1):
     ours = build(fastnn)
     ours.set_weights(theirs.get_weights())
     return theirs, ours
+
+
+def _pair(keras, learning_rate=0.1):
+    """A 3-class softmax network in both."""
+    return _twins(keras, 3, "softmax", "sparse_categorical_crossentropy", learning_rate)
 
 
 def _fit_both(keras, make_callbacks, learning_rate=0.1, **kwargs):
@@ -126,25 +128,7 @@ def test_compiling_again_with_the_same_optimizer_keeps_its_state_as_keras(detour
 
 def _binary_pair(keras, metrics):
     """A one-sigmoid-output network in both, compiled with `metrics(lib)`."""
-
-    def build(lib):
-        model = lib.Sequential(
-            [
-                lib.Input((4,)),
-                lib.layers.Dense(5, activation="relu"),
-                lib.layers.Dense(1, activation="sigmoid"),
-            ]
-        )
-        model.compile(
-            optimizer=lib.optimizers.SGD(0.1), loss="binary_crossentropy", metrics=metrics(lib)
-        )
-        return model
-
-    keras.utils.set_random_seed(0)
-    theirs = build(keras)
-    ours = build(fastnn)
-    ours.set_weights(theirs.get_weights())
-    return theirs, ours
+    return _twins(keras, 1, "sigmoid", "binary_crossentropy", metrics=metrics)
 
 
 def _assert_same_values(ours, theirs):
