@@ -153,6 +153,30 @@ def test_misplaced_or_bad_arguments_are_errors_that_change_nothing():
         layers.Rescaling()  # scale is required, as in Keras
 
 
+@pytest.mark.parametrize("call", ["fit", "train_on_batch", "evaluate", "predict"])
+def test_finite_data_the_layer_overflows_is_blamed_on_the_layer(call):
+    """Rescaling(1e38) of 100 is Inf in float32: the error names the layer and
+    the sample, not "x contains Inf" about finite data; nothing trains."""
+    x, y = images(6)
+    x = x.astype(np.float32)
+    x[4, 1, 2] = 100.0
+    x[x > 3] = 1.0  # only that one overflows: 1e38 * 100
+    x[4, 1, 2] = 100.0
+    model = make_model([layers.Rescaling(1e38), layers.Flatten()])
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"layer 'rescaling.*' \(Rescaling\) turns sample 4, "):
+        if call == "predict":
+            model.predict(x, verbose=0)
+        elif call == "fit":
+            model.fit(x, y, epochs=1, verbose=0)
+        else:
+            getattr(model, call)(x, y)
+    assert all(np.array_equal(u, v) for u, v in zip(before, model.get_weights()))
+    with pytest.raises(ValueError, match="x contains NaN"):  # data that is not finite
+        x[0, 0, 0] = np.nan
+        model.predict(x, verbose=0)
+
+
 def test_batches_of_a_generator_are_rescaled():
     x, y = images()
     model = make_model([layers.Rescaling(1 / 255), layers.Flatten()])

@@ -572,7 +572,18 @@ class Sequential:
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
         x = np.ascontiguousarray(x, dtype=np.float32)
         for layer in self._normalizers:  # once per call, as every conversion
-            x = layer._normalize(x)
+            with np.errstate(over="ignore", invalid="ignore"):  # (checked just below)
+                normalized = layer._normalize(x)
+            if not np.isfinite(normalized).all() and np.isfinite(x).all():
+                # finite data made Inf/NaN by the layer's own constants: say so,
+                # rather than the engine's "x contains Inf" about finite data
+                row, col = np.argwhere(~np.isfinite(normalized))[0]
+                raise ValueError(
+                    f"x is finite, but layer {layer.name!r} ({type(layer).__name__}) turns "
+                    f"sample {row}, feature {col} ({x[row, col]!r}) into "
+                    f"{normalized[row, col]!r}: its constants overflow float32 on this input"
+                )
+            x = normalized
         return x
 
     @contextlib.contextmanager
