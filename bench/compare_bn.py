@@ -15,13 +15,11 @@ from compare_fit import (
     fastnn_epoch,
     fit_rows,
     keras_epoch,
-    load_data,
     median_epoch,
     peer_epochs,
+    thread_sweep,
     torch_loop_epoch,
 )
-
-import fastnn
 
 from compare import format_time
 
@@ -58,11 +56,8 @@ def torch_bn_epoch(x, y, threads: int):
 
 
 def run(args) -> list:
-    x, y = load_data(args.quick)
-    epochs = 2 if args.quick else 3
     rows = []
-    for threads in args.thread_counts:
-        fastnn.set_num_threads(threads)
+    for x, y, epochs, threads in thread_sweep(args):
         t_bn = median_epoch(fastnn_epoch(x, y, 0, layers_with_bn), epochs)
         t_plain = median_epoch(fastnn_epoch(x, y, 0), epochs)
         makers = {

@@ -169,12 +169,19 @@ def fit_rows(case: str, threads: int, t_fast: float, peers: dict, work: str) -> 
     ]
 
 
-def run(args) -> list:
+def thread_sweep(args):
+    """(x, y, epochs, threads) for each of `args.thread_counts`, fastnn set to
+    that many threads: the data set loaded once, epochs per timing."""
     x, y = load_data(args.quick)
     epochs = 2 if args.quick else 3
-    rows = []
     for threads in args.thread_counts:
         fastnn.set_num_threads(threads)
+        yield x, y, epochs, threads
+
+
+def run(args) -> list:
+    rows = []
+    for x, y, epochs, threads in thread_sweep(args):
         t_fast = median_epoch(fastnn_epoch(x, y, 0), epochs)
         t_fast_bar = median_epoch(fastnn_epoch(x, y, 1), epochs)
         makers = {
