@@ -194,8 +194,8 @@ struct Team {
   // first exception is rethrown here after the join: fn's data lives on this
   // thread's stack). Workers outside the task are not waited for, so one
   // that lost its core does not hold up a narrowed task.
+  // (parallel() has joined a background task first.)
   void run(const TaskRef& fn, int threads) {
-    if (background) join_background();
     Slot& slot = slots[(generation.load(std::memory_order_relaxed) + 1) & 1];
     slot.task.store(&fn, std::memory_order_release);
     slot.threads.store(threads, std::memory_order_release);
