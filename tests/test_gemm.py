@@ -10,7 +10,7 @@ import pytest
 import fastnn
 from fastnn import _core
 
-SIZES = [0, 1, 2, 7, 15, 16, 17, 31, 97, 128, 257, 1000]
+SIZES = [0, 1, 2, 7, 9, 15, 16, 17, 31, 33, 97, 128, 257, 1000]
 
 # Mixed (m, n, k) triples over SIZES: every size appears in each position, with
 # tile edges (15, 16, 17), primes, and at least one large dimension per case.
@@ -256,6 +256,54 @@ def test_beta_zero_ignores_nan_in_out(isa, rng):
     out = np.full((33, 45), np.nan, np.float32)
     fastnn.ops.matmul(a, b, out=out)
     assert np.isfinite(out).all()
+
+
+X86_LEVELS = [level for level in ("avx2", "avx512") if level in _core.available_isas()]
+
+
+@pytest.mark.skipif(len(X86_LEVELS) < 2, reason="needs a CPU with both AVX2 and AVX-512")
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("threads_used", [1, 2])
+def test_avx512_gemm_is_bit_identical_to_avx2(threads, seed, threads_used):
+    """The 8 x 32 AVX-512 tiles run each element's FMA chain and epilogue as
+    the AVX2 6 x 16 tiles do, so every product of the full contract (alpha,
+    beta, bias, pre-activation, fused activations, prologues, any layout) is
+    the same bit for bit, over tile edges of both (7-9, 15-17, 31-33)."""
+    rng = np.random.default_rng(seed)
+    fastnn.set_num_threads(threads_used)
+    sizes = [0, 1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 97, 128, 200, 513]
+    previous = _core.active_isa()
+    try:
+        for _ in range(25):
+            m, n, k = (int(rng.choice(sizes)) for _ in range(3))
+            ta, tb = bool(rng.integers(2)), bool(rng.integers(2))
+            a = operand(rng, k if ta else m, m if ta else k, str(rng.choice(["C", "F", "strided"])))
+            b = operand(rng, n if tb else k, k if tb else n, str(rng.choice(["C", "F", "strided"])))
+            c0 = rng.standard_normal((m, n)).astype(np.float32)
+            alpha = float(rng.choice([1.0, -0.7, 1.3]))
+            beta = float(rng.choice([0.0, 1.0, 0.3]))
+            kwargs = {"activation": rng.choice([None, "relu", "sigmoid", "tanh"])}
+            if rng.integers(2):
+                kwargs["bias"] = rng.standard_normal(n).astype(np.float32)
+            side = int(rng.integers(3))
+            if side < 2:
+                name = "a" if side == 0 else "b"
+                kwargs[f"prologue_{name}"] = str(rng.choice(["relu", "tanh", "sigmoid"]))
+                shape = (m, k) if side == 0 else (k, n)
+                kwargs[f"y_{name}"] = rng.standard_normal(shape).astype(np.float32)
+            results = []
+            for level in X86_LEVELS:
+                _core.set_isa(level)
+                c = c0.copy()
+                pre = np.full((m, n), np.nan, np.float32)
+                _core.ops._sgemm(a, b, c, alpha, beta, ta, tb, pre_activation=pre, **kwargs)
+                results.append((c.view(np.uint32), pre.view(np.uint32)))
+            (c2, pre2), (c512, pre512) = results
+            where = f"m={m} n={n} k={k} ta={ta} tb={tb} {kwargs.keys()}"
+            np.testing.assert_array_equal(c512, c2, err_msg=where)
+            np.testing.assert_array_equal(pre512, pre2, err_msg=where)
+    finally:
+        _core.set_isa(previous)
 
 
 @pytest.mark.parametrize(

@@ -46,12 +46,23 @@ def test_default_isa_is_best_available():
     assert result.stdout.strip() == fastnn.runtime_info()["isa_available"][-1]
 
 
-def test_default_isa_is_avx2_when_cpu_has_it():
+def test_default_isa_follows_the_cpu_features():
     features = _core.cpu_features()
     if not (features["avx2"] and features["fma"]):
         pytest.skip("CPU lacks AVX2/FMA")
+    compiled = _core.compiled_isas()
+    expected = "avx512" if features["avx512f"] and "avx512" in compiled else "avx2"
     result = run_python("import fastnn; print(fastnn.runtime_info()['isa'])")
-    assert result.stdout.strip() == "avx2"
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("level", ["generic", "avx2", "avx512"])
+def test_fastnn_isa_selects_each_available_level(level):
+    if level not in _core.available_isas():
+        pytest.skip(f"{level} is not available on this machine")
+    result = run_python("import fastnn; print(fastnn.runtime_info()['isa'])", FASTNN_ISA=level)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == level
 
 
 def test_fastnn_isa_generic_forces_the_portable_path():
@@ -60,7 +71,7 @@ def test_fastnn_isa_generic_forces_the_portable_path():
     assert result.stdout.strip() == "generic"
 
 
-@pytest.mark.parametrize("level", ["avx512", "sse9", "AVX2 "])
+@pytest.mark.parametrize("level", ["avx1024", "sse9", "AVX2 ", "AVX512"])
 def test_fastnn_isa_unknown_or_missing_is_a_clear_runtime_error(level):
     result = run_python("import fastnn", FASTNN_ISA=level)
     assert result.returncode != 0
@@ -69,9 +80,21 @@ def test_fastnn_isa_unknown_or_missing_is_a_clear_runtime_error(level):
     assert "Segmentation" not in result.stderr
 
 
-def test_set_isa_rejects_unavailable_level():
-    with pytest.raises(ValueError, match="avx512"):
-        _core.set_isa("avx512")
+def test_set_isa_rejects_unknown_level_naming_the_choices():
+    before = _core.active_isa()
+    with pytest.raises(ValueError, match="expected one of: generic, avx2, avx512"):
+        _core.set_isa("avx1024")
+    assert _core.active_isa() == before
+
+
+def test_set_isa_rejects_a_level_this_cpu_lacks():
+    missing = [level for level in ("avx2", "avx512") if level not in _core.available_isas()]
+    if not missing:
+        pytest.skip("this machine runs every level")
+    before = _core.active_isa()
+    with pytest.raises(ValueError, match=missing[-1]):
+        _core.set_isa(missing[-1])
+    assert _core.active_isa() == before
 
 
 def test_set_and_get_num_threads(threads):

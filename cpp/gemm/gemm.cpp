@@ -21,17 +21,17 @@
 //
 // Block sizes for this machine (AMD EPYC family 25 model 17, /sys/devices/
 // system/cpu/cpu0/cache: L1d 32 KiB 8-way, L2 1 MiB 8-way per core, L3 32 MiB
-// shared; cpuid also reports AVX-512, but its 512-bit FMAs are double-pumped
-// on this core, so the AVX2 6 x 16 kernel has the same 32 FLOP/cycle peak):
+// shared; AVX-512 with double-pumped 512-bit FMAs, so the AVX2 6 x 16 and the
+// AVX-512 8 x 32 kernels have the same 32 FLOP/cycle peak):
 //   KC = 512: one packed B micro-panel (512 x 16 x 4 B = 32 KiB) streams
 //             through L1 against A micro-panels of 12 KiB; the C tile is
 //             loaded and stored once per 512 k steps.
 //   MC = 96:  the packed A block (96 x 512 x 4 B = 192 KiB) stays in L2 while
 //             every B micro-panel of the block streams past it; a multiple of
-//             both ISAs' MR (6 and 4).
-//   NC = 4080: the packed B block (512 x 4080 x 4 B = 8 MiB) fits L3; a
-//             multiple of both NR (16 and 8); blocks are evened out (n = 4096
-//             makes two of 2048).
+//             every ISA's MR (4, 6 and 8).
+//   NC = 4064: the packed B block (512 x 4064 x 4 B = 8 MiB) fits L3; a
+//             multiple of every NR (8, 16 and 32); blocks are evened out
+//             (n = 4096 makes two of 2048).
 // Measured with bench/bench_gemm.cpp BM_sgemm_square (n = 1024, 2048, one
 // thread, three runs each): (MC, KC) = (96, 512) 95-97 GFLOP/s on both sizes;
 // (144, 256) 86-92 at 1024 and 92-103 at 2048; (288, 256) and (480, 256) no
@@ -58,8 +58,11 @@ namespace fastnn::gemm {
 using ops::ActivationKind;
 
 const SgemmKernels& sgemm_kernels() {
+#if defined(FASTNN_HAVE_AVX512)
+  if (runtime::isa_at_least(runtime::Isa::avx512)) return kSgemmKernelsAvx512;
+#endif
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2) return kSgemmKernelsAvx2;
+  if (runtime::isa_at_least(runtime::Isa::avx2)) return kSgemmKernelsAvx2;
 #endif
   return kSgemmKernelsGeneric;
 }
@@ -68,7 +71,7 @@ namespace {
 
 constexpr int64_t kKC = 512;
 constexpr int64_t kMC = 96;
-constexpr int64_t kNC = 4080;
+constexpr int64_t kNC = 4064;
 
 // Below this many flops (2*m*n*k) a call runs on one thread. Measured with
 // fastnn.ops.matmul on squares, 1 vs 2 threads, libgomp's default wait policy,

@@ -152,6 +152,9 @@ extern const SgemmKernels kSgemmKernelsGeneric;  // ukernel_ref.cpp: 4 x 8
 #if defined(FASTNN_HAVE_AVX2)
 extern const SgemmKernels kSgemmKernelsAvx2;  // avx2/ukernel_6x16_avx2.cpp: 6 x 16
 #endif
+#if defined(FASTNN_HAVE_AVX512)
+extern const SgemmKernels kSgemmKernelsAvx512;  // avx512/ukernel_8x32_avx512.cpp: 8 x 32
+#endif
 
 // The table of the active ISA (runtime::active_isa()).
 const SgemmKernels& sgemm_kernels();

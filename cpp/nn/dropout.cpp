@@ -17,7 +17,7 @@ void dropout_forward_generic(float* mask, float* y, const float* x, int64_t begi
 void dropout_forward(float* mask, float* y, const float* x, int64_t begin, int64_t end,
                      uint64_t key, float rate, float scale) {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2)
+  if (runtime::isa_at_least(runtime::Isa::avx2))
     return dropout_forward_avx2(mask, y, x, begin, end, key, rate, scale);
 #endif
   dropout_forward_generic(mask, y, x, begin, end, key, rate, scale);

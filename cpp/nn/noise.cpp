@@ -111,7 +111,7 @@ void gaussian_dropout_forward_generic(float* noise, float* y, const float* x, in
 void gaussian_noise_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
                             uint64_t key, float stddev) {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2)
+  if (runtime::isa_at_least(runtime::Isa::avx2))
     return gaussian_noise_forward_avx2(noise, y, x, begin, end, key, stddev);
 #endif
   gaussian_noise_forward_generic(noise, y, x, begin, end, key, stddev);
@@ -120,7 +120,7 @@ void gaussian_noise_forward(float* noise, float* y, const float* x, int64_t begi
 void gaussian_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
                               uint64_t key, float stddev) {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2)
+  if (runtime::isa_at_least(runtime::Isa::avx2))
     return gaussian_dropout_forward_avx2(noise, y, x, begin, end, key, stddev);
 #endif
   gaussian_dropout_forward_generic(noise, y, x, begin, end, key, stddev);
@@ -158,7 +158,7 @@ void alpha_dropout_affine(const float* noise, float* y, const float* x, int64_t 
 void alpha_dropout_forward(float* noise, float* y, const float* x, int64_t begin, int64_t end,
                            uint64_t key, float rate, const AlphaDropoutCoeffs& c) {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2)
+  if (runtime::isa_at_least(runtime::Isa::avx2))
     return alpha_dropout_forward_avx2(noise, y, x, begin, end, key, rate, c);
 #endif
   alpha_dropout_forward_generic(noise, y, x, begin, end, key, rate, c);

@@ -19,8 +19,7 @@ double penalty_pass_generic(const float* w, float* g, int64_t begin, int64_t end
 
 double penalty_pass(const float* w, float* g, int64_t begin, int64_t end, float l1, float l2) {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2)
-    return penalty_pass_avx2(w, g, begin, end, l1, l2);
+  if (runtime::isa_at_least(runtime::Isa::avx2)) return penalty_pass_avx2(w, g, begin, end, l1, l2);
 #endif
   return penalty_pass_generic(w, g, begin, end, l1, l2);
 }

@@ -14,7 +14,7 @@ constexpr int64_t kChunk = 1 << 14;  // elements per parallel chunk (64 KiB)
 
 const ActivationKernels& activation_kernels() {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2) return kActivationKernelsAvx2;
+  if (runtime::isa_at_least(runtime::Isa::avx2)) return kActivationKernelsAvx2;
 #endif
   return kActivationKernelsGeneric;
 }

@@ -14,7 +14,7 @@ constexpr int64_t kChunk = 1 << 15;  // elements per parallel chunk (128 KiB)
 
 const ElementwiseKernels& elementwise_kernels() {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2) return kElementwiseKernelsAvx2;
+  if (runtime::isa_at_least(runtime::Isa::avx2)) return kElementwiseKernelsAvx2;
 #endif
   return kElementwiseKernelsGeneric;
 }

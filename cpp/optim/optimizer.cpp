@@ -20,7 +20,7 @@ namespace fastnn::optim {
 
 const OptimKernels& optim_kernels() {
 #if defined(FASTNN_HAVE_AVX2)
-  if (runtime::active_isa() == runtime::Isa::avx2) return kOptimKernelsAvx2;
+  if (runtime::isa_at_least(runtime::Isa::avx2)) return kOptimKernelsAvx2;
 #endif
   return kOptimKernelsGeneric;
 }

@@ -11,7 +11,7 @@ struct CpuFeatures {
   bool avx2    = false;  // AVX2 integer and float instructions (and OS ymm state)
   bool fma     = false;  // FMA3
   bool f16c    = false;  // half <-> float conversions
-  bool avx512f = false;  // reported only; no AVX-512 kernels are compiled yet
+  bool avx512f = false;  // AVX-512 Foundation (and OS zmm/opmask state)
 };
 
 // The features of the CPU this process runs on (computed on first call).

@@ -21,6 +21,8 @@ bool cpu_supports(Isa isa) {
       return true;
     case Isa::avx2:
       return f.avx2 && f.fma;
+    case Isa::avx512:
+      return f.avx2 && f.fma && f.avx512f;
   }
   return false;
 }
@@ -54,6 +56,8 @@ const char* isa_name(Isa isa) {
       return "generic";
     case Isa::avx2:
       return "avx2";
+    case Isa::avx512:
+      return "avx512";
   }
   return "unknown";
 }
@@ -62,6 +66,9 @@ std::vector<Isa> compiled_isas() {
   std::vector<Isa> isas{Isa::generic};
 #if defined(FASTNN_HAVE_AVX2)
   isas.push_back(Isa::avx2);
+#endif
+#if defined(FASTNN_HAVE_AVX512)
+  isas.push_back(Isa::avx512);
 #endif
   return isas;
 }
@@ -76,8 +83,9 @@ std::vector<Isa> available_isas() {
 Isa parse_isa(const std::string& name) {
   if (name == "generic") return Isa::generic;
   if (name == "avx2") return Isa::avx2;
+  if (name == "avx512") return Isa::avx512;
   throw std::runtime_error("fastnn: unknown ISA level '" + name +
-                           "' (FASTNN_ISA); expected one of: generic, avx2");
+                           "' (FASTNN_ISA); expected one of: generic, avx2, avx512");
 }
 
 Isa active_isa() {
@@ -94,6 +102,8 @@ Isa active_isa() {
   g_active.store(static_cast<int>(chosen), std::memory_order_release);
   return chosen;
 }
+
+bool isa_at_least(Isa level) { return static_cast<int>(active_isa()) >= static_cast<int>(level); }
 
 void set_active_isa(const std::string& name) {
   Isa isa = parse_isa(name);

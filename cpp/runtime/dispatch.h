@@ -16,9 +16,15 @@
 
 namespace fastnn::runtime {
 
-enum class Isa : int { generic = 0, avx2 = 1 };
+// Ordered: a level can run every kernel of the levels below it. Areas with no
+// kernels of their own at a level use the highest level below it that they
+// have (only the GEMM has avx512 kernels; see isa_at_least()).
+enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
 
 const char* isa_name(Isa isa);
+
+// Whether the level in use is `level` or above (active_isa() >= level).
+bool isa_at_least(Isa level);
 
 // Levels compiled into this build, lowest first.
 std::vector<Isa> compiled_isas();
@@ -34,7 +40,7 @@ Isa active_isa();
 // respect to kernels running concurrently.
 void set_active_isa(const std::string& name);
 
-// Parses a level name ("generic", "avx2"); throws std::runtime_error naming
+// Parses a level name ("generic", "avx2", "avx512"); throws std::runtime_error naming
 // the valid choices when the name is unknown.
 Isa parse_isa(const std::string& name);
 
