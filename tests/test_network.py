@@ -294,6 +294,25 @@ def test_bit_identical_weights_for_1_and_2_threads(isa, threads):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("threads_used", [1, 2])
+def test_avx512_trains_to_the_avx2_weights(threads, threads_used):
+    """Only the GEMM's tiles differ between the two levels, and its products
+    are bit-identical, so 20 steps (dropout, batches of 97 rows, widths that
+    are not multiples of 8 or 32) give the same weights on either."""
+    from fastnn import _core
+
+    if not {"avx2", "avx512"} <= set(_core.available_isas()):
+        pytest.skip("needs a CPU with both AVX2 and AVX-512")
+    previous = _core.active_isa()
+    try:
+        avx2 = _train_20_steps(threads_used, "avx2")
+        avx512 = _train_20_steps(threads_used, "avx512")
+    finally:
+        _core.set_isa(previous)
+    for a, b in zip(avx2, avx512):
+        np.testing.assert_array_equal(a, b)
+
+
 # (300, 96, 64, 5) at batch 32 opens a team session on 2 threads, where the
 # workers copy the next batch's rows while the caller runs the small last layer
 # and the loss (Network::train_epoch).

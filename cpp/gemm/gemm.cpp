@@ -89,9 +89,9 @@ constexpr double kTeamParallelMinFlops = 1.0e6;
 
 // Small-problem thresholds (see choose_packing()).
 constexpr int64_t kSupMaxNForUnpackedA     = 256;
+constexpr int64_t kSupMaxMForUnpackedB     = 64;
 constexpr int64_t kSupMaxTransposedAFloats = (512 << 10) / 4;  // half of L2
 constexpr int64_t kSupMinNForPackedTransA  = 64;
-constexpr int64_t kSupMaxMForUnpackedB     = 64;
 constexpr int64_t kSupWideNForPackedB      = 512;
 constexpr int64_t kSupWideKForPackedB      = 512;
 constexpr int64_t kSupWiderNForPackedB     = 1024;
@@ -181,7 +181,18 @@ struct Plan {
 //   Threshold: op(A) <= 512 KiB, half of this L2.
 //   B in place wins only for a few row panels: m = 6..48: 56-108 vs 39-89
 //     GFLOP/s packed; m = 96: mixed (106 vs 79 at n = k = 128, 87 vs 98 at
-//     512); m = 128, k = 784: packed 97 vs 70. Threshold: m <= 64.
+//     512); m = 128, k = 784: packed 97 vs 70. Threshold: m <= 64. The
+//     AVX-512 8 x 32 tiles read two whole cache lines of B per k step, and
+//     a B of at most 256 columns is read in place for more rows
+//     (SgemmKernels::max_m_unpacked_narrow_b); single-thread medians of 5,
+//     in place vs packed, n = 128: NN m = 128 113.0 vs 108.4 (k = 784) and
+//     112.0 vs 109.8 (k = 128), TN m = 128 111.3-113.1 vs 108.3-109.6;
+//     m = 256 112.4-112.9 vs 111.7-112.5; m = 784 (TN) 109.4-111.1 vs
+//     112.1-112.8 and m = 1024 (NN) 109.2-111.5 vs 112.6-113.1: packed.
+//     Alternated in one process through ops.matmul, in place / packed:
+//     128 x 784 x 128 0.93 (1 thread), 0.83-0.93 (2); 128 x 128 x 128
+//     0.91-0.97; 256 x 784 x 128 0.96 (1 thread) but 0.95-1.15 (2).
+//     Threshold for those tiles: m <= 128 (n <= 256; wider B unmeasured).
 // Few rows (m <= 64) but wide (n >= 512): a sweep through fastnn.ops.matmul,
 // NN and TN, m in {16..64}, n in {256, 512, 1024}, k in {64, 256, 784}, every
 // combination forced, one thread, showed A packed with B in place (the rules
@@ -197,9 +208,11 @@ struct Plan {
 // stride (not transposed).
 void choose_packing(Plan& p) {
   const bool few_rows = p.m <= kSupMaxMForUnpackedB;
-  p.pack_a            = is_active(p.prologue_a) || (p.n > kSupMaxNForUnpackedA && !few_rows) ||
+  const bool b_in_place_rows =
+      few_rows || (p.m <= p.kern->max_m_unpacked_narrow_b && p.n <= kSupMaxNForUnpackedA);
+  p.pack_a = is_active(p.prologue_a) || (p.n > kSupMaxNForUnpackedA && !few_rows) ||
              (p.trans_a && p.m * p.k > kSupMaxTransposedAFloats && p.n > kSupMinNForPackedTransA);
-  p.pack_b = is_active(p.prologue_b) || p.trans_b || !few_rows ||
+  p.pack_b = is_active(p.prologue_b) || p.trans_b || !b_in_place_rows ||
              (p.n >= kSupWideNForPackedB && p.k >= kSupWideKForPackedB) ||
              (p.n >= kSupWiderNForPackedB && p.k >= kSupWiderKForPackedB);
   const int fa = g_force_pack_a.load(std::memory_order_relaxed);

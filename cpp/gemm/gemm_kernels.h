@@ -124,6 +124,10 @@ struct SgemmKernels {
   SgemmPackB pack_b;
   SgemmSmallMKernel small_m;
   SgemmNarrowNKernel narrow_n;  // null: this ISA has none (the tiled path is used)
+  // Up to this many rows of C the tiled driver reads an op(B) of at most 256
+  // columns in place (when legal) instead of packing it: measured per tile
+  // shape (choose_packing() in gemm.cpp).
+  int64_t max_m_unpacked_narrow_b;
 };
 
 // The small-M kernels (small_m_ref.cpp, avx2/small_m_avx2.cpp).

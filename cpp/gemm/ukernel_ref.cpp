@@ -38,7 +38,7 @@ void sgemm_ukernel_4x8_ref(int64_t k, const float* a, int64_t rs_a, int64_t cs_a
 
 const SgemmKernels kSgemmKernelsGeneric = {
     kMr,     kNr, sgemm_ukernel_4x8_ref, sgemm_pack_a_4_ref, sgemm_pack_b_8_ref, sgemm_small_m_ref,
-    nullptr,
+    nullptr, 64,
 };
 
 }  // namespace fastnn::gemm

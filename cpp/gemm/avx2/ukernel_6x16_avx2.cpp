@@ -342,6 +342,7 @@ const SgemmKernels kSgemmKernelsAvx2 = {
     sgemm_pack_b_16_avx2,
     sgemm_small_m_avx2,
     sgemm_narrow_n_avx2,
+    64,
 };
 
 }  // namespace fastnn::gemm

@@ -131,6 +131,7 @@ const SgemmKernels kSgemmKernelsAvx512 = {
     sgemm_pack_b_32_avx512,
     sgemm_small_m_avx2,
     sgemm_narrow_n_avx2,
+    128,  // a narrow B in place up to 128 rows: see choose_packing() in gemm.cpp
 };
 
 }  // namespace fastnn::gemm
