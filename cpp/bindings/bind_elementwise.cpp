@@ -43,9 +43,26 @@ py::array relu_grad(const py::handle& dy_obj, const py::handle& x_obj) {
   return std::move(dx);
 }
 
+// Private: the cross-entropy's exp kernel on a float32 vector, for the tests.
+py::array exp_shifted(const py::handle& x_obj, double m) {
+  FloatArray x = as_float32_c(x_obj, "x");
+  if (x.ndim() != 1) throw py::value_error("_exp_shifted: x must be 1-D, got " + shape_string(x));
+  py::array_t<double> out(x.shape(0));
+  const float* xp = x.data();
+  double* op      = out.mutable_data();
+  const int64_t n = x.size();
+  {
+    py::gil_scoped_release release;
+    ops::elementwise_kernels().exp_shifted(op, xp, m, n);
+  }
+  return std::move(out);
+}
+
 }  // namespace
 
 void bind_elementwise(py::module_& ops) {
+  ops.def("_exp_shifted", &exp_shifted, py::arg("x"), py::arg("m"),
+          "Private: exp(float64(x) - m) by the active ISA's cross-entropy exp kernel.");
   ops.def("relu", &relu, py::arg("x"),
           "max(x, 0) elementwise, as float32; NaN stays NaN (as torch.relu and Keras).");
   ops.def("relu_grad", &relu_grad, py::arg("dy"), py::arg("x"),

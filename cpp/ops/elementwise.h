@@ -5,6 +5,9 @@
 // As torch.relu and its backward: NaN in x gives NaN out and passes dy.
 //                  x is the forward *input*; gradients are overwritten, never
 //                  accumulated.
+//   exp_shifted:   out[i] = exp((double)x[i] - m) in double precision, within
+//                  2 ulp of std::exp (the cross-entropy's softmax terms; n is
+//                  a row's width, so no threads).
 //
 // Threading: the public functions split n into fixed chunks of kChunk
 // elements with OpenMP; results do not depend on the thread count.
@@ -17,6 +20,7 @@ namespace fastnn::ops {
 struct ElementwiseKernels {
   void (*relu_forward)(float* y, const float* x, int64_t n);
   void (*relu_backward)(float* dx, const float* dy, const float* x, int64_t n);
+  void (*exp_shifted)(double* out, const float* x, double m, int64_t n);
 };
 
 // Defined in elementwise_ref.cpp and avx2/elementwise_avx2.cpp.

@@ -1,5 +1,7 @@
 // Portable elementwise kernels: plain loops the compiler may vectorize for the
 // baseline ISA (SSE2 on x86-64).
+#include <cmath>
+
 #include "ops/elementwise.h"
 
 namespace fastnn::ops {
@@ -14,11 +16,16 @@ void relu_backward_ref(float* dx, const float* dy, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dx[i] = x[i] <= 0.0f ? 0.0f : dy[i];
 }
 
+void exp_shifted_ref(double* out, const float* x, double m, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = std::exp(static_cast<double>(x[i]) - m);
+}
+
 }  // namespace
 
 const ElementwiseKernels kElementwiseKernelsGeneric = {
     relu_forward_ref,
     relu_backward_ref,
+    exp_shifted_ref,
 };
 
 }  // namespace fastnn::ops

@@ -2,6 +2,9 @@
 // lanes, scalar tail that mirrors it.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "ops/elementwise.h"
 
 namespace fastnn::ops {
@@ -31,11 +34,113 @@ void relu_backward_avx2(float* dx, const float* dy, const float* x, int64_t n) {
   for (; i < n; ++i) dx[i] = x[i] <= 0.0f ? 0.0f : dy[i];
 }
 
+// exp of 2 x 4 doubles in [-708, 709] (2^k * exp(r), k = round(x / ln 2),
+// |r| <= ln 2 / 2 reduced with fdlibm's two-part ln 2 by FMA, exp(r) by its
+// degree-13 Taylor polynomial: truncation below 1e-17 relative, Horner
+// rounding about one ulp). Two vectors in one body so that their two chains of
+// 14 dependent FMAs overlap. Lanes outside that range, NaN among them, are the
+// caller's.
+inline void exp_in_range(__m256d x[2]) {
+  const __m256d shifter                   = _mm256_set1_pd(6755399441055744.0);  // 1.5 * 2^52
+  static constexpr double kInvFactorial[] = {1.0 / 6227020800.0,
+                                             1.0 / 479001600.0,
+                                             1.0 / 39916800.0,
+                                             1.0 / 3628800.0,
+                                             1.0 / 362880.0,
+                                             1.0 / 40320.0,
+                                             1.0 / 5040.0,
+                                             1.0 / 720.0,
+                                             1.0 / 120.0,
+                                             1.0 / 24.0,
+                                             1.0 / 6.0,
+                                             0.5,
+                                             1.0,
+                                             1.0};  // 1/13! .. 1/0!
+  __m256d t[2], r[2], p[2];
+  for (int q = 0; q < 2; ++q) {
+    t[q]            = _mm256_fmadd_pd(x[q], _mm256_set1_pd(1.4426950408889634074), shifter);
+    const __m256d k = _mm256_sub_pd(t[q], shifter);  // round(x / ln 2), ties to even
+    r[q]            = _mm256_fnmadd_pd(k, _mm256_set1_pd(6.93147180369123816490e-01), x[q]);
+    r[q]            = _mm256_fnmadd_pd(k, _mm256_set1_pd(1.90821492927058770002e-10), r[q]);
+    p[q]            = _mm256_set1_pd(kInvFactorial[0]);
+  }
+  for (int i = 1; i < 14; ++i)
+    for (int q = 0; q < 2; ++q)
+      p[q] = _mm256_fmadd_pd(p[q], r[q], _mm256_set1_pd(kInvFactorial[i]));
+  for (int q = 0; q < 2; ++q) {
+    // t's low bits hold k: 2^k from the exponent field (k in [-1021, 1023]).
+    const __m256i ki = _mm256_sub_epi64(_mm256_castpd_si256(t[q]), _mm256_castpd_si256(shifter));
+    const __m256d two_k =
+        _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(ki, _mm256_set1_epi64x(1023)), 52));
+    x[q] = _mm256_mul_pd(p[q], two_k);
+  }
+}
+
+// x[0 .. count) as doubles, zeros after (count in [0, 4]), reading nothing
+// past them.
+inline __m256d load_first_as_double(const float* x, int64_t count) {
+  __m128 v;
+  switch (count) {
+    case 0:
+      v = _mm_setzero_ps();
+      break;
+    case 1:
+      v = _mm_load_ss(x);
+      break;
+    case 2:
+      v = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x)));
+      break;
+    case 3:
+      v = _mm_movelh_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x))),
+                        _mm_load_ss(x + 2));
+      break;
+    default:
+      v = _mm_loadu_ps(x);
+  }
+  return _mm256_cvtps_pd(v);
+}
+
+// Eight values at a time (the last group zero-padded); a group with a value
+// outside [-708, 709] (a subnormal or overflowing result, NaN, an infinity)
+// takes std::exp for all its values.
+void exp_shifted_avx2(double* out, const float* x, double m, int64_t n) {
+  const __m256d vm = _mm256_set1_pd(m);
+  const __m256d lo = _mm256_set1_pd(-708.0), hi = _mm256_set1_pd(709.0);
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t count = n - i < 8 ? n - i : 8;
+    __m256d v[2];
+    bool all_inside = true;
+    for (int q = 0; q < 2; ++q) {
+      const int64_t part = std::min<int64_t>(std::max<int64_t>(count - 4 * q, 0), 4);
+      v[q]               = _mm256_sub_pd(load_first_as_double(x + i + 4 * q, part), vm);
+      const __m256d in =
+          _mm256_and_pd(_mm256_cmp_pd(v[q], lo, _CMP_GE_OQ), _mm256_cmp_pd(v[q], hi, _CMP_LE_OQ));
+      const int valid = (1 << part) - 1;  // lanes past count are padding: they do not decide
+      all_inside      = all_inside && (valid & ~_mm256_movemask_pd(in)) == 0;
+    }
+    if (!all_inside) {
+      for (int64_t j = 0; j < count; ++j) out[i + j] = std::exp(static_cast<double>(x[i + j]) - m);
+      continue;
+    }
+    exp_in_range(v);
+    if (count == 8) {
+      _mm256_storeu_pd(out + i, v[0]);
+      _mm256_storeu_pd(out + i + 4, v[1]);
+    } else {
+      alignas(32) double values[8];
+      _mm256_store_pd(values, v[0]);
+      _mm256_store_pd(values + 4, v[1]);
+      for (int64_t j = 0; j < count; ++j) out[i + j] = values[j];
+    }
+  }
+}
+
 }  // namespace
 
 const ElementwiseKernels kElementwiseKernelsAvx2 = {
     relu_forward_avx2,
     relu_backward_avx2,
+    exp_shifted_avx2,
 };
 
 }  // namespace fastnn::ops
