@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "ops/elementwise.h"
 
@@ -76,6 +78,13 @@ inline void exp_in_range(__m256d x[2]) {
   }
 }
 
+// Two floats at x (any alignment) in the low lanes, zeros above.
+inline __m128 load_two(const float* x) {
+  int64_t bits;
+  std::memcpy(&bits, x, sizeof(bits));
+  return _mm_castsi128_ps(_mm_cvtsi64_si128(bits));
+}
+
 // x[0 .. count) as doubles, zeros after (count in [0, 4]), reading nothing
 // past them.
 inline __m256d load_first_as_double(const float* x, int64_t count) {
@@ -88,11 +97,10 @@ inline __m256d load_first_as_double(const float* x, int64_t count) {
       v = _mm_load_ss(x);
       break;
     case 2:
-      v = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x)));
+      v = load_two(x);
       break;
     case 3:
-      v = _mm_movelh_ps(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x))),
-                        _mm_load_ss(x + 2));
+      v = _mm_movelh_ps(load_two(x), _mm_load_ss(x + 2));
       break;
     default:
       v = _mm_loadu_ps(x);
