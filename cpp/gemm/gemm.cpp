@@ -25,7 +25,10 @@
 // AVX-512 8 x 32 kernels have the same 32 FLOP/cycle peak):
 //   KC = 512: one packed B micro-panel (512 x 16 x 4 B = 32 KiB) streams
 //             through L1 against A micro-panels of 12 KiB; the C tile is
-//             loaded and stored once per 512 k steps.
+//             loaded and stored once per 512 k steps. (The AVX-512 tiles'
+//             32-column panels, 64 KiB, stream from L2; KC stays 512 for
+//             them because it fixes where the k-sums restart, so that both
+//             levels give the same bits.)
 //   MC = 96:  the packed A block (96 x 512 x 4 B = 192 KiB) stays in L2 while
 //             every B micro-panel of the block streams past it; a multiple of
 //             every ISA's MR (4, 6 and 8).
