@@ -85,14 +85,11 @@ inline __m128 load_two(const float* x) {
   return _mm_castsi128_ps(_mm_cvtsi64_si128(bits));
 }
 
-// x[0 .. count) as doubles, zeros after (count in [0, 4]), reading nothing
+// x[0 .. count) as doubles, zeros after (count in [1, 4]), reading nothing
 // past them.
 inline __m256d load_first_as_double(const float* x, int64_t count) {
   __m128 v;
   switch (count) {
-    case 0:
-      v = _mm_setzero_ps();
-      break;
     case 1:
       v = _mm_load_ss(x);
       break;
@@ -120,7 +117,11 @@ void exp_shifted_avx2(double* out, const float* x, double m, int64_t n) {
     bool all_inside = true;
     for (int q = 0; q < 2; ++q) {
       const int64_t part = std::min<int64_t>(std::max<int64_t>(count - 4 * q, 0), 4);
-      v[q]               = _mm256_sub_pd(load_first_as_double(x + i + 4 * q, part), vm);
+      // a group of 4 or fewer: the second vector is all padding (its pointer
+      // would point past the row)
+      const __m256d loaded =
+          part > 0 ? load_first_as_double(x + i + 4 * q, part) : _mm256_setzero_pd();
+      v[q] = _mm256_sub_pd(loaded, vm);
       const __m256d in =
           _mm256_and_pd(_mm256_cmp_pd(v[q], lo, _CMP_GE_OQ), _mm256_cmp_pd(v[q], hi, _CMP_LE_OQ));
       const int valid = (1 << part) - 1;  // lanes past count are padding: they do not decide
