@@ -8,39 +8,13 @@
 #pragma once
 
 #if defined(__AVX2__)
-#include <immintrin.h>
+#include "gemm/avx2/transpose8_avx2.h"
 #endif
 
 #include "gemm/gemm_kernels.h"
 
 namespace fastnn::gemm {
 namespace {
-
-#if defined(__AVX2__)
-// dst[c * ld_dst + r] = src[r * ld_src + c] for r, c < 8: the 8 x 8 block
-// transposed in registers (unpack, shuffle, lane permute). The packings that
-// gather one float from each of 8 rows (row-major A into 8-row panels,
-// transposed B into panels of a multiple of 8 columns) take 8 columns at a
-// time this way instead of writing one float at a time with a stride.
-inline void transpose_8x8(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-  __m256 r[8], u[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld_src);
-  for (int h = 0; h < 2; ++h) {  // rows 4h .. 4h + 3
-    const __m256 t0 = _mm256_unpacklo_ps(r[4 * h], r[4 * h + 1]);
-    const __m256 t1 = _mm256_unpackhi_ps(r[4 * h], r[4 * h + 1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[4 * h + 2], r[4 * h + 3]);
-    const __m256 t3 = _mm256_unpackhi_ps(r[4 * h + 2], r[4 * h + 3]);
-    u[4 * h + 0]    = _mm256_shuffle_ps(t0, t2, 0x44);  // columns 0 | 4
-    u[4 * h + 1]    = _mm256_shuffle_ps(t0, t2, 0xEE);  // columns 1 | 5
-    u[4 * h + 2]    = _mm256_shuffle_ps(t1, t3, 0x44);  // columns 2 | 6
-    u[4 * h + 3]    = _mm256_shuffle_ps(t1, t3, 0xEE);  // columns 3 | 7
-  }
-  for (int c = 0; c < 4; ++c) {
-    _mm256_storeu_ps(dst + c * ld_dst, _mm256_permute2f128_ps(u[c], u[4 + c], 0x20));
-    _mm256_storeu_ps(dst + (c + 4) * ld_dst, _mm256_permute2f128_ps(u[c], u[4 + c], 0x31));
-  }
-}
-#endif
 
 inline bool pack_prologue_active(const Prologue* prologue) {
   return prologue != nullptr && prologue->act != ops::ActivationKind::linear;
@@ -66,7 +40,7 @@ inline void pack_a_impl(const float* a, int64_t lda, bool trans, int64_t i0, int
       if constexpr (mr == 8) {
         if (rows == mr)
           for (; p_done + 8 <= kc; p_done += 8)
-            transpose_8x8(a + i * lda + p0 + p_done, lda, dst + p_done * mr, mr);
+            transpose8_from(a + i * lda + p0 + p_done, lda, dst + p_done * mr, mr);
       }
 #endif
       for (int ii = 0; ii < rows; ++ii) {
@@ -113,7 +87,7 @@ inline void pack_b_impl(const float* b, int64_t ldb, bool trans, int64_t p0, int
         for (; jj + 8 <= cols; jj += 8) {
           const float* src = b + (j + jj) * ldb + p0;
           int64_t p        = 0;
-          for (; p + 8 <= kc; p += 8) transpose_8x8(src + p, ldb, dst + p * nr + jj, nr);
+          for (; p + 8 <= kc; p += 8) transpose8_from(src + p, ldb, dst + p * nr + jj, nr);
           for (; p < kc; ++p)
             for (int t = 0; t < 8; ++t) dst[p * nr + jj + t] = src[t * ldb + p];
         }

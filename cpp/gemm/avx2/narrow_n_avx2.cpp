@@ -24,6 +24,7 @@
 
 #include <algorithm>
 
+#include "gemm/avx2/transpose8_avx2.h"
 #include "gemm/gemm_kernels.h"
 #include "runtime/aligned_buffer.h"
 #include "runtime/avx2_tail.h"
@@ -70,33 +71,6 @@ inline void transpose8(__m256 r[kLanes]) {
   r[7]            = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-// The 8 x 8 block at src (rows q = 0..7 at src + q * lda) transposed into
-// out[q * 8 + r] = src[r * lda + q]. The 128-bit halves are loaded into the
-// lanes they end up in (vinsertf128 from memory), so the transpose needs 12
-// shuffles and 8 blends instead of 24 shuffles: a Zen core runs shuffles on
-// two of its vector pipes and blends on all four.
-inline void transpose8_from(const float* src, int64_t lda, float* out) {
-  auto halves = [&](int lo_row, int64_t col) {
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(src + lo_row * lda + col)),
-                                _mm_loadu_ps(src + (lo_row + 4) * lda + col), 1);
-  };
-  const __m256 r0 = halves(0, 0), r1 = halves(1, 0), r2 = halves(2, 0), r3 = halves(3, 0);
-  const __m256 r4 = halves(0, 4), r5 = halves(1, 4), r6 = halves(2, 4), r7 = halves(3, 4);
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  auto pair = [&](__m256 x, __m256 y, int q) {
-    const __m256 v = _mm256_shuffle_ps(x, y, _MM_SHUFFLE(1, 0, 3, 2));
-    _mm256_store_ps(out + q * kLanes, _mm256_blend_ps(x, v, 0xCC));
-    _mm256_store_ps(out + (q + 1) * kLanes, _mm256_blend_ps(y, v, 0x33));
-  };
-  pair(t0, t2, 0);
-  pair(t1, t3, 2);
-  pair(t4, t6, 4);
-  pair(t5, t7, 6);
-}
-
 inline __m256i lanes_below(int64_t count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const int clamped   = static_cast<int>(std::clamp<int64_t>(count, 0, kLanes));
@@ -108,7 +82,7 @@ inline __m256i lanes_below(int64_t count) {
 void pack_rows_transposed(const float* a, int64_t lda, int rows, int64_t kc, float* panel) {
   int64_t p = 0;
   if (rows == kLanes) {
-    for (; p + kLanes <= kc; p += kLanes) transpose8_from(a + p, lda, panel + p * kLanes);
+    for (; p + kLanes <= kc; p += kLanes) transpose8_from(a + p, lda, panel + p * kLanes, kLanes);
   }
   for (; p < kc; ++p)
     for (int q = 0; q < kLanes; ++q) panel[p * kLanes + q] = q < rows ? a[q * lda + p] : 0.0f;
