@@ -139,6 +139,101 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
 }
 
+// a / b correctly rounded without the divider: a quotient within one ulp from
+// vrcpps and Newton steps on the FMA units, then the exact residual
+// a - b*q (one FMA) picks it or its neighbour towards the true quotient,
+// whichever leaves the smaller residual (no quotient of floats lies halfway).
+// Valid for b in [2^-60, 2^60] and a = 0 or |a| in [2^-60, 2^60] (no
+// overflow or underflow on the way), which BM_divide_in_software keeps to.
+__attribute__((target("avx2,fma"))) inline __m256 divide_rounded_fma(__m256 a, __m256 b) {
+  __m256 y         = _mm256_rcp_ps(b);
+  y                = _mm256_fmadd_ps(_mm256_fnmadd_ps(b, y, _mm256_set1_ps(1.0f)), y, y);
+  __m256 q         = _mm256_mul_ps(a, y);
+  q                = _mm256_fmadd_ps(_mm256_fnmadd_ps(b, q, a), y, q);
+  const __m256 r   = _mm256_fnmadd_ps(b, q, a);
+  const __m256i up = _mm256_or_si256(
+      _mm256_srai_epi32(_mm256_castps_si256(_mm256_xor_ps(r, q)), 31), _mm256_set1_epi32(1));
+  const __m256 next   = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(q), up));
+  const __m256 r_next = _mm256_fnmadd_ps(b, next, a);
+  const __m256 abs    = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  return _mm256_blendv_ps(
+      q, next, _mm256_cmp_ps(_mm256_and_ps(r_next, abs), _mm256_and_ps(r, abs), _CMP_LT_OQ));
+}
+
+// How divide_rounds divides.
+enum class Divide { by_divider, in_software, split };
+
+// `rounds` passes of out = a / sqrt(v + eps) over n L1-resident elements (n a
+// multiple of 16). Split: one vector of each pair divides on the divider,
+// the other in software, so that the divider and the FMA units share the work.
+__attribute__((target("avx2,fma"))) void divide_rounds(const float* a, const float* v, float* out,
+                                                       int64_t n, int64_t rounds, Divide how) {
+  const __m256 eps = _mm256_set1_ps(1e-7f);
+  for (int64_t round = 0; round < rounds; ++round)
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m256 d0 = _mm256_sqrt_ps(_mm256_add_ps(_mm256_load_ps(v + i), eps));
+      const __m256 d1 = _mm256_sqrt_ps(_mm256_add_ps(_mm256_load_ps(v + i + 8), eps));
+      const __m256 x0 = _mm256_load_ps(a + i), x1 = _mm256_load_ps(a + i + 8);
+      _mm256_store_ps(
+          out + i, how == Divide::in_software ? divide_rounded_fma(x0, d0) : _mm256_div_ps(x0, d0));
+      _mm256_store_ps(out + i + 8, how == Divide::by_divider ? _mm256_div_ps(x1, d1)
+                                                             : divide_rounded_fma(x1, d1));
+    }
+  benchmark::ClobberMemory();
+}
+
+// Could the divide/sqrt floor above be undercut on the FMA units? The same
+// a / sqrt(v + eps) on L1-resident data, the square roots on the divider and
+// the divides on the divider, in software (divide_rounded_fma) or half each.
+// Counters: ns per element of each, their time over the divider's, and the
+// results that differ from the divider's (0: the software divide is exact).
+void BM_divide_in_software(benchmark::State& state) {
+  if (!fastnn::runtime::cpu_features().avx2 || !fastnn::runtime::cpu_features().fma) {
+    state.SkipWithError("needs AVX2 and FMA");
+    return;
+  }
+  constexpr int64_t kBlock = 2048, kRounds = 64;
+  alignas(32) float a[kBlock], v[kBlock], by_divider[kBlock], in_software[kBlock];
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> mantissa(1.0f, 2.0f);
+  std::uniform_int_distribution<int> exponent(-40, 10);
+  for (int64_t i = 0; i < kBlock; ++i) {
+    a[i] = std::ldexp(mantissa(gen), exponent(gen)) * (i % 3 ? 1.0f : -1.0f);
+    v[i] = std::ldexp(mantissa(gen), exponent(gen));
+  }
+  alignas(32) float split[kBlock];
+  auto run = [&](float* out, Divide how) { divide_rounds(a, v, out, kBlock, kRounds, how); };
+  std::vector<double> t_divider, t_software, t_split;
+  using clock  = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point t0, clock::time_point t1) {
+    return std::chrono::duration<double>(t1 - t0).count();
+  };
+  for (auto _ : state) {
+    const auto t0 = clock::now();
+    run(by_divider, Divide::by_divider);
+    const auto t1 = clock::now();
+    run(in_software, Divide::in_software);
+    const auto t2 = clock::now();
+    run(split, Divide::split);
+    const auto t3 = clock::now();
+    t_divider.push_back(seconds(t0, t1));
+    t_software.push_back(seconds(t1, t2));
+    t_split.push_back(seconds(t2, t3));
+    state.SetIterationTime(seconds(t2, t3));
+  }
+  int64_t differ = 0;
+  for (int64_t i = 0; i < kBlock; ++i)
+    differ += std::memcmp(&by_divider[i], &in_software[i], sizeof(float)) != 0 ||
+              std::memcmp(&by_divider[i], &split[i], sizeof(float)) != 0;
+  const double elements                  = static_cast<double>(kBlock * kRounds);
+  state.counters["divider_ns_per_elem"]  = median(t_divider) / elements * 1e9;
+  state.counters["software_ns_per_elem"] = median(t_software) / elements * 1e9;
+  state.counters["split_ns_per_elem"]    = median(t_split) / elements * 1e9;
+  state.counters["software_vs_divider"]  = median(t_software) / median(t_divider);
+  state.counters["split_vs_divider"]     = median(t_split) / median(t_divider);
+  state.counters["results_differing"]    = static_cast<double>(differ);
+}
+
 void run_case(benchmark::State& state, const Config& config) {
   if (!fastnn::runtime::cpu_features().avx2) {
     state.SkipWithError("the roofline kernel needs AVX2");
@@ -274,5 +369,6 @@ BENCHMARK(BM_optim_adamw)->Apply(args);
 BENCHMARK(BM_optim_rmsprop)->Apply(args);
 BENCHMARK(BM_optim_rmsprop_centered_momentum)->Apply(args);
 BENCHMARK(BM_optim_adagrad)->Apply(args);
+BENCHMARK(BM_divide_in_software)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
