@@ -193,7 +193,7 @@ void BM_divide_in_software(benchmark::State& state) {
     return;
   }
   constexpr int64_t kBlock = 2048, kRounds = 64;
-  alignas(32) float a[kBlock], v[kBlock], by_divider[kBlock], in_software[kBlock];
+  alignas(32) float a[kBlock], v[kBlock];
   std::mt19937 gen(7);
   std::uniform_real_distribution<float> mantissa(1.0f, 2.0f);
   std::uniform_int_distribution<int> exponent(-40, 10);
@@ -201,36 +201,28 @@ void BM_divide_in_software(benchmark::State& state) {
     a[i] = std::ldexp(mantissa(gen), exponent(gen)) * (i % 3 ? 1.0f : -1.0f);
     v[i] = std::ldexp(mantissa(gen), exponent(gen));
   }
-  alignas(32) float split[kBlock];
-  auto run = [&](float* out, Divide how) { divide_rounds(a, v, out, kBlock, kRounds, how); };
-  std::vector<double> t_divider, t_software, t_split;
-  using clock  = std::chrono::steady_clock;
-  auto seconds = [](clock::time_point t0, clock::time_point t1) {
-    return std::chrono::duration<double>(t1 - t0).count();
-  };
+  constexpr Divide kWays[] = {Divide::by_divider, Divide::in_software, Divide::split};
+  alignas(32) float out[3][kBlock];
+  std::vector<double> times[3];
+  using clock = std::chrono::steady_clock;
   for (auto _ : state) {
-    const auto t0 = clock::now();
-    run(by_divider, Divide::by_divider);
-    const auto t1 = clock::now();
-    run(in_software, Divide::in_software);
-    const auto t2 = clock::now();
-    run(split, Divide::split);
-    const auto t3 = clock::now();
-    t_divider.push_back(seconds(t0, t1));
-    t_software.push_back(seconds(t1, t2));
-    t_split.push_back(seconds(t2, t3));
-    state.SetIterationTime(seconds(t2, t3));
+    for (int w = 0; w < 3; ++w) {
+      const auto t0 = clock::now();
+      divide_rounds(a, v, out[w], kBlock, kRounds, kWays[w]);
+      times[w].push_back(std::chrono::duration<double>(clock::now() - t0).count());
+    }
+    state.SetIterationTime(times[2].back());
   }
   int64_t differ = 0;
   for (int64_t i = 0; i < kBlock; ++i)
-    differ += std::memcmp(&by_divider[i], &in_software[i], sizeof(float)) != 0 ||
-              std::memcmp(&by_divider[i], &split[i], sizeof(float)) != 0;
+    differ += std::memcmp(&out[0][i], &out[1][i], sizeof(float)) != 0 ||
+              std::memcmp(&out[0][i], &out[2][i], sizeof(float)) != 0;
   const double elements                  = static_cast<double>(kBlock * kRounds);
-  state.counters["divider_ns_per_elem"]  = median(t_divider) / elements * 1e9;
-  state.counters["software_ns_per_elem"] = median(t_software) / elements * 1e9;
-  state.counters["split_ns_per_elem"]    = median(t_split) / elements * 1e9;
-  state.counters["software_vs_divider"]  = median(t_software) / median(t_divider);
-  state.counters["split_vs_divider"]     = median(t_split) / median(t_divider);
+  state.counters["divider_ns_per_elem"]  = median(times[0]) / elements * 1e9;
+  state.counters["software_ns_per_elem"] = median(times[1]) / elements * 1e9;
+  state.counters["split_ns_per_elem"]    = median(times[2]) / elements * 1e9;
+  state.counters["software_vs_divider"]  = median(times[1]) / median(times[0]);
+  state.counters["split_vs_divider"]     = median(times[2]) / median(times[0]);
   state.counters["results_differing"]    = static_cast<double>(differ);
 }
 

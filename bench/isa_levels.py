@@ -13,11 +13,12 @@ from __future__ import annotations
 import statistics
 
 import numpy as np
-from scaling import median_time  # first call a warm-up, then the median of `repeats`
 from threadpoolctl import threadpool_limits
 
 import fastnn
 from fastnn import _core
+
+from compare import median_seconds
 
 SHAPES = [
     (2048, 2048, 2048),
@@ -42,14 +43,13 @@ def main() -> None:
             for m, k, n in SHAPES:
                 a = rng.standard_normal((m, k), dtype=np.float32)
                 b = rng.standard_normal((k, n), dtype=np.float32)
-                repeats = 7 if m * k * n > 10**8 else 200
                 gflop = 2 * m * k * n / 1e9
                 rates: dict[str, list[float]] = {"numpy": []}
                 for _ in range(3):  # rounds, each level in turn
-                    rates["numpy"].append(gflop / median_time(lambda: a @ b, repeats))
+                    rates["numpy"].append(gflop / median_seconds(lambda: a @ b, 5))
                     for level in levels:
                         _core.set_isa(level)
-                        t = median_time(lambda: fastnn.ops.matmul(a, b), repeats)
+                        t = median_seconds(lambda: fastnn.ops.matmul(a, b), 5)
                         rates.setdefault(level, []).append(gflop / t)
                 cells = [f"{statistics.median(rates[name]):.1f}" for name in ["numpy", *levels]]
                 print(f"| {m}×{k}×{n} | " + " | ".join(cells) + " |")
