@@ -105,7 +105,13 @@ def test_largest_finite_values_are_accepted():
     [
         (np.zeros((4, 36), np.float32), ValueError, r"\(n, 36\) but the model takes \(n, 37\)"),
         (np.zeros((4, 1, 37), np.float32), ValueError, r"add a Flatten layer or reshape"),
-        (np.zeros(37, np.float32), ValueError, r"samples of shape"),
+        (
+            np.zeros(37, np.float32),
+            ValueError,
+            r"x has shape \(37,\), no batch axis, but the model takes \(n, 37\): one sample "
+            r"needs a batch axis, x\[None\]",
+        ),
+        (np.zeros(5, np.float32), ValueError, r"x has shape \(5,\), no batch axis, but the model"),
         (np.zeros((4, 37), np.complex64), TypeError, r"real numbers"),
     ],
 )

@@ -564,10 +564,12 @@ class Sequential:
                 hint = f": add a Flatten layer or reshape to (n, {dim})"
             elif x.shape == self._input_shape:
                 hint = ": one sample needs a batch axis, x[None] or np.expand_dims(x, 0)"
-            shape_str = "(n, " + ", ".join(str(d) for d in x.shape[1:]) + ")"
+            if x.ndim <= 1:  # no axis left for the samples' own shape
+                what = f"x has shape {x.shape}, no batch axis,"
+            else:
+                what = "x has samples of shape (n, " + ", ".join(map(str, x.shape[1:])) + ")"
             raise ValueError(
-                f"x has samples of shape {shape_str} but the model takes "
-                f"(n, {', '.join(map(str, self._input_shape))}){hint}"
+                f"{what} but the model takes (n, {', '.join(map(str, self._input_shape))}){hint}"
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
         x = np.ascontiguousarray(x, dtype=np.float32)
