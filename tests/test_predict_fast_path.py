@@ -92,6 +92,53 @@ def test_nan_or_inf_anywhere_raises_and_names_it(rng, rows, row, col, bad):
     assert np.all(np.isfinite(model.predict(x, verbose=0)))
 
 
+def _non_finite(kind):
+    bits = {"nan": 0x7FC00000, "-nan": 0xFFC00000, "snan": 0x7F800001, "inf": 0x7F800000}
+    if kind == "-inf":
+        return np.float32(-np.inf)
+    return np.array(bits[kind], np.uint32).view(np.float32)
+
+
+# Flat positions in every part of the check: the vector body (32 floats a
+# step), the 8-float steps after it, the scalar tail, and at 9,000 rows
+# (333,000 floats, past the 8 chunks of 32,768 from which the check runs on
+# several threads) the first, a middle and the last thread's share and the
+# edges of the chunks between them.
+@pytest.mark.parametrize(
+    "rows,positions",
+    [
+        (1, [0, 7, 31, 32, 36]),  # 37 floats: body, tail
+        (2, [0, 63, 64, 71, 72, 73]),  # 74: body, one 8-step, tail
+        (3, [0, 95, 96, 103, 104, 110]),  # 111
+        (9000, [0, 32767, 32768, 163839, 163840, 196607, 196608, 332967, 332999]),
+    ],
+)
+@pytest.mark.parametrize("kind", ["nan", "-nan", "snan", "inf", "-inf"])
+def test_non_finite_found_at_every_position_of_the_check(isa, threads, rng, rows, positions, kind):
+    model = build()
+    x = rng.standard_normal((rows, 37)).astype(np.float32)
+    what = "Inf" if "inf" in kind else "NaN"
+    for nt in (1, 2):
+        fastnn.set_num_threads(nt)
+        for p in positions:
+            x.flat[p] = _non_finite(kind)
+            with pytest.raises(
+                ValueError, match=rf"x contains {what} at row {p // 37}, column {p % 37}$"
+            ):
+                model.predict(x, verbose=0)
+            x.flat[p] = 0.0
+    assert np.isfinite(model.predict(x, verbose=0)).all()
+
+
+def test_extreme_finite_values_pass_the_check_everywhere(isa, rng):
+    model = build()
+    tiny = np.array(1, np.uint32).view(np.float32)  # the smallest subnormal
+    values = np.array([np.finfo(np.float32).max, -np.finfo(np.float32).max, tiny, -0.0], np.float32)
+    x = np.resize(values, (9000, 37))  # every part of the check, threads included
+    out = model.predict(x, verbose=0)
+    assert out.shape == (9000, 7)
+
+
 def test_largest_finite_values_are_accepted():
     model = build()
     x = np.full((2, 37), np.finfo(np.float32).max, np.float32)

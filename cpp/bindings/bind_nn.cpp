@@ -21,6 +21,7 @@
 #include "nn/noise.h"
 #include "nn/optimizer_updater.h"
 #include "ops/activation_kind.h"
+#include "ops/elementwise.h"
 #include "ops/losses.h"
 #include "optim/optimizer.h"
 
@@ -147,19 +148,8 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   return c;
 }
 
-// x as a (rows, input_dim) float32 C array with only finite values.
-// True when no element is NaN or Inf (exponent bits all ones). Branch-free so
-// that the compiler vectorizes it; the caller locates the culprit on failure.
-bool all_finite(const float* p, int64_t n) {
-  uint32_t bad = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, p + i, sizeof u);
-    bad |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
-  }
-  return bad == 0;
-}
-
+// x as a (rows, input_dim) float32 C array with only finite values
+// (ops::all_finite; the culprit is located only on failure).
 FloatArray checked_x(const Network& net, const py::handle& x_obj, bool check_finite) {
   // A C-contiguous float32 ndarray is used as is: no conversion call (this
   // is most of the binding's cost for a one-sample predict).
@@ -177,7 +167,7 @@ FloatArray checked_x(const Network& net, const py::handle& x_obj, bool check_fin
     }
     throw py::value_error(msg);
   }
-  if (check_finite && !all_finite(x.data(), x.size())) {
+  if (check_finite && !ops::all_finite(x.data(), x.size())) {
     const float* p  = x.data();
     const int64_t n = x.size();
     for (int64_t i = 0; i < n; ++i)

@@ -1,6 +1,7 @@
 #include "ops/elementwise.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "runtime/dispatch.h"
 #include "runtime/team.h"
@@ -37,6 +38,22 @@ void relu_backward(float* dx, const float* dy, const float* x, int64_t n) {
     const int64_t begin = c * kChunk;
     kernel(dx + begin, dy + begin, x + begin, std::min(kChunk, n - begin));
   });
+}
+
+bool all_finite(const float* x, int64_t n) {
+  constexpr int64_t kMinParallelChunks = 8;  // below 1 MiB a region costs more than it saves
+  const auto kernel                    = elementwise_kernels().all_finite;
+  const int64_t chunks                 = (n + kChunk - 1) / kChunk;
+  const int threads = static_cast<int>(std::min<int64_t>(runtime::num_threads(), chunks));
+  if (chunks < kMinParallelChunks || threads <= 1) return kernel(x, n);
+  std::atomic<bool> finite{true};
+  runtime::parallel(threads, [&](int tid, int team) {
+    int64_t c0, c1;
+    runtime::split_range(chunks, team, tid, &c0, &c1);
+    const int64_t begin = c0 * kChunk, end = std::min(n, c1 * kChunk);
+    if (begin < end && !kernel(x + begin, end - begin)) finite.store(false);
+  });
+  return finite.load();
 }
 
 }  // namespace fastnn::ops
