@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import layers, models
+from fastnn import _core, layers, models
 
 
 def build(width=37):
@@ -99,11 +99,11 @@ def _non_finite(kind):
     return np.array(bits[kind], np.uint32).view(np.float32)
 
 
-# Flat positions in every part of the check: the vector body (32 floats a
-# step), the 8-float steps after it, the scalar tail, and at 9,000 rows
-# (333,000 floats, past the 8 chunks of 32,768 from which the check runs on
-# several threads) the first, a middle and the last thread's share and the
-# edges of the chunks between them.
+# Flat positions in every part of the AVX2 check: the vector body (32 floats
+# a step), the 8-float steps after it, the scalar tail; and at 9,000 rows
+# (333,000 floats: 11 chunks of 32,768, checked on 2 threads as chunks 0-5 and
+# 6-10) both ends of each thread's share (196,607 | 196,608) and positions
+# inside them. (test_all_finite_kernel below sweeps every length and offset.)
 @pytest.mark.parametrize(
     "rows,positions",
     [
@@ -130,13 +130,47 @@ def test_non_finite_found_at_every_position_of_the_check(isa, threads, rng, rows
     assert np.isfinite(model.predict(x, verbose=0)).all()
 
 
-def test_extreme_finite_values_pass_the_check_everywhere(isa, rng):
+def test_extreme_finite_values_pass_the_check_everywhere(isa, threads):
+    # a check that refused finite data would raise (RuntimeError: internal
+    # error) once the binding's own scan found no culprit
     model = build()
     tiny = np.array(1, np.uint32).view(np.float32)  # the smallest subnormal
     values = np.array([np.finfo(np.float32).max, -np.finfo(np.float32).max, tiny, -0.0], np.float32)
     x = np.resize(values, (9000, 37))  # every part of the check, threads included
-    out = model.predict(x, verbose=0)
-    assert out.shape == (9000, 7)
+    for nt in (1, 2):
+        fastnn.set_num_threads(nt)
+        assert model.predict(x, verbose=0).shape == (9000, 7)
+        assert _core.ops._all_finite(x.ravel(), 0, x.size)
+
+
+@pytest.mark.parametrize("offset", range(8))
+def test_all_finite_kernel_every_length_and_offset(isa, offset):
+    # NaN on both sides of the range: the check must read exactly n floats
+    buf = np.full(offset + 260 + 8, np.nan, np.float32)
+    for n in list(range(0, 140)) + [255, 256, 257, 260]:
+        buf[offset : offset + n] = 1.5
+        assert _core.ops._all_finite(buf, offset, n), n
+        for p in range(n):
+            buf[offset + p] = _non_finite("inf" if p % 2 else "nan")
+            assert not _core.ops._all_finite(buf, offset, n), (n, p)
+            buf[offset + p] = 1.5
+        buf[offset : offset + n] = np.nan
+
+
+@pytest.mark.parametrize("n", [7 * 32768, 7 * 32768 + 1, 8 * 32768, 333000])
+@pytest.mark.parametrize("kind", ["nan", "-nan", "snan", "inf", "-inf"])
+def test_all_finite_threaded_split(isa, threads, n, kind):
+    buf = np.full(n + 2, np.nan, np.float32)  # NaN just past each end
+    x = buf[1:-1]
+    x[:] = 0.25
+    edges = sorted({0, n - 1} | {c * 32768 + d for c in range(1, n // 32768 + 1) for d in (-1, 0)})
+    for nt in (1, 2):
+        fastnn.set_num_threads(nt)
+        assert _core.ops._all_finite(buf, 1, n)
+        for p in [e for e in edges if 0 <= e < n]:
+            x[p] = _non_finite(kind)
+            assert not _core.ops._all_finite(buf, 1, n), (nt, p)
+            x[p] = 0.25
 
 
 def test_largest_finite_values_are_accepted():
@@ -166,6 +200,17 @@ def test_bad_x_raises(x, error, match):
     model = build()
     with pytest.raises(error, match=match):
         model.predict(x, verbose=0)
+
+
+def test_one_image_without_a_batch_axis_is_named_with_its_shape():
+    model = models.Sequential([layers.Input(shape=(4, 3)), layers.Flatten(), layers.Dense(2)])
+    with pytest.raises(
+        ValueError,
+        match=r"^x has shape \(4, 3\), no batch axis, but the model takes \(n, 4, 3\): one "
+        r"sample needs a batch axis",
+    ):
+        model.predict(np.zeros((4, 3), np.float32), verbose=0)
+    assert model.predict(np.zeros((1, 4, 3), np.float32), verbose=0).shape == (1, 2)
 
 
 @pytest.mark.parametrize(

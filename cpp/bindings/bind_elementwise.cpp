@@ -58,9 +58,22 @@ py::array exp_shifted(const py::handle& x_obj, double m) {
   return std::move(out);
 }
 
+// Private: the finiteness check (threads and all) on a flat float32 array of
+// any layout, read in place from `offset` floats into its buffer, for the
+// tests: every length and alignment, with neighbours the check must not read.
+bool all_finite(const py::array_t<float, py::array::c_style>& x, int64_t offset, int64_t n) {
+  if (x.ndim() != 1 || offset < 0 || n < 0 || offset + n > x.shape(0))
+    throw py::value_error("_all_finite: [offset, offset + n) must lie in a 1-D float32 array");
+  const float* p = x.data() + offset;
+  py::gil_scoped_release release;
+  return ops::all_finite(p, n);
+}
+
 }  // namespace
 
 void bind_elementwise(py::module_& ops) {
+  ops.def("_all_finite", &all_finite, py::arg("x"), py::arg("offset"), py::arg("n"),
+          "Private: whether x[offset:offset + n] holds no NaN or Inf (the engine's input check).");
   ops.def("_exp_shifted", &exp_shifted, py::arg("x"), py::arg("m"),
           "Private: exp(float64(x) - m) by the active ISA's cross-entropy exp kernel.");
   ops.def("relu", &relu, py::arg("x"),

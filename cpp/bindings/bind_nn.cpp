@@ -175,6 +175,7 @@ FloatArray checked_x(const Network& net, const py::handle& x_obj, bool check_fin
         throw py::value_error("x contains " + std::string(std::isnan(p[i]) ? "NaN" : "Inf") +
                               " at row " + std::to_string(i / net.input_dim()) + ", column " +
                               std::to_string(i % net.input_dim()));
+    throw std::logic_error("fastnn internal error: the finiteness check refused finite data");
   }
   return x;
 }

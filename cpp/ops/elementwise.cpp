@@ -41,7 +41,7 @@ void relu_backward(float* dx, const float* dy, const float* x, int64_t n) {
 }
 
 bool all_finite(const float* x, int64_t n) {
-  constexpr int64_t kMinParallelChunks = 8;  // below 1 MiB a region costs more than it saves
+  constexpr int64_t kMinParallelChunks = 8;  // below ~1 MiB a region costs more than it saves
   const auto kernel                    = elementwise_kernels().all_finite;
   const int64_t chunks                 = (n + kChunk - 1) / kChunk;
   const int threads = static_cast<int>(std::min<int64_t>(runtime::num_threads(), chunks));

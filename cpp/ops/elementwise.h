@@ -40,7 +40,8 @@ const ElementwiseKernels& elementwise_kernels();
 
 void relu_forward(float* y, const float* x, int64_t n);
 void relu_backward(float* dx, const float* dy, const float* x, int64_t n);
-// all_finite over chunks, on the runtime's threads from 8 chunks (1 MiB) up.
+// all_finite over chunks of kChunk (32,768) floats, on the runtime's threads
+// from 8 chunks (more than 7 x 32,768 floats) up.
 bool all_finite(const float* x, int64_t n);
 
 }  // namespace fastnn::ops

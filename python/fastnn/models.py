@@ -564,7 +564,7 @@ class Sequential:
                 hint = f": add a Flatten layer or reshape to (n, {dim})"
             elif x.shape == self._input_shape:
                 hint = ": one sample needs a batch axis, x[None] or np.expand_dims(x, 0)"
-            if x.ndim <= 1:  # no axis left for the samples' own shape
+            if x.ndim <= 1 or x.shape == self._input_shape:  # one sample, or less
                 what = f"x has shape {x.shape}, no batch axis,"
             else:
                 what = "x has samples of shape (n, " + ", ".join(map(str, x.shape[1:])) + ")"

@@ -145,7 +145,8 @@ void exp_shifted_avx2(double* out, const float* x, double m, int64_t n) {
 }
 
 // Four vectors a step, their exponent fields compared with all ones and the
-// masks OR-ed together; the last 1-31 elements by the same test one at a time.
+// masks OR-ed together; then single vectors, and the last 0-7 elements by the
+// same test one at a time.
 bool all_finite_avx2(const float* x, int64_t n) {
   const __m256i exponent = _mm256_set1_epi32(0x7f800000);
   __m256i bad            = _mm256_setzero_si256();
