@@ -221,9 +221,10 @@ Targets checked_y(const Network& net, const py::handle& y_obj, int64_t rows) {
                                              "sparse_categorical_crossentropy)"
                                            : ""));
     const float* p = f.data();
-    for (int64_t i = 0; i < f.size(); ++i)
-      if (!std::isfinite(p[i]))
-        throw py::value_error("y contains NaN or Inf at flat index " + std::to_string(i));
+    if (!ops::all_finite(p, f.size()))
+      for (int64_t i = 0; i < f.size(); ++i)
+        if (!std::isfinite(p[i]))
+          throw py::value_error("y contains NaN or Inf at flat index " + std::to_string(i));
     t.target = f;
   }
   return t;
@@ -234,9 +235,10 @@ FloatArray checked_weights(const py::handle& sw_obj, int64_t rows) {
   if (sw.ndim() != 1 || sw.shape(0) != rows)
     throw py::value_error("sample_weight must have shape (" + std::to_string(rows) + ",), got " +
                           shape_string(sw));
-  for (int64_t i = 0; i < rows; ++i)
-    if (!std::isfinite(sw.data()[i]))
-      throw py::value_error("sample_weight contains NaN or Inf at index " + std::to_string(i));
+  if (!ops::all_finite(sw.data(), rows))
+    for (int64_t i = 0; i < rows; ++i)
+      if (!std::isfinite(sw.data()[i]))
+        throw py::value_error("sample_weight contains NaN or Inf at index " + std::to_string(i));
   return sw;
 }
 

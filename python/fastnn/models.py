@@ -559,12 +559,13 @@ class Sequential:
                 x = x.reshape(x.shape + (1,))
         if x.ndim < 1 or x.shape[1:] != self._input_shape:
             dim = math.prod(self._input_shape)
+            one_sample = x.shape == self._input_shape
             hint = ""
             if x.ndim > 2 and math.prod(x.shape[1:]) == dim:
                 hint = f": add a Flatten layer or reshape to (n, {dim})"
-            elif x.shape == self._input_shape:
+            elif one_sample:
                 hint = ": one sample needs a batch axis, x[None] or np.expand_dims(x, 0)"
-            if x.ndim <= 1 or x.shape == self._input_shape:  # one sample, or less
+            if x.ndim <= 1 or one_sample:  # no axis left for the samples' own shape
                 what = f"x has shape {x.shape}, no batch axis,"
             else:
                 what = "x has samples of shape (n, " + ", ".join(map(str, x.shape[1:])) + ")"

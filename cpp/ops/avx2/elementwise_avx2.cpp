@@ -146,7 +146,7 @@ void exp_shifted_avx2(double* out, const float* x, double m, int64_t n) {
 
 // Four vectors a step, their exponent fields compared with all ones and the
 // masks OR-ed together; then single vectors, and the last 0-7 elements by the
-// same test one at a time.
+// portable kernel (the same test).
 bool all_finite_avx2(const float* x, int64_t n) {
   const __m256i exponent = _mm256_set1_epi32(0x7f800000);
   __m256i bad            = _mm256_setzero_si256();
@@ -159,13 +159,7 @@ bool all_finite_avx2(const float* x, int64_t n) {
     bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_or_si256(test(i), test(i + 8)),
                                                _mm256_or_si256(test(i + 16), test(i + 24))));
   for (; i + 8 <= n; i += 8) bad = _mm256_or_si256(bad, test(i));
-  uint32_t tail = 0;
-  for (; i < n; ++i) {
-    uint32_t u;
-    std::memcpy(&u, x + i, sizeof u);
-    tail |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
-  }
-  return _mm256_testz_si256(bad, bad) && tail == 0;
+  return _mm256_testz_si256(bad, bad) && kElementwiseKernelsGeneric.all_finite(x + i, n - i);
 }
 
 }  // namespace
