@@ -585,3 +585,34 @@ def test_keras_style_errors():
     with pytest.raises(ValueError, match="add a Flatten layer"):
         model.add(layers.Dense(3))
     assert model.layers == []
+
+
+# y targets and sample weights pass the same finiteness check as x (threads
+# from 8 chunks of 32,768 floats): a bad value anywhere is named by its index,
+# and nothing changes. 30,000 rows x 7 one-hot columns = 210,000 floats of y
+# (7 chunks: one thread), 40,000 rows = 280,000 (9 chunks: threads).
+@pytest.mark.parametrize("rows", [3, 30000, 40000])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_targets_and_weights_are_named(isa, threads, rng, rows, bad):
+    model = build(loss="categorical_crossentropy")
+    net = model._net
+    x = rng.standard_normal((rows, WIDTHS[0])).astype(np.float32)
+    y = np.eye(WIDTHS[-1], dtype=np.float32)[rng.integers(0, WIDTHS[-1], rows)]
+    sw = np.ones(rows, np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    for nt in (1, 2):
+        fastnn.set_num_threads(nt)
+        for flat in sorted({0, y.size // 2, y.size - 1}):
+            y.flat[flat] = bad
+            with pytest.raises(ValueError, match=rf"^y contains NaN or Inf at flat index {flat}$"):
+                net.train_batch(x, y, None)
+            y.flat[flat] = 0.0
+        for i in sorted({0, rows // 2, rows - 1}):
+            sw[i] = bad
+            with pytest.raises(
+                ValueError, match=rf"^sample_weight contains NaN or Inf at index {i}$"
+            ):
+                net.train_batch(x, y, sw)
+            sw[i] = 1.0
+    for w, w0 in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)
