@@ -220,3 +220,32 @@ def test_huber_gradient_of_a_nan_output_is_nan_as_torch():
     torch.nn.functional.huber_loss(o, torch.zeros(2, 3, dtype=torch.float64), delta=0.5).backward()
     assert math.isnan(value)
     np.testing.assert_array_equal(grad, o.grad.numpy().astype(np.float32))
+
+
+def test_a_mean_loss_beyond_float32_logs_inf_without_a_numpy_warning(capsys):
+    """Each sample's squared error (1e38) is finite in float32, but weighted by
+    10 the mean is not: logs, History and batch logs hold inf, as Keras's
+    float32 loss tracker does, and no RuntimeWarning escapes (pytest turns
+    warnings into errors here). The mean absolute error stays finite."""
+    from fastnn import callbacks, layers, models, optimizers
+
+    model = models.Sequential([layers.Input((3,)), layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=optimizers.SGD(0.0), loss="mse", metrics=["mae"])
+    x = np.ones((5, 3), np.float32)
+    y = np.full((5, 1), 1e19, np.float32)
+    sw = np.full(5, 10.0, np.float32)
+    batch_logs = []
+    record = callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batch_logs.append(logs))
+    history = model.fit(x, y, sample_weight=sw, batch_size=2, verbose=2, callbacks=[record])
+    results = [
+        model.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True),
+        model.train_on_batch(x, y, sample_weight=sw, return_dict=True),
+        model.test_on_batch(x, y, sample_weight=sw, return_dict=True),
+        {k: v[0] for k, v in history.history.items()},
+        *batch_logs,
+    ]
+    assert len(results) == 7
+    for logs in results:
+        assert logs["loss"] == math.inf
+        assert logs["mae"] == pytest.approx(1e19, rel=1e-6)
+    assert "loss: inf" in capsys.readouterr().out

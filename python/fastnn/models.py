@@ -809,7 +809,13 @@ class Sequential:
         `metrics` over samples, `weighted_metrics` by sample weight. The sums
         are float64; each mean is rounded to float32, the precision of
         Keras's metric variables, so logs, History and CSVLogger print the
-        digits Keras prints (0.5166666507720947 for 31/60)."""
+        digits Keras prints (0.5166666507720947 for 31/60). A mean beyond
+        float32's range becomes inf, as Keras's float32 variable holds it,
+        without NumPy's overflow warning (Keras prints none)."""
+        with np.errstate(over="ignore"):
+            return self._logs_float32(result)
+
+    def _logs_float32(self, result: dict) -> Dict[str, float]:
         samples = result["samples"]
         loss = result["loss_sum"] / samples if samples else 0.0
         logs: Dict[str, float] = {"loss": float(np.float32(loss))}
