@@ -621,10 +621,29 @@ def test_reduce_lr_on_plateau_keeps_waiting_at_min_lr():
 def test_reduce_lr_on_plateau_bad_arguments():
     with pytest.raises(ValueError, match="factor >= 1.0"):
         ReduceLROnPlateau(factor=1.0)
-    with pytest.raises(ValueError, match="not recognized"):
-        ReduceLROnPlateau(epsilon=0.1)
     with pytest.warns(UserWarning, match="unknown"):
         ReduceLROnPlateau(mode="lowest")
+
+
+def test_reduce_lr_on_plateau_takes_tf_keras_2_epsilon_as_min_delta():
+    """A tf.keras 2 script's `epsilon=` is its min_delta (with tf.keras 2's
+    deprecation warning): with 0.5, a gain of 0.4 is no improvement."""
+    model = FakeModel(learning_rate=1.0)
+    with pytest.warns(DeprecationWarning, match="`epsilon` argument is deprecated"):
+        cb = ReduceLROnPlateau(monitor="loss", patience=1, factor=0.5, epsilon=0.5)
+    simulate_fit(model, [cb], losses(3.0, 2.6, 2.2, key="loss"))
+    assert model.optimizer.learning_rate == 0.5
+    model = FakeModel(learning_rate=1.0)
+    simulate_fit(model, [ReduceLROnPlateau(monitor="loss", patience=1, factor=0.5)],
+                 losses(3.0, 2.6, 2.2, key="loss"))  # fmt: skip
+    assert model.optimizer.learning_rate == 1.0
+
+
+def test_reduce_lr_on_plateau_ignores_unknown_keywords_with_a_warning():
+    """Keras 3 swallows unknown keywords silently; fastnn names them."""
+    with pytest.warns(UserWarning, match=r"does not know: \['lr', 'verbosity'\]"):
+        cb = ReduceLROnPlateau(monitor="loss", lr=0.1, verbosity=1)
+    assert abs(cb.min_delta) == 1e-4 and cb.factor == 0.1
 
 
 # -- CSVLogger, TerminateOnNaN, LambdaCallback ---------------------------------------

@@ -953,6 +953,11 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
         min_delta: threshold for a new optimum. Defaults to `1e-4`.
         cooldown: epochs to wait after a reduction. Defaults to `0`.
         min_lr: lower bound on the learning rate. Defaults to `0.0`.
+        **kwargs: `epsilon`, tf.keras 2's deprecated name for `min_delta`,
+            is taken as `min_delta` with a warning, as tf.keras 2 took it
+            (Keras 3 ignores it silently, leaving `min_delta` at its
+            default). Other keywords are ignored, as Keras 3 ignores them,
+            but with a warning naming them.
 
     The epoch's logs get `learning_rate`.
     """
@@ -970,8 +975,18 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
         **kwargs,
     ):
         super().__init__()
+        if "epsilon" in kwargs:
+            min_delta = kwargs.pop("epsilon")
+            warnings.warn(
+                "`epsilon` argument is deprecated and will be removed, use `min_delta` instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         if kwargs:
-            raise ValueError(f"Argument(s) not recognized: {sorted(kwargs)}")
+            warnings.warn(
+                f"ReduceLROnPlateau ignores argument(s) it does not know: {sorted(kwargs)}",
+                stacklevel=2,
+            )
         self._init_monitor(monitor, mode, min_delta)
         factor = _number(factor, "factor")
         if factor >= 1.0:
