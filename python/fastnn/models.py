@@ -25,6 +25,7 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 import time
@@ -39,10 +40,64 @@ from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
+from fastnn.utils import seeding as _seeding
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
 _FLOAT32 = np.dtype(np.float32)
+
+
+def _build_undone_if_failed(method):
+    """A call that finds the model unbuilt builds it from its data (Keras's
+    build on first use). If the call then fails before any training step, say
+    on a bad label or a NaN, the model goes back to unbuilt as it was: the
+    input width taken from the rejected x, the initial weights, the seeds
+    they drew, the metrics resolved from its shapes and the optimizer's
+    slots are all forgotten, so the next, correct call builds afresh. A call
+    that trained before failing (a callback raising in epoch 2, an
+    interrupt) keeps what it built and trained."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        if self._net is not None:
+            return method(self, *args, **kwargs)
+        saved = _UnbuiltState(self)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            saved.restore_if_untrained(self)
+            raise
+
+    return call
+
+
+class _UnbuiltState:
+    """What building touches, saved while the model is unbuilt: shallow copies
+    of the model's, its layers' and its optimizer's attributes (building
+    assigns new objects; it mutates none it found), and the seed sequence."""
+
+    def __init__(self, model):
+        self.model = dict(model.__dict__)
+        self.layers = [(layer, dict(layer.__dict__)) for layer in model._layers]
+        optimizer = model.optimizer
+        self.optimizer = None if optimizer is None else (optimizer, dict(optimizer.__dict__))
+        self.iterations = None if optimizer is None else int(optimizer.iterations)
+        self.seed_position = _seeding._position()
+
+    def restore_if_untrained(self, model) -> None:
+        if model._net is None:
+            return  # not built by this call
+        optimizer = model.optimizer
+        if optimizer is not None and int(optimizer.iterations) != self.iterations:
+            return  # trained: keep it
+        for obj, attributes in (
+            (model, self.model),
+            *self.layers,
+            *([self.optimizer] if self.optimizer is not None else []),
+        ):
+            obj.__dict__.clear()
+            obj.__dict__.update(attributes)
+        _seeding._rewind(self.seed_position)
 
 
 def _metric_list(metrics) -> list:
@@ -735,6 +790,7 @@ class Sequential:
             data, order, batch_size, begin, end, self.optimizer._kernel, rates
         )
 
+    @_build_undone_if_failed
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch.
 
@@ -773,6 +829,7 @@ class Sequential:
         rows = data.rows
         return self._run_steps(data, np.arange(rows, dtype=np.int64), rows, 0, 1)
 
+    @_build_undone_if_failed
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
         self._require_compiled("test_on_batch")
@@ -786,6 +843,7 @@ class Sequential:
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._net.evaluate(data, data.rows)
 
+    @_build_undone_if_failed
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
         return self._predict_batch("predict_on_batch", x)
@@ -869,6 +927,7 @@ class Sequential:
         """``["loss", *metric names]``, the order `evaluate` returns values in."""
         return ["loss", *self._metric_names]
 
+    @_build_undone_if_failed
     def fit(
         self,
         x=None,
@@ -1144,6 +1203,7 @@ class Sequential:
         cbs.on_test_end(logs)
         return logs
 
+    @_build_undone_if_failed
     def evaluate(
         self,
         x=None,
@@ -1215,6 +1275,7 @@ class Sequential:
             return logs["loss"]
         return [logs["loss"], *(logs[n] for n in self._metric_names)]
 
+    @_build_undone_if_failed
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, computed `batch_size` samples at a time.
 

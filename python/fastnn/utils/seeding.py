@@ -100,3 +100,17 @@ def _reset_for_tests() -> None:
     with _lock:
         _global_seed = None
         _counter = 0
+
+
+def _position() -> int:
+    """Where the seeded sequence stands (how many seeds `next_seed` drew)."""
+    with _lock:
+        return _counter
+
+
+def _rewind(position: int) -> None:
+    """Goes back to `position`, so that seeds drawn by a call that failed and
+    was undone are drawn again by the next one."""
+    global _counter
+    with _lock:
+        _counter = position
