@@ -351,3 +351,48 @@ def test_train_epoch_steps_whose_offset_overflows_read_nothing(batch_size, begin
     result = net.train_epoch(data, np.array([0, 1]), batch_size, begin, end, opt, np.ones(1))
     assert result["steps"] == 0 and result["samples"] == 0
     assert np.all(params == 0.5) and net.iterations == 0
+
+
+# -- fastnn.ops: a wrong argument list --------------------------------------------------
+
+_OPS_BOUND = [
+    "relu", "relu_grad", "activation", "activation_grad", "loss", "dense", "matmul",
+    "adagrad_update", "adam_update", "adamax_update", "adamw_update", "lion_update",
+    "nadam_update", "rmsprop_update", "sgd_update",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _OPS_BOUND)
+def test_ops_wrong_argument_lists_get_python_errors_not_pybind11_dumps(name):
+    """An unknown keyword, one positional argument too many and a missing
+    argument each raise Python's own TypeError naming the function, without
+    pybind11's "incompatible function arguments" list that prints the arrays."""
+    import inspect
+
+    fn = getattr(ops, name)
+    params = list(inspect.signature(fn).parameters.values())
+    positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    arrays = [np.full(3, 0.5, np.float32) for _ in positional]
+    cases = {
+        "got an unexpected keyword argument 'no_such_argument'": (arrays, {"no_such_argument": 1}),
+        f"takes {len(positional)} positional argument": (arrays + [np.zeros(3)], {}),
+        f"missing a required argument: '{positional[0].name}'": ([], {}),
+    }
+    for message, (args, kwargs) in cases.items():
+        with pytest.raises(TypeError) as raised:
+            fn(*args, **kwargs)
+        text = str(raised.value)
+        assert text.startswith(f"{name}() ") and message in text, text
+        assert "incompatible" not in text and "array(" not in text and "0.5" not in text
+
+
+def test_ops_keep_their_value_errors_and_signatures():
+    import inspect
+
+    with pytest.raises(ValueError, match="inner dimensions|shape"):
+        ops.matmul(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32))
+    assert str(inspect.signature(ops.matmul)) == (
+        "(a, b, transpose_a=False, transpose_b=False, out=None)"
+    )
+    assert "learning_rate=0.001" in str(inspect.signature(ops.adam_update))
+    assert ops.matmul.__name__ == "matmul" and "matmul(a: object" in ops.matmul.__doc__

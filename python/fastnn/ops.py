@@ -7,7 +7,72 @@ Bad input raises ``TypeError`` (dtype) or ``ValueError`` (shape, value).
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import re
+
 from fastnn._core import ops as _ops
+
+
+def _signature_from_doc(fn) -> inspect.Signature:
+    """The Python signature pybind11 writes on the first line of a bound
+    function's docstring: ``name(a: object, *, b: object = 0.001) -> ...``."""
+    head = fn.__doc__.splitlines()[0]
+    inner = head[head.index("(") + 1 : head.rindex(") ->")]
+    params, kind = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
+    for item in filter(None, (part.strip() for part in inner.split(","))):
+        if item == "*":
+            kind = inspect.Parameter.KEYWORD_ONLY
+            continue
+        match = re.fullmatch(r"(\w+)(?:\s*:\s*[^=]+?)?(?:\s*=\s*(.+))?", item)
+        name, default = match.group(1), match.group(2)
+        if default is None:
+            value = inspect.Parameter.empty
+        else:
+            try:
+                value = ast.literal_eval(default)
+            except (ValueError, SyntaxError):
+                value = default
+        params.append(inspect.Parameter(name, kind, default=value))
+    return inspect.Signature(params)
+
+
+def _python_argument_errors(fn):
+    """`fn` with Python's own errors for a wrong argument list (``matmul()
+    got an unexpected keyword argument 'foo'``, ``loss() missing a required
+    argument: 'name'``) instead of pybind11's "incompatible function
+    arguments", which prints every array given. Every argument is typed
+    `object` in C++, so a mismatch is one of count or name; the values are
+    checked inside, with errors naming them."""
+    signature = _signature_from_doc(fn)
+    positional = sum(
+        p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in signature.parameters.values()
+    )
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as error:
+            if "incompatible function arguments" not in str(error):
+                raise
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as mismatch:
+                if str(mismatch) == "too many positional arguments":
+                    mismatch = (  # Python's own wording
+                        f"takes {positional} positional argument{'s' * (positional != 1)} but "
+                        f"{len(args)} were given"
+                    )
+                raise TypeError(f"{fn.__name__}() {mismatch}") from None
+            raise TypeError(
+                f"{fn.__name__}() takes {fn.__name__}{signature}; the arguments given do not fit"
+            ) from None
+
+    call.__signature__ = signature
+    return call
+
 
 __all__ = [
     "relu",
@@ -26,29 +91,29 @@ __all__ = [
 # gemm
 __all__ += ["dense", "matmul"]
 
-relu = _ops.relu
-relu_grad = _ops.relu_grad
+relu = _python_argument_errors(_ops.relu)
+relu_grad = _python_argument_errors(_ops.relu_grad)
 
 # Activations and losses (cpp/ops/activations.h, cpp/ops/losses.h).
 __all__ += ["activation", "activation_grad", "loss"]
 
-activation = _ops.activation
-activation_grad = _ops.activation_grad
-loss = _ops.loss
+activation = _python_argument_errors(_ops.activation)
+activation_grad = _python_argument_errors(_ops.activation_grad)
+loss = _python_argument_errors(_ops.loss)
 
 # Optimizer steps: Keras 3 formulas, in place on float32 arrays (cpp/optim/optimizer.h).
-adagrad_update = _ops.adagrad_update
-adam_update = _ops.adam_update
-adamax_update = _ops.adamax_update
-adamw_update = _ops.adamw_update
-lion_update = _ops.lion_update
-nadam_update = _ops.nadam_update
-rmsprop_update = _ops.rmsprop_update
-sgd_update = _ops.sgd_update
+adagrad_update = _python_argument_errors(_ops.adagrad_update)
+adam_update = _python_argument_errors(_ops.adam_update)
+adamax_update = _python_argument_errors(_ops.adamax_update)
+adamw_update = _python_argument_errors(_ops.adamw_update)
+lion_update = _python_argument_errors(_ops.lion_update)
+nadam_update = _python_argument_errors(_ops.nadam_update)
+rmsprop_update = _python_argument_errors(_ops.rmsprop_update)
+sgd_update = _python_argument_errors(_ops.sgd_update)
 
 # gemm
-dense = _ops.dense
-matmul = _ops.matmul
+dense = _python_argument_errors(_ops.dense)
+matmul = _python_argument_errors(_ops.matmul)
 
 # Keras's `keras.ops` array constructors that scripts use for inputs and
 # labels (`x = ops.ones((3, 3))`, `ops.one_hot(y, num_classes=10)`), in NumPy.
