@@ -70,6 +70,43 @@ def test_adding_a_layer_too_large_for_memory_leaves_the_model_unchanged():
     assert model.predict(np.ones((2, 5), np.float32), verbose=0).shape == (2, 3)
 
 
+def test_memory_limit_is_the_machines_memory_and_swap_or_less():
+    limit = models._memory_limit()
+    with open("/proc/meminfo") as f:
+        fields = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f}
+    assert 0 < limit <= fields["MemTotal"] + fields.get("SwapTotal", 0)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_network_beyond_memory_and_swap_is_refused_before_allocating(monkeypatch, bias):
+    """Each buffer alone may be granted (Linux overcommits) and touching them
+    all gets the process killed: a network whose weights, gradients and the
+    largest initial kernel exceed memory and swap is a MemoryError first.
+    The machine's limit is replaced by 1 MiB here, so nothing large is made."""
+    units = 1000  # 7 x 1000 (+ 1000) parameters: 8 bytes each, + 4 bytes a kernel weight
+    need = 8 * (7 * units + bias * units) + 4 * 7 * units
+    monkeypatch.setattr(models, "_memory_limit", lambda: need)
+    model = models.Sequential([layers.Input((7,)), layers.Dense(units, use_bias=bias)])
+    assert model.count_params() == 7 * units + bias * units
+    monkeypatch.setattr(models, "_memory_limit", lambda: need - 1)
+    with pytest.raises(MemoryError) as info:
+        models.Sequential([layers.Input((7,)), layers.Dense(units, use_bias=bias, name="wide")])
+    message = str(info.value)
+    assert "is too large for this machine's memory" in message
+    assert f"{7 * units + bias * units} parameters" in message
+    assert "'wide', holds 7 x 1000 weights" in message
+
+
+def test_adding_a_layer_beyond_memory_and_swap_leaves_the_model_unchanged(monkeypatch):
+    model = _small_model()
+    before = _state(model)
+    monkeypatch.setattr(models, "_memory_limit", lambda: 100_000)
+    with pytest.raises(MemoryError, match="is too large for this machine's memory"):
+        model.add(layers.Dense(5_000))  # 3 x 5000 weights after Dense(3): 120 kB and more
+    assert len(model.layers) == 2 and _same(before, _state(model))
+    assert model.predict(np.ones((2, 5), np.float32), verbose=0).shape == (2, 3)
+
+
 def test_engine_network_too_large_for_memory():
     with pytest.raises(MemoryError, match=r"network's \d+ parameters: .* PiB for the weights"):
         _core.nn.Network(4, [{"type": "dense", "units": _HUGE_UNITS}])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import threading
 import time
 import warnings
@@ -298,6 +299,7 @@ class Sequential:
         if not specs:
             raise ValueError("the model has no Dense, Activation or Dropout layer")
         _check_network_size(self._input_shape, specs)
+        _check_memory(self.name, self._input_shape, specs)
         try:
             net = _core.nn.Network(math.prod(self._input_shape), [s for _, s in specs])
         except MemoryError as e:
@@ -2264,6 +2266,59 @@ def _check_network_size(input_shape, specs) -> None:
                     "supports at most 2**56 per kernel"
                 )
             width = units
+
+
+def _memory_limit() -> Optional[int]:
+    """Bytes this process can ever hold: the machine's memory and swap, or
+    its cgroup's limit where lower. None where unknown (not Linux)."""
+    try:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("SwapTotal:"):
+                    limit += int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            cgroup = f.read().strip()
+        if cgroup.isdigit():
+            limit = min(limit, int(cgroup))
+    except OSError:
+        pass
+    return limit
+
+
+def _check_memory(name: str, input_shape, specs) -> None:
+    """Refuses with a MemoryError a network that cannot fit in this machine's
+    memory and swap, before anything is allocated. Each allocation alone may
+    be granted (Linux overcommits), and touching them all would then get the
+    process killed instead of an error. The engine holds the weights and
+    their gradients (4 bytes each) from the start, and the initializer's
+    values of one kernel at a time pass through NumPy; the check counts only
+    those, so it never refuses a network that fits."""
+    limit = _memory_limit()
+    if limit is None:
+        return
+    width, params, largest = math.prod(input_shape), 0, 0
+    for _, spec in specs:
+        units = spec.get("units")
+        if units is not None:
+            params += width * units + (units if spec.get("use_bias") else 0)
+            largest = max(largest, width * units)
+            width = units
+    need = 8 * params + 4 * largest
+    if need > limit:
+        raise MemoryError(
+            f"model {name!r} is too large for this machine's memory: it needs at least "
+            f"{_readable_memory_size(need)} ({params} parameters: 4 bytes each for the weights "
+            f"and as much for their gradients), more than the "
+            f"{_readable_memory_size(limit)} of memory and swap there is "
+            f"({_largest_kernel(input_shape, specs)})"
+        )
 
 
 # -- fit helpers ----------------------------------------------------------------
