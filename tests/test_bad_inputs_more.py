@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastnn import _core, layers, models, ops
+from fastnn import _core, layers, models, ops, optimizers
 
 
 def _overcommits_everything() -> bool:
@@ -433,3 +433,60 @@ def test_ops_keep_their_value_errors_and_signatures():
     )
     assert "learning_rate=0.001" in str(inspect.signature(ops.adam_update))
     assert ops.matmul.__name__ == "matmul" and "matmul(a: object" in ops.matmul.__doc__
+
+
+# -- small things a fuzz review found ---------------------------------------------------
+
+
+def test_loss_weights_as_an_array_get_the_loss_weights_message():
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    with pytest.raises(ValueError, match="only None or 1.0 is accepted"):
+        model.compile("adam", "mse", loss_weights=np.array([1.0, 1.0]))
+    for accepted in (np.array(1.0), np.array([1.0]), np.float32(1.0)):
+        model.compile("adam", "mse", loss_weights=accepted)
+
+
+@pytest.mark.parametrize("delta", ["abc", None, [1.0]])
+def test_huber_delta_that_is_no_number_is_named(delta):
+    from fastnn import losses
+
+    with pytest.raises(TypeError, match=r"delta must be a number > 0, got"):
+        losses.Huber(delta=delta)
+
+
+def test_sparse_label_hint_only_for_class_ids():
+    """y of shape (n,) for a 3-output mse network: class ids get the hint to
+    use sparse_categorical_crossentropy, a regression target does not."""
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    model.compile("adam", "mse")
+    x = np.ones((6, 4), np.float32)
+    with pytest.raises(ValueError, match=r"got \(6,\) \(integer labels: use sparse_"):
+        model.fit(x, np.array([0, 2, 1, 1, 0, 2], np.float32), verbose=0)
+    for target in ([0.5, 2, 1, 1, 0, 2], [0, 2, 1, 1, 0, 3], [0, -1, 1, 1, 0, 2]):
+        with pytest.raises(ValueError, match=r"got \(6,\)$"):
+            model.fit(x, np.array(target, np.float32), verbose=0)
+
+
+def test_torch_tensors_that_require_grad_or_are_bfloat16_are_taken_as_keras_takes_them():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.random((29, 4), dtype=np.float32)
+    x = torch.tensor(x).bfloat16().float().numpy()  # exactly representable in bfloat16
+    y = rng.integers(0, 3, 29)
+
+    def model():
+        m = models.Sequential([layers.Input((4,)), layers.Dense(3, "softmax")])
+        m.set_weights([np.full((4, 3), 0.1, np.float32), np.zeros(3, np.float32)])
+        m.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+        return m
+
+    plain = model()
+    plain.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+    for tx in (torch.tensor(x, requires_grad=True), torch.tensor(x).bfloat16()):
+        m = model()
+        m.fit(tx, torch.tensor(y), sample_weight=torch.ones(29, requires_grad=True),
+              batch_size=8, shuffle=False, verbose=0)  # fmt: skip
+        for a, b in zip(plain.get_weights(), m.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(m.predict(tx, verbose=0), m.predict(x, verbose=0))
+        assert m.evaluate(tx, torch.tensor(y), verbose=0) == m.evaluate(x, y, verbose=0)

@@ -213,13 +213,19 @@ Targets checked_y(const Network& net, const py::handle& y_obj, int64_t rows) {
     FloatArray f = as_float32_c(raw, "y");
     const bool matches =
         (f.ndim() == 2 && f.shape(1) == classes) || (f.ndim() == 1 && classes == 1);
-    if (!matches)
-      throw py::value_error(std::string(ops::loss_name(net.loss().kind)) + " needs y of shape (" +
-                            std::to_string(rows) + ", " + std::to_string(classes) +
-                            ") to match the network output, got " + shape_string(f) +
-                            (f.ndim() == 1 ? " (integer labels: use "
-                                             "sparse_categorical_crossentropy)"
-                                           : ""));
+    if (!matches) {
+      // The hint only where y holds class ids of this network (a regression
+      // target of the wrong shape gets none).
+      const float* q = f.data();
+      bool class_ids = f.ndim() == 1;
+      for (int64_t i = 0; class_ids && i < f.size(); ++i)
+        class_ids = q[i] >= 0.0f && q[i] < static_cast<float>(classes) && q[i] == std::floor(q[i]);
+      throw py::value_error(
+          std::string(ops::loss_name(net.loss().kind)) + " needs y of shape (" +
+          std::to_string(rows) + ", " + std::to_string(classes) +
+          ") to match the network output, got " + shape_string(f) +
+          (class_ids ? " (integer labels: use sparse_categorical_crossentropy)" : ""));
+    }
     const float* p = f.data();
     if (!ops::all_finite(p, f.size()))
       for (int64_t i = 0; i < f.size(); ++i)

@@ -157,6 +157,8 @@ class Huber(Loss):
             positive = float(delta) > 0.0
         except OverflowError:  # an int too large for a float
             positive = False
+        except (TypeError, ValueError):  # a string, None ...
+            raise TypeError(f"delta must be a number > 0, got {delta!r}") from None
         if not positive:
             raise ValueError(f"delta must be > 0, got {delta!r}")
         super().__init__(name, delta=delta)

@@ -413,6 +413,8 @@ class Sequential:
                 )
             jit_compile = False
         weights = loss_weights
+        if isinstance(weights, np.ndarray):
+            weights = weights.tolist()
         if isinstance(weights, dict):
             weights = list(weights.values())
         if isinstance(weights, (list, tuple)) and len(weights) == 1:
@@ -2503,8 +2505,21 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
         pass  # one sample in a list: data
     else:
         x = unwrap(x, None)
+    x = _plain_tensor(x)
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
-    return x, unwrap(y, rows), unwrap(sample_weight, rows)
+    return x, _plain_tensor(unwrap(y, rows)), _plain_tensor(unwrap(sample_weight, rows))
+
+
+def _plain_tensor(value):
+    """A torch tensor as a NumPy array, taken as Keras's torch backend takes
+    it: detached from autograd (``requires_grad``), on the CPU, and bfloat16,
+    which NumPy lacks, widened to float32 (exact). Anything else as given."""
+    if type(value).__module__.partition(".")[0] != "torch" or not hasattr(value, "detach"):
+        return value
+    value = value.detach().cpu()
+    if str(value.dtype) == "torch.bfloat16":
+        value = value.float()
+    return value.numpy()
 
 
 def _refuse_batch_source(x, what: str) -> None:
