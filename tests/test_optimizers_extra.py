@@ -645,3 +645,36 @@ def test_optimizer_state_round_trips_with_keras_weights_files(tmp_path, kind, ke
     assert int(back[0]) == int(after[0]) == 12
     for a, b in zip(back[2:], after[2:]):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, flag",
+    [
+        (lambda: optimizers.Adam(), "amsgrad"),
+        (lambda: optimizers.AdamW(), "amsgrad"),
+        (lambda: optimizers.SGD(momentum=0.5), "nesterov"),
+        (lambda: optimizers.RMSprop(), "centered"),
+    ],
+)
+@pytest.mark.parametrize("bad", ["x", 2, None, 0.5])
+def test_a_flag_set_after_construction_is_checked_at_the_next_step(make, flag, bad):
+    """The constructor's check and message, at the next step; nothing is
+    applied, and a valid flag set afterwards trains."""
+    from fastnn import layers, models
+
+    rng = np.random.default_rng(5)
+    x, y = rng.random((19, 4), dtype=np.float32), rng.integers(0, 3, 19)
+    opt = make()
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3, "softmax")])
+    model.compile(opt, "sparse_categorical_crossentropy")
+    model.fit(x, y, verbose=0)
+    weights, steps = model.get_weights(), int(opt.iterations)
+    setattr(opt, flag, bad)
+    with pytest.raises(ValueError, match=f"Argument `{flag}` must be a boolean. Received"):
+        model.fit(x, y, verbose=0)
+    assert int(opt.iterations) == steps
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    setattr(opt, flag, True)
+    model.fit(x, y, verbose=0)
+    assert int(opt.iterations) == 2 * steps

@@ -116,7 +116,8 @@ class SGD(Optimizer):
         self.nesterov = _flag(nesterov, "nesterov")
 
     def _kernel_hyperparameters(self) -> dict:
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
+        # a flag set after construction is checked here, at the next step
+        return {"momentum": self.momentum, "nesterov": _flag(self.nesterov, "nesterov")}
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -188,7 +189,7 @@ class Adam(Optimizer):
             "beta_1": self.beta_1,
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
+            "amsgrad": _flag(self.amsgrad, "amsgrad"),  # checked here if set after construction
         }
 
     def get_config(self) -> dict:
@@ -319,7 +320,7 @@ class RMSprop(Optimizer):
             "rho": self.rho,
             "momentum": self.momentum,
             "epsilon": self.epsilon,
-            "centered": self.centered,
+            "centered": _flag(self.centered, "centered"),
         }
 
     def get_config(self) -> dict:
