@@ -82,8 +82,57 @@ def _checked_shape(shape, what: str) -> tuple:
     return shape
 
 
+# The largest |z| of the C++ normal draw: sqrt(-2 ln u1) with u1 >= 2**-53.
+_NORMAL_LARGEST = math.sqrt(-2.0 * math.log(2.0**-53))
+
+
+def _argument(value, owner: str, name: str, finite: bool, nonnegative: bool = False) -> float:
+    """`value` as a float; with `finite`, a ValueError naming the argument
+    unless it is finite (and >= 0 with `nonnegative`): NaN or Inf arguments
+    would give NaN or Inf weights."""
+    kind = (
+        "a number" if not finite else "a finite number >= 0" if nonnegative else "a finite number"
+    )
+    message = f"{owner}: `{name}` must be {kind}, got {name}={value!r}"
+    if not finite:
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(message) from None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(message) from None
+    if not math.isfinite(number) or (nonnegative and number < 0):
+        raise ValueError(message)
+    return number
+
+
+class _Argument:
+    """An initializer's argument (``mean``, ``stddev``, ...): checked when the
+    initializer is created and when reassigned, and read by each call (so a
+    new value takes effect, as the config reports it)."""
+
+    def __init__(self, finite: bool = True, nonnegative: bool = False):
+        self.finite, self.nonnegative = finite, nonnegative
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, initializer, owner=None):
+        if initializer is None:
+            return self
+        return initializer.__dict__[self.name]
+
+    def __set__(self, initializer, value) -> None:
+        owner = type(initializer).__name__
+        number = _argument(value, owner, self.name, self.finite, self.nonnegative)
+        initializer.__dict__[self.name] = number
+
+
 class Initializer:
-    """Base class. ``kernel`` names the C++ initializer; ``a``, ``b`` its parameters."""
+    """Base class. ``kernel`` names the C++ initializer; ``a``, ``b`` its
+    parameters (`_arguments`)."""
 
     kernel = ""
 
@@ -118,9 +167,18 @@ class Initializer:
         fan_in, fan_out = _fans(shape)
         seed = self.seed if self.seed is not None else next_seed()
         seed &= (1 << 64) - 1
-        return _core.nn.initialize(
-            self.kernel, list(shape), fan_in, fan_out, seed, self._a, self._b
-        )
+        a, b = self._arguments()
+        return _core.nn.initialize(self.kernel, list(shape), fan_in, fan_out, seed, a, b)
+
+    def _arguments(self) -> tuple:
+        """``(a, b)``, the C++ initializer's parameters."""
+        return self._a, self._b
+
+    def _largest_magnitude(self) -> Optional[float]:
+        """An upper bound on the magnitude of the values (before they are
+        rounded to float32), for arguments that can overflow float32; None
+        when they cannot, or when it is not known."""
+        return None
 
     def get_config(self) -> dict:
         return {"seed": self.seed}
@@ -155,22 +213,45 @@ class Constant(Initializer):
 
     kernel = "constant"
 
+    value = _Argument(finite=False)  # a layer built with a NaN or Inf one refuses it
+
     def __init__(self, value: float = 0.0):
-        super().__init__(a=value)
-        self.value = float(value)
+        super().__init__()
+        self.value = value
+
+    def _arguments(self) -> tuple:
+        return self.value, 0.0
+
+    def _largest_magnitude(self) -> float:
+        return abs(self.value)
 
     def get_config(self) -> dict:
         return {"value": self.value}
 
 
 class RandomNormal(Initializer):
-    """N(mean, stddev**2). Defaults: mean `0.0`, stddev `0.05`."""
+    """N(mean, stddev**2). Defaults: mean `0.0`, stddev `0.05`.
+
+    Raises:
+        ValueError: a `mean` that is not a finite number, a `stddev` that
+            is not one >= 0 (also when reassigned).
+    """
 
     kernel = "random_normal"
+    _largest_z = _NORMAL_LARGEST
+
+    mean = _Argument()
+    stddev = _Argument(nonnegative=True)
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None):
-        super().__init__(seed, mean, stddev)
-        self.mean, self.stddev = float(mean), float(stddev)
+        super().__init__(seed)
+        self.mean, self.stddev = mean, stddev
+
+    def _arguments(self) -> tuple:
+        return self.mean, self.stddev
+
+    def _largest_magnitude(self) -> float:
+        return abs(self.mean) + self._largest_z * self.stddev
 
     def get_config(self) -> dict:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -180,16 +261,31 @@ class TruncatedNormal(RandomNormal):
     """N(mean, stddev**2) redrawn until within two stddev of the mean."""
 
     kernel = "truncated_normal"
+    _largest_z = 2.0
 
 
 class RandomUniform(Initializer):
-    """U(minval, maxval). Defaults: `-0.05`, `0.05`."""
+    """U(minval, maxval). Defaults: `-0.05`, `0.05`.
+
+    Raises:
+        ValueError: a `minval` or `maxval` that is not a finite number (also
+            when reassigned).
+    """
 
     kernel = "random_uniform"
 
+    minval = _Argument()
+    maxval = _Argument()
+
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Optional[int] = None):
-        super().__init__(seed, minval, maxval)
-        self.minval, self.maxval = float(minval), float(maxval)
+        super().__init__(seed)
+        self.minval, self.maxval = minval, maxval
+
+    def _arguments(self) -> tuple:
+        return self.minval, self.maxval
+
+    def _largest_magnitude(self) -> float:
+        return max(abs(self.minval), abs(self.maxval))
 
     def get_config(self) -> dict:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}

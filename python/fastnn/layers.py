@@ -10,6 +10,7 @@ bias ``(units,)``), so ``layer.get_weights()`` copies them and
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -192,6 +193,108 @@ class Variable(np.ndarray):
 
     def __reduce__(self):  # pickles/copies as the plain array it is
         return np.array(self).__reduce__()
+
+
+_UNSET = object()
+
+
+class _Hyperparameter:
+    """A layer argument the engine (or the model's input pipeline) copies
+    when the model is built. Keras reads such attributes at each call, so
+    assigning one is checked as the constructor checks it (`check(layer,
+    value)` returns what is kept or raises the constructor's error) and then
+    takes effect: once the layer runs in a built model it is described to
+    the engine again (`Layer._hyperparameter_changed`), weights and
+    optimizer state kept. An error, from the check or from the engine,
+    leaves the old value.
+
+    The value lives in the instance ``__dict__`` under its own name (so
+    pickles, copies and `vars` see a plain attribute).
+
+    Args:
+        check: validates and converts a value, as the constructor does.
+        shape: the argument sets the shape of the weights, so it cannot
+            change once the layer has weights (AttributeError).
+        engine: the built model depends on it; False for arguments used
+            only while weights are created (initializers) or fixed.
+        default: the value of a layer unpickled from before it was stored.
+    """
+
+    def __init__(self, check, shape: bool = False, engine: bool = True, default=_UNSET):
+        self.check, self.shape, self.engine, self.default = check, shape, engine, default
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        value = layer.__dict__.get(self.name, self.default)
+        if value is _UNSET:
+            raise AttributeError(f"'{type(layer).__name__}' object has no attribute '{self.name}'")
+        return value
+
+    def __set__(self, layer, value) -> None:
+        first = self.name not in layer.__dict__  # the constructor's assignment
+        if not first and self.shape and layer._weights:
+            raise AttributeError(
+                f"{type(layer).__name__} layer {layer.name!r}: `{self.name}` sets the shape of "
+                "its weights, so it cannot change once the layer is built; create a new layer "
+                "instead (set_weights copies the weights that keep their shape)"
+            )
+        value = self.check(layer, value)
+        old = layer.__dict__.get(self.name, _UNSET)
+        layer.__dict__[self.name] = value
+        if first or not self.engine or _same_value(old, value):
+            return
+        try:
+            layer._hyperparameter_changed()
+        except BaseException:
+            layer.__dict__[self.name] = old
+            raise
+
+
+def _same_value(a, b) -> bool:
+    """Whether an assignment leaves a scalar argument as it was (arrays
+    are taken as new)."""
+    if type(a) is not type(b) or isinstance(a, np.ndarray):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _activation_argument(layer: Layer, value):
+    """`activation` of a Dense or Activation layer, as the constructor takes
+    it; the subclasses of Activation set theirs once, from their arguments."""
+    if "activation" in layer.__dict__ and not getattr(layer, "_ACTIVATION_ARGUMENT", True):
+        raise AttributeError(
+            f"{type(layer).__name__} layer {layer.name!r} computes {layer.activation!r} from "
+            "its own arguments; its `activation` cannot be set (set those arguments, or use an "
+            "Activation layer)"
+        )
+    return _activations.named(value)
+
+
+def _regularizer_argument(name: str):
+    """The check of a Dense regularizer, as the constructor checks it (one
+    the C++ engine computes)."""
+
+    def check(layer: Layer, value):
+        regularizer = _regularizers.get(value)
+        _regularizers.penalty_factors(regularizer, f"Dense {layer.name!r} {name}")
+        return regularizer
+
+    return check
+
+
+def _initializer_argument(layer: Layer, value):
+    return _initializers.get(value)
+
+
+def _flag_argument(layer: Layer, value) -> bool:
+    return bool(value)
 
 
 class Layer:
@@ -386,8 +489,75 @@ class Layer:
     def _init_weights(self) -> List[np.ndarray]:
         return []
 
+    def _hyperparameter_changed(self) -> None:
+        """Applies a new value of a `_Hyperparameter` (already stored):
+        Keras reads it at the next call, fastnn describes the layer to the
+        engine again. Raises, leaving the model as it was, when the engine
+        refuses the new description."""
+        self._redescribe()
+
+    def _redescribe(self) -> None:
+        """Rebuilds the network of the model this layer runs in from the
+        layers' current descriptions, as `add` and `pop` rebuild it, but
+        keeping everything else: the weights (and moving statistics), the
+        optimizer's state built for the network (the layout is the same),
+        the engine's step count and the seeds the Dropout and noise layers
+        drew, so the change takes effect at the next step and nothing else
+        moves. Nothing to do outside a built model: the layer's `_spec` reads
+        the value when a model is built.
+
+        Raises:
+            RuntimeError: the model is training in another thread (its
+                running steps use the network); from one of its callbacks,
+                in the same thread, the change applies from the next step.
+            ValueError: the engine refuses the new description; the model
+                is left as it was.
+        """
+        model = self._owner() if self._owner is not None else None
+        if model is None or getattr(model, "_net", None) is None or self not in model._layers:
+            return
+        with model._exclusive(f"changing layer {self.name!r}"):
+            previous = model._net
+            saved = [(obj, dict(obj.__dict__)) for obj in (model, *model._layers)]
+            for layer in model._layers:
+                layer._keep_built = True  # seeds and weights as they are (see _spec)
+            model._net = None
+            try:
+                model.build()
+            except BaseException:
+                for obj, attributes in saved:
+                    obj.__dict__.clear()
+                    obj.__dict__.update(attributes)
+                raise
+            finally:
+                for layer in model._layers:
+                    layer.__dict__.pop("_keep_built", None)
+            net = model._net
+            net.iterations = previous.iterations  # the dropout and noise streams go on
+            # build resolves the metrics again: the model keeps the objects it had
+            for key in ("_metrics", "_metric_names", "_metric_weighted"):
+                if key in saved[0][1]:
+                    setattr(model, key, saved[0][1][key])
+            if model._optimizer_net is previous and _same_layout(previous, net):
+                model._optimizer_net = net  # its slots stay where the weights are
+                flat_net = getattr(model.optimizer, "_flat_net", None)
+                if flat_net is not None and flat_net() is previous:
+                    model.optimizer._flat_net = weakref.ref(net)
+
+    def _keeps_built(self) -> bool:
+        """Whether `_redescribe` is rebuilding: keep seeds and weights."""
+        return bool(self.__dict__.get("_keep_built"))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"  # Keras 3
+
+
+def _same_layout(a, b) -> bool:
+    """Whether two networks lay out their parameters alike (the optimizer's
+    slots of one fit the other)."""
+    return a.buffer_size == b.buffer_size and [(t["offset"], t["shape"]) for t in a.tensors()] == [
+        (t["offset"], t["shape"]) for t in b.tensors()
+    ]
 
 
 class InputLayer(Layer):
@@ -478,10 +648,22 @@ class Dense(Layer):
             gradient the kernel's. Defaults to `None`.
         bias_regularizer: the same for the bias. Defaults to `None`.
 
+    As in Keras, `activation` and the regularizers may be reassigned later
+    (checked as here); a built model applies them from its next step.
+    `units` and `use_bias` set the weights' shapes: fixed once built.
+
     Input shape ``(batch, in)``; output shape ``(batch, units)``.
 
     >>> layer = Dense(10, activation="softmax")
     """
+
+    units = _Hyperparameter(lambda layer, value: _dense_units(value), shape=True)
+    activation = _Hyperparameter(_activation_argument)
+    use_bias = _Hyperparameter(_flag_argument, shape=True)
+    kernel_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    bias_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    kernel_regularizer = _Hyperparameter(_regularizer_argument("kernel_regularizer"))
+    bias_regularizer = _Hyperparameter(_regularizer_argument("bias_regularizer"))
 
     def __init__(
         self,
@@ -495,21 +677,13 @@ class Dense(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise ValueError(f"Dense units must be a positive int, got {units!r}")
-        self.units = int(units)
-        self.activation = _activations.named(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
-        self._kernel_penalty = _regularizers.penalty_factors(
-            self.kernel_regularizer, f"Dense {self.name!r} kernel_regularizer"
-        )
-        self._bias_penalty = _regularizers.penalty_factors(
-            self.bias_regularizer, f"Dense {self.name!r} bias_regularizer"
-        )
+        self.units = units
+        self.activation = activation
+        self.use_bias = use_bias
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
         self._in = None
 
     def compute_output_shape(self, input_shape):
@@ -522,15 +696,21 @@ class Dense(Layer):
 
     def _spec(self, input_shape):
         self._in = input_shape[0]
+        weights = self._initial_weights()
+        if not _keeps_weights(self, weights):
+            _check_initializers(self, weights)
+        what = f"Dense {self.name!r}"
+        kernel_penalty = _regularizers.penalty_factors(self.kernel_regularizer, what)
+        bias_penalty = _regularizers.penalty_factors(self.bias_regularizer, what)
         return {
             "type": "dense",
             "units": self.units,
             **_activations.spec(self.activation),
             "use_bias": self.use_bias,
-            "kernel_l1": self._kernel_penalty[0],
-            "kernel_l2": self._kernel_penalty[1],
-            "bias_l1": self._bias_penalty[0],
-            "bias_l2": self._bias_penalty[1],
+            "kernel_l1": kernel_penalty[0],
+            "kernel_l2": kernel_penalty[1],
+            "bias_l1": bias_penalty[0],
+            "bias_l2": bias_penalty[1],
         }
 
     def build(self, input_shape) -> None:
@@ -597,11 +777,15 @@ class Dense(Layer):
         out = z if name == "linear" else _activations.named(self.activation)(z)
         return np.asarray(out, dtype=np.float32).view(_EagerArray)
 
-    def _init_weights(self):
-        values = [self.kernel_initializer((self._in, self.units))]
+    def _initial_weights(self) -> list:
+        """``(name, initializer, shape)`` of each weight."""
+        weights = [("kernel", self.kernel_initializer, (self._in, self.units))]
         if self.use_bias:
-            values.append(self.bias_initializer((self.units,)))
-        return values
+            weights.append(("bias", self.bias_initializer, (self.units,)))
+        return weights
+
+    def _init_weights(self):
+        return _initial_values(self, self._initial_weights())
 
     @property
     def kernel(self) -> np.ndarray:
@@ -633,11 +817,19 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation: ``Activation("relu")``."""
+    """Applies an activation: ``Activation("relu")``. `activation` may be
+    reassigned later, as in Keras; a built model applies it from its next
+    step."""
+
+    # Whether `activation` is the layer's argument (the subclasses below set
+    # it from their own arguments, once)
+    _ACTIVATION_ARGUMENT = True
+
+    activation = _Hyperparameter(_activation_argument)
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = _activations.named(activation)
+        self.activation = activation
 
     def _spec(self, input_shape):
         if len(input_shape) != 1:
@@ -655,10 +847,22 @@ class LeakyReLU(Activation):
     """``x`` if ``x > 0`` else ``negative_slope * x`` (keras.layers.LeakyReLU).
 
     Args:
-        negative_slope: a finite float >= 0. Defaults to `0.3` (the Keras
-            layer's default; the function ``activations.leaky_relu`` uses
-            0.2). The legacy name ``alpha`` is accepted with a warning.
+        negative_slope: a finite float >= 0 (also when reassigned; a built
+            model applies a new one from its next step). Defaults to `0.3`
+            (the Keras layer's default; the function
+            ``activations.leaky_relu`` uses 0.2). The legacy name ``alpha``
+            is accepted with a warning.
     """
+
+    _ACTIVATION_ARGUMENT = False
+
+    negative_slope = _Hyperparameter(
+        lambda layer, value: _activation_param(
+            value,
+            "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. "
+            f"Expected a float. Received: negative_slope={value!r}",
+        )
+    )
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -669,11 +873,7 @@ class LeakyReLU(Activation):
                 "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
             )
         super().__init__("leaky_relu", **kwargs)
-        self.negative_slope = _activation_param(
-            negative_slope,
-            "The negative_slope value of a Leaky ReLU layer cannot be None or negative value. "
-            f"Expected a float. Received: negative_slope={negative_slope!r}",
-        )
+        self.negative_slope = negative_slope
 
     def _spec(self, input_shape):
         return {**super()._spec(input_shape), "activation_param": self.negative_slope}
@@ -689,14 +889,21 @@ class ELU(Activation):
 
     Args:
         alpha: a finite float >= 0 (the gradient is computed from the
-            output, which needs alpha >= 0). Defaults to `1.0`.
+            output, which needs alpha >= 0), also when reassigned (a built
+            model applies a new one from its next step). Defaults to `1.0`.
     """
+
+    _ACTIVATION_ARGUMENT = False
+
+    alpha = _Hyperparameter(
+        lambda layer, value: _activation_param(
+            value, f"ELU alpha must be a finite float >= 0, got {value!r}"
+        )
+    )
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__("elu", **kwargs)
-        self.alpha = _activation_param(
-            alpha, f"ELU alpha must be a finite float >= 0, got {alpha!r}"
-        )
+        self.alpha = alpha
 
     def _spec(self, input_shape):
         return {**super()._spec(input_shape), "activation_param": self.alpha}
@@ -719,27 +926,36 @@ class ReLU(Activation):
 
     Raises:
         ValueError: in Keras's words for a negative (or `None`) slope or
-            threshold and a negative cap.
+            threshold and a negative cap, also when one is reassigned (a
+            built model applies a new value from its next step).
 
     >>> model = Sequential([Input((3,)), layers.ReLU(max_value=6.0)])
     >>> model.predict(np.array([[-1.0, 3.0, 9.0]]), verbose=0)
     array([[0., 3., 6.]], dtype=float32)
     """
 
+    _ACTIVATION_ARGUMENT = False
+
+    max_value = _Hyperparameter(lambda layer, value: _relu_argument("max_value", value))
+    negative_slope = _Hyperparameter(lambda layer, value: _relu_argument("negative_slope", value))
+    threshold = _Hyperparameter(lambda layer, value: _relu_argument("threshold", value))
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
-        kernel, param = _activations.relu_kernel(negative_slope, max_value, threshold)
+        kernel, _ = _activations.relu_kernel(negative_slope, max_value, threshold)
         super().__init__("leaky_relu" if kernel == "leaky_relu" else "relu", **kwargs)
-        self.max_value = None if max_value is None else float(max_value)
-        self.negative_slope = float(negative_slope)
-        self.threshold = float(threshold)
-        self._kernel, self._param = kernel, param
+        self.max_value = max_value
+        self.negative_slope = negative_slope
+        self.threshold = threshold
 
     def _spec(self, input_shape):
-        spec = {**super()._spec(input_shape), "activation": self._kernel}
-        if self._kernel == "leaky_relu":
-            spec["activation_param"] = self._param
-        elif self._kernel == "relu_clipped":
-            slope, cap, threshold = self._param
+        kernel, param = _activations.relu_kernel(
+            self.negative_slope, self.max_value, self.threshold
+        )
+        spec = {**super()._spec(input_shape), "activation": kernel}
+        if kernel == "leaky_relu":
+            spec["activation_param"] = param
+        elif kernel == "relu_clipped":
+            slope, cap, threshold = param
             spec.update(
                 activation_param=slope, activation_max_value=cap, activation_threshold=threshold
             )
@@ -763,15 +979,40 @@ class Softmax(Activation):
         axis: only the last axis (`-1`, the default) is supported.
     """
 
+    _ACTIVATION_ARGUMENT = False
+
+    axis = _Hyperparameter(lambda layer, value: _softmax_axis(value), engine=False)
+
     def __init__(self, axis=-1, **kwargs):
-        if axis != -1:
-            raise ValueError(f"fastnn's Softmax layer supports axis=-1 only, got axis={axis!r}")
+        _softmax_axis(axis)
         super().__init__("softmax", **kwargs)
+        self.axis = axis
 
     def get_config(self) -> dict:
         config = super().get_config()
         del config["activation"]
         return {**config, "axis": -1}
+
+
+def _softmax_axis(value) -> int:
+    if value != -1:
+        raise ValueError(f"fastnn's Softmax layer supports axis=-1 only, got axis={value!r}")
+    return -1
+
+
+def _relu_argument(name: str, value):
+    """One of ReLU's arguments, checked by `relu_kernel` in Keras's words
+    (each is checked on its own there)."""
+    _activations.relu_kernel(**{name: value})
+    if name == "max_value" and value is None:
+        return None
+    return float(value)
+
+
+def _dense_units(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Dense units must be a positive int, got {value!r}")
+    return int(value)
 
 
 def _activation_param(value, message: str) -> float:
@@ -793,9 +1034,16 @@ class _RandomLayer(Layer):
     it does not depend on the thread count, the ISA or the batch layout; a
     `seed` of None draws one from `fastnn.utils.set_random_seed`'s stream
     when the model is built (saved models keep it, so training resumes
-    exactly)."""
+    exactly).
+
+    The rate (or stddev) and the seed may be reassigned, as in Keras, where
+    the layer reads them at each call: the value is checked as the
+    constructor checks it and a built model applies it from its next step
+    (a seed of None keeps the one drawn)."""
 
     _type = ""
+
+    seed = _Hyperparameter(lambda layer, value: value)
 
     def _random(self) -> bool:
         """Whether training mode draws noise (rate or stddev > 0)."""
@@ -811,6 +1059,8 @@ class _RandomLayer(Layer):
                 f"{tuple(input_shape)}: add a Flatten layer before it"
             )
         seed = self.seed
+        if seed is None:
+            seed = getattr(self, "_built_seed", None) if self._keeps_built() else None
         if seed is None:
             seed = next_seed()
         self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
@@ -837,6 +1087,26 @@ def _noise_param(value, name: str, inclusive: bool) -> float:
     return value
 
 
+def _dropout_rate(value) -> float:
+    if isinstance(value, (str, bytes)):  # Keras's comparison with a number raises TypeError
+        raise TypeError(f"Dropout rate must be a float, got {value!r}")
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"Dropout rate must be a float, got {value!r}") from None
+    except OverflowError:  # an int too large for a float
+        rate = math.inf
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+    _check_float32_rate(rate, "Dropout rate")
+    return rate
+
+
+def _no_noise_shape(value, layer: str) -> None:
+    if value is not None:
+        raise ValueError(f"{layer} noise_shape is not supported; use None")
+
+
 def _check_float32_rate(rate: float, what: str) -> None:
     """The engine computes in float32, where a rate within 2**-25 of 1 is 1."""
     if np.float32(rate) >= 1.0:
@@ -860,20 +1130,15 @@ class Dropout(_RandomLayer):
 
     _type = "dropout"
 
+    rate = _Hyperparameter(lambda layer, value: _dropout_rate(value))
+    noise_shape = _Hyperparameter(
+        lambda layer, value: _no_noise_shape(value, "Dropout"), engine=False, default=None
+    )
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        try:
-            rate = float(rate)
-        except (TypeError, ValueError):
-            raise TypeError(f"Dropout rate must be a float, got {rate!r}") from None
-        except OverflowError:  # an int too large for a float
-            rate = math.inf
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
-        _check_float32_rate(rate, "Dropout rate")
-        if noise_shape is not None:
-            raise ValueError("Dropout noise_shape is not supported; use None")
         self.rate = rate
+        self.noise_shape = noise_shape
         self.seed = seed
 
     def get_config(self) -> dict:
@@ -896,9 +1161,11 @@ class GaussianNoise(_RandomLayer):
 
     _type = "gaussian_noise"
 
+    stddev = _Hyperparameter(lambda layer, value: _noise_param(value, "stddev", inclusive=True))
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.stddev = _noise_param(stddev, "stddev", inclusive=True)
+        self.stddev = stddev
         self.seed = seed
 
     def _param(self) -> float:
@@ -926,9 +1193,11 @@ class GaussianDropout(_RandomLayer):
 
     _type = "gaussian_dropout"
 
+    rate = _Hyperparameter(lambda layer, value: _noise_param(value, "rate", inclusive=False))
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _noise_param(rate, "rate", inclusive=False)
+        self.rate = rate
         self.seed = seed
 
     def get_config(self) -> dict:
@@ -956,12 +1225,15 @@ class AlphaDropout(_RandomLayer):
 
     _type = "alpha_dropout"
 
+    rate = _Hyperparameter(lambda layer, value: _noise_param(value, "rate", inclusive=False))
+    noise_shape = _Hyperparameter(
+        lambda layer, value: _no_noise_shape(value, "AlphaDropout"), engine=False, default=None
+    )
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _noise_param(rate, "rate", inclusive=False)
-        if noise_shape is not None:
-            raise ValueError("AlphaDropout noise_shape is not supported; use None")
-        self.noise_shape = None
+        self.rate = rate
+        self.noise_shape = noise_shape
         self.seed = seed
 
     def get_config(self) -> dict:
@@ -1001,12 +1273,26 @@ class BatchNormalization(Layer):
             for these weights). Defaults to `None`.
         synchronized: only `False` (one device). Defaults to `False`.
 
+    `momentum`, `epsilon` and `axis` may be reassigned later (checked as
+    here), as in Keras; a built model applies them from its next step.
+    `center` and `scale` decide which weights exist: fixed once built.
+
     Input shape ``(batch, features)``; output shape the same.
 
     >>> layer = BatchNormalization(momentum=0.9)
     """
 
     _STATE_NAMES = ("moving_mean", "moving_variance")
+
+    axis = _Hyperparameter(lambda layer, value: _batch_norm_axis(value))
+    momentum = _Hyperparameter(lambda layer, value: _batch_norm_momentum(value))
+    epsilon = _Hyperparameter(lambda layer, value: _batch_norm_epsilon(value))
+    center = _Hyperparameter(_flag_argument, shape=True)
+    scale = _Hyperparameter(_flag_argument, shape=True)
+    beta_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    gamma_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    moving_mean_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    moving_variance_initializer = _Hyperparameter(_initializer_argument, engine=False)
 
     def __init__(
         self,
@@ -1029,25 +1315,9 @@ class BatchNormalization(Layer):
         renorm_momentum=0.99,
         **kwargs,
     ):
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ValueError(
-                f"BatchNormalization axis must be an int (the last axis), got {axis!r}"
-            )
-        if axis == 0:
-            raise ValueError(
-                "BatchNormalization axis=0 is the batch axis; fastnn normalizes the features "
-                "(axis=-1)"
-            )
-        message = f"BatchNormalization momentum must be a number in [0, 1], got {momentum!r}"
-        momentum = _activation_param(momentum, message)
-        if momentum > 1.0:
-            raise ValueError(message)
-        message = f"BatchNormalization epsilon must be a finite number > 0, got {epsilon!r}"
-        epsilon = _activation_param(epsilon, message)
-        if epsilon == 0.0:
-            raise ValueError(message)
-        if np.float32(epsilon) == 0.0:  # the engine adds it to variances in float32
-            raise ValueError(f"{message}, which is 0 in float32 (fastnn computes in float32)")
+        axis = _batch_norm_axis(axis)
+        momentum = _batch_norm_momentum(momentum)
+        epsilon = _batch_norm_epsilon(epsilon)
         unsupported = {
             "beta_regularizer": beta_regularizer,
             "gamma_regularizer": gamma_regularizer,
@@ -1068,15 +1338,15 @@ class BatchNormalization(Layer):
         if renorm:
             raise ValueError("BatchNormalization: renorm=True is not supported by fastnn")
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = axis
         self.momentum = momentum
         self.epsilon = epsilon
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self.beta_initializer = _initializers.get(beta_initializer)
-        self.gamma_initializer = _initializers.get(gamma_initializer)
-        self.moving_mean_initializer = _initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
+        self.center = center
+        self.scale = scale
+        self.beta_initializer = beta_initializer
+        self.gamma_initializer = gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
         self.synchronized = False
         self.renorm = False
         self.renorm_clipping = None
@@ -1102,6 +1372,9 @@ class BatchNormalization(Layer):
     def _spec(self, input_shape):
         self._check_input(input_shape)
         self._features = int(input_shape[0])
+        weights = self._initial_weights()
+        if not _keeps_weights(self, weights):
+            _check_initializers(self, weights)
         return {
             "type": "batch_norm",
             "momentum": self.momentum,
@@ -1130,16 +1403,20 @@ class BatchNormalization(Layer):
         self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
         self.built = True
 
-    def _init_weights(self):
+    def _initial_weights(self) -> list:
+        """``(name, initializer, shape)`` of each weight."""
         shape = (self._features,)
-        values = []
+        weights = []
         if self.scale:
-            values.append(self.gamma_initializer(shape))
+            weights.append(("gamma", self.gamma_initializer, shape))
         if self.center:
-            values.append(self.beta_initializer(shape))
-        values.append(self.moving_mean_initializer(shape))
-        values.append(self.moving_variance_initializer(shape))
-        return values
+            weights.append(("beta", self.beta_initializer, shape))
+        weights.append(("moving_mean", self.moving_mean_initializer, shape))
+        weights.append(("moving_variance", self.moving_variance_initializer, shape))
+        return weights
+
+    def _init_weights(self):
+        return _initial_values(self, self._initial_weights())
 
     def _weight_names(self) -> List[str]:
         return ["gamma"] * self.scale + ["beta"] * self.center + list(self._STATE_NAMES)
@@ -1228,6 +1505,34 @@ class BatchNormalization(Layer):
             "renorm_clipping": None,
             "renorm_momentum": self.renorm_momentum,
         }
+
+
+def _batch_norm_axis(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"BatchNormalization axis must be an int (the last axis), got {value!r}")
+    if value == 0:
+        raise ValueError(
+            "BatchNormalization axis=0 is the batch axis; fastnn normalizes the features (axis=-1)"
+        )
+    return int(value)
+
+
+def _batch_norm_momentum(value) -> float:
+    message = f"BatchNormalization momentum must be a number in [0, 1], got {value!r}"
+    momentum = _activation_param(value, message)
+    if momentum > 1.0:
+        raise ValueError(message)
+    return momentum
+
+
+def _batch_norm_epsilon(value) -> float:
+    message = f"BatchNormalization epsilon must be a finite number > 0, got {value!r}"
+    epsilon = _activation_param(value, message)
+    if epsilon == 0.0:
+        raise ValueError(message)
+    if np.float32(epsilon) == 0.0:  # the engine adds it to variances in float32
+        raise ValueError(f"{message}, which is 0 in float32 (fastnn computes in float32)")
+    return epsilon
 
 
 class Flatten(Layer):
@@ -1459,10 +1764,17 @@ class Rescaling(Layer):
             inputs' shape at the layer, as NumPy broadcasts).
         offset: a float, or per-feature values. Defaults to `0.0`.
 
+    `scale` and `offset` may be reassigned (checked as here, also against
+    the inputs of the models built with the layer), as in Keras: the next
+    call uses them.
+
     >>> layer = Rescaling(1 / 255)
     >>> layer(np.array([[0, 255]], np.uint8))
     array([[0., 1.]], dtype=float32)
     """
+
+    scale = _Hyperparameter(lambda layer, value: _rescaling_argument(value, "scale"))
+    offset = _Hyperparameter(lambda layer, value: _rescaling_argument(value, "offset"))
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -1470,6 +1782,7 @@ class Rescaling(Layer):
         self.offset = offset
         self._factors = (_rescaling_factor(scale, "scale"), _rescaling_factor(offset, "offset"))
         self._flat_factors: Dict[int, tuple] = {}  # by input width, set by the model's build
+        self._built_shapes: Dict[int, tuple] = {}  # the inputs' shapes, by width
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -1480,8 +1793,23 @@ class Rescaling(Layer):
     def _build_rescaling(self, shape: Tuple[int, ...]) -> None:
         """Checks that scale and offset broadcast to samples of `shape` and
         keeps them flattened for the model's ``(n, features)`` inputs."""
+        self._flat_factors[math.prod(shape)] = self._flattened(self._factors, shape)
+        if not hasattr(self, "_built_shapes"):  # a layer pickled before they were kept
+            self._built_shapes = {}
+        self._built_shapes[math.prod(shape)] = tuple(shape)
+        self.built = True
+
+    def _hyperparameter_changed(self) -> None:
+        """The model applies the layer to its inputs in Python: new factors,
+        checked against every input shape the layer was built for."""
+        factors = (_rescaling_factor(self.scale, "scale"), _rescaling_factor(self.offset, "offset"))
+        shapes = getattr(self, "_built_shapes", {})
+        flat = {width: self._flattened(factors, shape) for width, shape in shapes.items()}
+        self._factors, self._flat_factors = factors, flat
+
+    def _flattened(self, factors, shape: Tuple[int, ...]) -> tuple:
         flat = []
-        for name, factor in zip(("scale", "offset"), self._factors):
+        for name, factor in zip(("scale", "offset"), factors):
             if factor.ndim == 0:
                 flat.append(factor)
                 continue
@@ -1496,8 +1824,7 @@ class Rescaling(Layer):
                     f"{', '.join(map(str, shape))})"
                 )
             flat.append(np.ascontiguousarray(np.broadcast_to(factor, shape).reshape(-1)))
-        self._flat_factors[math.prod(shape)] = tuple(flat)
-        self.built = True
+        return tuple(flat)
 
     def _normalize(self, x: np.ndarray) -> np.ndarray:
         """The layer on a float32 ``(n, features)`` array (a new array)."""
@@ -1533,6 +1860,12 @@ class Rescaling(Layer):
                 if key in config:
                     config[key] = _deserialize_factor(config[key], key)
         return super().from_config(config)
+
+
+def _rescaling_argument(value, name: str):
+    """`scale` or `offset` as given (kept for the config), once checked."""
+    _rescaling_factor(value, name)
+    return value
 
 
 def _rescaling_factor(value, name: str) -> np.ndarray:
@@ -1577,6 +1910,71 @@ def _deserialize_factor(value, name: str):
 
 def _serialize_regularizer(regularizer):
     return None if regularizer is None else _regularizers.serialize(regularizer)
+
+
+def _keeps_weights(layer: Layer, weights: list) -> bool:
+    """Whether a model's build keeps the weights `layer` has (the shapes of
+    `weights`, ``(name, initializer, shape)``) rather than initial values."""
+    return len(layer._weights) == len(weights) and all(
+        tuple(w.shape) == tuple(shape) for w, (_, _, shape) in zip(layer._weights, weights)
+    )
+
+
+def _initial_values(layer: Layer, weights: list) -> List[np.ndarray]:
+    """`_init_weights` of a layer whose `weights` are ``(name, initializer,
+    shape)``: the initial values, checked finite; for a layer whose weights
+    the build keeps (`add`, `pop`), values it replaces, drawn unchecked as
+    before (the seeds they take); its weights themselves when the layer is
+    described again (`Layer._redescribe`), which draws nothing."""
+    if not _keeps_weights(layer, weights):
+        return _initialized(layer, weights)
+    if layer._keeps_built():
+        return list(layer._weights)
+    return [initializer(shape) for _, initializer, shape in weights]
+
+
+def _check_initializers(layer: Layer, weights: list) -> None:
+    """Refuses, before the model changes anything, an initializer that can
+    give a value beyond float32's range (NaN or Inf weights): `weights` are
+    ``(name, initializer, shape)``. Initializers of unknown range are
+    checked on their values by `_initialized`."""
+    for name, initializer, _ in weights:
+        bound = initializer._largest_magnitude()
+        with np.errstate(over="ignore"):
+            if bound is None or np.isfinite(np.float32(bound)):
+                continue
+        if math.isnan(bound):
+            raise _initializer_error(layer, name, initializer, "gives NaN values")
+        largest = float(np.finfo(np.float32).max)
+        raise _initializer_error(
+            layer,
+            name,
+            initializer,
+            f"gives values up to {bound:.4g} in magnitude, Inf in float32 (whose largest is "
+            f"{largest:.4g})",
+        )
+
+
+def _initialized(layer: Layer, weights: list) -> List[np.ndarray]:
+    """The initial values of `weights` (``(name, initializer, shape)``) as
+    float32, each checked finite as `set_weights` checks weights."""
+    values = []
+    for name, initializer, shape in weights:
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = np.asarray(initializer(shape), dtype=np.float32)
+        if not np.isfinite(value).all():
+            raise _initializer_error(layer, name, initializer, "gives NaN or Inf values (float32)")
+        values.append(value)
+    return values
+
+
+def _initializer_error(layer: Layer, name: str, initializer, what: str) -> ValueError:
+    config = initializer.get_config()
+    arguments = ", ".join(f"{key}={value!r}" for key, value in config.items())
+    return ValueError(
+        f"{type(layer).__name__} layer {layer.name!r}: its {name} initializer "
+        f"{type(initializer).__name__}({arguments}) {what}; weights must be finite"
+    )
 
 
 def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> List[np.ndarray]:
