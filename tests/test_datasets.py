@@ -400,7 +400,25 @@ def test_offline_is_a_clear_error_that_says_what_to_do(isolated):
     assert "apt-get install dataset-fashion-mnist" in message
     assert "FASTNN_DATA" in message
     assert isinstance(info.value, OSError)
-    assert not (isolated / "home" / ".fastnn" / "datasets" / "fashion-mnist").exists()
+    # no folder the failed fetch created is left: not even ~/.fastnn (nor $HOME, made here)
+    assert not (isolated / "home").exists()
+
+
+def test_a_failed_fetch_removes_only_the_empty_folders_it_created(isolated):
+    url = f"http://127.0.0.1:{closed_port()}/"
+    kept = isolated / "home" / ".fastnn" / "datasets" / "mnist"
+    kept.mkdir(parents=True)
+    (kept / "note.txt").write_text("not fastnn's to remove")
+    with pytest.raises(DatasetError):
+        fashion_mnist.load_data(base_url=url)
+    assert sorted(p.name for p in (isolated / "home" / ".fastnn" / "datasets").iterdir()) == [
+        "mnist"
+    ]
+    assert (kept / "note.txt").exists()
+    deep = isolated / "cache" / "a" / "b"
+    with pytest.raises(DatasetError):
+        fashion_mnist.load_data(base_url=url, cache_dir=str(deep))
+    assert not (isolated / "cache").exists()
 
 
 # -- MNIST --------------------------------------------------------------------------

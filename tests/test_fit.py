@@ -879,3 +879,36 @@ def test_compile_back_to_an_optimizer_used_before_continues_it():
     other.set_weights(weights)
     other.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
     assert weights_equal(model.get_weights(), other.get_weights())
+
+
+@pytest.mark.parametrize(
+    "verbose, bar, epoch_lines",
+    [(True, True, True), (False, False, False), (3, False, True), (-1, False, True)],
+)
+def test_verbose_as_keras_takes_it(capsys, verbose, bar, epoch_lines):
+    """Keras 3: True and False are 1 and 0; another integer draws no bar, and
+    fit still prints "Epoch i/n" where it is not 0 (ProgbarLogger)."""
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((10, 3), np.float32), np.ones((10, 2), np.float32)
+    model.fit(x, y, epochs=2, verbose=verbose)
+    fit_out = capsys.readouterr().out
+    assert ("Epoch 2/2" in fit_out) == epoch_lines
+    assert ("1/1" in fit_out) == bar
+    model.evaluate(x, y, verbose=verbose)
+    model.predict(x, verbose=verbose)
+    assert ("1/1" in capsys.readouterr().out) == bar
+
+
+@pytest.mark.parametrize("verbose", ["1", "yes", 1.0, None])
+def test_verbose_that_is_no_integer_is_refused(verbose):
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    x, y = np.ones((10, 3), np.float32), np.ones((10, 2), np.float32)
+    for call in (
+        lambda: model.fit(x, y, verbose=verbose),
+        lambda: model.evaluate(x, y, verbose=verbose),
+        lambda: model.predict(x, verbose=verbose),
+    ):
+        with pytest.raises(ValueError, match="`verbose` must be 'auto' or an integer"):
+            call()

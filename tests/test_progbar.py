@@ -6,6 +6,7 @@ import importlib
 import io
 import re
 
+import numpy as np
 import pytest
 
 from fastnn.utils import Progbar
@@ -271,14 +272,39 @@ def test_writes_to_sys_stdout_by_default(clock, capsys):
     "kwargs, match",
     [
         (dict(target=3, stateful_metrics=["a"], stateless_metrics=["b"]), "at most one"),
-        (dict(target=3, verbose=3), "verbose"),
+        (dict(target=3, verbose="1"), "verbose"),
+        (dict(target=3, verbose=1.0), "verbose"),
         (dict(target=-1), "target"),
         (dict(target=2.5), "target"),
+        (dict(target=float("inf")), "target"),
+        (dict(target=True), "target"),
+        (dict(target="3"), "target"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Progbar(**kwargs)
+
+
+@pytest.mark.parametrize("target", [np.int64(2), np.int32(2), 2.0, np.float32(2.0)])
+def test_a_numpy_integer_or_whole_float_target_is_the_count(clock, target):
+    """Keras's Progbar takes them (``np.ceil(n / b).astype(int)`` is common)."""
+    out = io.StringIO()
+    bar = Progbar(target, stream=out, verbose=2)
+    assert bar.target == 2 and type(bar.target) is int
+    clock.t = 101.0
+    bar.update(2, [("loss", 0.25)])
+    assert out.getvalue().startswith("2/2 - ")
+
+
+@pytest.mark.parametrize("verbose", [3, -1, np.int64(5)])
+def test_a_verbose_other_than_0_1_2_draws_nothing_as_in_keras(clock, verbose):
+    out = io.StringIO()
+    bar = Progbar(2, stream=out, verbose=verbose)
+    clock.t = 101.0
+    bar.update(1, [("loss", 0.25)])
+    bar.update(2, [("loss", 0.25)])
+    assert out.getvalue() == ""
 
 
 def test_non_numeric_values_are_shown_as_given(clock):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import numbers
 import os
 import threading
 import time
@@ -2542,10 +2543,15 @@ def _refuse_batch_source(x, what: str) -> None:
 
 
 def _check_verbose(verbose) -> int:
-    if verbose == "auto":
+    """Keras's verbose: "auto" is 1; a bool is 0 or 1 (``verbose=False``);
+    any other integer draws no bar, and fit still prints its "Epoch i/n"
+    lines where it is not 0 (Keras's ProgbarLogger)."""
+    if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if isinstance(verbose, (bool, np.bool_)) or verbose not in (0, 1, 2):
-        raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+    if not isinstance(verbose, (bool, np.bool_, numbers.Integral)):
+        raise ValueError(
+            f"`verbose` must be 'auto' or an integer (0, 1 or 2). Received: verbose={verbose!r}"
+        )
     return int(verbose)
 
 

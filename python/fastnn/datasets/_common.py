@@ -221,7 +221,11 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
     if not base.endswith("/"):
         base += "/"
     target = os.path.join(cache_dir or default_cache_dir(), name)
-    created = not os.path.isdir(target)
+    created = []  # the folders makedirs creates, deepest first (~/.fastnn/datasets/<name> ...)
+    folder = os.path.abspath(target)
+    while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+        created.append(folder)
+        folder = os.path.dirname(folder)
     try:
         os.makedirs(target, exist_ok=True)
     except OSError as e:
@@ -234,11 +238,11 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
                 _download(base + filename, dest, sha256)
             paths[filename] = dest
     except DatasetError as e:
-        if created:
+        for folder in created:  # a failed fetch leaves no folder it created
             try:
-                os.rmdir(target)  # only when nothing was stored in it
+                os.rmdir(folder)  # only when nothing was stored in it
             except OSError:
-                pass
+                break
         looked = "\n  ".join(search_dirs(name, cache_dir))
         hint = (
             "\nOn Debian or Ubuntu, `apt-get install dataset-fashion-mnist` provides it."

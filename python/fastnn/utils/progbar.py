@@ -18,6 +18,7 @@ it prints every negative value in scientific notation).
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import sys
 import time
@@ -126,12 +127,18 @@ class Progbar:
                 "Give at most one of `stateful_metrics` (values shown as given) and "
                 "`stateless_metrics` (values averaged over steps), not both."
             )
-        if target is not None and (
-            isinstance(target, bool) or not isinstance(target, int) or target < 0
-        ):
-            raise ValueError(f"target must be a non-negative integer or None, got {target!r}")
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        if target is not None:
+            # Keras takes any number; a NumPy integer (np.ceil(n / b).astype(int)) or a
+            # whole float is the count it means
+            whole = isinstance(target, numbers.Real) and not isinstance(target, (bool, np.bool_))
+            if not whole or not math.isfinite(target) or target != int(target) or target < 0:
+                raise ValueError(
+                    f"target must be a non-negative whole number or None, got {target!r}"
+                )
+            target = int(target)
+        if not isinstance(verbose, (bool, np.bool_, numbers.Integral)):
+            raise ValueError(f"verbose must be an integer (0, 1 or 2), got {verbose!r}")
+        verbose = int(verbose)  # as in Keras, one other than 1 or 2 draws nothing
         self.target = target
         self.width = width
         self.verbose = verbose
