@@ -216,9 +216,9 @@ def test_one_image_without_a_batch_axis_is_named_with_its_shape():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"verbose": False}, r"`verbose` must be"),
-        ({"verbose": 3}, r"`verbose` must be"),
         ({"verbose": "0"}, r"`verbose` must be"),
+        ({"verbose": 0.0}, r"`verbose` must be"),
+        ({"verbose": None}, r"`verbose` must be"),
         ({"batch_size": 0}, r"`batch_size` must be an integer >= 1"),
         ({"batch_size": 2.0}, r"`batch_size` must be an integer >= 1"),
         ({"steps": 0}, r"`steps` must be an integer >= 1"),
