@@ -582,9 +582,3 @@ def test_a_dropout_rate_given_as_text_is_a_type_error(rate):
     with pytest.raises(TypeError, match="Dropout rate must be a float, got"):
         layer.rate = rate
     assert layer.rate == 0.25
-
-
-@pytest.mark.parametrize("value", ["a", None, [1.0]])
-def test_a_constant_that_is_no_number_names_its_argument(value):
-    with pytest.raises(ValueError, match=r"Constant: `value` must be a number, got value="):
-        initializers.Constant(value)

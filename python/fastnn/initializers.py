@@ -208,25 +208,75 @@ class Ones(Initializer):
         return {}
 
 
+class _ConstantValue:
+    """Constant's `value`: a number, or an array-like of numbers broadcast to
+    the weight's shape as Keras broadcasts it (``Constant(np.log([p / n]))``
+    for an output bias, in TensorFlow's imbalanced-data tutorial). Checked
+    when set; NaN or Inf are refused by the layer built with it."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, initializer, owner=None):
+        if initializer is None:
+            return self
+        return initializer.__dict__[self.name]
+
+    def __set__(self, initializer, value) -> None:
+        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+            value = (value.get("config") or {}).get("value")  # Keras's serialized array
+        message = f"Constant: `value` must be a number or an array of numbers, got value={value!r}"
+        if isinstance(value, (str, bytes)) or value is None:
+            raise ValueError(message)
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(message) from None
+        initializer.__dict__[self.name] = float(array) if array.ndim == 0 else array
+
+
 class Constant(Initializer):
-    """Every value equal to `value`. Defaults to `0.0`."""
+    """Every value equal to `value`, a number or an array broadcast to the
+    weight's shape (as in Keras). Defaults to `0.0`."""
 
     kernel = "constant"
 
-    value = _Argument(finite=False)  # a layer built with a NaN or Inf one refuses it
+    value = _ConstantValue()  # a layer built with a NaN or Inf one refuses it
 
     def __init__(self, value: float = 0.0):
         super().__init__()
         self.value = value
 
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        if np.ndim(self.value) == 0:
+            return super().__call__(shape, dtype)
+        if dtype is not None and np.dtype(dtype) != np.float32:
+            raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
+        shape = _checked_shape(shape, type(self).__name__)
+        try:
+            with np.errstate(over="ignore"):
+                return np.broadcast_to(self.value.astype(np.float32), shape).copy()
+        except ValueError:
+            raise ValueError(
+                f"Constant: a value of shape {self.value.shape} cannot fill a weight of shape "
+                f"{tuple(shape)} (Keras broadcasts it: its shape must broadcast to the weight's)"
+            ) from None
+
     def _arguments(self) -> tuple:
         return self.value, 0.0
 
     def _largest_magnitude(self) -> float:
-        return abs(self.value)
+        if np.ndim(self.value) == 0:
+            return abs(self.value)
+        if self.value.size == 0:
+            return 0.0
+        if np.isnan(self.value).any():
+            return math.nan
+        return float(np.abs(self.value).max())
 
     def get_config(self) -> dict:
-        return {"value": self.value}
+        value = self.value
+        return {"value": value if np.ndim(value) == 0 else value.tolist()}
 
 
 class RandomNormal(Initializer):
@@ -365,9 +415,13 @@ lecun_uniform = LecunUniform
 lecun_normal = LecunNormal
 
 
-def get(identifier) -> Initializer:
+def get(identifier) -> Optional[Initializer]:
     """An initializer from a Keras string id (``"he_normal"``,
-    ``"GlorotUniform"``), a class, or an instance."""
+    ``"GlorotUniform"``), a class, or an instance; None stays None, as in
+    Keras (a layer given None draws its weight with `GlorotUniform`, as
+    Keras's `add_weight` does)."""
+    if identifier is None:
+        return None
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer) and identifier.kernel:

@@ -290,7 +290,14 @@ def _regularizer_argument(name: str):
 
 
 def _initializer_argument(layer: Layer, value):
-    return _initializers.get(value)
+    return _initializers.get(value)  # None stays None: see _drawn_by
+
+
+def _drawn_by(initializer):
+    """The initializer a weight is drawn with: Keras's `add_weight` draws a
+    float weight whose initializer is None with glorot_uniform (a bias, a
+    BatchNormalization gamma too)."""
+    return initializer if initializer is not None else _initializers.GlorotUniform()
 
 
 def _flag_argument(layer: Layer, value) -> bool:
@@ -779,9 +786,9 @@ class Dense(Layer):
 
     def _initial_weights(self) -> list:
         """``(name, initializer, shape)`` of each weight."""
-        weights = [("kernel", self.kernel_initializer, (self._in, self.units))]
+        weights = [("kernel", _drawn_by(self.kernel_initializer), (self._in, self.units))]
         if self.use_bias:
-            weights.append(("bias", self.bias_initializer, (self.units,)))
+            weights.append(("bias", _drawn_by(self.bias_initializer), (self.units,)))
         return weights
 
     def _init_weights(self):
@@ -1408,11 +1415,11 @@ class BatchNormalization(Layer):
         shape = (self._features,)
         weights = []
         if self.scale:
-            weights.append(("gamma", self.gamma_initializer, shape))
+            weights.append(("gamma", _drawn_by(self.gamma_initializer), shape))
         if self.center:
-            weights.append(("beta", self.beta_initializer, shape))
-        weights.append(("moving_mean", self.moving_mean_initializer, shape))
-        weights.append(("moving_variance", self.moving_variance_initializer, shape))
+            weights.append(("beta", _drawn_by(self.beta_initializer), shape))
+        weights.append(("moving_mean", _drawn_by(self.moving_mean_initializer), shape))
+        weights.append(("moving_variance", _drawn_by(self.moving_variance_initializer), shape))
         return weights
 
     def _init_weights(self):
@@ -2046,8 +2053,11 @@ def _init_parameters(cls) -> set:
     return names
 
 
-def _serialize_initializer(initializer) -> dict:
-    """Keras 3's form: ``{"module": "keras.initializers", "class_name", "config", ...}``."""
+def _serialize_initializer(initializer) -> Optional[dict]:
+    """Keras 3's form: ``{"module": "keras.initializers", "class_name", "config", ...}``
+    (None for None, as Keras serializes it)."""
+    if initializer is None:
+        return None
     return {
         "module": "keras.initializers",
         "class_name": type(initializer).__name__,
