@@ -125,3 +125,74 @@ def test_none_initializer_config_against_keras():
     ours = layers.Dense(3, kernel_initializer=None, bias_initializer=None)
     for key in ("kernel_initializer", "bias_initializer"):
         assert ours.get_config()[key] == dense.get_config()[key] is None
+
+
+@pytest.mark.parametrize(
+    "scale, mode, distribution, shape",
+    [
+        (1.0, "fan_avg", "uniform", (37, 11)),
+        (2.0, "fan_in", "truncated_normal", (64, 5)),
+        (2.0, "fan_in", "normal", (64, 5)),
+        (0.5, "fan_out", "untruncated_normal", (7, 300)),
+        (3.0, "fan_in", "uniform", (1000,)),
+    ],
+)
+def test_variance_scaling_has_keras_distribution(scale, mode, distribution, shape):
+    """The bounds and the standard deviation of the draws, against the
+    formulas Keras's VarianceScaling uses (its values come from another
+    generator), and the same bits for the same seed."""
+    init = initializers.VarianceScaling(scale, mode, distribution, seed=3)
+    values = init(shape)
+    fan_in, fan_out = (shape[0], shape[0]) if len(shape) == 1 else shape
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    std = math.sqrt(scale / n)
+    if distribution == "uniform":
+        assert np.abs(values).max() <= math.sqrt(3) * std
+        assert values.std() == pytest.approx(std, rel=0.1)
+    elif distribution == "untruncated_normal":
+        assert values.std() == pytest.approx(std, rel=0.1)
+    else:  # truncated at 2 stddev of N(0, (std / 0.8796)^2): the std is std again
+        assert np.abs(values).max() <= 2 * std / 0.87962566103423978 * (1 + 1e-6)
+        assert values.std() == pytest.approx(std, rel=0.1)
+    np.testing.assert_array_equal(values, initializers.VarianceScaling(**init.get_config())(shape))
+    assert initializers.get("variance_scaling").get_config()["mode"] == "fan_in"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"scale": 0.0}, "Argument `scale` must be positive float"),
+        ({"scale": float("nan")}, "`scale` must be a finite number"),
+        ({"mode": "fan"}, "Invalid `mode` argument: fan"),
+        ({"distribution": "gamma"}, "Invalid `distribution` argument: gamma"),
+    ],
+)
+def test_variance_scaling_bad_arguments_as_keras(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        initializers.VarianceScaling(**kwargs)
+
+
+def test_variance_scaling_config_matches_keras():
+    keras = _keras()
+    ours = initializers.VarianceScaling(2.0, "fan_out", "uniform", seed=1).get_config()
+    theirs = keras.initializers.VarianceScaling(2.0, "fan_out", "uniform", seed=1).get_config()
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (3, 7), (5, 5), (2, 3, 4)])
+def test_orthogonal_gives_orthonormal_rows_or_columns(shape):
+    values = initializers.Orthogonal(gain=1.5, seed=2)(shape).astype(np.float64)
+    flat = values.reshape(-1, shape[-1])
+    small = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
+    np.testing.assert_allclose(small, 1.5**2 * np.eye(len(small)), atol=1e-5)
+    model = models.Sequential(
+        [layers.Input((shape[0],)), layers.Dense(shape[1], kernel_initializer="orthogonal")]
+    )
+    kernel = model.layers[0].kernel.astype(np.float64)
+    gram = kernel.T @ kernel if shape[0] >= shape[1] else kernel @ kernel.T
+    np.testing.assert_allclose(gram, np.eye(len(gram)), atol=1e-5)
+
+
+def test_orthogonal_refuses_a_vector_as_keras():
+    with pytest.raises(ValueError, match="must be at least two-dimensional"):
+        initializers.Orthogonal()((5,))

@@ -28,9 +28,11 @@ __all__ = [
     "LecunNormal",
     "LecunUniform",
     "Ones",
+    "Orthogonal",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
+    "VarianceScaling",
     "Zeros",
     "constant",
     "get",
@@ -41,9 +43,11 @@ __all__ = [
     "lecun_normal",
     "lecun_uniform",
     "ones",
+    "orthogonal",
     "random_normal",
     "random_uniform",
     "truncated_normal",
+    "variance_scaling",
     "zeros",
 ]
 
@@ -377,6 +381,119 @@ class LecunNormal(Initializer):
     kernel = "lecun_normal"
 
 
+class VarianceScaling(Initializer):
+    """Keras's VarianceScaling: with n the fan of `mode` (at least 1),
+    ``truncated_normal`` (also ``"normal"``) draws N(0, scale / n) truncated at
+    two standard deviations (the stddev divided by 0.8796, Keras's
+    correction), ``untruncated_normal`` N(0, scale / n), ``uniform``
+    U(+-sqrt(3 scale / n)). GlorotUniform is VarianceScaling(1, "fan_avg",
+    "uniform"), HeNormal VarianceScaling(2, "fan_in", "truncated_normal").
+
+    Raises:
+        ValueError: `scale` not a finite number > 0, or an unknown `mode` or
+            `distribution`, in Keras's words.
+    """
+
+    kernel = "variance_scaling"
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTRIBUTIONS = ("normal", "truncated_normal", "untruncated_normal", "uniform")
+
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
+    ):
+        super().__init__(seed, input_axes=input_axes, output_axes=output_axes)
+        scale = _argument(scale, "VarianceScaling", "scale", finite=True)
+        if scale <= 0.0:
+            raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
+        if mode not in self._MODES:
+            raise ValueError(
+                f"Invalid `mode` argument: {mode}. Please use one of {list(self._MODES)}"
+            )
+        distribution = distribution.lower() if isinstance(distribution, str) else distribution
+        if distribution not in self._DISTRIBUTIONS:
+            raise ValueError(
+                f"Invalid `distribution` argument: {distribution}. Please use one of "
+                f"{list(self._DISTRIBUTIONS)}"
+            )
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        if dtype is not None and np.dtype(dtype) != np.float32:
+            raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
+        shape = _checked_shape(shape, type(self).__name__)
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
+        variance = self.scale / max(1.0, fan[self.mode])
+        if self.distribution in ("normal", "truncated_normal"):
+            kernel, a, b = "truncated_normal", 0.0, math.sqrt(variance) / 0.87962566103423978
+        elif self.distribution == "untruncated_normal":
+            kernel, a, b = "random_normal", 0.0, math.sqrt(variance)
+        else:
+            limit = math.sqrt(3.0 * variance)
+            kernel, a, b = "random_uniform", -limit, limit
+        seed = (self.seed if self.seed is not None else next_seed()) & ((1 << 64) - 1)
+        return _core.nn.initialize(kernel, list(shape), fan_in, fan_out, seed, a, b)
+
+    def get_config(self) -> dict:
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            "input_axes": None,
+            "output_axes": None,
+        }
+
+
+class Orthogonal(Initializer):
+    """Keras's Orthogonal: the weight, flattened to (prod(shape[:-1]),
+    shape[-1]), has orthonormal rows or columns (whichever are fewer), times
+    `gain`: the Q of a QR decomposition of a standard normal matrix, its
+    columns' signs fixed by R's diagonal (Keras's construction; the normal
+    draws come from NumPy's generator seeded from `seed`, so the values are
+    not Keras's).
+
+    Raises:
+        ValueError: a weight with fewer than two axes, as in Keras.
+    """
+
+    kernel = "orthogonal"
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = _argument(gain, "Orthogonal", "gain", finite=True)
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        if dtype is not None and np.dtype(dtype) != np.float32:
+            raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
+        shape = _checked_shape(shape, type(self).__name__)
+        if len(shape) < 2:
+            raise ValueError(
+                "The tensor to initialize must be at least two-dimensional. "
+                f"Received: shape={shape} of rank {len(shape)}."
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        if rows == 0 or cols == 0:
+            return np.zeros(shape, np.float32)
+        seed = (self.seed if self.seed is not None else next_seed()) & ((1 << 64) - 1)
+        a = np.random.default_rng(seed).standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(np.float32)
+
+    def get_config(self) -> dict:
+        return {"gain": self.gain, "seed": self.seed}
+
+
 _CLASSES = {
     c.kernel: c
     for c in (
@@ -392,6 +509,8 @@ _CLASSES = {
         HeNormal,
         LecunUniform,
         LecunNormal,
+        VarianceScaling,
+        Orthogonal,
     )
 }
 _CLASSES["zero"] = Zeros
@@ -408,6 +527,8 @@ random_normal = RandomNormal
 truncated_normal = TruncatedNormal
 random_uniform = RandomUniform
 glorot_uniform = GlorotUniform
+variance_scaling = VarianceScaling
+orthogonal = Orthogonal
 glorot_normal = GlorotNormal
 he_uniform = HeUniform
 he_normal = HeNormal
