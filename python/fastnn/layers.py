@@ -2058,11 +2058,14 @@ def _serialize_initializer(initializer) -> Optional[dict]:
     (None for None, as Keras serializes it)."""
     if initializer is None:
         return None
+    from fastnn.utils.registry import _GLOBAL_CUSTOM_NAMES
+
     return {
         "module": "keras.initializers",
         "class_name": type(initializer).__name__,
         "config": initializer.get_config(),
-        "registered_name": None,
+        # a custom class registered with register_keras_serializable: its "package>name"
+        "registered_name": _GLOBAL_CUSTOM_NAMES.get(type(initializer)),
     }
 
 
@@ -2074,7 +2077,13 @@ def _deserialize_argument(key: str, value):
         inner = value.get("config") or {}
         if not isinstance(inner, dict):
             raise ValueError(f"{key}: 'config' must be a dict, got {inner!r:.200}")
-        cls = type(_initializers.get(value.get("class_name")))
+        from fastnn.utils.registry import get_registered_object
+
+        cls = get_registered_object(value.get("registered_name")) or get_registered_object(
+            value.get("class_name")
+        )
+        if not isinstance(cls, type):
+            cls = type(_initializers.get(value.get("class_name")))
         return cls(**inner)
     if key.endswith("_regularizer"):
         import importlib

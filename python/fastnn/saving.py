@@ -44,10 +44,20 @@ import numpy as np
 
 from fastnn.utils.fileio import atomic_write
 from fastnn.utils.naming import to_snake_case
+from fastnn.utils.registry import (
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 
 __all__ = [
     "ArchiveContents",
     "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
     "h5_group_names",
     "layer_paths",
     "pack_weights",
@@ -291,6 +301,7 @@ def deserialize_keras_object(config, module_objects, custom_objects=None):
     if config is None:
         return None
     table = dict(module_objects)
+    table.update(get_custom_objects())  # register_keras_serializable's, by "package>name"
     if custom_objects:
         table.update(custom_objects)
     if isinstance(config, str):
@@ -306,6 +317,9 @@ def deserialize_keras_object(config, module_objects, custom_objects=None):
             f"{type(config).__name__}: {config!r:.200}"
         )
     class_name = config["class_name"]
+    registered = config.get("registered_name")
+    if class_name not in table and isinstance(registered, str) and registered in table:
+        class_name = registered  # a registered custom class, found by the name it was saved with
     inner = config.get("config", {})
     if inner is None:
         inner = {}

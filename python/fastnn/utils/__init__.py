@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
+from fastnn.utils.registry import (
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
 from fastnn.utils.seeding import get_random_seed, next_seed, set_random_seed
 
 
@@ -22,9 +28,13 @@ def clear_session(free_memory: bool = True) -> None:
 __all__ = [
     "Progbar",
     "clear_session",
+    "get_custom_objects",
     "get_random_seed",
+    "get_registered_name",
+    "get_registered_object",
     "next_seed",
     "normalize",
+    "register_keras_serializable",
     "set_random_seed",
     "to_categorical",
 ]
