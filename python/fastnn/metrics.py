@@ -12,6 +12,9 @@ categorical accuracy from the shapes of labels and predictions, keeping the
 user's string as the log name; other strings name a class (`"MeanSquaredError"`,
 `"mean_squared_error"`, `"mse"` ...); a string's log name is the string itself.
 
+Standalone, every metric has Keras's stateful API (`update_state`, `result`,
+`reset_state`, calling it), computed by the same C++ kernels (see `Metric`).
+
 >>> m = resolve("acc", y_true_shape=(32,), y_pred_shape=(32, 10))
 >>> m.name, m.kind
 ('acc', 'sparse_categorical_accuracy')
@@ -19,6 +22,7 @@ user's string as the log name; other strings name a class (`"MeanSquaredError"`,
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import operator
@@ -97,19 +101,97 @@ def _shape(shape, what):
     return shape
 
 
+def _real_array(value, what: str, where: str) -> np.ndarray:
+    """`update_state`'s argument as a NumPy array of real numbers (a tensor
+    through its `numpy()`, after `detach()` and `cpu()` where it has them)."""
+    if not isinstance(value, np.ndarray):
+        for method in ("detach", "cpu", "numpy"):
+            if hasattr(value, method) and not isinstance(value, np.generic):
+                value = getattr(value, method)()
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: {what} is not an array of numbers ({e})") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: {what} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _sample_weights(sample_weight, rows: int, where: str):
+    """`update_state`'s sample_weight as float32 `(rows,)`, or None."""
+    if sample_weight is None:
+        return None
+    weights = _real_array(sample_weight, "sample_weight", where)
+    if weights.ndim == 0:
+        return np.full(rows, weights, np.float32)
+    if weights.shape not in ((rows,), (rows, 1)):
+        raise ValueError(
+            f"{where}: sample_weight must be a number or have shape ({rows},) or ({rows}, 1) "
+            f"(fastnn weighs whole samples; a 1-D y_pred may be one sample); got shape "
+            f"{weights.shape}"
+        )
+    return np.ascontiguousarray(weights.reshape(rows), dtype=np.float32)
+
+
+def _check_values(y_true, y_pred, sample_weight, integer_labels: bool, where: str) -> None:
+    """What fastnn's engine refuses, said in `update_state`'s terms: NaN or
+    Inf (Keras's metrics give NaN), and labels that are not class ids."""
+    named = [("y_pred", y_pred), ("sample_weight", sample_weight)]
+    if not integer_labels:
+        named.append(("y_true", y_true))
+    for what, array in named:
+        if array is None:
+            continue
+        with np.errstate(over="ignore"):  # beyond float32: Inf, refused below
+            finite = np.isfinite(array.astype(np.float32)).all()
+        if not finite:
+            raise ValueError(f"{where}: {what} contains NaN or Inf (or a value beyond float32)")
+    if integer_labels:
+        labels = y_true.reshape(-1).astype(np.float64)
+        classes = y_pred.shape[-1]
+        bad = ~((labels >= 0) & (labels < classes) & (labels == np.floor(labels)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{where}: y_true must hold class ids in [0, {classes}) for y_pred of shape "
+                f"{y_pred.shape}; got {labels[i]:g} at index {i}"
+            )
+
+
 class Metric:
     """Base class: a metric fastnn computes in C++ during fit and evaluate.
+
+    Standalone, a metric has Keras's stateful API: `update_state(y_true,
+    y_pred, sample_weight=None)` adds a batch, `result()` is the metric over
+    the batches added since the last `reset_state()`, and calling the metric
+    does both. The batch goes through the C++ kernels fit and evaluate run
+    (the engine evaluates a cached identity network compiled with a copy of
+    the metric as a weighted metric); the engine's sums and the sum of the
+    sample weights are accumulated in float64. This state is the metric
+    object's own: compiling the metric into a model neither reads nor resets
+    it.
 
     Args:
         name: the key in logs and History. Defaults to the class's snake-case
             name.
         dtype: accepted for Keras compatibility; metrics are accumulated in
-            float64 and reported as Python floats.
+            float64 and reported as Python floats (`result()`: float32).
+
+    >>> m = BinaryAccuracy()
+    >>> m.update_state([[1], [0], [1]], [[0.9], [0.2], [0.4]])
+    >>> float(m.result())
+    0.6666666865348816
     """
 
     kind = None
     direction = "up"
     _default_name = None
+    # How `update_state` reads a 1-D `y_pred`: "sample" (one sample with an
+    # output per element, as Keras's metrics that reduce the last axis read
+    # it), "elements" (one output per sample, as Keras's element-wise
+    # metrics), or None (refused).
+    _one_dim = "sample"
+    _integer_labels = False  # `update_state` takes integer class ids as `y_true`
 
     def __init__(self, name=None, dtype=None):
         if name is None:
@@ -118,6 +200,8 @@ class Metric:
             raise ValueError(f"Metric name must be a non-empty string, got {name!r}")
         self.name = name
         self.dtype = dtype
+        self._state = None  # update_state's (metric copy, outputs, float64 sums, weight sum)
+        self._evaluators = {}  # (outputs, config) -> (metric copy, identity model)
 
     @property
     def params(self) -> dict:
@@ -153,6 +237,142 @@ class Metric:
         metric). A mean by default."""
         return sums[0] / count if count else 0.0
 
+    # -- Keras's stateful API ------------------------------------------------
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Adds a batch to the metric's state, as Keras's `update_state`: the
+        C++ engine computes this metric's sums on the batch (one batch, as
+        Keras's per-call steps such as the hinges' label conversion see it).
+
+        Args:
+            y_true: labels shaped like `y_pred` (`(n,)` too for one output),
+                or for the sparse metrics integer class ids `(n,)` or
+                `(n, 1)`. A list, a NumPy array of any real dtype, or a
+                tensor.
+            y_pred: predictions `(n, outputs)`; a 1-D `y_pred` of `n` values
+                is read as Keras reads it: `n` samples of one output for the
+                element-wise metrics (accuracy and confusion counts of binary
+                predictions, precision, recall, AUC), one sample of `n`
+                outputs for the others (refused by the sparse and per-output
+                metrics).
+            sample_weight: `None` (weights 1), a number, or weights of the
+                samples `(n,)` or `(n, 1)`. Defaults to `None`.
+
+        Raises:
+            ValueError: shapes the metric cannot score, NaN or Inf, labels
+                that are not class ids, per-element weights, or outputs other
+                than those of the state (for the per-output metrics); the
+                state is unchanged.
+        """
+        if self.kind is None:
+            raise NotImplementedError(f"{type(self).__name__} does not define its kernels")
+        what = f"{type(self).__name__}.update_state"
+        y_true = _real_array(y_true, "y_true", what)
+        y_pred = _real_array(y_pred, "y_pred", what)
+        shapes = f"y_true of shape {y_true.shape} and y_pred of shape {y_pred.shape}"
+        if y_pred.ndim == 1 and self._one_dim == "elements":
+            y_pred = y_pred[:, None]
+        elif y_pred.ndim == 1 and self._one_dim == "sample":
+            if y_true.shape in ((len(y_pred),), (len(y_pred), 1)):
+                y_true = y_true.reshape(1, -1)
+            y_pred = y_pred[None, :]
+        if y_pred.ndim != 2 or y_pred.shape[1] == 0:
+            takes = "(n, outputs)" + (" or (n,)" if self._one_dim else "")
+            raise ValueError(f"{what} takes y_pred of shape {takes}; got {shapes}")
+        rows, outputs = y_pred.shape
+        metric, model = self._evaluator(outputs)
+        try:
+            metric.check_shapes(y_true.shape, y_pred.shape)
+        except ValueError as e:
+            raise ValueError(f"{what} got {shapes}: {e}") from None
+        state = self._state
+        if state is not None and len(state[2]) != len(metric._kernels()):
+            raise ValueError(
+                f"{what}: {type(self).__name__} keeps one state per output and holds that of "
+                f"{state[1]} outputs; got {shapes}. Use a new metric for these."
+            )
+        sample_weight = _sample_weights(sample_weight, rows, what)
+        if rows == 0:
+            return  # nothing to add, as in Keras
+        _check_values(y_true, y_pred, sample_weight, self._integer_labels, what)
+        y_pred = np.ascontiguousarray(y_pred, dtype=np.float32)
+        if self._integer_labels:  # class ids (n,), read by the engine as float64
+            y_true = np.ascontiguousarray(y_true.reshape(rows), dtype=np.float64)
+        else:
+            y_true = np.ascontiguousarray(y_true, dtype=np.float32)
+        try:
+            net = model._net
+            sums = net.evaluate(net.prepare(y_pred, y_true, sample_weight), rows)
+        except ValueError as e:  # (checked above: what the engine refuses besides)
+            raise ValueError(f"{what}: {e}") from None
+        total = np.asarray(sums["metric_sums"], np.float64)
+        count = float(sums["weight_sum"])
+        if state is not None:
+            total, count = total + state[2], count + state[3]
+        self._state = (metric, outputs, total, count)
+
+    def result(self):
+        """The metric over the batches added since the last reset, as Keras's
+        `result()`: a float32 NumPy array with Keras's `numpy()` method,
+        0-d, or one value per output for `FBetaScore(average=None)` and
+        `R2Score(class_aggregation=None)`. Before any update, the metric of
+        no data (0.0 for the means, counts and AUC)."""
+        from fastnn.layers import _EagerArray
+
+        state = self._state
+        if state is None:
+            value = self._empty_value()
+        else:
+            metric, _, total, count = state
+            value = metric._value(total.tolist(), count)
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, as Keras's variables
+            return np.asarray(value, np.float32).view(_EagerArray)
+
+    def reset_state(self) -> None:
+        """Sets the state to that of no data, as Keras's `reset_state()`
+        (a per-output metric keeps its number of outputs)."""
+        state = self._state
+        if state is not None:
+            metric, outputs, total, _ = state
+            self._state = (metric, outputs, np.zeros_like(total), 0.0)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """`update_state(y_true, y_pred, sample_weight)`, then `result()`."""
+        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+        return self.result()
+
+    def _empty_value(self):
+        """`result()` before any update: the metric of all-zero sums."""
+        return self._value([0.0] * len(self._kernels()), 0.0)
+
+    def _evaluator(self, outputs: int):
+        """`(metric, model)`: a copy of this metric compiled as the weighted
+        metric of an identity network of `outputs` outputs (cached per
+        outputs and config), whose engine evaluates predictions fed as its
+        input."""
+        key = (outputs, repr(self.get_config()))
+        found = self._evaluators.get(key)
+        if found is None:
+            from fastnn import layers, models
+
+            metric = copy.copy(self)  # __getstate__ leaves the cached models out
+            metric._state = None
+            model = models.Sequential(
+                [layers.Input((outputs,), name="y_pred"), layers.Activation("linear", name="id")],
+                name="metric_evaluator",
+            )
+            # the loss gives the engine the labels' kind: class ids or targets
+            loss = "sparse_categorical_crossentropy" if self._integer_labels else "mse"
+            model.compile(optimizer="sgd", loss=loss, weighted_metrics=[metric])
+            if len(self._evaluators) >= 4:
+                self._evaluators.clear()
+            found = self._evaluators[key] = (metric, model)
+        return found
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_evaluators"] = {}  # cached identity models: rebuilt when needed
+        return state
+
     def __repr__(self):
         extra = "".join(f", {k}={v!r}" for k, v in self.params.items())
         return f"<{type(self).__name__} name={self.name!r}{extra}>"
@@ -175,6 +395,7 @@ class BinaryAccuracy(Metric):
 
     kind = "binary_accuracy"
     _default_name = "binary_accuracy"
+    _one_dim = "elements"
 
     def __init__(self, name=None, dtype=None, threshold=0.5):
         super().__init__(name=name, dtype=dtype)
@@ -208,6 +429,8 @@ class SparseCategoricalAccuracy(Metric):
 
     kind = "sparse_categorical_accuracy"
     _default_name = "sparse_categorical_accuracy"
+    _one_dim = None
+    _integer_labels = True
 
     def check_shapes(self, y_true_shape, y_pred_shape):
         t = _shape(y_true_shape, "y_true_shape")
@@ -264,6 +487,8 @@ class SparseTopKCategoricalAccuracy(_TopK):
 
     kind = "sparse_top_k_categorical_accuracy"
     _default_name = "sparse_top_k_categorical_accuracy"
+    _one_dim = None
+    _integer_labels = True
     check_shapes = SparseCategoricalAccuracy.check_shapes
 
 
@@ -368,6 +593,8 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
 
     kind = "sparse_categorical_crossentropy"
     _default_name = "sparse_categorical_crossentropy"
+    _one_dim = None
+    _integer_labels = True
     check_shapes = SparseCategoricalAccuracy.check_shapes
 
     def __init__(self, name=None, dtype=None, from_logits=False, axis=-1):
@@ -515,6 +742,8 @@ class _ConfusionCount(Metric):
     (above the threshold: positive), weighted for `weighted_metrics`, as
     Keras's TruePositives etc.; the log holds the count, not a mean."""
 
+    _one_dim = "elements"
+
     def __init__(self, thresholds=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.thresholds = thresholds
@@ -567,6 +796,7 @@ class _ConfusionRatio(Metric):
     `top_k` and `class_id` are not supported."""
 
     _other = None
+    _one_dim = "elements"
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -637,6 +867,7 @@ class AUC(Metric):
 
     kind = "auc"
     _default_name = "auc"
+    _one_dim = "elements"
 
     def __init__(
         self,
@@ -820,8 +1051,17 @@ class _PerOutputMetric(Metric):
     Keras's logs do: see ``models._float_takes_size_one_arrays``), the
     progress bar showing its mean."""
 
+    _one_dim = None
+
     def check_shapes(self, y_true_shape, y_pred_shape) -> None:
         self._outputs = _two_dims(self, y_true_shape, y_pred_shape)
+
+    def _empty_value(self):
+        # Keras builds the per-output state on the first update; its result()
+        # fails before one (AttributeError), so does fastnn's, saying why.
+        raise ValueError(
+            f"{type(self).__name__}.result() needs the number of outputs: call update_state first"
+        )
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.params}
