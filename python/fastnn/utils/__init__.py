@@ -7,6 +7,7 @@ the seed state fastnn's layers and `fit` read (`get_random_seed`,
 
 from __future__ import annotations
 
+from fastnn.utils.file_utils import get_file
 from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
 from fastnn.utils.registry import (
@@ -29,6 +30,7 @@ __all__ = [
     "Progbar",
     "clear_session",
     "get_custom_objects",
+    "get_file",
     "get_random_seed",
     "get_registered_name",
     "get_registered_object",
