@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -59,6 +60,7 @@ _CI_BUDGET = {
     "lion_update": 150,
     "one_hot": 300,
     "ones_zeros": 100,
+    "keras_ops": 600,
 }
 
 CASES: Counter = Counter()  # entry point -> cases run (includes hypothesis replays)
@@ -85,6 +87,8 @@ def test_fuzz_entry_points_are_all_covered():
         for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "lion")
     }
     fuzzed |= {"ones", "zeros", "one_hot"}
+    fuzzed |= set(_KERAS_OPS_UNARY) | set(_KERAS_OPS_REDUCE) | set(_KERAS_OPS_BINARY)
+    fuzzed |= set(_KERAS_OPS_OTHER)
     assert set(fastnn.ops.__all__) == fuzzed
 
 
@@ -249,6 +253,153 @@ def _call(entry, fn, *args, **kwargs):
             RAISED[entry] += 1
             assert str(e), "the error message must say what went wrong"
             return None, e
+
+
+# ----------------------------------------------------------------------------
+# Keras's ops on arrays (NumPy; softmax and sigmoid through fastnn's kernels):
+# on real input each equals its NumPy reference, anything else is a
+# ValueError/TypeError.
+
+
+def _stable_softmax(a, axis=-1):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+_KERAS_OPS_UNARY = {
+    "abs": np.abs,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "square": np.square,
+    "round": np.round,
+    "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+    "softmax": _stable_softmax,
+    "convert_to_numpy": lambda a: a,
+    "convert_to_tensor": lambda a: a,
+    "zeros_like": np.zeros_like,
+    "ones_like": np.ones_like,
+    "transpose": np.transpose,
+}
+_KERAS_OPS_REDUCE = {
+    "sum": np.sum,
+    "mean": np.mean,
+    "max": np.max,
+    "min": np.min,
+    "argmax": np.argmax,
+    "argmin": np.argmin,
+    "all": np.all,
+    "any": np.any,
+}
+_KERAS_OPS_BINARY = {
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "equal": np.equal,
+    "not_equal": np.not_equal,
+    "greater": np.greater,
+    "less": np.less,
+    "logical_and": np.logical_and,
+}
+# Structural ops and constructors: run with valid and invalid arguments below.
+_KERAS_OPS_OTHER = (
+    "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
+    "shape", "squeeze", "stack", "top_k", "where",
+)  # fmt: skip
+
+
+def _fits_32_bits(a) -> bool:
+    """Whether `a` keeps its values in Keras's 32-bit result types."""
+    if a.dtype.kind in "iu":
+        return a.size == 0 or bool(np.abs(a.astype(np.float64)).max() < 2**31)
+    if a.dtype == np.float64:
+        with np.errstate(over="ignore"):
+            return bool(np.array_equal(a.astype(np.float32), a, equal_nan=True))
+    return True
+
+
+def _close(got, want) -> None:
+    got = np.asarray(got)
+    want = np.asarray(want)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if want.dtype.kind in "fc" or got.dtype.kind in "fc":
+        half = np.float16 in (got.dtype, want.dtype)
+        np.testing.assert_allclose(
+            got.astype(np.float64),
+            want.astype(np.float64),
+            rtol=2e-3 if half else 2e-6,
+            atol=1e-30,
+            equal_nan=True,
+        )
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@_settings("keras_ops")
+@given(st.data())
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis")  # Keras's warning
+def test_fuzz_keras_ops(data):
+    x, real = data.draw(any_array(finite_bound=6e4, bad_dtype_p=0.1), label="x")
+    name = data.draw(
+        st.sampled_from(sorted(_KERAS_OPS_UNARY) + sorted(_KERAS_OPS_REDUCE) + sorted(
+            _KERAS_OPS_BINARY) + list(_KERAS_OPS_OTHER)),
+        label="op",
+    )  # fmt: skip
+    fn = getattr(fastnn.ops, name)
+    arr = np.asarray(x) if real and _is_array_like_real(x) else None
+    if name in _KERAS_OPS_UNARY:
+        out, err = _call("keras_ops", fn, x)
+        if arr is None:
+            return  # an error or Keras's conversion of it: never a crash
+        if name in ("softmax",) and arr.ndim == 0:
+            return
+        if err is not None:
+            assert name in ("softmax", "sigmoid", "log", "sqrt", "exp"), err
+            return
+        transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax")
+        ref = arr.astype(np.float32) if transcendental and arr.dtype.kind != "f" else arr
+        if name in ("sigmoid", "softmax"):
+            ref = arr.astype(np.float32)  # fastnn's float32 kernels
+        with np.errstate(all="ignore"):
+            want = _KERAS_OPS_UNARY[name](ref)
+            if name == "round" and arr.dtype.kind in "biu":  # Keras rounds ints via float32
+                want = np.round(arr.astype(np.float32)).astype(arr.dtype)
+        _close(out, want)
+    elif name in _KERAS_OPS_REDUCE:
+        axis = data.draw(st.sampled_from([None, 0, -1, 5]), label="axis")
+        out, err = _call("keras_ops", fn, x, axis=axis)
+        if arr is None or err is not None:
+            return
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's mean of nothing
+            want = _KERAS_OPS_REDUCE[name](arr, axis=axis)
+        _close(out, want)
+    elif name in _KERAS_OPS_BINARY:
+        y, y_real = data.draw(any_array(shape=np.shape(x), finite_bound=6e4, bad_dtype_p=0.05))
+        out, err = _call("keras_ops", fn, x, y)
+        if arr is None or not (y_real and _is_array_like_real(y)) or err is not None:
+            return
+        if not (_fits_32_bits(arr) and _fits_32_bits(np.asarray(y))):
+            return  # Keras's result_type narrows 64-bit types to 32 bits first (and wraps)
+        _close(out, _KERAS_OPS_BINARY[name](arr, np.asarray(y)))
+    else:
+        args = {
+            "arange": lambda: (data.draw(st.integers(-3, 7)),),
+            "cast": lambda: (x, data.draw(st.sampled_from(["float32", "int32", "bool", "x"]))),
+            "clip": lambda: (x, -1.0, data.draw(st.sampled_from([1.0, -2.0]))),
+            "concatenate": lambda: ([x, x],),
+            "expand_dims": lambda: (x, data.draw(st.integers(-4, 4))),
+            "full": lambda: (data.draw(st.lists(st.integers(0, 3), max_size=3)), 2.5),
+            "norm": lambda: (x,),
+            "reshape": lambda: (x, (-1,)),
+            "shape": lambda: (x,),
+            "squeeze": lambda: (x,),
+            "stack": lambda: ([x, x],),
+            "top_k": lambda: (x, data.draw(st.integers(-1, 3))),
+            "where": lambda: (x, x, 0.0),
+        }[name]()
+        out, err = _call("keras_ops", fn, *args)
+        if err is None and name == "reshape" and arr is not None:
+            _close(out, arr.reshape(-1))
 
 
 # ----------------------------------------------------------------------------

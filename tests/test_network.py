@@ -76,7 +76,7 @@ def build(
         )
     )
     model = models.Sequential(stack)
-    loss_obj = losses.get(loss)
+    loss_obj = losses._resolve(loss)
     loss_obj.from_logits = from_logits
     model.compile(optimizer=optimizers.SGD(learning_rate=lr), loss=loss_obj, metrics=metrics)
     return model

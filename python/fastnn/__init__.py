@@ -89,6 +89,7 @@ __all__ = [
     "utils",
     "runtime_info",
     "set_num_threads",
+    "version",
 ]
 
 
@@ -99,6 +100,11 @@ def __getattr__(name: str):
 
         return importlib.import_module("fastnn.saving")
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
+
+def version() -> str:
+    """The fastnn version, as ``keras.version()`` gives Keras's (``__version__``)."""
+    return __version__
 
 
 _MAX_THREADS = 1024  # runtime::kMaxThreads (cpp/runtime/threads.h)

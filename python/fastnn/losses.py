@@ -1,13 +1,20 @@
 """Losses (``keras.losses``): each reduces with ``sum_over_batch_size``
-(weighted sum over samples divided by the number of samples) and is computed,
-with its gradient, by the C++ kernel the models train with.
+(weighted sum over samples divided by the number of samples); a model trains
+with the loss's C++ kernel, which computes the loss and its gradient.
 
 Models take a loss as a Keras string (``"mse"``,
 ``"sparse_categorical_crossentropy"``, ...), an instance of a class below, or
 one of Keras's loss functions below (``keras.losses.mean_squared_error`` ...),
-which trains as its class with the default arguments. Calling an instance on
-NumPy arrays returns the loss as a float; calling a function returns the
-per-sample losses, as Keras's functions do.
+which trains as its class with the default arguments.
+
+Called on arrays, as in Keras 3, both take what Keras's take: 1-D inputs (one
+sample), a label of one rank less than the prediction, shapes that broadcast,
+lists. A function returns the per-sample losses (one per position of the
+inputs' leading axes), in float64 NumPy. An instance returns their weighted
+mean as a float, from its inputs rounded to float32 as Keras's: computed by
+the C++ kernel where the inputs are rows of samples, else by reducing its
+function's values. :func:`get` returns what ``keras.losses.get`` returns: the
+function for a function's name (``"mse"``), an instance for a class name.
 """
 
 from __future__ import annotations
@@ -81,10 +88,16 @@ def _check_keras_only(cls_name: str, **arguments) -> None:
 
 
 class Loss:
-    """Base class: ``kernel`` names the C++ loss; ``from_logits`` and ``delta``
-    are passed to it."""
+    """Base class: ``kernel`` names the C++ loss a model trains with, ``fn``
+    the per-sample loss function an instance reduces when called (Keras's
+    ``LossFunctionWrapper``); ``from_logits`` and ``delta`` go to both.
+
+    A subclass may override `call` instead (per-sample losses from float32
+    arrays), as in Keras; such a loss can be called, not trained with.
+    """
 
     kernel = ""
+    fn = None  # the per-sample loss function, set by `_tag`
     label_smoothing = 0.0  # set by the cross-entropies that take it
 
     def __init__(self, name: Optional[str] = None, from_logits: bool = False, delta: float = 1.0):
@@ -98,20 +111,141 @@ class Loss:
         return cls(**config)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        """The loss of `y_pred` (samples, outputs) against `y_true`."""
-        value, _ = _ops.loss(
-            y_true,
-            y_pred,
-            self.kernel,
-            from_logits=self.from_logits,
-            delta=self.delta,
-            sample_weight=sample_weight,
-            label_smoothing=self.label_smoothing,
-        )
-        return float(value)
+        """The loss of `y_pred` against `y_true`, as Keras 3's ``Loss.__call__``.
+
+        Both become float32 arrays; `call` gives the per-sample losses; those
+        are multiplied by `sample_weight` (brought to their rank as Keras
+        does, then broadcast), summed and divided by the number of products.
+        Where that is a weighted mean over rows of the inputs (equal shapes,
+        weights per sample), the C++ kernel models train with computes it;
+        otherwise (shapes that broadcast, weights that add axes) NumPy does.
+
+        Args:
+            y_true: labels, array-like: the shape of `y_pred`, one rank less
+                or more (an axis of 1), or one that broadcasts against it.
+            y_pred: predictions, array-like, e.g. (samples, outputs), or
+                (samples,) for one sample of that many outputs.
+            sample_weight: per-sample weights, array-like or a number.
+                Defaults to `None` (all 1).
+
+        Returns:
+            The loss, a float.
+
+        >>> MeanSquaredError()([0.0, 1.0, 2.0], [1.0, 1.0, 1.0])
+        0.6666666666666666
+        """
+        y_true = _numeric(y_true, "y_true")
+        if self.kernel != "sparse_categorical_crossentropy":  # class ids are checked as given
+            y_true = y_true.astype(np.float32)
+        y_pred = _numeric(y_pred, "y_pred").astype(np.float32)
+        if self.kernel and type(self).call is Loss.call:
+            y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
+            rows = _kernel_rows(self.kernel, y_true, y_pred, sample_weight)
+            if rows is not None:  # the kernel models train with computes it
+                target, pred, weights = rows
+                value, _ = _ops.loss(
+                    target,
+                    pred,
+                    self.kernel,
+                    from_logits=self.from_logits,
+                    delta=self.delta,
+                    sample_weight=weights,
+                    label_smoothing=self.label_smoothing,
+                )
+                return float(value)
+        return _reduce_weighted(self.call(y_true, y_pred), sample_weight)
+
+    def call(self, y_true, y_pred):
+        """The per-sample losses: `fn` on `y_true` and `y_pred` brought to
+        the same rank (Keras's ``squeeze_or_expand_to_same_rank``)."""
+        if self.fn is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} computes no loss: a subclass of Loss overrides call()"
+            )
+        y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self._fn_kwargs())
+
+    def _fn_kwargs(self) -> dict:
+        """The arguments `fn` takes from the instance (Keras's ``_fn_kwargs``)."""
+        return {}
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": "sum_over_batch_size"}
+
+
+def _numeric(value, what: str):
+    """`value` as an array of a real numeric dtype, else a TypeError."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must have a real numeric dtype (bool, int, uint or float), "
+            f"got dtype {array.dtype}"
+        )
+    return array
+
+
+def _squeeze_or_expand(x1, x2):
+    """Keras's `squeeze_or_expand_to_same_rank`: where one array has one axis
+    more than the other and that last axis is 1, a 1-D other gains that axis,
+    any other loses it from the larger."""
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        if x2.ndim == 1:
+            x2 = x2[..., None]
+        else:
+            x1 = x1[..., 0]
+    elif x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        if x1.ndim == 1:
+            x1 = x1[..., None]
+        else:
+            x2 = x2[..., 0]
+    return x1, x2
+
+
+def _kernel_rows(kernel: str, y_true, y_pred, sample_weight):
+    """``(y_true, y_pred, sample_weight)`` laid out as the C++ kernel takes
+    them, one row per sample (position of `y_pred`'s leading axes), or
+    `None` where Keras's result needs broadcasting (`y_true` of another
+    shape, weights with axes of their own)."""
+    if y_pred.ndim == 0:
+        return None
+    samples, outputs = y_pred.shape[:-1], y_pred.shape[-1]
+    rows = int(np.prod(samples))
+    if kernel == "sparse_categorical_crossentropy":
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+            y_true = y_true[..., 0]
+        if y_true.shape != samples:
+            return None
+        target = y_true.reshape(rows)
+    elif y_true.shape == y_pred.shape:
+        target = y_true.reshape(rows, outputs)
+    else:
+        return None
+    weights = None
+    if sample_weight is not None:
+        values = np.broadcast_to(np.float32(0.0), samples)  # the per-sample losses' shape
+        values, weights = _squeeze_or_expand(values, _numeric(sample_weight, "sample_weight"))
+        try:
+            weighted = np.broadcast_shapes(values.shape, weights.shape)
+        except ValueError:
+            return None  # NumPy's path raises as Keras
+        if weighted != values.shape:
+            return None
+        weights = np.broadcast_to(weights, values.shape).reshape(rows)
+    return target, y_pred.reshape(rows, outputs), weights
+
+
+def _reduce_weighted(values, sample_weight) -> float:
+    """Keras's `reduce_weighted_values` with ``sum_over_batch_size``: the
+    per-sample `values` times the weights, summed, over the number of
+    products (0.0 for none)."""
+    values = np.asarray(values, dtype=np.float64)
+    if sample_weight is not None:
+        weights = _numeric(sample_weight, "sample_weight").astype(np.float32).astype(np.float64)
+        values, weights = _squeeze_or_expand(values, weights)
+        values = values * weights
+    if values.size == 0:
+        return 0.0
+    return float(np.sum(values) / values.size)
 
 
 class MeanSquaredError(Loss):
@@ -163,6 +297,9 @@ class Huber(Loss):
             raise ValueError(f"delta must be > 0, got {delta!r}")
         super().__init__(name, delta=delta)
 
+    def _fn_kwargs(self) -> dict:
+        return {"delta": self.delta}
+
     def get_config(self) -> dict:
         return {**super().get_config(), "delta": self.delta}
 
@@ -185,6 +322,9 @@ class _Crossentropy(Loss):
         label_smoothing = _label_smoothing(label_smoothing)
         super().__init__(name, from_logits=from_logits)
         self.label_smoothing = label_smoothing
+
+    def _fn_kwargs(self) -> dict:
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
     def get_config(self) -> dict:
         return {
@@ -270,6 +410,9 @@ class SparseCategoricalCrossentropy(Loss):
             type(self).__name__, ignore_class=ignore_class, reduction=reduction, dtype=dtype
         )
         super().__init__(name, from_logits=from_logits)
+
+    def _fn_kwargs(self) -> dict:
+        return {"from_logits": self.from_logits}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
@@ -404,16 +547,20 @@ class CosineSimilarity(_KerasLoss):
 
 # -- Keras's loss functions (keras/src/losses/losses.py, torch backend's nn.py) --------
 #
-# Per-sample losses, in float64 NumPy, vectorized. `compile(loss=<function>)`
-# trains with the class the function is tagged with (`_loss_class`), whose
-# C++ kernel computes the same values.
+# Per-sample losses, in float64 NumPy, vectorized, taking the shapes Keras's
+# take: the ones Keras brings to the same rank first (`_float64` below) and
+# the ones it only broadcasts (kl_divergence, poisson and the hinges), as
+# Keras. `compile(loss=<function>)` trains with the class the function is
+# tagged with (`_loss_class`), whose C++ kernel computes the same values;
+# an instance of the class reduces the function's values when called (`fn`).
 
 _EPSILON = 1e-7  # keras.config.epsilon()
 
 
 def _same_rank(y_true, y_pred):
     """Float64 arrays; a label of one rank less gets a last axis of 1 (or a
-    prediction one), as Keras's `squeeze_or_expand_to_same_rank`."""
+    prediction one); then equal shapes, else a ValueError (the metrics'
+    rule)."""
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
@@ -428,102 +575,94 @@ def _same_rank(y_true, y_pred):
     return y_true, y_pred
 
 
+def _float64(y_true, y_pred, same_rank: bool = True):
+    """Both as float64 arrays, brought to the same rank as Keras's
+    `squeeze_or_expand_to_same_rank` where `same_rank`; shapes that do not
+    broadcast raise a ValueError."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.float64)
+    if same_rank:
+        y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
+    try:
+        np.broadcast_shapes(y_true.shape, y_pred.shape)
+    except ValueError:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape, or shapes that "
+            f"broadcast. Received: target.shape={y_true.shape}, output.shape={y_pred.shape}"
+        ) from None
+    return y_true, y_pred
+
+
+def _mean(x, axis=-1):
+    """`np.mean` over `axis`; a 0-d array is its own mean (as torch's)."""
+    return np.mean(x, axis=axis) if x.ndim else x
+
+
+def _sum(x, axis=-1):
+    return np.sum(x, axis=axis) if x.ndim else x
+
+
+def _same_shape(y_true, y_pred) -> None:
+    """The torch backend's check of the cross-entropies (no broadcasting)."""
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. "
+            f"Received: target.shape={y_true.shape}, output.shape={y_pred.shape}"
+        )
+
+
 def _log_softmax(z, axis):
     z = z - np.max(z, axis=axis, keepdims=True)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
 def _tag(cls):
+    """Pairs a Keras loss function with its class: `compile(loss=function)`
+    trains as the class; an instance of the class reduces the function."""
+
     def tag(function):
         function._loss_class = cls
+        cls.fn = staticmethod(function)
         return function
 
     return tag
 
 
-_ALIASES = {
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "huber": Huber,
-    "huber_loss": Huber,
-    "binary_crossentropy": BinaryCrossentropy,
-    "bce": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "cce": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-    "scce": SparseCategoricalCrossentropy,
-    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
-    "mape": MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
-    "msle": MeanSquaredLogarithmicError,
-    "log_cosh": LogCosh,
-    "logcosh": LogCosh,
-    "kl_divergence": KLDivergence,
-    "kld": KLDivergence,
-    "kullback_leibler_divergence": KLDivergence,
-    "poisson": Poisson,
-    "hinge": Hinge,
-    "squared_hinge": SquaredHinge,
-    "categorical_hinge": CategoricalHinge,
-    "cosine_similarity": CosineSimilarity,
-}
-
-
-def get(identifier) -> Loss:
-    """A loss instance from a Keras string id, a class name, an instance or
-    one of Keras's loss functions (`mean_squared_error` ...).
-
-    Raises:
-        ValueError: for an unknown name. TypeError: for another object.
-    """
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.kernel:
-        return identifier()
-    if callable(identifier) and getattr(identifier, "_loss_class", None) is not None:
-        return identifier._loss_class()  # Keras's loss function: its class, defaults
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _ALIASES.get(to_snake_case(identifier))
-        if cls is None:
-            raise ValueError(
-                f"Unknown loss {identifier!r}; expected one of: " + ", ".join(sorted(_ALIASES))
-            )
-        return cls()
-    raise TypeError(f"loss must be a string or a fastnn.losses.Loss, got {identifier!r}")
-
-
 @_tag(MeanSquaredError)
 def mean_squared_error(y_true, y_pred):
-    """``mean((y_true - y_pred) ** 2, axis=-1)``, per sample."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
-    return np.mean(np.square(y_true - y_pred), axis=-1)
+    """``mean((y_true - y_pred) ** 2, axis=-1)``, per sample.
+
+    >>> mean_squared_error([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [1.0, 1.0]])
+    array([0.5, 0. ])
+    """
+    y_true, y_pred = _float64(y_true, y_pred)
+    return _mean(np.square(y_true - y_pred))
 
 
 @_tag(MeanAbsoluteError)
 def mean_absolute_error(y_true, y_pred):
     """``mean(|y_true - y_pred|, axis=-1)``, per sample."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
-    return np.mean(np.abs(y_true - y_pred), axis=-1)
+    y_true, y_pred = _float64(y_true, y_pred)
+    return _mean(np.abs(y_true - y_pred))
 
 
 @_tag(Huber)
 def huber(y_true, y_pred, delta=1.0):
     """Huber loss per sample: ``0.5 e**2`` where ``|e| <= delta`` else
     ``delta |e| - 0.5 delta**2``, averaged over the last axis."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    y_true, y_pred = _float64(y_true, y_pred)
     error = np.abs(y_pred - y_true)
     delta = float(delta)
-    elementwise = np.where(error <= delta, 0.5 * error**2, delta * error - 0.5 * delta**2)
-    return np.mean(elementwise, axis=-1)
+    return _mean(np.where(error <= delta, 0.5 * error**2, delta * error - 0.5 * delta**2))
 
 
 @_tag(BinaryCrossentropy)
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy per sample, averaged over `axis`; probabilities
-    are clipped to ``[1e-7, 1 - 1e-7]``."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    are clipped to ``[1e-7, 1 - 1e-7]``. `y_true` and `y_pred` have one
+    shape (the classes bring a label of one rank less to it)."""
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    _same_shape(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:  # max(z, 0) - z y + log(1 + exp(-|z|))
@@ -532,18 +671,27 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     else:
         p = np.clip(y_pred, _EPSILON, 1.0 - _EPSILON)
         elementwise = -(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p))
-    return np.mean(elementwise, axis=axis)
+    return _mean(elementwise, axis)
 
 
 @_tag(CategoricalCrossentropy)
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Cross-entropy per sample against one-hot (or soft) targets;
-    probabilities are renormalised to sum to 1 and clipped to
-    ``[1e-7, 1 - 1e-7]``."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    """Cross-entropy per sample against one-hot (or soft) targets of the
+    shape of `y_pred`; probabilities are renormalised to sum to 1 and
+    clipped to ``[1e-7, 1 - 1e-7]``."""
+    if isinstance(axis, bool):
+        raise ValueError(
+            f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
+        )
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    _same_shape(y_true, y_pred)
+    if y_pred.ndim < 1:
+        raise ValueError(
+            "Arguments `target` and `output` must be at least rank 1. "
+            f"Received: target.shape={y_true.shape}, output.shape={y_pred.shape}"
+        )
     if label_smoothing:
-        classes = y_true.shape[axis]
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / classes
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
     if from_logits:
         log_p = _log_softmax(y_pred, axis)
     else:
@@ -554,15 +702,19 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 @_tag(SparseCategoricalCrossentropy)
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
-    """Cross-entropy per sample against integer class ids (`y_true` of shape
-    ``(n,)`` or ``(n, 1)``); probabilities are renormalised and clipped as in
+    """Cross-entropy per sample against integer class ids: `y_true` has the
+    shape of `y_pred` without its class `axis` (or with an axis of 1 there);
+    probabilities are renormalised and clipped as in
     `categorical_crossentropy`. `ignore_class` is not supported."""
     if ignore_class is not None:
         raise ValueError("fastnn does not support `ignore_class`; pass None")
     y_pred = np.asarray(y_pred, dtype=np.float64)
     labels = np.asarray(y_true)
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-        labels = labels[..., 0]
+    if y_pred.ndim < 1:
+        raise ValueError(f"Argument `output` must be at least rank 1. Received: {y_pred.shape}")
+    if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
+        labels = np.squeeze(labels, axis=axis)
+    y_pred = np.moveaxis(y_pred, axis, -1)
     if labels.shape != y_pred.shape[:-1]:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape up until the last "
@@ -574,9 +726,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
             f"sparse_categorical_crossentropy takes class ids in [0, {y_pred.shape[-1]})"
         )
     if from_logits:
-        log_p = _log_softmax(y_pred, axis)
+        log_p = _log_softmax(y_pred, -1)
     else:
-        p = y_pred / np.sum(y_pred, axis=axis, keepdims=True)
+        p = y_pred / np.sum(y_pred, axis=-1, keepdims=True)
         log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
     return -np.take_along_axis(log_p, classes[..., None], axis=-1)[..., 0]
 
@@ -584,51 +736,49 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 @_tag(MeanAbsolutePercentageError)
 def mean_absolute_percentage_error(y_true, y_pred):
     """``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7), axis=-1)``, per sample."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
-    return 100.0 * np.mean(np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), _EPSILON)), -1)
+    y_true, y_pred = _float64(y_true, y_pred)
+    return 100.0 * _mean(np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), _EPSILON)))
 
 
 @_tag(MeanSquaredLogarithmicError)
 def mean_squared_logarithmic_error(y_true, y_pred):
     """``mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))**2,
     axis=-1)``, per sample."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    y_true, y_pred = _float64(y_true, y_pred)
     first_log = np.log(np.maximum(y_pred, _EPSILON) + 1.0)
     second_log = np.log(np.maximum(y_true, _EPSILON) + 1.0)
-    return np.mean(np.square(first_log - second_log), axis=-1)
+    return _mean(np.square(first_log - second_log))
 
 
 @_tag(LogCosh)
 def log_cosh(y_true, y_pred):
     """``mean(log(cosh(y_pred - y_true)), axis=-1)`` per sample, as
     ``x + softplus(-2x) - log(2)``."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    y_true, y_pred = _float64(y_true, y_pred)
     x = y_pred - y_true
-    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0), axis=-1)
+    return _mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0))
 
 
 @_tag(KLDivergence)
 def kl_divergence(y_true, y_pred):
     """``sum(y_true * log(y_true / y_pred), axis=-1)`` per sample, both
-    clipped to ``[1e-7, 1]``."""
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y_true = np.clip(np.asarray(y_true, dtype=np.float64), _EPSILON, 1.0)
+    clipped to ``[1e-7, 1]`` (broadcast, not brought to one rank, as Keras)."""
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    y_true = np.clip(y_true, _EPSILON, 1.0)
     y_pred = np.clip(y_pred, _EPSILON, 1.0)
-    return np.sum(y_true * np.log(y_true / y_pred), axis=-1)
+    return _sum(y_true * np.log(y_true / y_pred))
 
 
 @_tag(Poisson)
 def poisson(y_true, y_pred):
     """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` per sample."""
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y_true = np.asarray(y_true, dtype=np.float64)
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
     with np.errstate(invalid="ignore", divide="ignore"):  # NaN / -inf as Keras
-        return np.mean(y_pred - y_true * np.log(y_pred + _EPSILON), axis=-1)
+        return _mean(y_pred - y_true * np.log(y_pred + _EPSILON))
 
 
 def _hinge_labels(y_true):
     """Keras's convert_binary_labels_to_hinge: all 0/1 labels become -1/1."""
-    y_true = np.asarray(y_true, dtype=np.float64)
     return 2.0 * y_true - 1.0 if np.all((y_true == 0) | (y_true == 1)) else y_true
 
 
@@ -636,26 +786,26 @@ def _hinge_labels(y_true):
 def hinge(y_true, y_pred):
     """``mean(max(1 - y_true * y_pred, 0), axis=-1)`` per sample (0/1 labels
     as -1/1)."""
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    return np.mean(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0), axis=-1)
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    return _mean(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0))
 
 
 @_tag(SquaredHinge)
 def squared_hinge(y_true, y_pred):
     """``mean(max(1 - y_true * y_pred, 0)**2, axis=-1)`` per sample (0/1
     labels as -1/1)."""
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    return np.mean(np.square(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0)), axis=-1)
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    return _mean(np.square(np.maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0)))
 
 
 @_tag(CategoricalHinge)
 def categorical_hinge(y_true, y_pred):
     """``max(neg - pos + 1, 0)`` per sample, ``pos = sum(y_true * y_pred)``,
     ``neg = max((1 - y_true) * y_pred)``."""
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y_true = np.asarray(y_true, dtype=np.float64)
-    pos = np.sum(y_true * y_pred, axis=-1)
-    neg = np.max((1.0 - y_true) * y_pred, axis=-1)
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    pos = _sum(y_true * y_pred)
+    product = (1.0 - y_true) * y_pred
+    neg = np.max(product, axis=-1) if product.ndim else product
     return np.maximum(neg - pos + 1.0, 0.0)
 
 
@@ -671,5 +821,130 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=axis)`` per
     sample, as Keras's `losses.cosine_similarity` (the metric
     `metrics.CosineSimilarity` averages its negation)."""
-    y_true, y_pred = _same_rank(y_true, y_pred)
+    y_true, y_pred = _float64(y_true, y_pred)
     return -np.sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
+
+
+# -- resolving identifiers ---------------------------------------------------------------
+
+# Keras 3's string ids of its loss functions (`keras.losses.get` returns these).
+_FUNCTION_IDS = {
+    **dict.fromkeys(["mean_squared_error", "mse", "MSE"], mean_squared_error),
+    **dict.fromkeys(["mean_absolute_error", "mae", "MAE"], mean_absolute_error),
+    **dict.fromkeys(
+        ["mean_absolute_percentage_error", "mape", "MAPE"], mean_absolute_percentage_error
+    ),
+    **dict.fromkeys(
+        ["mean_squared_logarithmic_error", "msle", "MSLE"], mean_squared_logarithmic_error
+    ),
+    **dict.fromkeys(["kl_divergence", "kld", "KLD"], kl_divergence),
+    **dict.fromkeys(["binary_crossentropy", "bce", "BCE"], binary_crossentropy),
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "huber": huber,
+    "log_cosh": log_cosh,
+    "poisson": poisson,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+    "categorical_hinge": categorical_hinge,
+    "cosine_similarity": cosine_similarity,
+}
+# Ids Keras 3 dropped (tf.keras had them), kept by fastnn.
+_LEGACY_FUNCTION_IDS = {
+    "logcosh": log_cosh,
+    "huber_loss": huber,
+    "kullback_leibler_divergence": kl_divergence,
+    "cce": categorical_crossentropy,
+    "scce": sparse_categorical_crossentropy,
+}
+_CLASS_IDS = {
+    cls.__name__: cls
+    for cls in (Loss, *(function._loss_class for function in _FUNCTION_IDS.values()))
+}
+# What compile takes: every id above, and snake_case class names.
+_ALIASES = {
+    name: function._loss_class
+    for name, function in {**_FUNCTION_IDS, **_LEGACY_FUNCTION_IDS}.items()
+    if name.islower()
+}
+
+
+def _deserialize(config: dict):
+    """The loss a Keras config dict describes: a class's
+    (``{"class_name": "Huber", "config": {...}}``) or a function's
+    (``{"class_name": "function", "config": "mean_squared_error"}``, or the
+    function's name as `class_name`)."""
+    name = config.get("class_name")
+    if name == "function":
+        name = config.get("config")
+    if isinstance(name, str) and name in _CLASS_IDS:
+        return _CLASS_IDS[name].from_config(config.get("config") or {})
+    function = _FUNCTION_IDS.get(name) if isinstance(name, str) else None
+    if function is None:
+        raise ValueError(f"Could not interpret loss identifier: {config}")
+    return function
+
+
+def get(identifier):
+    """The loss an identifier names, as Keras 3's ``keras.losses.get``.
+
+    Args:
+        identifier: a function's name (``"mse"``, ``"binary_crossentropy"``
+            ...: that function, which returns per-sample losses), a class
+            name (``"MeanSquaredError"``: an instance with the default
+            arguments), a config dict (``{"class_name": "Huber", "config":
+            {"delta": 2.0}}``), a class (an instance), any callable (itself)
+            or `None` (`None`).
+
+    Returns:
+        A loss function or a `Loss` instance, or `None`.
+
+    Raises:
+        ValueError: for a name or object that is none of these.
+
+    >>> get("mse") is mean_squared_error
+    True
+    >>> type(get("MeanSquaredError")).__name__
+    'MeanSquaredError'
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        found = _deserialize(identifier)
+    elif isinstance(identifier, str):
+        found = (
+            _FUNCTION_IDS.get(identifier)
+            or _LEGACY_FUNCTION_IDS.get(identifier)
+            or _CLASS_IDS.get(identifier)
+        )
+    else:
+        found = identifier
+    if not callable(found):
+        raise ValueError(f"Could not interpret loss identifier: {identifier}")
+    return found() if isinstance(found, type) else found
+
+
+def _resolve(identifier) -> Loss:
+    """The `Loss` instance a model trains with: from a Keras string id or
+    class name, an instance, a class, one of Keras's loss functions (its
+    class, default arguments) or a config dict.
+
+    Raises:
+        ValueError: for an unknown name. TypeError: for another object.
+    """
+    if isinstance(identifier, dict):
+        identifier = get(identifier)
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.kernel:
+        return identifier()
+    if callable(identifier) and getattr(identifier, "_loss_class", None) is not None:
+        return identifier._loss_class()  # Keras's loss function: its class, defaults
+    if isinstance(identifier, str):
+        cls = _ALIASES.get(identifier) or _ALIASES.get(to_snake_case(identifier))
+        if cls is None:
+            raise ValueError(
+                f"Unknown loss {identifier!r}; expected one of: " + ", ".join(sorted(_ALIASES))
+            )
+        return cls()
+    raise TypeError(f"loss must be a string or a fastnn.losses.Loss, got {identifier!r}")

@@ -430,7 +430,7 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
         given_loss = loss
-        loss = _losses.get(loss)
+        loss = _losses._resolve(loss)
         metric_ids = _metric_list(metrics)
         weighted_ids = _metric_list(weighted_metrics)
         resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)

@@ -1,16 +1,28 @@
-"""Raw kernels for NumPy users: the same C++ code the models run.
+"""``keras.ops`` for NumPy users: fastnn's raw kernels, and Keras's array ops.
 
-Every function accepts array-likes of a real numeric dtype (converted to
-float32 once), releases the GIL while it computes, and returns float32 arrays.
-Bad input raises ``TypeError`` (dtype) or ``ValueError`` (shape, value).
+The kernels (`matmul`, `dense`, `activation`, `loss`, `relu`, the optimizer
+steps) are the same C++ code the models run: each accepts array-likes of a
+real numeric dtype (converted to float32 once), releases the GIL while it
+computes, and returns float32 arrays. Bad input raises ``TypeError`` (dtype)
+or ``ValueError`` (shape, value).
+
+Keras's ops that scripts call on inputs and on a model's outputs (`ones`,
+`one_hot`, `argmax`, `mean`, `softmax`, `convert_to_numpy`, ...) are thin
+NumPy functions with Keras 3's signatures, defaults and result dtypes; they
+return NumPy arrays.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import inspect
+import operator
 import re
+import warnings
+
+import numpy as np
 
 from fastnn._core import ops as _ops
 
@@ -46,7 +58,7 @@ def _python_argument_errors(fn):
     `object` in C++, so a mismatch is one of count or name; the values are
     checked inside, with errors naming them."""
     signature = _signature_from_doc(fn)
-    positional = sum(
+    positional = builtins.sum(
         p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in signature.parameters.values()
     )
 
@@ -121,8 +133,6 @@ __all__ += ["ones", "zeros", "one_hot"]
 
 
 def _float_dtype(dtype):
-    import numpy as np
-
     return np.dtype("float32" if dtype is None else dtype)
 
 
@@ -132,15 +142,11 @@ def ones(shape, dtype=None):
     >>> ones((2, 3)).dtype
     dtype('float32')
     """
-    import numpy as np
-
     return np.ones(shape, dtype=_float_dtype(dtype))
 
 
 def zeros(shape, dtype=None):
     """Keras's ``ops.zeros``: an array of zeros, float32 unless `dtype`."""
-    import numpy as np
-
     return np.zeros(shape, dtype=_float_dtype(dtype))
 
 
@@ -161,8 +167,6 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """
-    import numpy as np
-
     if sparse:
         raise ValueError("fastnn's one_hot gives dense arrays only (sparse=False)")
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
@@ -182,3 +186,520 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
         labels = labels.astype(np.int64)
     out = (labels[..., None] == np.arange(num_classes)).astype(_float_dtype(dtype))
     return np.moveaxis(out, -1, axis) if axis != -1 else out
+
+
+# -- Keras's `keras.ops` on arrays ----------------------------------------------------
+#
+# What scripts call on a model's outputs (`ops.argmax(model.predict(x), axis=-1)`,
+# `ops.convert_to_numpy(...)`): thin NumPy functions with Keras 3's signatures,
+# defaults and result dtypes (those of its torch backend: a Python float is
+# float32, a Python int int32, an array keeps its dtype; reductions and
+# functions of ints give float32 where Keras's do). They return NumPy arrays.
+__all__ += [
+    "abs",
+    "all",
+    "any",
+    "arange",
+    "argmax",
+    "argmin",
+    "cast",
+    "clip",
+    "concatenate",
+    "convert_to_numpy",
+    "convert_to_tensor",
+    "equal",
+    "exp",
+    "expand_dims",
+    "full",
+    "greater",
+    "less",
+    "log",
+    "logical_and",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "norm",
+    "not_equal",
+    "ones_like",
+    "reshape",
+    "round",
+    "shape",
+    "sigmoid",
+    "softmax",
+    "sqrt",
+    "square",
+    "squeeze",
+    "stack",
+    "sum",
+    "top_k",
+    "transpose",
+    "where",
+    "zeros_like",
+]
+
+# Keras computes with 32-bit types where its `result_type` decides (JAX's
+# promotion with 64-bit types disabled).
+_TO_32_BITS = {
+    np.dtype(np.float64): np.dtype(np.float32),
+    np.dtype(np.int64): np.dtype(np.int32),
+    np.dtype(np.uint64): np.dtype(np.uint32),
+    np.dtype(np.complex128): np.dtype(np.complex64),
+}
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _tensor(x, dtype=None) -> np.ndarray:
+    """Keras's ``convert_to_tensor`` (torch backend) as a NumPy array: a
+    Python bool is bool, a Python int int32 (int64 beyond its range), a Python
+    float float32, a list takes its items' type in 32 bits, an array keeps its
+    dtype."""
+    if dtype is not None:
+        return _numeric(np.asarray(x, dtype=np.dtype(dtype)))
+    if isinstance(x, bool):
+        return np.asarray(x, dtype=np.bool_)
+    if isinstance(x, int):
+        return np.asarray(x, dtype=np.int32 if -(2**31) <= x < 2**31 else np.int64)
+    if isinstance(x, float):  # NumPy's float64 scalars too, as Keras
+        return np.asarray(x, dtype=np.float32)
+    array = _numeric(np.asarray(x))
+    if isinstance(x, (list, tuple)):
+        return array.astype(_TO_32_BITS.get(array.dtype, array.dtype), copy=False)
+    return array
+
+
+def _numeric(array: np.ndarray) -> np.ndarray:
+    """`array`, refused with a TypeError unless it holds numbers (bool, int,
+    float or complex), as Keras's torch backend refuses objects and strings."""
+    if array.dtype.kind not in "biufc":
+        raise TypeError(
+            "fastnn.ops works on arrays of numbers (bool, int, float, complex); got dtype "
+            f"{array.dtype}"
+        )
+    return array
+
+
+def _category(dtype: np.dtype) -> int:
+    _numeric(np.empty(0, dtype))
+    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}[dtype.kind]
+
+
+def _join(a: np.dtype, b: np.dtype) -> np.dtype:
+    """Two dtypes' common type: the higher category's dtype, or NumPy's
+    promotion within one category (JAX's and torch's rule)."""
+    if _category(a) != _category(b):
+        return a if _category(a) > _category(b) else b
+    return np.promote_types(a, b)
+
+
+def _result_type(*values) -> np.dtype:
+    """Keras's ``result_type`` of `values`: arrays' dtypes join; a Python
+    number only raises the category (to float32 or int32); 64-bit types
+    become 32-bit."""
+    strong = [_tensor(v).dtype for v in values if not isinstance(v, (bool, int, float))]
+    weak = [np.asarray(v).dtype for v in values if isinstance(v, (bool, int, float))]
+    dtype = functools.reduce(_join, strong) if strong else None
+    for kind in weak:
+        if dtype is None or _category(kind) > _category(dtype):
+            dtype = (
+                _FLOAT32 if kind.kind == "f" else kind if kind.kind == "b" else np.dtype("int32")
+            )
+    return _TO_32_BITS.get(dtype, dtype)
+
+
+def _torch_result_type(*arrays) -> np.dtype:
+    """torch's promotion of `arrays`: those with dimensions decide; 0-d ones
+    only where of a higher category."""
+    dims = [a.dtype for a in arrays if a.ndim]
+    scalars = [a.dtype for a in arrays if not a.ndim]
+    dtype = functools.reduce(_join, dims) if dims else None
+    higher = [s for s in scalars if dtype is None or _category(s) > _category(dtype)]
+    return functools.reduce(_join, higher) if higher else dtype
+
+
+def _float(x) -> np.ndarray:
+    """`x` as an array of floats: a float dtype kept, others float32."""
+    x = _tensor(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float32)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _stacked(x) -> np.ndarray:
+    """Keras's reductions stack a list of arrays, each keeping its dtype."""
+    return stack(x) if isinstance(x, (list, tuple)) else _tensor(x)
+
+
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
+    """Keras's ``ops.convert_to_tensor``: `x` as a NumPy array, in `dtype`
+    when given, else Keras's dtype for it (a Python float float32, a Python
+    int int32, a list in 32 bits, an array its own).
+
+    >>> convert_to_tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    """
+    if sparse or ragged:
+        raise ValueError("fastnn's arrays are dense (sparse and ragged are not supported)")
+    return _tensor(x, dtype)
+
+
+def convert_to_numpy(x):
+    """Keras's ``ops.convert_to_numpy``: a NumPy copy of `x` (a list or
+    tuple item by item; an object with ``numpy()``, such as a
+    `fastnn.layers.Variable`, through it)."""
+    if isinstance(x, (list, tuple)):
+        return np.array([convert_to_numpy(item) for item in x])
+    to_numpy = getattr(x, "numpy", None)
+    if callable(to_numpy) and not isinstance(x, np.ndarray):
+        x = to_numpy()
+    return np.array(x)
+
+
+def cast(x, dtype):
+    """Keras's ``ops.cast``: `x` in `dtype` (floats to ints truncate toward 0)."""
+    with np.errstate(invalid="ignore"):  # NaN or out of range: unspecified, as torch's
+        return _tensor(x).astype(np.dtype(dtype))
+
+
+def shape(x) -> tuple:
+    """Keras's ``ops.shape``: the shape of `x`, a tuple of ints."""
+    return tuple(int(d) for d in np.shape(x))
+
+
+def reshape(x, newshape):
+    """Keras's ``ops.reshape``; `newshape` may hold one -1."""
+    return np.reshape(_tensor(x), newshape)
+
+
+def transpose(x, axes=None):
+    """Keras's ``ops.transpose``: axes permuted, reversed by default."""
+    return np.transpose(_tensor(x), axes)
+
+
+def expand_dims(x, axis):
+    """Keras's ``ops.expand_dims``: new axes of 1 at `axis` (an int or a tuple)."""
+    return np.expand_dims(_tensor(x), axis)
+
+
+def squeeze(x, axis=None):
+    """Keras's ``ops.squeeze``: axes of 1 removed, all of them or `axis`
+    (a ValueError for an axis longer than 1)."""
+    return np.squeeze(_tensor(x), axis=_axis(axis))
+
+
+def concatenate(xs, axis=0):
+    """Keras's ``ops.concatenate``: the arrays joined along `axis`, in their
+    common dtype (torch's promotion)."""
+    arrays = [_tensor(x) for x in xs]
+    dtype = _torch_result_type(*arrays)
+    return np.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=axis)
+
+
+def stack(x, axis=0):
+    """Keras's ``ops.stack``: the arrays along a new `axis`, in their common
+    dtype (torch's promotion)."""
+    arrays = [_tensor(item) for item in x]
+    dtype = _torch_result_type(*arrays)
+    return np.stack([a.astype(dtype, copy=False) for a in arrays], axis=axis)
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Keras's ``ops.arange``: ``[start, stop)`` by `step`; with only
+    `start`, ``[0, start)``. The dtype defaults to Keras's for the arguments:
+    int32 for ints, float32 if one is a float.
+
+    >>> arange(3)
+    array([0, 1, 2], dtype=int32)
+    """
+    if dtype is None:
+        dtype = _result_type(*(v for v in (start, stop, step) if v is not None))
+    if stop is None:
+        start, stop = 0, start
+    return np.arange(start, stop, 1 if step is None else step).astype(np.dtype(dtype))
+
+
+def full(shape, fill_value, dtype=None):
+    """Keras's ``ops.full``: an array of `shape` holding `fill_value` (an
+    array broadcasts), float32 unless `dtype`."""
+    return np.full(shape, _tensor(fill_value), dtype=_float_dtype(dtype))
+
+
+def zeros_like(x, dtype=None):
+    """Keras's ``ops.zeros_like``: zeros of `x`'s shape, in `x`'s dtype unless `dtype`."""
+    return np.zeros_like(_tensor(x), dtype=None if dtype is None else np.dtype(dtype))
+
+
+def ones_like(x, dtype=None):
+    """Keras's ``ops.ones_like``: ones of `x`'s shape, in `x`'s dtype unless `dtype`."""
+    return np.ones_like(_tensor(x), dtype=None if dtype is None else np.dtype(dtype))
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Keras's ``ops.argmax``: the index of the largest value (the first of
+    equal ones), over the flattened array unless `axis`; int32.
+
+    >>> argmax([[1.0, 3.0, 2.0], [4.0, 0.0, 4.0]], axis=-1)
+    array([1, 0], dtype=int32)
+    """
+    return np.asarray(np.argmax(_tensor(x), axis=axis, keepdims=keepdims), dtype=np.int32)
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Keras's ``ops.argmin``: the index of the smallest value; int32."""
+    return np.asarray(np.argmin(_tensor(x), axis=axis, keepdims=keepdims), dtype=np.int32)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Keras's ``ops.mean`` over `axis` (all by default): a float dtype kept,
+    float32 for ints and bools."""
+    x = _stacked(x)
+    axis = _axis(axis)
+    if axis == ():
+        return x
+    dtype = x.dtype if x.dtype.kind == "f" else _FLOAT32
+    compute = np.promote_types(dtype, _FLOAT32)  # float16 sums in float32
+    with warnings.catch_warnings():  # the mean of nothing is NaN, as Keras's, unannounced
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.mean(x, axis=axis, keepdims=keepdims, dtype=compute)
+    return np.asarray(means, dtype=dtype)
+
+
+def sum(x, axis=None, keepdims=False):
+    """Keras's ``ops.sum`` over `axis` (all by default): bools, int8, uint8
+    and int16 sum in int32, other dtypes in their own."""
+    x = _stacked(x)
+    axis = _axis(axis)
+    if axis == ():
+        return x
+    dtype = np.dtype(np.int32) if x.dtype.name in ("bool", "uint8", "int8", "int16") else x.dtype
+    return np.asarray(np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype))
+
+
+def _extreme(reduce, x, axis, keepdims, initial, name):
+    x = _tensor(x)
+    if x.size == 0:
+        if initial is None:
+            raise ValueError(f"Cannot compute the {name} of an empty tensor.")
+        return np.full((1,) * x.ndim if keepdims else (), initial, dtype=_tensor(initial).dtype)
+    result = np.asarray(reduce(x, axis=_axis(axis), keepdims=keepdims))
+    if initial is None:
+        return result
+    pick = np.maximum if name == "max" else np.minimum
+    return np.asarray(pick(result, np.asarray(initial, dtype=result.dtype)))
+
+
+def max(x, axis=None, keepdims=False, initial=None):
+    """Keras's ``ops.max`` over `axis` (all by default), in `x`'s dtype; at
+    least `initial` when given (an empty `x` needs it)."""
+    return _extreme(np.max, x, axis, keepdims, initial, "max")
+
+
+def min(x, axis=None, keepdims=False, initial=None):
+    """Keras's ``ops.min`` over `axis` (all by default), in `x`'s dtype; at
+    most `initial` when given (an empty `x` needs it)."""
+    return _extreme(np.min, x, axis, keepdims, initial, "min")
+
+
+def all(x, axis=None, keepdims=False):
+    """Keras's ``ops.all``: whether every value over `axis` is true (nonzero)."""
+    x = _tensor(x)
+    if _axis(axis) == ():
+        return x.astype(bool)
+    return np.asarray(np.all(x, axis=_axis(axis), keepdims=keepdims))
+
+
+def any(x, axis=None, keepdims=False):
+    """Keras's ``ops.any``: whether some value over `axis` is true (nonzero)."""
+    x = _tensor(x)
+    if _axis(axis) == ():
+        return x.astype(bool)
+    return np.asarray(np.any(x, axis=_axis(axis), keepdims=keepdims))
+
+
+def softmax(x, axis=-1):
+    """Keras's ``ops.softmax`` over `axis` (an int, a tuple of ints taken
+    together, or `None` for all): a float dtype kept, float32 for others
+    (which Keras's torch backend refuses). Float32 over the last axis runs
+    fastnn's kernel, as a model's softmax layer does.
+
+    >>> softmax([[1.0, 2.0, 3.0]])
+    array([[0.09003057, 0.24472845, 0.6652409 ]], dtype=float32)
+    """
+    x = _float(x)
+    if isinstance(axis, int) and -x.ndim <= axis < x.ndim and x.shape[axis] == 1:
+        warnings.warn(
+            f"You are using a softmax over axis {axis} of a tensor of shape {x.shape}. "
+            "This axis has size 1. The softmax operation will always return the value 1, "
+            "which is likely not what you intended. Did you mean to use a sigmoid instead?",
+            stacklevel=2,
+        )
+    if x.dtype == _FLOAT32 and x.ndim and axis in (-1, x.ndim - 1):
+        return _ops.activation(x, "softmax")
+    z = x.astype(np.promote_types(x.dtype, _FLOAT32))  # float16 in float32
+    z = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return np.asarray(z / np.sum(z, axis=axis, keepdims=True), dtype=x.dtype)
+
+
+def sigmoid(x):
+    """Keras's ``ops.sigmoid``, ``1 / (1 + exp(-x))``: a float dtype kept,
+    float32 for others (fastnn's kernel)."""
+    x = _float(x)
+    if x.dtype == _FLOAT32:
+        return _ops.activation(x, "sigmoid")
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.asarray(np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), dtype=x.dtype)
+
+
+def exp(x):
+    """Keras's ``ops.exp``: a float dtype kept, float32 for others."""
+    with np.errstate(over="ignore"):
+        return np.asarray(np.exp(_float(x)))
+
+
+def log(x):
+    """Keras's ``ops.log``: -inf at 0, NaN below; a float dtype kept, float32 for others."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.log(_float(x)))
+
+
+def sqrt(x):
+    """Keras's ``ops.sqrt``: NaN below 0; a float dtype kept, float32 for others."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.sqrt(_float(x)))
+
+
+def square(x):
+    """Keras's ``ops.square``, in `x`'s dtype (bools as int32)."""
+    x = _tensor(x)
+    return np.asarray(np.square(x.astype(np.int32) if x.dtype == np.bool_ else x))
+
+
+def abs(x):
+    """Keras's ``ops.abs``, in `x`'s dtype."""
+    return np.asarray(np.abs(_tensor(x)))
+
+
+def round(x, decimals=0):
+    """Keras's ``ops.round``: to `decimals` places, halves to even, in `x`'s
+    dtype (ints through float32, as Keras)."""
+    x = _tensor(x)
+    if x.dtype.kind in "iu":
+        return np.asarray(np.round(x.astype(np.float32), decimals)).astype(x.dtype)
+    return np.asarray(np.round(x, decimals))
+
+
+def clip(x, x_min, x_max):
+    """Keras's ``ops.clip``: `x` limited to ``[x_min, x_max]``; the dtype is
+    torch's promotion of the three (bools as int32), so an int `x` with float
+    bounds gives float32."""
+    x, low, high = _tensor(x), _tensor(x_min), _tensor(x_max)
+    if x.dtype == np.bool_:
+        x = x.astype(np.int32)
+    dtype = _torch_result_type(x, low, high)
+    return np.asarray(np.clip(x.astype(dtype), low.astype(dtype), high.astype(dtype)))
+
+
+def where(condition, x1=None, x2=None):
+    """Keras's ``ops.where``: `x1` where `condition`, else `x2`, in their
+    common dtype (torch's promotion); without `x1` and `x2`, the indices of
+    the true values, one row per axis (int64).
+
+    >>> where([True, False], 1.0, 0.0)
+    array([1., 0.], dtype=float32)
+    """
+    condition = _tensor(condition).astype(bool)
+    if (x1 is None) != (x2 is None):
+        raise ValueError(
+            "`x1` and `x2` either both should be `None` or both should have non-None value."
+        )
+    if x1 is None:
+        return np.stack(np.nonzero(condition)).astype(np.int64)
+    x1, x2 = _tensor(x1), _tensor(x2)
+    dtype = _torch_result_type(x1, x2)
+    return np.asarray(np.where(condition, x1.astype(dtype), x2.astype(dtype)))
+
+
+def _binary(x1, x2):
+    """Both as arrays in their common dtype (torch's promotion)."""
+    x1, x2 = _tensor(x1), _tensor(x2)
+    dtype = _torch_result_type(x1, x2)
+    return x1.astype(dtype), x2.astype(dtype)
+
+
+def maximum(x1, x2):
+    """Keras's ``ops.maximum``, elementwise, in Keras's result type of the two
+    (32-bit: float64 arrays give float32)."""
+    dtype = _result_type(x1, x2)
+    return np.asarray(np.maximum(_tensor(x1, dtype), _tensor(x2, dtype)))
+
+
+def minimum(x1, x2):
+    """Keras's ``ops.minimum``, elementwise, in Keras's result type of the two."""
+    dtype = _result_type(x1, x2)
+    return np.asarray(np.minimum(_tensor(x1, dtype), _tensor(x2, dtype)))
+
+
+def equal(x1, x2):
+    """Keras's ``ops.equal``: ``x1 == x2`` elementwise, bool."""
+    return np.asarray(np.equal(*_binary(x1, x2)))
+
+
+def not_equal(x1, x2):
+    """Keras's ``ops.not_equal``: ``x1 != x2`` elementwise, bool."""
+    return np.asarray(np.not_equal(*_binary(x1, x2)))
+
+
+def greater(x1, x2):
+    """Keras's ``ops.greater``: ``x1 > x2`` elementwise, bool."""
+    return np.asarray(np.greater(*_binary(x1, x2)))
+
+
+def less(x1, x2):
+    """Keras's ``ops.less``: ``x1 < x2`` elementwise, bool."""
+    return np.asarray(np.less(*_binary(x1, x2)))
+
+
+def logical_and(x1, x2):
+    """Keras's ``ops.logical_and``: both nonzero, elementwise, bool."""
+    return np.asarray(np.logical_and(_tensor(x1), _tensor(x2)))
+
+
+def top_k(x, k, sorted=True):
+    """Keras's ``ops.top_k``: the `k` largest values along the last axis,
+    largest first (of equal values the lower index first; NaN counts as
+    largest), and their indices.
+
+    Returns:
+        ``(values, indices)``: values in `x`'s dtype, indices int32 (as
+        `argmax`; Keras's torch backend gives int64).
+
+    >>> top_k([1.0, 5.0, 3.0], 2)
+    (array([5., 3.], dtype=float32), array([1, 2], dtype=int32))
+    """
+    x = _tensor(x)
+    k = operator.index(k)
+    if x.ndim == 0 or not 0 <= k <= x.shape[-1]:
+        raise ValueError(f"top_k: k={k} is out of range for an array of shape {x.shape}")
+    last = x.shape[-1] - 1
+    # a stable ascending sort of the reversed row, read backwards: descending,
+    # ties by the lower index
+    order = last - np.argsort(x[..., ::-1], axis=-1, kind="stable")[..., ::-1][..., :k]
+    return np.take_along_axis(x, order, axis=-1), order.astype(np.int32)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Keras's ``ops.norm``: the vector or matrix norm (`ord` as
+    ``numpy.linalg.norm``; the 2-norm of all values by default), float32
+    (float16 kept), as Keras's.
+
+    >>> norm([3.0, 4.0])
+    array(5., dtype=float32)
+    """
+    x = _tensor(x)
+    dtype = x.dtype if x.dtype == np.float16 else _FLOAT32
+    value = np.linalg.norm(x.astype(dtype), ord=ord, axis=_axis(axis), keepdims=keepdims)
+    return np.asarray(value, dtype=dtype)

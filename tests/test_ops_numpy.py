@@ -1,0 +1,383 @@
+"""`fastnn.ops`'s Keras array ops against `keras.ops` (torch backend): the
+values and the result dtypes for float32, float64, int and bool inputs,
+Python numbers and lists, on a few shapes."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import ops
+
+
+def _keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return pytest.importorskip("keras")
+
+
+def _numpy(value):
+    """A Keras result as NumPy (keras.ops.convert_to_numpy; its torch
+    backend's np.array(tensor) warns under NumPy 2)."""
+    keras = _keras()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return keras.ops.convert_to_numpy(value)
+
+
+def _same(ours, theirs, rtol=1e-6):
+    """Same dtype, shape and values (NaN where Keras has NaN)."""
+    theirs = _numpy(theirs)
+    assert isinstance(ours, np.ndarray)
+    assert ours.dtype == theirs.dtype, (ours.dtype, theirs.dtype)
+    assert ours.shape == theirs.shape
+    if ours.dtype.kind == "f":
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=1e-7)
+    else:
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def _compare(name, *args, rtol=1e-6, **kwargs):
+    keras = _keras()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's x.T on rank != 2
+        theirs = getattr(keras.ops, name)(*args, **kwargs)
+    _same(getattr(ops, name)(*args, **kwargs), theirs, rtol)
+
+
+def _inputs():
+    rng = np.random.default_rng(7)
+    real = rng.standard_normal((3, 4)) * 2
+    return {
+        "float32": real.astype(np.float32),
+        "float64": real,
+        "int32": rng.integers(-5, 6, (3, 4)).astype(np.int32),
+        "int64": rng.integers(-5, 6, (2, 3, 2)),
+        "uint8": rng.integers(0, 9, (4,)).astype(np.uint8),
+        "bool": rng.integers(0, 2, (2, 5)).astype(bool),
+        "list": [[1, 2, 3], [4, 0, 1]],
+        "float_list": [[0.5, -1.5], [2.0, 3.0]],
+        "python_float": 2.5,
+        "python_int": 3,
+    }
+
+
+INPUTS = _inputs()
+NUMERIC = [k for k in INPUTS if k != "bool"]
+
+
+_UNARY_CASES = [
+    ("argmax", {}),
+    ("argmax", {"axis": -1}),
+    ("argmax", {"axis": 0, "keepdims": True}),
+    ("argmin", {}),
+    ("argmin", {"axis": -1}),
+    ("mean", {}),
+    ("mean", {"axis": -1}),
+    ("mean", {"axis": 0, "keepdims": True}),
+    ("sum", {}),
+    ("sum", {"axis": -1}),
+    ("max", {}),
+    ("max", {"axis": -1, "keepdims": True}),
+    ("min", {}),
+    ("min", {"axis": 0}),
+    ("sigmoid", {}),
+    ("exp", {}),
+    ("log", {}),
+    ("sqrt", {}),
+    ("square", {}),
+    ("abs", {}),
+    ("all", {}),
+    ("all", {"axis": -1}),
+    ("any", {}),
+    ("any", {"axis": 0, "keepdims": True}),
+    ("zeros_like", {}),
+    ("ones_like", {}),
+    ("ones_like", {"dtype": "float64"}),
+    ("convert_to_tensor", {}),
+    ("convert_to_tensor", {"dtype": "float32"}),
+    ("squeeze", {}),
+    ("transpose", {}),
+    ("expand_dims", {"axis": 0}),
+    ("norm", {}),
+    ("cast", {"dtype": "int32"}),
+    ("cast", {"dtype": "float32"}),
+]
+
+
+def _applies(name, kwargs, dtype) -> bool:
+    """An axis, a transpose or a norm needs an input with axes."""
+    return np.ndim(INPUTS[dtype]) > 0 or not ("axis" in kwargs or name in ("transpose", "norm"))
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, dtype",
+    [
+        (name, kwargs, dtype)
+        for name, kwargs in _UNARY_CASES
+        for dtype in sorted(INPUTS)
+        if _applies(name, kwargs, dtype)
+    ],
+    ids=str,
+)
+def test_unary_ops_give_keras_values_and_dtypes(name, kwargs, dtype):
+    _compare(name, INPUTS[dtype], **kwargs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "list", "int32", "python_float"])
+def test_round_gives_keras_values_and_dtypes(dtype):
+    x = INPUTS[dtype]
+    _compare("round", x)
+    if np.ndim(x):
+        _compare("round", np.asarray(x) * 10.37, decimals=1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("axis", [-1, 0, 1, None, (0, 1)], ids=str)
+def test_softmax_gives_keras_values(dtype, axis):
+    _compare("softmax", INPUTS[dtype], axis=axis)
+
+
+def test_softmax_and_sigmoid_of_ints_are_float32_where_keras_refuses():
+    x = INPUTS["int32"]
+    assert ops.softmax(x).dtype == np.float32
+    np.testing.assert_allclose(ops.softmax(x), ops.softmax(x.astype(np.float32)))
+    assert ops.sigmoid(x).dtype == np.float32
+
+
+def test_softmax_over_an_axis_of_1_warns_as_keras():
+    with pytest.warns(UserWarning, match="This axis has size 1"):
+        ops.softmax(np.ones((2, 1), np.float32))
+
+
+def test_sigmoid_exp_log_sqrt_at_the_edges_as_keras():
+    x = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0])
+    for name in ("sigmoid", "exp", "log", "sqrt"):
+        _compare(name, x)
+        _compare(name, x.astype(np.float32))
+
+
+PAIRS = [
+    ("float32", "float32"),
+    ("float32", "float64"),
+    ("int32", "float32"),
+    ("int64", "int32"),
+    ("float32", "python_int"),
+    ("int32", "python_int"),
+    ("int32", "python_float"),
+    ("float64", "python_float"),
+    ("int64", "python_float"),
+    ("bool", "int32"),
+    ("list", "list"),
+    ("python_int", "python_int"),
+]
+
+
+def _pair(a, b):
+    """Inputs of the two kinds, of shapes that broadcast."""
+    x1, x2 = INPUTS[a], INPUTS[b]
+    if np.ndim(x1) and np.ndim(x2) and np.shape(x1) != np.shape(x2):
+        x2 = np.resize(np.asarray(x2), np.shape(x1))
+    return x1, x2
+
+
+@pytest.mark.parametrize("kinds", PAIRS, ids=str)
+@pytest.mark.parametrize(
+    "name", ["maximum", "minimum", "equal", "not_equal", "greater", "less", "logical_and"]
+)
+def test_binary_ops_give_keras_values_and_dtypes(name, kinds):
+    _compare(name, *_pair(*kinds))
+
+
+@pytest.mark.parametrize("kinds", PAIRS, ids=str)
+def test_where_and_clip_give_keras_values_and_dtypes(kinds):
+    x1, x2 = _pair(*kinds)
+    condition = np.asarray(INPUTS["float32"]) > 0 if np.ndim(x1) else True
+    if np.ndim(x1):
+        condition = np.resize(condition, np.shape(x1))
+    _compare("where", condition, x1, x2)
+    _compare("clip", x1, x2, 10)
+    _compare("clip", x1, -1, 1.5)
+
+
+def test_where_of_a_condition_alone_gives_the_indices():
+    condition = np.array([[True, False, True], [False, True, True]])
+    _compare("where", condition)
+    with pytest.raises(ValueError, match="both should"):
+        ops.where(condition, 1.0)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        (([[1, 2], [3, 4]], [[5.0, 6.0]]), {}),
+        ((np.ones((2, 1), np.float32), np.zeros((2, 2), np.float64)), {"axis": 1}),
+        ((np.ones((2, 3), np.int32), np.zeros((1, 3), np.uint8)), {}),
+        ((np.ones(3, bool), np.arange(3)), {}),
+    ],
+    ids=["lists", "axis_1", "ints", "bool_and_int"],
+)
+def test_concatenate_gives_keras_values_and_dtypes(args, kwargs):
+    _compare("concatenate", list(args), **kwargs)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_stack_gives_keras_values_and_dtypes(axis):
+    _compare("stack", [INPUTS["float32"], INPUTS["float64"]], axis=axis)
+    _compare("stack", [INPUTS["int32"], INPUTS["float32"]], axis=axis)
+    _compare("stack", [[1, 2], [3, 4]], axis=axis)
+
+
+def test_reductions_of_a_list_of_arrays_stack_it_as_keras():
+    arrays = [np.ones(3), np.zeros(3)]
+    _compare("mean", arrays)
+    _compare("sum", arrays, axis=0)
+    _compare("sum", [1, 2, 3])
+
+
+def test_shape_ops_give_keras_results():
+    x = INPUTS["float32"]
+    for newshape in [(4, 3), (-1,), (2, -1, 2), -1]:
+        _compare("reshape", x, newshape)
+    _compare("transpose", INPUTS["int64"], axes=(1, 0, 2))
+    _compare("transpose", INPUTS["int64"])
+    _compare("expand_dims", x, (0, 3))
+    _compare("expand_dims", x, -1)
+    _compare("squeeze", np.ones((1, 3, 1)), axis=(0, 2))
+    _compare("squeeze", np.ones((1, 3, 1)), axis=-1)
+    keras = _keras()
+    assert ops.shape(x) == tuple(keras.ops.shape(x)) == (3, 4)
+    assert all(type(d) is int for d in ops.shape(x))
+    assert ops.shape(np.zeros(())) == ()
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        ((5,), {}),
+        ((5.0,), {}),
+        ((1, 7, 2), {}),
+        ((0, 1, 0.25), {}),
+        ((1, 2, 0.1), {}),
+        ((np.int64(4),), {}),
+        ((5,), {"dtype": "float64"}),
+        ((-3, 3), {"dtype": "int8"}),
+    ],
+    ids=str,
+)
+def test_arange_gives_keras_values_and_dtypes(args, kwargs):
+    _compare("arange", *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "fill, dtype",
+    [(3, None), (2.5, None), (True, None), (np.float64(1.5), None), (7, "int32"), (1, "int8")],
+    ids=str,
+)
+def test_full_gives_keras_values_and_dtypes(fill, dtype):
+    _compare("full", (2, 3), fill, dtype=dtype)
+
+
+def test_full_broadcasts_an_array_fill_value():
+    _compare("full", (2, 3), np.array([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("k", [1, 3])
+def test_top_k_gives_keras_values_and_indices(dtype, k):
+    keras = _keras()
+    rng = np.random.default_rng(3)
+    x = rng.permutation(40).reshape(5, 8).astype(dtype)  # no ties
+    values, indices = ops.top_k(x, k)
+    theirs = keras.ops.top_k(x, k)
+    _same(values, theirs[0])
+    assert indices.dtype == np.int32  # as argmax; Keras's torch backend gives int64
+    np.testing.assert_array_equal(indices, _numpy(theirs[1]))
+    values, indices = ops.top_k(x[0], k)
+    np.testing.assert_array_equal(indices, _numpy(keras.ops.top_k(x[0], k)[1]))
+
+
+def test_top_k_puts_nan_first_and_ties_by_index_and_checks_k():
+    values, indices = ops.top_k(np.array([1.0, 3.0, np.nan, 3.0]), 3)
+    np.testing.assert_array_equal(values, [np.nan, 3.0, 3.0])
+    np.testing.assert_array_equal(indices, [2, 1, 3])
+    with pytest.raises(ValueError, match="out of range"):
+        ops.top_k(np.ones((2, 3)), 4)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"axis": 1},
+        {"axis": 0, "keepdims": True},
+        {"ord": "fro"},
+        {"ord": 1},
+        {"ord": np.inf},
+        {"ord": 1, "axis": -1},
+        {"axis": (0, 1), "keepdims": True},
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_norm_gives_keras_values_and_dtypes(kwargs, dtype):
+    _compare("norm", INPUTS[dtype], **kwargs)
+
+
+def test_max_and_min_take_initial_and_refuse_an_empty_array():
+    x = INPUTS["float32"]
+    _compare("max", x, initial=100.0)
+    _compare("min", x, axis=-1, initial=0.0)
+    _compare("max", np.ones((0,)), initial=2.0)
+    with pytest.raises(ValueError, match="empty"):
+        ops.max(np.ones((0, 3)))
+
+
+def test_an_empty_axis_returns_the_input_as_keras():
+    x = INPUTS["int32"]
+    _compare("mean", x, axis=())
+    _compare("sum", x, axis=[])
+    _compare("all", x, axis=())
+
+
+def test_convert_to_numpy_gives_keras_arrays():
+    keras = _keras()
+    for value in ([1.0, 2.0], [1, 2], 3.0, np.arange(4, dtype=np.int32), (np.ones(2), np.zeros(2))):
+        ours, theirs = ops.convert_to_numpy(value), keras.ops.convert_to_numpy(value)
+        assert type(ours) is np.ndarray and ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+    x = np.arange(3.0)
+    assert ops.convert_to_numpy(x) is not x  # a copy, as Keras's
+
+
+def test_convert_to_numpy_of_a_model_output_and_a_variable():
+    model = fastnn.Sequential([fastnn.Input((3,)), fastnn.layers.Dense(2, activation="softmax")])
+    out = model(np.ones((4, 3), np.float32))
+    array = ops.convert_to_numpy(out)
+    assert type(array) is np.ndarray and array.shape == (4, 2)
+    kernel = ops.convert_to_numpy(model.layers[0].kernel)
+    np.testing.assert_array_equal(kernel, model.get_weights()[0])
+    # a tutorial's evaluation of the outputs
+    labels = ops.argmax(out, axis=-1)
+    assert labels.dtype == np.int32 and labels.shape == (4,)
+    np.testing.assert_allclose(ops.sum(out, axis=-1), np.ones(4), rtol=1e-6)
+
+
+def test_the_kernels_are_unchanged():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(ops.matmul(a, a, transpose_b=True), a @ a.T)
+    np.testing.assert_array_equal(ops.relu(a - 2), np.maximum(a - 2, 0))
+    np.testing.assert_allclose(ops.activation(a, "softmax"), ops.softmax(a))
+    value, _ = ops.loss(a, a, "mse")
+    assert value == 0.0
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        ops.matmul(a, a, bogus=1)
+
+
+def test_version_is_the_package_version_as_keras_version():
+    keras = _keras()
+    assert isinstance(keras.version(), str)
+    assert fastnn.version() == fastnn.__version__ == fastnn.runtime_info()["version"]
