@@ -157,3 +157,15 @@ def test_default_cache_is_fastnn_home(tmp_path, serve, monkeypatch):
     server = serve({"t.csv": DATA})
     path = utils.get_file("t.csv", server.url + "t.csv")
     assert path == str(tmp_path / "home" / "datasets" / "t.csv")
+
+
+def test_a_refused_archive_leaves_an_earlier_extraction_alone(tmp_path, serve):
+    good = _tar({"d/a.txt": b"alpha"}, "w")
+    server = serve({"p.tar": good})
+    where = utils.get_file("p.tar", server.url + "p.tar", extract=True, cache_dir=str(tmp_path))
+    (tmp_path / "datasets" / "p_extracted" / "mine.txt").write_text("the user's")
+    server.files["p.tar"] = _tar({"../evil.txt": b"x"}, "w")
+    with pytest.raises(ValueError, match="outside the extraction directory"):
+        utils.get_file("p.tar", server.url + "p.tar", extract=True, cache_dir=str(tmp_path),
+                       force_download=True)  # fmt: skip
+    assert _listing(where) == [os.path.join("d", "a.txt"), "mine.txt"]

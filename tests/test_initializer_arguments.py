@@ -174,6 +174,9 @@ def test_variance_scaling_bad_arguments_as_keras(kwargs, match):
 
 def test_variance_scaling_config_matches_keras():
     keras = _keras()
+    normal = initializers.VarianceScaling(distribution="normal").get_config()
+    assert normal == keras.initializers.VarianceScaling(distribution="normal").get_config()
+    assert normal["distribution"] == "truncated_normal"
     ours = initializers.VarianceScaling(2.0, "fan_out", "uniform", seed=1).get_config()
     theirs = keras.initializers.VarianceScaling(2.0, "fan_out", "uniform", seed=1).get_config()
     assert ours == theirs

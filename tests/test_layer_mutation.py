@@ -582,3 +582,26 @@ def test_a_dropout_rate_given_as_text_is_a_type_error(rate):
     with pytest.raises(TypeError, match="Dropout rate must be a float, got"):
         layer.rate = rate
     assert layer.rate == 0.25
+
+
+def test_a_shared_weightless_layer_changes_in_every_model_that_runs_it():
+    act = layers.Activation("relu")
+    first = models.Sequential([layers.Input((3,)), act])
+    second = models.Sequential([layers.Input((3,)), act])
+    x = np.array([[-1.0, 2.0, -3.0]], np.float32)
+    act.activation = "linear"
+    for model in (first, second):
+        np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+        assert model.layers[0].get_config()["activation"] == "linear"
+
+
+def test_a_softmax_layer_pickled_before_its_axis_was_stored_reads_minus_one():
+    import pickle
+
+    layer = layers.Softmax()
+    state = layer.__getstate__()
+    state.pop("axis")  # as pickled by a fastnn that did not store it
+    restored = layers.Softmax.__new__(layers.Softmax)
+    restored.__dict__.update(state)
+    assert restored.axis == -1
+    assert pickle.loads(pickle.dumps(restored)).get_config()["axis"] == -1

@@ -238,6 +238,29 @@ def test_a_subclass_overriding_call_is_reduced_as_keras():
         losses.Loss()([[1.0]], [[1.0]])
 
 
+def test_compile_refuses_a_loss_it_cannot_train_with():
+    """A subclass overriding call() (Keras differentiates it; fastnn would
+    silently train the parent's C++ loss) and a direct Loss subclass are
+    refused by compile, naming the class; the model keeps its loss."""
+    from fastnn import layers, models
+
+    class DoubleMSE(losses.MeanSquaredError):
+        def call(self, y_true, y_pred):
+            return 2.0 * super().call(y_true, y_pred)
+
+    class Own(losses.Loss):
+        def call(self, y_true, y_pred):
+            return fastnn.ops.mean(fastnn.ops.abs(y_true - y_pred), axis=-1)
+
+    assert DoubleMSE()([[0.0]], [[1.0]]) == 2.0  # still callable
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile("sgd", "mse")
+    for loss in (DoubleMSE(), DoubleMSE, Own(), Own):
+        with pytest.raises(ValueError, match=r"fastnn cannot train with (DoubleMSE|Own)"):
+            model.compile("sgd", loss)
+        assert model.loss == "mse"
+
+
 # -- losses.get ------------------------------------------------------------------------
 
 

@@ -455,3 +455,14 @@ def test_standalone_use_draws_no_seed_and_takes_no_name():
         return model.get_weights()[0]
 
     np.testing.assert_array_equal(weights(False), weights(True))
+
+
+def test_a_metric_pickled_before_the_stateful_api_still_updates():
+    """A metric pickled by a fastnn without update_state has neither its
+    state nor its evaluator cache: both start empty."""
+    m = metrics.BinaryAccuracy()
+    for key in ("_state", "_evaluators"):
+        m.__dict__.pop(key, None)
+    assert float(m.result()) == 0.0
+    m.update_state([[1.0], [0.0]], [[0.9], [0.8]])
+    assert float(m.result()) == 0.5

@@ -381,3 +381,25 @@ def test_version_is_the_package_version_as_keras_version():
     keras = _keras()
     assert isinstance(keras.version(), str)
     assert fastnn.version() == fastnn.__version__ == fastnn.runtime_info()["version"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ops.max([3_000_000_000, 1]),
+        lambda: ops.convert_to_tensor([1, 2**40]),
+        lambda: ops.argmax([1, 2**32]),
+    ],
+)
+def test_a_list_of_integers_beyond_int32_is_refused_not_wrapped(call):
+    """Keras gives a list of ints int32 and refuses what overflows it ("value
+    cannot be converted to type int32 without overflow"); NumPy would wrap."""
+    with pytest.raises(ValueError, match="cannot be converted to int32 without overflow"):
+        call()
+
+
+def test_unsigned_sums_do_not_wrap_as_keras():
+    assert ops.sum(np.array([60000, 60000], np.uint16)).dtype == np.int32
+    assert ops.sum(np.array([60000, 60000], np.uint16)) == 120000
+    total = ops.sum(np.array([4_000_000_000, 60000], np.uint32))
+    assert total.dtype == np.int64 and total == 4_000_060_000

@@ -422,6 +422,8 @@ class VarianceScaling(Initializer):
                 f"Invalid `distribution` argument: {distribution}. Please use one of "
                 f"{list(self._DISTRIBUTIONS)}"
             )
+        if distribution == "normal":  # Keras stores its alias as the name it means
+            distribution = "truncated_normal"
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
@@ -431,7 +433,7 @@ class VarianceScaling(Initializer):
         fan_in, fan_out = _fans(shape)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         variance = self.scale / max(1.0, fan[self.mode])
-        if self.distribution in ("normal", "truncated_normal"):
+        if self.distribution == "truncated_normal":
             kernel, a, b = "truncated_normal", 0.0, math.sqrt(variance) / 0.87962566103423978
         elif self.distribution == "untruncated_normal":
             kernel, a, b = "random_normal", 0.0, math.sqrt(variance)

@@ -433,6 +433,7 @@ class Layer:
         a model of the same shapes."""
         state = self.__dict__.copy()
         state["_owner"] = None
+        state.pop("_models", None)
         state["_weights"] = [np.array(w, copy=True) for w in self._weights]  # (int32 counts too)
         return state
 
@@ -520,17 +521,23 @@ class Layer:
             ValueError: the engine refuses the new description; the model
                 is left as it was.
         """
-        model = self._owner() if self._owner is not None else None
-        if model is None or getattr(model, "_net", None) is None or self not in model._layers:
-            return
+        models = list(self.__dict__.get("_models", ()))  # a weightless layer may be shared
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None and owner not in models:
+            models.append(owner)
+        for model in models:
+            if getattr(model, "_net", None) is not None and self in model._layers:
+                self._redescribe_in(model)
+
+    def _redescribe_in(self, model) -> None:
+        """`_redescribe` for one built model that runs this layer."""
         with model._exclusive(f"changing layer {self.name!r}"):
             previous = model._net
             saved = [(obj, dict(obj.__dict__)) for obj in (model, *model._layers)]
             for layer in model._layers:
                 layer._keep_built = True  # seeds and weights as they are (see _spec)
-            model._net = None
             try:
-                model.build()
+                model._build_network()  # replaces model._net once the new one is complete
             except BaseException:
                 for obj, attributes in saved:
                     obj.__dict__.clear()
@@ -988,7 +995,7 @@ class Softmax(Activation):
 
     _ACTIVATION_ARGUMENT = False
 
-    axis = _Hyperparameter(lambda layer, value: _softmax_axis(value), engine=False)
+    axis = _Hyperparameter(lambda layer, value: _softmax_axis(value), engine=False, default=-1)
 
     def __init__(self, axis=-1, **kwargs):
         _softmax_axis(axis)

@@ -924,6 +924,22 @@ def get(identifier):
     return found() if isinstance(found, type) else found
 
 
+def _check_trainable(cls) -> None:
+    """Refuses a Loss class fastnn cannot train with: one computing no C++
+    loss (a direct subclass of Loss), or one overriding `call` (Keras
+    differentiates `call` with its backend; fastnn's gradients are its C++
+    kernels', and training with the parent's kernel would silently train
+    another loss). Such a loss can still be called."""
+    if not cls.kernel or cls.call is not Loss.call:
+        raise ValueError(
+            f"fastnn cannot train with {cls.__name__}: it trains with its C++ losses and "
+            "their exact gradients, and a Loss subclass that defines its own call() (or "
+            "computes no built-in loss) has none. Use one of fastnn.losses' classes (their "
+            "arguments: from_logits, label_smoothing, delta ...); the subclass can still be "
+            "called on arrays."
+        )
+
+
 def _resolve(identifier) -> Loss:
     """The `Loss` instance a model trains with: from a Keras string id or
     class name, an instance, a class, one of Keras's loss functions (its
@@ -934,6 +950,10 @@ def _resolve(identifier) -> Loss:
     """
     if isinstance(identifier, dict):
         identifier = get(identifier)
+    if isinstance(identifier, Loss) or (
+        isinstance(identifier, type) and issubclass(identifier, Loss)
+    ):
+        _check_trainable(identifier if isinstance(identifier, type) else type(identifier))
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.kernel:

@@ -284,7 +284,7 @@ class Metric:
             metric.check_shapes(y_true.shape, y_pred.shape)
         except ValueError as e:
             raise ValueError(f"{what} got {shapes}: {e}") from None
-        state = self._state
+        state = self.__dict__.get("_state")  # (absent from a metric pickled before it existed)
         if state is not None and len(state[2]) != len(metric._kernels()):
             raise ValueError(
                 f"{what}: {type(self).__name__} keeps one state per output and holds that of "
@@ -318,7 +318,7 @@ class Metric:
         no data (0.0 for the means, counts and AUC)."""
         from fastnn.layers import _EagerArray
 
-        state = self._state
+        state = self.__dict__.get("_state")  # (absent from a metric pickled before it existed)
         if state is None:
             value = self._empty_value()
         else:
@@ -330,7 +330,7 @@ class Metric:
     def reset_state(self) -> None:
         """Sets the state to that of no data, as Keras's `reset_state()`
         (a per-output metric keeps its number of outputs)."""
-        state = self._state
+        state = self.__dict__.get("_state")  # (absent from a metric pickled before it existed)
         if state is not None:
             metric, outputs, total, _ = state
             self._state = (metric, outputs, np.zeros_like(total), 0.0)
@@ -350,6 +350,8 @@ class Metric:
         outputs and config), whose engine evaluates predictions fed as its
         input."""
         key = (outputs, repr(self.get_config()))
+        if "_evaluators" not in self.__dict__:  # a metric pickled before it existed
+            self._evaluators = {}
         found = self._evaluators.get(key)
         if found is None:
             from fastnn import layers, models

@@ -25,7 +25,6 @@ Data path (written once here so that ``fit``/``evaluate`` reuse it):
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import numbers
 import os
@@ -49,28 +48,43 @@ __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json"
 _FLOAT32 = np.dtype(np.float32)
 
 
-def _build_undone_if_failed(method):
-    """A call that finds the model unbuilt builds it from its data (Keras's
-    build on first use). If the call then fails before any training step, say
-    on a bad label or a NaN, the model goes back to unbuilt as it was: the
-    input width taken from the rejected x, the initial weights, the seeds
-    they drew, the metrics resolved from its shapes and the optimizer's
-    slots are all forgotten, so the next, correct call builds afresh. A call
-    that trained before failing (a callback raising in epoch 2, an
-    interrupt) keeps what it built and trained."""
+_LOCK_CREATION = threading.Lock()
 
-    @functools.wraps(method)
-    def call(self, *args, **kwargs):
-        if self._net is not None:
-            return method(self, *args, **kwargs)
-        saved = _UnbuiltState(self)
+
+def _first_call(model, method, args: tuple, kwargs: dict):
+    """Runs `method` on a model its caller found unbuilt (Keras builds on
+    first use, from the call's data). If the call then fails before any
+    training step, say on a bad label or a NaN, the model goes back to
+    unbuilt as it was: the input width taken from the rejected x, the initial
+    weights, the seeds they drew, the metrics resolved from its shapes and the
+    optimizer's slots are all forgotten, so the next, correct call builds
+    afresh. A call that trained before failing (a callback raising in epoch
+    2, an interrupt) keeps what it built and trained.
+
+    First calls on one model are serialized by its own lock, so a thread's
+    undo never takes away a build another thread's call is using: a second
+    thread waits, then finds the model built (or unbuilt again) and goes on.
+    While it runs, ``model._first_call_thread`` names its thread: another
+    thread's call then waits here too (even on the model built meanwhile,
+    whose build may yet be undone), and the call made here, in this thread,
+    does not come back."""
+    lock = model.__dict__.get("_first_build_lock")
+    if lock is None:
+        with _LOCK_CREATION:
+            lock = model.__dict__.setdefault("_first_build_lock", threading.RLock())
+    with lock:
+        model._first_call_thread = threading.get_ident()
         try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            saved.restore_if_untrained(self)
-            raise
-
-    return call
+            if model._net is not None:  # another thread's first call built it meanwhile
+                return method(model, *args, **kwargs)
+            saved = _UnbuiltState(model)
+            try:
+                return method(model, *args, **kwargs)
+            except BaseException:
+                saved.restore_if_untrained(model)
+                raise
+        finally:
+            model._first_call_thread = None
 
 
 class _UnbuiltState:
@@ -84,7 +98,7 @@ class _UnbuiltState:
         optimizer = model.optimizer
         self.optimizer = None if optimizer is None else (optimizer, dict(optimizer.__dict__))
         self.iterations = None if optimizer is None else int(optimizer.iterations)
-        self.seed_position = _seeding._position()
+        self.seed_mark = _seeding._mark()
 
     def restore_if_untrained(self, model) -> None:
         if model._net is None:
@@ -99,7 +113,20 @@ class _UnbuiltState:
         ):
             obj.__dict__.clear()
             obj.__dict__.update(attributes)
-        _seeding._rewind(self.seed_position)
+        _seeding._rewind_if_alone(self.seed_mark)
+
+
+# float64 values from here up round to float32's inf (2**128 - 2**103: halfway
+# between the largest float32 and 2**128, a tie that rounds to the even 2**128).
+_FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
+
+
+def _float32(value: float) -> float:
+    """`value` rounded to float32, as a Python float; inf beyond float32's
+    range, without NumPy's overflow warning."""
+    if -_FLOAT32_OVERFLOW < value < _FLOAT32_OVERFLOW or value != value:
+        return float(np.float32(value))
+    return math.copysign(math.inf, value)
 
 
 def _metric_list(metrics) -> list:
@@ -133,6 +160,8 @@ class Sequential:
     >>> model = Sequential([layers.Input(shape=(784,)), layers.Dense(10, activation="softmax")])
     >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     """
+
+    _first_call_thread = None  # the thread running _first_call on this model, if any
 
     def __init__(
         self,
@@ -251,6 +280,13 @@ class Sequential:
         """
         if self._net is not None:
             return
+        self._build_network(input_shape)
+
+    def _build_network(self, input_shape=None) -> None:
+        """`build`'s work, also for a built model (`Layer._redescribe`): the
+        new network replaces the old one only when it is complete, so a
+        `predict` running meanwhile in another thread uses one or the other,
+        never none."""
         if input_shape is not None:
             shape = tuple(input_shape)
             if self._input_shape is None:
@@ -325,6 +361,9 @@ class Sequential:
             layer.built = True
         for layer in self._layers:
             layer.built = True
+            if "_models" not in layer.__dict__:  # every model running the layer (shared ones)
+                layer._models = weakref.WeakSet()
+            layer._models.add(self)
             ref = getattr(layer, "_owner", None)
             owner = ref() if ref is not None else None
             if owner is None or owner is self or layer not in owner._layers:
@@ -795,7 +834,6 @@ class Sequential:
             data, order, batch_size, begin, end, self.optimizer._kernel, rates
         )
 
-    @_build_undone_if_failed
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch.
 
@@ -816,6 +854,14 @@ class Sequential:
             ValueError / TypeError: bad shapes, lengths, labels, NaN/Inf, empty
             batch; raised before any weight changes.
         """
+        first = self._first_call_thread  # set while a first call runs (in any thread)
+        if (self._net is None or first is not None) and first != threading.get_ident():
+            return _first_call(
+                self,
+                Sequential.train_on_batch,
+                (x, y, sample_weight, class_weight, return_dict),
+                {},
+            )
         self._require_compiled("train_on_batch")
         with self._exclusive("train_on_batch"):
             result = self._train_batch("train_on_batch", x, y, sample_weight, class_weight)
@@ -834,9 +880,13 @@ class Sequential:
         rows = data.rows
         return self._run_steps(data, np.arange(rows, dtype=np.int64), rows, 0, 1)
 
-    @_build_undone_if_failed
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch, in inference mode (no update)."""
+        first = self._first_call_thread  # set while a first call runs (in any thread)
+        if (self._net is None or first is not None) and first != threading.get_ident():
+            return _first_call(
+                self, Sequential.test_on_batch, (x, y, sample_weight, return_dict), {}
+            )
         self._require_compiled("test_on_batch")
         return self._format(self._test_batch("test_on_batch", x, y, sample_weight), return_dict)
 
@@ -848,9 +898,11 @@ class Sequential:
         self._sync_trainable()  # frozen layers' penalties leave the loss
         return self._net.evaluate(data, data.rows)
 
-    @_build_undone_if_failed
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
+        first = self._first_call_thread  # set while a first call runs (in any thread)
+        if (self._net is None or first is not None) and first != threading.get_ident():
+            return _first_call(self, Sequential.predict_on_batch, (x,), {})
         return self._predict_batch("predict_on_batch", x)
 
     def _predict_batch(self, what, x) -> np.ndarray:
@@ -875,21 +927,20 @@ class Sequential:
         digits Keras prints (0.5166666507720947 for 31/60). A mean beyond
         float32's range becomes inf, as Keras's float32 variable holds it,
         without NumPy's overflow warning (Keras prints none)."""
-        with np.errstate(over="ignore"):
-            return self._logs_float32(result)
-
-    def _logs_float32(self, result: dict) -> Dict[str, float]:
         samples = result["samples"]
         loss = result["loss_sum"] / samples if samples else 0.0
-        logs: Dict[str, float] = {"loss": float(np.float32(loss))}
+        logs: Dict[str, float] = {"loss": _float32(loss)}
         weight = result["weight_sum"]
         sums = result["metric_sums"]
         at = 0
         for metric, weighted in zip(self._metrics, self._metric_weighted):
             n = len(metric._kernels())  # the engine's sums this metric reads
-            value = np.asarray(
-                metric._value(sums[at : at + n], weight if weighted else samples), np.float32
-            )
+            value = metric._value(sums[at : at + n], weight if weighted else samples)
+            if isinstance(value, float):
+                value = np.float32(_float32(value))
+            else:
+                with np.errstate(over="ignore"):  # beyond float32: inf, as Keras's variable
+                    value = np.asarray(value, np.float32)
             # A per-output vector (FBetaScore's average=None, R2Score's
             # class_aggregation=None) stays an array, as in Keras's logs; of one
             # output it becomes a float where Keras's float(value) does.
@@ -932,7 +983,6 @@ class Sequential:
         """``["loss", *metric names]``, the order `evaluate` returns values in."""
         return ["loss", *self._metric_names]
 
-    @_build_undone_if_failed
     def fit(
         self,
         x=None,
@@ -1024,6 +1074,27 @@ class Sequential:
             changes. RuntimeError: `fit` already running on this model in
             another thread.
         """
+        first = self._first_call_thread  # set while a first call runs (in any thread)
+        if (self._net is None or first is not None) and first != threading.get_ident():
+            kwargs = dict(
+                x=x,
+                y=y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
+            )
+            return _first_call(self, Sequential.fit, (), kwargs)
         from fastnn import callbacks as _callbacks
 
         self._require_compiled("fit")
@@ -1208,7 +1279,6 @@ class Sequential:
         cbs.on_test_end(logs)
         return logs
 
-    @_build_undone_if_failed
     def evaluate(
         self,
         x=None,
@@ -1239,6 +1309,19 @@ class Sequential:
         Returns:
             ``[loss, *metrics]`` (a float when there are no metrics), or a dict.
         """
+        first = self._first_call_thread  # set while a first call runs (in any thread)
+        if (self._net is None or first is not None) and first != threading.get_ident():
+            kwargs = dict(
+                x=x,
+                y=y,
+                batch_size=batch_size,
+                verbose=verbose,
+                sample_weight=sample_weight,
+                steps=steps,
+                callbacks=callbacks,
+                return_dict=return_dict,
+            )
+            return _first_call(self, Sequential.evaluate, (), kwargs)
         from fastnn import callbacks as _callbacks
 
         source = _batch_sources.is_batch_source(x)
@@ -1280,7 +1363,6 @@ class Sequential:
             return logs["loss"]
         return [logs["loss"], *(logs[n] for n in self._metric_names)]
 
-    @_build_undone_if_failed
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, computed `batch_size` samples at a time.
 
@@ -1300,6 +1382,11 @@ class Sequential:
             float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
             rows with `steps`).
         """
+        first = self._first_call_thread  # set while a first call runs (in any thread)
+        if (self._net is None or first is not None) and first != threading.get_ident():
+            return _first_call(
+                self, Sequential.predict, (x, batch_size, verbose, steps, callbacks), {}
+            )
         source = False
         if type(x) is not np.ndarray:  # (a plain array, the batch-1 path, skips the call)
             source = _batch_sources.is_batch_source(x)

@@ -265,7 +265,16 @@ def _tensor(x, dtype=None) -> np.ndarray:
         return np.asarray(x, dtype=np.float32)
     array = _numeric(np.asarray(x))
     if isinstance(x, (list, tuple)):
-        return array.astype(_TO_32_BITS.get(array.dtype, array.dtype), copy=False)
+        narrow = _TO_32_BITS.get(array.dtype, array.dtype)
+        if array.dtype.kind in "iu" and array.size and narrow != array.dtype:
+            info = np.iinfo(narrow)
+            if array.min() < info.min or array.max() > info.max:
+                raise ValueError(  # Keras: "value cannot be converted to type int32 ..."
+                    f"a list of integers becomes {narrow} (Keras's type for it), and "
+                    f"{array.max() if array.max() > info.max else array.min()} cannot be "
+                    f"converted to {narrow} without overflow; pass an int64 array instead"
+                )
+        return array.astype(narrow, copy=False)
     return array
 
 
@@ -469,13 +478,16 @@ def mean(x, axis=None, keepdims=False):
 
 
 def sum(x, axis=None, keepdims=False):
-    """Keras's ``ops.sum`` over `axis` (all by default): bools, int8, uint8
-    and int16 sum in int32, other dtypes in their own."""
+    """Keras's ``ops.sum`` over `axis` (all by default): bools, int8, uint8,
+    int16 and uint16 sum in int32, uint32 in int64, other dtypes in their own."""
     x = _stacked(x)
     axis = _axis(axis)
     if axis == ():
         return x
-    dtype = np.dtype(np.int32) if x.dtype.name in ("bool", "uint8", "int8", "int16") else x.dtype
+    small = ("bool", "uint8", "int8", "int16", "uint16")
+    dtype = np.dtype(np.int32) if x.dtype.name in small else x.dtype
+    if x.dtype.name == "uint32":  # torch has no uint32 sums: Keras's is int64
+        dtype = np.dtype(np.int64)
     return np.asarray(np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype))
 
 

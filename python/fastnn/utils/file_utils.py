@@ -95,6 +95,12 @@ def _extract(path: str, to: str, archive_format) -> bool:
 
     if archive_format is None:
         return False
+    existed = os.path.isdir(to)  # a refused archive removes only a directory it made
+
+    def undo() -> None:
+        if not existed:
+            shutil.rmtree(to, ignore_errors=True)
+
     kinds = ["tar", "zip"] if archive_format == "auto" else archive_format
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     for kind in kinds:
@@ -113,7 +119,7 @@ def _extract(path: str, to: str, archive_format) -> bool:
                     else:  # the members were checked above
                         archive.extractall(to)  # noqa: S202
             except BaseException:
-                shutil.rmtree(to, ignore_errors=True)
+                undo()
                 raise
             return True
         if kind == "zip" and zipfile.is_zipfile(path):
@@ -128,7 +134,7 @@ def _extract(path: str, to: str, archive_format) -> bool:
                     os.makedirs(to, exist_ok=True)
                     archive.extractall(to)
             except BaseException:
-                shutil.rmtree(to, ignore_errors=True)
+                undo()
                 raise
             return True
     return False

@@ -31,6 +31,7 @@ _MAX_SEED = 2**32 - 1  # numpy.random.seed's range
 _lock = threading.Lock()
 _global_seed = None
 _counter = 0
+_drawn = threading.local()  # .count: the seeds this thread drew from the sequence
 
 
 def set_random_seed(seed):
@@ -91,6 +92,7 @@ def next_seed() -> int:
         else:
             sequence = np.random.SeedSequence((_global_seed, _counter))
             _counter += 1
+            _drawn.count = getattr(_drawn, "count", 0) + 1
     return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
 
@@ -102,15 +104,24 @@ def _reset_for_tests() -> None:
         _counter = 0
 
 
-def _position() -> int:
-    """Where the seeded sequence stands (how many seeds `next_seed` drew)."""
+def _mark() -> tuple:
+    """Where the seeded sequence stands, and how many of its seeds this
+    thread has drawn: `_rewind_if_alone` takes it back there."""
     with _lock:
-        return _counter
+        return _counter, getattr(_drawn, "count", 0)
 
 
-def _rewind(position: int) -> None:
-    """Goes back to `position`, so that seeds drawn by a call that failed and
-    was undone are drawn again by the next one."""
+def _rewind_if_alone(mark: tuple) -> bool:
+    """Goes back to `mark`, so that the seeds a call that failed and was
+    undone drew are drawn again by the next one, but only when this thread
+    drew every seed drawn since: another thread's seeds are never handed
+    out twice. Returns whether it went back."""
     global _counter
+    position, mine = mark
     with _lock:
+        drawn_here = getattr(_drawn, "count", 0) - mine
+        if _counter - position != drawn_here:
+            return False
         _counter = position
+        _drawn.count = mine
+        return True
