@@ -403,3 +403,11 @@ def test_unsigned_sums_do_not_wrap_as_keras():
     assert ops.sum(np.array([60000, 60000], np.uint16)) == 120000
     total = ops.sum(np.array([4_000_000_000, 60000], np.uint32))
     assert total.dtype == np.int64 and total == 4_000_060_000
+
+
+def test_torch_tensors_are_taken_as_keras_takes_them():
+    torch = pytest.importorskip("torch")
+    grad = torch.tensor([[1.0, -2.0]], requires_grad=True)
+    np.testing.assert_array_equal(ops.convert_to_numpy(grad), [[1.0, -2.0]])
+    half = torch.tensor([1.5, 3.0]).bfloat16()
+    assert ops.mean(half).dtype == np.float32 and ops.mean(half) == 2.25

@@ -212,19 +212,11 @@ class Ones(Initializer):
         return {}
 
 
-class _ConstantValue:
+class _ConstantValue(_Argument):
     """Constant's `value`: a number, or an array-like of numbers broadcast to
     the weight's shape as Keras broadcasts it (``Constant(np.log([p / n]))``
     for an output bias, in TensorFlow's imbalanced-data tutorial). Checked
     when set; NaN or Inf are refused by the layer built with it."""
-
-    def __set_name__(self, owner, name: str) -> None:
-        self.name = name
-
-    def __get__(self, initializer, owner=None):
-        if initializer is None:
-            return self
-        return initializer.__dict__[self.name]
 
     def __set__(self, initializer, value) -> None:
         if isinstance(value, dict) and value.get("class_name") == "__numpy__":

@@ -31,6 +31,7 @@ import warnings
 import numpy as np
 
 from fastnn import losses as _losses
+from fastnn.utils.tensors import plain_tensor
 
 __all__ = [
     "AUC",
@@ -102,12 +103,9 @@ def _shape(shape, what):
 
 
 def _real_array(value, what: str, where: str) -> np.ndarray:
-    """`update_state`'s argument as a NumPy array of real numbers (a tensor
-    through its `numpy()`, after `detach()` and `cpu()` where it has them)."""
-    if not isinstance(value, np.ndarray):
-        for method in ("detach", "cpu", "numpy"):
-            if hasattr(value, method) and not isinstance(value, np.generic):
-                value = getattr(value, method)()
+    """`update_state`'s argument as a NumPy array of real numbers (a torch
+    tensor as Keras's torch backend takes it)."""
+    value = plain_tensor(value)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as e:

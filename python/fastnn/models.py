@@ -42,6 +42,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.utils import seeding as _seeding
+from fastnn.utils.tensors import plain_tensor
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
@@ -49,6 +50,12 @@ _FLOAT32 = np.dtype(np.float32)
 
 
 _LOCK_CREATION = threading.Lock()
+
+
+def _arguments(names: dict) -> dict:
+    """A method's arguments from its `locals()` taken before anything else is
+    assigned but the first-call check's `first`."""
+    return {k: v for k, v in names.items() if k not in ("self", "first")}
 
 
 def _first_call(model, method, args: tuple, kwargs: dict):
@@ -1076,25 +1083,7 @@ class Sequential:
         """
         first = self._first_call_thread  # set while a first call runs (in any thread)
         if (self._net is None or first is not None) and first != threading.get_ident():
-            kwargs = dict(
-                x=x,
-                y=y,
-                batch_size=batch_size,
-                epochs=epochs,
-                verbose=verbose,
-                callbacks=callbacks,
-                validation_split=validation_split,
-                validation_data=validation_data,
-                shuffle=shuffle,
-                class_weight=class_weight,
-                sample_weight=sample_weight,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,
-                validation_steps=validation_steps,
-                validation_batch_size=validation_batch_size,
-                validation_freq=validation_freq,
-            )
-            return _first_call(self, Sequential.fit, (), kwargs)
+            return _first_call(self, Sequential.fit, (), _arguments(locals()))
         from fastnn import callbacks as _callbacks
 
         self._require_compiled("fit")
@@ -1311,17 +1300,7 @@ class Sequential:
         """
         first = self._first_call_thread  # set while a first call runs (in any thread)
         if (self._net is None or first is not None) and first != threading.get_ident():
-            kwargs = dict(
-                x=x,
-                y=y,
-                batch_size=batch_size,
-                verbose=verbose,
-                sample_weight=sample_weight,
-                steps=steps,
-                callbacks=callbacks,
-                return_dict=return_dict,
-            )
-            return _first_call(self, Sequential.evaluate, (), kwargs)
+            return _first_call(self, Sequential.evaluate, (), _arguments(locals()))
         from fastnn import callbacks as _callbacks
 
         source = _batch_sources.is_batch_source(x)
@@ -2593,21 +2572,9 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
         pass  # one sample in a list: data
     else:
         x = unwrap(x, None)
-    x = _plain_tensor(x)
+    x = plain_tensor(x)
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
-    return x, _plain_tensor(unwrap(y, rows)), _plain_tensor(unwrap(sample_weight, rows))
-
-
-def _plain_tensor(value):
-    """A torch tensor as a NumPy array, taken as Keras's torch backend takes
-    it: detached from autograd (``requires_grad``), on the CPU, and bfloat16,
-    which NumPy lacks, widened to float32 (exact). Anything else as given."""
-    if type(value).__module__.partition(".")[0] != "torch" or not hasattr(value, "detach"):
-        return value
-    value = value.detach().cpu()
-    if str(value.dtype) == "torch.bfloat16":
-        value = value.float()
-    return value.numpy()
+    return x, plain_tensor(unwrap(y, rows)), plain_tensor(unwrap(sample_weight, rows))
 
 
 def _refuse_batch_source(x, what: str) -> None:

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from fastnn._core import ops as _ops
+from fastnn.utils.tensors import plain_tensor
 
 
 def _signature_from_doc(fn) -> inspect.Signature:
@@ -254,7 +255,8 @@ def _tensor(x, dtype=None) -> np.ndarray:
     """Keras's ``convert_to_tensor`` (torch backend) as a NumPy array: a
     Python bool is bool, a Python int int32 (int64 beyond its range), a Python
     float float32, a list takes its items' type in 32 bits, an array keeps its
-    dtype."""
+    dtype; a torch tensor as Keras's torch backend takes it."""
+    x = plain_tensor(x)
     if dtype is not None:
         return _numeric(np.asarray(x, dtype=np.dtype(dtype)))
     if isinstance(x, bool):
@@ -361,6 +363,7 @@ def convert_to_numpy(x):
     `fastnn.layers.Variable`, through it)."""
     if isinstance(x, (list, tuple)):
         return np.array([convert_to_numpy(item) for item in x])
+    x = plain_tensor(x)  # a torch tensor as Keras's torch backend takes it
     to_numpy = getattr(x, "numpy", None)
     if callable(to_numpy) and not isinstance(x, np.ndarray):
         x = to_numpy()

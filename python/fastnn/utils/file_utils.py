@@ -43,41 +43,34 @@ def validate_file(fpath, file_hash, algorithm="auto", chunk_size=_CHUNK) -> bool
 
 
 def _download(origin: str, target: str) -> None:
-    """`origin` to `target` through a temporary file renamed into place;
-    Keras's "URL fetch failure" message when it fails (nothing is left)."""
+    """`origin` to `target`, written atomically (`atomic_write`: nothing is
+    left when it fails); Keras's "URL fetch failure" message."""
     import urllib.error
     import urllib.request
 
-    from fastnn.utils.fileio import open_temp_beside
+    from fastnn.utils.fileio import atomic_write
     from fastnn.utils.progbar import Progbar
 
-    out, tmp = open_temp_beside(target, suffix=".part")
-    try:
-        with out:
-            try:
-                with urllib.request.urlopen(origin, timeout=60) as response:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    bar = Progbar(total)
-                    done = 0
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
-                        out.write(chunk)
-                        done += len(chunk)
-                        bar.update(min(done, total) if total is not None else done)
-            except urllib.error.HTTPError as e:
-                raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from None
-            except (urllib.error.URLError, ValueError) as e:
-                reason = getattr(e, "reason", e)
-                raise OSError(
-                    f"URL fetch failure on {origin}: {getattr(e, 'errno', None)} -- {reason}"
-                ) from None
-        os.replace(tmp, target)
-    except BaseException:
+    def fetch(out) -> None:
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            with urllib.request.urlopen(origin, timeout=60) as response:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                bar = Progbar(total)
+                done = 0
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    done += len(chunk)
+                    bar.update(min(done, total) if total is not None else done)
+        except urllib.error.HTTPError as e:
+            raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from None
+        except (urllib.error.URLError, ValueError) as e:
+            reason = getattr(e, "reason", e)
+            raise OSError(
+                f"URL fetch failure on {origin}: {getattr(e, 'errno', None)} -- {reason}"
+            ) from None
+
+    atomic_write(target, fetch)
 
 
 def _inside(root: str, name: str) -> bool:
