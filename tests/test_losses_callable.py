@@ -365,3 +365,13 @@ def test_reductions_other_than_the_batch_mean_are_refused(reduction):
     # loss trains with the batch mean only, so its call refuses them too.
     with pytest.raises(ValueError, match=f"reduction={reduction!r} is not supported"):
         losses.MeanSquaredError(reduction=reduction)
+
+
+def test_a_loss_takes_torch_tensors_as_keras_does():
+    torch = pytest.importorskip("torch")
+    y = torch.tensor([[0.0, 1.0]])
+    p = torch.tensor([[0.5, 0.5]], requires_grad=True)
+    assert losses.MeanSquaredError()(y, p) == pytest.approx(0.25)
+    assert losses.mean_squared_error(y, p.bfloat16()).tolist() == [0.25]
+    labels = torch.tensor([1])
+    assert losses.sparse_categorical_crossentropy(labels, p).tolist() == pytest.approx([0.693147])

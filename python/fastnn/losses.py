@@ -25,6 +25,7 @@ import numpy as np
 
 from fastnn import ops as _ops
 from fastnn.utils.naming import to_snake_case
+from fastnn.utils.tensors import plain_tensor
 
 __all__ = [
     "BinaryCrossentropy",
@@ -174,8 +175,9 @@ class Loss:
 
 
 def _numeric(value, what: str):
-    """`value` as an array of a real numeric dtype, else a TypeError."""
-    array = np.asarray(value)
+    """`value` as an array of a real numeric dtype, else a TypeError (a
+    torch tensor as Keras's torch backend takes it)."""
+    array = np.asarray(plain_tensor(value))
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{what} must have a real numeric dtype (bool, int, uint or float), "
@@ -561,8 +563,8 @@ def _same_rank(y_true, y_pred):
     """Float64 arrays; a label of one rank less gets a last axis of 1 (or a
     prediction one); then equal shapes, else a ValueError (the metrics'
     rule)."""
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(plain_tensor(y_true), dtype=np.float64)
+    y_pred = np.asarray(plain_tensor(y_pred), dtype=np.float64)
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
     elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
@@ -579,8 +581,8 @@ def _float64(y_true, y_pred, same_rank: bool = True):
     """Both as float64 arrays, brought to the same rank as Keras's
     `squeeze_or_expand_to_same_rank` where `same_rank`; shapes that do not
     broadcast raise a ValueError."""
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(plain_tensor(y_pred), dtype=np.float64)
+    y_true = np.asarray(plain_tensor(y_true), dtype=np.float64)
     if same_rank:
         y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
     try:
@@ -708,8 +710,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     `categorical_crossentropy`. `ignore_class` is not supported."""
     if ignore_class is not None:
         raise ValueError("fastnn does not support `ignore_class`; pass None")
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    labels = np.asarray(y_true)
+    y_pred = np.asarray(plain_tensor(y_pred), dtype=np.float64)
+    labels = np.asarray(plain_tensor(y_true))
     if y_pred.ndim < 1:
         raise ValueError(f"Argument `output` must be at least rank 1. Received: {y_pred.shape}")
     if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
