@@ -5,14 +5,11 @@ importable."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
+from keras_subprocess import keras_run_on_random_data, listed, same_config_keys, train_like_keras
 
 import fastnn
 from fastnn import _core, layers, models, optimizers
@@ -558,35 +555,13 @@ KERAS_SCRIPT = textwrap.dedent(
     out["frozen_losses"] = np.array([float(f.train_on_batch(x[:16], t[:16])) for _ in range(3)])
     for i, v in enumerate(f.get_weights()):
         out[f"frozen_final{i}"] = v
-    np.savez(os.path.join(d, "keras.npz"), **out)
-    with open(os.path.join(d, "meta.json"), "w") as fh:
-        json.dump(meta, fh)
     """
 )
 
 
 @pytest.fixture(scope="module")
 def keras_run(tmp_path_factory):
-    d = tmp_path_factory.mktemp("keras_bn")
-    rng = np.random.default_rng(3)
-    x = (rng.standard_normal((64, 9)) * 2 + 1).astype(np.float32)
-    y = rng.integers(0, 4, 64)
-    np.save(d / "x.npy", x)
-    np.save(d / "y.npy", y)
-    env = dict(os.environ, KERAS_BACKEND="torch")
-    run = subprocess.run(
-        [sys.executable, "-c", KERAS_SCRIPT, str(d)], capture_output=True, text=True, env=env
-    )
-    if run.returncode != 0 and "No module named" in run.stderr:
-        pytest.skip(f"keras cannot be imported: {run.stderr[-300:]}")
-    assert run.returncode == 0, run.stderr[-3000:]
-    with np.load(d / "keras.npz") as data:
-        arrays = dict(data)
-    return x, y, arrays, json.loads((d / "meta.json").read_text()), d
-
-
-def _listed(arrays, prefix):
-    return [arrays[f"{prefix}{i}"] for i in range(sum(k.startswith(prefix) for k in arrays))]
+    return keras_run_on_random_data(tmp_path_factory, "keras_bn", KERAS_SCRIPT)
 
 
 def test_matches_keras_over_five_sgd_steps(keras_run):
@@ -601,27 +576,17 @@ def test_matches_keras_over_five_sgd_steps(keras_run):
             layers.Activation("softmax"),
         ]
     )
-    model.set_weights(_listed(ref, "init"))
-    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
-    losses = [
-        model.train_on_batch(x[s * 12 : s * 12 + 13], y[s * 12 : s * 12 + 13]) for s in range(5)
-    ]
-    np.testing.assert_allclose(losses, ref["losses"], rtol=1e-5)
-    final = _listed(ref, "final")
-    assert len(final) == 8  # moving_mean and moving_variance included
-    for a, b in zip(model.get_weights(), final):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(model.predict(x, verbose=0), ref["predict"], rtol=1e-5, atol=1e-6)
+    train_like_keras(model, x, y, ref)
+    assert len(model.get_weights()) == 8  # moving_mean and moving_variance included
     np.testing.assert_allclose(model.evaluate(x, y, verbose=0), ref["evaluate"], rtol=1e-5)
     bn = model.layers[1]
     assert [w.name for w in bn.weights] == meta["names"]
     assert bn.count_params() == meta["bn_count"] and model.count_params() == meta["count"]
-    config = bn.get_config()
-    keras_config = dict(meta["config"])
-    keras_config.pop("dtype")
-    assert sorted(config) == sorted(keras_config)
-    for key in ("axis", "momentum", "epsilon", "center", "scale", "renorm", "synchronized"):
-        assert config[key] == keras_config[key]
+    same_config_keys(
+        bn,
+        meta["config"],
+        ("axis", "momentum", "epsilon", "center", "scale", "renorm", "synchronized"),
+    )
     from_keras = layers.BatchNormalization.from_config(meta["config"])
     assert from_keras.momentum == 0.9 and from_keras.epsilon == 1e-3
 
@@ -631,13 +596,13 @@ def test_frozen_matches_keras(keras_run):
     model = models.Sequential(
         [layers.Input(shape=(9,)), layers.Dense(6), layers.BatchNormalization(), layers.Dense(4)]
     )
-    model.set_weights(_listed(ref, "frozen_init"))
+    model.set_weights(listed(ref, "frozen_init"))
     model.layers[1].trainable = False
     model.compile(optimizers.SGD(0.1), "mse")
     t = np.eye(4, dtype=np.float32)[y]
     losses = [model.train_on_batch(x[:16], t[:16]) for _ in range(3)]
     np.testing.assert_allclose(losses, ref["frozen_losses"], rtol=1e-5)
-    for a, b in zip(model.get_weights(), _listed(ref, "frozen_final")):
+    for a, b in zip(model.get_weights(), listed(ref, "frozen_final")):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -650,7 +615,7 @@ def test_loads_keras_files(keras_run):
     fresh = models.Sequential.from_config(model.get_config())
     fresh.load_weights(d / "k.weights.h5")
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
-    for a, b in zip(fresh.get_weights(), _listed(ref, "final")):
+    for a, b in zip(fresh.get_weights(), listed(ref, "final")):
         np.testing.assert_array_equal(a, b)
 
 

@@ -77,10 +77,15 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     if (d.contains("epsilon")) s.epsilon = d["epsilon"].cast<double>();
     if (d.contains("center")) s.center = d["center"].cast<bool>();
     if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
+  } else if (type == "layer_norm") {
+    s.type = nn::LayerType::layer_norm;
+    if (d.contains("epsilon")) s.epsilon = d["epsilon"].cast<double>();
+    if (d.contains("center")) s.center = d["center"].cast<bool>();
+    if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
   } else {
     throw py::value_error("unknown layer type '" + type +
-                          "'; expected dense, activation, dropout, batch_norm, gaussian_noise, "
-                          "gaussian_dropout, alpha_dropout");
+                          "'; expected dense, activation, dropout, batch_norm, layer_norm, "
+                          "gaussian_noise, gaussian_dropout, alpha_dropout");
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });

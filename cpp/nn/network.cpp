@@ -13,6 +13,7 @@
 #include "nn/batch_norm.h"
 #include "nn/dropout.h"
 #include "nn/initializers.h"
+#include "nn/layer_norm.h"
 #include "nn/noise.h"
 #include "nn/penalty.h"
 #include "ops/activations.h"
@@ -205,12 +206,15 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
                                       std::to_string(L.stddev));
         s.out = width;
         break;
+      case LayerType::layer_norm:
       case LayerType::batch_norm: {
-        if (!(L.momentum >= 0.0 && L.momentum <= 1.0))
-          throw std::invalid_argument("BatchNormalization momentum of layer " + std::to_string(i) +
+        const bool batch       = L.type == LayerType::batch_norm;
+        const std::string kind = batch ? "BatchNormalization" : "LayerNormalization";
+        if (batch && !(L.momentum >= 0.0 && L.momentum <= 1.0))
+          throw std::invalid_argument(kind + " momentum of layer " + std::to_string(i) +
                                       " must be in [0, 1], got " + std::to_string(L.momentum));
         if (!(L.epsilon > 0.0 && std::isfinite(L.epsilon)))
-          throw std::invalid_argument("BatchNormalization epsilon of layer " + std::to_string(i) +
+          throw std::invalid_argument(kind + " epsilon of layer " + std::to_string(i) +
                                       " must be a finite number > 0, got " +
                                       std::to_string(L.epsilon));
         s.out         = width;
@@ -227,11 +231,13 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
           tensors_.push_back({s.beta, width, 0, idx, true});
           num_params_ += width;
         }
-        s.moving_mean = stat_end;
-        s.moving_var  = align_up(stat_end + width);
-        stat_end      = align_up(s.moving_var + width);
-        stat_tensors_.push_back({s.moving_mean, width, idx, false});
-        stat_tensors_.push_back({s.moving_var, width, idx, true});
+        if (batch) {
+          s.moving_mean = stat_end;
+          s.moving_var  = align_up(stat_end + width);
+          stat_end      = align_up(s.moving_var + width);
+          stat_tensors_.push_back({s.moving_mean, width, idx, false});
+          stat_tensors_.push_back({s.moving_var, width, idx, true});
+        }
         if (L.scale || L.center) first_trainable_ = std::min(first_trainable_, idx);
         bn_width = std::max(bn_width, width);
         break;
@@ -365,9 +371,11 @@ void Network::reserve(int64_t rows) {
   double per_row = 2.0 * (static_cast<double>(max_width_) + static_cast<double>(input_dim_) +
                           static_cast<double>(output_dim()) + 2.0);
   for (size_t i = 0; i < layers_.size(); ++i) {
+    const LayerType t = layers_[i].type;
     const bool pre =
-        layers_[i].type == LayerType::dense || layers_[i].type == LayerType::batch_norm;
-    per_row += static_cast<double>(state_[i].out) * (1 + pre + is_random(layers_[i]));
+        t == LayerType::dense || t == LayerType::batch_norm || t == LayerType::layer_norm;
+    per_row += static_cast<double>(state_[i].out) * (1 + pre + is_random(layers_[i])) +
+               (t == LayerType::layer_norm ? 1.0 : 0.0);
   }
   const double bytes     = per_row * static_cast<double>(rows) * sizeof(float);
   const std::string what = "the layer outputs and gradients of a batch of " + std::to_string(rows) +
@@ -387,6 +395,8 @@ void Network::reserve_workspaces(int64_t rows) {
     out_[i].reserve(n);
     if (layers_[i].type == LayerType::dense || layers_[i].type == LayerType::batch_norm)
       pre_[i].reserve(n);
+    if (layers_[i].type == LayerType::layer_norm)  // x-hat, then each row's inv
+      pre_[i].reserve(n + static_cast<size_t>(rows));
     if (is_random(layers_[i])) mask_[i].reserve(n);
   }
   const size_t wide = static_cast<size_t>(rows * max_width_);
@@ -482,6 +492,9 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
       case LayerType::batch_norm:
         batch_norm_forward(i, in, y, rows, training && !frozen_[i]);
         break;
+      case LayerType::layer_norm:
+        layer_norm_forward(i, in, y, rows);
+        break;
     }
     out_ptr_[i] = y;
     in          = y;
@@ -532,6 +545,9 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         break;  // y = x + noise: dx = dy
       case LayerType::batch_norm:
         batch_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
+        break;
+      case LayerType::layer_norm:
+        layer_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
         break;
     }
     d_is_pre = false;
@@ -586,7 +602,6 @@ void Network::batch_norm_backward(size_t i, float* d, int64_t rows, bool need_dx
   const LayerState& S = state_[i];
   const int64_t cols  = S.out;
   const float* a      = bn_[i].data() + 2 * cols;
-  float* grads        = grads_.data();
   const int threads   = rows * cols >= kChunk ? runtime::num_threads() : 1;
   if (frozen_[i]) {  // inference mode: y = (x - mean) * a + beta, no weight gradients
     if (!need_dx) return;
@@ -602,19 +617,67 @@ void Network::batch_norm_backward(size_t i, float* d, int64_t rows, bool need_dx
   runtime::parallel(threads, [&](int tid, int nt) {
     int64_t j0, j1;
     runtime::split_range(cols, nt, tid, &j0, &j1);
-    batch_norm_sums(d, xhat, rows, cols, j0, j1, sdy, sdx);
-    for (int64_t j = j0; j < j1; ++j) {
-      if (S.gamma >= 0) grads[S.gamma + j] = static_cast<float>(sdx[j]);
-      if (S.beta >= 0) grads[S.beta + j] = static_cast<float>(sdy[j]);
-    }
+    scale_offset_gradients(S, d, xhat, rows, j0, j1);
     if (need_dx) batch_norm_dx(d, d, xhat, a, sdy, sdx, rows, cols, j0, j1);
   });
+}
+
+void Network::scale_offset_gradients(const LayerState& S, const float* d, const float* xhat,
+                                     int64_t rows, int64_t j0, int64_t j1) {
+  double* sdy = bn_acc_.data();
+  double* sdx = sdy + S.out;
+  batch_norm_sums(d, xhat, rows, S.out, j0, j1, sdy, sdx);
+  float* grads = grads_.data();
+  for (int64_t j = j0; j < j1; ++j) {
+    if (S.gamma >= 0) grads[S.gamma + j] = static_cast<float>(sdx[j]);
+    if (S.beta >= 0) grads[S.beta + j] = static_cast<float>(sdy[j]);
+  }
+}
+
+void Network::layer_norm_forward(size_t i, const float* in, float* y, int64_t rows) {
+  const LayerState& S = state_[i];
+  const int64_t cols  = S.out;
+  const float* gamma  = S.gamma >= 0 ? params_.data() + S.gamma : nullptr;
+  const float* beta   = S.beta >= 0 ? params_.data() + S.beta : nullptr;
+  float* xhat         = pre_[i].data();
+  float* inv          = xhat + rows * cols;
+  // Keras: the Python float epsilon, rounded to float32 by torch's layer_norm
+  const float eps = static_cast<float>(layers_[i].epsilon);
+  runtime::parallel(rows * cols >= kChunk ? runtime::num_threads() : 1, [&](int tid, int threads) {
+    int64_t r0, r1;
+    runtime::split_range(rows, threads, tid, &r0, &r1);
+    nn::layer_norm_forward(y, xhat, inv, in, gamma, beta, eps, cols, r0, r1);
+  });
+}
+
+void Network::layer_norm_backward(size_t i, float* d, int64_t rows, bool need_dx) {
+  const LayerState& S = state_[i];
+  const int64_t cols  = S.out;
+  const float* xhat   = pre_[i].data();
+  const float* inv    = xhat + rows * cols;
+  const float* gamma  = S.gamma >= 0 ? params_.data() + S.gamma : nullptr;
+  const int threads   = rows * cols >= kChunk ? runtime::num_threads() : 1;
+  // The weight gradients (columns), then dx in place (rows): dx overwrites d.
+  if (!frozen_[i] && (S.gamma >= 0 || S.beta >= 0))
+    runtime::parallel(threads, [&](int tid, int nt) {
+      int64_t j0, j1;
+      runtime::split_range(cols, nt, tid, &j0, &j1);
+      scale_offset_gradients(S, d, xhat, rows, j0, j1);
+    });
+  if (need_dx)
+    runtime::parallel(threads, [&](int tid, int nt) {
+      int64_t r0, r1;
+      runtime::split_range(rows, nt, tid, &r0, &r1);
+      layer_norm_dx(d, d, xhat, inv, gamma, cols, r0, r1);
+    });
 }
 
 bool Network::trains(size_t i) const {
   if (frozen_[i]) return false;
   const LayerSpec& L = layers_[i];
-  return L.type == LayerType::dense || (L.type == LayerType::batch_norm && (L.scale || L.center));
+  return L.type == LayerType::dense ||
+         ((L.type == LayerType::batch_norm || L.type == LayerType::layer_norm) &&
+          (L.scale || L.center));
 }
 
 void Network::accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r) {

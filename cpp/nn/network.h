@@ -15,6 +15,12 @@
 //               The noise is a pure function of (seed, iteration, layer,
 //               element), as dropout's mask; backward multiplies by the kept
 //               factor (passes dy through for gaussian_noise).
+//   layer_norm  Keras 3's LayerNormalization over each sample's features
+//               (axis=-1), see nn/layer_norm.h: y = (x - mean) * inv * gamma + beta
+//               with the row's mean and biased variance, inv = 1 / sqrt(var +
+//               epsilon); gamma (scale=true) and beta (center=true) are
+//               (features,) tensors of the parameter buffer. The same in
+//               training and inference (no statistics are kept).
 //   batch_norm  Keras 3's BatchNormalization over the features (axis=-1), see
 //               nn/batch_norm.h for the formulas: y = (x - mean) * inv * gamma + beta,
 //               inv = 1 / sqrt(var + epsilon); gamma (scale=true) and beta
@@ -87,6 +93,7 @@ enum class LayerType : int {
   gaussian_noise,
   gaussian_dropout,
   alpha_dropout,
+  layer_norm,
 };
 
 struct LayerSpec {
@@ -280,6 +287,13 @@ class Network {
   // statistics, x-hat kept in pre_[i], moving statistics updated.
   void batch_norm_forward(size_t i, const float* in, float* y, int64_t rows, bool training);
   void batch_norm_backward(size_t i, float* d, int64_t rows, bool need_dx);
+  // gamma's and beta's gradients (those S has) for the columns [j0, j1):
+  // batch_norm_sums of d and xhat over the rows, through bn_acc_.
+  void scale_offset_gradients(const LayerState& S, const float* d, const float* xhat, int64_t rows,
+                              int64_t j0, int64_t j1);
+  // The layer_norm layer i: x-hat and each row's inv kept in pre_[i].
+  void layer_norm_forward(size_t i, const float* in, float* y, int64_t rows);
+  void layer_norm_backward(size_t i, float* d, int64_t rows, bool need_dx);
   // Whether layer i has weights that train (its gradients are needed).
   bool trains(size_t i) const;
   // Adds the batch's loss and metric sums to *r (r->metric_sums sized to
@@ -341,12 +355,13 @@ class Network {
 
   // Workspaces, sized for capacity_ rows.
   int64_t capacity_ = 0;
-  // pre_: a dense layer's pre-activation, a batch_norm layer's x-hat
+  // pre_: a dense layer's pre-activation, a batch_norm layer's x-hat, a
+  // layer_norm layer's x-hat followed by its rows' inv
   std::vector<runtime::AlignedBuffer<float>> out_, pre_, mask_;
   // per batch_norm layer, 3 x features floats from its last forward: the
   // mean used, inv = 1/sqrt(var + eps) and a = inv * gamma (sized once)
   std::vector<runtime::AlignedBuffer<float>> bn_;
-  std::vector<double> bn_acc_;         // 2 x widest batch_norm: per-column double sums
+  std::vector<double> bn_acc_;         // 2 x widest batch_norm / layer_norm: per-column double sums
   std::vector<const float*> out_ptr_;  // output of each layer in the last forward
   // train_epoch's gathered batches: two of each, so that the next batch's
   // rows are copied while a step still reads the current one's

@@ -34,6 +34,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
     "Normalization",
     "ReLU",
@@ -1255,7 +1256,123 @@ class AlphaDropout(_RandomLayer):
         return {**config, "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
 
 
-class BatchNormalization(Layer):
+def _only_none(kind: str, **arguments) -> None:
+    """Refuses the arguments fastnn has no use for unless they are None."""
+    for key, value in arguments.items():
+        if value is not None:
+            raise ValueError(f"{kind}: {key}={value!r} is not supported by fastnn (only None)")
+
+
+class _FeatureNormalization(Layer):
+    """What BatchNormalization and LayerNormalization share: inputs
+    ``(batch, features)`` normalized along ``axis=-1``, the trainable `gamma`
+    (scale=True) and `beta` (center=True), then the layer's _STATE_NAMES."""
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        return tuple(input_shape)
+
+    def _check_input(self, input_shape) -> None:
+        kind = type(self).__name__
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{kind} layer {self.name!r} takes 1-D features per sample, got "
+                f"input shape {tuple(input_shape)}: add a Flatten layer before it"
+            )
+        if self.axis not in (-1, 1, [-1], [1]):
+            raise ValueError(
+                f"{kind} layer {self.name!r}: axis={self.axis} is not the feature "
+                f"axis of inputs of shape {(None, *input_shape)}; fastnn normalizes axis=-1"
+            )
+
+    def _checked_spec(self, input_shape) -> None:
+        """`_spec`'s checks: the input, and the initializers of new weights."""
+        self._check_input(input_shape)
+        self._features = int(input_shape[0])
+        weights = self._initial_weights()
+        if not _keeps_weights(self, weights):
+            _check_initializers(self, weights)
+
+    def build(self, input_shape) -> None:
+        """Keras's ``layer.build((None, features))``: creates the weights
+        (from the initializers) if the layer has none yet."""
+        shape = tuple(input_shape)
+        if (
+            len(shape) < 2
+            or isinstance(shape[-1], bool)
+            or not isinstance(shape[-1], (int, np.integer))
+        ):
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name!r} is built with an input shape "
+                f"(batch, features), got {input_shape!r}"
+            )
+        self._check_input(shape[1:])
+        if self._weights:
+            return
+        self._features = int(shape[-1])
+        self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
+        self.built = True
+
+    def _initial_weights(self) -> list:
+        """``(name, initializer, shape)`` of each weight."""
+        shape = (self._features,)
+        weights = []
+        if self.scale:
+            weights.append(("gamma", _drawn_by(self.gamma_initializer), shape))
+        if self.center:
+            weights.append(("beta", _drawn_by(self.beta_initializer), shape))
+        for name in self._STATE_NAMES:
+            weights.append((name, _drawn_by(getattr(self, f"{name}_initializer")), shape))
+        return weights
+
+    def _init_weights(self):
+        return _initial_values(self, self._initial_weights())
+
+    def _weight_names(self) -> List[str]:
+        return ["gamma"] * self.scale + ["beta"] * self.center + list(self._STATE_NAMES)
+
+    def _named(self, name: str):
+        if not self._weights:
+            return None  # Keras: None before build
+        names = self._weight_names()
+        return self.weights[names.index(name)] if name in names else None
+
+    gamma = property(lambda self: self._named("gamma"), doc="gamma (None when scale=False).")
+    beta = property(lambda self: self._named("beta"), doc="beta (None when center=False).")
+
+    def _eager_input(self, inputs, args, kwargs) -> np.ndarray:
+        """An eager call's array ``(batch, features)`` in float32 (the layer
+        built from it if it has no weights yet)."""
+        if args or set(kwargs) - {"mask"}:
+            raise TypeError(f"Layer {self.name!r}: unsupported call arguments")
+        x = np.asarray(inputs)
+        kind = type(self).__name__
+        if x.dtype.kind not in "biuf" or x.ndim != 2:
+            raise ValueError(
+                f"{kind} layer {self.name!r} takes real inputs of shape "
+                f"(batch, features), got {x.dtype} {x.shape}"
+            )
+        x = x.astype(np.float32)
+        if not self._weights:
+            self.build((None, x.shape[1]))
+        features = self._features if self._features is not None else self._weights[-1].shape[0]
+        if x.shape[1] != features:
+            raise ValueError(
+                f"{kind} layer {self.name!r} has {features} features; got an input of shape "
+                f"{x.shape}"
+            )
+        return x
+
+    def _scale_and_offset(self, y: np.ndarray) -> np.ndarray:
+        """y * gamma + beta (those that exist), as the eager result."""
+        if self.scale:
+            y = y * self._weights[0]
+        if self.center:
+            y = y + self._weights[int(self.scale)]
+        return np.asarray(y, dtype=np.float32).view(_EagerArray)
+
+
+class BatchNormalization(_FeatureNormalization):
     """Normalizes each feature with the batch's statistics while training and
     with their moving averages in inference, as Keras 3's
     ``BatchNormalization`` (``axis=-1``)::
@@ -1332,18 +1449,14 @@ class BatchNormalization(Layer):
         axis = _batch_norm_axis(axis)
         momentum = _batch_norm_momentum(momentum)
         epsilon = _batch_norm_epsilon(epsilon)
-        unsupported = {
-            "beta_regularizer": beta_regularizer,
-            "gamma_regularizer": gamma_regularizer,
-            "beta_constraint": beta_constraint,
-            "gamma_constraint": gamma_constraint,
-            "renorm_clipping": renorm_clipping,
-        }
-        for key, value in unsupported.items():
-            if value is not None:
-                raise ValueError(
-                    f"BatchNormalization: {key}={value!r} is not supported by fastnn (only None)"
-                )
+        _only_none(
+            "BatchNormalization",
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+            renorm_clipping=renorm_clipping,
+        )
         if synchronized:
             raise ValueError(
                 "Argument synchronized=True is only supported with the TensorFlow backend "
@@ -1367,28 +1480,8 @@ class BatchNormalization(Layer):
         self.renorm_momentum = renorm_momentum
         self._features = None
 
-    def compute_output_shape(self, input_shape):
-        self._check_input(input_shape)
-        return tuple(input_shape)
-
-    def _check_input(self, input_shape) -> None:
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"BatchNormalization layer {self.name!r} takes 1-D features per sample, got "
-                f"input shape {tuple(input_shape)}: add a Flatten layer before it"
-            )
-        if self.axis not in (-1, 1):
-            raise ValueError(
-                f"BatchNormalization layer {self.name!r}: axis={self.axis} is not the feature "
-                f"axis of inputs of shape {(None, *input_shape)}; fastnn normalizes axis=-1"
-            )
-
     def _spec(self, input_shape):
-        self._check_input(input_shape)
-        self._features = int(input_shape[0])
-        weights = self._initial_weights()
-        if not _keeps_weights(self, weights):
-            _check_initializers(self, weights)
+        self._checked_spec(input_shape)
         return {
             "type": "batch_norm",
             "momentum": self.momentum,
@@ -1396,44 +1489,6 @@ class BatchNormalization(Layer):
             "center": self.center,
             "scale": self.scale,
         }
-
-    def build(self, input_shape) -> None:
-        """Keras's ``layer.build((None, features))``: creates the weights
-        (from the initializers) if the layer has none yet."""
-        shape = tuple(input_shape)
-        if (
-            len(shape) < 2
-            or isinstance(shape[-1], bool)
-            or not isinstance(shape[-1], (int, np.integer))
-        ):
-            raise ValueError(
-                f"BatchNormalization layer {self.name!r} is built with an input shape "
-                f"(batch, features), got {input_shape!r}"
-            )
-        self._check_input(shape[1:])
-        if self._weights:
-            return
-        self._features = int(shape[-1])
-        self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
-        self.built = True
-
-    def _initial_weights(self) -> list:
-        """``(name, initializer, shape)`` of each weight."""
-        shape = (self._features,)
-        weights = []
-        if self.scale:
-            weights.append(("gamma", _drawn_by(self.gamma_initializer), shape))
-        if self.center:
-            weights.append(("beta", _drawn_by(self.beta_initializer), shape))
-        weights.append(("moving_mean", _drawn_by(self.moving_mean_initializer), shape))
-        weights.append(("moving_variance", _drawn_by(self.moving_variance_initializer), shape))
-        return weights
-
-    def _init_weights(self):
-        return _initial_values(self, self._initial_weights())
-
-    def _weight_names(self) -> List[str]:
-        return ["gamma"] * self.scale + ["beta"] * self.center + list(self._STATE_NAMES)
 
     @property
     def trainable_weights(self) -> List[np.ndarray]:
@@ -1445,14 +1500,6 @@ class BatchNormalization(Layer):
         """The moving statistics (and gamma, beta when frozen)."""
         return self.weights[-len(self._STATE_NAMES) :] if self.trainable else self.weights
 
-    def _named(self, name: str):
-        if not self._weights:
-            return None  # Keras: None before build
-        names = self._weight_names()
-        return self.weights[names.index(name)] if name in names else None
-
-    gamma = property(lambda self: self._named("gamma"), doc="gamma (None when scale=False).")
-    beta = property(lambda self: self._named("beta"), doc="beta (None when center=False).")
     moving_mean = property(lambda self: self._named("moving_mean"))
     moving_variance = property(lambda self: self._named("moving_variance"))
 
@@ -1465,22 +1512,7 @@ class BatchNormalization(Layer):
 
         if is_symbolic(inputs):
             return super().__call__(inputs, *args, training=training, **kwargs)
-        if args or set(kwargs) - {"mask"}:
-            raise TypeError(f"Layer {self.name!r}: unsupported call arguments")
-        x = np.asarray(inputs)
-        if x.dtype.kind not in "biuf" or x.ndim != 2:
-            raise ValueError(
-                f"BatchNormalization layer {self.name!r} takes real inputs of shape "
-                f"(batch, features), got {x.dtype} {x.shape}"
-            )
-        x = x.astype(np.float32)
-        if not self._weights:
-            self.build((None, x.shape[1]))
-        if x.shape[1] != self._weights[-1].shape[0]:
-            raise ValueError(
-                f"BatchNormalization layer {self.name!r} has {self._weights[-1].shape[0]} "
-                f"features; got an input of shape {x.shape}"
-            )
+        x = self._eager_input(inputs, args, kwargs)
         moving_mean, moving_var = self._weights[-2], self._weights[-1]
         if training and self.trainable:
             mean = x.astype(np.float64).mean(axis=0).astype(np.float32)
@@ -1540,13 +1572,159 @@ def _batch_norm_momentum(value) -> float:
 
 
 def _batch_norm_epsilon(value) -> float:
-    message = f"BatchNormalization epsilon must be a finite number > 0, got {value!r}"
+    return _normalization_epsilon(value, "BatchNormalization")
+
+
+def _normalization_epsilon(value, kind: str) -> float:
+    message = f"{kind} epsilon must be a finite number > 0, got {value!r}"
     epsilon = _activation_param(value, message)
     if epsilon == 0.0:
         raise ValueError(message)
     if np.float32(epsilon) == 0.0:  # the engine adds it to variances in float32
         raise ValueError(f"{message}, which is 0 in float32 (fastnn computes in float32)")
     return epsilon
+
+
+class LayerNormalization(_FeatureNormalization):
+    """Normalizes each sample over its features, as Keras 3's
+    ``LayerNormalization`` (``axis=-1``; its torch backend calls
+    ``torch.nn.functional.layer_norm``)::
+
+        y = (x - mean) * (1 / sqrt(var + epsilon)) * gamma + beta
+
+    with `mean` and `var` the sample's mean and biased variance over its
+    features (computed in double), the same in training and inference. The
+    engine computes it in C++, forward and backward.
+
+    Args:
+        axis: the feature axis: `-1` (or the index of the last axis), as an
+            int or a one-element list. Defaults to `-1`.
+        epsilon: added to the variance, > 0. Defaults to `0.001`.
+        center: add the trainable offset `beta`. Defaults to `True`.
+        scale: multiply by the trainable `gamma`. Defaults to `True`.
+        beta_initializer: Defaults to `"zeros"`.
+        gamma_initializer: Defaults to `"ones"`.
+        beta_regularizer, gamma_regularizer, beta_constraint,
+        gamma_constraint: only `None` (fastnn has no penalty or constraint
+            for these weights). Defaults to `None`.
+
+    `rms_scaling=True` (deprecated in Keras 3, which points to
+    `RMSNormalization`) is refused. `epsilon` and `axis` may be reassigned
+    later (checked as here); `center` and `scale` decide which weights
+    exist: fixed once built.
+
+    Input shape ``(batch, features)``; output shape the same.
+
+    >>> layer = LayerNormalization(epsilon=1e-5)
+    """
+
+    axis = _Hyperparameter(lambda layer, value: _layer_norm_axis(value))
+    epsilon = _Hyperparameter(lambda layer, value: _layer_norm_epsilon(value))
+    center = _Hyperparameter(_flag_argument, shape=True)
+    scale = _Hyperparameter(_flag_argument, shape=True)
+    beta_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    gamma_initializer = _Hyperparameter(_initializer_argument, engine=False)
+
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        rms_scaling=False,
+        **kwargs,
+    ):
+        axis = _layer_norm_axis(axis)
+        epsilon = _layer_norm_epsilon(epsilon)
+        _only_none(
+            "LayerNormalization",
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+        )
+        if rms_scaling:
+            raise ValueError(
+                "LayerNormalization: rms_scaling=True is not supported by fastnn (Keras 3 "
+                "deprecates it: it scales by the variance, not the root mean square)"
+            )
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.rms_scaling = False
+        self.beta_initializer = beta_initializer
+        self.gamma_initializer = gamma_initializer
+        self._features = None
+
+    def _spec(self, input_shape):
+        self._checked_spec(input_shape)
+        return {
+            "type": "layer_norm",
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }
+
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, features)``, the engine's formula in float32 (NumPy)."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, training=training, **kwargs)
+        x = self._eager_input(inputs, args, kwargs)
+        wide = x.astype(np.float64)
+        mean = wide.mean(axis=1, keepdims=True)
+        var = ((wide - mean) ** 2).mean(axis=1, keepdims=True).astype(np.float32)
+        inv = np.float32(1.0) / np.sqrt(var + np.float32(self.epsilon))
+        return self._scale_and_offset((x - mean.astype(np.float32)) * inv)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "rms_scaling": False,
+            "beta_initializer": _serialize_initializer(self.beta_initializer),
+            "gamma_initializer": _serialize_initializer(self.gamma_initializer),
+            "beta_regularizer": None,
+            "gamma_regularizer": None,
+            "beta_constraint": None,
+            "gamma_constraint": None,
+        }
+
+
+def _layer_norm_axis(value):
+    if isinstance(value, (list, tuple)):
+        if len(value) != 1:
+            raise ValueError(
+                f"LayerNormalization axis={value!r}: fastnn normalizes one axis, the last (-1)"
+            )
+        return [_layer_norm_axis(value[0])]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            "Expected an int or a list/tuple of ints for the argument 'axis', but received: "
+            f"{value!r}"
+        )
+    if value == 0:
+        raise ValueError(
+            "LayerNormalization axis=0 is the batch axis; fastnn normalizes the features (axis=-1)"
+        )
+    return int(value)
+
+
+def _layer_norm_epsilon(value) -> float:
+    return _normalization_epsilon(value, "LayerNormalization")
 
 
 class Flatten(Layer):
