@@ -345,3 +345,9 @@ def test_matches_keras_over_five_sgd_steps_and_loads_its_file(keras_run):
     loaded = models.load_model(d / "k.keras")
     assert isinstance(loaded.layers[1], layers.LayerNormalization)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), ref["predict"], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan"), float("inf")])
+def test_engine_refuses_a_bad_epsilon(epsilon):
+    with pytest.raises(ValueError, match="LayerNormalization epsilon of layer 0 must be a finite"):
+        _core.nn.Network(3, [{"type": "layer_norm", "epsilon": epsilon}])
