@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 from keras_subprocess import keras_run_on_random_data, listed, same_config_keys, train_like_keras
+from layer_recipes import check_save_load_resume
 
 import fastnn
 from fastnn import _core, layers, models, optimizers
@@ -404,19 +405,9 @@ def test_set_weights_get_weights_and_config_round_trip(rng):
 
 
 def test_save_load_predict_and_resume(tmp_path, rng):
-    x = rng.standard_normal((60, 5)).astype(np.float32)
-    y = rng.standard_normal((60, 3)).astype(np.float32)
-    straight = bn_model(optimizer="adam", seed=5)
-    straight.fit(x, y, epochs=4, batch_size=16, shuffle=False, verbose=0)
-
-    halves = bn_model(optimizer="adam", seed=5)
-    halves.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    halves.save(tmp_path / "mid.keras")
-    loaded = models.load_model(tmp_path / "mid.keras")
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), halves.predict(x, verbose=0))
-    loaded.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    for a, b in zip(straight.get_weights(), loaded.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    straight = check_save_load_resume(
+        tmp_path, lambda seed: bn_model(optimizer="adam", seed=seed), rng
+    )
 
     other = bn_model(optimizer="adam", seed=9)
     other.save_weights(tmp_path / "other.weights.npz")

@@ -9,6 +9,11 @@ import textwrap
 import numpy as np
 import pytest
 from keras_subprocess import keras_run_on_random_data, same_config_keys, train_like_keras
+from layer_recipes import (
+    check_save_load_resume,
+    check_sgd_trajectory_matches_torch,
+    check_thread_counts_agree,
+)
 
 import fastnn
 from fastnn import _core, layers, models, optimizers
@@ -96,61 +101,16 @@ def test_predict_is_torch_layer_norm_and_the_eager_call(rng, width, center, scal
 
 def test_sgd_momentum_trajectory_matches_torch(rng):
     torch = pytest.importorskip("torch")
-    fastnn.utils.set_random_seed(4)
-    model = models.Sequential(
-        [
-            layers.Input(shape=(13,)),
-            layers.Dense(17, activation="relu"),
-            layers.LayerNormalization(),
-            layers.Dense(4, activation="softmax"),
-        ]
+    check_sgd_trajectory_matches_torch(
+        torch,
+        rng,
+        layers.LayerNormalization(),
+        lambda h, p: torch.nn.functional.layer_norm(h, (17,), p[0], p[1], 1e-3),
     )
-    model.compile(optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
-    x = (rng.standard_normal((96, 13)) * 2).astype(np.float32)
-    y = rng.integers(0, 4, 96)
-    ts = [torch.tensor(w.astype(np.float64), requires_grad=True) for w in model.get_weights()]
-    opt = torch.optim.SGD(ts, lr=0.05, momentum=0.9)  # Keras's trajectory at a constant lr
-    model.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0)
-    for _ in range(3):
-        for s in range(3):
-            xb = torch.tensor(x[s * 32 : s * 32 + 32], dtype=torch.float64)
-            h = torch.relu(xb @ ts[0] + ts[1])
-            h = torch.nn.functional.layer_norm(h, (17,), ts[2], ts[3], 1e-3)
-            logits = h @ ts[4] + ts[5]
-            loss = torch.nn.functional.cross_entropy(logits, torch.tensor(y[s * 32 : s * 32 + 32]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    # float32 against float64 over 9 steps
-    for got, ref in zip(model.get_weights(), ts):
-        np.testing.assert_allclose(got, ref.detach().numpy(), rtol=1e-4, atol=1e-5)
-
-
-def _train_ln(threads: int):
-    fastnn.set_num_threads(threads)
-    fastnn.utils.set_random_seed(8)
-    model = models.Sequential(
-        [
-            layers.Input(shape=(300,)),
-            layers.LayerNormalization(),
-            layers.Dense(290, activation="relu"),
-            layers.LayerNormalization(center=False),
-            layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
-    rng = np.random.default_rng(5)
-    x = (rng.standard_normal((512, 300)) * 2 + 0.5).astype(np.float32)
-    y = rng.integers(0, 10, 512)
-    model.fit(x, y, batch_size=129, epochs=2, verbose=0)  # rows and columns split
-    return model.get_weights()
 
 
 def test_bit_identical_weights_for_1_2_and_3_threads(isa, threads):
-    one = _train_ln(1)
-    for n in (2, 3):
-        for a, b in zip(one, _train_ln(n)):
-            np.testing.assert_array_equal(a, b)
+    check_thread_counts_agree(lambda k: layers.LayerNormalization(center=k == 0))
 
 
 def test_frozen_layer_gets_no_update_but_passes_gradients(rng):
@@ -200,18 +160,7 @@ def test_weights_config_and_save_load_resume(tmp_path, rng):
     same = layers.deserialize(layers.serialize(ln))
     assert isinstance(same, layers.LayerNormalization) and same.epsilon == 1e-4
 
-    x = rng.standard_normal((60, 5)).astype(np.float32)
-    y = rng.standard_normal((60, 3)).astype(np.float32)
-    straight = make(5)
-    straight.fit(x, y, epochs=4, batch_size=16, shuffle=False, verbose=0)
-    halves = make(5)
-    halves.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    halves.save(tmp_path / "mid.keras")
-    loaded = models.load_model(tmp_path / "mid.keras")
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), halves.predict(x, verbose=0))
-    loaded.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
-    for a, b in zip(straight.get_weights(), loaded.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    check_save_load_resume(tmp_path, make, rng)
 
 
 def test_epsilon_reassigned_after_build_applies_from_the_next_step(rng):

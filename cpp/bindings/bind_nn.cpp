@@ -77,6 +77,8 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     if (d.contains("epsilon")) s.epsilon = d["epsilon"].cast<double>();
     if (d.contains("center")) s.center = d["center"].cast<bool>();
     if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
+  } else if (type == "prelu") {
+    s.type = nn::LayerType::prelu;
   } else if (type == "layer_norm") {
     s.type = nn::LayerType::layer_norm;
     if (d.contains("epsilon")) s.epsilon = d["epsilon"].cast<double>();
@@ -84,7 +86,7 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
   } else {
     throw py::value_error("unknown layer type '" + type +
-                          "'; expected dense, activation, dropout, batch_norm, layer_norm, "
+                          "'; expected dense, activation, prelu, dropout, batch_norm, layer_norm, "
                           "gaussian_noise, gaussian_dropout, alpha_dropout");
   }
   if (d.contains("activation"))

@@ -16,6 +16,7 @@
 #include "nn/layer_norm.h"
 #include "nn/noise.h"
 #include "nn/penalty.h"
+#include "nn/prelu.h"
 #include "ops/activations.h"
 #include "runtime/team.h"
 #include "runtime/threads.h"
@@ -191,6 +192,15 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         break;
       case LayerType::activation:
         s.out = width;
+        break;
+      case LayerType::prelu:
+        s.out   = width;
+        s.alpha = offset;
+        offset  = align_up(offset + width);
+        tensors_.push_back({s.alpha, width, 0, static_cast<int>(i), false});
+        num_params_ += width;
+        first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
+        bn_width         = std::max(bn_width, width);  // bn_acc_ holds dalpha
         break;
       case LayerType::dropout:
       case LayerType::gaussian_dropout:
@@ -450,6 +460,9 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
       case LayerType::activation:
         ops::activation_forward(L.act, y, in, rows, S.out, act_params(L));
         break;
+      case LayerType::prelu:
+        prelu_forward(i, in, y, rows);
+        break;
       case LayerType::dropout:
       case LayerType::gaussian_noise:
       case LayerType::gaussian_dropout:
@@ -535,6 +548,9 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
       case LayerType::activation:
         if (!d_is_pre)
           ops::activation_backward(L.act, d, d, in, out_ptr_[i], rows, S.out, act_params(L));
+        break;
+      case LayerType::prelu:
+        prelu_backward(static_cast<size_t>(i), in, d, rows, i > first_trainable_);
         break;
       case LayerType::dropout:
       case LayerType::gaussian_dropout:
@@ -634,6 +650,37 @@ void Network::scale_offset_gradients(const LayerState& S, const float* d, const 
   }
 }
 
+void Network::prelu_forward(size_t i, const float* in, float* y, int64_t rows) {
+  const int64_t cols = state_[i].out;
+  const float* alpha = params_.data() + state_[i].alpha;
+  runtime::parallel(rows * cols >= kChunk ? runtime::num_threads() : 1, [&](int tid, int threads) {
+    int64_t r0, r1;
+    runtime::split_range(rows, threads, tid, &r0, &r1);
+    nn::prelu_forward(y, in, alpha, cols, r0, r1);
+  });
+}
+
+void Network::prelu_backward(size_t i, const float* in, float* d, int64_t rows, bool need_dx) {
+  const LayerState& S = state_[i];
+  const int64_t cols  = S.out;
+  const int threads   = rows * cols >= kChunk ? runtime::num_threads() : 1;
+  if (!frozen_[i])  // alpha's gradient (columns) before dx overwrites d
+    runtime::parallel(threads, [&](int tid, int nt) {
+      int64_t j0, j1;
+      runtime::split_range(cols, nt, tid, &j0, &j1);
+      double* dalpha = bn_acc_.data();
+      prelu_dalpha(dalpha, d, in, rows, cols, j0, j1);
+      for (int64_t j = j0; j < j1; ++j) grads_.data()[S.alpha + j] = static_cast<float>(dalpha[j]);
+    });
+  if (!need_dx) return;
+  const float* alpha = params_.data() + S.alpha;
+  runtime::parallel(threads, [&](int tid, int nt) {
+    int64_t r0, r1;
+    runtime::split_range(rows, nt, tid, &r0, &r1);
+    prelu_dx(d, d, in, alpha, cols, r0, r1);
+  });
+}
+
 void Network::layer_norm_forward(size_t i, const float* in, float* y, int64_t rows) {
   const LayerState& S = state_[i];
   const int64_t cols  = S.out;
@@ -675,7 +722,7 @@ void Network::layer_norm_backward(size_t i, float* d, int64_t rows, bool need_dx
 bool Network::trains(size_t i) const {
   if (frozen_[i]) return false;
   const LayerSpec& L = layers_[i];
-  return L.type == LayerType::dense ||
+  return L.type == LayerType::dense || L.type == LayerType::prelu ||
          ((L.type == LayerType::batch_norm || L.type == LayerType::layer_norm) &&
           (L.scale || L.center));
 }

@@ -15,6 +15,9 @@
 //               The noise is a pure function of (seed, iteration, layer,
 //               element), as dropout's mask; backward multiplies by the kept
 //               factor (passes dy through for gaussian_noise).
+//   prelu       Keras 3's PReLU with one alpha per feature (nn/prelu.h):
+//               y = relu(x) - alpha * relu(-x); alpha, (features,), is a
+//               tensor of the parameter buffer.
 //   layer_norm  Keras 3's LayerNormalization over each sample's features
 //               (axis=-1), see nn/layer_norm.h: y = (x - mean) * inv * gamma + beta
 //               with the row's mean and biased variance, inv = 1 / sqrt(var +
@@ -94,6 +97,7 @@ enum class LayerType : int {
   gaussian_dropout,
   alpha_dropout,
   layer_norm,
+  prelu,
 };
 
 struct LayerSpec {
@@ -266,6 +270,7 @@ class Network {
     // batch_norm: gamma/beta offsets into params_ (-1 if none), moving
     // mean/variance offsets into stats_
     int64_t gamma = -1, beta = -1, moving_mean = -1, moving_var = -1;
+    int64_t alpha = -1;  // prelu: its alpha's offset into params_
   };
 
   // Sizes the workspaces for batches of up to `rows`; a batch too large for
@@ -291,6 +296,10 @@ class Network {
   // batch_norm_sums of d and xhat over the rows, through bn_acc_.
   void scale_offset_gradients(const LayerState& S, const float* d, const float* xhat, int64_t rows,
                               int64_t j0, int64_t j1);
+  // The prelu layer i (its input `in`): y, and in backward dx in place of d
+  // and alpha's gradient.
+  void prelu_forward(size_t i, const float* in, float* y, int64_t rows);
+  void prelu_backward(size_t i, const float* in, float* d, int64_t rows, bool need_dx);
   // The layer_norm layer i: x-hat and each row's inv kept in pre_[i].
   void layer_norm_forward(size_t i, const float* in, float* y, int64_t rows);
   void layer_norm_backward(size_t i, float* d, int64_t rows, bool need_dx);

@@ -37,6 +37,7 @@ __all__ = [
     "LayerNormalization",
     "LeakyReLU",
     "Normalization",
+    "PReLU",
     "ReLU",
     "Rescaling",
     "Softmax",
@@ -1263,26 +1264,20 @@ def _only_none(kind: str, **arguments) -> None:
             raise ValueError(f"{kind}: {key}={value!r} is not supported by fastnn (only None)")
 
 
-class _FeatureNormalization(Layer):
-    """What BatchNormalization and LayerNormalization share: inputs
-    ``(batch, features)`` normalized along ``axis=-1``, the trainable `gamma`
-    (scale=True) and `beta` (center=True), then the layer's _STATE_NAMES."""
+class _PerFeatureLayer(Layer):
+    """A layer on inputs ``(batch, features)`` whose weights are vectors of
+    one value per feature (`_initial_weights` names them): its shape checks,
+    build and eager-call input handling."""
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
         return tuple(input_shape)
 
     def _check_input(self, input_shape) -> None:
-        kind = type(self).__name__
         if len(input_shape) != 1:
             raise ValueError(
-                f"{kind} layer {self.name!r} takes 1-D features per sample, got "
+                f"{type(self).__name__} layer {self.name!r} takes 1-D features per sample, got "
                 f"input shape {tuple(input_shape)}: add a Flatten layer before it"
-            )
-        if self.axis not in (-1, 1, [-1], [1]):
-            raise ValueError(
-                f"{kind} layer {self.name!r}: axis={self.axis} is not the feature "
-                f"axis of inputs of shape {(None, *input_shape)}; fastnn normalizes axis=-1"
             )
 
     def _checked_spec(self, input_shape) -> None:
@@ -1315,30 +1310,19 @@ class _FeatureNormalization(Layer):
 
     def _initial_weights(self) -> list:
         """``(name, initializer, shape)`` of each weight."""
-        shape = (self._features,)
-        weights = []
-        if self.scale:
-            weights.append(("gamma", _drawn_by(self.gamma_initializer), shape))
-        if self.center:
-            weights.append(("beta", _drawn_by(self.beta_initializer), shape))
-        for name in self._STATE_NAMES:
-            weights.append((name, _drawn_by(getattr(self, f"{name}_initializer")), shape))
-        return weights
+        raise NotImplementedError
 
     def _init_weights(self):
         return _initial_values(self, self._initial_weights())
 
     def _weight_names(self) -> List[str]:
-        return ["gamma"] * self.scale + ["beta"] * self.center + list(self._STATE_NAMES)
+        return [name for name, _, _ in self._initial_weights()]
 
     def _named(self, name: str):
         if not self._weights:
             return None  # Keras: None before build
         names = self._weight_names()
         return self.weights[names.index(name)] if name in names else None
-
-    gamma = property(lambda self: self._named("gamma"), doc="gamma (None when scale=False).")
-    beta = property(lambda self: self._named("beta"), doc="beta (None when center=False).")
 
     def _eager_input(self, inputs, args, kwargs) -> np.ndarray:
         """An eager call's array ``(batch, features)`` in float32 (the layer
@@ -1362,6 +1346,34 @@ class _FeatureNormalization(Layer):
                 f"{x.shape}"
             )
         return x
+
+
+class _FeatureNormalization(_PerFeatureLayer):
+    """What BatchNormalization and LayerNormalization share: inputs
+    normalized along ``axis=-1``, the trainable `gamma` (scale=True) and
+    `beta` (center=True), then the layer's _STATE_NAMES."""
+
+    def _check_input(self, input_shape) -> None:
+        super()._check_input(input_shape)
+        if self.axis not in (-1, 1, [-1], [1]):
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name!r}: axis={self.axis} is not the feature "
+                f"axis of inputs of shape {(None, *input_shape)}; fastnn normalizes axis=-1"
+            )
+
+    def _initial_weights(self) -> list:
+        shape = (self._features,)
+        weights = []
+        if self.scale:
+            weights.append(("gamma", _drawn_by(self.gamma_initializer), shape))
+        if self.center:
+            weights.append(("beta", _drawn_by(self.beta_initializer), shape))
+        for name in self._STATE_NAMES:
+            weights.append((name, _drawn_by(getattr(self, f"{name}_initializer")), shape))
+        return weights
+
+    gamma = property(lambda self: self._named("gamma"), doc="gamma (None when scale=False).")
+    beta = property(lambda self: self._named("beta"), doc="beta (None when center=False).")
 
     def _scale_and_offset(self, y: np.ndarray) -> np.ndarray:
         """y * gamma + beta (those that exist), as the eager result."""
@@ -1725,6 +1737,73 @@ def _layer_norm_axis(value):
 
 def _layer_norm_epsilon(value) -> float:
     return _normalization_epsilon(value, "LayerNormalization")
+
+
+class PReLU(_PerFeatureLayer):
+    """Parametric ReLU, as Keras 3's ``PReLU``: ``y = relu(x) - alpha *
+    relu(-x)`` with a trainable `alpha` per feature, forward and backward in
+    the C++ engine.
+
+    Args:
+        alpha_initializer: Defaults to `"Zeros"` (a ReLU to start with).
+        alpha_regularizer, alpha_constraint: only `None`. Defaults to `None`.
+        shared_axes: only `None` (one alpha per feature). Defaults to `None`.
+
+    Input shape ``(batch, features)``; output shape the same.
+
+    >>> layer = PReLU(alpha_initializer=fastnn.initializers.Constant(0.25))
+    """
+
+    alpha_initializer = _Hyperparameter(_initializer_argument, engine=False)
+
+    def __init__(
+        self,
+        alpha_initializer="Zeros",
+        alpha_regularizer=None,
+        alpha_constraint=None,
+        shared_axes=None,
+        **kwargs,
+    ):
+        _only_none(
+            "PReLU",
+            alpha_regularizer=alpha_regularizer,
+            alpha_constraint=alpha_constraint,
+            shared_axes=shared_axes,
+        )
+        super().__init__(**kwargs)
+        self.alpha_initializer = alpha_initializer
+        self.shared_axes = None
+        self._features = None
+
+    def _spec(self, input_shape):
+        self._checked_spec(input_shape)
+        return {"type": "prelu"}
+
+    def _initial_weights(self) -> list:
+        return [("alpha", _drawn_by(self.alpha_initializer), (self._features,))]
+
+    alpha = property(lambda self: self._named("alpha"), doc="alpha, one per feature.")
+
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, features)``, Keras's expression in float32 (NumPy)."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, training=training, **kwargs)
+        x = self._eager_input(inputs, args, kwargs)
+        zero = np.float32(0.0)
+        y = np.maximum(x, zero) + -self._weights[0] * np.maximum(-x, zero)
+        return np.asarray(y, dtype=np.float32).view(_EagerArray)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "alpha_initializer": _serialize_initializer(self.alpha_initializer),
+            "alpha_regularizer": None,
+            "alpha_constraint": None,
+            "shared_axes": None,
+        }
 
 
 class Flatten(Layer):
