@@ -31,6 +31,7 @@ __all__ = [
     "Flatten",
     "GaussianDropout",
     "GaussianNoise",
+    "Identity",
     "Input",
     "InputLayer",
     "Layer",
@@ -1804,6 +1805,31 @@ class PReLU(_PerFeatureLayer):
             "alpha_constraint": None,
             "shared_axes": None,
         }
+
+
+class Identity(Layer):
+    """Returns its inputs unchanged, as Keras 3's ``Identity`` (a placeholder
+    layer, e.g. where a script switches a layer off). The engine does not run
+    it; it may stand anywhere in a model, before a `Flatten` included.
+
+    >>> Identity()(np.ones((2, 3), np.float32)).shape
+    (2, 3)
+    """
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _spec(self, input_shape):
+        return None
+
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array,
+        the array (Keras's eager call returns its input)."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        return inputs
 
 
 class Flatten(Layer):

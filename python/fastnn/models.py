@@ -307,7 +307,10 @@ class Sequential:
             raise ValueError("the model has no layers")
         shape = self._input_shape
         # Rescaling layers may come before the Flatten
-        first = next((x for x in self._layers if not isinstance(x, _layers.Rescaling)), None)
+        first = next(
+            (x for x in self._layers if not isinstance(x, (_layers.Rescaling, _layers.Identity))),
+            None,
+        )
         if len(shape) > 1 and not isinstance(first, _layers.Flatten):
             raise ValueError(
                 f"the model's input has shape {shape} but its first layer is "
@@ -2391,8 +2394,9 @@ def _check_memory(name: str, input_shape, specs) -> None:
 
 
 # -- fit helpers ----------------------------------------------------------------
-# Layers the engine does not run: a reshape, and the inputs' normalization and rescaling.
-_PREPROCESSING = (_layers.Flatten, _layers.Normalization, _layers.Rescaling)
+# Layers the engine does not run: a reshape, the inputs' normalization and
+# rescaling, and Identity.
+_PREPROCESSING = (_layers.Flatten, _layers.Normalization, _layers.Rescaling, _layers.Identity)
 
 
 def _largest_kernel(input_shape, specs) -> str:
