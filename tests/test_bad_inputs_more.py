@@ -343,6 +343,8 @@ def test_batch_normalization_epsilon_that_is_zero_in_float32_is_refused():
     with pytest.raises(ValueError, match=r"got 1e-46, which is 0 in float32"):
         layers.BatchNormalization(epsilon=1e-46)
     layers.BatchNormalization(epsilon=1e-45)  # the smallest float32 subnormal
+    with pytest.raises(ValueError, match="inf in float32"):
+        layers.BatchNormalization(epsilon=1e39)
 
 
 # -- optimizers ---------------------------------------------------------------

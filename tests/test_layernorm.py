@@ -156,7 +156,7 @@ def test_weights_config_and_save_load_resume(tmp_path, rng):
     assert [w.name for w in ln.weights] == ["gamma", "beta"]
     assert ln.count_params() == 16
     config = ln.get_config()
-    assert config["epsilon"] == 1e-4 and config["axis"] == -1 and config["rms_scaling"] is False
+    assert config["epsilon"] == 1e-4 and config["axis"] == [-1] and config["rms_scaling"] is False
     same = layers.deserialize(layers.serialize(ln))
     assert isinstance(same, layers.LayerNormalization) and same.epsilon == 1e-4
 
@@ -201,6 +201,7 @@ def test_functional_api_and_clone(rng):
         ({"epsilon": -1e-3}, ValueError, "epsilon must be a finite number > 0, got -0.001"),
         ({"epsilon": 0.0}, ValueError, "epsilon must be a finite number > 0"),
         ({"epsilon": 1e-50}, ValueError, "0 in float32"),
+        ({"epsilon": 1e39}, ValueError, "inf in float32"),
         ({"epsilon": float("nan")}, ValueError, "epsilon must be a finite number > 0"),
         ({"epsilon": "small"}, ValueError, "epsilon must be a finite number > 0"),
         ({"beta_regularizer": "l2"}, ValueError, "beta_regularizer='l2' is not supported"),
@@ -230,6 +231,25 @@ def test_bad_axis_or_shape_leaves_the_model_unchanged(rng):
     with pytest.raises(ValueError, match="has 4 features"):
         model.add(layers.LayerNormalization())
         model.layers[-1](np.zeros((2, 3), np.float32))
+
+
+def test_a_variance_beyond_float32_still_normalizes():
+    """The row's inverse deviation is computed in double (torch's float32
+    layer_norm gives NaN here)."""
+    model = models.Sequential([layers.Input(shape=(5,)), layers.LayerNormalization()])
+    x = np.array([[1e20, 0, 0, 0, 0], [1e30, 1, 2, 3, 4]], np.float32)
+    wide = x.astype(np.float64)
+    exact = (wide - wide.mean(1, keepdims=True)) / wide.std(1, keepdims=True)
+    for got in (model.predict(x, verbose=0), model.layers[0](x)):
+        np.testing.assert_allclose(got, exact, rtol=1e-6)
+
+
+def test_axis_is_a_list_once_built_as_keras():
+    layer = layers.LayerNormalization()
+    assert layer.get_config()["axis"] == -1
+    models.Sequential([layers.Input(shape=(3,)), layer])
+    assert layer.axis == [-1] and layer.get_config()["axis"] == [-1]
+    assert layers.LayerNormalization.from_config(layer.get_config()).axis == [-1]
 
 
 def test_constant_rows_give_beta_and_stay_finite(rng):
@@ -288,7 +308,7 @@ def test_matches_keras_over_five_sgd_steps_and_loads_its_file(keras_run):
     train_like_keras(model, x, y, ref)
     ln = model.layers[1]
     assert [w.name for w in ln.weights] == meta["names"]
-    same_config_keys(ln, meta["config"], ("epsilon", "center", "scale", "rms_scaling"))
+    same_config_keys(ln, meta["config"], ("axis", "epsilon", "center", "scale", "rms_scaling"))
     from_keras = layers.LayerNormalization.from_config(meta["config"])
     assert from_keras.epsilon == 1e-4 and from_keras.axis in (-1, [-1])
     loaded = models.load_model(d / "k.keras")

@@ -79,10 +79,18 @@ def test_predict_is_torch_prelu_and_the_eager_call(rng, width):
     np.testing.assert_array_equal(layer(x), got)
 
 
-def test_negative_inputs_with_alpha_zero_give_plus_zero_as_keras():
-    model = models.Sequential([layers.Input(shape=(3,)), layers.PReLU()])
-    y = model.predict(np.array([[-1.0, -0.0, 2.0]], np.float32), verbose=0)
-    np.testing.assert_array_equal(np.signbit(y), [[False, False, False]])
+def test_signed_zeros_come_out_as_keras_computes_them():
+    torch = pytest.importorskip("torch")
+    model = models.Sequential([layers.Input(shape=(4,)), layers.PReLU()])
+    layer = model.layers[0]
+    layer.alpha[...] = [0.0, 0.0, 0.5, -0.5]
+    x = np.array([[-1.0, -0.0, -0.0, -0.0], [0.0, -2.0, 0.0, -0.0]], np.float32)
+    xt, alpha = torch.tensor(x), torch.tensor(layer.alpha)
+    ref = (torch.relu(xt) + -alpha * torch.relu(-xt)).numpy()  # Keras's call, torch backend
+    for got in (model.predict(x, verbose=0), layer(x)):
+        np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    assert np.signbit(ref).any() and not np.signbit(ref).all()
 
 
 def test_sgd_trajectory_matches_torch(rng):
@@ -155,6 +163,13 @@ def test_config_and_save_load_resume(tmp_path, rng):
 def test_bad_arguments_raise_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         layers.PReLU(**kwargs)
+
+
+def test_shared_axes_assigned_later_is_refused_as_in_the_constructor():
+    layer = layers.PReLU()
+    with pytest.raises(ValueError, match=r"shared_axes=\[1\] is not supported"):
+        layer.shared_axes = [1]
+    assert layer.shared_axes is None and layer.get_config()["shared_axes"] is None
 
 
 def test_bad_shapes_leave_the_model_unchanged(rng):

@@ -17,12 +17,13 @@ void layer_norm_forward(float* y, float* xhat, float* inv, const float* x, const
       const double d = static_cast<double>(xr[j]) - mean;
       sq += d * d;
     }
-    const float var = static_cast<float>(sq / n);
-    const float m   = static_cast<float>(mean);
-    const float k   = 1.0f / std::sqrt(var + epsilon);
-    inv[r]          = k;
-    float* yr       = y + r * cols;
-    float* hr       = xhat ? xhat + r * cols : nullptr;
+    // inv in double, rounded once: a variance beyond float32's range (a
+    // row spread over ~1e19) still normalizes (torch's float32 gives NaN).
+    const float m = static_cast<float>(mean);
+    const float k = static_cast<float>(1.0 / std::sqrt(sq / n + static_cast<double>(epsilon)));
+    inv[r]        = k;
+    float* yr     = y + r * cols;
+    float* hr     = xhat ? xhat + r * cols : nullptr;
     for (int64_t j = 0; j < cols; ++j) {
       const float h = (xr[j] - m) * k;
       if (hr) hr[j] = h;

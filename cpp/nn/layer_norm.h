@@ -9,7 +9,8 @@
 //
 //   forward:  mean[r] = sum_j x[r,j] / cols,
 //             var[r]  = sum_j (x[r,j] - mean[r])^2 / cols     (biased, as torch)
-//             inv[r]  = 1 / sqrt(var[r] + epsilon)             (float32)
+//             inv[r]  = 1 / sqrt(var[r] + epsilon)             (in double, rounded
+//                                                              once; epsilon float32)
 //             xhat[r,j] = (x[r,j] - mean[r]) * inv[r]
 //             y[r,j]    = xhat[r,j] * gamma[j] + beta[j]       (gamma, beta null: 1, 0)
 //   weights:  dgamma[j] = sum_r dy[r,j] * xhat[r,j],  dbeta[j] = sum_r dy[r,j]

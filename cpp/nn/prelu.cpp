@@ -4,7 +4,8 @@ namespace fastnn::nn {
 
 namespace {
 
-float relu(float v) { return v > 0.0f ? v : 0.0f; }
+// torch.relu: x < 0 ? 0 : x, so -0 stays -0 (and Keras's sum gives -0 for it).
+float relu(float v) { return v < 0.0f ? 0.0f : v; }
 
 }  // namespace
 

@@ -2,8 +2,9 @@
 // keras/src/layers/activations/prelu.py with shared_axes=None: one alpha per
 // feature). x, y, dy and dx are (rows, cols) row-major.
 //
-//   forward:  y = relu(x) + (-alpha) * relu(-x)      (Keras's expression, so
-//             that x < 0 with alpha = 0 gives +0 as Keras does)
+//   forward:  y = relu(x) + (-alpha) * relu(-x)      (Keras's expression with
+//             torch's relu, x < 0 ? 0 : x, so that signed zeros come out as
+//             Keras's: +0 for x < 0 with alpha = 0, -0 for x = -0)
 //   dx:       dy where x > 0, dy * alpha where x < 0, 0 where x = 0 (torch's
 //             relu derivative, 0 at 0, in both terms)
 //   dalpha:   dalpha[j] = sum_r dy[r,j] * min(x[r,j], 0), rows in order, in

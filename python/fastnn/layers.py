@@ -1593,6 +1593,8 @@ def _normalization_epsilon(value, kind: str) -> float:
     epsilon = _activation_param(value, message)
     if epsilon == 0.0:
         raise ValueError(message)
+    if epsilon > float(np.finfo(np.float32).max):  # the engine adds it in float32
+        raise ValueError(f"{message}, which is inf in float32 (fastnn computes in float32)")
     if np.float32(epsilon) == 0.0:  # the engine adds it to variances in float32
         raise ValueError(f"{message}, which is 0 in float32 (fastnn computes in float32)")
     return epsilon
@@ -1679,12 +1681,22 @@ class LayerNormalization(_FeatureNormalization):
 
     def _spec(self, input_shape):
         self._checked_spec(input_shape)
+        self._axis_as_list()
         return {
             "type": "layer_norm",
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
         }
+
+    def build(self, input_shape) -> None:
+        super().build(input_shape)
+        self._axis_as_list()
+
+    def _axis_as_list(self) -> None:
+        """Keras's build keeps the axis as a list (``[-1]``, in get_config too)."""
+        if isinstance(self.axis, int):
+            self.__dict__["axis"] = [self.axis]  # the same axis: nothing to redescribe
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
@@ -1696,8 +1708,8 @@ class LayerNormalization(_FeatureNormalization):
         x = self._eager_input(inputs, args, kwargs)
         wide = x.astype(np.float64)
         mean = wide.mean(axis=1, keepdims=True)
-        var = ((wide - mean) ** 2).mean(axis=1, keepdims=True).astype(np.float32)
-        inv = np.float32(1.0) / np.sqrt(var + np.float32(self.epsilon))
+        var = ((wide - mean) ** 2).mean(axis=1, keepdims=True)
+        inv = (1.0 / np.sqrt(var + float(np.float32(self.epsilon)))).astype(np.float32)
         return self._scale_and_offset((x - mean.astype(np.float32)) * inv)
 
     def get_config(self) -> dict:
@@ -1756,6 +1768,7 @@ class PReLU(_PerFeatureLayer):
     """
 
     alpha_initializer = _Hyperparameter(_initializer_argument, engine=False)
+    shared_axes = _Hyperparameter(lambda layer, value: _no_shared_axes(value), engine=False)
 
     def __init__(
         self,
@@ -1765,12 +1778,8 @@ class PReLU(_PerFeatureLayer):
         shared_axes=None,
         **kwargs,
     ):
-        _only_none(
-            "PReLU",
-            alpha_regularizer=alpha_regularizer,
-            alpha_constraint=alpha_constraint,
-            shared_axes=shared_axes,
-        )
+        _only_none("PReLU", alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
+        _no_shared_axes(shared_axes)
         super().__init__(**kwargs)
         self.alpha_initializer = alpha_initializer
         self.shared_axes = None
@@ -1794,7 +1803,7 @@ class PReLU(_PerFeatureLayer):
             return super().__call__(inputs, *args, training=training, **kwargs)
         x = self._eager_input(inputs, args, kwargs)
         zero = np.float32(0.0)
-        y = np.maximum(x, zero) + -self._weights[0] * np.maximum(-x, zero)
+        y = np.where(x < zero, zero, x) + -self._weights[0] * np.where(-x < zero, zero, -x)
         return np.asarray(y, dtype=np.float32).view(_EagerArray)
 
     def get_config(self) -> dict:
@@ -1830,6 +1839,14 @@ class Identity(Layer):
         if is_symbolic(inputs):
             return super().__call__(inputs, *args, **kwargs)
         return inputs
+
+
+def _no_shared_axes(value) -> None:
+    if value is not None:
+        raise ValueError(
+            f"PReLU: shared_axes={value!r} is not supported by fastnn (only None: one alpha "
+            "per feature)"
+        )
 
 
 class Flatten(Layer):
