@@ -55,19 +55,34 @@ def torch_bn_epoch(x, y, threads: int):
     return torch_loop_epoch(model, x, y)
 
 
-def run(args) -> list:
+def variant_rows(args, case: str, what: str, make_layers, torch_epoch, torch_name: str) -> list:
+    """Rows of fastnn's epoch with `make_layers` (a Keras-like `layers`
+    module -> the layer list) against the PyTorch loop `torch_epoch(x, y,
+    threads)` and Keras 3 `fit` of the same layers; the `work` column gives
+    what `what` costs fastnn against the plain seed network."""
     rows = []
     for x, y, epochs, threads in thread_sweep(args):
-        t_bn = median_epoch(fastnn_epoch(x, y, 0, layers_with_bn), epochs)
+        t_variant = median_epoch(fastnn_epoch(x, y, 0, make_layers), epochs)
         t_plain = median_epoch(fastnn_epoch(x, y, 0), epochs)
         makers = {
-            "PyTorch loop, BatchNorm1d, Adam(fused=True)": lambda: torch_bn_epoch(x, y, threads),
-            "Keras 3 fit (torch backend)": lambda: keras_epoch(x, y, threads, layers_with_bn),
+            torch_name: lambda: torch_epoch(x, y, threads),
+            "Keras 3 fit (torch backend)": lambda: keras_epoch(x, y, threads, make_layers),
         }
         peers = peer_epochs(threads, epochs, makers)
         work = (
-            f"{len(x)} samples; without BatchNormalization {format_time(t_plain)} "
-            f"(BN costs {t_bn / t_plain - 1:+.1%})"
+            f"{len(x)} samples; without {what} {format_time(t_plain)} "
+            f"({what} costs {t_variant / t_plain - 1:+.1%})"
         )
-        rows += fit_rows("fit epoch, 784-128(BN)-128(BN)-10, batch 128", threads, t_bn, peers, work)
+        rows += fit_rows(case, threads, t_variant, peers, work)
     return rows
+
+
+def run(args) -> list:
+    return variant_rows(
+        args,
+        "fit epoch, 784-128(BN)-128(BN)-10, batch 128",
+        "BatchNormalization",
+        layers_with_bn,
+        torch_bn_epoch,
+        "PyTorch loop, BatchNorm1d, Adam(fused=True)",
+    )

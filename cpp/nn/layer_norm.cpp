@@ -4,33 +4,58 @@
 
 namespace fastnn::nn {
 
+namespace {
+
+// sum_j f(j) for j < n in double, over 8 lanes (lane l takes the j with
+// j % 8 == l, in order), combined ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)): a
+// fixed order, so the result depends on n and f only, and the compiler
+// vectorizes the lanes (one running sum would wait for each add).
+template <class F>
+double lane_sum(int64_t n, F f) {
+  double lanes[8]    = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t full = n / 8 * 8;
+  for (int64_t j = 0; j < full; j += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += f(j + l);
+  for (int64_t j = full; j < n; ++j) lanes[j - full] += f(j);
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+         ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+// y[j] = (x[j] - m) * k, times gamma[j] and plus beta[j] where given.
+void normalize_row(float* y, const float* x, float m, float k, const float* gamma,
+                   const float* beta, int64_t cols) {
+#pragma omp simd
+  for (int64_t j = 0; j < cols; ++j) y[j] = (x[j] - m) * k;
+  if (gamma) {
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) y[j] *= gamma[j];
+  }
+  if (beta) {
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) y[j] += beta[j];
+  }
+}
+
+}  // namespace
+
 void layer_norm_forward(float* y, float* xhat, float* inv, const float* x, const float* gamma,
                         const float* beta, float epsilon, int64_t cols, int64_t r0, int64_t r1) {
   const double n = static_cast<double>(cols);
   for (int64_t r = r0; r < r1; ++r) {
-    const float* xr = x + r * cols;
-    double sum      = 0.0;
-    for (int64_t j = 0; j < cols; ++j) sum += xr[j];
-    const double mean = sum / n;
-    double sq         = 0.0;
-    for (int64_t j = 0; j < cols; ++j) {
+    const float* xr   = x + r * cols;
+    const double mean = lane_sum(cols, [&](int64_t j) { return static_cast<double>(xr[j]); }) / n;
+    const double sq   = lane_sum(cols, [&](int64_t j) {
       const double d = static_cast<double>(xr[j]) - mean;
-      sq += d * d;
-    }
+      return d * d;
+    });
     // inv in double, rounded once: a variance beyond float32's range (a
     // row spread over ~1e19) still normalizes (torch's float32 gives NaN).
     const float m = static_cast<float>(mean);
     const float k = static_cast<float>(1.0 / std::sqrt(sq / n + static_cast<double>(epsilon)));
     inv[r]        = k;
     float* yr     = y + r * cols;
-    float* hr     = xhat ? xhat + r * cols : nullptr;
-    for (int64_t j = 0; j < cols; ++j) {
-      const float h = (xr[j] - m) * k;
-      if (hr) hr[j] = h;
-      float v = gamma ? h * gamma[j] : h;
-      if (beta) v += beta[j];
-      yr[j] = v;
-    }
+    if (xhat) normalize_row(xhat + r * cols, xr, m, k, nullptr, nullptr, cols);
+    normalize_row(yr, xr, m, k, gamma, beta, cols);
   }
 }
 
@@ -40,18 +65,16 @@ void layer_norm_dx(float* dx, const float* dy, const float* xhat, const float* i
   for (int64_t r = r0; r < r1; ++r) {
     const float* dr = dy + r * cols;
     const float* hr = xhat + r * cols;
-    double sg = 0.0, sgh = 0.0;
-    for (int64_t j = 0; j < cols; ++j) {
-      const double g = gamma ? static_cast<double>(dr[j]) * gamma[j] : dr[j];
-      sg += g;
-      sgh += g * hr[j];
-    }
-    const double mg = sg / n, mgh = sgh / n, k = inv[r];
-    float* out = dx + r * cols;
-    for (int64_t j = 0; j < cols; ++j) {  // each element read before it is written
-      const double g = gamma ? static_cast<double>(dr[j]) * gamma[j] : dr[j];
-      out[j]         = static_cast<float>(k * (g - mg - static_cast<double>(hr[j]) * mgh));
-    }
+    auto g          = [&](int64_t j) {
+      return gamma ? static_cast<double>(dr[j]) * gamma[j] : static_cast<double>(dr[j]);
+    };
+    const double mg  = lane_sum(cols, g) / n;
+    const double mgh = lane_sum(cols, [&](int64_t j) { return g(j) * hr[j]; }) / n;
+    const double k   = inv[r];
+    float* out       = dx + r * cols;
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j)  // each element read before it is written
+      out[j] = static_cast<float>(k * (g(j) - mg - static_cast<double>(hr[j]) * mgh));
   }
 }
 

@@ -2,7 +2,8 @@
 // layer (Keras 3's keras/src/layers/normalization/layer_normalization.py with
 // axis=-1; its torch backend calls torch.nn.functional.layer_norm). x, y,
 // xhat, dy and dx are (rows, cols) row-major; the statistics are per row
-// (sample), over its cols features, in double. Each function works on the
+// (sample), over its cols features, in double, each a sum over 8 lanes in
+// a fixed order (lane l: the features j with j % 8 == l). Each function works on the
 // rows [r0, r1) only (rows are independent): results do not depend on how
 // callers split the rows across threads. The weight gradients are
 // batch_norm_sums (nn/batch_norm.h) of dy and xhat.
