@@ -7,9 +7,11 @@
 //             Keras's: +0 for x < 0 with alpha = 0, -0 for x = -0)
 //   dx:       dy where x > 0, dy * alpha where x < 0, dy * 0 where x = 0
 //             (torch's relu derivative, 0 at 0, in both terms)
-//   dalpha:   dalpha[j] = sum_r dy[r,j] * min(x[r,j], 0), rows in order, in
-//             double (the columns [j0, j1), so callers split columns across
-//             threads without changing a bit; a term with x >= 0 adds dy * 0)
+//   dalpha:   dalpha[j] = sum_r dy[r,j] * min(x[r,j], 0), rows in order:
+//             float sums over blocks of 256 rows, added in double (as the
+//             dense layers' bias gradients); the columns [j0, j1), so callers
+//             split columns across threads without changing a bit; a term with
+//             x >= 0 adds dy * 0
 // forward and dx work on the rows [r0, r1); dx may alias dy.
 #pragma once
 
