@@ -81,3 +81,34 @@ def keras_run_on_random_data(tmp_path_factory, name: str, script: str):
     y = rng.integers(0, 4, 64)
     arrays, meta = run_keras(script, d, x, y)
     return x, y, arrays, meta, d
+
+
+def five_step_script(hidden: str, middle: str) -> str:
+    """A Keras script for train_like_keras: Input(9) -> Dense(11, `hidden`
+    activation) -> `middle` (a keras.layers expression) -> Dense(4, softmax),
+    seed 1, five SGD(0.1) steps; it saves its initial and final weights, the
+    losses, predictions and k.keras, and the middle layer's weight names,
+    config and name."""
+    return f"""
+import json, os, sys
+import numpy as np
+import keras
+d = sys.argv[1]
+x = np.load(os.path.join(d, "x.npy")); y = np.load(os.path.join(d, "y.npy"))
+keras.utils.set_random_seed(1)
+k = keras.Sequential([keras.Input((9,)), keras.layers.Dense(11, activation={hidden!r}),
+                      {middle}, keras.layers.Dense(4, activation="softmax")])
+k.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+out = {{}}
+for i, v in enumerate(k.get_weights()):
+    out[f"init{{i}}"] = v
+out["losses"] = np.array([float(k.train_on_batch(x[s * 12 : s * 12 + 13],
+                                                 y[s * 12 : s * 12 + 13])) for s in range(5)])
+for i, v in enumerate(k.get_weights()):
+    out[f"final{{i}}"] = v
+out["predict"] = k.predict(x, verbose=0)
+k.save(os.path.join(d, "k.keras"))
+layer = k.layers[1]
+meta = {{"names": [w.name for w in layer.weights], "config": layer.get_config(),
+        "name": layer.name}}
+"""

@@ -5,11 +5,15 @@ bad arguments, and Keras 3.15 itself (PyTorch backend) where it is importable.""
 from __future__ import annotations
 
 import re
-import textwrap
 
 import numpy as np
 import pytest
-from keras_subprocess import keras_run_on_random_data, same_config_keys, train_like_keras
+from keras_subprocess import (
+    five_step_script,
+    keras_run_on_random_data,
+    same_config_keys,
+    train_like_keras,
+)
 from layer_recipes import (
     check_save_load_resume,
     check_sgd_trajectory_matches_torch,
@@ -187,31 +191,8 @@ def test_bad_shapes_leave_the_model_unchanged(rng):
         np.testing.assert_array_equal(a, b)
 
 
-KERAS_SCRIPT = textwrap.dedent(
-    """
-    import json, os, sys
-    import numpy as np
-    import keras
-    d = sys.argv[1]
-    x = np.load(os.path.join(d, "x.npy")); y = np.load(os.path.join(d, "y.npy"))
-    keras.utils.set_random_seed(1)
-    k = keras.Sequential([keras.Input((9,)), keras.layers.Dense(11),
-                          keras.layers.PReLU(alpha_initializer=keras.initializers.Constant(0.2)),
-                          keras.layers.Dense(4, activation="softmax")])
-    k.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
-    out = {}
-    for i, v in enumerate(k.get_weights()):
-        out[f"init{i}"] = v
-    out["losses"] = np.array([float(k.train_on_batch(x[s * 12 : s * 12 + 13],
-                                                     y[s * 12 : s * 12 + 13])) for s in range(5)])
-    for i, v in enumerate(k.get_weights()):
-        out[f"final{i}"] = v
-    out["predict"] = k.predict(x, verbose=0)
-    k.save(os.path.join(d, "k.keras"))
-    layer = k.layers[1]
-    meta = {"names": [w.name for w in layer.weights], "config": layer.get_config(),
-            "name": layer.name}
-    """
+KERAS_SCRIPT = five_step_script(
+    None, "keras.layers.PReLU(alpha_initializer=keras.initializers.Constant(0.2))"
 )
 
 
