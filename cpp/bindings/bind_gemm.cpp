@@ -187,12 +187,13 @@ py::object dense(const py::handle& x_obj, const py::handle& w_obj, const py::obj
 }
 
 // The whole sgemm contract on NumPy arrays, for tests: c (C-contiguous
-// float32, m x n) is updated in place.
-void sgemm_full(const py::handle& a_obj, const py::handle& b_obj, const py::handle& c_obj,
-                float alpha, float beta, bool transpose_a, bool transpose_b,
-                const py::object& bias_obj, const py::object& activation, const py::object& pre_obj,
-                const py::object& act_a, const py::object& y_a_obj, const py::object& act_b,
-                const py::object& y_b_obj) {
+// float32, m x n) is updated in place. With skip_zero_a, sgemm_skip_zero_a
+// runs instead (no prologue) and the fraction of k steps it kept is returned.
+py::object sgemm_full(const py::handle& a_obj, const py::handle& b_obj, const py::handle& c_obj,
+                      float alpha, float beta, bool transpose_a, bool transpose_b,
+                      const py::object& bias_obj, const py::object& activation,
+                      const py::object& pre_obj, const py::object& act_a, const py::object& y_a_obj,
+                      const py::object& act_b, const py::object& y_b_obj, bool skip_zero_a) {
   const MatView a   = as_matrix(a_obj, "sgemm", "a");
   const MatView b   = as_matrix(b_obj, "sgemm", "b");
   const GemmShape s = gemm_shape(a, b, transpose_a, transpose_b, "sgemm", "a", "b");
@@ -224,9 +225,24 @@ void sgemm_full(const py::handle& a_obj, const py::handle& b_obj, const py::hand
     pb.ld_y = std::max<int64_t>(s.n, 1);
   }
   float* cp = c.mutable_data();
-  py::gil_scoped_release release;
-  gemm::sgemm(a.trans != transpose_a, b.trans != transpose_b, s.m, s.n, s.k, alpha, a.data, a.ld,
-              b.data, b.ld, beta, cp, std::max<int64_t>(s.n, 1), &ep, &pa, &pb);
+  if (skip_zero_a) {
+    if (pa.act != ActivationKind::linear || pb.act != ActivationKind::linear)
+      throw py::value_error("sgemm: skip_zero_a takes no prologue");
+    double kept = 0.0;
+    {
+      py::gil_scoped_release release;
+      kept = gemm::sgemm_skip_zero_a(a.trans != transpose_a, b.trans != transpose_b, s.m, s.n, s.k,
+                                     alpha, a.data, a.ld, b.data, b.ld, beta, cp,
+                                     std::max<int64_t>(s.n, 1), &ep);
+    }
+    return py::float_(kept);
+  }
+  {
+    py::gil_scoped_release release;
+    gemm::sgemm(a.trans != transpose_a, b.trans != transpose_b, s.m, s.n, s.k, alpha, a.data, a.ld,
+                b.data, b.ld, beta, cp, std::max<int64_t>(s.n, 1), &ep, &pa, &pb);
+  }
+  return py::none();
 }
 
 }  // namespace
@@ -275,7 +291,9 @@ Returns:
           py::arg("bias") = py::none(), py::arg("activation") = py::none(),
           py::arg("pre_activation") = py::none(), py::arg("prologue_a") = py::none(),
           py::arg("y_a") = py::none(), py::arg("prologue_b") = py::none(),
-          py::arg("y_b") = py::none(), "Private: the full sgemm contract, c updated in place.");
+          py::arg("y_b") = py::none(), py::arg("skip_zero_a") = false,
+          "Private: the full sgemm contract, c updated in place; with skip_zero_a, "
+          "sgemm_skip_zero_a, returning the fraction of k steps kept.");
   ops.def(
       "_sgemm_set_packing",
       [](int pack_a, int pack_b) { gemm::set_sgemm_packing_override(pack_a, pack_b); },
@@ -289,6 +307,10 @@ Returns:
       "_sgemm_set_narrow_n", [](int mode) { gemm::set_sgemm_narrow_n_override(mode); },
       py::arg("mode"),
       "Private: narrow-N path (-1 auto, 0 never, 1 wherever legal); results unchanged.");
+  ops.def(
+      "_sgemm_set_skip_zero", [](int mode) { gemm::set_sgemm_skip_zero_override(mode); },
+      py::arg("mode"),
+      "Private: A's zero steps skipped (-1 auto, 0 never, 1 wherever legal); results unchanged.");
 }
 
 }  // namespace fastnn::bindings

@@ -429,6 +429,9 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("buffer_size", &Network::buffer_size)
       .def_property_readonly("fused_output", &Network::fused_output)
       .def_property("iterations", &Network::iterations, &Network::set_iterations)
+      .def_property_readonly("_input_kept", &Network::input_kept,
+                             "Private: the fraction of steps the first layer's last compacted "
+                             "weight gradient kept (1: it ran dense).")
       .def_property_readonly(
           "regularization_penalty",
           [](Network& n) {

@@ -46,8 +46,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "gemm/gemm_kernels.h"
 #include "ops/activations.h"
@@ -120,6 +122,7 @@ std::atomic<int> g_force_pack_a{-1};
 std::atomic<int> g_force_pack_b{-1};
 std::atomic<int> g_force_small_m{-1};
 std::atomic<int> g_force_narrow_n{-1};
+std::atomic<int> g_force_skip_zero{-1};
 
 // Rows per thread share of the narrow-N path (a multiple of its row blocks).
 constexpr int64_t kNarrowNRowUnit = 32;
@@ -165,6 +168,10 @@ struct Plan {
   const Prologue* prologue_a;
   const Prologue* prologue_b;
   bool pack_a, pack_b;
+  // sgemm_skip_zero_a: A packed into compacted panels (pack_a is then true),
+  // the kept steps counted into *kept_steps.
+  bool skip_zero_a                 = false;
+  std::atomic<int64_t>* kept_steps = nullptr;
 };
 
 // The packing decision (the small-problem path reads an operand in place).
@@ -222,6 +229,7 @@ void choose_packing(Plan& p) {
   const int fb = g_force_pack_b.load(std::memory_order_relaxed);
   if (fa >= 0) p.pack_a = fa == 1 || is_active(p.prologue_a);
   if (fb >= 0) p.pack_b = fb == 1 || is_active(p.prologue_b) || p.trans_b;
+  if (p.skip_zero_a) p.pack_a = true;  // the compacted panels are packed
 }
 
 // Thread grid tm x tn (tm * tn == threads) minimizing the largest share of
@@ -265,7 +273,14 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
   thread_local runtime::AlignedBuffer<float> bbuf;
   thread_local runtime::AlignedBuffer<float> edge_a;
   thread_local runtime::AlignedBuffer<float> edge_b;
+  // sgemm_skip_zero_a: each A panel's kept k offsets and their count.
+  thread_local std::vector<int32_t> kept_k;
+  thread_local std::vector<int64_t> kept_count;
   if (P.pack_a) abuf.reserve(static_cast<size_t>(kMC * kKC));
+  if (P.skip_zero_a) {
+    kept_k.resize(static_cast<size_t>((kMC + mr - 1) / mr * kKC));
+    kept_count.resize(static_cast<size_t>((kMC + mr - 1) / mr));
+  }
   if (P.pack_b) {
     const int64_t width_pad = (std::min(col_end - col_begin, kNC) + nr - 1) / nr * nr;
     bbuf.reserve(static_cast<size_t>(width_pad * std::min(P.k, kKC)));
@@ -296,7 +311,15 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
 
       for (int64_t ib = row_begin; ib < row_end; ib += kMC) {
         const int64_t mc = std::min(kMC, row_end - ib);
-        if (P.pack_a) {
+        if (P.skip_zero_a) {
+          K.pack_a_skip_zero(P.a, P.lda, P.trans_a, ib, pc, mc, kc, abuf.data(), kept_k.data(),
+                             kept_count.data());
+          if (jc == 0) {  // counted once, by the rectangles holding C's first columns
+            int64_t kept = 0;
+            for (int64_t t = 0; t < (mc + mr - 1) / mr; ++t) kept += kept_count[t];
+            P.kept_steps->fetch_add(kept, std::memory_order_relaxed);
+          }
+        } else if (P.pack_a) {
           K.pack_a(P.a, P.lda, P.trans_a, ib, pc, mc, kc, P.prologue_a, abuf.data());
         } else if (mc % mr) {
           const int64_t tail = mc / mr * mr;
@@ -338,7 +361,11 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
                 last && E && E->pre_activation ? E->pre_activation + i * E->ld_pre + j : nullptr;
             ep.ld_pre = E ? E->ld_pre : 0;
             float* ct = P.c + i * P.ldc + j;
-            K.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, ct, P.ldc, rows, ncols, ep);
+            if (P.skip_zero_a)
+              K.ukernel_skip(kept_count[ir / mr], kept_k.data() + ir / mr * kc, ap, bp, rs_b, ct,
+                             P.ldc, rows, ncols, ep);
+            else
+              K.ukernel(kc, ap, rs_a, cs_a, bp, rs_b, ct, P.ldc, rows, ncols, ep);
             if (last && post_act)
               for (int ii = 0; ii < rows; ++ii) activate_row(act, ct + ii * P.ldc, ncols);
           }
@@ -518,10 +545,12 @@ void run_narrow_n(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 void run_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                int64_t ldc, const Epilogue* epilogue, const Prologue* prologue_a,
-               const Prologue* prologue_b) {
+               const Prologue* prologue_b, std::atomic<int64_t>* kept_steps = nullptr) {
   Plan P{
       &sgemm_kernels(), trans_a,    trans_b,    m,     n,    k, alpha, beta, a, lda, b, ldb, c, ldc,
       epilogue,         prologue_a, prologue_b, false, false};
+  P.skip_zero_a = kept_steps != nullptr;
+  P.kept_steps  = kept_steps;
   choose_packing(P);
   const SgemmKernels& K = *P.kern;
 
@@ -558,9 +587,14 @@ void set_sgemm_packing_override(int pack_a, int pack_b) {
   g_force_pack_b.store(pack_b < 0 ? -1 : (pack_b ? 1 : 0), std::memory_order_relaxed);
 }
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
-           const Epilogue* epilogue, const Prologue* prologue_a, const Prologue* prologue_b) {
+void set_sgemm_skip_zero_override(int mode) {
+  g_force_skip_zero.store(mode < 0 ? -1 : (mode ? 1 : 0), std::memory_order_relaxed);
+}
+
+namespace {
+
+void check_sgemm_arguments(int64_t m, int64_t n, int64_t k, const Epilogue* epilogue,
+                           const Prologue* prologue_a, const Prologue* prologue_b) {
   if (m < 0 || n < 0 || k < 0)
     throw std::invalid_argument("sgemm: negative size m=" + std::to_string(m) +
                                 " n=" + std::to_string(n) + " k=" + std::to_string(k));
@@ -571,8 +605,64 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     if (p && !epilogue_act_supported(p->act))
       throw std::invalid_argument(std::string("sgemm prologue: unsupported activation '") +
                                   ops::activation_name(p->act) + "'");
+}
+
+// Whether op(B) (k x n) holds an infinity or a NaN: 0 * inf is NaN, so a
+// skipped zero of A would change the result.
+bool has_non_finite(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb) {
+  const int64_t rows = trans_b ? n : k, cols = trans_b ? k : n;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = b + r * ldb;
+    uint32_t bad     = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      uint32_t bits;
+      std::memcpy(&bits, row + j, sizeof(bits));
+      bad |= static_cast<uint32_t>((bits & 0x7F800000u) == 0x7F800000u);
+    }
+    if (bad) return true;
+  }
+  return false;
+}
+
+// The compacted tiled driver (sgemm_skip_zero_a): the fraction of A panels'
+// k steps kept.
+double run_skip_zero(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                     int64_t ldc, const Epilogue* epilogue) {
+  std::atomic<int64_t> kept{0};
+  run_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, nullptr,
+            nullptr, &kept);
+  const int mr = sgemm_kernels().mr;
+  return static_cast<double>(kept.load()) / static_cast<double>((m + mr - 1) / mr * k);
+}
+
+}  // namespace
+
+double sgemm_skip_zero_a(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                         float* c, int64_t ldc, const Epilogue* epilogue) {
+  check_sgemm_arguments(m, n, k, epilogue, nullptr, nullptr);
+  if (g_force_skip_zero.load(std::memory_order_relaxed) == 0 || m == 0 || n == 0 || k == 0 ||
+      alpha == 0.0f || has_non_finite(trans_b, k, n, b, ldb)) {
+    sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+    return 1.0;
+  }
+  return run_skip_zero(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+}
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+           const Epilogue* epilogue, const Prologue* prologue_a, const Prologue* prologue_b) {
+  check_sgemm_arguments(m, n, k, epilogue, prologue_a, prologue_b);
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) return scale_and_epilogue(m, n, beta, c, ldc, epilogue);
+  // The testing override runs every product it legally can through the
+  // compacted panels (no prologue; op(B) finite).
+  if (g_force_skip_zero.load(std::memory_order_relaxed) == 1 && !is_active(prologue_a) &&
+      !is_active(prologue_b) && !has_non_finite(trans_b, k, n, b, ldb)) {
+    run_skip_zero(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+    return;
+  }
   if (use_small_m(trans_b, m, prologue_a, prologue_b))
     return run_small_m(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
 

@@ -74,6 +74,27 @@ void set_sgemm_small_m_override(int mode);
 // either way. Process-wide.
 void set_sgemm_narrow_n_override(int mode);
 
+// sgemm for an op(A) with many exact zeros (a batch of images: the first
+// dense layer's weight gradient X^T dY, its forward X W). Each MR-row panel
+// of op(A) is packed without the k steps where all its MR values are zero,
+// and the microkernel runs over the steps left: the same FMAs in the same
+// order, minus terms 0 * b that add +-0 to a sum, so C is bit-identical to
+// sgemm's, but for the sign of a sum that is exactly zero after underflowing
+// (-0 here where sgemm may give +0). op(B) holding an infinity or a NaN
+// (0 * inf is NaN) runs sgemm itself, as do empty products. Returns the
+// fraction of the panels' k steps that were kept (1 when sgemm ran), for
+// callers that choose between the two by it. No prologue.
+double sgemm_skip_zero_a(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                         const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                         float* c, int64_t ldc, const Epilogue* epilogue = nullptr);
+
+// Testing and benchmarking hook for the compacted panels: -1: automatic
+// (sgemm_skip_zero_a compacts, sgemm does not); 0: never (sgemm_skip_zero_a
+// runs sgemm); 1: sgemm too compacts wherever legal (no prologue, op(B)
+// finite). Results are bit-identical either way, but for the sign of zero
+// noted above. Process-wide.
+void set_sgemm_skip_zero_override(int mode);
+
 // The naive triple loop, kept on purpose as an oracle for tests and benchmarks
 // (same contract, single-threaded, float accumulation in k order).
 void sgemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

@@ -42,6 +42,19 @@ using SgemmUkernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t c
                               int64_t rs_b, float* c, int64_t ldc, int m, int n,
                               const TileEpilogue& ep);
 
+// The microkernel over a compacted A panel (sgemm_skip_zero_a): the panel
+// holds only `count` of a KC block's k steps, step q being k offset ks[q]
+// (ascending), so
+//
+//   acc[i][j] = sum_{q < count} A(i, q) * B(ks[q], j)   q in order
+//   A(i, q)   = a[q * MR + i]          B(p, j) = b[p * rs_b + j]
+//
+// with the same FMAs in the same order and the same epilogue as SgemmUkernel
+// on the full panel, minus the steps whose MR values of A are all zero.
+using SgemmSkipUkernel = void (*)(int64_t count, const int32_t* ks, const float* a, const float* b,
+                                  int64_t rs_b, float* c, int64_t ldc, int m, int n,
+                                  const TileEpilogue& ep);
+
 // Packs rows [i0, i0 + mc) and columns [p0, p0 + kc) of op(A) into ceil(mc/mr)
 // panels of mr x kc (layout above), zero-padding the last panel's missing rows.
 // With an active prologue, each element is multiplied by f'(Y(i, p)).
@@ -51,6 +64,13 @@ using SgemmPackA = void (*)(const float* a, int64_t lda, bool trans, int64_t i0,
 
 // Packs rows [p0, p0 + kc) and columns [j0, j0 + nc) of op(B) into ceil(nc/nr)
 // panels of kc x nr, zero-padding the last panel's missing columns.
+// Packs like SgemmPackA (no prologue), then drops from each panel the k steps
+// whose MR values are all zero (+0 or -0; NaN is kept), moving the others to
+// the front in order: panel t keeps kept[t] steps, their k offsets (from p0)
+// in ks[t * kc ..].
+using SgemmPackASkipZero = void (*)(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                                    int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept);
+
 using SgemmPackB = void (*)(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
                             int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
 
@@ -128,6 +148,8 @@ struct SgemmKernels {
   // columns in place (when legal) instead of packing it: measured per tile
   // shape (choose_packing() in gemm.cpp).
   int64_t max_m_unpacked_narrow_b;
+  SgemmSkipUkernel ukernel_skip;  // sgemm_skip_zero_a's tiles
+  SgemmPackASkipZero pack_a_skip_zero;
 };
 
 // The small-M kernels (small_m_ref.cpp, avx2/small_m_avx2.cpp).
@@ -142,11 +164,15 @@ void sgemm_pack_a_4_ref(const float* a, int64_t lda, bool trans, int64_t i0, int
                         int64_t kc, const Prologue* prologue, float* dst);
 void sgemm_pack_b_8_ref(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0, int64_t kc,
                         int64_t nc, const Prologue* prologue, float* dst);
+void sgemm_pack_a_skip_zero_4_ref(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                                  int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept);
 #if defined(FASTNN_HAVE_AVX2)
 void sgemm_pack_a_6_avx2(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
                          int64_t mc, int64_t kc, const Prologue* prologue, float* dst);
 void sgemm_pack_b_16_avx2(const float* b, int64_t ldb, bool trans, int64_t p0, int64_t j0,
                           int64_t kc, int64_t nc, const Prologue* prologue, float* dst);
+void sgemm_pack_a_skip_zero_6_avx2(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                                   int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept);
 #endif
 
 // f'(y) through the activation's output y (see gemm.h); scalar, shared.

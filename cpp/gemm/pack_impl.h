@@ -11,6 +11,8 @@
 #include "gemm/avx2/transpose8_avx2.h"
 #endif
 
+#include <cstring>
+
 #include "gemm/gemm_kernels.h"
 
 namespace fastnn::gemm {
@@ -61,6 +63,85 @@ inline void pack_a_impl(const float* a, int64_t lda, bool trans, int64_t i0, int
         pack_apply_prologue(*prologue, prologue->y + (i + ii) * prologue->ld_y + p0, 1, dst + ii,
                             mr, kc);
     }
+  }
+}
+
+// SgemmPackASkipZero: a step is kept when any of its mr values is not +-0
+// (NaN is kept). An op(A) stored transposed (mr contiguous floats per step:
+// the weight gradient's X^T) is copied and tested in one pass; otherwise the
+// panel is packed by pack_a_impl, then compacted in place.
+#if defined(__AVX2__)
+// Lanes [0, count) set.
+inline __m256i pack_lanes_below(int count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Copies one step (lanes of `mask`: at most mr <= 8 floats, zeros past
+// `mask`) from src to dst; whether any of them is not +-0.
+template <int mr>
+inline bool pack_copy_step(const float* src, __m256i mask, float* dst) {
+  const __m256 v = _mm256_maskload_ps(src, mask);
+  if constexpr (mr == 8) {
+    _mm256_storeu_ps(dst, v);
+  } else {
+    static_assert(mr > 4 && mr < 8, "a step is one vector");
+    const __m128 hi = _mm256_extractf128_ps(v, 1);
+    _mm_storeu_ps(dst, _mm256_castps256_ps128(v));
+    if constexpr (mr == 6) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(dst + 4), hi);
+    } else {
+      alignas(16) float rest[4];
+      _mm_store_ps(rest, hi);
+      for (int t = 4; t < mr; ++t) dst[t] = rest[t - 4];
+    }
+  }
+  return _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) != 0;
+}
+#endif
+
+template <int mr>
+inline void pack_a_skip_zero_impl(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                                  int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept) {
+#if defined(__AVX2__)
+  if constexpr (mr > 4 && mr <= 8) {
+    const __m256i all = pack_lanes_below(mr);
+    if (!trans) pack_a_impl<mr>(a, lda, trans, i0, p0, mc, kc, nullptr, dst);
+    for (int64_t r = 0; r < mc; r += mr, dst += mr * kc, ks += kc) {
+      const int rows = static_cast<int>(mc - r < mr ? mc - r : mr);
+      int64_t count  = 0;
+      if (trans) {
+        const __m256i mask = pack_lanes_below(rows);
+        const float* src   = a + p0 * lda + i0 + r;
+        for (int64_t p = 0; p < kc; ++p, src += lda) {
+          const bool any = pack_copy_step<mr>(src, mask, dst + count * mr);
+          ks[count]      = static_cast<int32_t>(p);
+          count += any;
+        }
+      } else {
+        for (int64_t p = 0; p < kc; ++p) {  // count <= p: the copy moves down
+          const bool any = pack_copy_step<mr>(dst + p * mr, all, dst + count * mr);
+          ks[count]      = static_cast<int32_t>(p);
+          count += any;
+        }
+      }
+      *kept++ = count;
+    }
+    return;
+  }
+#endif
+  pack_a_impl<mr>(a, lda, trans, i0, p0, mc, kc, nullptr, dst);
+  for (int64_t r = 0; r < mc; r += mr, dst += mr * kc, ks += kc) {
+    int64_t count = 0;
+    for (int64_t p = 0; p < kc; ++p) {
+      uint32_t bits[mr];
+      std::memcpy(bits, dst + p * mr, sizeof(bits));
+      uint32_t any = 0;
+      for (int ii = 0; ii < mr; ++ii) any |= bits[ii] << 1;
+      std::memcpy(dst + count * mr, bits, sizeof(bits));  // count <= p
+      ks[count] = static_cast<int32_t>(p);
+      count += any != 0;
+    }
+    *kept++ = count;
   }
 }
 

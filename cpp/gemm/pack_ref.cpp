@@ -35,4 +35,9 @@ void sgemm_pack_b_8_ref(const float* b, int64_t ldb, bool trans, int64_t p0, int
   pack_b_impl<8>(b, ldb, trans, p0, j0, kc, nc, prologue, dst);
 }
 
+void sgemm_pack_a_skip_zero_4_ref(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                                  int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept) {
+  pack_a_skip_zero_impl<4>(a, lda, trans, i0, p0, mc, kc, dst, ks, kept);
+}
+
 }  // namespace fastnn::gemm

@@ -104,6 +104,13 @@ constexpr int64_t kMaxBufferFloats = int64_t{1} << 56;
 // predict computes at most this many rows per forward pass (see predict()).
 constexpr int64_t kInferenceChunkRows = 1024;
 
+// Network::input_kept_: Fashion-MNIST batches of 128 keep 0.63 (4-row
+// panels), 0.69 (6) and 0.75 (8) of the steps, and the product takes 0.82-0.86
+// of the dense one's time on 1 and 2 threads (AVX2 and AVX-512 tiles); above
+// about 0.9 the packing costs more than the skipped steps save.
+constexpr double kSkipZeroMaxKept = 0.85;
+constexpr int64_t kSkipZeroRetry  = 200;
+
 void check_factor(float v, const char* what, size_t layer) {
   if (!(v >= 0.0f && std::isfinite(v)))
     throw std::invalid_argument(std::string(what) + " of layer " + std::to_string(layer) +
@@ -535,8 +542,14 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
                                    rows, S.out, act_params(L));
         if (!frozen_[static_cast<size_t>(i)]) {
           if (S.bias >= 0) column_sums(grads + S.bias, d, rows, S.out);
-          gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
-                      grads + S.kernel, S.out);
+          if (i == 0 && (input_kept_ < kSkipZeroMaxKept || ++skip_zero_retry_ >= kSkipZeroRetry)) {
+            skip_zero_retry_ = 0;
+            input_kept_ = gemm::sgemm_skip_zero_a(true, false, S.in, S.out, rows, 1.0f, in, S.in, d,
+                                                  S.out, 0.0f, grads + S.kernel, S.out);
+          } else {
+            gemm::sgemm(true, false, S.in, S.out, rows, 1.0f, in, S.in, d, S.out, 0.0f,
+                        grads + S.kernel, S.out);
+          }
         }
         if (i > first_trainable_) {
           gemm::sgemm(false, true, rows, S.in, S.out, 1.0f, d, S.out, params + S.kernel, S.out,

@@ -237,6 +237,9 @@ class Network {
 
   // Dropout masks depend on the iteration; train_epoch increments it per step.
   int64_t iterations() const { return iterations_; }
+  // The fraction of steps the first layer's last compacted weight gradient
+  // kept (1 when it ran dense; see input_kept_).
+  double input_kept() const { return input_kept_; }
   void set_iterations(int64_t it) { iterations_ = it; }
 
   // Inference: out (rows, output_dim) = network(x), batch_size rows at a time
@@ -378,6 +381,13 @@ class Network {
   runtime::AlignedBuffer<int32_t> lg_[2];
 
   int64_t iterations_ = 0;
+  // The first layer's weight gradient X^T dY skips the steps where a panel of
+  // X's columns is all zero (gemm::sgemm_skip_zero_a: the same bits, faster on
+  // data with many zeros such as images) while the last such call kept less
+  // than kSkipZeroMaxKept of them; otherwise it is retried every
+  // kSkipZeroRetry steps. Only the speed depends on this.
+  double input_kept_       = 0.0;
+  int64_t skip_zero_retry_ = 0;
   std::mutex mutex_;
 };
 

@@ -16,4 +16,9 @@ void sgemm_pack_b_16_avx2(const float* b, int64_t ldb, bool trans, int64_t p0, i
   pack_b_impl<16>(b, ldb, trans, p0, j0, kc, nc, prologue, dst);
 }
 
+void sgemm_pack_a_skip_zero_6_avx2(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
+                                   int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept) {
+  pack_a_skip_zero_impl<6>(a, lda, trans, i0, p0, mc, kc, dst, ks, kept);
+}
+
 }  // namespace fastnn::gemm

@@ -219,10 +219,12 @@ void kloop_packed_asm(int64_t k, const float* a, const float* b, float* out, int
 
 // kPackedA: A is a packed panel (rs_a = 1, cs_a = 6) and its offsets are
 // compile-time constants; otherwise A is read in place with any strides.
-// Stores the accumulators to the 6 x 16 block at out, rows ld floats apart.
-template <bool kPackedA>
+// kIndexedB: A is a compacted panel of k steps, step q of B's row ks[q]
+// (SgemmSkipUkernel). Stores the accumulators to the 6 x 16 block at out,
+// rows ld floats apart.
+template <bool kPackedA, bool kIndexedB = false>
 void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                     int64_t rs_b, float* out, int64_t ld) {
+                     int64_t rs_b, float* out, int64_t ld, const int32_t* ks = nullptr) {
   __m256 vacc0x0 = _mm256_setzero_ps(), vacc0x8 = _mm256_setzero_ps();
   __m256 vacc1x0 = _mm256_setzero_ps(), vacc1x8 = _mm256_setzero_ps();
   __m256 vacc2x0 = _mm256_setzero_ps(), vacc2x8 = _mm256_setzero_ps();
@@ -255,7 +257,16 @@ void accumulate_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, cons
     vacc5x8   = _mm256_fmadd_ps(va, vb8, vacc5x8); \
   } while (0)
 
-  if constexpr (kPackedA) {
+  if constexpr (kIndexedB) {
+    // A compacted panel: step q reads B's row ks[q].
+    (void)rs_a;
+    (void)cs_a;
+    const float* b0 = b;
+    for (int64_t q = 0; q < k; ++q, a += 6) {
+      b = b0 + ks[q] * rs_b;
+      FASTNN_UK_STEP(a + 0, a + 1, a + 2, a + 3, a + 4, a + 5);
+    }
+  } else if constexpr (kPackedA) {
     (void)rs_a;
     (void)cs_a;
     int64_t p = 0;
@@ -332,6 +343,20 @@ void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs
   if (!plain) finish_tile(acc, c, ldc, m, n, ep);
 }
 
+// The tile over a compacted panel (SgemmSkipUkernel): the intrinsics k-loop
+// with B's rows by index, the same FMAs per lane as the dense kernel's.
+void sgemm_ukernel_skip_6x16_avx2(int64_t count, const int32_t* ks, const float* a, const float* b,
+                                  int64_t rs_b, float* c, int64_t ldc, int m, int n,
+                                  const TileEpilogue& ep) {
+  for (int r = 0; r < m; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
+  }
+  alignas(32) float acc[kMr * kNr];
+  accumulate_6x16<true, true>(count, a, 1, kMr, b, rs_b, acc, kNr, ks);
+  finish_tile(acc, c, ldc, m, n, ep);
+}
+
 }  // namespace
 
 const SgemmKernels kSgemmKernelsAvx2 = {
@@ -343,6 +368,8 @@ const SgemmKernels kSgemmKernelsAvx2 = {
     sgemm_small_m_avx2,
     sgemm_narrow_n_avx2,
     64,
+    sgemm_ukernel_skip_6x16_avx2,
+    sgemm_pack_a_skip_zero_6_avx2,
 };
 
 }  // namespace fastnn::gemm

@@ -38,14 +38,19 @@ constexpr int kNr = 16 * kNv;
 // acc[r][v] = sum_{p < k} A(r, p) * B(p, 16 v .. 16 v + 15), p in order.
 // kPackedA: A is a packed panel (rs_a = 1, cs_a = kMr), offsets known at
 // compile time; otherwise A is read in place with any strides.
-template <bool kPackedA>
+// kIndexedB: A is a compacted panel of k steps, step q of B's row ks[q]
+// (SgemmSkipUkernel).
+template <bool kPackedA, bool kIndexedB = false>
 inline void accumulate(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                       int64_t rs_b, __m512 (&acc)[kMr][kNv]) {
+                       int64_t rs_b, __m512 (&acc)[kMr][kNv], const int32_t* ks = nullptr) {
+  const float* b0 = b;
+  (void)b0;
 #pragma GCC unroll 8
   for (int r = 0; r < kMr; ++r)
 #pragma GCC unroll 2
     for (int v = 0; v < kNv; ++v) acc[r][v] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
+    if constexpr (kIndexedB) b = b0 + ks[p] * rs_b;
     __m512 vb[kNv];
 #pragma GCC unroll 2
     for (int v = 0; v < kNv; ++v) vb[v] = _mm512_loadu_ps(b + 16 * v);
@@ -60,21 +65,10 @@ inline void accumulate(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, co
   }
 }
 
-void sgemm_ukernel_8x32_avx512(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
-                               const float* b, int64_t rs_b, float* c, int64_t ldc, int m, int n,
-                               const TileEpilogue& ep) {
-  // The C tile is read (beta != 0 or a later k block) and written after the
-  // k-loop: start fetching its lines now so the loop hides the misses.
-  for (int r = 0; r < m; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
-  }
-  __m512 acc[kMr][kNv];
-  if (rs_a == 1 && cs_a == kMr)
-    accumulate<true>(k, a, rs_a, cs_a, b, rs_b, acc);
-  else
-    accumulate<false>(k, a, rs_a, cs_a, b, rs_b, acc);
-
+// Writes the accumulated tile through the epilogue (gemm_kernels.h).
+__attribute__((always_inline)) inline void finish_tile(const __m512 (&acc)[kMr][kNv], float* c,
+                                                       int64_t ldc, int m, int n,
+                                                       const TileEpilogue& ep) {
   // Lanes j < n of each vector (an edge tile's masked loads and stores never
   // touch memory outside the m x n corner); rows r < m.
   __mmask16 mask[kNv];
@@ -111,6 +105,44 @@ void sgemm_ukernel_8x32_avx512(int64_t k, const float* a, int64_t rs_a, int64_t 
   }
 }
 
+void sgemm_ukernel_8x32_avx512(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
+                               const float* b, int64_t rs_b, float* c, int64_t ldc, int m, int n,
+                               const TileEpilogue& ep) {
+  // The C tile is read (beta != 0 or a later k block) and written after the
+  // k-loop: start fetching its lines now so the loop hides the misses.
+  for (int r = 0; r < m; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
+  }
+  __m512 acc[kMr][kNv];
+  if (rs_a == 1 && cs_a == kMr)
+    accumulate<true>(k, a, rs_a, cs_a, b, rs_b, acc);
+  else
+    accumulate<false>(k, a, rs_a, cs_a, b, rs_b, acc);
+
+  finish_tile(acc, c, ldc, m, n, ep);
+}
+
+// The tile over a compacted panel (SgemmSkipUkernel): the same FMAs per lane
+// as the dense kernel's, B's rows by index.
+void sgemm_ukernel_skip_8x32_avx512(int64_t count, const int32_t* ks, const float* a,
+                                    const float* b, int64_t rs_b, float* c, int64_t ldc, int m,
+                                    int n, const TileEpilogue& ep) {
+  for (int r = 0; r < m; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
+  }
+  __m512 acc[kMr][kNv];
+  accumulate<true, true>(count, a, 1, kMr, b, rs_b, acc, ks);
+  finish_tile(acc, c, ldc, m, n, ep);
+}
+
+void sgemm_pack_a_skip_zero_8_avx512(const float* a, int64_t lda, bool trans, int64_t i0,
+                                     int64_t p0, int64_t mc, int64_t kc, float* dst, int32_t* ks,
+                                     int64_t* kept) {
+  pack_a_skip_zero_impl<kMr>(a, lda, trans, i0, p0, mc, kc, dst, ks, kept);
+}
+
 void sgemm_pack_a_8_avx512(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
                            int64_t mc, int64_t kc, const Prologue* prologue, float* dst) {
   pack_a_impl<kMr>(a, lda, trans, i0, p0, mc, kc, prologue, dst);
@@ -132,6 +164,8 @@ const SgemmKernels kSgemmKernelsAvx512 = {
     sgemm_small_m_avx2,
     sgemm_narrow_n_avx2,
     128,  // a narrow B in place up to 128 rows: see choose_packing() in gemm.cpp
+    sgemm_ukernel_skip_8x32_avx512,
+    sgemm_pack_a_skip_zero_8_avx512,
 };
 
 }  // namespace fastnn::gemm
