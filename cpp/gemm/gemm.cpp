@@ -278,6 +278,7 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
   thread_local std::vector<int64_t> kept_count;
   if (P.pack_a) abuf.reserve(static_cast<size_t>(kMC * kKC));
   if (P.skip_zero_a) {
+    abuf.reserve(static_cast<size_t>((kMC + mr - 1) / mr * sgemm_skip_panel_stride(mr, kKC)));
     kept_k.resize(static_cast<size_t>((kMC + mr - 1) / mr * kKC));
     kept_count.resize(static_cast<size_t>((kMC + mr - 1) / mr));
   }
@@ -345,7 +346,9 @@ void run_rectangle(const Plan& P, int64_t row_begin, int64_t row_end, int64_t co
             const int64_t i = ib + ir;
             const float* ap;
             int64_t rs_a = 1, cs_a = mr;
-            if (P.pack_a) {
+            if (P.skip_zero_a) {
+              ap = abuf.data() + ir / mr * sgemm_skip_panel_stride(mr, kc);
+            } else if (P.pack_a) {
               ap = abuf.data() + ir * kc;
             } else if (rows < mr) {
               ap = edge_a.data();

@@ -66,8 +66,12 @@ using SgemmPackA = void (*)(const float* a, int64_t lda, bool trans, int64_t i0,
 // panels of kc x nr, zero-padding the last panel's missing columns.
 // Packs like SgemmPackA (no prologue), then drops from each panel the k steps
 // whose MR values are all zero (+0 or -0; NaN is kept), moving the others to
-// the front in order: panel t keeps kept[t] steps, their k offsets (from p0)
-// in ks[t * kc ..].
+// the front in order: panel t (at dst + t * sgemm_skip_panel_stride(MR, kc))
+// keeps kept[t] steps, their k offsets (from p0) in ks[t * kc ..].
+// The compacted panels' spacing: a panel and 8 floats of padding, so that
+// the packing may store a step as one whole 8-float vector.
+constexpr int64_t sgemm_skip_panel_stride(int64_t mr, int64_t kc) { return mr * kc + 8; }
+
 using SgemmPackASkipZero = void (*)(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
                                     int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept);
 

@@ -11,6 +11,7 @@
 #include "gemm/avx2/transpose8_avx2.h"
 #endif
 
+#include <algorithm>
 #include <cstring>
 
 #include "gemm/gemm_kernels.h"
@@ -78,9 +79,9 @@ inline __m256i pack_lanes_below(int count) {
 
 // Copies one step (lanes of `mask`: at most mr <= 8 floats, zeros past
 // `mask`) from src to dst; whether any of them is not +-0.
+// Stores lanes [0, mr) of v at dst.
 template <int mr>
-inline bool pack_copy_step(const float* src, __m256i mask, float* dst) {
-  const __m256 v = _mm256_maskload_ps(src, mask);
+inline void pack_store_step(float* dst, __m256 v) {
   if constexpr (mr == 8) {
     _mm256_storeu_ps(dst, v);
   } else {
@@ -95,42 +96,103 @@ inline bool pack_copy_step(const float* src, __m256i mask, float* dst) {
       for (int t = 4; t < mr; ++t) dst[t] = rest[t - 4];
     }
   }
-  return _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) != 0;
+}
+
+// 1 when any of lanes [0, mr) is not +-0 (NaN included).
+template <int mr>
+inline unsigned pack_step_kept(__m256 v) {
+  const int lanes = _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+  return (lanes & ((1 << mr) - 1)) != 0;
+}
+
+// Panels per packed block: the driver's MC (96) over the smallest MR (4).
+constexpr int64_t kPackSkipMaxPanels = 24;
+
+// Compacts one panel: step p (p < kc) is the vector load(p); the kept steps
+// are stored in order from dst, their p in ks; returns their count. Steps go
+// 8 at a time, loaded and tested first and then stored at the count so far
+// plus the kept steps before them in the group (a dropped step is stored
+// too, where the next kept one overwrites it), so that no step waits for the
+// previous one's count. Every store lands at or below its own step: load(p)
+// may read the panel being compacted.
+template <int mr, class Load>
+inline int64_t pack_compact_steps(int64_t kc, const Load& load, float* dst, int32_t* ks) {
+  int64_t count = 0, p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    __m256 v[8];
+    unsigned kept = 0;
+    for (int j = 0; j < 8; ++j) {
+      v[j] = load(p + j);
+      kept |= pack_step_kept<mr>(v[j]) << j;
+    }
+    for (int j = 0; j < 8; ++j) {
+      const int64_t at = count + __builtin_popcount(kept & ((1u << j) - 1u));
+      pack_store_step<mr>(dst + at * mr, v[j]);
+      ks[at] = static_cast<int32_t>(p + j);
+    }
+    count += __builtin_popcount(kept);
+  }
+  for (; p < kc; ++p) {
+    const __m256 v = load(p);
+    pack_store_step<mr>(dst + count * mr, v);
+    ks[count] = static_cast<int32_t>(p);
+    count += pack_step_kept<mr>(v);
+  }
+  return count;
 }
 #endif
 
 template <int mr>
 inline void pack_a_skip_zero_impl(const float* a, int64_t lda, bool trans, int64_t i0, int64_t p0,
                                   int64_t mc, int64_t kc, float* dst, int32_t* ks, int64_t* kept) {
+  const int64_t panels = (mc + mr - 1) / mr;
+  const int64_t stride = sgemm_skip_panel_stride(mr, kc);
 #if defined(__AVX2__)
   if constexpr (mr > 4 && mr <= 8) {
-    const __m256i all = pack_lanes_below(mr);
-    if (!trans) pack_a_impl<mr>(a, lda, trans, i0, p0, mc, kc, nullptr, dst);
-    for (int64_t r = 0; r < mc; r += mr, dst += mr * kc, ks += kc) {
-      const int rows = static_cast<int>(mc - r < mr ? mc - r : mr);
-      int64_t count  = 0;
-      if (trans) {
-        const __m256i mask = pack_lanes_below(rows);
-        const float* src   = a + p0 * lda + i0 + r;
-        for (int64_t p = 0; p < kc; ++p, src += lda) {
-          const bool any = pack_copy_step<mr>(src, mask, dst + count * mr);
-          ks[count]      = static_cast<int32_t>(p);
-          count += any;
+    if (trans) {
+      // op(A)(i, p) = a[p * lda + i]: the block's row segment of each p is
+      // read once, contiguously, and each panel's mr floats of it appended
+      // to that panel (every panel has its own count: no chain between them).
+      // A step is stored as 8 floats; the 8 - mr past it are overwritten by
+      // the next step or land in the panel's padding.
+      int64_t count[kPackSkipMaxPanels] = {};
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a + (p0 + p) * lda + i0;
+        int64_t t        = 0;
+        for (; t < panels && t * mr + 8 <= mc; ++t) {  // 8 floats of the block's rows
+          const __m256 v = _mm256_loadu_ps(src + t * mr);
+          _mm256_storeu_ps(dst + t * stride + count[t] * mr, v);
+          ks[t * kc + count[t]] = static_cast<int32_t>(p);
+          count[t] += pack_step_kept<mr>(v);
         }
-      } else {
-        for (int64_t p = 0; p < kc; ++p) {  // count <= p: the copy moves down
-          const bool any = pack_copy_step<mr>(dst + p * mr, all, dst + count * mr);
-          ks[count]      = static_cast<int32_t>(p);
-          count += any;
+        for (; t < panels; ++t) {
+          const int rows = static_cast<int>(mc - t * mr < mr ? mc - t * mr : mr);
+          const __m256 v = _mm256_maskload_ps(src + t * mr, pack_lanes_below(rows));
+          _mm256_storeu_ps(dst + t * stride + count[t] * mr, v);
+          ks[t * kc + count[t]] = static_cast<int32_t>(p);
+          count[t] += pack_step_kept<mr>(v);
         }
       }
-      *kept++ = count;
+      for (int64_t t = 0; t < panels; ++t) kept[t] = count[t];
+    } else {
+      const __m256i all = pack_lanes_below(mr);
+      for (int64_t t = 0; t < panels; ++t, dst += stride, ks += kc) {
+        pack_a_impl<mr>(a, lda, trans, i0 + t * mr, p0, std::min<int64_t>(mr, mc - t * mr), kc,
+                        nullptr, dst);
+        if constexpr (mr == 8)
+          kept[t] = pack_compact_steps<mr>(
+              kc, [&](int64_t p) { return _mm256_loadu_ps(dst + p * mr); }, dst, ks);
+        else
+          kept[t] = pack_compact_steps<mr>(
+              kc, [&](int64_t p) { return _mm256_maskload_ps(dst + p * mr, all); }, dst, ks);
+      }
     }
     return;
   }
 #endif
-  pack_a_impl<mr>(a, lda, trans, i0, p0, mc, kc, nullptr, dst);
-  for (int64_t r = 0; r < mc; r += mr, dst += mr * kc, ks += kc) {
+  for (int64_t t = 0; t < panels; ++t, dst += stride, ks += kc) {
+    pack_a_impl<mr>(a, lda, trans, i0 + t * mr, p0, std::min<int64_t>(mr, mc - t * mr), kc, nullptr,
+                    dst);
     int64_t count = 0;
     for (int64_t p = 0; p < kc; ++p) {
       uint32_t bits[mr];
@@ -141,7 +203,7 @@ inline void pack_a_skip_zero_impl(const float* a, int64_t lda, bool trans, int64
       ks[count] = static_cast<int32_t>(p);
       count += any != 0;
     }
-    *kept++ = count;
+    kept[t] = count;
   }
 }
 

@@ -352,9 +352,12 @@ void sgemm_ukernel_skip_6x16_avx2(int64_t count, const int32_t* ks, const float*
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
   }
+  // A plain full tile goes from the registers straight to C (see below).
+  const bool plain = m == kMr && n == kNr && ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias &&
+                     !ep.pre && !ep.relu;
   alignas(32) float acc[kMr * kNr];
-  accumulate_6x16<true, true>(count, a, 1, kMr, b, rs_b, acc, kNr, ks);
-  finish_tile(acc, c, ldc, m, n, ep);
+  accumulate_6x16<true, true>(count, a, 1, kMr, b, rs_b, plain ? c : acc, plain ? ldc : kNr, ks);
+  if (!plain) finish_tile(acc, c, ldc, m, n, ep);
 }
 
 }  // namespace
