@@ -544,6 +544,28 @@ void run_narrow_n(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
   split_among_threads(m, kNarrowNRowUnit, 2.0 * static_cast<double>(m) * n * k, rows);
 }
 
+// Columns [main, main + edge) of C (its last partial NR panel) by the
+// narrow-N path.
+void run_narrow_edge(bool trans_a, bool trans_b, int64_t m, int64_t main, int64_t edge, int64_t k,
+                     float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+                     float beta, float* c, int64_t ldc, const Epilogue* epilogue,
+                     const Prologue* prologue_b) {
+  Epilogue edge_epilogue;
+  if (epilogue) {
+    edge_epilogue = *epilogue;
+    if (edge_epilogue.bias) edge_epilogue.bias += main;
+    if (edge_epilogue.pre_activation) edge_epilogue.pre_activation += main;
+  }
+  Prologue edge_prologue;
+  if (prologue_b) {
+    edge_prologue = *prologue_b;
+    if (edge_prologue.y) edge_prologue.y += main;  // indexed like op(B)
+  }
+  run_narrow_n(trans_a, trans_b, m, edge, k, alpha, a, lda, trans_b ? b + main * ldb : b + main,
+               ldb, beta, c + main, ldc, epilogue ? &edge_epilogue : nullptr,
+               prologue_b ? &edge_prologue : nullptr);
+}
+
 // The tiled (packed or in-place) driver over all of C.
 void run_tiled(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -650,6 +672,19 @@ double sgemm_skip_zero_a(bool trans_a, bool trans_b, int64_t m, int64_t n, int64
     sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
     return 1.0;
   }
+  // C's last partial NR panel goes where sgemm sends it, to the narrow-N path
+  // (a 784 -> 10 layer is all edge: 10 of a tile's 32 columns would be used).
+  const int64_t edge = n % sgemm_kernels().nr;
+  if (edge > 0 && use_narrow_n(edge, nullptr)) {
+    const int64_t main = n - edge;
+    double kept        = 1.0;
+    if (main > 0)
+      kept = run_skip_zero(trans_a, trans_b, m, main, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                           epilogue);
+    run_narrow_edge(trans_a, trans_b, m, main, edge, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                    epilogue, nullptr);
+    return kept;
+  }
   return run_skip_zero(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
 }
 
@@ -680,20 +715,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     if (main > 0)
       run_tiled(trans_a, trans_b, m, main, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue,
                 prologue_a, prologue_b);
-    Epilogue edge_epilogue;
-    if (epilogue) {
-      edge_epilogue = *epilogue;
-      if (edge_epilogue.bias) edge_epilogue.bias += main;
-      if (edge_epilogue.pre_activation) edge_epilogue.pre_activation += main;
-    }
-    Prologue edge_prologue;
-    if (prologue_b) {
-      edge_prologue = *prologue_b;
-      if (edge_prologue.y) edge_prologue.y += main;  // indexed like op(B)
-    }
-    return run_narrow_n(trans_a, trans_b, m, edge, k, alpha, a, lda,
-                        trans_b ? b + main * ldb : b + main, ldb, beta, c + main, ldc,
-                        epilogue ? &edge_epilogue : nullptr, prologue_b ? &edge_prologue : nullptr);
+    return run_narrow_edge(trans_a, trans_b, m, main, edge, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                           epilogue, prologue_b);
   }
   run_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, prologue_a,
             prologue_b);

@@ -81,9 +81,10 @@ void set_sgemm_narrow_n_override(int mode);
 // order, minus terms 0 * b that add +-0 to a sum, so C is bit-identical to
 // sgemm's, but for the sign of a sum that is exactly zero after underflowing
 // (-0 here where sgemm may give +0). op(B) holding an infinity or a NaN
-// (0 * inf is NaN) runs sgemm itself, as do empty products. Returns the
-// fraction of the panels' k steps that were kept (1 when sgemm ran), for
-// callers that choose between the two by it. No prologue.
+// (0 * inf is NaN) runs sgemm itself, as do empty products, and C's last
+// partial column panel goes to the narrow-N path as in sgemm. Returns the
+// fraction of the panels' k steps that were kept (1 when no panel was
+// compacted), for callers that choose between the two by it. No prologue.
 double sgemm_skip_zero_a(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                          const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                          float* c, int64_t ldc, const Epilogue* epilogue = nullptr);
