@@ -181,11 +181,16 @@ def test_subclassed_models_are_refused():
         Model(inputs, layers.Dense(1)(inputs), bogus=1)
 
 
-def test_a_layer_of_a_built_model_cannot_start_a_second_model():
+def test_a_second_model_of_the_same_calls_shares_the_weights():
+    """As in Keras, a second Model(inputs, outputs) over the same calls runs
+    the same layers: their weights are the first model's."""
     model, inputs, outputs = functional_mlp()
     model.build()
-    with pytest.raises(ValueError, match="already belongs to model"):
-        Model(inputs, outputs)
+    second = Model(inputs, outputs)
+    x, _ = data()
+    np.testing.assert_array_equal(second.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.layers[1].kernel.assign(np.zeros((12, 16), np.float32))
+    np.testing.assert_array_equal(second.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_functional_models_have_no_add_or_pop_and_rebuild_from_config():

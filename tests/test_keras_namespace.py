@@ -116,32 +116,17 @@ def test_activation_layers_reject_what_has_no_kernel(make, match):
         make()
 
 
-def test_nesting_a_model_is_a_clear_error_and_changes_nothing(rng):
+def test_a_model_cannot_be_added_to_itself_and_an_empty_one_adds_nothing(rng):
+    """(Nesting and shared layers: tests/test_shared_layers.py.)"""
     inner = fastnn.Sequential([fastnn.Input((4,)), layers.Dense(3)])
-    inner.compile("sgd", "mse")
     x = rng.standard_normal((5, 4)).astype(np.float32)
     before = inner.predict(x, verbose=0)
-    with pytest.raises(TypeError, match="cannot nest a model"):
-        fastnn.Sequential([inner, layers.Softmax()])
+    with pytest.raises(ValueError, match="cannot be added to itself"):
+        inner.add(inner)
+    with pytest.raises(ValueError, match="has no layers to add"):
+        inner.add(fastnn.Sequential(name="empty"))
     np.testing.assert_array_equal(inner.predict(x, verbose=0), before)
-
-
-def test_a_layer_of_one_model_cannot_join_another(rng):
-    """Keras shares such a layer's weights between the models; fastnn keeps each
-    model's weights in its own buffer, so it refuses instead of letting the first
-    model's get_weights() drift from what its engine computes."""
-    first = fastnn.Sequential([fastnn.Input((4,)), layers.Dense(3)])
-    first.compile("sgd", "mse")
-    x = rng.standard_normal((5, 4)).astype(np.float32)
-    before = first.predict(x, verbose=0)
-    with pytest.raises(ValueError, match="already belongs to model"):
-        fastnn.Sequential(first.layers + [layers.Softmax()])
-    np.testing.assert_array_equal(first.predict(x, verbose=0), before)
-    np.testing.assert_array_equal(first.layers[0].kernel, first.get_weights()[0])
-    # a popped layer belongs to no model any more
-    layer = first.pop()
-    second = fastnn.Sequential([fastnn.Input((4,)), layer])
-    assert second.layers == [layer]
+    assert len(inner.layers) == 1
 
 
 def test_backend_functions_keras_scripts_call():

@@ -187,11 +187,14 @@ def test_keras_only_layer_options_at_their_defaults():
         layers.Dense(3, bogus=1)
 
 
-def test_calling_a_model_on_a_symbolic_input_says_what_to_do():
+def test_a_model_called_on_a_symbolic_input_calls_its_layers():
+    """(Functional graphs through a model: tests/test_shared_layers.py.)"""
     model = mlp()
     inputs = Input(shape=(5,))
-    with pytest.raises(TypeError, match="cannot call the model .* on a symbolic input"):
-        model(inputs)
+    out = model(inputs)
+    assert out.shape == model.output_shape and out._layer is model.layers[-1]
+    with pytest.raises(ValueError, match=r"takes inputs of shape \(None, 5\), but is called on"):
+        model(Input(shape=(6,)))
 
 
 def test_model_dtype_and_layer_path_as_keras():

@@ -11,9 +11,11 @@ Calling a layer on `Input(...)` (or on what such a call returned) gives a
 as the layer is called (e.g. Dense on images says to add Flatten), as Keras's
 KerasTensor is. `Model(inputs, outputs)` follows the calls back from
 `outputs` to `inputs` and builds the chain as a Sequential model, which is
-what it is to the C++ engine. Graphs that are not one chain (several inputs or
-outputs, merges, a layer used twice) raise ValueError naming what fastnn
-supports.
+what it is to the C++ engine; a model called on a symbolic tensor calls its
+layers in turn, and layers of another model keep sharing their weights with
+it (``Model(inputs=model.inputs, outputs=model.layers[-2].output)``). Graphs
+that are not one chain (several inputs or outputs, merges, a layer used twice
+in one model) raise ValueError naming what fastnn supports.
 """
 
 from __future__ import annotations
@@ -91,7 +93,10 @@ def call_layer(layer, inputs, args: tuple, kwargs: dict) -> SymbolicTensor:
             f"Layer {layer.name!r} was given input_shape={layer._input_shape} but is called "
             f"on an input of shape {(None, *shape)}"
         )
-    return SymbolicTensor(layer.compute_output_shape(shape), layer, inputs)
+    output = SymbolicTensor(layer.compute_output_shape(shape), layer, inputs)
+    if "_call_output" not in layer.__dict__:  # Keras's layer.input/output: the first call's
+        layer._call_input, layer._call_output = inputs, output
+    return output
 
 
 def _single(value, what: str):

@@ -429,6 +429,44 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(w.size for w in self._weights))
 
+    # -- the symbolic graph (Keras's layer.input / layer.output) -----------------
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call, as Keras's
+        `layer.input`: what it was called on in a functional model, or the
+        previous layer's output (the model's Input first) in the Sequential
+        model that built it.
+
+        Raises:
+            AttributeError: the layer was never called nor built in a model
+                with a known input shape (Keras's message).
+        """
+        return self._symbolic("input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call, as Keras's
+        `layer.output`: ``Model(inputs=model.inputs, outputs=layer.output)``
+        makes a model of the layers up to this one, sharing their weights.
+
+        Raises:
+            AttributeError: as `input`.
+        """
+        return self._symbolic("output")
+
+    def _symbolic(self, what: str):
+        tensor = self.__dict__.get(f"_call_{what}")  # set by a functional call
+        if tensor is None:
+            ref = self.__dict__.get("_owner")
+            model = ref() if ref is not None else None
+            if model is not None and self in model._layers:
+                tensor = model._symbolic_node(self, what)
+        if tensor is None:
+            raise AttributeError(
+                f"The layer {self.name} has never been called and thus has no defined {what}."
+            )
+        return tensor
+
     def __getstate__(self) -> dict:
         """Pickles and deep-copies as a layer of no model (the owner is a weak
         reference, and a copy's weights cannot live in the model's buffer):
@@ -437,6 +475,8 @@ class Layer:
         state = self.__dict__.copy()
         state["_owner"] = None
         state.pop("_models", None)
+        state.pop("_call_input", None)  # the symbolic graph stays with the original
+        state.pop("_call_output", None)
         state["_weights"] = [np.array(w, copy=True) for w in self._weights]  # (int32 counts too)
         return state
 
@@ -618,6 +658,9 @@ class InputLayer(Layer):
 
     def __call__(self, inputs, *args, **kwargs):
         raise TypeError("An Input is not called on data; call layers on it instead")
+
+    def _symbolic(self, what: str):
+        return self  # an Input is its own symbolic tensor, as Keras's
 
     @classmethod
     def from_config(cls, config: dict):

@@ -195,6 +195,7 @@ class Sequential:
         self._metric_names: List[str] = []
         self._metrics_state: Dict[str, float] = {}  # the last run's running logs
         self._optimizer_net = None  # the network the optimizer's state was built for
+        self._borrowed: list = []  # (layer, this network's views): see _build_network
         self._optimizer_tensors: List[int] = []  # the weights it was built for (trainable then)
         self._busy = _TrainingLock()  # one training call at a time (see _TrainingLock)
         self.stop_training = False
@@ -217,11 +218,7 @@ class Sequential:
         """
         self._refuse_while_training("add")
         if isinstance(layer, Sequential):
-            raise TypeError(
-                f"fastnn cannot nest a model ({layer.name!r}) inside a Sequential: add the "
-                "layers to one model, or apply the last step to predict's output (for Keras's "
-                "Sequential([model, Softmax()]): fastnn.activations.softmax(model.predict(x)))"
-            )
+            return self._add_model(layer, rebuild)
         if not isinstance(layer, _layers.Layer):
             raise TypeError(f"Sequential.add takes a fastnn.layers.Layer, got {layer!r}")
         if layer in self._layers:
@@ -236,23 +233,15 @@ class Sequential:
                 "the name of a layer in this model. Update the `name` argument "
                 "to pass a unique name."
             )
-        ref = getattr(layer, "_owner", None)
-        owner = ref() if ref is not None else None
-        # Keras shares a layer between models; fastnn can where the weights are
-        # not in a model's buffer: Flatten, Normalization (its statistics are
-        # its own arrays) and layers without weights. The first model keeps it.
-        shareable = isinstance(layer, _PREPROCESSING) or not layer._weights
-        if owner is not None and owner is not self and layer in owner._layers and not shareable:
-            raise ValueError(
-                f"layer {layer.name!r} already belongs to model {owner.name!r}: fastnn models "
-                "do not share layers (each keeps its weights in its own buffer); create a new "
-                "layer and copy the weights with set_weights(layer.get_weights())"
-            )
+        # A layer may be in several models, as in Keras: its weights stay in the
+        # buffer of the first model that built it, and the others copy them in
+        # and out around each engine call (see _build_network, _borrowed).
         if isinstance(layer, _layers.InputLayer):
             if self._layers or self._input_shape is not None:
                 raise ValueError("Input must be the first layer of a Sequential model")
             self._input_shape = layer._input_shape
             self._input_name = layer.name
+            self._given_input = layer  # `inputs` returns it (feature extraction)
             return
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
@@ -269,10 +258,115 @@ class Sequential:
                 self._net = previous
                 raise
 
+    def _add_model(self, model, rebuild: bool) -> None:
+        """A model added as a layer (Keras's ``Sequential([model, Softmax()])``):
+        its layers join this model's chain in order, sharing their weights
+        with it (as Keras's nested model does). Unlike Keras, `layers` and the
+        saved config list them one by one, not as one nested model."""
+        if model is self:
+            raise ValueError(f"model {self.name!r} cannot be added to itself")
+        if not model._layers:
+            raise ValueError(f"model {model.name!r} has no layers to add")
+        if not self._layers and self._input_shape is None and model._input_shape is not None:
+            self._input_shape = model._input_shape
+            self._given_input = model._input_tensor()
+        before = (list(self._layers), self._input_shape, self.__dict__.get("_given_input"))
+        try:
+            for inner in model._layers:
+                Sequential.add(self, inner, rebuild=False)
+            if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
+                previous = self._net
+                self._net = None
+                try:
+                    self.build()
+                except Exception:
+                    self._net = previous
+                    raise
+        except Exception:
+            self._layers, self._input_shape, self._given_input = before  # as it was
+            raise
+
     @property
     def layers(self) -> List[_layers.Layer]:
         """The layers, without the Input."""
         return list(self._layers)
+
+    # -- the symbolic graph: Keras's model.inputs / outputs -------------------
+    @property
+    def inputs(self) -> list:
+        """``[the Input]``, as Keras's `model.inputs` (the `Input(...)` the
+        model was made with, else one made for its input shape):
+        ``Model(inputs=model.inputs, outputs=model.layers[-2].output)`` makes
+        a model of the layers up to the last but one, sharing their weights.
+
+        Raises:
+            AttributeError: the model has no input shape yet.
+        """
+        return [self._input_tensor()]
+
+    @property
+    def outputs(self) -> list:
+        """``[the last layer's symbolic output]``, as Keras's `model.outputs`."""
+        return [self._symbolic_chain()[-1][1]]
+
+    @property
+    def input(self):
+        """``inputs[0]``."""
+        return self.inputs[0]
+
+    @property
+    def output(self):
+        """``outputs[0]``."""
+        return self.outputs[0]
+
+    def _input_tensor(self) -> _layers.InputLayer:
+        if self._input_shape is None:
+            raise AttributeError(
+                f"model {self.name!r} has no input yet, so no inputs or outputs: start it with "
+                "Input(shape=...), or build it"
+            )
+        given = getattr(self, "_given_input", None)
+        if given is None or given._input_shape != self._input_shape:
+            given = self._given_input = _layers.InputLayer(shape=self._input_shape)
+        return given
+
+    def _symbolic_chain(self) -> list:
+        """``(input, output)`` symbolic tensors of each layer, in order."""
+        from fastnn.functional import SymbolicTensor
+
+        if not self._layers:
+            raise AttributeError(f"model {self.name!r} has no layers, so no outputs")
+        node = self._input_tensor()
+        shape = self._input_shape
+        chain = []
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+            out = SymbolicTensor(shape, layer, node)
+            chain.append((node, out))
+            node = out
+        return chain
+
+    def _symbolic_node(self, layer, what: str):
+        """`layer.input` / `layer.output` for a layer this model built."""
+        if self._input_shape is None:
+            return None
+        pair = self._symbolic_chain()[self._layers.index(layer)]
+        return pair[0] if what == "input" else pair[1]
+
+    # -- layers whose weights live in another model's buffer ---------------------
+    def _borrow_in(self) -> None:
+        """Copies the current weights of the layers this model shares with
+        the model holding them (`_borrowed`) into its network: before every
+        engine call."""
+        for layer, mine in self._borrowed:
+            for view, value in zip(mine, layer._weights):
+                view[...] = value
+
+    def _borrow_out(self) -> None:
+        """Copies the shared layers' weights back after this network trained."""
+        for layer, mine in self._borrowed:
+            for view, value in zip(mine, layer._weights):
+                value[...] = view
 
     @property
     def built(self) -> bool:
@@ -357,7 +451,21 @@ class Sequential:
         views = net.param_views()
         state_views = net.state_views()  # BatchNormalization's moving statistics
         k = s = 0
+        borrowed = []
         for layer, _ in specs:
+            lender = _lender(layer, self)
+            if lender is not None:
+                params = len(layer._weights) - len(layer._STATE_NAMES)
+                mine = views[k : k + params] + state_views[s : s + len(layer._STATE_NAMES)]
+                # Another model's buffer holds the layer's weights: this network
+                # works on copies, synced around each engine call.
+                _check_borrowed_shapes(layer, lender, mine)
+                for view, value in zip(mine, layer._weights):
+                    view[...] = value
+                borrowed.append((layer, mine))
+                k += params
+                s += len(layer._STATE_NAMES)
+                continue
             old = layer._weights  # kept when the model is rebuilt after add()
             values = layer._init_weights()
             if len(old) == len(values) and all(o.shape == v.shape for o, v in zip(old, values)):
@@ -379,6 +487,7 @@ class Sequential:
             if owner is None or owner is self or layer not in owner._layers:
                 layer._owner = weakref.ref(self)  # a shared layer keeps its first model
         self._output_shape = shape
+        self._borrowed = borrowed
         self._net = net
         self._spec_layers = [layer for layer, _ in specs]
         self._normalizers = normalizers
@@ -840,9 +949,17 @@ class Sequential:
         self.optimizer._sync_kernel_config()
         self._sync_trainable()
         rates = _learning_rates(self.optimizer, end - begin)
-        return self._net.train_epoch(
-            data, order, batch_size, begin, end, self.optimizer._kernel, rates
-        )
+        if not self._borrowed:
+            return self._net.train_epoch(
+                data, order, batch_size, begin, end, self.optimizer._kernel, rates
+            )
+        self._borrow_in()
+        try:
+            return self._net.train_epoch(
+                data, order, batch_size, begin, end, self.optimizer._kernel, rates
+            )
+        finally:
+            self._borrow_out()
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch.
@@ -906,6 +1023,8 @@ class Sequential:
         x, y, sample_weight = self._input_structures(what, x, y, sample_weight)
         data = self._prepare_data(x, y, sample_weight, what)
         self._sync_trainable()  # frozen layers' penalties leave the loss
+        if self._borrowed:
+            self._borrow_in()
         return self._net.evaluate(data, data.rows)
 
     def predict_on_batch(self, x):
@@ -919,6 +1038,8 @@ class Sequential:
         if type(x) is not np.ndarray:
             x = self._input_structures(what, x)[0]
         x = self._prepare_x(x)
+        if self._borrowed:
+            self._borrow_in()
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -1243,6 +1364,8 @@ class Sequential:
         """Loss and metrics over `data` (its first `steps` batches when
         given) in inference mode, with test hooks."""
         self._sync_trainable()  # frozen layers' penalties leave the loss
+        if self._borrowed:
+            self._borrow_in()
         net = self._net  # the network `data` was validated for, even if a callback rebuilds
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
@@ -1390,6 +1513,8 @@ class Sequential:
                 _warn_ran_out("prediction", steps, n_steps, n_steps, batch_size)
             x = x[: steps * batch_size]
             n_steps = steps
+        if self._borrowed:
+            self._borrow_in()
         if verbose == 0 and not callbacks:
             return self._net.predict(x, batch_size)
         from fastnn import callbacks as _callbacks
@@ -1609,11 +1734,20 @@ class Sequential:
         from fastnn import functional
 
         if functional.is_symbolic(x):
-            raise TypeError(
-                f"fastnn cannot call the model {self.name!r} on a symbolic input (nesting a "
-                "model in a functional Model): build one chain with the layers themselves, "
-                "e.g. copy them with set_weights, or apply the extra step to predict's output"
-            )
+            # A model in a functional graph (``features = base(inputs)``): its
+            # layers are called in turn, and the model built from the graph
+            # shares them (and their weights) with this one.
+            if not self._layers:
+                raise ValueError(f"model {self.name!r} has no layers to call")
+            shape = tuple(x.shape[1:])
+            if self._input_shape is not None and shape != tuple(self._input_shape):
+                raise ValueError(
+                    f"model {self.name!r} takes inputs of shape {(None, *self._input_shape)}, "
+                    f"but is called on an input of shape {(None, *shape)}"
+                )
+            for layer in self._layers:
+                x = functional.call_layer(layer, x, (), {})
+            return x
         if training:
             dropouts = [
                 layer.name
@@ -1636,6 +1770,8 @@ class Sequential:
             x = self._input_structures("call", x)[0]
         x = self._prepare_x(x)
         # a NumPy array that also has the Keras tensor's numpy() (model(x).numpy())
+        if self._borrowed:
+            self._borrow_in()
         return self._net.predict(x, 0).view(_layers._EagerArray)
 
     @property
@@ -2483,6 +2619,29 @@ def _check_steps_per_execution(value) -> int:
     return int(value)
 
 
+def _lender(layer, model):
+    """The other model whose buffer holds `layer`'s weights (the first one
+    that built it, while the layer is still in it), or None."""
+    if not layer._weights:
+        return None
+    ref = getattr(layer, "_owner", None)
+    owner = ref() if ref is not None else None
+    if owner is None or owner is model or layer not in owner._layers or owner._net is None:
+        return None
+    return owner
+
+
+def _check_borrowed_shapes(layer, lender, views) -> None:
+    """A shared layer must have the same weight shapes in every model."""
+    held = [tuple(w.shape) for w in layer._weights]
+    here = [tuple(v.shape) for v in views]
+    if held != here:
+        raise ValueError(
+            f"layer {layer.name!r} is shared with model {lender.name!r}, where its weights have "
+            f"shapes {held}; its input here would give {here}"
+        )
+
+
 class _TrainingLock:
     """A model's training lock: one fit / train_on_batch at a time across
     threads, while the thread running one may start another from its
@@ -3084,8 +3243,8 @@ def clone_model(
         input_tensors: an `Input(...)` (or a one-element list of it) to build
             the clone on instead of a new one like `model`'s. Defaults to `None`.
         clone_function: ``fn(layer) -> layer`` making each new layer (not the
-            Input). It must return a new layer: fastnn models do not share
-            layers. Defaults to `None`.
+            Input); returning the layer itself makes the clone share it with
+            `model`, as in Keras. Defaults to `None`.
         call_function: functional models only: ``fn(layer, x) -> output``
             calling each new layer, e.g. to insert a layer after it.
             Defaults to `None`.
