@@ -44,6 +44,32 @@ auto translating(F&& f) -> decltype(f()) {
   }
 }
 
+// A dense constraint: None, or {"kind", "min_value", "max_value", "rate",
+// "rows", "cols"} (fastnn.constraints' engine specs).
+nn::Constraint constraint_from_object(const py::handle& obj) {
+  nn::Constraint c;
+  if (obj.is_none()) return c;
+  const py::dict d       = py::reinterpret_borrow<py::dict>(obj);
+  const std::string kind = py::str(d["kind"]);
+  if (kind == "max_norm")
+    c.kind = nn::ConstraintKind::max_norm;
+  else if (kind == "min_max_norm")
+    c.kind = nn::ConstraintKind::min_max_norm;
+  else if (kind == "unit_norm")
+    c.kind = nn::ConstraintKind::unit_norm;
+  else if (kind == "non_neg")
+    c.kind = nn::ConstraintKind::non_neg;
+  else
+    throw py::value_error("unknown constraint kind '" + kind +
+                          "'; expected max_norm, min_max_norm, unit_norm, non_neg");
+  if (d.contains("min_value")) c.min_value = d["min_value"].cast<float>();
+  if (d.contains("max_value")) c.max_value = d["max_value"].cast<float>();
+  if (d.contains("rate")) c.rate = d["rate"].cast<float>();
+  if (d.contains("rows")) c.over_rows = d["rows"].cast<bool>();
+  if (d.contains("cols")) c.over_cols = d["cols"].cast<bool>();
+  return c;
+}
+
 nn::LayerSpec layer_from_dict(const py::dict& d) {
   nn::LayerSpec s;
   const std::string type = py::str(d["type"]);
@@ -55,6 +81,10 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
          {std::make_pair("kernel_l1", &s.kernel_l1), std::make_pair("kernel_l2", &s.kernel_l2),
           std::make_pair("bias_l1", &s.bias_l1), std::make_pair("bias_l2", &s.bias_l2)})
       if (d.contains(key)) *field = d[key].cast<float>();
+    if (d.contains("kernel_constraint"))
+      s.kernel_constraint = constraint_from_object(d["kernel_constraint"]);
+    if (d.contains("bias_constraint"))
+      s.bias_constraint = constraint_from_object(d["bias_constraint"]);
   } else if (type == "activation") {
     s.type = nn::LayerType::activation;
   } else if (type == "dropout") {

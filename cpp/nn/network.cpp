@@ -136,12 +136,13 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     throw std::invalid_argument("input_dim must be in [1, 2**56], got " +
                                 std::to_string(input_dim_));
   if (layers_.empty()) throw std::invalid_argument("a Network needs at least one layer");
-  int64_t width    = input_dim_;
-  int64_t offset   = 0;
-  int64_t stat_end = 0;  // floats of the state buffer so far
-  int64_t bn_width = 0;  // the widest batch_norm layer
-  max_width_       = input_dim_;
-  first_trainable_ = static_cast<int>(layers_.size());
+  int64_t width            = input_dim_;
+  int64_t offset           = 0;
+  int64_t stat_end         = 0;  // floats of the state buffer so far
+  int64_t bn_width         = 0;  // the widest batch_norm layer
+  int64_t constraint_width = 0;  // the widest constrained tensor
+  max_width_               = input_dim_;
+  first_trainable_         = static_cast<int>(layers_.size());
   for (size_t i = 0; i < layers_.size(); ++i) {
     const LayerSpec& L = layers_[i];
     LayerState s;
@@ -192,6 +193,19 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
           for (int64_t c = 0; c < size; c += kChunk)
             reg_chunks_.push_back(
                 {begin + c, begin + std::min(size, c + kChunk), l1, l2, static_cast<int>(i)});
+        }
+        for (const auto& [c, begin, rows, cols, what] :
+             {std::make_tuple(L.kernel_constraint, s.kernel, s.in, s.out, "kernel"),
+              std::make_tuple(L.bias_constraint, s.bias, s.out, int64_t{0}, "bias")}) {
+          if (c.kind == ConstraintKind::none || begin < 0) continue;
+          if (!(std::isfinite(c.min_value) && std::isfinite(c.max_value) &&
+                std::isfinite(c.rate)) ||
+              !(c.over_rows || c.over_cols) || (cols == 0 && c.over_cols))
+            throw std::invalid_argument(std::string(what) + " constraint of layer " +
+                                        std::to_string(i) +
+                                        ": values must be finite, axes those of the weight");
+          constrained_.push_back({begin, rows, cols, c, static_cast<int>(i)});
+          constraint_width = std::max(constraint_width, std::max(rows, cols));
         }
         s.epilogue_act   = epilogue_supports(L.act);
         s.keep_pre       = !s.epilogue_act;
@@ -291,6 +305,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     if (layers_[i].type == LayerType::batch_norm)
       bn_[i].reserve(static_cast<size_t>(3 * state_[i].out));
   bn_acc_.assign(static_cast<size_t>(2 * bn_width), 0.0);
+  constraint_sums_.assign(static_cast<size_t>(constraint_width), 0.0);
   reg_partial_.assign(reg_chunks_.size(), 0.0);
   out_.resize(layers_.size());
   pre_.resize(layers_.size());
@@ -873,7 +888,67 @@ void Network::set_trainable(const std::vector<bool>& trainable) {
 void Network::sgd_step(float learning_rate) {
   std::lock_guard<std::mutex> lock(mutex_);
   SgdUpdater(learning_rate).step(params_.data(), grads_.data(), buffer_size_);
+  apply_constraints();
   ++iterations_;
+}
+
+void Network::apply_constraints() {
+  constexpr float kEpsilon = 1e-7f;  // keras.config.epsilon()
+  float* params            = params_.data();
+  for (const ConstrainedTensor& t : constrained_) {
+    if (frozen_[static_cast<size_t>(t.layer)]) continue;  // Keras: trainable variables only
+    const Constraint& c = t.constraint;
+    float* w            = params + t.offset;
+    const int64_t rows = t.rows, cols = std::max<int64_t>(t.cols, 1);
+    if (c.kind == ConstraintKind::non_neg) {
+      for (int64_t k = 0; k < rows * cols; ++k) w[k] = w[k] < 0.0f ? 0.0f : w[k];  // NaN kept
+      continue;
+    }
+    // The factor for a norm n: desired / (eps + n), in float32 as Keras.
+    auto factor = [&](double sum_squares) {
+      const float n = std::sqrt(static_cast<float>(sum_squares));
+      switch (c.kind) {
+        case ConstraintKind::max_norm:
+          return std::min(std::max(n, 0.0f), c.max_value) / (kEpsilon + n);
+        case ConstraintKind::min_max_norm: {
+          const float clipped = std::min(std::max(n, c.min_value), c.max_value);
+          return (c.rate * clipped + (1.0f - c.rate) * n) / (kEpsilon + n);
+        }
+        default:  // unit_norm divides: w / (eps + n)
+          return kEpsilon + n;
+      }
+    };
+    const bool divide    = c.kind == ConstraintKind::unit_norm;
+    auto scale           = [&](float& v, float f) { v = divide ? v / f : v * f; };
+    const bool rows_only = c.over_rows && !(c.over_cols && t.cols > 0);
+    if (rows_only && t.cols > 0) {  // one norm per column
+      double* sums = constraint_sums_.data();
+      std::fill(sums, sums + cols, 0.0);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < cols; ++j) {
+          const double v = w[r * cols + j];
+          sums[j] += v * v;
+        }
+      std::vector<float>& f = constraint_factors_;
+      f.resize(static_cast<size_t>(cols));
+      for (int64_t j = 0; j < cols; ++j) f[static_cast<size_t>(j)] = factor(sums[j]);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < cols; ++j) scale(w[r * cols + j], f[static_cast<size_t>(j)]);
+    } else if (!c.over_rows && t.cols > 0) {  // one norm per row
+      for (int64_t r = 0; r < rows; ++r) {
+        double sum = 0.0;
+        for (int64_t j = 0; j < cols; ++j)
+          sum += static_cast<double>(w[r * cols + j]) * w[r * cols + j];
+        const float f = factor(sum);
+        for (int64_t j = 0; j < cols; ++j) scale(w[r * cols + j], f);
+      }
+    } else {  // one norm for the whole tensor (a bias, or a kernel over both axes)
+      double sum = 0.0;
+      for (int64_t k = 0; k < rows * cols; ++k) sum += static_cast<double>(w[k]) * w[k];
+      const float f = factor(sum);
+      for (int64_t k = 0; k < rows * cols; ++k) scale(w[k], f);
+    }
+  }
 }
 
 RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t order_len,
@@ -950,6 +1025,7 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
       next_claimed.store(0, std::memory_order_relaxed);
       train_batch_locked(b, &total, more ? &copy_next : nullptr, &copying);
       updater.step(params_.data(), grads_.data(), buffer_size_);
+      if (!constrained_.empty()) apply_constraints();
       ++iterations_;
       k ^= 1;
     }

@@ -100,6 +100,24 @@ enum class LayerType : int {
   prelu,
 };
 
+// A Keras weight constraint on a dense layer's kernel or bias, applied after
+// every optimizer step while the layer trains (keras/src/constraints):
+//   max_norm      w * clip(n, 0, max_value) / (1e-7 + n)
+//   min_max_norm  w * (rate * clip(n, min_value, max_value) + (1 - rate) n) / (1e-7 + n)
+//   unit_norm     w / (1e-7 + n)
+//   non_neg       maximum(w, 0)
+// n: the square root of the sum of squares over the weight's rows (Keras's
+// axis 0: one norm per column, i.e. per unit of a kernel (in, units)), its
+// columns (axis 1) or both; a bias's one axis is `over_rows`. Sums in double,
+// rounded once to float32; the rest in float32 as Keras's ops; clip is
+// torch.clamp (min(max(n, lo), hi), NaN kept).
+enum class ConstraintKind : uint8_t { none, max_norm, min_max_norm, unit_norm, non_neg };
+struct Constraint {
+  ConstraintKind kind = ConstraintKind::none;
+  float min_value = 0.0f, max_value = 0.0f, rate = 1.0f;
+  bool over_rows = true, over_cols = false;
+};
+
 struct LayerSpec {
   LayerType type          = LayerType::dense;
   int64_t units           = 0;  // dense
@@ -120,6 +138,7 @@ struct LayerSpec {
   // dense: penalty factors, finite and >= 0 (0 = none)
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;
+  Constraint kernel_constraint, bias_constraint;  // dense
   // batch_norm: momentum in [0, 1], epsilon > 0 (doubles as Keras's Python
   // floats; the float32 arithmetic rounds them as torch does)
   double momentum = 0.99, epsilon = 1e-3;
@@ -381,6 +400,17 @@ class Network {
   runtime::AlignedBuffer<int32_t> lg_[2];
 
   int64_t iterations_ = 0;
+  // The dense layers' constraints, applied after every optimizer step to the
+  // layers that train (apply_constraints).
+  struct ConstrainedTensor {
+    int64_t offset, rows, cols;  // cols == 0: a bias (rows floats)
+    Constraint constraint;
+    int layer;
+  };
+  std::vector<ConstrainedTensor> constrained_;
+  std::vector<double> constraint_sums_;    // the widest tensor's column sums
+  std::vector<float> constraint_factors_;  // and its columns' factors
+  void apply_constraints();
   // The first layer's weight gradient X^T dY skips the steps where a panel of
   // X's columns is all zero (gemm::sgemm_skip_zero_a: the same bits, faster on
   // data with many zeros such as images) while the last such call kept less

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from fastnn import activations as _activations
+from fastnn import constraints as _constraints
 from fastnn import initializers as _initializers
 from fastnn import regularizers as _regularizers
 from fastnn.utils.naming import to_snake_case
@@ -149,6 +150,12 @@ class Variable(np.ndarray):
     def trainable(self) -> bool:
         layer = self._layer
         return layer is not None and layer.trainable and self._keras_name not in layer._STATE_NAMES
+
+    @property
+    def constraint(self):
+        """The layer's constraint on this weight (a Dense's
+        `kernel_constraint` / `bias_constraint`), or None, as Keras's."""
+        return getattr(self._layer, f"{self._keras_name}_constraint", None)
 
     def numpy(self) -> np.ndarray:
         return np.array(self, dtype=np.float32)
@@ -288,6 +295,19 @@ def _regularizer_argument(name: str):
         regularizer = _regularizers.get(value)
         _regularizers.penalty_factors(regularizer, f"Dense {layer.name!r} {name}")
         return regularizer
+
+    return check
+
+
+def _constraint_argument(name: str):
+    """The check of a Dense constraint (one the C++ engine applies)."""
+
+    def check(layer: Layer, value):
+        constraint = _constraints.get(value)
+        _constraints.engine_spec(
+            constraint, 2 if name == "kernel_constraint" else 1, f"Dense {layer.name!r} {name}"
+        )
+        return constraint
 
     return check
 
@@ -707,8 +727,14 @@ class Dense(Layer):
             (or its id, e.g. ``"l2"``): its penalty joins the loss and its
             gradient the kernel's. Defaults to `None`.
         bias_regularizer: the same for the bias. Defaults to `None`.
+        kernel_constraint: None, a ``fastnn.constraints`` MaxNorm,
+            MinMaxNorm, NonNeg or UnitNorm (or its id, e.g. ``"max_norm"``):
+            the kernel is projected after every optimizer step while the
+            layer trains, as Keras's optimizer does. Defaults to `None`.
+        bias_constraint: the same for the bias. Defaults to `None`.
 
-    As in Keras, `activation` and the regularizers may be reassigned later
+    As in Keras, `activation`, the regularizers and the constraints may be
+    reassigned later
     (checked as here); a built model applies them from its next step.
     `units` and `use_bias` set the weights' shapes: fixed once built.
 
@@ -724,6 +750,8 @@ class Dense(Layer):
     bias_initializer = _Hyperparameter(_initializer_argument, engine=False)
     kernel_regularizer = _Hyperparameter(_regularizer_argument("kernel_regularizer"))
     bias_regularizer = _Hyperparameter(_regularizer_argument("bias_regularizer"))
+    kernel_constraint = _Hyperparameter(_constraint_argument("kernel_constraint"))
+    bias_constraint = _Hyperparameter(_constraint_argument("bias_constraint"))
 
     def __init__(
         self,
@@ -734,6 +762,8 @@ class Dense(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -744,6 +774,8 @@ class Dense(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.bias_constraint = bias_constraint
         self._in = None
 
     def compute_output_shape(self, input_shape):
@@ -771,6 +803,12 @@ class Dense(Layer):
             "kernel_l2": kernel_penalty[1],
             "bias_l1": bias_penalty[0],
             "bias_l2": bias_penalty[1],
+            "kernel_constraint": _constraints.engine_spec(
+                self.kernel_constraint, 2, f"{what} kernel_constraint"
+            ),
+            "bias_constraint": _constraints.engine_spec(
+                self.bias_constraint, 1, f"{what} bias_constraint"
+            ),
         }
 
     def build(self, input_shape) -> None:
@@ -873,6 +911,8 @@ class Dense(Layer):
             "bias_initializer": _serialize_initializer(self.bias_initializer),
             "kernel_regularizer": _serialize_regularizer(self.kernel_regularizer),
             "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
+            "kernel_constraint": _serialize_constraint(self.kernel_constraint),
+            "bias_constraint": _serialize_constraint(self.bias_constraint),
         }
 
 
@@ -2269,6 +2309,10 @@ def _serialize_regularizer(regularizer):
     return None if regularizer is None else _regularizers.serialize(regularizer)
 
 
+def _serialize_constraint(constraint):
+    return None if constraint is None else _constraints.serialize(constraint)
+
+
 def _keeps_weights(layer: Layer, weights: list) -> bool:
     """Whether a model's build keeps the weights `layer` has (the shapes of
     `weights`, ``(name, initializer, shape)``) rather than initial values."""
@@ -2435,6 +2479,8 @@ def _deserialize_argument(key: str, value):
         if not isinstance(cls, type):
             cls = type(_initializers.get(value.get("class_name")))
         return cls(**inner)
+    if key in ("kernel_constraint", "bias_constraint"):
+        return _constraints.deserialize(value)
     if key.endswith("_regularizer"):
         import importlib
 
