@@ -375,7 +375,8 @@ def test_from_config_reads_a_keras_3_config():
 @pytest.mark.parametrize(
     "key, value, match",
     [
-        ("kernel_constraint", {"class_name": "NonNeg"}, "kernel_constraint"),
+        ("kernel_constraint", {"class_name": "UnknownNorm"}, "UnknownNorm"),
+        ("gamma_constraint", {"class_name": "NonNeg"}, "gamma_constraint"),
         ("dtype", "float16", "dtype='float16' is not supported"),
         ("mystery", 1, "Unknown key 'mystery' in the config of Dense"),
     ],
