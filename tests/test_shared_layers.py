@@ -327,3 +327,107 @@ def test_a_model_called_in_a_functional_graph(rng):
     four = Input((4,))
     with pytest.raises(ValueError, match="is used twice"):
         Model(four, square(square(four)))
+
+
+# -- regressions from an independent review ------------------------------------
+
+
+def test_layer_output_stays_the_sequentials_after_a_functional_call(rng):
+    """Calling the model in another graph does not move its layers' first
+    node: the feature extractor still starts at model.inputs."""
+    base = mlp()
+    inputs = Input((20,))
+    Model(inputs, layers.Dense(2)(base(inputs)))
+    assert base.layers[0].input is base.inputs[0]
+    ext = Model(inputs=base.inputs, outputs=base.layers[-2].output)
+    x, _ = data(rng)
+    np.testing.assert_allclose(ext.predict(x, verbose=0), features_of(base, x), atol=1e-6)
+
+
+def test_a_refused_add_leaves_the_models_own_layers_on_its_network(rng):
+    big = fastnn.Sequential([Input((20,)), layers.Dense(4)])
+    outer = fastnn.Sequential([Input((7,)), layers.Dense(9)])
+    outer.compile(optimizer="sgd", loss="mse")
+    for refused in (big, big.layers[0]):
+        with pytest.raises(ValueError, match="is shared with model"):
+            outer.add(refused)
+    x = rng.standard_normal((32, 7)).astype(np.float32)
+    before = outer.get_weights()[0].copy()
+    outer.fit(x, np.ones((32, 9), np.float32), epochs=2, verbose=0)
+    kernel, bias = outer.layers[0].get_weights()
+    assert not np.array_equal(before, kernel)  # training reaches the layer's weights
+    np.testing.assert_allclose(outer.predict(x, verbose=0), x @ kernel + bias, atol=1e-5)
+
+
+def test_predicting_on_a_training_borrower_from_another_thread_loses_nothing(rng):
+    import threading
+
+    x = np.repeat(rng.standard_normal((32, 20)).astype(np.float32), 300, axis=0)
+
+    def train(with_reader):
+        base = mlp()
+        ext = Model(inputs=base.inputs, outputs=base.layers[-2].output)
+        ext.compile(optimizer="sgd", loss="mse")
+        stop = threading.Event()
+
+        def read():
+            while not stop.is_set():
+                ext.predict(x[:4], verbose=0)
+
+        reader = threading.Thread(target=read)
+        if with_reader:
+            reader.start()
+        try:
+            ext.fit(x, np.tanh(x[:, :8]), batch_size=8, epochs=2, shuffle=False, verbose=0)
+        finally:
+            stop.set()
+            if with_reader:
+                reader.join()
+        return ext.get_weights()
+
+    for a, b in zip(train(False), train(True)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_layer_still_in_use_is_not_redrawn_for_another_input(rng):
+    base = mlp()
+    ext = Model(inputs=base.inputs, outputs=base.layers[-1].output)
+    x, _ = data(rng)
+    before = ext.predict(x, verbose=0)
+    head = base.pop()  # kernel (8, 3), still run by ext
+    with pytest.raises(ValueError, match=r"is shared with model .*\(8, 3\)"):
+        fastnn.Sequential([Input((1,)), head])
+    np.testing.assert_array_equal(ext.predict(x, verbose=0), before)
+    base = mlp()
+    ext = Model(inputs=base.inputs, outputs=base.layers[-2].output)
+    del base
+    gc.collect()
+    with pytest.raises(ValueError, match="is shared with model"):
+        fastnn.Sequential([Input((2,)), ext.layers[1]])
+    assert ext.predict(x, verbose=0).shape == (len(x), 8)
+
+
+def test_a_borrower_keeps_a_shared_dropouts_seed(tmp_path, rng):
+    """The owner's saved file resumes its training exactly, a borrower built
+    in between or not."""
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    y = rng.standard_normal((64, 2)).astype(np.float32)
+    fastnn.utils.set_random_seed(1)
+    m = fastnn.Sequential(
+        [Input((6,)), layers.Dense(16, activation="relu"), layers.Dropout(0.5), layers.Dense(2)]
+    )
+    m.compile(optimizer="sgd", loss="mse")
+    m.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    fastnn.Sequential(m.layers[:-1] + [layers.Dense(3)]).build((None, 6))
+    m.save(tmp_path / "m.keras")
+    loaded = fastnn.models.load_model(tmp_path / "m.keras")
+    m.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(m.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_sequential_without_input_is_built_by_a_symbolic_call():
+    base = fastnn.Sequential([layers.Dense(8), layers.Dense(4)])
+    base(Input((6,)))
+    assert base.built and base.inputs[0].shape == (None, 6) and base.count_params() == 92

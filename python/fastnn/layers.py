@@ -475,12 +475,16 @@ class Layer:
         return self._symbolic("output")
 
     def _symbolic(self, what: str):
-        tensor = self.__dict__.get(f"_call_{what}")  # set by a functional call
+        # Keras's first node: the chain of the Sequential that built the
+        # layer, else the functional call that made it (a later call of the
+        # model in another graph does not change it).
+        tensor = None
+        ref = self.__dict__.get("_owner")
+        model = ref() if ref is not None else None
+        if model is not None and self in model._layers and not hasattr(model, "_input_layer"):
+            tensor = model._symbolic_node(self, what)
         if tensor is None:
-            ref = self.__dict__.get("_owner")
-            model = ref() if ref is not None else None
-            if model is not None and self in model._layers:
-                tensor = model._symbolic_node(self, what)
+            tensor = self.__dict__.get(f"_call_{what}")  # set by a functional call
         if tensor is None:
             raise AttributeError(
                 f"The layer {self.name} has never been called and thus has no defined {what}."
@@ -1159,13 +1163,21 @@ class _RandomLayer(Layer):
                 f"{tuple(input_shape)}: add a Flatten layer before it"
             )
         seed = self.seed
-        if seed is None:
-            seed = getattr(self, "_built_seed", None) if self._keeps_built() else None
+        if seed is None and (self._keeps_built() or _built_in_another_model(self)):
+            seed = getattr(self, "_built_seed", None)
         if seed is None:
             seed = next_seed()
         self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
         key = "stddev" if self._type == "gaussian_noise" else "rate"
         return {"type": self._type, key: self._param(), "seed": self._built_seed}
+
+
+def _built_in_another_model(layer) -> bool:
+    """Whether a live model other than the one building now runs `layer`
+    (its first model, still built): a model sharing it keeps its seed."""
+    ref = layer.__dict__.get("_owner")
+    owner = ref() if ref is not None else None
+    return owner is not None and owner._net is not None and layer in owner._layers
 
 
 def _noise_param(value, name: str, inclusive: bool) -> float:

@@ -267,11 +267,11 @@ class Sequential:
             raise ValueError(f"model {self.name!r} cannot be added to itself")
         if not model._layers:
             raise ValueError(f"model {model.name!r} has no layers to add")
-        if not self._layers and self._input_shape is None and model._input_shape is not None:
-            self._input_shape = model._input_shape
-            self._given_input = model._input_tensor()
         before = (list(self._layers), self._input_shape, self.__dict__.get("_given_input"))
         try:
+            if not self._layers and self._input_shape is None and model._input_shape is not None:
+                self._input_shape = model._input_shape
+                self._given_input = model._input_tensor()
             for inner in model._layers:
                 Sequential.add(self, inner, rebuild=False)
             if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
@@ -362,6 +362,15 @@ class Sequential:
             for view, value in zip(mine, layer._weights):
                 view[...] = value
 
+    def _borrow_in_to_read(self) -> None:
+        """`_borrow_in` before an inference call, unless another thread is
+        training this model: its network then holds the newest weights (the
+        shared layers get them back after each chunk of steps)."""
+        busy = self._busy
+        if busy.locked() and busy.owner != threading.get_ident():
+            return
+        self._borrow_in()
+
     def _borrow_out(self) -> None:
         """Copies the shared layers' weights back after this network trained."""
         for layer, mine in self._borrowed:
@@ -450,32 +459,44 @@ class Sequential:
             ) from None
         views = net.param_views()
         state_views = net.state_views()  # BatchNormalization's moving statistics
+        # Every check first, then the layers change (a refused build leaves
+        # them, and the models sharing them, as they were).
         k = s = 0
-        borrowed = []
+        plan = []  # (layer, this network's views, lender or None, values)
         for layer, _ in specs:
             lender = _lender(layer, self)
             if lender is not None:
-                params = len(layer._weights) - len(layer._STATE_NAMES)
-                mine = views[k : k + params] + state_views[s : s + len(layer._STATE_NAMES)]
                 # Another model's buffer holds the layer's weights: this network
                 # works on copies, synced around each engine call.
+                params = len(layer._weights) - len(layer._STATE_NAMES)
+                mine = views[k : k + params] + state_views[s : s + len(layer._STATE_NAMES)]
                 _check_borrowed_shapes(layer, lender, mine)
+                plan.append((layer, mine, lender, None))
+            else:
+                old = layer._weights  # kept when the model is rebuilt after add()
+                values = layer._init_weights()
+                same = len(old) == len(values) and all(
+                    o.shape == v.shape for o, v in zip(old, values)
+                )
+                if same:
+                    values = [o.copy() for o in old]
+                elif old:
+                    _check_not_shared_elsewhere(layer, self, old, values)
+                params = len(values) - len(layer._STATE_NAMES)
+                mine = views[k : k + params] + state_views[s : s + len(layer._STATE_NAMES)]
+                plan.append((layer, mine, None, values))
+            k += params
+            s += len(layer._STATE_NAMES)
+        borrowed = []
+        for layer, mine, lender, values in plan:
+            if lender is not None:
                 for view, value in zip(mine, layer._weights):
                     view[...] = value
                 borrowed.append((layer, mine))
-                k += params
-                s += len(layer._STATE_NAMES)
                 continue
-            old = layer._weights  # kept when the model is rebuilt after add()
-            values = layer._init_weights()
-            if len(old) == len(values) and all(o.shape == v.shape for o, v in zip(old, values)):
-                values = [o.copy() for o in old]
-            params = len(values) - len(layer._STATE_NAMES)
-            layer._weights = views[k : k + params] + state_views[s : s + len(layer._STATE_NAMES)]
-            for view, value in zip(layer._weights, values):
+            layer._weights = mine
+            for view, value in zip(mine, values):
                 view[...] = value
-            k += params
-            s += len(layer._STATE_NAMES)
             layer.built = True
         for layer in self._layers:
             layer.built = True
@@ -1024,7 +1045,7 @@ class Sequential:
         data = self._prepare_data(x, y, sample_weight, what)
         self._sync_trainable()  # frozen layers' penalties leave the loss
         if self._borrowed:
-            self._borrow_in()
+            self._borrow_in_to_read()
         return self._net.evaluate(data, data.rows)
 
     def predict_on_batch(self, x):
@@ -1039,7 +1060,7 @@ class Sequential:
             x = self._input_structures(what, x)[0]
         x = self._prepare_x(x)
         if self._borrowed:
-            self._borrow_in()
+            self._borrow_in_to_read()
         return self._net.predict(x, 0)
 
     def _format(self, result: dict, return_dict: bool):
@@ -1365,7 +1386,7 @@ class Sequential:
         given) in inference mode, with test hooks."""
         self._sync_trainable()  # frozen layers' penalties leave the loss
         if self._borrowed:
-            self._borrow_in()
+            self._borrow_in_to_read()
         net = self._net  # the network `data` was validated for, even if a callback rebuilds
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
@@ -1514,7 +1535,7 @@ class Sequential:
             x = x[: steps * batch_size]
             n_steps = steps
         if self._borrowed:
-            self._borrow_in()
+            self._borrow_in_to_read()
         if verbose == 0 and not callbacks:
             return self._net.predict(x, batch_size)
         from fastnn import callbacks as _callbacks
@@ -1740,6 +1761,10 @@ class Sequential:
             if not self._layers:
                 raise ValueError(f"model {self.name!r} has no layers to call")
             shape = tuple(x.shape[1:])
+            if self._input_shape is None:  # built on its first call, as Keras builds it
+                self._input_shape = shape
+                if _has_engine_layer(self._layers):
+                    self.build()
             if self._input_shape is not None and shape != tuple(self._input_shape):
                 raise ValueError(
                     f"model {self.name!r} takes inputs of shape {(None, *self._input_shape)}, "
@@ -1771,7 +1796,7 @@ class Sequential:
         x = self._prepare_x(x)
         # a NumPy array that also has the Keras tensor's numpy() (model(x).numpy())
         if self._borrowed:
-            self._borrow_in()
+            self._borrow_in_to_read()
         return self._net.predict(x, 0).view(_layers._EagerArray)
 
     @property
@@ -2631,6 +2656,19 @@ def _lender(layer, model):
     return owner
 
 
+def _check_not_shared_elsewhere(layer, model, old, values) -> None:
+    """A layer whose weights another live model still runs keeps their
+    shapes: it is not redrawn for `model`'s other input."""
+    for other in list(getattr(layer, "_models", ())):
+        if other is not model and other._net is not None and layer in other._layers:
+            held = [tuple(w.shape) for w in old]
+            here = [tuple(v.shape) for v in values]
+            raise ValueError(
+                f"layer {layer.name!r} is shared with model {other.name!r}, where its weights "
+                f"have shapes {held}; its input here would give {here}"
+            )
+
+
 def _check_borrowed_shapes(layer, lender, views) -> None:
     """A shared layer must have the same weight shapes in every model."""
     held = [tuple(w.shape) for w in layer._weights]
@@ -2651,11 +2689,13 @@ class _TrainingLock:
     def __init__(self):
         self._lock = threading.RLock()
         self._depth = 0  # nested calls of the owning thread
+        self.owner = None  # the thread running them
 
     def acquire(self, blocking: bool = True) -> bool:
         acquired = self._lock.acquire(blocking)
         if acquired:
             self._depth += 1
+            self.owner = threading.get_ident()
         return acquired
 
     def release(self) -> None:
