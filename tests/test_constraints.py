@@ -154,6 +154,10 @@ def test_constraints_apply_on_any_thread_count_alike(rng, threads):
 
 
 def test_reassigned_constraint_applies_from_the_next_step(rng):
+    """fastnn applies a constraint reassigned on a built layer from the next
+    step (as its regularizers and activation); Keras 3 fixes a weight's
+    constraint when the layer is built and changes it through
+    `layer.kernel.constraint = ...`, which fastnn takes too."""
     model = fastnn_mlp(None, None)
     model.compile(optimizer="sgd", loss="mse")
     x = rng.standard_normal((16, 9)).astype(np.float32)
@@ -163,6 +167,37 @@ def test_reassigned_constraint_applies_from_the_next_step(rng):
     model.fit(x, y, epochs=1, verbose=0)
     norms = np.sqrt((model.layers[0].get_weights()[0] ** 2).sum(0))
     np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
+    model.layers[1].bias.constraint = constraints.MaxNorm(0.01)
+    assert model.layers[1].bias_constraint == constraints.MaxNorm(0.01)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert np.linalg.norm(model.layers[1].get_weights()[1]) <= 0.01 * (1 + 1e-6)
+
+
+def test_edge_values_as_keras_takes_them(rng):
+    """Infinite and float32-overflowing bounds never bind; axis=None is one
+    norm for the whole weight; serialize(None) is None."""
+    w = rng.standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(constraints.MaxNorm(float("inf"))(w), w, rtol=1e-6)
+    np.testing.assert_allclose(constraints.MaxNorm(1e39)(w), w, rtol=1e-6)
+    np.testing.assert_allclose(constraints.MaxNorm(10**400)(w), w, rtol=1e-6)
+    whole = constraints.MaxNorm(1.0, axis=None)(w)
+    np.testing.assert_allclose(np.linalg.norm(whole), 1.0, rtol=1e-5)
+    assert constraints.serialize(None) is None
+    model = fastnn_mlp(constraints.MaxNorm(1e39), constraints.UnitNorm(axis=None))
+    model.compile("sgd", "mse")
+    x = rng.standard_normal((16, 9)).astype(np.float32)
+    model.fit(x, np.zeros((16, 4), np.float32), epochs=1, verbose=0)
+    np.testing.assert_allclose(np.linalg.norm(model.layers[1].get_weights()[1]), 1.0, rtol=1e-3)
+
+
+def test_apply_gradients_projects_frozen_layers_variables_too():
+    """Keras's optimizer projects every variable it steps, trainable or not."""
+    dense = layers.Dense(2, bias_constraint="non_neg")
+    model = fastnn.Sequential([Input((2,)), dense])
+    model.build()
+    dense.trainable = False
+    fastnn.optimizers.SGD(1.0).apply_gradients([(np.ones(2, np.float32), dense.bias)])
+    np.testing.assert_array_equal(dense.get_weights()[1], [0.0, 0.0])
 
 
 def test_optimizer_apply_projects_constrained_variables():
@@ -171,7 +206,9 @@ def test_optimizer_apply_projects_constrained_variables():
     model.build()
     assert layer.kernel.constraint == constraints.MaxNorm(0.1) and layer.bias.constraint is None
     opt = fastnn.optimizers.SGD(1.0)
-    opt.apply_gradients([(-np.ones((4, 3), np.float32), layer.kernel)])
+    assert layer.kernel is layer.kernel  # the same Variable, as Keras's
+    for _ in range(2):  # the second call finds the variables again
+        opt.apply_gradients(zip([-np.ones((4, 3), np.float32)], model.trainable_variables))
     assert np.sqrt((layer.get_weights()[0] ** 2).sum(0)).max() <= 0.1 * (1 + 1e-6)
 
 
@@ -242,8 +279,9 @@ class Clip(constraints.Constraint):
             "axis 2 is out of range",
         ),
         (lambda: constraints.MaxNorm("big"), ValueError, "max_value must be a number"),
-        (lambda: constraints.MinMaxNorm(rate=float("nan")), ValueError, "finite"),
+        (lambda: constraints.MinMaxNorm(rate=float("nan")), ValueError, "got NaN"),
         (lambda: constraints.UnitNorm(axis=0.5), ValueError, "axis must be an int"),
+        (lambda: constraints.MaxNorm(axis=[]), ValueError, "axis must be an int"),
         (lambda: layers.Dense(2, kernel_constraint=5), ValueError, "Could not interpret"),
     ],
 )

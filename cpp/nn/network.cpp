@@ -198,12 +198,11 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
              {std::make_tuple(L.kernel_constraint, s.kernel, s.in, s.out, "kernel"),
               std::make_tuple(L.bias_constraint, s.bias, s.out, int64_t{0}, "bias")}) {
           if (c.kind == ConstraintKind::none || begin < 0) continue;
-          if (!(std::isfinite(c.min_value) && std::isfinite(c.max_value) &&
-                std::isfinite(c.rate)) ||
+          if (std::isnan(c.min_value) || std::isnan(c.max_value) || std::isnan(c.rate) ||
               !(c.over_rows || c.over_cols) || (cols == 0 && c.over_cols))
             throw std::invalid_argument(std::string(what) + " constraint of layer " +
                                         std::to_string(i) +
-                                        ": values must be finite, axes those of the weight");
+                                        ": its values must be numbers and its axes the weight's");
           constrained_.push_back({begin, rows, cols, c, static_cast<int>(i)});
           constraint_width = std::max(constraint_width, std::max(rows, cols));
         }

@@ -50,27 +50,39 @@ _EPSILON = np.float32(1e-7)  # keras.config.epsilon()
 
 
 def _number(value, name: str) -> float:
+    """A real number (infinities as Keras takes them: a bound that never
+    binds); NaN is refused."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    return value
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf if value > 0 else -math.inf
+    if math.isnan(number):
+        raise ValueError(f"{name} must be a number, got NaN")
+    return number
 
 
 def _axis(value):
-    """Keras's `axis`: an int, or a list/tuple of ints (kept as given)."""
+    """Keras's `axis`: an int, a list or tuple of ints (kept as given), or
+    None (every axis: one norm for the whole weight)."""
+    if value is None:
+        return None
     items = list(value) if isinstance(value, (list, tuple)) else [value]
     if not items or any(
         isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)) for a in items
     ):
-        raise ValueError(f"axis must be an int or a list of ints, got {value!r}")
-    return [int(a) for a in value] if isinstance(value, (list, tuple)) else int(value)
+        raise ValueError(f"axis must be an int, a list of ints or None, got {value!r}")
+    if isinstance(value, (list, tuple)):
+        return type(value)(int(a) for a in value)
+    return int(value)
 
 
 def _norm_axes(axis, ndim: int, what: str):
     """(over_rows, over_cols) of a weight of `ndim` (1 or 2) axes."""
-    items = axis if isinstance(axis, list) else [axis]
+    if axis is None:
+        return True, ndim > 1
+    items = list(axis) if isinstance(axis, (list, tuple)) else [axis]
     axes = set()
     for a in items:
         if not -ndim <= a < ndim:
@@ -115,13 +127,17 @@ class Constraint:
 
 def _norms(w: np.ndarray, axis) -> np.ndarray:
     w64 = np.asarray(w, np.float64)
-    squares = np.sum(w64 * w64, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=True)
-    return np.sqrt(squares.astype(np.float32))
+    over = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.sum(w64 * w64, axis=over, keepdims=True)
+        return np.sqrt(squares.astype(np.float32))
 
 
 def _clip(x, low, high):
-    """torch.clamp: min(max(x, low), high), NaN propagated."""
-    return np.minimum(np.maximum(x, np.float32(low)), np.float32(high))
+    """torch.clamp: min(max(x, low), high), NaN propagated (bounds past
+    float32's range become its infinities)."""
+    with np.errstate(over="ignore"):
+        return np.minimum(np.maximum(x, np.float32(low)), np.float32(high))
 
 
 class MaxNorm(Constraint):
@@ -135,15 +151,21 @@ class MaxNorm(Constraint):
     def __call__(self, w):
         w = np.asarray(w, np.float32)
         norms = _norms(w, self.axis)
-        desired = _clip(norms, 0.0, self.max_value)
-        return w * (desired / (_EPSILON + norms))
+        desired = _clip(norms, 0.0, _number(self.max_value, "max_value"))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return w * (desired / (_EPSILON + norms))
 
     def get_config(self) -> dict:
         return {"max_value": self.max_value, "axis": self.axis}
 
     def _engine_spec(self, ndim, what):
         rows, cols = _norm_axes(self.axis, ndim, what)
-        return {"kind": "max_norm", "max_value": float(self.max_value), "rows": rows, "cols": cols}
+        return {
+            "kind": "max_norm",
+            "max_value": _number(self.max_value, "max_value"),
+            "rows": rows,
+            "cols": cols,
+        }
 
 
 class MinMaxNorm(Constraint):
@@ -161,11 +183,13 @@ class MinMaxNorm(Constraint):
     def __call__(self, w):
         w = np.asarray(w, np.float32)
         norms = _norms(w, self.axis)
-        rate = np.float32(self.rate)
-        desired = (
-            rate * _clip(norms, self.min_value, self.max_value) + (np.float32(1) - rate) * norms
-        )
-        return w * (desired / (_EPSILON + norms))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            rate = np.float32(_number(self.rate, "rate"))
+            clipped = _clip(
+                norms, _number(self.min_value, "min_value"), _number(self.max_value, "max_value")
+            )
+            desired = rate * clipped + (np.float32(1) - rate) * norms
+            return w * (desired / (_EPSILON + norms))
 
     def get_config(self) -> dict:
         return {
@@ -179,9 +203,9 @@ class MinMaxNorm(Constraint):
         rows, cols = _norm_axes(self.axis, ndim, what)
         return {
             "kind": "min_max_norm",
-            "min_value": float(self.min_value),
-            "max_value": float(self.max_value),
-            "rate": float(self.rate),
+            "min_value": _number(self.min_value, "min_value"),
+            "max_value": _number(self.max_value, "max_value"),
+            "rate": _number(self.rate, "rate"),
             "rows": rows,
             "cols": cols,
         }
@@ -206,7 +230,8 @@ class UnitNorm(Constraint):
 
     def __call__(self, w):
         w = np.asarray(w, np.float32)
-        return w / (_EPSILON + _norms(w, self.axis))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return w / (_EPSILON + _norms(w, self.axis))
 
     def get_config(self) -> dict:
         return {"axis": self.axis}
@@ -240,8 +265,11 @@ _BY_NAME = {
 }
 
 
-def serialize(constraint) -> dict:
-    """``{"module": "keras.constraints", "class_name", "config", "registered_name"}``."""
+def serialize(constraint):
+    """``{"module": "keras.constraints", "class_name", "config", "registered_name"}``
+    (None for None, as Keras)."""
+    if constraint is None:
+        return None
     if not isinstance(constraint, Constraint):
         raise TypeError(f"Expected a fastnn.constraints.Constraint, got {constraint!r}")
     from fastnn.saving import serialize_keras_object

@@ -154,8 +154,16 @@ class Variable(np.ndarray):
     @property
     def constraint(self):
         """The layer's constraint on this weight (a Dense's
-        `kernel_constraint` / `bias_constraint`), or None, as Keras's."""
+        `kernel_constraint` / `bias_constraint`), or None, as Keras's.
+        Assigning it sets the layer's argument (checked alike)."""
         return getattr(self._layer, f"{self._keras_name}_constraint", None)
+
+    @constraint.setter
+    def constraint(self, value) -> None:
+        key = f"{self._keras_name}_constraint"
+        if self._layer is None or not hasattr(type(self._layer), key):
+            raise AttributeError(f"weight {self._keras_name!r} takes no constraint in fastnn")
+        setattr(self._layer, key, value)
 
     def numpy(self) -> np.ndarray:
         return np.array(self, dtype=np.float32)
@@ -396,11 +404,19 @@ class Layer:
         """The weights as `Variable` views into the model's parameter buffer
         (empty before build): kernel, then bias."""
         prefix = self.path or self.name
+        # The same Variable objects while the views and path stay (Keras's
+        # `layer.kernel is layer.kernel`: an optimizer built on them finds
+        # them again at its next apply_gradients).
+        cached = self.__dict__.get("_variables")
+        if cached is not None and cached[0] is self._weights and cached[1] == prefix:
+            return list(cached[2])
         names = self._weight_names()
-        return [
+        variables = [
             Variable(view, name, f"{prefix}/{name}", self)
             for view, name in zip(self._weights, names)
         ]
+        self.__dict__["_variables"] = (self._weights, prefix, variables)
+        return list(variables)
 
     @property
     def path(self) -> Optional[str]:
@@ -501,6 +517,7 @@ class Layer:
         state.pop("_models", None)
         state.pop("_call_input", None)  # the symbolic graph stays with the original
         state.pop("_call_output", None)
+        state.pop("_variables", None)
         state["_weights"] = [np.array(w, copy=True) for w in self._weights]  # (int32 counts too)
         return state
 

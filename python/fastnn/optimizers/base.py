@@ -515,11 +515,11 @@ class Optimizer:
         self._sync_kernel_config()
         lr = self._current_learning_rate()
         self._kernel.step_tensors(self._variables_list, per_tensor, lr)
-        # Keras's optimizer then projects each trainable variable on its
+        # Keras's optimizer then projects each variable it stepped on its
         # constraint (a Dense weight's `kernel_constraint`, `bias_constraint`).
         for variable, grad in zip(self._variables_list, per_tensor):
             constraint = getattr(variable, "constraint", None)
-            if constraint is not None and grad is not None and getattr(variable, "trainable", True):
+            if constraint is not None and grad is not None:
                 variable[...] = constraint(variable)
 
     @property
