@@ -180,7 +180,7 @@ def test_keras_only_layer_options_at_their_defaults():
     )
     assert dense.units == 3
     with pytest.raises(ValueError, match="activity_regularizer=.*not supported"):
-        layers.Dense(3, activity_regularizer="l2")
+        layers.Activation("relu", activity_regularizer="l2")
     with pytest.raises(ValueError, match="dtype='float16' is not supported"):
         layers.Dense(3, dtype="float16")
     with pytest.raises(TypeError, match="unexpected keyword"):

@@ -79,7 +79,9 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     s.use_bias = d.contains("use_bias") ? d["use_bias"].cast<bool>() : true;
     for (const auto& [key, field] :
          {std::make_pair("kernel_l1", &s.kernel_l1), std::make_pair("kernel_l2", &s.kernel_l2),
-          std::make_pair("bias_l1", &s.bias_l1), std::make_pair("bias_l2", &s.bias_l2)})
+          std::make_pair("bias_l1", &s.bias_l1), std::make_pair("bias_l2", &s.bias_l2),
+          std::make_pair("activity_l1", &s.activity_l1),
+          std::make_pair("activity_l2", &s.activity_l2)})
       if (d.contains(key)) *field = d[key].cast<float>();
     if (d.contains("kernel_constraint"))
       s.kernel_constraint = constraint_from_object(d["kernel_constraint"]);

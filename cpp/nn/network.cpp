@@ -186,6 +186,9 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         check_factor(L.kernel_l2, "kernel l2", i);
         check_factor(L.bias_l1, "bias l1", i);
         check_factor(L.bias_l2, "bias l2", i);
+        check_factor(L.activity_l1, "activity l1", i);
+        check_factor(L.activity_l2, "activity l2", i);
+        has_activity_ = has_activity_ || L.activity_l1 != 0.0f || L.activity_l2 != 0.0f;
         for (const auto& [begin, size, l1, l2] :
              {std::make_tuple(s.kernel, s.in * s.out, L.kernel_l1, L.kernel_l2),
               std::make_tuple(s.bias, s.out, L.bias_l1, L.bias_l2)}) {
@@ -364,8 +367,11 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   const bool has_act     = last.type == LayerType::dense || last.type == LayerType::activation;
   const bool categorical = loss.kind == ops::LossKind::categorical_crossentropy ||
                            loss.kind == ops::LossKind::sparse_categorical_crossentropy;
+  // An output with an activity regularizer keeps its probabilities: the
+  // penalty's gradient is with respect to them, not to the logits.
+  const bool output_activity = last.activity_l1 != 0.0f || last.activity_l2 != 0.0f;
   fused_ =
-      has_act && !loss.from_logits &&
+      has_act && !loss.from_logits && !output_activity &&
       ((categorical && last.act == ActivationKind::softmax) ||
        (loss.kind == ops::LossKind::binary_crossentropy && last.act == ActivationKind::sigmoid));
   metric_on_logits_.assign(metrics_.size(), 0);
@@ -459,6 +465,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
                               const runtime::TaskRef* background, runtime::BackgroundTask* task) {
   const float* in   = x;
   float* params     = params_.data();
+  activity_sum_     = 0.0;
   const size_t tail = background ? serial_tail_begin(rows) : layers_.size();
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (background && i == tail) task->start(*background);
@@ -476,6 +483,8 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
         gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
                     dst, S.out, use ? &ep : nullptr);
         if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, act_params(L));
+        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
+          activity_sum_ += activity_penalty(i, rows);
         break;
       }
       case LayerType::activation:
@@ -551,6 +560,8 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
     switch (L.type) {
       case LayerType::dense: {
         // d (rows, out) -> dZ in place; dW = x^T dZ; db = colsum dZ; dx = dZ W^T
+        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
+          add_activity_gradient(static_cast<size_t>(i), d, rows);  // d is dL/dy (no fusion)
         if (!d_is_pre && L.act != ActivationKind::linear)
           ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
                                    rows, S.out, act_params(L));
@@ -854,6 +865,7 @@ void Network::train_batch_locked(const Batch& batch, RunResult* acc,
   const float* y = forward(batch.x, batch.rows, true, background, task);
   float* dout    = dbuf_[0].data();
   accumulate_loss(batch, y, dout, acc);
+  acc->loss_sum += activity_sum_;  // rows * (its share of the batch loss)
   backward(batch.x, batch.rows, dout);
   // the penalty of the weights this step's forward pass used (Keras adds it
   // to the batch loss it reports, weighted by the batch size)
@@ -889,6 +901,33 @@ void Network::sgd_step(float learning_rate) {
   SgdUpdater(learning_rate).step(params_.data(), grads_.data(), buffer_size_);
   apply_constraints();
   ++iterations_;
+}
+
+double Network::activity_penalty(size_t i, int64_t rows) const {
+  const LayerSpec& L = layers_[i];
+  const float* y     = out_[i].data();
+  const int64_t n    = rows * state_[i].out;
+  double l1 = 0.0, l2 = 0.0;
+  for (int64_t k = 0; k < n; ++k) {
+    const double v = y[k];
+    l1 += std::fabs(v);
+    l2 += v * v;
+  }
+  return static_cast<double>(L.activity_l1) * l1 + static_cast<double>(L.activity_l2) * l2;
+}
+
+void Network::add_activity_gradient(size_t i, float* d, int64_t rows) const {
+  // d(l1 * sum|y| + l2 * sum y^2) / rows: (l1 * sign(y) + 2 * l2 * y) / rows
+  const LayerSpec& L = layers_[i];
+  const float* y     = out_ptr_[i];
+  const float inv    = 1.0f / static_cast<float>(rows);
+  const float l1 = L.activity_l1 * inv, l2 = 2.0f * L.activity_l2 * inv;
+  const int64_t n = rows * state_[i].out;
+  for (int64_t k = 0; k < n; ++k) {
+    const float v    = y[k];
+    const float sign = static_cast<float>((v > 0.0f) - (v < 0.0f));
+    d[k] += l1 * sign + l2 * v;
+  }
 }
 
 void Network::apply_constraints() {
@@ -1052,7 +1091,7 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
       b.sample_weight = data.sample_weight ? data.sample_weight + off : nullptr;
       const float* y  = forward(b.x, b.rows, false);
       accumulate_loss(b, y, nullptr, &total);
-      total.loss_sum += penalty * static_cast<double>(b.rows);
+      total.loss_sum += penalty * static_cast<double>(b.rows) + activity_sum_;
       ++total.steps;
     }
   });

@@ -139,6 +139,10 @@ struct LayerSpec {
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;
   Constraint kernel_constraint, bias_constraint;  // dense
+  // dense: Keras's activity regularizer on the layer's output y, finite
+  // and >= 0: (activity_l1 * sum|y| + activity_l2 * sum y^2) / rows joins the
+  // batch loss (Keras 3 divides by the batch size), its gradient dy
+  float activity_l1 = 0.0f, activity_l2 = 0.0f;
   // batch_norm: momentum in [0, 1], epsilon > 0 (doubles as Keras's Python
   // floats; the float32 arithmetic rounds them as torch does)
   double momentum = 0.99, epsilon = 1e-3;
@@ -400,6 +404,12 @@ class Network {
   runtime::AlignedBuffer<int32_t> lg_[2];
 
   int64_t iterations_ = 0;
+  // The activity penalties of the last forward pass, summed over its rows
+  // (each layer's l1 * sum|y| + l2 * sum y^2): a batch's loss_sum gains it.
+  double activity_sum_ = 0.0;
+  bool has_activity_   = false;
+  double activity_penalty(size_t i, int64_t rows) const;
+  void add_activity_gradient(size_t i, float* d, int64_t rows) const;
   // The dense layers' constraints, applied after every optimizer step to the
   // layers that train (apply_constraints).
   struct ConstrainedTensor {

@@ -748,6 +748,12 @@ class Dense(Layer):
             (or its id, e.g. ``"l2"``): its penalty joins the loss and its
             gradient the kernel's. Defaults to `None`.
         bias_regularizer: the same for the bias. Defaults to `None`.
+        activity_regularizer: the same kinds, on the layer's output ``y``:
+            ``(l1 * sum|y| + l2 * sum y**2) / batch_size`` joins the loss
+            (Keras 3 divides by the batch size), in training and
+            evaluation alike. On the model's softmax or sigmoid output the
+            cross-entropy is then computed from the probabilities, as Keras's
+            torch backend does. Defaults to `None`.
         kernel_constraint: None, a ``fastnn.constraints`` MaxNorm,
             MinMaxNorm, NonNeg or UnitNorm (or its id, e.g. ``"max_norm"``):
             the kernel is projected after every optimizer step while the
@@ -771,6 +777,7 @@ class Dense(Layer):
     bias_initializer = _Hyperparameter(_initializer_argument, engine=False)
     kernel_regularizer = _Hyperparameter(_regularizer_argument("kernel_regularizer"))
     bias_regularizer = _Hyperparameter(_regularizer_argument("bias_regularizer"))
+    activity_regularizer = _Hyperparameter(_regularizer_argument("activity_regularizer"))
     kernel_constraint = _Hyperparameter(_constraint_argument("kernel_constraint"))
     bias_constraint = _Hyperparameter(_constraint_argument("bias_constraint"))
 
@@ -783,6 +790,7 @@ class Dense(Layer):
         bias_initializer="zeros",
         kernel_regularizer=None,
         bias_regularizer=None,
+        activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
         **kwargs,
@@ -795,6 +803,7 @@ class Dense(Layer):
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer = bias_regularizer
+        self.activity_regularizer = activity_regularizer
         self.kernel_constraint = kernel_constraint
         self.bias_constraint = bias_constraint
         self._in = None
@@ -815,6 +824,7 @@ class Dense(Layer):
         what = f"Dense {self.name!r}"
         kernel_penalty = _regularizers.penalty_factors(self.kernel_regularizer, what)
         bias_penalty = _regularizers.penalty_factors(self.bias_regularizer, what)
+        activity_penalty = _regularizers.penalty_factors(self.activity_regularizer, what)
         return {
             "type": "dense",
             "units": self.units,
@@ -824,6 +834,8 @@ class Dense(Layer):
             "kernel_l2": kernel_penalty[1],
             "bias_l1": bias_penalty[0],
             "bias_l2": bias_penalty[1],
+            "activity_l1": activity_penalty[0],
+            "activity_l2": activity_penalty[1],
             "kernel_constraint": _constraints.engine_spec(
                 self.kernel_constraint, 2, f"{what} kernel_constraint"
             ),
@@ -934,6 +946,12 @@ class Dense(Layer):
             "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
             "kernel_constraint": _serialize_constraint(self.kernel_constraint),
             "bias_constraint": _serialize_constraint(self.bias_constraint),
+            # Keras writes the key only for a layer that has one
+            **(
+                {"activity_regularizer": _serialize_regularizer(self.activity_regularizer)}
+                if self.activity_regularizer is not None
+                else {}
+            ),
         }
 
 
