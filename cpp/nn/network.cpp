@@ -188,7 +188,6 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         check_factor(L.bias_l2, "bias l2", i);
         check_factor(L.activity_l1, "activity l1", i);
         check_factor(L.activity_l2, "activity l2", i);
-        has_activity_ = has_activity_ || L.activity_l1 != 0.0f || L.activity_l2 != 0.0f;
         for (const auto& [begin, size, l1, l2] :
              {std::make_tuple(s.kernel, s.in * s.out, L.kernel_l1, L.kernel_l2),
               std::make_tuple(s.bias, s.out, L.bias_l1, L.bias_l2)}) {

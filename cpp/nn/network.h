@@ -407,7 +407,6 @@ class Network {
   // The activity penalties of the last forward pass, summed over its rows
   // (each layer's l1 * sum|y| + l2 * sum y^2): a batch's loss_sum gains it.
   double activity_sum_ = 0.0;
-  bool has_activity_   = false;
   double activity_penalty(size_t i, int64_t rows) const;
   void add_activity_gradient(size_t i, float* d, int64_t rows) const;
   // The dense layers' constraints, applied after every optimizer step to the
