@@ -23,8 +23,10 @@ tells `fit` when it may run a whole epoch in C++ without returning to Python).
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import shutil
 import sys
 import warnings
 
@@ -33,6 +35,7 @@ import numpy as np
 from fastnn.utils.progbar import Progbar
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
@@ -1138,6 +1141,119 @@ class CSVLogger(Callback):
         if self.csv_file is not None and not self.csv_file.closed:
             self.csv_file.close()
         self.writer = None
+
+
+class BackupAndRestore(Callback):
+    """Backs up the training state (weights, optimizer state, epoch) in
+    `backup_dir` at the end of each epoch (or every `save_freq` batches),
+    and restores it when a `fit` with this callback starts again after an
+    interruption: training goes on from the epoch after the last backup, as
+    Keras 3's callback does. The backup is deleted when `fit` completes.
+
+    Args:
+        backup_dir: the folder for the backup (only this callback's files:
+            ``latest.weights.npz`` and ``training_metadata.json``).
+        save_freq: ``"epoch"`` or a positive number of batches. Defaults to
+            `"epoch"`.
+        double_checkpoint: also keep the previous backup (``.bkp``), used
+            when the latest cannot be read. Defaults to `False`.
+        delete_checkpoint: delete `backup_dir` when `fit` completes.
+            Defaults to `True`.
+
+    Unlike Keras, the restored epoch applies to that one `fit` (Keras keeps
+    it for later `fit` calls of the model too).
+    """
+
+    def __init__(
+        self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True
+    ):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (
+            isinstance(save_freq, (bool, np.bool_))
+            or not isinstance(save_freq, (int, np.integer))
+            or save_freq < 1
+        ):
+            raise ValueError(
+                "Invalid value for argument `save_freq`. "
+                f"Received: save_freq={save_freq}. "
+                "Expected either 'epoch' or an integer value."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = bool(double_checkpoint)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.npz")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._current_epoch = 0
+        self._last_batch_seen = 0
+        self._batches_since_save = 0
+
+    def _implements_batch_hooks(self, mode: str) -> bool:
+        return mode == "train" and self.save_freq != "epoch"
+
+    def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError(
+                "To use the BackupAndRestore callback, you model must be built before you call "
+                f"`fit()`. Model {self.model.name!r} is unbuilt. You can build it beforehand by "
+                "calling it on a batch of data."
+            )
+        try:
+            self._restore()
+        except (OSError, ValueError):
+            backup = self._weights_path + ".bkp"
+            if not os.path.exists(backup):
+                raise
+            shutil.copyfile(backup, self._weights_path)
+            if os.path.exists(self._metadata_path + ".bkp"):
+                shutil.copyfile(self._metadata_path + ".bkp", self._metadata_path)
+            elif os.path.exists(self._metadata_path):
+                os.remove(self._metadata_path)
+            self._restore()
+
+    def _restore(self) -> None:
+        if os.path.exists(self._weights_path):
+            self.model.load_weights(self._weights_path)
+        if os.path.exists(self._metadata_path):
+            with open(self._metadata_path, encoding="utf-8") as f:
+                metadata = json.load(f)
+            self.model._initial_epoch = int(metadata["epoch"])
+            self._current_epoch = int(metadata["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._save()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        added = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen
+        self._batches_since_save += added
+        self._last_batch_seen = batch
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save()
+
+    def _save(self) -> None:
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for path in (self._weights_path, self._metadata_path):
+                if os.path.exists(path):
+                    shutil.copyfile(path, path + ".bkp")
+        self.model.save_weights(self._weights_path, overwrite=True)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        tmp = self._metadata_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(metadata))
+        os.replace(tmp, self._metadata_path)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
 
 
 class TerminateOnNaN(Callback):

@@ -196,6 +196,7 @@ class Sequential:
         self._metrics_state: Dict[str, float] = {}  # the last run's running logs
         self._optimizer_net = None  # the network the optimizer's state was built for
         self._borrowed: list = []  # (layer, this network's views): see _build_network
+        self._initial_epoch = None  # set by BackupAndRestore's on_train_begin
         self._optimizer_tensors: List[int] = []  # the weights it was built for (trainable then)
         self._busy = _TrainingLock()  # one training call at a time (see _TrainingLock)
         self.stop_training = False
@@ -1317,6 +1318,8 @@ class Sequential:
             epoch_logs: Dict[str, float] = {}
             order, done = None, 0  # the pass over the batches, and the batches it ran
             cbs.on_train_begin()
+            # A callback may restore a later epoch to start at (BackupAndRestore)
+            initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
                 if order is None:
@@ -1627,6 +1630,8 @@ class Sequential:
             epoch_logs: Dict[str, float] = {}
             first = True
             cbs.on_train_begin()
+            # A callback may restore a later epoch to start at (BackupAndRestore)
+            initial_epoch, self._initial_epoch = self._initial_epoch or initial_epoch, None
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
                 policy = cbs.batch_hook_policy("train")
