@@ -23,10 +23,8 @@ tells `fit` when it may run a whole epoch in C++ without returning to Python).
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import shutil
 import sys
 import warnings
 
@@ -1200,6 +1198,8 @@ class BackupAndRestore(Callback):
                 f"`fit()`. Model {self.model.name!r} is unbuilt. You can build it beforehand by "
                 "calling it on a batch of data."
             )
+        import shutil  # (json and shutil load only where this callback is used)
+
         try:
             self._restore()
         except (OSError, ValueError):
@@ -1214,6 +1214,8 @@ class BackupAndRestore(Callback):
             self._restore()
 
     def _restore(self) -> None:
+        import json
+
         if os.path.exists(self._weights_path):
             self.model.load_weights(self._weights_path)
         if os.path.exists(self._metadata_path):
@@ -1239,6 +1241,9 @@ class BackupAndRestore(Callback):
             self._save()
 
     def _save(self) -> None:
+        import json
+        import shutil
+
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint:
             for path in (self._weights_path, self._metadata_path):
@@ -1252,6 +1257,8 @@ class BackupAndRestore(Callback):
         os.replace(tmp, self._metadata_path)
 
     def on_train_end(self, logs=None):
+        import shutil
+
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
 

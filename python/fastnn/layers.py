@@ -30,6 +30,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Flatten",
+    "Reshape",
     "GaussianDropout",
     "GaussianNoise",
     "Identity",
@@ -1991,6 +1992,67 @@ class Flatten(Layer):
 
     def _spec(self, input_shape):
         return None
+
+
+class Reshape(Layer):
+    """Reshapes each sample to `target_shape` (a view of the same values, as
+    Keras's; one entry may be -1, inferred). The engine runs on flat rows, so
+    it costs nothing; a `Dense` after it needs a 1-D shape, as after
+    `Flatten`.
+
+    >>> Reshape((-1,)).compute_output_shape((28, 28))
+    (784,)
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(target_shape, (int, np.integer)) and not isinstance(target_shape, bool):
+            target_shape = (target_shape,)
+        try:
+            shape = tuple(target_shape)
+        except TypeError:
+            raise ValueError(
+                f"`target_shape` must be a tuple of ints, got {target_shape!r}"
+            ) from None
+        if not shape or any(
+            isinstance(d, (bool, np.bool_))
+            or not isinstance(d, (int, np.integer))
+            or (d < 1 and d != -1)
+            for d in shape
+        ):
+            raise ValueError(
+                "`target_shape` must be a non-empty tuple of positive ints (one may be -1), "
+                f"got {target_shape!r}"
+            )
+        if list(shape).count(-1) > 1:
+            raise ValueError(
+                "There must be at most one unknown dimension (-1) in `target_shape`. "
+                f"Received: target_shape={shape}."
+            )
+        self.target_shape = tuple(int(d) for d in shape)
+
+    def compute_output_shape(self, input_shape):
+        total = math.prod(input_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if total % known:
+                raise ValueError(
+                    "The total size of the tensor must be unchanged. Received: "
+                    f"input_shape={tuple(input_shape)}, target_shape={self.target_shape}"
+                )
+            return tuple(total // known if d == -1 else d for d in self.target_shape)
+        if known != total:
+            raise ValueError(
+                "The total size of the tensor must be unchanged. Received: "
+                f"input_shape={tuple(input_shape)}, target_shape={self.target_shape}"
+            )
+        return self.target_shape
+
+    def _spec(self, input_shape):
+        return None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "target_shape": self.target_shape}
 
 
 class Normalization(Layer):

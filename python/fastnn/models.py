@@ -415,7 +415,7 @@ class Sequential:
             (x for x in self._layers if not isinstance(x, (_layers.Rescaling, _layers.Identity))),
             None,
         )
-        if len(shape) > 1 and not isinstance(first, _layers.Flatten):
+        if len(shape) > 1 and not isinstance(first, (_layers.Flatten, _layers.Reshape)):
             raise ValueError(
                 f"the model's input has shape {shape} but its first layer is "
                 f"{type(first).__name__}: add a Flatten layer first, or reshape the "
@@ -2562,7 +2562,13 @@ def _check_memory(name: str, input_shape, specs) -> None:
 # -- fit helpers ----------------------------------------------------------------
 # Layers the engine does not run: a reshape, the inputs' normalization and
 # rescaling, and Identity.
-_PREPROCESSING = (_layers.Flatten, _layers.Normalization, _layers.Rescaling, _layers.Identity)
+_PREPROCESSING = (
+    _layers.Flatten,
+    _layers.Reshape,
+    _layers.Normalization,
+    _layers.Rescaling,
+    _layers.Identity,
+)
 
 
 def _largest_kernel(input_shape, specs) -> str:

@@ -1,0 +1,114 @@
+"""layers.Reshape: a view of each sample's values in another shape, as
+Keras's; the engine runs on flat rows, so it can stand where Flatten can and
+between layers as a no-op. Against Keras 3.15 where it is installed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import Input, layers
+
+
+@contextlib.contextmanager
+def keras_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+@pytest.mark.parametrize(
+    "target,input_shape,expected",
+    [
+        ((784,), (28, 28), (784,)),
+        ((-1,), (28, 28), (784,)),
+        ((4, -1), (6, 2), (4, 3)),
+        (12, (3, 4), (12,)),
+        ((2, 3, 2), (12,), (2, 3, 2)),
+    ],
+)
+def test_output_shapes_as_keras(target, input_shape, expected):
+    assert layers.Reshape(target).compute_output_shape(input_shape) == expected
+    if isinstance(target, int):
+        return  # fastnn also takes a bare int; Keras wants a tuple
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    with keras_quiet():
+        theirs = keras.layers.Reshape(target).compute_output_shape((None, *input_shape))
+    assert tuple(theirs[1:]) == expected
+
+
+def test_models_with_reshape_predict_as_keras(rng, tmp_path):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    x = rng.random((10, 28, 28)).astype(np.float32)
+    ours = fastnn.Sequential(
+        [
+            Input((28, 28)),
+            layers.Reshape((784,)),
+            layers.Rescaling(0.5),
+            layers.Dense(5, activation="relu"),
+            layers.Reshape((5,)),
+            layers.Dense(3),
+        ]
+    )
+    with keras_quiet():
+        theirs = keras.Sequential(
+            [
+                keras.Input((28, 28)),
+                keras.layers.Reshape((784,)),
+                keras.layers.Rescaling(0.5),
+                keras.layers.Dense(5, activation="relu"),
+                keras.layers.Reshape((5,)),
+                keras.layers.Dense(3),
+            ]
+        )
+        theirs.set_weights(ours.get_weights())
+        expected = theirs.predict(x, verbose=0)
+        theirs.save(tmp_path / "k.keras")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    loaded = fastnn.models.load_model(tmp_path / "k.keras")
+    assert isinstance(loaded.layers[0], layers.Reshape)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_reshape_then_flatten_and_config_round_trip(rng):
+    model = fastnn.Sequential(
+        [Input((12,)), layers.Reshape((3, 4)), layers.Flatten(), layers.Dense(2)]
+    )
+    x = rng.standard_normal((5, 12)).astype(np.float32)
+    kernel, bias = model.layers[-1].get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), x @ kernel + bias, atol=1e-6)
+    config = layers.Reshape((3, -1), name="r").get_config()
+    assert config["target_shape"] == (3, -1) and config["name"] == "r"
+    assert layers.Reshape.from_config(config).target_shape == (3, -1)
+    clone = fastnn.Sequential.from_config(model.get_config())
+    assert clone.output_shape == (None, 2)
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: layers.Reshape((-1, -1)), "at most one unknown dimension"),
+        (lambda: layers.Reshape((0, 5)), "positive ints"),
+        (lambda: layers.Reshape(()), "non-empty"),
+        (lambda: layers.Reshape("784"), "positive ints"),
+        (lambda: layers.Reshape(None), "tuple of ints"),
+        (
+            lambda: fastnn.Sequential([Input((28, 28)), layers.Reshape((700,)), layers.Dense(3)]),
+            r"total size of the tensor must be unchanged.*\(28, 28\).*\(700,\)",
+        ),
+        (
+            lambda: fastnn.Sequential([Input((12,)), layers.Reshape((3, 4)), layers.Dense(3)]),
+            "add a Flatten layer",
+        ),
+    ],
+)
+def test_bad_reshapes_are_clear_errors(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
