@@ -5,12 +5,9 @@ Keras 3.15 (torch backend): loss histories, weights, evaluate; configs."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import warnings
-
 import numpy as np
 import pytest
+from keras_inprocess import keras_or_skip, keras_quiet
 
 import fastnn
 from fastnn import Input, layers, regularizers
@@ -20,18 +17,6 @@ REGULARIZERS = {
     "l2": lambda m: m.regularizers.L2(0.05),
     "l1_l2": lambda m: m.regularizers.L1L2(0.01, 0.03),
 }
-
-
-def keras_or_skip():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
-@contextlib.contextmanager
-def keras_quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def build(lib, hidden_reg, output_reg, output, frozen_middle=False):

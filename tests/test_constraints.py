@@ -4,12 +4,9 @@ against Keras 3 (torch backend), serialization both ways, and bad input."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import warnings
-
 import numpy as np
 import pytest
+from keras_inprocess import keras_or_skip, keras_quiet
 
 import fastnn
 from fastnn import Input, constraints, layers
@@ -25,18 +22,6 @@ CASES = [
     ("UnitNorm", {"axis": 1}),
     ("NonNeg", {}),
 ]
-
-
-def keras_or_skip():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
-@contextlib.contextmanager
-def keras_quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def to_numpy(keras, value):

@@ -4,22 +4,12 @@ between layers as a no-op. Against Keras 3.15 where it is installed."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import warnings
-
 import numpy as np
 import pytest
+from keras_inprocess import keras_or_skip, keras_quiet
 
 import fastnn
 from fastnn import Input, layers
-
-
-@contextlib.contextmanager
-def keras_quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 @pytest.mark.parametrize(
@@ -36,16 +26,14 @@ def test_output_shapes_as_keras(target, input_shape, expected):
     assert layers.Reshape(target).compute_output_shape(input_shape) == expected
     if isinstance(target, int):
         return  # fastnn also takes a bare int; Keras wants a tuple
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
+    keras = keras_or_skip()
     with keras_quiet():
         theirs = keras.layers.Reshape(target).compute_output_shape((None, *input_shape))
     assert tuple(theirs[1:]) == expected
 
 
 def test_models_with_reshape_predict_as_keras(rng, tmp_path):
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
+    keras = keras_or_skip()
     x = rng.random((10, 28, 28)).astype(np.float32)
     ours = fastnn.Sequential(
         [

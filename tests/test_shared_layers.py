@@ -7,31 +7,15 @@ call and back after training, so every model sees every update, as in Keras."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import gc
-import os
-import warnings
 
 import numpy as np
 import pytest
+from keras_inprocess import keras_or_skip, keras_quiet
 
 import fastnn
 from fastnn import Input, Model, layers
-
-
-def keras_or_skip():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    return pytest.importorskip("keras")
-
-
-@contextlib.contextmanager
-def keras_quiet():
-    """Keras 3.15 on torch warns (DeprecationWarning, NumPy 2's __array__
-    copy keyword) inside predict/fit; the suite turns warnings into errors."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
 
 
 def mlp(features=20, seed=0, compile_with="sgd"):
@@ -50,6 +34,20 @@ def mlp(features=20, seed=0, compile_with="sgd"):
 
 def data(rng, n=64, features=20):
     return rng.standard_normal((n, features)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def keras_twin(keras, model):
+    """Keras's Sequential of `mlp()`'s layers, with `model`'s weights."""
+    twin = keras.Sequential(
+        [
+            keras.Input((20,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def features_of(model, x):
@@ -120,15 +118,7 @@ def test_feature_extraction_matches_keras(rng):
         model = mlp()
         x, y = data(rng)
         model.fit(x, y, epochs=1, verbose=0)
-        kmodel = keras.Sequential(
-            [
-                keras.Input((20,)),
-                keras.layers.Dense(16, activation="relu"),
-                keras.layers.Dense(8, activation="tanh"),
-                keras.layers.Dense(3, activation="softmax"),
-            ]
-        )
-        kmodel.set_weights(model.get_weights())
+        kmodel = keras_twin(keras, model)
         kext = keras.Model(inputs=kmodel.inputs, outputs=kmodel.layers[-2].output)
         ext = Model(inputs=model.inputs, outputs=model.layers[-2].output)
         np.testing.assert_allclose(
@@ -145,15 +135,7 @@ def test_alternate_training_matches_keras(rng):
         x, y = data(rng)
         target = rng.standard_normal((len(x), 8)).astype(np.float32)
         model = mlp()
-        kmodel = keras.Sequential(
-            [
-                keras.Input((20,)),
-                keras.layers.Dense(16, activation="relu"),
-                keras.layers.Dense(8, activation="tanh"),
-                keras.layers.Dense(3, activation="softmax"),
-            ]
-        )
-        kmodel.set_weights(model.get_weights())
+        kmodel = keras_twin(keras, model)
         kmodel.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
         ext = Model(inputs=model.inputs, outputs=model.layers[-2].output)
         kext = keras.Model(inputs=kmodel.inputs, outputs=kmodel.layers[-2].output)

@@ -38,6 +38,22 @@ struct TileEpilogue {
   bool relu         = false;  // x < 0 ? 0 : x, NaN passes (torch.relu)
 };
 
+// Starts fetching the lines of an m x n C tile, which the microkernels read
+// (beta != 0, a later K block) and write after their k-loop, so the loop
+// hides the misses.
+inline void sgemm_prefetch_c_tile(const float* c, int64_t ldc, int m, int n) {
+  for (int r = 0; r < m; ++r) {
+    __builtin_prefetch(c + r * ldc, 0, 3);
+    __builtin_prefetch(c + r * ldc + n - 1, 0, 3);
+  }
+}
+
+// Whether the epilogue leaves the product as it is (x * 1, no other term):
+// a full tile then goes from the registers straight to C.
+inline bool sgemm_plain_epilogue(const TileEpilogue& ep) {
+  return ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias && !ep.pre && !ep.relu;
+}
+
 using SgemmUkernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                               int64_t rs_b, float* c, int64_t ldc, int m, int n,
                               const TileEpilogue& ep);

@@ -250,14 +250,22 @@ class Sequential:
         # Rebuilt once a layer the engine runs is there (also for a Normalization
         # added after one: build() then refuses its place, and the add is undone).
         if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
-            previous = self._net
-            self._net = None
             try:
-                self.build()
+                self._rebuild_or_keep()
             except Exception:
                 self._layers.pop()  # a rejected layer leaves the model as it was
-                self._net = previous
                 raise
+
+    def _rebuild_or_keep(self) -> None:
+        """Builds the network anew for the current layers; a failure keeps
+        the one there was."""
+        previous = self._net
+        self._net = None
+        try:
+            self.build()
+        except Exception:
+            self._net = previous
+            raise
 
     def _add_model(self, model, rebuild: bool) -> None:
         """A model added as a layer (Keras's ``Sequential([model, Softmax()])``):
@@ -276,13 +284,7 @@ class Sequential:
             for inner in model._layers:
                 Sequential.add(self, inner, rebuild=False)
             if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
-                previous = self._net
-                self._net = None
-                try:
-                    self.build()
-                except Exception:
-                    self._net = previous
-                    raise
+                self._rebuild_or_keep()
         except Exception:
             self._layers, self._input_shape, self._given_input = before  # as it was
             raise

@@ -320,17 +320,11 @@ void finish_tile(const float* acc, float* c, int64_t ldc, int m, int n, const Ti
 void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                              int64_t rs_b, float* c, int64_t ldc, int m, int n,
                              const TileEpilogue& ep) {
-  // The C tile is read (beta != 0 or a later k block) and written after the
-  // k-loop: start fetching its lines now so the loop hides the misses.
-  for (int r = 0; r < m; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
-  }
+  sgemm_prefetch_c_tile(c, ldc, m, n);
   // The plain product of a full tile (most tiles of a GEMM with one K block)
   // goes from the registers straight to C: that is what the epilogue computes
   // (x * 1 = x, no other term). Otherwise the tile goes through acc.
-  const bool plain = m == kMr && n == kNr && ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias &&
-                     !ep.pre && !ep.relu;
+  const bool plain = m == kMr && n == kNr && sgemm_plain_epilogue(ep);
   alignas(32) float acc[kMr * kNr];
   float* out       = plain ? c : acc;
   const int64_t ld = plain ? ldc : kNr;
@@ -348,13 +342,9 @@ void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, int64_t rs_a, int64_t cs
 void sgemm_ukernel_skip_6x16_avx2(int64_t count, const int32_t* ks, const float* a, const float* b,
                                   int64_t rs_b, float* c, int64_t ldc, int m, int n,
                                   const TileEpilogue& ep) {
-  for (int r = 0; r < m; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
-  }
+  sgemm_prefetch_c_tile(c, ldc, m, n);
   // A plain full tile goes from the registers straight to C (see below).
-  const bool plain = m == kMr && n == kNr && ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias &&
-                     !ep.pre && !ep.relu;
+  const bool plain = m == kMr && n == kNr && sgemm_plain_epilogue(ep);
   alignas(32) float acc[kMr * kNr];
   accumulate_6x16<true, true>(count, a, 1, kMr, b, rs_b, plain ? c : acc, plain ? ldc : kNr, ks);
   if (!plain) finish_tile(acc, c, ldc, m, n, ep);

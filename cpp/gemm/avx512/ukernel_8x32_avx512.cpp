@@ -80,7 +80,7 @@ __attribute__((always_inline)) inline void finish_tile(const __m512 (&acc)[kMr][
   }
   // The plain product goes from the registers straight to C: that is what the
   // epilogue computes (x * 1 = x, no other term).
-  const bool plain    = ep.alpha == 1.0f && ep.beta == 0.0f && !ep.bias && !ep.pre && !ep.relu;
+  const bool plain    = sgemm_plain_epilogue(ep);
   const __m512 valpha = _mm512_set1_ps(ep.alpha);
   const __m512 vbeta  = _mm512_set1_ps(ep.beta);
   const __m512 vzero  = _mm512_setzero_ps();
@@ -108,12 +108,7 @@ __attribute__((always_inline)) inline void finish_tile(const __m512 (&acc)[kMr][
 void sgemm_ukernel_8x32_avx512(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
                                const float* b, int64_t rs_b, float* c, int64_t ldc, int m, int n,
                                const TileEpilogue& ep) {
-  // The C tile is read (beta != 0 or a later k block) and written after the
-  // k-loop: start fetching its lines now so the loop hides the misses.
-  for (int r = 0; r < m; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
-  }
+  sgemm_prefetch_c_tile(c, ldc, m, n);
   __m512 acc[kMr][kNv];
   if (rs_a == 1 && cs_a == kMr)
     accumulate<true>(k, a, rs_a, cs_a, b, rs_b, acc);
@@ -128,10 +123,7 @@ void sgemm_ukernel_8x32_avx512(int64_t k, const float* a, int64_t rs_a, int64_t 
 void sgemm_ukernel_skip_8x32_avx512(int64_t count, const int32_t* ks, const float* a,
                                     const float* b, int64_t rs_b, float* c, int64_t ldc, int m,
                                     int n, const TileEpilogue& ep) {
-  for (int r = 0; r < m; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + n - 1), _MM_HINT_T0);
-  }
+  sgemm_prefetch_c_tile(c, ldc, m, n);
   __m512 acc[kMr][kNv];
   accumulate<true, true>(count, a, 1, kMr, b, rs_b, acc, ks);
   finish_tile(acc, c, ldc, m, n, ep);
