@@ -262,6 +262,8 @@ def _call(entry, fn, *args, **kwargs):
 
 
 def _stable_softmax(a, axis=-1):
+    if a.size == 0:
+        return a.copy()
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -280,6 +282,10 @@ _KERAS_OPS_UNARY = {
     "zeros_like": np.zeros_like,
     "ones_like": np.ones_like,
     "transpose": np.transpose,
+    "negative": np.negative,
+    "sign": lambda a: a.copy() if a.dtype == np.bool_ else np.sign(a),
+    "log1p": np.log1p,
+    "logical_not": np.logical_not,
 }
 _KERAS_OPS_REDUCE = {
     "sum": np.sum,
@@ -299,11 +305,19 @@ _KERAS_OPS_BINARY = {
     "greater": np.greater,
     "less": np.less,
     "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+    "greater_equal": np.greater_equal,
+    "less_equal": np.less_equal,
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": np.true_divide,
+    "true_divide": np.true_divide,
 }
 # Structural ops and constructors: run with valid and invalid arguments below.
 _KERAS_OPS_OTHER = (
     "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
-    "shape", "squeeze", "stack", "top_k", "where",
+    "shape", "squeeze", "stack", "top_k", "where", "power",
 )  # fmt: skip
 
 
@@ -353,9 +367,10 @@ def test_fuzz_keras_ops(data):
         if name in ("softmax",) and arr.ndim == 0:
             return
         if err is not None:
-            assert name in ("softmax", "sigmoid", "log", "sqrt", "exp"), err
+            # (negative refuses bools, as torch)
+            assert name in ("softmax", "sigmoid", "log", "sqrt", "exp", "negative"), err
             return
-        transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax")
+        transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax", "log1p")
         ref = arr.astype(np.float32) if transcendental and arr.dtype.kind != "f" else arr
         if name in ("sigmoid", "softmax"):
             ref = arr.astype(np.float32)  # fastnn's float32 kernels
@@ -380,7 +395,9 @@ def test_fuzz_keras_ops(data):
             return
         if not (_fits_32_bits(arr) and _fits_32_bits(np.asarray(y))):
             return  # Keras's result_type narrows 64-bit types to 32 bits first (and wraps)
-        _close(out, _KERAS_OPS_BINARY[name](arr, np.asarray(y)))
+        with np.errstate(all="ignore"):  # (0 / 0 and overflow in the reference)
+            want = _KERAS_OPS_BINARY[name](arr, np.asarray(y))
+        _close(out, want)
     else:
         args = {
             "arange": lambda: (data.draw(st.integers(-3, 7)),),
@@ -396,6 +413,7 @@ def test_fuzz_keras_ops(data):
             "stack": lambda: ([x, x],),
             "top_k": lambda: (x, data.draw(st.integers(-1, 3))),
             "where": lambda: (x, x, 0.0),
+            "power": lambda: (x, data.draw(st.sampled_from([0, 1, 2, 0.5, -1]))),
         }[name]()
         out, err = _call("keras_ops", fn, *args)
         if err is None and name == "reshape" and arr is not None:

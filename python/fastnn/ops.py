@@ -198,6 +198,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 # functions of ints give float32 where Keras's do). They return NumPy arrays.
 __all__ += [
     "abs",
+    "add",
     "all",
     "any",
     "arange",
@@ -208,34 +209,46 @@ __all__ += [
     "concatenate",
     "convert_to_numpy",
     "convert_to_tensor",
+    "divide",
     "equal",
     "exp",
     "expand_dims",
     "full",
     "greater",
+    "greater_equal",
     "less",
+    "less_equal",
     "log",
+    "log1p",
     "logical_and",
+    "logical_not",
+    "logical_or",
     "max",
     "maximum",
     "mean",
     "min",
     "minimum",
+    "multiply",
+    "negative",
     "norm",
     "not_equal",
     "ones_like",
+    "power",
     "reshape",
     "round",
     "shape",
     "sigmoid",
+    "sign",
     "softmax",
     "sqrt",
     "square",
     "squeeze",
     "stack",
+    "subtract",
     "sum",
     "top_k",
     "transpose",
+    "true_divide",
     "where",
     "zeros_like",
 ]
@@ -658,6 +671,73 @@ def minimum(x1, x2):
     return np.asarray(np.minimum(_tensor(x1, dtype), _tensor(x2, dtype)))
 
 
+def add(x1, x2):
+    """Keras's ``ops.add``: ``x1 + x2`` in torch's promotion of the two (a
+    Python number only raises the category: int32 + 1.5 is float32)."""
+    return np.asarray(np.add(*_binary(x1, x2)))
+
+
+def subtract(x1, x2):
+    """Keras's ``ops.subtract``: ``x1 - x2`` (a bool operand takes the
+    other's dtype, as Keras's torch backend)."""
+    a, b = _tensor(x1), _tensor(x2)
+    if a.dtype == np.bool_:
+        a = a.astype(b.dtype)
+    if b.dtype == np.bool_:
+        b = b.astype(a.dtype)
+    return np.asarray(np.subtract(*_binary(a, b)))
+
+
+def multiply(x1, x2):
+    """Keras's ``ops.multiply``: ``x1 * x2`` in torch's promotion of the two."""
+    return np.asarray(np.multiply(*_binary(x1, x2)))
+
+
+def divide(x1, x2):
+    """Keras's ``ops.divide``: true division; of two integer (or bool)
+    operands float32, else their promoted float dtype; inf and NaN where
+    dividing by zero."""
+    a, b = _binary(x1, x2)
+    if a.dtype.kind in "biu":
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.true_divide(a, b))
+
+
+true_divide = divide
+
+
+def negative(x):
+    """Keras's ``ops.negative``: ``-x`` in `x`'s dtype (bools refused, as torch)."""
+    x = _tensor(x)
+    if x.dtype == np.bool_:
+        raise TypeError("negative of a bool array is not supported (use logical_not)")
+    return np.asarray(np.negative(x))
+
+
+def power(x1, x2):
+    """Keras's ``ops.power``: ``x1 ** x2`` in torch's promotion of the two
+    (a negative integer power of an integer is refused, as torch refuses it)."""
+    a, b = _binary(x1, x2)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and np.any(b < 0):
+        raise ValueError("Integers to negative integer powers are not allowed.")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.asarray(np.power(a, b))
+
+
+def sign(x):
+    """Keras's ``ops.sign``: -1, 0 or 1 (NaN kept) in `x`'s dtype."""
+    x = _tensor(x)
+    return np.array(x) if x.dtype == np.bool_ else np.asarray(np.sign(x))
+
+
+def log1p(x):
+    """Keras's ``ops.log1p``: ``log(1 + x)`` accurate near 0; a float dtype
+    kept, float32 for others."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.log1p(_float(x)))
+
+
 def equal(x1, x2):
     """Keras's ``ops.equal``: ``x1 == x2`` elementwise, bool."""
     return np.asarray(np.equal(*_binary(x1, x2)))
@@ -681,6 +761,26 @@ def less(x1, x2):
 def logical_and(x1, x2):
     """Keras's ``ops.logical_and``: both nonzero, elementwise, bool."""
     return np.asarray(np.logical_and(_tensor(x1), _tensor(x2)))
+
+
+def logical_or(x1, x2):
+    """Keras's ``ops.logical_or``: either nonzero, elementwise, bool."""
+    return np.asarray(np.logical_or(_tensor(x1), _tensor(x2)))
+
+
+def logical_not(x):
+    """Keras's ``ops.logical_not``: zero, elementwise, bool."""
+    return np.asarray(np.logical_not(_tensor(x)))
+
+
+def greater_equal(x1, x2):
+    """Keras's ``ops.greater_equal``: ``x1 >= x2`` elementwise, bool."""
+    return np.asarray(np.greater_equal(*_binary(x1, x2)))
+
+
+def less_equal(x1, x2):
+    """Keras's ``ops.less_equal``: ``x1 <= x2`` elementwise, bool."""
+    return np.asarray(np.less_equal(*_binary(x1, x2)))
 
 
 def top_k(x, k, sorted=True):
