@@ -315,6 +315,13 @@ struct CallData {
   }
 };
 
+// A read-only NumPy view of `info` that keeps `owner` alive.
+py::array read_only_view(const py::buffer_info& info, py::handle owner) {
+  py::array view(info, owner);
+  view.attr("setflags")(py::arg("write") = false);
+  return view;
+}
+
 CallData checked_call(const Network& net, const py::handle& x, const py::handle& y,
                       const py::handle& sw, bool check_finite, bool allow_empty) {
   CallData c;
@@ -436,8 +443,24 @@ void bind_nn(py::module_& m) {
       "param is the stddev (gaussian_noise) or the rate; returns (y, noise), zeros before begin.");
 
   py::class_<CallData, std::shared_ptr<CallData>>(
-      nnm, "Data", "Arrays validated and converted once by Network.prepare.")
-      .def_property_readonly("rows", [](const CallData& c) { return c.x.shape(0); });
+      nnm, "Data", py::dynamic_attr(), "Arrays validated and converted once by Network.prepare.")
+      .def_property_readonly("rows", [](const CallData& c) { return c.x.shape(0); })
+      .def_property_readonly(
+          "y_true",
+          [](py::object self) -> py::array {
+            const CallData& c = self.cast<const CallData&>();
+            return read_only_view(c.y.sparse ? c.y.labels.request() : c.y.target.request(), self);
+          },
+          "The targets as the engine holds them (read-only view): int32 class ids (n,) for "
+          "sparse categorical cross-entropy, else float32 (n, outputs).")
+      .def_property_readonly(
+          "sample_weight",
+          [](py::object self) -> py::object {
+            const CallData& c = self.cast<const CallData&>();
+            if (!c.weighted) return py::none();
+            return read_only_view(c.sw.request(), self);
+          },
+          "The sample weights (class weights merged in), float32 (n,), or None.");
 
   py::class_<Network>(nnm, "Network")
       .def(py::init([](int64_t input_dim, const py::list& layers) {
@@ -461,6 +484,22 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("buffer_size", &Network::buffer_size)
       .def_property_readonly("fused_output", &Network::fused_output)
       .def_property("iterations", &Network::iterations, &Network::set_iterations)
+      .def(
+          "last_outputs",
+          [](Network& n) {
+            std::vector<float> buf;
+            int64_t rows = 0;
+            {
+              py::gil_scoped_release release;
+              rows = n.last_outputs(&buf);
+            }
+            FloatArray out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
+                                                    static_cast<py::ssize_t>(n.output_dim())});
+            std::copy(buf.begin(), buf.end(), out.mutable_data());
+            return out;
+          },
+          "A copy of the outputs (rows, output_dim) of the last training step or evaluated "
+          "batch (train_batch, train_epoch's last step, evaluate's last batch).")
       .def_property_readonly("_input_kept", &Network::input_kept,
                              "Private: the fraction of steps the first layer's last compacted "
                              "weight gradient kept (1: it ran dense).")

@@ -542,6 +542,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
     in          = y;
   }
   if (background && tail == layers_.size()) task->start(*background);
+  last_rows_ = rows;
   return in;
 }
 
@@ -1095,6 +1096,14 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
     }
   });
   return total;
+}
+
+int64_t Network::last_outputs(std::vector<float>* out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int64_t rows = out_ptr_.empty() || out_ptr_.back() == nullptr ? 0 : last_rows_;
+  const float* y     = rows > 0 ? out_ptr_.back() : nullptr;
+  out->assign(y, y + rows * output_dim());
+  return rows;
 }
 
 }  // namespace fastnn::nn

@@ -287,6 +287,12 @@ class Network {
   // all rows of `data`, batch_size rows at a time.
   RunResult evaluate(const Batch& data, int64_t batch_size);
 
+  // The outputs (rows, output_dim) of the last training or evaluation forward
+  // pass (train_batch, train_epoch's last step, evaluate's last batch), copied
+  // into `out`; returns their rows (0 before any). Metrics computed in Python
+  // read them, as Keras's metrics read the train step's y_pred.
+  int64_t last_outputs(std::vector<float>* out);
+
  private:
   struct LayerState {
     int64_t in = 0, out = 0;
@@ -426,6 +432,7 @@ class Network {
   // than kSkipZeroMaxKept of them; otherwise it is retried every
   // kSkipZeroRetry steps. Only the speed depends on this.
   double input_kept_       = 0.0;
+  int64_t last_rows_       = 0;  // rows of the last forward pass (last_outputs)
   int64_t skip_zero_retry_ = 0;
   std::mutex mutex_;
 };

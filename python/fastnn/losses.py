@@ -969,4 +969,12 @@ def _resolve(identifier) -> Loss:
                 f"Unknown loss {identifier!r}; expected one of: " + ", ".join(sorted(_ALIASES))
             )
         return cls()
+    if callable(identifier) and not isinstance(identifier, type):
+        raise TypeError(  # a custom loss function, or a user's Loss-like class instance
+            f"fastnn cannot train with the Python loss function {identifier!r:.80}: the engine "
+            "computes each loss and its gradient in C++, and fastnn has no automatic "
+            "differentiation of Python code. Use a built-in loss (a name such as 'mse' or "
+            "'sparse_categorical_crossentropy', or a fastnn.losses class); a function can "
+            "still be reported as a metric: compile(metrics=[fn])."
+        )
     raise TypeError(f"loss must be a string or a fastnn.losses.Loss, got {identifier!r}")

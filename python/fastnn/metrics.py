@@ -35,6 +35,7 @@ from fastnn.utils.tensors import plain_tensor
 
 __all__ = [
     "AUC",
+    "Accuracy",
     "BinaryAccuracy",
     "BinaryCrossentropy",
     "CategoricalAccuracy",
@@ -48,6 +49,9 @@ __all__ = [
     "Hinge",
     "KLDivergence",
     "LogCoshError",
+    "Mean",
+    "MeanMetricWrapper",
+    "accuracy",
     "Precision",
     "R2Score",
     "Recall",
@@ -64,6 +68,7 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
     "SquaredHinge",
+    "Sum",
     "TopKCategoricalAccuracy",
     "binary_accuracy",
     "binary_crossentropy",
@@ -74,6 +79,7 @@ __all__ = [
     "get",
     "hinge",
     "is_binary_or_sparse_categorical",
+    "is_host_metric",
     "kl_divergence",
     "log_cosh",
     "mean_absolute_error",
@@ -194,6 +200,10 @@ class Metric:
     def __init__(self, name=None, dtype=None):
         if name is None:
             name = self._default_name
+            if name is None and type(self).__module__ != __name__:  # a user's subclass
+                from fastnn.utils.naming import to_snake_case
+
+                name = to_snake_case(type(self).__name__)
         if not isinstance(name, str) or not name:
             raise ValueError(f"Metric name must be a non-empty string, got {name!r}")
         self.name = name
@@ -208,7 +218,10 @@ class Metric:
 
     def check_shapes(self, y_true_shape, y_pred_shape) -> None:
         """Raises ValueError when labels of `y_true_shape` cannot be scored
-        against predictions of `y_pred_shape` by this metric."""
+        against predictions of `y_pred_shape` by this metric (any shapes for
+        a metric computed in Python: its `update_state` decides)."""
+        if _is_host_class(type(self)):
+            return
         t = _shape(y_true_shape, "y_true_shape")
         p = _shape(y_pred_shape, "y_pred_shape")
         if t != p and not (len(t) == len(p) - 1 and t == p[:-1] and p[-1] == 1):
@@ -226,7 +239,9 @@ class Metric:
 
     def _kernels(self) -> list:
         """What the C++ engine sums per batch for this metric (one or more
-        ``{"kind", **params}``)."""
+        ``{"kind", **params}``); none for a metric computed in Python."""
+        if _is_host_class(type(self)):
+            return []
         return [{"kind": self.kind, **self.params}]
 
     def _value(self, sums, count: float) -> float:
@@ -327,11 +342,49 @@ class Metric:
 
     def reset_state(self) -> None:
         """Sets the state to that of no data, as Keras's `reset_state()`
-        (a per-output metric keeps its number of outputs)."""
+        (a per-output metric keeps its number of outputs; variables made by
+        `add_variable` become zeros)."""
         state = self.__dict__.get("_state")  # (absent from a metric pickled before it existed)
         if state is not None:
             metric, outputs, total, _ = state
             self._state = (metric, outputs, np.zeros_like(total), 0.0)
+        for variable in self.__dict__.get("_metric_variables", ()):
+            variable.view(np.ndarray)[...] = 0
+
+    # -- a subclass's own state (Keras's add_variable) ---------------------------
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A state variable for a subclass's `update_state` / `result`, as
+        Keras 3's `Metric.add_variable`: a float32 array with Keras's
+        `assign`, `assign_add`, `assign_sub` and `numpy()`.
+
+        Args:
+            shape: its shape. Defaults to `()`.
+            initializer: an initializer or its name. Defaults to `"zeros"`.
+            dtype: accepted for Keras compatibility (float32 is kept).
+            aggregation: accepted for Keras compatibility.
+            name: its name.
+        """
+        from fastnn import initializers
+        from fastnn.layers import Variable
+
+        shape = tuple(int(d) for d in shape) if isinstance(shape, (list, tuple)) else (int(shape),)
+        value = np.asarray(initializers.get(initializer)(shape), np.float32).reshape(shape)
+        variable = Variable(np.array(value), name, name, None)
+        if "_metric_variables" not in self.__dict__:
+            self._metric_variables = []
+        self._metric_variables.append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """`add_variable` (Keras 3's older name; zeros by default)."""
+        return self.add_variable(
+            shape=shape, initializer=initializer or "zeros", dtype=dtype, name=name
+        )
+
+    @property
+    def variables(self) -> list:
+        """The variables `add_variable` made (Keras's `metric.variables`)."""
+        return list(self.__dict__.get("_metric_variables", ()))
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """`update_state(y_true, y_pred, sample_weight)`, then `result()`."""
@@ -382,6 +435,246 @@ class Metric:
 
     def __hash__(self):
         return hash((type(self).__name__, self.name, tuple(sorted(self.params.items()))))
+
+
+def is_host_metric(metric) -> bool:
+    """Whether `metric` is computed in Python from each batch's labels and
+    predictions (`MeanMetricWrapper`, a function given to `compile`, a
+    user's `Metric` subclass with its own `update_state`) rather than by the
+    C++ engine. `fit` then steps one batch at a time and hands each batch's
+    training-mode predictions to its `update_state`, as Keras's train step."""
+    return isinstance(metric, Metric) and _is_host_class(type(metric))
+
+
+def _is_host_class(cls) -> bool:
+    return cls.kind is None and cls.update_state is not Metric.update_state
+
+
+def _host_values(values, what: str) -> np.ndarray:
+    """A metric function's result as a float32 array (Keras casts it to the
+    metric's dtype)."""
+    if hasattr(values, "numpy") and not isinstance(values, np.ndarray):
+        values = values.numpy()
+    arr = np.asarray(values)
+    if arr.dtype.hasobject or arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what}: the metric function must return numbers, got {type(values).__name__} "
+            f"of dtype {arr.dtype}"
+        )
+    return arr.astype(np.float32)
+
+
+def _squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray):
+    """Keras 3's `squeeze_or_expand_to_same_rank` (losses/loss.py)."""
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2:
+        return x1, x2
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1:
+            x2 = x2[..., None]
+        else:
+            x1 = x1[..., 0]
+    if r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1:
+            x1 = x1[..., None]
+        else:
+            x2 = x2[..., 0]
+    return x1, x2
+
+
+def _samplewise(values, sample_weight, reduce, what: str):
+    """Keras 3's `reduce_to_samplewise_values` (metrics/reduction_metrics.py)
+    in NumPy: `(values, sample_weight)` with values reduced to one per sample
+    (by `reduce`, np.mean or np.sum) and multiplied by the weights."""
+    values = _host_values(values, what)
+    if sample_weight is not None:
+        weights = _host_values(sample_weight, what)
+        values, weights = _squeeze_or_expand_to_same_rank(values, weights)
+        if values.ndim > weights.ndim:
+            values = reduce(values, axis=tuple(range(weights.ndim, values.ndim)))
+        try:
+            weights = np.broadcast_to(weights, values.shape)
+        except ValueError:
+            raise ValueError(
+                f"{what}: sample_weight of shape {np.shape(sample_weight)} does not broadcast "
+                f"to the values of shape {values.shape}"
+            ) from None
+        values = values * weights
+        if weights.ndim > 1:
+            weights = reduce(weights, axis=tuple(range(1, weights.ndim)))
+        sample_weight = weights
+    if values.ndim > 1:
+        values = reduce(values, axis=tuple(range(1, values.ndim)))
+    return values, sample_weight
+
+
+class _HostMetric(Metric):
+    """Base of the metrics kept in Python (float64 sums, float32 results)."""
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self._total = 0.0
+        self._count = 0.0
+
+    def reset_state(self) -> None:
+        self._total = 0.0
+        self._count = 0.0
+
+    def _result_value(self) -> float:
+        return self._total / self._count if self._count else 0.0
+
+    def result(self):
+        from fastnn.layers import _EagerArray
+
+        with np.errstate(over="ignore"):
+            return np.asarray(self._result_value(), np.float32).view(_EagerArray)
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+
+class Mean(_HostMetric):
+    """The (weighted) mean of the values given, as Keras 3's ``Mean``: for
+    losses and other running values in a custom training loop.
+
+    >>> m = Mean()
+    >>> m.update_state([1, 3, 5, 7])
+    >>> float(m.result())
+    4.0
+    >>> m.update_state([2], sample_weight=[0.0])  # a zero weight adds nothing
+    >>> float(m.result())
+    4.0
+    """
+
+    _default_name = "mean"
+
+    def update_state(self, values, sample_weight=None) -> None:
+        """Adds `values` (a number or an array; axes after the first are
+        averaged per sample) with optional `sample_weight`."""
+        values, weights = _samplewise(values, sample_weight, np.mean, f"{self.name}.update_state")
+        self._total += float(np.sum(values, dtype=np.float64))
+        if weights is not None:
+            self._count += float(np.sum(weights, dtype=np.float64))
+        else:
+            self._count += float(values.shape[0]) if values.ndim >= 1 else 1.0
+
+
+class Sum(_HostMetric):
+    """The (weighted) sum of the values given, as Keras 3's ``Sum``.
+
+    >>> m = Sum()
+    >>> m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
+    >>> float(m.result())
+    4.0
+    """
+
+    _default_name = "sum"
+
+    def update_state(self, values, sample_weight=None) -> None:
+        values, _ = _samplewise(values, sample_weight, np.sum, f"{self.name}.update_state")
+        self._total += float(np.sum(values, dtype=np.float64))
+
+    def _result_value(self) -> float:
+        return self._total
+
+
+class MeanMetricWrapper(Mean):
+    """A metric function `fn(y_true, y_pred, **kwargs)` averaged over the
+    samples, as Keras 3's ``MeanMetricWrapper`` (what `compile` makes of a
+    function in `metrics`, named after it).
+
+    The function runs in Python on NumPy arrays: `y_true` as the engine
+    holds the labels (int64 class ids for sparse categorical
+    cross-entropy, else float32, shaped as given to `fit`) and `y_pred`
+    the float32 predictions of the batch (in `fit`, those of the training
+    step, dropout included, as Keras's). Write it with `fastnn.ops` or NumPy;
+    it returns a value per sample (or a scalar per batch).
+
+    Args:
+        fn: the function.
+        name: the key in logs. Defaults to `"mean_metric_wrapper"`
+            (`compile` names it after the function).
+        dtype: accepted for Keras compatibility.
+        **kwargs: passed to `fn`.
+
+    >>> def absolute_error(y_true, y_pred):
+    ...     return abs(y_true - y_pred)
+    >>> m = MeanMetricWrapper(absolute_error)
+    >>> m.update_state([[1.0], [2.0]], [[1.5], [2.0]])
+    >>> float(m.result())
+    0.25
+    """
+
+    _default_name = "mean_metric_wrapper"
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper needs a function, got {fn!r:.80}")
+        super().__init__(name=name, dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        super().update_state(values, sample_weight=sample_weight)
+
+    def get_config(self) -> dict:
+        from fastnn.saving import serialize_keras_object
+
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "fn": serialize_keras_object(self._fn),
+            **serialize_keras_object(self._fn_kwargs),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        from fastnn.saving import deserialize_function
+
+        config = dict(config)
+        fn = config.pop("fn", None)
+        if isinstance(fn, (dict, str)):
+            fn = deserialize_function(fn)
+        return cls(fn, **config)
+
+
+def accuracy(y_true, y_pred):
+    """Keras 3's ``metrics.accuracy``: 1.0 where `y_pred` equals `y_true`
+    exactly, else 0.0 (float32), per element (ranks aligned as Keras
+    aligns them)."""
+    y_true = np.asarray(plain_tensor(y_true))
+    y_pred = np.asarray(plain_tensor(y_pred))
+    y_true, y_pred = _squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return np.equal(y_true, y_pred).astype(np.float32)
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often predictions equal the labels exactly, as Keras 3's
+    ``Accuracy`` (computed in Python; the string ``"accuracy"`` in `compile`
+    is resolved to binary, categorical or sparse categorical accuracy
+    instead, as in Keras).
+
+    >>> m = Accuracy()
+    >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+    >>> float(m.result())
+    0.75
+    """
+
+    _default_name = "accuracy"
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 class BinaryAccuracy(Metric):
@@ -1439,7 +1732,8 @@ def get(identifier):
 
     Args:
         identifier: a Metric instance (returned as is), a Metric class
-            (instantiated), a name (`"mse"`, `"MeanSquaredError"`,
+            (instantiated), a function ``fn(y_true, y_pred)`` (wrapped in a
+            `MeanMetricWrapper` named after it), a name (`"mse"`, `"MeanSquaredError"`,
             `"sparse_categorical_accuracy"` ...), a config dict
             `{"class_name", "config"}`, or None.
 
@@ -1449,10 +1743,14 @@ def get(identifier):
     """
     if identifier is None or isinstance(identifier, Metric):
         return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric) and identifier.kind:
-        return identifier()
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        if identifier.kind or _is_host_class(identifier):
+            return identifier()
     if callable(identifier) and getattr(identifier, "_metric_class", None) is not None:
         return identifier._metric_class(name=identifier.__name__)  # Keras's metric function
+    if callable(identifier) and not isinstance(identifier, type):
+        # a function: averaged over the samples in Python (Keras's MeanMetricWrapper)
+        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
@@ -1575,22 +1873,33 @@ def resolve_metrics(metrics, y_true_shape, y_pred_shape, rename_repeats: bool = 
 
 
 def serialize(metric) -> dict:
-    """`{"module": "fastnn.metrics", "class_name", "config", "registered_name"}`."""
+    """`{"module": "keras.metrics", "class_name", "config", "registered_name"}`
+    (a user's subclass: its module, and its registered name)."""
     if not isinstance(metric, Metric):
         raise TypeError(f"Expected a Metric, got {type(metric).__name__}")
-    return {
-        "module": "fastnn.metrics",
-        "class_name": type(metric).__name__,
-        "config": metric.get_config(),
-        "registered_name": None,
-    }
+    cls = type(metric)
+    if cls.__module__ == __name__:
+        return {
+            "module": "keras.metrics",  # as Keras writes it: Keras loads its own class
+            "class_name": cls.__name__,
+            "config": metric.get_config(),
+            "registered_name": None,
+        }
+    from fastnn.saving import serialize_keras_object
+    from fastnn.utils.registry import get_registered_name
+
+    out = serialize_keras_object(metric)  # a user's subclass, found again by name
+    out["registered_name"] = get_registered_name(cls)
+    return out
 
 
 def deserialize(config):
     """Rebuilds a Metric from `serialize`'s output (built-in classes only)."""
     from fastnn.saving import deserialize_keras_object
 
-    obj = deserialize_keras_object(config, {c.__name__: c for c in _CLASSES})
+    obj = deserialize_keras_object(
+        config, {c.__name__: c for c in (*_CLASSES, Accuracy, Mean, Sum, MeanMetricWrapper)}
+    )
     if not isinstance(obj, Metric):
         raise ValueError(f"{config!r:.200} does not describe a metric")
     return obj

@@ -128,6 +128,23 @@ class _UnbuiltState:
 _FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
 
 
+def _host_result(metric):
+    """A host metric's `result()` as a float or a float32 array (a user's
+    `result` may return a number, a NumPy value or a tensor-like)."""
+    value = metric.result()
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    try:
+        with np.errstate(over="ignore"):
+            value = np.asarray(value, np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"metric {metric.name!r}: result() must return a number or an array of numbers, "
+            f"got {value!r:.80}"
+        ) from None
+    return float(value) if value.ndim == 0 else value
+
+
 def _float32(value: float) -> float:
     """`value` rounded to float32, as a Python float; inf beyond float32's
     range, without NumPy's overflow warning."""
@@ -671,8 +688,8 @@ class Sequential:
             counters.setdefault(name, 1)
         kernels = [{**k, "weighted": False} for k in plain_kernels]
         kernels += [{**k, "weighted": True} for k in heavy_kernels]
-        if not plain_kernels and plain or not heavy_kernels and heavy:
-            kernels = []  # the width is not known yet
+        if any(type(m) is _metrics.Metric for m in plain + heavy):
+            kernels = []  # the width is not known yet: placeholders until build
         return plain + heavy, kernels, [False] * len(plain) + [True] * len(heavy)
 
     def _resolve_metric_list(self, loss, metric_ids, rename_repeats: bool = True):
@@ -874,7 +891,9 @@ class Sequential:
             raise ValueError(f"{what} needs targets y")
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
-        return self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
+        data = self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
+        data._y_ndim = y.ndim if isinstance(y, np.ndarray) else np.ndim(y)  # host metrics' y_true
+        return data
 
     def _usable_optimizer(self):
         """`model.optimizer`, checked: an Optimizer, and not one whose state
@@ -972,6 +991,20 @@ class Sequential:
         self._ensure_optimizer_built()  # model.optimizer may be a new one (a callback's)
         self.optimizer._sync_kernel_config()
         self._sync_trainable()
+        hosts = self._host_metrics()
+        if not hosts:
+            return self._engine_steps(data, order, batch_size, begin, end)
+        # Metrics computed in Python read each step's predictions: one step a call.
+        totals = None
+        for step in range(begin, end):
+            result = self._engine_steps(data, order, batch_size, step, step + 1)
+            rows = order[step * batch_size : (step + 1) * batch_size]
+            self._update_host_metrics(hosts, self._net, data, rows)
+            totals = result if totals is None else _add_results(totals, result)
+        return totals
+
+    def _engine_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
+        """`_run_steps`'s C++ call (the optimizer and flags synced)."""
         rates = _learning_rates(self.optimizer, end - begin)
         if not self._borrowed:
             return self._net.train_epoch(
@@ -1015,6 +1048,7 @@ class Sequential:
             )
         self._require_compiled("train_on_batch")
         with self._exclusive("train_on_batch"):
+            self._reset_host_metrics()
             result = self._train_batch("train_on_batch", x, y, sample_weight, class_weight)
         return self._format(result, return_dict)
 
@@ -1039,6 +1073,7 @@ class Sequential:
                 self, Sequential.test_on_batch, (x, y, sample_weight, return_dict), {}
             )
         self._require_compiled("test_on_batch")
+        self._reset_host_metrics()
         return self._format(self._test_batch("test_on_batch", x, y, sample_weight), return_dict)
 
     def _test_batch(self, what, x, y, sample_weight) -> dict:
@@ -1049,7 +1084,12 @@ class Sequential:
         self._sync_trainable()  # frozen layers' penalties leave the loss
         if self._borrowed:
             self._borrow_in_to_read()
-        return self._net.evaluate(data, data.rows)
+        net = self._net
+        result = net.evaluate(data, data.rows)
+        hosts = self._host_metrics()
+        if hosts:
+            self._update_host_metrics(hosts, net, data, None)
+        return result
 
     def predict_on_batch(self, x):
         """Outputs for one batch (all of `x` at once)."""
@@ -1074,6 +1114,44 @@ class Sequential:
             return logs["loss"]
         return [logs["loss"], *(logs[n] for n in self._metric_names)]
 
+    # -- metrics computed in Python (functions, MeanMetricWrapper, subclasses) --
+    def _host_metrics(self) -> list:
+        """``[(metric, weighted)]`` for the compiled metrics the engine does
+        not compute (`fastnn.metrics.is_host_metric`)."""
+        return [
+            (m, w)
+            for m, w in zip(self._metrics, self._metric_weighted)
+            if _metrics.is_host_metric(m)
+        ]
+
+    def _reset_host_metrics(self) -> None:
+        for metric, _ in self._host_metrics():
+            metric.reset_state()
+
+    def _update_host_metrics(self, hosts, net, data, rows) -> None:
+        """Each host metric's `update_state(y_true, y_pred[, sample_weight])`
+        on the batch `net` last ran: `rows` of `data` (an index array, a
+        slice, or None for all), its predictions from the engine."""
+        y_pred = net.last_outputs()
+        y_true = data.y_true
+        weights = data.sample_weight
+        if rows is not None:
+            y_true = y_true[rows]
+            weights = None if weights is None else weights[rows]
+        if y_true.dtype == np.int32:  # class ids, int64 as Keras hands them over
+            y_true = y_true.astype(np.int64)
+            if y_true.ndim == 1 and getattr(data, "_y_ndim", 1) == 2:
+                y_true = y_true[:, None]
+        elif getattr(data, "_y_ndim", 2) == 1 and y_true.ndim == 2 and y_true.shape[1] == 1:
+            y_true = y_true[:, 0]  # targets given as (n,): the function sees (n,)
+        else:
+            y_true = np.array(y_true)  # writable, as the function may expect
+        for metric, weighted in hosts:
+            if weighted:
+                metric.update_state(y_true, y_pred, sample_weight=weights)
+            else:
+                metric.update_state(y_true, y_pred)
+
     def _logs(self, result: dict) -> Dict[str, float]:
         """Keras means from the engine's sums: loss weighted by batch size,
         `metrics` over samples, `weighted_metrics` by sample weight. The sums
@@ -1090,7 +1168,10 @@ class Sequential:
         at = 0
         for metric, weighted in zip(self._metrics, self._metric_weighted):
             n = len(metric._kernels())  # the engine's sums this metric reads
-            value = metric._value(sums[at : at + n], weight if weighted else samples)
+            if _metrics.is_host_metric(metric):
+                value = _host_result(metric)
+            else:
+                value = metric._value(sums[at : at + n], weight if weighted else samples)
             if isinstance(value, float):
                 value = np.float32(_float32(value))
             else:
@@ -1360,6 +1441,7 @@ class Sequential:
         policy = cbs.batch_hook_policy("train")
         totals = None
         step = 0
+        self._reset_host_metrics()  # Keras resets the metrics at each epoch's start
         # The first chunk is one step (so the bar's time per step leaves it
         # out, as Keras does); later chunks last about `target` seconds.
         target = 0.05 if policy == "progress" else 0.1
@@ -1395,18 +1477,23 @@ class Sequential:
         net = self._net  # the network `data` was validated for, even if a callback rebuilds
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
+        hosts = self._host_metrics()
+        self._reset_host_metrics()
         rows = data.rows
         if steps is not None:
             batches = -(-rows // batch_size)
             if steps > batches:
                 _warn_ran_out("evaluation", steps, batches, batches, batch_size)
             rows = min(rows, steps * batch_size)
-        if policy == "every" or rows < data.rows:
+        if policy == "every" or rows < data.rows or hosts:
             totals = None
             for b, start in enumerate(range(0, rows, batch_size)):
                 if policy == "every":
                     cbs.on_test_batch_begin(b)
-                result = net.evaluate_rows(data, start, min(rows, start + batch_size))
+                stop = min(rows, start + batch_size)
+                result = net.evaluate_rows(data, start, stop)
+                if hosts:
+                    self._update_host_metrics(hosts, net, data, slice(start, stop))
                 totals = result if totals is None else _add_results(totals, result)
                 if policy == "every":
                     cbs.on_test_batch_end(b, self._logs(totals))
@@ -1638,6 +1725,7 @@ class Sequential:
                 cbs.on_epoch_begin(epoch)
                 policy = cbs.batch_hook_policy("train")
                 totals = None
+                self._reset_host_metrics()
                 for step, batch in train.epoch():
                     if policy == "every":
                         cbs.on_train_batch_begin(step)
@@ -1687,6 +1775,7 @@ class Sequential:
         cbs.on_test_begin()
         policy = cbs.batch_hook_policy("test")
         totals = None
+        self._reset_host_metrics()
         for step, batch in iterator.epoch():
             if policy == "every":
                 cbs.on_test_batch_begin(step)
@@ -2142,7 +2231,7 @@ class Sequential:
         before `compile`, as in Keras."""
         if not self.compiled:
             return {}
-        from fastnn import metrics as _metrics
+        from fastnn.saving import serialize_function
 
         def serialized(ids):
             out = []
@@ -2151,6 +2240,8 @@ class Sequential:
                     out.append(m)
                 elif getattr(m, "_metric_class", None) is not None:
                     out.append(m.__name__)  # a Keras metric function, by its name
+                elif callable(m) and not isinstance(m, (type, _metrics.Metric)):
+                    out.append(serialize_function(m))  # a user's function, by its name
                 elif isinstance(m, type):
                     out.append(_metrics.serialize(m()))
                 else:
@@ -2176,8 +2267,6 @@ class Sequential:
         """
         if not isinstance(config, dict):
             raise ValueError(f"compile_config must be a dict, got {config!r:.200}")
-        from fastnn import metrics as _metrics
-
         if config.get("loss_weights") is not None:
             raise ValueError("compile_config: `loss_weights` is not supported by fastnn")
         optimizer = config.get("optimizer", "rmsprop")
@@ -2189,7 +2278,7 @@ class Sequential:
             if items is not None:
                 if not isinstance(items, (list, tuple)):
                     raise ValueError(f"compile_config: {key} must be a list, got {items!r:.200}")
-                items = [_metrics.deserialize(m) if isinstance(m, dict) else m for m in items]
+                items = [_deserialize_compiled_metric(m) for m in items]
             lists[key] = items
         self.compile(
             optimizer=optimizer,
@@ -3070,6 +3159,32 @@ _LOSS_KERAS_DEFAULTS = {
 }
 
 
+def _custom_metric_objects(model) -> dict:
+    """The functions and user classes among `model`'s compiled metrics, by
+    the names they are serialized under."""
+    from fastnn.utils.registry import get_registered_name
+
+    found = {}
+    for item in [*(model._metric_ids or ()), *(model._weighted_metric_ids or ())]:
+        if isinstance(item, _metrics.Metric) and type(item).__module__ != _metrics.__name__:
+            found[get_registered_name(type(item))] = type(item)
+        elif callable(item) and not isinstance(item, type) and not hasattr(item, "_metric_class"):
+            found[get_registered_name(item)] = item
+    return found
+
+
+def _deserialize_compiled_metric(item):
+    """A `compile_config` metric: a name stays one, a function is looked up
+    by name (`custom_objects`, scopes, registry), a class config rebuilt."""
+    from fastnn.saving import deserialize_function
+
+    if not isinstance(item, dict):
+        return item
+    if item.get("class_name") == "function":
+        return deserialize_function(item)
+    return _metrics.deserialize(item)
+
+
 def _deserialize_loss(value):
     """A loss from a compile config: a string id stays one; a Keras-style dict
     becomes a `fastnn.losses` instance."""
@@ -3363,7 +3478,11 @@ def clone_model(
         stack = new_layers if inputs is None else [inputs, *new_layers]
         clone = Sequential(stack, name=model.name, trainable=model.trainable)
     if model.compiled:
-        clone.compile_from_config(model.get_compile_config())
+        from fastnn.utils.registry import CustomObjectScope
+
+        # the compiled metrics' own functions and classes, found by name
+        with CustomObjectScope(_custom_metric_objects(model)):
+            clone.compile_from_config(model.get_compile_config())
     return clone
 
 
@@ -3444,23 +3563,32 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
             "functional models that are one chain of layers"
         )
     try:
-        kind = Model if class_name == "Functional" else Sequential
-        model = kind.from_config(config.get("config") or {}, custom_objects)
-        if (
-            model._net is None
-            and contents.weights
-            and any(k.startswith("layers/") for k in contents.weights)
-        ):
-            build_config = config.get("build_config") or {}
-            if build_config.get("input_shape"):
-                model.build(build_config["input_shape"])
-        compile_config = config.get("compile_config") if compile else None
-        if compile_config:
-            model.compile_from_config(compile_config)
+        with saving.CustomObjectScope(custom_objects):  # compile_config's functions too
+            model = _model_from_file_config(config, contents, custom_objects, compile)
     except (ValueError, TypeError) as e:
         raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
     if model._net is not None:
-        model._load_state(contents.weights, source, load_optimizer=bool(compile_config))
+        model._load_state(
+            contents.weights, source, load_optimizer=bool(compile and config.get("compile_config"))
+        )
+    return model
+
+
+def _model_from_file_config(config, contents, custom_objects, compile: bool):
+    """`load_model`'s model from the archive's config (built, compiled)."""
+    kind = Model if config.get("class_name") == "Functional" else Sequential
+    model = kind.from_config(config.get("config") or {}, custom_objects)
+    if (
+        model._net is None
+        and contents.weights
+        and any(k.startswith("layers/") for k in contents.weights)
+    ):
+        build_config = config.get("build_config") or {}
+        if build_config.get("input_shape"):
+            model.build(build_config["input_shape"])
+    compile_config = config.get("compile_config") if compile else None
+    if compile_config:
+        model.compile_from_config(compile_config)
     return model
 
 

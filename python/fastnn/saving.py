@@ -45,14 +45,20 @@ import numpy as np
 from fastnn.utils.fileio import atomic_write
 from fastnn.utils.naming import to_snake_case
 from fastnn.utils.registry import (
+    CustomObjectScope,
+    custom_object_scope,
     get_custom_objects,
     get_registered_name,
     get_registered_object,
     register_keras_serializable,
+    scoped_custom_objects,
 )
 
 __all__ = [
     "ArchiveContents",
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_function",
     "deserialize_keras_object",
     "get_custom_objects",
     "get_registered_name",
@@ -63,6 +69,7 @@ __all__ = [
     "pack_weights",
     "read_archive",
     "read_weights",
+    "serialize_function",
     "serialize_keras_object",
     "to_snake_case",
     "unpack_weights",
@@ -263,6 +270,8 @@ def serialize_keras_object(obj, module=None):
         return [serialize_keras_object(v) for v in obj]
     if isinstance(obj, dict):
         return {str(k): serialize_keras_object(v) for k, v in obj.items()}
+    if _is_plain_function(obj):
+        return serialize_function(obj)
     get_config = getattr(obj, "get_config", None)
     if callable(get_config):
         cls = type(obj)
@@ -275,6 +284,55 @@ def serialize_keras_object(obj, module=None):
     raise TypeError(
         f"Cannot serialize an object of type {type(obj).__name__} ({obj!r}): it has no get_config()"
     )
+
+
+def _is_plain_function(obj) -> bool:
+    import types
+
+    return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType))
+
+
+def serialize_function(fn) -> dict:
+    """A function as Keras 3 serializes one: by its registered name
+    (``"package>name"``) or `__name__`, to be found again by name
+    (`custom_objects`, a `custom_object_scope`, or the registry); its code is
+    never saved, so a lambda is saved as ``"<lambda>"`` and cannot load."""
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": get_registered_name(fn),
+        "registered_name": "function",
+    }
+
+
+def deserialize_function(config, custom_objects=None):
+    """The function `serialize_function` described (a dict, or its name),
+    found in `custom_objects`, the `custom_object_scope`s entered, or the
+    registry: a file never makes code run that the caller did not list.
+
+    Raises:
+        TypeError: a function not found there (Keras's error), or a config that
+            does not describe a function.
+    """
+    if isinstance(config, dict):
+        if config.get("class_name") != "function":
+            raise TypeError(f"Expected a function config, got {config!r:.200}")
+        config = config.get("config")
+    if not isinstance(config, str):
+        raise TypeError(f"Expected a function name, got {config!r:.200}")
+    fn = get_registered_object(config, custom_objects)
+    if fn is None or not callable(fn):
+        hint = (
+            " A lambda is saved without its code: give it as custom_objects={'<lambda>': fn}."
+            if config == "<lambda>"
+            else ""
+        )
+        raise TypeError(
+            f"Could not locate function {config!r}. Make sure custom classes and functions "
+            "are decorated with `@fastnn.saving.register_keras_serializable()`, or pass them "
+            f"as `custom_objects`.{hint}"
+        )
+    return fn
 
 
 def deserialize_keras_object(config, module_objects, custom_objects=None):
@@ -302,6 +360,7 @@ def deserialize_keras_object(config, module_objects, custom_objects=None):
         return None
     table = dict(module_objects)
     table.update(get_custom_objects())  # register_keras_serializable's, by "package>name"
+    table.update(scoped_custom_objects())
     if custom_objects:
         table.update(custom_objects)
     if isinstance(config, str):
@@ -330,10 +389,12 @@ def deserialize_keras_object(config, module_objects, custom_objects=None):
         raise ValueError(
             f"Unknown class_name {class_name!r}. Known: {', '.join(sorted(table)) or 'none'}"
         )
-    from_config = getattr(cls, "from_config", None)
-    if callable(from_config):
-        return from_config(inner)
-    return cls(**inner)
+    # what from_config deserializes inside (a metric's function) sees custom_objects too
+    with CustomObjectScope(custom_objects):
+        from_config = getattr(cls, "from_config", None)
+        if callable(from_config):
+            return from_config(inner)
+        return cls(**inner)
 
 
 # -- files ---------------------------------------------------------------------

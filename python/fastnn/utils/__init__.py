@@ -11,6 +11,8 @@ from fastnn.utils.file_utils import get_file
 from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
 from fastnn.utils.registry import (
+    CustomObjectScope,
+    custom_object_scope,
     get_custom_objects,
     get_registered_name,
     get_registered_object,
@@ -27,8 +29,10 @@ def clear_session(free_memory: bool = True) -> None:
 
 
 __all__ = [
+    "CustomObjectScope",
     "Progbar",
     "clear_session",
+    "custom_object_scope",
     "get_custom_objects",
     "get_file",
     "get_random_seed",

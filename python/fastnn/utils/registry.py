@@ -8,10 +8,54 @@ or regularizer config is deserialized (`load_model`, `model_from_json`,
 
 from __future__ import annotations
 
+import threading
 from typing import Optional
 
 _GLOBAL_CUSTOM_OBJECTS: dict = {}
 _GLOBAL_CUSTOM_NAMES: dict = {}
+_SCOPES = threading.local()  # .stack: the dicts of the custom_object_scopes entered
+
+
+class CustomObjectScope:
+    """Exposes custom objects to deserialization inside a `with` block, as
+    Keras 3's ``custom_object_scope``: `load_model`, `from_config` and the
+    `deserialize` functions find them by name, as if passed as
+    `custom_objects`. Scopes nest; each thread has its own.
+
+    >>> def my_metric(y_true, y_pred):
+    ...     return abs(y_true - y_pred)
+    >>> with custom_object_scope({"my_metric": my_metric}):
+    ...     scoped_custom_objects()["my_metric"] is my_metric
+    True
+    """
+
+    def __init__(self, custom_objects=None):
+        if custom_objects is not None and not isinstance(custom_objects, dict):
+            raise TypeError(
+                f"custom_objects must be a dict of name -> object, got {custom_objects!r:.80}"
+            )
+        self.custom_objects = dict(custom_objects or {})
+
+    def __enter__(self):
+        if not hasattr(_SCOPES, "stack"):
+            _SCOPES.stack = []
+        _SCOPES.stack.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc_info):
+        _SCOPES.stack.pop()
+
+
+custom_object_scope = CustomObjectScope
+
+
+def scoped_custom_objects() -> dict:
+    """The objects of the `custom_object_scope`s entered in this thread
+    (inner scopes win)."""
+    merged: dict = {}
+    for scope in getattr(_SCOPES, "stack", ()):
+        merged.update(scope)
+    return merged
 
 
 def register_keras_serializable(package: str = "Custom", name: Optional[str] = None):
@@ -65,9 +109,13 @@ def get_registered_name(obj) -> str:
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """The object registered as `name`: searched in `custom_objects`, then
-    the global registry, then `module_objects`; None if absent."""
+    the `custom_object_scope`s entered, then the global registry, then
+    `module_objects`; None if absent."""
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    scoped = scoped_custom_objects()
+    if name in scoped:
+        return scoped[name]
     if name in _GLOBAL_CUSTOM_OBJECTS:
         return _GLOBAL_CUSTOM_OBJECTS[name]
     if module_objects and name in module_objects:
