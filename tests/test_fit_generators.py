@@ -550,3 +550,90 @@ def test_history_matches_keras_on_a_pydataset_and_a_finite_generator():
     }
     for key in expected.history:
         np.testing.assert_allclose(got.history[key], expected.history[key], rtol=1e-5, atol=1e-6)
+
+
+def _batches_class(base):
+    """A PyDataset subclass on `base` (fastnn's or Keras's), as Keras's docs write one."""
+
+    class Batches(base):
+        def __init__(self, x, y, batch_size, **kwargs):
+            super().__init__(**kwargs)
+            self.x, self.y, self.batch_size = x, y, batch_size
+
+        def __len__(self):
+            return -(-len(self.x) // self.batch_size)
+
+        def __getitem__(self, index):
+            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            return self.x[rows], self.y[rows]
+
+    return Batches
+
+
+def test_py_dataset_base_class_trains_as_keras():
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    keras = keras_or_skip()
+    x, y = make_data(n=30)
+    model = make_model()
+    with keras_quiet():
+        kmodel = keras.Sequential(
+            [
+                keras.Input((3,)),
+                keras.layers.Dense(5, activation="relu"),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
+        kmodel.set_weights(model.get_weights())
+        kmodel.compile(
+            keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        kdata = _batches_class(keras.utils.PyDataset)(x, y, 8)
+        expected = kmodel.fit(kdata, epochs=3, shuffle=False, verbose=0).history
+    data = _batches_class(fastnn.utils.PyDataset)(x, y, 8, workers=2, use_multiprocessing=True)
+    assert (data.workers, data.use_multiprocessing, data.max_queue_size) == (2, True, 10)
+    history = model.fit(data, epochs=3, shuffle=False, verbose=0).history
+    assert sorted(history) == sorted(expected)
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=1e-5)
+    with keras_quiet():
+        for ours, theirs in zip(model.get_weights(), kmodel.get_weights()):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+    assert model.predict(data, verbose=0).shape == (30, 2)
+    assert fastnn.utils.Sequence is fastnn.utils.PyDataset
+    assert [len(b[0]) for b in data] == [8, 8, 8, 6]
+
+
+def test_py_dataset_without_super_init_warns_and_infinite_needs_steps():
+    x, y = make_data(n=12)
+
+    class NoSuper(fastnn.utils.PyDataset):
+        def __init__(self):
+            pass  # no super().__init__()
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return x[index * 4 : (index + 1) * 4], y[index * 4 : (index + 1) * 4]
+
+    with pytest.warns(UserWarning, match=r"should call `super\(\).__init__\(\*\*kwargs\)`"):
+        make_model().fit(NoSuper(), epochs=1, verbose=0, shuffle=False)
+
+    class Endless(fastnn.utils.PyDataset):
+        @property
+        def num_batches(self):
+            return None
+
+        def __getitem__(self, index):
+            return x[:4], y[:4]
+
+    model = make_model()
+    history = model.fit(Endless(), steps_per_epoch=2, epochs=2, verbose=0, shuffle=False)
+    assert len(history.history["loss"]) == 2
+
+    class Nothing(fastnn.utils.PyDataset):
+        def __getitem__(self, index):
+            return x, y
+
+    with pytest.raises(NotImplementedError, match="num_batches"):
+        _ = Nothing().num_batches

@@ -200,3 +200,23 @@ def test_polynomial_and_cosine_restarts_configs_and_checks():
     # values Keras's float32 arithmetic makes inf / NaN, not Python exceptions
     assert schedules.PolynomialDecay(0.1, 4, power=-1.0)(10) == math.inf
     assert math.isnan(schedules.CosineDecayRestarts(0.1, 2, t_mul=0.5)(100))
+
+
+@pytest.mark.parametrize("s", ALL, ids=lambda s: type(s).__name__)
+def test_a_schedule_of_an_array_of_steps_gives_the_rates_as_keras(s):
+    """TensorFlow's overfitting tutorial plots `schedule(np.linspace(0, 100000))`."""
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    keras = keras_or_skip()
+    steps = np.linspace(0, 1200, 50)
+    rates = s(steps)
+    assert rates.dtype == np.float32 and rates.shape == (50,)
+    np.testing.assert_allclose(rates, [s(float(t)) for t in steps], rtol=1e-6)
+    theirs = keras.optimizers.schedules.deserialize(schedules.serialize(s))
+    with keras_quiet():  # (Keras's own piecewise and warm-up schedules take one step a call)
+        expected = [float(keras.ops.convert_to_numpy(theirs(float(t)))) for t in steps]
+    np.testing.assert_allclose(rates, expected, rtol=2e-5, atol=1e-9)
+    assert s(np.arange(6).reshape(2, 3)).shape == (2, 3)
+    assert s([0, 1]).shape == (2,)
+    with pytest.raises(ValueError, match="steps must be numbers"):
+        s(np.array(["a"]))

@@ -44,6 +44,10 @@ def is_py_dataset(x) -> bool:
     """A `keras.utils.PyDataset` or an object shaped like one (duck typed:
     `__getitem__(index)` and `__len__` or `num_batches`); arrays, lists,
     tuples, dicts and strings are data, not datasets."""
+    from fastnn.utils.py_dataset import PyDataset
+
+    if isinstance(x, PyDataset):
+        return True
     if x is None or isinstance(x, (list, tuple, dict, str, bytes, np.ndarray)):
         return False
     if hasattr(x, "shape") or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
@@ -94,6 +98,9 @@ def adapter(x, class_weight=None, shuffle: bool = False, seed=None):
     """The data adapter Keras would pick for `x` (arguments already checked
     with `check_arguments`); warns as Keras does about `shuffle=True`."""
     if is_py_dataset(x):
+        _ = getattr(
+            x, "workers", None
+        )  # Keras reads it: a subclass that skipped super().__init__ warns
         source = _PyDatasetAdapter(x, class_weight, shuffle, seed)
         if shuffle and source.num_batches is None:
             warnings.warn(

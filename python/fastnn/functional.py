@@ -81,6 +81,10 @@ def call_layer(layer, inputs, args: tuple, kwargs: dict) -> SymbolicTensor:
             "functional Model. To compute outputs, put the layer in a model and call "
             "`model.predict(x)` or `model(x)`."
         )
+    from fastnn.layers import _custom_layer_message, _is_custom_layer
+
+    if _is_custom_layer(layer):
+        raise NotImplementedError(_custom_layer_message(layer))
     extra = set(kwargs) - {"training", "mask"}
     if args or extra:
         names = ", ".join(sorted(extra)) or f"{len(args)} positional argument(s)"

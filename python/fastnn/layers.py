@@ -336,6 +336,22 @@ def _flag_argument(layer: Layer, value) -> bool:
     return bool(value)
 
 
+def _custom_layer_message(layer) -> str:
+    """Why a user's Layer subclass (its own `build`/`call`) cannot run."""
+    return (
+        f"Layer {getattr(layer, 'name', '?')!r} ({type(layer).__name__}) is a custom layer: "
+        "fastnn's C++ engine runs only fastnn's own layers (Dense, Activation, Dropout, "
+        "BatchNormalization, ...) and has no automatic differentiation of a Python `call()`. "
+        "Build the model from fastnn.layers."
+    )
+
+
+def _is_custom_layer(layer) -> bool:
+    """A subclass of Layer that is not one of fastnn's (it cannot describe
+    itself to the engine)."""
+    return type(layer)._spec is Layer._spec
+
+
 class Layer:
     """Base class: name, whether it trains, the input shape the layer was
     given (legacy ``input_shape=`` / ``input_dim=``) and, once built, views
@@ -568,7 +584,7 @@ class Layer:
 
     def _spec(self, input_shape) -> Optional[dict]:
         """The C++ layer description, or None for a pure reshape."""
-        raise NotImplementedError
+        raise NotImplementedError(_custom_layer_message(self))
 
     def __call__(self, inputs, *args, **kwargs):
         """Keras's functional API: called on `Input(shape=...)` (or on what
@@ -2640,3 +2656,34 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
     if not isinstance(layer, Layer):
         raise ValueError(f"{config!r:.200} does not describe a layer")
     return layer
+
+
+# Keras layers fastnn does not have, and why (a pointer instead of a bare
+# AttributeError).
+_MERGES = ("Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract")
+_NOT_DENSE = (
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "SeparableConv2D",
+    "DepthwiseConv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "Embedding", "LSTM", "GRU", "SimpleRNN",
+    "Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "TextVectorization",
+)  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _MERGES or name in {m.lower() for m in _MERGES}:
+        raise AttributeError(
+            f"fastnn.layers has no {name!r}: fastnn's models are one chain of layers (no "
+            "merges of several inputs or branches); see the README's deliberate differences"
+        )
+    if name in _NOT_DENSE:
+        raise AttributeError(
+            f"fastnn.layers has no {name!r}: fastnn builds dense networks (multilayer "
+            "perceptrons: Dense, activations, Dropout, normalization layers)"
+        )
+    if name == "Lambda":
+        raise AttributeError(
+            "fastnn.layers has no 'Lambda': the C++ engine cannot run or differentiate a Python "
+            "function; use Rescaling or Normalization for input scaling, or apply the function "
+            "to the data before fit"
+        )
+    raise AttributeError(f"module 'fastnn.layers' has no attribute {name!r}")

@@ -618,6 +618,10 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if isinstance(y_true, (list, tuple)) or isinstance(y_pred, (list, tuple)):
+            from fastnn.ops import convert_to_tensor  # lists as Keras's tensors (float32)
+
+            y_true, y_pred = convert_to_tensor(y_true), convert_to_tensor(y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         super().update_state(values, sample_weight=sample_weight)
 

@@ -14,8 +14,11 @@ and are computed in double precision (Keras computes them in float32).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+
+import numpy as np
 
 __all__ = [
     "CosineDecay",
@@ -55,7 +58,30 @@ def _step(step) -> float:
 
 
 class LearningRateSchedule:
-    """Base class of learning rate schedules: subclasses define ``__call__(step)``."""
+    """Base class of learning rate schedules: subclasses define ``__call__(step)``.
+
+    fastnn's schedules return a float for a number, and a float32 array of
+    the rates for an array of steps (as Keras's, e.g. to plot a schedule:
+    ``schedule(np.arange(1000))``).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        scalar = cls.__dict__.get("__call__")
+        if scalar is None or cls.__module__ != __name__:
+            return  # a user's schedule computes as it likes
+
+        @functools.wraps(scalar)
+        def call(self, step):
+            if isinstance(step, (np.ndarray, list, tuple)):
+                steps = np.asarray(step)
+                if steps.dtype.kind not in "iuf":
+                    raise ValueError(f"A schedule's steps must be numbers, got {step!r:.80}")
+                rates = [scalar(self, s) for s in steps.ravel().tolist()]
+                return np.asarray(rates, np.float64).astype(np.float32).reshape(steps.shape)
+            return scalar(self, step)
+
+        cls.__call__ = call
 
     def __call__(self, step) -> float:
         raise NotImplementedError(

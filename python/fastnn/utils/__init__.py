@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastnn.utils.file_utils import get_file
 from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
+from fastnn.utils.py_dataset import PyDataset, Sequence
 from fastnn.utils.registry import (
     CustomObjectScope,
     custom_object_scope,
@@ -31,6 +32,8 @@ def clear_session(free_memory: bool = True) -> None:
 __all__ = [
     "CustomObjectScope",
     "Progbar",
+    "PyDataset",
+    "Sequence",
     "clear_session",
     "custom_object_scope",
     "get_custom_objects",

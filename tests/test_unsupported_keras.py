@@ -1,0 +1,58 @@
+"""What fastnn does not do, refused with the reason rather than a bare error:
+a user's Layer subclass, merge layers, non-dense layers, Lambda."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import Input, layers
+
+
+class Linear(layers.Layer):
+    """Keras's "making new layers" guide, verbatim but for the import."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units))
+
+    def call(self, inputs):
+        return fastnn.ops.matmul(inputs, self.w)
+
+
+def test_a_custom_layer_is_refused_with_the_reason():
+    with pytest.raises(NotImplementedError, match=r"'linear' \(Linear\) is a custom layer"):
+        fastnn.Sequential([Input((20,)), Linear(16), layers.Dense(3)])
+    with pytest.raises(NotImplementedError, match="no automatic differentiation"):
+        Linear(4)(Input((20,)))
+    model = fastnn.Sequential([Input((3,)), layers.Dense(2)])
+    weights = model.get_weights()
+    with pytest.raises(NotImplementedError, match="custom layer"):
+        model.add(Linear(2))
+    assert len(model.layers) == 1  # the model is unchanged
+    np.testing.assert_array_equal(model.get_weights()[0], weights[0])
+    assert model.predict(np.ones((1, 3)), verbose=0).shape == (1, 2)
+
+
+@pytest.mark.parametrize("name", ["Concatenate", "concatenate", "Add", "add", "Multiply"])
+def test_merge_layers_point_to_the_single_chain_limit(name):
+    with pytest.raises(AttributeError, match="one chain of layers"):
+        getattr(layers, name)
+
+
+@pytest.mark.parametrize("name", ["Conv2D", "LSTM", "Embedding"])
+def test_non_dense_layers_say_fastnn_is_dense_only(name):
+    with pytest.raises(AttributeError, match="dense networks"):
+        getattr(layers, name)
+
+
+def test_lambda_and_unknown_names():
+    with pytest.raises(AttributeError, match="cannot run or differentiate a Python function"):
+        _ = layers.Lambda
+    with pytest.raises(AttributeError, match="has no attribute 'Nonsense'"):
+        _ = layers.Nonsense
+    assert not hasattr(layers, "Concatenate")
