@@ -150,12 +150,12 @@ def test_front_modules_import_light():
     code = (
         "import sys; import numpy; base = set(sys.modules);"
         "import fastnn; from fastnn import callbacks, datasets, metrics, utils;"
-        "import fastnn.datasets.mnist, fastnn.datasets.fashion_mnist;"
+        "import fastnn.datasets.mnist, fastnn.datasets.fashion_mnist, fastnn.datasets.imdb;"
         "added = set(sys.modules) - base;"
         "heavy = [m for m in added if m.split('.')[0] in "
         "('torch', 'tensorflow', 'keras', 'scipy', 'sklearn', 'pandas', 'matplotlib', 'h5py',"
         " 'urllib', 'http', 'email', 'zipfile', 'json', 'threadpoolctl', 'gzip', 'csv',"
-        " 'hashlib', 'tempfile', 'fastnn.saving')];"
+        " 'hashlib', 'tempfile', 'pickle', 'fastnn.saving')];"
         "heavy += [m for m in added if m == 'fastnn.saving'];"
         "print(sorted(heavy))"
     )

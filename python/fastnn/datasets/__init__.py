@@ -1,4 +1,7 @@
-"""Datasets Keras scripts load: `mnist` and `fashion_mnist`.
+"""Datasets Keras scripts load: `mnist`, `fashion_mnist`, and the text and
+tabular sets of the Keras examples and books: `imdb`, `reuters`,
+`boston_housing` (``.npz`` files, read without unpickling anything but
+NumPy arrays).
 
 ``(x_train, y_train), (x_test, y_test) = fastnn.datasets.fashion_mnist.load_data()``
 returns uint8 arrays like Keras's, found locally first (``$FASTNN_DATA/<name>/``,
@@ -8,7 +11,15 @@ downloaded with checksum verification. See `fastnn.datasets._common`.
 
 from __future__ import annotations
 
-from fastnn.datasets import fashion_mnist, mnist
+from fastnn.datasets import boston_housing, fashion_mnist, imdb, mnist, reuters
 from fastnn.datasets._common import DatasetError, read_idx
 
-__all__ = ["DatasetError", "fashion_mnist", "mnist", "read_idx"]
+__all__ = [
+    "DatasetError",
+    "boston_housing",
+    "fashion_mnist",
+    "imdb",
+    "mnist",
+    "read_idx",
+    "reuters",
+]

@@ -162,16 +162,27 @@ def find_local(name: str, filenames, cache_dir=None):
     return None
 
 
+def _hasher(expected: str):
+    """The hash `expected` is written in, as Keras's `get_file` tells them
+    apart: 32 hex digits MD5 (Keras's word-index files), else SHA-256."""
+    import hashlib
+
+    return hashlib.md5(usedforsecurity=False) if len(expected) == 32 else hashlib.sha256()
+
+
+def _algorithm(expected: str) -> str:
+    return "MD5" if len(expected) == 32 else "SHA-256"
+
+
 def _download(url: str, dest: str, sha256: str) -> None:
     """Downloads `url` to `dest` through a temporary file in dest's directory,
-    renamed into place only when its SHA-256 matches."""
-    import hashlib
+    renamed into place only when its SHA-256 (or, 32 hex digits, MD5) matches."""
     import urllib.error
     import urllib.request
 
     out, tmp = open_temp_beside(dest, suffix=".part")
     try:
-        digest = hashlib.sha256()
+        digest = _hasher(sha256)
         with out:
             try:
                 with urllib.request.urlopen(url, timeout=60) as response:
@@ -191,7 +202,7 @@ def _download(url: str, dest: str, sha256: str) -> None:
         got = digest.hexdigest()
         if got != sha256:
             raise DatasetError(
-                f"checksum mismatch for {url}: expected SHA-256 {sha256}, got {got}. "
+                f"checksum mismatch for {url}: expected {_algorithm(sha256)} {sha256}, got {got}. "
                 "The download is corrupted or the mirror serves a different file; "
                 "nothing was stored."
             )
@@ -205,8 +216,8 @@ def _download(url: str, dest: str, sha256: str) -> None:
 
 
 def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
-    """Paths of `files` (filename -> SHA-256) for dataset `name`: found locally
-    or downloaded, verified, into the cache.
+    """Paths of `files` (filename -> SHA-256, or MD5) for dataset `name`:
+    found locally or downloaded, verified, into the cache.
 
     Raises:
         DatasetError: a download failed (offline, HTTP error) or a checksum
@@ -234,7 +245,7 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
     try:
         for filename, sha256 in files.items():
             dest = os.path.join(target, filename)
-            if not (os.path.isfile(dest) and _sha256_of(dest) == sha256):
+            if not (os.path.isfile(dest) and _digest_of(dest, sha256) == sha256):
                 _download(base + filename, dest, sha256)
             paths[filename] = dest
     except DatasetError as e:
@@ -249,8 +260,9 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
             if name == "fashion-mnist"
             else ""
         )
+        gzipped = " (gzipped or not)" if all(f.endswith(".gz") for f in files) else ""
         raise DatasetError(
-            f"{name}: {e}\nfastnn looked for {', '.join(files)} (gzipped or not) in:\n  "
+            f"{name}: {e}\nfastnn looked for {', '.join(files)}{gzipped} in:\n  "
             f"{looked}\nand then tried to download them from {base}.\n"
             f"Copy the files into one of those directories (or set FASTNN_DATA to a directory "
             f"holding a {name}/ folder), or set FASTNN_DATASETS_URL to a reachable mirror."
@@ -259,10 +271,28 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
     return paths
 
 
-def _sha256_of(path: str) -> str:
-    import hashlib
+def fetch_named(name: str, path, filename: str, digest: str, base_url=None, cache_dir=None):
+    """The path of a one-file dataset: `path` (a plain file name, Keras's
+    argument) found in the searched directories, else `filename` fetched
+    (found or downloaded, checked against `digest`).
 
-    digest = hashlib.sha256()
+    Raises:
+        ValueError: `path` is not a plain file name.
+        DatasetError: as `fetch`.
+    """
+    if not isinstance(path, str) or not path or os.path.basename(path) != path:
+        raise ValueError(f"path must be a plain file name such as {filename!r}, got {path!r}")
+    if path != filename:
+        for directory in search_dirs(name, cache_dir):
+            candidate = os.path.join(directory, path)
+            if os.path.isfile(candidate):
+                return candidate
+    return fetch(name, {filename: digest}, base_url=base_url, cache_dir=cache_dir)[filename]
+
+
+def _digest_of(path: str, like: str = "0" * 64) -> str:
+    """The file's SHA-256 (its MD5 when `like` is an MD5)."""
+    digest = _hasher(like)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
