@@ -598,14 +598,14 @@ def test_auc_keras_docstring_logits_and_weights():
 
 def crossentropy_per_sample(kind, pred, y, from_logits=False, label_smoothing=0.0):
     """Keras's per-sample cross-entropies in float64 (probabilities clipped to
-    [1e-7, 1 - 1e-7], categorical ones renormalised)."""
+    [1e-7, 1 - 1e-7] (the upper bound in float32, 0.99999988), categorical ones renormalised)."""
     pred = pred.astype(np.float64)
     if kind == "binary_crossentropy":
         t = y.reshape(pred.shape) * (1 - label_smoothing) + 0.5 * label_smoothing
         if from_logits:
             per = np.maximum(pred, 0) - pred * t + np.log1p(np.exp(-np.abs(pred)))
         else:
-            p = np.clip(pred, 1e-7, 1 - 1e-7)
+            p = np.clip(pred, 1e-7, np.float32(1 - 1e-7))
             per = -(t * np.log(p) + (1 - t) * np.log(1 - p))
         return per.mean(axis=1)
     classes = pred.shape[1]
@@ -616,7 +616,7 @@ def crossentropy_per_sample(kind, pred, y, from_logits=False, label_smoothing=0.
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     else:
         p = pred / pred.sum(axis=1, keepdims=True)
-        log_p = np.log(np.clip(p, 1e-7, 1 - 1e-7))
+        log_p = np.log(np.clip(p, 1e-7, np.float32(1 - 1e-7)))
     return -(t * log_p).sum(axis=1)
 
 

@@ -19,6 +19,7 @@ import fastnn
 from activation_reference import DERIVATIVE, FORWARD, SELU_A, SELU_S
 
 EPS = 1e-7
+ONE_MINUS_EPS = float(np.float32(1 - EPS))  # Keras's float32 upper clip (0.99999988)
 
 ELEMENTWISE = sorted(FORWARD)
 EXTREMES = [-3.4e38, -1e30, -1e20, -1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4, 1e20, 1e30, 3.4e38]
@@ -148,12 +149,12 @@ def _torch_loss(torch, name, from_logits, o, y, c):
         if from_logits:
             per = F.binary_cross_entropy_with_logits(o, t, reduction="none").mean(-1)
         else:
-            p = o.clamp(EPS, 1 - EPS)
+            p = o.clamp(EPS, ONE_MINUS_EPS)
             per = -(t * p.log() + (1 - t) * (1 - p).log()).mean(-1)
     elif from_logits:
         per = -(t * o.log_softmax(-1)).sum(-1)
     else:
-        p = (o / o.sum(-1, keepdim=True)).clamp(EPS, 1 - EPS)
+        p = (o / o.sum(-1, keepdim=True)).clamp(EPS, ONE_MINUS_EPS)
         per = -(t * p.log()).sum(-1)
     return per.sum() / o.shape[0]
 
@@ -249,3 +250,27 @@ def test_a_mean_loss_beyond_float32_logs_inf_without_a_numpy_warning(capsys):
         assert logs["loss"] == math.inf
         assert logs["mae"] == pytest.approx(1e19, rel=1e-6)
     assert "loss: inf" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "y_true,y_pred",
+    [
+        ([[0.0]], [[1.0]]),
+        ([[1.0]], [[0.0]]),
+        ([[1.0, 0.0]], [[1.0, 0.0]]),
+        ([[0.0, 1.0]], [[1.0, 0.0]]),
+        ([[1.0, 0.0, 1.0]], [[0.99999994, 1e-9, 0.5]]),
+    ],
+)
+def test_saturated_probabilities_lose_as_in_keras(y_true, y_pred):
+    """Keras clips probabilities to [1e-7, 1 - 1e-7] with the upper bound in
+    float32 (0.99999988): log(1 - p) of a saturated p is log(1.19e-7)."""
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    keras = keras_or_skip()
+    names = ["BinaryCrossentropy"] + ["CategoricalCrossentropy"] * (len(y_true[0]) > 1)
+    for name in names:
+        ours = getattr(fastnn.losses, name)()(y_true, y_pred)
+        with keras_quiet():
+            theirs = float(getattr(keras.losses, name)()(y_true, y_pred))
+        assert ours == pytest.approx(theirs, rel=1e-6), name

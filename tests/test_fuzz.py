@@ -655,6 +655,7 @@ def test_fuzz_activation_grad(data):
 # loss
 
 EPS = 1e-7
+ONE_MINUS_EPS = float(np.float32(1 - EPS))  # Keras's float32 upper clip (0.99999988)
 LOSS_NAMES = [
     "mean_squared_error",
     "mean_absolute_error",
@@ -688,7 +689,7 @@ def _ref_loss(name, from_logits, t, o, w, delta):
             if from_logits:
                 per = (np.maximum(o, 0) - o * t + np.log1p(np.exp(-np.abs(o)))).mean(-1)
             else:
-                p = np.clip(o, EPS, 1 - EPS)
+                p = np.clip(o, EPS, ONE_MINUS_EPS)
                 per = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean(-1)
         else:
             # an entry with t == 0 adds nothing, even when its log is NaN (fastnn's
@@ -696,7 +697,7 @@ def _ref_loss(name, from_logits, t, o, w, delta):
             if from_logits:
                 per = np.where(t != 0, t * -_log_softmax(o), 0.0).sum(-1)
             else:
-                p = np.clip(o / o.sum(-1, keepdims=True), EPS, 1 - EPS)
+                p = np.clip(o / o.sum(-1, keepdims=True), EPS, ONE_MINUS_EPS)
                 per = -(np.where(t != 0, t * np.log(p), 0.0)).sum(-1)
         return float((w * per).sum() / n)
 
@@ -910,7 +911,7 @@ def _np_sgd_step(weights, x, labels, sw, lr):
     h, p = _np_forward(weights, x)
     t = np.eye(OUT)[labels]
     w = np.ones(n) if sw is None else sw
-    loss = float((w * -np.log(np.clip(p[np.arange(n), labels], EPS, 1 - EPS))).sum() / n)
+    loss = float((w * -np.log(np.clip(p[np.arange(n), labels], EPS, ONE_MINUS_EPS))).sum() / n)
     dz2 = (p - t) * w[:, None] / n
     dh = dz2 @ w2.T
     dz1 = dh * (1 - h**2)

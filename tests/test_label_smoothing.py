@@ -12,6 +12,7 @@ import fastnn
 from fastnn import initializers, layers, losses, models, optimizers
 
 EPS = 1e-7
+ONE_MINUS_EPS = float(np.float32(1 - EPS))  # Keras's float32 upper clip (0.99999988)
 
 
 def torch_reference(torch, kind, from_logits, ls, y_pred, y_true, sw):
@@ -25,14 +26,14 @@ def torch_reference(torch, kind, from_logits, ls, y_pred, y_true, sw):
         if from_logits:
             per = F.binary_cross_entropy_with_logits(out, t, reduction="none").mean(-1)
         else:
-            p = out.clamp(EPS, 1 - EPS)
+            p = out.clamp(EPS, ONE_MINUS_EPS)
             per = -(t * p.log() + (1 - t) * (1 - p).log()).mean(-1)
     else:
         t = t * (1 - ls) + ls / c
         if from_logits:
             per = -(t * out.log_softmax(-1)).sum(-1)
         else:
-            p = (out / out.sum(-1, keepdim=True)).clamp(EPS, 1 - EPS)
+            p = (out / out.sum(-1, keepdim=True)).clamp(EPS, ONE_MINUS_EPS)
             per = -(t * p.log()).sum(-1)
     w = torch.ones(n, dtype=torch.float64) if sw is None else torch.tensor(sw.astype(np.float64))
     value = (w * per).sum() / n

@@ -192,7 +192,7 @@ double categorical_logits(const float* z, const float* target, const int32_t* la
 
 double categorical_probs(const float* o, const float* target, const int32_t* labels, int64_t r,
                          int64_t cols, double ls, double scale, float* dout) {
-  const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
+  const double eps = kProbEpsilon, one_m_eps = kProbOneMinusEpsilon;
   double s = 0.0;
   for (int64_t j = 0; j < cols; ++j) s += o[j];
   double loss = 0.0, gq = 0.0;
@@ -396,7 +396,7 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
   }
   const double inv_rows = 1.0 / static_cast<double>(rows);
   const double inv_elem = inv_rows / static_cast<double>(cols);
-  const double eps = kProbEpsilon, one_m_eps = 1.0 - static_cast<double>(kProbEpsilon);
+  const double eps = kProbEpsilon, one_m_eps = kProbOneMinusEpsilon;
   const double delta = config.delta;
   const double ls    = config.label_smoothing;
   const bool hinge   = config.kind == LossKind::hinge || config.kind == LossKind::squared_hinge;

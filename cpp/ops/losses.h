@@ -72,6 +72,9 @@ enum class LossKind : int {
 };
 
 constexpr float kProbEpsilon = 1e-7f;  // keras.config.epsilon()
+// The upper clip of probabilities, 1 - epsilon as Keras's float32 clip holds
+// it (0.99999988): log(1 - p) of a saturated p is log(1.19e-7), as in Keras.
+constexpr float kProbOneMinusEpsilon = static_cast<float>(1.0 - static_cast<double>(kProbEpsilon));
 
 // Keras names and aliases ("mse", "mae", "huber_loss", "bce", "cce", "scce",
 // "mape", "msle", "logcosh", "kld", "kullback_leibler_divergence").
