@@ -286,6 +286,13 @@ _KERAS_OPS_UNARY = {
     "sign": lambda a: a.copy() if a.dtype == np.bool_ else np.sign(a),
     "log1p": np.log1p,
     "logical_not": np.logical_not,
+    "tanh": np.tanh,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "isnan": np.isnan,
+    "isinf": np.isinf,
+    "isfinite": np.isfinite,
+    "stop_gradient": lambda a: a,
 }
 _KERAS_OPS_REDUCE = {
     "sum": np.sum,
@@ -317,7 +324,8 @@ _KERAS_OPS_BINARY = {
 # Structural ops and constructors: run with valid and invalid arguments below.
 _KERAS_OPS_OTHER = (
     "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
-    "shape", "squeeze", "stack", "top_k", "where", "power",
+    "shape", "squeeze", "stack", "top_k", "where", "power", "sort", "argsort", "std", "var",
+    "logsumexp", "dot",
 )  # fmt: skip
 
 
@@ -367,10 +375,11 @@ def test_fuzz_keras_ops(data):
         if name in ("softmax",) and arr.ndim == 0:
             return
         if err is not None:
-            # (negative refuses bools, as torch)
-            assert name in ("softmax", "sigmoid", "log", "sqrt", "exp", "negative"), err
+            # (negative refuses bools, as torch; a list of ints beyond int32, as Keras)
+            overflow = "without overflow" in str(err)
+            assert overflow or name in ("softmax", "sigmoid", "log", "sqrt", "exp", "negative"), err
             return
-        transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax", "log1p")
+        transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax", "log1p", "tanh")
         ref = arr.astype(np.float32) if transcendental and arr.dtype.kind != "f" else arr
         if name in ("sigmoid", "softmax"):
             ref = arr.astype(np.float32)  # fastnn's float32 kernels
@@ -414,6 +423,12 @@ def test_fuzz_keras_ops(data):
             "top_k": lambda: (x, data.draw(st.integers(-1, 3))),
             "where": lambda: (x, x, 0.0),
             "power": lambda: (x, data.draw(st.sampled_from([0, 1, 2, 0.5, -1]))),
+            "sort": lambda: (x, data.draw(st.sampled_from([-1, 0, None, 3]))),
+            "argsort": lambda: (x, data.draw(st.sampled_from([-1, 0, None, 3]))),
+            "std": lambda: (x, data.draw(st.sampled_from([None, 0, -1, 5]))),
+            "var": lambda: (x, data.draw(st.sampled_from([None, 0, -1, 5]))),
+            "logsumexp": lambda: (x, data.draw(st.sampled_from([None, 0, -1, 5]))),
+            "dot": lambda: (x, x),
         }[name]()
         out, err = _call("keras_ops", fn, *args)
         if err is None and name == "reshape" and arr is not None:

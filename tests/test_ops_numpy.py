@@ -91,6 +91,27 @@ _UNARY_CASES = [
     ("square", {}),
     ("abs", {}),
     ("negative", {}),
+    ("tanh", {}),
+    ("floor", {}),
+    ("ceil", {}),
+    ("isnan", {}),
+    ("isinf", {}),
+    ("isfinite", {}),
+    ("sort", {}),
+    ("sort", {"axis": 0}),
+    ("sort", {"axis": None}),
+    ("argsort", {}),
+    ("argsort", {"axis": 0}),
+    ("argsort", {"axis": None}),
+    ("std", {}),
+    ("std", {"axis": -1}),
+    ("std", {"axis": 0, "keepdims": True}),
+    ("var", {}),
+    ("var", {"axis": -1}),
+    ("var", {"axis": 0, "keepdims": True}),
+    ("logsumexp", {}),
+    ("logsumexp", {"axis": -1}),
+    ("logsumexp", {"axis": 0, "keepdims": True}),
     ("sign", {}),
     ("log1p", {}),
     ("logical_not", {}),
@@ -116,7 +137,8 @@ def _applies(name, kwargs, dtype) -> bool:
     """An axis, a transpose or a norm needs an input with axes."""
     if name == "negative" and dtype == "bool":  # refused by both (torch's error; ours below)
         return False
-    return np.ndim(INPUTS[dtype]) > 0 or not ("axis" in kwargs or name in ("transpose", "norm"))
+    needs_axes = ("transpose", "norm", "sort", "argsort")
+    return np.ndim(INPUTS[dtype]) > 0 or not ("axis" in kwargs or name in needs_axes)
 
 
 @pytest.mark.parametrize(
@@ -448,3 +470,37 @@ def test_torch_tensors_are_taken_as_keras_takes_them():
     np.testing.assert_array_equal(ops.convert_to_numpy(grad), [[1.0, -2.0]])
     half = torch.tensor([1.5, 3.0]).bfloat16()
     assert ops.mean(half).dtype == np.float32 and ops.mean(half) == 2.25
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("float32", "float32"),
+        ("float64", "float32"),
+        ("int32", "int32"),
+        ("int64", "float32"),
+        ("bool", "int32"),
+        ("float32", "python_float"),
+    ],
+)
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 2)), ((4,), (4,)), ((2, 3, 4), (4,))], ids=str)
+def test_dot_gives_keras_values_and_dtypes(a, b, shapes):
+    rng = np.random.default_rng(3)
+
+    def make(kind, shape):
+        if kind == "python_float":
+            return 1.5
+        values = (
+            rng.integers(-3, 4, shape)
+            if kind in ("int32", "int64", "bool")
+            else rng.standard_normal(shape)
+        )
+        return values.astype(kind if kind != "bool" else bool)
+
+    _compare("dot", make(a, shapes[0]), make(b, shapes[1]), rtol=2e-6)
+
+
+def test_stop_gradient_is_the_value():
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(ops.stop_gradient(x), x)
+    assert ops.stop_gradient([1.0, 2.0]).dtype == np.float32

@@ -199,6 +199,19 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 __all__ += [
     "abs",
     "add",
+    "argsort",
+    "ceil",
+    "dot",
+    "floor",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "logsumexp",
+    "sort",
+    "std",
+    "stop_gradient",
+    "tanh",
+    "var",
     "all",
     "any",
     "arange",
@@ -736,6 +749,109 @@ def log1p(x):
     kept, float32 for others."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(np.log1p(_float(x)))
+
+
+def tanh(x):
+    """Keras's ``ops.tanh``: a float dtype kept, float32 for others."""
+    return np.asarray(np.tanh(_float(x)))
+
+
+def _rounding(fn, x):
+    """Keras's floor and ceil: int64 gives float32, others Keras's result
+    type with a float (float32, or float16 kept)."""
+    x = _tensor(x)
+    dtype = _FLOAT32 if x.dtype == np.int64 else _result_type(x, 1.0)
+    return np.asarray(fn(x.astype(dtype)))
+
+
+def floor(x):
+    """Keras's ``ops.floor`` (ints give float32, as Keras)."""
+    return _rounding(np.floor, x)
+
+
+def ceil(x):
+    """Keras's ``ops.ceil`` (ints give float32, as Keras)."""
+    return _rounding(np.ceil, x)
+
+
+def isnan(x):
+    """Keras's ``ops.isnan``: bool."""
+    return np.asarray(np.isnan(_tensor(x)))
+
+
+def isinf(x):
+    """Keras's ``ops.isinf``: bool."""
+    return np.asarray(np.isinf(_tensor(x)))
+
+
+def isfinite(x):
+    """Keras's ``ops.isfinite``: bool."""
+    return np.asarray(np.isfinite(_tensor(x)))
+
+
+def sort(x, axis=-1):
+    """Keras's ``ops.sort``: ascending along `axis` (None: flattened), NaN
+    last, in `x`'s dtype."""
+    x = _tensor(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return np.asarray(np.sort(x, axis=axis, kind="stable"))
+
+
+def argsort(x, axis=-1):
+    """Keras's ``ops.argsort``: the indices that sort `x` along `axis`
+    (None: flattened), stable, int32."""
+    x = _tensor(x)
+    if axis is None:
+        x, axis = x.reshape(-1), -1
+    return np.asarray(np.argsort(x, axis=axis, kind="stable")).astype(np.int32)
+
+
+def std(x, axis=None, keepdims=False):
+    """Keras's ``ops.std``: the population standard deviation (no Bessel
+    correction); ints and bools give float32, floats keep their dtype."""
+    x = _tensor(x)
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float32)
+    return np.asarray(np.std(x, axis=_axis(axis), keepdims=keepdims))
+
+
+def var(x, axis=None, keepdims=False):
+    """Keras's ``ops.var``: the population variance, in Keras's result type
+    of `x` with a float (float32 for ints and float64)."""
+    x = _tensor(x)
+    dtype = _result_type(x, 1.0)
+    compute = np.promote_types(dtype, np.float32)
+    return np.asarray(np.var(x.astype(compute), axis=_axis(axis), keepdims=keepdims)).astype(dtype)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """Keras's ``ops.logsumexp``: ``log(sum(exp(x)))`` over `axis` (None:
+    all), computed stably; a float dtype kept, float32 for others."""
+    x = _float(x)
+    axis = tuple(range(x.ndim)) if axis is None else _axis(axis)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        peak = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        peak = np.where(np.isfinite(peak), peak, 0).astype(x.dtype)
+        out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return np.asarray(out if keepdims else np.squeeze(out, axis=axis))
+
+
+def stop_gradient(variable):
+    """Keras's ``ops.stop_gradient``: the value itself (fastnn's NumPy ops
+    carry no gradients)."""
+    return _tensor(variable)
+
+
+def dot(x1, x2):
+    """Keras's ``ops.dot``: a matrix product (a product with a scalar), in
+    Keras's result type of the two."""
+    a, b = _tensor(x1), _tensor(x2)
+    dtype = _result_type(a, b)
+    compute = _result_type(np.empty(0, dtype), 1.0)
+    a, b = a.astype(compute), b.astype(compute)
+    out = a * b if a.ndim == 0 or b.ndim == 0 else np.matmul(a, b)
+    return np.asarray(out).astype(dtype)
 
 
 def equal(x1, x2):
