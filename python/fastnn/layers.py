@@ -293,7 +293,50 @@ def _activation_argument(layer: Layer, value):
             "its own arguments; its `activation` cannot be set (set those arguments, or use an "
             "Activation layer)"
         )
+    if isinstance(value, Activation):
+        return value  # an activation layer as the activation, as Keras calls it
+    if isinstance(value, Layer):
+        raise TypeError(
+            f"activation may be an activation layer (Activation, ReLU, LeakyReLU, ELU, "
+            f"Softmax); {type(value).__name__} layer {value.name!r} is not one"
+        )
     return _activations.named(value)
+
+
+def _activation_spec(activation) -> dict:
+    """The activation's part of a layer spec; an activation layer's own
+    (its kernel and parameters)."""
+    if isinstance(activation, Activation):
+        spec = dict(activation._spec((1,)))
+        del spec["type"]
+        return spec
+    return _activations.spec(activation)
+
+
+def _apply_activation(activation, z: np.ndarray) -> np.ndarray:
+    """`activation` on an array (a layer's eager call), by the C++ kernels."""
+    if not isinstance(activation, Activation):
+        if _activations.get(activation) == "linear":
+            return z
+        return _activations.named(activation)(z)
+    from fastnn import ops
+
+    spec = _activation_spec(activation)
+    if "activation_max_value" in spec:
+        param = (
+            spec["activation_param"],
+            spec["activation_max_value"],
+            spec["activation_threshold"],
+        )
+    else:
+        param = spec.get("activation_param")
+    return ops.activation(z, spec["activation"], param)
+
+
+def _serialize_activation(activation):
+    """An activation for a config: its name, or an activation layer's config
+    (as Keras writes one)."""
+    return serialize(activation) if isinstance(activation, Activation) else activation
 
 
 def _regularizer_argument(name: str):
@@ -756,8 +799,10 @@ class Dense(Layer):
 
     Args:
         units: output width, a positive int.
-        activation: None (linear), a Keras string id or a function of
-            ``fastnn.activations``. Defaults to `None`.
+        activation: None (linear), a Keras string id, a function of
+            ``fastnn.activations``, or an activation layer (``LeakyReLU(0.2)``,
+            ``ReLU(max_value=6)``, ``ELU``, ``Softmax``, ``Activation``), as
+            Keras takes them. Defaults to `None`.
         use_bias: whether to add a bias. Defaults to `True`.
         kernel_initializer: Defaults to `"glorot_uniform"`.
         bias_initializer: Defaults to `"zeros"`.
@@ -845,7 +890,7 @@ class Dense(Layer):
         return {
             "type": "dense",
             "units": self.units,
-            **_activations.spec(self.activation),
+            **_activation_spec(self.activation),
             "use_bias": self.use_bias,
             "kernel_l1": kernel_penalty[0],
             "kernel_l2": kernel_penalty[1],
@@ -921,8 +966,7 @@ class Dense(Layer):
             )
         bias = self._weights[1] if self.use_bias else None
         z = ops.dense(x, kernel, bias)
-        name = _activations.get(self.activation)
-        out = z if name == "linear" else _activations.named(self.activation)(z)
+        out = _apply_activation(self.activation, z)
         return np.asarray(out, dtype=np.float32).view(_EagerArray)
 
     def _initial_weights(self) -> list:
@@ -955,7 +999,7 @@ class Dense(Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": self.activation,
+            "activation": _serialize_activation(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": _serialize_initializer(self.kernel_initializer),
             "bias_initializer": _serialize_initializer(self.bias_initializer),
@@ -993,10 +1037,10 @@ class Activation(Layer):
                 f"Activation layer {self.name!r} takes 1-D features per sample, got "
                 f"{tuple(input_shape)}: add a Flatten layer before it"
             )
-        return {"type": "activation", **_activations.spec(self.activation)}
+        return {"type": "activation", **_activation_spec(self.activation)}
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "activation": _serialize_activation(self.activation)}
 
 
 class LeakyReLU(Activation):
@@ -2606,6 +2650,8 @@ def _deserialize_argument(key: str, value):
         return cls(**inner)
     if key in ("kernel_constraint", "bias_constraint"):
         return _constraints.deserialize(value)
+    if key == "activation" and "class_name" in value:  # an activation layer's config
+        return deserialize(value)
     if key.endswith("_regularizer"):
         import importlib
 
