@@ -88,6 +88,7 @@ __all__ = [
     "optimizers",
     "regularizers",
     "saving",
+    "wrappers",
     "utils",
     "runtime_info",
     "set_num_threads",
@@ -97,10 +98,10 @@ __all__ = [
 
 def __getattr__(name: str):
     # `fastnn.saving` (keras.saving) is imported on first use, not at `import fastnn`.
-    if name == "saving":
+    if name in ("saving", "wrappers"):  # imported on first use (wrappers needs scikit-learn)
         import importlib
 
-        return importlib.import_module("fastnn.saving")
+        return importlib.import_module(f"fastnn.{name}")
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
 
 
