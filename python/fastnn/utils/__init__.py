@@ -8,6 +8,7 @@ the seed state fastnn's layers and `fit` read (`get_random_seed`,
 from __future__ import annotations
 
 from fastnn.utils.file_utils import get_file
+from fastnn.utils.model_visualization import model_to_dot, plot_model
 from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
 from fastnn.utils.py_dataset import PyDataset, Sequence
@@ -41,8 +42,10 @@ __all__ = [
     "get_random_seed",
     "get_registered_name",
     "get_registered_object",
+    "model_to_dot",
     "next_seed",
     "normalize",
+    "plot_model",
     "register_keras_serializable",
     "set_random_seed",
     "to_categorical",
