@@ -180,3 +180,33 @@ def test_public_names():
     assert datasets.imdb is imdb and datasets.reuters is reuters
     assert datasets.boston_housing is boston_housing
     assert imdb.FILE_HASHES["imdb.npz"].startswith("69664113")
+
+
+def test_paths_and_malformed_members(isolated, monkeypatch, rng):  # noqa: F811
+    import pathlib
+
+    place(isolated, "boston_housing", "mine.npz", boston_body(rng), monkeypatch)
+    (x_train, _), _ = boston_housing.load_data(path=pathlib.Path("mine.npz"))
+    assert x_train.shape == (18, 13)
+    for bad in ("..", ".", "", "a/b.npz", 3):
+        with pytest.raises(ValueError, match="plain file name"):
+            boston_housing.load_data(path=bad)
+    # a pickle that unpickles to no array: a DatasetError, not a raw TypeError
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array([[1, 2]], dtype=object), allow_pickle=True)
+    raw = bytearray(buffer.getvalue())
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("x.npy", bytes(raw[:-8]))  # truncated pickle stream
+        z.writestr("y.npy", npz_member(np.zeros(1)))
+    place(isolated, "reuters", "reuters.npz", archive.getvalue(), monkeypatch)
+    with pytest.raises(DatasetError, match="not a valid dataset file"):
+        reuters.load_data()
+
+
+def npz_member(array) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()

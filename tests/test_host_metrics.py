@@ -441,3 +441,138 @@ def test_accuracy_class_matches_keras(rng):
     expected = np.mean(model.predict(x, verbose=0) == 0)  # relu's exact zeros equal the labels
     assert logs["accuracy"] == pytest.approx(expected, rel=1e-6)
     assert metrics.deserialize(metrics.serialize(metrics.Accuracy(name="a"))).name == "a"
+
+
+# -- from the review of the first version ---------------------------------------------
+
+
+def test_clone_model_copies_every_kind_of_compiled_metric(rng):
+    x = rng.standard_normal((30, 4)).astype(np.float32)
+    y = (rng.random((30, 1)) > 0.5).astype(np.float32)
+    model = fastnn.Sequential([Input((4,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(
+        "adam",
+        "binary_crossentropy",
+        metrics=[
+            metrics.AUC(),
+            metrics.BinaryAccuracy(name="ba"),
+            metrics.Precision(),
+            HitRate(),
+            metrics.MeanMetricWrapper(metrics.binary_accuracy, name="wrapped"),
+            lambda t, p: np.zeros(len(t), np.float32),  # two functions of one name
+            lambda t, p: np.full(len(t), 7.0, np.float32),
+        ],
+    )
+    clone = fastnn.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    assert clone.evaluate(x, y, verbose=0, return_dict=True) == model.evaluate(
+        x, y, verbose=0, return_dict=True
+    )
+    logs = clone.evaluate(x, y, verbose=0, return_dict=True)
+    assert (logs["<lambda>"], logs["<lambda>_1"]) == (0.0, 7.0)
+    assert clone._metrics[3] is not model._metrics[3]  # its own state
+
+
+def test_mode_auto_needs_a_direction_for_python_metrics(rng):
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    y = rng.standard_normal((20, 1)).astype(np.float32)
+    model = fastnn.Sequential([Input((3,)), layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=[regression_fns(fastnn)[0]])
+    stop = fastnn.callbacks.EarlyStopping(monitor="val_abs_error")
+    with pytest.raises(ValueError, match="isn't able to automatically determine"):
+        model.fit(x, y, validation_split=0.2, epochs=2, verbose=0, callbacks=[stop])
+    # a wrapped loss is minimized, as Keras's MeanMetricWrapper says
+    wrapped = metrics.MeanMetricWrapper(fastnn.losses.mean_squared_error, name="w")
+    assert wrapped.direction == "down" and metrics.Accuracy().direction == "up"
+    assert HitRate().direction is None and metrics.Mean().direction is None
+
+    class Up(HitRate):
+        direction = "up"
+
+    model.compile("sgd", "mse", metrics=[wrapped, Up(name="up")])
+    for monitor in ("val_w", "val_up"):
+        model.fit(
+            x, y, validation_split=0.2, epochs=2, verbose=0,
+            callbacks=[fastnn.callbacks.EarlyStopping(monitor=monitor)],
+        )  # fmt: skip
+
+
+def test_subclasses_of_built_in_metrics_and_layers_keep_their_overrides(rng):
+    keras = keras_or_skip()
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    y = rng.standard_normal((20, 1)).astype(np.float32)
+
+    def zeroed(base):
+        class Zeroed(base):
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                return super().update_state(y_true, y_pred * 0, sample_weight)
+
+        return Zeroed
+
+    model, kmodel = twin_models(keras, (3, 1), None)
+    model.compile("sgd", "mse", metrics=[zeroed(metrics.MeanSquaredError)(name="z")])
+    with keras_quiet():
+        kmodel.compile("sgd", "mse", metrics=[zeroed(keras.metrics.MeanSquaredError)(name="z")])
+        expected = kmodel.evaluate(x, y, verbose=0, return_dict=True)
+    assert_histories_close(model.evaluate(x, y, verbose=0, return_dict=True), expected)
+
+    class Seven(layers.Dense):
+        def call(self, inputs):
+            return inputs * 0 + 7
+
+    with pytest.raises(NotImplementedError, match="custom layer"):
+        fastnn.Sequential([Input((3,)), Seven(2)])
+
+    class MyReLU(layers.ReLU):
+        def call(self, inputs):
+            return inputs
+
+    with pytest.raises(TypeError, match="MyReLU layer"):
+        layers.Dense(2, activation=MyReLU())
+
+
+def test_a_wrapped_built_in_function_loads_without_custom_objects(rng, tmp_path):
+    keras = keras_or_skip()
+    x = rng.standard_normal((10, 3)).astype(np.float32)
+    y = (rng.random((10, 1)) > 0.5).astype(np.float32)
+    model, kmodel = twin_models(keras, (3, 1), "sigmoid")
+    model.compile("sgd", "binary_crossentropy", metrics=[
+        metrics.MeanMetricWrapper(metrics.binary_accuracy, name="ba")
+    ])  # fmt: skip
+    model.save(tmp_path / "ours.keras")
+    loaded = fastnn.models.load_model(tmp_path / "ours.keras")
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    with keras_quiet():
+        kmodel.compile("sgd", "binary_crossentropy", metrics=[
+            keras.metrics.MeanMetricWrapper(keras.metrics.binary_accuracy, name="ba")
+        ])  # fmt: skip
+        kmodel.save(tmp_path / "theirs.keras")
+    assert fastnn.models.load_model(tmp_path / "theirs.keras").metrics_names == ["loss", "ba"]
+
+
+def test_evaluate_in_another_thread_while_fit_runs_sees_its_own_outputs(rng):
+    """The outputs a Python metric reads come back with the engine call that
+    made them: another thread's call between them cannot swap them."""
+    import threading
+
+    x = rng.standard_normal((600, 6)).astype(np.float32)
+    y = rng.standard_normal((600, 2)).astype(np.float32)
+    model = fastnn.Sequential([Input((6,)), layers.Dense(16, activation="relu"), layers.Dense(2)])
+    model.compile("sgd", "mse", metrics=["mae", regression_fns(fastnn)[0]])
+    failures = []
+
+    def evaluate_often():
+        try:
+            for _ in range(20):
+                logs = model.evaluate(x[:70], y[:70], batch_size=7, verbose=0, return_dict=True)
+                if abs(logs["abs_error"] - logs["mae"]) > 1e-5 * max(1.0, logs["mae"]):
+                    failures.append(logs)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            failures.append(e)
+
+    thread = threading.Thread(target=evaluate_often)
+    thread.start()
+    history = model.fit(x, y, batch_size=32, epochs=3, verbose=0).history
+    thread.join()
+    assert failures == []
+    np.testing.assert_allclose(history["abs_error"], history["mae"], rtol=1e-5)

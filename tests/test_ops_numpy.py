@@ -245,8 +245,15 @@ def test_binary_ops_give_keras_values_and_dtypes(name, kinds):
 def test_divide_by_zero_and_integer_powers_as_keras():
     _compare("divide", np.array([1.0, -1.0, 0.0], np.float32), 0.0)
     _compare("divide", np.array([3, 4], np.int32), np.array([2, 0], np.int32))
-    with pytest.raises(ValueError, match="negative integer powers"):
-        ops.power(np.array([2, 3]), -1)
+    _compare("divide", np.array([0, 1, 200, 255], np.uint8), 256)  # not wrapped to 0
+    _compare("divide", np.array([0, 1, 200, 255], np.uint8), -2)
+    _compare("divide", np.array([-128, 127], np.int8), 200)
+    _compare("divide", 300, np.array([1, 2], np.uint8))
+    _compare("divide", np.array([1.0, 2.0], np.float64), 3)
+    _compare("power", np.array([2, 3, -1, 1, 0, -1]), np.array([2, -1, -1, -3, -1, -2]))
+    _compare("power", np.array([2, 3], np.int32), -1)
+    _compare("sign", np.array([np.nan, -2.0, 0.0, 3.0], np.float32))
+    _compare("std", np.array([1e20, -1e20], np.float32))
     with pytest.raises(TypeError, match="bool"):
         ops.negative(np.array([True]))
 

@@ -73,3 +73,10 @@ def test_without_pydot_plot_model_says_what_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "IPython.core.magics.namespace", object())
     assert utils.plot_model(seed_model()) is None  # in IPython: printed, as Keras
     assert "You must install pydot" in capsys.readouterr().out
+
+
+def test_an_unbuilt_model_is_refused_as_in_keras():
+    pytest.importorskip("pydot")
+    model = fastnn.Sequential([layers.Dense(3)])
+    with pytest.raises(ValueError, match="has not yet been built"):
+        utils.model_to_dot(model)

@@ -287,8 +287,14 @@ FloatArray checked_weights(const py::handle& sw_obj, int64_t rows) {
   return sw;
 }
 
-py::dict result_dict(const nn::RunResult& r) {
+py::dict result_dict(const nn::RunResult& r, int64_t output_dim = -1) {
   py::dict d;
+  if (output_dim >= 0) {  // keep_outputs: the last batch's outputs, (rows, output_dim)
+    FloatArray outputs(std::vector<py::ssize_t>{static_cast<py::ssize_t>(r.output_rows),
+                                                static_cast<py::ssize_t>(output_dim)});
+    std::copy(r.outputs.begin(), r.outputs.end(), outputs.mutable_data());
+    d["outputs"] = outputs;
+  }
   d["loss_sum"]    = r.loss_sum;
   d["samples"]     = r.samples;
   d["weight_sum"]  = r.weight_sum;
@@ -484,22 +490,6 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("buffer_size", &Network::buffer_size)
       .def_property_readonly("fused_output", &Network::fused_output)
       .def_property("iterations", &Network::iterations, &Network::set_iterations)
-      .def(
-          "last_outputs",
-          [](Network& n) {
-            std::vector<float> buf;
-            int64_t rows = 0;
-            {
-              py::gil_scoped_release release;
-              rows = n.last_outputs(&buf);
-            }
-            FloatArray out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
-                                                    static_cast<py::ssize_t>(n.output_dim())});
-            std::copy(buf.begin(), buf.end(), out.mutable_data());
-            return out;
-          },
-          "A copy of the outputs (rows, output_dim) of the last training step or evaluated "
-          "batch (train_batch, train_epoch's last step, evaluate's last batch).")
       .def_property_readonly("_input_kept", &Network::input_kept,
                              "Private: the fraction of steps the first layer's last compacted "
                              "weight gradient kept (1: it ran dense).")
@@ -672,7 +662,7 @@ void bind_nn(py::module_& m) {
           "train_epoch",
           [](Network& n, const CallData& data, const py::handle& order_obj, int64_t batch_size,
              int64_t step_begin, int64_t step_end, optim::Optimizer& optimizer,
-             const py::handle& rates_obj) {
+             const py::handle& rates_obj, bool keep_outputs) {
             check_prepared_for(n, data);
             Int64Array order = Int64Array::ensure(as_numeric_array(order_obj, "order"));
             if (order.ndim() != 1) throw py::value_error("order must be 1-D");
@@ -709,33 +699,36 @@ void bind_nn(py::module_& m) {
             {
               py::gil_scoped_release release;
               r = n.train_epoch(data.batch(), index, order.size(), batch_size, step_begin, step_end,
-                                updater);
+                                updater, keep_outputs);
             }
-            return result_dict(r);
+            return result_dict(r, keep_outputs ? n.output_dim() : -1);
           },
           py::arg("data"), py::arg("order"), py::arg("batch_size"), py::arg("step_begin"),
           py::arg("step_end"), py::arg("optimizer"), py::arg("learning_rates"),
+          py::arg("keep_outputs") = false,
           "Steps [step_begin, step_end) of an epoch over the samples in `order`: each is "
           "forward + loss + backward + one fused optimizer step with learning_rates[k]; "
-          "returns the sums over those steps.")
+          "returns the sums over those steps (and with keep_outputs, 'outputs': the last "
+          "step's training-mode outputs, taken in the same call).")
       .def(
           "evaluate",
-          [](Network& n, const CallData& data, int64_t batch_size) {
+          [](Network& n, const CallData& data, int64_t batch_size, bool keep_outputs) {
             check_prepared_for(n, data);
             if (batch_size < 1)
               throw py::value_error("batch_size must be >= 1, got " + std::to_string(batch_size));
             nn::RunResult r;
             {
               py::gil_scoped_release release;
-              r = n.evaluate(data.batch(), batch_size);
+              r = n.evaluate(data.batch(), batch_size, keep_outputs);
             }
-            return result_dict(r);
+            return result_dict(r, keep_outputs ? n.output_dim() : -1);
           },
-          py::arg("data"), py::arg("batch_size") = 32,
-          "Loss and metric sums in inference mode over all samples.")
+          py::arg("data"), py::arg("batch_size") = 32, py::arg("keep_outputs") = false,
+          "Loss and metric sums in inference mode over all samples (with keep_outputs, "
+          "'outputs': the last batch's).")
       .def(
           "evaluate_rows",
-          [](Network& n, const CallData& data, int64_t begin, int64_t end) {
+          [](Network& n, const CallData& data, int64_t begin, int64_t end, bool keep_outputs) {
             check_prepared_for(n, data);
             const int64_t rows = data.x.shape(0);
             if (begin < 0 || end < begin || end > rows)
@@ -749,12 +742,13 @@ void bind_nn(py::module_& m) {
             nn::RunResult r;
             {
               py::gil_scoped_release release;
-              r = n.evaluate(b, std::max<int64_t>(1, end - begin));
+              r = n.evaluate(b, std::max<int64_t>(1, end - begin), keep_outputs);
             }
-            return result_dict(r);
+            return result_dict(r, keep_outputs ? n.output_dim() : -1);
           },
-          py::arg("data"), py::arg("begin"), py::arg("end"),
-          "evaluate over rows [begin, end) of data, as one batch.");
+          py::arg("data"), py::arg("begin"), py::arg("end"), py::arg("keep_outputs") = false,
+          "evaluate over rows [begin, end) of data, as one batch (with keep_outputs, "
+          "'outputs': its outputs).");
 }
 
 }  // namespace fastnn::bindings

@@ -991,7 +991,7 @@ void Network::apply_constraints() {
 
 RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t order_len,
                                int64_t batch_size, int64_t step_begin, int64_t step_end,
-                               Updater& updater) {
+                               Updater& updater, bool keep_outputs) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
   RunResult total;
@@ -1068,10 +1068,11 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
       k ^= 1;
     }
   });
+  if (keep_outputs) keep_last_outputs(&total);
   return total;
 }
 
-RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
+RunResult Network::evaluate(const Batch& data, int64_t batch_size, bool keep_outputs) {
   std::lock_guard<std::mutex> lock(mutex_);
   RunResult total;
   total.metric_sums.assign(metrics_.size(), 0.0);
@@ -1095,15 +1096,15 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size) {
       ++total.steps;
     }
   });
+  if (keep_outputs) keep_last_outputs(&total);
   return total;
 }
 
-int64_t Network::last_outputs(std::vector<float>* out) {
-  std::lock_guard<std::mutex> lock(mutex_);
+void Network::keep_last_outputs(RunResult* r) const {
   const int64_t rows = out_ptr_.empty() || out_ptr_.back() == nullptr ? 0 : last_rows_;
   const float* y     = rows > 0 ? out_ptr_.back() : nullptr;
-  out->assign(y, y + rows * output_dim());
-  return rows;
+  r->outputs.assign(y, y + rows * output_dim());
+  r->output_rows = rows;
 }
 
 }  // namespace fastnn::nn

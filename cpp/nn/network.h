@@ -176,6 +176,10 @@ struct RunResult {
   double weight_sum = 0.0;  // sum of sample weights (rows when unweighted)
   std::vector<double> metric_sums;
   int64_t steps = 0;
+  // With keep_outputs: the outputs (output_rows, output_dim) of the call's
+  // last forward pass (for metrics computed in Python).
+  std::vector<float> outputs;
+  int64_t output_rows = 0;
 };
 
 // The update applied after each batch's backward pass in train_epoch.
@@ -280,20 +284,20 @@ class Network {
   // order[s * batch_size : min((s + 1) * batch_size, order_len)] gathered from
   // `data` (whose rows index the full arrays), then calls updater.step and
   // increments iterations(). Returns the sums over those steps.
+  // keep_outputs: the last step's outputs are copied into the result.
   RunResult train_epoch(const Batch& data, const int64_t* order, int64_t order_len,
-                        int64_t batch_size, int64_t step_begin, int64_t step_end, Updater& updater);
+                        int64_t batch_size, int64_t step_begin, int64_t step_end, Updater& updater,
+                        bool keep_outputs = false);
 
   // Loss and metric sums in inference mode (no dropout, no gradients) over
   // all rows of `data`, batch_size rows at a time.
-  RunResult evaluate(const Batch& data, int64_t batch_size);
-
-  // The outputs (rows, output_dim) of the last training or evaluation forward
-  // pass (train_batch, train_epoch's last step, evaluate's last batch), copied
-  // into `out`; returns their rows (0 before any). Metrics computed in Python
-  // read them, as Keras's metrics read the train step's y_pred.
-  int64_t last_outputs(std::vector<float>* out);
+  // keep_outputs: the last batch's outputs are copied into the result.
+  RunResult evaluate(const Batch& data, int64_t batch_size, bool keep_outputs = false);
 
  private:
+  // The last forward pass's outputs into r (keep_outputs; the lock held).
+  void keep_last_outputs(RunResult* r) const;
+
   struct LayerState {
     int64_t in = 0, out = 0;
     int64_t kernel = -1, bias = -1;  // offsets into params_, -1 if none
@@ -432,7 +436,7 @@ class Network {
   // than kSkipZeroMaxKept of them; otherwise it is retried every
   // kSkipZeroRetry steps. Only the speed depends on this.
   double input_kept_       = 0.0;
-  int64_t last_rows_       = 0;  // rows of the last forward pass (last_outputs)
+  int64_t last_rows_       = 0;  // rows of the last forward pass (keep_outputs)
   int64_t skip_zero_retry_ = 0;
   std::mutex mutex_;
 };

@@ -213,6 +213,13 @@ class Variable(np.ndarray):
     def __reduce__(self):  # pickles/copies as the plain array it is
         return np.array(self).__reduce__()
 
+    def __deepcopy__(self, memo):
+        """A layer's weight copies as a plain array (see `__reduce__`); a
+        metric's variable (no layer) as a Variable of its own."""
+        if self._layer is not None:
+            return np.array(self)
+        return Variable(np.array(self), self._keras_name, self._keras_path, None)
+
 
 _UNSET = object()
 
@@ -293,12 +300,12 @@ def _activation_argument(layer: Layer, value):
             "its own arguments; its `activation` cannot be set (set those arguments, or use an "
             "Activation layer)"
         )
-    if isinstance(value, Activation):
+    if isinstance(value, Activation) and not _is_custom_layer(value):
         return value  # an activation layer as the activation, as Keras calls it
     if isinstance(value, Layer):
         raise TypeError(
-            f"activation may be an activation layer (Activation, ReLU, LeakyReLU, ELU, "
-            f"Softmax); {type(value).__name__} layer {value.name!r} is not one"
+            f"activation may be one of fastnn's activation layers (Activation, ReLU, "
+            f"LeakyReLU, ELU, Softmax); {type(value).__name__} layer {value.name!r} is not one"
         )
     return _activations.named(value)
 
@@ -390,9 +397,13 @@ def _custom_layer_message(layer) -> str:
 
 
 def _is_custom_layer(layer) -> bool:
-    """A subclass of Layer that is not one of fastnn's (it cannot describe
-    itself to the engine)."""
-    return type(layer)._spec is Layer._spec
+    """A subclass of Layer that fastnn cannot run: not one of fastnn's (it
+    cannot describe itself to the engine), or one of them with the user's
+    own `call` (which the engine would ignore)."""
+    cls = type(layer)
+    if cls._spec is Layer._spec:
+        return True
+    return any("call" in klass.__dict__ for klass in cls.__mro__ if klass.__module__ != __name__)
 
 
 class Layer:
@@ -2710,7 +2721,8 @@ _MERGES = ("Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multip
 _NOT_DENSE = (
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "SeparableConv2D",
     "DepthwiseConv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "Embedding", "LSTM", "GRU", "SimpleRNN",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "MaxPool1D",
+    "MaxPool2D", "AvgPool2D", "Embedding", "LSTM", "GRU", "SimpleRNN",
     "Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "TextVectorization",
 )  # fmt: skip
 

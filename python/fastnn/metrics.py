@@ -190,6 +190,16 @@ class Metric:
     kind = None
     direction = "up"
     _default_name = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ != __name__ and "direction" not in cls.__dict__:
+            # A user's metric tells its direction as Keras's does (`_direction`);
+            # one extending a built-in metric keeps that metric's.
+            base = next(k for k in cls.__mro__[1:] if k.__module__ == __name__)
+            if base is Metric:
+                cls.direction = None
+
     # How `update_state` reads a 1-D `y_pred`: "sample" (one sample with an
     # output per element, as Keras's metrics that reduce the last axis read
     # it), "elements" (one output per sample, as Keras's element-wise
@@ -408,6 +418,9 @@ class Metric:
             from fastnn import layers, models
 
             metric = copy.copy(self)  # __getstate__ leaves the cached models out
+            if _is_host_class(type(metric)):  # a user's subclass: the engine computes its base
+                base = next(k for k in type(self).__mro__ if k.__module__ == __name__ and k.kind)
+                metric.__class__ = base
             metric._state = None
             model = models.Sequential(
                 [layers.Input((outputs,), name="y_pred"), layers.Activation("linear", name="id")],
@@ -447,6 +460,14 @@ def is_host_metric(metric) -> bool:
 
 
 def _is_host_class(cls) -> bool:
+    """A class whose `update_state` or `result` is the user's (a Keras-style
+    subclass, of `Metric` or of a built-in metric), or one of fastnn's
+    metrics kept in Python."""
+    for klass in cls.__mro__:
+        if klass.__module__ != __name__ and (
+            "update_state" in klass.__dict__ or "result" in klass.__dict__
+        ):
+            return True
     return cls.kind is None and cls.update_state is not Metric.update_state
 
 
@@ -511,6 +532,8 @@ def _samplewise(values, sample_weight, reduce, what: str):
 class _HostMetric(Metric):
     """Base of the metrics kept in Python (float64 sums, float32 results)."""
 
+    direction = None  # as Keras's Mean: mode="auto" callbacks need to be told
+
     def __init__(self, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self._total = 0.0
@@ -534,6 +557,13 @@ class _HostMetric(Metric):
 
     def __hash__(self):
         return id(self)
+
+
+def _is_loss(fn) -> bool:
+    """Whether `fn` is one of fastnn's loss functions or losses."""
+    if isinstance(fn, _losses.Loss):
+        return True
+    return any(fn is getattr(_losses, name, None) for name in _losses.__all__)
 
 
 class Mean(_HostMetric):
@@ -616,6 +646,8 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name, dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
+        if _is_loss(fn):  # a wrapped loss is minimized (Keras's MeanMetricWrapper)
+            self.direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if isinstance(y_true, (list, tuple)) or isinstance(y_pred, (list, tuple)):
@@ -669,6 +701,7 @@ class Accuracy(MeanMetricWrapper):
     """
 
     _default_name = "accuracy"
+    direction = "up"
 
     def __init__(self, name="accuracy", dtype=None):
         super().__init__(accuracy, name=name, dtype=dtype)

@@ -50,6 +50,8 @@ _FLOAT32 = np.dtype(np.float32)
 
 
 _LOCK_CREATION = threading.Lock()
+# Per thread: model id -> {id(metric): private copy} (Sequential._private_host_metrics).
+_HOST_COPIES = threading.local()
 
 
 def _arguments(names: dict) -> dict:
@@ -462,6 +464,8 @@ class Sequential:
                     )
                 layer._build_rescaling(shape)
                 normalizers.append(layer)
+            if _layers._is_custom_layer(layer):  # (a subclass with its own call)
+                raise NotImplementedError(_layers._custom_layer_message(layer))
             spec = layer._spec(shape)
             if spec is not None:
                 specs.append((layer, spec))
@@ -994,27 +998,27 @@ class Sequential:
         hosts = self._host_metrics()
         if not hosts:
             return self._engine_steps(data, order, batch_size, begin, end)
-        # Metrics computed in Python read each step's predictions: one step a call.
+        # Metrics computed in Python read each step's predictions: one step a
+        # call, which returns them (taken under the engine's lock).
         totals = None
         for step in range(begin, end):
-            result = self._engine_steps(data, order, batch_size, step, step + 1)
+            result = self._engine_steps(data, order, batch_size, step, step + 1, True)
             rows = order[step * batch_size : (step + 1) * batch_size]
-            self._update_host_metrics(hosts, self._net, data, rows)
+            self._update_host_metrics(hosts, result.pop("outputs"), data, rows)
             totals = result if totals is None else _add_results(totals, result)
         return totals
 
-    def _engine_steps(self, data, order, batch_size: int, begin: int, end: int) -> dict:
+    def _engine_steps(
+        self, data, order, batch_size: int, begin: int, end: int, keep_outputs: bool = False
+    ) -> dict:
         """`_run_steps`'s C++ call (the optimizer and flags synced)."""
         rates = _learning_rates(self.optimizer, end - begin)
+        args = (data, order, batch_size, begin, end, self.optimizer._kernel, rates)
         if not self._borrowed:
-            return self._net.train_epoch(
-                data, order, batch_size, begin, end, self.optimizer._kernel, rates
-            )
+            return self._net.train_epoch(*args, keep_outputs=keep_outputs)
         self._borrow_in()
         try:
-            return self._net.train_epoch(
-                data, order, batch_size, begin, end, self.optimizer._kernel, rates
-            )
+            return self._net.train_epoch(*args, keep_outputs=keep_outputs)
         finally:
             self._borrow_out()
 
@@ -1073,8 +1077,9 @@ class Sequential:
                 self, Sequential.test_on_batch, (x, y, sample_weight, return_dict), {}
             )
         self._require_compiled("test_on_batch")
-        self._reset_host_metrics()
-        return self._format(self._test_batch("test_on_batch", x, y, sample_weight), return_dict)
+        with self._private_host_metrics():
+            self._reset_host_metrics()
+            return self._format(self._test_batch("test_on_batch", x, y, sample_weight), return_dict)
 
     def _test_batch(self, what, x, y, sample_weight) -> dict:
         """Loss and metric sums of one batch in inference mode (test_on_batch,
@@ -1084,11 +1089,10 @@ class Sequential:
         self._sync_trainable()  # frozen layers' penalties leave the loss
         if self._borrowed:
             self._borrow_in_to_read()
-        net = self._net
-        result = net.evaluate(data, data.rows)
         hosts = self._host_metrics()
+        result = self._net.evaluate(data, data.rows, keep_outputs=bool(hosts))
         if hosts:
-            self._update_host_metrics(hosts, net, data, None)
+            self._update_host_metrics(hosts, result.pop("outputs"), data, None)
         return result
 
     def predict_on_batch(self, x):
@@ -1117,22 +1121,55 @@ class Sequential:
     # -- metrics computed in Python (functions, MeanMetricWrapper, subclasses) --
     def _host_metrics(self) -> list:
         """``[(metric, weighted)]`` for the compiled metrics the engine does
-        not compute (`fastnn.metrics.is_host_metric`)."""
+        not compute (`fastnn.metrics.is_host_metric`), or this thread's
+        private copies of them (`_private_host_metrics`)."""
         return [
-            (m, w)
+            (self._host_copy(m), w)
             for m, w in zip(self._metrics, self._metric_weighted)
             if _metrics.is_host_metric(m)
         ]
+
+    def _host_copy(self, metric):
+        copies = getattr(_HOST_COPIES, "by_model", {}).get(id(self))
+        return copies.get(id(metric), metric) if copies else metric
+
+    @contextlib.contextmanager
+    def _private_host_metrics(self):
+        """An evaluation works on private copies of the Python metrics, so a
+        `fit` in another thread and the evaluation keep their running states
+        apart (the engine's own sums are per call). At the end the copies'
+        state becomes the metrics' (Keras's metrics hold the last run), unless
+        another thread is training then."""
+        hosts = [m for m in self._metrics if _metrics.is_host_metric(m)]
+        if not hosts:
+            yield
+            return
+        import copy
+
+        by_model = _HOST_COPIES.__dict__.setdefault("by_model", {})
+        outer = by_model.get(id(self))
+        copies = {id(m): copy.deepcopy(m) for m in hosts}
+        by_model[id(self)] = copies
+        try:
+            yield
+        finally:
+            if outer is None:
+                del by_model[id(self)]
+            else:
+                by_model[id(self)] = outer
+            busy = self._busy
+            if outer is None and not (busy.locked() and busy.owner != threading.get_ident()):
+                for m in hosts:
+                    m.__dict__.update(copies[id(m)].__dict__)
 
     def _reset_host_metrics(self) -> None:
         for metric, _ in self._host_metrics():
             metric.reset_state()
 
-    def _update_host_metrics(self, hosts, net, data, rows) -> None:
+    def _update_host_metrics(self, hosts, y_pred, data, rows) -> None:
         """Each host metric's `update_state(y_true, y_pred[, sample_weight])`
-        on the batch `net` last ran: `rows` of `data` (an index array, a
-        slice, or None for all), its predictions from the engine."""
-        y_pred = net.last_outputs()
+        on a batch: `rows` of `data` (an index array, a slice, or None for
+        all) and `y_pred`, the engine's outputs for them."""
         y_true = data.y_true
         weights = data.sample_weight
         if rows is not None:
@@ -1169,7 +1206,7 @@ class Sequential:
         for metric, weighted in zip(self._metrics, self._metric_weighted):
             n = len(metric._kernels())  # the engine's sums this metric reads
             if _metrics.is_host_metric(metric):
-                value = _host_result(metric)
+                value = _host_result(self._host_copy(metric))
             else:
                 value = metric._value(sums[at : at + n], weight if weighted else samples)
             if isinstance(value, float):
@@ -1491,9 +1528,11 @@ class Sequential:
                 if policy == "every":
                     cbs.on_test_batch_begin(b)
                 stop = min(rows, start + batch_size)
-                result = net.evaluate_rows(data, start, stop)
+                result = net.evaluate_rows(data, start, stop, keep_outputs=bool(hosts))
                 if hosts:
-                    self._update_host_metrics(hosts, net, data, slice(start, stop))
+                    self._update_host_metrics(
+                        hosts, result.pop("outputs"), data, slice(start, stop)
+                    )
                 totals = result if totals is None else _add_results(totals, result)
                 if policy == "every":
                     cbs.on_test_batch_end(b, self._logs(totals))
@@ -1562,7 +1601,8 @@ class Sequential:
                 epochs=1,
                 steps=iterator.num_batches,
             )
-            logs = self._evaluate_source(iterator, cbs)
+            with self._private_host_metrics():
+                logs = self._evaluate_source(iterator, cbs)
         else:
             data = self._prepare_data(x, y, sample_weight, "evaluate")
             batch_size = batch_size or _default_batch_size(data.rows, steps)
@@ -1574,7 +1614,8 @@ class Sequential:
                 epochs=1,
                 steps=steps or -(-data.rows // batch_size),
             )
-            logs = self._evaluate_data(data, batch_size, cbs, steps=steps)
+            with self._private_host_metrics():
+                logs = self._evaluate_data(data, batch_size, cbs, steps=steps)
         if return_dict:
             return dict(sorted(logs.items()))
         if not self._metric_names:
@@ -2265,6 +2306,12 @@ class Sequential:
         Raises:
             ValueError: a malformed config or an option fastnn lacks.
         """
+        self._compile_from_config(config)
+
+    def _compile_from_config(self, config: dict, metric_lists=None) -> None:
+        """`compile_from_config`; `metric_lists` (``{"metrics": [...],
+        "weighted_metrics": [...]}``) replaces the config's metrics
+        (`clone_model` hands over copies of the original's)."""
         if not isinstance(config, dict):
             raise ValueError(f"compile_config must be a dict, got {config!r:.200}")
         if config.get("loss_weights") is not None:
@@ -2272,8 +2319,10 @@ class Sequential:
         optimizer = config.get("optimizer", "rmsprop")
         if isinstance(optimizer, dict):
             optimizer = _optimizers.deserialize(optimizer)
-        lists = {}
+        lists = dict(metric_lists or {})
         for key in ("metrics", "weighted_metrics"):
+            if key in lists:
+                continue
             items = config.get(key)
             if items is not None:
                 if not isinstance(items, (list, tuple)):
@@ -3159,18 +3208,21 @@ _LOSS_KERAS_DEFAULTS = {
 }
 
 
-def _custom_metric_objects(model) -> dict:
-    """The functions and user classes among `model`'s compiled metrics, by
-    the names they are serialized under."""
-    from fastnn.utils.registry import get_registered_name
+def _copied_metric_ids(ids):
+    """`compile`'s metrics for a clone: names and functions as they are,
+    each metric object a copy of it with no state (another model's metric
+    keeps its own)."""
+    import copy
 
-    found = {}
-    for item in [*(model._metric_ids or ()), *(model._weighted_metric_ids or ())]:
-        if isinstance(item, _metrics.Metric) and type(item).__module__ != _metrics.__name__:
-            found[get_registered_name(type(item))] = type(item)
-        elif callable(item) and not isinstance(item, type) and not hasattr(item, "_metric_class"):
-            found[get_registered_name(item)] = item
-    return found
+    if ids is None:
+        return None
+    copied = []
+    for item in ids:
+        if isinstance(item, _metrics.Metric):
+            item = copy.deepcopy(item)
+            item.reset_state()
+        copied.append(item)
+    return copied
 
 
 def _deserialize_compiled_metric(item):
@@ -3478,11 +3530,14 @@ def clone_model(
         stack = new_layers if inputs is None else [inputs, *new_layers]
         clone = Sequential(stack, name=model.name, trainable=model.trainable)
     if model.compiled:
-        from fastnn.utils.registry import CustomObjectScope
-
-        # the compiled metrics' own functions and classes, found by name
-        with CustomObjectScope(_custom_metric_objects(model)):
-            clone.compile_from_config(model.get_compile_config())
+        # the same metrics (functions as they are, metric objects copied with no state)
+        clone._compile_from_config(
+            model.get_compile_config(),
+            {
+                "metrics": _copied_metric_ids(model._metric_ids),
+                "weighted_metrics": _copied_metric_ids(model._weighted_metric_ids),
+            },
+        )
     return clone
 
 

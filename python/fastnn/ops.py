@@ -709,7 +709,19 @@ def multiply(x1, x2):
 def divide(x1, x2):
     """Keras's ``ops.divide``: true division; of two integer (or bool)
     operands float32, else their promoted float dtype; inf and NaN where
-    dividing by zero."""
+    dividing by zero. A Python number divides by its own value (not wrapped
+    into an integer array's dtype: ``divide(uint8_image, 255)``)."""
+    numbers = (int, float)
+    a_scalar = isinstance(x1, numbers) and not isinstance(x1, bool)
+    b_scalar = isinstance(x2, numbers) and not isinstance(x2, bool)
+    if a_scalar != b_scalar:
+        array = _tensor(x2 if a_scalar else x1)
+        scalar = x1 if a_scalar else x2
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.true_divide(scalar, array) if a_scalar else np.true_divide(array, scalar)
+        return np.asarray(out, dtype=array.dtype)
     a, b = _binary(x1, x2)
     if a.dtype.kind in "biu":
         a, b = a.astype(np.float32), b.astype(np.float32)
@@ -729,19 +741,29 @@ def negative(x):
 
 
 def power(x1, x2):
-    """Keras's ``ops.power``: ``x1 ** x2`` in torch's promotion of the two
-    (a negative integer power of an integer is refused, as torch refuses it)."""
+    """Keras's ``ops.power``: ``x1 ** x2`` in torch's promotion of the two;
+    an integer to a negative integer power is torch's integer result (1 for
+    a base of 1, ±1 for -1, else 0)."""
     a, b = _binary(x1, x2)
-    if a.dtype.kind in "iu" and b.dtype.kind in "iu" and np.any(b < 0):
-        raise ValueError("Integers to negative integer powers are not allowed.")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.asarray(np.power(a, b))
+        if a.dtype.kind not in "iu" or not np.any(b < 0):
+            return np.asarray(np.power(a, b))
+        a, b = np.broadcast_arrays(a, b)
+        positive = np.power(a, np.maximum(b, 0).astype(b.dtype))
+        odd = (b % 2).astype(bool)
+        negative = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+        return np.asarray(np.where(b >= 0, positive, negative).astype(a.dtype))
 
 
 def sign(x):
-    """Keras's ``ops.sign``: -1, 0 or 1 (NaN kept) in `x`'s dtype."""
+    """Keras's ``ops.sign``: -1, 0 or 1 (0 for NaN, as torch) in `x`'s dtype."""
     x = _tensor(x)
-    return np.array(x) if x.dtype == np.bool_ else np.asarray(np.sign(x))
+    if x.dtype == np.bool_:
+        return np.array(x)
+    out = np.sign(x)
+    return np.asarray(
+        np.where(np.isnan(out), 0, out).astype(x.dtype) if x.dtype.kind == "f" else out
+    )
 
 
 def log1p(x):
@@ -813,7 +835,10 @@ def std(x, axis=None, keepdims=False):
     x = _tensor(x)
     if x.dtype.kind in "biu":
         x = x.astype(np.float32)
-    return np.asarray(np.std(x, axis=_axis(axis), keepdims=keepdims))
+    wide = x.astype(np.promote_types(x.dtype, np.float64))  # (x - mean)² can pass float32's range
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # of nothing: NaN, as torch, silently
+        return np.asarray(np.std(wide, axis=_axis(axis), keepdims=keepdims).astype(x.dtype))
 
 
 def var(x, axis=None, keepdims=False):
@@ -822,7 +847,10 @@ def var(x, axis=None, keepdims=False):
     x = _tensor(x)
     dtype = _result_type(x, 1.0)
     compute = np.promote_types(dtype, np.float32)
-    return np.asarray(np.var(x.astype(compute), axis=_axis(axis), keepdims=keepdims)).astype(dtype)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # of nothing: NaN, as torch, silently
+        out = np.var(x.astype(compute), axis=_axis(axis), keepdims=keepdims)
+    return np.asarray(out).astype(dtype)
 
 
 def logsumexp(x, axis=None, keepdims=False):

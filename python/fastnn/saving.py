@@ -305,6 +305,21 @@ def serialize_function(fn) -> dict:
     }
 
 
+def _builtin_function(name: str):
+    """One of fastnn's metric, loss or activation functions by its Keras
+    name (Keras finds its own built-in functions without custom_objects)."""
+    import importlib
+    import types
+
+    for module in ("fastnn.metrics", "fastnn.losses", "fastnn.activations"):
+        fn = getattr(importlib.import_module(module), name, None)
+        if isinstance(fn, types.FunctionType) and name in getattr(
+            importlib.import_module(module), "__all__", ()
+        ):
+            return fn
+    return None
+
+
 def deserialize_function(config, custom_objects=None):
     """The function `serialize_function` described (a dict, or its name),
     found in `custom_objects`, the `custom_object_scope`s entered, or the
@@ -321,6 +336,8 @@ def deserialize_function(config, custom_objects=None):
     if not isinstance(config, str):
         raise TypeError(f"Expected a function name, got {config!r:.200}")
     fn = get_registered_object(config, custom_objects)
+    if fn is None:
+        fn = _builtin_function(config)
     if fn is None or not callable(fn):
         hint = (
             " A lambda is saved without its code: give it as custom_objects={'<lambda>': fn}."

@@ -280,7 +280,14 @@ def fetch_named(name: str, path, filename: str, digest: str, base_url=None, cach
         ValueError: `path` is not a plain file name.
         DatasetError: as `fetch`.
     """
-    if not isinstance(path, str) or not path or os.path.basename(path) != path:
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if (
+        not isinstance(path, str)
+        or not path
+        or os.path.basename(path) != path
+        or path in (".", "..")
+    ):
         raise ValueError(f"path must be a plain file name such as {filename!r}, got {path!r}")
     if path != filename:
         for directory in search_dirs(name, cache_dir):

@@ -71,7 +71,17 @@ def load_npz(path: str, name: str, keys) -> dict:
                 if key + ".npy" not in members:
                     raise ValueError(f"no array {key!r} in it")
                 arrays[key] = _read_member(io.BytesIO(archive.read(key + ".npy")))
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        EOFError,
+        zipfile.BadZipFile,
+        pickle.UnpicklingError,
+    ) as e:  # whatever a damaged or crafted member makes the reader raise
         raise DatasetError(
             f"{name}: {path} is not a valid dataset file ({e}). Delete or replace it (fastnn "
             "downloads a fresh copy when none is found)."

@@ -59,7 +59,7 @@ def _label(layer, input_shape, output_shape, options: dict) -> str:
         cells.append(f"Output shape: <b>{_shape_text(output_shape)}</b>")
     if options["show_dtype"]:
         cells.append("Output dtype: <b>float32</b>")
-    if options["show_trainable"]:
+    if options["show_trainable"] and getattr(layer, "weights", None):  # (layers with weights)
         cells.append(f"Trainable: <b>{'T' if layer.trainable else 'F'}</b>")
     if cells:
         rows.append("<tr><td>" + " | ".join(cells) + "</td></tr>")
@@ -126,6 +126,11 @@ def model_to_dot(
     del expand_nested, subgraph
     if kwargs:
         raise ValueError(f"Unrecognized keyword arguments: {kwargs}")
+    if getattr(model, "_input_shape", None) is None:
+        raise ValueError(
+            "This model has not yet been built. Build the model first by calling `build()` or "
+            "by calling the model on a batch of data."
+        )
     pydot = _pydot()
     if pydot is None:
         raise ImportError(
