@@ -708,8 +708,8 @@ void bind_nn(py::module_& m) {
           py::arg("keep_outputs") = false,
           "Steps [step_begin, step_end) of an epoch over the samples in `order`: each is "
           "forward + loss + backward + one fused optimizer step with learning_rates[k]; "
-          "returns the sums over those steps (and with keep_outputs, 'outputs': the last "
-          "step's training-mode outputs, taken in the same call).")
+          "returns the sums over those steps (and with keep_outputs, 'outputs': every "
+          "step's training-mode outputs, one batch after the other, taken in the same call).")
       .def(
           "evaluate",
           [](Network& n, const CallData& data, int64_t batch_size, bool keep_outputs) {

@@ -1062,13 +1062,13 @@ RunResult Network::train_epoch(const Batch& data, const int64_t* order, int64_t 
       next_b0         = b0 + batch_size;
       next_claimed.store(0, std::memory_order_relaxed);
       train_batch_locked(b, &total, more ? &copy_next : nullptr, &copying);
+      if (keep_outputs) keep_last_outputs(&total);  // (before the step: the outputs stay)
       updater.step(params_.data(), grads_.data(), buffer_size_);
       if (!constrained_.empty()) apply_constraints();
       ++iterations_;
       k ^= 1;
     }
   });
-  if (keep_outputs) keep_last_outputs(&total);
   return total;
 }
 
@@ -1103,8 +1103,8 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size, bool keep_out
 void Network::keep_last_outputs(RunResult* r) const {
   const int64_t rows = out_ptr_.empty() || out_ptr_.back() == nullptr ? 0 : last_rows_;
   const float* y     = rows > 0 ? out_ptr_.back() : nullptr;
-  r->outputs.assign(y, y + rows * output_dim());
-  r->output_rows = rows;
+  r->outputs.insert(r->outputs.end(), y, y + rows * output_dim());
+  r->output_rows += rows;
 }
 
 }  // namespace fastnn::nn

@@ -177,7 +177,8 @@ struct RunResult {
   std::vector<double> metric_sums;
   int64_t steps = 0;
   // With keep_outputs: the outputs (output_rows, output_dim) of the call's
-  // last forward pass (for metrics computed in Python).
+  // forward passes, one batch after the other: train_epoch keeps every
+  // step's, evaluate its last batch's (for metrics computed in Python).
   std::vector<float> outputs;
   int64_t output_rows = 0;
 };
@@ -284,7 +285,7 @@ class Network {
   // order[s * batch_size : min((s + 1) * batch_size, order_len)] gathered from
   // `data` (whose rows index the full arrays), then calls updater.step and
   // increments iterations(). Returns the sums over those steps.
-  // keep_outputs: the last step's outputs are copied into the result.
+  // keep_outputs: every step's outputs are copied into the result.
   RunResult train_epoch(const Batch& data, const int64_t* order, int64_t order_len,
                         int64_t batch_size, int64_t step_begin, int64_t step_end, Updater& updater,
                         bool keep_outputs = false);
@@ -295,7 +296,7 @@ class Network {
   RunResult evaluate(const Batch& data, int64_t batch_size, bool keep_outputs = false);
 
  private:
-  // The last forward pass's outputs into r (keep_outputs; the lock held).
+  // The last forward pass's outputs appended to r (keep_outputs; the lock held).
   void keep_last_outputs(RunResult* r) const;
 
   struct LayerState {

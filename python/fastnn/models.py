@@ -998,15 +998,16 @@ class Sequential:
         hosts = self._host_metrics()
         if not hosts:
             return self._engine_steps(data, order, batch_size, begin, end)
-        # Metrics computed in Python read each step's predictions: one step a
-        # call, which returns them (taken under the engine's lock).
-        totals = None
-        for step in range(begin, end):
-            result = self._engine_steps(data, order, batch_size, step, step + 1, True)
+        # Metrics computed in Python read each step's predictions: the call
+        # returns them (taken under the engine's lock), batch after batch.
+        result = self._engine_steps(data, order, batch_size, begin, end, True)
+        outputs = result.pop("outputs")
+        at = 0
+        for step in range(begin, begin + result["steps"]):
             rows = order[step * batch_size : (step + 1) * batch_size]
-            self._update_host_metrics(hosts, result.pop("outputs"), data, rows)
-            totals = result if totals is None else _add_results(totals, result)
-        return totals
+            self._update_host_metrics(hosts, outputs[at : at + len(rows)], data, rows)
+            at += len(rows)
+        return result
 
     def _engine_steps(
         self, data, order, batch_size: int, begin: int, end: int, keep_outputs: bool = False
