@@ -323,7 +323,7 @@ def test_compile_loss_weights_only_one_for_a_single_output():
     model = make_model()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=[1.0])
     with pytest.raises(ValueError, match="loss_weights"):
-        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=0.5)
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", loss_weights=[1, 2])
 
 
 def test_batch_sources_fastnn_does_not_read_are_a_clear_error():

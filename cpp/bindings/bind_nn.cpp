@@ -580,7 +580,7 @@ void bind_nn(py::module_& m) {
       .def(
           "set_loss",
           [](Network& n, const std::string& name, bool from_logits, double delta,
-             const py::list& metrics, double label_smoothing) {
+             const py::list& metrics, double label_smoothing, double loss_weight) {
             ops::LossConfig c;
             c.kind        = translating([&] { return ops::loss_from_name(name); });
             c.from_logits = from_logits;
@@ -590,17 +590,19 @@ void bind_nn(py::module_& m) {
             std::vector<ops::MetricConfig> ms;
             for (const auto& m : metrics) ms.push_back(metric_from_object(m));
             translating([&] {
-              n.set_loss(c, ms);
+              n.set_loss(c, ms, loss_weight);
               return 0;
             });
           },
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
           py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
+          py::arg("loss_weight") = 1.0,
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
           "metric name or a dict {'kind': name, 'k': int, 'threshold': float, 'weighted': bool} "
           "(weighted: averaged with the sample weights; else every sample counts once; "
           "'from_logits', 'label_smoothing' for the cross-entropies; 'part' (which sum of a vector "
-          "metric such as r2_sums) and 'at_max' for the vector metrics).")
+          "metric such as r2_sums) and 'at_max' for the vector metrics); loss_weight scales the "
+          "loss and its gradient (Keras's loss_weights).")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {

@@ -315,8 +315,12 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   frozen_.assign(layers_.size(), 0);
 }
 
-void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics) {
+void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics,
+                       double loss_weight) {
   ops::check_loss_config(loss);
+  if (!std::isfinite(loss_weight))
+    throw std::invalid_argument("loss_weight must be a finite number, got " +
+                                std::to_string(loss_weight));
   const bool sparse = loss.kind == ops::LossKind::sparse_categorical_crossentropy;
   for (const ops::MetricConfig& m : metrics) {
     const std::string name = ops::metric_name(m.kind);
@@ -357,6 +361,7 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   }
   std::lock_guard<std::mutex> lock(mutex_);
   loss_        = loss;
+  loss_weight_ = loss_weight;
   metrics_     = std::move(metrics);
   metric_runs_ = std::move(runs);
   run_thresholds_.resize(longest);
@@ -777,8 +782,15 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
     else
       src = last == 0 ? b.x : out_ptr_[last - 1];
   }
-  const double loss =
+  double loss =
       ops::loss_forward_backward(cfg, src, b.target, b.labels, b.sample_weight, rows, cols, dout);
+  if (loss_weight_ != 1.0) {  // the loss and its gradient (not the metrics below)
+    loss *= loss_weight_;
+    if (dout) {
+      const float w = static_cast<float>(loss_weight_);
+      for (int64_t k = 0; k < rows * cols; ++k) dout[k] *= w;
+    }
+  }
   r->loss_sum += loss * static_cast<double>(rows);
   r->samples += static_cast<double>(rows);
   double wsum = 0.0;

@@ -243,7 +243,10 @@ class Network {
   // Throws std::invalid_argument when a metric does not read the targets the
   // loss takes (class ids for sparse_categorical_crossentropy, arrays
   // otherwise: see ops::metric_takes_labels) or a top-k metric has k < 1.
-  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics = {});
+  // loss_weight (finite, else std::invalid_argument) scales the loss and its
+  // gradient (Keras's loss_weights), not the metrics or the penalties.
+  void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics = {},
+                double loss_weight = 1.0);
   const ops::LossConfig& loss() const { return loss_; }
   const std::vector<ops::MetricConfig>& metrics() const { return metrics_; }
   // True when the loss is computed from the logits of the last activation.
@@ -381,6 +384,7 @@ class Network {
   int64_t stats_size_ = 0;
 
   ops::LossConfig loss_;
+  double loss_weight_ = 1.0;  // Keras's loss_weights of the one output
   std::vector<ops::MetricConfig> metrics_;
   bool fused_ = false;
   // metrics_ in runs computed by one call: a run of consecutive confusion

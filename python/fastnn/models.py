@@ -210,6 +210,8 @@ class Sequential:
         self._metric_ids: list = []  # compile's metrics, as given
         self._weighted_metric_ids: list = []  # compile's weighted_metrics, as given
         self._metrics: list = []  # the resolved fastnn.metrics.Metric objects, both kinds
+        self._loss_weights = None  # compile's loss_weights, as given
+        self._loss_weight = 1.0  # ... as the factor the engine applies
         self._metric_weighted: List[bool] = []  # per resolved metric: weighted by samples
         self._metric_names: List[str] = []
         self._metrics_state: Dict[str, float] = {}  # the last run's running logs
@@ -580,8 +582,11 @@ class Sequential:
                 sample (and class) weights, as Keras 3's `weighted_metrics`;
                 one whose name a `metrics` entry already has is logged as
                 ``weighted_<name>``. Defaults to `None`.
-            loss_weights: for this single-output model only `None` or `1.0`
-                (also as a one-element list or dict) is accepted.
+            loss_weights: a factor on the loss of the model's one output, as
+                Keras's: a number, a list of one, or ``{output name: number}``
+                (the last layer's name); it scales the loss and its gradient,
+                not the metrics or the regularization penalties. Defaults to
+                `None` (1).
             run_eagerly: accepted and recorded as Keras 3 records it; fastnn
                 always runs its compiled C++ steps, so it changes nothing.
                 Defaults to `False`.
@@ -616,19 +621,7 @@ class Sequential:
                     stacklevel=2,
                 )
             jit_compile = False
-        weights = loss_weights
-        if isinstance(weights, np.ndarray):
-            weights = weights.tolist()
-        if isinstance(weights, dict):
-            weights = list(weights.values())
-        if isinstance(weights, (list, tuple)) and len(weights) == 1:
-            weights = weights[0]
-        if weights is not None and weights != 1.0:
-            raise ValueError(
-                "loss_weights weigh the losses of a multi-output model; a Sequential model "
-                "has one loss, so only None or 1.0 is accepted. "
-                f"Received: loss_weights={loss_weights!r}"
-            )
+        loss_weight = self._check_loss_weights(loss_weights)
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
@@ -644,8 +637,10 @@ class Sequential:
                 delta=loss.delta,
                 metrics=kernels,
                 label_smoothing=loss.label_smoothing,
+                loss_weight=loss_weight,
             )
         self.optimizer, self.loss, self._loss = optimizer, given_loss, loss
+        self._loss_weights, self._loss_weight = loss_weights, loss_weight
         if self._optimizer_built_here(optimizer):
             # An optimizer built for this network keeps its state (slots and
             # iterations), as in Keras, where a built optimizer stays built:
@@ -756,7 +751,44 @@ class Sequential:
             delta=self._loss.delta,
             metrics=kernels,
             label_smoothing=self._loss.label_smoothing,
+            loss_weight=self.__dict__.get("_loss_weight", 1.0),  # (pickles from before)
         )
+
+    def _check_loss_weights(self, loss_weights) -> float:
+        """Keras's `loss_weights` of this one-output model as one factor: a
+        number, a list of one, or a dict ``{output name: number}`` (the last
+        layer's name). It scales the loss and its gradient, as in Keras (not
+        the metrics or the regularization penalties)."""
+        if loss_weights is None:
+            return 1.0
+        weights = loss_weights
+        if isinstance(weights, np.ndarray):
+            weights = weights.tolist()
+        if isinstance(weights, dict):
+            output = self._layers[-1].name if self._layers else None
+            if len(weights) != 1 or (output is not None and next(iter(weights)) != output):
+                raise ValueError(
+                    "loss_weights as a dict must name the model's one output "
+                    f"({output!r}); received: loss_weights={loss_weights!r}"
+                )
+            weights = list(weights.values())
+        if isinstance(weights, (list, tuple)):
+            if len(weights) != 1:
+                raise ValueError(
+                    "loss_weights weigh the losses of the model's outputs; this model has one, "
+                    f"so one weight. Received: loss_weights={loss_weights!r}"
+                )
+            weights = weights[0]
+        if isinstance(weights, bool) or not isinstance(weights, numbers.Real):
+            raise ValueError(
+                f"loss_weights must be a number (or a list or dict of one). "
+                f"Received: loss_weights={loss_weights!r}"
+            )
+        if not math.isfinite(float(weights)):
+            raise ValueError(
+                f"loss_weights must be finite. Received: loss_weights={loss_weights!r}"
+            )
+        return float(weights)
 
     # -- data ----------------------------------------------------------------
     def _ensure_built(self, x: np.ndarray) -> None:
@@ -2293,7 +2325,7 @@ class Sequential:
         return {
             "optimizer": _optimizers.serialize(self.optimizer),
             "loss": self.loss if isinstance(self.loss, str) else _serialize_loss(self._loss),
-            "loss_weights": None,
+            "loss_weights": _plain_loss_weights(self._loss_weights),
             "metrics": serialized(self._metric_ids),
             "weighted_metrics": serialized(self._weighted_metric_ids),
             "run_eagerly": self.run_eagerly,
@@ -2315,8 +2347,6 @@ class Sequential:
         (`clone_model` hands over copies of the original's)."""
         if not isinstance(config, dict):
             raise ValueError(f"compile_config must be a dict, got {config!r:.200}")
-        if config.get("loss_weights") is not None:
-            raise ValueError("compile_config: `loss_weights` is not supported by fastnn")
         optimizer = config.get("optimizer", "rmsprop")
         if isinstance(optimizer, dict):
             optimizer = _optimizers.deserialize(optimizer)
@@ -2333,6 +2363,7 @@ class Sequential:
         self.compile(
             optimizer=optimizer,
             loss=_deserialize_loss(config.get("loss")),
+            loss_weights=config.get("loss_weights"),
             metrics=lists["metrics"],
             weighted_metrics=lists["weighted_metrics"],
             run_eagerly=config.get("run_eagerly", False),
@@ -3207,6 +3238,15 @@ _LOSS_KERAS_DEFAULTS = {
     "axis": (-1,),
     "label_smoothing": (0, 0.0),
 }
+
+
+def _plain_loss_weights(weights):
+    """`loss_weights` as JSON (NumPy values as Python numbers)."""
+    if isinstance(weights, np.ndarray):
+        return weights.tolist()
+    if isinstance(weights, np.generic):
+        return weights.item()
+    return weights
 
 
 def _copied_metric_ids(ids):

@@ -1,0 +1,78 @@
+"""compile(loss_weights=...) on fastnn's one-output models, as Keras 3: the
+loss and its gradient scaled, not the metrics or the regularization
+penalties; training, evaluate, configs and bad values against Keras 3.15."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from keras_inprocess import keras_or_skip, keras_quiet
+
+import fastnn
+from fastnn import Input, layers
+
+
+@pytest.mark.parametrize("loss_weights", [2.0, [0.5], {"out": 3.0}, 0.0], ids=str)
+@pytest.mark.parametrize("loss", ["mse", "sparse_categorical_crossentropy"])
+def test_loss_weights_train_and_evaluate_as_keras(rng, loss_weights, loss):
+    keras = keras_or_skip()
+    x = rng.standard_normal((40, 5)).astype(np.float32)
+    sparse = loss == "sparse_categorical_crossentropy"
+    y = rng.integers(0, 3, 40) if sparse else rng.standard_normal((40, 3)).astype(np.float32)
+    act = "softmax" if sparse else None
+    metrics = ["accuracy"] if sparse else ["mae"]
+    fastnn.utils.set_random_seed(3)
+    model = fastnn.Sequential(
+        [
+            Input((5,)),
+            layers.Dense(6, activation="tanh", kernel_regularizer="l2"),
+            layers.Dense(3, activation=act, name="out"),
+        ]
+    )
+    with keras_quiet():
+        kmodel = keras.Sequential(
+            [
+                keras.Input((5,)),
+                keras.layers.Dense(6, activation="tanh", kernel_regularizer="l2"),
+                keras.layers.Dense(3, activation=act, name="out"),
+            ]
+        )
+        kmodel.set_weights(model.get_weights())
+        kmodel.compile(keras.optimizers.SGD(0.05), loss, loss_weights=loss_weights, metrics=metrics)
+        expected = kmodel.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+        expected_eval = kmodel.evaluate(x, y, verbose=0, return_dict=True)
+        expected_weights = kmodel.get_weights()
+    model.compile(fastnn.optimizers.SGD(0.05), loss, loss_weights=loss_weights, metrics=metrics)
+    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], rtol=2e-5, atol=1e-6, err_msg=key)
+    got = model.evaluate(x, y, verbose=0, return_dict=True)
+    for key in expected_eval:
+        assert got[key] == pytest.approx(expected_eval[key], rel=2e-5, abs=1e-6), key
+    for a, b in zip(model.get_weights(), expected_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert model.get_compile_config()["loss_weights"] == loss_weights
+
+
+def test_loss_weights_round_trip_and_bad_values(tmp_path, rng):
+    model = fastnn.Sequential([Input((3,)), layers.Dense(2, name="head")])
+    model.compile("sgd", "mse", loss_weights={"head": 4.0})
+    model.save(tmp_path / "m.keras")
+    loaded = fastnn.models.load_model(tmp_path / "m.keras")
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    y = rng.standard_normal((6, 2)).astype(np.float32)
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    plain = fastnn.models.clone_model(model)
+    plain.compile("sgd", "mse")
+    plain.set_weights(model.get_weights())
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(4 * plain.evaluate(x, y, verbose=0))
+    for bad, match in [
+        ({"other": 1.0}, "must name the model's one output \\('head'\\)"),
+        ([1.0, 2.0], "one weight"),
+        ("heavy", "must be a number"),
+        (float("nan"), "finite"),
+        (True, "must be a number"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            model.compile("sgd", "mse", loss_weights=bad)
+    assert model.get_compile_config()["loss_weights"] == {"head": 4.0}  # unchanged
