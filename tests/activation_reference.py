@@ -43,6 +43,8 @@ FORWARD = {
     "softsign": lambda x: x / (1 + np.abs(x)),
     "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
     "exponential": np.exp,
+    "mish": lambda x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
+    "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
 }
 DERIVATIVE = {
     "linear": lambda x: np.ones_like(x),
@@ -61,4 +63,9 @@ DERIVATIVE = {
     "softsign": lambda x: 1.0 / (1 + np.abs(x)) ** 2,
     "hard_sigmoid": lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0.0),
     "exponential": np.exp,
+    "mish": lambda x: (
+        np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
+        + x * (1 - np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))) ** 2) * _sigmoid(x)
+    ),
+    "hard_silu": lambda x: np.clip(x / 6 + 0.5, 0, 1) + np.where((x > -3) & (x < 3), x / 6, 0.0),
 }

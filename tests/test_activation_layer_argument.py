@@ -99,3 +99,26 @@ def test_a_layer_that_is_no_activation_is_refused():
     kernel, bias = dense.get_weights()
     z = np.array([[-1.0, -1.0]]) @ kernel + bias
     np.testing.assert_allclose(out, np.where(z > 0, z, 0.3 * z), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mish", "hard_silu", "hard_swish"])
+def test_mish_and_hard_silu_train_as_in_keras(rng, name):
+    keras = keras_or_skip()
+    x = rng.standard_normal((32, 5)).astype(np.float32) * 2
+    y = rng.standard_normal((32, 2)).astype(np.float32)
+    fastnn.utils.set_random_seed(6)
+    ours = fastnn.Sequential([Input((5,)), layers.Dense(7, activation=name), layers.Dense(2)])
+    assert ours.layers[0].get_config()["activation"] == name.replace("hard_swish", "hard_silu")
+    with keras_quiet():
+        theirs = keras.Sequential(
+            [keras.Input((5,)), keras.layers.Dense(7, activation=name), keras.layers.Dense(2)]
+        )
+        theirs.set_weights(ours.get_weights())
+        theirs.compile(keras.optimizers.SGD(0.05), "mse")
+        expected = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+        expected_weights = theirs.get_weights()
+    ours.compile(fastnn.optimizers.SGD(0.05), "mse")
+    history = ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=2e-5)
+    for a, b in zip(ours.get_weights(), expected_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

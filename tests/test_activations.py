@@ -40,6 +40,8 @@ REFS = {
     "softsign": lambda x: x / (1 + np.abs(x)),
     "hard_sigmoid": lambda x: np.clip(x / 6 + 0.5, 0, 1),
     "exponential": np.exp,
+    "mish": lambda x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
+    "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
 }
 ELEMENTWISE = sorted(REFS)
 ALL = ELEMENTWISE + ["softmax"]
@@ -79,7 +81,7 @@ def test_forward_matches_float64(isa, rng, name, shape):
 @pytest.mark.parametrize("shape", [(1, 1), (5, 7), (13, 37)])
 def test_backward_matches_central_differences(isa, rng, name, shape):
     x = (rng.standard_normal(shape) * 2).astype(np.float32)
-    if name == "hard_sigmoid" or name == "relu" or name == "leaky_relu":
+    if name in ("hard_sigmoid", "hard_silu", "relu", "leaky_relu"):
         x[np.abs(x) < 1e-3] = 0.5  # away from the kinks
         x[np.abs(np.abs(x) - 3) < 1e-3] = 0.5
     dy = rng.standard_normal(shape).astype(np.float32)
@@ -110,6 +112,8 @@ def test_backward_matches_torch_autograd(isa, rng, name):
         "softsign": torch.nn.functional.softsign,
         "hard_sigmoid": lambda t: torch.clamp(t / 6 + 0.5, 0, 1),
         "exponential": torch.exp,
+        "mish": torch.nn.functional.mish,
+        "hard_silu": torch.nn.functional.hardswish,
     }
     y = fns[name](xt)
     y.backward(torch.tensor(dy.astype(np.float64)))

@@ -93,6 +93,10 @@ SPECIAL = {
     "softsign": ((NAN, NAN, NAN), (NAN, 0.0, 0.0)),
     "hard_sigmoid": ((NAN, 1.0, 0.0), (0.0, 0.0, 0.0)),
     "exponential": ((NAN, INF, 0.0), (NAN, INF, 0.0)),
+    # Keras's formulas: mish(-inf) = -inf * tanh(0), hard_silu(-inf) = -inf * 0
+    # (torch's piecewise hardswish gives 0 there)
+    "mish": ((NAN, INF, NAN), (NAN, NAN, NAN)),
+    "hard_silu": ((NAN, INF, NAN), (NAN, 1.0, 0.0)),
 }
 
 

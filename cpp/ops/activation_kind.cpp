@@ -26,11 +26,14 @@ constexpr NamedKind kNames[] = {
     {"hard_sigmoid", ActivationKind::hard_sigmoid},
     {"exponential", ActivationKind::exponential},
     {"relu_clipped", ActivationKind::relu_clipped},
+    {"mish", ActivationKind::mish},
+    {"hard_silu", ActivationKind::hard_silu},
 };
 }  // namespace
 
 ActivationKind activation_from_name(const std::string& name) {
   if (name == "swish") return ActivationKind::silu;
+  if (name == "hard_swish") return ActivationKind::hard_silu;
   for (const auto& n : kNames)
     if (name == n.name) return n.kind;
   std::string valid;

@@ -24,9 +24,11 @@ enum class ActivationKind : int {
   hard_sigmoid,
   exponential,
   relu_clipped,  // Keras's relu(x, negative_slope, max_value, threshold) (ops/activations.h)
+  mish,          // x tanh(softplus(x))
+  hard_silu,     // x hard_sigmoid(x), a.k.a. hard_swish
 };
 
-constexpr int kNumActivationKinds = static_cast<int>(ActivationKind::relu_clipped) + 1;
+constexpr int kNumActivationKinds = static_cast<int>(ActivationKind::hard_silu) + 1;
 
 // Keras string id -> kind ("swish" == "silu", "linear" == None). Throws
 // std::invalid_argument naming the valid ids when the name is unknown.

@@ -31,6 +31,8 @@ bool activation_needs_input(ActivationKind kind) {
     case ActivationKind::softsign:
     case ActivationKind::hard_sigmoid:
     case ActivationKind::relu_clipped:
+    case ActivationKind::mish:
+    case ActivationKind::hard_silu:
       return true;
     default:
       return false;

@@ -26,6 +26,11 @@ inline float normal_cdf(float x) {
 }
 
 inline float softplus(float x) { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+// (x + 3) / 6 clipped to [0, 1], as torch (NaN stays NaN)
+inline float hard_sigmoid(float x) {
+  const float t = (x + 3.0f) / 6.0f;
+  return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+}
 
 void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n,
                  const ActivationParams& p) {
@@ -78,6 +83,12 @@ void forward_ref(ActivationKind kind, float* y, const float* x, int64_t n,
         const float t = (x[i] + 3.0f) / 6.0f;
         y[i]          = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);  // NaN stays NaN (as AVX2)
       }
+      break;
+    case ActivationKind::mish:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * std::tanh(softplus(x[i]));
+      break;
+    case ActivationKind::hard_silu:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * hard_sigmoid(x[i]);
       break;
     case ActivationKind::exponential:
       for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
@@ -167,6 +178,20 @@ void backward_ref(ActivationKind kind, float* dx, const float* dy, const float* 
       break;
     case ActivationKind::exponential:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i];
+      break;
+    case ActivationKind::mish:
+      // tanh(sp) + x sech^2(sp) sigmoid(x), sp = softplus(x)
+      for (int64_t i = 0; i < n; ++i) {
+        const float t = std::tanh(softplus(x[i]));
+        dx[i]         = dy[i] * (t + x[i] * (1.0f - t * t) * sigmoid(x[i]));
+      }
+      break;
+    case ActivationKind::hard_silu:
+      // hard_sigmoid(x) + x / 6 inside (-3, 3)
+      for (int64_t i = 0; i < n; ++i) {
+        const float inside = (x[i] > -3.0f && x[i] < 3.0f) ? x[i] * (1.0f / 6.0f) : 0.0f;
+        dx[i]              = dy[i] * (hard_sigmoid(x[i]) + inside);
+      }
       break;
     case ActivationKind::relu_clipped: {
       const float m = p.max_value, t = p.threshold;

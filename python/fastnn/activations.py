@@ -25,8 +25,11 @@ __all__ = [
     "gelu",
     "get",
     "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
     "leaky_relu",
     "linear",
+    "mish",
     "relu",
     "relu6",
     "selu",
@@ -196,6 +199,19 @@ def exponential(x):
     return _ops.activation(x, "exponential")
 
 
+def mish(x):
+    """``x * tanh(softplus(x))`` (Misra, 2019; Keras 3's ``mish``)."""
+    return _ops.activation(x, "mish")
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)`` (a.k.a. hard swish; Keras 3's ``hard_silu``)."""
+    return _ops.activation(x, "hard_silu")
+
+
+hard_swish = hard_silu
+
+
 # Keras id -> C++ kernel name.
 _KERNELS = {
     "linear": "linear",
@@ -215,6 +231,9 @@ _KERNELS = {
     "softsign": "softsign",
     "hard_sigmoid": "hard_sigmoid",
     "exponential": "exponential",
+    "mish": "mish",
+    "hard_silu": "hard_silu",
+    "hard_swish": "hard_silu",
 }
 _FUNCTIONS = {
     linear: "linear",
@@ -232,6 +251,8 @@ _FUNCTIONS = {
     softsign: "softsign",
     hard_sigmoid: "hard_sigmoid",
     exponential: "exponential",
+    mish: "mish",
+    hard_silu: "hard_silu",
 }
 
 
@@ -244,7 +265,8 @@ def _keras_name(identifier: Union[str, Callable, None]) -> str:
                 f"Unknown activation {identifier!r}; expected None or one of: "
                 + ", ".join(sorted(_KERNELS))
             )
-        return "silu" if identifier == "swish" else identifier  # Keras 3's name for both
+        # Keras 3's names for both
+        return {"swish": "silu", "hard_swish": "hard_silu"}.get(identifier, identifier)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]
     raise TypeError(

@@ -49,6 +49,18 @@ inline void map2(float* dx, const float* dy, const float* a, int64_t n, F f) {
 
 const __m256 kZero = _mm256_setzero_ps();
 
+// max(0, v) + log1p(exp(-|v|)), NaN propagating (as the softplus kernel)
+inline __m256 softplus256(__m256 v) {
+  const __m256 ax = _mm256_andnot_ps(vset(-0.0f), v);
+  return _mm256_add_ps(_mm256_max_ps(kZero, v), log1p_pos256(exp256(_mm256_sub_ps(kZero, ax))));
+}
+
+// (v + 3) / 6 clipped to [0, 1], as the hard_sigmoid kernel
+inline __m256 hard_sigmoid256(__m256 v) {
+  const __m256 t = _mm256_div_ps(_mm256_add_ps(v, vset(3.0f)), vset(6.0f));
+  return _mm256_min_ps(vset(1.0f), _mm256_max_ps(kZero, t));
+}
+
 inline __m256 gt0(__m256 v) { return _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ); }
 
 // x < 0 ? 0 : x, as torch.relu: NaN and -0 pass through.
@@ -105,12 +117,7 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n,
       map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, sigmoid256(v)); });
       break;
     case ActivationKind::softplus:
-      map1(y, x, n, [](__m256 v) {
-        const __m256 ax = _mm256_andnot_ps(vset(-0.0f), v);
-        const __m256 l  = log1p_pos256(exp256(_mm256_sub_ps(kZero, ax)));
-        // max(0, v) written so that NaN propagates
-        return _mm256_add_ps(_mm256_max_ps(kZero, v), l);
-      });
+      map1(y, x, n, [](__m256 v) { return softplus256(v); });
       break;
     case ActivationKind::softsign:
       map1(y, x, n, [](__m256 v) {
@@ -119,14 +126,17 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n,
       });
       break;
     case ActivationKind::hard_sigmoid:
-      map1(y, x, n, [](__m256 v) {
-        // (x + 3) / 6, as torch: x + 3 is exact near -3, where x / 6 + 0.5 cancels
-        const __m256 t = _mm256_div_ps(_mm256_add_ps(v, vset(3.0f)), vset(6.0f));
-        return _mm256_min_ps(vset(1.0f), _mm256_max_ps(kZero, t));
-      });
+      // (x + 3) / 6, as torch: x + 3 is exact near -3, where x / 6 + 0.5 cancels
+      map1(y, x, n, [](__m256 v) { return hard_sigmoid256(v); });
       break;
     case ActivationKind::exponential:
       map1(y, x, n, [](__m256 v) { return exp256(v); });
+      break;
+    case ActivationKind::mish:
+      map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, tanh256(softplus256(v))); });
+      break;
+    case ActivationKind::hard_silu:
+      map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, hard_sigmoid256(v)); });
       break;
     case ActivationKind::softmax:
       break;  // row-wise: softmax_forward_avx2
@@ -233,6 +243,24 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
       break;
     case ActivationKind::exponential:
       map2(dx, dy, y, n, [](__m256 g, __m256 o) { return _mm256_mul_ps(g, o); });
+      break;
+    case ActivationKind::mish:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        // tanh(sp) + x sech^2(sp) sigmoid(x), sp = softplus(x)
+        const __m256 t    = tanh256(softplus256(v));
+        const __m256 sech = _mm256_fnmadd_ps(t, t, vset(1.0f));
+        const __m256 d    = _mm256_fmadd_ps(_mm256_mul_ps(v, sech), sigmoid256(v), t);
+        return _mm256_mul_ps(g, d);
+      });
+      break;
+    case ActivationKind::hard_silu:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        // hard_sigmoid(x) + x / 6 inside (-3, 3)
+        const __m256 in     = _mm256_and_ps(_mm256_cmp_ps(v, vset(-3.0f), _CMP_GT_OQ),
+                                            _mm256_cmp_ps(v, vset(3.0f), _CMP_LT_OQ));
+        const __m256 inside = _mm256_and_ps(_mm256_mul_ps(v, vset(1.0f / 6.0f)), in);
+        return _mm256_mul_ps(g, _mm256_add_ps(hard_sigmoid256(v), inside));
+      });
       break;
     case ActivationKind::softmax:
       break;  // row-wise: softmax_backward_avx2
