@@ -571,8 +571,54 @@ def test_evaluate_in_another_thread_while_fit_runs_sees_its_own_outputs(rng):
             failures.append(e)
 
     thread = threading.Thread(target=evaluate_often)
-    thread.start()
-    history = model.fit(x, y, batch_size=32, epochs=3, verbose=0).history
+
+    class StartEvaluating(fastnn.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            thread.start()  # while fit holds the model
+
+    history = model.fit(
+        x, y, batch_size=32, epochs=3, verbose=0, callbacks=[StartEvaluating()]
+    ).history
     thread.join()
     assert failures == []
     np.testing.assert_allclose(history["abs_error"], history["mae"], rtol=1e-5)
+
+
+def test_metrics_holding_uncopyable_objects_stay_the_users(rng):
+    """A bound method of an object with a lock, a metric holding a lock: no
+    copy of the user's objects is made (evaluate, clone_model), and the
+    object keeps seeing every batch, as in Keras."""
+    import threading
+
+    x = rng.standard_normal((24, 3)).astype(np.float32)
+    y = rng.standard_normal((24, 1)).astype(np.float32)
+
+    class Counter:
+        def __init__(self):
+            self.lock = threading.Lock()
+            self.calls = 0
+
+        def gap(self, y_true, y_pred):
+            with self.lock:
+                self.calls += 1
+            return np.abs(y_true - y_pred).mean(axis=-1)
+
+    class Locked(HitRate):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.lock = threading.Lock()
+
+    counter = Counter()
+    model = fastnn.Sequential([Input((3,)), layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=[counter.gap, Locked(name="locked")])
+    model.evaluate(x, y, batch_size=8, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    model.test_on_batch(x, y)
+    assert counter.calls == 3 + 3 + 1
+    clone = fastnn.models.clone_model(model)
+    assert (
+        clone._metrics[1] is not model._metrics[1]
+        and clone._metrics[1].lock is model._metrics[1].lock
+    )
+    clone.evaluate(x, y, verbose=0)
+    assert counter.calls == 8  # the clone's function is the same bound method

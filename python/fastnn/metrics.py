@@ -471,6 +471,31 @@ def _is_host_class(cls) -> bool:
     return cls.kind is None and cls.update_state is not Metric.update_state
 
 
+def state_copy(metric):
+    """A copy of `metric` with its own, empty state and everything else
+    shared (functions, bound methods, the objects a user's metric refers
+    to): a shallow copy whose `add_variable` variables, engine sums and
+    totals are its own, reset. Never deep: user objects (a lock, a model)
+    need not be copyable."""
+    from fastnn.layers import Variable
+
+    twin = copy.copy(metric)
+    own = {}
+    for variable in metric.__dict__.get("_metric_variables", ()):
+        own[id(variable)] = Variable(
+            np.array(variable), variable._keras_name, variable._keras_path, None
+        )
+    if own:
+        twin._metric_variables = [own[id(v)] for v in metric._metric_variables]
+        for key, value in metric.__dict__.items():
+            if id(value) in own:
+                twin.__dict__[key] = own[id(value)]
+    twin._state = None
+    twin._evaluators = {}
+    twin.reset_state()
+    return twin
+
+
 def _host_values(values, what: str) -> np.ndarray:
     """A metric function's result as a float32 array (Keras casts it to the
     metric's dtype)."""

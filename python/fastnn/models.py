@@ -584,7 +584,7 @@ class Sequential:
                 ``weighted_<name>``. Defaults to `None`.
             loss_weights: a factor on the loss of the model's one output, as
                 Keras's: a number, a list of one, or ``{output name: number}``
-                (the last layer's name); it scales the loss and its gradient,
+                (any one key, as Keras takes it); it scales the loss and its gradient,
                 not the metrics or the regularization penalties. Defaults to
                 `None` (1).
             run_eagerly: accepted and recorded as Keras 3 records it; fastnn
@@ -756,21 +756,16 @@ class Sequential:
 
     def _check_loss_weights(self, loss_weights) -> float:
         """Keras's `loss_weights` of this one-output model as one factor: a
-        number, a list of one, or a dict ``{output name: number}`` (the last
-        layer's name). It scales the loss and its gradient, as in Keras (not
-        the metrics or the regularization penalties)."""
+        number, a list of one, or a dict of one entry (Keras keys it by the
+        output's name and, with one output, takes any key). It scales the
+        loss and its gradient, as in Keras (not the metrics or the
+        regularization penalties)."""
         if loss_weights is None:
             return 1.0
         weights = loss_weights
         if isinstance(weights, np.ndarray):
             weights = weights.tolist()
-        if isinstance(weights, dict):
-            output = self._layers[-1].name if self._layers else None
-            if len(weights) != 1 or (output is not None and next(iter(weights)) != output):
-                raise ValueError(
-                    "loss_weights as a dict must name the model's one output "
-                    f"({output!r}); received: loss_weights={loss_weights!r}"
-                )
+        if isinstance(weights, dict):  # one entry, whatever its key (as Keras reads it)
             weights = list(weights.values())
         if isinstance(weights, (list, tuple)):
             if len(weights) != 1:
@@ -1168,32 +1163,24 @@ class Sequential:
 
     @contextlib.contextmanager
     def _private_host_metrics(self):
-        """An evaluation works on private copies of the Python metrics, so a
-        `fit` in another thread and the evaluation keep their running states
-        apart (the engine's own sums are per call). At the end the copies'
-        state becomes the metrics' (Keras's metrics hold the last run), unless
-        another thread is training then."""
-        hosts = [m for m in self._metrics if _metrics.is_host_metric(m)]
-        if not hosts:
+        """An evaluation from another thread while this model trains works on
+        private copies of the Python metrics (`_metrics.state_copy`: their
+        state apart, the user's objects shared), so the training's running
+        values and the evaluation's stay apart (the engine's own sums are per
+        call). Otherwise the compiled metrics themselves run, as in Keras
+        (callbacks read them live, and they hold the last run)."""
+        busy = self._busy
+        other = busy.locked() and busy.owner != threading.get_ident()
+        hosts = [m for m in self._metrics if _metrics.is_host_metric(m)] if other else []
+        by_model = _HOST_COPIES.__dict__.setdefault("by_model", {})
+        if not hosts or id(self) in by_model:
             yield
             return
-        import copy
-
-        by_model = _HOST_COPIES.__dict__.setdefault("by_model", {})
-        outer = by_model.get(id(self))
-        copies = {id(m): copy.deepcopy(m) for m in hosts}
-        by_model[id(self)] = copies
+        by_model[id(self)] = {id(m): _metrics.state_copy(m) for m in hosts}
         try:
             yield
         finally:
-            if outer is None:
-                del by_model[id(self)]
-            else:
-                by_model[id(self)] = outer
-            busy = self._busy
-            if outer is None and not (busy.locked() and busy.owner != threading.get_ident()):
-                for m in hosts:
-                    m.__dict__.update(copies[id(m)].__dict__)
+            del by_model[id(self)]
 
     def _reset_host_metrics(self) -> None:
         for metric, _ in self._host_metrics():
@@ -3253,17 +3240,9 @@ def _copied_metric_ids(ids):
     """`compile`'s metrics for a clone: names and functions as they are,
     each metric object a copy of it with no state (another model's metric
     keeps its own)."""
-    import copy
-
     if ids is None:
         return None
-    copied = []
-    for item in ids:
-        if isinstance(item, _metrics.Metric):
-            item = copy.deepcopy(item)
-            item.reset_state()
-        copied.append(item)
-    return copied
+    return [_metrics.state_copy(m) if isinstance(m, _metrics.Metric) else m for m in ids]
 
 
 def _deserialize_compiled_metric(item):
