@@ -321,7 +321,7 @@ _KERAS_OPS_BINARY = {
     "divide": np.true_divide,
     "true_divide": np.true_divide,
 }
-_ARITHMETIC = ("add", "subtract", "multiply", "divide", "true_divide")
+_ARITHMETIC = ("add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum")
 # Structural ops and constructors: run with valid and invalid arguments below.
 _KERAS_OPS_OTHER = (
     "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
@@ -346,12 +346,11 @@ def _close(got, want) -> None:
     assert got.shape == want.shape, (got.shape, want.shape)
     if want.dtype.kind in "fc" or got.dtype.kind in "fc":
         half = np.float16 in (got.dtype, want.dtype)
+        wide = np.complex128 if "c" in (got.dtype.kind, want.dtype.kind) else np.float64
+        with np.errstate(over="ignore"):  # (float128 beyond float64: inf on both sides)
+            got, want = got.astype(wide), want.astype(wide)
         np.testing.assert_allclose(
-            got.astype(np.float64),
-            want.astype(np.float64),
-            rtol=2e-3 if half else 2e-6,
-            atol=1e-30,
-            equal_nan=True,
+            got, want, rtol=2e-3 if half else 2e-6, atol=1e-30, equal_nan=True
         )
     else:
         np.testing.assert_array_equal(got, want)
@@ -382,6 +381,12 @@ def test_fuzz_keras_ops(data):
             return
         transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax", "log1p", "tanh")
         ref = arr.astype(np.float32) if transcendental and arr.dtype.kind != "f" else arr
+        kind, size = np.asarray(out).dtype.kind, np.asarray(out).dtype.itemsize
+        if arr.dtype.kind in "iu" and kind in "iu":
+            ref = arr.astype(np.asarray(out).dtype)  # ints wrap in the result's dtype, as torch
+        elif arr.dtype.kind == "f" and kind == "f" and size < arr.dtype.itemsize:
+            with np.errstate(all="ignore"):  # Keras narrows float64 first (floor, ceil)
+                ref = arr.astype(np.asarray(out).dtype)
         if name in ("sigmoid", "softmax"):
             ref = arr.astype(np.float32)  # fastnn's float32 kernels
         with np.errstate(all="ignore"):
@@ -397,6 +402,8 @@ def test_fuzz_keras_ops(data):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's mean of nothing
             want = _KERAS_OPS_REDUCE[name](arr, axis=axis)
+            if np.asarray(out).dtype.kind in "iu" and np.asarray(want).dtype.kind in "iu":
+                want = np.asarray(want).astype(np.asarray(out).dtype)  # a sum wraps, as Keras's
         _close(out, want)
     elif name in _KERAS_OPS_BINARY:
         y, y_real = data.draw(any_array(shape=np.shape(x), finite_bound=6e4, bad_dtype_p=0.05))
@@ -406,10 +413,10 @@ def test_fuzz_keras_ops(data):
         if not (_fits_32_bits(arr) and _fits_32_bits(np.asarray(y))):
             return  # Keras's result_type narrows 64-bit types to 32 bits first (and wraps)
         a, b = arr, np.asarray(y)
-        if name in _ARITHMETIC and np.asarray(out).dtype.kind in "fiu":
-            # in the result's dtype, as torch computes (float16 overflows to inf, ints wrap)
-            a, b = a.astype(np.asarray(out).dtype), b.astype(np.asarray(out).dtype)
         with np.errstate(all="ignore"):  # (0 / 0 and overflow in the reference)
+            if name in _ARITHMETIC and np.asarray(out).dtype.kind in "fiu":
+                # in the result's dtype, as torch computes (float16 overflows to inf, ints wrap)
+                a, b = a.astype(np.asarray(out).dtype), b.astype(np.asarray(out).dtype)
             want = _KERAS_OPS_BINARY[name](a, b)
         _close(out, want)
     else:

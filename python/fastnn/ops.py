@@ -356,9 +356,9 @@ def _torch_result_type(*arrays) -> np.dtype:
 
 
 def _float(x) -> np.ndarray:
-    """`x` as an array of floats: a float dtype kept, others float32."""
+    """`x` as an array of floats: a float (or complex) dtype kept, others float32."""
     x = _tensor(x)
-    return x if x.dtype.kind == "f" else x.astype(np.float32)
+    return x if x.dtype.kind in "fc" else x.astype(np.float32)
 
 
 def _axis(axis):
@@ -397,9 +397,13 @@ def convert_to_numpy(x):
 
 
 def cast(x, dtype):
-    """Keras's ``ops.cast``: `x` in `dtype` (floats to ints truncate toward 0)."""
+    """Keras's ``ops.cast``: `x` in `dtype` (floats to ints truncate toward 0;
+    complex to real keeps the real part, as torch)."""
+    x, dtype = _tensor(x), np.dtype(dtype)
+    if x.dtype.kind == "c" and dtype.kind != "c":
+        x = x.real  # (torch's cast warns; the result is the same)
     with np.errstate(invalid="ignore"):  # NaN or out of range: unspecified, as torch's
-        return _tensor(x).astype(np.dtype(dtype))
+        return x.astype(dtype)
 
 
 def shape(x) -> tuple:
@@ -668,20 +672,23 @@ def _binary(x1, x2):
     """Both as arrays in their common dtype (torch's promotion)."""
     x1, x2 = _tensor(x1), _tensor(x2)
     dtype = _torch_result_type(x1, x2)
-    return x1.astype(dtype), x2.astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float16's range: inf, as torch
+        return x1.astype(dtype), x2.astype(dtype)
 
 
 def maximum(x1, x2):
     """Keras's ``ops.maximum``, elementwise, in Keras's result type of the two
     (32-bit: float64 arrays give float32)."""
     dtype = _result_type(x1, x2)
-    return np.asarray(np.maximum(_tensor(x1, dtype), _tensor(x2, dtype)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.maximum(_tensor(x1, dtype), _tensor(x2, dtype)))
 
 
 def minimum(x1, x2):
     """Keras's ``ops.minimum``, elementwise, in Keras's result type of the two."""
     dtype = _result_type(x1, x2)
-    return np.asarray(np.minimum(_tensor(x1, dtype), _tensor(x2, dtype)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.minimum(_tensor(x1, dtype), _tensor(x2, dtype)))
 
 
 def add(x1, x2):
@@ -959,6 +966,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     array(5., dtype=float32)
     """
     x = _tensor(x)
+    if x.dtype.kind == "c":  # of the magnitudes, as torch's norm of complex values
+        x = np.abs(x)
     dtype = x.dtype if x.dtype == np.float16 else _FLOAT32
     value = np.linalg.norm(x.astype(dtype), ord=ord, axis=_axis(axis), keepdims=keepdims)
     return np.asarray(value, dtype=dtype)
