@@ -477,14 +477,10 @@ def state_copy(metric):
     to): a shallow copy whose `add_variable` variables, engine sums and
     totals are its own, reset. Never deep: user objects (a lock, a model)
     need not be copyable."""
-    from fastnn.layers import Variable
-
     twin = copy.copy(metric)
     own = {}
     for variable in metric.__dict__.get("_metric_variables", ()):
-        own[id(variable)] = Variable(
-            np.array(variable), variable._keras_name, variable._keras_path, None
-        )
+        own[id(variable)] = copy.deepcopy(variable)  # (a metric's Variable copies as one)
     if own:
         twin._metric_variables = [own[id(v)] for v in metric._metric_variables]
         for key, value in metric.__dict__.items():
