@@ -4,6 +4,12 @@ fastnn `fit` (verbose=0 and verbose=1) against a hand-written PyTorch loop over
 pre-made float32 tensors (Adam(fused=True), its fastest CPU mode), Keras 3
 `fit` (torch backend) and scikit-learn's MLPClassifier (one `partial_fit` is
 one epoch). Same data, network, batch 128, threads set equal for all.
+
+A last row per thread count is the epoch's floor: its matrix products alone
+(forward, weight gradients, input gradients of all but the first layer) at
+the machine's sgemm peak, measured in the same process as the faster of
+numpy's and fastnn's 2048^3 products at the same thread count. No exact
+implementation can beat it; t_peer / floor bounds the ratio any can reach.
 """
 
 from __future__ import annotations
@@ -179,6 +185,51 @@ def thread_sweep(args):
         yield x, y, epochs, threads
 
 
+def epoch_gemm_flops(sizes: list, samples: int) -> float:
+    """Flops of one epoch's matrix products for a dense network of widths
+    `sizes` (inputs first): forward and weight gradient of every layer, input
+    gradient of every layer but the first (its input needs none)."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    per_sample = sum(2 * 2 * n_in * n_out for n_in, n_out in layers)
+    per_sample += sum(2 * n_in * n_out for n_in, n_out in layers[1:])
+    return float(per_sample) * samples
+
+
+def sgemm_peak(threads: int, n: int = 2048, repeats: int = 5) -> float:
+    """Flop/s of the faster of numpy's and fastnn's n^3 float32 products,
+    best of `repeats`, at `threads` threads (fastnn's already set)."""
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    best = float("inf")
+    with threadpool_limits(limits=threads):
+        for product in (np.matmul, fastnn.ops.matmul):
+            product(a, a)
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                product(a, a)
+                best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best
+
+
+def floor_row(threads: int, t_fast: float, samples: int, peers: dict) -> dict:
+    """The epoch's GEMM-only floor at the measured sgemm peak, fastnn's share
+    of it, and the largest ratio over each peer that the floor allows."""
+    flops = epoch_gemm_flops([784, 128, 128, 10], samples)
+    peak = sgemm_peak(threads)
+    floor = flops / peak
+    ceilings = ", ".join(f"{name.split()[0]} <= {t / floor:.2f}x" for name, t in peers.items())
+    return {
+        "case": "fit epoch, 784-128-128-10, batch 128",
+        "threads": threads,
+        "fastnn": format_time(t_fast),
+        "peer": "floor: GEMM flops at sgemm peak",
+        "peer time": format_time(floor),
+        "ratio": f"{floor / t_fast:.2f}x",
+        "work": f"{flops / 1e9:.1f} GFLOP at {peak / 1e9:.0f} GFLOP/s; ratio ceilings: {ceilings}",
+    }
+
+
 def run(args) -> list:
     rows = []
     for x, y, epochs, threads in thread_sweep(args):
@@ -193,4 +244,5 @@ def run(args) -> list:
         bar_cost = t_fast_bar / t_fast - 1
         work = f"{len(x)} samples; verbose=1: {format_time(t_fast_bar)} ({bar_cost:+.1%})"
         rows += fit_rows("fit epoch, 784-128-128-10, batch 128", threads, t_fast, peers, work)
+        rows.append(floor_row(threads, t_fast, len(x), peers))
     return rows
