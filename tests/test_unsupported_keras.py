@@ -56,3 +56,25 @@ def test_lambda_and_unknown_names():
     with pytest.raises(AttributeError, match="has no attribute 'Nonsense'"):
         _ = layers.Nonsense
     assert not hasattr(layers, "Concatenate")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("Conv2D", "dense networks"), ("Concatenate", "one chain of layers"), ("Lambda", "Python")],
+)
+def test_from_import_of_a_refused_layer_gives_the_reason(name, reason):
+    """`from fastnn.layers import Conv2D` is how scripts meet it: Python would
+    turn the AttributeError into a bare "cannot import name"."""
+    with pytest.raises(ImportError, match=reason) as raised:
+        exec(f"from fastnn.layers import Dense, {name}", {})
+    assert raised.value.name == "fastnn.layers"
+
+    def inside_a_function():
+        from fastnn.layers import Conv2D  # noqa: F401
+
+    with pytest.raises(ImportError, match="dense networks"):
+        inside_a_function()
+    with pytest.raises(ImportError, match="cannot import name 'Nonsense'"):
+        exec("from fastnn.layers import Nonsense", {})
+    # Attribute access keeps AttributeError, so probing works as usual.
+    assert getattr(layers, name, "missing") == "missing"

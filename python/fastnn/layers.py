@@ -10,6 +10,7 @@ bias ``(units,)``), so ``layer.get_weights()`` copies them and
 from __future__ import annotations
 
 import math
+import sys
 import weakref
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -167,7 +168,7 @@ class Variable(np.ndarray):
         setattr(self._layer, key, value)
 
     def numpy(self) -> np.ndarray:
-        return np.array(self, dtype=np.float32)
+        return np.array(self.view(np.ndarray))
 
     @property
     def value(self) -> np.ndarray:
@@ -206,7 +207,7 @@ class Variable(np.ndarray):
 
     def __repr__(self) -> str:
         return (
-            f"<Variable path={self._keras_path}, shape={self.shape}, dtype=float32, "
+            f"<Variable path={self._keras_path}, shape={self.shape}, dtype={self.dtype.name}, "
             f"value={np.array2string(self.view(np.ndarray))}>"
         )
 
@@ -2727,21 +2728,47 @@ _NOT_DENSE = (
 )  # fmt: skip
 
 
+def _from_import_statement() -> bool:
+    """Whether the code asking this module for a missing name is a `from
+    fastnn.layers import X` statement. Python turns an AttributeError from a
+    module's `__getattr__` into a bare "cannot import name" there, dropping
+    the explanation; an ImportError passes through as it is."""
+    import opcode
+
+    frame = sys._getframe(3)  # the asker: above _refuse, __getattr__ and this
+    try:
+        return frame.f_code.co_code[frame.f_lasti] == opcode.opmap["IMPORT_FROM"]
+    except (IndexError, KeyError):
+        return False
+
+
+def _refuse(name: str, message: str):
+    """The error for a Keras layer name fastnn does not have: ImportError from
+    a `from ... import` statement, AttributeError otherwise (so `hasattr` and
+    `getattr(layers, name, default)` work as for any missing attribute)."""
+    if _from_import_statement():
+        return ImportError(message, name=__name__, path=__file__)
+    return AttributeError(message)
+
+
 def __getattr__(name: str):
     if name in _MERGES or name in {m.lower() for m in _MERGES}:
-        raise AttributeError(
+        raise _refuse(
+            name,
             f"fastnn.layers has no {name!r}: fastnn's models are one chain of layers (no "
-            "merges of several inputs or branches); see the README's deliberate differences"
+            "merges of several inputs or branches); see the README's deliberate differences",
         )
     if name in _NOT_DENSE:
-        raise AttributeError(
+        raise _refuse(
+            name,
             f"fastnn.layers has no {name!r}: fastnn builds dense networks (multilayer "
-            "perceptrons: Dense, activations, Dropout, normalization layers)"
+            "perceptrons: Dense, activations, Dropout, normalization layers)",
         )
     if name == "Lambda":
-        raise AttributeError(
+        raise _refuse(
+            name,
             "fastnn.layers has no 'Lambda': the C++ engine cannot run or differentiate a Python "
             "function; use Rescaling or Normalization for input scaling, or apply the function "
-            "to the data before fit"
+            "to the data before fit",
         )
     raise AttributeError(f"module 'fastnn.layers' has no attribute {name!r}")
