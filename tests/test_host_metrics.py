@@ -622,3 +622,47 @@ def test_metrics_holding_uncopyable_objects_stay_the_users(rng):
     )
     clone.evaluate(x, y, verbose=0)
     assert counter.calls == 8  # the clone's function is the same bound method
+
+
+def test_metric_dtype_and_integer_variables_as_keras(rng):
+    keras = keras_or_skip()
+
+    def counter_class(module):
+        class Counter(module.metrics.Metric):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.batches = self.add_variable((), "zeros", dtype="int32", name="batches")
+                self.total = self.add_variable((2,), "zeros", name="total")
+
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                self.batches.assign_add(1)
+                self.total.assign_add(np.asarray(y_pred, np.float32).sum(axis=0)[:2])
+
+            def result(self):
+                return self.total / self.batches
+
+        return Counter
+
+    y = rng.standard_normal((4, 3)).astype(np.float32)
+    ours, theirs = counter_class(fastnn)(name="c"), counter_class(keras)(name="c")
+    with keras_quiet():
+        for _ in range(3):
+            ours.update_state(y, y)
+            theirs.update_state(y, y)
+        expected = keras.ops.convert_to_numpy(theirs.result())
+        their_batches = theirs.batches
+    for mine, other in ((ours.batches, their_batches), (ours.total, theirs.total)):
+        assert (mine.dtype.name, mine.path) == (str(other.dtype), other.path)
+    assert ours.batches.numpy().dtype == np.int32 and int(ours.batches) == 3
+    assert "dtype=int32" in repr(ours.batches)
+    np.testing.assert_allclose(ours.result(), expected, rtol=1e-6)
+    ours.reset_state()
+    assert int(ours.batches) == 0 and ours.batches.dtype == np.int32
+    for dtype in (None, "float64", np.dtype("float16")):
+        kwargs = {} if dtype is None else {"dtype": dtype}
+        assert metrics.Mean(**kwargs).dtype == keras.metrics.Mean(**kwargs).dtype
+        assert metrics.Mean(**kwargs).get_config() == keras.metrics.Mean(**kwargs).get_config()
+    with pytest.raises(ValueError, match="Invalid dtype"):
+        metrics.Mean(dtype="complex64")
+    with pytest.raises(ValueError, match="Invalid dtype"):
+        metrics.Mean(dtype="nonsense")

@@ -162,6 +162,23 @@ def _check_values(y_true, y_pred, sample_weight, integer_labels: bool, where: st
             )
 
 
+def _dtype_name(dtype) -> str:
+    """Keras's standardized name of a metric or metric-variable dtype
+    (`None` is float32, Keras's floatx)."""
+    if dtype is None:
+        return "float32"
+    try:
+        found = np.dtype(dtype)
+    except TypeError:
+        try:
+            found = np.dtype(str(getattr(dtype, "name", "")))  # a dtype policy
+        except TypeError:
+            raise ValueError(f"Invalid dtype: {dtype!r}") from None
+    if found.kind not in "biuf":
+        raise ValueError(f"Invalid dtype: {dtype!r} (a metric holds real numbers or booleans)")
+    return found.name
+
+
 class Metric:
     """Base class: a metric fastnn computes in C++ during fit and evaluate.
 
@@ -178,7 +195,8 @@ class Metric:
     Args:
         name: the key in logs and History. Defaults to the class's snake-case
             name.
-        dtype: accepted for Keras compatibility; metrics are accumulated in
+        dtype: Keras's metric dtype, kept in `dtype` and the config
+            (default `"float32"`); fastnn's own metrics are accumulated in
             float64 and reported as Python floats (`result()`: float32).
 
     >>> m = BinaryAccuracy()
@@ -217,7 +235,7 @@ class Metric:
         if not isinstance(name, str) or not name:
             raise ValueError(f"Metric name must be a non-empty string, got {name!r}")
         self.name = name
-        self.dtype = dtype
+        self.dtype = _dtype_name(dtype)
         self._state = None  # update_state's (metric copy, outputs, float64 sums, weight sum)
         self._evaluators = {}  # (outputs, config) -> (metric copy, identity model)
 
@@ -370,7 +388,8 @@ class Metric:
         Args:
             shape: its shape. Defaults to `()`.
             initializer: an initializer or its name. Defaults to `"zeros"`.
-            dtype: accepted for Keras compatibility (float32 is kept).
+            dtype: its dtype (a NumPy dtype or name, as Keras's: `"int32"`,
+                `"float64"`, ...). Defaults to float32.
             aggregation: accepted for Keras compatibility.
             name: its name.
         """
@@ -378,8 +397,10 @@ class Metric:
         from fastnn.layers import Variable
 
         shape = tuple(int(d) for d in shape) if isinstance(shape, (list, tuple)) else (int(shape),)
-        value = np.asarray(initializers.get(initializer)(shape), np.float32).reshape(shape)
-        variable = Variable(np.array(value), name, name, None)
+        value = np.asarray(initializers.get(initializer)(shape)).astype(_dtype_name(dtype))
+        value = value.reshape(shape)
+        path = name if name is None else f"{self.name}/{name}"  # Keras: "mean/total"
+        variable = Variable(np.array(value), name, path, None)
         if "_metric_variables" not in self.__dict__:
             self._metric_variables = []
         self._metric_variables.append(variable)
