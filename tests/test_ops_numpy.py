@@ -137,7 +137,9 @@ def _applies(name, kwargs, dtype) -> bool:
     """An axis, a transpose or a norm needs an input with axes."""
     if name == "negative" and dtype == "bool":  # refused by both (torch's error; ours below)
         return False
-    needs_axes = ("transpose", "norm", "sort", "argsort")
+    if name in ("sort", "argsort"):  # a scalar has axes -1 and 0 there, as in torch
+        return True
+    needs_axes = ("transpose", "norm")
     return np.ndim(INPUTS[dtype]) > 0 or not ("axis" in kwargs or name in needs_axes)
 
 
@@ -153,6 +155,14 @@ def _applies(name, kwargs, dtype) -> bool:
 )
 def test_unary_ops_give_keras_values_and_dtypes(name, kwargs, dtype):
     _compare(name, INPUTS[dtype], **kwargs)
+
+
+@pytest.mark.parametrize("name", ["sort", "argsort"])
+def test_sorting_a_scalar_along_a_missing_axis_is_refused(name):
+    with pytest.raises(np.exceptions.AxisError, match="axis 1 is out of bounds for a 0-d"):
+        getattr(ops, name)(np.float32(2.0), axis=1)
+    with pytest.raises(np.exceptions.AxisError, match="axis -2"):
+        getattr(ops, name)(3, axis=-2)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "list", "int32", "python_float"])

@@ -824,6 +824,9 @@ def sort(x, axis=-1):
     x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
+    if x.ndim == 0:  # a scalar sorts to itself along axis -1 or 0, as torch
+        _scalar_axis(axis)
+        return x.copy()
     return np.asarray(np.sort(x, axis=axis, kind="stable"))
 
 
@@ -833,7 +836,18 @@ def argsort(x, axis=-1):
     x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), -1
+    if x.ndim == 0:
+        _scalar_axis(axis)
+        return np.asarray(0, np.int32)
     return np.asarray(np.argsort(x, axis=axis, kind="stable")).astype(np.int32)
+
+
+def _scalar_axis(axis) -> None:
+    """The axes a 0-d array has for sort/argsort, as torch's: -1 and 0."""
+    if axis not in (-1, 0):
+        raise np.exceptions.AxisError(
+            f"axis {axis} is out of bounds for a 0-d array (expected -1 or 0)"
+        )
 
 
 def std(x, axis=None, keepdims=False):
