@@ -58,6 +58,8 @@ _CI_BUDGET = {
     "nadam_update": 150,
     "adamax_update": 150,
     "lion_update": 150,
+    "adadelta_update": 150,
+    "ftrl_update": 150,
     "one_hot": 300,
     "ones_zeros": 100,
     "keras_ops": 600,
@@ -84,7 +86,18 @@ def test_fuzz_entry_points_are_all_covered():
     fuzzed = {"activation", "activation_grad", "loss", "relu", "relu_grad", "matmul", "dense"}
     fuzzed |= {
         f"{name}_update"
-        for name in ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "adamax", "lion")
+        for name in (
+            "sgd",
+            "adam",
+            "adamw",
+            "rmsprop",
+            "adagrad",
+            "nadam",
+            "adamax",
+            "lion",
+            "adadelta",
+            "ftrl",
+        )
     }
     fuzzed |= {"ones", "zeros", "one_hot"}
     fuzzed |= set(_KERAS_OPS_UNARY) | set(_KERAS_OPS_REDUCE) | set(_KERAS_OPS_BINARY)
@@ -1291,6 +1304,13 @@ def _keras_step(name, p, g, slots, lr):
         return p - lr * m / ((1 - 0.9) * (u + 1e-7))
     if name == "lion":
         return p - lr * np.sign(slots[0] * 0.9 + g * 0.1)
+    if name == "adadelta":
+        acc_g = 0.95 * slots[0] + 0.05 * g * g
+        return p - lr * np.sqrt(slots[1] + 1e-7) * g / np.sqrt(acc_g + 1e-7)
+    if name == "ftrl":  # l1 = l2 = shrinkage = beta = 0: clip(linear, -0, 0) = 0
+        n = slots[0] + g * g
+        linear = slots[1] + (g - (np.sqrt(n) - np.sqrt(slots[0])) / lr * p)
+        return -linear / (np.sqrt(n) / lr)
     acc = slots[0] + g * g  # adagrad
     return p - lr * g / np.sqrt(acc + 1e-7)
 
@@ -1304,6 +1324,8 @@ UPDATE_SLOTS = {
     "nadam": 2,
     "adamax": 2,
     "lion": 1,
+    "adadelta": 2,
+    "ftrl": 2,
 }
 
 
@@ -1317,7 +1339,7 @@ def _fuzz_update(name, data):
     param = rng.standard_normal(n).astype(np.float32)
     grad = rng.standard_normal(n).astype(np.float32)
     slots = [np.abs(rng.standard_normal(n)).astype(np.float32) for _ in range(UPDATE_SLOTS[name])]
-    if name == "adagrad":
+    if name in ("adagrad", "ftrl"):  # an accumulator starting at 0.1
         slots[0] += np.float32(0.1)
     lr = 0.01
     target = data.draw(st.integers(0, 1 + len(slots)), label="flawed array")
@@ -1403,3 +1425,15 @@ def test_fuzz_adamax_update(data):
 @given(st.data())
 def test_fuzz_lion_update(data):
     _fuzz_update("lion", data)
+
+
+@_settings("adadelta_update")
+@given(st.data())
+def test_fuzz_adadelta_update(data):
+    _fuzz_update("adadelta", data)
+
+
+@_settings("ftrl_update")
+@given(st.data())
+def test_fuzz_ftrl_update(data):
+    _fuzz_update("ftrl", data)

@@ -53,10 +53,24 @@ void translate_invalid(const std::function<void()>& f) {
 
 // The C++ optimizer config from the plain dict of Optimizer._kernel_config().
 Config optim_config_from_dict(const py::dict& d) {
-  static const std::set<std::string> kKeys = {
-      "kind",         "momentum", "nesterov",  "beta_1",   "beta_2",
-      "epsilon",      "amsgrad",  "rho",       "centered", "initial_accumulator_value",
-      "weight_decay", "clip",     "clip_value"};
+  static const std::set<std::string> kKeys = {"kind",
+                                              "momentum",
+                                              "nesterov",
+                                              "beta_1",
+                                              "beta_2",
+                                              "epsilon",
+                                              "amsgrad",
+                                              "rho",
+                                              "centered",
+                                              "initial_accumulator_value",
+                                              "learning_rate_power",
+                                              "l1_regularization_strength",
+                                              "l2_regularization_strength",
+                                              "l2_shrinkage_regularization_strength",
+                                              "beta",
+                                              "weight_decay",
+                                              "clip",
+                                              "clip_value"};
   Config c;
   for (auto item : d) {
     const std::string key = py::str(item.first);
@@ -79,6 +93,11 @@ Config optim_config_from_dict(const py::dict& d) {
   num("rho", c.rho);
   flag("centered", c.centered);
   num("initial_accumulator_value", c.initial_accumulator_value);
+  num("learning_rate_power", c.learning_rate_power);
+  num("l1_regularization_strength", c.l1_regularization_strength);
+  num("l2_regularization_strength", c.l2_regularization_strength);
+  num("l2_shrinkage_regularization_strength", c.l2_shrinkage_regularization_strength);
+  num("beta", c.beta);
   num("weight_decay", c.weight_decay);
   if (d.contains("clip"))
     translate_invalid([&] { c.clip = optim::parse_clip(py::str(d["clip"])); });
@@ -89,19 +108,24 @@ Config optim_config_from_dict(const py::dict& d) {
 
 py::dict optim_config_to_dict(const Config& c) {
   py::dict d;
-  d["kind"]                      = optim::kind_name(c.kind);
-  d["momentum"]                  = c.momentum;
-  d["nesterov"]                  = c.nesterov;
-  d["beta_1"]                    = c.beta_1;
-  d["beta_2"]                    = c.beta_2;
-  d["epsilon"]                   = c.epsilon;
-  d["amsgrad"]                   = c.amsgrad;
-  d["rho"]                       = c.rho;
-  d["centered"]                  = c.centered;
-  d["initial_accumulator_value"] = c.initial_accumulator_value;
-  d["weight_decay"]              = c.weight_decay;
-  d["clip"]                      = optim::clip_name(c.clip);
-  d["clip_value"]                = c.clip_value;
+  d["kind"]                                 = optim::kind_name(c.kind);
+  d["momentum"]                             = c.momentum;
+  d["nesterov"]                             = c.nesterov;
+  d["beta_1"]                               = c.beta_1;
+  d["beta_2"]                               = c.beta_2;
+  d["epsilon"]                              = c.epsilon;
+  d["amsgrad"]                              = c.amsgrad;
+  d["rho"]                                  = c.rho;
+  d["centered"]                             = c.centered;
+  d["initial_accumulator_value"]            = c.initial_accumulator_value;
+  d["learning_rate_power"]                  = c.learning_rate_power;
+  d["l1_regularization_strength"]           = c.l1_regularization_strength;
+  d["l2_regularization_strength"]           = c.l2_regularization_strength;
+  d["l2_shrinkage_regularization_strength"] = c.l2_shrinkage_regularization_strength;
+  d["beta"]                                 = c.beta;
+  d["weight_decay"]                         = c.weight_decay;
+  d["clip"]                                 = optim::clip_name(c.clip);
+  d["clip_value"]                           = c.clip_value;
   return d;
 }
 
@@ -396,6 +420,71 @@ C-contiguous float32 arrays of one shape (m, u start at zeros).)doc");
 beta_1 in (0, 1] (Keras), beta_2 in [0, 1]. Decoupled weight decay and clipping
 as in sgd_update. param, m: writable C-contiguous float32 arrays of one shape
 (m starts at zeros).)doc");
+
+  ops.def(
+      "adadelta_update",
+      [](const py::handle& param, const py::handle& grad, const py::handle& accumulated_grad,
+         const py::handle& accumulated_delta_var, const py::handle& learning_rate,
+         const py::handle& rho, const py::handle& epsilon, const py::handle& weight_decay,
+         const py::handle& clipnorm, const py::handle& clipvalue) {
+        Config c;
+        c.kind         = Kind::adadelta;
+        c.rho          = number_arg("adadelta_update", rho, "rho");
+        c.epsilon      = number_arg("adadelta_update", epsilon, "epsilon");
+        c.weight_decay = number_arg("adadelta_update", weight_decay, "weight_decay");
+        run_update("adadelta_update", c, param, grad,
+                   {{"accumulated_grad", accumulated_grad},
+                    {"accumulated_delta_var", accumulated_delta_var}},
+                   1, learning_rate, clipnorm, clipvalue);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("accumulated_grad"),
+      py::arg("accumulated_delta_var"), py::kw_only(), py::arg("learning_rate") = 0.001,
+      py::arg("rho") = 0.95, py::arg("epsilon") = 1e-7, py::arg("weight_decay") = 0.0,
+      py::arg("clipnorm") = py::none(), py::arg("clipvalue") = py::none(),
+      R"doc(One Keras 3 Adadelta step, in place.
+
+    a = rho*a + (1 - rho)*g*g                          (accumulated_grad)
+    d = sqrt(u + epsilon)*g / sqrt(a + epsilon)        (u: accumulated_delta_var)
+    u = rho*u + (1 - rho)*d*d;  param -= lr*d
+rho in [0, 1], epsilon >= 0. Decoupled weight decay and clipping as in
+sgd_update. param, accumulated_grad, accumulated_delta_var: writable
+C-contiguous float32 arrays of one shape (the two slots start at zeros).)doc");
+
+  ops.def(
+      "ftrl_update",
+      [](const py::handle& param, const py::handle& grad, const py::handle& accumulator,
+         const py::handle& linear, const py::handle& learning_rate,
+         const py::handle& learning_rate_power, const py::handle& l1, const py::handle& l2,
+         const py::handle& l2_shrinkage, const py::handle& beta, const py::handle& weight_decay,
+         const py::handle& clipnorm, const py::handle& clipvalue) {
+        const char* fn = "ftrl_update";
+        Config c;
+        c.kind                       = Kind::ftrl;
+        c.learning_rate_power        = number_arg(fn, learning_rate_power, "learning_rate_power");
+        c.l1_regularization_strength = number_arg(fn, l1, "l1_regularization_strength");
+        c.l2_regularization_strength = number_arg(fn, l2, "l2_regularization_strength");
+        c.l2_shrinkage_regularization_strength =
+            number_arg(fn, l2_shrinkage, "l2_shrinkage_regularization_strength");
+        c.beta         = number_arg(fn, beta, "beta");
+        c.weight_decay = number_arg(fn, weight_decay, "weight_decay");
+        run_update(fn, c, param, grad, {{"accumulator", accumulator}, {"linear", linear}}, 1,
+                   learning_rate, clipnorm, clipvalue);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("accumulator"), py::arg("linear"), py::kw_only(),
+      py::arg("learning_rate") = 0.001, py::arg("learning_rate_power") = -0.5,
+      py::arg("l1_regularization_strength") = 0.0, py::arg("l2_regularization_strength") = 0.0,
+      py::arg("l2_shrinkage_regularization_strength") = 0.0, py::arg("beta") = 0.0,
+      py::arg("weight_decay") = 0.0, py::arg("clipnorm") = py::none(),
+      py::arg("clipvalue") = py::none(),
+      R"doc(One Keras 3 FTRL step, in place (p = -learning_rate_power).
+
+    n = acc + g*g
+    linear += (g + 2*l2_shrinkage*param) - (n^p - acc^p)/lr * param
+    param = (clip(linear, -l1, l1) - linear) / (n^p/lr + 2*l2 + beta/lr);  acc = n
+learning_rate_power <= 0; l1, l2, l2_shrinkage >= 0 (the *_regularization_strength
+arguments). accumulator starts at initial_accumulator_value (Keras: 0.1),
+linear at zeros. Decoupled weight decay and clipping as in sgd_update. param,
+accumulator, linear: writable C-contiguous float32 arrays of one shape.)doc");
 }
 
 void bind_optimizer_class(py::module_& om) {

@@ -10,9 +10,11 @@
 namespace fastnn::bindings {
 
 // Keys: kind ("sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam",
-// "adamax", "lion"), momentum,
+// "adamax", "lion", "adadelta", "ftrl"), momentum,
 // nesterov, beta_1, beta_2, epsilon, amsgrad, rho, centered,
-// initial_accumulator_value, weight_decay (0 = none), clip ("none",
+// initial_accumulator_value, learning_rate_power, l1_regularization_strength,
+// l2_regularization_strength, l2_shrinkage_regularization_strength, beta,
+// weight_decay (0 = none), clip ("none",
 // "clipnorm", "clipvalue", "global_clipnorm"), clip_value. Missing keys keep
 // optim::Config's defaults. Raises ValueError for an unknown key, a missing
 // kind or an out-of-range value (naming it), TypeError for a non-number.

@@ -44,7 +44,9 @@ struct ScalarOps {
 template <class O>
 struct Consts {
   typename O::V lr, wd_lr, scale, clip_hi, clip_lo, momentum, one_minus_beta_1, one_minus_beta_2,
-      alpha, epsilon, rho, one_minus_rho, beta_1, beta_2, nadam_m, nadam_g, bias_2;
+      alpha, epsilon, rho, one_minus_rho, beta_1, beta_2, nadam_m, nadam_g, bias_2, l1_hi, l1_lo,
+      ftrl_l2, ftrl_shrinkage;
+  float ftrl_power;  // the exponent of pow_lanes
 };
 
 template <class O>
@@ -67,6 +69,11 @@ Consts<O> make_consts(const StepParams& s) {
   k.nadam_m          = O::set1(s.nadam_m);
   k.nadam_g          = O::set1(s.nadam_g);
   k.bias_2           = O::set1(s.bias_2);
+  k.l1_hi            = O::set1(s.ftrl_l1);
+  k.l1_lo            = O::set1(-s.ftrl_l1);
+  k.ftrl_l2          = O::set1(s.ftrl_l2);
+  k.ftrl_shrinkage   = O::set1(s.ftrl_shrinkage);
+  k.ftrl_power       = s.ftrl_power;
   return k;
 }
 
@@ -226,6 +233,66 @@ inline void lion_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, f
   O::store(p, w);
 }
 
+// keras/src/optimizers/adadelta.py. Keras's delta_var is -d: the update
+// w + lr*(-d) is w - lr*d to the bit, and (-d)^2 = d^2.
+template <class O, class CV, class SC, class WD>
+inline void adadelta_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, float* agp,
+                        float* adp) {
+  using V    = typename O::V;
+  const V g  = load_grad<O, CV::value, SC::value>(k, gp);
+  V w        = load_param<O, WD::value>(k, p);
+  const V ag = O::add(O::mul(k.rho, O::load(agp)), O::mul(k.one_minus_rho, O::mul(g, g)));
+  const V ad = O::load(adp);
+  const V d  = O::div(O::mul(O::sqrt(O::add(ad, k.epsilon)), g), O::sqrt(O::add(ag, k.epsilon)));
+  O::store(agp, ag);
+  O::store(adp, O::add(O::mul(k.rho, ad), O::mul(k.one_minus_rho, O::mul(d, d))));
+  w = O::sub(w, O::mul(k.lr, d));
+  O::store(p, w);
+}
+
+// x^e lane by lane, in double rounded to float32: Ftrl's pow for any
+// learning_rate_power (no vector pow; the same libm call on every path).
+template <class O>
+inline typename O::V pow_lanes(typename O::V x, float e) {
+  alignas(32) float lanes[O::kWidth];
+  O::store(lanes, x);
+  for (int j = 0; j < O::kWidth; ++j)
+    lanes[j] = static_cast<float>(std::pow(static_cast<double>(lanes[j]), static_cast<double>(e)));
+  return O::load(lanes);
+}
+
+// x^ftrl_power; kSqrt (power 0.5, Keras's default): sqrt(x), the same value
+// (sqrt rounded once to float32 equals the double pow rounded to float32).
+template <class O, bool kSqrt>
+inline typename O::V ftrl_pow(const Consts<O>& k, typename O::V x) {
+  if constexpr (kSqrt)
+    return O::sqrt(x);
+  else
+    return pow_lanes<O>(x, k.ftrl_power);
+}
+
+// keras/src/optimizers/ftrl.py (p = -learning_rate_power):
+//   n = acc + g*g;  linear += (g + shrinkage*w) - ((n^p - acc^p) / lr) * w
+//   w = (clip(linear, -l1, l1) - linear) / (n^p / lr + ftrl_l2);  acc = n
+template <class O, class CV, class SC, class WD, class SQ>
+inline void ftrl_at(const Consts<O>& k, CV, SC, WD, SQ, float* p, const float* gp, float* accp,
+                    float* linp) {
+  using V     = typename O::V;
+  const V g   = load_grad<O, CV::value, SC::value>(k, gp);
+  const V w   = load_param<O, WD::value>(k, p);
+  const V acc = O::load(accp);
+  const V n   = O::add(acc, O::mul(g, g));
+  const V pn  = ftrl_pow<O, SQ::value>(k, n);
+  const V pa  = ftrl_pow<O, SQ::value>(k, acc);
+  const V gs  = O::add(g, O::mul(k.ftrl_shrinkage, w));
+  const V lin = O::add(O::load(linp), O::sub(gs, O::mul(O::div(O::sub(pn, pa), k.lr), w)));
+  const V q   = O::add(O::div(pn, k.lr), k.ftrl_l2);
+  const V lc  = O::max(k.l1_lo, O::min(k.l1_hi, lin));  // NaN stays NaN
+  O::store(accp, n);
+  O::store(linp, lin);
+  O::store(p, O::div(O::sub(lc, lin), q));
+}
+
 // Calls f(std::bool_constant<b0>{}, std::bool_constant<b1>{}, ...) for the
 // run-time flags, so each combination gets its own branch-free loop.
 template <bool... kDone, class F>
@@ -322,20 +389,21 @@ void adagrad_kernel(const StepParams& s, float* p, const float* g, float* acc, i
 
 // The loop of the kernels below: body(k, i) over whole vectors with
 // Consts<VecOps>, then element by element with Consts<ScalarOps>, for the
-// clip / decay flags of s as std::bool_constant arguments: body(k, i, cv, sc, wd).
-template <class VecOps, class Body>
-void for_each_element(const StepParams& s, int64_t n, Body&& body) {
+// clip / decay flags of s and then the kernel's own `flags` as
+// std::bool_constant arguments: body(k, i, cv, sc, wd, flags...).
+template <class VecOps, class Body, class... Flags>
+void for_each_element(const StepParams& s, int64_t n, Body&& body, Flags... flags) {
   with_flags(
-      [&](auto cv, auto sc, auto wd) {
+      [&](auto cv, auto sc, auto wd, auto... own) {
         const auto kv        = make_consts<VecOps>(s);
         const auto ks        = make_consts<ScalarOps>(s);
         constexpr int64_t kW = VecOps::kWidth;
         int64_t i            = 0;
         if constexpr (kW > 1)
-          for (; i + kW <= n; i += kW) body(kv, i, cv, sc, wd);
-        for (; i < n; ++i) body(ks, i, cv, sc, wd);
+          for (; i + kW <= n; i += kW) body(kv, i, cv, sc, wd, own...);
+        for (; i < n; ++i) body(ks, i, cv, sc, wd, own...);
       },
-      s.clip_value, s.scale_grad, s.decay);
+      s.clip_value, s.scale_grad, s.decay, flags...);
 }
 
 template <class VecOps>
@@ -357,6 +425,25 @@ void lion_kernel(const StepParams& s, float* p, const float* g, float* m, int64_
   for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
     lion_at(k, cv, sc, wd, p + i, g + i, m + i);
   });
+}
+
+template <class VecOps>
+void adadelta_kernel(const StepParams& s, float* p, const float* g, float* acc_g, float* acc_d,
+                     int64_t n) {
+  for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
+    adadelta_at(k, cv, sc, wd, p + i, g + i, acc_g + i, acc_d + i);
+  });
+}
+
+template <class VecOps>
+void ftrl_kernel(const StepParams& s, float* p, const float* g, float* acc, float* linear,
+                 int64_t n) {
+  for_each_element<VecOps>(
+      s, n,
+      [&](const auto& k, int64_t i, auto cv, auto sc, auto wd, auto sq) {
+        ftrl_at(k, cv, sc, wd, sq, p + i, g + i, acc + i, linear + i);
+      },
+      s.ftrl_sqrt);
 }
 
 // Tail of sum_squares shared by every ISA: lanes[j] already hold the sums of

@@ -25,8 +25,12 @@ struct StepParams {
   float nadam_g          = 0.0f;  // nadam c_g = lr * (1 - u_t) / (1 - U_t)
   float bias_2           = 0.0f;  // nadam 1 - beta_2^t
   float epsilon          = 0.0f;
-  float rho              = 0.0f;
-  float one_minus_rho    = 0.0f;
+  float rho              = 0.0f;   // rmsprop, adadelta
+  float one_minus_rho    = 0.0f;   // rmsprop, adadelta
+  float ftrl_power       = 0.0f;   // ftrl -learning_rate_power (>= 0)
+  float ftrl_l1          = 0.0f;   // ftrl l1_regularization_strength
+  float ftrl_l2          = 0.0f;   // ftrl 2 * l2_regularization_strength + beta / lr
+  float ftrl_shrinkage   = 0.0f;   // ftrl 2 * l2_shrinkage_regularization_strength
   bool decay             = false;  // apply w -= w * wd_lr
   bool clip_value        = false;  // apply clip to [-clip, clip]
   bool scale_grad        = false;  // apply g *= scale
@@ -34,6 +38,7 @@ struct StepParams {
   bool nesterov          = false;  // sgd
   bool amsgrad           = false;  // adam
   bool centered          = false;  // rmsprop
+  bool ftrl_sqrt         = false;  // ftrl: ftrl_power == 0.5, x^0.5 taken as sqrt(x)
 };
 
 struct OptimKernels {
@@ -50,6 +55,11 @@ struct OptimKernels {
   // u: the exponentially weighted infinity norm (Keras's "norm" slot).
   void (*adamax)(const StepParams& s, float* p, const float* g, float* m, float* u, int64_t n);
   void (*lion)(const StepParams& s, float* p, const float* g, float* m, int64_t n);
+  // acc_g, acc_d: Keras's accumulated_grad and accumulated_delta_var slots.
+  void (*adadelta)(const StepParams& s, float* p, const float* g, float* acc_g, float* acc_d,
+                   int64_t n);
+  // acc starts at initial_accumulator_value, linear at 0.
+  void (*ftrl)(const StepParams& s, float* p, const float* g, float* acc, float* linear, int64_t n);
   // Sum of x[i]^2 in double: lane j (0..7) sums the elements i with i % 8 == j
   // in index order, then ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)). Same bits on
   // every ISA.

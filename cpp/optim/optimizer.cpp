@@ -110,6 +110,18 @@ StepParams make_step_params(const Config& c, int64_t t, double lr) {
       s.one_minus_beta_1 = static_cast<float>(1.0 - c.beta_1);
       s.one_minus_beta_2 = static_cast<float>(1.0 - c.beta_2);
       break;
+    case Kind::adadelta:
+      s.rho           = static_cast<float>(c.rho);
+      s.one_minus_rho = static_cast<float>(1.0 - c.rho);
+      break;
+    case Kind::ftrl:
+      // keras/src/optimizers/ftrl.py: quadratic = n^p / lr + 2 * (l2 + beta / (2 lr))
+      s.ftrl_power     = static_cast<float>(-c.learning_rate_power);
+      s.ftrl_sqrt      = s.ftrl_power == 0.5f;
+      s.ftrl_l1        = static_cast<float>(c.l1_regularization_strength);
+      s.ftrl_l2        = static_cast<float>(2.0 * c.l2_regularization_strength + c.beta / lr);
+      s.ftrl_shrinkage = static_cast<float>(2.0 * c.l2_shrinkage_regularization_strength);
+      break;
   }
   return s;
 }
@@ -178,6 +190,12 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
       break;
     case Kind::lion:
       kern.lion(s, p, g, at(0), n);
+      break;
+    case Kind::adadelta:
+      kern.adadelta(s, p, g, at(0), at(1), n);
+      break;
+    case Kind::ftrl:
+      kern.ftrl(s, p, g, at(0), at(1), n);
       break;
   }
 }
@@ -268,6 +286,23 @@ void validate_config(const Config& c) {
       check_nonneg("initial_accumulator_value", c.initial_accumulator_value);
       check_nonneg("epsilon", c.epsilon);
       break;
+    case Kind::adadelta:
+      check_range("rho", c.rho, 0.0, 1.0, false);
+      check_nonneg("epsilon", c.epsilon);
+      break;
+    case Kind::ftrl:
+      // keras/src/optimizers/ftrl.py's checks (beta: any finite value, as Keras).
+      if (!(std::isfinite(c.learning_rate_power) && c.learning_rate_power <= 0.0))
+        throw std::invalid_argument(
+            "optimizer: `learning_rate_power` must be a finite number <= 0, got " +
+            fmt(c.learning_rate_power));
+      check_nonneg("initial_accumulator_value", c.initial_accumulator_value);
+      check_nonneg("l1_regularization_strength", c.l1_regularization_strength);
+      check_nonneg("l2_regularization_strength", c.l2_regularization_strength);
+      check_nonneg("l2_shrinkage_regularization_strength", c.l2_shrinkage_regularization_strength);
+      if (!std::isfinite(c.beta))
+        throw std::invalid_argument("optimizer: `beta` must be finite, got " + fmt(c.beta));
+      break;
   }
   check_nonneg("weight_decay", c.weight_decay);
   if (c.clip != Clip::none) check_nonneg(clip_name(c.clip), c.clip_value);
@@ -291,17 +326,21 @@ const char* kind_name(Kind kind) {
       return "adamax";
     case Kind::lion:
       return "lion";
+    case Kind::adadelta:
+      return "adadelta";
+    case Kind::ftrl:
+      return "ftrl";
   }
   return "unknown";
 }
 
 Kind parse_kind(const std::string& name) {
   for (Kind k : {Kind::sgd, Kind::adam, Kind::adamw, Kind::rmsprop, Kind::adagrad, Kind::nadam,
-                 Kind::adamax, Kind::lion})
+                 Kind::adamax, Kind::lion, Kind::adadelta, Kind::ftrl})
     if (name == kind_name(k)) return k;
-  throw std::invalid_argument(
-      "optimizer: unknown kind '" + name +
-      "'; expected one of: sgd, adam, adamw, rmsprop, adagrad, nadam, adamax, lion");
+  throw std::invalid_argument("optimizer: unknown kind '" + name +
+                              "'; expected one of: sgd, adam, adamw, rmsprop, adagrad, nadam, "
+                              "adamax, lion, adadelta, ftrl");
 }
 
 const char* clip_name(Clip clip) {
@@ -348,6 +387,10 @@ std::vector<std::string> slot_names(const Config& c) {
       return {"momentum", "norm"};
     case Kind::lion:
       return {"momentum"};
+    case Kind::adadelta:
+      return {"accumulated_grad", "accumulated_delta_var"};
+    case Kind::ftrl:
+      return {"accumulator", "linear"};
   }
   return {};
 }
@@ -379,8 +422,8 @@ double nadam_u_product(double beta_1, int64_t t) {
 }
 
 float slot_initial_value(const Config& c, int slot) {
-  (void)slot;
-  return c.kind == Kind::adagrad ? static_cast<float>(c.initial_accumulator_value) : 0.0f;
+  const bool accumulator = c.kind == Kind::adagrad || (c.kind == Kind::ftrl && slot == 0);
+  return accumulator ? static_cast<float>(c.initial_accumulator_value) : 0.0f;
 }
 
 void update(const Config& config, float* param, const float* grad, float* const* slots, int64_t n,

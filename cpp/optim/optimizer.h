@@ -39,6 +39,17 @@
 //   lion      c = m * beta_1 + g * (1 - beta_1)            (the old m)
 //             w = w - lr * sign(c)                         (sign(0) = 0, NaN stays NaN)
 //             m = m * beta_2 + g * (1 - beta_2)
+//   adadelta  a = rho * a + (1 - rho) * g*g                 (accumulated_grad)
+//             d = (sqrt(u + epsilon) * g) / sqrt(a + epsilon)   (u: accumulated_delta_var,
+//             u = rho * u + (1 - rho) * d*d                  the old u in d; Keras's
+//             w = w - lr * d                                 delta_var is -d)
+//   ftrl      p = -learning_rate_power;  n = acc + g*g       (acc starts at
+//                                                            initial_accumulator_value)
+//             linear = linear + ((g + s2 * w) - ((n^p - acc^p) / lr) * w)
+//             w = (clip(linear, -l1, l1) - linear) / (n^p / lr + l2x2);  acc = n
+//             s2 = 2 * l2_shrinkage, l2x2 = 2 * l2 + beta / lr   (in double)
+//             x^p: sqrt(x) when p = 0.5 (the default), else pow in double per
+//             element, rounded to float32 (the same value for p = 0.5)
 //
 // Nadam's U_t: Keras keeps it as a float32 variable multiplied by u_t at every
 // step (`_u_product`, saved with the slots). Here it is a function of t alone,
@@ -68,6 +79,10 @@
 //   * Adamax: torch adds epsilon inside the max (u = max(beta_2 u, |g| + eps)),
 //     Keras outside (u + epsilon in the denominator); torch's lr is 2e-3.
 //   * Lion is not in torch.optim.
+//   * Adadelta: torch's formula is Keras's, with lr = 1.0, rho = 0.9, eps = 1e-6
+//     by default (Keras: 0.001, 0.95, 1e-7); torch's weight_decay is an L2
+//     term added to the gradient, not decoupled.
+//   * Ftrl is not in torch.optim.
 //
 // Numerics: all per-step scalars (alpha, 1 - beta, wd*lr, clip scales) are
 // computed once per step in double and rounded to float32; the element loops
@@ -96,14 +111,16 @@
 namespace fastnn::optim {
 
 enum class Kind : int {
-  sgd     = 0,
-  adam    = 1,
-  adamw   = 2,
-  rmsprop = 3,
-  adagrad = 4,
-  nadam   = 5,
-  adamax  = 6,
-  lion    = 7,
+  sgd      = 0,
+  adam     = 1,
+  adamw    = 2,
+  rmsprop  = 3,
+  adagrad  = 4,
+  nadam    = 5,
+  adamax   = 6,
+  lion     = 7,
+  adadelta = 8,
+  ftrl     = 9,
 };
 enum class Clip : int { none = 0, clipnorm = 1, clipvalue = 2, global_clipnorm = 3 };
 
@@ -123,20 +140,29 @@ struct Config {
   bool nesterov                    = false;  // sgd
   double beta_1                    = 0.9;    // adam, adamw, nadam, adamax, lion
   double beta_2                    = 0.999;  // adam, adamw, nadam, adamax, lion
-  double epsilon                   = 1e-7;   // adam(w), rmsprop, adagrad, nadam, adamax
+  double epsilon                   = 1e-7;   // adam(w), rmsprop, adagrad, nadam, adamax, adadelta
   bool amsgrad                     = false;  // adam, adamw
-  double rho                       = 0.9;    // rmsprop
+  double rho                       = 0.9;    // rmsprop, adadelta (Keras's default there: 0.95)
   bool centered                    = false;  // rmsprop
-  double initial_accumulator_value = 0.1;    // adagrad
+  double initial_accumulator_value = 0.1;    // adagrad, ftrl
   double weight_decay              = 0.0;    // every kind; 0 means none
   Clip clip                        = Clip::none;
   double clip_value                = 0.0;  // c of the clip mode; <= 0 disables clipping
+
+  // ftrl (Keras's names)
+  double learning_rate_power                  = -0.5;
+  double l1_regularization_strength           = 0.0;
+  double l2_regularization_strength           = 0.0;
+  double l2_shrinkage_regularization_strength = 0.0;
+  double beta                                 = 0.0;
 };
 
 // Throws std::invalid_argument naming the field when a value is out of range
 // (beta_1/beta_2/rho outside [0, 1), but lion's beta_1 outside (0, 1] as
-// Keras and its beta_2 outside [0, 1]; momentum outside [0, 1], epsilon < 0,
-// weight_decay < 0, initial_accumulator_value < 0, non-finite values).
+// Keras and its beta_2 outside [0, 1], adadelta's rho outside [0, 1];
+// momentum outside [0, 1], epsilon < 0, weight_decay < 0,
+// initial_accumulator_value < 0, ftrl's learning_rate_power > 0 and
+// l1/l2/l2_shrinkage strengths < 0 (Keras's checks), non-finite values).
 void validate_config(const Config& config);
 
 const char* kind_name(Kind kind);
@@ -148,14 +174,16 @@ Clip parse_clip(const std::string& name);  // "none", "clipnorm", ...; throws st
 //   sgd: momentum (if momentum != 0); adam/adamw: momentum, velocity,
 //   velocity_hat (if amsgrad); rmsprop: velocity, momentum (if momentum > 0),
 //   average_gradient (if centered); adagrad: accumulator; nadam: momentum,
-//   velocity; adamax: momentum, norm; lion: momentum.
+//   velocity; adamax: momentum, norm; lion: momentum; adadelta:
+//   accumulated_grad, accumulated_delta_var; ftrl: accumulator, linear.
 std::vector<std::string> slot_names(const Config& config);
 
 // Nadam's U_t = prod_{s=1..t} beta_1 * (1 - 0.5 * 0.96^s), in double (1 for
 // t = 0): Keras's `u_product` after step t (see the top of this file).
 double nadam_u_product(double beta_1, int64_t t);
 
-// Value a slot starts at (initial_accumulator_value for adagrad, else 0).
+// Value a slot starts at (initial_accumulator_value for adagrad's and ftrl's
+// accumulator, else 0).
 float slot_initial_value(const Config& config, int slot);
 
 // ---------------------------------------------------------------------------

@@ -91,10 +91,12 @@ __all__ = [
     "relu",
     "relu_grad",
     # optimizer steps (cpp/optim)
+    "adadelta_update",
     "adagrad_update",
     "adam_update",
     "adamax_update",
     "adamw_update",
+    "ftrl_update",
     "lion_update",
     "nadam_update",
     "rmsprop_update",
@@ -115,10 +117,12 @@ activation_grad = _python_argument_errors(_ops.activation_grad)
 loss = _python_argument_errors(_ops.loss)
 
 # Optimizer steps: Keras 3 formulas, in place on float32 arrays (cpp/optim/optimizer.h).
+adadelta_update = _python_argument_errors(_ops.adadelta_update)
 adagrad_update = _python_argument_errors(_ops.adagrad_update)
 adam_update = _python_argument_errors(_ops.adam_update)
 adamax_update = _python_argument_errors(_ops.adamax_update)
 adamw_update = _python_argument_errors(_ops.adamw_update)
+ftrl_update = _python_argument_errors(_ops.ftrl_update)
 lion_update = _python_argument_errors(_ops.lion_update)
 nadam_update = _python_argument_errors(_ops.nadam_update)
 rmsprop_update = _python_argument_errors(_ops.rmsprop_update)
