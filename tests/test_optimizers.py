@@ -118,6 +118,8 @@ CLASSES = {
     "nadam": optimizers.Nadam,
     "adamax": optimizers.Adamax,
     "lion": optimizers.Lion,
+    "adadelta": optimizers.Adadelta,
+    "ftrl": optimizers.Ftrl,
 }
 
 # (kind, constructor kwargs): every optimizer and option.
@@ -786,7 +788,7 @@ def test_flat_step_equals_step_tensors(kind, isa):
         assert flat.slot(i).tobytes() == split.slot(i).tobytes(), name
     flat.reset()
     assert flat.iterations == 0
-    assert np.all(flat.slot(0) == (0.1 if kind == "adagrad" else 0.0))
+    assert np.all(flat.slot(0) == (0.1 if kind in ("adagrad", "ftrl") else 0.0))
 
 
 def test_flat_optimizer_errors():

@@ -1,6 +1,7 @@
-"""Nadam, Adamax and Lion: Keras 3 numerics (a float64 transcription and Keras
-itself), bit-identical ISA paths and thread counts, the NumPy update API, bad
-arguments, compile by name and exact resumption after save/load."""
+"""Nadam, Adamax, Lion, Adadelta and Ftrl: Keras 3 numerics (a float64
+transcription and Keras itself), bit-identical ISA paths and thread counts,
+the NumPy update API, bad arguments, compile by name and exact resumption
+after save/load."""
 
 from __future__ import annotations
 
@@ -31,16 +32,19 @@ from fastnn import _core, layers, models, optimizers
 from fastnn.optimizers import schedules
 
 # ---------------------------------------------------------------------------
-# A float64 transcription of keras/src/optimizers/{nadam,adamax,lion}.py, with
-# base_optimizer.py's clip -> decoupled weight decay -> update_step.
+# A float64 transcription of keras/src/optimizers/{nadam,adamax,lion,adadelta,
+# ftrl}.py, with base_optimizer.py's clip -> decoupled weight decay -> update_step.
 # ---------------------------------------------------------------------------
 
 
 class ExtraReference(KerasReference):
     def __init__(self, kind: str, shapes, **hp):
         super().__init__(kind, shapes, **hp)
-        self.m = [np.zeros(s) for s in shapes]
-        self.v = [np.zeros(s) for s in shapes]  # nadam: velocity; adamax: norm
+        # the first slot: momentum; adadelta: accumulated_grad; ftrl: accumulator
+        start = hp.get("initial_accumulator_value", 0.1) if kind == "ftrl" else 0.0
+        self.m = [np.full(s, start) for s in shapes]
+        # nadam: velocity; adamax: norm; adadelta: accumulated_delta_var; ftrl: linear
+        self.v = [np.zeros(s) for s in shapes]
         self.u_product = 1.0  # nadam's `_u_product` variable
 
     def step(self, ws, grads, lr):
@@ -72,18 +76,49 @@ class ExtraReference(KerasReference):
                 m = m + (g - m) * (1 - b1)
                 self.v[k] = np.maximum(b2 * self.v[k], np.abs(g))
                 w = w - lr * m / ((1 - b1**t) * (self.v[k] + eps))
-            else:  # lion
+            elif self.kind == "lion":
                 w = w - lr * np.sign(m * b1 + g * (1.0 - b1))
                 m = m * b2 + g * (1.0 - b2)
+            elif self.kind == "adadelta":
+                rho = hp.get("rho", 0.95)
+                m = rho * m + (1 - rho) * g * g
+                delta_var = -(np.sqrt(self.v[k] + eps) * g) / np.sqrt(m + eps)
+                self.v[k] = rho * self.v[k] + (1 - rho) * delta_var * delta_var
+                w = w + lr * delta_var
+            else:  # ftrl
+                power = -hp.get("learning_rate_power", -0.5)
+                l1 = hp.get("l1_regularization_strength", 0.0)
+                l2 = hp.get("l2_regularization_strength", 0.0) + hp.get("beta", 0.0) / (2.0 * lr)
+                shrinkage = hp.get("l2_shrinkage_regularization_strength", 0.0)
+                new_m = m + g * g
+                grad_to_use = g + 2 * shrinkage * w
+                self.v[k] = self.v[k] + (grad_to_use - (new_m**power - m**power) / lr * w)
+                quadratic = new_m**power / lr + 2 * l2
+                w = (np.clip(self.v[k], -l1, l1) - self.v[k]) / quadratic
+                m = new_m
             self.m[k] = m
             out.append(w)
         self.iterations += 1
         return out
 
 
-CLASSES = {"nadam": optimizers.Nadam, "adamax": optimizers.Adamax, "lion": optimizers.Lion}
+CLASSES = {
+    "nadam": optimizers.Nadam,
+    "adamax": optimizers.Adamax,
+    "lion": optimizers.Lion,
+    "adadelta": optimizers.Adadelta,
+    "ftrl": optimizers.Ftrl,
+}
 KINDS = sorted(CLASSES)
 STEPS = 50
+# Rates at which 50 steps move the weights (Adadelta's steps are tiny at 0.005).
+LR = {"adadelta": 1.0, "ftrl": 0.05}
+FTRL_ALL = {
+    "l1_regularization_strength": 0.01,
+    "l2_regularization_strength": 0.1,
+    "l2_shrinkage_regularization_strength": 0.05,
+    "beta": 0.5,
+}
 
 CASES = [
     ("nadam", {"learning_rate": 0.01}),
@@ -93,6 +128,16 @@ CASES = [
     ("lion", {"learning_rate": 0.003}),
     ("lion", {"learning_rate": 0.003, "beta_1": 1.0, "beta_2": 0.5}),
     ("lion", {"learning_rate": 0.003, "beta_2": 0.0}),
+    ("adadelta", {"learning_rate": 1.0}),
+    ("adadelta", {"learning_rate": 0.5, "rho": 0.8, "epsilon": 1e-3}),
+    ("adadelta", {"learning_rate": 1.0, "rho": 0.0}),
+    ("adadelta", {"learning_rate": 0.01, "rho": 1.0}),
+    ("ftrl", {"learning_rate": 0.05}),
+    ("ftrl", {"learning_rate": 0.05, **FTRL_ALL}),
+    # learning_rate_power other than -0.5: the pow path, not sqrt
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": -0.3, "initial_accumulator_value": 1}),
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": 0.0, "initial_accumulator_value": 0}),
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": -1.0, "l1_regularization_strength": 1}),
 ]
 # Every common option on every kind (thresholds that clip some steps, not others).
 OPTIONS = [
@@ -102,7 +147,9 @@ OPTIONS = [
     {"global_clipnorm": 5.0},
     {"clipnorm": 1.0, "weight_decay": 0.01},
 ]
-CASES += [(kind, {"learning_rate": 0.005, **opt}) for kind in KINDS for opt in OPTIONS]
+CASES += [
+    (kind, {"learning_rate": LR.get(kind, 0.005), **opt}) for kind in KINDS for opt in OPTIONS
+]
 
 SCHEDULE = schedules.ExponentialDecay(0.02, decay_steps=10, decay_rate=0.5)
 
@@ -187,7 +234,21 @@ KERAS_CASES = [
     ("nadam", {"learning_rate": "schedule", "clipnorm": 2.0}),
     ("adamax", {"learning_rate": "schedule", "global_clipnorm": 5.0}),
     ("lion", {"learning_rate": "schedule", "weight_decay": 0.05}),
+    ("adadelta", {"learning_rate": 1.0}),
+    ("adadelta", {"learning_rate": 1.0, "rho": 0.9, "weight_decay": 0.05}),
+    ("adadelta", {"learning_rate": 1.0, "clipnorm": 1.0}),
+    ("adadelta", {"learning_rate": 1.0, "clipvalue": 0.5, "epsilon": 1e-4}),
+    ("adadelta", {"learning_rate": 1.0, "global_clipnorm": 5.0}),
+    ("adadelta", {"learning_rate": "schedule", "weight_decay": 0.02}),
+    ("ftrl", {"learning_rate": 0.05}),
+    ("ftrl", {"learning_rate": 0.05, "weight_decay": 0.05, **FTRL_ALL}),
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": -0.3, "clipnorm": 1.0}),
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": 0.0, "clipvalue": 0.5}),
+    ("ftrl", {"learning_rate": 0.05, "global_clipnorm": 5.0, "l1_regularization_strength": 0.05}),
+    ("ftrl", {"learning_rate": "schedule", "l2_regularization_strength": 0.01, "beta": 0.1}),
 ]
+# The schedule of the "schedule" cases: ExponentialDecay(initial, 10, 0.5).
+SCHEDULE_START = {"adadelta": 2.0}
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +276,9 @@ def test_trajectory_matches_keras_itself(case, keras):
     ws, grads = random_problem(5)
     k_kw, f_kw = dict(kw), dict(kw)
     if kw["learning_rate"] == "schedule":
-        k_kw["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(0.02, 10, 0.5)
-        f_kw["learning_rate"] = SCHEDULE
+        start = SCHEDULE_START.get(kind, 0.02)
+        k_kw["learning_rate"] = keras.optimizers.schedules.ExponentialDecay(start, 10, 0.5)
+        f_kw["learning_rate"] = schedules.ExponentialDecay(start, 10, 0.5)
     k_opt = getattr(keras.optimizers, CLASSES[kind].__name__)(**k_kw)
     expected = keras_trajectory(keras, k_opt, ws, grads)
     out = run_fastnn(CLASSES[kind](**f_kw), ws, grads)
@@ -251,6 +313,43 @@ def test_defaults_config_and_variables_match_keras(kind, keras):
     assert int(values[0]) == int(k_values[0]) == 1
     if kind == "nadam":
         assert float(values[-1]) == pytest.approx(float(k_values[-1]), rel=1e-6)
+    if kind in ("adadelta", "ftrl"):  # Keras pairs the two slots per weight
+        paired = [values[2 + s * len(w) + t] for t in range(len(w)) for s in range(2)]
+        for a, b in zip(paired, k_values[2:]):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("initial", [0.1, 0.0, 2.5])
+def test_ftrl_accumulators_start_at_initial_accumulator_value(initial):
+    w = [np.ones((2, 3), np.float32), np.ones(4, np.float32)]
+    opt = optimizers.Ftrl(initial_accumulator_value=initial)
+    opt.build(w)
+    accumulators, linears = opt.variables[2:4], opt.variables[4:6]
+    for a, z in zip(accumulators, linears):
+        np.testing.assert_array_equal(a, np.float32(initial))
+        np.testing.assert_array_equal(z, 0.0)
+    opt.apply_gradients(zip([np.ones((2, 3)), np.ones(4)], w))
+    np.testing.assert_array_equal(opt.variables[2], np.float32(initial) + np.float32(1.0))
+    opt._kernel.reset()
+    np.testing.assert_array_equal(opt.variables[2], np.float32(initial))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial_accumulator_value": -0.1},
+        {"learning_rate_power": 0.5},
+        {"l1_regularization_strength": -1.0},
+        {"l2_regularization_strength": -0.25},
+        {"l2_shrinkage_regularization_strength": -2.0},
+    ],
+)
+def test_ftrl_refuses_what_keras_refuses_with_keras_s_message(kwargs, keras):
+    with pytest.raises(ValueError) as theirs:
+        keras.optimizers.Ftrl(**kwargs)
+    with pytest.raises(ValueError) as ours:
+        optimizers.Ftrl(**kwargs)
+    assert str(ours.value) == str(theirs.value)
 
 
 # ---------------------------------------------------------------------------
@@ -261,8 +360,12 @@ DETERMINISM_CASES = [
     ("nadam", {"global_clipnorm": 50.0, "weight_decay": 0.01}),
     ("adamax", {"clipnorm": 20.0}),
     ("lion", {"clipvalue": 0.5, "weight_decay": 0.01}),
+    ("adadelta", {"clipnorm": 20.0, "weight_decay": 0.01}),
+    ("ftrl", {"global_clipnorm": 50.0, **FTRL_ALL}),
+    ("ftrl", {"learning_rate_power": -0.3, "clipvalue": 0.5, "weight_decay": 0.01}),
 ]
-SIZES = [0, 1, 7, 8, 9, 16383, 40000]
+# empty, one element, primes, around the 8-lane width and the 8192-element chunk
+SIZES = [0, 1, 7, 8, 9, 13, 8191, 16383, 40000, 40009]
 
 
 def run_steps(kind, kw, sizes):
@@ -308,18 +411,32 @@ def test_lion_sign_of_zero_is_zero_on_every_isa(isa):
 
 
 def ops_step(kind, p, g, slots, t, **kw):
-    if kind == "nadam":
-        fastnn.ops.nadam_update(p, g, slots[0], slots[1], t, **kw)
-    elif kind == "adamax":
-        fastnn.ops.adamax_update(p, g, slots[0], slots[1], t, **kw)
-    else:
+    if kind in ("nadam", "adamax"):
+        getattr(fastnn.ops, f"{kind}_update")(p, g, slots[0], slots[1], t, **kw)
+    elif kind == "lion":
         fastnn.ops.lion_update(p, g, slots[0], **kw)
+    else:  # adadelta, ftrl: two slots, no step number
+        getattr(fastnn.ops, f"{kind}_update")(p, g, slots[0], slots[1], **kw)
+
+
+def initial_slots(kind, p):
+    """The two slot arrays at their start (Ftrl's accumulator at Keras's 0.1)."""
+    first = np.full_like(p, 0.1) if kind == "ftrl" else np.zeros_like(p)
+    return [first, np.zeros_like(p)]
 
 
 OPS_OPTIONS = {
     "nadam": {"learning_rate": 0.01, "beta_1": 0.8, "clipnorm": 1.0, "weight_decay": 0.01},
     "adamax": {"learning_rate": 0.01, "beta_2": 0.99, "clipvalue": 0.5},
     "lion": {"learning_rate": 0.003, "beta_1": 0.95, "weight_decay": 0.1, "clipnorm": 2.0},
+    "adadelta": {"learning_rate": 1.0, "rho": 0.9, "clipnorm": 1.0, "weight_decay": 0.01},
+    "ftrl": {
+        "learning_rate": 0.05,
+        "learning_rate_power": -0.3,
+        "l1_regularization_strength": 0.01,
+        "beta": 0.2,
+        "clipvalue": 0.5,
+    },
 }
 
 
@@ -329,7 +446,7 @@ def test_ops_updates_equal_the_optimizer_classes_bitwise(kind, isa):
     kw = OPS_OPTIONS[kind]
     expected = run_fastnn(CLASSES[kind](**kw), ws, grads)[0]
     p = ws[0].copy()
-    slots = [np.zeros_like(p), np.zeros_like(p)]
+    slots = initial_slots(kind, p)
     for t, g in enumerate(grads, start=1):
         ops_step(kind, p, g[0], slots, t, **kw)
     assert p.tobytes() == expected.tobytes()
@@ -346,7 +463,7 @@ def test_ops_updates_on_every_size_match_the_reference_and_thread_counts(kind, s
     for n_threads in (1, 2):
         fastnn.set_num_threads(n_threads)
         p = p0.copy()
-        slots = [np.zeros_like(p), np.zeros_like(p)]
+        slots = initial_slots(kind, p)
         for t, g in enumerate(grads, start=1):
             ops_step(kind, p, g, slots, t, **kw)
         results.append([p, *slots])
@@ -357,30 +474,53 @@ def test_ops_updates_on_every_size_match_the_reference_and_thread_counts(kind, s
     assert_trajectory_close(results[0][:1], ref_ws)
 
 
+# The slot arrays' names in the ops' messages, and hyperparameters each op refuses.
+SLOT_NAMES = {
+    "nadam": ("m", "v"),
+    "adamax": ("m", "u"),
+    "lion": ("m", None),
+    "adadelta": ("accumulated_grad", "accumulated_delta_var"),
+    "ftrl": ("accumulator", "linear"),
+}
+BAD_ARGUMENTS = {
+    "nadam": [("beta_1", 1.0), ("beta_2", 1.5), ("epsilon", -1.0)],
+    "adamax": [("beta_1", 1.0), ("beta_2", 1.5), ("epsilon", -1.0)],
+    "lion": [("beta_1", 0.0), ("beta_2", 1.5)],
+    "adadelta": [("rho", 1.5), ("rho", -0.1), ("epsilon", -1.0)],
+    "ftrl": [
+        ("learning_rate_power", 0.5),
+        ("l1_regularization_strength", -1.0),
+        ("l2_regularization_strength", -1.0),
+        ("l2_shrinkage_regularization_strength", -0.1),
+        ("beta", float("nan")),
+    ],
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_ops_update_errors_name_the_argument_and_change_nothing(kind):
     p = np.zeros((3, 4), np.float32)
     m = np.zeros((3, 4), np.float32)
     v = np.zeros((3, 4), np.float32)
     g = np.ones((3, 4), np.float32)
-    second = {"nadam": "v", "adamax": "u", "lion": None}[kind]
+    first, second = SLOT_NAMES[kind]
 
     def call(p=p, g=g, m=m, v=v, t=1, **kw):
         ops_step(kind, p, g, [m, v], t, **kw)
 
     with pytest.raises(TypeError, match="param.*float32"):
         call(p=p.astype(np.float64))
-    with pytest.raises(TypeError, match="m must be a numpy.ndarray"):
+    with pytest.raises(TypeError, match=f"{first} must be a numpy.ndarray"):
         call(m=[0.0] * 12)
     with pytest.raises(ValueError, match=r"grad must have the shape of param \(3, 4\), got"):
         call(g=g.T.copy())
-    with pytest.raises(ValueError, match="m must have the shape of param"):
+    with pytest.raises(ValueError, match=f"{first} must have the shape of param"):
         call(m=np.zeros(12, np.float32))
     with pytest.raises(ValueError, match="C-contiguous"):
         call(m=np.asfortranarray(m))
     with pytest.raises(ValueError, match="C-contiguous"):
         call(p=np.zeros((3, 8), np.float32)[:, ::2])
-    with pytest.raises(TypeError, match="m.*float32"):
+    with pytest.raises(TypeError, match=f"{first}.*float32"):
         call(m=m.astype(np.float16))
     ro = np.zeros((3, 4), np.float32)
     ro.flags.writeable = False
@@ -392,10 +532,9 @@ def test_ops_update_errors_name_the_argument_and_change_nothing(kind):
         call(learning_rate=-1.0)
     with pytest.raises(ValueError, match="learning_rate"):
         call(learning_rate=float("nan"))
-    with pytest.raises(ValueError, match="beta_1"):
-        call(beta_1=0.0 if kind == "lion" else 1.0)
-    with pytest.raises(ValueError, match="beta_2"):
-        call(beta_2=1.5)
+    for name, value in BAD_ARGUMENTS[kind]:
+        with pytest.raises(ValueError, match=name):
+            call(**{name: value})
     with pytest.raises(ValueError, match="weight_decay"):
         call(weight_decay=-0.1)
     with pytest.raises(ValueError, match="only one"):
@@ -405,10 +544,11 @@ def test_ops_update_errors_name_the_argument_and_change_nothing(kind):
     if second is not None:
         with pytest.raises(ValueError, match=rf"{second} must have the shape of param"):
             call(v=np.zeros(5, np.float32))
+        with pytest.raises(ValueError, match="share memory"):
+            call(v=m)
+    if kind in ("nadam", "adamax"):
         with pytest.raises(ValueError, match="step"):
             call(t=0)
-        with pytest.raises(ValueError, match="epsilon"):
-            call(epsilon=-1.0)
     for a in (p, m, v):
         np.testing.assert_array_equal(a, 0.0)  # nothing ran
 
@@ -426,9 +566,22 @@ def test_defaults_are_keras_3():
     lion = optimizers.Lion()
     assert (lion.learning_rate, lion.beta_1, lion.beta_2, lion.name) == (0.001, 0.9, 0.99, "lion")
     assert lion.weight_decay is None and lion.clipnorm is None and lion.iterations == 0
+    ada = optimizers.Adadelta()
+    assert (ada.learning_rate, ada.rho, ada.epsilon, ada.name) == (0.001, 0.95, 1e-7, "adadelta")
+    ftrl = optimizers.Ftrl()
+    assert (ftrl.learning_rate, ftrl.learning_rate_power, ftrl.initial_accumulator_value) == (
+        0.001,
+        -0.5,
+        0.1,
+    )
+    assert ftrl.l1_regularization_strength == ftrl.l2_regularization_strength == 0.0
+    assert ftrl.l2_shrinkage_regularization_strength == ftrl.beta == 0.0
+    assert ftrl.name == "ftrl" and ftrl.weight_decay is None
 
 
-@pytest.mark.parametrize("name", ["nadam", "adamax", "lion", "Nadam", "ADAMAX"])
+@pytest.mark.parametrize(
+    "name", ["nadam", "adamax", "lion", "adadelta", "ftrl", "Nadam", "ADAMAX", "Adadelta", "FTRL"]
+)
 def test_get_by_string_id(name):
     opt = optimizers.get(name)
     assert type(opt).__name__.lower() == name.lower()
@@ -480,6 +633,35 @@ def test_lr_is_deprecated_but_works_and_unknown_keywords_raise(kind):
         (optimizers.Lion, {"weight_decay": -0.1}, "weight_decay"),
         (optimizers.Nadam, {"clipnorm": 1.0, "clipvalue": 1.0}, "clipvalue"),
         (optimizers.Adamax, {"use_ema": True}, "use_ema"),
+        (optimizers.Adadelta, {"learning_rate": -1.0}, "learning_rate"),
+        (optimizers.Adadelta, {"rho": 1.5}, r"rho.*\[0, 1\]"),
+        (optimizers.Adadelta, {"rho": -0.1}, "rho"),
+        (optimizers.Adadelta, {"epsilon": -1e-7}, "epsilon"),
+        (optimizers.Adadelta, {"rho": "0.9"}, "rho"),
+        (optimizers.Ftrl, {"learning_rate": float("nan")}, "learning_rate"),
+        (
+            optimizers.Ftrl,
+            {"initial_accumulator_value": -0.1},
+            r"^`initial_accumulator_value` needs to be positive or zero. "
+            r"Received: initial_accumulator_value=-0.1\.$",
+        ),
+        (
+            optimizers.Ftrl,
+            {"learning_rate_power": 0.5},
+            r"^`learning_rate_power` needs to be negative or zero. "
+            r"Received: learning_rate_power=0.5\.$",
+        ),
+        (optimizers.Ftrl, {"l1_regularization_strength": -1.0}, "l1_regularization_strength"),
+        (optimizers.Ftrl, {"l2_regularization_strength": -1.0}, "l2_regularization_strength"),
+        (
+            optimizers.Ftrl,
+            {"l2_shrinkage_regularization_strength": -1.0},
+            "l2_shrinkage_regularization_strength",
+        ),
+        (optimizers.Ftrl, {"learning_rate_power": float("-inf")}, "learning_rate_power"),
+        (optimizers.Ftrl, {"beta": float("nan")}, "beta"),
+        (optimizers.Ftrl, {"l1_regularization_strength": None}, "l1_regularization_strength"),
+        (optimizers.Ftrl, {"clipnorm": 1.0, "global_clipnorm": 1.0}, "global_clipnorm"),
     ],
 )
 def test_bad_options_raise_at_construction(cls, kwargs, arg):
@@ -491,19 +673,31 @@ def test_lion_accepts_beta_1_of_1_as_keras():
     assert optimizers.Lion(beta_1=1, beta_2=1).beta_1 == 1.0
 
 
+# A hyperparameter of each kind, changed mid-training.
+CHANGED = {
+    "nadam": {"beta_2": 0.9},
+    "adamax": {"beta_2": 0.9},
+    "lion": {"beta_2": 0.9},
+    "adadelta": {"rho": 0.8},
+    "ftrl": {"l1_regularization_strength": 0.02, "learning_rate_power": -0.4},
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_hyperparameters_changed_after_build_take_effect_and_keep_state(kind):
     ws, grads = random_problem(14, steps=20)
-    opt = CLASSES[kind](learning_rate=0.01)
+    lr = LR.get(kind, 0.01)
+    opt = CLASSES[kind](learning_rate=lr)
     ref = ExtraReference(kind, SHAPES)
     ref_ws = [w.astype(np.float64) for w in ws]
     vars_ = [w.copy() for w in ws]
     for i, g in enumerate(grads):
         if i == 10:
             opt.weight_decay = 0.1
-            opt.beta_2 = 0.9
-            ref.hp.update(weight_decay=0.1, beta_2=0.9)
-        ref_ws = ref.step(ref_ws, g, 0.01)
+            for name, value in CHANGED[kind].items():
+                setattr(opt, name, value)
+            ref.hp.update(weight_decay=0.1, **CHANGED[kind])
+        ref_ws = ref.step(ref_ws, g, lr)
         opt.apply_gradients(zip(g, vars_))
     assert_trajectory_close(vars_, ref_ws)
 
@@ -519,7 +713,7 @@ def test_compile_by_string_and_fit(name):
     model = models.Sequential([layers.Input(shape=(6,)), layers.Dense(3, activation="softmax")])
     model.compile(optimizer=name, loss="sparse_categorical_crossentropy")
     assert type(model.optimizer) is CLASSES[name]
-    model.optimizer.learning_rate = 0.05
+    model.optimizer.learning_rate = 5.0 if name == "adadelta" else 0.05  # Adadelta starts slowly
     history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.8 * losses[0]
@@ -532,6 +726,13 @@ RESUME = {
     "lion": lambda: optimizers.Lion(learning_rate=0.002, global_clipnorm=2.0),
     "nadam_schedule": lambda: optimizers.Nadam(
         learning_rate=schedules.ExponentialDecay(0.02, decay_steps=4, decay_rate=0.7)
+    ),
+    "adadelta": lambda: optimizers.Adadelta(learning_rate=1.0, clipvalue=0.5),
+    "ftrl": lambda: optimizers.Ftrl(learning_rate=0.05, weight_decay=0.01, **FTRL_ALL),
+    "ftrl_power_schedule": lambda: optimizers.Ftrl(
+        learning_rate=schedules.ExponentialDecay(0.05, decay_steps=4, decay_rate=0.7),
+        learning_rate_power=-0.3,
+        global_clipnorm=2.0,
     ),
 }
 

@@ -560,8 +560,9 @@ class Sequential:
         Args:
             optimizer: a string id (``"adam"``, ``"sgd"``, ``"rmsprop"``,
                 ``"adamw"``, ``"adagrad"``, ``"nadam"``, ``"adamax"``,
-                ``"lion"``) or a ``fastnn.optimizers`` instance. Defaults
-                to `"rmsprop"`, as in Keras.
+                ``"lion"``, ``"adadelta"``, ``"ftrl"``) or a
+                ``fastnn.optimizers`` instance. Defaults to `"rmsprop"`, as
+                in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
                 `model.loss` holds it as given (the string, say), as in
@@ -3190,6 +3191,15 @@ def _slot_names(optimizer) -> List[str]:
     return list(_core.optim.Optimizer(optimizer._kernel_config(), [0, 0]).slot_names)
 
 
+# The slot pairs Keras creates per weight in one add_optimizer_variables call.
+_PAIRED_SLOTS = {
+    ("momentum", "velocity"),
+    ("momentum", "norm"),
+    ("accumulated_grad", "accumulated_delta_var"),
+    ("accumulator", "linear"),
+}
+
+
 def _slot_order(slot_names: Sequence[str], tensors: Sequence[int]) -> list:
     """``(slot, tensor)`` pairs in the order of Keras 3's ``optimizer.variables``
     for the given tensors (the trainable ones: Keras builds slots for those).
@@ -3197,11 +3207,13 @@ def _slot_order(slot_names: Sequence[str], tensors: Sequence[int]) -> list:
     Keras creates slots with ``add_optimizer_variables(vars, names)``, which
     loops over the weights and, for each, over the names: Adam, AdamW and
     Nadam ask for ``["momentum", "velocity"]`` in one call (so m0, v0, m1,
-    v1, ...), Adamax for ``["momentum", "norm"]``, then Adam's
-    ``velocity_hat`` (amsgrad) in another; SGD, RMSprop, Adagrad and Lion
-    make one call per slot (every weight's first slot, then the next).
+    v1, ...), Adamax for ``["momentum", "norm"]``, Adadelta for
+    ``["accumulated_grad", "accumulated_delta_var"]``, Ftrl for
+    ``["accumulator", "linear"]``, then Adam's ``velocity_hat`` (amsgrad) in
+    another; SGD, RMSprop, Adagrad and Lion make one call per slot (every
+    weight's first slot, then the next).
     """
-    paired = 2 if list(slot_names[:2]) in (["momentum", "velocity"], ["momentum", "norm"]) else 0
+    paired = 2 if tuple(slot_names[:2]) in _PAIRED_SLOTS else 0
     order = [(s, t) for t in tensors for s in range(paired)]
     order += [(s, t) for s in range(paired, len(slot_names)) for t in tensors]
     return order

@@ -1,11 +1,11 @@
 """Optimizers with Keras 3 names, defaults and numerics, stepping in fused C++.
 
-``fastnn.optimizers.{SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion}`` mirror
-``keras.optimizers``; ``get("adam")`` and ``compile(optimizer="adam")`` resolve
-lower-cased class names. Each step clips, decays and updates every element in
-one fused, vectorized, multithreaded pass (``cpp/optim/optimizer.h``), with the
-formulas of ``keras/src/optimizers/*.py``; results are bit-identical for any
-thread count.
+``fastnn.optimizers.{SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion,
+Adadelta, Ftrl}`` mirror ``keras.optimizers``; ``get("adam")`` and
+``compile(optimizer="adam")`` resolve lower-cased class names. Each step
+clips, decays and updates every element in one fused, vectorized,
+multithreaded pass (``cpp/optim/optimizer.h``), with the formulas of
+``keras/src/optimizers/*.py``; results are bit-identical for any thread count.
 
 Deliberate differences from Keras 3, each a trap Keras sets:
 
@@ -40,6 +40,7 @@ from fastnn.optimizers.base import (
     _flag,
     _in_range,
     _nonneg,
+    _real,
 )
 
 # Defaults that remember they were not passed (so `lr=` can be told apart).
@@ -48,10 +49,12 @@ _DEFAULT_LR_0_01 = _Default(0.01)
 
 __all__ = [
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
     "Lion",
     "Nadam",
     "Optimizer",
@@ -555,8 +558,180 @@ class Lion(Optimizer):
         return config
 
 
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012; Keras 3 `Adadelta`, `keras/src/optimizers/adadelta.py`).
+
+    ``a = rho·a + (1 - rho)·g²``; ``d = √(u + epsilon)·g / √(a + epsilon)``;
+    ``u = rho·u + (1 - rho)·d²``; ``w -= lr·d``, where ``a`` and ``u`` are
+    Keras's ``accumulated_grad`` and ``accumulated_delta_var`` (``d`` uses the
+    previous ``u``). PyTorch's Adadelta has the same formula with lr 1.0,
+    rho 0.9 and eps 1e-6 by default (and L2, not decoupled, weight decay).
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.001`
+            (Adadelta tends to want larger rates; 1.0 is the paper's form).
+        rho: the decay rate, in [0, 1]. Defaults to `0.95`.
+        epsilon: >= 0, added inside both square roots. Defaults to `1e-7`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `name` (see `Optimizer`).
+    """
+
+    _kind = "adadelta"
+
+    def __init__(
+        self,
+        learning_rate=_DEFAULT_LR_0_001,
+        rho=0.95,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
+        self.rho = _in_range(rho, "rho", 0.0, 1.0, hi_open=False)
+        self.epsilon = _nonneg(epsilon, "epsilon")
+
+    def _kernel_hyperparameters(self) -> dict:
+        return {"rho": self.rho, "epsilon": self.epsilon}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._kernel_hyperparameters())
+        return config
+
+
+def _ftrl_sign(value, name: str, nonpositive: bool = False) -> float:
+    """A finite number >= 0 (or <= 0), refused with Keras's Ftrl message."""
+    value = _real(value, name)
+    if value > 0.0 if nonpositive else value < 0.0:
+        what = "negative or zero" if nonpositive else "positive or zero"
+        raise ValueError(f"`{name}` needs to be {what}. Received: {name}={value}.")
+    return value
+
+
+class Ftrl(Optimizer):
+    """Follow The Regularized Leader (McMahan et al., 2013; Keras 3 `Ftrl`).
+
+    With ``p = -learning_rate_power``, per element, the accumulator ``n``
+    starting at `initial_accumulator_value` and ``linear`` at 0:
+    ``n' = n + g²``;
+    ``linear += g + 2·l2_shrinkage·w - (n'ᵖ - nᵖ)/lr · w``;
+    ``w = (clip(linear, -l1, l1) - linear) / (n'ᵖ/lr + 2·l2 + beta/lr)``;
+    ``n = n'`` (`keras/src/optimizers/ftrl.py`). The power is a square root
+    for the default ``p = 0.5``, else computed in double per element.
+    PyTorch has no FTRL.
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.001`.
+        learning_rate_power: <= 0; how the rate decreases (0: a fixed rate).
+            Defaults to `-0.5`.
+        initial_accumulator_value: >= 0, the accumulators' start. Defaults
+            to `0.1`.
+        l1_regularization_strength: >= 0. Defaults to `0.0`.
+        l2_regularization_strength: >= 0 (a stabilization penalty).
+            Defaults to `0.0`.
+        l2_shrinkage_regularization_strength: >= 0 (a magnitude penalty added
+            to the gradient). Defaults to `0.0`.
+        beta: the paper's beta. Defaults to `0.0`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `name` (see `Optimizer`).
+    """
+
+    _kind = "ftrl"
+
+    def __init__(
+        self,
+        learning_rate=_DEFAULT_LR_0_001,
+        learning_rate_power=-0.5,
+        initial_accumulator_value=0.1,
+        l1_regularization_strength=0.0,
+        l2_regularization_strength=0.0,
+        l2_shrinkage_regularization_strength=0.0,
+        beta=0.0,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
+        # Keras's checks and messages, in its order.
+        self.initial_accumulator_value = _ftrl_sign(
+            initial_accumulator_value, "initial_accumulator_value"
+        )
+        self.learning_rate_power = _ftrl_sign(
+            learning_rate_power, "learning_rate_power", nonpositive=True
+        )
+        self.l1_regularization_strength = _ftrl_sign(
+            l1_regularization_strength, "l1_regularization_strength"
+        )
+        self.l2_regularization_strength = _ftrl_sign(
+            l2_regularization_strength, "l2_regularization_strength"
+        )
+        self.l2_shrinkage_regularization_strength = _ftrl_sign(
+            l2_shrinkage_regularization_strength, "l2_shrinkage_regularization_strength"
+        )
+        self.beta = _real(beta, "beta")
+
+    def _kernel_hyperparameters(self) -> dict:
+        return {
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._kernel_hyperparameters())
+        return config
+
+
 _ALL = {
-    cls.__name__.lower(): cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion)
+    cls.__name__.lower(): cls
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion, Adadelta, Ftrl)
 }
 
 
