@@ -147,6 +147,26 @@ def _host_result(metric):
     return float(value) if value.ndim == 0 else value
 
 
+def _frame_values(x):
+    """A data frame whose columns all hold numbers or booleans (numeric and
+    bool columns side by side, as `pandas.get_dummies` makes them; nullable
+    integer and boolean columns, missing values NaN) as a float64 array, as
+    Keras reads it; anything else as it is. NumPy reads such a frame as an
+    array of Python objects."""
+    dtypes = getattr(x, "dtypes", None)
+    if dtypes is None or isinstance(x, np.ndarray) or not hasattr(x, "to_numpy"):
+        return x
+    try:
+        dtypes = list(dtypes)
+    except TypeError:  # a Series: one dtype, read by NumPy as it is
+        return x
+    if not dtypes or not all(getattr(d, "kind", "O") in "biuf" for d in dtypes):
+        return x  # strings, categories, objects: refused below as before
+    if all(isinstance(d, np.dtype) for d in dtypes) and len(set(dtypes)) == 1:
+        return x  # one NumPy dtype: NumPy reads it without objects
+    return x.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _float32(value: float) -> float:
     """`value` rounded to float32, as a Python float; inf beyond float32's
     range, without NumPy's overflow warning."""
@@ -834,6 +854,7 @@ class Sequential:
                 f"input name to an array, got a dict with keys {list(x)[:8]}"
             )
         _refuse_batch_source(x, "x")  # a generator or dataset reaching np.asarray
+        x = _frame_values(x)
         if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
             x = np.asarray(x)
         if not isinstance(x, np.ndarray):

@@ -1,0 +1,76 @@
+"""pandas data frames as `fit` / `evaluate` / `predict` input: numeric and
+boolean columns side by side (what `pandas.get_dummies` makes since pandas 2),
+nullable columns, read as the float array Keras reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import Input, layers
+
+pd = pytest.importorskip("pandas")
+
+
+def trained(x, y, seed=3):
+    fastnn.utils.set_random_seed(seed)
+    model = fastnn.Sequential([Input((x.shape[1],)), layers.Dense(4, "relu"), layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(x, y, batch_size=5, epochs=2, verbose=0, shuffle=False)
+    return model, history.history["loss"]
+
+
+def test_numeric_and_bool_columns_train_as_their_float_array(rng):
+    n = 23
+    frame = pd.DataFrame(
+        {
+            "x": rng.standard_normal(n),
+            "count": rng.integers(0, 9, n),
+            "small": rng.standard_normal(n).astype(np.float32),
+        }
+    )
+    frame = pd.get_dummies(frame.assign(kind=rng.choice(["a", "b", "c"], n)), columns=["kind"])
+    assert {frame[c].dtype.kind for c in frame} == {"f", "i", "b"}
+    assert np.asarray(frame).dtype == object  # what NumPy makes of it
+    y = pd.Series(rng.standard_normal(n))
+    values = frame.to_numpy(dtype=np.float64)
+    model, loss = trained(frame, y)
+    reference, reference_loss = trained(values, y.to_numpy())
+    assert loss == reference_loss
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        model.predict(frame, verbose=0), reference.predict(values, verbose=0)
+    )
+    assert model.evaluate(frame, y, verbose=0) == reference.evaluate(
+        values, y.to_numpy(), verbose=0
+    )
+    validated = model.fit(frame, y, validation_data=(frame, y), epochs=1, verbose=0).history
+    assert np.isfinite(validated["val_loss"][0])
+
+
+def test_nullable_columns_and_missing_values(rng):
+    frame = pd.DataFrame(
+        {
+            "n": pd.array([1, 2, 3, 4], dtype="Int64"),
+            "b": pd.array([True, False, True, False], dtype="boolean"),
+            "f": [0.5, 1.5, 2.5, 3.5],
+        }
+    )
+    model = fastnn.Sequential([Input((3,)), layers.Dense(1, kernel_initializer="ones")])
+    np.testing.assert_allclose(model.predict(frame, verbose=0)[:, 0], [2.5, 3.5, 6.5, 7.5])
+    frame.loc[2, "n"] = None  # a missing value is NaN, refused as in an array
+    with pytest.raises(ValueError, match="x contains NaN at row 2, column 0"):
+        model.predict(frame, verbose=0)
+
+
+def test_string_columns_are_still_refused(rng):
+    frame = pd.DataFrame({"x": [1.0, 2.0], "name": ["a", "b"]})
+    model = fastnn.Sequential([Input((2,)), layers.Dense(1)])
+    model.compile("adam", "mse")
+    weights = model.get_weights()
+    with pytest.raises(TypeError, match="x must hold real numbers, got dtype object"):
+        model.fit(frame, np.zeros(2), verbose=0)
+    for a, b in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
