@@ -506,7 +506,7 @@ def test_relu_defaults_keep_the_plain_kernels():
     x = np.linspace(-3, 3, 61, dtype=np.float32)
     np.testing.assert_array_equal(activations.relu(x), fastnn.ops.activation(x, "relu"))
     np.testing.assert_array_equal(activations.relu6(x), activations.relu(x, max_value=6.0))
-    assert activations.get("relu6") == "relu_clipped"
+    assert activations.kernel_name("relu6") == "relu_clipped"
     assert activations.serialize(activations.relu6) == "relu6"
     spec = layers.ReLU()._spec((4,))
     assert spec == {"type": "activation", "activation": "relu"}

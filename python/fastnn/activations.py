@@ -20,6 +20,7 @@ from typing import Callable, Union
 from fastnn import ops as _ops
 
 __all__ = [
+    "deserialize",
     "elu",
     "exponential",
     "gelu",
@@ -254,6 +255,7 @@ _FUNCTIONS = {
     mish: "mish",
     hard_silu: "hard_silu",
 }
+_BY_NAME = {name: function for function, name in _FUNCTIONS.items()}
 
 
 def _keras_name(identifier: Union[str, Callable, None]) -> str:
@@ -274,7 +276,7 @@ def _keras_name(identifier: Union[str, Callable, None]) -> str:
     )
 
 
-def get(identifier: Union[str, Callable, None]) -> str:
+def kernel_name(identifier: Union[str, Callable, None]) -> str:
     """Resolves an activation to the name of its C++ kernel.
 
     Args:
@@ -288,6 +290,42 @@ def get(identifier: Union[str, Callable, None]) -> str:
         ValueError: for an unknown name. TypeError: for another object.
     """
     return _KERNELS[_keras_name(identifier)]
+
+
+def get(identifier):
+    """Keras's ``activations.get``: the activation function for `identifier`.
+
+    Args:
+        identifier: ``None`` (``linear``), a Keras string id (``"relu"``,
+            ``"swish"``, ...), a serialized function (a dict, as Keras saves
+            it), or a callable (returned as it is).
+
+    Raises:
+        ValueError: an unknown name, or an identifier of another kind.
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        return _BY_NAME[_keras_name(identifier)]
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret activation function identifier: {identifier}")
+
+
+def deserialize(config, custom_objects=None):
+    """Keras's ``activations.deserialize``: the function named by `config`
+    (a string id, or Keras's dict of a serialized function), looked up in
+    `custom_objects` first."""
+    name = config
+    if isinstance(config, dict):
+        name = config.get("config", config.get("class_name"))
+    if not isinstance(name, str):
+        raise ValueError(f"Could not interpret activation function identifier: {config}")
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    return _BY_NAME[_keras_name(name)]
 
 
 def spec(identifier: Union[str, Callable, None]) -> dict:

@@ -324,7 +324,7 @@ def _activation_spec(activation) -> dict:
 def _apply_activation(activation, z: np.ndarray) -> np.ndarray:
     """`activation` on an array (a layer's eager call), by the C++ kernels."""
     if not isinstance(activation, Activation):
-        if _activations.get(activation) == "linear":
+        if _activations.kernel_name(activation) == "linear":
             return z
         return _activations.named(activation)(z)
     from fastnn import ops
@@ -2700,7 +2700,7 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
     Raises:
         ValueError: an unknown class or key, or a malformed config.
     """
-    from fastnn.saving import deserialize_keras_object
+    from fastnn.saving import deserialize_from_table
 
     table = {
         name: obj
@@ -2710,7 +2710,7 @@ def deserialize(config: dict, custom_objects=None) -> Layer:
         and obj is not Layer
         and not name.startswith("_")
     }
-    layer = deserialize_keras_object(config, table, custom_objects)
+    layer = deserialize_from_table(config, table, custom_objects)
     if not isinstance(layer, Layer):
         raise ValueError(f"{config!r:.200} does not describe a layer")
     return layer
