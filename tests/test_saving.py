@@ -299,7 +299,7 @@ def test_serialize_and_deserialize_round_trip():
     assert isinstance(obj, Thing) and obj.units == 4
     d2 = saving.serialize_keras_object(FromConfigThing(2))
     assert d2["module"] == __name__
-    obj2 = saving.deserialize_keras_object(
+    obj2 = saving.deserialize_from_table(
         d2, {}, custom_objects={"FromConfigThing": FromConfigThing}
     )
     assert obj2.made_by == "from_config"

@@ -279,9 +279,9 @@ def serialize(constraint):
 
 def deserialize(config, custom_objects=None):
     """Rebuilds a constraint from `serialize`'s output (or a name)."""
-    from fastnn.saving import deserialize_keras_object
+    from fastnn.saving import deserialize_from_table
 
-    return deserialize_keras_object(config, _BY_NAME, custom_objects)
+    return deserialize_from_table(config, _BY_NAME, custom_objects)
 
 
 def get(identifier):

@@ -1974,9 +1974,9 @@ def serialize(metric) -> dict:
 
 def deserialize(config):
     """Rebuilds a Metric from `serialize`'s output (built-in classes only)."""
-    from fastnn.saving import deserialize_keras_object
+    from fastnn.saving import deserialize_from_table
 
-    obj = deserialize_keras_object(
+    obj = deserialize_from_table(
         config, {c.__name__: c for c in (*_CLASSES, Accuracy, Mean, Sum, MeanMetricWrapper)}
     )
     if not isinstance(obj, Metric):

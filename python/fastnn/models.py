@@ -2430,12 +2430,19 @@ class Sequential:
                     "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
                     "save_weights()"
                 )
+        saving.write_archive(path, self._serialized(), self._state_dict(), overwrite=overwrite)
+
+    def _serialized(self) -> dict:
+        """The model as Keras serializes it (`.keras` archives' config.json,
+        `saving.serialize_keras_object`): its class identity and config,
+        with ``build_config`` once built and ``compile_config`` once
+        compiled."""
         config = self._class_identity(self._saving_config())
         if self.built:
             config["build_config"] = {"input_shape": (None, *self._input_shape)}
         if self.compiled:
             config["compile_config"] = self.get_compile_config()
-        saving.write_archive(path, config, self._state_dict(), overwrite=overwrite)
+        return config
 
     def _saving_config(self) -> dict:
         """`get_config`, with the seed each Dropout or noise layer drew (so

@@ -252,7 +252,9 @@ def serialize_keras_object(obj, module=None):
     """A Keras-style description of `obj`, made of JSON types only.
 
     Objects with a `get_config()` become ``{"module", "class_name", "config",
-    "registered_name"}`` (``module`` is `module` or the object's class module);
+    "registered_name"}`` (``module`` is `module`, or Keras's module for one of
+    fastnn's classes, or the class's own module); a model becomes its
+    `.keras` archive's config (with ``build_config`` and ``compile_config``);
     lists, tuples and dicts are serialized item by item; strings, numbers,
     booleans and None stay as they are; NumPy scalars and arrays become Python
     numbers and lists.
@@ -272,11 +274,14 @@ def serialize_keras_object(obj, module=None):
         return {str(k): serialize_keras_object(v) for k, v in obj.items()}
     if _is_plain_function(obj):
         return serialize_function(obj)
+    serialized = getattr(obj, "_serialized", None)
+    if callable(serialized):  # a model: as its .keras archive's config.json
+        return serialized()
     get_config = getattr(obj, "get_config", None)
     if callable(get_config):
         cls = type(obj)
         return {
-            "module": module or cls.__module__,
+            "module": module or _keras_module(cls.__module__),
             "class_name": cls.__name__,
             "config": serialize_keras_object(get_config()),
             "registered_name": None,
@@ -284,6 +289,17 @@ def serialize_keras_object(obj, module=None):
     raise TypeError(
         f"Cannot serialize an object of type {type(obj).__name__} ({obj!r}): it has no get_config()"
     )
+
+
+def _keras_module(module: str) -> str:
+    """Keras's module for one of fastnn's (``fastnn.optimizers.base`` ->
+    ``keras.optimizers``), so Keras finds the class; a user's stays."""
+    parts = module.split(".")
+    if parts[0] != "fastnn" or len(parts) < 2:
+        return module
+    if parts[1] == "optimizers" and "schedules" in parts:
+        return "keras.optimizers.schedules"
+    return f"keras.{parts[1]}"
 
 
 def _is_plain_function(obj) -> bool:
@@ -352,7 +368,7 @@ def deserialize_function(config, custom_objects=None):
     return fn
 
 
-def deserialize_keras_object(config, module_objects, custom_objects=None):
+def deserialize_from_table(config, module_objects, custom_objects=None):
     """Rebuilds an object from `serialize_keras_object`'s output.
 
     Only classes (or functions) found by name in `custom_objects` or
@@ -412,6 +428,96 @@ def deserialize_keras_object(config, module_objects, custom_objects=None):
         if callable(from_config):
             return from_config(inner)
         return cls(**inner)
+
+
+# The families of Keras objects, by a part of a config's "module"
+# ("keras.layers", "keras.src.optimizers.adam", "fastnn.metrics", ...).
+_FAMILIES = (
+    "schedules",
+    "layers",
+    "optimizers",
+    "losses",
+    "metrics",
+    "regularizers",
+    "constraints",
+    "initializers",
+    "activations",
+)
+
+
+def _family_table(family: str) -> dict:
+    """Public classes and functions of fastnn's module for `family`."""
+    import importlib
+
+    name = "fastnn.optimizers.schedules" if family == "schedules" else f"fastnn.{family}"
+    module = importlib.import_module(name)
+    return {n: getattr(module, n) for n in getattr(module, "__all__", ()) if hasattr(module, n)}
+
+
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+    """Keras's ``saving.deserialize_keras_object``: rebuilds a layer, model,
+    optimizer, schedule, loss, metric, regularizer, constraint, initializer
+    or function from its serialized form (`serialize_keras_object`'s or
+    Keras's own), choosing fastnn's class by the config's ``module`` (or any
+    family, without one) and ``class_name``; `custom_objects` (and the
+    registry, the `custom_object_scope`s) are searched first.
+
+    Args:
+        config: a dict with ``class_name`` and ``config``; a function's dict
+            or name; or None.
+        custom_objects: names -> classes or functions.
+        safe_mode: accepted for Keras compatibility (fastnn never runs code
+            from a config).
+
+    Raises:
+        ValueError: an unknown class or a malformed config. TypeError: a
+            function not found.
+    """
+    if config is None:
+        return None
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        return deserialize_function(config, custom_objects)
+    if isinstance(config, dict) and config.get("class_name") in ("Sequential", "Functional"):
+        from fastnn import models
+
+        kind = models.Model if config["class_name"] == "Functional" else models.Sequential
+        with CustomObjectScope(custom_objects):
+            model = kind.from_config(config.get("config") or {}, custom_objects)
+            build_config = config.get("build_config") or {}
+            if build_config.get("input_shape") and not model.built:
+                model.build(build_config["input_shape"])
+            if config.get("compile_config"):  # as Keras: built and compiled alike
+                model.compile_from_config(config["compile_config"])
+        return model
+    if isinstance(config, dict) and any(
+        isinstance(n, str) and get_registered_object(n, custom_objects) is not None
+        for n in (config.get("class_name"), config.get("registered_name"))
+    ):  # a user's class, given or registered: whatever its family
+        return deserialize_from_table(config, {}, custom_objects)
+    module = config.get("module") if isinstance(config, dict) else None
+    parts = str(module).split(".") if module else ()
+    families = [f for f in _FAMILIES if f in parts] or list(_FAMILIES)
+    if len(families) == 1:  # the family's own deserialize knows its specifics
+        import importlib
+        import inspect
+
+        name = "fastnn.optimizers.schedules" if families[0] == "schedules" else families[0]
+        own = getattr(
+            importlib.import_module(name if "." in name else f"fastnn.{name}"), "deserialize", None
+        )
+        if callable(own):
+            with CustomObjectScope(custom_objects):
+                if "custom_objects" in inspect.signature(own).parameters:
+                    return own(config, custom_objects=custom_objects)
+                return own(config)
+    table: dict = {}
+    for family in reversed(families):  # the first family wins a shared name
+        table.update(_family_table(family))
+    if isinstance(config, str) and config not in table and config not in (custom_objects or {}):
+        found = get_registered_object(config, custom_objects) or _builtin_function(config)
+        if found is not None:
+            return found
+    return deserialize_from_table(config, table, custom_objects)
 
 
 # -- files ---------------------------------------------------------------------

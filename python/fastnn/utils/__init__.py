@@ -30,6 +30,20 @@ def clear_session(free_memory: bool = True) -> None:
     _clear_session(free_memory)
 
 
+def serialize_keras_object(obj):
+    """`fastnn.saving.serialize_keras_object` (also in Keras 3's `keras.utils`)."""
+    from fastnn import saving
+
+    return saving.serialize_keras_object(obj)
+
+
+def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+    """`fastnn.saving.deserialize_keras_object` (also in Keras 3's `keras.utils`)."""
+    from fastnn import saving
+
+    return saving.deserialize_keras_object(config, custom_objects, safe_mode, **kwargs)
+
+
 __all__ = [
     "CustomObjectScope",
     "Progbar",
@@ -37,6 +51,7 @@ __all__ = [
     "Sequence",
     "clear_session",
     "custom_object_scope",
+    "deserialize_keras_object",
     "get_custom_objects",
     "get_file",
     "get_random_seed",
@@ -47,6 +62,7 @@ __all__ = [
     "normalize",
     "plot_model",
     "register_keras_serializable",
+    "serialize_keras_object",
     "set_random_seed",
     "to_categorical",
 ]
