@@ -45,7 +45,7 @@ def test_identity_layers_change_no_step_and_no_output(rng):
     for a, b in zip(plain.get_weights(), with_identity.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(plain.predict(x, verbose=0), with_identity.predict(x, verbose=0))
-    assert with_identity.get_layer("c").compute_output_shape((6,)) == (6,)
+    assert with_identity.get_layer("c").compute_output_shape((None, 6)) == (None, 6)
 
 
 def test_eager_call_returns_its_input_and_functional_models_run_it(rng):

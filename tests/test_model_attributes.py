@@ -271,3 +271,37 @@ def test_variable_assign_refuses_what_set_weights_refuses(call, error, match):
     with pytest.raises(error, match=match):
         call(model.weights[0])
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_compute_output_shape_takes_the_batch_axis_as_keras():
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    keras = keras_or_skip()
+    cases = [
+        (lambda m: m.layers.Dense(3), (None, 5)),
+        (lambda m: m.layers.Dense(7), (11, 2)),
+        (lambda m: m.layers.Flatten(), (None, 4, 5)),
+        (lambda m: m.layers.Reshape((2, -1)), (3, 12)),
+        (lambda m: m.layers.Dropout(0.5), (None, 13)),
+        (lambda m: m.layers.BatchNormalization(), (None, 6)),
+        (
+            lambda m: m.Sequential([m.layers.Flatten(), m.layers.Dense(4), m.layers.Dense(2)]),
+            (None, 3, 3),
+        ),
+        (lambda m: m.Sequential([m.layers.Dense(4), m.layers.Softmax()]), (8, 9)),
+    ]
+    for make, shape in cases:
+        with keras_quiet():
+            expected = tuple(make(keras).compute_output_shape(shape))
+        assert make(fastnn).compute_output_shape(shape) == expected, shape
+        assert make(fastnn).compute_output_shape(list(shape)) == expected
+    x = Input((5,))
+    model = Model(x, layers.Dense(2, name="head")(layers.Dense(3)(x)))
+    assert model.compute_output_shape((None, 5)) == (None, 2)
+    assert model.output_names == ["head"]
+    with pytest.raises(ValueError, match="add a Flatten layer"):
+        layers.Dense(3).compute_output_shape((None, 4, 5))
+    with pytest.raises(ValueError, match="batch axis first"):
+        layers.Dense(3).compute_output_shape((5,))
+    with pytest.raises(ValueError, match="expected a shape tuple"):
+        layers.Dense(3).compute_output_shape("abc")

@@ -97,7 +97,7 @@ def call_layer(layer, inputs, args: tuple, kwargs: dict) -> SymbolicTensor:
             f"Layer {layer.name!r} was given input_shape={layer._input_shape} but is called "
             f"on an input of shape {(None, *shape)}"
         )
-    output = SymbolicTensor(layer.compute_output_shape(shape), layer, inputs)
+    output = SymbolicTensor(layer._sample_output_shape(shape), layer, inputs)
     if "_call_output" not in layer.__dict__:  # Keras's layer.input/output: the first call's
         layer._call_input, layer._call_output = inputs, output
     return output

@@ -115,6 +115,20 @@ class _EagerArray(np.ndarray):
         return np.array(self.view(np.ndarray))
 
 
+def _batch_shape(input_shape, where: str) -> tuple:
+    """`input_shape` with its batch axis first (None or an int), checked."""
+    try:
+        shape = tuple(None if d is None else int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected a shape tuple, got {input_shape!r}") from None
+    if len(shape) < 2 or any(d is None or d < 0 for d in shape[1:]):
+        raise ValueError(
+            f"{where}: expected a shape with the batch axis first and known sizes after it "
+            f"(e.g. (None, 784)), got {input_shape!r}"
+        )
+    return shape
+
+
 class Variable(np.ndarray):
     """A weight as Keras 3 shows it: a float32 NumPy view into the model's
     parameter buffer (writing to it changes the model) with Keras's `name`
@@ -466,7 +480,18 @@ class Layer:
         self._trainable = bool(value)
 
     # -- shapes --------------------------------------------------------------
-    def compute_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
+    def compute_output_shape(self, input_shape) -> Tuple:
+        """Keras's `compute_output_shape`: the output shape for `input_shape`,
+        both with the batch axis first (None or a number, kept as it is).
+
+        Raises:
+            ValueError: a shape without a batch axis, or one the layer cannot
+                take (e.g. 2-D samples into `Dense`).
+        """
+        shape = _batch_shape(input_shape, f"{type(self).__name__}.compute_output_shape")
+        return (shape[0], *self._sample_output_shape(shape[1:]))
+
+    def _sample_output_shape(self, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
         """Output shape (without the batch axis) for `input_shape`."""
         return tuple(input_shape)
 
@@ -882,7 +907,7 @@ class Dense(Layer):
         self.bias_constraint = bias_constraint
         self._in = None
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         if len(input_shape) != 1:
             raise ValueError(
                 f"Dense layer {self.name!r} takes 1-D features per sample, got input shape "
@@ -1473,7 +1498,7 @@ class _PerFeatureLayer(Layer):
     one value per feature (`_initial_weights` names them): its shape checks,
     build and eager-call input handling."""
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         self._check_input(input_shape)
         return tuple(input_shape)
 
@@ -2028,7 +2053,7 @@ class Identity(Layer):
     (2, 3)
     """
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def _spec(self, input_shape):
@@ -2059,7 +2084,7 @@ class Flatten(Layer):
         super().__init__(**kwargs)
         self.data_format = data_format
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         return (math.prod(input_shape),)
 
     def _spec(self, input_shape):
@@ -2072,8 +2097,8 @@ class Reshape(Layer):
     it costs nothing; a `Dense` after it needs a 1-D shape, as after
     `Flatten`.
 
-    >>> Reshape((-1,)).compute_output_shape((28, 28))
-    (784,)
+    >>> Reshape((-1,)).compute_output_shape((None, 28, 28))
+    (None, 784)
     """
 
     def __init__(self, target_shape, **kwargs):
@@ -2103,7 +2128,7 @@ class Reshape(Layer):
             )
         self.target_shape = tuple(int(d) for d in shape)
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         total = math.prod(input_shape)
         known = math.prod(d for d in self.target_shape if d != -1)
         if -1 in self.target_shape:
@@ -2188,7 +2213,7 @@ class Normalization(Layer):
                     f"variance >= 0, got mean={mean!r:.100}, variance={variance!r:.100}"
                 )
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def _spec(self, input_shape):
@@ -2362,7 +2387,7 @@ class Rescaling(Layer):
         self._flat_factors: Dict[int, tuple] = {}  # by input width, set by the model's build
         self._built_shapes: Dict[int, tuple] = {}  # the inputs' shapes, by width
 
-    def compute_output_shape(self, input_shape):
+    def _sample_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def _spec(self, input_shape):

@@ -384,7 +384,7 @@ class Sequential:
         shape = self._input_shape
         chain = []
         for layer in self._layers:
-            shape = layer.compute_output_shape(shape)
+            shape = layer._sample_output_shape(shape)
             out = SymbolicTensor(shape, layer, node)
             chain.append((node, out))
             node = out
@@ -491,7 +491,7 @@ class Sequential:
             spec = layer._spec(shape)
             if spec is not None:
                 specs.append((layer, spec))
-            shape = layer.compute_output_shape(shape)
+            shape = layer._sample_output_shape(shape)
         if not specs:
             raise ValueError("the model has no Dense, Activation or Dropout layer")
         _check_network_size(self._input_shape, specs)
@@ -2000,6 +2000,20 @@ class Sequential:
             )
         return (None, *self._input_shape)
 
+    def compute_output_shape(self, input_shape) -> tuple:
+        """Keras's `compute_output_shape`: the output shape for `input_shape`
+        (the batch axis first, kept as given), through every layer.
+
+        Raises:
+            ValueError: a shape without a batch axis, or one a layer cannot
+                take.
+        """
+        shape = _layers._batch_shape(input_shape, "compute_output_shape")
+        sample = shape[1:]
+        for layer in self._layers:
+            sample = tuple(layer._sample_output_shape(sample))
+        return (shape[0], *sample)
+
     @property
     def output_shape(self) -> tuple:
         """``(None, *outputs)``, as Keras; AttributeError before the model is built."""
@@ -2223,7 +2237,7 @@ class Sequential:
         for layer in self._layers:
             if shape is not None:
                 try:
-                    shape = tuple(layer.compute_output_shape(shape))
+                    shape = tuple(layer._sample_output_shape(shape))
                 except ValueError:
                     shape = None
             shapes.append(shape)
@@ -2254,7 +2268,7 @@ class Sequential:
             entry = _layers.serialize(layer)
             if self.built:
                 entry["build_config"] = {"input_shape": (None, *shape)}
-                shape = tuple(layer.compute_output_shape(shape))
+                shape = tuple(layer._sample_output_shape(shape))
             layer_configs.append(entry)
         config = {
             "name": self.name,
@@ -3507,6 +3521,12 @@ class Model(Sequential):
         return (
             [self._outputs] if not isinstance(self._outputs, (list, tuple)) else list(self._outputs)
         )
+
+    @property
+    def output_names(self) -> list:
+        """The names of the layers that make the outputs, as Keras's functional
+        `model.output_names`."""
+        return [tensor._layer.name for tensor in self.outputs]
 
 
 def clone_model(

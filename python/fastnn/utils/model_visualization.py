@@ -79,7 +79,7 @@ def _chain(model):
         out = None
         if shape is not None:
             try:
-                out = tuple(layer.compute_output_shape(tuple(shape)))
+                out = tuple(layer._sample_output_shape(tuple(shape)))
             except (ValueError, TypeError):
                 out = None
         chain.append((layer, shape, out))
