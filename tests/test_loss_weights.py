@@ -84,3 +84,54 @@ def test_loss_weights_round_trip_and_bad_values(tmp_path, rng):
         with pytest.raises(ValueError, match=match):
             model.compile("sgd", "mse", loss_weights=bad)
     assert model.get_compile_config()["loss_weights"] == {"head": 4.0}  # unchanged
+
+
+@pytest.mark.parametrize(
+    "loss, metrics",
+    [
+        ({"out": "mse"}, {"out": ["mae", "mse"]}),
+        (["mse"], [["mae", "mse"]]),
+        (("mse",), {"out": ["mae", "mse"]}),
+    ],
+    ids=["dicts", "lists", "tuple"],
+)
+def test_loss_and_metrics_given_per_output_are_the_one_outputs(rng, tmp_path, loss, metrics):
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    y = rng.standard_normal((20, 2)).astype(np.float32)
+
+    def fitted(loss, metrics):
+        fastnn.utils.set_random_seed(5)
+        inputs = fastnn.Input((3,))
+        model = fastnn.Model(inputs, layers.Dense(2, name="out")(inputs))
+        model.compile("adam", loss=loss, metrics=metrics)
+        return model, model.fit(x, y, batch_size=7, epochs=2, verbose=0).history
+
+    model, history = fitted(loss, metrics)
+    _, plain = fitted("mse", ["mae", "mse"])
+    assert history == plain
+    model.save(tmp_path / "m.keras")
+    again = fastnn.models.load_model(tmp_path / "m.keras")
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+    weights = model.get_weights()
+    with pytest.raises(ValueError, match=r"Expected keys \['out'\] in loss dict"):
+        model.compile("adam", loss={"head": "mse"})
+    with pytest.raises(ValueError, match=r"Expected keys \['out'\] in metrics dict"):
+        model.compile("adam", loss="mse", metrics={"out": ["mae"], "other": ["mse"]})
+    with pytest.raises(ValueError, match="a list of 2 losses"):
+        model.compile("adam", loss=["mse", "mae"])
+    assert model.loss == loss  # the failed compiles changed nothing
+    for a, b in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras_takes_the_same_per_output_forms(rng):
+    keras = keras_or_skip()
+    with keras_quiet():
+        inputs = keras.Input((3,))
+        model = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
+        model.compile("adam", loss={"out": "mse"}, metrics={"out": ["mae"]})
+        history = model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0).history
+        assert sorted(history) == ["loss", "mae"]
+        model.compile("adam", loss={"head": "mse"})
+        with pytest.raises(ValueError, match=r"Expected keys \['out'\] in loss dict"):
+            model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)

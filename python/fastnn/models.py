@@ -647,9 +647,9 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
         given_loss = loss
-        loss = _losses._resolve(loss)
-        metric_ids = _metric_list(metrics)
-        weighted_ids = _metric_list(weighted_metrics)
+        loss = _losses._resolve(self._one_output(loss, "loss"))
+        metric_ids = _metric_list(self._one_output(metrics, "metrics"))
+        weighted_ids = _metric_list(self._one_output(weighted_metrics, "weighted_metrics"))
         resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)
         if self._net is not None:
             self._net.set_loss(
@@ -681,6 +681,28 @@ class Sequential:
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
         self.compiled = True
+
+    def _one_output(self, value, what: str):
+        """`compile`'s `loss` or metrics given per output, as Keras takes them
+        for a model's outputs (``{output name: v}``; a list of one loss; a
+        list of one list of metrics), as this model's one output's."""
+        if isinstance(value, dict) and value:
+            names = [self._layers[-1].name] if self._layers else list(value)[:1]
+            if len(value) != 1 or list(value) != names:
+                raise ValueError(
+                    f"Expected keys {names} in {what} dict, but found {what}.keys()={list(value)}"
+                )
+            return next(iter(value.values()))
+        if isinstance(value, (list, tuple)) and len(value) == 1:
+            inner = value[0]
+            if what == "loss" or isinstance(inner, (list, tuple, dict)):
+                return inner
+        if what == "loss" and isinstance(value, (list, tuple)):
+            raise ValueError(
+                f"loss: a list of {len(value)} losses is for a model with as many outputs; "
+                "fastnn's models have one"
+            )
+        return value
 
     def _metric_kernels(self, loss, metric_ids, weighted_ids):
         """`compile`'s `metrics` then `weighted_metrics`, resolved by
