@@ -347,3 +347,25 @@ def test_the_optimizer_keeps_the_weights_it_was_built_for(tmp_path, capsys):
     model.fit(x, y, epochs=1, verbose=0)
     model.summary()
     assert " Optimizer params: 430 (1.68 KB)" in capsys.readouterr().out  # 2 + 2 * 214
+
+
+def test_a_nested_model_follows_the_outer_models_trainable_as_keras():
+    """Keras's transfer-learning guide: freezing the outer model freezes the
+    inner one (its flag too), in a Sequential and in a functional graph."""
+    inner = fastnn.Sequential([fastnn.Input((3,)), layers.Dense(3), layers.Dense(3)])
+    model = fastnn.Sequential([fastnn.Input((3,)), inner, layers.Dense(3)])
+    model.trainable = False
+    assert inner.trainable is False and inner.layers[0].trainable is False
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 6
+    model.trainable = True
+    assert inner.trainable and len(model.trainable_weights) == 6
+
+    base = fastnn.Sequential([fastnn.Input((3,)), layers.Dense(3)])
+    inputs = fastnn.Input((3,))
+    head = fastnn.Model(inputs, layers.Dense(1)(base(inputs)))
+    head.trainable = False
+    assert base.trainable is False and base.layers[0].trainable is False
+    head.trainable = True
+    assert base.trainable and len(head.trainable_weights) == 4
+    base.trainable = False  # freezing the base alone leaves the head's own layer training
+    assert head.trainable and len(head.trainable_weights) == 2

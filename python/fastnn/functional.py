@@ -28,6 +28,7 @@ class SymbolicTensor:
     ``(None, *per_sample)`` and dtype, and the call that produced it."""
 
     def __init__(self, per_sample: Tuple[int, ...], layer, parent):
+        self._called_models = ()  # the models called on the way here (Model(...) nests them)
         self._per_sample = tuple(per_sample)
         self._layer = layer
         self._parent = parent  # a SymbolicTensor or the InputLayer
@@ -98,6 +99,7 @@ def call_layer(layer, inputs, args: tuple, kwargs: dict) -> SymbolicTensor:
             f"on an input of shape {(None, *shape)}"
         )
     output = SymbolicTensor(layer._sample_output_shape(shape), layer, inputs)
+    output._called_models = getattr(inputs, "_called_models", ())  # models called on the way
     if "_call_output" not in layer.__dict__:  # Keras's layer.input/output: the first call's
         layer._call_input, layer._call_output = inputs, output
     return output

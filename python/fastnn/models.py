@@ -329,6 +329,8 @@ class Sequential:
         except Exception:
             self._layers, self._input_shape, self._given_input = before  # as it was
             raise
+        # Keras's nested model follows this one's `trainable` (its layers are shared)
+        self.__dict__.setdefault("_added_models", []).append(model)
 
     @property
     def layers(self) -> List[_layers.Layer]:
@@ -1971,8 +1973,10 @@ class Sequential:
                     f"model {self.name!r} takes inputs of shape {(None, *self._input_shape)}, "
                     f"but is called on an input of shape {(None, *shape)}"
                 )
+            called = (*getattr(x, "_called_models", ()), self)
             for layer in self._layers:
                 x = functional.call_layer(layer, x, (), {})
+            x._called_models = called
             return x
         if training:
             dropouts = [
@@ -2100,6 +2104,8 @@ class Sequential:
         self._trainable = bool(value)
         for layer in self._layers:
             layer.trainable = self._trainable
+        for model in self.__dict__.get("_added_models", ()):
+            model.trainable = self._trainable
 
     @property
     def trainable_weights(self) -> List[np.ndarray]:
@@ -3416,6 +3422,9 @@ class Model(Sequential):
         self._input_layer = layers[0]
         self._inputs_struct = inputs  # as given (a tensor or a list), for `input`
         self._outputs = outputs
+        last = outputs[0] if isinstance(outputs, (list, tuple)) and outputs else outputs
+        # the models called in the graph follow this one's `trainable`, as Keras's nested ones
+        self._added_models = list(getattr(last, "_called_models", ()))
 
     def get_config(self) -> dict:
         """Keras 3's functional config: ``{"name", "trainable", "layers",
