@@ -83,6 +83,7 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "mixed_precision",
     "models",
     "ops",
     "optimizers",
@@ -98,10 +99,14 @@ __all__ = [
 
 def __getattr__(name: str):
     # `fastnn.saving` (keras.saving) is imported on first use, not at `import fastnn`.
-    if name in ("saving", "wrappers"):  # imported on first use (wrappers needs scikit-learn)
+    if name in ("saving", "wrappers", "mixed_precision"):  # imported on first use
         import importlib
 
         return importlib.import_module(f"fastnn.{name}")
+    if name == "DTypePolicy":  # keras.DTypePolicy
+        from fastnn.mixed_precision import DTypePolicy
+
+        return DTypePolicy
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
 
 

@@ -27,17 +27,20 @@ __all__ = [
 ]
 
 
-def dtype_policy() -> str:
-    """The global dtype policy's name: ``"float32"``, the only one fastnn runs."""
-    return "float32"
+def dtype_policy():
+    """The global dtype policy: ``DTypePolicy("float32")``, the only one fastnn
+    runs (`fastnn.mixed_precision`)."""
+    from fastnn import mixed_precision
+
+    return mixed_precision.global_policy()
 
 
 def set_dtype_policy(policy) -> None:
-    """Accepts ``"float32"`` (or an object named so); mixed precision
+    """Accepts ``"float32"`` (or a policy named so); mixed precision
     (``"mixed_float16"`` ...) is a ValueError: fastnn's kernels are float32."""
-    name = getattr(policy, "name", policy)
-    if name != "float32":
-        raise ValueError(f"fastnn computes in float32 only; set_dtype_policy got {policy!r}")
+    from fastnn import mixed_precision
+
+    mixed_precision.set_global_policy(policy)
 
 
 def enable_unsafe_deserialization() -> None:

@@ -534,6 +534,17 @@ class Layer:
         """The weights' and computations' dtype: always float32."""
         return "float32"
 
+    # Keras 3's dtype-policy view of it (`fastnn.mixed_precision`): float32 throughout
+    compute_dtype = dtype
+    variable_dtype = dtype
+
+    @property
+    def dtype_policy(self):
+        """``DTypePolicy("float32")``, as Keras's `layer.dtype_policy`."""
+        from fastnn.mixed_precision import DTypePolicy
+
+        return DTypePolicy("float32")
+
     @property
     def trainable_weights(self) -> List[np.ndarray]:
         """`weights` when the layer is trainable, else none."""

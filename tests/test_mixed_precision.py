@@ -1,0 +1,49 @@
+"""`fastnn.mixed_precision` (Keras 3's `keras.mixed_precision`): the float32
+policy is accepted as Keras accepts it, every other one refused with the
+reason; layers show Keras's float32 policy attributes."""
+
+from __future__ import annotations
+
+import pytest
+from keras_inprocess import keras_or_skip, keras_quiet
+
+import fastnn
+from fastnn import layers, mixed_precision
+
+
+def test_the_float32_policy_is_keras_s():
+    keras = keras_or_skip()
+    with keras_quiet():
+        theirs = keras.mixed_precision.global_policy()
+    mixed_precision.set_global_policy("float32")
+    mixed_precision.set_global_policy(mixed_precision.Policy("float32"))
+    mixed_precision.set_global_policy(None)
+    ours = mixed_precision.global_policy()
+    assert repr(ours) == repr(theirs) == '<DTypePolicy "float32">'
+    for attribute in ("name", "compute_dtype", "variable_dtype", "quantization_mode"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute)
+    assert ours.get_config() == theirs.get_config()
+    assert fastnn.DTypePolicy.from_config(ours.get_config()).name == "float32"
+    assert repr(fastnn.config.dtype_policy()) == repr(keras.config.dtype_policy())
+    dense, their_dense = layers.Dense(2), keras.layers.Dense(2)
+    for attribute in ("dtype", "compute_dtype", "variable_dtype"):
+        assert getattr(dense, attribute) == getattr(their_dense, attribute)
+    assert repr(dense.dtype_policy) == repr(their_dense.dtype_policy)
+    public = {n for n in dir(keras.mixed_precision) if not n.startswith("_")}
+    assert set(mixed_precision.__all__) == public - {"LossScaleOptimizer"}
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16", "float64", "float16"])
+def test_other_precisions_are_refused_with_the_reason(policy):
+    with pytest.raises(ValueError, match="float32 only"):
+        mixed_precision.set_global_policy(policy)
+    with pytest.raises(ValueError, match="float32 only"):
+        mixed_precision.DTypePolicy(policy)
+    with pytest.raises(ValueError, match="float32 only"):
+        fastnn.config.set_dtype_policy(policy)
+    assert mixed_precision.global_policy().name == "float32"
+
+
+def test_an_unknown_policy_gives_keras_s_message():
+    with pytest.raises(ValueError, match="Cannot convert 'float33' to a mixed precision"):
+        mixed_precision.set_global_policy("float33")
