@@ -87,6 +87,7 @@ __all__ = [
     "models",
     "ops",
     "optimizers",
+    "preprocessing",
     "regularizers",
     "saving",
     "wrappers",
@@ -99,7 +100,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # `fastnn.saving` (keras.saving) is imported on first use, not at `import fastnn`.
-    if name in ("saving", "wrappers", "mixed_precision"):  # imported on first use
+    if name in ("saving", "wrappers", "mixed_precision", "preprocessing"):  # on first use
         import importlib
 
         return importlib.import_module(f"fastnn.{name}")

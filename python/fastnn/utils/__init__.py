@@ -21,6 +21,7 @@ from fastnn.utils.registry import (
     register_keras_serializable,
 )
 from fastnn.utils.seeding import get_random_seed, next_seed, set_random_seed
+from fastnn.utils.sequences import pad_sequences
 
 
 def clear_session(free_memory: bool = True) -> None:
@@ -60,6 +61,7 @@ __all__ = [
     "model_to_dot",
     "next_seed",
     "normalize",
+    "pad_sequences",
     "plot_model",
     "register_keras_serializable",
     "serialize_keras_object",
