@@ -5,12 +5,14 @@ output bias from ``np.log([pos / neg])``), and None as a layer's initializer
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import initializers, layers, models, utils
 from fastnn.utils import seeding
 
@@ -199,3 +201,53 @@ def test_orthogonal_gives_orthonormal_rows_or_columns(shape):
 def test_orthogonal_refuses_a_vector_as_keras():
     with pytest.raises(ValueError, match="must be at least two-dimensional"):
         initializers.Orthogonal()((5,))
+
+
+def ramp(shape, dtype=None):
+    """A deterministic initializer function, Keras's documented signature."""
+    return np.linspace(-1.0, 1.0, int(np.prod(shape))).reshape(shape)
+
+
+def sevens(shape, dtype=None):
+    return [7.0] * shape[0]
+
+
+def test_a_function_initializer_works_and_saves_as_keras(tmp_path):
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    def make(module):
+        return module.Sequential(
+            [
+                module.Input((4,)),
+                module.layers.Dense(3, kernel_initializer=ramp, bias_initializer=sevens),
+            ]
+        )
+
+    ours = make(fastnn)
+    np.testing.assert_array_equal(ours.get_weights()[0], ramp((4, 3)).astype(np.float32))
+    np.testing.assert_array_equal(ours.get_weights()[1], [7.0, 7.0, 7.0])
+    ours.save(tmp_path / "ours.keras")
+    with pytest.raises(TypeError, match="Could not locate function 'ramp'"):
+        fastnn.models.load_model(tmp_path / "ours.keras")
+    functions = {"ramp": ramp, "sevens": sevens}
+    back = fastnn.models.load_model(tmp_path / "ours.keras", custom_objects=functions)
+    for a, b in zip(back.get_weights(), ours.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"returned shape \(2,\) for a weight of shape \(4, 3\)"):
+        fastnn.layers.Dense(3, kernel_initializer=lambda shape, dtype=None: [1.0, 2.0]).build(
+            (None, 4)
+        )
+    with pytest.raises(ValueError, match="NaN"):
+        fastnn.layers.Dense(2, kernel_initializer=lambda s, dtype=None: np.full(s, np.nan)).build(
+            (None, 2)
+        )
+    keras = keras_or_skip()
+    with keras_quiet():
+        theirs = make(keras)
+        np.testing.assert_array_equal(theirs.get_weights()[0], ours.get_weights()[0])
+        theirs.save(tmp_path / "theirs.keras")
+        config = json.loads(ours.to_json())["config"]["layers"][1]["config"]
+        their_config = json.loads(theirs.to_json())["config"]["layers"][1]["config"]
+        assert config["kernel_initializer"] == their_config["kernel_initializer"]
+    loaded = fastnn.models.load_model(tmp_path / "theirs.keras", custom_objects=functions)
+    np.testing.assert_array_equal(loaded.get_weights()[0], ours.get_weights()[0])

@@ -188,6 +188,43 @@ class Initializer:
         return {"seed": self.seed}
 
 
+class FunctionInitializer(Initializer):
+    """A plain function used as an initializer, as Keras takes one
+    (``Dense(kernel_initializer=fn)``): called as ``fn(shape, dtype="float32")``,
+    its result (a NumPy array, a tensor-like with ``numpy()``, or anything
+    NumPy reads) must have the weight's shape; it is taken as float32 and
+    checked finite. Saved by the function's name, as Keras saves it (load
+    with ``custom_objects``)."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        shape = _checked_shape(shape, getattr(self.function, "__name__", "initializer"))
+        value = self.function(tuple(shape), dtype="float32" if dtype is None else dtype)
+        if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+            value = value.numpy()
+        try:
+            value = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                f"initializer {self.function!r} returned {type(value).__name__}, not numbers: {e}"
+            ) from None
+        if value.shape != tuple(shape):
+            raise ValueError(
+                f"initializer {getattr(self.function, '__name__', self.function)!r} returned "
+                f"shape {value.shape} for a weight of shape {tuple(shape)}"
+            )
+        return np.array(value)
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"FunctionInitializer({self.function!r})"
+
+
 class Zeros(Initializer):
     """All zeros."""
 
@@ -541,6 +578,8 @@ def get(identifier) -> Optional[Initializer]:
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer) and identifier.kernel:
         return identifier()
+    if callable(identifier) and not isinstance(identifier, type):
+        return FunctionInitializer(identifier)  # Keras takes any fn(shape, dtype=None)
     if isinstance(identifier, str):
         key = "".join(
             ("_" + c.lower()) if c.isupper() and i else c.lower() for i, c in enumerate(identifier)
@@ -553,5 +592,6 @@ def get(identifier) -> Optional[Initializer]:
             )
         return cls()
     raise TypeError(
-        f"initializer must be a string or a fastnn.initializers.Initializer, got {identifier!r}"
+        "initializer must be a string, a fastnn.initializers.Initializer or a function "
+        f"fn(shape, dtype=None), got {identifier!r}"
     )

@@ -2669,6 +2669,10 @@ def _serialize_initializer(initializer) -> Optional[dict]:
     (None for None, as Keras serializes it)."""
     if initializer is None:
         return None
+    if isinstance(initializer, _initializers.FunctionInitializer):  # by name, as Keras
+        from fastnn.saving import serialize_function
+
+        return serialize_function(initializer.function)
     from fastnn.utils.registry import _GLOBAL_CUSTOM_NAMES
 
     return {
@@ -2685,6 +2689,10 @@ def _deserialize_argument(key: str, value):
     if not isinstance(value, dict):
         return value
     if key.endswith("_initializer"):
+        if value.get("class_name") == "function":  # a function, found by name
+            from fastnn.saving import deserialize_function
+
+            return _initializers.FunctionInitializer(deserialize_function(value))
         inner = value.get("config") or {}
         if not isinstance(inner, dict):
             raise ValueError(f"{key}: 'config' must be a dict, got {inner!r:.200}")
