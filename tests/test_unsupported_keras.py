@@ -78,3 +78,19 @@ def test_from_import_of_a_refused_layer_gives_the_reason(name, reason):
         exec("from fastnn.layers import Nonsense", {})
     # Attribute access keeps AttributeError, so probing works as usual.
     assert getattr(layers, name, "missing") == "missing"
+
+
+def test_every_keras_layer_fastnn_lacks_is_refused_with_a_reason():
+    from keras_inprocess import keras_or_skip
+
+    keras = keras_or_skip()
+    names = [n for n in dir(keras.layers) if n[0].isupper() and not hasattr(layers, n)]
+    assert len(names) > 100
+    for name in names:
+        with pytest.raises(AttributeError) as raised:
+            getattr(layers, name)
+        assert "has no attribute" not in str(raised.value), name  # a reason, not the bare error
+    with pytest.raises(ImportError, match="does not implement this Keras layer"):
+        exec("from fastnn.layers import UnitNormalization", {})
+    with pytest.raises(AttributeError, match="another framework"):
+        _ = layers.TorchModuleWrapper

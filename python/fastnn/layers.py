@@ -2769,7 +2769,36 @@ _NOT_DENSE = (
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "MaxPool1D",
     "MaxPool2D", "AvgPool2D", "Embedding", "LSTM", "GRU", "SimpleRNN",
     "Bidirectional", "TimeDistributed", "MultiHeadAttention", "Attention", "TextVectorization",
+    # Keras 3.15's other layers over space, time or images
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D", "AdditiveAttention",
+    "AugMix", "AutoContrast", "AveragePooling1D", "AveragePooling3D", "AvgPool1D", "AvgPool3D",
+    "CenterCrop", "ContrastLimitedAdaptiveHistogramEqualization", "Conv3DTranspose",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "Convolution1D", "Convolution1DTranspose",
+    "Convolution2D", "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose",
+    "Cropping1D", "Cropping2D", "Cropping3D", "CutMix", "DepthwiseConv1D", "Equalization",
+    "GRUCell", "GlobalAveragePooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D",
+    "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalMaxPooling3D",
+    "GroupQueryAttention", "LSTMCell", "MaxNumBoundingBoxes", "MaxPool3D", "MaxPooling3D",
+    "MelSpectrogram", "MixUp", "RNN", "RandAugment", "RandomBrightness",
+    "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop",
+    "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur",
+    "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization",
+    "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation",
+    "RandomZoom", "RepeatVector", "Resizing", "ReversibleEmbedding", "STFTSpectrogram",
+    "SeparableConv1D", "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNNCell",
+    "Solarization", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "StackedRNNCells", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D",
+    "ZeroPadding2D", "ZeroPadding3D", "Masking", "Permute",
 )  # fmt: skip
+# Keras layers that fit a dense network but that fastnn does not have (yet).
+_NOT_YET = (
+    "ActivityRegularization", "UnitNormalization", "RMSNormalization", "GroupNormalization",
+    "SpectralNormalization", "EinsumDense", "CategoryEncoding", "Discretization", "Hashing",
+    "HashedCrossing", "IntegerLookup", "StringLookup", "Pipeline", "Wrapper", "InputSpec",
+)  # fmt: skip
+# Keras layers that run another framework's code.
+_FOREIGN = ("FlaxLayer", "JaxLayer", "TorchModuleWrapper", "TFSMLayer")
 
 
 def _from_import_statement() -> bool:
@@ -2807,6 +2836,19 @@ def __getattr__(name: str):
             name,
             f"fastnn.layers has no {name!r}: fastnn builds dense networks (multilayer "
             "perceptrons: Dense, activations, Dropout, normalization layers)",
+        )
+    if name in _NOT_YET:
+        raise _refuse(
+            name,
+            f"fastnn.layers has no {name!r}: fastnn does not implement this Keras layer (its "
+            "layers: Dense, activations, Dropout and the noise layers, Flatten, Reshape, "
+            "Normalization, Rescaling, BatchNormalization, LayerNormalization, PReLU)",
+        )
+    if name in _FOREIGN:
+        raise _refuse(
+            name,
+            f"fastnn.layers has no {name!r}: fastnn's C++ engine cannot run or differentiate "
+            "another framework's modules",
         )
     if name == "Lambda":
         raise _refuse(
