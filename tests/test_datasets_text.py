@@ -17,7 +17,7 @@ from keras_inprocess import keras_or_skip
 from test_datasets import isolated, serve  # noqa: F401  (fixtures)
 
 from fastnn import datasets
-from fastnn.datasets import DatasetError, boston_housing, imdb, reuters
+from fastnn.datasets import DatasetError, boston_housing, california_housing, imdb, reuters
 
 
 def ragged(rng, n, vocabulary=40, longest=15) -> np.ndarray:
@@ -111,6 +111,36 @@ def test_boston_housing_matches_kerass_loader(isolated, monkeypatch, rng, kwargs
     assert ours[0][0].dtype == np.float64 and ours[0][0].shape[1] == 13
 
 
+def california_body(rng, n=650) -> bytes:
+    x = rng.standard_normal((n, 8)).astype(np.float32) * 3
+    return npz(x=x, y=rng.uniform(2e4, 5e5, n).astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"version": "small"},
+        {"version": "small", "test_split": 0.0},
+        {"test_split": 0.3, "seed": 2},
+    ],
+    ids=str,
+)
+def test_california_housing_matches_kerass_loader(isolated, monkeypatch, rng, kwargs):  # noqa: F811
+    body = california_body(rng)
+    path = place(isolated, "california_housing", "california_housing.npz", body, monkeypatch)
+    theirs = keras_module("california_housing", path, monkeypatch).load_data(**kwargs)
+    ours = california_housing.load_data(**kwargs)
+    assert_same_splits(ours, theirs)
+    assert ours[0][0].shape[1] == 8
+    assert len(ours[0][0]) + len(ours[1][0]) == (600 if kwargs.get("version") else 650)
+    with pytest.raises(ValueError, match="Argument `version` must be one of 'small', 'large'"):
+        california_housing.load_data(version="medium")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        california_housing.load_data(test_split=-0.1)
+    assert datasets.california_housing is california_housing
+
+
 def test_text_loaders_errors(isolated, monkeypatch, rng):  # noqa: F811
     place(isolated, "imdb", "imdb.npz", imdb_body(rng), monkeypatch)
     with pytest.raises(ValueError, match="no sequence was kept. Increase maxlen"):
@@ -180,6 +210,7 @@ def test_public_names():
     assert datasets.imdb is imdb and datasets.reuters is reuters
     assert datasets.boston_housing is boston_housing
     assert imdb.FILE_HASHES["imdb.npz"].startswith("69664113")
+    assert california_housing.FILE_HASHES["california_housing.npz"].startswith("1a2e3a52")
 
 
 def test_paths_and_malformed_members(isolated, monkeypatch, rng):  # noqa: F811

@@ -1,6 +1,6 @@
 """Datasets Keras scripts load: `mnist`, `fashion_mnist`, and the text and
 tabular sets of the Keras examples and books: `imdb`, `reuters`,
-`boston_housing` (``.npz`` files, read without unpickling anything but
+`boston_housing`, `california_housing` (``.npz`` files, read without unpickling anything but
 NumPy arrays).
 
 ``(x_train, y_train), (x_test, y_test) = fastnn.datasets.fashion_mnist.load_data()``
@@ -11,12 +11,20 @@ downloaded with checksum verification. See `fastnn.datasets._common`.
 
 from __future__ import annotations
 
-from fastnn.datasets import boston_housing, fashion_mnist, imdb, mnist, reuters
+from fastnn.datasets import (
+    boston_housing,
+    california_housing,
+    fashion_mnist,
+    imdb,
+    mnist,
+    reuters,
+)
 from fastnn.datasets._common import DatasetError, read_idx
 
 __all__ = [
     "DatasetError",
     "boston_housing",
+    "california_housing",
     "fashion_mnist",
     "imdb",
     "mnist",

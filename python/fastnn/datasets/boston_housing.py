@@ -44,6 +44,14 @@ def load_data(
         fastnn.datasets.DatasetError: no file found nor downloadable, or a
             damaged one.
     """
+    return shuffled_split(NAME, path, FILE_HASHES, test_split, seed, base_url, cache_dir)
+
+
+def shuffled_split(name, path, file_hashes, test_split, seed, base_url, cache_dir, first=None):
+    """The regression sets' `load_data`, as Keras's: the file's `x` and `y`
+    (the first `first` samples when given), shuffled by
+    ``np.random.RandomState(seed)``, the last `test_split` of them the test
+    set."""
     if not 0 <= test_split < 1:
         raise ValueError(
             f"Invalid `test_split` argument: {test_split}. "
@@ -51,10 +59,12 @@ def load_data(
         )
     from fastnn.datasets import _npz  # (zipfile and pickle, imported when used)
 
-    arrays = _npz.load_dataset_file(NAME, path, FILE_HASHES, ("x", "y"), base_url, cache_dir)
+    arrays = _npz.load_dataset_file(name, path, file_hashes, ("x", "y"), base_url, cache_dir)
     x, y = arrays["x"], arrays["y"]
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
-        raise _common.DatasetError(f"{NAME}: unexpected shapes {x.shape} and {y.shape}")
+        raise _common.DatasetError(f"{name}: unexpected shapes {x.shape} and {y.shape}")
+    if first is not None:
+        x, y = x[:first], y[:first]
     indices = np.arange(len(x))
     np.random.RandomState(seed).shuffle(indices)
     x, y = x[indices], y[indices]
