@@ -331,7 +331,7 @@ def test_compile_before_the_width_is_known():
         ("bogus", "Could not interpret metric identifier: 'bogus'"),
         ("mean_iou", "fastnn does not compute the metric 'mean_iou'"),
         (3, "Could not interpret metric identifier: 3"),
-        ({"out": "accuracy"}, "metrics` as a dict"),
+        ({"out": "accuracy"}, r"Expected keys \[.*\] in metrics dict"),
         ("categorical_accuracy", "needs labels shaped like the predictions"),
         ("mse", "needs labels shaped like the predictions"),
         (metrics.TopKCategoricalAccuracy(k=2), "needs labels shaped like the predictions"),
@@ -526,7 +526,7 @@ def test_root_mean_squared_error_is_keras_formula(rng, weighted):
     name = "root_mean_squared_error"
     assert logs[name] == pytest.approx(expected, rel=1e-5)
     assert metrics.get("RootMeanSquaredError").direction == "down"
-    assert metrics.get(name).get_config() == {"name": name, "dtype": None}
+    assert metrics.get(name).get_config() == {"name": name, "dtype": "float32"}
 
 
 def predictions_model(predictions, metric_list, weighted_list=None):
@@ -683,7 +683,7 @@ def test_crossentropy_metrics_by_name_function_and_their_errors():
     config = metrics.CategoricalCrossentropy(label_smoothing=0.1, from_logits=True).get_config()
     assert config == {
         "name": "categorical_crossentropy",
-        "dtype": None,
+        "dtype": "float32",
         "from_logits": True,
         "label_smoothing": 0.1,
         "axis": -1,

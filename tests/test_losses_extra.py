@@ -567,7 +567,7 @@ def test_metric_ids_configs_and_functions(name):
     assert type(metrics.get(function)) is cls and metrics.get(function).name == name
     metric = cls()
     assert metric.name == METRIC_NAMES[name]
-    assert metric.get_config() == {"name": METRIC_NAMES[name], "dtype": None}
+    assert metric.get_config() == {"name": METRIC_NAMES[name], "dtype": "float32"}
     again = metrics.deserialize(metrics.serialize(cls(name="m", dtype="float32")))
     assert type(again) is cls and again.get_config() == {"name": "m", "dtype": "float32"}
 
