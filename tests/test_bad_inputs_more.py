@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn import _core, layers, models, ops, optimizers
 
 
@@ -492,3 +493,32 @@ def test_torch_tensors_that_require_grad_or_are_bfloat16_are_taken_as_keras_take
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(m.predict(tx, verbose=0), m.predict(x, verbose=0))
         assert m.evaluate(tx, torch.tensor(y), verbose=0) == m.evaluate(x, y, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "units, labels", [(1, [0, 1, 2, 1]), (2, [[0, 1], [1, -0.5], [1, 0], [0, 0]])]
+)
+def test_binary_crossentropy_refuses_labels_outside_0_1(units, labels):
+    """Keras's torch backend refuses them; the loss would be unbounded below."""
+    model = fastnn.Sequential(
+        [fastnn.Input((3,)), fastnn.layers.Dense(units, activation="sigmoid")]
+    )
+    model.compile("adam", "binary_crossentropy")
+    weights = model.get_weights()
+    x = np.ones((4, 3), np.float32)
+    y = np.asarray(labels, np.float32)
+    where = "row 2" if units == 1 else "row 1, column 1"
+    for call in (
+        lambda: model.fit(x, y, verbose=0),
+        lambda: model.evaluate(x, y, verbose=0),
+        lambda: model.train_on_batch(x, y),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=f"binary_crossentropy takes labels in \\[0, 1\\], got label .* at {where}",
+        ):
+            call()
+    for a, b in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+    soft = np.clip(y, 0, 1) * 0.9  # soft labels in [0, 1] train
+    assert np.isfinite(model.fit(x, soft, verbose=0).history["loss"][0])
