@@ -688,7 +688,7 @@ class Sequential:
         """`compile`'s `loss` or metrics given per output, as Keras takes them
         for a model's outputs (``{output name: v}``; a list of one loss; a
         list of one list of metrics), as this model's one output's."""
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict) and value and "class_name" not in value:  # (not a config)
             names = [self._layers[-1].name] if self._layers else list(value)[:1]
             if len(value) != 1 or list(value) != names:
                 raise ValueError(
