@@ -150,10 +150,12 @@ def test_unknown_or_unsupported_metrics(identifier, match):
         metrics.resolve(identifier, (3,), (3, 2))
 
 
-def test_get_refuses_accuracy_without_shapes():
+def test_get_accuracy_is_keras_accuracy_and_acc_needs_shapes():
     with pytest.raises(ValueError, match="shapes"):
-        metrics.get("accuracy")
+        metrics.get("acc")
     assert metrics.get(None) is None
+    for name in ("accuracy", "Accuracy"):  # as Keras's metrics.get
+        assert type(metrics.get(name)) is metrics.Accuracy and metrics.get(name).name == "accuracy"
 
 
 @pytest.mark.parametrize(

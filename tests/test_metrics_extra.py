@@ -509,7 +509,7 @@ def test_same_bits_on_one_and_two_threads(rng):
         (lambda: metrics.R2Score(class_aggregation="raw"),
          "Invalid value for argument `class_aggregation`"),
         (lambda: metrics.R2Score(num_regressors=-1), "Expected a value >= 0"),
-        (lambda: metrics.CosineSimilarity(axis=0), "axis=-1 only"),
+        (lambda: metrics.CosineSimilarity(axis=0), r"outputs. axis, -1 \(or 1\); got axis=0"),
         (lambda: losses.CosineSimilarity(axis=0), "axis=0 is not supported"),
         (lambda: losses.CosineSimilarity(reduction="sum"), "reduction='sum' is not supported"),
     ],

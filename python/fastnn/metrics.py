@@ -179,6 +179,18 @@ def _dtype_name(dtype) -> str:
     return found.name
 
 
+def _outputs_axis(axis, cls_name: str) -> int:
+    """A metric's `axis` argument: fastnn's labels and predictions are 2-D
+    `(samples, outputs)`, so the outputs' axis is `-1` or `1` (kept as given,
+    for the config); any other axis is refused."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral) or axis not in (-1, 1):
+        raise ValueError(
+            f"{cls_name}: fastnn's data are 2-D (samples, outputs) and its metrics reduce the "
+            f"outputs' axis, -1 (or 1); got axis={axis!r}"
+        )
+    return int(axis)
+
+
 class Metric:
     """Base class: a metric fastnn computes in C++ during fit and evaluate.
 
@@ -937,19 +949,19 @@ class CategoricalCrossentropy(_CrossentropyMetric):
         dtype: accepted for Keras compatibility.
         from_logits: predictions are logits. Defaults to `False`.
         label_smoothing: in [0, 1], as the loss's. Defaults to `0.0`.
-        axis: the class axis: `-1` only. Defaults to `-1`.
+        axis: the class axis: `-1` or `1`, the last axis of fastnn's 2-D
+            `(samples, outputs)` data. Defaults to `-1`.
     """
 
     kind = "categorical_crossentropy"
     _default_name = "categorical_crossentropy"
 
     def __init__(self, name=None, dtype=None, from_logits=False, label_smoothing=0.0, axis=-1):
-        if axis != -1:
-            raise ValueError(f"{type(self).__name__}: fastnn takes axis=-1 only, got {axis!r}")
+        self.axis = _outputs_axis(axis, type(self).__name__)
         super().__init__(name, dtype, from_logits, label_smoothing)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "axis": -1}
+        return {**super().get_config(), "axis": self.axis}
 
 
 class SparseCategoricalCrossentropy(_CrossentropyMetric):
@@ -960,7 +972,8 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
         name: defaults to `"sparse_categorical_crossentropy"`.
         dtype: accepted for Keras compatibility.
         from_logits: predictions are logits. Defaults to `False`.
-        axis: the class axis: `-1` only. Defaults to `-1`.
+        axis: the class axis: `-1` or `1`, the last axis of fastnn's 2-D
+            `(samples, outputs)` data. Defaults to `-1`.
     """
 
     kind = "sparse_categorical_crossentropy"
@@ -970,8 +983,7 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
     check_shapes = SparseCategoricalAccuracy.check_shapes
 
     def __init__(self, name=None, dtype=None, from_logits=False, axis=-1):
-        if axis != -1:
-            raise ValueError(f"{type(self).__name__}: fastnn takes axis=-1 only, got {axis!r}")
+        self.axis = _outputs_axis(axis, type(self).__name__)
         super().__init__(name, dtype, from_logits)
 
     @property
@@ -979,7 +991,7 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
         return {"from_logits": self.from_logits}
 
     def get_config(self) -> dict:
-        return {**Metric.get_config(self), "from_logits": self.from_logits, "axis": -1}
+        return {**Metric.get_config(self), "from_logits": self.from_logits, "axis": self.axis}
 
 
 class _LossMetric(Metric):
@@ -1384,15 +1396,15 @@ class CosineSimilarity(Metric):
     Args:
         name: defaults to `"cosine_similarity"`.
         dtype: accepted for Keras compatibility.
-        axis: the axis of the vectors: `-1` only. Defaults to `-1`.
+        axis: the axis of the vectors: `-1` or `1`, the last axis of fastnn's
+            2-D `(samples, outputs)` data. Defaults to `-1`.
     """
 
     kind = "cosine_similarity"
     _default_name = "cosine_similarity"
 
     def __init__(self, name=None, dtype=None, axis=-1):
-        if axis != -1:
-            raise ValueError(f"{type(self).__name__}: fastnn takes axis=-1 only, got {axis!r}")
+        _outputs_axis(axis, type(self).__name__)  # (Keras's config leaves it out)
         super().__init__(name=name, dtype=dtype)
 
 
@@ -1806,8 +1818,9 @@ def _is_accuracy_alias(identifier) -> bool:
 
 
 def get(identifier):
-    """Returns the Metric an identifier names (`"accuracy"`/`"acc"` excepted,
-    which need shapes: see `resolve`).
+    """Returns the Metric an identifier names, as Keras's `metrics.get`
+    (`"accuracy"` is `Accuracy()`; `compile` resolves `"accuracy"` and `"acc"`
+    by the data's shapes instead: see `resolve`).
 
     Args:
         identifier: a Metric instance (returned as is), a Metric class
@@ -1818,7 +1831,7 @@ def get(identifier):
 
     Raises:
         ValueError: an unknown name, a Keras metric fastnn does not compute,
-            or `"accuracy"` (which depends on the data's shapes).
+            or `"acc"` (which Keras's `get` does not know either).
     """
     if identifier is None or isinstance(identifier, Metric):
         return identifier
@@ -1833,10 +1846,13 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        if identifier in ("accuracy", "Accuracy"):
+            return Accuracy()  # as Keras's metrics.get (compile resolves "accuracy" by shapes)
         if _is_accuracy_alias(identifier):
             raise ValueError(
-                f"Metric {identifier!r} depends on the shapes of labels and predictions; "
-                "use resolve(identifier, y_true_shape, y_pred_shape)"
+                f"Could not interpret metric identifier: {identifier!r}: in `compile`, "
+                f"{identifier!r} depends on the shapes of labels and predictions; use "
+                "resolve(identifier, y_true_shape, y_pred_shape)"
             )
         cls = _BY_NAME.get(identifier)
         if cls is not None:
