@@ -53,8 +53,12 @@ __all__ = [
     "MeanMetricWrapper",
     "accuracy",
     "Precision",
+    "PrecisionAtRecall",
     "R2Score",
     "Recall",
+    "RecallAtPrecision",
+    "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity",
     "TrueNegatives",
     "TruePositives",
     "MeanAbsoluteError",
@@ -260,7 +264,7 @@ class Metric:
         """Raises ValueError when labels of `y_true_shape` cannot be scored
         against predictions of `y_pred_shape` by this metric (any shapes for
         a metric computed in Python: its `update_state` decides)."""
-        if _is_host_class(type(self)):
+        if is_host_metric(self):
             return
         t = _shape(y_true_shape, "y_true_shape")
         p = _shape(y_pred_shape, "y_pred_shape")
@@ -280,7 +284,7 @@ class Metric:
     def _kernels(self) -> list:
         """What the C++ engine sums per batch for this metric (one or more
         ``{"kind", **params}``); none for a metric computed in Python."""
-        if _is_host_class(type(self)):
+        if is_host_metric(self):
             return []
         return [{"kind": self.kind, **self.params}]
 
@@ -488,8 +492,14 @@ def is_host_metric(metric) -> bool:
     predictions (`MeanMetricWrapper`, a function given to `compile`, a
     user's `Metric` subclass with its own `update_state`) rather than by the
     C++ engine. `fit` then steps one batch at a time and hands each batch's
-    training-mode predictions to its `update_state`, as Keras's train step."""
-    return isinstance(metric, Metric) and _is_host_class(type(metric))
+    training-mode predictions to its `update_state`, as Keras's train step.
+
+    Besides the classes kept in Python, an instance of a built-in metric whose
+    options the engine does not count (`Precision(top_k=3)`,
+    `AUC(multi_label=True)`, several thresholds ...) says so by `_host`."""
+    return isinstance(metric, Metric) and (
+        _is_host_class(type(metric)) or bool(getattr(metric, "_host", False))
+    )
 
 
 def _is_host_class(cls) -> bool:
@@ -539,18 +549,18 @@ def _host_values(values, what: str) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def _squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray):
+def _squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray, expand_rank_1=True):
     """Keras 3's `squeeze_or_expand_to_same_rank` (losses/loss.py)."""
     r1, r2 = x1.ndim, x2.ndim
     if r1 == r2:
         return x1, x2
     if r1 == r2 + 1 and x1.shape[-1] == 1:
-        if r2 == 1:
+        if r2 == 1 and expand_rank_1:
             x2 = x2[..., None]
         else:
             x1 = x1[..., 0]
     if r2 == r1 + 1 and x2.shape[-1] == 1:
-        if r1 == 1:
+        if r1 == 1 and expand_rank_1:
             x1 = x1[..., None]
         else:
             x2 = x2[..., 0]
@@ -1100,48 +1110,275 @@ class CategoricalHinge(_LossMetric):
     _default_name = "categorical_hinge"
 
 
-def _single_threshold(thresholds, cls_name: str) -> float:
-    """Keras's `thresholds` argument: None (0.5) or one number in [0, 1]."""
+# -- confusion counts in NumPy (keras/src/metrics/metrics_utils.py) -------------------
+#
+# What the C++ engine does not count (several thresholds, `top_k`, `class_id`,
+# AUC's `multi_label` and `label_weights`, the *At* metrics) is counted here from
+# each batch, as Keras 3's `update_confusion_matrix_variables`: labels cast to
+# bool, predictions compared in float32 (`y_pred > threshold`), or for evenly
+# spaced thresholds Keras's bucket form (predictions clipped to [0, 1], bucket
+# `ceil(p * (T - 1)) - 1`); the weighted counts are summed in float64.
+
+_NEG_INF = -1e10  # Keras's NEG_INF: predictions outside the row's top k become this
+
+
+def _parse_thresholds(thresholds, default: float) -> list:
+    """Keras's `parse_init_thresholds`: the thresholds as a list of floats,
+    each in [0, 1]; `[default]` for None."""
     if thresholds is None:
-        return 0.5
-    if isinstance(thresholds, (list, tuple)):
-        if len(thresholds) != 1:
-            raise ValueError(
-                f"{cls_name}: fastnn computes one threshold; got thresholds={thresholds!r}"
-            )
-        thresholds = thresholds[0]
-    if isinstance(thresholds, bool) or not isinstance(thresholds, (int, float)):
-        raise ValueError(f"{cls_name}: thresholds must be a number, got {thresholds!r}")
+        return [default]
+    values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) else [thresholds]
+    bad = [
+        t
+        for t in values
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real) or not 0 <= t <= 1
+    ]
+    if bad or not values:
+        raise ValueError(f"Threshold values must be in [0, 1]. Received: {bad or values}")
+    return [float(t) for t in values]
+
+
+def _evenly_distributed(thresholds) -> bool:
+    """Keras's `is_evenly_distributed_thresholds`: at least 3, i / (n - 1)."""
+    n = len(thresholds)
+    if n < 3:
+        return False
+    even = np.arange(n, dtype=np.float32) / (n - 1)
+    return bool(np.allclose(thresholds, even, atol=1e-7))
+
+
+def _optional_int(value, what: str, cls_name: str, positive: bool = False):
+    """`top_k` (a positive integer) or `class_id` (an integer), or None."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{cls_name}: `{what}` must be an integer or None, got {value!r}")
+    if positive and value < 1:
+        raise ValueError(f"{cls_name}: `{what}` must be a positive integer, got {value}")
+    return int(value)
+
+
+def _filter_top_k(y_pred: np.ndarray, k: int, where: str) -> np.ndarray:
+    """Keras's `_filter_top_k`: the `k` largest values of the last axis kept
+    (of ties, the first), the others set to NEG_INF."""
+    if k > y_pred.shape[-1]:
+        raise ValueError(
+            f"{where}: top_k={k} is more than the {y_pred.shape[-1]} values of y_pred's last "
+            f"axis (shape {y_pred.shape})"
+        )
+    top = np.argsort(-y_pred, axis=-1, kind="stable")[..., :k]
+    keep = np.zeros(y_pred.shape, bool)
+    np.put_along_axis(keep, top, True, axis=-1)
+    return np.where(keep, y_pred, np.float32(_NEG_INF))
+
+
+def _class_column(y_true, y_pred, class_id: int, where: str):
+    """Keras's `y[..., class_id, None]` of labels and predictions."""
+    if y_pred.ndim == 1:
+        raise ValueError(
+            "When class_id is provided, y_pred must be a 2D array with shape (num_samples, "
+            f"num_classes), found shape: {y_pred.shape}"
+        )
+    classes = y_pred.shape[-1]
+    if not -classes <= class_id < classes:
+        raise ValueError(
+            f"{where}: class_id={class_id} is out of range for y_pred of shape {y_pred.shape} "
+            f"({classes} classes)"
+        )
+    return y_true[..., class_id, None], y_pred[..., class_id, None]
+
+
+def _confusion_counts(
+    y_true,
+    y_pred,
+    sample_weight,
+    thresholds,
+    where: str,
+    evenly: bool = False,
+    top_k=None,
+    class_id=None,
+    multi_label: bool = False,
+    label_weights=None,
+):
+    """A batch's weighted `(tp, fp, tn, fn)` at each threshold, float64 arrays
+    of shape `(thresholds, labels)`: one label (every element counted
+    together) unless `multi_label`, where each column of a 2-D `y_pred` is a
+    label. Keras's `update_confusion_matrix_variables`, options and all."""
+    y_pred = _real_array(y_pred, "y_pred", where).astype(np.float32)
+    y_true = _real_array(y_true, "y_true", where).astype(np.float32)
+    y_pred, y_true = _squeeze_or_expand_to_same_rank(y_pred, y_true)
+    weights = None
+    if sample_weight is not None:
+        weights = _real_array(sample_weight, "sample_weight", where).astype(np.float32)[..., None]
+        _, weights = _squeeze_or_expand_to_same_rank(y_true, weights, expand_rank_1=False)
+    if top_k is not None:
+        y_pred = _filter_top_k(y_pred, top_k, where)
+    if class_id is not None:
+        y_true, y_pred = _class_column(y_true, y_pred, class_id, where)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{where}: y_true and y_pred must have the same shape; got y_true of shape "
+            f"{y_true.shape} and y_pred of shape {y_pred.shape}"
+        )
+    weights = np.ones(y_pred.shape, np.float32) if weights is None else weights
     try:
-        value = float(thresholds)
-    except OverflowError:  # an int too large for a float
-        value = math.inf
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
-    return value
+        weights = np.broadcast_to(weights, y_pred.shape)
+        if label_weights is not None:
+            weights = weights * np.broadcast_to(np.expand_dims(label_weights, 0), y_pred.shape)
+    except ValueError:
+        raise ValueError(
+            f"{where}: sample_weight of shape {np.shape(sample_weight)}"
+            + ("" if label_weights is None else f" and label_weights {np.shape(label_weights)}")
+            + f" do not broadcast to y_pred of shape {y_pred.shape}"
+        ) from None
+    if multi_label:
+        y_true, y_pred, weights = (a.reshape(len(a), -1) for a in (y_true, y_pred, weights))
+    else:
+        y_true, y_pred, weights = (a.reshape(-1, 1) for a in (y_true, y_pred, weights))
+    weights = weights.astype(np.float64)
+    positive = np.where(y_true != 0, weights, 0.0)  # (a NaN label is True, as Keras's cast)
+    negative = np.where(y_true != 0, 0.0, weights)
+    thresholds = np.asarray(thresholds, np.float32)
+    if evenly:
+        above_pos, above_neg = _bucket_sums(y_pred, positive, negative, thresholds)
+    else:
+        above_pos, above_neg = _sorted_sums(y_pred, positive, negative, thresholds)
+    # row 0: every element; rows 1..T: those above each threshold
+    tp, fp = above_pos[1:], above_neg[1:]
+    return tp, fp, above_neg[0] - fp, above_pos[0] - tp
 
 
-class _ConfusionCount(Metric):
-    """A count of output elements by label (nonzero: positive) and prediction
-    (above the threshold: positive), weighted for `weighted_metrics`, as
-    Keras's TruePositives etc.; the log holds the count, not a mean."""
+def _bucket_sums(y_pred, positive, negative, thresholds):
+    """Keras's `_update_confusion_matrix_variables_optimized`: per label, the
+    weights of the elements above each of `T` evenly spaced thresholds
+    (rows 1..T) and of all of them (row 0), float64 `(T + 1, labels)`."""
+    n, labels = y_pred.shape
+    t = len(thresholds)
+    buckets = np.ceil(np.clip(y_pred, 0.0, 1.0) * np.float32(t - 1)) - np.float32(1.0)
+    if thresholds[0] < 0.0 or thresholds[-1] > 1.0:  # thresholds with an epsilon
+        buckets = np.maximum(buckets, 0.0)
+    # bucket b counts at thresholds 0..b: index b + 1; below them all (or NaN): 0
+    index = np.where((buckets >= 0) & (buckets < t), buckets + 1, 0).astype(np.int64)
+    index = index * labels + np.arange(labels)
+    out = []
+    for values in (positive, negative):
+        sums = np.bincount(index.ravel(), weights=values.ravel(), minlength=(t + 1) * labels)
+        out.append(np.cumsum(sums.reshape(t + 1, labels)[::-1], axis=0)[::-1])
+    return out
+
+
+def _sorted_sums(y_pred, positive, negative, thresholds):
+    """Per label, the weights of the elements with `y_pred > threshold` (in
+    float32, rows 1..T) and of all of them (row 0), float64 `(T + 1, labels)`."""
+    n, labels = y_pred.shape
+    out = [np.zeros((len(thresholds) + 1, labels)) for _ in range(2)]
+    for j in range(labels):
+        column = np.where(np.isnan(y_pred[:, j]), -np.inf, y_pred[:, j])  # NaN: never above
+        order = np.argsort(column, kind="stable")
+        first_above = np.searchsorted(column[order], thresholds, side="right")
+        for values, sums in zip((positive, negative), out):
+            suffix = np.append(np.cumsum(values[order[::-1], j])[::-1], 0.0)
+            sums[0, j] = suffix[0]
+            sums[1:, j] = suffix[first_above]
+    return out
+
+
+def _divide_no_nan(a, b):
+    """Keras's `ops.divide_no_nan`: a / b, 0 where b is 0."""
+    return np.divide(
+        a, b, out=np.zeros(np.broadcast(a, b).shape, np.result_type(a, b)), where=b != 0
+    )
+
+
+class _ConfusionMetric(Metric):
+    """Base of the confusion-count metrics: the C++ engine counts the default
+    options (one threshold); other options make the instance a host metric
+    (`is_host_metric`), counted in NumPy from each batch (`_confusion_counts`)
+    with the state `_counts`, `(tp, fp, tn, fn)` summed in float64, or None."""
 
     _one_dim = "elements"
+    _host = False
+
+    def _counting(self) -> dict:
+        """`_confusion_counts`'s options for this metric."""
+        return {"thresholds": self.thresholds, "evenly": _evenly_distributed(self.thresholds)}
+
+    def _value_of_counts(self, tp, fp, tn, fn):
+        raise NotImplementedError
+
+    def _add_counts(self, y_true, y_pred, sample_weight) -> None:
+        where = f"{type(self).__name__}.update_state"
+        counts = _confusion_counts(y_true, y_pred, sample_weight, where=where, **self._counting())
+        state = self.__dict__.get("_counts")
+        if state is not None:
+            counts = tuple(a + b for a, b in zip(state, counts))
+        self._counts = counts  # a new tuple: a `state_copy` twin keeps its own
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """As Keras's: labels cast to bool, predictions above a threshold
+        positive; `sample_weight` broadcastable to `y_pred` (per sample or,
+        for the metrics counted in Python, per element)."""
+        if not self._host:
+            return super().update_state(y_true, y_pred, sample_weight=sample_weight)
+        self._add_counts(y_true, y_pred, sample_weight)
+
+    def result(self):
+        if not self._host:
+            return super().result()
+        from fastnn.layers import _EagerArray
+
+        counts = self.__dict__.get("_counts")
+        if counts is None:
+            counts = (np.zeros((len(self.thresholds), 1)),) * 4
+        value = self._value_of_counts(*(np.asarray(c, np.float32) for c in counts))
+        with np.errstate(over="ignore"):
+            return np.asarray(value, np.float32).view(_EagerArray)
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self._counts = None
+
+    def _one_or_all(self, values):
+        """Keras's result: one value per threshold, a scalar for one."""
+        values = np.asarray(values)[:, 0]
+        return values[0] if len(values) == 1 else values
+
+
+class _ConfusionCount(_ConfusionMetric):
+    """A count of output elements by label (nonzero: positive) and prediction
+    (above the threshold: positive), weighted for `weighted_metrics`, as
+    Keras's TruePositives etc.; the log holds the count, not a mean.
+
+    Args:
+        thresholds: a number in [0, 1], or a list of them: one count per
+            threshold (a float32 array, as Keras's; counted in Python).
+            Defaults to `None` (0.5).
+        name: defaults to the class's snake-case name.
+        dtype: accepted for Keras compatibility.
+    """
+
+    _cell = 0  # index in (tp, fp, tn, fn)
 
     def __init__(self, thresholds=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.thresholds = thresholds
-        self._threshold = _single_threshold(thresholds, type(self).__name__)
+        self.init_thresholds = thresholds
+        self.thresholds = _parse_thresholds(thresholds, 0.5)
+        self._host = len(self.thresholds) > 1
 
     @property
     def params(self) -> dict:
-        return {"threshold": self._threshold}
+        if self._host:
+            return {"thresholds": tuple(self.thresholds)}
+        return {"threshold": self.thresholds[0]}
 
     def _value(self, sums, count: float) -> float:
         return sums[0]
 
+    def _value_of_counts(self, *counts):
+        return self._one_or_all(counts[self._cell])
+
     def get_config(self) -> dict:
-        return {**super().get_config(), "thresholds": self.thresholds}
+        return {**super().get_config(), "thresholds": self.init_thresholds}
 
 
 class TruePositives(_ConfusionCount):
@@ -1149,6 +1386,7 @@ class TruePositives(_ConfusionCount):
 
     kind = "true_positives"
     _default_name = "true_positives"
+    _cell = 0
 
 
 class FalsePositives(_ConfusionCount):
@@ -1157,6 +1395,7 @@ class FalsePositives(_ConfusionCount):
     kind = "false_positives"
     direction = "down"
     _default_name = "false_positives"
+    _cell = 1
 
 
 class TrueNegatives(_ConfusionCount):
@@ -1164,6 +1403,7 @@ class TrueNegatives(_ConfusionCount):
 
     kind = "true_negatives"
     _default_name = "true_negatives"
+    _cell = 2
 
 
 class FalseNegatives(_ConfusionCount):
@@ -1172,42 +1412,78 @@ class FalseNegatives(_ConfusionCount):
     kind = "false_negatives"
     direction = "down"
     _default_name = "false_negatives"
+    _cell = 3
 
 
-class _ConfusionRatio(Metric):
+class _ConfusionRatio(_ConfusionMetric):
     """tp / (tp + other) over the whole run (0 when both are 0), as Keras's
-    Precision and Recall: `thresholds` one number (default 0.5); Keras's
-    `top_k` and `class_id` are not supported."""
+    Precision and Recall. One threshold and no `top_k` or `class_id`: the
+    C++ engine counts; otherwise NumPy, from each batch (a host metric).
 
-    _other = None
-    _one_dim = "elements"
+    Args:
+        thresholds: a number in [0, 1] or a list of them (then a float32
+            array, one value per threshold, as Keras's). Defaults to `None`:
+            0.5, or with `top_k` Keras's NEG_INF (every top-k prediction
+            positive).
+        top_k: only each row's `k` largest predictions can be positive (the
+            others become NEG_INF, as Keras's `_filter_top_k`; of tied values
+            the first). Defaults to `None`.
+        class_id: only this column of labels and predictions counts (a
+            negative id counts from the end, as Keras's indexing; out of range:
+            a ValueError at `update_state`). Defaults to `None`.
+        name: defaults to the class's snake-case name.
+        dtype: accepted for Keras compatibility.
+    """
+
+    _other = None  # index of the other count in (tp, fp, tn, fn)
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        for arg, value in (("top_k", top_k), ("class_id", class_id)):
-            if value is not None:
-                raise ValueError(f"{type(self).__name__}: `{arg}` is not supported by fastnn")
-        self.thresholds = thresholds
-        self._threshold = _single_threshold(thresholds, type(self).__name__)
+        cls_name = type(self).__name__
+        self.init_thresholds = thresholds
+        self.top_k = _optional_int(top_k, "top_k", cls_name, positive=True)
+        self.class_id = _optional_int(class_id, "class_id", cls_name)
+        default = 0.5 if top_k is None else _NEG_INF
+        self.thresholds = _parse_thresholds(thresholds, default)
+        self._host = len(self.thresholds) > 1 or top_k is not None or class_id is not None
 
     @property
     def params(self) -> dict:
-        return {"threshold": self._threshold}
+        if self._host:
+            return {
+                "thresholds": tuple(self.thresholds),
+                "top_k": self.top_k,
+                "class_id": self.class_id,
+            }
+        return {"threshold": self.thresholds[0]}
+
+    def _counting(self) -> dict:
+        return {**super()._counting(), "top_k": self.top_k, "class_id": self.class_id}
 
     def _kernels(self) -> list:
-        t = self._threshold
-        return [{"kind": "true_positives", "threshold": t}, {"kind": self._other, "threshold": t}]
+        if is_host_metric(self):
+            return []
+        t = self.thresholds[0]
+        kinds = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+        return [
+            {"kind": "true_positives", "threshold": t},
+            {"kind": kinds[self._other], "threshold": t},
+        ]
 
     def _value(self, sums, count: float) -> float:
         total = sums[0] + sums[1]
         return sums[0] / total if total else 0.0
 
+    def _value_of_counts(self, *counts):
+        tp, other = counts[0], counts[self._other]
+        return self._one_or_all(_divide_no_nan(tp, tp + other))
+
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "thresholds": self.thresholds,
-            "top_k": None,
-            "class_id": None,
+            "thresholds": self.init_thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
         }
 
 
@@ -1215,7 +1491,7 @@ class Precision(_ConfusionRatio):
     """True positives over predicted positives (Keras's Precision)."""
 
     kind = "precision"
-    _other = "false_positives"
+    _other = 1
     _default_name = "precision"
 
 
@@ -1223,16 +1499,221 @@ class Recall(_ConfusionRatio):
     """True positives over labelled positives (Keras's Recall)."""
 
     kind = "recall"
-    _other = "false_negatives"
+    _other = 3
     _default_name = "recall"
 
 
-class AUC(Metric):
+class _SensitivitySpecificityBase(_ConfusionMetric):
+    """Keras's `SensitivitySpecificityBase`: confusion counts at
+    `num_thresholds` thresholds (0, evenly spaced, 1; 0.5 alone for one),
+    counted in NumPy from each batch (a host metric); the result is the best
+    value of one ratio among the thresholds where the other is at least
+    `value` (Keras's `_find_max_under_constraint`, 0 where none is)."""
+
+    _host = True
+    direction = "up"
+    _value_arg = None  # the argument's name: "recall", "precision", ...
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        cls_name = type(self).__name__
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise ValueError(
+                f"{cls_name}: `{self._value_arg}` must be a number in [0, 1], got {value!r}"
+            )
+        if not 0 <= value <= 1:
+            raise ValueError(
+                f"Argument `{self._value_arg}` must be in the range [0, 1]. "
+                f"Received: {self._value_arg}={value}"
+            )
+        if isinstance(num_thresholds, (bool, np.bool_)) or not isinstance(
+            num_thresholds, numbers.Integral
+        ):
+            raise ValueError(
+                f"Argument `num_thresholds` must be an integer > 0. "
+                f"Received: num_thresholds={num_thresholds!r}"
+            )
+        if num_thresholds <= 0:
+            raise ValueError(
+                "Argument `num_thresholds` must be an integer > 0. "
+                f"Received: num_thresholds={num_thresholds}"
+            )
+        super().__init__(name=name, dtype=dtype)
+        setattr(self, self._value_arg, value)
+        self.value = value
+        self.num_thresholds = int(num_thresholds)
+        self.class_id = _optional_int(class_id, "class_id", cls_name)
+        if num_thresholds == 1:
+            self.thresholds = [0.5]
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds = [0.0, *inner, 1.0]
+
+    @property
+    def params(self) -> dict:
+        return {
+            self._value_arg: self.value,
+            "num_thresholds": self.num_thresholds,
+            "class_id": self.class_id,
+        }
+
+    def _counting(self) -> dict:
+        # Keras counts 2 or more thresholds in buckets, without checking their spacing
+        evenly = self.num_thresholds > 1
+        return {"thresholds": self.thresholds, "evenly": evenly, "class_id": self.class_id}
+
+    def _value_of_counts(self, tp, fp, tn, fn):
+        ratios = {
+            "sensitivity": _divide_no_nan(tp, tp + fn),  # = recall
+            "specificity": _divide_no_nan(tn, tn + fp),
+            "precision": _divide_no_nan(tp, tp + fp),
+        }
+        constrained, dependent = (ratios[k] for k in self._ratios)
+        feasible = constrained >= np.float32(self.value)
+        return np.max(np.where(feasible, dependent, 0.0), initial=0.0)
+
+    def get_config(self) -> dict:
+        return {
+            **Metric.get_config(self),
+            "class_id": self.class_id,
+            "num_thresholds": self.num_thresholds,
+            self._value_arg: self.value,
+        }
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """The best sensitivity, ``tp / (tp + fn)``, among the thresholds where
+    the specificity, ``tn / (tn + fp)``, is at least `specificity` (Keras 3's
+    ``SensitivityAtSpecificity``, keras/src/metrics/confusion_metrics.py).
+
+    Args:
+        specificity: a number in [0, 1].
+        num_thresholds: how many thresholds, > 0. Defaults to `200`.
+        class_id: only this column counts. Defaults to `None`.
+        name: defaults to `"sensitivity_at_specificity"`.
+        dtype: accepted for Keras compatibility.
+
+    >>> m = SensitivityAtSpecificity(0.5)
+    >>> m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    >>> float(m.result())
+    0.5
+    """
+
+    _default_name = "sensitivity_at_specificity"
+    _value_arg = "specificity"
+    _ratios = ("specificity", "sensitivity")
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """The best specificity, ``tn / (tn + fp)``, among the thresholds where
+    the sensitivity, ``tp / (tp + fn)``, is at least `sensitivity` (Keras 3's
+    ``SpecificityAtSensitivity``).
+
+    Args:
+        sensitivity: a number in [0, 1].
+        num_thresholds: how many thresholds, > 0. Defaults to `200`.
+        class_id: only this column counts. Defaults to `None`.
+        name: defaults to `"specificity_at_sensitivity"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    _default_name = "specificity_at_sensitivity"
+    _value_arg = "sensitivity"
+    _ratios = ("sensitivity", "specificity")
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """The best precision among the thresholds where the recall is at least
+    `recall` (Keras 3's ``PrecisionAtRecall``).
+
+    Args:
+        recall: a number in [0, 1].
+        num_thresholds: how many thresholds, > 0. Defaults to `200`.
+        class_id: only this column counts. Defaults to `None`.
+        name: defaults to `"precision_at_recall"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    _default_name = "precision_at_recall"
+    _value_arg = "recall"
+    _ratios = ("sensitivity", "precision")
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """The best recall among the thresholds where the precision is at least
+    `precision` (0 where none is: Keras 3's ``RecallAtPrecision``).
+
+    Args:
+        precision: a number in [0, 1].
+        num_thresholds: how many thresholds, > 0. Defaults to `200`.
+        class_id: only this column counts. Defaults to `None`.
+        name: defaults to `"recall_at_precision"`.
+        dtype: accepted for Keras compatibility.
+    """
+
+    _default_name = "recall_at_precision"
+    _value_arg = "precision"
+    _ratios = ("precision", "sensitivity")
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+
+def _auc_areas(tp, fp, tn, fn, curve: str, summation_method: str):
+    """Keras's AUC (`result`, `interpolate_pr_auc`) of confusion counts at
+    each threshold (axis 0): per label, the area (a Riemann sum, or for PR
+    with interpolation Davis & Goadrich's formula)."""
+    if curve == "PR" and summation_method == "interpolation":
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _divide_no_nan(dtp, np.maximum(dp, 0.0))
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        p_ratio = np.where(both, _divide_no_nan(p[:-1], np.maximum(p[1:], 0.0)), 1.0)
+        with np.errstate(divide="ignore"):
+            log_ratio = np.log(p_ratio)
+        increment = _divide_no_nan(
+            slope * (dtp + intercept * log_ratio), np.maximum(tp[1:] + fn[1:], 0)
+        )
+        return np.sum(increment, axis=0)
+    recall = _divide_no_nan(tp, tp + fn)
+    if curve == "ROC":
+        x, y = _divide_no_nan(fp, fp + tn), recall
+    else:
+        x, y = recall, _divide_no_nan(tp, tp + fp)
+    if summation_method == "interpolation":
+        heights = (y[:-1] + y[1:]) / 2.0
+    elif summation_method == "minoring":
+        heights = np.minimum(y[:-1], y[1:])
+    else:
+        heights = np.maximum(y[:-1], y[1:])
+    return np.sum((x[:-1] - x[1:]) * heights, axis=0)
+
+
+class AUC(_ConfusionMetric):
     """Area under the ROC (or precision-recall) curve, as Keras 3's ``AUC``
-    (keras/src/metrics/confusion_metrics.py): confusion counts over every
-    output element at `num_thresholds` thresholds (evenly spaced in (0, 1),
-    plus one just below 0 and one just above 1), summed over the run, then
-    Keras's Riemann sum (or its interpolated PR formula).
+    (keras/src/metrics/confusion_metrics.py): confusion counts at
+    `num_thresholds` thresholds (evenly spaced in (0, 1), plus one just below
+    0 and one just above 1), summed over the run, then Keras's Riemann sum
+    (or its interpolated PR formula). One AUC over every output element is
+    counted by the C++ engine; with `multi_label` or `label_weights`, NumPy
+    counts each batch (a host metric), as Keras does (evenly spaced
+    thresholds in its bucket form).
 
     Args:
         num_thresholds: how many thresholds, > 1. Defaults to `200`.
@@ -1243,15 +1724,20 @@ class AUC(Metric):
         dtype: accepted for Keras compatibility.
         thresholds: explicit thresholds in [0, 1] instead of `num_thresholds`.
             Defaults to `None`.
-        multi_label, num_labels, label_weights: Keras's per-label AUC; only
-            their defaults (one AUC over all outputs).
+        multi_label: `True`: an AUC per output column (a label) of 2-D
+            predictions, averaged (weighted by `label_weights`). Defaults to
+            `False`.
+        num_labels: with `multi_label`, the number of labels (otherwise taken
+            from the first batch). Defaults to `None`.
+        label_weights: one non-negative weight per label: the weights of
+            the average with `multi_label`, else of each column's counts.
+            Defaults to `None`.
         from_logits: predictions are logits (thresholded after a sigmoid).
             Defaults to `False`.
     """
 
     kind = "auc"
     _default_name = "auc"
-    _one_dim = "elements"
 
     def __init__(
         self,
@@ -1267,11 +1753,6 @@ class AUC(Metric):
         from_logits=False,
     ):
         super().__init__(name=name, dtype=dtype)
-        if multi_label or num_labels is not None or label_weights is not None:
-            raise ValueError(
-                "AUC: fastnn computes one AUC over all outputs (multi_label=False, "
-                "num_labels=None, label_weights=None)"
-            )
         curve = str(curve).upper()
         if curve not in ("ROC", "PR"):
             raise ValueError(f'Invalid `curve` argument value "{curve}". Expected ROC or PR')
@@ -1287,12 +1768,15 @@ class AUC(Metric):
             if any(not 0.0 <= t <= 1.0 for t in inner):
                 raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
             self.num_thresholds = len(inner) + 2
+            self._evenly = _evenly_distributed([0.0, *inner, 1.0])
         else:
             if isinstance(num_thresholds, (bool, np.bool_)) or not isinstance(
                 num_thresholds, numbers.Integral
             ):
-                raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: "
-                                 f"num_thresholds={num_thresholds!r}")  # fmt: skip
+                raise ValueError(
+                    f"Argument `num_thresholds` must be an integer > 1. Received: "
+                    f"num_thresholds={num_thresholds!r}"
+                )
             num_thresholds = int(num_thresholds)  # (a NumPy integer too, as Keras)
             if num_thresholds <= 1:
                 raise ValueError(
@@ -1301,17 +1785,53 @@ class AUC(Metric):
                 )
             self.num_thresholds = num_thresholds
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self._evenly = True
         self.thresholds = [-1e-7, *inner, 1.0 + 1e-7]
         self.curve = curve
         self.summation_method = summation_method
         self.from_logits = bool(from_logits)
+        self.multi_label = bool(multi_label)
+        if num_labels is not None and not self.multi_label:
+            raise ValueError("`num_labels` is needed only when `multi_label` is True.")
+        self.num_labels = _optional_int(num_labels, "num_labels", "AUC", positive=True)
+        if label_weights is not None:
+            label_weights = _real_array(label_weights, "label_weights", "AUC")
+            if label_weights.ndim != 1 or not np.isfinite(label_weights).all():
+                raise ValueError(
+                    f"AUC: label_weights must be a list of numbers, one per label; "
+                    f"got {label_weights!r}"
+                )
+            if self.num_labels is not None and len(label_weights) != self.num_labels:
+                raise ValueError(
+                    f"AUC: {len(label_weights)} label_weights for num_labels={self.num_labels}"
+                )
+            label_weights = label_weights.astype(np.float32)
+        self.label_weights = label_weights
+        self._host = self.multi_label or label_weights is not None
+        self._labels = self.num_labels  # multi_label: the labels, once known
 
     @property
     def params(self) -> dict:
-        return {"num_thresholds": self.num_thresholds}
+        if not self._host:
+            return {"num_thresholds": self.num_thresholds}
+        return {
+            "num_thresholds": self.num_thresholds,
+            "multi_label": self.multi_label,
+            "label_weights": None
+            if self.label_weights is None
+            else tuple(self.label_weights.tolist()),
+        }
 
     def check_shapes(self, y_true_shape, y_pred_shape) -> None:
+        self._check_rank(_shape(y_pred_shape, "y_pred_shape"))
         Metric.check_shapes(self, y_true_shape, y_pred_shape)
+
+    def _check_rank(self, y_pred_shape) -> None:
+        if self.multi_label and len(y_pred_shape) != 2:
+            raise ValueError(
+                "`y_pred` must have rank 2 when `multi_label=True`. Found rank "
+                f"{len(y_pred_shape)}. Full shape received for `y_pred`: {tuple(y_pred_shape)}"
+            )
 
     def _engine_threshold(self, t: float) -> float:
         """The threshold on what the engine compares: the prediction, or with
@@ -1325,6 +1845,8 @@ class AUC(Metric):
         return math.log(t / (1.0 - t))
 
     def _kernels(self) -> list:
+        if is_host_metric(self):
+            return []
         kinds = ("true_positives", "false_positives", "true_negatives", "false_negatives")
         return [
             {"kind": kind, "threshold": self._engine_threshold(t)}
@@ -1334,45 +1856,65 @@ class AUC(Metric):
 
     def _value(self, sums, count: float) -> float:
         n = self.num_thresholds
-        tp, fp, tn, fn = (np.asarray(sums[i * n : (i + 1) * n], np.float64) for i in range(4))
+        counts = (np.asarray(sums[i * n : (i + 1) * n], np.float64) for i in range(4))
+        return float(_auc_areas(*counts, self.curve, self.summation_method))
 
-        def ratio(a, b):
-            return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+    def _counting(self) -> dict:
+        return {
+            "thresholds": self.thresholds,
+            "evenly": self._evenly,
+            "multi_label": self.multi_label,
+            "label_weights": None if self.multi_label else self.label_weights,
+        }
 
-        if self.curve == "PR" and self.summation_method == "interpolation":
-            dtp = tp[:-1] - tp[1:]
-            p = tp + fp
-            dp = p[:-1] - p[1:]
-            slope = ratio(dtp, np.maximum(dp, 0.0))
-            intercept = tp[1:] - slope * p[1:]
-            both = (p[:-1] > 0) & (p[1:] > 0)
-            p_ratio = np.where(both, ratio(p[:-1], np.maximum(p[1:], 0.0)), 1.0)
-            with np.errstate(divide="ignore"):
-                log_ratio = np.log(p_ratio)
-            increment = ratio(slope * (dtp + intercept * log_ratio), np.maximum(tp[1:] + fn[1:], 0))
-            return float(np.sum(increment))
-        recall = ratio(tp, tp + fn)
-        if self.curve == "ROC":
-            x, y = ratio(fp, fp + tn), recall
-        else:
-            x, y = recall, ratio(tp, tp + fp)
-        if self.summation_method == "interpolation":
-            heights = (y[:-1] + y[1:]) / 2.0
-        elif self.summation_method == "minoring":
-            heights = np.minimum(y[:-1], y[1:])
-        else:
-            heights = np.maximum(y[:-1], y[1:])
-        return float(np.sum((x[:-1] - x[1:]) * heights))
+    def _add_counts(self, y_true, y_pred, sample_weight) -> None:
+        where = "AUC.update_state"
+        y_pred = _real_array(y_pred, "y_pred", where)
+        if self.multi_label:
+            self._check_rank(y_pred.shape)
+            if self._labels is not None and y_pred.shape[1] != self._labels:
+                raise ValueError(
+                    f"{where}: multi_label AUC counts {self._labels} labels; got y_pred of shape "
+                    f"{y_pred.shape}"
+                )
+            if self.label_weights is not None and len(self.label_weights) != y_pred.shape[1]:
+                raise ValueError(
+                    f"{where}: {len(self.label_weights)} label_weights for y_pred of shape "
+                    f"{y_pred.shape}"
+                )
+        if self.from_logits:  # Keras: activations.sigmoid
+            with np.errstate(over="ignore"):
+                y_pred = (1.0 / (1.0 + np.exp(-y_pred.astype(np.float32)))).astype(np.float32)
+        super()._add_counts(y_true, y_pred, sample_weight)
+        if self.multi_label:
+            self._labels = y_pred.shape[1]
+
+    def _value_of_counts(self, tp, fp, tn, fn):
+        areas = _auc_areas(tp, fp, tn, fn, self.curve, self.summation_method)
+        if not self.multi_label:
+            return areas[0]
+        if self.label_weights is None:
+            return np.mean(areas)
+        weights = self.label_weights
+        return _divide_no_nan(np.sum(areas * weights), np.sum(weights))
+
+    def result(self):
+        if self._host and self.__dict__.get("_counts") is None:
+            from fastnn.layers import _EagerArray
+
+            return np.asarray(0.0, np.float32).view(_EagerArray)  # no data (Keras: 0 or an error)
+        return super().result()
 
     def get_config(self) -> dict:
+        label_weights = self.label_weights
         config = {
-            **super().get_config(),
+            **Metric.get_config(self),
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,
-            "multi_label": False,
-            "num_labels": None,
-            "label_weights": None,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": None if label_weights is None else label_weights.tolist(),
             "from_logits": self.from_logits,
         }
         if self._init_from_thresholds:
@@ -1385,6 +1927,12 @@ class AUC(Metric):
         if config.get("thresholds") is not None:
             config.pop("num_thresholds", None)
         return cls(**config)
+
+    def __eq__(self, other):
+        return Metric.__eq__(self, other) if not self._host else self is other
+
+    def __hash__(self):
+        return Metric.__hash__(self) if not self._host else id(self)
 
 
 class CosineSimilarity(Metric):
@@ -1759,6 +2307,10 @@ _CLASSES = (
     Precision,
     Recall,
     AUC,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
     BinaryCrossentropy,
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
