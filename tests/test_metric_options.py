@@ -155,6 +155,11 @@ def test_host_switch_is_per_instance():
         {"kind": "false_positives", "threshold": 0.5},
     ]
 
+    # an engine metric equals one of the same config; one with a state of its own, itself only
+    assert metrics.Precision(thresholds=0.3) == metrics.Precision(thresholds=0.3)
+    host = metrics.Precision(top_k=1)
+    assert host == host and host != metrics.Precision(top_k=1) and len({host, host}) == 1
+
     # a subclass's instance goes either way too
     class MyRecall(metrics.Recall):
         pass

@@ -1343,6 +1343,12 @@ class _ConfusionMetric(Metric):
         values = np.asarray(values)[:, 0]
         return values[0] if len(values) == 1 else values
 
+    def __eq__(self, other):  # an instance with a state of its own: itself only
+        return self is other if self._host else Metric.__eq__(self, other)
+
+    def __hash__(self):
+        return id(self) if self._host else Metric.__hash__(self)
+
 
 class _ConfusionCount(_ConfusionMetric):
     """A count of output elements by label (nonzero: positive) and prediction
@@ -1578,12 +1584,6 @@ class _SensitivitySpecificityBase(_ConfusionMetric):
             "num_thresholds": self.num_thresholds,
             self._value_arg: self.value,
         }
-
-    def __eq__(self, other):
-        return self is other
-
-    def __hash__(self):
-        return id(self)
 
 
 class SensitivityAtSpecificity(_SensitivitySpecificityBase):
@@ -1927,12 +1927,6 @@ class AUC(_ConfusionMetric):
         if config.get("thresholds") is not None:
             config.pop("num_thresholds", None)
         return cls(**config)
-
-    def __eq__(self, other):
-        return Metric.__eq__(self, other) if not self._host else self is other
-
-    def __hash__(self):
-        return Metric.__hash__(self) if not self._host else id(self)
 
 
 class CosineSimilarity(Metric):
