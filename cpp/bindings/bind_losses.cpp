@@ -19,7 +19,8 @@ using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>
 py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj,
                const py::handle& name_obj, const py::handle& from_logits_obj,
                const py::handle& delta_obj, const py::handle& sw_obj,
-               const py::handle& label_smoothing_obj) {
+               const py::handle& label_smoothing_obj, const py::handle& alpha_obj,
+               const py::handle& gamma_obj, const py::handle& balancing_obj) {
   const std::string name       = as_name(name_obj, "loss: name");
   const bool from_logits       = as_flag(from_logits_obj, "loss: from_logits");
   const double delta           = as_double(delta_obj, "loss: delta");
@@ -32,8 +33,11 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj,
   }
   config.from_logits = from_logits;
   if (!(delta > 0.0)) throw py::value_error("delta must be > 0, got " + std::to_string(delta));
-  config.delta           = static_cast<float>(delta);
-  config.label_smoothing = static_cast<float>(label_smoothing);
+  config.delta                 = static_cast<float>(delta);
+  config.label_smoothing       = static_cast<float>(label_smoothing);
+  config.alpha                 = static_cast<float>(as_double(alpha_obj, "loss: alpha"));
+  config.gamma                 = static_cast<float>(as_double(gamma_obj, "loss: gamma"));
+  config.apply_class_balancing = as_flag(balancing_obj, "loss: apply_class_balancing");
   try {
     ops::check_loss_config(config);
   } catch (const std::invalid_argument& e) {
@@ -104,7 +108,9 @@ void bind_losses(py::module_& ops) {
   ops.def("loss", &loss, py::arg("y_true"), py::arg("y_pred"), py::arg("name"),
           py::arg("from_logits") = false, py::arg("delta") = 1.0,
           py::arg("sample_weight") = py::none(), py::arg("label_smoothing") = 0.0,
-          "(loss, d loss / d y_pred) of a Keras loss with sum_over_batch_size reduction. "
+          py::arg("alpha") = 0.25, py::arg("gamma") = 2.0, py::arg("apply_class_balancing") = false,
+          "(loss, d loss / d y_pred) of a Keras loss with sum_over_batch_size reduction "
+          "(alpha, gamma, apply_class_balancing: the focal cross-entropies'). "
           "y_pred is (samples, outputs); y_true has its shape, or holds class ids for "
           "sparse_categorical_crossentropy.");
 }

@@ -591,29 +591,38 @@ void bind_nn(py::module_& m) {
       .def(
           "set_loss",
           [](Network& n, const std::string& name, bool from_logits, double delta,
-             const py::list& metrics, double label_smoothing, double loss_weight) {
+             const py::list& metrics, double label_smoothing, double loss_weight, double alpha,
+             double gamma, bool apply_class_balancing, const std::string& reduction) {
             ops::LossConfig c;
             c.kind        = translating([&] { return ops::loss_from_name(name); });
             c.from_logits = from_logits;
             if (!(delta > 0.0)) throw py::value_error("delta must be > 0");
-            c.delta           = static_cast<float>(delta);
-            c.label_smoothing = static_cast<float>(label_smoothing);
+            c.delta                 = static_cast<float>(delta);
+            c.label_smoothing       = static_cast<float>(label_smoothing);
+            c.alpha                 = static_cast<float>(alpha);
+            c.gamma                 = static_cast<float>(gamma);
+            c.apply_class_balancing = apply_class_balancing;
+            const nn::LossReduction r =
+                translating([&] { return nn::loss_reduction_from_name(reduction); });
             std::vector<ops::MetricConfig> ms;
             for (const auto& m : metrics) ms.push_back(metric_from_object(m));
             translating([&] {
-              n.set_loss(c, ms, loss_weight);
+              n.set_loss(c, ms, loss_weight, r);
               return 0;
             });
           },
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
           py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
-          py::arg("loss_weight") = 1.0,
+          py::arg("loss_weight") = 1.0, py::arg("alpha") = 0.25, py::arg("gamma") = 2.0,
+          py::arg("apply_class_balancing") = false, py::arg("reduction") = "sum_over_batch_size",
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
           "metric name or a dict {'kind': name, 'k': int, 'threshold': float, 'weighted': bool} "
           "(weighted: averaged with the sample weights; else every sample counts once; "
           "'from_logits', 'label_smoothing' for the cross-entropies; 'part' (which sum of a vector "
           "metric such as r2_sums) and 'at_max' for the vector metrics); loss_weight scales the "
-          "loss and its gradient (Keras's loss_weights).")
+          "loss and its gradient (Keras's loss_weights); alpha, gamma, apply_class_balancing: the "
+          "focal cross-entropies'; reduction: Keras's 'sum_over_batch_size' (or 'mean'), 'sum' "
+          "or 'mean_with_sample_weight' of each batch's weighted losses.")
       .def(
           "predict",
           [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {

@@ -315,8 +315,17 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   frozen_.assign(layers_.size(), 0);
 }
 
+LossReduction loss_reduction_from_name(const std::string& name) {
+  if (name == "sum_over_batch_size" || name == "mean") return LossReduction::sum_over_batch_size;
+  if (name == "sum") return LossReduction::sum;
+  if (name == "mean_with_sample_weight") return LossReduction::mean_with_sample_weight;
+  throw std::invalid_argument("Unknown loss reduction '" + name +
+                              "'; expected one of: sum_over_batch_size, mean, sum, "
+                              "mean_with_sample_weight");
+}
+
 void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics,
-                       double loss_weight) {
+                       double loss_weight, LossReduction reduction) {
   ops::check_loss_config(loss);
   if (!std::isfinite(loss_weight))
     throw std::invalid_argument("loss_weight must be a finite number, got " +
@@ -362,6 +371,7 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   std::lock_guard<std::mutex> lock(mutex_);
   loss_        = loss;
   loss_weight_ = loss_weight;
+  reduction_   = reduction;
   metrics_     = std::move(metrics);
   metric_runs_ = std::move(runs);
   run_thresholds_.resize(longest);
@@ -784,21 +794,26 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
   }
   double loss =
       ops::loss_forward_backward(cfg, src, b.target, b.labels, b.sample_weight, rows, cols, dout);
-  if (loss_weight_ != 1.0) {  // the loss and its gradient (not the metrics below)
-    loss *= loss_weight_;
-    if (dout) {
-      const float w = static_cast<float>(loss_weight_);
-      for (int64_t k = 0; k < rows * cols; ++k) dout[k] *= w;
-    }
-  }
-  r->loss_sum += loss * static_cast<double>(rows);
-  r->samples += static_cast<double>(rows);
   double wsum = 0.0;
   if (b.sample_weight) {
     for (int64_t i = 0; i < rows; ++i) wsum += b.sample_weight[i];
   } else {
     wsum = static_cast<double>(rows);
   }
+  // the kernel's sum / rows as the reduction asks (Keras's divide_no_nan)
+  double scale = loss_weight_;
+  if (reduction_ == LossReduction::sum) scale *= static_cast<double>(rows);
+  if (reduction_ == LossReduction::mean_with_sample_weight)
+    scale *= wsum != 0.0 ? static_cast<double>(rows) / wsum : 0.0;
+  if (scale != 1.0) {  // the loss and its gradient (not the metrics below)
+    loss *= scale;
+    if (dout) {
+      const float w = static_cast<float>(scale);
+      for (int64_t k = 0; k < rows * cols; ++k) dout[k] *= w;
+    }
+  }
+  r->loss_sum += loss * static_cast<double>(rows);
+  r->samples += static_cast<double>(rows);
   r->weight_sum += wsum;
   for (const MetricRun& run : metric_runs_) {
     const ops::MetricConfig& first = metrics_[run.begin];

@@ -150,6 +150,20 @@ struct LayerSpec {
 };
 
 // A moving statistic of a batch_norm layer in the state buffer.
+// Keras's Loss reduction of a batch's per-sample losses l_r with weights w_r
+// (keras/src/losses/loss.py reduce_values), as a training loss:
+//   sum_over_batch_size (and "mean")  sum_r w_r l_r / rows (the kernels' own)
+//   sum                               sum_r w_r l_r
+//   mean_with_sample_weight           sum_r w_r l_r / sum_r w_r (0 when that is 0;
+//                                     / rows without sample weights)
+// The reported loss is the batches' losses averaged by batch size, as Keras's
+// loss tracker.
+enum class LossReduction : int { sum_over_batch_size = 0, sum, mean_with_sample_weight };
+
+// Keras's reduction names ("sum_over_batch_size", "mean", "sum",
+// "mean_with_sample_weight"); std::invalid_argument for another.
+LossReduction loss_reduction_from_name(const std::string& name);
+
 struct StatInfo {
   int64_t offset;  // floats from the start of the state buffer
   int64_t size;    // the layer's features
@@ -245,8 +259,11 @@ class Network {
   // otherwise: see ops::metric_takes_labels) or a top-k metric has k < 1.
   // loss_weight (finite, else std::invalid_argument) scales the loss and its
   // gradient (Keras's loss_weights), not the metrics or the penalties.
+  // reduction: how a batch's weighted per-sample losses become its loss
+  // (Keras's Loss reduction, see LossReduction).
   void set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics = {},
-                double loss_weight = 1.0);
+                double loss_weight      = 1.0,
+                LossReduction reduction = LossReduction::sum_over_batch_size);
   const ops::LossConfig& loss() const { return loss_; }
   const std::vector<ops::MetricConfig>& metrics() const { return metrics_; }
   // True when the loss is computed from the logits of the last activation.
@@ -384,7 +401,8 @@ class Network {
   int64_t stats_size_ = 0;
 
   ops::LossConfig loss_;
-  double loss_weight_ = 1.0;  // Keras's loss_weights of the one output
+  double loss_weight_      = 1.0;  // Keras's loss_weights of the one output
+  LossReduction reduction_ = LossReduction::sum_over_batch_size;
   std::vector<ops::MetricConfig> metrics_;
   bool fused_ = false;
   // metrics_ in runs computed by one call: a run of consecutive confusion

@@ -51,6 +51,8 @@ constexpr NamedLoss kLossNames[] = {
     {"kld", LossKind::kl_divergence},
     {"kullback_leibler_divergence", LossKind::kl_divergence},
     {"cosine_similarity", LossKind::cosine_similarity},
+    {"binary_focal_crossentropy", LossKind::binary_focal_crossentropy},
+    {"categorical_focal_crossentropy", LossKind::categorical_focal_crossentropy},
 };
 
 struct NamedMetric {
@@ -145,6 +147,13 @@ inline double row_max(const float* z, int64_t cols) {
   return std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
 }
 
+// A per-thread scratch row of n doubles, grown once to the widest row.
+double* scratch_row(int64_t n) {
+  thread_local std::vector<double> scratch;
+  if (scratch.size() < static_cast<size_t>(n)) scratch.resize(static_cast<size_t>(n));
+  return scratch.data();
+}
+
 double categorical_logits(const float* z, const float* target, const int32_t* labels, int64_t r,
                           int64_t cols, double ls, double scale, float* dz) {
   const double m = row_max(z, cols);
@@ -155,11 +164,7 @@ double categorical_logits(const float* z, const float* target, const int32_t* la
   constexpr int64_t kStackExps = 64;
   double stack_exps[kStackExps];
   double* kept = stack_exps;
-  if (cols > kStackExps) {
-    thread_local std::vector<double> kept_exps;
-    if (kept_exps.size() < static_cast<size_t>(cols)) kept_exps.resize(static_cast<size_t>(cols));
-    kept = kept_exps.data();
-  }
+  if (cols > kStackExps) kept = scratch_row(cols);
   elementwise_kernels().exp_shifted(kept, z, m, cols);
   double s = 0.0;
   for (int64_t j = 0; j < cols; ++j) s += kept[j];
@@ -207,6 +212,77 @@ double categorical_probs(const float* o, const float* target, const int32_t* lab
   }
   if (dout)
     for (int64_t j = 0; j < cols; ++j) dout[j] = static_cast<float>((dout[j] - gq) / s * scale);
+  return loss;
+}
+
+// Keras's binary_focal_crossentropy of one element: t the (smoothed) target,
+// p the probability (unclipped); returns the value and sets *dp = d value / d p.
+// bce is on clip(p), the focal factor (1 - p_t)^gamma on p itself, as Keras.
+inline double binary_focal_element(double t, double p, double alpha, double gamma, bool balance,
+                                   double* dp) {
+  const double eps = kProbEpsilon, one_m_eps = kProbOneMinusEpsilon;
+  const double c    = std::min(std::max(p, eps), one_m_eps);
+  const double bce  = -(t * std::log(c) + (1.0 - t) * std::log(1.0 - c));
+  const double dbce = (p >= eps && p <= one_m_eps) ? -t / c + (1.0 - t) / (1.0 - c) : 0.0;
+  const double u    = 1.0 - (t * p + (1.0 - t) * (1.0 - p));  // 1 - p_t, du / dp = 1 - 2t
+  const double f    = std::pow(u, gamma);
+  // torch's pow backward is 0 for a 0 exponent (u^-1 may be inf)
+  const double df = gamma == 0.0 ? 0.0 : gamma * std::pow(u, gamma - 1.0) * (1.0 - 2.0 * t);
+  const double b  = balance ? t * alpha + (1.0 - t) * (1.0 - alpha) : 1.0;
+  *dp             = b * (df * bce + f * dbce);
+  return b * f * bce;
+}
+
+// Keras's categorical_focal_crossentropy of row r: p (cols probabilities, not
+// necessarily normalised) in, -sum_j alpha (1 - c_j)^gamma t_j log c_j out,
+// c = clip(p / sum p); dp (when not null) OVERWRITTEN with d loss / d p.
+double categorical_focal_row(const double* p, const float* target, int64_t r, int64_t cols,
+                             double ls, double alpha, double gamma, double* dp) {
+  const double eps = kProbEpsilon, one_m_eps = kProbOneMinusEpsilon;
+  double s = 0.0;
+  for (int64_t j = 0; j < cols; ++j) s += p[j];
+  double loss = 0.0, gq = 0.0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const double t  = smoothed_at(target, nullptr, r, cols, j, ls);
+    const double q  = p[j] / s;
+    const double c  = std::min(std::max(q, eps), one_m_eps);
+    const double lc = std::log(c);
+    const double m  = std::pow(1.0 - c, gamma);
+    loss -= alpha * m * t * lc;
+    if (!dp) continue;
+    // d / dc of alpha (1 - c)^gamma (-t log c); 1 - c >= 1.19e-7
+    const double dm = gamma == 0.0 ? 0.0 : -gamma * std::pow(1.0 - c, gamma - 1.0);
+    const double g  = (q >= eps && q <= one_m_eps) ? alpha * t * (-dm * lc - m / c) : 0.0;
+    gq += g * q;
+    dp[j] = g;  // d loss / d q_j for now
+  }
+  if (dp)
+    for (int64_t j = 0; j < cols; ++j) dp[j] = (dp[j] - gq) / s;
+  return loss;
+}
+
+// categorical_focal_row on out's row r (probabilities, or logits through a
+// softmax with from_logits); d (when not null) gets d loss / d out times scale.
+double categorical_focal(const LossConfig& config, const float* o, const float* target, int64_t r,
+                         int64_t cols, double scale, float* d) {
+  double* p  = scratch_row(2 * cols);
+  double* dp = d ? p + cols : nullptr;
+  if (config.from_logits) {
+    elementwise_kernels().exp_shifted(p, o, row_max(o, cols), cols);
+    double s = 0.0;
+    for (int64_t j = 0; j < cols; ++j) s += p[j];
+    for (int64_t j = 0; j < cols; ++j) p[j] /= s;
+  } else {
+    for (int64_t j = 0; j < cols; ++j) p[j] = o[j];
+  }
+  const double loss = categorical_focal_row(p, target, r, cols, config.label_smoothing,
+                                            config.alpha, config.gamma, dp);
+  if (!d) return loss;
+  double pdp = 0.0;  // softmax's backward: dz_k = p_k (dp_k - sum_j p_j dp_j)
+  if (config.from_logits)
+    for (int64_t j = 0; j < cols; ++j) pdp += p[j] * dp[j];
+  for (int64_t j = 0; j < cols; ++j)
+    d[j] = static_cast<float>((config.from_logits ? p[j] * (dp[j] - pdp) : dp[j]) * scale);
   return loss;
 }
 
@@ -371,11 +447,19 @@ void check_loss_config(const LossConfig& config) {
   const float ls = config.label_smoothing;
   if (!(ls >= 0.0f && ls <= 1.0f))
     throw std::invalid_argument("label_smoothing must be in [0, 1], got " + std::to_string(ls));
+  const bool focal = config.kind == LossKind::binary_focal_crossentropy ||
+                     config.kind == LossKind::categorical_focal_crossentropy;
   if (ls != 0.0f && config.kind != LossKind::binary_crossentropy &&
-      config.kind != LossKind::categorical_crossentropy)
-    throw std::invalid_argument(std::string("label_smoothing applies to binary_crossentropy and "
-                                            "categorical_crossentropy, not ") +
-                                loss_name(config.kind));
+      config.kind != LossKind::categorical_crossentropy && !focal)
+    throw std::invalid_argument(
+        std::string("label_smoothing applies to binary_crossentropy, "
+                    "categorical_crossentropy and their focal forms, not ") +
+        loss_name(config.kind));
+  if (focal && !(std::isfinite(config.alpha) && std::isfinite(config.gamma)))
+    throw std::invalid_argument(
+        std::string(loss_name(config.kind)) +
+        ": alpha and gamma must be finite numbers, got alpha=" + std::to_string(config.alpha) +
+        ", gamma=" + std::to_string(config.gamma));
 }
 
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
@@ -464,6 +548,21 @@ double loss_forward_backward(const LossConfig& config, const float* out, const f
                                                            cols, ls, w * inv_rows, d)
                                       : categorical_probs(o, target, sparse ? labels : nullptr, r,
                                                           cols, ls, w * inv_rows, d);
+        break;
+      case LossKind::binary_focal_crossentropy:
+        for (int64_t j = 0; j < cols; ++j) {
+          const double tj = ls == 0.0 ? t[j] : t[j] * (1.0 - ls) + 0.5 * ls;
+          const double p  = config.from_logits ? sigmoid_d(o[j]) : static_cast<double>(o[j]);
+          double dp       = 0.0;
+          row_loss += binary_focal_element(tj, p, config.alpha, config.gamma,
+                                           config.apply_class_balancing, &dp);
+          if (config.from_logits) dp *= p * (1.0 - p);  // sigmoid's backward
+          if (d) d[j] = static_cast<float>(dp * w * inv_elem);
+        }
+        row_loss /= static_cast<double>(cols);
+        break;
+      case LossKind::categorical_focal_crossentropy:
+        row_loss = categorical_focal(config, o, target, r, cols, w * inv_rows, d);
         break;
       case LossKind::categorical_hinge:
         row_loss = categorical_hinge_row(o, t, cols, w * inv_rows, d);

@@ -32,10 +32,22 @@
 //                        (Keras's l2 normalize: x * min(rsqrt(sum x^2), 1 / epsilon); a
 //                        zero row is 0; where the 1e7 cap is active the derivative
 //                        through it is 0, as a clamp's: autograd gives NaN there)
+//   binary_focal_crossentropy(alpha, gamma, apply_class_balancing)
+//                        l_r = mean_j b (1 - p_t)^gamma bce(t, clip(p, 1e-7, 1 - 1e-7)),
+//                        p_t = t p + (1 - t)(1 - p) (p unclipped, as Keras),
+//                        b = t alpha + (1 - t)(1 - alpha) with class balancing, else 1;
+//                        from_logits: p = sigmoid(z) first (then the same formula, clip
+//                        included, as Keras)
+//   categorical_focal_crossentropy(alpha, gamma)
+//                        l_r = -sum_j alpha (1 - c_j)^gamma t_j log c_j,
+//                        c = clip(o / sum_k o_k, 1e-7, 1 - 1e-7);
+//                        from_logits: o = softmax(z) first (then the same formula)
+//                        (the focal gradients are the chain rule through that
+//                        formula, d(u^gamma) = 0 for gamma == 0 as torch's pow)
 // (keras/src/losses/losses.py; 1e-7 is the float32 epsilon, compared in float32 as Keras.)
-// Label smoothing ls in [0, 1] (binary and categorical cross-entropy only, as
-// Keras 3) replaces the target first: binary t <- t (1 - ls) + ls / 2,
-// categorical t <- t (1 - ls) + ls / cols.
+// Label smoothing ls in [0, 1] (the binary and categorical cross-entropies,
+// focal ones included, as Keras 3) replaces the target first: binary
+// t <- t (1 - ls) + ls / 2, categorical t <- t (1 - ls) + ls / cols.
 // dout (rows x cols), when not null, is OVERWRITTEN with d loss / d out
 // (exact derivative of the formula above; where a clip is active the
 // derivative through it is 0, as in PyTorch/TensorFlow clamp; at the clip
@@ -69,6 +81,8 @@ enum class LossKind : int {
   squared_hinge,
   categorical_hinge,
   cosine_similarity,
+  binary_focal_crossentropy,
+  categorical_focal_crossentropy,
 };
 
 constexpr float kProbEpsilon = 1e-7f;  // keras.config.epsilon()
@@ -86,11 +100,16 @@ struct LossConfig {
   LossKind kind         = LossKind::mean_squared_error;
   bool from_logits      = false;  // cross-entropies only
   float delta           = 1.0f;   // huber only
-  float label_smoothing = 0.0f;   // binary / categorical cross-entropy, in [0, 1]
+  float label_smoothing = 0.0f;   // binary / categorical (focal) cross-entropy, in [0, 1]
+  // the focal cross-entropies (Keras's defaults)
+  float alpha                = 0.25f;
+  float gamma                = 2.0f;
+  bool apply_class_balancing = false;  // binary_focal_crossentropy only
 };
 
 // Throws std::invalid_argument for delta <= 0, label_smoothing outside
-// [0, 1], or label_smoothing != 0 with another loss.
+// [0, 1], label_smoothing != 0 with another loss, or a focal loss's alpha
+// or gamma not finite.
 void check_loss_config(const LossConfig& config);
 
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
