@@ -703,6 +703,8 @@ LOSS_NAMES = [
     "binary_crossentropy",
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
 ]
 LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "scce": None}
 
@@ -725,6 +727,15 @@ def _ref_loss(name, from_logits, t, o, w, delta):
         elif name == "huber":
             e = np.abs(o - t)
             per = np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2).mean(-1)
+        elif name == "binary_focal_crossentropy":  # Keras's defaults: alpha 0.25, gamma 2
+            y = 1.0 / (1.0 + np.exp(-o)) if from_logits else o
+            p = np.clip(y, EPS, ONE_MINUS_EPS)
+            bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+            per = ((1.0 - (t * y + (1 - t) * (1 - y))) ** 2 * bce).mean(-1)
+        elif name == "categorical_focal_crossentropy":
+            y = np.exp(_log_softmax(o)) if from_logits else o
+            c = np.clip(y / y.sum(-1, keepdims=True), EPS, ONE_MINUS_EPS)
+            per = (0.25 * (1.0 - c) ** 2 * -t * np.log(c)).sum(-1)
         elif name == "binary_crossentropy":
             if from_logits:
                 per = (np.maximum(o, 0) - o * t + np.log1p(np.exp(-np.abs(o)))).mean(-1)
@@ -749,8 +760,7 @@ def loss_cases(draw):
     rows = draw(st.integers(0, 6))
     cols = draw(st.integers(0 if draw(st.integers(0, 15)) == 15 else 1, 6))
     pred_shape = draw(st.sampled_from([(rows, cols)] * 15 + [(rows,), (rows, cols, 1), ()]))
-    prob = name in ("binary_crossentropy", "categorical_crossentropy") and not from_logits
-    prob = prob or (name == "sparse_categorical_crossentropy" and not from_logits)
+    prob = "crossentropy" in name and not from_logits
     values = st.floats(0.0, 1.0) if prob else st.floats(-30, 30)
     if draw(st.integers(0, 9)) == 9:
         values = st.one_of(values, st.just(float("nan")), st.just(float("inf")))

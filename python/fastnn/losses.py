@@ -10,11 +10,12 @@ which trains as its class with the default arguments.
 Called on arrays, as in Keras 3, both take what Keras's take: 1-D inputs (one
 sample), a label of one rank less than the prediction, shapes that broadcast,
 lists. A function returns the per-sample losses (one per position of the
-inputs' leading axes), in float64 NumPy. An instance returns their weighted
-mean as a float, from its inputs rounded to float32 as Keras's: computed by
-the C++ kernel where the inputs are rows of samples, else by reducing its
-function's values. :func:`get` returns what ``keras.losses.get`` returns: the
-function for a function's name (``"mse"``), an instance for a class name.
+inputs' leading axes), in float64 NumPy. An instance reduces them as its
+``reduction`` says (Keras's: the weighted mean by default, as a float), from
+its inputs rounded to float32 as Keras's: computed by the C++ kernel where
+the inputs are rows of samples, else by reducing its function's values.
+:func:`get` returns what ``keras.losses.get`` returns: the function for a
+function's name (``"mse"``), an instance for a class name.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from fastnn.utils.tensors import plain_tensor
 
 __all__ = [
     "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
     "CategoricalCrossentropy",
+    "CategoricalFocalCrossentropy",
     "CategoricalHinge",
     "CosineSimilarity",
     "Hinge",
@@ -45,7 +48,9 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "SquaredHinge",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
     "get",
@@ -65,27 +70,33 @@ __all__ = [
 
 # Keras loss arguments fastnn has only at their defaults: (accepted values).
 _KERAS_ONLY_ARGUMENTS = {
-    # None / "none" would return per-sample losses in Keras, "auto" is refused there
-    "reduction": ("sum_over_batch_size",),
     "dtype": (None, "float32"),
     "axis": (-1,),
     "ignore_class": (None,),
 }
+
+# Keras 3's reductions (keras/src/losses/loss.py standardize_reduction).
+_REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
 
 def _check_keras_only(cls_name: str, **arguments) -> None:
     """Keras's loss arguments at values fastnn computes, else a ValueError."""
     for key, value in arguments.items():
         if value not in _KERAS_ONLY_ARGUMENTS[key]:
-            why = (
-                "losses reduce with the mean over the batch"
-                if key == "reduction"
-                else "only its Keras default"
-            )
             raise ValueError(
-                f"{cls_name}: {key}={value!r} is not supported by fastnn ({why}, "
-                f"{_KERAS_ONLY_ARGUMENTS[key][0]!r})"
+                f"{cls_name}: {key}={value!r} is not supported by fastnn (only its Keras "
+                f"default, {_KERAS_ONLY_ARGUMENTS[key][0]!r})"
             )
+
+
+def _standardize_reduction(reduction):
+    """Keras's `standardize_reduction`: one of its reductions, else a ValueError."""
+    if not isinstance(reduction, (str, type(None))) or reduction not in _REDUCTIONS:
+        raise ValueError(
+            "Invalid value for argument `reduction`. Expected one of "
+            f"{set(_REDUCTIONS)}. Received: reduction={reduction!r}"
+        )
+    return reduction
 
 
 class Loss:
@@ -100,11 +111,24 @@ class Loss:
     kernel = ""
     fn = None  # the per-sample loss function, set by `_tag`
     label_smoothing = 0.0  # set by the cross-entropies that take it
+    # the focal cross-entropies' (set by them)
+    alpha = 0.25
+    gamma = 2.0
+    apply_class_balancing = False
+    reduction = "sum_over_batch_size"  # (also for instances pickled before it)
 
-    def __init__(self, name: Optional[str] = None, from_logits: bool = False, delta: float = 1.0):
+    def __init__(
+        self,
+        name: Optional[str] = None,
+        from_logits: bool = False,
+        delta: float = 1.0,
+        *,
+        reduction="sum_over_batch_size",
+    ):
         self.name = name or to_snake_case(type(self).__name__)
         self.from_logits = bool(from_logits)
         self.delta = float(delta)
+        self.reduction = _standardize_reduction(reduction)
 
     @classmethod
     def from_config(cls, config: dict):
@@ -116,10 +140,15 @@ class Loss:
 
         Both become float32 arrays; `call` gives the per-sample losses; those
         are multiplied by `sample_weight` (brought to their rank as Keras
-        does, then broadcast), summed and divided by the number of products.
-        Where that is a weighted mean over rows of the inputs (equal shapes,
-        weights per sample), the C++ kernel models train with computes it;
-        otherwise (shapes that broadcast, weights that add axes) NumPy does.
+        does, then broadcast) and reduced as `reduction` says:
+        ``"sum_over_batch_size"`` and ``"mean"`` sum and divide by the number
+        of products, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides
+        the sum by the sum of `sample_weight` (by the number of products
+        without weights; 0 for a zero divisor), `None` and ``"none"`` return
+        the weighted per-sample losses. Where the inputs are rows of samples
+        (equal shapes, weights per sample), the C++ kernel models train with
+        computes the sum; otherwise (shapes that broadcast, weights that add
+        axes, no reduction) NumPy does.
 
         Args:
             y_true: labels, array-like: the shape of `y_pred`, one rank less
@@ -130,31 +159,52 @@ class Loss:
                 Defaults to `None` (all 1).
 
         Returns:
-            The loss, a float.
+            The loss, a float; with `reduction` `None` or ``"none"`` the
+            weighted per-sample losses, a float32 array (0 samples: 0.0, or
+            an empty array without reduction).
 
         >>> MeanSquaredError()([0.0, 1.0, 2.0], [1.0, 1.0, 1.0])
         0.6666666666666666
+        >>> MeanSquaredError(reduction=None)([[0.0, 1.0], [2.0, 2.0]], [[1.0, 1.0], [1.0, 1.0]])
+        array([0.5, 1. ], dtype=float32)
         """
+        reduction = self.reduction
         y_true = _numeric(y_true, "y_true")
         if self.kernel != "sparse_categorical_crossentropy":  # class ids are checked as given
             y_true = y_true.astype(np.float32)
         y_pred = _numeric(y_pred, "y_pred").astype(np.float32)
-        if self.kernel and type(self).call is Loss.call:
+        if self.kernel and type(self).call is Loss.call and reduction not in (None, "none"):
             y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
             rows = _kernel_rows(self.kernel, y_true, y_pred, sample_weight)
             if rows is not None:  # the kernel models train with computes it
                 target, pred, weights = rows
                 value, _ = _ops.loss(
-                    target,
-                    pred,
-                    self.kernel,
-                    from_logits=self.from_logits,
-                    delta=self.delta,
-                    sample_weight=weights,
-                    label_smoothing=self.label_smoothing,
+                    target, pred, self.kernel, sample_weight=weights, **self._kernel_kwargs()
                 )
+                count = pred.shape[0]
+                if reduction == "sum":
+                    return float(value) * count
+                if reduction == "mean_with_sample_weight" and sample_weight is not None:
+                    divisor = _weight_sum(sample_weight, y_pred.shape[:-1])
+                    return float(value) * count / divisor if divisor else 0.0
                 return float(value)
-        return _reduce_weighted(self.call(y_true, y_pred), sample_weight)
+        return _reduce_weighted(self.call(y_true, y_pred), sample_weight, reduction)
+
+    def _kernel_kwargs(self) -> dict:
+        """The C++ loss's arguments (fastnn.ops.loss, Network.set_loss)."""
+        return {
+            "from_logits": self.from_logits,
+            "delta": self.delta,
+            "label_smoothing": self.label_smoothing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "apply_class_balancing": self.apply_class_balancing,
+        }
+
+    def _engine_kwargs(self) -> dict:
+        """`Network.set_loss`'s arguments for training with this loss: the
+        kernel's and the reduction (None/"none" refused by `_resolve`)."""
+        return {**self._kernel_kwargs(), "reduction": self.reduction or "sum_over_batch_size"}
 
     def call(self, y_true, y_pred):
         """The per-sample losses: `fn` on `y_true` and `y_pred` brought to
@@ -171,7 +221,7 @@ class Loss:
         return {}
 
     def get_config(self) -> dict:
-        return {"name": self.name, "reduction": "sum_over_batch_size"}
+        return {"name": self.name, "reduction": self.reduction}
 
 
 def _numeric(value, what: str):
@@ -236,18 +286,42 @@ def _kernel_rows(kernel: str, y_true, y_pred, sample_weight):
     return target, y_pred.reshape(rows, outputs), weights
 
 
-def _reduce_weighted(values, sample_weight) -> float:
-    """Keras's `reduce_weighted_values` with ``sum_over_batch_size``: the
-    per-sample `values` times the weights, summed, over the number of
-    products (0.0 for none)."""
+def _weights(sample_weight):
+    """`sample_weight` as Keras takes it: float32 values (held in float64)."""
+    return _numeric(sample_weight, "sample_weight").astype(np.float32).astype(np.float64)
+
+
+def _weight_sum(sample_weight, samples) -> float:
+    """The divisor of ``mean_with_sample_weight``: the sum of the weights
+    after Keras brings them to the per-sample losses' rank (`samples` their
+    shape), not of their broadcast."""
+    _, weights = _squeeze_or_expand(np.zeros(samples), _weights(sample_weight))
+    return float(np.sum(weights))
+
+
+def _reduce_weighted(values, sample_weight, reduction="sum_over_batch_size"):
+    """Keras's `reduce_weighted_values`: the per-sample `values` times the
+    weights; `None`/"none": those as float32; else summed, over the number
+    of products (``sum_over_batch_size``, ``mean``) or the weights' sum
+    (``mean_with_sample_weight``), 0.0 for none."""
     values = np.asarray(values, dtype=np.float64)
+    weights = None
     if sample_weight is not None:
-        weights = _numeric(sample_weight, "sample_weight").astype(np.float32).astype(np.float64)
-        values, weights = _squeeze_or_expand(values, weights)
+        values, weights = _squeeze_or_expand(values, _weights(sample_weight))
         values = values * weights
+    if reduction is None or reduction == "none":
+        return values.astype(np.float32)
     if values.size == 0:
         return 0.0
-    return float(np.sum(values) / values.size)
+    total = float(np.sum(values))
+    if reduction == "sum":
+        return total
+    divisor = (
+        float(np.sum(weights))
+        if reduction == "mean_with_sample_weight" and weights is not None
+        else values.size
+    )
+    return total / divisor if divisor else 0.0
 
 
 class MeanSquaredError(Loss):
@@ -260,8 +334,8 @@ class MeanSquaredError(Loss):
     kernel = "mean_squared_error"
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
-        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
-        super().__init__(name)
+        _check_keras_only(type(self).__name__, dtype=dtype)
+        super().__init__(name, reduction=reduction)
 
 
 class MeanAbsoluteError(Loss):
@@ -270,8 +344,8 @@ class MeanAbsoluteError(Loss):
     kernel = "mean_absolute_error"
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
-        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
-        super().__init__(name)
+        _check_keras_only(type(self).__name__, dtype=dtype)
+        super().__init__(name, reduction=reduction)
 
 
 class Huber(Loss):
@@ -288,7 +362,7 @@ class Huber(Loss):
     def __init__(
         self, delta: float = 1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None
     ):
-        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
+        _check_keras_only(type(self).__name__, dtype=dtype)
         try:
             positive = float(delta) > 0.0
         except OverflowError:  # an int too large for a float
@@ -297,7 +371,7 @@ class Huber(Loss):
             raise TypeError(f"delta must be a number > 0, got {delta!r}") from None
         if not positive:
             raise ValueError(f"delta must be > 0, got {delta!r}")
-        super().__init__(name, delta=delta)
+        super().__init__(name, delta=delta, reduction=reduction)
 
     def _fn_kwargs(self) -> dict:
         return {"delta": self.delta}
@@ -320,9 +394,15 @@ def _label_smoothing(value) -> float:
 
 
 class _Crossentropy(Loss):
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str = ""):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        name: str = "",
+        reduction="sum_over_batch_size",
+    ):
         label_smoothing = _label_smoothing(label_smoothing)
-        super().__init__(name, from_logits=from_logits)
+        super().__init__(name, from_logits=from_logits, reduction=reduction)
         self.label_smoothing = label_smoothing
 
     def _fn_kwargs(self) -> dict:
@@ -358,8 +438,8 @@ class BinaryCrossentropy(_Crossentropy):
         name="binary_crossentropy",
         dtype=None,
     ):
-        _check_keras_only(type(self).__name__, axis=axis, reduction=reduction, dtype=dtype)
-        super().__init__(from_logits, label_smoothing, name)
+        _check_keras_only(type(self).__name__, axis=axis, dtype=dtype)
+        super().__init__(from_logits, label_smoothing, name, reduction)
 
 
 class CategoricalCrossentropy(_Crossentropy):
@@ -384,8 +464,8 @@ class CategoricalCrossentropy(_Crossentropy):
         name="categorical_crossentropy",
         dtype=None,
     ):
-        _check_keras_only(type(self).__name__, axis=axis, reduction=reduction, dtype=dtype)
-        super().__init__(from_logits, label_smoothing, name)
+        _check_keras_only(type(self).__name__, axis=axis, dtype=dtype)
+        super().__init__(from_logits, label_smoothing, name, reduction)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -408,10 +488,8 @@ class SparseCategoricalCrossentropy(Loss):
         name: str = "sparse_categorical_crossentropy",
         dtype=None,
     ):
-        _check_keras_only(
-            type(self).__name__, ignore_class=ignore_class, reduction=reduction, dtype=dtype
-        )
-        super().__init__(name, from_logits=from_logits)
+        _check_keras_only(type(self).__name__, ignore_class=ignore_class, dtype=dtype)
+        super().__init__(name, from_logits=from_logits, reduction=reduction)
 
     def _fn_kwargs(self) -> dict:
         return {"from_logits": self.from_logits}
@@ -420,13 +498,148 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
 
 
+def _focal_number(value, what: str) -> float:
+    """A focal cross-entropy's alpha or gamma: a finite real number."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(
+            f"{what} must be a finite number, got {value!r}"
+            + (" (fastnn takes one alpha for all classes)" if what == "alpha" else "")
+        )
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+class BinaryFocalCrossentropy(_Crossentropy):
+    """Keras 3's binary focal cross-entropy (Lin et al., 2018), averaged over
+    the last axis: per element ``b * (1 - p_t)**gamma * bce(y, p)`` with
+    ``p_t = y p + (1 - y)(1 - p)``, the binary cross-entropy on ``p``
+    clipped to ``[1e-7, 1 - 1e-7]`` (``p_t`` on ``p`` itself, as Keras),
+    ``b = y alpha + (1 - y)(1 - alpha)`` with class balancing, else 1.
+    ``gamma = 0`` without balancing is plain binary cross-entropy on
+    probabilities (with `from_logits`, of ``sigmoid(y_pred)`` clipped, as
+    Keras: not the logits form of `BinaryCrossentropy`).
+
+    Args:
+        apply_class_balancing: whether to weight class 1 by `alpha` and
+            class 0 by ``1 - alpha``. Defaults to `False`.
+        alpha: the balancing weight of class 1. Defaults to `0.25`.
+        gamma: the focusing exponent. Defaults to `2.0`.
+        from_logits: whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: in [0, 1]; targets become
+            ``y * (1 - label_smoothing) + 0.5 * label_smoothing``. Defaults
+            to `0.0`.
+        axis: `-1` only. Defaults to `-1`.
+        reduction: Keras's (see `Loss.__call__`). Defaults to
+            `"sum_over_batch_size"`.
+        name: defaults to `"binary_focal_crossentropy"`.
+        dtype: `None` or `"float32"`. Defaults to `None`.
+
+    >>> loss = BinaryFocalCrossentropy(gamma=2.0)
+    >>> round(loss([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]), 4)
+    0.2678
+    """
+
+    kernel = "binary_focal_crossentropy"
+
+    def __init__(
+        self,
+        apply_class_balancing=False,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_focal_crossentropy",
+        dtype=None,
+    ):
+        _check_keras_only(type(self).__name__, axis=axis, dtype=dtype)
+        alpha, gamma = _focal_number(alpha, "alpha"), _focal_number(gamma, "gamma")
+        super().__init__(from_logits, label_smoothing, name, reduction)
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha, self.gamma = alpha, gamma
+
+    def _fn_kwargs(self) -> dict:
+        return {
+            **super()._fn_kwargs(),
+            "apply_class_balancing": self.apply_class_balancing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+        }
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "apply_class_balancing": self.apply_class_balancing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+        }
+
+
+class CategoricalFocalCrossentropy(_Crossentropy):
+    """Keras 3's categorical focal cross-entropy: per sample
+    ``-sum(alpha * (1 - c)**gamma * y * log(c), axis=-1)``, ``c`` the
+    probabilities renormalised to sum to 1 and clipped to ``[1e-7, 1 -
+    1e-7]`` (after a softmax with `from_logits`). ``gamma = 0`` is `alpha`
+    times categorical cross-entropy.
+
+    Args:
+        alpha: the weight of every class, a number (Keras's per-class list is
+            not supported). Defaults to `0.25`.
+        gamma: the focusing exponent. Defaults to `2.0`.
+        from_logits: whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: in [0, 1]; targets become
+            ``y * (1 - label_smoothing) + label_smoothing / classes``.
+            Defaults to `0.0`.
+        axis: `-1` only. Defaults to `-1`.
+        reduction: Keras's (see `Loss.__call__`). Defaults to
+            `"sum_over_batch_size"`.
+        name: defaults to `"categorical_focal_crossentropy"`.
+        dtype: `None` or `"float32"`. Defaults to `None`.
+
+    >>> loss = CategoricalFocalCrossentropy()
+    >>> round(loss([[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]]), 4)
+    0.2332
+    """
+
+    kernel = "categorical_focal_crossentropy"
+
+    def __init__(
+        self,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_focal_crossentropy",
+        dtype=None,
+    ):
+        if isinstance(axis, bool):  # (Keras's message)
+            raise ValueError(
+                f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
+            )
+        _check_keras_only(type(self).__name__, axis=axis, dtype=dtype)
+        alpha, gamma = _focal_number(alpha, "alpha"), _focal_number(gamma, "gamma")
+        super().__init__(from_logits, label_smoothing, name, reduction)
+        self.alpha, self.gamma = alpha, gamma
+
+    def _fn_kwargs(self) -> dict:
+        return {**super()._fn_kwargs(), "alpha": self.alpha, "gamma": self.gamma}
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma}
+
+
 class _KerasLoss(Loss):
     """A loss whose only Keras arguments are `reduction`, `name` and `dtype`
     (the kernel's name is its default name)."""
 
     def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
-        _check_keras_only(type(self).__name__, reduction=reduction, dtype=dtype)
-        super().__init__(name or self.kernel)
+        _check_keras_only(type(self).__name__, dtype=dtype)
+        super().__init__(name or self.kernel, reduction=reduction)
 
 
 class MeanAbsolutePercentageError(_KerasLoss):
@@ -532,7 +745,8 @@ class CosineSimilarity(_KerasLoss):
 
     Args:
         axis: the axis of the vectors: `-1` only. Defaults to `-1`.
-        reduction: `"sum_over_batch_size"` only. Defaults to it.
+        reduction: Keras's (see `Loss.__call__`). Defaults to
+            `"sum_over_batch_size"`.
         name: defaults to `"cosine_similarity"`.
         dtype: `None` or `"float32"`. Defaults to `None`.
 
@@ -676,11 +890,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return _mean(elementwise, axis)
 
 
-@_tag(CategoricalCrossentropy)
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Cross-entropy per sample against one-hot (or soft) targets of the
-    shape of `y_pred`; probabilities are renormalised to sum to 1 and
-    clipped to ``[1e-7, 1 - 1e-7]``."""
+def _categorical_inputs(y_true, y_pred, label_smoothing, axis):
+    """The categorical cross-entropies' checks (Keras's messages) and
+    smoothed targets ``y (1 - ls) + ls / classes``, as float64 arrays."""
     if isinstance(axis, bool):
         raise ValueError(
             f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
@@ -694,12 +906,82 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         )
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    return y_true, y_pred
+
+
+@_tag(CategoricalCrossentropy)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Cross-entropy per sample against one-hot (or soft) targets of the
+    shape of `y_pred`; probabilities are renormalised to sum to 1 and
+    clipped to ``[1e-7, 1 - 1e-7]``."""
+    y_true, y_pred = _categorical_inputs(y_true, y_pred, label_smoothing, axis)
     if from_logits:
         log_p = _log_softmax(y_pred, axis)
     else:
         p = y_pred / np.sum(y_pred, axis=axis, keepdims=True)
         log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
     return -np.sum(y_true * log_p, axis=axis)
+
+
+# Keras clips at 1 - epsilon held in float32 (0.99999988), as the kernels.
+_ONE_MINUS_EPSILON = float(np.float32(1.0 - _EPSILON))
+
+
+def _sigmoid(z):
+    """Logistic sigmoid without overflow."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@_tag(BinaryFocalCrossentropy)
+def binary_focal_crossentropy(
+    y_true,
+    y_pred,
+    apply_class_balancing=False,
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+):
+    """Keras 3's binary focal cross-entropy per sample: ``b * (1 -
+    p_t)**gamma * bce`` averaged over `axis` (see `BinaryFocalCrossentropy`).
+
+    >>> binary_focal_crossentropy([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]).round(3)
+    array([0.33 , 0.206])
+    """
+    y_true, y_pred = _float64(y_true, y_pred, same_rank=False)
+    _same_shape(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = _sigmoid(y_pred)
+    p = np.clip(y_pred, _EPSILON, _ONE_MINUS_EPSILON)
+    bce = -(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p))
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    focal = np.power(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * focal
+    return _mean(focal, axis)
+
+
+@_tag(CategoricalFocalCrossentropy)
+def categorical_focal_crossentropy(
+    y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """Keras 3's categorical focal cross-entropy per sample: ``-sum(alpha *
+    (1 - c)**gamma * y * log(c), axis)``, ``c`` the renormalised, clipped
+    probabilities (see `CategoricalFocalCrossentropy`).
+
+    >>> categorical_focal_crossentropy([[0, 1, 0], [0, 0, 1]],
+    ...                                [[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]]).round(6).tolist()
+    [0.000263, 0.675912]
+    """
+    y_true, y_pred = _categorical_inputs(y_true, y_pred, label_smoothing, axis)
+    if from_logits:
+        y_pred = np.exp(_log_softmax(y_pred, axis))
+    c = np.clip(y_pred / np.sum(y_pred, axis=axis, keepdims=True), _EPSILON, _ONE_MINUS_EPSILON)
+    return np.sum(alpha * np.power(1.0 - c, gamma) * (-y_true * np.log(c)), axis=axis)
 
 
 @_tag(SparseCategoricalCrossentropy)
@@ -841,7 +1123,9 @@ _FUNCTION_IDS = {
     ),
     **dict.fromkeys(["kl_divergence", "kld", "KLD"], kl_divergence),
     **dict.fromkeys(["binary_crossentropy", "bce", "BCE"], binary_crossentropy),
+    "binary_focal_crossentropy": binary_focal_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
     "huber": huber,
     "log_cosh": log_cosh,
@@ -957,6 +1241,13 @@ def _resolve(identifier) -> Loss:
     ):
         _check_trainable(identifier if isinstance(identifier, type) else type(identifier))
     if isinstance(identifier, Loss):
+        if identifier.reduction is None or identifier.reduction == "none":
+            raise ValueError(
+                f"{type(identifier).__name__}(reduction={identifier.reduction!r}) returns "
+                "per-sample losses, which a model cannot train with (Keras's torch backend "
+                "fails on them too); compile with 'sum_over_batch_size' (the default), 'mean', "
+                "'sum' or 'mean_with_sample_weight'"
+            )
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss) and identifier.kernel:
         return identifier()

@@ -655,12 +655,7 @@ class Sequential:
         resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)
         if self._net is not None:
             self._net.set_loss(
-                loss.kernel,
-                from_logits=loss.from_logits,
-                delta=loss.delta,
-                metrics=kernels,
-                label_smoothing=loss.label_smoothing,
-                loss_weight=loss_weight,
+                loss.kernel, metrics=kernels, loss_weight=loss_weight, **loss._engine_kwargs()
             )
         self.optimizer, self.loss, self._loss = optimizer, given_loss, loss
         self._loss_weights, self._loss_weight = loss_weights, loss_weight
@@ -792,11 +787,9 @@ class Sequential:
         self._metric_names = [m.name for m in self._metrics]
         self._net.set_loss(
             self._loss.kernel,
-            from_logits=self._loss.from_logits,
-            delta=self._loss.delta,
             metrics=kernels,
-            label_smoothing=self._loss.label_smoothing,
             loss_weight=self.__dict__.get("_loss_weight", 1.0),  # (pickles from before)
+            **self._loss._engine_kwargs(),
         )
 
     def _check_loss_weights(self, loss_weights) -> float:
