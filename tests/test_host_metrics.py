@@ -666,3 +666,39 @@ def test_metric_dtype_and_integer_variables_as_keras(rng):
         metrics.Mean(dtype="complex64")
     with pytest.raises(ValueError, match="Invalid dtype"):
         metrics.Mean(dtype="nonsense")
+
+
+def test_focal_crossentropy_metric_functions_match_keras(rng, tmp_path):
+    keras = keras_or_skip()
+    x = rng.standard_normal((40, 5)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    y = np.eye(3, dtype=np.float32)[labels]
+    initial = [
+        rng.standard_normal((5, 3)).astype(np.float32) * 0.5,
+        np.zeros(3, np.float32),
+    ]
+
+    def history(module):
+        model = module.Sequential(
+            [module.Input((5,)), module.layers.Dense(3, activation="softmax")]
+        )
+        model.set_weights(initial)
+        model.compile(
+            "sgd",
+            "categorical_crossentropy",
+            metrics=[
+                module.metrics.categorical_focal_crossentropy,
+                module.metrics.binary_focal_crossentropy,
+            ],
+        )
+        with keras_quiet():
+            return model, model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+
+    model, ours = history(fastnn)
+    _, theirs = history(keras)
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=2e-5, err_msg=key)
+    model.save(tmp_path / "m.keras")  # found again by name, without custom_objects
+    again = fastnn.models.load_model(tmp_path / "m.keras")
+    assert again.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)

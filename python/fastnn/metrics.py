@@ -76,8 +76,10 @@ __all__ = [
     "TopKCategoricalAccuracy",
     "binary_accuracy",
     "binary_crossentropy",
+    "binary_focal_crossentropy",
     "categorical_accuracy",
     "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "categorical_hinge",
     "deserialize",
     "get",
@@ -2283,6 +2285,9 @@ poisson = _tag(Poisson)(_losses.poisson)
 hinge = _tag(Hinge)(_losses.hinge)
 squared_hinge = _tag(SquaredHinge)(_losses.squared_hinge)
 categorical_hinge = _tag(CategoricalHinge)(_losses.categorical_hinge)
+# (no metric class: in `compile` they run in Python, as function metrics)
+binary_focal_crossentropy = _losses.binary_focal_crossentropy
+categorical_focal_crossentropy = _losses.categorical_focal_crossentropy
 
 
 _CLASSES = (
