@@ -522,3 +522,20 @@ def test_binary_crossentropy_refuses_labels_outside_0_1(units, labels):
         np.testing.assert_array_equal(a, b)
     soft = np.clip(y, 0, 1) * 0.9  # soft labels in [0, 1] train
     assert np.isfinite(model.fit(x, soft, verbose=0).history["loss"][0])
+
+
+def test_binary_crossentropy_label_check_follows_keras_torch():
+    """From logits torch takes any target; with label smoothing the smoothed
+    label is what must lie in [0, 1]."""
+    x = np.ones((8, 2), np.float32)
+    logits = fastnn.Sequential([fastnn.Input((2,)), fastnn.layers.Dense(1)])
+    logits.compile("sgd", fastnn.losses.BinaryCrossentropy(from_logits=True))
+    hinge_style = np.array([-1, 1] * 4, np.float32)[:, None]
+    assert np.isfinite(logits.fit(x, hinge_style, verbose=0).history["loss"][0])
+    smoothed = fastnn.Sequential([fastnn.Input((2,)), fastnn.layers.Dense(1, activation="sigmoid")])
+    smoothed.compile("sgd", fastnn.losses.BinaryCrossentropy(label_smoothing=0.1))
+    assert np.isfinite(
+        smoothed.fit(x, np.full((8, 1), 1.05, np.float32), verbose=0).history["loss"][0]
+    )
+    with pytest.raises(ValueError, match=r"got label 1.2 at row 0 \(after label smoothing\)"):
+        smoothed.fit(x, np.full((8, 1), 1.2, np.float32), verbose=0)

@@ -135,3 +135,40 @@ def test_keras_takes_the_same_per_output_forms(rng):
         model.compile("adam", loss={"head": "mse"})
         with pytest.raises(ValueError, match=r"Expected keys \['out'\] in loss dict"):
             model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+
+
+def test_keras_files_compiled_with_per_output_forms_load(tmp_path):
+    keras = keras_or_skip()
+    x = np.ones((4, 4), np.float32)
+    with keras_quiet():
+        inputs = keras.Input((4,), name="inp")
+        theirs = keras.Model(inputs, keras.layers.Dense(2, name="out")(inputs))
+    for kwargs in (
+        {"loss": {"out": "mse"}},
+        {"loss": "mse", "metrics": {"out": ["mae"]}},
+        {"loss": "mse", "weighted_metrics": {"out": "mae"}},
+        {"loss": ["mse"], "metrics": [["mae"]]},
+        {"loss": "mse", "metrics": [keras.metrics.AUC()]},
+    ):
+        with keras_quiet():
+            theirs.compile("sgd", **kwargs)
+            theirs.save(tmp_path / "m.keras")
+            expected = theirs.evaluate(x, np.zeros((4, 2)), verbose=0, return_dict=True)
+            config = keras.saving.serialize_keras_object(theirs)
+        for ours in (
+            fastnn.models.load_model(tmp_path / "m.keras"),
+            fastnn.saving.deserialize_keras_object(config),
+        ):
+            assert ours.compiled
+            got = ours.evaluate(x, np.zeros((4, 2)), verbose=0, return_dict=True)
+            assert sorted(got) == sorted(expected), kwargs
+
+
+def test_a_nested_model_names_the_output():
+    inner = fastnn.Sequential([Input((3,)), layers.Dense(2, name="d_in")], name="inner")
+    outer = fastnn.Sequential([Input((3,)), inner])
+    outer.compile("sgd", loss={"inner": "mse"})
+    with pytest.raises(ValueError, match=r"Expected keys \['inner'\]"):
+        outer.compile("sgd", loss={"d_in": "mse"})
+    inputs = Input((3,))
+    assert fastnn.Model(inputs, inner(inputs)).output_names == ["inner"]

@@ -47,3 +47,15 @@ def test_other_precisions_are_refused_with_the_reason(policy):
 def test_an_unknown_policy_gives_keras_s_message():
     with pytest.raises(ValueError, match="Cannot convert 'float33' to a mixed precision"):
         mixed_precision.set_global_policy("float33")
+
+
+def test_layers_take_the_float32_policy_as_their_dtype():
+    import numpy as np
+
+    for dtype in (mixed_precision.DTypePolicy("float32"), mixed_precision.global_policy(),
+                  np.float32, np.dtype("float32"), "float32", None):  # fmt: skip
+        assert layers.Dense(2, dtype=dtype).dtype == "float32"
+        assert layers.BatchNormalization(dtype=dtype).dtype == "float32"
+    assert fastnn.Input((3,), dtype=np.float32).dtype == "float32"
+    with pytest.raises(ValueError, match="not supported"):
+        layers.Dense(2, dtype="float64")

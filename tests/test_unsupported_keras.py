@@ -94,3 +94,21 @@ def test_every_keras_layer_fastnn_lacks_is_refused_with_a_reason():
         exec("from fastnn.layers import UnitNormalization", {})
     with pytest.raises(AttributeError, match="another framework"):
         _ = layers.TorchModuleWrapper
+
+
+def test_probing_from_a_shallow_stack_is_a_plain_false(monkeypatch):
+    """`hasattr` run directly as a thread's function: `__getattr__` is then the
+    only Python frame, too shallow for the import-statement check."""
+    import _thread
+    import sys
+    import time
+
+    raised = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: raised.append(report.exc_value))
+    before = _thread._count()
+    for name in ("Conv2D", "Concatenate", "Lambda", "UnitNormalization", "Nonsense"):
+        _thread.start_new_thread(hasattr, (layers, name))
+    deadline = time.monotonic() + 10
+    while _thread._count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert raised == []

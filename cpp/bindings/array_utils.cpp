@@ -10,6 +10,12 @@ std::string label_text(double value) {
   return std::string(py::str(py::float_(value)));
 }
 
+std::string label_text(float value) {
+  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9.0e15f)
+    return std::to_string(static_cast<int64_t>(value));
+  return std::string(py::str(py::module_::import("numpy").attr("float32")(value)));  // "1.2"
+}
+
 std::string shape_string(const py::array& a) {
   std::string s = "(";
   for (py::ssize_t i = 0; i < a.ndim(); ++i) {

@@ -21,6 +21,8 @@ using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>
 // A label value for an error message: "10" for a whole number (labels come
 // in as doubles), else its Python float repr ("2.5", "nan").
 std::string label_text(double value);
+// A float32 label as NumPy prints it (shortest digits: 1.2, not 1.2000000476837158).
+std::string label_text(float value);
 
 std::string shape_string(const py::array& a);
 

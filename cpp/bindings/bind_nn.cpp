@@ -271,16 +271,24 @@ Targets checked_y(const Network& net, const py::handle& y_obj, int64_t rows) {
         if (!std::isfinite(p[i]))
           throw py::value_error("y contains NaN or Inf at flat index " + std::to_string(i));
     // Cross-entropy of a probability against a "label" beyond [0, 1] is not a
-    // loss (unbounded below): refused, as Keras's torch backend refuses it.
-    if (net.loss().kind == ops::LossKind::binary_crossentropy)
-      for (int64_t i = 0; i < f.size(); ++i)
-        if (!(p[i] >= 0.0f && p[i] <= 1.0f))
+    // loss (unbounded below): refused, as Keras's torch backend refuses it. The
+    // label is checked as smoothed (Keras checks the smoothed one); from
+    // logits, torch's binary_cross_entropy_with_logits takes any target.
+    const ops::LossConfig& loss = net.loss();
+    if (loss.kind == ops::LossKind::binary_crossentropy && !loss.from_logits) {
+      const float keep = 1.0f - loss.label_smoothing, half = 0.5f * loss.label_smoothing;
+      for (int64_t i = 0; i < f.size(); ++i) {
+        const float smoothed = p[i] * keep + half;
+        if (!(smoothed >= 0.0f && smoothed <= 1.0f))
           throw py::value_error(
               "binary_crossentropy takes labels in [0, 1], got label " + label_text(p[i]) +
               " at row " + std::to_string(i / classes) +
               (classes > 1 ? ", column " + std::to_string(i % classes) : "") +
+              (loss.label_smoothing > 0.0f ? " (after label smoothing)" : "") +
               " (labels of several classes: use sparse_categorical_crossentropy with a softmax "
               "output of one unit per class)");
+      }
+    }
     t.target = f;
   }
   return t;

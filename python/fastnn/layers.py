@@ -2636,7 +2636,9 @@ _KERAS_ONLY_DEFAULTS = {
 
 def _is_float32_policy(value) -> bool:
     """None, "float32", or Keras's ``DTypePolicy`` dict naming float32."""
-    if value is None or value == "float32":
+    if value is None or value == "float32" or getattr(value, "name", None) == "float32":
+        return True  # (a DTypePolicy, or np.dtype("float32"))
+    if isinstance(value, type) and value is np.float32:
         return True
     if isinstance(value, dict):
         inner = value.get("config") or {}
@@ -2808,10 +2810,10 @@ def _from_import_statement() -> bool:
     the explanation; an ImportError passes through as it is."""
     import opcode
 
-    frame = sys._getframe(3)  # the asker: above _refuse, __getattr__ and this
     try:
+        frame = sys._getframe(3)  # the asker: above _refuse, __getattr__ and this
         return frame.f_code.co_code[frame.f_lasti] == opcode.opmap["IMPORT_FROM"]
-    except (IndexError, KeyError):
+    except (IndexError, KeyError, ValueError):  # (ValueError: a stack too shallow)
         return False
 
 

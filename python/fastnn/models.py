@@ -679,12 +679,21 @@ class Sequential:
         self.steps_per_execution = steps_per_execution
         self.compiled = True
 
+    def _output_name(self) -> str:
+        """The name Keras gives the output: the last layer's, or the nested
+        model's whose last layer it is."""
+        last = self._layers[-1]
+        for model in reversed(self.__dict__.get("_added_models", ())):
+            if model._layers and model._layers[-1] is last:
+                return model.name
+        return last.name
+
     def _one_output(self, value, what: str):
         """`compile`'s `loss` or metrics given per output, as Keras takes them
         for a model's outputs (``{output name: v}``; a list of one loss; a
         list of one list of metrics), as this model's one output's."""
         if isinstance(value, dict) and value and "class_name" not in value:  # (not a config)
-            names = [self._layers[-1].name] if self._layers else list(value)[:1]
+            names = [self._output_name()] if self._layers else list(value)[:1]
             if len(value) != 1 or list(value) != names:
                 raise ValueError(
                     f"Expected keys {names} in {what} dict, but found {what}.keys()={list(value)}"
@@ -692,8 +701,9 @@ class Sequential:
             return next(iter(value.values()))
         if isinstance(value, (list, tuple)) and len(value) == 1:
             inner = value[0]
-            if what == "loss" or isinstance(inner, (list, tuple, dict)):
-                return inner
+            per_output = isinstance(inner, dict) and "class_name" not in inner
+            if what == "loss" or isinstance(inner, (list, tuple)) or per_output:
+                return self._one_output(inner, what) if per_output else inner
         if what == "loss" and isinstance(value, (list, tuple)):
             raise ValueError(
                 f"loss: a list of {len(value)} losses is for a model with as many outputs; "
@@ -2398,7 +2408,9 @@ class Sequential:
         for key in ("metrics", "weighted_metrics"):
             if key in lists:
                 continue
-            items = config.get(key)
+            items = self._one_output(config.get(key), key)  # Keras's per-output forms too
+            if isinstance(items, str):
+                items = [items]
             if items is not None:
                 if not isinstance(items, (list, tuple)):
                     raise ValueError(f"compile_config: {key} must be a list, got {items!r:.200}")
@@ -2406,7 +2418,7 @@ class Sequential:
             lists[key] = items
         self.compile(
             optimizer=optimizer,
-            loss=_deserialize_loss(config.get("loss")),
+            loss=_deserialize_loss(self._one_output(config.get("loss"), "loss")),
             loss_weights=config.get("loss_weights"),
             metrics=lists["metrics"],
             weighted_metrics=lists["weighted_metrics"],
@@ -3550,7 +3562,7 @@ class Model(Sequential):
     def output_names(self) -> list:
         """The names of the layers that make the outputs, as Keras's functional
         `model.output_names`."""
-        return [tensor._layer.name for tensor in self.outputs]
+        return [self._output_name()]
 
 
 def clone_model(
