@@ -59,3 +59,14 @@ def test_layers_take_the_float32_policy_as_their_dtype():
     assert fastnn.Input((3,), dtype=np.float32).dtype == "float32"
     with pytest.raises(ValueError, match="not supported"):
         layers.Dense(2, dtype="float64")
+
+
+def test_the_policy_serializes_both_ways_with_keras():
+    keras = keras_or_skip()
+    ours = fastnn.saving.serialize_keras_object(mixed_precision.DTypePolicy())
+    with keras_quiet():
+        theirs = keras.saving.serialize_keras_object(keras.DTypePolicy("float32"))
+        assert repr(keras.saving.deserialize_keras_object(ours)) == '<DTypePolicy "float32">'
+    assert ours == theirs
+    back = fastnn.saving.deserialize_keras_object(theirs)
+    assert back == mixed_precision.global_policy() and back != "float32"

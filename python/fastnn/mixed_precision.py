@@ -80,6 +80,14 @@ class DTypePolicy:
     def __repr__(self) -> str:
         return f'<DTypePolicy "{self._name}">'
 
+    def __eq__(self, other) -> bool:
+        if isinstance(other, DTypePolicy):
+            return self._name == other._name
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
 
 Policy = DTypePolicy  # Keras's older name
 

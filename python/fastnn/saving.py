@@ -299,6 +299,8 @@ def _keras_module(module: str) -> str:
         return module
     if parts[1] == "optimizers" and "schedules" in parts:
         return "keras.optimizers.schedules"
+    if parts[1] == "mixed_precision":
+        return "keras"  # (keras.DTypePolicy)
     return f"keras.{parts[1]}"
 
 
@@ -448,10 +450,23 @@ _FAMILIES = (
 def _family_table(family: str) -> dict:
     """Public classes and functions of fastnn's module for `family`."""
     import importlib
+    import types
 
     name = "fastnn.optimizers.schedules" if family == "schedules" else f"fastnn.{family}"
     module = importlib.import_module(name)
-    return {n: getattr(module, n) for n in getattr(module, "__all__", ()) if hasattr(module, n)}
+    table = {}
+    for n in getattr(module, "__all__", ()):
+        obj = getattr(module, n, None)
+        if isinstance(obj, type):
+            table[n] = obj
+        elif (
+            isinstance(obj, types.FunctionType)
+            and family in ("activations", "losses", "metrics")
+            and n not in ("get", "serialize", "deserialize")
+            and not n.startswith(("is_", "resolve"))
+        ):
+            table[n] = obj  # Keras's functions of these families, by name
+    return table
 
 
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
@@ -477,6 +492,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         return None
     if isinstance(config, dict) and config.get("class_name") == "function":
         return deserialize_function(config, custom_objects)
+    if isinstance(config, dict) and config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+        from fastnn import mixed_precision
+
+        return mixed_precision.DTypePolicy.from_config(config.get("config") or {})
     if isinstance(config, dict) and config.get("class_name") in ("Sequential", "Functional"):
         from fastnn import models
 
