@@ -306,7 +306,35 @@ _KERAS_OPS_UNARY = {
     "isinf": np.isinf,
     "isfinite": np.isfinite,
     "stop_gradient": lambda a: a,
+    "absolute": np.abs,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "arcsinh": np.arcsinh,
+    "arccosh": np.arccosh,
+    "arctanh": np.arctanh,
+    "log2": np.log2,
+    "log10": np.log10,
+    "expm1": np.expm1,
+    "exp2": np.exp2,
+    "reciprocal": lambda a: 1 / a,
+    "rsqrt": lambda a: 1 / np.sqrt(a),
+    "erf": lambda a: np.frompyfunc(math.erf, 1, 1)(a.astype(np.float64)).astype(a.dtype),
+    "trunc": lambda a: np.trunc(a) if a.dtype.kind == "f" else a,
+    "nan_to_num": np.nan_to_num,
+    "signbit": lambda a: np.signbit(a.astype(np.float64) if a.dtype == np.bool_ else a),
 }
+# Keras's elementwise functions that give floats for ints and bools (float32).
+_TRANSCENDENTAL = (
+    "exp", "log", "sqrt", "sigmoid", "softmax", "log1p", "tanh", "sin", "cos", "tan", "arcsin",
+    "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2", "log10", "expm1",
+    "exp2", "reciprocal", "rsqrt", "erf",
+)  # fmt: skip
 _KERAS_OPS_REDUCE = {
     "sum": np.sum,
     "mean": np.mean,
@@ -328,19 +356,28 @@ _KERAS_OPS_BINARY = {
     "logical_or": np.logical_or,
     "greater_equal": np.greater_equal,
     "less_equal": np.less_equal,
+    "logical_xor": np.logical_xor,
+    "arctan2": np.arctan2,
+    "logaddexp": np.logaddexp,
+    "hypot": np.hypot,
     "add": np.add,
     "subtract": np.subtract,
     "multiply": np.multiply,
     "divide": np.true_divide,
     "true_divide": np.true_divide,
 }
-_ARITHMETIC = ("add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum")
+_ARITHMETIC = (
+    "add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum", "arctan2",
+    "logaddexp", "hypot",
+)  # fmt: skip
 # Structural ops and constructors: run with valid and invalid arguments below.
 _KERAS_OPS_OTHER = (
     "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
     "shape", "squeeze", "stack", "top_k", "where", "power", "sort", "argsort", "std", "var",
-    "logsumexp", "dot",
+    "logsumexp", "dot", "mod", "fmod", "floor_divide",
 )  # fmt: skip
+# x op divisor, computed as torch computes it (Keras's result type given after)
+_DIVISIONS = {"mod": np.mod, "fmod": np.fmod, "floor_divide": np.floor_divide}
 
 
 def _fits_32_bits(a) -> bool:
@@ -392,7 +429,7 @@ def test_fuzz_keras_ops(data):
             overflow = "without overflow" in str(err)
             assert overflow or name in ("softmax", "sigmoid", "log", "sqrt", "exp", "negative"), err
             return
-        transcendental = name in ("exp", "log", "sqrt", "sigmoid", "softmax", "log1p", "tanh")
+        transcendental = name in _TRANSCENDENTAL
         ref = arr.astype(np.float32) if transcendental and arr.dtype.kind != "f" else arr
         kind, size = np.asarray(out).dtype.kind, np.asarray(out).dtype.itemsize
         if arr.dtype.kind in "iu" and kind in "iu":
@@ -454,10 +491,22 @@ def test_fuzz_keras_ops(data):
             "var": lambda: (x, data.draw(st.sampled_from([None, 0, -1, 5]))),
             "logsumexp": lambda: (x, data.draw(st.sampled_from([None, 0, -1, 5]))),
             "dot": lambda: (x, x),
+            "mod": lambda: (x, data.draw(st.sampled_from([3, -2.5, 0.0]))),
+            "fmod": lambda: (x, data.draw(st.sampled_from([3, -2.5, 0.0]))),
+            "floor_divide": lambda: (x, data.draw(st.sampled_from([3, -2.5, 0.0]))),
         }[name]()
         out, err = _call("keras_ops", fn, *args)
         if err is None and name == "reshape" and arr is not None:
             _close(out, arr.reshape(-1))
+        if err is None and name in _DIVISIONS and arr is not None:
+            divisor = args[1]
+            if arr.dtype.kind == "f" or (isinstance(divisor, int) and arr.dtype.kind in "iu"):
+                compute = arr.dtype  # (a Python number does not widen an array, in torch)
+            else:
+                compute = np.int32 if isinstance(divisor, int) else np.float32
+            with np.errstate(all="ignore"):
+                want = _DIVISIONS[name](arr.astype(compute), divisor)
+                _close(out, want.astype(np.asarray(out).dtype))
 
 
 # ----------------------------------------------------------------------------

@@ -130,6 +130,28 @@ _UNARY_CASES = [
     ("norm", {}),
     ("cast", {"dtype": "int32"}),
     ("cast", {"dtype": "float32"}),
+    ("absolute", {}),
+    ("sin", {}),
+    ("cos", {}),
+    ("tan", {}),
+    ("arcsin", {}),
+    ("arccos", {}),
+    ("arctan", {}),
+    ("sinh", {}),
+    ("cosh", {}),
+    ("arcsinh", {}),
+    ("arccosh", {}),
+    ("arctanh", {}),
+    ("log2", {}),
+    ("log10", {}),
+    ("expm1", {}),
+    ("exp2", {}),
+    ("reciprocal", {}),
+    ("rsqrt", {}),
+    ("trunc", {}),
+    ("nan_to_num", {}),
+    ("signbit", {}),
+    ("erf", {}),
 ]
 
 
@@ -250,6 +272,93 @@ def test_binary_ops_give_keras_values_and_dtypes(name, kinds):
         x2 = np.abs(np.asarray(x2)) % 3 if np.ndim(x2) else abs(x2) % 3
         x1 = np.abs(np.asarray(x1)) if np.ndim(x1) else abs(x1)
     _compare(name, x1, x2)
+
+
+_EDGES = np.array([-np.inf, -1e30, -1, -0.5, -0.0, 0.0, 1e-30, 0.5, 1, 2, 1e30, np.inf, np.nan])
+_NOT_ELEMENTWISE = (
+    "argmax", "argmin", "mean", "sum", "max", "min", "std", "var", "logsumexp", "all", "any",
+    "sort", "argsort", "transpose", "norm", "squeeze", "convert_to_tensor",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted({name for name, kwargs in _UNARY_CASES if not kwargs} - set(_NOT_ELEMENTWISE)),
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_elementwise_ops_at_the_edges_as_keras(name, dtype):
+    """0, -0, ±1, tiny and huge values, ±inf and NaN; and an empty array."""
+    _compare(name, _EDGES.astype(dtype))
+    _compare(name, np.zeros((0, 3), dtype))
+
+
+def test_nan_to_num_takes_keras_replacements():
+    x = np.array([np.nan, np.inf, -np.inf, 1.5], np.float32)
+    _compare("nan_to_num", x, nan=-1.0, posinf=9.0, neginf=-9.0)
+    _compare("nan_to_num", x.astype(np.float64), posinf=1e300)
+
+
+def test_erf_without_scipy_is_the_same(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_scipy(name, *args, **kwargs):
+        if name.startswith("scipy"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    x = np.linspace(-6, 6, 101)
+    with_scipy = ops.erf(x)
+    monkeypatch.setattr(builtins, "__import__", no_scipy)
+    np.testing.assert_allclose(ops.erf(x), with_scipy, rtol=1e-15, atol=0)
+    _compare("erf", _EDGES)
+    with pytest.raises(TypeError, match="complex"):
+        ops.erf(np.array([1j]))
+
+
+_NONZERO_DIVISOR = ("mod", "fmod", "floor_divide")
+
+
+MORE_PAIRS = [*PAIRS, ("uint8", "python_int"), ("float64", "float64")]
+
+
+@pytest.mark.parametrize("kinds", MORE_PAIRS, ids=str)
+@pytest.mark.parametrize(
+    "name", ["arctan2", "logaddexp", "hypot", "mod", "fmod", "floor_divide", "logical_xor"]
+)
+def test_binary_math_gives_keras_values_and_dtypes(name, kinds):
+    x1, x2 = _pair(*kinds)
+    if name in _NONZERO_DIVISOR:  # an integer division by zero raises: tested below
+        x2 = np.where(np.asarray(x2) == 0, 3, x2) if np.ndim(x2) else x2 or 3
+        if not np.ndim(x2) and not isinstance(INPUTS[kinds[1]], np.ndarray):
+            x2 = type(INPUTS[kinds[1]])(x2)
+    _compare(name, x1, x2)
+
+
+@pytest.mark.parametrize("name", _NONZERO_DIVISOR)
+def test_integer_division_by_zero_raises_as_keras(name):
+    keras = _keras()
+    a, b = np.array([3, -7], np.int32), np.array([2, 0], np.int32)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        getattr(keras.ops, name)(a, b)
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        getattr(ops, name)(a, b)
+    # floats: inf and NaN, as Keras
+    _compare(name, np.array([3.0, -7.0, 0.0, np.inf, 2.5], np.float32), np.float32(0.0))
+    _compare(name, np.array([3.0, -7.0, 0.0, -5.5, 2.5], np.float32), np.float32(-2.0))
+
+
+def test_binary_math_of_two_bool_arrays_as_keras():
+    t = np.array([True, False, True])
+    f = np.array([True, True, False])
+    for name in ("arctan2", "logaddexp", "logical_xor"):
+        _compare(name, t, f)
+    for name in ("mod", "fmod"):  # as int32 (False is a division by zero)
+        _compare(name, t, np.ones(3, bool))
+    for name in ("floor_divide", "hypot"):  # torch has no kernel for bools: Keras raises
+        with pytest.raises(TypeError, match="bool"):
+            getattr(ops, name)(t, f)
 
 
 def test_divide_by_zero_and_integer_powers_as_keras():

@@ -18,6 +18,7 @@ import ast
 import builtins
 import functools
 import inspect
+import math
 import operator
 import re
 import warnings
@@ -624,7 +625,8 @@ def sqrt(x):
 def square(x):
     """Keras's ``ops.square``, in `x`'s dtype (bools as int32)."""
     x = _tensor(x)
-    return np.asarray(np.square(x.astype(np.int32) if x.dtype == np.bool_ else x))
+    with np.errstate(over="ignore"):  # inf beyond the dtype's range, as torch
+        return np.asarray(np.square(x.astype(np.int32) if x.dtype == np.bool_ else x))
 
 
 def abs(x):
@@ -989,3 +991,222 @@ def norm(x, ord=None, axis=None, keepdims=False):
     dtype = x.dtype if x.dtype == np.float16 else _FLOAT32
     value = np.linalg.norm(x.astype(dtype), ord=ord, axis=_axis(axis), keepdims=keepdims)
     return np.asarray(value, dtype=dtype)
+
+
+# -- Keras's elementwise math ---------------------------------------------------------
+#
+# Transcendental functions give a float dtype as is and float32 for ints and
+# bools (Keras's torch backend); binary ones Keras's or torch's promotion of
+# the two, as Keras's code for each takes it.
+__all__ += [
+    "absolute",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "cos",
+    "cosh",
+    "erf",
+    "exp2",
+    "expm1",
+    "floor_divide",
+    "fmod",
+    "hypot",
+    "log10",
+    "log2",
+    "logaddexp",
+    "logical_xor",
+    "mod",
+    "nan_to_num",
+    "reciprocal",
+    "rsqrt",
+    "signbit",
+    "sin",
+    "sinh",
+    "tan",
+    "trunc",
+]
+
+
+def _transcendental(fn, x):
+    """`fn` of `x` as a float (ints and bools as float32), without NumPy's
+    warnings for values outside its domain (NaN, inf, as torch)."""
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(_float(x)))
+
+
+def _reciprocal_sqrt(x):
+    return 1 / np.sqrt(x)
+
+
+def _transcendental_op(name: str, fn, what: str):
+    """Keras's transcendental function `name`: `fn` of `x` (described as `what`)."""
+
+    def op(x):
+        return _transcendental(fn, x)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (
+        f"Keras's ``ops.{name}``: {what}, elementwise; a float dtype kept, float32 for others."
+    )
+    return op
+
+
+sin = _transcendental_op("sin", np.sin, "the sine")
+cos = _transcendental_op("cos", np.cos, "the cosine")
+tan = _transcendental_op("tan", np.tan, "the tangent")
+arcsin = _transcendental_op("arcsin", np.arcsin, "the inverse sine (NaN outside [-1, 1])")
+arccos = _transcendental_op("arccos", np.arccos, "the inverse cosine (NaN outside [-1, 1])")
+arctan = _transcendental_op("arctan", np.arctan, "the inverse tangent")
+sinh = _transcendental_op("sinh", np.sinh, "the hyperbolic sine")
+cosh = _transcendental_op("cosh", np.cosh, "the hyperbolic cosine")
+arcsinh = _transcendental_op("arcsinh", np.arcsinh, "the inverse hyperbolic sine")
+arccosh = _transcendental_op("arccosh", np.arccosh, "the inverse hyperbolic cosine (NaN below 1)")
+arctanh = _transcendental_op("arctanh", np.arctanh, "the inverse hyperbolic tangent (±inf at ±1)")
+log2 = _transcendental_op("log2", np.log2, "the base-2 logarithm")
+log10 = _transcendental_op("log10", np.log10, "the base-10 logarithm")
+expm1 = _transcendental_op("expm1", np.expm1, "``exp(x) - 1``, accurate near 0")
+exp2 = _transcendental_op("exp2", np.exp2, "``2 ** x``")
+reciprocal = _transcendental_op("reciprocal", np.reciprocal, "``1 / x`` (inf at 0)")
+rsqrt = _transcendental_op("rsqrt", _reciprocal_sqrt, "``1 / sqrt(x)``")
+
+
+def erf(x):
+    """Keras's ``ops.erf``: the error function, elementwise; a float dtype
+    kept, float32 for others. Computed in float64 (SciPy's when installed,
+    else Python's ``math.erf``) and rounded to the result's dtype.
+
+    >>> erf([0.0, 1.0])
+    array([0.       , 0.8427008], dtype=float32)
+    """
+    x = _float(x)
+    if x.dtype.kind == "c":
+        raise TypeError("erf of complex values is not supported (as in Keras's torch backend)")
+    return np.asarray(_erf64(x.astype(np.float64)), dtype=x.dtype)
+
+
+def _erf64(x: np.ndarray) -> np.ndarray:
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:  # SciPy is optional: Python's erf, value by value
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+    return scipy_erf(x)
+
+
+def absolute(x):
+    """Keras's ``ops.absolute``, the same as `abs`: in `x`'s dtype."""
+    return abs(x)
+
+
+def trunc(x):
+    """Keras's ``ops.trunc``: rounded toward 0, in `x`'s dtype (ints and
+    bools as they are)."""
+    x = _tensor(x)
+    return np.asarray(np.trunc(x) if x.dtype.kind == "f" else x.copy())
+
+
+def signbit(x):
+    """Keras's ``ops.signbit``: whether the sign bit is set (-0.0 and NaNs
+    with it included), bool."""
+    x = _tensor(x)
+    if x.dtype.kind in "bu":
+        return np.zeros(x.shape, dtype=bool)
+    return np.asarray(np.signbit(x))
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """Keras's ``ops.nan_to_num``: NaN as `nan`, inf as `posinf` and -inf as
+    `neginf` (the dtype's largest and lowest finite values by default), in
+    `x`'s dtype."""
+    x = _tensor(x)
+    if x.dtype.kind not in "fc":
+        return x.copy()
+    return np.asarray(np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
+
+
+def logical_xor(x1, x2):
+    """Keras's ``ops.logical_xor``: exactly one nonzero, elementwise, bool."""
+    return np.asarray(np.logical_xor(_tensor(x1), _tensor(x2)))
+
+
+def _float_pair(x1, x2):
+    """Both in Keras's result type of the two with a float (Python numbers
+    as Keras's tensors: float32, int32)."""
+    a, b = _tensor(x1), _tensor(x2)
+    dtype = _result_type(a, b, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return a.astype(dtype), b.astype(dtype)
+
+
+def arctan2(x1, x2):
+    """Keras's ``ops.arctan2``: the angle of the point ``(x2, x1)``, in
+    Keras's result type of the two with a float (float32 for ints and
+    float64)."""
+    return np.asarray(np.arctan2(*_float_pair(x1, x2)))
+
+
+def logaddexp(x1, x2):
+    """Keras's ``ops.logaddexp``: ``log(exp(x1) + exp(x2))`` computed stably,
+    in Keras's result type of the two with a float."""
+    with np.errstate(all="ignore"):
+        return np.asarray(np.logaddexp(*_float_pair(x1, x2)))
+
+
+def hypot(x1, x2):
+    """Keras's ``ops.hypot``: ``sqrt(x1**2 + x2**2)`` without overflow, in
+    Keras's result type of the two, float32 for ints; bools refused, as
+    Keras's torch backend."""
+    a, b = _tensor(x1), _tensor(x2)
+    dtype = _result_type(a, b)
+    if dtype == np.bool_:
+        raise TypeError("hypot of two bool arrays is not supported (as in Keras's torch backend)")
+    if dtype.kind in "iu":
+        dtype = _FLOAT32
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.hypot(a.astype(dtype), b.astype(dtype)))
+
+
+def _integer_division(fn, a, b, name):
+    """`fn(a, b)` for two arrays of one dtype; an integer division by zero
+    is refused, as torch's (NumPy would give 0 with a warning)."""
+    if a.dtype.kind in "biu" and np.any(b == 0):
+        raise ZeroDivisionError(f"{name}: integer division by zero")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.asarray(fn(a, b))
+
+
+def mod(x1, x2):
+    """Keras's ``ops.mod``: the remainder of ``x1 / x2`` with the sign of
+    `x2`, in torch's promotion of the two (two bools as int32); an integer
+    modulo by zero raises ZeroDivisionError, as Keras's torch backend."""
+    a, b = _binary(x1, x2)
+    if a.dtype == np.bool_:
+        a, b = a.astype(np.int32), b.astype(np.int32)
+    return _integer_division(np.mod, a, b, "mod")
+
+
+def fmod(x1, x2):
+    """Keras's ``ops.fmod``: the remainder of ``x1 / x2`` with the sign of
+    `x1` (C's fmod), in torch's promotion of the two (two bools as int32);
+    an integer modulo by zero raises ZeroDivisionError, as Keras's."""
+    a, b = _binary(x1, x2)
+    if a.dtype == np.bool_:
+        a, b = a.astype(np.int32), b.astype(np.int32)
+    return _integer_division(np.fmod, a, b, "fmod")
+
+
+def floor_divide(x1, x2):
+    """Keras's ``ops.floor_divide``: ``floor(x1 / x2)``, computed in torch's
+    promotion of the two and given in Keras's result type (float64 as
+    float32); two bools are refused and an integer division by zero raises
+    ZeroDivisionError, as Keras's torch backend."""
+    dtype = _result_type(x1, x2)
+    a, b = _binary(x1, x2)
+    if a.dtype == np.bool_:
+        raise TypeError("floor_divide of two bool arrays is not supported (as in Keras)")
+    out = _integer_division(np.floor_divide, a, b, "floor_divide")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return out.astype(dtype)
