@@ -344,7 +344,18 @@ _KERAS_OPS_REDUCE = {
     "argmin": np.argmin,
     "all": np.all,
     "any": np.any,
+    "prod": np.prod,
+    "amax": np.amax,
+    "amin": np.amin,
+    "ptp": np.ptp,
+    "cumsum": np.cumsum,
+    "cumprod": np.cumprod,
+    "median": np.median,
+    "count_nonzero": np.count_nonzero,
+    "average": np.mean,
 }
+# Reductions that Keras computes in their result's dtype (float16 in float32).
+_REDUCE_IN_RESULT_DTYPE = ("prod", "cumsum", "cumprod", "median", "average")
 _KERAS_OPS_BINARY = {
     "maximum": np.maximum,
     "minimum": np.minimum,
@@ -374,8 +385,9 @@ _ARITHMETIC = (
 _KERAS_OPS_OTHER = (
     "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
     "shape", "squeeze", "stack", "top_k", "where", "power", "sort", "argsort", "std", "var",
-    "logsumexp", "dot", "mod", "fmod", "floor_divide",
+    "logsumexp", "dot", "mod", "fmod", "floor_divide", "quantile", "percentile", "moments",
 )  # fmt: skip
+_FLOAT32 = np.dtype(np.float32)
 # x op divisor, computed as torch computes it (Keras's result type given after)
 _DIVISIONS = {"mod": np.mod, "fmod": np.fmod, "floor_divide": np.floor_divide}
 
@@ -451,7 +463,10 @@ def test_fuzz_keras_ops(data):
             return
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's mean of nothing
-            want = _KERAS_OPS_REDUCE[name](arr, axis=axis)
+            ref, dtype = arr, np.asarray(out).dtype
+            if name in _REDUCE_IN_RESULT_DTYPE:
+                ref = arr.astype(_FLOAT32 if dtype == np.float16 else dtype)
+            want = _KERAS_OPS_REDUCE[name](ref, axis=axis)
             if np.asarray(out).dtype.kind in "iu" and np.asarray(want).dtype.kind in "iu":
                 want = np.asarray(want).astype(np.asarray(out).dtype)  # a sum wraps, as Keras's
         _close(out, want)
@@ -494,10 +509,28 @@ def test_fuzz_keras_ops(data):
             "mod": lambda: (x, data.draw(st.sampled_from([3, -2.5, 0.0]))),
             "fmod": lambda: (x, data.draw(st.sampled_from([3, -2.5, 0.0]))),
             "floor_divide": lambda: (x, data.draw(st.sampled_from([3, -2.5, 0.0]))),
+            "quantile": lambda: (x, data.draw(st.sampled_from([0.5, [0.0, 0.3, 1.0], 1.5])), -1),
+            "percentile": lambda: (x, data.draw(st.sampled_from([50, [0, 30, 100], -1])), -1),
+            "moments": lambda: (x, data.draw(st.sampled_from([None, 0, -1, (0, -1), 5]))),
         }[name]()
         out, err = _call("keras_ops", fn, *args)
         if err is None and name == "reshape" and arr is not None:
             _close(out, arr.reshape(-1))
+        if err is None and name in ("quantile", "percentile") and arr is not None:
+            q = np.asarray(args[1], np.float32) / (100 if name == "percentile" else 1)
+            compute = _FLOAT32 if arr.dtype.itemsize <= 8 else arr.dtype  # (Keras: float32)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # of nothing
+                want = np.quantile(arr.astype(compute).astype(np.float64), q, axis=-1)
+            _close(out, want.astype(np.asarray(out).dtype))
+        if err is None and name == "moments" and arr is not None:
+            wide = arr.astype(np.promote_types(np.asarray(out[0]).dtype, np.float64))
+            axes = args[1] if isinstance(args[1], int) or args[1] is None else tuple(args[1])
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # of nothing
+                want = (np.mean(wide, axis=axes), np.var(wide, axis=axes))
+            for got, ref in zip(out, want):
+                _close(got, ref.astype(np.asarray(got).dtype))
         if err is None and name in _DIVISIONS and arr is not None:
             divisor = args[1]
             if arr.dtype.kind == "f" or (isinstance(divisor, int) and arr.dtype.kind in "iu"):

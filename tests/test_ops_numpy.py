@@ -152,13 +152,37 @@ _UNARY_CASES = [
     ("nan_to_num", {}),
     ("signbit", {}),
     ("erf", {}),
+    ("prod", {}),
+    ("prod", {"axis": -1}),
+    ("prod", {"axis": 0, "keepdims": True}),
+    ("prod", {"dtype": "float64"}),
+    ("amax", {"axis": -1}),
+    ("amax", {"axis": 0, "keepdims": True}),
+    ("amin", {}),
+    ("amin", {"axis": -1}),
+    ("cumsum", {}),
+    ("cumsum", {"axis": -1}),
+    ("cumsum", {"axis": 0, "dtype": "float64"}),
+    ("cumprod", {}),
+    ("cumprod", {"axis": 0}),
+    ("median", {}),
+    ("median", {"axis": -1}),
+    ("median", {"axis": 0, "keepdims": True}),
+    ("count_nonzero", {}),
+    ("count_nonzero", {"axis": -1}),
+    ("average", {}),
+    ("average", {"axis": -1}),
+    ("ptp", {"axis": -1}),
+    ("ptp", {"axis": 0, "keepdims": True}),
 ]
 
 
 def _applies(name, kwargs, dtype) -> bool:
     """An axis, a transpose or a norm needs an input with axes."""
-    if name == "negative" and dtype == "bool":  # refused by both (torch's error; ours below)
+    if name in ("negative", "ptp") and dtype == "bool":  # refused by both (torch's; ours below)
         return False
+    if name == "count_nonzero" and np.ndim(INPUTS[dtype]) > 2 and "axis" in kwargs:
+        return False  # a 2-D result: Keras's is transposed (see below)
     if name in ("sort", "argsort"):  # a scalar has axes -1 and 0 there, as in torch
         return True
     needs_axes = ("transpose", "norm")
@@ -277,7 +301,8 @@ def test_binary_ops_give_keras_values_and_dtypes(name, kinds):
 _EDGES = np.array([-np.inf, -1e30, -1, -0.5, -0.0, 0.0, 1e-30, 0.5, 1, 2, 1e30, np.inf, np.nan])
 _NOT_ELEMENTWISE = (
     "argmax", "argmin", "mean", "sum", "max", "min", "std", "var", "logsumexp", "all", "any",
-    "sort", "argsort", "transpose", "norm", "squeeze", "convert_to_tensor",
+    "sort", "argsort", "transpose", "norm", "squeeze", "convert_to_tensor", "prod", "amin",
+    "cumsum", "cumprod", "median", "count_nonzero", "average",
 )  # fmt: skip
 
 
@@ -359,6 +384,130 @@ def test_binary_math_of_two_bool_arrays_as_keras():
     for name in ("floor_divide", "hypot"):  # torch has no kernel for bools: Keras raises
         with pytest.raises(TypeError, match="bool"):
             getattr(ops, name)(t, f)
+
+
+@pytest.mark.parametrize("dtype", sorted(INPUTS))
+def test_amax_amin_ptp_of_all_values_as_keras(dtype):
+    """Keras's torch backend reduces all values to a scalar when `axis` is
+    None even with ``keepdims=True``; fastnn keeps the axes then (NumPy's and
+    Keras's other backends' shape), with the same value."""
+    for name in ("amax", "amin", "ptp"):
+        if name == "ptp" and dtype == "bool":
+            with pytest.raises(TypeError, match="bool"):
+                ops.ptp(INPUTS[dtype])
+            continue
+        _compare(name, INPUTS[dtype])
+        ours = getattr(ops, name)(INPUTS[dtype], keepdims=True)
+        assert ours.shape == (1,) * np.ndim(INPUTS[dtype])
+        _same(ours.reshape(()), getattr(_keras().ops, name)(INPUTS[dtype], keepdims=True))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "uint8", "bool"])
+@pytest.mark.parametrize(
+    "q", [0.0, 0.25, 0.5, 1.0, [0.1, 0.9], np.array([0.3, 0.75, 0.0])], ids=str
+)
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantile_and_percentile_give_keras_values_and_dtypes(dtype, q, method):
+    x = INPUTS[dtype]
+    _compare("quantile", x, q, method=method)
+    _compare("quantile", x, q, axis=-1, method=method, keepdims=True)
+    _compare("quantile", x, q, axis=0, method=method)
+    _compare("percentile", x, np.asarray(q) * 100, axis=-1, method=method)
+
+
+def test_quantile_edges_as_keras():
+    x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]], np.float32)
+    _compare("quantile", x, 0.5, axis=-1)
+    _compare("median", x, axis=1, keepdims=True)
+    _compare("median", INPUTS["int64"], axis=(0, 2))
+    _compare("median", np.float16([1.0, 2.0, 4.0, 8.0]))
+    _compare("quantile", INPUTS["float32"], 0.5, axis=())
+    for bad in (1.5, -0.1):
+        with pytest.raises(ValueError, match=r"q must be in \[0, 1\]"):
+            ops.quantile(x, bad)
+    with pytest.raises(ValueError, match="empty"):
+        ops.median(np.zeros((0, 3)), axis=1)
+    with pytest.raises(ValueError, match="scalar or 1-D"):
+        ops.quantile(x, [[0.5]])
+    with pytest.raises(ValueError, match="method must be one of"):
+        ops.quantile(x, 0.5, method="inverted_cdf")
+
+
+def test_scans_and_products_as_keras():
+    _compare("cumsum", np.array([200, 100, 50], np.uint8))  # wraps in uint8, as Keras
+    _compare("cumsum", np.array([[1.5, 2.0], [3.0, 4.0]], np.float16), axis=0)
+    _compare("cumprod", INPUTS["bool"], axis=1)
+    _compare("cumsum", INPUTS["int32"], dtype="float32")
+    _compare("prod", np.array([2**20, 2**20], np.int64))  # int32, wrapped
+    _compare("prod", INPUTS["int64"], axis=(0, 2))
+    _compare("prod", INPUTS["float32"], axis=[0, 1], keepdims=True)
+    _compare("prod", np.float16([1.5, 2.0, 3.0]))
+    _compare("prod", INPUTS["int32"], axis=())
+    _compare("prod", np.zeros((0, 3), np.float32), axis=0)
+    _compare("cumsum", np.zeros((0, 3), np.float32), axis=0)
+    _compare("amax", INPUTS["float32"], axis=())
+    _compare("count_nonzero", np.array([0.0, np.nan, -0.0, 2.0]))
+    _compare("count_nonzero", INPUTS["int32"], axis=())
+    _compare("count_nonzero", INPUTS["int64"], axis=(0, 2))
+
+
+def test_count_nonzero_keeps_numpys_axis_order():
+    """Keras's torch backend transposes ``count_nonzero``'s result (``.T``):
+    a 2-D result comes back as its transpose. fastnn keeps NumPy's (and
+    Keras's other backends') order."""
+    x = INPUTS["int64"]  # (2, 3, 2)
+    ours = ops.count_nonzero(x, axis=0)
+    np.testing.assert_array_equal(ours, np.count_nonzero(x, axis=0))
+    _same(ours.T, _keras().ops.count_nonzero(x, axis=0))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool", "list"])
+def test_average_with_weights_as_keras(dtype):
+    x = np.asarray(INPUTS[dtype])
+    rng = np.random.default_rng(5)
+    weights = rng.uniform(0.5, 2, x.shape[-1])
+    _compare("average", x, axis=-1, weights=weights.astype(np.float32))
+    _compare("average", x, axis=-1, weights=weights)
+    _compare("average", x, axis=1, weights=rng.integers(1, 4, x.shape).astype(np.int32))
+    _compare("average", x[0], weights=weights)
+    _compare("average", x, axis=-1, weights=np.zeros(x.shape[-1]))  # NaN or inf, as Keras
+
+
+def test_average_with_1d_weights_along_another_axis_is_numpys():
+    """Keras's torch backend broadcasts 1-D weights against the last axis
+    (an error for another axis); fastnn follows NumPy's ``average``."""
+    x = INPUTS["float32"]  # (3, 4)
+    w = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(ops.average(x, axis=0, weights=w), np.average(x, 0, w), 1e-6)
+    with pytest.raises(ValueError, match="3 weights for an axis of 4"):
+        ops.average(x, axis=1, weights=w)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "axes, keepdims", [(0, False), ([0], True), ((0, 1), False), (-1, True), ([1, 0], False)]
+)
+def test_moments_gives_keras_values_and_dtypes(dtype, axes, keepdims):
+    keras = _keras()
+    x = INPUTS[dtype]
+    ours = ops.moments(x, axes, keepdims=keepdims)
+    theirs = keras.ops.moments(x, axes, keepdims=keepdims)
+    # Keras computes E[x²] - E[x]² in the input's dtype: within float32's rounding of E[x²]
+    for a, b in zip(ours, theirs):
+        _same(a, b, rtol=2e-6)
+
+
+def test_moments_of_ints_float16_and_all_axes():
+    x = INPUTS["int32"]
+    mean, variance = ops.moments(x, axes=None)  # Keras's torch backend refuses ints and None
+    assert mean.dtype == variance.dtype == np.float32
+    np.testing.assert_allclose([mean, variance], [x.mean(), x.var()], rtol=1e-6)
+    keras = _keras()
+    half = np.float16([1.0, 2.0, 300.0, -60000.0])  # its variance clipped to float16's max
+    for ours, theirs in zip(ops.moments(half, 0), keras.ops.moments(half, 0)):
+        _same(ours, theirs, rtol=1e-3)
+    with pytest.raises(NotImplementedError, match="synchronized"):
+        ops.moments(x, 0, synchronized=True)
 
 
 def test_divide_by_zero_and_integer_powers_as_keras():

@@ -1210,3 +1210,219 @@ def floor_divide(x1, x2):
     out = _integer_division(np.floor_divide, a, b, "floor_divide")
     with np.errstate(over="ignore", invalid="ignore"):
         return out.astype(dtype)
+
+
+# -- Keras's reductions and scans -----------------------------------------------------
+__all__ += [
+    "amax",
+    "amin",
+    "average",
+    "count_nonzero",
+    "cumprod",
+    "cumsum",
+    "median",
+    "moments",
+    "percentile",
+    "prod",
+    "ptp",
+    "quantile",
+]
+
+
+def _axes(axis, ndim: int) -> tuple:
+    """`axis` (None: all, an int, or a sequence) as a tuple of axes >= 0."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for an array of {ndim} axes")
+    return tuple(int(a) % ndim for a in axes)
+
+
+def _product_dtype(x: np.ndarray) -> np.dtype:
+    """Keras's dtype for a product of `x`'s values: its result type
+    (32-bit), bools and small ints as int32."""
+    dtype = _result_type(x)
+    return np.dtype(np.int32) if dtype.name in ("bool", "int8", "int16", "uint8") else dtype
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Keras's ``ops.prod``: the product over `axis` (all by default), in
+    `dtype`, else Keras's type for it (bools and small ints as int32,
+    float64 as float32, int64 as int32; ints wrap, as torch's)."""
+    x = _tensor(x)
+    dtype = _product_dtype(x) if dtype is None else np.dtype(dtype)
+    if _axis(axis) == ():  # (Keras's loop over no axes)
+        return x
+    compute = np.promote_types(dtype, _FLOAT32) if dtype == np.float16 else dtype
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.prod(x.astype(compute), axis=_axis(axis), keepdims=keepdims, dtype=compute)
+        return np.asarray(out).astype(dtype)
+
+
+def _scan(fn, x, axis, dtype):
+    """Keras's cumsum and cumprod: along `axis` (None: flattened), in
+    `dtype`, else `x`'s result type (32-bit; bools as int32)."""
+    x = _tensor(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    dtype = _result_type(np.empty(0, np.dtype(dtype or x.dtype)))
+    if dtype == np.bool_:
+        dtype = np.dtype(np.int32)
+    compute = _FLOAT32 if dtype == np.float16 else dtype
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(fn(x.astype(compute), axis=axis, dtype=compute)).astype(dtype)
+
+
+def cumsum(x, axis=None, dtype=None):
+    """Keras's ``ops.cumsum``: running sums along `axis` (flattened by
+    default), in `dtype`, else `x`'s dtype in 32 bits (bools as int32; ints
+    wrap, as torch's)."""
+    return _scan(np.cumsum, x, axis, dtype)
+
+
+def cumprod(x, axis=None, dtype=None):
+    """Keras's ``ops.cumprod``: running products along `axis` (flattened by
+    default), in `dtype`, else `x`'s dtype in 32 bits (bools as int32)."""
+    return _scan(np.cumprod, x, axis, dtype)
+
+
+def amax(x, axis=None, keepdims=False):
+    """Keras's ``ops.amax``: the largest value over `axis` (all by default),
+    in `x`'s dtype; NaN if any is NaN (`max` without `initial`)."""
+    return _extreme(np.max, x, axis, keepdims, None, "max")
+
+
+def amin(x, axis=None, keepdims=False):
+    """Keras's ``ops.amin``: the smallest value over `axis` (all by default),
+    in `x`'s dtype; NaN if any is NaN (`min` without `initial`)."""
+    return _extreme(np.min, x, axis, keepdims, None, "min")
+
+
+def ptp(x, axis=None, keepdims=False):
+    """Keras's ``ops.ptp``: ``max - min`` over `axis` (all by default), in
+    `x`'s dtype (bools refused, as Keras's torch backend)."""
+    x = _tensor(x)
+    if x.dtype == np.bool_:
+        raise TypeError("ptp of a bool array is not supported (as in Keras's torch backend)")
+    if _axis(axis) == ():
+        return np.zeros_like(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.ptp(x, axis=_axis(axis), keepdims=keepdims))
+
+
+def count_nonzero(x, axis=None):
+    """Keras's ``ops.count_nonzero``: how many values over `axis` (all by
+    default) are not 0 (NaN counts), int32."""
+    x = _tensor(x)
+    if _axis(axis) == ():
+        return (x != 0).astype(np.int32)
+    return np.asarray(np.count_nonzero(x, axis=_axis(axis))).astype(np.int32)
+
+
+def average(x, axis=None, weights=None):
+    """Keras's ``ops.average``: the mean over `axis` (all by default),
+    weighted by `weights` (of `x`'s shape, or 1-D along `axis`, as NumPy's),
+    in Keras's result type with a float (float32 for ints and float64); inf
+    or NaN where the weights sum to 0, as Keras's."""
+    x = _tensor(x)
+    dtypes = [x] if weights is None else [x, _tensor(weights)]
+    dtype = _result_type(*dtypes, 1.0)
+    x = x.astype(dtype)
+    if _axis(axis) == ():
+        return x
+    if weights is None:
+        return mean(x, axis=axis)
+    w = _tensor(weights).astype(dtype)
+    if w.shape != x.shape:
+        if w.ndim != 1 or not isinstance(axis, (int, np.integer)):
+            raise ValueError(
+                f"average: weights of shape {w.shape} differ from x's {x.shape}; 1-D weights "
+                "need one int axis"
+            )
+        if w.shape[0] != x.shape[axis]:
+            raise ValueError(f"average: {w.shape[0]} weights for an axis of {x.shape[axis]}")
+        w = w.reshape([-1 if a == _axes(axis, x.ndim)[0] else 1 for a in range(x.ndim)])
+    compute = np.promote_types(dtype, _FLOAT32)
+    with np.errstate(all="ignore"):
+        total = np.sum(x * w, axis=_axis(axis), dtype=compute)
+        weight = np.sum(np.broadcast_to(w, x.shape), axis=_axis(axis), dtype=compute)
+        return np.asarray(total / weight).astype(dtype)
+
+
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def quantile(x, q, axis=None, method="linear", keepdims=False):
+    """Keras's ``ops.quantile``: the `q`-th quantiles (``0 <= q <= 1``) over
+    `axis` (all by default), interpolated by `method` (``"linear"``,
+    ``"lower"``, ``"higher"``, ``"midpoint"``, ``"nearest"``); the axes of
+    `q` first. Float32 (float16 kept), computed as Keras in float32 at least;
+    NaN where a reduced row holds NaN.
+
+    >>> quantile([1.0, 2.0, 3.0, 4.0], 0.5)
+    array(2.5, dtype=float32)
+    """
+    x = _tensor(x)
+    if x.dtype.kind == "c":
+        raise TypeError("quantile of complex values is not supported (as in Keras's torch backend)")
+    dtype = _result_type(x, 1.0)
+    compute = _result_type(x, np.empty(0, _FLOAT32))
+    q = _tensor(q).astype(compute)
+    if x.size == 0:
+        raise ValueError("quantile of an empty array (torch's quantile needs values)")
+    if q.ndim > 1:
+        raise ValueError(f"quantile: q must be a scalar or 1-D (as torch's), got shape {q.shape}")
+    if method not in _QUANTILE_METHODS:
+        raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got {method!r}")
+    if np.any((q < 0) | (q > 1) | np.isnan(q)):
+        raise ValueError(f"quantile: q must be in [0, 1], got {q}")
+    x = x.astype(compute).astype(np.float64)  # (q in x's compute dtype, as Keras)
+    if _axis(axis) == ():
+        x, axis = x[..., None], -1
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # of nothing: NaN
+        out = np.quantile(
+            x, q.astype(np.float64), axis=_axis(axis), method=method, keepdims=keepdims
+        )
+    return np.asarray(out).astype(dtype)
+
+
+def percentile(x, q, axis=None, method="linear", keepdims=False):
+    """Keras's ``ops.percentile``: `quantile` of ``q / 100``
+    (``0 <= q <= 100``)."""
+    return quantile(x, _tensor(q, _FLOAT32) / np.float32(100), axis, method, keepdims)
+
+
+def median(x, axis=None, keepdims=False):
+    """Keras's ``ops.median``: the middle value over `axis` (all by
+    default; the mean of the two middle ones for an even count), float32
+    (float16 kept)."""
+    return quantile(x, 0.5, axis=axis, keepdims=keepdims)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """Keras's ``ops.moments``: the mean and the (population) variance of
+    `x` over `axes` (an int or a sequence; None: all), a float dtype kept,
+    float32 for ints (which Keras's torch backend refuses).
+
+    Returns:
+        ``(mean, variance)``.
+
+    >>> moments([1.0, 2.0, 3.0, 4.0], axes=0)
+    (array(2.5, dtype=float32), array(1.25, dtype=float32))
+    """
+    if synchronized:
+        raise NotImplementedError("Argument synchronized=True is not supported with PyTorch.")
+    x = _float(x)
+    axes = _axes(axes, x.ndim)
+    wide = x.astype(np.promote_types(x.dtype, np.float64))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # of nothing: NaN, as torch
+        means = np.mean(wide, axis=axes, keepdims=keepdims)
+        variances = np.var(wide, axis=axes, keepdims=keepdims)
+        if x.dtype == np.float16:  # clipped to float16's range, as Keras
+            limit = np.finfo(np.float16).max
+            means, variances = np.clip(means, -limit, limit), np.clip(variances, -limit, limit)
+        return np.asarray(means).astype(x.dtype), np.asarray(variances).astype(x.dtype)
