@@ -328,6 +328,10 @@ _KERAS_OPS_UNARY = {
     "trunc": lambda a: np.trunc(a) if a.dtype.kind == "f" else a,
     "nan_to_num": np.nan_to_num,
     "signbit": lambda a: np.signbit(a.astype(np.float64) if a.dtype == np.bool_ else a),
+    "ravel": np.ravel,
+    "copy": lambda a: a,
+    "flip": np.flip,
+    "nonzero": lambda a: np.stack(np.nonzero(a)) if a.ndim else np.zeros((0, int(a != 0))),
 }
 # Keras's elementwise functions that give floats for ints and bools (float32).
 _TRANSCENDENTAL = (
@@ -386,7 +390,22 @@ _KERAS_OPS_OTHER = (
     "arange", "cast", "clip", "concatenate", "expand_dims", "full", "norm", "reshape",
     "shape", "squeeze", "stack", "top_k", "where", "power", "sort", "argsort", "std", "var",
     "logsumexp", "dot", "mod", "fmod", "floor_divide", "quantile", "percentile", "moments",
+    "size", "ndim", "roll", "tile", "repeat", "moveaxis", "swapaxes", "take", "take_along_axis",
+    "split", "hstack", "vstack", "tril", "triu", "diag", "diagonal", "trace", "eye", "tri",
+    "identity", "empty", "linspace", "full_like", "outer", "einsum", "tensordot", "unique",
+    "searchsorted", "isclose", "allclose", "pad",
 )  # fmt: skip
+# Shape ops checked against NumPy's own (same dtype: they move values only).
+_NUMPY_SHAPE_OPS = {
+    "roll": lambda a: np.roll(a, 2),
+    "tile": lambda a: np.tile(a, 2),
+    "repeat": lambda a: np.repeat(a, 2),
+    "hstack": lambda a: np.hstack([a, a]),
+    "vstack": lambda a: np.vstack([a, a]),
+    "pad": lambda a: np.pad(a, 1),
+    "take": lambda a: np.take(a, [0, -1]) if a.size else a.reshape(-1),
+    "isclose": lambda a: np.isclose(a, a) if a.dtype.kind == "f" else np.ones(a.shape, bool),
+}
 _FLOAT32 = np.dtype(np.float32)
 # x op divisor, computed as torch computes it (Keras's result type given after)
 _DIVISIONS = {"mod": np.mod, "fmod": np.fmod, "floor_divide": np.floor_divide}
@@ -512,10 +531,46 @@ def test_fuzz_keras_ops(data):
             "quantile": lambda: (x, data.draw(st.sampled_from([0.5, [0.0, 0.3, 1.0], 1.5])), -1),
             "percentile": lambda: (x, data.draw(st.sampled_from([50, [0, 30, 100], -1])), -1),
             "moments": lambda: (x, data.draw(st.sampled_from([None, 0, -1, (0, -1), 5]))),
+            "size": lambda: (x,),
+            "ndim": lambda: (x,),
+            "roll": lambda: (x, 2),
+            "tile": lambda: (x, 2),
+            "repeat": lambda: (x, 2),
+            "moveaxis": lambda: (x, 0, -1),
+            "swapaxes": lambda: (x, 0, -1),
+            "take": lambda: (x, [0, -1] if np.size(x) else []),
+            "take_along_axis": lambda: (x, np.zeros(min(np.size(x), 1), int), None),
+            "split": lambda: (x, data.draw(st.integers(1, 3)), data.draw(st.sampled_from([0, -1]))),
+            "hstack": lambda: ([x, x],),
+            "vstack": lambda: ([x, x],),
+            "tril": lambda: (x, data.draw(st.integers(-2, 2))),
+            "triu": lambda: (x, data.draw(st.integers(-2, 2))),
+            "diag": lambda: (x, data.draw(st.integers(-2, 2))),
+            "diagonal": lambda: (x, data.draw(st.integers(-2, 2))),
+            "trace": lambda: (x,),
+            "eye": lambda: (data.draw(st.integers(0, 4)), None, data.draw(st.integers(-2, 2))),
+            "tri": lambda: (data.draw(st.integers(0, 4)), None, data.draw(st.integers(-2, 2))),
+            "identity": lambda: (data.draw(st.integers(0, 4)),),
+            "empty": lambda: (data.draw(st.lists(st.integers(0, 3), max_size=3)),),
+            "linspace": lambda: (data.draw(st.floats(-9, 9)), 1, data.draw(st.integers(0, 5))),
+            "full_like": lambda: (x, 2.5),
+            "outer": lambda: (x, x),
+            "einsum": lambda: ("...->", x),
+            "tensordot": lambda: (x, x, 0),
+            "unique": lambda: (x,),
+            "searchsorted": lambda: ([-1.0, 0.0, 2.0], x),
+            "isclose": lambda: (x, x),
+            "allclose": lambda: (x, x),
+            "pad": lambda: (x, 1),
         }[name]()
         out, err = _call("keras_ops", fn, *args)
         if err is None and name == "reshape" and arr is not None:
             _close(out, arr.reshape(-1))
+        if err is None and name in _NUMPY_SHAPE_OPS and arr is not None:
+            want = _NUMPY_SHAPE_OPS[name](arr.astype(np.asarray(out).dtype))
+            if name == "isclose":
+                want = _NUMPY_SHAPE_OPS[name](arr)
+            _close(out, want)
         if err is None and name in ("quantile", "percentile") and arr is not None:
             q = np.asarray(args[1], np.float32) / (100 if name == "percentile" else 1)
             compute = _FLOAT32 if arr.dtype.itemsize <= 8 else arr.dtype  # (Keras: float32)
@@ -530,6 +585,8 @@ def test_fuzz_keras_ops(data):
                 warnings.simplefilter("ignore", RuntimeWarning)  # of nothing
                 want = (np.mean(wide, axis=axes), np.var(wide, axis=axes))
             for got, ref in zip(out, want):
+                if np.asarray(got).dtype == np.float16:  # clipped to its range, as Keras
+                    ref = np.clip(ref, -np.finfo(np.float16).max, np.finfo(np.float16).max)
                 _close(got, ref.astype(np.asarray(got).dtype))
         if err is None and name in _DIVISIONS and arr is not None:
             divisor = args[1]

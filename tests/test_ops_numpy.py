@@ -174,7 +174,35 @@ _UNARY_CASES = [
     ("average", {"axis": -1}),
     ("ptp", {"axis": -1}),
     ("ptp", {"axis": 0, "keepdims": True}),
+    ("ravel", {}),
+    ("copy", {}),
+    ("flip", {}),
+    ("flip", {"axis": -1}),
+    ("roll", {"shift": 2}),
+    ("roll", {"shift": -1, "axis": 0}),
+    ("tile", {"repeats": 2}),
+    ("tile", {"repeats": (2, 1)}),
+    ("repeat", {"repeats": 2}),
+    ("repeat", {"repeats": 3, "axis": -1}),
+    ("moveaxis", {"source": 0, "destination": -1}),
+    ("swapaxes", {"axis1": 0, "axis2": -1}),
+    ("tril", {}),
+    ("triu", {"k": 1}),
+    ("diagonal", {}),
+    ("trace", {}),
+    ("nonzero", {}),
+    ("full_like", {"fill_value": 2.7}),
+    ("full_like", {"fill_value": 3, "dtype": "float64"}),
+    ("take", {"indices": [0, 2, 1]}),
+    ("take", {"indices": np.array([[1, 0]]), "axis": 0}),
+    ("take_along_axis", {"indices": np.array([1, 0]), "axis": None}),
+    ("isclose", {"x2": 1}),
+    ("allclose", {"x2": 1.0}),
+    ("unique", {}),
 ]
+
+
+_NEEDS_2D = ("tril", "triu", "diagonal", "trace")
 
 
 def _applies(name, kwargs, dtype) -> bool:
@@ -185,7 +213,11 @@ def _applies(name, kwargs, dtype) -> bool:
         return False  # a 2-D result: Keras's is transposed (see below)
     if name in ("sort", "argsort"):  # a scalar has axes -1 and 0 there, as in torch
         return True
-    needs_axes = ("transpose", "norm")
+    if name in _NEEDS_2D and np.ndim(INPUTS[dtype]) < 2:
+        return False  # refused by both (below)
+    if name in ("diagonal", "full_like") and not isinstance(INPUTS[dtype], np.ndarray):
+        return False  # Keras's torch backend reads x.shape or x.dtype (an AttributeError)
+    needs_axes = ("transpose", "norm", "moveaxis", "swapaxes", "take")
     return np.ndim(INPUTS[dtype]) > 0 or not ("axis" in kwargs or name in needs_axes)
 
 
@@ -302,7 +334,8 @@ _EDGES = np.array([-np.inf, -1e30, -1, -0.5, -0.0, 0.0, 1e-30, 0.5, 1, 2, 1e30, 
 _NOT_ELEMENTWISE = (
     "argmax", "argmin", "mean", "sum", "max", "min", "std", "var", "logsumexp", "all", "any",
     "sort", "argsort", "transpose", "norm", "squeeze", "convert_to_tensor", "prod", "amin",
-    "cumsum", "cumprod", "median", "count_nonzero", "average",
+    "cumsum", "cumprod", "median", "count_nonzero", "average", "ravel", "flip", "nonzero",
+    "unique", *_NEEDS_2D,
 )  # fmt: skip
 
 
@@ -508,6 +541,276 @@ def test_moments_of_ints_float16_and_all_axes():
         _same(ours, theirs, rtol=1e-3)
     with pytest.raises(NotImplementedError, match="synchronized"):
         ops.moments(x, 0, synchronized=True)
+
+
+def _compare_each(name, *args, rtol=1e-6, **kwargs):
+    """`_compare` for ops that give a list or tuple of arrays."""
+    keras = _keras()
+    ours, theirs = getattr(ops, name)(*args, **kwargs), getattr(keras.ops, name)(*args, **kwargs)
+    assert type(ours) is type(theirs) and len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        _same(a, b, rtol)
+
+
+@pytest.mark.parametrize("kinds", MORE_PAIRS, ids=str)
+@pytest.mark.parametrize("name", ["outer", "isclose", "allclose", "hstack", "vstack"])
+def test_pairwise_shape_ops_give_keras_values_and_dtypes(name, kinds):
+    x1, x2 = _pair(*kinds)
+    if name in ("hstack", "vstack"):
+        if np.ndim(x1) == np.ndim(x2):  # (an array and a number do not stack)
+            _compare(name, [x1, x2])
+    else:
+        _compare(name, x1, x2)
+
+
+def test_isclose_tolerances_and_nan_as_keras():
+    a = np.array([1.0, 1.001, np.nan, np.inf, -np.inf, 0.0], np.float32)
+    b = np.array([1.0, 1.0, np.nan, np.inf, np.inf, 1e-9], np.float32)
+    for kwargs in ({}, {"rtol": 1e-2}, {"equal_nan": True}, {"atol": 0.0}):
+        _compare("isclose", a, b, **kwargs)
+        _compare("allclose", a, b, **kwargs)
+    _compare("isclose", np.array([1, 2], np.int32), 1.0000001)  # float32: equal
+
+
+@pytest.mark.parametrize(
+    "subscripts, kinds",
+    [
+        ("ij,jk->ik", ("float32", "float32")),
+        ("ij,kj->ik", ("int32", "int32")),
+        ("ij,kj->ik", ("uint8", "uint8")),
+        ("ij,kj->ik", ("int8", "int8")),
+        ("ij,kj", ("float64", "float64")),
+        ("ij->i", ("int32",)),
+        ("ij->i", ("uint8",)),
+        ("ij->ji", ("int64",)),
+        ("ij->ij", ("bool",)),
+        ("ii", ("int32",)),
+        ("ij->", ("float32",)),
+        ("...j,kj->...k", ("float32", "float32")),
+    ],
+    ids=str,
+)
+def test_einsum_gives_keras_values_and_dtypes(subscripts, kinds):
+    rng = np.random.default_rng(9)
+    shapes = {"ii": [(3, 3)]}.get(subscripts, [(3, 3), (3, 3)])
+    operands = [
+        (rng.integers(-3, 4, shape) if kind != "bool" else rng.integers(0, 2, shape)).astype(
+            kind if kind != "bool" else bool
+        )
+        if "int" in kind or kind == "bool"
+        else rng.standard_normal(shape).astype(kind)
+        for kind, shape in zip(kinds, shapes * 2)
+    ]
+    _compare("einsum", subscripts, *operands, rtol=2e-6)
+
+
+def test_einsum_of_mixed_dtypes_promotes_where_torch_refuses():
+    x = np.ones((2, 2), np.float32)
+    out = ops.einsum("ij,jk->ik", x, np.ones((2, 2), np.int32))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, 2 * x)
+
+
+@pytest.mark.parametrize(
+    "axes", [0, 1, 2, ([1], [0]), ((1, 0), (0, 1)), (1, 0), ([0, 1], [1, 0])], ids=str
+)
+@pytest.mark.parametrize(
+    "kinds", [("float32", "float32"), ("int32", "float64"), ("int32", "int32")]
+)
+def test_tensordot_gives_keras_values_and_dtypes(axes, kinds):
+    rng = np.random.default_rng(4)
+    a = rng.integers(-4, 5, (3, 3)).astype(kinds[0])
+    b = (rng.standard_normal((3, 3)) * 3).astype(kinds[1])
+    _compare("tensordot", a, b, axes=axes, rtol=2e-6)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        ((0, 1), {}),
+        ((0, 1, 5), {}),
+        ((-2.5, 3), {"num": 7}),
+        ((0, 10, 4), {"dtype": "int32"}),
+        ((0, 1, 4), {"endpoint": False}),
+        ((1, 0, 6), {"dtype": "float64"}),
+        ((np.float64(0), np.float64(1), 3), {}),
+        ((np.array([0.0, 1.0]), np.array([1.0, 3.0]), 3), {}),
+        ((0, 1, 0), {}),
+        ((2, 5, 1), {}),
+    ],
+    ids=str,
+)
+def test_linspace_gives_keras_values_and_dtypes(args, kwargs):
+    _compare("linspace", *args, **kwargs)
+    keras = _keras()
+    ours = ops.linspace(*args, **kwargs, retstep=True)
+    theirs = keras.ops.linspace(*args, **kwargs, retstep=True)
+    _same(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], _numpy(theirs[1]))
+
+
+def test_linspace_takes_numpys_axis():
+    out = ops.linspace(np.array([0.0, 1.0]), np.array([1.0, 3.0]), 3, axis=1)
+    np.testing.assert_allclose(out, [[0.0, 0.5, 1.0], [1.0, 2.0, 3.0]])
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [
+        ("eye", (3,), {}),
+        ("eye", (2, 4), {"k": 1}),
+        ("eye", (4, 2), {"k": -1, "dtype": "int32"}),
+        ("eye", (3,), {"k": None}),
+        ("identity", (3,), {}),
+        ("identity", (2,), {"dtype": "bool"}),
+        ("tri", (3,), {}),
+        ("tri", (3, 4), {"k": 1}),
+        ("tri", (4, 2), {"k": -1, "dtype": "int8"}),
+    ],
+    ids=str,
+)
+def test_constructors_give_keras_values_and_dtypes(name, args, kwargs):
+    _compare(name, *args, **kwargs)
+
+
+def test_empty_has_keras_shape_and_dtype():
+    keras = _keras()
+    for args in (((2, 3),), ((4,), "int32"), ((0, 2), "float64")):
+        ours, theirs = ops.empty(*args), _numpy(keras.ops.empty(*args))
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+
+
+@pytest.mark.parametrize("kind", ["float32", "int32", "bool", "uint8"])
+def test_indexing_ops_give_keras_values(kind):
+    x = np.arange(24).reshape(2, 3, 4).astype(kind)
+    _compare("take", x, np.array([[2, -1], [0, 1]]), axis=-1)
+    _compare("take", x, [-2, 1], axis=1)
+    _compare("take", x[0], [2, -3], axis=0)
+    _compare("take", x, np.array([3.7, 0.2]), axis=2)  # float indices truncate, as torch's
+    idx = np.array([[[3, 0, -1, 1]]])
+    _compare("take_along_axis", x, idx, axis=-1)
+    _compare("take_along_axis", x, np.argsort(x, axis=1), axis=1)
+    _compare("take_along_axis", x, np.array([[[1]], [[0]]]), axis=1)  # broadcast
+    _compare("tril", x, k=-1)
+    _compare("triu", x, k=2)
+    _compare("diagonal", x, offset=1, axis1=1, axis2=2)
+    _compare("diagonal", x, offset=-1, axis1=-1, axis2=0)
+    _compare("trace", x, axis1=1, axis2=2)
+    _compare("trace", x, offset=1, axis1=0, axis2=2)
+    _compare("diag", x[0])
+    _compare("diag", x[0], k=-1)
+    _compare("diag", x[0, 0], k=2)
+    _compare("nonzero", x)
+    _compare("nonzero", x.reshape(-1))
+    _compare("nonzero", np.asarray(x[0, 0, 1]))
+    _compare("nonzero", np.zeros((0, 2), kind))
+    _compare("roll", x, (1, -2), axis=(0, 2))
+    _compare("flip", x, axis=(0, 2))
+    _compare("tile", x, (2, 1, 1, 2))
+    _compare("repeat", x, 2, axis=1)
+    # (Keras's torch backend fails on a list of counts: "Invalid dtype: object")
+    np.testing.assert_array_equal(ops.repeat(x[0], [1, 0, 2], 0), np.repeat(x[0], [1, 0, 2], 0))
+    _compare("moveaxis", x, [0, 1], [-1, -2])
+    _compare("full_like", x, 7, dtype="float64")
+    _compare("full_like", x, np.array([1, 2, 3, 4]))
+    _compare_each("split", x, 2, axis=-1)
+    _compare_each("split", x, [1, 2], axis=1)
+    _compare_each("split", x, [1, 3], axis=2)
+    for name in ("trace", "diagonal", "tril", "triu"):
+        with pytest.raises(ValueError, match="at least 2 dimensions"):
+            getattr(ops, name)(x[0, 0])
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        ops.diag(x)
+    with pytest.raises(ValueError, match="not divisible"):
+        ops.split(x, 2, axis=1)
+    with pytest.raises(IndexError):
+        ops.take(x, [3], axis=1)
+
+
+def test_take_with_negative_indices_of_the_flattened_array_counts_from_its_end():
+    """Keras's torch backend adds ``x.shape[0]`` (not ``x.size``) to a
+    negative index of the flattened array; fastnn counts from the end of the
+    flattened array, as NumPy's and Keras's other backends."""
+    x = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(ops.take(x, [-1, 0]), [11.0, 0.0])
+    np.testing.assert_array_equal(ops.take_along_axis(x, np.array([-1, 2])), [11.0, 2.0])
+
+
+def test_size_and_ndim_as_keras():
+    keras = _keras()
+    for x in (INPUTS["float32"], INPUTS["int64"], np.zeros((0, 3))):
+        _same(ops.size(x), keras.ops.size(x))
+        assert ops.ndim(x) == keras.ops.ndim(x) and type(ops.ndim(x)) is int
+    assert ops.size([[1, 2, 3]]) == 3  # Keras's torch backend reads x.shape
+    assert ops.size(np.float32(2.0)).dtype == np.int64  # Keras's: the product of no dims, float32
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([3, 1, 3, 2, 1]),
+        np.array([[1, 2], [1, 2], [0, 1]], np.int32),
+        np.array([3.0, 1.0, np.nan, 2.0, np.nan, 1.0], np.float32),
+        [3, 1, 3],
+        np.array([True, False, True]),
+    ],
+    ids=["int64", "rows", "nan", "list", "bool"],
+)
+def test_unique_gives_keras_values_and_dtypes(x):
+    _compare("unique", x)
+    if np.ndim(x) == 1:  # (Keras's torch backend fails at return_index of a 2-D x)
+        _compare_each("unique", x, return_index=True, return_inverse=True, return_counts=True)
+    _compare_each("unique", x, return_inverse=True, return_counts=True)
+    _compare_each("unique", x, return_counts=True)
+    _compare_each("unique", x, return_inverse=True)
+    _compare("unique", x, size=2)
+    _compare_each("unique", x, size=6, fill_value=-1, return_counts=True)
+    if np.ndim(x) == 2:
+        _compare_each("unique", x, axis=0, return_counts=True, return_index=True)
+
+
+@pytest.mark.parametrize(
+    "pad_width",
+    [((1, 2),), ((1, 0), (0, 2)), [(2, 1), (1, 1)], ((0, 0), (3, 0))],
+    ids=str,
+)
+@pytest.mark.parametrize("kind", ["float32", "float64", "int32", "uint8", "bool"])
+def test_pad_gives_keras_values_and_dtypes(pad_width, kind):
+    x = np.arange(12).reshape(3, 4).astype(kind)
+    if len(pad_width) == 1:
+        x = x[0]
+    _compare("pad", x, pad_width)
+    _compare("pad", x, pad_width, constant_values=2.7 if kind != "bool" else True)
+    if kind != "bool":  # (Keras's torch backend pads bools through float32 and fails)
+        _compare("pad", x, pad_width, mode="reflect")
+
+
+def test_pad_symmetric_and_pad_width_shortcuts_are_numpys():
+    """Keras documents ``"symmetric"`` as NumPy's (the edge value mirrored
+    too) and an int or one pair as the widths of every axis; its torch
+    backend pads the edge value (``"replicate"``) and only the last axis."""
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(
+        ops.pad(x, ((1, 0), (0, 2)), mode="symmetric"),
+        np.pad(x, ((1, 0), (0, 2)), mode="symmetric"),
+    )
+    assert ops.pad(x, 1).shape == (4, 5) and ops.pad(x, (1, 2)).shape == (5, 6)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ops.pad(x, 1, mode="wrap")
+    with pytest.raises(ValueError, match="constant_values"):
+        ops.pad(x, 1, mode="reflect", constant_values=1.0)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_searchsorted_gives_keras_values_and_dtypes(side):
+    seq = np.array([1.0, 2.0, 2.0, 3.0, 5.0], np.float32)
+    _compare("searchsorted", seq, np.array([0.0, 2.0, 2.5, 9.0], np.float32), side=side)
+    _compare("searchsorted", seq, np.float32(2.0), side=side)
+    _compare("searchsorted", seq.astype(np.int32), np.array([[1, 4], [6, 2]], np.int32), side=side)
+    _compare("searchsorted", [1, 3, 5], [3], side=side)
+    with pytest.raises(ValueError, match="1-D"):
+        ops.searchsorted(np.ones((2, 2)), 1.0)
 
 
 def test_divide_by_zero_and_integer_powers_as_keras():

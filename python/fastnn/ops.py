@@ -1426,3 +1426,420 @@ def moments(x, axes, keepdims=False, synchronized=False):
             limit = np.finfo(np.float16).max
             means, variances = np.clip(means, -limit, limit), np.clip(variances, -limit, limit)
         return np.asarray(means).astype(x.dtype), np.asarray(variances).astype(x.dtype)
+
+
+# -- Keras's shape, indexing and array-building ops -----------------------------------
+__all__ += [
+    "allclose",
+    "copy",
+    "diag",
+    "diagonal",
+    "einsum",
+    "empty",
+    "eye",
+    "flip",
+    "full_like",
+    "hstack",
+    "identity",
+    "isclose",
+    "linspace",
+    "moveaxis",
+    "ndim",
+    "nonzero",
+    "outer",
+    "pad",
+    "ravel",
+    "repeat",
+    "roll",
+    "searchsorted",
+    "size",
+    "split",
+    "swapaxes",
+    "take",
+    "take_along_axis",
+    "tensordot",
+    "tile",
+    "trace",
+    "tri",
+    "tril",
+    "triu",
+    "unique",
+    "vstack",
+]
+
+
+def size(x):
+    """Keras's ``ops.size``: the number of values in `x`, a 0-d int64 array
+    (as Keras's torch backend)."""
+    return np.asarray(np.size(_tensor(x)), dtype=np.int64)
+
+
+def ndim(x) -> int:
+    """Keras's ``ops.ndim``: the number of axes of `x`, an int."""
+    return _tensor(x).ndim
+
+
+def ravel(x):
+    """Keras's ``ops.ravel``: `x` flattened, in its dtype."""
+    return np.ravel(_tensor(x))
+
+
+def copy(x):
+    """Keras's ``ops.copy``: a copy of `x` as Keras's tensor of it."""
+    return np.array(_tensor(x))
+
+
+def flip(x, axis=None):
+    """Keras's ``ops.flip``: `x` reversed along `axis` (all axes by default)."""
+    return np.asarray(np.flip(_tensor(x), axis=_axis(axis)))
+
+
+def roll(x, shift, axis=None):
+    """Keras's ``ops.roll``: `x` shifted by `shift` along `axis` (the
+    flattened array, reshaped back, by default), wrapping around."""
+    return np.roll(_tensor(x), shift, axis=_axis(axis))
+
+
+def moveaxis(x, source, destination):
+    """Keras's ``ops.moveaxis``: the axes `source` moved to `destination`."""
+    return np.moveaxis(_tensor(x), _axis(source), _axis(destination))
+
+
+def swapaxes(x, axis1, axis2):
+    """Keras's ``ops.swapaxes``: axes `axis1` and `axis2` interchanged."""
+    return np.swapaxes(_tensor(x), axis1, axis2)
+
+
+def tile(x, repeats):
+    """Keras's ``ops.tile``: `x` repeated `repeats` times (an int or one
+    count per axis, leading axes added as needed)."""
+    return np.tile(_tensor(x), repeats)
+
+
+def repeat(x, repeats, axis=None):
+    """Keras's ``ops.repeat``: each value repeated `repeats` times (an int or
+    one count per value) along `axis` (the flattened array by default)."""
+    return np.repeat(_tensor(x), repeats, axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Keras's ``ops.split``: a list of `indices_or_sections` equal parts
+    of `x` along `axis` (a ValueError if they cannot be equal), or the parts
+    between the given indices."""
+    x = _tensor(x)
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections < 1 or x.shape[axis] % indices_or_sections:
+            raise ValueError(
+                f"Received indices_or_sections={indices_or_sections} (interpreted as a number "
+                f"of sections) and axis={axis}, but input dimension x.shape[{axis}]="
+                f"{x.shape[axis]} is not divisible by {indices_or_sections}."
+            )
+    return list(np.split(x, indices_or_sections, axis=axis))
+
+
+def _stacking(fn, xs):
+    arrays = [np.atleast_1d(_tensor(x)) for x in xs]
+    dtype = _torch_result_type(*arrays)
+    return fn([a.astype(dtype, copy=False) for a in arrays])
+
+
+def hstack(xs):
+    """Keras's ``ops.hstack``: the arrays joined along their second axis
+    (the first for 1-D ones), in their common dtype (torch's promotion)."""
+    return _stacking(np.hstack, xs)
+
+
+def vstack(xs):
+    """Keras's ``ops.vstack``: the arrays stacked as rows (1-D ones as rows
+    of one), in their common dtype (torch's promotion)."""
+    return _stacking(np.vstack, xs)
+
+
+def _indices(indices, length: int) -> np.ndarray:
+    """Keras's indices: truncated to int64, a negative one counted from the
+    end once; out of range is an IndexError (as torch's)."""
+    with np.errstate(invalid="ignore"):
+        indices = np.asarray(_tensor(indices)).astype(np.int64)
+    return np.where(indices < 0, indices + length, indices)
+
+
+def take(x, indices, axis=None):
+    """Keras's ``ops.take``: the values of `x` at `indices` along `axis`
+    (of the flattened array by default; -1 is its last value, as NumPy's,
+    where Keras's torch backend counts from the end of the first axis), in
+    `x`'s dtype."""
+    x = _tensor(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    return np.take(x, _indices(indices, x.shape[axis]), axis=axis)
+
+
+def take_along_axis(x, indices, axis=None):
+    """Keras's ``ops.take_along_axis``: the values of `x` at `indices`
+    matched along `axis` (both flattened by default; other axes broadcast)."""
+    x = _tensor(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+        indices = np.ravel(_tensor(indices))
+    return np.take_along_axis(x, _indices(indices, x.shape[axis]), axis=axis)
+
+
+def _at_least_2d(x, name: str) -> np.ndarray:
+    x = _tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"{name}: the input must have at least 2 dimensions, got {x.ndim}")
+    return x
+
+
+def tril(x, k=0):
+    """Keras's ``ops.tril``: the lower triangle of the last two axes (on and
+    below diagonal `k`), zeros above."""
+    return np.tril(_at_least_2d(x, "tril"), k)
+
+
+def triu(x, k=0):
+    """Keras's ``ops.triu``: the upper triangle of the last two axes (on and
+    above diagonal `k`), zeros below."""
+    return np.triu(_at_least_2d(x, "triu"), k)
+
+
+def diag(x, k=0):
+    """Keras's ``ops.diag``: of a 1-D `x`, a square matrix with it on
+    diagonal `k`; of a 2-D `x`, its diagonal `k`."""
+    x = _tensor(x)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"diag: the input must be 1-D or 2-D, got {x.ndim} dimensions")
+    return np.array(np.diag(x, k))
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """Keras's ``ops.diagonal``: the diagonal `offset` of the axes `axis1`
+    and `axis2`, appended as the last axis."""
+    return np.array(np.diagonal(_at_least_2d(x, "diagonal"), offset, axis1, axis2))
+
+
+def trace(x, offset=0, axis1=0, axis2=1):
+    """Keras's ``ops.trace``: the sum of the diagonal `offset` of the axes
+    `axis1` and `axis2`, in `x`'s dtype (bools and 8- and 16-bit ints as
+    int32)."""
+    x = _at_least_2d(x, "trace")
+    small = ("bool", "int8", "int16", "uint8")
+    dtype = np.dtype(np.int32) if x.dtype.name in small else x.dtype
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.trace(x, offset, axis1, axis2, dtype=dtype))
+
+
+def eye(N, M=None, k=0, dtype=None):
+    """Keras's ``ops.eye``: an ``N x M`` (``N x N``) array with ones on
+    diagonal `k`, float32 unless `dtype`."""
+    return np.eye(N, M, 0 if k is None else k, dtype=_float_dtype(dtype))
+
+
+def identity(n, dtype=None):
+    """Keras's ``ops.identity``: the ``n x n`` identity, float32 unless `dtype`."""
+    return np.identity(n, dtype=_float_dtype(dtype))
+
+
+def tri(N, M=None, k=0, dtype=None):
+    """Keras's ``ops.tri``: an ``N x M`` (``N x N``) array with ones on and
+    below diagonal `k`, float32 unless `dtype`."""
+    return np.tri(N, M, k, dtype=_float_dtype(dtype))
+
+
+def empty(shape, dtype=None):
+    """Keras's ``ops.empty``: an array of `shape` with unspecified values,
+    float32 unless `dtype`."""
+    return np.empty(shape, dtype=_float_dtype(dtype))
+
+
+def full_like(x, fill_value, dtype=None):
+    """Keras's ``ops.full_like``: an array of `x`'s shape holding
+    `fill_value`, in `x`'s dtype unless `dtype` (a float fill truncated into
+    an integer dtype)."""
+    x = _tensor(x)
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.full(x.shape, _tensor(fill_value)).astype(dtype)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """Keras's ``ops.linspace``: `num` evenly spaced values from `start` to
+    `stop` (included if `endpoint`); arrays give one column per value along
+    a new first axis. Keras's result type of the two with a float (float32)
+    unless `dtype` (ints truncate). With `retstep`, ``(values, step)``.
+    `axis` places the new axis of array ends (NumPy's; Keras's torch backend
+    takes only 0).
+
+    >>> linspace(0, 1, 5)
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+    """
+    if dtype is None:  # (a Python number weakly typed, as Keras)
+        ends = [v if isinstance(v, (int, float)) else _tensor(v) for v in (start, stop)]
+        dtype = _result_type(*ends, 1.0)
+    values, step = np.linspace(
+        _tensor(start, np.float64), _tensor(stop, np.float64), num, endpoint, True, axis=axis
+    )
+    with np.errstate(invalid="ignore"):
+        values = values.astype(np.dtype(dtype))
+    return (values, step if np.ndim(step) else float(step)) if retstep else values
+
+
+def outer(x1, x2):
+    """Keras's ``ops.outer``: every value of `x1` (flattened) times every
+    value of `x2`, in their common dtype (torch's promotion)."""
+    a, b = np.ravel(_tensor(x1)), np.ravel(_tensor(x2))
+    dtype = _join(a.dtype, b.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.outer(a.astype(dtype), b.astype(dtype))
+
+
+def tensordot(x1, x2, axes=2):
+    """Keras's ``ops.tensordot``: the sum of products over `axes` (the last
+    `axes` of `x1` with the first of `x2`, or a pair of axis lists), computed
+    in floats (as Keras's torch backend) and given in Keras's result type of
+    the two (32-bit)."""
+    a, b = _tensor(x1), _tensor(x2)
+    dtype = _result_type(a, b)
+    compute = np.promote_types(_result_type(np.empty(0, dtype), 1.0), _FLOAT32)
+    if isinstance(axes, (list, tuple)):
+        axes = tuple(tuple(ax) if isinstance(ax, (list, tuple)) else (ax,) for ax in axes)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.tensordot(a.astype(compute), b.astype(compute), axes=axes)
+        return np.asarray(out).astype(dtype)
+
+
+def einsum(subscripts, *operands, **kwargs):
+    """Keras's ``ops.einsum``: NumPy's Einstein summation of `operands`, in
+    their common dtype (torch's promotion; torch itself needs one dtype), as
+    Keras's torch backend: int8 operands give int32, and the sums of one
+    integer or bool operand int64 (torch's sum)."""
+    if kwargs:
+        raise TypeError(f"einsum() got unexpected keyword arguments {sorted(kwargs)}")
+    arrays = [_tensor(x) for x in operands]
+    dtype = functools.reduce(_join, [a.dtype for a in arrays])
+    if builtins.all(a.dtype == np.int8 for a in arrays):
+        dtype = np.dtype(np.int32)
+    inputs, _, output = subscripts.replace(" ", "").partition("->")
+    letters = set(inputs.replace(",", "").replace(".", ""))
+    summed = letters - set(output) if "->" in subscripts else set()
+    if len(arrays) == 1 and dtype.kind in "biu" and (summed or len(set(inputs)) < len(inputs)):
+        dtype = np.dtype(np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.einsum(subscripts, *[a.astype(dtype) for a in arrays]))
+
+
+def nonzero(x):
+    """Keras's ``ops.nonzero``: the indices of the nonzero values, one row
+    per axis (int32, as Keras's torch backend; unpack as NumPy's tuple)."""
+    x = _tensor(x)
+    if x.ndim == 0:
+        return np.zeros((0, int(x != 0)), dtype=np.int32)
+    return np.stack(np.nonzero(x)).astype(np.int32).reshape(x.ndim, -1)
+
+
+def searchsorted(sorted_sequence, values, side="left"):
+    """Keras's ``ops.searchsorted``: where each of `values` would go in the
+    1-D `sorted_sequence` to keep it sorted (`side` ``"left"``: before equal
+    values, ``"right"``: after), int32."""
+    sequence, values = _binary(sorted_sequence, values)
+    if sequence.ndim != 1:
+        raise ValueError(
+            "`searchsorted` only supports 1-D sorted sequences. Received: "
+            f"sorted_sequence.shape={sequence.shape}"
+        )
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    return np.asarray(np.searchsorted(sequence, values, side=side)).astype(np.int32)
+
+
+def _close_pair(x1, x2):
+    a, b = _tensor(x1), _tensor(x2)
+    dtype = _result_type(a, b)
+    return a.astype(dtype), b.astype(dtype)
+
+
+def isclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Keras's ``ops.isclose``: ``|x1 - x2| <= atol + rtol * |x2|``
+    elementwise in Keras's result type of the two (equality for ints), bool."""
+    a, b = _close_pair(x1, x2)
+    if a.dtype.kind not in "fc":
+        return np.asarray(a == b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Keras's ``ops.allclose``: whether `isclose` holds everywhere, a 0-d bool array."""
+    return np.asarray(np.all(isclose(x1, x2, rtol, atol, equal_nan)))
+
+
+def unique(
+    x,
+    sorted=True,
+    return_index=False,
+    return_inverse=False,
+    return_counts=False,
+    axis=None,
+    size=None,
+    fill_value=None,
+):
+    """Keras's ``ops.unique``: the distinct values of `x` (flattened, or
+    slices along `axis`), ascending (NaNs each their own, last), in `x`'s
+    dtype; with `return_index`, `return_inverse`, `return_counts`, a tuple
+    adding the first index of each (int64), the index of each of `x`'s
+    values (of `x`'s shape) and the counts (int64). `size` truncates, or
+    pads with `fill_value` (0; counts 0, indices 1, as Keras's torch backend).
+
+    >>> unique([3, 1, 3])
+    array([1, 3], dtype=int32)
+    """
+    x = _tensor(x)
+    values, index, inverse, counts = np.unique(
+        x, return_index=True, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
+    )
+    inverse = inverse.reshape(x.shape if axis is None else -1).astype(np.int64)
+    index, counts = index.astype(np.int64), counts.astype(np.int64)
+    if size is not None:
+        dim = 0 if axis is None else axis
+        extra = size - values.shape[dim]
+        values = np.take(values, np.arange(builtins.min(size, values.shape[dim])), axis=dim)
+        index, counts = index[:size], counts[:size]
+        if extra > 0:
+            pad_width = [(0, 0)] * values.ndim
+            pad_width[dim] = (0, extra)
+            fill = 0 if fill_value is None else fill_value
+            values = np.pad(values, pad_width, constant_values=fill)
+            index = np.pad(index, (0, extra), constant_values=1)
+            counts = np.pad(counts, (0, extra))
+    chosen = [values]
+    chosen += [index] if return_index else []
+    chosen += [inverse] if return_inverse else []
+    chosen += [counts] if return_counts else []
+    return chosen[0] if len(chosen) == 1 else tuple(chosen)
+
+
+_PAD_MODES = ("constant", "reflect", "symmetric")
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """Keras's ``ops.pad``: `x` padded by `pad_width` (an int, a
+    ``(before, after)`` pair for every axis, or one pair per axis) with
+    `constant_values` (0), or mirrored: ``"reflect"`` without the edge
+    value, ``"symmetric"`` with it (NumPy's meaning, as Keras documents).
+
+    >>> pad([1, 2], 1)
+    array([0, 1, 2, 0], dtype=int32)
+    """
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    if constant_values is not None and mode != "constant":
+        raise ValueError(
+            "Argument `constant_values` can only be provided when `mode == 'constant'`. "
+            f"Received: mode={mode}"
+        )
+    x = _tensor(x)
+    if mode == "constant":
+        fill = 0 if constant_values is None else constant_values
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.pad(x, pad_width, constant_values=np.asarray(fill).astype(x.dtype))
+    return np.pad(x, pad_width, mode=mode)
