@@ -813,6 +813,214 @@ def test_searchsorted_gives_keras_values_and_dtypes(side):
         ops.searchsorted(np.ones((2, 2)), 1.0)
 
 
+_ACTIVATIONS = [
+    ("log_sigmoid", {}),
+    ("silu", {}),
+    ("swish", {}),
+    ("gelu", {}),
+    ("gelu", {"approximate": False}),
+    ("elu", {}),
+    ("elu", {"alpha": 0.5}),
+    ("selu", {}),
+    ("celu", {}),
+    ("celu", {"alpha": 2.0}),
+    ("softplus", {}),
+    ("softsign", {}),
+    ("leaky_relu", {}),
+    ("leaky_relu", {"negative_slope": 0.01}),
+    ("hard_sigmoid", {}),
+    ("hard_silu", {}),
+    ("hard_swish", {}),
+    ("relu6", {}),
+    ("log_softmax", {}),
+    ("log_softmax", {"axis": 0}),
+    ("log_softmax", {"axis": None}),
+    ("normalize", {}),
+    ("normalize", {"axis": 0, "order": 1}),
+    ("normalize", {"order": 3, "epsilon": 1e-3}),
+]
+_FLOATS = ["float32", "float64", "float_list", "python_float"]
+
+
+@pytest.mark.parametrize("name, kwargs", _ACTIVATIONS, ids=str)
+@pytest.mark.parametrize("dtype", _FLOATS)
+def test_activations_give_keras_values_and_dtypes(name, kwargs, dtype):
+    if dtype == "python_float" and kwargs.get("axis") == 0:
+        pytest.skip("a 0-d input has no axis 0")
+    _compare(name, INPUTS[dtype], **kwargs)
+    x = _EDGES.astype(np.float32 if dtype != "float64" else np.float64)
+    if name == "gelu" and kwargs and x.dtype == np.float32:
+        # Keras's torch backend's float32 kernel gives NaN at +inf; fastnn inf (x * Phi(x))
+        assert ops.gelu(x, **kwargs)[x == np.inf] == np.inf
+        x = x[x != np.inf]
+    if name not in ("log_softmax", "normalize"):  # (reductions: NaN and inf spread)
+        _compare(name, x, **kwargs)
+    x = np.linspace(-30, 30, 121).astype(x.dtype)
+    if name == "gelu" and kwargs and x.dtype == np.float32:
+        # Keras's float32 kernel rounds erf(x / sqrt(2)) near -1 in float32 and adds 1:
+        # below x = -3 its values are off by a few ulps of 1 times x / 2 (absolute);
+        # fastnn's are rounded once from float64.
+        ours, theirs = ops.gelu(x, **kwargs), _numpy(_keras().ops.gelu(x, **kwargs))
+        assert ours.dtype == theirs.dtype
+        assert np.all(np.abs(ours - theirs) <= 1e-6 * np.abs(theirs) + np.abs(x) * 2**-22)
+    else:
+        _compare(name, x, **kwargs)
+
+
+@pytest.mark.parametrize("name, kwargs", _ACTIVATIONS, ids=str)
+def test_activations_of_float16_as_keras(name, kwargs):
+    """Keras's torch backend computes float16 in float16 (rounding at each
+    step); fastnn in float64, rounded once: equal to float16's precision."""
+    _compare(name, np.linspace(-8, 8, 33).astype(np.float16), rtol=2e-3, **kwargs)
+
+
+@pytest.mark.parametrize("name, kwargs", _ACTIVATIONS, ids=str)
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool", "list", "python_int"])
+def test_activations_of_ints_give_float32_where_keras_refuses_most(name, kwargs, dtype):
+    """Keras's torch backend has no integer kernel for most activations
+    ("not implemented for 'Int'"); fastnn gives them float32, as `softmax`.
+    Where Keras computes them (softsign, relu6, normalize), the same."""
+    x = INPUTS[dtype]
+    if name in ("softsign", "normalize") and dtype != "bool":
+        _compare(name, x, **kwargs)
+    elif name == "relu6":  # ints keep their dtype, as Keras; bools are refused
+        if dtype == "bool":
+            with pytest.raises(TypeError, match="bool"):
+                ops.relu6(x)
+        else:
+            _compare(name, x)
+    elif np.ndim(x) or kwargs.get("axis") != 0:
+        ours = getattr(ops, name)(x, **kwargs)
+        assert ours.dtype == np.float32
+        expected = getattr(ops, name)(np.asarray(x, np.float32), **kwargs)
+        np.testing.assert_array_equal(ours, expected)
+
+
+def test_glu_gives_keras_values():
+    x = INPUTS["float32"]
+    _compare("glu", x)
+    _compare("glu", x, axis=0) if x.shape[0] % 2 == 0 else None
+    _compare("glu", INPUTS["float64"].reshape(4, 3), axis=0)
+    _compare("glu", np.float16(x), rtol=2e-3)
+    with pytest.raises(ValueError, match="even length"):
+        ops.glu(np.ones(3, np.float32))
+    assert ops.glu(np.ones((2, 4), np.int32)).dtype == np.float32
+
+
+def test_normalize_edges_as_keras():
+    _compare("normalize", np.zeros((2, 3), np.float32))
+    _compare("normalize", np.float32(3.0))
+    _compare("normalize", np.array([[3, 4]]), order=1)
+    with pytest.raises(ValueError, match="int >= 1"):
+        ops.normalize(np.ones(3), order=0)
+    with pytest.raises(ValueError, match="int >= 1"):
+        ops.normalize(np.ones(3), order=2.0)
+
+
+@pytest.mark.parametrize(
+    "x, kwargs",
+    [
+        (np.array([[0, 2], [1, 1]]), {"num_classes": 4}),
+        (np.array([0, 2, 2]), {"num_classes": 3}),
+        (np.array([[0, 2], [1, 1]], np.int32), {"num_classes": 3, "dtype": "int32"}),
+        (np.array([[0, -1]]), {"num_classes": 3}),
+        ([[1.0, 2.0]], {"num_tokens": 3}),
+        (np.array([[[0, 1], [2, 2]]]), {"num_classes": 3}),
+    ],
+    ids=str,
+)
+def test_multi_hot_gives_keras_values_and_dtypes(x, kwargs):
+    _compare("multi_hot", x, **kwargs)
+
+
+def test_multi_hot_needs_num_classes():
+    with pytest.raises(ValueError, match="num_classes"):
+        ops.multi_hot([0, 1])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_in_top_k_gives_keras_values(k, dtype):
+    rng = np.random.default_rng(1)
+    predictions = rng.integers(0, 4, (12, 5)).astype(dtype)  # ties
+    targets = rng.integers(0, 5, 12)
+    _compare("in_top_k", targets, predictions, k)
+    _compare("in_top_k", list(targets), predictions, k)
+
+
+def test_in_top_k_checks_its_arguments():
+    with pytest.raises(ValueError, match="out of range"):
+        ops.in_top_k([5], [[0.1, 0.9]], 1)
+    with pytest.raises(ValueError, match="batch"):
+        ops.in_top_k([[0]], [[0.1, 0.9]], 1)
+
+
+def _probabilities(shape, dtype, rng):
+    p = rng.uniform(0.01, 1, shape)
+    return (p / p.sum(-1, keepdims=True)).astype(dtype)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_crossentropies_give_keras_values_and_dtypes(from_logits, dtype):
+    rng = np.random.default_rng(2)
+    logits = (rng.standard_normal((6, 4)) * 3).astype(dtype)
+    output = logits if from_logits else _probabilities((6, 4), dtype, rng)
+    labels = rng.integers(0, 4, 6)
+    hot = np.eye(4, dtype=dtype)[labels]
+    binary = rng.integers(0, 2, (6, 4)).astype(dtype)
+    _compare("binary_crossentropy", binary, output, from_logits=from_logits)
+    _compare("binary_crossentropy", binary * 0.8 + 0.1, output, from_logits=from_logits)
+    _compare("categorical_crossentropy", hot, output, from_logits=from_logits)
+    _compare("categorical_crossentropy", hot.T, output.T, from_logits=from_logits, axis=0)
+    _compare("categorical_crossentropy", hot * 0.9 + 0.025, output, from_logits=from_logits)
+    _compare("sparse_categorical_crossentropy", labels, output, from_logits=from_logits)
+    _compare("sparse_categorical_crossentropy", labels[:, None], output, from_logits=from_logits)
+    _compare("sparse_categorical_crossentropy", labels, output.T, from_logits=from_logits, axis=0)
+    _compare("sparse_categorical_crossentropy", labels[0], output[0], from_logits=from_logits)
+    _compare(
+        "sparse_categorical_crossentropy", labels.astype(dtype), output, from_logits=from_logits
+    )
+    _compare("categorical_crossentropy", hot.astype(np.int32), output, from_logits=from_logits)
+
+
+def test_crossentropies_at_the_edges_as_keras():
+    t = np.array([0.0, 1.0, 1.0, 0.0, 0.5], np.float32)
+    p = np.array([0.0, 0.0, 1.0, 1.0, 0.5], np.float32)  # clipped to [1e-7, 1 - 1e-7]
+    _compare("binary_crossentropy", t, p)
+    _compare(
+        "binary_crossentropy", t, np.array([-100, 100, 0, 30, -0.5], np.float32), from_logits=True
+    )
+    _compare("categorical_crossentropy", np.eye(3, dtype=np.float32), np.eye(3, dtype=np.float32))
+    big = np.array([[1000.0, -1000.0, 0.0]], np.float32)
+    _compare(
+        "categorical_crossentropy", np.array([[0.0, 1.0, 0.0]], np.float32), big, from_logits=True
+    )
+    _compare("sparse_categorical_crossentropy", [1], big, from_logits=True)
+    _compare("binary_crossentropy", [0.0, 1.0], [0.3, 0.8])
+
+
+def test_crossentropies_check_shapes_and_labels():
+    with pytest.raises(ValueError, match="same shape"):
+        ops.binary_crossentropy(np.ones((2, 3)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="same shape"):
+        ops.categorical_crossentropy(np.ones((2, 3)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="until the last"):
+        ops.sparse_categorical_crossentropy(np.ones(3), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="outside"):
+        ops.sparse_categorical_crossentropy([3], np.ones((1, 3)))
+
+
+def test_mixed_crossentropy_dtypes_promote_where_torch_refuses():
+    """Keras's torch backend needs target and output of one float dtype in
+    binary_crossentropy ("Found dtype Int but expected Float"); fastnn
+    promotes them (ints as float32), as its categorical_crossentropy does."""
+    out = ops.binary_crossentropy(np.array([0, 1], np.int32), np.array([0.2, 0.9], np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [-np.log(0.8), -np.log(0.9)], rtol=1e-6)
+    assert ops.binary_crossentropy([0.0], np.array([0.5])).dtype == np.float64
+
+
 def test_divide_by_zero_and_integer_powers_as_keras():
     _compare("divide", np.array([1.0, -1.0, 0.0], np.float32), 0.0)
     _compare("divide", np.array([3, 4], np.int32), np.array([2, 0], np.int32))

@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from fastnn._core import ops as _ops
+from fastnn.backend import epsilon as _epsilon
 from fastnn.utils.tensors import plain_tensor
 
 
@@ -600,8 +601,7 @@ def sigmoid(x):
     x = _float(x)
     if x.dtype == _FLOAT32:
         return _ops.activation(x, "sigmoid")
-    e = np.exp(-np.abs(x))  # never overflows
-    return np.asarray(np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), dtype=x.dtype)
+    return _activation(_sigmoid64, x)
 
 
 def exp(x):
@@ -1843,3 +1843,325 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         with np.errstate(invalid="ignore", over="ignore"):
             return np.pad(x, pad_width, constant_values=np.asarray(fill).astype(x.dtype))
     return np.pad(x, pad_width, mode=mode)
+
+
+# -- Keras's neural-network functions -------------------------------------------------
+#
+# Activations of floats keep the dtype (float16 computed in float32 as Keras's
+# torch backend); ints and bools give float32, which Keras's torch backend
+# refuses for most ("not implemented for 'Int'"), as `softmax` and `sigmoid`.
+# Each is computed in float64 and rounded once to the result's dtype.
+__all__ += [
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "celu",
+    "elu",
+    "gelu",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "in_top_k",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "multi_hot",
+    "normalize",
+    "relu6",
+    "selu",
+    "silu",
+    "softplus",
+    "softsign",
+    "sparse_categorical_crossentropy",
+    "swish",
+]
+
+
+def _wide(x: np.ndarray) -> np.ndarray:
+    """`x` in float64 at least (complex refused, as torch's activations)."""
+    if x.dtype.kind == "c":
+        raise TypeError("Keras's activations take real values, got complex")
+    return x.astype(np.promote_types(x.dtype, np.float64))
+
+
+def _activation(fn, x):
+    """`fn` of `x` as a float (ints and bools as float32), computed in
+    float64 and rounded to the result's dtype."""
+    x = _float(x)
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(_wide(x))).astype(x.dtype)
+
+
+def _sigmoid64(x):
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softplus64(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _elu64(x, alpha):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def log_sigmoid(x):
+    """Keras's ``ops.log_sigmoid``: ``log(sigmoid(x))``, computed stably."""
+    return _activation(lambda z: -_softplus64(-z), x)
+
+
+def silu(x):
+    """Keras's ``ops.silu``: ``x * sigmoid(x)``."""
+    return _activation(lambda z: z * _sigmoid64(z), x)
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    """Keras's ``ops.gelu``: ``x * Phi(x)``; by default (as Keras's ops)
+    its tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        return _activation(lambda z: 0.5 * z * (1 + np.tanh(c * (z + 0.044715 * z**3))), x)
+    return _activation(lambda z: 0.5 * z * (1 + _erf64(z / math.sqrt(2))), x)
+
+
+def elu(x, alpha=1.0):
+    """Keras's ``ops.elu``: `x` above 0, ``alpha * (exp(x) - 1)`` below."""
+    return _activation(lambda z: _elu64(z, alpha), x)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """Keras's ``ops.selu``: ``scale * elu(x, alpha)`` with the
+    self-normalizing constants (alpha ≈ 1.6733, scale ≈ 1.0507)."""
+    return _activation(lambda z: _SELU_SCALE * _elu64(z, _SELU_ALPHA), x)
+
+
+def celu(x, alpha=1.0):
+    """Keras's ``ops.celu``: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    return _activation(lambda z: np.maximum(z, 0) + _elu64(np.minimum(z, 0) / alpha, alpha), x)
+
+
+def softplus(x):
+    """Keras's ``ops.softplus``: ``log(1 + exp(x))``, computed stably."""
+    return _activation(_softplus64, x)
+
+
+def softsign(x):
+    """Keras's ``ops.softsign``: ``x / (1 + |x|)``."""
+    return _activation(lambda z: z / (1 + np.abs(z)), x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """Keras's ``ops.leaky_relu``: `x` at or above 0, ``negative_slope * x`` below."""
+    return _activation(lambda z: np.where(z >= 0, z, negative_slope * z), x)
+
+
+def hard_sigmoid(x):
+    """Keras's ``ops.hard_sigmoid``: ``relu6(x + 3) / 6``."""
+    return _activation(lambda z: np.clip(z + 3, 0, 6) / 6, x)
+
+
+def hard_silu(x):
+    """Keras's ``ops.hard_silu``: ``x * relu6(x + 3) / 6``."""
+    return _activation(lambda z: z * np.clip(z + 3, 0, 6) / 6, x)
+
+
+hard_swish = hard_silu
+
+
+def relu6(x):
+    """Keras's ``ops.relu6``: `x` limited to ``[0, 6]``, in `x`'s dtype
+    (ints too; bools refused, as Keras's torch backend)."""
+    x = _tensor(x)
+    if x.dtype == np.bool_:
+        raise TypeError("relu6 of a bool array is not supported (as in Keras's torch backend)")
+    if x.dtype.kind == "f":
+        return _activation(lambda z: np.clip(z, 0, 6), x)
+    return np.asarray(np.clip(x, 0, 6).astype(x.dtype))
+
+
+def _log_softmax64(z, axis):
+    peak = np.max(z, axis=axis, keepdims=True) if z.size else 0.0
+    shifted = z - np.where(np.isfinite(peak), peak, 0)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis=-1):
+    """Keras's ``ops.log_softmax`` over `axis` (an int, a tuple taken
+    together, or None for all), computed stably."""
+    return _activation(lambda z: _log_softmax64(z, _axis(axis)), x)
+
+
+def glu(x, axis=-1):
+    """Keras's ``ops.glu``: ``a * sigmoid(b)`` of the two halves of `x`
+    along `axis` (of even length)."""
+    x = _float(x)
+    if x.ndim == 0 or x.shape[axis] % 2:
+        raise ValueError(f"glu: axis {axis} of shape {x.shape} must have an even length")
+    a, b = np.split(_wide(x), 2, axis=axis)
+    with np.errstate(all="ignore"):
+        return np.asarray(a * _sigmoid64(b)).astype(x.dtype)
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """Keras's ``ops.normalize``: `x` divided by its `order`-norm along
+    `axis` (at least `epsilon`, 1e-7 by default); a 0-d `x` as ``[x]``.
+    Float32 for ints and bools; of order 2, in `x`'s float dtype."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
+    x = _tensor(x)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    epsilon = _epsilon() if epsilon is None else epsilon
+    dtype = _float(x).dtype
+    wide = _wide(x)
+    with np.errstate(all="ignore"):
+        if order == 2:
+            inv_norm = 1 / np.sqrt(np.sum(wide * wide, axis=_axis(axis), keepdims=True))
+            return np.asarray(wide * np.minimum(inv_norm, 1 / epsilon)).astype(dtype)
+        norm = np.linalg.norm(wide, ord=order, axis=_axis(axis), keepdims=True)
+        return np.asarray(wide / np.maximum(norm, epsilon)).astype(dtype)
+
+
+def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwargs):
+    """Keras's ``ops.multi_hot``: for each row of integer labels (a 1-D
+    `inputs` is one row), 1 at each label's class, float32 unless `dtype`
+    (``num_tokens`` is an alias of `num_classes`; negative labels are
+    skipped).
+
+    >>> multi_hot([[0, 2], [1, 1]], num_classes=3)
+    array([[1., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
+    """
+    if num_classes is None and "num_tokens" in kwargs:
+        num_classes = kwargs.pop("num_tokens")
+    if kwargs:
+        raise TypeError(f"multi_hot() got unexpected keyword arguments {sorted(kwargs)}")
+    if num_classes is None:
+        raise ValueError("Argument `num_classes` must be specified.")
+    x = _tensor(inputs)
+    hot = one_hot(x, num_classes, axis=axis, dtype=dtype, sparse=sparse)
+    return np.max(hot, axis=1 if x.ndim > 1 else 0) if hot.size else hot.sum(axis=0)
+
+
+def in_top_k(targets, predictions, k):
+    """Keras's ``ops.in_top_k``: whether each row's target class is among
+    its `k` largest predictions (a tie with the k-th counts), bool.
+
+    >>> in_top_k([1, 0], [[0.2, 0.7, 0.1], [0.5, 0.3, 0.2]], k=1)
+    array([ True,  True])
+    """
+    targets = _tensor(targets).astype(np.int64)
+    predictions = _tensor(predictions)
+    if predictions.ndim != 2 or targets.shape != predictions.shape[:1]:
+        raise ValueError(
+            f"in_top_k: targets of shape (batch,) and predictions of shape (batch, classes), "
+            f"got {targets.shape} and {predictions.shape}"
+        )
+    if np.any((targets < 0) | (targets >= predictions.shape[1])):
+        raise ValueError(f"in_top_k: a target is out of range for {predictions.shape[1]} classes")
+    kth = top_k(predictions, k)[0][:, -1:] if k else np.full((len(targets), 1), np.inf)
+    chosen = np.take_along_axis(predictions, targets[:, None], axis=-1)
+    return np.asarray((chosen >= kth)[:, 0])
+
+
+def _crossentropy_pair(target, output):
+    """Target and output as floats in their common dtype (torch's promotion;
+    ints and bools as float32)."""
+    target, output = _float(target), _float(output)
+    return target, output, _join(target.dtype, output.dtype)
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Keras's ``ops.binary_crossentropy``: elementwise (no mean),
+    ``-(t log(p) + (1 - t) log(1 - p))`` with `output` clipped to ``[1e-7,
+    1 - 1e-7]``, or from logits computed stably; in the common float dtype.
+
+    >>> binary_crossentropy([0.0, 1.0], [0.2, 0.8])
+    array([0.22314353, 0.22314353], dtype=float32)
+    """
+    target, output, dtype = _crossentropy_pair(target, output)
+    if target.shape != output.shape:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={target.shape}, output.shape={output.shape}"
+        )
+    t, z = _wide(target), _wide(output)
+    with np.errstate(all="ignore"):
+        if from_logits:
+            loss = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        else:
+            eps = _epsilon()
+            p = np.clip(output.astype(dtype), eps, 1 - eps).astype(np.float64)
+            loss = -(t * np.maximum(np.log(p), -100) + (1 - t) * np.maximum(np.log1p(-p), -100))
+        return np.asarray(loss).astype(dtype)
+
+
+def _log_probabilities(output, dtype, from_logits, axis):
+    """log-softmax of logits, or the log of probabilities normalized to sum
+    1 and clipped to ``[1e-7, 1 - 1e-7]`` (as Keras), in float64."""
+    if from_logits:
+        return _log_softmax64(_wide(output), axis)
+    eps = _epsilon()
+    with np.errstate(all="ignore"):
+        p = output.astype(dtype)
+        p = (p / np.sum(p, axis=axis, keepdims=True)).astype(dtype)
+        return np.log(np.clip(p, eps, 1 - eps).astype(np.float64))
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Keras's ``ops.categorical_crossentropy``: ``-sum(target *
+    log(p))`` along `axis`, `p` the softmax of logits or `output` normalized
+    and clipped to ``[1e-7, 1 - 1e-7]``; in the common float dtype.
+
+    >>> categorical_crossentropy([[0.0, 1.0]], [[0.4, 0.6]])
+    array([0.5108256], dtype=float32)
+    """
+    target, output, dtype = _crossentropy_pair(target, output)
+    if target.shape != output.shape:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={target.shape}, output.shape={output.shape}"
+        )
+    if target.ndim < 1:
+        raise ValueError("Arguments `target` and `output` must be at least rank 1.")
+    with np.errstate(all="ignore"):
+        log_p = _log_probabilities(output, dtype, from_logits, axis)
+        return np.asarray(-np.sum(_wide(target) * log_p, axis=axis)).astype(dtype)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Keras's ``ops.sparse_categorical_crossentropy``: ``-log(p[target])``
+    for integer class ids (a trailing axis of 1 squeezed), `p` along `axis`
+    as in `categorical_crossentropy`; in `output`'s float dtype. An id out
+    of range is a ValueError (torch's IndexError).
+
+    >>> sparse_categorical_crossentropy([1], [[0.4, 0.6]])
+    array([0.5108256], dtype=float32)
+    """
+    output = _float(output)
+    with np.errstate(invalid="ignore"):
+        target = _tensor(target).astype(np.int64)
+    if output.ndim < 1:
+        raise ValueError("Argument `output` must be at least rank 1.")
+    if target.ndim == output.ndim and target.shape[axis] == 1:
+        target = np.squeeze(target, axis=axis)
+    rest = list(output.shape)
+    del rest[axis]
+    if list(target.shape) != rest:
+        raise ValueError(
+            "Arguments `target` and `output` must have the same shape up until the last "
+            f"dimension: target.shape={target.shape}, output.shape={output.shape}"
+        )
+    classes = output.shape[axis]
+    if np.any((target < 0) | (target >= classes)):
+        raise ValueError(f"sparse_categorical_crossentropy: a target is outside [0, {classes})")
+    log_p = _log_probabilities(output, output.dtype, from_logits, axis)
+    picked = np.take_along_axis(log_p, np.expand_dims(target, axis), axis=axis)
+    return np.asarray(-np.squeeze(picked, axis=axis)).astype(output.dtype)
