@@ -1290,3 +1290,20 @@ def test_stop_gradient_is_the_value():
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     np.testing.assert_array_equal(ops.stop_gradient(x), x)
     assert ops.stop_gradient([1.0, 2.0]).dtype == np.float32
+
+
+def test_keras_ops_have_keras_signatures():
+    """Every ``fastnn.ops`` function named as one of ``keras.ops`` takes
+    Keras's parameters, in order, with Keras's defaults (but the GEMM
+    kernel ``matmul``, which takes transposes and an output)."""
+    import inspect
+
+    keras = _keras()
+
+    def params(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    shared = [n for n in ops.__all__ if hasattr(keras.ops, n) and n != "matmul"]
+    assert len(shared) > 160
+    for name in shared:
+        assert params(getattr(ops, name)) == params(getattr(keras.ops, name)), name

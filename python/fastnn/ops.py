@@ -1267,7 +1267,7 @@ def _scan(fn, x, axis, dtype):
     x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    dtype = _result_type(np.empty(0, np.dtype(dtype or x.dtype)))
+    dtype = _result_type(np.empty(0, x.dtype if dtype is None else np.dtype(dtype)))
     if dtype == np.bool_:
         dtype = np.dtype(np.int32)
     compute = _FLOAT32 if dtype == np.float16 else dtype
