@@ -1307,3 +1307,19 @@ def test_keras_ops_have_keras_signatures():
     assert len(shared) > 160
     for name in shared:
         assert params(getattr(ops, name)) == params(getattr(keras.ops, name)), name
+
+
+@pytest.mark.parametrize(
+    "name", ["binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
+)
+def test_crossentropies_refuse_complex_inputs_without_warnings(name):
+    real = np.array([[0.0, 1.0]], np.float32)
+    complex_ = real.astype(np.complex64)
+    sparse = name.startswith("sparse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning on the way
+        for target, output in ((complex_, real), (real, complex_), (complex_, complex_)):
+            if sparse:
+                target = target[:, 1]
+            with pytest.raises(TypeError, match="take real values, got complex"):
+                getattr(ops, name)(target, output)

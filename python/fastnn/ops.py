@@ -2075,6 +2075,8 @@ def _crossentropy_pair(target, output):
     """Target and output as floats in their common dtype (torch's promotion;
     ints and bools as float32)."""
     target, output = _float(target), _float(output)
+    if "c" in (target.dtype.kind, output.dtype.kind):  # (torch: clamp of complex)
+        raise TypeError("Keras's cross-entropies take real values, got complex")
     return target, output, _join(target.dtype, output.dtype)
 
 
@@ -2146,8 +2148,11 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     array([0.5108256], dtype=float32)
     """
     output = _float(output)
+    target = _tensor(target)
+    if "c" in (output.dtype.kind, target.dtype.kind):
+        raise TypeError("Keras's cross-entropies take real values, got complex")
     with np.errstate(invalid="ignore"):
-        target = _tensor(target).astype(np.int64)
+        target = target.astype(np.int64)
     if output.ndim < 1:
         raise ValueError("Argument `output` must be at least rank 1.")
     if target.ndim == output.ndim and target.shape[axis] == 1:
