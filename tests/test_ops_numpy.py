@@ -724,6 +724,9 @@ def test_indexing_ops_give_keras_values(kind):
         ops.diag(x)
     with pytest.raises(ValueError, match="not divisible"):
         ops.split(x, 2, axis=1)
+    for bad, axis in ((np.float32(1.0), 0), (x, 3), (x, -4)):  # (Keras: an IndexError)
+        with pytest.raises(ValueError, match="out of bounds"):
+            ops.split(bad, 1, axis=axis)
     with pytest.raises(IndexError):
         ops.take(x, [3], axis=1)
 

@@ -1527,6 +1527,8 @@ def split(x, indices_or_sections, axis=0):
     of `x` along `axis` (a ValueError if they cannot be equal), or the parts
     between the given indices."""
     x = _tensor(x)
+    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:  # (Keras: an IndexError)
+        raise ValueError(f"split: axis {axis} is out of bounds for an array of shape {x.shape}")
     if isinstance(indices_or_sections, (int, np.integer)):
         if indices_or_sections < 1 or x.shape[axis] % indices_or_sections:
             raise ValueError(
