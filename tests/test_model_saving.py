@@ -753,3 +753,47 @@ def test_a_built_optimizer_copies_as_a_new_unbuilt_one_as_keras(trained):
     assert copy.copy(trained.optimizer)._kernel is trained.optimizer._kernel  # shallow: shared
     fresh = copy.deepcopy(optimizers.Adam(learning_rate=0.5))  # an unbuilt one copies
     assert float(fresh.learning_rate) == 0.5
+
+
+def test_optimizer_variables_after_fit_are_named_as_keras_s():
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    keras = keras_or_skip()
+    x = np.random.default_rng(0).random((16, 3)).astype(np.float32)
+    y = np.ones((16, 2), np.float32)
+
+    def trained(module, optimizer):
+        model = module.Sequential(
+            [
+                module.Input((3,)),
+                module.layers.Dense(4, name="d1"),
+                module.layers.BatchNormalization(name="bn"),
+                module.layers.Dense(2, name="d2"),
+            ],
+            name="net",
+        )
+        model.compile(optimizer, "mse")
+        with keras_quiet():
+            model.fit(x, y, batch_size=8, verbose=0)
+        return model
+
+    for make in (
+        lambda m: m.optimizers.Adam(amsgrad=True),
+        lambda m: m.optimizers.SGD(momentum=0.9),
+        lambda m: m.optimizers.RMSprop(momentum=0.5, centered=True),
+        lambda m: m.optimizers.Adadelta(),
+        lambda m: m.optimizers.Ftrl(),
+    ):
+        ours = trained(fastnn, make(fastnn))
+        theirs = trained(keras, make(keras))
+        mine = ours.optimizer.variables
+        # (the part after the optimizer's name: Keras names a default SGD "sgd")
+        assert [(v.path.split("/", 1)[1], tuple(v.shape)) for v in mine] == [
+            (v.path.split("/", 1)[1], tuple(v.shape)) for v in theirs.optimizer.variables
+        ]
+        assert all(v.path == f"{ours.optimizer.name}/{v.name}" for v in mine)
+        for variable, view in zip(mine, ours._optimizer_variables()):
+            np.testing.assert_array_equal(variable, view)
+        slot = mine[2]
+        slot[...] = 7.0  # a view of the optimizer's state, as before
+        np.testing.assert_array_equal(ours._optimizer_variables()[2], 7.0)

@@ -2613,6 +2613,35 @@ class Sequential:
             out += opt._scalar_variables()
         return out
 
+    def _named_optimizer_variables(self) -> list:
+        """`_optimizer_variables` as `Variable`s with Keras's names and paths:
+        ``iteration``, ``learning_rate``, ``<weight path with _>_<slot>``
+        (``sequential_dense_kernel_momentum``), then scalar state (Nadam's
+        ``u_product``); the slots are views of the optimizer's state."""
+        opt = self.optimizer
+        values = self._optimizer_variables()
+        names = ["iteration"] + ([] if callable(opt._learning_rate) else ["learning_rate"])
+        weights = self._tensor_weights()
+        slot_names = opt._kernel.slot_names
+        for s, k in _slot_order(slot_names, self._optimizer_tensors):
+            names.append(f"{weights[k].path.replace('/', '_')}_{slot_names[s]}")
+        names += ["u_product"] * (len(values) - len(names))
+        return [
+            _layers.Variable(np.asarray(value), name, f"{opt.name}/{name}", None)
+            for value, name in zip(values, names)
+        ]
+
+    def _tensor_weights(self) -> list:
+        """The layer `Variable` of each of ``net.tensors()``, in order."""
+        by_layer: Dict[int, int] = {}
+        out = []
+        for tensor in self._net.tensors():
+            layer = self._spec_layers[tensor["layer"]]
+            index = by_layer.get(tensor["layer"], 0)
+            by_layer[tensor["layer"]] = index + 1
+            out.append(layer.weights[index])
+        return out
+
     def _load_state(self, weights: dict, source: str, load_optimizer: bool = True) -> None:
         """Checks every array of `weights` against the model, then writes the
         layers' weights and (when compiled) the optimizer's state."""

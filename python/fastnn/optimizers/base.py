@@ -528,8 +528,14 @@ class Optimizer:
         variable, then scalar state (Nadam's ``u_product``).
 
         Slot arrays are writable views of the optimizer's state (assigning into
-        them, e.g. when loading a checkpoint, changes the state).
+        them, e.g. when loading a checkpoint, changes the state). Built by a
+        model's `fit`, they are one `Variable` per trainable weight and slot,
+        named as Keras names them (``adam/sequential_dense_kernel_momentum``).
         """
+        owner = getattr(self, "_flat_owner", None)
+        model = owner() if owner is not None else None
+        if model is not None and model.optimizer is self and model._owns_optimizer_state():
+            return model._named_optimizer_variables()  # per weight, with Keras's names
         out = [np.array(self.iterations, dtype=np.int64)]
         if not callable(self._learning_rate):
             out.append(np.array(self._learning_rate, dtype=np.float32))
