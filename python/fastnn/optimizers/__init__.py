@@ -122,10 +122,8 @@ class SGD(Optimizer):
         # a flag set after construction is checked here, at the next step
         return {"momentum": self.momentum, "nesterov": _flag(self.nesterov, "nesterov")}
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update({"momentum": self.momentum, "nesterov": self.nesterov})
-        return config
+    def _config_hyperparameters(self) -> dict:
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
 
 
 class Adam(Optimizer):
@@ -194,11 +192,6 @@ class Adam(Optimizer):
             "epsilon": self.epsilon,
             "amsgrad": _flag(self.amsgrad, "amsgrad"),  # checked here if set after construction
         }
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
 
 
 class AdamW(Adam):
@@ -326,11 +319,6 @@ class RMSprop(Optimizer):
             "centered": _flag(self.centered, "centered"),
         }
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
-
 
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al.; Keras 3 `Adagrad`).
@@ -391,11 +379,6 @@ class Adagrad(Optimizer):
             "epsilon": self.epsilon,
         }
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
-
 
 class _BetasEpsilon(Optimizer):
     """Nadam and Adamax: Adam's options without amsgrad (Keras 3's signatures)."""
@@ -438,11 +421,6 @@ class _BetasEpsilon(Optimizer):
 
     def _kernel_hyperparameters(self) -> dict:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
 
 
 class Nadam(_BetasEpsilon):
@@ -552,11 +530,6 @@ class Lion(Optimizer):
     def _kernel_hyperparameters(self) -> dict:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2}
 
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
-
 
 class Adadelta(Optimizer):
     """Adadelta (Zeiler, 2012; Keras 3 `Adadelta`, `keras/src/optimizers/adadelta.py`).
@@ -614,11 +587,6 @@ class Adadelta(Optimizer):
 
     def _kernel_hyperparameters(self) -> dict:
         return {"rho": self.rho, "epsilon": self.epsilon}
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
 
 
 def _ftrl_sign(value, name: str, nonpositive: bool = False) -> float:
@@ -722,11 +690,6 @@ class Ftrl(Optimizer):
             "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
             "beta": self.beta,
         }
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._kernel_hyperparameters())
-        return config
 
 
 _ALL = {

@@ -570,7 +570,13 @@ class Optimizer:
             "clipvalue": self.clipvalue,
         }
         config.update(_KERAS_ONLY_DEFAULTS)
+        config.update(self._config_hyperparameters())
         return config
+
+    def _config_hyperparameters(self) -> dict:
+        """The optimizer's own `get_config` entries: by default the kernel's
+        hyperparameters (a flag set after construction is checked there)."""
+        return self._kernel_hyperparameters() if self._kind else {}
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
