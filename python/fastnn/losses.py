@@ -406,7 +406,11 @@ class _Crossentropy(Loss):
         self.label_smoothing = label_smoothing
 
     def _fn_kwargs(self) -> dict:
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+        return {
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            **self._own_parameters(),
+        }
 
     def get_config(self) -> dict:
         return {
@@ -414,7 +418,13 @@ class _Crossentropy(Loss):
             "from_logits": self.from_logits,
             "label_smoothing": self.label_smoothing,
             "axis": -1,
+            **self._own_parameters(),
         }
+
+    def _own_parameters(self) -> dict:
+        """A subclass's further arguments, both to its function and in its
+        config (the focal losses' alpha, gamma, ...)."""
+        return {}
 
 
 class BinaryCrossentropy(_Crossentropy):
@@ -561,17 +571,8 @@ class BinaryFocalCrossentropy(_Crossentropy):
         self.apply_class_balancing = bool(apply_class_balancing)
         self.alpha, self.gamma = alpha, gamma
 
-    def _fn_kwargs(self) -> dict:
+    def _own_parameters(self) -> dict:
         return {
-            **super()._fn_kwargs(),
-            "apply_class_balancing": self.apply_class_balancing,
-            "alpha": self.alpha,
-            "gamma": self.gamma,
-        }
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
             "apply_class_balancing": self.apply_class_balancing,
             "alpha": self.alpha,
             "gamma": self.gamma,
@@ -626,11 +627,8 @@ class CategoricalFocalCrossentropy(_Crossentropy):
         super().__init__(from_logits, label_smoothing, name, reduction)
         self.alpha, self.gamma = alpha, gamma
 
-    def _fn_kwargs(self) -> dict:
-        return {**super()._fn_kwargs(), "alpha": self.alpha, "gamma": self.gamma}
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma}
+    def _own_parameters(self) -> dict:
+        return {"alpha": self.alpha, "gamma": self.gamma}
 
 
 class _KerasLoss(Loss):
