@@ -74,3 +74,24 @@ def test_string_columns_are_still_refused(rng):
         model.fit(frame, np.zeros(2), verbose=0)
     for a, b in zip(model.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
+
+
+def test_validation_split_of_a_frame_with_bool_columns(rng):
+    # the Titanic / fuel-efficiency pattern: get_dummies, then validation_split
+    n = 40
+    frame = pd.get_dummies(
+        pd.DataFrame({"age": rng.standard_normal(n), "kind": rng.choice(["a", "b", "c"], n)}),
+        columns=["kind"],
+    )
+    y = pd.Series(rng.standard_normal(n))
+    values = frame.to_numpy(dtype=np.float64)
+    histories = []
+    for x in (frame, values):
+        fastnn.utils.set_random_seed(5)
+        model = fastnn.Sequential([Input((4,)), layers.Dense(3, "relu"), layers.Dense(1)])
+        model.compile("adam", "mse")
+        histories.append(
+            model.fit(x, y, validation_split=0.25, epochs=2, batch_size=8, verbose=0).history
+        )
+    assert sorted(histories[0]) == ["loss", "val_loss"]
+    assert histories[0] == histories[1]

@@ -246,7 +246,10 @@ Targets checked_y(const Network& net, const py::handle& y_obj, int64_t rows) {
       if (!(p[i] >= 0.0 && p[i] < static_cast<double>(classes)) || p[i] != std::floor(p[i]))
         throw py::value_error("label " + label_text(p[i]) + " at index " + std::to_string(i) +
                               " is not a class id in [0, " + std::to_string(classes) +
-                              ") for a network with " + std::to_string(classes) + " outputs");
+                              ") for a network with " + std::to_string(classes) + " outputs" +
+                              (classes == 1 ? " (two classes with one sigmoid output: use "
+                                              "binary_crossentropy)"
+                                            : ""));
     t.labels = IntArray::ensure(v);
   } else {
     FloatArray f = as_float32_c(raw, "y");

@@ -461,9 +461,15 @@ class Sequential:
             None,
         )
         if len(shape) > 1 and not isinstance(first, (_layers.Flatten, _layers.Reshape)):
+            last_axis = (
+                f" (Keras's Dense maps the last axis of each sample, keeping {shape[:-1]}: "
+                "fastnn's layers take flat samples only)"
+                if isinstance(first, _layers.Dense)
+                else ""
+            )
             raise ValueError(
                 f"the model's input has shape {shape} but its first layer is "
-                f"{type(first).__name__}: add a Flatten layer first, or reshape the "
+                f"{type(first).__name__}{last_axis}: add a Flatten layer first, or reshape the "
                 f"data to (n, {math.prod(shape)})"
             )
         specs = []
@@ -588,7 +594,9 @@ class Sequential:
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
                 `model.loss` holds it as given (the string, say), as in
-                Keras.
+                Keras. `None` keeps an earlier compile's loss and
+                `loss_weights`, as Keras 3 keeps them (a first compile needs
+                one).
             metrics: None, or a list of metrics computed in C++ alongside the
                 loss: Keras names and aliases (``"accuracy"``/``"acc"``,
                 resolved from the shapes of labels and predictions as Keras 3
@@ -600,7 +608,9 @@ class Sequential:
                 instances (e.g. ``TopKCategoricalAccuracy(k=3)``). A string
                 is its own log name; an instance keeps its `name`. As in
                 Keras 3 these are not weighted by `sample_weight` or
-                `class_weight` (every sample counts once). Defaults to `None`.
+                `class_weight` (every sample counts once). Defaults to `None`;
+                with `weighted_metrics` also `None`, an earlier compile's
+                metrics are kept, as in Keras 3.
             weighted_metrics: the same kinds of metrics, averaged with the
                 sample (and class) weights, as Keras 3's `weighted_metrics`;
                 one whose name a `metrics` entry already has is logged as
@@ -644,14 +654,28 @@ class Sequential:
                     stacklevel=2,
                 )
             jit_compile = False
+        # Keras 3's Trainer.compile replaces the loss (with its loss_weights)
+        # only when `loss` is given, and the metrics only when `metrics` or
+        # `weighted_metrics` is: compiling again to change the optimizer keeps
+        # the rest.
+        keep_loss = loss is None and self._loss is not None
+        keep_metrics = metrics is None and weighted_metrics is None and self.compiled
+        if keep_loss:
+            loss_weights = self._loss_weights
         loss_weight = self._check_loss_weights(loss_weights)
-        if loss is None:
+        if loss is None and not keep_loss:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
-        given_loss = loss
-        loss = _losses._resolve(self._one_output(loss, "loss"))
-        metric_ids = _metric_list(self._one_output(metrics, "metrics"))
-        weighted_ids = _metric_list(self._one_output(weighted_metrics, "weighted_metrics"))
+        if keep_loss:
+            given_loss, loss = self.loss, self._loss
+        else:
+            given_loss = loss
+            loss = _losses._resolve(self._one_output(loss, "loss"))
+        if keep_metrics:
+            metric_ids, weighted_ids = self._metric_ids, self._weighted_metric_ids
+        else:
+            metric_ids = _metric_list(self._one_output(metrics, "metrics"))
+            weighted_ids = _metric_list(self._one_output(weighted_metrics, "weighted_metrics"))
         resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)
         if self._net is not None:
             self._net.set_loss(
@@ -775,6 +799,15 @@ class Sequential:
             return _metrics.resolve_metrics(unresolved, (1, 2), (1, 2), rename_repeats), []
         sparse = loss.kernel == "sparse_categorical_crossentropy"
         y_true_shape = (1,) if sparse or width == 1 else (1, width)
+        if sparse and width == 1:
+            # "accuracy" would be binary by the output's width, which the
+            # class ids of a sparse loss cannot score; as the loss's own it
+            # leaves `fit` to name the real mistake (a label other than 0 for
+            # one output: binary_crossentropy was meant).
+            metric_ids = [
+                _metrics.SparseCategoricalAccuracy(name=m) if _metrics._is_accuracy_alias(m) else m
+                for m in metric_ids
+            ]
         try:
             resolved = _metrics.resolve_metrics(
                 metric_ids, y_true_shape, (1, width), rename_repeats
@@ -1405,7 +1438,9 @@ class Sequential:
             validation_batch_size: Defaults to `batch_size` (when that is
                 None: ``ceil(n_val / validation_steps)`` with
                 `validation_steps`, else 32, as in Keras 3).
-            validation_freq: validate every `validation_freq` epochs.
+            validation_freq: validate every `validation_freq` epochs (an
+                integer >= 1), or after the epochs a list names (1 for the
+                first), as in Keras.
                 Defaults to `1`.
 
         Returns:
@@ -1432,7 +1467,7 @@ class Sequential:
             )
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
-        validation_freq = _check_positive_int(validation_freq, "validation_freq")
+        validation_freq = _check_validation_freq(validation_freq)
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
         verbose = _check_verbose(verbose)
         if _batch_sources.is_batch_source(x):
@@ -1522,10 +1557,10 @@ class Sequential:
                 if done >= batches:
                     order = None
                 epoch_logs = dict(train_logs)
-                if val_source is not None and (epoch + 1) % validation_freq == 0:
+                if val_source is not None and _validates_after(epoch, validation_freq):
                     val_logs = self._evaluate_source(val_source.iterator(), cbs, silent=True)
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-                elif val_data is not None and (epoch + 1) % validation_freq == 0:
+                elif val_data is not None and _validates_after(epoch, validation_freq):
                     val_logs = self._evaluate_data(
                         val_data, val_batch, cbs, silent=True, steps=validation_steps
                     )
@@ -1853,7 +1888,9 @@ class Sequential:
                         break
                 # An epoch that got no batch logs nothing (Keras's empty logs).
                 epoch_logs = self._logs(totals) if totals is not None else {}
-                if (val_source or val_arrays) is not None and (epoch + 1) % validation_freq == 0:
+                if (val_source or val_arrays) is not None and _validates_after(
+                    epoch, validation_freq
+                ):
                     if val_source is not None:
                         val_logs = self._evaluate_source(val_source.iterator(), cbs, silent=True)
                     else:
@@ -2864,6 +2901,32 @@ def _check_positive_int(value, name: str) -> int:
     return _check_int(value, name, 1)
 
 
+def _check_validation_freq(value):
+    """`fit`'s validation_freq: an integer >= 1, or a list of the (1-based)
+    epochs after which to validate, as Keras's `_should_eval` takes it."""
+    if isinstance(value, list):
+        for epoch in value:
+            if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
+                raise ValueError(
+                    "validation_freq: a list names the epochs to validate after, as integers "
+                    f"(1 for the first); got {epoch!r} in {value!r}"
+                )
+        return frozenset(int(epoch) for epoch in value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            "Expected `validation_freq` to be a list or int. Received: "
+            f"validation_freq={value} of the type {type(value)}."
+        )
+    return _check_positive_int(value, "validation_freq")
+
+
+def _validates_after(epoch: int, validation_freq) -> bool:
+    """Whether epoch `epoch` (0-based) ends with a validation pass."""
+    if isinstance(validation_freq, frozenset):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
+
+
 def _check_batch_size(value, name: str) -> int:
     """An integer >= 1; one above any possible row count (10**30) is the
     same single batch, so it is lowered to 2**40 for the engine's int64."""
@@ -3050,9 +3113,30 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
         pass  # one sample in a list: data
     else:
         x = unwrap(x, None)
-    x = plain_tensor(x)
+    x = _densified(plain_tensor(x), "x")
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
-    return x, plain_tensor(unwrap(y, rows)), plain_tensor(unwrap(sample_weight, rows))
+    y = _densified(plain_tensor(unwrap(y, rows)), "y")
+    return x, y, _densified(plain_tensor(unwrap(sample_weight, rows)), "sample_weight")
+
+
+def _densified(value, what: str):
+    """A SciPy sparse matrix or array (TF-IDF features, `OneHotEncoder`'s
+    output) as a dense NumPy array, as Keras's torch backend densifies it
+    (batch by batch there, once here: the engine gathers batches from one
+    dense array); floats as float32, which the engine computes in."""
+    if not type(value).__module__.startswith("scipy.sparse") or not hasattr(value, "toarray"):
+        return value
+    if value.dtype.kind == "f":
+        value = value.astype(np.float32, copy=False)
+    try:
+        return value.toarray()
+    except MemoryError:
+        nbytes = math.prod(value.shape) * value.dtype.itemsize
+        raise MemoryError(
+            f"{what} is a SciPy sparse matrix of shape {value.shape}; fastnn trains on dense "
+            f"arrays, and densifying it needs {nbytes / 2**30:.1f} GiB: reduce its width (e.g. "
+            "max_features of the vectorizer) or train on fewer rows at a time"
+        ) from None
 
 
 def _refuse_batch_source(x, what: str) -> None:
@@ -3105,7 +3189,7 @@ def _check_split(split) -> float:
 def _train_validation_split(x, y, sample_weight, split: float):
     """Keras 3's split: the last ``n - floor(n * (1 - split))`` rows validate,
     cut before any shuffling."""
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = np.asarray(_frame_values(x)), np.asarray(_frame_values(y))
     for name, arr in (("x", x), ("y", y)):
         if arr.ndim == 0:
             raise ValueError(f"{name} must have a batch axis, got shape {arr.shape}")

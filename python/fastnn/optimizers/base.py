@@ -54,6 +54,11 @@ class _LearningRate(float):
         """The rate as a 0-d float32 array, as Keras's variable gives it."""
         return np.array(float(self), dtype=np.float32)
 
+    @property
+    def value(self) -> np.float32:
+        """The rate as a float32 scalar, as Keras's variable's `value`."""
+        return np.float32(self)
+
     def assign(self, value) -> None:
         """Sets the optimizer's learning rate (``opt.learning_rate = value``)."""
         if self._optimizer is None:
