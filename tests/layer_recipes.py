@@ -9,6 +9,41 @@ import fastnn
 from fastnn import layers, models, optimizers
 
 
+def targets(rng, output: str, n: int):
+    """(y, loss) for n samples of an output "softmax" (3 classes, ids),
+    "sigmoid" (one 0/1 label) or "linear" (2 normal targets)."""
+    if output == "softmax":
+        return rng.integers(0, 3, n), "sparse_categorical_crossentropy"
+    if output == "sigmoid":
+        return rng.integers(0, 2, n).astype(np.float32), "binary_crossentropy"
+    return rng.standard_normal((n, 2)).astype(np.float32), "mse"
+
+
+def check_fit_matches_keras(keras, build, x, y, loss, rtol=2e-6, weight_rtol=1e-5) -> None:
+    """build(lib) for fastnn (seed 3) and Keras, Keras given fastnn's initial
+    weights: 3 epochs of SGD(0.1) in batches of 16 without shuffling give
+    Keras's loss history (rtol), evaluate (rtol) and final weights
+    (weight_rtol, atol 1e-6)."""
+    from keras_inprocess import keras_quiet
+
+    fastnn.utils.set_random_seed(3)
+    ours = build(fastnn)
+    ours.compile(optimizer=optimizers.SGD(0.1), loss=loss)
+    with keras_quiet():
+        theirs = build(keras)
+        theirs.set_weights(ours.get_weights())
+        theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+        k_history = theirs.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        k_eval = theirs.evaluate(x, y, batch_size=16, verbose=0)
+        k_weights = theirs.get_weights()
+    history = ours.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+    np.testing.assert_allclose(history.history["loss"], k_history.history["loss"], rtol=rtol)
+    np.testing.assert_allclose(ours.evaluate(x, y, batch_size=16, verbose=0), k_eval, rtol=rtol)
+    assert len(ours.get_weights()) == len(k_weights)
+    for a, b in zip(ours.get_weights(), k_weights):
+        np.testing.assert_allclose(a, b, rtol=weight_rtol, atol=1e-6)
+
+
 def trained_on_wide_data(threads: int, middle) -> list:
     """Weights after 2 epochs of Adam on 512 rows of 300 features in batches
     of 129 (rows and columns split across threads): Input(300) ->

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from keras_inprocess import keras_or_skip, keras_quiet
+from layer_recipes import check_fit_matches_keras, targets
 
 import fastnn
 from fastnn import Input, layers, regularizers
@@ -38,14 +39,6 @@ def build(lib, hidden_reg, output_reg, output, frozen_middle=False):
     return model
 
 
-def targets(rng, output, n):
-    if output == "softmax":
-        return rng.integers(0, 3, n), "sparse_categorical_crossentropy"
-    if output == "sigmoid":
-        return rng.integers(0, 2, n).astype(np.float32), "binary_crossentropy"
-    return rng.standard_normal((n, 2)).astype(np.float32), "mse"
-
-
 @pytest.mark.parametrize("frozen_middle", [False, True])
 @pytest.mark.parametrize("output", ["softmax", "sigmoid", "linear"])
 @pytest.mark.parametrize("where", ["hidden", "output", "both"])
@@ -62,21 +55,9 @@ def test_training_matches_keras(rng, kind, where, output, frozen_middle):
             make(lib) if where in ("output", "both") else None,
         )
 
-    fastnn.utils.set_random_seed(3)
-    ours = build(fastnn, *regs(fastnn), output, frozen_middle)
-    ours.compile(optimizer=fastnn.optimizers.SGD(0.1), loss=loss)
-    with keras_quiet():
-        theirs = build(keras, *regs(keras), output, frozen_middle)
-        theirs.set_weights(ours.get_weights())
-        theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
-        k_history = theirs.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
-        k_eval = theirs.evaluate(x, y, batch_size=16, verbose=0)
-        k_weights = theirs.get_weights()
-    history = ours.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
-    np.testing.assert_allclose(history.history["loss"], k_history.history["loss"], rtol=2e-5)
-    np.testing.assert_allclose(ours.evaluate(x, y, batch_size=16, verbose=0), k_eval, rtol=2e-5)
-    for a, b in zip(ours.get_weights(), k_weights):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    check_fit_matches_keras(
+        keras, lambda lib: build(lib, *regs(lib), output, frozen_middle), x, y, loss, 2e-5, 1e-4
+    )
 
 
 def test_penalty_is_the_batch_mean_of_the_outputs_norms(rng):

@@ -89,6 +89,10 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
       s.bias_constraint = constraint_from_object(d["bias_constraint"]);
   } else if (type == "activation") {
     s.type = nn::LayerType::activation;
+  } else if (type == "activity_regularization") {
+    s.type = nn::LayerType::activity_regularization;
+    if (d.contains("activity_l1")) s.activity_l1 = d["activity_l1"].cast<float>();
+    if (d.contains("activity_l2")) s.activity_l2 = d["activity_l2"].cast<float>();
   } else if (type == "dropout") {
     s.type = nn::LayerType::dropout;
     s.rate = d["rate"].cast<float>();
@@ -117,9 +121,10 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     if (d.contains("center")) s.center = d["center"].cast<bool>();
     if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
   } else {
-    throw py::value_error("unknown layer type '" + type +
-                          "'; expected dense, activation, prelu, dropout, batch_norm, layer_norm, "
-                          "gaussian_noise, gaussian_dropout, alpha_dropout");
+    throw py::value_error(
+        "unknown layer type '" + type +
+        "'; expected dense, activation, activity_regularization, prelu, dropout, "
+        "batch_norm, layer_norm, gaussian_noise, gaussian_dropout, alpha_dropout");
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });

@@ -162,6 +162,8 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
           " must be >= 0 (negative_slope, threshold finite; max_value may be inf), got " +
           std::to_string(L.act_param) + ", " + std::to_string(L.act_max_value) + ", " +
           std::to_string(L.act_threshold));
+    check_factor(L.activity_l1, "activity l1", i);
+    check_factor(L.activity_l2, "activity l2", i);
     switch (L.type) {
       case LayerType::dense:
         if (L.units < 1)
@@ -186,8 +188,6 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         check_factor(L.kernel_l2, "kernel l2", i);
         check_factor(L.bias_l1, "bias l1", i);
         check_factor(L.bias_l2, "bias l2", i);
-        check_factor(L.activity_l1, "activity l1", i);
-        check_factor(L.activity_l2, "activity l2", i);
         for (const auto& [begin, size, l1, l2] :
              {std::make_tuple(s.kernel, s.in * s.out, L.kernel_l1, L.kernel_l2),
               std::make_tuple(s.bias, s.out, L.bias_l1, L.bias_l2)}) {
@@ -213,6 +213,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         first_trainable_ = std::min(first_trainable_, static_cast<int>(i));
         break;
       case LayerType::activation:
+      case LayerType::activity_regularization:
         s.out = width;
         break;
       case LayerType::prelu:
@@ -425,7 +426,8 @@ void Network::reserve(int64_t rows) {
     const LayerType t = layers_[i].type;
     const bool pre =
         t == LayerType::dense || t == LayerType::batch_norm || t == LayerType::layer_norm;
-    per_row += static_cast<double>(state_[i].out) * (1 + pre + is_random(layers_[i])) +
+    const bool out = t != LayerType::activity_regularization;
+    per_row += static_cast<double>(state_[i].out) * (out + pre + is_random(layers_[i])) +
                (t == LayerType::layer_norm ? 1.0 : 0.0);
   }
   const double bytes     = per_row * static_cast<double>(rows) * sizeof(float);
@@ -443,7 +445,7 @@ void Network::reserve(int64_t rows) {
 void Network::reserve_workspaces(int64_t rows) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     const size_t n = static_cast<size_t>(rows * state_[i].out);
-    out_[i].reserve(n);
+    if (layers_[i].type != LayerType::activity_regularization) out_[i].reserve(n);  // (else y = x)
     if (layers_[i].type == LayerType::dense || layers_[i].type == LayerType::batch_norm)
       pre_[i].reserve(n);
     if (layers_[i].type == LayerType::layer_norm)  // x-hat, then each row's inv
@@ -469,7 +471,8 @@ size_t Network::serial_tail_begin(int64_t rows) const {
     const bool threaded =
         L.type == LayerType::dense
             ? 2.0 * static_cast<double>(rows) * static_cast<double>(S.in * S.out) >= min_flops
-            : L.type != LayerType::activation && rows * S.out >= kChunk;
+            : L.type != LayerType::activation && L.type != LayerType::activity_regularization &&
+                  rows * S.out >= kChunk;
     if (threaded) return i + 1;
   }
   return 0;
@@ -498,9 +501,14 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
                     dst, S.out, use ? &ep : nullptr);
         if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, act_params(L));
         if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
-          activity_sum_ += activity_penalty(i, rows);
+          activity_sum_ += activity_penalty(i, y, rows);
         break;
       }
+      case LayerType::activity_regularization:
+        y = const_cast<float*>(in);  // identity: no copy
+        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
+          activity_sum_ += activity_penalty(i, y, rows);
+        break;
       case LayerType::activation:
         ops::activation_forward(L.act, y, in, rows, S.out, act_params(L));
         break;
@@ -610,8 +618,12 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
       case LayerType::alpha_dropout:
         if (L.rate != 0.0f) scale_inplace(d, mask_[i].data(), rows * S.out);
         break;
-      case LayerType::gaussian_noise:
-        break;  // y = x + noise: dx = dy
+      case LayerType::gaussian_noise:  // y = x + noise: dx = dy
+        break;
+      case LayerType::activity_regularization:  // y = x: dx = dy + the penalty's gradient
+        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
+          add_activity_gradient(static_cast<size_t>(i), d, rows);
+        break;
       case LayerType::batch_norm:
         batch_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
         break;
@@ -930,9 +942,8 @@ void Network::sgd_step(float learning_rate) {
   ++iterations_;
 }
 
-double Network::activity_penalty(size_t i, int64_t rows) const {
+double Network::activity_penalty(size_t i, const float* y, int64_t rows) const {
   const LayerSpec& L = layers_[i];
-  const float* y     = out_[i].data();
   const int64_t n    = rows * state_[i].out;
   double l1 = 0.0, l2 = 0.0;
   for (int64_t k = 0; k < n; ++k) {

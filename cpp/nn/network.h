@@ -24,6 +24,10 @@
 //               epsilon); gamma (scale=true) and beta (center=true) are
 //               (features,) tensors of the parameter buffer. The same in
 //               training and inference (no statistics are kept).
+//   activity_regularization
+//               Keras 3's ActivityRegularization: y = x (no copy), and the
+//               penalty of its input joins the loss as a Dense layer's
+//               activity regularizer does (activity_l1, activity_l2 below).
 //   batch_norm  Keras 3's BatchNormalization over the features (axis=-1), see
 //               nn/batch_norm.h for the formulas: y = (x - mean) * inv * gamma + beta,
 //               inv = 1 / sqrt(var + epsilon); gamma (scale=true) and beta
@@ -98,6 +102,7 @@ enum class LayerType : int {
   alpha_dropout,
   layer_norm,
   prelu,
+  activity_regularization,
 };
 
 // A Keras weight constraint on a dense layer's kernel or bias, applied after
@@ -139,9 +144,10 @@ struct LayerSpec {
   float kernel_l1 = 0.0f, kernel_l2 = 0.0f;
   float bias_l1 = 0.0f, bias_l2 = 0.0f;
   Constraint kernel_constraint, bias_constraint;  // dense
-  // dense: Keras's activity regularizer on the layer's output y, finite
-  // and >= 0: (activity_l1 * sum|y| + activity_l2 * sum y^2) / rows joins the
-  // batch loss (Keras 3 divides by the batch size), its gradient dy
+  // dense, activity_regularization: Keras's activity regularizer on the
+  // layer's output y, finite and >= 0: (activity_l1 * sum|y| + activity_l2 *
+  // sum y^2) / rows joins the batch loss (Keras 3 divides by the batch size),
+  // its gradient dy
   float activity_l1 = 0.0f, activity_l2 = 0.0f;
   // batch_norm: momentum in [0, 1], epsilon > 0 (doubles as Keras's Python
   // floats; the float32 arithmetic rounds them as torch does)
@@ -440,7 +446,11 @@ class Network {
   // The activity penalties of the last forward pass, summed over its rows
   // (each layer's l1 * sum|y| + l2 * sum y^2): a batch's loss_sum gains it.
   double activity_sum_ = 0.0;
-  double activity_penalty(size_t i, int64_t rows) const;
+  // Layer i's activity penalty of its output y (rows x its width):
+  // activity_l1 * sum|y| + activity_l2 * sum y^2, summed over the rows (the
+  // batch's loss_sum gains it); add_activity_gradient adds its gradient,
+  // divided by rows, to d (dL/dy).
+  double activity_penalty(size_t i, const float* y, int64_t rows) const;
   void add_activity_gradient(size_t i, float* d, int64_t rows) const;
   // The dense layers' constraints, applied after every optimizer step to the
   // layers that train (apply_constraints).

@@ -26,6 +26,7 @@ from fastnn.utils.seeding import next_seed
 __all__ = [
     "ELU",
     "Activation",
+    "ActivityRegularization",
     "AlphaDropout",
     "BatchNormalization",
     "Dense",
@@ -367,7 +368,7 @@ def _regularizer_argument(name: str):
 
     def check(layer: Layer, value):
         regularizer = _regularizers.get(value)
-        _regularizers.penalty_factors(regularizer, f"Dense {layer.name!r} {name}")
+        _regularizers.penalty_factors(regularizer, f"{type(layer).__name__} {layer.name!r} {name}")
         return regularizer
 
     return check
@@ -2080,6 +2081,61 @@ class Identity(Layer):
         return inputs
 
 
+class ActivityRegularization(Layer):
+    """Returns its inputs unchanged and adds a penalty on them to the loss,
+    as Keras 3's ``ActivityRegularization``: ``(l1 * sum|x| + l2 *
+    sum x**2) / batch_size`` (Keras 3 divides an activity penalty by the
+    batch size) joins the loss in training and evaluation alike, and its
+    gradient the input's. The C++ engine computes both, as for a Dense
+    layer's `activity_regularizer`.
+
+    Args:
+        l1: L1 factor, a finite float >= 0. Defaults to `0.0`.
+        l2: L2 factor, a finite float >= 0. Defaults to `0.0`.
+
+    As in Keras, the penalty is the layer's `activity_regularizer`
+    (``L1L2(l1, l2)``), which may be reassigned later (a built model
+    applies it from its next step); `l1` and `l2` are what `get_config`
+    writes.
+
+    Input shape: any; output shape the same.
+
+    >>> layer = ActivityRegularization(l1=0.01)
+    """
+
+    activity_regularizer = _Hyperparameter(_regularizer_argument("activity_regularizer"))
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        regularizer = _regularizers.L1L2(l1=l1, l2=l2)  # Keras's checks and errors
+        super().__init__(**kwargs)
+        self.activity_regularizer = regularizer
+        # as given (Keras's config keeps them so), NumPy scalars as Python numbers
+        self.l1 = l1.item() if isinstance(l1, np.generic) else l1
+        self.l2 = l2.item() if isinstance(l2, np.generic) else l2
+
+    def _sample_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _spec(self, input_shape):
+        l1, l2 = _regularizers.penalty_factors(
+            self.activity_regularizer, f"ActivityRegularization {self.name!r}"
+        )
+        return {"type": "activity_regularization", "activity_l1": l1, "activity_l2": l2}
+
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array,
+        the array (Keras's eager call returns its input; the penalty counts
+        only inside a model)."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        return inputs
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+
+
 def _no_shared_axes(value) -> None:
     if value is not None:
         raise ValueError(
@@ -2795,7 +2851,7 @@ _NOT_DENSE = (
 )  # fmt: skip
 # Keras layers that fit a dense network but that fastnn does not have (yet).
 _NOT_YET = (
-    "ActivityRegularization", "UnitNormalization", "RMSNormalization", "GroupNormalization",
+    "UnitNormalization", "RMSNormalization", "GroupNormalization",
     "SpectralNormalization", "EinsumDense", "CategoryEncoding", "Discretization", "Hashing",
     "HashedCrossing", "IntegerLookup", "StringLookup", "Pipeline", "Wrapper", "InputSpec",
 )  # fmt: skip
@@ -2844,7 +2900,8 @@ def __getattr__(name: str):
             name,
             f"fastnn.layers has no {name!r}: fastnn does not implement this Keras layer (its "
             "layers: Dense, activations, Dropout and the noise layers, Flatten, Reshape, "
-            "Normalization, Rescaling, BatchNormalization, LayerNormalization, PReLU)",
+            "Normalization, Rescaling, BatchNormalization, LayerNormalization, PReLU, "
+            "ActivityRegularization)",
         )
     if name in _FOREIGN:
         raise _refuse(

@@ -455,9 +455,10 @@ class Sequential:
         if not self._layers:
             raise ValueError("the model has no layers")
         shape = self._input_shape
-        # Rescaling layers may come before the Flatten
+        # Rescaling layers may come before the Flatten, and layers that take
+        # any shape
         first = next(
-            (x for x in self._layers if not isinstance(x, (_layers.Rescaling, _layers.Identity))),
+            (x for x in self._layers if not isinstance(x, _ANY_SHAPE_BEFORE_FLATTEN)),
             None,
         )
         if len(shape) > 1 and not isinstance(first, (_layers.Flatten, _layers.Reshape)):
@@ -2859,6 +2860,9 @@ def _check_memory(name: str, input_shape, specs) -> None:
             f"({_largest_kernel(input_shape, specs)})"
         )
 
+
+# Layers that may come before a model's Flatten: they take samples of any shape.
+_ANY_SHAPE_BEFORE_FLATTEN = (_layers.Rescaling, _layers.Identity, _layers.ActivityRegularization)
 
 # -- fit helpers ----------------------------------------------------------------
 # Layers the engine does not run: a reshape, the inputs' normalization and
