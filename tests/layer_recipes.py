@@ -19,6 +19,21 @@ def targets(rng, output: str, n: int):
     return rng.standard_normal((n, 2)).astype(np.float32), "mse"
 
 
+def under_every_isa(run) -> dict:
+    """{isa: run()} for every ISA this machine has (the active one restored)."""
+    from fastnn import _core
+
+    results = {}
+    previous = _core.active_isa()
+    try:
+        for isa in _core.available_isas():
+            _core.set_isa(isa)
+            results[isa] = run()
+    finally:
+        _core.set_isa(previous)
+    return results
+
+
 def check_fit_matches_keras(keras, build, x, y, loss, rtol=2e-6, weight_rtol=1e-5) -> None:
     """build(lib) for fastnn (seed 3) and Keras, Keras given fastnn's initial
     weights: 3 epochs of SGD(0.1) in batches of 16 without shuffling give

@@ -14,6 +14,7 @@ from layer_recipes import (
     check_save_load_resume,
     check_thread_counts_agree,
     targets,
+    under_every_isa,
 )
 
 import fastnn
@@ -180,24 +181,21 @@ def test_isas_agree(rng):
     rounding."""
     x = rng.standard_normal((40, 7)).astype(np.float32)
     y = rng.integers(0, 3, 40)
-    losses, weights = {}, {}
-    previous = _core.active_isa()
-    try:
-        for isa in _core.available_isas():
-            _core.set_isa(isa)
-            alone = models.Sequential([Input((7,)), layers.ActivityRegularization(0.3, 0.7)])
-            alone.compile(optimizer="sgd", loss="mse")
-            losses[isa] = alone.test_on_batch(x, np.zeros_like(x))
-            fastnn.utils.set_random_seed(9)
-            model = build(fastnn, ("input", "hidden", "output"), "softmax", 0.01, 0.02)
-            model.compile(optimizer=optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
-            model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-            weights[isa] = model.get_weights()
-    finally:
-        _core.set_isa(previous)
-    assert len(set(losses.values())) == 1
-    for other in weights.values():
-        for a, b in zip(other, weights["generic"]):
+
+    def run():
+        alone = models.Sequential([Input((7,)), layers.ActivityRegularization(0.3, 0.7)])
+        alone.compile(optimizer="sgd", loss="mse")
+        loss = alone.test_on_batch(x, np.zeros_like(x))
+        fastnn.utils.set_random_seed(9)
+        model = build(fastnn, ("input", "hidden", "output"), "softmax", 0.01, 0.02)
+        model.compile(optimizer=optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        return loss, model.get_weights()
+
+    results = under_every_isa(run)
+    assert len({loss for loss, _ in results.values()}) == 1
+    for _, weights in results.values():
+        for a, b in zip(weights, results["generic"][1]):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -91,7 +91,7 @@ def test_every_keras_layer_fastnn_lacks_is_refused_with_a_reason():
             getattr(layers, name)
         assert "has no attribute" not in str(raised.value), name  # a reason, not the bare error
     with pytest.raises(ImportError, match="does not implement this Keras layer"):
-        exec("from fastnn.layers import UnitNormalization", {})
+        exec("from fastnn.layers import RMSNormalization", {})
     with pytest.raises(AttributeError, match="another framework"):
         _ = layers.TorchModuleWrapper
 
@@ -106,7 +106,7 @@ def test_probing_from_a_shallow_stack_is_a_plain_false(monkeypatch):
     raised = []
     monkeypatch.setattr(sys, "unraisablehook", lambda report: raised.append(report.exc_value))
     before = _thread._count()
-    for name in ("Conv2D", "Concatenate", "Lambda", "UnitNormalization", "Nonsense"):
+    for name in ("Conv2D", "Concatenate", "Lambda", "RMSNormalization", "Nonsense"):
         _thread.start_new_thread(hasattr, (layers, name))
     deadline = time.monotonic() + 10
     while _thread._count() > before and time.monotonic() < deadline:

@@ -113,6 +113,8 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     if (d.contains("epsilon")) s.epsilon = d["epsilon"].cast<double>();
     if (d.contains("center")) s.center = d["center"].cast<bool>();
     if (d.contains("scale")) s.scale = d["scale"].cast<bool>();
+  } else if (type == "unit_norm") {
+    s.type = nn::LayerType::unit_norm;
   } else if (type == "prelu") {
     s.type = nn::LayerType::prelu;
   } else if (type == "layer_norm") {
@@ -124,7 +126,7 @@ nn::LayerSpec layer_from_dict(const py::dict& d) {
     throw py::value_error(
         "unknown layer type '" + type +
         "'; expected dense, activation, activity_regularization, prelu, dropout, "
-        "batch_norm, layer_norm, gaussian_noise, gaussian_dropout, alpha_dropout");
+        "batch_norm, layer_norm, unit_norm, gaussian_noise, gaussian_dropout, alpha_dropout");
   }
   if (d.contains("activation"))
     s.act = translating([&] { return ops::activation_from_name(py::str(d["activation"])); });

@@ -17,6 +17,7 @@
 #include "nn/noise.h"
 #include "nn/penalty.h"
 #include "nn/prelu.h"
+#include "nn/unit_norm.h"
 #include "ops/activations.h"
 #include "runtime/team.h"
 #include "runtime/threads.h"
@@ -214,6 +215,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
         break;
       case LayerType::activation:
       case LayerType::activity_regularization:
+      case LayerType::unit_norm:
         s.out = width;
         break;
       case LayerType::prelu:
@@ -560,6 +562,9 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
       case LayerType::layer_norm:
         layer_norm_forward(i, in, y, rows);
         break;
+      case LayerType::unit_norm:
+        unit_norm_forward(i, in, y, rows);
+        break;
     }
     out_ptr_[i] = y;
     in          = y;
@@ -629,6 +634,9 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
         break;
       case LayerType::layer_norm:
         layer_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
+        break;
+      case LayerType::unit_norm:  // no weights: reached only when a layer below trains
+        unit_norm_backward(static_cast<size_t>(i), in, d, rows);
         break;
     }
     d_is_pre = false;
@@ -782,6 +790,24 @@ void Network::layer_norm_backward(size_t i, float* d, int64_t rows, bool need_dx
       runtime::split_range(rows, nt, tid, &r0, &r1);
       layer_norm_dx(d, d, xhat, inv, gamma, cols, r0, r1);
     });
+}
+
+void Network::unit_norm_forward(size_t i, const float* in, float* y, int64_t rows) {
+  const int64_t cols = state_[i].out;
+  runtime::parallel(rows * cols >= kChunk ? runtime::num_threads() : 1, [&](int tid, int threads) {
+    int64_t r0, r1;
+    runtime::split_range(rows, threads, tid, &r0, &r1);
+    nn::unit_norm_forward(y, in, cols, r0, r1);
+  });
+}
+
+void Network::unit_norm_backward(size_t i, const float* in, float* d, int64_t rows) {
+  const int64_t cols = state_[i].out;
+  runtime::parallel(rows * cols >= kChunk ? runtime::num_threads() : 1, [&](int tid, int threads) {
+    int64_t r0, r1;
+    runtime::split_range(rows, threads, tid, &r0, &r1);
+    unit_norm_dx(d, d, in, cols, r0, r1);
+  });
 }
 
 bool Network::trains(size_t i) const {

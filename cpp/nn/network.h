@@ -24,6 +24,9 @@
 //               epsilon); gamma (scale=true) and beta (center=true) are
 //               (features,) tensors of the parameter buffer. The same in
 //               training and inference (no statistics are kept).
+//   unit_norm   Keras 3's UnitNormalization over each sample's features
+//               (axis=-1), see nn/unit_norm.h: y = x * min(1 / |x|_2, 1e12).
+//               No weights; backward computes each row's factor again.
 //   activity_regularization
 //               Keras 3's ActivityRegularization: y = x (no copy), and the
 //               penalty of its input joins the loss as a Dense layer's
@@ -103,6 +106,7 @@ enum class LayerType : int {
   layer_norm,
   prelu,
   activity_regularization,
+  unit_norm,
 };
 
 // A Keras weight constraint on a dense layer's kernel or bias, applied after
@@ -366,6 +370,9 @@ class Network {
   // The layer_norm layer i: x-hat and each row's inv kept in pre_[i].
   void layer_norm_forward(size_t i, const float* in, float* y, int64_t rows);
   void layer_norm_backward(size_t i, float* d, int64_t rows, bool need_dx);
+  // The unit_norm layer i (in: its input); backward writes dx in place of d.
+  void unit_norm_forward(size_t i, const float* in, float* y, int64_t rows);
+  void unit_norm_backward(size_t i, const float* in, float* d, int64_t rows);
   // Whether layer i has weights that train (its gradients are needed).
   bool trains(size_t i) const;
   // Adds the batch's loss and metric sums to *r (r->metric_sums sized to

@@ -46,6 +46,7 @@ __all__ = [
     "ReLU",
     "Rescaling",
     "Softmax",
+    "UnitNormalization",
     "deserialize",
     "serialize",
 ]
@@ -420,6 +421,15 @@ def _is_custom_layer(layer) -> bool:
     if cls._spec is Layer._spec:
         return True
     return any("call" in klass.__dict__ for klass in cls.__mro__ if klass.__module__ != __name__)
+
+
+def _check_flat_samples(layer, input_shape) -> None:
+    """A ValueError unless the layer's samples have one axis (features)."""
+    if len(input_shape) != 1:
+        raise ValueError(
+            f"{type(layer).__name__} layer {layer.name!r} takes 1-D features per sample, got "
+            f"input shape {tuple(input_shape)}: add a Flatten layer before it"
+        )
 
 
 class Layer:
@@ -920,11 +930,7 @@ class Dense(Layer):
         self._in = None
 
     def _sample_output_shape(self, input_shape):
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"Dense layer {self.name!r} takes 1-D features per sample, got input shape "
-                f"{tuple(input_shape)}: add a Flatten layer before it"
-            )
+        _check_flat_samples(self, input_shape)
         return (self.units,)
 
     def _spec(self, input_shape):
@@ -1081,11 +1087,7 @@ class Activation(Layer):
         self.activation = activation
 
     def _spec(self, input_shape):
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"Activation layer {self.name!r} takes 1-D features per sample, got "
-                f"{tuple(input_shape)}: add a Flatten layer before it"
-            )
+        _check_flat_samples(self, input_shape)
         return {"type": "activation", **_activation_spec(self.activation)}
 
     def get_config(self) -> dict:
@@ -1302,11 +1304,7 @@ class _RandomLayer(Layer):
         return self.rate
 
     def _spec(self, input_shape):
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"{type(self).__name__} layer {self.name!r} takes 1-D features per sample, got "
-                f"{tuple(input_shape)}: add a Flatten layer before it"
-            )
+        _check_flat_samples(self, input_shape)
         seed = self.seed
         if seed is None and (self._keeps_built() or _built_in_another_model(self)):
             seed = getattr(self, "_built_seed", None)
@@ -1515,11 +1513,7 @@ class _PerFeatureLayer(Layer):
         return tuple(input_shape)
 
     def _check_input(self, input_shape) -> None:
-        if len(input_shape) != 1:
-            raise ValueError(
-                f"{type(self).__name__} layer {self.name!r} takes 1-D features per sample, got "
-                f"input shape {tuple(input_shape)}: add a Flatten layer before it"
-            )
+        _check_flat_samples(self, input_shape)
 
     def _checked_spec(self, input_shape) -> None:
         """`_spec`'s checks: the input, and the initializers of new weights."""
@@ -2079,6 +2073,100 @@ class Identity(Layer):
         if is_symbolic(inputs):
             return super().__call__(inputs, *args, **kwargs)
         return inputs
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to unit L2 norm over its features, as Keras 3's
+    ``UnitNormalization`` (``ops.normalize(x, order=2, epsilon=1e-12)``)::
+
+        y = x * min(1 / sqrt(sum(x**2)), 1e12)
+
+    so a row of zeros stays zeros. The engine computes it in C++, forward and
+    backward (the sum of squares in double; where the 1e12 cap holds, the
+    gradient is ``1e12 * dy``, which Keras's torch backend gives as NaN).
+
+    Args:
+        axis: the feature axis: `-1` (or 1, the last axis of the
+            ``(batch, features)`` inputs fastnn's layers take), an int or a
+            one-element list/tuple (kept as a list, as Keras). Defaults to `-1`.
+
+    Input shape ``(batch, features)``; output shape the same.
+
+    >>> UnitNormalization()(np.array([[3.0, 4.0]], np.float32))
+    array([[0.6, 0.8]], dtype=float32)
+    """
+
+    axis = _Hyperparameter(lambda layer, value: _unit_norm_axis(value), engine=False)
+
+    def __init__(self, axis=-1, **kwargs):
+        axis = _unit_norm_axis(axis)
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def _sample_output_shape(self, input_shape):
+        _check_flat_samples(self, input_shape)
+        return tuple(input_shape)
+
+    def _spec(self, input_shape):
+        _check_flat_samples(self, input_shape)
+        return {"type": "unit_norm"}
+
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, features)``, the engine's formula in float32 (NumPy)."""
+        from fastnn.functional import is_symbolic
+
+        if is_symbolic(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        if args or set(kwargs) - {"training", "mask"}:
+            raise TypeError(f"Layer {self.name!r}: unsupported call arguments")
+        x = np.asarray(inputs)
+        if x.dtype.kind not in "biuf" or x.ndim != 2:
+            raise ValueError(
+                f"UnitNormalization layer {self.name!r} takes real inputs of shape "
+                f"(batch, features), got {x.dtype} {x.shape}"
+            )
+        x = x.astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / np.sqrt(np.sum(np.square(x, dtype=np.float64), axis=1, keepdims=True))
+        cap = np.float64(_UNIT_NORM_MAX_INV)
+        inv = np.where(inv > cap, cap, inv).astype(np.float32)  # (NaN kept)
+        return (x * inv).view(_EagerArray)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+# 1 / epsilon with Keras's epsilon 1e-12 (ops.normalize), as float32: the
+# engine's cap on a row's inverse norm.
+_UNIT_NORM_MAX_INV = np.float32(1.0 / 1e-12)
+
+
+def _unit_norm_axis(value):
+    """UnitNormalization's axis: Keras's type check, then one of the values
+    that name the features of ``(batch, features)`` inputs; tuples become
+    lists, as Keras keeps them."""
+    if isinstance(value, (list, tuple)):
+        entries = list(value)
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        entries = [value]
+    else:
+        raise TypeError(
+            "Invalid value for `axis` argument: expected an int or a list/tuple of ints. "
+            f"Received: axis={value}"
+        )
+    if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in entries):
+        raise TypeError(
+            "Invalid value for `axis` argument: expected an int or a list/tuple of ints. "
+            f"Received: axis={value}"
+        )
+    if [int(a) for a in entries] not in ([-1], [1]):
+        raise ValueError(
+            f"UnitNormalization axis={value!r}: fastnn normalizes each sample over its "
+            "features, the last axis of (batch, features) inputs (axis=-1 or 1; use a "
+            "Flatten layer first for samples of more axes)"
+        )
+    return [int(a) for a in entries] if isinstance(value, (list, tuple)) else int(value)
 
 
 class ActivityRegularization(Layer):
@@ -2851,7 +2939,7 @@ _NOT_DENSE = (
 )  # fmt: skip
 # Keras layers that fit a dense network but that fastnn does not have (yet).
 _NOT_YET = (
-    "UnitNormalization", "RMSNormalization", "GroupNormalization",
+    "RMSNormalization", "GroupNormalization",
     "SpectralNormalization", "EinsumDense", "CategoryEncoding", "Discretization", "Hashing",
     "HashedCrossing", "IntegerLookup", "StringLookup", "Pipeline", "Wrapper", "InputSpec",
 )  # fmt: skip
@@ -2900,8 +2988,8 @@ def __getattr__(name: str):
             name,
             f"fastnn.layers has no {name!r}: fastnn does not implement this Keras layer (its "
             "layers: Dense, activations, Dropout and the noise layers, Flatten, Reshape, "
-            "Normalization, Rescaling, BatchNormalization, LayerNormalization, PReLU, "
-            "ActivityRegularization)",
+            "Normalization, Rescaling, BatchNormalization, LayerNormalization, "
+            "UnitNormalization, PReLU, ActivityRegularization)",
         )
     if name in _FOREIGN:
         raise _refuse(
