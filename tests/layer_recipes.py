@@ -38,16 +38,20 @@ def check_fit_matches_keras(keras, build, x, y, loss, rtol=2e-6, weight_rtol=1e-
     """build(lib) for fastnn (seed 3) and Keras, Keras given fastnn's initial
     weights: 3 epochs of SGD(0.1) in batches of 16 without shuffling give
     Keras's loss history (rtol), evaluate (rtol) and final weights
-    (weight_rtol, atol 1e-6)."""
+    (weight_rtol, atol 1e-6). `loss`: a Keras string id, or loss(lib) makes
+    each library's."""
     from keras_inprocess import keras_quiet
+
+    def loss_of(lib):
+        return loss if isinstance(loss, str) else loss(lib)
 
     fastnn.utils.set_random_seed(3)
     ours = build(fastnn)
-    ours.compile(optimizer=optimizers.SGD(0.1), loss=loss)
+    ours.compile(optimizer=optimizers.SGD(0.1), loss=loss_of(fastnn))
     with keras_quiet():
         theirs = build(keras)
         theirs.set_weights(ours.get_weights())
-        theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+        theirs.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss_of(keras))
         k_history = theirs.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
         k_eval = theirs.evaluate(x, y, batch_size=16, verbose=0)
         k_weights = theirs.get_weights()

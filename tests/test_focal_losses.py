@@ -1,5 +1,6 @@
 """BinaryFocalCrossentropy / CategoricalFocalCrossentropy (Keras 3.15's
-formulas, keras/src/losses/losses.py) and Keras's `reduction` on loss
+formulas, keras/src/losses/losses.py; the categorical one with a number or
+Keras's list of one alpha per class) and Keras's `reduction` on loss
 objects: the C++ kernel's value and gradient against torch autograd in
 float64 and against Keras 3 (torch backend), on every ISA and thread count,
 in training against Keras's trajectory, and in configs and saved files."""
@@ -30,6 +31,23 @@ OPTIONS = [
 BALANCED = [{"apply_class_balancing": True}, {"apply_class_balancing": True, "alpha": 0.9}]
 
 
+def class_alpha(c: int, **options) -> list:
+    """Options with Keras's per-class alpha for c classes (0 and > 1 among
+    them when there are enough): alpha_j = 0.25 * j + 0.1, the third 0."""
+    alpha = [0.25 * j + 0.1 for j in range(c)]
+    if c > 2:
+        alpha[2] = 0.0
+    return {**options, "alpha": alpha}
+
+
+def per_class_options(c: int) -> list:
+    return [
+        class_alpha(c),
+        class_alpha(c, from_logits=True, gamma=1.5),
+        class_alpha(c, label_smoothing=0.2, gamma=0.0),
+    ]
+
+
 def case(rng, kind, n, c, from_logits=False, soft=False):
     if kind == BFCE:
         y = (rng.random((n, c)) < 0.4).astype(np.float32)
@@ -52,6 +70,8 @@ def torch_focal(kind, y, p, w, options):
     out = torch.tensor(p, dtype=torch.float64, requires_grad=True)
     ls = options.get("label_smoothing", 0.0)
     alpha, gamma = options.get("alpha", 0.25), options.get("gamma", 2.0)
+    if isinstance(alpha, list):  # Keras's float32 tensor, broadcast over the last axis
+        alpha = torch.tensor(np.float32(alpha), dtype=torch.float64)
     logits = options.get("from_logits", False)
     if kind == BFCE:
         t = t * (1 - ls) + 0.5 * ls if ls else t
@@ -84,7 +104,7 @@ def kernel(kind, y, p, w, options):
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_value_and_gradient_match_torch_autograd(isa, rng, kind, shape, weighted):
-    options = OPTIONS + (BALANCED if kind == BFCE else [])
+    options = OPTIONS + (BALANCED if kind == BFCE else per_class_options(shape[1]))
     for opts in options:
         y, p, w = case(rng, kind, *shape, from_logits=opts.get("from_logits", False))
         w = w if weighted else None
@@ -149,8 +169,13 @@ def test_every_isa_and_thread_count_give_the_same_bits(threads, rng, kind):
             _core.set_isa(isa)
             for n in (1, 2):
                 fastnn.set_num_threads(n)
+                opts = class_alpha(10) if kind == CFCE else {}
                 results.append(
-                    [kernel(kind, y, p, w, {}), kernel(kind, y, z, w, {"from_logits": True})]
+                    [
+                        kernel(kind, y, p, w, {}),
+                        kernel(kind, y, z, w, {"from_logits": True}),
+                        kernel(kind, y, p, w, opts),
+                    ]
                 )
     finally:
         _core.set_isa(previous)
@@ -172,8 +197,8 @@ def _numpy(tensor):
 def test_loss_objects_match_keras(rng, kind, reduction):
     keras = keras_or_skip()
     name = "BinaryFocalCrossentropy" if kind == BFCE else "CategoricalFocalCrossentropy"
-    options = OPTIONS + (BALANCED if kind == BFCE else [])
     for shape in [(1, 1), (7, 3), (13, 10)]:
+        options = OPTIONS + (BALANCED if kind == BFCE else per_class_options(shape[1]))
         for opts in options:
             y, p, w = case(rng, kind, *shape, from_logits=opts.get("from_logits", False))
             for sw in (None, w):
@@ -196,7 +221,7 @@ def test_loss_objects_match_keras(rng, kind, reduction):
 @pytest.mark.parametrize("kind", [BFCE, CFCE])
 def test_functions_match_keras(rng, kind):
     keras = keras_or_skip()
-    for opts in OPTIONS:
+    for opts in OPTIONS + (per_class_options(4) if kind == CFCE else []):
         y, p, _ = case(rng, kind, 6, 4, from_logits=opts.get("from_logits", False))
         ours = getattr(losses, kind)(y, p, **opts)
         theirs = _numpy(getattr(keras.losses, kind)(y, p, **opts))
@@ -304,7 +329,26 @@ def test_defaults_config_and_ids_as_keras():
 @pytest.mark.parametrize(
     "make, error, match",
     [
-        (lambda: losses.CategoricalFocalCrossentropy(alpha=[0.2, 0.8]), ValueError, "one alpha"),
+        (lambda: losses.BinaryFocalCrossentropy(alpha=[0.2, 0.8]), ValueError, "takes one alpha"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=[]), ValueError, "one number per class"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=[[0.2, 0.8]]), ValueError,
+         r"alpha\[0\] must be a finite number"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=np.ones((2, 2))), ValueError,
+         "one number per class"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=[0.2, float("nan")]), ValueError,
+         r"alpha\[1\] must be a finite number"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=[0.2, "0.8"]), ValueError, "alpha"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=None), ValueError, "per class"),
+        (lambda: losses.CategoricalFocalCrossentropy(alpha=[0.2, 0.8])([[1, 0, 0]], [[0.5] * 3]),
+         ValueError, "alpha has 2 values"),
+        (lambda: losses.categorical_focal_crossentropy([[1, 0, 0]], [[0.5] * 3], alpha=[1, 2]),
+         ValueError, "alpha has 2 values"),
+        (lambda: fastnn.ops.loss([[1.0, 0]], [[0.5, 0.5]], CFCE, alpha=[1.0]), ValueError,
+         "alpha has 1 values"),
+        (lambda: fastnn.ops.loss([[1.0]], [[0.5]], BFCE, alpha=[1.0]), ValueError,
+         "takes one alpha"),
+        (lambda: fastnn.ops.loss([[1.0]], [[0.5]], CFCE, alpha=[[1.0]]), ValueError, "shape"),
+        (lambda: fastnn.ops.loss([[1.0]], [[0.5]], CFCE, alpha=["a"]), TypeError, "alpha"),
         (lambda: losses.BinaryFocalCrossentropy(gamma=float("nan")), ValueError, "gamma"),
         (lambda: losses.BinaryFocalCrossentropy(alpha="0.5"), ValueError, "alpha"),
         (lambda: losses.BinaryFocalCrossentropy(label_smoothing=1.5), ValueError, "label_smo"),
@@ -426,6 +470,7 @@ def test_engine_gradient_is_the_kernels_through_the_output_layer(rng):
     [
         losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.4, gamma=1.0),
         losses.CategoricalFocalCrossentropy(alpha=0.5, from_logits=True, reduction="sum"),
+        losses.CategoricalFocalCrossentropy(alpha=[0.5, 2.0, 1.0], gamma=1.0),
         "binary_focal_crossentropy",
     ],
 )
@@ -459,3 +504,132 @@ def test_a_keras_file_loads(tmp_path, rng):
     with keras_quiet():
         expected = theirs.evaluate(x, y, verbose=0)
     assert ours.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+# -- Keras's per-class alpha -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "activation, kwargs",
+    [
+        ("softmax", {}),
+        ("softmax", {"gamma": 0.5, "label_smoothing": 0.1}),
+        (None, {"from_logits": True, "gamma": 3.0}),
+    ],
+)
+def test_per_class_alpha_trains_as_keras(rng, activation, kwargs):
+    """3 epochs of SGD(0.1), batches of 16: Keras's losses, evaluate and
+    weights (rtol 2e-6, 1e-5)."""
+    keras = keras_or_skip()
+    from layer_recipes import check_fit_matches_keras
+
+    x = rng.normal(size=(51, 6)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 51)]
+    alpha = [0.1, 1.5, 0.0, 0.6]
+
+    def build(lib):
+        return lib.Sequential(
+            [
+                lib.Input((6,)),
+                lib.layers.Dense(7, activation="tanh"),
+                lib.layers.Dense(4, activation=activation),
+            ]
+        )
+
+    def loss(lib):
+        return lib.losses.CategoricalFocalCrossentropy(alpha=alpha, **kwargs)
+
+    check_fit_matches_keras(keras, build, x, y, loss)
+
+
+def test_alpha_of_one_value_is_that_value_for_every_class(rng):
+    y, p, w = case(rng, CFCE, 9, 5)
+    listed = losses.CategoricalFocalCrossentropy(alpha=[0.7])
+    assert listed(y, p, sample_weight=w) == losses.CategoricalFocalCrossentropy(alpha=0.7)(
+        y, p, sample_weight=w
+    )
+    assert listed.get_config()["alpha"] == [0.7]
+    np.testing.assert_array_equal(
+        losses.categorical_focal_crossentropy(y, p, alpha=[0.7]),
+        losses.categorical_focal_crossentropy(y, p, alpha=0.7),
+    )
+    model = fastnn.Sequential([fastnn.Input((4,)), fastnn.layers.Dense(5, activation="softmax")])
+    model.compile(optimizer="sgd", loss=listed)
+    x = rng.normal(size=(9, 4)).astype(np.float32)
+    expected = losses.CategoricalFocalCrossentropy(alpha=0.7)(y, model.predict(x, verbose=0))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-6)
+
+
+def test_alpha_as_a_tuple_or_an_array_is_a_list_in_the_config():
+    keras = keras_or_skip()
+    for alpha in ((0.5, 1.5, 1.0), np.array([0.5, 1.5, 1.0]), np.float32([0.5, 1.5, 1.0])):
+        loss = losses.CategoricalFocalCrossentropy(alpha=alpha)
+        assert loss.get_config()["alpha"] == [0.5, 1.5, 1.0]
+    ours = losses.CategoricalFocalCrossentropy(alpha=[0.5, 1.5, 1], reduction="sum").get_config()
+    theirs = keras.losses.CategoricalFocalCrossentropy(alpha=[0.5, 1.5, 1], reduction="sum")
+    assert ours == theirs.get_config()
+    restored = losses.get({"class_name": "CategoricalFocalCrossentropy", "config": ours})
+    assert restored.get_config() == ours
+
+
+def test_a_wrong_alpha_length_is_refused_and_changes_nothing(rng):
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+    model = fastnn.Sequential([fastnn.Input((4,)), fastnn.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0, 2.0, 3.0]))
+    before, loss, value = model.get_weights(), model.loss, model.evaluate(x, y, verbose=0)
+    with pytest.raises(ValueError, match="alpha has 4 values .* 3 classes"):
+        model.compile(optimizer="adam", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0] * 4))
+    assert model.loss is loss and model.evaluate(x, y, verbose=0) == value
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    unbuilt = fastnn.Sequential([fastnn.layers.Dense(3, activation="softmax")])
+    unbuilt.compile(optimizer="sgd", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0, 2.0]))
+    with pytest.raises(ValueError, match="alpha has 2 values"):
+        unbuilt.fit(x, y, verbose=0)
+
+
+def test_per_class_alpha_as_a_metric_matches_keras(rng):
+    """A loss object and the function wrapped with its alpha, as metrics."""
+    keras = keras_or_skip()
+    x = rng.normal(size=(20, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)]
+    alpha = [0.2, 1.0, 3.0]
+    results = []
+    for lib in (fastnn, keras):
+        model = lib.Sequential([lib.Input((4,)), lib.layers.Dense(3, activation="softmax")])
+        if results:
+            model.set_weights(results[0][0])
+        metrics = [
+            lib.losses.CategoricalFocalCrossentropy(alpha=alpha, name="focal"),
+            lib.metrics.MeanMetricWrapper(
+                lib.metrics.categorical_focal_crossentropy, name="wrapped", alpha=alpha
+            ),
+        ]
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse", metrics=metrics)
+        with keras_quiet():
+            weights = model.get_weights()
+            history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+            evaluated = model.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+        results.append((weights, history.history, evaluated))
+    (_, ours, ours_eval), (_, theirs, theirs_eval) = results
+    for key in ("focal", "wrapped"):
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5)
+        assert ours_eval[key] == pytest.approx(theirs_eval[key], rel=1e-5)
+
+
+def test_a_keras_file_with_per_class_alpha_loads_and_evaluates_as_keras(tmp_path, rng):
+    keras = keras_or_skip()
+    theirs = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    theirs.compile(
+        optimizer="sgd", loss=keras.losses.CategoricalFocalCrossentropy(alpha=[0.3, 1.0, 2.0])
+    )
+    path = tmp_path / "keras.keras"
+    with keras_quiet():
+        theirs.save(path)
+    ours = fastnn.models.load_model(path)
+    assert ours.loss.get_config() == theirs.loss.get_config()
+    x, y = _data(rng, 8, 3, True)
+    with keras_quiet():
+        expected = theirs.evaluate(x, y, verbose=0)
+    assert ours.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=2e-6)

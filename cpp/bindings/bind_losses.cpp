@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "bindings/array_utils.h"
+#include "bindings/loss_config.h"
 #include "ops/losses.h"
 
 namespace py = pybind11;
@@ -33,9 +34,9 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj,
   }
   config.from_logits = from_logits;
   if (!(delta > 0.0)) throw py::value_error("delta must be > 0, got " + std::to_string(delta));
-  config.delta                 = static_cast<float>(delta);
-  config.label_smoothing       = static_cast<float>(label_smoothing);
-  config.alpha                 = static_cast<float>(as_double(alpha_obj, "loss: alpha"));
+  config.delta           = static_cast<float>(delta);
+  config.label_smoothing = static_cast<float>(label_smoothing);
+  set_focal_alpha(config, alpha_obj);
   config.gamma                 = static_cast<float>(as_double(gamma_obj, "loss: gamma"));
   config.apply_class_balancing = as_flag(balancing_obj, "loss: apply_class_balancing");
   try {
@@ -104,13 +105,28 @@ py::tuple loss(const py::handle& y_true_obj, const py::handle& y_pred_obj,
 
 }  // namespace
 
+void set_focal_alpha(ops::LossConfig& config, const py::handle& alpha) {
+  const bool listed = py::isinstance<py::sequence>(alpha) || py::isinstance<py::array>(alpha);
+  if (!listed || py::array(as_numeric_array(alpha, "loss: alpha")).ndim() == 0) {
+    config.alpha = static_cast<float>(as_double(alpha, "loss: alpha"));
+    return;
+  }
+  FloatArray values = as_float32_c(alpha, "loss: alpha");
+  if (values.ndim() != 1 || values.size() == 0)
+    throw py::value_error(
+        "loss: alpha must be a number or a list of one number per class, got shape " +
+        shape_string(values));
+  config.class_alpha.assign(values.data(), values.data() + values.size());
+}
+
 void bind_losses(py::module_& ops) {
   ops.def("loss", &loss, py::arg("y_true"), py::arg("y_pred"), py::arg("name"),
           py::arg("from_logits") = false, py::arg("delta") = 1.0,
           py::arg("sample_weight") = py::none(), py::arg("label_smoothing") = 0.0,
           py::arg("alpha") = 0.25, py::arg("gamma") = 2.0, py::arg("apply_class_balancing") = false,
           "(loss, d loss / d y_pred) of a Keras loss with sum_over_batch_size reduction "
-          "(alpha, gamma, apply_class_balancing: the focal cross-entropies'). "
+          "(alpha, gamma, apply_class_balancing: the focal cross-entropies'; alpha may be a "
+          "list of one weight per class for categorical_focal_crossentropy). "
           "y_pred is (samples, outputs); y_true has its shape, or holds class ids for "
           "sparse_categorical_crossentropy.");
 }

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "bindings/array_utils.h"
+#include "bindings/loss_config.h"
 #include "nn/dropout.h"
 #include "nn/initializers.h"
 #include "nn/network.h"
@@ -609,15 +610,16 @@ void bind_nn(py::module_& m) {
       .def(
           "set_loss",
           [](Network& n, const std::string& name, bool from_logits, double delta,
-             const py::list& metrics, double label_smoothing, double loss_weight, double alpha,
-             double gamma, bool apply_class_balancing, const std::string& reduction) {
+             const py::list& metrics, double label_smoothing, double loss_weight,
+             const py::object& alpha, double gamma, bool apply_class_balancing,
+             const std::string& reduction) {
             ops::LossConfig c;
             c.kind        = translating([&] { return ops::loss_from_name(name); });
             c.from_logits = from_logits;
             if (!(delta > 0.0)) throw py::value_error("delta must be > 0");
-            c.delta                 = static_cast<float>(delta);
-            c.label_smoothing       = static_cast<float>(label_smoothing);
-            c.alpha                 = static_cast<float>(alpha);
+            c.delta           = static_cast<float>(delta);
+            c.label_smoothing = static_cast<float>(label_smoothing);
+            set_focal_alpha(c, alpha);
             c.gamma                 = static_cast<float>(gamma);
             c.apply_class_balancing = apply_class_balancing;
             const nn::LossReduction r =
@@ -631,7 +633,7 @@ void bind_nn(py::module_& m) {
           },
           py::arg("name"), py::arg("from_logits") = false, py::arg("delta") = 1.0,
           py::arg("metrics") = py::list(), py::arg("label_smoothing") = 0.0,
-          py::arg("loss_weight") = 1.0, py::arg("alpha") = 0.25, py::arg("gamma") = 2.0,
+          py::arg("loss_weight") = 1.0, py::arg("alpha") = py::float_(0.25), py::arg("gamma") = 2.0,
           py::arg("apply_class_balancing") = false, py::arg("reduction") = "sum_over_batch_size",
           "Loss (a Keras name) and the metrics computed alongside it: each a canonical "
           "metric name or a dict {'kind': name, 'k': int, 'threshold': float, 'weighted': bool} "
@@ -639,7 +641,9 @@ void bind_nn(py::module_& m) {
           "'from_logits', 'label_smoothing' for the cross-entropies; 'part' (which sum of a vector "
           "metric such as r2_sums) and 'at_max' for the vector metrics); loss_weight scales the "
           "loss and its gradient (Keras's loss_weights); alpha, gamma, apply_class_balancing: the "
-          "focal cross-entropies'; reduction: Keras's 'sum_over_batch_size' (or 'mean'), 'sum' "
+          "focal cross-entropies' (alpha: a number, or categorical_focal_crossentropy's list of "
+          "one "
+          "weight per class); reduction: Keras's 'sum_over_batch_size' (or 'mean'), 'sum' "
           "or 'mean_with_sample_weight' of each batch's weighted losses.")
       .def(
           "predict",

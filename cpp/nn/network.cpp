@@ -330,6 +330,7 @@ LossReduction loss_reduction_from_name(const std::string& name) {
 void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics,
                        double loss_weight, LossReduction reduction) {
   ops::check_loss_config(loss);
+  ops::check_class_alpha(loss, output_dim());
   if (!std::isfinite(loss_weight))
     throw std::invalid_argument("loss_weight must be a finite number, got " +
                                 std::to_string(loss_weight));
@@ -820,18 +821,21 @@ bool Network::trains(size_t i) const {
 
 void Network::accumulate_loss(const Batch& b, const float* out, float* dout, RunResult* r) {
   const int64_t rows = b.rows, cols = output_dim();
-  ops::LossConfig cfg = loss_;
-  const float* src    = out;
-  if (fused_) {
-    const size_t last = layers_.size() - 1;
-    cfg.from_logits   = true;
+  const ops::LossConfig* cfg = &loss_;  // (no copy per batch: class_alpha is a vector)
+  ops::LossConfig on_logits;
+  const float* src = out;
+  if (fused_) {  // (a cross-entropy: no class_alpha to copy)
+    const size_t last     = layers_.size() - 1;
+    on_logits             = loss_;
+    on_logits.from_logits = true;
+    cfg                   = &on_logits;
     if (layers_[last].type == LayerType::dense)
       src = pre_[last].data();
     else
       src = last == 0 ? b.x : out_ptr_[last - 1];
   }
   double loss =
-      ops::loss_forward_backward(cfg, src, b.target, b.labels, b.sample_weight, rows, cols, dout);
+      ops::loss_forward_backward(*cfg, src, b.target, b.labels, b.sample_weight, rows, cols, dout);
   double wsum = 0.0;
   if (b.sample_weight) {
     for (int64_t i = 0; i < rows; ++i) wsum += b.sample_weight[i];

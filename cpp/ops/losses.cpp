@@ -234,25 +234,28 @@ inline double binary_focal_element(double t, double p, double alpha, double gamm
 }
 
 // Keras's categorical_focal_crossentropy of row r: p (cols probabilities, not
-// necessarily normalised) in, -sum_j alpha (1 - c_j)^gamma t_j log c_j out,
-// c = clip(p / sum p); dp (when not null) OVERWRITTEN with d loss / d p.
+// necessarily normalised) in, -sum_j alpha_j (1 - c_j)^gamma t_j log c_j out,
+// c = clip(p / sum p), alpha_j = class_alpha[j] (when not null) or alpha; dp
+// (when not null) OVERWRITTEN with d loss / d p.
 double categorical_focal_row(const double* p, const float* target, int64_t r, int64_t cols,
-                             double ls, double alpha, double gamma, double* dp) {
+                             double ls, double alpha, const float* class_alpha, double gamma,
+                             double* dp) {
   const double eps = kProbEpsilon, one_m_eps = kProbOneMinusEpsilon;
   double s = 0.0;
   for (int64_t j = 0; j < cols; ++j) s += p[j];
   double loss = 0.0, gq = 0.0;
   for (int64_t j = 0; j < cols; ++j) {
     const double t  = smoothed_at(target, nullptr, r, cols, j, ls);
+    const double a  = class_alpha ? static_cast<double>(class_alpha[j]) : alpha;
     const double q  = p[j] / s;
     const double c  = std::min(std::max(q, eps), one_m_eps);
     const double lc = std::log(c);
     const double m  = std::pow(1.0 - c, gamma);
-    loss -= alpha * m * t * lc;
+    loss -= a * m * t * lc;
     if (!dp) continue;
-    // d / dc of alpha (1 - c)^gamma (-t log c); 1 - c >= 1.19e-7
+    // d / dc of a (1 - c)^gamma (-t log c); 1 - c >= 1.19e-7
     const double dm = gamma == 0.0 ? 0.0 : -gamma * std::pow(1.0 - c, gamma - 1.0);
-    const double g  = (q >= eps && q <= one_m_eps) ? alpha * t * (-dm * lc - m / c) : 0.0;
+    const double g  = (q >= eps && q <= one_m_eps) ? a * t * (-dm * lc - m / c) : 0.0;
     gq += g * q;
     dp[j] = g;  // d loss / d q_j for now
   }
@@ -275,8 +278,9 @@ double categorical_focal(const LossConfig& config, const float* o, const float* 
   } else {
     for (int64_t j = 0; j < cols; ++j) p[j] = o[j];
   }
-  const double loss = categorical_focal_row(p, target, r, cols, config.label_smoothing,
-                                            config.alpha, config.gamma, dp);
+  const float* class_alpha = config.class_alpha.empty() ? nullptr : config.class_alpha.data();
+  const double loss        = categorical_focal_row(p, target, r, cols, config.label_smoothing,
+                                                   config.alpha, class_alpha, config.gamma, dp);
   if (!d) return loss;
   double pdp = 0.0;  // softmax's backward: dz_k = p_k (dp_k - sum_j p_j dp_j)
   if (config.from_logits)
@@ -460,12 +464,31 @@ void check_loss_config(const LossConfig& config) {
         std::string(loss_name(config.kind)) +
         ": alpha and gamma must be finite numbers, got alpha=" + std::to_string(config.alpha) +
         ", gamma=" + std::to_string(config.gamma));
+  if (config.class_alpha.empty()) return;
+  if (config.kind != LossKind::categorical_focal_crossentropy)
+    throw std::invalid_argument(std::string(loss_name(config.kind)) +
+                                " takes one alpha; a list of one alpha per class is "
+                                "categorical_focal_crossentropy's");
+  for (size_t j = 0; j < config.class_alpha.size(); ++j)
+    if (!std::isfinite(config.class_alpha[j]))
+      throw std::invalid_argument("categorical_focal_crossentropy: alpha[" + std::to_string(j) +
+                                  "] must be a finite number, got " +
+                                  std::to_string(config.class_alpha[j]));
+}
+
+void check_class_alpha(const LossConfig& config, int64_t cols) {
+  const size_t n = config.class_alpha.size();
+  if (n != 0 && static_cast<int64_t>(n) != cols)
+    throw std::invalid_argument("categorical_focal_crossentropy: alpha has " + std::to_string(n) +
+                                " values (one per class) but the predictions have " +
+                                std::to_string(cols) + " classes");
 }
 
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
                              const int32_t* labels, const float* sample_weight, int64_t rows,
                              int64_t cols, float* dout) {
   check_loss_config(config);
+  check_class_alpha(config, cols);
   if (rows <= 0) return 0.0;
   const bool sparse = config.kind == LossKind::sparse_categorical_crossentropy;
   if (sparse) {

@@ -39,7 +39,9 @@
 //                        from_logits: p = sigmoid(z) first (then the same formula, clip
 //                        included, as Keras)
 //   categorical_focal_crossentropy(alpha, gamma)
-//                        l_r = -sum_j alpha (1 - c_j)^gamma t_j log c_j,
+//                        l_r = -sum_j alpha_j (1 - c_j)^gamma t_j log c_j,
+//                        alpha_j = class_alpha[j] (Keras's list alpha, one per
+//                        class) or alpha for every class,
 //                        c = clip(o / sum_k o_k, 1e-7, 1 - 1e-7);
 //                        from_logits: o = softmax(z) first (then the same formula)
 //                        (the focal gradients are the chain rule through that
@@ -62,6 +64,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fastnn::ops {
 
@@ -105,12 +108,19 @@ struct LossConfig {
   float alpha                = 0.25f;
   float gamma                = 2.0f;
   bool apply_class_balancing = false;  // binary_focal_crossentropy only
+  // categorical_focal_crossentropy only: one alpha per class (cols values),
+  // in place of `alpha`; empty: `alpha` for every class
+  std::vector<float> class_alpha;
 };
 
 // Throws std::invalid_argument for delta <= 0, label_smoothing outside
-// [0, 1], label_smoothing != 0 with another loss, or a focal loss's alpha
-// or gamma not finite.
+// [0, 1], label_smoothing != 0 with another loss, a focal loss's alpha
+// or gamma not finite, or class_alpha with another loss than
+// categorical_focal_crossentropy or a value that is not finite.
 void check_loss_config(const LossConfig& config);
+// Throws std::invalid_argument when class_alpha is not empty and holds
+// another number of values than `cols` (the classes).
+void check_class_alpha(const LossConfig& config, int64_t cols);
 
 double loss_forward_backward(const LossConfig& config, const float* out, const float* target,
                              const int32_t* labels, const float* sample_weight, int64_t rows,

@@ -196,7 +196,7 @@ class Loss:
             "from_logits": self.from_logits,
             "delta": self.delta,
             "label_smoothing": self.label_smoothing,
-            "alpha": self.alpha,
+            "alpha": _engine_alpha(self.alpha),
             "gamma": self.gamma,
             "apply_class_balancing": self.apply_class_balancing,
         }
@@ -508,17 +508,37 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
 
 
-def _focal_number(value, what: str) -> float:
+def _focal_number(value, what: str, hint: str = "") -> float:
     """A focal cross-entropy's alpha or gamma: a finite real number."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(
-            f"{what} must be a finite number, got {value!r}"
-            + (" (fastnn takes one alpha for all classes)" if what == "alpha" else "")
-        )
+        raise ValueError(f"{what} must be a finite number, got {value!r}{hint}")
     number = float(value)
     if not np.isfinite(number):
         raise ValueError(f"{what} must be a finite number, got {value!r}")
     return number
+
+
+def _class_alpha(value):
+    """CategoricalFocalCrossentropy's alpha: a finite number, or (Keras's
+    per-class weights) a list, tuple or 1-D array of them, kept as a list of
+    floats."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return _focal_number(value, "alpha", " (or a list of one number per class)")
+    if isinstance(value, np.ndarray):
+        entries = list(value) if value.ndim == 1 else []
+    else:
+        entries = list(value)
+    if not entries:
+        raise ValueError(f"alpha must be a number or a list of one number per class, got {value!r}")
+    return [_focal_number(a, f"alpha[{i}]") for i, a in enumerate(entries)]
+
+
+def _engine_alpha(alpha):
+    """alpha as the C++ kernel takes it: a number, or one per class (a list
+    of one is that number for every class, as Keras broadcasts it)."""
+    return alpha[0] if isinstance(alpha, list) and len(alpha) == 1 else alpha
 
 
 class BinaryFocalCrossentropy(_Crossentropy):
@@ -566,7 +586,8 @@ class BinaryFocalCrossentropy(_Crossentropy):
         dtype=None,
     ):
         _check_keras_only(type(self).__name__, axis=axis, dtype=dtype)
-        alpha, gamma = _focal_number(alpha, "alpha"), _focal_number(gamma, "gamma")
+        alpha = _focal_number(alpha, "alpha", " (BinaryFocalCrossentropy takes one alpha)")
+        gamma = _focal_number(gamma, "gamma")
         super().__init__(from_logits, label_smoothing, name, reduction)
         self.apply_class_balancing = bool(apply_class_balancing)
         self.alpha, self.gamma = alpha, gamma
@@ -581,14 +602,16 @@ class BinaryFocalCrossentropy(_Crossentropy):
 
 class CategoricalFocalCrossentropy(_Crossentropy):
     """Keras 3's categorical focal cross-entropy: per sample
-    ``-sum(alpha * (1 - c)**gamma * y * log(c), axis=-1)``, ``c`` the
+    ``-sum(alpha_j * (1 - c_j)**gamma * y_j * log(c_j), axis=-1)``, ``c`` the
     probabilities renormalised to sum to 1 and clipped to ``[1e-7, 1 -
     1e-7]`` (after a softmax with `from_logits`). ``gamma = 0`` is `alpha`
     times categorical cross-entropy.
 
     Args:
-        alpha: the weight of every class, a number (Keras's per-class list is
-            not supported). Defaults to `0.25`.
+        alpha: the weight of every class, a number, or a list of one weight
+            per class (``alpha_j`` for class j; as Keras, it multiplies the
+            last axis, so it needs as many values as the predictions have
+            classes, or one). Defaults to `0.25`.
         gamma: the focusing exponent. Defaults to `2.0`.
         from_logits: whether `y_pred` holds logits. Defaults to `False`.
         label_smoothing: in [0, 1]; targets become
@@ -623,7 +646,7 @@ class CategoricalFocalCrossentropy(_Crossentropy):
                 f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
             )
         _check_keras_only(type(self).__name__, axis=axis, dtype=dtype)
-        alpha, gamma = _focal_number(alpha, "alpha"), _focal_number(gamma, "gamma")
+        alpha, gamma = _class_alpha(alpha), _focal_number(gamma, "gamma")
         super().__init__(from_logits, label_smoothing, name, reduction)
         self.alpha, self.gamma = alpha, gamma
 
@@ -969,17 +992,31 @@ def categorical_focal_crossentropy(
 ):
     """Keras 3's categorical focal cross-entropy per sample: ``-sum(alpha *
     (1 - c)**gamma * y * log(c), axis)``, ``c`` the renormalised, clipped
-    probabilities (see `CategoricalFocalCrossentropy`).
+    probabilities (see `CategoricalFocalCrossentropy`); `alpha` a number or
+    a list of one weight per class (the last axis).
 
     >>> categorical_focal_crossentropy([[0, 1, 0], [0, 0, 1]],
     ...                                [[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]]).round(6).tolist()
     [0.000263, 0.675912]
     """
+    alpha = _engine_alpha(_class_alpha(alpha))
     y_true, y_pred = _categorical_inputs(y_true, y_pred, label_smoothing, axis)
+    if isinstance(alpha, list):
+        _check_alpha_length(alpha, y_pred.shape[-1])
+        alpha = np.asarray(alpha, np.float32).astype(np.float64)  # Keras's float32 tensor
     if from_logits:
         y_pred = np.exp(_log_softmax(y_pred, axis))
     c = np.clip(y_pred / np.sum(y_pred, axis=axis, keepdims=True), _EPSILON, _ONE_MINUS_EPSILON)
     return np.sum(alpha * np.power(1.0 - c, gamma) * (-y_true * np.log(c)), axis=axis)
+
+
+def _check_alpha_length(alpha: list, classes: int) -> None:
+    """One alpha per class (or one for all), as Keras's product broadcasts."""
+    if len(alpha) not in (1, classes):
+        raise ValueError(
+            f"categorical_focal_crossentropy: alpha has {len(alpha)} values (one per class) "
+            f"but the predictions have {classes} classes"
+        )
 
 
 @_tag(SparseCategoricalCrossentropy)

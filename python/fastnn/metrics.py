@@ -2375,8 +2375,9 @@ def get(identifier):
 
     Args:
         identifier: a Metric instance (returned as is), a Metric class
-            (instantiated), a function ``fn(y_true, y_pred)`` (wrapped in a
-            `MeanMetricWrapper` named after it), a name (`"mse"`, `"MeanSquaredError"`,
+            (instantiated), a function ``fn(y_true, y_pred)`` or a loss
+            object (wrapped in a `MeanMetricWrapper` named after it), a
+            name (`"mse"`, `"MeanSquaredError"`,
             `"sparse_categorical_accuracy"` ...), a config dict
             `{"class_name", "config"}`, or None.
 
@@ -2392,8 +2393,10 @@ def get(identifier):
     if callable(identifier) and getattr(identifier, "_metric_class", None) is not None:
         return identifier._metric_class(name=identifier.__name__)  # Keras's metric function
     if callable(identifier) and not isinstance(identifier, type):
-        # a function: averaged over the samples in Python (Keras's MeanMetricWrapper)
-        return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
+        # a function: averaged over the samples in Python (Keras's MeanMetricWrapper),
+        # named as Keras's get_object_name does (a loss object by its name)
+        name = getattr(identifier, "name", None) or getattr(identifier, "__name__", None)
+        return MeanMetricWrapper(identifier, name=name)
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
