@@ -70,7 +70,10 @@ Config optim_config_from_dict(const py::dict& d) {
                                               "beta",
                                               "weight_decay",
                                               "clip",
-                                              "clip_value"};
+                                              "clip_value",
+                                              "use_ema",
+                                              "ema_momentum",
+                                              "ema_overwrite_frequency"};
   Config c;
   for (auto item : d) {
     const std::string key = py::str(item.first);
@@ -102,6 +105,11 @@ Config optim_config_from_dict(const py::dict& d) {
   if (d.contains("clip"))
     translate_invalid([&] { c.clip = optim::parse_clip(py::str(d["clip"])); });
   num("clip_value", c.clip_value);
+  flag("use_ema", c.use_ema);
+  num("ema_momentum", c.ema_momentum);
+  if (d.contains("ema_overwrite_frequency"))
+    c.ema_overwrite_frequency =
+        as_int64(d["ema_overwrite_frequency"], "optimizer config 'ema_overwrite_frequency'");
   translate_invalid([&] { optim::validate_config(c); });
   return c;
 }
@@ -126,6 +134,9 @@ py::dict optim_config_to_dict(const Config& c) {
   d["weight_decay"]                         = c.weight_decay;
   d["clip"]                                 = optim::clip_name(c.clip);
   d["clip_value"]                           = c.clip_value;
+  d["use_ema"]                              = c.use_ema;
+  d["ema_momentum"]                         = c.ema_momentum;
+  d["ema_overwrite_frequency"]              = c.ema_overwrite_frequency;
   return d;
 }
 
@@ -530,6 +541,14 @@ iteration counter; see cpp/optim/optimizer.h for the formulas.)doc")
           py::arg("frozen"),
           "Per tensor, whether step() leaves it alone (no update, no weight decay, outside the "
           "global norm): the tensors of layers with trainable=False.")
+      .def(
+          "set_averaged",
+          [](optim::Optimizer& self, const std::vector<bool>& averaged) {
+            translate_invalid([&] { self.set_averaged(averaged); });
+          },
+          py::arg("averaged"),
+          "Per tensor, whether the moving average (use_ema) covers it: the tensors the "
+          "optimizer was built for (all by default), whatever their gradients.")
       .def(
           "step_tensors",
           [](optim::Optimizer& self, const py::list& params_list, const py::list& grads_list,

@@ -15,7 +15,8 @@ namespace fastnn::bindings {
 // initial_accumulator_value, learning_rate_power, l1_regularization_strength,
 // l2_regularization_strength, l2_shrinkage_regularization_strength, beta,
 // weight_decay (0 = none), clip ("none",
-// "clipnorm", "clipvalue", "global_clipnorm"), clip_value. Missing keys keep
+// "clipnorm", "clipvalue", "global_clipnorm"), clip_value, use_ema,
+// ema_momentum, ema_overwrite_frequency (0 = none). Missing keys keep
 // optim::Config's defaults. Raises ValueError for an unknown key, a missing
 // kind or an out-of-range value (naming it), TypeError for a non-number.
 optim::Config optim_config_from_dict(const pybind11::dict& config);

@@ -446,6 +446,32 @@ void ftrl_kernel(const StepParams& s, float* p, const float* g, float* acc, floa
       s.ftrl_sqrt);
 }
 
+// keras/src/optimizers/base_optimizer.py, _update_model_variables_moving_average
+// (then _overwrite_model_variables_with_average_value when kOverwrite):
+// avg = momentum * avg + (1 - momentum) * w, as Keras's three float32 ops.
+template <class O, bool kOverwrite>
+inline void ema_at(typename O::V momentum, typename O::V one_minus, float* p, float* ap) {
+  const typename O::V w = O::load(p);
+  const typename O::V a = O::add(O::mul(momentum, O::load(ap)), O::mul(one_minus, w));
+  O::store(ap, a);
+  if constexpr (kOverwrite) O::store(p, a);
+}
+
+template <class VecOps>
+void ema_kernel(const StepParams& s, float* p, float* avg, int64_t n) {
+  with_flags(
+      [&](auto ow) {
+        constexpr bool OW    = decltype(ow)::value;
+        constexpr int64_t kW = VecOps::kWidth;
+        const auto mv = VecOps::set1(s.ema_momentum), ov = VecOps::set1(s.ema_one_minus);
+        int64_t i = 0;
+        if constexpr (kW > 1)
+          for (; i + kW <= n; i += kW) ema_at<VecOps, OW>(mv, ov, p + i, avg + i);
+        for (; i < n; ++i) ema_at<ScalarOps, OW>(s.ema_momentum, s.ema_one_minus, p + i, avg + i);
+      },
+      s.ema_overwrite);
+}
+
 // Tail of sum_squares shared by every ISA: lanes[j] already hold the sums of
 // the full blocks of 8; adds the last n % 8 elements to lanes 0.. and combines.
 inline double sum_squares_finish(double lanes[8], const float* x, int64_t full, int64_t n) {

@@ -39,6 +39,10 @@ struct StepParams {
   bool amsgrad           = false;  // adam
   bool centered          = false;  // rmsprop
   bool ftrl_sqrt         = false;  // ftrl: ftrl_power == 0.5, x^0.5 taken as sqrt(x)
+  // use_ema: avg = ema_momentum * avg + ema_one_minus * w; w = avg if ema_overwrite
+  float ema_momentum  = 0.0f;
+  float ema_one_minus = 1.0f;
+  bool ema_overwrite  = false;
 };
 
 struct OptimKernels {
@@ -60,6 +64,9 @@ struct OptimKernels {
                    int64_t n);
   // acc starts at initial_accumulator_value, linear at 0.
   void (*ftrl)(const StepParams& s, float* p, const float* g, float* acc, float* linear, int64_t n);
+  // The moving average of n updated parameters p (use_ema): avg = ema_momentum *
+  // avg + ema_one_minus * p, then p = avg when ema_overwrite.
+  void (*ema)(const StepParams& s, float* p, float* avg, int64_t n);
   // Sum of x[i]^2 in double: lane j (0..7) sums the elements i with i % 8 == j
   // in index order, then ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7)). Same bits on
   // every ISA.

@@ -60,6 +60,12 @@ StepParams make_step_params(const Config& c, int64_t t, double lr) {
   s.clip       = static_cast<float>(c.clip_value);
   s.scale_grad = clips_by_norm(c);
   s.epsilon    = static_cast<float>(c.epsilon);
+  if (c.use_ema) {
+    // Keras: momentum = float32(iterations != 0) * ema_momentum; 1 - momentum in float32
+    s.ema_momentum  = t == 1 ? 0.0f : static_cast<float>(c.ema_momentum);
+    s.ema_one_minus = 1.0f - s.ema_momentum;
+    s.ema_overwrite = c.ema_overwrite_frequency > 0 && t % c.ema_overwrite_frequency == 0;
+  }
   switch (c.kind) {
     case Kind::sgd:
       s.momentum     = static_cast<float>(c.momentum);
@@ -200,13 +206,17 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
   }
 }
 
-// The whole step: norms (when clipping by norm), then the fused update.
+// The whole step: norms (when clipping by norm), then the fused update and,
+// chunk by chunk while it is in cache, the moving average (use_ema).
 // params[k] / grads[k]: tensor k; slot i of tensor k starts at
-// slot_bases[i] + offsets[k]. grads[k] == nullptr skips tensor k.
+// slot_bases[i] + offsets[k] (slot 0 the average with use_ema). grads[k] ==
+// nullptr skips tensor k's update; averaged[k] (nullptr: all) says whether
+// its average is kept.
 template <class Item>
 void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>& offsets,
               const std::vector<Item>& items, float* const* params, const float* const* grads,
-              float* const* slot_bases, double* partial, double* tensor_sum, float* scales) {
+              float* const* slot_bases, const uint8_t* averaged, double* partial,
+              double* tensor_sum, float* scales) {
   const OptimKernels& kern = optim_kernels();
   const int64_t n_items    = static_cast<int64_t>(items.size());
   const int num_tensors    = static_cast<int>(offsets.size()) - 1;
@@ -245,14 +255,24 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
     }
   }
 
+  // Keras averages after an update of at least one variable (none: no update at all).
+  bool ema = false;
+  if (c.use_ema)
+    for (int k = 0; k < num_tensors && !ema; ++k) ema = grads[k] != nullptr;
+  float* const* kind_slots = slot_bases + (c.use_ema ? 1 : 0);
+
   runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
-    const Item& it = items[i];
-    const float* g = grads[it.tensor];
-    if (g == nullptr) return;
-    StepParams s = base;
-    s.scale      = scales[it.tensor];
-    run_kernel(kern, c, s, params[it.tensor] + it.begin, g + it.begin, slot_bases,
-               offsets[it.tensor] + it.begin, it.count);
+    const Item& it    = items[i];
+    const float* g    = grads[it.tensor];
+    float* p          = params[it.tensor] + it.begin;
+    const int64_t off = offsets[it.tensor] + it.begin;
+    if (g != nullptr) {
+      StepParams s = base;
+      s.scale      = scales[it.tensor];
+      run_kernel(kern, c, s, p, g + it.begin, kind_slots, off, it.count);
+    }
+    if (ema && (averaged == nullptr || averaged[it.tensor]))
+      kern.ema(base, p, slot_bases[0] + off, it.count);
   });
 }
 
@@ -306,6 +326,12 @@ void validate_config(const Config& c) {
   }
   check_nonneg("weight_decay", c.weight_decay);
   if (c.clip != Clip::none) check_nonneg(clip_name(c.clip), c.clip_value);
+  if (c.use_ema) {
+    check_range("ema_momentum", c.ema_momentum, 0.0, 1.0, false);
+    if (c.ema_overwrite_frequency < 0)
+      throw std::invalid_argument("optimizer: `ema_overwrite_frequency` must be >= 0, got " +
+                                  fmt(static_cast<double>(c.ema_overwrite_frequency)));
+  }
 }
 
 const char* kind_name(Kind kind) {
@@ -364,7 +390,9 @@ Clip parse_clip(const std::string& name) {
                               "'; expected one of: none, clipnorm, clipvalue, global_clipnorm");
 }
 
-std::vector<std::string> slot_names(const Config& c) {
+namespace {
+
+std::vector<std::string> kind_slot_names(const Config& c) {
   switch (c.kind) {
     case Kind::sgd:
       if (c.momentum != 0.0) return {"momentum"};
@@ -395,6 +423,14 @@ std::vector<std::string> slot_names(const Config& c) {
   return {};
 }
 
+}  // namespace
+
+std::vector<std::string> slot_names(const Config& c) {
+  std::vector<std::string> names = kind_slot_names(c);
+  if (c.use_ema) names.insert(names.begin(), "average");
+  return names;
+}
+
 namespace {
 
 // prefix[s] = prod_{i=1..s} (1 - 0.5 * 0.96^i) in double, up to the first s
@@ -422,6 +458,10 @@ double nadam_u_product(double beta_1, int64_t t) {
 }
 
 float slot_initial_value(const Config& c, int slot) {
+  if (c.use_ema) {  // the average, then the kind's slots
+    if (slot == 0) return 0.0f;
+    --slot;
+  }
   const bool accumulator = c.kind == Kind::adagrad || (c.kind == Kind::ftrl && slot == 0);
   return accumulator ? static_cast<float>(c.initial_accumulator_value) : 0.0f;
 }
@@ -437,8 +477,8 @@ void update(const Config& config, float* param, const float* grad, float* const*
   std::vector<double> partial(items.size());
   double tensor_sum = 0.0;
   float scale       = 1.0f;
-  run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, partial.data(),
-           &tensor_sum, &scale);
+  run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, nullptr,
+           partial.data(), &tensor_sum, &scale);
 }
 
 Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
@@ -465,6 +505,7 @@ Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
   param_ptrs_.assign(num_tensors(), nullptr);
   grad_ptrs_.assign(num_tensors(), nullptr);
   frozen_.assign(num_tensors(), 0);
+  averaged_.assign(num_tensors(), 1);
   reset();
 }
 
@@ -473,6 +514,13 @@ void Optimizer::set_frozen(const std::vector<bool>& frozen) {
     throw std::invalid_argument("Optimizer::set_frozen: " + fmt(frozen.size()) + " flags for " +
                                 fmt(num_tensors()) + " tensors");
   for (size_t k = 0; k < frozen.size(); ++k) frozen_[k] = frozen[k] ? 1 : 0;
+}
+
+void Optimizer::set_averaged(const std::vector<bool>& averaged) {
+  if (static_cast<int>(averaged.size()) != num_tensors())
+    throw std::invalid_argument("Optimizer::set_averaged: " + fmt(averaged.size()) + " flags for " +
+                                fmt(num_tensors()) + " tensors");
+  for (size_t k = 0; k < averaged.size(); ++k) averaged_[k] = averaged[k] ? 1 : 0;
 }
 
 void Optimizer::reset() {
@@ -502,10 +550,10 @@ void Optimizer::step(float* params, const float* grads, int64_t n, double learni
 
 void Optimizer::step_tensors(float* const* params, const float* const* grads,
                              double learning_rate) {
-  float* bases[3] = {nullptr, nullptr, nullptr};
+  float* bases[4] = {nullptr, nullptr, nullptr, nullptr};  // at most average + 3 slots
   for (int i = 0; i < num_slots(); ++i) bases[i] = slots_[i].data();
   run_step(config_, iterations_ + 1, learning_rate, offsets_, items_, params, grads, bases,
-           partial_sums_.data(), tensor_sums_.data(), scales_.data());
+           averaged_.data(), partial_sums_.data(), tensor_sums_.data(), scales_.data());
   ++iterations_;
 }
 

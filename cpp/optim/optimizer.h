@@ -51,6 +51,24 @@
 //             x^p: sqrt(x) when p = 0.5 (the default), else pow in double per
 //             element, rounded to float32 (the same value for p = 0.5)
 //
+// Exponential moving average (use_ema; keras/src/optimizers/base_optimizer.py,
+// _update_model_variables_moving_average and
+// _overwrite_model_variables_with_average_value), after the update of every
+// step, for each tensor of the averaged set (set_averaged; all by default):
+//
+//   mu  = t == 1 ? 0 : float32(ema_momentum)     (Keras: momentum * (iterations != 0))
+//   avg = mu * avg + (1 - mu) * w                (float32, 1 - mu rounded to float32)
+//   ema_overwrite_frequency f > 0 and t % f == 0:  w = avg
+//
+// The first step copies w into the average (0 * avg + 1 * w). The set is
+// Keras's list of the variables the optimizer was built for, so a tensor
+// frozen since (or skipped with a null gradient) is averaged too; a step in
+// which no tensor has a gradient leaves the averages alone (Keras applies
+// nothing then). The average is the slot "average", first of the slots
+// (Keras creates it in the base class's build, before the optimizer's own).
+// The final overwrite at the end of fit (finalize_variable_values) is the
+// caller's copy of the averages.
+//
 // Nadam's U_t: Keras keeps it as a float32 variable multiplied by u_t at every
 // step (`_u_product`, saved with the slots). Here it is a function of t alone,
 // computed in double as beta_1^t * prod_{s=1..min(t,K)} (1 - 0.5 * 0.96^s), where
@@ -155,6 +173,11 @@ struct Config {
   double l2_regularization_strength           = 0.0;
   double l2_shrinkage_regularization_strength = 0.0;
   double beta                                 = 0.0;
+
+  // exponential moving average of the averaged tensors (see the top of this file)
+  bool use_ema                    = false;
+  double ema_momentum             = 0.99;  // in [0, 1]
+  int64_t ema_overwrite_frequency = 0;     // steps between overwrites; 0: never (Keras's None)
 };
 
 // Throws std::invalid_argument naming the field when a value is out of range
@@ -162,7 +185,8 @@ struct Config {
 // Keras and its beta_2 outside [0, 1], adadelta's rho outside [0, 1];
 // momentum outside [0, 1], epsilon < 0, weight_decay < 0,
 // initial_accumulator_value < 0, ftrl's learning_rate_power > 0 and
-// l1/l2/l2_shrinkage strengths < 0 (Keras's checks), non-finite values).
+// l1/l2/l2_shrinkage strengths < 0 (Keras's checks), non-finite values;
+// with use_ema, ema_momentum outside [0, 1] or ema_overwrite_frequency < 0).
 void validate_config(const Config& config);
 
 const char* kind_name(Kind kind);
@@ -175,15 +199,16 @@ Clip parse_clip(const std::string& name);  // "none", "clipnorm", ...; throws st
 //   velocity_hat (if amsgrad); rmsprop: velocity, momentum (if momentum > 0),
 //   average_gradient (if centered); adagrad: accumulator; nadam: momentum,
 //   velocity; adamax: momentum, norm; lion: momentum; adadelta:
-//   accumulated_grad, accumulated_delta_var; ftrl: accumulator, linear.
+//   accumulated_grad, accumulated_delta_var; ftrl: accumulator, linear;
+//   preceded by "average" with use_ema.
 std::vector<std::string> slot_names(const Config& config);
 
 // Nadam's U_t = prod_{s=1..t} beta_1 * (1 - 0.5 * 0.96^s), in double (1 for
 // t = 0): Keras's `u_product` after step t (see the top of this file).
 double nadam_u_product(double beta_1, int64_t t);
 
-// Value a slot starts at (initial_accumulator_value for adagrad's and ftrl's
-// accumulator, else 0).
+// Value slot `slot` (an index into slot_names(config)) starts at
+// (initial_accumulator_value for adagrad's and ftrl's accumulator, else 0).
 float slot_initial_value(const Config& config, int slot);
 
 // ---------------------------------------------------------------------------
@@ -229,6 +254,13 @@ class Optimizer {
   void set_frozen(const std::vector<bool>& frozen);
   bool frozen(int k) const { return frozen_.at(static_cast<size_t>(k)) != 0; }
 
+  // Per tensor, whether the moving average (use_ema) covers it: the tensors
+  // the optimizer was built for, as Keras averages its built variable list
+  // whatever their gradients. All by default; num_tensors() flags, else
+  // std::invalid_argument.
+  void set_averaged(const std::vector<bool>& averaged);
+  bool averaged(int k) const { return averaged_.at(static_cast<size_t>(k)) != 0; }
+
   // One step over tensors stored apart: params[k] and grads[k] point to tensor
   // k's elements. A tensor whose grads[k] is nullptr is skipped (no update, no
   // decay, not counted in the global norm), as Keras skips None gradients.
@@ -269,7 +301,8 @@ class Optimizer {
   std::vector<float> scales_;         // one per tensor
   std::vector<float*> param_ptrs_;
   std::vector<const float*> grad_ptrs_;
-  std::vector<uint8_t> frozen_;  // one flag per tensor
+  std::vector<uint8_t> frozen_;    // one flag per tensor
+  std::vector<uint8_t> averaged_;  // one flag per tensor (use_ema)
 };
 
 }  // namespace fastnn::optim

@@ -65,7 +65,7 @@ const OptimKernels kOptimKernelsAvx2 = {
     sgd_kernel<Avx2Ops>,     adam_kernel<Avx2Ops>,     rmsprop_kernel<Avx2Ops>,
     adagrad_kernel<Avx2Ops>, nadam_kernel<Avx2Ops>,    adamax_kernel<Avx2Ops>,
     lion_kernel<Avx2Ops>,    adadelta_kernel<Avx2Ops>, ftrl_kernel<Avx2Ops>,
-    sum_squares_avx2,
+    ema_kernel<Avx2Ops>,     sum_squares_avx2,
 };
 
 }  // namespace fastnn::optim
