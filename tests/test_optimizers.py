@@ -580,7 +580,7 @@ def test_keras_2_decay_warns_and_is_ignored_as_keras_3(cls):
         (optimizers.Adam, {"clipnorm": -1.0}, "clipnorm"),
         (optimizers.Adam, {"clipnorm": 1.0, "clipvalue": 1.0}, "clipvalue"),
         (optimizers.SGD, {"global_clipnorm": 1.0, "clipnorm": 1.0}, "global_clipnorm"),
-        (optimizers.Adam, {"use_ema": True}, "use_ema"),
+        (optimizers.Adam, {"use_ema": True, "ema_momentum": 1.5}, "ema_momentum"),
     ],
 )
 def test_bad_options_raise_at_construction(cls, kwargs, arg):

@@ -632,7 +632,7 @@ def test_lr_is_deprecated_but_works_and_unknown_keywords_raise(kind):
         (optimizers.Lion, {"beta_2": -0.5}, "beta_2"),
         (optimizers.Lion, {"weight_decay": -0.1}, "weight_decay"),
         (optimizers.Nadam, {"clipnorm": 1.0, "clipvalue": 1.0}, "clipvalue"),
-        (optimizers.Adamax, {"use_ema": True}, "use_ema"),
+        (optimizers.Adamax, {"use_ema": True, "ema_overwrite_frequency": 2.0}, "ema_overwrite"),
         (optimizers.Adadelta, {"learning_rate": -1.0}, "learning_rate"),
         (optimizers.Adadelta, {"rho": 1.5}, r"rho.*\[0, 1\]"),
         (optimizers.Adadelta, {"rho": -0.1}, "rho"),
@@ -810,11 +810,16 @@ def test_summary_counts_nadam_s_u_product():
     assert counts["nadam"] == counts["adam"] + 1
 
 
-@pytest.mark.parametrize("kind", KINDS)
+# An optimizer with moving averages (use_ema): they follow the learning rate.
+ADAM_EMA = {"class_name": "Adam", "config": {"use_ema": True, "ema_momentum": 0.9}}
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "adam_ema"])
 def test_optimizer_state_round_trips_with_keras_weights_files(tmp_path, kind, keras):
     """fastnn's .weights.h5 loads into a Keras model compiled with the same
-    optimizer (every variable in Keras's order, Nadam's u_product last), and
-    Keras's file loads back into fastnn."""
+    optimizer (every variable in Keras's order, Nadam's u_product last, the
+    averages of use_ema first), and Keras's file loads back into fastnn."""
+    kind = ADAM_EMA if kind == "adam_ema" else kind
     x, y = make_data()
     model = make_model(optimizers.get(kind))
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)

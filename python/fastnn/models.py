@@ -1063,13 +1063,16 @@ class Sequential:
             offsets = [t["offset"] for t in self._net.tensors()] or [0]
             offsets[0] = 0
             offsets.append(self._net.buffer_size)
-            opt._build_flat(offsets)
+            # Keras builds the optimizer's variables for the weights trainable
+            # now and keeps that set (summary's count, the saved state, the
+            # weights use_ema averages at every step)
+            built_for = self._trainable_tensors()
+            averaged = [k in built_for for k in range(len(offsets) - 1)]
+            opt._build_flat(offsets, averaged)
             opt._flat_owner = weakref.ref(self)
             opt._flat_net = weakref.ref(self._net)
             self._optimizer_net = self._net
-            # Keras builds the optimizer's variables for the weights trainable
-            # now and keeps that set (summary's count, the saved state)
-            self._optimizer_tensors = self._trainable_tensors()
+            self._optimizer_tensors = built_for
             opt._flat_tensors = tuple(self._optimizer_tensors)
 
     def _trainable_tensors(self) -> List[int]:
@@ -1569,11 +1572,28 @@ class Sequential:
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
+            self._finalize_optimizer(epochs)
         # After the training section, as in Keras: on_train_end may compile,
         # add or pop (no step of this fit runs any more).
         cbs.on_train_end(epoch_logs)
         self.history = cbs.history
         return cbs.history
+
+    def _finalize_optimizer(self, epochs: int) -> None:
+        """The end of `fit`, as Keras's: ``optimizer.finalize_variable_values(
+        trainable_weights)`` when `epochs` > 0, so that with `use_ema` the
+        moving averages replace the weights. Unlike Keras, an optimizer that
+        has taken no step yet leaves the weights alone (Keras overwrites them
+        with its averages' initial zeros)."""
+        opt = self.optimizer
+        if (
+            epochs > 0
+            and isinstance(opt, _optimizers.Optimizer)
+            and opt.use_ema
+            and self._owns_optimizer_state()
+            and opt.iterations > 0
+        ):
+            opt.finalize_variable_values(self.trainable_weights)
 
     def _fit_epoch(
         self, data, order, batch_size: int, first: int, steps: int, cbs
@@ -1902,6 +1922,7 @@ class Sequential:
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
+            self._finalize_optimizer(epochs)
         cbs.on_train_end(epoch_logs)
         self.history = cbs.history
         return cbs.history
@@ -2473,7 +2494,8 @@ class Sequential:
         ``metadata.json`` and ``model.weights.npz`` with every weight under
         Keras's names (``layers/dense/vars/0`` ...) and the optimizer's state
         under ``optimizer/vars/i`` in Keras's order (iterations, learning
-        rate, then each slot for every variable), so `load_model` resumes
+        rate, the moving averages with `use_ema`, then each slot for every
+        variable), so `load_model` resumes
         training exactly. The write is atomic: a failed save leaves any
         previous file intact.
 
@@ -2650,6 +2672,13 @@ class Sequential:
                 out.append(kernel.slot(s)[start : start + math.prod(shape)].reshape(shape))
             out += opt._scalar_variables()
         return out
+
+    def _optimizer_averages(self) -> List[np.ndarray]:
+        """The optimizer's moving averages (`use_ema`) of the weights it was
+        built for, in Keras's order, as views of its state."""
+        values = self._optimizer_variables()
+        base = 1 if callable(self.optimizer._learning_rate) else 2
+        return values[base : base + len(self._optimizer_tensors)]
 
     def _named_optimizer_variables(self) -> list:
         """`_optimizer_variables` as `Variable`s with Keras's names and paths:
@@ -3403,11 +3432,14 @@ def _slot_order(slot_names: Sequence[str], tensors: Sequence[int]) -> list:
     ``["accumulated_grad", "accumulated_delta_var"]``, Ftrl for
     ``["accumulator", "linear"]``, then Adam's ``velocity_hat`` (amsgrad) in
     another; SGD, RMSprop, Adagrad and Lion make one call per slot (every
-    weight's first slot, then the next).
+    weight's first slot, then the next). With `use_ema` the base class's
+    build has already made the ``average`` of every weight, first.
     """
-    paired = 2 if tuple(slot_names[:2]) in _PAIRED_SLOTS else 0
-    order = [(s, t) for t in tensors for s in range(paired)]
-    order += [(s, t) for s in range(paired, len(slot_names)) for t in tensors]
+    first = 1 if list(slot_names[:1]) == ["average"] else 0
+    order = [(0, t) for t in tensors] if first else []
+    paired = 2 if tuple(slot_names[first : first + 2]) in _PAIRED_SLOTS else 0
+    order += [(s, t) for t in tensors for s in range(first, first + paired)]
+    order += [(s, t) for s in range(first + paired, len(slot_names)) for t in tensors]
     return order
 
 

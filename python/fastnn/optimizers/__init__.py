@@ -16,7 +16,11 @@ Deliberate differences from Keras 3, each a trap Keras sets:
   raise ``ValueError`` naming the argument at construction, not at the first
   step;
 * Nadam's ``u_product`` is computed from the step number in double, not kept
-  as a running float32 product (see `Nadam`).
+  as a running float32 product (see `Nadam`);
+* with ``use_ema=True``, a `fit` before the optimizer's first step (e.g.
+  ``initial_epoch == epochs``) leaves the weights alone, where Keras
+  overwrites them with its averages' initial zeros; a NaN or boolean
+  ``ema_momentum`` and a boolean ``ema_overwrite_frequency`` are refused.
 
 >>> import numpy as np
 >>> from fastnn import optimizers
@@ -79,7 +83,8 @@ class SGD(Optimizer):
         momentum: in [0, 1]; integers accepted. Defaults to `0.0`.
         nesterov: whether to use Nesterov momentum. Defaults to `False`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "sgd"
@@ -142,7 +147,8 @@ class Adam(Optimizer):
         epsilon: >= 0, added outside the square root. Defaults to `1e-7`.
         amsgrad: whether to use AMSGrad. Defaults to `False`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "adam"
@@ -204,7 +210,8 @@ class AdamW(Adam):
         learning_rate: a number, schedule or callable. Defaults to `0.001`.
         weight_decay: >= 0; `None` is an error, as in Keras. Defaults to `0.004`.
         beta_1, beta_2, epsilon, amsgrad: as `Adam`.
-        **kwargs: `clipnorm`, `clipvalue`, `global_clipnorm`, `name`.
+        **kwargs: `clipnorm`, `clipvalue`, `global_clipnorm`, `use_ema`,
+            `ema_momentum`, `ema_overwrite_frequency`, `name`.
     """
 
     _kind = "adamw"
@@ -268,7 +275,8 @@ class RMSprop(Optimizer):
         epsilon: >= 0. Defaults to `1e-7`.
         centered: normalize by the estimated variance. Defaults to `False`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "rmsprop"
@@ -332,7 +340,8 @@ class Adagrad(Optimizer):
         initial_accumulator_value: >= 0. Defaults to `0.1`.
         epsilon: >= 0. Defaults to `1e-7`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "adagrad"
@@ -445,7 +454,8 @@ class Nadam(_BetasEpsilon):
         beta_2: in [0, 1). Defaults to `0.999`.
         epsilon: >= 0, added outside the square root. Defaults to `1e-7`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "nadam"
@@ -469,7 +479,8 @@ class Adamax(_BetasEpsilon):
         beta_2: in [0, 1). Defaults to `0.999`.
         epsilon: >= 0. Defaults to `1e-7`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "adamax"
@@ -488,7 +499,8 @@ class Lion(Optimizer):
         beta_1: in (0, 1], as Keras checks (0 would be signSGD). Defaults to `0.9`.
         beta_2: in [0, 1]. Defaults to `0.99`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "lion"
@@ -546,7 +558,8 @@ class Adadelta(Optimizer):
         rho: the decay rate, in [0, 1]. Defaults to `0.95`.
         epsilon: >= 0, added inside both square roots. Defaults to `1e-7`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "adadelta"
@@ -623,7 +636,8 @@ class Ftrl(Optimizer):
             to the gradient). Defaults to `0.0`.
         beta: the paper's beta. Defaults to `0.0`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
-            `name` (see `Optimizer`).
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
     """
 
     _kind = "ftrl"

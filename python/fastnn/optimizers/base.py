@@ -16,9 +16,6 @@ __all__ = ["Optimizer"]
 # Keras 3 options fastnn accepts only at their defaults (kept in get_config so
 # that configs written by Keras load).
 _KERAS_ONLY_DEFAULTS = {
-    "use_ema": False,
-    "ema_momentum": 0.99,
-    "ema_overwrite_frequency": None,
     "loss_scale_factor": None,
     "gradient_accumulation_steps": None,
 }
@@ -164,6 +161,30 @@ def _optional_nonneg(value, name: str):
     return None if value is None else _nonneg(value, name)
 
 
+def _check_ema(use_ema, ema_momentum, ema_overwrite_frequency):
+    """Keras 3's checks of the moving-average options (BaseOptimizer.__init__)
+    with its messages, made only when `use_ema` is set, as Keras does; returns
+    ``(ema_momentum, ema_overwrite_frequency)`` as a float and an int or None.
+
+    Unlike Keras, a NumPy integer is a frequency while a boolean is refused,
+    and a NaN momentum is refused (Keras's comparisons let it through)."""
+    if not use_ema:
+        return ema_momentum, ema_overwrite_frequency  # stored as given, as Keras
+    m = ema_momentum
+    if isinstance(m, (bool, np.bool_)) or not isinstance(m, numbers.Real) or not 0 <= m <= 1:
+        raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={m}")
+    f = ema_overwrite_frequency
+    if f is not None and (
+        isinstance(f, (bool, np.bool_)) or not isinstance(f, numbers.Integral) or f < 0
+    ):
+        raise ValueError(
+            "`ema_overwrite_frequency` must be an integer >= 1 or None. "
+            f"Received: ema_overwrite_frequency={f}"
+        )
+    # Keras treats a frequency of 0 as None (`if self.ema_overwrite_frequency:`).
+    return float(m), None if f is None else int(f)
+
+
 def _check_learning_rate(value):
     """A number >= 0 (returned as float), a LearningRateSchedule, or a callable."""
     if isinstance(value, _schedules.LearningRateSchedule) or callable(value):
@@ -217,11 +238,21 @@ class Optimizer:
             (computed with a fixed-order reduction: the same bits for any
             thread count). Defaults to `None`. At most one of the three clip
             options may be set; `0` means no clipping, as in Keras.
+        use_ema: keep an exponential moving average of the weights (Keras 3's
+            EMA): after every step, ``average = ema_momentum * average +
+            (1 - ema_momentum) * weight`` in the same fused C++ pass (the first
+            step copies the weight). The averages are `variables` (named
+            ``<weight path>_average``, after the learning rate) and are saved
+            with the optimizer's state. Defaults to `False`.
+        ema_momentum: in [0, 1]; checked only with `use_ema`. Defaults to `0.99`.
+        ema_overwrite_frequency: with `use_ema`, every this many steps the
+            weights are overwritten with their averages; `None` (or 0):
+            never during training, and `fit` overwrites them once when it
+            ends (`finalize_variable_values`). Defaults to `None`.
         name: the optimizer's name.
 
-    Keras 3's `use_ema`, `ema_momentum`, `ema_overwrite_frequency`,
-    `loss_scale_factor` and `gradient_accumulation_steps` are accepted at their
-    defaults only. `lr=` (Keras 2's spelling) is accepted with a
+    Keras 3's `loss_scale_factor` and `gradient_accumulation_steps` are
+    accepted at their defaults only. `lr=` (Keras 2's spelling) is accepted with a
     `DeprecationWarning` (Keras 3 rejects it); any other unknown keyword
     argument raises `ValueError` naming it.
     """
@@ -265,9 +296,6 @@ class Optimizer:
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         given = {
-            "use_ema": use_ema,
-            "ema_momentum": ema_momentum,
-            "ema_overwrite_frequency": ema_overwrite_frequency,
             "loss_scale_factor": loss_scale_factor,
             "gradient_accumulation_steps": gradient_accumulation_steps,
         }
@@ -280,6 +308,10 @@ class Optimizer:
         if isinstance(learning_rate, _Default):
             learning_rate = float(learning_rate)
         self._learning_rate = _check_learning_rate(learning_rate)
+        self.use_ema = _flag(use_ema, "use_ema")
+        self.ema_momentum, self.ema_overwrite_frequency = _check_ema(
+            self.use_ema, ema_momentum, ema_overwrite_frequency
+        )
         self.weight_decay = _optional_nonneg(weight_decay, "weight_decay")
         self.clipnorm = _optional_nonneg(clipnorm, "clipnorm")
         self.clipvalue = _optional_nonneg(clipvalue, "clipvalue")
@@ -296,6 +328,7 @@ class Optimizer:
         self._built_config: dict = {}
         self._variables_list: list = []
         self._index: dict = {}
+        self._averaged = None  # per kernel tensor, whether use_ema averages it (None: all)
 
     # ------------------------------------------------------------------ state
     @property
@@ -376,7 +409,9 @@ class Optimizer:
 
         Keys: kind, momentum, nesterov, beta_1, beta_2, epsilon, amsgrad, rho,
         centered, initial_accumulator_value, weight_decay (0.0 for none), clip
-        ("none", "clipnorm", "clipvalue", "global_clipnorm") and clip_value.
+        ("none", "clipnorm", "clipvalue", "global_clipnorm"), clip_value, and
+        with `use_ema` use_ema, ema_momentum and ema_overwrite_frequency (0 for
+        none).
         `fastnn._core.optim.Optimizer(config, offsets)` takes it as is. The
         learning rate is not part of it: pass `self.learning_rate` to each step.
         """
@@ -395,6 +430,12 @@ class Optimizer:
             "clip_value": _nonneg(clip_value, clip),  # set after construction: checked here
         }
         config.update(self._kernel_hyperparameters())
+        use_ema = _flag(self.use_ema, "use_ema")  # set after construction: checked here
+        if use_ema:
+            momentum, frequency = _check_ema(True, self.ema_momentum, self.ema_overwrite_frequency)
+            config.update(
+                use_ema=True, ema_momentum=momentum, ema_overwrite_frequency=frequency or 0
+            )
         return config
 
     def _kernel_hyperparameters(self) -> dict:
@@ -423,15 +464,18 @@ class Optimizer:
         offsets = [0]
         for v in var_list:
             offsets.append(offsets[-1] + v.size)
-        self._make_kernel(offsets)
+        self._make_kernel(offsets, None)
         self._variables_list = list(var_list)
         self._index = {vid: i for i, vid in enumerate(ids)}
 
-    def _build_flat(self, offsets) -> None:
+    def _build_flat(self, offsets, averaged=None) -> None:
         """Creates the state for one flat parameter buffer whose tensor k is
         elements ``[offsets[k], offsets[k+1])`` (the network's layout); step it
-        with `_apply_flat`. Slots share the layout (see `variables`)."""
-        self._make_kernel([int(o) for o in offsets])
+        with `_apply_flat`. Slots share the layout (see `variables`).
+        `averaged`: per tensor, whether `use_ema` averages it (the weights it
+        is built for, trainable now; None: all)."""
+        averaged = None if averaged is None else [bool(a) for a in averaged]
+        self._make_kernel([int(o) for o in offsets], averaged)
         self._variables_list = []
         self._index = {}
 
@@ -445,12 +489,17 @@ class Optimizer:
         self._kernel.step(params, grads, self._current_learning_rate())
         return self.iterations
 
-    def _make_kernel(self, offsets) -> None:
+    def _make_kernel(self, offsets, averaged) -> None:
+        """A new C++ optimizer (`averaged`: see `_build_flat`), kept only
+        when everything succeeded."""
         config = self._kernel_config()
         kernel = _core.optim.Optimizer(config, offsets)
         kernel.iterations = self.iterations
+        if averaged is not None:
+            kernel.set_averaged(averaged)
         self._kernel = kernel
         self._built_config = config
+        self._averaged = averaged
 
     def _sync_kernel_config(self) -> None:
         """Hyperparameters changed since build (e.g. ``opt.weight_decay = 0.01``):
@@ -458,8 +507,15 @@ class Optimizer:
         config = self._kernel_config()
         if config == self._built_config:
             return
+        if config.get("use_ema", False) != self._built_config.get("use_ema", False):
+            # Keras creates the averages in build() only when use_ema is set
+            raise ValueError(
+                f"`use_ema` was {'set' if config.get('use_ema') else 'unset'} after the "
+                "optimizer was built: the moving averages are created (or not) when it is "
+                "built. Set it back, or create a new optimizer with the use_ema you want."
+            )
         old = self._kernel
-        self._make_kernel(list(old.offsets))
+        self._make_kernel(list(old.offsets), self._averaged)
         for i, name in enumerate(self._kernel.slot_names):
             if name in old.slot_names:
                 np.copyto(self._kernel.slot(i), old.slot(old.slot_names.index(name)))
@@ -529,8 +585,9 @@ class Optimizer:
 
     @property
     def variables(self) -> list:
-        """Keras's order: iterations, learning_rate, then each slot for every
-        variable, then scalar state (Nadam's ``u_product``).
+        """Keras's order: iterations, learning_rate, then with `use_ema` the
+        moving average of every variable, then each slot for every variable,
+        then scalar state (Nadam's ``u_product``).
 
         Slot arrays are writable views of the optimizer's state (assigning into
         them, e.g. when loading a checkpoint, changes the state). Built by a
@@ -555,6 +612,61 @@ class Optimizer:
                 out.append(flat[offsets[k] : offsets[k + 1]].reshape(v.shape))
         return out + self._scalar_variables()
 
+    def _averages(self) -> list:
+        """The moving averages (`use_ema`), one view per variable the
+        optimizer was built for, in Keras's order; [] when there are none."""
+        if self._kernel is None or "average" not in self._kernel.slot_names:
+            return []
+        owner = getattr(self, "_flat_owner", None)
+        model = owner() if owner is not None else None
+        if model is not None and model.optimizer is self and model._owns_optimizer_state():
+            return model._optimizer_averages()
+        flat, offsets = self._kernel.slot(0), self._kernel.offsets
+        return [
+            flat[offsets[k] : offsets[k + 1]].reshape(v.shape)
+            for k, v in enumerate(self._variables_list)
+        ]
+
+    def finalize_variable_values(self, var_list) -> None:
+        """Sets the final values of `var_list`: with `use_ema`, each variable
+        is overwritten with its moving average (Keras 3's
+        `finalize_variable_values`, which `fit` calls on the model's trainable
+        weights when it ends); without, nothing happens.
+
+        Args:
+            var_list: the variables the optimizer was built for, in the same
+                order (writable float32 arrays, a model's `trainable_weights`).
+
+        Raises:
+            ValueError: `var_list` has another length than the optimizer's
+                list of averages (Keras's message) or a variable another shape
+                than its average; nothing is written then.
+        """
+        if not self.use_ema:
+            return
+        var_list = list(var_list)
+        averages = self._averages()
+        if len(var_list) != len(averages):
+            raise ValueError(
+                f"The length of model variables ({len(var_list)}) to override does not match "
+                "the length of model variables stored in the optimizer "
+                f"({len(averages)}). Please check if the optimizer was called on your model."
+            )
+        for i, (var, average) in enumerate(zip(var_list, averages)):
+            if not isinstance(var, np.ndarray) or not var.flags.writeable:
+                raise TypeError(
+                    f"Variable {i} must be a writable numpy.ndarray (overwritten in place), "
+                    f"got {type(var).__name__}"
+                )
+            if var.shape != average.shape:
+                raise ValueError(
+                    f"Variable {i} has shape {var.shape} but its moving average "
+                    f"{average.shape}: var_list must list the variables the optimizer was "
+                    "built for, in order"
+                )
+        for var, average in zip(var_list, averages):
+            var[...] = average
+
     def _scalar_variables(self) -> list:
         """Keras's scalar optimizer variables after the slots (Nadam's
         ``u_product``), as 0-d float32 arrays; none by default."""
@@ -573,6 +685,9 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "global_clipnorm": self.global_clipnorm,
             "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
         }
         config.update(_KERAS_ONLY_DEFAULTS)
         config.update(self._config_hyperparameters())
