@@ -499,7 +499,7 @@ def test_checkpoint_directory_as_filepath_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(filepath="m.h5"), "must end in `.keras`.*legacy HDF5"),
+        (dict(filepath="m.hdf5"), "must end in `.keras`"),
         (dict(filepath="m.weights.npz"), "must end in `.keras`"),
         (dict(filepath="m.keras", save_weights_only=True), r"\.weights\.h5.*\.weights\.npz"),
         (dict(filepath="m.h5", save_weights_only=True), r"must end in `\.weights\.h5`"),

@@ -721,9 +721,9 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         filepath: where to save; may hold `str.format` fields filled with
             `epoch` (1-based) and the epoch's logs, e.g.
             `"ckpt-{epoch:02d}-{val_loss:.4f}.keras"`. It must end in `.keras`
+            (or `.h5`: a legacy HDF5 model, as Keras 3 takes it; needs h5py)
             for whole models, in `.weights.h5` (Keras 3's HDF5 layout; needs
-            h5py) or `.weights.npz` with `save_weights_only=True`. Keras 3
-            also takes `.h5` for a legacy HDF5 model, which fastnn refuses.
+            h5py) or `.weights.npz` with `save_weights_only=True`.
         monitor: the metric to monitor. Defaults to `"val_loss"`.
         verbose: 0 (silent) or 1 (messages). Defaults to `0`.
         save_best_only: save only when the monitored value improves.
@@ -777,17 +777,14 @@ class ModelCheckpoint(_MonitorMixin, Callback):
                 from fastnn import saving
 
                 saving._import_h5py("Saving")  # fail now, not after the first epoch
+        elif self.filepath.endswith(".h5"):  # a legacy HDF5 model, as Keras 3 allows
+            from fastnn import saving
+
+            saving._import_h5py("Saving", saving._LEGACY_H5_FILES)  # now, not after an epoch
         elif not self.filepath.endswith(".keras"):
-            hint = (
-                ". Keras 3 would save a legacy HDF5 model here (a format it deprecates); "
-                "fastnn does not write legacy HDF5 models: use a `.keras` name, or "
-                "`save_weights_only=True` with a `.weights.h5` name"
-                if self.filepath.endswith(".h5")
-                else ""
-            )
             raise ValueError(
                 "The filepath provided must end in `.keras` (Keras model format). "
-                f"Received: filepath={self.filepath}{hint}"
+                f"Received: filepath={self.filepath}"
             )
 
     def _implements_batch_hooks(self, mode: str) -> bool:

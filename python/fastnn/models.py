@@ -2488,45 +2488,72 @@ class Sequential:
 
     # -- saving ----------------------------------------------------------------
     def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
-        """Saves the model as a `.keras` archive (Keras 3's layout).
+        """Saves the model as a `.keras` archive (Keras 3's layout), or as a
+        legacy HDF5 file for a name ending in `.h5` or `.hdf5`, as Keras 3.
 
         The zip holds ``config.json`` (`get_config` plus ``compile_config``),
         ``metadata.json`` and ``model.weights.npz`` with every weight under
         Keras's names (``layers/dense/vars/0`` ...) and the optimizer's state
         under ``optimizer/vars/i`` in Keras's order (iterations, learning
         rate, the moving averages with `use_ema`, then each slot for every
-        variable), so `load_model` resumes
-        training exactly. The write is atomic: a failed save leaves any
+        variable), so `load_model` resumes training exactly. A `.h5` file
+        has the layout Keras 3.15 writes there (``model_config``,
+        ``training_config``, ``model_weights``, ``optimizer_weights``; Keras's
+        `load_model` reads it; needs h5py), with Keras's warning that the
+        format is legacy. The write is atomic: a failed save leaves any
         previous file intact.
 
         Args:
-            filepath: a path ending in `.keras`.
+            filepath: a path ending in `.keras`, `.h5` or `.hdf5`.
             overwrite: replace an existing file. Defaults to `True`; when
                 False an existing file raises `FileExistsError` (Keras asks
                 interactively instead).
+            include_optimizer: for `.h5`, whether to write the compile
+                arguments and the optimizer's state (Keras's keyword; a
+                `.keras` archive always holds them). Defaults to `True`.
 
         Raises:
-            ValueError: another extension (legacy HDF5 models `.h5` are not
-                written), `zipped=False`.
+            ValueError: another extension, `zipped=False`, an argument Keras
+                does not take (`save_format` with a name that has neither
+                extension).
+            ImportError: `.h5` without h5py installed.
             TypeError: an optimizer whose learning rate is a plain callable
                 (it cannot be stored; use a LearningRateSchedule).
             FileExistsError: the file exists and `overwrite` is False.
         """
         import os
+        import warnings
 
         from fastnn import saving
 
+        path = os.fspath(filepath)
+        legacy = saving.is_legacy_h5_path(path)
+        include_optimizer = kwargs.pop("include_optimizer", True)
+        save_format = kwargs.pop("save_format", False)
+        if save_format:  # Keras 3's handling of its removed argument
+            if not (legacy or (isinstance(path, str) and path.endswith(".keras"))):
+                raise ValueError(
+                    "The `save_format` argument is deprecated in Keras 3. Please remove this "
+                    "argument and pass a file path with either `.keras` or `.h5` extension."
+                    f"Received: save_format={save_format}"
+                )
+            warnings.warn(
+                "The `save_format` argument is deprecated in Keras 3. We recommend removing "
+                "this argument as it can be inferred from the file path. "
+                f"Received: save_format={save_format}",
+                stacklevel=2,
+            )
         if kwargs:
-            raise TypeError(f"save got unexpected argument(s): {', '.join(sorted(kwargs))}")
+            raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
         if zipped is False:
             raise ValueError("fastnn saves zipped `.keras` archives only (zipped=False)")
-        path = os.fspath(filepath)
-        if isinstance(path, str) and path.endswith((".h5", ".hdf5")):
+        if legacy:
+            warnings.warn(saving.LEGACY_H5_SAVE_WARNING, stacklevel=2)
+        elif not (isinstance(path, str) and path.endswith(".keras")):
             raise ValueError(
-                "fastnn does not write legacy HDF5 model files (Keras 3 still writes them, "
-                "as a deprecated format): save the model to a name ending in `.keras`, or "
-                "only its weights with save_weights('<name>.weights.h5'). "
-                f"Received: filepath={path}"
+                "Invalid filepath extension for saving. Please add either a `.keras` extension "
+                "for the native Keras format (recommended) or a `.h5` extension. "
+                f"Received: filepath={path}."
             )
         if self.compiled:
             lr = self.optimizer._learning_rate
@@ -2537,7 +2564,10 @@ class Sequential:
                     "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
                     "save_weights()"
                 )
-        saving.write_archive(path, self._serialized(), self._state_dict(), overwrite=overwrite)
+        if legacy:
+            saving._save_legacy_h5(self, path, overwrite, bool(include_optimizer))
+        else:
+            saving.write_archive(path, self._serialized(), self._state_dict(), overwrite=overwrite)
 
     def _serialized(self) -> dict:
         """The model as Keras serializes it (`.keras` archives' config.json,
@@ -2604,7 +2634,11 @@ class Sequential:
     def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
         """Loads weights saved by `save_weights` or `save` (`.weights.h5`,
         `.weights.npz` or `.keras`); a `.weights.h5` file written by Keras 3
-        for the same architecture loads too.
+        for the same architecture loads too. A legacy HDF5 file (`.h5` or
+        `.hdf5`: a legacy model, or tf.keras 2's `save_weights` file) gives
+        its layers' weights by position, or with Keras's `by_name=True` to the
+        layers of the same name (the others keep theirs); its optimizer state
+        is not read, as in Keras.
 
         `skip_mismatch` is Keras's argument: only `False` (every weight must
         match) is supported. Other keyword arguments raise `ValueError`, as
@@ -2621,10 +2655,19 @@ class Sequential:
             ValueError: a truncated, corrupted or foreign file, another
                 architecture (the message names each key and shape), or an
                 unbuilt model.
-            ImportError: `.weights.h5` without h5py installed.
+            ImportError: `.weights.h5` or `.h5` without h5py installed.
         """
+        import os
+
         from fastnn import saving
 
+        path = os.fspath(filepath)
+        legacy = saving.is_legacy_h5_path(path) and not path.endswith(".weights.h5")
+        by_name = kwargs.pop("by_name", None)
+        if by_name is not None and not legacy:
+            raise ValueError(
+                f"`by_name` only supports loading legacy '.h5' or '.hdf5' files. Received: {path}"
+            )
         if kwargs:
             raise ValueError(f"Invalid keyword arguments: {kwargs}")  # Keras's message
         if skip_mismatch:
@@ -2637,6 +2680,9 @@ class Sequential:
                 f"Cannot load weights into model {self.name!r}: it is not built yet. Build it "
                 "first (Input(shape=...) as first layer, or model.build(input_shape))."
             )
+        if legacy:
+            saving._load_legacy_h5_weights(self, path, by_name=bool(by_name))
+            return
         weights = saving.read_weights(filepath)
         self._load_state(weights, source=repr(str(filepath)))
 
@@ -3841,15 +3887,20 @@ def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> Sequential:
-    """Loads a model saved by `Sequential.save` (a `.keras` archive).
+    """Loads a model saved by `Sequential.save` (a `.keras` archive, or a
+    legacy HDF5 file).
 
     Rebuilds the model from ``config.json``, restores its weights, and with
     `compile` compiles it as it was and restores the optimizer's state
     (iterations, learning rate, slots), so `fit` continues exactly where the
-    saved model stopped.
+    saved model stopped. A name ending in `.h5` or `.hdf5` is read as a
+    legacy HDF5 model, as Keras 3 reads it: one Keras 3 or fastnn wrote, or
+    tf.keras 2.x (its optimizer state gives the iteration count only, with
+    Keras's warning); without a ``training_config`` the model is not
+    compiled (Keras's warning). Needs h5py.
 
     Args:
-        filepath: a path ending in `.keras`.
+        filepath: a path ending in `.keras`, `.h5` or `.hdf5`.
         custom_objects: extra layer classes by name. Defaults to `None`.
         compile: compile the model as saved. Defaults to `True`.
         safe_mode: accepted for Keras compatibility; fastnn is always safe
@@ -3860,8 +3911,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
         FileNotFoundError: no such file; it is also a `ValueError`, which
             Keras 3 raises there ("File not found: filepath=...").
         ValueError: a truncated, corrupted or foreign file, a model other
-            than a Sequential of fastnn's layers, or weights that do not fit
-            the architecture.
+            than a Sequential of fastnn's layers (a layer fastnn lacks is
+            named), or weights that do not fit the architecture.
+        ImportError: a `.h5` file without h5py installed.
     """
     import os
 
@@ -3873,6 +3925,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
             f"File not found: filepath={name}. "
             "Please ensure the file is an accessible `.keras` zip file."
         )
+    if saving.is_legacy_h5_path(name):
+        if not os.path.exists(name):
+            raise saving.ModelFileNotFoundError(f"File not found: filepath={name}.")
+        return saving._load_legacy_h5_model(name, custom_objects, compile)
     contents = saving.read_archive(filepath)
     config = contents.config
     source = repr(str(filepath))

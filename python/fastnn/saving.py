@@ -1,4 +1,5 @@
-"""Reading and writing `.keras` archives, `.weights.npz` and `.weights.h5` files.
+"""Reading and writing `.keras` archives, `.weights.npz` and `.weights.h5` files,
+and legacy HDF5 models (`.h5`).
 
 The archive has the layout of Keras 3's own (``keras/src/saving/saving_lib.py``):
 a zip holding
@@ -27,6 +28,10 @@ and ``optimizer/vars`` (attribute ``name``: the optimizer's name) when the
 model is compiled. fastnn adds ``fastnn/network_iterations``, which Keras
 never reads. They need the optional h5py package (``pip install h5py``);
 without it every other format still works and only ``.weights.h5`` raises.
+
+Legacy HDF5 models (``model.save("m.h5")``; ``.h5`` or ``.hdf5``) have the
+layout Keras 3.15 writes and reads there (``legacy_h5_format.py``); see the
+section "legacy HDF5 model files" below. They need h5py too.
 
 It is also ``keras.saving``'s public API: `load_model`, `save_model`,
 `load_weights`, `save_weights`.
@@ -744,13 +749,13 @@ def read_archive(path) -> ArchiveContents:
     return ArchiveContents(config, weights, metadata)
 
 
-def _import_h5py(action: str):
+def _import_h5py(action: str, what: str = "`.weights.h5` files"):
     """h5py, or an ImportError that says how to get it and what works without it."""
     try:
         import h5py
     except ImportError:
         raise ImportError(
-            f"{action} `.weights.h5` files needs the optional h5py package, which is not "
+            f"{action} {what} needs the optional h5py package, which is not "
             "installed: `pip install h5py` (or `pip install fastnn[h5]`). `.weights.npz` "
             "files and `.keras` archives work without it."
         ) from None
@@ -767,10 +772,8 @@ def _h5_bytes(weights: dict, group_names) -> bytes:
             group = f.require_group(f"{path}/vars" if path else "vars")
             group.attrs["name"] = name
         for key, arr in weights.items():
-            if key == "optimizer/vars/0" and arr.shape == () and arr.dtype.kind in "iu":
-                # Keras's iterations variable is int32; keep int64 past its range.
-                if np.iinfo(np.int32).min <= int(arr) <= np.iinfo(np.int32).max:
-                    arr = arr.astype(np.int32)
+            if key == "optimizer/vars/0":
+                arr = _keras_iterations(arr)
             parent, _, leaf = key.rpartition("/")
             group = f.require_group(parent) if parent else f
             group.create_dataset(leaf, data=arr)
@@ -787,12 +790,7 @@ def _h5_arrays(group, h5py, prefix: str, out: dict, source: str, seen=None) -> N
         raise ValueError(f"{source}: {prefix or '/'} is reached twice (a hard-link cycle or alias)")
     seen.add(group.id)
     for name in group:
-        link = group.get(name, getlink=True)
-        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
-            raise ValueError(
-                f"{source} has a {type(link).__name__} at {prefix}{name}; links are not allowed "
-                "in weights files"
-            )
+        _refuse_link(group, name, h5py, source, "weights files")
         obj = group[name]
         key = f"{prefix}{name}"
         if isinstance(obj, h5py.Group):
@@ -801,46 +799,66 @@ def _h5_arrays(group, h5py, prefix: str, out: dict, source: str, seen=None) -> N
         if obj.id in seen:
             raise ValueError(f"{source}: {key} is reached twice (a hard-link alias)")
         seen.add(obj.id)
-        if not isinstance(obj, h5py.Dataset):
-            raise ValueError(f"{source}: {key} is neither a group nor a dataset")
-        if obj.external or obj.is_virtual:
-            raise ValueError(f"{source}: {key} keeps its data outside the file; not allowed")
-        bfloat16 = obj.attrs.get("dtype") == "bfloat16" and obj.dtype.itemsize == 2
-        if not bfloat16 and obj.dtype.kind not in "biuf":
-            raise ValueError(
-                f"{source}: {key} has dtype {obj.dtype}; weights files hold numeric arrays only"
-            )
-        declared = math.prod(obj.shape or ()) * obj.dtype.itemsize
-        if (
-            declared > _H5_BOMB_FLOOR_BYTES
-            and declared > _H5_MAX_EXPANSION * obj.id.get_storage_size()
-        ):
-            raise ValueError(
-                f"{source}: {key} declares {declared} bytes but stores almost nothing; "
-                "refusing a possible decompression/shape bomb"
-            )
-        arr = np.asarray(obj[()])
-        if bfloat16:  # raw bfloat16 bits are the upper half of a float32
-            arr = (arr.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-        out[key] = arr
+        out[key] = _dataset_array(obj, h5py, key, source)
 
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+def _refuse_link(group, name: str, h5py, source: str, files: str) -> None:
+    """Refuses a soft or external link at ``group[name]``, as Keras does."""
+    link = group.get(name, getlink=True)
+    if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+        where = f"{group.name.rstrip('/')}/{name}"
+        raise ValueError(
+            f"{source} has a {type(link).__name__} at {where}; links are not allowed in {files}"
+        )
+
+
+def _dataset_array(obj, h5py, key: str, source: str) -> np.ndarray:
+    """A dataset's array, refusing what Keras's `safe_get_h5_dataset` refuses
+    (external or virtual data, shape bombs) and non-numeric data; bfloat16
+    datasets (raw bits, attribute ``dtype``) become float32."""
+    if not isinstance(obj, h5py.Dataset):
+        raise ValueError(f"{source}: {key} is neither a group nor a dataset")
+    if obj.external or obj.is_virtual:
+        raise ValueError(f"{source}: {key} keeps its data outside the file; not allowed")
+    bfloat16 = obj.attrs.get("dtype") == "bfloat16" and obj.dtype.itemsize == 2
+    if not bfloat16 and obj.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{source}: {key} has dtype {obj.dtype}; weights files hold numeric arrays only"
+        )
+    declared = math.prod(obj.shape or ()) * obj.dtype.itemsize
+    if declared > _H5_BOMB_FLOOR_BYTES and declared > _H5_MAX_EXPANSION * obj.id.get_storage_size():
+        raise ValueError(
+            f"{source}: {key} declares {declared} bytes but stores almost nothing; "
+            "refusing a possible decompression/shape bomb"
+        )
+    arr = np.asarray(obj[()])
+    if bfloat16:  # raw bfloat16 bits are the upper half of a float32
+        arr = (arr.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return arr
 
 
 def _read_h5(path: str) -> dict:
     h5py = _import_h5py("Reading")
     source = repr(path)
+    _check_hdf5(
+        path,
+        h5py,
+        "`.weights.h5` file",
+        "a NumPy .npz or a .keras archive? name .npz weights `*.weights.npz`",
+        "weights file",
+    )
+    return _read_h5_file(h5py, path, source)
+
+
+def _check_hdf5(path: str, h5py, what: str, zip_guess: str, kind: str) -> None:
+    """Refuses a zip (`zip_guess` says what it may be) or another non-HDF5
+    file named as an HDF5 `what`, before h5py opens it."""
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"PK"):
-        raise ValueError(
-            f"{source} is a zip file (a NumPy .npz or a .keras archive?), not an HDF5 "
-            "`.weights.h5` file; name .npz weights `*.weights.npz`"
-        )
+        raise ValueError(f"{path!r} is a zip file ({zip_guess}), not an HDF5 {what}")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{source} is not an HDF5 weights file (foreign, empty or truncated file)")
-    return _read_h5_file(h5py, path, source)
+        raise ValueError(f"{path!r} is not an HDF5 {kind} (foreign, empty or truncated file)")
 
 
 def _read_h5_bytes(data: bytes, source: str) -> dict:
@@ -863,8 +881,8 @@ def _read_h5_file(h5py, file, source: str) -> dict:
                     f"{source} is not a Keras 3 `.weights.h5` file: it has no `layers` or `vars` "
                     "group"
                     + (
-                        " (it is a legacy Keras 2 HDF5 model or weights file, which fastnn "
-                        "does not read)"
+                        " (it is a legacy Keras 2 HDF5 model or weights file: under a `.h5` "
+                        "name, load_model or load_weights reads it)"
                         if legacy
                         else ""
                     )
@@ -882,7 +900,8 @@ def _weights_suffix_error(path, verb: str, extra: str = "") -> ValueError:
     if isinstance(path, str) and path.endswith((".h5", ".hdf5")):
         hint = (
             " Keras 3 requires `.weights.h5` for weights files too; a plain `.h5` name is "
-            "Keras 2's legacy HDF5 layout, which fastnn does not write or read."
+            "the legacy HDF5 layout, which `model.save('<name>.h5')` writes for a whole model "
+            "and load_model/load_weights read."
         )
     return ValueError(
         f"Invalid `filepath` argument: expected a `.weights.h5` or `.weights.npz`{extra} "
@@ -939,6 +958,737 @@ def read_weights(path) -> dict:
     with open(path, "rb") as f:
         data = f.read()
     return _load_npz(data, repr(path))
+
+
+# -- legacy HDF5 model files (`model.save("x.h5")`) -------------------------------------
+#
+# Keras 2's whole-model format, which Keras 3 still reads and writes
+# (keras/src/legacy/saving/legacy_h5_format.py) when a name ends in `.h5` or
+# `.hdf5`. Root attributes ``keras_version``, ``backend``, ``model_config``
+# (JSON: ``{"class_name", "config"}``, layers as ``{"class_name", "config"}``)
+# and, when compiled, ``training_config`` (JSON: the compile arguments with
+# ``optimizer_config``); a ``model_weights`` group (attribute ``layer_names``)
+# with one group per layer (attribute ``weight_names``: the layer's trainable
+# then non-trainable weights, each a dataset at that path); an
+# ``optimizer_weights`` group (attribute ``weight_names``: the optimizer's
+# variables in order). Keras 2 (tf.keras) wrote the same layout with Keras 2
+# configs (``batch_input_shape``, ``lr``, ``"reduction": "auto"`` ...) and
+# names such as ``dense/kernel:0``; weights are matched by position, never by
+# name, as Keras matches them.
+
+LEGACY_H5_SUFFIXES = (".h5", ".hdf5")
+# The Keras whose legacy layout fastnn writes: the files' ``keras_version``.
+LEGACY_H5_KERAS_VERSION = "3.15.1"
+# Keras's limit on one attribute holding a list of names
+# (legacy_h5_format.HDF5_OBJECT_HEADER_LIMIT): a longer list is split over
+# attributes ``<name>0``, ``<name>1`` ...
+_HDF5_OBJECT_HEADER_LIMIT = 64512
+_LEGACY_H5_FILES = "legacy HDF5 model files (`.h5`)"
+# Keras 3's words (saving_api.save_model, which logs them on every such save).
+LEGACY_H5_SAVE_WARNING = (
+    "You are saving your model as an HDF5 file via `model.save()` or "
+    "`keras.saving.save_model(model)`. This file format is considered legacy. "
+    "We recommend using instead the native Keras format, e.g. "
+    "`model.save('my_model.keras')` or `keras.saving.save_model(model, 'my_model.keras')`. "
+)
+_NO_TRAINING_CONFIG_WARNING = (
+    "No training configuration found in the save file, so the model was *not* compiled. "
+    "Compile it manually."
+)
+_OPTIMIZER_STATE_WARNING = (
+    "Error in loading the saved optimizer state. As a result, your model is starting with "
+    "a freshly initialized optimizer."
+)
+# Keras 2 optimizer arguments Keras 3 has no use for (TF 2.11+'s optimizers).
+_KERAS2_OPTIMIZER_FLAGS = ("jit_compile", "is_legacy_optimizer")
+_NETWORK_ITERATIONS_ATTR = "fastnn_network_iterations"
+_SEEDS_ATTR = "fastnn_seeds"  # {layer name: the seed its masks were drawn with}
+
+
+def is_legacy_h5_path(path) -> bool:
+    """Whether Keras 3 saves and loads `path` as a legacy HDF5 model: a name
+    ending in `.h5` or `.hdf5`."""
+    return isinstance(path, str) and path.endswith(LEGACY_H5_SUFFIXES)
+
+
+class LegacyH5Contents:
+    """What `_read_legacy_h5` found: the decoded ``model_config`` and
+    ``training_config`` (None when absent), `layers` (``(layer name, weight
+    names, arrays)`` in ``layer_names`` order, arrays in the file's order),
+    `optimizer` (``(name, array)`` pairs, or None), the ``keras_version``
+    that wrote it (``"1"`` when unsaid, as Keras reads it), and what fastnn
+    adds (None in other files): the network's iteration count and the seeds
+    its random layers drew (``{layer name: seed}``)."""
+
+    def __init__(self, layers, **fields):
+        self.layers = layers
+        self.model_config = fields.get("model_config")
+        self.training_config = fields.get("training_config")
+        self.optimizer = fields.get("optimizer")
+        self.keras_version = fields.get("keras_version", "1")
+        self.network_iterations = fields.get("network_iterations")
+        self.seeds = fields.get("seeds")
+
+
+def _legacy_json(raw, what: str, source: str) -> dict:
+    """A JSON attribute (bytes or str) as a dict; Keras's ``__tuple__`` and
+    ``TensorShape`` encodings become lists."""
+    import json
+
+    if isinstance(raw, np.ndarray) and raw.shape == ():
+        raw = raw[()]
+    if isinstance(raw, (bytes, np.bytes_)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{source} has a damaged {what} attribute: {e}") from None
+    if not isinstance(raw, str):
+        raise ValueError(f"{source}: the {what} attribute is not JSON text ({type(raw).__name__})")
+    if len(raw) > _JSON_MAX_BYTES:
+        raise ValueError(f"{source}: the {what} attribute is larger than {_JSON_MAX_BYTES} bytes")
+
+    def hook(obj):
+        if obj.get("class_name") in ("__tuple__", "TensorShape") and "items" in obj:
+            return list(obj["items"])
+        return obj
+
+    try:
+        value = json.loads(raw, object_hook=hook)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"{source} has a damaged {what} attribute: {e}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{source}: the {what} attribute must hold a JSON object")
+    return value
+
+
+def _legacy_names(group, name: str, source: str) -> list:
+    """A list-of-names attribute (``layer_names``, ``weight_names``), whole or
+    split into ``<name>0``, ``<name>1`` ..., as Keras reads it."""
+    if name in group.attrs:
+        chunks = [group.attrs[name]]
+    else:
+        chunks = []
+        while f"{name}{len(chunks)}" in group.attrs:
+            chunks.append(group.attrs[f"{name}{len(chunks)}"])
+    out = []
+    for chunk in chunks:
+        values = np.asarray(chunk)
+        if values.size == 0:
+            continue
+        if values.ndim != 1:
+            raise ValueError(f"{source}: the {name} attribute of {group.name} is not a list")
+        for value in values.tolist():
+            if isinstance(value, bytes):
+                try:
+                    value = value.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass
+            if not isinstance(value, str) or not value:
+                raise ValueError(
+                    f"{source}: the {name} attribute of {group.name} holds {value!r:.80}, "
+                    "not a name"
+                )
+            out.append(value)
+    return out
+
+
+def _legacy_child(parent, name: str, h5py, source: str):
+    """``parent[name]`` walked part by part, refusing links, as Keras's
+    `safe_get_h5_group`; a missing part is a clear error."""
+    current = parent
+    for part in name.split("/"):
+        if not part or not isinstance(current, h5py.Group):
+            raise ValueError(f"{source}: invalid path {name!r} in the file")
+        if part not in current:
+            raise ValueError(
+                f"{source}: the file lists {name!r} under {parent.name} but holds no such "
+                "object (a truncated or damaged file)"
+            )
+        _refuse_link(current, part, h5py, source, "model files")
+        current = current[part]
+    return current
+
+
+def _legacy_group(parent, name: str, h5py, source: str):
+    group = _legacy_child(parent, name, h5py, source)
+    if not isinstance(group, h5py.Group):
+        raise ValueError(f"{source}: {group.name} is not a group")
+    return group
+
+
+def _read_legacy_h5(path: str, weights_only: bool = False, optimizer: bool = True):
+    """Reads a legacy HDF5 model file (or, with `weights_only`, Keras 2's
+    weights file: ``layer_names`` at the root) into a `LegacyH5Contents`,
+    checking every name, group and dataset; `optimizer`: read
+    ``optimizer_weights`` too.
+
+    Raises:
+        ImportError: h5py is not installed.
+        FileNotFoundError: no such file.
+        ValueError: a foreign, truncated or damaged file, or one without a
+            model config ("No model config found", as Keras says).
+    """
+    h5py = _import_h5py("Reading", _LEGACY_H5_FILES)
+    _check_readable(path)
+    _check_hdf5(
+        path,
+        h5py,
+        "legacy model file",
+        "a `.keras` archive or `.npz` weights under a `.h5` name?",
+        "model file",
+    )
+    source = repr(path)
+    try:
+        with h5py.File(path, "r") as f:
+            return _read_legacy(f, h5py, path, weights_only, optimizer)
+    except (OSError, RuntimeError, KeyError) as e:
+        if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        raise ValueError(f"{source} is truncated or corrupted ({type(e).__name__}: {e})") from None
+
+
+def _read_legacy(f, h5py, path: str, weights_only: bool, optimizer: bool) -> LegacyH5Contents:
+    source = repr(path)
+    keras3_weights = "layers" in f or "vars" in f
+    model_config = training_config = None
+    if weights_only:
+        if "layer_names" in f.attrs:
+            group = f
+        elif "model_weights" in f:
+            group = _legacy_group(f, "model_weights", h5py, source)
+        else:
+            raise ValueError(
+                f"{source} is not a legacy HDF5 weights file: it has no `layer_names` "
+                "attribute or `model_weights` group"
+                + (
+                    " (it is a Keras 3 weights file: name it `*.weights.h5`)"
+                    if keras3_weights
+                    else ""
+                )
+            )
+    else:
+        if "model_config" not in f.attrs:
+            hint = ""
+            if keras3_weights:
+                hint = (
+                    " It is a Keras 3 weights file (`.weights.h5` layout): build the model, "
+                    "then model.load_weights('<name>.weights.h5')."
+                )
+            elif "layer_names" in f.attrs:
+                hint = (
+                    " It holds weights only (Keras 2's save_weights): build the model, then "
+                    "model.load_weights(...)."
+                )
+            raise ValueError(f"No model config found in the file at {path}.{hint}")
+        model_config = _legacy_json(f.attrs["model_config"], "model_config", source)
+        if "training_config" in f.attrs:
+            training_config = _legacy_json(f.attrs["training_config"], "training_config", source)
+        if "model_weights" not in f:
+            raise ValueError(f"{source} has a model config but no `model_weights` group")
+        group = _legacy_group(f, "model_weights", h5py, source)
+    layers = []
+    for name in _legacy_names(group, "layer_names", source):
+        layer_group = _legacy_group(group, name, h5py, source)
+        names = _legacy_names(layer_group, "weight_names", source)
+        arrays = [_legacy_array(layer_group, n, h5py, source) for n in names]
+        layers.append((name, names, arrays))
+    if "top_level_model_weights" in group:
+        top = _legacy_group(group, "top_level_model_weights", h5py, source)
+        if _legacy_names(top, "weight_names", source):
+            raise ValueError(
+                f"{source} holds top-level weights of the model itself (a subclassed model's "
+                "own variables); fastnn's models keep all their weights in layers"
+            )
+    optimizer_weights = None
+    if optimizer and training_config is not None and "optimizer_weights" in f:
+        og = _legacy_group(f, "optimizer_weights", h5py, source)
+        optimizer_weights = [
+            (n, _legacy_array(og, n, h5py, source))
+            for n in _legacy_names(og, "weight_names", source)
+        ]
+    if weights_only:
+        return LegacyH5Contents(layers)
+    version = f.attrs.get("keras_version", "1")
+    seeds = f.attrs.get(_SEEDS_ATTR)
+    return LegacyH5Contents(
+        layers,
+        model_config=model_config,
+        training_config=training_config,
+        optimizer=optimizer_weights,
+        keras_version=version.decode("utf-8", "replace") if isinstance(version, bytes) else version,
+        network_iterations=f.attrs.get(_NETWORK_ITERATIONS_ATTR),
+        seeds=None if seeds is None else _legacy_json(seeds, _SEEDS_ATTR, source),
+    )
+
+
+def _legacy_array(group, name: str, h5py, source: str) -> np.ndarray:
+    obj = _legacy_child(group, name, h5py, source)
+    return _dataset_array(obj, h5py, f"{group.name}/{name}", source)
+
+
+# -- legacy configs: Keras 2's spellings in Keras 3's words
+
+
+def _legacy_model_kind(model_config, source: str, custom_objects=None):
+    """``(fastnn model class, config for its from_config)`` of a legacy
+    ``model_config``, Keras 2's layer and node spellings translated."""
+    from fastnn import models
+
+    class_name = model_config.get("class_name")
+    config = model_config.get("config")
+    if class_name == "Sequential":
+        kind = models.Sequential
+        entries = config if isinstance(config, list) else (config or {}).get("layers")
+    elif class_name in ("Functional", "Model"):  # "Model": Keras 2 before TF 2.4
+        kind = models.Model
+        entries = (config or {}).get("layers") if isinstance(config, dict) else None
+    else:
+        raise ValueError(
+            f"{source} holds a {class_name!r} model; fastnn loads Sequential models and "
+            "functional models that are one chain of layers"
+        )
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"{source}: the model config has no list of layer configs")
+    entries = [_legacy_layer_entry(e) for e in entries]
+    _refuse_unknown_layers(entries, source, custom_objects)
+    if isinstance(config, list):
+        return kind, entries
+    return kind, {**config, "layers": entries}
+
+
+def _legacy_layer_entry(entry: dict) -> dict:
+    """One layer's legacy config in the form fastnn's layers read: Keras 2's
+    one-element ``axis`` list (BatchNormalization after build) an int,
+    LeakyReLU's ``alpha`` its ``negative_slope``, a ``Policy`` dtype its
+    name, and Keras 2's ``inbound_nodes`` (``[[["dense", 0, 0, {}]]]``)
+    Keras 3's."""
+    entry = dict(entry)
+    config = entry.get("config")
+    if isinstance(config, dict):
+        config = dict(config)
+        axis = config.get("axis")
+        if isinstance(axis, list) and len(axis) == 1 and isinstance(axis[0], int):
+            config["axis"] = axis[0]
+        if entry.get("class_name") == "LeakyReLU" and "alpha" in config:
+            config.setdefault("negative_slope", config.pop("alpha"))
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict) and dtype.get("class_name") == "Policy":
+            config["dtype"] = (dtype.get("config") or {}).get("name")
+        entry["config"] = config
+    nodes = entry.get("inbound_nodes")
+    if isinstance(nodes, list) and nodes and isinstance(nodes[0], list):
+        entry["inbound_nodes"] = [_keras3_node(node) for node in nodes]
+    return entry
+
+
+def _keras3_node(node: list) -> dict:
+    """A Keras 2 inbound node (``[[layer, node index, tensor index, kwargs], ...]``)
+    in Keras 3's form."""
+    args, kwargs = [], {}
+    for tensor in node:
+        if not isinstance(tensor, list) or len(tensor) < 3:
+            raise ValueError(f"an inbound node fastnn cannot read: {node!r:.200}")
+        history = list(tensor[:3])
+        args.append({"class_name": "__keras_tensor__", "config": {"keras_history": history}})
+        if len(tensor) > 3 and isinstance(tensor[3], dict):
+            kwargs.update(tensor[3])
+    return {"args": args, "kwargs": kwargs}
+
+
+def _refuse_unknown_layers(entries, source: str, custom_objects) -> None:
+    """Names every layer class fastnn lacks (Conv2D, LSTM ...) at once."""
+    known = set(_family_table("layers")) | set(custom_objects or {})
+    unknown = []
+    for entry in entries:
+        class_name = entry.get("class_name")
+        if class_name in known or get_registered_object(str(class_name), custom_objects):
+            continue
+        name = (
+            (entry.get("config") or {}).get("name")
+            if isinstance(entry.get("config"), dict)
+            else None
+        )
+        unknown.append(f"{class_name} {name!r}" if name else str(class_name))
+    if unknown:
+        raise ValueError(
+            f"{source} holds layers fastnn lacks: {', '.join(unknown[:10])}"
+            + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+            + ". fastnn builds multilayer perceptrons from "
+            + ", ".join(sorted(known - {"InputLayer"}))
+            + " (custom layers: pass them as custom_objects)"
+        )
+
+
+def _legacy_compile_config(training_config: dict, source: str, custom_objects=None) -> dict:
+    """``compile_from_config``'s arguments from a legacy ``training_config``
+    (Keras passes only these five to compile), Keras 2's spellings read as
+    Keras 2 meant them: ``Custom>Adam`` (TF 2.11+) as Adam with its saved
+    arguments, ``lr`` as ``learning_rate``, ``jit_compile`` and
+    ``is_legacy_optimizer`` dropped, a loss's ``"reduction": "auto"`` as
+    ``"sum_over_batch_size"``. (Keras 3.15 refuses the last three spellings,
+    and loads ``Custom>Adam`` as a default Adam, its learning rate lost.)"""
+    optimizer = training_config.get("optimizer_config")
+    if not isinstance(optimizer, dict) or "class_name" not in optimizer:
+        raise ValueError(f"{source}: the training config has no optimizer_config")
+    return {
+        "optimizer": _legacy_optimizer_config(optimizer),
+        "loss": _legacy_compiled(training_config.get("loss")),
+        "loss_weights": training_config.get("loss_weights"),
+        "metrics": _legacy_metrics(training_config.get("metrics"), custom_objects),
+        "weighted_metrics": _legacy_metrics(
+            training_config.get("weighted_metrics"), custom_objects
+        ),
+    }
+
+
+def _legacy_metrics(value, custom_objects):
+    """A training config's metrics: a name `custom_objects` (or a scope, or
+    the registry) holds is that function, as Keras's legacy loader
+    deserializes metric names; other names stay names."""
+    value = _legacy_compiled(value)
+    if isinstance(value, list):
+        return [_legacy_metrics(v, custom_objects) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:  # per output
+        return {k: _legacy_metrics(v, custom_objects) for k, v in value.items()}
+    if isinstance(value, str) and get_registered_object(value, custom_objects) is not None:
+        return {"class_name": "function", "config": value}
+    return value
+
+
+def _legacy_optimizer_config(optimizer: dict) -> dict:
+    from fastnn import optimizers
+
+    class_name = str(optimizer["class_name"])
+    if class_name.startswith("Custom>"):
+        base = class_name[len("Custom>") :]
+        if base.lower() in {n.lower() for n in optimizers.__all__}:
+            class_name = base
+    config = dict(optimizer.get("config") or {})
+    if "lr" in config and "learning_rate" not in config:
+        config["learning_rate"] = config.pop("lr")
+    for flag in _KERAS2_OPTIMIZER_FLAGS:
+        config.pop(flag, None)
+    return {"class_name": class_name, "config": config}
+
+
+def _legacy_compiled(value):
+    """A loss or metrics entry of a training config, each Keras 2 loss
+    ``"reduction": "auto"`` read as ``"sum_over_batch_size"``."""
+    if isinstance(value, list):
+        return [_legacy_compiled(v) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:  # per output
+        return {k: _legacy_compiled(v) for k, v in value.items()}
+    if isinstance(value, dict) and isinstance(value.get("config"), dict):
+        config = value["config"]
+        if config.get("reduction") == "auto":
+            config = {**config, "reduction": "sum_over_batch_size"}
+        return {**value, "config": config}
+    return value
+
+
+def _legacy_weight_order(layer) -> list:
+    """Indices into `layer.weights` in the legacy files' order: trainable
+    weights, then non-trainable ones (legacy_h5_format._legacy_weights)."""
+    weights = layer.weights
+    return [i for i, w in enumerate(weights) if w.trainable] + [
+        i for i, w in enumerate(weights) if not w.trainable
+    ]
+
+
+def _legacy_state(model, contents: LegacyH5Contents, source: str) -> dict:
+    """The file's layer weights as `pack_weights`' flat dict for `model`,
+    matched by position among the layers that have weights (as Keras
+    matches them), with Keras's errors for a count or shape mismatch."""
+    saved = [(name, names, arrays) for name, names, arrays in contents.layers if names]
+    layers = [layer for layer in model._layers if layer.weights]
+    if len(saved) != len(layers):
+        raise ValueError(
+            f"Cannot load {source}: Layer count mismatch when loading weights from file. "
+            f"Model expected {len(layers)} layers, found {len(saved)} saved layers."
+        )
+    per_layer = {}
+    for k, (layer, (name, names, arrays)) in enumerate(zip(layers, saved)):
+        order = _legacy_weight_order(layer)
+        if len(arrays) != len(order):
+            raise ValueError(
+                f"Cannot load {source}: Weight count mismatch for layer #{k} (named "
+                f"{layer.name} in the current model, {name} in the save file). Layer expects "
+                f"{len(order)} weight(s). Received {len(arrays)} saved weight(s)"
+            )
+        values = [None] * len(order)
+        for weight_name, index, array in zip(names, order, arrays):
+            expected = tuple(layer.weights[index].shape)
+            if tuple(array.shape) != expected:
+                raise ValueError(
+                    f"Cannot load {source}: Shape mismatch in layer #{k} (named {layer.name}) "
+                    f"for weight {weight_name}. Weight expects shape {expected}. Received saved "
+                    f"weight with shape {tuple(array.shape)}"
+                )
+            values[index] = array
+        per_layer[id(layer)] = values
+    return pack_weights(
+        [(type(layer).__name__, per_layer.get(id(layer), [])) for layer in model._layers]
+    )
+
+
+def _legacy_optimizer_values(model, contents: LegacyH5Contents, source: str):
+    """The optimizer variables to restore from a legacy file's
+    ``optimizer_weights``, or None.
+
+    Keras 3.15 assigns the saved values in order to its optimizer's
+    variables, iterations then learning rate (a loaded optimizer has no
+    others yet), stopping at the first whose shape differs with a warning
+    ("Error in loading the saved optimizer state ..."): a Keras 2 file gives
+    its iteration count. fastnn does the same, and when a file Keras 3 (or
+    fastnn) wrote holds the whole state in Keras 3's order restores the
+    slots too, so training resumes where it stopped (Keras's loaded model
+    cannot train on: its optimizer was built without variables). Keras 2
+    ordered its slots otherwise (TF 2.0-2.10: every ``m``, then every ``v``).
+    """
+    import warnings
+
+    saved = contents.optimizer
+    if not saved or not model.compiled:
+        return None
+    values = [np.asarray(array) for _, array in saved]
+    if not str(contents.keras_version).startswith(("1", "2")):
+        try:
+            plan = model._optimizer_restore_plan(values, source)
+        except ValueError:
+            plan = None
+        if isinstance(plan, dict):
+            return values
+    opt = model.optimizer
+    has_lr = not callable(opt._learning_rate)
+    taken = []
+    for value in values[: 2 if has_lr else 1]:
+        if value.shape != ():
+            warnings.warn(_OPTIMIZER_STATE_WARNING, stacklevel=4)
+            break
+        taken.append(value)
+    if not taken:
+        return None
+    if has_lr and len(taken) == 1:
+        taken.append(np.array(opt._learning_rate, np.float32))  # the config's, unchanged
+    return taken
+
+
+def _load_legacy_h5_model(path, custom_objects=None, compile=True):
+    """`load_model` of a legacy HDF5 file: the model rebuilt from
+    ``model_config``, its weights, and with `compile` (when the file has a
+    ``training_config``) compiled as saved with the optimizer state
+    `_legacy_optimizer_values` chooses. Nothing is returned half-loaded."""
+    import warnings
+
+    from fastnn import models
+
+    path = os.fspath(path)
+    source = repr(path)
+    contents = _read_legacy_h5(path, optimizer=bool(compile))
+    kind, config = _legacy_model_kind(contents.model_config, source, custom_objects)
+    for entry in config if isinstance(config, list) else config["layers"]:
+        layer_config = entry.get("config")
+        seed = (contents.seeds or {}).get((layer_config or {}).get("name"))
+        if isinstance(seed, int) and layer_config.get("seed") is None:
+            entry["config"] = {**layer_config, "seed": seed}
+    compile_config = None
+    if compile and contents.training_config is not None:
+        compile_config = _legacy_compile_config(contents.training_config, source, custom_objects)
+    try:
+        with CustomObjectScope(custom_objects):
+            model = kind.from_config(config, custom_objects)
+            if compile_config is not None:
+                model.compile_from_config(compile_config)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
+    if compile and contents.training_config is None:
+        warnings.warn(_NO_TRAINING_CONFIG_WARNING, stacklevel=3)
+    weights = _legacy_state(model, contents, source)
+    optimizer = _legacy_optimizer_values(model, contents, source)
+    for i, value in enumerate(optimizer or ()):
+        weights[f"optimizer/vars/{i}"] = value
+    if contents.network_iterations is not None:
+        weights[models._NETWORK_ITERATIONS_KEY] = np.asarray(contents.network_iterations)
+    if model._net is not None:
+        model._load_state(weights, source, load_optimizer=optimizer is not None)
+    elif any(k.startswith("layers/") for k in weights):
+        raise ValueError(f"{source}: the model config gives no input shape to build the model")
+    return model
+
+
+def _load_legacy_h5_weights(model, path, by_name=False) -> None:
+    """`model.load_weights` of a legacy HDF5 file (a model file's
+    ``model_weights``, or Keras 2's ``save_weights`` file): by position among
+    the layers with weights, or with `by_name` into the layers of the same
+    name (others keep theirs); the optimizer's state is not read, as Keras."""
+    path = os.fspath(path)
+    source = repr(path)
+    contents = _read_legacy_h5(path, weights_only=True)
+    if by_name:
+        contents.layers = _layers_by_name(model, contents.layers, source)
+    model._load_state(_legacy_state(model, contents, source), source, load_optimizer=False)
+
+
+def _layers_by_name(model, saved, source: str) -> list:
+    """`saved` reordered as `model`'s layers with weights: each takes the
+    saved layer of its name, or its own weights when the file has none."""
+    by_name = {name: (name, names, arrays) for name, names, arrays in saved if names}
+    out = []
+    for k, layer in enumerate(each for each in model._layers if each.weights):
+        if layer.name in by_name:
+            entry = by_name[layer.name]
+            if len(entry[1]) != len(layer.weights):
+                raise ValueError(
+                    f"Cannot load {source}: Weight count mismatch for layer #{k} (named "
+                    f"{layer.name}). Layer expects {len(layer.weights)} weight(s). Received "
+                    f"{len(entry[1])} saved weight(s)"
+                )
+            out.append(entry)
+        else:
+            order = _legacy_weight_order(layer)
+            own = [np.array(layer.weights[i]) for i in order]
+            out.append((layer.name, [layer.weights[i].path for i in order], own))
+    return out
+
+
+# -- writing
+
+
+def _save_legacy_h5(model, path, overwrite=True, include_optimizer=True) -> None:
+    """Writes `model` as a legacy HDF5 file in Keras 3.15's layout (Keras's
+    `load_model` reads it), atomically."""
+    import json
+
+    from fastnn import _core
+
+    h5py = _import_h5py("Writing", _LEGACY_H5_FILES)
+    path = os.fspath(path)
+    names = [layer.name for layer in model.layers]
+    clash = sorted({n for n in names if names.count(n) > 1 or "/" in n or not n})
+    if clash:
+        raise ValueError(
+            f"Cannot save {model.name!r} as a legacy HDF5 file: its layer names must be unique, "
+            f"non-empty and without '/' (they name the file's groups); got {clash}"
+        )
+    identity = model._class_identity(model.get_config())
+    config = dict(identity["config"])
+    # The seeds fastnn's Dropout and noise layers drew, so that a fastnn load
+    # resumes their masks exactly; Keras's config keeps `seed` None (Keras
+    # takes no 64-bit seed there).
+    seeds = {
+        mine["config"]["name"]: mine["config"]["seed"]
+        for mine, plain in zip(model._saving_config()["layers"], config["layers"])
+        if mine["config"].get("seed") != plain["config"].get("seed")
+    }
+    config["layers"] = [
+        {k: v for k, v in entry.items() if k not in ("module", "registered_name", "build_config")}
+        for entry in config["layers"]
+    ]
+    attrs = {
+        "keras_version": LEGACY_H5_KERAS_VERSION,
+        "backend": "fastnn",
+        "model_config": {"class_name": identity["class_name"], "config": config},
+    }
+    optimizer = None
+    if include_optimizer and model.compiled:
+        compile_config = model.get_compile_config()
+        serialized = compile_config.pop("optimizer")
+        training = {k: _legacy_serialized(v) for k, v in compile_config.items()}
+        training["optimizer_config"] = {
+            "class_name": serialized["class_name"],
+            "config": serialized["config"],
+        }
+        attrs["training_config"] = training
+        optimizer = _legacy_optimizer_entries(model)
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        for key, value in attrs.items():
+            if isinstance(value, dict):
+                value = json.dumps(value, default=_json_default).encode("utf8")
+            f.attrs[key] = value
+        f.attrs["fastnn_version"] = _core.__version__
+        if seeds:
+            f.attrs[_SEEDS_ATTR] = json.dumps(seeds).encode("utf8")
+        if model._net is not None:
+            f.attrs[_NETWORK_ITERATIONS_ATTR] = np.int64(model._net.iterations)
+        group = f.create_group("model_weights")
+        _name_list_attr(group, "layer_names", names)
+        group.attrs["backend"] = b"fastnn"
+        group.attrs["keras_version"] = LEGACY_H5_KERAS_VERSION.encode("utf8")
+        for layer in sorted(model.layers, key=lambda layer: layer.name):
+            weights = [layer.weights[i] for i in _legacy_weight_order(layer)]
+            _write_named_arrays(
+                group.create_group(layer.name), [(w.path, np.asarray(w)) for w in weights]
+            )
+        _write_named_arrays(group.create_group("top_level_model_weights"), [])
+        if optimizer:
+            _write_named_arrays(f.create_group("optimizer_weights"), optimizer)
+    data = buffer.getvalue()
+    atomic_write(path, lambda out: out.write(data), overwrite)
+
+
+def _legacy_serialized(value):
+    """A compile-config entry as Keras's legacy serialization writes it:
+    objects as ``{"class_name", "config"}``, functions by name."""
+    if isinstance(value, list):
+        return [_legacy_serialized(v) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:  # per output
+        return {k: _legacy_serialized(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        if value["class_name"] == "function":
+            return value.get("config")
+        return {"class_name": value["class_name"], "config": value.get("config")}
+    return value
+
+
+def _legacy_optimizer_entries(model) -> list:
+    """``(path, value)`` of each optimizer variable in Keras's order, named
+    as Keras names them (``adam/iteration``, ``adam/learning_rate``,
+    ``adam/sequential_dense_kernel_momentum`` ...)."""
+    opt = model.optimizer
+    out = []
+    for i, value in enumerate(opt.variables):
+        path = getattr(value, "path", None) or f"{opt.name}/{('iteration', 'learning_rate')[i]}"
+        out.append((path, _keras_iterations(np.array(value)) if i == 0 else np.array(value)))
+    return out
+
+
+def _keras_iterations(arr: np.ndarray) -> np.ndarray:
+    """The iteration count as Keras stores it (int32), int64 past its range."""
+    if arr.shape == () and arr.dtype.kind in "iu":
+        if np.iinfo(np.int32).min <= int(arr) <= np.iinfo(np.int32).max:
+            return arr.astype(np.int32)
+    return arr
+
+
+def _name_list_attr(group, name: str, values: list) -> None:
+    """A list of names as Keras writes one (save_attributes_to_hdf5_group):
+    UTF-8 bytes, split over ``<name>0``, ``<name>1`` ... when one attribute
+    would pass _HDF5_OBJECT_HEADER_LIMIT bytes."""
+    data = [v.encode("utf8") for v in values]
+    too_long = [v for v in data if len(v) > _HDF5_OBJECT_HEADER_LIMIT]
+    if too_long:
+        raise ValueError(
+            f"Cannot save names longer than {_HDF5_OBJECT_HEADER_LIMIT} bytes in an HDF5 "
+            f"attribute: {too_long[0][:80]!r}..."
+        )
+    array = np.asarray(data)
+    chunks = 1
+    while any(c.nbytes > _HDF5_OBJECT_HEADER_LIMIT for c in np.array_split(array, chunks)):
+        chunks += 1
+    if chunks == 1:
+        group.attrs[name] = data
+    else:
+        for i, chunk in enumerate(np.array_split(array, chunks)):
+            group.attrs[f"{name}{i}"] = chunk
+
+
+def _write_named_arrays(group, entries) -> None:
+    """``weight_names`` and one dataset per ``(path, array)``, as Keras's
+    `save_subset_weights_to_hdf5_group`."""
+    _name_list_attr(group, "weight_names", [path for path, _ in entries])
+    for path, array in entries:
+        group.create_dataset(path, data=array)
 
 
 # -- keras.saving's functions ----------------------------------------------------------
