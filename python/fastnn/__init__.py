@@ -62,14 +62,25 @@ from fastnn import (  # noqa: E402
     regularizers,
     utils,
 )
-from fastnn.layers import Input  # noqa: E402  (keras.Input)
+from fastnn.initializers import Initializer  # noqa: E402  (keras.Initializer, ...)
+from fastnn.layers import Input, Layer  # noqa: E402  (keras.Input)
+from fastnn.losses import Loss  # noqa: E402
+from fastnn.metrics import Metric  # noqa: E402
 from fastnn.models import Model, Sequential  # noqa: E402  (keras.Model, keras.Sequential)
+from fastnn.optimizers import Optimizer  # noqa: E402
+from fastnn.regularizers import Regularizer  # noqa: E402
 
 __version__: str = _core.__version__
 
 __all__ = [
+    "Initializer",
     "Input",
+    "Layer",
+    "Loss",
+    "Metric",
     "Model",
+    "Optimizer",
+    "Regularizer",
     "Sequential",
     "__version__",
     "activations",

@@ -1,5 +1,6 @@
 """The parts of ``keras.config`` (Keras 3) that a CPU MLP script calls:
-``backend``, ``floatx`` / ``set_floatx``, ``epsilon``, ``image_data_format``,
+``backend``, ``floatx`` / ``set_floatx``, ``epsilon`` / ``set_epsilon``,
+``image_data_format`` / ``set_image_data_format``,
 ``dtype_policy`` / ``set_dtype_policy``, ``enable_unsafe_deserialization``
 and the traceback-filtering switches.
 
@@ -10,7 +11,15 @@ nothing to enable, and fastnn does not filter tracebacks.
 
 from __future__ import annotations
 
-from fastnn.backend import backend, epsilon, floatx, image_data_format, set_floatx
+from fastnn.backend import (
+    backend,
+    epsilon,
+    floatx,
+    image_data_format,
+    set_epsilon,
+    set_floatx,
+    set_image_data_format,
+)
 
 __all__ = [
     "backend",
@@ -23,7 +32,9 @@ __all__ = [
     "image_data_format",
     "is_traceback_filtering_enabled",
     "set_dtype_policy",
+    "set_epsilon",
     "set_floatx",
+    "set_image_data_format",
 ]
 
 

@@ -29,12 +29,14 @@ __all__ = [
     "LecunUniform",
     "Ones",
     "Orthogonal",
+    "OrthogonalInitializer",
     "RandomNormal",
     "RandomUniform",
     "TruncatedNormal",
     "VarianceScaling",
     "Zeros",
     "constant",
+    "deserialize",
     "get",
     "glorot_normal",
     "glorot_uniform",
@@ -46,6 +48,7 @@ __all__ = [
     "orthogonal",
     "random_normal",
     "random_uniform",
+    "serialize",
     "truncated_normal",
     "variance_scaling",
     "zeros",
@@ -565,6 +568,7 @@ he_uniform = HeUniform
 he_normal = HeNormal
 lecun_uniform = LecunUniform
 lecun_normal = LecunNormal
+OrthogonalInitializer = Orthogonal  # (Keras 3 exports Orthogonal under this name too)
 
 
 def get(identifier) -> Optional[Initializer]:
@@ -595,3 +599,32 @@ def get(identifier) -> Optional[Initializer]:
         "initializer must be a string, a fastnn.initializers.Initializer or a function "
         f"fn(shape, dtype=None), got {identifier!r}"
     )
+
+
+def serialize(initializer):
+    """Keras 3's ``initializers.serialize``: ``{"module": "keras.initializers",
+    "class_name", "config", "registered_name"}``; None and strings as they are.
+
+    >>> serialize(Constant(2.0))["config"]
+    {'value': 2.0}
+    """
+    from fastnn.saving import serialize_keras_object
+
+    return serialize_keras_object(initializer)
+
+
+def deserialize(config, custom_objects=None):
+    """Keras 3's ``initializers.deserialize``: the initializer `serialize` (or
+    Keras) described, or a name (``"he_normal"``, ``"GlorotUniform"``: an
+    instance with its defaults); `custom_objects` and registered classes are
+    searched first. None gives None. Where Keras returns an unknown name as
+    it is, this raises.
+
+    Raises:
+        ValueError: an unknown name or class, or a malformed config.
+    """
+    from fastnn.saving import deserialize_from_table
+
+    table = {n: obj for n, obj in globals().items() if n in __all__ and isinstance(obj, type)}
+    table.update({"initializer": Initializer, **_CLASSES})
+    return deserialize_from_table(config, table, custom_objects)

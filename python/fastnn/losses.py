@@ -53,6 +53,7 @@ __all__ = [
     "categorical_focal_crossentropy",
     "categorical_hinge",
     "cosine_similarity",
+    "deserialize",
     "get",
     "hinge",
     "huber",
@@ -63,6 +64,7 @@ __all__ = [
     "mean_squared_error",
     "mean_squared_logarithmic_error",
     "poisson",
+    "serialize",
     "sparse_categorical_crossentropy",
     "squared_hinge",
 ]
@@ -1304,3 +1306,43 @@ def _resolve(identifier) -> Loss:
             "still be reported as a metric: compile(metrics=[fn])."
         )
     raise TypeError(f"loss must be a string or a fastnn.losses.Loss, got {identifier!r}")
+
+
+def serialize(loss):
+    """Keras 3's ``losses.serialize``: a `Loss` as ``{"module": "keras.losses",
+    "class_name", "config", "registered_name"}``, a loss function as
+    ``{"module": "builtins", "class_name": "function", "config": its name,
+    "registered_name": "function"}``; None, strings and numbers as they are.
+
+    >>> serialize(Huber(delta=2.0))["config"]["delta"]
+    2.0
+    """
+    from fastnn.saving import serialize_keras_object
+
+    return serialize_keras_object(loss)
+
+
+def deserialize(name, custom_objects=None):
+    """Keras 3's ``losses.deserialize``: the loss `serialize` (or Keras)
+    described, a function's name (``"mean_squared_error"``, ``"mse"``: the
+    function), a class name (``"Huber"``: an instance with its defaults);
+    `custom_objects` and registered classes are searched first. None gives
+    None. Where Keras returns an unknown name as it is, this raises.
+
+    Raises:
+        ValueError: an unknown name or class, or a malformed config.
+        TypeError: a function config naming no known function.
+    """
+    from fastnn.saving import deserialize_from_table, deserialize_function
+
+    if isinstance(name, dict) and name.get("class_name") == "function":
+        return deserialize_function(name, custom_objects)
+    classes = {n: obj for n, obj in globals().items() if n in __all__ and isinstance(obj, type)}
+    if isinstance(name, dict):
+        function = _FUNCTION_IDS.get(name.get("class_name"))
+        if function is not None and name["class_name"] not in (custom_objects or {}):
+            return function  # (a function's name as class_name, as `get` takes it)
+        return deserialize_from_table(name, classes, custom_objects)
+    return deserialize_from_table(
+        name, {**_LEGACY_FUNCTION_IDS, **_FUNCTION_IDS, **classes}, custom_objects
+    )

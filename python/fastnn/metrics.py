@@ -84,6 +84,7 @@ __all__ = [
     "deserialize",
     "get",
     "hinge",
+    "huber",
     "is_binary_or_sparse_categorical",
     "is_host_metric",
     "kl_divergence",
@@ -2288,6 +2289,7 @@ categorical_hinge = _tag(CategoricalHinge)(_losses.categorical_hinge)
 # (no metric class: in `compile` they run in Python, as function metrics)
 binary_focal_crossentropy = _losses.binary_focal_crossentropy
 categorical_focal_crossentropy = _losses.categorical_focal_crossentropy
+huber = _losses.huber  # (keras.metrics.huber is keras.losses.huber)
 
 
 _CLASSES = (

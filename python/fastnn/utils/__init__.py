@@ -7,6 +7,7 @@ the seed state fastnn's layers and `fit` read (`get_random_seed`,
 
 from __future__ import annotations
 
+from fastnn.backend import is_keras_tensor  # (Keras 3 has it in keras.utils too)
 from fastnn.utils.file_utils import get_file
 from fastnn.utils.model_visualization import model_to_dot, plot_model
 from fastnn.utils.numerical import normalize, to_categorical
@@ -29,6 +30,34 @@ def clear_session(free_memory: bool = True) -> None:
     from fastnn.backend import clear_session as _clear_session
 
     _clear_session(free_memory)
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Keras's ``pack_x_y_sample_weight``: `x` alone (a tuple or list ``x``
+    as ``(x,)``), ``(x, y)``, or ``(x, y, sample_weight)``, the forms `fit`
+    reads from a generator or a `PyDataset`.
+
+    >>> pack_x_y_sample_weight([1, 2], 3)
+    ([1, 2], 3)
+    """
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """Keras's ``unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from
+    `x`, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (a list as a tuple),
+    None for what is not there; a longer tuple is a ValueError.
+
+    >>> unpack_x_y_sample_weight(("x", "y"))
+    ('x', 'y', None)
+    """
+    from fastnn._batch_sources import unpack
+
+    return unpack(data)
 
 
 def serialize_keras_object(obj):
@@ -58,13 +87,16 @@ __all__ = [
     "get_random_seed",
     "get_registered_name",
     "get_registered_object",
+    "is_keras_tensor",
     "model_to_dot",
     "next_seed",
     "normalize",
+    "pack_x_y_sample_weight",
     "pad_sequences",
     "plot_model",
     "register_keras_serializable",
     "serialize_keras_object",
     "set_random_seed",
     "to_categorical",
+    "unpack_x_y_sample_weight",
 ]
