@@ -1,16 +1,132 @@
-"""Keras 3's public names fastnn lacked where it has the machinery, filled
-as Keras fills them: losses/initializers serialize and deserialize,
-metrics.huber, the utils data packers, config.set_epsilon,
-backend.get_uid, is_keras_tensor, the top-level base classes."""
+"""Keras 3's public names in fastnn's mirrored modules: each is there, or
+asking for it says what it is in Keras and why fastnn lacks it
+(fastnn._absent_table); and the small gaps filled as Keras fills them
+(losses/initializers serialize and deserialize, metrics.huber, the
+utils data packers, config.set_epsilon, backend.get_uid ...)."""
 
 from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import types
 
 import numpy as np
 import pytest
 from keras_inprocess import keras_or_skip
 
 import fastnn
-from fastnn import backend, config, initializers, layers, losses, metrics, utils
+from fastnn import _absent_table, backend, config, initializers, layers, losses, metrics, utils
+
+# The Keras modules fastnn mirrors: the top level (""), its modules, and two below.
+MIRRORED = (
+    "",
+    *(name for name in fastnn.__all__ if isinstance(getattr(fastnn, name), types.ModuleType)),
+    "optimizers.schedules",
+    "random",
+)
+
+
+def _dotted(prefix: str, module: str) -> str:
+    return f"{prefix}.{module}" if module else prefix
+
+
+def _explained(fastnn_module: str, name: str) -> None:
+    """`fastnn_module.name` and `from fastnn_module import name` both say why."""
+    module = importlib.import_module(fastnn_module)
+    with pytest.raises(AttributeError) as raised:
+        getattr(module, name)
+    text = str(raised.value)
+    assert f"{fastnn_module} has no {name!r}" in text and "has no attribute" not in text, text
+    with pytest.raises(ImportError) as imported:
+        exec(f"from {fastnn_module} import {name}", {})
+    assert str(imported.value) == text
+    # (`from fastnn import random` imports fastnn/random.py, which raises)
+    assert imported.value.name in (fastnn_module, f"{fastnn_module}.{name}")
+    assert not hasattr(module, name)
+
+
+@pytest.mark.parametrize("module", MIRRORED, ids=lambda m: m or "keras")
+def test_every_public_keras_name_is_in_fastnn_or_explained(module):
+    """Walks Keras's own namespace: a name a later Keras adds fails here
+    until fastnn has it or fastnn._absent explains it."""
+    keras = keras_or_skip()
+    theirs = importlib.import_module(_dotted("keras", module))
+    names = [n for n in dir(theirs) if not n.startswith("_")]
+    assert names
+    if module == "random":  # a whole Keras module fastnn does not mirror
+        for statement in ("import fastnn.random", "from fastnn.random import normal"):
+            with pytest.raises(ImportError, match=r"fastnn has no 'random' \(keras.random: "):
+                exec(statement, {})
+        _explained("fastnn", "random")
+        assert keras.random.normal
+        return
+    ours = importlib.import_module(_dotted("fastnn", module))
+    absent = [n for n in names if not hasattr(ours, n)]
+    for name in absent:
+        _explained(ours.__name__, name)
+
+
+def test_the_tables_hold_only_keras_names_fastnn_lacks():
+    """An entry for a name fastnn now has (or Keras never had) is stale."""
+    keras_or_skip()
+    for short, groups in _absent_table.ABSENT.items():
+        ours = importlib.import_module(_dotted("fastnn", short))
+        theirs = importlib.import_module(_dotted("keras", short))
+        for names, what, why in groups:
+            assert what and why
+            for name in names.split():
+                assert not hasattr(ours, name) or (short, name) == ("", "random"), name
+                assert name in dir(theirs), f"keras.{short}.{name}"
+
+
+def test_messages_say_what_the_name_is_and_what_to_use():
+    with pytest.raises(AttributeError) as raised:
+        _ = metrics.MeanIoU
+    assert str(raised.value).startswith(
+        "fastnn.metrics has no 'MeanIoU' (keras.metrics.MeanIoU: an intersection-over-union "
+    )
+    with pytest.raises(AttributeError, match=r"numpy\.cbrt computes it"):
+        _ = fastnn.ops.cbrt
+    with pytest.raises(ImportError, match="float32 only"):
+        exec("from fastnn.optimizers import LossScaleOptimizer", {})
+    with pytest.raises(AttributeError, match="on arrays, fastnn.ops.log_softmax computes it"):
+        _ = fastnn.activations.log_softmax
+    assert callable(fastnn.ops.log_softmax)
+
+
+@pytest.mark.parametrize("module", [fastnn, metrics, losses, utils, layers, fastnn.ops])
+def test_other_missing_names_keep_python_s_errors(module):
+    for name in ("Nonsense", "_private", "__wrapped__"):
+        with pytest.raises(AttributeError) as raised:
+            getattr(module, name)
+        assert str(raised.value) == f"module {module.__name__!r} has no attribute {name!r}"
+        assert getattr(module, name, "default") == "default"
+    with pytest.raises(ImportError, match="cannot import name 'Nonsense'"):
+        exec(f"from {module.__name__} import Nonsense", {})
+
+
+def test_probing_from_a_shallow_stack_is_a_plain_false(monkeypatch):
+    """`hasattr` run directly as a thread's function: the module's
+    `__getattr__` is then the only Python frame, with no asker above it."""
+    import _thread
+    import time
+
+    raised = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: raised.append(report.exc_value))
+    before = _thread._count()
+    for module, name in ((metrics, "MeanIoU"), (fastnn, "random"), (fastnn.ops, "fft")):
+        _thread.start_new_thread(hasattr, (module, name))
+    deadline = time.monotonic() + 10
+    while _thread._count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert raised == []
+
+
+def test_import_fastnn_does_not_load_the_tables():
+    code = "import sys, fastnn; print('fastnn._absent_table' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_top_level_base_classes_are_the_modules_ones():

@@ -46,6 +46,7 @@ finally:
 _core.active_isa()
 
 from fastnn import (  # noqa: E402
+    _absent,
     activations,
     backend,
     callbacks,
@@ -119,7 +120,10 @@ def __getattr__(name: str):
         from fastnn.mixed_precision import DTypePolicy
 
         return DTypePolicy
-    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+    return _absent_getattr(name)  # Keras's names fastnn lacks say why
+
+
+_absent_getattr = _absent.module_getattr(__name__)
 
 
 def version() -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Union
 
+from fastnn import _absent
 from fastnn import ops as _ops
 
 __all__ = [
@@ -364,3 +365,7 @@ def named(identifier: Union[str, Callable, None]) -> NamedActivation:
 def serialize(identifier: Union[str, Callable, None]) -> str:
     """The Keras string id of an activation (``None`` -> ``"linear"``)."""
     return _keras_name(identifier)
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

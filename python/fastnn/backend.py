@@ -11,6 +11,8 @@ Keras's default 1e-7, at which fastnn's C++ kernels clip probabilities, and
 
 from __future__ import annotations
 
+from fastnn import _absent
+
 __all__ = [
     "backend",
     "clear_session",
@@ -122,3 +124,7 @@ def is_keras_tensor(x) -> bool:
     from fastnn.functional import is_symbolic
 
     return is_symbolic(x)
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

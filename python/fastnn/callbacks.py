@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import _absent
 from fastnn.utils.progbar import Progbar
 
 __all__ = [
@@ -1370,3 +1371,7 @@ class LambdaCallback(Callback):
             if not callable(fn):
                 raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}")
             setattr(self, name, fn)
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

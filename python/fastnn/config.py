@@ -11,6 +11,7 @@ nothing to enable, and fastnn does not filter tracebacks.
 
 from __future__ import annotations
 
+from fastnn import _absent
 from fastnn.backend import (
     backend,
     epsilon,
@@ -70,3 +71,7 @@ def disable_traceback_filtering() -> None:
 def is_traceback_filtering_enabled() -> bool:
     """False: fastnn does not filter tracebacks."""
     return False
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

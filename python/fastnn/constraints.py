@@ -31,6 +31,8 @@ import numbers
 
 import numpy as np
 
+from fastnn import _absent
+
 __all__ = [
     "Constraint",
     "MaxNorm",
@@ -329,3 +331,7 @@ def engine_spec(constraint, ndim: int, what: str):
             "(or 'max_norm', 'min_max_norm', 'non_neg', 'unit_norm')"
         )
     return spec
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from fastnn import _core
+from fastnn import _absent, _core
 from fastnn.utils.seeding import next_seed
 
 __all__ = [
@@ -628,3 +628,7 @@ def deserialize(config, custom_objects=None):
     table = {n: obj for n, obj in globals().items() if n in __all__ and isinstance(obj, type)}
     table.update({"initializer": Initializer, **_CLASSES})
     return deserialize_from_table(config, table, custom_objects)
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

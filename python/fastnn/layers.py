@@ -10,7 +10,6 @@ bias ``(units,)``), so ``layer.get_weights()`` copies them and
 from __future__ import annotations
 
 import math
-import sys
 import weakref
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -2947,27 +2946,12 @@ _NOT_YET = (
 _FOREIGN = ("FlaxLayer", "JaxLayer", "TorchModuleWrapper", "TFSMLayer")
 
 
-def _from_import_statement() -> bool:
-    """Whether the code asking this module for a missing name is a `from
-    fastnn.layers import X` statement. Python turns an AttributeError from a
-    module's `__getattr__` into a bare "cannot import name" there, dropping
-    the explanation; an ImportError passes through as it is."""
-    import opcode
-
-    try:
-        frame = sys._getframe(3)  # the asker: above _refuse, __getattr__ and this
-        return frame.f_code.co_code[frame.f_lasti] == opcode.opmap["IMPORT_FROM"]
-    except (IndexError, KeyError, ValueError):  # (ValueError: a stack too shallow)
-        return False
-
-
 def _refuse(name: str, message: str):
-    """The error for a Keras layer name fastnn does not have: ImportError from
-    a `from ... import` statement, AttributeError otherwise (so `hasattr` and
-    `getattr(layers, name, default)` work as for any missing attribute)."""
-    if _from_import_statement():
-        return ImportError(message, name=__name__, path=__file__)
-    return AttributeError(message)
+    """The error for a Keras layer name fastnn does not have (`fastnn._absent.refusal`):
+    ImportError from a `from ... import` statement, AttributeError otherwise."""
+    from fastnn._absent import refusal
+
+    return refusal(__name__, name, message)
 
 
 def __getattr__(name: str):

@@ -24,6 +24,7 @@ from typing import Optional
 
 import numpy as np
 
+from fastnn import _absent
 from fastnn import ops as _ops
 from fastnn.utils.naming import to_snake_case
 from fastnn.utils.tensors import plain_tensor
@@ -1346,3 +1347,7 @@ def deserialize(name, custom_objects=None):
     return deserialize_from_table(
         name, {**_LEGACY_FUNCTION_IDS, **_FUNCTION_IDS, **classes}, custom_objects
     )
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

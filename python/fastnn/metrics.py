@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import _absent
 from fastnn import losses as _losses
 from fastnn.utils.tensors import plain_tensor
 
@@ -2554,3 +2555,7 @@ def deserialize(config):
     if not isinstance(obj, Metric):
         raise ValueError(f"{config!r:.200} does not describe a metric")
     return obj
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -10,6 +10,8 @@ ValueError saying fastnn computes in float32 only.
 
 from __future__ import annotations
 
+from fastnn import _absent
+
 __all__ = [
     "DTypePolicy",
     "Policy",
@@ -105,3 +107,6 @@ def global_policy() -> DTypePolicy:
 
 set_dtype_policy = set_global_policy
 dtype_policy = global_policy
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fastnn import _batch_sources, _core
+from fastnn import _absent, _batch_sources, _core
 from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
@@ -4181,3 +4181,7 @@ def _summary_text(
             f" Optimizer params: {optimizer_count:,} ({_readable_memory_size(optimizer_bytes)})"
         )
     return "\n".join(lines) + "\n"
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

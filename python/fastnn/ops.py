@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import _absent
 from fastnn._core import ops as _ops
 from fastnn.backend import epsilon as _epsilon
 from fastnn.utils.tensors import plain_tensor
@@ -2172,3 +2173,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     log_p = _log_probabilities(output, output.dtype, from_logits, axis)
     picked = np.take_along_axis(log_p, np.expand_dims(target, axis), axis=axis)
     return np.asarray(-np.squeeze(picked, axis=axis)).astype(output.dtype)
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

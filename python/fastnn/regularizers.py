@@ -24,6 +24,8 @@ import numbers
 
 import numpy as np
 
+from fastnn import _absent
+
 __all__ = [
     "L1",
     "L1L2",
@@ -237,3 +239,7 @@ def penalty_factors(regularizer, what: str):
             "'l1_l2')"
         )
     return factors
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -47,6 +47,7 @@ import os
 
 import numpy as np
 
+from fastnn import _absent
 from fastnn.utils.fileio import atomic_write
 from fastnn.utils.naming import to_snake_case
 from fastnn.utils.registry import (
@@ -1721,3 +1722,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None, **kwargs)
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     """`model.load_weights(...)`, as Keras 3's `keras.saving.load_weights`."""
     model.load_weights(filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -25,6 +25,8 @@ import copy
 
 import numpy as np
 
+from fastnn import _absent
+
 try:
     import sklearn
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
@@ -253,3 +255,7 @@ class SKLearnTransformer(TransformerMixin, SKLBase):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -11,6 +11,7 @@ downloaded with checksum verification. See `fastnn.datasets._common`.
 
 from __future__ import annotations
 
+from fastnn import _absent
 from fastnn.datasets import (
     boston_housing,
     california_housing,
@@ -31,3 +32,6 @@ __all__ = [
     "read_idx",
     "reuters",
 ]
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

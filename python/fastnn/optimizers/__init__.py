@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastnn import _core
+from fastnn import _absent, _core
 from fastnn.optimizers import schedules
 from fastnn.optimizers.base import (
     Optimizer,
@@ -760,3 +760,7 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -20,6 +20,8 @@ import numbers
 
 import numpy as np
 
+from fastnn import _absent
+
 __all__ = [
     "CosineDecay",
     "CosineDecayRestarts",
@@ -484,3 +486,7 @@ def deserialize(config: dict) -> LearningRateSchedule:
             f"Unknown learning rate schedule: '{name}'. Expected one of {sorted(_SCHEDULES)}"
         )
     return _SCHEDULES[name].from_config(dict(config.get("config", {})))
+
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

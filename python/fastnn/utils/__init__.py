@@ -7,6 +7,7 @@ the seed state fastnn's layers and `fit` read (`get_random_seed`,
 
 from __future__ import annotations
 
+from fastnn import _absent
 from fastnn.backend import is_keras_tensor  # (Keras 3 has it in keras.utils too)
 from fastnn.utils.file_utils import get_file
 from fastnn.utils.model_visualization import model_to_dot, plot_model
@@ -100,3 +101,6 @@ __all__ = [
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]
+
+# Keras's names this module lacks say what they are and why (fastnn._absent).
+__getattr__ = _absent.module_getattr(__name__)

@@ -1,0 +1,459 @@
+"""The Keras names fastnn does not have, and why: plain data read by
+`fastnn._absent` when a lookup first fails (never by ``import fastnn``).
+
+For each module (the part after "fastnn."; "" for fastnn itself), groups of
+(Keras's names, space-separated; what they are in Keras; why fastnn has
+none, or what to use instead). "{name}" in a reason stands for the name.
+"""
+
+# -- reasons shared by several modules ---------------------------------------------------
+
+_NOT_DENSE = (
+    "fastnn builds dense networks (multilayer perceptrons); it has no convolution, "
+    "pooling, recurrent, attention, image or signal-processing layers or ops"
+)
+_FLOAT32 = "fastnn computes in float32 only (fastnn.mixed_precision), so there is no "
+_LOSSES = (
+    "fastnn trains with its C++ losses and their exact gradients, and has none for it; "
+    "fastnn.losses lists the ones it has"
+)
+_OPTIMIZERS = (
+    "fastnn's optimizers are fused C++ steps over the model's one parameter buffer: SGD, "
+    "Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion, Adadelta, Ftrl"
+)
+_LOSS_SCALE = (
+    _FLOAT32 + "float16 gradient to keep from underflowing: use the wrapped optimizer itself"
+)
+_FILES = (
+    "not implemented: fastnn's fit, evaluate and predict take NumPy arrays (or a pandas "
+    "data frame), Python generators and PyDataset objects; read the files into arrays, "
+    "or write a PyDataset that reads them batch by batch"
+)
+_IMAGE_FILES = (
+    "not implemented: fastnn trains on arrays; PIL reads and writes images "
+    "(numpy.asarray(PIL.Image.open(path)), PIL.Image.fromarray(array))"
+)
+_LOGGING = (
+    "fastnn's progress bar always prints to stdout (plain lines when stdout is not a "
+    "terminal); verbose=0 silences it"
+)
+_DTYPES = (
+    "fastnn computes in float32 and takes and returns NumPy arrays: NumPy answers these "
+    "(numpy.dtype(x).name, numpy.dtype(x).kind in 'fc' / 'iu', numpy.result_type)"
+)
+_ACTIVATION = (
+    "fastnn.activations holds the functions its C++ engine computes as a layer's "
+    "activation, and this is not one of them"
+)
+_OPS_NUMPY = (
+    "fastnn.ops mirrors the Keras ops that scripts apply to inputs and model outputs, "
+    "and not this one; NumPy's numpy.{name} computes it on arrays"
+)
+
+ABSENT = {
+    "": (
+        (
+            "random",
+            "Keras's random-number ops on backend tensors (normal, uniform, SeedGenerator ...)",
+            "fastnn does not mirror them: its layers and initializers draw from its own "
+            "counter-based stream, seeded by fastnn.utils.set_random_seed; for arrays use "
+            "numpy.random.default_rng(seed)",
+        ),
+        (
+            "applications visualization",
+            "pretrained image models and image, box and mask plots",
+            _NOT_DENSE,
+        ),
+        (
+            "distribution",
+            "data and model parallelism over several devices",
+            "fastnn trains on one CPU, over its cores (fastnn.set_num_threads)",
+        ),
+        (
+            "Quantizer quantizers",
+            "weight quantization (int8, int4, float8)",
+            _FLOAT32 + "quantized computation",
+        ),
+        (
+            "FloatDTypePolicy dtype_policies",
+            "Keras's dtype policies (FloatDTypePolicy is DTypePolicy's former name)",
+            "fastnn.DTypePolicy and fastnn.mixed_precision hold the float32 policy, the only "
+            "one fastnn runs",
+        ),
+        (
+            "Variable",
+            "a standalone backend variable (keras.Variable(initializer, shape, ...))",
+            "fastnn's weights are views into a model's parameter buffer "
+            "(fastnn.layers.Variable, made by the layers), never standalone: use a NumPy array",
+        ),
+        (
+            "KerasTensor",
+            "the symbolic tensor that Input() and layer calls on it return",
+            "fastnn's symbolic values are its Input layer and fastnn.functional.SymbolicTensor; "
+            "fastnn.backend.is_keras_tensor(x) tells them apart from arrays",
+        ),
+        (
+            "InputSpec",
+            "a description of the inputs a layer accepts",
+            "not implemented: fastnn's layers check their input shapes themselves",
+        ),
+        (
+            "Function Operation RematScope StatelessScope SymbolicScope device name_scope remat",
+            "Keras's machinery of traced graphs, variable scopes, devices and rematerialization",
+            "fastnn runs its C++ engine on NumPy arrays in one process and has none of it",
+        ),
+        (
+            "distillation",
+            "knowledge distillation of a teacher model into a student",
+            "not implemented: train the student on the teacher's predict output",
+        ),
+        (
+            "export",
+            "export of a model for serving (ExportArchive, SavedModel)",
+            "not implemented: save with model.save (.keras) or model.save_weights",
+        ),
+        (
+            "legacy",
+            "Keras 2's legacy saving (keras.legacy.saving)",
+            "fastnn reads Keras 3's .keras files and .weights.h5 files (fastnn.saving)",
+        ),
+        (
+            "tree",
+            "utilities for nested structures (flatten, map_structure ...)",
+            "fastnn does not mirror them: its models take one input array; keras.tree itself "
+            "or the optree package works on plain Python structures",
+        ),
+        (
+            "src",
+            "Keras's implementation package, private to Keras",
+            "fastnn mirrors Keras's public modules only",
+        ),
+    ),
+    "activations": (
+        (
+            "celu glu log_sigmoid log_softmax",
+            "an activation function",
+            _ACTIVATION + "; on arrays, fastnn.ops.{name} computes it",
+        ),
+        (
+            (
+                "hard_shrink hard_tanh soft_shrink sparse_plus sparse_sigmoid sparsemax "
+                "squareplus tanh_shrink threshold"
+            ),
+            "an activation function",
+            _ACTIVATION,
+        ),
+    ),
+    "backend": (
+        (
+            "is_float_dtype is_int_dtype result_type standardize_dtype",
+            "a dtype helper of Keras's backend tensors",
+            _DTYPES,
+        ),
+    ),
+    "callbacks": (
+        (
+            "OrbaxCheckpoint",
+            "a checkpoint of the model's state written with JAX's Orbax library",
+            "fastnn does not use JAX: ModelCheckpoint and BackupAndRestore save its models",
+        ),
+        (
+            "RemoteMonitor",
+            "a callback posting each epoch's logs to a server",
+            "not implemented: LambdaCallback(on_epoch_end=lambda epoch, logs: ...) can send "
+            "the logs",
+        ),
+        (
+            "SwapEMAWeights",
+            "a callback evaluating with the optimizer's moving averages of the weights",
+            "not implemented in fastnn.callbacks; an optimizer with use_ema=True gives the "
+            "model the averaged weights when fit ends",
+        ),
+    ),
+    "config": (
+        (
+            "disable_flash_attention enable_flash_attention is_flash_attention_enabled",
+            "a switch of flash attention in Keras's attention layers",
+            _NOT_DENSE,
+        ),
+        (
+            (
+                "disable_interactive_logging enable_interactive_logging "
+                "is_interactive_logging_enabled"
+            ),
+            "a switch between printing Keras's progress and writing it to absl logging",
+            _LOGGING,
+        ),
+        (
+            "is_nnx_enabled",
+            "whether the JAX backend uses Flax NNX",
+            "fastnn does not use JAX",
+        ),
+        (
+            "max_epochs max_steps_per_epoch set_max_epochs set_max_steps_per_epoch",
+            "a global cap on the epochs or steps of every fit, evaluate and predict",
+            "not implemented: fastnn's fit runs the epochs and steps it is given (pass a "
+            "smaller epochs=, steps_per_epoch= or steps=)",
+        ),
+        (
+            "set_backend",
+            "a reload of Keras with another backend",
+            "fastnn is its own backend (config.backend() is 'fastnn'), with nothing to switch",
+        ),
+    ),
+    "datasets": (
+        (
+            "cifar10 cifar100",
+            "the CIFAR 32x32 colour images",
+            "fastnn has no CIFAR loader (its datasets: mnist, fashion_mnist, imdb, reuters, "
+            "boston_housing, california_housing); keras.datasets.cifar10.load_data() gives "
+            "arrays that an MLP takes reshaped to (n, 3072)",
+        ),
+    ),
+    "initializers": (
+        (
+            "Identity IdentityInitializer identity",
+            "the initializer gain * eye(rows, cols) of a 2-D weight",
+            "not implemented: Constant(gain * numpy.eye(rows, cols)) gives the same weight",
+        ),
+        (
+            "STFT STFTInitializer stft",
+            "an initializer of convolution kernels for a short-time Fourier transform",
+            _NOT_DENSE,
+        ),
+    ),
+    "losses": (
+        (
+            "Dice Tversky dice tversky",
+            "an overlap loss of segmentation masks",
+            _LOSSES,
+        ),
+        (
+            "Circle circle",
+            "a metric-learning loss of L2-normalized embeddings and integer labels",
+            _LOSSES,
+        ),
+        (
+            "CategoricalGeneralizedCrossEntropy categorical_generalized_cross_entropy",
+            "a cross-entropy robust to noisy labels (Zhang & Sabuncu, 2018)",
+            _LOSSES,
+        ),
+        (
+            "CTC ctc",
+            "the connectionist temporal classification loss of sequence outputs",
+            _NOT_DENSE,
+        ),
+    ),
+    "metrics": (
+        (
+            "BinaryIoU IoU MeanIoU OneHotIoU OneHotMeanIoU",
+            "an intersection-over-union metric of predicted classes",
+            "not implemented; compute it from predict's output (the confusion matrix is "
+            "numpy.bincount(true * classes + predicted, minlength=classes**2).reshape(classes, "
+            "classes)), or pass a function fn(y_true, y_pred) of NumPy arrays as a metric: "
+            "compile(metrics=[fn])",
+        ),
+        (
+            (
+                "ConcordanceCorrelation PearsonCorrelation concordance_correlation "
+                "pearson_correlation"
+            ),
+            "a correlation of labels and predictions along each sample's last axis",
+            "not implemented; pass a function fn(y_true, y_pred) of NumPy arrays as a "
+            "metric (compile(metrics=[fn])), or use numpy.corrcoef on predict's output",
+        ),
+    ),
+    "mixed_precision": (
+        (
+            "LossScaleOptimizer",
+            "an optimizer wrapper that scales the loss for float16 training",
+            _LOSS_SCALE,
+        ),
+    ),
+    "ops": (
+        (
+            (
+                "adaptive_average_pool adaptive_max_pool average_pool bartlett blackman conv "
+                "conv_transpose ctc_decode ctc_loss depth_to_space depthwise_conv "
+                "dot_product_attention extract_sequences fft fft2 fold hamming hanning ifft2 "
+                "image irfft istft kaiser max_pool psnr rfft separable_conv space_to_depth stft "
+                "unfold"
+            ),
+            "a convolution, pooling, attention, image, signal-processing or CTC op",
+            _NOT_DENSE,
+        ),
+        (
+            (
+                "associative_scan cond custom_gradient fori_loop jvp map scan switch vectorize "
+                "vectorized_map while_loop"
+            ),
+            "control flow or differentiation of traced backend tensors",
+            "fastnn.ops are NumPy functions run eagerly, and fastnn has no automatic "
+            "differentiation: write the Python loop (or numpy.vectorize)",
+        ),
+        (
+            (
+                "cholesky cholesky_inverse det eig eigh inv linalg logdet lstsq lu_factor "
+                "matrix_rank pinv qr slogdet solve solve_triangular svd"
+            ),
+            "linear algebra",
+            "fastnn.ops does not mirror keras.ops.linalg: numpy.linalg computes it on arrays",
+        ),
+        (
+            (
+                "batch_normalization hard_shrink hard_tanh layer_normalization rms_normalization "
+                "soft_shrink sparse_plus sparse_sigmoid sparsemax squareplus tanh_shrink "
+                "threshold"
+            ),
+            "a neural-network function",
+            "not implemented in fastnn.ops (its activation functions are fastnn.activations' "
+            "ones and log_softmax, log_sigmoid, celu, glu); inside a model, the layers "
+            "BatchNormalization and LayerNormalization normalize",
+        ),
+        (
+            "nn numpy",
+            "a submodule grouping Keras's ops",
+            "fastnn.ops holds the ops it mirrors directly (fastnn.ops.softmax, "
+            "fastnn.ops.mean ...)",
+        ),
+        (
+            (
+                "array cdist divide_no_nan dtype erfc erfinv get_item is_tensor polar rearrange "
+                "saturate_cast scatter scatter_update segment_max segment_min segment_prod "
+                "segment_sum slice slice_update unstack view view_as_complex view_as_real"
+            ),
+            "an op on Keras's backend tensors",
+            "fastnn.ops does not mirror it; on NumPy arrays use indexing, numpy.asarray, "
+            "x.astype, x.view, numpy.add.at, scipy.special (erfc, erfinv) or "
+            "scipy.spatial.distance.cdist",
+        ),
+        (
+            (
+                "angle append argpartition array_split bincount bitwise_and bitwise_invert "
+                "bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor "
+                "broadcast_to cbrt conj conjugate corrcoef correlate cross deg2rad diagflat diff "
+                "digitize dsplit dstack empty_like fabs fliplr flipud fmax fmin gcd geomspace "
+                "heaviside histogram hsplit i0 imag inner isin isneginf isposinf isreal kron lcm "
+                "ldexp left_shift logaddexp2 logspace meshgrid nanargmax nanargmin nancumprod "
+                "nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod nanquantile "
+                "nanstd nansum nanvar nextafter rad2deg real right_shift rot90 select sinc "
+                "trapezoid unravel_index vander vdot vsplit"
+            ),
+            "a NumPy-like op",
+            _OPS_NUMPY,
+        ),
+    ),
+    "optimizers": (
+        (
+            "Adafactor Lamb Muon ScheduleFreeAdamW",
+            "an optimizer",
+            "not implemented: " + _OPTIMIZERS,
+        ),
+        (
+            "MultiOptimizer OptimizerMap",
+            "a wrapper giving groups of variables to different optimizers",
+            "not implemented: " + _OPTIMIZERS + "; one optimizer steps them all",
+        ),
+        (
+            "LossScaleOptimizer",
+            "an optimizer wrapper that scales the loss for float16 training",
+            _LOSS_SCALE,
+        ),
+        (
+            "legacy",
+            "tf.keras's legacy optimizers (keras.optimizers.legacy.Adam ...)",
+            "fastnn.optimizers.Adam and the others take the same arguments",
+        ),
+    ),
+    "preprocessing": (
+        (
+            "image",
+            "Keras's image utilities (load_img, img_to_array, smart_resize)",
+            _IMAGE_FILES,
+        ),
+        (
+            (
+                "image_dataset_from_directory text_dataset_from_directory "
+                "timeseries_dataset_from_array"
+            ),
+            "a dataset made from files in a directory, or from windows of a series",
+            _FILES,
+        ),
+    ),
+    "regularizers": (
+        (
+            "OrthogonalRegularizer orthogonal_regularizer",
+            "a penalty on the non-orthogonality of a weight's rows or columns",
+            "fastnn's C++ engine computes the L1 and L2 penalties only (L1, L2, L1L2)",
+        ),
+    ),
+    "saving": (
+        (
+            "KerasFileEditor",
+            "an editor of the weights in a .keras or .weights.h5 file",
+            "not implemented: load the model (fastnn.saving.load_model), change its weights "
+            "with set_weights, save it again",
+        ),
+    ),
+    "utils": (
+        (
+            "Config",
+            "a dict-like container with attribute access",
+            "not implemented: use a dict or types.SimpleNamespace",
+        ),
+        (
+            "FeatureSpace",
+            "a preprocessing of structured (tabular) columns into features",
+            "not implemented: encode the columns with pandas.get_dummies; fit takes the "
+            "data frame as it is",
+        ),
+        (
+            "array_to_img img_to_array load_img save_img",
+            "a conversion between PIL images and arrays",
+            _IMAGE_FILES,
+        ),
+        (
+            (
+                "audio_dataset_from_directory image_dataset_from_directory "
+                "text_dataset_from_directory timeseries_dataset_from_array"
+            ),
+            "a dataset made from files in a directory, or from windows of a series",
+            _FILES,
+        ),
+        (
+            "split_dataset",
+            "a split of a dataset into two tf.data datasets",
+            "not implemented (fastnn does not use TensorFlow): fit's validation_split, or "
+            "sklearn.model_selection.train_test_split, splits arrays",
+        ),
+        (
+            "bounding_boxes",
+            "bounding-box conversions for object detection",
+            _NOT_DENSE,
+        ),
+        (
+            (
+                "disable_interactive_logging enable_interactive_logging "
+                "is_interactive_logging_enabled"
+            ),
+            "a switch between printing Keras's progress and writing it to absl logging",
+            _LOGGING,
+        ),
+        (
+            "get_source_inputs",
+            "the Input tensors a symbolic tensor is computed from",
+            "not implemented: a functional model's inputs are model.inputs",
+        ),
+        (
+            "standardize_dtype",
+            "a dtype helper of Keras's backend tensors",
+            _DTYPES,
+        ),
+        (
+            "legacy",
+            "tf.keras's serialize_keras_object and deserialize_keras_object",
+            "fastnn.utils.serialize_keras_object and deserialize_keras_object (Keras 3's "
+            "format) serialize fastnn's objects",
+        ),
+    ),
+}
