@@ -101,3 +101,52 @@ def test_reshape_then_flatten_and_config_round_trip(rng):
 def test_bad_reshapes_are_clear_errors(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "data_format,input_shape",
+    [
+        (None, (3, 4, 5)),
+        ("channels_last", (3, 4, 5)),
+        ("CHANNELS_LAST", (6, 2)),
+        ("channels_first", (1, 4, 5)),  # one channel: the same order either way
+        ("channels_first", (7,)),  # one axis: nothing to move
+    ],
+)
+def test_flatten_data_format_where_the_order_is_keras(rng, data_format, input_shape):
+    x = rng.standard_normal((5, *input_shape)).astype(np.float32)
+    fastnn.utils.set_random_seed(2)
+    model = fastnn.Sequential(
+        [Input(input_shape), layers.Flatten(data_format=data_format), layers.Dense(3)]
+    )
+    config = model.layers[0].get_config()
+    assert config["data_format"] == (data_format or "channels_last").lower()
+    assert layers.Flatten.from_config(config).data_format == config["data_format"]
+    keras = keras_or_skip()
+    twin = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Flatten(data_format=data_format),
+            keras.layers.Dense(3),
+        ]
+    )
+    with keras_quiet():
+        twin.set_weights(model.get_weights())
+        expected = np.asarray(twin.predict(x, verbose=0))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
+    assert twin.layers[0].get_config()["data_format"] == config["data_format"]
+
+
+def test_flatten_channels_first_of_several_channels_is_refused():
+    # Keras moves the 3 channels last before flattening; fastnn would not
+    with pytest.raises(ValueError, match=r"moves the 3 channels last .*np.moveaxis"):
+        fastnn.Sequential(
+            [Input((3, 4, 4)), layers.Flatten(data_format="channels_first"), layers.Dense(2)]
+        )
+    flatten = layers.Flatten(data_format="channels_first")
+    model = fastnn.Sequential([Input((3, 4, 4)), flatten])
+    with pytest.raises(ValueError, match="channels_first"):
+        model.add(layers.Dense(2))
+    assert model.layers == [flatten]
+    with pytest.raises(ValueError, match="must be one of"):
+        layers.Flatten(data_format="channels_middle")

@@ -2232,17 +2232,50 @@ def _no_shared_axes(value) -> None:
 
 
 class Flatten(Layer):
-    """Flattens each sample to 1-D (a reshape, no copy)."""
+    """Flattens each sample to 1-D (a reshape, no copy).
+
+    `data_format` is Keras's: `"channels_last"` (the default, as
+    `backend.image_data_format()`) or `"channels_first"`, under which Keras
+    moves the first axis of each sample last before flattening. fastnn
+    flattens samples in their own order, so `"channels_first"` is taken
+    where that is the same order (samples of one axis, or one channel) and
+    refused otherwise, rather than giving other features than Keras's.
+    """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        if data_format is None:
+            from fastnn.backend import image_data_format
+
+            data_format = image_data_format()
+        data_format = str(data_format).lower()
+        if data_format not in ("channels_first", "channels_last"):
+            raise ValueError(
+                "The `data_format` argument must be one of {'channels_first', "
+                f"'channels_last'}}. Received: data_format={data_format}"
+            )
         self.data_format = data_format
 
     def _sample_output_shape(self, input_shape):
+        if (
+            self.data_format == "channels_first"
+            and len(input_shape) >= 2
+            and input_shape[0] not in (1, None)
+        ):
+            raise ValueError(
+                f"Flatten(data_format='channels_first') of samples shaped {tuple(input_shape)}: "
+                f"Keras moves the {input_shape[0]} channels last before flattening, which "
+                "fastnn's Flatten does not do. Move them last in the data "
+                "(np.moveaxis(x, 1, -1)) and use Flatten() (channels_last), which gives "
+                "Keras's features"
+            )
         return (math.prod(input_shape),)
 
     def _spec(self, input_shape):
         return None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 class Reshape(Layer):
