@@ -251,3 +251,40 @@ def test_a_function_initializer_works_and_saves_as_keras(tmp_path):
         assert config["kernel_initializer"] == their_config["kernel_initializer"]
     loaded = fastnn.models.load_model(tmp_path / "theirs.keras", custom_objects=functions)
     np.testing.assert_array_equal(loaded.get_weights()[0], ours.get_weights()[0])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda i: i.GlorotUniform(seed=3),
+        lambda i: i.HeNormal(seed=5),
+        lambda i: i.LecunUniform(seed=7),
+        lambda i: i.VarianceScaling(2.0, "fan_avg", "uniform", seed=11),
+        lambda i: i.RandomNormal(0.5, 0.1, seed=13),
+        lambda i: i.TruncatedNormal(stddev=0.3, seed=17),
+        lambda i: i.RandomUniform(-0.2, 0.4, seed=19),
+        lambda i: i.Orthogonal(gain=1.5, seed=23),
+        lambda i: i.Constant(0.25),
+        lambda i: i.Zeros(),
+        lambda i: i.Ones(),
+    ],
+)
+def test_from_config_and_clone_as_keras(make):
+    original = make(initializers)
+    for again in (type(original).from_config(original.get_config()), original.clone()):
+        assert type(again) is type(original) and again is not original
+        assert again.get_config() == original.get_config()
+        np.testing.assert_array_equal(again((7, 5)), original((7, 5)))
+    from keras_inprocess import keras_or_skip
+
+    theirs = make(keras_or_skip().initializers)  # Keras's config read by fastnn's class
+    assert type(original).from_config(theirs.get_config()).get_config() == {
+        key: value for key, value in theirs.get_config().items() if key in original.get_config()
+    }
+
+
+def test_a_function_initializer_clones_its_function():
+    init = initializers.FunctionInitializer(lambda shape, dtype=None: np.full(shape, 2.0))
+    copy = init.clone()
+    assert copy is not init and copy.function is init.function
+    np.testing.assert_array_equal(copy((2, 3)), np.full((2, 3), 2.0, np.float32))

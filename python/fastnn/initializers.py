@@ -190,6 +190,16 @@ class Initializer:
     def get_config(self) -> dict:
         return {"seed": self.seed}
 
+    @classmethod
+    def from_config(cls, config: dict) -> Initializer:
+        """The initializer `config` (a `get_config()` dict) describes, as
+        Keras's ``cls(**config)``."""
+        return cls(**config)
+
+    def clone(self) -> Initializer:
+        """A new initializer with this one's configuration, as Keras's."""
+        return type(self).from_config(self.get_config())
+
 
 class FunctionInitializer(Initializer):
     """A plain function used as an initializer, as Keras takes one
@@ -223,6 +233,9 @@ class FunctionInitializer(Initializer):
 
     def get_config(self) -> dict:
         return {}
+
+    def clone(self) -> FunctionInitializer:
+        return FunctionInitializer(self.function)
 
     def __repr__(self) -> str:
         return f"FunctionInitializer({self.function!r})"
