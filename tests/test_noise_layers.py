@@ -363,7 +363,9 @@ def test_configs_round_trip_and_save(tmp_path, rng):
         "ReLU",
         "Dense",
     ]
-    assert loaded.layers[2].seed is not None  # the drawn seed is saved
+    # The drawn seed is saved (in metadata.json), and stays a drawn seed.
+    assert loaded.layers[2].seed is None is model.layers[2].seed
+    assert loaded.layers[2]._built_seed == model.layers[2]._built_seed
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     # training resumes with the same noise
     t = x[:, :2]

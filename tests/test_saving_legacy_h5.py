@@ -15,8 +15,10 @@ import warnings
 
 import numpy as np
 import pytest
+import saving_models
 from h5_listing import h5_listing
 from keras_subprocess import run_keras
+from saving_models import mlp
 
 import fastnn
 from fastnn import callbacks, layers, losses, metrics, models, optimizers
@@ -411,19 +413,6 @@ def k2_batchnorm_file(path):
 # -- fastnn's files -------------------------------------------------------------------
 
 
-def mlp(dropout=True, seed=3):
-    """The network both sides build under the same names: 4-6(relu)-[drop]-norm-3(softmax)."""
-    fastnn.utils.set_random_seed(seed)
-    parts = [layers.Input(shape=(4,)), layers.Dense(6, activation="relu", name="hidden")]
-    if dropout:
-        parts.append(layers.Dropout(0.25, name="drop"))
-    parts += [
-        layers.BatchNormalization(name="norm"),
-        layers.Dense(3, activation="softmax", name="probs"),
-    ]
-    return models.Sequential(parts, name="mlp")
-
-
 def trained_mlp(dropout=True, seed=3):
     model = mlp(dropout, seed)
     model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -433,11 +422,7 @@ def trained_mlp(dropout=True, seed=3):
 
 def chain(seed=4):
     """A functional chain compiled with a schedule, a loss object and metric objects."""
-    fastnn.utils.set_random_seed(seed)
-    inputs = layers.Input(shape=(4,), name="features")
-    h = layers.Dense(6, activation="tanh", name="h")(inputs)
-    outputs = layers.Dense(3, name="logits")(h)
-    model = models.Model(inputs, outputs, name="chain")
+    model = saving_models.chain(seed)
     schedule = optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
     model.compile(
         optimizers.SGD(schedule, momentum=0.9),

@@ -1994,9 +1994,10 @@ class Sequential:
         import os
         import tempfile
 
+        self._check_savable()
         with tempfile.TemporaryDirectory() as directory:
             path = os.path.join(directory, "model.keras")
-            self.save(path)
+            self._save_archive(path, keras_h5=False)  # read by fastnn only
             with open(path, "rb") as f:
                 data = f.read()
         return (_unpickle_model, (data,))
@@ -2496,7 +2497,12 @@ class Sequential:
         Keras's names (``layers/dense/vars/0`` ...) and the optimizer's state
         under ``optimizer/vars/i`` in Keras's order (iterations, learning
         rate, the moving averages with `use_ema`, then each slot for every
-        variable), so `load_model` resumes training exactly. A `.h5` file
+        variable), so `load_model` resumes training exactly. When h5py is
+        installed it also holds ``model.weights.h5``, the same arrays in the
+        layout of Keras 3's own archives, so Keras's `load_model` reads the
+        archive too (fastnn reads the npz). The seeds that Dropout and noise
+        layers drew go to metadata.json, their configs keep ``seed: None``
+        (Keras takes no 64-bit seed). A `.h5` file
         has the layout Keras 3.15 writes there (``model_config``,
         ``training_config``, ``model_weights``, ``optimizer_weights``; Keras's
         `load_model` reads it; needs h5py), with Keras's warning that the
@@ -2555,6 +2561,13 @@ class Sequential:
                 "for the native Keras format (recommended) or a `.h5` extension. "
                 f"Received: filepath={path}."
             )
+        self._check_savable()
+        if legacy:
+            saving._save_legacy_h5(self, path, overwrite, bool(include_optimizer))
+        else:
+            self._save_archive(path, overwrite)
+
+    def _check_savable(self) -> None:
         if self.compiled:
             lr = self.optimizer._learning_rate
             if callable(lr) and not isinstance(lr, _schedules().LearningRateSchedule):
@@ -2564,34 +2577,61 @@ class Sequential:
                     "fastnn.optimizers.schedules.LearningRateSchedule or a number, or "
                     "save_weights()"
                 )
-        if legacy:
-            saving._save_legacy_h5(self, path, overwrite, bool(include_optimizer))
-        else:
-            saving.write_archive(path, self._serialized(), self._state_dict(), overwrite=overwrite)
+
+    def _save_archive(self, path, overwrite: bool = True, keras_h5: bool = True) -> None:
+        """The `.keras` archive: config.json as Keras reads it, the drawn
+        seeds in metadata.json, the weights as model.weights.npz and (with
+        `keras_h5`, when h5py is installed) as Keras's model.weights.h5."""
+        from fastnn import saving
+
+        seeds = self._drawn_seeds()
+        saving.write_archive(
+            path,
+            self._serialized(),
+            self._state_dict(),
+            metadata={saving._SEEDS_KEY: seeds} if seeds else None,
+            overwrite=overwrite,
+            h5_group_names=self._h5_group_names() if keras_h5 else None,
+        )
 
     def _serialized(self) -> dict:
         """The model as Keras serializes it (`.keras` archives' config.json,
         `saving.serialize_keras_object`): its class identity and config,
         with ``build_config`` once built and ``compile_config`` once
         compiled."""
-        config = self._class_identity(self._saving_config())
+        config = self._class_identity(self.get_config())
         if self.built:
             config["build_config"] = {"input_shape": (None, *self._input_shape)}
         if self.compiled:
             config["compile_config"] = self.get_compile_config()
         return config
 
-    def _saving_config(self) -> dict:
-        """`get_config`, with the seed each Dropout or noise layer drew (so
-        masks and noise resume exactly)."""
-        config = self.get_config()
-        entries = [e for e in config["layers"] if e["class_name"] != "InputLayer"]
-        for layer, entry in zip(self._layers, entries):
-            if isinstance(layer, _layers._RandomLayer) and layer.seed is None:
-                seed = getattr(layer, "_built_seed", None)
-                if seed is not None and self.built:
-                    entry["config"]["seed"] = seed
-        return config
+    def _drawn_seeds(self) -> dict:
+        """``{layer name: seed}`` of each Dropout or noise layer that drew
+        its seed (given none): saved files keep these apart from the config,
+        whose ``seed`` stays None as Keras reads it (Keras takes no 64-bit
+        seed), so that a loaded model's masks and noise resume exactly."""
+        if not self.built:
+            return {}
+        return {
+            layer.name: layer._built_seed
+            for layer in self._layers
+            if isinstance(layer, _layers._RandomLayer)
+            and layer.seed is None
+            and getattr(layer, "_built_seed", None) is not None
+        }
+
+    def _h5_group_names(self) -> dict:
+        """The ``name`` of each ``vars`` group of Keras's weights files for
+        this model (`saving.h5_group_names`): the model, every layer of
+        `layers` (a functional model's InputLayer too) and the optimizer."""
+        from fastnn import saving
+
+        return saving.h5_group_names(
+            self.name,
+            [(type(layer).__name__, layer.name) for layer in self.layers],
+            self.optimizer.name if self.compiled else None,
+        )
 
     def save_weights(self, filepath, overwrite: bool = True, max_shard_size=None) -> None:
         """Saves the weights (and the optimizer's state, as Keras 3 does) to a
@@ -2624,12 +2664,9 @@ class Sequential:
                 "the model is not built yet, so it has no weights to save: call build() "
                 "or train/predict first"
             )
-        names = saving.h5_group_names(
-            self.name,
-            [(type(layer).__name__, layer.name) for layer in self._layers],
-            self.optimizer.name if self.compiled else None,
+        saving.write_weights(
+            filepath, self._state_dict(), overwrite=overwrite, group_names=self._h5_group_names()
         )
-        saving.write_weights(filepath, self._state_dict(), overwrite=overwrite, group_names=names)
 
     def load_weights(self, filepath, skip_mismatch: bool = False, **kwargs) -> None:
         """Loads weights saved by `save_weights` or `save` (`.weights.h5`,
@@ -3952,8 +3989,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
 
 def _model_from_file_config(config, contents, custom_objects, compile: bool):
     """`load_model`'s model from the archive's config (built, compiled)."""
+    from fastnn import saving
+
     kind = Model if config.get("class_name") == "Functional" else Sequential
-    model = kind.from_config(config.get("config") or {}, custom_objects)
+    seeds = contents.metadata.get(saving._SEEDS_KEY)
+    model_config = saving._config_with_seeds(config.get("config") or {}, seeds)
+    model = kind.from_config(model_config, custom_objects)
     if (
         model._net is None
         and contents.weights
@@ -3962,6 +4003,7 @@ def _model_from_file_config(config, contents, custom_objects, compile: bool):
         build_config = config.get("build_config") or {}
         if build_config.get("input_shape"):
             model.build(build_config["input_shape"])
+    saving._keep_seeds_drawn(model, seeds)
     compile_config = config.get("compile_config") if compile else None
     if compile_config:
         model.compile_from_config(compile_config)

@@ -10,7 +10,20 @@ a zip holding
   `serialize_keras_object`;
 - ``model.weights.npz``: every array under a flat key in Keras's naming
   (``layers/dense/vars/0``, ``layers/dense/vars/1``, ``layers/dense_1/vars/0``,
-  ``optimizer/vars/0`` ...), see `layer_paths`.
+  ``optimizer/vars/0`` ...), see `layer_paths`; this is what fastnn reads;
+- ``model.weights.h5`` (models' archives, when h5py is installed): the same
+  layer weights and optimizer variables in the HDF5 layout of Keras 3's own
+  archives, member for member, which is what Keras's `load_model` reads
+  (it cannot read fastnn's npz: Keras's npz store holds pickled dicts).
+  fastnn reads the npz whenever the archive has one, so if the two ever
+  disagree (an archive edited by hand) fastnn and Keras load different
+  weights; an archive Keras wrote (the .h5 only) loads from its .h5.
+
+A Dropout or noise layer built without a seed of its own draws one; the
+config keeps ``seed: null`` (Keras takes no 64-bit seed: "Overflow when
+unpacking long long") and metadata.json keeps the drawn seeds
+(``fastnn_seeds``: ``{layer name: seed}``) so that fastnn resumes their masks
+exactly, as legacy HDF5 files keep them in an attribute.
 
 Weights are read with ``allow_pickle=False``: an archive holds data only and
 can never run code, and deserialization only instantiates classes from the
@@ -545,6 +558,67 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     return deserialize_from_table(config, table, custom_objects)
 
 
+# -- drawn seeds -----------------------------------------------------------------
+
+# metadata.json's key (and legacy HDF5 files' attribute) for the seeds that
+# fastnn's Dropout and noise layers drew: ``{layer name: seed}``.
+_SEEDS_KEY = "fastnn_seeds"
+
+
+def _config_with_seeds(model_config, seeds):
+    """`model_config` (a model's config dict with ``layers``, or Keras 2's
+    list of layer entries) with each drawn seed in `seeds` (``{layer name:
+    seed}``, kept apart from the config because Keras takes no 64-bit seed)
+    put back into the layer of that name whose config says ``seed: null``,
+    so that the loaded layers draw the same masks. `seeds` None changes
+    nothing; the given config is not modified.
+
+    Raises:
+        ValueError: `seeds` is not a dict of seeds (integers in [0, 2**64)).
+    """
+    if seeds is None:
+        return model_config
+    if not isinstance(seeds, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 64 for v in seeds.values()
+    ):
+        raise ValueError(
+            f"{_SEEDS_KEY} must map layer names to seeds (integers in [0, 2**64)); "
+            f"got {seeds!r:.200}"
+        )
+    entries = model_config if isinstance(model_config, list) else model_config.get("layers")
+    if not isinstance(entries, list):
+        return model_config
+    out = []
+    for entry in entries:
+        config = entry.get("config") if isinstance(entry, dict) else None
+        name = config.get("name") if isinstance(config, dict) else None
+        if isinstance(name, str) and name in seeds and config.get("seed") is None:
+            entry = {**entry, "config": {**config, "seed": seeds[name]}}
+        out.append(entry)
+    return out if isinstance(model_config, list) else {**model_config, "layers": out}
+
+
+def _keep_seeds_drawn(model, seeds) -> None:
+    """After `model` was built from `_config_with_seeds`' config: each layer
+    that took a seed from `seeds` runs on with it as a drawn seed again
+    (``seed`` None, the engine keeping the seed it was built with), as in
+    the model that was saved, so that saving the loaded model keeps the seed
+    out of its config again (where Keras could not read it)."""
+    from fastnn import layers
+
+    for layer in model._layers:
+        seed = (seeds or {}).get(layer.name)
+        if (
+            isinstance(layer, layers._RandomLayer)
+            and seed is not None
+            and layer.seed == seed
+            and getattr(layer, "_built_seed", None) == seed
+        ):
+            # (not `layer.seed = None`: that re-describes the layer to the
+            # engine, which already runs the right seed)
+            layer.__dict__["seed"] = None
+
+
 # -- files ---------------------------------------------------------------------
 
 
@@ -593,7 +667,9 @@ def _default_metadata(extra) -> dict:
     return metadata
 
 
-def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> None:
+def write_archive(
+    path, config, weights, metadata=None, *, overwrite=True, h5_group_names=None
+) -> None:
     """Writes a `.keras` archive atomically.
 
     Args:
@@ -604,6 +680,11 @@ def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> No
         metadata: extra entries for metadata.json (`fastnn_version` and
             `date_saved` are always written).
         overwrite: replace an existing file. Defaults to `True`.
+        h5_group_names: when given (`h5_group_names`) and h5py is
+            installed, the archive also holds ``model.weights.h5``: the
+            ``layers/`` and ``optimizer/`` arrays of `weights` in the layout
+            of Keras 3's archives, so that Keras loads the archive too.
+            Without h5py it is left out, silently. Defaults to `None`.
 
     Raises:
         ValueError: `path` does not end in `.keras`.
@@ -623,12 +704,18 @@ def write_archive(path, config, weights, metadata=None, *, overwrite=True) -> No
         raise TypeError(f"config must be a dict, got {type(config).__name__}")
     config_json = json.dumps(config, default=_json_default)
     metadata_json = json.dumps(_default_metadata(metadata), default=_json_default)
-    npz = _npz_bytes(_check_weights(weights))
+    weights = _check_weights(weights)
+    npz = _npz_bytes(weights)
+    h5 = None
+    if h5_group_names is not None and _h5py_or_none() is not None:
+        h5 = _h5_bytes(_keras_weights(weights), h5_group_names)
 
     def write(f):
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
             zf.writestr(METADATA_FILENAME, metadata_json)
             zf.writestr(CONFIG_FILENAME, config_json)
+            if h5 is not None:
+                zf.writestr(H5_WEIGHTS_FILENAME, h5)
             zf.writestr(WEIGHTS_FILENAME, npz)
 
     atomic_write(path, write, overwrite)
@@ -748,6 +835,22 @@ def read_archive(path) -> ArchiveContents:
     else:
         weights = _load_npz(weights_bytes, f"{path!r} ({WEIGHTS_FILENAME})")
     return ArchiveContents(config, weights, metadata)
+
+
+def _keras_weights(weights: dict) -> dict:
+    """The entries of a flat weights dict that Keras's weights files hold
+    (``layers/...`` and ``optimizer/...``), without fastnn's own
+    (``fastnn/network_iterations``)."""
+    return {k: v for k, v in weights.items() if k.startswith(("layers/", "optimizer/"))}
+
+
+def _h5py_or_none():
+    """h5py, or None where it cannot be imported."""
+    try:
+        import h5py
+    except ImportError:
+        return None
+    return h5py
 
 
 def _import_h5py(action: str, what: str = "`.weights.h5` files"):
@@ -1003,7 +1106,6 @@ _OPTIMIZER_STATE_WARNING = (
 # Keras 2 optimizer arguments Keras 3 has no use for (TF 2.11+'s optimizers).
 _KERAS2_OPTIMIZER_FLAGS = ("jit_compile", "is_legacy_optimizer")
 _NETWORK_ITERATIONS_ATTR = "fastnn_network_iterations"
-_SEEDS_ATTR = "fastnn_seeds"  # {layer name: the seed its masks were drawn with}
 
 
 def is_legacy_h5_path(path) -> bool:
@@ -1210,7 +1312,7 @@ def _read_legacy(f, h5py, path: str, weights_only: bool, optimizer: bool) -> Leg
     if weights_only:
         return LegacyH5Contents(layers)
     version = f.attrs.get("keras_version", "1")
-    seeds = f.attrs.get(_SEEDS_ATTR)
+    seeds = f.attrs.get(_SEEDS_KEY)
     return LegacyH5Contents(
         layers,
         model_config=model_config,
@@ -1218,7 +1320,7 @@ def _read_legacy(f, h5py, path: str, weights_only: bool, optimizer: bool) -> Leg
         optimizer=optimizer_weights,
         keras_version=version.decode("utf-8", "replace") if isinstance(version, bytes) else version,
         network_iterations=f.attrs.get(_NETWORK_ITERATIONS_ATTR),
-        seeds=None if seeds is None else _legacy_json(seeds, _SEEDS_ATTR, source),
+        seeds=None if seeds is None else _legacy_json(seeds, _SEEDS_KEY, source),
     )
 
 
@@ -1487,17 +1589,17 @@ def _load_legacy_h5_model(path, custom_objects=None, compile=True):
     source = repr(path)
     contents = _read_legacy_h5(path, optimizer=bool(compile))
     kind, config = _legacy_model_kind(contents.model_config, source, custom_objects)
-    for entry in config if isinstance(config, list) else config["layers"]:
-        layer_config = entry.get("config")
-        seed = (contents.seeds or {}).get((layer_config or {}).get("name"))
-        if isinstance(seed, int) and layer_config.get("seed") is None:
-            entry["config"] = {**layer_config, "seed": seed}
+    try:
+        config = _config_with_seeds(config, contents.seeds)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}") from None
     compile_config = None
     if compile and contents.training_config is not None:
         compile_config = _legacy_compile_config(contents.training_config, source, custom_objects)
     try:
         with CustomObjectScope(custom_objects):
             model = kind.from_config(config, custom_objects)
+            _keep_seeds_drawn(model, contents.seeds)
             if compile_config is not None:
                 model.compile_from_config(compile_config)
     except (ValueError, TypeError) as e:
@@ -1576,11 +1678,7 @@ def _save_legacy_h5(model, path, overwrite=True, include_optimizer=True) -> None
     # The seeds fastnn's Dropout and noise layers drew, so that a fastnn load
     # resumes their masks exactly; Keras's config keeps `seed` None (Keras
     # takes no 64-bit seed there).
-    seeds = {
-        mine["config"]["name"]: mine["config"]["seed"]
-        for mine, plain in zip(model._saving_config()["layers"], config["layers"])
-        if mine["config"].get("seed") != plain["config"].get("seed")
-    }
+    seeds = model._drawn_seeds()
     config["layers"] = [
         {k: v for k, v in entry.items() if k not in ("module", "registered_name", "build_config")}
         for entry in config["layers"]
@@ -1609,7 +1707,7 @@ def _save_legacy_h5(model, path, overwrite=True, include_optimizer=True) -> None
             f.attrs[key] = value
         f.attrs["fastnn_version"] = _core.__version__
         if seeds:
-            f.attrs[_SEEDS_ATTR] = json.dumps(seeds).encode("utf8")
+            f.attrs[_SEEDS_KEY] = json.dumps(seeds).encode("utf8")
         if model._net is not None:
             f.attrs[_NETWORK_ITERATIONS_ATTR] = np.int64(model._net.iterations)
         group = f.create_group("model_weights")
