@@ -595,7 +595,7 @@ def test_archive_holds_npz_and_keras_h5(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["seq", "func"])
-def test_h5_member_is_keras_s_layout(keras_run, name):
+def test_h5_member_is_keras_s_layout(keras_run, name, tmp_path):
     """Every group, dataset (dtype, shape) and attribute (the ``name`` of
     each ``vars`` group) of Keras's own archive of the same model, trained
     with the same optimizer; the zip members Keras writes, stored
@@ -604,6 +604,10 @@ def test_h5_member_is_keras_s_layout(keras_run, name):
     theirs, _ = h5_member(keras_run.d / "keras" / f"{name}.keras")
     assert mine == theirs
     assert ("layers/input_layer/vars" in mine) == (name == "func")
+    # save_weights writes the same groups (and fastnn's step counter).
+    keras_run.saved[name].model.save_weights(tmp_path / "m.weights.h5")
+    weights_file = h5_listing(tmp_path / "m.weights.h5", attrs=dict, root=True)
+    assert {k: v for k, v in weights_file.items() if not k.startswith("fastnn")} == theirs
     members = archive_members(keras_run.d / "keras" / f"{name}.keras")
     assert [m for m in archive_members(keras_run.path(name)) if m in members] == members
     with zipfile.ZipFile(keras_run.path(name)) as zf:
@@ -620,7 +624,14 @@ def test_include_optimizer_false_keeps_the_optimizer_as_keras_does(keras_run, tm
     assert mine == theirs and "optimizer/vars/1" in mine
 
 
-@pytest.mark.parametrize("name", ["seq", "func", "zoo", "activations", "opt_adam", "opt_lion"])
+ARCHIVES = (
+    ["seq", "func", "resume_seq", "resume_func", "zoo", "activations", "ckpt", "disagree"]
+    + [f"opt_{name}" for name in optimizer_variants()]
+    + [f"loss_{name}" for name in loss_variants()]
+)
+
+
+@pytest.mark.parametrize("name", ARCHIVES)
 def test_h5_member_equals_what_keras_writes_on_saving_it_again(keras_run, name):
     """Keras loads the archive and saves it again: its model.weights.h5 has
     the same groups, datasets, attributes and values (weights and optimizer
