@@ -439,3 +439,73 @@ def test_layer_repr_is_keras_one():
     assert repr(layer) == "<Dense name=d, built=False>"
     keras.Sequential([keras.Input((4,)), layer])
     assert repr([layer]) == "[<Dense name=d, built=True>]"
+
+
+# Keras 3.15 constructor arguments fastnn takes through **kwargs (checked
+# there: accepted at their defaults, refused otherwise) or not at all on purpose.
+_ARGUMENTS_ELSEWHERE = {
+    ("layers", "Dense"): {"lora_rank", "lora_alpha", "quantization_config"},
+    ("layers", "InputLayer"): {"sparse", "optional", "dtype", "ragged", "input_tensor"},
+    ("layers", "Layer"): {"dtype", "autocast", "activity_regularizer"},
+    ("losses", "Loss"): {"dtype"},
+    ("initializers", "Initializer"): {"args"},
+    ("initializers", "Ones"): {"args"},
+    ("initializers", "Zeros"): {"args"},
+    ("initializers", "ones"): {"args"},
+    ("initializers", "zeros"): {"args"},
+}
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["metrics", "losses", "optimizers", "layers", "regularizers", "constraints", "initializers"],
+)
+def test_every_class_takes_keras_constructor_arguments(module):
+    import inspect
+
+    from keras_inprocess import keras_or_skip
+
+    keras_module = getattr(keras_or_skip(), module)
+    ours = getattr(fastnn, module)
+    missing = {}
+    for name in dir(keras_module):
+        theirs = getattr(keras_module, name)
+        mine = getattr(ours, name, None)
+        if not isinstance(theirs, type) or not isinstance(mine, type):
+            continue
+        wanted = set(inspect.signature(theirs.__init__).parameters) - {"self", "kwargs"}
+        taken = set(inspect.signature(mine.__init__).parameters)
+        left = wanted - taken - _ARGUMENTS_ELSEWHERE.get((module, name), set())
+        if left:
+            missing[name] = sorted(left)
+    assert missing == {}
+
+
+@pytest.mark.parametrize(
+    "module,name",
+    [
+        ("metrics", "SparseCategoricalCrossentropy"),
+        ("metrics", "SparseTopKCategoricalAccuracy"),
+        ("metrics", "CategoricalCrossentropy"),
+        ("metrics", "BinaryCrossentropy"),
+        ("losses", "SparseCategoricalCrossentropy"),
+        ("losses", "CategoricalCrossentropy"),
+    ],
+)
+def test_keras_configs_of_cross_entropies_load(module, name):
+    from keras_inprocess import keras_or_skip
+
+    config = getattr(getattr(keras_or_skip(), module), name)().get_config()
+    mine = getattr(getattr(fastnn, module), name).from_config(config)
+    assert {k: v for k, v in mine.get_config().items() if k in config} == config
+
+
+def test_keras_only_arguments_at_other_values_are_refused():
+    with pytest.raises(ValueError, match="ignore_class=3 is not supported"):
+        fastnn.metrics.SparseCategoricalCrossentropy(ignore_class=3)
+    with pytest.raises(ValueError, match="from_sorted_ids=True is not supported"):
+        fastnn.metrics.SparseTopKCategoricalAccuracy(from_sorted_ids=True)
+    with pytest.raises(ValueError, match="axis=0 is not supported"):
+        fastnn.losses.SparseCategoricalCrossentropy(axis=0)
+    config = fastnn.losses.SparseCategoricalCrossentropy(axis=-1).get_config()
+    assert "axis" not in config  # as Keras's get_config

@@ -486,6 +486,8 @@ class SparseCategoricalCrossentropy(Loss):
 
     Args:
         from_logits: whether `y_pred` holds logits. Defaults to `False`.
+        ignore_class, axis, dtype: Keras's, accepted at their defaults
+            (`None`, `-1`, `None`).
 
     >>> SparseCategoricalCrossentropy()([1], [[0.5, 0.5]])  # doctest: +ELLIPSIS
     0.693...
@@ -498,10 +500,11 @@ class SparseCategoricalCrossentropy(Loss):
         from_logits: bool = False,
         ignore_class=None,
         reduction="sum_over_batch_size",
+        axis=-1,
         name: str = "sparse_categorical_crossentropy",
         dtype=None,
     ):
-        _check_keras_only(type(self).__name__, ignore_class=ignore_class, dtype=dtype)
+        _check_keras_only(type(self).__name__, ignore_class=ignore_class, dtype=dtype, axis=axis)
         super().__init__(name, from_logits=from_logits, reduction=reduction)
 
     def _fn_kwargs(self) -> dict:

@@ -889,6 +889,16 @@ class SparseTopKCategoricalAccuracy(_TopK):
     _integer_labels = True
     check_shapes = SparseCategoricalAccuracy.check_shapes
 
+    def __init__(self, k=5, name=None, dtype=None, from_sorted_ids=False):
+        if from_sorted_ids is not False:
+            # Keras 3.15: y_pred then holds the top class ids, sorted, not scores
+            raise ValueError(
+                f"SparseTopKCategoricalAccuracy: from_sorted_ids={from_sorted_ids!r} is not "
+                "supported by fastnn (only its Keras default, False: y_pred holds the scores "
+                "of every class, as a model's outputs)"
+            )
+        super().__init__(k=k, name=name, dtype=dtype)
+
 
 class MeanSquaredError(Metric):
     """Mean of `(y_true - y_pred) ** 2` over all elements and samples."""
@@ -986,6 +996,7 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
         name: defaults to `"sparse_categorical_crossentropy"`.
         dtype: accepted for Keras compatibility.
         from_logits: predictions are logits. Defaults to `False`.
+        ignore_class: Keras's, accepted at its default, `None`.
         axis: the class axis: `-1` or `1`, the last axis of fastnn's 2-D
             `(samples, outputs)` data. Defaults to `-1`.
     """
@@ -996,7 +1007,8 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
     _integer_labels = True
     check_shapes = SparseCategoricalAccuracy.check_shapes
 
-    def __init__(self, name=None, dtype=None, from_logits=False, axis=-1):
+    def __init__(self, name=None, dtype=None, from_logits=False, ignore_class=None, axis=-1):
+        _losses._check_keras_only(type(self).__name__, ignore_class=ignore_class)
         self.axis = _outputs_axis(axis, type(self).__name__)
         super().__init__(name, dtype, from_logits)
 
@@ -1005,7 +1017,12 @@ class SparseCategoricalCrossentropy(_CrossentropyMetric):
         return {"from_logits": self.from_logits}
 
     def get_config(self) -> dict:
-        return {**Metric.get_config(self), "from_logits": self.from_logits, "axis": self.axis}
+        return {
+            **Metric.get_config(self),
+            "from_logits": self.from_logits,
+            "ignore_class": None,
+            "axis": self.axis,
+        }
 
 
 class _LossMetric(Metric):
