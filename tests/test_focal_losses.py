@@ -577,14 +577,35 @@ def test_a_wrong_alpha_length_is_refused_and_changes_nothing(rng):
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
     model = fastnn.Sequential([fastnn.Input((4,)), fastnn.layers.Dense(3, activation="softmax")])
     model.compile(optimizer="sgd", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0, 2.0, 3.0]))
-    before, loss, value = model.get_weights(), model.loss, model.evaluate(x, y, verbose=0)
-    with pytest.raises(ValueError, match="alpha has 4 values .* 3 classes"):
-        model.compile(optimizer="adam", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0] * 4))
-    assert model.loss is loss and model.evaluate(x, y, verbose=0) == value
-    for a, b in zip(model.get_weights(), before):
-        np.testing.assert_array_equal(a, b)
+    before = model.get_weights()
+    # As in Keras, the length is checked against the outputs when the loss is
+    # computed (compile and a rebuild may come first: pop the head, add
+    # another), here before anything runs.
+    model.compile(optimizer="adam", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0] * 4))
+    iterations = int(model.optimizer.iterations)
+    for call in (
+        lambda: model.fit(x, y, verbose=0),
+        lambda: model.evaluate(x, y, verbose=0),
+        lambda: model.train_on_batch(x, y),
+        lambda: model.test_on_batch(x, y),
+    ):
+        with pytest.raises(ValueError, match="alpha has 4 values .* 3 classes"):
+            call()
+        for a, b in zip(model.get_weights(), before):
+            np.testing.assert_array_equal(a, b)
+        assert int(model.optimizer.iterations) == iterations
+    assert model.predict(x, verbose=0).shape == (8, 3)  # no loss there, as in Keras
+    model.pop()  # the transfer-learning sequence: a new head of 4 classes
+    model.add(fastnn.layers.Dense(4, activation="softmax"))
+    model.compile(optimizer="sgd", loss=model.loss)
+    y4 = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 8)]
+    assert np.isfinite(model.fit(x, y4, verbose=0).history["loss"][0])
+    model.compile(optimizer="sgd", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="alpha has 3 values .* 4 classes"):
+        model.evaluate(x, y4, verbose=0)  # (compiled, as in Keras; refused when computed)
     unbuilt = fastnn.Sequential([fastnn.layers.Dense(3, activation="softmax")])
     unbuilt.compile(optimizer="sgd", loss=losses.CategoricalFocalCrossentropy(alpha=[1.0, 2.0]))
+    assert unbuilt.predict(x, verbose=0).shape == (8, 3)
     with pytest.raises(ValueError, match="alpha has 2 values"):
         unbuilt.fit(x, y, verbose=0)
 

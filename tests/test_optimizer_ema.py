@@ -266,10 +266,12 @@ def test_every_optimizer_averages_as_keras(make):
     assert max_rel(model.get_weights(), k_weights) < 2e-5
 
 
-def test_frozen_layer_stays_averaged_and_fit_ends_with_keras_error():
+def test_frozen_layer_stays_averaged_and_fit_ends_with_its_values():
     """Keras averages the weights the optimizer was built for, a layer frozen
     since included, and fit's final overwrite then fails with Keras's
-    ValueError: the same error, weights and averages as Keras 3.15's."""
+    ValueError after the whole fit. fastnn averages the same (the same
+    averages as Keras 3.15's) and ends the fit: the trainable weights take
+    their averages, the frozen layer keeps its values."""
     keras = keras_or_skip()
     x, y = regression_data()
     model = fastnn_mlp()
@@ -284,16 +286,42 @@ def test_frozen_layer_stays_averaged_and_fit_ends_with_keras_error():
                 m.train_on_batch(x[8 * i : 8 * i + 8], y[8 * i : 8 * i + 8])
             m.layers[0].trainable = False
             before = np.array(m.optimizer.variables[2])  # the frozen kernel's average
-            with pytest.raises(ValueError) as error:
+            frozen = [np.array(w) for w in m.layers[0].get_weights()]
+            error = None
+            if lib is keras:
+                with pytest.raises(ValueError) as raised:
+                    m.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+                error = str(raised.value)
+            else:
                 m.fit(x, y, batch_size=8, shuffle=False, verbose=0)
             variables = [keras.ops.convert_to_numpy(v) for v in m.optimizer.variables]
-            results.append((str(error.value), m.get_weights(), variables, before))
-    (k_error, k_weights, k_vars, _), (error, weights, variables, before) = results
-    assert error == k_error
-    assert "length of model variables (2) to override" in error
-    assert max_rel(weights, k_weights) < 2e-5
-    assert max_rel(variables[2:], k_vars[2:]) < 2e-4
+            results.append((error, m.get_weights(), variables, before, frozen))
+    (k_error, k_weights, k_vars, _, _), (_, weights, variables, before, frozen) = results
+    assert "length of model variables (2) to override" in k_error
+    assert max_rel(variables[2:], k_vars[2:]) < 2e-4  # the same averages as Keras
     assert float(np.max(np.abs(variables[2] - before))) > 1e-4  # it moved toward the frozen kernel
+    for w, f in zip(weights[:2], frozen):  # the frozen layer keeps its values
+        np.testing.assert_array_equal(w, f)
+    for w, average in zip(weights[2:], variables[4:6]):  # the trainable ones: their averages
+        np.testing.assert_array_equal(w, average)
+
+
+def test_a_layer_unfrozen_after_build_trains_without_average_and_warns():
+    x, y = regression_data()
+    model = fastnn_mlp()
+    model.layers[0].trainable = False
+    model.compile(optimizer=fastnn.optimizers.Adam(0.01, use_ema=True), loss="mse")
+    model.fit(x, y, batch_size=8, verbose=0)
+    model.layers[0].trainable = True
+    before = [np.array(w) for w in model.get_weights()]
+    with pytest.warns(UserWarning, match=r"hidden/kernel.*no moving average"):
+        model.fit(x, y, batch_size=8, verbose=0, epochs=2)
+    after = model.get_weights()
+    assert not np.array_equal(after[0], before[0])  # it trained (fastnn applies trainable now)
+    averages = model.optimizer._averages()  # of the second layer's weights only
+    assert len(averages) == 2
+    for w, average in zip(after[2:], averages):
+        np.testing.assert_array_equal(w, average)
 
 
 # ---------------------------------------------------------------------------

@@ -234,6 +234,9 @@ struct Targets {
 };
 
 Targets checked_y(const Network& net, const py::handle& y_obj, int64_t rows) {
+  // a focal loss's per-class alpha against this network's outputs, before
+  // anything runs (Keras finds the mismatch when it computes the loss)
+  ops::check_class_alpha(net.loss(), net.output_dim());
   Targets t;
   const int64_t classes = net.output_dim();
   t.sparse              = net.loss().kind == ops::LossKind::sparse_categorical_crossentropy;

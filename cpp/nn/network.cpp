@@ -329,8 +329,8 @@ LossReduction loss_reduction_from_name(const std::string& name) {
 
 void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfig> metrics,
                        double loss_weight, LossReduction reduction) {
-  ops::check_loss_config(loss);
-  ops::check_class_alpha(loss, output_dim());
+  ops::check_loss_config(loss);  // (a per-class alpha is checked against the outputs per call:
+                                 // a compiled model may be rebuilt with other outputs meanwhile)
   if (!std::isfinite(loss_weight))
     throw std::invalid_argument("loss_weight must be a finite number, got " +
                                 std::to_string(loss_weight));

@@ -115,7 +115,8 @@ ABSENT = {
         (
             "legacy",
             "Keras 2's legacy saving (keras.legacy.saving)",
-            "fastnn reads Keras 3's .keras files and .weights.h5 files (fastnn.saving)",
+            "fastnn's load_model and save read and write .keras files and legacy .h5 models "
+            "(Keras 3's and tf.keras 2's), and .weights.h5 files (fastnn.saving)",
         ),
         (
             "tree",

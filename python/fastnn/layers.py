@@ -427,7 +427,9 @@ def _check_flat_samples(layer, input_shape) -> None:
     if len(input_shape) != 1:
         raise ValueError(
             f"{type(layer).__name__} layer {layer.name!r} takes 1-D features per sample, got "
-            f"input shape {tuple(input_shape)}: add a Flatten layer before it"
+            f"input shape {tuple(input_shape)}: Keras's would act on the last axis, keeping "
+            f"{tuple(input_shape[:-1])}, which fastnn does not do; a Flatten layer before it "
+            "makes it act on all the features of each sample instead"
         )
 
 

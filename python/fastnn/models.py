@@ -800,15 +800,16 @@ class Sequential:
             return _metrics.resolve_metrics(unresolved, (1, 2), (1, 2), rename_repeats), []
         sparse = loss.kernel == "sparse_categorical_crossentropy"
         y_true_shape = (1,) if sparse or width == 1 else (1, width)
-        if sparse and width == 1:
-            # "accuracy" would be binary by the output's width, which the
-            # class ids of a sparse loss cannot score; as the loss's own it
-            # leaves `fit` to name the real mistake (a label other than 0 for
-            # one output: binary_crossentropy was meant).
-            metric_ids = [
-                _metrics.SparseCategoricalAccuracy(name=m) if _metrics._is_accuracy_alias(m) else m
-                for m in metric_ids
-            ]
+        if sparse and width == 1 and any(_metrics._is_accuracy_alias(m) for m in metric_ids):
+            # Keras resolves "accuracy" by the output's width (binary), which
+            # the engine cannot score from a sparse loss's class ids; and one
+            # output takes class id 0 only: the mistake is the loss.
+            raise ValueError(
+                "the loss 'sparse_categorical_crossentropy' on a model with 1 output takes "
+                "class id 0 only, and 'accuracy' there is binary accuracy (as Keras resolves "
+                "it), which class ids cannot feed: for two classes with one sigmoid output use "
+                "loss='binary_crossentropy', or give the last Dense one unit per class"
+            )
         try:
             resolved = _metrics.resolve_metrics(
                 metric_ids, y_true_shape, (1, width), rename_repeats
@@ -1593,7 +1594,30 @@ class Sequential:
             and self._owns_optimizer_state()
             and opt.iterations > 0
         ):
-            opt.finalize_variable_values(self.trainable_weights)
+            # Keras overwrites the trainable weights with the averages of the
+            # weights the optimizer was built for, and fails after the whole
+            # fit when a layer was frozen or unfrozen since. Here the weights
+            # that are both take their averages; a layer frozen since keeps
+            # its values, and one unfrozen since (no average) its trained ones.
+            weights = self._tensor_weights()
+            trainable = self._trainable_tensors()
+            averaged = set(self._optimizer_tensors)
+            unaveraged = [weights[k].path for k in trainable if k not in averaged]
+            if unaveraged:
+                warnings.warn(
+                    f"use_ema: {unaveraged} became trainable after the optimizer was built, so "
+                    "they have no moving average and keep their trained values (Keras refuses "
+                    "to step them: 'Unknown variable'). Compile again with a new optimizer to "
+                    "average every trainable weight.",
+                    stacklevel=3,
+                )
+            if averaged <= set(trainable):
+                opt.finalize_variable_values([weights[k] for k in self._optimizer_tensors])
+            else:
+                now = set(trainable)
+                for k, average in zip(self._optimizer_tensors, opt._averages()):
+                    if k in now:
+                        weights[k][...] = average
 
     def _fit_epoch(
         self, data, order, batch_size: int, first: int, steps: int, cbs
@@ -3197,6 +3221,7 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
     whose samples have `sample_ndim` axes (``predict([image])``). A dict of
     inputs by name, ``{input_name: x}``, is `x` (Keras's error when that name
     is missing)."""
+    x = _densified(x, "x")  # (a SciPy dok_matrix is a dict too)
     if isinstance(x, dict):
         if input_name is None:
             raise ValueError(
