@@ -428,8 +428,8 @@ def _check_flat_samples(layer, input_shape) -> None:
         raise ValueError(
             f"{type(layer).__name__} layer {layer.name!r} takes 1-D features per sample, got "
             f"input shape {tuple(input_shape)}: Keras's would act on the last axis, keeping "
-            f"{tuple(input_shape[:-1])}, which fastnn does not do; a Flatten layer before it "
-            "makes it act on all the features of each sample instead"
+            f"{tuple(input_shape[:-1])}, which fastnn does not do; add a Flatten layer before "
+            "it to act on all the features of each sample instead"
         )
 
 
