@@ -95,3 +95,32 @@ def test_validation_split_of_a_frame_with_bool_columns(rng):
         )
     assert sorted(histories[0]) == ["loss", "val_loss"]
     assert histories[0] == histories[1]
+
+
+def test_a_series_target_reaches_metric_functions_as_a_column_as_keras(rng):
+    # the Kaggle pattern: y = np.log1p(df.SalePrice) and an RMSE metric function;
+    # Keras's pandas adapter makes a Series (n, 1), so y_true - y_pred does not
+    # broadcast to (n, n)
+    from keras_inprocess import keras_or_skip, keras_quiet
+
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = pd.Series(x.sum(1) + 1.0)
+    seen = {}
+
+    def rmse(y_true, y_pred):
+        seen[len(seen)] = np.shape(y_true)
+        return np.sqrt(np.mean(np.square(np.asarray(y_pred) - np.asarray(y_true))))
+
+    model = fastnn.Sequential([Input((4,)), layers.Dense(1, kernel_initializer="ones")])
+    model.compile("sgd", "mse", metrics=[rmse])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["rmse"] == pytest.approx(1.0, rel=1e-6)
+    assert all(shape[1:] == (1,) for shape in seen.values())
+    history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25).history
+    assert history["val_rmse"][0] == pytest.approx(np.sqrt(history["val_loss"][0]), rel=1e-5)
+    keras = keras_or_skip()
+    twin = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, kernel_initializer="ones")])
+    twin.compile("sgd", "mse", metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
+    with keras_quiet():
+        keras_logs = twin.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["rmse"] == pytest.approx(keras_logs["rmse"], rel=1e-5)

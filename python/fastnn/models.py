@@ -3254,10 +3254,20 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
         pass  # one sample in a list: data
     else:
         x = unwrap(x, None)
-    x = _densified(plain_tensor(x), "x")
+    x = _series_column(_densified(plain_tensor(x), "x"))
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
-    y = _densified(plain_tensor(unwrap(y, rows)), "y")
+    y = _frame_values(_series_column(_densified(plain_tensor(unwrap(y, rows)), "y")))
     return x, y, _densified(plain_tensor(unwrap(sample_weight, rows)), "sample_weight")
+
+
+def _series_column(value):
+    """A pandas Series as the ``(n, 1)`` column Keras's pandas adapter makes
+    of it (``PandasSeriesSliceable``), so that metric functions see the
+    targets Keras's see (``y = np.log1p(df.SalePrice)``); anything else as
+    it is."""
+    if type(value).__name__ != "Series" or not type(value).__module__.startswith("pandas"):
+        return value
+    return np.expand_dims(value.to_numpy(), -1)
 
 
 def _densified(value, what: str):
