@@ -1581,11 +1581,11 @@ class Sequential:
         return cbs.history
 
     def _finalize_optimizer(self, epochs: int) -> None:
-        """The end of `fit`, as Keras's: ``optimizer.finalize_variable_values(
-        trainable_weights)`` when `epochs` > 0, so that with `use_ema` the
-        moving averages replace the weights. Unlike Keras, an optimizer that
-        has taken no step yet leaves the weights alone (Keras overwrites them
-        with its averages' initial zeros)."""
+        """The end of `fit`, as Keras's ``optimizer.finalize_variable_values(
+        trainable_weights)`` when `epochs` > 0: with `use_ema` the moving
+        averages replace the weights. Unlike Keras, an optimizer that has
+        taken no step yet leaves the weights alone (Keras overwrites them with
+        its averages' initial zeros)."""
         opt = self.optimizer
         if (
             epochs > 0
@@ -1611,13 +1611,10 @@ class Sequential:
                     "average every trainable weight.",
                     stacklevel=3,
                 )
-            if averaged <= set(trainable):
-                opt.finalize_variable_values([weights[k] for k in self._optimizer_tensors])
-            else:
-                now = set(trainable)
-                for k, average in zip(self._optimizer_tensors, opt._averages()):
-                    if k in now:
-                        weights[k][...] = average
+            now = set(trainable)
+            for k, average in zip(self._optimizer_tensors, opt._averages()):
+                if k in now:
+                    weights[k][...] = average
 
     def _fit_epoch(
         self, data, order, batch_size: int, first: int, steps: int, cbs
@@ -3254,7 +3251,7 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
         pass  # one sample in a list: data
     else:
         x = unwrap(x, None)
-    x = _series_column(_densified(plain_tensor(x), "x"))
+    x = _series_column(_densified(plain_tensor(x), "x"))  # (also inside a list of one)
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
     y = _frame_values(_series_column(_densified(plain_tensor(unwrap(y, rows)), "y")))
     return x, y, _densified(plain_tensor(unwrap(sample_weight, rows)), "sample_weight")
