@@ -233,7 +233,7 @@ def test_reassigned_regularizer_applies_from_the_next_step_and_bad_ones_change_n
         ({"l2": float("nan")}, ValueError, "Invalid value for argument l2"),
         ({"l1": "0.1"}, ValueError, "Invalid value for argument l1"),
         ({"l1": [0.1]}, ValueError, "Invalid value for argument l1"),
-        ({"l1": 0.1, "units": 3}, TypeError, "unexpected keyword argument"),
+        ({"l1": 0.1, "units": 3}, ValueError, "Unrecognized keyword arguments passed to Activ"),
         ({"dtype": "float16"}, ValueError, "dtype='float16' is not supported"),
     ],
 )

@@ -65,15 +65,61 @@ def test_nullable_columns_and_missing_values(rng):
         model.predict(frame, verbose=0)
 
 
-def test_string_columns_are_still_refused(rng):
-    frame = pd.DataFrame({"x": [1.0, 2.0], "name": ["a", "b"]})
+@pytest.mark.parametrize(
+    "column,shown",
+    [
+        (["a", "b", "c"], "'a'"),
+        ([1.0, "oops", 3.0], "'oops'"),  # a number column with one stray string
+        (pd.Categorical(["red", "blue", "red"]), "'red'"),
+        (pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"]), "Timestamp"),
+    ],
+)
+def test_text_columns_are_refused_naming_the_column_and_value(column, shown):
+    # Keras's pandas adapter raises "could not convert string to float: 'a'"
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "name": column})
     model = fastnn.Sequential([Input((2,)), layers.Dense(1)])
     model.compile("adam", "mse")
     weights = model.get_weights()
-    with pytest.raises(TypeError, match="x must hold real numbers, got dtype object"):
-        model.fit(frame, np.zeros(2), verbose=0)
+    with pytest.raises(
+        ValueError, match=rf"x: column 'name' \(dtype .*\) holds {shown}.*get_dummies"
+    ):
+        model.fit(frame, np.zeros(3), verbose=0)
     for a, b in zip(model.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([1, 2, 3.5], dtype=object),  # what df.replace("?", np.nan) leaves
+        pd.Series(["1", "2", "3.5"], dtype=object),  # numbers read as text
+        pd.Series([1.0, None, 3.5], dtype=object),  # a missing value: NaN
+        pd.Series(pd.Categorical([1, 2, 3.5])),
+    ],
+)
+def test_object_and_category_columns_of_numbers_read_as_keras_reads_them(column):
+    frame = pd.DataFrame({"a": [0.5, -1.0, 2.0], "b": column})
+    expected = np.array([[0.5, 1.0], [-1.0, 2.0], [2.0, 3.5]], np.float32)
+    if column.isna().any():
+        expected[1, 1] = np.nan
+    model = fastnn.Sequential([Input((2,)), layers.Dense(1)])
+    model.set_weights([np.array([[1.0], [10.0]], np.float32), np.zeros(1, np.float32)])
+    if np.isnan(expected).any():  # NaN in x: fastnn's clear refusal, naming the place
+        with pytest.raises(ValueError, match="NaN"):
+            model.predict(frame, verbose=0)
+        return
+    np.testing.assert_allclose(model.predict(frame, verbose=0), expected @ [[1.0], [10.0]])
+    model.compile("sgd", "mse")
+    assert np.isfinite(model.fit(frame, np.zeros(3), verbose=0).history["loss"][0])
+
+
+def test_text_labels_say_to_encode_them():
+    x = np.zeros((3, 2), np.float32)
+    model = fastnn.Sequential([Input((2,)), layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    for labels in (pd.Series(["cat", "dog", "cat"], name="kind"), np.array(["cat", "dog", "cat"])):
+        with pytest.raises((TypeError, ValueError), match=r"pandas\.factorize"):
+            model.fit(x, labels, verbose=0)
 
 
 def test_validation_split_of_a_frame_with_bool_columns(rng):

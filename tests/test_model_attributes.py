@@ -183,7 +183,7 @@ def test_keras_only_layer_options_at_their_defaults():
         layers.Activation("relu", activity_regularizer="l2")
     with pytest.raises(ValueError, match="dtype='float16' is not supported"):
         layers.Dense(3, dtype="float16")
-    with pytest.raises(TypeError, match="unexpected keyword"):
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Dense"):
         layers.Dense(3, bogus=1)
 
 

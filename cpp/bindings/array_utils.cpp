@@ -38,9 +38,16 @@ py::array as_numeric_array(const py::handle& obj, const char* what) {
   }
   const char kind = arr.dtype().kind();
   if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b') {
+    // Labels given as text ("cat", "dog"): say how to make class ids of them.
+    const bool text_labels = what[0] == 'y' && (kind == 'O' || kind == 'U' || kind == 'S');
     throw py::type_error(std::string(what) +
                          " must have a real numeric dtype (bool, int, uint or float), got dtype " +
-                         std::string(py::str(arr.dtype())));
+                         std::string(py::str(arr.dtype())) +
+                         (text_labels ? ": labels that are strings or other objects must be "
+                                        "encoded as numbers first (class ids 0..k-1, e.g. "
+                                        "pandas.factorize(labels)[0] or scikit-learn's "
+                                        "LabelEncoder)"
+                                      : ""));
   }
   return arr;
 }

@@ -124,6 +124,7 @@ def __getattr__(name: str):
 
 
 _absent_getattr = _absent.module_getattr(__name__)
+_absent.install_finder()  # `import fastnn.applications` says why too
 
 
 def version() -> str:

@@ -30,14 +30,22 @@ def explanation(module: str, name: str):
     """``(what, why)`` for a Keras name `module` (``"fastnn.metrics"``) lacks,
     or None."""
     if not _index:
-        from fastnn._absent_table import ABSENT
+        from fastnn._absent_table import ABSENT, KERAS2
 
-        for short, groups in ABSENT.items():
-            table = _index.setdefault(f"fastnn.{short}" if short else "fastnn", {})
-            for names, what, why in groups:
-                for n in names.split():
-                    table[n] = (what, why.replace("{name}", n))
-    return _index.get(module, {}).get(name)
+        for tables, era in ((KERAS2, "tf.keras 2"), (ABSENT, None)):
+            for short, groups in tables.items():
+                table = _index.setdefault(f"fastnn.{short}" if short else "fastnn", {})
+                for names, what, why in groups:
+                    for n in names.split():
+                        table[n] = (what, why.replace("{name}", n), era)
+    found = _index.get(module, {}).get(name)
+    return None if found is None else found[:2]
+
+
+def _era(module: str, name: str):
+    """ "tf.keras 2" for a name Keras 3 removed too (KERAS2), else None."""
+    explanation(module, name)
+    return _index.get(module, {}).get(name, (None, None, None))[2]
 
 
 def _from_import_statement() -> bool:
@@ -82,6 +90,11 @@ def message(module: str, name: str):
         return None
     keras_module = "keras" + module[len("fastnn") :]
     what, why = found
+    if _era(module, name) is not None:  # removed in Keras 3 as well
+        return (
+            f"{module} has no {name!r} (tf.keras 2's {keras_module}.{name}, {what}, which "
+            f"Keras 3 removed): {why}"
+        )
     return f"{module} has no {name!r} ({keras_module}.{name}: {what}): {why}"
 
 
@@ -105,3 +118,40 @@ def missing(module: str, name: str) -> Exception:
     if text is None:
         return AttributeError(f"module {module!r} has no attribute {name!r}")
     return refusal(module, name, text)
+
+
+class AbsentModuleFinder:
+    """The last finder on ``sys.meta_path``: ``import fastnn.applications`` or
+    ``from fastnn.optimizers.legacy import Adam`` (Keras modules fastnn does
+    not mirror) raise an ImportError saying why, where Python would say "No
+    module named". Asked only after every other finder failed, and only for
+    names under fastnn; any other missing module keeps Python's error."""
+
+    @staticmethod
+    def find_spec(fullname: str, path=None, target=None):
+        if not fullname.startswith("fastnn."):
+            return None
+        parent, _, name = fullname.rpartition(".")
+        text = message(parent, name)
+        if text is None:
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(fullname, _RefusingLoader(text))
+
+
+class _RefusingLoader:
+    def __init__(self, text: str):
+        self._text = text
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        raise ImportError(self._text, name=module.__name__)
+
+
+def install_finder() -> None:
+    """Appends `AbsentModuleFinder` to ``sys.meta_path`` once."""
+    if AbsentModuleFinder not in sys.meta_path:
+        sys.meta_path.append(AbsentModuleFinder)

@@ -458,3 +458,57 @@ ABSENT = {
         ),
     ),
 }
+
+# -- tf.keras 2 names Keras 3 removed as well, which copied scripts still call ----------
+
+_K_OPS = "fastnn.ops.{name} computes it on arrays (Keras 3 moved it to keras.ops.{name})"
+
+
+def _keras2_ops(names: str, target: str) -> tuple:
+    return (names, "a tensor op", target)
+
+
+KERAS2 = {
+    "backend": (
+        _keras2_ops(
+            "abs all any argmax argmin binary_crossentropy cast categorical_crossentropy clip "
+            "concatenate cos cumprod cumsum dot elu equal exp expand_dims greater "
+            "greater_equal hard_sigmoid less less_equal log logsumexp max maximum mean min "
+            "minimum not_equal one_hot ones ones_like prod relu repeat reshape round sigmoid "
+            "sign sin softmax softplus softsign sparse_categorical_crossentropy sqrt square "
+            "squeeze stack std stop_gradient sum tanh tile transpose var zeros zeros_like",
+            _K_OPS,
+        ),
+        _keras2_ops("pow", "fastnn.ops.power computes it on arrays"),
+        _keras2_ops("switch", "fastnn.ops.where(condition, x, y) computes it on arrays"),
+        _keras2_ops("gather", "fastnn.ops.take(x, indices, axis=0) computes it on arrays"),
+        _keras2_ops("permute_dimensions", "fastnn.ops.transpose(x, axes) computes it on arrays"),
+        _keras2_ops(
+            "flatten batch_flatten",
+            "fastnn.ops.reshape(x, (-1,)) or (x.shape[0], -1) computes it on arrays",
+        ),
+        _keras2_ops("l2_normalize", "fastnn.ops.normalize(x, axis=-1) computes it on arrays"),
+        _keras2_ops(
+            "constant variable placeholder",
+            "fastnn.ops.convert_to_tensor (or numpy.asarray) makes the array",
+        ),
+        _keras2_ops("int_shape shape ndim", "x.shape and x.ndim answer it for arrays"),
+        _keras2_ops("eval batch_get_value", "numpy.asarray(x) (or fastnn.backend.get_value)"),
+        (
+            "function",
+            "a symbolic function from inputs to layer outputs",
+            "a functional model does it: fastnn.Model(model.inputs, layer.output).predict(x)",
+        ),
+        (
+            "learning_phase set_learning_phase",
+            "the global training flag",
+            "fit trains (Dropout and noise active), evaluate and predict infer; there is no "
+            "global flag",
+        ),
+        (
+            "get_session set_session gradients",
+            "TensorFlow 1 graph-mode machinery",
+            "fastnn runs eagerly in C++; fit computes the gradients itself",
+        ),
+    ),
+}

@@ -272,8 +272,16 @@ def _keras_name(identifier: Union[str, Callable, None]) -> str:
         return {"swish": "silu", "hard_swish": "hard_silu"}.get(identifier, identifier)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]
+    why = (
+        ": the engine computes each activation and its gradient in C++, and fastnn has no "
+        "automatic differentiation of Python code. Use a built-in activation (its name, e.g. "
+        "'gelu', or an activation layer such as LeakyReLU(0.2))"
+        if callable(identifier)
+        else ""
+    )
     raise TypeError(
-        f"activation must be None, a string or a function of fastnn.activations, got {identifier!r}"
+        "activation must be None, a string or a function of fastnn.activations, "
+        f"got {identifier!r}{why}"
     )
 
 

@@ -19,11 +19,13 @@ __all__ = [
     "epsilon",
     "floatx",
     "get_uid",
+    "get_value",
     "image_data_format",
     "is_keras_tensor",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",
+    "set_value",
 ]
 
 
@@ -124,6 +126,35 @@ def is_keras_tensor(x) -> bool:
     from fastnn.functional import is_symbolic
 
     return is_symbolic(x)
+
+
+def get_value(x):
+    """tf.keras 2's ``K.get_value(x)``, kept for copied learning-rate code
+    (``K.get_value(model.optimizer.learning_rate)``): `x` as NumPy gives it
+    (`x.numpy()` where `x` has it, e.g. a learning rate: a float32 0-d
+    array). Keras 3 removed it."""
+    numpy = getattr(x, "numpy", None)
+    import numpy as np
+
+    return numpy() if callable(numpy) else np.asarray(x)
+
+
+def set_value(x, value) -> None:
+    """tf.keras 2's ``K.set_value(x, value)``: ``x.assign(value)``, e.g.
+    ``K.set_value(model.optimizer.learning_rate, 0.01)`` (or ``.lr``, Keras
+    2's name) sets the optimizer's rate. Keras 3 removed it.
+
+    Raises:
+        TypeError: `x` cannot be assigned (a plain number or array: its new
+            value would go nowhere).
+    """
+    assign = getattr(x, "assign", None)
+    if not callable(assign):
+        raise TypeError(
+            f"set_value assigns to a variable (e.g. an optimizer's learning_rate); "
+            f"got {type(x).__name__}, which has no assign()"
+        )
+    assign(value)
 
 
 # Keras's names this module lacks say what they are and why (fastnn._absent).

@@ -86,6 +86,15 @@ def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
         entries = tuple(shape)
     except TypeError:
         raise TypeError(f"{what} must be a tuple of ints, got {shape!r}") from None
+    if any(d is None for d in entries):  # Keras's "must be fully-defined", with the fix
+        from fastnn.models import _ArgumentError
+
+        raise _ArgumentError(
+            f"{what} must be a tuple of ints, got {shape!r}: fastnn's layers take samples of a "
+            "fixed size, so every dimension must be given (the batch axis is not part of "
+            f"{what}; Input(shape=(None,)) means sequences of any length, which dense "
+            "networks do not take)"
+        )
     # whole numbers only (2.0 is 2): int() would truncate 2.5 to 2 and read "4" as 4
     if not all(_is_whole(d) for d in entries):
         raise TypeError(f"{what} must be a tuple of ints, got {shape!r}")
@@ -402,6 +411,15 @@ def _flag_argument(layer: Layer, value) -> bool:
     return bool(value)
 
 
+_ADD_LOSS_REFUSAL = (
+    "add_loss adds a value computed in Python (in a layer's call()) to the loss; fastnn "
+    "computes its layers, losses and their gradients in C++ and has no automatic "
+    "differentiation of Python code, so it cannot train with an added loss. For penalties "
+    "on weights or outputs use kernel_regularizer / bias_regularizer / activity_regularizer "
+    "or the ActivityRegularization layer; they join the loss and its gradient as Keras's do."
+)
+
+
 def _custom_layer_message(layer) -> str:
     """Why a user's Layer subclass (its own `build`/`call`) cannot run."""
     return (
@@ -467,10 +485,7 @@ class Layer:
                     "(only its Keras default)"
                 )
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__} got unexpected keyword argument(s): "
-                + ", ".join(sorted(kwargs))
-            )
+            raise ValueError(_unrecognized_kwargs_message(type(self).__name__, kwargs))
         if input_dim is not None:
             input_shape = (input_dim,)
         self._input_shape = (
@@ -640,6 +655,10 @@ class Layer:
         state.pop("_variables", None)
         state["_weights"] = [np.array(w, copy=True) for w in self._weights]  # (int32 counts too)
         return state
+
+    def add_loss(self, loss) -> None:
+        """Keras's `add_loss`, refused: see `_ADD_LOSS_REFUSAL`."""
+        raise NotImplementedError(_ADD_LOSS_REFUSAL)
 
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
@@ -2464,10 +2483,20 @@ class Normalization(Layer):
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Computes the per-feature mean and variance of `data` (samples
-        on the first axes, features last), as Keras's `adapt`."""
+        on the first axes, features last), as Keras's `adapt`. `steps` (with
+        `batch_size`, 32 by default) reads only the first ``steps *
+        batch_size`` samples, as tf.keras 2's adapt did (Keras 3's takes
+        the data only)."""
         if self._given is not None:
             raise ValueError("Cannot `adapt` a Normalization layer created with mean and variance")
+        for name, value in (("batch_size", batch_size), ("steps", steps)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+            ):
+                raise ValueError(f"adapt: `{name}` must be an integer >= 1, got {value!r}")
         values = np.asarray(data, dtype=np.float64)
+        if steps is not None and values.ndim >= 1:
+            values = values[: steps * (batch_size or 32)]
         if values.dtype.kind not in "biuf" or values.ndim < 1 or values.size == 0:
             raise ValueError(f"adapt needs a non-empty numeric array, got shape {values.shape}")
         if not np.isfinite(values).all():  # (the statistics would be NaN)
@@ -2795,6 +2824,39 @@ def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> L
 # -- serialization -------------------------------------------------------------
 
 # Keras 3 config keys fastnn layers accept only at their defaults.
+# Keras 1 and 2 layer arguments copied scripts still pass, and today's names
+_OLD_LAYER_ARGUMENTS = {
+    "init": "kernel_initializer",
+    "output_dim": "units",
+    "W_regularizer": "kernel_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "W_constraint": "kernel_constraint",
+    "b_constraint": "bias_constraint",
+    "bias": "use_bias",
+    "p": "rate",
+    "beta_init": "beta_initializer",
+    "gamma_init": "gamma_initializer",
+}
+
+
+def _unrecognized_kwargs_message(class_name: str, kwargs: dict) -> str:
+    """Keras's error for unknown layer arguments, with today's name for the
+    Keras 1/2 ones."""
+    message = f"Unrecognized keyword arguments passed to {class_name}: {kwargs!r}"
+    renamed = [
+        f"{old}= is now {_OLD_LAYER_ARGUMENTS[old]}="
+        for old in kwargs
+        if old in _OLD_LAYER_ARGUMENTS
+    ]
+    if "mode" in kwargs and class_name == "BatchNormalization":
+        renamed.append(
+            "mode= was removed in Keras 2 (training and inference are chosen by fit/predict)"
+        )
+    if renamed:
+        message += " (Keras 1 arguments: " + "; ".join(renamed) + ")"
+    return message
+
+
 _KERAS_ONLY_DEFAULTS = {
     "dtype": lambda v: _is_float32_policy(v),
     "autocast": lambda v: v is True,

@@ -232,9 +232,16 @@ def _numeric(value, what: str):
     torch tensor as Keras's torch backend takes it)."""
     array = np.asarray(plain_tensor(value))
     if array.dtype.kind not in "biuf":
+        hint = ""
+        if array.dtype.kind in "OUS" and what.startswith("y"):
+            hint = (
+                ": labels that are strings or other objects must be encoded as numbers first "
+                "(class ids 0..k-1, e.g. pandas.factorize(labels)[0] or scikit-learn's "
+                "LabelEncoder)"
+            )
         raise TypeError(
             f"{what} must have a real numeric dtype (bool, int, uint or float), "
-            f"got dtype {array.dtype}"
+            f"got dtype {array.dtype}{hint}"
         )
     return array
 
@@ -945,7 +952,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if from_logits:
         log_p = _log_softmax(y_pred, axis)
     else:
-        p = y_pred / np.sum(y_pred, axis=axis, keepdims=True)
+        p = _renormalized(y_pred, axis)
         log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
     return -np.sum(y_true * log_p, axis=axis)
 
@@ -1012,8 +1019,15 @@ def categorical_focal_crossentropy(
         alpha = np.asarray(alpha, np.float32).astype(np.float64)  # Keras's float32 tensor
     if from_logits:
         y_pred = np.exp(_log_softmax(y_pred, axis))
-    c = np.clip(y_pred / np.sum(y_pred, axis=axis, keepdims=True), _EPSILON, _ONE_MINUS_EPSILON)
+    c = np.clip(_renormalized(y_pred, axis), _EPSILON, _ONE_MINUS_EPSILON)
     return np.sum(alpha * np.power(1.0 - c, gamma) * (-y_true * np.log(c)), axis=axis)
+
+
+def _renormalized(y_pred: np.ndarray, axis: int) -> np.ndarray:
+    """`y_pred` over its sum along `axis`: NaN for a row summing to 0 (a
+    ReLU output), without NumPy's warning (Keras is silent there)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return y_pred / np.sum(y_pred, axis=axis, keepdims=True)
 
 
 def _check_alpha_length(alpha: list, classes: int) -> None:
@@ -1053,7 +1067,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if from_logits:
         log_p = _log_softmax(y_pred, -1)
     else:
-        p = y_pred / np.sum(y_pred, axis=-1, keepdims=True)
+        p = _renormalized(y_pred, -1)
         log_p = np.log(np.clip(p, _EPSILON, 1.0 - _EPSILON))
     return -np.take_along_axis(log_p, classes[..., None], axis=-1)[..., 0]
 
@@ -1247,7 +1261,10 @@ def get(identifier):
     else:
         found = identifier
     if not callable(found):
-        raise ValueError(f"Could not interpret loss identifier: {identifier}")
+        hint = ""
+        if identifier == "cosine_proximity":  # tf.keras 2's name (its value: -cosine)
+            hint = " (tf.keras 2's 'cosine_proximity' is 'cosine_similarity' in Keras 3)"
+        raise ValueError(f"Could not interpret loss identifier: {identifier}{hint}")
     return found() if isinstance(found, type) else found
 
 

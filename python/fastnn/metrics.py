@@ -437,9 +437,10 @@ class Metric:
         """The variables `add_variable` made (Keras's `metric.variables`)."""
         return list(self.__dict__.get("_metric_variables", ()))
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        """`update_state(y_true, y_pred, sample_weight)`, then `result()`."""
-        self.update_state(y_true, y_pred, sample_weight=sample_weight)
+    def __call__(self, *args, **kwargs):
+        """`update_state(*args, **kwargs)`, then `result()`, as Keras's: e.g.
+        ``metric(y_true, y_pred, sample_weight=w)``, or ``Mean()(values)``."""
+        self.update_state(*args, **kwargs)
         return self.result()
 
     def _empty_value(self):
@@ -2438,8 +2439,13 @@ def get(identifier):
                 f"fastnn does not compute the metric {identifier!r}. Supported metrics: "
                 f"{_supported_names()}"
             )
+    renamed = (
+        " (tf.keras 2's 'cosine_proximity' is 'cosine_similarity' in Keras 3)"
+        if identifier == "cosine_proximity"
+        else ""
+    )
     raise ValueError(
-        f"Could not interpret metric identifier: {identifier!r}. Supported metrics: "
+        f"Could not interpret metric identifier: {identifier!r}{renamed}. Supported metrics: "
         f"{_supported_names()}"
     )
 

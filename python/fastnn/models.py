@@ -120,7 +120,10 @@ class _UnbuiltState:
             *self.layers,
             *([self.optimizer] if self.optimizer is not None else []),
         ):
-            obj.__dict__.clear()
+            # never cleared first: a thread reading `model._net` meanwhile (before
+            # it takes the lock) must find an attribute, the new one or the old
+            for name in [name for name in obj.__dict__ if name not in attributes]:
+                del obj.__dict__[name]
             obj.__dict__.update(attributes)
         _seeding._rewind_if_alone(self.seed_mark)
 
@@ -147,12 +150,14 @@ def _host_result(metric):
     return float(value) if value.ndim == 0 else value
 
 
-def _frame_values(x):
+def _frame_values(x, what: str = "x"):
     """A data frame whose columns all hold numbers or booleans (numeric and
     bool columns side by side, as `pandas.get_dummies` makes them; nullable
     integer and boolean columns, missing values NaN) as a float64 array, as
     Keras reads it; anything else as it is. NumPy reads such a frame as an
-    array of Python objects."""
+    array of Python objects. Columns of Python objects or categories are
+    read as Keras's pandas adapter reads them, as numbers (numeric strings
+    too); a value that is not one raises a ValueError naming its column."""
     dtypes = getattr(x, "dtypes", None)
     if dtypes is None or isinstance(x, np.ndarray) or not hasattr(x, "to_numpy"):
         return x
@@ -160,11 +165,46 @@ def _frame_values(x):
         dtypes = list(dtypes)
     except TypeError:  # a Series: one dtype, read by NumPy as it is
         return x
-    if not dtypes or not all(getattr(d, "kind", "O") in "biuf" for d in dtypes):
-        return x  # strings, categories, objects: refused below as before
+    if not dtypes:
+        return x
+    if not all(getattr(d, "kind", "O") in "biuf" for d in dtypes):
+        if not hasattr(x, "iloc"):
+            return x  # not a pandas frame: refused below as before
+        columns = [_column_numbers(x.iloc[:, i], x.columns[i], what) for i in range(len(dtypes))]
+        return np.stack(columns, axis=1)
     if all(isinstance(d, np.dtype) for d in dtypes) and len(set(dtypes)) == 1:
         return x  # one NumPy dtype: NumPy reads it without objects
     return x.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _column_numbers(column, label, what: str) -> np.ndarray:
+    """A data frame's column as float64 (missing values NaN), or a ValueError
+    naming the column and its first value that is not a number (dates and
+    durations are none: NumPy would read them as nanosecond counts)."""
+    bad = None
+    if getattr(column.dtype, "kind", "O") in "mM":
+        bad = column.iloc[0] if len(column) else None
+    else:
+        try:
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            pass
+        for value in column:
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                bad = value
+                break
+    holds = f"holds {bad!r:.60}, which is not a number" if bad is not None else "is not numbers"
+    fix = (
+        "Encode labels as class ids 0..k-1 first (pandas.factorize(labels)[0], or "
+        "scikit-learn's LabelEncoder)"
+        if what.startswith("y")
+        else "Encode text and category columns as numbers first: pandas.get_dummies(frame) "
+        "for one-hot columns, scikit-learn's OneHotEncoder or OrdinalEncoder, or "
+        "frame[column].astype(float) for numbers stored as text"
+    )
+    raise ValueError(f"{what}: column {label!r} (dtype {column.dtype}) {holds}. {fix}")
 
 
 def _float32(value: float) -> float:
@@ -251,6 +291,11 @@ class Sequential:
         if self._input_shape is not None and _has_engine_layer(self._layers):
             self.build()
 
+    def add_loss(self, loss) -> None:
+        """Keras's `add_loss`, refused with the reason and the alternatives
+        (regularizers, ActivityRegularization)."""
+        raise NotImplementedError(_layers._ADD_LOSS_REFUSAL)
+
     # -- structure -----------------------------------------------------------
     def add(self, layer: _layers.Layer, rebuild: bool = True) -> None:
         """Appends a layer (an ``Input`` only as the first one).
@@ -262,7 +307,10 @@ class Sequential:
         if isinstance(layer, Sequential):
             return self._add_model(layer, rebuild)
         if not isinstance(layer, _layers.Layer):
-            raise TypeError(f"Sequential.add takes a fastnn.layers.Layer, got {layer!r}")
+            raise _ArgumentError(
+                "Only instances of `fastnn.layers.Layer` can be added to a Sequential model. "
+                f"Received: {layer!r:.80} (of type {type(layer)})"
+            )
         if layer in self._layers:
             raise ValueError(f"layer {layer.name!r} is already in the model")
         names = [other.name for other in self._layers]
@@ -437,6 +485,7 @@ class Sequential:
         if self._net is not None:
             return
         self._build_network(input_shape)
+        _warn_softmax_over_one_unit(self._layers, self._layer_output_shapes())
 
     def _build_network(self, input_shape=None) -> None:
         """`build`'s work, also for a built model (`Layer._redescribe`): the
@@ -445,6 +494,13 @@ class Sequential:
         never none."""
         if input_shape is not None:
             shape = tuple(input_shape)
+            if len(shape) < 2:  # Keras's InputSpec message, and the fix
+                raise ValueError(
+                    f"Input 0 of layer {self._layers[0].name if self._layers else self.name!r} "
+                    f"is incompatible with the layer: expected min_ndim=2, found "
+                    f"ndim={len(shape)}. Full shape received: {shape}. The batch axis comes "
+                    f"first: build((None, {', '.join(map(str, shape)) or '...'}))"
+                )
             if self._input_shape is None:
                 self._input_shape = _layers._shape_tuple(shape[1:], "input_shape")
         if self._input_shape is None:
@@ -679,6 +735,7 @@ class Sequential:
             weighted_ids = _metric_list(self._one_output(weighted_metrics, "weighted_metrics"))
         resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)
         if self._net is not None:
+            _warn_categorical_over_one_output(loss.kernel, int(self._net.output_dim))
             self._net.set_loss(
                 loss.kernel, metrics=kernels, loss_weight=loss_weight, **loss._engine_kwargs()
             )
@@ -830,6 +887,7 @@ class Sequential:
             self._loss, self._metric_ids, self._weighted_metric_ids
         )
         self._metric_names = [m.name for m in self._metrics]
+        _warn_categorical_over_one_output(self._loss.kernel, int(self._net.output_dim))
         self._net.set_loss(
             self._loss.kernel,
             metrics=kernels,
@@ -3026,9 +3084,47 @@ def _has_engine_layer(layers) -> bool:
     return any(not isinstance(layer, _PREPROCESSING) for layer in layers)
 
 
+def _warn_softmax_over_one_unit(layers, output_shapes) -> None:
+    """Keras's warning for a softmax over an axis of size 1 (a classic mistake
+    for a binary output: the result is always 1, the loss never moves)."""
+    for layer, shape in zip(layers, output_shapes):
+        activation = getattr(layer, "activation", None)
+        if getattr(activation, "__name__", None) == "softmax" and shape and shape[-1] == 1:
+            warnings.warn(
+                f"You are using a softmax over axis -1 of a tensor of shape {(None, *shape)} "
+                f"(the output of layer {layer.name!r}). This axis has size 1. The softmax "
+                "operation will always return the value 1, which is likely not what you "
+                "intended. Did you mean to use a sigmoid instead?",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+def _warn_categorical_over_one_output(loss_kernel: str, width: int) -> None:
+    """Keras's warning for categorical cross-entropy over one output (its
+    loss is 0 whatever the model does)."""
+    if width == 1 and loss_kernel in ("categorical_crossentropy", "categorical_focal_crossentropy"):
+        warnings.warn(
+            f"In loss {loss_kernel}, expected y_pred.shape to be (batch_size, num_classes) "
+            f"with num_classes > 1. Received: y_pred.shape=(None, 1). Consider using "
+            "'binary_crossentropy' if you only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=4,
+        )
+
+
+class _ArgumentError(ValueError, TypeError):
+    """An argument of the wrong type where Keras and Python disagree on the
+    error's type (``epochs=2.0``: Keras's TypeError "'float' object cannot be
+    interpreted as an integer"; ``Sequential().add("dense")``: Keras's
+    ValueError): both, so either ``except`` catches it."""
+
+
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
+        raise _ArgumentError(
+            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
+        )
     if value < minimum:
         raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value}")
     return int(value)
@@ -3251,19 +3347,22 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
         pass  # one sample in a list: data
     else:
         x = unwrap(x, None)
-    x = _series_column(_densified(plain_tensor(x), "x"))  # (also inside a list of one)
+    x = _series_column(_densified(plain_tensor(x), "x"), "x")  # (also inside a list of one)
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
-    y = _frame_values(_series_column(_densified(plain_tensor(unwrap(y, rows)), "y")))
+    y = _frame_values(_series_column(_densified(plain_tensor(unwrap(y, rows)), "y"), "y"), "y")
     return x, y, _densified(plain_tensor(unwrap(sample_weight, rows)), "sample_weight")
 
 
-def _series_column(value):
+def _series_column(value, what: str):
     """A pandas Series as the ``(n, 1)`` column Keras's pandas adapter makes
     of it (``PandasSeriesSliceable``), so that metric functions see the
     targets Keras's see (``y = np.log1p(df.SalePrice)``); anything else as
-    it is."""
+    it is. Objects and categories are read as numbers, as a data frame's
+    columns (`_column_numbers`)."""
     if type(value).__name__ != "Series" or not type(value).__module__.startswith("pandas"):
         return value
+    if getattr(value.dtype, "kind", "O") not in "biuf":
+        return np.expand_dims(_column_numbers(value, value.name, what), -1)
     return np.expand_dims(value.to_numpy(), -1)
 
 
@@ -3337,7 +3436,7 @@ def _check_split(split) -> float:
 def _train_validation_split(x, y, sample_weight, split: float):
     """Keras 3's split: the last ``n - floor(n * (1 - split))`` rows validate,
     cut before any shuffling."""
-    x, y = np.asarray(_frame_values(x)), np.asarray(_frame_values(y))
+    x, y = np.asarray(_frame_values(x)), np.asarray(_frame_values(y, "y"))
     for name, arr in (("x", x), ("y", y)):
         if arr.ndim == 0:
             raise ValueError(f"{name} must have a batch axis, got shape {arr.shape}")

@@ -1444,6 +1444,27 @@ def _legacy_compile_config(training_config: dict, source: str, custom_objects=No
     }
 
 
+def _unknown_metric(compile_config: dict):
+    """The first metric name of a legacy file's compile arguments that
+    resolves to nothing (a user's function saved by name, e.g. Stack
+    Overflow's ``f1_m``, loaded without `custom_objects`), or None."""
+    from fastnn import metrics
+
+    pending = [compile_config.get("metrics"), compile_config.get("weighted_metrics")]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict) and "class_name" not in value:  # per output
+            pending.extend(value.values())
+        elif isinstance(value, str) and not metrics._is_accuracy_alias(value):
+            try:
+                metrics.get(value)
+            except ValueError:
+                return value
+    return None
+
+
 def _legacy_metrics(value, custom_objects):
     """A training config's metrics: a name `custom_objects` (or a scope, or
     the registry) holds is that function, as Keras's legacy loader
@@ -1596,14 +1617,27 @@ def _load_legacy_h5_model(path, custom_objects=None, compile=True):
     compile_config = None
     if compile and contents.training_config is not None:
         compile_config = _legacy_compile_config(contents.training_config, source, custom_objects)
+    unknown = None
     try:
         with CustomObjectScope(custom_objects):
             model = kind.from_config(config, custom_objects)
             _keep_seeds_drawn(model, contents.seeds)
             if compile_config is not None:
-                model.compile_from_config(compile_config)
+                unknown = _unknown_metric(compile_config)
+                if unknown is None:
+                    model.compile_from_config(compile_config)
     except (ValueError, TypeError) as e:
         raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
+    if unknown is not None:
+        # Keras's legacy loader leaves metric names to be resolved by the first
+        # evaluate or fit, so such a file loads for predict: so it does here.
+        warnings.warn(
+            f"{source} was compiled with the metric {unknown!r}, which is neither fastnn's "
+            "nor among custom_objects or the registered objects: the model is returned "
+            f"uncompiled (predict works). Pass custom_objects={{{unknown!r}: {unknown}}} to "
+            "load it compiled, or compile it again.",
+            stacklevel=3,
+        )
     if compile and contents.training_config is None:
         warnings.warn(_NO_TRAINING_CONFIG_WARNING, stacklevel=3)
     weights = _legacy_state(model, contents, source)

@@ -41,6 +41,7 @@ from fastnn.optimizers import schedules
 from fastnn.optimizers.base import (
     Optimizer,
     _Default,
+    _epsilon,
     _flag,
     _in_range,
     _nonneg,
@@ -188,7 +189,7 @@ class Adam(Optimizer):
         )
         self.beta_1 = _in_range(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
         self.beta_2 = _in_range(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
-        self.epsilon = _nonneg(epsilon, "epsilon")
+        self.epsilon = _epsilon(epsilon)
         self.amsgrad = _flag(amsgrad, "amsgrad")
 
     def _kernel_hyperparameters(self) -> dict:
@@ -316,7 +317,7 @@ class RMSprop(Optimizer):
         )
         self.rho = _in_range(rho, "rho", 0.0, 1.0, hi_open=True)
         self.momentum = _in_range(momentum, "momentum", 0.0, 1.0, hi_open=False)
-        self.epsilon = _nonneg(epsilon, "epsilon")
+        self.epsilon = _epsilon(epsilon)
         self.centered = _flag(centered, "centered")
 
     def _kernel_hyperparameters(self) -> dict:
@@ -380,7 +381,7 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = _nonneg(
             initial_accumulator_value, "initial_accumulator_value"
         )
-        self.epsilon = _nonneg(epsilon, "epsilon")
+        self.epsilon = _epsilon(epsilon)
 
     def _kernel_hyperparameters(self) -> dict:
         return {
@@ -426,7 +427,7 @@ class _BetasEpsilon(Optimizer):
         )
         self.beta_1 = _in_range(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
         self.beta_2 = _in_range(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
-        self.epsilon = _nonneg(epsilon, "epsilon")
+        self.epsilon = _epsilon(epsilon)
 
     def _kernel_hyperparameters(self) -> dict:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
@@ -596,7 +597,7 @@ class Adadelta(Optimizer):
             **kwargs,
         )
         self.rho = _in_range(rho, "rho", 0.0, 1.0, hi_open=False)
-        self.epsilon = _nonneg(epsilon, "epsilon")
+        self.epsilon = _epsilon(epsilon)
 
     def _kernel_hyperparameters(self) -> dict:
         return {"rho": self.rho, "epsilon": self.epsilon}

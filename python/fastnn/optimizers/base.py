@@ -149,6 +149,19 @@ def _nonneg(value, name: str) -> float:
     return value
 
 
+_LR_ATTRIBUTE_DEPRECATED = (
+    "`optimizer.lr` is Keras 2's name (Keras 3 has none); use `optimizer.learning_rate`"
+)
+
+
+def _epsilon(value) -> float:
+    """An optimizer's `epsilon`: a number >= 0, or None for the backend's
+    (1e-7), which is what Keras 2 documented None to mean
+    (``RMSprop(lr=0.001, rho=0.9, epsilon=None, decay=0.0)`` is in many
+    copied scripts)."""
+    return 1e-7 if value is None else _nonneg(value, "epsilon")
+
+
 def _flag(value, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)) or (
         isinstance(value, numbers.Integral) and value in (0, 1)
@@ -288,10 +301,19 @@ class Optimizer:
                 stacklevel=3,
             )
             learning_rate = lr
-        if kwargs.pop("decay", None) is not None:
-            # Keras 3 (keras/src/optimizers/base_optimizer.py) warns and ignores it.
+        decay = kwargs.pop("decay", None)
+        if decay is not None:
+            # Keras 3 (keras/src/optimizers/base_optimizer.py) warns and ignores it;
+            # Keras 2's rate was lr / (1 + decay * iterations), which this schedule is.
+            hint = (
+                " (Keras 2's decay is learning_rate=fastnn.optimizers.schedules."
+                f"InverseTimeDecay(<learning rate>, decay_steps=1, decay_rate={decay!r}))"
+                if decay != 0
+                else ""
+            )
             warnings.warn(
-                "Argument `decay` is no longer supported and will be ignored.", stacklevel=3
+                "Argument `decay` is no longer supported and will be ignored." + hint,
+                stacklevel=3,
             )
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
@@ -373,6 +395,19 @@ class Optimizer:
                 "settable. Create the optimizer with a number `learning_rate` instead."
             )
         self._learning_rate = value
+
+    @property
+    def lr(self) -> float:
+        """Keras 2's name of `learning_rate` (``K.set_value(opt.lr, 0.01)``,
+        ``opt.lr = 0.01``): read and set with a DeprecationWarning. Keras 3
+        has no `lr`, and setting one there silently changes nothing."""
+        warnings.warn(_LR_ATTRIBUTE_DEPRECATED, DeprecationWarning, stacklevel=2)
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, value) -> None:
+        warnings.warn(_LR_ATTRIBUTE_DEPRECATED, DeprecationWarning, stacklevel=2)
+        self.learning_rate = value
 
     def _current_learning_rate(self) -> float:
         lr = self._learning_rate
