@@ -1,9 +1,11 @@
 """Batch sources for `fit` / `evaluate` / `predict`: Python generators (and
-iterators) and `keras.utils.PyDataset`-style objects, read as Keras 3 reads
-them.
+iterators), `keras.utils.PyDataset`-style objects and torch DataLoaders, read
+as Keras 3 (torch backend) reads them.
 
 Mirrors ``keras/src/trainers/data_adapters/generator_data_adapter.py``,
-``py_dataset_adapter.py``, ``__init__.py`` (which arguments are refused) and
+``py_dataset_adapter.py``, ``torch_data_loader_adapter.py`` (with the torch
+trainer's ``TorchEpochIterator``, which iterates the DataLoader itself),
+``__init__.py`` (which arguments are refused) and
 ``keras/src/trainers/epoch_iterator.py`` (how many batches an epoch takes and
 what happens when a source runs out), with ``steps_per_execution = 1``. The
 model converts and checks each batch as it does arrays (`Sequential._source_*`
@@ -22,35 +24,69 @@ Keras's quirks kept on purpose, so that a script gives the same History:
 Differences: a PyDataset's `on_epoch_end` is called once after each epoch
 (Keras also calls it once before the first, from `EpochIterator.reset`), its
 `workers` / `use_multiprocessing` are ignored (batches are read in order in the
-calling thread, as Keras's ordered enqueuer delivers them), a PyDataset of
-length 0 is a ValueError, and any Python iterator is taken like a generator
-(Keras takes only `types.GeneratorType`).
+calling thread, as Keras's ordered enqueuer delivers them), a PyDataset (or a
+DataLoader: Keras fails inside its metrics) of length 0 is a ValueError, and
+any Python iterator is taken like a generator (Keras takes only
+`types.GeneratorType`).
+
+A DataLoader is iterated afresh for each pass (``iter(loader)``: a shuffling
+loader gives a new order each epoch, from its own generator), its batches
+taken as it gives them (tensors or arrays; ``[x, y]`` lists as tuples); an
+epoch is ``len(loader)`` batches when its dataset has a length, else (an
+IterableDataset) the loader is read until it runs out, with Keras's warning.
+Torch is never imported here: a DataLoader is recognised by its classes'
+names and modules, as Keras recognises it.
 """
 
 from __future__ import annotations
 
+import collections
 import itertools
 import types
 import warnings
 
 import numpy as np
 
+from fastnn.utils.tensors import is_torch_dataloader, is_torch_dataset
+
 # Keras's data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC: batches a generator
 # adapter reads ahead (and replays at each new pass).
 _PEEKED_BATCHES = 2
 
 
+# Python's own containers: data (or not data at all), never a dataset of batches
+_CONTAINERS = (
+    list,
+    tuple,
+    dict,
+    str,
+    bytes,
+    bytearray,
+    range,
+    collections.deque,
+    collections.UserList,
+    collections.UserDict,
+    collections.UserString,
+    np.ndarray,
+)
+
+
 def is_py_dataset(x) -> bool:
     """A `keras.utils.PyDataset` or an object shaped like one (duck typed:
-    `__getitem__(index)` and `__len__` or `num_batches`); arrays, lists,
-    tuples, dicts and strings are data, not datasets."""
+    `__getitem__(index)` and `__len__` or `num_batches`); arrays and
+    array-likes (anything with `shape` or `__array__`: pandas, xarray,
+    h5py ...), Python's containers (lists, tuples, dicts, strings, ranges,
+    deques, `array.array`) and torch datasets (whose items are samples, not
+    batches: a DataLoader batches them) are not."""
     from fastnn.utils.py_dataset import PyDataset
 
     if isinstance(x, PyDataset):
         return True
-    if x is None or isinstance(x, (list, tuple, dict, str, bytes, np.ndarray)):
+    if x is None or isinstance(x, _CONTAINERS) or type(x).__module__ == "array":
         return False
     if hasattr(x, "shape") or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return False
+    if is_torch_dataset(x):
         return False
     return hasattr(x, "__getitem__") and (hasattr(x, "__len__") or hasattr(x, "num_batches"))
 
@@ -59,16 +95,20 @@ def is_generator(x) -> bool:
     """A Python generator or another iterator (an object with `__next__`)."""
     if isinstance(x, types.GeneratorType):
         return True
-    if x is None or isinstance(x, (list, tuple, dict, str, bytes, np.ndarray)):
+    if x is None or isinstance(x, _CONTAINERS):
         return False
-    return hasattr(x, "__next__") and hasattr(x, "__iter__") and not hasattr(x, "shape")
+    if hasattr(x, "shape") or is_torch_dataset(x):
+        return False
+    return hasattr(x, "__next__") and hasattr(x, "__iter__")
 
 
 def is_batch_source(x) -> bool:
-    return is_py_dataset(x) or is_generator(x)
+    return is_torch_dataloader(x) or is_py_dataset(x) or is_generator(x)
 
 
 def _kind(x) -> str:
+    if is_torch_dataloader(x):
+        return "torch DataLoader"
     return "PyDataset" if is_py_dataset(x) else "generator"
 
 
@@ -92,11 +132,30 @@ def check_arguments(x, y=None, sample_weight=None, class_weight=None) -> None:
             "Argument `class_weight` is not supported for Python generator inputs. "
             f"Received: class_weight={class_weight}"
         )
+    if class_weight is not None and kind == "torch DataLoader":
+        raise ValueError(
+            "Argument `class_weight` is not supported for torch DataLoader inputs. You can "
+            "modify your `__getitem__ ` method to return input tensor, label and class_weight. "
+            "Alternatively, use a custom training loop. See the User Guide "
+            "https://keras.io/guides/custom_train_step_in_torch/"
+            "#supporting-sampleweight-amp-classweight for more details. "
+            f"Received: class_weight={class_weight}"
+        )
 
 
 def adapter(x, class_weight=None, shuffle: bool = False, seed=None):
     """The data adapter Keras would pick for `x` (arguments already checked
     with `check_arguments`); warns as Keras does about `shuffle=True`."""
+    if is_torch_dataloader(x):
+        if shuffle:
+            warnings.warn(
+                "`shuffle=True` was passed, but will be ignored since the data `x` was "
+                "provided as a torch DataLoader. The DataLoader is expected to already be "
+                "shuffled.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return _DataLoaderAdapter(x)
     if is_py_dataset(x):
         _ = getattr(
             x, "workers", None
@@ -160,6 +219,30 @@ class _GeneratorAdapter:
 
     def iterator(self):
         return itertools.chain(self._first, self._generator)
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class _DataLoaderAdapter:
+    """Keras's TorchDataLoaderAdapter as the torch trainer reads it: each
+    pass is a new ``iter(loader)``; ``len(loader)`` batches when the
+    loader's dataset has a length, else unknown until the loader runs out."""
+
+    def __init__(self, loader):
+        self._loader = loader
+        self.num_batches = len(loader) if hasattr(loader.dataset, "__len__") else None
+        if self.num_batches == 0:
+            raise ValueError(
+                "The DataLoader has length 0: it holds no batch to read (its dataset has "
+                f"{len(loader.dataset)} samples)"
+            )
+
+    def iterator(self):
+        return iter(self._loader)
 
     def on_epoch_begin(self) -> None:
         pass

@@ -42,7 +42,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.utils import seeding as _seeding
-from fastnn.utils.tensors import plain_tensor
+from fastnn.utils.tensors import is_torch_dataset, plain_tensor
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
@@ -1454,12 +1454,16 @@ class Sequential:
                 or ``(x, y, sample_weight)`` batches, or a
                 `keras.utils.PyDataset`-shaped object (``len()`` batches,
                 ``dataset[i]`` the i-th, ``on_epoch_end()`` called after each
-                epoch). Each batch is checked and converted as arrays are and
+                epoch), or a torch ``DataLoader`` (a new pass each epoch,
+                ``len(loader)`` batches or, over an IterableDataset, until it
+                ends). Each batch is checked and converted as arrays are and
                 trained in one engine step; `y`, `sample_weight` and
                 `validation_split` are then errors, `batch_size` is ignored,
                 `class_weight` only goes with a PyDataset, and `shuffle`
-                shuffles a PyDataset's batch order (a generator: ignored, with
-                Keras's warning). An infinite generator needs
+                shuffles a PyDataset's batch order (a generator or a
+                DataLoader: ignored, with Keras's warning). A torch
+                ``Dataset`` itself is refused, as in Keras (wrap it in a
+                DataLoader). An infinite generator needs
                 `steps_per_epoch`; a finite one without it is read to its end
                 once (Keras's "ran out of data" warning) and, as in Keras,
                 later epochs replay its first two batches
@@ -1476,7 +1480,7 @@ class Sequential:
             validation_split: fraction in [0, 1) of the data, taken from the
                 end before shuffling, to validate on. Defaults to `0.0`.
             validation_data: ``(x_val, y_val)`` or ``(x_val, y_val,
-                sample_weight_val)``, or a generator or PyDataset (each
+                sample_weight_val)``, or a generator, PyDataset or DataLoader (each
                 validation starts a new pass over it; `validation_steps`
                 batches when given); overrides `validation_split`.
             shuffle: reshuffle the training samples every epoch. Defaults to
@@ -1764,7 +1768,7 @@ class Sequential:
         """Loss and metrics on `x`, `y` in inference mode.
 
         Args:
-            x, y: as in `fit` (a generator or PyDataset: `y` and
+            x, y: as in `fit` (a generator, PyDataset or DataLoader: `y` and
                 `sample_weight` are errors, `batch_size` is ignored).
             batch_size: Defaults to `32` (None).
             verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
@@ -1832,7 +1836,8 @@ class Sequential:
         Args:
             x: ``(n, *input_shape)`` array-like, or a generator yielding
                 ``(x,)`` (or ``(x, y, ...)``: the inputs are used) batches, or
-                a PyDataset (see `fit`; `steps` batches when given).
+                a PyDataset or a torch DataLoader (see `fit`; `steps` batches
+                when given).
             batch_size: Defaults to `32` (None), or with `steps` to
                 ``ceil(n / steps)``, as in Keras 3.
             verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
@@ -3388,20 +3393,29 @@ def _densified(value, what: str):
 
 def _refuse_batch_source(x, what: str) -> None:
     """A clear error for the batch sources fastnn does not read here: a
-    tf.data Dataset, a torch DataLoader or another iterable anywhere, and a
-    generator or PyDataset where only arrays go (`train_on_batch`, inside a
-    list or a validation tuple). `fit`, `evaluate` and `predict` take a
-    generator or a PyDataset as `x` (see fastnn._batch_sources)."""
+    torch Dataset anywhere (Keras's "Unrecognized data type"; its items are
+    samples, which a DataLoader batches), a tf.data Dataset or another
+    iterable anywhere, and a generator, PyDataset or DataLoader where only
+    arrays go (`train_on_batch`, inside a list or a validation tuple). `fit`,
+    `evaluate` and `predict` take a generator, a PyDataset or a torch
+    DataLoader as `x` (see fastnn._batch_sources)."""
     if x is None or isinstance(x, (list, tuple, dict, str, np.ndarray)):
         return
+    if is_torch_dataset(x):
+        raise ValueError(
+            f"{what}: Unrecognized data type: x={x} (of type {type(x)}). A torch Dataset "
+            "holds samples, not batches: wrap it in a DataLoader (e.g. "
+            "torch.utils.data.DataLoader(dataset, batch_size=32)), which fit, evaluate and "
+            "predict read as Keras does, or pass its tensors as arrays (x, y)"
+        )
     if hasattr(x, "shape") or hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
         return  # array-like (torch tensors, pandas frames ...)
     if hasattr(x, "__iter__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")):
         raise ValueError(
             f"{what}: fastnn takes the data as arrays (x, y) here; got a {type(x).__name__}, "
-            "which yields batches. fit, evaluate and predict take a Python generator or a "
-            "PyDataset as `x` (validation_data too); a tf.data Dataset or a DataLoader is "
-            "not supported: gather its batches into arrays (np.concatenate) and pass those."
+            "which yields batches. fit, evaluate and predict take a Python generator, a "
+            "PyDataset or a torch DataLoader as `x` (validation_data too); a tf.data Dataset "
+            "is not supported: gather its batches into arrays (np.concatenate) and pass those."
         )
 
 

@@ -1,8 +1,35 @@
-"""Arrays from other libraries, taken as Keras's torch backend takes them."""
+"""Arrays and data sources from other libraries, taken as Keras's torch
+backend takes them. Torch is never imported here unless the object in hand
+comes from it (its class or a base class is torch's), so that torch stays
+optional and ``import fastnn`` does not load it."""
 
 from __future__ import annotations
 
 __all__ = ["plain_tensor"]
+
+
+def _torch_base(value, names, module: str) -> bool:
+    """Whether `value`'s class, or one of its bases, is torch's class of one
+    of `names` defined in `module` or below it (Keras's is_torch_dataloader
+    walks the MRO the same way, so subclasses count and torch is not
+    imported)."""
+    for parent in type(value).__mro__:
+        home = getattr(parent, "__module__", "") or ""
+        if parent.__name__ in names and (home == module or home.startswith(module + ".")):
+            return True
+    return False
+
+
+def is_torch_dataloader(value) -> bool:
+    """A `torch.utils.data.DataLoader` or a subclass of it."""
+    return _torch_base(value, ("DataLoader",), "torch.utils.data")
+
+
+def is_torch_dataset(value) -> bool:
+    """A `torch.utils.data.Dataset` (map-style or iterable: TensorDataset,
+    a torchvision dataset, a Subset ...), which Keras reads only through a
+    DataLoader."""
+    return _torch_base(value, ("Dataset", "IterableDataset"), "torch.utils.data")
 
 
 def plain_tensor(value):
