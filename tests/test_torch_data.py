@@ -6,6 +6,8 @@ torch_data_loader_adapter.py, keras/src/backend/torch/trainer.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 from keras_inprocess import keras_or_skip, keras_quiet
 from test_fit_generators import BATCH, RAN_OUT, N, assert_state, make_data, make_model, state
 
+import fastnn
 from fastnn import layers, models, optimizers
 from fastnn._batch_sources import is_batch_source, is_py_dataset
 
@@ -449,3 +452,95 @@ def test_the_duck_typed_pydataset_takes_no_other_object():
     for data in (pd.DataFrame(x), ArrayLike(x)):  # trained on as the arrays they hold
         assert make_model().fit(data, y, shuffle=False, verbose=0).history == expected
     assert is_batch_source(DataLoader(TensorDataset(torch.from_numpy(x))))
+
+
+# -- model(x) and layer(x) on torch tensors -----------------------------------------------
+
+
+def test_model_call_on_a_tensor_returns_a_tensor_as_keras():
+    keras = keras_or_skip()
+    theirs, ours = keras_pair()
+    x, _ = make_data()
+    tensor = torch.from_numpy(x)
+    with keras_quiet():
+        want = theirs(tensor).detach().cpu().numpy()
+    out = ours(tensor)
+    assert type(out) is torch.Tensor
+    assert (out.dtype, out.device.type, out.requires_grad) == (torch.float32, "cpu", False)
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6, atol=1e-7)
+    # what PyTorch users write after it
+    np.testing.assert_array_equal(out.detach().cpu().numpy(), ours.predict(x, verbose=0))
+    assert torch.equal(out.argmax(dim=1), torch.argmax(out, 1))
+    assert out.size() == torch.Size([N, 2])
+    # a tensor that requires grad (a torch training loop's), float64, a Parameter
+    for given in (
+        tensor.clone().requires_grad_(True),
+        tensor.double(),
+        torch.nn.Parameter(tensor.clone()),
+    ):
+        again = ours(given)
+        assert type(again) is torch.Tensor and not again.requires_grad
+        np.testing.assert_allclose(again.numpy(), want, rtol=1e-6, atol=1e-7)
+    assert keras.ops.is_tensor(out)
+
+
+def test_model_call_on_numpy_answers_the_tensor_methods_that_numpy_lacks():
+    model = make_model()
+    x, _ = make_data()
+    out = model(x)
+    assert isinstance(out, np.ndarray)
+    plain = out.detach().cpu().numpy()
+    assert type(plain) is np.ndarray and plain.dtype == np.float32
+    np.testing.assert_array_equal(plain, model.predict(x, verbose=0))
+    assert out.cpu() is out and out.detach() is out
+    # NumPy's names keep NumPy's meaning (README: torch's differ)
+    assert out.size == N * 2
+    assert np.array_equal(out.argmax(axis=1), plain.argmax(axis=1))
+    with pytest.raises(TypeError):
+        out.argmax(dim=1)
+
+
+def _layer_cases():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    normalization = layers.Normalization()
+    normalization.adapt(x)
+    return x, [
+        layers.Dense(3, activation="tanh"),
+        layers.BatchNormalization(),
+        layers.LayerNormalization(),
+        layers.PReLU(),
+        layers.UnitNormalization(),
+        normalization,
+        layers.Rescaling(0.5, offset=1.0),
+    ]
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_layer_call_on_a_tensor_returns_a_tensor(index):
+    x, cases = _layer_cases()
+    layer = cases[index]
+    want = layer(x)  # builds the layer
+    out = layer(torch.from_numpy(x).requires_grad_(True))
+    assert type(out) is torch.Tensor and out.dtype == torch.float32 and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+    assert np.array_equal(out.numpy(), want.detach().cpu().numpy())
+
+
+def test_importing_fastnn_and_training_on_numpy_do_not_import_torch():
+    code = (
+        "import sys, numpy as np, fastnn\n"
+        "from fastnn import layers, models\n"
+        "assert 'torch' not in sys.modules\n"
+        "m = models.Sequential([layers.Input((3,)), layers.Dense(2)])\n"
+        "m.compile(optimizer='sgd', loss='mse')\n"
+        "x = np.ones((8, 3), np.float32); y = np.ones((8, 2), np.float32)\n"
+        "m.fit(x, y, verbose=0); m.predict(x, verbose=0); m(x).detach()\n"
+        "m.fit(((x, y) for _ in range(2)), verbose=0, shuffle=False)\n"
+        "layers.Dense(2)(x)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    assert fastnn.__file__  # the installed package under test

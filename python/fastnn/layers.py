@@ -9,6 +9,7 @@ bias ``(units,)``), so ``layer.get_weights()`` copies them and
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -21,6 +22,7 @@ from fastnn import initializers as _initializers
 from fastnn import regularizers as _regularizers
 from fastnn.utils.naming import to_snake_case
 from fastnn.utils.seeding import next_seed
+from fastnn.utils.tensors import as_torch_tensor, is_torch_tensor, plain_tensor
 
 __all__ = [
     "ELU",
@@ -105,10 +107,17 @@ def _shape_tuple(shape, what: str) -> Tuple[int, ...]:
 
 
 class _EagerArray(np.ndarray):
-    """A float32 NumPy array that also answers Keras's tensor method
-    ``numpy()`` (a plain copy), for what Keras computes eagerly on arrays:
-    a model or layer called on data, `Normalization`'s `mean`. Arithmetic
-    on it gives plain arrays."""
+    """A float32 NumPy array for what Keras computes eagerly on arrays (a
+    model or layer called on data, `Normalization`'s `mean`), which also
+    answers the tensor methods scripts call on what Keras's torch backend
+    returns, where NumPy has no method of that name: ``numpy()`` (a plain
+    copy), ``detach()`` and ``cpu()`` (the array itself: fastnn computes on
+    the CPU, outside autograd), so ``model(x).detach().cpu().numpy()`` runs.
+    Names NumPy has keep NumPy's meaning: ``size`` is the number of elements
+    (torch's ``size()`` is the shape), ``argmax``/``sum``/``max`` take
+    ``axis=`` (torch's take ``dim=``). Arithmetic on it gives plain arrays.
+    (An eager call on a torch tensor returns a torch tensor instead:
+    `_torch_in_torch_out`.)"""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         def plain(a):
@@ -123,6 +132,28 @@ class _EagerArray(np.ndarray):
 
     def numpy(self) -> np.ndarray:
         return np.array(self.view(np.ndarray))
+
+    def detach(self) -> _EagerArray:
+        return self
+
+    def cpu(self) -> _EagerArray:
+        return self
+
+
+def _torch_in_torch_out(call):
+    """An eager `__call__` (a model's or a layer's) that, given a torch
+    tensor, computes on its values (detached, on the CPU, as `plain_tensor`
+    takes them) and returns its float32 result as a CPU torch tensor that
+    shares the result's memory (``requires_grad`` False), as Keras's torch
+    backend returns tensors; anything else in, the call as it is."""
+
+    @functools.wraps(call)
+    def call_on_tensor(self, *args, **kwargs):
+        if not args or type(args[0]) is np.ndarray or not is_torch_tensor(args[0]):
+            return call(self, *args, **kwargs)
+        return as_torch_tensor(call(self, plain_tensor(args[0]), *args[1:], **kwargs))
+
+    return call_on_tensor
 
 
 def _batch_shape(input_shape, where: str) -> tuple:
@@ -1006,6 +1037,7 @@ class Dense(Layer):
         self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
         self.built = True
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
         ``(batch, in)``, Keras's eager call: the first call creates the
@@ -1770,6 +1802,7 @@ class BatchNormalization(_FeatureNormalization):
     moving_mean = property(lambda self: self._named("moving_mean"))
     moving_variance = property(lambda self: self._named("moving_variance"))
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, training=None, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
         ``(batch, features)``, Keras's eager call in float32: inference mode
@@ -1952,6 +1985,7 @@ class LayerNormalization(_FeatureNormalization):
         if isinstance(self.axis, int):
             self.__dict__["axis"] = [self.axis]  # the same axis: nothing to redescribe
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, training=None, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
         ``(batch, features)``, the engine's formula in float32 (NumPy)."""
@@ -2048,6 +2082,7 @@ class PReLU(_PerFeatureLayer):
 
     alpha = property(lambda self: self._named("alpha"), doc="alpha, one per feature.")
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, training=None, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
         ``(batch, features)``, Keras's expression in float32 (NumPy)."""
@@ -2131,6 +2166,7 @@ class UnitNormalization(Layer):
         _check_flat_samples(self, input_shape)
         return {"type": "unit_norm"}
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array
         ``(batch, features)``, the engine's formula in float32 (NumPy)."""
@@ -2545,6 +2581,7 @@ class Normalization(Layer):
         out = mean + x * scale if self.invert else (x - mean) / scale
         return out.astype(np.float32, copy=False)
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array,
         the normalized array (float32), as Keras computes it eagerly."""
@@ -2652,6 +2689,7 @@ class Rescaling(Layer):
         scale, offset = self._flat_factors.get(x.shape[-1], self._factors)
         return (x * scale + offset).astype(np.float32, copy=False)
 
+    @_torch_in_torch_out
     def __call__(self, inputs, *args, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array,
         the rescaled array (float32), as Keras computes it eagerly."""

@@ -42,7 +42,7 @@ from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.utils import seeding as _seeding
-from fastnn.utils.tensors import is_torch_dataset, plain_tensor
+from fastnn.utils.tensors import as_torch_tensor, is_torch_dataset, is_torch_tensor, plain_tensor
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
 
@@ -2087,11 +2087,16 @@ class Sequential:
         return (_unpickle_model, (data,))
 
     def __call__(self, x, *, training=None, mask=None):
-        """``predict(x)`` on all of `x` at once, as a float32 NumPy array
-        (Keras 3 returns a backend tensor; like it, the array has `numpy()`).
+        """``predict(x)`` on all of `x` at once. Keras 3's torch backend
+        returns a torch tensor: so does this for a torch tensor `x` (float32,
+        on the CPU, sharing the result's memory, ``requires_grad`` False);
+        for other data, a float32 NumPy array that also has the tensor
+        methods ``numpy()``, ``detach()`` and ``cpu()``
+        (``model(x).detach().cpu().numpy()`` runs; NumPy's own names keep
+        NumPy's meaning: ``.size``, ``argmax(axis=...)``).
 
         Args:
-            x: ``(n, *input_shape)`` array-like.
+            x: ``(n, *input_shape)`` array-like or torch tensor.
             training: `None` or `False` run the inference pass, as in Keras.
                 `True` gives the same outputs when no Dropout layer has a
                 rate above 0 and no BatchNormalization layer trains (the
@@ -2104,6 +2109,9 @@ class Sequential:
         """
         from fastnn import functional
 
+        if type(x) is not np.ndarray and is_torch_tensor(x):
+            # (inline rather than layers._torch_in_torch_out: no extra call on the array path)
+            return as_torch_tensor(self(plain_tensor(x), training=training, mask=mask))
         if functional.is_symbolic(x):
             # A model in a functional graph (``features = base(inputs)``): its
             # layers are called in turn, and the model built from the graph

@@ -5,6 +5,8 @@ optional and ``import fastnn`` does not load it."""
 
 from __future__ import annotations
 
+import numpy as np
+
 __all__ = ["plain_tensor"]
 
 
@@ -18,6 +20,11 @@ def _torch_base(value, names, module: str) -> bool:
         if parent.__name__ in names and (home == module or home.startswith(module + ".")):
             return True
     return False
+
+
+def is_torch_tensor(value) -> bool:
+    """A `torch.Tensor` (a `Parameter` or another subclass too)."""
+    return _torch_base(value, ("Tensor",), "torch")
 
 
 def is_torch_dataloader(value) -> bool:
@@ -42,3 +49,13 @@ def plain_tensor(value):
     if str(value.dtype) == "torch.bfloat16":
         value = value.float()
     return value.numpy()
+
+
+def as_torch_tensor(array):
+    """A float32 NumPy result as a CPU torch tensor sharing its memory
+    (``requires_grad`` False): what an eager call on a torch tensor returns,
+    as Keras's torch backend returns tensors. Only called when the caller's
+    input was a torch tensor, so torch is already imported."""
+    import torch
+
+    return torch.from_numpy(np.asarray(array, dtype=np.float32).view(np.ndarray))
