@@ -358,3 +358,66 @@ def test_add_loss_explains_itself_on_layers_and_models():
         with pytest.raises(NotImplementedError, match="activity_regularizer"):
             owner.add_loss(0.1)
     assert model.losses == []
+
+
+def _guide_model(lib):
+    model = lib.Sequential(
+        [
+            lib.Input((4,)),
+            lib.layers.Flatten(),
+            lib.layers.Dense(5, activation="relu"),
+            lib.layers.Dropout(0.2),
+            lib.layers.BatchNormalization(),
+            lib.layers.LeakyReLU(),
+            lib.layers.PReLU(),
+            lib.layers.LayerNormalization(),
+            lib.layers.Dense(3),
+        ]
+    )
+    model.compile(lib.optimizers.Adam(0.01), "mse", metrics=["mae"])
+    return model
+
+
+def test_build_configs_are_keras_s():
+    keras = keras_or_skip()
+    ours, theirs = _guide_model(fastnn), _guide_model(keras)
+    assert ours.get_build_config() == theirs.get_build_config() == {"input_shape": (None, 4)}
+    for mine, keras_layer in zip(ours.layers, theirs.layers):
+        assert mine.get_build_config() == keras_layer.get_build_config(), mine.name
+        assert layers.serialize(mine).get("build_config") == mine.get_build_config()
+    assert fastnn.Sequential([layers.Dense(2)]).get_build_config() is None
+    assert layers.Dense(2).get_build_config() is None
+    standalone = layers.Dense(2)
+    standalone.build((None, 7))
+    assert standalone.get_build_config() == {"input_shape": (None, 7)}
+
+
+def test_build_from_config_builds_as_keras():
+    model = fastnn.Sequential([layers.Dense(2)])
+    model.build_from_config({"input_shape": (None, 6)})
+    assert model.built and model.input_shape == (None, 6)
+    model.build_from_config(None)  # nothing
+    layer = layers.Dense(3)
+    layer.build_from_config({"input_shape": [None, 5]})
+    assert [w.shape for w in layer.weights] == [(5, 3), (3,)]
+
+
+def test_to_json_holds_build_and_compile_configs_and_model_from_json_uses_them():
+    keras = keras_or_skip()
+    import json
+
+    ours, theirs = _guide_model(fastnn), _guide_model(keras)
+    mine, keras_json = json.loads(ours.to_json()), json.loads(theirs.to_json())
+    assert sorted(mine) == sorted(keras_json)
+    assert mine["build_config"] == keras_json["build_config"]
+    assert mine["compile_config"]["loss"] == keras_json["compile_config"]["loss"]
+    for source in (ours.to_json(), theirs.to_json()):
+        rebuilt = fastnn.models.model_from_json(source)
+        assert rebuilt.built and rebuilt.compiled
+        assert type(rebuilt.optimizer) is optimizers.Adam
+        assert float(rebuilt.optimizer.learning_rate) == pytest.approx(0.01)
+    from_ours = keras.models.model_from_json(ours.to_json())  # Keras reads fastnn's
+    assert from_ours.built and from_ours.compiled
+    unbuilt = fastnn.Sequential([layers.Dense(2)])
+    assert "build_config" not in json.loads(unbuilt.to_json())
+    assert not fastnn.models.model_from_json(unbuilt.to_json()).built

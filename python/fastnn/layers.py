@@ -687,6 +687,32 @@ class Layer:
         state["_weights"] = [np.array(w, copy=True) for w in self._weights]  # (int32 counts too)
         return state
 
+    def get_build_config(self) -> Optional[dict]:
+        """Keras's: ``{"input_shape": (None, *shape)}`` of the input the layer
+        was built for (in a built model, or by its own `build`), else None."""
+        shape = self._built_input_shape()
+        return None if shape is None else {"input_shape": (None, *shape)}
+
+    def build_from_config(self, config) -> None:
+        """Keras's: ``build(config["input_shape"])`` for a layer with
+        weights to create; nothing for None or a layer without `build`."""
+        if config and config.get("input_shape") is not None and hasattr(self, "build"):
+            self.build(tuple(config["input_shape"]))
+
+    def _built_input_shape(self) -> Optional[tuple]:
+        # Keras records it for the layers with a build step of their own
+        # (weights, or Flatten/Normalization/Rescaling's shape-dependent state)
+        if not (hasattr(self, "build") or isinstance(self, (Flatten, Normalization, Rescaling))):
+            return None
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None and owner.built and self in owner._layers:
+            shape = tuple(owner._input_shape)
+            for layer in owner._layers:
+                if layer is self:
+                    return shape
+                shape = tuple(layer._sample_output_shape(shape))
+        return self.__dict__.get("_build_shape")
+
     def add_loss(self, loss) -> None:
         """Keras's `add_loss`, refused: see `_ADD_LOSS_REFUSAL`."""
         raise NotImplementedError(_ADD_LOSS_REFUSAL)
@@ -1033,6 +1059,7 @@ class Dense(Layer):
             )
         if self._weights:
             return
+        self._build_shape = shape[1:]
         self._in = int(shape[1])
         self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
         self.built = True
@@ -1591,6 +1618,7 @@ class _PerFeatureLayer(Layer):
         self._check_input(shape[1:])
         if self._weights:
             return
+        self._build_shape = shape[1:]
         self._features = int(shape[-1])
         self._weights = [np.asarray(v, dtype=np.float32) for v in self._init_weights()]
         self.built = True
@@ -3009,12 +3037,16 @@ def serialize(layer: Layer) -> dict:
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize takes a fastnn layer, got {type(layer).__name__}")
-    return {
+    serialized = {
         "module": "keras.layers",
         "class_name": type(layer).__name__,
         "config": layer.get_config(),
         "registered_name": None,
     }
+    build_config = layer.get_build_config()
+    if build_config is not None:  # as Keras's, for a built layer
+        serialized["build_config"] = build_config
+    return serialized
 
 
 def deserialize(config: dict, custom_objects=None) -> Layer:

@@ -2239,13 +2239,24 @@ class Sequential:
             "registered_name": registered,
         }
 
+    def get_build_config(self) -> Optional[dict]:
+        """Keras's: ``{"input_shape": (None, *shape)}`` once built, else None."""
+        return {"input_shape": (None, *self._input_shape)} if self.built else None
+
+    def build_from_config(self, config) -> None:
+        """Keras's: ``build(config["input_shape"])`` (nothing for None)."""
+        if config and config.get("input_shape") is not None:
+            self.build(config["input_shape"])
+
     def to_json(self, **kwargs) -> str:
         """The architecture (no weights) as Keras's JSON: ``{"module",
-        "class_name", "config", "registered_name"}``; `model_from_json`
-        reads it. `kwargs` go to ``json.dumps``."""
+        "class_name", "config", "registered_name"}``, with ``build_config``
+        once built and ``compile_config`` once compiled, as Keras writes
+        them; `model_from_json` reads it (built and compiled alike).
+        `kwargs` go to ``json.dumps``."""
         import json
 
-        return json.dumps(self._class_identity(self.get_config()), **kwargs)
+        return json.dumps(self._serialized(), **kwargs)
 
     @property
     def trainable(self) -> bool:
@@ -4064,8 +4075,10 @@ def model_from_json(json_string, custom_objects=None) -> Sequential:
             f"model_from_json: a {class_name!r} model; fastnn builds Sequential models and "
             "functional models that are one chain of layers"
         )
-    kind = Model if class_name == "Functional" else Sequential
-    return kind.from_config(config.get("config") or {}, custom_objects)
+    from fastnn import saving
+
+    # as Keras's: built from build_config and compiled from compile_config
+    return saving.deserialize_keras_object(config, custom_objects)
 
 
 def save_model(model, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
