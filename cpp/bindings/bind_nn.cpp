@@ -665,6 +665,32 @@ void bind_nn(py::module_& m) {
           },
           py::arg("x"), py::arg("batch_size") = 32, py::arg("check_finite") = true)
       .def(
+          "predict_outputs",
+          [](Network& n, const py::handle& x_obj, const std::vector<int64_t>& layers,
+             int64_t batch_size, bool check_finite) {
+            FloatArray x       = checked_x(n, x_obj, check_finite);
+            const int64_t rows = x.shape(0);
+            py::list result;
+            std::vector<float*> outs;
+            for (const int64_t layer : layers) {
+              const int64_t width = translating([&] { return n.width(layer); });
+              FloatArray out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
+                                                      static_cast<py::ssize_t>(width)});
+              outs.push_back(out.mutable_data());
+              result.append(out);
+            }
+            const float* xp = x.data();
+            {
+              py::gil_scoped_release release;
+              n.predict_outputs(xp, rows, batch_size, layers, outs);
+            }
+            return result;
+          },
+          py::arg("x"), py::arg("layers"), py::arg("batch_size") = 32,
+          py::arg("check_finite") = true,
+          "predict, keeping the outputs of several layers of the same forward passes: one "
+          "float32 (n, width) array per entry of `layers` (layer indices; -1: the input x).")
+      .def(
           "train_batch",
           [](Network& n, const py::handle& x, const py::handle& y, const py::handle& sw,
              bool check_finite) {

@@ -136,7 +136,6 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   if (input_dim_ < 1 || input_dim_ > kMaxBufferFloats)
     throw std::invalid_argument("input_dim must be in [1, 2**56], got " +
                                 std::to_string(input_dim_));
-  if (layers_.empty()) throw std::invalid_argument("a Network needs at least one layer");
   int64_t width            = input_dim_;
   int64_t offset           = 0;
   int64_t stat_end         = 0;  // floats of the state buffer so far
@@ -381,8 +380,10 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
   run_thresholds_.resize(longest);
   run_buckets_.resize(2 * (longest + 1));
   run_sums_.resize(longest);
-  const LayerSpec& last  = layers_.back();
-  const bool has_act     = last.type == LayerType::dense || last.type == LayerType::activation;
+  // (no layers: the loss reads the inputs themselves, never logits)
+  const LayerSpec last = layers_.empty() ? LayerSpec{} : layers_.back();
+  const bool has_act =
+      !layers_.empty() && (last.type == LayerType::dense || last.type == LayerType::activation);
   const bool categorical = loss.kind == ops::LossKind::categorical_crossentropy ||
                            loss.kind == ops::LossKind::sparse_categorical_crossentropy;
   // An output with an activity regularizer keeps its probabilities: the
@@ -572,6 +573,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
   }
   if (background && tail == layers_.size()) task->start(*background);
   last_rows_ = rows;
+  last_out_  = in;
   return in;
 }
 
@@ -885,7 +887,24 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
   }
 }
 
+int64_t Network::width(int64_t layer) const {
+  if (layer < -1 || layer >= static_cast<int64_t>(layers_.size()))
+    throw std::invalid_argument("layer " + std::to_string(layer) + " is outside [-1, " +
+                                std::to_string(layers_.size()) + ")");
+  return layer < 0 ? input_dim_ : widths_[static_cast<size_t>(layer)];
+}
+
 void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {
+  predict_outputs(x, rows, batch_size, {static_cast<int64_t>(layers_.size()) - 1}, {out});
+}
+
+void Network::predict_outputs(const float* x, int64_t rows, int64_t batch_size,
+                              const std::vector<int64_t>& layers, const std::vector<float*>& outs) {
+  if (layers.size() != outs.size())
+    throw std::invalid_argument("predict_outputs: " + std::to_string(layers.size()) +
+                                " layers but " + std::to_string(outs.size()) + " outputs");
+  std::vector<int64_t> widths(layers.size());
+  for (size_t k = 0; k < layers.size(); ++k) widths[k] = width(layers[k]);
   std::lock_guard<std::mutex> lock(mutex_);
   if (batch_size <= 0 || batch_size > rows) batch_size = rows;
   if (rows == 0) return;
@@ -895,12 +914,17 @@ void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_si
   // 2 threads), and each output row is the same.
   batch_size = std::min(batch_size, kInferenceChunkRows);
   reserve(batch_size);
-  const int64_t ow = output_dim();
   runtime::run_in_team(team_threads(batch_size, 1), [&] {
     for (int64_t off = 0; off < rows; off += batch_size) {
       const int64_t r = std::min(batch_size, rows - off);
-      const float* y  = forward(x + off * input_dim_, r, false);
-      std::memcpy(out + off * ow, y, static_cast<size_t>(r * ow) * sizeof(float));
+      const float* in = x + off * input_dim_;
+      forward(in, r, false);
+      // out_ptr_[i]: layer i's output (the input itself for an identity layer)
+      for (size_t k = 0; k < layers.size(); ++k) {
+        const float* y = layers[k] < 0 ? in : out_ptr_[static_cast<size_t>(layers[k])];
+        std::memcpy(outs[k] + off * widths[k], y,
+                    static_cast<size_t>(r * widths[k]) * sizeof(float));
+      }
     }
   });
 }
@@ -1169,8 +1193,8 @@ RunResult Network::evaluate(const Batch& data, int64_t batch_size, bool keep_out
 }
 
 void Network::keep_last_outputs(RunResult* r) const {
-  const int64_t rows = out_ptr_.empty() || out_ptr_.back() == nullptr ? 0 : last_rows_;
-  const float* y     = rows > 0 ? out_ptr_.back() : nullptr;
+  const int64_t rows = last_out_ == nullptr ? 0 : last_rows_;
+  const float* y     = last_out_;
   r->outputs.insert(r->outputs.end(), y, y + rows * output_dim());
   r->output_rows += rows;
 }

@@ -48,6 +48,9 @@
 //               sum dy, dx = gamma * inv / N * (N dy - sum dy - xhat sum(dy xhat))
 //               in training mode, dx = dy * gamma * inv in inference mode.
 // (Flatten is a reshape the Python front resolves: rows stay rows.)
+// No layers at all is the identity, y = x (a model of preprocessing layers,
+// which the Python front applies to the inputs): output_dim() == input_dim(),
+// the loss is computed on the inputs and nothing trains.
 //
 // Weight regularization (keras.regularizers L1/L2/L1L2 on a Dense kernel or
 // bias): each regularized tensor w adds the penalty l1 * sum|w| + l2 * sum w^2
@@ -238,18 +241,19 @@ struct Batch {
 
 class Network {
  public:
-  // Throws std::invalid_argument for an empty layer list, units < 1,
-  // input_dim < 1, a dropout (or gaussian/alpha dropout) rate outside [0, 1),
-  // a gaussian_noise stddev outside [0, 1], relu_clipped parameters that are
-  // negative or NaN (or infinite, but for max_value), a negative or non-finite
-  // regularization factor, a non-finite act_param, a negative elu alpha, a
-  // batch_norm momentum outside [0, 1] or an epsilon that is not finite and > 0.
+  // Throws std::invalid_argument for units < 1, input_dim < 1, a dropout
+  // (or gaussian/alpha dropout) rate outside [0, 1), a gaussian_noise stddev outside [0, 1],
+  // relu_clipped parameters that are negative or NaN (or infinite, but for max_value), a negative
+  // or non-finite regularization factor, a non-finite act_param, a negative elu alpha, a batch_norm
+  // momentum outside [0, 1] or an epsilon that is not finite and > 0.
   Network(int64_t input_dim, std::vector<LayerSpec> layers);
   Network(const Network&)            = delete;
   Network& operator=(const Network&) = delete;
 
   int64_t input_dim() const { return input_dim_; }
-  int64_t output_dim() const { return widths_.back(); }
+  int64_t output_dim() const { return widths_.empty() ? input_dim_ : widths_.back(); }
+  // The width of layer `layer`'s output; -1: the input's (input_dim).
+  int64_t width(int64_t layer) const;
   int64_t num_params() const { return num_params_; }
   // Size of the flat buffers including alignment padding.
   int64_t buffer_size() const { return buffer_size_; }
@@ -303,6 +307,13 @@ class Network {
   // Inference: out (rows, output_dim) = network(x), batch_size rows at a time
   // (batch_size <= 0: all rows at once). No gradients kept.
   void predict(const float* x, int64_t rows, float* out, int64_t batch_size);
+  // predict keeping several layers' outputs from the same forward passes:
+  // outs[k] (rows, width(layers[k])) receives layer layers[k]'s output in
+  // inference mode, -1 the input x itself (a feature extractor's
+  // intermediate activations). std::invalid_argument for a layer index
+  // outside [-1, layers) or sizes that differ.
+  void predict_outputs(const float* x, int64_t rows, int64_t batch_size,
+                       const std::vector<int64_t>& layers, const std::vector<float*>& outs);
 
   // Forward (training mode) + loss + backward into grads(); returns the
   // batch's loss and metric sums (steps = 1). Does not update the weights.
@@ -476,7 +487,8 @@ class Network {
   // than kSkipZeroMaxKept of them; otherwise it is retried every
   // kSkipZeroRetry steps. Only the speed depends on this.
   double input_kept_       = 0.0;
-  int64_t last_rows_       = 0;  // rows of the last forward pass (keep_outputs)
+  int64_t last_rows_       = 0;        // rows of the last forward pass (keep_outputs)
+  const float* last_out_   = nullptr;  // and its output (x itself without layers)
   int64_t skip_zero_retry_ = 0;
   std::mutex mutex_;
 };
