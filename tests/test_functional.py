@@ -139,12 +139,10 @@ def test_graphs_fastnn_cannot_run_raise_clear_errors():
     other = Input(shape=(6,))
     with pytest.raises(ValueError, match="not computed from `inputs`"):
         Model(inputs, layers.Dense(2)(other))
-    with pytest.raises(ValueError, match="one input and one output"):
+    with pytest.raises(ValueError, match="one input; `inputs` holds 2"):
         Model([inputs, other], layers.Dense(2)(inputs))
-    with pytest.raises(ValueError, match="one input and one output"):
+    with pytest.raises(ValueError, match="not on the chain"):  # two branches
         Model(inputs, [layers.Dense(2)(inputs), layers.Dense(3)(inputs)])
-    with pytest.raises(ValueError, match="call at least one layer"):
-        Model(inputs, inputs)
     with pytest.raises(ValueError, match="result of fastnn.Input"):
         Model(layers.Dense(2)(inputs), layers.Dense(2)(inputs))
     with pytest.raises(ValueError, match="called on 2 inputs"):

@@ -70,10 +70,15 @@ def test_save_load_and_config(tmp_path, rng):
     assert isinstance(same, layers.Identity) and same.name == "skip" and not same.trainable
 
 
-def test_a_model_of_identity_layers_alone_is_refused():
+def test_a_model_of_identity_layers_alone_is_the_identity():
+    # as Keras predicts and evaluates it (it was refused: no Dense layer)
     model = models.Sequential([layers.Input(shape=(3,)), layers.Identity()])
-    with pytest.raises(ValueError, match="no Dense"):
-        model.predict(np.ones((2, 3), np.float32), verbose=0)
+    x = np.arange(6, dtype=np.float64).reshape(2, 3)
+    out = model.predict(x, verbose=0)
+    assert out.dtype == np.float32 and not np.shares_memory(out, x)
+    np.testing.assert_array_equal(out, x)
+    model.compile("sgd", "mse")
+    assert model.evaluate(x, x + 2, verbose=0) == pytest.approx(4.0)
 
 
 KERAS_SCRIPT = textwrap.dedent(

@@ -1,5 +1,5 @@
 """Keras's functional API for the networks fastnn runs: a single chain of
-layers from one `Input` to one output.
+layers from one `Input`, with one output or several along the chain.
 
     inputs = fastnn.Input(shape=(784,))
     x = layers.Dense(64, activation="relu")(inputs)
@@ -13,9 +13,14 @@ KerasTensor is. `Model(inputs, outputs)` follows the calls back from
 `outputs` to `inputs` and builds the chain as a Sequential model, which is
 what it is to the C++ engine; a model called on a symbolic tensor calls its
 layers in turn, and layers of another model keep sharing their weights with
-it (``Model(inputs=model.inputs, outputs=model.layers[-2].output)``). Graphs
-that are not one chain (several inputs or outputs, merges, a layer used twice
-in one model) raise ValueError naming what fastnn supports.
+it (``Model(inputs=model.inputs, outputs=model.layers[-2].output)``).
+`outputs` may be a list, tuple or dict (nested as Keras allows) of tensors
+that all lie on that one chain (Keras's feature extractor,
+``outputs=[layer.output for layer in model.layers]``): the chain runs to the
+furthest of them, and predict returns each one's values in that structure.
+Graphs that are not one chain (several inputs, outputs on two branches,
+merges, a layer used twice in one model) raise ValueError naming what fastnn
+supports.
 """
 
 from __future__ import annotations
@@ -110,48 +115,158 @@ def _single(value, what: str):
         value = list(value.values())
     if isinstance(value, (list, tuple)):
         if len(value) != 1:
-            raise ValueError(
-                f"fastnn models have one input and one output; `{what}` holds {len(value)}"
-            )
+            raise ValueError(f"fastnn models have one input; `{what}` holds {len(value)}")
         value = value[0]
     return value
 
 
-def chain(inputs, outputs) -> List:
-    """The layers from `inputs` (an InputLayer) to `outputs`, in call order,
-    the InputLayer first."""
+def _keras_ordered(structure):
+    """`structure` with its dicts in the order Keras 3.15's tree (torch
+    backend, keras/src/tree/torchtree_impl.py _dict_to_ordered_dict) gives
+    them: a plain dict's keys sorted, the containers inside lists and tuples
+    ordered alike, but the values of a dict as they are (a dict directly in
+    a dict keeps its own order)."""
+    if type(structure) is dict:
+        return {key: structure[key] for key in sorted(structure)}
+    if isinstance(structure, tuple):
+        return tuple(_keras_ordered(item) for item in structure)
+    if isinstance(structure, list):
+        return [_keras_ordered(item) for item in structure]
+    return structure
+
+
+def _flatten(structure, path: str = "") -> List[Tuple[str, object]]:
+    if isinstance(structure, dict):
+        items = list(structure.items())
+    elif isinstance(structure, (list, tuple)):
+        items = list(enumerate(structure))
+    else:
+        return [(path, structure)]
+    flat = []
+    for key, value in items:
+        flat += _flatten(value, f"{path}, {key}" if path else f"{key}")
+    return flat
+
+
+def flatten_outputs(structure) -> List[Tuple[str, object]]:
+    """``(path, leaf)`` of a list / tuple / dict structure, nested, in Keras's
+    order (`_keras_ordered`: as Keras's `model.outputs`); `path` reads as
+    Keras's ``Output with path `...` ``."""
+    return _flatten(_keras_ordered(structure))
+
+
+def pack_outputs(structure, values: list):
+    """`values` (one per leaf of `structure`, in `flatten_outputs`' order)
+    in the shape of `structure` as Keras's tree.pack_sequence_as makes it:
+    lists as lists, tuples as tuples, dicts in `_keras_ordered`'s order."""
+    values = iter(values)
+
+    def pack(node):
+        if isinstance(node, dict):
+            return {key: pack(value) for key, value in node.items()}
+        if isinstance(node, tuple):
+            return tuple(pack(item) for item in node)
+        if isinstance(node, list):
+            return [pack(item) for item in node]
+        return next(values)
+
+    return pack(_keras_ordered(structure))
+
+
+def map_outputs(structure, fn, is_leaf=None):
+    """`structure` with `fn(leaf)` for each leaf, its lists, tuples and dicts
+    (in their own key order) kept, as Keras's tree.map_structure; `is_leaf`
+    may declare a container a leaf."""
+    if is_leaf is not None and is_leaf(structure):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {key: map_outputs(value, fn, is_leaf) for key, value in structure.items()}
+    if isinstance(structure, tuple):
+        return tuple(map_outputs(item, fn, is_leaf) for item in structure)
+    if isinstance(structure, list):
+        return [map_outputs(item, fn, is_leaf) for item in structure]
+    return fn(structure)
+
+
+def unpack_singleton(structure):
+    """Keras's functional models return a list or tuple of one output as
+    that output (keras/src/models/functional.py unpack_singleton)."""
+    if isinstance(structure, (list, tuple)) and len(structure) == 1:
+        return structure[0]
+    return structure
+
+
+def _path_from(inputs, leaf, where: str) -> list:
+    """The layers from `inputs` to the output `leaf`, in call order (empty
+    for the input itself)."""
+    from fastnn.layers import InputLayer
+
+    if leaf is inputs:
+        return []
+    if isinstance(leaf, InputLayer):
+        raise ValueError(
+            f"Output{where} is the input {leaf.name!r}, not `inputs` {inputs.name!r}: it is not "
+            "connected to `inputs`"
+        )
+    if not isinstance(leaf, SymbolicTensor):
+        raise ValueError(
+            f"`outputs`{where} must be what calling a layer on the input returned (or the input), "
+            f"got {type(leaf).__name__}"
+        )
+    path = []
+    node = leaf
+    while isinstance(node, SymbolicTensor):
+        path.append(node._layer)
+        node = node._parent
+    if node is not inputs:
+        raise ValueError(
+            f"`outputs`{where} {leaf!r} is not computed from `inputs` {inputs.name!r} (it comes "
+            f"from the input {getattr(node, 'name', node)!r})"
+        )
+    path.reverse()
+    return path
+
+
+def chain(inputs, outputs) -> Tuple[List, List[int]]:
+    """The layers from `inputs` (an InputLayer) to the furthest of `outputs`,
+    in call order, the InputLayer first; and per output (in
+    `flatten_outputs`' order) its place on that chain: 0 for the input
+    itself, ``i`` for the output of the chain's i-th layer.
+
+    Raises:
+        ValueError: several inputs, an output that is not on the chain (on
+            another branch, from another input, not a tensor), a layer used
+            twice.
+    """
     from fastnn.layers import InputLayer
 
     inputs = _single(inputs, "inputs")
-    outputs = _single(outputs, "outputs")
     if not isinstance(inputs, InputLayer):
         raise ValueError(
             f"`inputs` must be the result of fastnn.Input(shape=...), got {type(inputs).__name__}"
         )
-    if not isinstance(outputs, SymbolicTensor):
-        if outputs is inputs:
-            raise ValueError("`outputs` is the input itself: call at least one layer on it")
-        raise ValueError(
-            "`outputs` must be what calling a layer on the input returned, got "
-            f"{type(outputs).__name__}"
-        )
-    layers = []
-    node = outputs
-    while isinstance(node, SymbolicTensor):
-        layers.append(node._layer)
-        node = node._parent
-    if node is not inputs:
-        raise ValueError(
-            f"`outputs` {outputs!r} is not computed from `inputs` {inputs.name!r} (it comes "
-            f"from the input {getattr(node, 'name', node)!r})"
-        )
-    layers.reverse()
+    leaves = flatten_outputs(outputs)
+    if not leaves:
+        raise ValueError(f"`outputs` argument cannot be empty. Received: outputs={outputs!r}")
+    several = len(leaves) > 1 or leaves[0][0] != ""
+    paths = []
+    for path, leaf in leaves:
+        where = f" with path `{path}`" if several else ""
+        paths.append(_path_from(inputs, leaf, where))
+    longest = max(paths, key=len)
+    for (path, leaf), layers in zip(leaves, paths):
+        if any(a is not b for a, b in zip(layers, longest)):
+            raise ValueError(
+                f"Output with path `{path}` ({leaf!r}) is not on the chain of layers to the "
+                f"furthest output ({longest[-1].name!r}): fastnn models are one chain of layers, "
+                "so every output must be the input or the output of a layer on it (no branches)"
+            )
     seen = set()
-    for layer in layers:
+    for layer in longest:
         if id(layer) in seen:
             raise ValueError(
                 f"Layer {layer.name!r} is used twice; fastnn models are a chain of distinct "
                 "layers (no shared weights). Create a second layer instead."
             )
         seen.add(id(layer))
-    return [inputs, *layers]
+    return [inputs, *longest], [len(layers) for layers in paths]

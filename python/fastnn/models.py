@@ -248,6 +248,10 @@ class Sequential:
     """
 
     _first_call_thread = None  # the thread running _first_call on this model, if any
+    # Several outputs (a functional Model's, see Model): the structure predict
+    # returns, and per output its place on the chain (index into _places)
+    _output_structure = None
+    _output_places = None
 
     def __init__(
         self,
@@ -288,7 +292,7 @@ class Sequential:
         self.steps_per_execution = 1
         for layer in layers or []:
             Sequential.add(self, layer, rebuild=False)
-        if self._input_shape is not None and _has_engine_layer(self._layers):
+        if self._input_shape is not None and _has_layers(self._layers):
             self.build()
 
     def add_loss(self, loss) -> None:
@@ -336,9 +340,9 @@ class Sequential:
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
         self._layers.append(layer)
-        # Rebuilt once a layer the engine runs is there (also for a Normalization
-        # added after one: build() then refuses its place, and the add is undone).
-        if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
+        # Rebuilt with every layer (also for a Normalization added after a layer
+        # the engine runs: build() then refuses its place, and the add is undone).
+        if rebuild and self._input_shape is not None and _has_layers(self._layers):
             try:
                 self._rebuild_or_keep()
             except Exception:
@@ -365,6 +369,11 @@ class Sequential:
             raise ValueError(f"model {self.name!r} cannot be added to itself")
         if not model._layers:
             raise ValueError(f"model {model.name!r} has no layers to add")
+        if model._output_structure is not None:
+            raise ValueError(
+                f"model {model.name!r} has {len(model.outputs)} outputs; a layer of a Sequential "
+                "model takes the one output of the layer before it (Keras refuses it too)"
+            )
         before = (list(self._layers), self._input_shape, self.__dict__.get("_given_input"))
         try:
             if not self._layers and self._input_shape is None and model._input_shape is not None:
@@ -372,7 +381,7 @@ class Sequential:
                 self._given_input = model._input_tensor()
             for inner in model._layers:
                 Sequential.add(self, inner, rebuild=False)
-            if rebuild and self._input_shape is not None and _has_engine_layer(self._layers):
+            if rebuild and self._input_shape is not None and _has_layers(self._layers):
                 self._rebuild_or_keep()
         except Exception:
             self._layers, self._input_shape, self._given_input = before  # as it was
@@ -508,7 +517,7 @@ class Sequential:
                 "the model has no input shape: start with Input(shape=...) or pass input_shape= "
                 "to the first layer (or call it on data)"
             )
-        if not self._layers:
+        if not self._layers and not isinstance(self, Model):  # (Model(inputs, inputs) is one)
             raise ValueError("the model has no layers")
         shape = self._input_shape
         # Rescaling layers may come before the Flatten, and layers that take
@@ -517,7 +526,11 @@ class Sequential:
             (x for x in self._layers if not isinstance(x, _ANY_SHAPE_BEFORE_FLATTEN)),
             None,
         )
-        if len(shape) > 1 and not isinstance(first, (_layers.Flatten, _layers.Reshape)):
+        if (
+            len(shape) > 1
+            and first is not None  # (preprocessing layers only: samples keep their shape)
+            and not isinstance(first, (_layers.Flatten, _layers.Reshape))
+        ):
             last_axis = (
                 f" (Keras's Dense maps the last axis of each sample, keeping {shape[:-1]}: "
                 "fastnn's layers take flat samples only)"
@@ -531,6 +544,10 @@ class Sequential:
             )
         specs = []
         normalizers = []
+        # per place on the chain (0: the input, i: layer i-1's output): the engine
+        # layer computing it (-1: none, the inputs), the normalizers applied before
+        # it and its per-sample shape (see _outputs_of)
+        places = [(-1, 0, shape)]
         for i, layer in enumerate(self._layers):
             if isinstance(layer, _layers.Normalization):
                 if len(shape) != 1 or not all(
@@ -557,8 +574,7 @@ class Sequential:
             if spec is not None:
                 specs.append((layer, spec))
             shape = layer._sample_output_shape(shape)
-        if not specs:
-            raise ValueError("the model has no Dense, Activation or Dropout layer")
+            places.append((len(specs) - 1, len(normalizers), tuple(shape)))
         _check_network_size(self._input_shape, specs)
         _check_memory(self.name, self._input_shape, specs)
         try:
@@ -619,6 +635,7 @@ class Sequential:
             if owner is None or owner is self or layer not in owner._layers:
                 layer._owner = weakref.ref(self)  # a shared layer keeps its first model
         self._output_shape = shape
+        self._places = places
         self._borrowed = borrowed
         self._net = net
         self._spec_layers = [layer for layer, _ in specs]
@@ -702,6 +719,8 @@ class Sequential:
             changes.
         """
         self._refuse_while_training("compile")
+        if self._output_structure is not None:
+            self._refuse_several_outputs("compile")
         steps_per_execution = _check_steps_per_execution(steps_per_execution)
         if jit_compile == "auto" or run_eagerly:
             if jit_compile and jit_compile != "auto":
@@ -760,6 +779,16 @@ class Sequential:
         self.jit_compile = jit_compile
         self.steps_per_execution = steps_per_execution
         self.compiled = True
+
+    def _refuse_several_outputs(self, what: str) -> None:
+        names = self.output_names
+        raise ValueError(
+            f"{what}: fastnn trains models with one output, and model {self.name!r} has "
+            f"{len(names)} ({names}; `outputs` given as a {type(self._outputs).__name__}). "
+            "predict, save and load work on it (a feature extractor); to train, build a model "
+            "with one output tensor, e.g. Model(inputs, outputs=<the last one>), which shares "
+            "the layers and their weights."
+        )
 
     def _output_name(self) -> str:
         """The name Keras gives the output: the last layer's, or the nested
@@ -956,10 +985,15 @@ class Sequential:
         _refuse_batch_source(x, what)
         return _single_structures(x, y, sample_weight, **self._structure_hints())
 
-    def _prepare_x(self, x) -> np.ndarray:
-        """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once."""
+    def _prepare_x(self, x, kept: Optional[dict] = None) -> np.ndarray:
+        """(n, *input_shape) -> C-contiguous float32 (n, input_dim); converted once.
+
+        kept: a dict that receives, per number k of Normalization / Rescaling
+        layers applied, the inputs after the first k (several outputs).
+        """
         if (
-            type(x) is np.ndarray
+            kept is None
+            and type(x) is np.ndarray
             and x.dtype is _FLOAT32
             and x.ndim == 2
             and self._net is not None
@@ -1006,7 +1040,9 @@ class Sequential:
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
         x = np.ascontiguousarray(x, dtype=np.float32)
-        for layer in self._normalizers:  # once per call, as every conversion
+        if kept is not None:
+            kept[0] = x
+        for k, layer in enumerate(self._normalizers, 1):  # once per call, as every conversion
             with np.errstate(over="ignore", invalid="ignore"):  # (checked just below)
                 normalized = layer._normalize(x)
             if not np.isfinite(normalized).all() and np.isfinite(x).all():
@@ -1019,7 +1055,62 @@ class Sequential:
                     f"{normalized[row, col]!r}: its constants overflow float32 on this input"
                 )
             x = normalized
+            if kept is not None:
+                kept[k] = x
         return x
+
+    # -- what predict returns ----------------------------------------------------
+    def _kept(self) -> Optional[dict]:
+        """`_prepare_x`'s `kept` for a predict: a dict with several outputs."""
+        return None if self._output_structure is None else {}
+
+    def _outputs_of(self, net, x: np.ndarray, batch_size: int, kept: Optional[dict]):
+        """What predict returns for `x` prepared by ``_prepare_x(x, kept)``:
+        the one output, ``(n, *output_shape)``, or with several outputs the
+        list of theirs in `outputs` order (`_pack` makes the structure).
+        Every output of the engine's layers comes from the same passes
+        (`Network.predict_outputs`); one before them is the inputs after
+        the normalizers up to it (`kept`)."""
+        if kept is None:
+            out = net.predict(x, batch_size)
+            shape = self._output_shape  # (Reshape last, or preprocessing layers only)
+            if len(shape) == 1 or out.shape[1] != math.prod(shape):  # (a net rebuilt meanwhile)
+                return out
+            return out.reshape(len(out), *shape)
+        places = [self._places[place] for place in self._output_places]
+        layers = sorted({layer for layer, _, _ in places if layer >= 0})
+        computed = dict(zip(layers, net.predict_outputs(x, layers, batch_size))) if layers else {}
+        outputs, given = [], set()
+        for layer, normalized, shape in places:
+            value = computed[layer] if layer >= 0 else kept[normalized]
+            if layer < 0 or layer in given:  # (the caller's x, or an output repeated)
+                value = value.copy()
+            given.add(layer)
+            outputs.append(value.reshape(len(value), *shape))
+        return outputs
+
+    def _pack(self, outputs):
+        """`_outputs_of`'s result in the structure of `outputs`, as Keras returns it."""
+        if self._output_structure is None:
+            return outputs
+        from fastnn import functional
+
+        return functional.pack_outputs(self._output_structure, outputs)
+
+    def _sliced(self, kept: Optional[dict], start: int, stop: int) -> Optional[dict]:
+        return None if kept is None else {k: v[start:stop] for k, v in kept.items()}
+
+    def _concatenated(self, parts: list, rows: int):
+        """`_outputs_of`'s results of consecutive batches as one (`rows` in all)."""
+        if self._output_structure is None:
+            return np.concatenate(parts) if parts else self._empty_output(None, rows)
+        if not parts:
+            return [self._empty_output(place, rows) for place in self._output_places]
+        return [np.concatenate(column) for column in zip(*parts)]
+
+    def _empty_output(self, place, rows: int) -> np.ndarray:
+        shape = self._output_shape if place is None else self._places[place][2]
+        return np.empty((rows, *shape), np.float32)
 
     @contextlib.contextmanager
     def _exclusive(self, what: str):
@@ -1275,13 +1366,18 @@ class Sequential:
             return _first_call(self, Sequential.predict_on_batch, (x,), {})
         return self._predict_batch("predict_on_batch", x)
 
-    def _predict_batch(self, what, x) -> np.ndarray:
+    def _predict_batch(self, what, x):
+        return self._pack(self._batch_outputs(what, x))
+
+    def _batch_outputs(self, what, x):
+        """`_outputs_of` for all of `x` at once."""
         if type(x) is not np.ndarray:
             x = self._input_structures(what, x)[0]
-        x = self._prepare_x(x)
+        kept = self._kept()
+        x = self._prepare_x(x, kept)
         if self._borrowed:
             self._borrow_in_to_read()
-        return self._net.predict(x, 0)
+        return self._outputs_of(self._net, x, 0, kept)
 
     def _format(self, result: dict, return_dict: bool):
         logs = self._logs(result)
@@ -1847,8 +1943,10 @@ class Sequential:
             callbacks: list of callbacks (predict hooks). Defaults to `None`.
 
         Returns:
-            float32 array ``(n, outputs)`` (``min(n, steps * batch_size)``
-            rows with `steps`).
+            float32 array ``(n, *output_shape)`` (``min(n, steps *
+            batch_size)`` rows with `steps`); with several outputs (a
+            functional Model's), one such array per output in the structure
+            of the model's `outputs`, as Keras.
         """
         first = self._first_call_thread  # set while a first call runs (in any thread)
         if (self._net is None or first is not None) and first != threading.get_ident():
@@ -1868,18 +1966,20 @@ class Sequential:
             verbose = _check_verbose(verbose)
         if source:
             return self._predict_source(x, steps, callbacks, verbose, verbose_param)
-        x = self._prepare_x(x)
+        kept = self._kept()
+        x = self._prepare_x(x, kept)
         batch_size = batch_size or _default_batch_size(len(x), steps)
         n_steps = -(-len(x) // batch_size)
         if steps is not None:
             if steps > n_steps:
                 _warn_ran_out("prediction", steps, n_steps, n_steps, batch_size)
             x = x[: steps * batch_size]
+            kept = self._sliced(kept, 0, steps * batch_size)
             n_steps = steps
         if self._borrowed:
             self._borrow_in_to_read()
         if verbose == 0 and not callbacks:
-            return self._net.predict(x, batch_size)
+            return self._pack(self._outputs_of(self._net, x, batch_size, kept))
         from fastnn import callbacks as _callbacks
 
         cbs = _callbacks.CallbackList(
@@ -1893,17 +1993,21 @@ class Sequential:
         net = self._net  # the network x was checked for, even if a callback rebuilds
         cbs.on_predict_begin()
         if cbs.batch_hook_policy("predict") == "every":
-            out = np.empty((len(x), net.output_dim), np.float32)
+            parts = []
             for b, start in enumerate(range(0, len(x), batch_size)):
                 cbs.on_predict_batch_begin(b)
-                part = net.predict(x[start : start + batch_size], batch_size)
-                out[start : start + batch_size] = part
-                cbs.on_predict_batch_end(b, {"outputs": part})
+                stop = start + batch_size
+                part = self._outputs_of(
+                    net, x[start:stop], batch_size, self._sliced(kept, start, stop)
+                )
+                parts.append(part)
+                cbs.on_predict_batch_end(b, {"outputs": self._pack(part)})
+            out = self._concatenated(parts, len(x))
         else:
-            out = net.predict(x, batch_size)
+            out = self._outputs_of(net, x, batch_size, kept)
             cbs.on_predict_batch_end(-(-len(x) // batch_size) - 1, {})
         cbs.on_predict_end()
-        return out
+        return self._pack(out)
 
     # -- generators and PyDatasets (Keras's batch sources) ----------------------
     def _source_batch(self, what: str, step: int, run, *args):
@@ -2062,12 +2166,12 @@ class Sequential:
             if policy == "every":
                 cbs.on_predict_batch_begin(step)
             bx = _batch_sources.unpack(batch)[0]
-            outputs.append(self._source_batch("predict", step, self._predict_batch, bx))
-            cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
+            outputs.append(self._source_batch("predict", step, self._batch_outputs, bx))
+            cbs.on_predict_batch_end(step, {"outputs": self._pack(outputs[-1])})
         cbs.on_predict_end()
-        if not outputs:
-            return np.empty((0, self._net.output_dim if self._net else 0), np.float32)
-        return np.concatenate(outputs)
+        if not outputs and self._net is None:
+            return np.empty((0, 0), np.float32)
+        return self._pack(self._concatenated(outputs, 0))
 
     def __reduce__(self):
         """Pickling, copy.copy and copy.deepcopy go through the `.keras`
@@ -2116,12 +2220,12 @@ class Sequential:
             # A model in a functional graph (``features = base(inputs)``): its
             # layers are called in turn, and the model built from the graph
             # shares them (and their weights) with this one.
-            if not self._layers:
+            if not self._layers and not isinstance(self, Model):
                 raise ValueError(f"model {self.name!r} has no layers to call")
             shape = tuple(x.shape[1:])
             if self._input_shape is None:  # built on its first call, as Keras builds it
                 self._input_shape = shape
-                if _has_engine_layer(self._layers):
+                if _has_layers(self._layers):
                     self.build()
             if self._input_shape is not None and shape != tuple(self._input_shape):
                 raise ValueError(
@@ -2129,10 +2233,15 @@ class Sequential:
                     f"but is called on an input of shape {(None, *shape)}"
                 )
             called = (*getattr(x, "_called_models", ()), self)
+            nodes = [x]  # the tensor at each place of the chain
             for layer in self._layers:
                 x = functional.call_layer(layer, x, (), {})
-            x._called_models = called
-            return x
+                nodes.append(x)
+            if self._layers:
+                x._called_models = called
+            if self._output_structure is None:
+                return x
+            return self._pack([nodes[place] for place in self._output_places])
         if training:
             dropouts = [
                 layer.name
@@ -2151,13 +2260,11 @@ class Sequential:
                     "train_on_batch. Call the model with training=False (or None) for "
                     "inference outputs."
                 )
-        if type(x) is not np.ndarray:
-            x = self._input_structures("call", x)[0]
-        x = self._prepare_x(x)
-        # a NumPy array that also has the Keras tensor's numpy() (model(x).numpy())
-        if self._borrowed:
-            self._borrow_in_to_read()
-        return self._net.predict(x, 0).view(_layers._EagerArray)
+        # NumPy arrays that also have the Keras tensor's numpy() (model(x).numpy())
+        outputs = self._batch_outputs("call", x)
+        if self._output_structure is None:
+            return outputs.view(_layers._EagerArray)
+        return self._pack([output.view(_layers._EagerArray) for output in outputs])
 
     @property
     def dtype(self) -> str:
@@ -2335,7 +2442,7 @@ class Sequential:
         layer = self._layers.pop()
         previous = self._net
         self._net = None
-        if rebuild and previous is not None and _has_engine_layer(self._layers):
+        if rebuild and previous is not None and _has_layers(self._layers):
             try:
                 self.build()
             except Exception:
@@ -2510,7 +2617,7 @@ class Sequential:
             # loading n layers O(n**2) (a 3000-layer config took minutes)
             model.add(_layers.deserialize(layer_config, custom_objects), rebuild=False)
         model._trainable = trainable  # the layers keep the flags their configs hold
-        if model._input_shape is not None and _has_engine_layer(model._layers):
+        if model._input_shape is not None and _has_layers(model._layers):
             model.build()
         if not model.built and isinstance(build_input_shape, (list, tuple)) and model._layers:
             model.build(build_input_shape)
@@ -3102,10 +3209,12 @@ def _largest_kernel(input_shape, specs) -> str:
     return f"its largest layer, {best[1]!r}, holds {best[2]} x {best[3]} weights"
 
 
-def _has_engine_layer(layers) -> bool:
-    """Whether the C++ network has a layer to run (Flatten, Normalization and
-    Rescaling are applied to the inputs in Python): a model is built only then."""
-    return any(not isinstance(layer, _PREPROCESSING) for layer in layers)
+def _has_layers(layers) -> bool:
+    """Whether a model of `layers` is built once its input shape is known:
+    when it has a layer (one of Flatten, Normalization and Rescaling only, which
+    Python applies to the inputs, gives the engine a network without layers:
+    the identity)."""
+    return bool(layers)
 
 
 def _warn_softmax_over_one_unit(layers, output_shapes) -> None:
@@ -3778,6 +3887,44 @@ def _inbound_names(inbound) -> list:
     return names
 
 
+def _tensor_layer_name(leaf) -> str:
+    """The name of the layer whose output `leaf` is (the Input's name for an
+    Input): the config's name for the tensor."""
+    return leaf.name if isinstance(leaf, _layers.InputLayer) else leaf._layer.name
+
+
+def _tensor_name(leaf) -> str:
+    """Keras's output name of `leaf`: its layer's, or the name of the model
+    called in the graph whose last layer made it."""
+    if not isinstance(leaf, _layers.InputLayer):
+        for model in reversed(getattr(leaf, "_called_models", ())):
+            if model._layers and model._layers[-1] is leaf._layer:
+                return model.name
+    return _tensor_layer_name(leaf)
+
+
+def _config_outputs(ends, tensors: dict):
+    """A config's ``output_layers`` as the tensors it names, read as Keras's
+    functional_from_config reads them (a ``[name, node, index]`` leaf; dicts,
+    lists and tuples around leaves)."""
+    from fastnn import functional
+
+    def is_end(end) -> bool:
+        return isinstance(end, (list, tuple)) and len(end) == 3 and isinstance(end[0], str)
+
+    def tensor(end):
+        if not is_end(end):
+            raise ValueError(f"output_layers: a malformed entry {end!r:.200}")
+        if end[0] not in tensors:
+            raise ValueError(
+                f"output_layers names {end[0]!r}, which is not the input or a layer of the "
+                f"config's chain ({list(tensors)[:8]})"
+            )
+        return tensors[end[0]]
+
+    return functional.map_outputs(ends, tensor, is_leaf=is_end)
+
+
 class Model(Sequential):
     """Keras's functional model, for a single chain of layers:
 
@@ -3791,16 +3938,28 @@ class Model(Sequential):
     `layers` starts with the InputLayer; `get_config` is Keras's functional
     layout. A file it saves loads back as a `Model` of the same layers.
 
+    Several outputs along the chain make a feature extractor, as Keras's
+    ``Model(inputs=model.inputs, outputs=[layer.output for layer in
+    model.layers])``: predict (and calling the model) returns each output's
+    values in the structure of `outputs` (a list for a list, a dict with
+    sorted keys for a dict, a list or tuple of one unpacked, as Keras), from
+    one pass through the engine. Such a model predicts, saves and loads;
+    fastnn trains models with one output, so `compile` refuses it.
+
     Args:
         inputs: the `Input(...)` the layers were called on (or a one-element
             list of it).
-        outputs: what the last call returned (or a one-element list).
+        outputs: what the last call returned, or a list, tuple or dict
+            (nested as Keras allows) of tensors on one chain of layers from
+            `inputs`: outputs of its layers or `inputs` itself, repeats
+            allowed.
         name: Defaults to `"functional"` (numbered when reused), as Keras.
         trainable: Defaults to `True`.
 
     Raises:
-        ValueError: `outputs` not computed from `inputs`, several inputs or
-            outputs, a layer called twice.
+        ValueError: an output not computed from `inputs` or not on the
+            chain to the furthest one (two branches), several inputs, a
+            layer called twice.
         NotImplementedError: subclassing Model (a `call` method): fastnn
             builds networks from layers only.
     """
@@ -3816,16 +3975,23 @@ class Model(Sequential):
             raise TypeError(f"Model got unexpected argument(s): {', '.join(sorted(kwargs))}")
         from fastnn import functional
 
-        layers = functional.chain(inputs, outputs)
+        layers, places = functional.chain(inputs, outputs)
         super().__init__(
             layers, name=name or _layers._unique_name("functional"), trainable=trainable
         )
         self._input_layer = layers[0]
         self._inputs_struct = inputs  # as given (a tensor or a list), for `input`
         self._outputs = outputs
-        last = outputs[0] if isinstance(outputs, (list, tuple)) and outputs else outputs
+        self._output_leaves = [leaf for _, leaf in functional.flatten_outputs(outputs)]
+        self._output_places = places  # per leaf: 0 the input, i layer i-1's output
+        single = functional.unpack_singleton(outputs)
+        if isinstance(single, (list, tuple, dict)):
+            self._output_structure = single  # several outputs: what predict returns
+        last = self._output_leaves[places.index(max(places))]
         # the models called in the graph follow this one's `trainable`, as Keras's nested ones
         self._added_models = list(getattr(last, "_called_models", ()))
+        if not self._layers:
+            self.build()  # Model(inputs, inputs): the identity, as in Keras
 
     def get_config(self) -> dict:
         """Keras 3's functional config: ``{"name", "trainable", "layers",
@@ -3833,6 +3999,8 @@ class Model(Sequential):
         ``name`` and the ``inbound_nodes`` naming the layer it reads
         (keras/src/models/functional.py), so Keras's `from_config` and
         `model_from_json` rebuild it too."""
+        from fastnn import functional
+
         entries = super().get_config()["layers"]
         shapes = [(None, *self._input_shape)]
         shapes += [None if s is None else (None, *s) for s in self._layer_output_shapes()]
@@ -3862,7 +4030,10 @@ class Model(Sequential):
             "trainable": self._trainable,
             "layers": layer_configs,
             "input_layers": [layer_configs[0]["name"], 0, 0],
-            "output_layers": [previous[0], 0, 0],
+            # Keras's map of the outputs as given: [name, 0, 0] per tensor
+            "output_layers": functional.map_outputs(
+                self._outputs, lambda leaf: [_tensor_layer_name(leaf), 0, 0]
+            ),
         }
 
     @classmethod
@@ -3871,15 +4042,20 @@ class Model(Sequential):
         Keras 3 writes for a functional model whose layers form one chain
         (each layer's ``inbound_nodes`` name the layer before it).
 
+        Its ``output_layers`` may name several layers of the chain, in a
+        list, dict or nested structure, as Keras writes a model with several
+        outputs.
+
         Raises:
-            ValueError: not a chain from one input to one output, an unknown
-                layer class or key, a malformed config.
+            ValueError: not one chain from one input, an output that is not
+                on it, an unknown layer class or key, a malformed config.
         """
         if not isinstance(config, dict) or not isinstance(config.get("layers"), (list, tuple)):
             raise ValueError(
                 f"A functional model config needs a 'layers' list, got {config!r:.200}"
             )
         inputs, outputs, previous = None, None, None
+        tensors = {}  # each layer's output by the name the config gives it
         for entry in config["layers"]:
             if not isinstance(entry, dict):
                 raise ValueError(f"A layer entry must be a dict, got {entry!r:.200}")
@@ -3901,15 +4077,17 @@ class Model(Sequential):
                     )
                 outputs = layer(outputs)
             previous = entry_name or layer.name
-        for key in ("output_layers", "input_layers"):
-            ends = config.get(key)
-            if isinstance(ends, (list, tuple)) and ends and isinstance(ends[0], str):
-                ends = [ends]  # Keras writes one [name, node, tensor] for a single end
-            expected = previous if key == "output_layers" else inputs.name
-            if ends is not None and [end[0] for end in ends] != [expected]:
-                raise ValueError(
-                    f"{key} {ends!r:.200} is not the chain's end: one input, one output"
-                )
+            tensors[previous] = outputs
+        if inputs is None:
+            raise ValueError("the config's layers do not start with an InputLayer")
+        ends = config.get("input_layers")
+        if isinstance(ends, (list, tuple)) and ends and isinstance(ends[0], str):
+            ends = [ends]  # Keras writes one [name, node, tensor] for a single end
+        if ends is not None and [end[0] for end in ends] != [inputs.name]:
+            raise ValueError(f"input_layers {ends!r:.200} is not the chain's start: one input")
+        ends = config.get("output_layers")
+        if ends is not None:
+            outputs = _config_outputs(ends, tensors)
         return Model(
             inputs, outputs, name=config.get("name"), trainable=config.get("trainable", True)
         )
@@ -3950,15 +4128,43 @@ class Model(Sequential):
 
     @property
     def outputs(self) -> list:
-        return (
-            [self._outputs] if not isinstance(self._outputs, (list, tuple)) else list(self._outputs)
-        )
+        """The output tensors, flattened in Keras's order (a dict's by sorted
+        key), as Keras's `model.outputs`."""
+        return list(self._output_leaves)
 
     @property
     def output_names(self) -> list:
-        """The names of the layers that make the outputs, as Keras's functional
+        """The names of the layers that make the outputs (the Input's for the
+        input itself), in the order of `outputs`, as Keras's functional
         `model.output_names`."""
-        return [self._output_name()]
+        return [_tensor_name(leaf) for leaf in self._output_leaves]
+
+    def _output_name(self) -> str:
+        return self.output_names[-1]
+
+    def compute_output_shape(self, input_shape):
+        """Keras's `compute_output_shape`: the output's shape for `input_shape`
+        (the batch axis first, kept as given), or the shapes of the outputs
+        in the structure of `outputs` as given (dict keys sorted), as Keras's
+        functional model computes them."""
+        if not isinstance(self._outputs, (list, tuple, dict)):
+            return super().compute_output_shape(input_shape)
+        from fastnn import functional
+
+        shape = _layers._batch_shape(input_shape, "compute_output_shape")
+        samples = [tuple(shape[1:])]
+        for layer in self._layers:
+            samples.append(tuple(layer._sample_output_shape(samples[-1])))
+        shapes = [(shape[0], *samples[place]) for place in self._output_places]
+        return functional.pack_outputs(self._outputs, shapes)
+
+    @property
+    def output_shape(self):
+        """``(None, *features)`` of the output, or a list of them (in the order of
+        `outputs`) with several, as Keras's functional `output_shape`."""
+        if len(self._output_leaves) == 1:
+            return super().output_shape
+        return [(None, *self._places[place][2]) for place in self._output_places]
 
 
 def clone_model(
@@ -4034,9 +4240,15 @@ def clone_model(
         name = model._input_layer.name if functional else getattr(model, "_input_name", None)
         inputs = _layers.Input(shape=model._input_shape, name=name)
     if functional:
-        outputs = inputs
+        from fastnn.functional import map_outputs
+
+        nodes = [inputs]  # the tensor at each place of the chain
         for layer in new_layers:
-            outputs = layer(outputs) if call_function is None else call_function(layer, outputs)
+            nodes.append(
+                layer(nodes[-1]) if call_function is None else call_function(layer, nodes[-1])
+            )
+        place = {id(leaf): p for leaf, p in zip(model._output_leaves, model._output_places)}
+        outputs = map_outputs(model._outputs, lambda leaf: nodes[place[id(leaf)]])
         clone = Model(inputs, outputs, name=model.name, trainable=model.trainable)
     else:
         stack = new_layers if inputs is None else [inputs, *new_layers]
@@ -4172,8 +4384,24 @@ def _model_from_file_config(config, contents, custom_objects, compile: bool):
     saving._keep_seeds_drawn(model, seeds)
     compile_config = config.get("compile_config") if compile else None
     if compile_config:
-        model.compile_from_config(compile_config)
+        _compile_loaded(model, compile_config)
     return model
+
+
+def _compile_loaded(model, compile_config: dict) -> None:
+    """A loaded model compiled from its saved compile config, as Keras's
+    loaders do; a model with several outputs (Keras's, compiled with a loss
+    per output), which fastnn does not train, stays uncompiled with a
+    warning, so that its file still loads for predict."""
+    if model._output_structure is None:
+        model.compile_from_config(compile_config)
+        return
+    warnings.warn(
+        f"model {model.name!r} has {len(model.outputs)} outputs and was saved compiled; fastnn "
+        "trains models with one output, so it is loaded uncompiled (predict works; "
+        "load_model(..., compile=False) loads it without this warning)",
+        stacklevel=4,
+    )
 
 
 def _unpickle_model(data: bytes) -> Sequential:

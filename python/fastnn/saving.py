@@ -525,7 +525,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
             if build_config.get("input_shape") and not model.built:
                 model.build(build_config["input_shape"])
             if config.get("compile_config"):  # as Keras: built and compiled alike
-                model.compile_from_config(config["compile_config"])
+                models._compile_loaded(model, config["compile_config"])
         return model
     if isinstance(config, dict) and any(
         isinstance(n, str) and get_registered_object(n, custom_objects) is not None
@@ -1625,7 +1625,7 @@ def _load_legacy_h5_model(path, custom_objects=None, compile=True):
             if compile_config is not None:
                 unknown = _unknown_metric(compile_config)
                 if unknown is None:
-                    model.compile_from_config(compile_config)
+                    models._compile_loaded(model, compile_config)
     except (ValueError, TypeError) as e:
         raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
     if unknown is not None:
