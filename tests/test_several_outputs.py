@@ -540,6 +540,8 @@ def test_preprocessing_only_models_predict_evaluate_and_fit_as_keras():
             np.testing.assert_allclose(history[key], keras_fit[key], rtol=1e-5)
         with pytest.warns(UserWarning, match="does not have any trainable weights"):
             np.testing.assert_allclose(model.train_on_batch(x[:3], y[:3]), keras_step, 1e-5)
+        # Keras applies no optimizer step: its iterations stay 0, the model as it was
+        assert model.optimizer.iterations == int(twin.optimizer.iterations) == 0
         close(model.predict(x, verbose=0), expected, 1e-5)
 
 

@@ -197,13 +197,15 @@ def test_model_trainable_sets_every_layer_and_nothing_trains():
     assert np.isfinite(history.history["loss"][0])
     for got, want in zip(model.get_weights(), start):
         np.testing.assert_array_equal(got, want)
+    assert model.optimizer.iterations == 0  # Keras 3.15 applies no optimizer step either
     # a layer flag alone does not train while the model is frozen (Keras 3)
     model.layers[2].trainable = True
     assert model.trainable_weights == []
     model.trainable = True
     assert [layer.trainable for layer in model.layers] == [True] * 3
-    model.fit(x, y, epochs=1, verbose=0)
+    steps = model.fit(x, y, epochs=1, verbose=0).params["steps"]
     assert all(not np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+    assert model.optimizer.iterations == steps
 
 
 def test_weight_lists_summary_and_config(tmp_path, capsys):

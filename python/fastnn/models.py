@@ -252,6 +252,7 @@ class Sequential:
     # returns, and per output its place on the chain (index into _places)
     _output_structure = None
     _output_places = None
+    _trains = True  # some weight trains (set with the engine's flags, _sync_trainable)
 
     def __init__(
         self,
@@ -1244,6 +1245,7 @@ class Sequential:
         kernel = self.optimizer._kernel if self._owns_optimizer_state() else None
         if self._synced_trainable == (flags, kernel):
             return
+        self._trains = any(flags[t["layer"]] for t in self._net.tensors())
         self._net.set_trainable(list(flags))
         if kernel is not None:
             # no weights at all (Activation/Dropout only): the optimizer spans the
@@ -1275,16 +1277,20 @@ class Sequential:
     def _engine_steps(
         self, data, order, batch_size: int, begin: int, end: int, keep_outputs: bool = False
     ) -> dict:
-        """`_run_steps`'s C++ call (the optimizer and flags synced)."""
+        """`_run_steps`'s C++ call (the optimizer and flags synced). With no
+        trainable weight Keras 3 applies no optimizer step (it warns, and its
+        `iterations` stays): the steps compute the loss and metrics only.
+        (`_run_steps` synced the flags: `_trains` is current.)"""
         rates = _learning_rates(self.optimizer, end - begin)
         args = (data, order, batch_size, begin, end, self.optimizer._kernel, rates)
-        if not self._borrowed:
-            return self._net.train_epoch(*args, keep_outputs=keep_outputs)
+        iterations = None if self._trains else self.optimizer.iterations
         self._borrow_in()
         try:
             return self._net.train_epoch(*args, keep_outputs=keep_outputs)
         finally:
             self._borrow_out()
+            if iterations is not None:
+                self.optimizer.iterations = iterations
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on one batch.
