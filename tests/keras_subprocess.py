@@ -63,12 +63,10 @@ def train_like_keras(model, x, y, ref: dict) -> None:
 
 
 def same_config_keys(layer, keras_config: dict, keys) -> None:
-    """The layer's get_config has Keras's keys (but dtype) and its values for `keys`."""
+    """The layer's get_config has Keras's keys and its values for `keys` and the dtype."""
     config = layer.get_config()
-    keras_config = dict(keras_config)
-    keras_config.pop("dtype")
     assert sorted(config) == sorted(keras_config)
-    for key in keys:
+    for key in ("dtype", *keys):
         assert config[key] == keras_config[key]
 
 

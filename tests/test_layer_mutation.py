@@ -460,19 +460,19 @@ NON_FINITE = {
     "constant_1e39": (lambda: initializers.Constant(1e39), "Constant(value=1e+39)"),
     "normal_mean": (
         lambda: initializers.RandomNormal(mean=-3.4e38, stddev=1e37, seed=1),
-        "RandomNormal(mean=-3.4e+38, stddev=1e+37, seed=1)",
+        "RandomNormal(seed=1, mean=-3.4e+38, stddev=1e+37)",
     ),
     "normal_stddev": (
         lambda: initializers.RandomNormal(stddev=1e38),
-        "RandomNormal(mean=0.0, stddev=1e+38, seed=None)",
+        "RandomNormal(seed=None, mean=0.0, stddev=1e+38)",
     ),
     "truncated_stddev": (
         lambda: initializers.TruncatedNormal(stddev=3e38),
-        "TruncatedNormal(mean=0.0, stddev=3e+38, seed=None)",
+        "TruncatedNormal(seed=None, mean=0.0, stddev=3e+38)",
     ),
     "uniform_1e39": (
         lambda: initializers.RandomUniform(-1e39, 1.0),
-        "RandomUniform(minval=-1e+39, maxval=1.0, seed=None)",
+        "RandomUniform(seed=None, minval=-1e+39, maxval=1.0)",
     ),
 }
 

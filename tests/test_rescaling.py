@@ -111,6 +111,12 @@ def test_config_is_keras_s_layout():
     assert config == {
         "name": "r",
         "trainable": True,
+        "dtype": {
+            "module": "keras",
+            "class_name": "DTypePolicy",
+            "config": {"name": "float32"},
+            "registered_name": None,
+        },
         "scale": {"class_name": "__numpy__", "config": {"value": [1.0, 2.0], "dtype": "float64"}},
         "offset": 0.5,
     }

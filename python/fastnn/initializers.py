@@ -188,7 +188,9 @@ class Initializer:
         return None
 
     def get_config(self) -> dict:
-        return {"seed": self.seed}
+        """Keras 3's base `Initializer.get_config`: ``{}`` (subclasses add
+        their arguments)."""
+        return {}
 
     @classmethod
     def from_config(cls, config: dict) -> Initializer:
@@ -353,7 +355,7 @@ class RandomNormal(Initializer):
         return abs(self.mean) + self._largest_z * self.stddev
 
     def get_config(self) -> dict:
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
 
 
 class TruncatedNormal(RandomNormal):
@@ -387,40 +389,51 @@ class RandomUniform(Initializer):
         return max(abs(self.minval), abs(self.maxval))
 
     def get_config(self) -> dict:
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+        return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
 
 
-class GlorotUniform(Initializer):
+class _VarianceScalingPreset(Initializer):
+    """GlorotUniform ... LecunNormal: Keras's VarianceScaling subclasses,
+    whose only arguments are the seed and the (unsupported) fan axes."""
+
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(seed, input_axes=input_axes, output_axes=output_axes)
+
+    def get_config(self) -> dict:
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
+
+
+class GlorotUniform(_VarianceScalingPreset):
     """U(+-sqrt(6 / (fan_in + fan_out))) (the Dense kernel default)."""
 
     kernel = "glorot_uniform"
 
 
-class GlorotNormal(Initializer):
+class GlorotNormal(_VarianceScalingPreset):
     """Truncated normal, stddev sqrt(2 / (fan_in + fan_out)) / 0.8796."""
 
     kernel = "glorot_normal"
 
 
-class HeUniform(Initializer):
+class HeUniform(_VarianceScalingPreset):
     """U(+-sqrt(6 / fan_in))."""
 
     kernel = "he_uniform"
 
 
-class HeNormal(Initializer):
+class HeNormal(_VarianceScalingPreset):
     """Truncated normal, stddev sqrt(2 / fan_in) / 0.8796."""
 
     kernel = "he_normal"
 
 
-class LecunUniform(Initializer):
+class LecunUniform(_VarianceScalingPreset):
     """U(+-sqrt(3 / fan_in))."""
 
     kernel = "lecun_uniform"
 
 
-class LecunNormal(Initializer):
+class LecunNormal(_VarianceScalingPreset):
     """Truncated normal, stddev sqrt(1 / fan_in) / 0.8796."""
 
     kernel = "lecun_normal"
@@ -490,10 +503,10 @@ class VarianceScaling(Initializer):
 
     def get_config(self) -> dict:
         return {
+            "seed": self.seed,
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
-            "seed": self.seed,
             "input_axes": None,
             "output_axes": None,
         }
@@ -538,7 +551,7 @@ class Orthogonal(Initializer):
         return (self.gain * q).reshape(shape).astype(np.float32)
 
     def get_config(self) -> dict:
-        return {"gain": self.gain, "seed": self.seed}
+        return {"seed": self.seed, "gain": self.gain}
 
 
 _CLASSES = {

@@ -718,10 +718,10 @@ class Layer:
         raise NotImplementedError(_ADD_LOSS_REFUSAL)
 
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable}
-        if self._input_shape is not None:
-            config["batch_input_shape"] = (None, *self._input_shape)
-        return config
+        """Keras 3's base layer config: name, trainable and the float32 dtype
+        policy (as Keras writes it: no ``batch_input_shape``, the model's
+        InputLayer holds the input shape)."""
+        return {"name": self.name, "trainable": self.trainable, "dtype": _float32_policy_config()}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -877,7 +877,7 @@ class InputLayer(Layer):
         self.batch_size = batch_size
 
     def get_config(self) -> dict:
-        return {"name": self.name, "batch_shape": (self.batch_size, *self._input_shape)}
+        return _input_layer_config((self.batch_size, *self._input_shape), self.name)
 
     # As Keras's `Input` returns a KerasTensor: the functional API's start.
     @property
@@ -1130,8 +1130,12 @@ class Dense(Layer):
         return self.weights[1] if self.use_bias and len(self._weights) > 1 else None
 
     def get_config(self) -> dict:
+        config = super().get_config()
+        # Keras's base layer writes the key only for a layer that has one
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = _serialize_regularizer(self.activity_regularizer)
         return {
-            **super().get_config(),
+            **config,
             "units": self.units,
             "activation": _serialize_activation(self.activation),
             "use_bias": self.use_bias,
@@ -1141,12 +1145,7 @@ class Dense(Layer):
             "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
             "kernel_constraint": _serialize_constraint(self.kernel_constraint),
             "bias_constraint": _serialize_constraint(self.bias_constraint),
-            # Keras writes the key only for a layer that has one
-            **(
-                {"activity_regularizer": _serialize_regularizer(self.activity_regularizer)}
-                if self.activity_regularizer is not None
-                else {}
-            ),
+            "quantization_config": None,
         }
 
 
@@ -1241,7 +1240,7 @@ class ELU(Activation):
     def get_config(self) -> dict:
         config = super().get_config()
         del config["activation"]
-        return {**config, "alpha": self.alpha}
+        return {"name": config.pop("name"), "alpha": self.alpha, **config}  # Keras's order
 
 
 class ReLU(Activation):
@@ -1476,7 +1475,8 @@ class Dropout(_RandomLayer):
         self.seed = seed
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        config = super().get_config()
+        return {**config, "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
 
 
 class GaussianNoise(_RandomLayer):
@@ -2938,6 +2938,28 @@ _KERAS_ONLY_DEFAULTS = {
     "ragged": lambda v: v is False,
     "optional": lambda v: v is False,
 }
+
+
+def _input_layer_config(batch_shape: tuple, name: str) -> dict:
+    """Keras 3's InputLayer config (float32, dense inputs only)."""
+    return {
+        "batch_shape": batch_shape,
+        "dtype": "float32",
+        "sparse": False,
+        "ragged": False,
+        "name": name,
+        "optional": False,
+    }
+
+
+def _float32_policy_config() -> dict:
+    """The float32 ``DTypePolicy`` as Keras 3 serializes it in a layer's config."""
+    return {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": "float32"},
+        "registered_name": None,
+    }
 
 
 def _is_float32_policy(value) -> bool:

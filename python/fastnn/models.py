@@ -2560,13 +2560,10 @@ class Sequential:
                 {
                     "module": "keras.layers",
                     "class_name": "InputLayer",
-                    "config": {
-                        "batch_shape": (None, *self._input_shape),
-                        "dtype": "float32",
-                        "sparse": False,
-                        "ragged": False,
-                        "name": getattr(self, "_input_name", None) or "input_layer",
-                    },
+                    "config": _layers._input_layer_config(
+                        (None, *self._input_shape),
+                        getattr(self, "_input_name", None) or "input_layer",
+                    ),
                     "registered_name": None,
                 }
             )
@@ -2580,7 +2577,7 @@ class Sequential:
         config = {
             "name": self.name,
             "trainable": self._trainable,
-            "dtype": "float32",
+            "dtype": _layers._float32_policy_config(),
             "layers": layer_configs,
         }
         if self.built:

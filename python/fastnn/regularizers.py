@@ -136,7 +136,8 @@ class L1(L1L2):
         super().__init__(l1=_factor(l1, "l1", 0.01), l2=0.0)
 
     def get_config(self) -> dict:
-        return {"l1": self.l1}
+        # Keras 3's L1 holds its factor as a float32 tensor: the config has its float32 value
+        return {"l1": float(np.float32(self.l1))}
 
     def __repr__(self):
         return f"L1(l1={self.l1})"
