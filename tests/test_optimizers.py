@@ -19,6 +19,12 @@ from fastnn.optimizers import schedules
 # ---------------------------------------------------------------------------
 
 
+def keras_rate(value: float) -> float:
+    """A learning rate as Keras 3 holds and reports it: its float32 value
+    (``float(keras.optimizers.Adam().learning_rate)`` is 0.0010000000474974513)."""
+    return float(np.float32(value))
+
+
 class KerasReference:
     def __init__(self, kind: str, shapes, **hp):
         self.kind = kind
@@ -459,11 +465,11 @@ def test_isa_paths_give_identical_bits(case):
 
 
 def test_defaults_are_keras_3():
-    assert optimizers.SGD().learning_rate == 0.01
+    assert optimizers.SGD().learning_rate == keras_rate(0.01) != 0.01
     assert optimizers.SGD().name == "SGD"
     adam = optimizers.Adam()
     assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon, adam.amsgrad) == (
-        0.001,
+        keras_rate(0.001),
         0.9,
         0.999,
         1e-7,
@@ -472,14 +478,18 @@ def test_defaults_are_keras_3():
     assert optimizers.AdamW().weight_decay == 0.004
     rms = optimizers.RMSprop()
     assert (rms.learning_rate, rms.rho, rms.momentum, rms.epsilon, rms.centered) == (
-        0.001,
+        keras_rate(0.001),
         0.9,
         0.0,
         1e-7,
         False,
     )
     ada = optimizers.Adagrad()
-    assert (ada.learning_rate, ada.initial_accumulator_value, ada.epsilon) == (0.001, 0.1, 1e-7)
+    assert (ada.learning_rate, ada.initial_accumulator_value, ada.epsilon) == (
+        keras_rate(0.001),
+        0.1,
+        1e-7,
+    )
     assert adam.weight_decay is None and adam.clipnorm is None and adam.iterations == 0
 
 
@@ -500,7 +510,7 @@ def test_get_unknown_string_raises_naming_it(bad):
 def test_config_round_trip(kind):
     opt = CLASSES[kind](learning_rate=0.05, clipnorm=1.0, name="mine")
     config = opt.get_config()
-    assert config["learning_rate"] == 0.05 and config["clipnorm"] == 1.0
+    assert config["learning_rate"] == keras_rate(0.05) and config["clipnorm"] == 1.0
     clone = CLASSES[kind].from_config(config)
     assert clone.get_config() == config
     assert clone._kernel_config() == opt._kernel_config()
@@ -531,7 +541,7 @@ def test_integers_are_accepted():
 def test_lr_is_deprecated_but_works():
     with pytest.warns(DeprecationWarning, match="learning_rate"):
         opt = optimizers.Adam(lr=0.02)
-    assert opt.learning_rate == 0.02
+    assert opt.learning_rate == keras_rate(0.02)
 
 
 def test_lr_and_learning_rate_together_raise():

@@ -37,6 +37,12 @@ from fastnn.optimizers import schedules
 # ---------------------------------------------------------------------------
 
 
+def keras_rate(value: float) -> float:
+    """A learning rate as Keras 3 holds and reports it: its float32 value
+    (``float(keras.optimizers.Adam().learning_rate)`` is 0.0010000000474974513)."""
+    return float(np.float32(value))
+
+
 class ExtraReference(KerasReference):
     def __init__(self, kind: str, shapes, **hp):
         super().__init__(kind, shapes, **hp)
@@ -561,16 +567,31 @@ def test_ops_update_errors_name_the_argument_and_change_nothing(kind):
 def test_defaults_are_keras_3():
     for cls in (optimizers.Nadam, optimizers.Adamax):
         opt = cls()
-        assert (opt.learning_rate, opt.beta_1, opt.beta_2, opt.epsilon) == (0.001, 0.9, 0.999, 1e-7)
+        assert (opt.learning_rate, opt.beta_1, opt.beta_2, opt.epsilon) == (
+            keras_rate(0.001),
+            0.9,
+            0.999,
+            1e-7,
+        )
         assert opt.name == cls.__name__.lower()
     lion = optimizers.Lion()
-    assert (lion.learning_rate, lion.beta_1, lion.beta_2, lion.name) == (0.001, 0.9, 0.99, "lion")
+    assert (lion.learning_rate, lion.beta_1, lion.beta_2, lion.name) == (
+        keras_rate(0.001),
+        0.9,
+        0.99,
+        "lion",
+    )
     assert lion.weight_decay is None and lion.clipnorm is None and lion.iterations == 0
     ada = optimizers.Adadelta()
-    assert (ada.learning_rate, ada.rho, ada.epsilon, ada.name) == (0.001, 0.95, 1e-7, "adadelta")
+    assert (ada.learning_rate, ada.rho, ada.epsilon, ada.name) == (
+        keras_rate(0.001),
+        0.95,
+        1e-7,
+        "adadelta",
+    )
     ftrl = optimizers.Ftrl()
     assert (ftrl.learning_rate, ftrl.learning_rate_power, ftrl.initial_accumulator_value) == (
-        0.001,
+        keras_rate(0.001),
         -0.5,
         0.1,
     )
@@ -604,7 +625,7 @@ def test_config_round_trip(kind):
 @pytest.mark.parametrize("kind", KINDS)
 def test_lr_is_deprecated_but_works_and_unknown_keywords_raise(kind):
     with pytest.warns(DeprecationWarning, match="learning_rate"):
-        assert CLASSES[kind](lr=0.02).learning_rate == 0.02
+        assert CLASSES[kind](lr=0.02).learning_rate == keras_rate(0.02)
     with pytest.raises(ValueError, match="betaa_1"):
         CLASSES[kind](betaa_1=0.9)
     if kind != "lion":

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -179,9 +180,14 @@ void run_update(const std::string& fn, Config c, const py::handle& param_obj,
                 const py::handle& grad_obj,
                 const std::vector<std::pair<std::string, py::handle>>& slot_objs, int64_t step,
                 const py::handle& lr_obj, const py::handle& clipnorm, const py::handle& clipvalue) {
-  const double lr = finite_number(lr_obj, fn + ": learning_rate");
-  if (lr < 0.0)
-    throw py::value_error(fn + ": learning_rate must be >= 0, got " + std::to_string(lr));
+  const double given = finite_number(lr_obj, fn + ": learning_rate");
+  if (given < 0.0)
+    throw py::value_error(fn + ": learning_rate must be >= 0, got " + std::to_string(given));
+  if (given > std::numeric_limits<float>::max())
+    throw py::value_error(fn + ": learning_rate=" + std::to_string(given) +
+                          " exceeds float32's range, which fastnn computes in");
+  // The rate as the float32 Keras holds it (the optimizer classes pass it so rounded)
+  const double lr = static_cast<float>(given);
   if (step < 1)
     throw py::value_error(fn + ": step must be >= 1 (the number of this update), got " +
                           std::to_string(step));

@@ -3692,12 +3692,14 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
     lr = optimizer._learning_rate
     if isinstance(lr, _schedules.LearningRateSchedule):
         start = optimizer.iterations
-        from fastnn.optimizers.base import _schedule_value
+        from fastnn.optimizers.base import _as_float32, _schedule_value
 
         rates = np.array([_schedule_value(lr(start + i)) for i in range(count)], np.float64)
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
             raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
-        return rates
+        # float32 values, as `optimizer.learning_rate` gives them (Keras's float32 tensors)
+        what = "The learning rate schedule returned learning_rate"
+        return np.array([_as_float32(rate, what) for rate in rates], np.float64)
     return np.full(count, optimizer.learning_rate, np.float64)
 
 

@@ -198,8 +198,25 @@ def _check_ema(use_ema, ema_momentum, ema_overwrite_frequency):
     return float(m), None if f is None else int(f)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _as_float32(value: float, what: str) -> float:
+    """`value` rounded to float32, as Keras 3 holds a learning rate (a float32
+    variable, or a schedule's float32 tensor): ``float(Adam().learning_rate)``
+    is 0.0010000000474974513. A value beyond float32's range is a ValueError
+    (Keras's would be inf)."""
+    if value > _FLOAT32_MAX:
+        raise ValueError(
+            f"{what}={value} exceeds float32's range (largest {_FLOAT32_MAX:.7g}), which "
+            "fastnn computes in"
+        )
+    return float(np.float32(value))
+
+
 def _check_learning_rate(value):
-    """A number >= 0 (returned as float), a LearningRateSchedule, or a callable."""
+    """A number >= 0 (returned as a float holding its float32 value), a
+    LearningRateSchedule, or a callable."""
     if isinstance(value, _schedules.LearningRateSchedule) or callable(value):
         return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -213,7 +230,7 @@ def _check_learning_rate(value):
             "Argument `learning_rate` must be a finite number >= 0. "
             f"Received: learning_rate={value}"
         )
-    return value
+    return _as_float32(value, "Argument `learning_rate`")
 
 
 def _check_variable(var, index: int) -> np.ndarray:
@@ -372,7 +389,9 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
-        """The learning rate of the next step (a schedule is evaluated at `iterations`).
+        """The learning rate of the next step (a schedule is evaluated at
+        `iterations`), as the float32 Keras holds: ``float(Adam().learning_rate)``
+        is 0.0010000000474974513, as in Keras 3.
 
         A float that also has Keras's variable methods: ``numpy()`` (a 0-d
         float32 array) and ``assign(value)``, the same as setting it. With
@@ -420,7 +439,7 @@ class Optimizer:
         value = _schedule_value(value)
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"The learning rate schedule returned {value}; expected >= 0")
-        return value
+        return _as_float32(value, "The learning rate schedule returned learning_rate")
 
     # ----------------------------------------------------------- pickling
     def __getstate__(self) -> dict:
