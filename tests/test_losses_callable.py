@@ -256,9 +256,48 @@ def test_compile_refuses_a_loss_it_cannot_train_with():
     model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
     model.compile("sgd", "mse")
     for loss in (DoubleMSE(), DoubleMSE, Own(), Own):
-        with pytest.raises(ValueError, match=r"fastnn cannot train with (DoubleMSE|Own)"):
+        with pytest.raises(
+            NotImplementedError, match=r"fastnn cannot train with the Loss subclass (DoubleMSE|Own)"
+        ):
             model.compile("sgd", loss)
         assert model.loss == "mse"
+
+
+def test_both_python_loss_refusals_are_one_type_with_one_reason_and_the_alternatives():
+    """A loss function and a Loss subclass with its own call() are refused
+    alike: NotImplementedError (as a custom layer), the same reason and the
+    same list of what fastnn trains with instead."""
+    from fastnn import layers, models
+
+    def my_loss(y_true, y_pred):
+        return (y_true - y_pred) ** 2
+
+    class MyLoss(losses.Loss):
+        def call(self, y_true, y_pred):
+            return (y_true - y_pred) ** 2
+
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    messages = []
+    for loss in (my_loss, MyLoss()):
+        with pytest.raises(Exception) as refused:
+            model.compile("sgd", loss)
+        assert type(refused.value) is NotImplementedError
+        messages.append(str(refused.value))
+    function, subclass = messages
+    assert function.startswith("fastnn cannot train with the Python loss function 'my_loss': ")
+    assert subclass.startswith("fastnn cannot train with the Loss subclass MyLoss ")
+    reason = "fastnn has no automatic differentiation of Python code"
+    instead = "Use a built-in loss instead: a Keras name ('mse', "
+    for message in messages:
+        assert reason in message and instead in message and "compile(metrics=[" in message
+    assert (
+        function.split(": ", 1)[1].split("; the ")[0]
+        == subclass.split(": ", 1)[1].split("; the ")[0]
+    )
+    # what the messages offer works: a built-in loss trains, the refused ones are metrics
+    model.compile("sgd", losses.Huber(delta=0.5), metrics=[my_loss, MyLoss(name="mine")])
+    logs = model.evaluate(np.ones((4, 3)), np.zeros((4, 2)), verbose=0, return_dict=True)
+    assert sorted(logs) == ["loss", "mine", "my_loss"] and logs["mine"] == logs["my_loss"]
 
 
 # -- losses.get ------------------------------------------------------------------------

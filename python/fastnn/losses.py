@@ -1268,6 +1268,19 @@ def get(identifier):
     return found() if isinstance(found, type) else found
 
 
+def _python_loss_refused(what: str, still: str) -> NotImplementedError:
+    """The one refusal of a loss Keras would train by differentiating Python
+    code (a function, a Loss subclass with its own `call`): the same type as
+    a custom layer's, the reason, and what fastnn supports instead."""
+    return NotImplementedError(
+        f"fastnn cannot train with {what}: fastnn has no automatic differentiation of Python "
+        "code; it trains with its C++ losses and their exact gradients. Use a built-in loss "
+        "instead: a Keras name ('mse', 'sparse_categorical_crossentropy', ...), a "
+        "fastnn.losses class with its arguments (from_logits, label_smoothing, delta, ...) or "
+        f"a Keras loss function (fastnn.losses.huber, ...); {still}"
+    )
+
+
 def _check_trainable(cls) -> None:
     """Refuses a Loss class fastnn cannot train with: one computing no C++
     loss (a direct subclass of Loss), or one overriding `call` (Keras
@@ -1275,12 +1288,10 @@ def _check_trainable(cls) -> None:
     kernels', and training with the parent's kernel would silently train
     another loss). Such a loss can still be called."""
     if not cls.kernel or cls.call is not Loss.call:
-        raise ValueError(
-            f"fastnn cannot train with {cls.__name__}: it trains with its C++ losses and "
-            "their exact gradients, and a Loss subclass that defines its own call() (or "
-            "computes no built-in loss) has none. Use one of fastnn.losses' classes (their "
-            "arguments: from_logits, label_smoothing, delta ...); the subclass can still be "
-            "called on arrays."
+        raise _python_loss_refused(
+            f"the Loss subclass {cls.__name__} (its own call(), or no built-in loss)",
+            "the subclass can still be called on arrays or reported as a metric: "
+            "compile(metrics=[...]).",
         )
 
 
@@ -1291,6 +1302,8 @@ def _resolve(identifier) -> Loss:
 
     Raises:
         ValueError: for an unknown name. TypeError: for another object.
+        NotImplementedError: for a Python loss function or a Loss subclass
+            with its own `call` (no automatic differentiation).
     """
     if isinstance(identifier, dict):
         identifier = get(identifier)
@@ -1319,12 +1332,10 @@ def _resolve(identifier) -> Loss:
             )
         return cls()
     if callable(identifier) and not isinstance(identifier, type):
-        raise TypeError(  # a custom loss function, or a user's Loss-like class instance
-            f"fastnn cannot train with the Python loss function {identifier!r:.80}: the engine "
-            "computes each loss and its gradient in C++, and fastnn has no automatic "
-            "differentiation of Python code. Use a built-in loss (a name such as 'mse' or "
-            "'sparse_categorical_crossentropy', or a fastnn.losses class); a function can "
-            "still be reported as a metric: compile(metrics=[fn])."
+        # a custom loss function, or a user's Loss-like class instance
+        raise _python_loss_refused(
+            f"the Python loss function {getattr(identifier, '__name__', identifier)!r:.80}",
+            "the function can still be reported as a metric: compile(metrics=[fn]).",
         )
     raise TypeError(f"loss must be a string or a fastnn.losses.Loss, got {identifier!r}")
 

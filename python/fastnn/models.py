@@ -718,6 +718,9 @@ class Sequential:
             ``"categorical_accuracy"`` with integer labels), or a
             `steps_per_execution` that is not an integer >= 1; nothing
             changes.
+            NotImplementedError: a Python loss function, or a `Loss`
+            subclass with its own `call()` (no automatic differentiation;
+            the message names the built-in losses to use).
         """
         self._refuse_while_training("compile")
         if self._output_structure is not None:
