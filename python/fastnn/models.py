@@ -4352,9 +4352,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
         if not os.path.exists(name):
             raise saving.ModelFileNotFoundError(f"File not found: filepath={name}.")
         return saving._load_legacy_h5_model(name, custom_objects, compile)
-    contents = saving.read_archive(filepath)
+    return _load_archive(
+        saving.read_archive(filepath), repr(str(filepath)), custom_objects, compile
+    )
+
+
+def _load_archive(contents, source, custom_objects, compile: bool, pickled: bool = False):
+    """`load_model`'s model from a read `.keras` archive; `source` names it
+    in errors. A pickled model's (`pickled`) config error is the one
+    Keras's unpickling raises (e.g. "Could not locate function 'fn'"): its
+    archive is a temporary file, which would mean nothing to the reader."""
+    from fastnn import saving
+
     config = contents.config
-    source = repr(str(filepath))
     class_name = config.get("class_name")
     if class_name not in ("Sequential", "Functional"):
         raise ValueError(
@@ -4365,6 +4375,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True) -> S
         with saving.CustomObjectScope(custom_objects):  # compile_config's functions too
             model = _model_from_file_config(config, contents, custom_objects, compile)
     except (ValueError, TypeError) as e:
+        if pickled:
+            raise
         raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
     if model._net is not None:
         model._load_state(
@@ -4417,11 +4429,14 @@ def _unpickle_model(data: bytes) -> Sequential:
     import os
     import tempfile
 
+    from fastnn import saving
+
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "model.keras")
         with open(path, "wb") as f:
             f.write(data)
-        return load_model(path)
+        contents = saving.read_archive(path)
+    return _load_archive(contents, "the pickled model", None, True, pickled=True)
 
 
 # -- summary ------------------------------------------------------------------------

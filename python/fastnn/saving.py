@@ -384,7 +384,8 @@ def deserialize_function(config, custom_objects=None):
         raise TypeError(
             f"Could not locate function {config!r}. Make sure custom classes and functions "
             "are decorated with `@fastnn.saving.register_keras_serializable()`, or pass them "
-            f"as `custom_objects`.{hint}"
+            "as `custom_objects`. If they are already decorated, make sure they are all "
+            f"imported so that the decorator is run before trying to load them.{hint}"
         )
     return fn
 
