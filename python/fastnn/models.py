@@ -1043,7 +1043,8 @@ class Sequential:
                 f"{what} but the model takes (n, {', '.join(map(str, self._input_shape))}){hint}"
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        with _beyond_float32_refused(x=x):
+            x = np.ascontiguousarray(x, dtype=np.float32)
         if kept is not None:
             kept[0] = x
         for k, layer in enumerate(self._normalizers, 1):  # once per call, as every conversion
@@ -1159,7 +1160,9 @@ class Sequential:
             raise ValueError(f"{what} needs targets y")
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
-        data = self._net.prepare(x, y, _squeeze_sample_weight(sample_weight))
+        sample_weight = _squeeze_sample_weight(sample_weight)
+        with _beyond_float32_refused(y=y, sample_weight=sample_weight):  # cast in C++
+            data = self._net.prepare(x, y, sample_weight)
         data._y_ndim = y.ndim if isinstance(y, np.ndarray) else np.ndim(y)  # host metrics' y_true
         return data
 
@@ -3608,6 +3611,40 @@ def _train_validation_split(x, y, sample_weight, split: float):
         sample_weight = np.asarray(sample_weight)
         train_w, val_w = sample_weight[:split_at], sample_weight[split_at:]
     return (x[:split_at], y[:split_at], train_w), (x[split_at:], y[split_at:], val_w)
+
+
+@contextlib.contextmanager
+def _beyond_float32_refused(**arrays):
+    """Runs the float32 cast of `arrays` (by name): a finite value beyond
+    float32's range (a float64 1e300, which the cast makes Inf) is a
+    ValueError naming it and where it is, rather than NumPy's overflow
+    warning and then "contains Inf" about data that holds none. Keras casts
+    it to inf and trains to an inf or NaN loss; fastnn refuses Inf in its
+    inputs. Costs nothing unless the cast overflows."""
+    try:
+        with np.errstate(over="raise"):
+            yield
+    except FloatingPointError:
+        largest = float(np.finfo(np.float32).max)
+        for name, value in arrays.items():
+            a = np.asarray(value) if value is not None else None
+            if a is None or a.dtype.kind != "f":
+                continue
+            with np.errstate(over="ignore"):
+                beyond = np.isinf(a.astype(np.float32)) & np.isfinite(a)
+            if beyond.any():
+                where = np.argwhere(beyond)[0] if a.ndim else ()
+                at = (
+                    f"row {where[0]}, column {where[1]}"
+                    if a.ndim == 2
+                    else f"index {int(np.flatnonzero(beyond)[0])}"
+                )
+                raise ValueError(
+                    f"{name} holds {a[tuple(where)]} at {at}, which exceeds float32's "
+                    f"range (largest {largest:.8g}): fastnn computes in float32, where it "
+                    "would be Inf"
+                ) from None
+        raise
 
 
 def _squeeze_sample_weight(sample_weight):
