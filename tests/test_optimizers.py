@@ -466,7 +466,8 @@ def test_isa_paths_give_identical_bits(case):
 
 def test_defaults_are_keras_3():
     assert optimizers.SGD().learning_rate == keras_rate(0.01) != 0.01
-    assert optimizers.SGD().name == "SGD"
+    assert optimizers.SGD().name == "sgd"  # Keras 3.15's auto_name, as AdamW's "adam_w"
+    assert (optimizers.AdamW().name, optimizers.RMSprop().name) == ("adam_w", "rm_sprop")
     adam = optimizers.Adam()
     assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon, adam.amsgrad) == (
         keras_rate(0.001),
@@ -658,10 +659,20 @@ def test_variables_are_keras_order_views_of_the_state():
     opt.apply_gradients([(np.ones((2, 3)), w1), (np.full(4, 2.0), w2)])
     vs = opt.variables
     assert int(vs[0]) == 1 and float(vs[1]) == pytest.approx(0.1)
-    # momentum of w1, momentum of w2, velocity of w1, velocity of w2
-    assert [v.shape for v in vs[2:]] == [(2, 3), (4,), (2, 3), (4,)]
-    np.testing.assert_allclose(vs[3], 0.2)
+    # Keras's order: momentum and velocity of w1, then of w2 (m0, v0, m1, v1)
+    assert [v.path for v in vs] == [
+        "adam/iteration",
+        "adam/learning_rate",
+        "adam/variable_momentum",
+        "adam/variable_velocity",
+        "adam/variable_1_momentum",
+        "adam/variable_1_velocity",
+    ]
+    assert [v.shape for v in vs[2:]] == [(2, 3), (2, 3), (4,), (4,)]
+    np.testing.assert_allclose(vs[4], 0.2)
     np.testing.assert_allclose(vs[5], 0.004, rtol=1e-6)
+    vs[4][...] = 0.5  # a view of the state
+    np.testing.assert_array_equal(opt.variables[4], 0.5)
     opt.iterations = 0
     assert opt.iterations == 0
 
@@ -851,12 +862,15 @@ def test_flat_build_equals_apply_gradients_bitwise(kind, isa):
         b._apply_flat(flat, np.concatenate([x.ravel() for x in g]))
     assert flat.tobytes() == np.concatenate([v.ravel() for v in vars_]).tobytes()
     assert a.iterations == b.iterations == 5
-    flat_slots = b.variables[2:]
-    split_slots = a.variables[2:]
-    per_slot = len(ws)
-    for s, flat_slot in enumerate(flat_slots):
-        joined = np.concatenate([x.ravel() for x in split_slots[s * per_slot : (s + 1) * per_slot]])
+    # built flat (no model): one buffer per slot; apply_gradients: Keras's
+    # per-weight variables, named <weight>_<slot> (plain arrays: variable, variable_1, ...)
+    by_name = {v.name: v for v in a.variables[2:]}
+    refs = ["variable"] + [f"variable_{k}" for k in range(1, len(ws))]
+    slot_names = b._kernel.slot_names
+    for name, flat_slot in zip(slot_names, b.variables[2:]):
+        joined = np.concatenate([by_name[f"{ref}_{name}"].ravel() for ref in refs])
         assert flat_slot.tobytes() == joined.tobytes()
+    assert len(b.variables) == len(a.variables) - len(slot_names) * (len(ws) - 1)
 
 
 def test_centered_rmsprop_stays_finite_when_rounding_makes_the_variance_negative(isa):

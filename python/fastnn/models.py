@@ -41,6 +41,7 @@ from fastnn import layers as _layers
 from fastnn import losses as _losses
 from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
+from fastnn.optimizers.base import _slot_order
 from fastnn.utils import seeding as _seeding
 from fastnn.utils.tensors import as_torch_tensor, is_torch_dataset, is_torch_tensor, plain_tensor
 
@@ -2983,22 +2984,12 @@ class Sequential:
         return values[base : base + len(self._optimizer_tensors)]
 
     def _named_optimizer_variables(self) -> list:
-        """`_optimizer_variables` as `Variable`s with Keras's names and paths:
-        ``iteration``, ``learning_rate``, ``<weight path with _>_<slot>``
-        (``sequential_dense_kernel_momentum``), then scalar state (Nadam's
-        ``u_product``); the slots are views of the optimizer's state."""
-        opt = self.optimizer
-        values = self._optimizer_variables()
-        names = ["iteration"] + ([] if callable(opt._learning_rate) else ["learning_rate"])
+        """`_optimizer_variables` as `Variable`s with Keras's names and paths
+        (``adam/sequential_dense_kernel_momentum``, `Optimizer._named`); the
+        slots are views of the optimizer's state."""
         weights = self._tensor_weights()
-        slot_names = opt._kernel.slot_names
-        for s, k in _slot_order(slot_names, self._optimizer_tensors):
-            names.append(f"{weights[k].path.replace('/', '_')}_{slot_names[s]}")
-        names += ["u_product"] * (len(values) - len(names))
-        return [
-            _layers.Variable(np.asarray(value), name, f"{opt.name}/{name}", None)
-            for value, name in zip(values, names)
-        ]
+        refs = [weights[k].path.replace("/", "_") for k in self._optimizer_tensors]
+        return self.optimizer._named(self._optimizer_variables(), refs)
 
     def _tensor_weights(self) -> list:
         """The layer `Variable` of each of ``net.tensors()``, in order."""
@@ -3814,36 +3805,6 @@ def _slot_names(optimizer) -> List[str]:
 
 
 # The slot pairs Keras creates per weight in one add_optimizer_variables call.
-_PAIRED_SLOTS = {
-    ("momentum", "velocity"),
-    ("momentum", "norm"),
-    ("accumulated_grad", "accumulated_delta_var"),
-    ("accumulator", "linear"),
-}
-
-
-def _slot_order(slot_names: Sequence[str], tensors: Sequence[int]) -> list:
-    """``(slot, tensor)`` pairs in the order of Keras 3's ``optimizer.variables``
-    for the given tensors (the trainable ones: Keras builds slots for those).
-
-    Keras creates slots with ``add_optimizer_variables(vars, names)``, which
-    loops over the weights and, for each, over the names: Adam, AdamW and
-    Nadam ask for ``["momentum", "velocity"]`` in one call (so m0, v0, m1,
-    v1, ...), Adamax for ``["momentum", "norm"]``, Adadelta for
-    ``["accumulated_grad", "accumulated_delta_var"]``, Ftrl for
-    ``["accumulator", "linear"]``, then Adam's ``velocity_hat`` (amsgrad) in
-    another; SGD, RMSprop, Adagrad and Lion make one call per slot (every
-    weight's first slot, then the next). With `use_ema` the base class's
-    build has already made the ``average`` of every weight, first.
-    """
-    first = 1 if list(slot_names[:1]) == ["average"] else 0
-    order = [(0, t) for t in tensors] if first else []
-    paired = 2 if tuple(slot_names[first : first + 2]) in _PAIRED_SLOTS else 0
-    order += [(s, t) for t in tensors for s in range(first, first + paired)]
-    order += [(s, t) for s in range(first + paired, len(slot_names)) for t in tensors]
-    return order
-
-
 def _serialize_loss(loss) -> dict:
     """Keras 3's form of a loss object."""
     return {

@@ -10,6 +10,7 @@ import numpy as np
 
 from fastnn import _core
 from fastnn.optimizers import schedules as _schedules
+from fastnn.utils.naming import to_snake_case
 
 __all__ = ["Optimizer"]
 
@@ -233,6 +234,52 @@ def _check_learning_rate(value):
     return _as_float32(value, "Argument `learning_rate`")
 
 
+# Slot pairs Keras creates for each weight in turn (see `_slot_order`).
+_PAIRED_SLOTS = {
+    ("momentum", "velocity"),
+    ("momentum", "norm"),
+    ("accumulated_grad", "accumulated_delta_var"),
+    ("accumulator", "linear"),
+}
+
+
+def _slot_order(slot_names, tensors) -> list:
+    """``(slot, tensor)`` pairs in the order of Keras 3's ``optimizer.variables``
+    for the given tensors (the trainable ones: Keras builds slots for those).
+
+    Keras creates slots with ``add_optimizer_variables(vars, names)``, which
+    loops over the weights and, for each, over the names: Adam, AdamW and
+    Nadam ask for ``["momentum", "velocity"]`` in one call (so m0, v0, m1,
+    v1, ...), Adamax for ``["momentum", "norm"]``, Adadelta for
+    ``["accumulated_grad", "accumulated_delta_var"]``, Ftrl for
+    ``["accumulator", "linear"]``, then Adam's ``velocity_hat`` (amsgrad) in
+    another; SGD, RMSprop, Adagrad and Lion make one call per slot (every
+    weight's first slot, then the next). With `use_ema` the base class's
+    build has already made the ``average`` of every weight, first.
+    """
+    tensors = list(tensors)
+    first = 1 if list(slot_names[:1]) == ["average"] else 0
+    order = [(0, t) for t in tensors] if first else []
+    paired = 2 if tuple(slot_names[first : first + 2]) in _PAIRED_SLOTS else 0
+    order += [(s, t) for t in tensors for s in range(first, first + paired)]
+    order += [(s, t) for s in range(first + paired, len(slot_names)) for t in tensors]
+    return order
+
+
+def _reference_name(variable, index: int) -> str:
+    """How Keras's ``add_variable_from_reference`` names a slot's weight: its
+    path with ``_`` for ``/`` (a layer's ``dense/kernel``); a plain array has
+    neither path nor name, and stands for Keras's unnamed ``variable``,
+    ``variable_1``, ..."""
+    path = getattr(variable, "path", None)
+    if path:
+        return str(path).replace("/", "_")
+    name = getattr(variable, "name", None)
+    if isinstance(name, str) and name:
+        return name.replace("/", "_").replace(":", "_")
+    return "variable" if index == 0 else f"variable_{index}"
+
+
 def _check_variable(var, index: int) -> np.ndarray:
     if not isinstance(var, np.ndarray):
         raise TypeError(
@@ -361,12 +408,15 @@ class Optimizer:
                 f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                 f"global_clipnorm={global_clipnorm}"
             )
-        self.name = name if name is not None else type(self).__name__.lower()
+        # Keras 3's auto_name: the class name in snake case ("sgd", "adam_w",
+        # "rm_sprop"), not numbered per process (README)
+        self.name = name if name is not None else to_snake_case(type(self).__name__)
         self._iterations = 0
         self._kernel = None  # _core.optim.Optimizer, created by build()
         self._built_config: dict = {}
         self._variables_list: list = []
         self._index: dict = {}
+        self._built_by_apply = False  # where Keras puts Nadam's unnamed scalar (`variables`)
         self._averaged = None  # per kernel tensor, whether use_ema averages it (None: all)
 
     # ------------------------------------------------------------------ state
@@ -521,6 +571,7 @@ class Optimizer:
         self._make_kernel(offsets, None)
         self._variables_list = list(var_list)
         self._index = {vid: i for i, vid in enumerate(ids)}
+        self._built_by_apply = False
 
     def _build_flat(self, offsets, averaged=None) -> None:
         """Creates the state for one flat parameter buffer whose tensor k is
@@ -611,6 +662,7 @@ class Optimizer:
             variables = list(trainable_variables)
             if not self.built:
                 self.build(variables)
+                self._built_by_apply = True
         if len(grads) != len(variables):
             raise ValueError(
                 f"Received {len(grads)} gradients for {len(variables)} variables; "
@@ -639,14 +691,15 @@ class Optimizer:
 
     @property
     def variables(self) -> list:
-        """Keras's order: iterations, learning_rate, then with `use_ema` the
-        moving average of every variable, then each slot for every variable,
-        then scalar state (Nadam's ``u_product``).
+        """Keras's ``optimizer.variables``, as `Variable`s with Keras's names
+        and paths: ``<name>/iteration``, ``<name>/learning_rate``, then with
+        `use_ema` the moving average of every variable, then the slots in
+        Keras's order (`_slot_order`: Adam's m0, v0, m1, v1, ...), each
+        ``<name>/<variable path with _>_<slot>`` (``adam/dense_kernel_momentum``),
+        then scalar state (Nadam's ``u_product``, Keras's unnamed ``variable``).
 
-        Slot arrays are writable views of the optimizer's state (assigning into
-        them, e.g. when loading a checkpoint, changes the state). Built by a
-        model's `fit`, they are one `Variable` per trainable weight and slot,
-        named as Keras names them (``adam/sequential_dense_kernel_momentum``).
+        Slot variables are writable views of the optimizer's state (assigning
+        into them, e.g. when loading a checkpoint, changes the state).
         """
         owner = getattr(self, "_flat_owner", None)
         model = owner() if owner is not None else None
@@ -656,15 +709,35 @@ class Optimizer:
         if not callable(self._learning_rate):
             out.append(np.array(self._learning_rate, dtype=np.float32))
         if self._kernel is None:
-            return out
+            return self._named(out, [])
         offsets = self._kernel.offsets
-        for s, _ in enumerate(self._kernel.slot_names):
+        if not self._variables_list:  # built flat, its model gone: one buffer per slot
+            out += [self._kernel.slot(s) for s in range(len(self._kernel.slot_names))]
+            return out + self._scalar_variables()
+        for s, k in _slot_order(self._kernel.slot_names, range(len(self._variables_list))):
             flat = self._kernel.slot(s)
-            if not self._variables_list:  # built flat: one buffer per slot
-                out.append(flat)
-            for k, v in enumerate(self._variables_list):
-                out.append(flat[offsets[k] : offsets[k + 1]].reshape(v.shape))
-        return out + self._scalar_variables()
+            out.append(flat[offsets[k] : offsets[k + 1]].reshape(self._variables_list[k].shape))
+        refs = [_reference_name(v, k) for k, v in enumerate(self._variables_list)]
+        return self._named(out + self._scalar_variables(), refs)
+
+    def _named(self, values: list, refs: list) -> list:
+        """`values` (iterations, the learning rate unless it is a schedule or a
+        callable, the slots in `_slot_order` for the weights `refs` names,
+        then scalar state) as `Variable`s with Keras's names and paths. Nadam's
+        scalar is Keras's unnamed ``variable``: outside the optimizer's name
+        scope (``variable``) unless `apply_gradients` built the optimizer
+        (``nadam/variable``), as in Keras."""
+        from fastnn.layers import Variable
+
+        names = ["iteration"] + ([] if callable(self._learning_rate) else ["learning_rate"])
+        if self._kernel is not None:
+            slots = self._kernel.slot_names
+            names += [f"{refs[k]}_{slots[s]}" for s, k in _slot_order(slots, range(len(refs)))]
+        paths = [f"{self.name}/{name}" for name in names]
+        scalar = f"{self.name}/variable" if self._built_by_apply else "variable"
+        names += ["variable"] * (len(values) - len(names))
+        paths += [scalar] * (len(values) - len(paths))
+        return [Variable(np.asarray(v), n, p, None) for v, n, p in zip(values, names, paths)]
 
     def _averages(self) -> list:
         """The moving averages (`use_ema`), one view per variable the
