@@ -534,6 +534,10 @@ void bind_nn(py::module_& m) {
           },
           "sum over regularized tensors of l1 * sum|w| + l2 * sum w^2 (0.0 without "
           "regularizers); train_batch and evaluate add it to each batch's loss.")
+      .def_property_readonly("last_activity_losses", &Network::last_activity_losses,
+                             "per layer, its activity penalty in the last forward pass divided "
+                             "by that pass's rows (Keras's model.losses entry); [] before the "
+                             "first forward pass.")
       .def_property_readonly(
           "params",
           [](py::object self) {

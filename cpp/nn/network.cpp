@@ -314,6 +314,7 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
   pre_.resize(layers_.size());
   mask_.resize(layers_.size());
   out_ptr_.assign(layers_.size(), nullptr);
+  activity_last_.assign(layers_.size(), 0.0);
   frozen_.assign(layers_.size(), 0);
 }
 
@@ -487,6 +488,7 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
   const float* in   = x;
   float* params     = params_.data();
   activity_sum_     = 0.0;
+  activity_seen_    = true;
   const size_t tail = background ? serial_tail_begin(rows) : layers_.size();
   for (size_t i = 0; i < layers_.size(); ++i) {
     if (background && i == tail) task->start(*background);
@@ -504,14 +506,12 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
         gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
                     dst, S.out, use ? &ep : nullptr);
         if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, act_params(L));
-        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
-          activity_sum_ += activity_penalty(i, y, rows);
+        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f) add_activity(i, y, rows);
         break;
       }
       case LayerType::activity_regularization:
         y = const_cast<float*>(in);  // identity: no copy
-        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
-          activity_sum_ += activity_penalty(i, y, rows);
+        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f) add_activity(i, y, rows);
         break;
       case LayerType::activation:
         ops::activation_forward(L.act, y, in, rows, S.out, act_params(L));
@@ -994,6 +994,17 @@ void Network::sgd_step(float learning_rate) {
   SgdUpdater(learning_rate).step(params_.data(), grads_.data(), buffer_size_);
   apply_constraints();
   ++iterations_;
+}
+
+void Network::add_activity(size_t i, const float* y, int64_t rows) {
+  const double penalty = activity_penalty(i, y, rows);
+  activity_sum_ += penalty;
+  activity_last_[i] = rows > 0 ? penalty / static_cast<double>(rows) : 0.0;  // divide_no_nan
+}
+
+std::vector<double> Network::last_activity_losses() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return activity_seen_ ? activity_last_ : std::vector<double>{};
 }
 
 double Network::activity_penalty(size_t i, const float* y, int64_t rows) const {

@@ -287,6 +287,12 @@ class Network {
   // regularizers): what train_batch and evaluate add to each batch's loss.
   double regularization_penalty();
 
+  // Per layer, its activity penalty in the last forward pass (training,
+  // evaluation or prediction) divided by that pass's rows: Keras's
+  // model.losses entry, penalty(y) / batch_size (0 for a layer without an
+  // activity penalty). Empty before the first forward pass.
+  std::vector<double> last_activity_losses();
+
   // Per layer, whether it trains (Keras's layer.trainable). A frozen layer's
   // weights get no gradient (its grads stay 0, so an update that reads them
   // moves nothing; the fused optimizer also skips them, see
@@ -464,11 +470,17 @@ class Network {
   // The activity penalties of the last forward pass, summed over its rows
   // (each layer's l1 * sum|y| + l2 * sum y^2): a batch's loss_sum gains it.
   double activity_sum_ = 0.0;
+  // Per layer, its activity penalty of the last forward pass / its rows
+  // (sized once); activity_seen_: a forward pass has run.
+  std::vector<double> activity_last_;
+  bool activity_seen_ = false;
   // Layer i's activity penalty of its output y (rows x its width):
   // activity_l1 * sum|y| + activity_l2 * sum y^2, summed over the rows (the
   // batch's loss_sum gains it); add_activity_gradient adds its gradient,
   // divided by rows, to d (dL/dy).
   double activity_penalty(size_t i, const float* y, int64_t rows) const;
+  // activity_penalty of layer i into activity_sum_ and activity_last_[i].
+  void add_activity(size_t i, const float* y, int64_t rows);
   void add_activity_gradient(size_t i, float* d, int64_t rows) const;
   // The dense layers' constraints, applied after every optimizer step to the
   // layers that train (apply_constraints).

@@ -2324,11 +2324,17 @@ class Sequential:
 
     @property
     def losses(self) -> List[float]:
-        """The regularization penalties of the trainable weights, one per
-        regularized weight in layer order (Keras's ``model.losses``; floats
-        here). The training loss includes their sum."""
-        out = []
-        if self._net is None or not self._trainable:
+        """Keras 3's ``model.losses`` (floats here): after a forward pass
+        (``model(x)``, `predict`, `evaluate`, `fit`, ...), each activity
+        regularizer's penalty of that pass's last batch divided by its rows
+        (a Dense `activity_regularizer`, an `ActivityRegularization` layer;
+        frozen ones too, as Keras), in layer order; then the regularization
+        penalties of the trainable weights, one per regularized weight in
+        layer order. The training loss includes their sum."""
+        if self._net is None:
+            return []
+        out = self._activity_losses()
+        if not self._trainable:
             return out
         for layer in self._layers:
             if not isinstance(layer, _layers.Dense) or not layer.trainable:
@@ -2340,6 +2346,22 @@ class Sequential:
                 if regularizer is not None and weight is not None:
                     out.append(float(regularizer(weight)))
         return out
+
+    def _activity_losses(self) -> List[float]:
+        """The activity losses of the engine's last forward pass (none before
+        one), one per layer with an activity regularizer, in layer order."""
+        values = self._net.last_activity_losses
+        if not values:
+            return []
+        per_layer: Dict[int, float] = {}
+        order = []
+        for layer, value in zip(self._spec_layers, values):
+            if getattr(layer, "activity_regularizer", None) is None:
+                continue
+            if id(layer) not in per_layer:
+                order.append(layer)
+            per_layer[id(layer)] = per_layer.get(id(layer), 0.0) + value
+        return [per_layer[id(layer)] for layer in order]
 
     def _class_identity(self, config: dict) -> dict:
         """`config` wrapped as Keras 3 serializes this model in JSON and
