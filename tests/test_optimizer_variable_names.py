@@ -44,7 +44,11 @@ def _paths(lib, name: str, kw: dict, how: str) -> list:
     opt = getattr(lib.optimizers, name)(**kw)
     if how == "fit":
         model = lib.Sequential(
-            [lib.layers.Input((3,)), lib.layers.Dense(4, name="d1"), lib.layers.Dense(2)],
+            [
+                lib.layers.Input((3,)),
+                lib.layers.Dense(4, name="d1"),
+                lib.layers.Dense(2, name="d2"),
+            ],
             name="net",
         )
         model.compile(opt, "mse")
