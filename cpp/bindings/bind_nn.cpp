@@ -154,10 +154,11 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   for (const auto& item : d) {
     const std::string key = py::str(item.first);
     if (key != "kind" && key != "k" && key != "threshold" && key != "weighted" &&
-        key != "from_logits" && key != "label_smoothing" && key != "part" && key != "at_max")
+        key != "from_logits" && key != "label_smoothing" && key != "part" && key != "at_max" &&
+        key != "clip_to_unit")
       throw py::value_error("unknown metric parameter '" + key +
                             "'; expected kind, k, threshold, weighted, from_logits, "
-                            "label_smoothing, part, at_max");
+                            "label_smoothing, part, at_max, clip_to_unit");
   }
   if (!d.contains("kind")) throw py::value_error("a metric dict needs 'kind'");
   c.kind = translating([&] { return ops::metric_from_name(py::str(d["kind"])); });
@@ -177,6 +178,7 @@ ops::MetricConfig metric_from_object(const py::handle& m) {
   }
   if (d.contains("weighted")) c.weighted = d["weighted"].cast<bool>();
   if (d.contains("at_max")) c.at_max = d["at_max"].cast<bool>();
+  if (d.contains("clip_to_unit")) c.clip_to_unit = d["clip_to_unit"].cast<bool>();
   if (d.contains("part")) {
     try {
       c.part = d["part"].cast<int64_t>();

@@ -358,6 +358,7 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
     if (ops::is_confusion_count(metrics[i].kind))
       while (end < metrics.size() && metrics[end].kind == metrics[i].kind &&
              metrics[end].weighted == metrics[i].weighted &&
+             metrics[end].clip_to_unit == metrics[i].clip_to_unit &&
              metrics[end - 1].threshold <= metrics[end].threshold)  // (false for NaN)
         ++end;
     const int64_t parts = ops::metric_vector_size(metrics[i].kind, output_dim());
@@ -882,7 +883,7 @@ void Network::accumulate_loss(const Batch& b, const float* out, float* dout, Run
     const int64_t n = static_cast<int64_t>(run.end - run.begin);
     for (int64_t i = 0; i < n; ++i) run_thresholds_[i] = metrics_[run.begin + i].threshold;
     ops::confusion_sums_sorted(first.kind, run_thresholds_.data(), n, out, b.target, weights, rows,
-                               cols, run_buckets_.data(), run_sums_.data());
+                               cols, run_buckets_.data(), run_sums_.data(), first.clip_to_unit);
     for (int64_t i = 0; i < n; ++i) r->metric_sums[run.begin + i] += run_sums_[i];
   }
 }

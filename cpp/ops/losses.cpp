@@ -714,8 +714,10 @@ double metric_sum(const MetricConfig& config, const float* out, const float* tar
         const bool want_pred =
             config.kind == MetricKind::true_positives || config.kind == MetricKind::false_positives;
         int64_t hits = 0;
-        for (int64_t j = 0; j < cols; ++j)
-          hits += ((t[j] != 0.0f) == want_label && (o[j] > threshold) == want_pred) ? 1 : 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          const float value = config.clip_to_unit ? clipped_to_unit(o[j]) : o[j];
+          hits += ((t[j] != 0.0f) == want_label && (value > threshold) == want_pred) ? 1 : 0;
+        }
         v = static_cast<double>(hits);
         break;
       }
@@ -798,7 +800,7 @@ bool is_confusion_count(MetricKind kind) {
 
 void confusion_sums_sorted(MetricKind kind, const float* thresholds, int64_t n, const float* out,
                            const float* target, const float* sample_weight, int64_t rows,
-                           int64_t cols, double* buckets, double* sums) {
+                           int64_t cols, double* buckets, double* sums, bool clip_to_unit) {
   double* pos = buckets;          // label nonzero, by bucket
   double* neg = buckets + n + 1;  // label zero
   std::fill(buckets, buckets + 2 * (n + 1), 0.0);
@@ -808,7 +810,8 @@ void confusion_sums_sorted(MetricKind kind, const float* thresholds, int64_t n, 
     const float* t = target + r * cols;
     for (int64_t j = 0; j < cols; ++j) {
       // out > thresholds[i] exactly for i < b (a NaN output is above none)
-      const int64_t b = std::lower_bound(thresholds, thresholds + n, o[j]) - thresholds;
+      const float value = clip_to_unit ? clipped_to_unit(o[j]) : o[j];
+      const int64_t b   = std::lower_bound(thresholds, thresholds + n, value) - thresholds;
       (t[j] != 0.0f ? pos : neg)[b] += w;
     }
   }

@@ -200,6 +200,10 @@ struct MetricConfig {
   // the vector metrics
   int64_t part = 0;      // which of the sums metric_sum returns
   bool at_max  = false;  // f_score_counts: Keras's threshold=None (the row's maxima)
+  // the confusion counts: predictions clipped to [0, 1] first, as Keras's
+  // evenly-spaced-thresholds path (AUC's default) clips them (logits counted
+  // at the ends, not beyond the thresholds just outside [0, 1])
+  bool clip_to_unit = false;
 };
 
 // Canonical Keras metric names (the snake-case class names above). Throws
@@ -239,9 +243,15 @@ bool is_crossentropy(LossKind kind);
 // element falls in the bucket b = #{i : thresholds[i] < out} (0 for NaN), the
 // label's weight is added to pos[b] or neg[b], and suffix or prefix sums of
 // the buckets give the counts: AUC's 4 x 200 counts cost four passes instead
-// of 800. `buckets` holds 2 * (n + 1) doubles of scratch.
+// of 800. `buckets` holds 2 * (n + 1) doubles of scratch. With clip_to_unit
+// each output is clipped to [0, 1] first (MetricConfig::clip_to_unit).
 void confusion_sums_sorted(MetricKind kind, const float* thresholds, int64_t n, const float* out,
                            const float* target, const float* sample_weight, int64_t rows,
-                           int64_t cols, double* buckets, double* sums);
+                           int64_t cols, double* buckets, double* sums, bool clip_to_unit = false);
+
+// `value` clipped to [0, 1] (NaN stays NaN, as ops.clip keeps it).
+inline float clipped_to_unit(float value) {
+  return value < 0.0f ? 0.0f : (value > 1.0f ? 1.0f : value);
+}
 
 }  // namespace fastnn::ops

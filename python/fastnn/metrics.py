@@ -1870,8 +1870,11 @@ class AUC(_ConfusionMetric):
         if is_host_metric(self):
             return []
         kinds = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+        # Keras clips the probabilities in its evenly spaced path; a sigmoid of
+        # logits (compared here as logits against logit thresholds) needs none
+        clip = self._evenly and not self.from_logits
         return [
-            {"kind": kind, "threshold": self._engine_threshold(t)}
+            {"kind": kind, "threshold": self._engine_threshold(t), "clip_to_unit": clip}
             for kind in kinds
             for t in self.thresholds
         ]
