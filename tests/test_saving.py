@@ -287,12 +287,13 @@ class FromConfigThing(Thing):
 
 
 def test_serialize_and_deserialize_round_trip():
+    # A user's class: its own module and registered name (its class name), as Keras
     d = saving.serialize_keras_object(Thing(np.int64(4)), module="fastnn.layers")
     assert d == {
-        "module": "fastnn.layers",
+        "module": __name__,
         "class_name": "Thing",
         "config": {"units": 4, "activation": "relu"},
-        "registered_name": None,
+        "registered_name": "Thing",
     }
     json.dumps(d)
     obj = saving.deserialize_keras_object(d, {"Thing": Thing})

@@ -3003,15 +3003,10 @@ def _serialize_initializer(initializer) -> Optional[dict]:
         from fastnn.saving import serialize_function
 
         return serialize_function(initializer.function)
-    from fastnn.utils.registry import _GLOBAL_CUSTOM_NAMES
+    from fastnn.saving import _class_entry
 
-    return {
-        "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
-        "config": initializer.get_config(),
-        # a custom class registered with register_keras_serializable: its "package>name"
-        "registered_name": _GLOBAL_CUSTOM_NAMES.get(type(initializer)),
-    }
+    # a user's class: its module and registered name, found again by them
+    return _class_entry(type(initializer), initializer.get_config(), "keras.initializers")
 
 
 def _deserialize_argument(key: str, value):
@@ -3059,12 +3054,10 @@ def serialize(layer: Layer) -> dict:
     """
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize takes a fastnn layer, got {type(layer).__name__}")
-    serialized = {
-        "module": "keras.layers",
-        "class_name": type(layer).__name__,
-        "config": layer.get_config(),
-        "registered_name": None,
-    }
+    from fastnn.saving import _class_entry
+
+    # a user's subclass: its module and registered name, found again by them
+    serialized = _class_entry(type(layer), layer.get_config(), "keras.layers")
     build_config = layer.get_build_config()
     if build_config is not None:  # as Keras's, for a built layer
         serialized["build_config"] = build_config

@@ -2564,11 +2564,8 @@ def serialize(metric) -> dict:
             "registered_name": None,
         }
     from fastnn.saving import serialize_keras_object
-    from fastnn.utils.registry import get_registered_name
 
-    out = serialize_keras_object(metric)  # a user's subclass, found again by name
-    out["registered_name"] = get_registered_name(cls)
-    return out
+    return serialize_keras_object(metric)  # a user's subclass, found again by name
 
 
 def deserialize(config):

@@ -3828,13 +3828,11 @@ def _slot_names(optimizer) -> List[str]:
 
 # The slot pairs Keras creates per weight in one add_optimizer_variables call.
 def _serialize_loss(loss) -> dict:
-    """Keras 3's form of a loss object."""
-    return {
-        "module": "keras.losses",
-        "class_name": type(loss).__name__,
-        "config": loss.get_config(),
-        "registered_name": None,
-    }
+    """Keras 3's form of a loss object (a user's subclass: its module and
+    registered name, found again by them)."""
+    from fastnn.saving import _class_entry
+
+    return _class_entry(type(loss), loss.get_config(), "keras.losses")
 
 
 # Keras loss config keys fastnn accepts only at their defaults.
@@ -3884,7 +3882,12 @@ def _deserialize_loss(value):
         return value
     import inspect
 
+    from fastnn.utils.registry import registered_for
+
     name = value.get("class_name")
+    user = registered_for(value)  # a user's class, registered or given
+    if isinstance(user, type) and issubclass(user, _losses.Loss):
+        return user.from_config(dict(value.get("config") or {}))
     cls = getattr(_losses, str(name), None)
     if not (isinstance(cls, type) and issubclass(cls, _losses.Loss) and cls.kernel):
         raise ValueError(f"Unknown loss class {name!r} in the compile config")

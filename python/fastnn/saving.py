@@ -70,6 +70,7 @@ from fastnn.utils.registry import (
     get_registered_name,
     get_registered_object,
     register_keras_serializable,
+    registered_for,
     scoped_custom_objects,
 )
 
@@ -271,8 +272,12 @@ def serialize_keras_object(obj, module=None):
     """A Keras-style description of `obj`, made of JSON types only.
 
     Objects with a `get_config()` become ``{"module", "class_name", "config",
-    "registered_name"}`` (``module`` is `module`, or Keras's module for one of
-    fastnn's classes, or the class's own module); a model becomes its
+    "registered_name"}``: for one of fastnn's classes ``module`` is `module`
+    or Keras's module and ``registered_name`` None; for a user's class (a
+    subclass of fastnn's `Metric`, `Loss`, `Layer`, ...) its own module and
+    its registered name (``"package>name"`` when registered with
+    `register_keras_serializable`, else its class name), as Keras writes
+    them, so that loading finds it again; a model becomes its
     `.keras` archive's config (with ``build_config`` and ``compile_config``);
     lists, tuples and dicts are serialized item by item; strings, numbers,
     booleans and None stay as they are; NumPy scalars and arrays become Python
@@ -298,16 +303,38 @@ def serialize_keras_object(obj, module=None):
         return serialized()
     get_config = getattr(obj, "get_config", None)
     if callable(get_config):
-        cls = type(obj)
-        return {
-            "module": module or _keras_module(cls.__module__),
-            "class_name": cls.__name__,
-            "config": serialize_keras_object(get_config()),
-            "registered_name": None,
-        }
+        return _class_entry(type(obj), serialize_keras_object(get_config()), module)
     raise TypeError(
         f"Cannot serialize an object of type {type(obj).__name__} ({obj!r}): it has no get_config()"
     )
+
+
+def _class_entry(cls, config, module=None) -> dict:
+    """``{"module", "class_name", "config", "registered_name"}`` for an
+    object of class `cls` whose (serialized) config is `config`, as Keras's
+    ``serialize_keras_object`` writes them: one of fastnn's classes under
+    `module` (default: Keras's module for it, ``keras.layers`` ...) with
+    ``registered_name`` None; a user's class (a subclass of fastnn's `Layer`,
+    `Metric`, `Loss` ...) under its own module (None for ``__main__``, as
+    Keras) with its registered name
+    (``"package>name"`` when registered with `register_keras_serializable`,
+    else its class name), by which loading finds it again.
+
+    >>> _class_entry(type("MyM", (), {"__module__": "__main__"}), {})
+    {'module': None, 'class_name': 'MyM', 'config': {}, 'registered_name': 'MyM'}
+    """
+    if cls.__module__.split(".")[0] != "fastnn":
+        # (Keras writes no module for a class of __main__)
+        module = None if cls.__module__ == "__main__" else cls.__module__
+        registered = get_registered_name(cls)
+    else:
+        module, registered = module or _keras_module(cls.__module__), None
+    return {
+        "module": module,
+        "class_name": cls.__name__,
+        "config": config,
+        "registered_name": registered,
+    }
 
 
 def _keras_module(module: str) -> str:
@@ -528,10 +555,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
             if config.get("compile_config"):  # as Keras: built and compiled alike
                 models._compile_loaded(model, config["compile_config"])
         return model
-    if isinstance(config, dict) and any(
-        isinstance(n, str) and get_registered_object(n, custom_objects) is not None
-        for n in (config.get("class_name"), config.get("registered_name"))
-    ):  # a user's class, given or registered: whatever its family
+    if isinstance(config, dict) and registered_for(config, custom_objects) is not None:
+        # a user's class, given or registered: whatever its family
         return deserialize_from_table(config, {}, custom_objects)
     module = config.get("module") if isinstance(config, dict) else None
     parts = str(module).split(".") if module else ()

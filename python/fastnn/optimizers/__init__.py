@@ -717,27 +717,29 @@ def serialize(optimizer: Optimizer) -> dict:
     """``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"Expected a fastnn optimizer, got {optimizer!r}")
-    return {
-        "module": "keras.optimizers",
-        "class_name": type(optimizer).__name__,
-        "config": optimizer.get_config(),
-        "registered_name": None,
-    }
+    from fastnn.saving import _class_entry
+
+    # a user's subclass: its module and registered name, found again by them
+    return _class_entry(type(optimizer), optimizer.get_config(), "keras.optimizers")
 
 
 def deserialize(config: dict, custom_objects=None) -> Optimizer:
-    """Builds an optimizer from the output of `serialize()` (class names case-insensitive)."""
+    """Builds an optimizer from the output of `serialize()` (class names
+    case-insensitive). A user's optimizer (or learning rate schedule inside
+    it) is found by its ``registered_name`` or class name in `custom_objects`,
+    the `custom_object_scope`s entered or the registry, as in Keras."""
+    from fastnn.utils.registry import CustomObjectScope, registered_for
+
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Expected a dict with 'class_name' and 'config', got {config!r}")
     name = str(config["class_name"])
-    if custom_objects and name in custom_objects:
-        return custom_objects[name].from_config(dict(config.get("config", {})))
-    cls = _ALL.get(name.lower())
+    cls = registered_for(config, custom_objects) or _ALL.get(name.lower())
     if cls is None:
         raise ValueError(
             f"Could not interpret optimizer identifier: '{name}'. Known: {sorted(_ALL)}"
         )
-    return cls.from_config(dict(config.get("config", {})))
+    with CustomObjectScope(custom_objects):  # for a user's schedule in its config
+        return cls.from_config(dict(config.get("config", {})))
 
 
 def get(identifier):

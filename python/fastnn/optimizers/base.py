@@ -830,7 +830,9 @@ class Optimizer:
         """Creates an optimizer from the output of `get_config()` (no state)."""
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = _schedules.deserialize(config["learning_rate"])
+            config["learning_rate"] = _schedules.deserialize(
+                config["learning_rate"], custom_objects=custom_objects
+            )
         return cls(**config)
 
     def __repr__(self) -> str:

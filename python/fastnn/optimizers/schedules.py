@@ -465,27 +465,48 @@ _SCHEDULES = {
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
-    """Returns ``{"module", "class_name", "config", "registered_name"}`` as Keras 3 writes it."""
+    """Returns ``{"module", "class_name", "config", "registered_name"}`` as
+    Keras 3 writes it: fastnn's schedules under ``keras.optimizers.schedules``;
+    a user's subclass under its own module with its registered name
+    (``"package>name"`` with `register_keras_serializable`), by which
+    `deserialize` (and Keras) find it again."""
     if not isinstance(schedule, LearningRateSchedule):
         raise ValueError(f"Expected a LearningRateSchedule, got {schedule!r}")
-    return {
-        "module": "keras.optimizers.schedules",
-        "class_name": type(schedule).__name__,
-        "config": schedule.get_config(),
-        "registered_name": None,
-    }
+    from fastnn.saving import _class_entry
+
+    return _class_entry(type(schedule), schedule.get_config(), "keras.optimizers.schedules")
 
 
-def deserialize(config: dict) -> LearningRateSchedule:
-    """Builds a schedule from the output of `serialize()` (or Keras 3's)."""
+def deserialize(config: dict, custom_objects=None) -> LearningRateSchedule:
+    """Builds a schedule from the output of `serialize()` (or Keras 3's).
+
+    A user's schedule is found by its ``registered_name`` or class name in
+    `custom_objects`, the `custom_object_scope`s entered or the classes
+    registered with `register_keras_serializable`, as Keras finds it; then
+    fastnn's own by class name.
+
+    Raises:
+        ValueError: a malformed config, or a schedule found nowhere.
+    """
+    from fastnn.utils.registry import registered_for
+
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Expected a dict with 'class_name' and 'config', got {config!r}")
     name = config["class_name"]
-    if name not in _SCHEDULES:
+    cls = registered_for(config, custom_objects) or _SCHEDULES.get(name)
+    if cls is None:
         raise ValueError(
-            f"Unknown learning rate schedule: '{name}'. Expected one of {sorted(_SCHEDULES)}"
+            f"Unknown learning rate schedule: '{name}'. Expected one of {sorted(_SCHEDULES)}, or "
+            "a class decorated with `@fastnn.saving.register_keras_serializable()` or passed "
+            "as `custom_objects`."
         )
-    return _SCHEDULES[name].from_config(dict(config.get("config", {})))
+    inner = config.get("config") or {}
+    if not isinstance(inner, dict):
+        raise ValueError(f"The 'config' of schedule '{name}' must be a dict, got {inner!r:.200}")
+    from_config = getattr(cls, "from_config", None)
+    if not callable(from_config):
+        raise ValueError(f"'{name}' names {cls!r:.80}, which is not a learning rate schedule")
+    return from_config(dict(inner))
 
 
 # Keras's names this module lacks say what they are and why (fastnn._absent).

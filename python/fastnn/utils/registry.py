@@ -123,6 +123,17 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
+def registered_for(config, custom_objects=None):
+    """The user's class (or function) a serialized config names, found as
+    Keras finds it: by its ``registered_name``, then its ``class_name``, in
+    `custom_objects`, the scopes entered and the registry; None if absent."""
+    for key in (config.get("registered_name"), config.get("class_name")):
+        found = get_registered_object(key, custom_objects) if isinstance(key, str) else None
+        if found is not None:
+            return found
+    return None
+
+
 def get_custom_objects() -> dict:
     """The global registry (a live dict, as in Keras): registered name ->
     object."""
