@@ -798,6 +798,8 @@ def test_resume_through_save_weights_and_load_weights_is_bit_identical(tmp_path,
         path = tmp_path / "mid.weights.h5"
         model.save_weights(path)
         fresh = make_model(RESUME[kind](), seed=99)
+        # As in Keras, load_weights restores the optimizer's state into a built optimizer.
+        fresh.optimizer.build(fresh.trainable_variables)
         fresh.load_weights(path)
         return fresh
 
@@ -869,6 +871,7 @@ def test_optimizer_state_round_trips_with_keras_weights_files(tmp_path, kind, ke
     for a, b in zip(theirs, ours):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     fresh = make_model(optimizers.get(kind))
+    fresh.optimizer.build(fresh.trainable_variables)  # to take the state, as Keras's
     fresh.load_weights(tmp_path / "keras.weights.h5")
     back = fresh._optimizer_variables()
     assert int(back[0]) == int(after[0]) == 12

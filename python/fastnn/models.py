@@ -1233,6 +1233,14 @@ class Sequential:
             self._optimizer_tensors = built_for
             opt._flat_tensors = tuple(self._optimizer_tensors)
 
+    def _build_unbuilt_optimizer(self) -> None:
+        """Builds `model.optimizer` when it is built for nothing yet, as
+        Keras's evaluate and test_on_batch do (Trainer._symbolic_build): its
+        variables then exist, and `load_weights` restores a saved state."""
+        opt = self.optimizer
+        if isinstance(opt, _optimizers.Optimizer) and opt._kernel is None:
+            self._ensure_optimizer_built()
+
     def _trainable_tensors(self) -> List[int]:
         """Indices into ``net.tensors()`` of the weights that train."""
         flags = [self._trainable and layer.trainable for layer in self._spec_layers]
@@ -1363,6 +1371,7 @@ class Sequential:
         and each batch of a generator or PyDataset in `evaluate`)."""
         x, y, sample_weight = self._input_structures(what, x, y, sample_weight)
         data = self._prepare_data(x, y, sample_weight, what)
+        self._build_unbuilt_optimizer()
         self._sync_trainable()  # frozen layers' penalties leave the loss
         if self._borrowed:
             self._borrow_in_to_read()
@@ -1922,6 +1931,7 @@ class Sequential:
                 logs = self._evaluate_source(iterator, cbs)
         else:
             data = self._prepare_data(x, y, sample_weight, "evaluate")
+            self._build_unbuilt_optimizer()
             batch_size = batch_size or _default_batch_size(data.rows, steps)
             cbs = _callbacks.CallbackList(
                 callbacks,
@@ -2919,15 +2929,33 @@ class Sequential:
         layers of the same name (the others keep theirs); its optimizer state
         is not read, as in Keras.
 
-        `skip_mismatch` is Keras's argument: only `False` (every weight must
-        match) is supported. Other keyword arguments raise `ValueError`, as
-        in Keras.
-
         Every array is checked (names, shapes, finite values) before any is
-        written, so a failed load leaves the model unchanged. When the model
-        is compiled and the file holds a matching optimizer state (same
-        optimizer kind), it is restored too; a state for another optimizer
-        is skipped with a warning, as in Keras.
+        written, so a failed load leaves the model unchanged.
+
+        The optimizer's state in the file (iterations, learning rate, slots)
+        is restored as Keras restores it: only into an optimizer that has
+        as many variables, so into a built one (after `fit`,
+        `train_on_batch`, `evaluate`, or
+        ``model.optimizer.build(model.trainable_variables)``). A compiled
+        model that has not trained keeps its optimizer as compiled (e.g. a
+        low learning rate to fine-tune pretrained weights), with Keras's
+        warning "Skipping variable loading for optimizer ...". (`load_model`
+        restores the saved state always.)
+
+        Args:
+            filepath: the file.
+            skip_mismatch: as Keras: layers whose weights the file holds in
+                another number or shape keep theirs (one warning lists
+                them) and the others load: the "reuse the trunk, new head"
+                pattern. For `.weights.h5`, `.weights.npz` and `.keras`
+                files a layer takes its arrays in order up to the first that
+                does not fit, and the file's arrays for layers the model
+                lacks are ignored; for legacy `.h5` files each weight of
+                another shape is skipped (a count mismatch still raises,
+                except per layer with `by_name`). Defaults to `False`: every
+                weight must match.
+            **kwargs: Keras's ``by_name`` (legacy files only); any other
+                raises `ValueError`, as in Keras.
 
         Raises:
             FileNotFoundError: no such file.
@@ -2949,21 +2977,23 @@ class Sequential:
             )
         if kwargs:
             raise ValueError(f"Invalid keyword arguments: {kwargs}")  # Keras's message
-        if skip_mismatch:
-            raise ValueError(
-                "fastnn loads every weight or none: `skip_mismatch=True` is not supported "
-                "(load into a model of the same architecture)"
-            )
         if self._net is None:
             raise ValueError(
                 f"Cannot load weights into model {self.name!r}: it is not built yet. Build it "
                 "first (Input(shape=...) as first layer, or model.build(input_shape))."
             )
         if legacy:
-            saving._load_legacy_h5_weights(self, path, by_name=bool(by_name))
+            saving._load_legacy_h5_weights(
+                self, path, by_name=bool(by_name), skip_mismatch=bool(skip_mismatch)
+            )
             return
         weights = saving.read_weights(filepath)
-        self._load_state(weights, source=repr(str(filepath)))
+        self._load_state(
+            weights,
+            source=repr(str(filepath)),
+            load_optimizer="if_built",
+            skip_mismatch=bool(skip_mismatch),
+        )
 
     def _state_dict(self) -> dict:
         """The flat weights dict `save`/`save_weights` write."""
@@ -3024,9 +3054,17 @@ class Sequential:
             out.append(layer.weights[index])
         return out
 
-    def _load_state(self, weights: dict, source: str, load_optimizer: bool = True) -> None:
+    def _load_state(
+        self, weights: dict, source: str, load_optimizer=True, skip_mismatch: bool = False
+    ) -> None:
         """Checks every array of `weights` against the model, then writes the
-        layers' weights and (when compiled) the optimizer's state."""
+        layers' weights and (when compiled) the optimizer's state.
+
+        `load_optimizer`: True (`load_model`: the state is restored, the
+        optimizer built for it), ``"if_built"`` (`load_weights`, as Keras:
+        only a state with as many variables as the optimizer has now, else
+        Keras's warning) or False. `skip_mismatch`: Keras's, see
+        `load_weights`."""
         import warnings
 
         from fastnn import saving
@@ -3036,20 +3074,30 @@ class Sequential:
                 f"Cannot load weights from {source} into model {self.name!r}: it is not built "
                 "yet. Build it first (Input(shape=...) as first layer, or model.build(shape))."
             )
-        layer_specs = [
-            (type(layer).__name__, [w.shape for w in layer._weights]) for layer in self._layers
-        ]
+        failures = None
         try:
-            per_layer, optimizer_vars = saving.unpack_weights(weights, layer_specs)
+            if skip_mismatch:
+                per_layer, failures = saving._fitting_weights(weights, self._layers)
+                optimizer_vars = saving._optimizer_arrays(weights)
+            else:
+                layer_specs = [
+                    (type(layer).__name__, [w.shape for w in layer._weights])
+                    for layer in self._layers
+                ]
+                per_layer, optimizer_vars = saving.unpack_weights(weights, layer_specs)
             checked = [
-                _layers._checked_weights(layer._weights, arrays, f"layer {layer.name!r}")
+                _layers._checked_weights(
+                    layer._weights[: len(arrays)], arrays, f"layer {layer.name!r}"
+                )
                 for layer, arrays in zip(self._layers, per_layer)
             ]
         except (ValueError, TypeError) as e:
             raise type(e)(f"Cannot load {source} into model {self.name!r}: {e}") from None
         plan = None
         if load_optimizer and self.compiled and optimizer_vars:
-            plan = self._optimizer_restore_plan(optimizer_vars, source)
+            plan = self._optimizer_restore_plan(
+                optimizer_vars, source, if_built=load_optimizer == "if_built", failures=failures
+            )
             if isinstance(plan, str):
                 warnings.warn(plan, stacklevel=3)
                 plan = None
@@ -3064,10 +3112,37 @@ class Sequential:
             self._apply_optimizer_plan(plan)
         if net_iterations is not None:
             self._net.iterations = net_iterations
+        if failures:
+            warnings.warn(saving._loading_failures_message(failures), stacklevel=3)
 
-    def _optimizer_restore_plan(self, variables: List[np.ndarray], source: str):
+    def _optimizer_is_built(self) -> bool:
+        """Keras's ``model.optimizer.built`` for this model: built for its
+        weights by `fit`, `train_on_batch`, `evaluate`, or
+        ``optimizer.build(model.trainable_variables)``."""
+        if self._owns_optimizer_state():
+            return True
+        opt = self.optimizer
+        built_on = getattr(opt, "_variables_list", None)
+        if getattr(opt, "_kernel", None) is None or not built_on:
+            return False
+
+        def spans(arrays):
+            return [(a.__array_interface__["data"][0], a.shape) for a in arrays]
+
+        return spans(built_on) == spans(self.trainable_weights)
+
+    def _optimizer_restore_plan(
+        self, variables: List[np.ndarray], source: str, if_built=False, failures=None
+    ):
         """Validates a saved optimizer state: returns what to write, or a
-        warning message (str) when it belongs to another optimizer."""
+        warning message (str) when it does not fit the optimizer: Keras's
+        count check (BaseOptimizer.load_own_variables), which with
+        `if_built` compares with the variables the optimizer has now (an
+        unbuilt one has only iterations and the learning rate). With
+        `failures` (a list: `skip_mismatch`), a slot of another shape ends
+        the plan there, as Keras's assignments stop, and is listed."""
+        from fastnn import saving
+
         opt = self._usable_optimizer()  # before any weight is written
         has_lr = not callable(opt._learning_rate)
         base = 2 if has_lr else 1
@@ -3079,10 +3154,11 @@ class Sequential:
             trainable = self._trainable_tensors()  # the set it will be built with
         scalars = len(opt._scalar_variables())
         full = base + len(slot_names) * len(trainable) + scalars
-        if len(variables) not in (base, full):
-            return (
-                f"Skipping variable loading for optimizer '{opt.name}', because it has {full} "
-                f"variables whereas the saved optimizer has {len(variables)} variables."
+        has = full if not if_built or self._optimizer_is_built() else base
+        if len(variables) not in ((has,) if if_built else (base, full)):
+            return (  # Keras's words, to the final space
+                f"Skipping variable loading for optimizer '{opt.name}', because it has {has} "
+                f"variables whereas the saved optimizer has {len(variables)} variables. "
             )
         iterations = _scalar_count(variables[0], f"{source}: optimizer iterations")
         lr = None
@@ -3097,9 +3173,19 @@ class Sequential:
             if np.float32(opt._learning_rate) != np.float32(value):
                 lr = value
         slots = {}  # (slot, tensor) -> array
+        partial = False
         if len(variables) == full:
             for k, (s, t) in enumerate(_slot_order(slot_names, trainable), start=base):
                 arr = np.asarray(variables[k])
+                if arr.shape != shapes[t] and failures is not None:
+                    named = (
+                        self._named_optimizer_variables() if self._owns_optimizer_state() else []
+                    )
+                    target = named[k] if k < len(named) else None
+                    message = saving._assign_mismatch(target, arr, f"optimizer/vars/{k}", shapes[t])
+                    failures.append((opt, message))
+                    partial = True
+                    break
                 if arr.shape != shapes[t] or arr.dtype.kind not in "biuf":
                     raise ValueError(
                         f"{source}: optimizer/vars/{k} ({slot_names[s]} slot) has shape "
@@ -3110,21 +3196,32 @@ class Sequential:
                 slots[(s, t)] = arr
             # Scalar state (Nadam's u_product): checked, then recomputed from
             # iterations (fastnn derives it from the step number).
-            for k in range(full - scalars, full):
+            for k in range(full - scalars, full - scalars * partial):
                 value = np.asarray(variables[k])
                 if value.shape != () or value.dtype.kind not in "biuf" or not np.isfinite(value):
                     raise ValueError(f"{source}: optimizer/vars/{k} {value!r} is not a number")
-        return {"iterations": iterations, "learning_rate": lr, "slots": slots}
+        return {
+            "iterations": iterations,
+            "learning_rate": lr,
+            "slots": slots,
+            # an unbuilt optimizer takes iterations and learning rate only (Keras)
+            "build": len(variables) == full or not if_built,
+            "partial": partial,
+        }
 
     def _apply_optimizer_plan(self, plan: dict) -> None:
         opt = self.optimizer
         if plan["learning_rate"] is not None:
             opt.learning_rate = plan["learning_rate"]
+        if not plan["build"]:
+            opt.iterations = plan["iterations"]
+            return
         # The file holds the optimizer's variables: it is built, as Keras's is
         # after loading (summary counts it), with the saved slots or afresh.
         self._ensure_optimizer_built()
         kernel = opt._kernel
-        kernel.reset()  # frozen weights' slots are not in the file: they start afresh
+        if not plan["partial"]:  # (Keras keeps the values of those it did not reach)
+            kernel.reset()  # frozen weights' slots are not in the file: they start afresh
         tensors = self._net.tensors()
         for (s, k), arr in plan["slots"].items():
             start = int(tensors[k]["offset"])

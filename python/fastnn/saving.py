@@ -259,10 +259,89 @@ def unpack_weights(weights, layers):
         raise ValueError(
             "The weights do not match the model's architecture:\n  " + "\n  ".join(problems)
         )
+    return per_layer, _optimizer_arrays(weights)
+
+
+def _optimizer_arrays(weights) -> list:
+    """The ``optimizer/vars/i`` arrays of a flat weights dict, in order."""
     optimizer = []
     while f"optimizer/vars/{len(optimizer)}" in weights:
         optimizer.append(np.asarray(weights[f"optimizer/vars/{len(optimizer)}"]))
-    return per_layer, optimizer
+    return optimizer
+
+
+def _fitting_weights(weights, layers) -> tuple:
+    """The layers' part of Keras's ``load_weights(..., skip_mismatch=True)``
+    (saving_lib.load_weights_only, Layer.load_own_variables): each layer
+    takes its arrays (``<path>/vars/0``, ``1`` ...) when the file holds as
+    many as it has weights, assigned in order up to the first whose shape
+    differs; a layer that does not take them all keeps the rest of its own
+    and is reported. Arrays of layers the model lacks are ignored, as Keras
+    ignores them.
+
+    Args:
+        weights: the flat dict `read_weights` returned.
+        layers: the model's layers, in order (`layer.weights`: its Variables).
+
+    Returns:
+        `(per_layer, failures)`: for each layer the arrays to write into its
+        first weights, and a list of ``(layer, message)`` with Keras's
+        message for each layer not loaded whole.
+    """
+    paths = layer_paths([type(layer).__name__ for layer in layers])
+    per_layer, failures = [], []
+    for path, layer in zip(paths, layers):
+        prefix = f"{path}/vars/"
+        stored = sum(1 for k in weights if k.startswith(prefix) and "/" not in k[len(prefix) :])
+        variables = layer.weights
+        arrays = []
+        if stored != len(variables):
+            failures.append(
+                (
+                    layer,
+                    f"Layer '{layer.name}' expected {len(variables)} variables, but received "
+                    f"{stored} variables during loading. Expected: {[v.name for v in variables]}",
+                )
+            )
+            variables = []
+        for i, variable in enumerate(variables):
+            value = weights.get(f"{prefix}{i}")
+            value = None if value is None else np.asarray(value)
+            if value is None or value.shape != variable.shape:
+                failures.append((layer, _assign_mismatch(variable, value, f"{prefix}{i}")))
+                break
+            arrays.append(value)
+        per_layer.append(arrays)
+    return per_layer, failures
+
+
+def _assign_mismatch(variable, value, key: str, shape=None) -> str:
+    """Keras's error for ``variable.assign(value)`` with another shape (the
+    `Variable`, or None and its `shape`), or for a `value` the file lacks."""
+    if value is None:
+        return f"The file has no {key} for {variable.path}"
+    target = "" if variable is None else f" Target variable: {variable!r}"
+    return (
+        "The shape of the target variable and the shape of the target value in "
+        "`variable.assign(value)` must match. variable.shape="
+        f"{shape if variable is None else variable.shape}, Received: "
+        f"value.shape={value.shape}.{target}"
+    )
+
+
+def _loading_failures_message(failures) -> str:
+    """Keras's message (saving_lib._raise_loading_failure) for the objects
+    that `load_weights` could not load: a list of ``(object, message)``, the
+    first message as the example (one per object, as Keras keeps them)."""
+    first = {}
+    for obj, message in failures:
+        first.setdefault(id(obj), (obj, message))
+    example, error = next(iter(first.values()))
+    return (
+        f"A total of {len(first)} objects could not be loaded. Example error message for "
+        f"object {example}:\n\n{error}\n\nList of objects that could not be loaded:\n"
+        f"{[obj for obj, _ in first.values()]}"
+    )
 
 
 # -- serialization -------------------------------------------------------------
@@ -1545,10 +1624,18 @@ def _legacy_weight_order(layer) -> list:
     ]
 
 
-def _legacy_state(model, contents: LegacyH5Contents, source: str) -> dict:
+def _legacy_state(
+    model, contents: LegacyH5Contents, source: str, skip_mismatch=False, numbers=None
+) -> dict:
     """The file's layer weights as `pack_weights`' flat dict for `model`,
     matched by position among the layers that have weights (as Keras
-    matches them), with Keras's errors for a count or shape mismatch."""
+    matches them), with Keras's errors for a count or shape mismatch; with
+    `skip_mismatch`, a weight of another shape keeps its value, with Keras's
+    warning (legacy_h5_format._set_weights), while a count mismatch still
+    raises, as in Keras. `numbers`: the layers' numbers in those messages
+    (Keras's ``layer #k``; default: their positions)."""
+    import warnings
+
     saved = [(name, names, arrays) for name, names, arrays in contents.layers if names]
     layers = [layer for layer in model._layers if layer.weights]
     if len(saved) != len(layers):
@@ -1556,8 +1643,9 @@ def _legacy_state(model, contents: LegacyH5Contents, source: str) -> dict:
             f"Cannot load {source}: Layer count mismatch when loading weights from file. "
             f"Model expected {len(layers)} layers, found {len(saved)} saved layers."
         )
+    numbers = list(range(len(layers))) if numbers is None else numbers
     per_layer = {}
-    for k, (layer, (name, names, arrays)) in enumerate(zip(layers, saved)):
+    for k, layer, (name, _, arrays) in zip(numbers, layers, saved):
         order = _legacy_weight_order(layer)
         if len(arrays) != len(order):
             raise ValueError(
@@ -1566,14 +1654,23 @@ def _legacy_state(model, contents: LegacyH5Contents, source: str) -> dict:
                 f"{len(order)} weight(s). Received {len(arrays)} saved weight(s)"
             )
         values = [None] * len(order)
-        for weight_name, index, array in zip(names, order, arrays):
-            expected = tuple(layer.weights[index].shape)
+        for index, array in zip(order, arrays):
+            weight = layer.weights[index]
+            expected = tuple(weight.shape)
             if tuple(array.shape) != expected:
-                raise ValueError(
-                    f"Cannot load {source}: Shape mismatch in layer #{k} (named {layer.name}) "
-                    f"for weight {weight_name}. Weight expects shape {expected}. Received saved "
+                where = f"layer #{k} (named {layer.name})"
+                detail = (
+                    f"weight {weight.path}. Weight expects shape {expected}. Received saved "
                     f"weight with shape {tuple(array.shape)}"
                 )
+                # (Keras's words, without a space after `where`)
+                if not skip_mismatch:
+                    raise ValueError(f"Cannot load {source}: Shape mismatch in {where}for {detail}")
+                warnings.warn(
+                    f"Skipping loading weights for {where}due to mismatch in shape for {detail}",
+                    stacklevel=4,
+                )
+                array = np.array(weight)
             values[index] = array
         per_layer[id(layer)] = values
     return pack_weights(
@@ -1679,39 +1776,57 @@ def _load_legacy_h5_model(path, custom_objects=None, compile=True):
     return model
 
 
-def _load_legacy_h5_weights(model, path, by_name=False) -> None:
+def _load_legacy_h5_weights(model, path, by_name=False, skip_mismatch=False) -> None:
     """`model.load_weights` of a legacy HDF5 file (a model file's
     ``model_weights``, or Keras 2's ``save_weights`` file): by position among
     the layers with weights, or with `by_name` into the layers of the same
-    name (others keep theirs); the optimizer's state is not read, as Keras."""
+    name (others keep theirs); with `skip_mismatch`, weights of another shape
+    (and by name, layers with another number of weights) keep theirs, with
+    Keras's warnings; the optimizer's state is not read, as Keras."""
     path = os.fspath(path)
     source = repr(path)
     contents = _read_legacy_h5(path, weights_only=True)
+    numbers = None
     if by_name:
-        contents.layers = _layers_by_name(model, contents.layers, source)
-    model._load_state(_legacy_state(model, contents, source), source, load_optimizer=False)
+        contents.layers, numbers = _layers_by_name(model, contents.layers, source, skip_mismatch)
+    weights = _legacy_state(model, contents, source, skip_mismatch, numbers)
+    model._load_state(weights, source, load_optimizer=False)
 
 
-def _layers_by_name(model, saved, source: str) -> list:
+def _layers_by_name(model, saved, source: str, skip_mismatch=False) -> tuple:
     """`saved` reordered as `model`'s layers with weights: each takes the
-    saved layer of its name, or its own weights when the file has none."""
-    by_name = {name: (name, names, arrays) for name, names, arrays in saved if names}
-    out = []
-    for k, layer in enumerate(each for each in model._layers if each.weights):
-        if layer.name in by_name:
-            entry = by_name[layer.name]
-            if len(entry[1]) != len(layer.weights):
+    saved layer of its name, or its own weights when the file has none (or,
+    with `skip_mismatch`, another number of weights: Keras's warning); and
+    each one's number in Keras's messages (its place in the file)."""
+    import warnings
+
+    by_name = {name: (k, (name, names, arrays)) for k, (name, names, arrays) in enumerate(saved)}
+    out, numbers = [], []
+    for own_k, layer in enumerate(each for each in model._layers if each.weights):
+        k, entry = by_name.get(layer.name, (own_k, None))
+        if entry is not None and len(entry[1]) != len(layer.weights):
+            counts = (
+                f"Layer expects {len(layer.weights)} weight(s). Received {len(entry[1])} saved "
+                "weight(s)"
+            )
+            if not skip_mismatch:
                 raise ValueError(
                     f"Cannot load {source}: Weight count mismatch for layer #{k} (named "
-                    f"{layer.name}). Layer expects {len(layer.weights)} weight(s). Received "
-                    f"{len(entry[1])} saved weight(s)"
+                    f"{layer.name}). {counts}"
                 )
-            out.append(entry)
-        else:
+            warnings.warn(
+                f"Skipping loading of weights for layer #{k} (named {layer.name}) due to "
+                f"mismatch in number of weights. {counts}",
+                stacklevel=4,
+            )
+            entry = None
+        if entry is None:
             order = _legacy_weight_order(layer)
             own = [np.array(layer.weights[i]) for i in order]
-            out.append((layer.name, [layer.weights[i].path for i in order], own))
-    return out
+            entry = (layer.name, [layer.weights[i].path for i in order], own)
+        out.append(entry)
+        numbers.append(k)
+    return out, numbers
 
 
 # -- writing
