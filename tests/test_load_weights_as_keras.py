@@ -258,6 +258,29 @@ def test_a_state_saved_before_training_gives_its_learning_rate_as_keras(tmp_path
     assert not ours.optimizer.built and not theirs.optimizer.built
 
 
+def test_plain_sgd_has_no_slots_so_an_unbuilt_one_takes_the_state_as_keras(tmp_path):
+    """SGD without momentum has iterations and learning rate only, built or
+    not: Keras assigns both and leaves it unbuilt."""
+    keras = keras_or_skip()
+    pytest.importorskip("h5py")
+    saved = arch()
+    saved.compile(optimizers.SGD(0.05), "mse")
+    saved.fit(*make_data(n=96), batch_size=32, epochs=1, verbose=0)
+    saved.save_weights(tmp_path / "s.weights.h5")
+    ours = arch()
+    ours.compile(optimizers.SGD(0.01), "mse")
+    theirs = keras_arch(keras)
+    theirs.compile(keras.optimizers.SGD(0.01), "mse")
+    with keras_quiet():
+        their_warnings, _ = recorded(lambda: theirs.load_weights(tmp_path / "s.weights.h5"))
+    our_warnings, _ = recorded(lambda: ours.load_weights(tmp_path / "s.weights.h5"))
+    assert our_warnings == their_warnings == []
+    assert int(ours.optimizer.iterations) == int(theirs.optimizer.iterations) == 3
+    assert float(ours.optimizer.learning_rate) == pytest.approx(0.05)
+    assert float(theirs.optimizer.learning_rate) == pytest.approx(0.05)
+    assert not ours.optimizer.built and not theirs.optimizer.built
+
+
 def test_a_schedule_s_optimizer_has_one_variable_unbuilt(tmp_path):
     pretrained(tmp_path)
     model = arch()

@@ -2935,7 +2935,7 @@ class Sequential:
         The optimizer's state in the file (iterations, learning rate, slots)
         is restored as Keras restores it: only into an optimizer that has
         as many variables, so into a built one (after `fit`,
-        `train_on_batch`, `evaluate`, or
+        `train_on_batch`, `evaluate`, `test_on_batch`, or
         ``model.optimizer.build(model.trainable_variables)``). A compiled
         model that has not trained keeps its optimizer as compiled (e.g. a
         low learning rate to fine-tune pretrained weights), with Keras's
@@ -3117,7 +3117,7 @@ class Sequential:
 
     def _optimizer_is_built(self) -> bool:
         """Keras's ``model.optimizer.built`` for this model: built for its
-        weights by `fit`, `train_on_batch`, `evaluate`, or
+        weights by `fit`, `train_on_batch`, `evaluate`, `test_on_batch`, or
         ``optimizer.build(model.trainable_variables)``."""
         if self._owns_optimizer_state():
             return True
@@ -3154,7 +3154,8 @@ class Sequential:
             trainable = self._trainable_tensors()  # the set it will be built with
         scalars = len(opt._scalar_variables())
         full = base + len(slot_names) * len(trainable) + scalars
-        has = full if not if_built or self._optimizer_is_built() else base
+        built = not if_built or self._optimizer_is_built()  # (load_model builds it)
+        has = full if built else base
         if len(variables) not in ((has,) if if_built else (base, full)):
             return (  # Keras's words, to the final space
                 f"Skipping variable loading for optimizer '{opt.name}', because it has {has} "
@@ -3205,7 +3206,7 @@ class Sequential:
             "learning_rate": lr,
             "slots": slots,
             # an unbuilt optimizer takes iterations and learning rate only (Keras)
-            "build": len(variables) == full or not if_built,
+            "build": built,
             "partial": partial,
         }
 
