@@ -273,7 +273,8 @@ def test_tf_keras_2_backend_names_point_to_fastnn_ops(name, advice):
 
 
 def test_the_tf_keras_2_table_holds_names_neither_keras_3_nor_fastnn_has():
-    keras = keras_or_skip()
+    keras_or_skip()
+    checked = 0
     for short, groups in _absent_table.KERAS2.items():
         ours = importlib.import_module(f"fastnn.{short}")
         theirs = importlib.import_module(f"keras.{short}")
@@ -282,7 +283,8 @@ def test_the_tf_keras_2_table_holds_names_neither_keras_3_nor_fastnn_has():
             for name in names.split():
                 assert not hasattr(ours, name), name
                 assert name not in dir(theirs), f"keras.{short}.{name} exists: use ABSENT"
-    assert keras
+                checked += 1
+    assert checked > 60
 
 
 def test_cosine_proximity_says_its_keras_3_name():
@@ -345,9 +347,10 @@ def test_a_python_activation_function_says_there_is_no_autodiff():
     def custom_fn(x):
         return x * 2
 
-    with pytest.raises(TypeError, match="no automatic differentiation of Python code") as raised:
-        layers.Dense(2, activation=custom_fn)
-    assert "custom_fn" in str(raised.value)
+    for error in (NotImplementedError, TypeError):  # as the other refusals, and as before
+        with pytest.raises(error, match="no automatic differentiation of Python code") as raised:
+            layers.Dense(2, activation=custom_fn)
+        assert "custom_fn" in str(raised.value)
     with pytest.raises(TypeError, match=r"got 3$"):  # not a function: no autodiff talk
         layers.Dense(2, activation=3)
 
@@ -421,3 +424,42 @@ def test_to_json_holds_build_and_compile_configs_and_model_from_json_uses_them()
     unbuilt = fastnn.Sequential([layers.Dense(2)])
     assert "build_config" not in json.loads(unbuilt.to_json())
     assert not fastnn.models.model_from_json(unbuilt.to_json()).built
+
+
+def test_deserialize_builds_a_layer_from_its_build_config_as_keras():
+    model = _guide_model(fastnn)
+    dense = model.layers[1]
+    for rebuilt in (
+        layers.deserialize(layers.serialize(dense)),
+        fastnn.saving.deserialize_keras_object(layers.serialize(dense)),
+    ):
+        assert rebuilt.built and [w.shape for w in rebuilt.weights] == [(4, 5), (5,)]
+    unbuilt = layers.deserialize(layers.serialize(layers.Dense(2)))
+    assert not unbuilt.built
+
+
+def test_the_float32_range_guard_runs_only_for_wider_floats(monkeypatch):
+    # float32, integer and bool data skip it (the hot paths); float64 pays it
+    import fastnn.models as models_module
+
+    calls = []
+    real = models_module._beyond_float32_refused
+
+    def counting(**arrays):
+        calls.append(sorted(arrays))
+        return real(**arrays)
+
+    monkeypatch.setattr(models_module, "_beyond_float32_refused", counting)
+    model = small_model()
+    model.compile("sgd", "mse")
+    for x, y in (
+        (np.ones((4, 3), np.float32), np.ones((4, 2), np.float32)),
+        (np.ones((4, 3), np.uint8), np.ones((4, 2), np.int64)),
+    ):
+        model.predict(x, verbose=0)
+        model.train_on_batch(x, y)
+    assert calls == []
+    model.train_on_batch(np.ones((4, 3)), np.ones((4, 2)))  # float64 both
+    assert calls == [["x"], ["sample_weight", "y"]]
+    with pytest.raises(ValueError, match="exceeds float32's range"):
+        model.predict(np.full((1, 3), 1e300), verbose=0)

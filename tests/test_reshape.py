@@ -151,3 +151,22 @@ def test_flatten_channels_first_of_several_channels_is_refused():
     assert model.layers == []
     with pytest.raises(ValueError, match="must be one of"):
         layers.Flatten(data_format="channels_middle")
+
+
+def test_a_model_ending_in_reshape_trains_on_targets_of_its_output_shape():
+    # predict returns (n, 2, 3); fit and evaluate take y of that shape too, as Keras
+    model = fastnn.Sequential([fastnn.Input((6,)), layers.Dense(6), layers.Reshape((2, 3))])
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).standard_normal((5, 6)).astype(np.float32)
+    y = model.predict(x, verbose=0) + 1.0
+    assert y.shape == (5, 2, 3)
+    assert model.evaluate(x, y, verbose=0) == model.evaluate(x, y.reshape(5, 6), verbose=0)
+    twin = fastnn.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    twin.compile("sgd", "mse")
+    model.fit(x, y, batch_size=2, shuffle=False, verbose=0)
+    twin.fit(x, y.reshape(5, 6), batch_size=2, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"needs y of shape \(5, 6\)"):
+        model.fit(x, np.ones((5, 3, 2)), verbose=0)

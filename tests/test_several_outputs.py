@@ -643,3 +643,32 @@ def test_engine_without_layers_is_the_identity_and_keeps_layer_outputs():
             net.predict_outputs(x, bad, 2)
     with pytest.raises(ValueError, match="NaN"):
         net.predict_outputs(np.full((1, 3), np.nan, np.float32), [0], 1)
+
+
+def _leaves(structure) -> list:
+    if isinstance(structure, dict):
+        return list(structure.values())
+    return list(structure) if isinstance(structure, list) else [structure]
+
+
+@pytest.mark.parametrize("structure", ["list", "dict", "repeat", "one"])
+def test_several_outputs_on_a_torch_tensor_are_tensors_in_the_structure(structure):
+    torch = pytest.importorskip("torch")
+    inputs = fastnn.Input((4,))
+    hidden = fastnn.layers.Dense(3)(inputs)
+    out = fastnn.layers.Dense(2)(hidden)
+    outputs = {
+        "list": [hidden, out],
+        "dict": {"a": hidden, "b": out},
+        "repeat": [hidden, hidden],
+        "one": out,
+    }[structure]
+    model = fastnn.Model(inputs, outputs)
+    x = torch.rand(5, 4)
+    got = model(x)
+    expected = model.predict(x.numpy(), verbose=0)
+    if isinstance(expected, (list, dict)):
+        assert type(got) is type(expected)
+    for tensor, array in zip(_leaves(got), _leaves(expected)):
+        assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float32
+        np.testing.assert_array_equal(tensor.numpy(), array)

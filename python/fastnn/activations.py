@@ -272,17 +272,23 @@ def _keras_name(identifier: Union[str, Callable, None]) -> str:
         return {"swish": "silu", "hard_swish": "hard_silu"}.get(identifier, identifier)
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]
-    why = (
-        ": the engine computes each activation and its gradient in C++, and fastnn has no "
-        "automatic differentiation of Python code. Use a built-in activation (its name, e.g. "
-        "'gelu', or an activation layer such as LeakyReLU(0.2))"
-        if callable(identifier)
-        else ""
+    message = (
+        f"activation must be None, a string or a function of fastnn.activations, got {identifier!r}"
     )
-    raise TypeError(
-        "activation must be None, a string or a function of fastnn.activations, "
-        f"got {identifier!r}{why}"
-    )
+    if callable(identifier):  # a Python function: refused as Python losses and layers are
+        raise _PythonActivationRefused(
+            message + ": the engine computes each activation and its gradient in C++, and "
+            "fastnn has no automatic differentiation of Python code. Use a built-in activation "
+            "(its name, e.g. 'gelu', or an activation layer such as LeakyReLU(0.2))"
+        )
+    raise TypeError(message)
+
+
+class _PythonActivationRefused(NotImplementedError, TypeError):
+    """A Python function as an activation: NotImplementedError, as fastnn's
+    other refusals of Python code it would have to differentiate (a custom
+    layer, a Python loss, ``add_loss``), and the TypeError this check raised
+    before."""
 
 
 def kernel_name(identifier: Union[str, Callable, None]) -> str:

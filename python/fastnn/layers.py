@@ -3066,11 +3066,21 @@ def serialize(layer: Layer) -> dict:
 
 def deserialize(config: dict, custom_objects=None) -> Layer:
     """Rebuilds a layer from `serialize`'s output (or Keras 3's) with
-    ``from_config``; only fastnn's layer classes and `custom_objects` are used.
+    ``from_config``, built from its ``build_config`` when it has one (as
+    Keras's); only fastnn's layer classes and `custom_objects` are used.
 
     Raises:
         ValueError: an unknown class or key, or a malformed config.
     """
+    layer = _deserialize(config, custom_objects)
+    if isinstance(config, dict) and isinstance(config.get("build_config"), dict):
+        layer.build_from_config(config["build_config"])
+    return layer
+
+
+def _deserialize(config: dict, custom_objects=None) -> Layer:
+    """`deserialize` without the build: a model's layers are built by the
+    model (their weights drawn in the model's order)."""
     from fastnn.saving import deserialize_from_table
 
     table = {

@@ -227,6 +227,14 @@ class Loss:
         return {"name": self.name, "reduction": self.reduction}
 
 
+# How to make class ids of text labels (also models' pandas columns; the C++
+# bindings' array_utils.cpp says the same for arrays reaching the engine)
+ENCODE_LABELS = (
+    "encode them as class ids 0..k-1 first (pandas.factorize(labels)[0], or scikit-learn's "
+    "LabelEncoder)"
+)
+
+
 def _numeric(value, what: str):
     """`value` as an array of a real numeric dtype, else a TypeError (a
     torch tensor as Keras's torch backend takes it)."""
@@ -234,11 +242,7 @@ def _numeric(value, what: str):
     if array.dtype.kind not in "biuf":
         hint = ""
         if array.dtype.kind in "OUS" and what.startswith("y"):
-            hint = (
-                ": labels that are strings or other objects must be encoded as numbers first "
-                "(class ids 0..k-1, e.g. pandas.factorize(labels)[0] or scikit-learn's "
-                "LabelEncoder)"
-            )
+            hint = ": labels that are strings or other objects: " + ENCODE_LABELS
         raise TypeError(
             f"{what} must have a real numeric dtype (bool, int, uint or float), "
             f"got dtype {array.dtype}{hint}"

@@ -156,9 +156,10 @@ def _frame_values(x, what: str = "x"):
     bool columns side by side, as `pandas.get_dummies` makes them; nullable
     integer and boolean columns, missing values NaN) as a float64 array, as
     Keras reads it; anything else as it is. NumPy reads such a frame as an
-    array of Python objects. Columns of Python objects or categories are
-    read as Keras's pandas adapter reads them, as numbers (numeric strings
-    too); a value that is not one raises a ValueError naming its column."""
+    array of Python objects. Columns of Python objects or categories that
+    hold numbers (numeric strings too) are read as numbers (Keras 3.15 reads
+    some in fit and refuses them in predict); a value that is not one raises
+    a ValueError naming its column."""
     dtypes = getattr(x, "dtypes", None)
     if dtypes is None or isinstance(x, np.ndarray) or not hasattr(x, "to_numpy"):
         return x
@@ -198,8 +199,7 @@ def _column_numbers(column, label, what: str) -> np.ndarray:
                 break
     holds = f"holds {bad!r:.60}, which is not a number" if bad is not None else "is not numbers"
     fix = (
-        "Encode labels as class ids 0..k-1 first (pandas.factorize(labels)[0], or "
-        "scikit-learn's LabelEncoder)"
+        "Labels: " + _losses.ENCODE_LABELS
         if what.startswith("y")
         else "Encode text and category columns as numbers first: pandas.get_dummies(frame) "
         "for one-hot columns, scikit-learn's OneHotEncoder or OrdinalEncoder, or "
@@ -1044,7 +1044,10 @@ class Sequential:
                 f"{what} but the model takes (n, {', '.join(map(str, self._input_shape))}){hint}"
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
-        with _beyond_float32_refused(x=x):
+        if _may_overflow_float32(x):
+            with _beyond_float32_refused(x=x):
+                x = np.ascontiguousarray(x, dtype=np.float32)
+        else:  # float32, integers, bools: nothing to check (the common case)
             x = np.ascontiguousarray(x, dtype=np.float32)
         if kept is not None:
             kept[0] = x
@@ -1162,7 +1165,14 @@ class Sequential:
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
         sample_weight = _squeeze_sample_weight(sample_weight)
-        with _beyond_float32_refused(y=y, sample_weight=sample_weight):  # cast in C++
+        if getattr(y, "ndim", 0) > 2 and len(self._output_shape) > 1:
+            # targets of the output's own shape (a model ending in Reshape, as
+            # predict returns it): the engine's rows are flat, as Keras's y
+            y = _flat_targets(y, self._output_shape)
+        if _may_overflow_float32(y) or _may_overflow_float32(sample_weight):
+            with _beyond_float32_refused(y=y, sample_weight=sample_weight):  # cast in C++
+                data = self._net.prepare(x, y, sample_weight)
+        else:
             data = self._net.prepare(x, y, sample_weight)
         data._y_ndim = y.ndim if isinstance(y, np.ndarray) else np.ndim(y)  # host metrics' y_true
         return data
@@ -1298,6 +1308,8 @@ class Sequential:
         (`_run_steps` synced the flags: `_trains` is current.)"""
         rates = _learning_rates(self.optimizer, end - begin)
         args = (data, order, batch_size, begin, end, self.optimizer._kernel, rates)
+        if self._trains and not self._borrowed:  # the common case: no Python around it
+            return self._net.train_epoch(*args, keep_outputs=keep_outputs)
         iterations = None if self._trains else self.optimizer.iterations
         self._borrow_in()
         try:
@@ -2238,7 +2250,9 @@ class Sequential:
 
         if type(x) is not np.ndarray and is_torch_tensor(x):
             # (inline rather than layers._torch_in_torch_out: no extra call on the array path)
-            return as_torch_tensor(self(plain_tensor(x), training=training, mask=mask))
+            outputs = self(plain_tensor(x), training=training, mask=mask)
+            # each output a tensor, in the outputs' structure (several along the chain)
+            return functional.map_outputs(outputs, as_torch_tensor)
         if functional.is_symbolic(x):
             # A model in a functional graph (``features = base(inputs)``): its
             # layers are called in turn, and the model built from the graph
@@ -2657,7 +2671,7 @@ class Sequential:
         for layer_config in layer_configs:
             # built once below, as the constructor does: a rebuild per layer made
             # loading n layers O(n**2) (a 3000-layer config took minutes)
-            model.add(_layers.deserialize(layer_config, custom_objects), rebuild=False)
+            model.add(_layers._deserialize(layer_config, custom_objects), rebuild=False)
         model._trainable = trainable  # the layers keep the flags their configs hold
         if model._input_shape is not None and _has_layers(model._layers):
             model.build()
@@ -3724,6 +3738,28 @@ def _train_validation_split(x, y, sample_weight, split: float):
     return (x[:split_at], y[:split_at], train_w), (x[split_at:], y[split_at:], val_w)
 
 
+def _flat_targets(y, output_shape: tuple):
+    """`y` of shape ``(n, *output_shape)`` as the engine's flat rows ``(n,
+    prod(output_shape))``; any other shape as it is (refused with the
+    engine's message)."""
+    array = np.asarray(plain_tensor(y))
+    if array.shape[1:] != tuple(output_shape):
+        return y
+    return array.reshape(array.shape[0], -1)
+
+
+def _may_overflow_float32(value) -> bool:
+    """Whether casting `value` to float32 may overflow: a float array wider
+    than float32, or anything not already an array (a list, a tensor-like);
+    float32, integer and bool arrays cannot, and skip the guard's cost."""
+    if value is None:
+        return False
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(value, np.ndarray) or dtype is None:
+        return True
+    return dtype.kind == "f" and dtype.itemsize > 4
+
+
 @contextlib.contextmanager
 def _beyond_float32_refused(**arrays):
     """Runs the float32 cast of `arrays` (by name): a finite value beyond
@@ -3731,7 +3767,8 @@ def _beyond_float32_refused(**arrays):
     ValueError naming it and where it is, rather than NumPy's overflow
     warning and then "contains Inf" about data that holds none. Keras casts
     it to inf and trains to an inf or NaN loss; fastnn refuses Inf in its
-    inputs. Costs nothing unless the cast overflows."""
+    inputs. Costs about a microsecond (NumPy's errstate), so callers use it
+    only where `_may_overflow_float32` says the cast can overflow."""
     try:
         with np.errstate(over="raise"):
             yield
@@ -4191,7 +4228,7 @@ class Model(Sequential):
             entry = dict(entry)
             entry_name = entry.pop("name", None)
             inbound = entry.pop("inbound_nodes", None)
-            layer = _layers.deserialize(entry, custom_objects)
+            layer = _layers._deserialize(entry, custom_objects)
             if isinstance(layer, _layers.InputLayer):
                 if inputs is not None:
                     raise ValueError("fastnn models have one input; the config has several")

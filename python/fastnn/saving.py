@@ -613,7 +613,23 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     Raises:
         ValueError: an unknown class or a malformed config. TypeError: a
             function not found.
+
+    A layer comes back built from its ``build_config``, as Keras's.
     """
+    found = _deserialize_keras_object(config, custom_objects, safe_mode, **kwargs)
+    from fastnn import layers
+
+    if (
+        isinstance(found, layers.Layer)
+        and isinstance(config, dict)
+        and isinstance(config.get("build_config"), dict)
+    ):
+        found.build_from_config(config["build_config"])
+    return found
+
+
+def _deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
+    """`deserialize_keras_object` before a layer's build."""
     if config is None:
         return None
     if isinstance(config, dict) and config.get("class_name") == "function":
