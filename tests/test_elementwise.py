@@ -72,3 +72,23 @@ def test_relu_rejects_non_numeric(bad, error):
 def test_relu_grad_shape_mismatch_names_shapes():
     with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
         fastnn.ops.relu_grad(np.zeros(3, np.float32), np.zeros(4, np.float32))
+
+
+def test_float32_or_overflow_casts_as_numpy_and_finds_the_first_overflow():
+    largest = float(np.finfo(np.float32).max)
+    halfway = 2.0**128 - 2.0**103  # from here up the cast gives Inf
+    edges = [0.0, -0.0, 1e-46, 1.5, -2.5e38, largest, np.nextafter(largest, np.inf)]
+    edges += [np.nextafter(halfway, 0), -np.nextafter(halfway, 0), np.nan, np.inf, -np.inf]
+    rng = np.random.default_rng(7)
+    for shape in [(0,), (1,), (13,), (3, 7), (2, 3, 5)]:
+        values = rng.choice(np.array(edges), size=shape) * rng.choice([1.0, -1.0], size=shape)
+        cast, first = fastnn._core.ops._float32_or_overflow(np.ascontiguousarray(values))
+        with np.errstate(over="ignore"):
+            expected = values.astype(np.float32)
+        np.testing.assert_array_equal(cast, expected)
+        assert cast.dtype == np.float32 and cast.shape == shape and first == -1
+    for beyond in (halfway, -halfway, 1e39, -1e300, np.finfo(np.float64).max):
+        values = np.zeros(11)
+        values[[4, 9]] = beyond
+        cast, first = fastnn._core.ops._float32_or_overflow(values)
+        assert first == 4 and np.isinf(cast[4]) and np.sign(cast[4]) == np.sign(beyond)

@@ -460,6 +460,9 @@ def test_the_float32_range_guard_runs_only_for_wider_floats(monkeypatch):
         model.train_on_batch(x, y)
     assert calls == []
     model.train_on_batch(np.ones((4, 3)), np.ones((4, 2)))  # float64 both
-    assert calls == [["x"], ["sample_weight", "y"]]
+    # (a C-contiguous float64 x is converted and checked in C++, without the guard)
+    assert calls == [["sample_weight", "y"]]
+    model.predict(np.ones((4, 6))[:, ::2], verbose=0)  # a strided float64 x takes the guard
+    assert calls[-1] == ["x"]
     with pytest.raises(ValueError, match="exceeds float32's range"):
         model.predict(np.full((1, 3), 1e300), verbose=0)

@@ -1,6 +1,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "bindings/array_utils.h"
 #include "ops/elementwise.h"
 
@@ -69,9 +73,47 @@ bool all_finite(const py::array_t<float, py::array::c_style>& x, int64_t offset,
   return ops::all_finite(p, n);
 }
 
+// Private: a C-contiguous float64 array as float32 of the same shape, and the
+// flat index of its first finite value beyond float32's range (-1: none),
+// which the cast would make Inf. NumPy's cast needs its errstate for that
+// (about a microsecond on every call); this loop checks as it converts. A
+// value beyond the range is stored as Inf (the caller refuses the array).
+py::tuple float32_or_overflow(const py::array_t<double, py::array::c_style>& x) {
+  std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+  py::array_t<float> out(shape);
+  const double* src = x.data();
+  float* dst        = out.mutable_data();
+  const int64_t n   = static_cast<int64_t>(x.size());
+  int64_t first     = -1;
+  {
+    py::gil_scoped_release release;
+    constexpr float largest = std::numeric_limits<float>::max();
+    // from here up a double rounds to float's Inf (halfway between the largest
+    // float and 2^128, a tie that rounds to the even 2^128)
+    const double overflow = std::ldexp(1.0, 128) - std::ldexp(1.0, 103);
+    for (int64_t i = 0; i < n; ++i) {
+      const double v         = src[i];
+      const double magnitude = std::fabs(v);
+      if (magnitude <= static_cast<double>(largest) || !std::isfinite(v)) {  // NaN, Inf too
+        dst[i] = static_cast<float>(v);
+      } else if (magnitude < overflow) {  // rounds to the largest float, as IEEE's cast
+        dst[i] = v > 0 ? largest : -largest;
+      } else {  // finite, but Inf in float32 (stored as Inf; no out-of-range cast)
+        dst[i] = v > 0 ? std::numeric_limits<float>::infinity()
+                       : -std::numeric_limits<float>::infinity();
+        if (first < 0) first = i;
+      }
+    }
+  }
+  return py::make_tuple(std::move(out), first);
+}
+
 }  // namespace
 
 void bind_elementwise(py::module_& ops) {
+  ops.def("_float32_or_overflow", &float32_or_overflow, py::arg("x"),
+          "Private: (x as float32, flat index of its first finite value beyond float32's range "
+          "or -1), for a C-contiguous float64 x.");
   ops.def("_all_finite", &all_finite, py::arg("x"), py::arg("offset"), py::arg("n"),
           "Private: whether x[offset:offset + n] holds no NaN or Inf (the engine's input check).");
   ops.def("_exp_shifted", &exp_shifted, py::arg("x"), py::arg("m"),

@@ -1044,7 +1044,13 @@ class Sequential:
                 f"{what} but the model takes (n, {', '.join(map(str, self._input_shape))}){hint}"
             )
         x = x.reshape(x.shape[0], math.prod(self._input_shape))
-        if _may_overflow_float32(x):
+        if type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous:
+            # (NumPy's default float: converted and checked in one C++ loop)
+            cast, first = _core.ops._float32_or_overflow(x)
+            if first >= 0:
+                raise _beyond_float32_error("x", x, first)
+            x = cast
+        elif _may_overflow_float32(x):
             with _beyond_float32_refused(x=x):
                 x = np.ascontiguousarray(x, dtype=np.float32)
         else:  # float32, integers, bools: nothing to check (the common case)
@@ -3773,7 +3779,6 @@ def _beyond_float32_refused(**arrays):
         with np.errstate(over="raise"):
             yield
     except FloatingPointError:
-        largest = float(np.finfo(np.float32).max)
         for name, value in arrays.items():
             a = np.asarray(value) if value is not None else None
             if a is None or a.dtype.kind != "f":
@@ -3781,18 +3786,24 @@ def _beyond_float32_refused(**arrays):
             with np.errstate(over="ignore"):
                 beyond = np.isinf(a.astype(np.float32)) & np.isfinite(a)
             if beyond.any():
-                where = np.argwhere(beyond)[0] if a.ndim else ()
-                at = (
-                    f"row {where[0]}, column {where[1]}"
-                    if a.ndim == 2
-                    else f"index {int(np.flatnonzero(beyond)[0])}"
-                )
-                raise ValueError(
-                    f"{name} holds {a[tuple(where)]} at {at}, which exceeds float32's "
-                    f"range (largest {largest:.8g}): fastnn computes in float32, where it "
-                    "would be Inf"
-                ) from None
+                raise _beyond_float32_error(name, a, int(np.flatnonzero(beyond)[0])) from None
         raise
+
+
+def _beyond_float32_error(name: str, array: np.ndarray, flat_index: int) -> ValueError:
+    """The error for `array`'s value at `flat_index`, finite but beyond
+    float32's range (Inf once cast)."""
+    largest = float(np.finfo(np.float32).max)
+    value = array.reshape(-1)[flat_index]
+    at = (
+        f"row {flat_index // array.shape[1]}, column {flat_index % array.shape[1]}"
+        if array.ndim == 2
+        else f"index {flat_index}"
+    )
+    return ValueError(
+        f"{name} holds {value} at {at}, which exceeds float32's range (largest "
+        f"{largest:.8g}): fastnn computes in float32, where it would be Inf"
+    )
 
 
 def _squeeze_sample_weight(sample_weight):
