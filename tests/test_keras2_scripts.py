@@ -240,6 +240,16 @@ def test_importing_a_keras_module_fastnn_lacks_says_why(statement, keras_name):
     assert type(raised.value) is ImportError  # not "No module named"
 
 
+def test_probing_for_an_absent_module_finds_none():
+    # importlib.util.find_spec asks whether a module exists: it does not
+    import importlib.util
+
+    for name in ("fastnn.applications", "fastnn.optimizers.legacy", "fastnn.nonsense"):
+        assert importlib.util.find_spec(name) is None
+    with pytest.raises(ImportError, match=r"\(keras\.applications: "):
+        importlib.import_module("fastnn.applications")  # importing still explains
+
+
 def test_other_missing_modules_keep_python_s_errors():
     with pytest.raises(ModuleNotFoundError, match=r"No module named 'fastnn\.nonsense'"):
         importlib.import_module("fastnn.nonsense")

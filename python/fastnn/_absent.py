@@ -125,11 +125,19 @@ class AbsentModuleFinder:
     ``from fastnn.optimizers.legacy import Adam`` (Keras modules fastnn does
     not mirror) raise an ImportError saying why, where Python would say "No
     module named". Asked only after every other finder failed, and only for
-    names under fastnn; any other missing module keeps Python's error."""
+    names under fastnn; any other missing module keeps Python's error.
+    Probes that only ask whether a module exists (``importlib.util.find_spec``,
+    pkgutil) get None, the answer for a module that is not there: only an
+    import (the import system's ``_find_and_load_unlocked`` asking) gets the
+    module that raises."""
 
     @staticmethod
     def find_spec(fullname: str, path=None, target=None):
         if not fullname.startswith("fastnn."):
+            return None
+        asker = sys._getframe(1)  # importlib's _find_spec; above it, who asks
+        asker = asker.f_back if asker.f_code.co_name == "_find_spec" else asker
+        if asker is None or asker.f_code.co_name != "_find_and_load_unlocked":
             return None
         parent, _, name = fullname.rpartition(".")
         text = message(parent, name)
