@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import sys
 
-_index: dict = {}  # "fastnn.metrics" -> {name: (what, why)}, built on first use
+_index: dict = {}  # "fastnn.metrics" -> {name: (what, why, era)}, built on first use
 
 
-def explanation(module: str, name: str):
-    """``(what, why)`` for a Keras name `module` (``"fastnn.metrics"``) lacks,
-    or None."""
+def _entry(module: str, name: str):
+    """``(what, why, era)`` for a name `module` (``"fastnn.metrics"``) lacks,
+    `era` "tf.keras 2" for a name Keras 3 removed too (KERAS2), else None;
+    None for a name the tables do not hold."""
     if not _index:
         from fastnn._absent_table import ABSENT, KERAS2
 
@@ -38,14 +39,14 @@ def explanation(module: str, name: str):
                 for names, what, why in groups:
                     for n in names.split():
                         table[n] = (what, why.replace("{name}", n), era)
-    found = _index.get(module, {}).get(name)
+    return _index.get(module, {}).get(name)
+
+
+def explanation(module: str, name: str):
+    """``(what, why)`` for a Keras name `module` (``"fastnn.metrics"``) lacks,
+    or None."""
+    found = _entry(module, name)
     return None if found is None else found[:2]
-
-
-def _era(module: str, name: str):
-    """ "tf.keras 2" for a name Keras 3 removed too (KERAS2), else None."""
-    explanation(module, name)
-    return _index.get(module, {}).get(name, (None, None, None))[2]
 
 
 def _from_import_statement() -> bool:
@@ -85,12 +86,12 @@ def refusal(module: str, name: str, message: str) -> Exception:
 def message(module: str, name: str):
     """``"fastnn.metrics has no 'MeanIoU' (keras.metrics.MeanIoU: what): why"``
     for a Keras name `module` lacks, or None for any other name."""
-    found = None if name.startswith("_") else explanation(module, name)
+    found = None if name.startswith("_") else _entry(module, name)
     if found is None:
         return None
     keras_module = "keras" + module[len("fastnn") :]
-    what, why = found
-    if _era(module, name) is not None:  # removed in Keras 3 as well
+    what, why, era = found
+    if era is not None:  # removed in Keras 3 as well
         return (
             f"{module} has no {name!r} (tf.keras 2's {keras_module}.{name}, {what}, which "
             f"Keras 3 removed): {why}"
