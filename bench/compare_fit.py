@@ -55,6 +55,22 @@ def median_epoch(run_epoch, epochs: int) -> float:
     return statistics.median(samples)
 
 
+def alternated_medians(run_a, run_b, epochs: int) -> tuple:
+    """Median epochs of two runs timed alternately (a, b, a, b, ...) after a
+    warm-up epoch of each: a shared machine's slow spells then fall on both,
+    where timing all of a before all of b put one spell on one side (session
+    19: the progress bar's cost read +21 % one run, -6 % the next)."""
+    run_a()
+    run_b()
+    samples_a, samples_b = [], []
+    for _ in range(epochs):
+        for run, samples in ((run_a, samples_a), (run_b, samples_b)):
+            t0 = time.perf_counter()
+            run()
+            samples.append(time.perf_counter() - t0)
+    return statistics.median(samples_a), statistics.median(samples_b)
+
+
 def seed_layers(layers):
     """The seed network in a Keras-like `layers` module (fastnn's or Keras's)."""
     return [
@@ -237,8 +253,9 @@ def floor_row(threads: int, t_fast: float, samples: int, peers: dict) -> dict:
 def run(args) -> list:
     rows = []
     for x, y, epochs, threads in thread_sweep(args):
-        t_fast = median_epoch(fastnn_epoch(x, y, 0), epochs)
-        t_fast_bar = median_epoch(fastnn_epoch(x, y, 1), epochs)
+        t_fast, t_fast_bar = alternated_medians(
+            fastnn_epoch(x, y, 0), fastnn_epoch(x, y, 1), 2 * epochs + 1
+        )
         makers = {
             "PyTorch loop, Adam(fused=True)": lambda: torch_epoch(x, y, threads),
             "Keras 3 fit (torch backend)": lambda: keras_epoch(x, y, threads),
