@@ -373,10 +373,16 @@ def test_engine_rejects_bad_factors():
             _core.nn.Network(4, [spec])
 
 
-def test_penalty_and_its_gradient_are_the_same_bits_on_every_isa():
+@pytest.mark.parametrize(
+    "kernel_reg, bias_reg",
+    [(L1L2(1e-3, 1e-2), L1(0.1)), (L2(1e-2), L2(0.3)), (L1(1e-3), L1L2(0.2, 0.1))],
+    ids=["l1l2-l1", "l2-l2", "l1-l1l2"],
+)
+def test_penalty_and_its_gradient_are_the_same_bits_on_every_isa(kernel_reg, bias_reg):
+    """Each kernel of the penalty pass (l1 and l2, l1 alone, l2 alone)."""
     from fastnn import _core
 
-    regs = [(L1L2(1e-3, 1e-2), L1(0.1))]
+    regs = [(kernel_reg, bias_reg)]
     model = models.Sequential(
         [
             layers.Input(shape=(37,)),
