@@ -236,7 +236,11 @@ def test_weight_lists_summary_and_config(tmp_path, capsys):
 
 
 def test_layer_trainable_follows_keras_bool_conversion():
-    layer = layers.Dense(3, trainable=0)
+    # the constructor takes a bool only (Keras's ValueError); the setter converts
+    with pytest.raises(ValueError, match="Expected `trainable` to be a boolean"):
+        layers.Dense(3, trainable=0)
+    layer = layers.Dense(3, trainable=False)
+    layer.trainable = 0
     assert layer.trainable is False
     layer.trainable = "yes"
     assert layer.trainable is True

@@ -20,7 +20,7 @@ from fastnn import activations as _activations
 from fastnn import constraints as _constraints
 from fastnn import initializers as _initializers
 from fastnn import regularizers as _regularizers
-from fastnn.utils.naming import to_snake_case
+from fastnn.utils.naming import check_name, check_trainable, to_snake_case
 from fastnn.utils.seeding import next_seed
 from fastnn.utils.tensors import as_torch_tensor, is_torch_tensor, plain_tensor
 
@@ -506,6 +506,9 @@ class Layer:
         trainable=True,
         **kwargs,
     ):
+        if name is not None:
+            check_name(name)  # Keras's refusal, before anything changes
+        trainable = check_trainable(trainable)
         # Keras options fastnn has only at their defaults (dtype float32, no
         # constraints or activity regularizer ...): accepted at those
         for key in [k for k in kwargs if k in _KERAS_ONLY_DEFAULTS]:
@@ -1979,6 +1982,11 @@ class LayerNormalization(_FeatureNormalization):
             beta_constraint=beta_constraint,
             gamma_constraint=gamma_constraint,
         )
+        if not isinstance(rms_scaling, (bool, np.bool_)) and rms_scaling not in (0, 1):
+            raise ValueError(  # (a string such as "False" would read as True)
+                "Argument `rms_scaling` must be a boolean (fastnn supports False only). "
+                f"Received: rms_scaling={rms_scaling!r} (of type {type(rms_scaling)})"
+            )
         if rms_scaling:
             raise ValueError(
                 "LayerNormalization: rms_scaling=True is not supported by fastnn (Keras 3 "

@@ -43,6 +43,7 @@ from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.optimizers.base import _slot_order
 from fastnn.utils import seeding as _seeding
+from fastnn.utils.naming import check_name, check_trainable
 from fastnn.utils.tensors import as_torch_tensor, is_torch_dataset, is_torch_tensor, plain_tensor
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
@@ -261,8 +262,11 @@ class Sequential:
         name: Optional[str] = None,
         trainable: bool = True,
     ):
+        if name is not None:
+            check_name(name)  # Keras's refusals, before anything changes
+        trainable = check_trainable(trainable)
         self.name = name or _layers._unique_name("sequential")
-        self._trainable = bool(trainable)
+        self._trainable = trainable
         self._spec_layers: List[_layers.Layer] = []  # the layers the engine has, in order
         self._normalizers: List[_layers.Layer] = []  # Normalization layers, applied to x
         self._synced_trainable = None  # (flags, optimizer kernel) last given to the engine
@@ -4150,6 +4154,9 @@ class Model(Sequential):
             )
         if kwargs:
             raise TypeError(f"Model got unexpected argument(s): {', '.join(sorted(kwargs))}")
+        if name is not None:
+            check_name(name)  # (before the automatic name is drawn)
+        check_trainable(trainable)
         from fastnn import functional
 
         layers, places = functional.chain(inputs, outputs)

@@ -10,7 +10,7 @@ import numpy as np
 
 from fastnn import _core
 from fastnn.optimizers import schedules as _schedules
-from fastnn.utils.naming import to_snake_case
+from fastnn.utils.naming import check_name, to_snake_case
 
 __all__ = ["Optimizer"]
 
@@ -352,6 +352,8 @@ class Optimizer:
         name=None,
         **kwargs,
     ):
+        if name is not None:
+            check_name(name, show_type=False)  # Keras's name_scope refuses it so
         if "lr" in kwargs:
             lr = kwargs.pop("lr")
             if not isinstance(learning_rate, _Default):

@@ -1,8 +1,11 @@
-"""Keras's naming rule, shared by layer and loss names and saved-file paths."""
+"""Keras's naming rule, shared by layer and loss names and saved-file paths,
+and its checks of the names and `trainable` flags constructors take."""
 
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 
 def to_snake_case(name: str) -> str:
@@ -12,3 +15,28 @@ def to_snake_case(name: str) -> str:
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
     return name
+
+
+def check_name(name, show_type: bool = True) -> str:
+    """`name` if Keras 3 takes it as a layer's, model's or optimizer's name
+    (a string without ``/``, which separates the parts of weight paths and
+    of a saved file's groups), else Keras's ValueError (its message; the
+    optimizer's, ``show_type=False``, leaves the type out)."""
+    if not isinstance(name, str) or "/" in name:
+        kind = f" (of type {type(name)})" if show_type else ""
+        raise ValueError(
+            "Argument `name` must be a string and cannot contain character `/`. "
+            f"Received: name={name}{kind}"
+        )
+    return name
+
+
+def check_trainable(trainable) -> bool:
+    """`trainable` as given to a layer's or model's constructor: a bool (a
+    NumPy bool too), else Keras 3's ValueError (its message)."""
+    if not isinstance(trainable, (bool, np.bool_)):
+        raise ValueError(
+            "Expected `trainable` to be a boolean. "
+            f"Received: trainable={trainable} (of type {type(trainable)})"
+        )
+    return bool(trainable)
