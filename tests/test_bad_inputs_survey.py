@@ -111,3 +111,84 @@ def test_layer_normalization_rms_scaling_not_a_boolean_says_so(value):
         layers.LayerNormalization(rms_scaling=value)
     assert f"rms_scaling={value!r}" in str(info.value)
     assert layers.LayerNormalization(rms_scaling=0).rms_scaling is False
+
+
+# -- building again at another width ---------------------------------------------------
+def _built_model():
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    model.compile("sgd", "mse")
+    return model
+
+
+def test_build_of_a_built_model_at_another_width_is_kerass_value_error():
+    model = _built_model()
+    weights = model.get_weights()
+    with pytest.raises(ValueError) as info:
+        model.build((None, 5))
+    assert str(info.value) == (
+        f"Sequential model '{model.name}' has already been configured to use input shape "
+        "(None, 4). You cannot build it with input_shape (None, 5)"
+    )
+    assert model.input_shape == (None, 4)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    model.build((None, 4))  # the same shape again changes nothing
+    model.build([32, 4])
+
+
+def test_build_again_without_input_layer_at_another_width_is_refused():
+    model = models.Sequential([layers.Dense(3)])
+    model.build((None, 4))
+    with pytest.raises(ValueError, match=r"configured to use input shape \(None, 4\)"):
+        model.build((None, 5))
+
+
+def test_build_of_a_functional_model_at_another_width_is_refused():
+    inputs = fastnn.Input((4,))
+    model = fastnn.Model(inputs, layers.Dense(3)(inputs))
+    with pytest.raises(ValueError, match=r"cannot build it with input_shape \(None, 5\)"):
+        model.build((None, 5))
+
+
+def test_compute_output_shape_at_another_width_is_refused_naming_both_shapes():
+    model = _built_model()
+    assert model.compute_output_shape((None, 4)) == (None, 3)
+    with pytest.raises(ValueError) as info:
+        model.compute_output_shape((None, 5))
+    assert str(info.value) == (
+        f"Input 0 of layer '{model.name}' is incompatible with the layer: "
+        "expected shape=(None, 4), found shape=(None, 5)"
+    )
+    inputs = fastnn.Input((4,))
+    several = fastnn.Model(inputs, [layers.Dense(3)(inputs)])
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 4\), found shape=\(None, 5\)"):
+        several.compute_output_shape((None, 5))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: layers.Dense(3), layers.PReLU, layers.BatchNormalization, layers.LayerNormalization],
+)
+def test_layer_built_again_at_another_width_is_refused_and_keeps_its_weights(make):
+    layer = make()
+    layer.build((None, 4))
+    weights = layer.get_weights()
+    layer.build((None, 4))  # the same width: nothing changes
+    with pytest.raises(ValueError, match=r"already built for inputs of shape \(None, 4\)") as info:
+        layer.build((None, 7))
+    assert "(None, 7)" in str(info.value)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, layer.get_weights()))
+
+
+def test_layer_of_a_model_built_again_at_another_width_is_refused():
+    dense = layers.Dense(3)
+    models.Sequential([layers.Input((4,)), dense])
+    with pytest.raises(ValueError, match="already built for inputs of shape"):
+        dense.build((None, 7))
+
+
+@pytest.mark.parametrize("shape", [5, "5", 5.0], ids=repr)
+def test_build_with_a_number_says_the_shape_needs_the_batch_axis(shape):
+    model = models.Sequential([layers.Dense(3)])
+    with pytest.raises(ValueError, match=r"input_shape must be a tuple with the batch axis first"):
+        model.build(shape)
+    assert not model.built

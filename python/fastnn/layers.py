@@ -482,6 +482,20 @@ def _check_flat_samples(layer, input_shape) -> None:
         )
 
 
+def _check_rebuild(layer, features: int, input_shape) -> None:
+    """A ValueError when a built layer is built again for another width:
+    its weights are made for `features` inputs (Keras refuses any second
+    build: "You cannot add new elements of state ... to a layer that is
+    already built"; the same width again changes nothing here)."""
+    if int(input_shape[-1]) != features:
+        raise ValueError(
+            f"{type(layer).__name__} layer {layer.name!r} is already built for inputs of "
+            f"shape (None, {features}); it cannot be built again for input shape "
+            f"{tuple(input_shape)!r}: its weights are made for {features} features. "
+            "Use a new layer for the new width"
+        )
+
+
 class Layer:
     """Base class: name, whether it trains, the input shape the layer was
     given (legacy ``input_shape=`` / ``input_dim=``) and, once built, views
@@ -1061,6 +1075,7 @@ class Dense(Layer):
                 f"built for an input of shape {(None, *shape[1:])}"
             )
         if self._weights:
+            _check_rebuild(self, self._weights[0].shape[0], shape)
             return
         self._build_shape = shape[1:]
         self._in = int(shape[1])
@@ -1620,6 +1635,7 @@ class _PerFeatureLayer(Layer):
             )
         self._check_input(shape[1:])
         if self._weights:
+            _check_rebuild(self, self._weights[0].shape[-1], shape)
             return
         self._build_shape = shape[1:]
         self._features = int(shape[-1])

@@ -497,10 +497,46 @@ class Sequential:
             input_shape: ``(batch, *features)`` or ``(*features)`` is taken from
                 the Input layer or ``input_shape=`` when None.
         """
+        if input_shape is not None:
+            self._check_build_shape(input_shape)
         if self._net is not None:
             return
         self._build_network(input_shape)
         _warn_softmax_over_one_unit(self._layers, self._layer_output_shapes())
+
+    def _check_build_shape(self, input_shape) -> None:
+        """`build`'s checks of `input_shape`: a shape with the batch axis
+        first, and, for a model whose input shape is known (an Input, the
+        first layer's ``input_shape=``, an earlier build), the same samples
+        (Keras's Sequential refuses another; a built model kept its weights
+        and ignored it)."""
+        if not isinstance(input_shape, (tuple, list)):
+            example = input_shape if isinstance(input_shape, numbers.Integral) else 784
+            raise ValueError(
+                f"{type(self).__name__}.build: input_shape must be a tuple with the batch axis "
+                f"first, e.g. build((None, {example})) for samples of {example} features; got "
+                f"input_shape={input_shape!r} (of type {type(input_shape)})"
+            )
+        known = self._input_shape
+        if known is not None and len(input_shape) >= 2:
+            samples = tuple(input_shape[1:])
+            if samples != tuple(known):
+                kind = "Functional" if isinstance(self, Model) else "Sequential"
+                raise ValueError(  # Keras's Sequential message
+                    f"{kind} model '{self.name}' has already been configured to use input "
+                    f"shape {(None, *known)}. You cannot build it with input_shape "
+                    f"{tuple(input_shape)}"
+                )
+
+    def _check_input_shape(self, shape: tuple) -> None:
+        """Keras's InputSpec check of `shape` (batch axis first) against the
+        model's known input shape, if any."""
+        known = self._input_shape
+        if known is not None and tuple(shape[1:]) != tuple(known):
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"shape={(None, *known)}, found shape={tuple(shape)}"
+            )
 
     def _build_network(self, input_shape=None) -> None:
         """`build`'s work, also for a built model (`Layer._redescribe`): the
@@ -2344,6 +2380,7 @@ class Sequential:
                 take.
         """
         shape = _layers._batch_shape(input_shape, "compute_output_shape")
+        self._check_input_shape(shape)
         sample = shape[1:]
         for layer in self._layers:
             sample = tuple(layer._sample_output_shape(sample))
@@ -4336,6 +4373,7 @@ class Model(Sequential):
         from fastnn import functional
 
         shape = _layers._batch_shape(input_shape, "compute_output_shape")
+        self._check_input_shape(shape)
         samples = [tuple(shape[1:])]
         for layer in self._layers:
             samples.append(tuple(layer._sample_output_shape(samples[-1])))
