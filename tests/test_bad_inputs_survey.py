@@ -192,3 +192,105 @@ def test_build_with_a_number_says_the_shape_needs_the_batch_axis(shape):
     with pytest.raises(ValueError, match=r"input_shape must be a tuple with the batch axis first"):
         model.build(shape)
     assert not model.built
+
+
+# -- standalone metrics and losses on what is not numbers, or shapes that do not fit ---------
+_NOT_NUMBERS = {
+    "None": (None, None),
+    "strings": (np.array(["a", "b", "c"]), np.array([0.5, 0.5, 0.5])),
+    "objects": (np.array([1, None, 0], dtype=object), np.array([1.0, 0.0, 0.0])),
+}
+_METRIC_FUNCTIONS = [
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "mean_squared_error",
+    "hinge",
+    "kl_divergence",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(_NOT_NUMBERS))
+@pytest.mark.parametrize("name", _METRIC_FUNCTIONS)
+def test_metric_functions_refuse_what_is_not_numbers(name, kind):
+    y_true, y_pred = _NOT_NUMBERS[kind]
+    with pytest.raises(TypeError, match=r"y_(true|pred) (is None|must have a real numeric dtype)"):
+        getattr(fastnn.metrics, name)(y_true, y_pred)
+
+
+@pytest.mark.parametrize("kind", sorted(_NOT_NUMBERS))
+@pytest.mark.parametrize("cls", ["Accuracy", "MeanSquaredError", "SparseCategoricalAccuracy"])
+def test_metric_objects_refuse_what_is_not_numbers_and_keep_their_state(cls, kind):
+    metric = getattr(fastnn.metrics, cls)()
+    if cls.startswith("Sparse"):
+        metric.update_state([1, 0], [[0.2, 0.8], [0.3, 0.7]])
+    else:
+        metric.update_state([[1.0], [0.0]], [[1.0], [0.5]])
+    before = float(metric.result())
+    with pytest.raises((TypeError, ValueError), match="y_true"):
+        metric(*_NOT_NUMBERS[kind])
+    assert float(metric.result()) == before
+
+
+def test_accuracy_of_none_is_refused_not_one():
+    with pytest.raises(TypeError, match="y_true is None: expected an array of numbers"):
+        fastnn.metrics.Accuracy()(None, None)
+
+
+@pytest.mark.parametrize("kind", sorted(_NOT_NUMBERS))
+@pytest.mark.parametrize(
+    "name", ["mean_squared_error", "binary_crossentropy", "huber", "poisson", "cosine_similarity"]
+)
+def test_loss_functions_refuse_what_is_not_numbers(name, kind):
+    with pytest.raises(TypeError, match=r"y_(true|pred) (is None|must have a real numeric dtype)"):
+        getattr(fastnn.losses, name)(*_NOT_NUMBERS[kind])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "accuracy",
+        "categorical_accuracy",
+        "sparse_categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "sparse_top_k_categorical_accuracy",
+    ],
+)
+def test_metric_functions_on_shapes_that_do_not_fit_name_both_shapes(name):
+    sparse = name.startswith("sparse")
+    y_true = np.zeros((3,) if sparse else (3, 2))
+    with pytest.raises(ValueError) as info:
+        getattr(fastnn.metrics, name)(y_true, np.ones((4, 2)))
+    message = str(info.value)
+    assert message.startswith(f"{name}: y_true of shape {y_true.shape} does not fit y_pred")
+    assert "(4, 2)" in message and "operands could not be broadcast" not in message
+
+
+@pytest.mark.parametrize("cls", ["MeanSquaredError", "BinaryCrossentropy", "Hinge", "LogCosh"])
+def test_loss_sample_weight_of_the_wrong_length_names_the_shapes(cls):
+    loss = getattr(fastnn.losses, cls)()
+    with pytest.raises(ValueError) as info:
+        loss(np.ones((3, 2)), np.ones((3, 2)) / 2, np.ones(5))
+    assert str(info.value) == (
+        f"{cls}: sample_weight of shape (5,) does not fit the per-sample losses of shape (3,): "
+        "expected a number, one weight per sample (shape (3,)) or a shape that broadcasts to it"
+    )
+    assert np.isfinite(loss(np.ones((3, 2)), np.ones((3, 2)) / 2, np.ones(3)))
+
+
+def test_sparse_categorical_crossentropy_of_a_1d_y_pred_says_it_takes_batch_by_classes():
+    for call in (
+        fastnn.losses.SparseCategoricalCrossentropy(),
+        fastnn.losses.sparse_categorical_crossentropy,
+    ):
+        with pytest.raises(ValueError) as info:
+            call([1.0, 0.0], [0.5, 0.5])
+        message = str(info.value)
+        assert message.startswith("Arguments `target` and `output` must have the same shape")
+        assert "y_pred must be (batch, classes)" in message
+        assert "a 1-D y_pred is one sample of 2 classes" in message

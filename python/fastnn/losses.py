@@ -191,7 +191,8 @@ class Loss:
                     divisor = _weight_sum(sample_weight, y_pred.shape[:-1])
                     return float(value) * count / divisor if divisor else 0.0
                 return float(value)
-        return _reduce_weighted(self.call(y_true, y_pred), sample_weight, reduction)
+        values = self.call(y_true, y_pred)
+        return _reduce_weighted(values, sample_weight, reduction, type(self).__name__)
 
     def _kernel_kwargs(self) -> dict:
         """The C++ loss's arguments (fastnn.ops.loss, Network.set_loss)."""
@@ -238,6 +239,8 @@ ENCODE_LABELS = (
 def _numeric(value, what: str):
     """`value` as an array of a real numeric dtype, else a TypeError (a
     torch tensor as Keras's torch backend takes it)."""
+    if value is None:
+        raise TypeError(f"{what} is None: expected an array of numbers")
     array = np.asarray(plain_tensor(value))
     if array.dtype.kind not in "biuf":
         hint = ""
@@ -313,15 +316,26 @@ def _weight_sum(sample_weight, samples) -> float:
     return float(np.sum(weights))
 
 
-def _reduce_weighted(values, sample_weight, reduction="sum_over_batch_size"):
+def _reduce_weighted(values, sample_weight, reduction="sum_over_batch_size", what="Loss"):
     """Keras's `reduce_weighted_values`: the per-sample `values` times the
     weights; `None`/"none": those as float32; else summed, over the number
     of products (``sum_over_batch_size``, ``mean``) or the weights' sum
-    (``mean_with_sample_weight``), 0.0 for none."""
+    (``mean_with_sample_weight``), 0.0 for none. Weights that do not
+    broadcast to the values are a ValueError naming both shapes (`what`
+    the loss)."""
     values = np.asarray(values, dtype=np.float64)
     weights = None
     if sample_weight is not None:
-        values, weights = _squeeze_or_expand(values, _weights(sample_weight))
+        given = _weights(sample_weight)
+        values, weights = _squeeze_or_expand(values, given)
+        try:
+            np.broadcast_shapes(values.shape, weights.shape)
+        except ValueError:
+            raise ValueError(
+                f"{what}: sample_weight of shape {given.shape} does not fit the per-sample "
+                f"losses of shape {values.shape}: expected a number, one weight per sample "
+                f"(shape {values.shape}) or a shape that broadcasts to it"
+            ) from None
         values = values * weights
     if reduction is None or reduction == "none":
         return values.astype(np.float32)
@@ -815,8 +829,8 @@ def _same_rank(y_true, y_pred):
     """Float64 arrays; a label of one rank less gets a last axis of 1 (or a
     prediction one); then equal shapes, else a ValueError (the metrics'
     rule)."""
-    y_true = np.asarray(plain_tensor(y_true), dtype=np.float64)
-    y_pred = np.asarray(plain_tensor(y_pred), dtype=np.float64)
+    y_true = _numeric(y_true, "y_true").astype(np.float64)
+    y_pred = _numeric(y_pred, "y_pred").astype(np.float64)
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
     elif y_pred.ndim == y_true.ndim - 1 and y_true.shape[-1] == 1:
@@ -833,8 +847,8 @@ def _float64(y_true, y_pred, same_rank: bool = True):
     """Both as float64 arrays, brought to the same rank as Keras's
     `squeeze_or_expand_to_same_rank` where `same_rank`; shapes that do not
     broadcast raise a ValueError."""
-    y_pred = np.asarray(plain_tensor(y_pred), dtype=np.float64)
-    y_true = np.asarray(plain_tensor(y_true), dtype=np.float64)
+    y_pred = _numeric(y_pred, "y_pred").astype(np.float64)
+    y_true = _numeric(y_true, "y_true").astype(np.float64)
     if same_rank:
         y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
     try:
@@ -1051,8 +1065,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     `categorical_crossentropy`. `ignore_class` is not supported."""
     if ignore_class is not None:
         raise ValueError("fastnn does not support `ignore_class`; pass None")
-    y_pred = np.asarray(plain_tensor(y_pred), dtype=np.float64)
-    labels = np.asarray(plain_tensor(y_true))
+    y_pred = _numeric(y_pred, "y_pred").astype(np.float64)
+    labels = _numeric(y_true, "y_true")
     if y_pred.ndim < 1:
         raise ValueError(f"Argument `output` must be at least rank 1. Received: {y_pred.shape}")
     if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
@@ -1061,7 +1075,14 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if labels.shape != y_pred.shape[:-1]:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape up until the last "
-            f"dimension: target.shape={labels.shape}, output.shape={y_pred.shape}"
+            f"dimension: target.shape={labels.shape}, output.shape={y_pred.shape}. y_pred "
+            "must be (batch, classes), each sample's class scores on its last axis, and "
+            "y_true one class id per sample, (batch,) or (batch, 1)"
+            + (
+                f"; a 1-D y_pred is one sample of {y_pred.shape[0]} classes"
+                if y_pred.ndim == 1
+                else ""
+            )
         )
     classes = labels.astype(np.int64)
     if np.any(classes != labels) or np.any(classes < 0) or np.any(classes >= y_pred.shape[-1]):

@@ -751,9 +751,9 @@ def accuracy(y_true, y_pred):
     """Keras 3's ``metrics.accuracy``: 1.0 where `y_pred` equals `y_true`
     exactly, else 0.0 (float32), per element (ranks aligned as Keras
     aligns them)."""
-    y_true = np.asarray(plain_tensor(y_true))
-    y_pred = np.asarray(plain_tensor(y_pred))
+    y_true, y_pred = _function_inputs(y_true, y_pred, "accuracy")
     y_true, y_pred = _squeeze_or_expand_to_same_rank(y_true, y_pred)
+    _check_broadcast(y_true, y_pred, "accuracy", "the same shape")
     return np.equal(y_true, y_pred).astype(np.float32)
 
 
@@ -2230,11 +2230,50 @@ def _tag(cls):
     return tag
 
 
-def _sparse_labels(y_true, y_pred):
-    labels = np.asarray(y_true)
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-        labels = labels[..., 0]
-    return labels
+def _function_inputs(y_true, y_pred, what: str):
+    """A metric function's arguments as arrays of real numbers, else a
+    TypeError naming the argument and what came (None, strings, objects;
+    NumPy compared them, or said "ufunc 'equal' did not contain a loop")."""
+    from fastnn.losses import _numeric
+
+    try:
+        return _numeric(y_true, "y_true"), _numeric(y_pred, "y_pred")
+    except TypeError as e:
+        raise TypeError(f"{what}: {e}") from None
+
+
+def _check_broadcast(y_true, y_pred, what: str, expected: str, shapes=None) -> None:
+    """A ValueError naming the shapes of `y_true` and `y_pred` unless
+    `shapes` (by default theirs) broadcast."""
+    try:
+        np.broadcast_shapes(*(shapes or (y_true.shape, y_pred.shape)))
+    except ValueError:
+        raise ValueError(
+            f"{what}: y_true of shape {y_true.shape} does not fit y_pred of shape "
+            f"{y_pred.shape}: expected {expected}"
+        ) from None
+
+
+def _class_inputs(y_true, y_pred, what: str, sparse: bool):
+    """`(labels, y_pred)` of the class-id metric functions: y_pred
+    ``(..., classes)``, the labels one class id per sample (`sparse`, also
+    with a last axis of 1) or one-hot rows reduced to their arg-max; shapes
+    that do not fit are a ValueError naming both."""
+    y_true, y_pred = _function_inputs(y_true, y_pred, what)
+    takes = "(batch,) or (batch, 1) class ids" if sparse else "one-hot rows (batch, classes)"
+    if y_pred.ndim < 1 or y_pred.shape[-1] == 0 or (not sparse and y_true.ndim < 1):
+        raise ValueError(
+            f"{what}: y_pred must hold class scores on its last axis, (batch, classes), and "
+            f"y_true {takes}; got y_true of shape {y_true.shape}, y_pred of shape {y_pred.shape}"
+        )
+    if sparse:
+        labels = y_true
+        if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+            labels = labels[..., 0]
+    else:
+        labels = np.argmax(y_true, axis=-1)
+    _check_broadcast(y_true, y_pred, what, f"y_true {takes}", (labels.shape, y_pred.shape[:-1]))
+    return labels, y_pred
 
 
 @_tag(BinaryAccuracy)
@@ -2251,21 +2290,21 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 def categorical_accuracy(y_true, y_pred):
     """Per sample: 1.0 where the arg-max of the prediction is the arg-max of
     the one-hot label, else 0.0."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float32)
+    labels, y_pred = _class_inputs(y_true, y_pred, "categorical_accuracy", sparse=False)
+    return (labels == np.argmax(y_pred, axis=-1)).astype(np.float32)
 
 
 @_tag(SparseCategoricalAccuracy)
 def sparse_categorical_accuracy(y_true, y_pred):
     """Per sample: 1.0 where the arg-max of the prediction is the integer label."""
-    y_pred = np.asarray(y_pred)
-    labels = _sparse_labels(y_true, y_pred)
+    labels, y_pred = _class_inputs(y_true, y_pred, "sparse_categorical_accuracy", sparse=True)
     return (labels == np.argmax(y_pred, axis=-1)).astype(np.float32)
 
 
 def _in_top_k(classes, y_pred, k):
     # Keras's in_top_k: the class's score is at least the k-th largest.
     kth = np.sort(y_pred, axis=-1)[..., -min(k, y_pred.shape[-1])]
+    classes = np.broadcast_to(classes, y_pred.shape[:-1])  # (checked to broadcast)
     score = np.take_along_axis(y_pred, classes[..., None].astype(np.int64), axis=-1)[..., 0]
     return (score >= kth).astype(np.float32)
 
@@ -2274,8 +2313,8 @@ def _in_top_k(classes, y_pred, k):
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """Per sample: 1.0 where the one-hot label's class is among the `k`
     largest predictions."""
-    y_pred = np.asarray(y_pred)
-    return _in_top_k(np.argmax(np.asarray(y_true), axis=-1), y_pred, k)
+    labels, y_pred = _class_inputs(y_true, y_pred, "top_k_categorical_accuracy", sparse=False)
+    return _in_top_k(labels, y_pred, k)
 
 
 @_tag(SparseTopKCategoricalAccuracy)
@@ -2284,8 +2323,8 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     predictions. `from_sorted_ids` is not supported."""
     if from_sorted_ids:
         raise ValueError("fastnn does not support `from_sorted_ids=True`")
-    y_pred = np.asarray(y_pred)
-    return _in_top_k(_sparse_labels(y_true, y_pred), y_pred, k)
+    labels, y_pred = _class_inputs(y_true, y_pred, "sparse_top_k_categorical_accuracy", sparse=True)
+    return _in_top_k(labels, y_pred, k)
 
 
 # Keras exports the regression and cross-entropy losses as metric functions too.
