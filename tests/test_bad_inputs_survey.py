@@ -294,3 +294,188 @@ def test_sparse_categorical_crossentropy_of_a_1d_y_pred_says_it_takes_batch_by_c
         assert message.startswith("Arguments `target` and `output` must have the same shape")
         assert "y_pred must be (batch, classes)" in message
         assert "a 1-D y_pred is one sample of 2 classes" in message
+
+
+# -- messages that name the argument, what was expected and what came -------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda seed: layers.Dropout(0.5, seed=seed),
+        lambda seed: layers.GaussianNoise(0.1, seed=seed),
+        lambda seed: layers.GaussianDropout(0.1, seed=seed),
+        lambda seed: layers.AlphaDropout(0.1, seed=seed),
+    ],
+)
+@pytest.mark.parametrize("seed", ["a", 1.5, [1]], ids=repr)
+def test_random_layer_seed_not_an_integer_is_kerass_error_at_construction(make, seed):
+    with pytest.raises(ValueError) as info:
+        make(seed)
+    assert str(info.value) == f"Argument `seed` must be an integer. Received: seed={seed}"
+
+
+def test_random_layer_seed_reassigned_is_checked_and_integers_pass():
+    layer = layers.Dropout(0.5, seed=np.int64(3))
+    with pytest.raises(ValueError, match="`seed` must be an integer"):
+        layer.seed = "b"
+    assert layer.seed == 3
+    layer.seed = None
+
+
+def _compiled_classifier():
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    return model
+
+
+_LABELS = np.array([0, 1, 2] * 4)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x: m.fit(x, _LABELS, verbose=0),
+        lambda m, x: m.evaluate(x, _LABELS, verbose=0),
+        lambda m, x: m.predict(x, verbose=0),
+        lambda m, x: m.train_on_batch(x, _LABELS),
+    ],
+    ids=["fit", "evaluate", "predict", "train_on_batch"],
+)
+def test_ragged_nested_list_x_names_the_ragged_row(call):
+    model = _compiled_classifier()
+    before = model.get_weights()
+    with pytest.raises(ValueError) as info:
+        call(model, [[1.0, 2.0, 3.0, 4.0]] * 11 + [[1.0, 2.0]])
+    assert str(info.value).startswith(
+        "x is a ragged nested list: x[11] has shape (2,), where x[0] has shape (4,)"
+    )
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_ragged_nested_y_and_sample_weight_name_the_ragged_row():
+    model = _compiled_classifier()
+    x = np.ones((12, 4), np.float32)
+    with pytest.raises(ValueError, match=r"^y is a ragged nested list: y\[1\] has shape \(2,\)"):
+        model.fit(x, [[1], [2, 0]] + [[0]] * 10, verbose=0)
+    with pytest.raises(
+        ValueError, match=r"^sample_weight is a ragged nested list: sample_weight\[11\]"
+    ):
+        model.evaluate(x, _LABELS, sample_weight=[[1.0]] * 11 + [[1.0, 2.0]], verbose=0)
+    with pytest.raises(
+        ValueError, match=r"x is a ragged nested list: x\[0\]\[1\] has shape \(1,\)"
+    ):
+        model.predict([[[1.0, 2.0], [3.0]]] * 2, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "what", ["fit", "evaluate", "predict", "test_on_batch", "predict_on_batch"]
+)
+@pytest.mark.parametrize("built", [True, False], ids=["built", "unbuilt"])
+def test_x_none_says_x_is_none_and_is_required(what, built):
+    if built:
+        model = _compiled_classifier()
+    else:
+        model = models.Sequential([layers.Dense(3, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy")
+    call = getattr(model, what)
+    args = (None,) if what.startswith("predict") else (None, _LABELS)
+    kwargs = {"verbose": 0} if what in ("fit", "evaluate", "predict") else {}
+    with pytest.raises(ValueError) as info:
+        call(*args, **kwargs)
+    assert str(info.value).startswith(f"{what}: x is None; {what} needs the input data x")
+    assert model.built is built
+
+
+_ROWS = np.random.default_rng(1).standard_normal((12, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        lambda: (row for row in _ROWS),
+        lambda: (_ROWS[i : i + 5] for i in range(0, 12, 5)),
+        lambda: [_ROWS[:5], _ROWS[5:]],
+        lambda: ((_ROWS[i : i + 4], np.zeros(4)) for i in range(0, 12, 4)),
+    ],
+    ids=["generator of rows", "generator of batches", "list of batches", "(x, y) batches"],
+)
+def test_normalization_adapts_to_an_iterable_of_batches_as_to_their_samples(data):
+    expected = layers.Normalization()
+    expected.adapt(_ROWS)
+    layer = layers.Normalization()
+    layer.adapt(data())
+    np.testing.assert_allclose(np.ravel(layer.mean), np.ravel(expected.mean), rtol=1e-6)
+    np.testing.assert_allclose(np.ravel(layer.variance), np.ravel(expected.variance), rtol=1e-6)
+
+
+def test_normalization_adapt_of_bad_batches_is_refused_unchanged():
+    layer = layers.Normalization()
+    layer.adapt(_ROWS)
+    mean = np.array(layer.mean)
+    with pytest.raises(ValueError, match="adapt\\(\\) received an empty iterable"):
+        layer.adapt(iter([]))
+    with pytest.raises(ValueError, match=r"Expected \(None, 4\), got \(3, 2\) \(batch 1\)"):
+        layer.adapt(b for b in (_ROWS[:3], _ROWS[:3, :2]))
+    with pytest.raises(TypeError, match="batch 0 must be an array of numbers"):
+        layer.adapt(b for b in ["a"])
+    with pytest.raises(TypeError, match="adapt takes numbers"):
+        layer.adapt(object())
+    np.testing.assert_array_equal(layer.mean, mean)
+
+
+def test_backup_and_restore_on_a_file_names_the_path_before_training(tmp_path):
+    path = tmp_path / "a_file"
+    path.write_text("")
+    for backup_dir in (path, path / "sub"):
+        with pytest.raises(ValueError, match="must be a folder") as info:
+            fastnn.callbacks.BackupAndRestore(backup_dir)
+        assert repr(str(backup_dir)) in str(info.value)
+    # a file made there after the callback: refused when fit starts, before any step
+    later = tmp_path / "later"
+    callback = fastnn.callbacks.BackupAndRestore(later)
+    later.write_text("")
+    model = _compiled_classifier()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="must be a folder"):
+        model.fit(_ROWS, _LABELS, verbose=0, callbacks=[callback])
+    assert model.optimizer.iterations == 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_save_where_no_file_can_be_made_names_the_users_path(tmp_path):
+    import os
+
+    model = _compiled_classifier()
+    if os.access("/proc", os.W_OK) and os.getuid() != 0:
+        pytest.skip("/proc is writable here")
+    with pytest.raises(OSError) as info:
+        model.save("/proc/m.keras")
+    assert "Cannot save to '/proc/m.keras'" in str(info.value)
+    assert ".tmp" not in str(info.value)
+    a_file = tmp_path / "f"
+    a_file.write_text("")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        model.save(str(a_file / "m.keras"))
+
+
+def test_schedule_that_reaches_inf_names_the_step_and_says_finite():
+    schedule = optimizers.schedules.PolynomialDecay(0.1, decay_steps=3, power=-1.0)
+    model = _compiled_classifier()
+    model.compile(optimizers.SGD(schedule), "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError) as info:
+        model.fit(_ROWS, _LABELS, epochs=2, batch_size=4, verbose=0)
+    assert str(info.value) == (
+        "The learning rate schedule returned inf for step 3; expected a finite learning rate >= 0"
+    )
+
+
+def test_variable_assign_add_of_another_shape_names_both_shapes():
+    model = _compiled_classifier()
+    kernel = model.layers[0].kernel
+    before = np.array(kernel)
+    with pytest.raises(
+        ValueError,
+        match=r"value of shape \(2,\) does not broadcast to the variable's shape \(4, 3\)",
+    ):
+        kernel.assign_add(np.zeros(2, np.float32))
+    kernel.assign_sub(np.zeros(3, np.float32))  # broadcasts: taken
+    np.testing.assert_array_equal(kernel, before)

@@ -1139,6 +1139,25 @@ class CSVLogger(Callback):
         self.writer = None
 
 
+def _check_backup_dir(path: str) -> None:
+    """A ValueError naming `path` when it cannot be BackupAndRestore's
+    folder: it, or the nearest of its parents that exists, is a file (the
+    first backup, after an epoch of training, would fail)."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return
+        probe = parent
+    if not os.path.isdir(probe):
+        which = "it is" if probe == os.path.abspath(path) else f"{probe!r} is"
+        raise ValueError(
+            f"BackupAndRestore: backup_dir {path!r} must be a folder (or a path where one can "
+            f"be made) for the callback's backup files, but {which} a file. Pass a folder's "
+            "path, e.g. a new one beside your files"
+        )
+
+
 class BackupAndRestore(Callback):
     """Backs up the training state (weights, optimizer state, epoch) in
     `backup_dir` at the end of each epoch (or every `save_freq` batches),
@@ -1177,6 +1196,7 @@ class BackupAndRestore(Callback):
                 "Expected either 'epoch' or an integer value."
             )
         self.backup_dir = os.fspath(backup_dir)
+        _check_backup_dir(self.backup_dir)
         self.save_freq = save_freq
         self.double_checkpoint = bool(double_checkpoint)
         self.delete_checkpoint = bool(delete_checkpoint)
@@ -1198,6 +1218,7 @@ class BackupAndRestore(Callback):
             )
         import shutil  # (json and shutil load only where this callback is used)
 
+        _check_backup_dir(self.backup_dir)  # (a file made there since: before any epoch)
         try:
             self._restore()
         except (OSError, ValueError):

@@ -231,10 +231,25 @@ class Variable(np.ndarray):
         return self.view(np.ndarray)
 
     def assign_add(self, delta) -> Variable:
-        return self.assign(self.view(np.ndarray) + _numeric(delta, "assign_add"))
+        return self.assign(self.view(np.ndarray) + self._delta(delta, "assign_add"))
 
     def assign_sub(self, delta) -> Variable:
-        return self.assign(self.view(np.ndarray) - _numeric(delta, "assign_sub"))
+        return self.assign(self.view(np.ndarray) - self._delta(delta, "assign_sub"))
+
+    def _delta(self, delta, what: str) -> np.ndarray:
+        """`assign_add`'s and `assign_sub`'s value: numbers that broadcast
+        to the variable's shape, else a ValueError naming both shapes."""
+        arr = _numeric(delta, what)
+        try:
+            fits = np.broadcast_shapes(self.shape, arr.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"variable.{what}(value): value of shape {arr.shape} does not broadcast to the "
+                f"variable's shape {self.shape}. Target variable: {self!r}"
+            )
+        return arr
 
     def assign(self, value) -> Variable:
         """Writes `value` (this shape, finite) in place, as Keras's assign.
@@ -1390,7 +1405,7 @@ class _RandomLayer(Layer):
 
     _type = ""
 
-    seed = _Hyperparameter(lambda layer, value: value)
+    seed = _Hyperparameter(lambda layer, value: _seed_argument(value))
 
     def _random(self) -> bool:
         """Whether training mode draws noise (rate or stddev > 0)."""
@@ -1409,6 +1424,15 @@ class _RandomLayer(Layer):
         self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
         key = "stddev" if self._type == "gaussian_noise" else "rate"
         return {"type": self._type, key: self._param(), "seed": self._built_seed}
+
+
+def _seed_argument(value):
+    """A random layer's `seed`: None or an integer (a NumPy one too), else
+    Keras's ValueError (its SeedGenerator's message), when it is given
+    rather than when the model is built ("invalid literal for int()")."""
+    if value is None or isinstance(value, (int, np.integer)):
+        return value
+    raise ValueError(f"Argument `seed` must be an integer. Received: seed={value}")
 
 
 def _built_in_another_model(layer) -> bool:
@@ -2571,10 +2595,13 @@ class Normalization(Layer):
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Computes the per-feature mean and variance of `data` (samples
-        on the first axes, features last), as Keras's `adapt`. `steps` (with
-        `batch_size`, 32 by default) reads only the first ``steps *
-        batch_size`` samples, as tf.keras 2's adapt did (Keras 3's takes
-        the data only)."""
+        on the first axes, features last), as Keras's `adapt`: an array or
+        a tensor, or, as Keras 3.15 takes them, an iterable of batches (a
+        generator, a `PyDataset`, a torch `DataLoader`, a list of arrays;
+        of a batch that is a tuple, its first element, x), whose statistics
+        are those of all their samples. `steps` (with `batch_size`, 32 by
+        default) reads only the first ``steps * batch_size`` samples, as
+        tf.keras 2's adapt did (Keras 3's takes the data only)."""
         if self._given is not None:
             raise ValueError("Cannot `adapt` a Normalization layer created with mean and variance")
         for name, value in (("batch_size", batch_size), ("steps", steps)):
@@ -2582,14 +2609,14 @@ class Normalization(Layer):
                 isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
             ):
                 raise ValueError(f"adapt: `{name}` must be an integer >= 1, got {value!r}")
-        values = np.asarray(data, dtype=np.float64)
+        values, rank = _adapt_values(data)
         if steps is not None and values.ndim >= 1:
             values = values[: steps * (batch_size or 32)]
         if values.dtype.kind not in "biuf" or values.ndim < 1 or values.size == 0:
             raise ValueError(f"adapt needs a non-empty numeric array, got shape {values.shape}")
         if not np.isfinite(values).all():  # (the statistics would be NaN)
             raise ValueError("adapt: the data holds NaN or Inf values")
-        self._stats_rank = max(values.ndim, 1)
+        self._stats_rank = max(rank, 1)
         if values.ndim == 1 or not self.axis:
             values = values.reshape(-1, 1)  # axis=None: every value is a sample
         flat = values.reshape(-1, values.shape[-1])
@@ -2657,6 +2684,66 @@ class Normalization(Layer):
             "mean": listed(self.input_mean),
             "variance": listed(self.input_variance),
         }
+
+
+def _adapt_values(data):
+    """`(values, rank)`: `Normalization.adapt`'s data as a float64 array
+    and the rank Keras gives its statistics (the data's, or its first
+    batch's). Iterables of batches are read once and their samples put
+    together (Keras pools the batches' means and variances: the same
+    statistics)."""
+    from fastnn import _batch_sources
+
+    data = plain_tensor(data)
+    batches = None
+    if _batch_sources.is_batch_source(data):
+        batches = data if hasattr(data, "__iter__") else (data[i] for i in range(len(data)))
+    elif isinstance(data, (list, tuple)) and data and all(hasattr(b, "shape") for b in data):
+        batches = data  # a list of arrays: Keras's batches
+    if batches is not None:
+        return _concatenated_batches(batches)
+    try:
+        values = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(
+            "adapt takes numbers: an array or a tensor of samples, or an iterable of batches "
+            f"(a generator, a PyDataset, a DataLoader, a list of arrays); got {type(data)} ({e})"
+        ) from None
+    return values, values.ndim
+
+
+def _concatenated_batches(batches):
+    """`_adapt_values` of an iterable of batches (Keras's messages for an
+    empty one and for batches of other shapes)."""
+    arrays, rank = [], 1
+    for i, batch in enumerate(batches):
+        if isinstance(batch, tuple):  # (x, y) or (x, y, sample_weight): x
+            batch = batch[0] if batch else None
+        try:
+            batch = np.asarray(plain_tensor(batch))
+        except ValueError:  # (a ragged nested list)
+            batch = np.empty((), object)
+        if batch.dtype.kind not in "biuf" or batch.ndim == 0:
+            raise TypeError(
+                f"adapt: batch {i} must be an array of numbers, (batch, features) or one "
+                f"sample (features,); got {batch.dtype} of shape {batch.shape}"
+            )
+        if not arrays:
+            rank = batch.ndim
+        batch = batch.reshape(1, -1) if batch.ndim == 1 else batch  # one sample
+        if arrays and batch.shape[1:] != arrays[0].shape[1:]:
+            raise ValueError(
+                "adapt() yielded a batch with incompatible shape. Expected "
+                f"{(None, *arrays[0].shape[1:])}, got {batch.shape} (batch {i})."
+            )
+        arrays.append(batch.astype(np.float64))
+    if not arrays:
+        raise ValueError(
+            "adapt() received an empty iterable (no batches). Expected at least one batch. "
+            "Pass a non-empty iterable of arrays or tensors, e.g. layer.adapt([x]) or "
+            "layer.adapt(list_of_batches)."
+        )
+    return np.concatenate(arrays), rank
 
 
 class Rescaling(Layer):

@@ -1027,6 +1027,12 @@ class Sequential:
             and (sample_weight is None or type(sample_weight) is np.ndarray)
         ):
             return x, y, sample_weight
+        if x is None:
+            sources = ", or a generator, a PyDataset or a DataLoader of batches"
+            raise ValueError(
+                f"{what}: x is None; {what} needs the input data x (an array of samples"
+                f"{sources if what in ('fit', 'evaluate', 'predict') else ''})"
+            )
         _refuse_batch_source(x, what)
         return _single_structures(x, y, sample_weight, **self._structure_hints())
 
@@ -1053,9 +1059,15 @@ class Sequential:
                 f"input name to an array, got a dict with keys {list(x)[:8]}"
             )
         _refuse_batch_source(x, "x")  # a generator or dataset reaching np.asarray
+        if x is None:
+            raise ValueError("x is None: the model needs its input data x, an array of samples")
         x = _frame_values(x)
         if isinstance(x, (list, tuple)) or not hasattr(x, "shape"):
-            x = np.asarray(x)
+            try:
+                x = np.asarray(x)
+            except ValueError:
+                _check_not_ragged(x, "x")
+                raise
         if not isinstance(x, np.ndarray):
             x = np.asarray(x)
         if x.dtype.kind not in "biuf":
@@ -1208,6 +1220,8 @@ class Sequential:
         x = self._prepare_x(x)
         if y is None:
             raise ValueError(f"{what} needs targets y")
+        _check_not_ragged(y, "y")
+        _check_not_ragged(sample_weight, "sample_weight")
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
         sample_weight = _squeeze_sample_weight(sample_weight)
@@ -3847,6 +3861,47 @@ def _beyond_float32_error(name: str, array: np.ndarray, flat_index: int) -> Valu
     )
 
 
+def _first_ragged(value, path=()):
+    """``(path, first shape, other shape)``: where the nested list `value`
+    is ragged (the first item whose shape differs from its first sibling's,
+    by index path), or None where it is not."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    shapes = []
+    for i, item in enumerate(value):
+        try:
+            shape = np.shape(item)
+        except ValueError:  # ragged inside
+            return _first_ragged(item, path + (i,))
+        if shapes and shape != shapes[0]:
+            return path + (i,), shapes[0], shape
+        shapes.append(shape)
+    return None
+
+
+def _check_not_ragged(value, name: str) -> None:
+    """A ValueError naming the first row of a ragged nested list (NumPy
+    said "setting an array element with a sequence ... inhomogeneous")."""
+    if not isinstance(value, (list, tuple)):
+        return
+    try:
+        np.asarray(value)  # (the usual case: the walk below only for a refused list)
+        return
+    except ValueError:
+        pass
+    found = _first_ragged(value)
+    if found is None:
+        return
+    path, first, other = found
+    where = "".join(f"[{i}]" for i in path)
+    sibling = "".join(f"[{i}]" for i in path[:-1]) + "[0]"
+    raise ValueError(
+        f"{name} is a ragged nested list: {name}{where} has shape {other}, where "
+        f"{name}{sibling} has shape {first}; every row must have the same length (pad the "
+        "rows, e.g. with fastnn.utils.pad_sequences, or pass an array)"
+    )
+
+
 def _squeeze_sample_weight(sample_weight):
     """Keras 3 takes sample weights of shape ``(n, 1)`` as ``(n,)``."""
     if sample_weight is None:
@@ -3932,11 +3987,11 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
     lr = optimizer._learning_rate
     if isinstance(lr, _schedules.LearningRateSchedule):
         start = optimizer.iterations
-        from fastnn.optimizers.base import _as_float32, _schedule_value
+        from fastnn.optimizers.base import _as_float32, _check_scheduled_rate, _schedule_value
 
         rates = np.array([_schedule_value(lr(start + i)) for i in range(count)], np.float64)
-        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
-            raise ValueError(f"The learning rate schedule returned {rates}; expected >= 0")
+        for i in np.flatnonzero(~np.isfinite(rates) | (rates < 0))[:1]:
+            _check_scheduled_rate(float(rates[i]), start + int(i))
         # float32 values, as `optimizer.learning_rate` gives them (Keras's float32 tensors)
         what = "The learning rate schedule returned learning_rate"
         return np.array([_as_float32(rate, what) for rate in rates], np.float64)

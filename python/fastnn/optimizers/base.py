@@ -171,6 +171,16 @@ def _flag(value, name: str) -> bool:
     raise ValueError(f"Argument `{name}` must be a boolean. Received: {name}={value!r}")
 
 
+def _check_scheduled_rate(value: float, step: int) -> None:
+    """A ValueError naming the step unless a schedule's rate is a finite
+    number >= 0 (a PolynomialDecay with a negative power reaches inf)."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"The learning rate schedule returned {value} for step {step}; expected a finite "
+            "learning rate >= 0"
+        )
+
+
 def _optional_nonneg(value, name: str):
     return None if value is None else _nonneg(value, name)
 
@@ -489,8 +499,7 @@ class Optimizer:
         else:
             return lr
         value = _schedule_value(value)
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"The learning rate schedule returned {value}; expected >= 0")
+        _check_scheduled_rate(value, self.iterations)
         return _as_float32(value, "The learning rate schedule returned learning_rate")
 
     # ----------------------------------------------------------- pickling

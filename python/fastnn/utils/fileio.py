@@ -16,6 +16,10 @@ def open_temp_beside(path: str, suffix: str = ".tmp"):
 
     Returns:
         `(file object opened "wb", temporary path)`.
+
+    Raises:
+        OSError: the directory takes no new file (read-only, /proc, no
+            permission): its subclass, naming `path`.
     """
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
@@ -26,6 +30,11 @@ def open_temp_beside(path: str, suffix: str = ".tmp"):
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
             continue
+        except OSError as e:  # named after the destination, not the hidden file
+            raise type(e)(
+                e.errno,
+                f"Cannot save to {path!r}: no file can be made in {directory!r} ({e.strerror})",
+            ) from None
         return os.fdopen(fd, "wb"), tmp
     raise FileExistsError(f"could not create a temporary file beside {path!r}")
 
@@ -43,6 +52,8 @@ def atomic_write(path: str, write_fn, overwrite: bool = True) -> None:
         IsADirectoryError: `path` is a directory.
         FileExistsError: `path` exists and `overwrite` is False.
         FileNotFoundError: `path`'s directory does not exist.
+        NotADirectoryError: `path`'s directory is a file.
+        OSError: as `open_temp_beside`.
     """
     if os.path.islink(path):
         # through the link, as open(path, "wb") writes: the rename would
@@ -54,6 +65,8 @@ def atomic_write(path: str, write_fn, overwrite: bool = True) -> None:
         raise FileExistsError(f"{path!r} already exists; pass overwrite=True to replace it")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
+        if os.path.exists(directory):
+            raise NotADirectoryError(f"Cannot save to {path!r}: {directory!r} is a file")
         raise FileNotFoundError(f"Cannot save to {path!r}: directory {directory!r} does not exist")
     f, tmp = open_temp_beside(path)
     try:
