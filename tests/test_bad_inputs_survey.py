@@ -479,3 +479,26 @@ def test_variable_assign_add_of_another_shape_names_both_shapes():
         kernel.assign_add(np.zeros(2, np.float32))
     kernel.assign_sub(np.zeros(3, np.float32))  # broadcasts: taken
     np.testing.assert_array_equal(kernel, before)
+
+
+# -- compile's metrics ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"metrics": [None]}, {"metrics": ("mae", None)}, {"weighted_metrics": [None, "mae"]}],
+    ids=["metrics", "tuple", "weighted_metrics"],
+)
+def test_compile_metric_none_is_kerass_value_error_and_compiles_nothing(kwargs):
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    with pytest.raises(ValueError) as info:
+        model.compile("sgd", "mse", **kwargs)
+    assert str(info.value) == "Expected metric, received `None`"
+    assert not model.compiled and model.optimizer is None
+
+
+def test_compile_metric_none_message_is_kerass():
+    keras = keras_or_skip()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("sgd", "mse", metrics=[None])
+    with keras_quiet(), pytest.raises(ValueError) as theirs:
+        model.evaluate(np.ones((4, 4)), np.ones((4, 3)), verbose=0)
+    assert str(theirs.value) == "Expected metric, received `None`"

@@ -225,7 +225,9 @@ def _metric_list(metrics) -> list:
     if isinstance(metrics, dict):
         return metrics
     if isinstance(metrics, (list, tuple)):
-        return [m for m in metrics if m is not None]
+        if any(m is None for m in metrics):  # Keras 3's get_metric, when it builds them
+            raise ValueError("Expected metric, received `None`")
+        return list(metrics)
     return [metrics]
 
 
