@@ -502,3 +502,39 @@ def test_compile_metric_none_message_is_kerass():
     with keras_quiet(), pytest.raises(ValueError) as theirs:
         model.evaluate(np.ones((4, 4)), np.ones((4, 3)), verbose=0)
     assert str(theirs.value) == "Expected metric, received `None`"
+
+
+# -- a weighted metric named as an unweighted one (README: deliberate differences) ---------
+def _accuracy_twice(module):
+    model = module.Sequential([module.Input((4,)), module.layers.Dense(3, activation="softmax")])
+    model.compile(
+        optimizer="sgd",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        weighted_metrics=["accuracy"],
+    )
+    return model
+
+
+def test_accuracy_as_metric_and_weighted_metric_is_listed_once_each():
+    model = _accuracy_twice(fastnn)
+    weights = np.arange(12.0)
+    logs = model.evaluate(_ROWS, _LABELS, sample_weight=weights, verbose=0, return_dict=True)
+    assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    expected = [logs["loss"], logs["accuracy"], logs["weighted_accuracy"]]
+    assert model.evaluate(_ROWS, _LABELS, sample_weight=weights, verbose=0) == expected
+    assert len(model.test_on_batch(_ROWS, _LABELS, sample_weight=weights)) == 3
+    assert len(model.train_on_batch(_ROWS, _LABELS, sample_weight=weights)) == 3
+
+
+def test_kerass_list_repeats_the_unweighted_accuracy_where_fastnns_does_not():
+    keras = keras_or_skip()
+    ours, theirs = _accuracy_twice(fastnn), _accuracy_twice(keras)
+    with keras_quiet():
+        theirs.set_weights(ours.get_weights())
+        weights = np.arange(12.0)
+        listed = theirs.evaluate(_ROWS, _LABELS, sample_weight=weights, verbose=0)
+    mine = ours.evaluate(_ROWS, _LABELS, sample_weight=weights, verbose=0)
+    # Keras 3.15: [loss, accuracy, accuracy again, weighted_accuracy]
+    assert len(listed) == 4 and listed[1] == listed[2]
+    np.testing.assert_allclose([listed[0], listed[1], listed[3]], mine, rtol=1e-5)
