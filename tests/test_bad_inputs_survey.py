@@ -538,3 +538,44 @@ def test_kerass_list_repeats_the_unweighted_accuracy_where_fastnns_does_not():
     # Keras 3.15: [loss, accuracy, accuracy again, weighted_accuracy]
     assert len(listed) == 4 and listed[1] == listed[2]
     np.testing.assert_allclose([listed[0], listed[1], listed[3]], mine, rtol=1e-5)
+
+
+# -- Keras activations fastnn does not compute -------------------------------------------------
+_KERAS_ONLY_ACTIVATIONS = (
+    "celu glu hard_shrink hard_tanh log_sigmoid log_softmax soft_shrink sparse_plus "
+    "sparse_sigmoid sparsemax squareplus tanh_shrink threshold"
+).split()
+
+
+@pytest.mark.parametrize("name", _KERAS_ONLY_ACTIVATIONS)
+def test_keras_activation_fastnn_lacks_says_not_supported_yet_not_a_typo(name):
+    for make in (
+        lambda: layers.Dense(3, activation=name),
+        lambda: layers.Activation(name),
+        lambda: fastnn.activations.get(name),
+    ):
+        with pytest.raises(ValueError) as info:
+            make()
+        message = str(info.value)
+        assert message.startswith(
+            f"Unknown activation {name!r}: keras.activations.{name} is a Keras 3 activation "
+            "that fastnn does not support yet"
+        )
+        assert "Supported: None or one of: elu, exponential, gelu" in message
+
+
+def test_a_misspelt_activation_is_still_unknown_with_the_list():
+    with pytest.raises(ValueError) as info:
+        layers.Dense(3, activation="reluu")
+    assert str(info.value).startswith("Unknown activation 'reluu'; expected None or one of: elu")
+
+
+def test_every_keras_activation_is_computed_or_said_unsupported():
+    keras = keras_or_skip()
+    names = [n for n in dir(keras.activations) if not n.startswith("_")]
+    names = [n for n in names if n not in ("get", "serialize", "deserialize")]
+    for name in names:
+        try:
+            fastnn.activations.get(name)
+        except ValueError as e:
+            assert "does not support yet" in str(e), name

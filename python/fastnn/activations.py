@@ -259,15 +259,28 @@ _FUNCTIONS = {
 _BY_NAME = {name: function for function, name in _FUNCTIONS.items()}
 
 
+def _unknown_activation_message(name: str) -> str:
+    """Why `name` is no activation here: a Keras 3.15 activation fastnn's
+    engine does not compute yet (said so, not taken for a typo), or an
+    unknown name; both list what fastnn supports."""
+    supported = "None or one of: " + ", ".join(sorted(_KERNELS))
+    from fastnn import _absent
+
+    found = _absent.explanation("fastnn.activations", name)
+    if found is not None:
+        return (
+            f"Unknown activation {name!r}: keras.activations.{name} is a Keras 3 activation "
+            f"that fastnn does not support yet ({found[1]}). Supported: {supported}"
+        )
+    return f"Unknown activation {name!r}; expected {supported}"
+
+
 def _keras_name(identifier: Union[str, Callable, None]) -> str:
     if identifier is None:
         return "linear"
     if isinstance(identifier, str):
         if identifier not in _KERNELS:
-            raise ValueError(
-                f"Unknown activation {identifier!r}; expected None or one of: "
-                + ", ".join(sorted(_KERNELS))
-            )
+            raise ValueError(_unknown_activation_message(identifier))
         # Keras 3's names for both
         return {"swish": "silu", "hard_swish": "hard_silu"}.get(identifier, identifier)
     if callable(identifier) and identifier in _FUNCTIONS:
