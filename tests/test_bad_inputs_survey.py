@@ -105,12 +105,28 @@ def test_trainable_message_is_kerass():
     assert str(ours.value) == str(theirs.value)
 
 
-@pytest.mark.parametrize("value", ["False", "True", None, 2, []], ids=repr)
+def test_functional_model_trainable_as_kerass_functional_takes_it():
+    """Keras 3.15's Functional sets `self.trainable = value` unless it is None:
+    0 freezes, 1 and None train, np.bool_ is taken (its layers refuse non-bools)."""
+    inputs = fastnn.Input((4,))
+    outputs = layers.Dense(2)(inputs)
+    for value, want in [(0, False), (1, True), (None, True), (np.bool_(False), False)]:
+        assert fastnn.Model(inputs, outputs, trainable=value).trainable is want, value
+    keras = keras_or_skip()
+    k_in = keras.Input((4,))
+    k_out = keras.layers.Dense(2)(k_in)
+    for value in (0, 1, None, np.bool_(False)):
+        want = fastnn.Model(inputs, outputs, trainable=value).trainable
+        assert keras.Model(k_in, k_out, trainable=value).trainable is want, value
+
+
+@pytest.mark.parametrize("value", ["False", "True", 2, []], ids=repr)
 def test_layer_normalization_rms_scaling_not_a_boolean_says_so(value):
     with pytest.raises(ValueError, match="`rms_scaling` must be a boolean") as info:
         layers.LayerNormalization(rms_scaling=value)
     assert f"rms_scaling={value!r}" in str(info.value)
     assert layers.LayerNormalization(rms_scaling=0).rms_scaling is False
+    assert layers.LayerNormalization(rms_scaling=None).rms_scaling is False  # as Keras 3
 
 
 # -- building again at another width ---------------------------------------------------
@@ -579,3 +595,49 @@ def test_every_keras_activation_is_computed_or_said_unsupported():
             fastnn.activations.get(name)
         except ValueError as e:
             assert "does not support yet" in str(e), name
+
+
+# -- files written before the checks ------------------------------------------------
+def test_an_archive_with_slash_names_still_loads_with_a_warning(tmp_path):
+    """fastnn wrote names holding '/' before it refused them: such a file
+    loads, the names kept (get_layer finds them), with a warning that Keras
+    cannot read it; constructing such a name is still refused."""
+    import json
+    import zipfile
+
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3, name="enc_dense")], name="m")
+    model.compile("adam", "mse")
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    want = model.predict(x, verbose=0)
+    good = tmp_path / "good.keras"
+    model.save(good)
+    old = tmp_path / "old.keras"  # the same archive with the names an older fastnn kept
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(old, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "config.json":
+                text = data.decode().replace('"enc_dense"', '"enc/dense"')
+                text = text.replace('"name": "m"', '"name": "my/model"')
+                json.loads(text)
+                data = text.encode()
+            dst.writestr(item, data)
+    with pytest.warns(UserWarning, match="holds '/'"):
+        loaded = models.load_model(old)
+    assert loaded.name == "my/model"
+    assert loaded.get_layer("enc/dense") is loaded.layers[-1]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), want)
+    with pytest.raises(ValueError, match="cannot contain character `/`"):
+        layers.Dense(3, name="enc/dense")
+
+
+def test_a_keras_archive_compiled_with_a_none_metric_loads(tmp_path):
+    """Keras saves compile(metrics=[None]) as given and loads the file (its
+    first evaluate would refuse the None); fastnn loads it without it."""
+    model = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    model.compile("adam", "mse", metrics=["mae"])
+    config = model.get_compile_config()
+    config["metrics"] = [None, "mae"]
+    fresh = models.Sequential([layers.Input((4,)), layers.Dense(3)])
+    models._compile_loaded(fresh, config)
+    result = fresh.evaluate(np.ones((2, 4)), np.ones((2, 3)), verbose=0, return_dict=True)
+    assert sorted(result) == ["loss", "mae"]

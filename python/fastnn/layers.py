@@ -2022,6 +2022,8 @@ class LayerNormalization(_FeatureNormalization):
             beta_constraint=beta_constraint,
             gamma_constraint=gamma_constraint,
         )
+        if rms_scaling is None:  # Keras 3 reads it as a truth value: None is False
+            rms_scaling = False
         if not isinstance(rms_scaling, (bool, np.bool_)) and rms_scaling not in (0, 1):
             raise ValueError(  # (a string such as "False" would read as True)
                 "Argument `rms_scaling` must be a boolean (fastnn supports False only). "

@@ -43,7 +43,7 @@ from fastnn import metrics as _metrics
 from fastnn import optimizers as _optimizers
 from fastnn.optimizers.base import _slot_order
 from fastnn.utils import seeding as _seeding
-from fastnn.utils.naming import check_name, check_trainable
+from fastnn.utils.naming import check_name, check_trainable, tolerating_archive_names
 from fastnn.utils.tensors import as_torch_tensor, is_torch_dataset, is_torch_tensor, plain_tensor
 
 __all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
@@ -4250,7 +4250,10 @@ class Model(Sequential):
             raise TypeError(f"Model got unexpected argument(s): {', '.join(sorted(kwargs))}")
         if name is not None:
             check_name(name)  # (before the automatic name is drawn)
-        check_trainable(trainable)
+        # Keras's Functional takes any value and sets `self.trainable = value`
+        # unless it is None (Model(..., trainable=0) is frozen, None trains),
+        # where its layers and Sequential refuse a non-bool
+        trainable = True if trainable is None else bool(trainable)
         from fastnn import functional
 
         layers, places = functional.chain(inputs, outputs)
@@ -4663,7 +4666,8 @@ def _model_from_file_config(config, contents, custom_objects, compile: bool):
     kind = Model if config.get("class_name") == "Functional" else Sequential
     seeds = contents.metadata.get(saving._SEEDS_KEY)
     model_config = saving._config_with_seeds(config.get("config") or {}, seeds)
-    model = kind.from_config(model_config, custom_objects)
+    with tolerating_archive_names():
+        model = kind.from_config(model_config, custom_objects)
     if (
         model._net is None
         and contents.weights
@@ -4685,6 +4689,14 @@ def _compile_loaded(model, compile_config: dict) -> None:
     per output), which fastnn does not train, stays uncompiled with a
     warning, so that its file still loads for predict."""
     if model._output_structure is None:
+        # Keras saves compile(metrics=[None]) as given and loads the file; its
+        # first evaluate or fit would refuse the None: here it is left out
+        compile_config = {
+            key: [m for m in value if m is not None]
+            if key in ("metrics", "weighted_metrics") and isinstance(value, list)
+            else value
+            for key, value in compile_config.items()
+        }
         model.compile_from_config(compile_config)
         return
     warnings.warn(

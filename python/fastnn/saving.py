@@ -62,7 +62,7 @@ import numpy as np
 
 from fastnn import _absent
 from fastnn.utils.fileio import atomic_write
-from fastnn.utils.naming import to_snake_case
+from fastnn.utils.naming import to_snake_case, tolerating_archive_names
 from fastnn.utils.registry import (
     CustomObjectScope,
     custom_object_scope,
@@ -1758,7 +1758,7 @@ def _load_legacy_h5_model(path, custom_objects=None, compile=True):
         compile_config = _legacy_compile_config(contents.training_config, source, custom_objects)
     unknown = None
     try:
-        with CustomObjectScope(custom_objects):
+        with CustomObjectScope(custom_objects), tolerating_archive_names():
             model = kind.from_config(config, custom_objects)
             _keep_seeds_drawn(model, contents.seeds)
             if compile_config is not None:

@@ -3,9 +3,15 @@ and its checks of the names and `trainable` flags constructors take."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
+import warnings
 
 import numpy as np
+
+# Set while a saved model's config is rebuilt (tolerating_archive_names).
+_archive_names = contextvars.ContextVar("fastnn_archive_names", default=False)
 
 
 def to_snake_case(name: str) -> str:
@@ -22,6 +28,15 @@ def check_name(name, show_type: bool = True) -> str:
     (a string without ``/``, which separates the parts of weight paths and
     of a saved file's groups), else Keras's ValueError (its message; the
     optimizer's, ``show_type=False``, leaves the type out)."""
+    if isinstance(name, str) and "/" in name and _archive_names.get():
+        warnings.warn(
+            f"the saved name {name!r} holds '/', which Keras 3 refuses in names (fastnn "
+            "wrote such names before session 19): it is kept, so get_layer finds it, but "
+            "Keras cannot load this model's files; give the layer or model another name "
+            "and save it again",
+            stacklevel=2,
+        )
+        return name
     if not isinstance(name, str) or "/" in name:
         kind = f" (of type {type(name)})" if show_type else ""
         raise ValueError(
@@ -40,3 +55,15 @@ def check_trainable(trainable) -> bool:
             f"Received: trainable={trainable} (of type {type(trainable)})"
         )
     return bool(trainable)
+
+
+@contextlib.contextmanager
+def tolerating_archive_names():
+    """While a saved model is rebuilt: a name holding ``/`` (which fastnn
+    wrote before it refused such names, as Keras does) is kept with a
+    warning, so that those files still load."""
+    token = _archive_names.set(True)
+    try:
+        yield
+    finally:
+        _archive_names.reset(token)
