@@ -205,6 +205,45 @@ def test_lower_tail_keeps_relative_accuracy(isa, name):
         np.testing.assert_allclose(dx, expected, rtol=5e-5, atol=1e-30)
 
 
+def _gelu_exact_grid():
+    """Every 97th float32 in [-20, 20] (densest near 0) and a linear grid: both
+    tails, down to where Phi(x) and then x Phi(x) are subnormal (x < -13.1)."""
+    bits = np.arange(0, 0x41A00001, 97, dtype=np.uint32).view(np.float32)
+    return np.concatenate([bits, -bits, np.linspace(-20, 20, 200001, dtype=np.float32)])
+
+
+# x from, to: forward, derivative tolerance in ulps of the float32 result
+# (derivative: of max(|f'(x)|, Phi(x)), as its root near -0.75 cancels). Max
+# on this grid: the AVX2 kernel 15.1 / 15.8 (x Phi(x) from a subnormal Phi
+# below -13), 7.4 / 7.2, 7.0 / 7.6, 2.2 / 1.1; generic (double) 0.5.
+GELU_EXACT_ULPS = [
+    (-np.inf, -10.0, 17.0, 17.0),
+    (-10.0, -0.5, 9.0, 10.0),
+    (-0.5, 1.0, 8.0, 10.0),
+    (1.0, np.inf, 3.0, 2.0),
+]
+
+
+def _ulps(got, want, scale):
+    spacing = np.spacing(np.abs(scale).astype(np.float32)).astype(np.float64)
+    return np.abs(got.astype(np.float64) - want) / spacing
+
+
+def test_gelu_exact_and_its_derivative_within_ulps_on_a_dense_grid_with_both_tails(isa):
+    x = _gelu_exact_grid()
+    x64 = x.astype(np.float64)
+    cdf = 0.5 * _erfc(-x64 / math.sqrt(2))
+    d = cdf + x64 * np.exp(-0.5 * x64**2) / math.sqrt(2 * math.pi)
+    fwd = _ulps(fastnn.ops.activation(x, "gelu_exact"), x64 * cdf, x64 * cdf)
+    grad = _ulps(
+        fastnn.ops.activation_grad(np.ones_like(x), x, "gelu_exact"), d, np.maximum(np.abs(d), cdf)
+    )
+    for lo, hi, fwd_ulps, grad_ulps in GELU_EXACT_ULPS:
+        part = (x >= lo) & (x < hi)
+        assert fwd[part].max() <= fwd_ulps, (lo, hi, x[part][fwd[part].argmax()])
+        assert grad[part].max() <= grad_ulps, (lo, hi, x[part][grad[part].argmax()])
+
+
 @pytest.mark.parametrize(
     "name,param,coef", [("elu", None, 1.0), ("elu", 0.5, 0.5), ("selu", None, SELU_S * SELU_A)]
 )
