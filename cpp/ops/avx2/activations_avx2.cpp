@@ -73,6 +73,28 @@ inline __m256 gelu_inner(__m256 v) {  // sqrt(2/pi) * (v + 0.044715 v^3)
   return _mm256_mul_ps(vset(0.7978845608028654f), _mm256_fmadd_ps(vset(0.044715f), v3, v));
 }
 
+// x Phi(x) with Phi = m e (vmath_avx2.h): (x m) e for x <= 0, x m still a
+// normal float where Phi is subnormal; x - (x m) e above, rounded once. x m
+// takes the clipped x there, so that x = inf gives inf (not inf * 0); below,
+// the unclipped x, so that -inf gives NaN as x Phi(x) does.
+inline __m256 gelu_exact256(__m256 v) {
+  const avx2::NormalParts p = avx2::normal_parts256(v);
+  const __m256 neg          = _mm256_mul_ps(_mm256_mul_ps(v, p.m), p.e);
+  const __m256 pos = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_min_ps(vset(15.0f), v), p.m), p.e, v);
+  return _mm256_blendv_ps(pos, neg, _mm256_cmp_ps(v, kZero, _CMP_LE_OQ));
+}
+
+// Phi(x) + x phi(x) = e (m + x k) + 0 for x <= 0 and e (x k - m) + 1 above
+// (vmath_avx2.h's parts): no cancellation but the derivative's own, at its
+// root near -0.75. The + 0 turns e q = -0 (x < -15) into 0 as the generic path.
+inline __m256 gelu_exact_grad256(__m256 v) {
+  const avx2::NormalParts p = avx2::normal_parts256(v);
+  const __m256 le           = _mm256_cmp_ps(v, kZero, _CMP_LE_OQ);
+  const __m256 m            = _mm256_xor_ps(p.m, _mm256_andnot_ps(le, vset(-0.0f)));
+  const __m256 q            = _mm256_fmadd_ps(v, p.k, m);
+  return _mm256_fmadd_ps(p.e, q, _mm256_andnot_ps(le, vset(1.0f)));
+}
+
 void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n,
                   const ActivationParams& p) {
   const float a = p.a;
@@ -111,7 +133,7 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n,
       });
       break;
     case ActivationKind::gelu_exact:
-      map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, avx2::normal_cdf256(v)); });
+      map1(y, x, n, [](__m256 v) { return gelu_exact256(v); });
       break;
     case ActivationKind::silu:
       map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, sigmoid256(v)); });
@@ -213,10 +235,8 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
       });
       break;
     case ActivationKind::gelu_exact:
-      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
-        const __m256 d = _mm256_fmadd_ps(v, avx2::normal_pdf256(v), avx2::normal_cdf256(v));
-        return _mm256_mul_ps(g, d);
-      });
+      map2(dx, dy, x, n,
+           [](__m256 g, __m256 v) { return _mm256_mul_ps(g, gelu_exact_grad256(v)); });
       break;
     case ActivationKind::silu:
       map2(dx, dy, x, n, [](__m256 g, __m256 v) {

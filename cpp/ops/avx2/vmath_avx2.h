@@ -23,16 +23,12 @@ inline __m256 scale_pow2(__m256 p, __m256 n) {
   return _mm256_mul_ps(_mm256_mul_ps(p, p1), p2);
 }
 
-// exp(x): 0 below -103.972 = log(2^-150) (the float result rounds to 0), +inf above log(FLT_MAX).
-inline __m256 exp256(__m256 x) {
-  const __m256 hi = vset(88.72283935546875f);
-  const __m256 lo = vset(-103.972084f);
-  // max(lo, x) returns x when x is NaN (the second operand), so NaN survives.
-  __m256 xc      = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
-  xc             = _mm256_blendv_ps(xc, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, vset(1.44269504088896341f)),
+// p 2^n = exp(x) for x in [-104, 88.73] or NaN (Cephes expf's range reduction
+// and polynomial). NaN: n converts to INT_MIN; the product with p keeps NaN.
+inline __m256 exp_reduced256(__m256 x) {
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, vset(1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r       = _mm256_fnmadd_ps(n, vset(0.693359375f), xc);
+  __m256 r       = _mm256_fnmadd_ps(n, vset(0.693359375f), x);
   r              = _mm256_fnmadd_ps(n, vset(-2.12194440e-4f), r);
   __m256 p       = vset(1.9875691500e-4f);
   p              = _mm256_fmadd_ps(p, r, vset(1.3981999507e-3f));
@@ -41,12 +37,25 @@ inline __m256 exp256(__m256 x) {
   p              = _mm256_fmadd_ps(p, r, vset(1.6666665459e-1f));
   p              = _mm256_fmadd_ps(p, r, vset(5.0000001201e-1f));
   p              = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, vset(1.0f)));
-  // NaN lanes: n converts to INT_MIN; the product with p keeps NaN.
-  __m256 result = scale_pow2(p, _mm256_blendv_ps(n, vset(0.0f), _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
+  return scale_pow2(p, n);
+}
+
+// exp(x): 0 below -103.972 = log(2^-150) (the float result rounds to 0), +inf above log(FLT_MAX).
+inline __m256 exp256(__m256 x) {
+  const __m256 hi = vset(88.72283935546875f);
+  const __m256 lo = vset(-103.972084f);
+  // max(lo, x) returns x when x is NaN (the second operand), so NaN survives.
+  __m256 xc     = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
+  xc            = _mm256_blendv_ps(xc, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  __m256 result = exp_reduced256(xc);
   result = _mm256_blendv_ps(result, vset(__builtin_inff()), _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
   result = _mm256_blendv_ps(result, vset(0.0f), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
   return result;
 }
+
+// exp(z) for z <= 0 or NaN, without exp256's range blends: z is clipped at
+// -104, where the result rounds to 0; NaN survives the max (second operand).
+inline __m256 exp_neg256(__m256 z) { return exp_reduced256(_mm256_max_ps(vset(-104.0f), z)); }
 
 // exp(x) - 1, accurate near 0 (Taylor polynomial for |x| < 0.5).
 inline __m256 expm1_256(__m256 x) {
@@ -131,49 +140,47 @@ inline __m256 tanh256(__m256 x) {
   return _mm256_blendv_ps(big, smallr, _mm256_cmp_ps(ax, vset(0.625f), _CMP_LT_OQ));
 }
 
-// Standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2 and its density
-// phi(x) = exp(-x^2 / 2) / sqrt(2 pi). erfc(a), a >= 0, is the Chebyshev
-// fit t exp(-a^2 + P(t)), t = 1 / (1 + a / 2) (fractional error < 1.2e-7
-// everywhere); x^2 is split into hi + lo with an FMA so that the exponent
-// keeps full accuracy for large |x|, and Phi keeps full relative accuracy in
-// the lower tail.
-inline __m256 x2_lo(__m256 x, __m256 hi) {  // x*x - hi, 0 where x*x overflows
-  const __m256 lo = _mm256_fmsub_ps(x, x, hi);
-  return _mm256_blendv_ps(lo, _mm256_setzero_ps(),
-                          _mm256_cmp_ps(hi, vset(__builtin_inff()), _CMP_EQ_OQ));
-}
+// Standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2 and density
+// phi(x) = exp(-x^2 / 2) / sqrt(2 pi), from parts shared by both, with x
+// clipped to [-15, 15] (beyond, phi is 0 and Phi is 0 or 1 in float):
+//   e = exp(-hi / 2), where hi + lo = x^2 exactly (FMA), and
+//   c = 1 - lo / 2 ~ exp(-lo / 2), so that the exponent keeps full accuracy;
+//   erfc(|x| / sqrt 2) / 2 = m e, m = c R(|x|) / 2, with
+//   R(a) = erfc(a / sqrt 2) exp(a^2 / 2) ~ t P(t - tm), t = 1 / (1 + 0.4 a),
+//   P of degree 9 in u = t - tm (relative minimax on a in [0, 14.5] by
+//   Lawson-weighted least squares in float64: 1.5e-8; 4 * 2^-24 as the float
+//   code below evaluates it, the roundings of t included);
+//   phi(x) = k e, k = c / sqrt(2 pi).
+// Phi(x) = m e for x <= 0 keeps full relative accuracy in the lower tail, and
+// 1 - m e above does not cancel (m e <= 1/2). One exponential, one division.
+struct NormalParts {
+  __m256 m, e, k;
+};
 
-inline __m256 normal_pdf256(__m256 x) {
-  const __m256 hi = _mm256_mul_ps(x, x);
-  const __m256 lo = x2_lo(x, hi);
-  const __m256 e  = exp256(_mm256_mul_ps(vset(-0.5f), hi));
-  return _mm256_mul_ps(_mm256_mul_ps(vset(0.3989422804014327f), e),
-                       _mm256_fnmadd_ps(vset(0.5f), lo, vset(1.0f)));
-}
-
-inline __m256 normal_cdf256(__m256 x) {
-  const __m256 a  = _mm256_mul_ps(_mm256_andnot_ps(vset(-0.0f), x), vset(0.7071067811865476f));
-  const __m256 t  = _mm256_div_ps(vset(1.0f), _mm256_fmadd_ps(vset(0.5f), a, vset(1.0f)));
-  __m256 p        = vset(0.17087277f);
-  p               = _mm256_fmadd_ps(p, t, vset(-0.82215223f));
-  p               = _mm256_fmadd_ps(p, t, vset(1.48851587f));
-  p               = _mm256_fmadd_ps(p, t, vset(-1.13520398f));
-  p               = _mm256_fmadd_ps(p, t, vset(0.27886807f));
-  p               = _mm256_fmadd_ps(p, t, vset(-0.18628806f));
-  p               = _mm256_fmadd_ps(p, t, vset(0.09678418f));
-  p               = _mm256_fmadd_ps(p, t, vset(0.37409196f));
-  p               = _mm256_fmadd_ps(p, t, vset(1.00002368f));
-  p               = _mm256_fmadd_ps(p, t, vset(-1.26551223f));
-  const __m256 hi = _mm256_mul_ps(x, x);
-  const __m256 lo = x2_lo(x, hi);
-  // erfc(|x| / sqrt 2) = t exp(-x^2 / 2) exp(P(t)), exp(-lo / 2) ~ 1 - lo / 2;
-  // two exponentials, so that -x^2 / 2 + P is never rounded at the magnitude of x^2
-  const __m256 r = _mm256_mul_ps(
-      _mm256_mul_ps(_mm256_mul_ps(t, exp256(p)), exp256(_mm256_mul_ps(vset(-0.5f), hi))),
-      _mm256_fnmadd_ps(vset(0.5f), lo, vset(1.0f)));
-  const __m256 half_r = _mm256_mul_ps(vset(0.5f), r);
-  return _mm256_blendv_ps(_mm256_sub_ps(vset(1.0f), half_r), half_r,
-                          _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ));
+inline NormalParts normal_parts256(__m256 x) {
+  // min(15, x) and max(-15, .) return x when x is NaN (the second operand)
+  const __m256 xc = _mm256_max_ps(vset(-15.0f), _mm256_min_ps(vset(15.0f), x));
+  const __m256 a  = _mm256_andnot_ps(vset(-0.0f), xc);
+  const __m256 hi = _mm256_mul_ps(xc, xc);
+  const __m256 lo = _mm256_fmsub_ps(xc, xc, hi);
+  const __m256 t  = _mm256_div_ps(vset(1.0f), _mm256_fmadd_ps(vset(0.4f), a, vset(1.0f)));
+  const __m256 u  = _mm256_sub_ps(t, vset(0.5735294222831726f));
+  __m256 p        = vset(6.441642344e-02f);
+  p               = _mm256_fmadd_ps(p, u, vset(-2.103658952e-02f));
+  p               = _mm256_fmadd_ps(p, u, vset(-9.498914331e-02f));
+  p               = _mm256_fmadd_ps(p, u, vset(8.563703299e-02f));
+  p               = _mm256_fmadd_ps(p, u, vset(8.884496242e-02f));
+  p               = _mm256_fmadd_ps(p, u, vset(-1.852837205e-01f));
+  p               = _mm256_fmadd_ps(p, u, vset(-1.176338643e-01f));
+  p               = _mm256_fmadd_ps(p, u, vset(4.027316272e-01f));
+  p               = _mm256_fmadd_ps(p, u, vset(7.547340393e-01f));
+  p               = _mm256_fmadd_ps(p, u, vset(6.186019182e-01f));
+  const __m256 hc = _mm256_fnmadd_ps(vset(0.25f), lo, vset(0.5f));  // c / 2
+  NormalParts r;
+  r.m = _mm256_mul_ps(_mm256_mul_ps(t, p), hc);
+  r.e = exp_neg256(_mm256_mul_ps(vset(-0.5f), hi));
+  r.k = _mm256_fnmadd_ps(vset(0.5f * 0.3989422804014327f), lo, vset(0.3989422804014327f));
+  return r;
 }
 
 // Horizontal reductions in a fixed lane order.
