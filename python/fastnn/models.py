@@ -2032,7 +2032,10 @@ class Sequential:
                 a PyDataset or a torch DataLoader (see `fit`; `steps` batches
                 when given).
             batch_size: Defaults to `32` (None), or with `steps` to
-                ``ceil(n / steps)``, as in Keras 3.
+                ``ceil(n / steps)``, as in Keras 3. It counts the steps of
+                `steps`, the callbacks and the progress bar; the engine
+                computes up to 1,024 rows at a time whatever it is (the
+                outputs are the same bits).
             verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
             steps: predict the first `steps` batches only, as Keras 3 does
                 with arrays (more steps than batches: all of them, with
