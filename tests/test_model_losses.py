@@ -47,33 +47,42 @@ def _losses(lib, model) -> list:
     return [float(lib.ops.convert_to_numpy(v)) for v in model.losses]
 
 
-def _sequence(lib, weights) -> dict:
-    """model.losses after each step of a script, from `weights`."""
+def _layer_losses(lib, model) -> list:
+    """Each layer's `losses`, as one list: per layer its count, then its values."""
+    out = []
+    for layer in model.layers:
+        values = [float(lib.ops.convert_to_numpy(v)) for v in layer.losses]
+        out += [float(len(values))] + values
+    return out
+
+
+def _sequence(lib, weights, read=_losses) -> dict:
+    """model.losses (or what `read` reads) after each step of a script, from `weights`."""
     x, y = _data()
     seen = {}
     model = _build(lib)
     model.set_weights(weights)
-    seen["before"] = _losses(lib, model)
+    seen["before"] = read(lib, model)
     model(x)
-    seen["call"] = _losses(lib, model)
+    seen["call"] = read(lib, model)
     model(x[:2])
-    seen["call on 2 rows"] = _losses(lib, model)
+    seen["call on 2 rows"] = read(lib, model)
     model.predict(x, batch_size=3, verbose=0)  # last batch: 1 row
-    seen["predict"] = _losses(lib, model)
+    seen["predict"] = read(lib, model)
     model.compile(lib.optimizers.SGD(0.1), "mse")
     model.fit(x, y, batch_size=4, shuffle=False, verbose=0)  # last step's weights before it
-    seen["fit"] = _losses(lib, model)
+    seen["fit"] = read(lib, model)
     model.evaluate(x[:5], y[:5], batch_size=2, verbose=0)
-    seen["evaluate"] = _losses(lib, model)
+    seen["evaluate"] = read(lib, model)
     model.fit(x, y, batch_size=7, verbose=0, validation_data=(x[:3], y[:3]))
-    seen["fit with validation"] = _losses(lib, model)
+    seen["fit with validation"] = read(lib, model)
     model.train_on_batch(x[:6], y[:6])
-    seen["train_on_batch"] = _losses(lib, model)
+    seen["train_on_batch"] = read(lib, model)
     model.predict_on_batch(x[2:])
-    seen["predict_on_batch"] = _losses(lib, model)
+    seen["predict_on_batch"] = read(lib, model)
     model.layers[0].trainable = False  # its kernel and bias penalties leave; its activity stays
     model.test_on_batch(x, y)
-    seen["frozen, test_on_batch"] = _losses(lib, model)
+    seen["frozen, test_on_batch"] = read(lib, model)
     return seen
 
 
@@ -90,6 +99,24 @@ def test_model_losses_are_keras_s_through_a_script():
         np.testing.assert_allclose(ours[step], theirs[step], rtol=2e-5, atol=1e-7, err_msg=step)
     assert len(theirs["before"]) == 3 and len(theirs["call"]) == 6
     assert len(theirs["frozen, test_on_batch"]) == 4
+
+
+def test_layer_losses_are_keras_s_through_a_script():
+    """`layer.losses` of each layer (its activity penalty of the model's last
+    pass, then its weights' penalties while it trains), step by step as Keras's."""
+    keras = keras_or_skip()
+    fastnn.utils.set_random_seed(4)
+    weights = _build(fastnn).get_weights()
+    with keras_quiet():
+        theirs = _sequence(keras, weights, _layer_losses)
+    ours = _sequence(fastnn, weights, _layer_losses)
+    assert list(ours) == list(theirs)
+    for step in theirs:
+        assert len(ours[step]) == len(theirs[step]), step
+        np.testing.assert_allclose(ours[step], theirs[step], rtol=2e-5, atol=1e-7, err_msg=step)
+    # layer a: its activity penalty, kernel and bias penalties after a call; frozen: activity only
+    assert theirs["call"][:4] == [3.0, *theirs["call"][1:4]]
+    assert theirs["frozen, test_on_batch"][0] == 1.0
 
 
 def test_activity_losses_follow_keras_s_documented_formula():

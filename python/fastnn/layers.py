@@ -641,6 +641,24 @@ class Layer:
         return self.weights if self.trainable else []
 
     @property
+    def losses(self) -> List[float]:
+        """Keras 3's ``layer.losses`` (floats here): the activity
+        regularizer's penalty of the last forward pass of the model holding
+        the layer (none before one), then the regularization penalties of its
+        weights while it trains, kernel first, as in `Model.losses`."""
+        owner = self._owner() if self._owner is not None else None
+        out = []
+        if owner is not None and getattr(self, "activity_regularizer", None) is not None:
+            out += owner._activity_losses_by_layer().get(id(self), [])
+        if self.trainable and (owner is None or owner._trainable):
+            for name in ("kernel", "bias"):
+                regularizer = getattr(self, f"{name}_regularizer", None)
+                weight = getattr(self, name, None) if regularizer is not None else None
+                if weight is not None:
+                    out.append(float(regularizer(weight)))
+        return out
+
+    @property
     def non_trainable_weights(self) -> List[np.ndarray]:
         """`weights` when the layer is frozen, else none."""
         return [] if self.trainable else self.weights

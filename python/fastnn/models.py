@@ -2440,18 +2440,20 @@ class Sequential:
     def _activity_losses(self) -> List[float]:
         """The activity losses of the engine's last forward pass (none before
         one), one per layer with an activity regularizer, in layer order."""
-        values = self._net.last_activity_losses
+        return [value for values in self._activity_losses_by_layer().values() for value in values]
+
+    def _activity_losses_by_layer(self) -> Dict[int, List[float]]:
+        """`_activity_losses` keyed by `id(layer)` (a one-item list each), in
+        layer order (a layer in the engine twice counts once, summed)."""
+        values = self._net.last_activity_losses if self._net is not None else None
         if not values:
-            return []
+            return {}
         per_layer: Dict[int, float] = {}
-        order = []
         for layer, value in zip(self._spec_layers, values):
             if getattr(layer, "activity_regularizer", None) is None:
                 continue
-            if id(layer) not in per_layer:
-                order.append(layer)
             per_layer[id(layer)] = per_layer.get(id(layer), 0.0) + value
-        return [per_layer[id(layer)] for layer in order]
+        return {key: [value] for key, value in per_layer.items()}
 
     def _class_identity(self, config: dict) -> dict:
         """`config` wrapped as Keras 3 serializes this model in JSON and
