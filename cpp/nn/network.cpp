@@ -51,6 +51,9 @@ bool is_random(const LayerSpec& L) {
   }
 }
 
+// Whether layer L has an activity regularizer (a penalty on its output).
+bool has_activity(const LayerSpec& L) { return L.activity_l1 != 0.0f || L.activity_l2 != 0.0f; }
+
 // The activation parameters of layer L.
 ops::ActivationParams act_params(const LayerSpec& L) {
   if (L.act == ActivationKind::relu_clipped)
@@ -392,7 +395,7 @@ void Network::set_loss(const ops::LossConfig& loss, std::vector<ops::MetricConfi
                            loss.kind == ops::LossKind::sparse_categorical_crossentropy;
   // An output with an activity regularizer keeps its probabilities: the
   // penalty's gradient is with respect to them, not to the logits.
-  const bool output_activity = last.activity_l1 != 0.0f || last.activity_l2 != 0.0f;
+  const bool output_activity = has_activity(last);
   fused_ =
       has_act && !loss.from_logits && !output_activity &&
       ((categorical && last.act == ActivationKind::softmax) ||
@@ -509,12 +512,12 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
         gemm::sgemm(false, false, rows, S.out, S.in, 1.0f, in, S.in, params + S.kernel, S.out, 0.0f,
                     dst, S.out, use ? &ep : nullptr);
         if (S.keep_pre) ops::activation_forward(L.act, y, dst, rows, S.out, act_params(L));
-        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f) add_activity(i, y, rows);
+        if (has_activity(L)) add_activity(i, y, rows);
         break;
       }
       case LayerType::activity_regularization:
         y = const_cast<float*>(in);  // identity: no copy
-        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f) add_activity(i, y, rows);
+        if (has_activity(L)) add_activity(i, y, rows);
         break;
       case LayerType::activation:
         ops::activation_forward(L.act, y, in, rows, S.out, act_params(L));
@@ -594,7 +597,7 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
     switch (L.type) {
       case LayerType::dense: {
         // d (rows, out) -> dZ in place; dW = x^T dZ; db = colsum dZ; dx = dZ W^T
-        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
+        if (has_activity(L))
           add_activity_gradient(static_cast<size_t>(i), d, rows);  // d is dL/dy (no fusion)
         if (!d_is_pre && L.act != ActivationKind::linear)
           ops::activation_backward(L.act, d, d, S.keep_pre ? pre_[i].data() : nullptr, out_ptr_[i],
@@ -632,8 +635,7 @@ void Network::backward(const float* x, int64_t rows, float* dout) {
       case LayerType::gaussian_noise:  // y = x + noise: dx = dy
         break;
       case LayerType::activity_regularization:  // y = x: dx = dy + the penalty's gradient
-        if (L.activity_l1 != 0.0f || L.activity_l2 != 0.0f)
-          add_activity_gradient(static_cast<size_t>(i), d, rows);
+        if (has_activity(L)) add_activity_gradient(static_cast<size_t>(i), d, rows);
         break;
       case LayerType::batch_norm:
         batch_norm_backward(static_cast<size_t>(i), d, rows, i > first_trainable_);
@@ -922,11 +924,10 @@ void Network::predict_outputs(const float* x, int64_t rows, int64_t batch_size,
   // network's predict (session 19: 117 ms for 1,024 rows against 52 ms).
   // (Not with an activity regularizer: model.losses then reports the
   // penalty of the last batch of the user's batch_size, as Keras's.)
-  bool activity = false;
-  for (const LayerSpec& L : layers_) activity |= L.activity_l1 != 0.0f || L.activity_l2 != 0.0f;
+  const bool activity       = std::any_of(layers_.begin(), layers_.end(), has_activity);
   const int64_t budget_rows = std::max<int64_t>(1, kInferenceChunkFloats / max_width_);
-  batch_size                = std::min(
-                     {rows, kInferenceChunkRows, activity ? batch_size : std::max(batch_size, budget_rows)});
+  const int64_t piece       = activity ? batch_size : std::max(batch_size, budget_rows);
+  batch_size                = std::min({rows, kInferenceChunkRows, piece});
   reserve(batch_size);
   runtime::run_in_team(team_threads(batch_size, 1), [&] {
     for (int64_t off = 0; off < rows; off += batch_size) {

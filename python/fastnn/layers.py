@@ -649,13 +649,22 @@ class Layer:
         owner = self._owner() if self._owner is not None else None
         out = []
         if owner is not None and getattr(self, "activity_regularizer", None) is not None:
-            out += owner._activity_losses_by_layer().get(id(self), [])
+            activity = owner._activity_losses_by_layer()
+            if id(self) in activity:
+                out.append(activity[id(self)])
         if self.trainable and (owner is None or owner._trainable):
-            for name in ("kernel", "bias"):
-                regularizer = getattr(self, f"{name}_regularizer", None)
-                weight = getattr(self, name, None) if regularizer is not None else None
-                if weight is not None:
-                    out.append(float(regularizer(weight)))
+            out += self._weight_penalties()
+        return out
+
+    def _weight_penalties(self) -> List[float]:
+        """The penalties of the kernel's and the bias's regularizers (those
+        the layer has, once built), kernel first."""
+        out = []
+        for name in ("kernel", "bias"):
+            regularizer = getattr(self, f"{name}_regularizer", None)
+            weight = getattr(self, name, None) if regularizer is not None else None
+            if weight is not None:
+                out.append(float(regularizer(weight)))
         return out
 
     @property

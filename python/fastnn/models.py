@@ -2427,24 +2427,18 @@ class Sequential:
         if not self._trainable:
             return out
         for layer in self._layers:
-            if not isinstance(layer, _layers.Dense) or not layer.trainable:
-                continue
-            for regularizer, weight in (
-                (layer.kernel_regularizer, layer.kernel),
-                (layer.bias_regularizer, layer.bias),
-            ):
-                if regularizer is not None and weight is not None:
-                    out.append(float(regularizer(weight)))
+            if layer.trainable:
+                out += layer._weight_penalties()
         return out
 
     def _activity_losses(self) -> List[float]:
         """The activity losses of the engine's last forward pass (none before
         one), one per layer with an activity regularizer, in layer order."""
-        return [value for values in self._activity_losses_by_layer().values() for value in values]
+        return list(self._activity_losses_by_layer().values())
 
-    def _activity_losses_by_layer(self) -> Dict[int, List[float]]:
-        """`_activity_losses` keyed by `id(layer)` (a one-item list each), in
-        layer order (a layer in the engine twice counts once, summed)."""
+    def _activity_losses_by_layer(self) -> Dict[int, float]:
+        """`_activity_losses` keyed by `id(layer)`, in layer order (a layer
+        in the engine twice counts once, summed)."""
         values = self._net.last_activity_losses if self._net is not None else None
         if not values:
             return {}
@@ -2453,7 +2447,7 @@ class Sequential:
             if getattr(layer, "activity_regularizer", None) is None:
                 continue
             per_layer[id(layer)] = per_layer.get(id(layer), 0.0) + value
-        return {key: [value] for key, value in per_layer.items()}
+        return per_layer
 
     def _class_identity(self, config: dict) -> dict:
         """`config` wrapped as Keras 3 serializes this model in JSON and
@@ -3997,8 +3991,9 @@ def _learning_rates(optimizer, count: int) -> np.ndarray:
         from fastnn.optimizers.base import _as_float32, _check_scheduled_rate, _schedule_value
 
         rates = np.array([_schedule_value(lr(start + i)) for i in range(count)], np.float64)
-        for i in np.flatnonzero(~np.isfinite(rates) | (rates < 0))[:1]:
-            _check_scheduled_rate(float(rates[i]), start + int(i))
+        bad = np.flatnonzero(~np.isfinite(rates) | (rates < 0))
+        if bad.size:
+            _check_scheduled_rate(float(rates[bad[0]]), start + int(bad[0]))
         # float32 values, as `optimizer.learning_rate` gives them (Keras's float32 tensors)
         what = "The learning rate schedule returned learning_rate"
         return np.array([_as_float32(rate, what) for rate in rates], np.float64)
