@@ -33,13 +33,10 @@ _IMAGE_FILES = (
     "not implemented: fastnn trains on arrays; PIL reads and writes images "
     "(numpy.asarray(PIL.Image.open(path)), PIL.Image.fromarray(array))"
 )
-_LOGGING = (
-    "fastnn's progress bar always prints to stdout (plain lines when stdout is not a "
-    "terminal); verbose=0 silences it"
-)
 _DTYPES = (
-    "fastnn computes in float32 and takes and returns NumPy arrays: NumPy answers these "
-    "(numpy.dtype(x).name, numpy.dtype(x).kind in 'fc' / 'iu', numpy.result_type)"
+    "fastnn computes in float32 and takes and returns NumPy arrays: numpy.result_type "
+    "answers it (with NumPy's rules: an int64 and a float32 give float64, where Keras "
+    "gives float32); fastnn.backend.standardize_dtype names a dtype as Keras does"
 )
 _ACTIVATION = (
     "fastnn.activations holds the functions its C++ engine computes as a layer's "
@@ -147,8 +144,8 @@ ABSENT = {
     ),
     "backend": (
         (
-            "is_float_dtype is_int_dtype result_type standardize_dtype",
-            "a dtype helper of Keras's backend tensors",
+            "result_type",
+            "Keras's type promotion of backend tensors (JAX's lattice)",
             _DTYPES,
         ),
     ),
@@ -178,23 +175,9 @@ ABSENT = {
             _NOT_DENSE,
         ),
         (
-            (
-                "disable_interactive_logging enable_interactive_logging "
-                "is_interactive_logging_enabled"
-            ),
-            "a switch between printing Keras's progress and writing it to absl logging",
-            _LOGGING,
-        ),
-        (
             "is_nnx_enabled",
             "whether the JAX backend uses Flax NNX",
             "fastnn does not use JAX",
-        ),
-        (
-            "max_epochs max_steps_per_epoch set_max_epochs set_max_steps_per_epoch",
-            "a global cap on the epochs or steps of every fit, evaluate and predict",
-            "not implemented: fastnn's fit runs the epochs and steps it is given (pass a "
-            "smaller epochs=, steps_per_epoch= or steps=)",
         ),
         (
             "set_backend",
@@ -433,22 +416,9 @@ ABSENT = {
             _NOT_DENSE,
         ),
         (
-            (
-                "disable_interactive_logging enable_interactive_logging "
-                "is_interactive_logging_enabled"
-            ),
-            "a switch between printing Keras's progress and writing it to absl logging",
-            _LOGGING,
-        ),
-        (
             "get_source_inputs",
             "the Input tensors a symbolic tensor is computed from",
             "not implemented: a functional model's inputs are model.inputs",
-        ),
-        (
-            "standardize_dtype",
-            "a dtype helper of Keras's backend tensors",
-            _DTYPES,
         ),
         (
             "legacy",

@@ -1,7 +1,8 @@
 """The parts of ``keras.backend`` that Keras scripts call on a CPU MLP:
 ``clear_session``, ``floatx``/``set_floatx``, ``epsilon``/``set_epsilon``,
 ``image_data_format``/``set_image_data_format``, ``get_uid``,
-``is_keras_tensor`` and ``backend``.
+``is_keras_tensor``, ``backend`` and the dtype names ``standardize_dtype``,
+``is_float_dtype`` and ``is_int_dtype``.
 
 fastnn computes in float32 only, so ``set_floatx`` accepts ``"float32"`` and
 rejects the others with a ValueError; likewise ``set_epsilon`` accepts only
@@ -21,12 +22,64 @@ __all__ = [
     "get_uid",
     "get_value",
     "image_data_format",
+    "is_float_dtype",
+    "is_int_dtype",
     "is_keras_tensor",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",
     "set_value",
+    "standardize_dtype",
 ]
+
+# Keras 3's dtype names (keras.backend.standardize_dtype accepts these), and
+# what it reads Python's types as (int as int32: every backend but
+# TensorFlow's, which fastnn's numerics follow elsewhere too).
+_DTYPE_NAMES = frozenset(
+    (
+        "float16 float32 float64 bfloat16 uint8 uint16 uint32 uint64 int8 int16 int32 int64 "
+        "bool string float8_e4m3fn float8_e5m2 complex64 complex128"
+    ).split()
+)
+_PYTHON_DTYPES = {bool: "bool", int: "int32", float: "float32", str: "string", complex: "complex64"}
+
+
+def standardize_dtype(dtype) -> str:
+    """The Keras name of `dtype` (a name, a NumPy dtype or scalar type, a
+    torch dtype, Python's bool/int/float/str/complex), as Keras 3's
+    ``keras.backend.standardize_dtype``: None is `floatx()`, ``int`` and
+    ``"int"`` are ``"int32"``, ``float`` is ``"float32"``. Anything else is
+    a ValueError ``Invalid dtype: ...``. (A name, not a dtype fastnn
+    computes in: its layers compute in float32.)
+
+    >>> standardize_dtype("float64"), standardize_dtype(int), standardize_dtype(None)
+    ('float64', 'int32', 'float32')
+    """
+    if dtype is None:
+        return floatx()
+    if isinstance(dtype, str) and dtype == "int":
+        return "int32"
+    if isinstance(dtype, type) and dtype in _PYTHON_DTYPES:
+        return _PYTHON_DTYPES[dtype]
+    name = getattr(dtype, "name", None)
+    if not isinstance(name, str):
+        name = getattr(dtype, "__name__", None)
+    if not isinstance(name, str):
+        text = str(dtype)
+        name = text.split(".")[-1] if text.startswith(("torch.", "jax.numpy.")) else dtype
+    if not isinstance(name, str) or name not in _DTYPE_NAMES:
+        raise ValueError(f"Invalid dtype: {name}")
+    return name
+
+
+def is_float_dtype(dtype) -> bool:
+    """Whether `standardize_dtype(dtype)` is a float type (``float*``, ``bfloat16``)."""
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype) -> bool:
+    """Whether `standardize_dtype(dtype)` is an integer type (``int*``, ``uint*``)."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))
 
 
 def clear_session(free_memory: bool = True) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -71,8 +70,9 @@ def _number(value, name: str) -> float:
 
 
 def _print_msg(message: str) -> None:
-    sys.stdout.write(message + "\n")
-    sys.stdout.flush()
+    from fastnn.utils.io_utils import print_msg
+
+    print_msg(message)
 
 
 def _learning_rate_of(optimizer) -> float:

@@ -1724,7 +1724,13 @@ class Sequential:
             validation_batch_size = _check_batch_size(
                 validation_batch_size, "validation_batch_size"
             )
-        epochs = _check_int(epochs, "epochs", 0)
+        epochs = _capped_epochs(_check_int(epochs, "epochs", 0))
+        steps_per_epoch = _capped_steps(steps_per_epoch)
+        # (Keras caps the validation's steps when there is a validation)
+        if validation_data is not None or (
+            isinstance(validation_split, numbers.Real) and validation_split > 0
+        ):
+            validation_steps = _capped_steps(validation_steps)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         validation_freq = _check_validation_freq(validation_freq)
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
@@ -1985,7 +1991,7 @@ class Sequential:
         if not source:
             x, y, sample_weight = self._input_structures("evaluate", x, y, sample_weight)
         self._require_compiled("evaluate")
-        steps = _check_steps(steps, "steps")
+        steps = _capped_steps(_check_steps(steps, "steps"))
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
@@ -2058,7 +2064,7 @@ class Sequential:
             source = _batch_sources.is_batch_source(x)
             if not source:
                 x = self._input_structures("predict", x)[0]
-        steps = _check_steps(steps, "steps")
+        steps = _capped_steps(_check_steps(steps, "steps"))
         if batch_size is not None:
             batch_size = _check_batch_size(batch_size, "batch_size")
         verbose_param = verbose  # callbacks' params keep it as given ('auto'), as Keras
@@ -2645,10 +2651,9 @@ class Sequential:
             raise TypeError(f"summary got unexpected argument(s): {', '.join(sorted(kwargs))}")
         text = _summary_text(self, line_length, positions, show_trainable, layer_range)
         if print_fn is None:
-            import sys
+            from fastnn.utils.io_utils import print_msg
 
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            print_msg(text, line_break=False)  # (the "fastnn" logger when not interactive)
         else:
             print_fn(text)
 
@@ -3500,6 +3505,30 @@ def _check_steps(value, name: str) -> Optional[int]:
     (Keras 3 treats 0 as None and a negative count as "until the data ends",
     and fails on a float or string when it starts; fastnn refuses them all)."""
     return None if value is None else _check_positive_int(value, name)
+
+
+def _capped_epochs(epochs: int) -> int:
+    """`epochs` under `fastnn.config.set_max_epochs`'s cap, with Keras's warning."""
+    from fastnn import config
+
+    limit = config.max_epochs()
+    if limit and limit < epochs:
+        warnings.warn(f"Limiting epochs to {limit}", UserWarning, stacklevel=3)
+        return limit
+    return epochs
+
+
+def _capped_steps(steps: Optional[int]) -> Optional[int]:
+    """`steps` (None: all) under `fastnn.config.set_max_steps_per_epoch`'s cap,
+    with Keras's warning (its EpochIterator's, for fit, validation, evaluate
+    and predict alike)."""
+    from fastnn import config
+
+    limit = config.max_steps_per_epoch()
+    if limit and (not steps or limit < steps):
+        warnings.warn(f"Limiting steps_per_epoch to {limit}", UserWarning, stacklevel=3)
+        return limit
+    return steps
 
 
 def _default_batch_size(rows: int, steps: Optional[int]) -> int:

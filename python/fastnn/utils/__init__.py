@@ -8,8 +8,16 @@ the seed state fastnn's layers and `fit` read (`get_random_seed`,
 from __future__ import annotations
 
 from fastnn import _absent
-from fastnn.backend import is_keras_tensor  # (Keras 3 has it in keras.utils too)
+from fastnn.backend import (  # (Keras 3 has them in keras.utils too)
+    is_keras_tensor,
+    standardize_dtype,
+)
 from fastnn.utils.file_utils import get_file
+from fastnn.utils.io_utils import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 from fastnn.utils.model_visualization import model_to_dot, plot_model
 from fastnn.utils.numerical import normalize, to_categorical
 from fastnn.utils.progbar import Progbar
@@ -83,11 +91,14 @@ __all__ = [
     "clear_session",
     "custom_object_scope",
     "deserialize_keras_object",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
     "get_custom_objects",
     "get_file",
     "get_random_seed",
     "get_registered_name",
     "get_registered_object",
+    "is_interactive_logging_enabled",
     "is_keras_tensor",
     "model_to_dot",
     "next_seed",
@@ -98,6 +109,7 @@ __all__ = [
     "register_keras_serializable",
     "serialize_keras_object",
     "set_random_seed",
+    "standardize_dtype",
     "to_categorical",
     "unpack_x_y_sample_weight",
 ]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+from fastnn.utils.io_utils import print_msg
+
 __all__ = ["get_file", "validate_file"]
 
 _CHUNK = 1 << 16
@@ -227,14 +229,14 @@ def get_file(
     download = force_download or not os.path.exists(target)
     if not download and file_hash is not None:
         if not validate_file(target, file_hash, algorithm=hash_algorithm):
-            print(
+            print_msg(
                 "A local file was found, but it seems to be incomplete or outdated because the "
                 f"{hash_algorithm} file hash does not match the original value of {file_hash} "
                 "so we will re-download the data."
             )
             download = True
     if download:
-        print(f"Downloading data from {origin}")
+        print_msg(f"Downloading data from {origin}")
         _download(origin, target)
         if file_hash is not None and not validate_file(target, file_hash, hash_algorithm):
             os.unlink(target)

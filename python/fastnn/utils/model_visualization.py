@@ -196,7 +196,9 @@ def plot_model(
         )
     if missing is not None:
         if "IPython.core.magics.namespace" in sys.modules:
-            print(missing)
+            from fastnn.utils.io_utils import print_msg
+
+            print_msg(missing)
             return None
         raise ImportError(missing)
     if kwargs.pop("layer_range", None) is not None:

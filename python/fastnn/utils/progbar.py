@@ -31,6 +31,12 @@ _BAR_CELL = "\u2501"  # '━', the cell Keras 3 draws.
 _ASCII_CELL = "="
 
 
+def _interactive() -> bool:
+    from fastnn.utils.io_utils import is_interactive_logging_enabled
+
+    return is_interactive_logging_enabled()
+
+
 def _is_dynamic(stream) -> bool:
     """Whether `stream` can take carriage returns: a terminal or a notebook."""
     isatty = getattr(stream, "isatty", None)
@@ -157,7 +163,8 @@ class Progbar:
             self.stateless_metrics = None
 
         out = self.stream
-        self._dynamic_display = _is_dynamic(out)
+        # (stdout's lines go to the "fastnn" logger when interactive logging is off)
+        self._dynamic_display = _is_dynamic(out) and (stream is not None or _interactive())
         self._cell = _cell_for(out)
         self._seen_so_far = 0
         self._values = {}
@@ -294,6 +301,10 @@ class Progbar:
         self._prev_total_width = total_width
 
     def _write(self, text: str) -> None:
+        if self._stream is None and not _interactive():
+            from fastnn.utils.io_utils import print_msg
+
+            return print_msg(text, line_break=False)
         out = self.stream
         out.write(text)
         out.flush()
