@@ -215,9 +215,22 @@ def _download(url: str, dest: str, sha256: str) -> None:
         raise
 
 
-def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
+def fetch(
+    name: str,
+    files: dict,
+    base_url=None,
+    cache_dir=None,
+    *,
+    default_url=DEFAULT_BASE_URL,
+    looked_for=None,
+) -> dict:
     """Paths of `files` (filename -> SHA-256, or MD5) for dataset `name`:
     found locally or downloaded, verified, into the cache.
+
+    `base_url`, else ``$FASTNN_DATASETS_URL``, else `default_url` (where
+    Keras downloads the dataset from) is the folder the files are downloaded
+    from. `looked_for` replaces the list of file names in the error message
+    when the caller also looked for something else.
 
     Raises:
         DatasetError: a download failed (offline, HTTP error) or a checksum
@@ -228,7 +241,7 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
     found = find_local(name, list(files), cache_dir)
     if found is not None:
         return found
-    base = base_url or os.environ.get("FASTNN_DATASETS_URL") or DEFAULT_BASE_URL
+    base = base_url or os.environ.get("FASTNN_DATASETS_URL") or default_url
     if not base.endswith("/"):
         base += "/"
     target = os.path.join(cache_dir or default_cache_dir(), name)
@@ -260,9 +273,11 @@ def fetch(name: str, files: dict, base_url=None, cache_dir=None) -> dict:
             if name == "fashion-mnist"
             else ""
         )
-        gzipped = " (gzipped or not)" if all(f.endswith(".gz") for f in files) else ""
+        if looked_for is None:
+            gzipped = " (gzipped or not)" if all(f.endswith(".gz") for f in files) else ""
+            looked_for = ", ".join(files) + gzipped
         raise DatasetError(
-            f"{name}: {e}\nfastnn looked for {', '.join(files)}{gzipped} in:\n  "
+            f"{name}: {e}\nfastnn looked for {looked_for} in:\n  "
             f"{looked}\nand then tried to download them from {base}.\n"
             f"Copy the files into one of those directories (or set FASTNN_DATA to a directory "
             f"holding a {name}/ folder), or set FASTNN_DATASETS_URL to a reachable mirror."
