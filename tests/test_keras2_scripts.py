@@ -227,7 +227,7 @@ def test_set_value_and_get_value_change_the_rate_as_tf_keras_2():
     [
         ("import fastnn.applications", "keras.applications"),
         ("from fastnn.optimizers.legacy import Adam", "keras.optimizers.legacy"),
-        ("from fastnn.datasets.cifar10 import load_data", "keras.datasets.cifar10"),
+        ("from fastnn.visualization import plot_image_gallery", "keras.visualization"),
         ("import fastnn.legacy", "keras.legacy"),
         ("import fastnn.utils.bounding_boxes", "keras.utils.bounding_boxes"),
         ("from fastnn.export import ExportArchive", "keras.export"),

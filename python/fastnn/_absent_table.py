@@ -187,11 +187,9 @@ ABSENT = {
     ),
     "datasets": (
         (
-            "cifar10 cifar100",
-            "the CIFAR 32x32 colour images",
-            "fastnn has no CIFAR loader (its datasets: mnist, fashion_mnist, imdb, reuters, "
-            "boston_housing, california_housing); keras.datasets.cifar10.load_data() gives "
-            "arrays that an MLP takes reshaped to (n, 3072)",
+            "cifar100",
+            "the CIFAR-100 32x32 colour images",
+            "not implemented yet: fastnn.datasets.cifar10 loads CIFAR-10 the same way",
         ),
     ),
     "initializers": (

@@ -1,10 +1,10 @@
-"""Datasets Keras scripts load: `mnist`, `fashion_mnist`, and the text and
-tabular sets of the Keras examples and books: `imdb`, `reuters`,
-`boston_housing`, `california_housing` (``.npz`` files, read without unpickling anything but
-NumPy arrays).
+"""Datasets Keras scripts load: `mnist`, `fashion_mnist`, `cifar10`,
+and the text and tabular sets of the Keras examples and books: `imdb`, `reuters`,
+`boston_housing`, `california_housing` (``.npz`` files and CIFAR's pickles, read
+without unpickling anything but NumPy arrays).
 
 ``(x_train, y_train), (x_test, y_test) = fastnn.datasets.fashion_mnist.load_data()``
-returns uint8 arrays like Keras's, found locally first (``$FASTNN_DATA/<name>/``,
+returns arrays like Keras's, found locally first (``$FASTNN_DATA/<name>/``,
 ``~/.fastnn/datasets/<name>/``, ``/usr/share/datasets/<name>/``) and otherwise
 downloaded with checksum verification. See `fastnn.datasets._common`.
 """
@@ -15,6 +15,7 @@ from fastnn import _absent
 from fastnn.datasets import (
     boston_housing,
     california_housing,
+    cifar10,
     fashion_mnist,
     imdb,
     mnist,
@@ -26,6 +27,7 @@ __all__ = [
     "DatasetError",
     "boston_housing",
     "california_housing",
+    "cifar10",
     "fashion_mnist",
     "imdb",
     "mnist",

@@ -5,7 +5,9 @@ Numeric arrays are read with pickling disabled. The ragged word-index
 sequences of IMDB and Reuters are object arrays, which NumPy can only store
 pickled: they are read with an unpickler that rebuilds NumPy arrays, dtypes,
 lists and numbers and refuses every other global (a crafted file raises
-`DatasetError` instead of importing anything).
+`DatasetError` instead of importing anything). The CIFAR batch files,
+pickles of dicts of arrays, are read with the same unpickler
+(`fastnn.datasets._cifar`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class _ArrayUnpickler(pickle.Unpickler):
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(
-            f"refusing to load {module}.{name}: a dataset file holds only arrays"
+            f"refusing to load {module}.{name}: a dataset file needs nothing but NumPy's "
+            "array reconstruction"
         )
 
 
