@@ -1,4 +1,4 @@
-"""fastnn.datasets.cifar10 on generated archives (nothing is
+"""fastnn.datasets.cifar10 and cifar100 on generated archives (nothing is
 downloaded from outside: downloads come from a server on 127.0.0.1): Keras's
 shapes, dtypes and pixel layout, the search order, the checksummed download,
 and archives and pickles that are damaged, foreign or crafted."""
@@ -18,7 +18,7 @@ from keras_inprocess import keras_or_skip
 from test_datasets import closed_port, isolated, serve  # noqa: F401  (fixtures)
 
 from fastnn import datasets
-from fastnn.datasets import DatasetError, cifar10
+from fastnn.datasets import DatasetError, cifar10, cifar100
 
 CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
@@ -183,6 +183,24 @@ def keras_cifar(module_name, directory, monkeypatch):
     return module
 
 
+@pytest.mark.parametrize("label_mode", ["fine", "coarse"])
+def test_cifar100_matches_kerass_loader(isolated, monkeypatch, rng, label_mode):  # noqa: F811
+    files = cifar100_files(rng)
+    write_folder(isolated / "env" / "cifar100" / CIFAR100_FOLDER, files)
+    monkeypatch.setenv("FASTNN_DATA", str(isolated / "env"))
+    theirs = keras_cifar("cifar100", isolated / "env" / "cifar100", monkeypatch).load_data(
+        label_mode
+    )
+    ours = cifar100.load_data(label_mode)
+    # Keras reshapes the pickle's list of labels: int64, its docstring's uint8 notwithstanding
+    assert_same(ours, theirs, label_dtype=np.int64)
+    (x_train, y_train), (x_test, y_test) = ours
+    assert x_train.shape == (7, 32, 32, 3) and y_train.shape == (7, 1)
+    assert x_test.shape == (4, 32, 32, 3) and y_test.shape == (4, 1)
+    assert y_test[:, 0].tolist() == unpickled(files["test"])[f"{label_mode}_labels".encode()]
+    assert cifar100.load_data(label_mode=label_mode)[0][1].tolist() == y_train.tolist()
+
+
 @pytest.mark.slow
 def test_cifar10_matches_kerass_loader_at_full_size(isolated, monkeypatch):  # noqa: F811
     """Keras's cifar10 loader hard-codes 10,000 images a batch."""
@@ -195,6 +213,24 @@ def test_cifar10_matches_kerass_loader_at_full_size(isolated, monkeypatch):  # n
     ours = cifar10.load_data()
     assert_same(ours, theirs)
     assert ours[0][0].shape == (50000, 32, 32, 3) and ours[1][1].shape == (10000, 1)
+
+
+def test_label_mode(isolated, monkeypatch, rng):  # noqa: F811
+    files = cifar100_files(rng)
+    write_folder(isolated / "env" / "cifar100" / CIFAR100_FOLDER, files)
+    monkeypatch.setenv("FASTNN_DATA", str(isolated / "env"))
+    fine = cifar100.load_data()
+    coarse = cifar100.load_data("coarse")
+    np.testing.assert_array_equal(fine[0][0], coarse[0][0])
+    assert fine[0][1][:, 0].tolist() == unpickled(files["train"])[b"fine_labels"]
+    assert coarse[0][1][:, 0].tolist() == unpickled(files["train"])[b"coarse_labels"]
+    assert int(coarse[0][1].max()) < 20
+    for bad in ("Fine", "medium", None, ["fine"]):
+        with pytest.raises(ValueError) as raised:
+            cifar100.load_data(label_mode=bad)
+        assert str(raised.value) == (
+            f'`label_mode` must be one of `"fine"`, `"coarse"`. Received: label_mode={bad}.'
+        )
 
 
 # -- where the data is found ------------------------------------------------------------------
@@ -221,6 +257,21 @@ def test_search_order_folder_or_archive(isolated, monkeypatch, rng):  # noqa: F8
     assert_same(cifar10.load_data(cache_dir=str(isolated / "other")), expected10(a))
 
 
+def test_cifar100_from_an_archive_in_fastnn_data(isolated, monkeypatch, rng):  # noqa: F811
+    files = cifar100_files(rng)
+    (isolated / "env" / "cifar100").mkdir(parents=True)
+    archive = tar_gz(
+        CIFAR100_FOLDER, files, [(tarfile.TarInfo(f"{CIFAR100_FOLDER}/file.txt~"), b"")]
+    )
+    (isolated / "env" / "cifar100" / CIFAR100_ARCHIVE).write_bytes(archive)
+    monkeypatch.setenv("FASTNN_DATA", str(isolated / "env"))
+    (x_train, y_train), (x_test, _) = cifar100.load_data("coarse")
+    data = unpickled(files["train"])[b"data"]
+    np.testing.assert_array_equal(x_train.transpose(0, 3, 1, 2).reshape(7, -1), data)
+    assert y_train[:, 0].tolist() == unpickled(files["train"])[b"coarse_labels"]
+    assert x_test.shape == (4, 32, 32, 3)
+
+
 # -- downloads --------------------------------------------------------------------------------
 
 
@@ -237,6 +288,18 @@ def test_download_verifies_and_fills_the_cache(isolated, monkeypatch, rng, serve
     assert (cache / "cifar10" / CIFAR10_ARCHIVE).read_bytes() == archive
     assert_same(cifar10.load_data(cache_dir=str(cache), base_url=server.url), expected10(files))
     assert server.requests == [f"/mirror/{CIFAR10_ARCHIVE}"]  # the second load read the cache
+
+
+def test_cifar100_download_url_from_the_environment(isolated, monkeypatch, rng, serve):  # noqa: F811
+    archive = tar_gz(CIFAR100_FOLDER, cifar100_files(rng))
+    monkeypatch.setitem(cifar100.SPEC, "digest", sha256(archive))
+    server = serve({CIFAR100_ARCHIVE: archive})
+    monkeypatch.setenv("FASTNN_DATASETS_URL", server.url)
+    (x_train, _), _ = cifar100.load_data()
+    assert x_train.shape == (7, 32, 32, 3)
+    home_cache = isolated / "home" / ".fastnn" / "datasets" / "cifar100"
+    assert os.listdir(home_cache) == [CIFAR100_ARCHIVE]
+    assert server.requests == [f"/{CIFAR100_ARCHIVE}"]
 
 
 def test_corrupted_download_is_a_clear_error_and_leaves_nothing(isolated, monkeypatch, rng, serve):  # noqa: F811, E501
@@ -260,8 +323,9 @@ def test_corrupted_download_is_a_clear_error_and_leaves_nothing(isolated, monkey
     "module, archive, folder",
     [
         (cifar10, CIFAR10_ARCHIVE, CIFAR10_FOLDER),
+        (cifar100, CIFAR100_ARCHIVE, CIFAR100_FOLDER),
     ],
-    ids=["cifar10"],
+    ids=["cifar10", "cifar100"],
 )
 def test_offline_is_a_clear_error_that_says_what_to_do(isolated, module, archive, folder):  # noqa: F811
     url = f"http://127.0.0.1:{closed_port()}/"
@@ -279,8 +343,12 @@ def test_the_default_origins_are_kerass():
     assert cifar10.SPEC["origin"] + cifar10.SPEC["archive"] == (
         "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     )
+    assert cifar100.SPEC["origin"] + cifar100.SPEC["archive"] == (
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
+    )
     assert cifar10.SPEC["digest"].startswith("6d958be0")
-    assert datasets.cifar10 is cifar10
+    assert cifar100.SPEC["digest"].startswith("85cd44d0")
+    assert datasets.cifar10 is cifar10 and datasets.cifar100 is cifar100
     from fastnn.datasets.cifar10 import load_data
 
     assert load_data is cifar10.load_data
@@ -418,3 +486,24 @@ def test_inconsistent_batches_are_clear_errors(isolated, monkeypatch, rng, chang
     with pytest.raises(DatasetError, match=match) as raised:
         cifar10.load_data()
     assert "test_batch" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", "is not a CIFAR batch file .EOFError"),
+        (py2_pickle({b"data": 1})[:-5], "is not a CIFAR batch file"),
+        (py2_pickle([1, 2]), "holds a list, not a CIFAR batch"),
+    ],
+)
+def test_damaged_pickles(isolated, monkeypatch, rng, content, match):  # noqa: F811
+    files = cifar100_files(rng)
+    files["test"] = content
+    write_folder(isolated / "env" / "cifar100" / CIFAR100_FOLDER, files)
+    monkeypatch.setenv("FASTNN_DATA", str(isolated / "env"))
+    with pytest.raises(DatasetError, match=match):
+        cifar100.load_data()
+    files["test"] = bad_batch(rng)  # labels, not fine_labels
+    write_folder(isolated / "env" / "cifar100" / CIFAR100_FOLDER, files)
+    with pytest.raises(DatasetError, match="needs an array 'data' and 'fine_labels'"):
+        cifar100.load_data()

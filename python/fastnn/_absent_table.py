@@ -185,13 +185,6 @@ ABSENT = {
             "fastnn is its own backend (config.backend() is 'fastnn'), with nothing to switch",
         ),
     ),
-    "datasets": (
-        (
-            "cifar100",
-            "the CIFAR-100 32x32 colour images",
-            "not implemented yet: fastnn.datasets.cifar10 loads CIFAR-10 the same way",
-        ),
-    ),
     "initializers": (
         (
             "Identity IdentityInitializer identity",

@@ -1,4 +1,4 @@
-"""Datasets Keras scripts load: `mnist`, `fashion_mnist`, `cifar10`,
+"""Datasets Keras scripts load: `mnist`, `fashion_mnist`, `cifar10`, `cifar100`,
 and the text and tabular sets of the Keras examples and books: `imdb`, `reuters`,
 `boston_housing`, `california_housing` (``.npz`` files and CIFAR's pickles, read
 without unpickling anything but NumPy arrays).
@@ -16,6 +16,7 @@ from fastnn.datasets import (
     boston_housing,
     california_housing,
     cifar10,
+    cifar100,
     fashion_mnist,
     imdb,
     mnist,
@@ -28,6 +29,7 @@ __all__ = [
     "boston_housing",
     "california_housing",
     "cifar10",
+    "cifar100",
     "fashion_mnist",
     "imdb",
     "mnist",
