@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["DERIVATIVE", "FORWARD", "SELU_A", "SELU_S", "SQ2PI"]
+__all__ = ["DERIVATIVE", "FORWARD", "MORE", "SELU_A", "SELU_S", "SQ2PI"]
 
 SQ2PI = math.sqrt(2.0 / math.pi)
 SELU_A = 1.6732632423543772
@@ -25,6 +25,54 @@ def _phi(x):
 
 def _gelu_t(x):
     return np.tanh(SQ2PI * (x + 0.044715 * x**3))
+
+
+def celu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+
+def celu_derivative(x, alpha=1.0):  # torch's: x <= 0 ? exp(x / alpha) : 1 (NaN: 1)
+    return np.where(x <= 0, np.exp(np.minimum(x, 0) / alpha), 1.0)
+
+
+def soft_shrink(x, threshold=0.5):
+    return np.where(x > threshold, x - threshold, np.where(x < -threshold, x + threshold, 0 * x))
+
+
+def hard_shrink(x, threshold=0.5):
+    return np.where((x >= -threshold) & (x <= threshold), 0.0, x)
+
+
+def shrink_derivative(x, threshold=0.5):  # torch's: 0 on [-t, t] (NaN: 1)
+    return np.where((x >= -threshold) & (x <= threshold), 0.0, 1.0)
+
+
+def tanh_shrink(x):  # x - tanh(x), by its Taylor series near 0 (no cancellation)
+    z = x * x
+    series = x * z * sum(c * z**k for k, c in enumerate(_TANH_SHRINK_TAYLOR))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(x) < 0.05, series, x - np.tanh(x))
+
+
+# x - tanh(x) = sum_k c_k x^(2k + 3): 2^(2n) (2^(2n) - 1) |B_2n| / (2n)!, n = k + 2
+_TANH_SHRINK_TAYLOR = [1 / 3, -2 / 15, 17 / 315, -62 / 2835, 1382 / 155925, -21844 / 6081075]
+
+
+def squareplus(x, b=4.0):
+    s = np.hypot(x, math.sqrt(b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(x >= 0, (x + s) / 2, (b / 2) / (s - x))
+
+
+def squareplus_derivative(x, b=4.0):
+    s = np.hypot(x, math.sqrt(b))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.where(x >= 0, (1 + x / s) / 2, (b / 2) / (s * (s - x)))
+
+
+def log_softmax(x):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 # float64 definitions (keras.activations) and their derivatives
@@ -45,6 +93,15 @@ FORWARD = {
     "exponential": np.exp,
     "mish": lambda x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
     "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    "celu": celu,
+    "hard_tanh": lambda x: np.clip(x, -1, 1),
+    "log_sigmoid": lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+    "soft_shrink": soft_shrink,
+    "hard_shrink": hard_shrink,
+    "tanh_shrink": tanh_shrink,
+    "squareplus": squareplus,
+    "sparse_plus": lambda x: np.where(x <= -1, 0.0, np.where(x < 1, (x + 1) ** 2 / 4, x)),
+    "sparse_sigmoid": lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, (x + 1) / 2)),
 }
 DERIVATIVE = {
     "linear": lambda x: np.ones_like(x),
@@ -68,4 +125,17 @@ DERIVATIVE = {
         + x * (1 - np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))) ** 2) * _sigmoid(x)
     ),
     "hard_silu": lambda x: np.clip(x / 6 + 0.5, 0, 1) + np.where((x > -3) & (x < 3), x / 6, 0.0),
+    "celu": celu_derivative,
+    "hard_tanh": lambda x: np.where((x <= -1) | (x >= 1), 0.0, 1.0),  # NaN: 1, as torch
+    "log_sigmoid": lambda x: _sigmoid(-x),
+    "soft_shrink": shrink_derivative,
+    "hard_shrink": shrink_derivative,
+    "tanh_shrink": lambda x: np.tanh(x) ** 2,
+    "squareplus": squareplus_derivative,
+    "sparse_plus": lambda x: np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, (x + 1) / 2)),
+    "sparse_sigmoid": lambda x: np.where((x <= -1) | (x >= 1), 0.0, 0.5),
 }
+
+# The kinds Keras 3's other activations added (tests/test_activations_more.py)
+MORE = ["celu", "hard_tanh", "log_sigmoid", "soft_shrink", "hard_shrink", "tanh_shrink"]
+MORE += ["squareplus", "sparse_plus", "sparse_sigmoid"]

@@ -9,6 +9,8 @@ import pytest
 
 import fastnn
 
+from activation_reference import FORWARD, MORE, log_softmax
+
 SQ2PI = math.sqrt(2.0 / math.pi)
 SELU_A = 1.6732632423543772
 SELU_S = 1.0507009873554805
@@ -43,8 +45,20 @@ REFS = {
     "mish": lambda x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
     "hard_silu": lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
 }
+REFS.update({name: FORWARD[name] for name in MORE})
 ELEMENTWISE = sorted(REFS)
-ALL = ELEMENTWISE + ["softmax"]
+ALL = ELEMENTWISE + ["softmax", "log_softmax"]
+# where f' jumps: central differences need x away from these
+KINKS = {
+    "relu": [0.0],
+    "leaky_relu": [0.0],
+    "hard_sigmoid": [-3.0, 3.0],
+    "hard_silu": [-3.0, 3.0],
+    "hard_tanh": [-1.0, 1.0],
+    "soft_shrink": [-0.5, 0.5],
+    "hard_shrink": [-0.5, 0.5],
+    "sparse_sigmoid": [-1.0, 1.0],
+}
 
 
 def _softmax64(x):
@@ -53,12 +67,13 @@ def _softmax64(x):
 
 
 def _ref(name, x):
-    return _softmax64(x) if name == "softmax" else REFS[name](x)
+    rowwise = {"softmax": _softmax64, "log_softmax": log_softmax}
+    return rowwise[name](x) if name in rowwise else REFS[name](x)
 
 
 def _numeric_grad(name, x, dy, h=1e-6):
     """Central differences in float64 of sum(dy * f(x)) w.r.t. x."""
-    if name == "softmax":
+    if name in ("softmax", "log_softmax"):
         g = np.zeros_like(x)
         for i in range(x.shape[-1]):
             e = np.zeros_like(x)
@@ -81,9 +96,8 @@ def test_forward_matches_float64(isa, rng, name, shape):
 @pytest.mark.parametrize("shape", [(1, 1), (5, 7), (13, 37)])
 def test_backward_matches_central_differences(isa, rng, name, shape):
     x = (rng.standard_normal(shape) * 2).astype(np.float32)
-    if name in ("hard_sigmoid", "hard_silu", "relu", "leaky_relu"):
-        x[np.abs(x) < 1e-3] = 0.5  # away from the kinks
-        x[np.abs(np.abs(x) - 3) < 1e-3] = 0.5
+    for kink in KINKS.get(name, []):
+        x[np.abs(x - kink) < 1e-3] = 0.25  # away from the kinks
     dy = rng.standard_normal(shape).astype(np.float32)
     dx = fastnn.ops.activation_grad(dy, x, name)
     expected = _numeric_grad(name, x.astype(np.float64), dy.astype(np.float64))
@@ -114,6 +128,21 @@ def test_backward_matches_torch_autograd(isa, rng, name):
         "exponential": torch.exp,
         "mish": torch.nn.functional.mish,
         "hard_silu": torch.nn.functional.hardswish,
+        # Keras 3's torch backend (keras/src/backend/torch/nn.py)
+        "celu": torch.nn.functional.celu,
+        "hard_tanh": torch.nn.functional.hardtanh,
+        "log_sigmoid": torch.nn.functional.logsigmoid,
+        "soft_shrink": lambda t: torch.nn.functional.softshrink(t, 0.5),
+        "hard_shrink": lambda t: torch.nn.functional.hardshrink(t, 0.5),
+        "tanh_shrink": torch.nn.functional.tanhshrink,
+        "squareplus": lambda t: (t + torch.sqrt(t**2 + 4)) / 2,
+        "sparse_plus": lambda t: torch.where(
+            t <= -1, torch.zeros_like(t), torch.where(t < 1, (1 / 4) * (t + 1) ** 2, t)
+        ),
+        "sparse_sigmoid": lambda t: torch.where(
+            t <= -1, torch.zeros_like(t), torch.where(t >= 1, torch.ones_like(t), 0.5 * (t + 1))
+        ),
+        "log_softmax": lambda t: torch.log_softmax(t, -1),
     }
     y = fns[name](xt)
     y.backward(torch.tensor(dy.astype(np.float64)))

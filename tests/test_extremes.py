@@ -97,6 +97,18 @@ SPECIAL = {
     # (torch's piecewise hardswish gives 0 there)
     "mish": ((NAN, INF, NAN), (NAN, NAN, NAN)),
     "hard_silu": ((NAN, INF, NAN), (NAN, 1.0, 0.0)),
+    # torch's kernels: a comparison that fails for NaN passes dy (celu: x <= 0,
+    # hard_tanh: x <= -1 || x >= 1, the shrinks: -t <= x <= t); torch.where's
+    # gradient of sparse_sigmoid's middle piece is 1/2
+    "celu": ((NAN, INF, -1.0), (1.0, 1.0, 0.0)),
+    "hard_tanh": ((NAN, 1.0, -1.0), (1.0, 0.0, 0.0)),
+    "log_sigmoid": ((NAN, 0.0, -INF), (NAN, 0.0, 1.0)),
+    "soft_shrink": ((NAN, INF, -INF), (1.0, 1.0, 1.0)),
+    "hard_shrink": ((NAN, INF, -INF), (1.0, 1.0, 1.0)),
+    "tanh_shrink": ((NAN, INF, -INF), (NAN, 1.0, 1.0)),
+    "squareplus": ((NAN, INF, 0.0), (NAN, 1.0, 0.0)),
+    "sparse_plus": ((NAN, INF, 0.0), (NAN, 1.0, 0.0)),
+    "sparse_sigmoid": ((NAN, 1.0, 0.0), (0.5, 0.0, 0.0)),
 }
 
 

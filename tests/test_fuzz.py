@@ -744,7 +744,8 @@ DERIVATIVE = {
     **DERIVATIVE,
     "exponential": lambda x: np.exp(x).astype(np.float32).astype(np.float64),
 }
-ACTIVATIONS = sorted(FORWARD) + ["softmax"]
+ACTIVATIONS = sorted(FORWARD) + ["softmax", "log_softmax"]
+ROWWISE = ("softmax", "log_softmax")
 ALIASES = {"swish": "silu", "gelu_approximate": None}  # None: not a kernel name
 
 
@@ -758,9 +759,19 @@ def _softmax(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _log_softmax(x):
+    if x.ndim == 0:
+        return _log_softmax(x.reshape(1)).reshape(())
+    if x.shape[-1] == 0:
+        return x.copy()
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def _act_ref(name, x64):
     with np.errstate(all="ignore"):
-        return _softmax(x64) if name == "softmax" else FORWARD[name](x64)
+        rowwise = {"softmax": _softmax, "log_softmax": _log_softmax}
+        return rowwise[name](x64) if name in rowwise else FORWARD[name](x64)
 
 
 def _act_grad_ref(name, x64, dy64):
@@ -770,14 +781,27 @@ def _act_grad_ref(name, x64, dy64):
             if y.ndim == 0:
                 return np.zeros_like(y)
             return y * (dy64 - (dy64 * y).sum(axis=-1, keepdims=True))
+        if name == "log_softmax":
+            total = dy64.sum(axis=-1, keepdims=True) if dy64.ndim else dy64
+            return dy64 - np.exp(_log_softmax(x64)) * total
         return dy64 * DERIVATIVE[name](x64)
+
+
+# where f' = 0 by a comparison on x (torch's kernels, torch.where's pieces)
+ZERO_WHERE = {
+    "hard_tanh": lambda x: (x <= -1) | (x >= 1),
+    "sparse_sigmoid": lambda x: (x <= -1) | (x >= 1),
+    "sparse_plus": lambda x: x <= -1,
+    "soft_shrink": lambda x: (x >= -0.5) & (x <= 0.5),
+    "hard_shrink": lambda x: (x >= -0.5) & (x <= 0.5),
+}
 
 
 def _expected_nan(name, x32):
     """Where fastnn's output is NaN for a NaN input (NaN propagates; softmax
     spreads a NaN over its row)."""
     nan = np.isnan(x32)
-    if name == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
+    if name in ROWWISE and x32.ndim > 0 and x32.shape[-1] > 0:
         return np.broadcast_to(nan.any(axis=-1, keepdims=True), nan.shape)
     return nan
 
@@ -872,15 +896,20 @@ def test_fuzz_activation_grad(data):
     elif kernel == "leaky_relu":
         nan_mask = np.isnan(dy32)
         expected = np.where(np.isnan(x32), 0.2 * dy64, expected)
+    elif kernel in ZERO_WHERE or kernel == "celu":
+        # torch's: 0 where the comparison holds (a NaN dy too), f'(NaN x) the table's
+        if kernel in ZERO_WHERE:
+            expected = np.where(ZERO_WHERE[kernel](x32), 0.0, expected)
+        nan_mask = np.isnan(expected)
     elif kernel == "exponential":
         nan_mask = nan_mask | np.isnan(expected)
-    if kernel == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
+    if kernel in ROWWISE and x32.ndim > 0 and x32.shape[-1] > 0:
         nan_mask = np.broadcast_to(
             (np.isnan(x32) | np.isnan(dy32)).any(axis=-1, keepdims=True), x32.shape
         )
     # fastnn takes f' from the float32 forward output: allow its rounding
     atol = 1e-6 * (1.0 + np.abs(np.nan_to_num(dy64)))
-    if kernel == "softmax" and x32.ndim > 0 and x32.shape[-1] > 0:
+    if kernel in ROWWISE and x32.ndim > 0 and x32.shape[-1] > 0:
         atol = atol + 1e-6 * np.abs(np.nan_to_num(dy64)).sum(axis=-1, keepdims=True)
     _check_close(dx, expected, nan_mask, 1e-4, atol)
 
@@ -901,11 +930,6 @@ LOSS_NAMES = [
     "categorical_focal_crossentropy",
 ]
 LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "scce": None}
-
-
-def _log_softmax(z):
-    m = z.max(-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
 
 
 def _ref_loss(name, from_logits, t, o, w, delta):

@@ -1,5 +1,5 @@
 // fastnn.ops.activation / activation_grad: every keras.activations kind on
-// NumPy arrays (softmax over the last axis).
+// NumPy arrays (softmax and log_softmax over the last axis).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -23,23 +23,40 @@ ops::ActivationKind kind_from(const std::string& name) {
   }
 }
 
-// rows x cols view of an array: softmax works over the last axis.
+// rows x cols view of an array: softmax and log_softmax work over the last axis.
 void rows_cols(const py::array& a, int64_t* rows, int64_t* cols) {
   *cols = a.ndim() == 0 ? 1 : a.shape(a.ndim() - 1);
   *rows = *cols == 0 ? 0 : a.size() / *cols;
 }
 
-// `param` (None: Keras's default) is leaky_relu's negative slope or elu's alpha.
+// Keras's name of the parameter of `kind`.
+const char* param_name(ops::ActivationKind kind) {
+  switch (kind) {
+    case ops::ActivationKind::leaky_relu:
+      return "negative_slope";
+    case ops::ActivationKind::soft_shrink:
+    case ops::ActivationKind::hard_shrink:
+      return "threshold";
+    case ops::ActivationKind::squareplus:
+      return "b";
+    default:
+      return "alpha";  // elu, celu
+  }
+}
+
+// `param` (None: Keras's default) is leaky_relu's negative slope, elu's or
+// celu's alpha, the shrinks' threshold or squareplus's b.
 float param_for(ops::ActivationKind kind, const py::handle& param) {
   if (param.is_none()) return ops::activation_default_param(kind);
   if (!ops::activation_has_param(kind))
     throw py::value_error(std::string("activation '") + ops::activation_name(kind) +
                           "' takes no parameter");
   const double a = as_double(param, "activation parameter");
-  if (!std::isfinite(a))
+  if (!std::isfinite(a) || !std::isfinite(static_cast<float>(a)))
     throw py::value_error("activation parameter must be finite, got " + std::to_string(a));
-  if (kind == ops::ActivationKind::elu && a < 0.0)
-    throw py::value_error("elu alpha must be >= 0, got " + std::to_string(a));
+  if (const char* rule = ops::activation_param_rule(kind, static_cast<float>(a)))
+    throw py::value_error(std::string(ops::activation_name(kind)) + " " + param_name(kind) +
+                          " must be " + rule + ", got " + std::to_string(a));
   return static_cast<float>(a);
 }
 
@@ -111,13 +128,14 @@ py::array activation_grad(const py::handle& dy_obj, const py::handle& x_obj, con
 
 void bind_activations(py::module_& ops) {
   ops.def("activation", &activation, py::arg("x"), py::arg("name"), py::arg("param") = py::none(),
-          "keras.activations.<name>(x) as float32 (softmax over the last axis); param is "
-          "leaky_relu's negative_slope or elu's alpha (None: Keras's default), or relu_clipped's "
+          "keras.activations.<name>(x) as float32 (softmax and log_softmax over the last axis); "
+          "param is leaky_relu's negative_slope, elu's or celu's alpha, soft_shrink's or "
+          "hard_shrink's threshold or squareplus's b (None: Keras's default), or relu_clipped's "
           "(negative_slope, max_value or None, threshold).");
   ops.def("activation_grad", &activation_grad, py::arg("dy"), py::arg("x"), py::arg("name"),
           py::arg("param") = py::none(),
-          "Gradient of the activation: dy * f'(x) (softmax: the Jacobian-vector product over "
-          "the last axis). x is the activation's input.");
+          "Gradient of the activation: dy * f'(x) (softmax, log_softmax: the Jacobian-vector "
+          "product over the last axis). x is the activation's input.");
 }
 
 }  // namespace fastnn::bindings

@@ -154,11 +154,15 @@ Network::Network(int64_t input_dim, std::vector<LayerSpec> layers)
     s.in = width;
     if (std::isnan(layers_[i].act_param))
       layers_[i].act_param = ops::activation_default_param(L.act);
-    if (!std::isfinite(L.act_param) ||
-        (L.act == ActivationKind::elu && L.type != LayerType::dropout && L.act_param < 0.0f))
-      throw std::invalid_argument("activation parameter of layer " + std::to_string(i) +
-                                  " must be finite (and >= 0 for elu's alpha), got " +
-                                  std::to_string(L.act_param));
+    // (a dropout layer keeps its rate in act_param)
+    const char* rule = L.type == LayerType::dropout && std::isfinite(L.act_param)
+                           ? nullptr
+                           : ops::activation_param_rule(L.act, L.act_param);
+    if (rule)
+      throw std::invalid_argument(
+          "activation parameter of layer " + std::to_string(i) + " must be finite" +
+          (std::isfinite(L.act_param) ? std::string(" and ") + rule : std::string()) + " for " +
+          ops::activation_name(L.act) + ", got " + std::to_string(L.act_param));
     if (L.act == ActivationKind::relu_clipped &&
         !(L.act_param >= 0.0f && L.act_max_value >= 0.0f && L.act_threshold >= 0.0f &&
           std::isfinite(L.act_threshold)))

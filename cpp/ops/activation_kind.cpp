@@ -28,6 +28,16 @@ constexpr NamedKind kNames[] = {
     {"relu_clipped", ActivationKind::relu_clipped},
     {"mish", ActivationKind::mish},
     {"hard_silu", ActivationKind::hard_silu},
+    {"celu", ActivationKind::celu},
+    {"hard_tanh", ActivationKind::hard_tanh},
+    {"log_sigmoid", ActivationKind::log_sigmoid},
+    {"soft_shrink", ActivationKind::soft_shrink},
+    {"hard_shrink", ActivationKind::hard_shrink},
+    {"tanh_shrink", ActivationKind::tanh_shrink},
+    {"squareplus", ActivationKind::squareplus},
+    {"sparse_plus", ActivationKind::sparse_plus},
+    {"sparse_sigmoid", ActivationKind::sparse_sigmoid},
+    {"log_softmax", ActivationKind::log_softmax},
 };
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "ops/activations.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/dispatch.h"
 #include "runtime/team.h"
@@ -33,6 +34,15 @@ bool activation_needs_input(ActivationKind kind) {
     case ActivationKind::relu_clipped:
     case ActivationKind::mish:
     case ActivationKind::hard_silu:
+    case ActivationKind::celu:
+    case ActivationKind::hard_tanh:
+    case ActivationKind::log_sigmoid:
+    case ActivationKind::soft_shrink:
+    case ActivationKind::hard_shrink:
+    case ActivationKind::tanh_shrink:
+    case ActivationKind::squareplus:
+    case ActivationKind::sparse_plus:
+    case ActivationKind::sparse_sigmoid:
       return true;
     default:
       return false;
@@ -40,7 +50,31 @@ bool activation_needs_input(ActivationKind kind) {
 }
 
 bool activation_has_param(ActivationKind kind) {
-  return kind == ActivationKind::leaky_relu || kind == ActivationKind::elu;
+  switch (kind) {
+    case ActivationKind::leaky_relu:
+    case ActivationKind::elu:
+    case ActivationKind::celu:
+    case ActivationKind::soft_shrink:
+    case ActivationKind::hard_shrink:
+    case ActivationKind::squareplus:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* activation_param_rule(ActivationKind kind, float a) {
+  if (!std::isfinite(a)) return "finite";
+  switch (kind) {
+    case ActivationKind::elu:
+    case ActivationKind::soft_shrink:  // torch refuses a negative lambda
+    case ActivationKind::squareplus:   // sqrt(x^2 + b) is NaN near 0 for b < 0
+      return a >= 0.0f ? nullptr : ">= 0";
+    case ActivationKind::celu:  // x / alpha
+      return a != 0.0f ? nullptr : "nonzero";
+    default:
+      return nullptr;
+  }
 }
 
 ActivationParams relu_clipped_params(float negative_slope, float max_value, float threshold) {
@@ -69,9 +103,21 @@ void activation_backward(ActivationKind kind, float* dx, const float* dy, const 
 }
 
 float activation_default_param(ActivationKind kind) {
-  if (kind == ActivationKind::leaky_relu) return kLeakyReluSlope;
-  if (kind == ActivationKind::elu) return kEluAlpha;
-  return 0.0f;
+  switch (kind) {
+    case ActivationKind::leaky_relu:
+      return kLeakyReluSlope;
+    case ActivationKind::elu:
+      return kEluAlpha;
+    case ActivationKind::celu:
+      return kCeluAlpha;
+    case ActivationKind::soft_shrink:
+    case ActivationKind::hard_shrink:
+      return kShrinkLambda;
+    case ActivationKind::squareplus:
+      return kSquareplusB;
+    default:
+      return 0.0f;
+  }
 }
 
 void activation_forward(ActivationKind kind, float* y, const float* x, int64_t rows, int64_t cols) {
@@ -87,13 +133,15 @@ void activation_forward(ActivationKind kind, float* y, const float* x, int64_t r
                         const ActivationParams& a) {
   const ActivationKernels& k = activation_kernels();
   if (rows <= 0 || cols <= 0) return;
-  if (kind == ActivationKind::softmax) {
+  if (kind == ActivationKind::softmax || kind == ActivationKind::log_softmax) {
+    const auto rowwise =
+        kind == ActivationKind::softmax ? k.softmax_forward : k.log_softmax_forward;
     const int64_t chunk_rows = std::max<int64_t>(1, kChunk / cols);
     const int64_t chunks     = (rows + chunk_rows - 1) / chunk_rows;
-    if (chunks <= 1) return k.softmax_forward(y, x, rows, cols);
+    if (chunks <= 1) return rowwise(y, x, rows, cols);
     runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
       const int64_t r0 = c * chunk_rows;
-      k.softmax_forward(y + r0 * cols, x + r0 * cols, std::min(chunk_rows, rows - r0), cols);
+      rowwise(y + r0 * cols, x + r0 * cols, std::min(chunk_rows, rows - r0), cols);
     });
     return;
   }
@@ -110,14 +158,15 @@ void activation_backward(ActivationKind kind, float* dx, const float* dy, const 
                          const float* y, int64_t rows, int64_t cols, const ActivationParams& a) {
   const ActivationKernels& k = activation_kernels();
   if (rows <= 0 || cols <= 0) return;
-  if (kind == ActivationKind::softmax) {
+  if (kind == ActivationKind::softmax || kind == ActivationKind::log_softmax) {
+    const auto rowwise =
+        kind == ActivationKind::softmax ? k.softmax_backward : k.log_softmax_backward;
     const int64_t chunk_rows = std::max<int64_t>(1, kChunk / cols);
     const int64_t chunks     = (rows + chunk_rows - 1) / chunk_rows;
-    if (chunks <= 1) return k.softmax_backward(dx, dy, y, rows, cols);
+    if (chunks <= 1) return rowwise(dx, dy, y, rows, cols);
     runtime::parallel_for_static(runtime::num_threads(), chunks, [&](int64_t c) {
       const int64_t r0 = c * chunk_rows;
-      k.softmax_backward(dx + r0 * cols, dy + r0 * cols, y + r0 * cols,
-                         std::min(chunk_rows, rows - r0), cols);
+      rowwise(dx + r0 * cols, dy + r0 * cols, y + r0 * cols, std::min(chunk_rows, rows - r0), cols);
     });
     return;
   }

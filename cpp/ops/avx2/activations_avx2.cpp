@@ -3,6 +3,8 @@
 // value does not depend on its position.
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "ops/activations.h"
 #include "ops/avx2/vmath_avx2.h"
 #include "runtime/avx2_tail.h"
@@ -62,6 +64,29 @@ inline __m256 hard_sigmoid256(__m256 v) {
 }
 
 inline __m256 gt0(__m256 v) { return _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ); }
+
+// v <= lo || v >= hi (false for NaN)
+inline __m256 outside(__m256 v, float lo, float hi) {
+  return _mm256_or_ps(_mm256_cmp_ps(v, vset(lo), _CMP_LE_OQ),
+                      _mm256_cmp_ps(v, vset(hi), _CMP_GE_OQ));
+}
+
+// -a <= v <= a (false for NaN)
+inline __m256 within(__m256 v, __m256 a) {
+  return _mm256_and_ps(_mm256_cmp_ps(v, _mm256_sub_ps(kZero, a), _CMP_GE_OQ),
+                       _mm256_cmp_ps(v, a, _CMP_LE_OQ));
+}
+
+// sqrt(v^2 + b), |v| sqrt(1 + (b / |v|) / |v|) beyond 2^60, as the generic kernel
+inline __m256 squareplus_root256(__m256 v, __m256 b) {
+  const __m256 ax  = _mm256_andnot_ps(vset(-0.0f), v);
+  const __m256 big = _mm256_mul_ps(
+      ax, _mm256_sqrt_ps(_mm256_add_ps(vset(1.0f), _mm256_div_ps(_mm256_div_ps(b, ax), ax))));
+  const __m256 small = _mm256_sqrt_ps(_mm256_add_ps(_mm256_mul_ps(v, v), b));
+  return _mm256_blendv_ps(small, big, _mm256_cmp_ps(ax, vset(0x1p60f), _CMP_GT_OQ));
+}
+
+inline __m256 ge0(__m256 v) { return _mm256_cmp_ps(v, kZero, _CMP_GE_OQ); }
 
 // x < 0 ? 0 : x, as torch.relu: NaN and -0 pass through.
 inline __m256 relu256(__m256 v) {
@@ -160,8 +185,61 @@ void forward_avx2(ActivationKind kind, float* y, const float* x, int64_t n,
     case ActivationKind::hard_silu:
       map1(y, x, n, [](__m256 v) { return _mm256_mul_ps(v, hard_sigmoid256(v)); });
       break;
+    case ActivationKind::celu:
+      map1(y, x, n, [a](__m256 v) {
+        return _mm256_blendv_ps(_mm256_mul_ps(vset(a), expm1_256(_mm256_div_ps(v, vset(a)))), v,
+                                ge0(v));
+      });
+      break;
+    case ActivationKind::hard_tanh:  // NaN survives max and min (second operand)
+      map1(y, x, n,
+           [](__m256 v) { return _mm256_min_ps(vset(1.0f), _mm256_max_ps(vset(-1.0f), v)); });
+      break;
+    case ActivationKind::log_sigmoid:
+      map1(y, x, n,
+           [](__m256 v) { return _mm256_sub_ps(kZero, softplus256(_mm256_sub_ps(kZero, v))); });
+      break;
+    case ActivationKind::soft_shrink:
+      map1(y, x, n, [a](__m256 v) {
+        const __m256 va = vset(a);
+        __m256 r        = _mm256_mul_ps(v, kZero);  // -0 below 0, NaN kept
+        r = _mm256_blendv_ps(r, _mm256_add_ps(v, va), _mm256_cmp_ps(v, vset(-a), _CMP_LT_OQ));
+        return _mm256_blendv_ps(r, _mm256_sub_ps(v, va), _mm256_cmp_ps(v, va, _CMP_GT_OQ));
+      });
+      break;
+    case ActivationKind::hard_shrink:
+      map1(y, x, n, [a](__m256 v) { return _mm256_andnot_ps(within(v, vset(a)), v); });
+      break;
+    case ActivationKind::tanh_shrink:  // in double (see activations.h): the generic kernel
+      kActivationKernelsGeneric.forward(kind, y, x, n, p);
+      break;
+    case ActivationKind::squareplus:
+      map1(y, x, n, [a](__m256 v) {
+        const __m256 s = squareplus_root256(v, vset(a));
+        const __m256 pos =
+            _mm256_add_ps(_mm256_mul_ps(vset(0.5f), v), _mm256_mul_ps(vset(0.5f), s));
+        const __m256 neg = _mm256_div_ps(vset(0.5f * a), _mm256_sub_ps(s, v));
+        return _mm256_blendv_ps(neg, pos, ge0(v));
+      });
+      break;
+    case ActivationKind::sparse_plus:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 t = _mm256_add_ps(v, vset(1.0f));
+        const __m256 r = _mm256_blendv_ps(_mm256_mul_ps(vset(0.25f), _mm256_mul_ps(t, t)), v,
+                                          _mm256_cmp_ps(v, vset(1.0f), _CMP_GE_OQ));
+        return _mm256_andnot_ps(_mm256_cmp_ps(v, vset(-1.0f), _CMP_LE_OQ), r);
+      });
+      break;
+    case ActivationKind::sparse_sigmoid:
+      map1(y, x, n, [](__m256 v) {
+        const __m256 h = _mm256_mul_ps(vset(0.5f), _mm256_add_ps(v, vset(1.0f)));
+        const __m256 r = _mm256_blendv_ps(h, vset(1.0f), _mm256_cmp_ps(v, vset(1.0f), _CMP_GE_OQ));
+        return _mm256_andnot_ps(_mm256_cmp_ps(v, vset(-1.0f), _CMP_LE_OQ), r);
+      });
+      break;
     case ActivationKind::softmax:
-      break;  // row-wise: softmax_forward_avx2
+    case ActivationKind::log_softmax:
+      break;  // row-wise: softmax_forward_avx2, log_softmax_forward_avx2
     case ActivationKind::relu_clipped: {
       const __m256 va = vset(a), vm = vset(p.max_value), vt = vset(p.threshold);
       map1(y, x, n, [va, vm, vt](__m256 v) {
@@ -282,8 +360,55 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
         return _mm256_mul_ps(g, _mm256_add_ps(hard_sigmoid256(v), inside));
       });
       break;
+    case ActivationKind::celu:  // torch's elu backward: x <= 0 ? exp(x / a) : 1 (NaN: 1)
+      map2(dx, dy, x, n, [a](__m256 g, __m256 v) {
+        const __m256 neg = _mm256_mul_ps(g, exp256(_mm256_div_ps(v, vset(a))));
+        return _mm256_blendv_ps(g, neg, _mm256_cmp_ps(v, kZero, _CMP_LE_OQ));
+      });
+      break;
+    case ActivationKind::hard_tanh:  // torch: 0 at and beyond +-1, NaN passes dy
+      map2(dx, dy, x, n,
+           [](__m256 g, __m256 v) { return _mm256_andnot_ps(outside(v, -1.0f, 1.0f), g); });
+      break;
+    case ActivationKind::log_sigmoid:
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        return _mm256_mul_ps(g, sigmoid256(_mm256_sub_ps(kZero, v)));
+      });
+      break;
+    case ActivationKind::soft_shrink:  // torch: 0 on [-a, a], NaN passes dy
+    case ActivationKind::hard_shrink:
+      map2(dx, dy, x, n,
+           [a](__m256 g, __m256 v) { return _mm256_andnot_ps(within(v, vset(a)), g); });
+      break;
+    case ActivationKind::tanh_shrink:
+      kActivationKernelsGeneric.backward(kind, dx, dy, x, y, n, p);
+      break;
+    case ActivationKind::squareplus:
+      map2(dx, dy, x, n, [a](__m256 g, __m256 v) {
+        // (1 + x / s) / 2 for x >= 0 (x / s = 1 where x == s), (b / 2) / (s (s - x)) below
+        const __m256 s = squareplus_root256(v, vset(a));
+        const __m256 ratio =
+            _mm256_blendv_ps(_mm256_div_ps(v, s), vset(1.0f), _mm256_cmp_ps(v, s, _CMP_EQ_OQ));
+        const __m256 pos = _mm256_add_ps(vset(0.5f), _mm256_mul_ps(vset(0.5f), ratio));
+        const __m256 neg = _mm256_div_ps(vset(0.5f * a), _mm256_mul_ps(s, _mm256_sub_ps(s, v)));
+        return _mm256_mul_ps(g, _mm256_blendv_ps(neg, pos, ge0(v)));
+      });
+      break;
+    case ActivationKind::sparse_plus:  // torch.where's: (x + 1) / 2 inside, NaN: NaN
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        const __m256 in = _mm256_mul_ps(g, _mm256_mul_ps(vset(0.5f), _mm256_add_ps(v, vset(1.0f))));
+        const __m256 r  = _mm256_blendv_ps(in, g, _mm256_cmp_ps(v, vset(1.0f), _CMP_GE_OQ));
+        return _mm256_andnot_ps(_mm256_cmp_ps(v, vset(-1.0f), _CMP_LE_OQ), r);
+      });
+      break;
+    case ActivationKind::sparse_sigmoid:  // torch.where's: 1/2 inside, NaN: 1/2
+      map2(dx, dy, x, n, [](__m256 g, __m256 v) {
+        return _mm256_andnot_ps(outside(v, -1.0f, 1.0f), _mm256_mul_ps(vset(0.5f), g));
+      });
+      break;
     case ActivationKind::softmax:
-      break;  // row-wise: softmax_backward_avx2
+    case ActivationKind::log_softmax:
+      break;  // row-wise: softmax_backward_avx2, log_softmax_backward_avx2
     case ActivationKind::relu_clipped: {
       const __m256 va = vset(a), vm = vset(p.max_value), vt = vset(p.threshold);
       const int at_max = p.max_grad != 0.0f ? _CMP_LE_OQ : _CMP_LT_OQ;
@@ -300,20 +425,27 @@ void backward_avx2(ActivationKind kind, float* dx, const float* dy, const float*
   }
 }
 
-void softmax_forward_avx2(float* y, const float* x, int64_t rows, int64_t cols) {
+// max_j xr[j] (a NaN may or may not win; it makes the row NaN either way)
+float row_max256(const float* xr, int64_t cols) {
   const __m256 ninf = vset(-__builtin_inff());
+  __m256 vm         = ninf;
+  int64_t j         = 0;
+  for (; j + 8 <= cols; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + j));
+  const __m256i tm = tail_mask(cols - j);
+  if (j < cols)
+    vm = _mm256_max_ps(
+        vm, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xr + j, tm), _mm256_castsi256_ps(tm)));
+  return avx2::hmax256(vm);
+}
+
+void softmax_forward_avx2(float* y, const float* x, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    float* yr       = y + r * cols;
-    __m256 vm       = ninf;
-    int64_t j       = 0;
-    for (; j + 8 <= cols; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xr + j));
-    __m256i tm = tail_mask(cols - j);
-    if (j < cols)
-      vm = _mm256_max_ps(
-          vm, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xr + j, tm), _mm256_castsi256_ps(tm)));
-    const __m256 m = vset(avx2::hmax256(vm));
-    __m256 vs      = _mm256_setzero_ps();
+    const float* xr  = x + r * cols;
+    float* yr        = y + r * cols;
+    const __m256 m   = vset(row_max256(xr, cols));
+    const __m256i tm = tail_mask(cols % 8);
+    __m256 vs        = _mm256_setzero_ps();
+    int64_t j;
     for (j = 0; j + 8 <= cols; j += 8) {
       const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(xr + j), m));
       _mm256_storeu_ps(yr + j, e);
@@ -358,6 +490,63 @@ void softmax_backward_avx2(float* dx, const float* dy, const float* y, int64_t r
   }
 }
 
+// lo += v[0:4], hi += v[4:8] in double
+inline void add_pd(__m256d* lo, __m256d* hi, __m256 v) {
+  *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+// x read before y is written: y may alias x
+void log_softmax_forward_avx2(float* y, const float* x, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr  = x + r * cols;
+    float* yr        = y + r * cols;
+    const __m256 m   = vset(row_max256(xr, cols));
+    const __m256i tm = tail_mask(cols % 8);
+    // float exps summed in double (as the generic kernel): log(s) stays exact to float
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    int64_t j;
+    for (j = 0; j + 8 <= cols; j += 8)
+      add_pd(&lo, &hi, exp256(_mm256_sub_ps(_mm256_loadu_ps(xr + j), m)));
+    if (j < cols)
+      add_pd(&lo, &hi,
+             _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(xr + j, tm), m)),
+                           _mm256_castsi256_ps(tm)));
+    alignas(32) double part[4];
+    _mm256_store_pd(part, _mm256_add_pd(lo, hi));
+    const __m256 l = vset(static_cast<float>(std::log((part[0] + part[1]) + (part[2] + part[3]))));
+    for (j = 0; j + 8 <= cols; j += 8)
+      _mm256_storeu_ps(yr + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + j), m), l));
+    if (j < cols)
+      runtime::store_first_lanes(
+          yr + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + j, tm), m), l), cols - j);
+  }
+}
+
+// dx = dy - exp(y) sum(dy); dy read before dx is written: dx may alias dy
+void log_softmax_backward_avx2(float* dx, const float* dy, const float* y, int64_t rows,
+                               int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * cols;
+    const float* yr  = y + r * cols;
+    float* dxr       = dx + r * cols;
+    const __m256i tm = tail_mask(cols % 8);
+    __m256 vd        = _mm256_setzero_ps();
+    int64_t j;
+    for (j = 0; j + 8 <= cols; j += 8) vd = _mm256_add_ps(vd, _mm256_loadu_ps(dyr + j));
+    if (j < cols) vd = _mm256_add_ps(vd, _mm256_maskload_ps(dyr + j, tm));
+    const __m256 sum = vset(avx2::hsum256(vd));
+    for (j = 0; j + 8 <= cols; j += 8)
+      _mm256_storeu_ps(dxr + j, _mm256_fnmadd_ps(exp256(_mm256_loadu_ps(yr + j)), sum,
+                                                 _mm256_loadu_ps(dyr + j)));
+    if (j < cols)
+      runtime::store_first_lanes(dxr + j,
+                                 _mm256_fnmadd_ps(exp256(_mm256_maskload_ps(yr + j, tm)), sum,
+                                                  _mm256_maskload_ps(dyr + j, tm)),
+                                 cols - j);
+  }
+}
+
 }  // namespace
 
 const ActivationKernels kActivationKernelsAvx2 = {
@@ -365,6 +554,8 @@ const ActivationKernels kActivationKernelsAvx2 = {
     backward_avx2,
     softmax_forward_avx2,
     softmax_backward_avx2,
+    log_softmax_forward_avx2,
+    log_softmax_backward_avx2,
 };
 
 }  // namespace fastnn::ops
