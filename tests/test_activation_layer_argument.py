@@ -11,6 +11,8 @@ from keras_inprocess import keras_or_skip, keras_quiet
 import fastnn
 from fastnn import Input, layers
 
+from activation_reference import MORE
+
 CASES = [
     ("LeakyReLU", {"negative_slope": 0.2}),
     ("ReLU", {"max_value": 1.5, "negative_slope": 0.1, "threshold": 0.05}),
@@ -101,8 +103,9 @@ def test_a_layer_that_is_no_activation_is_refused():
     np.testing.assert_allclose(out, np.where(z > 0, z, 0.3 * z), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["mish", "hard_silu", "hard_swish"])
-def test_mish_and_hard_silu_train_as_in_keras(rng, name):
+@pytest.mark.parametrize("name", ["mish", "hard_silu", "hard_swish", *MORE, "log_softmax"])
+def test_activations_by_name_train_as_in_keras(isa, rng, name):
+    """Two SGD epochs of 4 steps: Keras's gradients are torch autograd's."""
     keras = keras_or_skip()
     x = rng.standard_normal((32, 5)).astype(np.float32) * 2
     y = rng.standard_normal((32, 2)).astype(np.float32)

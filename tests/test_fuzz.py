@@ -33,7 +33,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 import fastnn  # noqa: E402
 from fastnn import initializers, layers, models, optimizers  # noqa: E402
 
-from activation_reference import DERIVATIVE, FORWARD, _sigmoid  # noqa: E402
+from activation_reference import DERIVATIVE, FORWARD, MORE, _sigmoid  # noqa: E402
 
 _ON_DEMAND = int(os.environ.get("FASTNN_FUZZ_EXAMPLES", "0") or 0)
 
@@ -351,6 +351,11 @@ _ACTIVATIONS = {
     "hard_silu": lambda a: a * np.clip(a + 3, 0, 6) / 6,
     "hard_swish": lambda a: a * np.clip(a + 3, 0, 6) / 6,
 }
+_ACTIVATIONS.update(
+    (name, FORWARD[name])
+    for name in MORE
+    if name not in _ACTIVATIONS  # (celu and log_sigmoid above: Keras's own forms)
+)
 for _name, _fn in _ACTIVATIONS.items():
     _KERAS_OPS_UNARY[_name] = lambda a, fn=_fn: fn(a.astype(np.promote_types(a.dtype, np.float64)))
 # Keras's elementwise functions that give floats for ints and bools (float32).

@@ -129,17 +129,26 @@ ABSENT = {
     ),
     "activations": (
         (
-            "celu glu log_sigmoid log_softmax",
-            "an activation function",
-            _ACTIVATION + "; on arrays, fastnn.ops.{name} computes it",
+            "glu",
+            "an activation function that halves the width: a * sigmoid(b) of the two halves "
+            "of the last axis",
+            _ACTIVATION + ": a layer's activation keeps the layer's width; on arrays, "
+            "fastnn.ops.glu computes it",
         ),
         (
-            (
-                "hard_shrink hard_tanh soft_shrink sparse_plus sparse_sigmoid sparsemax "
-                "squareplus tanh_shrink threshold"
-            ),
-            "an activation function",
-            _ACTIVATION,
+            "threshold",
+            "an activation function with two required parameters (threshold, default_value)",
+            "having no defaults, it cannot be a layer's activation by name, and "
+            + _ACTIVATION
+            + "; on arrays, numpy.where(x > threshold, x, default_value) computes it",
+        ),
+        (
+            "sparsemax",
+            "an activation function (a projection of each row onto the probability simplex)",
+            _ACTIVATION + ": Keras 3.15's computes its threshold from the sum of the kept "
+            "cumulative sums instead of the last one, so its rows do not sum to 1 "
+            "(sparsemax([1, 0.5, 0]) is [0.25, 0, 0], not [0.75, 0.25, 0]); fastnn waits "
+            "for a Keras whose sparsemax it can match",
         ),
     ),
     "backend": (
@@ -275,15 +284,11 @@ ABSENT = {
             "fastnn.ops does not mirror keras.ops.linalg: numpy.linalg computes it on arrays",
         ),
         (
-            (
-                "batch_normalization hard_shrink hard_tanh layer_normalization rms_normalization "
-                "soft_shrink sparse_plus sparse_sigmoid sparsemax squareplus tanh_shrink "
-                "threshold"
-            ),
+            "batch_normalization layer_normalization rms_normalization sparsemax threshold",
             "a neural-network function",
             "not implemented in fastnn.ops (its activation functions are fastnn.activations' "
-            "ones and log_softmax, log_sigmoid, celu, glu); inside a model, the layers "
-            "BatchNormalization and LayerNormalization normalize",
+            "ones and glu); inside a model, the layers BatchNormalization and "
+            "LayerNormalization normalize",
         ),
         (
             "nn numpy",

@@ -10,6 +10,10 @@ Keras 3 defaults are kept: ``"gelu"`` is the exact (erf) form
 ``ELU(alpha)`` train with other values. ``relu`` takes Keras 3's
 ``negative_slope``, ``max_value`` and ``threshold`` (the layer
 ``fastnn.layers.ReLU`` trains with them), ``relu6`` is ``relu(x, max_value=6)``.
+``celu`` (``alpha``), ``soft_shrink`` and ``hard_shrink`` (``threshold``) and
+``squareplus`` (``b``) take Keras's parameters on arrays; by name, a layer uses
+Keras's defaults (1.0, 0.5, 0.5, 4). ``log_softmax`` works over the last axis,
+as ``softmax``.
 """
 
 from __future__ import annotations
@@ -21,16 +25,21 @@ from fastnn import _absent
 from fastnn import ops as _ops
 
 __all__ = [
+    "celu",
     "deserialize",
     "elu",
     "exponential",
     "gelu",
     "get",
+    "hard_shrink",
     "hard_sigmoid",
     "hard_silu",
     "hard_swish",
+    "hard_tanh",
     "leaky_relu",
     "linear",
+    "log_sigmoid",
+    "log_softmax",
     "mish",
     "relu",
     "relu6",
@@ -38,11 +47,16 @@ __all__ = [
     "serialize",
     "sigmoid",
     "silu",
+    "soft_shrink",
     "softmax",
     "softplus",
     "softsign",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
     "swish",
     "tanh",
+    "tanh_shrink",
 ]
 
 
@@ -128,9 +142,14 @@ def tanh(x):
 
 def softmax(x, axis=-1):
     """``exp(x - max) / sum(exp(x - max))`` over the last axis (only ``axis=-1``)."""
+    return _over_last_axis(x, "softmax", axis)
+
+
+def _over_last_axis(x, kernel: str, axis):
+    """The row-wise `kernel` (softmax, log_softmax) of `x`: the last axis only."""
     if axis != -1:
-        raise ValueError(f"softmax supports axis=-1 only, got axis={axis!r}")
-    return _ops.activation(x, "softmax")
+        raise ValueError(f"{kernel} supports axis=-1 only, got axis={axis!r}")
+    return _ops.activation(x, kernel)
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -214,6 +233,74 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
+def celu(x, alpha=1.0):
+    """``x`` if ``x >= 0`` else ``alpha * (exp(x / alpha) - 1)`` (Keras 3's ``celu``).
+
+    Args:
+        alpha: a finite nonzero float. Defaults to `1.0`.
+    """
+    return _ops.activation(x, "celu", _float(alpha, "alpha"))
+
+
+def hard_tanh(x):
+    """``clip(x, -1, 1)`` (Keras 3's ``hard_tanh``)."""
+    return _ops.activation(x, "hard_tanh")
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``, stable for any ``x``."""
+    return _ops.activation(x, "log_sigmoid")
+
+
+def soft_shrink(x, threshold=0.5):
+    """``x - threshold`` above `threshold`, ``x + threshold`` below
+    ``-threshold``, 0 between (both ends included).
+
+    Args:
+        threshold: a finite float >= 0. Defaults to `0.5`.
+    """
+    return _ops.activation(x, "soft_shrink", _float(threshold, "threshold"))
+
+
+def hard_shrink(x, threshold=0.5):
+    """``x`` where ``|x| > threshold``, else 0.
+
+    Args:
+        threshold: a finite float. Defaults to `0.5`.
+    """
+    return _ops.activation(x, "hard_shrink", _float(threshold, "threshold"))
+
+
+def tanh_shrink(x):
+    """``x - tanh(x)``, accurate near 0 (where the float32 subtraction cancels)."""
+    return _ops.activation(x, "tanh_shrink")
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2`` (Ramachandran et al., 2021), computed
+    without cancellation as ``x -> -inf``.
+
+    Args:
+        b: the smoothness, a finite float >= 0. Defaults to `4`.
+    """
+    return _ops.activation(x, "squareplus", _float(b, "b"))
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``(x + 1)**2 / 4`` for ``-1 < x < 1``, ``x`` for ``x >= 1``."""
+    return _ops.activation(x, "sparse_plus")
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, ``(x + 1) / 2`` for ``-1 < x < 1``, 1 for ``x >= 1``."""
+    return _ops.activation(x, "sparse_sigmoid")
+
+
+def log_softmax(x, axis=-1):
+    """``x - max - log(sum(exp(x - max)))`` over the last axis (only ``axis=-1``)."""
+    return _over_last_axis(x, "log_softmax", axis)
+
+
 # Keras id -> C++ kernel name.
 _KERNELS = {
     "linear": "linear",
@@ -236,6 +323,16 @@ _KERNELS = {
     "mish": "mish",
     "hard_silu": "hard_silu",
     "hard_swish": "hard_silu",
+    "celu": "celu",
+    "hard_tanh": "hard_tanh",
+    "log_sigmoid": "log_sigmoid",
+    "soft_shrink": "soft_shrink",
+    "hard_shrink": "hard_shrink",
+    "tanh_shrink": "tanh_shrink",
+    "squareplus": "squareplus",
+    "sparse_plus": "sparse_plus",
+    "sparse_sigmoid": "sparse_sigmoid",
+    "log_softmax": "log_softmax",
 }
 _FUNCTIONS = {
     linear: "linear",
@@ -255,6 +352,16 @@ _FUNCTIONS = {
     exponential: "exponential",
     mish: "mish",
     hard_silu: "hard_silu",
+    celu: "celu",
+    hard_tanh: "hard_tanh",
+    log_sigmoid: "log_sigmoid",
+    soft_shrink: "soft_shrink",
+    hard_shrink: "hard_shrink",
+    tanh_shrink: "tanh_shrink",
+    squareplus: "squareplus",
+    sparse_plus: "sparse_plus",
+    sparse_sigmoid: "sparse_sigmoid",
+    log_softmax: "log_softmax",
 }
 _BY_NAME = {name: function for function, name in _FUNCTIONS.items()}
 

@@ -1861,9 +1861,11 @@ __all__ += [
     "elu",
     "gelu",
     "glu",
+    "hard_shrink",
     "hard_sigmoid",
     "hard_silu",
     "hard_swish",
+    "hard_tanh",
     "in_top_k",
     "leaky_relu",
     "log_sigmoid",
@@ -1873,10 +1875,15 @@ __all__ += [
     "relu6",
     "selu",
     "silu",
+    "soft_shrink",
     "softplus",
     "softsign",
     "sparse_categorical_crossentropy",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
     "swish",
+    "tanh_shrink",
 ]
 
 
@@ -1987,6 +1994,65 @@ def relu6(x):
     if x.dtype.kind == "f":
         return _activation(lambda z: np.clip(z, 0, 6), x)
     return np.asarray(np.clip(x, 0, 6).astype(x.dtype))
+
+
+def hard_tanh(x):
+    """Keras's ``ops.hard_tanh``: `x` limited to ``[-1, 1]``."""
+    return _activation(lambda z: np.clip(z, -1, 1), x)
+
+
+def soft_shrink(x, threshold=0.5):
+    """Keras's ``ops.soft_shrink``: ``x - threshold`` above `threshold`,
+    ``x + threshold`` below ``-threshold``, 0 between."""
+    return _activation(
+        lambda z: np.where(
+            z > threshold, z - threshold, np.where(z < -threshold, z + threshold, 0 * z)
+        ),
+        x,
+    )
+
+
+def hard_shrink(x, threshold=0.5):
+    """Keras's ``ops.hard_shrink``: `x` where ``|x| > threshold``, else 0."""
+    return _activation(lambda z: np.where((z >= -threshold) & (z <= threshold), 0, z), x)
+
+
+def _tanh_shrink64(z):
+    # x - tanh(x) cancels near 0: its Taylor series there (six terms below 0.1)
+    w = z * z
+    series = (
+        z
+        * w
+        * np.polyval([-21844 / 6081075, 1382 / 155925, -62 / 2835, 17 / 315, -2 / 15, 1 / 3], w)
+    )
+    return np.where(np.abs(z) < 0.1, series, z - np.tanh(z))
+
+
+def tanh_shrink(x):
+    """Keras's ``ops.tanh_shrink``: ``x - tanh(x)``, accurate near 0 (where
+    Keras's subtraction in `x`'s dtype cancels)."""
+    return _activation(_tanh_shrink64, x)
+
+
+def _squareplus64(z, b):
+    s = np.hypot(z, np.sqrt(b))  # sqrt(z**2 + b) without overflow
+    return np.where(z >= 0, (z + s) / 2, (b / 2) / (s - z))
+
+
+def squareplus(x, b=4):
+    """Keras's ``ops.squareplus``: ``(x + sqrt(x**2 + b)) / 2``, computed as
+    ``(b / 2) / (sqrt(x**2 + b) - x)`` below 0, where Keras's sum cancels."""
+    return _activation(lambda z: _squareplus64(z, b), x)
+
+
+def sparse_plus(x):
+    """Keras's ``ops.sparse_plus``: 0 up to -1, ``(x + 1)**2 / 4`` up to 1, then `x`."""
+    return _activation(lambda z: np.where(z <= -1, 0, np.where(z < 1, (z + 1) ** 2 / 4, z)), x)
+
+
+def sparse_sigmoid(x):
+    """Keras's ``ops.sparse_sigmoid``: 0 up to -1, ``(x + 1) / 2`` up to 1, then 1."""
+    return _activation(lambda z: np.where(z <= -1, 0, np.where(z >= 1, 1, (z + 1) / 2)), x)
 
 
 def _log_softmax64(z, axis):
