@@ -221,3 +221,53 @@ def test_a_bad_environment_variable_names_itself():
     assert done.returncode != 0
     assert "KERAS_MAX_EPOCHS must be an integer" in done.stderr
     assert "'two'" in done.stderr
+
+
+def source_run(lib):
+    """fit (with validation) and predict on a PyDataset of 5 batches of 4
+    rows, under caps of 2 epochs and 2 steps: the batches each loop ran."""
+    seen = []
+
+    class Batches(lib.utils.PyDataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            rng = np.random.default_rng(i)
+            return rng.random((4, 7)).astype("float32"), rng.integers(0, 3, 4)
+
+    class Seen(lib.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(("train", batch))
+
+        def on_test_batch_end(self, batch, logs=None):
+            seen.append(("test", batch))
+
+    model = model_of(lib)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        history = model.fit(
+            Batches(), epochs=4, validation_data=Batches(), verbose=0, callbacks=[Seen()]
+        )
+        out = model.predict(Batches(), verbose=0)
+    limited = sorted({str(w.message) for w in said if "Limiting" in str(w.message)})
+    return history.epoch, seen, tuple(out.shape), limited
+
+
+def test_caps_on_a_batch_source():
+    config.set_max_epochs(2)
+    config.set_max_steps_per_epoch(2)
+    epochs, seen, shape, limited = source_run(fastnn)
+    assert epochs == [0, 1] and shape == (8, 3)
+    assert seen == [("train", 0), ("train", 1), ("test", 0), ("test", 1)] * 2
+    assert limited == ["Limiting epochs to 2", "Limiting steps_per_epoch to 2"]
+    keras = pytest.importorskip("keras")
+    if keras.config.backend() != "torch":
+        pytest.skip("Keras runs here with the torch backend")
+    keras.config.set_max_epochs(2)
+    keras.config.set_max_steps_per_epoch(2)
+    try:
+        assert source_run(keras) == (epochs, seen, shape, limited)
+    finally:
+        keras.config.set_max_epochs(None)
+        keras.config.set_max_steps_per_epoch(None)
