@@ -35,7 +35,7 @@
 //   soft_shrink  x > a ? x - a : x < -a ? x + a : x * 0 (-0 for x < 0, as torch);
 //                f' = -a <= x <= a ? 0 : 1 (0 at +-a; NaN: 1)
 //   hard_shrink  -a <= x <= a ? 0 : x;  f' = -a <= x <= a ? 0 : 1 (NaN: 1)
-//   tanh_shrink  x - tanh(x), in double (a series below |x| = 0.5, where the
+//   tanh_shrink  x - tanh(x), in double (a series below |x| = 0.1, where the
 //                float32 subtraction cancels: torch loses all digits near 0);
 //                f' = tanh(x)^2
 //   squareplus   (x + sqrt(x^2 + a)) / 2, as x / 2 + s / 2 for x >= 0 and

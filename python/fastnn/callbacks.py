@@ -30,6 +30,7 @@ import warnings
 import numpy as np
 
 from fastnn import _absent
+from fastnn.utils.io_utils import print_msg as _print_msg
 from fastnn.utils.progbar import Progbar
 
 __all__ = [
@@ -67,12 +68,6 @@ def _number(value, name: str) -> float:
     ):
         raise ValueError(f"`{name}` must be a number, got {value!r}")
     return value
-
-
-def _print_msg(message: str) -> None:
-    from fastnn.utils.io_utils import print_msg
-
-    print_msg(message)
 
 
 def _learning_rate_of(optimizer) -> float:

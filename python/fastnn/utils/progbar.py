@@ -25,16 +25,12 @@ import time
 
 import numpy as np
 
+from fastnn.utils.io_utils import is_interactive_logging_enabled, print_msg
+
 __all__ = ["Progbar"]
 
 _BAR_CELL = "\u2501"  # '━', the cell Keras 3 draws.
 _ASCII_CELL = "="
-
-
-def _interactive() -> bool:
-    from fastnn.utils.io_utils import is_interactive_logging_enabled
-
-    return is_interactive_logging_enabled()
 
 
 def _is_dynamic(stream) -> bool:
@@ -164,7 +160,9 @@ class Progbar:
 
         out = self.stream
         # (stdout's lines go to the "fastnn" logger when interactive logging is off)
-        self._dynamic_display = _is_dynamic(out) and (stream is not None or _interactive())
+        self._dynamic_display = _is_dynamic(out) and (
+            stream is not None or is_interactive_logging_enabled()
+        )
         self._cell = _cell_for(out)
         self._seen_so_far = 0
         self._values = {}
@@ -301,9 +299,7 @@ class Progbar:
         self._prev_total_width = total_width
 
     def _write(self, text: str) -> None:
-        if self._stream is None and not _interactive():
-            from fastnn.utils.io_utils import print_msg
-
+        if self._stream is None and not is_interactive_logging_enabled():
             return print_msg(text, line_break=False)
         out = self.stream
         out.write(text)
