@@ -170,12 +170,6 @@ ABSENT = {
             "not implemented: LambdaCallback(on_epoch_end=lambda epoch, logs: ...) can send "
             "the logs",
         ),
-        (
-            "SwapEMAWeights",
-            "a callback evaluating with the optimizer's moving averages of the weights",
-            "not implemented in fastnn.callbacks; an optimizer with use_ema=True gives the "
-            "model the averaged weights when fit ends",
-        ),
     ),
     "config": (
         (

@@ -45,6 +45,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]
@@ -214,6 +215,7 @@ class CallbackList(Callback):
             cbs.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
                 break
+        cbs._before_final_overwrite()  # then, with use_ema, the averages replace the weights
         cbs.on_train_end(epoch_logs)
         return cbs.history  # model.history is set too
     """
@@ -406,6 +408,14 @@ class CallbackList(Callback):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
             callback.on_predict_end(logs)
+
+    def _before_final_overwrite(self):
+        """`fit` calls it when its epochs are over, right before the
+        optimizer's final overwrite of the weights by their moving averages
+        (`use_ema`) and `on_train_end`: `SwapEMAWeights` readies the averages."""
+        for callback in self.callbacks:
+            if isinstance(callback, SwapEMAWeights):
+                callback._on_fit_finalizing()
 
 
 class History(Callback):
@@ -1301,6 +1311,160 @@ class TerminateOnNaN(Callback):
                 )
             _print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class SwapEMAWeights(Callback):
+    """Swaps the model's weights with the optimizer's moving averages around
+    evaluation, as Keras 3's callback does.
+
+    With an optimizer built with ``use_ema=True``, the weights the optimizer
+    trains are exchanged with their exponential moving averages before
+    validation (inside `fit`), `evaluate` and `predict`, and exchanged back
+    after: the metrics are those of the averaged weights, training goes on
+    from the trained ones. The exchange is in place and exact (the bits of
+    the weights and of the averages trade places; two exchanges restore
+    both). Changing the weights or the averages in other callbacks while
+    they are exchanged is undefined, as in Keras.
+
+    With ``swap_on_epoch=True`` the averages are also swapped in at the end
+    of every epoch (so the callbacks after this one, e.g. `ModelCheckpoint`,
+    see and save them) and out at the start of the next. When `fit` ends the
+    model keeps the averaged weights and the averages are set to them, so
+    that `fit`'s final overwrite by the averages leaves them.
+
+    Where fastnn differs from Keras 3.15 (whose behaviour there loses or
+    misplaces weights):
+
+    - `predict` swaps back at its end (Keras's ``on_predict_end`` tests the
+      wrong flag and leaves the averages in the model, the weights in the
+      optimizer);
+    - with ``swap_on_epoch=True``, a `fit` stopped early (`EarlyStopping`,
+      ``model.stop_training``) ends with the averaged weights as one that
+      runs all its epochs does (Keras then overwrites them with the trained
+      weights it had parked in the averages, and the averages are lost);
+    - an optimizer without ``use_ema`` fails when `fit` begins, before any
+      step (Keras fails at the first swap: after the first epoch's training
+      when validating, never when nothing is swapped);
+    - an optimizer that has taken no step (unbuilt, or built by `evaluate`)
+      swaps nothing: its averages are not averages of anything yet (Keras
+      evaluates with their initial zeros, or fails when unbuilt), as `fit`'s
+      final overwrite leaves the weights then.
+
+    The weights swapped are those the optimizer was built for, in its order
+    (Keras's ``optimizer._trainable_variables``): a layer frozen before the
+    optimizer was built is left alone, one frozen since is swapped too.
+
+    Args:
+        swap_on_epoch: also swap at `on_epoch_end` and back at
+            `on_epoch_begin`, so that other callbacks (`ModelCheckpoint`
+            placed after this one) see the averaged weights. Defaults to
+            `False`.
+
+    Raises:
+        ValueError: the model's optimizer does not have ``use_ema=True``
+            (Keras's message), from `fit`, `evaluate` or `predict` before they
+            change anything.
+
+    >>> callback = SwapEMAWeights(swap_on_epoch=True)
+    """
+
+    def __init__(self, swap_on_epoch=False):
+        super().__init__()
+        self.swap_on_epoch = swap_on_epoch
+        self._ema_weights_in_model = False
+
+    def _pairs(self) -> list:
+        """``(weight, average)`` of each weight the model's optimizer was
+        built for (views: writing changes the model and the optimizer); []
+        when it has no averages yet. Raises Keras's ValueError when the
+        optimizer has no `use_ema`."""
+        model = self.model
+        optimizer = getattr(model, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # a wrapper's
+        if optimizer is None:
+            raise ValueError(
+                "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
+                "Received: a model without an optimizer (compile it with one first)"
+            )
+        if not getattr(optimizer, "use_ema", False):
+            raise ValueError(
+                "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
+                f"Received: use_ema={getattr(optimizer, 'use_ema', None)}"
+            )
+        owns = getattr(model, "_owns_optimizer_state", None)
+        if owns is None or not owns() or optimizer.iterations == 0:
+            return []  # built for nothing (or another model's weights), or no step yet
+        weights = model._tensor_weights()
+        return list(zip([weights[k] for k in model._optimizer_tensors], optimizer._averages()))
+
+    def _swap_variables(self) -> bool:
+        """Exchanges the weights and their averages, bit for bit; False when
+        there is nothing to exchange."""
+        pairs = self._pairs()
+        if not pairs:
+            return False
+        for weight, average in pairs:
+            held = np.array(weight, copy=True)
+            weight[...] = average
+            average[...] = held
+        self._push_borrowed()
+        return True
+
+    def _finalize_ema_values(self) -> None:
+        """Sets each average to its weight (the averaged value, swapped in),
+        so that `fit`'s final overwrite by the averages keeps it."""
+        for weight, average in self._pairs():
+            average[...] = weight
+
+    def _push_borrowed(self) -> None:
+        """A model running layers another model holds copies their weights
+        into its network before each engine call; the evaluation that follows
+        a swap needs the swapped ones now."""
+        if getattr(self.model, "_borrowed", None):
+            self.model._borrow_in()
+
+    def _swap_in(self) -> None:
+        if not self._ema_weights_in_model and self._swap_variables():
+            self._ema_weights_in_model = True
+
+    def _swap_out(self) -> None:
+        if self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = False
+
+    def on_train_begin(self, logs=None):
+        self._pairs()  # no use_ema: fail before the first step, not after an epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swap_on_epoch:
+            self._swap_out()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap_on_epoch and not self._ema_weights_in_model:
+            self._swap_in()
+            # the last epoch: fit then overwrites the weights with the
+            # averages, which hold the trained weights now
+            if self._ema_weights_in_model and epoch == self.params["epochs"] - 1:
+                self._finalize_ema_values()
+
+    def _on_fit_finalizing(self) -> None:
+        """`fit`'s loop is over, its final overwrite by the averages next:
+        with the averages swapped in (an early stop), the averages take them,
+        as after the last epoch."""
+        if self.swap_on_epoch and self._ema_weights_in_model:
+            self._finalize_ema_values()
+
+    def on_test_begin(self, logs=None):
+        self._swap_in()
+
+    def on_test_end(self, logs=None):
+        self._swap_out()
+
+    def on_predict_begin(self, logs=None):
+        self._swap_in()
+
+    def on_predict_end(self, logs=None):
+        self._swap_out()
 
 
 class TensorBoard(Callback):

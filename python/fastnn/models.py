@@ -1833,6 +1833,7 @@ class Sequential:
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
+            cbs._before_final_overwrite()
             self._finalize_optimizer(epochs)
         # After the training section, as in Keras: on_train_end may compile,
         # add or pop (no step of this fit runs any more).
@@ -2216,6 +2217,7 @@ class Sequential:
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
+            cbs._before_final_overwrite()
             self._finalize_optimizer(epochs)
         cbs.on_train_end(epoch_logs)
         self.history = cbs.history
