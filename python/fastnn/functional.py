@@ -87,7 +87,7 @@ def call_layer(layer, inputs, args: tuple, kwargs: dict) -> SymbolicTensor:
             "functional Model. To compute outputs, put the layer in a model and call "
             "`model.predict(x)` or `model(x)`."
         )
-    from fastnn.layers import _custom_layer_message, _is_custom_layer
+    from fastnn.layers import _custom_layer_message, _incompatible_width, _is_custom_layer
 
     if _is_custom_layer(layer):
         raise NotImplementedError(_custom_layer_message(layer))
@@ -103,6 +103,9 @@ def call_layer(layer, inputs, args: tuple, kwargs: dict) -> SymbolicTensor:
             f"Layer {layer.name!r} was given input_shape={layer._input_shape} but is called "
             f"on an input of shape {(None, *shape)}"
         )
+    error = _incompatible_width(layer, shape)
+    if error is not None:
+        raise error
     output = SymbolicTensor(layer._sample_output_shape(shape), layer, inputs)
     output._called_models = getattr(inputs, "_called_models", ())  # models called on the way
     if "_call_output" not in layer.__dict__:  # Keras's layer.input/output: the first call's

@@ -511,6 +511,22 @@ def _check_rebuild(layer, features: int, input_shape) -> None:
         )
 
 
+def _incompatible_width(layer, input_shape) -> Optional[ValueError]:
+    """Keras's InputSpec error when a built layer (its weights made for some
+    width) meets samples of another width (`input_shape` without the batch
+    axis); None when it is not built or the width matches. Raised where a
+    model is built on the layer or the layer is called on a symbolic input,
+    before anything changes (the layer keeps its weights)."""
+    width = layer._built_width()
+    if width is None or not input_shape or int(input_shape[-1]) == width:
+        return None
+    return ValueError(
+        f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected axis -1 "
+        f"of input shape to have value {width}, but received input with shape "
+        f"{(None, *tuple(input_shape))}"
+    )
+
+
 class Layer:
     """Base class: name, whether it trains, the input shape the layer was
     given (legacy ``input_shape=`` / ``input_dim=``) and, once built, views
@@ -835,6 +851,11 @@ class Layer:
 
     def _init_weights(self) -> List[np.ndarray]:
         return []
+
+    def _built_width(self) -> Optional[int]:
+        """The input width the layer's weights are made for, once it has
+        them (None: no weights, or weights that fit any width)."""
+        return None
 
     def _hyperparameter_changed(self) -> None:
         """Applies a new value of a `_Hyperparameter` (already stored):
@@ -1172,6 +1193,9 @@ class Dense(Layer):
 
     def _init_weights(self):
         return _initial_values(self, self._initial_weights())
+
+    def _built_width(self) -> Optional[int]:
+        return int(self._weights[0].shape[0]) if self._weights else None
 
     @property
     def kernel(self) -> np.ndarray:
@@ -1699,6 +1723,9 @@ class _PerFeatureLayer(Layer):
 
     def _init_weights(self):
         return _initial_values(self, self._initial_weights())
+
+    def _built_width(self) -> Optional[int]:
+        return int(self._weights[0].shape[-1]) if self._weights else None
 
     def _weight_names(self) -> List[str]:
         return [name for name, _, _ in self._initial_weights()]

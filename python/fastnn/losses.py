@@ -181,6 +181,14 @@ class Loss:
             rows = _kernel_rows(self.kernel, y_true, y_pred, sample_weight)
             if rows is not None:  # the kernel models train with computes it
                 target, pred, weights = rows
+                if self.kernel == "binary_focal_crossentropy" or (
+                    self.kernel == "binary_crossentropy" and not self.from_logits
+                ):
+                    smoothing = self.label_smoothing or 0.0
+                    _check_binary_targets(
+                        target.astype(np.float64) * (1.0 - smoothing) + 0.5 * smoothing,
+                        self.kernel,
+                    )
                 value, _ = _ops.loss(
                     target, pred, self.kernel, sample_weight=weights, **self._kernel_kwargs()
                 )
@@ -924,6 +932,22 @@ def huber(y_true, y_pred, delta=1.0):
     return _mean(np.where(error <= delta, 0.5 * error**2, delta * error - 0.5 * delta**2))
 
 
+def _check_binary_targets(targets: np.ndarray, what: str) -> None:
+    """Keras's torch backend refuses probability targets outside [0, 1] (after
+    label smoothing) in its binary cross-entropy ("all elements of target
+    should be between 0 and 1"), as fastnn's training does: a ValueError
+    naming the first one."""
+    outside = ~((targets >= 0) & (targets <= 1))
+    if outside.any():
+        index = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(
+            f"{what} takes labels in [0, 1] (after label smoothing), got "
+            f"{float(targets[index])!r} at index {index if len(index) > 1 else index[0]}; "
+            "labels of several classes: use sparse_categorical_crossentropy with a softmax "
+            "output of one unit per class"
+        )
+
+
 @_tag(BinaryCrossentropy)
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy per sample, averaged over `axis`; probabilities
@@ -933,6 +957,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     _same_shape(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if not from_logits:
+        _check_binary_targets(y_true, "binary_crossentropy")
     if from_logits:  # max(z, 0) - z y + log(1 + exp(-|z|))
         z = y_pred
         elementwise = np.maximum(z, 0.0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
@@ -1006,6 +1032,7 @@ def binary_focal_crossentropy(
     _same_shape(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    _check_binary_targets(y_true, "binary_focal_crossentropy")
     if from_logits:
         y_pred = _sigmoid(y_pred)
     p = np.clip(y_pred, _EPSILON, _ONE_MINUS_EPSILON)

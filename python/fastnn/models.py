@@ -170,6 +170,9 @@ def _frame_values(x, what: str = "x"):
         return x
     if not dtypes:
         return x
+    for label, d in zip(getattr(x, "columns", ()), dtypes):
+        if getattr(d, "kind", "O") == "c":  # as an array's: NumPy would drop the imaginary part
+            raise TypeError(f"{what} must hold real numbers: column {label!r} has dtype {d}")
     if not all(getattr(d, "kind", "O") in "biuf" for d in dtypes):
         if not hasattr(x, "iloc"):
             return x  # not a pandas frame: refused below as before
@@ -614,6 +617,9 @@ class Sequential:
                 normalizers.append(layer)
             if _layers._is_custom_layer(layer):  # (a subclass with its own call)
                 raise NotImplementedError(_layers._custom_layer_message(layer))
+            error = _layers._incompatible_width(layer, shape)
+            if error is not None:
+                raise error
             spec = layer._spec(shape)
             if spec is not None:
                 specs.append((layer, spec))
@@ -4719,6 +4725,12 @@ def _compile_loaded(model, compile_config: dict) -> None:
     loaders do; a model with several outputs (Keras's, compiled with a loss
     per output), which fastnn does not train, stays uncompiled with a
     warning, so that its file still loads for predict."""
+    if not isinstance(compile_config, dict):
+        raise ValueError(
+            "its compile_config must be a dict of compile() arguments (as model."
+            f"get_compile_config() gives), got {type(compile_config).__name__} "
+            f"{compile_config!r:.80}"
+        )
     if model._output_structure is None:
         # Keras saves compile(metrics=[None]) as given and loads the file; its
         # first evaluate or fit would refuse the None: here it is left out

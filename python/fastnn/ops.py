@@ -19,6 +19,7 @@ import builtins
 import functools
 import inspect
 import math
+import numbers
 import operator
 import re
 import warnings
@@ -467,6 +468,8 @@ def arange(start, stop=None, step=None, dtype=None):
         dtype = _result_type(*(v for v in (start, stop, step) if v is not None))
     if stop is None:
         start, stop = 0, start
+    if step is not None and not isinstance(step, (str, bytes)) and step == 0:
+        raise ValueError(f"arange: step must be nonzero (got start={start}, stop={stop}, step=0)")
     return np.arange(start, stop, 1 if step is None else step).astype(np.dtype(dtype))
 
 
@@ -591,6 +594,8 @@ def softmax(x, axis=-1):
         )
     if x.dtype == _FLOAT32 and x.ndim and axis in (-1, x.ndim - 1):
         return _ops.activation(x, "softmax")
+    if x.size == 0:  # nothing to normalize (NumPy's max has no identity)
+        return np.empty(x.shape, dtype=x.dtype)
     z = x.astype(np.promote_types(x.dtype, _FLOAT32))  # float16 in float32
     z = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return np.asarray(z / np.sum(z, axis=axis, keepdims=True), dtype=x.dtype)
@@ -1911,6 +1916,16 @@ def _softplus64(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _real_parameter(value, function: str, name: str):
+    """`value` when it is a real number (a Python or NumPy scalar, not a
+    bool), else the TypeError Keras's torch backend raises, naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(
+            f"{function}(): argument '{name}' must be a number, not {type(value).__name__}"
+        )
+    return value
+
+
 def _elu64(x, alpha):
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
@@ -1939,6 +1954,7 @@ def gelu(x, approximate=True):
 
 def elu(x, alpha=1.0):
     """Keras's ``ops.elu``: `x` above 0, ``alpha * (exp(x) - 1)`` below."""
+    _real_parameter(alpha, "elu", "alpha")
     return _activation(lambda z: _elu64(z, alpha), x)
 
 
@@ -1954,6 +1970,8 @@ def selu(x):
 
 def celu(x, alpha=1.0):
     """Keras's ``ops.celu``: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if _real_parameter(alpha, "celu", "alpha") == 0:
+        raise ValueError("celu: alpha cannot be 0 (x / alpha is undefined), as in Keras")
     return _activation(lambda z: np.maximum(z, 0) + _elu64(np.minimum(z, 0) / alpha, alpha), x)
 
 
@@ -1969,6 +1987,7 @@ def softsign(x):
 
 def leaky_relu(x, negative_slope=0.2):
     """Keras's ``ops.leaky_relu``: `x` at or above 0, ``negative_slope * x`` below."""
+    _real_parameter(negative_slope, "leaky_relu", "negative_slope")
     return _activation(lambda z: np.where(z >= 0, z, negative_slope * z), x)
 
 
@@ -2004,6 +2023,7 @@ def hard_tanh(x):
 def soft_shrink(x, threshold=0.5):
     """Keras's ``ops.soft_shrink``: ``x - threshold`` above `threshold`,
     ``x + threshold`` below ``-threshold``, 0 between."""
+    _real_parameter(threshold, "soft_shrink", "threshold")
     return _activation(
         lambda z: np.where(
             z > threshold, z - threshold, np.where(z < -threshold, z + threshold, 0 * z)
@@ -2014,6 +2034,7 @@ def soft_shrink(x, threshold=0.5):
 
 def hard_shrink(x, threshold=0.5):
     """Keras's ``ops.hard_shrink``: `x` where ``|x| > threshold``, else 0."""
+    _real_parameter(threshold, "hard_shrink", "threshold")
     return _activation(lambda z: np.where((z >= -threshold) & (z <= threshold), 0, z), x)
 
 
@@ -2042,6 +2063,7 @@ def _squareplus64(z, b):
 def squareplus(x, b=4):
     """Keras's ``ops.squareplus``: ``(x + sqrt(x**2 + b)) / 2``, computed as
     ``(b / 2) / (sqrt(x**2 + b) - x)`` below 0, where Keras's sum cancels."""
+    _real_parameter(b, "squareplus", "b")
     return _activation(lambda z: _squareplus64(z, b), x)
 
 

@@ -103,6 +103,43 @@ class _Iterations(int):
         return int.__repr__(self)
 
 
+_OptimizerScalar = None  # the Variable subclass below, made at first use (import order)
+
+
+def _optimizer_scalar(variable, optimizer, attribute: str):
+    """`variable` (the optimizer's ``iteration`` or ``learning_rate`` in
+    `Optimizer.variables`, a copy of its value) as a `Variable` whose
+    `assign` (and `assign_add`/`assign_sub`) sets ``optimizer.<attribute>``
+    as Keras's does: the setter checks the value (an integer >= 0 for the
+    step count, a finite rate >= 0), so a refused one changes nothing."""
+    global _OptimizerScalar
+    if _OptimizerScalar is None:
+        from fastnn.layers import Variable, _numeric
+
+        class _Scalar(Variable):
+            def assign(self, value):
+                arr = _numeric(value, "assign")
+                if arr.shape != self.shape:
+                    raise ValueError(
+                        f"The shape of the target variable and the shape of the target value "
+                        f"in `variable.assign(value)` must match. variable.shape={self.shape}, "
+                        f"Received: value.shape={arr.shape}. Target variable: {self!r}"
+                    )
+                number = arr.item()
+                if self._attribute == "iterations":
+                    if not math.isfinite(number) or number != int(number):
+                        raise ValueError(f"`iterations` must be an integer >= 0, got {number!r}")
+                    number = int(number)
+                setattr(self._optimizer, self._attribute, number)
+                self.view(np.ndarray)[...] = np.asarray(getattr(self._optimizer, self._attribute))
+                return self
+
+        _OptimizerScalar = _Scalar
+    out = _OptimizerScalar(variable.view(np.ndarray), variable.name, variable.path, None)
+    out._optimizer, out._attribute = optimizer, attribute
+    return out
+
+
 def _float(value, name: str) -> float:
     """float(value), with a ValueError naming the argument for an integer
     too large for a float (Python's OverflowError names nothing)."""
@@ -748,7 +785,15 @@ class Optimizer:
         scalar = f"{self.name}/variable" if self._built_by_apply else "variable"
         names += ["variable"] * (len(values) - len(names))
         paths += [scalar] * (len(values) - len(paths))
-        return [Variable(np.asarray(v), n, p, None) for v, n, p in zip(values, names, paths)]
+        out = [Variable(np.asarray(v), n, p, None) for v, n, p in zip(values, names, paths)]
+        # Keras's iteration and learning_rate variables are the optimizer's
+        # own: assigning one (a checkpoint restored variable by variable)
+        # sets the optimizer's step count or rate, as `iterations` / the
+        # `learning_rate` setter do (checked alike).
+        out[0] = _optimizer_scalar(out[0], self, "iterations")
+        if not callable(self._learning_rate):
+            out[1] = _optimizer_scalar(out[1], self, "learning_rate")
+        return out
 
     def _averages(self) -> list:
         """The moving averages (`use_ema`), one view per variable the
