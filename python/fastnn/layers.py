@@ -511,19 +511,30 @@ def _check_rebuild(layer, features: int, input_shape) -> None:
         )
 
 
-def _incompatible_width(layer, input_shape) -> Optional[ValueError]:
+def _incompatible_width(layer, input_shape, model=None) -> Optional[ValueError]:
     """Keras's InputSpec error when a built layer (its weights made for some
     width) meets samples of another width (`input_shape` without the batch
     axis); None when it is not built or the width matches. Raised where a
-    model is built on the layer or the layer is called on a symbolic input,
-    before anything changes (the layer keeps its weights)."""
+    model (`model`) is built on the layer or the layer is called on a
+    symbolic input, before anything changes (the layer keeps its weights);
+    the message also names another built model that runs the layer."""
     width = layer._built_width()
     if width is None or not input_shape or int(input_shape[-1]) == width:
         return None
+    shared = ""
+    for other in list(layer.__dict__.get("_models", ())):
+        if other is not model and getattr(other, "_net", None) is not None:
+            if layer in other._layers:
+                shapes = [tuple(w.shape) for w in layer._weights]
+                shared = (
+                    f" (layer {layer.name!r} is shared with model {other.name!r}, where its "
+                    f"weights have shapes {shapes})"
+                )
+                break
     return ValueError(
         f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected axis -1 "
         f"of input shape to have value {width}, but received input with shape "
-        f"{(None, *tuple(input_shape))}"
+        f"{(None, *tuple(input_shape))}{shared}"
     )
 
 

@@ -617,7 +617,7 @@ class Sequential:
                 normalizers.append(layer)
             if _layers._is_custom_layer(layer):  # (a subclass with its own call)
                 raise NotImplementedError(_layers._custom_layer_message(layer))
-            error = _layers._incompatible_width(layer, shape)
+            error = _layers._incompatible_width(layer, shape, self)
             if error is not None:
                 raise error
             spec = layer._spec(shape)
