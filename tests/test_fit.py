@@ -885,11 +885,19 @@ def test_compile_back_to_an_optimizer_used_before_continues_it():
 
 @pytest.mark.parametrize(
     "verbose, bar, epoch_lines",
-    [(True, True, True), (False, False, False), (3, False, True), (-1, False, True)],
+    [
+        (True, True, True),
+        (False, False, False),
+        (None, False, False),
+        (1.0, True, True),
+        (3, False, True),
+        (3.0, False, True),
+    ],
 )
 def test_verbose_as_keras_takes_it(capsys, verbose, bar, epoch_lines):
-    """Keras 3: True and False are 1 and 0; another integer draws no bar, and
-    fit still prints "Epoch i/n" where it is not 0 (ProgbarLogger)."""
+    """Keras 3: True and False are 1 and 0, None is silent, a whole float is
+    its integer; another number >= 3 draws no bar, and fit still prints
+    "Epoch i/n" (ProgbarLogger)."""
     model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
     model.compile("sgd", "mse")
     x, y = np.ones((10, 3), np.float32), np.ones((10, 2), np.float32)
@@ -902,8 +910,10 @@ def test_verbose_as_keras_takes_it(capsys, verbose, bar, epoch_lines):
     assert ("1/1" in capsys.readouterr().out) == bar
 
 
-@pytest.mark.parametrize("verbose", ["1", "yes", 1.0, None])
-def test_verbose_that_is_no_integer_is_refused(verbose):
+@pytest.mark.parametrize("verbose", ["1", "yes", 1.5, float("inf"), -1, [1]])
+def test_verbose_that_is_no_mode_is_refused(verbose):
+    """Deliberate difference: Keras draws no bar for these (and prints fit's
+    "Epoch i/n" lines); fastnn names the mistake."""
     model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
     model.compile("sgd", "mse")
     x, y = np.ones((10, 3), np.float32), np.ones((10, 2), np.float32)
@@ -912,5 +922,5 @@ def test_verbose_that_is_no_integer_is_refused(verbose):
         lambda: model.evaluate(x, y, verbose=verbose),
         lambda: model.predict(x, verbose=verbose),
     ):
-        with pytest.raises(ValueError, match="`verbose` must be 'auto' or an integer"):
+        with pytest.raises(ValueError, match="`verbose` must be 'auto', None or a whole number"):
             call()

@@ -273,7 +273,7 @@ def test_writes_to_sys_stdout_by_default(clock, capsys):
     [
         (dict(target=3, stateful_metrics=["a"], stateless_metrics=["b"]), "at most one"),
         (dict(target=3, verbose="1"), "verbose"),
-        (dict(target=3, verbose=1.0), "verbose"),
+        (dict(target=3, verbose=1.5), "verbose"),
         (dict(target=-1), "target"),
         (dict(target=2.5), "target"),
         (dict(target=float("inf")), "target"),

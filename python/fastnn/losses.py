@@ -1347,6 +1347,13 @@ def _check_trainable(cls) -> None:
         )
 
 
+def _is_crossentropy_alias(identifier) -> bool:
+    """Whether `compile`'s loss is ``"crossentropy"`` or ``"ce"`` (any case),
+    which Keras 3 decides from the labels' and predictions' shapes (binary,
+    categorical or sparse categorical cross-entropy) when training starts."""
+    return isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+
+
 def _resolve(identifier) -> Loss:
     """The `Loss` instance a model trains with: from a Keras string id or
     class name, an instance, a class, one of Keras's loss functions (its

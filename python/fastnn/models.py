@@ -54,6 +54,9 @@ _FLOAT32 = np.dtype(np.float32)
 _LOCK_CREATION = threading.Lock()
 # Per thread: model id -> {id(metric): private copy} (Sequential._private_host_metrics).
 _HOST_COPIES = threading.local()
+# Serializes the decision of compile(loss="crossentropy") by the first labels
+# (`Sequential._decide_crossentropy`): one thread sets the engine's loss.
+_LOSS_DECISION = threading.Lock()
 
 
 def _arguments(names: dict) -> dict:
@@ -255,6 +258,7 @@ class Sequential:
     """
 
     _first_call_thread = None  # the thread running _first_call on this model, if any
+    _loss_auto = None  # compile's "crossentropy" / "ce", decided by the first labels
     # Several outputs (a functional Model's, see Model): the structure predict
     # returns, and per output its place on the chain (index into _places)
     _output_structure = None
@@ -281,6 +285,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None  # compile's `loss` as given, as Keras keeps it
         self._loss = None  # the fastnn.losses.Loss it resolved to
+        self._loss_auto = None  # "crossentropy" / "ce" as given: `_loss` waits for labels
         self.compiled = False
         self._metric_ids: list = []  # compile's metrics, as given
         self._weighted_metric_ids: list = []  # compile's weighted_metrics, as given
@@ -717,6 +722,13 @@ class Sequential:
                 in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,
                 ``"mse"``, ...) or a ``fastnn.losses.Loss`` instance.
+                ``"crossentropy"`` and ``"ce"`` (any case) are decided, as
+                Keras 3 decides them, by the shapes of the first labels that
+                `fit`, `evaluate`, `train_on_batch` or `test_on_batch` sees:
+                binary cross-entropy for an output of width 1, else sparse
+                categorical for labels of lower rank (or of last dimension
+                1), else categorical; that choice stays until the next
+                `compile` with a loss.
                 `model.loss` holds it as given (the string, say), as in
                 Keras. `None` keeps an earlier compile's loss and
                 `loss_weights`, as Keras 3 keeps them (a first compile needs
@@ -787,7 +799,7 @@ class Sequential:
         # only when `loss` is given, and the metrics only when `metrics` or
         # `weighted_metrics` is: compiling again to change the optimizer keeps
         # the rest.
-        keep_loss = loss is None and self._loss is not None
+        keep_loss = loss is None and (self._loss is not None or self._loss_auto is not None)
         keep_metrics = metrics is None and weighted_metrics is None and self.compiled
         if keep_loss:
             loss_weights = self._loss_weights
@@ -796,22 +808,27 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         optimizer = _resolve_optimizer(optimizer)
         if keep_loss:
-            given_loss, loss = self.loss, self._loss
+            given_loss, loss, auto = self.loss, self._loss, self._loss_auto
         else:
             given_loss = loss
-            loss = _losses._resolve(self._one_output(loss, "loss"))
+            loss = self._one_output(loss, "loss")
+            # Keras 3's CompileLoss decides "crossentropy" from the first
+            # labels and predictions (`_decide_crossentropy`): None until then
+            auto = loss if _losses._is_crossentropy_alias(loss) else None
+            loss = None if auto is not None else _losses._resolve(loss)
         if keep_metrics:
             metric_ids, weighted_ids = self._metric_ids, self._weighted_metric_ids
         else:
             metric_ids = _metric_list(self._one_output(metrics, "metrics"))
             weighted_ids = _metric_list(self._one_output(weighted_metrics, "weighted_metrics"))
         resolved, kernels, weighted = self._metric_kernels(loss, metric_ids, weighted_ids)
-        if self._net is not None:
+        if self._net is not None and loss is not None:
             _warn_categorical_over_one_output(loss.kernel, int(self._net.output_dim))
             self._net.set_loss(
                 loss.kernel, metrics=kernels, loss_weight=loss_weight, **loss._engine_kwargs()
             )
         self.optimizer, self.loss, self._loss = optimizer, given_loss, loss
+        self._loss_auto = auto
         self._loss_weights, self._loss_weight = loss_weights, loss_weight
         if self._optimizer_built_here(optimizer):
             # An optimizer built for this network keeps its state (slots and
@@ -914,7 +931,8 @@ class Sequential:
         output), else targets ``(n, outputs)``; predictions ``(n, outputs)``.
         The width is the network's or, before build, the last Dense layer's
         units (the other layers keep the width). With no width known yet
-        (no layers), names are checked now and shapes when the model is built.
+        (no layers), or no loss yet (`loss` None: "crossentropy" waiting for
+        labels), names are checked now and shapes when both are known.
 
         Returns:
             ``(metrics, kernels)``: the `fastnn.metrics.Metric` objects, with
@@ -923,7 +941,9 @@ class Sequential:
         """
         if isinstance(metric_ids, dict):
             _metrics.resolve_metrics(metric_ids, (1,), (1, 2))  # raises: one output
-        if self._net is not None:
+        if loss is None:
+            width = None  # the labels decide the loss first (`_decide_crossentropy`)
+        elif self._net is not None:
             width = int(self._net.output_dim)
         else:
             dense = [layer for layer in self._layers if isinstance(layer, _layers.Dense)]
@@ -969,6 +989,8 @@ class Sequential:
             self._loss, self._metric_ids, self._weighted_metric_ids
         )
         self._metric_names = [m.name for m in self._metrics]
+        if self._loss is None:
+            return  # "crossentropy": the first labels decide it (`_decide_crossentropy`)
         _warn_categorical_over_one_output(self._loss.kernel, int(self._net.output_dim))
         self._net.set_loss(
             self._loss.kernel,
@@ -976,6 +998,37 @@ class Sequential:
             loss_weight=self.__dict__.get("_loss_weight", 1.0),  # (pickles from before)
             **self._loss._engine_kwargs(),
         )
+
+    def _decide_crossentropy(self, y) -> None:
+        """Keras 3's `compile(loss="crossentropy")` (or ``"ce"``, any case):
+        the first labels `y` that fit, evaluate, train_on_batch or
+        test_on_batch sees decide the loss from their shape and the
+        predictions' ``(n, *output_shape)``, by the rule that resolves
+        ``"accuracy"`` (`fastnn.metrics.is_binary_or_sparse_categorical`):
+        binary cross-entropy for an output of width 1, else sparse
+        categorical for labels of lower rank or of last dimension 1, else
+        categorical, each with its defaults. The choice stays, as Keras's
+        built CompileLoss keeps it, until `compile` is given a loss again;
+        `model.loss` and the compile config keep the string."""
+        with _LOSS_DECISION:
+            if self._loss is not None:  # another thread's first call decided it
+                return
+            y_shape = np.shape(y)
+            if not y_shape:
+                raise ValueError(f"y must have a batch axis, got shape {y_shape}")
+            y_pred_shape = (y_shape[0], *self._output_shape)
+            binary, sparse = _metrics.is_binary_or_sparse_categorical(y_shape, y_pred_shape)
+            if binary:
+                self._loss = _losses.BinaryCrossentropy()
+            elif sparse:
+                self._loss = _losses.SparseCategoricalCrossentropy()
+            else:
+                self._loss = _losses.CategoricalCrossentropy()
+            try:
+                self._configure_engine()  # the metrics resolved for the loss's labels
+            except BaseException:
+                self._loss = None
+                raise
 
     def _check_loss_weights(self, loss_weights) -> float:
         """Keras's `loss_weights` of this one-output model as one factor: a
@@ -1233,15 +1286,27 @@ class Sequential:
         if len(x) == 0:
             raise ValueError(f"{what}: empty batch: x has 0 samples")
         sample_weight = _squeeze_sample_weight(sample_weight)
+        if self._loss is None and self._loss_auto is not None:
+            self._decide_crossentropy(y)
         if getattr(y, "ndim", 0) > 2 and len(self._output_shape) > 1:
             # targets of the output's own shape (a model ending in Reshape, as
             # predict returns it): the engine's rows are flat, as Keras's y
             y = _flat_targets(y, self._output_shape)
-        if _may_overflow_float32(y) or _may_overflow_float32(sample_weight):
-            with _beyond_float32_refused(y=y, sample_weight=sample_weight):  # cast in C++
+        try:
+            if _may_overflow_float32(y) or _may_overflow_float32(sample_weight):
+                with _beyond_float32_refused(y=y, sample_weight=sample_weight):  # cast in C++
+                    data = self._net.prepare(x, y, sample_weight)
+            else:
                 data = self._net.prepare(x, y, sample_weight)
-        else:
-            data = self._net.prepare(x, y, sample_weight)
+        except ValueError as e:
+            if self._loss_auto is None or not str(e).startswith(self._loss.kernel):
+                raise
+            kernel = self._loss.kernel
+            raise ValueError(
+                f"{e}. (compile's loss={self._loss_auto!r} became {kernel} from the shapes of "
+                "the first labels it met, as Keras decides it once; compile again to decide "
+                "anew.)"
+            ) from None
         data._y_ndim = y.ndim if isinstance(y, np.ndarray) else np.ndim(y)  # host metrics' y_true
         return data
 
@@ -1672,8 +1737,11 @@ class Sequential:
                 `steps_per_epoch` to ``ceil(n / steps_per_epoch)``, as in
                 Keras 3. The last, smaller batch is used.
             epochs: index of the last epoch. Defaults to `1`.
-            verbose: `"auto"` (= 1), 0 (silent), 1 (progress bar) or 2 (one
-                line per epoch). Defaults to `"auto"`.
+            verbose: `"auto"` (= 1), 0 or None (silent), 1 (progress bar)
+                or 2 (one line per epoch); a whole float (``2.0``) is its
+                integer, and another number >= 3 prints only the "Epoch i/n"
+                lines, as in Keras. Callbacks' ``params["verbose"]`` is the
+                value as given. Defaults to `"auto"`.
             callbacks: list of `fastnn.callbacks.Callback`. Defaults to `None`.
             validation_split: fraction in [0, 1) of the data, taken from the
                 end before shuffling, to validate on. Defaults to `0.0`.
@@ -1976,7 +2044,9 @@ class Sequential:
             x, y: as in `fit` (a generator, PyDataset or DataLoader: `y` and
                 `sample_weight` are errors, `batch_size` is ignored).
             batch_size: Defaults to `32` (None).
-            verbose: `"auto"` (= 1), 0 or 1. Defaults to `"auto"`.
+            verbose: `"auto"` (= 1), 0 or None (silent), 1 (progress bar)
+                or 2 (one line at the end), as in `fit`. Defaults to
+                `"auto"`.
             sample_weight: optional ``(n,)`` or ``(n, 1)`` weights.
             steps: evaluate the first `steps` batches only, as Keras 3 does
                 with arrays (more steps than batches: all of them, with
@@ -2049,7 +2119,9 @@ class Sequential:
                 `steps`, the callbacks and the progress bar; the engine
                 computes up to 1,024 rows at a time whatever it is (the
                 outputs are the same bits).
-            verbose: `"auto"` (= 1), 0 or 1: progress bar as Keras draws it.
+            verbose: `"auto"` (= 1), 0 or None (silent), 1 (progress bar)
+                or 2 (one line at the end), as in `fit`. Defaults to
+                `"auto"`.
             steps: predict the first `steps` batches only, as Keras 3 does
                 with arrays (more steps than batches: all of them, with
                 Keras's "ran out of data" warning). Defaults to `None`: all.
@@ -2777,9 +2849,12 @@ class Sequential:
                     out.append(_metrics.serialize(m))
             return out or None
 
+        # a string as given; "crossentropy" given in a list or dict (decided or
+        # not) as that string, as another loss there is written as its object
+        loss = self.loss if isinstance(self.loss, str) else self._loss_auto
         return {
             "optimizer": _optimizers.serialize(self.optimizer),
-            "loss": self.loss if isinstance(self.loss, str) else _serialize_loss(self._loss),
+            "loss": loss if loss is not None else _serialize_loss(self._loss),
             "loss_weights": _plain_loss_weights(self._loss_weights),
             "metrics": serialized(self._metric_ids),
             "weighted_metrics": serialized(self._weighted_metric_ids),
@@ -3781,16 +3856,32 @@ def _refuse_batch_source(x, what: str) -> None:
 
 
 def _check_verbose(verbose) -> int:
-    """Keras's verbose: "auto" is 1; a bool is 0 or 1 (``verbose=False``);
-    any other integer draws no bar, and fit still prints its "Epoch i/n"
-    lines where it is not 0 (Keras's ProgbarLogger)."""
+    """Keras's verbose as an integer: "auto" is 1, None is 0 (silent), a bool
+    is 0 or 1, a whole number is itself (``2.0`` is 2). As Keras's
+    ProgbarLogger, 1 draws the bar, 2 prints a line at the end, and another
+    number >= 3 draws nothing while fit still prints its "Epoch i/n" lines.
+
+    Raises:
+        ValueError: another string, a negative number, or a number that is
+            not whole (1.5, NaN): Keras would print nothing but fit's "Epoch
+            i/n" lines for them, and fastnn names the mistake instead.
+    """
+    if verbose is None:
+        return 0
     if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if not isinstance(verbose, (bool, np.bool_, numbers.Integral)):
+    if isinstance(verbose, (bool, np.bool_, numbers.Integral)):
+        value = int(verbose)
+    elif isinstance(verbose, numbers.Real) and math.isfinite(verbose) and verbose == int(verbose):
+        value = int(verbose)
+    else:
+        value = -1
+    if value < 0:
         raise ValueError(
-            f"`verbose` must be 'auto' or an integer (0, 1 or 2). Received: verbose={verbose!r}"
+            "`verbose` must be 'auto', None or a whole number >= 0 (0 silent, 1 progress bar, "
+            f"2 one line per epoch). Received: verbose={verbose!r}"
         )
-    return int(verbose)
+    return value
 
 
 def _check_split(split) -> float:

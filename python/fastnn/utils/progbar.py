@@ -94,7 +94,8 @@ class Progbar:
     Args:
         target: total number of steps expected, or `None` if unknown.
         width: width of the bar in cells. Defaults to `20`.
-        verbose: 0 (silent), 1 (the bar) or 2 (one line when it finishes).
+        verbose: 0 (silent), 1 (the bar) or 2 (one line when it finishes);
+            None is 0 and a whole float its integer, as Keras compares them.
             Defaults to `1`.
         interval: minimum seconds between two redraws. Defaults to `0.05`.
         stateful_metrics: names whose values are shown as given, not averaged.
@@ -138,9 +139,14 @@ class Progbar:
                     f"target must be a non-negative whole number or None, got {target!r}"
                 )
             target = int(target)
-        if not isinstance(verbose, (bool, np.bool_, numbers.Integral)):
-            raise ValueError(f"verbose must be an integer (0, 1 or 2), got {verbose!r}")
-        verbose = int(verbose)  # as in Keras, one other than 1 or 2 draws nothing
+        if verbose is None:
+            verbose = 0  # Keras draws nothing for it (fit(verbose=None)'s ProgbarLogger)
+        whole = isinstance(verbose, (bool, np.bool_, numbers.Integral)) or (
+            isinstance(verbose, numbers.Real) and math.isfinite(verbose) and verbose == int(verbose)
+        )
+        if not whole:
+            raise ValueError(f"verbose must be a whole number (0, 1 or 2), got {verbose!r}")
+        verbose = int(verbose)  # as in Keras (2.0 is 2), one other than 1 or 2 draws nothing
         self.target = target
         self.width = width
         self.verbose = verbose
