@@ -340,13 +340,11 @@ def test_progbar_takes_whole_floats_and_none_as_keras(capsys, verbose):
     assert (theirs_then_ours == []) == (verbose is None)
 
 
-@pytest.mark.parametrize(
-    "verbose", ["2", "yes", -1, -1.0, 1.5, float("nan")], ids=lambda v: repr(v)
-)
+@pytest.mark.parametrize("verbose", ["2", "yes", 1.5, float("nan")], ids=lambda v: repr(v))
 def test_verbose_mistakes_are_refused_where_keras_only_prints_epoch_lines(capsys, verbose):
     """Deliberate difference: Keras draws no bar for these and prints only
-    fit's "Epoch i/n" lines (a string, a negative or a fractional number is
-    none of its modes); fastnn names the mistake."""
+    fit's "Epoch i/n" lines (a string or a fractional number is none of its
+    modes); fastnn names the mistake."""
     keras = keras_or_skip()
     x, ids = data()
     theirs, ours = pair(keras, CLASSES)
@@ -356,7 +354,7 @@ def test_verbose_mistakes_are_refused_where_keras_only_prints_epoch_lines(capsys
     with keras_quiet():
         run_all(theirs, x, ids, verbose)
     assert shown(capsys.readouterr().out) == ["Epoch 1/2", "Epoch 2/2"]
-    message = "`verbose` must be 'auto', None or a whole number >= 0"
+    message = "`verbose` must be 'auto', None or a whole number"
     with pytest.raises(ValueError, match=message):
         ours.fit(x, ids, epochs=2, verbose=verbose)
     with pytest.raises(ValueError, match=message):

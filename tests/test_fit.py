@@ -892,12 +892,14 @@ def test_compile_back_to_an_optimizer_used_before_continues_it():
         (1.0, True, True),
         (3, False, True),
         (3.0, False, True),
+        (-1, False, True),
+        (-1.0, False, True),
     ],
 )
 def test_verbose_as_keras_takes_it(capsys, verbose, bar, epoch_lines):
     """Keras 3: True and False are 1 and 0, None is silent, a whole float is
-    its integer; another number >= 3 draws no bar, and fit still prints
-    "Epoch i/n" (ProgbarLogger)."""
+    its integer; another whole number (3, -1) draws no bar, and fit still
+    prints "Epoch i/n" (ProgbarLogger)."""
     model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
     model.compile("sgd", "mse")
     x, y = np.ones((10, 3), np.float32), np.ones((10, 2), np.float32)
@@ -910,7 +912,7 @@ def test_verbose_as_keras_takes_it(capsys, verbose, bar, epoch_lines):
     assert ("1/1" in capsys.readouterr().out) == bar
 
 
-@pytest.mark.parametrize("verbose", ["1", "yes", 1.5, float("inf"), -1, [1]])
+@pytest.mark.parametrize("verbose", ["1", "yes", 1.5, float("inf"), [1]])
 def test_verbose_that_is_no_mode_is_refused(verbose):
     """Deliberate difference: Keras draws no bar for these (and prints fit's
     "Epoch i/n" lines); fastnn names the mistake."""

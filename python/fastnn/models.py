@@ -3858,30 +3858,27 @@ def _refuse_batch_source(x, what: str) -> None:
 def _check_verbose(verbose) -> int:
     """Keras's verbose as an integer: "auto" is 1, None is 0 (silent), a bool
     is 0 or 1, a whole number is itself (``2.0`` is 2). As Keras's
-    ProgbarLogger, 1 draws the bar, 2 prints a line at the end, and another
-    number >= 3 draws nothing while fit still prints its "Epoch i/n" lines.
+    ProgbarLogger, 1 draws the bar, 2 prints a line at the end, and any other
+    whole number (3, -1) draws nothing while fit still prints its "Epoch
+    i/n" lines.
 
     Raises:
-        ValueError: another string, a negative number, or a number that is
-            not whole (1.5, NaN): Keras would print nothing but fit's "Epoch
-            i/n" lines for them, and fastnn names the mistake instead.
+        ValueError: another string, or a number that is not whole (1.5,
+            NaN): Keras would print nothing but fit's "Epoch i/n" lines for
+            them, and fastnn names the mistake instead.
     """
     if verbose is None:
         return 0
     if isinstance(verbose, str) and verbose == "auto":
         return 1
     if isinstance(verbose, (bool, np.bool_, numbers.Integral)):
-        value = int(verbose)
-    elif isinstance(verbose, numbers.Real) and math.isfinite(verbose) and verbose == int(verbose):
-        value = int(verbose)
-    else:
-        value = -1
-    if value < 0:
-        raise ValueError(
-            "`verbose` must be 'auto', None or a whole number >= 0 (0 silent, 1 progress bar, "
-            f"2 one line per epoch). Received: verbose={verbose!r}"
-        )
-    return value
+        return int(verbose)
+    if isinstance(verbose, numbers.Real) and math.isfinite(verbose) and verbose == int(verbose):
+        return int(verbose)
+    raise ValueError(
+        "`verbose` must be 'auto', None or a whole number (0 silent, 1 progress bar, 2 one "
+        f"line per epoch). Received: verbose={verbose!r}"
+    )
 
 
 def _check_split(split) -> float:
