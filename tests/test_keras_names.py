@@ -18,12 +18,11 @@ from keras_inprocess import keras_or_skip
 import fastnn
 from fastnn import _absent_table, backend, config, initializers, layers, losses, metrics, utils
 
-# The Keras modules fastnn mirrors: the top level (""), its modules, and two below.
+# The Keras modules fastnn mirrors: the top level (""), its modules, and one below.
 MIRRORED = (
     "",
     *(name for name in fastnn.__all__ if isinstance(getattr(fastnn, name), types.ModuleType)),
     "optimizers.schedules",
-    "random",
 )
 
 
@@ -41,7 +40,8 @@ def _explained(fastnn_module: str, name: str) -> None:
     with pytest.raises(ImportError) as imported:
         exec(f"from {fastnn_module} import {name}", {})
     assert str(imported.value) == text
-    # (`from fastnn import random` imports fastnn/random.py, which raises)
+    # (`from package import name` tries the submodule `package.name` next, which
+    # fastnn._absent's AbsentModuleFinder refuses with the same explanation)
     assert imported.value.name in (fastnn_module, f"{fastnn_module}.{name}")
     assert not hasattr(module, name)
 
@@ -50,17 +50,10 @@ def _explained(fastnn_module: str, name: str) -> None:
 def test_every_public_keras_name_is_in_fastnn_or_explained(module):
     """Walks Keras's own namespace: a name a later Keras adds fails here
     until fastnn has it or fastnn._absent explains it."""
-    keras = keras_or_skip()
+    keras_or_skip()
     theirs = importlib.import_module(_dotted("keras", module))
     names = [n for n in dir(theirs) if not n.startswith("_")]
     assert names
-    if module == "random":  # a whole Keras module fastnn does not mirror
-        for statement in ("import fastnn.random", "from fastnn.random import normal"):
-            with pytest.raises(ImportError, match=r"fastnn has no 'random' \(keras.random: "):
-                exec(statement, {})
-        _explained("fastnn", "random")
-        assert keras.random.normal
-        return
     ours = importlib.import_module(_dotted("fastnn", module))
     absent = [n for n in names if not hasattr(ours, n)]
     for name in absent:
@@ -76,7 +69,7 @@ def test_the_tables_hold_only_keras_names_fastnn_lacks():
         for names, what, why in groups:
             assert what and why
             for name in names.split():
-                assert not hasattr(ours, name) or (short, name) == ("", "random"), name
+                assert not hasattr(ours, name), name
                 assert name in dir(theirs), f"keras.{short}.{name}"
 
 
@@ -115,7 +108,7 @@ def test_probing_from_a_shallow_stack_is_a_plain_false(monkeypatch):
     raised = []
     monkeypatch.setattr(sys, "unraisablehook", lambda report: raised.append(report.exc_value))
     before = _thread._count()
-    for module, name in ((metrics, "MeanIoU"), (fastnn, "random"), (fastnn.ops, "fft")):
+    for module, name in ((metrics, "MeanIoU"), (fastnn, "distribution"), (fastnn.ops, "fft")):
         _thread.start_new_thread(hasattr, (module, name))
     deadline = time.monotonic() + 10
     while _thread._count() > before and time.monotonic() < deadline:

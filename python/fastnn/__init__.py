@@ -60,6 +60,7 @@ from fastnn import (  # noqa: E402
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     utils,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "ops",
     "optimizers",
     "preprocessing",
+    "random",
     "regularizers",
     "saving",
     "wrappers",

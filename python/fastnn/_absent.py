@@ -14,8 +14,8 @@ have either, get Python's plain error.
 The explanations are plain data in `fastnn._absent_table`, imported by the
 first failed lookup of a public name, never by ``import fastnn``.
 `fastnn.layers` keeps its own tables and messages and shares `refusal`;
-``import fastnn.random`` (a Keras module fastnn does not mirror) raises an
-ImportError with the table's reason. tests/test_keras_names.py checks that
+``import fastnn.applications`` (a Keras module fastnn does not mirror) raises
+an ImportError with the table's reason (`AbsentModuleFinder`). tests/test_keras_names.py checks that
 every public name of Keras's mirrored modules is in fastnn or explained.
 """
 

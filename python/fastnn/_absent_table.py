@@ -50,13 +50,6 @@ _OPS_NUMPY = (
 ABSENT = {
     "": (
         (
-            "random",
-            "Keras's random-number ops on backend tensors (normal, uniform, SeedGenerator ...)",
-            "fastnn does not mirror them: its layers and initializers draw from its own "
-            "counter-based stream, seeded by fastnn.utils.set_random_seed; for arrays use "
-            "numpy.random.default_rng(seed)",
-        ),
-        (
             "applications visualization",
             "pretrained image models and image, box and mask plots",
             _NOT_DENSE,

@@ -570,6 +570,7 @@ _FAMILIES = (
     "constraints",
     "initializers",
     "activations",
+    "random",  # (SeedGenerator)
 )
 
 
@@ -597,8 +598,8 @@ def _family_table(family: str) -> dict:
 
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
     """Keras's ``saving.deserialize_keras_object``: rebuilds a layer, model,
-    optimizer, schedule, loss, metric, regularizer, constraint, initializer
-    or function from its serialized form (`serialize_keras_object`'s or
+    optimizer, schedule, loss, metric, regularizer, constraint, initializer,
+    seed generator or function from its serialized form (`serialize_keras_object`'s or
     Keras's own), choosing fastnn's class by the config's ``module`` (or any
     family, without one) and ``class_name``; `custom_objects` (and the
     registry, the `custom_object_scope`s) are searched first.
