@@ -4,14 +4,17 @@ signatures, result shapes and dtypes and argument errors against Keras's
 statistics and moments against bounds several times the statistical
 spread: the seeds are fixed, so they cannot flake), Keras's seed rules
 (int seeds repeat, SeedGenerators advance, seed=None follows
-set_random_seed)."""
+set_random_seed), and SeedGenerators as initializer seeds."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import inspect
+import json
 import math
+import pickle
 import random as python_random
 
 import numpy as np
@@ -19,8 +22,8 @@ import pytest
 from keras_inprocess import keras_or_skip, keras_quiet
 
 import fastnn
+from fastnn import initializers, layers, saving, utils
 from fastnn import random as R
-from fastnn import saving, utils
 
 seeding = importlib.import_module("fastnn.utils.seeding")
 
@@ -94,13 +97,12 @@ def test_public_names_and_signatures_are_kerass():
     assert sorted(R.__all__) == theirs
     for name in theirs:
         assert _parameters(getattr(R, name)) == _parameters(getattr(keras.random, name)), name
-    methods = [n for n in dir(keras.random.SeedGenerator) if not n.startswith("_")]
-    assert [n for n in dir(R.SeedGenerator) if not n.startswith("_")] == methods
-    for method in methods:
+    attributes = [n for n in dir(keras.random.SeedGenerator(1)) if not n.startswith("_")]
+    assert [n for n in dir(R.SeedGenerator(1)) if not n.startswith("_")] == attributes
+    for method in ("next", "get_config", "from_config"):
         ours, theirs = getattr(R.SeedGenerator, method), getattr(keras.random.SeedGenerator, method)
         assert _parameters(ours) == _parameters(theirs), method
-    generator = R.SeedGenerator(1)
-    assert {"name", "state", "backend"} <= set(vars(generator))
+    assert R.SeedGenerator(1).backend is fastnn.backend
 
 
 def _parameters(fn) -> list:
@@ -383,6 +385,21 @@ def test_an_unseeded_generator_starts_where_kerass_does_after_set_random_seed(fr
     python_random.seed()
 
 
+def test_seed_generators_copy_and_pickle_with_their_state():
+    gen = R.SeedGenerator(6, name="copied")
+    gen.next()
+    twins = [copy.deepcopy(gen), pickle.loads(pickle.dumps(gen))]
+    want = R.normal((3,), seed=gen)  # the draw at [6, 1]
+    for twin in twins:
+        assert twin.get_config() == gen.get_config()
+        assert twin.state.tolist() == [6, 1] and twin.state.path == "copied/seed_generator_state"
+        assert np.array_equal(R.normal((3,), seed=twin), want)
+        assert twin.state.tolist() == [6, 2]
+    assert gen.state.tolist() == [6, 2]
+    init = pickle.loads(pickle.dumps(initializers.RandomNormal(seed=gen)))
+    assert init.seed.state.tolist() == [6, 2]
+
+
 def test_seed_generators_serialize_as_kerass():
     keras = keras_or_skip()
     ours = saving.serialize_keras_object(R.SeedGenerator(4, name="x"))
@@ -647,3 +664,57 @@ def test_gamma_binomial_beta_refuse_parameters_keras_refuses(call, words):
     with pytest.raises(ValueError) as info:
         call()
     assert words in str(info.value)
+
+
+# -- initializers and layers take SeedGenerators where Keras's do -----------------------
+
+
+def test_initializers_take_a_seed_generator_as_kerass_do():
+    gen = R.SeedGenerator(3)
+    init = initializers.RandomNormal(seed=gen)
+    first, second = init((4, 5)), init((4, 5))
+    assert np.array_equal(first, initializers.RandomNormal(seed=3)((4, 5)))
+    assert not np.array_equal(first, second)
+    assert gen.state.tolist() == [3, 2]
+    for cls in (initializers.GlorotUniform, initializers.HeNormal, initializers.Orthogonal):
+        a, b = cls(seed=R.SeedGenerator(8)), cls(seed=R.SeedGenerator(8))
+        first = a((6, 3))
+        assert np.array_equal(first, b((6, 3)))
+        assert not np.array_equal(first, a((6, 3)))
+        assert np.array_equal(first, cls(seed=8)((6, 3)))
+    scaling = initializers.VarianceScaling(seed=R.SeedGenerator(4))
+    assert np.array_equal(scaling((3, 3)), initializers.VarianceScaling(seed=4)((3, 3)))
+    with pytest.raises(TypeError, match="an int, a fastnn.random.SeedGenerator or None"):
+        initializers.RandomUniform(seed=1.5)
+
+
+def test_initializer_configs_with_a_seed_generator_are_kerass():
+    keras = keras_or_skip()
+    ours = initializers.RandomNormal(seed=R.SeedGenerator(3, name="sg"))
+    theirs = keras.initializers.RandomNormal(seed=keras.random.SeedGenerator(3, name="sg"))
+    assert ours.get_config() == theirs.get_config()
+    assert initializers.serialize(ours) == keras.initializers.serialize(theirs)
+    back = initializers.deserialize(json.loads(json.dumps(keras.initializers.serialize(theirs))))
+    assert isinstance(back.seed, R.SeedGenerator) and back.seed.state.tolist() == [3, 0]
+    again = keras.initializers.deserialize(initializers.serialize(ours))
+    assert again.seed.get_config() == {"seed": 3, "name": "sg"}
+
+
+def test_a_model_with_a_seed_generator_initializer_saves_and_loads(tmp_path):
+    init = initializers.GlorotUniform(seed=R.SeedGenerator(5, name="weights"))
+    model = fastnn.Sequential([fastnn.Input((3,)), layers.Dense(2, kernel_initializer=init)])
+    model.save(str(tmp_path / "m.keras"))
+    loaded = fastnn.models.load_model(str(tmp_path / "m.keras"))
+    config = loaded.layers[0].kernel_initializer.get_config()
+    assert config["seed"]["class_name"] == "SeedGenerator"
+    assert config["seed"]["config"] == {"seed": 5, "name": "weights"}
+    assert np.array_equal(loaded.get_weights()[0], model.get_weights()[0])
+
+
+def test_random_layers_refuse_a_seed_generator_as_kerass_do():
+    keras = keras_or_skip()
+    with keras_quiet():
+        theirs = _raised(lambda: keras.layers.Dropout(0.5, seed=keras.random.SeedGenerator(1)))
+    ours = _raised(lambda: layers.Dropout(0.5, seed=R.SeedGenerator(1)))
+    assert type(ours) is type(theirs) is ValueError
+    assert str(ours).startswith("Argument `seed` must be an integer. Received: seed=<")

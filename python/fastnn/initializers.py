@@ -5,7 +5,11 @@ C++ from a counter-based random stream: the same seed gives the same values
 on every machine and thread count (Keras's own random stream is not
 reproduced). An initializer built with ``seed=None`` draws a fresh seed on
 each call from :func:`fastnn.utils.next_seed`, a sequence that
-:func:`fastnn.utils.set_random_seed` fixes.
+:func:`fastnn.utils.set_random_seed` fixes; one built with a
+`fastnn.random.SeedGenerator` (as Keras's take one) takes its seed from the
+generator's next state, so each call gives new values, repeatable from the
+generator's seed (its first call gives the values of the int seed it was
+made with).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fastnn import _absent, _core
+from fastnn.random import SeedGenerator
 from fastnn.utils.seeding import next_seed
 
 __all__ = [
@@ -115,6 +120,41 @@ def _argument(value, owner: str, name: str, finite: bool, nonnegative: bool = Fa
     return number
 
 
+def _seed_argument(seed):
+    """An initializer's `seed`: None, an int (NumPy's too), a
+    `fastnn.random.SeedGenerator`, or a serialized one (its config dict, as
+    Keras writes it in an initializer's config); else a TypeError."""
+    if seed is None or isinstance(seed, SeedGenerator):
+        return seed
+    if isinstance(seed, dict) and seed.get("class_name") == "SeedGenerator":
+        return SeedGenerator.from_config(seed.get("config") or {})
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, a fastnn.random.SeedGenerator or None, got {seed!r}")
+    return int(seed)
+
+
+def _call_seed(seed) -> int:
+    """The 64-bit seed of one call: `seed` itself, a SeedGenerator's next
+    state ``[s, counter]`` as ``s + counter * 2**32`` (the int seed s on its
+    first call), or for None the next one of the global sequence."""
+    if seed is None:
+        seed = next_seed()
+    elif isinstance(seed, SeedGenerator):
+        first, second = (int(v) & 0xFFFFFFFF for v in seed.next())
+        seed = first | (second << 32)
+    return seed & ((1 << 64) - 1)
+
+
+def _seed_config(seed):
+    """`seed` as a config holds it: a SeedGenerator serialized as Keras's
+    (``{"module": "keras.random", "class_name": "SeedGenerator", ...}``)."""
+    if isinstance(seed, SeedGenerator):
+        from fastnn.saving import serialize_keras_object
+
+        return serialize_keras_object(seed)
+    return seed
+
+
 class _Argument:
     """An initializer's argument (``mean``, ``stddev``, ...): checked when the
     initializer is created and when reassigned, and read by each call (so a
@@ -145,15 +185,14 @@ class Initializer:
 
     def __init__(
         self,
-        seed: Optional[int] = None,
+        seed=None,
         a: float = 0.0,
         b: float = 0.0,
         *,
         input_axes=None,
         output_axes=None,
     ):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        seed = _seed_argument(seed)
         # Keras 3.15's variance-scaling initializers take the axes the fans
         # are counted over; fastnn's Dense kernels have one of each (None).
         for name, axes in (("input_axes", input_axes), ("output_axes", output_axes)):
@@ -162,7 +201,7 @@ class Initializer:
                     f"{type(self).__name__}: {name}={axes!r} is not supported by fastnn (only "
                     "None: the kernel's first axis is its input, the second its output)"
                 )
-        self.seed = None if seed is None else int(seed)
+        self.seed = seed
         self._a = float(a)
         self._b = float(b)
 
@@ -172,8 +211,7 @@ class Initializer:
             raise ValueError(f"fastnn initializers produce float32, got dtype={dtype!r}")
         shape = _checked_shape(shape, type(self).__name__)
         fan_in, fan_out = _fans(shape)
-        seed = self.seed if self.seed is not None else next_seed()
-        seed &= (1 << 64) - 1
+        seed = _call_seed(self.seed)
         a, b = self._arguments()
         return _core.nn.initialize(self.kernel, list(shape), fan_in, fan_out, seed, a, b)
 
@@ -344,7 +382,7 @@ class RandomNormal(Initializer):
     mean = _Argument()
     stddev = _Argument(nonnegative=True)
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: Optional[int] = None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
@@ -355,7 +393,7 @@ class RandomNormal(Initializer):
         return abs(self.mean) + self._largest_z * self.stddev
 
     def get_config(self) -> dict:
-        return {"seed": self.seed, "mean": self.mean, "stddev": self.stddev}
+        return {"seed": _seed_config(self.seed), "mean": self.mean, "stddev": self.stddev}
 
 
 class TruncatedNormal(RandomNormal):
@@ -378,7 +416,7 @@ class RandomUniform(Initializer):
     minval = _Argument()
     maxval = _Argument()
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: Optional[int] = None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
 
@@ -389,7 +427,7 @@ class RandomUniform(Initializer):
         return max(abs(self.minval), abs(self.maxval))
 
     def get_config(self) -> dict:
-        return {"seed": self.seed, "minval": self.minval, "maxval": self.maxval}
+        return {"seed": _seed_config(self.seed), "minval": self.minval, "maxval": self.maxval}
 
 
 class _VarianceScalingPreset(Initializer):
@@ -400,7 +438,7 @@ class _VarianceScalingPreset(Initializer):
         super().__init__(seed, input_axes=input_axes, output_axes=output_axes)
 
     def get_config(self) -> dict:
-        return {"seed": self.seed, "input_axes": None, "output_axes": None}
+        return {"seed": _seed_config(self.seed), "input_axes": None, "output_axes": None}
 
 
 class GlorotUniform(_VarianceScalingPreset):
@@ -498,12 +536,12 @@ class VarianceScaling(Initializer):
         else:
             limit = math.sqrt(3.0 * variance)
             kernel, a, b = "random_uniform", -limit, limit
-        seed = (self.seed if self.seed is not None else next_seed()) & ((1 << 64) - 1)
+        seed = _call_seed(self.seed)
         return _core.nn.initialize(kernel, list(shape), fan_in, fan_out, seed, a, b)
 
     def get_config(self) -> dict:
         return {
-            "seed": self.seed,
+            "seed": _seed_config(self.seed),
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
@@ -542,7 +580,7 @@ class Orthogonal(Initializer):
         rows, cols = math.prod(shape[:-1]), shape[-1]
         if rows == 0 or cols == 0:
             return np.zeros(shape, np.float32)
-        seed = (self.seed if self.seed is not None else next_seed()) & ((1 << 64) - 1)
+        seed = _call_seed(self.seed)
         a = np.random.default_rng(seed).standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
@@ -551,7 +589,7 @@ class Orthogonal(Initializer):
         return (self.gain * q).reshape(shape).astype(np.float32)
 
     def get_config(self) -> dict:
-        return {"seed": self.seed, "gain": self.gain}
+        return {"seed": _seed_config(self.seed), "gain": self.gain}
 
 
 _CLASSES = {

@@ -73,7 +73,9 @@ class SeedGenerator:
     (int32), the counter advanced by `next`.
 
     Args:
-        seed: an integer (read as a uint32, as Keras). Defaults to `None`:
+        seed: an integer, kept as its low 32 bits (as Keras reads an int
+            seed; Keras's torch SeedGenerator refuses one beyond int32's
+            range with an overflow error). Defaults to `None`:
             one drawn from Python's `random` (which
             `fastnn.utils.set_random_seed` seeds), as Keras draws it.
         name: Defaults to `"seed_generator"`, made unique as layer names are.
@@ -90,7 +92,7 @@ class SeedGenerator:
     """
 
     def __init__(self, seed=None, name=None, **kwargs):
-        from fastnn.layers import Variable, _unique_name
+        from fastnn.layers import _unique_name
 
         if name is None:
             name = _unique_name("seed_generator")
@@ -103,14 +105,17 @@ class SeedGenerator:
                 "fastnn's SeedGenerator draws with NumPy: it takes no `backend` argument. "
                 f"Received: backend={custom_backend}"
             )
-        self.backend = _backend
         self._initial_seed = seed
         if seed is None:
             seed = _python_random.randint(1, int(1e9))  # Keras's make_default_seed
         if not isinstance(seed, int):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
-        state = np.array([_as_int32(seed), 0], dtype=np.int32)
-        self.state = Variable(state, "seed_generator_state", f"{name}/seed_generator_state", None)
+        self.state = self._variable([_as_int32(seed), 0])
+
+    @property
+    def backend(self):
+        """The module it computes with (Keras's attribute): `fastnn.backend`."""
+        return _backend
 
     def next(self, ordered=True):
         """The state before the call, ``[seed, counter]`` (a new int32
@@ -126,6 +131,18 @@ class SeedGenerator:
                 wide = _as_int32_array((wide + 1) * 5387) % 933199  # int32 wrap, then floor mod
             self.state.value[...] = _as_int32_array(wide)
         return value
+
+    def _variable(self, values):
+        """`state`: a non-trainable int32 Variable of two values."""
+        from fastnn.layers import Variable
+
+        values = np.array(values, dtype=np.int32)
+        return Variable(values, "seed_generator_state", f"{self.name}/seed_generator_state", None)
+
+    def __setstate__(self, attributes: dict) -> None:
+        """Unpickled: `state` comes back as a plain array, made a Variable again."""
+        self.__dict__.update(attributes)
+        self.state = self._variable(self.state)
 
     def get_config(self) -> dict:
         """``{"seed": the seed given (None if none was), "name": name}``."""
