@@ -217,8 +217,7 @@ def test_one_image_without_a_batch_axis_is_named_with_its_shape():
     "kwargs,match",
     [
         ({"verbose": "0"}, r"`verbose` must be"),
-        ({"verbose": 0.0}, r"`verbose` must be"),
-        ({"verbose": None}, r"`verbose` must be"),
+        ({"verbose": 0.5}, r"`verbose` must be"),
         ({"batch_size": 0}, r"`batch_size` must be an integer >= 1"),
         ({"batch_size": 2.0}, r"`batch_size` must be an integer >= 1"),
         ({"steps": 0}, r"`steps` must be an integer >= 1"),
@@ -228,3 +227,12 @@ def test_bad_arguments_raise(rng, kwargs, match):
     model = build()
     with pytest.raises(ValueError, match=match):
         model.predict(rng.standard_normal((2, 37)).astype(np.float32), **kwargs)
+
+
+@pytest.mark.parametrize("verbose", [None, 0.0, np.float32(0.0), False])
+def test_silent_verbose_values_keras_takes_keep_the_fast_path_bits(rng, verbose, capsys):
+    model = build()
+    x = rng.standard_normal((5, 37)).astype(np.float32)
+    want = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(model.predict(x, verbose=verbose), want)
+    assert capsys.readouterr().out == ""
