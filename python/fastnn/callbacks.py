@@ -6,7 +6,8 @@ The classes, arguments, defaults, hook names and messages follow Keras 3
 - ``model.stop_training`` (a bool attribute `fit` checks after each epoch
   and after each batch it returns control for);
 - ``model.get_weights()`` / ``model.set_weights(list)`` (EarlyStopping with
-  ``restore_best_weights``);
+  ``restore_best_weights``; a fastnn model's ``_restore_weights`` instead,
+  which writes back NaN or Inf best weights as Keras's set_weights does);
 - ``model.optimizer.learning_rate`` readable as a float and assignable
   (LearningRateScheduler, ReduceLROnPlateau);
 - ``model.save(filepath, overwrite=True)`` and
@@ -86,6 +87,52 @@ def _learning_rate_of(optimizer) -> float:
             "The optimizer's learning_rate must read as a float; got "
             f"{type(value).__name__}: {value!r:.100}"
         ) from None
+
+
+def _no_op(*args, **kwargs) -> None:
+    """A hook a callback object lacks (`_hook`)."""
+
+
+def _hook(callback, name: str):
+    """`callback`'s hook `name`, for any object with Keras's callback
+    interface: its own method, else what Keras's base class would run, the
+    ``on_batch_*`` alias for ``on_train_batch_*``, else a no-op."""
+    method = getattr(callback, name, None)
+    if method is None and name.startswith("on_train_batch_"):
+        method = getattr(callback, name.replace("train_", "", 1), None)
+    return _no_op if method is None else method
+
+
+def _refusal(callback) -> str:
+    """Why `callback` cannot be a callback, or "" when it can: a
+    `Callback`, or an object with Keras's callback interface (a
+    ``keras.callbacks.Callback``, or duck-typed: Keras's CallbackList calls
+    ``set_model``, ``set_params`` and the hooks on whatever it is given)."""
+    if isinstance(callback, Callback):
+        return ""
+    shown = f"{callback!r:.80} of type {type(callback).__name__}"
+    if isinstance(callback, type):
+        return f"got the class {callback.__name__}: pass an instance, e.g. {callback.__name__}()"
+    if all(callable(getattr(callback, name, None)) for name in ("set_model", "set_params")):
+        return ""
+    if callable(callback):
+        return f"got {shown}: wrap a function in LambdaCallback(on_epoch_end=...) or the like"
+    return (
+        f"got {shown}, which has no set_model and set_params methods (Keras's callback interface)"
+    )
+
+
+def _implements_batch_hooks(callback, mode: str) -> bool:
+    """`Callback._implements_batch_hooks` for any callback object: one
+    of `mode`'s batch hooks is there and is not the do-nothing default of
+    Keras's base class (marked ``_is_default``)."""
+    if isinstance(callback, Callback):
+        return callback._implements_batch_hooks(mode)
+    for name in _BATCH_HOOKS[mode]:
+        method = getattr(callback, name, None)
+        if method is not None and not getattr(method, "_is_default", False):
+            return True
+    return False
 
 
 class Callback:
@@ -187,7 +234,13 @@ class CallbackList(Callback):
     """Container abstracting a list of callbacks, called all at once.
 
     Args:
-        callbacks: list of `Callback` instances.
+        callbacks: list of callbacks: `Callback` instances, or any object
+            with Keras's callback interface (``set_model``, ``set_params``,
+            the ``on_*`` hooks: a ``keras.callbacks.Callback`` of ported
+            code, or duck-typed), as Keras's CallbackList runs any object.
+            A hook such an object lacks does nothing, or runs its
+            ``on_batch_*`` for ``on_train_batch_*``, as Keras's base class
+            would; a class, a function or a number is a TypeError.
         add_history: whether to add a `History` if the list has none.
         add_progbar: whether to add a `ProgbarLogger` if the list has none.
         model: the model these callbacks are used with.
@@ -224,17 +277,20 @@ class CallbackList(Callback):
         super().__init__()
         if callbacks is None:
             callbacks = []
-        elif isinstance(callbacks, Callback):
-            callbacks = [callbacks]
         elif not isinstance(callbacks, (list, tuple)):
-            raise TypeError(
-                f"`callbacks` must be a list of Callback instances, got {type(callbacks).__name__}"
-            )
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
+            if _refusal(callbacks) and not isinstance(callbacks, type):
                 raise TypeError(
-                    "Every entry of `callbacks` must be a fastnn.callbacks.Callback instance; "
-                    f"got {cb!r} of type {type(cb).__name__}"
+                    "`callbacks` must be a list of Callback instances, got "
+                    f"{type(callbacks).__name__}"
+                )
+            callbacks = [callbacks]  # one callback alone, as Keras takes it
+        for cb in callbacks:
+            why = _refusal(cb)
+            if why:
+                raise TypeError(
+                    "Every entry of `callbacks` must be a Callback instance (fastnn's or "
+                    "Keras's, or an object with their set_model, set_params and on_* "
+                    f"methods); {why}"
                 )
         self.callbacks = list(callbacks)
         self._add_default_callbacks(add_history, add_progbar)
@@ -262,8 +318,9 @@ class CallbackList(Callback):
         return self._history
 
     def append(self, callback):
-        if not isinstance(callback, Callback):
-            raise TypeError(f"Expected a Callback instance, got {type(callback).__name__}")
+        why = _refusal(callback)
+        if why:
+            raise TypeError(f"Expected a Callback instance; {why}")
         self.callbacks.append(callback)
         if self.model is not None:
             callback.set_model(self.model)
@@ -308,7 +365,7 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             if type(cb) is ProgbarLogger:
                 progress = progress or cb._wants_progress(mode)
-            elif cb._implements_batch_hooks(mode):
+            elif _implements_batch_hooks(cb, mode):
                 return "every"
         return "progress" if progress else "none"
 
@@ -329,17 +386,17 @@ class CallbackList(Callback):
     def on_batch_begin(self, batch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_batch_begin(batch, logs=logs)
+            _hook(callback, "on_batch_begin")(batch, logs=logs)
 
     def on_batch_end(self, batch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_batch_end(batch, logs=logs)
+            _hook(callback, "on_batch_end")(batch, logs=logs)
 
     def on_epoch_begin(self, epoch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_epoch_begin(epoch, logs)
+            _hook(callback, "on_epoch_begin")(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         # Keras's pythonify_logs: a copy with the keys sorted. The same copy
@@ -347,67 +404,67 @@ class CallbackList(Callback):
         # `learning_rate`) reach the ones after it and History.
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_epoch_end(epoch, logs)
+            _hook(callback, "on_epoch_end")(epoch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_train_batch_begin(batch, logs=logs)
+            _hook(callback, "on_train_batch_begin")(batch, logs=logs)
 
     def on_train_batch_end(self, batch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_train_batch_end(batch, logs=logs)
+            _hook(callback, "on_train_batch_end")(batch, logs=logs)
 
     def on_test_batch_begin(self, batch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_test_batch_begin(batch, logs=logs)
+            _hook(callback, "on_test_batch_begin")(batch, logs=logs)
 
     def on_test_batch_end(self, batch, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_test_batch_end(batch, logs=logs)
+            _hook(callback, "on_test_batch_end")(batch, logs=logs)
 
     def on_predict_batch_begin(self, batch, logs=None):
         logs = logs or {}
         for callback in self.callbacks:
-            callback.on_predict_batch_begin(batch, logs=logs)
+            _hook(callback, "on_predict_batch_begin")(batch, logs=logs)
 
     def on_predict_batch_end(self, batch, logs=None):
         logs = logs or {}
         for callback in self.callbacks:
-            callback.on_predict_batch_end(batch, logs=logs)
+            _hook(callback, "on_predict_batch_end")(batch, logs=logs)
 
     def on_train_begin(self, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_train_begin(logs)
+            _hook(callback, "on_train_begin")(logs)
 
     def on_train_end(self, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_train_end(logs)
+            _hook(callback, "on_train_end")(logs)
 
     def on_test_begin(self, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_test_begin(logs)
+            _hook(callback, "on_test_begin")(logs)
 
     def on_test_end(self, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_test_end(logs)
+            _hook(callback, "on_test_end")(logs)
 
     def on_predict_begin(self, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_predict_begin(logs)
+            _hook(callback, "on_predict_begin")(logs)
 
     def on_predict_end(self, logs=None):
         logs = self._pythonify_logs(logs or {})
         for callback in self.callbacks:
-            callback.on_predict_end(logs)
+            _hook(callback, "on_predict_end")(logs)
 
     def _before_final_overwrite(self):
         """`fit` calls it when its epochs are over, right before the
@@ -617,6 +674,20 @@ class _MonitorMixin:
             return True
         return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
 
+    def _check_scalar(self, value) -> None:
+        """A ValueError naming the callback, the monitor and the shape when
+        the monitored value is not a scalar (F1Score(average=None) logs one
+        score per class), which cannot say whether an epoch improved (Keras
+        fails there comparing the array: "ambiguous truth value")."""
+        shape = np.shape(value)
+        if shape != ():
+            raise ValueError(
+                f"{type(self).__name__} cannot monitor {self.monitor!r}: its value has shape "
+                f"{shape} (one score per class or output), not a single number, so whether an "
+                "epoch improved is undefined. Monitor a scalar, e.g. compile the metric with "
+                "average='macro' (F1Score, FBetaScore) or monitor the loss."
+            )
+
 
 class EarlyStopping(_MonitorMixin, Callback):
     """Stops training when a monitored metric has stopped improving.
@@ -675,6 +746,8 @@ class EarlyStopping(_MonitorMixin, Callback):
         if self.monitor_op is None:
             self._set_monitor_op()
         current = self.get_monitor_value(logs)
+        if current is not None:
+            self._check_scalar(current)
         if current is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
@@ -706,7 +779,10 @@ class EarlyStopping(_MonitorMixin, Callback):
                     "Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )
-            self.model.set_weights(self.best_weights)
+            # fastnn's models write the copies back NaN or Inf included (a
+            # run that diverged from the start): their set_weights refuses them
+            restore = getattr(self.model, "_restore_weights", None) or self.model.set_weights
+            restore(self.best_weights)
 
     def get_monitor_value(self, logs):
         logs = logs or {}
@@ -882,7 +958,9 @@ class ModelCheckpoint(_MonitorMixin, Callback):
                 return self.filepath.format(epoch=epoch + 1, **logs)
             return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
         except (KeyError, IndexError, ValueError) as e:
-            raise KeyError(
+            # Keras's KeyError for a missing key; a bad format spec ("{loss:d}")
+            # stays the ValueError Keras lets through, with the same message
+            raise type(e)(
                 f'Failed to format this callback filepath: "{self.filepath}". '
                 f"Reason: {e!r}. Available keys: epoch, {', '.join(logs)}"
             ) from None
@@ -1046,6 +1124,7 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
                 stacklevel=2,
             )
             return
+        self._check_scalar(current)
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0

@@ -3046,8 +3046,14 @@ def _initializer_error(layer: Layer, name: str, initializer, what: str) -> Value
     )
 
 
-def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> List[np.ndarray]:
-    """Validates every array against `views` before anything is written."""
+def _checked_weights(
+    views: List[np.ndarray], weights: Sequence, what: str, finite: bool = True
+) -> List[np.ndarray]:
+    """Validates every array against `views` before anything is written.
+
+    `finite`: refuse NaN or Inf (`set_weights` with the user's arrays);
+    False for weights read back from a file or a callback's own copy (a
+    diverged run's NaN weights load, as Keras loads them)."""
     weights = list(weights)
     if len(weights) != len(views):
         raise ValueError(f"{what} expects {len(views)} weight arrays, got {len(weights)}")
@@ -3059,7 +3065,7 @@ def _checked_weights(views: List[np.ndarray], weights: Sequence, what: str) -> L
         if a.shape != view.shape:
             raise ValueError(f"{what}: weight {i} must have shape {view.shape}, got {a.shape}")
         a = a.astype(np.float32, copy=False)
-        if not np.isfinite(a).all():
+        if finite and not np.isfinite(a).all():
             raise ValueError(f"{what}: weight {i} contains NaN or Inf")
         arrays.append(a)
     return arrays

@@ -2618,6 +2618,18 @@ class Sequential:
         for view, value in zip(self.weights, arrays):
             view[...] = value
 
+    def _restore_weights(self, weights: Sequence) -> None:
+        """`set_weights` for weights the model had before (EarlyStopping's
+        best epoch): NaN or Inf written back as they were, as Keras's
+        `set_weights` writes them; `set_weights` refuses them from the user."""
+        if self._net is None:
+            raise ValueError("the model is not built yet: call build() or train/predict first")
+        arrays = _layers._checked_weights(
+            self.weights, weights, f"model {self.name!r}", finite=False
+        )
+        for view, value in zip(self.weights, arrays):
+            view[...] = value
+
     def count_params(self) -> int:
         """Number of weights.
 
@@ -3093,8 +3105,10 @@ class Sequential:
         layers of the same name (the others keep theirs); its optimizer state
         is not read, as in Keras.
 
-        Every array is checked (names, shapes, finite values) before any is
-        written, so a failed load leaves the model unchanged.
+        Every array is checked (names, shapes, dtypes) before any is
+        written, so a failed load leaves the model unchanged. NaN or Inf
+        values (a file saved after training diverged) load as saved, as in
+        Keras, with a warning naming the first.
 
         The optimizer's state in the file (iterations, learning rate, slots)
         is restored as Keras restores it: only into an optimizer that has
@@ -3219,10 +3233,17 @@ class Sequential:
         return out
 
     def _load_state(
-        self, weights: dict, source: str, load_optimizer=True, skip_mismatch: bool = False
+        self,
+        weights: dict,
+        source: str,
+        load_optimizer=True,
+        skip_mismatch: bool = False,
+        warn_non_finite: bool = True,
     ) -> None:
         """Checks every array of `weights` against the model, then writes the
-        layers' weights and (when compiled) the optimizer's state.
+        layers' weights and (when compiled) the optimizer's state; NaN or Inf
+        values are written as saved, with a warning naming the first (unless
+        not `warn_non_finite`: a pickled copy of a model in memory).
 
         `load_optimizer`: True (`load_model`: the state is restored, the
         optimizer built for it), ``"if_built"`` (`load_weights`, as Keras:
@@ -3249,14 +3270,15 @@ class Sequential:
                     for layer in self._layers
                 ]
                 per_layer, optimizer_vars = saving.unpack_weights(weights, layer_specs)
-            checked = [
+            checked = [  # NaN or Inf load as saved (a diverged run's file), as in Keras
                 _layers._checked_weights(
-                    layer._weights[: len(arrays)], arrays, f"layer {layer.name!r}"
+                    layer._weights[: len(arrays)], arrays, f"layer {layer.name!r}", finite=False
                 )
                 for layer, arrays in zip(self._layers, per_layer)
             ]
         except (ValueError, TypeError) as e:
             raise type(e)(f"Cannot load {source} into model {self.name!r}: {e}") from None
+        non_finite = _first_non_finite(self._layers, checked)
         plan = None
         if load_optimizer and self.compiled and optimizer_vars:
             plan = self._optimizer_restore_plan(
@@ -3274,10 +3296,19 @@ class Sequential:
                 view[...] = value
         if plan is not None:
             self._apply_optimizer_plan(plan)
+            if non_finite is None:
+                non_finite = plan["non_finite"]
         if net_iterations is not None:
             self._net.iterations = net_iterations
         if failures:
             warnings.warn(saving._loading_failures_message(failures), stacklevel=3)
+        if non_finite is not None and warn_non_finite:
+            warnings.warn(
+                f"{source} holds NaN or Inf values (saved after training diverged?), first in "
+                f"{non_finite}; they are loaded as saved, as Keras loads them: model "
+                f"{self.name!r} will predict NaN.",
+                stacklevel=3,
+            )
 
     def _optimizer_is_built(self) -> bool:
         """Keras's ``model.optimizer.built`` for this model: built for its
@@ -3339,6 +3370,7 @@ class Sequential:
                 lr = value
         slots = {}  # (slot, tensor) -> array
         partial = False
+        non_finite = None
         if len(variables) == full:
             for k, (s, t) in enumerate(_slot_order(slot_names, trainable), start=base):
                 arr = np.asarray(variables[k])
@@ -3356,8 +3388,9 @@ class Sequential:
                         f"{source}: optimizer/vars/{k} ({slot_names[s]} slot) has shape "
                         f"{arr.shape} and dtype {arr.dtype}; the model expects {shapes[t]} float32"
                     )
-                if not np.isfinite(arr).all():
-                    raise ValueError(f"{source}: optimizer/vars/{k} contains NaN or Inf")
+                if non_finite is None and not np.isfinite(arr).all():
+                    # loaded as saved, as the weights are (`_load_state` warns)
+                    non_finite = f"the optimizer's {slot_names[s]} slot optimizer/vars/{k}"
                 slots[(s, t)] = arr
             # Scalar state (Nadam's u_product): checked, then recomputed from
             # iterations (fastnn derives it from the step number).
@@ -3372,6 +3405,7 @@ class Sequential:
             # an unbuilt optimizer takes iterations and learning rate only (Keras)
             "build": built,
             "partial": partial,
+            "non_finite": non_finite,  # the first slot holding NaN or Inf, named
         }
 
     def _apply_optimizer_plan(self, plan: dict) -> None:
@@ -4190,6 +4224,16 @@ def _scalar_count(value, what: str) -> int:
     return count
 
 
+def _first_non_finite(layers, per_layer) -> Optional[str]:
+    """The path of the first weight holding NaN or Inf among `per_layer`
+    (each layer's checked arrays, in order), or None when all are finite."""
+    for layer, arrays in zip(layers, per_layer):
+        for variable, array in zip(layer.weights, arrays):
+            if not np.isfinite(array).all():
+                return f"weight {variable.path}"
+    return None
+
+
 def _slot_names(optimizer) -> List[str]:
     """The optimizer's slots in Keras's order (from a size-0 C++ kernel)."""
     return list(_core.optim.Optimizer(optimizer._kernel_config(), [0, 0]).slot_names)
@@ -4776,10 +4820,13 @@ def _load_archive(contents, source, custom_objects, compile: bool, pickled: bool
     except (ValueError, TypeError) as e:
         if pickled:
             raise
-        raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
+        raise _rebuild_error(e, source) from None
     if model._net is not None:
         model._load_state(
-            contents.weights, source, load_optimizer=bool(compile and config.get("compile_config"))
+            contents.weights,
+            source,
+            load_optimizer=bool(compile and config.get("compile_config")),
+            warn_non_finite=not pickled,  # (a copy of a model in memory: silent, as Keras's)
         )
     return model
 
@@ -4804,8 +4851,34 @@ def _model_from_file_config(config, contents, custom_objects, compile: bool):
     saving._keep_seeds_drawn(model, seeds)
     compile_config = config.get("compile_config") if compile else None
     if compile_config:
-        _compile_loaded(model, compile_config)
+        _compile_file_model(model, compile_config)
     return model
+
+
+def _rebuild_error(error: Exception, source: str) -> Exception:
+    """`load_model`'s error for a config it cannot rebuild: `error` (a
+    ValueError or TypeError) prefixed with the file; when it comes from the
+    compile config (an optimizer or loss option fastnn lacks: Lamb,
+    ignore_class ...), it says that ``compile=False`` loads the model."""
+    message = f"{source} has a config fastnn cannot rebuild: {error}"
+    if getattr(error, "_from_compile_config", False):
+        message = message.rstrip(".") + (
+            f". That is in the compile config it was saved with: load_model({source}, "
+            "compile=False) loads the model uncompiled, to compile again with an optimizer "
+            "and loss fastnn has"
+        )
+    return type(error)(message)
+
+
+def _compile_file_model(model, compile_config: dict) -> None:
+    """`_compile_loaded` for the model `load_model` returns, which
+    ``compile=False`` leaves uncompiled: its ValueError or TypeError is
+    marked as the compile config's, for `_rebuild_error`."""
+    try:
+        _compile_loaded(model, compile_config)
+    except (ValueError, TypeError) as e:
+        e._from_compile_config = True
+        raise
 
 
 def _compile_loaded(model, compile_config: dict) -> None:

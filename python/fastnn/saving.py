@@ -4,7 +4,9 @@ and legacy HDF5 models (`.h5`).
 The archive has the layout of Keras 3's own (``keras/src/saving/saving_lib.py``):
 a zip holding
 
-- ``metadata.json``: ``{"fastnn_version", "date_saved", ...}``;
+- ``metadata.json``: ``{"keras_version", "date_saved", "fastnn_version",
+  ...}`` (`keras_version`: the Keras whose format this is,
+  `KERAS_FORMAT_VERSION`);
 - ``config.json``: the Keras-style serialized model (``{"module",
   "class_name", "config", "compile_config", ...}``), see
   `serialize_keras_object`;
@@ -104,6 +106,9 @@ H5_WEIGHTS_FILENAME = "model.weights.h5"  # what Keras writes in its archives
 ARCHIVE_SUFFIX = ".keras"
 WEIGHTS_SUFFIX = ".weights.npz"
 H5_WEIGHTS_SUFFIX = ".weights.h5"
+# The Keras whose formats fastnn writes: metadata.json's and legacy HDF5
+# files' ``keras_version`` (the archives' layout is Keras 3.15's).
+KERAS_FORMAT_VERSION = "3.15.1"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # Keras's guard against HDF5 "shape bombs": a dataset declaring more than this
 # many bytes must store at least 1/_H5_MAX_EXPANSION of them on disk.
@@ -780,9 +785,10 @@ def _default_metadata(extra) -> dict:
 
     from fastnn import _core
 
-    metadata = {
-        "fastnn_version": _core.__version__,
+    metadata = {  # Keras's two entries, then fastnn's version
+        "keras_version": KERAS_FORMAT_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "fastnn_version": _core.__version__,
     }
     if extra:
         metadata.update(extra)
@@ -799,8 +805,8 @@ def write_archive(
         config: the model's serialized config (a dict of JSON types; NumPy
             scalars and arrays are converted).
         weights: flat dict: key (e.g. ``layers/dense/vars/0``) -> array.
-        metadata: extra entries for metadata.json (`fastnn_version` and
-            `date_saved` are always written).
+        metadata: extra entries for metadata.json (`keras_version`,
+            `date_saved` and `fastnn_version` are always written).
         overwrite: replace an existing file. Defaults to `True`.
         h5_group_names: when given (`h5_group_names`) and h5py is
             installed, the archive also holds ``model.weights.h5``: the
@@ -1204,7 +1210,7 @@ def read_weights(path) -> dict:
 
 LEGACY_H5_SUFFIXES = (".h5", ".hdf5")
 # The Keras whose legacy layout fastnn writes: the files' ``keras_version``.
-LEGACY_H5_KERAS_VERSION = "3.15.1"
+LEGACY_H5_KERAS_VERSION = KERAS_FORMAT_VERSION
 # Keras's limit on one attribute holding a list of names
 # (legacy_h5_format.HDF5_OBJECT_HEADER_LIMIT): a longer list is split over
 # attributes ``<name>0``, ``<name>1`` ...
@@ -1765,9 +1771,9 @@ def _load_legacy_h5_model(path, custom_objects=None, compile=True):
             if compile_config is not None:
                 unknown = _unknown_metric(compile_config)
                 if unknown is None:
-                    models._compile_loaded(model, compile_config)
+                    models._compile_file_model(model, compile_config)
     except (ValueError, TypeError) as e:
-        raise type(e)(f"{source} has a config fastnn cannot rebuild: {e}") from None
+        raise models._rebuild_error(e, source) from None
     if unknown is not None:
         # Keras's legacy loader leaves metric names to be resolved by the first
         # evaluate or fit, so such a file loads for predict: so it does here.
