@@ -1742,7 +1742,11 @@ class Sequential:
                 integer, and another number >= 3 prints only the "Epoch i/n"
                 lines, as in Keras. Callbacks' ``params["verbose"]`` is the
                 value as given. Defaults to `"auto"`.
-            callbacks: list of `fastnn.callbacks.Callback`. Defaults to `None`.
+            callbacks: list of `fastnn.callbacks.Callback`s, or of objects
+                with Keras's callback interface (`set_model`, `set_params`
+                and the ``on_*`` hooks; a hook one lacks does nothing, as in
+                Keras's base class), e.g. a ``keras.callbacks.Callback`` of
+                ported code. Defaults to `None`.
             validation_split: fraction in [0, 1) of the data, taken from the
                 end before shuffling, to validate on. Defaults to `0.0`.
             validation_data: ``(x_val, y_val)`` or ``(x_val, y_val,
