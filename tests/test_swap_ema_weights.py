@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ema_models import fastnn_mlp, keras_mlp, regression_data
 from keras_inprocess import keras_or_skip, keras_quiet
 
 import fastnn
@@ -18,38 +19,6 @@ from fastnn import Input, Model, layers, optimizers
 from fastnn.callbacks import SwapEMAWeights
 
 KERAS_MESSAGE = "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
-
-
-def fastnn_mlp(seed=3):
-    fastnn.utils.set_random_seed(seed)
-    return fastnn.Sequential(
-        [
-            fastnn.Input((6,)),
-            layers.Dense(8, activation="tanh", name="hidden"),
-            layers.Dense(3, name="out"),
-        ],
-        name="net",
-    )
-
-
-def keras_mlp(keras, weights):
-    model = keras.Sequential(
-        [
-            keras.Input((6,)),
-            keras.layers.Dense(8, activation="tanh", name="hidden"),
-            keras.layers.Dense(3, name="out"),
-        ],
-        name="net",
-    )
-    model.set_weights(weights)
-    return model
-
-
-def regression_data(seed=0, rows=40):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((rows, 6)).astype(np.float32)
-    y = rng.standard_normal((rows, 3)).astype(np.float32)
-    return x, y
 
 
 def ema_adam(lib, frequency=None):

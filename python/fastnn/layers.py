@@ -251,13 +251,9 @@ class Variable(np.ndarray):
             )
         return arr
 
-    def assign(self, value) -> Variable:
-        """Writes `value` (this shape, finite) in place, as Keras's assign.
-
-        Raises:
-            TypeError: a value that is not numeric (object, str, complex).
-            ValueError: another shape, or NaN/Inf (as float32), as `set_weights`.
-        """
+    def _assigned(self, value) -> np.ndarray:
+        """`assign`'s value as a float64 array of this variable's shape, else
+        Keras's errors (a TypeError for a value that is not numeric)."""
         arr = _numeric(value, "assign")
         if arr.shape != self.shape:
             raise ValueError(
@@ -265,6 +261,16 @@ class Variable(np.ndarray):
                 f"`variable.assign(value)` must match. variable.shape={self.shape}, "
                 f"Received: value.shape={arr.shape}. Target variable: {self!r}"
             )
+        return arr
+
+    def assign(self, value) -> Variable:
+        """Writes `value` (this shape, finite) in place, as Keras's assign.
+
+        Raises:
+            TypeError: a value that is not numeric (object, str, complex).
+            ValueError: another shape, or NaN/Inf (as float32), as `set_weights`.
+        """
+        arr = self._assigned(value)
         with np.errstate(over="ignore"):  # beyond float32's range is Inf: refused
             finite = np.isfinite(arr.astype(np.float32)).all()
         if not finite:

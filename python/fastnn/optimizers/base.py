@@ -114,18 +114,11 @@ def _optimizer_scalar(variable, optimizer, attribute: str):
     step count, a finite rate >= 0), so a refused one changes nothing."""
     global _OptimizerScalar
     if _OptimizerScalar is None:
-        from fastnn.layers import Variable, _numeric
+        from fastnn.layers import Variable
 
         class _Scalar(Variable):
             def assign(self, value):
-                arr = _numeric(value, "assign")
-                if arr.shape != self.shape:
-                    raise ValueError(
-                        f"The shape of the target variable and the shape of the target value "
-                        f"in `variable.assign(value)` must match. variable.shape={self.shape}, "
-                        f"Received: value.shape={arr.shape}. Target variable: {self!r}"
-                    )
-                number = arr.item()
+                number = self._assigned(value).item()
                 if self._attribute == "iterations":
                     if not math.isfinite(number) or number != int(number):
                         raise ValueError(f"`iterations` must be an integer >= 0, got {number!r}")
