@@ -15,7 +15,14 @@ checked against Keras 3 where Keras is installed:
   rebuild" ValueError naming the file (was a bare AttributeError);
 - binary cross-entropy called on labels outside [0, 1] (after smoothing),
   refused where Keras's torch backend refuses them (probabilities; focal
-  also from logits).
+  also from logits);
+- `CosineDecayRestarts` at the start of a period whose step rounds the
+  logarithms' ratio down (t_mul 3 or 10): the period's first rate, as
+  Keras (was the previous period's last, 0);
+- `Normalization.adapt` on a torch DataLoader whose batches are lists
+  (``[x]``, ``[x, y]``: the default collate's), read as the tuples were;
+- an integer division by zero in `fastnn.ops`: a ZeroDivisionError that is
+  also the RuntimeError Keras's torch backend raises.
 """
 
 from __future__ import annotations
@@ -321,3 +328,70 @@ def test_binary_crossentropy_label_checks_match_keras():
             assert outcomes[0] is None, (labels, kwargs)
         else:
             assert outcomes[0] == pytest.approx(outcomes[1], rel=1e-5), (labels, kwargs)
+
+
+def _restart_boundaries(first_decay_steps: int, t_mul: float, periods: int = 7) -> list:
+    """The whole steps where a period of CosineDecayRestarts begins."""
+    starts, start, length = [], 0.0, float(first_decay_steps)
+    for _ in range(periods):
+        starts.append(start)
+        start += length
+        length *= t_mul
+    return [int(round(b)) for b in starts if abs(b - round(b)) < 1e-9]
+
+
+@pytest.mark.parametrize("t_mul", [3.0, 10.0, 2.0, 4.0, 0.5])
+@pytest.mark.parametrize("first_decay_steps", [1, 10, 7])
+def test_cosine_decay_restarts_starts_each_period_at_its_boundary(t_mul, first_decay_steps):
+    # log(243) / log(3) is 4.999... in double: the period starting at step
+    # 10 * (1 + 3 + ... + 81) = 1210 was computed as the previous one's end (0)
+    schedule = optimizers.schedules.CosineDecayRestarts(1.0, first_decay_steps, t_mul=t_mul)
+    boundaries = _restart_boundaries(first_decay_steps, t_mul)
+    for step in boundaries:
+        assert schedule(step) == pytest.approx(1.0), step
+        if step > 0 and step - 1 not in boundaries:
+            assert schedule(step - 1) < 0.99, step  # within the previous period
+
+
+def test_cosine_decay_restarts_boundaries_match_keras():
+    keras = _keras()
+    for t_mul, steps in [(3.0, 10), (10.0, 10), (3.0, 1), (4.0, 3)]:
+        mine = optimizers.schedules.CosineDecayRestarts(0.5, steps, t_mul=t_mul, m_mul=0.9)
+        with keras_quiet():
+            theirs = keras.optimizers.schedules.CosineDecayRestarts(
+                0.5, steps, t_mul=t_mul, m_mul=0.9
+            )
+            for boundary in _restart_boundaries(steps, t_mul):
+                for step in (boundary - 1, boundary, boundary + 1):
+                    if step >= 0:
+                        want = float(keras.ops.convert_to_numpy(theirs(step)))
+                        assert mine(step) == pytest.approx(want, rel=1e-5, abs=1e-7), step
+
+
+@pytest.mark.parametrize("with_labels", [False, True])
+@pytest.mark.parametrize("batch_size", [5, 6, 20, 1])
+def test_normalization_adapts_on_a_dataloader_of_list_batches(with_labels, batch_size):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(batch_size).normal(size=(20, 4)).astype(np.float32)
+    tensors = [torch.from_numpy(x)] + ([torch.zeros(20)] if with_labels else [])
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(*tensors), batch_size=batch_size
+    )
+    assert isinstance(next(iter(loader)), list)  # the default collate's batches
+    layer = layers.Normalization()
+    layer.adapt(loader)
+    assert np.asarray(layer.mean).shape == (1, 4)
+    np.testing.assert_allclose(np.asarray(layer.mean).ravel(), x.mean(0), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(layer.variance).ravel(), x.var(0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["floor_divide", "mod", "fmod"])
+def test_integer_division_by_zero_is_a_zero_division_and_keras_s_runtime_error(name):
+    call = getattr(ops, name)
+    for caught in (ZeroDivisionError, RuntimeError):
+        with pytest.raises(caught, match="integer division by zero"):
+            call(np.array([3, 1], np.int32), np.array([1, 0], np.int32))
+    assert np.array_equal(
+        call(np.array([7], np.int32), np.array([2], np.int32)),
+        [{"floor_divide": 3, "mod": 1, "fmod": 1}[name]],
+    )

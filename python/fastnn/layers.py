@@ -2790,7 +2790,9 @@ def _concatenated_batches(batches):
     empty one and for batches of other shapes)."""
     arrays, rank = [], 1
     for i, batch in enumerate(batches):
-        if isinstance(batch, tuple):  # (x, y) or (x, y, sample_weight): x
+        if isinstance(batch, tuple) or (  # (x, y) or (x, y, sample_weight): x
+            isinstance(batch, list) and batch and getattr(batch[0], "ndim", 0) >= 1
+        ):  # (a DataLoader's default collate makes lists of tensors: [x] or [x, y])
             batch = batch[0] if batch else None
         try:
             batch = np.asarray(plain_tensor(batch))

@@ -1175,11 +1175,18 @@ def hypot(x1, x2):
         return np.asarray(np.hypot(a.astype(dtype), b.astype(dtype)))
 
 
+class _IntegerDivisionByZero(ZeroDivisionError, RuntimeError):
+    """An integer division or modulo by zero in `fastnn.ops`: a
+    ZeroDivisionError, and also the RuntimeError Keras's torch backend
+    raises there (``RuntimeError: ZeroDivisionError``), so that code written
+    for either catches it."""
+
+
 def _integer_division(fn, a, b, name):
     """`fn(a, b)` for two arrays of one dtype; an integer division by zero
     is refused, as torch's (NumPy would give 0 with a warning)."""
     if a.dtype.kind in "biu" and np.any(b == 0):
-        raise ZeroDivisionError(f"{name}: integer division by zero")
+        raise _IntegerDivisionByZero(f"{name}: integer division by zero")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.asarray(fn(a, b))
 
@@ -1187,7 +1194,8 @@ def _integer_division(fn, a, b, name):
 def mod(x1, x2):
     """Keras's ``ops.mod``: the remainder of ``x1 / x2`` with the sign of
     `x2`, in torch's promotion of the two (two bools as int32); an integer
-    modulo by zero raises ZeroDivisionError, as Keras's torch backend."""
+    modulo by zero raises a ZeroDivisionError that is also the RuntimeError
+    Keras's torch backend raises."""
     a, b = _binary(x1, x2)
     if a.dtype == np.bool_:
         a, b = a.astype(np.int32), b.astype(np.int32)
@@ -1197,7 +1205,8 @@ def mod(x1, x2):
 def fmod(x1, x2):
     """Keras's ``ops.fmod``: the remainder of ``x1 / x2`` with the sign of
     `x1` (C's fmod), in torch's promotion of the two (two bools as int32);
-    an integer modulo by zero raises ZeroDivisionError, as Keras's."""
+    an integer modulo by zero raises a ZeroDivisionError that is also a
+    RuntimeError, as `mod`."""
     a, b = _binary(x1, x2)
     if a.dtype == np.bool_:
         a, b = a.astype(np.int32), b.astype(np.int32)
@@ -1207,8 +1216,8 @@ def fmod(x1, x2):
 def floor_divide(x1, x2):
     """Keras's ``ops.floor_divide``: ``floor(x1 / x2)``, computed in torch's
     promotion of the two and given in Keras's result type (float64 as
-    float32); two bools are refused and an integer division by zero raises
-    ZeroDivisionError, as Keras's torch backend."""
+    float32); two bools are refused and an integer division by zero raises a
+    ZeroDivisionError that is also a RuntimeError, as `mod`."""
     dtype = _result_type(x1, x2)
     a, b = _binary(x1, x2)
     if a.dtype == np.bool_:

@@ -431,8 +431,18 @@ class CosineDecayRestarts(LearningRateSchedule):
             if remaining <= 0.0:  # t_mul < 1: past the series' end, NaN in Keras
                 return math.nan
             restart = math.floor(math.log(remaining) / math.log(t_mul))
-            done = (1.0 - t_mul**restart) / (1.0 - t_mul)
-            fraction = (fraction - done) / t_mul**restart
+
+            def start(period: int) -> float:  # where period `period` begins, in first periods
+                return (1.0 - t_mul**period) / (1.0 - t_mul)
+
+            # The logarithms' ratio rounds (log(243) / log(3) is 4.999...): the
+            # period is the one whose start is the last at or before `fraction`.
+            for _ in range(2):
+                if restart > 0 and start(restart) > fraction:
+                    restart -= 1
+                elif start(restart + 1) <= fraction:
+                    restart += 1
+            fraction = (fraction - start(restart)) / t_mul**restart
         try:
             peak = self._m_mul**restart
         except OverflowError:  # Keras's float32 gives inf
