@@ -53,6 +53,30 @@ def _number(value, name: str, *, positive: bool = False, nonneg: bool = False) -
     return value
 
 
+def _divide(a: float, b: float) -> float:
+    """``a / b`` with IEEE results for a zero divisor (a signed inf, or NaN
+    for 0 / 0), as Keras's tensors compute it: a negative `step` reaches
+    it (``InverseTimeDecay(0.1, 2.5, 1.0, staircase=True)(-1)`` is inf)."""
+    with np.errstate(all="ignore"):
+        return float(np.divide(np.float64(a), np.float64(b)))
+
+
+def _power(base: float, exponent: float) -> float:
+    """``base ** exponent`` with C's results where Python raises, as Keras's
+    tensors compute it: inf for an overflow or for 0 to a negative power
+    (``ExponentialDecay(0.1, 3, 0.0)(-1)``), NaN for a negative base to a
+    fractional power; ``(-inf) ** 0.5`` is inf (C's pow; NumPy's gives NaN)."""
+    odd = exponent == int(exponent) and int(exponent) % 2 == 1 if math.isfinite(exponent) else False
+    try:
+        return math.pow(base, exponent)
+    except OverflowError:
+        return -math.inf if base < 0 and odd else math.inf
+    except ValueError:  # 0 to a negative power, or a negative base to a fraction
+        if base == 0:
+            return math.copysign(math.inf, base) if odd else math.inf
+        return math.nan
+
+
 def _step(step) -> float:
     if isinstance(step, bool) or not isinstance(step, numbers.Real):
         raise ValueError(f"A schedule's `step` must be a number, got {step!r}")
@@ -141,11 +165,8 @@ class ExponentialDecay(LearningRateSchedule):
         p = _step(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
-        try:
-            factor = self.decay_rate**p
-        except OverflowError:  # float32 Keras gives inf here; so does this
-            factor = math.inf
-        return self.initial_learning_rate * factor
+        # float32 Keras gives inf for an overflow, and for 0 ** (a negative step)
+        return self.initial_learning_rate * _power(self.decay_rate, p)
 
     def get_config(self) -> dict:
         return {
@@ -192,7 +213,8 @@ class InverseTimeDecay(LearningRateSchedule):
         p = _step(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
+        # a negative step can make the divisor 0: inf, as in Keras
+        return _divide(self.initial_learning_rate, 1.0 + self.decay_rate * p)
 
     def get_config(self) -> dict:
         return {
@@ -363,15 +385,15 @@ class PolynomialDecay(LearningRateSchedule):
         s = _step(step)
         decay_steps = self.decay_steps
         if self.cycle:
-            decay_steps *= 1.0 if s == 0 else math.ceil(s / self.decay_steps)
+            # a float ceil: a step in (-decay_steps, 0) gives -0.0, so that
+            # p is inf (a rate of +-inf) as in Keras, not a ZeroDivisionError
+            decay_steps *= 1.0 if s == 0 else float(np.ceil(s / self.decay_steps))
         else:
             s = min(s, decay_steps)
-        p = s / decay_steps
+        p = _divide(s, decay_steps)
         span = self.initial_learning_rate - self.end_learning_rate
-        try:
-            decayed = (1.0 - p) ** self.power
-        except (OverflowError, ZeroDivisionError):  # Keras's float32 gives inf
-            decayed = math.inf
+        # Keras's float32 gives inf for an overflow or 0 ** (a negative power)
+        decayed = _power(1.0 - p, self.power)
         return span * decayed + self.end_learning_rate
 
     def get_config(self) -> dict:
