@@ -556,6 +556,22 @@ iteration counter; see cpp/optim/optimizer.h for the formulas.)doc")
           "Per tensor, whether the moving average (use_ema) covers it: the tensors the "
           "optimizer was built for (all by default), whatever their gradients.")
       .def(
+          "set_decayed",
+          [](optim::Optimizer& self, const std::vector<bool>& decayed) {
+            translate_invalid([&] { self.set_decayed(decayed); });
+          },
+          py::arg("decayed"),
+          "Per tensor, whether weight decay applies to it (all by default): False for the "
+          "tensors excluded with exclude_from_weight_decay.")
+      .def(
+          "decayed",
+          [](const optim::Optimizer& self) {
+            std::vector<bool> out;
+            for (int k = 0; k < self.num_tensors(); ++k) out.push_back(self.decayed(k));
+            return out;
+          },
+          "Per tensor, the flags set_decayed set.")
+      .def(
           "step_tensors",
           [](optim::Optimizer& self, const py::list& params_list, const py::list& grads_list,
              double learning_rate) {

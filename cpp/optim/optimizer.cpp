@@ -211,12 +211,12 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
 // params[k] / grads[k]: tensor k; slot i of tensor k starts at
 // slot_bases[i] + offsets[k] (slot 0 the average with use_ema). grads[k] ==
 // nullptr skips tensor k's update; averaged[k] (nullptr: all) says whether
-// its average is kept.
+// its average is kept; decayed[k] (nullptr: all) whether weight decay applies.
 template <class Item>
 void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>& offsets,
               const std::vector<Item>& items, float* const* params, const float* const* grads,
-              float* const* slot_bases, const uint8_t* averaged, double* partial,
-              double* tensor_sum, float* scales) {
+              float* const* slot_bases, const uint8_t* averaged, const uint8_t* decayed,
+              double* partial, double* tensor_sum, float* scales) {
   const OptimKernels& kern = optim_kernels();
   const int64_t n_items    = static_cast<int64_t>(items.size());
   const int num_tensors    = static_cast<int>(offsets.size()) - 1;
@@ -269,6 +269,7 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
     if (g != nullptr) {
       StepParams s = base;
       s.scale      = scales[it.tensor];
+      s.decay      = base.decay && (decayed == nullptr || decayed[it.tensor] != 0);
       run_kernel(kern, c, s, p, g + it.begin, kind_slots, off, it.count);
     }
     if (ema && (averaged == nullptr || averaged[it.tensor]))
@@ -477,7 +478,7 @@ void update(const Config& config, float* param, const float* grad, float* const*
   std::vector<double> partial(items.size());
   double tensor_sum = 0.0;
   float scale       = 1.0f;
-  run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, nullptr,
+  run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, nullptr, nullptr,
            partial.data(), &tensor_sum, &scale);
 }
 
@@ -506,6 +507,7 @@ Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
   grad_ptrs_.assign(num_tensors(), nullptr);
   frozen_.assign(num_tensors(), 0);
   averaged_.assign(num_tensors(), 1);
+  decayed_.assign(num_tensors(), 1);
   reset();
 }
 
@@ -521,6 +523,13 @@ void Optimizer::set_averaged(const std::vector<bool>& averaged) {
     throw std::invalid_argument("Optimizer::set_averaged: " + fmt(averaged.size()) + " flags for " +
                                 fmt(num_tensors()) + " tensors");
   for (size_t k = 0; k < averaged.size(); ++k) averaged_[k] = averaged[k] ? 1 : 0;
+}
+
+void Optimizer::set_decayed(const std::vector<bool>& decayed) {
+  if (static_cast<int>(decayed.size()) != num_tensors())
+    throw std::invalid_argument("Optimizer::set_decayed: " + fmt(decayed.size()) + " flags for " +
+                                fmt(num_tensors()) + " tensors");
+  for (size_t k = 0; k < decayed.size(); ++k) decayed_[k] = decayed[k] ? 1 : 0;
 }
 
 void Optimizer::reset() {
@@ -553,7 +562,8 @@ void Optimizer::step_tensors(float* const* params, const float* const* grads,
   float* bases[4] = {nullptr, nullptr, nullptr, nullptr};  // at most average + 3 slots
   for (int i = 0; i < num_slots(); ++i) bases[i] = slots_[i].data();
   run_step(config_, iterations_ + 1, learning_rate, offsets_, items_, params, grads, bases,
-           averaged_.data(), partial_sums_.data(), tensor_sums_.data(), scales_.data());
+           averaged_.data(), decayed_.data(), partial_sums_.data(), tensor_sums_.data(),
+           scales_.data());
   ++iterations_;
 }
 

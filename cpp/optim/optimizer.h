@@ -9,6 +9,7 @@
 //                 s = c * min(1 / ||g_all||_2, 1 / c) + (norm - norm) over all
 //                 tensors (global_clipnorm; NaN/Inf norms give NaN, as Keras).
 //   2. decay      w  = w - w * (wd * lr)            decoupled, only if wd != 0
+//                 (and the tensor is not excluded: set_decayed)
 //   3. update (Keras 3, keras/src/optimizers/<name>.py):
 //
 //   sgd       mu == 0:  w = w - g * lr
@@ -261,6 +262,12 @@ class Optimizer {
   void set_averaged(const std::vector<bool>& averaged);
   bool averaged(int k) const { return averaged_.at(static_cast<size_t>(k)) != 0; }
 
+  // Per tensor, whether weight decay (step 2) applies to it: Keras's
+  // exclude_from_weight_decay() leaves the rest of the step as it is. All by
+  // default; num_tensors() flags, else std::invalid_argument.
+  void set_decayed(const std::vector<bool>& decayed);
+  bool decayed(int k) const { return decayed_.at(static_cast<size_t>(k)) != 0; }
+
   // One step over tensors stored apart: params[k] and grads[k] point to tensor
   // k's elements. A tensor whose grads[k] is nullptr is skipped (no update, no
   // decay, not counted in the global norm), as Keras skips None gradients.
@@ -303,6 +310,7 @@ class Optimizer {
   std::vector<const float*> grad_ptrs_;
   std::vector<uint8_t> frozen_;    // one flag per tensor
   std::vector<uint8_t> averaged_;  // one flag per tensor (use_ema)
+  std::vector<uint8_t> decayed_;   // one flag per tensor (weight decay)
 };
 
 }  // namespace fastnn::optim
