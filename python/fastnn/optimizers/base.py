@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -347,7 +348,8 @@ class Optimizer:
             Keras 3), a `fastnn.optimizers.schedules.LearningRateSchedule`
             (evaluated at `iterations` before each step), or a callable with no
             arguments returning the rate.
-        weight_decay: decoupled weight decay factor, or `None`. Defaults to `None`.
+        weight_decay: decoupled weight decay factor, or `None` (variables
+            can be left out with `exclude_from_weight_decay`). Defaults to `None`.
         clipnorm: clip each variable's gradient to this L2 norm. Defaults to `None`.
         clipvalue: clip every gradient element to `[-clipvalue, clipvalue]`.
             Defaults to `None`.
@@ -460,6 +462,7 @@ class Optimizer:
         self._index: dict = {}
         self._built_by_apply = False  # where Keras puts Nadam's unnamed scalar (`variables`)
         self._averaged = None  # per kernel tensor, whether use_ema averages it (None: all)
+        self._decay_synced = None  # (kernel, flags) last given to kernel.set_decayed
 
     # ------------------------------------------------------------------ state
     @property
@@ -539,7 +542,11 @@ class Optimizer:
         belong to the weights it was built for (a model's pickle or copy
         carries them along)."""
         if self._kernel is not None or self._variables_list:
-            return type(self).from_config(self.get_config()).__dict__.copy()
+            state = type(self).from_config(self.get_config()).__dict__.copy()
+            for key in ("_exclude_from_weight_decay", "_exclude_from_weight_decay_pattern"):
+                if key in self.__dict__:  # exclude_from_weight_decay's choice, as set
+                    state[key] = self.__dict__[key]
+            return state
         return self.__dict__.copy()
 
     def __copy__(self):
@@ -652,6 +659,7 @@ class Optimizer:
         a new C++ optimizer with the new config, keeping the slots it shares."""
         config = self._kernel_config()
         if config == self._built_config:
+            self._sync_decay()
             return
         if config.get("use_ema", False) != self._built_config.get("use_ema", False):
             # Keras creates the averages in build() only when use_ema is set
@@ -665,6 +673,95 @@ class Optimizer:
         for i, name in enumerate(self._kernel.slot_names):
             if name in old.slot_names:
                 np.copyto(self._kernel.slot(i), old.slot(old.slot_names.index(name)))
+        self._sync_decay()
+
+    # --------------------------------------------------------- weight decay
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Excludes variables from weight decay, as Keras 3's method of the
+        same name: the variables of `var_list`, and those whose `name`
+        (``"kernel"``, ``"bias"``: a layer's weight's own name, not its
+        path) contains a match of one of the regular expressions of
+        `var_names`. Each call replaces the previous choice; the rest of the
+        step (the update itself) is unchanged for excluded variables.
+
+        Keras's docstring asks for a call before the optimizer is built, but
+        Keras accepts a later one and applies it from the next step; so does
+        fastnn. The choice is not part of `get_config` (nor of a saved
+        model), as in Keras.
+
+        Args:
+            var_list: variables (a model's weights, or the arrays given to
+                `apply_gradients`), matched by identity. Defaults to `None`.
+            var_names: strings, each a regular expression searched in a
+                variable's name: ``var_names=["bias"]`` excludes every bias.
+                Defaults to `None`.
+
+        >>> from fastnn import optimizers
+        >>> opt = optimizers.AdamW(weight_decay=0.004)
+        >>> opt.exclude_from_weight_decay(var_names=["bias"])
+        """
+        # keras/src/optimizers/base_optimizer.py, with its matching rules
+        if var_list:
+            self._exclude_from_weight_decay = set(id(variable) for variable in var_list)
+        else:
+            self._exclude_from_weight_decay = set()
+        if var_names and len(var_names) > 0:
+            self._exclude_from_weight_decay_pattern = re.compile("|".join(set(var_names)))
+        else:
+            self._exclude_from_weight_decay_pattern = None
+        self._exclude_from_weight_decay_cache = {}
+
+    def _use_weight_decay(self, variable) -> bool:
+        """Whether weight decay applies to `variable` (Keras's method): not
+        when `exclude_from_weight_decay` excluded it."""
+        cache = self.__dict__.setdefault("_exclude_from_weight_decay_cache", {})
+        key = id(variable)
+        if key in cache:
+            return cache[key]
+        use = key not in getattr(self, "_exclude_from_weight_decay", set())
+        pattern = getattr(self, "_exclude_from_weight_decay_pattern", None)
+        name = getattr(variable, "name", None)  # a plain array has none
+        if use and pattern is not None and isinstance(name, str):
+            use = re.search(pattern, name) is None
+        cache[key] = use
+        return use
+
+    def _decay_variables(self):
+        """The variables of the kernel's tensors, in order: those it was
+        built for by `build`/`apply_gradients`, or its model's weights
+        (flat); None when unknown."""
+        if self._variables_list:
+            return self._variables_list
+        owner = getattr(self, "_flat_owner", None)
+        model = owner() if owner is not None else None
+        if model is None or model.optimizer is not self or not model._owns_optimizer_state():
+            return None
+        return model._tensor_weights()
+
+    def _sync_decay(self) -> None:
+        """Tells the kernel which tensors weight decay skips
+        (`exclude_from_weight_decay`), when that changed."""
+        kernel = self._kernel
+        if kernel is None:
+            return
+        n = len(kernel.offsets) - 1
+        excluding = bool(getattr(self, "_exclude_from_weight_decay", None)) or (
+            getattr(self, "_exclude_from_weight_decay_pattern", None) is not None
+        )
+        variables = self._decay_variables() if excluding else None
+        if variables is None or len(variables) != n:
+            flags = (True,) * n
+        else:
+            flags = tuple(self._use_weight_decay(v) for v in variables)
+        synced = getattr(self, "_decay_synced", None)
+        if synced is not None and synced[0] is kernel and synced[1] == flags:
+            return
+        if synced is None or synced[0] is not kernel:
+            if all(flags):  # a new kernel decays every tensor
+                self._decay_synced = (kernel, flags)
+                return
+        kernel.set_decayed(list(flags))
+        self._decay_synced = (kernel, flags)
 
     @property
     def built(self) -> bool:
