@@ -208,9 +208,12 @@ class Metric:
     does both. The batch goes through the C++ kernels fit and evaluate run
     (the engine evaluates a cached identity network compiled with a copy of
     the metric as a weighted metric); the engine's sums and the sum of the
-    sample weights are accumulated in float64. This state is the metric
-    object's own: compiling the metric into a model neither reads nor resets
-    it.
+    sample weights are accumulated in float64. Compiled into a model, the
+    object is the one the model's runs update, as Keras's: fit (at each
+    epoch) and evaluate start it anew, and each time the logs are computed
+    it takes the engine's sums of the batches run so far, so that `result()`
+    is the logged value, `reset_state()` shows in `get_metrics_result()`,
+    and a later `update_state` adds to the run's state.
 
     Args:
         name: the key in logs and History. Defaults to the class's snake-case
@@ -256,7 +259,9 @@ class Metric:
             raise ValueError(f"Metric name must be a non-empty string, got {name!r}")
         self.name = name
         self.dtype = _dtype_name(dtype)
-        self._state = None  # update_state's (metric copy, outputs, float64 sums, weight sum)
+        # update_state's (metric copy, outputs, float64 sums, weight sum); a model's
+        # run writes (None, ...): the metric itself computes the value
+        self._state = None
         self._evaluators = {}  # (outputs, config) -> (metric copy, identity model)
 
     @property
@@ -383,10 +388,26 @@ class Metric:
         if state is None:
             value = self._empty_value()
         else:
-            metric, _, total, count = state
-            value = metric._value(total.tolist(), count)
+            value = self._state_value()
         with np.errstate(over="ignore"):  # beyond float32's range: inf, as Keras's variables
             return np.asarray(value, np.float32).view(_EagerArray)
+
+    def _state_value(self):
+        """The metric of the state's sums (float64, or an array per output);
+        None when there is no state (no update since construction)."""
+        state = self.__dict__.get("_state")
+        if state is None:
+            return None
+        metric, _, total, count = state
+        return (self if metric is None else metric)._value(total.tolist(), count)
+
+    def _take_engine_state(self, sums, count: float, outputs: int) -> None:
+        """Holds a model's run of this compiled metric: the engine's sums of
+        `_kernels` and the count (samples, or the sum of the sample weights
+        for a weighted metric) of the batches seen since the run's start, as
+        Keras's metric variables hold them after fit / evaluate. `result()`
+        then gives the logged value, and `update_state` continues from it."""
+        self._state = (None, int(outputs), np.array(sums, np.float64), float(count))
 
     def reset_state(self) -> None:
         """Sets the state to that of no data, as Keras's `reset_state()`
@@ -963,6 +984,23 @@ class BinaryCrossentropy(_CrossentropyMetric):
 
     kind = "binary_crossentropy"
     _default_name = "binary_crossentropy"
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """As `Metric.update_state`; labels outside [0, 1] (after label
+        smoothing) are refused unless `from_logits`, as the loss and Keras's
+        torch backend refuse them."""
+        if not self.from_logits:
+            what = f"{type(self).__name__}.update_state"
+            self._check_labels(_real_array(y_true, "y_true", what), what)
+        super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+    def _check_labels(self, y_true: np.ndarray, what: str) -> None:
+        """A ValueError for a label outside [0, 1] after label smoothing (NaN
+        and Inf are left to the checks that name them)."""
+        labels = y_true.astype(np.float64)
+        labels = np.where(np.isfinite(labels), labels, 0.0)
+        smoothing = self.label_smoothing
+        _losses._check_binary_targets(labels * (1.0 - smoothing) + 0.5 * smoothing, what)
 
 
 class CategoricalCrossentropy(_CrossentropyMetric):
@@ -1744,8 +1782,9 @@ class AUC(_ConfusionMetric):
             Defaults to `"interpolation"`.
         name: Defaults to `"auc"`.
         dtype: accepted for Keras compatibility.
-        thresholds: explicit thresholds in [0, 1] instead of `num_thresholds`.
-            Defaults to `None`.
+        thresholds: explicit thresholds instead of `num_thresholds` (any
+            real numbers, as Keras's: those outside [0, 1] count where the
+            predictions are compared unclipped). Defaults to `None`.
         multi_label: `True`: an AUC per output column (a label) of 2-D
             predictions, averaged (weighted by `label_weights`). Defaults to
             `False`.
@@ -1786,9 +1825,11 @@ class AUC(_ConfusionMetric):
             )
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
+            # any real numbers, as Keras's AUC takes them (its Precision and
+            # Recall want [0, 1]); e.g. thresholds on logits
             inner = sorted(float(t) for t in thresholds)
-            if any(not 0.0 <= t <= 1.0 for t in inner):
-                raise ValueError(f"Threshold values must be in [0, 1]. Received: {thresholds!r}")
+            if any(t != t for t in inner):
+                raise ValueError(f"AUC: thresholds must be numbers, not NaN; got {thresholds!r}")
             self.num_thresholds = len(inner) + 2
             self._evenly = _evenly_distributed([0.0, *inner, 1.0])
         else:

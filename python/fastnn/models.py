@@ -223,6 +223,23 @@ def _float32(value: float) -> float:
     return math.copysign(math.inf, value)
 
 
+def _log_value(value):
+    """A metric's value (a float, or an array per output) as Keras's logs
+    hold it: rounded to float32, the precision of Keras's metric variables
+    (inf beyond its range, without NumPy's overflow warning), as a float; a
+    per-output vector (FBetaScore's average=None, R2Score's
+    class_aggregation=None) stays a float32 array, as in Keras's logs, and
+    of one output becomes a float where Keras's float(value) does."""
+    if isinstance(value, float):
+        value = np.float32(_float32(value))
+    else:
+        with np.errstate(over="ignore"):  # beyond float32: inf, as Keras's variable
+            value = np.asarray(value, np.float32)
+    if value.ndim == 0 or (value.size == 1 and _float_takes_size_one_arrays()):
+        return float(value.reshape(()))
+    return value
+
+
 def _metric_list(metrics) -> list:
     """`compile`'s metrics argument as a list (a dict is kept: resolve_metrics
     explains why it is refused)."""
@@ -1308,7 +1325,21 @@ class Sequential:
                 "anew.)"
             ) from None
         data._y_ndim = y.ndim if isinstance(y, np.ndarray) else np.ndim(y)  # host metrics' y_true
+        self._check_metric_labels(data, what)
         return data
+
+    def _check_metric_labels(self, data, what: str) -> None:
+        """Labels a compiled metric refuses that the loss takes: a
+        `BinaryCrossentropy` metric (not from logits) takes labels in
+        [0, 1] after its label smoothing, as Keras's torch backend does."""
+        for metric in self._metrics:
+            if (
+                isinstance(metric, _metrics.BinaryCrossentropy)
+                and not metric.from_logits
+                and not _metrics.is_host_metric(metric)
+                and data.y_true.dtype.kind == "f"
+            ):
+                metric._check_labels(data.y_true, f"{what}: metric {metric.name!r}")
 
     def _usable_optimizer(self):
         """`model.optimizer`, checked: an Optimizer, and not one whose state
@@ -1572,14 +1603,15 @@ class Sequential:
     @contextlib.contextmanager
     def _private_host_metrics(self):
         """An evaluation from another thread while this model trains works on
-        private copies of the Python metrics (`_metrics.state_copy`: their
-        state apart, the user's objects shared), so the training's running
-        values and the evaluation's stay apart (the engine's own sums are per
-        call). Otherwise the compiled metrics themselves run, as in Keras
-        (callbacks read them live, and they hold the last run)."""
+        private copies of the compiled metrics (`_metrics.state_copy`: their
+        state apart, the user's objects shared; an engine metric's copy holds
+        the evaluation's sums), so the training's running values and the
+        evaluation's stay apart. Otherwise the compiled metrics themselves
+        run, as in Keras (callbacks read them live, and they hold the last
+        run)."""
         busy = self._busy
         other = busy.locked() and busy.owner != threading.get_ident()
-        hosts = [m for m in self._metrics if _metrics.is_host_metric(m)] if other else []
+        hosts = list(self._metrics) if other else []  # (the engine's metrics hold its sums)
         by_model = _HOST_COPIES.__dict__.setdefault("by_model", {})
         if not hosts or id(self) in by_model:
             yield
@@ -1630,27 +1662,20 @@ class Sequential:
         logs: Dict[str, float] = {"loss": _float32(loss)}
         weight = result["weight_sum"]
         sums = result["metric_sums"]
+        outputs = int(self._net.output_dim)
         at = 0
         for metric, weighted in zip(self._metrics, self._metric_weighted):
             n = len(metric._kernels())  # the engine's sums this metric reads
             if _metrics.is_host_metric(metric):
                 value = _host_result(self._host_copy(metric))
             else:
-                value = metric._value(sums[at : at + n], weight if weighted else samples)
-            if isinstance(value, float):
-                value = np.float32(_float32(value))
-            else:
-                with np.errstate(over="ignore"):  # beyond float32: inf, as Keras's variable
-                    value = np.asarray(value, np.float32)
-            # A per-output vector (FBetaScore's average=None, R2Score's
-            # class_aggregation=None) stays an array, as in Keras's logs; of one
-            # output it becomes a float where Keras's float(value) does.
-            if value.ndim == 0 or (value.size == 1 and _float_takes_size_one_arrays()):
-                logs[metric.name] = float(value.reshape(()))
-            else:
-                logs[metric.name] = value
+                part, count = sums[at : at + n], weight if weighted else samples
+                value = metric._value(part, count)
+                # the compiled object (or this thread's copy) holds the run, as Keras's
+                self._host_copy(metric)._take_engine_state(part, count, outputs)
+            logs[metric.name] = _log_value(value)
             at += n
-        self._metrics_state = logs  # what Keras's metric objects now hold
+        self._metrics_state = logs  # the loss: what Keras's loss tracker now holds
         return logs
 
     @property
@@ -1669,15 +1694,33 @@ class Sequential:
 
     def get_metrics_result(self) -> Dict[str, float]:
         """``{"loss": ..., <metric>: ...}`` as the metrics hold them after the
-        last run (zeros before any, or after `reset_metrics`), as Keras 3."""
+        last run (zeros before any, or after `reset_metrics`), as Keras 3:
+        each compiled metric's value is its object's `result()` (so a
+        metric's `reset_state()` shows here), as logs hold it."""
         if not self.compiled:
             return {}
-        names = ["loss", *self._metric_names]
-        return {name: self._metrics_state.get(name, 0.0) for name in names}
+        logs = {"loss": self._metrics_state.get("loss", 0.0)}
+        for metric in self._metrics:
+            logs[metric.name] = self._metric_result(metric)
+        return logs
+
+    def _metric_result(self, metric):
+        """A compiled metric's value now, from its object (this thread's
+        copy during an evaluation beside a training), as logs hold it; 0.0
+        for an engine metric no run has filled yet."""
+        held = self._host_copy(metric)
+        if _metrics.is_host_metric(metric):
+            return _log_value(_host_result(held))
+        value = held._state_value()
+        return 0.0 if value is None else _log_value(value)
 
     def reset_metrics(self) -> None:
-        """Sets what `get_metrics_result` reports back to zeros, as Keras 3."""
+        """Resets the loss tracker and each compiled metric object
+        (`reset_state()`), as Keras 3: `get_metrics_result` then reports
+        zeros."""
         self._metrics_state = {}
+        for metric in self._metrics:
+            self._host_copy(metric).reset_state()
 
     @property
     def metrics_names(self) -> List[str]:
@@ -3767,17 +3810,19 @@ class _TrackedMetrics:
         self.metrics = list(metrics)
 
     def result(self):
-        """The loss (a float), or ``{metric name: value}`` for compile_metrics."""
-        state = self._model._metrics_state
+        """The loss (a float), or ``{metric name: value}`` for compile_metrics
+        (each from its metric object, as `get_metrics_result`)."""
         if not self.metrics:
-            return state.get(self.name, 0.0)
-        return {m.name: state.get(m.name, 0.0) for m in self.metrics}
+            return self._model._metrics_state.get(self.name, 0.0)
+        return {m.name: self._model._metric_result(m) for m in self.metrics}
 
     def reset_state(self) -> None:
-        state = dict(self._model._metrics_state)
-        for name in [m.name for m in self.metrics] or [self.name]:
-            state.pop(name, None)
-        self._model._metrics_state = state
+        if not self.metrics:
+            state = dict(self._model._metrics_state)
+            state.pop(self.name, None)
+            self._model._metrics_state = state
+        for metric in self.metrics:
+            self._model._host_copy(metric).reset_state()
 
     def __repr__(self) -> str:
         kind = "CompileMetrics" if self.metrics else "Mean"
