@@ -379,3 +379,88 @@ def test_compiled_binary_crossentropy_metric_refuses_labels_outside_unit_interva
             run(x, y, **({"verbose": 0} if run in (model.evaluate, model.fit) else {}))
     model.compile(loss="mse", **{key: [metrics.BinaryCrossentropy(from_logits=True)]})
     model.evaluate(x, y, verbose=0)  # from logits: any label, as Keras's torch backend
+
+
+# -- Keras's state variables (read-only snapshots) -----------------------------------
+
+
+def _variable_metrics(M):
+    K = M.metrics
+    return [
+        K.Precision(),
+        K.Recall(),
+        K.Precision(thresholds=[0.2, 0.6]),
+        K.Recall(top_k=1),
+        K.TruePositives(),
+        K.FalseNegatives(thresholds=[0.1, 0.5]),
+        K.AUC(num_thresholds=5),
+        K.AUC(num_thresholds=4, multi_label=True),
+        K.AUC(thresholds=[0.3, 0.7]),
+        K.SensitivityAtSpecificity(0.5, num_thresholds=3),
+        K.MeanSquaredError(),
+        K.BinaryAccuracy(),
+        K.RootMeanSquaredError(),
+        K.CosineSimilarity(),
+        K.BinaryCrossentropy(),
+        K.MeanMetricWrapper(K.mean_absolute_error),
+    ]
+
+
+def _variables(metric):
+    with keras_quiet():
+        return [(v.name, _value(v.numpy())) for v in metric.variables]
+
+
+def _same_variables(ours, theirs):
+    mine, keras_ones = _variables(ours), _variables(theirs)
+    assert [n for n, _ in mine] == [n for n, _ in keras_ones], type(ours).__name__
+    for (name, a), (_, b) in zip(mine, keras_ones):
+        assert a.shape == b.shape, (type(ours).__name__, name)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_metric_variables_have_keras_names_shapes_and_values():
+    keras = keras_or_skip()
+    rng = np.random.default_rng(15)
+    y_true = (rng.random((12, 2)) < 0.5).astype(np.float32)
+    y_pred = rng.random((12, 2)).astype(np.float32)
+    weights = rng.random(12).astype(np.float32)
+    for ours, theirs in zip(_variable_metrics(fastnn), _variable_metrics(keras)):
+        _same_variables(ours, theirs)  # before any update: zeros
+        ours.update_state(y_true, y_pred, sample_weight=weights)
+        theirs.update_state(y_true, y_pred, sample_weight=weights)
+        _same_variables(ours, theirs)
+        for name, value in _variables(ours):  # also attributes, as Keras's
+            np.testing.assert_array_equal(_value(getattr(ours, name)), value)
+        ours.reset_state()
+        assert all(not np.any(v) for _, v in _variables(ours))
+    mean, total = metrics.Mean(), metrics.Sum()
+    mean.update_state([1.0, 3.0], sample_weight=[1.0, 3.0])
+    total.update_state([1.0, 3.0])
+    assert (float(mean.total), float(mean.count)) == (10.0, 4.0)
+    assert [v.name for v in total.variables] == ["total"] and float(total.total) == 4.0
+
+
+def test_compiled_metric_variables_hold_the_run_as_keras():
+    keras = keras_or_skip()
+    (model, ours), (kmodel, theirs) = _twins(keras, "binary")
+    x, y, w = _data("bin", 1, 40, seed=16)
+    model.evaluate(x, y, sample_weight=w, batch_size=8, verbose=0)
+    with keras_quiet():
+        kmodel.evaluate(x, y, sample_weight=w, batch_size=8, verbose=0)
+    for mine, keras_metric in zip(ours, theirs):
+        if type(mine).__name__ == "F1Score":  # (kept in another form: none)
+            assert mine.variables == []
+            continue
+        _same_variables(mine, keras_metric)
+
+
+def test_metric_variables_are_read_only_snapshots():
+    p = metrics.Precision()
+    p.update_state([0, 1, 1], [0.2, 0.6, 0.9])
+    assert p.true_positives.path == "precision/true_positives"
+    with pytest.raises(ValueError, match="read-only"):
+        p.true_positives.assign([5.0])
+    assert float(p.result()) == 1.0
+    with pytest.raises(AttributeError):
+        p.total  # noqa: B018 (Precision has no mean's state)

@@ -455,8 +455,44 @@ class Metric:
 
     @property
     def variables(self) -> list:
-        """The variables `add_variable` made (Keras's `metric.variables`)."""
-        return list(self.__dict__.get("_metric_variables", ()))
+        """Keras's `metric.variables`: a built-in metric's state under
+        Keras's names (`total` and `count` of a mean, Precision's
+        `true_positives` and `false_positives`, AUC's four arrays, a count's
+        `accumulator` ...), as read-only float32 snapshots of the float64
+        sums fastnn keeps (each also an attribute: `metric.true_positives`),
+        then the variables `add_variable` made. `reset_state` and
+        `update_state` change the state; assigning to a snapshot is refused.
+        FBetaScore and R2Score keep theirs in another form: none."""
+        from fastnn.layers import Variable
+
+        made = []
+        for name, value in (self._keras_state() or {}).items():
+            array = np.array(value, np.float32)
+            array.flags.writeable = False
+            made.append(Variable(array, name, f"{self.name}/{name}", None))
+        return made + list(self.__dict__.get("_metric_variables", ()))
+
+    # Keras's names of the state variables `_keras_state` gives (all it may give)
+    _keras_state_names = ("total", "count")
+
+    def _keras_state(self):
+        """`{Keras's variable name: value}` of the state, float64; None for
+        a metric computed in Python (its own variables, if any). A built-in
+        engine metric is a mean by default: its one sum and its count."""
+        if is_host_metric(self) or self.kind is None:
+            return None
+        state = self.__dict__.get("_state")
+        if state is None:
+            return {"total": 0.0, "count": 0.0}
+        return {"total": float(state[2][0]), "count": float(state[3])}
+
+    def __getattr__(self, name):
+        # (only for names not found otherwise: Keras's state variables)
+        if not name.startswith("_") and name in type(self)._keras_state_names:
+            for variable in self.variables:
+                if variable.name == name:
+                    return variable
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __call__(self, *args, **kwargs):
         """`update_state(*args, **kwargs)`, then `result()`, as Keras's: e.g.
@@ -532,12 +568,18 @@ def _is_host_class(cls) -> bool:
     """A class whose `update_state` or `result` is the user's (a Keras-style
     subclass, of `Metric` or of a built-in metric), or one of fastnn's
     metrics kept in Python."""
-    for klass in cls.__mro__:
-        if klass.__module__ != __name__ and (
-            "update_state" in klass.__dict__ or "result" in klass.__dict__
-        ):
-            return True
+    if _user_overrides(cls):
+        return True
     return cls.kind is None and cls.update_state is not Metric.update_state
+
+
+def _user_overrides(cls) -> bool:
+    """Whether a user's class in `cls`'s MRO defines `update_state` or `result`."""
+    return any(
+        klass.__module__ != __name__
+        and ("update_state" in klass.__dict__ or "result" in klass.__dict__)
+        for klass in cls.__mro__
+    )
 
 
 def state_copy(metric):
@@ -632,6 +674,14 @@ class _HostMetric(Metric):
     def reset_state(self) -> None:
         self._total = 0.0
         self._count = 0.0
+
+    def _keras_state(self):
+        if _user_overrides(type(self)):
+            return None  # a user's subclass keeps its own
+        state = {"total": self.__dict__.get("_total", 0.0)}
+        if not isinstance(self, Sum):
+            state["count"] = self.__dict__.get("_count", 0.0)
+        return state
 
     def _result_value(self) -> float:
         return self._total / self._count if self._count else 0.0
@@ -1398,6 +1448,22 @@ class _ConfusionMetric(Metric):
         super().reset_state()
         self._counts = None
 
+    _keras_state_names = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
+    def _keras_counts(self):
+        """`(tp, fp, tn, fn)` float64 `(thresholds, labels)` of a metric
+        counted in Python; None before its first update."""
+        return self.__dict__.get("_counts")
+
+    def _keras_state(self):
+        if _user_overrides(type(self)):
+            return None
+        counts = self._keras_counts()
+        if counts is None:
+            counts = (np.zeros((len(self.thresholds), 1)),) * 4
+        names = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+        return {n: c[:, 0] if c.shape[1] == 1 else c for n, c in zip(names, counts)}
+
     def _one_or_all(self, values):
         """Keras's result: one value per threshold, a scalar for one."""
         values = np.asarray(values)[:, 0]
@@ -1442,6 +1508,19 @@ class _ConfusionCount(_ConfusionMetric):
 
     def _value_of_counts(self, *counts):
         return self._one_or_all(counts[self._cell])
+
+    _keras_state_names = ("accumulator",)
+
+    def _keras_state(self):
+        if _user_overrides(type(self)):
+            return None
+        if self._host:
+            counts = self._keras_counts()
+            if counts is None:
+                return {"accumulator": np.zeros(len(self.thresholds))}
+            return {"accumulator": counts[self._cell][:, 0]}
+        state = self.__dict__.get("_state")
+        return {"accumulator": np.zeros(1) if state is None else state[2][:1]}
 
     def get_config(self) -> dict:
         return {**super().get_config(), "thresholds": self.init_thresholds}
@@ -1543,6 +1622,19 @@ class _ConfusionRatio(_ConfusionMetric):
     def _value_of_counts(self, *counts):
         tp, other = counts[0], counts[self._other]
         return self._one_or_all(_divide_no_nan(tp, tp + other))
+
+    def _keras_state(self):
+        if _user_overrides(type(self)):
+            return None
+        names = ("true_positives", self._keras_state_names[self._other])
+        if self._host:
+            counts = self._keras_counts()
+            if counts is None:
+                return {n: np.zeros(len(self.thresholds)) for n in names}
+            return {names[0]: counts[0][:, 0], names[1]: counts[self._other][:, 0]}
+        state = self.__dict__.get("_state")
+        sums = np.zeros(2) if state is None else state[2]
+        return {names[0]: sums[:1], names[1]: sums[1:2]}
 
     def get_config(self) -> dict:
         return {
@@ -1925,6 +2017,31 @@ class AUC(_ConfusionMetric):
         counts = (np.asarray(sums[i * n : (i + 1) * n], np.float64) for i in range(4))
         return float(_auc_areas(*counts, self.curve, self.summation_method))
 
+    def _keras_counts(self):
+        if self._host:
+            counts = self.__dict__.get("_counts")
+            if counts is None and self.multi_label:
+                labels = self._labels
+                if labels is None:
+                    return ()  # Keras builds them at the first update: none yet
+                return (np.zeros((self.num_thresholds, labels)),) * 4
+            return counts
+        state = self.__dict__.get("_state")
+        if state is None:
+            return None
+        return tuple(state[2].reshape(4, self.num_thresholds, 1))
+
+    def _keras_state(self):
+        if _user_overrides(type(self)):
+            return None
+        counts = self._keras_counts()
+        if counts == ():
+            return {}
+        if counts is not None and self.multi_label:
+            names = self._keras_state_names
+            return dict(zip(names, counts))
+        return super()._keras_state()
+
     def _counting(self) -> dict:
         return {
             "thresholds": self.thresholds,
@@ -2047,6 +2164,11 @@ class _PerOutputMetric(Metric):
 
     def check_shapes(self, y_true_shape, y_pred_shape) -> None:
         self._outputs = _two_dims(self, y_true_shape, y_pred_shape)
+
+    _keras_state_names = ()
+
+    def _keras_state(self):
+        return None  # (per-output sums in fastnn's form, not Keras's variables)
 
     def _empty_value(self):
         # Keras builds the per-output state on the first update; its result()
