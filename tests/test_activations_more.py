@@ -141,8 +141,13 @@ def test_log_softmax_rows(isa, rng):
     special = np.array([[NAN, 0.0, 1.0], [INF, 0.0, 1.0], [-INF, -INF, -INF]], np.float32)
     assert np.isnan(activations.log_softmax(special)).all()
     assert activations.log_softmax(np.zeros((0, 5), np.float32)).shape == (0, 5)
-    with pytest.raises(ValueError, match="axis=-1 only"):
-        activations.log_softmax(x, axis=0)
+    # any axis, as Keras's function (tests/test_layers_review.py compares with Keras)
+    np.testing.assert_allclose(
+        activations.log_softmax(x, axis=0),
+        ref.log_softmax(x.T.astype(np.float64)).T,
+        rtol=2e-6,
+        atol=2e-6,
+    )
 
 
 @pytest.mark.parametrize("cols", [1, 7, 8, 9, 100])

@@ -107,8 +107,8 @@ def test_activation_layers_names_and_configs_follow_keras(tmp_path, rng):
         (lambda: layers.ReLU(threshold=-0.5), "threshold"),
         (lambda: layers.ReLU(negative_slope=-1.0), "negative_slope"),
         (lambda: layers.ReLU(negative_slope=None), "negative_slope"),
-        (lambda: layers.Softmax(axis=0), "axis=-1 only"),
-        (lambda: layers.Softmax(axis=1), "axis=-1 only"),
+        (lambda: layers.Softmax(axis=0), "axis=-1 or axis=1"),
+        (lambda: layers.Softmax(axis=2), "axis=-1 or axis=1"),
     ],
 )
 def test_activation_layers_reject_what_has_no_kernel(make, match):

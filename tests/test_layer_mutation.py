@@ -278,7 +278,7 @@ REFUSED = {
     "relu_max_value": (lambda **kw: layers.ReLU(**kw), "max_value", [-1.0, float("nan")]),
     "relu_negative_slope": (lambda **kw: layers.ReLU(**kw), "negative_slope", [-0.5, None]),
     "relu_threshold": (lambda **kw: layers.ReLU(**kw), "threshold", [float("nan"), -2.0]),
-    "softmax_axis": (lambda **kw: layers.Softmax(**kw), "axis", [0, 1]),
+    "softmax_axis": (lambda **kw: layers.Softmax(**kw), "axis", [0, 2]),
     "batch_norm_momentum": (
         lambda **kw: layers.BatchNormalization(**kw),
         "momentum",

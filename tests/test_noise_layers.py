@@ -418,7 +418,7 @@ def test_functional_model(rng):
         (lambda: layers.ReLU(threshold=-1.0), "threshold of a ReLU layer cannot be"),
         (lambda: layers.ReLU(threshold=None), "threshold of a ReLU layer cannot be"),
         (lambda: layers.ReLU(max_value=float("nan")), "max_value"),
-        (lambda: activations.relu(np.ones(2), threshold=-1.0), "threshold"),
+        (lambda: activations.relu(np.ones(2), threshold=-float("inf")), "threshold"),
         (lambda: activations.relu(np.ones(2), negative_slope=float("inf")), "negative_slope"),
     ],
 )

@@ -12,8 +12,8 @@ Keras 3 defaults are kept: ``"gelu"`` is the exact (erf) form
 ``fastnn.layers.ReLU`` trains with them), ``relu6`` is ``relu(x, max_value=6)``.
 ``celu`` (``alpha``), ``soft_shrink`` and ``hard_shrink`` (``threshold``) and
 ``squareplus`` (``b``) take Keras's parameters on arrays; by name, a layer uses
-Keras's defaults (1.0, 0.5, 0.5, 4). ``log_softmax`` works over the last axis,
-as ``softmax``.
+Keras's defaults (1.0, 0.5, 0.5, 4). ``softmax`` and ``log_softmax`` take
+any axis, as Keras's (a layer applies them over the last).
 """
 
 from __future__ import annotations
@@ -77,17 +77,44 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
             Defaults to `0.0`.
         max_value: the cap, a float >= 0, or `None` (no cap). Defaults to
             `None`.
-        threshold: a finite float >= 0. Defaults to `0.0`.
+        threshold: a finite float; a negative one computes as Keras's
+            function does (``x`` for ``x > threshold``, so values between
+            the threshold and 0 pass, unless `max_value` clips to
+            ``[0, max_value]``). Defaults to `0.0`.
 
     Raises:
-        ValueError: a negative or non-finite argument (Keras's function
-            computes with negative ones; its `ReLU` layer refuses them).
+        ValueError: a negative slope or cap, or a non-finite argument
+            (Keras's function computes with negative slopes and caps; its
+            `ReLU` layer refuses them, and a negative threshold).
 
     >>> relu([-10.0, -5.0, 0.0, 5.0, 10.0], max_value=5.0)
     array([0., 0., 0., 5., 5.], dtype=float32)
     """
+    limit = None if threshold is None else _float(threshold, "threshold")
+    if limit is not None and -math.inf < limit < 0.0:
+        relu_kernel(negative_slope, max_value, 0.0)  # the checks of the slope and the cap
+        slope = _float(negative_slope, "negative_slope")
+        cap = None if max_value is None else _float(max_value, "max_value")
+        return _relu_below_zero(x, slope, cap, limit)
     kernel, param = relu_kernel(negative_slope, max_value, threshold)
     return _ops.activation(x, kernel, param)
+
+
+def _relu_below_zero(x, slope: float, cap, threshold: float):
+    """Keras's ``relu`` with a negative `threshold` (which the C++ kernel,
+    made for the ReLU layer, does not take), in float32 as Keras's
+    ``static_call``: ``x`` where ``x > threshold`` else 0, clipped to
+    ``[0, cap]`` when there is a cap, minus ``slope * relu(threshold - x)``."""
+    import numpy as np
+
+    x = np.asarray(_ops.activation(x, "linear"), dtype=np.float32)  # float32, as the kernels
+    t = np.float32(threshold)
+    y = np.where(x > t, x, np.float32(0.0))
+    if cap is not None:
+        y = np.clip(y, np.float32(0.0), np.float32(cap))
+    if slope != 0.0:
+        y = y - np.float32(slope) * np.maximum(t - x, np.float32(0.0))
+    return np.asarray(y, dtype=np.float32)
 
 
 def relu6(x):
@@ -141,15 +168,27 @@ def tanh(x):
 
 
 def softmax(x, axis=-1):
-    """``exp(x - max) / sum(exp(x - max))`` over the last axis (only ``axis=-1``)."""
-    return _over_last_axis(x, "softmax", axis)
+    """``exp(x - max) / sum(exp(x - max))`` over `axis` (an int, a tuple
+    taken together, or None for all), in float32.
+
+    Args:
+        axis: the axis to normalize over, as ``keras.activations.softmax``.
+            Defaults to `-1` (the C++ kernel; other axes compute as
+            ``fastnn.ops.softmax``).
+    """
+    return _over_axis(x, "softmax", axis)
 
 
-def _over_last_axis(x, kernel: str, axis):
-    """The row-wise `kernel` (softmax, log_softmax) of `x`: the last axis only."""
-    if axis != -1:
-        raise ValueError(f"{kernel} supports axis=-1 only, got axis={axis!r}")
-    return _ops.activation(x, kernel)
+def _over_axis(x, kernel: str, axis):
+    """The row-wise `kernel` (softmax, log_softmax) of `x` over `axis`: the
+    C++ kernel for the last axis, `fastnn.ops`'s function for others."""
+    import numpy as np
+
+    x = _ops.activation(x, "linear")  # float32, as every function here
+    if axis == -1 or (isinstance(axis, int) and x.ndim and axis == x.ndim - 1):
+        return _ops.activation(x, kernel)
+    function = _ops.softmax if kernel == "softmax" else _ops.log_softmax
+    return np.asarray(function(x, axis=axis), dtype=np.float32)
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -297,8 +336,8 @@ def sparse_sigmoid(x):
 
 
 def log_softmax(x, axis=-1):
-    """``x - max - log(sum(exp(x - max)))`` over the last axis (only ``axis=-1``)."""
-    return _over_last_axis(x, "log_softmax", axis)
+    """``x - max - log(sum(exp(x - max)))`` over `axis` (as `softmax`)."""
+    return _over_axis(x, "log_softmax", axis)
 
 
 # Keras id -> C++ kernel name.
@@ -382,9 +421,11 @@ def _unknown_activation_message(name: str) -> str:
     return f"Unknown activation {name!r}; expected {supported}"
 
 
-def _keras_name(identifier: Union[str, Callable, None]) -> str:
+def _keras_name(identifier: Union[str, Callable, dict, None]) -> str:
     if identifier is None:
         return "linear"
+    if isinstance(identifier, dict):  # a serialized function, as Keras writes one
+        identifier = deserialize(identifier)
     if isinstance(identifier, str):
         if identifier not in _KERNELS:
             raise ValueError(_unknown_activation_message(identifier))
@@ -393,7 +434,8 @@ def _keras_name(identifier: Union[str, Callable, None]) -> str:
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]
     message = (
-        f"activation must be None, a string or a function of fastnn.activations, got {identifier!r}"
+        "activation must be None, a string, a function of fastnn.activations or its "
+        f"serialized dict, got {identifier!r}"
     )
     if callable(identifier):  # a Python function: refused as Python losses and layers are
         raise _PythonActivationRefused(

@@ -637,11 +637,14 @@ OrthogonalInitializer = Orthogonal  # (Keras 3 exports Orthogonal under this nam
 
 def get(identifier) -> Optional[Initializer]:
     """An initializer from a Keras string id (``"he_normal"``,
-    ``"GlorotUniform"``), a class, or an instance; None stays None, as in
-    Keras (a layer given None draws its weight with `GlorotUniform`, as
-    Keras's `add_weight` does)."""
+    ``"GlorotUniform"``), a config dict (as `serialize` and Keras write
+    them), a class, an instance, or a callable ``fn(shape, dtype=None)``;
+    None stays None, as in Keras (a layer given None draws its weight with
+    `GlorotUniform`, as Keras's `add_weight` does)."""
     if identifier is None:
         return None
+    if isinstance(identifier, dict):
+        identifier = deserialize(identifier)
     if isinstance(identifier, Initializer):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer) and identifier.kernel:
@@ -668,13 +671,50 @@ def get(identifier) -> Optional[Initializer]:
 def serialize(initializer):
     """Keras 3's ``initializers.serialize``: ``{"module": "keras.initializers",
     "class_name", "config", "registered_name"}``; None and strings as they are.
+    A callable used as an initializer is saved as Keras saves it: an object
+    with ``get_config()`` by its class and config, a function by its name.
+
+    Raises:
+        TypeError: a callable object without ``get_config()`` (Keras's
+            message).
 
     >>> serialize(Constant(2.0))["config"]
     {'value': 2.0}
     """
+    if isinstance(initializer, FunctionInitializer):
+        return _serialize_callable(initializer.function)
     from fastnn.saving import serialize_keras_object
 
     return serialize_keras_object(initializer)
+
+
+def _serialize_callable(obj) -> dict:
+    """A callable initializer (`FunctionInitializer.function`) as Keras's
+    ``serialize_keras_object`` writes it: an object with ``get_config()`` as
+    ``{"module", "class_name", "config", "registered_name"}`` (a Keras
+    initializer under ``keras.initializers``, found again by fastnn's class of
+    that name; a user's class under its module and registered name), a
+    function (anything with a ``__name__``) by its name."""
+    from fastnn.saving import _class_entry, serialize_function, serialize_keras_object
+
+    get_config = getattr(obj, "get_config", None)
+    if callable(get_config) and not isinstance(obj, type):
+        config = serialize_keras_object(get_config())
+        cls = type(obj)
+        if cls.__module__.split(".")[0] == "keras":  # Keras's own: its public module
+            return {
+                "module": "keras.initializers",
+                "class_name": cls.__name__,
+                "config": config,
+                "registered_name": None,
+            }
+        return _class_entry(cls, config)
+    if hasattr(obj, "__name__"):
+        return serialize_function(obj)
+    raise TypeError(
+        f"Cannot serialize object {obj} of type {type(obj)}. To be serializable, a class must "
+        "implement the `get_config()` method."
+    )
 
 
 def deserialize(config, custom_objects=None):

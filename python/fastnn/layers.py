@@ -156,6 +156,34 @@ def _torch_in_torch_out(call):
     return call_on_tensor
 
 
+def _is_symbolic_call(inputs) -> bool:
+    """Whether a layer call builds a functional graph (an `Input`, or what
+    a layer called on one returned, or a list holding one) rather than
+    computing on data."""
+    from fastnn.functional import is_symbolic
+
+    return is_symbolic(inputs) or (
+        isinstance(inputs, (list, tuple)) and any(is_symbolic(i) for i in inputs)
+    )
+
+
+def _eager_values(layer, inputs, args, kwargs) -> np.ndarray:
+    """The values of an eager call of a weightless layer (`Activation`,
+    `Dropout`, `Flatten`, ...) as a new float32 array (Keras's layers
+    compute in float32), after Keras's call arguments: ``training`` and a
+    ``mask`` of None."""
+    if args or set(kwargs) - {"training", "mask"}:
+        raise TypeError(f"Layer {layer.name!r}: unsupported call arguments")
+    if kwargs.get("mask") is not None:
+        raise ValueError(f"Layer {layer.name!r}: masks are not supported by fastnn")
+    x = np.asarray(inputs)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{type(layer).__name__} layer {layer.name!r} needs real numbers, got dtype {x.dtype}"
+        )
+    return np.array(x, dtype=np.float32)
+
+
 def _batch_shape(input_shape, where: str) -> tuple:
     """`input_shape` with its batch axis first (None or an int), checked."""
     try:
@@ -379,6 +407,10 @@ def _activation_argument(layer: Layer, value):
         )
     if isinstance(value, Activation) and not _is_custom_layer(value):
         return value  # an activation layer as the activation, as Keras calls it
+    if isinstance(value, dict) and value.get("class_name", "function") != "function":
+        value = deserialize(value)  # an activation layer's config, as Keras takes it
+        if isinstance(value, Activation) and not _is_custom_layer(value):
+            return value
     if isinstance(value, Layer):
         raise TypeError(
             f"activation may be one of fastnn's activation layers (Activation, ReLU, "
@@ -705,10 +737,23 @@ class Layer:
         """`weights` when the layer is frozen, else none."""
         return [] if self.trainable else self.weights
 
-    # Keras 3's other names for the same lists (no metric or seed state here)
-    variables = weights
-    trainable_variables = trainable_weights
-    non_trainable_variables = non_trainable_weights
+    # Keras 3's other names for the same lists (no metric or seed state here);
+    # properties that read the subclass's lists (BatchNormalization's moving
+    # statistics, Normalization's mean/variance/count are non-trainable)
+    @property
+    def variables(self) -> List[np.ndarray]:
+        """Keras 3's name for `weights`."""
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> List[np.ndarray]:
+        """Keras 3's name for `trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> List[np.ndarray]:
+        """Keras 3's name for `non_trainable_weights`."""
+        return self.non_trainable_weights
 
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the layer's weights (kernel, bias)."""
@@ -721,7 +766,24 @@ class Layer:
             view[...] = value
 
     def count_params(self) -> int:
+        """The number of values in the layer's weights.
+
+        Raises:
+            ValueError: the layer has a build step (weights, or Flatten's,
+                Normalization's and Rescaling's shape-dependent state) and is
+                not built yet, in Keras's words.
+        """
+        if not self.built and self._has_build_step():
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                "built. You can build it manually via: `layer.build(input_shape)`."
+            )
         return int(sum(w.size for w in self._weights))
+
+    def _has_build_step(self) -> bool:
+        """Whether the layer's Keras twin is unbuilt until it sees its input
+        shape (the others are built when created)."""
+        return hasattr(self, "build") or isinstance(self, (Flatten, Normalization, Rescaling))
 
     # -- the symbolic graph (Keras's layer.input / layer.output) -----------------
     @property
@@ -794,7 +856,7 @@ class Layer:
     def _built_input_shape(self) -> Optional[tuple]:
         # Keras records it for the layers with a build step of their own
         # (weights, or Flatten/Normalization/Rescaling's shape-dependent state)
-        if not (hasattr(self, "build") or isinstance(self, (Flatten, Normalization, Rescaling))):
+        if not self._has_build_step():
             return None
         owner = self._owner() if self._owner is not None else None
         if owner is not None and owner.built and self in owner._layers:
@@ -860,8 +922,9 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         """Keras's functional API: called on `Input(shape=...)` (or on what
         such a call returned) it returns a symbolic tensor for
-        `fastnn.Model(inputs, outputs)` (see fastnn.functional). Calling a
-        layer on arrays is not supported: use a model's `predict`."""
+        `fastnn.Model(inputs, outputs)` (see fastnn.functional). Every
+        built-in layer also computes on arrays (and torch tensors), as Keras's
+        eager call: its own `__call__` does that."""
         from fastnn.functional import call_layer
 
         return call_layer(self, inputs, args, kwargs)
@@ -1269,6 +1332,19 @@ class Activation(Layer):
         _check_flat_samples(self, input_shape)
         return {"type": "activation", **_activation_spec(self.activation)}
 
+    @_torch_in_torch_out
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        (of any shape), Keras's eager call: the activation of its values in
+        float32, by the same C++ kernels as a model's (`fastnn.ops.activation`)."""
+        if _is_symbolic_call(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        x = _eager_values(self, inputs, args, kwargs)
+        return np.asarray(self._activate(x), dtype=np.float32).view(_EagerArray)
+
+    def _activate(self, x: np.ndarray) -> np.ndarray:
+        return _apply_activation(self, x)
+
     def get_config(self) -> dict:
         return {**super().get_config(), "activation": _serialize_activation(self.activation)}
 
@@ -1307,6 +1383,22 @@ class LeakyReLU(Activation):
 
     def _spec(self, input_shape):
         return {**super()._spec(input_shape), "activation_param": self.negative_slope}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """As `Layer.from_config`, also from a tf.keras 2 config, whose
+        slope is ``alpha``: taken with the constructor's warning (Keras 3's
+        from_config passes it to the constructor; it wins over a
+        ``negative_slope`` beside it, as there)."""
+        if isinstance(config, dict) and "alpha" in config:
+            import warnings
+
+            config = dict(config)
+            config["negative_slope"] = config.pop("alpha")
+            warnings.warn(
+                "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
+            )
+        return super().from_config(config)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -1403,10 +1495,14 @@ class ReLU(Activation):
 
 
 class Softmax(Activation):
-    """Softmax over the last axis (keras.layers.Softmax).
+    """Softmax over the feature axis (keras.layers.Softmax).
 
     Args:
-        axis: only the last axis (`-1`, the default) is supported.
+        axis: the feature axis: `-1` or `1` (the last axis of the
+            ``(batch, features)`` inputs fastnn's models take), an int or a
+            one-element list/tuple, kept as given (configs write it back).
+            Called on an array, the layer takes it as Keras does (axis 1 of
+            a 3-D array is not its last). Defaults to `-1`.
     """
 
     _ACTIVATION_ARGUMENT = False
@@ -1418,16 +1514,40 @@ class Softmax(Activation):
         super().__init__("softmax", **kwargs)
         self.axis = axis
 
+    def _activate(self, x: np.ndarray) -> np.ndarray:
+        from fastnn import ops
+
+        axis = self.axis[0] if isinstance(self.axis, (list, tuple)) else self.axis
+        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+            raise ValueError(
+                f"Softmax layer {self.name!r}: axis {self.axis} is out of range for an input of "
+                f"shape {x.shape}"
+            )
+        return ops.softmax(x, axis=axis)
+
     def get_config(self) -> dict:
         config = super().get_config()
         del config["activation"]
-        return {**config, "axis": -1}
+        return {**config, "axis": self.axis}
 
 
-def _softmax_axis(value) -> int:
-    if value != -1:
-        raise ValueError(f"fastnn's Softmax layer supports axis=-1 only, got axis={value!r}")
-    return -1
+def _softmax_axis(value):
+    """Softmax's `axis`, as given: one that is the feature axis of a
+    ``(batch, features)`` input (-1 or 1, or a list/tuple of one of them)."""
+    axes = list(value) if isinstance(value, (list, tuple)) else [value]
+    if (
+        len(axes) != 1
+        or isinstance(axes[0], (bool, np.bool_))
+        or not isinstance(axes[0], (int, np.integer))
+        or axes[0] not in (-1, 1)
+    ):
+        raise ValueError(
+            "fastnn's Softmax layer takes the feature axis of its (batch, features) inputs: "
+            f"axis=-1 or axis=1, got axis={value!r}"
+        )
+    if isinstance(value, (list, tuple)):
+        return type(value)(int(a) for a in value)
+    return int(value)
 
 
 def _relu_argument(name: str, value):
@@ -1492,6 +1612,27 @@ class _RandomLayer(Layer):
         self._built_seed = int(seed) & ((1 << 64) - 1)  # saved so training resumes exactly
         key = "stddev" if self._type == "gaussian_noise" else "rate"
         return {"type": self._type, key: self._param(), "seed": self._built_seed}
+
+    @_torch_in_torch_out
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array,
+        Keras's eager call in inference mode (``training`` None or False):
+        the values unchanged, in float32. In training mode the layer draws
+        its noise only inside fit and train_on_batch, so ``training=True``
+        is refused (NotImplementedError, as ``model(x, training=True)``),
+        unless the rate (or stddev) is 0, where Keras returns the input too.
+        """
+        if _is_symbolic_call(inputs):
+            return super().__call__(inputs, *args, training=training, **kwargs)
+        x = _eager_values(self, inputs, args, kwargs)
+        if training and self._random():
+            raise NotImplementedError(
+                f"{type(self).__name__} layer {self.name!r} called with training=True: fastnn "
+                "draws dropout and noise only inside fit and train_on_batch (no Monte Carlo "
+                "dropout). Call the layer with training=False (or None) for its inference "
+                "output, the input itself."
+            )
+        return x.view(_EagerArray)
 
 
 def _seed_argument(value):
@@ -2480,6 +2621,24 @@ class Flatten(Layer):
     def _spec(self, input_shape):
         return None
 
+    @_torch_in_torch_out
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, ...)``, Keras's eager call: each sample flattened (a
+        ``(batch,)`` array becomes ``(batch, 1)``), in float32; under
+        ``"channels_first"`` the channel axis (1) moves last first, as Keras
+        does."""
+        if _is_symbolic_call(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        x = _eager_values(self, inputs, args, kwargs)
+        if x.ndim < 1:
+            raise ValueError(
+                f"Flatten layer {self.name!r} needs a batch axis, got an input of shape {x.shape}"
+            )
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = np.moveaxis(x, 1, -1)
+        return np.ascontiguousarray(x).reshape(x.shape[0], -1).view(_EagerArray)
+
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format}
 
@@ -2541,6 +2700,20 @@ class Reshape(Layer):
     def _spec(self, input_shape):
         return None
 
+    @_torch_in_torch_out
+    def __call__(self, inputs, *args, **kwargs):
+        """On `Input(...)` (functional API), a symbolic tensor; on an array
+        ``(batch, ...)``, Keras's eager call: each sample reshaped to
+        `target_shape`, in float32."""
+        if _is_symbolic_call(inputs):
+            return super().__call__(inputs, *args, **kwargs)
+        x = _eager_values(self, inputs, args, kwargs)
+        if x.ndim < 1:
+            raise ValueError(
+                f"Reshape layer {self.name!r} needs a batch axis, got an input of shape {x.shape}"
+            )
+        return x.reshape(x.shape[0], *self._sample_output_shape(x.shape[1:])).view(_EagerArray)
+
     def get_config(self) -> dict:
         return {**super().get_config(), "target_shape": self.target_shape}
 
@@ -2560,7 +2733,10 @@ class Normalization(Layer):
     and normalizes the last axis (``axis=-1``).
 
     Args:
-        axis: the feature axis: `-1` (or ``(-1,)``). Defaults to `-1`.
+        axis: the feature axis: `-1` (or ``(-1,)``), or `None` (one mean
+            and variance for every value); `1` is the same axis for
+            ``(batch, features)`` data, the only data it takes. Kept as a
+            tuple, as Keras. Defaults to `-1`.
         mean: per-feature means, or None. Defaults to `None`.
         variance: per-feature variances, or None. Defaults to `None`.
         invert: undo the normalization instead. Defaults to `False`.
@@ -2577,10 +2753,11 @@ class Normalization(Layer):
             axes = ()  # Keras: one mean and variance over every value
         else:
             axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
-        if axes not in ((-1,), ()):
+        if axes not in ((-1,), (1,), ()):
             raise ValueError(
-                "fastnn's Normalization normalizes the last axis (axis=-1) or every value "
-                f"alike (axis=None); got axis={axis!r}"
+                "fastnn's Normalization normalizes the last axis (axis=-1, or axis=1 of "
+                "(batch, features) data) or every value alike (axis=None); got "
+                f"axis={axis!r}"
             )
         if (mean is None) != (variance is None):
             raise ValueError(
@@ -2627,22 +2804,21 @@ class Normalization(Layer):
         return (features,) if self.axis else ()  # axis=None: scalars, as Keras
 
     @property
-    def mean(self) -> _EagerArray:
+    def mean(self) -> Optional[_EagerArray]:
         """Keras's ``layer.mean``: the means broadcast to the inputs,
-        ``(1, features)`` (``(1, 1)`` with ``axis=None``), once built."""
-        return self._broadcast_statistic(0, "mean")
+        ``(1, features)`` (``(1, 1)`` with ``axis=None``), once built or
+        adapted; None before, as Keras."""
+        return self._broadcast_statistic(0)
 
     @property
-    def variance(self) -> _EagerArray:
-        """Keras's ``layer.variance``, shaped as `mean`."""
-        return self._broadcast_statistic(1, "variance")
+    def variance(self) -> Optional[_EagerArray]:
+        """Keras's ``layer.variance``, shaped as `mean` (None before)."""
+        return self._broadcast_statistic(1)
 
-    def _broadcast_statistic(self, which: int, name: str) -> _EagerArray:
+    def _broadcast_statistic(self, which: int) -> Optional[_EagerArray]:
         stats = self._statistics()
         if stats is None:
-            raise AttributeError(
-                f"'Normalization' layer {self.name!r} has no {name!r} before it is adapted or built"
-            )
+            return None
         value = np.asarray(stats[which], dtype=np.float32)
         # Keras broadcasts to the rank of the data it was built or adapted on
         shape = (1,) * (self._stats_rank - 1) + (value.size if self.axis else 1,)
@@ -2687,6 +2863,7 @@ class Normalization(Layer):
             values = values[: steps * (batch_size or 32)]
         if values.dtype.kind not in "biuf" or values.ndim < 1 or values.size == 0:
             raise ValueError(f"adapt needs a non-empty numeric array, got shape {values.shape}")
+        self._check_axis_rank(values.ndim)
         if not np.isfinite(values).all():  # (the statistics would be NaN)
             raise ValueError("adapt: the data holds NaN or Inf values")
         self._stats_rank = max(rank, 1)
@@ -2742,9 +2919,19 @@ class Normalization(Layer):
         if is_symbolic(inputs):
             return super().__call__(inputs, *args, **kwargs)
         x = np.asarray(inputs, dtype=np.float32)
+        self._check_axis_rank(x.ndim)
         if self._given is None and not self._weights:
             self._build_statistics(x.shape[-1])
         return self._normalize(x).view(_EagerArray)
+
+    def _check_axis_rank(self, rank: int) -> None:
+        """``axis=1`` is the last axis only of ``(batch, features)`` data."""
+        if self.axis == (1,) and rank != 2:
+            raise ValueError(
+                f"Normalization layer {self.name!r} with axis=1 takes data of shape "
+                f"(batch, features) (there axis 1 is the last, which fastnn normalizes), got "
+                f"data of rank {rank}; use axis=-1 for the last axis of other data"
+            )
 
     def get_config(self) -> dict:
         def listed(value):
@@ -3191,10 +3378,8 @@ def _serialize_initializer(initializer) -> Optional[dict]:
     (None for None, as Keras serializes it)."""
     if initializer is None:
         return None
-    if isinstance(initializer, _initializers.FunctionInitializer):  # by name, as Keras
-        from fastnn.saving import serialize_function
-
-        return serialize_function(initializer.function)
+    if isinstance(initializer, _initializers.FunctionInitializer):  # as Keras saves it
+        return _initializers.serialize(initializer)
     from fastnn.saving import _class_entry
 
     # a user's class: its module and registered name, found again by them
@@ -3223,7 +3408,8 @@ def _deserialize_argument(key: str, value):
         return cls(**inner)
     if key in ("kernel_constraint", "bias_constraint"):
         return _constraints.deserialize(value)
-    if key == "activation" and "class_name" in value:  # an activation layer's config
+    if key == "activation" and value.get("class_name", "function") != "function":
+        # an activation layer's config (a function's dict is resolved by the layer)
         return deserialize(value)
     if key.endswith("_regularizer"):
         import importlib
