@@ -3,7 +3,8 @@ Keras itself where it is importable: the variable lists of layers with
 non-trainable weights, eager calls of the weightless layers, config dicts for
 initializers and activations, Softmax/Normalization on axis 1 and the
 activation functions on any axis, callable-object initializers in configs and
-files, tf.keras 2's LeakyReLU ``alpha`` in configs, and the small ones
+files, tf.keras 2's LeakyReLU ``alpha`` in configs, an Input's ``batch_size``
+in the model's shapes and configs, and the small ones
 (``relu`` with a negative threshold, `count_params` of an unbuilt layer,
 `Normalization.mean` before adapt)."""
 
@@ -354,6 +355,67 @@ def test_a_tf_keras_2_json_with_leaky_relu_alpha_loads():
     x = np.array([[-1.0, 1.0, 2.0, -3.0]], np.float32)
     z = x @ model.get_weights()[0]
     np.testing.assert_allclose(model.predict(x, verbose=0), np.where(z > 0, z, 0.3 * z), rtol=1e-6)
+
+
+# -- 7. Input(batch_size=...) is kept in the shapes, configs and summary ----------------
+
+
+def _batch_model(module, functional):
+    inputs = module.Input((7,), batch_size=5)
+    if functional:
+        return module.Model(inputs, module.layers.Dense(3)(inputs))
+    return module.Sequential([inputs, module.layers.Dense(3)])
+
+
+def _batch_facts(model, functional):
+    config = model.get_config()
+    dense = [entry for entry in config["layers"] if entry["class_name"] == "Dense"][0]
+    facts = {
+        "input_shape": tuple(model.input_shape),
+        "output_shape": tuple(model.output_shape),
+        "batch_shape": tuple(config["layers"][0]["config"]["batch_shape"]),
+        "build_input_shape": tuple(config.get("build_input_shape") or ()),
+        "dense_build_config": tuple(dense.get("build_config", {}).get("input_shape", ())),
+        "layer_build_config": tuple(model.layers[-1].get_build_config()["input_shape"]),
+    }
+    if not functional:  # (Keras's functional model has {"input_shape": None})
+        facts["model_build_config"] = tuple(model.get_build_config()["input_shape"])
+    return facts
+
+
+@pytest.mark.parametrize("functional", [False, True], ids=["sequential", "functional"])
+def test_an_input_batch_size_is_kept_as_keras_keeps_it(rng, capsys, functional):
+    keras = keras_or_skip()
+    ours = _batch_model(fastnn, functional)
+    with keras_quiet():
+        theirs = _batch_model(keras, functional)
+        expected = _batch_facts(theirs, functional)
+    assert _batch_facts(ours, functional) == expected
+    assert expected["input_shape"] == (5, 7) and expected["output_shape"] == (5, 3)
+    ours.summary()
+    assert "(5, 3)" in capsys.readouterr().out
+    # other batch sizes still train and predict, as on Keras's torch backend
+    x, y = rng.standard_normal((8, 7)).astype(np.float32), np.zeros((8, 3), np.float32)
+    assert ours.predict(x, batch_size=3, verbose=0).shape == (8, 3)
+    ours.compile("sgd", "mse")
+    ours.fit(x, y, batch_size=4, verbose=0)
+    assert ours(x[:2]).shape == (2, 3)
+    again = models.model_from_json(ours.to_json())
+    assert (again.input_shape, again.output_shape) == ((5, 7), (5, 3))
+
+
+def test_without_a_batch_size_the_batch_axis_stays_none():
+    model = fastnn.Sequential([fastnn.Input((7,)), layers.Dense(3)])
+    assert model.input_shape == (None, 7) and model.output_shape == (None, 3)
+    assert model.get_config()["layers"][0]["config"]["batch_shape"] == (None, 7)
+
+
+def test_a_keras_file_with_an_input_batch_size_loads_with_it(tmp_path):
+    keras = keras_or_skip()
+    with keras_quiet():
+        _batch_model(keras, False).save(tmp_path / "m.keras")
+    loaded = fastnn.models.load_model(tmp_path / "m.keras")
+    assert (loaded.input_shape, loaded.output_shape) == ((5, 7), (5, 3))
 
 
 # -- 8. small ones ----------------------------------------------------------------------

@@ -845,7 +845,11 @@ class Layer:
         """Keras's: ``{"input_shape": (None, *shape)}`` of the input the layer
         was built for (in a built model, or by its own `build`), else None."""
         shape = self._built_input_shape()
-        return None if shape is None else {"input_shape": (None, *shape)}
+        if shape is None:
+            return None
+        owner = self._owner() if self._owner is not None else None
+        batch = owner._batch_dim() if owner is not None and self in owner._layers else None
+        return {"input_shape": (batch, *shape)}  # (the batch axis of the model's Input)
 
     def build_from_config(self, config) -> None:
         """Keras's: ``build(config["input_shape"])`` for a layer with

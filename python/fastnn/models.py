@@ -2515,13 +2515,25 @@ class Sequential:
 
     @property
     def input_shape(self) -> tuple:
-        """``(None, *features)``, as Keras; AttributeError while unknown."""
+        """``(None, *features)``, as Keras (the batch axis is the Input's
+        `batch_size` when it has one); AttributeError while unknown."""
         if self._input_shape is None:
             raise AttributeError(
                 f"The model {self.name!r} has no defined input yet: give it an Input(shape=...) "
                 "or call build()"
             )
-        return (None, *self._input_shape)
+        return (self._batch_dim(), *self._input_shape)
+
+    def _batch_dim(self):
+        """The batch axis of the model's shapes, configs and summary: the
+        `batch_size` of its Input (``Input((7,), batch_size=5)``), kept as
+        Keras keeps it, else None. fastnn still trains and predicts on any
+        number of rows, as Keras's torch backend does."""
+        given = self.__dict__.get("_input_layer") or self.__dict__.get("_given_input")
+        known = self._input_shape
+        if given is None or known is None or tuple(given._input_shape) != tuple(known):
+            return None
+        return given.batch_size
 
     def compute_output_shape(self, input_shape) -> tuple:
         """Keras's `compute_output_shape`: the output shape for `input_shape`
@@ -2543,7 +2555,7 @@ class Sequential:
         """``(None, *outputs)``, as Keras; AttributeError before the model is built."""
         if self._net is None:
             raise AttributeError(f"The model {self.name!r} is not built yet: no defined output")
-        return (None, *self._output_shape)
+        return (self._batch_dim(), *self._output_shape)
 
     @property
     def losses(self) -> List[float]:
@@ -2602,7 +2614,7 @@ class Sequential:
 
     def get_build_config(self) -> Optional[dict]:
         """Keras's: ``{"input_shape": (None, *shape)}`` once built, else None."""
-        return {"input_shape": (None, *self._input_shape)} if self.built else None
+        return {"input_shape": (self._batch_dim(), *self._input_shape)} if self.built else None
 
     def build_from_config(self, config) -> None:
         """Keras's: ``build(config["input_shape"])`` (nothing for None)."""
@@ -2820,7 +2832,7 @@ class Sequential:
                     "module": "keras.layers",
                     "class_name": "InputLayer",
                     "config": _layers._input_layer_config(
-                        (None, *self._input_shape),
+                        (self._batch_dim(), *self._input_shape),
                         getattr(self, "_input_name", None) or "input_layer",
                     ),
                     "registered_name": None,
@@ -2830,7 +2842,7 @@ class Sequential:
         for layer in self._layers:
             entry = _layers.serialize(layer)
             if self.built:
-                entry["build_config"] = {"input_shape": (None, *shape)}
+                entry["build_config"] = {"input_shape": (self._batch_dim(), *shape)}
                 shape = tuple(layer._sample_output_shape(shape))
             layer_configs.append(entry)
         config = {
@@ -2840,7 +2852,7 @@ class Sequential:
             "layers": layer_configs,
         }
         if self.built:
-            config["build_input_shape"] = (None, *self._input_shape)
+            config["build_input_shape"] = (self._batch_dim(), *self._input_shape)
         return config
 
     @classmethod
@@ -3076,7 +3088,7 @@ class Sequential:
         compiled."""
         config = self._class_identity(self.get_config())
         if self.built:
-            config["build_config"] = {"input_shape": (None, *self._input_shape)}
+            config["build_config"] = {"input_shape": (self._batch_dim(), *self._input_shape)}
         if self.compiled:
             config["compile_config"] = self.get_compile_config()
         return config
@@ -4501,8 +4513,9 @@ class Model(Sequential):
         from fastnn import functional
 
         entries = super().get_config()["layers"]
-        shapes = [(None, *self._input_shape)]
-        shapes += [None if s is None else (None, *s) for s in self._layer_output_shapes()]
+        batch = self._batch_dim()
+        shapes = [(batch, *self._input_shape)]
+        shapes += [None if s is None else (batch, *s) for s in self._layer_output_shapes()]
         layer_configs, previous = [], None
         for entry, shape in zip(entries, shapes):
             entry = dict(entry)
@@ -4664,7 +4677,7 @@ class Model(Sequential):
         `outputs`) with several, as Keras's functional `output_shape`."""
         if len(self._output_leaves) == 1:
             return super().output_shape
-        return [(None, *self._places[place][2]) for place in self._output_places]
+        return [(self._batch_dim(), *self._places[place][2]) for place in self._output_places]
 
 
 def clone_model(
@@ -5135,7 +5148,8 @@ def _summary_text(
     for i, (layer, shape) in enumerate(rows[first:end]):
         if i:
             lines.append(rule("├", "─", "┼", "┤"))
-        shape_text = "?" if shape is None else "(" + ", ".join(map(str, (None, *shape))) + ")"
+        batch = model._batch_dim()
+        shape_text = "?" if shape is None else "(" + ", ".join(map(str, (batch, *shape))) + ")"
         # Keras counts a layer built on its own (an adapted Normalization)
         # in a model not built yet
         if model.built or layer._weights:
