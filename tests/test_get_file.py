@@ -169,3 +169,52 @@ def test_a_refused_archive_leaves_an_earlier_extraction_alone(tmp_path, serve):
         utils.get_file("p.tar", server.url + "p.tar", extract=True, cache_dir=str(tmp_path),
                        force_download=True)  # fmt: skip
     assert _listing(where) == [os.path.join("d", "a.txt"), "mine.txt"]
+
+
+def _tar_with_links(links: dict, files: dict) -> bytes:
+    """A tar.gz of `files` (name -> bytes) and symbolic links (name -> target)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+        for name, target in links.items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+@pytest.mark.skipif(not hasattr(tarfile, "data_filter"), reason="needs tarfile's data filter")
+def test_a_link_inside_the_archive_is_extracted_as_keras_does(tmp_path, serve):
+    body = _tar_with_links({"pkg/latest": "v1"}, {"pkg/v1/f.txt": b"data"})
+    server = serve({"pkg.tar.gz": body})
+    where = utils.get_file(
+        "pkg.tar.gz", server.url + "pkg.tar.gz", extract=True, cache_dir=str(tmp_path)
+    )
+    assert sorted(os.listdir(os.path.join(where, "pkg"))) == ["latest", "v1"]
+    assert _read(os.path.join(where, "pkg", "latest", "f.txt")) == b"data"
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../outside", "../.."])
+def test_a_link_leading_outside_the_extraction_directory_is_refused(tmp_path, serve, target):
+    body = _tar_with_links({"pkg/evil": target}, {"pkg/f.txt": b"data"})
+    server = serve({"bad.tar.gz": body})
+    with pytest.raises(ValueError, match="'pkg/evil' is a device, a link leading outside"):
+        utils.get_file(
+            "bad.tar.gz", server.url + "bad.tar.gz", extract=True, cache_dir=str(tmp_path)
+        )
+    assert not any("pkg" in names for _, names, _ in os.walk(tmp_path))
+
+
+def test_an_unknown_archive_format_is_keras_s_not_implemented_error(tmp_path, serve):
+    server = serve({"p.tar": _tar({"a.txt": b"x"}, mode="w")})
+    with pytest.raises(NotImplementedError, match="rar"):
+        utils.get_file(
+            "p.tar",
+            server.url + "p.tar",
+            extract=True,
+            archive_format="rar",
+            cache_dir=str(tmp_path),
+        )

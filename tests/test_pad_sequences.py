@@ -73,3 +73,19 @@ def test_the_docstring_example_without_keras():
     )
     padded = fastnn.utils.pad_sequences([[1, 2], [3]], padding="post", value=9)
     assert padded.dtype == np.int32 and padded.tolist() == [[1, 2], [3, 9]]
+
+
+@pytest.mark.parametrize(
+    "sequences",
+    [["abc", "de"], [b"ab", b"c"], [["a", "b"], "cd"]],
+    ids=["strings", "bytes", "a string among lists"],
+)
+def test_text_given_as_whole_strings_is_refused_not_broadcast(sequences):
+    # np.asarray("abc") has shape (): each string was copied into every slot
+    with pytest.raises(ValueError, match="must be a list of sequences .* found a (str|bytes)"):
+        fastnn.utils.pad_sequences(sequences, dtype=object, value="")
+
+
+def test_tokenized_text_still_pads():
+    out = fastnn.utils.pad_sequences([["a", "b"], ["c"]], dtype=object, value="")
+    assert out.tolist() == [["a", "b"], ["", "c"]]

@@ -83,7 +83,11 @@ def _inside(root: str, name: str) -> bool:
 def _extract(path: str, to: str, archive_format) -> bool:
     """Extracts a tar or zip archive into `to` (created); False when `path`
     is none of `archive_format`'s kinds. Members that would land outside `to`
-    or are links or devices raise ValueError, and nothing is left."""
+    are devices, or links that lead outside `to` raise ValueError, and
+    nothing is left. Links inside the archive are extracted where Python's
+    tarfile has the "data" filter (3.8.17, 3.11.4, 3.12 and later), which
+    resolves them as it extracts; older Pythons refuse every link. A kind
+    other than "tar" and "zip" is Keras's NotImplementedError."""
     import shutil
     import tarfile
     import zipfile
@@ -99,14 +103,26 @@ def _extract(path: str, to: str, archive_format) -> bool:
     kinds = ["tar", "zip"] if archive_format == "auto" else archive_format
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     for kind in kinds:
+        if kind not in ("tar", "zip"):
+            raise NotImplementedError(kind)
         if kind == "tar" and tarfile.is_tarfile(path):
             try:
                 with tarfile.open(path) as archive:
+                    links = hasattr(tarfile, "data_filter")  # checked again as extracted
                     for member in archive.getmembers():
-                        if not (member.isfile() or member.isdir()) or not _inside(to, member.name):
+                        if member.issym():
+                            target = os.path.join(os.path.dirname(member.name), member.linkname)
+                            linked = not os.path.isabs(member.linkname) and _inside(to, target)
+                        elif member.islnk():
+                            linked = _inside(to, member.linkname)
+                        else:
+                            linked = False
+                        kept = member.isfile() or member.isdir() or (links and linked)
+                        if not kept or not _inside(to, member.name):
                             raise ValueError(
-                                f"{path}: the archive member {member.name!r} is a link, a device "
-                                "or outside the extraction directory; not extracted"
+                                f"{path}: the archive member {member.name!r} is a device, a link "
+                                "leading outside the extraction directory, or outside it; not "
+                                "extracted"
                             )
                     os.makedirs(to, exist_ok=True)
                     if hasattr(tarfile, "data_filter"):  # Python >= 3.8.17, 3.11.4, 3.12

@@ -41,6 +41,12 @@ def pad_sequences(
         raise ValueError("`sequences` must be iterable.")
     lengths, entry_shape = [], None
     for sequence in sequences:
+        if isinstance(sequence, (str, bytes)):  # len() counts characters: not a sequence of entries
+            raise ValueError(
+                "`sequences` must be a list of sequences (lists or arrays of entries); found "
+                f"a {type(sequence).__name__}: {sequence!r:.40}. Tokenize text first, or pass "
+                "[[word, ...], ...] with dtype=object"
+            )
         try:
             lengths.append(len(sequence))
         except TypeError:
