@@ -216,7 +216,7 @@ def test_the_input_name_counts_among_the_layer_names():
     with pytest.raises(ValueError, match="unique names"):
         models.Sequential([Input(shape=(3,), name="x"), layers.Dense(2, name="x")])
     inputs = Input(shape=(3,), name="y")
-    with pytest.raises(ValueError, match="unique names"):
+    with pytest.raises(ValueError, match='The name "y" is used 2 times in the model'):
         Model(inputs, layers.Dense(2, name="y")(inputs))
 
 

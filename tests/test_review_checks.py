@@ -395,3 +395,91 @@ def test_integer_division_by_zero_is_a_zero_division_and_keras_s_runtime_error(n
         call(np.array([7], np.int32), np.array([2], np.int32)),
         [{"floor_divide": 3, "mod": 1, "fmod": 1}[name]],
     )
+
+
+def test_normalization_statistics_are_non_trainable_variables():
+    layer = layers.Normalization()
+    layer.adapt(np.random.default_rng(0).random((20, 6)).astype(np.float32))
+    model = models.Sequential([layers.Input((6,)), layer, layers.Dense(1)])
+    assert [(w.name, w.trainable) for w in layer.weights] == [
+        ("mean", False),
+        ("variance", False),
+        ("count", False),
+    ]
+    assert [w.trainable for w in model.weights] == [False, False, False, True, True]
+
+
+def _summary(model, **kwargs) -> str:
+    lines = []
+    model.summary(print_fn=lambda text, **_: lines.append(text), **kwargs)
+    return "\n".join(lines)
+
+
+_SUMMARY_OPTIONS = [
+    {"positions": [0.3, 0.6, 0.8, 1.0]},
+    {"positions": [0.3, 0.6, 0.8, 1.0], "show_trainable": True},
+    {"line_length": 0},
+    {"positions": [0.4, 0.7, 1.0], "line_length": 70},
+]
+
+
+@pytest.mark.parametrize("options", _SUMMARY_OPTIONS, ids=range(len(_SUMMARY_OPTIONS)))
+def test_summary_takes_keras_s_extra_positions_and_line_length_0(options):
+    keras = _keras()
+    texts = []
+    for lib in (fastnn, keras):
+        model = lib.Sequential([lib.Input((6,)), lib.layers.Dense(2, name="d")], name="q")
+        with keras_quiet():
+            texts.append(_summary(model, **options))
+    assert texts[0] == texts[1]
+
+
+def test_summary_with_too_few_positions_names_what_was_given():
+    model = models.Sequential([layers.Input((6,)), layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"at least 3 values .* got 2: \[0.5, 1.0\]"):
+        model.summary(positions=[0.5, 1.0], print_fn=lambda *a, **k: None)
+    with pytest.raises(ValueError, match=r"at least 3 values .* got 2: \[0.5, 1.0\]"):
+        model.summary(positions=[0.5, 1.0], show_trainable=True, print_fn=lambda *a, **k: None)
+
+
+def test_unbuilt_summary_counts_weightless_layers_as_keras_does():
+    keras = _keras()
+    texts = []
+    for lib in (fastnn, keras):
+        L = lib.layers
+        made = [
+            L.Dense(2),
+            L.Activation("relu"),
+            L.Dropout(0.1),
+            L.Flatten(),
+            L.BatchNormalization(),
+            L.UnitNormalization(),
+            L.Identity(),
+            L.Reshape((2,)),
+            L.ReLU(),
+            L.LeakyReLU(),
+            L.ELU(),
+            L.PReLU(),
+            L.ActivityRegularization(),
+            L.GaussianNoise(0.1),
+            L.GaussianDropout(0.1),
+            L.AlphaDropout(0.1),
+            L.Softmax(),
+        ]
+        for i, layer in enumerate(made):  # the same names (not the processes' counters)
+            layer.name = f"layer_{i}"
+        model = lib.Sequential(made, name="u")
+        with keras_quiet():
+            texts.append(_summary(model))
+    assert texts[0] == texts[1]
+    assert "0 (unbuilt)" in texts[0]  # Dense, Flatten, BatchNormalization, PReLU
+
+
+def test_duplicate_names_in_a_functional_model_get_keras_s_message():
+    inputs = fastnn.Input((4,))
+    outputs = layers.Dense(2, name="a")(layers.Dense(3, name="a")(inputs))
+    with pytest.raises(ValueError) as raised:
+        models.Model(inputs, outputs)
+    assert str(raised.value) == (
+        'The name "a" is used 2 times in the model. All operation names should be unique.'
+    )

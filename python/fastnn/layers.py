@@ -234,7 +234,12 @@ class Variable(np.ndarray):
     @property
     def trainable(self) -> bool:
         layer = self._layer
-        return layer is not None and layer.trainable and self._keras_name not in layer._STATE_NAMES
+        return (
+            layer is not None
+            and layer.trainable
+            and self._keras_name not in layer._STATE_NAMES
+            and self._keras_name not in layer._STATISTIC_NAMES
+        )
 
     @property
     def constraint(self):
@@ -591,6 +596,12 @@ class Layer:
     # The last weights, by name, that live in the engine's state buffer
     # (``net.state_views()``) rather than among its parameters: never trained.
     _STATE_NAMES: Tuple[str, ...] = ()
+    # Weights that are statistics, never trained, kept outside the engine
+    # (Normalization's mean, variance, count): non-trainable as Keras's.
+    _STATISTIC_NAMES: Tuple[str, ...] = ()
+    # Keras builds these weightless layers when they are created (its summary
+    # of an unbuilt model counts them as 0 parameters, not "0 (unbuilt)").
+    _BUILT_WHEN_CREATED = False
 
     def __init__(
         self,
@@ -1322,6 +1333,8 @@ class Activation(Layer):
     reassigned later, as in Keras; a built model applies it from its next
     step."""
 
+    _BUILT_WHEN_CREATED = True
+
     # Whether `activation` is the layer's argument (the subclasses below set
     # it from their own arguments, once)
     _ACTIVATION_ARGUMENT = True
@@ -1594,6 +1607,8 @@ class _RandomLayer(Layer):
     the layer reads them at each call: the value is checked as the
     constructor checks it and a built model applies it from its next step
     (a seed of None keeps the one drawn)."""
+
+    _BUILT_WHEN_CREATED = True
 
     _type = ""
 
@@ -2408,6 +2423,8 @@ class Identity(Layer):
     (2, 3)
     """
 
+    _BUILT_WHEN_CREATED = True
+
     def _sample_output_shape(self, input_shape):
         return tuple(input_shape)
 
@@ -2444,6 +2461,8 @@ class UnitNormalization(Layer):
     >>> UnitNormalization()(np.array([[3.0, 4.0]], np.float32))
     array([[0.6, 0.8]], dtype=float32)
     """
+
+    _BUILT_WHEN_CREATED = True
 
     axis = _Hyperparameter(lambda layer, value: _unit_norm_axis(value), engine=False)
 
@@ -2540,6 +2559,8 @@ class ActivityRegularization(Layer):
 
     >>> layer = ActivityRegularization(l1=0.01)
     """
+
+    _BUILT_WHEN_CREATED = True
 
     activity_regularizer = _Hyperparameter(_regularizer_argument("activity_regularizer"))
 
@@ -2656,6 +2677,8 @@ class Reshape(Layer):
     >>> Reshape((-1,)).compute_output_shape((None, 28, 28))
     (None, 784)
     """
+
+    _BUILT_WHEN_CREATED = True
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -2799,6 +2822,8 @@ class Normalization(Layer):
     @property
     def trainable_weights(self) -> List[np.ndarray]:
         return []  # Keras: mean, variance and count never train
+
+    _STATISTIC_NAMES = ("mean", "variance", "count")
 
     @property
     def non_trainable_weights(self) -> List[np.ndarray]:

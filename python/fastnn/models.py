@@ -354,6 +354,11 @@ class Sequential:
         if getattr(self, "_input_name", None) is not None:
             names.append(self._input_name)
         if layer.name in names:
+            if isinstance(self, Model):  # Keras 3's Functional message
+                raise ValueError(
+                    f'The name "{layer.name}" is used {names.count(layer.name) + 1} times in '
+                    "the model. All operation names should be unique."
+                )
             raise ValueError(  # Keras 3's check and message
                 "All layers added to a Sequential model "
                 f"should have unique names. Name '{layer.name}' is already "
@@ -5086,16 +5091,21 @@ def _summary_text(
     align = ["left", "left", "right"]
     default_line_length = 88
     positions = list(positions or [0.45, 0.80, 1.0])
+    given = list(positions)  # (for the error below)
     if show_trainable:  # Keras: a centred column, the others narrowed to 90 %
         default_line_length += 12
         positions = [p * 0.90 for p in positions] + [1.0]
         header.append("Trainable")
         align.append("center")
-    if line_length is None:
+    if line_length is None or (line_length == 0 and not isinstance(line_length, bool)):
+        # (Keras's `line_length or default`: 0 too)
         line_length = min(default_line_length, shutil.get_terminal_size().columns - 4)
     line_length = _check_positive_int(line_length, "line_length")
-    if len(positions) != len(header):
-        raise ValueError(f"`positions` must hold {len(header)} values, got {positions}")
+    if len(positions) < len(header):
+        raise ValueError(
+            f"`positions` must hold at least {len(header) - bool(show_trainable)} values (the "
+            f"columns' right edges), got {len(given)}: {given}"
+        )
     if positions[-1] <= 1:
         positions = [int(p * line_length) for p in positions]
     widths = []
@@ -5106,6 +5116,7 @@ def _summary_text(
             raise ValueError("Insufficient console width to print summary.")
         widths.append(width)
         current += width
+    widths = widths[: len(header)]  # as Keras: further positions give no column
     # Rich: cells are padded by one space each side; the table (with its
     # len(header) + 1 borders) is exactly line_length wide.
     inner = line_length - (len(header) + 1)
@@ -5154,6 +5165,8 @@ def _summary_text(
         # in a model not built yet
         if model.built or layer._weights:
             params = f"{layer.count_params():,}"
+        elif layer._BUILT_WHEN_CREATED:
+            params = "0"
         else:
             params = "0 (unbuilt)"
         fields = [f"{layer.name} ({type(layer).__name__})", shape_text, params]
