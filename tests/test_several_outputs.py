@@ -420,7 +420,7 @@ def test_compile_is_refused_and_nothing_trains():
     a = layers.Dense(3)(inputs)
     b = layers.Dense(2)(a)
     x, y = np.ones((5, 4), np.float32), np.zeros((5, 2), np.float32)
-    for outputs in ([a, b], {"b": b}, [[b]], (a, (b,))):
+    for outputs in ([a, b], {"a": a, "b": b}, (a, (b,))):
         model = Model(inputs, outputs)
         before = model.get_weights()
         with pytest.raises(ValueError, match="fastnn trains models with one output.*predict"):
@@ -436,10 +436,12 @@ def test_compile_is_refused_and_nothing_trains():
                 method(x, y, **kwargs)
         for got, want in zip(model.get_weights(), before):
             np.testing.assert_array_equal(got, want)
-    # one tensor in a list of one is one output: it trains, as in Keras
-    single = Model(inputs, [b])
-    single.compile("sgd", "mse")
-    assert np.isfinite(single.train_on_batch(x, y))
+    # one tensor in a list, a nested list or a dict of one is one output: it
+    # trains, as in Keras (tests/test_functional_review.py compares the logs)
+    for outputs in ([b], [[b]], {"b": b}):
+        single = Model(inputs, outputs)
+        single.compile("sgd", "mse")
+        assert np.isfinite(single.train_on_batch(x, y))
     extractor = Model(inputs, [a, b])
     with pytest.raises(ValueError, match="2 outputs; a layer of a Sequential"):
         models.Sequential([extractor, layers.Dense(1)])

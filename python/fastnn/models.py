@@ -806,7 +806,7 @@ class Sequential:
             the message names the built-in losses to use).
         """
         self._refuse_while_training("compile")
-        if self._output_structure is not None:
+        if self._several_outputs():
             self._refuse_several_outputs("compile")
         steps_per_execution = _check_steps_per_execution(steps_per_execution)
         if jit_compile == "auto" or run_eagerly:
@@ -872,6 +872,11 @@ class Sequential:
         self.steps_per_execution = steps_per_execution
         self.compiled = True
 
+    def _several_outputs(self) -> bool:
+        """Whether the model has more than one output (which fastnn predicts
+        but does not train); a list or dict of one output is one."""
+        return self._output_structure is not None and len(self._output_places) > 1
+
     def _refuse_several_outputs(self, what: str) -> None:
         names = self.output_names
         raise ValueError(
@@ -891,12 +896,26 @@ class Sequential:
                 return model.name
         return last.name
 
+    def _output_key(self) -> Optional[str]:
+        """The key of the one output of a model whose `outputs` is a dict of
+        one tensor (``Model(i, {"out": o})``): Keras keys the targets and
+        losses by it; None otherwise."""
+        outputs = self.__dict__.get("_outputs")
+        if type(outputs) is dict and len(outputs) == 1:
+            key, leaf = next(iter(outputs.items()))
+            if not isinstance(leaf, (list, tuple, dict)):
+                return key
+        return None
+
     def _one_output(self, value, what: str):
         """`compile`'s `loss` or metrics given per output, as Keras takes them
         for a model's outputs (``{output name: v}``; a list of one loss; a
         list of one list of metrics), as this model's one output's."""
         if isinstance(value, dict) and value and "class_name" not in value:  # (not a config)
             names = [self._output_name()] if self._layers else list(value)[:1]
+            key = self._output_key()
+            if key is not None and (what == "loss" or list(value) != names):
+                names = [key]  # Keras keys losses by the key of {key: output}; metrics either
             if len(value) != 1 or list(value) != names:
                 raise ValueError(
                     f"Expected keys {names} in {what} dict, but found {what}.keys()={list(value)}"
@@ -1092,13 +1111,17 @@ class Sequential:
 
     def _structure_hints(self) -> dict:
         """What `_single_structures` needs to read Keras's input structures:
-        the Input's name (a dict's key) and the number of axes of a sample."""
+        the key a dict of data holds the input under (the Input's name, or
+        the key of `inputs` given as a dict, as Keras's input specs are named)
+        and the number of axes of a sample."""
         if isinstance(self, Model):
             name = self._input_layer.name
+            if isinstance(self._inputs_struct, dict):
+                name = next(iter(self._inputs_struct))
         else:
             name = getattr(self, "_input_name", None)
         ndim = None if self._input_shape is None else len(self._input_shape)
-        return {"input_name": name, "sample_ndim": ndim}
+        return {"input_name": name, "sample_ndim": ndim, "output_key": self._output_key()}
 
     def _input_structures(self, what: str, x, y=None, sample_weight=None):
         """Keras's input structures read as fastnn's one input and output
@@ -3846,7 +3869,9 @@ class _TrackedMetrics:
         return f"<{kind} name={self.name}>"
 
 
-def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_ndim=None):
+def _single_structures(
+    x, y=None, sample_weight=None, input_name=None, sample_ndim=None, output_key=None
+):
     """Keras reads a list or tuple of arrays as one array per model input
     (or output); fastnn models have one of each, so a one-element list of a
     batched array is that array, as Keras unwraps it: ``predict([x])``,
@@ -3854,7 +3879,8 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
     stays data, as before, and so does a list holding one sample of a model
     whose samples have `sample_ndim` axes (``predict([image])``). A dict of
     inputs by name, ``{input_name: x}``, is `x` (Keras's error when that name
-    is missing)."""
+    is missing); so is a dict of targets (and of sample weights) keyed by
+    `output_key`, the key of a model's one output given as a dict."""
     x = _densified(x, "x")  # (a SciPy dok_matrix is a dict too)
     if isinstance(x, dict):
         if input_name is None:
@@ -3870,6 +3896,9 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
                 f"keys {list(x)}. Expected the following keys: {expected}"
             )
         x = x[input_name]
+    if output_key is not None:
+        y = _output_entry(y, output_key, "y")
+        sample_weight = _output_entry(sample_weight, output_key, "sample_weight")
 
     def unwrap(value, rows):
         if not isinstance(value, (list, tuple)) or len(value) != 1:
@@ -3892,6 +3921,20 @@ def _single_structures(x, y=None, sample_weight=None, input_name=None, sample_nd
     rows = len(x) if hasattr(x, "__len__") and getattr(x, "ndim", 1) >= 1 else None
     y = _frame_values(_series_column(_densified(plain_tensor(unwrap(y, rows)), "y"), "y"), "y")
     return x, y, _densified(plain_tensor(unwrap(sample_weight, rows)), "sample_weight")
+
+
+def _output_entry(value, key: str, what: str):
+    """`value` (targets or sample weights) of a model whose one output is
+    ``{key: tensor}``: a dict's entry for `key`, as Keras's loss matches it
+    (its error when the key is missing); anything else as it is."""
+    if not isinstance(value, dict):
+        return value
+    if key not in value:
+        raise ValueError(
+            f"{what} is a dict with keys {list(value)[:8]}, but the model's output is keyed "
+            f"{key!r} (its `outputs` dict): pass {{{key!r}: array}} or the array itself"
+        )
+    return value[key]
 
 
 def _series_column(value, what: str):
@@ -4138,14 +4181,14 @@ def _squeeze_sample_weight(sample_weight):
     return sample_weight
 
 
-def _unpack_validation(validation_data, input_name=None, sample_ndim=None):
+def _unpack_validation(validation_data, input_name=None, sample_ndim=None, output_key=None):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError(
             "`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
             f"val_sample_weight). Received: {type(validation_data).__name__}"
         )
     x, y, *rest = validation_data
-    return _single_structures(x, y, rest[0] if rest else None, input_name, sample_ndim)
+    return _single_structures(x, y, rest[0] if rest else None, input_name, sample_ndim, output_key)
 
 
 def _merge_class_weight(y, sample_weight, class_weight):
@@ -4413,17 +4456,19 @@ def _tensor_name(leaf) -> str:
     return _tensor_layer_name(leaf)
 
 
+def _is_tensor_end(end) -> bool:
+    """A config's ``[layer name, node index, tensor index]`` leaf."""
+    return isinstance(end, (list, tuple)) and len(end) == 3 and isinstance(end[0], str)
+
+
 def _config_outputs(ends, tensors: dict):
     """A config's ``output_layers`` as the tensors it names, read as Keras's
     functional_from_config reads them (a ``[name, node, index]`` leaf; dicts,
     lists and tuples around leaves)."""
     from fastnn import functional
 
-    def is_end(end) -> bool:
-        return isinstance(end, (list, tuple)) and len(end) == 3 and isinstance(end[0], str)
-
     def tensor(end):
-        if not is_end(end):
+        if not _is_tensor_end(end):
             raise ValueError(f"output_layers: a malformed entry {end!r:.200}")
         if end[0] not in tensors:
             raise ValueError(
@@ -4432,7 +4477,7 @@ def _config_outputs(ends, tensors: dict):
             )
         return tensors[end[0]]
 
-    return functional.map_outputs(ends, tensor, is_leaf=is_end)
+    return functional.map_outputs(ends, tensor, is_leaf=_is_tensor_end)
 
 
 class Model(Sequential):
@@ -4454,11 +4499,19 @@ class Model(Sequential):
     values in the structure of `outputs` (a list for a list, a dict with
     sorted keys for a dict, a list or tuple of one unpacked, as Keras), from
     one pass through the engine. Such a model predicts, saves and loads;
-    fastnn trains models with one output, so `compile` refuses it.
+    fastnn trains models with one output, so `compile` refuses it. A list
+    or dict of one output is that output: ``Model(i, {"out": o})`` trains
+    (a loss, targets and sample weights keyed ``"out"``, or plain), with
+    Keras's log names, and predicts ``{"out": array}``.
+
+    `inputs` given as a dict, ``Model({"feat": i}, o)``, names the input
+    ``"feat"`` for data dicts (``predict({"feat": x})``) and the config's
+    ``input_layers``, as Keras does; otherwise a data dict is keyed by the
+    Input's name.
 
     Args:
         inputs: the `Input(...)` the layers were called on (or a one-element
-            list of it).
+            list of it, or a dict of one entry).
         outputs: what the last call returned, or a list, tuple or dict
             (nested as Keras allows) of tensors on one chain of layers from
             `inputs`: outputs of its layers or `inputs` itself, repeats
@@ -4491,6 +4544,16 @@ class Model(Sequential):
         trainable = True if trainable is None else bool(trainable)
         from fastnn import functional
 
+        if isinstance(inputs, dict):
+            for key, value in inputs.items():
+                if isinstance(value, _layers.InputLayer) and key != value.name:
+                    warnings.warn(  # Keras's words (keras/src/models/functional.py)
+                        "When providing `inputs` as a dict, all keys in the dict must match the "
+                        f"names of the corresponding tensors. Received key '{key}' mapping to "
+                        f"value {value} which has name '{value.name}'. Change the tensor name to "
+                        f"'{key}' (via `Input(..., name='{key}')`)",
+                        stacklevel=2,
+                    )
         layers, places = functional.chain(inputs, outputs)
         super().__init__(
             layers, name=name or _layers._unique_name("functional"), trainable=trainable
@@ -4546,7 +4609,10 @@ class Model(Sequential):
             "name": self.name,
             "trainable": self._trainable,
             "layers": layer_configs,
-            "input_layers": [layer_configs[0]["name"], 0, 0],
+            # Keras's map of the inputs as given: {"key": [name, 0, 0]} for a dict
+            "input_layers": functional.map_outputs(
+                self._inputs_struct, lambda leaf: [layer_configs[0]["name"], 0, 0]
+            ),
             # Keras's map of the outputs as given: [name, 0, 0] per tensor
             "output_layers": functional.map_outputs(
                 self._outputs, lambda leaf: [_tensor_layer_name(leaf), 0, 0]
@@ -4597,11 +4663,20 @@ class Model(Sequential):
             tensors[previous] = outputs
         if inputs is None:
             raise ValueError("the config's layers do not start with an InputLayer")
+        from fastnn import functional
+
         ends = config.get("input_layers")
-        if isinstance(ends, (list, tuple)) and ends and isinstance(ends[0], str):
-            ends = [ends]  # Keras writes one [name, node, tensor] for a single end
-        if ends is not None and [end[0] for end in ends] != [inputs.name]:
-            raise ValueError(f"input_layers {ends!r:.200} is not the chain's start: one input")
+        if ends is not None:
+            # Keras's structure of the inputs as given: [name, node, tensor],
+            # a list of one, or a dict {key: [name, node, tensor]} (whose
+            # key the model's data dicts then use)
+            named = functional.map_outputs(
+                ends, lambda end: end[0] if _is_tensor_end(end) else None, is_leaf=_is_tensor_end
+            )
+            if [name for _, name in functional.flatten_outputs(named)] != [inputs.name]:
+                raise ValueError(f"input_layers {ends!r:.200} is not the chain's start: one input")
+            start = inputs
+            inputs = functional.map_outputs(ends, lambda end: start, is_leaf=_is_tensor_end)
         ends = config.get("output_layers")
         if ends is not None:
             outputs = _config_outputs(ends, tensors)
@@ -4959,7 +5034,7 @@ def _compile_loaded(model, compile_config: dict) -> None:
             f"get_compile_config() gives), got {type(compile_config).__name__} "
             f"{compile_config!r:.80}"
         )
-    if model._output_structure is None:
+    if not model._several_outputs():
         # Keras saves compile(metrics=[None]) as given and loads the file; its
         # first evaluate or fit would refuse the None: here it is left out
         compile_config = {
