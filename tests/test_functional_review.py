@@ -211,3 +211,10 @@ def test_two_outputs_in_a_dict_still_refused_by_compile():
     model = Model(inputs, {"a": hidden, "b": layers.Dense(2)(hidden)})
     with pytest.raises(ValueError, match="fastnn trains models with one output"):
         model.compile("sgd", "mse")
+
+
+def test_clone_model_keeps_the_dict_inputs():
+    model = dict_input_model(fastnn)
+    clone = fastnn.models.clone_model(model)
+    assert clone.get_config()["input_layers"] == {"feat": ["inp", 0, 0]}
+    assert clone.predict({"feat": X}, verbose=0).shape == (8, 2)

@@ -4842,7 +4842,11 @@ def clone_model(
             )
         place = {id(leaf): p for leaf, p in zip(model._output_leaves, model._output_places)}
         outputs = map_outputs(model._outputs, lambda leaf: nodes[place[id(leaf)]])
-        clone = Model(inputs, outputs, name=model.name, trainable=model.trainable)
+        if input_tensors is None:  # the structure of model.input (a dict's key), as Keras
+            inputs = map_outputs(model._inputs_struct, lambda leaf: nodes[0])
+        with warnings.catch_warnings():  # (a dict key that is not the Input's name: warned once)
+            warnings.filterwarnings("ignore", "When providing `inputs` as a dict", UserWarning)
+            clone = Model(inputs, outputs, name=model.name, trainable=model.trainable)
     else:
         stack = new_layers if inputs is None else [inputs, *new_layers]
         clone = Sequential(stack, name=model.name, trainable=model.trainable)
