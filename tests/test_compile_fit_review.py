@@ -259,12 +259,9 @@ def run_all(model, x, y, verbose, callbacks=()):
     model.predict(x, batch_size=16, verbose=verbose, callbacks=callbacks)
 
 
-@pytest.mark.parametrize(
-    "verbose", [None, 0.0, 1.0, 2.0, np.float32(2.0), 3.0], ids=lambda v: repr(v)
-)
-def test_verbose_prints_what_keras_prints(capsys, verbose):
-    """None and 0.0 are silent, 1.0 the bar, 2.0 a line per epoch, 3.0 only
-    fit's "Epoch i/n" lines: Keras's ProgbarLogger compares the value."""
+def keras_printed(capsys, verbose):
+    """fastnn's compiled twin of a Keras model, the data, and the lines Keras
+    printed running fit, evaluate and predict with `verbose`."""
     keras = keras_or_skip()
     x, ids = data()
     theirs, ours = pair(keras, CLASSES)
@@ -273,7 +270,16 @@ def test_verbose_prints_what_keras_prints(capsys, verbose):
     capsys.readouterr()
     with keras_quiet():
         run_all(theirs, x, ids, verbose)
-    expected = shown(capsys.readouterr().out)
+    return ours, x, ids, shown(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    "verbose", [None, 0.0, 1.0, 2.0, np.float32(2.0), 3.0], ids=lambda v: repr(v)
+)
+def test_verbose_prints_what_keras_prints(capsys, verbose):
+    """None and 0.0 are silent, 1.0 the bar, 2.0 a line per epoch, 3.0 only
+    fit's "Epoch i/n" lines: Keras's ProgbarLogger compares the value."""
+    ours, x, ids, expected = keras_printed(capsys, verbose)
     run_all(ours, x, ids, verbose)
     assert shown(capsys.readouterr().out) == expected
     assert bool(expected) == (verbose not in (None, 0))
@@ -345,15 +351,8 @@ def test_verbose_mistakes_are_refused_where_keras_only_prints_epoch_lines(capsys
     """Deliberate difference: Keras draws no bar for these and prints only
     fit's "Epoch i/n" lines (a string or a fractional number is none of its
     modes); fastnn names the mistake."""
-    keras = keras_or_skip()
-    x, ids = data()
-    theirs, ours = pair(keras, CLASSES)
-    for model in (theirs, ours):
-        model.compile("sgd", "sparse_categorical_crossentropy")
-    capsys.readouterr()
-    with keras_quiet():
-        run_all(theirs, x, ids, verbose)
-    assert shown(capsys.readouterr().out) == ["Epoch 1/2", "Epoch 2/2"]
+    ours, x, ids, printed = keras_printed(capsys, verbose)
+    assert printed == ["Epoch 1/2", "Epoch 2/2"]
     message = "`verbose` must be 'auto', None or a whole number"
     with pytest.raises(ValueError, match=message):
         ours.fit(x, ids, epochs=2, verbose=verbose)
