@@ -175,9 +175,17 @@ def test_straggler_backoff(threads):
             narrowed = True
             break
     assert narrowed
-    time.sleep(0.3)
-    report = _core._team_selftest(threads, 4, straggle_us=3000)
-    assert report["straggled_width"] == threads
+    # After the longest back-off the full width is tried again. Retried too: a
+    # genuine pre-emption of the selftest's first task (another job on the
+    # cores) starts a new back-off before the straggling task is posted.
+    widths = []
+    for _attempt in range(5):
+        time.sleep(0.3)
+        report = _core._team_selftest(threads, 4, straggle_us=3000)
+        widths.append(report["straggled_width"])
+        if widths[-1] == threads:
+            break
+    assert widths[-1] == threads, widths
     _core._set_straggler_backoff(False)
     counted = False
     for _attempt in range(5):
