@@ -13,7 +13,6 @@ writes its plain lines, not the redrawn terminal bar.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 __all__ = [
@@ -24,7 +23,14 @@ __all__ = [
 ]
 
 _interactive = True
-logger = logging.getLogger("fastnn")
+
+
+def _logger():
+    """The ``"fastnn"`` logger (logging is imported when first needed: it
+    adds milliseconds to ``import fastnn``)."""
+    import logging
+
+    return logging.getLogger("fastnn")
 
 
 def enable_interactive_logging() -> None:
@@ -51,6 +57,7 @@ def print_msg(message, line_break: bool = True) -> None:
     INFO record of the ``"fastnn"`` logger."""
     message = str(message)
     if not _interactive:
+        logger = _logger()
         for line in message.split("\n"):
             if line.strip():
                 logger.info(line)
