@@ -171,10 +171,12 @@ def test_call_training_true_without_dropout_is_inference():
     np.testing.assert_array_equal(model(x, training=True), model(x))
 
 
-def test_call_training_true_with_dropout_is_refused_clearly():
+def test_call_training_true_with_dropout_draws_masks():
     model = regression_model(dropout=0.5)
-    with pytest.raises(NotImplementedError, match=r"training=True\) would apply the Dropout"):
-        model(data()[0], training=True)
+    x = data()[0]
+    first, second = model(x, training=True), model(x, training=True)
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(first, model(x))
 
 
 def test_call_training_is_keyword_only():

@@ -126,8 +126,8 @@ def test_eager_calls_take_torch_tensors_and_give_torch_tensors():
         assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
 
 
-def test_random_layers_in_training_mode_are_refused_unless_they_draw_nothing():
-    x = np.ones((2, 4), np.float32)
+def test_random_layers_in_training_mode_draw_unless_they_draw_nothing():
+    x = np.ones((20, 4), np.float32)
     for layer in (
         layers.Dropout(0.5),
         layers.GaussianNoise(0.1),
@@ -136,8 +136,7 @@ def test_random_layers_in_training_mode_are_refused_unless_they_draw_nothing():
     ):
         np.testing.assert_array_equal(layer(x), x)
         np.testing.assert_array_equal(layer(x, training=False), x)
-        with pytest.raises(NotImplementedError, match="training=True.*Monte Carlo"):
-            layer(x, training=True)
+        assert not np.array_equal(layer(x, training=True), x)
     # rate 0: Keras returns the input in training mode too
     np.testing.assert_array_equal(layers.Dropout(0.0)(x, training=True), x)
     np.testing.assert_array_equal(layers.GaussianNoise(0.0)(x, training=True), x)

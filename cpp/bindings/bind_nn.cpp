@@ -656,7 +656,8 @@ void bind_nn(py::module_& m) {
           "or 'mean_with_sample_weight' of each batch's weighted losses.")
       .def(
           "predict",
-          [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite) {
+          [](Network& n, const py::handle& x_obj, int64_t batch_size, bool check_finite,
+             bool training) {
             FloatArray x       = checked_x(n, x_obj, check_finite);
             const int64_t rows = x.shape(0);
             FloatArray out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(rows),
@@ -665,15 +666,19 @@ void bind_nn(py::module_& m) {
             float* op       = out.mutable_data();
             {
               py::gil_scoped_release release;
-              n.predict(xp, rows, op, batch_size);
+              n.predict(xp, rows, op, batch_size, training);
             }
             return out;
           },
-          py::arg("x"), py::arg("batch_size") = 32, py::arg("check_finite") = true)
+          py::arg("x"), py::arg("batch_size") = 32, py::arg("check_finite") = true,
+          py::arg("training") = false,
+          "network(x), batch_size rows at a time; training=True: Keras's model(x, "
+          "training=True), all rows in one training-mode pass (new dropout and noise draws, "
+          "BatchNormalization on the rows' statistics, its moving ones updated).")
       .def(
           "predict_outputs",
           [](Network& n, const py::handle& x_obj, const std::vector<int64_t>& layers,
-             int64_t batch_size, bool check_finite) {
+             int64_t batch_size, bool check_finite, bool training) {
             FloatArray x       = checked_x(n, x_obj, check_finite);
             const int64_t rows = x.shape(0);
             py::list result;
@@ -688,12 +693,12 @@ void bind_nn(py::module_& m) {
             const float* xp = x.data();
             {
               py::gil_scoped_release release;
-              n.predict_outputs(xp, rows, batch_size, layers, outs);
+              n.predict_outputs(xp, rows, batch_size, layers, outs, training);
             }
             return result;
           },
           py::arg("x"), py::arg("layers"), py::arg("batch_size") = 32,
-          py::arg("check_finite") = true,
+          py::arg("check_finite") = true, py::arg("training") = false,
           "predict, keeping the outputs of several layers of the same forward passes: one "
           "float32 (n, width) array per entry of `layers` (layer indices; -1: the input x).")
       .def(

@@ -541,9 +541,11 @@ const float* Network::forward(const float* x, int64_t rows, bool training,
         const int64_t n  = rows * S.out;
         const float rate = L.rate;
         // the same key for every random layer type: (seed, iteration, layer)
-        const uint64_t key =
+        uint64_t key =
             mix64(L.seed ^ mix64(static_cast<uint64_t>(iterations_) * 0xD1B54A32D192ED03ull +
                                  static_cast<uint64_t>(i)));
+        // model(x, training=True): each call its own stream (none in training)
+        if (draw_stream_ != 0) key = mix64(key ^ mix64(draw_stream_ * 0x9E3779B97F4A7C15ull));
         const LayerType type = L.type;
         const float scale    = 1.0f / (1.0f - rate);
         const double rate64 = std::isnan(L.rate_double) ? static_cast<double>(rate) : L.rate_double;
@@ -903,12 +905,13 @@ int64_t Network::width(int64_t layer) const {
   return layer < 0 ? input_dim_ : widths_[static_cast<size_t>(layer)];
 }
 
-void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size) {
-  predict_outputs(x, rows, batch_size, {static_cast<int64_t>(layers_.size()) - 1}, {out});
+void Network::predict(const float* x, int64_t rows, float* out, int64_t batch_size, bool training) {
+  predict_outputs(x, rows, batch_size, {static_cast<int64_t>(layers_.size()) - 1}, {out}, training);
 }
 
 void Network::predict_outputs(const float* x, int64_t rows, int64_t batch_size,
-                              const std::vector<int64_t>& layers, const std::vector<float*>& outs) {
+                              const std::vector<int64_t>& layers, const std::vector<float*>& outs,
+                              bool training) {
   if (layers.size() != outs.size())
     throw std::invalid_argument("predict_outputs: " + std::to_string(layers.size()) +
                                 " layers but " + std::to_string(outs.size()) + " outputs");
@@ -928,16 +931,23 @@ void Network::predict_outputs(const float* x, int64_t rows, int64_t batch_size,
   // network's predict (session 19: 117 ms for 1,024 rows against 52 ms).
   // (Not with an activity regularizer: model.losses then reports the
   // penalty of the last batch of the user's batch_size, as Keras's.)
+  // (Training mode: all rows in one pass, whose statistics a
+  // BatchNormalization layer uses, as Keras's call.)
   const bool activity       = std::any_of(layers_.begin(), layers_.end(), has_activity);
   const int64_t budget_rows = std::max<int64_t>(1, kInferenceChunkFloats / max_width_);
   const int64_t piece       = activity ? batch_size : std::max(batch_size, budget_rows);
-  batch_size                = std::min({rows, kInferenceChunkRows, piece});
+  batch_size                = training ? rows : std::min({rows, kInferenceChunkRows, piece});
   reserve(batch_size);
+  struct StreamGuard {  // the stream back to training's (0), exceptions included
+    uint64_t& stream;
+    ~StreamGuard() { stream = 0; }
+  } guard{draw_stream_};
+  if (training) draw_stream_ = ++eager_draws_;
   runtime::run_in_team(team_threads(batch_size, 1), [&] {
     for (int64_t off = 0; off < rows; off += batch_size) {
       const int64_t r = std::min(batch_size, rows - off);
       const float* in = x + off * input_dim_;
-      forward(in, r, false);
+      forward(in, r, training);
       // out_ptr_[i]: layer i's output (the input itself for an identity layer)
       for (size_t k = 0; k < layers.size(); ++k) {
         const float* y = layers[k] < 0 ? in : out_ptr_[static_cast<size_t>(layers[k])];

@@ -312,14 +312,22 @@ class Network {
 
   // Inference: out (rows, output_dim) = network(x), batch_size rows at a time
   // (batch_size <= 0: all rows at once). No gradients kept.
-  void predict(const float* x, int64_t rows, float* out, int64_t batch_size);
+  //
+  // training = true is Keras's model(x, training=True) (Monte Carlo dropout):
+  // all rows in one forward pass in training mode, no loss, no gradients.
+  // Dropout and noise layers draw a new mask on each such call (the keys of
+  // a training step's masks with a per-call stream mixed in, so fit's masks
+  // stay what they were), and a trainable BatchNormalization uses the rows'
+  // statistics and updates its moving ones, as Keras's call does.
+  void predict(const float* x, int64_t rows, float* out, int64_t batch_size, bool training = false);
   // predict keeping several layers' outputs from the same forward passes:
-  // outs[k] (rows, width(layers[k])) receives layer layers[k]'s output in
-  // inference mode, -1 the input x itself (a feature extractor's
-  // intermediate activations). std::invalid_argument for a layer index
-  // outside [-1, layers) or sizes that differ.
+  // outs[k] (rows, width(layers[k])) receives layer layers[k]'s output,
+  // -1 the input x itself (a feature extractor's intermediate activations).
+  // std::invalid_argument for a layer index outside [-1, layers) or sizes
+  // that differ.
   void predict_outputs(const float* x, int64_t rows, int64_t batch_size,
-                       const std::vector<int64_t>& layers, const std::vector<float*>& outs);
+                       const std::vector<int64_t>& layers, const std::vector<float*>& outs,
+                       bool training = false);
 
   // Forward (training mode) + loss + backward into grads(); returns the
   // batch's loss and metric sums (steps = 1). Does not update the weights.
@@ -467,6 +475,10 @@ class Network {
   runtime::AlignedBuffer<int32_t> lg_[2];
 
   int64_t iterations_ = 0;
+  // predict(training = true) calls so far, and the one running (0 inside
+  // fit and train_on_batch): mixed into the random layers' keys.
+  uint64_t eager_draws_ = 0;
+  uint64_t draw_stream_ = 0;
   // The activity penalties of the last forward pass, summed over its rows
   // (each layer's l1 * sum|y| + l2 * sum y^2): a batch's loss_sum gains it.
   double activity_sum_ = 0.0;

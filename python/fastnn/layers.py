@@ -1635,23 +1635,33 @@ class _RandomLayer(Layer):
     @_torch_in_torch_out
     def __call__(self, inputs, *args, training=None, **kwargs):
         """On `Input(...)` (functional API), a symbolic tensor; on an array,
-        Keras's eager call in inference mode (``training`` None or False):
-        the values unchanged, in float32. In training mode the layer draws
-        its noise only inside fit and train_on_batch, so ``training=True``
-        is refused (NotImplementedError, as ``model(x, training=True)``),
-        unless the rate (or stddev) is 0, where Keras returns the input too.
-        """
+        Keras's eager call in float32: in inference mode (``training`` None
+        or False) the values unchanged; with ``training=True`` the layer's
+        noise, a new draw on every call (Monte Carlo dropout), from a
+        `fastnn.random.SeedGenerator` of the layer's `seed` (None: one drawn
+        from `fastnn.utils.set_random_seed`'s stream), as Keras's layer
+        draws from its own seed generator. (Inside a model, fit and
+        ``model(x, training=True)`` draw in the engine instead.)"""
         if _is_symbolic_call(inputs):
             return super().__call__(inputs, *args, training=training, **kwargs)
         x = _eager_values(self, inputs, args, kwargs)
         if training and self._random():
-            raise NotImplementedError(
-                f"{type(self).__name__} layer {self.name!r} called with training=True: fastnn "
-                "draws dropout and noise only inside fit and train_on_batch (no Monte Carlo "
-                "dropout). Call the layer with training=False (or None) for its inference "
-                "output, the input itself."
-            )
+            return np.asarray(self._noisy(x), dtype=np.float32).view(_EagerArray)
         return x.view(_EagerArray)
+
+    def _seed_generator(self):
+        """The eager calls' `SeedGenerator`, made on the first one."""
+        from fastnn.random import SeedGenerator
+
+        generator = self.__dict__.get("_eager_seed_generator")
+        if generator is None:
+            generator = SeedGenerator(self.seed)
+            self.__dict__["_eager_seed_generator"] = generator
+        return generator
+
+    def _noisy(self, x: np.ndarray) -> np.ndarray:
+        """Keras's training-mode expression of the layer on float32 `x`."""
+        raise NotImplementedError
 
 
 def _seed_argument(value):
@@ -1744,6 +1754,11 @@ class Dropout(_RandomLayer):
         self.noise_shape = noise_shape
         self.seed = seed
 
+    def _noisy(self, x: np.ndarray) -> np.ndarray:
+        from fastnn import random
+
+        return random.dropout(x, self.rate, seed=self._seed_generator())
+
     def get_config(self) -> dict:
         config = super().get_config()
         return {**config, "rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape}
@@ -1775,6 +1790,14 @@ class GaussianNoise(_RandomLayer):
     def _param(self) -> float:
         return self.stddev
 
+    def _noisy(self, x: np.ndarray) -> np.ndarray:
+        from fastnn import random
+
+        noise = random.normal(
+            x.shape, stddev=self.stddev, dtype="float32", seed=self._seed_generator()
+        )
+        return x + noise
+
     def get_config(self) -> dict:
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
@@ -1803,6 +1826,15 @@ class GaussianDropout(_RandomLayer):
         super().__init__(**kwargs)
         self.rate = rate
         self.seed = seed
+
+    def _noisy(self, x: np.ndarray) -> np.ndarray:
+        from fastnn import random
+
+        stddev = math.sqrt(self.rate / (1.0 - self.rate))
+        noise = random.normal(
+            x.shape, mean=1.0, stddev=stddev, dtype="float32", seed=self._seed_generator()
+        )
+        return x * noise
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
@@ -1839,6 +1871,20 @@ class AlphaDropout(_RandomLayer):
         self.rate = rate
         self.noise_shape = noise_shape
         self.seed = seed
+
+    def _noisy(self, x: np.ndarray) -> np.ndarray:
+        """keras/src/layers/regularization/alpha_dropout.py: float32 tensors
+        combined with Python floats (a, b, alpha_p rounded to float32)."""
+        from fastnn import random
+
+        rate = float(self.rate)
+        alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+        uniform = random.uniform(x.shape, dtype="float32", seed=self._seed_generator())
+        kept = (uniform >= np.float32(rate)).astype(np.float32)
+        a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+        b = -a * alpha_p * rate
+        mixed = x * kept + np.float32(alpha_p) * (np.float32(1.0) - kept)
+        return np.float32(a) * mixed + np.float32(b)
 
     def get_config(self) -> dict:
         config = super().get_config()

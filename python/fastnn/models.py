@@ -1237,22 +1237,29 @@ class Sequential:
         """`_prepare_x`'s `kept` for a predict: a dict with several outputs."""
         return None if self._output_structure is None else {}
 
-    def _outputs_of(self, net, x: np.ndarray, batch_size: int, kept: Optional[dict]):
+    def _outputs_of(
+        self, net, x: np.ndarray, batch_size: int, kept: Optional[dict], training: bool = False
+    ):
         """What predict returns for `x` prepared by ``_prepare_x(x, kept)``:
         the one output, ``(n, *output_shape)``, or with several outputs the
         list of theirs in `outputs` order (`_pack` makes the structure).
         Every output of the engine's layers comes from the same passes
         (`Network.predict_outputs`); one before them is the inputs after
-        the normalizers up to it (`kept`)."""
+        the normalizers up to it (`kept`). `training`: one training-mode
+        pass over all of `x` (``model(x, training=True)``)."""
         if kept is None:
-            out = net.predict(x, batch_size)
+            out = net.predict(x, batch_size, training=training)
             shape = self._output_shape  # (Reshape last, or preprocessing layers only)
             if len(shape) == 1 or out.shape[1] != math.prod(shape):  # (a net rebuilt meanwhile)
                 return out
             return out.reshape(len(out), *shape)
         places = [self._places[place] for place in self._output_places]
         layers = sorted({layer for layer, _, _ in places if layer >= 0})
-        computed = dict(zip(layers, net.predict_outputs(x, layers, batch_size))) if layers else {}
+        computed = (
+            dict(zip(layers, net.predict_outputs(x, layers, batch_size, training=training)))
+            if layers
+            else {}
+        )
         outputs, given = [], set()
         for layer, normalized, shape in places:
             value = computed[layer] if layer >= 0 else kept[normalized]
@@ -1595,15 +1602,18 @@ class Sequential:
     def _predict_batch(self, what, x):
         return self._pack(self._batch_outputs(what, x))
 
-    def _batch_outputs(self, what, x):
-        """`_outputs_of` for all of `x` at once."""
+    def _batch_outputs(self, what, x, training: bool = False):
+        """`_outputs_of` for all of `x` at once (in training mode: Keras's
+        ``model(x, training=True)``)."""
         if type(x) is not np.ndarray:
             x = self._input_structures(what, x)[0]
         kept = self._kept()
         x = self._prepare_x(x, kept)
         if self._borrowed:
             self._borrow_in_to_read()
-        return self._outputs_of(self._net, x, 0, kept)
+        if training:
+            self._sync_trainable()  # frozen BatchNormalization layers run in inference mode
+        return self._outputs_of(self._net, x, 0, kept, training)
 
     def _format(self, result: dict, return_dict: bool):
         logs = self._logs(result)
@@ -2463,12 +2473,12 @@ class Sequential:
         Args:
             x: ``(n, *input_shape)`` array-like or torch tensor.
             training: `None` or `False` run the inference pass, as in Keras.
-                `True` gives the same outputs when no Dropout layer has a
-                rate above 0 and no BatchNormalization layer trains (the
-                other layers behave the same in both modes); with such a
-                layer it raises `NotImplementedError`,
-                since fastnn's training-mode forward pass runs only inside
-                `fit`/`train_on_batch`. Defaults to `None`.
+                `True` runs all of `x` through one training-mode pass, as
+                Keras's call does (Monte Carlo dropout): Dropout and the
+                noise layers draw a new mask or noise on every call, and a
+                trainable BatchNormalization (in a trainable model) uses the
+                statistics of `x` and updates its moving mean and variance.
+                No loss, gradients or weight update. Defaults to `None`.
             mask: accepted and ignored, as Keras 3 ignores it for these
                 layers (none of them takes a mask). Defaults to `None`.
         """
@@ -2505,26 +2515,8 @@ class Sequential:
             if self._output_structure is None:
                 return x
             return self._pack([nodes[place] for place in self._output_places])
-        if training:
-            dropouts = [
-                layer.name
-                for layer in self._layers
-                if isinstance(layer, _layers._RandomLayer)
-                and layer._random()
-                or isinstance(layer, _layers.BatchNormalization)
-                and self._trainable
-                and layer.trainable
-            ]
-            if dropouts:
-                raise NotImplementedError(
-                    f"model(x, training=True) would apply the Dropout, noise or BatchNormalization "
-                    f"layer(s) {dropouts} in training mode; "
-                    "fastnn runs its training-mode forward pass only inside fit and "
-                    "train_on_batch. Call the model with training=False (or None) for "
-                    "inference outputs."
-                )
         # NumPy arrays that also have the Keras tensor's numpy() (model(x).numpy())
-        outputs = self._batch_outputs("call", x)
+        outputs = self._batch_outputs("call", x, training=bool(training))
         if self._output_structure is None:
             return outputs.view(_layers._EagerArray)
         return self._pack([output.view(_layers._EagerArray) for output in outputs])
