@@ -147,6 +147,8 @@ CASES = [
     ("F1Score", {}, "onehot"),
     ("F1Score", {"average": "micro"}, "onehot"),
     ("F1Score", {"average": "weighted", "threshold": 0.3}, "binary"),
+    ("PearsonCorrelation", {}, "regression"),
+    ("ConcordanceCorrelation", {}, "regression"),
 ]
 PER_OUTPUT = {"R2Score", "FBetaScore", "F1Score"}  # Keras builds their state on the first update
 

@@ -42,6 +42,7 @@ __all__ = [
     "CategoricalAccuracy",
     "CategoricalCrossentropy",
     "CategoricalHinge",
+    "ConcordanceCorrelation",
     "CosineSimilarity",
     "F1Score",
     "FBetaScore",
@@ -67,6 +68,7 @@ __all__ = [
     "MeanSquaredError",
     "MeanSquaredLogarithmicError",
     "Metric",
+    "PearsonCorrelation",
     "Poisson",
     "RootMeanSquaredError",
     "SparseCategoricalAccuracy",
@@ -82,6 +84,7 @@ __all__ = [
     "categorical_crossentropy",
     "categorical_focal_crossentropy",
     "categorical_hinge",
+    "concordance_correlation",
     "deserialize",
     "get",
     "hinge",
@@ -94,6 +97,7 @@ __all__ = [
     "mean_absolute_percentage_error",
     "mean_squared_error",
     "mean_squared_logarithmic_error",
+    "pearson_correlation",
     "poisson",
     "resolve",
     "resolve_metrics",
@@ -852,6 +856,125 @@ class Accuracy(MeanMetricWrapper):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _correlation_axis(axis, rank: int, function: str):
+    """`axis` (an int or a tuple of ints) checked against the inputs' rank."""
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{function}: `axis` must be an int or a tuple of ints, got {axis!r}")
+        if not -rank <= a < rank:
+            raise ValueError(
+                f"{function}: axis {a} is out of bounds for inputs of rank {rank} "
+                f"(after aligning y_true with y_pred)"
+            )
+    return tuple(int(a) for a in axes) if isinstance(axis, (tuple, list)) else int(axis)
+
+
+def _correlation_inputs(y_true, y_pred, axis, function: str):
+    """The two functions' inputs as float32 arrays of one shape, and `axis` checked."""
+    y_true, y_pred = _function_inputs(y_true, y_pred, function)
+    y_true, y_pred = _squeeze_or_expand_to_same_rank(y_true, y_pred)
+    _check_broadcast(y_true, y_pred, function, "the same shape")
+    return y_true, y_pred, _correlation_axis(axis, y_pred.ndim, function)
+
+
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Keras 3's ``metrics.pearson_correlation``: each sample's Pearson
+    correlation between `y_true` and `y_pred` along `axis` (the outputs),
+    in float32: the mean of the product of the two standardized vectors
+    (population standard deviations; a constant vector gives NaN, as Keras).
+
+    >>> y_true = [[0, 1, 0.5], [1, 1, 0.2]]
+    >>> y_pred = [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    >>> [round(float(v), 6) for v in pearson_correlation(y_true, y_pred)]
+    [1.0, 0.993399]
+    """
+    y_true, y_pred, axis = _correlation_inputs(y_true, y_pred, axis, "pearson_correlation")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        true_norm = y_true - y_true.mean(axis=axis, keepdims=True)
+        pred_norm = y_pred - y_pred.mean(axis=axis, keepdims=True)
+        true_norm = true_norm / true_norm.std(axis=axis, keepdims=True)
+        pred_norm = pred_norm / pred_norm.std(axis=axis, keepdims=True)
+        return np.asarray((true_norm * pred_norm).mean(axis=axis), dtype=np.float32)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Keras 3's ``metrics.concordance_correlation``, per sample along
+    `axis`, in float32, as Keras 3.15 computes it:
+    ``mean(2 (y_true - mean(y_pred)) (y_pred - mean(y_pred)) / (var(y_true)
+    + var(y_pred) + (mean(y_true) - mean(y_pred))^2 + 1e-7))`` (population
+    variances; centering `y_true` on either mean gives the same mean).
+
+    >>> y_true = [[0, 1, 0.5], [1, 1, 0.2]]
+    >>> y_pred = [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    >>> [round(float(v), 5) for v in concordance_correlation(y_true, y_pred)]
+    [0.97561, 0.98765]
+    """
+    y_true, y_pred, axis = _correlation_inputs(y_true, y_pred, axis, "concordance_correlation")
+    true_mean = y_true.mean(axis=axis, keepdims=True)
+    pred_mean = y_pred.mean(axis=axis, keepdims=True)
+    true_var = (y_true - true_mean).var(axis=axis, keepdims=True)
+    pred_var = (y_pred - pred_mean).var(axis=axis, keepdims=True)
+    covariance = (y_true - pred_mean) * (y_pred - pred_mean)
+    norm = true_var + pred_var + np.square(true_mean - pred_mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.float32(2) * covariance / (norm + np.float32(1e-7))
+    return np.asarray(ratio.mean(axis=axis), dtype=np.float32)
+
+
+class PearsonCorrelation(MeanMetricWrapper):
+    """The mean over the samples of `pearson_correlation` (Keras 3's
+    ``PearsonCorrelation``; computed in Python). Larger is better.
+
+    Args:
+        name: Defaults to `"pearson_correlation"`.
+        dtype: accepted for Keras compatibility.
+        axis: the axis (or axes) along which each sample's correlation is
+            taken. Defaults to `-1`.
+
+    >>> m = PearsonCorrelation()
+    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    >>> round(float(m.result()), 6)
+    0.9967
+    """
+
+    _default_name = "pearson_correlation"
+    direction = "up"
+    _function = staticmethod(pearson_correlation)
+
+    def __init__(self, name=None, dtype=None, axis=-1):
+        if name is None:
+            name = self._default_name
+        super().__init__(type(self)._function, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class ConcordanceCorrelation(PearsonCorrelation):
+    """The mean over the samples of `concordance_correlation` (Keras 3's
+    ``ConcordanceCorrelation``; computed in Python). Larger is better.
+
+    Args:
+        name: Defaults to `"concordance_correlation"`.
+        dtype: accepted for Keras compatibility.
+        axis: as `PearsonCorrelation`'s. Defaults to `-1`.
+
+    >>> m = ConcordanceCorrelation()
+    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    >>> round(float(m.result()), 6)
+    0.981632
+    """
+
+    _default_name = "concordance_correlation"
+    _function = staticmethod(concordance_correlation)
 
 
 class BinaryAccuracy(Metric):
@@ -2551,6 +2674,8 @@ _CLASSES = (
     R2Score,
     FBetaScore,
     F1Score,
+    PearsonCorrelation,
+    ConcordanceCorrelation,
 )
 
 # Names Keras accepts for these metrics: class names, snake-case names, aliases.
