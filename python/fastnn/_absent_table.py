@@ -224,15 +224,6 @@ ABSENT = {
             "classes)), or pass a function fn(y_true, y_pred) of NumPy arrays as a metric: "
             "compile(metrics=[fn])",
         ),
-        (
-            (
-                "ConcordanceCorrelation PearsonCorrelation concordance_correlation "
-                "pearson_correlation"
-            ),
-            "a correlation of labels and predictions along each sample's last axis",
-            "not implemented; pass a function fn(y_true, y_pred) of NumPy arrays as a "
-            "metric (compile(metrics=[fn])), or use numpy.corrcoef on predict's output",
-        ),
     ),
     "mixed_precision": (
         (
