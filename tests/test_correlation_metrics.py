@@ -100,3 +100,39 @@ def test_fit_logs_match_keras(rng):
     assert sorted(ours) == sorted(theirs)
     for key in theirs:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=2e-4, atol=2e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dtype_axis_none_and_scalars_as_keras(rng, name):
+    keras = keras_or_skip()
+    y_true = rng.standard_normal((3, 5))
+    y_pred = 2 * y_true + rng.standard_normal((3, 5))
+    ours = getattr(metrics, name)(y_true, y_pred)  # float64 in: float64 out, as Keras's
+    assert ours.dtype == np.float64
+    # (float64 against an exact reference: Keras's float64 path loses digits)
+    for args, kwargs in (
+        ((y_true.astype(np.float32), y_pred.astype(np.float32)), {"axis": None}),
+        ((1.0, 2.0), {}),
+        ((np.float32(3.0), np.float32(3.5)), {"axis": None}),
+    ):
+        with keras_quiet():
+            expected = keras.ops.convert_to_numpy(getattr(keras.metrics, name)(*args, **kwargs))
+        got = getattr(metrics, name)(*args, **kwargs)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-6)
+    metric = getattr(metrics, CLASSES[name])(axis=None)
+    metric.update_state(y_true, y_pred)
+    assert np.isfinite(float(metric.result()))
+
+
+def test_pearson_float64_is_exact(rng):
+    y_true = 1e4 + 1e-2 * rng.standard_normal((2, 6))
+    y_pred = y_true + 1e-3 * rng.standard_normal((2, 6))
+    expected = [np.corrcoef(t, p)[0, 1] for t, p in zip(y_true, y_pred)]
+    np.testing.assert_allclose(metrics.pearson_correlation(y_true, y_pred), expected, rtol=1e-9)
+
+
+def test_keras_attributes_and_classes():
+    assert metrics.PearsonCorrelation()._direction == "up"
+    assert metrics.ConcordanceCorrelation()._direction == "up"
+    assert not isinstance(metrics.ConcordanceCorrelation(), metrics.PearsonCorrelation)

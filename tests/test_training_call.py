@@ -298,3 +298,61 @@ def test_eager_alpha_dropout_values_match_keras():
     ours = np.asarray(layers.AlphaDropout(0.35, seed=1)(ones, training=True))
     # different generators, the same two values
     assert sorted(np.unique(ours).tolist()) == sorted(np.unique(theirs).tolist())
+
+
+@pytest.mark.parametrize("where", ["nested", "functional", "shared"])
+def test_moving_statistics_reach_a_layer_another_model_holds(rng, where):
+    """The pass updates the statistics of a BatchNormalization built by
+    another model (a nested Sequential, a model called in a graph, a shared
+    layer), as Keras's call updates the layer whichever model runs it."""
+    keras = keras_or_skip()
+    x = (2 + rng.standard_normal((12, 5))).astype(np.float32)
+    results = []
+    for lib in (fastnn, keras):
+        L = lib.layers
+        inner = lib.Sequential([L.Input((5,)), L.Dense(4), L.BatchNormalization(momentum=0.6)])
+        if where == "nested":
+            outer = lib.Sequential([L.Input((5,)), inner, L.Dense(2)])
+        elif where == "functional":
+            inputs = lib.Input((5,))
+            outer = lib.Model(inputs, L.Dense(2)(inner(inputs)))
+        else:
+            outer = lib.Sequential([L.Input((5,)), inner.layers[0], inner.layers[1], L.Dense(2)])
+        results.append((inner, outer))
+    (f_inner, f_outer), (k_inner, k_outer) = results
+    with keras_quiet():
+        f_outer.set_weights(k_outer.get_weights())
+        for _ in range(2):
+            k_outer(x, training=True)
+            f_outer(x, training=True)
+        bn_k, bn_f = k_inner.layers[1], f_inner.layers[1]
+        np.testing.assert_allclose(bn_f.moving_mean, bn_k.moving_mean, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(bn_f.moving_variance, bn_k.moving_variance, rtol=1e-5)
+        for ours, theirs in ((f_inner, k_inner), (f_outer, k_outer)):
+            np.testing.assert_allclose(
+                ours.predict(x, verbose=0),
+                keras.ops.convert_to_numpy(theirs.predict(x, verbose=0)),
+                rtol=1e-4,
+                atol=1e-5,
+            )
+
+
+def test_an_empty_call_resets_the_activity_losses_and_keeps_the_statistics(rng):
+    fastnn.utils.set_random_seed(0)
+    model = models.Sequential(
+        [
+            layers.Input((5,)),
+            layers.Dense(4, activity_regularizer="l2", kernel_initializer="ones"),
+            layers.BatchNormalization(),
+        ]
+    )
+    x = rng.standard_normal((8, 5)).astype(np.float32)
+    model(x, training=True)
+    assert model.losses[0] > 0
+    moving = [w.copy() for w in model.layers[1].get_weights()]
+    out = np.asarray(model(x[:0], training=True))
+    assert out.shape == (0, 4)
+    assert model.losses == [0.0]  # Keras's after an empty pass
+    # (Keras's moving statistics become NaN; fastnn's stay)
+    for w, m in zip(model.layers[1].get_weights(), moving):
+        np.testing.assert_array_equal(w, m)

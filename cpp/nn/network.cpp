@@ -919,7 +919,12 @@ void Network::predict_outputs(const float* x, int64_t rows, int64_t batch_size,
   for (size_t k = 0; k < layers.size(); ++k) widths[k] = width(layers[k]);
   std::lock_guard<std::mutex> lock(mutex_);
   if (batch_size <= 0 || batch_size > rows) batch_size = rows;
-  if (rows == 0) return;
+  if (rows == 0) {  // an empty pass: each activity penalty 0 (Keras's model.losses after it)
+    std::fill(activity_last_.begin(), activity_last_.end(), 0.0);
+    activity_sum_  = 0.0;
+    activity_seen_ = true;
+    return;
+  }
   // Rows are independent and each output row is the same bits whatever rows
   // go through the layers with it, so batch_size only sets the pieces'
   // length. Larger batches are computed kInferenceChunkRows at a time: the

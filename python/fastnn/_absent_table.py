@@ -100,7 +100,8 @@ ABSENT = {
         (
             "export",
             "export of a model for serving (ExportArchive, SavedModel)",
-            "not implemented: save with model.save (.keras) or model.save_weights",
+            "not implemented as a module: model.export(path, format='onnx') writes the model's "
+            "inference pass as an ONNX file (ONNX Runtime runs it); model.save writes .keras",
         ),
         (
             "legacy",

@@ -859,11 +859,16 @@ class Accuracy(MeanMetricWrapper):
 
 
 def _correlation_axis(axis, rank: int, function: str):
-    """`axis` (an int or a tuple of ints) checked against the inputs' rank."""
+    """`axis` (an int, a tuple of ints, or None: every axis) checked against
+    the inputs' rank; scalars reduce over nothing (None), as Keras's."""
+    if axis is None or rank == 0:
+        return None
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{function}: `axis` must be an int or a tuple of ints, got {axis!r}")
+            raise TypeError(
+                f"{function}: `axis` must be an int, a tuple of ints or None, got {axis!r}"
+            )
         if not -rank <= a < rank:
             raise ValueError(
                 f"{function}: axis {a} is out of bounds for inputs of rank {rank} "
@@ -873,8 +878,12 @@ def _correlation_axis(axis, rank: int, function: str):
 
 
 def _correlation_inputs(y_true, y_pred, axis, function: str):
-    """The two functions' inputs as float32 arrays of one shape, and `axis` checked."""
+    """The two functions' inputs as arrays of one shape in `y_pred`'s float
+    dtype (float32 for other dtypes), as Keras casts `y_true` to it, and
+    `axis` checked."""
     y_true, y_pred = _function_inputs(y_true, y_pred, function)
+    dtype = y_pred.dtype if y_pred.dtype.kind == "f" else np.dtype(np.float32)
+    y_true, y_pred = y_true.astype(dtype, copy=False), y_pred.astype(dtype, copy=False)
     y_true, y_pred = _squeeze_or_expand_to_same_rank(y_true, y_pred)
     _check_broadcast(y_true, y_pred, function, "the same shape")
     return y_true, y_pred, _correlation_axis(axis, y_pred.ndim, function)
@@ -883,8 +892,9 @@ def _correlation_inputs(y_true, y_pred, axis, function: str):
 def pearson_correlation(y_true, y_pred, axis=-1):
     """Keras 3's ``metrics.pearson_correlation``: each sample's Pearson
     correlation between `y_true` and `y_pred` along `axis` (the outputs),
-    in float32: the mean of the product of the two standardized vectors
-    (population standard deviations; a constant vector gives NaN, as Keras).
+    in `y_pred`'s float dtype (float32 for others): the mean of the product
+    of the two standardized vectors (population standard deviations; a
+    constant vector gives NaN, as Keras).
 
     >>> y_true = [[0, 1, 0.5], [1, 1, 0.2]]
     >>> y_pred = [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
@@ -897,12 +907,12 @@ def pearson_correlation(y_true, y_pred, axis=-1):
         pred_norm = y_pred - y_pred.mean(axis=axis, keepdims=True)
         true_norm = true_norm / true_norm.std(axis=axis, keepdims=True)
         pred_norm = pred_norm / pred_norm.std(axis=axis, keepdims=True)
-        return np.asarray((true_norm * pred_norm).mean(axis=axis), dtype=np.float32)
+        return np.asarray((true_norm * pred_norm).mean(axis=axis), dtype=y_pred.dtype)
 
 
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Keras 3's ``metrics.concordance_correlation``, per sample along
-    `axis`, in float32, as Keras 3.15 computes it:
+    `axis`, in `y_pred`'s float dtype, as Keras 3.15 computes it:
     ``mean(2 (y_true - mean(y_pred)) (y_pred - mean(y_pred)) / (var(y_true)
     + var(y_pred) + (mean(y_true) - mean(y_pred))^2 + 1e-7))`` (population
     variances; centering `y_true` on either mean gives the same mean).
@@ -920,29 +930,17 @@ def concordance_correlation(y_true, y_pred, axis=-1):
     covariance = (y_true - pred_mean) * (y_pred - pred_mean)
     norm = true_var + pred_var + np.square(true_mean - pred_mean)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.float32(2) * covariance / (norm + np.float32(1e-7))
-    return np.asarray(ratio.mean(axis=axis), dtype=np.float32)
+        ratio = 2 * covariance / (norm + y_pred.dtype.type(1e-7))
+    return np.asarray(ratio.mean(axis=axis), dtype=y_pred.dtype)
 
 
-class PearsonCorrelation(MeanMetricWrapper):
-    """The mean over the samples of `pearson_correlation` (Keras 3's
-    ``PearsonCorrelation``; computed in Python). Larger is better.
+class _CorrelationMetric(MeanMetricWrapper):
+    """A correlation function's per-sample values averaged (Keras's
+    MeanMetricWrapper subclasses of correlation_metrics.py)."""
 
-    Args:
-        name: Defaults to `"pearson_correlation"`.
-        dtype: accepted for Keras compatibility.
-        axis: the axis (or axes) along which each sample's correlation is
-            taken. Defaults to `-1`.
-
-    >>> m = PearsonCorrelation()
-    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
-    >>> round(float(m.result()), 6)
-    0.9967
-    """
-
-    _default_name = "pearson_correlation"
     direction = "up"
-    _function = staticmethod(pearson_correlation)
+    _direction = "up"  # (Keras's attribute name, read by code written for Keras)
+    _function = None
 
     def __init__(self, name=None, dtype=None, axis=-1):
         if name is None:
@@ -958,7 +956,27 @@ class PearsonCorrelation(MeanMetricWrapper):
         return cls(**config)
 
 
-class ConcordanceCorrelation(PearsonCorrelation):
+class PearsonCorrelation(_CorrelationMetric):
+    """The mean over the samples of `pearson_correlation` (Keras 3's
+    ``PearsonCorrelation``; computed in Python). Larger is better.
+
+    Args:
+        name: Defaults to `"pearson_correlation"`.
+        dtype: accepted for Keras compatibility.
+        axis: the axis (or axes, or None for all) along which each sample's
+            correlation is taken. Defaults to `-1`.
+
+    >>> m = PearsonCorrelation()
+    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    >>> round(float(m.result()), 6)
+    0.9967
+    """
+
+    _default_name = "pearson_correlation"
+    _function = staticmethod(pearson_correlation)
+
+
+class ConcordanceCorrelation(_CorrelationMetric):
     """The mean over the samples of `concordance_correlation` (Keras 3's
     ``ConcordanceCorrelation``; computed in Python). Larger is better.
 

@@ -1611,9 +1611,17 @@ class Sequential:
         x = self._prepare_x(x, kept)
         if self._borrowed:
             self._borrow_in_to_read()
-        if training:
-            self._sync_trainable()  # frozen BatchNormalization layers run in inference mode
-        return self._outputs_of(self._net, x, 0, kept, training)
+        if not training:
+            return self._outputs_of(self._net, x, 0, kept)
+        self._sync_trainable()  # frozen BatchNormalization layers run in inference mode
+        outputs = self._outputs_of(self._net, x, 0, kept, training)
+        busy = self._busy
+        if self._borrowed and not (busy.locked() and busy.owner != threading.get_ident()):
+            # BatchNormalization's moving statistics, updated by the pass, back
+            # to the layers another model holds (a model nested in this one,
+            # a layer shared), as fit gives its weights back
+            self._borrow_out()
+        return outputs
 
     def _format(self, result: dict, return_dict: bool):
         logs = self._logs(result)
@@ -2995,6 +3003,39 @@ class Sequential:
         )
 
     # -- saving ----------------------------------------------------------------
+    def export(
+        self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs
+    ) -> None:
+        """Keras 3's ``model.export``: the inference pass as an artifact for
+        serving. fastnn writes ``format="onnx"`` (opset 20): the graph
+        computes what `predict` computes (Dropout and noise layers the
+        identity, BatchNormalization on its moving statistics), with a
+        ``batch`` axis of any length, the input named after the model's
+        Input and the output ``"output_0"``; run it with ONNX Runtime. The
+        file is replaced atomically. Needs the `onnx` package.
+
+        Args:
+            filepath: the file to write (``"model.onnx"``).
+            format: must be ``"onnx"``; Keras's default
+                ``"tf_saved_model"`` and its other formats need TensorFlow
+                or another backend (a ValueError says so).
+            verbose: print Keras's "Saved artifact at ..." (None: yes).
+            input_signature: must be None (the model's input shape).
+            **kwargs: ``opset_version`` (20 or newer).
+
+        Raises:
+            ValueError: another format, an unbuilt model, a bad option.
+            NotImplementedError: several outputs.
+            ImportError: the onnx package is missing.
+        """
+        from fastnn import _onnx_export as _export
+
+        _export.check_format(format)
+        opset_version = kwargs.pop("opset_version", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments for export: {sorted(kwargs)}")
+        _export.export_onnx(self, filepath, verbose, input_signature, opset_version)
+
     def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
         """Saves the model as a `.keras` archive (Keras 3's layout), or as a
         legacy HDF5 file for a name ending in `.h5` or `.hdf5`, as Keras 3.
