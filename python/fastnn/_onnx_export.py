@@ -26,12 +26,12 @@ from typing import Optional
 
 import numpy as np
 
+from fastnn.ops import _SELU_ALPHA, _SELU_SCALE
+
 __all__ = ["export_onnx"]
 
 _OPSET = 20  # Gelu (20), Mish (18), ReduceSumSquare with axes as an input (18)
 _IR_VERSION = 9
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
 _FORMATS = ("tf_saved_model", "onnx", "openvino", "litert", "torch")
 # The engine's defaults of the parametrized activations (ops/activations.cpp).
 _DEFAULT_PARAM = {

@@ -1876,9 +1876,10 @@ class AlphaDropout(_RandomLayer):
         """keras/src/layers/regularization/alpha_dropout.py: float32 tensors
         combined with Python floats (a, b, alpha_p rounded to float32)."""
         from fastnn import random
+        from fastnn.ops import _SELU_ALPHA, _SELU_SCALE
 
         rate = float(self.rate)
-        alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+        alpha_p = -_SELU_ALPHA * _SELU_SCALE
         uniform = random.uniform(x.shape, dtype="float32", seed=self._seed_generator())
         kept = (uniform >= np.float32(rate)).astype(np.float32)
         a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5

@@ -503,14 +503,18 @@ class Sequential:
             for view, value in zip(mine, layer._weights):
                 view[...] = value
 
+    def _trained_by_another_thread(self) -> bool:
+        """Whether another thread is training this model: its network then
+        holds the newest weights (the shared layers get them back after each
+        chunk of steps)."""
+        busy = self._busy
+        return busy.locked() and busy.owner != threading.get_ident()
+
     def _borrow_in_to_read(self) -> None:
         """`_borrow_in` before an inference call, unless another thread is
-        training this model: its network then holds the newest weights (the
-        shared layers get them back after each chunk of steps)."""
-        busy = self._busy
-        if busy.locked() and busy.owner != threading.get_ident():
-            return
-        self._borrow_in()
+        training this model (`_trained_by_another_thread`)."""
+        if not self._trained_by_another_thread():
+            self._borrow_in()
 
     def _borrow_out(self) -> None:
         """Copies the shared layers' weights back after this network trained."""
@@ -1615,8 +1619,7 @@ class Sequential:
             return self._outputs_of(self._net, x, 0, kept)
         self._sync_trainable()  # frozen BatchNormalization layers run in inference mode
         outputs = self._outputs_of(self._net, x, 0, kept, training)
-        busy = self._busy
-        if self._borrowed and not (busy.locked() and busy.owner != threading.get_ident()):
+        if self._borrowed and not self._trained_by_another_thread():
             # BatchNormalization's moving statistics, updated by the pass, back
             # to the layers another model holds (a model nested in this one,
             # a layer shared), as fit gives its weights back
@@ -1655,9 +1658,8 @@ class Sequential:
         evaluation's stay apart. Otherwise the compiled metrics themselves
         run, as in Keras (callbacks read them live, and they hold the last
         run)."""
-        busy = self._busy
-        other = busy.locked() and busy.owner != threading.get_ident()
-        hosts = list(self._metrics) if other else []  # (the engine's metrics hold its sums)
+        # (the engine's metrics hold its sums)
+        hosts = list(self._metrics) if self._trained_by_another_thread() else []
         by_model = _HOST_COPIES.__dict__.setdefault("by_model", {})
         if not hosts or id(self) in by_model:
             yield
