@@ -345,6 +345,11 @@ void BM_optim_rmsprop_centered_momentum(benchmark::State& s) {
   run_case(s, c);
 }
 void BM_optim_adagrad(benchmark::State& s) { run_case(s, make(Kind::adagrad)); }
+// LAMB: two passes (the trust ratio needs the whole tensor's norms first).
+void BM_optim_lamb(benchmark::State& s) { run_case(s, make(Kind::lamb)); }
+void BM_optim_schedule_free_adamw(benchmark::State& s) {
+  run_case(s, make(Kind::schedule_free_adamw));
+}
 
 void args(benchmark::internal::Benchmark* b) {
   for (int64_t n : {int64_t{1} << 20, int64_t{1} << 24})
@@ -361,6 +366,8 @@ BENCHMARK(BM_optim_adamw)->Apply(args);
 BENCHMARK(BM_optim_rmsprop)->Apply(args);
 BENCHMARK(BM_optim_rmsprop_centered_momentum)->Apply(args);
 BENCHMARK(BM_optim_adagrad)->Apply(args);
+BENCHMARK(BM_optim_lamb)->Apply(args);
+BENCHMARK(BM_optim_schedule_free_adamw)->Apply(args);
 BENCHMARK(BM_divide_in_software)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace

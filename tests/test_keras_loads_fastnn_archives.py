@@ -279,6 +279,9 @@ def optimizer_variants():
             l2_shrinkage_regularization_strength=0.01,
             beta=0.1,
         ),
+        "lamb": optimizers.Lamb(
+            schedules.ExponentialDecay(0.02, 4, 0.7), weight_decay=0.01, clipnorm=1.0
+        ),
         "lion": optimizers.Lion(
             schedules.PolynomialDecay(0.001, 10, 1e-4, power=2.0),
             use_ema=True,

@@ -209,8 +209,9 @@ def test_fit_matches_keras(case, frequency):
         lambda m: m.optimizers.Adagrad(use_ema=True),
         lambda m: m.optimizers.AdamW(use_ema=True),
         lambda m: m.optimizers.Adamax(use_ema=True),
+        lambda m: m.optimizers.Lamb(use_ema=True),
     ],
-    ids=["adam-amsgrad", "nadam", "adadelta", "ftrl", "lion", "adagrad", "adamw", "adamax"],
+    ids=["adam-amsgrad", "nadam", "adadelta", "ftrl", "lion", "adagrad", "adamw", "adamax", "lamb"],
 )
 def test_every_optimizer_averages_as_keras(make):
     """The other optimizers: the averages come right after the learning rate,

@@ -30,6 +30,9 @@ CASES = [
     ("Lion", {}),
     ("Adadelta", {}),
     ("Ftrl", {}),
+    ("Lamb", {}),
+    ("ScheduleFreeAdamW", {}),
+    ("ScheduleFreeAdamW", {"use_ema": True}),
     ("Adam", {"use_ema": True}),
 ]
 

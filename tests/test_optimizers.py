@@ -411,10 +411,12 @@ DETERMINISM_CASES = [
 ]
 
 
-def run_steps(kind, kw, sizes, steps=3):
+def run_steps(kind, kw, sizes, steps=3, classes=None):
+    """(weights, slot copies) after `steps` steps of `classes[kind]` (this
+    module's CLASSES by default) on random tensors of `sizes` elements."""
     rng = np.random.default_rng(9)
     ws = [rng.standard_normal(n).astype(np.float32) for n in sizes]
-    opt = CLASSES[kind](learning_rate=0.01, **kw)
+    opt = (classes or CLASSES)[kind](learning_rate=0.01, **kw)
     for _ in range(steps):
         gs = [rng.standard_normal(n).astype(np.float32) for n in sizes]
         opt.apply_gradients(zip(gs, ws))

@@ -74,7 +74,8 @@ Config optim_config_from_dict(const py::dict& d) {
                                               "clip_value",
                                               "use_ema",
                                               "ema_momentum",
-                                              "ema_overwrite_frequency"};
+                                              "ema_overwrite_frequency",
+                                              "warmup_steps"};
   Config c;
   for (auto item : d) {
     const std::string key = py::str(item.first);
@@ -111,6 +112,8 @@ Config optim_config_from_dict(const py::dict& d) {
   if (d.contains("ema_overwrite_frequency"))
     c.ema_overwrite_frequency =
         as_int64(d["ema_overwrite_frequency"], "optimizer config 'ema_overwrite_frequency'");
+  if (d.contains("warmup_steps"))
+    c.warmup_steps = as_int64(d["warmup_steps"], "optimizer config 'warmup_steps'");
   translate_invalid([&] { optim::validate_config(c); });
   return c;
 }
@@ -138,6 +141,7 @@ py::dict optim_config_to_dict(const Config& c) {
   d["use_ema"]                              = c.use_ema;
   d["ema_momentum"]                         = c.ema_momentum;
   d["ema_overwrite_frequency"]              = c.ema_overwrite_frequency;
+  d["warmup_steps"]                         = c.warmup_steps;
   return d;
 }
 

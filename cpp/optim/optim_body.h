@@ -45,7 +45,7 @@ template <class O>
 struct Consts {
   typename O::V lr, wd_lr, scale, clip_hi, clip_lo, momentum, one_minus_beta_1, one_minus_beta_2,
       alpha, epsilon, rho, one_minus_rho, beta_1, beta_2, nadam_m, nadam_g, bias_2, l1_hi, l1_lo,
-      ftrl_l2, ftrl_shrinkage;
+      ftrl_l2, ftrl_shrinkage, bias_1, sf_weight, sf_one_minus_w;
   float ftrl_power;  // the exponent of pow_lanes
 };
 
@@ -74,6 +74,9 @@ Consts<O> make_consts(const StepParams& s) {
   k.ftrl_l2          = O::set1(s.ftrl_l2);
   k.ftrl_shrinkage   = O::set1(s.ftrl_shrinkage);
   k.ftrl_power       = s.ftrl_power;
+  k.bias_1           = O::set1(s.bias_1);
+  k.sf_weight        = O::set1(s.sf_weight);
+  k.sf_one_minus_w   = O::set1(s.sf_one_minus_w);
   return k;
 }
 
@@ -293,6 +296,46 @@ inline void ftrl_at(const Consts<O>& k, CV, SC, WD, SQ, float* p, const float* g
   O::store(p, O::div(O::sub(lc, lin), q));
 }
 
+// keras/src/optimizers/lamb.py, first pass: decay, moments, and the
+// direction u = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + epsilon).
+template <class O, class CV, class SC, class WD>
+inline void lamb_moments_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, float* mp,
+                            float* vp, float* up) {
+  using V   = typename O::V;
+  const V g = load_grad<O, CV::value, SC::value>(k, gp);
+  const V w = load_param<O, WD::value>(k, p);
+  const V m = moving_average<O>(O::load(mp), g, k.one_minus_beta_1);
+  const V v = moving_average<O>(O::load(vp), O::mul(g, g), k.one_minus_beta_2);
+  O::store(mp, m);
+  O::store(vp, v);
+  O::store(up, O::div(O::div(m, k.bias_1), O::add(O::sqrt(O::div(v, k.bias_2)), k.epsilon)));
+  if constexpr (WD::value) O::store(p, w);
+}
+
+// LAMB's second pass: w - (ratio * lr) * u, with k.lr = ratio * lr.
+template <class O>
+inline void lamb_apply_at(const Consts<O>& k, float* p, const float* up) {
+  O::store(p, O::sub(O::load(p), O::mul(k.lr, O::load(up))));
+}
+
+// keras/src/optimizers/schedule_free_adamw.py, with x from the old z (optimizer.h).
+template <class O, class CV, class SC, class WD>
+inline void schedule_free_at(const Consts<O>& k, CV, SC, WD, float* p, const float* gp, float* zp,
+                             float* vp) {
+  using V       = typename O::V;
+  const V g     = load_grad<O, CV::value, SC::value>(k, gp);
+  const V y     = load_param<O, WD::value>(k, p);
+  const V z_old = O::load(zp);
+  const V v     = moving_average<O>(O::load(vp), O::mul(g, g), k.one_minus_beta_2);
+  const V denom = O::add(O::sqrt(O::div(v, k.bias_2)), k.epsilon);
+  const V z     = O::sub(z_old, O::div(O::mul(k.lr, g), denom));
+  const V x_old = O::div(O::sub(y, O::mul(k.one_minus_beta_1, z_old)), k.beta_1);
+  const V x     = O::add(O::mul(k.sf_one_minus_w, x_old), O::mul(k.sf_weight, z));
+  O::store(vp, v);
+  O::store(zp, z);
+  O::store(p, O::add(O::mul(k.one_minus_beta_1, z), O::mul(k.beta_1, x)));
+}
+
 // Calls f(std::bool_constant<b0>{}, std::bool_constant<b1>{}, ...) for the
 // run-time flags, so each combination gets its own branch-free loop.
 template <bool... kDone, class F>
@@ -444,6 +487,33 @@ void ftrl_kernel(const StepParams& s, float* p, const float* g, float* acc, floa
         ftrl_at(k, cv, sc, wd, sq, p + i, g + i, acc + i, linear + i);
       },
       s.ftrl_sqrt);
+}
+
+template <class VecOps>
+void lamb_moments_kernel(const StepParams& s, float* p, const float* g, float* m, float* v,
+                         float* u, int64_t n) {
+  for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
+    lamb_moments_at(k, cv, sc, wd, p + i, g + i, m + i, v + i, u + i);
+  });
+}
+
+template <class VecOps>
+void lamb_apply_kernel(const StepParams& s, float* p, const float* u, int64_t n) {
+  const auto kv        = make_consts<VecOps>(s);
+  const auto ks        = make_consts<ScalarOps>(s);
+  constexpr int64_t kW = VecOps::kWidth;
+  int64_t i            = 0;
+  if constexpr (kW > 1)
+    for (; i + kW <= n; i += kW) lamb_apply_at<VecOps>(kv, p + i, u + i);
+  for (; i < n; ++i) lamb_apply_at<ScalarOps>(ks, p + i, u + i);
+}
+
+template <class VecOps>
+void schedule_free_kernel(const StepParams& s, float* p, const float* g, float* z, float* v,
+                          int64_t n) {
+  for_each_element<VecOps>(s, n, [&](const auto& k, int64_t i, auto cv, auto sc, auto wd) {
+    schedule_free_at(k, cv, sc, wd, p + i, g + i, z + i, v + i);
+  });
 }
 
 // keras/src/optimizers/base_optimizer.py, _update_model_variables_moving_average

@@ -23,7 +23,10 @@ struct StepParams {
   float beta_2           = 0.0f;  // adamax, lion
   float nadam_m          = 0.0f;  // nadam c_m = lr * u_{t+1} / (1 - U_t * u_{t+1})
   float nadam_g          = 0.0f;  // nadam c_g = lr * (1 - u_t) / (1 - U_t)
-  float bias_2           = 0.0f;  // nadam 1 - beta_2^t
+  float bias_2           = 0.0f;  // nadam, lamb, schedule_free_adamw 1 - beta_2^t
+  float bias_1           = 0.0f;  // lamb 1 - beta_1^t
+  float sf_weight        = 0.0f;  // schedule_free_adamw 1/t
+  float sf_one_minus_w   = 0.0f;  // schedule_free_adamw 1 - 1/t
   float epsilon          = 0.0f;
   float rho              = 0.0f;   // rmsprop, adadelta
   float one_minus_rho    = 0.0f;   // rmsprop, adadelta
@@ -64,6 +67,16 @@ struct OptimKernels {
                    int64_t n);
   // acc starts at initial_accumulator_value, linear at 0.
   void (*ftrl)(const StepParams& s, float* p, const float* g, float* acc, float* linear, int64_t n);
+  // LAMB's first pass: p decayed (weight decay), m and v updated, u[i] the
+  // update (m / bias_1) / (sqrt(v / bias_2) + epsilon).
+  void (*lamb_moments)(const StepParams& s, float* p, const float* g, float* m, float* v, float* u,
+                       int64_t n);
+  // LAMB's second pass: p -= s.lr * u (s.lr is the tensor's trust ratio
+  // times the learning rate).
+  void (*lamb_apply)(const StepParams& s, float* p, const float* u, int64_t n);
+  // z: Keras's "momentum" slot (already a copy of p at the first step).
+  void (*schedule_free)(const StepParams& s, float* p, const float* g, float* z, float* v,
+                        int64_t n);
   // The moving average of n updated parameters p (use_ema): avg = ema_momentum *
   // avg + ema_one_minus * p, then p = avg when ema_overwrite.
   void (*ema)(const StepParams& s, float* p, float* avg, int64_t n);

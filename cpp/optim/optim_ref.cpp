@@ -30,12 +30,13 @@ double sum_squares_ref(const float* x, int64_t n) {
 }  // namespace
 
 const OptimKernels kOptimKernelsGeneric = {
-    sgd_kernel<ScalarOps>,     adam_kernel<ScalarOps>,
-    rmsprop_kernel<ScalarOps>, adagrad_kernel<ScalarOps>,
-    nadam_kernel<ScalarOps>,   adamax_kernel<ScalarOps>,
-    lion_kernel<ScalarOps>,    adadelta_kernel<ScalarOps>,
-    ftrl_kernel<ScalarOps>,    ema_kernel<ScalarOps>,
-    sum_squares_ref,
+    sgd_kernel<ScalarOps>,        adam_kernel<ScalarOps>,
+    rmsprop_kernel<ScalarOps>,    adagrad_kernel<ScalarOps>,
+    nadam_kernel<ScalarOps>,      adamax_kernel<ScalarOps>,
+    lion_kernel<ScalarOps>,       adadelta_kernel<ScalarOps>,
+    ftrl_kernel<ScalarOps>,       lamb_moments_kernel<ScalarOps>,
+    lamb_apply_kernel<ScalarOps>, schedule_free_kernel<ScalarOps>,
+    ema_kernel<ScalarOps>,        sum_squares_ref,
 };
 
 }  // namespace fastnn::optim

@@ -120,6 +120,33 @@ StepParams make_step_params(const Config& c, int64_t t, double lr) {
       s.rho           = static_cast<float>(c.rho);
       s.one_minus_rho = static_cast<float>(1.0 - c.rho);
       break;
+    case Kind::lamb: {
+      // keras/src/optimizers/lamb.py
+      const double td    = static_cast<double>(t);
+      s.one_minus_beta_1 = static_cast<float>(1.0 - c.beta_1);
+      s.one_minus_beta_2 = static_cast<float>(1.0 - c.beta_2);
+      s.bias_1           = static_cast<float>(1.0 - std::pow(c.beta_1, td));
+      s.bias_2           = static_cast<float>(1.0 - std::pow(c.beta_2, td));
+      break;
+    }
+    case Kind::schedule_free_adamw: {
+      // keras/src/optimizers/schedule_free_adamw.py: beta_1, beta_2 and t are
+      // float32 tensors there, so 1 - beta and 1/t are float32 operations.
+      const float t32 = static_cast<float>(t);
+      const float b1  = static_cast<float>(c.beta_1);
+      const float b2  = static_cast<float>(c.beta_2);
+      float lr32      = static_cast<float>(lr);
+      if (c.warmup_steps > 0)
+        lr32 = lr32 * std::min(t32 / static_cast<float>(c.warmup_steps), 1.0f);
+      s.lr               = lr32;
+      s.beta_1           = b1;
+      s.one_minus_beta_1 = 1.0f - b1;
+      s.one_minus_beta_2 = 1.0f - b2;
+      s.bias_2           = static_cast<float>(1.0 - std::pow(c.beta_2, static_cast<double>(t)));
+      s.sf_weight        = 1.0f / t32;
+      s.sf_one_minus_w   = 1.0f - s.sf_weight;
+      break;
+    }
     case Kind::ftrl:
       // keras/src/optimizers/ftrl.py: quadratic = n^p / lr + 2 * (l2 + beta / (2 lr))
       s.ftrl_power     = static_cast<float>(-c.learning_rate_power);
@@ -203,6 +230,11 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
     case Kind::ftrl:
       kern.ftrl(s, p, g, at(0), at(1), n);
       break;
+    case Kind::schedule_free_adamw:
+      kern.schedule_free(s, p, g, at(0), at(1), n);
+      break;
+    case Kind::lamb:  // two passes: run_step
+      break;
   }
 }
 
@@ -212,11 +244,13 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
 // slot_bases[i] + offsets[k] (slot 0 the average with use_ema). grads[k] ==
 // nullptr skips tensor k's update; averaged[k] (nullptr: all) says whether
 // its average is kept; decayed[k] (nullptr: all) whether weight decay applies.
+// partial: 2 * items.size() doubles; tensor_sum: 2 * num_tensors; scratch:
+// offsets.back() floats for LAMB (its u), else unused.
 template <class Item>
 void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>& offsets,
               const std::vector<Item>& items, float* const* params, const float* const* grads,
               float* const* slot_bases, const uint8_t* averaged, const uint8_t* decayed,
-              double* partial, double* tensor_sum, float* scales) {
+              double* partial, double* tensor_sum, float* scales, float* scratch) {
   const OptimKernels& kern = optim_kernels();
   const int64_t n_items    = static_cast<int64_t>(items.size());
   const int num_tensors    = static_cast<int>(offsets.size()) - 1;
@@ -261,11 +295,64 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
     for (int k = 0; k < num_tensors && !ema; ++k) ema = grads[k] != nullptr;
   float* const* kind_slots = slot_bases + (c.use_ema ? 1 : 0);
 
+  if (c.kind == Kind::lamb) {
+    // Pass 1: decay, moments, u into scratch, and each chunk's sums of w^2 and u^2.
+    double* w_partial = partial;
+    double* u_partial = partial + n_items;
+    runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
+      const Item& it = items[i];
+      const float* g = grads[it.tensor];
+      w_partial[i] = u_partial[i] = 0.0;
+      if (g == nullptr) return;
+      StepParams s      = base;
+      s.scale           = scales[it.tensor];
+      s.decay           = base.decay && (decayed == nullptr || decayed[it.tensor] != 0);
+      float* p          = params[it.tensor] + it.begin;
+      const int64_t off = offsets[it.tensor] + it.begin;
+      kern.lamb_moments(s, p, g + it.begin, kind_slots[0] + off, kind_slots[1] + off, scratch + off,
+                        it.count);
+      w_partial[i] = kern.sum_squares(p, it.count);
+      u_partial[i] = kern.sum_squares(scratch + off, it.count);
+    });
+    // Per tensor, in chunk order: the trust ratio times the learning rate.
+    double* w_sum = tensor_sum;
+    double* u_sum = tensor_sum + num_tensors;
+    for (int k = 0; k < num_tensors; ++k) w_sum[k] = u_sum[k] = 0.0;
+    for (int64_t i = 0; i < n_items; ++i) {
+      w_sum[items[i].tensor] += w_partial[i];
+      u_sum[items[i].tensor] += u_partial[i];
+    }
+    for (int k = 0; k < num_tensors; ++k) {
+      const float w_norm = static_cast<float>(std::sqrt(w_sum[k]));
+      const float u_norm = static_cast<float>(std::sqrt(u_sum[k]));
+      const float ratio  = w_norm > 0.0f && u_norm > 0.0f ? w_norm / u_norm : 1.0f;
+      scales[k]          = ratio * base.lr;  // NaN norms: ratio 1, as Keras's where
+    }
+    // Pass 2: the update, then the moving average.
+    runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
+      const Item& it    = items[i];
+      float* p          = params[it.tensor] + it.begin;
+      const int64_t off = offsets[it.tensor] + it.begin;
+      if (grads[it.tensor] != nullptr) {
+        StepParams s = base;
+        s.lr         = scales[it.tensor];
+        kern.lamb_apply(s, p, scratch + off, it.count);
+      }
+      if (ema && (averaged == nullptr || averaged[it.tensor]))
+        kern.ema(base, p, slot_bases[0] + off, it.count);
+    });
+    return;
+  }
+
+  // Schedule-free AdamW's z starts as a copy of the weights (Keras: at build).
+  const bool copy_z = c.kind == Kind::schedule_free_adamw && t == 1;
+
   runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
     const Item& it    = items[i];
     const float* g    = grads[it.tensor];
     float* p          = params[it.tensor] + it.begin;
     const int64_t off = offsets[it.tensor] + it.begin;
+    if (copy_z) std::copy(p, p + it.count, kind_slots[0] + off);
     if (g != nullptr) {
       StepParams s = base;
       s.scale      = scales[it.tensor];
@@ -288,6 +375,7 @@ void validate_config(const Config& c) {
     case Kind::adamw:
     case Kind::nadam:
     case Kind::adamax:
+    case Kind::lamb:
       check_range("beta_1", c.beta_1, 0.0, 1.0, true);
       check_range("beta_2", c.beta_2, 0.0, 1.0, true);
       check_nonneg("epsilon", c.epsilon);
@@ -297,6 +385,16 @@ void validate_config(const Config& c) {
       if (!(std::isfinite(c.beta_1) && c.beta_1 > 0.0 && c.beta_1 <= 1.0))
         throw std::invalid_argument("optimizer: `beta_1` must be in (0, 1], got " + fmt(c.beta_1));
       check_range("beta_2", c.beta_2, 0.0, 1.0, false);
+      break;
+    case Kind::schedule_free_adamw:
+      // x = (w - (1 - beta_1) z) / beta_1: beta_1 in (0, 1]
+      if (!(std::isfinite(c.beta_1) && c.beta_1 > 0.0 && c.beta_1 <= 1.0))
+        throw std::invalid_argument("optimizer: `beta_1` must be in (0, 1], got " + fmt(c.beta_1));
+      check_range("beta_2", c.beta_2, 0.0, 1.0, true);
+      check_nonneg("epsilon", c.epsilon);
+      if (c.warmup_steps < 0)
+        throw std::invalid_argument("optimizer: `warmup_steps` must be >= 0, got " +
+                                    fmt(static_cast<double>(c.warmup_steps)));
       break;
     case Kind::rmsprop:
       check_range("rho", c.rho, 0.0, 1.0, true);
@@ -357,17 +455,22 @@ const char* kind_name(Kind kind) {
       return "adadelta";
     case Kind::ftrl:
       return "ftrl";
+    case Kind::lamb:
+      return "lamb";
+    case Kind::schedule_free_adamw:
+      return "schedule_free_adamw";
   }
   return "unknown";
 }
 
 Kind parse_kind(const std::string& name) {
-  for (Kind k : {Kind::sgd, Kind::adam, Kind::adamw, Kind::rmsprop, Kind::adagrad, Kind::nadam,
-                 Kind::adamax, Kind::lion, Kind::adadelta, Kind::ftrl})
+  for (Kind k :
+       {Kind::sgd, Kind::adam, Kind::adamw, Kind::rmsprop, Kind::adagrad, Kind::nadam, Kind::adamax,
+        Kind::lion, Kind::adadelta, Kind::ftrl, Kind::lamb, Kind::schedule_free_adamw})
     if (name == kind_name(k)) return k;
   throw std::invalid_argument("optimizer: unknown kind '" + name +
                               "'; expected one of: sgd, adam, adamw, rmsprop, adagrad, nadam, "
-                              "adamax, lion, adadelta, ftrl");
+                              "adamax, lion, adadelta, ftrl, lamb, schedule_free_adamw");
 }
 
 const char* clip_name(Clip clip) {
@@ -420,6 +523,9 @@ std::vector<std::string> kind_slot_names(const Config& c) {
       return {"accumulated_grad", "accumulated_delta_var"};
     case Kind::ftrl:
       return {"accumulator", "linear"};
+    case Kind::lamb:
+    case Kind::schedule_free_adamw:
+      return {"momentum", "velocity"};
   }
   return {};
 }
@@ -475,11 +581,12 @@ void update(const Config& config, float* param, const float* grad, float* const*
   const std::vector<int64_t> offsets{0, n};
   std::vector<WorkItem> items;
   build_items(offsets, items);
-  std::vector<double> partial(items.size());
-  double tensor_sum = 0.0;
-  float scale       = 1.0f;
+  std::vector<double> partial(2 * items.size());
+  double tensor_sum[2] = {0.0, 0.0};
+  float scale          = 1.0f;
+  std::vector<float> scratch(config.kind == Kind::lamb ? static_cast<size_t>(n) : 0);
   run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, nullptr, nullptr,
-           partial.data(), &tensor_sum, &scale);
+           partial.data(), tensor_sum, &scale, scratch.data());
 }
 
 Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
@@ -496,13 +603,17 @@ Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
     s.reserve(std::max<size_t>(n, 1));
     advise_huge_pages(s.data(), n * sizeof(float));
   }
+  if (config_.kind == Kind::lamb) {
+    scratch_.reserve(std::max<size_t>(n, 1));
+    advise_huge_pages(scratch_.data(), n * sizeof(float));
+  }
   std::vector<WorkItem> items;
   build_items(offsets_, items);
   items_.reserve(items.size());
   for (const auto& it : items) items_.push_back({it.tensor, it.begin, it.count});
-  partial_sums_.assign(items_.size(), 0.0);
+  partial_sums_.assign(2 * items_.size(), 0.0);
   scales_.assign(num_tensors(), 1.0f);
-  tensor_sums_.assign(num_tensors(), 0.0);
+  tensor_sums_.assign(2 * static_cast<size_t>(num_tensors()), 0.0);
   param_ptrs_.assign(num_tensors(), nullptr);
   grad_ptrs_.assign(num_tensors(), nullptr);
   frozen_.assign(num_tensors(), 0);
@@ -563,7 +674,7 @@ void Optimizer::step_tensors(float* const* params, const float* const* grads,
   for (int i = 0; i < num_slots(); ++i) bases[i] = slots_[i].data();
   run_step(config_, iterations_ + 1, learning_rate, offsets_, items_, params, grads, bases,
            averaged_.data(), decayed_.data(), partial_sums_.data(), tensor_sums_.data(),
-           scales_.data());
+           scales_.data(), scratch_.data());
   ++iterations_;
 }
 

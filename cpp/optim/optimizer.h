@@ -51,6 +51,28 @@
 //             s2 = 2 * l2_shrinkage, l2x2 = 2 * l2 + beta / lr   (in double)
 //             x^p: sqrt(x) when p = 0.5 (the default), else pow in double per
 //             element, rounded to float32 (the same value for p = 0.5)
+//   lamb      m = m + (g - m) * (1 - beta_1);  v = v + (g*g - v) * (1 - beta_2)
+//             u = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + epsilon)
+//             per tensor: r = ||w||_2 / ||u||_2 if both norms > 0, else 1
+//             (w after the decay of step 2; NaN norms give 1, as Keras's where)
+//             w = w - (r * lr) * u                         (r * lr in float32)
+//             Two passes over each tensor: the first updates m and v, writes
+//             u to a scratch buffer of the optimizer's and sums w^2 and u^2
+//             per chunk; the second applies u once every chunk's sums are in.
+//   schedule_free_adamw (Defazio et al.; keras/src/optimizers/schedule_free_adamw.py)
+//             z: Keras's "momentum" slot, a copy of w when the optimizer is
+//             built (here: at the first step, t = 1, before its update)
+//             lr' = lr * min(t / warmup_steps, 1)         (warmup_steps > 0)
+//             v = v + (g*g - v) * (1 - beta_2)
+//             z' = z - (lr' * g) / (sqrt(v / (1 - beta_2^t)) + epsilon)
+//             x = (w - (1 - beta_1) * z) / beta_1          (the old z)
+//             x = (1 - 1/t) * x + (1/t) * z'
+//             w = (1 - beta_1) * z' + beta_1 * x;  z = z'
+//             1 - beta_1, 1 - beta_2 and 1/t rounded as Keras's float32 ops.
+//             Keras 3.15 on the torch backend reads "the old z" after the
+//             in-place update of z (momentum.value aliases the slot), so it
+//             computes x from z' instead; fastnn follows the paper (and
+//             Keras's backends whose variables are immutable values).
 //
 // Exponential moving average (use_ema; keras/src/optimizers/base_optimizer.py,
 // _update_model_variables_moving_average and
@@ -102,6 +124,7 @@
 //     by default (Keras: 0.001, 0.95, 1e-7); torch's weight_decay is an L2
 //     term added to the gradient, not decoupled.
 //   * Ftrl is not in torch.optim.
+//   * LAMB and schedule-free AdamW are not in torch.optim.
 //
 // Numerics: all per-step scalars (alpha, 1 - beta, wd*lr, clip scales) are
 // computed once per step in double and rounded to float32; the element loops
@@ -140,6 +163,9 @@ enum class Kind : int {
   lion     = 7,
   adadelta = 8,
   ftrl     = 9,
+  lamb     = 10,
+  // schedule-free AdamW (Keras's ScheduleFreeAdamW)
+  schedule_free_adamw = 11,
 };
 enum class Clip : int { none = 0, clipnorm = 1, clipvalue = 2, global_clipnorm = 3 };
 
@@ -175,6 +201,9 @@ struct Config {
   double l2_shrinkage_regularization_strength = 0.0;
   double beta                                 = 0.0;
 
+  // schedule_free_adamw: steps of linear learning-rate warmup (0: none)
+  int64_t warmup_steps = 0;
+
   // exponential moving average of the averaged tensors (see the top of this file)
   bool use_ema                    = false;
   double ema_momentum             = 0.99;  // in [0, 1]
@@ -183,7 +212,8 @@ struct Config {
 
 // Throws std::invalid_argument naming the field when a value is out of range
 // (beta_1/beta_2/rho outside [0, 1), but lion's beta_1 outside (0, 1] as
-// Keras and its beta_2 outside [0, 1], adadelta's rho outside [0, 1];
+// Keras and its beta_2 outside [0, 1], schedule_free_adamw's beta_1 outside
+// (0, 1] (it divides by beta_1) and warmup_steps < 0, adadelta's rho outside [0, 1];
 // momentum outside [0, 1], epsilon < 0, weight_decay < 0,
 // initial_accumulator_value < 0, ftrl's learning_rate_power > 0 and
 // l1/l2/l2_shrinkage strengths < 0 (Keras's checks), non-finite values;
@@ -201,6 +231,7 @@ Clip parse_clip(const std::string& name);  // "none", "clipnorm", ...; throws st
 //   average_gradient (if centered); adagrad: accumulator; nadam: momentum,
 //   velocity; adamax: momentum, norm; lion: momentum; adadelta:
 //   accumulated_grad, accumulated_delta_var; ftrl: accumulator, linear;
+//   lamb: momentum, velocity; schedule_free_adamw: momentum (z), velocity;
 //   preceded by "average" with use_ema.
 std::vector<std::string> slot_names(const Config& config);
 
@@ -295,6 +326,7 @@ class Optimizer {
   std::vector<int64_t> offsets_;
   std::vector<std::string> slot_names_;
   std::vector<runtime::AlignedBuffer<float>> slots_;
+  runtime::AlignedBuffer<float> scratch_;  // LAMB's update direction u (size() floats)
   int64_t iterations_ = 0;
   // Preallocated per-step scratch (no allocation in step()).
   struct WorkItem {
@@ -303,8 +335,8 @@ class Optimizer {
     int64_t count;
   };
   std::vector<WorkItem> items_;
-  std::vector<double> partial_sums_;  // one per work item
-  std::vector<double> tensor_sums_;   // one per tensor
+  std::vector<double> partial_sums_;  // two per work item (LAMB's w and u sums)
+  std::vector<double> tensor_sums_;   // two per tensor
   std::vector<float> scales_;         // one per tensor
   std::vector<float*> param_ptrs_;
   std::vector<const float*> grad_ptrs_;

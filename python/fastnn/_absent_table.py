@@ -19,7 +19,8 @@ _LOSSES = (
 )
 _OPTIMIZERS = (
     "fastnn's optimizers are fused C++ steps over the model's one parameter buffer: SGD, "
-    "Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion, Adadelta, Ftrl"
+    "Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion, Adadelta, Ftrl, Lamb, "
+    "ScheduleFreeAdamW"
 )
 _LOSS_SCALE = (
     _FLOAT32 + "float16 gradient to keep from underflowing: use the wrapped optimizer itself"
@@ -304,7 +305,7 @@ ABSENT = {
     ),
     "optimizers": (
         (
-            "Adafactor Lamb Muon ScheduleFreeAdamW",
+            "Adafactor Muon",
             "an optimizer",
             "not implemented: " + _OPTIMIZERS,
         ),

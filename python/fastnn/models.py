@@ -743,7 +743,8 @@ class Sequential:
         Args:
             optimizer: a string id (``"adam"``, ``"sgd"``, ``"rmsprop"``,
                 ``"adamw"``, ``"adagrad"``, ``"nadam"``, ``"adamax"``,
-                ``"lion"``, ``"adadelta"``, ``"ftrl"``) or a
+                ``"lion"``, ``"adadelta"``, ``"ftrl"``, ``"lamb"``,
+                ``"schedulefreeadamw"``) or a
                 ``fastnn.optimizers`` instance. Defaults to `"rmsprop"`, as
                 in Keras.
             loss: a Keras loss id (``"sparse_categorical_crossentropy"``,

@@ -62,10 +62,11 @@ double sum_squares_avx2(const float* x, int64_t n) {
 }  // namespace
 
 const OptimKernels kOptimKernelsAvx2 = {
-    sgd_kernel<Avx2Ops>,     adam_kernel<Avx2Ops>,     rmsprop_kernel<Avx2Ops>,
-    adagrad_kernel<Avx2Ops>, nadam_kernel<Avx2Ops>,    adamax_kernel<Avx2Ops>,
-    lion_kernel<Avx2Ops>,    adadelta_kernel<Avx2Ops>, ftrl_kernel<Avx2Ops>,
-    ema_kernel<Avx2Ops>,     sum_squares_avx2,
+    sgd_kernel<Avx2Ops>,          adam_kernel<Avx2Ops>,       rmsprop_kernel<Avx2Ops>,
+    adagrad_kernel<Avx2Ops>,      nadam_kernel<Avx2Ops>,      adamax_kernel<Avx2Ops>,
+    lion_kernel<Avx2Ops>,         adadelta_kernel<Avx2Ops>,   ftrl_kernel<Avx2Ops>,
+    lamb_moments_kernel<Avx2Ops>, lamb_apply_kernel<Avx2Ops>, schedule_free_kernel<Avx2Ops>,
+    ema_kernel<Avx2Ops>,          sum_squares_avx2,
 };
 
 }  // namespace fastnn::optim

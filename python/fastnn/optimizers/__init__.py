@@ -1,7 +1,7 @@
 """Optimizers with Keras 3 names, defaults and numerics, stepping in fused C++.
 
 ``fastnn.optimizers.{SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion,
-Adadelta, Ftrl}`` mirror ``keras.optimizers``; ``get("adam")`` and
+Adadelta, Ftrl, Lamb, ScheduleFreeAdamW}`` mirror ``keras.optimizers``; ``get("adam")`` and
 ``compile(optimizer="adam")`` resolve lower-cased class names. Each step
 clips, decays and updates every element in one fused, vectorized,
 multithreaded pass (``cpp/optim/optimizer.h``), with the formulas of
@@ -51,6 +51,7 @@ from fastnn.optimizers.base import (
 # Defaults that remember they were not passed (so `lr=` can be told apart).
 _DEFAULT_LR_0_001 = _Default(0.001)
 _DEFAULT_LR_0_01 = _Default(0.01)
+_DEFAULT_LR_0_0025 = _Default(0.0025)
 
 __all__ = [
     "SGD",
@@ -60,10 +61,12 @@ __all__ = [
     "AdamW",
     "Adamax",
     "Ftrl",
+    "Lamb",
     "Lion",
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "deserialize",
     "get",
     "schedules",
@@ -487,6 +490,123 @@ class Adamax(_BetasEpsilon):
     _kind = "adamax"
 
 
+class Lamb(_BetasEpsilon):
+    """LAMB, Adam with a layer-wise trust ratio (You et al.; Keras 3 `Lamb`,
+    `keras/src/optimizers/lamb.py`).
+
+    ``m += (g - m)(1 - beta_1)``; ``v += (g² - v)(1 - beta_2)``;
+    ``u = (m/(1 - beta_1ᵗ)) / (√(v/(1 - beta_2ᵗ)) + epsilon)``; then, per weight
+    tensor, ``w -= r·lr·u`` with the trust ratio ``r = ‖w‖ / ‖u‖`` (1 when
+    either norm is 0). Each tensor (a layer's kernel, its bias) gets its own
+    ratio, so large-batch training keeps every layer's step in proportion to
+    its weights. Keras's ``keras.optimizers.get("lamb")`` does not know the
+    name (Keras leaves Lamb out of its lookup table); fastnn's `get` and
+    ``compile(optimizer="lamb")`` do. PyTorch has no LAMB.
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.001`.
+        beta_1: in [0, 1). Defaults to `0.9`.
+        beta_2: in [0, 1). Defaults to `0.999`.
+        epsilon: >= 0, added outside the square root. Defaults to `1e-7`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
+    """
+
+    _kind = "lamb"
+
+
+def _warmup_steps(value) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(
+            f"Argument `warmup_steps` must be an integer >= 0. Received: warmup_steps={value!r}"
+        )
+    if value < 0:
+        raise ValueError(
+            f"Argument `warmup_steps` must be an integer >= 0. Received: warmup_steps={value}"
+        )
+    return int(value)
+
+
+class ScheduleFreeAdamW(Optimizer):
+    """Schedule-free AdamW (Defazio et al., 2024; Keras 3 `ScheduleFreeAdamW`).
+
+    No learning-rate schedule is needed: the weights are an interpolation of
+    an Adam-like iterate ``z`` (the slot Keras calls ``momentum``, a copy of
+    the weights when the optimizer first steps) and its running average ``x``:
+    ``v += (g² - v)(1 - beta_2)``; ``z' = z - lr·g / (√(v/(1 - beta_2ᵗ)) + epsilon)``;
+    ``x = (1 - 1/t)·(w - (1 - beta_1)·z)/beta_1 + (1/t)·z'``;
+    ``w = (1 - beta_1)·z' + beta_1·x``; with ``warmup_steps`` the rate grows
+    linearly, ``lr·min(t/warmup_steps, 1)``. Weight decay is decoupled (the
+    base optimizer's), applied to ``w`` before the step.
+
+    fastnn computes ``x`` from the previous ``z``, as the paper and Keras on
+    JAX do. Keras 3.15 on the torch backend reads ``z`` after updating it in
+    place (its ``momentum.value`` aliases the slot), so its trajectories
+    differ slightly from this one. The weights are the ones to evaluate
+    (Keras has no separate train/eval weights either). PyTorch has none.
+
+    Args:
+        learning_rate: a number, schedule or callable. Defaults to `0.0025`.
+        beta_1: the interpolation weight, in (0, 1] (the step divides by it).
+            Defaults to `0.9`.
+        beta_2: in [0, 1). Defaults to `0.999`.
+        epsilon: >= 0, added outside the square root. Defaults to `1e-8`.
+        warmup_steps: an integer >= 0; 0 means no warmup. Defaults to `0`.
+        **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
+            `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
+            `Optimizer`).
+    """
+
+    _kind = "schedule_free_adamw"
+
+    def __init__(
+        self,
+        learning_rate=_DEFAULT_LR_0_0025,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        warmup_steps=0,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            loss_scale_factor=loss_scale_factor,
+            gradient_accumulation_steps=gradient_accumulation_steps,
+            name=name,
+            **kwargs,
+        )
+        self.beta_1 = _in_range(beta_1, "beta_1", 0.0, 1.0, hi_open=False, lo_open=True)
+        self.beta_2 = _in_range(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
+        self.epsilon = _epsilon(epsilon)
+        self.warmup_steps = _warmup_steps(warmup_steps)
+
+    def _kernel_hyperparameters(self) -> dict:
+        return {
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "warmup_steps": _warmup_steps(self.warmup_steps),  # checked here if set later
+        }
+
+
 class Lion(Optimizer):
     """Lion, the evolved sign momentum (Chen et al.; Keras 3 `Lion`).
 
@@ -709,7 +829,20 @@ class Ftrl(Optimizer):
 
 _ALL = {
     cls.__name__.lower(): cls
-    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Lion, Adadelta, Ftrl)
+    for cls in (
+        SGD,
+        Adam,
+        AdamW,
+        RMSprop,
+        Adagrad,
+        Nadam,
+        Adamax,
+        Lion,
+        Adadelta,
+        Ftrl,
+        Lamb,
+        ScheduleFreeAdamW,
+    )
 }
 
 
