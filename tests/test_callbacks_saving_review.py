@@ -11,7 +11,7 @@ backend), each fixed:
    (``F1Score(average=None)``) raise a ValueError saying so, not NumPy's
    "truth value ... is ambiguous";
 3. a Keras archive compiled with an optimizer or loss option fastnn lacks
-   (Lamb, Adafactor, Muon, LossScaleOptimizer, ``ignore_class``) fails with
+   (Adafactor, Muon, LossScaleOptimizer, ``ignore_class``) fails with
    an error that says ``load_model(path, compile=False)`` loads the model;
 4. any object with Keras's callback interface is a callback (duck-typed, or
    a ``keras.callbacks.Callback``), its hooks called in Keras's order with
@@ -307,7 +307,6 @@ def test_a_scalar_f1_score_is_monitored(name):
 
 
 KERAS_COMPILES = {
-    "lamb": lambda k: (k.optimizers.Lamb(), "sparse_categorical_crossentropy"),
     "adafactor": lambda k: (k.optimizers.Adafactor(), "sparse_categorical_crossentropy"),
     "muon": lambda k: (k.optimizers.Muon(), "sparse_categorical_crossentropy"),
     "loss_scale": lambda k: (
@@ -347,7 +346,7 @@ def test_a_layer_fastnn_lacks_does_not_point_to_compile_false(tmp_path):
         theirs = keras.Sequential(
             [keras.layers.Input((5, 5, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten()]
         )
-        theirs.compile(keras.optimizers.Lamb(), "mse")
+        theirs.compile(keras.optimizers.Adafactor(), "mse")
         theirs.save(path)
     with pytest.raises(ValueError, match="Conv2D") as caught:
         models.load_model(path)
@@ -357,7 +356,7 @@ def test_a_layer_fastnn_lacks_does_not_point_to_compile_false(tmp_path):
 @pytest.mark.parametrize(
     "compile_config, match",
     [
-        ({"optimizer": "lamb", "loss": "mse"}, "Could not interpret optimizer identifier"),
+        ({"optimizer": "adafactor", "loss": "mse"}, "Could not interpret optimizer identifier"),
         ({"optimizer": "sgd", "loss": "no_such_loss"}, "no_such_loss"),
     ],
 )
@@ -380,15 +379,17 @@ def test_a_fastnn_archive_edited_to_a_bad_compile_config(tmp_path, compile_confi
     assert not models.load_model(path, compile=False).compiled
 
 
-def test_a_legacy_h5_compiled_with_lamb_says_compile_false_loads_it(tmp_path):
+def test_a_legacy_h5_compiled_with_adafactor_says_compile_false_loads_it(tmp_path):
     keras = keras_or_skip()
     pytest.importorskip("h5py")
-    path = str(tmp_path / "lamb.h5")
+    path = str(tmp_path / "adafactor.h5")
     with keras_quiet():
         theirs = keras.Sequential([keras.layers.Input((5,)), keras.layers.Dense(3)])
-        theirs.compile(keras.optimizers.Lamb(), "mse")
+        theirs.compile(keras.optimizers.Adafactor(), "mse")
         theirs.save(path)
-    with pytest.raises(ValueError, match=r"'Lamb'.*compile=False\) loads the model uncompiled"):
+    with pytest.raises(
+        ValueError, match=r"'Adafactor'.*compile=False\) loads the model uncompiled"
+    ):
         models.load_model(path)
     assert not models.load_model(path, compile=False).compiled
 

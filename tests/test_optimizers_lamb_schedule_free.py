@@ -20,7 +20,7 @@ import pytest
 import test_optimizers
 from test_model_saving import make_data, make_model, optimizer_state, same_weights
 from test_optimizers import KerasReference, assert_trajectory_close, case_id, run_fastnn
-from test_optimizers_extra import assert_save_and_load_resumes_exactly
+from test_optimizers_extra import assert_save_and_load_resumes_exactly, keras_trajectory
 
 import fastnn
 from fastnn import layers, models, optimizers
@@ -198,15 +198,6 @@ def keras():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pytest.importorskip("keras")
-
-
-def keras_trajectory(keras, k_opt, ws, grads):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch's __array__ DeprecationWarning under NumPy 2
-        k_vars = [keras.Variable(w.copy()) for w in ws]
-        for g in grads:
-            k_opt.apply_gradients(zip([keras.ops.convert_to_tensor(x) for x in g], k_vars))
-        return [keras.ops.convert_to_numpy(v) for v in k_vars + list(k_opt.variables)]
 
 
 def keras_schedule_free_fixed(keras, **kw):
@@ -511,3 +502,48 @@ def test_schedule_free_loaded_before_its_first_step_copies_the_weights_then():
     for m in (a, b):
         m.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
     assert same_weights(a.get_weights(), b.get_weights())
+
+
+KERAS_OPTIMIZERS = {
+    "lamb": {"class_name": "Lamb", "config": {"learning_rate": 0.004, "beta_2": 0.99}},
+    "schedulefreeadamw": {
+        "class_name": "ScheduleFreeAdamW",
+        "config": {"learning_rate": 0.004, "warmup_steps": 3},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KERAS_OPTIMIZERS))
+def test_a_keras_archive_trained_with_it_loads_compiled_with_its_state(tmp_path, kind, keras):
+    """A .keras file Keras wrote after training with Lamb or ScheduleFreeAdamW
+    loads compiled, with the optimizer's options, step count and slots."""
+    x, y = make_data()
+    path = str(tmp_path / f"{kind}.keras")
+    spec = KERAS_OPTIMIZERS[kind]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k = keras.Sequential(
+            [
+                keras.layers.Input((x.shape[1],)),
+                keras.layers.Dense(7, "relu"),
+                keras.layers.Dense(3),
+            ]
+        )
+        k_opt = getattr(keras.optimizers, spec["class_name"])(**spec["config"])
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        k.compile(optimizer=k_opt, loss=loss)
+        k.fit(x, y, batch_size=16, shuffle=False, verbose=0)
+        k.save(path)
+        theirs = [keras.ops.convert_to_numpy(v) for v in k.optimizer.variables]
+        weights = k.get_weights()
+    ours = models.load_model(path)
+    assert ours.compiled and type(ours.optimizer).__name__ == spec["class_name"]
+    config = ours.optimizer.get_config()
+    for key, value in spec["config"].items():
+        assert config[key] == pytest.approx(value), key
+    state = ours._optimizer_variables()
+    assert len(state) == len(theirs) and int(state[0]) == int(theirs[0]) > 0
+    for a, b in zip(state[2:], theirs[2:]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    for a, b in zip(ours.get_weights(), weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

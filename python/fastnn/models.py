@@ -5040,8 +5040,8 @@ def _model_from_file_config(config, contents, custom_objects, compile: bool):
 def _rebuild_error(error: Exception, source: str) -> Exception:
     """`load_model`'s error for a config it cannot rebuild: `error` (a
     ValueError or TypeError) prefixed with the file; when it comes from the
-    compile config (an optimizer or loss option fastnn lacks: Lamb,
-    ignore_class ...), it says that ``compile=False`` loads the model."""
+    compile config (an optimizer or loss option fastnn lacks:
+    Adafactor, ignore_class ...), it says that ``compile=False`` loads the model."""
     message = f"{source} has a config fastnn cannot rebuild: {error}"
     if getattr(error, "_from_compile_config", False):
         message = message.rstrip(".") + (
