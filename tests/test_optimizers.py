@@ -452,13 +452,26 @@ def results_on_every_isa(run):
     return results
 
 
+def assert_same_bits_on_every_isa(run):
+    """run() (weights, slot copies) on every ISA this machine has gives the
+    generic path's bits, on each kernel set (avx2's 8 lanes, avx512's 16)."""
+    results = results_on_every_isa(run)
+    first_ws, first_slots = results[0]
+    for ws, slots in results[1:]:
+        assert len(ws) + len(slots) == len(first_ws) + len(first_slots)
+        for a, b in zip(first_ws + first_slots, ws + slots):
+            assert a.tobytes() == b.tobytes()
+
+
+# around the 8- and 16-lane widths (a 16-lane body, then an 8-lane block in
+# sum_squares) and a large prime
+ISA_SIZES = [7, 1000003, 13, 15, 16, 17, 27, 40]
+
+
 @pytest.mark.parametrize("case", DETERMINISM_CASES, ids=case_id)
 def test_isa_paths_give_identical_bits(case):
     kind, kw = case
-    results = results_on_every_isa(lambda: run_steps(kind, kw, [7, 1000003, 13]))
-    (ws_a, sl_a), (ws_b, sl_b) = results[0], results[-1]
-    for a, b in zip(ws_a + sl_a, ws_b + sl_b):
-        assert a.tobytes() == b.tobytes()
+    assert_same_bits_on_every_isa(lambda: run_steps(kind, kw, ISA_SIZES))
 
 
 # ---------------------------------------------------------------------------

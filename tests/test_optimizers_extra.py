@@ -372,8 +372,9 @@ DETERMINISM_CASES = [
     ("ftrl", {"global_clipnorm": 50.0, **FTRL_ALL}),
     ("ftrl", {"learning_rate_power": -0.3, "clipvalue": 0.5, "weight_decay": 0.01}),
 ]
-# empty, one element, primes, around the 8-lane width and the 8192-element chunk
-SIZES = [0, 1, 7, 8, 9, 13, 8191, 16383, 40000, 40009]
+# empty, one element, primes, around the 8- and 16-lane widths and the
+# 8192-element chunk
+SIZES = [0, 1, 7, 8, 9, 13, 16, 17, 27, 8191, 16383, 40000, 40009]
 
 
 def run_steps(kind, kw, sizes):
@@ -384,9 +385,9 @@ def run_steps(kind, kw, sizes):
 @pytest.mark.parametrize("case", DETERMINISM_CASES, ids=case_id)
 def test_isa_paths_give_identical_bits(case):
     kind, kw = case
-    results = test_optimizers.results_on_every_isa(lambda: run_steps(kind, kw, SIZES))
-    for a, b in zip(results[0], results[-1]):
-        assert a.tobytes() == b.tobytes()
+    test_optimizers.assert_same_bits_on_every_isa(
+        lambda: test_optimizers.run_steps(kind, kw, SIZES)
+    )
 
 
 @pytest.mark.parametrize("case", DETERMINISM_CASES, ids=case_id)

@@ -351,8 +351,9 @@ def test_defaults_config_and_variables_match_keras(kind, keras):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_isa_paths_and_thread_counts_give_identical_bits(kind, isa, threads):
-    # empty, one element, primes, around the 8-lane width and the 8192-element chunk
-    sizes = [0, 1, 7, 8, 9, 257, 8191, 16385, 40009]
+    # empty, one element, primes, around the 8- and 16-lane widths and the
+    # 8192-element chunk
+    sizes = [0, 1, 7, 8, 9, 17, 27, 257, 8191, 16385, 40009]
     kw = {"weight_decay": 0.01, "clipnorm": 50.0}
     results = []
     for n in (1, 2):
@@ -361,9 +362,7 @@ def test_isa_paths_and_thread_counts_give_identical_bits(kind, isa, threads):
         results.append(ws + slots)
     for a, b in zip(*results):
         assert a.tobytes() == b.tobytes()
-    on_isas = test_optimizers.results_on_every_isa(lambda: run_steps(kind, kw, sizes))
-    for a, b in zip(on_isas[0][0] + on_isas[0][1], on_isas[-1][0] + on_isas[-1][1]):
-        assert a.tobytes() == b.tobytes()
+    test_optimizers.assert_same_bits_on_every_isa(lambda: run_steps(kind, kw, sizes))
 
 
 def run_steps(kind, kw, sizes):

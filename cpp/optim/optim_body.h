@@ -3,7 +3,8 @@
 // add / sub / mul / div / sqrt / min / max / abs / sign. Each ISA's translation unit
 // instantiates them with its vector ops for the body and with ScalarOps for
 // the tail, so the tail mirrors the body operation for operation and every
-// path rounds the same way (the including file turns FMA contraction off).
+// path rounds the same way: this header turns FMA contraction off for the
+// rest of the including file (its ops structs and these bodies).
 //
 // Everything here has internal linkage (anonymous namespace): each ISA's TU
 // gets its own copy compiled with its own flags, so no instantiation built
@@ -18,6 +19,13 @@
 #include <utility>
 
 #include "optim/optim_kernels.h"
+
+// No FMA contraction: every path must round like the others.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 
 namespace fastnn::optim {
 namespace {

@@ -86,10 +86,13 @@ struct OptimKernels {
   double (*sum_squares)(const float* x, int64_t n);
 };
 
-// Defined in optim_ref.cpp and avx2/optim_avx2.cpp.
+// Defined in optim_ref.cpp, avx2/optim_avx2.cpp and avx512/optim_avx512.cpp.
 extern const OptimKernels kOptimKernelsGeneric;
 #if defined(FASTNN_HAVE_AVX2)
 extern const OptimKernels kOptimKernelsAvx2;
+#endif
+#if defined(FASTNN_HAVE_AVX512)
+extern const OptimKernels kOptimKernelsAvx512;
 #endif
 
 // The table of the active ISA (runtime::active_isa()).

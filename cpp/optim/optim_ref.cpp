@@ -2,13 +2,6 @@
 // plain loops the compiler may vectorize for the baseline ISA.
 #include <cstdint>
 
-// No FMA contraction: every path must round like the others (optim_body.h).
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
-
 #include "optim/optim_body.h"
 #include "optim/optim_kernels.h"
 

@@ -19,6 +19,9 @@
 namespace fastnn::optim {
 
 const OptimKernels& optim_kernels() {
+#if defined(FASTNN_HAVE_AVX512)
+  if (runtime::isa_at_least(runtime::Isa::avx512)) return kOptimKernelsAvx512;
+#endif
 #if defined(FASTNN_HAVE_AVX2)
   if (runtime::isa_at_least(runtime::Isa::avx2)) return kOptimKernelsAvx2;
 #endif

@@ -18,7 +18,8 @@ namespace fastnn::runtime {
 
 // Ordered: a level can run every kernel of the levels below it. Areas with no
 // kernels of their own at a level use the highest level below it that they
-// have (only the GEMM has avx512 kernels; see isa_at_least()).
+// have (only the GEMM and the optimizer steps have avx512 kernels; see
+// isa_at_least()).
 enum class Isa : int { generic = 0, avx2 = 1, avx512 = 2 };
 
 const char* isa_name(Isa isa);

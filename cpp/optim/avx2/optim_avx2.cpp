@@ -1,15 +1,10 @@
 // AVX2 optimizer kernels (compiled with -mavx2 -mfma): the bodies of
 // optim_body.h over 8-lane registers, scalar tail with the same operations.
-// FMA contraction is off so the results equal the portable path's bit for bit.
+// FMA contraction is off (optim_body.h) so the results equal the portable
+// path's bit for bit.
 #include <immintrin.h>
 
 #include <cstdint>
-
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 
 #include "optim/optim_body.h"
 #include "optim/optim_kernels.h"
