@@ -90,6 +90,7 @@ CASES = [(kind, {"learning_rate": 0.01, **opt}) for kind in KINDS for opt in OPT
     ("schedule_free_adamw", {"learning_rate": 0.02, "beta_1": 1.0}),
     ("schedule_free_adamw", {"learning_rate": 0.02, "warmup_steps": 7}),
     ("schedule_free_adamw", {"learning_rate": 0.02, "warmup_steps": 1, "weight_decay": 0.1}),
+    ("schedule_free_adamw", {"learning_rate": 0.02, "warmup_steps": 6.5}),  # Keras takes floats
 ]
 
 
@@ -381,7 +382,9 @@ def run_steps(kind, kw, sizes):
         (optimizers.ScheduleFreeAdamW, {"beta_2": 1.0}, "beta_2"),
         (optimizers.ScheduleFreeAdamW, {"epsilon": "x"}, "epsilon"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": -1}, "warmup_steps"),
-        (optimizers.ScheduleFreeAdamW, {"warmup_steps": 2.5}, "warmup_steps"),
+        (optimizers.ScheduleFreeAdamW, {"warmup_steps": float("nan")}, "warmup_steps"),
+        (optimizers.ScheduleFreeAdamW, {"warmup_steps": float("inf")}, "warmup_steps"),
+        (optimizers.ScheduleFreeAdamW, {"warmup_steps": "3"}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": True}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": None}, "warmup_steps"),
     ],
@@ -546,3 +549,107 @@ def test_a_keras_archive_trained_with_it_loads_compiled_with_its_state(tmp_path,
         np.testing.assert_allclose(a, b, rtol=1e-6)
     for a, b in zip(ours.get_weights(), weights):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("warmup", [0, 3, 10.0, 2.5, np.float32(4.5), np.int64(2)])
+def test_warmup_steps_keeps_its_type_in_the_config_as_keras_does(warmup, keras):
+    ours = optimizers.ScheduleFreeAdamW(warmup_steps=warmup).get_config()["warmup_steps"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = keras.optimizers.ScheduleFreeAdamW(warmup_steps=warmup).get_config()
+    assert ours == theirs["warmup_steps"] and type(ours) is type(
+        warmup.item() if isinstance(warmup, np.generic) else warmup
+    )
+    assert optimizers.ScheduleFreeAdamW.from_config(theirs).get_config()["warmup_steps"] == ours
+
+
+def test_schedule_free_build_copies_the_weights_into_z_as_keras_does(keras):
+    w = np.array([[1.0, -2.0], [3.0, 0.5]], np.float32)
+    b = np.array([0.25, -0.75], np.float32)
+    opt = optimizers.ScheduleFreeAdamW()
+    opt.build([w, b])
+    ours = [np.asarray(v) for v in opt.variables[2:]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        k_opt = keras.optimizers.ScheduleFreeAdamW()
+        k_opt.build([keras.Variable(w), keras.Variable(b)])
+        theirs = [keras.ops.convert_to_numpy(v) for v in k_opt.variables[2:]]
+    assert len(ours) == len(theirs) == 4
+    for a, e in zip(ours, theirs):
+        np.testing.assert_array_equal(a, e)
+    np.testing.assert_array_equal(ours[0], w)  # momentum (z) of w, then velocity of w
+    np.testing.assert_array_equal(ours[2], b)
+
+
+def schedule_free_reference_step(w, z, g, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """One step of keras/src/optimizers/schedule_free_adamw.py in float64 from a
+    zero velocity, x from the z before the step (fastnn's, the paper's)."""
+    w, z, g = (np.asarray(a, np.float64) for a in (w, z, g))
+    v = g * g * (1 - beta_2)
+    z_new = z - lr * g / (np.sqrt(v / (1 - beta_2**t)) + epsilon)
+    x = (1 - 1 / t) * (w - (1 - beta_1) * z) / beta_1 + (1 / t) * z_new
+    return (1 - beta_1) * z_new + beta_1 * x
+
+
+def test_schedule_free_first_step_at_a_later_iteration_still_starts_z_from_the_weights():
+    """Keras copies z at build, whatever `iterations` is; fastnn's first step
+    does the same when iterations was set before it (t = 6 here)."""
+    w = np.array([1.0, -2.0, 3.0], np.float32)
+    g = np.array([0.5, -1.0, 2.0], np.float32)
+    expected = schedule_free_reference_step(w, w, g, t=6, lr=0.01)
+    opt = optimizers.ScheduleFreeAdamW(learning_rate=0.01)
+    opt.iterations = 5
+    opt.apply_gradients([(g, w)])
+    np.testing.assert_allclose(w, expected, rtol=1e-6)
+    x, y = make_data()
+    model = make_model(optimizers.ScheduleFreeAdamW(learning_rate=0.01))
+    model.optimizer.iterations = 5
+    before = model.get_weights()
+    model.train_on_batch(x[:16], y[:16])
+    z = [np.asarray(v) for v in model.optimizer.variables[2::2]]
+    moved = [not np.array_equal(a, b) for a, b in zip(model.get_weights(), before)]
+    assert any(moved)
+    for zk, wk, m in zip(z, before, moved):
+        # z' = z - lr g / denom: within a few lr of the weights it was copied from
+        assert np.max(np.abs(zk - wk)) < 0.05 or not m
+
+
+def test_schedule_free_z_copied_at_build_survives_an_option_changed_before_the_first_step():
+    """A new option rebuilds the C++ optimizer (keeping its slots): z stays the
+    copy `build` made, as in Keras, and is not copied again at the step."""
+    w = np.array([1.0, -2.0, 3.0], np.float32)
+    g = np.array([0.5, -1.0, 2.0], np.float32)
+    opt = optimizers.ScheduleFreeAdamW(learning_rate=0.01)
+    opt.build([w])
+    z_at_build = w.astype(np.float64)
+    w[:] = [2.0, -1.0, 0.5]  # the weights change after build
+    opt.epsilon = 1e-6  # a new kernel config
+    expected = schedule_free_reference_step(w, z_at_build, g, t=1, lr=0.01, epsilon=1e-6)
+    opt.apply_gradients([(g, w)])
+    np.testing.assert_allclose(w, expected, rtol=1e-6)
+
+
+def test_copy_z_pending_flag_of_the_kernel():
+    from fastnn import _core
+
+    sf = _core.optim.Optimizer(optimizers.ScheduleFreeAdamW()._kernel_config(), [0, 3])
+    adam = _core.optim.Optimizer(optimizers.Adam()._kernel_config(), [0, 3])
+    assert sf.copy_z_pending and not adam.copy_z_pending
+    adam.copy_z_pending = True  # means nothing for other kinds
+    assert not adam.copy_z_pending
+    p = np.array([1.0, 2.0, 3.0], np.float32)
+    sf.step(p, np.ones(3, np.float32), 0.01)
+    assert not sf.copy_z_pending
+    sf.reset()
+    assert sf.copy_z_pending and sf.iterations == 0
+
+
+def test_lamb_norms_are_exact_where_float32_squares_underflow():
+    """fastnn sums the squares for the trust ratio in double (optimizer.h):
+    a gradient of 1e-30, whose update direction's float32 squares underflow
+    to 0 (Keras then takes ratio 1 and barely moves), still gets its
+    ratio: the step is lr * ||w|| in the direction of u, as LAMB defines."""
+    w = np.ones(4, np.float32)
+    g = np.full(4, 1e-30, np.float32)
+    optimizers.Lamb(learning_rate=0.001).apply_gradients([(g, w)])
+    np.testing.assert_allclose(w, 1.0 - 0.001, rtol=1e-6)

@@ -112,8 +112,7 @@ Config optim_config_from_dict(const py::dict& d) {
   if (d.contains("ema_overwrite_frequency"))
     c.ema_overwrite_frequency =
         as_int64(d["ema_overwrite_frequency"], "optimizer config 'ema_overwrite_frequency'");
-  if (d.contains("warmup_steps"))
-    c.warmup_steps = as_int64(d["warmup_steps"], "optimizer config 'warmup_steps'");
+  num("warmup_steps", c.warmup_steps);
   translate_invalid([&] { optim::validate_config(c); });
   return c;
 }
@@ -625,6 +624,10 @@ iteration counter; see cpp/optim/optimizer.h for the formulas.)doc")
                     [](optim::Optimizer& self, int64_t it) {
                       translate_invalid([&] { self.set_iterations(it); });
                     })
+      .def_property("copy_z_pending", &optim::Optimizer::copy_z_pending,
+                    &optim::Optimizer::set_copy_z_pending,
+                    "Schedule-free AdamW: whether the next step first copies the weights into "
+                    "z (always False for the other kinds).")
       .def_property_readonly("size", &optim::Optimizer::size)
       .def_property_readonly("num_tensors", &optim::Optimizer::num_tensors)
       .def_property_readonly("offsets", &optim::Optimizer::offsets)

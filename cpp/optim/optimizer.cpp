@@ -248,12 +248,13 @@ void run_kernel(const OptimKernels& kern, const Config& c, const StepParams& s, 
 // nullptr skips tensor k's update; averaged[k] (nullptr: all) says whether
 // its average is kept; decayed[k] (nullptr: all) whether weight decay applies.
 // partial: 2 * items.size() doubles; tensor_sum: 2 * num_tensors; scratch:
-// offsets.back() floats for LAMB (its u), else unused.
+// offsets.back() floats for LAMB (its u), else unused. copy_z: schedule-free
+// AdamW first copies the weights into z (its first kind slot).
 template <class Item>
 void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>& offsets,
               const std::vector<Item>& items, float* const* params, const float* const* grads,
               float* const* slot_bases, const uint8_t* averaged, const uint8_t* decayed,
-              double* partial, double* tensor_sum, float* scales, float* scratch) {
+              double* partial, double* tensor_sum, float* scales, float* scratch, bool copy_z) {
   const OptimKernels& kern = optim_kernels();
   const int64_t n_items    = static_cast<int64_t>(items.size());
   const int num_tensors    = static_cast<int>(offsets.size()) - 1;
@@ -347,9 +348,6 @@ void run_step(const Config& c, int64_t t, double lr, const std::vector<int64_t>&
     return;
   }
 
-  // Schedule-free AdamW's z starts as a copy of the weights (Keras: at build).
-  const bool copy_z = c.kind == Kind::schedule_free_adamw && t == 1;
-
   runtime::parallel_for_dynamic(threads, n_items, [&](int64_t i) {
     const Item& it    = items[i];
     const float* g    = grads[it.tensor];
@@ -395,9 +393,9 @@ void validate_config(const Config& c) {
         throw std::invalid_argument("optimizer: `beta_1` must be in (0, 1], got " + fmt(c.beta_1));
       check_range("beta_2", c.beta_2, 0.0, 1.0, true);
       check_nonneg("epsilon", c.epsilon);
-      if (c.warmup_steps < 0)
-        throw std::invalid_argument("optimizer: `warmup_steps` must be >= 0, got " +
-                                    fmt(static_cast<double>(c.warmup_steps)));
+      if (!(c.warmup_steps >= 0.0) || std::isinf(c.warmup_steps))
+        throw std::invalid_argument("optimizer: `warmup_steps` must be a finite number >= 0, got " +
+                                    fmt(c.warmup_steps));
       break;
     case Kind::rmsprop:
       check_range("rho", c.rho, 0.0, 1.0, true);
@@ -588,8 +586,10 @@ void update(const Config& config, float* param, const float* grad, float* const*
   double tensor_sum[2] = {0.0, 0.0};
   float scale          = 1.0f;
   std::vector<float> scratch(config.kind == Kind::lamb ? static_cast<size_t>(n) : 0);
+  // Stateless: the caller's z is the weights' copy when the step is the first.
+  const bool copy_z = config.kind == Kind::schedule_free_adamw && step == 1;
   run_step(config, step, learning_rate, offsets, items, &param, &grad, slots, nullptr, nullptr,
-           partial.data(), tensor_sum, &scale, scratch.data());
+           partial.data(), tensor_sum, &scale, scratch.data(), copy_z);
 }
 
 Optimizer::Optimizer(const Config& config, std::vector<int64_t> offsets)
@@ -647,7 +647,8 @@ void Optimizer::set_decayed(const std::vector<bool>& decayed) {
 }
 
 void Optimizer::reset() {
-  iterations_ = 0;
+  iterations_     = 0;
+  copy_z_pending_ = config_.kind == Kind::schedule_free_adamw;
   for (int i = 0; i < num_slots(); ++i) {
     const float v = slot_initial_value(config_, i);
     std::fill(slots_[i].data(), slots_[i].data() + size(), v);
@@ -677,7 +678,8 @@ void Optimizer::step_tensors(float* const* params, const float* const* grads,
   for (int i = 0; i < num_slots(); ++i) bases[i] = slots_[i].data();
   run_step(config_, iterations_ + 1, learning_rate, offsets_, items_, params, grads, bases,
            averaged_.data(), decayed_.data(), partial_sums_.data(), tensor_sums_.data(),
-           scales_.data(), scratch_.data());
+           scales_.data(), scratch_.data(), copy_z_pending_);
+  copy_z_pending_ = false;
   ++iterations_;
 }
 

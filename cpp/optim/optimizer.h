@@ -55,13 +55,17 @@
 //             u = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + epsilon)
 //             per tensor: r = ||w||_2 / ||u||_2 if both norms > 0, else 1
 //             (w after the decay of step 2; NaN norms give 1, as Keras's where)
+//             The squares are summed in double: where Keras's float32 sums
+//             underflow to 0 (a gradient of 1e-30: ratio 1, no visible
+//             step) or overflow (weights of 3e19: inf), r here is exact.
 //             w = w - (r * lr) * u                         (r * lr in float32)
 //             Two passes over each tensor: the first updates m and v, writes
 //             u to a scratch buffer of the optimizer's and sums w^2 and u^2
 //             per chunk; the second applies u once every chunk's sums are in.
 //   schedule_free_adamw (Defazio et al.; keras/src/optimizers/schedule_free_adamw.py)
 //             z: Keras's "momentum" slot, a copy of w when the optimizer is
-//             built (here: at the first step, t = 1, before its update)
+//             built (here: at the first step the optimizer takes, before its
+//             update, unless z was given: copy_z_pending())
 //             lr' = lr * min(t / warmup_steps, 1)         (warmup_steps > 0)
 //             v = v + (g*g - v) * (1 - beta_2)
 //             z' = z - (lr' * g) / (sqrt(v / (1 - beta_2^t)) + epsilon)
@@ -201,8 +205,9 @@ struct Config {
   double l2_shrinkage_regularization_strength = 0.0;
   double beta                                 = 0.0;
 
-  // schedule_free_adamw: steps of linear learning-rate warmup (0: none)
-  int64_t warmup_steps = 0;
+  // schedule_free_adamw: steps of linear learning-rate warmup (0: none); a
+  // real number, as Keras takes any (lr * min(t / warmup_steps, 1) in float32)
+  double warmup_steps = 0.0;
 
   // exponential moving average of the averaged tensors (see the top of this file)
   bool use_ema                    = false;
@@ -318,8 +323,19 @@ class Optimizer {
   float* slot(int i) { return slots_.at(i).data(); }
   const float* slot(int i) const { return slots_.at(i).data(); }
 
-  // Slots back to their initial values and iterations to 0.
+  // Slots back to their initial values and iterations to 0 (and, for
+  // schedule-free AdamW, z copied from the weights at the next step).
   void reset();
+
+  // Schedule-free AdamW: whether the next step first copies the weights into
+  // z (Keras copies them when it builds the optimizer). True when the
+  // optimizer is made and after reset(), false after a step; whoever writes
+  // z itself (a build from known weights, a loaded checkpoint) clears it.
+  // Always false for the other kinds.
+  bool copy_z_pending() const { return copy_z_pending_; }
+  void set_copy_z_pending(bool pending) {
+    copy_z_pending_ = pending && config_.kind == Kind::schedule_free_adamw;
+  }
 
  private:
   Config config_;
@@ -327,7 +343,8 @@ class Optimizer {
   std::vector<std::string> slot_names_;
   std::vector<runtime::AlignedBuffer<float>> slots_;
   runtime::AlignedBuffer<float> scratch_;  // LAMB's update direction u (size() floats)
-  int64_t iterations_ = 0;
+  int64_t iterations_  = 0;
+  bool copy_z_pending_ = false;  // set by reset() (the constructor calls it)
   // Preallocated per-step scratch (no allocation in step()).
   struct WorkItem {
     int32_t tensor;

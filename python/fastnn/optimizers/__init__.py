@@ -499,8 +499,11 @@ class Lamb(_BetasEpsilon):
     tensor, ``w -= r·lr·u`` with the trust ratio ``r = ‖w‖ / ‖u‖`` (1 when
     either norm is 0). Each tensor (a layer's kernel, its bias) gets its own
     ratio, so large-batch training keeps every layer's step in proportion to
-    its weights. Keras's ``keras.optimizers.get("lamb")`` does not know the
-    name (Keras leaves Lamb out of its lookup table); fastnn's `get` and
+    its weights. The norms are summed in double, so the ratio stays exact
+    where Keras's float32 sums underflow (a gradient of 1e-30: Keras takes
+    ratio 1 and barely moves, fastnn steps by ``lr·‖w‖``) or overflow.
+    Keras's ``keras.optimizers.get("lamb")`` does not know the name (Keras
+    leaves Lamb out of its lookup table); fastnn's `get` and
     ``compile(optimizer="lamb")`` do. PyTorch has no LAMB.
 
     Args:
@@ -516,24 +519,25 @@ class Lamb(_BetasEpsilon):
     _kind = "lamb"
 
 
-def _warmup_steps(value) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+def _warmup_steps(value):
+    """`value` as given (an int stays an int, a float a float, as Keras keeps
+    it in its config) when it is a finite real number >= 0."""
+    number = isinstance(value, (int, float, np.integer, np.floating))
+    if isinstance(value, (bool, np.bool_)) or not number or not np.isfinite(value) or value < 0:
         raise ValueError(
-            f"Argument `warmup_steps` must be an integer >= 0. Received: warmup_steps={value!r}"
+            "Argument `warmup_steps` must be a finite number >= 0. "
+            f"Received: warmup_steps={value!r}"
         )
-    if value < 0:
-        raise ValueError(
-            f"Argument `warmup_steps` must be an integer >= 0. Received: warmup_steps={value}"
-        )
-    return int(value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 class ScheduleFreeAdamW(Optimizer):
     """Schedule-free AdamW (Defazio et al., 2024; Keras 3 `ScheduleFreeAdamW`).
 
     No learning-rate schedule is needed: the weights are an interpolation of
-    an Adam-like iterate ``z`` (the slot Keras calls ``momentum``, a copy of
-    the weights when the optimizer first steps) and its running average ``x``:
+    an Adam-like iterate ``z`` (the slot Keras calls ``momentum``: a copy of
+    the weights made by `build`, or, for a model's weights, by the first
+    step) and its running average ``x``:
     ``v += (g² - v)(1 - beta_2)``; ``z' = z - lr·g / (√(v/(1 - beta_2ᵗ)) + epsilon)``;
     ``x = (1 - 1/t)·(w - (1 - beta_1)·z)/beta_1 + (1/t)·z'``;
     ``w = (1 - beta_1)·z' + beta_1·x``; with ``warmup_steps`` the rate grows
@@ -552,7 +556,8 @@ class ScheduleFreeAdamW(Optimizer):
             Defaults to `0.9`.
         beta_2: in [0, 1). Defaults to `0.999`.
         epsilon: >= 0, added outside the square root. Defaults to `1e-8`.
-        warmup_steps: an integer >= 0; 0 means no warmup. Defaults to `0`.
+        warmup_steps: a finite number >= 0 (Keras takes a float too); 0
+            means no warmup. Defaults to `0`.
         **kwargs: `weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
             `use_ema`, `ema_momentum`, `ema_overwrite_frequency`, `name` (see
             `Optimizer`).
@@ -605,6 +610,17 @@ class ScheduleFreeAdamW(Optimizer):
             "epsilon": self.epsilon,
             "warmup_steps": _warmup_steps(self.warmup_steps),  # checked here if set later
         }
+
+    def build(self, var_list) -> None:
+        """Creates the slots for `var_list` and, as Keras's `build` does,
+        copies the weights into ``z`` now (the first step does it for a
+        model's weights, built before `fit` may change them)."""
+        super().build(var_list)
+        kernel = self._kernel
+        z = kernel.slot(kernel.slot_names.index("momentum"))
+        for k, v in enumerate(self._variables_list):
+            z[kernel.offsets[k] : kernel.offsets[k + 1]] = np.asarray(v).reshape(-1)
+        kernel.copy_z_pending = False
 
 
 class Lion(Optimizer):

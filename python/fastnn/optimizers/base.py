@@ -673,6 +673,7 @@ class Optimizer:
         for i, name in enumerate(self._kernel.slot_names):
             if name in old.slot_names:
                 np.copyto(self._kernel.slot(i), old.slot(old.slot_names.index(name)))
+        self._kernel.copy_z_pending = old.copy_z_pending  # (schedule-free AdamW's z)
         self._sync_decay()
 
     # --------------------------------------------------------- weight decay
