@@ -384,6 +384,7 @@ def run_steps(kind, kw, sizes):
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": -1}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": float("nan")}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": float("inf")}, "warmup_steps"),
+        (optimizers.ScheduleFreeAdamW, {"warmup_steps": 10**400}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": "3"}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": True}, "warmup_steps"),
         (optimizers.ScheduleFreeAdamW, {"warmup_steps": None}, "warmup_steps"),

@@ -3548,10 +3548,8 @@ class Sequential:
         for (s, k), arr in plan["slots"].items():
             start = int(tensors[k]["offset"])
             kernel.slot(s)[start : start + math.prod(tensors[k]["shape"])] = arr.reshape(-1)
-        if "momentum" in kernel.slot_names:  # schedule-free AdamW's z, if the file has it
-            z_slot = kernel.slot_names.index("momentum")
-            if any(s == z_slot for s, _ in plan["slots"]):
-                kernel.copy_z_pending = False
+        if plan["slots"]:  # a loaded z is kept (schedule-free AdamW; no-op for the rest)
+            kernel.copy_z_pending = False
         opt.iterations = plan["iterations"]
 
 

@@ -36,10 +36,7 @@ struct Avx512Ops {
   // vminps/vmaxps: the second operand when unordered, as ScalarOps.
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
-  static V abs(V a) {
-    return _mm512_castsi512_ps(
-        _mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
-  }
+  static V abs(V a) { return _mm512_abs_ps(a); }
   // 1, -1 or +0 (for either zero); NaN stays NaN: ScalarOps::sign lane by lane.
   static V sign(V a) {
     const V zero           = _mm512_setzero_ps();

@@ -34,6 +34,8 @@ array([0.5, 1.5, 2.5, 3.5], dtype=float32)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fastnn import _absent, _core
@@ -523,7 +525,11 @@ def _warmup_steps(value):
     """`value` as given (an int stays an int, a float a float, as Keras keeps
     it in its config) when it is a finite real number >= 0."""
     number = isinstance(value, (int, float, np.integer, np.floating))
-    if isinstance(value, (bool, np.bool_)) or not number or not np.isfinite(value) or value < 0:
+    try:
+        finite = number and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+    except OverflowError:  # an int beyond float's range
+        finite = False
+    if not finite or value < 0:
         raise ValueError(
             "Argument `warmup_steps` must be a finite number >= 0. "
             f"Received: warmup_steps={value!r}"
